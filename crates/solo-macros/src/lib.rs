@@ -1,0 +1,1 @@
+//! `#[solo::main]` and `#[solo::test]`.

@@ -1,0 +1,53 @@
+//! # solo — asyncio's model, in Rust, on one thread
+//!
+//! solo is a single-threaded async runtime: one thread, one event loop,
+//! many tasks that run concurrently because each one suspends at `.await`
+//! while it waits, and the loop switches to the next ready task in the
+//! order tasks were spawned or woken. Futures need not be `Send`: use `Rc`
+//! and `RefCell` freely.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//!
+//! async fn get_request(url: &'static str) -> &'static str {
+//!     println!("requesting {url}");
+//!     solo::sleep(Duration::from_millis(100)).await; // suspends; others run
+//!     println!("done {url}");
+//!     url
+//! }
+//!
+//! let start = Instant::now();
+//! let pages = solo::run(async {
+//!     solo::gather(["1.com", "2.com", "3.com"].map(get_request)).await
+//! });
+//! assert_eq!(pages, ["1.com", "2.com", "3.com"]);
+//! assert!(start.elapsed() < Duration::from_millis(250)); // ~100 ms, not 300
+//! ```
+//!
+//! | asyncio | solo |
+//! |---|---|
+//! | `asyncio.run(main())` | [`run`] |
+//! | `create_task` / `ensure_future` | [`spawn`] → [`Task`] |
+//! | `gather`, `wait`, `wait_for`, `as_completed`, `TaskGroup` | [`gather()`], [`gather!`], [`try_gather`], [`wait()`], [`timeout`], [`as_completed`], [`TaskGroup`] |
+//! | `sleep`, `sleep(0)` | [`sleep`], [`yield_now`] |
+//! | `call_soon`, `call_later`, `call_at`, `loop.time()` | [`call_soon`], [`call_later`], [`call_at`], [`time::now`] |
+//! | `to_thread` | [`to_thread`] |
+//! | `Queue`, `Lock`, `Event`, `Condition`, `Semaphore` | [`sync`] |
+//!
+//! See `docs/asyncio-to-solo.md` in the repository for the full guide.
+
+#![warn(missing_docs)]
+#![warn(unsafe_op_in_unsafe_fn)]
+
+mod blocking;
+pub mod coop;
+mod debug;
+mod runtime;
+mod task;
+pub mod time;
+
+pub use blocking::{spawn_blocking, to_thread, ToThread};
+pub use coop::yield_now;
+pub use runtime::{all_tasks, call_soon, current_task, run, spawn, Builder, EventLoop, Handle};
+pub use task::{Task, TaskError, TaskId, TaskInfo, TaskState};
+pub use time::{call_at, call_later, sleep, sleep_until, timeout, Elapsed, TimerHandle};

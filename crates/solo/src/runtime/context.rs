@@ -1,0 +1,70 @@
+//! The thread-local "running loop" pointer.
+//!
+//! Owns: which [`Core`] (if any) is running on this thread. Everything that
+//! asyncio reaches through `get_running_loop()` goes through [`with_core`].
+//! Must not: hold a borrow of the core across user code.
+
+use std::cell::Cell;
+use std::ptr;
+
+use super::Core;
+
+thread_local! {
+    static CURRENT: Cell<*const Core> = const { Cell::new(ptr::null()) };
+}
+
+const NO_LOOP: &str = "no running event loop: this must be called from a task or \
+callback running inside solo::run(..) or EventLoop::run_until_complete(..)";
+
+/// Runs `f` with the running loop, or panics with asyncio's message.
+#[track_caller]
+pub(crate) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> R {
+    match try_with_core(f) {
+        Some(r) => r,
+        None => panic!("{NO_LOOP}"),
+    }
+}
+
+/// Runs `f` with the running loop, if there is one on this thread.
+pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
+    let p = CURRENT.with(|c| c.get());
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: `p` is set only by `Enter`, which borrows the core for as
+        // long as the pointer is installed, and is reset when it drops.
+        Some(f(unsafe { &*p }))
+    }
+}
+
+/// True when a loop is running on this thread.
+pub(crate) fn is_running() -> bool {
+    CURRENT.with(|c| !c.get().is_null())
+}
+
+/// Marks `core` as this thread's running loop until dropped.
+pub(crate) struct Enter<'a> {
+    _core: &'a Core,
+}
+
+impl<'a> Enter<'a> {
+    #[track_caller]
+    pub(crate) fn new(core: &'a Core) -> Enter<'a> {
+        CURRENT.with(|c| {
+            if !c.get().is_null() {
+                panic!(
+                    "cannot start an event loop while another loop is running on this \
+                     thread (asyncio: \"Cannot run the event loop while another loop is running\")"
+                );
+            }
+            c.set(core as *const Core);
+        });
+        Enter { _core: core }
+    }
+}
+
+impl Drop for Enter<'_> {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(ptr::null()));
+    }
+}

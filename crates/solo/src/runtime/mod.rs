@@ -1,0 +1,828 @@
+//! The event loop.
+//!
+//! Owns: the ready queue, the table of live tasks, the timer wheel, the
+//! poller and the blocking pool of one loop, and the order in which things
+//! run. Must not: know what a task's future is (that is `task::raw`'s).
+//!
+//! # One turn of the loop
+//!
+//! ```text
+//!   run up to EVENT_INTERVAL ready items (tasks, callbacks, the root future),
+//!   FIFO, in the order they were spawned, scheduled or woken
+//!        |
+//!        v
+//!   take foreign wakes from the remote queue
+//!   nothing ready?  block in the poller until the next timer (paused clock:
+//!                   jump the clock instead)
+//!   else, I/O registered?  poll it without blocking
+//!   move expired timers into the ready queue, in deadline order
+//! ```
+//!
+//! Like asyncio, everything that becomes ready goes to the back of one FIFO
+//! queue, so the order is deterministic. Unlike asyncio, the poller is not
+//! asked on every turn when nothing can come from it, which keeps a system
+//! call off the path of pure task switching.
+
+mod context;
+pub(crate) mod driver;
+pub(crate) mod remote;
+mod table;
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::pin;
+use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+pub(crate) use context::{try_with_core, with_core};
+
+use crate::blocking::Pool;
+use crate::task::raw::{self, Header, TaskRef};
+use crate::task::{Task, TaskInfo};
+use crate::time::clock::Clock;
+use crate::time::wheel::{Fired, Wheel};
+use driver::Driver;
+use remote::Remote;
+use table::TaskTable;
+
+/// How many ready items run between two looks at timers and I/O.
+const EVENT_INTERVAL: u32 = 61;
+
+/// How much a task may do in one poll before solo's own primitives make it
+/// yield (see [`crate::coop`]).
+pub(crate) const BUDGET: u32 = 128;
+
+/// Default threshold of the debug mode's slow-callback warning.
+const DEFAULT_SLOW: Duration = Duration::from_millis(100);
+
+enum Runnable {
+    Task(TaskRef),
+    Callback(Rc<CallbackCell>),
+    /// The future given to `run_until_complete`.
+    Root,
+}
+
+struct CallbackCell {
+    f: Cell<Option<Box<dyn FnOnce()>>>,
+}
+
+/// The state of one loop. Lives in an `Rc` owned by [`EventLoop`]; the
+/// running thread reaches it through `context`.
+pub(crate) struct Core {
+    pub(crate) id: u32,
+    queue: RefCell<VecDeque<Runnable>>,
+    tasks: RefCell<TaskTable>,
+    next_task_id: Cell<u64>,
+    pub(crate) timers: RefCell<Wheel>,
+    pub(crate) clock: Clock,
+    remote: Arc<Remote>,
+    root: Arc<RootWaker>,
+    driver: RefCell<Driver>,
+    pool: Pool,
+    slow: Option<Duration>,
+    /// The task being polled, for `current_task()`.
+    current: Cell<*const Header>,
+    pub(crate) budget: Cell<u32>,
+    /// Panicked tasks, checked at close in debug mode.
+    panicked: RefCell<Vec<TaskRef>>,
+    fired: RefCell<Vec<Fired>>,
+    foreign: RefCell<Vec<TaskRef>>,
+    weak_self: RefCell<Weak<Core>>,
+}
+
+/// Wakes the root future. Same thread: a `Root` entry in the ready queue;
+/// other threads: through the remote queue.
+struct RootWaker {
+    loop_id: u32,
+    queued: AtomicBool,
+    remote: Arc<Remote>,
+}
+
+impl Wake for RootWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let local = try_with_core(|core| {
+            if core.id == self.loop_id {
+                core.queue.borrow_mut().push_back(Runnable::Root);
+                true
+            } else {
+                false
+            }
+        });
+        if local != Some(true) {
+            self.remote.wake_root();
+        }
+    }
+}
+
+/// Hands a woken task back to its loop (called by the waker, any thread).
+pub(crate) fn schedule(task: TaskRef) {
+    let loop_id = task.header().loop_id();
+    let mut task = Some(task);
+    try_with_core(|core| {
+        if core.id == loop_id {
+            if let Some(t) = task.take() {
+                core.schedule_local(t);
+            }
+        }
+    });
+    if let Some(t) = task {
+        remote::send(loop_id, t);
+    }
+}
+
+impl Core {
+    fn new(builder: &Builder) -> std::io::Result<Rc<Core>> {
+        let (driver, waker) = Driver::new()?;
+        let remote = Arc::new(Remote::new(waker));
+        let id = remote::register(&remote);
+        let clock = Clock::new(builder.paused);
+        let core = Rc::new(Core {
+            id,
+            queue: RefCell::new(VecDeque::new()),
+            tasks: RefCell::new(TaskTable::default()),
+            next_task_id: Cell::new(1),
+            timers: RefCell::new(Wheel::new(clock.base())),
+            clock,
+            root: Arc::new(RootWaker {
+                loop_id: id,
+                queued: AtomicBool::new(false),
+                remote: remote.clone(),
+            }),
+            remote,
+            driver: RefCell::new(driver),
+            pool: Pool::new(builder.max_blocking_threads),
+            slow: builder.debug.then_some(builder.slow_callback),
+            current: Cell::new(std::ptr::null()),
+            budget: Cell::new(BUDGET),
+            panicked: RefCell::new(Vec::new()),
+            fired: RefCell::new(Vec::new()),
+            foreign: RefCell::new(Vec::new()),
+            weak_self: RefCell::new(Weak::new()),
+        });
+        *core.weak_self.borrow_mut() = Rc::downgrade(&core);
+        Ok(core)
+    }
+
+    pub(crate) fn weak(&self) -> Weak<Core> {
+        self.weak_self.borrow().clone()
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub(crate) fn spawn<F>(
+        &self,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> Task<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let id = self.next_task_id.get();
+        self.next_task_id.set(id + 1);
+        let task = TaskRef::new(future, self.id, id, location);
+        self.tasks.borrow_mut().insert(task.clone());
+        task.header().insert(raw::SCHEDULED);
+        self.queue
+            .borrow_mut()
+            .push_back(Runnable::Task(task.clone()));
+        Task::from_raw(task)
+    }
+
+    fn schedule_local(&self, task: TaskRef) {
+        let h = task.header();
+        if h.state() & (raw::SCHEDULED | raw::COMPLETE) != 0 {
+            return;
+        }
+        h.insert(raw::SCHEDULED);
+        self.queue.borrow_mut().push_back(Runnable::Task(task));
+    }
+
+    pub(crate) fn call_soon(&self, f: Box<dyn FnOnce()>) -> Handle {
+        let cell = Rc::new(CallbackCell {
+            f: Cell::new(Some(f)),
+        });
+        self.queue
+            .borrow_mut()
+            .push_back(Runnable::Callback(cell.clone()));
+        Handle { cell }
+    }
+
+    pub(crate) fn current_task(&self) -> Option<TaskInfo> {
+        let p = self.current.get();
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: `current` is set only while the scheduler polls the task
+        // and holds a reference to it.
+        Some(TaskInfo::of(unsafe { &*p }))
+    }
+
+    pub(crate) fn all_tasks(&self) -> Vec<TaskInfo> {
+        self.tasks
+            .borrow()
+            .iter()
+            .map(|t| TaskInfo::of(t.header()))
+            .collect()
+    }
+
+    /// Runs ready items until the root is woken, the queue empties, or the
+    /// interval is used up; then looks at timers and I/O.
+    fn tick(&self, park: bool) -> bool {
+        let mut root = false;
+        for _ in 0..EVENT_INTERVAL {
+            let next = self.queue.borrow_mut().pop_front();
+            match next {
+                None => break,
+                Some(Runnable::Task(t)) => self.run_task(t),
+                Some(Runnable::Callback(c)) => self.run_callback(c),
+                Some(Runnable::Root) => {
+                    root = true;
+                    break;
+                }
+            }
+        }
+        if !root {
+            self.maintain(park);
+        }
+        root
+    }
+
+    fn run_task(&self, task: TaskRef) {
+        let h = task.header();
+        h.remove(raw::SCHEDULED);
+        let state = h.state();
+        if state & raw::COMPLETE != 0 {
+            return;
+        }
+        self.current.set(h as *const Header);
+        let done = if state & raw::CANCEL_REQUESTED != 0 {
+            task.cancel_now();
+            true
+        } else {
+            h.insert(raw::RUNNING);
+            self.budget.set(BUDGET);
+            let start = self.slow.map(|_| Instant::now());
+            let done = task.poll();
+            h.remove(raw::RUNNING);
+            if let (Some(start), Some(limit)) = (start, self.slow) {
+                let took = start.elapsed();
+                if took >= limit {
+                    crate::debug::slow_task(&TaskInfo::of(h), took);
+                }
+            }
+            done
+        };
+        self.current.set(std::ptr::null());
+        if done {
+            self.complete(task);
+        }
+    }
+
+    fn complete(&self, task: TaskRef) {
+        let h = task.header();
+        h.insert(raw::COMPLETE);
+        let owned = self.tasks.borrow_mut().remove(h.slot.get());
+        if let Some(w) = h.take_join_waker() {
+            w.wake();
+        }
+        task.run_callbacks();
+        if self.slow.is_some() && h.state() & raw::PANICKED != 0 {
+            self.panicked.borrow_mut().push(task.clone());
+        }
+        if h.state() & raw::DETACHED != 0 && !h.has_callbacks() {
+            h.insert(raw::OUTPUT_TAKEN);
+            task.drop_stage();
+        }
+        drop(owned);
+    }
+
+    fn run_callback(&self, cell: Rc<CallbackCell>) {
+        let Some(f) = cell.f.take() else { return };
+        let start = self.slow.map(|_| Instant::now());
+        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            tracing::error!(
+                target: "solo",
+                "callback panicked: {}",
+                crate::task::panic_message(&*p)
+            );
+        }
+        if let (Some(start), Some(limit)) = (start, self.slow) {
+            let took = start.elapsed();
+            if took >= limit {
+                crate::debug::slow_callback(took);
+            }
+        }
+    }
+
+    /// Foreign wakes, the poller, and timers.
+    fn maintain(&self, park: bool) {
+        self.take_foreign();
+        let idle = self.queue.borrow().is_empty();
+        if idle && park {
+            let next = self.timers.borrow().next_deadline();
+            let io_or_threads = self.driver.borrow().has_io() || self.pool.in_flight() > 0;
+            match next {
+                Some(at) if self.clock.is_paused() && !io_or_threads => {
+                    self.clock.advance_to(at);
+                }
+                _ => {
+                    let timeout = next.map(|at| at.saturating_duration_since(self.clock.now()));
+                    self.driver.borrow_mut().park(timeout);
+                    self.take_foreign();
+                }
+            }
+        } else if self.driver.borrow().has_io() {
+            self.driver.borrow_mut().park(Some(Duration::ZERO));
+            self.take_foreign();
+        }
+        self.fire_timers();
+    }
+
+    fn take_foreign(&self) {
+        if !self.remote.has_pending() {
+            return;
+        }
+        let mut buf = self.foreign.take();
+        if self.remote.drain(&mut buf) {
+            self.queue.borrow_mut().push_back(Runnable::Root);
+        }
+        for t in buf.drain(..) {
+            self.schedule_local(t);
+        }
+        *self.foreign.borrow_mut() = buf;
+    }
+
+    fn fire_timers(&self) {
+        if self.timers.borrow().is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        let mut fired = self.fired.take();
+        self.timers.borrow_mut().advance(now, &mut fired);
+        for f in fired.drain(..) {
+            match f {
+                Fired::Waker(w) => w.wake(),
+                Fired::Callback(f) => {
+                    drop(self.call_soon(f));
+                }
+            }
+        }
+        *self.fired.borrow_mut() = fired;
+    }
+
+    /// Cancels every live task and runs the loop until they are gone.
+    fn shutdown(&self) {
+        for _round in 0..1000 {
+            let live = self.tasks.borrow().iter().cloned().collect::<Vec<_>>();
+            if live.is_empty() && self.queue.borrow().is_empty() {
+                break;
+            }
+            for t in live {
+                t.header().insert(raw::CANCEL_REQUESTED);
+                self.schedule_local(t);
+            }
+            while !self.queue.borrow().is_empty() {
+                self.tick(false);
+            }
+        }
+        let leftover = self.tasks.borrow().len();
+        if leftover > 0 {
+            tracing::error!(target: "solo", "{leftover} tasks kept respawning during shutdown");
+        }
+        self.queue.borrow_mut().clear();
+        self.timers.borrow_mut().clear();
+        self.take_foreign();
+        self.queue.borrow_mut().clear();
+        self.pool.shutdown();
+        for t in self.panicked.take() {
+            let h = t.header();
+            if h.state() & raw::PANIC_RETRIEVED == 0 {
+                crate::debug::unretrieved_panic(&TaskInfo::of(h));
+            }
+        }
+    }
+}
+
+/// An event loop: the scheduler, timers, poller and blocking pool of one
+/// thread.
+///
+/// Most programs never name it: [`run`] makes one, runs a future on it and
+/// closes it, like `asyncio.run`. Use `EventLoop` directly to keep a loop
+/// across several `run_until_complete` calls, or to configure it.
+///
+/// ```
+/// let mut lp = solo::EventLoop::new().unwrap();
+/// let a = lp.run_until_complete(async { 1 });
+/// let b = lp.run_until_complete(async { solo::sleep(std::time::Duration::from_millis(1)).await; 2 });
+/// assert_eq!(a + b, 3);
+/// lp.close();
+/// ```
+pub struct EventLoop {
+    core: Rc<Core>,
+    closed: bool,
+}
+
+impl fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventLoop")
+            .field("id", &self.core.id)
+            .field("tasks", &self.core.tasks.borrow().len())
+            .field("closed", &self.closed)
+            .finish()
+    }
+}
+
+impl EventLoop {
+    /// A loop with default settings (debug mode if `SOLO_DEBUG=1`).
+    ///
+    /// ```
+    /// let lp = solo::EventLoop::new().unwrap();
+    /// drop(lp);
+    /// ```
+    pub fn new() -> std::io::Result<EventLoop> {
+        Builder::new().build()
+    }
+
+    /// Configure a loop: debug mode, paused clock, blocking pool size.
+    ///
+    /// ```
+    /// let lp = solo::EventLoop::builder().debug(true).build().unwrap();
+    /// assert!(lp.is_debug());
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// True when the loop reports slow callbacks (asyncio's debug mode).
+    ///
+    /// ```
+    /// assert!(!solo::EventLoop::builder().debug(false).build().unwrap().is_debug());
+    /// ```
+    pub fn is_debug(&self) -> bool {
+        self.core.slow.is_some()
+    }
+
+    /// Runs the loop until `future` completes and returns its output.
+    /// Tasks spawned meanwhile keep their state between calls.
+    ///
+    /// Panics if a loop is already running on this thread, or if the loop
+    /// was closed. A panic in `future` itself propagates to the caller.
+    ///
+    /// ```
+    /// let mut lp = solo::EventLoop::new().unwrap();
+    /// let t = lp.run_until_complete(async { solo::spawn(async { 40 + 2 }) });
+    /// assert_eq!(lp.run_until_complete(t).unwrap(), 42);
+    /// ```
+    #[track_caller]
+    pub fn run_until_complete<F: Future>(&mut self, future: F) -> F::Output {
+        assert!(!self.closed, "run_until_complete on a closed EventLoop");
+        let core = &*self.core;
+        let _enter = context::Enter::new(core);
+        let mut future = pin!(future);
+        let waker = Waker::from(core.root.clone());
+        let mut cx = Context::from_waker(&waker);
+        core.root.queued.store(true, Ordering::Release);
+        core.queue.borrow_mut().push_back(Runnable::Root);
+        loop {
+            if core.tick(true) {
+                core.root.queued.store(false, Ordering::Release);
+                core.budget.set(BUDGET);
+                let start = core.slow.map(|_| Instant::now());
+                let r = future.as_mut().poll(&mut cx);
+                if let (Some(start), Some(limit)) = (start, core.slow) {
+                    let took = start.elapsed();
+                    if took >= limit {
+                        crate::debug::slow_callback(took);
+                    }
+                }
+                if let Poll::Ready(v) = r {
+                    // A stale Root entry may remain; it is harmless (the
+                    // next run pushes its own) but drop it for tidiness.
+                    core.queue
+                        .borrow_mut()
+                        .retain(|r| !matches!(r, Runnable::Root));
+                    return v;
+                }
+            }
+        }
+    }
+
+    /// Cancels every task still alive, runs them until their futures are
+    /// dropped, joins the blocking pool and closes the loop. Dropping the
+    /// loop does the same.
+    ///
+    /// ```
+    /// let mut lp = solo::EventLoop::new().unwrap();
+    /// let t = lp.run_until_complete(async { solo::spawn(std::future::pending::<()>()) });
+    /// lp.close();
+    /// assert!(t.is_cancelled());
+    /// ```
+    pub fn close(mut self) {
+        self.close_inner();
+    }
+
+    fn close_inner(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        if context::is_running() {
+            // Dropped from inside a running loop (e.g. a loop moved into a
+            // task): we cannot enter it, so do the least harmful thing.
+            tracing::error!(target: "solo", "EventLoop dropped inside a running loop; tasks leak");
+            return;
+        }
+        {
+            let _enter = context::Enter::new(&self.core);
+            self.core.shutdown();
+        }
+        remote::unregister(self.core.id);
+    }
+}
+
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        self.close_inner();
+    }
+}
+
+/// Settings for an [`EventLoop`].
+///
+/// ```
+/// use std::time::Duration;
+/// let lp = solo::EventLoop::builder()
+///     .debug(true)
+///     .slow_callback_duration(Duration::from_millis(50))
+///     .paused_clock()
+///     .max_blocking_threads(4)
+///     .build()
+///     .unwrap();
+/// drop(lp);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    debug: bool,
+    slow_callback: Duration,
+    paused: bool,
+    max_blocking_threads: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// Defaults: debug mode from `SOLO_DEBUG`, 100 ms threshold, real
+    /// clock, up to 64 blocking threads.
+    ///
+    /// ```
+    /// let b = solo::Builder::new();
+    /// drop(b.build().unwrap());
+    /// ```
+    pub fn new() -> Builder {
+        let debug = std::env::var("SOLO_DEBUG")
+            .map(|v| !v.is_empty() && v != "0")
+            .unwrap_or(false);
+        Builder {
+            debug,
+            slow_callback: DEFAULT_SLOW,
+            paused: false,
+            max_blocking_threads: 64,
+        }
+    }
+
+    /// Debug mode: warn (through `tracing`, target `solo::debug`) when one
+    /// poll or callback holds the loop longer than the threshold, naming the
+    /// task and where it was spawned; at close, warn about panics nobody
+    /// retrieved.
+    ///
+    /// ```
+    /// assert!(solo::EventLoop::builder().debug(true).build().unwrap().is_debug());
+    /// ```
+    pub fn debug(mut self, on: bool) -> Builder {
+        self.debug = on;
+        self
+    }
+
+    /// The debug mode's threshold (asyncio's `slow_callback_duration`).
+    ///
+    /// ```
+    /// let b = solo::Builder::new().slow_callback_duration(std::time::Duration::from_millis(10));
+    /// drop(b);
+    /// ```
+    pub fn slow_callback_duration(mut self, d: Duration) -> Builder {
+        self.slow_callback = d;
+        self
+    }
+
+    /// A virtual clock that starts paused: when nothing is ready and no I/O
+    /// or blocking work is pending, time jumps to the next timer. An hour
+    /// of timeouts runs in milliseconds, in the order real time would give.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut lp = solo::EventLoop::builder().paused_clock().build().unwrap();
+    /// let wall = std::time::Instant::now();
+    /// lp.run_until_complete(solo::sleep(Duration::from_secs(3600)));
+    /// assert!(wall.elapsed() < Duration::from_secs(60));
+    /// ```
+    pub fn paused_clock(mut self) -> Builder {
+        self.paused = true;
+        self
+    }
+
+    /// Upper bound on threads of the blocking pool used by
+    /// [`to_thread`](crate::to_thread) (at least 1).
+    ///
+    /// ```
+    /// drop(solo::Builder::new().max_blocking_threads(2).build().unwrap());
+    /// ```
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.max_blocking_threads = n.max(1);
+        self
+    }
+
+    /// Makes the loop. Fails only if the OS poller cannot be created.
+    ///
+    /// ```
+    /// let lp = solo::Builder::new().build().unwrap();
+    /// drop(lp);
+    /// ```
+    pub fn build(&self) -> std::io::Result<EventLoop> {
+        Ok(EventLoop {
+            core: Core::new(self)?,
+            closed: false,
+        })
+    }
+}
+
+/// Runs `future` on a new event loop and returns its output; then cancels
+/// every task still alive, joins the blocking pool and closes the loop
+/// (asyncio's `asyncio.run(main())`).
+///
+/// Panics if called while a loop is running on this thread.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let start = Instant::now();
+/// let total = solo::run(async {
+///     let a = solo::spawn(async { solo::sleep(Duration::from_millis(50)).await; 1 });
+///     let b = solo::spawn(async { solo::sleep(Duration::from_millis(50)).await; 2 });
+///     a.await.unwrap() + b.await.unwrap()
+/// });
+/// assert_eq!(total, 3);
+/// assert!(start.elapsed() < Duration::from_millis(95 * 2)); // concurrent, not 100 ms
+/// ```
+#[track_caller]
+pub fn run<F: Future>(future: F) -> F::Output {
+    let mut lp = EventLoop::new().expect("solo::run: cannot create the OS poller");
+    let out = lp.run_until_complete(future);
+    lp.close();
+    out
+}
+
+/// Schedules `future` to run as a task on the running loop and returns its
+/// handle (asyncio's `create_task` / `ensure_future`).
+///
+/// The task starts at the loop's next turn, after the tasks already ready,
+/// and runs whether or not the handle is awaited; dropping the handle
+/// detaches it. The future need not be `Send`.
+///
+/// Panics outside a running loop.
+///
+/// ```
+/// solo::run(async {
+///     let shared = std::rc::Rc::new(std::cell::Cell::new(0)); // !Send is fine
+///     let s = shared.clone();
+///     let task = solo::spawn(async move { s.set(5); "done" });
+///     assert_eq!(task.await.unwrap(), "done");
+///     assert_eq!(shared.get(), 5);
+/// });
+/// ```
+#[doc(alias = "create_task")]
+#[doc(alias = "ensure_future")]
+#[track_caller]
+pub fn spawn<F>(future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+{
+    let location = Location::caller();
+    with_core(|core| core.spawn(future, location))
+}
+
+/// Schedules `f` to run at the loop's next turn, after everything already
+/// ready (asyncio's `loop.call_soon`). Panics outside a running loop.
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// solo::run(async {
+///     let hit = Rc::new(Cell::new(false));
+///     let h = hit.clone();
+///     solo::call_soon(move || h.set(true));
+///     solo::yield_now().await;
+///     assert!(hit.get());
+/// });
+/// ```
+#[track_caller]
+pub fn call_soon(f: impl FnOnce() + 'static) -> Handle {
+    with_core(|core| core.call_soon(Box::new(f)))
+}
+
+/// The handle of a callback scheduled with [`call_soon`].
+///
+/// ```
+/// solo::run(async {
+///     let h = solo::call_soon(|| unreachable!());
+///     assert!(h.cancel());
+///     solo::yield_now().await;
+/// });
+/// ```
+pub struct Handle {
+    cell: Rc<CallbackCell>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
+impl Handle {
+    /// Prevents the callback from running. Returns false if it already ran
+    /// or was cancelled.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let h = solo::call_soon(|| ());
+    ///     assert!(h.cancel());
+    ///     assert!(!h.cancel());
+    /// });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.cell.f.take().is_some()
+    }
+
+    /// True once the callback ran or was cancelled.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let h = solo::call_soon(|| ());
+    ///     assert!(!h.is_cancelled());
+    ///     solo::yield_now().await;
+    ///     assert!(h.is_cancelled());
+    /// });
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        let f = self.cell.f.take();
+        let gone = f.is_none();
+        self.cell.f.set(f);
+        gone
+    }
+}
+
+/// The task running right now, if called from inside a task (asyncio's
+/// `current_task()`).
+///
+/// ```
+/// solo::run(async {
+///     let t = solo::spawn(async { solo::current_task().unwrap().name() });
+///     assert!(t.await.unwrap().starts_with("Task-"));
+/// });
+/// ```
+pub fn current_task() -> Option<TaskInfo> {
+    with_core(|core| core.current_task())
+}
+
+/// Every task of the running loop that has not finished (asyncio's
+/// `all_tasks()`), each with its name, id, state and spawn location.
+///
+/// ```
+/// solo::run(async {
+///     let _t = solo::spawn(std::future::pending::<()>());
+///     let all = solo::all_tasks();
+///     assert_eq!(all.len(), 1);
+///     assert!(all[0].location().file().ends_with(".rs"));
+/// });
+/// ```
+pub fn all_tasks() -> Vec<TaskInfo> {
+    with_core(|core| core.all_tasks())
+}

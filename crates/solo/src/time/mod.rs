@@ -1,0 +1,513 @@
+//! Time: the loop's clock, sleeping, intervals, timeouts and timed
+//! callbacks.
+//!
+//! Owns: the futures and handles users get for time. The wheel that stores
+//! the timers is in `wheel`, the clock in `clock`; both belong to the
+//! running loop. Must not: block the thread (only the loop's poller waits).
+
+pub(crate) mod clock;
+pub(crate) mod wheel;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Weak;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+pub use std::time::Instant;
+
+use crate::runtime::{try_with_core, with_core, Core};
+use wheel::{Key, Payload};
+
+/// The running loop's idea of now (asyncio's `loop.time()`): the real
+/// monotonic clock, or the virtual one under
+/// [`Builder::paused_clock`](crate::Builder::paused_clock).
+///
+/// Panics outside a running loop.
+///
+/// ```
+/// solo::run(async {
+///     let t0 = solo::time::now();
+///     solo::sleep(std::time::Duration::from_millis(5)).await;
+///     assert!(solo::time::now() - t0 >= std::time::Duration::from_millis(5));
+/// });
+/// ```
+#[track_caller]
+pub fn now() -> Instant {
+    with_core(|c| c.clock.now())
+}
+
+/// Waits for `duration` (asyncio's `await asyncio.sleep(s)`).
+///
+/// Panics outside a running loop. `sleep(Duration::ZERO)` completes at
+/// once; to give other tasks a turn use [`yield_now`](crate::yield_now).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// solo::run(async {
+///     let start = Instant::now();
+///     solo::sleep(Duration::from_millis(20)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(20));
+/// });
+/// ```
+#[track_caller]
+pub fn sleep(duration: Duration) -> Sleep {
+    let (now, loop_id) = with_core(|c| (c.clock.now(), c.id));
+    Sleep::new(
+        now.checked_add(duration).unwrap_or_else(far_future),
+        loop_id,
+    )
+}
+
+/// Waits until `deadline` on the loop's clock.
+///
+/// ```
+/// use std::time::Duration;
+/// solo::run(async {
+///     let at = solo::time::now() + Duration::from_millis(10);
+///     solo::sleep_until(at).await;
+///     assert!(solo::time::now() >= at);
+/// });
+/// ```
+#[track_caller]
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::new(deadline, with_core(|c| c.id))
+}
+
+fn far_future() -> Instant {
+    // About 30 years: beyond anything a loop will see, and safe to add to.
+    Instant::now() + Duration::from_secs(86400 * 365 * 30)
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+///
+/// ```
+/// solo::run(async {
+///     let s: solo::time::Sleep = solo::sleep(std::time::Duration::from_millis(1));
+///     assert!(!s.is_elapsed());
+///     s.await;
+/// });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct Sleep {
+    deadline: Instant,
+    key: Option<Key>,
+    loop_id: u32,
+    done: bool,
+}
+
+impl Sleep {
+    fn new(deadline: Instant, loop_id: u32) -> Sleep {
+        Sleep {
+            deadline,
+            key: None,
+            loop_id,
+            done: false,
+        }
+    }
+
+    /// When this sleep ends.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let s = solo::sleep(std::time::Duration::from_secs(1));
+    ///     assert!(s.deadline() > solo::time::now());
+    /// });
+    /// ```
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// True once the sleep has completed.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let mut s = solo::sleep(std::time::Duration::ZERO);
+    ///     (&mut s).await;
+    ///     assert!(s.is_elapsed());
+    /// });
+    /// ```
+    pub fn is_elapsed(&self) -> bool {
+        self.done
+    }
+
+    /// Moves the deadline; the sleep becomes pending again if it moves into
+    /// the future.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// solo::run(async {
+    ///     let mut s = solo::sleep(Duration::from_secs(3600));
+    ///     s.reset(solo::time::now() + Duration::from_millis(1));
+    ///     s.await;
+    /// });
+    /// ```
+    pub fn reset(&mut self, deadline: Instant) {
+        self.deregister();
+        self.deadline = deadline;
+        self.done = false;
+    }
+
+    fn deregister(&mut self) {
+        if let Some(key) = self.key.take() {
+            try_with_core(|c| {
+                if c.id == self.loop_id {
+                    drop(c.timers.borrow_mut().remove(key));
+                }
+            });
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.done {
+            return Poll::Ready(());
+        }
+        let this = &mut *self;
+        let ready = with_core(|c| {
+            let mut timers = c.timers.borrow_mut();
+            match this.key {
+                Some(key) => !timers.set_waker(key, cx.waker()),
+                None => {
+                    if this.deadline <= c.clock.now() {
+                        true
+                    } else {
+                        this.key = Some(
+                            timers.insert(this.deadline, Payload::Waker(Some(cx.waker().clone()))),
+                        );
+                        false
+                    }
+                }
+            }
+        });
+        if ready {
+            this.key = None;
+            this.done = true;
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.deregister();
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("elapsed", &self.done)
+            .finish()
+    }
+}
+
+/// Ticks every `period`; the first tick completes at once.
+///
+/// If the loop falls behind by more than a period, the missed ticks are
+/// skipped and the schedule restarts from the late tick (no burst).
+/// Panics if `period` is zero or outside a running loop.
+///
+/// ```
+/// use std::time::Duration;
+/// solo::run(async {
+///     let mut every = solo::time::interval(Duration::from_millis(5));
+///     let t0 = every.tick().await;
+///     let t1 = every.tick().await;
+///     assert!(t1 - t0 >= Duration::from_millis(5));
+/// });
+/// ```
+#[track_caller]
+pub fn interval(period: Duration) -> Interval {
+    assert!(
+        !period.is_zero(),
+        "solo::time::interval: period must be non-zero"
+    );
+    let start = now();
+    Interval {
+        period,
+        sleep: sleep_until(start),
+    }
+}
+
+/// The stream of ticks made by [`interval`].
+///
+/// ```
+/// solo::run(async {
+///     let mut i = solo::time::interval(std::time::Duration::from_millis(1));
+///     assert_eq!(i.period(), std::time::Duration::from_millis(1));
+///     i.tick().await;
+/// });
+/// ```
+#[derive(Debug)]
+pub struct Interval {
+    period: Duration,
+    sleep: Sleep,
+}
+
+impl Interval {
+    /// Waits for the next tick and returns its scheduled time.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let mut i = solo::time::interval(std::time::Duration::from_millis(2));
+    ///     for _ in 0..3 { i.tick().await; }
+    /// });
+    /// ```
+    pub async fn tick(&mut self) -> Instant {
+        std::future::poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    /// Poll-based [`tick`](Interval::tick), for hand-written futures.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let mut i = solo::time::interval(std::time::Duration::from_millis(1));
+    ///     std::future::poll_fn(|cx| i.poll_tick(cx)).await;
+    /// });
+    /// ```
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        if Pin::new(&mut self.sleep).poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let at = self.sleep.deadline();
+        let mut next = at + self.period;
+        let now = now();
+        if next <= now {
+            next = now + self.period;
+        }
+        self.sleep.reset(next);
+        Poll::Ready(at)
+    }
+
+    /// The period.
+    ///
+    /// ```
+    /// solo::run(async { assert_eq!(solo::time::interval(std::time::Duration::from_secs(1)).period().as_secs(), 1) });
+    /// ```
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+}
+
+/// The error of [`timeout`]: the deadline passed first.
+///
+/// ```
+/// use std::time::Duration;
+/// solo::run(async {
+///     let r = solo::timeout(Duration::from_millis(5), std::future::pending::<()>()).await;
+///     let e: solo::Elapsed = r.unwrap_err();
+///     assert_eq!(e.to_string(), "deadline has elapsed");
+///     let io: std::io::Error = e.into();
+///     assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+/// });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for std::io::Error {
+    fn from(e: Elapsed) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, e)
+    }
+}
+
+/// Runs `future` with a time limit (asyncio's `wait_for` / `timeout`).
+///
+/// If the deadline passes first, `future` is dropped (cancelled) and
+/// `Err(Elapsed)` is returned. The future is polled before the deadline is
+/// checked, so a future that is ready at once always wins.
+///
+/// ```
+/// use std::time::Duration;
+/// solo::run(async {
+///     let fast = solo::timeout(Duration::from_secs(1), async { 7 }).await;
+///     assert_eq!(fast, Ok(7));
+///     let slow = solo::timeout(Duration::from_millis(1), solo::sleep(Duration::from_secs(60))).await;
+///     assert!(slow.is_err());
+/// });
+/// ```
+#[doc(alias = "wait_for")]
+#[track_caller]
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        sleep: sleep(duration),
+    }
+}
+
+/// [`timeout`] with an absolute deadline.
+///
+/// ```
+/// solo::run(async {
+///     let at = solo::time::now() + std::time::Duration::from_millis(1);
+///     assert!(solo::time::timeout_at(at, std::future::pending::<()>()).await.is_err());
+/// });
+/// ```
+#[track_caller]
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        sleep: sleep_until(deadline),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future returned by [`timeout`].
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let t: solo::time::Timeout<_> = solo::timeout(std::time::Duration::from_secs(1), async { 1 });
+    ///     assert_eq!(t.await, Ok(1));
+    /// });
+    /// ```
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Timeout<F> {
+        #[pin]
+        future: F,
+        sleep: Sleep,
+    }
+}
+
+impl<F> Timeout<F> {
+    /// The inner future.
+    ///
+    /// ```
+    /// solo::run(async { let t = solo::timeout(std::time::Duration::from_secs(1), async { 1 }); t.into_inner().await; });
+    /// ```
+    pub fn into_inner(self) -> F {
+        self.future
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(v) = this.future.poll(cx) {
+            return Poll::Ready(Ok(v));
+        }
+        match Pin::new(this.sleep).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Runs `f` after `delay` (asyncio's `loop.call_later`). Panics outside a
+/// running loop.
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc, time::Duration};
+/// solo::run(async {
+///     let hit = Rc::new(Cell::new(false));
+///     let h = hit.clone();
+///     solo::call_later(Duration::from_millis(5), move || h.set(true));
+///     solo::sleep(Duration::from_millis(10)).await;
+///     assert!(hit.get());
+/// });
+/// ```
+#[track_caller]
+pub fn call_later(delay: Duration, f: impl FnOnce() + 'static) -> TimerHandle {
+    let at = now().checked_add(delay).unwrap_or_else(far_future);
+    call_at(at, f)
+}
+
+/// Runs `f` at `when` on the loop's clock (asyncio's `loop.call_at`).
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc, time::Duration};
+/// solo::run(async {
+///     let hit = Rc::new(Cell::new(0));
+///     let h = hit.clone();
+///     let at = solo::time::now() + Duration::from_millis(2);
+///     let handle = solo::call_at(at, move || h.set(1));
+///     assert_eq!(handle.when(), at);
+///     solo::sleep(Duration::from_millis(5)).await;
+///     assert_eq!(hit.get(), 1);
+/// });
+/// ```
+#[track_caller]
+pub fn call_at(when: Instant, f: impl FnOnce() + 'static) -> TimerHandle {
+    with_core(|c| {
+        let key = c
+            .timers
+            .borrow_mut()
+            .insert(when, Payload::Callback(Box::new(f)));
+        TimerHandle {
+            core: c.weak(),
+            key,
+            when,
+        }
+    })
+}
+
+/// The handle of a [`call_later`] / [`call_at`] callback.
+///
+/// ```
+/// use std::time::Duration;
+/// solo::run(async {
+///     let h = solo::call_later(Duration::from_millis(1), || unreachable!());
+///     assert!(h.cancel());
+///     solo::sleep(Duration::from_millis(5)).await;
+/// });
+/// ```
+pub struct TimerHandle {
+    core: Weak<Core>,
+    key: Key,
+    when: Instant,
+}
+
+impl TimerHandle {
+    /// Cancels the callback. Returns false if it already ran (or was moved
+    /// to the ready queue), was cancelled, or the loop is gone.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let h = solo::call_later(std::time::Duration::from_secs(5), || ());
+    ///     assert!(h.cancel());
+    ///     assert!(!h.cancel());
+    /// });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        match self.core.upgrade() {
+            Some(core) => core.timers.borrow_mut().remove(self.key).is_some(),
+            None => false,
+        }
+    }
+
+    /// When the callback is due.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let h = solo::call_later(std::time::Duration::from_secs(5), || ());
+    ///     assert!(h.when() > solo::time::now());
+    /// });
+    /// ```
+    pub fn when(&self) -> Instant {
+        self.when
+    }
+}
+
+impl fmt::Debug for TimerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimerHandle")
+            .field("when", &self.when)
+            .finish()
+    }
+}

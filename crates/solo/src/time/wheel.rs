@@ -1,0 +1,502 @@
+//! A hierarchical timing wheel with millisecond resolution.
+//!
+//! Owns: every pending timer of one loop (sleeping futures' wakers and
+//! `call_later` callbacks), in a slab of entries linked into slots.
+//! Must not: run callbacks or wake tasks itself — `advance` hands what
+//! expired back to the loop, which queues it in deadline order.
+//!
+//! # Design
+//!
+//! Six levels of 64 slots. Level `l` slots are `64^l` ms wide, so the wheel
+//! spans 64^6 ms (about 2.2 years; later deadlines wait in the last level
+//! and are re-filed as time comes closer). A timer goes to the level of the
+//! highest 6-bit group in which its deadline differs from the wheel's
+//! current time. Each level keeps a 64-bit occupancy mask, so finding the
+//! next expiring slot is a rotate and a `trailing_zeros`. When a slot at
+//! level `l > 0` comes due, its entries are re-filed into lower levels
+//! ("cascading"); at level 0 they fire.
+//!
+//! Insert and cancel are O(1): entries live in a slab and form doubly
+//! linked lists per slot, addressed by `(index, generation)` keys, so a
+//! stale key (the timer already fired and the slot was reused) is detected.
+//! Timers with the same deadline fire in the order they were inserted.
+
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+const LEVELS: usize = 6;
+const SLOT_BITS: u32 = 6;
+const SLOTS: usize = 1 << SLOT_BITS;
+const NIL: u32 = u32::MAX;
+/// `loc` of an entry on the "already expired" list.
+const EXPIRED: u16 = u16::MAX;
+/// `loc` of a free entry.
+const FREE: u16 = u16::MAX - 1;
+/// The furthest deadline the levels can tell apart, in ms from now.
+const SPAN: u64 = 1 << (SLOT_BITS as u64 * LEVELS as u64);
+
+/// Identifies a timer in the wheel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Key {
+    index: u32,
+    gen: u32,
+}
+
+/// What an entry does when it expires.
+pub(crate) enum Payload {
+    Waker(Option<Waker>),
+    Callback(Box<dyn FnOnce()>),
+}
+
+/// An expired timer, handed back to the loop.
+pub(crate) enum Fired {
+    Waker(Waker),
+    Callback(Box<dyn FnOnce()>),
+}
+
+struct Entry {
+    tick: u64,
+    prev: u32,
+    next: u32,
+    gen: u32,
+    loc: u16,
+    payload: Option<Payload>,
+}
+
+#[derive(Clone, Copy)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+const EMPTY: List = List {
+    head: NIL,
+    tail: NIL,
+};
+
+pub(crate) struct Wheel {
+    origin: Instant,
+    /// Current time of the wheel, in ms since `origin`.
+    elapsed: u64,
+    occupied: [u64; LEVELS],
+    slots: [[List; SLOTS]; LEVELS],
+    expired: List,
+    entries: Vec<Entry>,
+    free: u32,
+    len: usize,
+}
+
+impl Wheel {
+    pub(crate) fn new(origin: Instant) -> Wheel {
+        Wheel {
+            origin,
+            elapsed: 0,
+            occupied: [0; LEVELS],
+            slots: [[EMPTY; SLOTS]; LEVELS],
+            expired: EMPTY,
+            entries: Vec::new(),
+            free: NIL,
+            len: 0,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Deadline rounded up to the next ms: a timer never fires early.
+    fn tick_ceil(&self, at: Instant) -> u64 {
+        let d = at.saturating_duration_since(self.origin);
+        let ms = d.as_millis() as u64;
+        if d.subsec_nanos() % 1_000_000 != 0 {
+            ms + 1
+        } else {
+            ms
+        }
+    }
+
+    fn tick_floor(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.origin).as_millis() as u64
+    }
+
+    fn instant_of(&self, tick: u64) -> Instant {
+        self.origin + Duration::from_millis(tick)
+    }
+
+    /// Adds a timer for `at`.
+    pub(crate) fn insert(&mut self, at: Instant, payload: Payload) -> Key {
+        let tick = self.tick_ceil(at);
+        let index = if self.free != NIL {
+            let i = self.free;
+            let e = &mut self.entries[i as usize];
+            self.free = e.next;
+            e.tick = tick;
+            e.loc = 0;
+            e.payload = Some(payload);
+            i
+        } else {
+            let i = u32::try_from(self.entries.len())
+                .ok()
+                .filter(|&i| i != NIL)
+                .expect("more than 4 billion timers");
+            self.entries.push(Entry {
+                tick,
+                prev: NIL,
+                next: NIL,
+                gen: 0,
+                loc: 0,
+                payload: Some(payload),
+            });
+            i
+        };
+        self.len += 1;
+        self.file(index);
+        Key {
+            index,
+            gen: self.entries[index as usize].gen,
+        }
+    }
+
+    fn live(&self, key: Key) -> Option<&Entry> {
+        self.entries
+            .get(key.index as usize)
+            .filter(|e| e.gen == key.gen && e.loc != FREE)
+    }
+
+    /// True while the timer has neither fired nor been removed.
+    pub(crate) fn contains(&self, key: Key) -> bool {
+        self.live(key).is_some()
+    }
+
+    /// Replaces the waker of a pending sleep. False if it already fired.
+    pub(crate) fn set_waker(&mut self, key: Key, waker: &Waker) -> bool {
+        if self.live(key).is_none() {
+            return false;
+        }
+        let e = &mut self.entries[key.index as usize];
+        match &mut e.payload {
+            Some(Payload::Waker(Some(w))) if w.will_wake(waker) => {}
+            p => *p = Some(Payload::Waker(Some(waker.clone()))),
+        }
+        true
+    }
+
+    /// Cancels a timer. Returns its payload if it had not fired.
+    pub(crate) fn remove(&mut self, key: Key) -> Option<Payload> {
+        self.live(key)?;
+        self.unlink(key.index);
+        Some(self.release(key.index))
+    }
+
+    /// The next moment something may need doing, if any timer is pending.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        if self.expired.head != NIL {
+            return Some(self.instant_of(self.elapsed));
+        }
+        self.next_expiration()
+            .map(|(_, _, tick)| self.instant_of(tick))
+    }
+
+    /// Moves time forward to `now`, pushing every timer that is due to
+    /// `out`, in deadline order (ties in insertion order).
+    pub(crate) fn advance(&mut self, now: Instant, out: &mut Vec<Fired>) {
+        let now = self.tick_floor(now);
+        while self.expired.head != NIL {
+            let i = self.expired.head;
+            self.unlink(i);
+            self.fire(i, out);
+        }
+        while let Some((level, slot, deadline)) = self.next_expiration() {
+            if deadline > now {
+                break;
+            }
+            self.elapsed = self.elapsed.max(deadline);
+            let mut list = std::mem::replace(&mut self.slots[level][slot], EMPTY);
+            self.occupied[level] &= !(1u64 << slot);
+            while list.head != NIL {
+                let i = list.head;
+                list.head = self.entries[i as usize].next;
+                if self.entries[i as usize].tick <= self.elapsed {
+                    self.fire(i, out);
+                } else {
+                    self.file(i);
+                }
+            }
+        }
+        self.elapsed = self.elapsed.max(now);
+    }
+
+    /// Drops every pending timer.
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+        self.occupied = [0; LEVELS];
+        self.slots = [[EMPTY; SLOTS]; LEVELS];
+        self.expired = EMPTY;
+        self.free = NIL;
+        self.len = 0;
+    }
+
+    fn fire(&mut self, index: u32, out: &mut Vec<Fired>) {
+        match self.release(index) {
+            Payload::Waker(Some(w)) => out.push(Fired::Waker(w)),
+            Payload::Waker(None) => {}
+            Payload::Callback(f) => out.push(Fired::Callback(f)),
+        }
+    }
+
+    /// Frees an unlinked entry and returns its payload.
+    fn release(&mut self, index: u32) -> Payload {
+        let e = &mut self.entries[index as usize];
+        e.gen = e.gen.wrapping_add(1);
+        e.loc = FREE;
+        e.prev = NIL;
+        e.next = self.free;
+        self.free = index;
+        self.len -= 1;
+        e.payload.take().expect("live timer entry without payload")
+    }
+
+    /// Links an entry into the slot its deadline belongs to now.
+    fn file(&mut self, index: u32) {
+        let tick = self.entries[index as usize].tick;
+        let loc = if tick <= self.elapsed {
+            EXPIRED
+        } else {
+            let t = tick.min(self.elapsed + SPAN - 1);
+            let masked = (self.elapsed ^ t) | (SLOTS as u64 - 1);
+            let significant = 63 - masked.leading_zeros();
+            let level = ((significant / SLOT_BITS) as usize).min(LEVELS - 1);
+            let slot = ((t >> (level as u32 * SLOT_BITS)) as usize) & (SLOTS - 1);
+            (level * SLOTS + slot) as u16
+        };
+        let list = match loc {
+            EXPIRED => &mut self.expired,
+            l => {
+                let (level, slot) = (l as usize / SLOTS, l as usize % SLOTS);
+                self.occupied[level] |= 1u64 << slot;
+                &mut self.slots[level][slot]
+            }
+        };
+        let old_tail = list.tail;
+        list.tail = index;
+        if old_tail == NIL {
+            list.head = index;
+        }
+        if old_tail != NIL {
+            self.entries[old_tail as usize].next = index;
+        }
+        let e = &mut self.entries[index as usize];
+        e.loc = loc;
+        e.prev = old_tail;
+        e.next = NIL;
+    }
+
+    fn unlink(&mut self, index: u32) {
+        let (prev, next, loc) = {
+            let e = &self.entries[index as usize];
+            (e.prev, e.next, e.loc)
+        };
+        if prev != NIL {
+            self.entries[prev as usize].next = next;
+        }
+        if next != NIL {
+            self.entries[next as usize].prev = prev;
+        }
+        let list = match loc {
+            EXPIRED => &mut self.expired,
+            l => &mut self.slots[l as usize / SLOTS][l as usize % SLOTS],
+        };
+        if list.head == index {
+            list.head = next;
+        }
+        if list.tail == index {
+            list.tail = prev;
+        }
+        if loc != EXPIRED && list.head == NIL {
+            let (level, slot) = (loc as usize / SLOTS, loc as usize % SLOTS);
+            self.occupied[level] &= !(1u64 << slot);
+        }
+    }
+
+    /// The lowest level's next occupied slot and when it comes due.
+    fn next_expiration(&self) -> Option<(usize, usize, u64)> {
+        for level in 0..LEVELS {
+            let occupied = self.occupied[level];
+            if occupied == 0 {
+                continue;
+            }
+            let shift = level as u32 * SLOT_BITS;
+            let slot_range = 1u64 << shift;
+            let level_range = slot_range << SLOT_BITS;
+            let now_slot = ((self.elapsed >> shift) as usize) & (SLOTS - 1);
+            let zeros = occupied.rotate_right(now_slot as u32).trailing_zeros() as usize;
+            let slot = (zeros + now_slot) % SLOTS;
+            let level_start = self.elapsed & !(level_range - 1);
+            let mut deadline = level_start + slot as u64 * slot_range;
+            if deadline < self.elapsed {
+                deadline += level_range;
+            }
+            return Some((level, slot, deadline));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    fn cb(log: &Rc<RefCell<Vec<u64>>>, v: u64) -> Payload {
+        let log = log.clone();
+        Payload::Callback(Box::new(move || log.borrow_mut().push(v)))
+    }
+
+    fn run(out: &mut Vec<Fired>) {
+        for f in out.drain(..) {
+            if let Fired::Callback(f) = f {
+                f()
+            }
+        }
+    }
+
+    #[test]
+    fn fires_in_deadline_order_never_early() {
+        let origin = Instant::now();
+        let mut w = Wheel::new(origin);
+        let log = Rc::new(RefCell::new(Vec::new()));
+        // A spread across several levels, inserted out of order.
+        let ms = [5u64, 1, 70, 64, 4096, 63, 300_000, 2, 5000, 262_144, 1];
+        for &m in &ms {
+            w.insert(origin + Duration::from_millis(m), cb(&log, m));
+        }
+        let mut out = Vec::new();
+        let mut t = 0;
+        while !w.is_empty() {
+            let next = w.next_deadline().unwrap();
+            let next_ms = next.duration_since(origin).as_millis() as u64;
+            assert!(next_ms >= t, "time goes forward");
+            t = next_ms;
+            w.advance(next, &mut out);
+            for f in out.drain(..) {
+                if let Fired::Callback(f) = f {
+                    f();
+                    let last = *log.borrow().last().unwrap();
+                    assert!(last <= t, "fired {last} ms at {t} ms: early");
+                    assert_eq!(last, t, "fired late: {last} at {t}");
+                }
+            }
+        }
+        let mut sorted = ms.to_vec();
+        sorted.sort();
+        assert_eq!(*log.borrow(), sorted);
+    }
+
+    #[test]
+    fn ties_fire_in_insertion_order_and_cancel_works() {
+        let origin = Instant::now();
+        let mut w = Wheel::new(origin);
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let at = origin + Duration::from_millis(200);
+        let keys: Vec<_> = (0..10).map(|i| w.insert(at, cb(&log, i))).collect();
+        assert!(w.remove(keys[3]).is_some());
+        assert!(w.remove(keys[3]).is_none(), "second cancel is a no-op");
+        let mut out = Vec::new();
+        w.advance(origin + Duration::from_millis(199), &mut out);
+        assert!(out.is_empty());
+        w.advance(at, &mut out);
+        run(&mut out);
+        assert_eq!(*log.borrow(), [0, 1, 2, 4, 5, 6, 7, 8, 9]);
+        assert!(!w.contains(keys[0]));
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn past_deadline_fires_at_next_advance_and_slots_are_reused() {
+        let origin = Instant::now();
+        let mut w = Wheel::new(origin);
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut out = Vec::new();
+        w.advance(origin + Duration::from_millis(1000), &mut out);
+        let k = w.insert(origin, cb(&log, 1));
+        assert_eq!(
+            w.next_deadline(),
+            Some(origin + Duration::from_millis(1000))
+        );
+        w.advance(origin + Duration::from_millis(1000), &mut out);
+        run(&mut out);
+        assert_eq!(*log.borrow(), [1]);
+        let k2 = w.insert(origin + Duration::from_millis(1001), cb(&log, 2));
+        assert_eq!(k.index, k2.index, "entry reused");
+        assert!(!w.contains(k), "stale key is not live");
+        assert!(w.contains(k2));
+    }
+
+    #[test]
+    fn far_future_is_refiled() {
+        let origin = Instant::now();
+        let mut w = Wheel::new(origin);
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let far = SPAN * 2 + 17;
+        w.insert(origin + Duration::from_millis(far), cb(&log, far));
+        let mut out = Vec::new();
+        let mut steps = 0;
+        while !w.is_empty() {
+            let next = w.next_deadline().unwrap();
+            w.advance(next, &mut out);
+            steps += 1;
+            assert!(steps < 100);
+        }
+        run(&mut out);
+        assert_eq!(*log.borrow(), [far]);
+        assert_eq!(w.len(), 0);
+    }
+
+    #[test]
+    fn randomized_against_sorted_model() {
+        let origin = Instant::now();
+        let mut w = Wheel::new(origin);
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut seed = 0x2545F4914F6CDD1Du64;
+        let mut rand = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let n = if cfg!(miri) { 200 } else { 20_000 };
+        let mut expect = Vec::new();
+        let mut keys = Vec::new();
+        for i in 0..n {
+            let ms = rand() % 100_000;
+            let k = w.insert(
+                origin + Duration::from_millis(ms),
+                cb(&log, ms * 1_000_000 + i),
+            );
+            keys.push((k, ms * 1_000_000 + i));
+        }
+        for (j, (k, v)) in keys.iter().enumerate() {
+            if j % 3 == 0 {
+                assert!(w.remove(*k).is_some());
+            } else {
+                expect.push(*v);
+            }
+        }
+        expect.sort();
+        let mut out = Vec::new();
+        let mut now = 0;
+        while !w.is_empty() {
+            now += rand() % 5000;
+            w.advance(origin + Duration::from_millis(now), &mut out);
+            run(&mut out);
+            assert!(log.borrow().iter().all(|v| v / 1_000_000 <= now));
+        }
+        assert_eq!(*log.borrow(), expect);
+    }
+}
