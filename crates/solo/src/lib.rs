@@ -40,6 +40,7 @@
 #![warn(unsafe_op_in_unsafe_fn)]
 
 mod blocking;
+mod combine;
 pub mod coop;
 mod debug;
 mod runtime;
@@ -47,7 +48,16 @@ mod task;
 pub mod time;
 
 pub use blocking::{spawn_blocking, to_thread, ToThread};
+pub use combine::{
+    as_completed, gather, try_gather, wait, AsCompleted, Gather, ReturnWhen, TaskGroup,
+    TaskGroupError, TryGather,
+};
 pub use coop::yield_now;
 pub use runtime::{all_tasks, call_soon, current_task, run, spawn, Builder, EventLoop, Handle};
 pub use task::{Task, TaskError, TaskId, TaskInfo, TaskState};
 pub use time::{call_at, call_later, sleep, sleep_until, timeout, Elapsed, TimerHandle};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::combine::MaybeDone;
+}

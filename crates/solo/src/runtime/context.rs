@@ -37,14 +37,10 @@ pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
     }
 }
 
-/// True when a loop is running on this thread.
-pub(crate) fn is_running() -> bool {
-    CURRENT.with(|c| !c.get().is_null())
-}
-
 /// Marks `core` as this thread's running loop until dropped.
 pub(crate) struct Enter<'a> {
     _core: &'a Core,
+    prev: *const Core,
 }
 
 impl<'a> Enter<'a> {
@@ -59,12 +55,23 @@ impl<'a> Enter<'a> {
             }
             c.set(core as *const Core);
         });
-        Enter { _core: core }
+        Enter {
+            _core: core,
+            prev: ptr::null(),
+        }
+    }
+
+    /// Makes `core` current even if another loop is running, restoring
+    /// that one when dropped. Only for closing a loop, which runs to the
+    /// end synchronously and so cannot interleave with the outer loop.
+    pub(crate) fn swap(core: &'a Core) -> Enter<'a> {
+        let prev = CURRENT.with(|c| c.replace(core as *const Core));
+        Enter { _core: core, prev }
     }
 }
 
 impl Drop for Enter<'_> {
     fn drop(&mut self) {
-        CURRENT.with(|c| c.set(ptr::null()));
+        CURRENT.with(|c| c.set(self.prev));
     }
 }

@@ -541,14 +541,10 @@ impl EventLoop {
             return;
         }
         self.closed = true;
-        if context::is_running() {
-            // Dropped from inside a running loop (e.g. a loop moved into a
-            // task): we cannot enter it, so do the least harmful thing.
-            tracing::error!(target: "solo", "EventLoop dropped inside a running loop; tasks leak");
-            return;
-        }
         {
-            let _enter = context::Enter::new(&self.core);
+            // `swap`, not `new`: a loop may be dropped inside a task of
+            // another loop (or while unwinding from a nested `run`).
+            let _enter = context::Enter::swap(&self.core);
             self.core.shutdown();
         }
         remote::unregister(self.core.id);
@@ -640,7 +636,7 @@ impl Builder {
     /// use std::time::Duration;
     /// let mut lp = solo::EventLoop::builder().paused_clock().build().unwrap();
     /// let wall = std::time::Instant::now();
-    /// lp.run_until_complete(solo::sleep(Duration::from_secs(3600)));
+    /// lp.run_until_complete(async { solo::sleep(Duration::from_secs(3600)).await });
     /// assert!(wall.elapsed() < Duration::from_secs(60));
     /// ```
     pub fn paused_clock(mut self) -> Builder {
@@ -804,7 +800,7 @@ impl Handle {
 ///
 /// ```
 /// solo::run(async {
-///     let t = solo::spawn(async { solo::current_task().unwrap().name() });
+///     let t = solo::spawn(async { solo::current_task().unwrap().name().to_owned() });
 ///     assert!(t.await.unwrap().starts_with("Task-"));
 /// });
 /// ```

@@ -248,7 +248,7 @@ impl TaskInfo {
     /// The task's name (`Task-<id>` unless set).
     ///
     /// ```
-    /// solo::run(async { assert!(solo::spawn(async { solo::current_task().unwrap().name() }).await.unwrap().starts_with("Task-")) });
+    /// solo::run(async { assert!(solo::spawn(async { solo::current_task().unwrap().name().to_owned() }).await.unwrap().starts_with("Task-")) });
     /// ```
     pub fn name(&self) -> &str {
         &self.name
@@ -305,7 +305,6 @@ impl fmt::Display for TaskInfo {
 ///     assert_eq!(t.await.unwrap(), 42);
 /// });
 /// ```
-#[must_use = "a dropped Task keeps running detached; await it to get its result"]
 pub struct Task<T> {
     raw: TaskRef,
     _marker: PhantomData<(T, *const ())>,
@@ -485,6 +484,9 @@ pub(crate) fn cancel_raw(task: &TaskRef) -> bool {
     }
     true
 }
+
+// The handle holds no `T` inline: it is a pointer to the task.
+impl<T> Unpin for Task<T> {}
 
 impl<T> Future for Task<T> {
     type Output = Result<T, TaskError>;

@@ -194,10 +194,6 @@ impl TaskRef {
         unsafe { self.ptr.as_ref() }
     }
 
-    pub(crate) fn ptr_eq(&self, other: &TaskRef) -> bool {
-        self.ptr == other.ptr
-    }
-
     /// Polls the task's future once. Returns true when it completed (by
     /// finishing, panicking). Must be called on the loop thread, with the
     /// task not complete.
@@ -273,6 +269,7 @@ impl TaskRef {
     }
 
     /// A waker that owns a new reference to this task.
+    #[cfg(test)]
     pub(crate) fn waker(&self) -> Waker {
         let raw = clone_waker(self.ptr.as_ptr() as *const ());
         // SAFETY: `raw` was made by our vtable and owns one reference.
@@ -371,15 +368,6 @@ impl Header {
         let has = extras.as_ref().is_some_and(|e| !e.callbacks.is_empty());
         self.extras.set(extras);
         has
-    }
-
-    /// Drops the done callbacks without running them (loop thread only).
-    pub(crate) fn clear_callbacks(&self) {
-        if let Some(mut e) = self.extras.take() {
-            let cbs = std::mem::take(&mut e.callbacks);
-            self.extras.set(Some(e));
-            drop(cbs);
-        }
     }
 
     /// The task's name, or asyncio's default `Task-<id>`.

@@ -44,11 +44,4 @@ impl Clock {
             }
         }
     }
-
-    /// Moves a paused clock forward by `d`.
-    pub(crate) fn advance(&self, d: Duration) {
-        if let Some(offset) = &self.paused {
-            offset.set(offset.get() + d);
-        }
-    }
 }

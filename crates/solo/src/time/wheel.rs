@@ -169,6 +169,7 @@ impl Wheel {
     }
 
     /// True while the timer has neither fired nor been removed.
+    #[cfg(test)]
     pub(crate) fn contains(&self, key: Key) -> bool {
         self.live(key).is_some()
     }

@@ -1,0 +1,351 @@
+//! `gather(iter)`, `try_gather(iter)` and the `gather!` macro.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::panic::{resume_unwind, Location};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use crate::runtime::with_core;
+use crate::{Task, TaskError};
+
+/// Runs every future of `futures` concurrently and returns their outputs
+/// in input order (asyncio's `await gather(*aws)`).
+///
+/// Each future becomes a task at once, so they start in input order at
+/// the loop's next turn. If one panics, the others are cancelled and the
+/// panic resumes in the caller. Dropping the returned future cancels the
+/// tasks still running. The futures must be `'static` (they are tasks);
+/// for borrowing futures use [`gather!`](crate::gather!).
+///
+/// ```
+/// use std::time::Duration;
+/// solo::run(async {
+///     let doubled = solo::gather((1..=3).map(|i| async move {
+///         solo::sleep(Duration::from_millis(10 * (4 - i))).await; // finish in reverse
+///         i * 2
+///     }))
+///     .await;
+///     assert_eq!(doubled, [2, 4, 6]); // input order, not completion order
+/// });
+/// ```
+#[track_caller]
+pub fn gather<I>(futures: I) -> Gather<<I::Item as Future>::Output>
+where
+    I: IntoIterator,
+    I::Item: Future + 'static,
+{
+    let location = Location::caller();
+    let tasks = with_core(|core| {
+        futures
+            .into_iter()
+            .map(|f| core.spawn(f, location))
+            .collect::<Vec<_>>()
+    });
+    Gather {
+        out: Vec::with_capacity(tasks.len()),
+        tasks,
+    }
+}
+
+/// The future returned by [`gather`].
+///
+/// ```
+/// solo::run(async {
+///     let g: solo::Gather<u8> = solo::gather([async { 1u8 }]);
+///     assert_eq!(g.await, [1]);
+/// });
+/// ```
+#[must_use = "the tasks run anyway, but their outputs are lost unless awaited"]
+pub struct Gather<T> {
+    tasks: Vec<Task<T>>,
+    out: Vec<T>,
+}
+
+impl<T> std::fmt::Debug for Gather<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gather")
+            .field("tasks", &self.tasks.len())
+            .field("done", &self.out.len())
+            .finish()
+    }
+}
+
+impl<T> Unpin for Gather<T> {}
+
+impl<T> Future for Gather<T> {
+    type Output = Vec<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
+        let this = &mut *self;
+        // Outputs are collected in order; a task that is not done yet is
+        // waited on, and the ones after it are looked at once it is.
+        while this.out.len() < this.tasks.len() {
+            let i = this.out.len();
+            match Pin::new(&mut this.tasks[i]).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(v)) => this.out.push(v),
+                Poll::Ready(Err(e)) => {
+                    cancel_from(&this.tasks, i + 1);
+                    raise(e)
+                }
+            }
+        }
+        this.tasks.clear();
+        Poll::Ready(std::mem::take(&mut this.out))
+    }
+}
+
+impl<T> Drop for Gather<T> {
+    fn drop(&mut self) {
+        cancel_from(&self.tasks, self.out.len());
+    }
+}
+
+fn cancel_from<T>(tasks: &[Task<T>], from: usize) {
+    for t in tasks.iter().skip(from) {
+        t.cancel();
+    }
+}
+
+/// A child of a combinator ended in error: a panic resumes in the caller;
+/// a cancellation (only someone holding the loop can do it: the loop is
+/// closing) ends the caller too.
+fn raise(e: TaskError) -> ! {
+    match e {
+        TaskError::Panicked(p) => resume_unwind(p),
+        TaskError::Cancelled => panic!("a task of solo::gather was cancelled"),
+    }
+}
+
+struct TryShared<E> {
+    error: RefCell<Option<E>>,
+    waker: RefCell<Option<Waker>>,
+}
+
+/// Like [`gather`], for futures that return `Result`: the first `Err` (in
+/// time, not in input order) is returned at once and the other tasks are
+/// cancelled; if all succeed, their values come back in input order.
+///
+/// ```
+/// use std::time::Duration;
+/// solo::run(async {
+///     let ok: Result<Vec<u32>, String> =
+///         solo::try_gather((1..=3).map(|i| async move { Ok(i) })).await;
+///     assert_eq!(ok.unwrap(), [1, 2, 3]);
+///
+///     let err = solo::try_gather((1..=3).map(|i| async move {
+///         if i == 2 { return Err(format!("page {i} failed")); }
+///         solo::sleep(Duration::from_secs(60)).await; // cancelled, not waited for
+///         Ok(i)
+///     }))
+///     .await;
+///     assert_eq!(err.unwrap_err(), "page 2 failed");
+/// });
+/// ```
+#[track_caller]
+pub fn try_gather<I, T, E>(futures: I) -> TryGather<T, E>
+where
+    I: IntoIterator,
+    I::Item: Future<Output = Result<T, E>> + 'static,
+    T: 'static,
+    E: 'static,
+{
+    let location = Location::caller();
+    let shared = Rc::new(TryShared {
+        error: RefCell::new(None),
+        waker: RefCell::new(None),
+    });
+    let tasks = with_core(|core| {
+        futures
+            .into_iter()
+            .map(|f| {
+                let shared = shared.clone();
+                core.spawn(
+                    async move {
+                        match f.await {
+                            Ok(v) => Some(v),
+                            Err(e) => {
+                                let mut slot = shared.error.borrow_mut();
+                                if slot.is_none() {
+                                    *slot = Some(e);
+                                }
+                                drop(slot);
+                                if let Some(w) = shared.waker.borrow_mut().take() {
+                                    w.wake();
+                                }
+                                None
+                            }
+                        }
+                    },
+                    location,
+                )
+            })
+            .collect::<Vec<_>>()
+    });
+    TryGather {
+        out: Vec::with_capacity(tasks.len()),
+        tasks,
+        shared,
+    }
+}
+
+/// The future returned by [`try_gather`].
+///
+/// ```
+/// solo::run(async {
+///     let g: solo::TryGather<u8, ()> = solo::try_gather([async { Ok(1u8) }]);
+///     assert_eq!(g.await, Ok(vec![1]));
+/// });
+/// ```
+#[must_use = "the tasks run anyway, but their outputs are lost unless awaited"]
+pub struct TryGather<T, E> {
+    tasks: Vec<Task<Option<T>>>,
+    out: Vec<T>,
+    shared: Rc<TryShared<E>>,
+}
+
+impl<T, E> std::fmt::Debug for TryGather<T, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TryGather")
+            .field("tasks", &self.tasks.len())
+            .field("done", &self.out.len())
+            .finish()
+    }
+}
+
+impl<T, E> Unpin for TryGather<T, E> {}
+
+impl<T, E> Future for TryGather<T, E> {
+    type Output = Result<Vec<T>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        loop {
+            if let Some(e) = this.shared.error.borrow_mut().take() {
+                cancel_from(&this.tasks, 0);
+                this.tasks.clear();
+                return Poll::Ready(Err(e));
+            }
+            if this.out.len() == this.tasks.len() {
+                this.tasks.clear();
+                return Poll::Ready(Ok(std::mem::take(&mut this.out)));
+            }
+            let i = this.out.len();
+            match Pin::new(&mut this.tasks[i]).poll(cx) {
+                Poll::Pending => {
+                    *this.shared.waker.borrow_mut() = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+                Poll::Ready(Ok(Some(v))) => this.out.push(v),
+                // The error is in `shared`; the loop returns it.
+                Poll::Ready(Ok(None)) => {}
+                Poll::Ready(Err(e)) => {
+                    cancel_from(&this.tasks, i + 1);
+                    raise(e)
+                }
+            }
+        }
+    }
+}
+
+impl<T, E> Drop for TryGather<T, E> {
+    fn drop(&mut self) {
+        cancel_from(&self.tasks, self.out.len());
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// One arm of [`gather!`](crate::gather!): a future, then its output.
+    #[doc(hidden)]
+    pub struct MaybeDone<F: Future> {
+        #[pin]
+        future: Option<F>,
+        output: Option<F::Output>,
+    }
+}
+
+impl<F: Future> MaybeDone<F> {
+    #[doc(hidden)]
+    pub fn new(future: F) -> Self {
+        MaybeDone {
+            future: Some(future),
+            output: None,
+        }
+    }
+
+    /// Polls the future if it is still running; true once it is done.
+    #[doc(hidden)]
+    pub fn poll_done(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
+        let mut this = self.project();
+        if let Some(f) = this.future.as_mut().as_pin_mut() {
+            match f.poll(cx) {
+                Poll::Ready(v) => {
+                    *this.output = Some(v);
+                    this.future.set(None);
+                }
+                Poll::Pending => return false,
+            }
+        }
+        true
+    }
+
+    #[doc(hidden)]
+    pub fn take(self: Pin<&mut Self>) -> F::Output {
+        self.project()
+            .output
+            .take()
+            .expect("gather!: output taken twice")
+    }
+}
+
+/// Awaits several futures concurrently and returns their outputs as a
+/// tuple (asyncio's `await gather(a, b, c)` with differently typed
+/// results). Use it inside an `async` block.
+///
+/// The futures are polled inline, in argument order, each time any of them
+/// wakes, so they need not be `'static` and may borrow local data. A panic
+/// in one propagates at once.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// solo::run(async {
+///     let name = String::from("solo");
+///     let start = Instant::now();
+///     let (n, s, ()) = solo::gather!(
+///         async { solo::sleep(Duration::from_millis(30)).await; 1 },
+///         async { solo::sleep(Duration::from_millis(30)).await; name.as_str() }, // borrows
+///         solo::sleep(Duration::from_millis(30)),
+///     );
+///     assert_eq!((n, s), (1, "solo"));
+///     assert!(start.elapsed() < Duration::from_millis(85)); // concurrent
+/// });
+/// ```
+#[macro_export]
+macro_rules! gather {
+    ($($fut:expr),+ $(,)?) => {
+        $crate::__gather_impl!([] $($fut,)+)
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __gather_impl {
+    ([$($f:ident)*] $head:expr, $($rest:expr,)*) => {{
+        let mut f = ::core::pin::pin!($crate::__private::MaybeDone::new($head));
+        $crate::__gather_impl!([$($f)* f] $($rest,)*)
+    }};
+    ([$($f:ident)*]) => {
+        ::core::future::poll_fn(|cx| {
+            let mut done = true;
+            $( done &= $f.as_mut().poll_done(cx); )*
+            if done {
+                ::core::task::Poll::Ready(($( $f.as_mut().take(), )*))
+            } else {
+                ::core::task::Poll::Pending
+            }
+        })
+        .await
+    };
+}

@@ -1,0 +1,56 @@
+//! Running many awaitables together: asyncio's `gather`, `wait`,
+//! `as_completed` and `TaskGroup`.
+//!
+//! Owns: the combinators that spawn or watch several tasks at once. They
+//! are built on the public task API (spawn, `Task`, cancel) plus two
+//! crate-private helpers below. Must not: reach into the scheduler.
+//!
+//! Like asyncio, [`gather`], [`try_gather`] and [`as_completed`] turn each
+//! future into a task right away, so everything starts running in input
+//! order at the loop's next turn even before the result is awaited; and
+//! dropping (cancelling) the combinator cancels the tasks it made.
+//! [`gather!`](crate::gather!) is the exception: it polls its futures
+//! inline, so they may borrow from the caller.
+
+mod gather;
+mod group;
+mod wait;
+
+pub use gather::{gather, try_gather, Gather, TryGather};
+pub use group::{TaskGroup, TaskGroupError};
+pub use wait::{as_completed, wait, AsCompleted, ReturnWhen};
+
+#[doc(hidden)]
+pub use gather::MaybeDone;
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pin_project_lite::pin_project! {
+    /// Polls a future and turns a panic inside it into `Err(payload)`.
+    pub(crate) struct CatchUnwind<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F> CatchUnwind<F> {
+    pub(crate) fn new(future: F) -> Self {
+        CatchUnwind { future }
+    }
+}
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let f = self.project().future;
+        match catch_unwind(AssertUnwindSafe(|| f.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(p) => Poll::Ready(Err(p)),
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! gather, gather!, try_gather, wait, as_completed, TaskGroup.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use solo::{EventLoop, ReturnWhen, TaskGroup, TaskGroupError};
+
+fn paused() -> EventLoop {
+    EventLoop::builder().paused_clock().build().unwrap()
+}
+
+async fn after(ms: u64, v: u64) -> u64 {
+    solo::sleep(Duration::from_millis(ms)).await;
+    v
+}
+
+#[test]
+fn gather_returns_input_order_and_runs_concurrently() {
+    paused().run_until_complete(async {
+        let start = solo::time::now();
+        let out = solo::gather([after(30, 1), after(10, 2), after(20, 3)]).await;
+        assert_eq!(out, [1, 2, 3]);
+        assert_eq!(solo::time::now() - start, Duration::from_millis(30));
+        assert!(solo::gather(Vec::<std::future::Ready<u8>>::new())
+            .await
+            .is_empty());
+    });
+}
+
+#[test]
+fn gather_starts_tasks_in_input_order_before_awaited() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let l = log.clone();
+    solo::run(async move {
+        let g = solo::gather((0..4).map(|i| {
+            let l = l.clone();
+            async move { l.borrow_mut().push(i) }
+        }));
+        solo::yield_now().await;
+        assert_eq!(
+            *l.borrow(),
+            [0, 1, 2, 3],
+            "children run even before gather is awaited"
+        );
+        g.await;
+    });
+    assert_eq!(log.borrow().len(), 4);
+}
+
+#[test]
+fn gather_panic_propagates_and_cancels_siblings() {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let survived = Rc::new(Cell::new(false));
+    let s = survived.clone();
+    solo::run(async move {
+        let g = solo::spawn(async move {
+            solo::gather([
+                Box::pin(async { panic!("child failed") })
+                    as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+                Box::pin(async move {
+                    solo::sleep(Duration::from_millis(50)).await;
+                    s.set(true);
+                }),
+            ])
+            .await
+        });
+        assert_eq!(g.await.unwrap_err().panic_message(), Some("child failed"));
+        solo::sleep(Duration::from_millis(100)).await;
+    });
+    std::panic::set_hook(prev);
+    assert!(!survived.get(), "the sibling was cancelled");
+}
+
+#[test]
+fn dropping_gather_cancels_children() {
+    paused().run_until_complete(async {
+        let finished = Rc::new(Cell::new(0));
+        let f = finished.clone();
+        let g = solo::gather((0..3).map(move |_| {
+            let f = f.clone();
+            async move {
+                solo::sleep(Duration::from_secs(1)).await;
+                f.set(f.get() + 1);
+            }
+        }));
+        assert!(solo::timeout(Duration::from_millis(10), g).await.is_err());
+        solo::sleep(Duration::from_secs(5)).await;
+        assert_eq!(finished.get(), 0);
+        assert!(solo::all_tasks().is_empty());
+    });
+}
+
+#[test]
+fn gather_macro_mixes_types_and_borrows() {
+    paused().run_until_complete(async {
+        let text = String::from("abc");
+        let start = solo::time::now();
+        let (a, b, c) = solo::gather!(after(20, 1), async { text.len() }, async {
+            solo::sleep(Duration::from_millis(20)).await;
+            "x"
+        });
+        assert_eq!((a, b, c), (1, 3, "x"));
+        assert_eq!(solo::time::now() - start, Duration::from_millis(20));
+        let (one,) = solo::gather!(async { 1 });
+        assert_eq!(one, 1);
+    });
+}
+
+#[test]
+fn try_gather_first_error_in_time_wins_and_cancels_rest() {
+    paused().run_until_complete(async {
+        let start = solo::time::now();
+        let r: Result<Vec<u64>, String> = solo::try_gather((0..4u64).map(|i| async move {
+            solo::sleep(Duration::from_millis(100 - i * 20)).await;
+            if i >= 2 {
+                Err(format!("failed {i}"))
+            } else {
+                Ok(i)
+            }
+        }))
+        .await;
+        assert_eq!(r.unwrap_err(), "failed 3");
+        assert_eq!(solo::time::now() - start, Duration::from_millis(40));
+        solo::yield_now().await;
+        assert!(solo::all_tasks().is_empty(), "the rest were cancelled");
+        let ok: Result<Vec<u64>, ()> =
+            solo::try_gather((0..3).map(|i| async move { Ok(after(10 - i, i).await) })).await;
+        assert_eq!(ok.unwrap(), [0, 1, 2]);
+    });
+}
+
+#[test]
+fn wait_modes_and_timeout() {
+    paused().run_until_complete(async {
+        let mk = || -> Vec<_> { [30, 10, 20].map(|ms| solo::spawn(after(ms, ms))).into() };
+
+        let (done, pending) = solo::wait(mk(), ReturnWhen::FirstCompleted, None).await;
+        assert_eq!(done.len(), 1);
+        assert_eq!(pending.len(), 2);
+        assert_eq!(done.into_iter().next().unwrap().await.unwrap(), 10);
+        for t in pending {
+            t.cancel();
+        }
+
+        let (done, pending) = solo::wait(
+            mk(),
+            ReturnWhen::AllCompleted,
+            Some(Duration::from_millis(25)),
+        )
+        .await;
+        assert_eq!((done.len(), pending.len()), (2, 1));
+        assert!(pending[0].cancel() || pending[0].is_done());
+
+        let (done, pending) = solo::wait(mk(), ReturnWhen::AllCompleted, None).await;
+        assert_eq!((done.len(), pending.len()), (3, 0));
+        let mut vals = Vec::new();
+        for t in done {
+            vals.push(t.await.unwrap());
+        }
+        assert_eq!(vals, [30, 10, 20], "AllCompleted keeps input order");
+    });
+}
+
+#[test]
+fn wait_first_exception_returns_on_panic() {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    paused().run_until_complete(async {
+        let tasks = vec![
+            solo::spawn(after(1000, 1)),
+            solo::spawn(async {
+                solo::sleep(Duration::from_millis(10)).await;
+                panic!("bad page")
+            }),
+            solo::spawn(after(5, 3)),
+        ];
+        let start = solo::time::now();
+        let (done, pending) = solo::wait(tasks, ReturnWhen::FirstException, None).await;
+        assert_eq!(solo::time::now() - start, Duration::from_millis(10));
+        assert_eq!((done.len(), pending.len()), (2, 1));
+        let (done, pending) = solo::wait(pending, ReturnWhen::FirstException, None).await;
+        assert_eq!(
+            (done.len(), pending.len()),
+            (1, 0),
+            "no exception: waits for all"
+        );
+    });
+    std::panic::set_hook(prev);
+}
+
+#[test]
+fn as_completed_yields_in_completion_order_and_cancels_on_drop() {
+    paused().run_until_complete(async {
+        let mut s = solo::as_completed([after(30, 3), after(10, 1), after(20, 2)]);
+        assert_eq!(s.next().await, Some(1));
+        assert_eq!(s.remaining(), 2);
+        assert_eq!(s.next().await, Some(2));
+        drop(s);
+        solo::yield_now().await;
+        assert!(solo::all_tasks().is_empty());
+        let all: Vec<_> = solo::as_completed((0..5).map(|i| after(50 - i * 10, i)))
+            .collect()
+            .await;
+        assert_eq!(all, [4, 3, 2, 1, 0]);
+    });
+}
+
+#[test]
+fn task_group_success_failure_and_panic() {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    paused().run_until_complete(async {
+        let g = TaskGroup::<String>::new();
+        let a = g.spawn(async { Ok(after(10, 1).await) });
+        let b = g.spawn(async { Ok(after(20, 2).await) });
+        g.join().await.unwrap();
+        assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+
+        let start = solo::time::now();
+        let g = TaskGroup::<String>::new();
+        let slow = g.spawn(async { Ok(after(10_000, 1).await) });
+        g.spawn(async {
+            solo::sleep(Duration::from_millis(5)).await;
+            Err::<(), _>("boom".to_string())
+        });
+        g.spawn(async {
+            solo::sleep(Duration::from_millis(6)).await;
+            Err::<(), _>("second".to_string())
+        });
+        match g.join().await {
+            Err(TaskGroupError::Failed(e)) => assert_eq!(e, "boom"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(solo::time::now() - start, Duration::from_millis(5));
+        assert!(slow.await.unwrap_err().is_cancelled());
+        let late = g.spawn(async { Ok(1) });
+        assert!(
+            late.await.unwrap_err().is_cancelled(),
+            "spawning into a failed group"
+        );
+
+        let g = TaskGroup::<String>::new();
+        let other = g.spawn(async { Ok(after(1000, 1).await) });
+        g.spawn(async {
+            solo::yield_now().await;
+            if true {
+                panic!("task blew up");
+            }
+            Ok(())
+        });
+        let err = g.join().await.unwrap_err();
+        assert!(err.to_string().contains("task blew up"));
+        assert!(other.await.unwrap_err().is_cancelled());
+    });
+    std::panic::set_hook(prev);
+}
+
+#[test]
+fn dropping_task_group_cancels_members() {
+    paused().run_until_complete(async {
+        let g = TaskGroup::<()>::new();
+        let t = g.spawn(async { Ok(after(1000, 1).await) });
+        drop(g);
+        assert!(t.await.unwrap_err().is_cancelled());
+    });
+}

@@ -1,0 +1,135 @@
+//! Debug mode: slow-poll warnings that name the task, and panics that
+//! nobody retrieved.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use solo::EventLoop;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn captured(f: impl FnOnce()) -> String {
+    let cap = Capture::default();
+    let c = cap.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || c.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let bytes = cap.0.lock().unwrap().clone();
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn blocking_task_is_named_in_a_warning() {
+    let out = captured(|| {
+        let mut lp = EventLoop::builder()
+            .debug(true)
+            .slow_callback_duration(Duration::from_millis(20))
+            .build()
+            .unwrap();
+        lp.run_until_complete(async {
+            let quick = solo::spawn(async { solo::sleep(Duration::from_millis(1)).await });
+            quick.set_name("quick");
+            let t = solo::spawn(async {
+                std::thread::sleep(Duration::from_millis(60)); // blocks the loop
+            });
+            t.set_name("blocker");
+            quick.await.unwrap();
+            t.await.unwrap();
+        });
+    });
+    assert!(
+        out.contains("Executing <Task pending name='blocker'"),
+        "{out}"
+    );
+    assert!(
+        out.contains("debug_mode.rs:"),
+        "names the spawn location: {out}"
+    );
+    assert!(out.contains("took 0."), "{out}");
+    assert!(
+        !out.contains("name='quick'"),
+        "fast tasks are not reported: {out}"
+    );
+}
+
+#[test]
+fn no_warnings_without_debug_mode() {
+    let out = captured(|| {
+        let mut lp = EventLoop::builder().debug(false).build().unwrap();
+        lp.run_until_complete(async {
+            solo::spawn(async { std::thread::sleep(Duration::from_millis(120)) })
+                .await
+                .unwrap();
+        });
+    });
+    assert!(!out.contains("Executing"), "{out}");
+}
+
+#[test]
+fn slow_callback_is_reported() {
+    let out = captured(|| {
+        let mut lp = EventLoop::builder()
+            .debug(true)
+            .slow_callback_duration(Duration::from_millis(20))
+            .build()
+            .unwrap();
+        lp.run_until_complete(async {
+            solo::call_soon(|| std::thread::sleep(Duration::from_millis(40)));
+            solo::yield_now().await;
+        });
+    });
+    assert!(out.contains("Executing a callback took"), "{out}");
+}
+
+#[test]
+fn unretrieved_panic_is_reported_at_close() {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let out = captured(|| {
+        let mut lp = EventLoop::builder().debug(true).build().unwrap();
+        lp.run_until_complete(async {
+            let lost = solo::spawn(async { panic!("nobody looks at me") });
+            lost.set_name("lost");
+            let seen = solo::spawn(async { panic!("awaited") });
+            seen.set_name("seen");
+            drop(lost);
+            assert!(seen.await.is_err());
+        });
+        lp.close();
+    });
+    std::panic::set_hook(prev);
+    assert!(out.contains("Task panic was never retrieved"), "{out}");
+    assert!(out.contains("name='lost'"), "{out}");
+    assert!(!out.contains("name='seen'"), "{out}");
+}
+
+#[test]
+fn solo_debug_env_turns_debug_mode_on() {
+    // Builder::new reads SOLO_DEBUG; this test binary's other tests do
+    // not depend on it, but set and restore it around the read anyway.
+    let old = std::env::var_os("SOLO_DEBUG");
+    std::env::set_var("SOLO_DEBUG", "1");
+    let on = EventLoop::new().unwrap().is_debug();
+    std::env::set_var("SOLO_DEBUG", "0");
+    let off = EventLoop::new().unwrap().is_debug();
+    match old {
+        Some(v) => std::env::set_var("SOLO_DEBUG", v),
+        None => std::env::remove_var("SOLO_DEBUG"),
+    }
+    assert!(on);
+    assert!(!off);
+}

@@ -1,0 +1,158 @@
+//! Timers: sleep, timeout, interval, call_later, the paused clock.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use solo::EventLoop;
+
+/// An hour of timeouts on the paused clock runs in milliseconds of wall
+/// time, in the order real time would give.
+#[test]
+fn paused_clock_jumps_and_keeps_order() {
+    let mut lp = EventLoop::builder().paused_clock().build().unwrap();
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let o = order.clone();
+    let wall = Instant::now();
+    let virt = lp.run_until_complete(async move {
+        let start = solo::time::now();
+        let mut tasks = Vec::new();
+        // 720 timeouts spread over an hour, spawned in scrambled order.
+        for i in 0..720u64 {
+            let secs = (i * 7919) % 3600 + 1;
+            let o = o.clone();
+            tasks.push(solo::spawn(async move {
+                let r =
+                    solo::timeout(Duration::from_secs(secs), std::future::pending::<()>()).await;
+                assert!(r.is_err());
+                o.borrow_mut().push((solo::time::now() - start, secs));
+            }));
+        }
+        solo::gather(tasks).await;
+        solo::time::now() - start
+    });
+    let order = order.borrow();
+    let longest = order.iter().map(|(_, s)| *s).max().unwrap();
+    assert!(longest > 3500);
+    assert_eq!(virt, Duration::from_secs(longest));
+    assert_eq!(order.len(), 720);
+    for w in order.windows(2) {
+        assert!(w[0].1 <= w[1].1, "fired out of deadline order: {:?}", w);
+    }
+    for (at, secs) in order.iter() {
+        assert_eq!(
+            *at,
+            Duration::from_secs(*secs),
+            "fired exactly at its deadline"
+        );
+    }
+    // Generous: the point is "not an hour".
+    assert!(wall.elapsed() < Duration::from_secs(30));
+}
+
+/// 100,000 tasks each sleeping 1 s complete together on one thread.
+#[test]
+fn hundred_thousand_sleepers_finish_together() {
+    let wall = Instant::now();
+    let n = solo::run(async {
+        let tasks: Vec<_> = (0..100_000u64)
+            .map(|i| {
+                solo::spawn(async move {
+                    solo::sleep(Duration::from_secs(1)).await;
+                    i
+                })
+            })
+            .collect();
+        let mut sum = 0;
+        for t in tasks {
+            sum += t.await.unwrap();
+        }
+        sum
+    });
+    assert_eq!(n, 99_999 * 100_000 / 2);
+    let took = wall.elapsed();
+    // The bound: well under 2 s of wall time for 1 s of sleep.
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}
+
+#[test]
+fn sleep_never_wakes_early() {
+    solo::run(async {
+        for ms in [1u64, 3, 10, 27] {
+            let start = Instant::now();
+            solo::sleep(Duration::from_millis(ms)).await;
+            assert!(start.elapsed() >= Duration::from_millis(ms));
+        }
+    });
+}
+
+#[test]
+fn timeout_cancels_inner_future_and_ready_future_wins() {
+    struct Flag(Rc<RefCell<bool>>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            *self.0.borrow_mut() = true;
+        }
+    }
+    let mut lp = EventLoop::builder().paused_clock().build().unwrap();
+    lp.run_until_complete(async {
+        let dropped = Rc::new(RefCell::new(false));
+        let d = dropped.clone();
+        let r = solo::timeout(Duration::from_secs(5), async move {
+            let _f = Flag(d);
+            solo::sleep(Duration::from_secs(10)).await;
+        })
+        .await;
+        assert_eq!(r, Err(solo::Elapsed::clone(&r.unwrap_err())));
+        assert!(*dropped.borrow(), "the timed-out future was dropped");
+        assert_eq!(solo::timeout(Duration::ZERO, async { 1 }).await, Ok(1));
+    });
+}
+
+#[test]
+fn interval_ticks_on_schedule_on_paused_clock() {
+    let mut lp = EventLoop::builder().paused_clock().build().unwrap();
+    lp.run_until_complete(async {
+        let start = solo::time::now();
+        let mut iv = solo::time::interval(Duration::from_millis(250));
+        let mut ticks = Vec::new();
+        for _ in 0..5 {
+            ticks.push(iv.tick().await - start);
+        }
+        let want: Vec<_> = (0..5).map(|i| Duration::from_millis(250 * i)).collect();
+        assert_eq!(ticks, want);
+    });
+}
+
+#[test]
+fn call_at_order_matches_deadlines() {
+    let mut lp = EventLoop::builder().paused_clock().build().unwrap();
+    let out = Rc::new(RefCell::new(Vec::new()));
+    let o = out.clone();
+    lp.run_until_complete(async move {
+        let now = solo::time::now();
+        for ms in [50u64, 10, 30, 10, 20] {
+            let o = o.clone();
+            solo::call_at(now + Duration::from_millis(ms), move || {
+                o.borrow_mut().push(ms)
+            });
+        }
+        solo::sleep(Duration::from_millis(100)).await;
+    });
+    assert_eq!(*out.borrow(), [10, 10, 20, 30, 50]);
+}
+
+#[test]
+fn dropped_sleep_removes_its_timer() {
+    let mut lp = EventLoop::builder().paused_clock().build().unwrap();
+    lp.run_until_complete(async {
+        let start = solo::time::now();
+        // A pending 1-hour sleep that is dropped must not keep the paused
+        // clock from stopping at the 1-second one.
+        let long = solo::spawn(solo::sleep(Duration::from_secs(3600)));
+        solo::yield_now().await;
+        long.cancel();
+        solo::sleep(Duration::from_secs(1)).await;
+        assert_eq!(solo::time::now() - start, Duration::from_secs(1));
+    });
+}
