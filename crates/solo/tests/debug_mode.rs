@@ -32,14 +32,18 @@ fn captured(f: impl FnOnce()) -> String {
     String::from_utf8(bytes).unwrap()
 }
 
+fn debug_loop() -> EventLoop {
+    EventLoop::builder()
+        .debug(true)
+        .slow_callback_duration(Duration::from_millis(20))
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn blocking_task_is_named_in_a_warning() {
     let out = captured(|| {
-        let mut lp = EventLoop::builder()
-            .debug(true)
-            .slow_callback_duration(Duration::from_millis(20))
-            .build()
-            .unwrap();
+        let mut lp = debug_loop();
         lp.run_until_complete(async {
             let quick = solo::spawn(async { solo::sleep(Duration::from_millis(1)).await });
             quick.set_name("quick");
@@ -82,11 +86,7 @@ fn no_warnings_without_debug_mode() {
 #[test]
 fn slow_callback_is_reported() {
     let out = captured(|| {
-        let mut lp = EventLoop::builder()
-            .debug(true)
-            .slow_callback_duration(Duration::from_millis(20))
-            .build()
-            .unwrap();
+        let mut lp = debug_loop();
         lp.run_until_complete(async {
             solo::call_soon(|| std::thread::sleep(Duration::from_millis(40)));
             solo::yield_now().await;

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use crate::runtime::with_core;
+use super::spawn_each;
 use crate::{Task, TaskError};
 
 /// Runs every future of `futures` concurrently and returns their outputs
@@ -37,12 +37,7 @@ where
     I::Item: Future + 'static,
 {
     let location = Location::caller();
-    let tasks = with_core(|core| {
-        futures
-            .into_iter()
-            .map(|f| core.spawn(f, location))
-            .collect::<Vec<_>>()
-    });
+    let tasks = spawn_each(futures, location, |f| f);
     Gather {
         out: Vec::with_capacity(tasks.len()),
         tasks,
@@ -157,32 +152,24 @@ where
         error: RefCell::new(None),
         waker: RefCell::new(None),
     });
-    let tasks = with_core(|core| {
-        futures
-            .into_iter()
-            .map(|f| {
-                let shared = shared.clone();
-                core.spawn(
-                    async move {
-                        match f.await {
-                            Ok(v) => Some(v),
-                            Err(e) => {
-                                let mut slot = shared.error.borrow_mut();
-                                if slot.is_none() {
-                                    *slot = Some(e);
-                                }
-                                drop(slot);
-                                if let Some(w) = shared.waker.borrow_mut().take() {
-                                    w.wake();
-                                }
-                                None
-                            }
-                        }
-                    },
-                    location,
-                )
-            })
-            .collect::<Vec<_>>()
+    let tasks = spawn_each(futures, location, |f| {
+        let shared = shared.clone();
+        async move {
+            match f.await {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    let mut slot = shared.error.borrow_mut();
+                    if slot.is_none() {
+                        *slot = Some(e);
+                    }
+                    drop(slot);
+                    if let Some(w) = shared.waker.borrow_mut().take() {
+                        w.wake();
+                    }
+                    None
+                }
+            }
+        }
     });
     TryGather {
         out: Vec::with_capacity(tasks.len()),

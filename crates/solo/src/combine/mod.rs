@@ -24,9 +24,32 @@ pub use wait::{as_completed, wait, AsCompleted, ReturnWhen};
 pub use gather::MaybeDone;
 
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+
+use crate::runtime::with_core;
+use crate::Task;
+
+/// Spawns `wrap(f)` for every `f`, in input order, all attributed to the
+/// combinator's caller.
+pub(crate) fn spawn_each<I, G>(
+    futures: I,
+    location: &'static Location<'static>,
+    mut wrap: impl FnMut(I::Item) -> G,
+) -> Vec<Task<G::Output>>
+where
+    I: IntoIterator,
+    G: Future + 'static,
+{
+    let futures = futures.into_iter();
+    let mut tasks = Vec::with_capacity(futures.size_hint().0);
+    for f in futures {
+        let g = wrap(f);
+        tasks.push(with_core(|core| core.spawn(g, location)));
+    }
+    tasks
+}
 
 pin_project_lite::pin_project! {
     /// Polls a future and turns a panic inside it into `Err(payload)`.

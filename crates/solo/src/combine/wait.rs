@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 
-use super::CatchUnwind;
-use crate::runtime::with_core;
+use super::{spawn_each, CatchUnwind};
 use crate::task::raw;
 use crate::Task;
 
@@ -168,23 +167,15 @@ where
         ready: RefCell::new(VecDeque::new()),
         waker: Cell::new(None),
     });
-    let tasks = with_core(|core| {
-        futures
-            .into_iter()
-            .map(|f| {
-                let shared = shared.clone();
-                core.spawn(
-                    async move {
-                        let r = CatchUnwind::new(f).await;
-                        shared.ready.borrow_mut().push_back(r);
-                        if let Some(w) = shared.waker.take() {
-                            w.wake();
-                        }
-                    },
-                    location,
-                )
-            })
-            .collect::<Vec<_>>()
+    let tasks = spawn_each(futures, location, |f| {
+        let shared = shared.clone();
+        async move {
+            let r = CatchUnwind::new(f).await;
+            shared.ready.borrow_mut().push_back(r);
+            if let Some(w) = shared.waker.take() {
+                w.wake();
+            }
+        }
     });
     AsCompleted {
         remaining: tasks.len(),
