@@ -822,3 +822,59 @@ pub fn current_task() -> Option<TaskInfo> {
 pub fn all_tasks() -> Vec<TaskInfo> {
     with_core(|core| core.all_tasks())
 }
+
+#[cfg(test)]
+mod tests {
+    //! Scheduler tests small enough for Miri: they exercise the task core
+    //! through the real loop (spawn, wake, cancel, foreign wakes, close).
+
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    #[test]
+    fn spawn_wake_cancel_close() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let l = log.clone();
+        crate::run(async move {
+            let a = crate::spawn({
+                let l = l.clone();
+                async move {
+                    crate::yield_now().await;
+                    l.borrow_mut().push("a");
+                    1
+                }
+            });
+            let b = crate::spawn(std::future::pending::<u32>());
+            let c = crate::spawn(async { panic!("c") });
+            let _detached = crate::spawn(crate::sleep(Duration::from_secs(60)));
+            assert!(b.cancel());
+            assert_eq!(a.await.unwrap(), 1);
+            assert!(b.await.unwrap_err().is_cancelled());
+            assert!(c.await.unwrap_err().is_panic());
+            l.borrow_mut().push("main");
+        });
+        assert_eq!(*log.borrow(), ["a", "main"]);
+    }
+
+    #[test]
+    fn foreign_thread_wake_and_to_thread() {
+        let v = crate::run(async {
+            let t = crate::spawn(async { crate::to_thread(|| 20).await + 1 });
+            let (tx, rx) = std::sync::mpsc::channel::<std::task::Waker>();
+            let h = std::thread::spawn(move || rx.recv().unwrap().wake());
+            let mut sent = Some(tx);
+            std::future::poll_fn(|cx| match sent.take() {
+                Some(tx) => {
+                    tx.send(cx.waker().clone()).unwrap();
+                    std::task::Poll::Pending
+                }
+                None => std::task::Poll::Ready(()),
+            })
+            .await;
+            h.join().unwrap();
+            t.await.unwrap()
+        });
+        assert_eq!(v, 21);
+    }
+}
