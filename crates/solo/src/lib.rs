@@ -43,6 +43,8 @@ mod blocking;
 mod combine;
 pub mod coop;
 mod debug;
+pub mod net;
+mod reactor;
 mod runtime;
 mod task;
 pub mod time;

@@ -24,7 +24,6 @@
 //! call off the path of pure task switching.
 
 mod context;
-pub(crate) mod driver;
 pub(crate) mod remote;
 mod table;
 
@@ -43,11 +42,11 @@ use std::time::{Duration, Instant};
 pub(crate) use context::{try_with_core, with_core};
 
 use crate::blocking::Pool;
+use crate::reactor::Reactor;
 use crate::task::raw::{self, Header, TaskRef};
 use crate::task::{Task, TaskInfo};
 use crate::time::clock::Clock;
 use crate::time::wheel::{Fired, Wheel};
-use driver::Driver;
 use remote::Remote;
 use table::TaskTable;
 
@@ -83,7 +82,8 @@ pub(crate) struct Core {
     pub(crate) clock: Clock,
     remote: Arc<Remote>,
     root: Arc<RootWaker>,
-    driver: RefCell<Driver>,
+    pub(crate) reactor: RefCell<Reactor>,
+    woken_io: RefCell<Vec<Waker>>,
     pool: Pool,
     slow: Option<Duration>,
     /// The task being polled, for `current_task()`.
@@ -145,7 +145,7 @@ pub(crate) fn schedule(task: TaskRef) {
 
 impl Core {
     fn new(builder: &Builder) -> std::io::Result<Rc<Core>> {
-        let (driver, waker) = Driver::new()?;
+        let (reactor, waker) = Reactor::new()?;
         let remote = Arc::new(Remote::new(waker));
         let id = remote::register(&remote);
         let clock = Clock::new(builder.paused);
@@ -162,7 +162,8 @@ impl Core {
                 remote: remote.clone(),
             }),
             remote,
-            driver: RefCell::new(driver),
+            reactor: RefCell::new(reactor),
+            woken_io: RefCell::new(Vec::new()),
             pool: Pool::new(builder.max_blocking_threads),
             slow: builder.debug.then_some(builder.slow_callback),
             current: Cell::new(std::ptr::null()),
@@ -178,6 +179,14 @@ impl Core {
 
     pub(crate) fn weak(&self) -> Weak<Core> {
         self.weak_self.borrow().clone()
+    }
+
+    /// A strong handle to this core (it is always owned by an `Rc`).
+    pub(crate) fn rc(&self) -> Rc<Core> {
+        self.weak_self
+            .borrow()
+            .upgrade()
+            .expect("core is alive while it runs")
     }
 
     pub(crate) fn pool(&self) -> &Pool {
@@ -335,22 +344,30 @@ impl Core {
         let idle = self.queue.borrow().is_empty();
         if idle && park {
             let next = self.timers.borrow().next_deadline();
-            let io_or_threads = self.driver.borrow().has_io() || self.pool.in_flight() > 0;
+            let io_or_threads = self.reactor.borrow().has_io() || self.pool.in_flight() > 0;
             match next {
                 Some(at) if self.clock.is_paused() && !io_or_threads => {
                     self.clock.advance_to(at);
                 }
                 _ => {
                     let timeout = next.map(|at| at.saturating_duration_since(self.clock.now()));
-                    self.driver.borrow_mut().park(timeout);
-                    self.take_foreign();
+                    self.poll_io(timeout);
                 }
             }
-        } else if self.driver.borrow().has_io() {
-            self.driver.borrow_mut().park(Some(Duration::ZERO));
-            self.take_foreign();
+        } else if self.reactor.borrow().has_io() {
+            self.poll_io(Some(Duration::ZERO));
         }
         self.fire_timers();
+    }
+
+    fn poll_io(&self, timeout: Option<Duration>) {
+        let mut wake = self.woken_io.take();
+        self.reactor.borrow_mut().park(timeout, &mut wake);
+        for w in wake.drain(..) {
+            w.wake();
+        }
+        *self.woken_io.borrow_mut() = wake;
+        self.take_foreign();
     }
 
     fn take_foreign(&self) {

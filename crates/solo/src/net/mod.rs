@@ -1,0 +1,38 @@
+//! Networking on the loop's reactor: TCP, UDP, Unix sockets and DNS.
+//!
+//! Owns: the public socket types. Each wraps a non-blocking std socket in
+//! the reactor's `IoSource`, which parks the task until the socket is ready
+//! in the direction it needs. Every error reaches the caller as the
+//! `std::io::Error` the OS gave, kind intact; a closed peer is a read of 0
+//! bytes (EOF). Must not: block the loop thread — name lookups go to the
+//! blocking pool.
+//!
+//! ```
+//! use solo::net::{TcpListener, TcpStream};
+//! solo::run(async {
+//!     let listener = TcpListener::bind("127.0.0.1:0").await?;
+//!     let addr = listener.local_addr()?;
+//!     solo::spawn(async move {
+//!         while let Ok((stream, _)) = listener.accept().await {
+//!             solo::spawn(async move {
+//!                 let mut buf = [0; 1024];
+//!                 while let Ok(n @ 1..) = stream.read(&mut buf).await {
+//!                     if stream.write_all(&buf[..n]).await.is_err() { break; }
+//!                 }
+//!             });
+//!         }
+//!     });
+//!     let client = TcpStream::connect(addr).await?;
+//!     client.write_all(b"echo").await?;
+//!     let mut back = [0; 4];
+//!     client.read_exact(&mut back).await?;
+//!     assert_eq!(&back, b"echo");
+//!     Ok::<_, std::io::Error>(())
+//! }).unwrap();
+//! ```
+
+mod addr;
+mod tcp;
+
+pub use addr::{lookup_host, resolve, ToSocketAddrs};
+pub use tcp::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpListener, TcpStream, WriteHalf};
