@@ -41,11 +41,14 @@
 
 mod blocking;
 mod combine;
+#[cfg(feature = "tokio-io")]
+pub mod compat;
 pub mod coop;
 mod debug;
 pub mod net;
 mod reactor;
 mod runtime;
+pub mod signal;
 mod task;
 pub mod time;
 

@@ -147,3 +147,24 @@ pub async fn lookup_host(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         )),
     }
 }
+
+/// The error for an address that resolved to no socket address at all.
+pub(crate) fn no_addresses() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")
+}
+
+/// Tries `f` on each address in turn: the first success, else the last
+/// error.
+pub(crate) fn each_addr<T>(
+    addrs: Vec<SocketAddr>,
+    mut f: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut last = None;
+    for a in addrs {
+        match f(a) {
+            Ok(t) => return Ok(t),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(no_addresses))
+}

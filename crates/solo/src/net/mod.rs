@@ -32,7 +32,12 @@
 //! ```
 
 mod addr;
+mod stream;
 mod tcp;
+mod udp;
+mod unix;
 
 pub use addr::{lookup_host, resolve, ToSocketAddrs};
 pub use tcp::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpListener, TcpStream, WriteHalf};
+pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -1,17 +1,17 @@
 //! TCP: `TcpListener`, `TcpStream` and its halves.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
-use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
-use super::addr::{resolve, ToSocketAddrs};
+use super::addr::{each_addr, no_addresses, resolve, ToSocketAddrs};
+use super::stream::stream_io_traits;
 use crate::reactor::{Direction, IoSource};
 
 /// A TCP socket that accepts connections (asyncio's `start_server`).
@@ -47,14 +47,8 @@ impl TcpListener {
     /// });
     /// ```
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        let mut last = None;
-        for a in resolve(addr).await? {
-            match bind_one(a) {
-                Ok(l) => return TcpListener::from_std(l),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(no_addresses))
+        let l = each_addr(resolve(addr).await?, bind_one)?;
+        TcpListener::from_std(l)
     }
 
     /// Waits for a connection. Errors such as running out of file
@@ -156,10 +150,6 @@ impl TcpListener {
     pub fn ttl(&self) -> io::Result<u32> {
         self.io.get_ref().ttl()
     }
-}
-
-fn no_addresses() -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")
 }
 
 fn bind_one(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
@@ -304,21 +294,7 @@ impl TcpStream {
     /// });
     /// ```
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_read_priv(cx, buf)).await
-    }
-
-    fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let want = buf.len();
-        let r = self.io.poll_io(Direction::Read, cx, |mut s| s.read(buf));
-        if let Poll::Ready(Ok(n)) = r {
-            // A short read drained the socket buffer: skip the read that
-            // would only say `WouldBlock` (edge-triggered, the next data
-            // brings a new event).
-            if n > 0 && n < want {
-                self.io.clear_ready(Direction::Read);
-            }
-        }
-        r
+        self.io.read_bytes(buf).await
     }
 
     /// Reads exactly `buf.len()` bytes; EOF before that is an
@@ -336,19 +312,8 @@ impl TcpStream {
     ///     assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
     /// });
     /// ```
-    pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.read(buf).await? {
-                0 => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "connection closed before the buffer was filled",
-                    ))
-                }
-                n => buf = &mut buf[n..],
-            }
-        }
-        Ok(())
+    pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+        self.io.read_exact_bytes(buf).await
     }
 
     /// Reads until EOF, appending to `buf`; returns how many bytes came.
@@ -366,14 +331,7 @@ impl TcpStream {
     /// });
     /// ```
     pub async fn read_to_end(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        let start = buf.len();
-        let mut chunk = [0u8; 8192];
-        loop {
-            match self.read(&mut chunk).await? {
-                0 => return Ok(buf.len() - start),
-                n => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
+        self.io.read_to_end_bytes(buf).await
     }
 
     /// Reads without removing the data from the socket.
@@ -405,28 +363,7 @@ impl TcpStream {
     /// });
     /// ```
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_write_priv(cx, buf)).await
-    }
-
-    fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let want = buf.len();
-        let r = self.io.poll_io(Direction::Write, cx, |mut s| s.write(buf));
-        if let Poll::Ready(Ok(n)) = r {
-            // A short write filled the send buffer.
-            if n < want {
-                self.io.clear_ready(Direction::Write);
-            }
-        }
-        r
-    }
-
-    fn poll_write_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(Direction::Write, cx, |mut s| s.write_vectored(bufs))
+        self.io.write_bytes(buf).await
     }
 
     /// Writes all of `buf`, waiting for the socket as often as needed.
@@ -448,14 +385,8 @@ impl TcpStream {
     ///     assert_eq!(reader.await.unwrap(), 4 << 20);
     /// });
     /// ```
-    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write(buf).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => buf = &buf[n..],
-            }
-        }
-        Ok(())
+    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        self.io.write_all_bytes(buf).await
     }
 
     /// Shuts down reading, writing or both (half-close with `Write`).
@@ -702,56 +633,16 @@ impl AsRawFd for TcpStream {
     }
 }
 
-/// Implements the futures-io traits for a type that derefs to a stream.
-macro_rules! stream_io_traits {
-    ($ty:ty, $stream:expr) => {
-        impl futures_io::AsyncRead for $ty {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                let f: fn(&Self) -> &TcpStream = $stream;
-                f(&self).poll_read_priv(cx, buf)
-            }
-        }
-
-        impl futures_io::AsyncWrite for $ty {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                let f: fn(&Self) -> &TcpStream = $stream;
-                f(&self).poll_write_priv(cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[io::IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                let f: fn(&Self) -> &TcpStream = $stream;
-                f(&self).poll_write_vectored_priv(cx, bufs)
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-
-            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                let f: fn(&Self) -> &TcpStream = $stream;
-                Poll::Ready(f(&self).shutdown(Shutdown::Write))
-            }
-        }
-    };
-}
-
-stream_io_traits!(TcpStream, |s| s);
-stream_io_traits!(ReadHalf<'_>, |s| s.0);
-stream_io_traits!(WriteHalf<'_>, |s| s.0);
-stream_io_traits!(OwnedReadHalf, |s| &s.0);
-stream_io_traits!(OwnedWriteHalf, |s| &s.stream);
+stream_io_traits!(TcpStream, |s| &s.io, s.shutdown(Shutdown::Write));
+stream_io_traits!(&TcpStream, |s| &s.io, s.shutdown(Shutdown::Write));
+stream_io_traits!(ReadHalf<'_>, |s| &s.0.io, s.0.shutdown(Shutdown::Write));
+stream_io_traits!(WriteHalf<'_>, |s| &s.0.io, s.0.shutdown(Shutdown::Write));
+stream_io_traits!(OwnedReadHalf, |s| &s.0.io, s.0.shutdown(Shutdown::Write));
+stream_io_traits!(
+    OwnedWriteHalf,
+    |s| &s.stream.io,
+    s.stream.shutdown(Shutdown::Write)
+);
 
 /// The read half of [`TcpStream::split`].
 ///

@@ -1,0 +1,262 @@
+//! Unix signals as async streams, for graceful shutdown.
+//!
+//! Owns: turning signal deliveries into task wakeups. Each [`Signal`] has
+//! its own socket pair: the signal handler (installed through
+//! `signal-hook`, which keeps it async-signal-safe) writes one byte to the
+//! write end, and the read end is an ordinary socket on the loop's reactor,
+//! so waiting for a signal costs nothing while no signal comes. Deliveries
+//! that arrive while nobody waits are coalesced into one, as the OS does.
+//! Must not: run user code inside the signal handler.
+//!
+//! As in every runtime built on `signal-hook` (and in tokio): once a
+//! signal has had a listener, the process keeps a handler for it, so e.g.
+//! Ctrl-C no longer kills the process by default after the `Signal` is
+//! dropped. Exit explicitly when you are done handling it.
+//!
+//! ```
+//! use solo::signal::{unix, SignalKind};
+//! solo::run(async {
+//!     let mut usr1 = unix(SignalKind::user_defined1()).unwrap();
+//!     signal_hook::low_level::raise(libc::SIGUSR1).unwrap();
+//!     usr1.recv().await;
+//!     println!("got SIGUSR1");
+//! });
+//! ```
+
+use std::io::{self, Read};
+use std::os::unix::net::UnixStream as StdUnixStream;
+
+use signal_hook::SigId;
+
+use crate::reactor::{Direction, IoSource};
+
+/// Which signal to listen for.
+///
+/// ```
+/// use solo::signal::SignalKind;
+/// assert_eq!(SignalKind::interrupt().as_raw(), libc::SIGINT);
+/// assert_eq!(SignalKind::from_raw(libc::SIGTERM), SignalKind::terminate());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SignalKind(i32);
+
+impl SignalKind {
+    /// Any signal by number.
+    ///
+    /// ```
+    /// assert_eq!(solo::signal::SignalKind::from_raw(1).as_raw(), 1);
+    /// ```
+    pub const fn from_raw(signum: i32) -> SignalKind {
+        SignalKind(signum)
+    }
+
+    /// The signal number.
+    ///
+    /// ```
+    /// assert_eq!(solo::signal::SignalKind::hangup().as_raw(), libc::SIGHUP);
+    /// ```
+    pub const fn as_raw(self) -> i32 {
+        self.0
+    }
+
+    /// `SIGINT` (Ctrl-C).
+    ///
+    /// ```
+    /// assert_eq!(solo::signal::SignalKind::interrupt().as_raw(), libc::SIGINT);
+    /// ```
+    pub const fn interrupt() -> SignalKind {
+        SignalKind(libc::SIGINT)
+    }
+
+    /// `SIGTERM` (polite termination request).
+    ///
+    /// ```
+    /// assert_eq!(solo::signal::SignalKind::terminate().as_raw(), libc::SIGTERM);
+    /// ```
+    pub const fn terminate() -> SignalKind {
+        SignalKind(libc::SIGTERM)
+    }
+
+    /// `SIGHUP`.
+    ///
+    /// ```
+    /// assert_eq!(solo::signal::SignalKind::hangup().as_raw(), libc::SIGHUP);
+    /// ```
+    pub const fn hangup() -> SignalKind {
+        SignalKind(libc::SIGHUP)
+    }
+
+    /// `SIGQUIT`.
+    ///
+    /// ```
+    /// assert_eq!(solo::signal::SignalKind::quit().as_raw(), libc::SIGQUIT);
+    /// ```
+    pub const fn quit() -> SignalKind {
+        SignalKind(libc::SIGQUIT)
+    }
+
+    /// `SIGUSR1`.
+    ///
+    /// ```
+    /// assert_eq!(solo::signal::SignalKind::user_defined1().as_raw(), libc::SIGUSR1);
+    /// ```
+    pub const fn user_defined1() -> SignalKind {
+        SignalKind(libc::SIGUSR1)
+    }
+
+    /// `SIGUSR2`.
+    ///
+    /// ```
+    /// assert_eq!(solo::signal::SignalKind::user_defined2().as_raw(), libc::SIGUSR2);
+    /// ```
+    pub const fn user_defined2() -> SignalKind {
+        SignalKind(libc::SIGUSR2)
+    }
+
+    /// `SIGCHLD`.
+    ///
+    /// ```
+    /// assert_eq!(solo::signal::SignalKind::child().as_raw(), libc::SIGCHLD);
+    /// ```
+    pub const fn child() -> SignalKind {
+        SignalKind(libc::SIGCHLD)
+    }
+
+    /// `SIGPIPE`.
+    ///
+    /// ```
+    /// assert_eq!(solo::signal::SignalKind::pipe().as_raw(), libc::SIGPIPE);
+    /// ```
+    pub const fn pipe() -> SignalKind {
+        SignalKind(libc::SIGPIPE)
+    }
+
+    /// `SIGALRM`.
+    ///
+    /// ```
+    /// assert_eq!(solo::signal::SignalKind::alarm().as_raw(), libc::SIGALRM);
+    /// ```
+    pub const fn alarm() -> SignalKind {
+        SignalKind(libc::SIGALRM)
+    }
+
+    /// `SIGWINCH` (terminal resized).
+    ///
+    /// ```
+    /// assert_eq!(solo::signal::SignalKind::window_change().as_raw(), libc::SIGWINCH);
+    /// ```
+    pub const fn window_change() -> SignalKind {
+        SignalKind(libc::SIGWINCH)
+    }
+}
+
+/// A stream of deliveries of one signal; see [`unix`].
+///
+/// ```
+/// use solo::signal::{unix, SignalKind};
+/// solo::run(async {
+///     let mut s = unix(SignalKind::user_defined2()).unwrap();
+///     signal_hook::low_level::raise(libc::SIGUSR2).unwrap();
+///     assert_eq!(s.recv().await, Some(()));
+/// });
+/// ```
+pub struct Signal {
+    kind: SignalKind,
+    id: SigId,
+    io: IoSource<StdUnixStream>,
+}
+
+/// Starts listening for `kind`. Fails for signals that cannot be caught
+/// (`SIGKILL`, `SIGSTOP`) or must not be (`SIGSEGV`, `SIGILL`, `SIGFPE`).
+///
+/// ```
+/// use solo::signal::{unix, SignalKind};
+/// solo::run(async {
+///     assert!(unix(SignalKind::from_raw(libc::SIGKILL)).is_err());
+///     assert!(unix(SignalKind::hangup()).is_ok());
+/// });
+/// ```
+pub fn unix(kind: SignalKind) -> io::Result<Signal> {
+    if signal_hook::consts::FORBIDDEN.contains(&kind.0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("signal {} cannot be handled", kind.0),
+        ));
+    }
+    let (read, write) = StdUnixStream::pair()?;
+    read.set_nonblocking(true)?;
+    write.set_nonblocking(true)?;
+    let io = IoSource::new(read)?;
+    let id = signal_hook::low_level::pipe::register(kind.0, write)?;
+    Ok(Signal { kind, id, io })
+}
+
+impl Signal {
+    /// Waits for the next delivery. Several deliveries since the last
+    /// `recv` count as one. Returns `Some(())` (an `Option` so the stream
+    /// shape matches channels; it never ends on its own).
+    ///
+    /// ```
+    /// use solo::signal::{unix, SignalKind};
+    /// solo::run(async {
+    ///     let mut s = unix(SignalKind::window_change()).unwrap();
+    ///     signal_hook::low_level::raise(libc::SIGWINCH).unwrap();
+    ///     signal_hook::low_level::raise(libc::SIGWINCH).unwrap();
+    ///     s.recv().await; // both, coalesced
+    /// });
+    /// ```
+    pub async fn recv(&mut self) -> Option<()> {
+        let mut buf = [0u8; 64];
+        let got = self.io.io(Direction::Read, |mut s| s.read(&mut buf)).await;
+        // Coalesce the rest of what is queued without waiting.
+        while let Ok(64) = self.io.get_ref().read(&mut buf) {}
+        match got {
+            Ok(n) if n > 0 => Some(()),
+            // The write end lives in the handler registry: EOF or an
+            // error here means the registration is gone.
+            _ => None,
+        }
+    }
+
+    /// The signal this stream listens for.
+    ///
+    /// ```
+    /// use solo::signal::{unix, SignalKind};
+    /// solo::run(async {
+    ///     let s = unix(SignalKind::hangup()).unwrap();
+    ///     assert_eq!(s.kind(), SignalKind::hangup());
+    /// });
+    /// ```
+    pub fn kind(&self) -> SignalKind {
+        self.kind
+    }
+}
+
+impl std::fmt::Debug for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signal").field("kind", &self.kind).finish()
+    }
+}
+
+impl Drop for Signal {
+    fn drop(&mut self) {
+        signal_hook::low_level::unregister(self.id);
+    }
+}
+
+/// Waits for Ctrl-C (`SIGINT`), asyncio's `loop.add_signal_handler(SIGINT,
+/// ..)` for the common case of a graceful shutdown.
+///
+/// ```no_run
+/// solo::run(async {
+///     let server = solo::spawn(async { /* serve */ });
+///     solo::signal::ctrl_c().await.unwrap();
+///     server.cancel();
+///     println!("shutting down");
+/// });
+/// ```
+pub async fn ctrl_c() -> io::Result<()> {
+    let mut s = unix(SignalKind::interrupt())?;
+    s.recv().await;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! Signals reach the loop as ordinary wakeups.
+
+use std::time::Duration;
+
+use solo::signal::{unix, SignalKind};
+
+#[test]
+fn a_raised_signal_wakes_the_waiting_task_and_repeats() {
+    solo::run(async {
+        let mut usr1 = unix(SignalKind::user_defined1()).unwrap();
+        let waiter = solo::spawn(async move {
+            let mut n = 0;
+            while n < 3 {
+                usr1.recv().await.unwrap();
+                n += 1;
+            }
+            n
+        });
+        for _ in 0..3 {
+            // From another thread, as a real signal would come.
+            solo::to_thread(|| signal_hook::low_level::raise(libc::SIGUSR1).unwrap()).await;
+            solo::sleep(Duration::from_millis(20)).await;
+        }
+        let got = solo::timeout(Duration::from_secs(5), waiter).await;
+        assert_eq!(got.expect("all three deliveries seen").unwrap(), 3);
+    });
+}
+
+#[test]
+fn two_listeners_for_one_signal_both_hear_it() {
+    solo::run(async {
+        let mut a = unix(SignalKind::user_defined2()).unwrap();
+        let mut b = unix(SignalKind::user_defined2()).unwrap();
+        signal_hook::low_level::raise(libc::SIGUSR2).unwrap();
+        let (ra, rb) = solo::gather!(a.recv(), b.recv());
+        assert_eq!((ra, rb), (Some(()), Some(())));
+    });
+}
+
+#[test]
+fn uncatchable_signals_are_an_error() {
+    solo::run(async {
+        for sig in [libc::SIGKILL, libc::SIGSTOP, libc::SIGSEGV] {
+            let e = unix(SignalKind::from_raw(sig)).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        }
+        // Not a signal number at all: the OS refuses, still no panic.
+        assert!(unix(SignalKind::from_raw(1000)).is_err());
+    });
+}
