@@ -46,6 +46,7 @@ mod debug;
 pub mod net;
 mod reactor;
 mod runtime;
+pub mod sync;
 mod task;
 pub mod time;
 
