@@ -49,16 +49,67 @@
 //! | `Condition(lock)` | [`Condition`] beside a [`Mutex`] or [`Lock`] |
 //! | `Semaphore(n)`, `async with sem:` | [`Semaphore::new`], `let _p = sem.acquire().await?;` |
 //! | a `Future` resolved by one task, awaited by another | [`oneshot::channel`] |
+//!
+//! ```
+//! use std::rc::Rc;
+//! use solo::sync::{Event, Queue};
+//! solo::run(async {
+//!     let q = Rc::new(Queue::new(10));
+//!     let done = Rc::new(Event::new());
+//!     let (q2, done2) = (q.clone(), done.clone());
+//!     let worker = solo::spawn(async move {
+//!         let mut sum = 0;
+//!         loop {
+//!             let n: u32 = q2.get().await;
+//!             sum += n;
+//!             q2.task_done();
+//!             if n == 0 { done2.set(); return sum; }
+//!         }
+//!     });
+//!     for n in [3, 2, 1, 0] { q.put(n).await; }
+//!     done.wait().await;
+//!     q.join().await;
+//!     assert_eq!(worker.await.unwrap(), 6);
+//! });
+//! ```
+
+/// Declares an error type that carries back the value it could not
+/// deliver, with `Debug` that does not need `T: Debug`.
+macro_rules! item_error {
+    ($(#[$doc:meta])* $name:ident, $msg:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        pub struct $name<T>(pub T);
+
+        impl<T> std::fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(..)"))
+            }
+        }
+
+        impl<T> std::fmt::Display for $name<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str($msg)
+            }
+        }
+
+        impl<T> std::error::Error for $name<T> {}
+    };
+}
 
 mod condition;
 mod event;
 mod mutex;
+mod order;
+mod queue;
 mod semaphore;
 mod waiters;
 
 pub use condition::Condition;
 pub use event::Event;
 pub use mutex::{Lock, LockGuard, Mutex, MutexGuard, TryLockError};
+pub use order::{Fifo, Lifo, Order, Priority};
+pub use queue::{GenericQueue, LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull};
 pub use semaphore::{AcquireError, Semaphore, SemaphorePermit, TryAcquireError};
 
 #[cfg(test)]
