@@ -99,7 +99,9 @@ macro_rules! item_error {
 
 mod condition;
 mod event;
+pub mod mpsc;
 mod mutex;
+pub mod oneshot;
 mod order;
 mod queue;
 mod semaphore;
