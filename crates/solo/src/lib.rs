@@ -49,6 +49,7 @@ pub mod net;
 mod reactor;
 mod runtime;
 pub mod signal;
+pub mod sync;
 mod task;
 pub mod time;
 
