@@ -56,7 +56,7 @@ fn blocking_task_is_named_in_a_warning() {
         });
     });
     assert!(
-        out.contains("Executing <Task pending name='blocker'"),
+        out.contains("Executing <Task finished name='blocker'"),
         "{out}"
     );
     assert!(

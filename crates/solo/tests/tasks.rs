@@ -122,6 +122,11 @@ fn done_callbacks_run_once_in_order_after_finish_and_see_result() {
         }
         assert!(o.borrow().is_empty(), "not before the task finished");
         solo::yield_now().await;
+        // As in asyncio, finishing the task schedules its callbacks: they
+        // run after what was already queued (this task's own turn).
+        assert!(t.is_done());
+        assert!(o.borrow().is_empty(), "scheduled, not run inline");
+        solo::yield_now().await;
         assert_eq!(*o.borrow(), ["a:42", "b:42", "c:42"]);
         // Added to a finished task: runs on the next loop turn, not now.
         let o2 = o.clone();

@@ -279,6 +279,7 @@ impl Core {
             return;
         }
         self.current.set(h as *const Header);
+        let mut slow = None;
         let done = if state & raw::CANCEL_REQUESTED != 0 {
             task.cancel_now();
             true
@@ -289,16 +290,18 @@ impl Core {
             let done = task.poll();
             h.remove(raw::RUNNING);
             if let (Some(start), Some(limit)) = (start, self.slow) {
-                let took = start.elapsed();
-                if took >= limit {
-                    crate::debug::slow_task(&TaskInfo::of(h), took);
-                }
+                slow = Some(start.elapsed()).filter(|took| *took >= limit);
             }
             done
         };
         self.current.set(std::ptr::null());
         if done {
-            self.complete(task);
+            self.complete(task.clone());
+        }
+        // Reported after completion, so the state shown is the one the
+        // slow step left (asyncio shows `<Task finished ..>` likewise).
+        if let Some(took) = slow {
+            crate::debug::slow_task(&TaskInfo::of(task.header()), took);
         }
     }
 
@@ -309,7 +312,9 @@ impl Core {
         if let Some(w) = h.take_join_waker() {
             w.wake();
         }
-        task.run_callbacks();
+        if h.has_callbacks() {
+            crate::task::schedule_callbacks(task.clone());
+        }
         if self.slow.is_some() && h.state() & raw::PANICKED != 0 {
             self.panicked.borrow_mut().push(task.clone());
         }

@@ -430,9 +430,11 @@ impl<T> Task<T> {
 
 impl<T: 'static> Task<T> {
     /// Adds a callback that runs once, after the task finishes, with its
-    /// result; callbacks run in the order they were added. On a task that
-    /// already finished, the callback runs at the loop's next turn (or just
-    /// before an `.await` of this handle returns, whichever comes first).
+    /// result; callbacks run in the order they were added. As in asyncio,
+    /// they are scheduled when the task finishes (or, on a task that
+    /// already finished, when added) and run at the loop's next turn — or
+    /// just before an `.await` of this handle returns, whichever comes
+    /// first.
     /// If the output was already taken by awaiting this handle, the
     /// callback is dropped without running.
     ///
@@ -459,17 +461,23 @@ impl<T: 'static> Task<T> {
         });
         h.with_extras(|e| e.callbacks.push(cb));
         if h.state() & raw::COMPLETE != 0 {
-            let task = self.raw.clone();
-            crate::call_soon(move || {
-                task.run_callbacks();
-                let h = task.header();
-                if h.state() & (raw::DETACHED | raw::OUTPUT_TAKEN) == raw::DETACHED {
-                    h.insert(raw::OUTPUT_TAKEN);
-                    task.drop_stage();
-                }
-            });
+            schedule_callbacks(self.raw.clone());
         }
     }
+}
+
+/// Runs the done callbacks of a finished task at the loop's next turn
+/// (asyncio's `call_soon` of each callback), then frees the output if
+/// nobody can take it any more.
+pub(crate) fn schedule_callbacks(task: TaskRef) {
+    crate::call_soon(move || {
+        task.run_callbacks();
+        let h = task.header();
+        if h.state() & (raw::DETACHED | raw::OUTPUT_TAKEN) == raw::DETACHED {
+            h.insert(raw::OUTPUT_TAKEN);
+            task.drop_stage();
+        }
+    });
 }
 
 pub(crate) fn cancel_raw(task: &TaskRef) -> bool {
