@@ -60,6 +60,11 @@ pub use solo_macros::{main, test};
 pub use task::{Task, TaskError, TaskId, TaskInfo, TaskState};
 pub use time::{call_at, call_later, sleep, sleep_until, timeout, Elapsed, TimerHandle};
 
+/// The snippets of `docs/asyncio-to-solo.md`, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/asyncio-to-solo.md")]
+mod guide_doctests {}
+
 #[doc(hidden)]
 pub mod __private {
     pub use crate::combine::MaybeDone;
