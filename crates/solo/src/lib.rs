@@ -65,6 +65,11 @@ pub use time::{call_at, call_later, sleep, sleep_until, timeout, Elapsed, TimerH
 #[doc = include_str!("../../../docs/asyncio-to-solo.md")]
 mod guide_doctests {}
 
+/// The taste in `README.md`, run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme_doctests {}
+
 #[doc(hidden)]
 pub mod __private {
     pub use crate::combine::MaybeDone;
