@@ -9,6 +9,12 @@
 //! together. Three one-second requests (simulated with `solo::sleep`, as
 //! the tutorial does; no network needed) take about 1 s, not 3.
 //!
+//! The lines are the tutorial's, translated. One difference in order:
+//! solo runs a task's done callbacks as the task finishes, so each
+//! "i am task callback()" line follows its "Request finished" line; asyncio
+//! schedules them for later, so it prints the three "Request finished"
+//! lines first and then the three callbacks.
+//!
 //! Run: `cargo run --release -p solo --example 07_py37_full`
 
 use std::time::{Duration, Instant};
