@@ -60,8 +60,19 @@ pub use combine::{
 };
 pub use coop::yield_now;
 pub use runtime::{all_tasks, call_soon, current_task, run, spawn, Builder, EventLoop, Handle};
+pub use solo_macros::{main, test};
 pub use task::{Task, TaskError, TaskId, TaskInfo, TaskState};
 pub use time::{call_at, call_later, sleep, sleep_until, timeout, Elapsed, TimerHandle};
+
+/// The snippets of `docs/asyncio-to-solo.md`, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/asyncio-to-solo.md")]
+mod guide_doctests {}
+
+/// The taste in `README.md`, run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme_doctests {}
 
 #[doc(hidden)]
 pub mod __private {

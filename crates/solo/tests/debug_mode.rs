@@ -1,36 +1,12 @@
 //! Debug mode: slow-poll warnings that name the task, and panics that
 //! nobody retrieved.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
+use common::captured;
 use solo::EventLoop;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn captured(f: impl FnOnce()) -> String {
-    let cap = Capture::default();
-    let c = cap.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || c.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    let bytes = cap.0.lock().unwrap().clone();
-    String::from_utf8(bytes).unwrap()
-}
 
 fn debug_loop() -> EventLoop {
     EventLoop::builder()
