@@ -174,6 +174,9 @@ def machine_info() -> list[tuple[str, str]]:
         pass
     py = cmd_output([VENV_PY, "--version"]) if os.path.exists(VENV_PY) else None
     py = py or f"Python {platform.python_version()}"
+    uvloop = None
+    if os.path.exists(VENV_PY):
+        uvloop = cmd_output([VENV_PY, "-c", "import uvloop; print(uvloop.__version__)"])
     mem = None
     try:
         with open("/proc/meminfo") as f:
@@ -188,8 +191,7 @@ def machine_info() -> list[tuple[str, str]]:
         ("kernel", f"{platform.system()} {platform.release()}"),
         ("rustc", cmd_output(["rustc", "--version"]) or "not found"),
         ("python", py + (" (bench/python/.venv)" if os.path.exists(VENV_PY) else "")),
-        ("uvloop", cmd_output([VENV_PY, "-c", "import uvloop; print(uvloop.__version__)"])
-         if os.path.exists(VENV_PY) else None) or "not installed",
+        ("uvloop", uvloop or "not installed"),
         ("report generated", datetime.datetime.now().strftime("%Y-%m-%d %H:%M")),
     ]
 
@@ -218,7 +220,8 @@ def draw_chart(recs, path: str) -> None:
             if r and r["value"] > 0:
                 xs.append(j - 0.4 + width * (i + 0.5))
                 ys.append(r["value"])
-        bars = ax.bar(xs, ys, width, label=rt)
+        color = f"C{RUNTIME_ORDER.index(rt)}" if rt in RUNTIME_ORDER else None
+        bars = ax.bar(xs, ys, width, label=rt, color=color)
         for b, y in zip(bars, ys):
             ax.annotate(fmt(y).replace(" ", ""), (b.get_x() + b.get_width() / 2, y),
                         ha="center", va="bottom", fontsize=6.5, rotation=90,
@@ -273,9 +276,10 @@ def make_chart(results_dir: str, path: str) -> str | None:
 # markdown
 
 
-def md_table(head, rows) -> list[str]:
+def md_table(head, rows, left=1) -> list[str]:
+    """Markdown table; the first `left` columns left-aligned, the rest right."""
     out = ["| " + " | ".join(head) + " |",
-           "| " + " | ".join("---" if i == 0 else "---:" for i in range(len(head))) + " |"]
+           "| " + " | ".join("---" if i < left else "---:" for i in range(len(head))) + " |"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return out
 
@@ -332,7 +336,7 @@ def build(recs, files, warnings, chart_rel, chart_err, notes) -> str:
     L.append("## Targets")
     L.append("")
     rows = []
-    met = total = 0
+    met = missed = total = 0
     for label, wl, metric, kind, thr, peer in TARGETS:
         total += 1
         if kind == "ratio":
@@ -344,11 +348,13 @@ def build(recs, files, warnings, chart_rel, chart_err, notes) -> str:
             measured = NM if not s else f"{fmt(s['value'])} {s['unit']}"
             ok = None if not s else s["value"] <= thr
         status = NM if ok is None else ("**met**" if ok else "not met")
-        met += bool(ok)
+        met += ok is True
+        missed += ok is False
         rows.append([label, measured, status])
-    L += md_table(["target", "measured", "status"], rows)
+    L += md_table(["target", "measured", "status"], rows, left=3)
     L.append("")
-    L.append(f"{met} of {total} targets met.")
+    L.append(f"{met} of {total} targets met, {missed} not met, "
+             f"{total - met - missed} not measured.")
     L.append("")
 
     L.append("## Chart")
@@ -383,7 +389,7 @@ def build(recs, files, warnings, chart_rel, chart_err, notes) -> str:
             for p in peers:
                 row.append(fmt_ratio(ratio(recs, wl, m, p)))
             rows.append(row)
-        L += md_table(head, rows)
+        L += md_table(head, rows, left=2)
         reps = []
         for rt in runtimes:
             rs = {recs[k]["reps"] for k in recs if k[0] == wl and k[1] == rt}
