@@ -17,7 +17,7 @@
 //! them alike. Default: 5 repetitions. Each run checks its own result; a
 //! failed check stops the benchmark with a non-zero exit and the message.
 //!
-//! The output is a table of medians with the ratio solo/peer on each
+//! The output is a table of medians (and min..max) with the ratio solo/peer on each
 //! peer's row (for "lower is better" metrics a ratio below 1 favours
 //! solo), then the targets of issue 4. `--json FILE` also writes one JSON
 //! object per line and per (workload, runtime, metric):
@@ -157,6 +157,7 @@ fn one_run(workload: &str, runtime: &str, scale: Scale) -> Result<Vec<Metric>, S
 fn bench(o: &Options) -> Result<report::Results, String> {
     let mut results = report::Results::default();
     for &w in &o.workloads {
+        results.note_load(w, proc::loadavg());
         for rep in 1..=o.reps {
             for &r in &o.runtimes {
                 eprintln!("[{w} {rep}/{} {r}] load {}", o.reps, proc::loadavg());
@@ -215,6 +216,7 @@ fn main() -> ExitCode {
         proc::loadavg()
     );
     print!("{}", results.table());
+    println!("{}", results.loads());
     print!("{}", results.targets(o.scale));
     if let Some(path) = &o.json {
         if let Err(e) = results.write_json(path) {

@@ -18,6 +18,21 @@ impl Series {
     fn median(&self) -> Option<f64> {
         median(&self.values)
     }
+
+    /// The spread of the runs, `min..max` (empty for a single run).
+    fn range(&self) -> String {
+        let min = self.values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = self
+            .values
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        if self.values.len() < 2 {
+            String::new()
+        } else {
+            format!("{}..{}", fmt_value(min), fmt_value(max))
+        }
+    }
 }
 
 /// The median of `values` (mean of the middle two for an even count).
@@ -36,9 +51,25 @@ pub fn median(values: &[f64]) -> Option<f64> {
 #[derive(Default)]
 pub struct Results {
     series: Vec<Series>,
+    /// The load average as each workload started.
+    loads: Vec<(String, String)>,
 }
 
 impl Results {
+    /// Remembers the load average as `workload` starts.
+    pub fn note_load(&mut self, workload: &str, loadavg: String) {
+        self.loads.push((workload.into(), loadavg));
+    }
+
+    /// One line: the load average (1, 5, 15 min) as each workload started.
+    pub fn loads(&self) -> String {
+        let each: Vec<String> = self.loads.iter().map(|(w, l)| format!("{w} {l}")).collect();
+        format!(
+            "Load average at the start of each workload: {}",
+            each.join("; ")
+        )
+    }
+
     /// Records one run's `metric`.
     pub fn add(&mut self, workload: &str, runtime: &str, metric: Metric) {
         let value = metric.value;
@@ -89,7 +120,7 @@ impl Results {
     }
 
     /// The human table: one row per workload, metric and runtime, with the
-    /// ratio solo/peer on the peers' rows.
+    /// ratio solo/peer on the peers' rows and the spread of the runs.
     pub fn table(&self) -> String {
         let mut lines = vec![[
             "workload".to_string(),
@@ -98,6 +129,7 @@ impl Results {
             "median".into(),
             "unit".into(),
             "solo/peer".into(),
+            "min..max".into(),
         ]];
         for (w, m) in self.rows() {
             let solo = self.median_of(w, "solo", m);
@@ -123,6 +155,7 @@ impl Results {
                     median.map_or("n/a".into(), fmt_value),
                     format!("{} ({dir})", s.metric.unit),
                     ratio,
+                    s.range(),
                 ]);
             }
         }
