@@ -24,6 +24,17 @@
 //! `{"workload","runtime","metric","value","unit","higher_is_better","reps"}`
 //! with the median as `value` and the number of runs behind it as `reps`.
 //!
+//! The metrics (name, unit) each workload reports, for readers of the JSON:
+//!
+//! | workload | metrics |
+//! |---|---|
+//! | `spawn` | `throughput` (tasks/s), `overhead` (B/task) |
+//! | `yield` | `throughput` (yields/s) |
+//! | `pingpong` | `throughput` (round trips/s) |
+//! | `timers`, `timers-100k` | `wall` (s), `wall beyond max sleep` (ms), `mean lateness` (ms), `max lateness` (ms), `RSS per task` (B/task) |
+//! | `echo` | `throughput` (round trips/s), `peak RSS` (MiB) |
+//! | `echo-x` | `throughput` (round trips/s), `server peak RSS` (MiB), `server syscalls` (calls/round trip; left out when strace is missing) |
+//!
 //! `--quick` scales every workload down about 100× (a smoke test).
 
 #![deny(unsafe_code)]
