@@ -29,7 +29,8 @@ VENV_PY = os.path.join(HERE, "python", ".venv", "bin", "python")
 
 SOLO = "solo"
 RUNTIME_ORDER = ["solo", "tokio", "smol", "asyncio", "uvloop"]
-WORKLOAD_ORDER = ["spawn", "yield", "pingpong", "timers", "timers-100k", "echo", "echo-x"]
+WORKLOAD_ORDER = ["spawn", "yield", "pingpong", "timers", "timers-100k", "echo", "echo-x",
+                  "hello-wrk"]
 WORKLOAD_TITLE = {
     "spawn": "spawn: 1,000,000 trivial tasks spawned from one task, awaited, summed",
     "yield": "yield: 1,000 tasks x 1,000 yields",
@@ -38,6 +39,8 @@ WORKLOAD_TITLE = {
     "timers-100k": "timers-100k: 100,000 tasks sleeping pseudo-random 0..1000 ms",
     "echo": "echo: TCP echo, 1,000 connections x 100 round trips of 64 B, one process",
     "echo-x": "echo-x: TCP echo, server process on core 0, load generator on core 1",
+    "hello-wrk": "hello-wrk: wrk (1 thread, 100 connections) against a minimal HTTP "
+                 "responder on TcpStream, server on core 0, wrk on core 1",
 }
 # Metric display order within a workload (others follow alphabetically).
 METRIC_ORDER = ["throughput", "overhead", "wall", "beyond_1s", "mean_lateness",
@@ -46,6 +49,7 @@ METRIC_ORDER = ["throughput", "overhead", "wall", "beyond_1s", "mean_lateness",
 COMMANDS = [
     "cargo run --release -p solo-bench -- all --json bench/results/rust.jsonl",
     "bench/python/run.sh all --json bench/results/python.jsonl",
+    "bench/wrk/run.sh",
     "python3 bench/report.py",
 ]
 
@@ -63,6 +67,9 @@ TARGETS = [
     ("timers-100k max_lateness <= 10 ms", "timers-100k", "max_lateness", "max", 10, None),
     ("echo throughput >= 1.2x tokio", "echo", "throughput", "ratio", 1.2, "tokio"),
     ("echo-x throughput >= 1.2x tokio", "echo-x", "throughput", "ratio", 1.2, "tokio"),
+    ("echo peak_rss <= tokio's", "echo", "peak_rss", "ratio", 1.0, "tokio"),
+    ("echo-x server peak_rss <= tokio's", "echo-x", "peak_rss", "ratio", 1.0, "tokio"),
+    ("echo-x server syscalls <= 3 per round trip", "echo-x", "syscalls_per_rt", "max", 3, None),
     ("spawn throughput >= 30x asyncio", "spawn", "throughput", "ratio", 30, "asyncio"),
     ("pingpong throughput >= 30x asyncio", "pingpong", "throughput", "ratio", 30, "asyncio"),
 ]

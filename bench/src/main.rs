@@ -191,7 +191,7 @@ fn bench(o: &Options) -> Result<report::Results, String> {
                         // The throughput reps above already passed their
                         // self-checks; a failure here is strace's.
                         eprintln!("[{w} {r}] no system call count: {e}");
-                        results.missing(w, r, "server syscalls", "calls/round trip");
+                        results.missing(w, r, "syscalls_per_rt", "calls/round trip");
                     }
                 }
             }

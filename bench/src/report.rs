@@ -259,14 +259,14 @@ const TARGETS: [Target; 13] = [
     ("yield: >= 1.5x tokio", "yield", "throughput", Goal::RatioAtLeast("tokio", 1.5)),
     ("pingpong: >= 2.0x tokio", "pingpong", "throughput", Goal::RatioAtLeast("tokio", 2.0)),
     ("timers: 1M wall <= 1.25 s", "timers", "wall", Goal::AtMost(1.25)),
-    ("timers: <= 200 B RSS per sleeping task", "timers", "RSS per task", Goal::AtMost(200.0)),
-    ("timers-100k: mean lateness <= 2 ms", "timers-100k", "mean lateness", Goal::AtMost(2.0)),
-    ("timers-100k: max lateness <= 10 ms", "timers-100k", "max lateness", Goal::AtMost(10.0)),
+    ("timers: <= 200 B RSS per sleeping task", "timers", "rss_per_task", Goal::AtMost(200.0)),
+    ("timers-100k: mean lateness <= 2 ms", "timers-100k", "mean_lateness", Goal::AtMost(2.0)),
+    ("timers-100k: max lateness <= 10 ms", "timers-100k", "max_lateness", Goal::AtMost(10.0)),
     ("echo: >= 1.2x tokio round trips/s", "echo", "throughput", Goal::RatioAtLeast("tokio", 1.2)),
-    ("echo: peak RSS <= tokio's", "echo", "peak RSS", Goal::RatioAtMost("tokio", 1.0)),
+    ("echo: peak RSS <= tokio's", "echo", "peak_rss", Goal::RatioAtMost("tokio", 1.0)),
     ("echo-x: >= 1.2x tokio round trips/s", "echo-x", "throughput", Goal::RatioAtLeast("tokio", 1.2)),
-    ("echo-x: server peak RSS <= tokio's", "echo-x", "server peak RSS", Goal::RatioAtMost("tokio", 1.0)),
-    ("echo-x: <= 3 server syscalls per round trip", "echo-x", "server syscalls", Goal::AtMost(3.0)),
+    ("echo-x: server peak RSS <= tokio's", "echo-x", "peak_rss", Goal::RatioAtMost("tokio", 1.0)),
+    ("echo-x: <= 3 server syscalls per round trip", "echo-x", "syscalls_per_rt", Goal::AtMost(3.0)),
 ];
 
 /// A value with a precision that suits its size.
@@ -367,7 +367,7 @@ mod tests {
         for v in [3.0, 1.0, 2.0] {
             r.add("spawn", "solo", Metric::higher("throughput", v, "tasks/s"));
         }
-        r.missing("echo-x", "solo", "server syscalls", "calls/round trip");
+        r.missing("echo-x", "solo", "syscalls_per_rt", "calls/round trip");
         let path = std::env::temp_dir().join(format!("solo-bench-{}.jsonl", std::process::id()));
         r.write_json(path.to_str().unwrap()).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();

@@ -171,7 +171,7 @@ impl OnRuntime for Echo {
                     per_sec(l.round_trips(), elapsed),
                     "round trips/s",
                 ),
-                Metric::lower("peak RSS", mib(peak), "MiB"),
+                Metric::lower("peak_rss", mib(peak), "MiB"),
             ])
         })
     }

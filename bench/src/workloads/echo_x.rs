@@ -52,7 +52,7 @@ impl OnRuntime for Server {
             let echoed = serve::<R>(listener, l.conns).await?;
             check("bytes echoed by the server", echoed, l.bytes())?;
             let peak = proc::peak_rss().map_err(|e| e.to_string())?;
-            Ok(vec![Metric::lower("server peak RSS", mib(peak), "MiB")])
+            Ok(vec![Metric::lower("peak_rss", mib(peak), "MiB")])
         })
     }
 }
@@ -161,7 +161,7 @@ pub fn rep(runtime: &str, scale: Scale, strace: bool) -> Result<Vec<Metric>, Str
         let calls = strace_total(&text).ok_or("no total line in strace's summary")?;
         let round_trips = Load::new(scale).round_trips();
         return Ok(vec![Metric::lower(
-            "server syscalls",
+            "syscalls_per_rt",
             calls as f64 / round_trips as f64,
             "calls/round trip",
         )]);

@@ -11,7 +11,7 @@ pub mod yields;
 /// One measured number of one run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Metric {
-    /// What is measured (`"throughput"`, `"mean lateness"`, ...).
+    /// What is measured (`"throughput"`, `"mean_lateness"`, ...).
     pub name: String,
     /// The value, in `unit`.
     pub value: f64,

@@ -462,3 +462,39 @@ fn panicking_callback_does_not_stop_the_loop() {
     std::panic::set_hook(prev);
     assert!(ok);
 }
+
+#[test]
+fn table_of_live_tasks_stays_right_after_a_burst_finishes() {
+    solo::run(async {
+        // 5,000 tasks; all but every 500th finish at once, which makes the
+        // loop compact its table of live tasks.
+        let tasks: Vec<_> = (0..5_000u32)
+            .map(|i| {
+                solo::spawn(async move {
+                    if i % 500 == 0 {
+                        solo::sleep(Duration::from_secs(3600)).await;
+                    }
+                    i
+                })
+            })
+            .collect();
+        solo::yield_now().await;
+        solo::yield_now().await;
+        let live: Vec<_> = solo::all_tasks()
+            .into_iter()
+            .filter(|t| t.state() != solo::TaskState::Finished)
+            .collect();
+        assert_eq!(live.len(), 10, "the ten sleepers, and nothing else");
+        let mut sum = 0;
+        for (i, t) in tasks.into_iter().enumerate() {
+            if i % 500 == 0 {
+                assert!(t.cancel());
+                assert!(t.await.unwrap_err().is_cancelled());
+            } else {
+                sum += t.await.unwrap();
+            }
+        }
+        assert_eq!(sum, (0..5_000u32).filter(|i| i % 500 != 0).sum::<u32>());
+        assert!(solo::all_tasks().is_empty());
+    });
+}

@@ -459,7 +459,7 @@ impl<T: 'static> Task<T> {
             // type is `Result<T, TaskError>` because `self` is a `Task<T>`.
             f(unsafe { raw::callback_arg::<T>(out) })
         });
-        h.with_extras(|e| e.callbacks.push(cb));
+        h.push_callback(cb);
         if h.state() & raw::COMPLETE != 0 {
             schedule_callbacks(self.raw.clone());
         }

@@ -63,7 +63,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use super::TaskError;
@@ -86,6 +86,9 @@ pub(crate) const PANICKED: u32 = 1 << 6;
 pub(crate) const PANIC_RETRIEVED: u32 = 1 << 7;
 /// The output has been moved out of the stage.
 pub(crate) const OUTPUT_TAKEN: u32 = 1 << 8;
+/// Done callbacks are queued in `extras` (a flag, so the hot path of a
+/// task without callbacks never touches `extras`).
+const HAS_CALLBACKS: u32 = 1 << 9;
 
 /// A done callback, erased over the output type. It receives a pointer to
 /// the task's `Result<T, TaskError>`.
@@ -117,7 +120,7 @@ struct Vtable {
 /// The type-erased front of every task allocation.
 pub(crate) struct Header {
     vtable: &'static Vtable,
-    refs: AtomicUsize,
+    refs: AtomicU32,
     state: Cell<u32>,
     /// Which loop owns the task; the only field besides `refs` that other
     /// threads read (it never changes).
@@ -169,7 +172,7 @@ impl TaskRef {
         let cell = Box::new(RawCell {
             header: Header {
                 vtable: vtable_of::<F>(),
-                refs: AtomicUsize::new(1),
+                refs: AtomicU32::new(1),
                 state: Cell::new(0),
                 loop_id,
                 slot: Cell::new(u32::MAX),
@@ -230,11 +233,15 @@ impl TaskRef {
     pub(crate) fn run_callbacks(&self) {
         loop {
             let header = self.header();
+            if !header.has_callbacks() {
+                return;
+            }
             let Some(mut extras) = header.extras.take() else {
                 return;
             };
             let callbacks = std::mem::take(&mut extras.callbacks);
             header.extras.set(Some(extras));
+            header.remove(HAS_CALLBACKS);
             if callbacks.is_empty() {
                 return;
             }
@@ -314,7 +321,10 @@ impl Header {
         // Relaxed is enough for an increment: the caller already holds a
         // reference, which keeps the allocation alive.
         let old = self.refs.fetch_add(1, Ordering::Relaxed);
-        if old > isize::MAX as usize {
+        // A 32-bit count keeps the header small; more than 2^31 wakers of
+        // one task means a leak of clones: abort like `Arc` does on
+        // overflow instead of wrapping into a use-after-free.
+        if old > i32::MAX as u32 {
             std::process::abort();
         }
     }
@@ -364,10 +374,13 @@ impl Header {
     }
 
     pub(crate) fn has_callbacks(&self) -> bool {
-        let extras = self.extras.take();
-        let has = extras.as_ref().is_some_and(|e| !e.callbacks.is_empty());
-        self.extras.set(extras);
-        has
+        self.state() & HAS_CALLBACKS != 0
+    }
+
+    /// Queues a done callback.
+    pub(crate) fn push_callback(&self, cb: ErasedCallback) {
+        self.with_extras(|e| e.callbacks.push(cb));
+        self.insert(HAS_CALLBACKS);
     }
 
     /// The task's name, or asyncio's default `Task-<id>`.
