@@ -22,6 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 use solo::sync::{mpsc, Event};
 use url::Url;
 
+use crate::canon::fingerprint;
 use crate::config::Config;
 use crate::fetch::{Fetch, FetchError, FetchErrorKind, FetchRequest, Fetched, HttpClient};
 use crate::frontier::{Frontier, HostId, Job};
@@ -32,6 +33,7 @@ use crate::robots::{agent_name, RobotsRules};
 use crate::sink::{Msg, Writer};
 use crate::spider::{Failure, Output, Spider};
 use crate::stats::{Progress, Stats, Summary, SummaryExtra};
+use crate::store::{Op, Restored, Store};
 
 /// Stops a running crawl gracefully: no new requests start, the ones in
 /// flight finish and are written out.
@@ -145,7 +147,21 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
 
     /// Runs the crawl to its end; the statistics.
     pub async fn run(self) -> Result<Summary, CrawlError> {
-        let writer = Writer::spawn(&self.output).map_err(CrawlError::Output)?;
+        let (store, restored) = match self.config.state_dir.clone() {
+            Some(dir) => {
+                let (store, restored) = solo::to_thread(move || {
+                    let store = Store::open(&dir)?;
+                    let restored = store.load()?;
+                    Ok::<_, rusqlite::Error>((store, restored))
+                })
+                .await
+                .map_err(|e| CrawlError::State(e.to_string()))?;
+                (Some(store), Some(restored))
+            }
+            None => (None, None),
+        };
+        let persist = store.is_some();
+        let writer = Writer::spawn(&self.output, store).map_err(CrawlError::Output)?;
         let (tx, rx) = mpsc::unbounded();
         let agent_cfg = self.config.clone();
         let sh = Rc::new(Shared {
@@ -156,10 +172,20 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             tx,
         });
         let mut frontier = Frontier::new(&agent_cfg);
+        let resumed = restored.as_ref().is_some_and(|r| r.resumed);
+        if let Some(r) = restored {
+            restore(&mut frontier, r, &sh.stats);
+            frontier.set_cap(agent_cfg.frontier_cap);
+        }
         let mut seeds = Seeds::default();
         for r in sh.spider.start_requests() {
             let url = r.url.clone();
-            if let Err(why) = frontier.push_start(r) {
+            let pushed = frontier.push_with(r, true, |fp, req, spilled| {
+                if persist {
+                    writer.send(enqueue_op(fp, req, spilled));
+                }
+            });
+            if let Err(why) = pushed {
                 if why != crate::frontier::Rejected::Seen {
                     seeds.failed.push(format!("{url}: {}", why.as_str()));
                 }
@@ -184,6 +210,8 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             writer,
             seeds,
             rx,
+            persist,
+            unspilling: false,
         };
         let interrupted = engine.run_loop(&self.stop, &live).await;
 
@@ -217,11 +245,12 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         .collect();
         let mut summary = stats.summary(SummaryExtra {
             seen: frontier.seen() as u64,
-            queued: frontier.queued() as u64,
+            queued: frontier.queued() as u64 + frontier.spilled(),
             filtered,
             interrupted: interrupted || failed,
         });
         summary.seeds_ok = seeds.ok;
+        summary.resumed = resumed;
         summary.seeds_failed = seeds.failed;
         Ok(summary)
     }
@@ -264,7 +293,13 @@ enum Report<C> {
     },
     Crashed {
         host: HostId,
+        fp: u64,
         record: Box<PageRecord>,
+    },
+    /// Spilled requests back from the store (`asked` were asked for).
+    Unspilled {
+        rows: Vec<String>,
+        asked: usize,
     },
 }
 
@@ -274,6 +309,10 @@ struct Engine<S: Spider, F> {
     writer: Writer,
     seeds: Seeds,
     rx: mpsc::Receiver<Report<S::Callback>>,
+    /// A state store is kept.
+    persist: bool,
+    /// Spilled requests were asked for and have not come back yet.
+    unspilling: bool,
 }
 
 impl<S: Spider, F: Fetch> Engine<S, F> {
@@ -298,9 +337,15 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                         None => break,
                     }
                 }
+                if self.persist {
+                    self.persist_dropped();
+                    self.maybe_unspill();
+                }
             }
             live.set((self.frontier.in_flight(), self.frontier.queued()));
-            if self.frontier.in_flight() == 0 && (interrupted || self.frontier.is_idle()) {
+            if self.frontier.in_flight() == 0
+                && (interrupted || (self.frontier.is_idle() && !self.unspilling))
+            {
                 return interrupted;
             }
             // With every slot taken only a completion can free one: no
@@ -336,6 +381,40 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     self.handle(ev);
                 }
             }
+        }
+    }
+
+    /// Marks the requests the frontier dropped for good as done.
+    fn persist_dropped(&mut self) {
+        for fp in self.frontier.take_dropped() {
+            self.writer.send(Msg::State(Op::Done { fp }));
+        }
+    }
+
+    /// Asks the writer thread for spilled requests when memory runs low.
+    fn maybe_unspill(&mut self) {
+        if self.unspilling {
+            return;
+        }
+        let Some(n) = self.frontier.wants_unspill() else {
+            return;
+        };
+        self.unspilling = true;
+        let (reply, rows) = futures_channel::oneshot::channel();
+        self.writer.send(Msg::Unspill { n, reply });
+        let tx = self.sh.tx.clone();
+        solo::spawn(async move {
+            let rows = rows.await.unwrap_or_default();
+            let _ = tx.try_send(Report::Unspilled { rows, asked: n });
+        });
+    }
+
+    /// The page of `request` is written: its state is done.
+    fn persist_done(&mut self, fp: u64) {
+        if self.persist {
+            self.writer.send(Msg::State(Op::Done { fp }));
+            self.writer
+                .send(Msg::State(Op::Dispatched(self.frontier.dispatched())));
         }
     }
 
@@ -378,12 +457,20 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     self.writer.send(Msg::Item(item));
                 }
                 let referer = final_url.unwrap_or_else(|| request.url.clone());
+                let (persist, writer) = (self.persist, &self.writer);
                 for mut r in follows {
                     r.depth = request.depth + 1;
                     r.referer = Some(referer.clone());
                     r.retries = 0;
-                    let _ = self.frontier.push(r);
+                    let _ = self.frontier.push_with(r, false, |fp, req, spilled| {
+                        if persist {
+                            writer.send(enqueue_op(fp, req, spilled));
+                        }
+                    });
                 }
+                // After its links: a crash before this commit fetches the
+                // page again, and finds them again.
+                self.persist_done(fingerprint(&request.url));
             }
             Report::Retry {
                 host,
@@ -403,14 +490,61 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 self.sh.stats.borrow_mut().counts.robots_fetched += 1;
                 self.frontier.robots_done(host, rules, now);
             }
-            Report::Crashed { host, record } => {
+            Report::Crashed { host, fp, record } => {
                 self.frontier.complete(host, now);
                 let mut st = self.sh.stats.borrow_mut();
                 st.counts.pages += 1;
                 st.error("panic");
                 drop(st);
                 self.writer.send(Msg::Page(record));
+                self.persist_done(fp);
             }
+            Report::Unspilled { rows, asked } => {
+                self.unspilling = false;
+                let requests = rows
+                    .iter()
+                    .filter_map(|d| decode(d, &self.sh.stats))
+                    .collect();
+                self.frontier.unspilled(requests, asked);
+            }
+        }
+    }
+}
+
+/// The store operation for an accepted request.
+fn enqueue_op<C: serde::Serialize>(fp: u64, req: &Request<C>, spilled: bool) -> Msg {
+    Msg::State(Op::Enqueue {
+        fp,
+        data: serde_json::to_string(req).unwrap_or_default(),
+        spilled,
+    })
+}
+
+/// A stored request; `None` (counted as an error) if it does not parse,
+/// e.g. the spider's callbacks changed.
+fn decode<C: serde::de::DeserializeOwned>(
+    data: &str,
+    stats: &RefCell<Stats>,
+) -> Option<Request<C>> {
+    match serde_json::from_str(data) {
+        Ok(r) => Some(r),
+        Err(_) => {
+            stats.borrow_mut().error("state_decode");
+            None
+        }
+    }
+}
+
+/// Loads a stored crawl into the frontier.
+fn restore<C: serde::de::DeserializeOwned>(
+    frontier: &mut Frontier<C>,
+    r: Restored,
+    stats: &RefCell<Stats>,
+) {
+    frontier.restore_progress(&r.seen, r.dispatched, r.spilled);
+    for d in &r.queued {
+        if let Some(req) = decode(d, stats) {
+            frontier.restore(req);
         }
     }
 }
@@ -457,6 +591,7 @@ async fn watch_signals(stop: StopHandle, stats: Rc<RefCell<Stats>>) {
 struct PanicGuard<'a, C> {
     tx: &'a mpsc::Sender<Report<C>>,
     host: HostId,
+    fp: u64,
     record: Option<PageRecord>,
 }
 
@@ -466,6 +601,7 @@ impl<C> Drop for PanicGuard<'_, C> {
             record.error = Some("the spider's callback panicked".into());
             let _ = self.tx.try_send(Report::Crashed {
                 host: self.host,
+                fp: self.fp,
                 record: Box::new(record),
             });
         }
@@ -489,6 +625,7 @@ async fn page_task<S: Spider, F: Fetch>(
     let mut guard = PanicGuard {
         tx: &sh.tx,
         host,
+        fp: fingerprint(&request.url),
         record: Some(base_record(&request)),
     };
     let ev = page(&sh, host, request).await;

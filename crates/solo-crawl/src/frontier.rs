@@ -86,9 +86,10 @@ impl Rejected {
     }
 }
 
-/// Fingerprints are already hashes: use them as they are.
-#[derive(Default)]
-pub(crate) struct IdHasher(u64);
+/// The hasher of [`SeenSet`]: fingerprints are already hashes, so it uses
+/// them as they are.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn finish(&self) -> u64 {
@@ -104,8 +105,16 @@ impl Hasher for IdHasher {
     }
 }
 
-/// The set of fingerprints seen (about 9 bytes per URL at full load).
-pub(crate) type SeenSet = HashSet<u64, BuildHasherDefault<IdHasher>>;
+/// The set of fingerprints seen: 8 bytes and a control byte per slot, at
+/// most 7/8 full, so 10 M URLs take 144 MiB (the `seen_memory` example
+/// measures it).
+///
+/// ```
+/// let mut seen = solo_crawl::frontier::SeenSet::default();
+/// assert!(seen.insert(0xfeed));
+/// assert!(!seen.insert(0xfeed));
+/// ```
+pub type SeenSet = HashSet<u64, BuildHasherDefault<IdHasher>>;
 
 struct Entry<C> {
     priority: i32,
@@ -237,6 +246,14 @@ pub struct Frontier<C> {
     queued: usize,
     in_flight: usize,
     counts: FrontierCounts,
+    /// With a state store: requests kept in memory at most (the rest are
+    /// spilled to the store).
+    cap: Option<usize>,
+    /// Requests waiting in the store only.
+    spilled: u64,
+    /// Fingerprints of requests dropped for good since the last
+    /// `take_dropped` (tracked with a store only).
+    dropped: Vec<u64>,
 }
 
 impl<C> Frontier<C> {
@@ -274,6 +291,9 @@ impl<C> Frontier<C> {
             queued: 0,
             in_flight: 0,
             counts: FrontierCounts::default(),
+            cap: None,
+            spilled: 0,
+            dropped: Vec::new(),
         }
     }
 
@@ -286,10 +306,7 @@ impl<C> Frontier<C> {
     /// assert_eq!(fp, solo_crawl::canon::fingerprint(&url::Url::parse("http://a.test/").unwrap()));
     /// ```
     pub fn push_start(&mut self, request: Request<C>) -> Result<u64, Rejected> {
-        if let Some(h) = request.url.host_str() {
-            self.start_hosts.insert(h.to_owned());
-        }
-        self.admit(request, true)
+        self.push_with(request, true, |_, _, _| {})
     }
 
     /// Queues a followed request if it passes the rules; returns its
@@ -305,15 +322,35 @@ impl<C> Frontier<C> {
     /// assert_eq!(f.push(ftp), Err(Rejected::Scheme));
     /// ```
     pub fn push(&mut self, request: Request<C>) -> Result<u64, Rejected> {
-        self.admit(request, false)
+        self.push_with(request, false, |_, _, _| {})
     }
 
-    fn admit(&mut self, request: Request<C>, start: bool) -> Result<u64, Rejected> {
+    /// [`push`](Frontier::push) (or [`push_start`](Frontier::push_start)
+    /// when `start`), calling `accepted(fingerprint, request, spilled)`
+    /// before the request is queued — or spilled: over the memory cap the
+    /// request is only counted here, and `accepted` must store it.
+    pub(crate) fn push_with(
+        &mut self,
+        request: Request<C>,
+        start: bool,
+        accepted: impl FnOnce(u64, &Request<C>, bool),
+    ) -> Result<u64, Rejected> {
+        if start {
+            if let Some(h) = request.url.host_str() {
+                self.start_hosts.insert(h.to_owned());
+            }
+        }
         let r = self.check(&request, start);
         match r {
             Ok(fp) => {
                 self.seen.insert(fp);
-                self.enqueue(request);
+                let spill = !start && self.cap.is_some_and(|c| self.queued >= c);
+                accepted(fp, &request, spill);
+                if spill {
+                    self.spilled += 1;
+                } else {
+                    self.enqueue(request);
+                }
             }
             Err(why) => {
                 let c = &mut self.counts;
@@ -481,6 +518,7 @@ impl<C> Frontier<C> {
             if let RobotsState::Ready(rules) = &hs.robots {
                 if !rules.allowed(&entry.request.url) {
                     self.counts.robots += 1;
+                    self.forget(&entry.request);
                     self.reschedule(host, Some(now));
                     continue;
                 }
@@ -489,6 +527,7 @@ impl<C> Frontier<C> {
             if fresh {
                 if self.max_pages.is_some_and(|m| self.dispatched >= m) {
                     self.counts.max_pages += 1;
+                    self.forget(&entry.request);
                     continue;
                 }
                 self.dispatched += 1;
@@ -520,9 +559,16 @@ impl<C> Frontier<C> {
     /// The budget is spent: forget every request not yet started (retries
     /// of started ones stay).
     fn drop_unstarted(&mut self) {
+        let track = self.cap.is_some();
         for hs in &mut self.hosts {
             let before = hs.queue.len();
-            hs.queue.retain(|e| e.request.retries > 0);
+            hs.queue.retain(|e| {
+                let keep = e.request.retries > 0;
+                if !keep && track {
+                    self.dropped.push(fingerprint(&e.request.url));
+                }
+                keep
+            });
             let dropped = before - hs.queue.len();
             self.queued -= dropped;
             self.counts.max_pages += dropped as u64;
@@ -576,9 +622,9 @@ impl<C> Frontier<C> {
         }
     }
 
-    /// Nothing queued, waiting or in flight: the crawl is over.
+    /// Nothing queued, spilled, waiting or in flight: the crawl is over.
     pub fn is_idle(&self) -> bool {
-        self.in_flight == 0 && self.queued == 0 && self.delayed.is_empty()
+        self.in_flight == 0 && self.queued == 0 && self.delayed.is_empty() && self.spilled == 0
     }
 
     /// Requests queued (not started, not waiting for a retry).
@@ -594,6 +640,70 @@ impl<C> Frontier<C> {
     /// Pages started (retries not counted).
     pub fn dispatched(&self) -> u64 {
         self.dispatched
+    }
+
+    /// Remembers a dropped request, for the store.
+    fn forget(&mut self, request: &Request<C>) {
+        if self.cap.is_some() {
+            self.dropped.push(fingerprint(&request.url));
+        }
+    }
+
+    /// Fingerprints of the requests dropped for good (robots.txt, page
+    /// budget) since the last call; only tracked with a store.
+    pub(crate) fn take_dropped(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.dropped)
+    }
+
+    /// Keeps at most `cap` requests in memory from now on; more are
+    /// spilled (the engine stores them).
+    pub(crate) fn set_cap(&mut self, cap: usize) {
+        self.cap = Some(cap.max(1));
+    }
+
+    /// Restores the seen set and progress of a stored crawl.
+    pub(crate) fn restore_progress(&mut self, seen: &[u64], dispatched: u64, spilled: u64) {
+        self.seen.reserve(seen.len());
+        self.seen.extend(seen.iter().copied());
+        self.dispatched = dispatched;
+        self.spilled = spilled;
+    }
+
+    /// Queues a stored request again (already seen; no rules applied but
+    /// the page budget).
+    pub(crate) fn restore(&mut self, request: Request<C>) {
+        if self.budget_spent() && request.retries == 0 {
+            self.counts.max_pages += 1;
+            self.forget(&request);
+            return;
+        }
+        self.enqueue(request);
+    }
+
+    /// How many spilled requests to take back from the store, if it is
+    /// time (memory half empty).
+    pub(crate) fn wants_unspill(&self) -> Option<usize> {
+        let cap = self.cap?;
+        (self.spilled > 0 && self.queued <= cap / 2)
+            .then(|| (cap - self.queued).min(self.spilled as usize))
+    }
+
+    /// Spilled requests came back: `asked` were asked for (fewer means the
+    /// store has no more).
+    pub(crate) fn unspilled(&mut self, requests: Vec<Request<C>>, asked: usize) {
+        if requests.len() < asked {
+            self.spilled = 0;
+        } else {
+            self.spilled = self.spilled.saturating_sub(requests.len() as u64);
+        }
+        for r in requests {
+            self.restore(r);
+        }
+    }
+
+    /// Requests waiting in the store only.
+    pub fn spilled(&self) -> u64 {
+        self.spilled
     }
 
     /// URLs seen.

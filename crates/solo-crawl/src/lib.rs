@@ -26,6 +26,7 @@
 //! | [`engine`] | [`Crawler`]: the loop, retries, redirects, stopping |
 //! | [`output`] | page records and items as JSON Lines or CSV |
 //! | [`stats`] | counters, latency and loop-lag percentiles, progress |
+//! | `store` | `--state`: the frontier, seen set and progress in SQLite, for resuming |
 //! | [`config`] | [`Config`]: every knob and its default |
 //! | [`demo_site`] | a synthetic site to crawl with no network |
 //!
@@ -55,6 +56,7 @@ pub mod robots;
 mod sink;
 pub mod spider;
 pub mod stats;
+mod store;
 
 pub use config::Config;
 pub use engine::{CrawlError, Crawler, StopHandle};

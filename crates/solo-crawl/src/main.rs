@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Crawl from the given URLs, writing one record per page.
-    Crawl(CrawlArgs),
+    Crawl(Box<CrawlArgs>),
     /// Start a synthetic site on 127.0.0.1 and crawl it (no network needed).
     Demo {
         /// Pages on the demo site.
@@ -96,6 +96,14 @@ struct CrawlArgs {
     /// Output format.
     #[arg(long, default_value = "jsonl")]
     format: Format,
+    /// Keep the crawl's state here (SQLite) and resume from it: rerun the
+    /// same command after a crash or Ctrl-C to continue.
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// With --state: requests kept in memory at most (the rest wait in the
+    /// store).
+    #[arg(long, default_value_t = 100_000, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    frontier_cap: u64,
 }
 
 fn parse_size(s: &str) -> Result<usize, String> {
@@ -171,6 +179,8 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         max_bytes: a.max_bytes,
         handle_ctrl_c: true,
         progress: true,
+        state_dir: a.state.clone(),
+        frontier_cap: a.frontier_cap as usize,
         ..Config::default()
     };
     if let Some(ua) = &a.user_agent {
@@ -233,7 +243,10 @@ fn finish(summary: &Summary) -> ExitCode {
     for f in &summary.seeds_failed {
         eprintln!("solo-crawl: start URL failed: {f}");
     }
-    if summary.seeds_ok == 0 && !summary.interrupted {
+    if summary.resumed {
+        eprintln!("solo-crawl: resumed the crawl kept in the state directory");
+    }
+    if summary.seeds_ok == 0 && !summary.interrupted && !summary.resumed {
         eprintln!("solo-crawl: no start URL could be fetched");
         let robots = summary.filtered.get("robots").copied().unwrap_or(0);
         if robots > 0 {

@@ -176,7 +176,12 @@ impl Stream {
             Target::Discard => Sink::Discard,
             Target::Stdout => Sink::Stdout(BufWriter::new(io::stdout())),
             Target::File(p) => {
-                let f = OpenOptions::new().create(true).append(true).open(p)?;
+                let f = OpenOptions::new()
+                    .create(true)
+                    .read(true)
+                    .append(true)
+                    .open(p)?;
+                drop_partial_line(&f)?;
                 had_data = f.metadata()?.len() > 0;
                 Sink::File(BufWriter::with_capacity(64 * 1024, f))
             }
@@ -234,6 +239,32 @@ impl Stream {
             .map_err(|e| io::Error::other(e.to_string()))?;
         self.sink.write_all(&bytes)
     }
+}
+
+/// Cuts a file back to its last complete line: a process killed in the
+/// middle of a write leaves a partial record, which a resumed crawl
+/// writes again in full.
+fn drop_partial_line(f: &File) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = f.metadata()?.len();
+    let mut r = f;
+    let mut end = len;
+    let mut buf = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(end - start) as usize];
+        r.seek(SeekFrom::Start(start))?;
+        r.read_exact(chunk)?;
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            let keep = start + i as u64 + 1;
+            if keep < len {
+                f.set_len(keep)?;
+            }
+            return Ok(());
+        }
+        end = start;
+    }
+    f.set_len(0)
 }
 
 /// A JSON value as one CSV cell: strings as they are, null empty, the rest

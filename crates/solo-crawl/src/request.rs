@@ -30,7 +30,7 @@ use url::Url;
 /// assert_eq!(r.meta["section"], "news");
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(bound = "C: Serialize + DeserializeOwned")]
+#[serde(bound(serialize = "C: Serialize", deserialize = "C: DeserializeOwned"))]
 pub struct Request<C> {
     /// The URL to fetch (as given; the frontier dedups on its canonical
     /// form).

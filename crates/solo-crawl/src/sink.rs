@@ -13,11 +13,19 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::output::{OutputConfig, PageRecord, RecordWriter};
+use crate::store::{Op, Store};
 
 /// One thing to write.
 pub(crate) enum Msg {
     Page(Box<PageRecord>),
     Item(serde_json::Value),
+    /// A change to the state store (ignored without one).
+    State(Op),
+    /// Spilled requests back, up to `n`: commits what came before first.
+    Unspill {
+        n: usize,
+        reply: futures_channel::oneshot::Sender<Vec<String>>,
+    },
 }
 
 /// The engine's end of the writer thread.
@@ -32,7 +40,7 @@ pub(crate) struct Writer {
 const BATCH: usize = 4096;
 
 impl Writer {
-    pub(crate) fn spawn(cfg: &OutputConfig) -> io::Result<Writer> {
+    pub(crate) fn spawn(cfg: &OutputConfig, store: Option<Store>) -> io::Result<Writer> {
         let out = RecordWriter::open(cfg)?;
         let (tx, rx) = mpsc::channel();
         let failed = Arc::new(AtomicBool::new(false));
@@ -41,7 +49,7 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("solo-crawl-writer".into())
             .spawn(move || {
-                if let Err(e) = run(out, rx) {
+                if let Err(e) = run(out, store, rx) {
                     f2.store(true, Ordering::Relaxed);
                     *e2.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                 }
@@ -89,7 +97,12 @@ impl Drop for Writer {
     }
 }
 
-fn run(mut out: RecordWriter, rx: Receiver<Msg>) -> io::Result<()> {
+fn db_err(e: rusqlite::Error) -> io::Error {
+    io::Error::other(format!("state store: {e}"))
+}
+
+/// Writes batches: output first, flushed, then the state committed.
+fn run(mut out: RecordWriter, mut store: Option<Store>, rx: Receiver<Msg>) -> io::Result<()> {
     while let Ok(first) = rx.recv() {
         let mut msg = Some(first);
         let mut n = 0;
@@ -97,11 +110,31 @@ fn run(mut out: RecordWriter, rx: Receiver<Msg>) -> io::Result<()> {
             match m {
                 Msg::Page(r) => out.write_page(&r)?,
                 Msg::Item(v) => out.write_item(&v)?,
+                Msg::State(op) => {
+                    if let Some(s) = &mut store {
+                        s.apply(&op).map_err(db_err)?;
+                    }
+                }
+                Msg::Unspill { n, reply } => {
+                    out.flush()?;
+                    let rows = match &mut store {
+                        Some(s) => s.unspill(n).map_err(db_err)?,
+                        None => Vec::new(),
+                    };
+                    let _ = reply.send(rows);
+                }
             }
             n += 1;
             msg = if n < BATCH { rx.try_recv().ok() } else { None };
         }
         out.flush()?;
+        if let Some(s) = &mut store {
+            s.commit().map_err(db_err)?;
+        }
     }
-    out.flush()
+    out.flush()?;
+    if let Some(s) = &mut store {
+        s.commit().map_err(db_err)?;
+    }
+    Ok(())
 }

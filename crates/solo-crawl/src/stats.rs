@@ -183,6 +183,7 @@ impl Stats {
             interrupted: extra.interrupted,
             seeds_ok: 0,
             seeds_failed: Vec::new(),
+            resumed: false,
         }
     }
 }
@@ -239,6 +240,8 @@ pub struct Summary {
     pub seeds_ok: u64,
     /// Start requests that failed or were refused, with why.
     pub seeds_failed: Vec<String>,
+    /// The crawl continued one kept in its state directory.
+    pub resumed: bool,
 }
 
 fn join_map<K: fmt::Display, V: fmt::Display>(m: &BTreeMap<K, V>) -> String {

@@ -795,3 +795,92 @@ fn a_stop_handle_stops_gracefully() {
     assert_eq!(records(&pages).len() as u64, summary.counts.pages);
     assert!(summary.queued > 0);
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("solo-crawl-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn a_small_memory_cap_spills_to_the_store_and_loses_nothing() {
+    let site = DemoSite::start(700).unwrap();
+    let dir = temp_dir("spill");
+    let cfg = Config {
+        state_dir: Some(dir.clone()),
+        frontier_cap: 20,
+        backoff_base: Duration::from_millis(10),
+        ..Config::default()
+    };
+    let (summary, recs) = solo::run(crawl_links(vec![site.url()], cfg));
+    let got: Vec<String> = record_paths(&recs);
+    let unique: BTreeSet<String> = got.iter().cloned().collect();
+    assert_eq!(unique, demo_reachable(700));
+    assert_eq!(got.len(), unique.len(), "each page once");
+    assert_eq!(summary.queued, 0);
+    assert!(!summary.resumed);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_stopped_crawl_resumes_where_it_stopped() {
+    let site = DemoSite::start(3000).unwrap();
+    let dir = temp_dir("resume");
+    let file = dir.with_extension("jsonl");
+    let _ = std::fs::remove_file(&file);
+    let cfg = || Config {
+        state_dir: Some(dir.clone()),
+        frontier_cap: 200,
+        per_host: 4,
+        backoff_base: Duration::from_millis(10),
+        ..Config::default()
+    };
+    let out = || solo_crawl::OutputConfig {
+        pages: solo_crawl::Target::File(file.clone()),
+        ..Default::default()
+    };
+    // Stop it three times midway, then let it finish.
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let crawler =
+            solo_crawl::Crawler::new(solo_crawl::LinkSpider::new(vec![site.url()]), cfg())
+                .output(out());
+        let stop = crawler.stop_handle();
+        let last = runs > 3;
+        let summary = solo::run(async move {
+            if !last {
+                solo::spawn(async move {
+                    solo::sleep(Duration::from_millis(150)).await;
+                    stop.stop();
+                });
+            }
+            crawler.run().await.unwrap()
+        });
+        assert_eq!(summary.resumed, runs > 1);
+        assert_eq!(summary.interrupted, !last, "stopped midway, or finished");
+        if last {
+            assert!(!summary.interrupted);
+            break;
+        }
+    }
+    let text = std::fs::read_to_string(&file).unwrap();
+    let recs: Vec<solo_crawl::PageRecord> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got = record_paths(&recs);
+    let unique: BTreeSet<String> = got.iter().cloned().collect();
+    assert_eq!(unique, demo_reachable(3000));
+    assert_eq!(
+        got.len(),
+        unique.len(),
+        "a graceful stop fetches nothing twice"
+    );
+    // A finished crawl has nothing left to do.
+    let (summary, recs) = solo::run(crawl_links(vec![site.url()], cfg()));
+    assert!(summary.resumed);
+    assert_eq!(recs.len(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_file(&file).unwrap();
+}
