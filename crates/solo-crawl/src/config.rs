@@ -1,0 +1,107 @@
+//! The crawl's settings.
+//!
+//! Owns: every knob of a crawl and its default (Scrapy's settings, with
+//! the values `solo-crawl crawl` starts from). Must not: hold runtime
+//! state; the engine and the frontier read it once at start.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use regex::Regex;
+
+/// How to crawl: limits, politeness, scope, retries.
+///
+/// ```
+/// use std::time::Duration;
+/// let cfg = solo_crawl::Config {
+///     depth_limit: Some(2),
+///     per_host: 4,
+///     delay: Duration::from_millis(250),
+///     ..Default::default()
+/// };
+/// assert_eq!(cfg.concurrency, 64);
+/// assert!(cfg.obey_robots);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Requests in flight at once, in all.
+    pub concurrency: usize,
+    /// Requests in flight at once to one host (`host:port`).
+    pub per_host: usize,
+    /// Pause between two requests to the same host.
+    pub delay: Duration,
+    /// Randomize each pause to 0.5–1.5 × `delay` (never below the host's
+    /// robots.txt Crawl-delay).
+    pub jitter: bool,
+    /// Pages deeper than this are not requested (start URLs are depth 0).
+    pub depth_limit: Option<u32>,
+    /// Stop scheduling new pages after this many.
+    pub max_pages: Option<u64>,
+    /// Follow links only to the hosts of the start URLs (plus
+    /// `allow_domains`); when false, any host.
+    pub stay_on_start_hosts: bool,
+    /// More domains to follow links to (a domain also admits its
+    /// subdomains).
+    pub allow_domains: Vec<String>,
+    /// If any are given, a followed URL must match one of them.
+    pub allow: Vec<Regex>,
+    /// A followed URL matching any of these is skipped.
+    pub deny: Vec<Regex>,
+    /// Fetch and obey each host's robots.txt (Disallow, Crawl-delay).
+    pub obey_robots: bool,
+    /// One request, redirects included, must finish within this.
+    pub timeout: Duration,
+    /// A larger body is an error.
+    pub max_bytes: usize,
+    /// The `User-Agent` header; its first word is the robots.txt agent.
+    pub user_agent: String,
+    /// Extra attempts for a retryable failure (429, 5xx, connect errors,
+    /// timeouts).
+    pub max_retries: u32,
+    /// The first retry waits this long, doubling each time (unless the
+    /// server sent `Retry-After`).
+    pub backoff_base: Duration,
+    /// No retry waits longer than this, `Retry-After` included.
+    pub backoff_max: Duration,
+    /// Redirect hops followed per request.
+    pub max_redirects: u32,
+    /// Stop gracefully on Ctrl-C (in-flight requests finish).
+    pub handle_ctrl_c: bool,
+    /// Show a live progress line on stderr when it is a terminal.
+    pub progress: bool,
+    /// Keep the crawl's state here (frontier, seen set, progress) so it can
+    /// resume after a crash.
+    pub state_dir: Option<PathBuf>,
+    /// With `state_dir`: requests queued in memory at most; the rest wait
+    /// in the store.
+    pub frontier_cap: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            concurrency: 64,
+            per_host: 8,
+            delay: Duration::ZERO,
+            jitter: true,
+            depth_limit: None,
+            max_pages: None,
+            stay_on_start_hosts: true,
+            allow_domains: Vec::new(),
+            allow: Vec::new(),
+            deny: Vec::new(),
+            obey_robots: true,
+            timeout: Duration::from_secs(30),
+            max_bytes: 64 << 20,
+            user_agent: concat!("solo-crawl/", env!("CARGO_PKG_VERSION")).to_owned(),
+            max_retries: 2,
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(60),
+            max_redirects: 10,
+            handle_ctrl_c: false,
+            progress: false,
+            state_dir: None,
+            frontier_cap: 100_000,
+        }
+    }
+}

@@ -1,0 +1,815 @@
+//! The engine: the crawl loop that moves data one way, frontier →
+//! downloader → spider → (output, frontier).
+//!
+//! Owns: the [`Crawler`] and its loop — pull jobs from the frontier while
+//! there are free slots, run each in its own task (fetch robots.txt, or
+//! fetch a page following redirects, then call the spider), and apply what
+//! the tasks report: retries with exponential backoff or `Retry-After`,
+//! new requests to the frontier, records and items to the writer thread,
+//! counters to the stats. It stops when the frontier is idle, the page
+//! budget is spent, or on Ctrl-C / [`StopHandle::stop`] (in-flight
+//! requests finish first). Must not: parse pages itself or block the loop
+//! thread (file output happens on the writer thread).
+
+use std::cell::{Cell, RefCell};
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::Poll;
+use std::time::{Duration, Instant, SystemTime};
+
+use solo::sync::{mpsc, Event};
+use url::Url;
+
+use crate::canon::fingerprint;
+use crate::config::Config;
+use crate::fetch::{Fetch, FetchError, FetchErrorKind, FetchRequest, Fetched, HttpClient};
+use crate::frontier::{Frontier, HostId, Job};
+use crate::output::{OutputConfig, PageRecord};
+use crate::request::Request;
+use crate::response::Response;
+use crate::robots::{agent_name, RobotsRules};
+use crate::sink::{Msg, Writer};
+use crate::spider::{Failure, Output, Spider};
+use crate::stats::{Progress, Stats, Summary, SummaryExtra};
+use crate::store::{Op, Restored, Store};
+
+/// Stops a running crawl gracefully: no new requests start, the ones in
+/// flight finish and are written out.
+///
+/// ```
+/// let stop = solo_crawl::StopHandle::default();
+/// assert!(!stop.is_stopped());
+/// stop.stop();
+/// assert!(stop.is_stopped());
+/// ```
+#[derive(Clone, Default)]
+pub struct StopHandle(Rc<StopInner>);
+
+#[derive(Default)]
+struct StopInner {
+    stopped: Cell<bool>,
+    event: Event,
+}
+
+impl StopHandle {
+    /// Asks the crawl to stop.
+    pub fn stop(&self) {
+        self.0.stopped.set(true);
+        self.0.event.set();
+    }
+
+    /// Whether [`stop`](StopHandle::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        self.0.stopped.get()
+    }
+}
+
+/// A crawl failure that is not about one page.
+#[derive(Debug)]
+pub enum CrawlError {
+    /// Output could not be opened or written.
+    Output(io::Error),
+    /// The state store failed.
+    State(String),
+}
+
+impl std::fmt::Display for CrawlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CrawlError::Output(e) => write!(f, "output: {e}"),
+            CrawlError::State(e) => write!(f, "state: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CrawlError {}
+
+/// A crawl: a spider, a fetcher, settings and where output goes.
+///
+/// ```
+/// use solo_crawl::{demo_site::DemoSite, Config, Crawler, LinkSpider, OutputConfig, Target};
+/// let site = DemoSite::start(200).unwrap();
+/// let buf = solo_crawl::output::SharedBuf::default();
+/// let summary = solo::run(
+///     Crawler::new(LinkSpider::new(vec![site.url()]), Config { max_pages: Some(50), ..Default::default() })
+///         .output(OutputConfig { pages: Target::Buffer(buf.clone()), ..Default::default() })
+///         .run(),
+/// ).unwrap();
+/// assert_eq!(summary.counts.pages, 50);
+/// assert_eq!(String::from_utf8(buf.lock().unwrap().clone()).unwrap().lines().count(), 50);
+/// ```
+pub struct Crawler<S: Spider, F: Fetch = HttpClient> {
+    spider: S,
+    fetcher: F,
+    config: Config,
+    output: OutputConfig,
+    stop: StopHandle,
+}
+
+impl<S: Spider> Crawler<S, HttpClient> {
+    /// A crawl of `spider` with the built-in HTTP client; output discarded
+    /// until [`output`](Crawler::output) says otherwise.
+    pub fn new(spider: S, config: Config) -> Crawler<S, HttpClient> {
+        Crawler {
+            spider,
+            fetcher: HttpClient::new(),
+            config,
+            output: OutputConfig::default(),
+            stop: StopHandle::default(),
+        }
+    }
+}
+
+impl<S: Spider, F: Fetch> Crawler<S, F> {
+    /// Uses another HTTP client.
+    pub fn fetcher<G: Fetch>(self, fetcher: G) -> Crawler<S, G> {
+        Crawler {
+            spider: self.spider,
+            fetcher,
+            config: self.config,
+            output: self.output,
+            stop: self.stop,
+        }
+    }
+
+    /// Sets where records and items go.
+    pub fn output(mut self, output: OutputConfig) -> Crawler<S, F> {
+        self.output = output;
+        self
+    }
+
+    /// A handle that stops the crawl gracefully.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Runs the crawl to its end; the statistics.
+    pub async fn run(self) -> Result<Summary, CrawlError> {
+        let (store, restored) = match self.config.state_dir.clone() {
+            Some(dir) => {
+                let (store, restored) = solo::to_thread(move || {
+                    let store = Store::open(&dir)?;
+                    let restored = store.load()?;
+                    Ok::<_, rusqlite::Error>((store, restored))
+                })
+                .await
+                .map_err(|e| CrawlError::State(e.to_string()))?;
+                (Some(store), Some(restored))
+            }
+            None => (None, None),
+        };
+        let persist = store.is_some();
+        let writer = Writer::spawn(&self.output, store).map_err(CrawlError::Output)?;
+        let (tx, rx) = mpsc::unbounded();
+        let agent_cfg = self.config.clone();
+        let sh = Rc::new(Shared {
+            spider: self.spider,
+            fetcher: self.fetcher,
+            config: self.config,
+            stats: Rc::new(RefCell::new(Stats::default())),
+            tx,
+        });
+        let mut frontier = Frontier::new(&agent_cfg);
+        let resumed = restored.as_ref().is_some_and(|r| r.resumed);
+        if let Some(r) = restored {
+            restore(&mut frontier, r, &sh.stats);
+            frontier.set_cap(agent_cfg.frontier_cap);
+        }
+        let mut seeds = Seeds::default();
+        for r in sh.spider.start_requests() {
+            let url = r.url.clone();
+            let pushed = frontier.push_with(r, true, |fp, req, spilled| {
+                if persist {
+                    writer.send(enqueue_op(fp, req, spilled));
+                }
+            });
+            if let Err(why) = pushed {
+                if why != crate::frontier::Rejected::Seen {
+                    seeds.failed.push(format!("{url}: {}", why.as_str()));
+                }
+            }
+        }
+        let progress = Rc::new(Progress::new(sh.config.progress));
+        let live = Rc::new(Cell::new((0usize, 0usize)));
+        let live2 = live.clone();
+        let ticker = solo::spawn(crate::stats::ticker(
+            sh.stats.clone(),
+            progress.clone(),
+            Rc::new(move || live2.get()),
+        ));
+        let signals = sh
+            .config
+            .handle_ctrl_c
+            .then(|| solo::spawn(watch_signals(self.stop.clone(), sh.stats.clone())));
+
+        let mut engine = Engine {
+            sh: sh.clone(),
+            frontier,
+            writer,
+            seeds,
+            rx,
+            persist,
+            unspilling: false,
+        };
+        let interrupted = engine.run_loop(&self.stop, &live).await;
+
+        ticker.cancel();
+        if let Some(s) = signals {
+            s.cancel();
+        }
+        progress.finish();
+        let Engine {
+            frontier,
+            writer,
+            seeds,
+            ..
+        } = engine;
+        let failed = writer.failed();
+        writer.finish().map_err(CrawlError::Output)?;
+        let stats = sh.stats.borrow();
+        let c = frontier.counts();
+        let filtered = [
+            ("seen", c.seen),
+            ("offsite", c.offsite),
+            ("too_deep", c.too_deep),
+            ("filtered", c.filtered),
+            ("scheme", c.scheme),
+            ("max_pages", c.max_pages),
+            ("robots", c.robots),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| (k.to_owned(), n))
+        .collect();
+        let mut summary = stats.summary(SummaryExtra {
+            seen: frontier.seen() as u64,
+            queued: frontier.queued() as u64 + frontier.spilled(),
+            filtered,
+            interrupted: interrupted || failed,
+        });
+        summary.seeds_ok = seeds.ok;
+        summary.resumed = resumed;
+        summary.seeds_failed = seeds.failed;
+        Ok(summary)
+    }
+}
+
+/// What the page tasks share.
+struct Shared<S: Spider, F> {
+    spider: S,
+    fetcher: F,
+    config: Config,
+    stats: Rc<RefCell<Stats>>,
+    tx: mpsc::Sender<Report<S::Callback>>,
+}
+
+/// How the start requests went.
+#[derive(Default)]
+struct Seeds {
+    ok: u64,
+    failed: Vec<String>,
+}
+
+/// What a task reports back to the loop.
+enum Report<C> {
+    Page {
+        host: HostId,
+        request: Request<C>,
+        record: Box<PageRecord>,
+        out: Output<C>,
+        final_url: Option<Url>,
+    },
+    Retry {
+        host: HostId,
+        request: Request<C>,
+        at: Instant,
+        pause_host: bool,
+    },
+    Robots {
+        host: HostId,
+        rules: RobotsRules,
+    },
+    Crashed {
+        host: HostId,
+        fp: u64,
+        record: Box<PageRecord>,
+    },
+    /// Spilled requests back from the store (`asked` were asked for).
+    Unspilled {
+        rows: Vec<String>,
+        asked: usize,
+    },
+}
+
+struct Engine<S: Spider, F> {
+    sh: Rc<Shared<S, F>>,
+    frontier: Frontier<S::Callback>,
+    writer: Writer,
+    seeds: Seeds,
+    rx: mpsc::Receiver<Report<S::Callback>>,
+    /// A state store is kept.
+    persist: bool,
+    /// Spilled requests were asked for and have not come back yet.
+    unspilling: bool,
+}
+
+impl<S: Spider, F: Fetch> Engine<S, F> {
+    /// The loop; whether it was interrupted.
+    async fn run_loop(&mut self, stop: &StopHandle, live: &Cell<(usize, usize)>) -> bool {
+        let concurrency = self.sh.config.concurrency.max(1);
+        let mut interrupted = false;
+        loop {
+            let now = solo::time::now();
+            if !interrupted && (stop.is_stopped() || self.writer.failed()) {
+                interrupted = true;
+            }
+            if !interrupted {
+                while self.frontier.in_flight() < concurrency {
+                    match self.frontier.next(now) {
+                        Some(Job::Page { host, request }) => {
+                            solo::spawn(page_task(self.sh.clone(), host, request));
+                        }
+                        Some(Job::Robots { host, url }) => {
+                            solo::spawn(robots_task(self.sh.clone(), host, url));
+                        }
+                        None => break,
+                    }
+                }
+                if self.persist {
+                    self.persist_dropped();
+                    self.maybe_unspill();
+                }
+            }
+            live.set((self.frontier.in_flight(), self.frontier.queued()));
+            if self.frontier.in_flight() == 0
+                && (interrupted || (self.frontier.is_idle() && !self.unspilling))
+            {
+                return interrupted;
+            }
+            // With every slot taken only a completion can free one: no
+            // timer then (and `next` did not run, so due timers linger).
+            let wake_at = if interrupted || self.frontier.in_flight() >= concurrency {
+                None
+            } else {
+                self.frontier.wake_at()
+            };
+            let woke = {
+                let mut sleep = wake_at.map(|t| Box::pin(solo::sleep_until(t)));
+                let mut stopped = pin!(stop.0.event.wait());
+                let rx = &mut self.rx;
+                poll_fn(|cx| {
+                    if let Poll::Ready(Some(ev)) = rx.poll_recv(cx) {
+                        return Poll::Ready(Some(ev));
+                    }
+                    if let Some(s) = sleep.as_mut() {
+                        if s.as_mut().poll(cx).is_ready() {
+                            return Poll::Ready(None); // a timer: look again
+                        }
+                    }
+                    if !interrupted && stopped.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(None); // stopped
+                    }
+                    Poll::Pending
+                })
+                .await
+            };
+            if let Some(ev) = woke {
+                self.handle(ev);
+                while let Ok(ev) = self.rx.try_recv() {
+                    self.handle(ev);
+                }
+            }
+        }
+    }
+
+    /// Marks the requests the frontier dropped for good as done.
+    fn persist_dropped(&mut self) {
+        for fp in self.frontier.take_dropped() {
+            self.writer.send(Msg::State(Op::Done { fp }));
+        }
+    }
+
+    /// Asks the writer thread for spilled requests when memory runs low.
+    fn maybe_unspill(&mut self) {
+        if self.unspilling {
+            return;
+        }
+        let Some(n) = self.frontier.wants_unspill() else {
+            return;
+        };
+        self.unspilling = true;
+        let (reply, rows) = futures_channel::oneshot::channel();
+        self.writer.send(Msg::Unspill { n, reply });
+        let tx = self.sh.tx.clone();
+        solo::spawn(async move {
+            let rows = rows.await.unwrap_or_default();
+            let _ = tx.try_send(Report::Unspilled { rows, asked: n });
+        });
+    }
+
+    /// The page of `request` is written: its state is done.
+    fn persist_done(&mut self, fp: u64) {
+        if self.persist {
+            self.writer.send(Msg::State(Op::Done { fp }));
+            self.writer
+                .send(Msg::State(Op::Dispatched(self.frontier.dispatched())));
+        }
+    }
+
+    fn handle(&mut self, ev: Report<S::Callback>) {
+        let now = solo::time::now();
+        match ev {
+            Report::Page {
+                host,
+                request,
+                record,
+                out,
+                final_url,
+            } => {
+                self.frontier.complete(host, now);
+                if request.depth == 0 {
+                    match &record.error {
+                        None => self.seeds.ok += 1,
+                        Some(e) => self.seeds.failed.push(format!("{}: {e}", record.url)),
+                    }
+                }
+                {
+                    let mut st = self.sh.stats.borrow_mut();
+                    st.counts.pages += 1;
+                    st.counts.bytes += record.bytes;
+                    if record.status.is_some() {
+                        st.latency
+                            .record(Duration::from_secs_f64(record.elapsed_ms / 1000.0));
+                    }
+                }
+                self.writer.send(Msg::Page(record));
+                let (items, follows, item_errors) = out.into_parts();
+                {
+                    let mut st = self.sh.stats.borrow_mut();
+                    st.counts.items += items.len() as u64;
+                    for _ in &item_errors {
+                        st.error("item_serialize");
+                    }
+                }
+                for item in items {
+                    self.writer.send(Msg::Item(item));
+                }
+                let referer = final_url.unwrap_or_else(|| request.url.clone());
+                let (persist, writer) = (self.persist, &self.writer);
+                for mut r in follows {
+                    r.depth = request.depth + 1;
+                    r.referer = Some(referer.clone());
+                    r.retries = 0;
+                    let _ = self.frontier.push_with(r, false, |fp, req, spilled| {
+                        if persist {
+                            writer.send(enqueue_op(fp, req, spilled));
+                        }
+                    });
+                }
+                // After its links: a crash before this commit fetches the
+                // page again, and finds them again.
+                self.persist_done(fingerprint(&request.url));
+            }
+            Report::Retry {
+                host,
+                mut request,
+                at,
+                pause_host,
+            } => {
+                self.frontier.complete(host, now);
+                self.sh.stats.borrow_mut().counts.retries += 1;
+                request.retries += 1;
+                if pause_host {
+                    self.frontier.pause_host(host, at);
+                }
+                self.frontier.retry_at(host, request, at);
+            }
+            Report::Robots { host, rules } => {
+                self.sh.stats.borrow_mut().counts.robots_fetched += 1;
+                self.frontier.robots_done(host, rules, now);
+            }
+            Report::Crashed { host, fp, record } => {
+                self.frontier.complete(host, now);
+                let mut st = self.sh.stats.borrow_mut();
+                st.counts.pages += 1;
+                st.error("panic");
+                drop(st);
+                self.writer.send(Msg::Page(record));
+                self.persist_done(fp);
+            }
+            Report::Unspilled { rows, asked } => {
+                self.unspilling = false;
+                let requests = rows
+                    .iter()
+                    .filter_map(|d| decode(d, &self.sh.stats))
+                    .collect();
+                self.frontier.unspilled(requests, asked);
+            }
+        }
+    }
+}
+
+/// The store operation for an accepted request.
+fn enqueue_op<C: serde::Serialize>(fp: u64, req: &Request<C>, spilled: bool) -> Msg {
+    Msg::State(Op::Enqueue {
+        fp,
+        data: serde_json::to_string(req).unwrap_or_default(),
+        spilled,
+    })
+}
+
+/// A stored request; `None` (counted as an error) if it does not parse,
+/// e.g. the spider's callbacks changed.
+fn decode<C: serde::de::DeserializeOwned>(
+    data: &str,
+    stats: &RefCell<Stats>,
+) -> Option<Request<C>> {
+    match serde_json::from_str(data) {
+        Ok(r) => Some(r),
+        Err(_) => {
+            stats.borrow_mut().error("state_decode");
+            None
+        }
+    }
+}
+
+/// Loads a stored crawl into the frontier.
+fn restore<C: serde::de::DeserializeOwned>(
+    frontier: &mut Frontier<C>,
+    r: Restored,
+    stats: &RefCell<Stats>,
+) {
+    frontier.restore_progress(&r.seen, r.dispatched, r.spilled);
+    for d in &r.queued {
+        if let Some(req) = decode(d, stats) {
+            frontier.restore(req);
+        }
+    }
+}
+
+/// Ctrl-C stops gracefully (a second one exits at once); SIGUSR1 prints
+/// the statistics so far.
+async fn watch_signals(stop: StopHandle, stats: Rc<RefCell<Stats>>) {
+    use solo::signal::{unix, SignalKind};
+    let (Ok(mut int), Ok(mut usr1)) = (
+        unix(SignalKind::interrupt()),
+        unix(SignalKind::user_defined1()),
+    ) else {
+        return;
+    };
+    loop {
+        let got_int = {
+            let mut a = pin!(int.recv());
+            let mut b = pin!(usr1.recv());
+            poll_fn(|cx| {
+                if a.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(true);
+                }
+                if b.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(false);
+                }
+                Poll::Pending
+            })
+            .await
+        };
+        if got_int {
+            if stop.is_stopped() {
+                eprintln!("second Ctrl-C: exiting now");
+                std::process::exit(130);
+            }
+            eprintln!("Ctrl-C: finishing the requests in flight (Ctrl-C again to quit at once)");
+            stop.stop();
+        } else {
+            eprint!("{}", stats.borrow().summary(SummaryExtra::default()));
+        }
+    }
+}
+
+/// Sends a `Crashed` report if the task unwinds before reporting.
+struct PanicGuard<'a, C> {
+    tx: &'a mpsc::Sender<Report<C>>,
+    host: HostId,
+    fp: u64,
+    record: Option<PageRecord>,
+}
+
+impl<C> Drop for PanicGuard<'_, C> {
+    fn drop(&mut self) {
+        if let Some(mut record) = self.record.take() {
+            record.error = Some("the spider's callback panicked".into());
+            let _ = self.tx.try_send(Report::Crashed {
+                host: self.host,
+                fp: self.fp,
+                record: Box::new(record),
+            });
+        }
+    }
+}
+
+fn base_record<C>(request: &Request<C>) -> PageRecord {
+    PageRecord {
+        url: request.url.to_string(),
+        depth: request.depth,
+        referer: request.referer.as_ref().map(|u| u.to_string()),
+        ..Default::default()
+    }
+}
+
+async fn page_task<S: Spider, F: Fetch>(
+    sh: Rc<Shared<S, F>>,
+    host: HostId,
+    request: Request<S::Callback>,
+) {
+    let mut guard = PanicGuard {
+        tx: &sh.tx,
+        host,
+        fp: fingerprint(&request.url),
+        record: Some(base_record(&request)),
+    };
+    let ev = page(&sh, host, request).await;
+    guard.record = None;
+    let _ = sh.tx.try_send(ev);
+}
+
+/// Statuses worth another try.
+fn retryable_status(s: u16) -> bool {
+    matches!(s, 408 | 429 | 500 | 502..=504 | 520..=524)
+}
+
+/// `Retry-After`: seconds or an HTTP date.
+fn retry_after(f: &Fetched) -> Option<Duration> {
+    let v = f.header("retry-after")?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+async fn page<S: Spider, F: Fetch>(
+    sh: &Shared<S, F>,
+    host: HostId,
+    request: Request<S::Callback>,
+) -> Report<S::Callback> {
+    let cfg = &sh.config;
+    let start = Instant::now();
+    let result = download(sh, &request.url, request.referer.as_ref()).await;
+    let elapsed = start.elapsed();
+    let can_retry = request.retries < cfg.max_retries;
+    let tries = request.retries;
+    let backoff = || {
+        let exp = cfg.backoff_base.saturating_mul(1u32 << tries.min(20));
+        // A little jitter so retries of a burst do not come back together.
+        exp.mul_f64(1.0 + fastrand::f64() * 0.1)
+            .min(cfg.backoff_max)
+    };
+    let mut record = base_record(&request);
+    record.elapsed_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
+    let mut out = Output::new();
+    match result {
+        Ok(f) => {
+            sh.stats.borrow_mut().status(f.status);
+            if retryable_status(f.status) && can_retry {
+                let ra = retry_after(&f);
+                let wait = ra.unwrap_or_else(backoff).min(cfg.backoff_max);
+                return Report::Retry {
+                    host,
+                    request,
+                    at: solo::time::now() + wait,
+                    pause_host: f.status == 429 || (f.status == 503 && ra.is_some()),
+                };
+            }
+            let final_url = f.final_url.clone();
+            let response =
+                Response::for_request(&request, f.final_url, f.status, f.headers, f.body, elapsed);
+            if (200..300).contains(&f.status) {
+                sh.spider
+                    .parse(request.callback.clone(), &response, &mut out)
+                    .await;
+            } else {
+                sh.spider
+                    .on_error(&request, Failure::Status(&response), &mut out)
+                    .await;
+            }
+            record.final_url = Some(final_url.to_string());
+            record.status = Some(f.status);
+            record.content_type = response.content_type().map(str::to_owned);
+            record.bytes = response.body().len() as u64;
+            if response.is_html() {
+                record.title = response.title();
+                record.links = response.links().len() as u64;
+            }
+            Report::Page {
+                host,
+                request,
+                record: Box::new(record),
+                out,
+                final_url: Some(final_url),
+            }
+        }
+        Err(e) => {
+            sh.stats.borrow_mut().error(e.kind.as_str());
+            if e.kind.is_retryable() && can_retry {
+                return Report::Retry {
+                    host,
+                    request,
+                    at: solo::time::now() + backoff(),
+                    pause_host: false,
+                };
+            }
+            sh.spider
+                .on_error(&request, Failure::Fetch(&e), &mut out)
+                .await;
+            record.status = e.status;
+            record.error = Some(e.to_string());
+            Report::Page {
+                host,
+                request,
+                record: Box::new(record),
+                out,
+                final_url: None,
+            }
+        }
+    }
+}
+
+async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, url: Url) {
+    let agent = agent_name(&sh.config.user_agent);
+    let rules = match download(&sh, &url, None).await {
+        Ok(f) => RobotsRules::from_response(&agent, Some(f.status), &f.body),
+        Err(_) => RobotsRules::from_response(&agent, None, b""),
+    };
+    let _ = sh.tx.try_send(Report::Robots { host, rules });
+}
+
+/// Fetches `url`, following redirects, within the configured total
+/// timeout. The result's `final_url` is where it ended.
+async fn download<S: Spider, F: Fetch>(
+    sh: &Shared<S, F>,
+    url: &Url,
+    referer: Option<&Url>,
+) -> Result<Fetched, FetchError> {
+    let cfg = &sh.config;
+    let deadline = Instant::now() + cfg.timeout;
+    let mut url = url.clone();
+    let mut hops = 0;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(FetchError::new(
+                FetchErrorKind::Timeout,
+                format!("no complete response within {:?}", cfg.timeout),
+            ));
+        }
+        let mut headers = vec![
+            ("User-Agent".to_owned(), cfg.user_agent.clone()),
+            (
+                "Accept".to_owned(),
+                "text/html,application/xhtml+xml,*/*;q=0.8".to_owned(),
+            ),
+        ];
+        if let Some(r) = referer {
+            headers.push(("Referer".to_owned(), r.to_string()));
+        }
+        let req = FetchRequest {
+            url: url.clone(),
+            headers,
+            timeout: remaining,
+            max_bytes: cfg.max_bytes,
+        };
+        let f = sh.fetcher.fetch(&req).await?;
+        let location = f.header("location").map(str::to_owned);
+        match location {
+            Some(loc) if matches!(f.status, 301 | 302 | 303 | 307 | 308) => {
+                if hops >= cfg.max_redirects {
+                    return Err(FetchError::new(
+                        FetchErrorKind::Redirect,
+                        format!("more than {} redirects", cfg.max_redirects),
+                    ));
+                }
+                let mut next = f.final_url.join(loc.trim()).map_err(|e| {
+                    FetchError::new(
+                        FetchErrorKind::Redirect,
+                        format!("bad Location {loc:?}: {e}"),
+                    )
+                })?;
+                if !matches!(next.scheme(), "http" | "https") {
+                    return Err(FetchError::new(
+                        FetchErrorKind::Redirect,
+                        format!("redirect to unsupported URL {next}"),
+                    ));
+                }
+                next.set_fragment(None);
+                hops += 1;
+                sh.stats.borrow_mut().counts.redirects += 1;
+                url = next;
+            }
+            _ => return Ok(f),
+        }
+    }
+}

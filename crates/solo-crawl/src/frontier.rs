@@ -1,0 +1,881 @@
+//! The scheduler: which request goes next.
+//!
+//! Owns: the seen set (fingerprints of every URL ever accepted), the
+//! per-host queues, and the rules a URL must pass to be queued — http or
+//! https, depth limit, max pages, scope (start hosts and allowed domains),
+//! allow/deny regexes, not seen before — and to be dequeued: its host has a
+//! free slot, its delay has elapsed, its robots.txt is known and allows it.
+//! Hosts take turns (round robin), and within a host the highest priority,
+//! then the shallowest, then the oldest request goes first (breadth-first).
+//! A host that is slow, waiting for its delay or for its robots.txt is
+//! simply not picked: the others go on. Must not: do I/O or await — the
+//! engine asks, the frontier answers at once.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+use url::Url;
+
+use crate::canon::{fingerprint, host_key};
+use crate::config::Config;
+use crate::request::Request;
+use crate::robots::RobotsRules;
+
+/// A host's index in the frontier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostId(pub usize);
+
+/// What the engine should start next.
+#[derive(Debug)]
+pub enum Job<C> {
+    /// Fetch the host's robots.txt (before any of its pages).
+    Robots {
+        /// The host.
+        host: HostId,
+        /// `scheme://host:port/robots.txt`.
+        url: Url,
+    },
+    /// Fetch a page.
+    Page {
+        /// The host.
+        host: HostId,
+        /// The request.
+        request: Request<C>,
+    },
+}
+
+/// Why a request was not queued.
+///
+/// ```
+/// assert_eq!(solo_crawl::frontier::Rejected::TooDeep.as_str(), "too_deep");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rejected {
+    /// Its canonical URL was queued before.
+    Seen,
+    /// Not http or https, or no host.
+    Scheme,
+    /// Deeper than the depth limit.
+    TooDeep,
+    /// Its host is out of scope.
+    Offsite,
+    /// It failed the allow/deny regexes.
+    Filtered,
+    /// The page budget is spent.
+    MaxPages,
+}
+
+impl Rejected {
+    /// A short stable name.
+    ///
+    /// ```
+    /// assert_eq!(solo_crawl::frontier::Rejected::Offsite.as_str(), "offsite");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejected::Seen => "seen",
+            Rejected::Scheme => "scheme",
+            Rejected::TooDeep => "too_deep",
+            Rejected::Offsite => "offsite",
+            Rejected::Filtered => "filtered",
+            Rejected::MaxPages => "max_pages",
+        }
+    }
+}
+
+/// The hasher of [`SeenSet`]: fingerprints are already hashes, so it uses
+/// them as they are.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// The set of fingerprints seen: 8 bytes and a control byte per slot, at
+/// most 7/8 full, so 10 M URLs take 144 MiB (the `seen_memory` example
+/// measures it).
+///
+/// ```
+/// let mut seen = solo_crawl::frontier::SeenSet::default();
+/// assert!(seen.insert(0xfeed));
+/// assert!(!seen.insert(0xfeed));
+/// ```
+pub type SeenSet = HashSet<u64, BuildHasherDefault<IdHasher>>;
+
+struct Entry<C> {
+    priority: i32,
+    depth: u32,
+    seq: u64,
+    request: Request<C>,
+}
+
+impl<C> PartialEq for Entry<C> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl<C> Eq for Entry<C> {}
+impl<C> PartialOrd for Entry<C> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<C> Ord for Entry<C> {
+    /// Greater pops first: higher priority, then lower depth, then older.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.priority
+            .cmp(&other.priority)
+            .then(other.depth.cmp(&self.depth))
+            .then(other.seq.cmp(&self.seq))
+    }
+}
+
+enum RobotsState {
+    Unknown,
+    Fetching,
+    Ready(RobotsRules),
+}
+
+struct Host<C> {
+    origin: Url,
+    queue: BinaryHeap<Entry<C>>,
+    in_flight: usize,
+    next_at: Option<Instant>,
+    crawl_delay: Duration,
+    robots: RobotsState,
+    /// In `ready` or `timed` (never both, never twice).
+    scheduled: bool,
+}
+
+struct Delayed<C> {
+    at: Instant,
+    seq: u64,
+    host: HostId,
+    request: Request<C>,
+}
+
+impl<C> PartialEq for Delayed<C> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl<C> Eq for Delayed<C> {}
+impl<C> PartialOrd for Delayed<C> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<C> Ord for Delayed<C> {
+    /// Greater pops first: the earliest.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// Counts of what the frontier turned away.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FrontierCounts {
+    /// Already seen (duplicates, equivalent URLs).
+    pub seen: u64,
+    /// Off-site links.
+    pub offsite: u64,
+    /// Too deep.
+    pub too_deep: u64,
+    /// Failed allow/deny.
+    pub filtered: u64,
+    /// Not http(s).
+    pub scheme: u64,
+    /// Dropped because the page budget was spent.
+    pub max_pages: u64,
+    /// Disallowed by robots.txt.
+    pub robots: u64,
+}
+
+/// The scheduler (see the module docs).
+///
+/// ```
+/// use std::time::Instant;
+/// use solo_crawl::{frontier::{Frontier, Job}, Config, Request};
+/// let mut f = Frontier::new(&Config { obey_robots: false, ..Default::default() });
+/// let now = Instant::now();
+/// f.push_start(Request::parse("http://a.test/", ()).unwrap()).unwrap();
+/// let mut next = Request::parse("http://a.test/next#frag", ()).unwrap();
+/// next.depth = 1;
+/// f.push(next.clone()).unwrap();
+/// assert!(f.push(next).is_err()); // seen
+/// let Some(Job::Page { host, request }) = f.next(now) else { panic!() };
+/// assert_eq!(request.url.path(), "/");
+/// f.complete(host, now);
+/// assert!(matches!(f.next(now), Some(Job::Page { .. })));
+/// ```
+pub struct Frontier<C> {
+    depth_limit: Option<u32>,
+    max_pages: Option<u64>,
+    per_host: usize,
+    delay: Duration,
+    jitter: bool,
+    stay_on_start_hosts: bool,
+    allow_domains: Vec<String>,
+    allow: Vec<Regex>,
+    deny: Vec<Regex>,
+    obey_robots: bool,
+
+    seen: SeenSet,
+    hosts: Vec<Host<C>>,
+    host_index: HashMap<String, HostId>,
+    start_hosts: HashSet<String>,
+    ready: VecDeque<HostId>,
+    timed: BinaryHeap<Reverse<(Instant, HostId)>>,
+    delayed: BinaryHeap<Delayed<C>>,
+    seq: u64,
+    dispatched: u64,
+    queued: usize,
+    in_flight: usize,
+    counts: FrontierCounts,
+    /// With a state store: requests kept in memory at most (the rest are
+    /// spilled to the store).
+    cap: Option<usize>,
+    /// Requests waiting in the store only.
+    spilled: u64,
+    /// Fingerprints of requests dropped for good since the last
+    /// `take_dropped` (tracked with a store only).
+    dropped: Vec<u64>,
+}
+
+impl<C> Frontier<C> {
+    /// An empty frontier with `config`'s rules.
+    ///
+    /// ```
+    /// let f = solo_crawl::frontier::Frontier::<()>::new(&Default::default());
+    /// assert!(f.is_idle());
+    /// ```
+    pub fn new(config: &Config) -> Frontier<C> {
+        Frontier {
+            depth_limit: config.depth_limit,
+            max_pages: config.max_pages,
+            per_host: config.per_host.max(1),
+            delay: config.delay,
+            jitter: config.jitter,
+            stay_on_start_hosts: config.stay_on_start_hosts,
+            allow_domains: config
+                .allow_domains
+                .iter()
+                .map(|d| d.trim_start_matches('.').to_ascii_lowercase())
+                .collect(),
+            allow: config.allow.clone(),
+            deny: config.deny.clone(),
+            obey_robots: config.obey_robots,
+            seen: SeenSet::default(),
+            hosts: Vec::new(),
+            host_index: HashMap::new(),
+            start_hosts: HashSet::new(),
+            ready: VecDeque::new(),
+            timed: BinaryHeap::new(),
+            delayed: BinaryHeap::new(),
+            seq: 0,
+            dispatched: 0,
+            queued: 0,
+            in_flight: 0,
+            counts: FrontierCounts::default(),
+            cap: None,
+            spilled: 0,
+            dropped: Vec::new(),
+        }
+    }
+
+    /// Queues a start request: its host joins the crawl's scope, and the
+    /// scope and allow/deny rules do not apply to it.
+    ///
+    /// ```
+    /// let mut f = solo_crawl::frontier::Frontier::new(&Default::default());
+    /// let fp = f.push_start(solo_crawl::Request::parse("http://a.test/", ()).unwrap()).unwrap();
+    /// assert_eq!(fp, solo_crawl::canon::fingerprint(&url::Url::parse("http://a.test/").unwrap()));
+    /// ```
+    pub fn push_start(&mut self, request: Request<C>) -> Result<u64, Rejected> {
+        self.push_with(request, true, |_, _, _| {})
+    }
+
+    /// Queues a followed request if it passes the rules; returns its
+    /// fingerprint.
+    ///
+    /// ```
+    /// use solo_crawl::frontier::{Frontier, Rejected};
+    /// let mut f = Frontier::new(&Default::default());
+    /// f.push_start(solo_crawl::Request::parse("http://a.test/", ()).unwrap()).unwrap();
+    /// let off = solo_crawl::Request::parse("http://b.test/", ()).unwrap();
+    /// assert_eq!(f.push(off), Err(Rejected::Offsite));
+    /// let ftp = solo_crawl::Request::parse("ftp://a.test/", ()).unwrap();
+    /// assert_eq!(f.push(ftp), Err(Rejected::Scheme));
+    /// ```
+    pub fn push(&mut self, request: Request<C>) -> Result<u64, Rejected> {
+        self.push_with(request, false, |_, _, _| {})
+    }
+
+    /// [`push`](Frontier::push) (or [`push_start`](Frontier::push_start)
+    /// when `start`), calling `accepted(fingerprint, request, spilled)`
+    /// before the request is queued — or spilled: over the memory cap the
+    /// request is only counted here, and `accepted` must store it.
+    pub(crate) fn push_with(
+        &mut self,
+        request: Request<C>,
+        start: bool,
+        accepted: impl FnOnce(u64, &Request<C>, bool),
+    ) -> Result<u64, Rejected> {
+        if start {
+            if let Some(h) = request.url.host_str() {
+                self.start_hosts.insert(h.to_owned());
+            }
+        }
+        let r = self.check(&request, start);
+        match r {
+            Ok(fp) => {
+                self.seen.insert(fp);
+                let spill = !start && self.cap.is_some_and(|c| self.queued >= c);
+                accepted(fp, &request, spill);
+                if spill {
+                    self.spilled += 1;
+                } else {
+                    self.enqueue(request);
+                }
+            }
+            Err(why) => {
+                let c = &mut self.counts;
+                *match why {
+                    Rejected::Seen => &mut c.seen,
+                    Rejected::Scheme => &mut c.scheme,
+                    Rejected::TooDeep => &mut c.too_deep,
+                    Rejected::Offsite => &mut c.offsite,
+                    Rejected::Filtered => &mut c.filtered,
+                    Rejected::MaxPages => &mut c.max_pages,
+                } += 1;
+            }
+        }
+        r
+    }
+
+    fn check(&self, request: &Request<C>, start: bool) -> Result<u64, Rejected> {
+        let url = &request.url;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(Rejected::Scheme);
+        }
+        if self.budget_spent() {
+            return Err(Rejected::MaxPages);
+        }
+        if self.depth_limit.is_some_and(|l| request.depth > l) {
+            return Err(Rejected::TooDeep);
+        }
+        if !start {
+            if !self.in_scope(url) {
+                return Err(Rejected::Offsite);
+            }
+            let s = url.as_str();
+            if (!self.allow.is_empty() && !self.allow.iter().any(|r| r.is_match(s)))
+                || self.deny.iter().any(|r| r.is_match(s))
+            {
+                return Err(Rejected::Filtered);
+            }
+        }
+        let fp = fingerprint(url);
+        if self.seen.contains(&fp) {
+            return Err(Rejected::Seen);
+        }
+        Ok(fp)
+    }
+
+    fn in_scope(&self, url: &Url) -> bool {
+        if !self.stay_on_start_hosts {
+            return true;
+        }
+        let host = url.host_str().unwrap_or("");
+        self.start_hosts.contains(host)
+            || self.allow_domains.iter().any(|d| {
+                host == d
+                    || (host.len() > d.len()
+                        && host.ends_with(d.as_str())
+                        && host.as_bytes()[host.len() - d.len() - 1] == b'.')
+            })
+    }
+
+    fn enqueue(&mut self, request: Request<C>) {
+        let host = self.host_of(&request.url);
+        self.seq += 1;
+        self.hosts[host.0].queue.push(Entry {
+            priority: request.priority,
+            depth: request.depth,
+            seq: self.seq,
+            request,
+        });
+        self.queued += 1;
+        self.reschedule(host, None);
+    }
+
+    fn host_of(&mut self, url: &Url) -> HostId {
+        let key = host_key(url);
+        if let Some(&h) = self.host_index.get(&key) {
+            return h;
+        }
+        let h = HostId(self.hosts.len());
+        let mut origin = url.clone();
+        origin.set_path("/");
+        origin.set_query(None);
+        origin.set_fragment(None);
+        let _ = origin.set_username("");
+        let _ = origin.set_password(None);
+        self.hosts.push(Host {
+            origin,
+            queue: BinaryHeap::new(),
+            in_flight: 0,
+            next_at: None,
+            crawl_delay: Duration::ZERO,
+            robots: if self.obey_robots {
+                RobotsState::Unknown
+            } else {
+                RobotsState::Ready(RobotsRules::allow_all())
+            },
+            scheduled: false,
+        });
+        self.host_index.insert(key, h);
+        h
+    }
+
+    /// Puts `host` in `ready` or `timed` if it has work it could start.
+    fn reschedule(&mut self, host: HostId, now: Option<Instant>) {
+        let per_host = self.per_host;
+        let hs = &mut self.hosts[host.0];
+        if hs.scheduled
+            || hs.queue.is_empty()
+            || hs.in_flight >= per_host
+            || matches!(hs.robots, RobotsState::Fetching)
+        {
+            return;
+        }
+        hs.scheduled = true;
+        match hs.next_at {
+            Some(at) if now.map_or(true, |n| n < at) => self.timed.push(Reverse((at, host))),
+            _ => self.ready.push_back(host),
+        }
+    }
+
+    /// The next job that may start now, if any.
+    pub fn next(&mut self, now: Instant) -> Option<Job<C>> {
+        while let Some(Reverse((at, h))) = self.timed.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timed.pop();
+            self.ready.push_back(h);
+        }
+        while self.delayed.peek().is_some_and(|d| d.at <= now) {
+            let d = self.delayed.pop().expect("peeked");
+            self.seq += 1;
+            // Retries go before everything else of their host.
+            self.hosts[d.host.0].queue.push(Entry {
+                priority: i32::MAX,
+                depth: 0,
+                seq: self.seq,
+                request: d.request,
+            });
+            self.queued += 1;
+            self.reschedule(d.host, Some(now));
+        }
+        while let Some(host) = self.ready.pop_front() {
+            let per_host = self.per_host;
+            let hs = &mut self.hosts[host.0];
+            hs.scheduled = false;
+            if hs.queue.is_empty()
+                || hs.in_flight >= per_host
+                || matches!(hs.robots, RobotsState::Fetching)
+            {
+                continue;
+            }
+            if hs.next_at.is_some_and(|at| now < at) {
+                self.reschedule(host, Some(now));
+                continue;
+            }
+            if matches!(hs.robots, RobotsState::Unknown) {
+                hs.robots = RobotsState::Fetching;
+                hs.in_flight += 1;
+                self.in_flight += 1;
+                let url = hs.origin.join("/robots.txt").expect("origin joins");
+                return Some(Job::Robots { host, url });
+            }
+            let entry = hs.queue.pop().expect("non-empty");
+            self.queued -= 1;
+            if let RobotsState::Ready(rules) = &hs.robots {
+                if !rules.allowed(&entry.request.url) {
+                    self.counts.robots += 1;
+                    self.forget(&entry.request);
+                    self.reschedule(host, Some(now));
+                    continue;
+                }
+            }
+            let fresh = entry.request.retries == 0;
+            if fresh {
+                if self.max_pages.is_some_and(|m| self.dispatched >= m) {
+                    self.counts.max_pages += 1;
+                    self.forget(&entry.request);
+                    continue;
+                }
+                self.dispatched += 1;
+            }
+            hs.in_flight += 1;
+            self.in_flight += 1;
+            let mut pause = self.delay;
+            if self.jitter && !pause.is_zero() {
+                pause = pause.mul_f64(0.5 + fastrand::f64());
+            }
+            pause = pause.max(hs.crawl_delay);
+            hs.next_at = (!pause.is_zero()).then(|| now + pause);
+            self.reschedule(host, Some(now));
+            if fresh && self.budget_spent() {
+                self.drop_unstarted();
+            }
+            return Some(Job::Page {
+                host,
+                request: entry.request,
+            });
+        }
+        None
+    }
+
+    fn budget_spent(&self) -> bool {
+        self.max_pages.is_some_and(|m| self.dispatched >= m)
+    }
+
+    /// The budget is spent: forget every request not yet started (retries
+    /// of started ones stay).
+    fn drop_unstarted(&mut self) {
+        let track = self.cap.is_some();
+        for hs in &mut self.hosts {
+            let before = hs.queue.len();
+            hs.queue.retain(|e| {
+                let keep = e.request.retries > 0;
+                if !keep && track {
+                    self.dropped.push(fingerprint(&e.request.url));
+                }
+                keep
+            });
+            let dropped = before - hs.queue.len();
+            self.queued -= dropped;
+            self.counts.max_pages += dropped as u64;
+        }
+    }
+
+    /// A job of `host` finished (its slot is free again).
+    pub fn complete(&mut self, host: HostId, now: Instant) {
+        let hs = &mut self.hosts[host.0];
+        hs.in_flight = hs.in_flight.saturating_sub(1);
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.reschedule(host, Some(now));
+    }
+
+    /// The robots.txt job of `host` finished with these rules.
+    pub fn robots_done(&mut self, host: HostId, rules: RobotsRules, now: Instant) {
+        let hs = &mut self.hosts[host.0];
+        hs.crawl_delay = rules.crawl_delay().unwrap_or(Duration::ZERO);
+        hs.robots = RobotsState::Ready(rules);
+        self.complete(host, now);
+    }
+
+    /// Requeues a started request to run again at `at` (a retry). Its host
+    /// slot must have been freed with [`complete`](Frontier::complete).
+    pub fn retry_at(&mut self, host: HostId, request: Request<C>, at: Instant) {
+        self.seq += 1;
+        self.delayed.push(Delayed {
+            at,
+            seq: self.seq,
+            host,
+            request,
+        });
+    }
+
+    /// Holds `host` back until `until` (the server asked us to slow down).
+    pub fn pause_host(&mut self, host: HostId, until: Instant) {
+        let hs = &mut self.hosts[host.0];
+        if hs.next_at.map_or(true, |at| at < until) {
+            hs.next_at = Some(until);
+        }
+    }
+
+    /// When the next job could become ready by time alone (a host's delay
+    /// ends, a retry is due).
+    pub fn wake_at(&self) -> Option<Instant> {
+        let t = self.timed.peek().map(|Reverse((at, _))| *at);
+        let d = self.delayed.peek().map(|d| d.at);
+        match (t, d) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Nothing queued, spilled, waiting or in flight: the crawl is over.
+    pub fn is_idle(&self) -> bool {
+        self.in_flight == 0 && self.queued == 0 && self.delayed.is_empty() && self.spilled == 0
+    }
+
+    /// Requests queued (not started, not waiting for a retry).
+    pub fn queued(&self) -> usize {
+        self.queued
+    }
+
+    /// Jobs started and not completed.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Pages started (retries not counted).
+    pub fn dispatched(&self) -> u64 {
+        self.dispatched
+    }
+
+    /// Remembers a dropped request, for the store.
+    fn forget(&mut self, request: &Request<C>) {
+        if self.cap.is_some() {
+            self.dropped.push(fingerprint(&request.url));
+        }
+    }
+
+    /// Fingerprints of the requests dropped for good (robots.txt, page
+    /// budget) since the last call; only tracked with a store.
+    pub(crate) fn take_dropped(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.dropped)
+    }
+
+    /// Keeps at most `cap` requests in memory from now on; more are
+    /// spilled (the engine stores them).
+    pub(crate) fn set_cap(&mut self, cap: usize) {
+        self.cap = Some(cap.max(1));
+    }
+
+    /// Restores the seen set and progress of a stored crawl.
+    pub(crate) fn restore_progress(&mut self, seen: &[u64], dispatched: u64, spilled: u64) {
+        self.seen.reserve(seen.len());
+        self.seen.extend(seen.iter().copied());
+        self.dispatched = dispatched;
+        self.spilled = spilled;
+    }
+
+    /// Queues a stored request again (already seen; no rules applied but
+    /// the page budget).
+    pub(crate) fn restore(&mut self, request: Request<C>) {
+        if self.budget_spent() && request.retries == 0 {
+            self.counts.max_pages += 1;
+            self.forget(&request);
+            return;
+        }
+        self.enqueue(request);
+    }
+
+    /// How many spilled requests to take back from the store, if it is
+    /// time (memory half empty).
+    pub(crate) fn wants_unspill(&self) -> Option<usize> {
+        let cap = self.cap?;
+        (self.spilled > 0 && self.queued <= cap / 2)
+            .then(|| (cap - self.queued).min(self.spilled as usize))
+    }
+
+    /// Spilled requests came back: `asked` were asked for (fewer means the
+    /// store has no more).
+    pub(crate) fn unspilled(&mut self, requests: Vec<Request<C>>, asked: usize) {
+        if requests.len() < asked {
+            self.spilled = 0;
+        } else {
+            self.spilled = self.spilled.saturating_sub(requests.len() as u64);
+        }
+        for r in requests {
+            self.restore(r);
+        }
+    }
+
+    /// Requests waiting in the store only.
+    pub fn spilled(&self) -> u64 {
+        self.spilled
+    }
+
+    /// URLs seen.
+    pub fn seen(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// What was turned away, by reason.
+    pub fn counts(&self) -> &FrontierCounts {
+        &self.counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(u: &str, depth: u32) -> Request<()> {
+        let mut r = Request::parse(u, ()).unwrap();
+        r.depth = depth;
+        r
+    }
+
+    fn cfg() -> Config {
+        Config {
+            obey_robots: false,
+            jitter: false,
+            ..Default::default()
+        }
+    }
+
+    fn drain(f: &mut Frontier<()>, now: Instant) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(job) = f.next(now) {
+            if let Job::Page { host, request } = job {
+                out.push(request.url.to_string());
+                f.complete(host, now);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn depth_limit_and_breadth_first() {
+        let mut f = Frontier::new(&Config {
+            depth_limit: Some(1),
+            per_host: 1,
+            ..cfg()
+        });
+        f.push_start(req("http://a.test/", 0)).unwrap();
+        assert_eq!(f.push(req("http://a.test/deep", 2)), Err(Rejected::TooDeep));
+        f.push(req("http://a.test/d1", 1)).unwrap();
+        let now = Instant::now();
+        assert_eq!(drain(&mut f, now), ["http://a.test/", "http://a.test/d1"]);
+        assert!(f.is_idle());
+    }
+
+    #[test]
+    fn per_host_slots_and_round_robin() {
+        let mut f = Frontier::new(&Config {
+            per_host: 1,
+            ..cfg()
+        });
+        f.push_start(req("http://a.test/1", 0)).unwrap();
+        f.push_start(req("http://a.test/2", 0)).unwrap();
+        f.push_start(req("http://b.test/1", 0)).unwrap();
+        let now = Instant::now();
+        let Some(Job::Page { host: ha, .. }) = f.next(now) else {
+            panic!()
+        };
+        let Some(Job::Page { request, .. }) = f.next(now) else {
+            panic!()
+        };
+        assert_eq!(request.url.host_str(), Some("b.test"));
+        assert!(f.next(now).is_none(), "a.test is at its limit");
+        f.complete(ha, now);
+        assert!(matches!(f.next(now), Some(Job::Page { .. })));
+    }
+
+    #[test]
+    fn delay_holds_a_host_back_but_not_others() {
+        let mut f = Frontier::new(&Config {
+            delay: Duration::from_secs(10),
+            ..cfg()
+        });
+        f.push_start(req("http://a.test/1", 0)).unwrap();
+        f.push_start(req("http://a.test/2", 0)).unwrap();
+        f.push_start(req("http://b.test/1", 0)).unwrap();
+        let now = Instant::now();
+        assert!(f.next(now).is_some());
+        assert!(f.next(now).is_some());
+        assert!(f.next(now).is_none());
+        let wake = f.wake_at().unwrap();
+        assert!(wake >= now + Duration::from_secs(10));
+        assert!(f.next(wake).is_some());
+    }
+
+    #[test]
+    fn max_pages_drops_the_rest() {
+        let mut f = Frontier::new(&Config {
+            max_pages: Some(2),
+            ..cfg()
+        });
+        for i in 0..5 {
+            f.push_start(req(&format!("http://a.test/{i}"), 0)).unwrap();
+        }
+        assert_eq!(drain(&mut f, Instant::now()).len(), 2);
+        assert!(f.is_idle());
+        assert_eq!(f.push(req("http://a.test/x", 1)), Err(Rejected::MaxPages));
+    }
+
+    #[test]
+    fn scope_allow_domains_and_regexes() {
+        let mut f = Frontier::new(&Config {
+            allow_domains: vec!["example.org".into()],
+            deny: vec![Regex::new("/private/").unwrap()],
+            ..cfg()
+        });
+        f.push_start(req("http://a.test/", 0)).unwrap();
+        assert!(f.push(req("http://www.example.org/", 1)).is_ok());
+        assert!(f.push(req("http://example.org/", 1)).is_ok());
+        assert_eq!(
+            f.push(req("http://badexample.org/", 1)),
+            Err(Rejected::Offsite)
+        );
+        assert_eq!(
+            f.push(req("http://a.test/private/x", 1)),
+            Err(Rejected::Filtered)
+        );
+    }
+
+    #[test]
+    fn robots_first_then_rules() {
+        let mut f = Frontier::new(&Config {
+            obey_robots: true,
+            ..cfg()
+        });
+        f.push_start(req("http://a.test/", 0)).unwrap();
+        f.push_start(req("http://a.test/secret/x", 0)).unwrap();
+        let now = Instant::now();
+        let Some(Job::Robots { host, url }) = f.next(now) else {
+            panic!()
+        };
+        assert_eq!(url.as_str(), "http://a.test/robots.txt");
+        assert!(f.next(now).is_none());
+        let rules = RobotsRules::from_response(
+            "solo-crawl",
+            Some(200),
+            b"User-agent: *\nDisallow: /secret/\n",
+        );
+        f.robots_done(host, rules, now);
+        assert_eq!(drain(&mut f, now), ["http://a.test/"]);
+        assert_eq!(f.counts().robots, 1);
+    }
+
+    #[test]
+    fn retries_wait_and_go_first() {
+        let mut f = Frontier::new(&cfg());
+        f.push_start(req("http://a.test/1", 0)).unwrap();
+        f.push_start(req("http://a.test/2", 0)).unwrap();
+        let now = Instant::now();
+        let Some(Job::Page { host, mut request }) = f.next(now) else {
+            panic!()
+        };
+        f.complete(host, now);
+        request.retries += 1;
+        let later = now + Duration::from_secs(1);
+        f.retry_at(host, request, later);
+        assert!(!f.is_idle());
+        assert_eq!(drain(&mut f, now), ["http://a.test/2"]);
+        assert_eq!(f.wake_at(), Some(later));
+        assert_eq!(drain(&mut f, later), ["http://a.test/1"]);
+        assert_eq!(f.dispatched(), 2);
+    }
+}

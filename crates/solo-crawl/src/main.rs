@@ -1,0 +1,357 @@
+//! `solo-crawl`: crawl sites from the command line, run the demo, or
+//! benchmark the crawler against the built-in demo site.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use regex::Regex;
+use solo_crawl::demo_site::DemoSite;
+use solo_crawl::{Config, Crawler, Format, LinkSpider, OutputConfig, Summary, Target};
+use url::Url;
+
+#[derive(Parser)]
+#[command(
+    name = "solo-crawl",
+    version,
+    about = "A concurrent web crawler on one thread (solo)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Crawl from the given URLs, writing one record per page.
+    Crawl(Box<CrawlArgs>),
+    /// Start a synthetic site on 127.0.0.1 and crawl it (no network needed).
+    Demo {
+        /// Pages on the demo site.
+        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
+        pages: u64,
+        /// Write the page records here (default: nowhere).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, default_value = "jsonl")]
+        format: Format,
+    },
+    /// Crawl the built-in demo site for a while and report pages/s.
+    Bench {
+        /// How long to crawl.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        seconds: u64,
+        /// Requests in flight.
+        #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100000))]
+        concurrency: u64,
+    },
+}
+
+#[derive(clap::Args)]
+struct CrawlArgs {
+    /// Start URLs (http:// or https://).
+    #[arg(required = true, value_name = "URL")]
+    urls: Vec<String>,
+    /// Follow links at most this deep (start URLs are depth 0).
+    #[arg(long)]
+    depth: Option<u32>,
+    /// Stop after this many pages.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_pages: Option<u64>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100000))]
+    concurrency: u64,
+    /// Requests in flight at once per host.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=100000))]
+    per_host: u64,
+    /// Pause between requests to one host, in milliseconds (jittered 0.5-1.5x).
+    #[arg(long, default_value_t = 0)]
+    delay: u64,
+    /// Also follow links to this domain and its subdomains (repeatable).
+    #[arg(long = "allow-domain", value_name = "DOMAIN")]
+    allow_domain: Vec<String>,
+    /// Follow only URLs matching this regex (repeatable: any of them).
+    #[arg(long, value_name = "REGEX")]
+    allow: Vec<String>,
+    /// Skip URLs matching this regex (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    deny: Vec<String>,
+    /// Do not fetch or obey robots.txt.
+    #[arg(long)]
+    ignore_robots: bool,
+    /// Seconds one request may take, redirects included.
+    #[arg(long, default_value_t = 30.0, value_name = "S")]
+    timeout: f64,
+    /// Largest body accepted, in bytes (suffixes K, M, G allowed).
+    #[arg(long, default_value = "64M", value_parser = parse_size)]
+    max_bytes: usize,
+    /// The User-Agent header (its first word is the robots.txt agent).
+    #[arg(long)]
+    user_agent: Option<String>,
+    /// Write records here instead of stdout (appended to).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, default_value = "jsonl")]
+    format: Format,
+    /// Keep the crawl's state here (SQLite) and resume from it: rerun the
+    /// same command after a crash or Ctrl-C to continue.
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// With --state: requests kept in memory at most (the rest wait in the
+    /// store).
+    #[arg(long, default_value_t = 100_000, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    frontier_cap: u64,
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1usize << 10),
+        Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 1048576, 512K, 64M)"))?;
+    n.checked_mul(mult)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{s:?} is out of range"))
+}
+
+/// A usage error: message and exit code 2.
+struct Usage(String);
+
+fn parse_seed(s: &str) -> Result<Url, Usage> {
+    let u = Url::parse(s).map_err(|e| match e {
+        url::ParseError::RelativeUrlWithoutBase => Usage(format!(
+            "invalid URL {s:?}: no scheme (did you mean http://{s} ?)"
+        )),
+        e => Usage(format!("invalid URL {s:?}: {e}")),
+    })?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return Err(Usage(format!(
+            "invalid URL {s:?}: only http:// and https:// URLs can be crawled"
+        )));
+    }
+    Ok(u)
+}
+
+fn regexes(v: &[String], flag: &str) -> Result<Vec<Regex>, Usage> {
+    v.iter()
+        .map(|r| Regex::new(r).map_err(|e| Usage(format!("bad --{flag} regex {r:?}: {e}"))))
+        .collect()
+}
+
+fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage> {
+    let seeds = a
+        .urls
+        .iter()
+        .map(|s| parse_seed(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !(a.timeout.is_finite() && a.timeout > 0.0 && a.timeout <= 86400.0) {
+        return Err(Usage(format!(
+            "--timeout must be between 0 and 86400 seconds, not {}",
+            a.timeout
+        )));
+    }
+    for d in &a.allow_domain {
+        if d.is_empty() || d.contains(['/', ':', ' ']) {
+            return Err(Usage(format!(
+                "--allow-domain wants a domain like example.com, not {d:?}"
+            )));
+        }
+    }
+    let mut cfg = Config {
+        concurrency: a.concurrency as usize,
+        per_host: a.per_host as usize,
+        delay: Duration::from_millis(a.delay),
+        depth_limit: a.depth,
+        max_pages: a.max_pages,
+        allow_domains: a.allow_domain.clone(),
+        allow: regexes(&a.allow, "allow")?,
+        deny: regexes(&a.deny, "deny")?,
+        obey_robots: !a.ignore_robots,
+        timeout: Duration::from_secs_f64(a.timeout),
+        max_bytes: a.max_bytes,
+        handle_ctrl_c: true,
+        progress: true,
+        state_dir: a.state.clone(),
+        frontier_cap: a.frontier_cap as usize,
+        ..Config::default()
+    };
+    if let Some(ua) = &a.user_agent {
+        if ua.trim().is_empty() || ua.contains(['\r', '\n']) {
+            return Err(Usage("--user-agent must be one non-empty line".into()));
+        }
+        cfg.user_agent = ua.clone();
+    }
+    let target = match &a.output {
+        Some(p) => Target::File(p.clone()),
+        None => Target::Stdout,
+    };
+    let out = OutputConfig {
+        pages: target,
+        items: Target::Discard, // LinkSpider emits none
+        format: a.format,
+    };
+    Ok((seeds, cfg, out))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Crawl(a) => crawl(&a),
+        Command::Demo {
+            pages,
+            output,
+            format,
+        } => demo(pages, output, format),
+        Command::Bench {
+            seconds,
+            concurrency,
+        } => bench(seconds, concurrency as usize),
+    }
+}
+
+fn crawl(a: &CrawlArgs) -> ExitCode {
+    let (seeds, cfg, out) = match crawl_config(a) {
+        Ok(v) => v,
+        Err(Usage(msg)) => {
+            eprintln!("solo-crawl: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let crawler = Crawler::new(LinkSpider::new(seeds), cfg).output(out);
+    let summary = match solo::run(crawler.run()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("solo-crawl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    eprint!("{summary}");
+    finish(&summary)
+}
+
+/// The exit code for a finished crawl: 1 if no start URL could be
+/// fetched, 130 if interrupted.
+fn finish(summary: &Summary) -> ExitCode {
+    for f in &summary.seeds_failed {
+        eprintln!("solo-crawl: start URL failed: {f}");
+    }
+    if summary.resumed {
+        eprintln!("solo-crawl: resumed the crawl kept in the state directory");
+    }
+    if summary.seeds_ok == 0 && !summary.interrupted && !summary.resumed {
+        eprintln!("solo-crawl: no start URL could be fetched");
+        let robots = summary.filtered.get("robots").copied().unwrap_or(0);
+        if robots > 0 {
+            eprintln!("solo-crawl: robots.txt disallowed {robots} URL(s) (--ignore-robots to crawl anyway)");
+        }
+        return ExitCode::from(1);
+    }
+    if summary.interrupted {
+        return ExitCode::from(130);
+    }
+    ExitCode::SUCCESS
+}
+
+fn demo(pages: u64, output: Option<PathBuf>, format: Format) -> ExitCode {
+    let site = match DemoSite::start(pages) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("solo-crawl: cannot start the demo site: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    println!(
+        "demo site: {} ({pages} pages, some slow, some 404/500, robots.txt disallows /private/)",
+        site.url()
+    );
+    println!("crawling it with 64 requests in flight...");
+    let target = output.map_or(Target::Discard, Target::File);
+    let cfg = Config {
+        concurrency: 64,
+        per_host: 64,
+        handle_ctrl_c: true,
+        progress: true,
+        ..Config::default()
+    };
+    let crawler = Crawler::new(LinkSpider::new(vec![site.url()]), cfg).output(OutputConfig {
+        pages: target,
+        items: Target::Discard,
+        format,
+    });
+    match solo::run(crawler.run()) {
+        Ok(summary) => {
+            print!("{summary}");
+            let expected = solo_crawl::demo_site::demo_reachable(pages).len() as u64;
+            if !summary.interrupted {
+                println!(
+                    "reachable    {expected} pages; crawled {} ({})",
+                    summary.counts.pages,
+                    if summary.counts.pages == expected {
+                        "all of them"
+                    } else {
+                        "MISMATCH"
+                    }
+                );
+            }
+            finish(&summary)
+        }
+        Err(e) => {
+            eprintln!("solo-crawl: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn bench(seconds: u64, concurrency: usize) -> ExitCode {
+    // More pages than any run can fetch, generated on the fly.
+    let site = match DemoSite::start(100_000_000) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("solo-crawl: cannot start the demo site: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    println!(
+        "bench: crawling the demo site {} for {seconds} s, {concurrency} in flight",
+        site.url()
+    );
+    let cfg = Config {
+        concurrency,
+        per_host: concurrency,
+        max_retries: 0,
+        ..Config::default()
+    };
+    let crawler = Crawler::new(LinkSpider::new(vec![site.url()]), cfg);
+    let stop = crawler.stop_handle();
+    let result = solo::run(async move {
+        let timer = solo::spawn(async move {
+            solo::sleep(Duration::from_secs(seconds)).await;
+            stop.stop();
+        });
+        let r = crawler.run().await;
+        timer.cancel();
+        r
+    });
+    match result {
+        Ok(summary) => {
+            print!("{summary}");
+            println!(
+                "bench: {:.0} pages/s ({} pages in {:.2} s)",
+                summary.pages_per_sec, summary.counts.pages, summary.seconds
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("solo-crawl: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

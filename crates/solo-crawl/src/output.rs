@@ -1,0 +1,350 @@
+//! Output: per-page records and items, as JSON Lines or CSV.
+//!
+//! Owns: the [`PageRecord`] (its fields are the output format: `url`,
+//! `final_url`, `status`, `depth`, `content_type`, `bytes`, `title`,
+//! `links`, `elapsed_ms`, `referer`, `error`), the formats, and where they
+//! go ([`Target`]: stdout, a file, a shared buffer, nowhere). Writing is
+//! synchronous and buffered: the engine calls it from the writer thread,
+//! never from the loop. Must not: know about the crawl's state or the
+//! loop.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+/// The record written for every page the crawl requested.
+///
+/// ```
+/// let r = solo_crawl::PageRecord { url: "http://a.test/".into(), status: Some(200), ..Default::default() };
+/// let line = serde_json::to_string(&r).unwrap();
+/// assert!(line.starts_with(r#"{"url":"http://a.test/","final_url":null,"status":200,"depth":0,"#));
+/// assert!(line.ends_with(r#""referer":null,"error":null}"#));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PageRecord {
+    /// The URL requested.
+    pub url: String,
+    /// The URL that answered, after redirects (`None` without a response).
+    pub final_url: Option<String>,
+    /// The HTTP status (`None` without a response).
+    pub status: Option<u16>,
+    /// Links from a start URL.
+    pub depth: u32,
+    /// The `Content-Type` header.
+    pub content_type: Option<String>,
+    /// Body bytes received.
+    pub bytes: u64,
+    /// The HTML `<title>`.
+    pub title: Option<String>,
+    /// How many distinct http(s) links the page has (0 unless HTML).
+    pub links: u64,
+    /// Time to fetch, redirects and retries' last attempt included, in ms.
+    pub elapsed_ms: f64,
+    /// The page the URL was found on.
+    pub referer: Option<String>,
+    /// Why the page failed (`None` when a response was received).
+    pub error: Option<String>,
+}
+
+impl PageRecord {
+    const FIELDS: [&'static str; 11] = [
+        "url",
+        "final_url",
+        "status",
+        "depth",
+        "content_type",
+        "bytes",
+        "title",
+        "links",
+        "elapsed_ms",
+        "referer",
+        "error",
+    ];
+}
+
+/// An output format.
+///
+/// ```
+/// assert_eq!("csv".parse::<solo_crawl::Format>(), Ok(solo_crawl::Format::Csv));
+/// assert!("xml".parse::<solo_crawl::Format>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per line.
+    #[default]
+    Jsonl,
+    /// Comma-separated values with a header row (empty cell for null).
+    Csv,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "jsonl" | "json" => Ok(Format::Jsonl),
+            "csv" => Ok(Format::Csv),
+            _ => Err(format!("unknown format {s:?} (expected jsonl or csv)")),
+        }
+    }
+}
+
+/// A shared in-memory output, e.g. to inspect it in tests.
+pub type SharedBuf = Arc<Mutex<Vec<u8>>>;
+
+/// Where output goes.
+///
+/// ```
+/// let buf = solo_crawl::output::SharedBuf::default();
+/// let _t = solo_crawl::Target::Buffer(buf.clone());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub enum Target {
+    /// Nowhere.
+    #[default]
+    Discard,
+    /// Standard output.
+    Stdout,
+    /// A file, appended to if it exists (a resumed crawl continues it).
+    File(PathBuf),
+    /// A shared buffer.
+    Buffer(SharedBuf),
+}
+
+/// Where pages and items go, in which format.
+///
+/// ```
+/// let o = solo_crawl::OutputConfig::default();
+/// assert!(matches!(o.pages, solo_crawl::Target::Discard));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct OutputConfig {
+    /// Per-page records.
+    pub pages: Target,
+    /// Items emitted by callbacks. The same file as `pages` is fine for
+    /// JSON Lines (one stream, each line an object); CSV wants its own.
+    pub items: Target,
+    /// The format of both.
+    pub format: Format,
+}
+
+enum Sink {
+    Discard,
+    Stdout(BufWriter<io::Stdout>),
+    File(BufWriter<File>),
+    Buffer(SharedBuf),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Discard => Ok(buf.len()),
+            Sink::Stdout(w) => w.write(buf),
+            Sink::File(w) => w.write(buf),
+            Sink::Buffer(b) => {
+                b.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(buf);
+                Ok(buf.len())
+            }
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Stdout(w) => w.flush(),
+            Sink::File(w) => w.flush(),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A stream of records in one format (CSV: a header before the first
+/// record unless the target already holds some).
+struct Stream {
+    sink: Sink,
+    format: Format,
+    /// CSV columns, fixed by the header.
+    columns: Option<Vec<String>>,
+}
+
+impl Stream {
+    fn open(target: &Target, format: Format) -> io::Result<Stream> {
+        let mut had_data = false;
+        let sink = match target {
+            Target::Discard => Sink::Discard,
+            Target::Stdout => Sink::Stdout(BufWriter::new(io::stdout())),
+            Target::File(p) => {
+                let f = OpenOptions::new()
+                    .create(true)
+                    .read(true)
+                    .append(true)
+                    .open(p)?;
+                drop_partial_line(&f)?;
+                had_data = f.metadata()?.len() > 0;
+                Sink::File(BufWriter::with_capacity(64 * 1024, f))
+            }
+            Target::Buffer(b) => {
+                had_data = !b.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
+                Sink::Buffer(b.clone())
+            }
+        };
+        Ok(Stream {
+            sink,
+            format,
+            columns: had_data.then(Vec::new),
+        })
+    }
+
+    fn write_value(&mut self, v: &serde_json::Value, columns: Option<&[&str]>) -> io::Result<()> {
+        match self.format {
+            Format::Jsonl => {
+                serde_json::to_writer(&mut self.sink, v)?;
+                self.sink.write_all(b"\n")
+            }
+            Format::Csv => {
+                let cols = match &self.columns {
+                    Some(c) if !c.is_empty() => c.clone(),
+                    _ => {
+                        let cols: Vec<String> = match (columns, v) {
+                            (Some(c), _) => c.iter().map(|s| (*s).to_owned()).collect(),
+                            (None, serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+                            (None, _) => vec!["value".to_owned()],
+                        };
+                        if self.columns.is_none() {
+                            self.csv_row(cols.iter().map(|s| s.as_str()))?;
+                        }
+                        self.columns = Some(cols.clone());
+                        cols
+                    }
+                };
+                let cells: Vec<String> = match v {
+                    serde_json::Value::Object(m) => cols
+                        .iter()
+                        .map(|c| m.get(c).map_or_else(String::new, cell))
+                        .collect(),
+                    other => vec![cell(other)],
+                };
+                self.csv_row(cells.iter().map(|s| s.as_str()))
+            }
+        }
+    }
+
+    fn csv_row<'a>(&mut self, cells: impl Iterator<Item = &'a str>) -> io::Result<()> {
+        let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+        w.write_record(cells).map_err(io::Error::other)?;
+        let bytes = w
+            .into_inner()
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.sink.write_all(&bytes)
+    }
+}
+
+/// Cuts a file back to its last complete line: a process killed in the
+/// middle of a write leaves a partial record, which a resumed crawl
+/// writes again in full.
+fn drop_partial_line(f: &File) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = f.metadata()?.len();
+    let mut r = f;
+    let mut end = len;
+    let mut buf = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(end - start) as usize];
+        r.seek(SeekFrom::Start(start))?;
+        r.read_exact(chunk)?;
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            let keep = start + i as u64 + 1;
+            if keep < len {
+                f.set_len(keep)?;
+            }
+            return Ok(());
+        }
+        end = start;
+    }
+    f.set_len(0)
+}
+
+/// A JSON value as one CSV cell: strings as they are, null empty, the rest
+/// as JSON.
+fn cell(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Writes page records and items to their targets.
+///
+/// ```
+/// use solo_crawl::{output::{RecordWriter, SharedBuf}, Format, OutputConfig, PageRecord, Target};
+/// let buf = SharedBuf::default();
+/// let cfg = OutputConfig { pages: Target::Buffer(buf.clone()), items: Target::Discard, format: Format::Csv };
+/// let mut w = RecordWriter::open(&cfg).unwrap();
+/// w.write_page(&PageRecord { url: "http://a.test/".into(), status: Some(200), ..Default::default() }).unwrap();
+/// w.flush().unwrap();
+/// let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+/// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error"));
+/// assert_eq!(text.lines().nth(1), Some("http://a.test/,,200,0,,0,,0,0.0,,"));
+/// ```
+pub struct RecordWriter {
+    pages: Stream,
+    /// `None`: items share the pages' stream.
+    items: Option<Stream>,
+}
+
+impl RecordWriter {
+    /// Opens the targets (files are created or appended to).
+    pub fn open(cfg: &OutputConfig) -> io::Result<RecordWriter> {
+        let pages = Stream::open(&cfg.pages, cfg.format)?;
+        let same = match (&cfg.pages, &cfg.items) {
+            (Target::Stdout, Target::Stdout) => true,
+            (Target::File(a), Target::File(b)) => a == b,
+            (Target::Buffer(a), Target::Buffer(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        if same && cfg.format == Format::Csv {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "CSV output needs separate targets for pages and items",
+            ));
+        }
+        let items = if same {
+            None
+        } else {
+            Some(Stream::open(&cfg.items, cfg.format)?)
+        };
+        Ok(RecordWriter { pages, items })
+    }
+
+    /// Writes one page record.
+    pub fn write_page(&mut self, r: &PageRecord) -> io::Result<()> {
+        if self.pages.format == Format::Jsonl {
+            // Directly, so the fields keep their order.
+            serde_json::to_writer(&mut self.pages.sink, r)?;
+            return self.pages.sink.write_all(b"\n");
+        }
+        let v = serde_json::to_value(r)?;
+        self.pages.write_value(&v, Some(&PageRecord::FIELDS))
+    }
+
+    /// Writes one item.
+    pub fn write_item(&mut self, item: &serde_json::Value) -> io::Result<()> {
+        match &mut self.items {
+            Some(s) => s.write_value(item, None),
+            None => self.pages.write_value(item, None),
+        }
+    }
+
+    /// Pushes buffered output to its targets.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.pages.sink.flush()?;
+        if let Some(s) = &mut self.items {
+            s.sink.flush()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,312 @@
+//! Responses as spiders see them.
+//!
+//! Owns: the [`Response`] handed to parse callbacks — status, headers,
+//! body, the final URL after redirects, the request's depth and meta —
+//! and the views computed from it on first use and then cached: decoded
+//! text, the parsed HTML document, its title and links, CSS selection.
+//! Must not: fetch anything or touch the crawl's state.
+
+use std::cell::OnceCell;
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use scraper::{ElementRef, Html, Selector};
+use url::Url;
+
+use crate::fetch::header;
+use crate::links;
+use crate::request::Request;
+
+/// A fetched page, with lazily parsed views of it.
+///
+/// ```
+/// use solo_crawl::Response;
+/// let url = url::Url::parse("http://a.test/list").unwrap();
+/// let r = Response::new(url, 200, vec![("content-type".into(), "text/html".into())],
+///     "<title>Shop</title><ul><li><a href=\"/p/1\">One</a><li><a href=\"/p/2\">Two</a></ul>".into());
+/// assert_eq!(r.title().as_deref(), Some("Shop"));
+/// assert_eq!(r.links().len(), 2);
+/// let names: Vec<String> = r.select("li a").unwrap().iter().map(|a| a.text().collect()).collect();
+/// assert_eq!(names, ["One", "Two"]);
+/// ```
+pub struct Response {
+    url: Url,
+    request_url: Url,
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Bytes,
+    depth: u32,
+    meta: serde_json::Value,
+    elapsed: Duration,
+    text: OnceCell<String>,
+    html: OnceCell<Option<Html>>,
+    links: OnceCell<Vec<Url>>,
+}
+
+/// A CSS selector that did not parse.
+///
+/// ```
+/// let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "<p>".into());
+/// assert!(r.select("p[").is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SelectError(pub String);
+
+impl fmt::Display for SelectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bad CSS selector: {}", self.0)
+    }
+}
+
+impl std::error::Error for SelectError {}
+
+impl Response {
+    /// A response for `url` (status, headers with lower-case names, body);
+    /// useful to unit-test a spider's callbacks.
+    ///
+    /// ```
+    /// let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 404, vec![], bytes::Bytes::new());
+    /// assert_eq!(r.status(), 404);
+    /// ```
+    pub fn new(url: Url, status: u16, headers: Vec<(String, String)>, body: Bytes) -> Response {
+        Response {
+            request_url: url.clone(),
+            url,
+            status,
+            headers,
+            body,
+            depth: 0,
+            meta: serde_json::Value::Null,
+            elapsed: Duration::ZERO,
+            text: OnceCell::new(),
+            html: OnceCell::new(),
+            links: OnceCell::new(),
+        }
+    }
+
+    /// The response to `request`, which ended at `url` after redirects.
+    pub(crate) fn for_request<C>(
+        request: &Request<C>,
+        url: Url,
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Bytes,
+        elapsed: Duration,
+    ) -> Response {
+        let mut r = Response::new(url, status, headers, body);
+        r.request_url = request.url.clone();
+        r.depth = request.depth;
+        r.meta = request.meta.clone();
+        r.elapsed = elapsed;
+        r
+    }
+
+    /// The URL that answered (after redirects).
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
+    /// assert_eq!(r.url().as_str(), "http://a.test/");
+    /// ```
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The URL that was requested (before redirects).
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
+    /// assert_eq!(r.request_url(), r.url());
+    /// ```
+    pub fn request_url(&self) -> &Url {
+        &self.request_url
+    }
+
+    /// The HTTP status.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
+    /// assert_eq!(r.status(), 200);
+    /// ```
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The headers, names lower-cased.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![("x".into(), "1".into())], "".into());
+    /// assert_eq!(r.headers().len(), 1);
+    /// ```
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The first header named `name` (any case).
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![("server".into(), "solo".into())], "".into());
+    /// assert_eq!(r.header("Server"), Some("solo"));
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+
+    /// The `Content-Type` header.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
+    /// assert_eq!(r.content_type(), None);
+    /// ```
+    pub fn content_type(&self) -> Option<&str> {
+        self.header("content-type")
+    }
+
+    /// The raw body.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "abc".into());
+    /// assert_eq!(r.body(), "abc");
+    /// ```
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The request's depth (0 for start requests).
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
+    /// assert_eq!(r.depth(), 0);
+    /// ```
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// The request's user data.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
+    /// assert!(r.meta().is_null());
+    /// ```
+    pub fn meta(&self) -> &serde_json::Value {
+        &self.meta
+    }
+
+    /// How long the fetch took, redirects included.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
+    /// assert_eq!(r.elapsed(), std::time::Duration::ZERO);
+    /// ```
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// Whether the body is HTML (by `Content-Type`, or by its look when
+    /// there is none). Only HTML is parsed for links.
+    ///
+    /// ```
+    /// let r = solo_crawl::Response::new(url::Url::parse("http://a.test/x.json").unwrap(), 200,
+    ///     vec![("content-type".into(), "application/json".into())], "{\"a\": \"<a href=/x>\"}".into());
+    /// assert!(!r.is_html());
+    /// assert!(r.links().is_empty());
+    /// ```
+    pub fn is_html(&self) -> bool {
+        links::is_html(self.content_type(), &self.body)
+    }
+
+    /// The body as text, decoded by its charset (header, BOM, `<meta>`,
+    /// else UTF-8); invalid bytes become U+FFFD.
+    ///
+    /// ```
+    /// let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200,
+    ///     vec![("content-type".into(), "text/plain; charset=latin1".into())], bytes::Bytes::from_static(b"\xe9t\xe9"));
+    /// assert_eq!(r.text(), "été");
+    /// ```
+    pub fn text(&self) -> &str {
+        self.text
+            .get_or_init(|| links::decode(&self.body, self.content_type()).into_owned())
+    }
+
+    /// The parsed document, for HTML responses.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "<p>hi".into());
+    /// assert!(r.html().is_some());
+    /// ```
+    pub fn html(&self) -> Option<&Html> {
+        self.html
+            .get_or_init(|| self.is_html().then(|| Html::parse_document(self.text())))
+            .as_ref()
+    }
+
+    /// The document's `<title>`.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "<title>T</title>".into());
+    /// assert_eq!(r.title().as_deref(), Some("T"));
+    /// ```
+    pub fn title(&self) -> Option<String> {
+        self.html().and_then(links::title)
+    }
+
+    /// The page's http(s) links, absolute (see [`links::extract`]).
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/d/").unwrap(), 200, vec![], "<a href=x>".into());
+    /// assert_eq!(r.links()[0].as_str(), "http://a.test/d/x");
+    /// ```
+    pub fn links(&self) -> &[Url] {
+        self.links.get_or_init(|| match self.html() {
+            Some(h) => links::extract(h, &self.url),
+            None => Vec::new(),
+        })
+    }
+
+    /// The elements matching a CSS selector (none for non-HTML).
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "<b class=p>1</b><b class=p>2</b>".into());
+    /// assert_eq!(r.select("b.p").unwrap().len(), 2);
+    /// ```
+    pub fn select(&self, css: &str) -> Result<Vec<ElementRef<'_>>, SelectError> {
+        let sel = Selector::parse(css).map_err(|e| SelectError(format!("{css:?}: {e}")))?;
+        Ok(match self.html() {
+            Some(h) => h.select(&sel).collect(),
+            None => Vec::new(),
+        })
+    }
+
+    /// A request for `href` resolved against this page's base URL (its
+    /// `<base href>`, else its URL); `None` if it does not resolve to an
+    /// http(s) URL.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/d/").unwrap(), 200, vec![], "".into());
+    /// let next = r.follow("../p?page=2", "list").unwrap();
+    /// assert_eq!(next.url.as_str(), "http://a.test/p?page=2");
+    /// assert!(r.follow("javascript:void(0)", "list").is_none());
+    /// ```
+    pub fn follow<C>(&self, href: &str, callback: C) -> Option<Request<C>> {
+        let base = match self.html() {
+            Some(h) => links::base_url(h, &self.url),
+            None => self.url.clone(),
+        };
+        let mut u = base.join(href.trim()).ok()?;
+        if !matches!(u.scheme(), "http" | "https") {
+            return None;
+        }
+        u.set_fragment(None);
+        Some(Request::new(u, callback))
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("url", &self.url.as_str())
+            .field("status", &self.status)
+            .field("bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,283 @@
+//! Spiders: what to crawl and what to make of each page.
+//!
+//! Owns: the [`Spider`] trait (start requests, parse callbacks, the error
+//! callback), the [`Output`] a callback writes to (items and follow-up
+//! requests), and [`LinkSpider`], the built-in spider that follows every
+//! link. Must not: fetch, schedule or write output itself — callbacks
+//! only return what they found, the engine does the rest.
+//!
+//! # Heavy parsing
+//!
+//! Callbacks run on the loop thread: while one runs, no other request
+//! makes progress (the loop-lag statistic shows it). For parsing that takes
+//! milliseconds, hand the bytes to a worker thread with
+//! [`solo::to_thread`] and await the result: the loop keeps crawling
+//! meanwhile.
+//!
+//! ```
+//! use solo_crawl::{Output, Request, Response, Spider};
+//! # #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)] struct Cb;
+//! struct Heavy;
+//! impl Spider for Heavy {
+//!     type Callback = Cb;
+//!     fn start_requests(&self) -> Vec<Request<Cb>> { vec![] }
+//!     async fn parse(&self, _: Cb, response: &Response, out: &mut Output<Cb>) {
+//!         let body = response.body().clone(); // `Bytes`: cheap to clone, Send
+//!         let words = solo::to_thread(move || {
+//!             // Blocking, CPU-heavy work belongs here, off the loop.
+//!             String::from_utf8_lossy(&body).split_whitespace().count()
+//!         })
+//!         .await;
+//!         out.item(serde_json::json!({ "url": response.url().as_str(), "words": words }));
+//!     }
+//! }
+//! # solo::run(async {
+//! #     let r = Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "a b c".into());
+//! #     let mut out = Output::new();
+//! #     Heavy.parse(Cb, &r, &mut out).await;
+//! #     assert_eq!(out.items()[0]["words"], 3);
+//! # });
+//! ```
+
+use std::fmt::Debug;
+
+use serde::{de::DeserializeOwned, Serialize};
+use url::Url;
+
+use crate::fetch::FetchError;
+use crate::request::Request;
+use crate::response::Response;
+
+/// A crawl's logic (Scrapy's `Spider`): where to start, and for each
+/// response, what items it holds and which pages to visit next.
+///
+/// Each request names its callback as a value of `Callback`, an enum the
+/// spider defines; it is persisted with the frontier, hence the serde
+/// bounds. Its `Default` is the callback of plain requests.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use solo_crawl::{Output, Request, Response, Spider};
+///
+/// #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+/// enum Cb { #[default] List, Detail }
+///
+/// struct Shop;
+/// impl Spider for Shop {
+///     type Callback = Cb;
+///     fn start_requests(&self) -> Vec<Request<Cb>> {
+///         vec![Request::parse("http://shop.test/list", Cb::List).unwrap()]
+///     }
+///     async fn parse(&self, cb: Cb, response: &Response, out: &mut Output<Cb>) {
+///         match cb {
+///             Cb::List => {
+///                 for a in response.select("a.product").unwrap() {
+///                     if let Some(r) = a.attr("href").and_then(|h| response.follow(h, Cb::Detail)) {
+///                         out.follow(r);
+///                     }
+///                 }
+///             }
+///             Cb::Detail => out.item(serde_json::json!({
+///                 "name": response.title(),
+///                 "url": response.url().as_str(),
+///             })),
+///         }
+///     }
+/// }
+///
+/// solo::run(async {
+///     let page = Response::new(url::Url::parse("http://shop.test/list").unwrap(), 200, vec![],
+///         r#"<a class=product href="/p/1">1</a><a href="/about">about</a>"#.into());
+///     let mut out = Output::new();
+///     Shop.parse(Cb::List, &page, &mut out).await;
+///     assert_eq!(out.requests().len(), 1);
+///     assert_eq!(out.requests()[0].url.path(), "/p/1");
+/// });
+/// ```
+#[allow(async_fn_in_trait)] // single-threaded: the futures need not be Send
+pub trait Spider: 'static {
+    /// Names a parse callback; carried by every request.
+    type Callback: Clone + Debug + Default + Serialize + DeserializeOwned + 'static;
+
+    /// The requests the crawl starts from (depth 0).
+    fn start_requests(&self) -> Vec<Request<Self::Callback>>;
+
+    /// Parses a successful (2xx) response fetched for a request naming
+    /// `callback`: emit items and follow-up requests into `out`.
+    async fn parse(
+        &self,
+        callback: Self::Callback,
+        response: &Response,
+        out: &mut Output<Self::Callback>,
+    );
+
+    /// Called instead of [`parse`](Spider::parse) when a request failed
+    /// for good (after retries): a non-2xx status or a fetch error. Does
+    /// nothing by default; the page record carries the failure either way.
+    async fn on_error(
+        &self,
+        request: &Request<Self::Callback>,
+        failure: Failure<'_>,
+        out: &mut Output<Self::Callback>,
+    ) {
+        let _ = (request, failure, out);
+    }
+}
+
+/// Why a request failed, for [`Spider::on_error`].
+///
+/// ```
+/// use solo_crawl::{fetch::{FetchError, FetchErrorKind}, Failure};
+/// let e = FetchError::new(FetchErrorKind::Timeout, "slow");
+/// assert!(matches!(Failure::Fetch(&e), Failure::Fetch(_)));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub enum Failure<'a> {
+    /// The server answered with a non-2xx status (after retries and
+    /// redirects).
+    Status(&'a Response),
+    /// No usable response: connection, timeout, size limit, ...
+    Fetch(&'a FetchError),
+}
+
+/// What a callback found: items and requests to follow.
+///
+/// ```
+/// let mut out = solo_crawl::Output::<()>::new();
+/// out.item(serde_json::json!({"price": 3}));
+/// out.follow(solo_crawl::Request::parse("http://a.test/next", ()).unwrap());
+/// assert_eq!(out.items().len(), 1);
+/// assert_eq!(out.requests().len(), 1);
+/// ```
+#[derive(Debug)]
+pub struct Output<C> {
+    items: Vec<serde_json::Value>,
+    requests: Vec<Request<C>>,
+    item_errors: Vec<String>,
+}
+
+impl<C> Default for Output<C> {
+    fn default() -> Self {
+        Output {
+            items: Vec::new(),
+            requests: Vec::new(),
+            item_errors: Vec::new(),
+        }
+    }
+}
+
+impl<C> Output<C> {
+    /// An empty output.
+    ///
+    /// ```
+    /// assert!(solo_crawl::Output::<()>::new().items().is_empty());
+    /// ```
+    pub fn new() -> Output<C> {
+        Output::default()
+    }
+
+    /// Emits an item (anything `Serialize`; written as one JSON line, or a
+    /// CSV row). One that fails to serialize is counted as an error.
+    ///
+    /// ```
+    /// #[derive(serde::Serialize)] struct Quote { text: String }
+    /// let mut out = solo_crawl::Output::<()>::new();
+    /// out.item(Quote { text: "hi".into() });
+    /// assert_eq!(out.items()[0]["text"], "hi");
+    /// ```
+    pub fn item(&mut self, item: impl Serialize) {
+        match serde_json::to_value(item) {
+            Ok(v) => self.items.push(v),
+            Err(e) => self.item_errors.push(e.to_string()),
+        }
+    }
+
+    /// Asks for `request` to be crawled. The crawler sets its depth (this
+    /// page's + 1) and referer (this page); the frontier may still drop it
+    /// (seen, off-site, too deep, filtered, robots.txt).
+    ///
+    /// ```
+    /// let mut out = solo_crawl::Output::new();
+    /// out.follow(solo_crawl::Request::parse("http://a.test/", 1u8).unwrap());
+    /// assert_eq!(out.requests()[0].callback, 1);
+    /// ```
+    pub fn follow(&mut self, request: Request<C>) {
+        self.requests.push(request);
+    }
+
+    /// The items emitted so far.
+    ///
+    /// ```
+    /// assert!(solo_crawl::Output::<()>::new().items().is_empty());
+    /// ```
+    pub fn items(&self) -> &[serde_json::Value] {
+        &self.items
+    }
+
+    /// The requests asked for so far.
+    ///
+    /// ```
+    /// assert!(solo_crawl::Output::<()>::new().requests().is_empty());
+    /// ```
+    pub fn requests(&self) -> &[Request<C>] {
+        &self.requests
+    }
+
+    pub(crate) fn into_parts(self) -> (Vec<serde_json::Value>, Vec<Request<C>>, Vec<String>) {
+        (self.items, self.requests, self.item_errors)
+    }
+}
+
+/// The callback of [`LinkSpider`]: there is only one.
+///
+/// ```
+/// assert_eq!(solo_crawl::LinkCallback::default(), solo_crawl::LinkCallback::Page);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum LinkCallback {
+    /// Follow the page's links.
+    #[default]
+    Page,
+}
+
+/// The spider of the command line: starts from some URLs, follows every
+/// link (the frontier decides which are in scope), emits no items — the
+/// per-page records are the output.
+///
+/// ```
+/// use solo_crawl::{LinkSpider, Spider};
+/// let s = LinkSpider::new(vec![url::Url::parse("http://a.test/").unwrap()]);
+/// assert_eq!(s.start_requests().len(), 1);
+/// ```
+#[derive(Clone, Debug)]
+pub struct LinkSpider {
+    start: Vec<Url>,
+}
+
+impl LinkSpider {
+    /// A spider starting from `start`.
+    ///
+    /// ```
+    /// let _ = solo_crawl::LinkSpider::new(vec![]);
+    /// ```
+    pub fn new(start: Vec<Url>) -> LinkSpider {
+        LinkSpider { start }
+    }
+}
+
+impl Spider for LinkSpider {
+    type Callback = LinkCallback;
+
+    fn start_requests(&self) -> Vec<Request<LinkCallback>> {
+        self.start
+            .iter()
+            .map(|u| Request::new(u.clone(), LinkCallback::Page))
+            .collect()
+    }
+
+    async fn parse(&self, _: LinkCallback, response: &Response, out: &mut Output<LinkCallback>) {
+        for link in response.links() {
+            out.follow(Request::new(link.clone(), LinkCallback::Page));
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! Crawl statistics: counters, latency and loop-lag percentiles, peak
+//! memory, the live progress line.
+//!
+//! Owns: what the engine counts while it runs ([`Stats`]), the snapshot
+//! handed back at the end ([`Summary`], printable), the loop-lag ticker
+//! (a task that sleeps 10 ms and records how late it wakes) and the
+//! progress line (indicatif, only when stderr is a terminal). Must not:
+//! influence the crawl; it only observes.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::IsTerminal;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// A log-linear histogram of durations (in microseconds): 16 buckets per
+/// power of two, so percentiles are within about 6 %.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut h = solo_crawl::stats::Histogram::default();
+/// for ms in 1..=100 { h.record(Duration::from_millis(ms)); }
+/// let p50 = h.percentile(50.0).as_secs_f64() * 1000.0;
+/// assert!((47.0..=54.0).contains(&p50), "{p50}");
+/// assert_eq!(h.count(), 100);
+/// ```
+#[derive(Clone)]
+pub struct Histogram {
+    buckets: Vec<u64>,
+    count: u64,
+    max: u64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            buckets: vec![0; 64 * 16],
+            count: 0,
+            max: 0,
+        }
+    }
+}
+
+impl Histogram {
+    fn index(us: u64) -> usize {
+        if us < 16 {
+            return us as usize;
+        }
+        let exp = 63 - us.leading_zeros() as usize; // >= 4
+        let sub = ((us >> (exp - 4)) & 15) as usize;
+        (exp - 3) * 16 + sub
+    }
+
+    fn lower(i: usize) -> u64 {
+        if i < 16 {
+            return i as u64;
+        }
+        let exp = i / 16 + 3;
+        let sub = (i % 16) as u64;
+        (16 + sub) << (exp - 4)
+    }
+
+    /// Adds a sample.
+    pub fn record(&mut self, d: Duration) {
+        let us = d.as_micros().min(u128::from(u64::MAX)) as u64;
+        self.buckets[Self::index(us)] += 1;
+        self.count += 1;
+        self.max = self.max.max(us);
+    }
+
+    /// Samples recorded.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The `p`-th percentile (0–100); zero when empty.
+    pub fn percentile(&self, p: f64) -> Duration {
+        if self.count == 0 {
+            return Duration::ZERO;
+        }
+        let rank = ((p / 100.0) * self.count as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, &n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                let mid = (Self::lower(i) + Self::lower(i + 1)) / 2;
+                return Duration::from_micros(mid.min(self.max));
+            }
+        }
+        Duration::from_micros(self.max)
+    }
+}
+
+impl fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Histogram(n={}, p50={:?})",
+            self.count,
+            self.percentile(50.0)
+        )
+    }
+}
+
+/// The counts of a crawl.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Counters {
+    /// Pages with a record written.
+    pub pages: u64,
+    /// Body bytes received.
+    pub bytes: u64,
+    /// Items emitted.
+    pub items: u64,
+    /// Responses by status (final responses and retried ones).
+    pub statuses: BTreeMap<u16, u64>,
+    /// Failures by kind (`timeout`, `connect`, `too_large`, ...).
+    pub errors: BTreeMap<String, u64>,
+    /// Retries scheduled.
+    pub retries: u64,
+    /// Redirect hops followed.
+    pub redirects: u64,
+    /// robots.txt files fetched.
+    pub robots_fetched: u64,
+}
+
+/// What the engine counts as it goes.
+#[derive(Debug)]
+pub struct Stats {
+    started: Instant,
+    /// The counters.
+    pub counts: Counters,
+    /// Fetch latency of pages.
+    pub latency: Histogram,
+    /// How late the 10 ms ticker woke.
+    pub loop_lag: Histogram,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            started: Instant::now(),
+            counts: Counters::default(),
+            latency: Histogram::default(),
+            loop_lag: Histogram::default(),
+        }
+    }
+}
+
+impl Stats {
+    /// Counts one error of `kind`.
+    pub fn error(&mut self, kind: &str) {
+        *self.counts.errors.entry(kind.to_owned()).or_default() += 1;
+    }
+
+    /// Counts one response with `status`.
+    pub fn status(&mut self, status: u16) {
+        *self.counts.statuses.entry(status).or_default() += 1;
+    }
+
+    /// Time since the crawl started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// A snapshot.
+    pub fn summary(&self, extra: SummaryExtra) -> Summary {
+        let secs = self.elapsed().as_secs_f64();
+        let pages = self.counts.pages as f64;
+        Summary {
+            counts: self.counts.clone(),
+            seconds: secs,
+            pages_per_sec: if secs > 0.0 { pages / secs } else { 0.0 },
+            latency_p50_ms: ms(self.latency.percentile(50.0)),
+            latency_p99_ms: ms(self.latency.percentile(99.0)),
+            loop_lag_p99_ms: ms(self.loop_lag.percentile(99.0)),
+            peak_rss_bytes: peak_rss(),
+            seen: extra.seen,
+            queued: extra.queued,
+            filtered: extra.filtered,
+            interrupted: extra.interrupted,
+            seeds_ok: 0,
+            seeds_failed: Vec::new(),
+            resumed: false,
+        }
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// Facts the frontier knows, for the summary.
+#[derive(Clone, Debug, Default)]
+pub struct SummaryExtra {
+    /// URLs seen.
+    pub seen: u64,
+    /// Requests still queued (a stopped crawl).
+    pub queued: u64,
+    /// Links turned away, by reason.
+    pub filtered: BTreeMap<String, u64>,
+    /// Stopped by Ctrl-C or a stop handle.
+    pub interrupted: bool,
+}
+
+/// The statistics of a crawl, printable.
+///
+/// ```
+/// let s = solo_crawl::Summary::default();
+/// assert!(s.to_string().contains("pages"));
+/// ```
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    /// The counters.
+    #[serde(flatten)]
+    pub counts: Counters,
+    /// Wall time.
+    pub seconds: f64,
+    /// Pages per second.
+    pub pages_per_sec: f64,
+    /// Median fetch latency.
+    pub latency_p50_ms: f64,
+    /// 99th percentile fetch latency.
+    pub latency_p99_ms: f64,
+    /// 99th percentile of how late a 10 ms timer fired.
+    pub loop_lag_p99_ms: f64,
+    /// Peak resident memory (VmHWM), if known.
+    pub peak_rss_bytes: Option<u64>,
+    /// URLs seen.
+    pub seen: u64,
+    /// Requests left queued.
+    pub queued: u64,
+    /// Links turned away, by reason.
+    pub filtered: BTreeMap<String, u64>,
+    /// Whether the crawl was stopped before it ran out of work.
+    pub interrupted: bool,
+    /// Start requests that got a response.
+    pub seeds_ok: u64,
+    /// Start requests that failed or were refused, with why.
+    pub seeds_failed: Vec<String>,
+    /// The crawl continued one kept in its state directory.
+    pub resumed: bool,
+}
+
+fn join_map<K: fmt::Display, V: fmt::Display>(m: &BTreeMap<K, V>) -> String {
+    if m.is_empty() {
+        return "none".into();
+    }
+    m.iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "pages        {} in {:.2} s ({:.0} pages/s){}",
+            self.counts.pages,
+            self.seconds,
+            self.pages_per_sec,
+            if self.interrupted {
+                ", interrupted"
+            } else {
+                ""
+            }
+        )?;
+        writeln!(f, "bytes        {}", self.counts.bytes)?;
+        if self.counts.items > 0 {
+            writeln!(f, "items        {}", self.counts.items)?;
+        }
+        writeln!(f, "status       {}", join_map(&self.counts.statuses))?;
+        writeln!(f, "errors       {}", join_map(&self.counts.errors))?;
+        writeln!(
+            f,
+            "retries      {}   redirects {}   robots.txt fetched {}",
+            self.counts.retries, self.counts.redirects, self.counts.robots_fetched
+        )?;
+        writeln!(
+            f,
+            "latency      p50 {:.2} ms   p99 {:.2} ms",
+            self.latency_p50_ms, self.latency_p99_ms
+        )?;
+        writeln!(f, "loop lag     p99 {:.2} ms", self.loop_lag_p99_ms)?;
+        writeln!(
+            f,
+            "urls         {} seen, {} left queued; skipped: {}",
+            self.seen,
+            self.queued,
+            join_map(&self.filtered)
+        )?;
+        match self.peak_rss_bytes {
+            Some(b) => writeln!(f, "peak RSS     {:.1} MiB", b as f64 / (1 << 20) as f64),
+            None => writeln!(f, "peak RSS     unknown"),
+        }
+    }
+}
+
+/// Peak resident set size of this process (`VmHWM` in
+/// `/proc/self/status`), where the OS tells it.
+///
+/// ```
+/// if cfg!(target_os = "linux") { assert!(solo_crawl::stats::peak_rss().unwrap() > 0); }
+/// ```
+pub fn peak_rss() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The live progress line (hidden unless stderr is a terminal and it was
+/// asked for).
+pub(crate) struct Progress {
+    bar: indicatif::ProgressBar,
+}
+
+impl Progress {
+    pub(crate) fn new(wanted: bool) -> Progress {
+        let bar = if wanted && std::io::stderr().is_terminal() {
+            let b = indicatif::ProgressBar::new_spinner();
+            b.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+            b
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        Progress { bar }
+    }
+
+    pub(crate) fn update(&self, stats: &Stats, in_flight: usize, queued: usize) {
+        if self.bar.is_hidden() {
+            return;
+        }
+        let secs = stats.elapsed().as_secs_f64().max(1e-9);
+        let errors: u64 = stats.counts.errors.values().sum();
+        self.bar.set_message(format!(
+            "{} pages ({:.0}/s), {} in flight, {} queued, {} errors, {} retries",
+            stats.counts.pages,
+            stats.counts.pages as f64 / secs,
+            in_flight,
+            queued,
+            errors,
+            stats.counts.retries
+        ));
+        self.bar.tick();
+    }
+
+    pub(crate) fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Measures loop lag every 10 ms into `stats` and refreshes the progress
+/// line with `live` (in flight, queued) about 4 times a second. Runs until
+/// cancelled.
+pub(crate) async fn ticker(
+    stats: Rc<RefCell<Stats>>,
+    progress: Rc<Progress>,
+    live: Rc<dyn Fn() -> (usize, usize)>,
+) {
+    const TICK: Duration = Duration::from_millis(10);
+    let mut n = 0u32;
+    loop {
+        let t0 = Instant::now();
+        solo::sleep(TICK).await;
+        let late = t0.elapsed().saturating_sub(TICK);
+        stats.borrow_mut().loop_lag.record(late);
+        n += 1;
+        if n % 25 == 0 {
+            let (f, q) = live();
+            progress.update(&stats.borrow(), f, q);
+        }
+    }
+}

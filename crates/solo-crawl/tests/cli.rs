@@ -1,0 +1,160 @@
+//! The `solo-crawl` binary: exit codes and messages for bad arguments and
+//! unreachable seeds, and a real crawl of a local site.
+
+use std::process::{Command, Output};
+
+use solo_crawl::demo_site::{demo_reachable, DemoSite};
+
+/// The page record's fields, in order (the CSV header).
+const FIELDS: &str =
+    "url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error";
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn assert_usage_error(args: &[&str], needle: &str) {
+    let o = run(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: wanted {needle:?} in {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_arguments_give_a_clear_message_and_exit_2() {
+    const U: &str = "http://127.0.0.1:1/";
+    let cases: &[(&[&str], &str)] = &[
+        (&["crawl"], "required"),
+        (&["crawl", "not a url"], "invalid URL"),
+        (&["crawl", "example.com"], "did you mean http://example.com"),
+        (
+            &["crawl", "ftp://example.com/"],
+            "only http:// and https://",
+        ),
+        (&["crawl", U, "--allow", "("], "bad --allow regex"),
+        (&["crawl", U, "--deny", "[z-a]"], "bad --deny regex"),
+        (&["crawl", U, "--concurrency", "0"], "--concurrency"),
+        (&["crawl", U, "--depth", "deep"], "--depth"),
+        (&["crawl", U, "--timeout", "0"], "--timeout"),
+        (&["crawl", U, "--timeout", "nan"], "--timeout"),
+        (&["crawl", U, "--max-bytes", "lots"], "not a size"),
+        (&["crawl", U, "--format", "xml"], "unknown format"),
+        (
+            &["crawl", U, "--allow-domain", "http://x/"],
+            "--allow-domain",
+        ),
+        (&["crawl", U, "--user-agent", " "], "--user-agent"),
+        (&["frobnicate"], "unrecognized subcommand"),
+        (&["bench", "--seconds", "0"], "--seconds"),
+    ];
+    for (args, needle) in cases {
+        assert_usage_error(args, needle);
+    }
+}
+
+#[test]
+fn unreachable_seeds_exit_1_with_a_message() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", l.local_addr().unwrap());
+    drop(l);
+    let o = run(&["crawl", &url, "--timeout", "5"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("start URL failed"), "{err}");
+    assert!(err.contains("no start URL could be fetched"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // The error record is still written.
+    let out = String::from_utf8_lossy(&o.stdout);
+    let rec: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert!(rec["error"].as_str().unwrap().starts_with("connect:"));
+    // An unresolvable host likewise.
+    let o = run(&["crawl", "http://no-such-host.invalid/", "--timeout", "5"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
+
+#[test]
+fn crawl_writes_jsonl_to_stdout_and_csv_to_a_file() {
+    let site = DemoSite::start(60).unwrap();
+    let url = site.url().to_string();
+    let o = run(&["crawl", &url, "--per-host", "4"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), demo_reachable(60).len());
+    // The fields, in this order.
+    let first = out.lines().next().unwrap();
+    let mut at = 0;
+    for key in FIELDS.split(',') {
+        let pos = first[at..]
+            .find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("{key} in {first}"));
+        at += pos;
+    }
+    assert!(stderr(&o).contains("pages/s"), "stats at the end");
+
+    let dir = std::env::temp_dir().join(format!("solo-crawl-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("out.csv");
+    let _ = std::fs::remove_file(&file);
+    let o = run(&[
+        "crawl",
+        &url,
+        "--depth",
+        "1",
+        "--format",
+        "csv",
+        "--output",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(&file).unwrap();
+    let mut rows = csv.lines();
+    assert_eq!(rows.next(), Some(FIELDS));
+    // "/" at depth 0 and /page/0 at depth 1.
+    assert_eq!(rows.count(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn robots_blocked_seed_explains_itself() {
+    let site = DemoSite::start(10).unwrap();
+    let url = site.url().join("/private/1").unwrap().to_string();
+    let o = run(&["crawl", &url]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("--ignore-robots"), "{err}");
+    let o = run(&["crawl", &url, "--ignore-robots"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn demo_runs_with_no_network() {
+    let o = run(&["demo", "--pages", "300"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}{}", stderr(&o));
+    assert!(text.contains("pages/s"), "{text}");
+    assert!(text.contains("all of them"), "{text}");
+}
+
+#[test]
+fn bench_reports_pages_per_second() {
+    let o = run(&["bench", "--seconds", "1", "--concurrency", "16"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}{}", stderr(&o));
+    assert!(
+        text.contains("bench: ") && text.contains(" pages/s ("),
+        "{text}"
+    );
+}
