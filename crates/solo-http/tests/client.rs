@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{failure, run, start, text, TEXT};
+use common::{failure, json, run, start, text, TEXT};
 use serde::Deserialize;
 use solo_http::{Client, ErrorKind, Method, StatusCode, Version};
 
@@ -12,11 +12,6 @@ struct Echo {
     uri: String,
     headers: std::collections::HashMap<String, String>,
     body: String,
-}
-
-/// Sends `req` to `/echo` and returns what the server saw.
-async fn echoed(req: solo_http::RequestBuilder) -> Echo {
-    req.send().await.unwrap().json().await.unwrap()
 }
 
 #[test]
@@ -73,7 +68,7 @@ fn request_headers_query_and_bodies_reach_the_server() {
             .build()
             .unwrap();
 
-        let echo = echoed(
+        let echo: Echo = json(
             client
                 .get(s.url("/echo?a=1"))
                 .query(&[("b", "two words")])
@@ -88,7 +83,7 @@ fn request_headers_query_and_bodies_reach_the_server() {
         assert_eq!(echo.headers["host"], s.addr.to_string());
         assert!(echo.headers["accept-encoding"].contains("gzip"));
 
-        let echo = echoed(
+        let echo: Echo = json(
             client
                 .post(s.url("/echo"))
                 .json(&serde_json::json!({"k": [1, 2]})),
@@ -100,7 +95,7 @@ fn request_headers_query_and_bodies_reach_the_server() {
         );
         assert_eq!(echo.headers["content-type"], "application/json");
 
-        let echo = echoed(
+        let echo: Echo = json(
             client
                 .put(s.url("/echo"))
                 .form(&[("user", "ada"), ("note", "a&b")]),
@@ -113,13 +108,13 @@ fn request_headers_query_and_bodies_reach_the_server() {
             "application/x-www-form-urlencoded"
         );
 
-        let echo = echoed(client.delete(s.url("/echo")).body("raw")).await;
+        let echo: Echo = json(client.delete(s.url("/echo")).body("raw")).await;
         assert_eq!(
             (echo.method.as_str(), echo.body.as_str()),
             ("DELETE", "raw")
         );
 
-        let echo = echoed(client.request(Method::PATCH, s.url("/echo"))).await;
+        let echo: Echo = json(client.request(Method::PATCH, s.url("/echo"))).await;
         assert_eq!(echo.method, "PATCH");
 
         let head = client.head(s.url("/text")).send().await.unwrap();
@@ -314,7 +309,7 @@ fn redirect_methods_and_bodies() {
             ("/redirect/302", "GET", ""),
             ("/redirect/307", "POST", "payload"),
         ] {
-            let echo = echoed(
+            let echo: Echo = json(
                 client
                     .post(s.url(route))
                     .header("content-type", "text/plain")

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{concurrent, run, start, start_faulty, text};
+use common::{concurrent, json, run, start, start_faulty, text};
 use solo_http::Client;
 
 #[test]
@@ -18,14 +18,7 @@ fn sequential_requests_share_one_keep_alive_connection() {
             assert_eq!(resp.text().await.unwrap(), "hello world", "request {i}");
         }
         // Bodies read every way give the connection back.
-        let _: serde_json::Value = client
-            .get(s.url("/json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let _: serde_json::Value = json(client.get(s.url("/json"))).await;
         let mut r = client.get(s.url("/gzip")).send().await.unwrap();
         while r.chunk().await.unwrap().is_some() {}
         client.head(s.url("/text")).send().await.unwrap();

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
@@ -233,7 +235,7 @@ fn query_n(req: &Request<Incoming>, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<Body>, Infallible> {
+pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_owned();
     let text = TEXT.repeat(100);
     Ok(match path.as_str() {
@@ -450,4 +452,9 @@ pub async fn concurrent(
         async move { c.get(u).send().await?.text().await }
     });
     solo::gather(requests).await
+}
+
+/// Sends `req` and parses the response body as JSON.
+pub async fn json<T: serde::de::DeserializeOwned>(req: solo_http::RequestBuilder) -> T {
+    req.send().await.unwrap().json().await.unwrap()
 }
