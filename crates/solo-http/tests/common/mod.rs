@@ -125,20 +125,6 @@ where
     Server { addr, stats }
 }
 
-/// Reads one request head (up to the blank line) from a raw connection;
-/// false at EOF.
-pub async fn read_head(s: &TcpStream) -> bool {
-    let mut buf = Vec::new();
-    let mut b = [0u8; 1024];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        match s.read(&mut b).await {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => buf.extend_from_slice(&b[..n]),
-        }
-    }
-    true
-}
-
 fn full(b: impl Into<Bytes>) -> Body {
     Box::pin(Full::new(b.into()))
 }
@@ -245,7 +231,7 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
             &[("content-type", "application/json")],
             r#"{"name":"solo","n":3}"#,
         ),
-        "/echo" => {
+        "/echo" | "/cookie/echo" => {
             let method = req.method().to_string();
             let uri = req.uri().to_string();
             let headers: serde_json::Map<String, serde_json::Value> = req
@@ -334,9 +320,8 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
     })
 }
 
-/// Reads one request head from a raw connection and returns its path;
-/// `None` at EOF.
-pub async fn read_request(s: &TcpStream) -> Option<String> {
+/// Reads one request head from a raw connection; `None` at EOF.
+pub async fn read_head_text(s: &TcpStream) -> Option<String> {
     let mut buf = Vec::new();
     let mut b = [0u8; 1];
     // Byte by byte: never read into the next request.
@@ -346,8 +331,14 @@ pub async fn read_request(s: &TcpStream) -> Option<String> {
             _ => return None,
         }
     }
-    let line = String::from_utf8_lossy(&buf);
-    line.split_whitespace().nth(1).map(str::to_owned)
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// Reads one request head from a raw connection and returns its target
+/// (path, or `host:port` for CONNECT); `None` at EOF.
+pub async fn read_request(s: &TcpStream) -> Option<String> {
+    let head = read_head_text(s).await?;
+    head.split_whitespace().nth(1).map(str::to_owned)
 }
 
 /// A raw server that misbehaves on purpose, by path:
@@ -457,4 +448,59 @@ pub async fn concurrent(
 /// Sends `req` and parses the response body as JSON.
 pub async fn json<T: serde::de::DeserializeOwned>(req: solo_http::RequestBuilder) -> T {
     req.send().await.unwrap().json().await.unwrap()
+}
+
+/// An HTTP proxy that opens `CONNECT` tunnels (and answers 407 to a
+/// request without `Proxy-Authorization` when `password` is set). Keeps
+/// the heads it received.
+pub async fn start_proxy(
+    password: Option<&'static str>,
+) -> (Server, Rc<std::cell::RefCell<Vec<String>>>) {
+    let heads = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = heads.clone();
+    let server = start_raw(move |client: TcpStream| {
+        let seen = seen.clone();
+        async move {
+            let Some(head) = read_head_text(&client).await else {
+                return;
+            };
+            seen.borrow_mut().push(head.clone());
+            let authorized =
+                password.is_none_or(|p| head.contains(&format!("Proxy-Authorization: Basic {p}")));
+            let target = head
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+            if !authorized {
+                let _ = client
+                    .write_all(
+                        b"HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0\r\n\r\n",
+                    )
+                    .await;
+                return;
+            }
+            let Ok(upstream) = TcpStream::connect(target.as_str()).await else {
+                return;
+            };
+            let _ = client
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .await;
+            let (a, b) = (Rc::new(client), Rc::new(upstream));
+            solo::gather!(pipe(a.clone(), b.clone()), pipe(b, a));
+        }
+    })
+    .await;
+    (server, heads)
+}
+
+/// Copies `from` to `to` until EOF, then half-closes `to`.
+async fn pipe(from: Rc<TcpStream>, to: Rc<TcpStream>) {
+    let mut buf = vec![0u8; 16 << 10];
+    while let Ok(n @ 1..) = from.read(&mut buf).await {
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Write);
 }
