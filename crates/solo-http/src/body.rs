@@ -78,6 +78,9 @@ impl Body {
             keep_alive,
         };
         if body.incoming.as_ref().is_some_and(|b| b.is_end_stream()) {
+            // No body at all (HEAD, 204, 304): a Content-Length describes
+            // what a GET would have sent.
+            body.content_length = None;
             body.end(true);
         }
         body

@@ -40,6 +40,11 @@ use solo::time::Instant;
 use crate::connect::{Connector, Key, ReqBody, Sender};
 use crate::error::Error;
 
+/// How long a pooled connection may take to say it is ready for the next
+/// request (its connection task only has to run once) before it is
+/// thrown away.
+const READY_LIMIT: Duration = Duration::from_secs(1);
+
 /// The pool's settings, from the client builder.
 #[derive(Clone, Debug)]
 pub(crate) struct PoolOptions {
@@ -204,7 +209,9 @@ impl Host {
             if sender.is_closed() {
                 continue;
             }
-            if sender.ready().await.is_ok() {
+            // Ready in a moment unless broken; a guard against a wait that
+            // nothing else would bound (there may be no total timeout).
+            if let Ok(Ok(())) = solo::timeout(READY_LIMIT, sender.ready()).await {
                 return Some(sender);
             }
         }

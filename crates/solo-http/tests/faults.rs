@@ -126,6 +126,10 @@ fn body_larger_than_the_limit() {
         // Small on the wire, huge decompressed: the decoded count stops it.
         let e = failure(&client, s.url("/bomb")).await;
         assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+        // HEAD has no body, whatever its Content-Length says.
+        let head = client.head(s.url("/big?n=200000")).send().await.unwrap();
+        assert_eq!(head.content_length(), Some(200_000));
+        assert!(head.bytes().await.unwrap().is_empty());
         // Exactly the limit is fine.
         let body = client
             .get(s.url("/big?n=100000"))
