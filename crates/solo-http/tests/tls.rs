@@ -150,6 +150,8 @@ fn a_server_that_never_handshakes_hits_the_connect_timeout() {
             .unwrap();
         let e = failure(&client, format!("https://127.0.0.1:{}/", s.addr.port())).await;
         assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Connect), "{e}");
+        let plain = start().await;
+        assert_eq!(text(&client, plain.url("/text")).await, "hello world");
     });
 }
 
