@@ -19,7 +19,11 @@ use std::time::Duration;
 
 use crate::runtime::with_core;
 
-type Job = Box<dyn FnOnce() + Send>;
+/// A job returns the waker of the task awaiting it, which the worker wakes
+/// only after the job stops counting as in flight: a loop woken by it must
+/// not still see it running (a paused clock would then park in the poller
+/// instead of jumping to the next timer).
+type Job = Box<dyn FnOnce() -> Option<Waker> + Send>;
 
 const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
@@ -111,8 +115,11 @@ fn worker(shared: Arc<Shared>) {
         if let Some(job) = st.queue.pop_front() {
             drop(st);
             // Jobs catch their own panics (see `to_thread`).
-            job();
+            let waker = job();
             shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+            if let Some(w) = waker {
+                w.wake();
+            }
             st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
             continue;
         }
@@ -171,14 +178,9 @@ where
     let theirs = slot.clone();
     let job: Job = Box::new(move || {
         let r = panic::catch_unwind(AssertUnwindSafe(f));
-        let waker = {
-            let mut s = theirs.lock().unwrap_or_else(|e| e.into_inner());
-            s.result = Some(r);
-            s.waker.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
+        let mut s = theirs.lock().unwrap_or_else(|e| e.into_inner());
+        s.result = Some(r);
+        s.waker.take()
     });
     with_core(|c| c.pool().submit(job));
     ToThread { slot }

@@ -156,3 +156,23 @@ fn dropped_sleep_removes_its_timer() {
         assert_eq!(solo::time::now() - start, Duration::from_secs(1));
     });
 }
+
+/// A paused clock still jumps right after a `to_thread` job: the job no
+/// longer counts as in flight once its task is woken, so the loop does not
+/// park in the poller for the whole (virtual) sleep.
+#[test]
+fn paused_clock_jumps_after_to_thread() {
+    let mut lp = EventLoop::builder().paused_clock().build().unwrap();
+    let wall = Instant::now();
+    lp.run_until_complete(async {
+        for i in 0..200 {
+            assert_eq!(solo::to_thread(move || i).await, i);
+            solo::sleep(Duration::from_secs(60)).await;
+        }
+    });
+    assert!(
+        wall.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        wall.elapsed()
+    );
+}

@@ -1,0 +1,563 @@
+//! [`Client`] and [`ClientBuilder`]: one client per program.
+//!
+//! Design: like aiohttp's `ClientSession`, a client owns what requests
+//! share: the connection pool, the DNS cache, the TLS settings, the cookie
+//! jar and the defaults (timeouts, limits, headers). It is a handle: an
+//! `Rc` inside, so cloning is cheap and every clone is the same client.
+//! It is `!Send`, like everything on solo's one thread. Connections close
+//! when the last clone (and the last response) is dropped.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use http::header::{HeaderMap, HeaderValue, USER_AGENT};
+use http::Method;
+
+use crate::connect::Connector;
+use crate::cookie::Jar;
+use crate::dns::DnsCache;
+use crate::error::Error;
+use crate::pool::{Pool, PoolOptions};
+use crate::proxy::Proxy;
+use crate::request::{IntoUrl, RequestBuilder};
+use crate::tls::{self, TlsOptions};
+
+/// The default limit of [`ClientBuilder::max_body_size`]: 64 MiB.
+pub const DEFAULT_MAX_BODY_SIZE: u64 = 64 << 20;
+
+/// The request defaults of a client.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) headers: HeaderMap,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) read_timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) redirect_limit: usize,
+    pub(crate) max_body_size: u64,
+    pub(crate) decompress: bool,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: Config,
+    pub(crate) pool: Pool,
+    pub(crate) connector: Connector,
+    pub(crate) jar: Option<Jar>,
+}
+
+/// An HTTP client: pooled connections, HTTP/1.1 and HTTP/2, TLS,
+/// redirects, decompression. Clone it freely; clones share everything.
+///
+/// ```
+/// # async fn demo() -> Result<(), solo_http::Error> {
+/// let client = solo_http::Client::new();
+/// let text = client.get("http://127.0.0.1:8080/").send().await?.text().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Rc<Inner>,
+}
+
+impl Client {
+    /// A client with the default settings (see [`ClientBuilder`]).
+    ///
+    /// ```
+    /// let client = solo_http::Client::new();
+    /// let same = client.clone();
+    /// ```
+    pub fn new() -> Client {
+        Client::builder()
+            .build()
+            .expect("the default client settings are valid")
+    }
+
+    /// A builder to choose the settings.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = solo_http::Client::builder()
+    ///     .timeout(Duration::from_secs(30))
+    ///     .max_connections_per_host(8)
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A request with `method` to `url`.
+    ///
+    /// ```
+    /// let _req = solo_http::Client::new().request(http::Method::OPTIONS, "http://example.com/");
+    /// ```
+    pub fn request(&self, method: Method, url: impl IntoUrl) -> RequestBuilder {
+        RequestBuilder::new(self.clone(), method, url.into_url())
+    }
+
+    /// A GET request.
+    ///
+    /// ```
+    /// let _req = solo_http::Client::new().get("http://example.com/");
+    /// ```
+    pub fn get(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    /// A POST request.
+    ///
+    /// ```
+    /// let _req = solo_http::Client::new().post("http://example.com/").body("x");
+    /// ```
+    pub fn post(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    /// A PUT request.
+    ///
+    /// ```
+    /// let _req = solo_http::Client::new().put("http://example.com/x").body("x");
+    /// ```
+    pub fn put(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::PUT, url)
+    }
+
+    /// A PATCH request.
+    ///
+    /// ```
+    /// let _req = solo_http::Client::new().patch("http://example.com/x").body("x");
+    /// ```
+    pub fn patch(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::PATCH, url)
+    }
+
+    /// A DELETE request.
+    ///
+    /// ```
+    /// let _req = solo_http::Client::new().delete("http://example.com/x");
+    /// ```
+    pub fn delete(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::DELETE, url)
+    }
+
+    /// A HEAD request.
+    ///
+    /// ```
+    /// let _req = solo_http::Client::new().head("http://example.com/");
+    /// ```
+    pub fn head(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::HEAD, url)
+    }
+}
+
+impl Default for Client {
+    /// [`Client::new`].
+    ///
+    /// ```
+    /// let _c = solo_http::Client::default();
+    /// ```
+    fn default() -> Client {
+        Client::new()
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settings for a [`Client`]. Every setting has a default:
+///
+/// | setting | default |
+/// |---|---|
+/// | [`pool_max_idle_per_host`](ClientBuilder::pool_max_idle_per_host) | 32 |
+/// | [`pool_idle_timeout`](ClientBuilder::pool_idle_timeout) | 90 s |
+/// | [`max_connections_per_host`](ClientBuilder::max_connections_per_host) | no limit |
+/// | [`connect_timeout`](ClientBuilder::connect_timeout) | 30 s |
+/// | [`read_timeout`](ClientBuilder::read_timeout) | 30 s |
+/// | [`timeout`](ClientBuilder::timeout) (total) | none |
+/// | [`redirect_limit`](ClientBuilder::redirect_limit) | 10 |
+/// | [`max_body_size`](ClientBuilder::max_body_size) | 64 MiB |
+/// | [`user_agent`](ClientBuilder::user_agent) | `solo-http/<version>` |
+/// | [`dns_ttl`](ClientBuilder::dns_ttl) | 60 s |
+/// | decompression (gzip, deflate, br) | on |
+/// | cookies | off |
+///
+/// ```
+/// use std::time::Duration;
+/// let client = solo_http::Client::builder()
+///     .pool_max_idle_per_host(4)
+///     .pool_idle_timeout(Some(Duration::from_secs(30)))
+///     .max_connections_per_host(4)
+///     .connect_timeout(Duration::from_secs(5))
+///     .read_timeout(Duration::from_secs(10))
+///     .timeout(Duration::from_secs(60))
+///     .redirect_limit(5)
+///     .max_body_size(1 << 20)
+///     .user_agent("crawler/1.0")
+///     .build()
+///     .unwrap();
+/// ```
+#[must_use = "a builder does nothing until built"]
+pub struct ClientBuilder {
+    config: Config,
+    pool: PoolOptions,
+    tls: TlsOptions,
+    user_agent: Option<HeaderValue>,
+    dns_ttl: Duration,
+    overrides: HashMap<String, Vec<IpAddr>>,
+    proxy: Option<Proxy>,
+    cookies: bool,
+    /// The first invalid setting, reported by `build`.
+    error: Option<Error>,
+}
+
+impl ClientBuilder {
+    /// The defaults (see the table on [`ClientBuilder`]).
+    ///
+    /// ```
+    /// let _c = solo_http::ClientBuilder::new().build().unwrap();
+    /// ```
+    pub fn new() -> ClientBuilder {
+        ClientBuilder {
+            config: Config {
+                headers: HeaderMap::new(),
+                connect_timeout: Some(Duration::from_secs(30)),
+                read_timeout: Some(Duration::from_secs(30)),
+                timeout: None,
+                redirect_limit: 10,
+                max_body_size: DEFAULT_MAX_BODY_SIZE,
+                decompress: true,
+            },
+            pool: PoolOptions {
+                max_idle_per_host: 32,
+                idle_timeout: Some(Duration::from_secs(90)),
+                max_connections_per_host: None,
+            },
+            tls: TlsOptions::default(),
+            user_agent: Some(HeaderValue::from_static(concat!(
+                "solo-http/",
+                env!("CARGO_PKG_VERSION")
+            ))),
+            dns_ttl: Duration::from_secs(60),
+            overrides: HashMap::new(),
+            proxy: None,
+            cookies: false,
+            error: None,
+        }
+    }
+
+    /// How many idle keep-alive connections to keep per host (0: none,
+    /// every connection closes after its response).
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    /// ```
+    pub fn pool_max_idle_per_host(mut self, n: usize) -> ClientBuilder {
+        self.pool.max_idle_per_host = n;
+        self
+    }
+
+    /// How long an idle connection is kept before it is closed (`None`:
+    /// until the server closes it).
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder()
+    ///     .pool_idle_timeout(Some(std::time::Duration::from_secs(5)))
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> ClientBuilder {
+        self.pool.idle_timeout = timeout;
+        self
+    }
+
+    /// At most `n` (at least 1) connections open to one host at a time;
+    /// more requests wait for a free one, first come first served. With
+    /// HTTP/2 all requests share one connection and do not wait.
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder().max_connections_per_host(4).build().unwrap();
+    /// ```
+    pub fn max_connections_per_host(mut self, n: usize) -> ClientBuilder {
+        self.pool.max_connections_per_host = Some(n.max(1));
+        self
+    }
+
+    /// Time limit to open a connection: DNS, TCP, proxy tunnel and TLS
+    /// ([`Phase::Connect`](crate::Phase::Connect)).
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder()
+    ///     .connect_timeout(std::time::Duration::from_secs(3))
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.config.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Time limit for the server to answer: until the response head, and
+    /// then between two pieces of the body
+    /// ([`Phase::Read`](crate::Phase::Read)).
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder()
+    ///     .read_timeout(std::time::Duration::from_secs(10))
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn read_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.config.read_timeout = Some(timeout);
+        self
+    }
+
+    /// Time limit of a whole request, from `send` to the end of the body
+    /// ([`Phase::Total`](crate::Phase::Total)); a request can set its own
+    /// with [`RequestBuilder::timeout`](crate::RequestBuilder::timeout).
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder()
+    ///     .timeout(std::time::Duration::from_secs(60))
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.config.timeout = Some(timeout);
+        self
+    }
+
+    /// How many redirects to follow at most (0: do not follow; the 3xx
+    /// response is returned as it is).
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder().redirect_limit(0).build().unwrap();
+    /// ```
+    pub fn redirect_limit(mut self, n: usize) -> ClientBuilder {
+        self.config.redirect_limit = n;
+        self
+    }
+
+    /// The largest body accepted, counted both as received and after
+    /// decompression; a larger one fails with
+    /// [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge) as soon as it
+    /// passes the limit, without buffering it.
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder().max_body_size(10 << 20).build().unwrap();
+    /// ```
+    pub fn max_body_size(mut self, bytes: u64) -> ClientBuilder {
+        self.config.max_body_size = bytes;
+        self
+    }
+
+    /// The `User-Agent` header (an invalid value is an error at
+    /// [`build`](ClientBuilder::build)).
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder().user_agent("crawler/1.0").build().unwrap();
+    /// ```
+    pub fn user_agent(mut self, agent: impl AsRef<str>) -> ClientBuilder {
+        match HeaderValue::from_str(agent.as_ref()) {
+            Ok(v) => self.user_agent = Some(v),
+            Err(e) => self.fail(
+                Error::new(
+                    crate::ErrorKind::InvalidUrl,
+                    format!("invalid User-Agent {:?}", agent.as_ref()),
+                )
+                .with_source(e),
+            ),
+        }
+        self
+    }
+
+    /// Headers sent with every request (a request's own headers replace
+    /// them name by name).
+    ///
+    /// ```
+    /// let mut h = http::HeaderMap::new();
+    /// h.insert("accept-language", "en".parse().unwrap());
+    /// let _c = solo_http::Client::builder().default_headers(h).build().unwrap();
+    /// ```
+    pub fn default_headers(mut self, headers: HeaderMap) -> ClientBuilder {
+        self.config.headers = headers;
+        self
+    }
+
+    /// Whether to ask for compressed bodies (`Accept-Encoding: gzip,
+    /// deflate, br`) and decompress them (default on). A request that sets
+    /// its own `Accept-Encoding` gets the body as sent.
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder().decompress(false).build().unwrap();
+    /// ```
+    pub fn decompress(mut self, on: bool) -> ClientBuilder {
+        self.config.decompress = on;
+        self
+    }
+
+    /// How long resolved addresses are cached.
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder()
+    ///     .dns_ttl(std::time::Duration::from_secs(300))
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn dns_ttl(mut self, ttl: Duration) -> ClientBuilder {
+        self.dns_ttl = ttl;
+        self
+    }
+
+    /// Resolves `host` to `ip` without asking DNS (like an `/etc/hosts`
+    /// line for this client; the port comes from the URL). TLS still
+    /// checks the certificate against `host`.
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder()
+    ///     .resolve("example.test", "127.0.0.1".parse().unwrap())
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn resolve(mut self, host: &str, ip: IpAddr) -> ClientBuilder {
+        self.overrides
+            .entry(host.trim_end_matches('.').to_ascii_lowercase())
+            .or_default()
+            .push(ip);
+        self
+    }
+
+    /// Trusts `der` (a DER-encoded certificate) as a root, besides the
+    /// built-in Mozilla roots. Not a valid certificate: an error of kind
+    /// [`Tls`](crate::ErrorKind::Tls) at [`build`](ClientBuilder::build).
+    ///
+    /// ```
+    /// let err = solo_http::Client::builder().add_root_certificate(b"junk".to_vec()).build().unwrap_err();
+    /// assert_eq!(err.kind(), solo_http::ErrorKind::Tls);
+    /// ```
+    pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> ClientBuilder {
+        self.tls.extra_roots.push(der.into());
+        self
+    }
+
+    /// Whether to trust the built-in Mozilla roots (default on); off, only
+    /// the roots added with
+    /// [`add_root_certificate`](ClientBuilder::add_root_certificate) are.
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder().builtin_roots(false).build().unwrap();
+    /// ```
+    pub fn builtin_roots(mut self, on: bool) -> ClientBuilder {
+        self.tls.no_builtin_roots = !on;
+        self
+    }
+
+    /// **Dangerous**: accept any TLS certificate, expired, self-signed or
+    /// for another host. Anyone on the path can then read and change the
+    /// traffic. For tests only.
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+    /// ```
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> ClientBuilder {
+        self.tls.accept_invalid_certs = accept;
+        self
+    }
+
+    /// Only HTTP/1.1: do not offer HTTP/2 in the TLS handshake.
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder().http1_only().build().unwrap();
+    /// ```
+    pub fn http1_only(mut self) -> ClientBuilder {
+        self.tls.http1_only = true;
+        self
+    }
+
+    /// Sends every request through the HTTP proxy at `url`
+    /// (`http://[user:password@]host:port`), tunnelled with `CONNECT`. An
+    /// invalid proxy URL is an error at [`build`](ClientBuilder::build).
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder().proxy("http://127.0.0.1:3128").build().unwrap();
+    /// assert!(solo_http::Client::builder().proxy("socks5://x:1").build().is_err());
+    /// ```
+    pub fn proxy(mut self, url: &str) -> ClientBuilder {
+        match Proxy::parse(url) {
+            Ok(p) => self.proxy = Some(p),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// Keeps cookies: stores those that responses set and sends them back
+    /// to the hosts and paths they belong to (default off).
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder().cookie_store(true).build().unwrap();
+    /// ```
+    pub fn cookie_store(mut self, on: bool) -> ClientBuilder {
+        self.cookies = on;
+        self
+    }
+
+    fn fail(&mut self, err: Error) {
+        self.error.get_or_insert(err);
+    }
+
+    /// Builds the client. Fails on an invalid root certificate, proxy URL
+    /// or user agent.
+    ///
+    /// ```
+    /// let client: solo_http::Client = solo_http::Client::builder().build().unwrap();
+    /// ```
+    pub fn build(self) -> Result<Client, Error> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut config = self.config;
+        if let Some(agent) = self.user_agent {
+            config.headers.entry(USER_AGENT).or_insert(agent);
+        }
+        let connector = Connector {
+            dns: DnsCache::new(self.dns_ttl, self.overrides),
+            tls: tls::client_config(&self.tls)?,
+            proxy: self.proxy,
+            timeout: config.connect_timeout,
+        };
+        Ok(Client {
+            inner: Rc::new(Inner {
+                config,
+                pool: Pool::new(self.pool),
+                connector,
+                jar: self.cookies.then(Jar::default),
+            }),
+        })
+    }
+}
+
+impl Default for ClientBuilder {
+    /// [`ClientBuilder::new`].
+    ///
+    /// ```
+    /// let _b = solo_http::ClientBuilder::default();
+    /// ```
+    fn default() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("config", &self.config)
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,180 @@
+//! Opening a connection: DNS, TCP, an optional proxy tunnel, TLS, and the
+//! HTTP/1.1 or HTTP/2 handshake.
+//!
+//! Design: hyper does the HTTP; this module hands it a byte stream and
+//! runs its connection future as a solo task. hyper reads and writes
+//! through its own `rt::{Read, Write}` traits; solo's streams speak
+//! futures-io. Two adapters bridge them without unsafe code:
+//! `solo::compat::TokioIo` turns futures-io into tokio's traits, and
+//! `hyper_util::rt::TokioIo` turns tokio's traits into hyper's. No tokio
+//! runtime runs; only the traits are used.
+//!
+//! The connection future (which owns the socket and does the actual I/O)
+//! is spawned with `solo::spawn`: it is `!Send`, which is fine on one
+//! thread. For HTTP/2, hyper spawns more futures (one per stream) through
+//! an [`Executor`](hyper::rt::Executor), which is also `solo::spawn`.
+//! hyper's timer is not set (its `Timer` wants `Send + Sync` sleeps), so
+//! no hyper feature that needs one is turned on: the client's timeouts are
+//! solo timeouts around the futures.
+//!
+//! The whole of this (DNS included) is the *connect* phase for
+//! [`Phase::Connect`](crate::Phase::Connect).
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::client::conn::{http1, http2};
+use rustls::ClientConfig;
+use solo::net::TcpStream;
+use url::Url;
+
+use crate::dns::DnsCache;
+use crate::error::{Error, ErrorKind, Phase};
+use crate::proxy::Proxy;
+use crate::tls::{self, Stream};
+
+/// The body type of every request: the whole body in memory, so a request
+/// can be sent again (a retry on a stale connection, a 307 redirect).
+pub(crate) type ReqBody = Full<Bytes>;
+
+/// What hyper reads and writes.
+type Io = hyper_util::rt::TokioIo<solo::compat::TokioIo<Stream>>;
+
+/// Where a pooled connection goes: scheme, host and port. Connections
+/// are shared only between requests with the same key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    pub(crate) https: bool,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+}
+
+impl Key {
+    /// The key of `url`, which must be http(s) with a host (the request
+    /// builder checks).
+    pub(crate) fn of(url: &Url) -> Key {
+        Key {
+            https: url.scheme() == "https",
+            host: url.host_str().unwrap_or_default().to_owned(),
+            port: url.port_or_known_default().unwrap_or(80),
+        }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+/// A way to send requests on an open connection.
+pub(crate) enum Sender {
+    Http1(http1::SendRequest<ReqBody>),
+    Http2(http2::SendRequest<ReqBody>),
+}
+
+/// Runs hyper's HTTP/2 background futures as solo tasks.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SoloExecutor;
+
+impl<F> hyper::rt::Executor<F> for SoloExecutor
+where
+    F: Future + 'static,
+{
+    fn execute(&self, fut: F) {
+        drop(solo::spawn(fut));
+    }
+}
+
+/// Runs a hyper connection future (the socket's reads and writes) as a
+/// solo task until the connection ends; its error, if any, reaches the
+/// requests on it.
+fn in_background<F: Future + 'static>(conn: F) {
+    drop(solo::spawn(async move {
+        let _ = conn.await;
+    }));
+}
+
+/// Everything needed to open connections, shared by all requests of a
+/// client.
+pub(crate) struct Connector {
+    pub(crate) dns: DnsCache,
+    pub(crate) tls: Arc<ClientConfig>,
+    pub(crate) proxy: Option<Proxy>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl Connector {
+    /// Opens a connection to `key` and starts its hyper connection task,
+    /// within the connect timeout.
+    pub(crate) async fn connect(&self, key: &Key) -> Result<Sender, Error> {
+        match self.timeout {
+            None => self.open(key).await,
+            Some(d) => solo::timeout(d, self.open(key))
+                .await
+                .unwrap_or_else(|_| Err(Error::timeout(Phase::Connect, d))),
+        }
+    }
+
+    async fn open(&self, key: &Key) -> Result<Sender, Error> {
+        let tcp = match &self.proxy {
+            Some(proxy) => proxy.tunnel(self, key).await?,
+            None => self.tcp(&key.host, key.port).await?,
+        };
+        let (stream, h2) = if key.https {
+            tls::handshake(&self.tls, &key.host, tcp).await?
+        } else {
+            (Stream::Plain(tcp), false)
+        };
+        let io = hyper_util::rt::TokioIo::new(solo::compat::TokioIo::new(stream));
+        let handshake_failed = |e| {
+            Error::new(
+                ErrorKind::Connect,
+                format!("HTTP handshake with {key} failed"),
+            )
+            .with_source(e)
+        };
+        if h2 {
+            let (sender, conn) = http2::Builder::new(SoloExecutor)
+                .handshake::<Io, ReqBody>(io)
+                .await
+                .map_err(handshake_failed)?;
+            in_background(conn);
+            Ok(Sender::Http2(sender))
+        } else {
+            let (sender, conn) = http1::Builder::new()
+                .handshake::<Io, ReqBody>(io)
+                .await
+                .map_err(handshake_failed)?;
+            in_background(conn);
+            Ok(Sender::Http1(sender))
+        }
+    }
+
+    /// A TCP connection to `host:port`, trying each address in turn.
+    pub(crate) async fn tcp(&self, host: &str, port: u16) -> Result<TcpStream, Error> {
+        let addrs = self.dns.resolve(host, port).await?;
+        let mut last = None;
+        for addr in addrs {
+            match TcpStream::connect(addr).await {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    return Ok(s);
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let err = Error::new(
+            ErrorKind::Connect,
+            format!("cannot connect to {host}:{port}"),
+        );
+        Err(match last {
+            Some(e) => err.with_source(e),
+            None => err,
+        })
+    }
+}

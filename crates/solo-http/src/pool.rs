@@ -1,0 +1,347 @@
+//! The connection pool: idle keep-alive connections and per-host limits.
+//!
+//! Design: connections are pooled per [`Key`] (scheme, host, port). Each
+//! host has:
+//!
+//! - a stack of idle HTTP/1.1 connections (most recently used on top, the
+//!   likeliest to be alive). One is handed out per request and comes back
+//!   when the response body has been read to its end; a connection whose
+//!   body was not finished, or that says `Connection: close`, is dropped.
+//!   Before reuse a connection is checked: closed by the server (hyper's
+//!   connection task saw EOF), idle for longer than the idle timeout, or
+//!   not ready, and it is thrown away. At most `max_idle_per_host` are
+//!   kept; a timer sweeps expired ones so their sockets close even when no
+//!   new request comes for that host.
+//! - at most one HTTP/2 connection, shared by all requests (hyper's
+//!   `SendRequest` for HTTP/2 is a cloneable handle).
+//! - optionally a [`Semaphore`] of `max_connections_per_host` slots. An
+//!   HTTP/1.1 request holds one slot from before it takes a connection
+//!   until its body is done, so at most that many connections are ever
+//!   open to the host; the others wait their turn (first come, first
+//!   served). HTTP/2 requests need no slot: they share one connection.
+//!
+//! Whether an https host speaks HTTP/2 is known only after the first TLS
+//! handshake (ALPN). So while one request is connecting to an https host
+//! whose protocol is not known yet, the others wait for it: if it comes
+//! back with HTTP/2 they all share that connection instead of opening one
+//! each. Once a host has answered with HTTP/1.1, nobody waits any more.
+//!
+//! Everything is on one thread: plain `RefCell`s, no locks.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+
+use hyper::client::conn::{http1, http2};
+use solo::sync::{Event, Semaphore};
+use solo::time::Instant;
+
+use crate::connect::{Connector, Key, ReqBody, Sender};
+use crate::error::Error;
+
+/// How long a pooled connection may take to say it is ready for the next
+/// request (its connection task only has to run once) before it is
+/// thrown away.
+const READY_LIMIT: Duration = Duration::from_secs(1);
+
+/// The pool's settings, from the client builder.
+#[derive(Clone, Debug)]
+pub(crate) struct PoolOptions {
+    pub(crate) max_idle_per_host: usize,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) max_connections_per_host: Option<usize>,
+}
+
+pub(crate) struct Pool {
+    opts: PoolOptions,
+    hosts: RefCell<HashMap<Key, Rc<Host>>>,
+}
+
+struct Host {
+    opts: PoolOptions,
+    idle: RefCell<Vec<Idle>>,
+    h2: RefCell<Option<http2::SendRequest<ReqBody>>>,
+    /// The host answered a TLS handshake without choosing HTTP/2.
+    h1_only: Cell<bool>,
+    /// Set when the pending connect of unknown protocol finishes.
+    connecting: RefCell<Option<Rc<Event>>>,
+    slots: Option<Semaphore>,
+    sweep_scheduled: Cell<bool>,
+}
+
+struct Idle {
+    sender: http1::SendRequest<ReqBody>,
+    since: Instant,
+}
+
+/// A connection lent to one request. Dropping it gives back the slot, and
+/// the connection too if [`Lease::reusable`] was called.
+pub(crate) struct Lease {
+    conn: Option<Conn>,
+    host: Rc<Host>,
+    slot: bool,
+    reusable: bool,
+    reused: bool,
+}
+
+/// The connection of a lease.
+pub(crate) enum Conn {
+    Http1(http1::SendRequest<ReqBody>),
+    Http2(http2::SendRequest<ReqBody>),
+}
+
+impl Pool {
+    pub(crate) fn new(opts: PoolOptions) -> Pool {
+        Pool {
+            opts,
+            hosts: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn host(&self, key: &Key) -> Rc<Host> {
+        self.hosts
+            .borrow_mut()
+            .entry(key.clone())
+            .or_insert_with(|| {
+                Rc::new(Host {
+                    opts: self.opts.clone(),
+                    idle: RefCell::new(Vec::new()),
+                    h2: RefCell::new(None),
+                    h1_only: Cell::new(false),
+                    connecting: RefCell::new(None),
+                    slots: self.opts.max_connections_per_host.map(Semaphore::new),
+                    sweep_scheduled: Cell::new(false),
+                })
+            })
+            .clone()
+    }
+
+    /// A connection to `key`: the shared HTTP/2 one, an idle HTTP/1.1 one,
+    /// or a new one from `connector` (waiting for a slot first if the host
+    /// has a connection limit). `fresh` skips idle connections.
+    pub(crate) async fn lease(
+        &self,
+        key: &Key,
+        connector: &Connector,
+        fresh: bool,
+    ) -> Result<Lease, Error> {
+        let host = self.host(key);
+        if let Some(h2) = host.live_h2() {
+            return Ok(Lease::new(Conn::Http2(h2), host, false, true));
+        }
+        let slot = match &host.slots {
+            Some(sem) => {
+                // The semaphore is never closed.
+                if let Ok(permit) = sem.acquire().await {
+                    permit.forget();
+                }
+                true
+            }
+            None => false,
+        };
+        // From here on the slot must be given back on every path: a lease
+        // without a connection does that when dropped.
+        let mut lease = Lease {
+            conn: None,
+            host: host.clone(),
+            slot,
+            reusable: false,
+            reused: false,
+        };
+        loop {
+            if let Some(h2) = host.live_h2() {
+                lease.give_back_slot();
+                lease.conn = Some(Conn::Http2(h2));
+                lease.reused = true;
+                return Ok(lease);
+            }
+            if !fresh {
+                if let Some(sender) = host.take_idle().await {
+                    lease.conn = Some(Conn::Http1(sender));
+                    lease.reused = true;
+                    return Ok(lease);
+                }
+            }
+            let pending = host.connecting.borrow().clone();
+            match pending {
+                Some(event) if key.https && !host.h1_only.get() => event.wait().await,
+                _ => break,
+            }
+        }
+        let _marker = (key.https && !host.h1_only.get()).then(|| Connecting::start(&host));
+        match connector.connect(key).await? {
+            Sender::Http2(h2) => {
+                *host.h2.borrow_mut() = Some(h2.clone());
+                lease.give_back_slot();
+                lease.conn = Some(Conn::Http2(h2));
+            }
+            Sender::Http1(h1) => {
+                if key.https {
+                    host.h1_only.set(true);
+                }
+                lease.conn = Some(Conn::Http1(h1));
+            }
+        }
+        Ok(lease)
+    }
+}
+
+impl Host {
+    fn live_h2(&self) -> Option<http2::SendRequest<ReqBody>> {
+        let mut h2 = self.h2.borrow_mut();
+        if h2.as_ref().is_some_and(|s| s.is_closed()) {
+            *h2 = None;
+        }
+        h2.clone()
+    }
+
+    /// The most recently used idle connection that is still good.
+    async fn take_idle(&self) -> Option<http1::SendRequest<ReqBody>> {
+        loop {
+            let idle = self.idle.borrow_mut().pop()?;
+            if self.expired(&idle, solo::time::now()) {
+                // The rest are older still.
+                self.idle.borrow_mut().clear();
+                return None;
+            }
+            let mut sender = idle.sender;
+            if sender.is_closed() {
+                continue;
+            }
+            // Ready in a moment unless broken; a guard against a wait that
+            // nothing else would bound (there may be no total timeout).
+            if let Ok(Ok(())) = solo::timeout(READY_LIMIT, sender.ready()).await {
+                return Some(sender);
+            }
+        }
+    }
+
+    fn expired(&self, idle: &Idle, now: Instant) -> bool {
+        self.opts
+            .idle_timeout
+            .is_some_and(|t| now.saturating_duration_since(idle.since) >= t)
+    }
+
+    fn put_idle(self: &Rc<Self>, sender: http1::SendRequest<ReqBody>) {
+        if sender.is_closed() || self.opts.max_idle_per_host == 0 {
+            return;
+        }
+        let mut idle = self.idle.borrow_mut();
+        if idle.len() >= self.opts.max_idle_per_host {
+            idle.remove(0);
+        }
+        idle.push(Idle {
+            sender,
+            since: solo::time::now(),
+        });
+        drop(idle);
+        self.schedule_sweep();
+    }
+
+    /// Closes idle connections once they expire, even if no request comes.
+    fn schedule_sweep(self: &Rc<Self>) {
+        let Some(timeout) = self.opts.idle_timeout else {
+            return;
+        };
+        if self.sweep_scheduled.replace(true) {
+            return;
+        }
+        let weak: Weak<Host> = Rc::downgrade(self);
+        drop(solo::call_later(timeout, move || {
+            if let Some(host) = weak.upgrade() {
+                host.sweep_scheduled.set(false);
+                let now = solo::time::now();
+                host.idle
+                    .borrow_mut()
+                    .retain(|i| !host.expired(i, now) && !i.sender.is_closed());
+                if !host.idle.borrow().is_empty() {
+                    host.schedule_sweep();
+                }
+            }
+        }));
+    }
+}
+
+/// Marks a host as "a connect of unknown protocol is under way" for as
+/// long as it lives; when dropped (done, failed or cancelled) it wakes
+/// the requests that waited for it.
+struct Connecting {
+    host: Rc<Host>,
+    event: Rc<Event>,
+}
+
+impl Connecting {
+    fn start(host: &Rc<Host>) -> Connecting {
+        let event = Rc::new(Event::new());
+        *host.connecting.borrow_mut() = Some(event.clone());
+        Connecting {
+            host: host.clone(),
+            event,
+        }
+    }
+}
+
+impl Drop for Connecting {
+    fn drop(&mut self) {
+        let mut slot = self.host.connecting.borrow_mut();
+        if slot.as_ref().is_some_and(|e| Rc::ptr_eq(e, &self.event)) {
+            *slot = None;
+        }
+        drop(slot);
+        self.event.set();
+    }
+}
+
+impl Lease {
+    fn new(conn: Conn, host: Rc<Host>, slot: bool, reused: bool) -> Lease {
+        Lease {
+            conn: Some(conn),
+            host,
+            slot,
+            reusable: false,
+            reused,
+        }
+    }
+
+    /// The connection.
+    pub(crate) fn conn(&mut self) -> &mut Conn {
+        self.conn
+            .as_mut()
+            .expect("a lease handed out always has a connection")
+    }
+
+    /// Whether the connection served an earlier request (so it may have
+    /// gone stale since).
+    pub(crate) fn reused(&self) -> bool {
+        self.reused
+    }
+
+    /// True for HTTP/2.
+    pub(crate) fn is_http2(&self) -> bool {
+        matches!(self.conn, Some(Conn::Http2(_)))
+    }
+
+    /// The response was read to its end and the connection may serve
+    /// another request: it goes back to the pool when the lease drops.
+    pub(crate) fn reusable(&mut self) {
+        self.reusable = true;
+    }
+
+    fn give_back_slot(&mut self) {
+        if std::mem::take(&mut self.slot) {
+            if let Some(sem) = &self.host.slots {
+                sem.add_permits(1);
+            }
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let (true, Some(Conn::Http1(sender))) = (self.reusable, self.conn.take()) {
+            self.host.put_idle(sender);
+        }
+        self.give_back_slot();
+    }
+}

@@ -1,0 +1,285 @@
+//! Building a request: [`RequestBuilder`].
+//!
+//! Design: every method takes and returns the builder by value, so calls
+//! chain, and none of them can fail or panic: an invalid URL, header name
+//! or value, or a body that cannot be serialized is remembered and
+//! returned as the error of [`send`](RequestBuilder::send). The first
+//! such mistake wins. Bodies are held whole in memory ([`Bytes`]), which
+//! lets the client send them again on a retry or a 307/308 redirect.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use http::Method;
+use serde::Serialize;
+use url::Url;
+
+use crate::client::Client;
+use crate::error::{Error, ErrorKind};
+use crate::response::Response;
+
+/// What the request methods accept as a URL: `&str`, `String`, `&String`,
+/// `Url` or `&Url`. Parsing happens when the request is sent.
+///
+/// ```
+/// use solo_http::IntoUrl;
+/// let u = url::Url::parse("http://example.com/").unwrap();
+/// assert_eq!(u.clone().into_url().unwrap(), u);
+/// assert!("http://example.com/a b".into_url().is_ok());
+/// assert!("no scheme".into_url().is_err());
+/// ```
+pub trait IntoUrl {
+    /// Parses or converts into a [`Url`]; errors are of kind
+    /// [`InvalidUrl`](ErrorKind::InvalidUrl).
+    fn into_url(self) -> Result<Url, Error>;
+}
+
+impl IntoUrl for Url {
+    fn into_url(self) -> Result<Url, Error> {
+        Ok(self)
+    }
+}
+
+impl IntoUrl for &Url {
+    fn into_url(self) -> Result<Url, Error> {
+        Ok(self.clone())
+    }
+}
+
+impl IntoUrl for &str {
+    fn into_url(self) -> Result<Url, Error> {
+        Url::parse(self).map_err(|e| {
+            Error::new(ErrorKind::InvalidUrl, format!("invalid URL {self:?}")).with_source(e)
+        })
+    }
+}
+
+impl IntoUrl for String {
+    fn into_url(self) -> Result<Url, Error> {
+        self.as_str().into_url()
+    }
+}
+
+impl IntoUrl for &String {
+    fn into_url(self) -> Result<Url, Error> {
+        self.as_str().into_url()
+    }
+}
+
+/// A request being built; [`send`](RequestBuilder::send) sends it.
+/// Made by [`Client::get`] and its siblings.
+///
+/// ```
+/// # async fn demo() -> Result<(), solo_http::Error> {
+/// let client = solo_http::Client::new();
+/// let resp = client
+///     .post("http://127.0.0.1:8080/items")
+///     .header("x-request-id", "42")
+///     .query(&[("page", "2")])
+///     .json(&serde_json::json!({ "name": "solo" }))
+///     .timeout(std::time::Duration::from_secs(5))
+///     .send()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a request does nothing until it is sent"]
+pub struct RequestBuilder {
+    pub(crate) client: Client,
+    pub(crate) method: Method,
+    pub(crate) url: Result<Url, Error>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<Bytes>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl RequestBuilder {
+    pub(crate) fn new(client: Client, method: Method, url: Result<Url, Error>) -> RequestBuilder {
+        RequestBuilder {
+            client,
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: None,
+            timeout: None,
+        }
+    }
+
+    fn fail(mut self, err: Error) -> RequestBuilder {
+        if self.url.is_ok() {
+            self.url = Err(err);
+        }
+        self
+    }
+
+    /// Adds a header (after the client's default headers, replacing any of
+    /// theirs with the same name; calling it twice with one name sends
+    /// both values). An invalid name or value is an error at send.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let client = solo_http::Client::new();
+    ///     let err = client.get("http://127.0.0.1:1/").header("x-ok", "bad\nvalue").send().await.unwrap_err();
+    ///     assert_eq!(err.kind(), solo_http::ErrorKind::InvalidUrl);
+    /// });
+    /// ```
+    pub fn header<K, V>(mut self, name: K, value: V) -> RequestBuilder
+    where
+        HeaderName: TryFrom<K>,
+        <HeaderName as TryFrom<K>>::Error: Into<http::Error>,
+        HeaderValue: TryFrom<V>,
+        <HeaderValue as TryFrom<V>>::Error: Into<http::Error>,
+    {
+        let name = match HeaderName::try_from(name) {
+            Ok(n) => n,
+            Err(e) => return self.fail(invalid("invalid header name", e.into())),
+        };
+        match HeaderValue::try_from(value) {
+            Ok(v) => {
+                self.headers.append(name, v);
+                self
+            }
+            Err(e) => {
+                let msg = format!("invalid value for header '{name}'");
+                self.fail(invalid(&msg, e.into()))
+            }
+        }
+    }
+
+    /// Adds all of `headers`; each name given replaces the values the
+    /// request already had for it.
+    ///
+    /// ```
+    /// let mut h = http::HeaderMap::new();
+    /// h.insert("accept", "text/html".parse().unwrap());
+    /// let _req = solo_http::Client::new().get("http://example.com/").headers(h);
+    /// ```
+    pub fn headers(mut self, headers: HeaderMap) -> RequestBuilder {
+        let mut last = None;
+        for (name, value) in headers {
+            match name {
+                Some(n) => {
+                    self.headers.insert(n.clone(), value);
+                    last = Some(n);
+                }
+                None => {
+                    if let Some(n) = &last {
+                        self.headers.append(n.clone(), value);
+                    }
+                }
+            }
+        }
+        self
+    }
+
+    /// Appends query parameters, serialized with `serde_urlencoded` (a
+    /// slice of pairs, a map, or a struct).
+    ///
+    /// ```
+    /// let _req = solo_http::Client::new()
+    ///     .get("http://example.com/search")
+    ///     .query(&[("q", "solo runtime"), ("page", "1")]);
+    /// ```
+    pub fn query<T: Serialize + ?Sized>(mut self, query: &T) -> RequestBuilder {
+        let encoded = match serde_urlencoded::to_string(query) {
+            Ok(q) => q,
+            Err(e) => {
+                let err =
+                    Error::new(ErrorKind::InvalidUrl, "the query cannot be encoded").with_source(e);
+                return self.fail(err);
+            }
+        };
+        if let Ok(url) = &mut self.url {
+            if !encoded.is_empty() {
+                let q = match url.query() {
+                    Some(old) if !old.is_empty() => format!("{old}&{encoded}"),
+                    _ => encoded,
+                };
+                url.set_query(Some(&q));
+            }
+        }
+        self
+    }
+
+    /// Sets the body.
+    ///
+    /// ```
+    /// let _req = solo_http::Client::new().put("http://example.com/file").body("contents");
+    /// ```
+    pub fn body(mut self, body: impl Into<Bytes>) -> RequestBuilder {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// Sets a form body (`application/x-www-form-urlencoded`).
+    ///
+    /// ```
+    /// let _req = solo_http::Client::new()
+    ///     .post("http://example.com/login")
+    ///     .form(&[("user", "ada"), ("pass", "secret")]);
+    /// ```
+    pub fn form<T: Serialize + ?Sized>(self, form: &T) -> RequestBuilder {
+        match serde_urlencoded::to_string(form) {
+            Ok(body) => self.typed_body(body.into(), "application/x-www-form-urlencoded"),
+            Err(e) => {
+                self.fail(Error::new(ErrorKind::Body, "the form cannot be encoded").with_source(e))
+            }
+        }
+    }
+
+    /// Sets a JSON body (`application/json`).
+    ///
+    /// ```
+    /// let _req = solo_http::Client::new()
+    ///     .post("http://example.com/items")
+    ///     .json(&serde_json::json!({ "id": 1 }));
+    /// ```
+    pub fn json<T: Serialize + ?Sized>(self, json: &T) -> RequestBuilder {
+        match serde_json::to_vec(json) {
+            Ok(body) => self.typed_body(body.into(), "application/json"),
+            Err(e) => self.fail(
+                Error::new(ErrorKind::Body, "the JSON body cannot be encoded").with_source(e),
+            ),
+        }
+    }
+
+    fn typed_body(mut self, body: Bytes, content_type: &'static str) -> RequestBuilder {
+        if !self.headers.contains_key(CONTENT_TYPE) {
+            self.headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        }
+        self.body = Some(body);
+        self
+    }
+
+    /// The total time limit of this request, body included (instead of the
+    /// client's [`timeout`](crate::ClientBuilder::timeout)).
+    ///
+    /// ```
+    /// let _req = solo_http::Client::new()
+    ///     .get("http://example.com/")
+    ///     .timeout(std::time::Duration::from_secs(3));
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> RequestBuilder {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sends the request and waits for the response head; the body is read
+    /// later, from the [`Response`]. Redirects are followed first.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let err = solo_http::Client::new().get("http://no-such-host.invalid/").send().await.unwrap_err();
+    ///     assert_eq!(err.kind(), solo_http::ErrorKind::Dns);
+    /// });
+    /// ```
+    pub async fn send(self) -> Result<Response, Error> {
+        let client = self.client.clone();
+        client.execute(self).await
+    }
+}
+
+fn invalid(what: &str, e: http::Error) -> Error {
+    Error::new(ErrorKind::InvalidUrl, what).with_source(e)
+}

@@ -1,0 +1,296 @@
+//! The response: status and headers at once, the body on demand.
+//!
+//! Design: [`Client::send`](crate::RequestBuilder::send) returns as soon
+//! as the response head is in; the body is read only when asked for,
+//! either piece by piece with [`Response::chunk`] (streaming, nothing
+//! buffered) or collected with [`bytes`](Response::bytes),
+//! [`text`](Response::text) or [`json`](Response::json). The time and size
+//! limits of the request keep applying while the body is read (see
+//! `body`). Until the body has been read to its end the response holds
+//! its connection (and its per-host slot): read it or drop it.
+//!
+//! When the client decompressed the body, the `Content-Encoding` and
+//! `Content-Length` headers are removed, since they describe the bytes on
+//! the wire, not the ones the caller gets.
+
+use std::fmt;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{HeaderMap, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{StatusCode, Version};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::body::{Body, Limits};
+use crate::decode::{self, Decoder};
+use crate::error::{Error, ErrorKind};
+use crate::pool::Lease;
+
+/// A response to a request.
+///
+/// ```
+/// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+/// let mut resp = client.get("http://127.0.0.1:8080/big").send().await?;
+/// println!("{} {:?}", resp.status(), resp.headers().get("content-type"));
+/// while let Some(chunk) = resp.chunk().await? {
+///     println!("got {} bytes", chunk.len());
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Response {
+    status: StatusCode,
+    version: Version,
+    headers: HeaderMap,
+    url: Url,
+    body: Body,
+}
+
+impl Response {
+    pub(crate) fn new(
+        head: http::response::Parts,
+        incoming: hyper::body::Incoming,
+        lease: Lease,
+        url: Url,
+        limits: Limits,
+        decompress: bool,
+    ) -> Response {
+        let mut headers = head.headers;
+        let decoder = Decoder::for_headers(&headers, decompress, limits.max_size);
+        let content_length = headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if !decoder.is_identity() {
+            headers.remove(CONTENT_ENCODING);
+            headers.remove(CONTENT_LENGTH);
+        }
+        let keep_alive = keep_alive(head.version, &headers);
+        let body = Body::new(incoming, lease, decoder, limits, content_length, keep_alive);
+        Response {
+            status: head.status,
+            version: head.version,
+            headers,
+            url,
+            body,
+        }
+    }
+
+    pub(crate) async fn drain(mut self, max: u64) {
+        self.body.drain(max).await;
+    }
+
+    /// The status code.
+    ///
+    /// ```
+    /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+    /// let resp = client.get("http://127.0.0.1:8080/").send().await?;
+    /// if resp.status().is_success() { println!("ok"); }
+    /// # Ok(()) }
+    /// ```
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The HTTP version the response came with (`HTTP_2` when the server
+    /// chose HTTP/2).
+    ///
+    /// ```
+    /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+    /// let resp = client.get("http://127.0.0.1:8080/").send().await?;
+    /// assert_eq!(resp.version(), http::Version::HTTP_11);
+    /// # Ok(()) }
+    /// ```
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The headers.
+    ///
+    /// ```
+    /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+    /// let resp = client.get("http://127.0.0.1:8080/").send().await?;
+    /// let kind = resp.headers().get("content-type").and_then(|v| v.to_str().ok());
+    /// # Ok(()) }
+    /// ```
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The URL of the response: the last one, after redirects.
+    ///
+    /// ```
+    /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+    /// let resp = client.get("http://127.0.0.1:8080/old").send().await?;
+    /// println!("ended at {}", resp.url());
+    /// # Ok(()) }
+    /// ```
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The `Content-Length`, if the server sent one and the body is not
+    /// being decompressed.
+    ///
+    /// ```
+    /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+    /// let resp = client.head("http://127.0.0.1:8080/file").send().await?;
+    /// println!("{:?} bytes", resp.content_length());
+    /// # Ok(()) }
+    /// ```
+    pub fn content_length(&self) -> Option<u64> {
+        self.headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// The next piece of the body (decompressed), or `None` at its end.
+    /// Streaming: nothing is buffered beyond the piece returned.
+    ///
+    /// ```
+    /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+    /// let mut resp = client.get("http://127.0.0.1:8080/big").send().await?;
+    /// let mut total = 0;
+    /// while let Some(chunk) = resp.chunk().await? {
+    ///     total += chunk.len();
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        self.body.chunk().await.map_err(|e| e.or_url(&self.url))
+    }
+
+    /// The whole body (decompressed).
+    ///
+    /// ```
+    /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+    /// let body = client.get("http://127.0.0.1:8080/").send().await?.bytes().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn bytes(mut self) -> Result<Bytes, Error> {
+        let Some(first) = self.chunk().await? else {
+            return Ok(Bytes::new());
+        };
+        let Some(second) = self.chunk().await? else {
+            return Ok(first);
+        };
+        let mut all = BytesMut::with_capacity(first.len() + second.len());
+        all.extend_from_slice(&first);
+        all.extend_from_slice(&second);
+        while let Some(c) = self.chunk().await? {
+            all.extend_from_slice(&c);
+        }
+        Ok(all.freeze())
+    }
+
+    /// The whole body as text. The character set comes from a byte order
+    /// mark, else the `charset` of `Content-Type`, else (for HTML) a
+    /// `<meta charset>` tag in the first 1024 bytes, else UTF-8. Malformed
+    /// bytes become U+FFFD.
+    ///
+    /// ```
+    /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+    /// let page = client.get("http://127.0.0.1:8080/").send().await?.text().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn text(self) -> Result<String, Error> {
+        let content_type = self
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = self.bytes().await?;
+        Ok(decode::text(&body, content_type.as_deref()))
+    }
+
+    /// The whole body parsed as JSON into `T`. A body that is not valid
+    /// JSON for `T` is an error of kind [`Body`](ErrorKind::Body).
+    ///
+    /// ```
+    /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Ip { origin: String }
+    /// let ip: Ip = client.get("http://127.0.0.1:8080/ip").send().await?.json().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
+        let url = self.url.clone();
+        let body = self.bytes().await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            Error::new(
+                ErrorKind::Body,
+                "the response body is not the JSON expected",
+            )
+            .with_url(&url)
+            .with_source(e)
+        })
+    }
+
+    /// Turns a 4xx or 5xx status into an error of kind
+    /// [`Status`](ErrorKind::Status); other responses pass through.
+    ///
+    /// ```
+    /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+    /// let body = client.get("http://127.0.0.1:8080/").send().await?
+    ///     .error_for_status()?
+    ///     .text().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn error_for_status(self) -> Result<Response, Error> {
+        self.error_for_status_ref()?;
+        Ok(self)
+    }
+
+    /// [`error_for_status`](Response::error_for_status) without giving up
+    /// the response.
+    ///
+    /// ```
+    /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+    /// let resp = client.get("http://127.0.0.1:8080/").send().await?;
+    /// if let Err(e) = resp.error_for_status_ref() {
+    ///     eprintln!("{e}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn error_for_status_ref(&self) -> Result<&Response, Error> {
+        let s = self.status;
+        if s.is_client_error() || s.is_server_error() {
+            let what = if s.is_client_error() {
+                "client"
+            } else {
+                "server"
+            };
+            return Err(Error::new(
+                ErrorKind::Status(s),
+                format!("HTTP status {what} error {s}"),
+            )
+            .with_url(&self.url));
+        }
+        Ok(self)
+    }
+}
+
+/// Whether the connection may serve another request after this response.
+fn keep_alive(version: Version, headers: &HeaderMap) -> bool {
+    let has = |token: &str| {
+        headers.get_all(CONNECTION).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    match version {
+        Version::HTTP_09 | Version::HTTP_10 => has("keep-alive"),
+        _ => !has("close"),
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("url", &self.url.as_str())
+            .field("status", &self.status)
+            .field("version", &self.version)
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}

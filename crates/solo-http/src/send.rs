@@ -1,0 +1,258 @@
+//! Sending a request: the total time limit, the redirect loop, and each
+//! hop on a pooled connection.
+//!
+//! Design: [`Client::execute`] wraps everything in the total deadline.
+//! Inside, `follow` sends one hop at a time and asks `redirect` whether
+//! there is another; the body of a redirect response is drained (a little)
+//! so its connection can go back to the pool. A hop takes a connection
+//! from the pool, builds hyper's request (origin-form URI and `Host` for
+//! HTTP/1.1, absolute URI for HTTP/2) and waits for the response head
+//! under the read timeout.
+//!
+//! A connection taken from the pool may have been closed by the server
+//! while it sat idle, and the request then fails before any answer. When
+//! that happens on a reused connection and the request was not sent, or
+//! its method is idempotent, the hop is tried once more on a new
+//! connection: the caller never sees the stale connection. Bodies are
+//! `Bytes`, so sending one again costs nothing.
+
+use http::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, COOKIE, HOST};
+use http::{Method, Version};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use url::{Position, Url};
+
+use crate::body::{Deadline, Limits};
+use crate::client::Client;
+use crate::connect::{Key, ReqBody};
+use crate::error::{Error, ErrorKind, Phase};
+use crate::pool::{Conn, Lease};
+use crate::redirect::{Hop, Redirects};
+use crate::request::RequestBuilder;
+use crate::response::Response;
+
+/// How much of a redirect response's body is read to keep its connection.
+const DRAIN_LIMIT: u64 = 64 << 10;
+
+impl Client {
+    pub(crate) async fn execute(&self, req: RequestBuilder) -> Result<Response, Error> {
+        let url = req.url?;
+        check_url(&url)?;
+        let hop = Hop {
+            method: req.method,
+            url,
+            headers: req.headers,
+            body: req.body,
+        };
+        let limit = req.timeout.or(self.inner.config.timeout);
+        let deadline = limit.and_then(|limit| {
+            let at = solo::time::now().checked_add(limit)?;
+            Some(Deadline { at, limit })
+        });
+        match deadline {
+            None => self.follow(hop, None).await,
+            Some(d) => {
+                let url = hop.url.clone();
+                solo::time::timeout_at(d.at, self.follow(hop, deadline))
+                    .await
+                    .unwrap_or_else(|_| Err(Error::timeout(Phase::Total, d.limit).with_url(&url)))
+            }
+        }
+    }
+
+    async fn follow(&self, mut hop: Hop, deadline: Option<Deadline>) -> Result<Response, Error> {
+        let config = &self.inner.config;
+        let limits = Limits {
+            max_size: config.max_body_size,
+            read_timeout: config.read_timeout,
+            deadline,
+        };
+        let mut redirects = Redirects::new(config.redirect_limit, &hop);
+        loop {
+            let (resp, lease, decompress) =
+                self.send_hop(&hop).await.map_err(|e| e.or_url(&hop.url))?;
+            let (head, incoming) = resp.into_parts();
+            if let Some(jar) = &self.inner.jar {
+                jar.store(&hop.url, &head.headers);
+            }
+            let here = hop.url.clone();
+            let next = match redirects.enabled() {
+                true => redirects.next(&mut hop, head.status, &head.headers),
+                false => Ok(false),
+            };
+            if let Ok(false) = next {
+                return Ok(Response::new(
+                    head, incoming, lease, here, limits, decompress,
+                ));
+            }
+            // A redirect, followed or refused: read its (small) body so the
+            // connection can serve the next request.
+            Response::new(head, incoming, lease, here, limits, false)
+                .drain(DRAIN_LIMIT)
+                .await;
+            next?;
+        }
+    }
+
+    /// One request on one connection, retried once on a new connection if
+    /// a reused one turns out to be stale.
+    async fn send_hop(&self, hop: &Hop) -> Result<(http::Response<Incoming>, Lease, bool), Error> {
+        let inner = &self.inner;
+        let key = Key::of(&hop.url);
+        let mut fresh = false;
+        loop {
+            let mut lease = inner.pool.lease(&key, &inner.connector, fresh).await?;
+            let (req, decompress) = self.build(hop, lease.is_http2())?;
+            let sending = async {
+                match lease.conn() {
+                    Conn::Http1(s) => s.try_send_request(req).await,
+                    Conn::Http2(s) => s.try_send_request(req).await,
+                }
+            };
+            let result = match inner.config.read_timeout {
+                None => sending.await,
+                Some(d) => solo::timeout(d, sending)
+                    .await
+                    .map_err(|_| Error::timeout(Phase::Read, d))?,
+            };
+            match result {
+                Ok(resp) => return Ok((resp, lease, decompress)),
+                Err(mut e) => {
+                    let unsent = e.take_message().is_some();
+                    let e = e.into_error();
+                    if lease.reused() && !fresh && (unsent || idempotent(&hop.method) && stale(&e))
+                    {
+                        fresh = true;
+                        continue;
+                    }
+                    return Err(send_error(&key, e));
+                }
+            }
+        }
+    }
+
+    /// hyper's request for `hop`, and whether the client decompresses the
+    /// answer.
+    fn build(&self, hop: &Hop, http2: bool) -> Result<(http::Request<ReqBody>, bool), Error> {
+        let config = &self.inner.config;
+        let url = &hop.url;
+        let target = if http2 {
+            &url[..Position::AfterQuery]
+        } else {
+            &url[Position::BeforePath..Position::AfterQuery]
+        };
+        let uri: http::Uri = target.parse().map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidUrl,
+                format!("invalid request target {target:?}"),
+            )
+            .with_source(e)
+        })?;
+        let mut headers = config.headers.clone();
+        for name in hop.headers.keys() {
+            headers.remove(name);
+        }
+        headers.extend(hop.headers.iter().map(|(n, v)| (n.clone(), v.clone())));
+        if !http2 && !headers.contains_key(HOST) {
+            let host = url.host_str().unwrap_or_default();
+            let value = match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_owned(),
+            };
+            let value = HeaderValue::from_str(&value)
+                .map_err(|e| Error::new(ErrorKind::InvalidUrl, "invalid host").with_source(e))?;
+            headers.insert(HOST, value);
+        }
+        headers
+            .entry(ACCEPT)
+            .or_insert(HeaderValue::from_static("*/*"));
+        let decompress = config.decompress && !headers.contains_key(ACCEPT_ENCODING);
+        if decompress {
+            headers.insert(
+                ACCEPT_ENCODING,
+                HeaderValue::from_static("gzip, deflate, br"),
+            );
+        }
+        if let Some(jar) = &self.inner.jar {
+            if !headers.contains_key(COOKIE) {
+                if let Some(cookies) = jar.header_for(url) {
+                    headers.insert(COOKIE, cookies);
+                }
+            }
+        }
+        let mut req = http::Request::new(Full::new(hop.body.clone().unwrap_or_default()));
+        *req.method_mut() = hop.method.clone();
+        *req.uri_mut() = uri;
+        *req.version_mut() = if http2 {
+            Version::HTTP_2
+        } else {
+            Version::HTTP_11
+        };
+        *req.headers_mut() = headers;
+        Ok((req, decompress))
+    }
+}
+
+/// Only http(s) URLs with a host can be requested.
+fn check_url(url: &Url) -> Result<(), Error> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::new(
+            ErrorKind::InvalidUrl,
+            format!(
+                "unsupported URL scheme '{}': only http and https",
+                url.scheme()
+            ),
+        )
+        .with_url(url));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::new(ErrorKind::InvalidUrl, "the URL has no host").with_url(url));
+    }
+    Ok(())
+}
+
+fn idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+/// Failures that mean the connection was already dead when it was used.
+fn stale(e: &hyper::Error) -> bool {
+    e.is_canceled()
+        || e.is_incomplete_message()
+        || io_kind(e).is_some_and(|k| {
+            matches!(
+                k,
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+            )
+        })
+}
+
+fn io_kind(e: &hyper::Error) -> Option<std::io::ErrorKind> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// The error for a request that failed before its response head.
+fn send_error(key: &Key, e: hyper::Error) -> Error {
+    let what = if e.is_parse() {
+        format!("{key} sent an invalid HTTP response")
+    } else if e.is_incomplete_message() {
+        format!("the connection to {key} closed before a response arrived")
+    } else if stale(&e) {
+        format!("the connection to {key} was reset before a response arrived")
+    } else {
+        format!("the request to {key} failed")
+    };
+    Error::new(ErrorKind::Connect, what).with_source(e)
+}

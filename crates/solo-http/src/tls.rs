@@ -1,0 +1,234 @@
+//! TLS: the rustls client settings and the byte stream a connection runs on.
+//!
+//! Design: rustls with the `ring` provider does the cryptography;
+//! `futures-rustls` drives it over any futures-io stream, which solo's
+//! `TcpStream` is, so TLS needs no tokio and no unsafe code. The settings
+//! are built once per [`Client`](crate::Client): the Mozilla roots from
+//! `webpki-roots` (unless turned off) plus the roots the user added, and
+//! ALPN offering `h2` then `http/1.1`, so the server picks HTTP/2 when it
+//! can. `danger_accept_invalid_certs` swaps the certificate check for one
+//! that accepts any certificate but still checks the handshake signatures.
+//!
+//! [`Stream`] is what a connection reads and writes: plain TCP or TLS over
+//! TCP, one type, so the pool and hyper see a single I/O type.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_rustls::client::TlsStream;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use solo::net::TcpStream;
+
+use crate::error::{Error, ErrorKind};
+
+/// What the user chose for TLS on the builder.
+#[derive(Clone, Default)]
+pub(crate) struct TlsOptions {
+    pub(crate) extra_roots: Vec<Vec<u8>>,
+    pub(crate) no_builtin_roots: bool,
+    pub(crate) accept_invalid_certs: bool,
+    pub(crate) http1_only: bool,
+}
+
+/// Builds the rustls client settings for `opts`; an added root that is not
+/// a valid DER certificate is an error of kind `Tls`.
+pub(crate) fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::new(ErrorKind::Tls, "cannot set up TLS").with_source(e))?;
+    let mut config = if opts.accept_invalid_certs {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
+            .with_no_client_auth()
+    } else {
+        let mut roots = RootCertStore::empty();
+        if !opts.no_builtin_roots {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        }
+        for der in &opts.extra_roots {
+            roots.add(CertificateDer::from(der.clone())).map_err(|e| {
+                Error::new(ErrorKind::Tls, "invalid root certificate").with_source(e)
+            })?;
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    config.alpn_protocols = if opts.http1_only {
+        vec![b"http/1.1".to_vec()]
+    } else {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    };
+    Ok(Arc::new(config))
+}
+
+/// Runs the TLS handshake for `host` over `tcp`; true in the result when
+/// the server chose HTTP/2 by ALPN. Any failure is of kind `Tls`.
+pub(crate) async fn handshake(
+    config: &Arc<ClientConfig>,
+    host: &str,
+    tcp: TcpStream,
+) -> Result<(Stream, bool), Error> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let name = ServerName::try_from(bare.to_owned()).map_err(|e| {
+        Error::new(
+            ErrorKind::Tls,
+            format!("'{host}' is not a valid TLS server name"),
+        )
+        .with_source(e)
+    })?;
+    let connector = futures_rustls::TlsConnector::from(config.clone());
+    let tls = connector.connect(name, tcp).await.map_err(|e| {
+        let what = match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            Some(rustls::Error::InvalidCertificate(_)) => "the server's certificate is not valid",
+            Some(_) => "TLS handshake failed",
+            None => "connection failed during the TLS handshake",
+        };
+        Error::new(ErrorKind::Tls, format!("{what} for {host}")).with_source(e)
+    })?;
+    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+    Ok((Stream::Tls(Box::new(tls)), h2))
+}
+
+/// A connection's byte stream: plain TCP, or TLS over TCP.
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(&mut **s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(&mut **s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(&mut **s).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(&mut **s).poll_flush(cx),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_close(cx),
+            Stream::Tls(s) => Pin::new(&mut **s).poll_close(cx),
+        }
+    }
+}
+
+/// The verifier behind `danger_accept_invalid_certs`: any certificate
+/// chain passes; the handshake signatures are still checked, so the peer
+/// must hold the key of the certificate it shows.
+#[derive(Debug)]
+struct AcceptAnyCert(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alpn_offers_h2_unless_http1_only() {
+        let c = client_config(&TlsOptions::default()).unwrap();
+        assert_eq!(c.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+        let opts = TlsOptions {
+            http1_only: true,
+            ..TlsOptions::default()
+        };
+        assert_eq!(
+            client_config(&opts).unwrap().alpn_protocols,
+            [b"http/1.1".to_vec()]
+        );
+    }
+
+    #[test]
+    fn a_bad_root_is_a_tls_error() {
+        let opts = TlsOptions {
+            extra_roots: vec![b"not a certificate".to_vec()],
+            ..TlsOptions::default()
+        };
+        let e = client_config(&opts).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Tls);
+    }
+}

@@ -1,0 +1,355 @@
+//! Requests, bodies, decoding and redirects against a hyper server on solo.
+
+mod common;
+
+use common::{failure, json, run, start, text, TEXT};
+use serde::Deserialize;
+use solo_http::{Client, ErrorKind, Method, StatusCode, Version};
+
+#[derive(Deserialize, Debug)]
+struct Echo {
+    method: String,
+    uri: String,
+    headers: std::collections::HashMap<String, String>,
+    body: String,
+}
+
+#[test]
+fn get_text_json_and_metadata() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let resp = client.get(s.url("/text")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.version(), Version::HTTP_11);
+        assert_eq!(resp.url().as_str(), s.url("/text"));
+        assert_eq!(resp.content_length(), Some(11));
+        assert_eq!(resp.headers()["content-type"], "text/plain");
+        assert_eq!(resp.text().await.unwrap(), "hello world");
+
+        #[derive(Deserialize, Debug)]
+        struct Doc {
+            name: String,
+            n: u32,
+        }
+        let doc: Doc = client
+            .get(s.url("/json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!((doc.name.as_str(), doc.n), ("solo", 3));
+
+        // JSON that does not fit the type is a body error.
+        let err = client
+            .get(s.url("/text"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Doc>()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Body);
+    });
+}
+
+#[test]
+fn request_headers_query_and_bodies_reach_the_server() {
+    run(async {
+        let s = start().await;
+        let mut defaults = solo_http::HeaderMap::new();
+        defaults.insert("x-default", "d".parse().unwrap());
+        defaults.insert("x-replaced", "old".parse().unwrap());
+        let client = Client::builder()
+            .user_agent("tester/1")
+            .default_headers(defaults)
+            .build()
+            .unwrap();
+
+        let echo: Echo = json(
+            client
+                .get(s.url("/echo?a=1"))
+                .query(&[("b", "two words")])
+                .header("x-replaced", "new"),
+        )
+        .await;
+        assert_eq!(echo.method, "GET");
+        assert_eq!(echo.uri, "/echo?a=1&b=two+words");
+        assert_eq!(echo.headers["user-agent"], "tester/1");
+        assert_eq!(echo.headers["x-default"], "d");
+        assert_eq!(echo.headers["x-replaced"], "new");
+        assert_eq!(echo.headers["host"], s.addr.to_string());
+        assert!(echo.headers["accept-encoding"].contains("gzip"));
+
+        let echo: Echo = json(
+            client
+                .post(s.url("/echo"))
+                .json(&serde_json::json!({"k": [1, 2]})),
+        )
+        .await;
+        assert_eq!(
+            (echo.method.as_str(), echo.body.as_str()),
+            ("POST", r#"{"k":[1,2]}"#)
+        );
+        assert_eq!(echo.headers["content-type"], "application/json");
+
+        let echo: Echo = json(
+            client
+                .put(s.url("/echo"))
+                .form(&[("user", "ada"), ("note", "a&b")]),
+        )
+        .await;
+        assert_eq!(echo.method, "PUT");
+        assert_eq!(echo.body, "user=ada&note=a%26b");
+        assert_eq!(
+            echo.headers["content-type"],
+            "application/x-www-form-urlencoded"
+        );
+
+        let echo: Echo = json(client.delete(s.url("/echo")).body("raw")).await;
+        assert_eq!(
+            (echo.method.as_str(), echo.body.as_str()),
+            ("DELETE", "raw")
+        );
+
+        let echo: Echo = json(client.request(Method::PATCH, s.url("/echo"))).await;
+        assert_eq!(echo.method, "PATCH");
+
+        let head = client.head(s.url("/text")).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::OK);
+        assert_eq!(head.bytes().await.unwrap().len(), 0);
+    });
+}
+
+#[test]
+fn invalid_input_is_an_error_at_send_not_a_panic() {
+    run(async {
+        let client = Client::new();
+        for bad in ["not a url", "ftp://example.com/", "http://", "mailto:x@y.z"] {
+            let e = client.get(bad).send().await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidUrl, "{bad}: {e}");
+        }
+        let e = client
+            .get("http://127.0.0.1:1/")
+            .header("bad name", "v")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidUrl);
+        let e = client
+            .get("http://127.0.0.1:1/")
+            .header("x-ok", "line\r\nbreak")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidUrl);
+        assert!(e.to_string().contains("x-ok"), "{e}");
+        let bad_json = std::collections::HashMap::from([((1, 2), 3)]);
+        let e = client
+            .post("http://127.0.0.1:1/")
+            .json(&bad_json)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Body);
+        let e = Client::builder().user_agent("a\nb").build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidUrl);
+    });
+}
+
+#[test]
+fn gzip_deflate_and_brotli_are_decoded() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        for route in ["/gzip", "/deflate", "/br"] {
+            let resp = client.get(s.url(route)).send().await.unwrap();
+            assert!(resp.headers().get("content-encoding").is_none(), "{route}");
+            assert_eq!(resp.text().await.unwrap(), TEXT.repeat(100), "{route}");
+        }
+        // Without decompression the bytes come as sent.
+        let raw = Client::builder().decompress(false).build().unwrap();
+        let resp = raw.get(s.url("/gzip")).send().await.unwrap();
+        assert_eq!(resp.headers()["content-encoding"], "gzip");
+        let body = resp.bytes().await.unwrap();
+        assert_eq!(&body[..2], b"\x1f\x8b");
+    });
+}
+
+#[test]
+fn charset_comes_from_header_meta_or_bom() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let get = |p: &'static str| {
+            let c = client.clone();
+            let u = s.url(p);
+            async move { c.get(u).send().await.unwrap().text().await.unwrap() }
+        };
+        assert_eq!(get("/latin1").await, "café");
+        assert!(get("/meta").await.ends_with("<body>Привет</body>"));
+        assert_eq!(get("/bom").await, "hi");
+    });
+}
+
+#[test]
+fn chunk_streams_the_body_piece_by_piece() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let mut resp = client
+            .get(s.url("/big-chunked?n=200000"))
+            .send()
+            .await
+            .unwrap();
+        let mut total = 0;
+        let mut pieces = 0;
+        while let Some(c) = resp.chunk().await.unwrap() {
+            assert!(c.iter().all(|b| *b == b'z'));
+            total += c.len();
+            pieces += 1;
+        }
+        assert_eq!(total, 200_000);
+        assert!(pieces > 1);
+        assert!(resp.chunk().await.unwrap().is_none());
+    });
+}
+
+#[test]
+fn error_for_status() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let resp = client.get(s.url("/status/404")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        let e = resp.error_for_status_ref().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Status(StatusCode::NOT_FOUND));
+        assert_eq!(e.status(), Some(StatusCode::NOT_FOUND));
+        assert_eq!(e.url().unwrap().as_str(), s.url("/status/404"));
+        assert!(e.to_string().contains("404"), "{e}");
+        let e = resp.error_for_status().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Status(StatusCode::NOT_FOUND));
+        let ok = client.get(s.url("/text")).send().await.unwrap();
+        assert_eq!(
+            ok.error_for_status().unwrap().text().await.unwrap(),
+            "hello world"
+        );
+    });
+}
+
+#[test]
+fn redirect_chains_are_followed_up_to_the_limit() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let resp = client
+            .get(s.url("/redirect/chain/10"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.url().as_str(), s.url("/redirect/chain/0"));
+        assert_eq!(resp.text().await.unwrap(), "end of chain");
+
+        let e = client
+            .get(s.url("/redirect/chain/11"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Redirect);
+        assert!(e.to_string().contains("too many redirects"), "{e}");
+        // All those hops, even the refused one, reused one connection.
+        assert_eq!(s.stats.accepted(), 1);
+
+        let strict = Client::builder().redirect_limit(2).build().unwrap();
+        let e = strict
+            .get(s.url("/redirect/chain/3"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Redirect);
+
+        let off = Client::builder().redirect_limit(0).build().unwrap();
+        let resp = off.get(s.url("/redirect/chain/3")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::FOUND);
+        assert_eq!(resp.headers()["location"], "/redirect/chain/2");
+    });
+}
+
+#[test]
+fn refused_redirects_are_errors_not_hangs() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        for (route, says) in [
+            ("/redirect/loop-a", "redirect loop"),
+            (
+                "/redirect/file",
+                "refusing to follow a redirect to file:///etc/passwd",
+            ),
+        ] {
+            let e = failure(&client, s.url(route)).await;
+            assert_eq!(e.kind(), ErrorKind::Redirect);
+            assert!(e.to_string().contains(says), "{e}");
+            assert_eq!(text(&client, s.url("/text")).await, "hello world");
+        }
+        let e = failure(&client, s.url("/redirect/file")).await;
+        assert_eq!(e.url().unwrap().as_str(), s.url("/redirect/file"));
+    });
+}
+
+#[test]
+fn redirect_methods_and_bodies() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        for (route, method, body) in [
+            ("/redirect/303", "GET", ""),
+            ("/redirect/302", "GET", ""),
+            ("/redirect/307", "POST", "payload"),
+        ] {
+            let echo: Echo = json(
+                client
+                    .post(s.url(route))
+                    .header("content-type", "text/plain")
+                    .body("payload"),
+            )
+            .await;
+            assert_eq!(
+                (echo.method.as_str(), echo.body.as_str()),
+                (method, body),
+                "{route}"
+            );
+            assert_eq!(echo.headers.contains_key("content-type"), !body.is_empty());
+        }
+    });
+}
+
+#[test]
+fn credentials_are_dropped_when_a_redirect_changes_host() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let send = |route: &str| {
+            client
+                .get(s.url(route))
+                .header("authorization", "Bearer secret")
+                .header("cookie", "session=1")
+                .header("x-other", "kept")
+                .send()
+        };
+        let resp = send("/redirect/same-host").await.unwrap();
+        let echo: Echo = resp.json().await.unwrap();
+        assert_eq!(echo.headers["authorization"], "Bearer secret");
+        assert_eq!(echo.headers["cookie"], "session=1");
+
+        let resp = send("/redirect/other-host").await.unwrap();
+        assert_eq!(resp.url().host_str(), Some("localhost"));
+        let echo: Echo = resp.json().await.unwrap();
+        assert!(!echo.headers.contains_key("authorization"));
+        assert!(!echo.headers.contains_key("cookie"));
+        assert_eq!(echo.headers["x-other"], "kept");
+        assert_eq!(echo.headers["host"], format!("localhost:{}", s.addr.port()));
+    });
+}

@@ -1,0 +1,124 @@
+//! A TLS test server: a certificate authority and a certificate for
+//! `localhost` made by rcgen, rustls (ring) through futures-rustls, and the
+//! routes of the plain server over HTTP/1.1 or HTTP/2 by ALPN.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use solo::net::TcpStream;
+
+use super::{route, start_raw, Server};
+
+/// Runs hyper's HTTP/2 server tasks on solo.
+#[derive(Clone, Copy)]
+pub struct LocalExec;
+
+impl<F: Future + 'static> hyper::rt::Executor<F> for LocalExec {
+    fn execute(&self, fut: F) {
+        drop(solo::spawn(fut));
+    }
+}
+
+/// A CA (its DER certificate, to trust) and a leaf for `localhost` it
+/// signed (certificate chain and key, to serve).
+pub struct Pki {
+    pub ca_der: Vec<u8>,
+    chain: Vec<CertificateDer<'static>>,
+    key: Vec<u8>,
+}
+
+impl Pki {
+    pub fn new() -> Pki {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&leaf_key, &issuer)
+            .unwrap();
+        Pki {
+            ca_der: ca_cert.der().to_vec(),
+            chain: vec![leaf.der().clone()],
+            key: leaf_key.serialize_der(),
+        }
+    }
+
+    fn server_config(&self, alpn: &[&[u8]]) -> Arc<rustls::ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone()));
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(self.chain.clone(), key)
+            .unwrap();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Arc::new(config)
+    }
+}
+
+impl Default for Pki {
+    fn default() -> Pki {
+        Pki::new()
+    }
+}
+
+/// How a TLS test server behaves.
+pub struct TlsOptions {
+    /// Offer HTTP/2 by ALPN (else only HTTP/1.1).
+    pub h2: bool,
+    /// Close each connection this long after accepting it.
+    pub lifetime: Option<Duration>,
+}
+
+/// Starts a TLS server on 127.0.0.1 serving the test routes.
+pub async fn start_tls(pki: &Pki, opts: TlsOptions) -> Server {
+    let alpn: &[&[u8]] = if opts.h2 {
+        &[b"h2", b"http/1.1"]
+    } else {
+        &[b"http/1.1"]
+    };
+    let acceptor = futures_rustls::TlsAcceptor::from(pki.server_config(alpn));
+    let lifetime = opts.lifetime;
+    start_raw(move |stream: TcpStream| {
+        let acceptor = acceptor.clone();
+        async move {
+            let serve = serve_tls(acceptor, stream);
+            match lifetime {
+                Some(d) => drop(solo::timeout(d, serve).await),
+                None => serve.await,
+            }
+        }
+    })
+    .await
+}
+
+async fn serve_tls(acceptor: futures_rustls::TlsAcceptor, stream: TcpStream) {
+    let addr = stream.local_addr().unwrap();
+    let Ok(tls) = acceptor.accept(stream).await else {
+        return;
+    };
+    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+    let io = hyper_util::rt::TokioIo::new(solo::compat::TokioIo::new(tls));
+    let service = hyper::service::service_fn(move |req| route(req, addr));
+    if h2 {
+        let _ = hyper::server::conn::http2::Builder::new(LocalExec)
+            .serve_connection(io, service)
+            .await;
+    } else {
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(io, service)
+            .await;
+    }
+}
+
+/// `https://localhost:PORT{path}`.
+pub fn https_url(s: &Server, path: &str) -> String {
+    format!("https://localhost:{}{path}", s.addr.port())
+}

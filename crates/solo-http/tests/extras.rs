@@ -1,0 +1,116 @@
+//! The opt-in cookie jar and HTTP CONNECT proxies.
+
+mod common;
+
+use common::tls::{https_url, start_tls, Pki, TlsOptions};
+use common::{failure, json, run, start, start_proxy, text};
+use solo_http::{Client, ErrorKind, Version};
+
+/// The `Cookie` header the echo route at `url` received, if any.
+async fn cookie_sent(client: &Client, url: String) -> Option<String> {
+    let echo: serde_json::Value = json(client.get(url)).await;
+    echo["headers"]["cookie"].as_str().map(str::to_owned)
+}
+
+#[test]
+fn the_cookie_jar_sends_back_what_the_server_set() {
+    run(async {
+        let s = start().await;
+        let client = Client::builder().cookie_store(true).build().unwrap();
+        assert_eq!(cookie_sent(&client, s.url("/echo")).await, None);
+        client.get(s.url("/cookie/set")).send().await.unwrap();
+        // The path-scoped cookie only goes below its path, longest first.
+        assert_eq!(
+            cookie_sent(&client, s.url("/echo")).await.as_deref(),
+            Some("session=abc")
+        );
+        assert_eq!(
+            cookie_sent(&client, s.url("/cookie/echo")).await.as_deref(),
+            Some("scoped=1; session=abc")
+        );
+        // Host-only cookies of 127.0.0.1 do not go to localhost.
+        assert_eq!(cookie_sent(&client, s.other_host_url("/echo")).await, None);
+        // A request's own Cookie header wins over the jar.
+        let echo: serde_json::Value =
+            json(client.get(s.url("/echo")).header("cookie", "mine=1")).await;
+        assert_eq!(echo["headers"]["cookie"], "mine=1");
+    });
+}
+
+#[test]
+fn cookies_set_by_a_redirect_reach_the_next_hop() {
+    run(async {
+        let s = start().await;
+        let client = Client::builder().cookie_store(true).build().unwrap();
+        let echo: serde_json::Value = json(client.get(s.url("/cookie/redirect"))).await;
+        assert_eq!(echo["headers"]["cookie"], "via=redirect");
+    });
+}
+
+#[test]
+fn without_the_jar_no_cookie_is_kept() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        client.get(s.url("/cookie/set")).send().await.unwrap();
+        assert_eq!(cookie_sent(&client, s.url("/echo")).await, None);
+    });
+}
+
+#[test]
+fn requests_go_through_a_connect_proxy_with_credentials() {
+    run(async {
+        let s = start().await;
+        // "user:pw" in base64.
+        let (proxy, heads) = start_proxy(Some("dXNlcjpwdw==")).await;
+        let proxy_url = format!("http://user:pw@{}", proxy.addr);
+        let client = Client::builder().proxy(&proxy_url).build().unwrap();
+        for _ in 0..3 {
+            assert_eq!(text(&client, s.url("/text")).await, "hello world");
+        }
+        // One tunnel, kept alive, to the target.
+        assert_eq!(proxy.stats.accepted(), 1);
+        assert_eq!(s.stats.accepted(), 1);
+        let head = heads.borrow()[0].clone();
+        assert!(
+            head.starts_with(&format!("CONNECT {} HTTP/1.1\r\n", s.addr)),
+            "{head}"
+        );
+    });
+}
+
+#[test]
+fn tls_and_http2_run_end_to_end_through_the_tunnel() {
+    run(async {
+        let pki = Pki::new();
+        let s = start_tls(
+            &pki,
+            TlsOptions {
+                h2: true,
+                lifetime: None,
+            },
+        )
+        .await;
+        let (proxy, _) = start_proxy(None).await;
+        let client = Client::builder()
+            .proxy(&proxy.url(""))
+            .add_root_certificate(pki.ca_der.clone())
+            .build()
+            .unwrap();
+        let resp = client.get(https_url(&s, "/text")).send().await.unwrap();
+        assert_eq!(resp.version(), Version::HTTP_2);
+        assert_eq!(resp.text().await.unwrap(), "hello world");
+    });
+}
+
+#[test]
+fn a_proxy_that_refuses_the_tunnel_is_a_connect_error() {
+    run(async {
+        let s = start().await;
+        let (proxy, _) = start_proxy(Some("c2VjcmV0")).await;
+        let client = Client::builder().proxy(&proxy.url("")).build().unwrap();
+        let e = failure(&client, s.url("/text")).await;
+        assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+        assert!(e.to_string().contains("407"), "{e}");
+    });
+}

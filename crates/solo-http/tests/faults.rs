@@ -1,0 +1,214 @@
+//! The fault matrix: each fault ends in the right error kind, and the same
+//! client then still works (the pool is healthy).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{failure, run, start, start_faulty, start_raw, text, Server};
+use solo_http::{Client, ErrorKind, Phase};
+
+/// The client still works against the faulty server.
+async fn still_works(client: &Client, s: &Server) {
+    assert_eq!(text(client, s.url("/ok")).await, "ok");
+}
+
+#[test]
+fn reset_mid_body() {
+    run(async {
+        let s = start_faulty().await;
+        let client = Client::new();
+        let resp = client.get(s.url("/reset")).send().await.unwrap();
+        let e = resp.bytes().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Body, "{e}");
+        assert_eq!(e.url().unwrap().as_str(), s.url("/reset"));
+        still_works(&client, &s).await;
+    });
+}
+
+#[test]
+fn truncated_chunked_body() {
+    run(async {
+        let s = start_faulty().await;
+        let client = Client::new();
+        let mut resp = client
+            .get(s.url("/truncated-chunked"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(&resp.chunk().await.unwrap().unwrap()[..], b"hello");
+        let e = resp.chunk().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Body, "{e}");
+        still_works(&client, &s).await;
+    });
+}
+
+#[test]
+fn server_that_never_answers_hits_the_read_timeout() {
+    run(async {
+        let s = start_faulty().await;
+        let client = Client::builder()
+            .read_timeout(Duration::from_millis(200))
+            .build()
+            .unwrap();
+        let e = failure(&client, s.url("/never")).await;
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Read), "{e}");
+        assert!(e.is_timeout());
+        assert_eq!(e.url().unwrap().as_str(), s.url("/never"));
+        still_works(&client, &s).await;
+        // Without a read timeout, the total one ends it.
+        let client = Client::builder()
+            .timeout(Duration::from_millis(200))
+            .build()
+            .unwrap();
+        let e = failure(&client, s.url("/never")).await;
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Total), "{e}");
+        still_works(&client, &s).await;
+    });
+}
+
+#[test]
+fn trickling_server_hits_the_total_timeout_while_the_body_is_read() {
+    run(async {
+        let s = start().await;
+        // One byte every 100 ms: the read timeout never fires, the total does.
+        let client = Client::builder()
+            .read_timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let resp = client
+            .get(s.url("/trickle"))
+            .timeout(Duration::from_millis(500))
+            .send()
+            .await
+            .unwrap();
+        let e = resp.bytes().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Total), "{e}");
+        // A read timeout shorter than the gaps fires first.
+        let client = Client::builder()
+            .read_timeout(Duration::from_millis(30))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let e = failure(&client, s.url("/trickle")).await;
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Read), "{e}");
+        let resp = client.get(s.url("/text")).send().await.unwrap();
+        assert_eq!(resp.text().await.unwrap(), "hello world");
+    });
+}
+
+#[test]
+fn body_larger_than_the_limit() {
+    run(async {
+        let s = start().await;
+        let limit = 100_000;
+        let client = Client::builder().max_body_size(limit).build().unwrap();
+        // Announced by Content-Length: fails before reading.
+        let e = failure(&client, s.url("/big?n=200000")).await;
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+        // Not announced: fails as it passes the limit, and what was handed
+        // out before never exceeds it.
+        let mut resp = client
+            .get(s.url("/big-chunked?n=300000"))
+            .send()
+            .await
+            .unwrap();
+        let mut got = 0;
+        let e = loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => got += c.len() as u64,
+                Ok(None) => panic!("the whole body came through"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+        assert!(got <= limit, "{got} bytes handed out");
+        // Small on the wire, huge decompressed: the decoded count stops it.
+        let e = failure(&client, s.url("/bomb")).await;
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+        // HEAD has no body, whatever its Content-Length says.
+        let head = client.head(s.url("/big?n=200000")).send().await.unwrap();
+        assert_eq!(head.content_length(), Some(200_000));
+        assert!(head.bytes().await.unwrap().is_empty());
+        // Exactly the limit is fine.
+        let body = client
+            .get(s.url("/big?n=100000"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await;
+        assert_eq!(body.unwrap().len(), 100_000);
+        // The default limit lets the bomb (8 MiB decoded) through.
+        let body = Client::new()
+            .get(s.url("/bomb"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await;
+        assert_eq!(body.unwrap().len(), 8 << 20);
+    });
+}
+
+#[test]
+fn unknown_host_is_a_dns_error() {
+    run(async {
+        let client = Client::new();
+        let e = failure(&client, "http://no-such-host.invalid/").await;
+        assert_eq!(e.kind(), ErrorKind::Dns, "{e}");
+        assert!(e.to_string().contains("no-such-host.invalid"), "{e}");
+        let s = start_faulty().await;
+        still_works(&client, &s).await;
+    });
+}
+
+#[test]
+fn connection_refused_is_a_connect_error() {
+    run(async {
+        let listener = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let client = Client::new();
+        let e = failure(&client, format!("http://{addr}/")).await;
+        assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+        let io = std::error::Error::source(&e)
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .expect("the cause is the io error");
+        assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+        let s = start_faulty().await;
+        still_works(&client, &s).await;
+    });
+}
+
+#[test]
+fn a_proxy_that_never_answers_hits_the_connect_timeout() {
+    run(async {
+        // Accepts, reads the CONNECT, never answers: the connect phase
+        // (which includes the tunnel) runs out of time.
+        let proxy = start_raw(|s| async move {
+            let _ = common::read_request(&s).await;
+            solo::sleep(Duration::from_secs(60)).await;
+        })
+        .await;
+        let client = Client::builder()
+            .proxy(&proxy.url(""))
+            .connect_timeout(Duration::from_millis(200))
+            .build()
+            .unwrap();
+        let e = failure(&client, "http://127.0.0.1:9/").await;
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Connect), "{e}");
+    });
+}
+
+#[test]
+fn a_response_that_is_not_http_is_an_error() {
+    run(async {
+        let s = start_faulty().await;
+        let client = Client::new();
+        let e = failure(&client, s.url("/garbage")).await;
+        assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+        assert!(e.to_string().contains("invalid HTTP response"), "{e}");
+        still_works(&client, &s).await;
+    });
+}

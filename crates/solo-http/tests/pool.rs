@@ -1,0 +1,227 @@
+//! The connection pool: keep-alive reuse, per-host limits, idle expiry and
+//! connections the server closes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{concurrent, json, run, start, start_faulty, text};
+use solo_http::Client;
+
+#[test]
+fn sequential_requests_share_one_keep_alive_connection() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        for i in 0..10 {
+            let resp = client.get(s.url("/text")).send().await.unwrap();
+            assert_eq!(resp.text().await.unwrap(), "hello world", "request {i}");
+        }
+        // Bodies read every way give the connection back.
+        let _: serde_json::Value = json(client.get(s.url("/json"))).await;
+        let mut r = client.get(s.url("/gzip")).send().await.unwrap();
+        while r.chunk().await.unwrap().is_some() {}
+        client.head(s.url("/text")).send().await.unwrap();
+        client
+            .get(s.url("/text"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(s.stats.accepted(), 1);
+    });
+}
+
+#[test]
+fn max_connections_per_host_makes_requests_wait_for_a_slot() {
+    run(async {
+        let s = start().await;
+        let client = Client::builder()
+            .max_connections_per_host(4)
+            .build()
+            .unwrap();
+        let results = concurrent(&client, &s.url("/pause"), 50).await;
+        assert!(results.iter().all(|r| r.as_deref().ok() == Some("paused")));
+        assert!(
+            s.stats.max_open() <= 4,
+            "{} open at once",
+            s.stats.max_open()
+        );
+        assert!(
+            s.stats.accepted() <= 4,
+            "{} connections",
+            s.stats.accepted()
+        );
+    });
+}
+
+#[test]
+fn without_a_limit_concurrent_requests_open_more_connections() {
+    // The control for the test above: the server does see concurrency.
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let results = concurrent(&client, &s.url("/pause"), 20).await;
+        assert!(results.iter().all(|r| r.is_ok()));
+        assert!(
+            s.stats.max_open() > 4,
+            "{} open at once",
+            s.stats.max_open()
+        );
+    });
+}
+
+#[test]
+fn connection_close_responses_are_not_reused() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        for _ in 0..3 {
+            let resp = client.get(s.url("/close")).send().await.unwrap();
+            assert_eq!(resp.text().await.unwrap(), "bye");
+        }
+        assert_eq!(s.stats.accepted(), 3);
+        for _ in 0..3 {
+            text(&client, s.url("/text")).await;
+        }
+        assert_eq!(s.stats.accepted(), 4);
+    });
+}
+
+#[test]
+fn an_idle_connection_the_server_closed_is_replaced_transparently() {
+    run(async {
+        let s = start_faulty().await;
+        let client = Client::new();
+        let resp = client.get(s.url("/close-idle")).send().await.unwrap();
+        assert_eq!(resp.text().await.unwrap(), "ok");
+        solo::sleep(Duration::from_millis(200)).await; // the server has closed it
+        let resp = client.get(s.url("/ok")).send().await.unwrap();
+        assert_eq!(resp.text().await.unwrap(), "ok");
+        assert_eq!(s.stats.accepted(), 2);
+    });
+}
+
+#[test]
+fn a_connection_closed_right_after_its_response_is_never_an_error() {
+    // The server closes each connection as soon as it has answered, without
+    // saying so: the next request races the close. Each one must succeed,
+    // on the pooled connection if it is still good, else on a new one.
+    run(async {
+        let s = start_faulty().await;
+        let client = Client::new();
+        for i in 0..20 {
+            let resp = client.get(s.url("/close-now")).send().await;
+            let text = match resp {
+                Ok(r) => r.text().await,
+                Err(e) => Err(e),
+            };
+            assert_eq!(text.unwrap_or_else(|e| panic!("request {i}: {e}")), "ok");
+        }
+        assert_eq!(s.stats.accepted(), 20);
+    });
+}
+
+#[test]
+fn idle_connections_expire_and_are_closed() {
+    run(async {
+        let s = start().await;
+        let client = Client::builder()
+            .pool_idle_timeout(Some(Duration::from_millis(100)))
+            .build()
+            .unwrap();
+        text(&client, s.url("/text")).await;
+        assert_eq!(s.stats.open(), 1);
+        solo::sleep(Duration::from_millis(400)).await;
+        // The pool's sweep closed it although no request came.
+        assert_eq!(s.stats.open(), 0);
+        text(&client, s.url("/text")).await;
+        assert_eq!(s.stats.accepted(), 2);
+    });
+}
+
+#[test]
+fn max_idle_zero_keeps_no_connection() {
+    run(async {
+        let s = start().await;
+        let client = Client::builder().pool_max_idle_per_host(0).build().unwrap();
+        for _ in 0..3 {
+            text(&client, s.url("/text")).await;
+        }
+        assert_eq!(s.stats.accepted(), 3);
+    });
+}
+
+#[test]
+fn max_idle_per_host_bounds_what_is_kept() {
+    run(async {
+        let s = start().await;
+        let client = Client::builder().pool_max_idle_per_host(2).build().unwrap();
+        assert!(concurrent(&client, &s.url("/pause"), 6)
+            .await
+            .iter()
+            .all(|r| r.is_ok()));
+        assert_eq!(s.stats.accepted(), 6);
+        solo::sleep(Duration::from_millis(100)).await;
+        assert_eq!(s.stats.open(), 2, "only two idle connections are kept");
+    });
+}
+
+#[test]
+fn an_unfinished_response_does_not_poison_the_pool() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let mut resp = client
+            .get(s.url("/big-chunked?n=1000000"))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.chunk().await.unwrap().is_some());
+        drop(resp);
+        let resp = client.get(s.url("/text")).send().await.unwrap();
+        assert_eq!(resp.text().await.unwrap(), "hello world");
+        assert_eq!(s.stats.accepted(), 2);
+    });
+}
+
+#[test]
+fn dropping_the_client_closes_its_connections() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        text(&client, s.url("/text")).await;
+        assert_eq!(s.stats.open(), 1);
+        drop(client);
+        solo::sleep(Duration::from_millis(100)).await;
+        assert_eq!(s.stats.open(), 0);
+    });
+}
+
+#[test]
+fn a_stale_connection_is_retried_for_idempotent_requests_only() {
+    run(async {
+        let s = start_faulty().await;
+        let client = Client::new();
+        // GET: the second request finds its pooled connection dead after
+        // sending, and is retried on a new one.
+        for _ in 0..2 {
+            let resp = client.get(s.url("/once")).send().await.unwrap();
+            assert_eq!(resp.text().await.unwrap(), "ok");
+        }
+        assert_eq!(s.stats.accepted(), 2);
+        // POST is not retried once sent: the caller sees the failure.
+        let e = client
+            .post(s.url("/once"))
+            .body("x")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), solo_http::ErrorKind::Connect);
+        assert!(e.to_string().contains("before a response arrived"), "{e}");
+        let resp = client.get(s.url("/once")).send().await.unwrap();
+        assert_eq!(resp.text().await.unwrap(), "ok");
+    });
+}

@@ -1,0 +1,173 @@
+//! TLS and HTTP/2: certificates made by rcgen, a rustls server on solo
+//! speaking HTTP/1.1 or HTTP/2 by ALPN.
+
+mod common;
+
+use std::time::Duration;
+
+use common::tls::{https_url, start_tls, Pki, TlsOptions};
+use common::{concurrent, failure, json, run, start, start_raw, text, TEXT};
+use solo_http::{Client, ClientBuilder, ErrorKind, Phase, Version};
+
+const H1: TlsOptions = TlsOptions {
+    h2: false,
+    lifetime: None,
+};
+const H2: TlsOptions = TlsOptions {
+    h2: true,
+    lifetime: None,
+};
+
+/// A client that trusts the test CA, with more settings from `more`.
+fn trusting_with(pki: &Pki, more: impl FnOnce(ClientBuilder) -> ClientBuilder) -> Client {
+    more(Client::builder().add_root_certificate(pki.ca_der.clone()))
+        .build()
+        .unwrap()
+}
+
+fn trusting(pki: &Pki) -> Client {
+    trusting_with(pki, |b| b)
+}
+
+#[test]
+fn https_over_http1_with_an_added_root() {
+    run(async {
+        let pki = Pki::new();
+        let s = start_tls(&pki, H1).await;
+        let client = trusting(&pki);
+        let resp = client.get(https_url(&s, "/text")).send().await.unwrap();
+        assert_eq!(resp.version(), Version::HTTP_11);
+        assert_eq!(resp.text().await.unwrap(), "hello world");
+        for _ in 0..4 {
+            assert_eq!(
+                text(&client, https_url(&s, "/gzip")).await,
+                TEXT.repeat(100)
+            );
+        }
+        assert_eq!(s.stats.accepted(), 1, "keep-alive over TLS");
+    });
+}
+
+#[test]
+fn alpn_h2_multiplexes_concurrent_requests_on_one_connection() {
+    run(async {
+        let pki = Pki::new();
+        let s = start_tls(&pki, H2).await;
+        let client = trusting(&pki);
+        let results = concurrent(&client, &https_url(&s, "/pause"), 20).await;
+        assert!(results.iter().all(|r| r.as_deref().ok() == Some("paused")));
+        assert_eq!(s.stats.accepted(), 1);
+        assert_eq!(s.stats.max_open(), 1);
+
+        let resp = client.get(https_url(&s, "/text")).send().await.unwrap();
+        assert_eq!(resp.version(), Version::HTTP_2);
+        assert_eq!(resp.text().await.unwrap(), "hello world");
+        // Decompression, redirects and request bodies over HTTP/2.
+        assert_eq!(text(&client, https_url(&s, "/br")).await, TEXT.repeat(100));
+        let resp = client
+            .get(https_url(&s, "/redirect/chain/3"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.url().path(), "/redirect/chain/0");
+        let echo: serde_json::Value =
+            json(client.post(https_url(&s, "/echo?x=1")).body("over h2")).await;
+        assert_eq!(echo["body"], "over h2");
+        assert_eq!(echo["method"], "POST");
+        assert_eq!(s.stats.accepted(), 1);
+    });
+}
+
+#[test]
+fn max_connections_per_host_does_not_hold_back_http2() {
+    run(async {
+        let pki = Pki::new();
+        let s = start_tls(&pki, H2).await;
+        let client = trusting_with(&pki, |b| b.max_connections_per_host(1));
+        let results = concurrent(&client, &https_url(&s, "/pause"), 10).await;
+        assert!(results.iter().all(|r| r.is_ok()));
+        assert_eq!(s.stats.accepted(), 1);
+    });
+}
+
+#[test]
+fn http1_only_does_not_offer_h2() {
+    run(async {
+        let pki = Pki::new();
+        let s = start_tls(&pki, H2).await;
+        let client = trusting_with(&pki, |b| b.http1_only());
+        let resp = client.get(https_url(&s, "/text")).send().await.unwrap();
+        assert_eq!(resp.version(), Version::HTTP_11);
+    });
+}
+
+#[test]
+fn an_untrusted_certificate_is_a_tls_error() {
+    run(async {
+        let pki = Pki::new();
+        let s = start_tls(&pki, H2).await;
+        let plain = start().await;
+        let client = Client::new();
+        let e = failure(&client, https_url(&s, "/text")).await;
+        assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
+        assert!(e.to_string().contains("certificate"), "{e}");
+        // The pool is healthy.
+        assert_eq!(text(&client, plain.url("/text")).await, "hello world");
+        // A certificate for another name is refused even from a trusted CA.
+        let client = trusting(&pki);
+        let e = failure(&client, format!("https://127.0.0.1:{}/text", s.addr.port())).await;
+        assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
+        assert_eq!(text(&client, https_url(&s, "/text")).await, "hello world");
+    });
+}
+
+#[test]
+fn danger_accept_invalid_certs_accepts_them() {
+    run(async {
+        let pki = Pki::new();
+        let s = start_tls(&pki, H2).await;
+        let client = Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()
+            .unwrap();
+        assert_eq!(text(&client, https_url(&s, "/text")).await, "hello world");
+        let ip = format!("https://127.0.0.1:{}/text", s.addr.port());
+        assert_eq!(text(&client, ip).await, "hello world");
+    });
+}
+
+#[test]
+fn a_server_that_never_handshakes_hits_the_connect_timeout() {
+    run(async {
+        let s = start_raw(|stream| async move {
+            solo::sleep(Duration::from_secs(60)).await;
+            drop(stream);
+        })
+        .await;
+        let client = Client::builder()
+            .connect_timeout(Duration::from_millis(200))
+            .build()
+            .unwrap();
+        let e = failure(&client, format!("https://127.0.0.1:{}/", s.addr.port())).await;
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Connect), "{e}");
+        let plain = start().await;
+        assert_eq!(text(&client, plain.url("/text")).await, "hello world");
+    });
+}
+
+#[test]
+fn a_closed_http2_connection_is_replaced() {
+    run(async {
+        let pki = Pki::new();
+        let opts = TlsOptions {
+            h2: true,
+            lifetime: Some(Duration::from_millis(200)),
+        };
+        let s = start_tls(&pki, opts).await;
+        let client = trusting(&pki);
+        assert_eq!(text(&client, https_url(&s, "/text")).await, "hello world");
+        solo::sleep(Duration::from_millis(400)).await; // the server dropped it
+        assert_eq!(text(&client, https_url(&s, "/text")).await, "hello world");
+        assert_eq!(s.stats.accepted(), 2);
+    });
+}
