@@ -47,6 +47,7 @@ METRIC_ORDER = ["throughput", "overhead", "wall", "beyond_1s", "mean_lateness",
                 "max_lateness", "rss_per_task", "peak_rss"]
 
 COMMANDS = [
+    "bench/run.sh   # all of the below, in order",
     "cargo run --release -p solo-bench -- all --json bench/results/rust.jsonl",
     "bench/python/run.sh all --json bench/results/python.jsonl",
     "bench/wrk/run.sh",
