@@ -33,6 +33,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::pin;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -60,22 +61,37 @@ pub(crate) const BUDGET: u32 = 128;
 /// Default threshold of the debug mode's slow-callback warning.
 const DEFAULT_SLOW: Duration = Duration::from_millis(100);
 
-enum Runnable {
-    Task(TaskRef),
-    Callback(Rc<CallbackCell>),
-    /// The future given to `run_until_complete`.
-    Root,
-}
+/// A `call_soon` callback, stored in a task cell (flag `IS_CALLBACK`) so
+/// the ready queue holds one kind of 8-byte entry: tasks, callbacks and the
+/// root marker alike. Polling it runs the callback once; a panic is logged
+/// and never reaches the loop.
+struct CallbackFn(Option<Box<dyn FnOnce()>>);
 
-struct CallbackCell {
-    f: Cell<Option<Box<dyn FnOnce()>>>,
+impl Future for CallbackFn {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(f) = self.0.take() {
+            if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                tracing::error!(
+                    target: "solo",
+                    "callback panicked: {}",
+                    crate::task::panic_message(&*p)
+                );
+            }
+        }
+        Poll::Ready(())
+    }
 }
 
 /// The state of one loop. Lives in an `Rc` owned by [`EventLoop`]; the
 /// running thread reaches it through `context`.
 pub(crate) struct Core {
     pub(crate) id: u32,
-    queue: RefCell<VecDeque<Runnable>>,
+    /// Ready tasks, callbacks and the root marker, in FIFO order.
+    queue: RefCell<VecDeque<TaskRef>>,
+    /// Queued to mean "poll the root future" (flag `IS_ROOT`).
+    root_marker: TaskRef,
     tasks: RefCell<TaskTable>,
     next_task_id: Cell<u64>,
     pub(crate) timers: RefCell<Wheel>,
@@ -115,7 +131,7 @@ impl Wake for RootWaker {
         }
         let local = try_with_core(|core| {
             if core.id == self.loop_id {
-                core.queue.borrow_mut().push_back(Runnable::Root);
+                core.queue.borrow_mut().push_back(core.root_marker.clone());
                 true
             } else {
                 false
@@ -152,6 +168,11 @@ impl Core {
         let core = Rc::new(Core {
             id,
             queue: RefCell::new(VecDeque::new()),
+            root_marker: {
+                let marker = TaskRef::new(std::future::pending::<()>(), id, 0, Location::caller());
+                marker.header().insert(raw::IS_ROOT);
+                marker
+            },
             tasks: RefCell::new(TaskTable::default()),
             next_task_id: Cell::new(1),
             timers: RefCell::new(Wheel::new(clock.base())),
@@ -206,9 +227,7 @@ impl Core {
         let task = TaskRef::new(future, self.id, id, location);
         self.tasks.borrow_mut().insert(task.clone());
         task.header().insert(raw::SCHEDULED);
-        self.queue
-            .borrow_mut()
-            .push_back(Runnable::Task(task.clone()));
+        self.queue.borrow_mut().push_back(task.clone());
         Task::from_raw(task)
     }
 
@@ -218,17 +237,15 @@ impl Core {
             return;
         }
         h.insert(raw::SCHEDULED);
-        self.queue.borrow_mut().push_back(Runnable::Task(task));
+        self.queue.borrow_mut().push_back(task);
     }
 
+    #[track_caller]
     pub(crate) fn call_soon(&self, f: Box<dyn FnOnce()>) -> Handle {
-        let cell = Rc::new(CallbackCell {
-            f: Cell::new(Some(f)),
-        });
-        self.queue
-            .borrow_mut()
-            .push_back(Runnable::Callback(cell.clone()));
-        Handle { cell }
+        let task = TaskRef::new(CallbackFn(Some(f)), self.id, 0, Location::caller());
+        task.header().insert(raw::IS_CALLBACK | raw::SCHEDULED);
+        self.queue.borrow_mut().push_back(task.clone());
+        Handle { task }
     }
 
     pub(crate) fn current_task(&self) -> Option<TaskInfo> {
@@ -255,14 +272,15 @@ impl Core {
         let mut root = false;
         for _ in 0..EVENT_INTERVAL {
             let next = self.queue.borrow_mut().pop_front();
-            match next {
-                None => break,
-                Some(Runnable::Task(t)) => self.run_task(t),
-                Some(Runnable::Callback(c)) => self.run_callback(c),
-                Some(Runnable::Root) => {
-                    root = true;
-                    break;
-                }
+            let Some(t) = next else { break };
+            let state = t.header().state();
+            if state & raw::IS_ROOT != 0 {
+                root = true;
+                break;
+            } else if state & raw::IS_CALLBACK != 0 {
+                self.run_callback(t);
+            } else {
+                self.run_task(t);
             }
         }
         if !root {
@@ -325,16 +343,15 @@ impl Core {
         drop(owned);
     }
 
-    fn run_callback(&self, cell: Rc<CallbackCell>) {
-        let Some(f) = cell.f.take() else { return };
-        let start = self.slow.map(|_| Instant::now());
-        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-            tracing::error!(
-                target: "solo",
-                "callback panicked: {}",
-                crate::task::panic_message(&*p)
-            );
+    fn run_callback(&self, task: TaskRef) {
+        let h = task.header();
+        if h.state() & raw::COMPLETE != 0 {
+            return; // cancelled through its Handle
         }
+        let start = self.slow.map(|_| Instant::now());
+        task.poll();
+        h.insert(raw::COMPLETE);
+        task.drop_stage();
         if let (Some(start), Some(limit)) = (start, self.slow) {
             let took = start.elapsed();
             if took >= limit {
@@ -381,7 +398,7 @@ impl Core {
         }
         let mut buf = self.foreign.take();
         if self.remote.drain(&mut buf) {
-            self.queue.borrow_mut().push_back(Runnable::Root);
+            self.queue.borrow_mut().push_back(self.root_marker.clone());
         }
         for t in buf.drain(..) {
             self.schedule_local(t);
@@ -519,7 +536,7 @@ impl EventLoop {
         let waker = Waker::from(core.root.clone());
         let mut cx = Context::from_waker(&waker);
         core.root.queued.store(true, Ordering::Release);
-        core.queue.borrow_mut().push_back(Runnable::Root);
+        core.queue.borrow_mut().push_back(core.root_marker.clone());
         loop {
             if core.tick(true) {
                 core.root.queued.store(false, Ordering::Release);
@@ -537,7 +554,7 @@ impl EventLoop {
                     // next run pushes its own) but drop it for tidiness.
                     core.queue
                         .borrow_mut()
-                        .retain(|r| !matches!(r, Runnable::Root));
+                        .retain(|r| r.header().state() & raw::IS_ROOT == 0);
                     return v;
                 }
             }
@@ -773,7 +790,7 @@ pub fn call_soon(f: impl FnOnce() + 'static) -> Handle {
 /// });
 /// ```
 pub struct Handle {
-    cell: Rc<CallbackCell>,
+    task: TaskRef,
 }
 
 impl fmt::Debug for Handle {
@@ -796,7 +813,14 @@ impl Handle {
     /// });
     /// ```
     pub fn cancel(&self) -> bool {
-        self.cell.f.take().is_some()
+        let h = self.task.header();
+        if h.state() & raw::COMPLETE != 0 {
+            return false;
+        }
+        h.insert(raw::COMPLETE | raw::CANCELLED);
+        // Drop the callback (and what it captured) now, as asyncio does.
+        self.task.drop_stage();
+        true
     }
 
     /// True once the callback ran or was cancelled.
@@ -810,10 +834,7 @@ impl Handle {
     /// });
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        let f = self.cell.f.take();
-        let gone = f.is_none();
-        self.cell.f.set(f);
-        gone
+        self.task.header().state() & raw::COMPLETE != 0
     }
 }
 

@@ -89,6 +89,11 @@ pub(crate) const OUTPUT_TAKEN: u32 = 1 << 8;
 /// Done callbacks are queued in `extras` (a flag, so the hot path of a
 /// task without callbacks never touches `extras`).
 const HAS_CALLBACKS: u32 = 1 << 9;
+/// The cell holds a `call_soon` callback, not a task: the loop runs it as
+/// a callback and it is in no table of tasks.
+pub(crate) const IS_CALLBACK: u32 = 1 << 10;
+/// The cell is the loop's marker for "poll the root future now".
+pub(crate) const IS_ROOT: u32 = 1 << 11;
 
 /// A done callback, erased over the output type. It receives a pointer to
 /// the task's `Result<T, TaskError>`.
