@@ -55,6 +55,13 @@ pub struct Config {
     pub max_bytes: usize,
     /// The `User-Agent` header; its first word is the robots.txt agent.
     pub user_agent: String,
+    /// More TLS roots to trust for `https://` (DER certificates, e.g. a
+    /// private CA), besides the built-in Mozilla roots.
+    pub root_certificates: Vec<Vec<u8>>,
+    /// **Dangerous**: accept any TLS certificate (self-signed, expired,
+    /// another host's), so anyone on the path can read and change the
+    /// traffic. For local testing only.
+    pub danger_accept_invalid_certs: bool,
     /// Extra attempts for a retryable failure (429, 5xx, connect errors,
     /// timeouts).
     pub max_retries: u32,
@@ -94,6 +101,8 @@ impl Default for Config {
             timeout: Duration::from_secs(30),
             max_bytes: 64 << 20,
             user_agent: concat!("solo-crawl/", env!("CARGO_PKG_VERSION")).to_owned(),
+            root_certificates: Vec::new(),
+            danger_accept_invalid_certs: false,
             max_retries: 2,
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(60),

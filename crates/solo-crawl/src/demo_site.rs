@@ -188,12 +188,13 @@ fn reason(status: u16) -> &'static str {
 ///
 /// ```
 /// use solo_crawl::demo_site::{serve, SiteResponse};
-/// use solo_crawl::fetch::{Fetch, FetchRequest, HttpClient};
+/// use solo_crawl::fetch::{Fetch, FetchRequest};
 /// solo::run(async {
 ///     let listener = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 ///     let url = url::Url::parse(&format!("http://{}/hi", listener.local_addr().unwrap())).unwrap();
 ///     solo::spawn(serve(listener, |req| async move { SiteResponse::html(format!("you asked for {}", req.path)) }));
-///     let f = HttpClient::new().fetch(&FetchRequest::get(url)).await.unwrap();
+///     let client = solo_crawl::fetch::client(&Default::default()).unwrap();
+///     let f = client.fetch(&FetchRequest::get(url)).await.unwrap();
 ///     assert_eq!(f.body, "you asked for /hi");
 /// });
 /// ```

@@ -24,7 +24,7 @@ use url::Url;
 
 use crate::canon::fingerprint;
 use crate::config::Config;
-use crate::fetch::{Fetch, FetchError, FetchErrorKind, FetchRequest, Fetched, HttpClient};
+use crate::fetch::{self, Fetch, FetchError, FetchErrorKind, FetchRequest, Fetched};
 use crate::frontier::{Frontier, HostId, Job};
 use crate::output::{OutputConfig, PageRecord};
 use crate::request::Request;
@@ -73,6 +73,9 @@ pub enum CrawlError {
     Output(io::Error),
     /// The state store failed.
     State(String),
+    /// The HTTP client could not be built from the settings (e.g. a root
+    /// certificate that is not one).
+    Client(FetchError),
 }
 
 impl std::fmt::Display for CrawlError {
@@ -80,6 +83,7 @@ impl std::fmt::Display for CrawlError {
         match self {
             CrawlError::Output(e) => write!(f, "output: {e}"),
             CrawlError::State(e) => write!(f, "state: {e}"),
+            CrawlError::Client(e) => write!(f, "http client: {e}"),
         }
     }
 }
@@ -100,21 +104,24 @@ impl std::error::Error for CrawlError {}
 /// assert_eq!(summary.counts.pages, 50);
 /// assert_eq!(String::from_utf8(buf.lock().unwrap().clone()).unwrap().lines().count(), 50);
 /// ```
-pub struct Crawler<S: Spider, F: Fetch = HttpClient> {
+pub struct Crawler<S: Spider, F: Fetch = solo_http::Client> {
     spider: S,
-    fetcher: F,
+    /// An error if the default client could not be built (reported by
+    /// `run`).
+    fetcher: Result<F, FetchError>,
     config: Config,
     output: OutputConfig,
     stop: StopHandle,
 }
 
-impl<S: Spider> Crawler<S, HttpClient> {
-    /// A crawl of `spider` with the built-in HTTP client; output discarded
-    /// until [`output`](Crawler::output) says otherwise.
-    pub fn new(spider: S, config: Config) -> Crawler<S, HttpClient> {
+impl<S: Spider> Crawler<S, solo_http::Client> {
+    /// A crawl of `spider` with the default HTTP client
+    /// ([`fetch::client`] of `config`: http and https, keep-alive);
+    /// output discarded until [`output`](Crawler::output) says otherwise.
+    pub fn new(spider: S, config: Config) -> Crawler<S, solo_http::Client> {
         Crawler {
             spider,
-            fetcher: HttpClient::new(),
+            fetcher: fetch::client(&config),
             config,
             output: OutputConfig::default(),
             stop: StopHandle::default(),
@@ -127,7 +134,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
     pub fn fetcher<G: Fetch>(self, fetcher: G) -> Crawler<S, G> {
         Crawler {
             spider: self.spider,
-            fetcher,
+            fetcher: Ok(fetcher),
             config: self.config,
             output: self.output,
             stop: self.stop,
@@ -147,6 +154,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
 
     /// Runs the crawl to its end; the statistics.
     pub async fn run(self) -> Result<Summary, CrawlError> {
+        let fetcher = self.fetcher.map_err(CrawlError::Client)?;
         let (store, restored) = match self.config.state_dir.clone() {
             Some(dir) => {
                 let (store, restored) = solo::to_thread(move || {
@@ -166,7 +174,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         let agent_cfg = self.config.clone();
         let sh = Rc::new(Shared {
             spider: self.spider,
-            fetcher: self.fetcher,
+            fetcher,
             config: self.config,
             stats: Rc::new(RefCell::new(Stats::default())),
             tx,

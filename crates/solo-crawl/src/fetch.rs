@@ -2,19 +2,22 @@
 //!
 //! Owns: turning a [`FetchRequest`] into a [`Fetched`] response or a
 //! [`FetchError`] with a kind the engine can act on (retry, record). The
-//! built-in [`HttpClient`] speaks plain HTTP/1.1 on
-//! [`solo::net::TcpStream`], one request per connection: `Content-Length`,
-//! chunked and read-to-close bodies, a body size limit, a total timeout.
-//! Must not: follow redirects, retry, or know about spiders, robots.txt
-//! or the frontier — the engine does all of that, so another client
-//! (TLS, pooling) can be dropped in by implementing [`Fetch`].
+//! default fetcher is [`solo_http::Client`] (hyper and rustls on solo:
+//! `http://` and `https://`, keep-alive pooling, HTTP/2, decompression),
+//! built for a crawl by [`client`]; its errors are mapped to
+//! [`FetchErrorKind`], the body limit is enforced as the body streams in,
+//! and each request's timeout bounds the whole exchange. Must not: follow
+//! redirects, retry, or know about spiders, robots.txt or the frontier —
+//! the engine does all of that, so another client can be dropped in by
+//! implementing [`Fetch`].
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use solo::net::TcpStream;
-use url::{Host, Url};
+use bytes::{Bytes, BytesMut};
+use url::Url;
+
+use crate::config::Config;
 
 /// What to fetch, and the limits to fetch it under.
 ///
@@ -72,9 +75,9 @@ pub struct Fetched {
     /// The response headers in order, names lower-cased.
     pub headers: Vec<(String, String)>,
     /// The URL that answered (after redirects, for a client that follows
-    /// them; the built-in one does not).
+    /// them; the one from [`client`] does not).
     pub final_url: Url,
-    /// The body, de-chunked.
+    /// The body, de-chunked and decompressed.
     pub body: Bytes,
     /// How long the exchange took.
     pub elapsed: Duration,
@@ -119,12 +122,16 @@ pub enum FetchErrorKind {
     Timeout,
     /// The body was over the size limit.
     TooLarge,
-    /// The server's bytes were not a valid HTTP/1 response.
+    /// The TLS handshake failed (untrusted or invalid certificate, no
+    /// common protocol), or the TLS settings were invalid.
+    Tls,
+    /// The server's bytes were not a valid HTTP response (or its body
+    /// not valid compressed data).
     InvalidResponse,
     /// The connection failed mid-exchange.
     Io,
-    /// The URL cannot be fetched by this client (e.g. https on the
-    /// built-in one).
+    /// The request cannot be made: a URL that is not http(s), or an
+    /// invalid header.
     Unsupported,
     /// Redirect trouble: too many hops, or a bad `Location` (set by the
     /// engine).
@@ -143,6 +150,7 @@ impl FetchErrorKind {
             FetchErrorKind::Connect => "connect",
             FetchErrorKind::Timeout => "timeout",
             FetchErrorKind::TooLarge => "too_large",
+            FetchErrorKind::Tls => "tls",
             FetchErrorKind::InvalidResponse => "invalid_response",
             FetchErrorKind::Io => "io",
             FetchErrorKind::Unsupported => "unsupported",
@@ -208,7 +216,8 @@ impl std::error::Error for FetchError {}
 
 /// Something that can perform one HTTP GET.
 ///
-/// The crawler is generic over it; [`HttpClient`] is the built-in one.
+/// The crawler is generic over it; [`solo_http::Client`] (built by
+/// [`client`]) is the default one.
 /// Futures need not be `Send` (everything runs on the loop thread).
 ///
 /// ```
@@ -229,361 +238,159 @@ pub trait Fetch: 'static {
     async fn fetch(&self, req: &FetchRequest) -> Result<Fetched, FetchError>;
 }
 
-/// The built-in client: HTTP/1.1 over plain TCP, one request per
-/// connection. `https` URLs fail with [`FetchErrorKind::Unsupported`].
+/// The [`solo_http::Client`] a crawl with `config` fetches with: redirects
+/// not followed (the engine follows them), `config`'s body limit and
+/// `User-Agent`, up to `per_host` idle keep-alive connections kept per
+/// host, and `config`'s extra TLS roots (or, if asked, no certificate
+/// checks at all).
 ///
 /// ```
-/// use solo_crawl::fetch::{Fetch, FetchErrorKind, FetchRequest, HttpClient};
-/// let req = FetchRequest::get(url::Url::parse("https://example.com/").unwrap());
-/// let err = solo::run(HttpClient::new().fetch(&req)).unwrap_err();
-/// assert_eq!(err.kind, FetchErrorKind::Unsupported);
+/// let cfg = solo_crawl::Config { root_certificates: vec![b"junk".to_vec()], ..Default::default() };
+/// let err = solo_crawl::fetch::client(&cfg).unwrap_err();
+/// assert_eq!(err.kind, solo_crawl::fetch::FetchErrorKind::Tls);
+/// assert!(solo_crawl::fetch::client(&Default::default()).is_ok());
 /// ```
-#[derive(Clone, Debug, Default)]
-pub struct HttpClient {
-    _private: (),
-}
-
-impl HttpClient {
-    /// A client.
-    ///
-    /// ```
-    /// let _ = solo_crawl::fetch::HttpClient::new();
-    /// ```
-    pub fn new() -> HttpClient {
-        HttpClient::default()
+pub fn client(config: &Config) -> Result<solo_http::Client, FetchError> {
+    let mut b = solo_http::Client::builder()
+        .redirect_limit(0)
+        .max_body_size(config.max_bytes as u64)
+        .user_agent(&config.user_agent)
+        .pool_max_idle_per_host(config.per_host.max(1))
+        .danger_accept_invalid_certs(config.danger_accept_invalid_certs);
+    for der in &config.root_certificates {
+        b = b.add_root_certificate(der.clone());
     }
+    b.build().map_err(|e| fetch_error(&e))
 }
 
-impl Fetch for HttpClient {
+/// The default fetcher: pooled keep-alive HTTP/1.1 and HTTP/2, `http://`
+/// and `https://`. Build it with [`client`] so that it does not follow
+/// redirects itself. The body is decompressed (so the `Content-Encoding`
+/// and `Content-Length` headers are dropped), read as it arrives and cut
+/// off past `max_bytes`; the whole exchange is bounded by `timeout`.
+///
+/// ```
+/// use solo_crawl::fetch::{Fetch, FetchErrorKind, FetchRequest};
+/// solo::run(async {
+///     let client = solo_crawl::fetch::client(&Default::default()).unwrap();
+///     // Nothing listens on port 1.
+///     let req = FetchRequest::get(url::Url::parse("http://127.0.0.1:1/").unwrap());
+///     assert_eq!(client.fetch(&req).await.unwrap_err().kind, FetchErrorKind::Connect);
+/// });
+/// ```
+impl Fetch for solo_http::Client {
     async fn fetch(&self, req: &FetchRequest) -> Result<Fetched, FetchError> {
         let start = Instant::now();
-        match solo::timeout(req.timeout, exchange(req)).await {
-            Ok(Ok((status, headers, body))) => Ok(Fetched {
-                status,
-                headers,
-                final_url: req.url.clone(),
-                body,
-                elapsed: start.elapsed(),
-            }),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(FetchError::new(
-                FetchErrorKind::Timeout,
-                format!("no complete response within {:?}", req.timeout),
-            )),
+        let mut builder = self.get(req.url.as_str()).timeout(req.timeout);
+        for (k, v) in &req.headers {
+            builder = builder.header(k.as_str(), v.as_str());
         }
-    }
-}
-
-/// Largest response head accepted.
-const MAX_HEAD: usize = 64 * 1024;
-
-type Exchange = (u16, Vec<(String, String)>, Bytes);
-
-async fn exchange(req: &FetchRequest) -> Result<Exchange, FetchError> {
-    let url = &req.url;
-    if url.scheme() != "http" {
-        return Err(FetchError::new(
-            FetchErrorKind::Unsupported,
-            format!("the built-in client speaks http only, not {}", url.scheme()),
-        ));
-    }
-    let port = url.port_or_known_default().unwrap_or(80);
-    let addrs = match url.host() {
-        Some(Host::Domain(d)) => solo::net::lookup_host(d, port)
-            .await
-            .map_err(|e| FetchError::new(FetchErrorKind::Dns, e.to_string()))?,
-        Some(Host::Ipv4(ip)) => vec![(ip, port).into()],
-        Some(Host::Ipv6(ip)) => vec![(ip, port).into()],
-        None => return Err(FetchError::new(FetchErrorKind::Unsupported, "no host")),
-    };
-    let mut last = None;
-    let mut stream = None;
-    for a in addrs {
-        match TcpStream::connect(a).await {
-            Ok(s) => {
-                stream = Some(s);
-                break;
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    let stream = stream.ok_or_else(|| {
-        let msg = last.map_or_else(|| "no address".to_owned(), |e| e.to_string());
-        FetchError::new(
-            FetchErrorKind::Connect,
-            format!("{}: {msg}", host_port(url)),
-        )
-    })?;
-    let _ = stream.set_nodelay(true);
-
-    let mut head = String::with_capacity(256);
-    head.push_str("GET ");
-    head.push_str(&url[url::Position::BeforePath..url::Position::AfterQuery]);
-    head.push_str(" HTTP/1.1\r\nHost: ");
-    head.push_str(&host_port(url));
-    head.push_str("\r\nConnection: close\r\nAccept-Encoding: identity\r\n");
-    for (k, v) in &req.headers {
-        if k.contains(['\r', '\n', ':']) || v.contains(['\r', '\n']) {
-            continue; // never let a header value split the request
-        }
-        head.push_str(k);
-        head.push_str(": ");
-        head.push_str(v);
-        head.push_str("\r\n");
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.map_err(io_err)?;
-
-    let mut r = Reader {
-        stream: &stream,
-        buf: Vec::with_capacity(16 * 1024),
-        pos: 0,
-        eof: false,
-    };
-    read_response(&mut r, req.max_bytes).await
-}
-
-/// `host[:port]` as the Host header wants it (port only when not default).
-fn host_port(url: &Url) -> String {
-    let host = match url.host() {
-        Some(Host::Ipv6(ip)) => format!("[{ip}]"),
-        Some(h) => h.to_string(),
-        None => String::new(),
-    };
-    match url.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host,
-    }
-}
-
-fn io_err(e: std::io::Error) -> FetchError {
-    FetchError::new(FetchErrorKind::Io, e.to_string())
-}
-
-fn invalid(msg: impl Into<String>) -> FetchError {
-    FetchError::new(FetchErrorKind::InvalidResponse, msg)
-}
-
-/// A read buffer over the stream: `buf[pos..]` is unread.
-struct Reader<'a> {
-    stream: &'a TcpStream,
-    buf: Vec<u8>,
-    pos: usize,
-    eof: bool,
-}
-
-impl Reader<'_> {
-    fn unread(&self) -> &[u8] {
-        &self.buf[self.pos..]
-    }
-
-    /// Reads more bytes; false at EOF.
-    async fn fill(&mut self) -> Result<bool, FetchError> {
-        if self.eof {
-            return Ok(false);
-        }
-        if self.pos > 0 && self.pos == self.buf.len() {
-            self.buf.clear();
-            self.pos = 0;
-        }
-        let len = self.buf.len();
-        let want = (self.buf.capacity() - len).max(16 * 1024);
-        self.buf.resize(len + want, 0);
-        let n = self.stream.read(&mut self.buf[len..]).await;
-        let n = match n {
-            Ok(n) => n,
-            Err(e) => {
-                self.buf.truncate(len);
-                return Err(io_err(e));
-            }
-        };
-        self.buf.truncate(len + n);
-        if n == 0 {
-            self.eof = true;
-        }
-        Ok(n > 0)
-    }
-
-    /// Reads until `buf[pos..]` holds at least `n` bytes; false at EOF
-    /// before that.
-    async fn need(&mut self, n: usize) -> Result<bool, FetchError> {
-        while self.unread().len() < n {
-            if !self.fill().await? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
-    /// The next CRLF- (or LF-) terminated line, without its terminator.
-    async fn line(&mut self, limit: usize) -> Result<Vec<u8>, FetchError> {
-        loop {
-            if let Some(i) = self.unread().iter().position(|&b| b == b'\n') {
-                let mut line = self.unread()[..i].to_vec();
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
-                self.pos += i + 1;
-                return Ok(line);
-            }
-            if self.unread().len() > limit {
-                return Err(invalid("chunk size line too long"));
-            }
-            if !self.fill().await? {
-                return Err(invalid("connection closed inside the chunked body"));
-            }
-        }
-    }
-}
-
-async fn read_response(r: &mut Reader<'_>, max_bytes: usize) -> Result<Exchange, FetchError> {
-    loop {
-        let (status, headers, head_len) = loop {
-            let mut slots = [httparse::EMPTY_HEADER; 128];
-            let mut resp = httparse::Response::new(&mut slots);
-            match resp.parse(r.unread()) {
-                Ok(httparse::Status::Complete(n)) => {
-                    let status = resp.code.unwrap_or(0);
-                    let headers = resp
-                        .headers
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.name.to_ascii_lowercase(),
-                                String::from_utf8_lossy(h.value).trim().to_owned(),
-                            )
-                        })
-                        .collect::<Vec<_>>();
-                    break (status, headers, n);
-                }
-                Ok(httparse::Status::Partial) => {
-                    if r.unread().len() > MAX_HEAD {
-                        return Err(invalid("response head over 64 KiB"));
-                    }
-                    if !r.fill().await? {
-                        return Err(if r.unread().is_empty() {
-                            FetchError::new(
-                                FetchErrorKind::Io,
-                                "connection closed before any response",
-                            )
-                        } else {
-                            invalid("connection closed inside the response head")
-                        });
-                    }
-                }
-                Err(e) => return Err(invalid(format!("bad response head: {e}"))),
-            }
-        };
-        r.pos += head_len;
-        if (100..200).contains(&status) && status != 101 {
-            continue; // 100 Continue and friends: the real head follows
-        }
+        let mut resp = builder.send().await.map_err(|e| fetch_error(&e))?;
+        let status = resp.status().as_u16();
         let with_status = |mut e: FetchError| {
             e.status = Some(status);
             e
         };
-        let body = read_body(r, status, &headers, max_bytes)
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes()).trim().to_owned();
+                (k.as_str().to_owned(), v)
+            })
+            .collect();
+        let head_len: usize = headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+        if head_len > MAX_HEAD {
+            return Err(with_status(FetchError::new(
+                FetchErrorKind::InvalidResponse,
+                "response head over 64 KiB",
+            )));
+        }
+        let mut body = BytesMut::new();
+        while let Some(chunk) = resp
+            .chunk()
             .await
-            .map_err(with_status)?;
-        return Ok((status, headers, body));
+            .map_err(|e| with_status(fetch_error(&e)))?
+        {
+            if body.len().saturating_add(chunk.len()) > req.max_bytes {
+                return Err(with_status(FetchError::new(
+                    FetchErrorKind::TooLarge,
+                    format!("body over the limit of {} bytes", req.max_bytes),
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched {
+            status,
+            headers,
+            final_url: resp.url().clone(),
+            body: body.freeze(),
+            elapsed: start.elapsed(),
+        })
     }
 }
 
-async fn read_body(
-    r: &mut Reader<'_>,
-    status: u16,
-    headers: &[(String, String)],
-    max_bytes: usize,
-) -> Result<Bytes, FetchError> {
-    if status == 204 || status == 304 || (100..200).contains(&status) {
-        return Ok(Bytes::new());
-    }
-    let too_large = || {
-        FetchError::new(
-            FetchErrorKind::TooLarge,
-            format!("body over the limit of {max_bytes} bytes"),
-        )
+/// Largest response head accepted (hyper's own limit is higher).
+const MAX_HEAD: usize = 64 * 1024;
+
+/// The crawl's kind of a [`solo_http::Error`]. solo-http's `Connect` and
+/// `Body` are split by cause: no connection at all is
+/// [`Connect`](FetchErrorKind::Connect); bytes that are not valid HTTP
+/// (or a corrupt compressed body) are
+/// [`InvalidResponse`](FetchErrorKind::InvalidResponse); a connection
+/// that closed or broke mid-exchange is [`Io`](FetchErrorKind::Io).
+fn fetch_error(e: &solo_http::Error) -> FetchError {
+    use solo_http::ErrorKind as K;
+    let kind = match e.kind() {
+        K::Dns => FetchErrorKind::Dns,
+        K::Timeout(_) => FetchErrorKind::Timeout,
+        K::Tls => FetchErrorKind::Tls,
+        K::TooLarge => FetchErrorKind::TooLarge,
+        K::Redirect => FetchErrorKind::Redirect,
+        K::InvalidUrl => FetchErrorKind::Unsupported,
+        // Never produced: the status is not turned into an error here.
+        K::Status(_) => FetchErrorKind::InvalidResponse,
+        K::Connect | K::Body => match cause(e) {
+            Cause::Invalid => FetchErrorKind::InvalidResponse,
+            Cause::Broken => FetchErrorKind::Io,
+            Cause::NoConnection if e.kind() == K::Body => FetchErrorKind::Io,
+            Cause::NoConnection => FetchErrorKind::Connect,
+        },
     };
-    let chunked = headers.iter().any(|(k, v)| {
-        k == "transfer-encoding"
-            && v.rsplit(',')
-                .next()
-                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
-    });
-    if chunked {
-        let mut body = Vec::new();
-        loop {
-            let line = r.line(4096).await?;
-            let size_text = String::from_utf8_lossy(&line);
-            let size_text = size_text.split(';').next().unwrap_or("").trim();
-            let size = usize::from_str_radix(size_text, 16)
-                .map_err(|_| invalid(format!("bad chunk size {size_text:?}")))?;
-            if size == 0 {
-                // Trailers, up to the empty line; a close instead is fine.
-                while !r.eof || !r.unread().is_empty() {
-                    match r.line(MAX_HEAD).await {
-                        Ok(l) if l.is_empty() => break,
-                        Ok(_) => {}
-                        Err(_) => break,
-                    }
-                }
-                return Ok(Bytes::from(body));
+    FetchError::new(kind, e.to_string())
+}
+
+enum Cause {
+    /// The server's bytes were not valid HTTP, or not valid compressed data.
+    Invalid,
+    /// A connection was made, then closed or failed.
+    Broken,
+    /// No HTTP connection was made.
+    NoConnection,
+}
+
+fn cause(e: &solo_http::Error) -> Cause {
+    let mut hyper_seen = false;
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            if h.is_parse() {
+                return Cause::Invalid;
             }
-            if body.len().saturating_add(size) > max_bytes {
-                return Err(too_large());
-            }
-            if !r.need(size).await? {
-                return Err(invalid("connection closed inside a chunk"));
-            }
-            body.extend_from_slice(&r.unread()[..size]);
-            r.pos += size;
-            let _ = r.need(2).await?;
-            let rest = r.unread();
-            if rest.starts_with(b"\r\n") {
-                r.pos += 2;
-            } else if rest.starts_with(b"\n") {
-                r.pos += 1;
-            } else {
-                return Err(invalid("chunk not followed by CRLF"));
+            hyper_seen = true;
+        } else if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput
+            ) {
+                return Cause::Invalid;
             }
         }
+        source = s.source();
     }
-    let lengths: Vec<&str> = headers
-        .iter()
-        .filter(|(k, _)| k == "content-length")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    if let Some(first) = lengths.first() {
-        if lengths.iter().any(|v| v != first) {
-            return Err(invalid("conflicting Content-Length headers"));
-        }
-        let len: u64 = first
-            .parse()
-            .map_err(|_| invalid(format!("bad Content-Length {first:?}")))?;
-        if len > max_bytes as u64 {
-            return Err(too_large());
-        }
-        let len = len as usize;
-        if !r.need(len).await? {
-            return Err(invalid(format!(
-                "connection closed after {} of {len} body bytes",
-                r.unread().len()
-            )));
-        }
-        let body = Bytes::copy_from_slice(&r.unread()[..len]);
-        r.pos += len;
-        return Ok(body);
+    if hyper_seen {
+        Cause::Broken
+    } else {
+        Cause::NoConnection
     }
-    // No length: the body runs to the close.
-    loop {
-        if r.unread().len() > max_bytes {
-            return Err(too_large());
-        }
-        if !r.fill().await? {
-            break;
-        }
-    }
-    let body = Bytes::copy_from_slice(r.unread());
-    r.pos = r.buf.len();
-    Ok(body)
 }

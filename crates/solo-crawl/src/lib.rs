@@ -22,7 +22,7 @@
 //! | [`links`] | charset decoding, link and title extraction |
 //! | [`response`] | [`Response`] and its lazily parsed views, CSS selection |
 //! | [`spider`] | the [`Spider`] trait, [`Output`], [`LinkSpider`] |
-//! | [`fetch`] | the [`Fetch`](fetch::Fetch) seam and the built-in HTTP/1.1 client |
+//! | [`fetch`] | the [`Fetch`](fetch::Fetch) seam, on [`solo_http::Client`] (http and https, keep-alive) |
 //! | [`engine`] | [`Crawler`]: the loop, retries, redirects, stopping |
 //! | [`output`] | page records and items as JSON Lines or CSV |
 //! | [`stats`] | counters, latency and loop-lag percentiles, progress |

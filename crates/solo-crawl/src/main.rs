@@ -90,6 +90,14 @@ struct CrawlArgs {
     /// The User-Agent header (its first word is the robots.txt agent).
     #[arg(long)]
     user_agent: Option<String>,
+    /// Also trust the CA certificate(s) in this file (PEM or DER) for
+    /// https:// (repeatable).
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    ca_cert: Vec<PathBuf>,
+    /// DANGEROUS: accept any TLS certificate (self-signed, expired, another
+    /// host's), like curl's --insecure; for testing local servers only.
+    #[arg(long)]
+    insecure: bool,
     /// Write records here instead of stdout (appended to).
     #[arg(long)]
     output: Option<PathBuf>,
@@ -140,6 +148,25 @@ fn parse_seed(s: &str) -> Result<Url, Usage> {
     Ok(u)
 }
 
+/// The DER certificates in a PEM or DER file.
+fn read_certs(path: &std::path::Path) -> Result<Vec<Vec<u8>>, Usage> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let bad = |e: &dyn std::fmt::Display| Usage(format!("--ca-cert {}: {e}", path.display()));
+    let data = std::fs::read(path).map_err(|e| bad(&e))?;
+    if !data.windows(10).any(|w| w == b"-----BEGIN") {
+        return Ok(vec![data]);
+    }
+    let certs = CertificateDer::pem_slice_iter(&data)
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(&e))?;
+    if certs.is_empty() {
+        return Err(bad(&"no certificate in the file"));
+    }
+    Ok(certs)
+}
+
 fn regexes(v: &[String], flag: &str) -> Result<Vec<Regex>, Usage> {
     v.iter()
         .map(|r| Regex::new(r).map_err(|e| Usage(format!("bad --{flag} regex {r:?}: {e}"))))
@@ -177,6 +204,13 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         obey_robots: !a.ignore_robots,
         timeout: Duration::from_secs_f64(a.timeout),
         max_bytes: a.max_bytes,
+        root_certificates: a
+            .ca_cert
+            .iter()
+            .map(|p| read_certs(p))
+            .collect::<Result<Vec<_>, _>>()?
+            .concat(),
+        danger_accept_invalid_certs: a.insecure,
         handle_ctrl_c: true,
         progress: true,
         state_dir: a.state.clone(),

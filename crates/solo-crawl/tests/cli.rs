@@ -1,5 +1,7 @@
 //! The `solo-crawl` binary: exit codes and messages for bad arguments and
-//! unreachable seeds, and a real crawl of a local site.
+//! unreachable seeds, and a real crawl of a local site (http and https).
+
+mod common;
 
 use std::process::{Command, Output};
 
@@ -53,6 +55,10 @@ fn bad_arguments_give_a_clear_message_and_exit_2() {
             "--allow-domain",
         ),
         (&["crawl", U, "--user-agent", " "], "--user-agent"),
+        (
+            &["crawl", U, "--ca-cert", "/no/such/ca.pem"],
+            "--ca-cert /no/such/ca.pem",
+        ),
         (&["frobnicate"], "unrecognized subcommand"),
         (&["bench", "--seconds", "0"], "--seconds"),
     ];
@@ -79,6 +85,53 @@ fn unreachable_seeds_exit_1_with_a_message() {
     // An unresolvable host likewise.
     let o = run(&["crawl", "http://no-such-host.invalid/", "--timeout", "5"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
+
+#[test]
+fn crawls_https_with_ca_cert_or_insecure() {
+    let (_, ca_pem, server) = common::tls::pki();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // The site runs on its own loop in a thread for the whole test run.
+    std::thread::spawn(move || {
+        solo::run(async move {
+            let (port, _) = common::tls::start_https(server).await;
+            tx.send(port).unwrap();
+            std::future::pending::<()>().await
+        })
+    });
+    let url = format!("https://localhost:{}/", rx.recv().unwrap());
+    let dir = std::env::temp_dir().join(format!("solo-crawl-cli-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, ca_pem).unwrap();
+    let pages = |o: &Output| -> Vec<serde_json::Value> {
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let base = ["crawl", &url, "--ignore-robots", "--max-pages", "5"];
+    let o = run(&[&base[..], &["--ca-cert", ca.to_str().unwrap()]].concat());
+    let recs = pages(&o);
+    assert_eq!(recs.len(), 5);
+    assert!(recs.iter().all(|r| r["status"] == 200), "{recs:?}");
+    assert_eq!(pages(&run(&[&base[..], &["--insecure"]].concat())).len(), 5);
+    // Neither: the certificate is not trusted.
+    let o = run(&base);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\"error\":\"tls:"));
+    // Not a certificate.
+    std::fs::write(
+        &ca,
+        "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    assert_usage_error(
+        &[&base[..], &["--ca-cert", ca.to_str().unwrap()]].concat(),
+        "--ca-cert",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

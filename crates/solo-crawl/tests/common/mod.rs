@@ -2,6 +2,8 @@
 //! crawler), counting what they were asked.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
