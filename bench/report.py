@@ -53,7 +53,7 @@ COMMANDS = [
     "cargo run --release -p solo-bench -- all --json bench/results/rust.jsonl",
     "bench/python/run.sh all --json bench/results/python.jsonl",
     "bench/wrk/run.sh",
-    "cargo run --release -p solo-bench --bin solo-bench -- http --json bench/results/http.jsonl",
+    "cargo run --release -p solo-bench -- http --json bench/results/http.jsonl",
     "bench/python/run.sh http --runtime uvloop --json bench/results/python-http.jsonl",
     "python3 bench/report.py",
 ]
