@@ -30,7 +30,7 @@ VENV_PY = os.path.join(HERE, "python", ".venv", "bin", "python")
 SOLO = "solo"
 RUNTIME_ORDER = ["solo", "tokio", "smol", "asyncio", "uvloop"]
 WORKLOAD_ORDER = ["spawn", "yield", "pingpong", "timers", "timers-100k", "echo", "echo-x",
-                  "hello-wrk"]
+                  "hello-wrk", "http"]
 WORKLOAD_TITLE = {
     "spawn": "spawn: 1,000,000 trivial tasks spawned from one task, awaited, summed",
     "yield": "yield: 1,000 tasks x 1,000 yields",
@@ -41,6 +41,9 @@ WORKLOAD_TITLE = {
     "echo-x": "echo-x: TCP echo, server process on core 0, load generator on core 1",
     "hello-wrk": "hello-wrk: wrk (1 thread, 100 connections) against a minimal HTTP "
                  "responder on TcpStream, server on core 0, wrk on core 1",
+    "http": "http: 100,000 GET requests of a 4 KiB static file from nginx (1 process, "
+            "core 0) on 127.0.0.1, 256 in flight, client on core 1: solo = solo-http, "
+            "tokio = reqwest on current_thread, uvloop = aiohttp",
 }
 # Metric display order within a workload (others follow alphabetically).
 METRIC_ORDER = ["throughput", "overhead", "wall", "beyond_1s", "mean_lateness",
@@ -51,6 +54,8 @@ COMMANDS = [
     "cargo run --release -p solo-bench -- all --json bench/results/rust.jsonl",
     "bench/python/run.sh all --json bench/results/python.jsonl",
     "bench/wrk/run.sh",
+    "cargo run --release -p solo-bench -- http --json bench/results/http.jsonl",
+    "bench/python/run.sh http --runtime uvloop --json bench/results/python-http.jsonl",
     "python3 bench/report.py",
 ]
 
@@ -73,6 +78,8 @@ TARGETS = [
     ("echo-x server syscalls <= 3 per round trip", "echo-x", "syscalls_per_rt", "max", 3, None),
     ("spawn throughput >= 30x asyncio", "spawn", "throughput", "ratio", 30, "asyncio"),
     ("pingpong throughput >= 30x asyncio", "pingpong", "throughput", "ratio", 30, "asyncio"),
+    ("http throughput >= 1.3x reqwest (tokio)", "http", "throughput", "ratio", 1.3, "tokio"),
+    ("http throughput >= 3x aiohttp (uvloop)", "http", "throughput", "ratio", 3, "uvloop"),
 ]
 
 NM = "not measured"

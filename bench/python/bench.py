@@ -19,6 +19,12 @@ Workloads (same names and metrics as the Rust `solo-bench` binary):
   echo-x       as echo, but the server is its own process pinned to core 0 and
                the load generator (Python, uvloop streams by default) is pinned
                to core 1; peak_rss is the server's.
+  http         (not in `all`: needs nginx and aiohttp) 100,000 GET requests of
+               a 4 KiB static file from nginx on 127.0.0.1 (started by the run,
+               pinned to core 0, same config as solo-bench's), 256 in flight,
+               with one aiohttp.ClientSession (TCPConnector limit 256) pinned
+               to core 1; every body compared with the file; peak_rss is the
+               client's.
 
 Every rep runs in a fresh subprocess (so peak RSS, read from VmHWM in
 /proc/self/status, belongs to that run alone), runtimes alternate within each
@@ -67,7 +73,10 @@ WORKLOADS = {
     "timers-100k": TIMER_METRICS,
     "echo": ECHO_METRICS,
     "echo-x": ECHO_METRICS,
+    "http": [("throughput", "requests/s", True), ("peak_rss", "MiB", False)],
 }
+# Named only: `all` leaves them out.
+EXTRA_WORKLOADS = {"http"}
 
 SEED = 42
 ECHO_SIZE = 64
@@ -432,6 +441,135 @@ def wl_echo_x(runtime: str, quick: bool, client_runtime: str = "uvloop",
     return {"throughput": conns * rounds / dt, "peak_rss": info["hwm_kib"] / 1024}
 
 
+# --------------------------------------------------------------------------
+# http: aiohttp against nginx (as solo-bench's http workload)
+
+HTTP_FILE_LEN = 4096
+HTTP_IN_FLIGHT = 256
+
+
+def http_file_bytes() -> bytes:
+    """The same 4 KiB as solo-bench's: xorshift32 from 0x9E3779B9, low bytes."""
+    x = 0x9E3779B9
+    out = bytearray(HTTP_FILE_LEN)
+    for i in range(HTTP_FILE_LEN):
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        out[i] = x & 0xFF
+    return bytes(out)
+
+
+def nginx_binary() -> str | None:
+    import shutil
+
+    for p in (shutil.which("nginx"), "/usr/sbin/nginx", "/usr/local/sbin/nginx"):
+        if p and os.path.isfile(p):
+            return p
+    return None
+
+
+def start_nginx(tmp: str) -> tuple[subprocess.Popen, int]:
+    """nginx serving tmp/html/4k.bin on a free port, pinned to core 0."""
+    import socket
+
+    nginx = nginx_binary()
+    check(nginx is not None, "http: nginx not found (apt-get install -y nginx)")
+    os.makedirs(os.path.join(tmp, "html"))
+    os.makedirs(os.path.join(tmp, "tmp"))
+    with open(os.path.join(tmp, "html", "4k.bin"), "wb") as f:
+        f.write(http_file_bytes())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    temps = "\n".join(f"    {k}_temp_path {tmp}/tmp/{k};"
+                      for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    conf = f"""daemon off;
+master_process off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    open_file_cache max=16;
+{temps}
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+    server {{
+        listen 127.0.0.1:{port} backlog=1024;
+        root {tmp}/html;
+    }}
+}}
+"""
+    with open(os.path.join(tmp, "nginx.conf"), "w") as f:
+        f.write(conf)
+    proc = subprocess.Popen(
+        [nginx, "-p", tmp, "-c", os.path.join(tmp, "nginx.conf"),
+         "-e", os.path.join(tmp, "error.log")],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        preexec_fn=lambda: pin_to(0))
+    deadline = time.monotonic() + 10
+    while True:
+        check(proc.poll() is None, f"http: nginx exited {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            check(time.monotonic() < deadline, "http: nginx did not listen in 10 s")
+            time.sleep(0.02)
+
+
+def wl_http(runtime: str, quick: bool) -> dict:
+    import shutil
+    import tempfile
+
+    import aiohttp
+
+    n = 1_000 if quick else 100_000
+    want = http_file_bytes()
+    raise_nofile()
+    tmp = tempfile.mkdtemp(prefix="solo-bench-py-nginx-")
+    nginx, port = start_nginx(tmp)
+    try:
+        if not pin_to(1):
+            print("http: could not pin the client to core 1", file=sys.stderr)
+        url = f"http://127.0.0.1:{port}/4k.bin"
+
+        async def main():
+            t0 = time.perf_counter()
+            taken = [0]
+            bad = []
+            conn = aiohttp.TCPConnector(limit=HTTP_IN_FLIGHT, limit_per_host=HTTP_IN_FLIGHT)
+            async with aiohttp.ClientSession(connector=conn) as session:
+                async def worker():
+                    done = 0
+                    while taken[0] < n:
+                        taken[0] += 1
+                        async with session.get(url) as resp:
+                            body = await resp.read()
+                            if resp.status != 200 or body != want:
+                                bad.append((resp.status, len(body)))
+                        done += 1
+                    return done
+
+                done = sum(await asyncio.gather(*(worker() for _ in range(HTTP_IN_FLIGHT))))
+            return done, bad, time.perf_counter() - t0
+
+        with new_runner(runtime) as r:
+            done, bad, dt = r.run(main())
+    finally:
+        nginx.kill()
+        nginx.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    check(not bad, f"http: {len(bad)} responses were not 200 + the file, e.g. {bad[:3]}")
+    check(done == n, f"http: {done} requests completed != {n}")
+    return {"throughput": n / dt, "peak_rss": proc_status_kib("VmHWM") / 1024}
+
+
 FUNCS = {
     "spawn": wl_spawn,
     "yield": wl_yield,
@@ -440,6 +578,7 @@ FUNCS = {
     "timers-100k": wl_timers_100k,
     "echo": wl_echo,
     "echo-x": wl_echo_x,
+    "http": wl_http,
 }
 
 
@@ -566,7 +705,7 @@ def main() -> int:
         return 0
 
     if args.workload == "all":
-        workloads = list(WORKLOADS)
+        workloads = [w for w in WORKLOADS if w not in EXTRA_WORKLOADS]
     elif args.workload in WORKLOADS:
         workloads = [args.workload]
     else:

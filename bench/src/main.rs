@@ -7,7 +7,8 @@
 //!
 //! Workloads (one module each under `workloads/`, whose doc says exactly
 //! what is measured): `spawn`, `yield`, `pingpong`, `timers`,
-//! `timers-100k`, `echo`, `echo-x`, or `all` of them. Runtimes (see `rt`):
+//! `timers-100k`, `echo`, `echo-x`, or `all` of them; and `http` (not in
+//! `all`: it needs nginx; solo-http against reqwest). Runtimes (see `rt`):
 //! solo; tokio's current_thread runtime with a `LocalSet`; smol's
 //! `LocalExecutor` with async-io.
 //!
@@ -34,6 +35,7 @@
 //! | `timers`, `timers-100k` | `wall` (s), `wall beyond max sleep` (ms), `mean lateness` (ms), `max lateness` (ms), `RSS per task` (B/task) |
 //! | `echo` | `throughput` (round trips/s), `peak RSS` (MiB) |
 //! | `echo-x` | `throughput` (round trips/s), `server peak RSS` (MiB), `server syscalls` (calls/round trip; left out when strace is missing) |
+//! | `http` | `throughput` (requests/s), `peak_rss` (MiB); runtimes solo (solo-http) and tokio (reqwest) only |
 //!
 //! `--quick` scales every workload down about 100× (a smoke test).
 
@@ -53,7 +55,8 @@ use workloads::{Metric, Scale};
 #[global_allocator]
 static ALLOC: alloc::Counting = alloc::Counting;
 
-const USAGE: &str = "usage: solo-bench <spawn|yield|pingpong|timers|timers-100k|echo|echo-x|all> \
+const USAGE: &str =
+    "usage: solo-bench <spawn|yield|pingpong|timers|timers-100k|echo|echo-x|all|http> \
 [--runtime solo|tokio|smol|all] [--reps N] [--json FILE] [--quick]";
 
 /// What the command line asks for.
@@ -98,7 +101,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--quick" => o.scale.quick = true,
             "-h" | "--help" => return Err(USAGE.into()),
             "all" => o.workloads = workloads::ALL.to_vec(),
-            w => match workloads::ALL.iter().find(|n| **n == w) {
+            w => match workloads::ALL
+                .iter()
+                .chain(&workloads::EXTRA)
+                .find(|n| **n == w)
+            {
                 Some(n) => o.workloads.push(n),
                 None => return Err(format!("unknown argument {w:?}\n{USAGE}")),
             },
@@ -117,11 +124,13 @@ fn child(args: &[String]) -> ExitCode {
     let mut runtime = "solo";
     let mut scale = Scale { quick: false };
     let mut port = 0u16;
+    let mut url = String::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--runtime" => runtime = it.next().map_or("", String::as_str),
             "--quick" => scale.quick = true,
+            "--url" => url = it.next().cloned().unwrap_or_default(),
             "--port" => port = it.next().and_then(|p| p.parse().ok()).unwrap_or(0),
             "--pin" => {
                 let cpu = it.next().and_then(|c| c.parse().ok()).unwrap_or(0);
@@ -136,6 +145,7 @@ fn child(args: &[String]) -> ExitCode {
         "echo-x-server" => rt::dispatch(runtime, workloads::echo_x::Server(scale))
             .unwrap_or_else(|| Err(format!("unknown runtime {runtime:?}"))),
         "echo-x-client" => workloads::echo_x::client(port, scale),
+        "http" => workloads::http::run(runtime, &url, scale),
         w => workloads::run(w, runtime, scale),
     };
     match outcome {
@@ -151,7 +161,13 @@ fn child(args: &[String]) -> ExitCode {
 }
 
 /// One repetition of `workload` on `runtime`, in child processes.
-fn one_run(workload: &str, runtime: &str, scale: Scale) -> Result<Vec<Metric>, String> {
+/// `url`: where the http workload's nginx serves the file.
+fn one_run(
+    workload: &str,
+    runtime: &str,
+    scale: Scale,
+    url: Option<&str>,
+) -> Result<Vec<Metric>, String> {
     if workload == "echo-x" {
         return workloads::echo_x::rep(runtime, scale, false);
     }
@@ -159,8 +175,17 @@ fn one_run(workload: &str, runtime: &str, scale: Scale) -> Result<Vec<Metric>, S
     if scale.quick {
         args.push("--quick".into());
     }
+    let mut prefix = Vec::new();
+    if let Some(url) = url {
+        // nginx is on CPU 0: the client gets CPU 1.
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (p, pin) = workloads::echo_x::pinning(if cpus > 1 { 1 } else { 0 });
+        prefix = p;
+        args.extend(pin);
+        args.extend(["--url".to_string(), url.to_string()]);
+    }
     runner::run(
-        runner::child_command(&[], &args)?,
+        runner::child_command(&prefix, &args)?,
         &format!("{workload} on {runtime}"),
     )
 }
@@ -169,10 +194,18 @@ fn bench(o: &Options) -> Result<report::Results, String> {
     let mut results = report::Results::default();
     for &w in &o.workloads {
         results.note_load(w, proc::loadavg());
+        let nginx = match w {
+            "http" => Some(workloads::http::Nginx::start()?),
+            _ => None,
+        };
+        let url = nginx.as_ref().map(|n| n.url.as_str());
         for rep in 1..=o.reps {
             for &r in &o.runtimes {
+                if w == "http" && !workloads::http::RUNTIMES.contains(&r) {
+                    continue;
+                }
                 eprintln!("[{w} {rep}/{} {r}] load {}", o.reps, proc::loadavg());
-                for m in one_run(w, r, o.scale)? {
+                for m in one_run(w, r, o.scale, url)? {
                     results.add(w, r, m);
                 }
             }

@@ -253,7 +253,7 @@ enum Goal {
 type Target = (&'static str, &'static str, &'static str, Goal);
 
 #[rustfmt::skip]
-const TARGETS: [Target; 13] = [
+const TARGETS: [Target; 14] = [
     ("spawn: >= 1.5x smol tasks/s", "spawn", "throughput", Goal::RatioAtLeast("smol", 1.5)),
     ("spawn: <= 96 B/task overhead", "spawn", "overhead", Goal::AtMost(96.0)),
     ("yield: >= 1.5x tokio", "yield", "throughput", Goal::RatioAtLeast("tokio", 1.5)),
@@ -267,6 +267,7 @@ const TARGETS: [Target; 13] = [
     ("echo-x: >= 1.2x tokio round trips/s", "echo-x", "throughput", Goal::RatioAtLeast("tokio", 1.2)),
     ("echo-x: server peak RSS <= tokio's", "echo-x", "peak_rss", Goal::RatioAtMost("tokio", 1.0)),
     ("echo-x: <= 3 server syscalls per round trip", "echo-x", "syscalls_per_rt", Goal::AtMost(3.0)),
+    ("http: solo-http >= 1.3x reqwest requests/s", "http", "throughput", Goal::RatioAtLeast("tokio", 1.3)),
 ];
 
 /// A value with a precision that suits its size.

@@ -5,6 +5,10 @@
 use std::process::Command;
 
 fn run_quick(workload: &str) {
+    run_quick_on(workload, &["solo", "tokio", "smol"]);
+}
+
+fn run_quick_on(workload: &str, runtimes: &[&str]) {
     let json = std::env::temp_dir().join(format!(
         "solo-bench-smoke-{workload}-{}.jsonl",
         std::process::id()
@@ -23,7 +27,7 @@ fn run_quick(workload: &str) {
     );
     let lines = std::fs::read_to_string(&json).expect("the JSON lines were written");
     std::fs::remove_file(&json).unwrap();
-    for runtime in ["solo", "tokio", "smol"] {
+    for &runtime in runtimes {
         let needle = format!("\"workload\":\"{workload}\",\"runtime\":\"{runtime}\"");
         assert!(
             lines.lines().any(|l| l.contains(&needle)),
@@ -100,4 +104,19 @@ fn a_failed_child_fails_the_run() {
         .expect("start solo-bench");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown workload"));
+}
+
+/// solo-http and reqwest against nginx; skipped (passing) without nginx.
+#[test]
+fn http() {
+    let found = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"]
+        .iter()
+        .any(|p| std::path::Path::new(p).is_file())
+        || std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("nginx").is_file()));
+    if !found {
+        eprintln!("skipped: nginx not found");
+        return;
+    }
+    run_quick_on("http", &["solo", "tokio"]);
 }

@@ -72,7 +72,7 @@ pub fn client(port: u16, scale: Scale) -> Outcome {
 
 /// How one process is pinned: a command prefix, or arguments for the
 /// child to pin itself.
-fn pinning(cpu: usize) -> (Vec<OsString>, Vec<String>) {
+pub fn pinning(cpu: usize) -> (Vec<OsString>, Vec<String>) {
     match proc::which("taskset") {
         Some(t) => (
             vec![t.into_os_string(), "-c".into(), cpu.to_string().into()],

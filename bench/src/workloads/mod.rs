@@ -3,6 +3,7 @@
 
 pub mod echo;
 pub mod echo_x;
+pub mod http;
 pub mod pingpong;
 pub mod spawn;
 pub mod timers;
@@ -72,6 +73,9 @@ pub const ALL: [&str; 7] = [
     "echo",
     "echo-x",
 ];
+
+/// Workloads run only when named: `http` needs nginx.
+pub const EXTRA: [&str; 1] = ["http"];
 
 /// Runs the in-process workload `name` on the runtime called `runtime`
 /// (echo-x's two processes are driven by [`echo_x`] instead).

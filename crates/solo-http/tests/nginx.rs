@@ -1,0 +1,306 @@
+//! The client against nginx from Debian's packages, serving static files
+//! (with gzip for text) on a free 127.0.0.1 port with a temp config.
+//!
+//! When no `nginx` binary is found, each test prints
+//! "skipped: nginx not found" and passes; `.ci/run` installs nginx first.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use solo_http::{Client, StatusCode};
+
+/// A running nginx, stopped (and its directory removed) on drop.
+struct Nginx {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Nginx {
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn file(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.dir.join("html").join(name)).unwrap()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `$NGINX` when set (a path; one that is not a file means "none"), else
+/// `nginx` on `PATH` or in the usual sbin directories.
+fn find_nginx() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("NGINX") {
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
+    }
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from));
+    dirs.into_iter()
+        .map(|d| d.join("nginx"))
+        .find(|p| p.is_file())
+}
+
+/// A text file that gzips well (about 64 KiB of prose).
+fn text_file() -> Vec<u8> {
+    let mut s = String::new();
+    let mut i = 0;
+    while s.len() < 64 << 10 {
+        s.push_str(&format!(
+            "line {i}: the quick brown fox jumps over the lazy dog.\n"
+        ));
+        i += 1;
+    }
+    s.into_bytes()
+}
+
+/// `n` bytes that do not repeat in a short period.
+fn binary_file(n: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2654435761).max(1);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+fn write_config(dir: &Path, port: u16) {
+    let conf = format!(
+        r#"daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    types {{
+        text/plain txt;
+        application/octet-stream bin;
+    }}
+    default_type application/octet-stream;
+    access_log {dir}/access.log;
+    client_body_temp_path {dir}/tmp/body;
+    proxy_temp_path {dir}/tmp/proxy;
+    fastcgi_temp_path {dir}/tmp/fastcgi;
+    uwsgi_temp_path {dir}/tmp/uwsgi;
+    scgi_temp_path {dir}/tmp/scgi;
+    keepalive_requests 1000000;
+    keepalive_timeout 60s;
+    gzip on;
+    gzip_min_length 20;
+    gzip_types text/plain;
+    server {{
+        listen 127.0.0.1:{port};
+        root {dir}/html;
+        add_header X-Conn $connection always;
+    }}
+}}
+"#,
+        dir = dir.display()
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+}
+
+/// Starts nginx, or `None` (after saying so) when it is not installed.
+fn start_nginx() -> Option<Nginx> {
+    let Some(bin) = find_nginx() else {
+        eprintln!("skipped: nginx not found (install it: apt-get install -y nginx)");
+        return None;
+    };
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "solo-http-nginx-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("html")).unwrap();
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    std::fs::write(dir.join("html/small.bin"), binary_file(4096, 1)).unwrap();
+    std::fs::write(dir.join("html/text.txt"), text_file()).unwrap();
+    std::fs::write(dir.join("html/big.bin"), binary_file(1 << 20, 2)).unwrap();
+
+    // A free port: bind port 0, note it, let it go. Retried if nginx
+    // loses the race for it.
+    for _ in 0..5 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        write_config(&dir, port);
+        let mut child = Command::new(&bin)
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start nginx");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut err = String::new();
+                child.stderr.take().unwrap().read_to_string(&mut err).ok();
+                if err.contains("Address already in use") {
+                    break;
+                }
+                panic!("nginx exited ({status}): {err}");
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(Nginx { child, dir, port });
+            }
+            assert!(Instant::now() < deadline, "nginx did not listen in 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    panic!("nginx found no free port in 5 tries");
+}
+
+fn run<F: std::future::Future>(f: F) -> F::Output {
+    solo::run(async {
+        solo::timeout(Duration::from_secs(30), f)
+            .await
+            .expect("the test hung")
+    })
+}
+
+#[test]
+fn static_files_arrive_byte_for_byte() {
+    let Some(nginx) = start_nginx() else { return };
+    run(async {
+        let client = Client::new();
+        for name in ["small.bin", "big.bin", "text.txt"] {
+            let resp = client
+                .get(nginx.url(&format!("/{name}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{name}");
+            let body = resp.bytes().await.unwrap();
+            let want = nginx.file(name);
+            assert_eq!(body.len(), want.len(), "{name}");
+            assert!(body[..] == want[..], "{name}: bytes differ");
+        }
+    });
+}
+
+#[test]
+fn gzip_text_is_compressed_on_the_wire_and_decoded() {
+    let Some(nginx) = start_nginx() else { return };
+    let want = nginx.file("text.txt");
+    run(async {
+        // Decoded by the client: the content equals the file.
+        let client = Client::new();
+        let resp = client.get(nginx.url("/text.txt")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(resp.headers().get("content-encoding").is_none());
+        assert_eq!(resp.text().await.unwrap().as_bytes(), &want[..]);
+
+        // Without decompression: nginx did send gzip, much smaller.
+        let raw = Client::builder().decompress(false).build().unwrap();
+        let resp = raw
+            .get(nginx.url("/text.txt"))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.headers()["content-encoding"], "gzip");
+        let wire = resp.bytes().await.unwrap();
+        assert!(wire.len() < want.len() / 4, "{} bytes gzipped", wire.len());
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&wire[..])
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert!(plain == want);
+
+        // Binary files are not gzipped (not in gzip_types).
+        let resp = client.get(nginx.url("/small.bin")).send().await.unwrap();
+        assert_eq!(resp.bytes().await.unwrap().len(), 4096);
+    });
+}
+
+#[test]
+fn sequential_requests_reuse_one_keep_alive_connection() {
+    let Some(nginx) = start_nginx() else { return };
+    run(async {
+        let client = Client::new();
+        let mut conns = Vec::new();
+        for _ in 0..20 {
+            let resp = client.get(nginx.url("/small.bin")).send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            conns.push(resp.headers()["x-conn"].to_str().unwrap().to_owned());
+            assert_eq!(resp.bytes().await.unwrap().len(), 4096);
+        }
+        assert!(
+            conns.iter().all(|c| *c == conns[0]),
+            "connections used: {conns:?}"
+        );
+        // A second client has its own pool: another connection.
+        let other = Client::new();
+        let resp = other.get(nginx.url("/small.bin")).send().await.unwrap();
+        assert_ne!(resp.headers()["x-conn"], conns[0].as_str());
+    });
+}
+
+#[test]
+fn missing_file_is_404_and_the_connection_stays_usable() {
+    let Some(nginx) = start_nginx() else { return };
+    run(async {
+        let client = Client::new();
+        let resp = client.get(nginx.url("/nope.txt")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        let conn = resp.headers()["x-conn"].clone();
+        assert!(!resp.bytes().await.unwrap().is_empty());
+        // The 404's body was read: the same connection serves the next.
+        let resp = client.get(nginx.url("/small.bin")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["x-conn"], conn);
+        assert_eq!(resp.bytes().await.unwrap()[..], nginx.file("small.bin")[..]);
+        // Asked for, the status is an error.
+        let err = client
+            .get(nginx.url("/nope.txt"))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
+    });
+}
+
+#[test]
+fn head_has_the_length_and_no_body() {
+    let Some(nginx) = start_nginx() else { return };
+    run(async {
+        let client = Client::new();
+        let resp = client.head(nginx.url("/big.bin")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-length"], "1048576");
+        let conn = resp.headers()["x-conn"].clone();
+        assert!(resp.bytes().await.unwrap().is_empty());
+        // The connection is reused after a HEAD.
+        let resp = client.get(nginx.url("/small.bin")).send().await.unwrap();
+        assert_eq!(resp.headers()["x-conn"], conn);
+        assert_eq!(resp.bytes().await.unwrap().len(), 4096);
+    });
+}
