@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole benchmark suite in one command: solo vs tokio vs smol
 # (solo-bench), asyncio and uvloop (bench/python), wrk against the hello
-# servers (bench/wrk), then BENCHMARKS.md and the chart (bench/report.py).
+# servers (bench/wrk), solo-http vs reqwest vs aiohttp against nginx, then
+# BENCHMARKS.md and the chart (bench/report.py).
 # Every workload checks its own result and the run stops at the first
 # failure. Run it on an otherwise idle machine; it prints the load average.
 #
@@ -21,5 +22,11 @@ if command -v wrk >/dev/null; then
     bench/wrk/run.sh
 else
     echo "wrk not found (apt-get install wrk): hello-wrk not measured" >&2
+fi
+if command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]]; then
+    cargo run --release -q -p solo-bench -- http --json bench/results/http.jsonl
+    bench/python/run.sh http --runtime uvloop --json bench/results/python-http.jsonl
+else
+    echo "nginx not found (apt-get install nginx): http not measured" >&2
 fi
 python3 bench/report.py
