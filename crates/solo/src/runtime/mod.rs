@@ -271,7 +271,14 @@ impl Core {
     fn tick(&self, park: bool) -> bool {
         let mut root = false;
         for _ in 0..EVENT_INTERVAL {
-            let next = self.queue.borrow_mut().pop_front();
+            let next = {
+                let mut q = self.queue.borrow_mut();
+                let next = q.pop_front();
+                if let Some(later) = q.get(1) {
+                    later.prefetch();
+                }
+                next
+            };
             let Some(t) = next else { break };
             let state = t.header().state();
             if state & raw::IS_ROOT != 0 {

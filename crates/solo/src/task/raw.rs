@@ -202,6 +202,27 @@ impl TaskRef {
         unsafe { self.ptr.as_ref() }
     }
 
+    /// Hints the CPU to start loading the task's header into cache. The
+    /// scheduler calls it for the entry after the next, so with many tasks
+    /// queued the header is in cache by the time it is popped (a miss there
+    /// was over half of `tick`'s time with 1M queued tasks).
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse", not(miri)))]
+        // SAFETY: `_mm_prefetch` needs SSE, which the cfg guarantees; a
+        // prefetch never faults and does not read the memory observably,
+        // and the pointer is to a live allocation anyway.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let p = self.ptr.as_ptr().cast::<i8>();
+            _mm_prefetch::<_MM_HINT_T0>(p);
+            // The future starts right after the 64-byte header: the next
+            // cache line. `wrapping_add` keeps the address computation
+            // free of any in-bounds requirement.
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+        }
+    }
+
     /// Polls the task's future once. Returns true when it completed (by
     /// finishing, panicking). Must be called on the loop thread, with the
     /// task not complete.
