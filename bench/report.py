@@ -30,7 +30,7 @@ VENV_PY = os.path.join(HERE, "python", ".venv", "bin", "python")
 SOLO = "solo"
 RUNTIME_ORDER = ["solo", "tokio", "smol", "asyncio", "uvloop"]
 WORKLOAD_ORDER = ["spawn", "yield", "pingpong", "timers", "timers-100k", "echo", "echo-x",
-                  "hello-wrk", "http"]
+                  "hello-wrk", "http", "crawl"]
 WORKLOAD_TITLE = {
     "spawn": "spawn: 1,000,000 trivial tasks spawned from one task, awaited, summed",
     "yield": "yield: 1,000 tasks x 1,000 yields",
@@ -44,6 +44,9 @@ WORKLOAD_TITLE = {
     "http": "http: 100,000 GET requests of a 4 KiB static file from nginx (1 process, "
             "core 0) on 127.0.0.1, 256 in flight, client on core 1: solo = solo-http, "
             "tokio = reqwest on current_thread, uvloop = aiohttp",
+    "crawl": "crawl: full crawl of a static site of 100,000 interlinked ~2 KB pages from "
+             "nginx on 127.0.0.1, 256 in flight: solo = solo-crawl, scrapy = Scrapy "
+             "runspider, aiohttp = aiohttp+uvloop queue/workers crawler (bench/crawl/run.sh)",
 }
 # Metric display order within a workload (others follow alphabetically).
 METRIC_ORDER = ["throughput", "overhead", "wall", "beyond_1s", "mean_lateness",
@@ -56,6 +59,7 @@ COMMANDS = [
     "bench/wrk/run.sh",
     "cargo run --release -p solo-bench -- http --json bench/results/http.jsonl",
     "bench/python/run.sh http --runtime uvloop --json bench/results/python-http.jsonl",
+    "bench/crawl/run.sh   # solo-crawl, Scrapy, aiohttp; writes bench/results/crawl.jsonl",
     "python3 bench/report.py",
 ]
 
@@ -80,6 +84,10 @@ TARGETS = [
     ("pingpong throughput >= 30x asyncio", "pingpong", "throughput", "ratio", 30, "asyncio"),
     ("http throughput >= 1.3x reqwest (tokio)", "http", "throughput", "ratio", 1.3, "tokio"),
     ("http throughput >= 3x aiohttp (uvloop)", "http", "throughput", "ratio", 3, "uvloop"),
+    ("crawl throughput >= 10x scrapy", "crawl", "throughput", "ratio", 10, "scrapy"),
+    ("crawl throughput >= 3x aiohttp", "crawl", "throughput", "ratio", 3, "aiohttp"),
+    ("crawl peak_rss <= scrapy's", "crawl", "peak_rss", "ratio", 1.0, "scrapy"),
+    ("crawl peak_rss <= aiohttp's", "crawl", "peak_rss", "ratio", 1.0, "aiohttp"),
 ]
 
 NM = "not measured"

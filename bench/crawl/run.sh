@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Crawl benchmark (issue 6): a static site of N interlinked pages
+# (bench/crawl/gen_site.py) served by nginx on 127.0.0.1, crawled fully with
+# 256 requests in flight by solo-crawl, by Scrapy and by an aiohttp+uvloop
+# crawler, one after the other. Each must fetch exactly N pages. Wall time,
+# peak RSS and CPU seconds come from /usr/bin/time -v. Results go to
+# bench/results/crawl.jsonl (solo-crawl's runtime is named "solo" there).
+#
+#   bench/crawl/run.sh [--pages N] [--only solo|scrapy|aiohttp] [--no-report]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+pages=100000
+only=""
+report=1
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --pages) pages=$2; shift 2 ;;
+        --only) only=$2; shift 2 ;;
+        --no-report) report=0; shift ;;
+        *) echo "usage: $0 [--pages N] [--only solo|scrapy|aiohttp] [--no-report]" >&2; exit 2 ;;
+    esac
+done
+conc=256
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+[[ -x $nginx ]] || { echo "nginx not found (apt-get install -y nginx)" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "/usr/bin/time not found (apt-get install -y time)" >&2; exit 1; }
+
+venv=bench/crawl/.venv
+if [[ ! -x $venv/bin/scrapy ]] || ! $venv/bin/python -c 'import aiohttp, uvloop' 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q scrapy aiohttp uvloop
+fi
+cargo build --release -q -p solo-crawl
+solo_crawl=${CARGO_TARGET_DIR:-target}/release/solo-crawl
+
+tmp=$(mktemp -d /tmp/solo-crawl-bench.XXXXXX)
+nginx_pid=""
+cleanup() {
+    [[ -n $nginx_pid ]] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "generating $pages pages in $tmp/html"
+python3 bench/crawl/gen_site.py "$tmp/html" "$pages"
+
+mkdir -p "$tmp/tmp"
+for try in 1 2 3 4 5; do
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    cat >"$tmp/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $tmp/nginx.pid;
+error_log $tmp/error.log warn;
+events { worker_connections 4096; }
+http {
+    types { text/html html; }
+    default_type application/octet-stream;
+    access_log off;
+    client_body_temp_path $tmp/tmp/body;
+    proxy_temp_path $tmp/tmp/proxy;
+    fastcgi_temp_path $tmp/tmp/fastcgi;
+    uwsgi_temp_path $tmp/tmp/uwsgi;
+    scgi_temp_path $tmp/tmp/scgi;
+    keepalive_requests 10000000;
+    keepalive_timeout 120s;
+    open_file_cache max=200000 inactive=60s;
+    server {
+        listen 127.0.0.1:$port;
+        root $tmp/html;
+    }
+}
+CONF
+    "$nginx" -c "$tmp/nginx.conf" -e "$tmp/error.log" &
+    nginx_pid=$!
+    up=0
+    for _ in $(seq 100); do
+        if ! kill -0 "$nginx_pid" 2>/dev/null; then break; fi
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi
+        sleep 0.05
+    done
+    [[ $up == 1 ]] && break
+    wait "$nginx_pid" 2>/dev/null || true
+    nginx_pid=""
+done
+[[ -n $nginx_pid ]] || { echo "nginx did not start:" >&2; cat "$tmp/error.log" >&2; exit 1; }
+start="http://127.0.0.1:$port/index.html"
+echo "nginx on 127.0.0.1:$port (pid $nginx_pid)"
+
+# run NAME CMD... : runs CMD under /usr/bin/time -v, leaves its stdout in
+# $tmp/NAME.out and the time report in $tmp/NAME.time.
+run() {
+    local name=$1; shift
+    echo "== $name: $*"
+    /usr/bin/time -v -o "$tmp/$name.time" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || {
+        echo "$name failed:" >&2; tail -20 "$tmp/$name.err" >&2; exit 1; }
+}
+
+results=$tmp/results.txt
+: >"$results"
+record() {  # record RUNTIME PAGES_CRAWLED
+    local rt=$1 got=$2
+    if [[ $got != "$pages" ]]; then
+        echo "FAIL: $rt crawled $got pages, expected $pages" >&2
+        tail -20 "$tmp/$rt.err" >&2
+        exit 1
+    fi
+    python3 - "$tmp/$rt.time" "$rt" "$pages" >>"$results" <<'PY'
+import sys
+t, rt, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+kv = {}
+for line in open(t):
+    k, _, v = line.strip().rpartition(": ")
+    kv[k] = v
+def wall(s):
+    secs = 0.0
+    for part in s.split(":"):
+        secs = secs * 60 + float(part)
+    return secs
+w = wall(kv["Elapsed (wall clock) time (h:mm:ss or m:ss)"])
+cpu = float(kv["User time (seconds)"]) + float(kv["System time (seconds)"])
+rss = int(kv["Maximum resident set size (kbytes)"]) / 1024
+print(rt, n / w, rss, cpu, w)
+PY
+    echo "   $(tail -1 "$results" | awk '{printf "%s: %.0f pages/s, peak RSS %.1f MiB, CPU %.2f s, wall %.2f s", $1, $2, $3, $4, $5}')"
+}
+
+want() { [[ -z $only || $only == "$1" ]]; }
+
+if want solo; then
+    run solo "$solo_crawl" crawl --concurrency $conc --per-host $conc --delay 0 \
+        --ignore-robots --output "$tmp/solo.jsonl" "$start"
+    record solo "$(wc -l <"$tmp/solo.jsonl")"
+fi
+if want scrapy; then
+    run scrapy "$venv/bin/scrapy" runspider bench/crawl/scrapy_spider.py \
+        -a start_url="$start" \
+        -s CONCURRENT_REQUESTS=$conc -s CONCURRENT_REQUESTS_PER_DOMAIN=$conc \
+        -s ROBOTSTXT_OBEY=False -s LOG_LEVEL=WARNING -s DEPTH_LIMIT=0 \
+        -s TELNETCONSOLE_ENABLED=False -s COOKIES_ENABLED=False
+    record scrapy "$(awk '$1 == "pages" {print $2}' "$tmp/scrapy.out")"
+fi
+if want aiohttp; then
+    run aiohttp "$venv/bin/python" bench/crawl/aiohttp_crawler.py "$start" $conc
+    record aiohttp "$(awk '$1 == "pages" {print $2}' "$tmp/aiohttp.out")"
+fi
+
+mkdir -p bench/results
+python3 - "$results" >bench/results/crawl.jsonl <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    rt, tput, rss, cpu, _wall = line.split()
+    for metric, v, unit, hib in (("throughput", float(tput), "pages/s", True),
+                                 ("peak_rss", float(rss), "MiB", False),
+                                 ("cpu_s", float(cpu), "s", False)):
+        print(json.dumps(dict(workload="crawl", runtime=rt, metric=metric, value=round(v, 3),
+                              unit=unit, higher_is_better=hib, reps=1)))
+PY
+echo "wrote bench/results/crawl.jsonl"
+if [[ $report == 1 ]]; then python3 bench/report.py; fi
