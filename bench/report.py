@@ -28,7 +28,10 @@ REPO = os.path.dirname(HERE)
 VENV_PY = os.path.join(HERE, "python", ".venv", "bin", "python")
 
 SOLO = "solo"
-RUNTIME_ORDER = ["solo", "tokio", "smol", "asyncio", "uvloop"]
+RUNTIME_ORDER = ["solo", "tokio", "smol", "asyncio", "uvloop", "scrapy", "aiohttp"]
+# Workloads with their own set of programs: their tables show exactly these
+# columns, and runtimes that appear only here are left out of other tables.
+WORKLOAD_RUNTIMES = {"crawl": ["solo", "scrapy", "aiohttp"]}
 WORKLOAD_ORDER = ["spawn", "yield", "pingpong", "timers", "timers-100k", "echo", "echo-x",
                   "hello-wrk", "http", "crawl"]
 WORKLOAD_TITLE = {
@@ -391,6 +394,7 @@ def build(recs, files, warnings, chart_rel, chart_err, notes) -> str:
     L.append("## Results")
     L.append("")
     all_wl = ordered({k[0] for k in recs} | set(WORKLOAD_ORDER), WORKLOAD_ORDER)
+    all_runtimes = runtimes
     for wl in all_wl:
         L.append(f"### {WORKLOAD_TITLE.get(wl, wl)}")
         L.append("")
@@ -399,6 +403,13 @@ def build(recs, files, warnings, chart_rel, chart_err, notes) -> str:
             L.append(f"{NM.capitalize()}.")
             L.append("")
             continue
+        scoped_only = {rt for v in WORKLOAD_RUNTIMES.values() for rt in v} - {
+            k[1] for k in recs if k[0] not in WORKLOAD_RUNTIMES}
+        if wl in WORKLOAD_RUNTIMES:
+            runtimes = WORKLOAD_RUNTIMES[wl]
+        else:
+            runtimes = [rt for rt in all_runtimes if rt not in scoped_only]
+        peers = [rt for rt in runtimes if rt != SOLO]
         head = ["metric", "unit"] + runtimes + [f"solo vs {p}" for p in peers]
         rows = []
         for m in metrics:

@@ -53,6 +53,7 @@ master_process off;
 worker_processes 1;
 pid $tmp/nginx.pid;
 error_log $tmp/error.log warn;
+worker_rlimit_nofile 65536;
 events { worker_connections 4096; }
 http {
     types { text/html html; }
@@ -65,7 +66,6 @@ http {
     scgi_temp_path $tmp/tmp/scgi;
     keepalive_requests 10000000;
     keepalive_timeout 120s;
-    open_file_cache max=200000 inactive=60s;
     server {
         listen 127.0.0.1:$port;
         root $tmp/html;
@@ -131,7 +131,7 @@ want() { [[ -z $only || $only == "$1" ]]; }
 if want solo; then
     run solo "$solo_crawl" crawl --concurrency $conc --per-host $conc --delay 0 \
         --ignore-robots --output "$tmp/solo.jsonl" "$start"
-    record solo "$(wc -l <"$tmp/solo.jsonl")"
+    record solo "$(grep -c '"status":200,' "$tmp/solo.jsonl")"
 fi
 if want scrapy; then
     run scrapy "$venv/bin/scrapy" runspider bench/crawl/scrapy_spider.py \
