@@ -240,8 +240,9 @@ impl Core {
         self.queue.borrow_mut().push_back(task);
     }
 
-    #[track_caller]
     pub(crate) fn call_soon(&self, f: Box<dyn FnOnce()>) -> Handle {
+        // A callback cell is never listed or named, so its id and location
+        // are placeholders (callers reach this through closures anyway).
         let task = TaskRef::new(CallbackFn(Some(f)), self.id, 0, Location::caller());
         task.header().insert(raw::IS_CALLBACK | raw::SCHEDULED);
         self.queue.borrow_mut().push_back(task.clone());
