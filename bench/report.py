@@ -47,7 +47,7 @@ WORKLOAD_TITLE = {
     "http": "http: 100,000 GET requests of a 4 KiB static file from nginx (1 process, "
             "core 0) on 127.0.0.1, 256 in flight, client on core 1: solo = solo-http, "
             "tokio = reqwest on current_thread, uvloop = aiohttp",
-    "crawl": "crawl: full crawl of a static site of 20,000 interlinked ~2 KB pages from "
+    "crawl": "crawl: full crawl of a static site of 100,000 interlinked ~2 KB pages from "
              "nginx on 127.0.0.1, 256 in flight: solo = solo-crawl, scrapy = Scrapy "
              "runspider, aiohttp = aiohttp+uvloop queue/workers crawler (bench/crawl/run.sh)",
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use regex::Regex;
 
+use crate::throttle::AutoThrottle;
+
 /// How to crawl: limits, politeness, scope, retries.
 ///
 /// ```
@@ -33,6 +35,9 @@ pub struct Config {
     /// Randomize each pause to 0.5–1.5 × `delay` (never below the host's
     /// robots.txt Crawl-delay).
     pub jitter: bool,
+    /// Adapt each host's pause to its latency and to 429/503 answers
+    /// (see [`AutoThrottle`]); `delay` stays the floor. Off by default.
+    pub autothrottle: Option<AutoThrottle>,
     /// Pages deeper than this are not requested (start URLs are depth 0).
     pub depth_limit: Option<u32>,
     /// Stop scheduling new pages after this many.
@@ -91,6 +96,7 @@ impl Default for Config {
             per_host: 8,
             delay: Duration::ZERO,
             jitter: true,
+            autothrottle: None,
             depth_limit: None,
             max_pages: None,
             stay_on_start_hosts: true,

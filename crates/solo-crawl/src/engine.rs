@@ -294,6 +294,9 @@ enum Report<C> {
         request: Request<C>,
         at: Instant,
         pause_host: bool,
+        /// The answer that asked for the retry (`None`: the fetch failed).
+        status: Option<u16>,
+        latency: Duration,
     },
     Robots {
         host: HostId,
@@ -437,6 +440,12 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 final_url,
             } => {
                 self.frontier.complete(host, now);
+                self.frontier.observe(
+                    host,
+                    Duration::from_secs_f64(record.elapsed_ms / 1000.0),
+                    record.status,
+                    now,
+                );
                 if request.depth == 0 {
                     match &record.error {
                         None => self.seeds.ok += 1,
@@ -485,8 +494,11 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 mut request,
                 at,
                 pause_host,
+                status,
+                latency,
             } => {
                 self.frontier.complete(host, now);
+                self.frontier.observe(host, latency, status, now);
                 self.sh.stats.borrow_mut().counts.retries += 1;
                 request.retries += 1;
                 if pause_host {
@@ -690,6 +702,8 @@ async fn page<S: Spider, F: Fetch>(
                     request,
                     at: solo::time::now() + wait,
                     pause_host: f.status == 429 || (f.status == 503 && ra.is_some()),
+                    status: Some(f.status),
+                    latency: elapsed,
                 };
             }
             let final_url = f.final_url.clone();
@@ -728,6 +742,8 @@ async fn page<S: Spider, F: Fetch>(
                     request,
                     at: solo::time::now() + backoff(),
                     pause_host: false,
+                    status: None,
+                    latency: elapsed,
                 };
             }
             sh.spider

@@ -23,6 +23,7 @@ use crate::canon::{fingerprint, host_key};
 use crate::config::Config;
 use crate::request::Request;
 use crate::robots::RobotsRules;
+use crate::throttle::AutoThrottle;
 
 /// A host's index in the frontier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -156,6 +157,8 @@ struct Host<C> {
     in_flight: usize,
     next_at: Option<Instant>,
     crawl_delay: Duration,
+    /// The adaptive throttle's pause (zero without one).
+    auto_delay: Duration,
     robots: RobotsState,
     /// In `ready` or `timed` (never both, never twice).
     scheduled: bool,
@@ -228,6 +231,7 @@ pub struct Frontier<C> {
     per_host: usize,
     delay: Duration,
     jitter: bool,
+    throttle: Option<AutoThrottle>,
     stay_on_start_hosts: bool,
     allow_domains: Vec<String>,
     allow: Vec<Regex>,
@@ -270,6 +274,7 @@ impl<C> Frontier<C> {
             per_host: config.per_host.max(1),
             delay: config.delay,
             jitter: config.jitter,
+            throttle: config.autothrottle.clone(),
             stay_on_start_hosts: config.stay_on_start_hosts,
             allow_domains: config
                 .allow_domains
@@ -441,6 +446,10 @@ impl<C> Frontier<C> {
             in_flight: 0,
             next_at: None,
             crawl_delay: Duration::ZERO,
+            auto_delay: self
+                .throttle
+                .as_ref()
+                .map_or(Duration::ZERO, |t| t.start_delay.max(self.delay)),
             robots: if self.obey_robots {
                 RobotsState::Unknown
             } else {
@@ -538,7 +547,7 @@ impl<C> Frontier<C> {
             if self.jitter && !pause.is_zero() {
                 pause = pause.mul_f64(0.5 + fastrand::f64());
             }
-            pause = pause.max(hs.crawl_delay);
+            pause = pause.max(hs.crawl_delay).max(hs.auto_delay);
             hs.next_at = (!pause.is_zero()).then(|| now + pause);
             self.reschedule(host, Some(now));
             if fresh && self.budget_spent() {
@@ -609,6 +618,44 @@ impl<C> Frontier<C> {
         if hs.next_at.map_or(true, |at| at < until) {
             hs.next_at = Some(until);
         }
+    }
+
+    /// An answer from `host` took `latency` and had `status` (`None`: the
+    /// fetch failed). With an adaptive throttle this moves the host's pause
+    /// (see [`AutoThrottle`]); a 429 or 503 also holds the host back from
+    /// `now` for the new pause. Without one it does nothing.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use solo_crawl::{frontier::{Frontier, Job}, AutoThrottle, Config, Request};
+    /// let mut f = Frontier::new(&Config {
+    ///     obey_robots: false,
+    ///     autothrottle: Some(AutoThrottle::default()),
+    ///     ..Default::default()
+    /// });
+    /// f.push_start(Request::parse("http://a.test/", ()).unwrap()).unwrap();
+    /// let now = Instant::now();
+    /// let Some(Job::Page { host, .. }) = f.next(now) else { panic!() };
+    /// assert_eq!(f.host_pause(host), Duration::from_secs(1));
+    /// f.observe(host, Duration::from_millis(10), Some(429), now);
+    /// assert_eq!(f.host_pause(host), Duration::from_secs(2));
+    /// ```
+    pub fn observe(&mut self, host: HostId, latency: Duration, status: Option<u16>, now: Instant) {
+        let Some(t) = &self.throttle else {
+            return;
+        };
+        let hs = &mut self.hosts[host.0];
+        hs.auto_delay = t.next_pause(hs.auto_delay, latency, status, self.delay);
+        if matches!(status, Some(429 | 503)) {
+            let until = now + hs.auto_delay;
+            self.pause_host(host, until);
+        }
+    }
+
+    /// The adaptive throttle's current pause for `host` (zero without a
+    /// throttle).
+    pub fn host_pause(&self, host: HostId) -> Duration {
+        self.hosts[host.0].auto_delay
     }
 
     /// When the next job could become ready by time alone (a host's delay

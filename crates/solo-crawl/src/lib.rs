@@ -19,6 +19,7 @@
 //! | [`canon`] | URL canonicalization and fingerprints |
 //! | [`frontier`] | the scheduler: dedup, depth, scope, per-host queues and limits |
 //! | [`robots`] | robots.txt rules |
+//! | [`throttle`] | [`AutoThrottle`]: a per-host pause that follows latency and 429/503 |
 //! | [`links`] | charset decoding, link and title extraction |
 //! | [`response`] | [`Response`] and its lazily parsed views, CSS selection |
 //! | [`spider`] | the [`Spider`] trait, [`Output`], [`LinkSpider`] |
@@ -57,6 +58,7 @@ mod sink;
 pub mod spider;
 pub mod stats;
 mod store;
+pub mod throttle;
 
 pub use config::Config;
 pub use engine::{CrawlError, Crawler, StopHandle};
@@ -65,3 +67,4 @@ pub use request::Request;
 pub use response::Response;
 pub use spider::{Failure, LinkCallback, LinkSpider, Output, Spider};
 pub use stats::Summary;
+pub use throttle::AutoThrottle;

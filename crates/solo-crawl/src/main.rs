@@ -8,7 +8,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use regex::Regex;
 use solo_crawl::demo_site::DemoSite;
-use solo_crawl::{Config, Crawler, Format, LinkSpider, OutputConfig, Summary, Target};
+use solo_crawl::{
+    AutoThrottle, Config, Crawler, Format, LinkSpider, OutputConfig, Summary, Target,
+};
 use url::Url;
 
 #[derive(Parser)]
@@ -69,6 +71,13 @@ struct CrawlArgs {
     /// Pause between requests to one host, in milliseconds (jittered 0.5-1.5x).
     #[arg(long, default_value_t = 0)]
     delay: u64,
+    /// Adapt each host's pause to its latency and slow down on 429/503
+    /// (Scrapy's AutoThrottle; starts at 1 s per host, at most 60 s).
+    #[arg(long)]
+    autothrottle: bool,
+    /// With --autothrottle: requests to keep in flight per host on average.
+    #[arg(long, default_value_t = 1.0, value_name = "N")]
+    autothrottle_target: f64,
     /// Also follow links to this domain and its subdomains (repeatable).
     #[arg(long = "allow-domain", value_name = "DOMAIN")]
     allow_domain: Vec<String>,
@@ -185,6 +194,15 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
             a.timeout
         )));
     }
+    if !(a.autothrottle_target.is_finite()
+        && a.autothrottle_target > 0.0
+        && a.autothrottle_target <= 100_000.0)
+    {
+        return Err(Usage(format!(
+            "--autothrottle-target must be a number above 0, not {}",
+            a.autothrottle_target
+        )));
+    }
     for d in &a.allow_domain {
         if d.is_empty() || d.contains(['/', ':', ' ']) {
             return Err(Usage(format!(
@@ -196,6 +214,10 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         concurrency: a.concurrency as usize,
         per_host: a.per_host as usize,
         delay: Duration::from_millis(a.delay),
+        autothrottle: a.autothrottle.then(|| AutoThrottle {
+            target_concurrency: a.autothrottle_target,
+            ..AutoThrottle::default()
+        }),
         depth_limit: a.depth,
         max_pages: a.max_pages,
         allow_domains: a.allow_domain.clone(),

@@ -3,7 +3,8 @@
 //! Owns: the [`Response`] handed to parse callbacks — status, headers,
 //! body, the final URL after redirects, the request's depth and meta —
 //! and the views computed from it on first use and then cached: decoded
-//! text, the parsed HTML document, its title and links, CSS selection.
+//! text, the streaming scan (title, base, links) every page gets, and the
+//! parsed HTML document (a DOM) that only CSS selection needs.
 //! Must not: fetch anything or touch the crawl's state.
 
 use std::cell::OnceCell;
@@ -15,7 +16,7 @@ use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use crate::fetch::header;
-use crate::links;
+use crate::links::{self, PageScan};
 use crate::request::Request;
 
 /// A fetched page, with lazily parsed views of it.
@@ -41,7 +42,7 @@ pub struct Response {
     elapsed: Duration,
     text: OnceCell<String>,
     html: OnceCell<Option<Html>>,
-    links: OnceCell<Vec<Url>>,
+    scan: OnceCell<Option<PageScan>>,
 }
 
 /// A CSS selector that did not parse.
@@ -81,7 +82,7 @@ impl Response {
             elapsed: Duration::ZERO,
             text: OnceCell::new(),
             html: OnceCell::new(),
-            links: OnceCell::new(),
+            scan: OnceCell::new(),
         }
     }
 
@@ -228,7 +229,8 @@ impl Response {
             .get_or_init(|| links::decode(&self.body, self.content_type()).into_owned())
     }
 
-    /// The parsed document, for HTML responses.
+    /// The parsed document (a DOM, built on first use), for HTML
+    /// responses.
     ///
     /// ```
     /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "<p>hi".into());
@@ -247,20 +249,34 @@ impl Response {
     /// assert_eq!(r.title().as_deref(), Some("T"));
     /// ```
     pub fn title(&self) -> Option<String> {
-        self.html().and_then(links::title)
+        self.scan().and_then(|s| s.title.clone())
     }
 
-    /// The page's http(s) links, absolute (see [`links::extract`]).
+    /// The title, base URL and links of an HTML page, from one streaming
+    /// pass over it (no DOM; see [`links::scan`]); `None` for non-HTML.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "<base href=/b/><a href=x>".into());
+    /// assert_eq!(r.scan().unwrap().base.as_str(), "http://a.test/b/");
+    /// ```
+    pub fn scan(&self) -> Option<&PageScan> {
+        self.scan
+            .get_or_init(|| match self.html.get() {
+                // A spider's CSS selection built the DOM already: use it.
+                Some(dom) => dom.as_ref().map(|d| links::scan_dom(d, &self.url)),
+                None => self.is_html().then(|| links::scan(self.text(), &self.url)),
+            })
+            .as_ref()
+    }
+
+    /// The page's http(s) links, absolute (see [`links::scan`]).
     ///
     /// ```
     /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/d/").unwrap(), 200, vec![], "<a href=x>".into());
     /// assert_eq!(r.links()[0].as_str(), "http://a.test/d/x");
     /// ```
     pub fn links(&self) -> &[Url] {
-        self.links.get_or_init(|| match self.html() {
-            Some(h) => links::extract(h, &self.url),
-            None => Vec::new(),
-        })
+        self.scan().map_or(&[], |s| &s.links)
     }
 
     /// The elements matching a CSS selector (none for non-HTML).
@@ -288,10 +304,7 @@ impl Response {
     /// assert!(r.follow("javascript:void(0)", "list").is_none());
     /// ```
     pub fn follow<C>(&self, href: &str, callback: C) -> Option<Request<C>> {
-        let base = match self.html() {
-            Some(h) => links::base_url(h, &self.url),
-            None => self.url.clone(),
-        };
+        let base = self.scan().map_or(&self.url, |s| &s.base);
         let mut u = base.join(href.trim()).ok()?;
         if !matches!(u.scheme(), "http" | "https") {
             return None;

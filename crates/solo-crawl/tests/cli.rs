@@ -56,6 +56,14 @@ fn bad_arguments_give_a_clear_message_and_exit_2() {
         ),
         (&["crawl", U, "--user-agent", " "], "--user-agent"),
         (
+            &["crawl", U, "--autothrottle-target", "0"],
+            "--autothrottle-target",
+        ),
+        (
+            &["crawl", U, "--autothrottle-target", "nan"],
+            "--autothrottle-target",
+        ),
+        (
             &["crawl", U, "--ca-cert", "/no/such/ca.pem"],
             "--ca-cert /no/such/ca.pem",
         ),
@@ -132,6 +140,23 @@ fn crawls_https_with_ca_cert_or_insecure() {
         "--ca-cert",
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn autothrottle_crawls_with_growing_confidence() {
+    let site = DemoSite::start(60).unwrap();
+    let url = site.url().to_string();
+    let start = std::time::Instant::now();
+    let o = run(&["crawl", &url, "--autothrottle", "--max-pages", "4"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 4);
+    // The host starts at a 1 s pause, halving toward the (tiny) latency:
+    // robots.txt, then pages after ~1, ~0.5, ~0.25 s.
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(1500),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]

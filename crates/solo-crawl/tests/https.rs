@@ -6,7 +6,7 @@ mod common;
 use solo_crawl::Config;
 use url::Url;
 
-use common::tls::{pki, serve_http1, start, start_https, PAGES};
+use common::tls::{pki, pki_alpn, serve_http1, start, start_https, start_https_h2, PAGES};
 use common::{crawl_links, quick};
 
 #[test]
@@ -50,6 +50,32 @@ fn crawls_an_https_site_trusting_a_test_ca() {
         };
         let (summary, _) = crawl_links(vec![seed], cfg).await;
         assert_eq!(summary.counts.pages, 5, "{summary}");
+    });
+}
+
+#[test]
+fn crawls_over_http2_on_one_connection_within_the_per_host_limit() {
+    solo::run(async {
+        let (ca, _, server) = pki_alpn(&[b"h2", b"http/1.1"]);
+        let site = start_https_h2(server).await;
+        let seed = Url::parse(&format!("https://localhost:{}/", site.port)).unwrap();
+        let cfg = Config {
+            per_host: 6,
+            root_certificates: vec![ca],
+            ..quick()
+        };
+        let (summary, recs) = crawl_links(vec![seed], cfg).await;
+        assert_eq!(summary.counts.pages as usize, PAGES + 1, "{summary}");
+        assert!(recs
+            .iter()
+            .all(|r| r.status == Some(200) && r.error.is_none()));
+        assert!(recs.iter().any(|r| r.title.as_deref() == Some("/p/7")));
+        // Every request came over HTTP/2, multiplexed on one connection,
+        // with no more streams at once than the per-host limit.
+        assert_eq!(site.h2_requests.get(), PAGES + 1);
+        assert_eq!(site.accepted.get(), 1, "one connection");
+        let most = site.streams.1.get();
+        assert!((2..=6).contains(&most), "{most} streams at once");
     });
 }
 

@@ -1,6 +1,6 @@
 //! An https (and plain http) test site served by hyper on solo, HTTP/1.1
-//! with keep-alive, under a test CA made by rcgen; it counts the TCP
-//! connections it accepts.
+//! with keep-alive or HTTP/2 (by ALPN), under a test CA made by rcgen; it
+//! counts the TCP connections it accepts.
 
 use std::cell::Cell;
 use std::convert::Infallible;
@@ -18,8 +18,13 @@ use solo::net::{TcpListener, TcpStream};
 pub const PAGES: usize = 40;
 
 /// A CA certificate (DER and PEM, to trust) and a server config for `localhost`
-/// with a leaf it signed.
+/// with a leaf it signed (HTTP/1.1 only).
 pub fn pki() -> (Vec<u8>, String, Arc<rustls::ServerConfig>) {
+    pki_alpn(&[b"http/1.1"])
+}
+
+/// [`pki`], offering these ALPN protocols (in order of preference).
+pub fn pki_alpn(alpn: &[&[u8]]) -> (Vec<u8>, String, Arc<rustls::ServerConfig>) {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -39,7 +44,7 @@ pub fn pki() -> (Vec<u8>, String, Arc<rustls::ServerConfig>) {
     .with_no_client_auth()
     .with_single_cert(vec![leaf.der().clone()], key)
     .unwrap();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     (ca_cert.der().to_vec(), ca_cert.pem(), Arc::new(config))
 }
 
@@ -66,6 +71,51 @@ fn route(path: &str) -> hyper::Response<Full<Bytes>> {
         .header("content-type", "text/html; charset=utf-8")
         .body(Full::new(Bytes::from(html)))
         .unwrap()
+}
+
+/// Runs hyper's background futures (HTTP/2 streams) as solo tasks.
+#[derive(Clone, Copy)]
+struct SoloExec;
+
+impl<F> hyper::rt::Executor<F> for SoloExec
+where
+    F: Future + 'static,
+{
+    fn execute(&self, fut: F) {
+        solo::spawn(async move {
+            fut.await;
+        });
+    }
+}
+
+/// Serves HTTP/2 on `io` until the client closes it; counts the requests
+/// that came as HTTP/2 and the most streams open at once.
+pub async fn serve_http2<I>(
+    io: I,
+    h2_requests: Rc<Cell<usize>>,
+    streams: Rc<(Cell<usize>, Cell<usize>)>,
+) where
+    I: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + 'static,
+{
+    let io = hyper_util::rt::TokioIo::new(solo::compat::TokioIo::new(io));
+    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let (h2, streams) = (h2_requests.clone(), streams.clone());
+        async move {
+            if req.version() == hyper::Version::HTTP_2 {
+                h2.set(h2.get() + 1);
+            }
+            let (now, max) = (&streams.0, &streams.1);
+            now.set(now.get() + 1);
+            max.set(max.get().max(now.get()));
+            // Slow enough that requests overlap on the connection.
+            solo::sleep(std::time::Duration::from_millis(10)).await;
+            now.set(now.get() - 1);
+            Ok::<_, Infallible>(route(req.uri().path()))
+        }
+    });
+    let _ = hyper::server::conn::http2::Builder::new(SoloExec)
+        .serve_connection(io, service)
+        .await;
 }
 
 /// Serves HTTP/1.1 (keep-alive) on `io` until the client closes it.
@@ -114,4 +164,44 @@ pub async fn start_https(server: Arc<rustls::ServerConfig>) -> (u16, Rc<Cell<usi
         }
     })
     .await
+}
+
+/// The counters of an HTTP/2 test site.
+pub struct H2Site {
+    pub port: u16,
+    /// TCP connections accepted.
+    pub accepted: Rc<Cell<usize>>,
+    /// Requests that arrived as HTTP/2.
+    pub h2_requests: Rc<Cell<usize>>,
+    /// (streams open now, most open at once).
+    pub streams: Rc<(Cell<usize>, Cell<usize>)>,
+}
+
+/// An https site that speaks HTTP/2 to clients that offer it by ALPN (and
+/// HTTP/1.1 to the others).
+pub async fn start_https_h2(server: Arc<rustls::ServerConfig>) -> H2Site {
+    let acceptor = futures_rustls::TlsAcceptor::from(server);
+    let h2_requests = Rc::new(Cell::new(0));
+    let streams = Rc::new((Cell::new(0), Cell::new(0)));
+    let (h2, st) = (h2_requests.clone(), streams.clone());
+    let (port, accepted) = start(move |stream| {
+        let acceptor = acceptor.clone();
+        let (h2, st) = (h2.clone(), st.clone());
+        async move {
+            if let Ok(tls) = acceptor.accept(stream).await {
+                if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                    serve_http2(tls, h2, st).await;
+                } else {
+                    serve_http1(tls).await;
+                }
+            }
+        }
+    })
+    .await;
+    H2Site {
+        port,
+        accepted,
+        h2_requests,
+        streams,
+    }
 }

@@ -1,0 +1,284 @@
+//! scraper (html5ever, a full DOM) against lol_html (a streaming tokenizer
+//! with CSS-selector handlers) on the work solo-crawl does for every page:
+//! find the `<title>` and every `a[href]`, `area[href]`, `link[href]`,
+//! resolved against the first `<base href>`. This is the measurement behind
+//! the choice in `crates/solo-crawl/src/links.rs` (issue 6: "pick by
+//! measurement"). The lol_html side is solo-crawl's own
+//! `solo_crawl::links::scan`, which also expands character references
+//! (lol_html hands out attribute values and text as written); the scraper
+//! side is what solo-crawl did before.
+//!
+//! ```text
+//! cargo run --release -p solo-bench --bin html-parse [-- --reps 5 --json FILE]
+//! ```
+//!
+//! Two corpora, generated here (deterministic): `small`, the ~2.4 KB pages
+//! of the crawl benchmark's site (bench/crawl/gen_site.py), and `large`,
+//! ~100 KB pages shaped like a news front page (nested markup, 400 links,
+//! inline scripts and styles holding `href=` text that is not a link,
+//! comments, a `<base>`). Both libraries must return the same title and the
+//! same links for every page or the run fails. Two more rows add one user
+//! CSS query (`li a`), which needs a DOM: `scraper+select` is what
+//! solo-crawl does when a spider selects before the links are asked for
+//! (the scan then reuses the DOM), `lol_html+select` the worst case, a
+//! streaming scan and then a DOM.
+//!
+//! Each (corpus, library) runs `--reps` times, alternating; the median
+//! pages/s and MB/s are printed and, with `--json`, written as JSON lines
+//! (workload `html-small` / `html-large`, runtime = library).
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use scraper::{Html, Selector};
+use url::Url;
+
+/// What the crawler needs from a page.
+#[derive(Debug, PartialEq, Eq)]
+struct Scan {
+    title: Option<String>,
+    links: Vec<String>,
+}
+
+struct Selectors {
+    li_a: Selector,
+}
+
+/// solo-crawl's scan of a scraper DOM (what it did for every page before).
+fn scan_scraper(html: &str, page: &Url) -> Scan {
+    scan_doc(&Html::parse_document(html), page)
+}
+
+fn scan_doc(doc: &Html, page: &Url) -> Scan {
+    scan_result(solo_crawl::links::scan_dom(doc, page))
+}
+
+/// solo-crawl's streaming scan (lol_html + htmlize), as it runs now.
+fn scan_lol(html: &str, page: &Url) -> Scan {
+    scan_result(solo_crawl::links::scan(html, page))
+}
+
+fn scan_result(s: solo_crawl::links::PageScan) -> Scan {
+    Scan {
+        title: s.title,
+        links: s.links.into_iter().map(String::from).collect(),
+    }
+}
+
+/// The crawl benchmark's page `i` of `n` (same shape as gen_site.py).
+fn small_page(i: usize, n: usize) -> String {
+    let href = |j: usize| {
+        if j == 0 {
+            "/index.html".to_owned()
+        } else {
+            format!("/p/{}/{j}.html", j / 1000)
+        }
+    };
+    let mut links = String::new();
+    let mut seen = HashSet::new();
+    for j in [
+        2 * i + 1,
+        2 * i + 2,
+        (i + 1) % n,
+        (7 * i + 3) % n,
+        (31 * i + 17) % n,
+    ] {
+        if j < n && j != i && seen.insert(j) {
+            let _ = writeln!(links, "<li><a href=\"{}\">page {j}</a></li>", href(j));
+        }
+    }
+    let filler = format!(
+        "<p>{}</p>\n",
+        "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor \
+         incididunt ut labore et dolore magna aliqua. "
+            .repeat(3)
+    );
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Page {i}</title></head>\n\
+         <body>\n<h1>Page {i}</h1>\n<ul>\n{links}</ul>\n{}</body></html>\n",
+        filler.repeat(4)
+    )
+}
+
+/// A ~100 KB front-page-like document, varied by `i`.
+fn large_page(i: usize) -> String {
+    let mut s = String::with_capacity(110_000);
+    let _ = write!(
+        s,
+        "<!doctype html><html lang=en><head><meta charset=utf-8>\n\
+         <title>\n  Front page {i} &amp; more\n</title>\n\
+         <base href=\"https://news.example/edition/{i}/\">\n\
+         <link rel=stylesheet href=\"/static/site.css?v={i}\">\n\
+         <style>.x{{background:url(\"/img/bg.png\")}} a[href]{{color:red}}</style>\n\
+         <script>var t = '<a href=\"/not-a-link\">'; if (a < b && c > d) {{ x(); }}</script>\n\
+         </head><body class=\"home\">\n<!-- <a href=\"/commented-out\"> -->\n"
+    );
+    for sec in 0..20 {
+        let _ = write!(
+            s,
+            "<section id=s{sec}><h2><a href=\"section/{sec}#top\">Section {sec}</a></h2>\n<div class=grid>"
+        );
+        for art in 0..20 {
+            let k = i * 1000 + sec * 20 + art;
+            let _ = writeln!(
+                s,
+                "<article class=\"card c{art}\"><div class=media><img src=\"/img/{k}.jpg\" alt=\"\" \
+                 width=300 height=200></div><div class=body><h3><a href=\"/story/{k}?ref=home&amp;s={sec}\" \
+                 data-track=\"{k}\">Headline number {k} about something</a></h3><p>A short teaser of \
+                 the story with <b>bold</b> and <i>italic</i> text, about two lines long, so that \
+                 the document has realistic text between tags.</p><ul class=meta><li><span>by</span> \
+                 <a href=\"//authors.example/{art}\">Author {art}</a><li><time datetime=2026-11-26>\
+                 today</time></ul></div></article>"
+            );
+        }
+        s.push_str("</div></section>\n");
+    }
+    s.push_str(
+        "<footer><a href=\"mailto:desk@news.example\">mail</a> <a href=\"javascript:void(0)\">js</a> \
+         <a href=\"https://other.example/\">partner</a></footer></body></html>\n",
+    );
+    s
+}
+
+struct Row {
+    corpus: &'static str,
+    lib: &'static str,
+    pages_per_s: Vec<f64>,
+    mb_per_s: Vec<f64>,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Runs `f` over `pages` until at least `min` elapsed; returns (pages/s, MB/s).
+fn time(pages: &[String], min: Duration, mut f: impl FnMut(&str) -> usize) -> (f64, f64) {
+    let start = Instant::now();
+    let mut n = 0usize;
+    let mut bytes = 0usize;
+    let mut sink = 0usize;
+    while start.elapsed() < min {
+        for p in pages {
+            sink = sink.wrapping_add(f(p));
+            n += 1;
+            bytes += p.len();
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    std::hint::black_box(sink);
+    (n as f64 / secs, bytes as f64 / secs / 1e6)
+}
+
+fn main() {
+    let mut reps = 5usize;
+    let mut json: Option<String> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--reps" => reps = args.next().and_then(|v| v.parse().ok()).unwrap_or(5).max(1),
+            "--json" => json = args.next(),
+            _ => {
+                eprintln!("usage: html-parse [--reps N] [--json FILE]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let sel = Selectors {
+        li_a: Selector::parse("li a").expect("selector"),
+    };
+    let page_url = Url::parse("http://127.0.0.1:8080/p/1/1234.html").expect("url");
+    let small: Vec<String> = (0..200).map(|i| small_page(i * 37, 100_000)).collect();
+    let large: Vec<String> = (0..8).map(large_page).collect();
+
+    // Both must agree on every page, or the comparison means nothing.
+    for p in small.iter().chain(&large) {
+        let a = scan_scraper(p, &page_url);
+        let b = scan_lol(p, &page_url);
+        assert_eq!(a, b, "scraper and lol_html disagree");
+        assert!(a.title.is_some() && !a.links.is_empty(), "empty scan");
+    }
+    let large_links = scan_lol(&large[0], &page_url).links.len();
+    assert!(large_links > 400, "large page has {large_links} links");
+
+    let corpora: [(&'static str, &Vec<String>); 2] = [("small", &small), ("large", &large)];
+    let mut rows: Vec<Row> = Vec::new();
+    for (c, _) in &corpora {
+        for lib in ["scraper", "lol_html", "scraper+select", "lol_html+select"] {
+            rows.push(Row {
+                corpus: c,
+                lib,
+                pages_per_s: Vec::new(),
+                mb_per_s: Vec::new(),
+            });
+        }
+    }
+    let min = Duration::from_millis(400);
+    for _ in 0..reps {
+        for row in &mut rows {
+            let pages = corpora
+                .iter()
+                .find(|(c, _)| *c == row.corpus)
+                .map(|(_, p)| *p)
+                .expect("corpus");
+            let (pps, mbs) = match row.lib {
+                "scraper" => time(pages, min, |p| scan_scraper(p, &page_url).links.len()),
+                "lol_html" => time(pages, min, |p| scan_lol(p, &page_url).links.len()),
+                "scraper+select" => time(pages, min, |p| {
+                    let doc = Html::parse_document(p);
+                    scan_doc(&doc, &page_url).links.len() + doc.select(&sel.li_a).count()
+                }),
+                _ => time(pages, min, |p| {
+                    let s = scan_lol(p, &page_url);
+                    let doc = Html::parse_document(p);
+                    s.links.len() + doc.select(&sel.li_a).count()
+                }),
+            };
+            row.pages_per_s.push(pps);
+            row.mb_per_s.push(mbs);
+        }
+    }
+
+    println!("title + links per page, median of {reps} reps (each >= {min:?})");
+    println!(
+        "{:<8} {:<16} {:>12} {:>9} {:>14}",
+        "corpus", "library", "pages/s", "MB/s", "vs scraper"
+    );
+    let mut lines = String::new();
+    for row in &rows {
+        let pps = median(&row.pages_per_s);
+        let mbs = median(&row.mb_per_s);
+        let base = rows
+            .iter()
+            .find(|r| r.corpus == row.corpus && r.lib == "scraper")
+            .map(|r| median(&r.pages_per_s))
+            .unwrap_or(pps);
+        println!(
+            "{:<8} {:<16} {:>12.0} {:>9.1} {:>13.2}x",
+            row.corpus,
+            row.lib,
+            pps,
+            mbs,
+            pps / base
+        );
+        let _ = writeln!(
+            lines,
+            "{{\"workload\":\"html-{}\",\"runtime\":\"{}\",\"metric\":\"throughput\",\"value\":{:.1},\
+             \"unit\":\"pages/s\",\"higher_is_better\":true,\"reps\":{reps}}}",
+            row.corpus, row.lib, pps
+        );
+    }
+    if let Some(path) = json {
+        let mut f = std::fs::File::create(&path).expect("create json file");
+        f.write_all(lines.as_bytes()).expect("write json");
+        println!("wrote {path}");
+    }
+}
