@@ -359,6 +359,8 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             {
                 return interrupted;
             }
+            // Everything this turn wrote goes to the writer thread at once.
+            self.writer.flush();
             // With every slot taken only a completion can free one: no
             // timer then (and `next` did not run, so due timers linger).
             let wake_at = if interrupted || self.frontier.in_flight() >= concurrency {

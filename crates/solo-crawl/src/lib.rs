@@ -68,3 +68,8 @@ pub use response::Response;
 pub use spider::{Failure, LinkCallback, LinkSpider, Output, Spider};
 pub use stats::Summary;
 pub use throttle::AutoThrottle;
+
+/// The snippets of `docs/scrapy-to-solo-crawl.md`, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/scrapy-to-solo-crawl.md")]
+mod scrapy_guide_doctests {}
