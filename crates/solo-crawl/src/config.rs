@@ -38,6 +38,10 @@ pub struct Config {
     /// Adapt each host's pause to its latency and to 429/503 answers
     /// (see [`AutoThrottle`]); `delay` stays the floor. Off by default.
     pub autothrottle: Option<AutoThrottle>,
+    /// Halve a host's concurrency when it sheds load (connections refused
+    /// or reset, timeouts, 429/503) and grow it back as it answers (see
+    /// [`HostLimit`](crate::throttle::HostLimit)). On by default.
+    pub overload_backoff: bool,
     /// Pages deeper than this are not requested (start URLs are depth 0).
     pub depth_limit: Option<u32>,
     /// Stop scheduling new pages after this many.
@@ -97,6 +101,7 @@ impl Default for Config {
             delay: Duration::ZERO,
             jitter: true,
             autothrottle: None,
+            overload_backoff: true,
             depth_limit: None,
             max_pages: None,
             stay_on_start_hosts: true,

@@ -288,6 +288,9 @@ enum Report<C> {
         record: Box<PageRecord>,
         out: Output<C>,
         final_url: Option<Url>,
+        /// The fetch failed in a way that says the server sheds load
+        /// (connection refused or reset, timeout).
+        shed: bool,
     },
     Retry {
         host: HostId,
@@ -440,6 +443,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 record,
                 out,
                 final_url,
+                shed,
             } => {
                 self.frontier.complete(host, now);
                 self.frontier.observe(
@@ -448,6 +452,9 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     record.status,
                     now,
                 );
+                if shed {
+                    self.frontier.shed_load(host);
+                }
                 if request.depth == 0 {
                     match &record.error {
                         None => self.seeds.ok += 1,
@@ -501,6 +508,10 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             } => {
                 self.frontier.complete(host, now);
                 self.frontier.observe(host, latency, status, now);
+                if status.is_none() {
+                    // Only connect, I/O and timeout failures are retried.
+                    self.frontier.shed_load(host);
+                }
                 self.sh.stats.borrow_mut().counts.retries += 1;
                 request.retries += 1;
                 if pause_host {
@@ -734,6 +745,7 @@ async fn page<S: Spider, F: Fetch>(
                 record: Box::new(record),
                 out,
                 final_url: Some(final_url),
+                shed: false,
             }
         }
         Err(e) => {
@@ -759,6 +771,7 @@ async fn page<S: Spider, F: Fetch>(
                 record: Box::new(record),
                 out,
                 final_url: None,
+                shed: e.kind.is_retryable(),
             }
         }
     }

@@ -23,7 +23,7 @@ use crate::canon::{fingerprint, host_key};
 use crate::config::Config;
 use crate::request::Request;
 use crate::robots::RobotsRules;
-use crate::throttle::AutoThrottle;
+use crate::throttle::{AutoThrottle, HostLimit};
 
 /// A host's index in the frontier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -159,6 +159,9 @@ struct Host<C> {
     crawl_delay: Duration,
     /// The adaptive throttle's pause (zero without one).
     auto_delay: Duration,
+    /// Requests allowed in flight now (`per_host`, less while the server
+    /// sheds load).
+    limit: HostLimit,
     robots: RobotsState,
     /// In `ready` or `timed` (never both, never twice).
     scheduled: bool,
@@ -232,6 +235,7 @@ pub struct Frontier<C> {
     delay: Duration,
     jitter: bool,
     throttle: Option<AutoThrottle>,
+    overload_backoff: bool,
     stay_on_start_hosts: bool,
     allow_domains: Vec<String>,
     allow: Vec<Regex>,
@@ -275,6 +279,7 @@ impl<C> Frontier<C> {
             delay: config.delay,
             jitter: config.jitter,
             throttle: config.autothrottle.clone(),
+            overload_backoff: config.overload_backoff,
             stay_on_start_hosts: config.stay_on_start_hosts,
             allow_domains: config
                 .allow_domains
@@ -450,6 +455,7 @@ impl<C> Frontier<C> {
                 .throttle
                 .as_ref()
                 .map_or(Duration::ZERO, |t| t.start_delay.max(self.delay)),
+            limit: HostLimit::new(self.per_host),
             robots: if self.obey_robots {
                 RobotsState::Unknown
             } else {
@@ -463,11 +469,10 @@ impl<C> Frontier<C> {
 
     /// Puts `host` in `ready` or `timed` if it has work it could start.
     fn reschedule(&mut self, host: HostId, now: Option<Instant>) {
-        let per_host = self.per_host;
         let hs = &mut self.hosts[host.0];
         if hs.scheduled
             || hs.queue.is_empty()
-            || hs.in_flight >= per_host
+            || hs.in_flight >= hs.limit.limit()
             || matches!(hs.robots, RobotsState::Fetching)
         {
             return;
@@ -502,11 +507,10 @@ impl<C> Frontier<C> {
             self.reschedule(d.host, Some(now));
         }
         while let Some(host) = self.ready.pop_front() {
-            let per_host = self.per_host;
             let hs = &mut self.hosts[host.0];
             hs.scheduled = false;
             if hs.queue.is_empty()
-                || hs.in_flight >= per_host
+                || hs.in_flight >= hs.limit.limit()
                 || matches!(hs.robots, RobotsState::Fetching)
             {
                 continue;
@@ -588,6 +592,7 @@ impl<C> Frontier<C> {
     pub fn complete(&mut self, host: HostId, now: Instant) {
         let hs = &mut self.hosts[host.0];
         hs.in_flight = hs.in_flight.saturating_sub(1);
+        hs.limit.completed();
         self.in_flight = self.in_flight.saturating_sub(1);
         self.reschedule(host, Some(now));
     }
@@ -641,6 +646,11 @@ impl<C> Frontier<C> {
     /// assert_eq!(f.host_pause(host), Duration::from_secs(2));
     /// ```
     pub fn observe(&mut self, host: HostId, latency: Duration, status: Option<u16>, now: Instant) {
+        match status {
+            Some(429 | 503) => self.shed_load(host),
+            Some(_) => self.hosts[host.0].limit.answered(),
+            None => {}
+        }
         let Some(t) = &self.throttle else {
             return;
         };
@@ -650,6 +660,37 @@ impl<C> Frontier<C> {
             let until = now + hs.auto_delay;
             self.pause_host(host, until);
         }
+    }
+
+    /// `host` shed load (a connection refused or reset, a timeout, a 429
+    /// or 503; the job's slot already freed): its concurrency limit halves
+    /// (see [`HostLimit`]), unless `Config::overload_backoff` is off.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use solo_crawl::{frontier::{Frontier, Job}, Config, Request};
+    /// let mut f = Frontier::new(&Config { obey_robots: false, per_host: 8, ..Default::default() });
+    /// for i in 0..8 {
+    ///     f.push_start(Request::parse(&format!("http://a.test/{i}"), ()).unwrap()).unwrap();
+    /// }
+    /// let now = Instant::now();
+    /// let mut hosts = Vec::new();
+    /// while let Some(Job::Page { host, .. }) = f.next(now) { hosts.push(host); }
+    /// assert_eq!(hosts.len(), 8);
+    /// f.complete(hosts[0], now);
+    /// f.shed_load(hosts[0]);
+    /// assert_eq!(f.host_limit(hosts[0]), 4);
+    /// ```
+    pub fn shed_load(&mut self, host: HostId) {
+        if self.overload_backoff {
+            let hs = &mut self.hosts[host.0];
+            hs.limit.overloaded(hs.in_flight);
+        }
+    }
+
+    /// Requests `host` may have in flight now.
+    pub fn host_limit(&self, host: HostId) -> usize {
+        self.hosts[host.0].limit.limit()
     }
 
     /// The adaptive throttle's current pause for `host` (zero without a

@@ -112,3 +112,59 @@ fn autothrottle_doubles_the_pause_on_503() {
         assert!(gaps[3] >= Duration::from_millis(80), "{gaps:?}");
     });
 }
+
+/// `/` links to `/p0`..`/p59`. The server takes 4 requests at a time and
+/// closes the connection on any more (load shedding, as an nginx out of
+/// worker connections does); the count of shed requests goes to `shed`.
+async fn shedding_site(shed: Rc<Cell<usize>>) -> Site {
+    let busy = Rc::new(Cell::new(0usize));
+    start(move |path: String| {
+        let (busy, shed) = (busy.clone(), shed.clone());
+        async move {
+            if path == "/" {
+                let links: Vec<String> = (0..60).map(|i| format!("/p{i}")).collect();
+                let refs: Vec<&str> = links.iter().map(String::as_str).collect();
+                return page("root", &refs);
+            }
+            if busy.get() >= 4 {
+                shed.set(shed.get() + 1);
+                return SiteResponse::raw(Vec::new());
+            }
+            busy.set(busy.get() + 1);
+            solo::sleep(Duration::from_millis(20)).await;
+            busy.set(busy.get() - 1);
+            page(&path, &[])
+        }
+    })
+    .await
+}
+
+#[test]
+fn a_host_that_sheds_load_gets_fewer_requests_at_once() {
+    solo::run(async {
+        let cfg = |backoff: bool| Config {
+            per_host: 16,
+            max_retries: 4,
+            overload_backoff: backoff,
+            ..quick()
+        };
+        let shed_with = Rc::new(Cell::new(0));
+        let site = shedding_site(shed_with.clone()).await;
+        let (summary, records) = crawl_links(vec![site.base.clone()], cfg(true)).await;
+        assert_eq!(summary.counts.pages, 61);
+        let failed: Vec<_> = records.iter().filter(|r| r.status != Some(200)).collect();
+        assert!(failed.is_empty(), "{failed:#?}");
+
+        // The same crawl holding on to 16 at once: far more requests shed.
+        let shed_without = Rc::new(Cell::new(0));
+        let site = shedding_site(shed_without.clone()).await;
+        let (summary, _) = crawl_links(vec![site.base.clone()], cfg(false)).await;
+        assert_eq!(summary.counts.pages, 61);
+        assert!(
+            shed_without.get() > 2 * shed_with.get(),
+            "shed {} with the backoff, {} without",
+            shed_with.get(),
+            shed_without.get()
+        );
+    });
+}
