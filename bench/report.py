@@ -63,6 +63,7 @@ COMMANDS = [
     "cargo run --release -p solo-bench -- http --json bench/results/http.jsonl",
     "bench/python/run.sh http --runtime uvloop --json bench/results/python-http.jsonl",
     "bench/crawl/run.sh   # solo-crawl, Scrapy, aiohttp; writes bench/results/crawl.jsonl",
+    "cargo run --release -p solo-bench --bin html-parse   # scraper vs lol_html (notes below)",
     "python3 bench/report.py",
 ]
 

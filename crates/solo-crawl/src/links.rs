@@ -11,7 +11,7 @@
 //!
 //! The scan streams through the document with lol_html instead of
 //! building a DOM with scraper (html5ever): 1.7× the pages/s on 2.4 KB
-//! pages and 4.3× on 100 KB ones, same results
+//! pages and 4.0-4.4× on 100 KB ones, same results
 //! (`cargo run --release -p solo-bench --bin html-parse`; see
 //! BENCHMARKS.md). The DOM is built only when a spider asks for CSS
 //! selection ([`Response::select`](crate::Response::select)).
