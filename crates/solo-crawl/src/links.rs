@@ -375,4 +375,32 @@ mod tests {
         let s = both("\u{feff}<a href=\"/caf\u{e9}\">caf\u{e9}</a><a href=\"http://[::1\">bad</a>");
         assert_eq!(links(&s), ["http://a.test/caf%C3%A9"]);
     }
+
+    #[test]
+    fn hostile_markup_neither_panics_nor_hangs() {
+        let page = Url::parse("http://a.test/").unwrap();
+        let deep = "<div>".repeat(100_000) + "<a href=/deep>x</a>";
+        let wide = "<a href=/w>".repeat(50_000);
+        let long_attr = format!("<a href=\"/{}\">", "x".repeat(2_000_000));
+        let junk: String = (0..200_000u32)
+            .map(|i| char::from_u32((i * 7919) % 0x7f + 1).unwrap())
+            .collect();
+        let cases = [
+            deep.as_str(),
+            wide.as_str(),
+            long_attr.as_str(),
+            junk.as_str(),
+            "<!-- never closed <a href=/c>",
+            "<a href=\"/nul\u{0}x\">\u{0}</a><title>\u{0}</title>",
+            "<base href=\"http://[bad\"><a href=x>",
+            "<a href=\"&#x110000;&#0;&#xD800;\">bad refs</a>",
+            "<svg><a href=/svg>s</a></svg><math><a href=/m>m</a></math>",
+        ];
+        for html in cases {
+            let s = scan(html, &page);
+            assert!(s.links.len() <= 3, "{} links", s.links.len());
+        }
+        assert_eq!(scan(&deep, &page).links[0].as_str(), "http://a.test/deep");
+        assert_eq!(scan(&long_attr, &page).links.len(), 1);
+    }
 }

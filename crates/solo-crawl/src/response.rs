@@ -232,6 +232,13 @@ impl Response {
     /// The parsed document (a DOM, built on first use), for HTML
     /// responses.
     ///
+    /// Building it takes time that grows with the square of the nesting
+    /// depth (html5ever's open-element stack): about 1.3 s for a page of
+    /// 30,000 nested `<div>`s, on the loop thread. The crawl's own link
+    /// scan never builds it; spiders that select on pages from untrusted
+    /// sites may want to cap the [`body`](Response::body) size they select
+    /// on (those 30,000 `<div>`s are 150 KB).
+    ///
     /// ```
     /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "<p>hi".into());
     /// assert!(r.html().is_some());
