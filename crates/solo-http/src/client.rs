@@ -334,7 +334,8 @@ impl ClientBuilder {
     }
 
     /// How many redirects to follow at most (0: do not follow; the 3xx
-    /// response is returned as it is).
+    /// response is returned as it is). Which method and body each
+    /// redirect keeps: see [Redirects](crate#redirects).
     ///
     /// ```
     /// let _c = solo_http::Client::builder().redirect_limit(0).build().unwrap();
@@ -385,7 +386,8 @@ impl ClientBuilder {
     /// h.insert("accept-language", "en".parse().unwrap());
     /// let _c = solo_http::Client::builder().default_headers(h).build().unwrap();
     /// ```
-    pub fn default_headers(mut self, headers: HeaderMap) -> ClientBuilder {
+    pub fn default_headers(mut self, mut headers: HeaderMap) -> ClientBuilder {
+        crate::auth::protect_all(&mut headers);
         self.config.headers = headers;
         self
     }
