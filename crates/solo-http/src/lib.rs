@@ -37,9 +37,9 @@
 //! | 307, 308 | kept, with the body | stays HEAD | kept, with the body |
 //!
 //! Request bodies are held in memory ([`Bytes`]), so a kept body can
-//! always be sent again. Python's requests and the browsers differ on
-//! 301/302: they also turn a PUT or DELETE into a GET on a 302, and drop
-//! every body on a 301 or 302.
+//! always be sent again. Browsers (the Fetch standard) follow the same
+//! rules; Python's requests differs on 301/302: it also turns a PUT or
+//! DELETE into a GET on a 302, and drops every body on a 301 or 302.
 //!
 //! On a redirect to another origin (scheme, host or port), the
 //! `Authorization`, `Proxy-Authorization` and `Cookie` headers of the
