@@ -74,6 +74,65 @@ fn gather_panic_propagates_and_cancels_siblings() {
     assert!(!survived.get(), "the sibling was cancelled");
 }
 
+/// Runs `body` on a paused clock with the panic hook silenced.
+fn quietly<T>(body: impl std::future::Future<Output = T>) -> T {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let out = paused().run_until_complete(body);
+    std::panic::set_hook(prev);
+    out
+}
+
+type BoxedUnit = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>;
+
+/// A slow first child and a second one that fails at 10 ms (by `Err` or
+/// by panicking): the failure is seen at 10 ms, not when the first child
+/// is done (asyncio raises at once too).
+fn slow_then_failing(panic: bool) -> Vec<BoxedUnit> {
+    vec![
+        Box::pin(async {
+            solo::sleep(Duration::from_millis(50)).await;
+            Ok(())
+        }),
+        Box::pin(async move {
+            solo::sleep(Duration::from_millis(10)).await;
+            if panic {
+                panic!("late argument failed");
+            }
+            Err("late argument failed".to_string())
+        }),
+    ]
+}
+
+#[test]
+fn gather_panic_is_raised_when_it_happens_not_in_argument_order() {
+    quietly(async {
+        let start = solo::time::now();
+        let g = solo::spawn(solo::gather(slow_then_failing(true)));
+        let err = g.await.unwrap_err();
+        assert_eq!(err.panic_message(), Some("late argument failed"));
+        assert_eq!(solo::time::now() - start, Duration::from_millis(10));
+    });
+}
+
+#[test]
+fn try_gather_fails_fast_on_a_panic_and_on_an_err() {
+    quietly(async {
+        let start = solo::time::now();
+        let g = solo::spawn(solo::try_gather(slow_then_failing(true)));
+        let err = g.await.unwrap_err();
+        assert_eq!(err.panic_message(), Some("late argument failed"));
+        assert_eq!(solo::time::now() - start, Duration::from_millis(10));
+
+        let start = solo::time::now();
+        let r = solo::try_gather(slow_then_failing(false)).await;
+        assert_eq!(r.unwrap_err(), "late argument failed");
+        assert_eq!(solo::time::now() - start, Duration::from_millis(10));
+        solo::yield_now().await;
+        assert!(solo::all_tasks().is_empty(), "the slow one was cancelled");
+    });
+}
+
 #[test]
 fn dropping_gather_cancels_children() {
     paused().run_until_complete(async {
