@@ -28,7 +28,8 @@
 //! |---|---|
 //! | `asyncio.run(main())` | [`run`] |
 //! | `create_task` / `ensure_future` | [`spawn`] → [`Task`] |
-//! | `gather`, `wait`, `wait_for`, `as_completed`, `TaskGroup` | [`gather()`], [`gather!`], [`try_gather`], [`wait()`], [`timeout`], [`as_completed`], [`TaskGroup`] |
+//! | `gather`, `wait`, `as_completed`, `TaskGroup` | [`gather()`], [`gather!`], [`try_gather`], [`wait()`], [`as_completed`], [`TaskGroup`] |
+//! | `timeout`, `wait_for`, `shield`, cancelling what a task awaits | [`timeout`], [`wait_for()`], [`shield`], [`Task::cancel_on_drop`] |
 //! | `sleep`, `sleep(0)` | [`sleep`], [`yield_now`] |
 //! | `call_soon`, `call_later`, `call_at`, `loop.time()` | [`call_soon`], [`call_later`], [`call_at`], [`time::now`] |
 //! | `to_thread` | [`to_thread`] |
@@ -40,6 +41,7 @@
 #![warn(unsafe_op_in_unsafe_fn)]
 
 mod blocking;
+mod cancel;
 mod combine;
 #[cfg(feature = "tokio-io")]
 pub mod compat;
@@ -54,6 +56,7 @@ mod task;
 pub mod time;
 
 pub use blocking::{spawn_blocking, to_thread, ToThread};
+pub use cancel::{shield, wait_for, CancelOnDrop};
 pub use combine::{
     as_completed, gather, try_gather, wait, AsCompleted, Gather, ReturnWhen, TaskGroup,
     TaskGroupError, TryGather,
