@@ -38,7 +38,7 @@ fn cancelling_an_awaiter_leaves_a_plain_handle_running_but_not_a_guard() {
     paused().run_until_complete(async {
         let log = Log::default();
         let plain = inner(&log, 100);
-        let outer = solo::spawn(async move { plain.await });
+        let outer = solo::spawn(plain);
         solo::yield_now().await;
         outer.cancel();
         solo::sleep(Duration::from_millis(200)).await;
@@ -47,7 +47,7 @@ fn cancelling_an_awaiter_leaves_a_plain_handle_running_but_not_a_guard() {
 
         log.borrow_mut().clear();
         let guarded = inner(&log, 100).cancel_on_drop();
-        let outer = solo::spawn(async move { guarded.await });
+        let outer = solo::spawn(guarded);
         solo::sleep(Duration::from_millis(10)).await;
         outer.cancel();
         assert!(outer.await.unwrap_err().is_cancelled());
