@@ -58,7 +58,7 @@ pub mod time;
 pub use blocking::{spawn_blocking, to_thread, ToThread};
 pub use cancel::{shield, wait_for, CancelOnDrop};
 pub use combine::{
-    as_completed, gather, try_gather, wait, AsCompleted, Gather, ReturnWhen, TaskGroup,
+    as_completed, gather, try_gather, wait, AsCompleted, ChildError, Gather, ReturnWhen, TaskGroup,
     TaskGroupError, TryGather,
 };
 pub use coop::yield_now;

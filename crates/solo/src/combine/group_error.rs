@@ -1,0 +1,183 @@
+//! What a failed [`TaskGroup`](crate::TaskGroup) reports: every failure,
+//! like asyncio's `ExceptionGroup`.
+//!
+//! Owns: `TaskGroupError` and `ChildError`, their accessors and wording.
+//! Must not: decide when a group fails (that is `group`).
+
+use std::any::Any;
+use std::fmt;
+
+use crate::task::panic_message;
+
+/// How one task of a [`TaskGroup`](crate::TaskGroup) (or the body given
+/// to [`TaskGroup::run`](crate::TaskGroup::run)) failed.
+///
+/// ```
+/// let e: solo::ChildError<&str> = solo::ChildError::Failed("no route");
+/// assert_eq!(e.to_string(), "no route");
+/// ```
+pub enum ChildError<E> {
+    /// The task returned `Err(e)`.
+    Failed(E),
+    /// The task panicked; the payload is what `panic!` was given.
+    Panicked(Box<dyn Any + Send + 'static>),
+}
+
+impl<E> ChildError<E> {
+    /// The error the task returned, if it did not panic.
+    ///
+    /// ```
+    /// assert_eq!(solo::ChildError::Failed(3).into_failed(), Some(3));
+    /// ```
+    pub fn into_failed(self) -> Option<E> {
+        match self {
+            ChildError::Failed(e) => Some(e),
+            ChildError::Panicked(_) => None,
+        }
+    }
+
+    /// The panic message, if the task panicked.
+    ///
+    /// ```
+    /// let e = solo::ChildError::<()>::Panicked(Box::new("boom"));
+    /// assert_eq!(e.panic_message(), Some("boom"));
+    /// ```
+    pub fn panic_message(&self) -> Option<&str> {
+        match self {
+            ChildError::Failed(_) => None,
+            ChildError::Panicked(p) => Some(panic_message(&**p)),
+        }
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for ChildError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChildError::Failed(e) => f.debug_tuple("Failed").field(e).finish(),
+            ChildError::Panicked(p) => write!(f, "Panicked({:?})", panic_message(&**p)),
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for ChildError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChildError::Failed(e) => e.fmt(f),
+            ChildError::Panicked(p) => write!(f, "a task panicked: {}", panic_message(&**p)),
+        }
+    }
+}
+
+/// Why a [`TaskGroup`](crate::TaskGroup) failed: every task that returned
+/// `Err` or panicked before the group cancelled the rest, in the order
+/// they failed (asyncio's `ExceptionGroup`). Never empty.
+///
+/// ```
+/// solo::run(async {
+///     let g = solo::TaskGroup::<String>::new();
+///     g.spawn(async { Err::<(), _>("a".to_string()) });
+///     g.spawn(async { Err::<(), _>("b".to_string()) });
+///     let err = g.join().await.unwrap_err();
+///     assert_eq!(err.len(), 2); // both failed in the same turn: both reported
+///     assert_eq!(err.to_string(), "task group failed: a (and 1 more)");
+///     let all: Vec<_> = err.into_errors().into_iter().filter_map(|e| e.into_failed()).collect();
+///     assert_eq!(all, ["a", "b"]);
+/// });
+/// ```
+pub struct TaskGroupError<E> {
+    errors: Vec<ChildError<E>>,
+}
+
+impl<E> TaskGroupError<E> {
+    pub(crate) fn new(errors: Vec<ChildError<E>>) -> Self {
+        debug_assert!(!errors.is_empty());
+        TaskGroupError { errors }
+    }
+
+    /// Every failure, in the order they happened.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let g = solo::TaskGroup::<u8>::new();
+    ///     g.spawn(async { Err::<(), _>(1) });
+    ///     assert!(matches!(g.join().await.unwrap_err().errors(), [solo::ChildError::Failed(1)]));
+    /// });
+    /// ```
+    pub fn errors(&self) -> &[ChildError<E>] {
+        &self.errors
+    }
+
+    /// Every failure, in the order they happened, by value.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let g = solo::TaskGroup::<u8>::new();
+    ///     g.spawn(async { Err::<(), _>(1) });
+    ///     assert_eq!(g.join().await.unwrap_err().into_errors().len(), 1);
+    /// });
+    /// ```
+    pub fn into_errors(self) -> Vec<ChildError<E>> {
+        self.errors
+    }
+
+    /// The first failure.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let g = solo::TaskGroup::<u8>::new();
+    ///     g.spawn(async { Err::<(), _>(1) });
+    ///     assert!(matches!(g.join().await.unwrap_err().first(), solo::ChildError::Failed(1)));
+    /// });
+    /// ```
+    pub fn first(&self) -> &ChildError<E> {
+        &self.errors[0]
+    }
+
+    /// How many tasks failed (at least one).
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let g = solo::TaskGroup::<u8>::new();
+    ///     g.spawn(async { Err::<(), _>(1) });
+    ///     assert_eq!(g.join().await.unwrap_err().len(), 1);
+    /// });
+    /// ```
+    #[allow(clippy::len_without_is_empty)] // never empty
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// The error the first failing task returned, if it did not panic.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let g = solo::TaskGroup::<&str>::new();
+    ///     g.spawn(async { Err::<(), _>("no route") });
+    ///     assert_eq!(g.join().await.unwrap_err().into_failed(), Some("no route"));
+    /// });
+    /// ```
+    pub fn into_failed(self) -> Option<E> {
+        self.errors
+            .into_iter()
+            .next()
+            .and_then(ChildError::into_failed)
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for TaskGroupError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TaskGroupError").field(&self.errors).finish()
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for TaskGroupError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task group failed: {}", self.errors[0])?;
+        if self.errors.len() > 1 {
+            write!(f, " (and {} more)", self.errors.len() - 1)?;
+        }
+        Ok(())
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for TaskGroupError<E> {}
