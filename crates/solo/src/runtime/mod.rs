@@ -651,10 +651,10 @@ impl Builder {
         }
     }
 
-    /// Debug mode: warn (through `tracing`, target `solo::debug`) when one
-    /// poll or callback holds the loop longer than the threshold, naming the
-    /// task and where it was spawned; at close, warn about panics nobody
-    /// retrieved.
+    /// Debug mode: warn (through `tracing`, target `solo::debug`, or on
+    /// stderr when no subscriber listens) when one poll or callback holds
+    /// the loop longer than the threshold, naming the task and where it was
+    /// spawned; at close, warn about panics nobody retrieved.
     ///
     /// ```
     /// assert!(solo::EventLoop::builder().debug(true).build().unwrap().is_debug());
