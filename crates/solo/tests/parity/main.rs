@@ -202,8 +202,17 @@ fn main() -> ExitCode {
             }
         };
     }
-    // libtest's flags (--nocapture, --test-threads=1, ...) mean nothing here;
-    // the other arguments filter programs by name.
+    if args.iter().any(|a| a == "--list") {
+        for (name, _) in PROGRAMS {
+            println!("{name}: test");
+        }
+        return ExitCode::SUCCESS;
+    }
+    if args.iter().any(|a| a == "--ignored") {
+        return ExitCode::SUCCESS; // none is ignored
+    }
+    // libtest's other flags (--nocapture, --test-threads=1, ...) mean
+    // nothing here; the other arguments filter programs by name.
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
     if let Err(problems) = check_allow_list() {
         for p in problems {
