@@ -1,14 +1,19 @@
 //! Twin of wait.py.
 
+use std::rc::Rc;
 use std::time::Duration;
 
+use solo::sync::Event;
 use solo::ReturnWhen;
 
 use crate::py;
 
-async fn after(ms: u64, v: &'static str) -> &'static str {
-    solo::sleep(Duration::from_millis(ms)).await;
-    v
+fn when_set(ev: &Rc<Event>, v: &'static str) -> solo::Task<&'static str> {
+    let ev = ev.clone();
+    solo::spawn(async move {
+        ev.wait().await;
+        v
+    })
 }
 
 fn pylist(items: &[&str]) -> String {
@@ -27,17 +32,24 @@ async fn results(done: Vec<solo::Task<&'static str>>) -> Vec<&'static str> {
 
 pub fn main() {
     solo::run(async {
-        let tasks = [(30, "t3"), (10, "t1"), (20, "t2")].map(|(ms, v)| solo::spawn(after(ms, v)));
+        let [first, rest, never] = [(); 3].map(|()| Rc::new(Event::new()));
+        let tasks = [
+            when_set(&rest, "t3"),
+            when_set(&first, "t1"),
+            when_set(&rest, "t2"),
+        ];
+        first.set();
         let (done, pending) = solo::wait(tasks, ReturnWhen::FirstCompleted, None).await;
-        let first = results(done).await;
+        let got = results(done).await;
         println!(
             "first completed: {} pending: {}",
-            pylist(&first),
+            pylist(&got),
             pending.len()
         );
 
-        let slow = solo::spawn(after(200, "slow"));
+        let slow = when_set(&never, "slow");
         let slow_id = slow.id();
+        rest.set();
         let mut all = pending;
         all.push(slow);
         let (done, mut pending) = solo::wait(
@@ -55,6 +67,7 @@ pub fn main() {
         let slow = pending.pop().unwrap();
         assert_eq!(slow.id(), slow_id);
         println!("slow cancelled by the timeout: {}", py(slow.is_cancelled()));
+        never.set();
         println!("slow result later: {}", slow.await.unwrap());
     });
 }
