@@ -58,7 +58,8 @@ pub struct Config {
     pub deny: Vec<Regex>,
     /// Fetch and obey each host's robots.txt (Disallow, Crawl-delay).
     pub obey_robots: bool,
-    /// One request, redirects included, must finish within this.
+    /// One request must finish within this (each redirect hop is a
+    /// request of its own).
     pub timeout: Duration,
     /// A larger body is an error.
     pub max_bytes: usize,
@@ -79,7 +80,11 @@ pub struct Config {
     pub backoff_base: Duration,
     /// No retry waits longer than this, `Retry-After` included.
     pub backoff_max: Duration,
-    /// Redirect hops followed per request.
+    /// Redirects followed in a row: a redirect's target is crawled as a
+    /// new request (scope, robots.txt, seen set, page budget and
+    /// politeness apply), unless the chain already has this many hops or
+    /// loops back (then the redirect's record has a `redirect:` error).
+    /// 0 follows none.
     pub max_redirects: u32,
     /// Stop gracefully on Ctrl-C (in-flight requests finish).
     pub handle_ctrl_c: bool,

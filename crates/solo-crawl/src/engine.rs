@@ -3,10 +3,11 @@
 //!
 //! Owns: the [`Crawler`] and its loop — pull jobs from the frontier while
 //! there are free slots, run each in its own task (fetch robots.txt, or
-//! fetch a page following redirects, then call the spider), and apply what
-//! the tasks report: retries with exponential backoff or `Retry-After`,
-//! new requests to the frontier, records and items to the writer thread,
-//! counters to the stats. It stops when the frontier is idle, the page
+//! fetch a page and call the spider), and apply what the tasks report:
+//! retries with exponential backoff or `Retry-After`, new requests to the
+//! frontier (a redirect's target among them, as [`redirect`](crate::redirect)
+//! decides: one fetch per task, so every hop passes the frontier's rules),
+//! records and items to the writer thread, counters to the stats. It stops when the frontier is idle, the page
 //! budget is spent, or on Ctrl-C / [`StopHandle::stop`] (in-flight
 //! requests finish first). Must not: parse pages itself or block the loop
 //! thread (file output happens on the writer thread).
@@ -25,8 +26,10 @@ use url::Url;
 use crate::canon::fingerprint;
 use crate::config::Config;
 use crate::fetch::{self, Fetch, FetchError, FetchErrorKind, FetchRequest, Fetched};
+use crate::frontier::Rejected;
 use crate::frontier::{Frontier, HostId, Job};
 use crate::output::{OutputConfig, PageRecord};
+use crate::redirect;
 use crate::request::Request;
 use crate::response::Response;
 use crate::robots::{agent_name, RobotsRules};
@@ -291,6 +294,8 @@ enum Report<C> {
         /// The fetch failed in a way that says the server sheds load
         /// (connection refused or reset, timeout).
         shed: bool,
+        /// The page was a redirect: the request for its target.
+        redirect: Option<Box<Request<C>>>,
     },
     Retry {
         host: HostId,
@@ -434,6 +439,33 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
         }
     }
 
+    /// Sends a redirect's target to the frontier, like any new request.
+    fn push_redirect(&mut self, next: Request<S::Callback>, seed: bool) {
+        let (persist, writer) = (self.persist, &self.writer);
+        let from = next.redirected_from.last().map(|u| u.to_string());
+        let to = next.url.to_string();
+        let pushed = self.frontier.push_with(next, false, |fp, req, spilled| {
+            if persist {
+                writer.send(enqueue_op(fp, req, spilled));
+            }
+        });
+        match pushed {
+            Ok(_) => self.sh.stats.borrow_mut().counts.redirects += 1,
+            // Crawled (or queued) anyway, or the budget is spent.
+            Err(Rejected::Seen | Rejected::MaxPages) if seed => self.seeds.ok += 1,
+            Err(why) if seed => self.seeds.failed.push(format!(
+                "{}: redirected to {to}, which is not followed ({}{})",
+                from.unwrap_or_default(),
+                why.as_str(),
+                match why {
+                    Rejected::Offsite => ": allow its domain to crawl it",
+                    _ => "",
+                }
+            )),
+            Err(_) => {}
+        }
+    }
+
     fn handle(&mut self, ev: Report<S::Callback>) {
         let now = solo::time::now();
         match ev {
@@ -444,6 +476,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 out,
                 final_url,
                 shed,
+                redirect,
             } => {
                 self.frontier.complete(host, now);
                 self.frontier.observe(
@@ -455,11 +488,17 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 if shed {
                     self.frontier.shed_load(host);
                 }
-                if request.depth == 0 {
-                    match &record.error {
-                        None => self.seeds.ok += 1,
-                        Some(e) => self.seeds.failed.push(format!("{}: {e}", record.url)),
+                // A start URL's outcome is its chain's last page.
+                let seed = request.depth == 0;
+                if seed {
+                    match (&record.error, &redirect) {
+                        (Some(e), _) => self.seeds.failed.push(format!("{}: {e}", record.url)),
+                        (None, None) => self.seeds.ok += 1,
+                        (None, Some(_)) => {}
                     }
+                }
+                if let Some(next) = redirect {
+                    self.push_redirect(*next, seed);
                 }
                 {
                     let mut st = self.sh.stats.borrow_mut();
@@ -488,6 +527,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     r.depth = request.depth + 1;
                     r.referer = Some(referer.clone());
                     r.retries = 0;
+                    r.redirected_from.clear();
                     let _ = self.frontier.push_with(r, false, |fp, req, spilled| {
                         if persist {
                             writer.send(enqueue_op(fp, req, spilled));
@@ -646,6 +686,11 @@ fn base_record<C>(request: &Request<C>) -> PageRecord {
         url: request.url.to_string(),
         depth: request.depth,
         referer: request.referer.as_ref().map(|u| u.to_string()),
+        redirected_from: request
+            .redirected_from
+            .iter()
+            .map(|u| u.to_string())
+            .collect(),
         ..Default::default()
     }
 }
@@ -719,6 +764,50 @@ async fn page<S: Spider, F: Fetch>(
                     latency: elapsed,
                 };
             }
+            let followed = redirect::follow(
+                &request,
+                // Requests are GETs (the rule keeps POST bodies etc. for
+                // when they are not).
+                &hyper::Method::GET,
+                f.status,
+                f.header("location"),
+                &f.final_url,
+                cfg.max_redirects,
+            );
+            if let Some(followed) = followed.transpose() {
+                // A redirect is not the answer: no callback. Its target is
+                // crawled as a request of its own, if the frontier allows.
+                fill_head(&mut record, &f);
+                let next = match followed {
+                    Ok(next) => {
+                        record.redirect_to = Some(next.request.url.to_string());
+                        Some(Box::new(next.request))
+                    }
+                    Err(e) => {
+                        let kind = FetchErrorKind::Redirect;
+                        sh.stats.borrow_mut().error(kind.as_str());
+                        let err = FetchError {
+                            status: Some(f.status),
+                            ..FetchError::new(kind, e.to_string())
+                        };
+                        sh.spider
+                            .on_error(&request, Failure::Fetch(&err), &mut out)
+                            .await;
+                        record.redirect_to = e.target().map(Url::to_string);
+                        record.error = Some(err.to_string());
+                        None
+                    }
+                };
+                return Report::Page {
+                    host,
+                    request,
+                    record: Box::new(record),
+                    out,
+                    final_url: Some(f.final_url),
+                    shed: false,
+                    redirect: next,
+                };
+            }
             let final_url = f.final_url.clone();
             let response =
                 Response::for_request(&request, f.final_url, f.status, f.headers, f.body, elapsed);
@@ -746,6 +835,7 @@ async fn page<S: Spider, F: Fetch>(
                 out,
                 final_url: Some(final_url),
                 shed: false,
+                redirect: None,
             }
         }
         Err(e) => {
@@ -772,83 +862,72 @@ async fn page<S: Spider, F: Fetch>(
                 out,
                 final_url: None,
                 shed: e.kind.is_retryable(),
+                redirect: None,
             }
         }
     }
 }
 
+/// Redirects of robots.txt followed (RFC 9309 asks for at least five).
+const ROBOTS_REDIRECTS: usize = 5;
+
+/// Fetches a host's robots.txt. Its redirects are followed only on the
+/// same host (http to https, another path): a host out of the crawl's
+/// scope is never contacted; robots.txt that cannot be reached that way
+/// counts as missing (allow all).
 async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, url: Url) {
     let agent = agent_name(&sh.config.user_agent);
-    let rules = match download(&sh, &url, None).await {
-        Ok(f) => RobotsRules::from_response(&agent, Some(f.status), &f.body),
-        Err(_) => RobotsRules::from_response(&agent, None, b""),
+    let mut url = url;
+    let mut hops = 0;
+    let rules = loop {
+        let f = match download(&sh, &url, None).await {
+            Ok(f) => f,
+            Err(_) => break RobotsRules::from_response(&agent, None, b""),
+        };
+        if redirect::is_redirect(f.status) && hops < ROBOTS_REDIRECTS {
+            let to = redirect::target(&f.final_url, f.header("location")).ok();
+            if let Some(to) = to.filter(|t| t.host_str() == url.host_str() && *t != url) {
+                hops += 1;
+                url = to;
+                continue;
+            }
+        }
+        break RobotsRules::from_response(&agent, Some(f.status), &f.body);
     };
     let _ = sh.tx.try_send(Report::Robots { host, rules });
 }
 
-/// Fetches `url`, following redirects, within the configured total
-/// timeout. The result's `final_url` is where it ended.
+/// The head of an answer into its page record.
+fn fill_head(record: &mut PageRecord, f: &Fetched) {
+    record.final_url = Some(f.final_url.to_string());
+    record.status = Some(f.status);
+    record.content_type = f.header("content-type").map(str::to_owned);
+    record.bytes = f.body.len() as u64;
+}
+
+/// Fetches `url` once (a redirect is an answer like any other) within the
+/// configured timeout.
 async fn download<S: Spider, F: Fetch>(
     sh: &Shared<S, F>,
     url: &Url,
     referer: Option<&Url>,
 ) -> Result<Fetched, FetchError> {
     let cfg = &sh.config;
-    let deadline = Instant::now() + cfg.timeout;
-    let mut url = url.clone();
-    let mut hops = 0;
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(FetchError::new(
-                FetchErrorKind::Timeout,
-                format!("no complete response within {:?}", cfg.timeout),
-            ));
-        }
-        let mut headers = vec![
-            ("User-Agent".to_owned(), cfg.user_agent.clone()),
-            (
-                "Accept".to_owned(),
-                "text/html,application/xhtml+xml,*/*;q=0.8".to_owned(),
-            ),
-        ];
-        if let Some(r) = referer {
-            headers.push(("Referer".to_owned(), r.to_string()));
-        }
-        let req = FetchRequest {
-            url: url.clone(),
-            headers,
-            timeout: remaining,
-            max_bytes: cfg.max_bytes,
-        };
-        let f = sh.fetcher.fetch(&req).await?;
-        let location = f.header("location").map(str::to_owned);
-        match location {
-            Some(loc) if matches!(f.status, 301 | 302 | 303 | 307 | 308) => {
-                if hops >= cfg.max_redirects {
-                    return Err(FetchError::new(
-                        FetchErrorKind::Redirect,
-                        format!("more than {} redirects", cfg.max_redirects),
-                    ));
-                }
-                let mut next = f.final_url.join(loc.trim()).map_err(|e| {
-                    FetchError::new(
-                        FetchErrorKind::Redirect,
-                        format!("bad Location {loc:?}: {e}"),
-                    )
-                })?;
-                if !matches!(next.scheme(), "http" | "https") {
-                    return Err(FetchError::new(
-                        FetchErrorKind::Redirect,
-                        format!("redirect to unsupported URL {next}"),
-                    ));
-                }
-                next.set_fragment(None);
-                hops += 1;
-                sh.stats.borrow_mut().counts.redirects += 1;
-                url = next;
-            }
-            _ => return Ok(f),
-        }
+    let mut headers = vec![
+        ("User-Agent".to_owned(), cfg.user_agent.clone()),
+        (
+            "Accept".to_owned(),
+            "text/html,application/xhtml+xml,*/*;q=0.8".to_owned(),
+        ),
+    ];
+    if let Some(r) = referer {
+        headers.push(("Referer".to_owned(), r.to_string()));
     }
+    let req = FetchRequest {
+        url: url.clone(),
+        headers,
+        timeout: cfg.timeout,
+        max_bytes: cfg.max_bytes,
+    };
+    sh.fetcher.fetch(&req).await
 }

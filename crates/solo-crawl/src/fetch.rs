@@ -7,9 +7,10 @@
 //! built for a crawl by [`client`]; its errors are mapped to
 //! [`FetchErrorKind`], the body limit is enforced as the body streams in,
 //! and each request's timeout bounds the whole exchange. Must not: follow
-//! redirects, retry, or know about spiders, robots.txt or the frontier —
-//! the engine does all of that, so another client can be dropped in by
-//! implementing [`Fetch`].
+//! redirects (a 3xx is an answer: the engine sends its target back to the
+//! frontier, see [`redirect`](crate::redirect)), retry, or know about
+//! spiders, robots.txt or the frontier, so another client can be dropped
+//! in by implementing [`Fetch`].
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -74,8 +75,9 @@ pub struct Fetched {
     pub status: u16,
     /// The response headers in order, names lower-cased.
     pub headers: Vec<(String, String)>,
-    /// The URL that answered (after redirects, for a client that follows
-    /// them; the one from [`client`] does not).
+    /// The URL that answered: the one requested (a client that followed
+    /// redirects would give the last one; the one from [`client`] does
+    /// not follow them).
     pub final_url: Url,
     /// The body, de-chunked and decompressed.
     pub body: Bytes,
@@ -133,8 +135,8 @@ pub enum FetchErrorKind {
     /// The request cannot be made: a URL that is not http(s), or an
     /// invalid header.
     Unsupported,
-    /// Redirect trouble: too many hops, or a bad `Location` (set by the
-    /// engine).
+    /// A redirect that is not followed: too many hops, a loop, a missing
+    /// or bad `Location` (see [`RedirectError`](crate::redirect::RedirectError)).
     Redirect,
 }
 
@@ -234,12 +236,14 @@ impl std::error::Error for FetchError {}
 /// ```
 #[allow(async_fn_in_trait)] // single-threaded: no Send bound wanted
 pub trait Fetch: 'static {
-    /// Performs the exchange. Must not follow redirects: the engine does.
+    /// Performs the exchange. Must not follow redirects: a redirect's
+    /// target goes back through the frontier as a request of its own.
     async fn fetch(&self, req: &FetchRequest) -> Result<Fetched, FetchError>;
 }
 
 /// The [`solo_http::Client`] a crawl with `config` fetches with: redirects
-/// not followed (the engine follows them), `config`'s body limit and
+/// not followed (a 3xx is the answer; the crawl queues its target),
+/// `config`'s body limit and
 /// `User-Agent`, up to `per_host` idle keep-alive connections kept per
 /// host, and `config`'s extra TLS roots (or, if asked, no certificate
 /// checks at all).

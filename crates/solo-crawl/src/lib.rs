@@ -3,7 +3,8 @@
 //! Scrapy's architecture on [`solo`]'s event loop: a [`Spider`] says where
 //! to start and what to make of each [`Response`]; the frontier decides
 //! what to fetch next (dedup, depth, scope, politeness, robots.txt); the
-//! engine fetches concurrently, retries, follows redirects, and writes a
+//! engine fetches concurrently, retries, sends redirects back to the
+//! frontier as new requests (as Scrapy does), and writes a
 //! [`PageRecord`] per page plus the spider's items as JSON Lines or CSV.
 //! Data flows one way:
 //!
@@ -19,12 +20,13 @@
 //! | [`canon`] | URL canonicalization and fingerprints |
 //! | [`frontier`] | the scheduler: dedup, depth, scope, per-host queues and limits |
 //! | [`robots`] | robots.txt rules |
+//! | [`redirect`] | a 3xx answer → the next request, or why not (limits, loops) |
 //! | [`throttle`] | [`AutoThrottle`]: a per-host pause that follows latency and 429/503 |
 //! | [`links`] | charset decoding, link and title extraction |
 //! | [`response`] | [`Response`] and its lazily parsed views, CSS selection |
 //! | [`spider`] | the [`Spider`] trait, [`Output`], [`LinkSpider`] |
 //! | [`fetch`] | the [`Fetch`](fetch::Fetch) seam, on [`solo_http::Client`] (http and https, keep-alive) |
-//! | [`engine`] | [`Crawler`]: the loop, retries, redirects, stopping |
+//! | [`engine`] | [`Crawler`]: the loop, retries, stopping |
 //! | [`output`] | page records and items as JSON Lines or CSV |
 //! | [`stats`] | counters, latency and loop-lag percentiles, progress |
 //! | `store` | `--state`: the frontier, seen set and progress in SQLite, for resuming |
@@ -51,6 +53,7 @@ pub mod fetch;
 pub mod frontier;
 pub mod links;
 pub mod output;
+pub mod redirect;
 pub mod request;
 pub mod response;
 pub mod robots;

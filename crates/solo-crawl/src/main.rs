@@ -90,12 +90,18 @@ struct CrawlArgs {
     /// Do not fetch or obey robots.txt.
     #[arg(long)]
     ignore_robots: bool,
-    /// Seconds one request may take, redirects included.
+    /// Seconds one request may take (each redirect hop is a request).
     #[arg(long, default_value_t = 30.0, value_name = "S")]
     timeout: f64,
     /// Largest body accepted, in bytes (suffixes K, M, G allowed).
     #[arg(long, default_value = "64M", value_parser = parse_size)]
     max_bytes: usize,
+    /// Redirects followed in a row (0: none). A redirect's target is
+    /// crawled as a new request, so scope, robots.txt, the seen set,
+    /// --max-pages and the host's limits apply to it; the redirect's
+    /// record has `redirect_to`, the target's `redirected_from`.
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+    max_redirects: u32,
     /// The User-Agent header (its first word is the robots.txt agent).
     #[arg(long)]
     user_agent: Option<String>,
@@ -226,6 +232,7 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         obey_robots: !a.ignore_robots,
         timeout: Duration::from_secs_f64(a.timeout),
         max_bytes: a.max_bytes,
+        max_redirects: a.max_redirects,
         root_certificates: a
             .ca_cert
             .iter()

@@ -2,7 +2,8 @@
 //!
 //! Owns: the [`PageRecord`] (its fields are the output format: `url`,
 //! `final_url`, `status`, `depth`, `content_type`, `bytes`, `title`,
-//! `links`, `elapsed_ms`, `referer`, `error`), the formats, and where they
+//! `links`, `elapsed_ms`, `referer`, `error`, `redirect_to`,
+//! `redirected_from`), the formats, and where they
 //! go ([`Target`]: stdout, a file, a shared buffer, nowhere). Writing is
 //! synchronous and buffered: the engine calls it from the writer thread,
 //! never from the loop. Must not: know about the crawl's state or the
@@ -21,13 +22,18 @@ use serde::{Deserialize, Serialize};
 /// let r = solo_crawl::PageRecord { url: "http://a.test/".into(), status: Some(200), ..Default::default() };
 /// let line = serde_json::to_string(&r).unwrap();
 /// assert!(line.starts_with(r#"{"url":"http://a.test/","final_url":null,"status":200,"depth":0,"#));
-/// assert!(line.ends_with(r#""referer":null,"error":null}"#));
+/// assert!(line.ends_with(r#""referer":null,"error":null,"redirect_to":null,"redirected_from":[]}"#));
 /// ```
+///
+/// A redirect gets a record of its own (its status, and where it pointed
+/// in `redirect_to`); its target is fetched as a request of its own, whose
+/// record lists the chain in `redirected_from`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PageRecord {
     /// The URL requested.
     pub url: String,
-    /// The URL that answered, after redirects (`None` without a response).
+    /// The URL that answered (`None` without a response): the URL
+    /// requested, since each redirect hop is a request of its own.
     pub final_url: Option<String>,
     /// The HTTP status (`None` without a response).
     pub status: Option<u16>,
@@ -41,16 +47,28 @@ pub struct PageRecord {
     pub title: Option<String>,
     /// How many distinct http(s) links the page has (0 unless HTML).
     pub links: u64,
-    /// Time to fetch, redirects and retries' last attempt included, in ms.
+    /// Time to fetch (the last attempt, if retried), in ms.
     pub elapsed_ms: f64,
     /// The page the URL was found on.
     pub referer: Option<String>,
-    /// Why the page failed (`None` when a response was received).
+    /// Why the page failed (`None` when a response was received and,
+    /// for a redirect, its target was valid).
     pub error: Option<String>,
+    /// A redirect (301, 302, 303, 307, 308): where its `Location` points,
+    /// resolved. The target is crawled as a request of its own, if the
+    /// crawl's rules allow it (scope, robots.txt, not seen before, page
+    /// budget, redirects per chain).
+    #[serde(default)]
+    pub redirect_to: Option<String>,
+    /// The URLs that redirected to this one, oldest first (the first is
+    /// the URL that was linked or started from); empty if none did. In CSV
+    /// a JSON array, or an empty cell.
+    #[serde(default)]
+    pub redirected_from: Vec<String>,
 }
 
 impl PageRecord {
-    const FIELDS: [&'static str; 11] = [
+    const FIELDS: [&'static str; 13] = [
         "url",
         "final_url",
         "status",
@@ -62,6 +80,8 @@ impl PageRecord {
         "elapsed_ms",
         "referer",
         "error",
+        "redirect_to",
+        "redirected_from",
     ];
 }
 
@@ -287,8 +307,8 @@ fn cell(v: &serde_json::Value) -> String {
 /// w.write_page(&PageRecord { url: "http://a.test/".into(), status: Some(200), ..Default::default() }).unwrap();
 /// w.flush().unwrap();
 /// let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
-/// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error"));
-/// assert_eq!(text.lines().nth(1), Some("http://a.test/,,200,0,,0,,0,0.0,,"));
+/// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from"));
+/// assert_eq!(text.lines().nth(1), Some("http://a.test/,,200,0,,0,,0,0.0,,,,"));
 /// ```
 pub struct RecordWriter {
     pages: Stream,
@@ -327,7 +347,11 @@ impl RecordWriter {
             serde_json::to_writer(&mut self.pages.sink, r)?;
             return self.pages.sink.write_all(b"\n");
         }
-        let v = serde_json::to_value(r)?;
+        let mut v = serde_json::to_value(r)?;
+        if r.redirected_from.is_empty() {
+            // An empty cell rather than `[]`.
+            v["redirected_from"] = serde_json::Value::Null;
+        }
         self.pages.write_value(&v, Some(&PageRecord::FIELDS))
     }
 

@@ -1,7 +1,8 @@
 //! Responses as spiders see them.
 //!
 //! Owns: the [`Response`] handed to parse callbacks — status, headers,
-//! body, the final URL after redirects, the request's depth and meta —
+//! body, the URL that answered and the redirects that led to it, the
+//! request's depth and meta —
 //! and the views computed from it on first use and then cached: decoded
 //! text, the streaming scan (title, base, links) every page gets, and the
 //! parsed HTML document (a DOM) that only CSS selection needs.
@@ -34,6 +35,7 @@ use crate::request::Request;
 pub struct Response {
     url: Url,
     request_url: Url,
+    redirected_from: Vec<Url>,
     status: u16,
     headers: Vec<(String, String)>,
     body: Bytes,
@@ -73,6 +75,7 @@ impl Response {
     pub fn new(url: Url, status: u16, headers: Vec<(String, String)>, body: Bytes) -> Response {
         Response {
             request_url: url.clone(),
+            redirected_from: Vec::new(),
             url,
             status,
             headers,
@@ -86,7 +89,7 @@ impl Response {
         }
     }
 
-    /// The response to `request`, which ended at `url` after redirects.
+    /// The response to `request`, answered by `url`.
     pub(crate) fn for_request<C>(
         request: &Request<C>,
         url: Url,
@@ -96,14 +99,19 @@ impl Response {
         elapsed: Duration,
     ) -> Response {
         let mut r = Response::new(url, status, headers, body);
-        r.request_url = request.url.clone();
+        r.request_url = request
+            .redirected_from
+            .first()
+            .unwrap_or(&request.url)
+            .clone();
+        r.redirected_from = request.redirected_from.clone();
         r.depth = request.depth;
         r.meta = request.meta.clone();
         r.elapsed = elapsed;
         r
     }
 
-    /// The URL that answered (after redirects).
+    /// The URL that answered (the last one of a redirect chain).
     ///
     /// ```
     /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
@@ -113,7 +121,7 @@ impl Response {
         &self.url
     }
 
-    /// The URL that was requested (before redirects).
+    /// The URL that was requested first (before redirects).
     ///
     /// ```
     /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
@@ -121,6 +129,17 @@ impl Response {
     /// ```
     pub fn request_url(&self) -> &Url {
         &self.request_url
+    }
+
+    /// The URLs that redirected to this response, oldest first (Scrapy's
+    /// `meta["redirect_urls"]`); empty if none did.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
+    /// assert!(r.redirected_from().is_empty());
+    /// ```
+    pub fn redirected_from(&self) -> &[Url] {
+        &self.redirected_from
     }
 
     /// The HTTP status.
@@ -193,7 +212,7 @@ impl Response {
         &self.meta
     }
 
-    /// How long the fetch took, redirects included.
+    /// How long the fetch took.
     ///
     /// ```
     /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());

@@ -9,7 +9,7 @@ use solo_crawl::demo_site::{demo_reachable, DemoSite};
 
 /// The page record's fields, in order (the CSV header).
 const FIELDS: &str =
-    "url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error";
+    "url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from";
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_solo-crawl"))

@@ -65,7 +65,17 @@ where
     H: Fn(String) -> Fut + 'static,
     Fut: Future<Output = SiteResponse> + 'static,
 {
-    let listener = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_on("127.0.0.1", handler).await
+}
+
+/// [`start`] on another loopback address (e.g. 127.0.0.2: another host
+/// to the crawler, with no DNS involved).
+pub async fn start_on<H, Fut>(ip: &str, handler: H) -> Site
+where
+    H: Fn(String) -> Fut + 'static,
+    Fut: Future<Output = SiteResponse> + 'static,
+{
+    let listener = solo::net::TcpListener::bind((ip, 0)).await.unwrap();
     let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
     let site = Site {
         base,
