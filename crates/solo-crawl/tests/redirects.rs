@@ -77,6 +77,42 @@ fn a_redirect_is_recorded_and_its_target_crawled_as_a_new_request() {
 }
 
 #[test]
+fn csv_records_carry_the_chain() {
+    solo::run(async {
+        let site = start(routes(vec![
+            ("/", SiteResponse::redirect(301, "/b")),
+            ("/b", page("b", &[])),
+        ]))
+        .await;
+        let buf = solo_crawl::output::SharedBuf::default();
+        let out = solo_crawl::OutputConfig {
+            pages: solo_crawl::Target::Buffer(buf.clone()),
+            format: solo_crawl::Format::Csv,
+            ..Default::default()
+        };
+        let spider = solo_crawl::LinkSpider::new(vec![site.base.clone()]);
+        Crawler::new(spider, quick())
+            .output(out)
+            .run()
+            .await
+            .unwrap();
+        let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+        let mut rows = csv::Reader::from_reader(text.as_bytes());
+        let head = rows.headers().unwrap().clone();
+        let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+        let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 2);
+        let (r, b) = (&rows[0], &rows[1]);
+        assert_eq!(&r[col("status")], "301");
+        assert_eq!(&r[col("redirect_to")], site.url("/b").as_str());
+        assert_eq!(&r[col("redirected_from")], "");
+        assert_eq!(&b[col("redirect_to")], "");
+        let chain: Vec<String> = serde_json::from_str(&b[col("redirected_from")]).unwrap();
+        assert_eq!(chain, [site.base.to_string()]);
+    });
+}
+
+#[test]
 fn a_target_robots_txt_disallows_is_not_fetched() {
     solo::run(async {
         let site = start(routes(vec![
@@ -135,7 +171,8 @@ fn an_off_scope_target_is_never_contacted() {
             async move {
                 match path.as_str() {
                     "/robots.txt" => SiteResponse::redirect(301, &away),
-                    "/" => page("root", &["/away", "/dns"]),
+                    "/" => page("root", &["/away", "/dns", "/deny"]),
+                    "/deny" => SiteResponse::redirect(302, "/denied/x"),
                     "/away" => SiteResponse::redirect(302, &away),
                     // A name that must never be looked up.
                     "/dns" => SiteResponse::redirect(302, "http://must-not-resolve.invalid/x"),
@@ -146,11 +183,14 @@ fn an_off_scope_target_is_never_contacted() {
         .await;
         let cfg = Config {
             obey_robots: true,
+            deny: vec![regex::Regex::new("/denied/").unwrap()],
             ..quick()
         };
         let (summary, recs) = crawl_links(vec![site.base.clone()], cfg).await;
         assert_eq!(other.paths(), Vec::<String>::new(), "robots.txt included");
-        assert_eq!(record_paths(&recs), ["/", "/away", "/dns"]);
+        assert_eq!(site.count("/denied/x"), 0, "--deny applies too");
+        assert_eq!(summary.filtered["filtered"], 1);
+        assert_eq!(record_paths(&recs), ["/", "/away", "/deny", "/dns"]);
         assert!(recs.iter().all(|r| r.error.is_none()), "{recs:#?}");
         assert!(summary.counts.errors.is_empty(), "no DNS or connect error");
         assert_eq!(summary.filtered["offsite"], 2);
