@@ -5,9 +5,10 @@
 //! there are free slots, run each in its own task (fetch robots.txt, or
 //! fetch a page and call the spider), and apply what the tasks report:
 //! retries with exponential backoff or `Retry-After`, new requests to the
-//! frontier (a redirect's target among them, as [`redirect`](crate::redirect)
-//! decides: one fetch per task, so every hop passes the frontier's rules),
-//! records and items to the writer thread, counters to the stats. It stops when the frontier is idle, the page
+//! frontier (a redirect's target among them, as
+//! [`redirect`](crate::redirect) decides: one fetch per task, so every hop
+//! passes the frontier's rules), records and items to the writer thread,
+//! counters to the stats. It stops when the frontier is idle, the page
 //! budget is spent, or on Ctrl-C / [`StopHandle::stop`] (in-flight
 //! requests finish first). Must not: parse pages itself or block the loop
 //! thread (file output happens on the writer thread).
@@ -26,8 +27,7 @@ use url::Url;
 use crate::canon::fingerprint;
 use crate::config::Config;
 use crate::fetch::{self, Fetch, FetchError, FetchErrorKind, FetchRequest, Fetched};
-use crate::frontier::Rejected;
-use crate::frontier::{Frontier, HostId, Job};
+use crate::frontier::{Frontier, HostId, Job, Rejected};
 use crate::output::{OutputConfig, PageRecord};
 use crate::redirect;
 use crate::request::Request;

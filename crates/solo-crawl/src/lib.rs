@@ -10,13 +10,13 @@
 //!
 //! ```text
 //! frontier ──job──▶ downloader (fetch) ──response──▶ spider.parse ──items──▶ output
-//!    ▲                                                    │
-//!    └──────────────────── new requests ◀─────────────────┘
+//!    ▲                        │ 3xx (redirect)             │
+//!    └──── new requests ◀─────┴────────────────────────────┘
 //! ```
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`request`] | [`Request`]: URL, callback, depth, meta, priority, retries, referer |
+//! | [`request`] | [`Request`]: URL, callback, depth, meta, priority, retries, referer, redirect chain |
 //! | [`canon`] | URL canonicalization and fingerprints |
 //! | [`frontier`] | the scheduler: dedup, depth, scope, per-host queues and limits |
 //! | [`robots`] | robots.txt rules |

@@ -116,8 +116,13 @@ fn csv_records_carry_the_chain() {
 fn a_target_robots_txt_disallows_is_not_fetched() {
     solo::run(async {
         let site = start(routes(vec![
+            // A robots.txt that moved on its own host is followed.
             (
                 "/robots.txt",
+                SiteResponse::redirect(301, "/robots-real.txt"),
+            ),
+            (
+                "/robots-real.txt",
                 SiteResponse::typed(200, "text/plain", "User-agent: *\nDisallow: /private/\n"),
             ),
             ("/", page("root", &["/go"])),
@@ -137,6 +142,7 @@ fn a_target_robots_txt_disallows_is_not_fetched() {
             Some(site.url("/private/x").as_str())
         );
         assert_eq!(summary.filtered["robots"], 1);
+        assert_eq!(&site.paths()[..2], ["/robots.txt", "/robots-real.txt"]);
     });
 }
 
