@@ -3,8 +3,8 @@
 //! Owns: the decision for one answer, as a pure function ([`follow`]):
 //! whether the status is a redirect (301, 302, 303, 307, 308), where it
 //! points (`Location` resolved against the URL that answered, fragment
-//! dropped), with which method and whether the body is kept
-//! ([`method_after`]), and the chain's limits — at most `max_redirects`
+//! and credentials dropped), with which method and whether the body is
+//! kept ([`method_after`], RFC 9110's rules as solo-http has them), and the chain's limits — at most `max_redirects`
 //! hops, and no hop back to a URL of its own chain (a loop). The next
 //! request is the old one at its new URL: same callback, meta, depth and
 //! referer, priority + 2 as in Scrapy (a chain finishes before new pages
@@ -40,9 +40,9 @@ pub fn is_redirect(status: u16) -> bool {
 
 /// The method of the next hop after a `status` answer to a `method`
 /// request, and whether the body goes with it; `None` if `status` is not
-/// a redirect. As browsers do (the Fetch standard): 303 turns everything
+/// a redirect. As RFC 9110 (and browsers) have it: 303 turns everything
 /// but HEAD into GET; 301 and 302 turn POST into GET and keep other
-/// methods; 307 and 308 keep the method and the body.
+/// methods with their body; 307 and 308 keep the method and the body.
 ///
 /// ```
 /// use hyper::Method;
@@ -142,7 +142,8 @@ impl fmt::Display for RedirectError {
 impl std::error::Error for RedirectError {}
 
 /// Where a `Location` header points from `base` (the URL that answered):
-/// resolved, without its fragment, and only if it is http(s) with a host.
+/// resolved, without its fragment or a user and password, and only if it
+/// is http(s) with a host.
 ///
 /// ```
 /// use solo_crawl::redirect::{target, RedirectError};
@@ -163,6 +164,10 @@ pub fn target(base: &Url, location: Option<&str>) -> Result<Url, RedirectError> 
             reason: e.to_string(),
         })?;
     to.set_fragment(None);
+    // Credentials in a Location are not used (as solo-http and Python's
+    // requests do), nor written to the records.
+    let _ = to.set_username("");
+    let _ = to.set_password(None);
     if !matches!(to.scheme(), "http" | "https") || !to.host_str().is_some_and(|h| !h.is_empty()) {
         return Err(RedirectError::Scheme(to));
     }
@@ -303,6 +308,8 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(r.request.url.as_str(), "https://c.test/moved/here");
+        let creds = next(&a, 302, "http://user:secret@b.test/x", 10).unwrap();
+        assert_eq!(creds.url.as_str(), "http://b.test/x");
     }
 
     #[test]
