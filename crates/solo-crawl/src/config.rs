@@ -91,8 +91,12 @@ pub struct Config {
     /// Show a live progress line on stderr when it is a terminal.
     pub progress: bool,
     /// Keep the crawl's state here (frontier, seen set, progress) so it can
-    /// resume after a crash.
+    /// resume after a crash. One crawl at a time: a second one on the same
+    /// directory fails. A damaged state is an error (see `state_reset`).
     pub state_dir: Option<PathBuf>,
+    /// With `state_dir`: discard the state it holds and start over (the
+    /// output is appended to, not cleared).
+    pub state_reset: bool,
     /// With `state_dir`: requests queued in memory at most; the rest wait
     /// in the store.
     pub frontier_cap: usize,
@@ -126,6 +130,7 @@ impl Default for Config {
             handle_ctrl_c: false,
             progress: false,
             state_dir: None,
+            state_reset: false,
             frontier_cap: 100_000,
         }
     }

@@ -16,6 +16,7 @@
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::io;
+use std::path::Path;
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::Poll;
@@ -160,19 +161,29 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         let fetcher = self.fetcher.map_err(CrawlError::Client)?;
         let (store, restored) = match self.config.state_dir.clone() {
             Some(dir) => {
+                let reset = self.config.state_reset;
                 let (store, restored) = solo::to_thread(move || {
-                    let store = Store::open(&dir)?;
-                    let restored = store.load()?;
-                    Ok::<_, rusqlite::Error>((store, restored))
+                    let store = Store::open(&dir, reset)?;
+                    let restored = store.load().map_err(|e| {
+                        format!("state database {}: {e}", store.db_path().display())
+                    })?;
+                    Ok::<_, String>((store, restored))
                 })
                 .await
-                .map_err(|e| CrawlError::State(e.to_string()))?;
+                .map_err(CrawlError::State)?;
                 (Some(store), Some(restored))
             }
             None => (None, None),
         };
+        let db_path = store.as_ref().map(Store::db_path);
+        // Decoded before the output is touched: a damaged state changes
+        // nothing.
+        let restored = match (restored, &db_path) {
+            (Some(r), Some(db)) => Some(decode_restored::<S::Callback>(r, db)?),
+            _ => None,
+        };
         let persist = store.is_some();
-        let writer = Writer::spawn(&self.output, store).map_err(CrawlError::Output)?;
+        let writer = Writer::spawn(&self.output, store)?;
         let (tx, rx) = mpsc::unbounded();
         let agent_cfg = self.config.clone();
         let sh = Rc::new(Shared {
@@ -183,9 +194,12 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             tx,
         });
         let mut frontier = Frontier::new(&agent_cfg);
-        let resumed = restored.as_ref().is_some_and(|r| r.resumed);
-        if let Some(r) = restored {
-            restore(&mut frontier, r, &sh.stats);
+        let resumed = restored.as_ref().is_some_and(|(r, _)| r.resumed);
+        if let Some((r, queued)) = restored {
+            frontier.restore_progress(&r.seen, r.dispatched, r.spilled);
+            for req in queued {
+                frontier.restore(req);
+            }
             frontier.set_cap(agent_cfg.frontier_cap);
         }
         let mut seeds = Seeds::default();
@@ -223,6 +237,8 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             rx,
             persist,
             unspilling: false,
+            db_path,
+            damaged: None,
         };
         let interrupted = engine.run_loop(&self.stop, &live).await;
 
@@ -235,10 +251,14 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             frontier,
             writer,
             seeds,
+            damaged,
             ..
         } = engine;
         let failed = writer.failed();
         writer.finish().map_err(CrawlError::Output)?;
+        if let Some(e) = damaged {
+            return Err(CrawlError::State(e));
+        }
         let stats = sh.stats.borrow();
         let c = frontier.counts();
         let filtered = [
@@ -332,6 +352,10 @@ struct Engine<S: Spider, F> {
     persist: bool,
     /// Spilled requests were asked for and have not come back yet.
     unspilling: bool,
+    /// The state database (with a store).
+    db_path: Option<std::path::PathBuf>,
+    /// The store handed back requests that do not decode: the crawl stops.
+    damaged: Option<String>,
 }
 
 impl<S: Spider, F: Fetch> Engine<S, F> {
@@ -341,7 +365,9 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
         let mut interrupted = false;
         loop {
             let now = solo::time::now();
-            if !interrupted && (stop.is_stopped() || self.writer.failed()) {
+            if !interrupted
+                && (stop.is_stopped() || self.writer.failed() || self.damaged.is_some())
+            {
                 interrupted = true;
             }
             if !interrupted {
@@ -509,6 +535,9 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                             .record(Duration::from_secs_f64(record.elapsed_ms / 1000.0));
                     }
                 }
+                // The record, its items and links, and its state go to one
+                // checkpoint.
+                self.writer.hold();
                 self.writer.send(Msg::Page(record));
                 let (items, follows, item_errors) = out.into_parts();
                 {
@@ -537,6 +566,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 // After its links: a crash before this commit fetches the
                 // page again, and finds them again.
                 self.persist_done(fingerprint(&request.url));
+                self.writer.release();
             }
             Report::Retry {
                 host,
@@ -569,16 +599,18 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 st.counts.pages += 1;
                 st.error("panic");
                 drop(st);
+                self.writer.hold();
                 self.writer.send(Msg::Page(record));
                 self.persist_done(fp);
+                self.writer.release();
             }
             Report::Unspilled { rows, asked } => {
                 self.unspilling = false;
-                let requests = rows
-                    .iter()
-                    .filter_map(|d| decode(d, &self.sh.stats))
-                    .collect();
-                self.frontier.unspilled(requests, asked);
+                let db = self.db_path.as_deref().unwrap_or(Path::new("state.sqlite"));
+                match decode_all(&rows, db) {
+                    Ok(requests) => self.frontier.unspilled(requests, asked),
+                    Err(e) => self.damaged = Some(e),
+                }
             }
         }
     }
@@ -593,33 +625,42 @@ fn enqueue_op<C: serde::Serialize>(fp: u64, req: &Request<C>, spilled: bool) -> 
     })
 }
 
-/// A stored request; `None` (counted as an error) if it does not parse,
-/// e.g. the spider's callbacks changed.
-fn decode<C: serde::de::DeserializeOwned>(
-    data: &str,
-    stats: &RefCell<Stats>,
-) -> Option<Request<C>> {
-    match serde_json::from_str(data) {
-        Ok(r) => Some(r),
-        Err(_) => {
-            stats.borrow_mut().error("state_decode");
-            None
-        }
+/// Stored requests, decoded; an error naming the database if any does
+/// not decode (the rows were changed, or another spider wrote them).
+fn decode_all<C: serde::de::DeserializeOwned>(
+    rows: &[String],
+    db: &Path,
+) -> Result<Vec<Request<C>>, String> {
+    let mut first = None;
+    let mut bad = 0;
+    let requests: Vec<Request<C>> = rows
+        .iter()
+        .filter_map(|d| match serde_json::from_str(d) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                bad += 1;
+                first.get_or_insert(e);
+                None
+            }
+        })
+        .collect();
+    match first {
+        None => Ok(requests),
+        Some(e) => Err(format!(
+            "state database {} is damaged: {bad} of {} stored requests cannot be read ({e}; changed by hand, or written by another spider); restore the state directory from a backup, or rerun with --state-reset to discard it and start the crawl over",
+            db.display(),
+            rows.len()
+        )),
     }
 }
 
-/// Loads a stored crawl into the frontier.
-fn restore<C: serde::de::DeserializeOwned>(
-    frontier: &mut Frontier<C>,
-    r: Restored,
-    stats: &RefCell<Stats>,
-) {
-    frontier.restore_progress(&r.seen, r.dispatched, r.spilled);
-    for d in &r.queued {
-        if let Some(req) = decode(d, stats) {
-            frontier.restore(req);
-        }
-    }
+/// A stored crawl with its queued requests decoded.
+fn decode_restored<C: serde::de::DeserializeOwned>(
+    mut r: Restored,
+    db: &Path,
+) -> Result<(Restored, Vec<Request<C>>), CrawlError> {
+    let queued = decode_all(&std::mem::take(&mut r.queued), db).map_err(CrawlError::State)?;
+    Ok((r, queued))
 }
 
 /// Ctrl-C stops gracefully (a second one exits at once); SIGUSR1 prints

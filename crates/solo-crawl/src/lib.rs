@@ -29,7 +29,8 @@
 //! | [`engine`] | [`Crawler`]: the loop, retries, stopping |
 //! | [`output`] | page records and items as JSON Lines or CSV |
 //! | [`stats`] | counters, latency and loop-lag percentiles, progress |
-//! | `store` | `--state`: the frontier, seen set and progress in SQLite, for resuming |
+//! | `store` | `--state`: the frontier, seen set and progress in SQLite, for resuming; one crawl per directory (a lock) |
+//! | `checkpoint` | output files and state committed in step: each record written once across kills |
 //! | [`config`] | [`Config`]: every knob and its default |
 //! | [`demo_site`] | a synthetic site to crawl with no network |
 //!
@@ -46,6 +47,7 @@
 #![warn(missing_docs)]
 
 pub mod canon;
+mod checkpoint;
 pub mod config;
 pub mod demo_site;
 pub mod engine;

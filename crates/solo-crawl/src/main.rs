@@ -113,16 +113,24 @@ struct CrawlArgs {
     /// host's), like curl's --insecure; for testing local servers only.
     #[arg(long)]
     insecure: bool,
-    /// Write records here instead of stdout (appended to).
-    #[arg(long)]
+    /// Write records here instead of stdout: a file is appended to (never
+    /// cut, except with --state: what a killed run wrote after its last
+    /// checkpoint); `-` is stdout; /dev/null, a pipe or a FIFO work too.
+    #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Output format.
     #[arg(long, default_value = "jsonl")]
     format: Format,
     /// Keep the crawl's state here (SQLite) and resume from it: rerun the
-    /// same command after a crash or Ctrl-C to continue.
+    /// same command after a crash or Ctrl-C to continue. Each record is
+    /// written to an --output file once, even across kill -9. One crawl
+    /// per directory at a time; a damaged state is an error.
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
+    /// With --state: discard the state kept in DIR and start the crawl over
+    /// (the output file is still appended to).
+    #[arg(long, requires = "state")]
+    state_reset: bool,
     /// With --state: requests kept in memory at most (the rest wait in the
     /// store).
     #[arg(long, default_value_t = 100_000, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
@@ -243,6 +251,7 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         handle_ctrl_c: true,
         progress: true,
         state_dir: a.state.clone(),
+        state_reset: a.state_reset,
         frontier_cap: a.frontier_cap as usize,
         ..Config::default()
     };
@@ -253,8 +262,8 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         cfg.user_agent = ua.clone();
     }
     let target = match &a.output {
-        Some(p) => Target::File(p.clone()),
-        None => Target::Stdout,
+        Some(p) if p.as_os_str() != "-" => Target::File(p.clone()),
+        _ => Target::Stdout,
     };
     let out = OutputConfig {
         pages: target,

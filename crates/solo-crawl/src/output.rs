@@ -3,15 +3,19 @@
 //! Owns: the [`PageRecord`] (its fields are the output format: `url`,
 //! `final_url`, `status`, `depth`, `content_type`, `bytes`, `title`,
 //! `links`, `elapsed_ms`, `referer`, `error`, `redirect_to`,
-//! `redirected_from`), the formats, and where they
-//! go ([`Target`]: stdout, a file, a shared buffer, nowhere). Writing is
+//! `redirected_from`), the formats, and where they go ([`Target`]: stdout,
+//! a file, a shared buffer, nowhere). A file is only ever appended to (a
+//! record starts on a line of its own); a regular file's length is
+//! tracked so the state can account for it, and anything else
+//! (`/dev/null`, a pipe, a FIFO) is just written to. Writing is
 //! synchronous and buffered: the engine calls it from the writer thread,
 //! never from the loop. Must not: know about the crawl's state or the
-//! loop.
+//! loop, or cut a file.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -127,7 +131,8 @@ pub enum Target {
     Discard,
     /// Standard output.
     Stdout,
-    /// A file, appended to if it exists (a resumed crawl continues it).
+    /// A file, appended to if it exists (a resumed crawl continues it); a
+    /// device or a FIFO is written to as it is.
     File(PathBuf),
     /// A shared buffer.
     Buffer(SharedBuf),
@@ -153,7 +158,12 @@ pub struct OutputConfig {
 enum Sink {
     Discard,
     Stdout(BufWriter<io::Stdout>),
-    File(BufWriter<File>),
+    File {
+        w: BufWriter<File>,
+        /// A regular file: its canonical path and length (what is on disk
+        /// plus what is buffered).
+        regular: Option<(PathBuf, u64)>,
+    },
     Buffer(SharedBuf),
 }
 
@@ -162,7 +172,13 @@ impl Write for Sink {
         match self {
             Sink::Discard => Ok(buf.len()),
             Sink::Stdout(w) => w.write(buf),
-            Sink::File(w) => w.write(buf),
+            Sink::File { w, regular } => {
+                let n = w.write(buf)?;
+                if let Some((_, len)) = regular {
+                    *len += n as u64;
+                }
+                Ok(n)
+            }
             Sink::Buffer(b) => {
                 b.lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -174,7 +190,7 @@ impl Write for Sink {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Sink::Stdout(w) => w.flush(),
-            Sink::File(w) => w.flush(),
+            Sink::File { w, .. } => w.flush(),
             _ => Ok(()),
         }
     }
@@ -183,6 +199,8 @@ impl Write for Sink {
 /// A stream of records in one format (CSV: a header before the first
 /// record unless the target already holds some).
 struct Stream {
+    /// Its role: `pages` or `items`.
+    name: &'static str,
     sink: Sink,
     format: Format,
     /// CSV columns, fixed by the header.
@@ -190,31 +208,43 @@ struct Stream {
 }
 
 impl Stream {
-    fn open(target: &Target, format: Format) -> io::Result<Stream> {
+    fn open(name: &'static str, target: &Target, format: Format) -> io::Result<Stream> {
         let mut had_data = false;
+        let mut newline = false;
         let sink = match target {
             Target::Discard => Sink::Discard,
             Target::Stdout => Sink::Stdout(BufWriter::new(io::stdout())),
             Target::File(p) => {
-                let f = OpenOptions::new()
-                    .create(true)
-                    .read(true)
-                    .append(true)
-                    .open(p)?;
-                drop_partial_line(&f)?;
-                had_data = f.metadata()?.len() > 0;
-                Sink::File(BufWriter::with_capacity(64 * 1024, f))
+                let (f, regular) = open_file(p)?;
+                if let Some((_, len)) = &regular {
+                    had_data = *len > 0;
+                    // Records start on a line of their own.
+                    let mut last = [b'\n'];
+                    if had_data {
+                        f.read_exact_at(&mut last, len - 1)?;
+                    }
+                    newline = last[0] != b'\n';
+                }
+                Sink::File {
+                    w: BufWriter::with_capacity(64 * 1024, f),
+                    regular,
+                }
             }
             Target::Buffer(b) => {
                 had_data = !b.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
                 Sink::Buffer(b.clone())
             }
         };
-        Ok(Stream {
+        let mut s = Stream {
+            name,
             sink,
             format,
             columns: had_data.then(Vec::new),
-        })
+        };
+        if newline {
+            s.sink.write_all(b"\n")?;
+        }
+        Ok(s)
     }
 
     fn write_value(&mut self, v: &serde_json::Value, columns: Option<&[&str]>) -> io::Result<()> {
@@ -261,30 +291,32 @@ impl Stream {
     }
 }
 
-/// Cuts a file back to its last complete line: a process killed in the
-/// middle of a write leaves a partial record, which a resumed crawl
-/// writes again in full.
-fn drop_partial_line(f: &File) -> io::Result<()> {
-    use std::io::{Read, Seek, SeekFrom};
-    let len = f.metadata()?.len();
-    let mut r = f;
-    let mut end = len;
-    let mut buf = vec![0u8; 64 * 1024];
-    while end > 0 {
-        let start = end.saturating_sub(buf.len() as u64);
-        let chunk = &mut buf[..(end - start) as usize];
-        r.seek(SeekFrom::Start(start))?;
-        r.read_exact(chunk)?;
-        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
-            let keep = start + i as u64 + 1;
-            if keep < len {
-                f.set_len(keep)?;
-            }
-            return Ok(());
-        }
-        end = start;
+/// Opens an output file to append to: a regular file (created if need
+/// be) with its canonical path and length, or anything else (a device, a
+/// FIFO, a terminal) to write to as it is.
+fn open_file(p: &Path) -> io::Result<(File, Option<(PathBuf, u64)>)> {
+    if std::fs::metadata(p).is_ok_and(|m| !m.is_file()) {
+        return Ok((OpenOptions::new().write(true).open(p)?, None));
     }
-    f.set_len(0)
+    let f = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(p)?;
+    let len = f.metadata()?.len();
+    Ok((f, Some((std::fs::canonicalize(p)?, len))))
+}
+
+/// A regular output file as it stands (after a flush: on disk).
+pub(crate) struct OutputFile<'a> {
+    /// Its role: `pages` or `items`.
+    pub stream: &'static str,
+    /// Canonical path.
+    pub path: &'a Path,
+    /// Length, including what this crawl wrote.
+    pub len: u64,
+    /// The open file (readable).
+    pub file: &'a File,
 }
 
 /// A JSON value as one CSV cell: strings as they are, null empty, the rest
@@ -319,7 +351,7 @@ pub struct RecordWriter {
 impl RecordWriter {
     /// Opens the targets (files are created or appended to).
     pub fn open(cfg: &OutputConfig) -> io::Result<RecordWriter> {
-        let pages = Stream::open(&cfg.pages, cfg.format)?;
+        let pages = Stream::open("pages", &cfg.pages, cfg.format)?;
         let same = match (&cfg.pages, &cfg.items) {
             (Target::Stdout, Target::Stdout) => true,
             (Target::File(a), Target::File(b)) => a == b,
@@ -335,7 +367,7 @@ impl RecordWriter {
         let items = if same {
             None
         } else {
-            Some(Stream::open(&cfg.items, cfg.format)?)
+            Some(Stream::open("items", &cfg.items, cfg.format)?)
         };
         Ok(RecordWriter { pages, items })
     }
@@ -370,5 +402,42 @@ impl RecordWriter {
             s.sink.flush()?;
         }
         Ok(())
+    }
+
+    fn streams(&self) -> impl Iterator<Item = &Stream> {
+        std::iter::once(&self.pages).chain(&self.items)
+    }
+
+    /// Flushes, and makes the regular files' data durable (`fdatasync`).
+    pub(crate) fn sync(&mut self) -> io::Result<()> {
+        self.flush()?;
+        for s in self.streams() {
+            if let Sink::File {
+                w,
+                regular: Some(_),
+            } = &s.sink
+            {
+                w.get_ref().sync_data()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The regular files written to.
+    pub(crate) fn files(&self) -> Vec<OutputFile<'_>> {
+        self.streams()
+            .filter_map(|s| match &s.sink {
+                Sink::File {
+                    w,
+                    regular: Some((path, len)),
+                } => Some(OutputFile {
+                    stream: s.name,
+                    path,
+                    len: *len,
+                    file: w.get_ref(),
+                }),
+                _ => None,
+            })
+            .collect()
     }
 }

@@ -2,9 +2,12 @@
 //!
 //! Owns: a dedicated `std::thread` that receives, in order, page records,
 //! items (and, with `--state`, the state store's operations), writes them
-//! in batches — output first, then the state — and reports a write failure
+//! in batches — output first, then the state, as a
+//! [`checkpoint`](crate::checkpoint) — and reports a write failure
 //! through a flag the engine polls. Keeping file I/O here keeps the loop
-//! thread free to crawl. Must not: decide anything about the crawl.
+//! thread free to crawl. Must not: decide anything about the crawl, or
+//! commit in the middle of a page's messages (a record, its items and
+//! links, its state: the engine [`hold`](Writer::hold)s them together).
 //!
 //! The loop side queues messages and hands them over in one channel send
 //! per loop turn ([`Writer::flush`], called by the engine before it waits),
@@ -18,6 +21,8 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use crate::checkpoint;
+use crate::engine::CrawlError;
 use crate::output::{OutputConfig, PageRecord, RecordWriter};
 use crate::store::{Op, Store};
 
@@ -39,6 +44,8 @@ pub(crate) struct Writer {
     tx: Option<Sender<Vec<Msg>>>,
     /// Queued on the loop side until the next [`flush`](Writer::flush).
     pending: RefCell<Vec<Msg>>,
+    /// A page's messages are being queued: they go to the thread together.
+    held: std::cell::Cell<bool>,
     thread: Option<JoinHandle<()>>,
     failed: Arc<AtomicBool>,
     error: Arc<Mutex<Option<io::Error>>>,
@@ -52,8 +59,16 @@ const BATCH: usize = 4096;
 const HAND_OVER: usize = 1024;
 
 impl Writer {
-    pub(crate) fn spawn(cfg: &OutputConfig, store: Option<Store>) -> io::Result<Writer> {
-        let out = RecordWriter::open(cfg)?;
+    /// Opens the output (with a store: cut back to its last checkpoint,
+    /// and a first checkpoint committed) and starts the thread.
+    pub(crate) fn spawn(cfg: &OutputConfig, mut store: Option<Store>) -> Result<Writer, CrawlError> {
+        if let Some(s) = &store {
+            checkpoint::resume(s, cfg).map_err(CrawlError::State)?;
+        }
+        let mut out = RecordWriter::open(cfg).map_err(CrawlError::Output)?;
+        if let Some(s) = &mut store {
+            checkpoint::commit(&mut out, s).map_err(|e| CrawlError::State(e.to_string()))?;
+        }
         let (tx, rx) = mpsc::channel();
         let failed = Arc::new(AtomicBool::new(false));
         let error = Arc::new(Mutex::new(None));
@@ -65,10 +80,12 @@ impl Writer {
                     f2.store(true, Ordering::Relaxed);
                     *e2.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                 }
-            })?;
+            })
+            .map_err(CrawlError::Output)?;
         Ok(Writer {
             tx: Some(tx),
             pending: RefCell::new(Vec::new()),
+            held: Default::default(),
             thread: Some(thread),
             failed,
             error,
@@ -80,8 +97,23 @@ impl Writer {
     pub(crate) fn send(&self, msg: Msg) {
         let mut pending = self.pending.borrow_mut();
         pending.push(msg);
-        if pending.len() >= HAND_OVER {
+        if pending.len() >= HAND_OVER && !self.held.get() {
             drop(pending);
+            self.flush();
+        }
+    }
+
+    /// Keeps what is sent from now on with what was queued, until
+    /// [`release`](Writer::release): the messages of one page, never split
+    /// by a checkpoint.
+    pub(crate) fn hold(&self) {
+        self.held.set(true);
+    }
+
+    /// Ends a [`hold`](Writer::hold).
+    pub(crate) fn release(&self) {
+        self.held.set(false);
+        if self.pending.borrow().len() >= HAND_OVER {
             self.flush();
         }
     }
@@ -125,11 +157,20 @@ impl Drop for Writer {
     }
 }
 
-fn db_err(e: rusqlite::Error) -> io::Error {
-    io::Error::other(format!("state store: {e}"))
+fn db_err(store: &Store) -> impl Fn(rusqlite::Error) -> io::Error + '_ {
+    |e| io::Error::other(format!("state database {}: {e}", store.db_path().display()))
 }
 
-/// Writes batches: output first, flushed, then the state committed.
+/// Output flushed; with a store, a checkpoint.
+fn commit(out: &mut RecordWriter, store: &mut Option<Store>) -> io::Result<()> {
+    match store {
+        Some(s) => checkpoint::commit(out, s),
+        None => out.flush(),
+    }
+}
+
+/// Writes batches, each followed by a checkpoint (whole sends only: a
+/// send never splits a page).
 fn run(mut out: RecordWriter, mut store: Option<Store>, rx: Receiver<Vec<Msg>>) -> io::Result<()> {
     while let Ok(first) = rx.recv() {
         let mut batch = Some(first);
@@ -141,16 +182,9 @@ fn run(mut out: RecordWriter, mut store: Option<Store>, rx: Receiver<Vec<Msg>>) 
             }
             batch = if n < BATCH { rx.try_recv().ok() } else { None };
         }
-        out.flush()?;
-        if let Some(s) = &mut store {
-            s.commit().map_err(db_err)?;
-        }
+        commit(&mut out, &mut store)?;
     }
-    out.flush()?;
-    if let Some(s) = &mut store {
-        s.commit().map_err(db_err)?;
-    }
-    Ok(())
+    commit(&mut out, &mut store)
 }
 
 /// Writes one message (an unspill also answers at once).
@@ -160,13 +194,14 @@ fn handle(out: &mut RecordWriter, store: &mut Option<Store>, m: Msg) -> io::Resu
         Msg::Item(v) => out.write_item(&v)?,
         Msg::State(op) => {
             if let Some(s) = store {
-                s.apply(&op).map_err(db_err)?;
+                s.apply(&op).map_err(db_err(s))?;
             }
         }
         Msg::Unspill { n, reply } => {
-            out.flush()?;
+            // Sent between pages: a checkpoint may come here.
+            commit(out, store)?;
             let rows = match store {
-                Some(s) => s.unspill(n).map_err(db_err)?,
+                Some(s) => s.unspill(n).map_err(db_err(s))?,
                 None => Vec::new(),
             };
             let _ = reply.send(rows);
