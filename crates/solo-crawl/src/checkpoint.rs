@@ -48,7 +48,8 @@ pub(crate) fn resume(store: &Store, cfg: &OutputConfig) -> Result<(), String> {
         let Target::File(path) = target else {
             continue;
         };
-        let db_err = |e: rusqlite::Error| format!("state database {}: {e}", store.db_path().display());
+        let db_err =
+            |e: rusqlite::Error| format!("state database {}: {e}", store.db_path().display());
         let Some(m) = store.output(stream).map_err(db_err)? else {
             continue;
         };
@@ -124,8 +125,9 @@ pub(crate) fn commit(out: &mut RecordWriter, store: &mut Store) -> std::io::Resu
     for stream in ["pages", "items"] {
         match files.iter().find(|f| f.stream == stream) {
             Some(f) => {
-                let m = mark(f)
-                    .map_err(|e| std::io::Error::new(e.kind(), format!("output {}: {e}", f.path.display())))?;
+                let m = mark(f).map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("output {}: {e}", f.path.display()))
+                })?;
                 store.set_output(&m).map_err(db_err)?;
             }
             None => store.clear_output(stream).map_err(db_err)?,

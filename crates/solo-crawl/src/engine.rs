@@ -365,8 +365,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
         let mut interrupted = false;
         loop {
             let now = solo::time::now();
-            if !interrupted
-                && (stop.is_stopped() || self.writer.failed() || self.damaged.is_some())
+            if !interrupted && (stop.is_stopped() || self.writer.failed() || self.damaged.is_some())
             {
                 interrupted = true;
             }

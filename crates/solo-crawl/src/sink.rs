@@ -61,7 +61,10 @@ const HAND_OVER: usize = 1024;
 impl Writer {
     /// Opens the output (with a store: cut back to its last checkpoint,
     /// and a first checkpoint committed) and starts the thread.
-    pub(crate) fn spawn(cfg: &OutputConfig, mut store: Option<Store>) -> Result<Writer, CrawlError> {
+    pub(crate) fn spawn(
+        cfg: &OutputConfig,
+        mut store: Option<Store>,
+    ) -> Result<Writer, CrawlError> {
         if let Some(s) = &store {
             checkpoint::resume(s, cfg).map_err(CrawlError::State)?;
         }

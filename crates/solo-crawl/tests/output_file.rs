@@ -29,7 +29,11 @@ fn scratch(name: &str) -> PathBuf {
 /// Crawls the start page of `site` only, writing to `output`.
 fn crawl_one(site: &DemoSite, output: &str, extra: &[&str]) -> Output {
     let url = site.url().to_string();
-    let args = [&["crawl", &url, "--depth", "0", "--output", output][..], extra].concat();
+    let args = [
+        &["crawl", &url, "--depth", "0", "--output", output][..],
+        extra,
+    ]
+    .concat();
     let o = run(&args);
     assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
     o

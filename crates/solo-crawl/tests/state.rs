@@ -120,7 +120,10 @@ fn damaged(name: &str, damage: impl FnOnce(&Path), file: &str, what: &str) {
         "{name}: names {file}: {err}"
     );
     assert!(err.contains(what), "{name}: says {what:?}: {err}");
-    assert!(err.contains("--state-reset"), "{name}: says what to do: {err}");
+    assert!(
+        err.contains("--state-reset"),
+        "{name}: says what to do: {err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(lines(&out), before, "{name}: nothing written");
     // Starting over on request: a new crawl of 300 pages.
@@ -142,7 +145,12 @@ fn sql(dir: &Path, statement: &str) {
 fn undecodable_requests_are_an_error() {
     damaged(
         "decode",
-        |s| sql(s, "UPDATE requests SET data = '{\"nope\":1}' WHERE data IS NOT NULL"),
+        |s| {
+            sql(
+                s,
+                "UPDATE requests SET data = '{\"nope\":1}' WHERE data IS NOT NULL",
+            )
+        },
         "state/state.sqlite",
         "cannot be read",
     );
@@ -200,7 +208,10 @@ fn a_lost_write_ahead_log_is_an_error() {
     let o = finish(&args);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains(state.join("state.sqlite").to_str().unwrap()), "{err}");
+    assert!(
+        err.contains(state.join("state.sqlite").to_str().unwrap()),
+        "{err}"
+    );
     assert!(err.contains("lost"), "{err}");
     assert!(err.contains("--state-reset"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
