@@ -1,15 +1,19 @@
 //! The state store: a crawl's progress in SQLite, so it can resume.
 //!
-//! Owns: the database in `--state DIR` (`state.sqlite`, WAL mode) — one
-//! row per accepted URL (fingerprint, enqueue order, state, the request as
-//! JSON while it is pending) and a few progress counters — and the
-//! operations on it: record a request as queued in memory or spilled (only
-//! in the store), mark it done, hand spilled ones back in enqueue order,
-//! load everything at start. It is used from the writer thread only, in
-//! batched transactions that commit after the output of the same batch is
-//! flushed: a page is marked done only once its record is written, so a
-//! crash (SIGKILL) can at worst fetch again the pages it had in flight.
-//! Must not: be touched from the loop thread while the crawl runs.
+//! Owns: the state directory — `state.sqlite` (WAL mode): one row per
+//! accepted URL (fingerprint, enqueue order, state, the request as JSON
+//! while it is pending), a few progress counters and the output files'
+//! committed lengths ([`OutputMark`]); `state.lock`, an advisory lock (with
+//! the holder's pid) that keeps a second crawl out and that the kernel
+//! drops when the process dies; `state.commits`, the number of commits
+//! made, so a database that lost some (a deleted WAL, a truncated or older
+//! file) is detected — and the operations on it: record a request as
+//! queued in memory or spilled (only in the store), mark it done, hand
+//! spilled ones back in enqueue order, load everything at start. It is
+//! used from the writer thread only, in batched transactions that commit
+//! after the output of the same batch is durable (see
+//! [`checkpoint`](crate::checkpoint)). Must not: be touched from the loop
+//! thread while the crawl runs, or start over on damage unless asked.
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
