@@ -33,8 +33,8 @@ enum Command {
         /// Pages on the demo site.
         #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
         pages: u64,
-        /// Write the page records here (default: nowhere).
-        #[arg(long)]
+        /// Write the page records here (default: nowhere; `-`: stdout).
+        #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
         /// Output format.
         #[arg(long, default_value = "jsonl")]
@@ -261,16 +261,22 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         }
         cfg.user_agent = ua.clone();
     }
-    let target = match &a.output {
-        Some(p) if p.as_os_str() != "-" => Target::File(p.clone()),
-        _ => Target::Stdout,
-    };
+    let target = output_target(a.output.clone(), Target::Stdout);
     let out = OutputConfig {
         pages: target,
         items: Target::Discard, // LinkSpider emits none
         format: a.format,
     };
     Ok((seeds, cfg, out))
+}
+
+/// Where `--output` sends records: `-` is stdout; none is `default`.
+fn output_target(output: Option<PathBuf>, default: Target) -> Target {
+    match output {
+        Some(p) if p.as_os_str() == "-" => Target::Stdout,
+        Some(p) => Target::File(p),
+        None => default,
+    }
 }
 
 fn main() -> ExitCode {
@@ -345,7 +351,7 @@ fn demo(pages: u64, output: Option<PathBuf>, format: Format) -> ExitCode {
         site.url()
     );
     println!("crawling it with 64 requests in flight...");
-    let target = output.map_or(Target::Discard, Target::File);
+    let target = output_target(output, Target::Discard);
     let cfg = Config {
         concurrency: 64,
         per_host: 64,
