@@ -534,9 +534,6 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                             .record(Duration::from_secs_f64(record.elapsed_ms / 1000.0));
                     }
                 }
-                // The record, its items and links, and its state go to one
-                // checkpoint.
-                self.writer.hold();
                 self.writer.send(Msg::Page(record));
                 let (items, follows, item_errors) = out.into_parts();
                 {
@@ -565,7 +562,6 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 // After its links: a crash before this commit fetches the
                 // page again, and finds them again.
                 self.persist_done(fingerprint(&request.url));
-                self.writer.release();
             }
             Report::Retry {
                 host,
@@ -598,10 +594,8 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 st.counts.pages += 1;
                 st.error("panic");
                 drop(st);
-                self.writer.hold();
                 self.writer.send(Msg::Page(record));
                 self.persist_done(fp);
-                self.writer.release();
             }
             Report::Unspilled { rows, asked } => {
                 self.unspilling = false;

@@ -6,13 +6,17 @@
 //! [`checkpoint`](crate::checkpoint) — and reports a write failure
 //! through a flag the engine polls. Keeping file I/O here keeps the loop
 //! thread free to crawl. Must not: decide anything about the crawl, or
-//! commit in the middle of a page's messages (a record, its items and
-//! links, its state: the engine [`hold`](Writer::hold)s them together).
+//! commit in the middle of a page's messages (its record, items, links
+//! and state).
 //!
 //! The loop side queues messages and hands them over in one channel send
 //! per loop turn ([`Writer::flush`], called by the engine before it waits),
 //! not one per message: waking the parked writer thread is a futex call
-//! and a context switch, which per page cost ~15 % of a crawl's CPU.
+//! and a context switch, which per page cost ~15 % of a crawl's CPU. The
+//! end of a loop turn is also where a checkpoint may come: the engine
+//! sends all of a page's messages within one turn, so a commit never
+//! splits them. (A turn that queues very many messages hands them over
+//! early, marked as a part: no checkpoint after it.)
 
 use std::cell::RefCell;
 use std::io;
@@ -39,13 +43,18 @@ pub(crate) enum Msg {
     },
 }
 
+/// Messages handed over at once; `whole`: up to the end of a loop turn
+/// (a checkpoint may follow).
+struct Batch {
+    msgs: Vec<Msg>,
+    whole: bool,
+}
+
 /// The engine's end of the writer thread.
 pub(crate) struct Writer {
-    tx: Option<Sender<Vec<Msg>>>,
+    tx: Option<Sender<Batch>>,
     /// Queued on the loop side until the next [`flush`](Writer::flush).
     pending: RefCell<Vec<Msg>>,
-    /// A page's messages are being queued: they go to the thread together.
-    held: std::cell::Cell<bool>,
     thread: Option<JoinHandle<()>>,
     failed: Arc<AtomicBool>,
     error: Arc<Mutex<Option<io::Error>>>,
@@ -88,7 +97,6 @@ impl Writer {
         Ok(Writer {
             tx: Some(tx),
             pending: RefCell::new(Vec::new()),
-            held: Default::default(),
             thread: Some(thread),
             failed,
             error,
@@ -100,32 +108,21 @@ impl Writer {
     pub(crate) fn send(&self, msg: Msg) {
         let mut pending = self.pending.borrow_mut();
         pending.push(msg);
-        if pending.len() >= HAND_OVER && !self.held.get() {
+        if pending.len() >= HAND_OVER {
             drop(pending);
-            self.flush();
+            self.hand_over(false);
         }
     }
 
-    /// Keeps what is sent from now on with what was queued, until
-    /// [`release`](Writer::release): the messages of one page, never split
-    /// by a checkpoint.
-    pub(crate) fn hold(&self) {
-        self.held.set(true);
-    }
-
-    /// Ends a [`hold`](Writer::hold).
-    pub(crate) fn release(&self) {
-        self.held.set(false);
-        if self.pending.borrow().len() >= HAND_OVER {
-            self.flush();
-        }
-    }
-
-    /// Hands the queued messages to the thread.
+    /// Hands the queued messages to the thread: the loop turn is over.
     pub(crate) fn flush(&self) {
-        let batch = std::mem::take(&mut *self.pending.borrow_mut());
-        if let (false, Some(tx)) = (batch.is_empty(), &self.tx) {
-            let _ = tx.send(batch); // a dead thread has set `failed`
+        self.hand_over(true);
+    }
+
+    fn hand_over(&self, whole: bool) {
+        let msgs = std::mem::take(&mut *self.pending.borrow_mut());
+        if let (false, Some(tx)) = (msgs.is_empty(), &self.tx) {
+            let _ = tx.send(Batch { msgs, whole }); // a dead thread has set `failed`
         }
     }
 
@@ -172,20 +169,24 @@ fn commit(out: &mut RecordWriter, store: &mut Option<Store>) -> io::Result<()> {
     }
 }
 
-/// Writes batches, each followed by a checkpoint (whole sends only: a
-/// send never splits a page).
-fn run(mut out: RecordWriter, mut store: Option<Store>, rx: Receiver<Vec<Msg>>) -> io::Result<()> {
+/// Writes batches, with a checkpoint after the last whole one of a run
+/// (never after a part of a loop turn).
+fn run(mut out: RecordWriter, mut store: Option<Store>, rx: Receiver<Batch>) -> io::Result<()> {
     while let Ok(first) = rx.recv() {
-        let mut batch = Some(first);
+        let mut next = Some(first);
         let mut n = 0;
-        while let Some(msgs) = batch {
-            n += msgs.len();
-            for m in msgs {
+        let mut whole = false;
+        while let Some(batch) = next {
+            n += batch.msgs.len();
+            whole = batch.whole;
+            for m in batch.msgs {
                 handle(&mut out, &mut store, m)?;
             }
-            batch = if n < BATCH { rx.try_recv().ok() } else { None };
+            next = if n < BATCH { rx.try_recv().ok() } else { None };
         }
-        commit(&mut out, &mut store)?;
+        if whole {
+            commit(&mut out, &mut store)?;
+        }
     }
     commit(&mut out, &mut store)
 }
@@ -211,4 +212,41 @@ fn handle(out: &mut RecordWriter, store: &mut Option<Store>, m: Msg) -> io::Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::Target;
+
+    /// Commits counted in the state directory.
+    fn commits(dir: &std::path::Path) -> u64 {
+        let text = std::fs::read_to_string(dir.join("state.commits")).unwrap();
+        text.trim().parse().unwrap()
+    }
+
+    #[test]
+    fn no_checkpoint_inside_a_loop_turn() {
+        let dir = std::env::temp_dir().join(format!("solo-crawl-sink-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&dir, false).unwrap();
+        let cfg = OutputConfig {
+            pages: Target::File(dir.join("pages.jsonl")),
+            ..OutputConfig::default()
+        };
+        let w = Writer::spawn(&cfg, Some(store)).unwrap();
+        assert_eq!(commits(&dir), 1, "the first checkpoint, at open");
+        // More than a hand-over's worth in one turn: the first part goes
+        // to the thread early, without a checkpoint after it.
+        for i in 0..HAND_OVER as u64 + 10 {
+            w.send(Msg::Page(Box::default()));
+            w.send(Msg::State(Op::Dispatched(i)));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(commits(&dir), 1, "no checkpoint in the middle of a turn");
+        w.flush(); // the turn ends
+        w.finish().unwrap();
+        assert!(commits(&dir) > 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
