@@ -125,8 +125,29 @@ impl Drop for Writer {
     }
 }
 
+/// A failure of the state store (not of the output), told apart by the
+/// engine for its message.
+#[derive(Debug)]
+pub(crate) struct StateWriteError(pub(crate) rusqlite::Error);
+
+impl std::fmt::Display for StateWriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&sqlite_message(&self.0))
+    }
+}
+
+/// SQLite's message, without the statement rusqlite may quote after it.
+pub(crate) fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        e => e.to_string().lines().next().unwrap_or_default().to_owned(),
+    }
+}
+
+impl std::error::Error for StateWriteError {}
+
 fn db_err(e: rusqlite::Error) -> io::Error {
-    io::Error::other(format!("state store: {e}"))
+    io::Error::other(StateWriteError(e))
 }
 
 /// Writes batches: output first, flushed, then the state committed.
