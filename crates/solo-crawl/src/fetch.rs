@@ -298,7 +298,7 @@ impl Fetch for solo_http::Client {
         crate::deadline::within(req.timeout, exchange(self, req, start, &waiting))
             .await
             .unwrap_or_else(|| {
-                let mut msg = format!("no complete response within {:?}", req.timeout);
+                let mut msg = format!("no complete response within {:.2?}", req.timeout);
                 if let Some(since) = waiting.get() {
                     let waited: Duration = Instant::now() - since;
                     msg += &format!(

@@ -264,3 +264,55 @@ fn jsonl_text_fields_are_bounded_and_marked() {
         assert!(control.truncated.is_empty());
     });
 }
+
+/// A spider that takes 3 s over `/hold` (keeping its body, and the
+/// body budget it holds, that long).
+struct SlowOverHold(Vec<url::Url>);
+
+impl solo_crawl::Spider for SlowOverHold {
+    type Callback = ();
+    fn start_requests(&self) -> Vec<solo_crawl::Request<()>> {
+        self.0
+            .iter()
+            .map(|u| solo_crawl::Request::new(u.clone(), ()))
+            .collect()
+    }
+    async fn parse(&self, _: (), response: &solo_crawl::Response, _: &mut solo_crawl::Output<()>) {
+        if response.url().path() == "/hold" {
+            solo::sleep(Duration::from_secs(3)).await;
+        }
+    }
+}
+
+#[test]
+fn a_download_waiting_for_the_budget_says_so_when_it_times_out() {
+    solo::run(async {
+        let site = start(|path: String| async move {
+            if path == "/hold" {
+                return SiteResponse::typed(200, "text/plain", vec![b'x'; 300 << 10]);
+            }
+            solo::sleep(Duration::from_millis(200)).await;
+            SiteResponse::typed(200, "text/plain", vec![b'y'; 100 << 10])
+        })
+        .await;
+        // Room for one body only: /hold's is held through its slow parse,
+        // so /wait waits, and times out saying why.
+        let cfg = Config {
+            max_bytes: 1 << 20,
+            max_buffered: 1 << 20,
+            timeout: Duration::from_secs(1),
+            max_retries: 0,
+            ..quick()
+        };
+        let spider = SlowOverHold(vec![site.url("/hold"), site.url("/wait")]);
+        let (summary, recs) = crawl(spider, cfg).await;
+        let wait = record(&recs, "/wait");
+        let e = wait.error.as_deref().unwrap_or_default();
+        assert!(
+            e.starts_with("timeout:") && e.contains("--max-buffered"),
+            "{wait:?}"
+        );
+        assert_eq!(record(&recs, "/hold").bytes, 300 << 10);
+        assert!(summary.buffered_peak_bytes <= 1 << 20);
+    });
+}
