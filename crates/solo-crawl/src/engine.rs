@@ -10,8 +10,10 @@
 //! passes the frontier's rules), records and items to the writer thread,
 //! counters to the stats. It stops when the frontier is idle, the page
 //! budget is spent, or on Ctrl-C / [`StopHandle::stop`] (in-flight
-//! requests finish first). Must not: parse pages itself or block the loop
-//! thread (file output happens on the writer thread).
+//! requests finish first). It holds the crawl's body budget and has big
+//! pages scanned off the loop. Must not: parse pages itself or block the
+//! loop thread (file output happens on the writer thread, big pages are
+//! scanned on a helper thread).
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};

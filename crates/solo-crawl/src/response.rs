@@ -4,7 +4,8 @@
 //! body, the URL that answered and the redirects that led to it, the
 //! request's depth and meta —
 //! and the views computed from it on first use and then cached: decoded
-//! text, the streaming scan (title, base, links) every page gets, and the
+//! text, the streaming scan (title, base, links) every page gets — done on
+//! a helper thread for big bodies, so the loop does not stall — and the
 //! parsed HTML document (a DOM) that only CSS selection needs.
 //! Must not: fetch anything or touch the crawl's state.
 

@@ -307,6 +307,13 @@ impl fmt::Display for Summary {
             self.queued,
             join_map(&self.filtered)
         )?;
+        if self.buffered_peak_bytes > 0 {
+            writeln!(
+                f,
+                "bodies       {:.1} MiB held at once at most (--max-buffered)",
+                self.buffered_peak_bytes as f64 / (1 << 20) as f64
+            )?;
+        }
         match self.peak_rss_bytes {
             Some(b) => writeln!(f, "peak RSS     {:.1} MiB", b as f64 / (1 << 20) as f64),
             None => writeln!(f, "peak RSS     unknown"),
