@@ -73,6 +73,9 @@ pub struct Config {
     /// would go over waits for others to finish. Never less than
     /// `max_bytes` (a smaller value counts as `max_bytes`): one download at
     /// a time may always grow to `max_bytes`, so the crawl cannot deadlock.
+    /// A body's bytes count until the last clone of its
+    /// [`Response::body`](crate::Response::body) is dropped: a spider that
+    /// keeps bodies keeps their share.
     pub max_buffered: usize,
     /// Links taken from one page at most (the first ones, in document
     /// order); a page with more is marked `truncated: ["links"]` in its

@@ -6,7 +6,9 @@
 //! the socket, unread, when the timer is finally seen — and the request is
 //! failed (then retried: downloaded again) for time it never had. Here a
 //! timer that fires late by more than [`STALL`] counts as a stall: the
-//! request gets that lateness back and runs on. And the request is always
+//! request gets that lateness back and runs on (at most `limit` in all, so
+//! a loop that is always late still ends hung requests, at twice their
+//! limit). And the request is always
 //! polled before its timer, so one whose answer is complete is never timed
 //! out. Must not: know what it times.
 
@@ -20,7 +22,7 @@ use std::time::Duration;
 pub const STALL: Duration = Duration::from_millis(50);
 
 /// Runs `fut` for `limit`, not counting how late the loop saw the
-/// deadline; `None` if it did not finish in time.
+/// deadline (up to another `limit`); `None` if it did not finish in time.
 ///
 /// ```
 /// use std::time::Duration;
@@ -46,6 +48,7 @@ pub async fn within<F: Future>(limit: Duration, fut: F) -> Option<F::Output> {
     let Some(mut deadline) = solo::time::now().checked_add(limit) else {
         return Some(fut.await); // no clock reaches it
     };
+    let mut given_back = Duration::ZERO;
     loop {
         let mut timer = pin!(solo::sleep_until(deadline));
         let out = poll_fn(|cx| {
@@ -62,10 +65,13 @@ pub async fn within<F: Future>(limit: Duration, fut: F) -> Option<F::Output> {
             return out;
         }
         let now = solo::time::now();
-        let late = now.saturating_duration_since(deadline);
+        let late = now
+            .saturating_duration_since(deadline)
+            .min(limit.saturating_sub(given_back));
         if late <= STALL {
             return None;
         }
+        given_back += late;
         deadline = now.checked_add(late).unwrap_or(now);
     }
 }
