@@ -93,8 +93,9 @@ struct CrawlArgs {
     /// Do not fetch or obey robots.txt.
     #[arg(long)]
     ignore_robots: bool,
-    /// Seconds one request may take, each redirect hop a request (0.001 to 86400).
-    /// Time the loop itself was stalled past the deadline is not counted.
+    /// Seconds one request may take, each redirect hop a request (0.001 to
+    /// 86400). Time the crawler itself was stalled past the deadline is
+    /// given back (up to S more).
     #[arg(long, default_value_t = 30.0, value_name = "S")]
     timeout: f64,
     /// Largest body accepted, in bytes (suffixes K, M, G allowed; at most 16G).
