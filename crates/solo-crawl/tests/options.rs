@@ -32,6 +32,7 @@ const OPTIONS: &[(&[&str], &str, &[&str])] = &[
         &["1e-22"],
     ),
     (&["crawl"], "--timeout", &[]),
+    (&["crawl"], "--max-redirects", &["0"]),
     (&["crawl"], "--max-bytes", &[]),
     (&["crawl"], "--max-buffered", &[]),
     (&["crawl"], "--max-links-per-page", &["0"]),
