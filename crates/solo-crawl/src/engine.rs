@@ -10,8 +10,10 @@
 //! passes the frontier's rules), records and items to the writer thread,
 //! counters to the stats. It stops when the frontier is idle, the page
 //! budget is spent, or on Ctrl-C / [`StopHandle::stop`] (in-flight
-//! requests finish first). Must not: parse pages itself or block the loop
-//! thread (file output happens on the writer thread).
+//! requests finish first). It holds the crawl's body budget and has big
+//! pages scanned off the loop. Must not: parse pages itself or block the
+//! loop thread (file output happens on the writer thread, big pages are
+//! scanned on a helper thread).
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
@@ -25,6 +27,7 @@ use std::time::{Duration, Instant, SystemTime};
 use solo::sync::{mpsc, Event};
 use url::Url;
 
+use crate::budget::BodyBudget;
 use crate::canon::fingerprint;
 use crate::config::Config;
 use crate::fetch::{self, Fetch, FetchError, FetchErrorKind, FetchRequest, Fetched};
@@ -73,6 +76,8 @@ impl StopHandle {
 /// A crawl failure that is not about one page.
 #[derive(Debug)]
 pub enum CrawlError {
+    /// A [`Config`] value is out of range (see [`Config::validate`]).
+    Config(String),
     /// Output could not be opened or written.
     Output(io::Error),
     /// The state store failed.
@@ -85,6 +90,7 @@ pub enum CrawlError {
 impl std::fmt::Display for CrawlError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            CrawlError::Config(e) => write!(f, "{e}"),
             CrawlError::Output(e) => write!(f, "output: {e}"),
             CrawlError::State(e) => write!(f, "state: {e}"),
             CrawlError::Client(e) => write!(f, "http client: {e}"),
@@ -158,6 +164,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
 
     /// Runs the crawl to its end; the statistics.
     pub async fn run(self) -> Result<Summary, CrawlError> {
+        self.config.validate().map_err(CrawlError::Config)?;
         let fetcher = self.fetcher.map_err(CrawlError::Client)?;
         let (store, restored) = match self.config.state_dir.clone() {
             Some(dir) => {
@@ -186,9 +193,11 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         let writer = Writer::spawn(&self.output, store)?;
         let (tx, rx) = mpsc::unbounded();
         let agent_cfg = self.config.clone();
+        let budget = BodyBudget::new(self.config.body_budget(), self.config.max_bytes);
         let sh = Rc::new(Shared {
             spider: self.spider,
             fetcher,
+            budget: budget.clone(),
             config: self.config,
             stats: Rc::new(RefCell::new(Stats::default())),
             tx,
@@ -255,7 +264,9 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             ..
         } = engine;
         let failed = writer.failed();
-        writer.finish().map_err(CrawlError::Output)?;
+        writer
+            .finish()
+            .map_err(|e| write_error(e, &self.output, sh.config.state_dir.as_deref()))?;
         if let Some(e) = damaged {
             return Err(CrawlError::State(e));
         }
@@ -280,6 +291,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             filtered,
             interrupted: interrupted || failed,
         });
+        summary.buffered_peak_bytes = budget.peak() as u64;
         summary.seeds_ok = seeds.ok;
         summary.resumed = resumed;
         summary.seeds_failed = seeds.failed;
@@ -291,6 +303,8 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
 struct Shared<S: Spider, F> {
     spider: S,
     fetcher: F,
+    /// Bytes of bodies held at once, over all downloads.
+    budget: BodyBudget,
     config: Config,
     stats: Rc<RefCell<Stats>>,
     tx: mpsc::Sender<Report<S::Callback>>,
@@ -609,6 +623,45 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
     }
 }
 
+/// A failure of the writer thread: of the state store (named, with what
+/// to do) or of the output (naming its targets).
+fn write_error(e: io::Error, out: &OutputConfig, state: Option<&std::path::Path>) -> CrawlError {
+    if let (Some(dir), Some(inner)) = (state, e.get_ref()) {
+        if let Some(se) = inner.downcast_ref::<crate::sink::StateWriteError>() {
+            return CrawlError::State(format!(
+                "{}: saving the crawl's state failed: {se}; check the disk holding it \
+                 (free space, permissions), then rerun the same command to resume",
+                dir.display()
+            ));
+        }
+    }
+    let name = |t: &crate::output::Target| match t {
+        crate::output::Target::File(p) => Some(p.display().to_string()),
+        crate::output::Target::Stdout => Some("stdout".into()),
+        _ => None,
+    };
+    let names: Vec<String> = [name(&out.pages), name(&out.items)]
+        .into_iter()
+        .flatten()
+        .collect();
+    CrawlError::Output(io::Error::new(
+        e.kind(),
+        format!(
+            "writing {} failed: {e}; check the disk (free space, permissions){}",
+            if names.is_empty() {
+                "the output".into()
+            } else {
+                names.join(" and ")
+            },
+            if state.is_some() {
+                ", then rerun the same command to resume"
+            } else {
+                ""
+            }
+        ),
+    ))
+}
+
 /// The store operation for an accepted request.
 fn enqueue_op<C: serde::Serialize>(fp: u64, req: &Request<C>, spilled: bool) -> Msg {
     Msg::State(Op::Enqueue {
@@ -844,7 +897,11 @@ async fn page<S: Spider, F: Fetch>(
             }
             let final_url = f.final_url.clone();
             let response =
-                Response::for_request(&request, f.final_url, f.status, f.headers, f.body, elapsed);
+                Response::for_request(&request, f.final_url, f.status, f.headers, f.body, elapsed)
+                    .with_link_cap(cfg.max_links_per_page);
+            if response.body().len() > cfg.parse_off_loop_bytes {
+                response.scan_off_loop().await;
+            }
             if (200..300).contains(&f.status) {
                 sh.spider
                     .parse(request.callback.clone(), &response, &mut out)
@@ -858,9 +915,13 @@ async fn page<S: Spider, F: Fetch>(
             record.status = Some(f.status);
             record.content_type = response.content_type().map(str::to_owned);
             record.bytes = response.body().len() as u64;
-            if response.is_html() {
-                record.title = response.title();
-                record.links = response.links().len() as u64;
+            if let Some(scan) = response.scan() {
+                record.title = scan.title.clone();
+                record.links = scan.links.len() as u64;
+                if scan.capped {
+                    record.truncated.push("links".into());
+                    sh.stats.borrow_mut().counts.links_capped += 1;
+                }
             }
             Report::Page {
                 host,
@@ -962,6 +1023,7 @@ async fn download<S: Spider, F: Fetch>(
         headers,
         timeout: cfg.timeout,
         max_bytes: cfg.max_bytes,
+        budget: Some(sh.budget.clone()),
     };
     sh.fetcher.fetch(&req).await
 }

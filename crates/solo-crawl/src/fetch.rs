@@ -6,18 +6,21 @@
 //! `http://` and `https://`, keep-alive pooling, HTTP/2, decompression),
 //! built for a crawl by [`client`]; its errors are mapped to
 //! [`FetchErrorKind`], the body limit is enforced as the body streams in,
-//! and each request's timeout bounds the whole exchange. Must not: follow
-//! redirects (a 3xx is an answer: the engine sends its target back to the
-//! frontier, see [`redirect`](crate::redirect)), retry, or know about
-//! spiders, robots.txt or the frontier, so another client can be dropped
-//! in by implementing [`Fetch`].
+//! each chunk is charged to the crawl's [`BodyBudget`] (waiting while it
+//! is spent), and each request's timeout bounds the whole exchange (not
+//! counting the loop's stalls: see [`deadline`](crate::deadline)). Must
+//! not: follow redirects (a 3xx is an answer: the engine sends its target
+//! back to the frontier, see [`redirect`](crate::redirect)), retry, or
+//! know about spiders, robots.txt or the frontier, so another client can
+//! be dropped in by implementing [`Fetch`].
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use url::Url;
 
+use crate::budget::{BodyBudget, Lease};
 use crate::config::Config;
 
 /// What to fetch, and the limits to fetch it under.
@@ -36,6 +39,10 @@ pub struct FetchRequest {
     pub timeout: Duration,
     /// A body larger than this is an error of kind [`FetchErrorKind::TooLarge`].
     pub max_bytes: usize,
+    /// Charge the body to this budget as it arrives, waiting while it is
+    /// spent; the returned body keeps its charge until it is dropped.
+    /// `None`: no budget but `max_bytes`.
+    pub budget: Option<BodyBudget>,
 }
 
 impl FetchRequest {
@@ -52,6 +59,7 @@ impl FetchRequest {
             headers: Vec::new(),
             timeout: Duration::from_secs(30),
             max_bytes: 64 << 20,
+            budget: None,
         }
     }
 }
@@ -285,52 +293,113 @@ pub fn client(config: &Config) -> Result<solo_http::Client, FetchError> {
 impl Fetch for solo_http::Client {
     async fn fetch(&self, req: &FetchRequest) -> Result<Fetched, FetchError> {
         let start = Instant::now();
-        let mut builder = self.get(req.url.as_str()).timeout(req.timeout);
-        for (k, v) in &req.headers {
-            builder = builder.header(k.as_str(), v.as_str());
-        }
-        let mut resp = builder.send().await.map_err(|e| fetch_error(&e))?;
-        let status = resp.status().as_u16();
-        let with_status = |mut e: FetchError| {
-            e.status = Some(status);
-            e
-        };
-        let headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                let v = String::from_utf8_lossy(v.as_bytes()).trim().to_owned();
-                (k.as_str().to_owned(), v)
-            })
-            .collect();
-        let head_len: usize = headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
-        if head_len > MAX_HEAD {
-            return Err(with_status(FetchError::new(
-                FetchErrorKind::InvalidResponse,
-                "response head over 64 KiB",
-            )));
-        }
-        let mut body = BytesMut::new();
-        while let Some(chunk) = resp
-            .chunk()
+        // Set while the body waits for the budget, for the timeout's message.
+        let waiting = std::cell::Cell::new(None);
+        crate::deadline::within(req.timeout, exchange(self, req, start, &waiting))
             .await
-            .map_err(|e| with_status(fetch_error(&e)))?
-        {
-            if body.len().saturating_add(chunk.len()) > req.max_bytes {
-                return Err(with_status(FetchError::new(
-                    FetchErrorKind::TooLarge,
-                    format!("body over the limit of {} bytes", req.max_bytes),
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Fetched {
-            status,
-            headers,
-            final_url: resp.url().clone(),
-            body: body.freeze(),
-            elapsed: start.elapsed(),
+            .unwrap_or_else(|| {
+                let mut msg = format!("no complete response within {:.2?}", req.timeout);
+                if let Some(since) = waiting.get() {
+                    let waited: Duration = Instant::now() - since;
+                    msg += &format!(
+                        " (the body waited {waited:.1?} for memory: the crawl's body budget, \
+                         --max-buffered, was spent)"
+                    );
+                }
+                Err(FetchError::new(FetchErrorKind::Timeout, msg))
+            })
+    }
+}
+
+/// One exchange, the body read in full (the timeout is the caller's).
+async fn exchange(
+    client: &solo_http::Client,
+    req: &FetchRequest,
+    start: Instant,
+    waiting: &std::cell::Cell<Option<Instant>>,
+) -> Result<Fetched, FetchError> {
+    let mut builder = client.get(req.url.as_str());
+    for (k, v) in &req.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let mut resp = builder.send().await.map_err(|e| fetch_error(&e))?;
+    let status = resp.status().as_u16();
+    let with_status = |mut e: FetchError| {
+        e.status = Some(status);
+        e
+    };
+    let headers: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            let v = String::from_utf8_lossy(v.as_bytes()).trim().to_owned();
+            (k.as_str().to_owned(), v)
         })
+        .collect();
+    let head_len: usize = headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+    if head_len > MAX_HEAD {
+        return Err(with_status(FetchError::new(
+            FetchErrorKind::InvalidResponse,
+            "response head over 64 KiB",
+        )));
+    }
+    let too_large = || {
+        with_status(FetchError::new(
+            FetchErrorKind::TooLarge,
+            format!("body over the limit of {} bytes", req.max_bytes),
+        ))
+    };
+    // One buffer, sized once when the length is known (no doubling).
+    let expected = resp.content_length().unwrap_or(0);
+    if expected > req.max_bytes as u64 {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(expected as usize);
+    let mut lease = req.budget.as_ref().map(BodyBudget::lease);
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| with_status(fetch_error(&e)))?
+    {
+        if body.len().saturating_add(chunk.len()) > req.max_bytes {
+            return Err(too_large());
+        }
+        if let Some(l) = &mut lease {
+            waiting.set(Some(Instant::now()));
+            l.grow(chunk.len()).await;
+            waiting.set(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let elapsed = start.elapsed();
+    if body.capacity() - body.len() > 4096 {
+        body.shrink_to_fit();
+    }
+    let body = match lease {
+        Some(lease) => Bytes::from_owner(Charged {
+            body,
+            _lease: lease,
+        }),
+        None => Bytes::from(body),
+    };
+    Ok(Fetched {
+        status,
+        headers,
+        final_url: resp.url().clone(),
+        body,
+        elapsed,
+    })
+}
+
+/// A body that keeps its charge to the budget while it lives.
+struct Charged {
+    body: Vec<u8>,
+    _lease: Lease,
+}
+
+impl AsRef<[u8]> for Charged {
+    fn as_ref(&self) -> &[u8] {
+        &self.body
     }
 }
 

@@ -26,6 +26,8 @@
 //! | [`response`] | [`Response`] and its lazily parsed views, CSS selection |
 //! | [`spider`] | the [`Spider`] trait, [`Output`], [`LinkSpider`] |
 //! | [`fetch`] | the [`Fetch`](fetch::Fetch) seam, on [`solo_http::Client`] (http and https, keep-alive) |
+//! | [`budget`] | [`BodyBudget`](budget::BodyBudget): the bytes of bodies held at once, over all downloads |
+//! | [`deadline`] | a request's timeout that does not count the loop's stalls |
 //! | [`engine`] | [`Crawler`]: the loop, retries, stopping |
 //! | [`output`] | page records and items as JSON Lines or CSV |
 //! | [`stats`] | counters, latency and loop-lag percentiles, progress |
@@ -46,9 +48,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod budget;
 pub mod canon;
 mod checkpoint;
 pub mod config;
+pub mod deadline;
 pub mod demo_site;
 pub mod engine;
 pub mod fetch;

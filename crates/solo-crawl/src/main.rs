@@ -31,7 +31,7 @@ enum Command {
     /// Start a synthetic site on 127.0.0.1 and crawl it (no network needed).
     Demo {
         /// Pages on the demo site.
-        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
+        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
         pages: u64,
         /// Write the page records here (default: nowhere; `-`: stdout).
         #[arg(long, value_name = "FILE")]
@@ -68,14 +68,17 @@ struct CrawlArgs {
     /// Requests in flight at once per host.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=100000))]
     per_host: u64,
-    /// Pause between requests to one host, in milliseconds (jittered 0.5-1.5x).
-    #[arg(long, default_value_t = 0)]
+    /// Pause between requests to one host, in milliseconds (jittered
+    /// 0.5-1.5x; at most a day).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
     delay: u64,
     /// Adapt each host's pause to its latency and slow down on 429/503
     /// (Scrapy's AutoThrottle; starts at 1 s per host, at most 60 s).
     #[arg(long)]
     autothrottle: bool,
-    /// With --autothrottle: requests to keep in flight per host on average.
+    /// With --autothrottle: requests to keep in flight per host on average
+    /// (above 0, at most 100000; below 1 spaces requests by more than the
+    /// latency).
     #[arg(long, default_value_t = 1.0, value_name = "N")]
     autothrottle_target: f64,
     /// Also follow links to this domain and its subdomains (repeatable).
@@ -90,10 +93,12 @@ struct CrawlArgs {
     /// Do not fetch or obey robots.txt.
     #[arg(long)]
     ignore_robots: bool,
-    /// Seconds one request may take (each redirect hop is a request).
+    /// Seconds one request may take, each redirect hop a request (0.001 to
+    /// 86400). Time the crawler itself was stalled past the deadline is
+    /// given back (up to S more).
     #[arg(long, default_value_t = 30.0, value_name = "S")]
     timeout: f64,
-    /// Largest body accepted, in bytes (suffixes K, M, G allowed).
+    /// Largest body accepted, in bytes (suffixes K, M, G allowed; at most 16G).
     #[arg(long, default_value = "64M", value_parser = parse_size)]
     max_bytes: usize,
     /// Redirects followed in a row (0: none). A redirect's target is
@@ -102,6 +107,25 @@ struct CrawlArgs {
     /// record has `redirect_to`, the target's `redirected_from`.
     #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
     max_redirects: u32,
+    /// Bytes of response bodies held in memory at once, over all requests
+    /// (suffixes K, M, G; default 256M, or --max-bytes if that is larger).
+    /// A download that would go over waits for others to finish.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_buffered: Option<usize>,
+    /// Follow at most this many links of one page (the first ones); a page
+    /// with more gets "truncated":["links"] in its record.
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    max_links_per_page: u64,
+    /// Cut text fields of page records (URLs, title, content type, error)
+    /// to this many characters; a cut field is named in the record's
+    /// "truncated" list.
+    #[arg(long, default_value_t = 8192, value_name = "N", value_parser = clap::value_parser!(u64).range(16..=1 << 30))]
+    max_field_chars: u64,
+    /// CSV: write cells as they are. By default a cell starting with
+    /// = + - @ (or tab, CR) gets a leading ' so spreadsheets do not run it
+    /// as a formula, and control characters become U+FFFD.
+    #[arg(long)]
+    csv_raw: bool,
     /// The User-Agent header (its first word is the robots.txt agent).
     #[arg(long)]
     user_agent: Option<String>,
@@ -137,6 +161,9 @@ struct CrawlArgs {
     frontier_cap: u64,
 }
 
+/// The largest size option accepted (16 GiB).
+const MAX_SIZE: usize = 16 << 30;
+
 fn parse_size(s: &str) -> Result<usize, String> {
     let s = s.trim();
     let (num, mult) = match s.char_indices().last() {
@@ -149,8 +176,8 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .parse()
         .map_err(|_| format!("{s:?} is not a size (e.g. 1048576, 512K, 64M)"))?;
     n.checked_mul(mult)
-        .filter(|&n| n > 0)
-        .ok_or_else(|| format!("{s:?} is out of range"))
+        .filter(|&n| n > 0 && n <= MAX_SIZE)
+        .ok_or_else(|| format!("{s:?} is out of range (1 byte to 16G)"))
 }
 
 /// A usage error: message and exit code 2.
@@ -202,19 +229,25 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         .iter()
         .map(|s| parse_seed(s))
         .collect::<Result<Vec<_>, _>>()?;
-    if !(a.timeout.is_finite() && a.timeout > 0.0 && a.timeout <= 86400.0) {
+    if !(a.timeout.is_finite() && a.timeout >= 0.001 && a.timeout <= 86400.0) {
         return Err(Usage(format!(
-            "--timeout must be between 0 and 86400 seconds, not {}",
+            "--timeout must be between 0.001 and 86400 seconds, not {}",
             a.timeout
         )));
     }
     if !(a.autothrottle_target.is_finite()
         && a.autothrottle_target > 0.0
-        && a.autothrottle_target <= 100_000.0)
+        && a.autothrottle_target <= solo_crawl::config::MAX_TARGET_CONCURRENCY)
     {
         return Err(Usage(format!(
-            "--autothrottle-target must be a number above 0, not {}",
+            "--autothrottle-target must be a number above 0 and at most 100000, not {}",
             a.autothrottle_target
+        )));
+    }
+    if let Some(b) = a.max_buffered.filter(|&b| b < a.max_bytes) {
+        return Err(Usage(format!(
+            "--max-buffered ({b}) must be at least --max-bytes ({}): one page must fit",
+            a.max_bytes
         )));
     }
     for d in &a.allow_domain {
@@ -241,6 +274,8 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         timeout: Duration::from_secs_f64(a.timeout),
         max_bytes: a.max_bytes,
         max_redirects: a.max_redirects,
+        max_buffered: a.max_buffered.unwrap_or(Config::default().max_buffered),
+        max_links_per_page: a.max_links_per_page as usize,
         root_certificates: a
             .ca_cert
             .iter()
@@ -266,6 +301,8 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         pages: target,
         items: Target::Discard, // LinkSpider emits none
         format: a.format,
+        max_field_chars: a.max_field_chars as usize,
+        csv_raw: a.csv_raw,
     };
     Ok((seeds, cfg, out))
 }
@@ -363,6 +400,7 @@ fn demo(pages: u64, output: Option<PathBuf>, format: Format) -> ExitCode {
         pages: target,
         items: Target::Discard,
         format,
+        ..OutputConfig::default()
     });
     match solo::run(crawler.run()) {
         Ok(summary) => {
