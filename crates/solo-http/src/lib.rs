@@ -122,6 +122,8 @@
 //! | `connect` | DNS, TCP, proxy tunnel, TLS, hyper handshake, solo tasks |
 //! | `tls` | rustls settings, ALPN, the plain-or-TLS stream |
 //! | `dns` | a TTL cache over `solo::net::lookup_host` |
+//! | `resolve` | the resolver hook: [`Resolve`], [`Resolver`] |
+//! | `policy` | [`AddressPolicy`]: which addresses may be connected to |
 //! | `proxy` | HTTP `CONNECT` tunnels |
 //! | `response`, `body` | [`Response`]; streaming the body under limits |
 //! | `decode` | gzip/deflate/br decompression, charset detection |
@@ -168,19 +170,24 @@ mod cookie;
 mod decode;
 mod dns;
 mod error;
+mod policy;
 mod pool;
 mod proxy;
 mod redirect;
 mod request;
+mod resolve;
 mod response;
 mod send;
 mod tls;
 
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY_SIZE};
-pub use error::{Error, ErrorKind, Phase};
+pub use error::{redact_url, Error, ErrorKind, Phase};
+pub use policy::{embedded_ipv4, special_range, AddressPolicy, Refused, SpecialRange};
 pub use request::{IntoUrl, RequestBuilder};
+pub use resolve::{Resolve, Resolver, Resolving};
 pub use response::Response;
 
 pub use bytes::Bytes;
 pub use http::{header, HeaderMap, Method, StatusCode, Version};
+pub use ipnet::IpNet;
 pub use url::Url;
