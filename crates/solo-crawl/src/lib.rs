@@ -21,6 +21,7 @@
 //! | [`frontier`] | the scheduler: dedup, depth, scope, per-host queues and limits |
 //! | [`robots`] | robots.txt rules |
 //! | [`redirect`] | a 3xx answer → the next request, or why not (limits, loops) |
+//! | [`secrets`] | the `Referer` policy; URL credentials masked in output |
 //! | [`throttle`] | [`AutoThrottle`]: a per-host pause that follows latency and 429/503 |
 //! | [`links`] | charset decoding, link and title extraction |
 //! | [`response`] | [`Response`] and its lazily parsed views, CSS selection |
@@ -59,6 +60,7 @@ pub mod redirect;
 pub mod request;
 pub mod response;
 pub mod robots;
+pub mod secrets;
 mod sink;
 pub mod spider;
 pub mod stats;

@@ -8,6 +8,7 @@
 //! answers; a custom resolver is asked every time, so it decides) or
 //! judge the addresses (the address policy does, in the connector).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -85,6 +86,38 @@ impl Resolver {
     /// ```
     pub fn new(resolver: impl Resolve + 'static) -> Resolver {
         Resolver(Kind::Custom(Rc::new(resolver)))
+    }
+
+    /// A resolver that knows only these names (like an `/etc/hosts` of
+    /// its own; a name may be given several addresses) and fails on any
+    /// other, without asking DNS.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let r = solo_http::Resolver::hosts([("app.test", [127, 0, 0, 1].into())]);
+    ///     assert_eq!(r.lookup("app.test").await.unwrap(), [std::net::IpAddr::from([127, 0, 0, 1])]);
+    ///     assert!(r.lookup("example.com").await.is_err());
+    /// });
+    /// ```
+    pub fn hosts<'a>(entries: impl IntoIterator<Item = (&'a str, IpAddr)>) -> Resolver {
+        let mut map: HashMap<String, Vec<IpAddr>> = HashMap::new();
+        for (name, ip) in entries {
+            map.entry(name.trim_end_matches('.').to_ascii_lowercase())
+                .or_default()
+                .push(ip);
+        }
+        Resolver::new(move |name: &str| -> Resolving {
+            let found = map.get(name).cloned();
+            let name = name.to_owned();
+            Box::pin(async move {
+                found.ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("{name} is not in the hosts table"),
+                    )
+                })
+            })
+        })
     }
 
     /// Whether this is the system resolver.

@@ -6,13 +6,12 @@
 mod common;
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 
 use common::{read_head_text, run, start_proxy, start_raw, Server};
 use solo::net::TcpStream;
-use solo_http::{AddressPolicy, Client, ErrorKind, Resolving};
+use solo_http::{AddressPolicy, Client, ErrorKind, Resolver, Resolving};
 
 /// A listener on 127.0.0.2 that must see no connection, and its port.
 struct Trap(std::net::TcpListener);
@@ -44,18 +43,8 @@ fn policy() -> AddressPolicy {
 }
 
 /// A resolver from a fixed table; unknown names fail.
-fn table(entries: &[(&str, &str)]) -> impl Fn(&str) -> Resolving {
-    let map: HashMap<String, IpAddr> = entries
-        .iter()
-        .map(|(n, ip)| (n.to_string(), ip.parse().unwrap()))
-        .collect();
-    move |name: &str| -> Resolving {
-        let ip = map.get(name).copied();
-        Box::pin(async move {
-            ip.map(|ip| vec![ip])
-                .ok_or_else(|| std::io::ErrorKind::NotFound.into())
-        })
-    }
+fn table(entries: &[(&'static str, &str)]) -> Resolver {
+    Resolver::hosts(entries.iter().map(|(n, ip)| (*n, ip.parse().unwrap())))
 }
 
 /// A server on 127.0.0.1 answering "ok" to every request with
