@@ -313,9 +313,13 @@ pub fn address_policy(config: &Config) -> solo_http::AddressPolicy {
 /// ```
 /// use solo_crawl::fetch::{Fetch, FetchErrorKind, FetchRequest};
 /// solo::run(async {
-///     let client = solo_crawl::fetch::client(&Default::default()).unwrap();
-///     // Nothing listens on port 1.
 ///     let req = FetchRequest::get(url::Url::parse("http://127.0.0.1:1/").unwrap());
+///     // The default guard refuses loopback (a crawl allows its start URLs' networks).
+///     let client = solo_crawl::fetch::client(&Default::default()).unwrap();
+///     assert_eq!(client.fetch(&req).await.unwrap_err().kind, FetchErrorKind::BlockedAddress);
+///     // Allowed, nothing listens on port 1.
+///     let cfg = solo_crawl::Config { allow_private_networks: true, ..Default::default() };
+///     let client = solo_crawl::fetch::client(&cfg).unwrap();
 ///     assert_eq!(client.fetch(&req).await.unwrap_err().kind, FetchErrorKind::Connect);
 /// });
 /// ```

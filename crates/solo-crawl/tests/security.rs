@@ -329,3 +329,22 @@ fn the_command_line_guard_and_redaction() {
         assert!(!trap.was_reached());
     });
 }
+
+#[test]
+fn a_bad_network_is_a_usage_error_naming_the_option() {
+    let out = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args([
+            "crawl",
+            "http://127.0.0.1:1/",
+            "--allow-network",
+            "10.0.0.0/33",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--allow-network") && stderr.contains("10.0.0.0/33"),
+        "{stderr}"
+    );
+}

@@ -155,6 +155,19 @@
 //!   Reading the body to its end gives the connection back to the pool.
 //! - **Errors, not panics.** Bad input (URL, header) is an error at send;
 //!   whatever a server sends is at worst an error.
+//! - **An address policy, checked where the socket opens.** With
+//!   [`ClientBuilder::address_policy`] (e.g.
+//!   [`AddressPolicy::public_only`], the guard against server-side request
+//!   forgery: no loopback, private, link-local or other special address,
+//!   in IPv4-mapped, 6to4 and NAT64 forms too), every address is judged
+//!   after DNS, just before connecting to it, for every request, redirect
+//!   and proxy tunnel target: a name that resolves, or re-resolves, to a
+//!   refused address fails with [`ErrorKind::BlockedAddress`], naming the
+//!   address and the rule. By default every address is allowed. Names can
+//!   be resolved by a [`Resolver`] of your own
+//!   ([`ClientBuilder::resolver`]), e.g. [`Resolver::hosts`] in tests.
+//! - **No password in messages.** `Display` and `Debug` of an [`Error`]
+//!   mask a URL's password ([`redact_url`]).
 //!
 //! [hyper]: https://docs.rs/hyper
 //! [rustls]: https://docs.rs/rustls
