@@ -365,10 +365,20 @@ impl Fetch for solo_http::Client {
             }
             body.extend_from_slice(&chunk);
         }
+        // solo-http sends a URL's credentials as `Authorization` and takes
+        // them out of the URL; the page keeps them when it answered at the
+        // URL asked for, so that its relative links (same origin) do too.
+        let mut asked = req.url.clone();
+        let _ = asked.set_username("");
+        let _ = asked.set_password(None);
+        let final_url = match *resp.url() == asked {
+            true => req.url.clone(),
+            false => resp.url().clone(),
+        };
         Ok(Fetched {
             status,
             headers,
-            final_url: resp.url().clone(),
+            final_url,
             body: body.freeze(),
             elapsed: start.elapsed(),
         })

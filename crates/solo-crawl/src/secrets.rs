@@ -48,15 +48,25 @@ pub fn referer(from: &Url, to: &Url) -> Option<String> {
     Some(r.into())
 }
 
-/// `url` as written in records and messages: its password (or a user
-/// name alone, often a token) masked.
+/// `url` as written in records and messages: its password masked
+/// (`https://user:***@host/`), or a user name alone, often a token,
+/// masked (`https://***@host/`).
 ///
 /// ```
-/// let u = url::Url::parse("https://alice:pw@a.test/x").unwrap();
-/// assert_eq!(solo_crawl::secrets::redact_url(&u), "https://alice:***@a.test/x");
+/// let u = |s: &str| url::Url::parse(s).unwrap();
+/// assert_eq!(solo_crawl::secrets::redact_url(&u("https://alice:pw@a.test/x#f")), "https://alice:***@a.test/x#f");
+/// assert_eq!(solo_crawl::secrets::redact_url(&u("https://ghp_token@a.test/")), "https://***@a.test/");
 /// ```
 pub fn redact_url(url: &Url) -> String {
-    solo_http::redact_url(url)
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut shown = url.clone();
+    let _ = match url.password() {
+        Some(_) => shown.set_password(Some("***")),
+        None => shown.set_username("***"),
+    };
+    shown.into()
 }
 
 /// `text` with the credentials of every URL in it masked, as

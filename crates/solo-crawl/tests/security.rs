@@ -276,6 +276,17 @@ fn credentials_in_the_start_url_stay_out_of_records_stats_and_referers() {
             }
         }
         assert!(site.hits.borrow().iter().any(|h| h.referer.is_some()));
+        // The credentials did their job: sent as Authorization to the
+        // start page and to the pages linked from it on the same origin.
+        for hit in site.hits.borrow().iter() {
+            assert_eq!(
+                hit.authorization.as_deref(),
+                Some("Basic YWxpY2U6czNjcmV0"),
+                "{}",
+                hit.path
+            );
+        }
+        assert_eq!(site.count("/a"), 1);
         assert!(!trap.was_reached());
     });
 }

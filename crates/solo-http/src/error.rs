@@ -9,8 +9,7 @@
 //! with the underlying cause, if any), and
 //! [`source`](std::error::Error::source) gives the underlying error
 //! (`std::io::Error`, `hyper::Error`, `rustls::Error`, ...) for
-//! downcasting. `Display` and `Debug` never show a URL's password:
-//! [`redact_url`] masks it.
+//! downcasting.
 
 use std::fmt;
 use std::time::Duration;
@@ -19,28 +18,6 @@ use http::StatusCode;
 use url::Url;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// `url` as shown to people: the password masked
-/// (`https://user:***@host/`), or a user name without a password (often
-/// a token) masked (`https://***@host/`). Everything else is kept.
-///
-/// ```
-/// let u = |s: &str| url::Url::parse(s).unwrap();
-/// assert_eq!(solo_http::redact_url(&u("https://alice:pw@a.test/x?q#f")), "https://alice:***@a.test/x?q#f");
-/// assert_eq!(solo_http::redact_url(&u("https://ghp_token@a.test/")), "https://***@a.test/");
-/// assert_eq!(solo_http::redact_url(&u("http://a.test/")), "http://a.test/");
-/// ```
-pub fn redact_url(url: &Url) -> String {
-    if url.username().is_empty() && url.password().is_none() {
-        return url.to_string();
-    }
-    let mut shown = url.clone();
-    let _ = match url.password() {
-        Some(_) => shown.set_password(Some("***")),
-        None => shown.set_username("***"),
-    };
-    shown.to_string()
-}
 
 /// The phase of a request in which a time limit ran out.
 ///
@@ -259,7 +236,7 @@ impl fmt::Display for Error {
         f.write_str(&self.inner.message)?;
         if let Some(url) = &self.inner.url {
             if !self.inner.message.contains(url.as_str()) {
-                write!(f, " ({})", redact_url(url))?;
+                write!(f, " ({url})")?;
             }
         }
         // The causes, on the same line: "what: why: why deeper".
@@ -284,7 +261,7 @@ impl fmt::Debug for Error {
         let mut d = f.debug_struct("solo_http::Error");
         d.field("kind", &self.inner.kind);
         if let Some(url) = &self.inner.url {
-            d.field("url", &redact_url(url));
+            d.field("url", &url.as_str());
         }
         d.field("message", &self.inner.message);
         if let Some(source) = &self.inner.source {
@@ -320,18 +297,6 @@ mod tests {
         );
         assert!(std::error::Error::source(&e).is_some());
         assert_eq!(e.kind(), ErrorKind::Connect);
-    }
-
-    #[test]
-    fn display_and_debug_mask_the_password_of_the_url() {
-        let url = Url::parse("http://alice:s3cret@example.com/x").unwrap();
-        let e = Error::new(ErrorKind::Connect, "cannot connect").with_url(&url);
-        assert_eq!(
-            e.to_string(),
-            "cannot connect (http://alice:***@example.com/x)"
-        );
-        assert!(!format!("{e:?}").contains("s3cret"));
-        assert_eq!(e.url(), Some(&url));
     }
 
     #[test]

@@ -166,8 +166,6 @@
 //!   address and the rule. By default every address is allowed. Names can
 //!   be resolved by a [`Resolver`] of your own
 //!   ([`ClientBuilder::resolver`]), e.g. [`Resolver::hosts`] in tests.
-//! - **No password in messages.** `Display` and `Debug` of an [`Error`]
-//!   mask a URL's password ([`redact_url`]).
 //!
 //! [hyper]: https://docs.rs/hyper
 //! [rustls]: https://docs.rs/rustls
@@ -194,7 +192,7 @@ mod send;
 mod tls;
 
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY_SIZE};
-pub use error::{redact_url, Error, ErrorKind, Phase};
+pub use error::{Error, ErrorKind, Phase};
 pub use policy::{embedded_ipv4, special_range, AddressPolicy, Refused, SpecialRange};
 pub use request::{IntoUrl, RequestBuilder};
 pub use resolve::{Resolve, Resolver, Resolving};
