@@ -467,7 +467,9 @@ impl ClientBuilder {
     /// [`ErrorKind::BlockedAddress`](crate::ErrorKind::BlockedAddress).
     /// [`AddressPolicy::public_only`] is the guard against server-side
     /// request forgery: no loopback, private, link-local (cloud metadata)
-    /// or other special address.
+    /// or other special address. With a [`proxy`](ClientBuilder::proxy)
+    /// and a policy, target names are resolved by this client and the
+    /// tunnel is asked for the checked address, not the name.
     ///
     /// ```
     /// use solo_http::AddressPolicy;
