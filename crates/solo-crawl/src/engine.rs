@@ -740,11 +740,7 @@ fn base_record<C>(request: &Request<C>) -> PageRecord {
         url: redact_url(&request.url),
         depth: request.depth,
         referer: request.referer.as_ref().map(redact_url),
-        redirected_from: request
-            .redirected_from
-            .iter()
-            .map(redact_url)
-            .collect(),
+        redirected_from: request.redirected_from.iter().map(redact_url).collect(),
         ..Default::default()
     }
 }
