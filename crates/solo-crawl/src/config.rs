@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use regex::Regex;
+use solo_http::{IpNet, Resolver};
 
 use crate::throttle::AutoThrottle;
 
@@ -123,6 +124,21 @@ pub struct Config {
     /// With `state_dir`: requests queued in memory at most; the rest wait
     /// in the store.
     pub frontier_cap: usize,
+    /// Turn the private-network guard off: connect to loopback, private,
+    /// link-local (cloud metadata), carrier-grade NAT and other special
+    /// addresses wherever links, redirects or DNS point. Off by default:
+    /// those are refused (error kind `blocked_address`) except in the
+    /// networks the start URLs resolve to. `deny_networks` still apply.
+    pub allow_private_networks: bool,
+    /// More networks the crawl may connect to (e.g. `10.20.0.0/16` for an
+    /// intranet the start URLs do not cover). The most specific rule
+    /// wins; deny wins a tie.
+    pub allow_networks: Vec<IpNet>,
+    /// Networks the crawl must never connect to, whatever else allows them.
+    pub deny_networks: Vec<IpNet>,
+    /// Resolves host names instead of the system resolver (for tests, or a
+    /// resolver of your own); the address guard judges its answers too.
+    pub resolver: Option<Resolver>,
 }
 
 impl Default for Config {
@@ -158,6 +174,10 @@ impl Default for Config {
             state_dir: None,
             state_reset: false,
             frontier_cap: 100_000,
+            allow_private_networks: false,
+            allow_networks: Vec::new(),
+            deny_networks: Vec::new(),
+            resolver: None,
         }
     }
 }

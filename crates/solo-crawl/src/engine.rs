@@ -37,6 +37,7 @@ use crate::redirect;
 use crate::request::Request;
 use crate::response::Response;
 use crate::robots::{agent_name, RobotsRules};
+use crate::secrets::{redact_text, redact_url, referer as referer_for};
 use crate::sink::{Msg, Writer};
 use crate::spider::{Failure, Output, Spider};
 use crate::stats::{Progress, Stats, Summary, SummaryExtra};
@@ -116,9 +117,9 @@ impl std::error::Error for CrawlError {}
 /// ```
 pub struct Crawler<S: Spider, F: Fetch = solo_http::Client> {
     spider: S,
-    /// An error if the default client could not be built (reported by
-    /// `run`).
-    fetcher: Result<F, FetchError>,
+    /// Builds the fetcher at `run`, from the settings with the start
+    /// URLs' networks allowed (an error is reported by `run`).
+    fetcher: MakeFetcher<F>,
     config: Config,
     output: OutputConfig,
     stop: StopHandle,
@@ -131,7 +132,7 @@ impl<S: Spider> Crawler<S, solo_http::Client> {
     pub fn new(spider: S, config: Config) -> Crawler<S, solo_http::Client> {
         Crawler {
             spider,
-            fetcher: fetch::client(&config),
+            fetcher: Box::new(fetch::client),
             config,
             output: OutputConfig::default(),
             stop: StopHandle::default(),
@@ -140,11 +141,13 @@ impl<S: Spider> Crawler<S, solo_http::Client> {
 }
 
 impl<S: Spider, F: Fetch> Crawler<S, F> {
-    /// Uses another HTTP client.
+    /// Uses another HTTP client. The crawl's address guard
+    /// ([`Config::allow_private_networks`] and the network lists) is the
+    /// default client's: another one must enforce its own.
     pub fn fetcher<G: Fetch>(self, fetcher: G) -> Crawler<S, G> {
         Crawler {
             spider: self.spider,
-            fetcher: Ok(fetcher),
+            fetcher: Box::new(move |_: &Config| Ok(fetcher)),
             config: self.config,
             output: self.output,
             stop: self.stop,
@@ -163,12 +166,24 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
     }
 
     /// Runs the crawl to its end; the statistics.
+    ///
+    /// Unless [`Config::allow_private_networks`] is set, the start URLs'
+    /// hosts are resolved first, and the special networks (loopback,
+    /// private, ...) they are in are allowed for this crawl: crawling
+    /// 127.0.0.1 or an intranet host works with no setting, while links,
+    /// redirects and DNS answers into other such networks are refused.
     pub async fn run(self) -> Result<Summary, CrawlError> {
         self.config.validate().map_err(CrawlError::Config)?;
-        let fetcher = self.fetcher.map_err(CrawlError::Client)?;
-        let (store, restored) = match self.config.state_dir.clone() {
+        let starts = self.spider.start_requests();
+        let mut config = self.config;
+        if !config.allow_private_networks {
+            let nets = start_networks(&starts, &config).await;
+            config.allow_networks.extend(nets);
+        }
+        let fetcher = (self.fetcher)(&config).map_err(CrawlError::Client)?;
+        let (store, restored) = match config.state_dir.clone() {
             Some(dir) => {
-                let reset = self.config.state_reset;
+                let reset = config.state_reset;
                 let (store, restored) = solo::to_thread(move || {
                     let store = Store::open(&dir, reset)?;
                     let restored = store.load().map_err(|e| {
@@ -192,13 +207,13 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         let persist = store.is_some();
         let writer = Writer::spawn(&self.output, store)?;
         let (tx, rx) = mpsc::unbounded();
-        let agent_cfg = self.config.clone();
-        let budget = BodyBudget::new(self.config.body_budget(), self.config.max_bytes);
+        let agent_cfg = config.clone();
+        let budget = BodyBudget::new(config.body_budget(), config.max_bytes);
         let sh = Rc::new(Shared {
             spider: self.spider,
             fetcher,
             budget: budget.clone(),
-            config: self.config,
+            config,
             stats: Rc::new(RefCell::new(Stats::default())),
             tx,
         });
@@ -212,8 +227,8 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             frontier.set_cap(agent_cfg.frontier_cap);
         }
         let mut seeds = Seeds::default();
-        for r in sh.spider.start_requests() {
-            let url = r.url.clone();
+        for r in starts {
+            let url = redact_url(&r.url);
             let pushed = frontier.push_with(r, true, |fp, req, spilled| {
                 if persist {
                     writer.send(enqueue_op(fp, req, spilled));
@@ -298,6 +313,9 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         Ok(summary)
     }
 }
+
+/// Builds a crawl's fetcher from its settings.
+type MakeFetcher<F> = Box<dyn FnOnce(&Config) -> Result<F, FetchError>>;
 
 /// What the page tasks share.
 struct Shared<S: Spider, F> {
@@ -481,8 +499,8 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
     /// Sends a redirect's target to the frontier, like any new request.
     fn push_redirect(&mut self, next: Request<S::Callback>, seed: bool) {
         let (persist, writer) = (self.persist, &self.writer);
-        let from = next.redirected_from.last().map(|u| u.to_string());
-        let to = next.url.to_string();
+        let from = next.redirected_from.last().map(redact_url);
+        let to = redact_url(&next.url);
         let pushed = self.frontier.push_with(next, false, |fp, req, spilled| {
             if persist {
                 writer.send(enqueue_op(fp, req, spilled));
@@ -527,7 +545,8 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 if shed {
                     self.frontier.shed_load(host);
                 }
-                // A start URL's outcome is its chain's last page.
+                // A start URL's outcome is its chain's last page (its URL
+                // and error are redacted already).
                 let seed = request.depth == 0;
                 if seed {
                     match (&record.error, &redirect) {
@@ -768,18 +787,48 @@ impl<C> Drop for PanicGuard<'_, C> {
     }
 }
 
+/// The record of `request` before its fetch, URL credentials masked.
 fn base_record<C>(request: &Request<C>) -> PageRecord {
     PageRecord {
-        url: request.url.to_string(),
+        url: redact_url(&request.url),
         depth: request.depth,
-        referer: request.referer.as_ref().map(|u| u.to_string()),
-        redirected_from: request
-            .redirected_from
-            .iter()
-            .map(|u| u.to_string())
-            .collect(),
+        referer: request.referer.as_ref().map(redact_url),
+        redirected_from: request.redirected_from.iter().map(redact_url).collect(),
         ..Default::default()
     }
+}
+
+/// The special networks (loopback, private, link-local, ...) the start
+/// URLs' hosts resolve to: the crawl may connect there. A host that does
+/// not resolve adds nothing (its fetch reports the DNS error).
+async fn start_networks<C>(starts: &[Request<C>], cfg: &Config) -> Vec<solo_http::IpNet> {
+    let mut hosts: Vec<String> = starts
+        .iter()
+        .filter_map(|r| r.url.host_str().map(str::to_owned))
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    let resolver = cfg.resolver.clone().unwrap_or_default();
+    let limit = cfg.timeout;
+    let lookups = hosts.into_iter().map(|host| {
+        let resolver = resolver.clone();
+        async move {
+            solo::timeout(limit, resolver.lookup(&host))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        }
+    });
+    let mut nets = Vec::new();
+    for ip in solo::gather(lookups).await.into_iter().flatten() {
+        if let Some(range) = solo_http::special_range(ip) {
+            if !nets.contains(&range.net) {
+                nets.push(range.net);
+            }
+        }
+    }
+    nets
 }
 
 async fn page_task<S: Spider, F: Fetch>(
@@ -867,7 +916,7 @@ async fn page<S: Spider, F: Fetch>(
                 fill_head(&mut record, &f);
                 let next = match followed {
                     Ok(next) => {
-                        record.redirect_to = Some(next.request.url.to_string());
+                        record.redirect_to = Some(redact_url(&next.request.url));
                         Some(Box::new(next.request))
                     }
                     Err(e) => {
@@ -880,8 +929,8 @@ async fn page<S: Spider, F: Fetch>(
                         sh.spider
                             .on_error(&request, Failure::Fetch(&err), &mut out)
                             .await;
-                        record.redirect_to = e.target().map(Url::to_string);
-                        record.error = Some(err.to_string());
+                        record.redirect_to = e.target().map(redact_url);
+                        record.error = Some(redact_text(&err.to_string()).into_owned());
                         None
                     }
                 };
@@ -911,7 +960,7 @@ async fn page<S: Spider, F: Fetch>(
                     .on_error(&request, Failure::Status(&response), &mut out)
                     .await;
             }
-            record.final_url = Some(final_url.to_string());
+            record.final_url = Some(redact_url(&final_url));
             record.status = Some(f.status);
             record.content_type = response.content_type().map(str::to_owned);
             record.bytes = response.body().len() as u64;
@@ -949,7 +998,7 @@ async fn page<S: Spider, F: Fetch>(
                 .on_error(&request, Failure::Fetch(&e), &mut out)
                 .await;
             record.status = e.status;
-            record.error = Some(e.to_string());
+            record.error = Some(redact_text(&e.to_string()).into_owned());
             Report::Page {
                 host,
                 request,
@@ -994,7 +1043,7 @@ async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, ur
 
 /// The head of an answer into its page record.
 fn fill_head(record: &mut PageRecord, f: &Fetched) {
-    record.final_url = Some(f.final_url.to_string());
+    record.final_url = Some(redact_url(&f.final_url));
     record.status = Some(f.status);
     record.content_type = f.header("content-type").map(str::to_owned);
     record.bytes = f.body.len() as u64;
@@ -1015,8 +1064,8 @@ async fn download<S: Spider, F: Fetch>(
             "text/html,application/xhtml+xml,*/*;q=0.8".to_owned(),
         ),
     ];
-    if let Some(r) = referer {
-        headers.push(("Referer".to_owned(), r.to_string()));
+    if let Some(r) = referer.and_then(|from| referer_for(from, url)) {
+        headers.push(("Referer".to_owned(), r));
     }
     let req = FetchRequest {
         url: url.clone(),

@@ -146,6 +146,10 @@ pub enum FetchErrorKind {
     /// A redirect that is not followed: too many hops, a loop, a missing
     /// or bad `Location` (see [`RedirectError`](crate::redirect::RedirectError)).
     Redirect,
+    /// The crawl's address guard refused every address of the host
+    /// (private, loopback, link-local... or a `deny_networks` rule); the
+    /// message names the address and the rule. Never retried.
+    BlockedAddress,
 }
 
 impl FetchErrorKind {
@@ -165,6 +169,7 @@ impl FetchErrorKind {
             FetchErrorKind::Io => "io",
             FetchErrorKind::Unsupported => "unsupported",
             FetchErrorKind::Redirect => "redirect",
+            FetchErrorKind::BlockedAddress => "blocked_address",
         }
     }
 
@@ -253,8 +258,8 @@ pub trait Fetch: 'static {
 /// not followed (a 3xx is the answer; the crawl queues its target),
 /// `config`'s body limit and
 /// `User-Agent`, up to `per_host` idle keep-alive connections kept per
-/// host, and `config`'s extra TLS roots (or, if asked, no certificate
-/// checks at all).
+/// host, `config`'s extra TLS roots (or, if asked, no certificate checks
+/// at all), its resolver, and its [`address_policy`].
 ///
 /// ```
 /// let cfg = solo_crawl::Config { root_certificates: vec![b"junk".to_vec()], ..Default::default() };
@@ -268,11 +273,43 @@ pub fn client(config: &Config) -> Result<solo_http::Client, FetchError> {
         .max_body_size(config.max_bytes as u64)
         .user_agent(&config.user_agent)
         .pool_max_idle_per_host(config.per_host.max(1))
-        .danger_accept_invalid_certs(config.danger_accept_invalid_certs);
+        .danger_accept_invalid_certs(config.danger_accept_invalid_certs)
+        .address_policy(address_policy(config));
+    if let Some(r) = &config.resolver {
+        b = b.resolver(r.clone());
+    }
     for der in &config.root_certificates {
         b = b.add_root_certificate(der.clone());
     }
     b.build().map_err(|e| fetch_error(&e))
+}
+
+/// The addresses a crawl with `config` may connect to: public ones only
+/// (unless `allow_private_networks`), plus `allow_networks`, minus
+/// `deny_networks`. [`Crawler::run`](crate::Crawler::run) adds the
+/// networks its start URLs resolve to before it builds the client.
+///
+/// ```
+/// let cfg = solo_crawl::Config { deny_networks: vec!["203.0.113.0/24".parse().unwrap()], ..Default::default() };
+/// let p = solo_crawl::fetch::address_policy(&cfg);
+/// assert!(p.check("10.0.0.1".parse().unwrap()).is_err());
+/// assert!(p.check("1.1.1.1".parse().unwrap()).is_ok());
+/// let open = solo_crawl::Config { allow_private_networks: true, ..cfg };
+/// assert!(solo_crawl::fetch::address_policy(&open).check("10.0.0.1".parse().unwrap()).is_ok());
+/// assert!(solo_crawl::fetch::address_policy(&open).check("203.0.113.9".parse().unwrap()).is_err());
+/// ```
+pub fn address_policy(config: &Config) -> solo_http::AddressPolicy {
+    let mut p = match config.allow_private_networks {
+        true => solo_http::AddressPolicy::allow_all(),
+        false => solo_http::AddressPolicy::public_only(),
+    };
+    for net in &config.allow_networks {
+        p = p.allow(*net);
+    }
+    for net in &config.deny_networks {
+        p = p.deny(*net);
+    }
+    p
 }
 
 /// The default fetcher: pooled keep-alive HTTP/1.1 and HTTP/2, `http://`
@@ -284,9 +321,13 @@ pub fn client(config: &Config) -> Result<solo_http::Client, FetchError> {
 /// ```
 /// use solo_crawl::fetch::{Fetch, FetchErrorKind, FetchRequest};
 /// solo::run(async {
-///     let client = solo_crawl::fetch::client(&Default::default()).unwrap();
-///     // Nothing listens on port 1.
 ///     let req = FetchRequest::get(url::Url::parse("http://127.0.0.1:1/").unwrap());
+///     // The default guard refuses loopback (a crawl allows its start URLs' networks).
+///     let client = solo_crawl::fetch::client(&Default::default()).unwrap();
+///     assert_eq!(client.fetch(&req).await.unwrap_err().kind, FetchErrorKind::BlockedAddress);
+///     // Allowed, nothing listens on port 1.
+///     let cfg = solo_crawl::Config { allow_private_networks: true, ..Default::default() };
+///     let client = solo_crawl::fetch::client(&cfg).unwrap();
 ///     assert_eq!(client.fetch(&req).await.unwrap_err().kind, FetchErrorKind::Connect);
 /// });
 /// ```
@@ -382,10 +423,20 @@ async fn exchange(
         }),
         None => Bytes::from(body),
     };
+    // solo-http sends a URL's credentials as `Authorization` and takes
+    // them out of the URL; the page keeps them when it answered at the
+    // URL asked for, so that its relative links (same origin) do too.
+    let mut asked = req.url.clone();
+    let _ = asked.set_username("");
+    let _ = asked.set_password(None);
+    let final_url = match *resp.url() == asked {
+        true => req.url.clone(),
+        false => resp.url().clone(),
+    };
     Ok(Fetched {
         status,
         headers,
-        final_url: resp.url().clone(),
+        final_url,
         body,
         elapsed,
     })
@@ -421,6 +472,7 @@ fn fetch_error(e: &solo_http::Error) -> FetchError {
         K::TooLarge => FetchErrorKind::TooLarge,
         K::Redirect => FetchErrorKind::Redirect,
         K::InvalidUrl => FetchErrorKind::Unsupported,
+        K::BlockedAddress => FetchErrorKind::BlockedAddress,
         // Never produced: the status is not turned into an error here.
         K::Status(_) => FetchErrorKind::InvalidResponse,
         K::Connect | K::Body => match cause(e) {

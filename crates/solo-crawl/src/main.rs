@@ -137,6 +137,22 @@ struct CrawlArgs {
     /// host's), like curl's --insecure; for testing local servers only.
     #[arg(long)]
     insecure: bool,
+    /// Also allow connections to this network (CIDR like 10.20.0.0/16, or
+    /// one address), repeatable. By default the crawl never connects to
+    /// loopback, private, link-local (cloud metadata), carrier-grade NAT or
+    /// other non-public addresses, wherever links, redirects or DNS point,
+    /// except in the networks its start URLs resolve to.
+    #[arg(long = "allow-network", value_name = "CIDR", value_parser = parse_network)]
+    allow_network: Vec<solo_http::IpNet>,
+    /// Never connect to this network (CIDR or one address), repeatable;
+    /// it wins over the start URLs' networks and over a less specific
+    /// --allow-network.
+    #[arg(long = "deny-network", value_name = "CIDR", value_parser = parse_network)]
+    deny_network: Vec<solo_http::IpNet>,
+    /// Turn the private-network guard off: connect to any address
+    /// (--deny-network still applies). Only for crawls of trusted sites.
+    #[arg(long)]
+    allow_private_networks: bool,
     /// Write records here instead of stdout: a file is appended to (never
     /// cut, except with --state: what a killed run wrote after its last
     /// checkpoint); `-` is stdout; /dev/null, a pipe or a FIFO work too.
@@ -180,11 +196,24 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{s:?} is out of range (1 byte to 16G)"))
 }
 
+/// A network in CIDR notation, or one address (a /32 or /128).
+fn parse_network(s: &str) -> Result<solo_http::IpNet, String> {
+    let s = s.trim();
+    if let Ok(net) = s.parse::<solo_http::IpNet>() {
+        return Ok(net);
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(solo_http::IpNet::from)
+        .map_err(|_| format!("{s:?} is not a network (e.g. 10.20.0.0/16, fd00::/8, 192.0.2.7)"))
+}
+
 /// A usage error: message and exit code 2.
 struct Usage(String);
 
-fn parse_seed(s: &str) -> Result<Url, Usage> {
-    let u = Url::parse(s).map_err(|e| match e {
+fn parse_seed(raw: &str) -> Result<Url, Usage> {
+    // Messages quote the URL with its password masked.
+    let s = &*solo_crawl::secrets::redact_text(raw);
+    let u = Url::parse(raw).map_err(|e| match e {
         url::ParseError::RelativeUrlWithoutBase => Usage(format!(
             "invalid URL {s:?}: no scheme (did you mean http://{s} ?)"
         )),
@@ -288,6 +317,9 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         state_dir: a.state.clone(),
         state_reset: a.state_reset,
         frontier_cap: a.frontier_cap as usize,
+        allow_private_networks: a.allow_private_networks,
+        allow_networks: a.allow_network.clone(),
+        deny_networks: a.deny_network.clone(),
         ..Config::default()
     };
     if let Some(ua) = &a.user_agent {
