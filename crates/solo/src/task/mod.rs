@@ -1,10 +1,19 @@
 //! Tasks: the handle users hold, its error type, and task introspection.
 //!
 //! Owns: the public face of a task ([`Task`], [`TaskError`], [`TaskInfo`]).
-//! The memory and state machine live in `raw`; scheduling lives in
-//! `runtime`. Must not: poll a task (only the loop does).
+//! The state machine lives in `state`, the memory in `raw`, the thread
+//! rules and the harness in `local`; scheduling lives in `runtime`, behind
+//! the `Schedule` seam. Must not: poll a task (only the loop does).
+//!
+//! Every `unsafe` block of the task core is in this module (`raw.rs`,
+//! `local.rs`, and the two typed casts below).
 
-pub(crate) mod raw;
+mod local;
+mod raw;
+mod state;
+
+pub(crate) use local::{Current, LocalTask, LoopToken, Notified, Ran, Schedule};
+pub(crate) use state::{CancelRequest, Kind};
 
 use std::any::Any;
 use std::fmt;
@@ -14,7 +23,8 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use raw::{Header, TaskRef};
+use raw::Header;
+use state::Snapshot;
 
 /// Why a task has no value: it was cancelled, or it panicked.
 ///
@@ -171,19 +181,18 @@ pub enum TaskState {
 }
 
 impl TaskState {
-    fn of(h: &Header) -> TaskState {
-        let s = h.state();
-        if s & raw::COMPLETE != 0 {
-            if s & raw::CANCELLED != 0 {
+    fn of(s: Snapshot) -> TaskState {
+        if s.is_complete() {
+            if s.is_cancelled() {
                 TaskState::Cancelled
-            } else if s & raw::PANICKED != 0 {
+            } else if s.is_panicked() {
                 TaskState::Panicked
             } else {
                 TaskState::Finished
             }
-        } else if s & raw::RUNNING != 0 {
+        } else if s.is_running() {
             TaskState::Running
-        } else if s & raw::SCHEDULED != 0 {
+        } else if s.is_scheduled() {
             TaskState::Scheduled
         } else {
             TaskState::Pending
@@ -227,12 +236,12 @@ pub struct TaskInfo {
 }
 
 impl TaskInfo {
-    pub(crate) fn of(h: &Header) -> TaskInfo {
+    fn of(h: &Header) -> TaskInfo {
         TaskInfo {
-            id: TaskId(h.id()),
+            id: TaskId(h.id),
             name: h.display_name(),
-            state: TaskState::of(h),
-            location: h.location(),
+            state: TaskState::of(h.state.load()),
+            location: h.location,
         }
     }
 
@@ -306,19 +315,33 @@ impl fmt::Display for TaskInfo {
 /// });
 /// ```
 pub struct Task<T> {
-    raw: TaskRef,
-    _marker: PhantomData<(T, *const ())>,
+    raw: LocalTask,
+    _marker: PhantomData<T>,
+}
+
+/// Allocates a task for `future` on `token`'s loop, scheduled by `S`:
+/// returns its handle and the loop's reference, to push onto the ready
+/// queue (the task is born scheduled).
+pub(crate) fn new_task<F, S>(
+    future: F,
+    token: &LoopToken,
+    id: u64,
+    location: &'static Location<'static>,
+) -> (Task<F::Output>, LocalTask)
+where
+    F: Future + 'static,
+    S: Schedule,
+{
+    let raw = LocalTask::new::<F, S>(future, token, Kind::Task, id, location);
+    let handle = Task {
+        raw: raw.clone(),
+        _marker: PhantomData,
+    };
+    (handle, raw)
 }
 
 impl<T> Task<T> {
-    pub(crate) fn from_raw(raw: TaskRef) -> Task<T> {
-        Task {
-            raw,
-            _marker: PhantomData,
-        }
-    }
-
-    pub(crate) fn raw(&self) -> &TaskRef {
+    pub(crate) fn raw(&self) -> &LocalTask {
         &self.raw
     }
 
@@ -335,7 +358,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn cancel(&self) -> bool {
-        cancel_raw(&self.raw)
+        self.raw.cancel()
     }
 
     /// True once the task finished (with a value, a panic, or cancelled).
@@ -348,7 +371,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn is_done(&self) -> bool {
-        self.raw.header().state() & raw::COMPLETE != 0
+        self.raw.snapshot().is_complete()
     }
 
     /// True if the task finished by cancellation.
@@ -362,7 +385,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        self.raw.header().state() & raw::CANCELLED != 0
+        self.raw.snapshot().is_cancelled()
     }
 
     /// Where the task stands now.
@@ -375,7 +398,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn state(&self) -> TaskState {
-        TaskState::of(self.raw.header())
+        TaskState::of(self.raw.snapshot())
     }
 
     /// The task's id.
@@ -384,7 +407,7 @@ impl<T> Task<T> {
     /// solo::run(async { let t = solo::spawn(async {}); println!("{}", t.id()); });
     /// ```
     pub fn id(&self) -> TaskId {
-        TaskId(self.raw.header().id())
+        TaskId(self.raw.id())
     }
 
     /// The task's name: the one set with [`set_name`](Task::set_name), or
@@ -394,7 +417,7 @@ impl<T> Task<T> {
     /// solo::run(async { let t = solo::spawn(async {}); assert_eq!(t.name(), format!("Task-{}", t.id())); });
     /// ```
     pub fn name(&self) -> String {
-        self.raw.header().display_name()
+        self.raw.display_name()
     }
 
     /// Names the task (shown by debug mode, `all_tasks`, and `TaskInfo`).
@@ -404,9 +427,7 @@ impl<T> Task<T> {
     /// ```
     pub fn set_name(&self, name: impl Into<String>) {
         let name: String = name.into();
-        self.raw
-            .header()
-            .with_extras(|e| e.name = Some(name.into_boxed_str()));
+        self.raw.set_name(name.into_boxed_str());
     }
 
     /// Where the task was spawned.
@@ -415,7 +436,7 @@ impl<T> Task<T> {
     /// solo::run(async { let t = solo::spawn(async {}); assert_eq!(t.location().line(), line!()); });
     /// ```
     pub fn location(&self) -> &'static Location<'static> {
-        self.raw.header().location()
+        self.raw.location()
     }
 
     /// Snapshot of the task for logs.
@@ -424,7 +445,7 @@ impl<T> Task<T> {
     /// solo::run(async { let t = solo::spawn(async {}); assert_eq!(t.info().id(), t.id()); });
     /// ```
     pub fn info(&self) -> TaskInfo {
-        TaskInfo::of(self.raw.header())
+        self.raw.info()
     }
 }
 
@@ -450,47 +471,14 @@ impl<T: 'static> Task<T> {
     /// });
     /// ```
     pub fn add_done_callback(&self, f: impl FnOnce(&Result<T, TaskError>) + 'static) {
-        let h = self.raw.header();
-        if h.state() & raw::OUTPUT_TAKEN != 0 {
-            return;
-        }
         let cb: raw::ErasedCallback = Box::new(move |out: *const ()| {
-            // SAFETY: the loop passes a pointer to this task's output, whose
-            // type is `Result<T, TaskError>` because `self` is a `Task<T>`.
+            // SAFETY: the harness passes a pointer to this task's output,
+            // which stays put while callbacks run, and whose type is
+            // `Result<T, TaskError>` because `self` is a `Task<T>`.
             f(unsafe { raw::callback_arg::<T>(out) })
         });
-        h.push_callback(cb);
-        if h.state() & raw::COMPLETE != 0 {
-            schedule_callbacks(self.raw.clone());
-        }
+        self.raw.add_callback(cb);
     }
-}
-
-/// Runs the done callbacks of a finished task at the loop's next turn
-/// (asyncio's `call_soon` of each callback), then frees the output if
-/// nobody can take it any more.
-pub(crate) fn schedule_callbacks(task: TaskRef) {
-    crate::call_soon(move || {
-        task.run_callbacks();
-        let h = task.header();
-        if h.state() & (raw::DETACHED | raw::OUTPUT_TAKEN) == raw::DETACHED {
-            h.insert(raw::OUTPUT_TAKEN);
-            task.drop_stage();
-        }
-    });
-}
-
-pub(crate) fn cancel_raw(task: &TaskRef) -> bool {
-    let h = task.header();
-    let s = h.state();
-    if s & raw::COMPLETE != 0 {
-        return false;
-    }
-    if s & raw::CANCEL_REQUESTED == 0 {
-        h.insert(raw::CANCEL_REQUESTED);
-        crate::runtime::schedule(task.clone());
-    }
-    true
 }
 
 // The handle holds no `T` inline: it is a pointer to the task.
@@ -500,37 +488,15 @@ impl<T> Future for Task<T> {
     type Output = Result<T, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let h = self.raw.header();
-        let s = h.state();
-        if s & raw::COMPLETE == 0 {
-            h.set_join_waker(cx.waker());
-            return Poll::Pending;
-        }
-        assert!(
-            s & raw::OUTPUT_TAKEN == 0,
-            "Task polled after it returned its output"
-        );
-        // Late done callbacks see the output before it moves.
-        self.raw.run_callbacks();
-        h.insert(raw::OUTPUT_TAKEN);
-        if s & raw::PANICKED != 0 {
-            h.insert(raw::PANIC_RETRIEVED);
-        }
-        // SAFETY: `Task<T>` is only made from a future with output `T`
-        // (`Core::spawn`), the task is complete and its output not taken.
-        Poll::Ready(unsafe { self.raw.take_output::<T>() })
+        // SAFETY: a `Task<T>` is only made (`from_raw`) for a future whose
+        // output is `T`.
+        unsafe { self.raw.poll_join::<T>(cx) }
     }
 }
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        let h = self.raw.header();
-        h.insert(raw::DETACHED);
-        let s = h.state();
-        if s & raw::COMPLETE != 0 && s & raw::OUTPUT_TAKEN == 0 && !h.has_callbacks() {
-            h.insert(raw::OUTPUT_TAKEN);
-            self.raw.drop_stage();
-        }
+        self.raw.detach();
     }
 }
 
