@@ -15,7 +15,7 @@ use super::group_error::{ChildError, TaskGroupError};
 use super::CatchUnwind;
 use crate::runtime::with_core;
 use crate::task::LocalTask;
-use crate::Task;
+use crate::{Task, TaskError};
 
 struct Inner<E> {
     /// Members whose future has not been dropped yet.
@@ -287,7 +287,8 @@ impl<E: 'static> TaskGroup<E> {
                     std::future::pending().await
                 }
                 Err(p) => {
-                    guard.group.fail(ChildError::Panicked(p));
+                    let e = TaskError::panicked_in_current_task(p);
+                    guard.group.fail(ChildError::Panicked(e));
                     std::future::pending().await
                 }
             }

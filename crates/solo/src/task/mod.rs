@@ -8,14 +8,17 @@
 //! Every `unsafe` block of the task core is in this module (`raw.rs`,
 //! `local.rs`, and the two typed casts below).
 
+mod error;
 mod local;
 mod raw;
 mod state;
 
+pub(crate) use error::panic_message;
+pub use error::TaskError;
+
 pub(crate) use local::{Current, LocalTask, LoopToken, Notified, Ran, Schedule};
 pub(crate) use state::{CancelRequest, Kind};
 
-use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -25,105 +28,6 @@ use std::task::{Context, Poll};
 
 use raw::Header;
 use state::Snapshot;
-
-/// Why a task has no value: it was cancelled, or it panicked.
-///
-/// asyncio's `CancelledError` and "the task's exception".
-///
-/// ```
-/// solo::run(async {
-///     let t = solo::spawn(std::future::pending::<()>());
-///     t.cancel();
-///     let err = t.await.unwrap_err();
-///     assert!(err.is_cancelled());
-///     assert_eq!(err.to_string(), "task was cancelled");
-/// });
-/// ```
-pub enum TaskError {
-    /// The task was cancelled before it finished.
-    Cancelled,
-    /// The task panicked; the payload is what `panic!` was given.
-    Panicked(Box<dyn Any + Send + 'static>),
-}
-
-impl TaskError {
-    /// True for [`TaskError::Cancelled`].
-    ///
-    /// ```
-    /// assert!(solo::TaskError::Cancelled.is_cancelled());
-    /// ```
-    pub fn is_cancelled(&self) -> bool {
-        matches!(self, TaskError::Cancelled)
-    }
-
-    /// True for [`TaskError::Panicked`].
-    ///
-    /// ```
-    /// assert!(!solo::TaskError::Cancelled.is_panic());
-    /// ```
-    pub fn is_panic(&self) -> bool {
-        matches!(self, TaskError::Panicked(_))
-    }
-
-    /// The panic payload, for `std::panic::resume_unwind`. Returns the
-    /// error back if it is a cancellation.
-    ///
-    /// ```
-    /// let e = solo::TaskError::Panicked(Box::new("boom"));
-    /// let payload = e.try_into_panic().ok().unwrap();
-    /// assert_eq!(*payload.downcast::<&str>().unwrap(), "boom");
-    /// ```
-    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
-        match self {
-            TaskError::Panicked(p) => Ok(p),
-            e => Err(e),
-        }
-    }
-
-    /// The panic message, if the task panicked with a string.
-    ///
-    /// ```
-    /// let e = solo::TaskError::Panicked(Box::new(String::from("bad input")));
-    /// assert_eq!(e.panic_message(), Some("bad input"));
-    /// ```
-    pub fn panic_message(&self) -> Option<&str> {
-        match self {
-            TaskError::Panicked(p) => p
-                .downcast_ref::<&'static str>()
-                .copied()
-                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
-            TaskError::Cancelled => None,
-        }
-    }
-}
-
-impl fmt::Debug for TaskError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TaskError::Cancelled => f.write_str("Cancelled"),
-            TaskError::Panicked(p) => write!(f, "Panicked({:?})", panic_message(&**p)),
-        }
-    }
-}
-
-impl fmt::Display for TaskError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TaskError::Cancelled => f.write_str("task was cancelled"),
-            TaskError::Panicked(p) => write!(f, "task panicked: {}", panic_message(&**p)),
-        }
-    }
-}
-
-impl std::error::Error for TaskError {}
-
-/// A readable message for a panic payload.
-pub(crate) fn panic_message(p: &(dyn Any + Send)) -> &str {
-    p.downcast_ref::<&'static str>()
-        .copied()
-        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("<non-string panic payload>")
-}
 
 /// A task's id, unique within its loop, in spawn order.
 ///
@@ -135,7 +39,7 @@ pub(crate) fn panic_message(p: &(dyn Any + Send)) -> &str {
 /// });
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TaskId(u64);
+pub struct TaskId(pub(super) u64);
 
 impl TaskId {
     /// The number behind the id.
@@ -165,6 +69,7 @@ impl fmt::Display for TaskId {
 /// });
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TaskState {
     /// Waiting for something to wake it.
     Pending,
@@ -347,7 +252,7 @@ impl<T> Task<T> {
 
     /// Requests cancellation: the task's future is dropped at its next
     /// scheduling point (its destructors run) and awaiting the task gives
-    /// `Err(TaskError::Cancelled)`. Returns false if the task already
+    /// an error whose [`TaskError::is_cancelled`] is true. Returns false if the task already
     /// finished.
     ///
     /// ```

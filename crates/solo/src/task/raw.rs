@@ -341,6 +341,14 @@ impl Header {
         r
     }
 
+    /// The name set with `set_name`, if any.
+    pub(super) fn name(&self) -> Option<Box<str>> {
+        let extras = self.extras.take();
+        let name = extras.as_ref().and_then(|e| e.name.clone());
+        self.extras.set(extras);
+        name
+    }
+
     /// The task's name, or asyncio's default `Task-<id>`.
     pub(super) fn display_name(&self) -> String {
         let extras = self.extras.take();
@@ -417,12 +425,20 @@ unsafe fn replace_stage<F: Future>(ptr: NonNull<Header>, next: Stage<F>) {
     }
 }
 
-/// The error a task that ends without a value stores.
-fn error_for(ptr: NonNull<Header>, payload: Option<Box<dyn std::any::Any + Send>>) -> TaskError {
-    let _ = ptr;
+/// The error a task that ends without a value stores: it names the task.
+///
+/// # Safety
+/// `ptr` is the header of a live task; loop thread only.
+unsafe fn error_for(
+    ptr: NonNull<Header>,
+    payload: Option<Box<dyn std::any::Any + Send>>,
+) -> TaskError {
+    // SAFETY: as the caller guarantees.
+    let h = unsafe { ptr.as_ref() };
+    let name = h.name();
     match payload {
-        None => TaskError::Cancelled,
-        Some(p) => TaskError::Panicked(p),
+        None => TaskError::cancelled(h.id, name),
+        Some(p) => TaskError::panicked(h.id, name, p),
     }
 }
 
@@ -465,9 +481,11 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) -> Polled {
 /// # Safety
 /// As for [`poll`].
 unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
-    let err = error_for(ptr, None);
     // SAFETY: as the caller guarantees.
-    unsafe { replace_stage::<F>(ptr, Stage::Finished(Err(err))) }
+    unsafe {
+        let err = error_for(ptr, None);
+        replace_stage::<F>(ptr, Stage::Finished(Err(err)));
+    }
 }
 
 /// # Safety
