@@ -42,7 +42,12 @@ impl<E> ChildError<E> {
     /// ```
     /// solo::run(async {
     ///     let g = solo::TaskGroup::<()>::new();
-    ///     g.spawn(async { panic!("boom") });
+    ///     g.spawn(async {
+    ///         if true {
+    ///             panic!("boom");
+    ///         }
+    ///         Ok(())
+    ///     });
     ///     let err = g.join().await.unwrap_err();
     ///     assert_eq!(err.first().panic_message(), Some("boom"));
     /// });
