@@ -498,3 +498,17 @@ fn table_of_live_tasks_stays_right_after_a_burst_finishes() {
         assert!(solo::all_tasks().is_empty());
     });
 }
+
+#[test]
+fn cancel_requested_outside_the_loop_is_carried_out_at_close() {
+    let mut lp = EventLoop::new().unwrap();
+    let (t,) = lp.run_until_complete(async {
+        let t = solo::spawn(std::future::pending::<()>());
+        solo::yield_now().await; // t ran once and waits
+        (t,)
+    });
+    // No loop runs here: the request reaches the loop through its inbox.
+    assert!(t.cancel());
+    lp.close();
+    assert!(t.is_cancelled());
+}

@@ -431,8 +431,10 @@ impl Core {
                 break;
             }
             for t in live {
-                // Already requested: it is queued, and the pop cancels it.
-                if t.state().request_cancel() == CancelRequest::Schedule {
+                // Requested already: it may still be in the inbox (a
+                // `cancel()` made outside the running loop), so queue it
+                // here too; a second entry is not pushed.
+                if t.state().request_cancel() != CancelRequest::TooLate {
                     self.schedule_local(t);
                 }
             }
