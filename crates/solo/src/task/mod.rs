@@ -219,6 +219,16 @@ impl fmt::Display for TaskInfo {
 ///     assert_eq!(t.await.unwrap(), 42);
 /// });
 /// ```
+///
+/// The compiler keeps a handle on its loop's thread (cancelling, joining
+/// and dropping it touch the task's loop-only state):
+///
+/// ```compile_fail
+/// solo::run(async {
+///     let t = solo::spawn(async { 1 });
+///     std::thread::spawn(move || t.cancel()); // error: `Task` is not `Send`
+/// });
+/// ```
 pub struct Task<T> {
     raw: LocalTask,
     _marker: PhantomData<T>,
