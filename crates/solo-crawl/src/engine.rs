@@ -75,14 +75,20 @@ impl StopHandle {
 }
 
 /// A crawl failure that is not about one page.
+///
+/// A variant with an underlying error keeps it as
+/// [`source`](std::error::Error::source).
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum CrawlError {
     /// A [`Config`] value is out of range (see [`Config::validate`]).
     Config(String),
     /// Output could not be opened or written.
     Output(io::Error),
-    /// The state store failed.
-    State(String),
+    /// The state store (`--state DIR`) could not be opened, read or
+    /// written, or is damaged; the cause says what (an I/O error where
+    /// there is one, kept for downcasting).
+    State(Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The HTTP client could not be built from the settings (e.g. a root
     /// certificate that is not one).
     Client(FetchError),
@@ -99,7 +105,16 @@ impl std::fmt::Display for CrawlError {
     }
 }
 
-impl std::error::Error for CrawlError {}
+impl std::error::Error for CrawlError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CrawlError::Config(_) => None,
+            CrawlError::Output(e) => Some(e),
+            CrawlError::State(e) => Some(&**e),
+            CrawlError::Client(e) => Some(e),
+        }
+    }
+}
 
 /// A crawl: a spider, a fetcher, settings and where output goes.
 ///
@@ -192,7 +207,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                     Ok::<_, String>((store, restored))
                 })
                 .await
-                .map_err(CrawlError::State)?;
+                .map_err(|e| CrawlError::State(e.into()))?;
                 (Some(store), Some(restored))
             }
             None => (None, None),
@@ -283,7 +298,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             .finish()
             .map_err(|e| write_error(e, &self.output, sh.config.state_dir.as_deref()))?;
         if let Some(e) = damaged {
-            return Err(CrawlError::State(e));
+            return Err(CrawlError::State(e.into()));
         }
         let stats = sh.stats.borrow();
         let c = frontier.counts();
@@ -647,11 +662,14 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
 fn write_error(e: io::Error, out: &OutputConfig, state: Option<&std::path::Path>) -> CrawlError {
     if let (Some(dir), Some(inner)) = (state, e.get_ref()) {
         if let Some(se) = inner.downcast_ref::<crate::sink::StateWriteError>() {
-            return CrawlError::State(format!(
-                "{}: saving the crawl's state failed: {se}; check the disk holding it \
-                 (free space, permissions), then rerun the same command to resume",
-                dir.display()
-            ));
+            return CrawlError::State(
+                format!(
+                    "{}: saving the crawl's state failed: {se}; check the disk holding it \
+                     (free space, permissions), then rerun the same command to resume",
+                    dir.display()
+                )
+                .into(),
+            );
         }
     }
     let name = |t: &crate::output::Target| match t {
@@ -724,7 +742,8 @@ fn decode_restored<C: serde::de::DeserializeOwned>(
     mut r: Restored,
     db: &Path,
 ) -> Result<(Restored, Vec<Request<C>>), CrawlError> {
-    let queued = decode_all(&std::mem::take(&mut r.queued), db).map_err(CrawlError::State)?;
+    let queued =
+        decode_all(&std::mem::take(&mut r.queued), db).map_err(|e| CrawlError::State(e.into()))?;
     Ok((r, queued))
 }
 
@@ -922,10 +941,8 @@ async fn page<S: Spider, F: Fetch>(
                     Err(e) => {
                         let kind = FetchErrorKind::Redirect;
                         sh.stats.borrow_mut().error(kind.as_str());
-                        let err = FetchError {
-                            status: Some(f.status),
-                            ..FetchError::new(kind, e.to_string())
-                        };
+                        let mut err = FetchError::new(kind, e.to_string());
+                        err.status = Some(f.status);
                         sh.spider
                             .on_error(&request, Failure::Fetch(&err), &mut out)
                             .await;

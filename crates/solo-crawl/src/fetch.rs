@@ -15,6 +15,7 @@
 //! be dropped in by implementing [`Fetch`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -123,6 +124,7 @@ pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<
 /// assert!(!FetchErrorKind::TooLarge.is_retryable());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum FetchErrorKind {
     /// The host name did not resolve.
     Dns,
@@ -189,12 +191,18 @@ impl FetchErrorKind {
 
 /// A failed fetch.
 ///
+/// [`source`](std::error::Error::source) gives the underlying error when
+/// there is one (a [`solo_http::Error`] for the default fetcher).
+///
 /// ```
 /// use solo_crawl::fetch::{FetchError, FetchErrorKind};
 /// let e = FetchError::new(FetchErrorKind::Connect, "connection refused");
 /// assert_eq!(e.to_string(), "connect: connection refused");
+/// let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let e = e.with_source(io);
+/// assert!(std::error::Error::source(&e).unwrap().is::<std::io::Error>());
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct FetchError {
     /// What went wrong.
     pub kind: FetchErrorKind,
@@ -203,6 +211,8 @@ pub struct FetchError {
     /// The status, when a response head arrived before the failure (e.g.
     /// a body over the limit).
     pub status: Option<u16>,
+    /// The underlying error (shared, so the error stays `Clone`).
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl FetchError {
@@ -217,9 +227,37 @@ impl FetchError {
             kind,
             message: message.into(),
             status: None,
+            source: None,
         }
     }
+
+    /// Keeps `source` as the underlying error, for
+    /// [`source`](std::error::Error::source) and downcasting.
+    ///
+    /// ```
+    /// use solo_crawl::fetch::{FetchError, FetchErrorKind};
+    /// let e = FetchError::new(FetchErrorKind::Io, "reset")
+    ///     .with_source(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+    /// let io: &std::io::Error = std::error::Error::source(&e).unwrap().downcast_ref().unwrap();
+    /// assert_eq!(io.kind(), std::io::ErrorKind::ConnectionReset);
+    /// ```
+    pub fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> FetchError {
+        self.source = Some(Arc::new(source));
+        self
+    }
 }
+
+/// Equal when kind, message and status are (the source is not compared).
+impl PartialEq for FetchError {
+    fn eq(&self, other: &FetchError) -> bool {
+        (self.kind, &self.message, self.status) == (other.kind, &other.message, other.status)
+    }
+}
+
+impl Eq for FetchError {}
 
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -227,7 +265,13 @@ impl fmt::Display for FetchError {
     }
 }
 
-impl std::error::Error for FetchError {}
+impl std::error::Error for FetchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// Something that can perform one HTTP GET.
 ///
@@ -281,7 +325,7 @@ pub fn client(config: &Config) -> Result<solo_http::Client, FetchError> {
     for der in &config.root_certificates {
         b = b.add_root_certificate(der.clone());
     }
-    b.build().map_err(|e| fetch_error(&e))
+    b.build().map_err(fetch_error)
 }
 
 /// The addresses a crawl with `config` may connect to: public ones only
@@ -363,7 +407,7 @@ async fn exchange(
     for (k, v) in &req.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
-    let mut resp = builder.send().await.map_err(|e| fetch_error(&e))?;
+    let mut resp = builder.send().await.map_err(fetch_error)?;
     let status = resp.status().as_u16();
     let with_status = |mut e: FetchError| {
         e.status = Some(status);
@@ -400,7 +444,7 @@ async fn exchange(
     while let Some(chunk) = resp
         .chunk()
         .await
-        .map_err(|e| with_status(fetch_error(&e)))?
+        .map_err(|e| with_status(fetch_error(e)))?
     {
         if body.len().saturating_add(chunk.len()) > req.max_bytes {
             return Err(too_large());
@@ -463,7 +507,7 @@ const MAX_HEAD: usize = 64 * 1024;
 /// (or a corrupt compressed body) are
 /// [`InvalidResponse`](FetchErrorKind::InvalidResponse); a connection
 /// that closed or broke mid-exchange is [`Io`](FetchErrorKind::Io).
-fn fetch_error(e: &solo_http::Error) -> FetchError {
+fn fetch_error(e: solo_http::Error) -> FetchError {
     use solo_http::ErrorKind as K;
     let kind = match e.kind() {
         K::Dns => FetchErrorKind::Dns,
@@ -473,16 +517,18 @@ fn fetch_error(e: &solo_http::Error) -> FetchError {
         K::Redirect => FetchErrorKind::Redirect,
         K::InvalidUrl => FetchErrorKind::Unsupported,
         K::BlockedAddress => FetchErrorKind::BlockedAddress,
-        // Never produced: the status is not turned into an error here.
-        K::Status(_) => FetchErrorKind::InvalidResponse,
-        K::Connect | K::Body => match cause(e) {
+        K::Connect | K::Body => match cause(&e) {
             Cause::Invalid => FetchErrorKind::InvalidResponse,
             Cause::Broken => FetchErrorKind::Io,
             Cause::NoConnection if e.kind() == K::Body => FetchErrorKind::Io,
             Cause::NoConnection => FetchErrorKind::Connect,
         },
+        // `Status` is never produced (the status is not turned into an
+        // error here); a kind solo-http adds later counts as a bad
+        // response until it gets its own mapping.
+        _ => FetchErrorKind::InvalidResponse,
     };
-    FetchError::new(kind, e.to_string())
+    FetchError::new(kind, e.to_string()).with_source(e)
 }
 
 enum Cause {

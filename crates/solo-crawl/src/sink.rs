@@ -75,11 +75,11 @@ impl Writer {
         mut store: Option<Store>,
     ) -> Result<Writer, CrawlError> {
         if let Some(s) = &store {
-            checkpoint::resume(s, cfg).map_err(CrawlError::State)?;
+            checkpoint::resume(s, cfg).map_err(|e| CrawlError::State(e.into()))?;
         }
         let mut out = RecordWriter::open(cfg).map_err(CrawlError::Output)?;
         if let Some(s) = &mut store {
-            checkpoint::commit(&mut out, s).map_err(|e| CrawlError::State(e.to_string()))?;
+            checkpoint::commit(&mut out, s).map_err(|e| CrawlError::State(Box::new(e)))?;
         }
         let (tx, rx) = mpsc::channel();
         let failed = Arc::new(AtomicBool::new(false));

@@ -474,6 +474,7 @@ impl Spider for Products {
         let what = match failure {
             Failure::Fetch(e) => format!("{} {:?}", e.kind.as_str(), e.status),
             Failure::Status(r) => format!("status {}", r.status()),
+            other => format!("{other:?}"),
         };
         self.seen
             .borrow_mut()

@@ -27,6 +27,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// assert!(matches!(k, ErrorKind::Timeout(Phase::Read)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Phase {
     /// Opening the connection: DNS, TCP, proxy tunnel, TLS
     /// ([`ClientBuilder::connect_timeout`](crate::ClientBuilder::connect_timeout)).
@@ -50,6 +51,7 @@ pub enum Phase {
 /// });
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The connection could not be opened, or it failed or closed before
     /// a response head arrived (refused, reset, closed early, proxy

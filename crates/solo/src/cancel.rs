@@ -151,7 +151,7 @@ pub async fn wait_for<T>(
         Err(elapsed) => {
             guard.cancel();
             match (&mut guard).await {
-                Err(TaskError::Cancelled) => Err(elapsed),
+                Err(e) if e.is_cancelled() => Err(elapsed),
                 finished => Ok(finished),
             }
         }

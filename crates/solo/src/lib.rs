@@ -38,7 +38,11 @@
 //! See `docs/asyncio-to-solo.md` in the repository for the full guide.
 
 #![warn(missing_docs)]
-#![warn(unsafe_op_in_unsafe_fn)]
+#![deny(
+    clippy::undocumented_unsafe_blocks,
+    clippy::missing_safety_doc,
+    unsafe_op_in_unsafe_fn
+)]
 
 mod blocking;
 mod cancel;

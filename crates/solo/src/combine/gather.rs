@@ -188,9 +188,9 @@ fn cancel_from<T>(tasks: &[Task<T>], from: usize) {
 /// combinator (only someone holding the loop can do it: the loop is
 /// closing): that ends the caller too.
 fn raise(e: TaskError) -> ! {
-    match e {
-        TaskError::Panicked(p) => resume_unwind(p),
-        TaskError::Cancelled => panic!("a task of solo::gather was cancelled"),
+    match e.try_into_panic() {
+        Ok(p) => resume_unwind(p),
+        Err(e) => panic!("a task of solo::gather was cancelled ({e})"),
     }
 }
 

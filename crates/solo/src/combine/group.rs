@@ -14,14 +14,13 @@ use std::task::{Poll, Waker};
 use super::group_error::{ChildError, TaskGroupError};
 use super::CatchUnwind;
 use crate::runtime::with_core;
-use crate::task::cancel_raw;
-use crate::task::raw::{self, TaskRef};
-use crate::Task;
+use crate::task::LocalTask;
+use crate::{Task, TaskError};
 
 struct Inner<E> {
     /// Members whose future has not been dropped yet.
     live: Cell<usize>,
-    tasks: RefCell<Vec<TaskRef>>,
+    tasks: RefCell<Vec<LocalTask>>,
     /// Every failure, in order.
     errors: RefCell<Vec<ChildError<E>>>,
     /// A member failed: the group is aborting.
@@ -59,7 +58,7 @@ impl<E> Inner<E> {
     fn cancel_all(&self) {
         let tasks = self.tasks.borrow().clone();
         for t in &tasks {
-            cancel_raw(t);
+            t.cancel();
         }
     }
 }
@@ -288,7 +287,8 @@ impl<E: 'static> TaskGroup<E> {
                     std::future::pending().await
                 }
                 Err(p) => {
-                    guard.group.fail(ChildError::Panicked(p));
+                    let e = TaskError::panicked_in_current_task(p);
+                    guard.group.fail(ChildError::Panicked(e));
                     std::future::pending().await
                 }
             }
@@ -296,7 +296,7 @@ impl<E: 'static> TaskGroup<E> {
         let task = with_core(|core| core.spawn(member, location));
         let mut tasks = self.inner.tasks.borrow_mut();
         if tasks.len() >= 32 && tasks.len() > 2 * self.inner.live.get() {
-            tasks.retain(|t| t.header().state() & raw::COMPLETE == 0);
+            tasks.retain(|t| !t.snapshot().is_complete());
         }
         tasks.push(task.raw().clone());
         drop(tasks);

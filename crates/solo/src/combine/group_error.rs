@@ -4,10 +4,9 @@
 //! Owns: `TaskGroupError` and `ChildError`, their accessors and wording.
 //! Must not: decide when a group fails (that is `group`).
 
-use std::any::Any;
 use std::fmt;
 
-use crate::task::panic_message;
+use crate::TaskError;
 
 /// How one task of a [`TaskGroup`](crate::TaskGroup) (or the body given
 /// to [`TaskGroup::run`](crate::TaskGroup::run)) failed.
@@ -16,11 +15,13 @@ use crate::task::panic_message;
 /// let e: solo::ChildError<&str> = solo::ChildError::Failed("no route");
 /// assert_eq!(e.to_string(), "no route");
 /// ```
+#[non_exhaustive]
 pub enum ChildError<E> {
     /// The task returned `Err(e)`.
     Failed(E),
-    /// The task panicked; the payload is what `panic!` was given.
-    Panicked(Box<dyn Any + Send + 'static>),
+    /// The task panicked: the error names it, and
+    /// [`into_panic`](TaskError::into_panic) gives what `panic!` was given.
+    Panicked(TaskError),
 }
 
 impl<E> ChildError<E> {
@@ -36,16 +37,25 @@ impl<E> ChildError<E> {
         }
     }
 
-    /// The panic message, if the task panicked.
+    /// The panic message, if the task panicked with a string.
     ///
     /// ```
-    /// let e = solo::ChildError::<()>::Panicked(Box::new("boom"));
-    /// assert_eq!(e.panic_message(), Some("boom"));
+    /// solo::run(async {
+    ///     let g = solo::TaskGroup::<()>::new();
+    ///     g.spawn(async {
+    ///         if true {
+    ///             panic!("boom");
+    ///         }
+    ///         Ok(())
+    ///     });
+    ///     let err = g.join().await.unwrap_err();
+    ///     assert_eq!(err.first().panic_message(), Some("boom"));
+    /// });
     /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match self {
             ChildError::Failed(_) => None,
-            ChildError::Panicked(p) => Some(panic_message(&**p)),
+            ChildError::Panicked(e) => e.panic_message(),
         }
     }
 }
@@ -54,7 +64,7 @@ impl<E: fmt::Debug> fmt::Debug for ChildError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ChildError::Failed(e) => f.debug_tuple("Failed").field(e).finish(),
-            ChildError::Panicked(p) => write!(f, "Panicked({:?})", panic_message(&**p)),
+            ChildError::Panicked(e) => f.debug_tuple("Panicked").field(e).finish(),
         }
     }
 }
@@ -63,7 +73,11 @@ impl<E: fmt::Display> fmt::Display for ChildError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ChildError::Failed(e) => e.fmt(f),
-            ChildError::Panicked(p) => write!(f, "a task panicked: {}", panic_message(&**p)),
+            ChildError::Panicked(e) => write!(
+                f,
+                "a task panicked: {}",
+                e.panic_message().unwrap_or("<non-string panic payload>")
+            ),
         }
     }
 }
@@ -180,4 +194,12 @@ impl<E: fmt::Display> fmt::Display for TaskGroupError<E> {
     }
 }
 
-impl<E: fmt::Debug + fmt::Display> std::error::Error for TaskGroupError<E> {}
+impl<E: fmt::Debug + fmt::Display> std::error::Error for TaskGroupError<E> {
+    /// The first failure's panic, if it was one.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.errors[0] {
+            ChildError::Failed(_) => None,
+            ChildError::Panicked(e) => Some(e),
+        }
+    }
+}
