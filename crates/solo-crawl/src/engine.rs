@@ -27,6 +27,7 @@ use url::Url;
 
 use crate::canon::fingerprint;
 use crate::config::Config;
+use crate::directives::{Directives, Refresh};
 use crate::fetch::{self, Fetch, FetchError, FetchErrorKind, FetchRequest, Fetched};
 use crate::frontier::{Frontier, HostId, Job, Rejected};
 use crate::output::{OutputConfig, PageRecord};
@@ -192,6 +193,8 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             config: self.config,
             stats: Rc::new(RefCell::new(Stats::default())),
             tx,
+            agent: agent_name(&agent_cfg.user_agent),
+            sitemap_urls: Cell::new(0),
         });
         let mut frontier = Frontier::new(&agent_cfg);
         let resumed = restored.as_ref().is_some_and(|(r, _)| r.resumed);
@@ -203,7 +206,10 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             frontier.set_cap(agent_cfg.frontier_cap);
         }
         let mut seeds = Seeds::default();
-        for r in sh.spider.start_requests() {
+        let mut starts = sh.spider.start_requests();
+        let sitemaps = crate::sitemap::start_requests(&sh.config, &starts);
+        starts.extend(sitemaps);
+        for r in starts {
             let url = r.url.clone();
             let pushed = frontier.push_with(r, true, |fp, req, spilled| {
                 if persist {
@@ -294,6 +300,10 @@ struct Shared<S: Spider, F> {
     config: Config,
     stats: Rc<RefCell<Stats>>,
     tx: mpsc::Sender<Report<S::Callback>>,
+    /// The robots agent name (of `config.user_agent`).
+    agent: String,
+    /// Page URLs taken from sitemaps so far.
+    sitemap_urls: Cell<u64>,
 }
 
 /// How the start requests went.
@@ -549,7 +559,10 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 let referer = final_url.unwrap_or_else(|| request.url.clone());
                 let (persist, writer) = (self.persist, &self.writer);
                 for mut r in follows {
-                    r.depth = request.depth + 1;
+                    // A sitemap listed by a sitemap is as deep as its
+                    // parent: indexes count against `max_nesting`, not the
+                    // depth limit.
+                    r.depth = request.depth + u32::from(r.sitemap.is_none());
                     r.referer = Some(referer.clone());
                     r.retries = 0;
                     r.redirected_from.clear();
@@ -725,6 +738,7 @@ fn base_record<C>(request: &Request<C>) -> PageRecord {
             .iter()
             .map(|u| u.to_string())
             .collect(),
+        lastmod: request.lastmod.clone(),
         ..Default::default()
     }
 }
@@ -812,26 +826,29 @@ async fn page<S: Spider, F: Fetch>(
                 // A redirect is not the answer: no callback. Its target is
                 // crawled as a request of its own, if the frontier allows.
                 fill_head(&mut record, &f);
-                let next = match followed {
-                    Ok(next) => {
-                        record.redirect_to = Some(next.request.url.to_string());
-                        Some(Box::new(next.request))
-                    }
-                    Err(e) => {
-                        let kind = FetchErrorKind::Redirect;
-                        sh.stats.borrow_mut().error(kind.as_str());
-                        let err = FetchError {
-                            status: Some(f.status),
-                            ..FetchError::new(kind, e.to_string())
-                        };
-                        sh.spider
-                            .on_error(&request, Failure::Fetch(&err), &mut out)
-                            .await;
-                        record.redirect_to = e.target().map(Url::to_string);
-                        record.error = Some(err.to_string());
-                        None
-                    }
-                };
+                let next = followed.map(|n| n.request);
+                return redirected(sh, host, request, record, f.final_url, f.status, next).await;
+            }
+            let ok = (200..300).contains(&f.status);
+            if let (Some(role), true) = (request.sitemap, ok) {
+                fill_head(&mut record, &f);
+                let found = crate::sitemap::expand(
+                    &sh.spider,
+                    &cfg.sitemap_limits,
+                    &sh.sitemap_urls,
+                    &request,
+                    role,
+                    &f.final_url,
+                    &f.body,
+                    &mut out,
+                );
+                record.links = found.entries as u64;
+                record.error = found.error.map(|e| format!("sitemap: {e}"));
+                let mut st = sh.stats.borrow_mut();
+                for (k, n) in found.counts {
+                    *st.counts.sitemap.entry(k.to_owned()).or_default() += n;
+                }
+                drop(st);
                 return Report::Page {
                     host,
                     request,
@@ -839,25 +856,31 @@ async fn page<S: Spider, F: Fetch>(
                     out,
                     final_url: Some(f.final_url),
                     shed: false,
-                    redirect: next,
+                    redirect: None,
                 };
             }
             let final_url = f.final_url.clone();
             let response =
                 Response::for_request(&request, f.final_url, f.status, f.headers, f.body, elapsed);
-            if (200..300).contains(&f.status) {
+            if ok && response.is_html() {
+                if let Some(next) = refresh(cfg, &request, &response) {
+                    // Followed like a redirect: no callback.
+                    fill_head_of(&mut record, &response);
+                    let url = response.url().clone();
+                    return redirected(sh, host, request, record, url, f.status, next).await;
+                }
+            }
+            if ok {
                 sh.spider
                     .parse(request.callback.clone(), &response, &mut out)
                     .await;
+                obey_page(sh, &response, &mut record, &mut out);
             } else {
                 sh.spider
                     .on_error(&request, Failure::Status(&response), &mut out)
                     .await;
             }
-            record.final_url = Some(final_url.to_string());
-            record.status = Some(f.status);
-            record.content_type = response.content_type().map(str::to_owned);
-            record.bytes = response.body().len() as u64;
+            fill_head_of(&mut record, &response);
             if response.is_html() {
                 record.title = response.title();
                 record.links = response.links().len() as u64;
@@ -937,6 +960,120 @@ fn fill_head(record: &mut PageRecord, f: &Fetched) {
     record.status = Some(f.status);
     record.content_type = f.header("content-type").map(str::to_owned);
     record.bytes = f.body.len() as u64;
+}
+
+/// The head of a response into its page record.
+fn fill_head_of(record: &mut PageRecord, r: &Response) {
+    record.final_url = Some(r.url().to_string());
+    record.status = Some(r.status());
+    record.content_type = r.content_type().map(str::to_owned);
+    record.bytes = r.body().len() as u64;
+}
+
+/// The report of an answer that redirects (a 3xx, or a meta refresh):
+/// the next request, or the error that stops the chain.
+async fn redirected<S: Spider, F: Fetch>(
+    sh: &Shared<S, F>,
+    host: HostId,
+    request: Request<S::Callback>,
+    mut record: PageRecord,
+    final_url: Url,
+    status: u16,
+    next: Result<Request<S::Callback>, redirect::RedirectError>,
+) -> Report<S::Callback> {
+    let mut out = Output::new();
+    let next = match next {
+        Ok(next) => {
+            record.redirect_to = Some(next.url.to_string());
+            Some(Box::new(next))
+        }
+        Err(e) => {
+            let kind = FetchErrorKind::Redirect;
+            sh.stats.borrow_mut().error(kind.as_str());
+            let err = FetchError {
+                status: Some(status),
+                ..FetchError::new(kind, e.to_string())
+            };
+            sh.spider
+                .on_error(&request, Failure::Fetch(&err), &mut out)
+                .await;
+            record.redirect_to = e.target().map(Url::to_string);
+            record.error = Some(err.to_string());
+            None
+        }
+    };
+    Report::Page {
+        host,
+        request,
+        record: Box::new(record),
+        out,
+        final_url: Some(final_url),
+        shed: false,
+        redirect: next,
+    }
+}
+
+/// The next hop of a page's `<meta http-equiv="refresh">`, if it is one
+/// to follow: a delay within `max_refresh_delay` and a URL that is not
+/// the page itself (a reload) and is http(s). The chain's limits apply
+/// (the error is the page's).
+fn refresh<C: Clone>(
+    cfg: &Config,
+    request: &Request<C>,
+    response: &Response,
+) -> Option<Result<Request<C>, redirect::RedirectError>> {
+    let max = cfg.max_refresh_delay?;
+    let scan = response.scan()?;
+    let r = Refresh::parse(scan.refresh.as_deref()?)?;
+    if !(r.delay <= max.as_secs_f64()) {
+        return None;
+    }
+    let to = redirect::target(&scan.base, Some(r.url.as_deref()?)).ok()?;
+    if fingerprint(&to) == fingerprint(response.url()) {
+        return None;
+    }
+    Some(redirect::hop(
+        request,
+        to,
+        response.url(),
+        cfg.max_redirects,
+    ))
+}
+
+/// What a 2xx page says about crawling it, into its record (`noindex`,
+/// `nofollow`, `canonical`), and obeyed: no links followed from a
+/// `nofollow` page unless robots are ignored, none marked
+/// `rel="nofollow"` with `skip_nofollow_links`.
+fn obey_page<S: Spider, F>(
+    sh: &Shared<S, F>,
+    response: &Response,
+    record: &mut PageRecord,
+    out: &mut Output<S::Callback>,
+) {
+    let cfg = &sh.config;
+    let scan = response.scan();
+    let meta = scan.map_or(&[][..], |s| &s.robots_meta);
+    let d = Directives::of_page(response.headers(), meta, &sh.agent);
+    record.noindex = d.noindex;
+    record.nofollow = d.nofollow;
+    record.canonical = scan.and_then(|s| s.canonical.as_ref()).map(Url::to_string);
+    let dropped = if d.nofollow && cfg.obey_robots {
+        out.retain_requests(|_| false)
+    } else if let Some(s) =
+        scan.filter(|s| cfg.skip_nofollow_links && s.rel_nofollow.contains(&true))
+    {
+        let marked: std::collections::HashSet<&str> = s
+            .links
+            .iter()
+            .zip(&s.rel_nofollow)
+            .filter(|(_, nf)| **nf)
+            .map(|(u, _)| u.as_str())
+            .collect();
+        out.retain_requests(|r| !marked.contains(r.url.as_str()))
+    } else {
+        0
+    };
+    sh.stats.borrow_mut().counts.nofollow += dropped as u64;
 }
 
 /// Fetches `url` once (a redirect is an answer like any other) within the

@@ -22,7 +22,9 @@
 //! | [`robots`] | robots.txt rules |
 //! | [`redirect`] | a 3xx answer → the next request, or why not (limits, loops) |
 //! | [`throttle`] | [`AutoThrottle`]: a per-host pause that follows latency and 429/503 |
-//! | [`links`] | charset decoding, link and title extraction |
+//! | [`links`] | charset decoding, the page scan: links (rel=nofollow marked), title, canonical, robots meta, refresh |
+//! | [`directives`] | what a page says about crawling it: robots meta, `X-Robots-Tag`, meta refresh |
+//! | [`sitemap`] | robots.txt `Sitemap:` lines, sitemap indexes and urlsets (gzip too), bounds, `sitemap_rules` |
 //! | [`response`] | [`Response`] and its lazily parsed views, CSS selection |
 //! | [`spider`] | the [`Spider`] trait, [`Output`], [`LinkSpider`] |
 //! | [`fetch`] | the [`Fetch`](fetch::Fetch) seam, on [`solo_http::Client`] (http and https, keep-alive) |
@@ -50,6 +52,7 @@ pub mod canon;
 mod checkpoint;
 pub mod config;
 pub mod demo_site;
+pub mod directives;
 pub mod engine;
 pub mod fetch;
 pub mod frontier;
@@ -60,6 +63,7 @@ pub mod request;
 pub mod response;
 pub mod robots;
 mod sink;
+pub mod sitemap;
 pub mod spider;
 pub mod stats;
 mod store;

@@ -17,7 +17,7 @@
 //! selection ([`Response::select`](crate::Response::select)).
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::hash_map::{Entry, HashMap};
 
 use encoding_rs::Encoding;
 use url::Url;
@@ -134,6 +134,50 @@ pub struct PageScan {
     /// The http(s) links (`a[href]`, `area[href]`, `link[href]`), resolved
     /// against `base`, fragments dropped, each once, in document order.
     pub links: Vec<Url>,
+    /// For each of `links`: whether it carries `rel="nofollow"` (every
+    /// time it occurs on the page).
+    pub rel_nofollow: Vec<bool>,
+    /// The first `<link rel="canonical" href>`, resolved (http(s) only).
+    pub canonical: Option<Url>,
+    /// The `<meta name content>` tags that may hold robots directives
+    /// (content mentioning `no`, e.g. `noindex`, `nofollow`, `none`):
+    /// name lower-cased, content with character references expanded. See
+    /// [`Directives`](crate::directives::Directives).
+    pub robots_meta: Vec<(String, String)>,
+    /// The content of the first `<meta http-equiv="refresh">` (see
+    /// [`Refresh`](crate::directives::Refresh)).
+    pub refresh: Option<String>,
+}
+
+/// Whether a `rel` value holds the token `token`.
+fn rel_has(rel: &str, token: &str) -> bool {
+    rel.split_ascii_whitespace()
+        .any(|t| t.eq_ignore_ascii_case(token))
+}
+
+/// What the `<meta>` tags found: robots candidates and the refresh.
+#[derive(Default)]
+struct Metas {
+    robots: Vec<(String, String)>,
+    refresh: Option<String>,
+}
+
+impl Metas {
+    /// One `<meta>` with these (decoded) attributes.
+    fn add(&mut self, name: Option<&str>, http_equiv: Option<&str>, content: Option<&str>) {
+        let Some(content) = content else { return };
+        if let Some(name) = name {
+            if content.len() < 1024 && content.to_ascii_lowercase().contains("no") {
+                self.robots
+                    .push((name.trim().to_ascii_lowercase(), content.to_owned()));
+            }
+        }
+        if self.refresh.is_none()
+            && http_equiv.is_some_and(|h| h.trim().eq_ignore_ascii_case("refresh"))
+        {
+            self.refresh = Some(content.to_owned());
+        }
+    }
 }
 
 /// Scans a decoded HTML document (see [`PageScan`]). Never fails: markup
@@ -159,7 +203,9 @@ pub fn scan(html: &str, page: &Url) -> PageScan {
     use std::cell::RefCell;
 
     let base: RefCell<Option<String>> = RefCell::new(None);
-    let hrefs: RefCell<Vec<String>> = RefCell::new(Vec::new());
+    let hrefs: RefCell<Vec<(String, bool)>> = RefCell::new(Vec::new());
+    let canonical: RefCell<Option<String>> = RefCell::new(None);
+    let metas = RefCell::new(Metas::default());
     // The first <title> only: 0 before it, 1 inside, 2 after.
     let title_state = RefCell::new(0u8);
     let title = RefCell::new(String::new());
@@ -175,8 +221,27 @@ pub fn scan(html: &str, page: &Url) -> PageScan {
                 }),
                 element!("a[href], area[href], link[href]", |el| {
                     if let Some(h) = el.get_attribute("href") {
-                        hrefs.borrow_mut().push(h);
+                        // Most links have no rel: look only when there is one.
+                        let rel = el
+                            .has_attribute("rel")
+                            .then(|| el.get_attribute("rel"))
+                            .flatten()
+                            .map(htmlize::unescape_attribute);
+                        let rel = rel.as_deref().unwrap_or("");
+                        if el.tag_name() == "link" && rel_has(rel, "canonical") {
+                            canonical.borrow_mut().get_or_insert_with(|| h.clone());
+                        }
+                        hrefs.borrow_mut().push((h, rel_has(rel, "nofollow")));
                     }
+                    Ok(())
+                }),
+                element!("meta", |el| {
+                    let get = |n| el.get_attribute(n).map(htmlize::unescape_attribute);
+                    metas.borrow_mut().add(
+                        get("name").as_deref(),
+                        get("http-equiv").as_deref(),
+                        get("content").as_deref(),
+                    );
                     Ok(())
                 }),
                 element!("title", |_| {
@@ -212,11 +277,16 @@ pub fn scan(html: &str, page: &Url) -> PageScan {
     }
     let base_href = base.into_inner().map(htmlize::unescape_attribute);
     let hrefs = hrefs.into_inner();
+    let canonical = canonical.into_inner().map(htmlize::unescape_attribute);
     finish(
         page,
         base_href.as_deref(),
-        hrefs.into_iter().map(htmlize::unescape_attribute),
+        hrefs
+            .into_iter()
+            .map(|(h, nf)| (htmlize::unescape_attribute(h), nf)),
+        canonical.as_deref(),
         &htmlize::unescape(title.into_inner()),
+        metas.into_inner(),
     )
 }
 
@@ -233,51 +303,93 @@ pub fn scan(html: &str, page: &Url) -> PageScan {
 pub fn scan_dom(doc: &scraper::Html, page: &Url) -> PageScan {
     use scraper::Selector;
     use std::sync::OnceLock;
-    static SELECTORS: OnceLock<[Selector; 3]> = OnceLock::new();
-    let [base, links, title] = SELECTORS.get_or_init(|| {
-        ["base[href]", "a[href], area[href], link[href]", "title"]
-            .map(|css| Selector::parse(css).expect("built-in selector"))
+    static SELECTORS: OnceLock<[Selector; 4]> = OnceLock::new();
+    let [base, links, title, meta] = SELECTORS.get_or_init(|| {
+        [
+            "base[href]",
+            "a[href], area[href], link[href]",
+            "title",
+            "meta",
+        ]
+        .map(|css| Selector::parse(css).expect("built-in selector"))
     });
     let base_href = doc.select(base).next().and_then(|b| b.value().attr("href"));
-    let hrefs = doc.select(links).filter_map(|e| e.value().attr("href"));
+    let mut canonical = None;
+    let hrefs = doc.select(links).filter_map(|e| {
+        let el = e.value();
+        let href = el.attr("href")?;
+        let rel = el.attr("rel").unwrap_or("");
+        if canonical.is_none() && el.name() == "link" && rel_has(rel, "canonical") {
+            canonical = Some(href);
+        }
+        Some((href, rel_has(rel, "nofollow")))
+    });
+    let hrefs: Vec<_> = hrefs.collect();
+    let mut metas = Metas::default();
+    for m in doc.select(meta) {
+        let el = m.value();
+        metas.add(el.attr("name"), el.attr("http-equiv"), el.attr("content"));
+    }
     let title: String = doc
         .select(title)
         .next()
         .map(|t| t.text().collect())
         .unwrap_or_default();
-    finish(page, base_href, hrefs, &title)
+    finish(page, base_href, hrefs, canonical, &title, metas)
 }
 
 /// The common end of both scans, on decoded strings: resolve the base and
 /// the links, drop the rest, collapse the title's whitespace.
-fn finish<I, S>(page: &Url, base_href: Option<&str>, hrefs: I, title: &str) -> PageScan
+fn finish<I, S>(
+    page: &Url,
+    base_href: Option<&str>,
+    hrefs: I,
+    canonical: Option<&str>,
+    title: &str,
+    metas: Metas,
+) -> PageScan
 where
-    I: IntoIterator<Item = S>,
+    I: IntoIterator<Item = (S, bool)>,
     S: AsRef<str>,
 {
     let base = base_href
         .and_then(|h| page.join(h.trim()).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .unwrap_or_else(|| page.clone());
-    let mut seen = HashSet::new();
-    let mut links = Vec::new();
-    for h in hrefs {
-        let Ok(mut u) = base.join(h.as_ref().trim()) else {
-            continue;
-        };
+    let resolve = |h: &str| {
+        let mut u = base.join(h.trim()).ok()?;
         if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
-            continue;
+            return None;
         }
         u.set_fragment(None);
-        if seen.insert(u.as_str().to_owned()) {
-            links.push(u);
+        Some(u)
+    };
+    let mut seen = HashMap::new();
+    let mut links = Vec::new();
+    let mut rel_nofollow = Vec::new();
+    for (h, nofollow) in hrefs {
+        let Some(u) = resolve(h.as_ref()) else {
+            continue;
+        };
+        match seen.entry(u.as_str().to_owned()) {
+            // Followable if any of its links is.
+            Entry::Occupied(i) => rel_nofollow[*i.get()] &= nofollow,
+            Entry::Vacant(v) => {
+                v.insert(links.len());
+                links.push(u);
+                rel_nofollow.push(nofollow);
+            }
         }
     }
     let words: Vec<&str> = title.split_whitespace().collect();
     PageScan {
         title: (!words.is_empty()).then(|| words.join(" ")),
+        canonical: canonical.and_then(resolve),
         base,
         links,
+        rel_nofollow,
+        robots_meta: metas.robots,
+        refresh: metas.refresh,
     }
 }
 

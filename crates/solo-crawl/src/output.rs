@@ -3,7 +3,8 @@
 //! Owns: the [`PageRecord`] (its fields are the output format: `url`,
 //! `final_url`, `status`, `depth`, `content_type`, `bytes`, `title`,
 //! `links`, `elapsed_ms`, `referer`, `error`, `redirect_to`,
-//! `redirected_from`), the formats, and where they go ([`Target`]: stdout,
+//! `redirected_from`, `noindex`, `nofollow`, `canonical`, `lastmod`), the
+//! formats, and where they go ([`Target`]: stdout,
 //! a file, a shared buffer, nowhere). A file is only ever appended to (a
 //! record starts on a line of its own); a regular file's length is
 //! tracked so the state can account for it, and anything else
@@ -26,7 +27,7 @@ use serde::{Deserialize, Serialize};
 /// let r = solo_crawl::PageRecord { url: "http://a.test/".into(), status: Some(200), ..Default::default() };
 /// let line = serde_json::to_string(&r).unwrap();
 /// assert!(line.starts_with(r#"{"url":"http://a.test/","final_url":null,"status":200,"depth":0,"#));
-/// assert!(line.ends_with(r#""referer":null,"error":null,"redirect_to":null,"redirected_from":[]}"#));
+/// assert!(line.ends_with(r#""redirected_from":[],"noindex":false,"nofollow":false,"canonical":null,"lastmod":null}"#));
 /// ```
 ///
 /// A redirect gets a record of its own (its status, and where it pointed
@@ -69,10 +70,25 @@ pub struct PageRecord {
     /// a JSON array, or an empty cell.
     #[serde(default)]
     pub redirected_from: Vec<String>,
+    /// The page asked not to be indexed (`noindex` or `none` in
+    /// `<meta name="robots">`, a meta named after the crawler's agent, or
+    /// `X-Robots-Tag`).
+    #[serde(default)]
+    pub noindex: bool,
+    /// The page asked that its links not be followed (`nofollow` or
+    /// `none`, same places); unless robots are ignored, none were.
+    #[serde(default)]
+    pub nofollow: bool,
+    /// The page's `<link rel="canonical">`, resolved.
+    #[serde(default)]
+    pub canonical: Option<String>,
+    /// The `<lastmod>` of the sitemap entry that listed the page.
+    #[serde(default)]
+    pub lastmod: Option<String>,
 }
 
 impl PageRecord {
-    const FIELDS: [&'static str; 13] = [
+    const FIELDS: [&'static str; 17] = [
         "url",
         "final_url",
         "status",
@@ -86,6 +102,10 @@ impl PageRecord {
         "error",
         "redirect_to",
         "redirected_from",
+        "noindex",
+        "nofollow",
+        "canonical",
+        "lastmod",
     ];
 }
 
@@ -339,7 +359,7 @@ fn cell(v: &serde_json::Value) -> String {
 /// w.write_page(&PageRecord { url: "http://a.test/".into(), status: Some(200), ..Default::default() }).unwrap();
 /// w.flush().unwrap();
 /// let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
-/// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from"));
+/// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,noindex,nofollow,canonical,lastmod"));
 /// assert_eq!(text.lines().nth(1), Some("http://a.test/,,200,0,,0,,0,0.0,,,,"));
 /// ```
 pub struct RecordWriter {

@@ -218,6 +218,32 @@ pub fn follow<C: Clone>(
         RedirectError::NoLocation { .. } => RedirectError::NoLocation { status },
         e => e,
     })?;
+    let request = hop(request, to, base, max_redirects)?;
+    Ok(Some(Redirect {
+        request,
+        method,
+        keep_body,
+    }))
+}
+
+/// The next hop of `request`'s chain to `to` (a resolved target, see
+/// [`target`]), answered by `base`: the chain's limits apply (at most
+/// `max_redirects` hops, no loop). [`follow`] uses it for a 3xx, the
+/// engine for a `<meta http-equiv="refresh">`.
+///
+/// ```
+/// use solo_crawl::{redirect::{hop, RedirectError}, Request};
+/// let a = Request::parse("http://a.test/a", ()).unwrap();
+/// let b = hop(&a, url::Url::parse("http://a.test/b").unwrap(), &a.url, 10).unwrap();
+/// assert_eq!(b.redirected_from, [a.url.clone()]);
+/// assert!(matches!(hop(&b, a.url.clone(), &b.url, 10), Err(RedirectError::Loop(_))));
+/// ```
+pub fn hop<C: Clone>(
+    request: &Request<C>,
+    to: Url,
+    base: &Url,
+    max_redirects: u32,
+) -> Result<Request<C>, RedirectError> {
     let hops = request.redirected_from.len();
     if hops >= max_redirects as usize {
         return Err(RedirectError::TooMany {
@@ -245,12 +271,10 @@ pub fn follow<C: Clone>(
         retries: 0,
         referer: request.referer.clone(),
         redirected_from: chain,
+        sitemap: request.sitemap,
+        lastmod: request.lastmod.clone(),
     };
-    Ok(Some(Redirect {
-        request: next,
-        method,
-        keep_body,
-    }))
+    Ok(next)
 }
 
 #[cfg(test)]

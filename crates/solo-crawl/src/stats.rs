@@ -124,6 +124,14 @@ pub struct Counters {
     pub redirects: u64,
     /// robots.txt files fetched.
     pub robots_fetched: u64,
+    /// Links not followed because their page said `nofollow` (meta robots
+    /// or `X-Robots-Tag`), or they carry `rel="nofollow"` and
+    /// `skip_nofollow_links` is on.
+    pub nofollow: u64,
+    /// Sitemaps: `read` (documents), `urls` (pages taken from them), and
+    /// the bounds that hit (`too_big`, `too_many_urls`, `too_deep`,
+    /// `total_urls`) or `broken` documents.
+    pub sitemap: BTreeMap<String, u64>,
 }
 
 /// What the engine counts as it goes.
@@ -285,6 +293,16 @@ impl fmt::Display for Summary {
             self.latency_p50_ms, self.latency_p99_ms
         )?;
         writeln!(f, "loop lag     p99 {:.2} ms", self.loop_lag_p99_ms)?;
+        if self.counts.nofollow > 0 {
+            writeln!(
+                f,
+                "nofollow     {} links not followed",
+                self.counts.nofollow
+            )?;
+        }
+        if !self.counts.sitemap.is_empty() {
+            writeln!(f, "sitemaps     {}", join_map(&self.counts.sitemap))?;
+        }
         writeln!(
             f,
             "urls         {} seen, {} left queued; skipped: {}",
