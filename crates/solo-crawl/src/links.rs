@@ -481,6 +481,53 @@ mod tests {
     }
 
     #[test]
+    fn rel_nofollow_canonical_robots_meta_and_refresh() {
+        let s = both(
+            r#"<head><link rel="Canonical" href="/c?a=1&amp;b=2#x"><link rel=canonical href=/second>
+               <meta name="ROBOTS" content="NoIndex, nofollow"><meta name=description content="know-how">
+               <meta name=viewport content="width=device-width"><meta name="solo-crawl" content="none">
+               <meta http-equiv="REFRESH" content="3; url=/next?a=1&amp;b=2"><meta http-equiv=refresh content="0;url=/x">
+               </head><body><a rel="nofollow" href="/nf">1</a><a rel="ugc NOFOLLOW" href="/nf2">2</a>
+               <a href="/f">3</a><a rel=nofollow href="/f">4</a><a rel="nofollow" href="/nf">5</a>
+               <area rel=nofollow href="/area"></body>"#,
+        );
+        assert_eq!(
+            s.canonical.as_ref().map(Url::as_str),
+            Some("http://a.test/c?a=1&b=2")
+        );
+        assert_eq!(
+            links(&s),
+            [
+                "http://a.test/c?a=1&b=2",
+                "http://a.test/second",
+                "http://a.test/nf",
+                "http://a.test/nf2",
+                "http://a.test/f",
+                "http://a.test/area",
+            ]
+        );
+        assert_eq!(s.rel_nofollow, [false, false, true, true, false, true]);
+        assert_eq!(
+            s.robots_meta,
+            [
+                ("robots".to_owned(), "NoIndex, nofollow".to_owned()),
+                ("description".to_owned(), "know-how".to_owned()),
+                ("solo-crawl".to_owned(), "none".to_owned()),
+            ]
+        );
+        assert_eq!(s.refresh.as_deref(), Some("3; url=/next?a=1&b=2"));
+        let plain = both("<a href=/x>x</a><link rel=stylesheet href=/s.css>");
+        assert_eq!((plain.canonical, plain.refresh), (None, None));
+        assert_eq!(plain.rel_nofollow, [false, false]);
+        assert!(plain.robots_meta.is_empty());
+        // A canonical that is not http(s) is none.
+        assert_eq!(
+            both("<link rel=canonical href='javascript:x'>").canonical,
+            None
+        );
+    }
+
+    #[test]
     fn broken_markup_still_scans() {
         let s = both("<a href=/1>1<a href='/2>2</a><div <a href=/3>3</div><a href=\"/4\"");
         assert!(links(&s).contains(&"http://a.test/1"), "{:?}", links(&s));
