@@ -7,7 +7,11 @@
 //! retries with exponential backoff or `Retry-After`, new requests to the
 //! frontier (a redirect's target among them, as
 //! [`redirect`](crate::redirect) decides: one fetch per task, so every hop
-//! passes the frontier's rules), records and items to the writer thread,
+//! passes the frontier's rules; a `<meta http-equiv="refresh">` within
+//! `max_refresh_delay` is one too; a sitemap's entries, as
+//! [`sitemap`](crate::sitemap) reads them), what a page says about
+//! crawling it ([`directives`](crate::directives): no links followed from a
+//! `nofollow` page), records and items to the writer thread,
 //! counters to the stats. It stops when the frontier is idle, the page
 //! budget is spent, or on Ctrl-C / [`StopHandle::stop`] (in-flight
 //! requests finish first). Must not: parse pages itself or block the loop
@@ -812,6 +816,7 @@ async fn page<S: Spider, F: Fetch>(
                     latency: elapsed,
                 };
             }
+            fill_head(&mut record, &f);
             let followed = redirect::follow(
                 &request,
                 // Requests are GETs (the rule keeps POST bodies etc. for
@@ -825,13 +830,11 @@ async fn page<S: Spider, F: Fetch>(
             if let Some(followed) = followed.transpose() {
                 // A redirect is not the answer: no callback. Its target is
                 // crawled as a request of its own, if the frontier allows.
-                fill_head(&mut record, &f);
                 let next = followed.map(|n| n.request);
                 return redirected(sh, host, request, record, f.final_url, f.status, next).await;
             }
             let ok = (200..300).contains(&f.status);
             if let (Some(role), true) = (request.sitemap, ok) {
-                fill_head(&mut record, &f);
                 let found = crate::sitemap::expand(
                     &sh.spider,
                     &cfg.sitemap_limits,
@@ -865,7 +868,6 @@ async fn page<S: Spider, F: Fetch>(
             if ok && response.is_html() {
                 if let Some(next) = refresh(cfg, &request, &response) {
                     // Followed like a redirect: no callback.
-                    fill_head_of(&mut record, &response);
                     let url = response.url().clone();
                     return redirected(sh, host, request, record, url, f.status, next).await;
                 }
@@ -880,7 +882,6 @@ async fn page<S: Spider, F: Fetch>(
                     .on_error(&request, Failure::Status(&response), &mut out)
                     .await;
             }
-            fill_head_of(&mut record, &response);
             if response.is_html() {
                 record.title = response.title();
                 record.links = response.links().len() as u64;
@@ -962,14 +963,6 @@ fn fill_head(record: &mut PageRecord, f: &Fetched) {
     record.bytes = f.body.len() as u64;
 }
 
-/// The head of a response into its page record.
-fn fill_head_of(record: &mut PageRecord, r: &Response) {
-    record.final_url = Some(r.url().to_string());
-    record.status = Some(r.status());
-    record.content_type = r.content_type().map(str::to_owned);
-    record.bytes = r.body().len() as u64;
-}
-
 /// The report of an answer that redirects (a 3xx, or a meta refresh):
 /// the next request, or the error that stops the chain.
 async fn redirected<S: Spider, F: Fetch>(
@@ -1025,7 +1018,9 @@ fn refresh<C: Clone>(
     let max = cfg.max_refresh_delay?;
     let scan = response.scan()?;
     let r = Refresh::parse(scan.refresh.as_deref()?)?;
-    if !(r.delay <= max.as_secs_f64()) {
+    // An endless number of digits parses to infinity: not followed.
+    let soon = r.delay <= max.as_secs_f64();
+    if !soon {
         return None;
     }
     let to = redirect::target(&scan.base, Some(r.url.as_deref()?)).ok()?;

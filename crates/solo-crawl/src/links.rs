@@ -163,7 +163,8 @@ struct Metas {
 }
 
 impl Metas {
-    /// One `<meta>` with these (decoded) attributes.
+    /// One `<meta>` with these (decoded) attributes: with a `name`, a
+    /// robots candidate; else perhaps the refresh.
     fn add(&mut self, name: Option<&str>, http_equiv: Option<&str>, content: Option<&str>) {
         let Some(content) = content else { return };
         if let Some(name) = name {
@@ -171,6 +172,7 @@ impl Metas {
                 self.robots
                     .push((name.trim().to_ascii_lowercase(), content.to_owned()));
             }
+            return;
         }
         if self.refresh.is_none()
             && http_equiv.is_some_and(|h| h.trim().eq_ignore_ascii_case("refresh"))
@@ -235,13 +237,21 @@ pub fn scan(html: &str, page: &Url) -> PageScan {
                     }
                     Ok(())
                 }),
-                element!("meta", |el| {
-                    let get = |n| el.get_attribute(n).map(htmlize::unescape_attribute);
-                    metas.borrow_mut().add(
-                        get("name").as_deref(),
-                        get("http-equiv").as_deref(),
-                        get("content").as_deref(),
-                    );
+                element!("meta[content]", |el| {
+                    let name = el.get_attribute("name");
+                    // A meta with a name is not a pragma: look no further.
+                    let equiv = match name {
+                        None => el.get_attribute("http-equiv"),
+                        Some(_) => None,
+                    };
+                    if name.is_some() || equiv.is_some() {
+                        let dec = |v: Option<String>| v.map(htmlize::unescape_attribute);
+                        metas.borrow_mut().add(
+                            dec(name).as_deref(),
+                            dec(equiv).as_deref(),
+                            dec(el.get_attribute("content")).as_deref(),
+                        );
+                    }
                     Ok(())
                 }),
                 element!("title", |_| {
@@ -516,6 +526,9 @@ mod tests {
             ]
         );
         assert_eq!(s.refresh.as_deref(), Some("3; url=/next?a=1&b=2"));
+        let named =
+            both(r#"<meta name=x http-equiv=refresh content="0;url=/n"><meta content=none>"#);
+        assert_eq!((named.refresh, named.robots_meta.len()), (None, 0));
         let plain = both("<a href=/x>x</a><link rel=stylesheet href=/s.css>");
         assert_eq!((plain.canonical, plain.refresh), (None, None));
         assert_eq!(plain.rel_nofollow, [false, false]);

@@ -5,7 +5,8 @@
 //! points (`Location` resolved against the URL that answered, fragment
 //! and credentials dropped), with which method and whether the body is
 //! kept ([`method_after`], RFC 9110's rules as solo-http has them), and the chain's limits — at most `max_redirects`
-//! hops, and no hop back to a URL of its own chain (a loop). The next
+//! hops, and no hop back to a URL of its own chain (a loop) — in
+//! [`hop`], which a `<meta http-equiv="refresh">` goes through too. The next
 //! request is the old one at its new URL: same callback, meta, depth and
 //! referer, priority + 2 as in Scrapy (a chain finishes before new pages
 //! start), retries reset, and the chain so far in

@@ -115,7 +115,7 @@ fn rel_nofollow_links_are_followed_unless_skipped_and_canonical_is_recorded() {
         let root = record(&recs, "/");
         assert_eq!(root.canonical, Some(site.url("/canon?x=1").to_string()));
         assert_eq!(root.links, 5);
-        assert_eq!(record(&recs, "/").nofollow, false);
+        assert!(!record(&recs, "/").nofollow);
 
         site.hits.borrow_mut().clear();
         let (summary, _) = crawl_links(vec![site.base.clone()], quick()).await;
