@@ -835,14 +835,15 @@ async fn page<S: Spider, F: Fetch>(
             }
             let ok = (200..300).contains(&f.status);
             if let (Some(role), true) = (request.sitemap, ok) {
+                let limits = &cfg.sitemap_limits;
+                let read = crate::sitemap::read_off_loop(role, &f.final_url, f.body, limits).await;
                 let found = crate::sitemap::expand(
                     &sh.spider,
-                    &cfg.sitemap_limits,
+                    limits,
                     &sh.sitemap_urls,
                     &request,
                     role,
-                    &f.final_url,
-                    &f.body,
+                    read,
                     &mut out,
                 );
                 record.links = found.entries as u64;

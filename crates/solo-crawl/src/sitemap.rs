@@ -4,10 +4,11 @@
 //! Owns: what a sitemap request is ([`SitemapRole`], carried by
 //! [`Request::sitemap`](crate::Request::sitemap)), turning its body into
 //! entries ([`read`]: gunzip if the bytes are gzip, then XML with
-//! quick-xml or a text sitemap of one URL per line), the bounds against
+//! quick-xml or a text sitemap of one URL per line; on a worker thread
+//! when the body is large or gzip), the bounds against
 //! hostile sitemaps ([`SitemapLimits`]: bytes after decompression, URLs
-//! per sitemap, nesting of indexes; the URLs of the whole crawl are
-//! counted by the engine), and [`SitemapRules`], Scrapy's
+//! per sitemap, nesting of indexes, URLs of the whole crawl — a count
+//! the engine keeps for [`expand`]), and [`SitemapRules`], Scrapy's
 //! `sitemap_rules`: which callback parses a page found in a sitemap.
 //! Must not: fetch (a sitemap is a request like any other and goes
 //! through the frontier — scope, robots.txt, politeness), or decide
@@ -192,6 +193,26 @@ pub fn read(role: SitemapRole, url: &Url, body: &[u8], limits: &SitemapLimits) -
     };
     s.bounds.splice(0..0, bounds);
     s
+}
+
+/// Bodies larger than this (and every gzip body) are read on a worker
+/// thread ([`solo::to_thread`]): a 50 MiB sitemap takes the loop thread
+/// long enough to stall every download.
+const OFF_LOOP_BYTES: usize = 256 << 10;
+
+/// [`read`], on a worker thread when the body is large or gzip, so the
+/// loop keeps crawling meanwhile.
+pub(crate) async fn read_off_loop(
+    role: SitemapRole,
+    url: &Url,
+    body: bytes::Bytes,
+    limits: &SitemapLimits,
+) -> Sitemap {
+    if body.len() <= OFF_LOOP_BYTES && !body.starts_with(&[0x1f, 0x8b]) {
+        return read(role, url, &body, limits);
+    }
+    let (url, limits) = (url.clone(), limits.clone());
+    solo::to_thread(move || read(role, &url, &body, &limits)).await
 }
 
 /// Gunzips at most `max` bytes: the data, whether there was more, and an
@@ -386,24 +407,20 @@ pub(crate) struct Expanded {
     pub counts: Vec<(&'static str, u64)>,
 }
 
-/// Reads a fetched sitemap (answering `request`, for `role`) and asks for
-/// what it lists: sitemaps (from an index or robots.txt) that
+/// Asks for what a sitemap read for `request` (of `role`) lists: sitemaps (from an index or robots.txt) that
 /// [`Spider::sitemap_follow`] accepts, one index deeper, unless past
 /// `max_nesting`; pages (from a urlset) with the callback
 /// [`Spider::sitemap_callback`] picks and the entry's `lastmod`, until
 /// `total` reaches `max_total_urls`.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn expand<S: Spider>(
     spider: &S,
     limits: &SitemapLimits,
     total: &Cell<u64>,
     request: &Request<S::Callback>,
     role: SitemapRole,
-    url: &Url,
-    body: &[u8],
+    s: Sitemap,
     out: &mut Output<S::Callback>,
 ) -> Expanded {
-    let s = read(role, url, body, limits);
     let mut counts = vec![("read", 1)];
     counts.extend(s.bounds.iter().map(|b| (b.as_str(), 1)));
     if s.error.is_some() {
