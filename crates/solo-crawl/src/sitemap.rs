@@ -80,6 +80,13 @@ impl Default for SitemapLimits {
 }
 
 /// What kind of document a sitemap was.
+///
+/// ```
+/// use solo_crawl::sitemap::{read, Kind, SitemapLimits, SitemapRole};
+/// let url = url::Url::parse("http://a.test/i.xml").unwrap();
+/// let s = read(SitemapRole::Sitemap { nesting: 0 }, &url, b"<sitemapindex/>", &SitemapLimits::default());
+/// assert_eq!(s.kind, Kind::Index);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// `<sitemapindex>`: its entries are sitemaps.
@@ -91,6 +98,11 @@ pub enum Kind {
 }
 
 /// One `<url>` or `<sitemap>`: where, and when it last changed.
+///
+/// ```
+/// let e = solo_crawl::sitemap::Entry { loc: url::Url::parse("http://a.test/").unwrap(), lastmod: None };
+/// assert_eq!(e.loc.path(), "/");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// The `<loc>`, absolute.
@@ -123,6 +135,14 @@ impl Bound {
 }
 
 /// A sitemap read.
+///
+/// ```
+/// use solo_crawl::sitemap::{read, Bound, SitemapLimits, SitemapRole};
+/// let url = url::Url::parse("http://a.test/s.txt").unwrap();
+/// let limits = SitemapLimits { max_urls: 1, ..Default::default() };
+/// let s = read(SitemapRole::Sitemap { nesting: 0 }, &url, b"http://a.test/1\nhttp://a.test/2\n", &limits);
+/// assert_eq!((s.entries.len(), s.bounds.as_slice(), s.error), (1, &[Bound::TooManyUrls][..], None));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sitemap {
     /// Index, urlset or robots.txt.
@@ -362,6 +382,9 @@ fn xml(text: &str, base: &Url, max: usize) -> Sitemap {
                 "lastmod" if cur.in_entry => cur.field = 2,
                 _ => cur.field = 0,
             },
+            Ok(Event::Empty(e)) if e.local_name().as_ref() == "sitemapindex" => {
+                kind = Kind::Index;
+            }
             Ok(Event::End(e)) => {
                 cur.field = 0;
                 if matches!(e.local_name().as_ref(), "url" | "sitemap") && cur.in_entry {

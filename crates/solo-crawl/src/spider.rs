@@ -140,6 +140,12 @@ pub trait Spider: 'static {
 
     /// Whether to read a sitemap that an index or robots.txt lists
     /// (Scrapy's `sitemap_follow`); all by default.
+    ///
+    /// ```
+    /// use solo_crawl::{LinkSpider, Spider};
+    /// let u = url::Url::parse("http://a.test/sitemap-news.xml").unwrap();
+    /// assert!(LinkSpider::new(vec![]).sitemap_follow(&u));
+    /// ```
     fn sitemap_follow(&self, url: &Url) -> bool {
         let _ = url;
         true
