@@ -48,8 +48,13 @@ pub(crate) fn resume(store: &Store, cfg: &OutputConfig) -> Result<(), String> {
         let Target::File(path) = target else {
             continue;
         };
-        let db_err =
-            |e: rusqlite::Error| format!("state database {}: {e}", store.db_path().display());
+        let db_err = |e: rusqlite::Error| {
+            format!(
+                "state database {}: {}",
+                store.db_path().display(),
+                crate::sink::sqlite_message(&e)
+            )
+        };
         let Some(m) = store.output(stream).map_err(db_err)? else {
             continue;
         };
@@ -118,9 +123,6 @@ fn cut_back(path: &Path, m: &OutputMark, db: &Path) -> Result<(), String> {
 /// files' marks: a checkpoint to resume from.
 pub(crate) fn commit(out: &mut RecordWriter, store: &mut Store) -> std::io::Result<()> {
     out.sync()?;
-    let db = store.db_path();
-    let db_err =
-        |e: rusqlite::Error| std::io::Error::other(format!("state database {}: {e}", db.display()));
     let files = out.files();
     for stream in ["pages", "items"] {
         match files.iter().find(|f| f.stream == stream) {
@@ -128,10 +130,10 @@ pub(crate) fn commit(out: &mut RecordWriter, store: &mut Store) -> std::io::Resu
                 let m = mark(f).map_err(|e| {
                     std::io::Error::new(e.kind(), format!("output {}: {e}", f.path.display()))
                 })?;
-                store.set_output(&m).map_err(db_err)?;
+                store.set_output(&m).map_err(crate::sink::db_err)?;
             }
-            None => store.clear_output(stream).map_err(db_err)?,
+            None => store.clear_output(stream).map_err(crate::sink::db_err)?,
         }
     }
-    store.commit().map_err(db_err)
+    store.commit().map_err(crate::sink::db_err)
 }

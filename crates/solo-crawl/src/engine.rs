@@ -14,8 +14,10 @@
 //! `nofollow` page), records and items to the writer thread,
 //! counters to the stats. It stops when the frontier is idle, the page
 //! budget is spent, or on Ctrl-C / [`StopHandle::stop`] (in-flight
-//! requests finish first). Must not: parse pages itself or block the loop
-//! thread (file output happens on the writer thread).
+//! requests finish first). It holds the crawl's body budget and has big
+//! pages scanned off the loop. Must not: parse pages itself or block the
+//! loop thread (file output happens on the writer thread, big pages are
+//! scanned on a helper thread).
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
@@ -29,6 +31,7 @@ use std::time::{Duration, Instant, SystemTime};
 use solo::sync::{mpsc, Event};
 use url::Url;
 
+use crate::budget::BodyBudget;
 use crate::canon::fingerprint;
 use crate::config::Config;
 use crate::directives::{Directives, Refresh};
@@ -39,6 +42,7 @@ use crate::redirect;
 use crate::request::Request;
 use crate::response::Response;
 use crate::robots::{agent_name, RobotsRules};
+use crate::secrets::{redact_text, redact_url, referer as referer_for};
 use crate::sink::{Msg, Writer};
 use crate::spider::{Failure, Output, Spider};
 use crate::stats::{Progress, Stats, Summary, SummaryExtra};
@@ -78,6 +82,8 @@ impl StopHandle {
 /// A crawl failure that is not about one page.
 #[derive(Debug)]
 pub enum CrawlError {
+    /// A [`Config`] value is out of range (see [`Config::validate`]).
+    Config(String),
     /// Output could not be opened or written.
     Output(io::Error),
     /// The state store failed.
@@ -90,6 +96,7 @@ pub enum CrawlError {
 impl std::fmt::Display for CrawlError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            CrawlError::Config(e) => write!(f, "{e}"),
             CrawlError::Output(e) => write!(f, "output: {e}"),
             CrawlError::State(e) => write!(f, "state: {e}"),
             CrawlError::Client(e) => write!(f, "http client: {e}"),
@@ -115,9 +122,9 @@ impl std::error::Error for CrawlError {}
 /// ```
 pub struct Crawler<S: Spider, F: Fetch = solo_http::Client> {
     spider: S,
-    /// An error if the default client could not be built (reported by
-    /// `run`).
-    fetcher: Result<F, FetchError>,
+    /// Builds the fetcher at `run`, from the settings with the start
+    /// URLs' networks allowed (an error is reported by `run`).
+    fetcher: MakeFetcher<F>,
     config: Config,
     output: OutputConfig,
     stop: StopHandle,
@@ -130,7 +137,7 @@ impl<S: Spider> Crawler<S, solo_http::Client> {
     pub fn new(spider: S, config: Config) -> Crawler<S, solo_http::Client> {
         Crawler {
             spider,
-            fetcher: fetch::client(&config),
+            fetcher: Box::new(fetch::client),
             config,
             output: OutputConfig::default(),
             stop: StopHandle::default(),
@@ -139,11 +146,13 @@ impl<S: Spider> Crawler<S, solo_http::Client> {
 }
 
 impl<S: Spider, F: Fetch> Crawler<S, F> {
-    /// Uses another HTTP client.
+    /// Uses another HTTP client. The crawl's address guard
+    /// ([`Config::allow_private_networks`] and the network lists) is the
+    /// default client's: another one must enforce its own.
     pub fn fetcher<G: Fetch>(self, fetcher: G) -> Crawler<S, G> {
         Crawler {
             spider: self.spider,
-            fetcher: Ok(fetcher),
+            fetcher: Box::new(move |_: &Config| Ok(fetcher)),
             config: self.config,
             output: self.output,
             stop: self.stop,
@@ -162,11 +171,26 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
     }
 
     /// Runs the crawl to its end; the statistics.
+    ///
+    /// Unless [`Config::allow_private_networks`] is set, the start URLs'
+    /// hosts are resolved first, and the special networks (loopback,
+    /// private, ...) they are in are allowed for this crawl: crawling
+    /// 127.0.0.1 or an intranet host works with no setting, while links,
+    /// redirects and DNS answers into other such networks are refused.
     pub async fn run(self) -> Result<Summary, CrawlError> {
-        let fetcher = self.fetcher.map_err(CrawlError::Client)?;
-        let (store, restored) = match self.config.state_dir.clone() {
+        self.config.validate().map_err(CrawlError::Config)?;
+        let mut starts = self.spider.start_requests();
+        let sitemaps = crate::sitemap::start_requests(&self.config, &starts);
+        starts.extend(sitemaps);
+        let mut config = self.config;
+        if !config.allow_private_networks {
+            let nets = start_networks(&starts, &config).await;
+            config.allow_networks.extend(nets);
+        }
+        let fetcher = (self.fetcher)(&config).map_err(CrawlError::Client)?;
+        let (store, restored) = match config.state_dir.clone() {
             Some(dir) => {
-                let reset = self.config.state_reset;
+                let reset = config.state_reset;
                 let (store, restored) = solo::to_thread(move || {
                     let store = Store::open(&dir, reset)?;
                     let restored = store.load().map_err(|e| {
@@ -190,11 +214,13 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         let persist = store.is_some();
         let writer = Writer::spawn(&self.output, store)?;
         let (tx, rx) = mpsc::unbounded();
-        let agent_cfg = self.config.clone();
+        let agent_cfg = config.clone();
+        let budget = BodyBudget::new(config.body_budget(), config.max_bytes);
         let sh = Rc::new(Shared {
             spider: self.spider,
             fetcher,
-            config: self.config,
+            budget: budget.clone(),
+            config,
             stats: Rc::new(RefCell::new(Stats::default())),
             tx,
             agent: agent_name(&agent_cfg.user_agent),
@@ -210,11 +236,8 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             frontier.set_cap(agent_cfg.frontier_cap);
         }
         let mut seeds = Seeds::default();
-        let mut starts = sh.spider.start_requests();
-        let sitemaps = crate::sitemap::start_requests(&sh.config, &starts);
-        starts.extend(sitemaps);
         for r in starts {
-            let url = r.url.clone();
+            let url = redact_url(&r.url);
             let pushed = frontier.push_with(r, true, |fp, req, spilled| {
                 if persist {
                     writer.send(enqueue_op(fp, req, spilled));
@@ -265,7 +288,9 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             ..
         } = engine;
         let failed = writer.failed();
-        writer.finish().map_err(CrawlError::Output)?;
+        writer
+            .finish()
+            .map_err(|e| write_error(e, &self.output, sh.config.state_dir.as_deref()))?;
         if let Some(e) = damaged {
             return Err(CrawlError::State(e));
         }
@@ -290,6 +315,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             filtered,
             interrupted: interrupted || failed,
         });
+        summary.buffered_peak_bytes = budget.peak() as u64;
         summary.seeds_ok = seeds.ok;
         summary.resumed = resumed;
         summary.seeds_failed = seeds.failed;
@@ -297,10 +323,15 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
     }
 }
 
+/// Builds a crawl's fetcher from its settings.
+type MakeFetcher<F> = Box<dyn FnOnce(&Config) -> Result<F, FetchError>>;
+
 /// What the page tasks share.
 struct Shared<S: Spider, F> {
     spider: S,
     fetcher: F,
+    /// Bytes of bodies held at once, over all downloads.
+    budget: BodyBudget,
     config: Config,
     stats: Rc<RefCell<Stats>>,
     tx: mpsc::Sender<Report<S::Callback>>,
@@ -481,8 +512,8 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
     /// Sends a redirect's target to the frontier, like any new request.
     fn push_redirect(&mut self, next: Request<S::Callback>, seed: bool) {
         let (persist, writer) = (self.persist, &self.writer);
-        let from = next.redirected_from.last().map(|u| u.to_string());
-        let to = next.url.to_string();
+        let from = next.redirected_from.last().map(redact_url);
+        let to = redact_url(&next.url);
         let pushed = self.frontier.push_with(next, false, |fp, req, spilled| {
             if persist {
                 writer.send(enqueue_op(fp, req, spilled));
@@ -527,7 +558,8 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 if shed {
                     self.frontier.shed_load(host);
                 }
-                // A start URL's outcome is its chain's last page.
+                // A start URL's outcome is its chain's last page (its URL
+                // and error are redacted already).
                 let seed = request.depth == 0;
                 if seed {
                     match (&record.error, &redirect) {
@@ -624,6 +656,45 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             }
         }
     }
+}
+
+/// A failure of the writer thread: of the state store (named, with what
+/// to do) or of the output (naming its targets).
+fn write_error(e: io::Error, out: &OutputConfig, state: Option<&std::path::Path>) -> CrawlError {
+    if let (Some(dir), Some(inner)) = (state, e.get_ref()) {
+        if let Some(se) = inner.downcast_ref::<crate::sink::StateWriteError>() {
+            return CrawlError::State(format!(
+                "{}: saving the crawl's state failed: {se}; check the disk holding it \
+                 (free space, permissions), then rerun the same command to resume",
+                dir.display()
+            ));
+        }
+    }
+    let name = |t: &crate::output::Target| match t {
+        crate::output::Target::File(p) => Some(p.display().to_string()),
+        crate::output::Target::Stdout => Some("stdout".into()),
+        _ => None,
+    };
+    let names: Vec<String> = [name(&out.pages), name(&out.items)]
+        .into_iter()
+        .flatten()
+        .collect();
+    CrawlError::Output(io::Error::new(
+        e.kind(),
+        format!(
+            "writing {} failed: {e}; check the disk (free space, permissions){}",
+            if names.is_empty() {
+                "the output".into()
+            } else {
+                names.join(" and ")
+            },
+            if state.is_some() {
+                ", then rerun the same command to resume"
+            } else {
+                ""
+            }
+        ),
+    ))
 }
 
 /// The store operation for an accepted request.
@@ -732,19 +803,49 @@ impl<C> Drop for PanicGuard<'_, C> {
     }
 }
 
+/// The record of `request` before its fetch, URL credentials masked.
 fn base_record<C>(request: &Request<C>) -> PageRecord {
     PageRecord {
-        url: request.url.to_string(),
+        url: redact_url(&request.url),
         depth: request.depth,
-        referer: request.referer.as_ref().map(|u| u.to_string()),
-        redirected_from: request
-            .redirected_from
-            .iter()
-            .map(|u| u.to_string())
-            .collect(),
+        referer: request.referer.as_ref().map(redact_url),
+        redirected_from: request.redirected_from.iter().map(redact_url).collect(),
         lastmod: request.lastmod.clone(),
         ..Default::default()
     }
+}
+
+/// The special networks (loopback, private, link-local, ...) the start
+/// URLs' hosts resolve to: the crawl may connect there. A host that does
+/// not resolve adds nothing (its fetch reports the DNS error).
+async fn start_networks<C>(starts: &[Request<C>], cfg: &Config) -> Vec<solo_http::IpNet> {
+    let mut hosts: Vec<String> = starts
+        .iter()
+        .filter_map(|r| r.url.host_str().map(str::to_owned))
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    let resolver = cfg.resolver.clone().unwrap_or_default();
+    let limit = cfg.timeout;
+    let lookups = hosts.into_iter().map(|host| {
+        let resolver = resolver.clone();
+        async move {
+            solo::timeout(limit, resolver.lookup(&host))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        }
+    });
+    let mut nets = Vec::new();
+    for ip in solo::gather(lookups).await.into_iter().flatten() {
+        if let Some(range) = solo_http::special_range(ip) {
+            if !nets.contains(&range.net) {
+                nets.push(range.net);
+            }
+        }
+    }
+    nets
 }
 
 async fn page_task<S: Spider, F: Fetch>(
@@ -836,7 +937,10 @@ async fn page<S: Spider, F: Fetch>(
             let ok = (200..300).contains(&f.status);
             if let (Some(role), true) = (request.sitemap, ok) {
                 let limits = &cfg.sitemap_limits;
-                let read = crate::sitemap::read_off_loop(role, &f.final_url, f.body, limits).await;
+                let off_loop = cfg.parse_off_loop_bytes;
+                let read =
+                    crate::sitemap::read_off_loop(role, &f.final_url, f.body, limits, off_loop)
+                        .await;
                 let found = crate::sitemap::expand(
                     &sh.spider,
                     limits,
@@ -865,7 +969,11 @@ async fn page<S: Spider, F: Fetch>(
             }
             let final_url = f.final_url.clone();
             let response =
-                Response::for_request(&request, f.final_url, f.status, f.headers, f.body, elapsed);
+                Response::for_request(&request, f.final_url, f.status, f.headers, f.body, elapsed)
+                    .with_link_cap(cfg.max_links_per_page);
+            if response.body().len() > cfg.parse_off_loop_bytes {
+                response.scan_off_loop().await;
+            }
             if ok && response.is_html() {
                 if let Some(next) = refresh(cfg, &request, &response) {
                     // Followed like a redirect: no callback.
@@ -883,9 +991,13 @@ async fn page<S: Spider, F: Fetch>(
                     .on_error(&request, Failure::Status(&response), &mut out)
                     .await;
             }
-            if response.is_html() {
-                record.title = response.title();
-                record.links = response.links().len() as u64;
+            if let Some(scan) = response.scan() {
+                record.title = scan.title.clone();
+                record.links = scan.links.len() as u64;
+                if scan.capped {
+                    record.truncated.push("links".into());
+                    sh.stats.borrow_mut().counts.links_capped += 1;
+                }
             }
             Report::Page {
                 host,
@@ -913,7 +1025,7 @@ async fn page<S: Spider, F: Fetch>(
                 .on_error(&request, Failure::Fetch(&e), &mut out)
                 .await;
             record.status = e.status;
-            record.error = Some(e.to_string());
+            record.error = Some(redact_text(&e.to_string()).into_owned());
             Report::Page {
                 host,
                 request,
@@ -958,7 +1070,7 @@ async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, ur
 
 /// The head of an answer into its page record.
 fn fill_head(record: &mut PageRecord, f: &Fetched) {
-    record.final_url = Some(f.final_url.to_string());
+    record.final_url = Some(redact_url(&f.final_url));
     record.status = Some(f.status);
     record.content_type = f.header("content-type").map(str::to_owned);
     record.bytes = f.body.len() as u64;
@@ -978,7 +1090,7 @@ async fn redirected<S: Spider, F: Fetch>(
     let mut out = Output::new();
     let next = match next {
         Ok(next) => {
-            record.redirect_to = Some(next.url.to_string());
+            record.redirect_to = Some(redact_url(&next.url));
             Some(Box::new(next))
         }
         Err(e) => {
@@ -991,8 +1103,8 @@ async fn redirected<S: Spider, F: Fetch>(
             sh.spider
                 .on_error(&request, Failure::Fetch(&err), &mut out)
                 .await;
-            record.redirect_to = e.target().map(Url::to_string);
-            record.error = Some(err.to_string());
+            record.redirect_to = e.target().map(redact_url);
+            record.error = Some(redact_text(&err.to_string()).into_owned());
             None
         }
     };
@@ -1052,7 +1164,7 @@ fn obey_page<S: Spider, F>(
     let d = Directives::of_page(response.headers(), meta, &sh.agent);
     record.noindex = d.noindex;
     record.nofollow = d.nofollow;
-    record.canonical = scan.and_then(|s| s.canonical.as_ref()).map(Url::to_string);
+    record.canonical = scan.and_then(|s| s.canonical.as_ref()).map(redact_url);
     let dropped = if d.nofollow && cfg.obey_robots {
         out.retain_requests(|_| false)
     } else if let Some(s) =
@@ -1087,14 +1199,15 @@ async fn download<S: Spider, F: Fetch>(
             "text/html,application/xhtml+xml,*/*;q=0.8".to_owned(),
         ),
     ];
-    if let Some(r) = referer {
-        headers.push(("Referer".to_owned(), r.to_string()));
+    if let Some(r) = referer.and_then(|from| referer_for(from, url)) {
+        headers.push(("Referer".to_owned(), r));
     }
     let req = FetchRequest {
         url: url.clone(),
         headers,
         timeout: cfg.timeout,
         max_bytes: cfg.max_bytes,
+        budget: Some(sh.budget.clone()),
     };
     sh.fetcher.fetch(&req).await
 }

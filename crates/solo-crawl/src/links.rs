@@ -132,8 +132,11 @@ pub struct PageScan {
     /// https), else the page URL: what relative links resolve against.
     pub base: Url,
     /// The http(s) links (`a[href]`, `area[href]`, `link[href]`), resolved
-    /// against `base`, fragments dropped, each once, in document order.
+    /// against `base`, fragments dropped, each once, in document order; at
+    /// most the scan's cap (see [`scan_capped`]).
     pub links: Vec<Url>,
+    /// The page had more links than the cap; the rest were not resolved.
+    pub capped: bool,
     /// For each of `links`: whether it carries `rel="nofollow"` (every
     /// time it occurs on the page).
     pub rel_nofollow: Vec<bool>,
@@ -201,6 +204,22 @@ impl Metas {
 /// assert_eq!(s.title, None);
 /// ```
 pub fn scan(html: &str, page: &Url) -> PageScan {
+    scan_capped(html, page, usize::MAX)
+}
+
+/// [`scan`], keeping the first `max_links` links only (and saying so in
+/// [`PageScan::capped`]): a page with a million links costs a million URL
+/// parses and a million requests offered to the frontier, not its bytes.
+///
+/// ```
+/// let page = url::Url::parse("http://a.test/").unwrap();
+/// let html = "<a href=/1>1</a><a href=/1#x>1</a><a href=/2>2</a><a href=/3>3</a>";
+/// let s = solo_crawl::links::scan_capped(html, &page, 2);
+/// assert_eq!(s.links.len(), 2);
+/// assert!(s.capped);
+/// assert!(!solo_crawl::links::scan_capped(html, &page, 3).capped);
+/// ```
+pub fn scan_capped(html: &str, page: &Url, max_links: usize) -> PageScan {
     use lol_html::{element, text, HtmlRewriter, Settings};
     use std::cell::RefCell;
 
@@ -297,6 +316,7 @@ pub fn scan(html: &str, page: &Url) -> PageScan {
         canonical.as_deref(),
         &htmlize::unescape(title.into_inner()),
         metas.into_inner(),
+        max_links,
     )
 }
 
@@ -311,6 +331,17 @@ pub fn scan(html: &str, page: &Url) -> PageScan {
 /// assert_eq!(solo_crawl::links::scan_dom(&dom, &page), solo_crawl::links::scan(html, &page));
 /// ```
 pub fn scan_dom(doc: &scraper::Html, page: &Url) -> PageScan {
+    scan_dom_capped(doc, page, usize::MAX)
+}
+
+/// [`scan_dom`] keeping the first `max_links` links (see [`scan_capped`]).
+///
+/// ```
+/// let page = url::Url::parse("http://a.test/").unwrap();
+/// let dom = scraper::Html::parse_document("<a href=/1>1</a><a href=/2>2</a>");
+/// assert!(solo_crawl::links::scan_dom_capped(&dom, &page, 1).capped);
+/// ```
+pub fn scan_dom_capped(doc: &scraper::Html, page: &Url, max_links: usize) -> PageScan {
     use scraper::Selector;
     use std::sync::OnceLock;
     static SELECTORS: OnceLock<[Selector; 4]> = OnceLock::new();
@@ -319,7 +350,7 @@ pub fn scan_dom(doc: &scraper::Html, page: &Url) -> PageScan {
             "base[href]",
             "a[href], area[href], link[href]",
             "title",
-            "meta",
+            "meta[content]",
         ]
         .map(|css| Selector::parse(css).expect("built-in selector"))
     });
@@ -345,7 +376,7 @@ pub fn scan_dom(doc: &scraper::Html, page: &Url) -> PageScan {
         .next()
         .map(|t| t.text().collect())
         .unwrap_or_default();
-    finish(page, base_href, hrefs, canonical, &title, metas)
+    finish(page, base_href, hrefs, canonical, &title, metas, max_links)
 }
 
 /// The common end of both scans, on decoded strings: resolve the base and
@@ -357,6 +388,7 @@ fn finish<I, S>(
     canonical: Option<&str>,
     title: &str,
     metas: Metas,
+    max_links: usize,
 ) -> PageScan
 where
     I: IntoIterator<Item = (S, bool)>,
@@ -377,6 +409,7 @@ where
     let mut seen = HashMap::new();
     let mut links = Vec::new();
     let mut rel_nofollow = Vec::new();
+    let mut capped = false;
     for (h, nofollow) in hrefs {
         let Some(u) = resolve(h.as_ref()) else {
             continue;
@@ -385,6 +418,10 @@ where
             // Followable if any of its links is.
             Entry::Occupied(i) => rel_nofollow[*i.get()] &= nofollow,
             Entry::Vacant(v) => {
+                if links.len() == max_links {
+                    capped = true;
+                    break;
+                }
                 v.insert(links.len());
                 links.push(u);
                 rel_nofollow.push(nofollow);
@@ -400,6 +437,7 @@ where
         rel_nofollow,
         robots_meta: metas.robots,
         refresh: metas.refresh,
+        capped,
     }
 }
 

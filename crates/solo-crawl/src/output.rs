@@ -3,16 +3,20 @@
 //! Owns: the [`PageRecord`] (its fields are the output format: `url`,
 //! `final_url`, `status`, `depth`, `content_type`, `bytes`, `title`,
 //! `links`, `elapsed_ms`, `referer`, `error`, `redirect_to`,
-//! `redirected_from`, `noindex`, `nofollow`, `canonical`, `lastmod`), the
-//! formats, and where they go ([`Target`]: stdout,
-//! a file, a shared buffer, nowhere). A file is only ever appended to (a
-//! record starts on a line of its own); a regular file's length is
-//! tracked so the state can account for it, and anything else
-//! (`/dev/null`, a pipe, a FIFO) is just written to. Writing is
+//! `redirected_from`, `noindex`, `nofollow`, `canonical`, `lastmod`, and
+//! `truncated` when something was cut), the
+//! formats, and where they go ([`Target`]: stdout, a file, a shared
+//! buffer, nowhere). A file is only ever appended to (a record starts on
+//! a line of its own); a regular file's length is tracked so the state
+//! can account for it, and anything else (`/dev/null`, a pipe, a FIFO) is
+//! just written to. Text fields of page records are cut to
+//! [`OutputConfig::max_field_chars`]; CSV cells are made safe to open in a
+//! spreadsheet unless [`OutputConfig::csv_raw`] (see [`csv_safe`]). Writing is
 //! synchronous and buffered: the engine calls it from the writer thread,
 //! never from the loop. Must not: know about the crawl's state or the
 //! loop, or cut a file.
 
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
@@ -85,10 +89,16 @@ pub struct PageRecord {
     /// The `<lastmod>` of the sitemap entry that listed the page.
     #[serde(default)]
     pub lastmod: Option<String>,
+    /// What was cut: `"links"` when the page had more than
+    /// [`Config::max_links_per_page`](crate::Config::max_links_per_page),
+    /// or the names of text fields longer than
+    /// [`OutputConfig::max_field_chars`]. Absent from JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub truncated: Vec<String>,
 }
 
 impl PageRecord {
-    const FIELDS: [&'static str; 17] = [
+    const FIELDS: [&'static str; 18] = [
         "url",
         "final_url",
         "status",
@@ -106,7 +116,66 @@ impl PageRecord {
         "nofollow",
         "canonical",
         "lastmod",
+        "truncated",
     ];
+
+    /// This record with every text field cut to `max` characters, the cut
+    /// ones named in [`truncated`](PageRecord::truncated); borrowed when
+    /// nothing needs cutting.
+    ///
+    /// ```
+    /// let r = solo_crawl::PageRecord { url: "http://a.test/".into(), title: Some("é".repeat(10)), ..Default::default() };
+    /// let b = r.bounded(4);
+    /// assert_eq!(b.title.as_deref(), Some("éééé"));
+    /// assert_eq!(b.url, "http://a.test/"[..4]);
+    /// assert_eq!(b.truncated, ["url", "title"]);
+    /// assert!(matches!(r.bounded(100), std::borrow::Cow::Borrowed(_)));
+    /// ```
+    pub fn bounded(&self, max: usize) -> Cow<'_, PageRecord> {
+        let long = |s: &str| s.len() > max && s.chars().nth(max).is_some();
+        let opt = |s: &Option<String>| s.as_deref().is_some_and(long);
+        if !(long(&self.url)
+            || opt(&self.final_url)
+            || opt(&self.content_type)
+            || opt(&self.title)
+            || opt(&self.referer)
+            || opt(&self.error)
+            || opt(&self.redirect_to)
+            || opt(&self.canonical)
+            || opt(&self.lastmod)
+            || self.redirected_from.iter().any(|u| long(u)))
+        {
+            return Cow::Borrowed(self);
+        }
+        let mut r = self.clone();
+        let mut cut = |name: &str, s: &mut String| {
+            if let Some((i, _)) = s.char_indices().nth(max) {
+                s.truncate(i);
+                if !r.truncated.iter().any(|n| n == name) {
+                    r.truncated.push(name.to_owned());
+                }
+            }
+        };
+        cut("url", &mut r.url);
+        for (name, f) in [
+            ("final_url", &mut r.final_url),
+            ("content_type", &mut r.content_type),
+            ("title", &mut r.title),
+            ("referer", &mut r.referer),
+            ("error", &mut r.error),
+            ("redirect_to", &mut r.redirect_to),
+            ("canonical", &mut r.canonical),
+            ("lastmod", &mut r.lastmod),
+        ] {
+            if let Some(s) = f {
+                cut(name, s);
+            }
+        }
+        for u in &mut r.redirected_from {
+            cut("redirected_from", u);
+        }
+        Cow::Owned(r)
+    }
 }
 
 /// An output format.
@@ -163,8 +232,10 @@ pub enum Target {
 /// ```
 /// let o = solo_crawl::OutputConfig::default();
 /// assert!(matches!(o.pages, solo_crawl::Target::Discard));
+/// assert_eq!(o.max_field_chars, 8192);
+/// assert!(!o.csv_raw);
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct OutputConfig {
     /// Per-page records.
     pub pages: Target,
@@ -173,6 +244,24 @@ pub struct OutputConfig {
     pub items: Target,
     /// The format of both.
     pub format: Format,
+    /// Text fields of page records (URLs, title, content type, error) are
+    /// cut to this many characters (see [`PageRecord::bounded`]); items are
+    /// written as the spider made them.
+    pub max_field_chars: usize,
+    /// CSV: write cells as they are, instead of [`csv_safe`] ones.
+    pub csv_raw: bool,
+}
+
+impl Default for OutputConfig {
+    fn default() -> OutputConfig {
+        OutputConfig {
+            pages: Target::default(),
+            items: Target::default(),
+            format: Format::default(),
+            max_field_chars: 8192,
+            csv_raw: false,
+        }
+    }
 }
 
 enum Sink {
@@ -223,12 +312,14 @@ struct Stream {
     name: &'static str,
     sink: Sink,
     format: Format,
+    /// Cells as they are (no [`csv_safe`]).
+    raw: bool,
     /// CSV columns, fixed by the header.
     columns: Option<Vec<String>>,
 }
 
 impl Stream {
-    fn open(name: &'static str, target: &Target, format: Format) -> io::Result<Stream> {
+    fn open(name: &'static str, target: &Target, format: Format, raw: bool) -> io::Result<Stream> {
         let mut had_data = false;
         let mut newline = false;
         let sink = match target {
@@ -259,6 +350,7 @@ impl Stream {
             name,
             sink,
             format,
+            raw,
             columns: had_data.then(Vec::new),
         };
         if newline {
@@ -283,18 +375,26 @@ impl Stream {
                             (None, _) => vec!["value".to_owned()],
                         };
                         if self.columns.is_none() {
-                            self.csv_row(cols.iter().map(|s| s.as_str()))?;
+                            // Item keys come from pages too.
+                            let raw = self.raw;
+                            let head = cols.iter().map(|c| match raw {
+                                true => Cow::Borrowed(c.as_str()),
+                                false => csv_safe(c),
+                            });
+                            let head: Vec<Cow<str>> = head.collect();
+                            self.csv_row(head.iter().map(|c| c.as_ref()))?;
                         }
                         self.columns = Some(cols.clone());
                         cols
                     }
                 };
+                let raw = self.raw;
                 let cells: Vec<String> = match v {
                     serde_json::Value::Object(m) => cols
                         .iter()
-                        .map(|c| m.get(c).map_or_else(String::new, cell))
+                        .map(|c| m.get(c).map_or_else(String::new, |v| cell(v, raw)))
                         .collect(),
-                    other => vec![cell(other)],
+                    other => vec![cell(other, raw)],
                 };
                 self.csv_row(cells.iter().map(|s| s.as_str()))
             }
@@ -339,14 +439,44 @@ pub(crate) struct OutputFile<'a> {
     pub file: &'a File,
 }
 
-/// A JSON value as one CSV cell: strings as they are, null empty, the rest
-/// as JSON.
-fn cell(v: &serde_json::Value) -> String {
+/// A JSON value as one CSV cell: strings [`csv_safe`] (as they are if
+/// `raw`), null empty, the rest as JSON (a negative number stays a
+/// number).
+fn cell(v: &serde_json::Value, raw: bool) -> String {
     match v {
         serde_json::Value::Null => String::new(),
-        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::String(s) if raw => s.clone(),
+        serde_json::Value::String(s) => csv_safe(s).into_owned(),
         other => other.to_string(),
     }
+}
+
+/// A CSV cell that is safe to open in a spreadsheet (OWASP's rule for CSV
+/// injection): one starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return gets a leading `'`, so it is shown as text instead of run as a
+/// formula; control characters other than tab, line feed and carriage
+/// return (NUL, ESC, DEL, C1) become U+FFFD. Borrowed when nothing
+/// changes.
+///
+/// ```
+/// use solo_crawl::output::csv_safe;
+/// assert_eq!(csv_safe("=HYPERLINK(\"http://evil/\")"), "'=HYPERLINK(\"http://evil/\")");
+/// assert_eq!(csv_safe("a\u{0}b\u{1b}[31m"), "a\u{fffd}b\u{fffd}[31m");
+/// assert_eq!(csv_safe("-1"), "'-1");
+/// assert_eq!(csv_safe("Tom & Jerry"), "Tom & Jerry");
+/// ```
+pub fn csv_safe(cell: &str) -> Cow<'_, str> {
+    let bad = |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if !formula && !cell.chars().any(bad) {
+        return Cow::Borrowed(cell);
+    }
+    let mut out = String::with_capacity(cell.len() + 1);
+    if formula {
+        out.push('\'');
+    }
+    out.extend(cell.chars().map(|c| if bad(c) { '\u{fffd}' } else { c }));
+    Cow::Owned(out)
 }
 
 /// Writes page records and items to their targets.
@@ -354,24 +484,42 @@ fn cell(v: &serde_json::Value) -> String {
 /// ```
 /// use solo_crawl::{output::{RecordWriter, SharedBuf}, Format, OutputConfig, PageRecord, Target};
 /// let buf = SharedBuf::default();
-/// let cfg = OutputConfig { pages: Target::Buffer(buf.clone()), items: Target::Discard, format: Format::Csv };
+/// let cfg = OutputConfig { pages: Target::Buffer(buf.clone()), format: Format::Csv, ..Default::default() };
 /// let mut w = RecordWriter::open(&cfg).unwrap();
 /// w.write_page(&PageRecord { url: "http://a.test/".into(), status: Some(200), ..Default::default() }).unwrap();
 /// w.flush().unwrap();
 /// let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
-/// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,noindex,nofollow,canonical,lastmod"));
-/// assert_eq!(text.lines().nth(1), Some("http://a.test/,,200,0,,0,,0,0.0,,,,,false,false,,"));
+/// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,noindex,nofollow,canonical,lastmod,truncated"));
+/// assert_eq!(text.lines().nth(1), Some("http://a.test/,,200,0,,0,,0,0.0,,,,,false,false,,,"));
 /// ```
 pub struct RecordWriter {
     pages: Stream,
     /// `None`: items share the pages' stream.
     items: Option<Stream>,
+    max_field_chars: usize,
+}
+
+/// An error opening `target`, with its path and what to do about it.
+fn named(e: io::Error, target: &Target) -> io::Error {
+    let Target::File(p) = target else {
+        return e;
+    };
+    let hint = match e.kind() {
+        io::ErrorKind::NotFound => "; create its directory first",
+        io::ErrorKind::IsADirectory => "; give a file name, not a directory",
+        io::ErrorKind::PermissionDenied => "; check the permissions",
+        _ => "",
+    };
+    io::Error::new(e.kind(), format!("cannot open {}: {e}{hint}", p.display()))
 }
 
 impl RecordWriter {
     /// Opens the targets (files are created or appended to).
     pub fn open(cfg: &OutputConfig) -> io::Result<RecordWriter> {
-        let pages = Stream::open("pages", &cfg.pages, cfg.format)?;
+        let open = |name, t: &Target| {
+            Stream::open(name, t, cfg.format, cfg.csv_raw).map_err(|e| named(e, t))
+        };
+        let pages = open("pages", &cfg.pages)?;
         let same = match (&cfg.pages, &cfg.items) {
             (Target::Stdout, Target::Stdout) => true,
             (Target::File(a), Target::File(b)) => a == b,
@@ -387,13 +535,19 @@ impl RecordWriter {
         let items = if same {
             None
         } else {
-            Some(Stream::open("items", &cfg.items, cfg.format)?)
+            Some(open("items", &cfg.items)?)
         };
-        Ok(RecordWriter { pages, items })
+        Ok(RecordWriter {
+            pages,
+            items,
+            max_field_chars: cfg.max_field_chars,
+        })
     }
 
     /// Writes one page record.
     pub fn write_page(&mut self, r: &PageRecord) -> io::Result<()> {
+        let r = r.bounded(self.max_field_chars);
+        let r = r.as_ref();
         if self.pages.format == Format::Jsonl {
             // Directly, so the fields keep their order.
             serde_json::to_writer(&mut self.pages.sink, r)?;

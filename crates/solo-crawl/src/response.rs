@@ -4,7 +4,8 @@
 //! body, the URL that answered and the redirects that led to it, the
 //! request's depth and meta —
 //! and the views computed from it on first use and then cached: decoded
-//! text, the streaming scan (title, base, links) every page gets, and the
+//! text, the streaming scan (title, base, links) every page gets — done on
+//! a helper thread for big bodies, so the loop does not stall — and the
 //! parsed HTML document (a DOM) that only CSS selection needs.
 //! Must not: fetch anything or touch the crawl's state.
 
@@ -42,6 +43,8 @@ pub struct Response {
     depth: u32,
     meta: serde_json::Value,
     elapsed: Duration,
+    /// Links kept by the scan (see [`links::scan_capped`]).
+    max_links: usize,
     text: OnceCell<String>,
     html: OnceCell<Option<Html>>,
     scan: OnceCell<Option<PageScan>>,
@@ -83,6 +86,7 @@ impl Response {
             depth: 0,
             meta: serde_json::Value::Null,
             elapsed: Duration::ZERO,
+            max_links: usize::MAX,
             text: OnceCell::new(),
             html: OnceCell::new(),
             scan: OnceCell::new(),
@@ -109,6 +113,32 @@ impl Response {
         r.meta = request.meta.clone();
         r.elapsed = elapsed;
         r
+    }
+
+    /// Keeps at most `n` links (the crawl's
+    /// [`max_links_per_page`](crate::Config::max_links_per_page)).
+    pub(crate) fn with_link_cap(mut self, n: usize) -> Response {
+        self.max_links = n;
+        self
+    }
+
+    /// Decodes and scans an HTML body on a helper thread, so that a huge
+    /// page does not stall the loop; [`text`](Response::text),
+    /// [`scan`](Response::scan) and what comes from them are then ready.
+    pub(crate) async fn scan_off_loop(&self) {
+        if self.scan.get().is_some() || !self.is_html() {
+            return;
+        }
+        let (body, url, max) = (self.body.clone(), self.url.clone(), self.max_links);
+        let content_type = self.content_type().map(str::to_owned);
+        let (text, scan) = solo::to_thread(move || {
+            let text = links::decode(&body, content_type.as_deref()).into_owned();
+            let scan = links::scan_capped(&text, &url, max);
+            (text, scan)
+        })
+        .await;
+        let _ = self.text.set(text);
+        let _ = self.scan.set(Some(scan));
     }
 
     /// The URL that answered (the last one of a redirect chain).
@@ -289,8 +319,12 @@ impl Response {
         self.scan
             .get_or_init(|| match self.html.get() {
                 // A spider's CSS selection built the DOM already: use it.
-                Some(dom) => dom.as_ref().map(|d| links::scan_dom(d, &self.url)),
-                None => self.is_html().then(|| links::scan(self.text(), &self.url)),
+                Some(dom) => dom
+                    .as_ref()
+                    .map(|d| links::scan_dom_capped(d, &self.url, self.max_links)),
+                None => self
+                    .is_html()
+                    .then(|| links::scan_capped(self.text(), &self.url, self.max_links)),
             })
             .as_ref()
     }

@@ -157,8 +157,29 @@ impl Drop for Writer {
     }
 }
 
-fn db_err(store: &Store) -> impl Fn(rusqlite::Error) -> io::Error + '_ {
-    |e| io::Error::other(format!("state database {}: {e}", store.db_path().display()))
+/// A failure of the state store (not of the output), told apart by the
+/// engine for its message.
+#[derive(Debug)]
+pub(crate) struct StateWriteError(pub(crate) rusqlite::Error);
+
+impl std::fmt::Display for StateWriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&sqlite_message(&self.0))
+    }
+}
+
+/// SQLite's message, without the statement rusqlite may quote after it.
+pub(crate) fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        e => e.to_string().lines().next().unwrap_or_default().to_owned(),
+    }
+}
+
+impl std::error::Error for StateWriteError {}
+
+pub(crate) fn db_err(e: rusqlite::Error) -> io::Error {
+    io::Error::other(StateWriteError(e))
 }
 
 /// Output flushed; with a store, a checkpoint.
@@ -198,14 +219,14 @@ fn handle(out: &mut RecordWriter, store: &mut Option<Store>, m: Msg) -> io::Resu
         Msg::Item(v) => out.write_item(&v)?,
         Msg::State(op) => {
             if let Some(s) = store {
-                s.apply(&op).map_err(db_err(s))?;
+                s.apply(&op).map_err(db_err)?;
             }
         }
         Msg::Unspill { n, reply } => {
             // Sent between pages: a checkpoint may come here.
             commit(out, store)?;
             let rows = match store {
-                Some(s) => s.unspill(n).map_err(db_err(s))?,
+                Some(s) => s.unspill(n).map_err(db_err)?,
                 None => Vec::new(),
             };
             let _ = reply.send(rows);

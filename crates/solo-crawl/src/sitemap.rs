@@ -215,20 +215,18 @@ pub fn read(role: SitemapRole, url: &Url, body: &[u8], limits: &SitemapLimits) -
     s
 }
 
-/// Bodies larger than this (and every gzip body) are read on a worker
-/// thread ([`solo::to_thread`]): a 50 MiB sitemap takes the loop thread
-/// long enough to stall every download.
-const OFF_LOOP_BYTES: usize = 256 << 10;
-
-/// [`read`], on a worker thread when the body is large or gzip, so the
-/// loop keeps crawling meanwhile.
+/// [`read`], on a worker thread ([`solo::to_thread`]) when the body is
+/// larger than `off_loop_bytes` (`Config::parse_off_loop_bytes`) or
+/// gzip: a 50 MiB sitemap would hold the loop thread long enough to stall
+/// every download.
 pub(crate) async fn read_off_loop(
     role: SitemapRole,
     url: &Url,
     body: bytes::Bytes,
     limits: &SitemapLimits,
+    off_loop_bytes: usize,
 ) -> Sitemap {
-    if body.len() <= OFF_LOOP_BYTES && !body.starts_with(&[0x1f, 0x8b]) {
+    if body.len() <= off_loop_bytes && !body.starts_with(&[0x1f, 0x8b]) {
         return read(role, url, &body, limits);
     }
     let (url, limits) = (url.clone(), limits.clone());

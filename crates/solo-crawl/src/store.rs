@@ -146,7 +146,14 @@ impl Store {
                 )
             })?,
         };
-        let db_err = |e: rusqlite::Error| format!("state database {}: {e}", db_path.display());
+        let db_err = |e: rusqlite::Error| {
+            format!(
+                "state database {}: {}; this is not a state this solo-crawl can use: \
+                 use another directory for --state, or rerun with --state-reset to discard it",
+                db_path.display(),
+                crate::sink::sqlite_message(&e)
+            )
+        };
         let conn = Connection::open(&db_path).map_err(db_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db_err)?;

@@ -79,6 +79,24 @@ pub enum ErrorKind {
     InvalidUrl,
     /// The host name could not be resolved.
     Dns,
+    /// The client's [`AddressPolicy`](crate::AddressPolicy) refused every
+    /// address of the host (after DNS, for this connection); the message
+    /// names the address and the rule. Trying again does not help.
+    ///
+    /// ```
+    /// use solo_http::{AddressPolicy, ErrorKind};
+    /// solo::run(async {
+    ///     let client = solo_http::Client::builder()
+    ///         .address_policy(AddressPolicy::public_only())
+    ///         .build()
+    ///         .unwrap();
+    ///     // Refused before any packet is sent.
+    ///     let err = client.get("http://127.0.0.1:1/").send().await.unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::BlockedAddress);
+    ///     assert!(err.to_string().contains("127.0.0.1 is in 127.0.0.0/8 (loopback)"), "{err}");
+    /// });
+    /// ```
+    BlockedAddress,
 }
 
 /// The error of every fallible operation in this crate.

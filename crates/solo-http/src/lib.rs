@@ -122,6 +122,8 @@
 //! | `connect` | DNS, TCP, proxy tunnel, TLS, hyper handshake, solo tasks |
 //! | `tls` | rustls settings, ALPN, the plain-or-TLS stream |
 //! | `dns` | a TTL cache over `solo::net::lookup_host` |
+//! | `resolve` | the resolver hook: [`Resolve`], [`Resolver`] |
+//! | `policy` | [`AddressPolicy`]: which addresses may be connected to |
 //! | `proxy` | HTTP `CONNECT` tunnels |
 //! | `response`, `body` | [`Response`]; streaming the body under limits |
 //! | `decode` | gzip/deflate/br decompression, charset detection |
@@ -153,6 +155,17 @@
 //!   Reading the body to its end gives the connection back to the pool.
 //! - **Errors, not panics.** Bad input (URL, header) is an error at send;
 //!   whatever a server sends is at worst an error.
+//! - **An address policy, checked where the socket opens.** With
+//!   [`ClientBuilder::address_policy`] (e.g.
+//!   [`AddressPolicy::public_only`], the guard against server-side request
+//!   forgery: no loopback, private, link-local or other special address,
+//!   in IPv4-mapped, 6to4 and NAT64 forms too), every address is judged
+//!   after DNS, just before connecting to it, for every request, redirect
+//!   and proxy tunnel target: a name that resolves, or re-resolves, to a
+//!   refused address fails with [`ErrorKind::BlockedAddress`], naming the
+//!   address and the rule. By default every address is allowed. Names can
+//!   be resolved by a [`Resolver`] of your own
+//!   ([`ClientBuilder::resolver`]), e.g. [`Resolver::hosts`] in tests.
 //!
 //! [hyper]: https://docs.rs/hyper
 //! [rustls]: https://docs.rs/rustls
@@ -168,19 +181,24 @@ mod cookie;
 mod decode;
 mod dns;
 mod error;
+mod policy;
 mod pool;
 mod proxy;
 mod redirect;
 mod request;
+mod resolve;
 mod response;
 mod send;
 mod tls;
 
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY_SIZE};
 pub use error::{Error, ErrorKind, Phase};
+pub use policy::{embedded_ipv4, special_range, AddressPolicy, Refused, SpecialRange};
 pub use request::{IntoUrl, RequestBuilder};
+pub use resolve::{Resolve, Resolver, Resolving};
 pub use response::Response;
 
 pub use bytes::Bytes;
 pub use http::{header, HeaderMap, Method, StatusCode, Version};
+pub use ipnet::IpNet;
 pub use url::Url;

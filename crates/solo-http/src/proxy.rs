@@ -8,6 +8,11 @@
 //! target: TLS and HTTP run inside it, end to end. A tunnel is one pooled
 //! connection like any other. The exchange is a few lines of text, done
 //! here by hand; it is part of the connect phase (and its time limit).
+//!
+//! When the client has an address policy, the target's name is resolved
+//! and checked here, and the tunnel is asked for the checked address
+//! (`CONNECT 93.184.216.34:443`), so the proxy cannot resolve it to
+//! another one; TLS still verifies the certificate against the name.
 
 use http::HeaderValue;
 use solo::net::TcpStream;
@@ -57,8 +62,14 @@ impl Proxy {
         connector: &Connector,
         target: &Key,
     ) -> Result<TcpStream, Error> {
+        let authority = match connector.policy.allows_all() {
+            true => format!("{}:{}", target.host, target.port),
+            false => match connector.allowed_addrs(target).await?.first() {
+                Some(addr) => addr.to_string(),
+                None => format!("{}:{}", target.host, target.port),
+            },
+        };
         let tcp = connector.tcp(&self.host, self.port).await?;
-        let authority = format!("{}:{}", target.host, target.port);
         let mut ask = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
         if let Some(value) = &self.authorization {
             ask.push_str("Proxy-Authorization: ");
