@@ -10,6 +10,7 @@ use std::time::Duration;
 use regex::Regex;
 use solo_http::{IpNet, Resolver};
 
+use crate::sitemap::SitemapLimits;
 use crate::throttle::AutoThrottle;
 
 /// The longest pause or time limit a crawl accepts: a day. Longer ones are
@@ -61,7 +62,10 @@ pub struct Config {
     pub allow: Vec<Regex>,
     /// A followed URL matching any of these is skipped.
     pub deny: Vec<Regex>,
-    /// Fetch and obey each host's robots.txt (Disallow, Crawl-delay).
+    /// Fetch and obey each host's robots.txt (Disallow, Crawl-delay), and
+    /// what pages say: a page whose `<meta name="robots">` or
+    /// `X-Robots-Tag` says `nofollow` has none of its links followed
+    /// (`noindex` and `nofollow` are recorded either way).
     pub obey_robots: bool,
     /// One request must finish within this (each redirect hop is a
     /// request of its own).
@@ -110,6 +114,25 @@ pub struct Config {
     /// loops back (then the redirect's record has a `redirect:` error).
     /// 0 follows none.
     pub max_redirects: u32,
+    /// Follow a `<meta http-equiv="refresh">` whose delay is at most this
+    /// like a redirect (its target goes through the frontier; the page is
+    /// not parsed); `None` follows none. A refresh to the page itself is
+    /// a reload, never followed. Default 100 s (Scrapy's
+    /// `METAREFRESH_MAXDELAY`): a longer delay is a page that updates
+    /// itself, not one that moved.
+    pub max_refresh_delay: Option<Duration>,
+    /// Do not follow links marked `rel="nofollow"` (they are still found,
+    /// and marked in [`PageScan::rel_nofollow`](crate::links::PageScan)).
+    pub skip_nofollow_links: bool,
+    /// Read the `Sitemap:` lines of the start hosts' robots.txt and crawl
+    /// the sitemaps they list (and the pages in them).
+    pub sitemaps: bool,
+    /// Sitemaps to read at the start (indexes, urlsets, `.xml.gz`, or a
+    /// robots.txt URL for its `Sitemap:` lines); their hosts are in scope
+    /// like the start URLs'.
+    pub sitemap_urls: Vec<url::Url>,
+    /// Bounds on what sitemaps can make the crawl do.
+    pub sitemap_limits: SitemapLimits,
     /// Stop gracefully on Ctrl-C (in-flight requests finish).
     pub handle_ctrl_c: bool,
     /// Show a live progress line on stderr when it is a terminal.
@@ -169,6 +192,11 @@ impl Default for Config {
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(60),
             max_redirects: 10,
+            max_refresh_delay: Some(Duration::from_secs(100)),
+            skip_nofollow_links: false,
+            sitemaps: false,
+            sitemap_urls: Vec::new(),
+            sitemap_limits: SitemapLimits::default(),
             handle_ctrl_c: false,
             progress: false,
             state_dir: None,

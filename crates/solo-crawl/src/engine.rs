@@ -7,7 +7,11 @@
 //! retries with exponential backoff or `Retry-After`, new requests to the
 //! frontier (a redirect's target among them, as
 //! [`redirect`](crate::redirect) decides: one fetch per task, so every hop
-//! passes the frontier's rules), records and items to the writer thread,
+//! passes the frontier's rules; a `<meta http-equiv="refresh">` within
+//! `max_refresh_delay` is one too; a sitemap's entries, as
+//! [`sitemap`](crate::sitemap) reads them), what a page says about
+//! crawling it ([`directives`](crate::directives): no links followed from a
+//! `nofollow` page), records and items to the writer thread,
 //! counters to the stats. It stops when the frontier is idle, the page
 //! budget is spent, or on Ctrl-C / [`StopHandle::stop`] (in-flight
 //! requests finish first). It holds the crawl's body budget and has big
@@ -30,6 +34,7 @@ use url::Url;
 use crate::budget::BodyBudget;
 use crate::canon::fingerprint;
 use crate::config::Config;
+use crate::directives::{Directives, Refresh};
 use crate::fetch::{self, Fetch, FetchError, FetchErrorKind, FetchRequest, Fetched};
 use crate::frontier::{Frontier, HostId, Job, Rejected};
 use crate::output::{OutputConfig, PageRecord};
@@ -189,7 +194,9 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
     /// redirects and DNS answers into other such networks are refused.
     pub async fn run(self) -> Result<Summary, CrawlError> {
         self.config.validate().map_err(CrawlError::Config)?;
-        let starts = self.spider.start_requests();
+        let mut starts = self.spider.start_requests();
+        let sitemaps = crate::sitemap::start_requests(&self.config, &starts);
+        starts.extend(sitemaps);
         let mut config = self.config;
         if !config.allow_private_networks {
             let nets = start_networks(&starts, &config).await;
@@ -231,6 +238,8 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             config,
             stats: Rc::new(RefCell::new(Stats::default())),
             tx,
+            agent: agent_name(&agent_cfg.user_agent),
+            sitemap_urls: Cell::new(0),
         });
         let mut frontier = Frontier::new(&agent_cfg);
         let resumed = restored.as_ref().is_some_and(|(r, _)| r.resumed);
@@ -341,6 +350,10 @@ struct Shared<S: Spider, F> {
     config: Config,
     stats: Rc<RefCell<Stats>>,
     tx: mpsc::Sender<Report<S::Callback>>,
+    /// The robots agent name (of `config.user_agent`).
+    agent: String,
+    /// Page URLs taken from sitemaps so far.
+    sitemap_urls: Cell<u64>,
 }
 
 /// How the start requests went.
@@ -597,7 +610,10 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 let referer = final_url.unwrap_or_else(|| request.url.clone());
                 let (persist, writer) = (self.persist, &self.writer);
                 for mut r in follows {
-                    r.depth = request.depth + 1;
+                    // A sitemap listed by a sitemap is as deep as its
+                    // parent: indexes count against `max_nesting`, not the
+                    // depth limit.
+                    r.depth = request.depth + u32::from(r.sitemap.is_none());
                     r.referer = Some(referer.clone());
                     r.retries = 0;
                     r.redirected_from.clear();
@@ -813,6 +829,7 @@ fn base_record<C>(request: &Request<C>) -> PageRecord {
         depth: request.depth,
         referer: request.referer.as_ref().map(redact_url),
         redirected_from: request.redirected_from.iter().map(redact_url).collect(),
+        lastmod: request.lastmod.clone(),
         ..Default::default()
     }
 }
@@ -919,6 +936,7 @@ async fn page<S: Spider, F: Fetch>(
                     latency: elapsed,
                 };
             }
+            fill_head(&mut record, &f);
             let followed = redirect::follow(
                 &request,
                 // Requests are GETs (the rule keeps POST bodies etc. for
@@ -932,25 +950,32 @@ async fn page<S: Spider, F: Fetch>(
             if let Some(followed) = followed.transpose() {
                 // A redirect is not the answer: no callback. Its target is
                 // crawled as a request of its own, if the frontier allows.
-                fill_head(&mut record, &f);
-                let next = match followed {
-                    Ok(next) => {
-                        record.redirect_to = Some(redact_url(&next.request.url));
-                        Some(Box::new(next.request))
-                    }
-                    Err(e) => {
-                        let kind = FetchErrorKind::Redirect;
-                        sh.stats.borrow_mut().error(kind.as_str());
-                        let mut err = FetchError::new(kind, e.to_string());
-                        err.status = Some(f.status);
-                        sh.spider
-                            .on_error(&request, Failure::Fetch(&err), &mut out)
-                            .await;
-                        record.redirect_to = e.target().map(redact_url);
-                        record.error = Some(redact_text(&err.to_string()).into_owned());
-                        None
-                    }
-                };
+                let next = followed.map(|n| n.request);
+                return redirected(sh, host, request, record, f.final_url, f.status, next).await;
+            }
+            let ok = (200..300).contains(&f.status);
+            if let (Some(role), true) = (request.sitemap, ok) {
+                let limits = &cfg.sitemap_limits;
+                let off_loop = cfg.parse_off_loop_bytes;
+                let read =
+                    crate::sitemap::read_off_loop(role, &f.final_url, f.body, limits, off_loop)
+                        .await;
+                let found = crate::sitemap::expand(
+                    &sh.spider,
+                    limits,
+                    &sh.sitemap_urls,
+                    &request,
+                    role,
+                    read,
+                    &mut out,
+                );
+                record.links = found.entries as u64;
+                record.error = found.error.map(|e| format!("sitemap: {e}"));
+                let mut st = sh.stats.borrow_mut();
+                for (k, n) in found.counts {
+                    *st.counts.sitemap.entry(k.to_owned()).or_default() += n;
+                }
+                drop(st);
                 return Report::Page {
                     host,
                     request,
@@ -958,7 +983,7 @@ async fn page<S: Spider, F: Fetch>(
                     out,
                     final_url: Some(f.final_url),
                     shed: false,
-                    redirect: next,
+                    redirect: None,
                 };
             }
             let final_url = f.final_url.clone();
@@ -968,19 +993,23 @@ async fn page<S: Spider, F: Fetch>(
             if response.body().len() > cfg.parse_off_loop_bytes {
                 response.scan_off_loop().await;
             }
-            if (200..300).contains(&f.status) {
+            if ok && response.is_html() {
+                if let Some(next) = refresh(cfg, &request, &response) {
+                    // Followed like a redirect: no callback.
+                    let url = response.url().clone();
+                    return redirected(sh, host, request, record, url, f.status, next).await;
+                }
+            }
+            if ok {
                 sh.spider
                     .parse(request.callback.clone(), &response, &mut out)
                     .await;
+                obey_page(sh, &response, &mut record, &mut out);
             } else {
                 sh.spider
                     .on_error(&request, Failure::Status(&response), &mut out)
                     .await;
             }
-            record.final_url = Some(redact_url(&final_url));
-            record.status = Some(f.status);
-            record.content_type = response.content_type().map(str::to_owned);
-            record.bytes = response.body().len() as u64;
             if let Some(scan) = response.scan() {
                 record.title = scan.title.clone();
                 record.links = scan.links.len() as u64;
@@ -1064,6 +1093,112 @@ fn fill_head(record: &mut PageRecord, f: &Fetched) {
     record.status = Some(f.status);
     record.content_type = f.header("content-type").map(str::to_owned);
     record.bytes = f.body.len() as u64;
+}
+
+/// The report of an answer that redirects (a 3xx, or a meta refresh):
+/// the next request, or the error that stops the chain.
+async fn redirected<S: Spider, F: Fetch>(
+    sh: &Shared<S, F>,
+    host: HostId,
+    request: Request<S::Callback>,
+    mut record: PageRecord,
+    final_url: Url,
+    status: u16,
+    next: Result<Request<S::Callback>, redirect::RedirectError>,
+) -> Report<S::Callback> {
+    let mut out = Output::new();
+    let next = match next {
+        Ok(next) => {
+            record.redirect_to = Some(redact_url(&next.url));
+            Some(Box::new(next))
+        }
+        Err(e) => {
+            let kind = FetchErrorKind::Redirect;
+            sh.stats.borrow_mut().error(kind.as_str());
+            let mut err = FetchError::new(kind, e.to_string());
+            err.status = Some(status);
+            sh.spider
+                .on_error(&request, Failure::Fetch(&err), &mut out)
+                .await;
+            record.redirect_to = e.target().map(redact_url);
+            record.error = Some(redact_text(&err.to_string()).into_owned());
+            None
+        }
+    };
+    Report::Page {
+        host,
+        request,
+        record: Box::new(record),
+        out,
+        final_url: Some(final_url),
+        shed: false,
+        redirect: next,
+    }
+}
+
+/// The next hop of a page's `<meta http-equiv="refresh">`, if it is one
+/// to follow: a delay within `max_refresh_delay` and a URL that is not
+/// the page itself (a reload) and is http(s). The chain's limits apply
+/// (the error is the page's).
+fn refresh<C: Clone>(
+    cfg: &Config,
+    request: &Request<C>,
+    response: &Response,
+) -> Option<Result<Request<C>, redirect::RedirectError>> {
+    let max = cfg.max_refresh_delay?;
+    let scan = response.scan()?;
+    let r = Refresh::parse(scan.refresh.as_deref()?)?;
+    // An endless number of digits parses to infinity: not followed.
+    let soon = r.delay <= max.as_secs_f64();
+    if !soon {
+        return None;
+    }
+    let to = redirect::target(&scan.base, Some(r.url.as_deref()?)).ok()?;
+    if fingerprint(&to) == fingerprint(response.url()) {
+        return None;
+    }
+    Some(redirect::hop(
+        request,
+        to,
+        response.url(),
+        cfg.max_redirects,
+    ))
+}
+
+/// What a 2xx page says about crawling it, into its record (`noindex`,
+/// `nofollow`, `canonical`), and obeyed: no links followed from a
+/// `nofollow` page unless robots are ignored, none marked
+/// `rel="nofollow"` with `skip_nofollow_links`.
+fn obey_page<S: Spider, F>(
+    sh: &Shared<S, F>,
+    response: &Response,
+    record: &mut PageRecord,
+    out: &mut Output<S::Callback>,
+) {
+    let cfg = &sh.config;
+    let scan = response.scan();
+    let meta = scan.map_or(&[][..], |s| &s.robots_meta);
+    let d = Directives::of_page(response.headers(), meta, &sh.agent);
+    record.noindex = d.noindex;
+    record.nofollow = d.nofollow;
+    record.canonical = scan.and_then(|s| s.canonical.as_ref()).map(redact_url);
+    let dropped = if d.nofollow && cfg.obey_robots {
+        out.retain_requests(|_| false)
+    } else if let Some(s) =
+        scan.filter(|s| cfg.skip_nofollow_links && s.rel_nofollow.contains(&true))
+    {
+        let marked: std::collections::HashSet<&str> = s
+            .links
+            .iter()
+            .zip(&s.rel_nofollow)
+            .filter(|(_, nf)| **nf)
+            .map(|(u, _)| u.as_str())
+            .collect();
+        out.retain_requests(|r| !marked.contains(r.url.as_str()))
+    } else {
+        0
+    };
+    sh.stats.borrow_mut().counts.nofollow += dropped as u64;
 }
 
 /// Fetches `url` once (a redirect is an answer like any other) within the

@@ -23,7 +23,9 @@
 //! | [`redirect`] | a 3xx answer → the next request, or why not (limits, loops) |
 //! | [`secrets`] | the `Referer` policy; URL credentials masked in output |
 //! | [`throttle`] | [`AutoThrottle`]: a per-host pause that follows latency and 429/503 |
-//! | [`links`] | charset decoding, link and title extraction |
+//! | [`links`] | charset decoding, the page scan: links (rel=nofollow marked), title, canonical, robots meta, refresh |
+//! | [`directives`] | what a page says about crawling it: robots meta, `X-Robots-Tag`, meta refresh |
+//! | [`sitemap`] | robots.txt `Sitemap:` lines, sitemap indexes and urlsets (gzip too), bounds, `sitemap_rules` |
 //! | [`response`] | [`Response`] and its lazily parsed views, CSS selection |
 //! | [`spider`] | the [`Spider`] trait, [`Output`], [`LinkSpider`] |
 //! | [`fetch`] | the [`Fetch`](fetch::Fetch) seam, on [`solo_http::Client`] (http and https, keep-alive) |
@@ -82,6 +84,7 @@ mod checkpoint;
 pub mod config;
 pub mod deadline;
 pub mod demo_site;
+pub mod directives;
 pub mod engine;
 pub mod fetch;
 pub mod frontier;
@@ -93,6 +96,7 @@ pub mod response;
 pub mod robots;
 pub mod secrets;
 mod sink;
+pub mod sitemap;
 pub mod spider;
 pub mod stats;
 mod store;

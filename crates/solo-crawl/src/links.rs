@@ -17,7 +17,7 @@
 //! selection ([`Response::select`](crate::Response::select)).
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::hash_map::{Entry, HashMap};
 
 use encoding_rs::Encoding;
 use url::Url;
@@ -137,6 +137,52 @@ pub struct PageScan {
     pub links: Vec<Url>,
     /// The page had more links than the cap; the rest were not resolved.
     pub capped: bool,
+    /// For each of `links`: whether it carries `rel="nofollow"` (every
+    /// time it occurs on the page).
+    pub rel_nofollow: Vec<bool>,
+    /// The first `<link rel="canonical" href>`, resolved (http(s) only).
+    pub canonical: Option<Url>,
+    /// The `<meta name content>` tags that may hold robots directives
+    /// (content mentioning `no`, e.g. `noindex`, `nofollow`, `none`):
+    /// name lower-cased, content with character references expanded. See
+    /// [`Directives`](crate::directives::Directives).
+    pub robots_meta: Vec<(String, String)>,
+    /// The content of the first `<meta http-equiv="refresh">` (see
+    /// [`Refresh`](crate::directives::Refresh)).
+    pub refresh: Option<String>,
+}
+
+/// Whether a `rel` value holds the token `token`.
+fn rel_has(rel: &str, token: &str) -> bool {
+    rel.split_ascii_whitespace()
+        .any(|t| t.eq_ignore_ascii_case(token))
+}
+
+/// What the `<meta>` tags found: robots candidates and the refresh.
+#[derive(Default)]
+struct Metas {
+    robots: Vec<(String, String)>,
+    refresh: Option<String>,
+}
+
+impl Metas {
+    /// One `<meta>` with these (decoded) attributes: with a `name`, a
+    /// robots candidate; else perhaps the refresh.
+    fn add(&mut self, name: Option<&str>, http_equiv: Option<&str>, content: Option<&str>) {
+        let Some(content) = content else { return };
+        if let Some(name) = name {
+            if content.len() < 1024 && content.to_ascii_lowercase().contains("no") {
+                self.robots
+                    .push((name.trim().to_ascii_lowercase(), content.to_owned()));
+            }
+            return;
+        }
+        if self.refresh.is_none()
+            && http_equiv.is_some_and(|h| h.trim().eq_ignore_ascii_case("refresh"))
+        {
+            self.refresh = Some(content.to_owned());
+        }
+    }
 }
 
 /// Scans a decoded HTML document (see [`PageScan`]). Never fails: markup
@@ -178,7 +224,9 @@ pub fn scan_capped(html: &str, page: &Url, max_links: usize) -> PageScan {
     use std::cell::RefCell;
 
     let base: RefCell<Option<String>> = RefCell::new(None);
-    let hrefs: RefCell<Vec<String>> = RefCell::new(Vec::new());
+    let hrefs: RefCell<Vec<(String, bool)>> = RefCell::new(Vec::new());
+    let canonical: RefCell<Option<String>> = RefCell::new(None);
+    let metas = RefCell::new(Metas::default());
     // The first <title> only: 0 before it, 1 inside, 2 after.
     let title_state = RefCell::new(0u8);
     let title = RefCell::new(String::new());
@@ -194,7 +242,34 @@ pub fn scan_capped(html: &str, page: &Url, max_links: usize) -> PageScan {
                 }),
                 element!("a[href], area[href], link[href]", |el| {
                     if let Some(h) = el.get_attribute("href") {
-                        hrefs.borrow_mut().push(h);
+                        // Most links have no rel: look only when there is one.
+                        let rel = el
+                            .has_attribute("rel")
+                            .then(|| el.get_attribute("rel"))
+                            .flatten()
+                            .map(htmlize::unescape_attribute);
+                        let rel = rel.as_deref().unwrap_or("");
+                        if el.tag_name() == "link" && rel_has(rel, "canonical") {
+                            canonical.borrow_mut().get_or_insert_with(|| h.clone());
+                        }
+                        hrefs.borrow_mut().push((h, rel_has(rel, "nofollow")));
+                    }
+                    Ok(())
+                }),
+                element!("meta[content]", |el| {
+                    let name = el.get_attribute("name");
+                    // A meta with a name is not a pragma: look no further.
+                    let equiv = match name {
+                        None => el.get_attribute("http-equiv"),
+                        Some(_) => None,
+                    };
+                    if name.is_some() || equiv.is_some() {
+                        let dec = |v: Option<String>| v.map(htmlize::unescape_attribute);
+                        metas.borrow_mut().add(
+                            dec(name).as_deref(),
+                            dec(equiv).as_deref(),
+                            dec(el.get_attribute("content")).as_deref(),
+                        );
                     }
                     Ok(())
                 }),
@@ -231,11 +306,16 @@ pub fn scan_capped(html: &str, page: &Url, max_links: usize) -> PageScan {
     }
     let base_href = base.into_inner().map(htmlize::unescape_attribute);
     let hrefs = hrefs.into_inner();
+    let canonical = canonical.into_inner().map(htmlize::unescape_attribute);
     finish(
         page,
         base_href.as_deref(),
-        hrefs.into_iter().map(htmlize::unescape_attribute),
+        hrefs
+            .into_iter()
+            .map(|(h, nf)| (htmlize::unescape_attribute(h), nf)),
+        canonical.as_deref(),
         &htmlize::unescape(title.into_inner()),
+        metas.into_inner(),
         max_links,
     )
 }
@@ -264,19 +344,39 @@ pub fn scan_dom(doc: &scraper::Html, page: &Url) -> PageScan {
 pub fn scan_dom_capped(doc: &scraper::Html, page: &Url, max_links: usize) -> PageScan {
     use scraper::Selector;
     use std::sync::OnceLock;
-    static SELECTORS: OnceLock<[Selector; 3]> = OnceLock::new();
-    let [base, links, title] = SELECTORS.get_or_init(|| {
-        ["base[href]", "a[href], area[href], link[href]", "title"]
-            .map(|css| Selector::parse(css).expect("built-in selector"))
+    static SELECTORS: OnceLock<[Selector; 4]> = OnceLock::new();
+    let [base, links, title, meta] = SELECTORS.get_or_init(|| {
+        [
+            "base[href]",
+            "a[href], area[href], link[href]",
+            "title",
+            "meta[content]",
+        ]
+        .map(|css| Selector::parse(css).expect("built-in selector"))
     });
     let base_href = doc.select(base).next().and_then(|b| b.value().attr("href"));
-    let hrefs = doc.select(links).filter_map(|e| e.value().attr("href"));
+    let mut canonical = None;
+    let hrefs = doc.select(links).filter_map(|e| {
+        let el = e.value();
+        let href = el.attr("href")?;
+        let rel = el.attr("rel").unwrap_or("");
+        if canonical.is_none() && el.name() == "link" && rel_has(rel, "canonical") {
+            canonical = Some(href);
+        }
+        Some((href, rel_has(rel, "nofollow")))
+    });
+    let hrefs: Vec<_> = hrefs.collect();
+    let mut metas = Metas::default();
+    for m in doc.select(meta) {
+        let el = m.value();
+        metas.add(el.attr("name"), el.attr("http-equiv"), el.attr("content"));
+    }
     let title: String = doc
         .select(title)
         .next()
         .map(|t| t.text().collect())
         .unwrap_or_default();
-    finish(page, base_href, hrefs, &title, max_links)
+    finish(page, base_href, hrefs, canonical, &title, metas, max_links)
 }
 
 /// The common end of both scans, on decoded strings: resolve the base and
@@ -285,41 +385,58 @@ fn finish<I, S>(
     page: &Url,
     base_href: Option<&str>,
     hrefs: I,
+    canonical: Option<&str>,
     title: &str,
+    metas: Metas,
     max_links: usize,
 ) -> PageScan
 where
-    I: IntoIterator<Item = S>,
+    I: IntoIterator<Item = (S, bool)>,
     S: AsRef<str>,
 {
     let base = base_href
         .and_then(|h| page.join(h.trim()).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .unwrap_or_else(|| page.clone());
-    let mut seen = HashSet::new();
-    let mut links = Vec::new();
-    let mut capped = false;
-    for h in hrefs {
-        let Ok(mut u) = base.join(h.as_ref().trim()) else {
-            continue;
-        };
+    let resolve = |h: &str| {
+        let mut u = base.join(h.trim()).ok()?;
         if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
-            continue;
+            return None;
         }
         u.set_fragment(None);
-        if seen.insert(u.as_str().to_owned()) {
-            if links.len() == max_links {
-                capped = true;
-                break;
+        Some(u)
+    };
+    let mut seen = HashMap::new();
+    let mut links = Vec::new();
+    let mut rel_nofollow = Vec::new();
+    let mut capped = false;
+    for (h, nofollow) in hrefs {
+        let Some(u) = resolve(h.as_ref()) else {
+            continue;
+        };
+        match seen.entry(u.as_str().to_owned()) {
+            // Followable if any of its links is.
+            Entry::Occupied(i) => rel_nofollow[*i.get()] &= nofollow,
+            Entry::Vacant(v) => {
+                if links.len() == max_links {
+                    capped = true;
+                    break;
+                }
+                v.insert(links.len());
+                links.push(u);
+                rel_nofollow.push(nofollow);
             }
-            links.push(u);
         }
     }
     let words: Vec<&str> = title.split_whitespace().collect();
     PageScan {
         title: (!words.is_empty()).then(|| words.join(" ")),
+        canonical: canonical.and_then(resolve),
         base,
         links,
+        rel_nofollow,
+        robots_meta: metas.robots,
+        refresh: metas.refresh,
         capped,
     }
 }
@@ -408,6 +525,56 @@ mod tests {
         assert_eq!(
             both("<title>a <b>not bold</b></title>").title.as_deref(),
             Some("a <b>not bold</b>")
+        );
+    }
+
+    #[test]
+    fn rel_nofollow_canonical_robots_meta_and_refresh() {
+        let s = both(
+            r#"<head><link rel="Canonical" href="/c?a=1&amp;b=2#x"><link rel=canonical href=/second>
+               <meta name="ROBOTS" content="NoIndex, nofollow"><meta name=description content="know-how">
+               <meta name=viewport content="width=device-width"><meta name="solo-crawl" content="none">
+               <meta http-equiv="REFRESH" content="3; url=/next?a=1&amp;b=2"><meta http-equiv=refresh content="0;url=/x">
+               </head><body><a rel="nofollow" href="/nf">1</a><a rel="ugc NOFOLLOW" href="/nf2">2</a>
+               <a href="/f">3</a><a rel=nofollow href="/f">4</a><a rel="nofollow" href="/nf">5</a>
+               <area rel=nofollow href="/area"></body>"#,
+        );
+        assert_eq!(
+            s.canonical.as_ref().map(Url::as_str),
+            Some("http://a.test/c?a=1&b=2")
+        );
+        assert_eq!(
+            links(&s),
+            [
+                "http://a.test/c?a=1&b=2",
+                "http://a.test/second",
+                "http://a.test/nf",
+                "http://a.test/nf2",
+                "http://a.test/f",
+                "http://a.test/area",
+            ]
+        );
+        assert_eq!(s.rel_nofollow, [false, false, true, true, false, true]);
+        assert_eq!(
+            s.robots_meta,
+            [
+                ("robots".to_owned(), "NoIndex, nofollow".to_owned()),
+                ("description".to_owned(), "know-how".to_owned()),
+                ("solo-crawl".to_owned(), "none".to_owned()),
+            ]
+        );
+        assert_eq!(s.refresh.as_deref(), Some("3; url=/next?a=1&b=2"));
+        let named =
+            both(r#"<meta name=x http-equiv=refresh content="0;url=/n"><meta content=none>"#);
+        assert_eq!((named.refresh, named.robots_meta.len()), (None, 0));
+        let plain = both("<a href=/x>x</a><link rel=stylesheet href=/s.css>");
+        assert_eq!((plain.canonical, plain.refresh), (None, None));
+        assert_eq!(plain.rel_nofollow, [false, false]);
+        assert!(plain.robots_meta.is_empty());
+        // A canonical that is not http(s) is none.
+        assert_eq!(
+            both("<link rel=canonical href='javascript:x'>").canonical,
+            None
         );
     }
 

@@ -3,7 +3,8 @@
 //! Owns: the [`PageRecord`] (its fields are the output format: `url`,
 //! `final_url`, `status`, `depth`, `content_type`, `bytes`, `title`,
 //! `links`, `elapsed_ms`, `referer`, `error`, `redirect_to`,
-//! `redirected_from`, and `truncated` when something was cut), the
+//! `redirected_from`, `noindex`, `nofollow`, `canonical`, `lastmod`, and
+//! `truncated` when something was cut), the
 //! formats, and where they go ([`Target`]: stdout, a file, a shared
 //! buffer, nowhere). A file is only ever appended to (a record starts on
 //! a line of its own); a regular file's length is tracked so the state
@@ -30,7 +31,7 @@ use serde::{Deserialize, Serialize};
 /// let r = solo_crawl::PageRecord { url: "http://a.test/".into(), status: Some(200), ..Default::default() };
 /// let line = serde_json::to_string(&r).unwrap();
 /// assert!(line.starts_with(r#"{"url":"http://a.test/","final_url":null,"status":200,"depth":0,"#));
-/// assert!(line.ends_with(r#""referer":null,"error":null,"redirect_to":null,"redirected_from":[]}"#));
+/// assert!(line.ends_with(r#""redirected_from":[],"noindex":false,"nofollow":false,"canonical":null,"lastmod":null}"#));
 /// ```
 ///
 /// A redirect gets a record of its own (its status, and where it pointed
@@ -73,6 +74,21 @@ pub struct PageRecord {
     /// a JSON array, or an empty cell.
     #[serde(default)]
     pub redirected_from: Vec<String>,
+    /// The page asked not to be indexed (`noindex` or `none` in
+    /// `<meta name="robots">`, a meta named after the crawler's agent, or
+    /// `X-Robots-Tag`).
+    #[serde(default)]
+    pub noindex: bool,
+    /// The page asked that its links not be followed (`nofollow` or
+    /// `none`, same places); unless robots are ignored, none were.
+    #[serde(default)]
+    pub nofollow: bool,
+    /// The page's `<link rel="canonical">`, resolved.
+    #[serde(default)]
+    pub canonical: Option<String>,
+    /// The `<lastmod>` of the sitemap entry that listed the page.
+    #[serde(default)]
+    pub lastmod: Option<String>,
     /// What was cut: `"links"` when the page had more than
     /// [`Config::max_links_per_page`](crate::Config::max_links_per_page),
     /// or the names of text fields longer than
@@ -82,7 +98,7 @@ pub struct PageRecord {
 }
 
 impl PageRecord {
-    const FIELDS: [&'static str; 14] = [
+    const FIELDS: [&'static str; 18] = [
         "url",
         "final_url",
         "status",
@@ -96,6 +112,10 @@ impl PageRecord {
         "error",
         "redirect_to",
         "redirected_from",
+        "noindex",
+        "nofollow",
+        "canonical",
+        "lastmod",
         "truncated",
     ];
 
@@ -121,6 +141,8 @@ impl PageRecord {
             || opt(&self.referer)
             || opt(&self.error)
             || opt(&self.redirect_to)
+            || opt(&self.canonical)
+            || opt(&self.lastmod)
             || self.redirected_from.iter().any(|u| long(u)))
         {
             return Cow::Borrowed(self);
@@ -142,6 +164,8 @@ impl PageRecord {
             ("referer", &mut r.referer),
             ("error", &mut r.error),
             ("redirect_to", &mut r.redirect_to),
+            ("canonical", &mut r.canonical),
+            ("lastmod", &mut r.lastmod),
         ] {
             if let Some(s) = f {
                 cut(name, s);
@@ -465,8 +489,8 @@ pub fn csv_safe(cell: &str) -> Cow<'_, str> {
 /// w.write_page(&PageRecord { url: "http://a.test/".into(), status: Some(200), ..Default::default() }).unwrap();
 /// w.flush().unwrap();
 /// let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
-/// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,truncated"));
-/// assert_eq!(text.lines().nth(1), Some("http://a.test/,,200,0,,0,,0,0.0,,,,,"));
+/// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,noindex,nofollow,canonical,lastmod,truncated"));
+/// assert_eq!(text.lines().nth(1), Some("http://a.test/,,200,0,,0,,0,0.0,,,,,false,false,,,"));
 /// ```
 pub struct RecordWriter {
     pages: Stream,

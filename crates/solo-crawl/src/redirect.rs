@@ -5,7 +5,8 @@
 //! points (`Location` resolved against the URL that answered, fragment
 //! and credentials dropped), with which method and whether the body is
 //! kept ([`method_after`], RFC 9110's rules as solo-http has them), and the chain's limits — at most `max_redirects`
-//! hops, and no hop back to a URL of its own chain (a loop). The next
+//! hops, and no hop back to a URL of its own chain (a loop) — in
+//! [`hop`], which a `<meta http-equiv="refresh">` goes through too. The next
 //! request is the old one at its new URL: same callback, meta, depth and
 //! referer, priority + 2 as in Scrapy (a chain finishes before new pages
 //! start), retries reset, and the chain so far in
@@ -218,6 +219,32 @@ pub fn follow<C: Clone>(
         RedirectError::NoLocation { .. } => RedirectError::NoLocation { status },
         e => e,
     })?;
+    let request = hop(request, to, base, max_redirects)?;
+    Ok(Some(Redirect {
+        request,
+        method,
+        keep_body,
+    }))
+}
+
+/// The next hop of `request`'s chain to `to` (a resolved target, see
+/// [`target`]), answered by `base`: the chain's limits apply (at most
+/// `max_redirects` hops, no loop). [`follow`] uses it for a 3xx, the
+/// engine for a `<meta http-equiv="refresh">`.
+///
+/// ```
+/// use solo_crawl::{redirect::{hop, RedirectError}, Request};
+/// let a = Request::parse("http://a.test/a", ()).unwrap();
+/// let b = hop(&a, url::Url::parse("http://a.test/b").unwrap(), &a.url, 10).unwrap();
+/// assert_eq!(b.redirected_from, [a.url.clone()]);
+/// assert!(matches!(hop(&b, a.url.clone(), &b.url, 10), Err(RedirectError::Loop(_))));
+/// ```
+pub fn hop<C: Clone>(
+    request: &Request<C>,
+    to: Url,
+    base: &Url,
+    max_redirects: u32,
+) -> Result<Request<C>, RedirectError> {
     let hops = request.redirected_from.len();
     if hops >= max_redirects as usize {
         return Err(RedirectError::TooMany {
@@ -245,12 +272,10 @@ pub fn follow<C: Clone>(
         retries: 0,
         referer: request.referer.clone(),
         redirected_from: chain,
+        sitemap: request.sitemap,
+        lastmod: request.lastmod.clone(),
     };
-    Ok(Some(Redirect {
-        request: next,
-        method,
-        keep_body,
-    }))
+    Ok(next)
 }
 
 #[cfg(test)]

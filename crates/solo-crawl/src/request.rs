@@ -10,6 +10,8 @@
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use url::Url;
 
+use crate::sitemap::SitemapRole;
+
 /// One page to fetch, and which callback parses it (Scrapy's
 /// `Request(url, callback=..., meta=..., priority=...)`).
 ///
@@ -58,6 +60,14 @@ pub struct Request<C> {
     /// the request is a redirect's target); its length is the hop count.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirected_from: Vec<Url>,
+    /// Set on a request that fetches a sitemap (or a robots.txt for its
+    /// `Sitemap:` lines): its body is read by [`sitemap`](crate::sitemap)
+    /// instead of a parse callback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sitemap: Option<SitemapRole>,
+    /// The `<lastmod>` of the sitemap entry this request came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lastmod: Option<String>,
 }
 
 impl<C> Request<C> {
@@ -79,6 +89,33 @@ impl<C> Request<C> {
             retries: 0,
             referer: None,
             redirected_from: Vec::new(),
+            sitemap: None,
+            lastmod: None,
+        }
+    }
+
+    /// A start request for a sitemap (Scrapy's `sitemap_urls`): a
+    /// sitemap index, a urlset (`.xml`, `.xml.gz` or text), or a
+    /// robots.txt (a URL whose path is `/robots.txt`), read for its
+    /// `Sitemap:` lines. The pages it lists are crawled with the callback
+    /// [`Spider::sitemap_callback`](crate::Spider::sitemap_callback)
+    /// picks; `callback` is used if the sitemap itself fails
+    /// ([`Spider::on_error`](crate::Spider::on_error)).
+    ///
+    /// ```
+    /// let u = url::Url::parse("https://a.test/sitemap_index.xml").unwrap();
+    /// let r = solo_crawl::Request::sitemap(u, ());
+    /// assert!(r.sitemap.is_some());
+    /// ```
+    pub fn sitemap(url: Url, callback: C) -> Request<C> {
+        let role = if url.path() == "/robots.txt" {
+            SitemapRole::Robots
+        } else {
+            SitemapRole::Sitemap { nesting: 0 }
+        };
+        Request {
+            sitemap: Some(role),
+            ..Request::new(url, callback)
         }
     }
 

@@ -111,6 +111,46 @@ pub trait Spider: 'static {
         out: &mut Output<Self::Callback>,
     );
 
+    /// The callback that parses a page found in a sitemap, or `None` to
+    /// skip it (Scrapy's `sitemap_rules`; a
+    /// [`SitemapRules`](crate::sitemap::SitemapRules) answers it). By
+    /// default every page is crawled with the default callback.
+    ///
+    /// ```
+    /// use solo_crawl::{sitemap::SitemapRules, Output, Request, Response, Spider};
+    /// #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+    /// enum Cb { #[default] Other, Product }
+    /// struct Shop { rules: SitemapRules<Cb> }
+    /// impl Spider for Shop {
+    ///     type Callback = Cb;
+    ///     fn start_requests(&self) -> Vec<Request<Cb>> {
+    ///         vec![Request::sitemap(url::Url::parse("http://shop.test/robots.txt").unwrap(), Cb::Other)]
+    ///     }
+    ///     fn sitemap_callback(&self, url: &url::Url) -> Option<Cb> { self.rules.callback(url) }
+    ///     async fn parse(&self, _: Cb, _: &Response, _: &mut Output<Cb>) {}
+    /// }
+    /// let shop = Shop { rules: SitemapRules::new([("/product/", Cb::Product)]).unwrap() };
+    /// let u = url::Url::parse("http://shop.test/product/7").unwrap();
+    /// assert!(matches!(shop.sitemap_callback(&u), Some(Cb::Product)));
+    /// ```
+    fn sitemap_callback(&self, url: &Url) -> Option<Self::Callback> {
+        let _ = url;
+        Some(Self::Callback::default())
+    }
+
+    /// Whether to read a sitemap that an index or robots.txt lists
+    /// (Scrapy's `sitemap_follow`); all by default.
+    ///
+    /// ```
+    /// use solo_crawl::{LinkSpider, Spider};
+    /// let u = url::Url::parse("http://a.test/sitemap-news.xml").unwrap();
+    /// assert!(LinkSpider::new(vec![]).sitemap_follow(&u));
+    /// ```
+    fn sitemap_follow(&self, url: &Url) -> bool {
+        let _ = url;
+        true
+    }
+
     /// Called instead of [`parse`](Spider::parse) when a request failed
     /// for good (after retries): a non-2xx status or a fetch error. Does
     /// nothing by default; the page record carries the failure either way.
@@ -222,6 +262,13 @@ impl<C> Output<C> {
     /// ```
     pub fn requests(&self) -> &[Request<C>] {
         &self.requests
+    }
+
+    /// Keeps only the requests `keep` accepts; how many were dropped.
+    pub(crate) fn retain_requests(&mut self, keep: impl FnMut(&Request<C>) -> bool) -> usize {
+        let before = self.requests.len();
+        self.requests.retain(keep);
+        before - self.requests.len()
     }
 
     pub(crate) fn into_parts(self) -> (Vec<serde_json::Value>, Vec<Request<C>>, Vec<String>) {

@@ -128,6 +128,14 @@ pub struct Counters {
     /// [`Config::max_links_per_page`](crate::Config::max_links_per_page)
     /// (only the first ones were followed).
     pub links_capped: u64,
+    /// Links not followed because their page said `nofollow` (meta robots
+    /// or `X-Robots-Tag`), or they carry `rel="nofollow"` and
+    /// `skip_nofollow_links` is on.
+    pub nofollow: u64,
+    /// Sitemaps: `read` (documents), `urls` (pages taken from them), and
+    /// the bounds that hit (`too_big`, `too_many_urls`, `too_deep`,
+    /// `total_urls`) or `broken` documents.
+    pub sitemap: BTreeMap<String, u64>,
 }
 
 /// What the engine counts as it goes.
@@ -299,6 +307,16 @@ impl fmt::Display for Summary {
                 "links        {} page(s) had more than --max-links-per-page; the rest were not followed",
                 self.counts.links_capped
             )?;
+        }
+        if self.counts.nofollow > 0 {
+            writeln!(
+                f,
+                "nofollow     {} links not followed",
+                self.counts.nofollow
+            )?;
+        }
+        if !self.counts.sitemap.is_empty() {
+            writeln!(f, "sitemaps     {}", join_map(&self.counts.sitemap))?;
         }
         writeln!(
             f,

@@ -10,7 +10,7 @@ use solo_crawl::demo_site::{demo_reachable, DemoSite};
 /// The page record's fields, in order (the CSV header; JSON Lines leave
 /// out `truncated` when nothing was cut).
 const FIELDS: &str =
-    "url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,truncated";
+    "url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,noindex,nofollow,canonical,lastmod,truncated";
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
@@ -67,6 +67,14 @@ fn bad_arguments_give_a_clear_message_and_exit_2() {
         (
             &["crawl", U, "--ca-cert", "/no/such/ca.pem"],
             "--ca-cert /no/such/ca.pem",
+        ),
+        (
+            &["crawl", "--sitemap", "sitemap.xml"],
+            "--sitemap: invalid URL",
+        ),
+        (
+            &["crawl", U, "--max-refresh-delay", "nan"],
+            "--max-refresh-delay",
         ),
         (&["frobnicate"], "unrecognized subcommand"),
         (&["bench", "--seconds", "0"], "--seconds"),
@@ -235,5 +243,66 @@ fn bench_reports_pages_per_second() {
     assert!(
         text.contains("bench: ") && text.contains(" pages/s ("),
         "{text}"
+    );
+}
+
+/// Serves `/sitemap.xml` (a urlset of /a and /b, with lastmod) and a small
+/// page for any other path, one connection at a time, on a thread; the
+/// paths asked for come back through the channel.
+fn sitemap_server() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let b = base.clone();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut line = String::new();
+            let mut r = BufReader::new(conn.try_clone().unwrap());
+            if r.read_line(&mut line).is_err() {
+                continue;
+            }
+            while r.read_line(&mut String::new()).is_ok_and(|n| n > 2) {}
+            let path = line.split(' ').nth(1).unwrap_or("").to_owned();
+            let (ct, body) = if path == "/sitemap.xml" {
+                let body = format!(
+                    "<urlset><url><loc>{b}/a</loc><lastmod>2024-05-01</lastmod></url><url><loc>{b}/b</loc></url></urlset>"
+                );
+                ("application/xml", body)
+            } else {
+                ("text/html", "<title>x</title>".to_owned())
+            };
+            let _ = tx.send(path);
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (base, rx)
+}
+
+#[test]
+fn sitemap_urls_alone_start_a_crawl() {
+    let (base, paths) = sitemap_server();
+    let o = run(&[
+        "crawl",
+        "--ignore-robots",
+        "--sitemap",
+        &format!("{base}/sitemap.xml"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut asked: Vec<String> = paths.try_iter().collect();
+    asked.sort();
+    assert_eq!(asked, ["/a", "/b", "/sitemap.xml"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let a = out.lines().find(|l| l.contains("/a\"")).unwrap();
+    assert!(a.contains("\"lastmod\":\"2024-05-01\""), "{a}");
+    assert!(
+        stderr(&o).contains("sitemaps     read: 1, urls: 2"),
+        "{}",
+        stderr(&o)
     );
 }

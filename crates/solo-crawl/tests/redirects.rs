@@ -12,20 +12,6 @@ use common::*;
 use solo_crawl::demo_site::SiteResponse;
 use solo_crawl::{Config, Crawler, Failure, Output, Request, Response, Spider, StopHandle};
 
-/// A handler that serves fixed routes (the rest are 404s).
-fn routes(
-    table: Vec<(&'static str, SiteResponse)>,
-) -> impl Fn(String) -> std::future::Ready<SiteResponse> {
-    move |path: String| {
-        let r = table
-            .iter()
-            .find(|(p, _)| *p == path)
-            .map(|(_, r)| r.clone())
-            .unwrap_or_else(|| SiteResponse::status(404));
-        std::future::ready(r)
-    }
-}
-
 #[test]
 fn a_redirect_is_recorded_and_its_target_crawled_as_a_new_request() {
     solo::run(async {

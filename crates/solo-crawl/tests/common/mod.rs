@@ -117,6 +117,20 @@ where
     site
 }
 
+/// A handler that serves fixed routes (the rest are 404s).
+pub fn routes(
+    table: Vec<(&'static str, SiteResponse)>,
+) -> impl Fn(String) -> std::future::Ready<SiteResponse> {
+    move |path: String| {
+        let r = table
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| SiteResponse::status(404));
+        std::future::ready(r)
+    }
+}
+
 /// An HTML page linking to `links`.
 pub fn page(title: &str, links: &[&str]) -> SiteResponse {
     let mut html = format!("<html><head><title>{title}</title></head><body>");

@@ -1,0 +1,679 @@
+//! Sitemaps: reading `Sitemap:` lines of robots.txt, sitemap indexes and
+//! urlsets (plain, `.xml.gz`, or gzip-encoded), within bounds.
+//!
+//! Owns: what a sitemap request is ([`SitemapRole`], carried by
+//! [`Request::sitemap`](crate::Request::sitemap)), turning its body into
+//! entries ([`read`]: gunzip if the bytes are gzip, then XML with
+//! quick-xml or a text sitemap of one URL per line; on a worker thread
+//! when the body is large or gzip), the bounds against
+//! hostile sitemaps ([`SitemapLimits`]: bytes after decompression, URLs
+//! per sitemap, nesting of indexes, URLs of the whole crawl — a count
+//! the engine keeps for [`expand`]), and [`SitemapRules`], Scrapy's
+//! `sitemap_rules`: which callback parses a page found in a sitemap.
+//! Must not: fetch (a sitemap is a request like any other and goes
+//! through the frontier — scope, robots.txt, politeness), or decide
+//! whether an entry is crawled (the frontier does).
+
+use std::cell::Cell;
+use std::io::Read;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::config::Config;
+use crate::request::Request;
+use crate::spider::{Output, Spider};
+
+/// What a sitemap request fetches.
+///
+/// ```
+/// use solo_crawl::sitemap::SitemapRole;
+/// let r = solo_crawl::Request::sitemap(url::Url::parse("http://a.test/robots.txt").unwrap(), ());
+/// assert_eq!(r.sitemap, Some(SitemapRole::Robots));
+/// let s = solo_crawl::Request::sitemap(url::Url::parse("http://a.test/sitemap.xml").unwrap(), ());
+/// assert_eq!(s.sitemap, Some(SitemapRole::Sitemap { nesting: 0 }));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SitemapRole {
+    /// A robots.txt, read for its `Sitemap:` lines only.
+    Robots,
+    /// A sitemap (an index or a urlset); `nesting` counts the indexes
+    /// that led to it (0: given, or listed in robots.txt).
+    Sitemap {
+        /// Indexes above this sitemap.
+        nesting: u32,
+    },
+}
+
+/// Bounds on what sitemaps may make the crawler do.
+///
+/// ```
+/// let l = solo_crawl::sitemap::SitemapLimits::default();
+/// assert_eq!((l.max_bytes, l.max_urls, l.max_nesting), (50 << 20, 50_000, 2));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SitemapLimits {
+    /// Bytes of one sitemap after decompression (the protocol's limit is
+    /// 50 MiB); past it the rest is not read (`too_big`).
+    pub max_bytes: usize,
+    /// Entries read from one sitemap (the protocol's limit is 50,000);
+    /// the rest are skipped (`too_many_urls`).
+    pub max_urls: usize,
+    /// Page URLs taken from all sitemaps of the crawl (`total_urls`).
+    pub max_total_urls: u64,
+    /// Indexes nested in indexes: a sitemap listed by an index `n` deep
+    /// is read only if `n <= max_nesting` (`too_deep`). The protocol
+    /// allows 1 (an index lists urlsets).
+    pub max_nesting: u32,
+}
+
+impl Default for SitemapLimits {
+    fn default() -> SitemapLimits {
+        SitemapLimits {
+            max_bytes: 50 << 20,
+            max_urls: 50_000,
+            max_total_urls: 5_000_000,
+            max_nesting: 2,
+        }
+    }
+}
+
+/// What kind of document a sitemap was.
+///
+/// ```
+/// use solo_crawl::sitemap::{read, Kind, SitemapLimits, SitemapRole};
+/// let url = url::Url::parse("http://a.test/i.xml").unwrap();
+/// let s = read(SitemapRole::Sitemap { nesting: 0 }, &url, b"<sitemapindex/>", &SitemapLimits::default());
+/// assert_eq!(s.kind, Kind::Index);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `<sitemapindex>`: its entries are sitemaps.
+    Index,
+    /// `<urlset>`, or a text sitemap: its entries are pages.
+    UrlSet,
+    /// robots.txt: its entries are sitemaps.
+    Robots,
+}
+
+/// One `<url>` or `<sitemap>`: where, and when it last changed.
+///
+/// ```
+/// let e = solo_crawl::sitemap::Entry { loc: url::Url::parse("http://a.test/").unwrap(), lastmod: None };
+/// assert_eq!(e.loc.path(), "/");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The `<loc>`, absolute.
+    pub loc: Url,
+    /// The `<lastmod>` as written (W3C datetime), if any.
+    pub lastmod: Option<String>,
+}
+
+/// A bound that cut a sitemap short (the key counted in the stats).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// More than `max_bytes` after decompression.
+    TooBig,
+    /// More than `max_urls` entries.
+    TooManyUrls,
+}
+
+impl Bound {
+    /// The stats key.
+    ///
+    /// ```
+    /// assert_eq!(solo_crawl::sitemap::Bound::TooBig.as_str(), "too_big");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bound::TooBig => "too_big",
+            Bound::TooManyUrls => "too_many_urls",
+        }
+    }
+}
+
+/// A sitemap read.
+///
+/// ```
+/// use solo_crawl::sitemap::{read, Bound, SitemapLimits, SitemapRole};
+/// let url = url::Url::parse("http://a.test/s.txt").unwrap();
+/// let limits = SitemapLimits { max_urls: 1, ..Default::default() };
+/// let s = read(SitemapRole::Sitemap { nesting: 0 }, &url, b"http://a.test/1\nhttp://a.test/2\n", &limits);
+/// assert_eq!((s.entries.len(), s.bounds.as_slice(), s.error), (1, &[Bound::TooManyUrls][..], None));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sitemap {
+    /// Index, urlset or robots.txt.
+    pub kind: Kind,
+    /// Its entries (http and https URLs only), in document order.
+    pub entries: Vec<Entry>,
+    /// The bounds that cut it short.
+    pub bounds: Vec<Bound>,
+    /// Why reading stopped early, if the document is broken (what was read
+    /// before stands).
+    pub error: Option<String>,
+}
+
+/// Reads a sitemap body fetched for `role` from `url`: gunzipped if it is
+/// gzip (an `.xml.gz`; a `Content-Encoding: gzip` answer arrives
+/// decoded), then robots.txt `Sitemap:` lines, sitemap XML, or a text
+/// sitemap (one URL a line). Never fails; a broken document gives what
+/// was read before the break, and the error.
+///
+/// ```
+/// use solo_crawl::sitemap::{read, Kind, SitemapLimits, SitemapRole};
+/// let url = url::Url::parse("http://a.test/sitemap.xml").unwrap();
+/// let xml = br#"<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+///   <url><loc>http://a.test/a?x=1&amp;y=2</loc><lastmod>2024-05-01</lastmod></url>
+///   <url><loc> /b </loc></url></urlset>"#;
+/// let s = read(SitemapRole::Sitemap { nesting: 0 }, &url, xml, &SitemapLimits::default());
+/// assert_eq!(s.kind, Kind::UrlSet);
+/// assert_eq!(s.entries[0].loc.as_str(), "http://a.test/a?x=1&y=2");
+/// assert_eq!(s.entries[0].lastmod.as_deref(), Some("2024-05-01"));
+/// assert_eq!(s.entries[1].loc.as_str(), "http://a.test/b");
+/// ```
+pub fn read(role: SitemapRole, url: &Url, body: &[u8], limits: &SitemapLimits) -> Sitemap {
+    let mut bounds = Vec::new();
+    let unzipped;
+    let body = if body.starts_with(&[0x1f, 0x8b]) {
+        let (data, cut, err) = gunzip(body, limits.max_bytes);
+        if cut {
+            bounds.push(Bound::TooBig);
+        }
+        if let Some(e) = err {
+            return Sitemap {
+                kind: Kind::UrlSet,
+                entries: Vec::new(),
+                bounds,
+                error: Some(format!("not valid gzip: {e}")),
+            };
+        }
+        unzipped = data;
+        &unzipped[..]
+    } else if body.len() > limits.max_bytes {
+        bounds.push(Bound::TooBig);
+        &body[..limits.max_bytes]
+    } else {
+        body
+    };
+    let text = String::from_utf8_lossy(body);
+    let mut s = match role {
+        SitemapRole::Robots => robots_lines(&text, url, limits.max_urls),
+        SitemapRole::Sitemap { .. }
+            if text
+                .trim_start_matches('\u{feff}')
+                .trim_start()
+                .starts_with('<') =>
+        {
+            xml(&text, url, limits.max_urls)
+        }
+        SitemapRole::Sitemap { .. } => text_lines(&text, url, limits.max_urls),
+    };
+    s.bounds.splice(0..0, bounds);
+    s
+}
+
+/// [`read`], on a worker thread ([`solo::to_thread`]) when the body is
+/// larger than `off_loop_bytes` (`Config::parse_off_loop_bytes`) or
+/// gzip: a 50 MiB sitemap would hold the loop thread long enough to stall
+/// every download.
+pub(crate) async fn read_off_loop(
+    role: SitemapRole,
+    url: &Url,
+    body: bytes::Bytes,
+    limits: &SitemapLimits,
+    off_loop_bytes: usize,
+) -> Sitemap {
+    if body.len() <= off_loop_bytes && !body.starts_with(&[0x1f, 0x8b]) {
+        return read(role, url, &body, limits);
+    }
+    let (url, limits) = (url.clone(), limits.clone());
+    solo::to_thread(move || read(role, &url, &body, &limits)).await
+}
+
+/// Gunzips at most `max` bytes: the data, whether there was more, and an
+/// error if the stream is broken before that.
+fn gunzip(body: &[u8], max: usize) -> (Vec<u8>, bool, Option<String>) {
+    let mut out = Vec::new();
+    let mut dec = flate2::read::MultiGzDecoder::new(body).take(max as u64 + 1);
+    let err = dec.read_to_end(&mut out).err().map(|e| e.to_string());
+    let cut = out.len() > max;
+    out.truncate(max);
+    (out, cut, if cut { None } else { err })
+}
+
+/// An entry's URL: resolved against the sitemap's, http(s) only, without
+/// its fragment.
+fn entry_url(base: &Url, loc: &str) -> Option<Url> {
+    let mut u = base.join(loc.trim()).ok()?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().map_or(true, str::is_empty) {
+        return None;
+    }
+    u.set_fragment(None);
+    Some(u)
+}
+
+/// Collects entries up to `max`.
+struct Collect {
+    entries: Vec<Entry>,
+    max: usize,
+    capped: bool,
+}
+
+impl Collect {
+    fn new(max: usize) -> Collect {
+        Collect {
+            entries: Vec::new(),
+            max,
+            capped: false,
+        }
+    }
+
+    /// Adds an entry; false once the cap is reached.
+    fn push(&mut self, base: &Url, loc: &str, lastmod: Option<String>) -> bool {
+        if self.entries.len() >= self.max {
+            self.capped = true;
+            return false;
+        }
+        if let Some(loc) = entry_url(base, loc) {
+            self.entries.push(Entry { loc, lastmod });
+        }
+        true
+    }
+
+    fn done(self, kind: Kind, error: Option<String>) -> Sitemap {
+        Sitemap {
+            kind,
+            entries: self.entries,
+            bounds: if self.capped {
+                vec![Bound::TooManyUrls]
+            } else {
+                Vec::new()
+            },
+            error,
+        }
+    }
+}
+
+/// The `Sitemap:` lines of a robots.txt (texting_robots collects them).
+fn robots_lines(text: &str, base: &Url, max: usize) -> Sitemap {
+    let mut c = Collect::new(max);
+    let robot = texting_robots::Robot::new("*", text.as_bytes());
+    let error = match robot {
+        Ok(r) => {
+            for s in &r.sitemaps {
+                if !c.push(base, s, None) {
+                    break;
+                }
+            }
+            None
+        }
+        Err(e) => Some(format!("robots.txt does not parse: {e}")),
+    };
+    c.done(Kind::Robots, error)
+}
+
+/// A text sitemap: one URL a line.
+fn text_lines(text: &str, base: &Url, max: usize) -> Sitemap {
+    let mut c = Collect::new(max);
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        // Only absolute URLs count: a text sitemap has nothing else.
+        if Url::parse(line).is_ok() && !c.push(base, line, None) {
+            break;
+        }
+    }
+    c.done(Kind::UrlSet, None)
+}
+
+/// The entry being read from sitemap XML.
+#[derive(Default)]
+struct Current {
+    in_entry: bool,
+    /// 1: inside `<loc>`, 2: inside `<lastmod>`, 3: inside one too long.
+    field: u8,
+    loc: String,
+    lastmod: String,
+}
+
+/// Longest `<loc>` or `<lastmod>` read: a longer one is dropped (such a
+/// URL is not one a server would answer), and so is its entry if it is
+/// the `<loc>`.
+const MAX_FIELD: usize = 8 << 10;
+
+impl Current {
+    fn text(&mut self, s: &str) {
+        let f = match self.field {
+            1 => &mut self.loc,
+            2 => &mut self.lastmod,
+            _ => return,
+        };
+        if f.len() + s.len() <= MAX_FIELD {
+            f.push_str(s);
+        } else {
+            // Too long to be true: the entry has none (3: skip the rest).
+            f.clear();
+            self.field = 3;
+        }
+    }
+}
+
+/// Sitemap XML: `<sitemapindex>` or `<urlset>`, by local names (any
+/// namespace prefix), streamed with quick-xml.
+fn xml(text: &str, base: &Url, max: usize) -> Sitemap {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut kind = Kind::UrlSet;
+    let mut c = Collect::new(max);
+    let mut cur = Current::default();
+    let error = loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => match e.local_name().as_ref() {
+                "sitemapindex" => kind = Kind::Index,
+                "url" | "sitemap" => {
+                    cur.in_entry = true;
+                    cur.loc.clear();
+                    cur.lastmod.clear();
+                }
+                "loc" if cur.in_entry => cur.field = 1,
+                "lastmod" if cur.in_entry => cur.field = 2,
+                _ => cur.field = 0,
+            },
+            Ok(Event::Empty(e)) if e.local_name().as_ref() == "sitemapindex" => {
+                kind = Kind::Index;
+            }
+            Ok(Event::End(e)) => {
+                cur.field = 0;
+                if matches!(e.local_name().as_ref(), "url" | "sitemap") && cur.in_entry {
+                    cur.in_entry = false;
+                    let lm = cur.lastmod.trim();
+                    let lm = (!lm.is_empty()).then(|| lm.to_owned());
+                    if !cur.loc.trim().is_empty() && !c.push(base, &cur.loc, lm) {
+                        break None;
+                    }
+                }
+            }
+            Ok(Event::Text(t)) => cur.text(&t.xml10_content()),
+            Ok(Event::CData(t)) => cur.text(&t),
+            Ok(Event::GeneralRef(r)) => match r.resolve_char_ref() {
+                Ok(Some(ch)) => cur.text(ch.encode_utf8(&mut [0; 4])),
+                _ => {
+                    if let Some(s) = quick_xml::escape::resolve_predefined_entity(&r) {
+                        cur.text(s);
+                    }
+                }
+            },
+            Ok(Event::Eof) => break None,
+            Ok(_) => {}
+            Err(e) => {
+                break Some(format!(
+                    "XML error at byte {}: {e}",
+                    reader.error_position()
+                ))
+            }
+        }
+    };
+    c.done(kind, error)
+}
+
+/// What [`expand`] found in one sitemap, for the page record and the
+/// stats.
+pub(crate) struct Expanded {
+    /// Entries read.
+    pub entries: usize,
+    /// Why the document broke off, if it did.
+    pub error: Option<String>,
+    /// Stats keys and their increments.
+    pub counts: Vec<(&'static str, u64)>,
+}
+
+/// Asks for what a sitemap read for `request` (of `role`) lists: sitemaps (from an index or robots.txt) that
+/// [`Spider::sitemap_follow`] accepts, one index deeper, unless past
+/// `max_nesting`; pages (from a urlset) with the callback
+/// [`Spider::sitemap_callback`] picks and the entry's `lastmod`, until
+/// `total` reaches `max_total_urls`.
+pub(crate) fn expand<S: Spider>(
+    spider: &S,
+    limits: &SitemapLimits,
+    total: &Cell<u64>,
+    request: &Request<S::Callback>,
+    role: SitemapRole,
+    s: Sitemap,
+    out: &mut Output<S::Callback>,
+) -> Expanded {
+    let mut counts = vec![("read", 1)];
+    counts.extend(s.bounds.iter().map(|b| (b.as_str(), 1)));
+    if s.error.is_some() {
+        counts.push(("broken", 1));
+    }
+    let entries = s.entries.len();
+    match s.kind {
+        Kind::Robots | Kind::Index => {
+            let nesting = match role {
+                SitemapRole::Sitemap { nesting } if s.kind == Kind::Index => nesting + 1,
+                _ => 0,
+            };
+            if nesting > limits.max_nesting {
+                counts.push(("too_deep", entries as u64));
+            } else {
+                for e in s
+                    .entries
+                    .into_iter()
+                    .filter(|e| spider.sitemap_follow(&e.loc))
+                {
+                    out.follow(Request {
+                        sitemap: Some(SitemapRole::Sitemap { nesting }),
+                        lastmod: e.lastmod,
+                        ..Request::new(e.loc, request.callback.clone())
+                    });
+                }
+            }
+        }
+        Kind::UrlSet => {
+            let mut taken = 0;
+            for e in s.entries {
+                if total.get() >= limits.max_total_urls {
+                    counts.push(("total_urls", 1));
+                    break;
+                }
+                if let Some(cb) = spider.sitemap_callback(&e.loc) {
+                    out.follow(Request {
+                        lastmod: e.lastmod,
+                        ..Request::new(e.loc, cb)
+                    });
+                    total.set(total.get() + 1);
+                    taken += 1;
+                }
+            }
+            counts.push(("urls", taken));
+        }
+    }
+    Expanded {
+        entries,
+        error: s.error,
+        counts,
+    }
+}
+
+/// The sitemap requests a crawl starts with besides the spider's: each
+/// of `config.sitemap_urls`, and with `config.sitemaps` the robots.txt
+/// of each start request's host (read for its `Sitemap:` lines).
+pub(crate) fn start_requests<C: Default>(
+    config: &Config,
+    starts: &[Request<C>],
+) -> Vec<Request<C>> {
+    let mut out: Vec<Request<C>> = config
+        .sitemap_urls
+        .iter()
+        .map(|u| Request::sitemap(u.clone(), C::default()))
+        .collect();
+    if config.sitemaps {
+        let mut origins = std::collections::HashSet::new();
+        for r in starts {
+            if let Ok(robots) = r.url.join("/robots.txt") {
+                if origins.insert(robots.as_str().to_owned()) {
+                    out.push(Request::sitemap(robots, C::default()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Which callback parses a page found in a sitemap, by the first regex
+/// its URL matches (Scrapy's `sitemap_rules`); a URL no rule matches is
+/// not crawled. A [`Spider`](crate::Spider) holds one and answers
+/// [`Spider::sitemap_callback`](crate::Spider::sitemap_callback) with it.
+///
+/// ```
+/// use solo_crawl::sitemap::SitemapRules;
+/// let rules = SitemapRules::new([("/product/", "product"), ("/blog/", "post")]).unwrap();
+/// let u = |s| url::Url::parse(s).unwrap();
+/// assert_eq!(rules.callback(&u("http://a.test/product/1")), Some("product"));
+/// assert_eq!(rules.callback(&u("http://a.test/about")), None);
+/// assert!(SitemapRules::new([("(", ())]).is_err());
+/// ```
+#[derive(Clone, Debug)]
+pub struct SitemapRules<C> {
+    rules: Vec<(Regex, C)>,
+}
+
+impl<C: Clone> SitemapRules<C> {
+    /// Rules from `(regex, callback)` pairs, tried in order; an error
+    /// names the regex that does not compile.
+    pub fn new<'a>(
+        rules: impl IntoIterator<Item = (&'a str, C)>,
+    ) -> Result<SitemapRules<C>, String> {
+        let rules = rules
+            .into_iter()
+            .map(|(re, cb)| {
+                Regex::new(re)
+                    .map(|r| (r, cb))
+                    .map_err(|e| format!("bad sitemap rule regex {re:?}: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(SitemapRules { rules })
+    }
+
+    /// The callback of the first rule `url` matches.
+    pub fn callback(&self, url: &Url) -> Option<C> {
+        self.rules
+            .iter()
+            .find(|(re, _)| re.is_match(url.as_str()))
+            .map(|(_, cb)| cb.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sm(body: &[u8], limits: &SitemapLimits) -> Sitemap {
+        let url = Url::parse("http://a.test/dir/sitemap.xml").unwrap();
+        read(SitemapRole::Sitemap { nesting: 0 }, &url, body, limits)
+    }
+
+    fn locs(s: &Sitemap) -> Vec<&str> {
+        s.entries.iter().map(|e| e.loc.as_str()).collect()
+    }
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn index_with_prefixes_cdata_and_lastmod() {
+        let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+            <sm:sitemapindex xmlns:sm="http://www.sitemaps.org/schemas/sitemap/0.9">
+              <sm:sitemap><sm:loc><![CDATA[http://a.test/s1.xml.gz]]></sm:loc>
+                <sm:lastmod>2024-01-02T03:04:05+00:00</sm:lastmod></sm:sitemap>
+              <sm:sitemap><sm:loc>s2.xml</sm:loc></sm:sitemap>
+              <sm:sitemap><sm:loc>ftp://a.test/no</sm:loc></sm:sitemap>
+              <sm:sitemap><sm:loc>  </sm:loc></sm:sitemap>
+            </sm:sitemapindex>"#;
+        let s = sm(xml, &SitemapLimits::default());
+        assert_eq!(s.kind, Kind::Index);
+        assert_eq!(
+            locs(&s),
+            ["http://a.test/s1.xml.gz", "http://a.test/dir/s2.xml"]
+        );
+        assert_eq!(
+            s.entries[0].lastmod.as_deref(),
+            Some("2024-01-02T03:04:05+00:00")
+        );
+        assert_eq!((s.bounds.len(), s.error.as_deref()), (0, None));
+    }
+
+    #[test]
+    fn gzip_text_and_robots() {
+        let body = gz(b"<urlset><url><loc>http://a.test/&#x41;&lt;</loc></url></urlset>");
+        let s = sm(&body, &SitemapLimits::default());
+        assert_eq!(locs(&s), ["http://a.test/A%3C"]);
+        let s = sm(
+            b"http://a.test/1
+
+  http://a.test/2  
+not a url
+",
+            &SitemapLimits::default(),
+        );
+        assert_eq!(locs(&s), ["http://a.test/1", "http://a.test/2"]);
+        let robots = Url::parse("http://a.test/robots.txt").unwrap();
+        let r = read(
+            SitemapRole::Robots,
+            &robots,
+            b"User-agent: *
+Disallow: /x
+Sitemap: http://a.test/sm.xml
+sitemap: /rel.xml
+",
+            &SitemapLimits::default(),
+        );
+        assert_eq!(r.kind, Kind::Robots);
+        assert_eq!(locs(&r), ["http://a.test/sm.xml", "http://a.test/rel.xml"]);
+    }
+
+    #[test]
+    fn bounds_cut_hostile_sitemaps() {
+        let limits = SitemapLimits {
+            max_bytes: 64 << 10,
+            max_urls: 100,
+            ..SitemapLimits::default()
+        };
+        // A gzip bomb: 64 MiB of zeros in about 64 KB.
+        let bomb = gz(&vec![b'0'; 64 << 20]);
+        assert!(bomb.len() < 100 << 10, "{}", bomb.len());
+        let s = sm(&bomb, &limits);
+        assert_eq!(s.bounds, [Bound::TooBig]);
+        assert!(s.entries.is_empty());
+        // Many URLs: the first 100 are kept.
+        let many: String = (0..1000)
+            .map(|i| format!("<url><loc>/p{i}</loc></url>"))
+            .collect();
+        let s = sm(format!("<urlset>{many}</urlset>").as_bytes(), &limits);
+        assert_eq!(
+            (s.entries.len(), s.bounds.as_slice()),
+            (100, &[Bound::TooManyUrls][..])
+        );
+        // Too big before decompression too; and broken XML keeps what came first.
+        let s = sm(format!("<urlset>{}", many.repeat(10)).as_bytes(), &limits);
+        assert!(s.bounds.contains(&Bound::TooBig), "{:?}", s.bounds);
+        let s = sm(
+            b"<urlset><url><loc>/ok</loc></url><url><loc>/x</lo",
+            &limits,
+        );
+        assert_eq!(locs(&s), ["http://a.test/ok"]);
+        let s = sm(&[0x1f, 0x8b, 1, 2, 3], &limits);
+        assert!(s.error.unwrap().contains("gzip"));
+        let long = format!(
+            "<urlset><url><loc>/{}</loc></url><url><loc>/short</loc></url></urlset>",
+            "x".repeat(1 << 20)
+        );
+        let s = sm(long.as_bytes(), &SitemapLimits::default());
+        assert_eq!(locs(&s), ["http://a.test/short"]);
+    }
+}

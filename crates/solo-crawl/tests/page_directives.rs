@@ -1,0 +1,235 @@
+//! What pages say about crawling them — robots meta, `X-Robots-Tag`,
+//! `rel="nofollow"`, canonical, meta refresh — on sites that count what
+//! they serve.
+
+mod common;
+
+use common::*;
+use solo_crawl::demo_site::SiteResponse;
+use solo_crawl::Config;
+
+fn html(body: &str) -> SiteResponse {
+    SiteResponse::html(body.to_owned())
+}
+
+#[test]
+fn nofollow_and_noindex_from_meta_and_header_are_obeyed_and_recorded() {
+    solo::run(async {
+        let site = start(routes(vec![
+            (
+                "/",
+                page(
+                    "root",
+                    &["/meta", "/header", "/agent", "/other-bot", "/index"],
+                ),
+            ),
+            (
+                "/meta",
+                html(r#"<meta name="ROBOTS" content="noindex, NOFOLLOW"><a href="/m1">x</a>"#),
+            ),
+            (
+                "/header",
+                page("h", &["/h1"]).with_header("X-Robots-Tag", "nofollow"),
+            ),
+            (
+                "/agent",
+                html(r#"<meta name="solo-crawl" content="none"><a href="/a1">x</a>"#),
+            ),
+            (
+                "/other-bot",
+                page("o", &["/o1"]).with_header("X-Robots-Tag", "otherbot: nofollow"),
+            ),
+            (
+                "/index",
+                html(r#"<meta name="robots" content="noindex"><a href="/i1">x</a>"#),
+            ),
+            ("/m1", page("m1", &[])),
+            ("/h1", page("h1", &[])),
+            ("/a1", page("a1", &[])),
+            ("/o1", page("o1", &[])),
+            ("/i1", page("i1", &[])),
+        ]))
+        .await;
+        let obey = Config {
+            obey_robots: true,
+            ..quick()
+        };
+        let (summary, recs) = crawl_links(vec![site.base.clone()], obey).await;
+        for p in ["/m1", "/h1", "/a1"] {
+            assert_eq!(site.count(p), 0, "{p} was followed from a nofollow page");
+        }
+        assert_eq!((site.count("/o1"), site.count("/i1")), (1, 1));
+        let flags = |p| {
+            let r = record(&recs, p);
+            (r.noindex, r.nofollow)
+        };
+        assert_eq!(flags("/meta"), (true, true));
+        assert_eq!(flags("/header"), (false, true));
+        assert_eq!(flags("/agent"), (true, true));
+        assert_eq!(flags("/other-bot"), (false, false));
+        assert_eq!(flags("/index"), (true, false));
+        assert_eq!(flags("/"), (false, false));
+        assert_eq!(summary.counts.nofollow, 3);
+
+        // Robots ignored (quick() has obey_robots: false): followed
+        // anyway, still recorded.
+        site.hits.borrow_mut().clear();
+        let (_, recs) = crawl_links(vec![site.base.clone()], quick()).await;
+        for p in ["/m1", "/h1", "/a1"] {
+            assert_eq!(site.count(p), 1, "{p}");
+        }
+        assert_eq!(
+            (
+                record(&recs, "/meta").noindex,
+                record(&recs, "/meta").nofollow
+            ),
+            (true, true)
+        );
+    });
+}
+
+#[test]
+fn rel_nofollow_links_are_followed_unless_skipped_and_canonical_is_recorded() {
+    solo::run(async {
+        let site = start(routes(vec![
+            (
+                "/",
+                html(
+                    r#"<link rel="canonical" href="/canon?x=1#top"><a rel="nofollow" href="/nf">nf</a>
+                       <a rel="external NoFollow" href="/nf2">nf2</a><a href="/both">b</a>
+                       <a rel=nofollow href="/both">b again</a><a href="/plain">p</a>"#,
+                ),
+            ),
+            ("/canon?x=1", page("c", &[])),
+            ("/nf", page("nf", &[])),
+            ("/nf2", page("nf2", &[])),
+            ("/both", page("both", &[])),
+            ("/plain", page("plain", &[])),
+        ]))
+        .await;
+        let cfg = Config {
+            max_pages: Some(1),
+            ..quick()
+        };
+        let (_, recs) = crawl_links(vec![site.base.clone()], cfg).await;
+        let root = record(&recs, "/");
+        assert_eq!(root.canonical, Some(site.url("/canon?x=1").to_string()));
+        assert_eq!(root.links, 5);
+        assert!(!record(&recs, "/").nofollow);
+
+        site.hits.borrow_mut().clear();
+        let (summary, _) = crawl_links(vec![site.base.clone()], quick()).await;
+        for p in ["/nf", "/nf2", "/both", "/plain"] {
+            assert_eq!(
+                site.count(p),
+                1,
+                "rel=nofollow links are followed by default: {p}"
+            );
+        }
+        assert_eq!(summary.counts.nofollow, 0);
+
+        site.hits.borrow_mut().clear();
+        let cfg = Config {
+            skip_nofollow_links: true,
+            ..quick()
+        };
+        let (summary, _) = crawl_links(vec![site.base.clone()], cfg).await;
+        assert_eq!((site.count("/nf"), site.count("/nf2")), (0, 0));
+        // Linked once without nofollow: followed.
+        assert_eq!((site.count("/both"), site.count("/plain")), (1, 1));
+        assert_eq!(summary.counts.nofollow, 2);
+    });
+}
+
+#[test]
+fn meta_refresh_is_followed_through_the_frontier() {
+    solo::run(async {
+        let robots = SiteResponse::typed(200, "text/plain", "User-agent: *\nDisallow: /private\n");
+        let site = start(routes(vec![
+            ("/robots.txt", robots),
+            (
+                "/",
+                page(
+                    "root",
+                    &["/go", "/slow", "/self", "/offsite", "/blocked", "/loop1"],
+                ),
+            ),
+            (
+                "/go",
+                html(r#"<meta http-equiv="Refresh" content="0; url='/moved'">old"#),
+            ),
+            ("/moved", page("moved", &["/after"])),
+            ("/after", page("after", &[])),
+            (
+                "/slow",
+                html(r#"<meta http-equiv="refresh" content="101;url=/slow-target">"#),
+            ),
+            ("/slow-target", page("s", &[])),
+            (
+                "/self",
+                html(r#"<meta http-equiv="refresh" content="5"><a href="/self-link">x</a>"#),
+            ),
+            ("/self-link", page("sl", &[])),
+            (
+                "/offsite",
+                html(r#"<meta http-equiv="refresh" content="1;url=http://elsewhere.invalid/">"#),
+            ),
+            (
+                "/blocked",
+                html(r#"<meta http-equiv="refresh" content="0;url=/private/x">"#),
+            ),
+            ("/private/x", page("p", &[])),
+            (
+                "/loop1",
+                html(r#"<meta http-equiv="refresh" content="0;url=/loop2">"#),
+            ),
+            (
+                "/loop2",
+                html(r#"<meta http-equiv="refresh" content="0;url=/loop1">"#),
+            ),
+        ]))
+        .await;
+        let cfg = Config {
+            obey_robots: true,
+            ..quick()
+        };
+        let (summary, recs) = crawl_links(vec![site.base.clone()], cfg).await;
+        let u = |p: &str| site.url(p).to_string();
+        let go = record(&recs, "/go");
+        assert_eq!(
+            (go.status, go.redirect_to.as_deref()),
+            (Some(200), Some(u("/moved").as_str()))
+        );
+        let moved = record(&recs, "/moved");
+        assert_eq!(moved.redirected_from, [u("/go")]);
+        assert_eq!(moved.depth, 1);
+        assert_eq!(site.count("/after"), 1);
+        // Too long a delay: a page like any other, its refresh not followed.
+        assert_eq!(site.count("/slow-target"), 0);
+        assert_eq!(record(&recs, "/slow").redirect_to, None);
+        // A refresh of the page itself is a reload: the page is parsed.
+        assert_eq!(site.count("/self-link"), 1);
+        // Off-scope and robots-disallowed targets are not fetched.
+        assert_eq!(
+            record(&recs, "/offsite").redirect_to.as_deref(),
+            Some("http://elsewhere.invalid/")
+        );
+        assert_eq!(site.count("/private/x"), 0);
+        // A loop is stopped by the chain's rule: one fetch each.
+        assert_eq!((site.count("/loop1"), site.count("/loop2")), (1, 1));
+        let l2 = record(&recs, "/loop2");
+        assert!(l2.error.as_deref().unwrap_or("").contains("loop"), "{l2:?}");
+        assert_eq!(summary.filtered.get("offsite"), Some(&1));
+        assert_eq!(summary.filtered.get("robots"), Some(&1));
+
+        // Off: the page is parsed like any other.
+        site.hits.borrow_mut().clear();
+        let cfg = Config {
+            max_refresh_delay: None,
+            ..quick()
+        };
+        let (_, recs) = crawl_links(vec![site.url("/go")], cfg).await;
+        assert_eq!(site.count("/moved"), 0);
+        assert_eq!(recs.len(), 1);
+    });
+}
