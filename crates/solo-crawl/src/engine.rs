@@ -33,6 +33,7 @@ use crate::config::Config;
 use crate::fetch::{self, Fetch, FetchError, FetchErrorKind, FetchRequest, Fetched};
 use crate::frontier::{Frontier, HostId, Job, Rejected};
 use crate::output::{OutputConfig, PageRecord};
+use crate::pipeline::{self, Pipelines};
 use crate::redirect;
 use crate::request::Request;
 use crate::response::Response;
@@ -92,6 +93,8 @@ pub enum CrawlError {
     /// The HTTP client could not be built from the settings (e.g. a root
     /// certificate that is not one).
     Client(FetchError),
+    /// An item pipeline stage failed to open or close.
+    Pipeline(String),
 }
 
 impl std::fmt::Display for CrawlError {
@@ -101,6 +104,7 @@ impl std::fmt::Display for CrawlError {
             CrawlError::Output(e) => write!(f, "output: {e}"),
             CrawlError::State(e) => write!(f, "state: {e}"),
             CrawlError::Client(e) => write!(f, "http client: {e}"),
+            CrawlError::Pipeline(e) => write!(f, "{e}"),
         }
     }
 }
@@ -138,6 +142,7 @@ pub struct Crawler<S: Spider, F: Fetch = solo_http::Client> {
     config: Config,
     output: OutputConfig,
     stop: StopHandle,
+    pipelines: Option<Rc<Pipelines>>,
 }
 
 impl<S: Spider> Crawler<S, solo_http::Client> {
@@ -151,6 +156,7 @@ impl<S: Spider> Crawler<S, solo_http::Client> {
             config,
             output: OutputConfig::default(),
             stop: StopHandle::default(),
+            pipelines: None,
         }
     }
 }
@@ -166,7 +172,26 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             config: self.config,
             output: self.output,
             stop: self.stop,
+            pipelines: self.pipelines,
         }
+    }
+
+    /// Sends the spider's items through these stages before they are
+    /// written (see [`pipeline`](crate::pipeline)): opened before the
+    /// crawl, closed (awaited) after it.
+    ///
+    /// ```
+    /// use solo_crawl::{demo_site::DemoSite, Config, Crawler, LinkSpider, Pipelines};
+    /// use solo_crawl::stages::RequireFields;
+    /// let site = DemoSite::start(20).unwrap();
+    /// let crawler = Crawler::new(LinkSpider::new(vec![site.url()]), Config::default())
+    ///     .pipelines(Pipelines::new().stage(RequireFields::new(["title"])));
+    /// let summary = solo::run(crawler.run()).unwrap();
+    /// assert_eq!(summary.counts.items, 0); // LinkSpider emits none
+    /// ```
+    pub fn pipelines(mut self, pipelines: Pipelines) -> Crawler<S, F> {
+        self.pipelines = Some(Rc::new(pipelines));
+        self
     }
 
     /// Sets where records and items go.
@@ -220,6 +245,9 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             _ => None,
         };
         let persist = store.is_some();
+        if let Some(p) = &self.pipelines {
+            p.open().await.map_err(CrawlError::Pipeline)?;
+        }
         let writer = Writer::spawn(&self.output, store)?;
         let (tx, rx) = mpsc::unbounded();
         let agent_cfg = config.clone();
@@ -278,8 +306,13 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             unspilling: false,
             db_path,
             damaged: None,
+            pipelines: self.pipelines.clone(),
         };
         let interrupted = engine.run_loop(&self.stop, &live).await;
+        let closed = match &self.pipelines {
+            Some(p) => p.close().await,
+            None => Ok(()),
+        };
 
         ticker.cancel();
         if let Some(s) = signals {
@@ -300,6 +333,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         if let Some(e) = damaged {
             return Err(CrawlError::State(e.into()));
         }
+        closed.map_err(CrawlError::Pipeline)?;
         let stats = sh.stats.borrow();
         let c = frontier.counts();
         let filtered = [
@@ -382,6 +416,13 @@ enum Report<C> {
         fp: u64,
         record: Box<PageRecord>,
     },
+    /// A page's items are through the pipeline: its record, the kept
+    /// items and its done mark are written now.
+    Piped {
+        record: Box<PageRecord>,
+        items: Vec<serde_json::Value>,
+        fp: u64,
+    },
     /// Spilled requests back from the store (`asked` were asked for).
     Unspilled {
         rows: Vec<String>,
@@ -403,6 +444,8 @@ struct Engine<S: Spider, F> {
     db_path: Option<std::path::PathBuf>,
     /// The store handed back requests that do not decode: the crawl stops.
     damaged: Option<String>,
+    /// The item pipeline, if any.
+    pipelines: Option<Rc<Pipelines>>,
 }
 
 impl<S: Spider, F: Fetch> Engine<S, F> {
@@ -416,7 +459,10 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             {
                 interrupted = true;
             }
-            if !interrupted {
+            // A full item pipeline holds new requests back.
+            let piped = self.pipelines.as_ref().map_or(0, |p| p.backlog());
+            let held = self.pipelines.as_ref().is_some_and(|p| p.full());
+            if !interrupted && !held {
                 while self.frontier.in_flight() < concurrency {
                     match self.frontier.next(now) {
                         Some(Job::Page { host, request }) => {
@@ -435,6 +481,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             }
             live.set((self.frontier.in_flight(), self.frontier.queued()));
             if self.frontier.in_flight() == 0
+                && piped == 0
                 && (interrupted || (self.frontier.is_idle() && !self.unspilling))
             {
                 return interrupted;
@@ -443,7 +490,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             self.writer.flush();
             // With every slot taken only a completion can free one: no
             // timer then (and `next` did not run, so due timers linger).
-            let wake_at = if interrupted || self.frontier.in_flight() >= concurrency {
+            let wake_at = if interrupted || held || self.frontier.in_flight() >= concurrency {
                 None
             } else {
                 self.frontier.wake_at()
@@ -582,7 +629,6 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                             .record(Duration::from_secs_f64(record.elapsed_ms / 1000.0));
                     }
                 }
-                self.writer.send(Msg::Page(record));
                 let (items, follows, item_errors) = out.into_parts();
                 {
                     let mut st = self.sh.stats.borrow_mut();
@@ -591,9 +637,26 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                         st.error("item_serialize");
                     }
                 }
-                for item in items {
-                    self.writer.send(Msg::Item(item));
-                }
+                // Through the pipeline first: the record, items and done
+                // mark then come back together (Report::Piped).
+                let piping = match &self.pipelines {
+                    Some(p) if !items.is_empty() => {
+                        let (p, stats, tx) = (p.clone(), self.sh.stats.clone(), self.sh.tx.clone());
+                        let fp = fingerprint(&request.url);
+                        solo::spawn(async move {
+                            let items = pipeline::run_page(p, items, stats).await;
+                            let _ = tx.try_send(Report::Piped { record, items, fp });
+                        });
+                        true
+                    }
+                    _ => {
+                        self.writer.send(Msg::Page(record));
+                        for item in items {
+                            self.writer.send(Msg::Item(item));
+                        }
+                        false
+                    }
+                };
                 let referer = final_url.unwrap_or_else(|| request.url.clone());
                 let (persist, writer) = (self.persist, &self.writer);
                 for mut r in follows {
@@ -609,7 +672,16 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 }
                 // After its links: a crash before this commit fetches the
                 // page again, and finds them again.
-                self.persist_done(fingerprint(&request.url));
+                if !piping {
+                    self.persist_done(fingerprint(&request.url));
+                }
+            }
+            Report::Piped { record, items, fp } => {
+                self.writer.send(Msg::Page(record));
+                for item in items {
+                    self.writer.send(Msg::Item(item));
+                }
+                self.persist_done(fp);
             }
             Report::Retry {
                 host,

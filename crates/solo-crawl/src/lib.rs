@@ -31,6 +31,11 @@
 //! | [`deadline`] | a request's timeout that does not count the loop's stalls |
 //! | [`engine`] | [`Crawler`]: the loop, retries, stopping |
 //! | [`output`] | page records and items as JSON Lines or CSV |
+//! | [`pipeline`] | item pipelines: ordered async stages, drop/fail, items in flight bounded |
+//! | [`stages`] | stages that ship: drop duplicates, required fields, typed items |
+//! | [`offloop`] | a stage that writes on a thread of its own, in batches |
+//! | [`sqlite_sink`] | items as rows of a SQLite table |
+//! | [`export`] | item feeds: JSON Lines, CSV, JSON array; a file per item type |
 //! | [`stats`] | counters, latency and loop-lag percentiles, progress |
 //! | `store` | `--state`: the frontier, seen set and progress in SQLite, for resuming; one crawl per directory (a lock) |
 //! | `checkpoint` | output files and state committed in step: each record written once across kills |
@@ -83,10 +88,13 @@ pub mod config;
 pub mod deadline;
 pub mod demo_site;
 pub mod engine;
+pub mod export;
 pub mod fetch;
 pub mod frontier;
 pub mod links;
+pub mod offloop;
 pub mod output;
+pub mod pipeline;
 pub mod redirect;
 pub mod request;
 pub mod response;
@@ -94,6 +102,8 @@ pub mod robots;
 pub mod secrets;
 mod sink;
 pub mod spider;
+pub mod sqlite_sink;
+pub mod stages;
 pub mod stats;
 mod store;
 pub mod throttle;
@@ -101,6 +111,7 @@ pub mod throttle;
 pub use config::Config;
 pub use engine::{CrawlError, Crawler, StopHandle};
 pub use output::{Format, OutputConfig, PageRecord, Target};
+pub use pipeline::{ItemError, Pipeline, Pipelines};
 pub use request::Request;
 pub use response::Response;
 pub use spider::{Failure, LinkCallback, LinkSpider, Output, Spider};

@@ -114,6 +114,11 @@ pub struct Counters {
     pub bytes: u64,
     /// Items emitted.
     pub items: u64,
+    /// Items through the item pipeline (when there is one).
+    pub items_kept: u64,
+    /// Items the item pipeline dropped, by reason (`duplicate`,
+    /// `missing:FIELD`, ...); its failures are `errors["item_failed"]`.
+    pub items_dropped: BTreeMap<String, u64>,
     /// Responses by status (final responses and retried ones).
     pub statuses: BTreeMap<u16, u64>,
     /// Failures by kind (`timeout`, `connect`, `too_large`, ...).
@@ -279,6 +284,14 @@ impl fmt::Display for Summary {
         writeln!(f, "bytes        {}", self.counts.bytes)?;
         if self.counts.items > 0 {
             writeln!(f, "items        {}", self.counts.items)?;
+        }
+        if self.counts.items_kept > 0 || !self.counts.items_dropped.is_empty() {
+            writeln!(
+                f,
+                "pipeline     {} kept; dropped: {}",
+                self.counts.items_kept,
+                join_map(&self.counts.items_dropped)
+            )?;
         }
         writeln!(f, "status       {}", join_map(&self.counts.statuses))?;
         writeln!(f, "errors       {}", join_map(&self.counts.errors))?;
