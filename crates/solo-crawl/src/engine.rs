@@ -643,8 +643,9 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     Some(p) if !items.is_empty() => {
                         let (p, stats, tx) = (p.clone(), self.sh.stats.clone(), self.sh.tx.clone());
                         let fp = fingerprint(&request.url);
+                        let piped = pipeline::run_page(p, items, stats);
                         solo::spawn(async move {
-                            let items = pipeline::run_page(p, items, stats).await;
+                            let items = piped.await;
                             let _ = tx.try_send(Report::Piped { record, items, fp });
                         });
                         true

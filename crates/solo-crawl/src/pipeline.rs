@@ -326,33 +326,36 @@ impl Pipelines {
 
 /// Runs a page's items through `pipelines` (concurrently, within the
 /// permits); the kept ones in their order. Drops and failures are counted
-/// in `stats`.
-pub(crate) async fn run_page(
+/// in `stats`. The items count in the backlog from this call on, before
+/// the future first runs.
+pub(crate) fn run_page(
     pipelines: Rc<Pipelines>,
     items: Vec<Value>,
     stats: Rc<RefCell<Stats>>,
-) -> Vec<Value> {
+) -> impl std::future::Future<Output = Vec<Value>> {
     let n = items.len();
     pipelines.reserve(n);
-    let results = solo::gather(items.into_iter().map(|item| {
-        let p = pipelines.clone();
-        async move {
-            p.release(1); // process_one counts it again
-            p.process_one(item).await
-        }
-    }))
-    .await;
-    let mut kept = Vec::with_capacity(n);
-    let mut st = stats.borrow_mut();
-    for r in results {
-        match r {
-            Ok(v) => kept.push(v),
-            Err(ItemError::Dropped(reason)) => {
-                *st.counts.items_dropped.entry(reason).or_default() += 1;
+    async move {
+        let results = solo::gather(items.into_iter().map(|item| {
+            let p = pipelines.clone();
+            async move {
+                p.release(1); // process_one counts it again
+                p.process_one(item).await
             }
-            Err(ItemError::Failed(_)) => st.error("item_failed"),
+        }))
+        .await;
+        let mut kept = Vec::with_capacity(n);
+        let mut st = stats.borrow_mut();
+        for r in results {
+            match r {
+                Ok(v) => kept.push(v),
+                Err(ItemError::Dropped(reason)) => {
+                    *st.counts.items_dropped.entry(reason).or_default() += 1;
+                }
+                Err(ItemError::Failed(_)) => st.error("item_failed"),
+            }
         }
+        st.counts.items_kept += kept.len() as u64;
+        kept
     }
-    st.counts.items_kept += kept.len() as u64;
-    kept
 }
