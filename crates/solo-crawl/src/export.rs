@@ -230,7 +230,7 @@ struct Writers {
 enum FeedFile {
     Jsonl(BufWriter<File>),
     Csv {
-        w: csv::Writer<File>,
+        w: Box<csv::Writer<File>>,
         /// Fixed by the header (`None`: not written yet).
         columns: Option<Vec<String>>,
     },
@@ -254,7 +254,7 @@ impl Writers {
                 let f = opts.append(true).open(&feed.path)?;
                 let empty = f.metadata()?.len() == 0;
                 Ok(FeedFile::Csv {
-                    w: csv::Writer::from_writer(f),
+                    w: Box::new(csv::Writer::from_writer(f)),
                     // A file with rows keeps its columns (the configured
                     // ones, or the first line's).
                     columns: match (&feed.fields, empty) {
