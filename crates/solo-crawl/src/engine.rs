@@ -422,6 +422,8 @@ enum Report<C> {
         record: Box<PageRecord>,
         items: Vec<serde_json::Value>,
         fp: u64,
+        /// Items handed to the pipeline (they leave its backlog now).
+        handed: usize,
     },
     /// Spilled requests back from the store (`asked` were asked for).
     Unspilled {
@@ -643,10 +645,16 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     Some(p) if !items.is_empty() => {
                         let (p, stats, tx) = (p.clone(), self.sh.stats.clone(), self.sh.tx.clone());
                         let fp = fingerprint(&request.url);
-                        let piped = pipeline::run_page(p, items, stats);
+                        let handed = items.len();
+                        let piped = pipeline::run_page(p, items, stats.clone());
                         solo::spawn(async move {
+                            let mut guard = PipeGuard {
+                                tx,
+                                stats,
+                                page: Some((record, fp, handed)),
+                            };
                             let items = piped.await;
-                            let _ = tx.try_send(Report::Piped { record, items, fp });
+                            guard.send(items);
                         });
                         true
                     }
@@ -677,7 +685,15 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     self.persist_done(fingerprint(&request.url));
                 }
             }
-            Report::Piped { record, items, fp } => {
+            Report::Piped {
+                record,
+                items,
+                fp,
+                handed,
+            } => {
+                if let Some(p) = &self.pipelines {
+                    p.release(handed);
+                }
                 self.writer.send(Msg::Page(record));
                 for item in items {
                     self.writer.send(Msg::Item(item));
@@ -854,6 +870,39 @@ async fn watch_signals(stop: StopHandle, stats: Rc<RefCell<Stats>>) {
             stop.stop();
         } else {
             eprint!("{}", stats.borrow().summary(SummaryExtra::default()));
+        }
+    }
+}
+
+/// Sends a page's `Piped` report, even if a stage panics (then with no
+/// items, counted as an `item_panic` error): the page must leave the
+/// pipeline's backlog, or the crawl would never end.
+struct PipeGuard<C> {
+    tx: mpsc::Sender<Report<C>>,
+    stats: Rc<RefCell<Stats>>,
+    page: Option<(Box<PageRecord>, u64, usize)>,
+}
+
+impl<C> PipeGuard<C> {
+    fn send(&mut self, items: Vec<serde_json::Value>) {
+        if let Some((record, fp, handed)) = self.page.take() {
+            let _ = self.tx.try_send(Report::Piped {
+                record,
+                items,
+                fp,
+                handed,
+            });
+        }
+    }
+}
+
+impl<C> Drop for PipeGuard<C> {
+    fn drop(&mut self) {
+        if self.page.is_some() {
+            if let Ok(mut st) = self.stats.try_borrow_mut() {
+                st.error("item_panic");
+            }
+            self.send(Vec::new());
         }
     }
 }

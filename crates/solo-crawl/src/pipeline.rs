@@ -258,8 +258,8 @@ impl Pipelines {
         self.peak.get()
     }
 
-    /// Items handed in and not through yet (waiting for a permit or in a
-    /// stage).
+    /// Items handed in by the engine and not written yet (waiting for a
+    /// permit, in a stage, or on their way to the output).
     pub(crate) fn backlog(&self) -> usize {
         self.backlog.get()
     }
@@ -293,7 +293,6 @@ impl Pipelines {
 
     /// Runs one item through every stage (waiting for a permit first).
     pub async fn process_one(&self, item: Value) -> Result<Value, ItemError> {
-        self.backlog.set(self.backlog.get() + 1);
         let permit = self.permits.acquire().await;
         self.in_flight.set(self.in_flight.get() + 1);
         self.peak.set(self.peak.get().max(self.in_flight.get()));
@@ -308,26 +307,26 @@ impl Pipelines {
             }
         }
         self.in_flight.set(self.in_flight.get() - 1);
-        self.backlog.set(self.backlog.get() - 1);
         drop(permit);
         result
     }
 
-    /// Counts `n` items as handed in before they are processed (so the
-    /// engine sees them at once).
+    /// Counts `n` items as handed in, until [`release`](Self::release).
     fn reserve(&self, n: usize) {
         self.backlog.set(self.backlog.get() + n);
     }
 
-    fn release(&self, n: usize) {
-        self.backlog.set(self.backlog.get() - n);
+    /// `n` items handed in are written (or dropped): out of the backlog.
+    pub(crate) fn release(&self, n: usize) {
+        self.backlog.set(self.backlog.get().saturating_sub(n));
     }
 }
 
 /// Runs a page's items through `pipelines` (concurrently, within the
 /// permits); the kept ones in their order. Drops and failures are counted
-/// in `stats`. The items count in the backlog from this call on, before
-/// the future first runs.
+/// in `stats`. The items count in the backlog from this call on (before
+/// the future first runs) until the engine, having written the page,
+/// calls [`Pipelines::release`].
 pub(crate) fn run_page(
     pipelines: Rc<Pipelines>,
     items: Vec<Value>,
@@ -338,10 +337,7 @@ pub(crate) fn run_page(
     async move {
         let results = solo::gather(items.into_iter().map(|item| {
             let p = pipelines.clone();
-            async move {
-                p.release(1); // process_one counts it again
-                p.process_one(item).await
-            }
+            async move { p.process_one(item).await }
         }))
         .await;
         let mut kept = Vec::with_capacity(n);

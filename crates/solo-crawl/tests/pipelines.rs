@@ -424,3 +424,32 @@ fn a_stage_that_cannot_open_stops_the_crawl_before_it_starts() {
         assert!(site.hits.borrow().is_empty());
     });
 }
+
+/// Panics on the first item of page 7.
+struct Panics;
+impl Pipeline for Panics {
+    async fn process(&self, item: Value) -> Result<Value, ItemError> {
+        if item["page"] == 7 && item["seq"] == 0 {
+            panic!("a bug in a stage");
+        }
+        Ok(item)
+    }
+}
+
+#[test]
+fn a_panicking_stage_loses_its_page_items_not_the_crawl() {
+    solo::run(async {
+        let site = shop().await;
+        let buf = SharedBuf::default();
+        let s = run(
+            ShopSpider::new(&site),
+            quick(),
+            Pipelines::new().stage(Panics),
+            buf.clone(),
+        )
+        .await;
+        assert_eq!(s.counts.errors["item_panic"], 1);
+        assert_eq!(s.counts.pages, PAGES as u64 + 1);
+        assert_eq!(lines(&buf).len(), 200 - PER_PAGE);
+    });
+}
