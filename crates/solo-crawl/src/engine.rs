@@ -8,7 +8,10 @@
 //! frontier (a redirect's target among them, as
 //! [`redirect`](crate::redirect) decides: one fetch per task, so every hop
 //! passes the frontier's rules), records and items to the writer thread,
-//! counters to the stats. It stops when the frontier is idle, the page
+//! counters to the stats. With an item [`pipeline`](crate::pipeline), a
+//! page's items go through it first: its links go to the frontier at
+//! once, its record, kept items and done mark together (in one loop turn)
+//! once the items are through; a full pipeline holds new requests back. It stops when the frontier is idle, the page
 //! budget is spent, or on Ctrl-C / [`StopHandle::stop`] (in-flight
 //! requests finish first). It holds the crawl's body budget and has big
 //! pages scanned off the loop. Must not: parse pages itself or block the

@@ -9,7 +9,7 @@
 //! Data flows one way:
 //!
 //! ```text
-//! frontier ──job──▶ downloader (fetch) ──response──▶ spider.parse ──items──▶ output
+//! frontier ──job──▶ downloader (fetch) ──response──▶ spider.parse ──items──▶ pipeline ──▶ output
 //!    ▲                        │ 3xx (redirect)             │
 //!    └──── new requests ◀─────┴────────────────────────────┘
 //! ```
