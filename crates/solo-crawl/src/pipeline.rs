@@ -348,7 +348,10 @@ pub(crate) fn run_page(
                 Err(ItemError::Dropped(reason)) => {
                     *st.counts.items_dropped.entry(reason).or_default() += 1;
                 }
-                Err(ItemError::Failed(_)) => st.error("item_failed"),
+                Err(ItemError::Failed(e)) => {
+                    st.error("item_failed");
+                    st.first_item_failure.get_or_insert(e);
+                }
             }
         }
         st.counts.items_kept += kept.len() as u64;

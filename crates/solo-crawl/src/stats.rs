@@ -145,6 +145,8 @@ pub struct Stats {
     pub latency: Histogram,
     /// How late the 10 ms ticker woke.
     pub loop_lag: Histogram,
+    /// Why the item pipeline first failed an item.
+    pub first_item_failure: Option<String>,
 }
 
 impl Default for Stats {
@@ -154,6 +156,7 @@ impl Default for Stats {
             counts: Counters::default(),
             latency: Histogram::default(),
             loop_lag: Histogram::default(),
+            first_item_failure: None,
         }
     }
 }
@@ -194,6 +197,7 @@ impl Stats {
             seeds_failed: Vec::new(),
             resumed: false,
             buffered_peak_bytes: 0,
+            first_item_failure: self.first_item_failure.clone(),
         }
     }
 }
@@ -255,6 +259,9 @@ pub struct Summary {
     /// The most bytes of response bodies held at once (never above
     /// [`Config::body_budget`](crate::Config::body_budget)).
     pub buffered_peak_bytes: u64,
+    /// Why the item pipeline first failed an item (the stage's message),
+    /// if it did.
+    pub first_item_failure: Option<String>,
 }
 
 fn join_map<K: fmt::Display, V: fmt::Display>(m: &BTreeMap<K, V>) -> String {
@@ -292,6 +299,9 @@ impl fmt::Display for Summary {
                 self.counts.items_kept,
                 join_map(&self.counts.items_dropped)
             )?;
+        }
+        if let Some(e) = &self.first_item_failure {
+            writeln!(f, "item failed  first: {e}")?;
         }
         writeln!(f, "status       {}", join_map(&self.counts.statuses))?;
         writeln!(f, "errors       {}", join_map(&self.counts.errors))?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use solo_crawl::export::Feeds;
+use solo_crawl::export::{Feed, Feeds, ItemFormat};
 use solo_crawl::output::SharedBuf;
 use solo_crawl::sqlite_sink::SqliteSink;
 use solo_crawl::stages::{typed, DropDuplicates, RequireFields};
@@ -186,6 +186,11 @@ fn a_failing_stage_counts_errors_and_the_crawl_goes_on() {
         let p = Pipelines::new().stage(FailReviews);
         let s = run(ShopSpider::new(&site), quick(), p, buf.clone()).await;
         assert_eq!(s.counts.errors["item_failed"], 80);
+        assert_eq!(
+            s.first_item_failure.as_deref(),
+            Some("reviews table is locked")
+        );
+        assert!(s.to_string().contains("reviews table is locked"));
         assert_eq!(lines(&buf).len(), 120);
         assert_eq!(s.counts.pages, PAGES as u64 + 1);
         assert!(!s.interrupted);
@@ -364,6 +369,29 @@ fn feeds_per_item_type_in_three_formats() {
     let all: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(dir.join("all.json")).unwrap()).unwrap();
     assert_eq!(all.len(), 400);
+    // Configured CSV columns.
+    let picked = dir.join("picked.csv");
+    let feeds = Feeds::new().feed(Feed {
+        item_type: Some("review".into()),
+        path: picked.clone(),
+        format: ItemFormat::Csv,
+        fields: Some(vec!["sku".into(), "name".into()]),
+    });
+    solo::run(async {
+        let site = shop().await;
+        let p = Pipelines::new().stage(feeds.stage());
+        Crawler::new(ShopSpider::new(&site), quick())
+            .pipelines(p)
+            .run()
+            .await
+            .unwrap();
+    });
+    let rows = read_csv(&picked);
+    assert_eq!(rows[0], ["sku", "name"]);
+    assert_eq!(rows.len(), 1 + 80);
+    assert!(rows[1..]
+        .iter()
+        .all(|r| r.len() == 2 && r[1].starts_with("item ")));
     // Only product feed: reviews have nowhere to go.
     let s = feeds_crawl(&specs[..1], None);
     assert_eq!(s.counts.items_dropped["no_feed"], 80);
