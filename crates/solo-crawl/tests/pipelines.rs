@@ -481,3 +481,45 @@ fn a_panicking_stage_loses_its_page_items_not_the_crawl() {
         assert_eq!(lines(&buf).len(), 200 - PER_PAGE);
     });
 }
+
+/// After the feed: reads the JSON array file as a kill would leave it.
+struct ReadBack {
+    file: PathBuf,
+    checked: Rc<Cell<usize>>,
+}
+impl Pipeline for ReadBack {
+    async fn process(&self, item: Value) -> Result<Value, ItemError> {
+        let text = std::fs::read_to_string(&self.file).unwrap();
+        let all: Vec<Value> = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("not a JSON array after a batch: {e}: {text}"));
+        assert_eq!(all.last(), Some(&item));
+        self.checked.set(self.checked.get() + 1);
+        Ok(item)
+    }
+}
+
+#[test]
+fn a_json_array_feed_is_valid_after_every_batch() {
+    let dir = temp("every");
+    let file = dir.join("items.json");
+    let checked = Rc::new(Cell::new(0));
+    solo::run(async {
+        let site = shop().await;
+        let feeds = Feeds::parse(&[file.display().to_string()], None).unwrap();
+        // One item in flight: no other batch is written while one is read.
+        let p = Pipelines::new()
+            .stage(feeds.stage())
+            .stage(ReadBack {
+                file: file.clone(),
+                checked: checked.clone(),
+            })
+            .max_in_flight(1);
+        Crawler::new(ShopSpider::new(&site), quick())
+            .pipelines(p)
+            .run()
+            .await
+            .unwrap();
+    });
+    assert_eq!(checked.get(), 200);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
