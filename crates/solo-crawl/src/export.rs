@@ -96,6 +96,7 @@ pub struct Feed {
 /// assert_eq!(f.feeds()[0].format, ItemFormat::Csv);
 /// assert_eq!(f.feeds()[1].format, ItemFormat::JsonArray);
 /// assert!(Feeds::parse(&["items.txt".into()], None).unwrap_err().contains("--items-format"));
+/// assert!(Feeds::parse(&["-".into()], Some(ItemFormat::Jsonl)).unwrap_err().contains("file name"));
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Feeds {
@@ -120,8 +121,10 @@ impl Feeds {
                 Some((t, p)) if !t.is_empty() && !t.contains('/') => (Some(t.to_owned()), p),
                 _ => (None, spec.as_str()),
             };
-            if path.is_empty() {
-                return Err(format!("--items {spec:?}: no file name"));
+            if path.is_empty() || path == "-" {
+                return Err(format!(
+                    "--items {spec:?}: give a file name (items are not written to standard output)"
+                ));
             }
             let path = PathBuf::from(path);
             let format = format.or_else(|| ItemFormat::from_path(&path)).ok_or_else(|| {
