@@ -523,3 +523,41 @@ fn a_json_array_feed_is_valid_after_every_batch() {
     assert_eq!(checked.get(), 200);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Names that a spreadsheet would run as formulas.
+struct Formula;
+impl Pipeline for Formula {
+    async fn process(&self, mut item: Value) -> Result<Value, ItemError> {
+        item["name"] = json!("=HYPERLINK(\"http://evil/\")");
+        Ok(item)
+    }
+}
+
+#[test]
+fn csv_feeds_neutralise_formulas_unless_raw() {
+    let dir = temp("formula");
+    for raw in [false, true] {
+        let file = dir.join(format!("raw-{raw}.csv"));
+        let feeds = Feeds::parse(&[file.display().to_string()], None)
+            .unwrap()
+            .csv_raw(raw);
+        solo::run(async {
+            let site = shop().await;
+            let p = Pipelines::new().stage(Formula).stage(feeds.stage());
+            Crawler::new(ShopSpider::new(&site), quick())
+                .pipelines(p)
+                .run()
+                .await
+                .unwrap();
+        });
+        let rows = read_csv(&file);
+        let name = rows[0].iter().position(|c| c == "name").unwrap();
+        let want = if raw { "=HYPERLINK" } else { "'=HYPERLINK" };
+        assert!(
+            rows[1..].iter().all(|r| r[name].starts_with(want)),
+            "{:?}",
+            rows[1]
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
