@@ -119,6 +119,7 @@ impl std::error::Error for CrawlError {
             CrawlError::Output(e) => Some(e),
             CrawlError::State(e) => Some(&**e),
             CrawlError::Client(e) => Some(e),
+            CrawlError::Pipeline(_) => None,
         }
     }
 }
