@@ -4,6 +4,8 @@
 //!
 //! ```text
 //! cargo run --release -p solo-crawl --example custom_spider
+//! cargo run --release -p solo-crawl --example custom_spider -- \
+//!     --items page=pages.csv --items failure=failures.jsonl
 //! ```
 //!
 //! It starts at the demo site's home page, follows the "start" link, then
@@ -11,12 +13,20 @@
 //! per page (its heading, how many links it lists, the page it was found
 //! on) plus one item per failed page (404, 500 after retries) to stdout.
 //! The summary goes to stderr.
+//!
+//! The items pass an item pipeline first (items without a URL are
+//! dropped, and so is a URL seen twice). With `--items [TYPE=]FILE`
+//! (repeatable; format from the extension — `.jsonl`, `.csv`, `.json` —
+//! or `--items-format jsonl|csv|json`) they go to files instead, by their
+//! `_type` (`page` or `failure`), like Scrapy's `FEEDS`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use solo_crawl::demo_site::DemoSite;
+use solo_crawl::export::{Feeds, ItemFormat};
+use solo_crawl::stages::{DropDuplicates, RequireFields};
 use solo_crawl::{
-    Config, Crawler, Failure, Output, OutputConfig, Request, Response, Spider, Target,
+    Config, Crawler, Failure, Output, OutputConfig, Pipelines, Request, Response, Spider, Target,
 };
 
 /// The callbacks, by name: requests carry one, so a stored crawl knows
@@ -60,6 +70,7 @@ impl Spider for DemoPages {
                     .and_then(|h| h.first().map(|e| e.text().collect::<String>()))
                     .unwrap_or_default();
                 out.item(json!({
+                    "_type": "page",
                     "url": response.url().as_str(),
                     "heading": heading,
                     "listed_links": listed.len(),
@@ -85,11 +96,43 @@ impl Spider for DemoPages {
             // `Failure` is non-exhaustive: later kinds of failure land here.
             other => format!("{other:?}"),
         };
-        out.item(json!({ "url": request.url.as_str(), "failed": why }));
+        out.item(json!({ "_type": "failure", "url": request.url.as_str(), "failed": why }));
     }
 }
 
+/// `--items [TYPE=]FILE` (repeatable) and `--items-format FORMAT`.
+fn feeds() -> Result<Option<Feeds>, String> {
+    let mut specs = Vec::new();
+    let mut format: Option<ItemFormat> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || args.next().ok_or(format!("{a} wants a value"));
+        match a.as_str() {
+            "--items" => specs.push(value()?),
+            "--items-format" => format = Some(value()?.parse()?),
+            "-h" | "--help" => {
+                println!(
+                    "usage: custom_spider [--items [TYPE=]FILE]... [--items-format jsonl|csv|json]"
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    Feeds::parse(&specs, format).map(Some)
+}
+
 fn main() {
+    let feeds = match feeds() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("custom_spider: {e}");
+            std::process::exit(2);
+        }
+    };
     let site = match DemoSite::start(2000) {
         Ok(site) => site,
         Err(e) => {
@@ -103,11 +146,24 @@ fn main() {
         handle_ctrl_c: true,
         ..Config::default()
     };
+    let mut pipelines = Pipelines::new()
+        .stage(RequireFields::new(["url"]))
+        .stage(DropDuplicates::by_fields(["url"]));
+    let items = match feeds {
+        Some(f) => {
+            pipelines = pipelines.stage(f.stage());
+            Target::Discard
+        }
+        None => Target::Stdout,
+    };
     let output = OutputConfig {
-        items: Target::Stdout,
+        items,
         ..OutputConfig::default()
     };
-    match solo::run(Crawler::new(spider, config).output(output).run()) {
+    let crawler = Crawler::new(spider, config)
+        .output(output)
+        .pipelines(pipelines);
+    match solo::run(crawler.run()) {
         Ok(summary) => eprintln!("{summary}"),
         Err(e) => {
             eprintln!("crawl failed: {e}");

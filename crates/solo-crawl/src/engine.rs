@@ -11,8 +11,12 @@
 //! `max_refresh_delay` is one too; a sitemap's entries, as
 //! [`sitemap`](crate::sitemap) reads them), what a page says about
 //! crawling it ([`directives`](crate::directives): no links followed from a
-//! `nofollow` page), records and items to the writer thread,
-//! counters to the stats. It stops when the frontier is idle, the page
+//! `nofollow` page), records and items to the writer thread, counters to
+//! the stats. With an item [`pipeline`](crate::pipeline), a page's items
+//! go through it first: its links go to the frontier at once, its record,
+//! kept items and done mark together (in one loop turn) once the items are
+//! through; a full pipeline holds new requests back. It stops when the
+//! frontier is idle, the page
 //! budget is spent, or on Ctrl-C / [`StopHandle::stop`] (in-flight
 //! requests finish first). It holds the crawl's body budget and has big
 //! pages scanned off the loop. Must not: parse pages itself or block the
@@ -38,6 +42,7 @@ use crate::directives::{Directives, Refresh};
 use crate::fetch::{self, Fetch, FetchError, FetchErrorKind, FetchRequest, Fetched};
 use crate::frontier::{Frontier, HostId, Job, Rejected};
 use crate::output::{OutputConfig, PageRecord};
+use crate::pipeline::{self, Pipelines};
 use crate::redirect;
 use crate::request::Request;
 use crate::response::Response;
@@ -97,6 +102,8 @@ pub enum CrawlError {
     /// The HTTP client could not be built from the settings (e.g. a root
     /// certificate that is not one).
     Client(FetchError),
+    /// An item pipeline stage failed to open or close.
+    Pipeline(String),
 }
 
 impl std::fmt::Display for CrawlError {
@@ -106,6 +113,7 @@ impl std::fmt::Display for CrawlError {
             CrawlError::Output(e) => write!(f, "output: {e}"),
             CrawlError::State(e) => write!(f, "state: {e}"),
             CrawlError::Client(e) => write!(f, "http client: {e}"),
+            CrawlError::Pipeline(e) => write!(f, "{e}"),
         }
     }
 }
@@ -117,6 +125,7 @@ impl std::error::Error for CrawlError {
             CrawlError::Output(e) => Some(e),
             CrawlError::State(e) => Some(&**e),
             CrawlError::Client(e) => Some(e),
+            CrawlError::Pipeline(_) => None,
         }
     }
 }
@@ -143,6 +152,7 @@ pub struct Crawler<S: Spider, F: Fetch = solo_http::Client> {
     config: Config,
     output: OutputConfig,
     stop: StopHandle,
+    pipelines: Option<Rc<Pipelines>>,
 }
 
 impl<S: Spider> Crawler<S, solo_http::Client> {
@@ -156,6 +166,7 @@ impl<S: Spider> Crawler<S, solo_http::Client> {
             config,
             output: OutputConfig::default(),
             stop: StopHandle::default(),
+            pipelines: None,
         }
     }
 }
@@ -171,7 +182,26 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             config: self.config,
             output: self.output,
             stop: self.stop,
+            pipelines: self.pipelines,
         }
+    }
+
+    /// Sends the spider's items through these stages before they are
+    /// written (see [`pipeline`](crate::pipeline)): opened before the
+    /// crawl, closed (awaited) after it.
+    ///
+    /// ```
+    /// use solo_crawl::{demo_site::DemoSite, Config, Crawler, LinkSpider, Pipelines};
+    /// use solo_crawl::stages::RequireFields;
+    /// let site = DemoSite::start(20).unwrap();
+    /// let crawler = Crawler::new(LinkSpider::new(vec![site.url()]), Config::default())
+    ///     .pipelines(Pipelines::new().stage(RequireFields::new(["title"])));
+    /// let summary = solo::run(crawler.run()).unwrap();
+    /// assert_eq!(summary.counts.items, 0); // LinkSpider emits none
+    /// ```
+    pub fn pipelines(mut self, pipelines: Pipelines) -> Crawler<S, F> {
+        self.pipelines = Some(Rc::new(pipelines));
+        self
     }
 
     /// Sets where records and items go.
@@ -227,6 +257,9 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             _ => None,
         };
         let persist = store.is_some();
+        if let Some(p) = &self.pipelines {
+            p.open().await.map_err(CrawlError::Pipeline)?;
+        }
         let writer = Writer::spawn(&self.output, store)?;
         let (tx, rx) = mpsc::unbounded();
         let agent_cfg = config.clone();
@@ -287,8 +320,13 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             unspilling: false,
             db_path,
             damaged: None,
+            pipelines: self.pipelines.clone(),
         };
         let interrupted = engine.run_loop(&self.stop, &live).await;
+        let closed = match &self.pipelines {
+            Some(p) => p.close().await,
+            None => Ok(()),
+        };
 
         ticker.cancel();
         if let Some(s) = signals {
@@ -309,6 +347,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         if let Some(e) = damaged {
             return Err(CrawlError::State(e.into()));
         }
+        closed.map_err(CrawlError::Pipeline)?;
         let stats = sh.stats.borrow();
         let c = frontier.counts();
         let filtered = [
@@ -395,6 +434,15 @@ enum Report<C> {
         fp: u64,
         record: Box<PageRecord>,
     },
+    /// A page's items are through the pipeline: its record, the kept
+    /// items and its done mark are written now.
+    Piped {
+        record: Box<PageRecord>,
+        items: Vec<serde_json::Value>,
+        fp: u64,
+        /// Items handed to the pipeline (they leave its backlog now).
+        handed: usize,
+    },
     /// Spilled requests back from the store (`asked` were asked for).
     Unspilled {
         rows: Vec<String>,
@@ -416,6 +464,8 @@ struct Engine<S: Spider, F> {
     db_path: Option<std::path::PathBuf>,
     /// The store handed back requests that do not decode: the crawl stops.
     damaged: Option<String>,
+    /// The item pipeline, if any.
+    pipelines: Option<Rc<Pipelines>>,
 }
 
 impl<S: Spider, F: Fetch> Engine<S, F> {
@@ -429,7 +479,10 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             {
                 interrupted = true;
             }
-            if !interrupted {
+            // A full item pipeline holds new requests back.
+            let piped = self.pipelines.as_ref().map_or(0, |p| p.backlog());
+            let held = self.pipelines.as_ref().is_some_and(|p| p.full());
+            if !interrupted && !held {
                 while self.frontier.in_flight() < concurrency {
                     match self.frontier.next(now) {
                         Some(Job::Page { host, request }) => {
@@ -448,6 +501,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             }
             live.set((self.frontier.in_flight(), self.frontier.queued()));
             if self.frontier.in_flight() == 0
+                && piped == 0
                 && (interrupted || (self.frontier.is_idle() && !self.unspilling))
             {
                 return interrupted;
@@ -456,7 +510,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             self.writer.flush();
             // With every slot taken only a completion can free one: no
             // timer then (and `next` did not run, so due timers linger).
-            let wake_at = if interrupted || self.frontier.in_flight() >= concurrency {
+            let wake_at = if interrupted || held || self.frontier.in_flight() >= concurrency {
                 None
             } else {
                 self.frontier.wake_at()
@@ -595,7 +649,6 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                             .record(Duration::from_secs_f64(record.elapsed_ms / 1000.0));
                     }
                 }
-                self.writer.send(Msg::Page(record));
                 let (items, follows, item_errors) = out.into_parts();
                 {
                     let mut st = self.sh.stats.borrow_mut();
@@ -604,9 +657,33 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                         st.error("item_serialize");
                     }
                 }
-                for item in items {
-                    self.writer.send(Msg::Item(item));
-                }
+                // Through the pipeline first: the record, items and done
+                // mark then come back together (Report::Piped).
+                let piping = match &self.pipelines {
+                    Some(p) if !items.is_empty() => {
+                        let (p, stats, tx) = (p.clone(), self.sh.stats.clone(), self.sh.tx.clone());
+                        let fp = fingerprint(&request.url);
+                        let handed = items.len();
+                        let piped = pipeline::run_page(p, items, stats.clone());
+                        solo::spawn(async move {
+                            let mut guard = PipeGuard {
+                                tx,
+                                stats,
+                                page: Some((record, fp, handed)),
+                            };
+                            let items = piped.await;
+                            guard.send(items);
+                        });
+                        true
+                    }
+                    _ => {
+                        self.writer.send(Msg::Page(record));
+                        for item in items {
+                            self.writer.send(Msg::Item(item));
+                        }
+                        false
+                    }
+                };
                 let referer = final_url.unwrap_or_else(|| request.url.clone());
                 let (persist, writer) = (self.persist, &self.writer);
                 for mut r in follows {
@@ -625,7 +702,24 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 }
                 // After its links: a crash before this commit fetches the
                 // page again, and finds them again.
-                self.persist_done(fingerprint(&request.url));
+                if !piping {
+                    self.persist_done(fingerprint(&request.url));
+                }
+            }
+            Report::Piped {
+                record,
+                items,
+                fp,
+                handed,
+            } => {
+                if let Some(p) = &self.pipelines {
+                    p.release(handed);
+                }
+                self.writer.send(Msg::Page(record));
+                for item in items {
+                    self.writer.send(Msg::Item(item));
+                }
+                self.persist_done(fp);
             }
             Report::Retry {
                 host,
@@ -797,6 +891,39 @@ async fn watch_signals(stop: StopHandle, stats: Rc<RefCell<Stats>>) {
             stop.stop();
         } else {
             eprint!("{}", stats.borrow().summary(SummaryExtra::default()));
+        }
+    }
+}
+
+/// Sends a page's `Piped` report, even if a stage panics (then with no
+/// items, counted as an `item_panic` error): the page must leave the
+/// pipeline's backlog, or the crawl would never end.
+struct PipeGuard<C> {
+    tx: mpsc::Sender<Report<C>>,
+    stats: Rc<RefCell<Stats>>,
+    page: Option<(Box<PageRecord>, u64, usize)>,
+}
+
+impl<C> PipeGuard<C> {
+    fn send(&mut self, items: Vec<serde_json::Value>) {
+        if let Some((record, fp, handed)) = self.page.take() {
+            let _ = self.tx.try_send(Report::Piped {
+                record,
+                items,
+                fp,
+                handed,
+            });
+        }
+    }
+}
+
+impl<C> Drop for PipeGuard<C> {
+    fn drop(&mut self) {
+        if self.page.is_some() {
+            if let Ok(mut st) = self.stats.try_borrow_mut() {
+                st.error("item_panic");
+            }
+            self.send(Vec::new());
         }
     }
 }

@@ -9,7 +9,7 @@
 //! Data flows one way:
 //!
 //! ```text
-//! frontier ──job──▶ downloader (fetch) ──response──▶ spider.parse ──items──▶ output
+//! frontier ──job──▶ downloader (fetch) ──response──▶ spider.parse ──items──▶ pipeline ──▶ output
 //!    ▲                        │ 3xx (redirect)             │
 //!    └──── new requests ◀─────┴────────────────────────────┘
 //! ```
@@ -33,6 +33,11 @@
 //! | [`deadline`] | a request's timeout that does not count the loop's stalls |
 //! | [`engine`] | [`Crawler`]: the loop, retries, stopping |
 //! | [`output`] | page records and items as JSON Lines or CSV |
+//! | [`pipeline`] | item pipelines: ordered async stages, drop/fail, items in flight bounded |
+//! | [`stages`] | stages that ship: drop duplicates, required fields, typed items |
+//! | [`offloop`] | a stage that writes on a thread of its own, in batches |
+//! | [`sqlite_sink`] | items as rows of a SQLite table |
+//! | [`export`] | item feeds: JSON Lines, CSV, JSON array; a file per item type |
 //! | [`stats`] | counters, latency and loop-lag percentiles, progress |
 //! | `store` | `--state`: the frontier, seen set and progress in SQLite, for resuming; one crawl per directory (a lock) |
 //! | `checkpoint` | output files and state committed in step: each record written once across kills |
@@ -86,10 +91,13 @@ pub mod deadline;
 pub mod demo_site;
 pub mod directives;
 pub mod engine;
+pub mod export;
 pub mod fetch;
 pub mod frontier;
 pub mod links;
+pub mod offloop;
 pub mod output;
+pub mod pipeline;
 pub mod redirect;
 pub mod request;
 pub mod response;
@@ -98,6 +106,8 @@ pub mod secrets;
 mod sink;
 pub mod sitemap;
 pub mod spider;
+pub mod sqlite_sink;
+pub mod stages;
 pub mod stats;
 mod store;
 pub mod throttle;
@@ -105,6 +115,7 @@ pub mod throttle;
 pub use config::Config;
 pub use engine::{CrawlError, Crawler, StopHandle};
 pub use output::{Format, OutputConfig, PageRecord, Target};
+pub use pipeline::{ItemError, Pipeline, Pipelines};
 pub use request::Request;
 pub use response::Response;
 pub use spider::{Failure, LinkCallback, LinkSpider, Output, Spider};

@@ -442,7 +442,7 @@ pub(crate) struct OutputFile<'a> {
 /// A JSON value as one CSV cell: strings [`csv_safe`] (as they are if
 /// `raw`), null empty, the rest as JSON (a negative number stays a
 /// number).
-fn cell(v: &serde_json::Value, raw: bool) -> String {
+pub(crate) fn cell(v: &serde_json::Value, raw: bool) -> String {
     match v {
         serde_json::Value::Null => String::new(),
         serde_json::Value::String(s) if raw => s.clone(),

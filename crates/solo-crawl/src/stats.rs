@@ -114,6 +114,11 @@ pub struct Counters {
     pub bytes: u64,
     /// Items emitted.
     pub items: u64,
+    /// Items through the item pipeline (when there is one).
+    pub items_kept: u64,
+    /// Items the item pipeline dropped, by reason (`duplicate`,
+    /// `missing:FIELD`, ...); its failures are `errors["item_failed"]`.
+    pub items_dropped: BTreeMap<String, u64>,
     /// Responses by status (final responses and retried ones).
     pub statuses: BTreeMap<u16, u64>,
     /// Failures by kind (`timeout`, `connect`, `too_large`, ...).
@@ -148,6 +153,8 @@ pub struct Stats {
     pub latency: Histogram,
     /// How late the 10 ms ticker woke.
     pub loop_lag: Histogram,
+    /// Why the item pipeline first failed an item.
+    pub first_item_failure: Option<String>,
 }
 
 impl Default for Stats {
@@ -157,6 +164,7 @@ impl Default for Stats {
             counts: Counters::default(),
             latency: Histogram::default(),
             loop_lag: Histogram::default(),
+            first_item_failure: None,
         }
     }
 }
@@ -197,6 +205,7 @@ impl Stats {
             seeds_failed: Vec::new(),
             resumed: false,
             buffered_peak_bytes: 0,
+            first_item_failure: self.first_item_failure.clone(),
         }
     }
 }
@@ -258,6 +267,9 @@ pub struct Summary {
     /// The most bytes of response bodies held at once (never above
     /// [`Config::body_budget`](crate::Config::body_budget)).
     pub buffered_peak_bytes: u64,
+    /// Why the item pipeline first failed an item (the stage's message),
+    /// if it did.
+    pub first_item_failure: Option<String>,
 }
 
 fn join_map<K: fmt::Display, V: fmt::Display>(m: &BTreeMap<K, V>) -> String {
@@ -287,6 +299,17 @@ impl fmt::Display for Summary {
         writeln!(f, "bytes        {}", self.counts.bytes)?;
         if self.counts.items > 0 {
             writeln!(f, "items        {}", self.counts.items)?;
+        }
+        if self.counts.items_kept > 0 || !self.counts.items_dropped.is_empty() {
+            writeln!(
+                f,
+                "pipeline     {} kept; dropped: {}",
+                self.counts.items_kept,
+                join_map(&self.counts.items_dropped)
+            )?;
+        }
+        if let Some(e) = &self.first_item_failure {
+            writeln!(f, "item failed  first: {e}")?;
         }
         writeln!(f, "status       {}", join_map(&self.counts.statuses))?;
         writeln!(f, "errors       {}", join_map(&self.counts.errors))?;

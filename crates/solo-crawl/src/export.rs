@@ -1,0 +1,428 @@
+//! Item exporters (Scrapy's `FEEDS`): items to JSON Lines, CSV or JSON
+//! array files, one file per item type if wanted.
+//!
+//! Owns: [`Feeds`] (which file gets which items, in which format:
+//! `--items [TYPE=]FILE`), [`ItemFormat`], routing on the type field
+//! (`_type` by default), and the writers, which run on a thread of their
+//! own (an [`OffLoop`] stage, last in the pipeline). Must not: write the
+//! per-page records (that is [`output`](crate::output)).
+//!
+//! Files are appended to (a CSV header only into an empty file; a JSON
+//! array file is continued). A JSON array file is a valid JSON document
+//! after every batch: the closing `]` is written with each batch and
+//! overwritten by the next, so a crawl stopped by Ctrl-C (graceful or the
+//! second, immediate one) leaves a valid file. On `SIGKILL` the file is
+//! valid too unless the kill lands inside the write of a batch, which can
+//! then be cut short (a kernel stops a write on a fatal signal): the
+//! items before that batch are intact, and the file then ends without
+//! `]` (add it by hand, or remove the cut item).
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::offloop::{BatchWrite, OffLoop};
+use crate::output::cell;
+use crate::pipeline::{ItemError, Pipeline};
+
+/// A file format for items.
+///
+/// ```
+/// use solo_crawl::export::ItemFormat;
+/// assert_eq!("json".parse::<ItemFormat>(), Ok(ItemFormat::JsonArray));
+/// assert_eq!(ItemFormat::from_path("a/b.CSV".as_ref()), Some(ItemFormat::Csv));
+/// assert_eq!(ItemFormat::from_path("a/b.txt".as_ref()), None);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemFormat {
+    /// One JSON object per line (`.jsonl`, `.jl`, `.ndjson`).
+    Jsonl,
+    /// A header row, then a row per item (`.csv`).
+    Csv,
+    /// One JSON array of items (`.json`).
+    JsonArray,
+}
+
+impl ItemFormat {
+    /// The format a file name says, if it does.
+    pub fn from_path(path: &Path) -> Option<ItemFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "jsonl" | "jl" | "ndjson" => Some(ItemFormat::Jsonl),
+            "csv" => Some(ItemFormat::Csv),
+            "json" => Some(ItemFormat::JsonArray),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for ItemFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<ItemFormat, String> {
+        match s {
+            "jsonl" | "jsonlines" => Ok(ItemFormat::Jsonl),
+            "csv" => Ok(ItemFormat::Csv),
+            "json" => Ok(ItemFormat::JsonArray),
+            _ => Err(format!(
+                "unknown item format {s:?} (expected jsonl, csv or json)"
+            )),
+        }
+    }
+}
+
+/// One output file for items.
+#[derive(Clone, Debug)]
+pub struct Feed {
+    /// Only items whose type field is this (`None`: the items no other
+    /// feed takes).
+    pub item_type: Option<String>,
+    /// The file.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: ItemFormat,
+    /// CSV columns (default: the first item's fields).
+    pub fields: Option<Vec<String>>,
+}
+
+/// Where items are exported: a set of [`Feed`]s, routed on a type field.
+///
+/// ```
+/// use solo_crawl::export::{Feeds, ItemFormat};
+/// let f = Feeds::parse(&["products=p.csv".into(), "rest.json".into()], None).unwrap();
+/// assert_eq!(f.feeds()[0].item_type.as_deref(), Some("products"));
+/// assert_eq!(f.feeds()[0].format, ItemFormat::Csv);
+/// assert_eq!(f.feeds()[1].format, ItemFormat::JsonArray);
+/// assert!(Feeds::parse(&["items.txt".into()], None).unwrap_err().contains("--items-format"));
+/// assert!(Feeds::parse(&["-".into()], Some(ItemFormat::Jsonl)).unwrap_err().contains("file name"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Feeds {
+    feeds: Vec<Feed>,
+    type_field: Option<String>,
+    csv_raw: bool,
+}
+
+impl Feeds {
+    /// No feeds yet.
+    pub fn new() -> Feeds {
+        Feeds::default()
+    }
+
+    /// Parses `--items` values: `FILE` (every item) or `TYPE=FILE` (items
+    /// whose type field is `TYPE`); the format from `format`, else the
+    /// file's extension.
+    pub fn parse(specs: &[String], format: Option<ItemFormat>) -> Result<Feeds, String> {
+        let mut feeds = Feeds::new();
+        for spec in specs {
+            let (ty, path) = match spec.split_once('=') {
+                Some((t, p)) if !t.is_empty() && !t.contains('/') => (Some(t.to_owned()), p),
+                _ => (None, spec.as_str()),
+            };
+            if path.is_empty() || path == "-" {
+                return Err(format!(
+                    "--items {spec:?}: give a file name (items are not written to standard output)"
+                ));
+            }
+            let path = PathBuf::from(path);
+            let format = format.or_else(|| ItemFormat::from_path(&path)).ok_or_else(|| {
+                format!(
+                    "--items {}: cannot tell the format from the name (use .jsonl, .csv or .json, or --items-format)",
+                    path.display()
+                )
+            })?;
+            feeds = feeds.feed(Feed {
+                item_type: ty,
+                path,
+                format,
+                fields: None,
+            });
+        }
+        Ok(feeds)
+    }
+
+    /// Adds a feed.
+    pub fn feed(mut self, feed: Feed) -> Feeds {
+        self.feeds.push(feed);
+        self
+    }
+
+    /// The field that names an item's type (default `_type`, as
+    /// `#[serde(tag = "_type")]` writes it).
+    pub fn type_field(mut self, field: &str) -> Feeds {
+        self.type_field = Some(field.to_owned());
+        self
+    }
+
+    /// CSV: write cells as they are, instead of
+    /// [`csv_safe`](crate::output::csv_safe) ones (a cell starting with
+    /// `=`, `+`, `-` or `@` gets a `'` so a spreadsheet shows it as text).
+    pub fn csv_raw(mut self, raw: bool) -> Feeds {
+        self.csv_raw = raw;
+        self
+    }
+
+    /// The feeds.
+    pub fn feeds(&self) -> &[Feed] {
+        &self.feeds
+    }
+
+    fn field(&self) -> &str {
+        self.type_field.as_deref().unwrap_or("_type")
+    }
+
+    /// The pipeline stage that writes the feeds (put it last). An item no
+    /// feed takes is dropped with the reason `no_feed`.
+    pub fn stage(self) -> impl Pipeline {
+        let routes = self.feeds.iter().map(|f| f.item_type.clone()).collect();
+        FeedStage {
+            type_field: self.field().to_owned(),
+            routes,
+            inner: OffLoop::new(
+                "items",
+                Writers {
+                    feeds: self,
+                    open: Vec::new(),
+                },
+            ),
+        }
+    }
+}
+
+/// The feeds an item goes to: those of its type, else the untyped ones.
+fn route(routes: &[Option<String>], item_type: Option<&str>) -> Vec<usize> {
+    let typed: Vec<usize> = (0..routes.len())
+        .filter(|&i| item_type.is_some() && routes[i].as_deref() == item_type)
+        .collect();
+    if !typed.is_empty() {
+        return typed;
+    }
+    (0..routes.len()).filter(|&i| routes[i].is_none()).collect()
+}
+
+struct FeedStage {
+    type_field: String,
+    routes: Vec<Option<String>>,
+    inner: OffLoop,
+}
+
+impl Pipeline for FeedStage {
+    async fn open(&self) -> Result<(), String> {
+        self.inner.open().await
+    }
+    async fn process(&self, item: Value) -> Result<Value, ItemError> {
+        let ty = item.get(&self.type_field).and_then(Value::as_str);
+        if route(&self.routes, ty).is_empty() {
+            return Err(ItemError::dropped("no_feed"));
+        }
+        self.inner.process(item).await
+    }
+    async fn close(&self) -> Result<(), String> {
+        self.inner.close().await
+    }
+}
+
+/// The open files, on the exporters' thread.
+struct Writers {
+    feeds: Feeds,
+    open: Vec<FeedFile>,
+}
+
+enum FeedFile {
+    Jsonl(BufWriter<File>),
+    Csv {
+        w: Box<csv::Writer<File>>,
+        /// Fixed by the header (`None`: not written yet).
+        columns: Option<Vec<String>>,
+    },
+    /// `end`: where the closing `"\n]\n"` starts; `any`: items in it.
+    Array {
+        f: File,
+        end: u64,
+        any: bool,
+    },
+}
+
+impl Writers {
+    fn open_one(feed: &Feed) -> std::io::Result<FeedFile> {
+        let mut opts = OpenOptions::new();
+        opts.create(true).read(true);
+        match feed.format {
+            ItemFormat::Jsonl => Ok(FeedFile::Jsonl(BufWriter::new(
+                opts.append(true).open(&feed.path)?,
+            ))),
+            ItemFormat::Csv => {
+                let f = opts.append(true).open(&feed.path)?;
+                let empty = f.metadata()?.len() == 0;
+                Ok(FeedFile::Csv {
+                    w: Box::new(csv::Writer::from_writer(f)),
+                    // A file with rows keeps its columns (the configured
+                    // ones, or the first line's).
+                    columns: match (&feed.fields, empty) {
+                        (_, true) => None,
+                        (Some(c), false) => Some(c.clone()),
+                        (None, false) => Some(csv_header(&feed.path)?),
+                    },
+                })
+            }
+            ItemFormat::JsonArray => {
+                let mut f = opts.write(true).open(&feed.path)?;
+                let (end, any) = array_end(&mut f)?;
+                f.write_all_at(b"\n]\n", end)?;
+                Ok(FeedFile::Array { f, end, any })
+            }
+        }
+    }
+}
+
+/// The first line of a CSV file, as column names.
+fn csv_header(path: &Path) -> std::io::Result<Vec<String>> {
+    let mut r = csv::Reader::from_path(path).map_err(std::io::Error::other)?;
+    Ok(r.headers()
+        .map_err(std::io::Error::other)?
+        .iter()
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Where an existing JSON array ends (after its last item) and whether it
+/// has items; a new file gets `[`.
+fn array_end(f: &mut File) -> std::io::Result<(u64, bool)> {
+    let len = f.metadata()?.len();
+    if len == 0 {
+        f.write_all_at(b"[", 0)?;
+        return Ok((1, false));
+    }
+    let tail = len.min(1 << 16);
+    let mut buf = vec![0; tail as usize];
+    f.seek(SeekFrom::Start(len - tail))?;
+    f.read_exact(&mut buf)?;
+    let not_array = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "exists and is not a JSON array (it does not end with `]`): move it away or pick another file",
+        )
+    };
+    let text = buf.trim_ascii_end();
+    if text.last() != Some(&b']') {
+        return Err(not_array());
+    }
+    let body = text[..text.len() - 1].trim_ascii_end();
+    let end = len - tail + body.len() as u64;
+    let any = match body.last() {
+        Some(b'[') => false,
+        Some(_) => true,
+        None if len > tail => true,
+        None => return Err(not_array()),
+    };
+    Ok((end, any))
+}
+
+impl BatchWrite for Writers {
+    fn open(&mut self) -> Result<(), String> {
+        for feed in &self.feeds.feeds {
+            let f = Writers::open_one(feed)
+                .map_err(|e| format!("--items {}: {e}", feed.path.display()))?;
+            self.open.push(f);
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, items: &[Value]) -> Result<(), String> {
+        let routes: Vec<Option<String>> = self
+            .feeds
+            .feeds
+            .iter()
+            .map(|f| f.item_type.clone())
+            .collect();
+        let field = self.feeds.field().to_owned();
+        let mut per_feed: Vec<Vec<&Value>> = vec![Vec::new(); routes.len()];
+        for item in items {
+            let ty = item.get(&field).and_then(Value::as_str);
+            for i in route(&routes, ty) {
+                per_feed[i].push(item);
+            }
+        }
+        for ((file, feed), items) in self.open.iter_mut().zip(&self.feeds.feeds).zip(per_feed) {
+            if !items.is_empty() {
+                write_feed(file, feed, &items, self.feeds.csv_raw)
+                    .map_err(|e| format!("--items {}: {e}", feed.path.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), String> {
+        for (file, feed) in self.open.iter_mut().zip(&self.feeds.feeds) {
+            let r = match file {
+                FeedFile::Jsonl(w) => w.flush(),
+                FeedFile::Csv { w, .. } => w.flush(),
+                FeedFile::Array { .. } => Ok(()),
+            };
+            r.map_err(|e| format!("--items {}: {e}", feed.path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+fn write_feed(
+    file: &mut FeedFile,
+    feed: &Feed,
+    items: &[&Value],
+    raw: bool,
+) -> std::io::Result<()> {
+    match file {
+        FeedFile::Jsonl(w) => {
+            for item in items {
+                serde_json::to_writer(&mut *w, item)?;
+                w.write_all(b"\n")?;
+            }
+            w.flush()
+        }
+        FeedFile::Csv { w, columns } => {
+            let cols = match columns {
+                Some(c) => c,
+                None => {
+                    let cols: Vec<String> = match (&feed.fields, items[0]) {
+                        (Some(c), _) => c.clone(),
+                        (None, Value::Object(m)) => m.keys().cloned().collect(),
+                        (None, _) => vec!["value".to_owned()],
+                    };
+                    // The header goes first (this is an empty file).
+                    w.write_record(&cols).map_err(std::io::Error::other)?;
+                    columns.insert(cols)
+                }
+            };
+            for item in items {
+                let row: Vec<String> = match item {
+                    Value::Object(m) => cols
+                        .iter()
+                        .map(|c| m.get(c).map_or_else(String::new, |v| cell(v, raw)))
+                        .collect(),
+                    other => vec![cell(other, raw)],
+                };
+                w.write_record(&row).map_err(std::io::Error::other)?;
+            }
+            w.flush()
+        }
+        FeedFile::Array { f, end, any } => {
+            let mut buf = Vec::new();
+            for item in items {
+                if *any {
+                    buf.push(b',');
+                }
+                buf.push(b'\n');
+                serde_json::to_writer(&mut buf, item)?;
+                *any = true;
+            }
+            let items_len = buf.len() as u64;
+            buf.extend_from_slice(b"\n]\n");
+            // One write: the file ends with `]` before and after it.
+            f.write_all_at(&buf, *end)?;
+            *end += items_len;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Sinks off the loop: a pipeline stage that hands items to a thread of
+//! its own, in batches.
+//!
+//! Owns: [`BatchWrite`] (what a sink does on its thread: open, write a
+//! batch, close) and [`OffLoop`], the stage that runs one: the items of a
+//! loop turn go over as one batch (or sooner, every [`OffLoop::batch`]
+//! items), and each item waits until its batch is written, so the
+//! pipeline's bound on items in flight also bounds what waits for the
+//! thread. A failed batch fails its items (counted as errors); the crawl
+//! goes on. Must not: touch the loop's state from the thread.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::mpsc;
+
+use futures_channel::oneshot;
+use serde_json::Value;
+use solo::sync::Event;
+
+use crate::pipeline::{ItemError, Pipeline};
+
+/// A sink that writes on a thread of its own (files, a database).
+pub trait BatchWrite: Send + 'static {
+    /// Opens the sink (on its thread), before the crawl.
+    fn open(&mut self) -> Result<(), String>;
+    /// Writes some items, e.g. in one transaction.
+    fn write(&mut self, items: &[Value]) -> Result<(), String>;
+    /// Flushes and closes, after the last batch.
+    fn close(&mut self) -> Result<(), String>;
+}
+
+enum Cmd {
+    Open(oneshot::Sender<Result<(), String>>),
+    Write(Vec<Value>, oneshot::Sender<Result<(), String>>),
+    Close(oneshot::Sender<Result<(), String>>),
+}
+
+/// A batch being filled, and its outcome once written.
+#[derive(Default)]
+struct Batch {
+    items: RefCell<Vec<Value>>,
+    done: Event,
+    result: RefCell<Option<Result<(), String>>>,
+}
+
+/// A [`BatchWrite`] as a pipeline stage: writes happen on its thread,
+/// the item passes on unchanged once written.
+///
+/// ```
+/// use solo_crawl::offloop::{BatchWrite, OffLoop};
+/// use solo_crawl::pipeline::Pipeline;
+/// use std::sync::{Arc, Mutex};
+/// struct Count(Arc<Mutex<usize>>);
+/// impl BatchWrite for Count {
+///     fn open(&mut self) -> Result<(), String> { Ok(()) }
+///     fn write(&mut self, items: &[serde_json::Value]) -> Result<(), String> {
+///         *self.0.lock().unwrap() += items.len();
+///         Ok(())
+///     }
+///     fn close(&mut self) -> Result<(), String> { Ok(()) }
+/// }
+/// let n = Arc::new(Mutex::new(0));
+/// let stage = OffLoop::new("counter", Count(n.clone()));
+/// solo::run(async {
+///     stage.open().await.unwrap();
+///     stage.process(serde_json::json!(1)).await.unwrap();
+///     stage.close().await.unwrap();
+/// });
+/// assert_eq!(*n.lock().unwrap(), 1);
+/// ```
+pub struct OffLoop {
+    name: String,
+    tx: mpsc::Sender<Cmd>,
+    current: RefCell<Option<Rc<Batch>>>,
+    batch: usize,
+}
+
+impl OffLoop {
+    /// Starts the thread of `sink` (`name` names the thread and errors).
+    pub fn new(name: &str, sink: impl BatchWrite) -> OffLoop {
+        let (tx, rx) = mpsc::channel();
+        let mut sink = sink;
+        let spawned = std::thread::Builder::new()
+            .name(format!("solo-crawl-{name}"))
+            .spawn(move || {
+                while let Ok(cmd) = rx.recv() {
+                    match cmd {
+                        Cmd::Open(r) => drop(r.send(sink.open())),
+                        Cmd::Write(items, r) => drop(r.send(sink.write(&items))),
+                        Cmd::Close(r) => {
+                            let _ = r.send(sink.close());
+                            return;
+                        }
+                    }
+                }
+            });
+        // A thread that did not start drops `rx`: every command then
+        // fails, saying so.
+        drop(spawned);
+        OffLoop {
+            name: name.to_owned(),
+            tx,
+            current: RefCell::new(None),
+            batch: 1000,
+        }
+    }
+
+    /// Sends a batch at the latest when it holds `n` items (default
+    /// 1000).
+    pub fn batch(mut self, n: usize) -> OffLoop {
+        self.batch = n.max(1);
+        self
+    }
+
+    async fn ask(
+        &self,
+        cmd: impl FnOnce(oneshot::Sender<Result<(), String>>) -> Cmd,
+    ) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        let gone = || format!("{}: its thread is gone", self.name);
+        self.tx.send(cmd(tx)).map_err(|_| gone())?;
+        rx.await
+            .map_err(|_| gone())?
+            .map_err(|e| format!("{}: {e}", self.name))
+    }
+
+    /// Sends `batch` (if it is still the one being filled) and records
+    /// its outcome.
+    async fn send(&self, batch: &Rc<Batch>) {
+        let current = self
+            .current
+            .borrow()
+            .as_ref()
+            .is_some_and(|b| Rc::ptr_eq(b, batch));
+        if !current {
+            return; // sent already
+        }
+        self.current.borrow_mut().take();
+        let items = std::mem::take(&mut *batch.items.borrow_mut());
+        let r = self.ask(|tx| Cmd::Write(items, tx)).await;
+        *batch.result.borrow_mut() = Some(r);
+        batch.done.set();
+    }
+}
+
+impl Pipeline for OffLoop {
+    async fn open(&self) -> Result<(), String> {
+        self.ask(Cmd::Open).await
+    }
+
+    async fn process(&self, item: Value) -> Result<Value, ItemError> {
+        let (batch, first, full) = {
+            let mut cur = self.current.borrow_mut();
+            let b = cur.get_or_insert_with(Rc::default).clone();
+            let mut items = b.items.borrow_mut();
+            items.push(item.clone());
+            let (first, full) = (items.len() == 1, items.len() >= self.batch);
+            drop(items);
+            (b, first, full)
+        };
+        if full {
+            self.send(&batch).await;
+        } else if first {
+            // The other items of this loop turn join the batch.
+            solo::yield_now().await;
+            self.send(&batch).await;
+        }
+        batch.done.wait().await;
+        let result = batch.result.borrow().clone();
+        match result {
+            Some(Ok(())) => Ok(item),
+            Some(Err(e)) => Err(ItemError::Failed(e)),
+            None => Err(ItemError::failed(format!("{}: batch lost", self.name))),
+        }
+    }
+
+    async fn close(&self) -> Result<(), String> {
+        let pending = self.current.borrow().clone();
+        if let Some(b) = pending {
+            self.send(&b).await;
+        }
+        self.ask(Cmd::Close).await
+    }
+}

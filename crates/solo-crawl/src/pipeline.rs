@@ -1,0 +1,360 @@
+//! Item pipelines (Scrapy's `ITEM_PIPELINES`): ordered async stages
+//! between the spider and the output.
+//!
+//! Owns: the [`Pipeline`] trait (a stage: `open`, `process`, `close`),
+//! [`ItemError`] (drop with a reason, or fail), [`Pipelines`] (the ordered
+//! stages and the bound on items in flight, Scrapy's `CONCURRENT_ITEMS`),
+//! and running a page's items through them on the loop. Must not: write
+//! output or block the loop thread (a stage that does blocking I/O hands
+//! it to a thread: see [`OffLoop`](crate::offloop::OffLoop)); the engine
+//! only moves items through here.
+//!
+//! # Items: JSON values, typed where you want
+//!
+//! An item travels as a [`serde_json::Value`] (what [`Output::item`]
+//! makes of any `Serialize` value), so stages written for any item (drop
+//! duplicates, required fields, SQLite, files) work on every spider. A
+//! stage that wants a struct wraps a closure in
+//! [`typed::<T>`](crate::stages::typed): the item is deserialized into `T`,
+//! handed over, and serialized back. Several item types in one crawl are
+//! an enum with `#[serde(tag = "_type")]`: each item carries its type in
+//! `_type`, which the exporters also route on.
+//!
+//! # Flow and back-pressure
+//!
+//! A page's items go through the stages together, each item through every
+//! stage in order; an item holds one of [`Pipelines::max_in_flight`]
+//! permits from its first stage to its last. While that many items are
+//! in the pipeline the engine starts no new request, so a slow stage
+//! slows the crawl down instead of piling items up in memory. Kept items
+//! keep their order within a page; the page's record, items and (with
+//! `--state`) its done mark are written together once its items are
+//! through.
+//!
+//! ```
+//! use solo_crawl::pipeline::{ItemError, Pipeline, Pipelines};
+//! use serde_json::{json, Value};
+//!
+//! /// Prices in cents, as integers.
+//! struct Cents;
+//! impl Pipeline for Cents {
+//!     async fn process(&self, mut item: Value) -> Result<Value, ItemError> {
+//!         let price = item["price"].as_str().ok_or_else(|| ItemError::dropped("no price"))?;
+//!         let euros: f64 = price.trim_start_matches('€').parse().map_err(ItemError::failed)?;
+//!         item["price"] = json!((euros * 100.0).round() as i64);
+//!         Ok(item)
+//!     }
+//! }
+//!
+//! let pipelines = Pipelines::new().stage(Cents).max_in_flight(10);
+//! solo::run(async move {
+//!     let out = pipelines.process_one(json!({"price": "€1.50"})).await;
+//!     assert_eq!(out.unwrap()["price"], 150);
+//!     let out = pipelines.process_one(json!({"name": "x"})).await;
+//!     assert_eq!(out.unwrap_err(), ItemError::dropped("no price"));
+//! });
+//! ```
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use serde_json::Value;
+use solo::sync::Semaphore;
+
+use crate::stats::Stats;
+
+/// Why a stage did not pass an item on: dropped on purpose (Scrapy's
+/// `DropItem`: counted per reason in `items_dropped`), or failed (an
+/// error: counted in `errors` as `item_failed`; the crawl goes on).
+///
+/// ```
+/// use solo_crawl::pipeline::ItemError;
+/// assert_eq!(ItemError::dropped("duplicate").to_string(), "dropped: duplicate");
+/// let e: ItemError = ItemError::failed("database is locked");
+/// assert!(matches!(e, ItemError::Failed(_)));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ItemError {
+    /// The item is not wanted: the reason is a short key (`duplicate`,
+    /// `missing:price`), counted in the statistics.
+    Dropped(String),
+    /// The stage could not handle the item.
+    Failed(String),
+}
+
+impl ItemError {
+    /// A drop, with its reason.
+    pub fn dropped(reason: impl Into<String>) -> ItemError {
+        ItemError::Dropped(reason.into())
+    }
+
+    /// A failure, from any error.
+    pub fn failed(error: impl fmt::Display) -> ItemError {
+        ItemError::Failed(error.to_string())
+    }
+}
+
+impl fmt::Display for ItemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ItemError::Dropped(r) => write!(f, "dropped: {r}"),
+            ItemError::Failed(e) => write!(f, "failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ItemError {}
+
+/// One stage of the item pipeline. Runs on the loop thread: `process`
+/// may await (a database, an HTTP call, [`solo::to_thread`]) but must not
+/// block. Items are processed concurrently, hence `&self` (keep state in
+/// a `RefCell` or `Cell`).
+///
+/// ```
+/// use solo_crawl::pipeline::{ItemError, Pipeline};
+/// struct Lowercase;
+/// impl Pipeline for Lowercase {
+///     async fn process(&self, mut item: serde_json::Value) -> Result<serde_json::Value, ItemError> {
+///         if let Some(s) = item["name"].as_str() { item["name"] = s.to_lowercase().into(); }
+///         Ok(item)
+///     }
+/// }
+/// let v = solo::run(Lowercase.process(serde_json::json!({"name": "AB"}))).unwrap();
+/// assert_eq!(v["name"], "ab");
+/// ```
+#[allow(async_fn_in_trait)] // single-threaded: the futures need not be Send
+pub trait Pipeline: 'static {
+    /// Called once before the crawl starts (open a file, a connection);
+    /// an error stops the crawl before it fetches anything.
+    async fn open(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Passes `item` on (changed or not), or says why not.
+    async fn process(&self, item: Value) -> Result<Value, ItemError>;
+
+    /// Called once after the last item, awaited before the crawl returns
+    /// (flush, commit, close); an error is the crawl's.
+    async fn close(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// [`Pipeline`] with boxed futures, so stages of different types sit in
+/// one list.
+trait DynStage {
+    fn open(&self) -> Boxed<'_, Result<(), String>>;
+    fn process(&self, item: Value) -> Boxed<'_, Result<Value, ItemError>>;
+    fn close(&self) -> Boxed<'_, Result<(), String>>;
+    fn name(&self) -> &'static str;
+}
+
+impl<P: Pipeline> DynStage for P {
+    fn open(&self) -> Boxed<'_, Result<(), String>> {
+        Box::pin(Pipeline::open(self))
+    }
+    fn process(&self, item: Value) -> Boxed<'_, Result<Value, ItemError>> {
+        Box::pin(Pipeline::process(self, item))
+    }
+    fn close(&self) -> Boxed<'_, Result<(), String>> {
+        Box::pin(Pipeline::close(self))
+    }
+    fn name(&self) -> &'static str {
+        std::any::type_name::<P>()
+    }
+}
+
+/// The ordered stages of a crawl's item pipeline, given to
+/// [`Crawler::pipelines`](crate::Crawler::pipelines).
+///
+/// ```
+/// use solo_crawl::pipeline::Pipelines;
+/// use solo_crawl::stages::{DropDuplicates, RequireFields};
+/// let p = Pipelines::new()
+///     .stage(RequireFields::new(["name", "price"]))
+///     .stage(DropDuplicates::by_fields(["name"]));
+/// assert_eq!(p.len(), 2);
+/// assert_eq!(p.in_flight(), 0);
+/// ```
+pub struct Pipelines {
+    stages: Vec<Box<dyn DynStage>>,
+    max_in_flight: usize,
+    permits: Semaphore,
+    /// Items handed in and not through yet.
+    backlog: Cell<usize>,
+    /// Items inside a stage now, and the most at once.
+    in_flight: Cell<usize>,
+    peak: Cell<usize>,
+}
+
+impl Default for Pipelines {
+    fn default() -> Self {
+        Pipelines::new()
+    }
+}
+
+impl fmt::Debug for Pipelines {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<_> = self.stages.iter().map(|s| s.name()).collect();
+        f.debug_struct("Pipelines")
+            .field("stages", &names)
+            .field("max_in_flight", &self.max_in_flight)
+            .finish()
+    }
+}
+
+/// Scrapy's `CONCURRENT_ITEMS` default.
+const MAX_IN_FLIGHT: usize = 100;
+
+impl Pipelines {
+    /// No stages; at most 100 items in flight.
+    pub fn new() -> Pipelines {
+        Pipelines {
+            stages: Vec::new(),
+            max_in_flight: MAX_IN_FLIGHT,
+            permits: Semaphore::new(MAX_IN_FLIGHT),
+            backlog: Cell::new(0),
+            in_flight: Cell::new(0),
+            peak: Cell::new(0),
+        }
+    }
+
+    /// Adds a stage after the others.
+    pub fn stage(mut self, stage: impl Pipeline) -> Pipelines {
+        self.stages.push(Box::new(stage));
+        self
+    }
+
+    /// Items in the pipeline at once, at most (at least 1): Scrapy's
+    /// `CONCURRENT_ITEMS`. While this many are in, no new request starts.
+    pub fn max_in_flight(mut self, n: usize) -> Pipelines {
+        self.max_in_flight = n.max(1);
+        self.permits = Semaphore::new(self.max_in_flight);
+        self
+    }
+
+    /// How many stages.
+    pub fn len(&self) -> usize {
+        self.stages.len()
+    }
+
+    /// Whether there is no stage.
+    pub fn is_empty(&self) -> bool {
+        self.stages.is_empty()
+    }
+
+    /// Items inside the stages now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.get()
+    }
+
+    /// The most items that were inside the stages at once.
+    pub fn peak_in_flight(&self) -> usize {
+        self.peak.get()
+    }
+
+    /// Items handed in by the engine and not written yet (waiting for a
+    /// permit, in a stage, or on their way to the output).
+    pub(crate) fn backlog(&self) -> usize {
+        self.backlog.get()
+    }
+
+    /// Whether the engine should wait before starting more requests.
+    pub(crate) fn full(&self) -> bool {
+        self.backlog.get() >= self.max_in_flight
+    }
+
+    /// Opens every stage, in order; the first error names its stage.
+    pub async fn open(&self) -> Result<(), String> {
+        for s in &self.stages {
+            s.open()
+                .await
+                .map_err(|e| format!("item pipeline {}: {e}", s.name()))?;
+        }
+        Ok(())
+    }
+
+    /// Closes every stage, in order (all of them, even after an error);
+    /// the first error.
+    pub async fn close(&self) -> Result<(), String> {
+        let mut first = None;
+        for s in &self.stages {
+            if let Err(e) = s.close().await {
+                first.get_or_insert(format!("item pipeline {}: {e}", s.name()));
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    /// Runs one item through every stage (waiting for a permit first).
+    pub async fn process_one(&self, item: Value) -> Result<Value, ItemError> {
+        let permit = self.permits.acquire().await;
+        self.in_flight.set(self.in_flight.get() + 1);
+        self.peak.set(self.peak.get().max(self.in_flight.get()));
+        let mut result = Ok(item);
+        for s in &self.stages {
+            result = match result {
+                Ok(item) => s.process(item).await,
+                Err(e) => Err(e),
+            };
+            if result.is_err() {
+                break;
+            }
+        }
+        self.in_flight.set(self.in_flight.get() - 1);
+        drop(permit);
+        result
+    }
+
+    /// Counts `n` items as handed in, until [`release`](Self::release).
+    fn reserve(&self, n: usize) {
+        self.backlog.set(self.backlog.get() + n);
+    }
+
+    /// `n` items handed in are written (or dropped): out of the backlog.
+    pub(crate) fn release(&self, n: usize) {
+        self.backlog.set(self.backlog.get().saturating_sub(n));
+    }
+}
+
+/// Runs a page's items through `pipelines` (concurrently, within the
+/// permits); the kept ones in their order. Drops and failures are counted
+/// in `stats`. The items count in the backlog from this call on (before
+/// the future first runs) until the engine, having written the page,
+/// calls [`Pipelines::release`].
+pub(crate) fn run_page(
+    pipelines: Rc<Pipelines>,
+    items: Vec<Value>,
+    stats: Rc<RefCell<Stats>>,
+) -> impl std::future::Future<Output = Vec<Value>> {
+    let n = items.len();
+    pipelines.reserve(n);
+    async move {
+        let results = solo::gather(items.into_iter().map(|item| {
+            let p = pipelines.clone();
+            async move { p.process_one(item).await }
+        }))
+        .await;
+        let mut kept = Vec::with_capacity(n);
+        let mut st = stats.borrow_mut();
+        for r in results {
+            match r {
+                Ok(v) => kept.push(v),
+                Err(ItemError::Dropped(reason)) => {
+                    *st.counts.items_dropped.entry(reason).or_default() += 1;
+                }
+                Err(ItemError::Failed(e)) => {
+                    st.error("item_failed");
+                    st.first_item_failure.get_or_insert(e);
+                }
+            }
+        }
+        st.counts.items_kept += kept.len() as u64;
+        kept
+    }
+}

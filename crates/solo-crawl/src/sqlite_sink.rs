@@ -1,0 +1,159 @@
+//! The SQLite sink: items as rows of a table.
+//!
+//! Owns: [`SqliteSink`] — which database and table, the columns (named
+//! fields, or the whole item as JSON in one column), creating the table,
+//! and writing each batch in one transaction on the sink's own thread (a
+//! [`BatchWrite`] run by [`OffLoop`]). Must not: run SQL on the loop
+//! thread.
+
+use std::path::PathBuf;
+
+use rusqlite::{params_from_iter, Connection};
+use serde_json::Value;
+
+use crate::offloop::{BatchWrite, OffLoop};
+
+/// Writes each item as one row of a SQLite table (created if missing),
+/// one transaction per batch, on a thread of its own. Build it, then
+/// [`stage`](SqliteSink::stage) it into the pipeline.
+///
+/// With [`columns`](SqliteSink::columns), each named field goes to the
+/// column of that name (strings, numbers and booleans as they are, null
+/// as NULL, arrays and objects as JSON text); without, the item goes
+/// whole as JSON into one `item` column (query it with SQLite's JSON
+/// functions: `item ->> '$.price'`).
+///
+/// ```
+/// use solo_crawl::{pipeline::Pipeline, sqlite_sink::SqliteSink};
+/// let db = std::env::temp_dir().join(format!("solo-crawl-doc-sqlite-{}.db", std::process::id()));
+/// let stage = SqliteSink::new(&db, "books").columns(["title", "price"]).stage();
+/// solo::run(async {
+///     stage.open().await.unwrap();
+///     stage.process(serde_json::json!({"title": "Dune", "price": 9.5})).await.unwrap();
+///     stage.close().await.unwrap();
+/// });
+/// let conn = rusqlite::Connection::open(&db).unwrap();
+/// let (t, p): (String, f64) = conn.query_row("SELECT title, price FROM books", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+/// assert_eq!((t.as_str(), p), ("Dune", 9.5));
+/// # std::fs::remove_file(&db).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct SqliteSink {
+    path: PathBuf,
+    table: String,
+    columns: Option<Vec<String>>,
+    batch: usize,
+    /// Opened on the sink's thread.
+    conn: Option<Connection>,
+}
+
+impl SqliteSink {
+    /// Items go to `table` in the database file `path`.
+    pub fn new(path: impl Into<PathBuf>, table: &str) -> SqliteSink {
+        SqliteSink {
+            path: path.into(),
+            table: table.to_owned(),
+            columns: None,
+            batch: 1000,
+            conn: None,
+        }
+    }
+
+    /// One column per field, in this order.
+    pub fn columns<I, S>(mut self, columns: I) -> SqliteSink
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.columns = Some(columns.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Rows per transaction, at most (default 1000; a loop turn's items
+    /// go together).
+    pub fn batch(mut self, n: usize) -> SqliteSink {
+        self.batch = n.max(1);
+        self
+    }
+
+    /// The pipeline stage.
+    pub fn stage(self) -> OffLoop {
+        let batch = self.batch;
+        let name = format!("sqlite {}", self.path.display());
+        OffLoop::new(&name, self).batch(batch)
+    }
+
+    fn cols(&self) -> Vec<String> {
+        self.columns.clone().unwrap_or_else(|| vec!["item".into()])
+    }
+}
+
+/// `"name"`, quoted for SQL.
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// A JSON value as an SQLite value.
+fn sql_value(v: &Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as S;
+    match v {
+        Value::Null => S::Null,
+        Value::Bool(b) => S::Integer(*b as i64),
+        Value::Number(n) => n
+            .as_i64()
+            .map(S::Integer)
+            .or_else(|| n.as_f64().map(S::Real))
+            .unwrap_or_else(|| S::Text(n.to_string())),
+        Value::String(s) => S::Text(s.clone()),
+        other => S::Text(other.to_string()),
+    }
+}
+
+impl BatchWrite for SqliteSink {
+    fn open(&mut self) -> Result<(), String> {
+        let err = |e: rusqlite::Error| format!("{}: {e}", self.path.display());
+        let conn = Connection::open(&self.path).map_err(err)?;
+        let cols: Vec<String> = self.cols().iter().map(|c| ident(c)).collect();
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {} ({})",
+            ident(&self.table),
+            cols.join(", ")
+        );
+        conn.execute_batch(&sql).map_err(err)?;
+        self.conn = Some(conn);
+        Ok(())
+    }
+
+    fn write(&mut self, items: &[Value]) -> Result<(), String> {
+        let cols = self.cols();
+        let Some(conn) = &mut self.conn else {
+            return Err("not open".into());
+        };
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            ident(&self.table),
+            cols.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", "),
+            vec!["?"; cols.len()].join(", ")
+        );
+        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        {
+            let mut stmt = tx.prepare_cached(&sql).map_err(|e| e.to_string())?;
+            for item in items {
+                let row: Vec<rusqlite::types::Value> = match &self.columns {
+                    Some(c) => c.iter().map(|f| sql_value(&item[f.as_str()])).collect(),
+                    None => vec![rusqlite::types::Value::Text(item.to_string())],
+                };
+                stmt.execute(params_from_iter(row))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        tx.commit().map_err(|e| e.to_string())
+    }
+
+    fn close(&mut self) -> Result<(), String> {
+        if let Some(conn) = self.conn.take() {
+            conn.close().map_err(|(_, e)| e.to_string())?;
+        }
+        Ok(())
+    }
+}
