@@ -7,21 +7,30 @@
 //! # One turn of the loop
 //!
 //! ```text
-//!   run up to EVENT_INTERVAL ready items (tasks, callbacks, the root future),
-//!   FIFO, in the order they were spawned, scheduled or woken
+//!   run the items that were ready when the turn began (tasks, callbacks,
+//!   the root future), at most EVENT_INTERVAL, FIFO, in the order they
+//!   were spawned, scheduled or woken
 //!        |
 //!        v
 //!   take foreign wakes from the remote queue
 //!   nothing ready?  block in the poller until the next timer (paused clock:
 //!                   jump the clock instead)
-//!   else, I/O registered?  poll it without blocking
+//!   else, I/O registered and EVENT_INTERVAL items run since the poller
+//!   was last asked?  poll it without blocking
 //!   move expired timers into the ready queue, in deadline order
 //! ```
 //!
 //! Like asyncio, everything that becomes ready goes to the back of one FIFO
-//! queue, so the order is deterministic. Unlike asyncio, the poller is not
-//! asked on every turn when nothing can come from it, which keeps a system
-//! call off the path of pure task switching.
+//! queue, so the order is deterministic, and due timers are queued at every
+//! turn (asyncio's `_run_once`). Unlike asyncio, the poller is not asked on
+//! every turn when nothing can come from it, which keeps a system call off
+//! the path of pure task switching: it is asked when the loop is idle and
+//! at least every EVENT_INTERVAL items otherwise.
+//!
+//! The root future is one of the items: when its turn comes the loop
+//! returns to `run_until_complete` to poll it, and the turn resumes after,
+//! so a root that never stops yielding still lets the turn end and timers,
+//! I/O and foreign wakes be processed.
 
 mod context;
 pub(crate) mod remote;
@@ -51,7 +60,8 @@ use crate::time::wheel::{Fired, Wheel};
 use remote::Remote;
 use table::TaskTable;
 
-/// How many ready items run between two looks at timers and I/O.
+/// The most ready items one turn runs, and how many may run between two
+/// looks at the poller.
 const EVENT_INTERVAL: u32 = 61;
 
 /// How much a task may do in one poll before solo's own primitives make it
@@ -90,6 +100,11 @@ pub(crate) struct Core {
     pub(crate) id: u32,
     /// Ready tasks, callbacks and the root marker, in FIFO order.
     queue: RefCell<VecDeque<TaskRef>>,
+    /// Items left to run in this turn (asyncio's `ntodo`); kept across the
+    /// root's polls.
+    turn_left: Cell<u32>,
+    /// Items run since the poller was last asked.
+    since_poll: Cell<u32>,
     /// Queued to mean "poll the root future" (flag `IS_ROOT`).
     root_marker: TaskRef,
     tasks: RefCell<TaskTable>,
@@ -168,6 +183,8 @@ impl Core {
         let core = Rc::new(Core {
             id,
             queue: RefCell::new(VecDeque::new()),
+            turn_left: Cell::new(0),
+            since_poll: Cell::new(0),
             root_marker: {
                 let marker = TaskRef::new(std::future::pending::<()>(), id, 0, Location::caller());
                 marker.header().insert(raw::IS_ROOT);
@@ -267,11 +284,20 @@ impl Core {
             .collect()
     }
 
-    /// Runs ready items until the root is woken, the queue empties, or the
-    /// interval is used up; then looks at timers and I/O.
+    /// Runs the rest of this turn's items (see the module doc), stopping
+    /// early when the root's turn comes (true); at the end of the turn,
+    /// looks at foreign wakes, I/O and timers.
     fn tick(&self, park: bool) -> bool {
+        let mut left = self.turn_left.get();
+        if left == 0 {
+            // A new turn: what is ready now, and nothing queued during it.
+            let ready = self.queue.borrow().len();
+            left = u32::try_from(ready).map_or(EVENT_INTERVAL, |n| n.min(EVENT_INTERVAL));
+        }
+        let mut ran = 0;
         let mut root = false;
-        for _ in 0..EVENT_INTERVAL {
+        while ran < left {
+            ran += 1;
             let next = {
                 let mut q = self.queue.borrow_mut();
                 let next = q.pop_front();
@@ -280,7 +306,10 @@ impl Core {
                 }
                 next
             };
-            let Some(t) = next else { break };
+            let Some(t) = next else {
+                ran = left;
+                break;
+            };
             let state = t.header().state();
             if state & raw::IS_ROOT != 0 {
                 root = true;
@@ -291,8 +320,12 @@ impl Core {
                 self.run_task(t);
             }
         }
-        if !root {
-            self.maintain(park);
+        self.turn_left.set(left - ran);
+        self.since_poll
+            .set(self.since_poll.get().saturating_add(ran));
+        if ran == left {
+            // The root is polled before the loop may block.
+            self.maintain(park && !root);
         }
         root
     }
@@ -373,6 +406,7 @@ impl Core {
         self.take_foreign();
         let idle = self.queue.borrow().is_empty();
         if idle && park {
+            self.since_poll.set(0);
             let next = self.timers.borrow().next_deadline();
             let io_or_threads = self.reactor.borrow().has_io() || self.pool.in_flight() > 0;
             match next {
@@ -384,8 +418,11 @@ impl Core {
                     self.poll_io(timeout);
                 }
             }
-        } else if self.reactor.borrow().has_io() {
-            self.poll_io(Some(Duration::ZERO));
+        } else if self.since_poll.get() >= EVENT_INTERVAL {
+            self.since_poll.set(0);
+            if self.reactor.borrow().has_io() {
+                self.poll_io(Some(Duration::ZERO));
+            }
         }
         self.fire_timers();
     }
