@@ -100,10 +100,10 @@ pub(crate) struct Core {
     pub(crate) id: u32,
     /// Ready tasks, callbacks and the root marker, in FIFO order.
     queue: RefCell<VecDeque<TaskRef>>,
-    /// Items left to run in this turn (asyncio's `ntodo`); kept across the
-    /// root's polls.
+    /// Items left to run in this turn (asyncio's `ntodo`), kept while the
+    /// root is polled; only `tick` uses it.
     turn_left: Cell<u32>,
-    /// Items run since the poller was last asked.
+    /// Items run since the poller was last asked; only `tick` uses it.
     since_poll: Cell<u32>,
     /// Queued to mean "poll the root future" (flag `IS_ROOT`).
     root_marker: TaskRef,
@@ -284,49 +284,56 @@ impl Core {
             .collect()
     }
 
-    /// Runs the rest of this turn's items (see the module doc), stopping
-    /// early when the root's turn comes (true); at the end of the turn,
-    /// looks at foreign wakes, I/O and timers.
+    /// Runs turns (see the module doc), each ending with a look at foreign
+    /// wakes, I/O and timers, until the root's turn comes (true) or a turn
+    /// ends with nothing ready (false; with `park`, the loop has blocked
+    /// until something was).
     fn tick(&self, park: bool) -> bool {
+        // Kept in locals while tasks run (they cannot touch them).
         let mut left = self.turn_left.get();
-        if left == 0 {
-            // A new turn: what is ready now, and nothing queued during it.
-            let ready = self.queue.borrow().len();
-            left = u32::try_from(ready).map_or(EVENT_INTERVAL, |n| n.min(EVENT_INTERVAL));
-        }
-        let mut ran = 0;
-        let mut root = false;
-        while ran < left {
-            ran += 1;
-            let next = {
-                let mut q = self.queue.borrow_mut();
-                let next = q.pop_front();
-                if let Some(later) = q.get(1) {
-                    later.prefetch();
-                }
-                next
-            };
-            let Some(t) = next else {
-                ran = left;
-                break;
-            };
-            let state = t.header().state();
-            if state & raw::IS_ROOT != 0 {
-                root = true;
-                break;
-            } else if state & raw::IS_CALLBACK != 0 {
-                self.run_callback(t);
-            } else {
-                self.run_task(t);
+        let mut since_poll = self.since_poll.get();
+        let root = loop {
+            if left == 0 {
+                // A new turn: what is ready now, nothing queued during it.
+                left = self.queue.borrow().len().min(EVENT_INTERVAL as usize) as u32;
             }
-        }
-        self.turn_left.set(left - ran);
-        self.since_poll
-            .set(self.since_poll.get().saturating_add(ran));
-        if ran == left {
+            let mut root = false;
+            while left > 0 {
+                left -= 1;
+                since_poll += 1;
+                let next = {
+                    let mut q = self.queue.borrow_mut();
+                    let next = q.pop_front();
+                    if let Some(later) = q.get(1) {
+                        later.prefetch();
+                    }
+                    next
+                };
+                let Some(t) = next else {
+                    left = 0;
+                    break;
+                };
+                let state = t.header().state();
+                if state & raw::IS_ROOT != 0 {
+                    root = true;
+                    break;
+                } else if state & raw::IS_CALLBACK != 0 {
+                    self.run_callback(t);
+                } else {
+                    self.run_task(t);
+                }
+            }
+            if left > 0 {
+                break true; // the root's turn, inside this turn
+            }
             // The root is polled before the loop may block.
-            self.maintain(park && !root);
-        }
+            let idle = self.maintain(park && !root, &mut since_poll);
+            if root || idle {
+                break root;
+            }
+        };
+        self.turn_left.set(left);
+        self.since_poll.set(since_poll);
         root
     }
 
@@ -401,12 +408,15 @@ impl Core {
         }
     }
 
-    /// Foreign wakes, the poller, and timers.
-    fn maintain(&self, park: bool) {
+    /// Foreign wakes, the poller, and timers, at the end of a turn. Returns
+    /// whether nothing was ready. Inlined into `tick`: with no foreign
+    /// wake, no timer and the poller not due, it is a few loads.
+    #[inline]
+    fn maintain(&self, park: bool, since_poll: &mut u32) -> bool {
         self.take_foreign();
         let idle = self.queue.borrow().is_empty();
         if idle && park {
-            self.since_poll.set(0);
+            *since_poll = 0;
             let next = self.timers.borrow().next_deadline();
             let io_or_threads = self.reactor.borrow().has_io() || self.pool.in_flight() > 0;
             match next {
@@ -418,13 +428,16 @@ impl Core {
                     self.poll_io(timeout);
                 }
             }
-        } else if self.since_poll.get() >= EVENT_INTERVAL {
-            self.since_poll.set(0);
+        } else if *since_poll >= EVENT_INTERVAL {
+            *since_poll = 0;
             if self.reactor.borrow().has_io() {
                 self.poll_io(Some(Duration::ZERO));
             }
         }
-        self.fire_timers();
+        if !self.timers.borrow().is_empty() {
+            self.fire_timers();
+        }
+        idle
     }
 
     fn poll_io(&self, timeout: Option<Duration>) {
@@ -437,10 +450,15 @@ impl Core {
         self.take_foreign();
     }
 
+    #[inline]
     fn take_foreign(&self) {
-        if !self.remote.has_pending() {
-            return;
+        if self.remote.has_pending() {
+            self.drain_foreign();
         }
+    }
+
+    #[inline(never)]
+    fn drain_foreign(&self) {
         let mut buf = self.foreign.take();
         if self.remote.drain(&mut buf) {
             self.queue.borrow_mut().push_back(self.root_marker.clone());
@@ -451,10 +469,8 @@ impl Core {
         *self.foreign.borrow_mut() = buf;
     }
 
+    #[inline(never)]
     fn fire_timers(&self) {
-        if self.timers.borrow().is_empty() {
-            return;
-        }
         let now = self.clock.now();
         let mut fired = self.fired.take();
         self.timers.borrow_mut().advance(now, &mut fired);
