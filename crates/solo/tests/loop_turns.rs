@@ -117,3 +117,28 @@ fn an_overdue_timer_runs_after_the_items_ready_now_not_after_sixty() {
     // one's ready items queued before the callback: at most 4 turns.
     assert!(worst <= 4, "{worst} turns ran before an overdue timer");
 }
+
+#[test]
+fn call_later_zero_runs_at_the_next_turn_not_the_next_millisecond() {
+    let worst = turns_before_a_due_timer_runs(|f| {
+        solo::call_later(Duration::ZERO, f);
+    });
+    assert!(worst <= 4, "{worst} turns ran before call_later(0)");
+}
+
+#[test]
+fn timers_inside_one_millisecond_fire_in_deadline_order() {
+    // A paused clock sits on a whole millisecond, so all three deadlines
+    // fall inside the next one.
+    let mut lp = solo::EventLoop::builder().paused_clock().build().unwrap();
+    let order = lp.run_until_complete(async {
+        let order = Rc::new(RefCell::new(Vec::new()));
+        for us in [800u64, 200, 500, 200] {
+            let o = order.clone();
+            solo::call_later(Duration::from_micros(us), move || o.borrow_mut().push(us));
+        }
+        solo::sleep(Duration::from_millis(2)).await;
+        order.take()
+    });
+    assert_eq!(order, [200, 200, 500, 800]);
+}
