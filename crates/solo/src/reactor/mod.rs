@@ -224,6 +224,7 @@ impl<S: AsRawFd> IoSource<S> {
     /// Waits until `dir` is ready (or was never found not ready). `owner`
     /// is the slot of a future's [`Waiter`]; `None` for a `poll_*` caller,
     /// which waits anonymously (see [`waiters`]).
+    #[inline(always)]
     pub(crate) fn poll_ready(
         &self,
         dir: Direction,
@@ -350,15 +351,24 @@ impl<S: AsRawFd> Waiter<'_, S> {
     }
 }
 
-impl<S: AsRawFd> Drop for Waiter<'_, S> {
-    fn drop(&mut self) {
-        // A wait that saw readiness has already freed its slot: the common
-        // path does nothing here.
-        let Some(key) = self.key.take() else { return };
+impl<S: AsRawFd> Waiter<'_, S> {
+    #[inline(never)]
+    fn free_slot(&mut self, key: SlotKey) {
         if let Ok(mut r) = self.io.core.reactor.try_borrow_mut() {
             if let Some(e) = r.entry(self.io.token) {
                 e.waiters(self.dir).remove(key);
             }
+        }
+    }
+}
+
+impl<S: AsRawFd> Drop for Waiter<'_, S> {
+    #[inline]
+    fn drop(&mut self) {
+        // A wait that saw readiness has already freed its slot: the common
+        // path does nothing here.
+        if let Some(key) = self.key.take() {
+            self.free_slot(key);
         }
     }
 }
