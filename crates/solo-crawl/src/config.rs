@@ -8,8 +8,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use regex::Regex;
+use solo_http::{IpNet, Resolver};
 
 use crate::throttle::AutoThrottle;
+
+/// The longest pause or time limit a crawl accepts: a day. Longer ones are
+/// almost surely a unit mistake (and would overflow the clock).
+pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
 
 /// How to crawl: limits, politeness, scope, retries.
 ///
@@ -58,10 +63,30 @@ pub struct Config {
     pub deny: Vec<Regex>,
     /// Fetch and obey each host's robots.txt (Disallow, Crawl-delay).
     pub obey_robots: bool,
-    /// One request, redirects included, must finish within this.
+    /// One request must finish within this (each redirect hop is a
+    /// request of its own).
     pub timeout: Duration,
     /// A larger body is an error.
     pub max_bytes: usize,
+    /// Bytes of response bodies held in memory at once, over all
+    /// downloads and the pages being parsed (Scrapy's
+    /// `SCRAPER_SLOT_MAX_ACTIVE_SIZE`, but a hard bound): a download that
+    /// would go over waits for others to finish. Never less than
+    /// `max_bytes` (a smaller value counts as `max_bytes`): one download at
+    /// a time may always grow to `max_bytes`, so the crawl cannot deadlock.
+    /// A body's bytes count until the last clone of its
+    /// [`Response::body`](crate::Response::body) is dropped: a spider that
+    /// keeps bodies keeps their share.
+    pub max_buffered: usize,
+    /// Links taken from one page at most (the first ones, in document
+    /// order); a page with more is marked `truncated: ["links"]` in its
+    /// record and counted in the summary (`links_capped`). Like Nutch's
+    /// `db.max.outlinks.per.page` or Heritrix's `maxOutlinks`.
+    pub max_links_per_page: usize,
+    /// HTML bodies larger than this are scanned for links and title on a
+    /// helper thread ([`solo::to_thread`]), so a huge page does not stall
+    /// the loop (and the timers of the other requests) while it is read.
+    pub parse_off_loop_bytes: usize,
     /// The `User-Agent` header; its first word is the robots.txt agent.
     pub user_agent: String,
     /// More TLS roots to trust for `https://` (DER certificates, e.g. a
@@ -79,18 +104,41 @@ pub struct Config {
     pub backoff_base: Duration,
     /// No retry waits longer than this, `Retry-After` included.
     pub backoff_max: Duration,
-    /// Redirect hops followed per request.
+    /// Redirects followed in a row: a redirect's target is crawled as a
+    /// new request (scope, robots.txt, seen set, page budget and
+    /// politeness apply), unless the chain already has this many hops or
+    /// loops back (then the redirect's record has a `redirect:` error).
+    /// 0 follows none.
     pub max_redirects: u32,
     /// Stop gracefully on Ctrl-C (in-flight requests finish).
     pub handle_ctrl_c: bool,
     /// Show a live progress line on stderr when it is a terminal.
     pub progress: bool,
     /// Keep the crawl's state here (frontier, seen set, progress) so it can
-    /// resume after a crash.
+    /// resume after a crash. One crawl at a time: a second one on the same
+    /// directory fails. A damaged state is an error (see `state_reset`).
     pub state_dir: Option<PathBuf>,
+    /// With `state_dir`: discard the state it holds and start over (the
+    /// output is appended to, not cleared).
+    pub state_reset: bool,
     /// With `state_dir`: requests queued in memory at most; the rest wait
     /// in the store.
     pub frontier_cap: usize,
+    /// Turn the private-network guard off: connect to loopback, private,
+    /// link-local (cloud metadata), carrier-grade NAT and other special
+    /// addresses wherever links, redirects or DNS point. Off by default:
+    /// those are refused (error kind `blocked_address`) except in the
+    /// networks the start URLs resolve to. `deny_networks` still apply.
+    pub allow_private_networks: bool,
+    /// More networks the crawl may connect to (e.g. `10.20.0.0/16` for an
+    /// intranet the start URLs do not cover). The most specific rule
+    /// wins; deny wins a tie.
+    pub allow_networks: Vec<IpNet>,
+    /// Networks the crawl must never connect to, whatever else allows them.
+    pub deny_networks: Vec<IpNet>,
+    /// Resolves host names instead of the system resolver (for tests, or a
+    /// resolver of your own); the address guard judges its answers too.
+    pub resolver: Option<Resolver>,
 }
 
 impl Default for Config {
@@ -111,6 +159,9 @@ impl Default for Config {
             obey_robots: true,
             timeout: Duration::from_secs(30),
             max_bytes: 64 << 20,
+            max_buffered: 256 << 20,
+            max_links_per_page: 10_000,
+            parse_off_loop_bytes: 256 << 10,
             user_agent: concat!("solo-crawl/", env!("CARGO_PKG_VERSION")).to_owned(),
             root_certificates: Vec::new(),
             danger_accept_invalid_certs: false,
@@ -121,7 +172,81 @@ impl Default for Config {
             handle_ctrl_c: false,
             progress: false,
             state_dir: None,
+            state_reset: false,
             frontier_cap: 100_000,
+            allow_private_networks: false,
+            allow_networks: Vec::new(),
+            deny_networks: Vec::new(),
+            resolver: None,
         }
     }
 }
+
+impl Config {
+    /// Checks that every value is in its range, so the crawl cannot panic
+    /// or wait forever on one; the first bad value, named, with its range.
+    /// [`Crawler::run`](crate::Crawler::run) calls it first.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let cfg = solo_crawl::Config { delay: Duration::MAX, ..Default::default() };
+    /// assert!(cfg.validate().unwrap_err().starts_with("Config::delay"));
+    /// assert!(solo_crawl::Config::default().validate().is_ok());
+    /// ```
+    pub fn validate(&self) -> Result<(), String> {
+        let at_most_a_day = |name: &str, d: Duration| {
+            if d > MAX_DURATION {
+                Err(format!("Config::{name} must be at most a day, not {d:?}"))
+            } else {
+                Ok(())
+            }
+        };
+        let positive = |name: &str, n: usize| {
+            if n == 0 {
+                Err(format!("Config::{name} must be at least 1"))
+            } else {
+                Ok(())
+            }
+        };
+        positive("concurrency", self.concurrency)?;
+        positive("per_host", self.per_host)?;
+        positive("max_bytes", self.max_bytes)?;
+        positive("frontier_cap", self.frontier_cap)?;
+        at_most_a_day("delay", self.delay)?;
+        at_most_a_day("timeout", self.timeout)?;
+        if self.timeout < Duration::from_millis(1) {
+            return Err(format!(
+                "Config::timeout must be at least 1 ms, not {:?}",
+                self.timeout
+            ));
+        }
+        at_most_a_day("backoff_base", self.backoff_base)?;
+        at_most_a_day("backoff_max", self.backoff_max)?;
+        if let Some(t) = &self.autothrottle {
+            at_most_a_day("autothrottle.start_delay", t.start_delay)?;
+            at_most_a_day("autothrottle.max_delay", t.max_delay)?;
+            let c = t.target_concurrency;
+            if !(c.is_finite() && (0.0..=MAX_TARGET_CONCURRENCY).contains(&c)) {
+                return Err(format!(
+                    "Config::autothrottle.target_concurrency must be between 0 and \
+                     {MAX_TARGET_CONCURRENCY}, not {c}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The body budget in effect: `max_buffered`, but never below
+    /// `max_bytes`.
+    ///
+    /// ```
+    /// let cfg = solo_crawl::Config { max_bytes: 10, max_buffered: 4, ..Default::default() };
+    /// assert_eq!(cfg.body_budget(), 10);
+    /// ```
+    pub fn body_budget(&self) -> usize {
+        self.max_buffered.max(self.max_bytes)
+    }
+}
+
+/// The largest [`AutoThrottle::target_concurrency`] accepted.
+pub const MAX_TARGET_CONCURRENCY: f64 = 100_000.0;

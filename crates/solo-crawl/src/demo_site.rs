@@ -193,7 +193,9 @@ fn reason(status: u16) -> &'static str {
 ///     let listener = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 ///     let url = url::Url::parse(&format!("http://{}/hi", listener.local_addr().unwrap())).unwrap();
 ///     solo::spawn(serve(listener, |req| async move { SiteResponse::html(format!("you asked for {}", req.path)) }));
-///     let client = solo_crawl::fetch::client(&Default::default()).unwrap();
+///     // A client of its own is guarded too: allow loopback.
+///     let cfg = solo_crawl::Config { allow_networks: vec!["127.0.0.0/8".parse().unwrap()], ..Default::default() };
+///     let client = solo_crawl::fetch::client(&cfg).unwrap();
 ///     let f = client.fetch(&FetchRequest::get(url)).await.unwrap();
 ///     assert_eq!(f.body, "you asked for /hi");
 /// });

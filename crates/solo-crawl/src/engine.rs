@@ -3,17 +3,22 @@
 //!
 //! Owns: the [`Crawler`] and its loop — pull jobs from the frontier while
 //! there are free slots, run each in its own task (fetch robots.txt, or
-//! fetch a page following redirects, then call the spider), and apply what
-//! the tasks report: retries with exponential backoff or `Retry-After`,
-//! new requests to the frontier, records and items to the writer thread,
+//! fetch a page and call the spider), and apply what the tasks report:
+//! retries with exponential backoff or `Retry-After`, new requests to the
+//! frontier (a redirect's target among them, as
+//! [`redirect`](crate::redirect) decides: one fetch per task, so every hop
+//! passes the frontier's rules), records and items to the writer thread,
 //! counters to the stats. It stops when the frontier is idle, the page
 //! budget is spent, or on Ctrl-C / [`StopHandle::stop`] (in-flight
-//! requests finish first). Must not: parse pages itself or block the loop
-//! thread (file output happens on the writer thread).
+//! requests finish first). It holds the crawl's body budget and has big
+//! pages scanned off the loop. Must not: parse pages itself or block the
+//! loop thread (file output happens on the writer thread, big pages are
+//! scanned on a helper thread).
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::io;
+use std::path::Path;
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::Poll;
@@ -22,14 +27,17 @@ use std::time::{Duration, Instant, SystemTime};
 use solo::sync::{mpsc, Event};
 use url::Url;
 
+use crate::budget::BodyBudget;
 use crate::canon::fingerprint;
 use crate::config::Config;
 use crate::fetch::{self, Fetch, FetchError, FetchErrorKind, FetchRequest, Fetched};
-use crate::frontier::{Frontier, HostId, Job};
+use crate::frontier::{Frontier, HostId, Job, Rejected};
 use crate::output::{OutputConfig, PageRecord};
+use crate::redirect;
 use crate::request::Request;
 use crate::response::Response;
 use crate::robots::{agent_name, RobotsRules};
+use crate::secrets::{redact_text, redact_url, referer as referer_for};
 use crate::sink::{Msg, Writer};
 use crate::spider::{Failure, Output, Spider};
 use crate::stats::{Progress, Stats, Summary, SummaryExtra};
@@ -67,12 +75,20 @@ impl StopHandle {
 }
 
 /// A crawl failure that is not about one page.
+///
+/// A variant with an underlying error keeps it as
+/// [`source`](std::error::Error::source).
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum CrawlError {
+    /// A [`Config`] value is out of range (see [`Config::validate`]).
+    Config(String),
     /// Output could not be opened or written.
     Output(io::Error),
-    /// The state store failed.
-    State(String),
+    /// The state store (`--state DIR`) could not be opened, read or
+    /// written, or is damaged; the cause says what (an I/O error where
+    /// there is one, kept for downcasting).
+    State(Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The HTTP client could not be built from the settings (e.g. a root
     /// certificate that is not one).
     Client(FetchError),
@@ -81,6 +97,7 @@ pub enum CrawlError {
 impl std::fmt::Display for CrawlError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            CrawlError::Config(e) => write!(f, "{e}"),
             CrawlError::Output(e) => write!(f, "output: {e}"),
             CrawlError::State(e) => write!(f, "state: {e}"),
             CrawlError::Client(e) => write!(f, "http client: {e}"),
@@ -88,7 +105,16 @@ impl std::fmt::Display for CrawlError {
     }
 }
 
-impl std::error::Error for CrawlError {}
+impl std::error::Error for CrawlError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CrawlError::Config(_) => None,
+            CrawlError::Output(e) => Some(e),
+            CrawlError::State(e) => Some(&**e),
+            CrawlError::Client(e) => Some(e),
+        }
+    }
+}
 
 /// A crawl: a spider, a fetcher, settings and where output goes.
 ///
@@ -106,9 +132,9 @@ impl std::error::Error for CrawlError {}
 /// ```
 pub struct Crawler<S: Spider, F: Fetch = solo_http::Client> {
     spider: S,
-    /// An error if the default client could not be built (reported by
-    /// `run`).
-    fetcher: Result<F, FetchError>,
+    /// Builds the fetcher at `run`, from the settings with the start
+    /// URLs' networks allowed (an error is reported by `run`).
+    fetcher: MakeFetcher<F>,
     config: Config,
     output: OutputConfig,
     stop: StopHandle,
@@ -121,7 +147,7 @@ impl<S: Spider> Crawler<S, solo_http::Client> {
     pub fn new(spider: S, config: Config) -> Crawler<S, solo_http::Client> {
         Crawler {
             spider,
-            fetcher: fetch::client(&config),
+            fetcher: Box::new(fetch::client),
             config,
             output: OutputConfig::default(),
             stop: StopHandle::default(),
@@ -130,11 +156,13 @@ impl<S: Spider> Crawler<S, solo_http::Client> {
 }
 
 impl<S: Spider, F: Fetch> Crawler<S, F> {
-    /// Uses another HTTP client.
+    /// Uses another HTTP client. The crawl's address guard
+    /// ([`Config::allow_private_networks`] and the network lists) is the
+    /// default client's: another one must enforce its own.
     pub fn fetcher<G: Fetch>(self, fetcher: G) -> Crawler<S, G> {
         Crawler {
             spider: self.spider,
-            fetcher: Ok(fetcher),
+            fetcher: Box::new(move |_: &Config| Ok(fetcher)),
             config: self.config,
             output: self.output,
             stop: self.stop,
@@ -153,41 +181,69 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
     }
 
     /// Runs the crawl to its end; the statistics.
+    ///
+    /// Unless [`Config::allow_private_networks`] is set, the start URLs'
+    /// hosts are resolved first, and the special networks (loopback,
+    /// private, ...) they are in are allowed for this crawl: crawling
+    /// 127.0.0.1 or an intranet host works with no setting, while links,
+    /// redirects and DNS answers into other such networks are refused.
     pub async fn run(self) -> Result<Summary, CrawlError> {
-        let fetcher = self.fetcher.map_err(CrawlError::Client)?;
-        let (store, restored) = match self.config.state_dir.clone() {
+        self.config.validate().map_err(CrawlError::Config)?;
+        let starts = self.spider.start_requests();
+        let mut config = self.config;
+        if !config.allow_private_networks {
+            let nets = start_networks(&starts, &config).await;
+            config.allow_networks.extend(nets);
+        }
+        let fetcher = (self.fetcher)(&config).map_err(CrawlError::Client)?;
+        let (store, restored) = match config.state_dir.clone() {
             Some(dir) => {
+                let reset = config.state_reset;
                 let (store, restored) = solo::to_thread(move || {
-                    let store = Store::open(&dir)?;
-                    let restored = store.load()?;
-                    Ok::<_, rusqlite::Error>((store, restored))
+                    let store = Store::open(&dir, reset)?;
+                    let restored = store.load().map_err(|e| {
+                        format!("state database {}: {e}", store.db_path().display())
+                    })?;
+                    Ok::<_, String>((store, restored))
                 })
                 .await
-                .map_err(|e| CrawlError::State(e.to_string()))?;
+                .map_err(|e| CrawlError::State(e.into()))?;
                 (Some(store), Some(restored))
             }
             None => (None, None),
         };
+        let db_path = store.as_ref().map(Store::db_path);
+        // Decoded before the output is touched: a damaged state changes
+        // nothing.
+        let restored = match (restored, &db_path) {
+            (Some(r), Some(db)) => Some(decode_restored::<S::Callback>(r, db)?),
+            _ => None,
+        };
         let persist = store.is_some();
-        let writer = Writer::spawn(&self.output, store).map_err(CrawlError::Output)?;
+        let writer = Writer::spawn(&self.output, store)?;
         let (tx, rx) = mpsc::unbounded();
-        let agent_cfg = self.config.clone();
+        let agent_cfg = config.clone();
+        let budget = BodyBudget::new(config.body_budget(), config.max_bytes);
         let sh = Rc::new(Shared {
             spider: self.spider,
             fetcher,
-            config: self.config,
+            budget: budget.clone(),
+            config,
             stats: Rc::new(RefCell::new(Stats::default())),
             tx,
         });
         let mut frontier = Frontier::new(&agent_cfg);
-        let resumed = restored.as_ref().is_some_and(|r| r.resumed);
-        if let Some(r) = restored {
-            restore(&mut frontier, r, &sh.stats);
+        let resumed = restored.as_ref().is_some_and(|(r, _)| r.resumed);
+        if let Some((r, queued)) = restored {
+            frontier.restore_progress(&r.seen, r.dispatched, r.spilled);
+            for req in queued {
+                frontier.restore(req);
+            }
             frontier.set_cap(agent_cfg.frontier_cap);
         }
         let mut seeds = Seeds::default();
-        for r in sh.spider.start_requests() {
-            let url = r.url.clone();
+        for r in starts {
+            let url = redact_url(&r.url);
             let pushed = frontier.push_with(r, true, |fp, req, spilled| {
                 if persist {
                     writer.send(enqueue_op(fp, req, spilled));
@@ -220,6 +276,8 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             rx,
             persist,
             unspilling: false,
+            db_path,
+            damaged: None,
         };
         let interrupted = engine.run_loop(&self.stop, &live).await;
 
@@ -232,10 +290,16 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             frontier,
             writer,
             seeds,
+            damaged,
             ..
         } = engine;
         let failed = writer.failed();
-        writer.finish().map_err(CrawlError::Output)?;
+        writer
+            .finish()
+            .map_err(|e| write_error(e, &self.output, sh.config.state_dir.as_deref()))?;
+        if let Some(e) = damaged {
+            return Err(CrawlError::State(e.into()));
+        }
         let stats = sh.stats.borrow();
         let c = frontier.counts();
         let filtered = [
@@ -257,6 +321,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             filtered,
             interrupted: interrupted || failed,
         });
+        summary.buffered_peak_bytes = budget.peak() as u64;
         summary.seeds_ok = seeds.ok;
         summary.resumed = resumed;
         summary.seeds_failed = seeds.failed;
@@ -264,10 +329,15 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
     }
 }
 
+/// Builds a crawl's fetcher from its settings.
+type MakeFetcher<F> = Box<dyn FnOnce(&Config) -> Result<F, FetchError>>;
+
 /// What the page tasks share.
 struct Shared<S: Spider, F> {
     spider: S,
     fetcher: F,
+    /// Bytes of bodies held at once, over all downloads.
+    budget: BodyBudget,
     config: Config,
     stats: Rc<RefCell<Stats>>,
     tx: mpsc::Sender<Report<S::Callback>>,
@@ -291,6 +361,8 @@ enum Report<C> {
         /// The fetch failed in a way that says the server sheds load
         /// (connection refused or reset, timeout).
         shed: bool,
+        /// The page was a redirect: the request for its target.
+        redirect: Option<Box<Request<C>>>,
     },
     Retry {
         host: HostId,
@@ -327,6 +399,10 @@ struct Engine<S: Spider, F> {
     persist: bool,
     /// Spilled requests were asked for and have not come back yet.
     unspilling: bool,
+    /// The state database (with a store).
+    db_path: Option<std::path::PathBuf>,
+    /// The store handed back requests that do not decode: the crawl stops.
+    damaged: Option<String>,
 }
 
 impl<S: Spider, F: Fetch> Engine<S, F> {
@@ -336,7 +412,8 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
         let mut interrupted = false;
         loop {
             let now = solo::time::now();
-            if !interrupted && (stop.is_stopped() || self.writer.failed()) {
+            if !interrupted && (stop.is_stopped() || self.writer.failed() || self.damaged.is_some())
+            {
                 interrupted = true;
             }
             if !interrupted {
@@ -434,6 +511,33 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
         }
     }
 
+    /// Sends a redirect's target to the frontier, like any new request.
+    fn push_redirect(&mut self, next: Request<S::Callback>, seed: bool) {
+        let (persist, writer) = (self.persist, &self.writer);
+        let from = next.redirected_from.last().map(redact_url);
+        let to = redact_url(&next.url);
+        let pushed = self.frontier.push_with(next, false, |fp, req, spilled| {
+            if persist {
+                writer.send(enqueue_op(fp, req, spilled));
+            }
+        });
+        match pushed {
+            Ok(_) => self.sh.stats.borrow_mut().counts.redirects += 1,
+            // Crawled (or queued) anyway, or the budget is spent.
+            Err(Rejected::Seen | Rejected::MaxPages) if seed => self.seeds.ok += 1,
+            Err(why) if seed => self.seeds.failed.push(format!(
+                "{}: redirected to {to}, which is not followed ({}{})",
+                from.unwrap_or_default(),
+                why.as_str(),
+                match why {
+                    Rejected::Offsite => ": allow its domain to crawl it",
+                    _ => "",
+                }
+            )),
+            Err(_) => {}
+        }
+    }
+
     fn handle(&mut self, ev: Report<S::Callback>) {
         let now = solo::time::now();
         match ev {
@@ -444,6 +548,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 out,
                 final_url,
                 shed,
+                redirect,
             } => {
                 self.frontier.complete(host, now);
                 self.frontier.observe(
@@ -455,11 +560,18 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 if shed {
                     self.frontier.shed_load(host);
                 }
-                if request.depth == 0 {
-                    match &record.error {
-                        None => self.seeds.ok += 1,
-                        Some(e) => self.seeds.failed.push(format!("{}: {e}", record.url)),
+                // A start URL's outcome is its chain's last page (its URL
+                // and error are redacted already).
+                let seed = request.depth == 0;
+                if seed {
+                    match (&record.error, &redirect) {
+                        (Some(e), _) => self.seeds.failed.push(format!("{}: {e}", record.url)),
+                        (None, None) => self.seeds.ok += 1,
+                        (None, Some(_)) => {}
                     }
+                }
+                if let Some(next) = redirect {
+                    self.push_redirect(*next, seed);
                 }
                 {
                     let mut st = self.sh.stats.borrow_mut();
@@ -488,6 +600,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     r.depth = request.depth + 1;
                     r.referer = Some(referer.clone());
                     r.retries = 0;
+                    r.redirected_from.clear();
                     let _ = self.frontier.push_with(r, false, |fp, req, spilled| {
                         if persist {
                             writer.send(enqueue_op(fp, req, spilled));
@@ -534,14 +647,56 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             }
             Report::Unspilled { rows, asked } => {
                 self.unspilling = false;
-                let requests = rows
-                    .iter()
-                    .filter_map(|d| decode(d, &self.sh.stats))
-                    .collect();
-                self.frontier.unspilled(requests, asked);
+                let db = self.db_path.as_deref().unwrap_or(Path::new("state.sqlite"));
+                match decode_all(&rows, db) {
+                    Ok(requests) => self.frontier.unspilled(requests, asked),
+                    Err(e) => self.damaged = Some(e),
+                }
             }
         }
     }
+}
+
+/// A failure of the writer thread: of the state store (named, with what
+/// to do) or of the output (naming its targets).
+fn write_error(e: io::Error, out: &OutputConfig, state: Option<&std::path::Path>) -> CrawlError {
+    if let (Some(dir), Some(inner)) = (state, e.get_ref()) {
+        if let Some(se) = inner.downcast_ref::<crate::sink::StateWriteError>() {
+            return CrawlError::State(
+                format!(
+                    "{}: saving the crawl's state failed: {se}; check the disk holding it \
+                     (free space, permissions), then rerun the same command to resume",
+                    dir.display()
+                )
+                .into(),
+            );
+        }
+    }
+    let name = |t: &crate::output::Target| match t {
+        crate::output::Target::File(p) => Some(p.display().to_string()),
+        crate::output::Target::Stdout => Some("stdout".into()),
+        _ => None,
+    };
+    let names: Vec<String> = [name(&out.pages), name(&out.items)]
+        .into_iter()
+        .flatten()
+        .collect();
+    CrawlError::Output(io::Error::new(
+        e.kind(),
+        format!(
+            "writing {} failed: {e}; check the disk (free space, permissions){}",
+            if names.is_empty() {
+                "the output".into()
+            } else {
+                names.join(" and ")
+            },
+            if state.is_some() {
+                ", then rerun the same command to resume"
+            } else {
+                ""
+            }
+        ),
+    ))
 }
 
 /// The store operation for an accepted request.
@@ -553,33 +708,43 @@ fn enqueue_op<C: serde::Serialize>(fp: u64, req: &Request<C>, spilled: bool) -> 
     })
 }
 
-/// A stored request; `None` (counted as an error) if it does not parse,
-/// e.g. the spider's callbacks changed.
-fn decode<C: serde::de::DeserializeOwned>(
-    data: &str,
-    stats: &RefCell<Stats>,
-) -> Option<Request<C>> {
-    match serde_json::from_str(data) {
-        Ok(r) => Some(r),
-        Err(_) => {
-            stats.borrow_mut().error("state_decode");
-            None
-        }
+/// Stored requests, decoded; an error naming the database if any does
+/// not decode (the rows were changed, or another spider wrote them).
+fn decode_all<C: serde::de::DeserializeOwned>(
+    rows: &[String],
+    db: &Path,
+) -> Result<Vec<Request<C>>, String> {
+    let mut first = None;
+    let mut bad = 0;
+    let requests: Vec<Request<C>> = rows
+        .iter()
+        .filter_map(|d| match serde_json::from_str(d) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                bad += 1;
+                first.get_or_insert(e);
+                None
+            }
+        })
+        .collect();
+    match first {
+        None => Ok(requests),
+        Some(e) => Err(format!(
+            "state database {} is damaged: {bad} of {} stored requests cannot be read ({e}; changed by hand, or written by another spider); restore the state directory from a backup, or rerun with --state-reset to discard it and start the crawl over",
+            db.display(),
+            rows.len()
+        )),
     }
 }
 
-/// Loads a stored crawl into the frontier.
-fn restore<C: serde::de::DeserializeOwned>(
-    frontier: &mut Frontier<C>,
-    r: Restored,
-    stats: &RefCell<Stats>,
-) {
-    frontier.restore_progress(&r.seen, r.dispatched, r.spilled);
-    for d in &r.queued {
-        if let Some(req) = decode(d, stats) {
-            frontier.restore(req);
-        }
-    }
+/// A stored crawl with its queued requests decoded.
+fn decode_restored<C: serde::de::DeserializeOwned>(
+    mut r: Restored,
+    db: &Path,
+) -> Result<(Restored, Vec<Request<C>>), CrawlError> {
+    let queued =
+        decode_all(&std::mem::take(&mut r.queued), db).map_err(|e| CrawlError::State(e.into()))?;
+    Ok((r, queued))
 }
 
 /// Ctrl-C stops gracefully (a second one exits at once); SIGUSR1 prints
@@ -641,13 +806,48 @@ impl<C> Drop for PanicGuard<'_, C> {
     }
 }
 
+/// The record of `request` before its fetch, URL credentials masked.
 fn base_record<C>(request: &Request<C>) -> PageRecord {
     PageRecord {
-        url: request.url.to_string(),
+        url: redact_url(&request.url),
         depth: request.depth,
-        referer: request.referer.as_ref().map(|u| u.to_string()),
+        referer: request.referer.as_ref().map(redact_url),
+        redirected_from: request.redirected_from.iter().map(redact_url).collect(),
         ..Default::default()
     }
+}
+
+/// The special networks (loopback, private, link-local, ...) the start
+/// URLs' hosts resolve to: the crawl may connect there. A host that does
+/// not resolve adds nothing (its fetch reports the DNS error).
+async fn start_networks<C>(starts: &[Request<C>], cfg: &Config) -> Vec<solo_http::IpNet> {
+    let mut hosts: Vec<String> = starts
+        .iter()
+        .filter_map(|r| r.url.host_str().map(str::to_owned))
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    let resolver = cfg.resolver.clone().unwrap_or_default();
+    let limit = cfg.timeout;
+    let lookups = hosts.into_iter().map(|host| {
+        let resolver = resolver.clone();
+        async move {
+            solo::timeout(limit, resolver.lookup(&host))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        }
+    });
+    let mut nets = Vec::new();
+    for ip in solo::gather(lookups).await.into_iter().flatten() {
+        if let Some(range) = solo_http::special_range(ip) {
+            if !nets.contains(&range.net) {
+                nets.push(range.net);
+            }
+        }
+    }
+    nets
 }
 
 async fn page_task<S: Spider, F: Fetch>(
@@ -719,9 +919,55 @@ async fn page<S: Spider, F: Fetch>(
                     latency: elapsed,
                 };
             }
+            let followed = redirect::follow(
+                &request,
+                // Requests are GETs (the rule keeps POST bodies etc. for
+                // when they are not).
+                &hyper::Method::GET,
+                f.status,
+                f.header("location"),
+                &f.final_url,
+                cfg.max_redirects,
+            );
+            if let Some(followed) = followed.transpose() {
+                // A redirect is not the answer: no callback. Its target is
+                // crawled as a request of its own, if the frontier allows.
+                fill_head(&mut record, &f);
+                let next = match followed {
+                    Ok(next) => {
+                        record.redirect_to = Some(redact_url(&next.request.url));
+                        Some(Box::new(next.request))
+                    }
+                    Err(e) => {
+                        let kind = FetchErrorKind::Redirect;
+                        sh.stats.borrow_mut().error(kind.as_str());
+                        let mut err = FetchError::new(kind, e.to_string());
+                        err.status = Some(f.status);
+                        sh.spider
+                            .on_error(&request, Failure::Fetch(&err), &mut out)
+                            .await;
+                        record.redirect_to = e.target().map(redact_url);
+                        record.error = Some(redact_text(&err.to_string()).into_owned());
+                        None
+                    }
+                };
+                return Report::Page {
+                    host,
+                    request,
+                    record: Box::new(record),
+                    out,
+                    final_url: Some(f.final_url),
+                    shed: false,
+                    redirect: next,
+                };
+            }
             let final_url = f.final_url.clone();
             let response =
-                Response::for_request(&request, f.final_url, f.status, f.headers, f.body, elapsed);
+                Response::for_request(&request, f.final_url, f.status, f.headers, f.body, elapsed)
+                    .with_link_cap(cfg.max_links_per_page);
+            if response.body().len() > cfg.parse_off_loop_bytes {
+                response.scan_off_loop().await;
+            }
             if (200..300).contains(&f.status) {
                 sh.spider
                     .parse(request.callback.clone(), &response, &mut out)
@@ -731,13 +977,17 @@ async fn page<S: Spider, F: Fetch>(
                     .on_error(&request, Failure::Status(&response), &mut out)
                     .await;
             }
-            record.final_url = Some(final_url.to_string());
+            record.final_url = Some(redact_url(&final_url));
             record.status = Some(f.status);
             record.content_type = response.content_type().map(str::to_owned);
             record.bytes = response.body().len() as u64;
-            if response.is_html() {
-                record.title = response.title();
-                record.links = response.links().len() as u64;
+            if let Some(scan) = response.scan() {
+                record.title = scan.title.clone();
+                record.links = scan.links.len() as u64;
+                if scan.capped {
+                    record.truncated.push("links".into());
+                    sh.stats.borrow_mut().counts.links_capped += 1;
+                }
             }
             Report::Page {
                 host,
@@ -746,6 +996,7 @@ async fn page<S: Spider, F: Fetch>(
                 out,
                 final_url: Some(final_url),
                 shed: false,
+                redirect: None,
             }
         }
         Err(e) => {
@@ -764,7 +1015,7 @@ async fn page<S: Spider, F: Fetch>(
                 .on_error(&request, Failure::Fetch(&e), &mut out)
                 .await;
             record.status = e.status;
-            record.error = Some(e.to_string());
+            record.error = Some(redact_text(&e.to_string()).into_owned());
             Report::Page {
                 host,
                 request,
@@ -772,83 +1023,73 @@ async fn page<S: Spider, F: Fetch>(
                 out,
                 final_url: None,
                 shed: e.kind.is_retryable(),
+                redirect: None,
             }
         }
     }
 }
 
+/// Redirects of robots.txt followed (RFC 9309 asks for at least five).
+const ROBOTS_REDIRECTS: usize = 5;
+
+/// Fetches a host's robots.txt. Its redirects are followed only on the
+/// same host (http to https, another path): a host out of the crawl's
+/// scope is never contacted; robots.txt that cannot be reached that way
+/// counts as missing (allow all).
 async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, url: Url) {
     let agent = agent_name(&sh.config.user_agent);
-    let rules = match download(&sh, &url, None).await {
-        Ok(f) => RobotsRules::from_response(&agent, Some(f.status), &f.body),
-        Err(_) => RobotsRules::from_response(&agent, None, b""),
+    let mut url = url;
+    let mut hops = 0;
+    let rules = loop {
+        let f = match download(&sh, &url, None).await {
+            Ok(f) => f,
+            Err(_) => break RobotsRules::from_response(&agent, None, b""),
+        };
+        if redirect::is_redirect(f.status) && hops < ROBOTS_REDIRECTS {
+            let to = redirect::target(&f.final_url, f.header("location")).ok();
+            if let Some(to) = to.filter(|t| t.host_str() == url.host_str() && *t != url) {
+                hops += 1;
+                url = to;
+                continue;
+            }
+        }
+        break RobotsRules::from_response(&agent, Some(f.status), &f.body);
     };
     let _ = sh.tx.try_send(Report::Robots { host, rules });
 }
 
-/// Fetches `url`, following redirects, within the configured total
-/// timeout. The result's `final_url` is where it ended.
+/// The head of an answer into its page record.
+fn fill_head(record: &mut PageRecord, f: &Fetched) {
+    record.final_url = Some(redact_url(&f.final_url));
+    record.status = Some(f.status);
+    record.content_type = f.header("content-type").map(str::to_owned);
+    record.bytes = f.body.len() as u64;
+}
+
+/// Fetches `url` once (a redirect is an answer like any other) within the
+/// configured timeout.
 async fn download<S: Spider, F: Fetch>(
     sh: &Shared<S, F>,
     url: &Url,
     referer: Option<&Url>,
 ) -> Result<Fetched, FetchError> {
     let cfg = &sh.config;
-    let deadline = Instant::now() + cfg.timeout;
-    let mut url = url.clone();
-    let mut hops = 0;
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(FetchError::new(
-                FetchErrorKind::Timeout,
-                format!("no complete response within {:?}", cfg.timeout),
-            ));
-        }
-        let mut headers = vec![
-            ("User-Agent".to_owned(), cfg.user_agent.clone()),
-            (
-                "Accept".to_owned(),
-                "text/html,application/xhtml+xml,*/*;q=0.8".to_owned(),
-            ),
-        ];
-        if let Some(r) = referer {
-            headers.push(("Referer".to_owned(), r.to_string()));
-        }
-        let req = FetchRequest {
-            url: url.clone(),
-            headers,
-            timeout: remaining,
-            max_bytes: cfg.max_bytes,
-        };
-        let f = sh.fetcher.fetch(&req).await?;
-        let location = f.header("location").map(str::to_owned);
-        match location {
-            Some(loc) if matches!(f.status, 301 | 302 | 303 | 307 | 308) => {
-                if hops >= cfg.max_redirects {
-                    return Err(FetchError::new(
-                        FetchErrorKind::Redirect,
-                        format!("more than {} redirects", cfg.max_redirects),
-                    ));
-                }
-                let mut next = f.final_url.join(loc.trim()).map_err(|e| {
-                    FetchError::new(
-                        FetchErrorKind::Redirect,
-                        format!("bad Location {loc:?}: {e}"),
-                    )
-                })?;
-                if !matches!(next.scheme(), "http" | "https") {
-                    return Err(FetchError::new(
-                        FetchErrorKind::Redirect,
-                        format!("redirect to unsupported URL {next}"),
-                    ));
-                }
-                next.set_fragment(None);
-                hops += 1;
-                sh.stats.borrow_mut().counts.redirects += 1;
-                url = next;
-            }
-            _ => return Ok(f),
-        }
+    let mut headers = vec![
+        ("User-Agent".to_owned(), cfg.user_agent.clone()),
+        (
+            "Accept".to_owned(),
+            "text/html,application/xhtml+xml,*/*;q=0.8".to_owned(),
+        ),
+    ];
+    if let Some(r) = referer.and_then(|from| referer_for(from, url)) {
+        headers.push(("Referer".to_owned(), r));
     }
+    let req = FetchRequest {
+        url: url.clone(),
+        headers,
+        timeout: cfg.timeout,
+        max_bytes: cfg.max_bytes,
+        budget: Some(sh.budget.clone()),
+    };
+    sh.fetcher.fetch(&req).await
 }

@@ -6,17 +6,22 @@
 //! `http://` and `https://`, keep-alive pooling, HTTP/2, decompression),
 //! built for a crawl by [`client`]; its errors are mapped to
 //! [`FetchErrorKind`], the body limit is enforced as the body streams in,
-//! and each request's timeout bounds the whole exchange. Must not: follow
-//! redirects, retry, or know about spiders, robots.txt or the frontier —
-//! the engine does all of that, so another client can be dropped in by
-//! implementing [`Fetch`].
+//! each chunk is charged to the crawl's [`BodyBudget`] (waiting while it
+//! is spent), and each request's timeout bounds the whole exchange (not
+//! counting the loop's stalls: see [`deadline`](crate::deadline)). Must
+//! not: follow redirects (a 3xx is an answer: the engine sends its target
+//! back to the frontier, see [`redirect`](crate::redirect)), retry, or
+//! know about spiders, robots.txt or the frontier, so another client can
+//! be dropped in by implementing [`Fetch`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use url::Url;
 
+use crate::budget::{BodyBudget, Lease};
 use crate::config::Config;
 
 /// What to fetch, and the limits to fetch it under.
@@ -35,6 +40,10 @@ pub struct FetchRequest {
     pub timeout: Duration,
     /// A body larger than this is an error of kind [`FetchErrorKind::TooLarge`].
     pub max_bytes: usize,
+    /// Charge the body to this budget as it arrives, waiting while it is
+    /// spent; the returned body keeps its charge until it is dropped.
+    /// `None`: no budget but `max_bytes`.
+    pub budget: Option<BodyBudget>,
 }
 
 impl FetchRequest {
@@ -51,6 +60,7 @@ impl FetchRequest {
             headers: Vec::new(),
             timeout: Duration::from_secs(30),
             max_bytes: 64 << 20,
+            budget: None,
         }
     }
 }
@@ -74,8 +84,9 @@ pub struct Fetched {
     pub status: u16,
     /// The response headers in order, names lower-cased.
     pub headers: Vec<(String, String)>,
-    /// The URL that answered (after redirects, for a client that follows
-    /// them; the one from [`client`] does not).
+    /// The URL that answered: the one requested (a client that followed
+    /// redirects would give the last one; the one from [`client`] does
+    /// not follow them).
     pub final_url: Url,
     /// The body, de-chunked and decompressed.
     pub body: Bytes,
@@ -113,6 +124,7 @@ pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<
 /// assert!(!FetchErrorKind::TooLarge.is_retryable());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum FetchErrorKind {
     /// The host name did not resolve.
     Dns,
@@ -133,9 +145,13 @@ pub enum FetchErrorKind {
     /// The request cannot be made: a URL that is not http(s), or an
     /// invalid header.
     Unsupported,
-    /// Redirect trouble: too many hops, or a bad `Location` (set by the
-    /// engine).
+    /// A redirect that is not followed: too many hops, a loop, a missing
+    /// or bad `Location` (see [`RedirectError`](crate::redirect::RedirectError)).
     Redirect,
+    /// The crawl's address guard refused every address of the host
+    /// (private, loopback, link-local... or a `deny_networks` rule); the
+    /// message names the address and the rule. Never retried.
+    BlockedAddress,
 }
 
 impl FetchErrorKind {
@@ -155,6 +171,7 @@ impl FetchErrorKind {
             FetchErrorKind::Io => "io",
             FetchErrorKind::Unsupported => "unsupported",
             FetchErrorKind::Redirect => "redirect",
+            FetchErrorKind::BlockedAddress => "blocked_address",
         }
     }
 
@@ -174,12 +191,18 @@ impl FetchErrorKind {
 
 /// A failed fetch.
 ///
+/// [`source`](std::error::Error::source) gives the underlying error when
+/// there is one (a [`solo_http::Error`] for the default fetcher).
+///
 /// ```
 /// use solo_crawl::fetch::{FetchError, FetchErrorKind};
 /// let e = FetchError::new(FetchErrorKind::Connect, "connection refused");
 /// assert_eq!(e.to_string(), "connect: connection refused");
+/// let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let e = e.with_source(io);
+/// assert!(std::error::Error::source(&e).unwrap().is::<std::io::Error>());
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct FetchError {
     /// What went wrong.
     pub kind: FetchErrorKind,
@@ -188,6 +211,8 @@ pub struct FetchError {
     /// The status, when a response head arrived before the failure (e.g.
     /// a body over the limit).
     pub status: Option<u16>,
+    /// The underlying error (shared, so the error stays `Clone`).
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl FetchError {
@@ -202,9 +227,37 @@ impl FetchError {
             kind,
             message: message.into(),
             status: None,
+            source: None,
         }
     }
+
+    /// Keeps `source` as the underlying error, for
+    /// [`source`](std::error::Error::source) and downcasting.
+    ///
+    /// ```
+    /// use solo_crawl::fetch::{FetchError, FetchErrorKind};
+    /// let e = FetchError::new(FetchErrorKind::Io, "reset")
+    ///     .with_source(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+    /// let io: &std::io::Error = std::error::Error::source(&e).unwrap().downcast_ref().unwrap();
+    /// assert_eq!(io.kind(), std::io::ErrorKind::ConnectionReset);
+    /// ```
+    pub fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> FetchError {
+        self.source = Some(Arc::new(source));
+        self
+    }
 }
+
+/// Equal when kind, message and status are (the source is not compared).
+impl PartialEq for FetchError {
+    fn eq(&self, other: &FetchError) -> bool {
+        (self.kind, &self.message, self.status) == (other.kind, &other.message, other.status)
+    }
+}
+
+impl Eq for FetchError {}
 
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -212,7 +265,13 @@ impl fmt::Display for FetchError {
     }
 }
 
-impl std::error::Error for FetchError {}
+impl std::error::Error for FetchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// Something that can perform one HTTP GET.
 ///
@@ -234,15 +293,17 @@ impl std::error::Error for FetchError {}
 /// ```
 #[allow(async_fn_in_trait)] // single-threaded: no Send bound wanted
 pub trait Fetch: 'static {
-    /// Performs the exchange. Must not follow redirects: the engine does.
+    /// Performs the exchange. Must not follow redirects: a redirect's
+    /// target goes back through the frontier as a request of its own.
     async fn fetch(&self, req: &FetchRequest) -> Result<Fetched, FetchError>;
 }
 
 /// The [`solo_http::Client`] a crawl with `config` fetches with: redirects
-/// not followed (the engine follows them), `config`'s body limit and
+/// not followed (a 3xx is the answer; the crawl queues its target),
+/// `config`'s body limit and
 /// `User-Agent`, up to `per_host` idle keep-alive connections kept per
-/// host, and `config`'s extra TLS roots (or, if asked, no certificate
-/// checks at all).
+/// host, `config`'s extra TLS roots (or, if asked, no certificate checks
+/// at all), its resolver, and its [`address_policy`].
 ///
 /// ```
 /// let cfg = solo_crawl::Config { root_certificates: vec![b"junk".to_vec()], ..Default::default() };
@@ -256,11 +317,43 @@ pub fn client(config: &Config) -> Result<solo_http::Client, FetchError> {
         .max_body_size(config.max_bytes as u64)
         .user_agent(&config.user_agent)
         .pool_max_idle_per_host(config.per_host.max(1))
-        .danger_accept_invalid_certs(config.danger_accept_invalid_certs);
+        .danger_accept_invalid_certs(config.danger_accept_invalid_certs)
+        .address_policy(address_policy(config));
+    if let Some(r) = &config.resolver {
+        b = b.resolver(r.clone());
+    }
     for der in &config.root_certificates {
         b = b.add_root_certificate(der.clone());
     }
-    b.build().map_err(|e| fetch_error(&e))
+    b.build().map_err(fetch_error)
+}
+
+/// The addresses a crawl with `config` may connect to: public ones only
+/// (unless `allow_private_networks`), plus `allow_networks`, minus
+/// `deny_networks`. [`Crawler::run`](crate::Crawler::run) adds the
+/// networks its start URLs resolve to before it builds the client.
+///
+/// ```
+/// let cfg = solo_crawl::Config { deny_networks: vec!["203.0.113.0/24".parse().unwrap()], ..Default::default() };
+/// let p = solo_crawl::fetch::address_policy(&cfg);
+/// assert!(p.check("10.0.0.1".parse().unwrap()).is_err());
+/// assert!(p.check("1.1.1.1".parse().unwrap()).is_ok());
+/// let open = solo_crawl::Config { allow_private_networks: true, ..cfg };
+/// assert!(solo_crawl::fetch::address_policy(&open).check("10.0.0.1".parse().unwrap()).is_ok());
+/// assert!(solo_crawl::fetch::address_policy(&open).check("203.0.113.9".parse().unwrap()).is_err());
+/// ```
+pub fn address_policy(config: &Config) -> solo_http::AddressPolicy {
+    let mut p = match config.allow_private_networks {
+        true => solo_http::AddressPolicy::allow_all(),
+        false => solo_http::AddressPolicy::public_only(),
+    };
+    for net in &config.allow_networks {
+        p = p.allow(*net);
+    }
+    for net in &config.deny_networks {
+        p = p.deny(*net);
+    }
+    p
 }
 
 /// The default fetcher: pooled keep-alive HTTP/1.1 and HTTP/2, `http://`
@@ -272,61 +365,136 @@ pub fn client(config: &Config) -> Result<solo_http::Client, FetchError> {
 /// ```
 /// use solo_crawl::fetch::{Fetch, FetchErrorKind, FetchRequest};
 /// solo::run(async {
-///     let client = solo_crawl::fetch::client(&Default::default()).unwrap();
-///     // Nothing listens on port 1.
 ///     let req = FetchRequest::get(url::Url::parse("http://127.0.0.1:1/").unwrap());
+///     // The default guard refuses loopback (a crawl allows its start URLs' networks).
+///     let client = solo_crawl::fetch::client(&Default::default()).unwrap();
+///     assert_eq!(client.fetch(&req).await.unwrap_err().kind, FetchErrorKind::BlockedAddress);
+///     // Allowed, nothing listens on port 1.
+///     let cfg = solo_crawl::Config { allow_private_networks: true, ..Default::default() };
+///     let client = solo_crawl::fetch::client(&cfg).unwrap();
 ///     assert_eq!(client.fetch(&req).await.unwrap_err().kind, FetchErrorKind::Connect);
 /// });
 /// ```
 impl Fetch for solo_http::Client {
     async fn fetch(&self, req: &FetchRequest) -> Result<Fetched, FetchError> {
         let start = Instant::now();
-        let mut builder = self.get(req.url.as_str()).timeout(req.timeout);
-        for (k, v) in &req.headers {
-            builder = builder.header(k.as_str(), v.as_str());
-        }
-        let mut resp = builder.send().await.map_err(|e| fetch_error(&e))?;
-        let status = resp.status().as_u16();
-        let with_status = |mut e: FetchError| {
-            e.status = Some(status);
-            e
-        };
-        let headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                let v = String::from_utf8_lossy(v.as_bytes()).trim().to_owned();
-                (k.as_str().to_owned(), v)
-            })
-            .collect();
-        let head_len: usize = headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
-        if head_len > MAX_HEAD {
-            return Err(with_status(FetchError::new(
-                FetchErrorKind::InvalidResponse,
-                "response head over 64 KiB",
-            )));
-        }
-        let mut body = BytesMut::new();
-        while let Some(chunk) = resp
-            .chunk()
+        // Set while the body waits for the budget, for the timeout's message.
+        let waiting = std::cell::Cell::new(None);
+        crate::deadline::within(req.timeout, exchange(self, req, start, &waiting))
             .await
-            .map_err(|e| with_status(fetch_error(&e)))?
-        {
-            if body.len().saturating_add(chunk.len()) > req.max_bytes {
-                return Err(with_status(FetchError::new(
-                    FetchErrorKind::TooLarge,
-                    format!("body over the limit of {} bytes", req.max_bytes),
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Fetched {
-            status,
-            headers,
-            final_url: resp.url().clone(),
-            body: body.freeze(),
-            elapsed: start.elapsed(),
+            .unwrap_or_else(|| {
+                let mut msg = format!("no complete response within {:.2?}", req.timeout);
+                if let Some(since) = waiting.get() {
+                    let waited: Duration = Instant::now() - since;
+                    msg += &format!(
+                        " (the body waited {waited:.1?} for memory: the crawl's body budget, \
+                         --max-buffered, was spent)"
+                    );
+                }
+                Err(FetchError::new(FetchErrorKind::Timeout, msg))
+            })
+    }
+}
+
+/// One exchange, the body read in full (the timeout is the caller's).
+async fn exchange(
+    client: &solo_http::Client,
+    req: &FetchRequest,
+    start: Instant,
+    waiting: &std::cell::Cell<Option<Instant>>,
+) -> Result<Fetched, FetchError> {
+    let mut builder = client.get(req.url.as_str());
+    for (k, v) in &req.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let mut resp = builder.send().await.map_err(fetch_error)?;
+    let status = resp.status().as_u16();
+    let with_status = |mut e: FetchError| {
+        e.status = Some(status);
+        e
+    };
+    let headers: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            let v = String::from_utf8_lossy(v.as_bytes()).trim().to_owned();
+            (k.as_str().to_owned(), v)
         })
+        .collect();
+    let head_len: usize = headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+    if head_len > MAX_HEAD {
+        return Err(with_status(FetchError::new(
+            FetchErrorKind::InvalidResponse,
+            "response head over 64 KiB",
+        )));
+    }
+    let too_large = || {
+        with_status(FetchError::new(
+            FetchErrorKind::TooLarge,
+            format!("body over the limit of {} bytes", req.max_bytes),
+        ))
+    };
+    // One buffer, sized once when the length is known (no doubling).
+    let expected = resp.content_length().unwrap_or(0);
+    if expected > req.max_bytes as u64 {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(expected as usize);
+    let mut lease = req.budget.as_ref().map(BodyBudget::lease);
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| with_status(fetch_error(e)))?
+    {
+        if body.len().saturating_add(chunk.len()) > req.max_bytes {
+            return Err(too_large());
+        }
+        if let Some(l) = &mut lease {
+            waiting.set(Some(Instant::now()));
+            l.grow(chunk.len()).await;
+            waiting.set(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let elapsed = start.elapsed();
+    if body.capacity() - body.len() > 4096 {
+        body.shrink_to_fit();
+    }
+    let body = match lease {
+        Some(lease) => Bytes::from_owner(Charged {
+            body,
+            _lease: lease,
+        }),
+        None => Bytes::from(body),
+    };
+    // solo-http sends a URL's credentials as `Authorization` and takes
+    // them out of the URL; the page keeps them when it answered at the
+    // URL asked for, so that its relative links (same origin) do too.
+    let mut asked = req.url.clone();
+    let _ = asked.set_username("");
+    let _ = asked.set_password(None);
+    let final_url = match *resp.url() == asked {
+        true => req.url.clone(),
+        false => resp.url().clone(),
+    };
+    Ok(Fetched {
+        status,
+        headers,
+        final_url,
+        body,
+        elapsed,
+    })
+}
+
+/// A body that keeps its charge to the budget while it lives.
+struct Charged {
+    body: Vec<u8>,
+    _lease: Lease,
+}
+
+impl AsRef<[u8]> for Charged {
+    fn as_ref(&self) -> &[u8] {
+        &self.body
     }
 }
 
@@ -339,7 +507,7 @@ const MAX_HEAD: usize = 64 * 1024;
 /// (or a corrupt compressed body) are
 /// [`InvalidResponse`](FetchErrorKind::InvalidResponse); a connection
 /// that closed or broke mid-exchange is [`Io`](FetchErrorKind::Io).
-fn fetch_error(e: &solo_http::Error) -> FetchError {
+fn fetch_error(e: solo_http::Error) -> FetchError {
     use solo_http::ErrorKind as K;
     let kind = match e.kind() {
         K::Dns => FetchErrorKind::Dns,
@@ -348,16 +516,19 @@ fn fetch_error(e: &solo_http::Error) -> FetchError {
         K::TooLarge => FetchErrorKind::TooLarge,
         K::Redirect => FetchErrorKind::Redirect,
         K::InvalidUrl => FetchErrorKind::Unsupported,
-        // Never produced: the status is not turned into an error here.
-        K::Status(_) => FetchErrorKind::InvalidResponse,
-        K::Connect | K::Body => match cause(e) {
+        K::BlockedAddress => FetchErrorKind::BlockedAddress,
+        K::Connect | K::Body => match cause(&e) {
             Cause::Invalid => FetchErrorKind::InvalidResponse,
             Cause::Broken => FetchErrorKind::Io,
             Cause::NoConnection if e.kind() == K::Body => FetchErrorKind::Io,
             Cause::NoConnection => FetchErrorKind::Connect,
         },
+        // `Status` is never produced (the status is not turned into an
+        // error here); a kind solo-http adds later counts as a bad
+        // response until it gets its own mapping.
+        _ => FetchErrorKind::InvalidResponse,
     };
-    FetchError::new(kind, e.to_string())
+    FetchError::new(kind, e.to_string()).with_source(e)
 }
 
 enum Cause {

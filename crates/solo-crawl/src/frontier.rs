@@ -54,6 +54,7 @@ pub enum Job<C> {
 /// assert_eq!(solo_crawl::frontier::Rejected::TooDeep.as_str(), "too_deep");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Rejected {
     /// Its canonical URL was queued before.
     Seen,

@@ -3,31 +3,37 @@
 //! Scrapy's architecture on [`solo`]'s event loop: a [`Spider`] says where
 //! to start and what to make of each [`Response`]; the frontier decides
 //! what to fetch next (dedup, depth, scope, politeness, robots.txt); the
-//! engine fetches concurrently, retries, follows redirects, and writes a
+//! engine fetches concurrently, retries, sends redirects back to the
+//! frontier as new requests (as Scrapy does), and writes a
 //! [`PageRecord`] per page plus the spider's items as JSON Lines or CSV.
 //! Data flows one way:
 //!
 //! ```text
 //! frontier ──job──▶ downloader (fetch) ──response──▶ spider.parse ──items──▶ output
-//!    ▲                                                    │
-//!    └──────────────────── new requests ◀─────────────────┘
+//!    ▲                        │ 3xx (redirect)             │
+//!    └──── new requests ◀─────┴────────────────────────────┘
 //! ```
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`request`] | [`Request`]: URL, callback, depth, meta, priority, retries, referer |
+//! | [`request`] | [`Request`]: URL, callback, depth, meta, priority, retries, referer, redirect chain |
 //! | [`canon`] | URL canonicalization and fingerprints |
 //! | [`frontier`] | the scheduler: dedup, depth, scope, per-host queues and limits |
 //! | [`robots`] | robots.txt rules |
+//! | [`redirect`] | a 3xx answer → the next request, or why not (limits, loops) |
+//! | [`secrets`] | the `Referer` policy; URL credentials masked in output |
 //! | [`throttle`] | [`AutoThrottle`]: a per-host pause that follows latency and 429/503 |
 //! | [`links`] | charset decoding, link and title extraction |
 //! | [`response`] | [`Response`] and its lazily parsed views, CSS selection |
 //! | [`spider`] | the [`Spider`] trait, [`Output`], [`LinkSpider`] |
 //! | [`fetch`] | the [`Fetch`](fetch::Fetch) seam, on [`solo_http::Client`] (http and https, keep-alive) |
-//! | [`engine`] | [`Crawler`]: the loop, retries, redirects, stopping |
+//! | [`budget`] | [`BodyBudget`](budget::BodyBudget): the bytes of bodies held at once, over all downloads |
+//! | [`deadline`] | a request's timeout that does not count the loop's stalls |
+//! | [`engine`] | [`Crawler`]: the loop, retries, stopping |
 //! | [`output`] | page records and items as JSON Lines or CSV |
 //! | [`stats`] | counters, latency and loop-lag percentiles, progress |
-//! | `store` | `--state`: the frontier, seen set and progress in SQLite, for resuming |
+//! | `store` | `--state`: the frontier, seen set and progress in SQLite, for resuming; one crawl per directory (a lock) |
+//! | `checkpoint` | output files and state committed in step: each record written once across kills |
 //! | [`config`] | [`Config`]: every knob and its default |
 //! | [`demo_site`] | a synthetic site to crawl with no network |
 //!
@@ -40,20 +46,52 @@
 //! println!("{summary}");
 //! ```
 
+//! ## Security
+//!
+//! A crawler fetches URLs that strangers write; in a cloud or an office
+//! network, one link, redirect or DNS answer pointing at
+//! `169.254.169.254` (cloud metadata) or `10.0.0.5` would turn it into a
+//! proxy into private networks (server-side request forgery). By default
+//! a crawl refuses loopback, private, link-local, carrier-grade NAT,
+//! multicast and other non-public addresses (IPv4-mapped, 6to4 and NAT64
+//! forms included), **except the networks its start URLs resolve to**, so
+//! crawling `127.0.0.1` or an intranet host needs no setting. The check is
+//! solo-http's [`AddressPolicy`](solo_http::AddressPolicy), run on each
+//! address actually connected to, after DNS, for pages, redirects and
+//! robots.txt alike; a refused page is recorded with the error kind
+//! `blocked_address` (address and rule in the message), counted, and never
+//! retried. [`Config::allow_networks`], [`Config::deny_networks`] and
+//! [`Config::allow_private_networks`] adjust it (`--allow-network`,
+//! `--deny-network`, `--allow-private-networks`); [`Config::resolver`]
+//! replaces DNS (tests map names to addresses with
+//! [`Resolver::hosts`](solo_http::Resolver::hosts)). A custom
+//! [`Fetch`](fetch::Fetch) enforces its own rules.
+//!
+//! URL credentials are masked (`https://user:***@host/`) in records,
+//! error messages and the summary ([`secrets`]); request headers are never
+//! written out; `Referer` never carries userinfo or a fragment and is
+//! strict-origin-when-cross-origin. The `--state` database keeps pending
+//! requests whole, credentials included, to resume them.
+
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod budget;
 pub mod canon;
+mod checkpoint;
 pub mod config;
+pub mod deadline;
 pub mod demo_site;
 pub mod engine;
 pub mod fetch;
 pub mod frontier;
 pub mod links;
 pub mod output;
+pub mod redirect;
 pub mod request;
 pub mod response;
 pub mod robots;
+pub mod secrets;
 mod sink;
 pub mod spider;
 pub mod stats;

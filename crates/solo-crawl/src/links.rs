@@ -132,8 +132,11 @@ pub struct PageScan {
     /// https), else the page URL: what relative links resolve against.
     pub base: Url,
     /// The http(s) links (`a[href]`, `area[href]`, `link[href]`), resolved
-    /// against `base`, fragments dropped, each once, in document order.
+    /// against `base`, fragments dropped, each once, in document order; at
+    /// most the scan's cap (see [`scan_capped`]).
     pub links: Vec<Url>,
+    /// The page had more links than the cap; the rest were not resolved.
+    pub capped: bool,
 }
 
 /// Scans a decoded HTML document (see [`PageScan`]). Never fails: markup
@@ -155,6 +158,22 @@ pub struct PageScan {
 /// assert_eq!(s.title, None);
 /// ```
 pub fn scan(html: &str, page: &Url) -> PageScan {
+    scan_capped(html, page, usize::MAX)
+}
+
+/// [`scan`], keeping the first `max_links` links only (and saying so in
+/// [`PageScan::capped`]): a page with a million links costs a million URL
+/// parses and a million requests offered to the frontier, not its bytes.
+///
+/// ```
+/// let page = url::Url::parse("http://a.test/").unwrap();
+/// let html = "<a href=/1>1</a><a href=/1#x>1</a><a href=/2>2</a><a href=/3>3</a>";
+/// let s = solo_crawl::links::scan_capped(html, &page, 2);
+/// assert_eq!(s.links.len(), 2);
+/// assert!(s.capped);
+/// assert!(!solo_crawl::links::scan_capped(html, &page, 3).capped);
+/// ```
+pub fn scan_capped(html: &str, page: &Url, max_links: usize) -> PageScan {
     use lol_html::{element, text, HtmlRewriter, Settings};
     use std::cell::RefCell;
 
@@ -217,6 +236,7 @@ pub fn scan(html: &str, page: &Url) -> PageScan {
         base_href.as_deref(),
         hrefs.into_iter().map(htmlize::unescape_attribute),
         &htmlize::unescape(title.into_inner()),
+        max_links,
     )
 }
 
@@ -231,6 +251,17 @@ pub fn scan(html: &str, page: &Url) -> PageScan {
 /// assert_eq!(solo_crawl::links::scan_dom(&dom, &page), solo_crawl::links::scan(html, &page));
 /// ```
 pub fn scan_dom(doc: &scraper::Html, page: &Url) -> PageScan {
+    scan_dom_capped(doc, page, usize::MAX)
+}
+
+/// [`scan_dom`] keeping the first `max_links` links (see [`scan_capped`]).
+///
+/// ```
+/// let page = url::Url::parse("http://a.test/").unwrap();
+/// let dom = scraper::Html::parse_document("<a href=/1>1</a><a href=/2>2</a>");
+/// assert!(solo_crawl::links::scan_dom_capped(&dom, &page, 1).capped);
+/// ```
+pub fn scan_dom_capped(doc: &scraper::Html, page: &Url, max_links: usize) -> PageScan {
     use scraper::Selector;
     use std::sync::OnceLock;
     static SELECTORS: OnceLock<[Selector; 3]> = OnceLock::new();
@@ -245,12 +276,18 @@ pub fn scan_dom(doc: &scraper::Html, page: &Url) -> PageScan {
         .next()
         .map(|t| t.text().collect())
         .unwrap_or_default();
-    finish(page, base_href, hrefs, &title)
+    finish(page, base_href, hrefs, &title, max_links)
 }
 
 /// The common end of both scans, on decoded strings: resolve the base and
 /// the links, drop the rest, collapse the title's whitespace.
-fn finish<I, S>(page: &Url, base_href: Option<&str>, hrefs: I, title: &str) -> PageScan
+fn finish<I, S>(
+    page: &Url,
+    base_href: Option<&str>,
+    hrefs: I,
+    title: &str,
+    max_links: usize,
+) -> PageScan
 where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
@@ -261,6 +298,7 @@ where
         .unwrap_or_else(|| page.clone());
     let mut seen = HashSet::new();
     let mut links = Vec::new();
+    let mut capped = false;
     for h in hrefs {
         let Ok(mut u) = base.join(h.as_ref().trim()) else {
             continue;
@@ -270,6 +308,10 @@ where
         }
         u.set_fragment(None);
         if seen.insert(u.as_str().to_owned()) {
+            if links.len() == max_links {
+                capped = true;
+                break;
+            }
             links.push(u);
         }
     }
@@ -278,6 +320,7 @@ where
         title: (!words.is_empty()).then(|| words.join(" ")),
         base,
         links,
+        capped,
     }
 }
 

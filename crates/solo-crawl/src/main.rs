@@ -31,10 +31,10 @@ enum Command {
     /// Start a synthetic site on 127.0.0.1 and crawl it (no network needed).
     Demo {
         /// Pages on the demo site.
-        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
+        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
         pages: u64,
-        /// Write the page records here (default: nowhere).
-        #[arg(long)]
+        /// Write the page records here (default: nowhere; `-`: stdout).
+        #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
         /// Output format.
         #[arg(long, default_value = "jsonl")]
@@ -68,14 +68,17 @@ struct CrawlArgs {
     /// Requests in flight at once per host.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=100000))]
     per_host: u64,
-    /// Pause between requests to one host, in milliseconds (jittered 0.5-1.5x).
-    #[arg(long, default_value_t = 0)]
+    /// Pause between requests to one host, in milliseconds (jittered
+    /// 0.5-1.5x; at most a day).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
     delay: u64,
     /// Adapt each host's pause to its latency and slow down on 429/503
     /// (Scrapy's AutoThrottle; starts at 1 s per host, at most 60 s).
     #[arg(long)]
     autothrottle: bool,
-    /// With --autothrottle: requests to keep in flight per host on average.
+    /// With --autothrottle: requests to keep in flight per host on average
+    /// (above 0, at most 100000; below 1 spaces requests by more than the
+    /// latency).
     #[arg(long, default_value_t = 1.0, value_name = "N")]
     autothrottle_target: f64,
     /// Also follow links to this domain and its subdomains (repeatable).
@@ -90,12 +93,39 @@ struct CrawlArgs {
     /// Do not fetch or obey robots.txt.
     #[arg(long)]
     ignore_robots: bool,
-    /// Seconds one request may take, redirects included.
+    /// Seconds one request may take, each redirect hop a request (0.001 to
+    /// 86400). Time the crawler itself was stalled past the deadline is
+    /// given back (up to S more).
     #[arg(long, default_value_t = 30.0, value_name = "S")]
     timeout: f64,
-    /// Largest body accepted, in bytes (suffixes K, M, G allowed).
+    /// Largest body accepted, in bytes (suffixes K, M, G allowed; at most 16G).
     #[arg(long, default_value = "64M", value_parser = parse_size)]
     max_bytes: usize,
+    /// Redirects followed in a row (0: none). A redirect's target is
+    /// crawled as a new request, so scope, robots.txt, the seen set,
+    /// --max-pages and the host's limits apply to it; the redirect's
+    /// record has `redirect_to`, the target's `redirected_from`.
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+    max_redirects: u32,
+    /// Bytes of response bodies held in memory at once, over all requests
+    /// (suffixes K, M, G; default 256M, or --max-bytes if that is larger).
+    /// A download that would go over waits for others to finish.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_buffered: Option<usize>,
+    /// Follow at most this many links of one page (the first ones); a page
+    /// with more gets "truncated":["links"] in its record.
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    max_links_per_page: u64,
+    /// Cut text fields of page records (URLs, title, content type, error)
+    /// to this many characters; a cut field is named in the record's
+    /// "truncated" list.
+    #[arg(long, default_value_t = 8192, value_name = "N", value_parser = clap::value_parser!(u64).range(16..=1 << 30))]
+    max_field_chars: u64,
+    /// CSV: write cells as they are. By default a cell starting with
+    /// = + - @ (or tab, CR) gets a leading ' so spreadsheets do not run it
+    /// as a formula, and control characters become U+FFFD.
+    #[arg(long)]
+    csv_raw: bool,
     /// The User-Agent header (its first word is the robots.txt agent).
     #[arg(long)]
     user_agent: Option<String>,
@@ -107,21 +137,48 @@ struct CrawlArgs {
     /// host's), like curl's --insecure; for testing local servers only.
     #[arg(long)]
     insecure: bool,
-    /// Write records here instead of stdout (appended to).
+    /// Also allow connections to this network (CIDR like 10.20.0.0/16, or
+    /// one address), repeatable. By default the crawl never connects to
+    /// loopback, private, link-local (cloud metadata), carrier-grade NAT or
+    /// other non-public addresses, wherever links, redirects or DNS point,
+    /// except in the networks its start URLs resolve to.
+    #[arg(long = "allow-network", value_name = "CIDR", value_parser = parse_network)]
+    allow_network: Vec<solo_http::IpNet>,
+    /// Never connect to this network (CIDR or one address), repeatable;
+    /// it wins over the start URLs' networks and over a less specific
+    /// --allow-network.
+    #[arg(long = "deny-network", value_name = "CIDR", value_parser = parse_network)]
+    deny_network: Vec<solo_http::IpNet>,
+    /// Turn the private-network guard off: connect to any address
+    /// (--deny-network still applies). Only for crawls of trusted sites.
     #[arg(long)]
+    allow_private_networks: bool,
+    /// Write records here instead of stdout: a file is appended to (never
+    /// cut, except with --state: what a killed run wrote after its last
+    /// checkpoint); `-` is stdout; /dev/null, a pipe or a FIFO work too.
+    #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Output format.
     #[arg(long, default_value = "jsonl")]
     format: Format,
     /// Keep the crawl's state here (SQLite) and resume from it: rerun the
-    /// same command after a crash or Ctrl-C to continue.
+    /// same command after a crash or Ctrl-C to continue. Each record is
+    /// written to an --output file once, even across kill -9. One crawl
+    /// per directory at a time; a damaged state is an error.
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
+    /// With --state: discard the state kept in DIR and start the crawl over
+    /// (the output file is still appended to).
+    #[arg(long, requires = "state")]
+    state_reset: bool,
     /// With --state: requests kept in memory at most (the rest wait in the
     /// store).
     #[arg(long, default_value_t = 100_000, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
     frontier_cap: u64,
 }
+
+/// The largest size option accepted (16 GiB).
+const MAX_SIZE: usize = 16 << 30;
 
 fn parse_size(s: &str) -> Result<usize, String> {
     let s = s.trim();
@@ -135,15 +192,28 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .parse()
         .map_err(|_| format!("{s:?} is not a size (e.g. 1048576, 512K, 64M)"))?;
     n.checked_mul(mult)
-        .filter(|&n| n > 0)
-        .ok_or_else(|| format!("{s:?} is out of range"))
+        .filter(|&n| n > 0 && n <= MAX_SIZE)
+        .ok_or_else(|| format!("{s:?} is out of range (1 byte to 16G)"))
+}
+
+/// A network in CIDR notation, or one address (a /32 or /128).
+fn parse_network(s: &str) -> Result<solo_http::IpNet, String> {
+    let s = s.trim();
+    if let Ok(net) = s.parse::<solo_http::IpNet>() {
+        return Ok(net);
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(solo_http::IpNet::from)
+        .map_err(|_| format!("{s:?} is not a network (e.g. 10.20.0.0/16, fd00::/8, 192.0.2.7)"))
 }
 
 /// A usage error: message and exit code 2.
 struct Usage(String);
 
-fn parse_seed(s: &str) -> Result<Url, Usage> {
-    let u = Url::parse(s).map_err(|e| match e {
+fn parse_seed(raw: &str) -> Result<Url, Usage> {
+    // Messages quote the URL with its password masked.
+    let s = &*solo_crawl::secrets::redact_text(raw);
+    let u = Url::parse(raw).map_err(|e| match e {
         url::ParseError::RelativeUrlWithoutBase => Usage(format!(
             "invalid URL {s:?}: no scheme (did you mean http://{s} ?)"
         )),
@@ -188,19 +258,25 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         .iter()
         .map(|s| parse_seed(s))
         .collect::<Result<Vec<_>, _>>()?;
-    if !(a.timeout.is_finite() && a.timeout > 0.0 && a.timeout <= 86400.0) {
+    if !(a.timeout.is_finite() && a.timeout >= 0.001 && a.timeout <= 86400.0) {
         return Err(Usage(format!(
-            "--timeout must be between 0 and 86400 seconds, not {}",
+            "--timeout must be between 0.001 and 86400 seconds, not {}",
             a.timeout
         )));
     }
     if !(a.autothrottle_target.is_finite()
         && a.autothrottle_target > 0.0
-        && a.autothrottle_target <= 100_000.0)
+        && a.autothrottle_target <= solo_crawl::config::MAX_TARGET_CONCURRENCY)
     {
         return Err(Usage(format!(
-            "--autothrottle-target must be a number above 0, not {}",
+            "--autothrottle-target must be a number above 0 and at most 100000, not {}",
             a.autothrottle_target
+        )));
+    }
+    if let Some(b) = a.max_buffered.filter(|&b| b < a.max_bytes) {
+        return Err(Usage(format!(
+            "--max-buffered ({b}) must be at least --max-bytes ({}): one page must fit",
+            a.max_bytes
         )));
     }
     for d in &a.allow_domain {
@@ -226,6 +302,9 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         obey_robots: !a.ignore_robots,
         timeout: Duration::from_secs_f64(a.timeout),
         max_bytes: a.max_bytes,
+        max_redirects: a.max_redirects,
+        max_buffered: a.max_buffered.unwrap_or(Config::default().max_buffered),
+        max_links_per_page: a.max_links_per_page as usize,
         root_certificates: a
             .ca_cert
             .iter()
@@ -236,7 +315,11 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         handle_ctrl_c: true,
         progress: true,
         state_dir: a.state.clone(),
+        state_reset: a.state_reset,
         frontier_cap: a.frontier_cap as usize,
+        allow_private_networks: a.allow_private_networks,
+        allow_networks: a.allow_network.clone(),
+        deny_networks: a.deny_network.clone(),
         ..Config::default()
     };
     if let Some(ua) = &a.user_agent {
@@ -245,16 +328,24 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         }
         cfg.user_agent = ua.clone();
     }
-    let target = match &a.output {
-        Some(p) => Target::File(p.clone()),
-        None => Target::Stdout,
-    };
+    let target = output_target(a.output.clone(), Target::Stdout);
     let out = OutputConfig {
         pages: target,
         items: Target::Discard, // LinkSpider emits none
         format: a.format,
+        max_field_chars: a.max_field_chars as usize,
+        csv_raw: a.csv_raw,
     };
     Ok((seeds, cfg, out))
+}
+
+/// Where `--output` sends records: `-` is stdout; none is `default`.
+fn output_target(output: Option<PathBuf>, default: Target) -> Target {
+    match output {
+        Some(p) if p.as_os_str() == "-" => Target::Stdout,
+        Some(p) => Target::File(p),
+        None => default,
+    }
 }
 
 fn main() -> ExitCode {
@@ -329,7 +420,7 @@ fn demo(pages: u64, output: Option<PathBuf>, format: Format) -> ExitCode {
         site.url()
     );
     println!("crawling it with 64 requests in flight...");
-    let target = output.map_or(Target::Discard, Target::File);
+    let target = output_target(output, Target::Discard);
     let cfg = Config {
         concurrency: 64,
         per_host: 64,
@@ -341,6 +432,7 @@ fn demo(pages: u64, output: Option<PathBuf>, format: Format) -> ExitCode {
         pages: target,
         items: Target::Discard,
         format,
+        ..OutputConfig::default()
     });
     match solo::run(crawler.run()) {
         Ok(summary) => {

@@ -2,15 +2,24 @@
 //!
 //! Owns: the [`PageRecord`] (its fields are the output format: `url`,
 //! `final_url`, `status`, `depth`, `content_type`, `bytes`, `title`,
-//! `links`, `elapsed_ms`, `referer`, `error`), the formats, and where they
-//! go ([`Target`]: stdout, a file, a shared buffer, nowhere). Writing is
+//! `links`, `elapsed_ms`, `referer`, `error`, `redirect_to`,
+//! `redirected_from`, and `truncated` when something was cut), the
+//! formats, and where they go ([`Target`]: stdout, a file, a shared
+//! buffer, nowhere). A file is only ever appended to (a record starts on
+//! a line of its own); a regular file's length is tracked so the state
+//! can account for it, and anything else (`/dev/null`, a pipe, a FIFO) is
+//! just written to. Text fields of page records are cut to
+//! [`OutputConfig::max_field_chars`]; CSV cells are made safe to open in a
+//! spreadsheet unless [`OutputConfig::csv_raw`] (see [`csv_safe`]). Writing is
 //! synchronous and buffered: the engine calls it from the writer thread,
 //! never from the loop. Must not: know about the crawl's state or the
-//! loop.
+//! loop, or cut a file.
 
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -21,13 +30,18 @@ use serde::{Deserialize, Serialize};
 /// let r = solo_crawl::PageRecord { url: "http://a.test/".into(), status: Some(200), ..Default::default() };
 /// let line = serde_json::to_string(&r).unwrap();
 /// assert!(line.starts_with(r#"{"url":"http://a.test/","final_url":null,"status":200,"depth":0,"#));
-/// assert!(line.ends_with(r#""referer":null,"error":null}"#));
+/// assert!(line.ends_with(r#""referer":null,"error":null,"redirect_to":null,"redirected_from":[]}"#));
 /// ```
+///
+/// A redirect gets a record of its own (its status, and where it pointed
+/// in `redirect_to`); its target is fetched as a request of its own, whose
+/// record lists the chain in `redirected_from`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PageRecord {
     /// The URL requested.
     pub url: String,
-    /// The URL that answered, after redirects (`None` without a response).
+    /// The URL that answered (`None` without a response): the URL
+    /// requested, since each redirect hop is a request of its own.
     pub final_url: Option<String>,
     /// The HTTP status (`None` without a response).
     pub status: Option<u16>,
@@ -41,16 +55,34 @@ pub struct PageRecord {
     pub title: Option<String>,
     /// How many distinct http(s) links the page has (0 unless HTML).
     pub links: u64,
-    /// Time to fetch, redirects and retries' last attempt included, in ms.
+    /// Time to fetch (the last attempt, if retried), in ms.
     pub elapsed_ms: f64,
     /// The page the URL was found on.
     pub referer: Option<String>,
-    /// Why the page failed (`None` when a response was received).
+    /// Why the page failed (`None` when a response was received and,
+    /// for a redirect, its target was valid).
     pub error: Option<String>,
+    /// A redirect (301, 302, 303, 307, 308): where its `Location` points,
+    /// resolved. The target is crawled as a request of its own, if the
+    /// crawl's rules allow it (scope, robots.txt, not seen before, page
+    /// budget, redirects per chain).
+    #[serde(default)]
+    pub redirect_to: Option<String>,
+    /// The URLs that redirected to this one, oldest first (the first is
+    /// the URL that was linked or started from); empty if none did. In CSV
+    /// a JSON array, or an empty cell.
+    #[serde(default)]
+    pub redirected_from: Vec<String>,
+    /// What was cut: `"links"` when the page had more than
+    /// [`Config::max_links_per_page`](crate::Config::max_links_per_page),
+    /// or the names of text fields longer than
+    /// [`OutputConfig::max_field_chars`]. Absent from JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub truncated: Vec<String>,
 }
 
 impl PageRecord {
-    const FIELDS: [&'static str; 11] = [
+    const FIELDS: [&'static str; 14] = [
         "url",
         "final_url",
         "status",
@@ -62,7 +94,64 @@ impl PageRecord {
         "elapsed_ms",
         "referer",
         "error",
+        "redirect_to",
+        "redirected_from",
+        "truncated",
     ];
+
+    /// This record with every text field cut to `max` characters, the cut
+    /// ones named in [`truncated`](PageRecord::truncated); borrowed when
+    /// nothing needs cutting.
+    ///
+    /// ```
+    /// let r = solo_crawl::PageRecord { url: "http://a.test/".into(), title: Some("é".repeat(10)), ..Default::default() };
+    /// let b = r.bounded(4);
+    /// assert_eq!(b.title.as_deref(), Some("éééé"));
+    /// assert_eq!(b.url, "http://a.test/"[..4]);
+    /// assert_eq!(b.truncated, ["url", "title"]);
+    /// assert!(matches!(r.bounded(100), std::borrow::Cow::Borrowed(_)));
+    /// ```
+    pub fn bounded(&self, max: usize) -> Cow<'_, PageRecord> {
+        let long = |s: &str| s.len() > max && s.chars().nth(max).is_some();
+        let opt = |s: &Option<String>| s.as_deref().is_some_and(long);
+        if !(long(&self.url)
+            || opt(&self.final_url)
+            || opt(&self.content_type)
+            || opt(&self.title)
+            || opt(&self.referer)
+            || opt(&self.error)
+            || opt(&self.redirect_to)
+            || self.redirected_from.iter().any(|u| long(u)))
+        {
+            return Cow::Borrowed(self);
+        }
+        let mut r = self.clone();
+        let mut cut = |name: &str, s: &mut String| {
+            if let Some((i, _)) = s.char_indices().nth(max) {
+                s.truncate(i);
+                if !r.truncated.iter().any(|n| n == name) {
+                    r.truncated.push(name.to_owned());
+                }
+            }
+        };
+        cut("url", &mut r.url);
+        for (name, f) in [
+            ("final_url", &mut r.final_url),
+            ("content_type", &mut r.content_type),
+            ("title", &mut r.title),
+            ("referer", &mut r.referer),
+            ("error", &mut r.error),
+            ("redirect_to", &mut r.redirect_to),
+        ] {
+            if let Some(s) = f {
+                cut(name, s);
+            }
+        }
+        for u in &mut r.redirected_from {
+            cut("redirected_from", u);
+        }
+        Cow::Owned(r)
+    }
 }
 
 /// An output format.
@@ -107,7 +196,8 @@ pub enum Target {
     Discard,
     /// Standard output.
     Stdout,
-    /// A file, appended to if it exists (a resumed crawl continues it).
+    /// A file, appended to if it exists (a resumed crawl continues it); a
+    /// device or a FIFO is written to as it is.
     File(PathBuf),
     /// A shared buffer.
     Buffer(SharedBuf),
@@ -118,8 +208,10 @@ pub enum Target {
 /// ```
 /// let o = solo_crawl::OutputConfig::default();
 /// assert!(matches!(o.pages, solo_crawl::Target::Discard));
+/// assert_eq!(o.max_field_chars, 8192);
+/// assert!(!o.csv_raw);
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct OutputConfig {
     /// Per-page records.
     pub pages: Target,
@@ -128,12 +220,35 @@ pub struct OutputConfig {
     pub items: Target,
     /// The format of both.
     pub format: Format,
+    /// Text fields of page records (URLs, title, content type, error) are
+    /// cut to this many characters (see [`PageRecord::bounded`]); items are
+    /// written as the spider made them.
+    pub max_field_chars: usize,
+    /// CSV: write cells as they are, instead of [`csv_safe`] ones.
+    pub csv_raw: bool,
+}
+
+impl Default for OutputConfig {
+    fn default() -> OutputConfig {
+        OutputConfig {
+            pages: Target::default(),
+            items: Target::default(),
+            format: Format::default(),
+            max_field_chars: 8192,
+            csv_raw: false,
+        }
+    }
 }
 
 enum Sink {
     Discard,
     Stdout(BufWriter<io::Stdout>),
-    File(BufWriter<File>),
+    File {
+        w: BufWriter<File>,
+        /// A regular file: its canonical path and length (what is on disk
+        /// plus what is buffered).
+        regular: Option<(PathBuf, u64)>,
+    },
     Buffer(SharedBuf),
 }
 
@@ -142,7 +257,13 @@ impl Write for Sink {
         match self {
             Sink::Discard => Ok(buf.len()),
             Sink::Stdout(w) => w.write(buf),
-            Sink::File(w) => w.write(buf),
+            Sink::File { w, regular } => {
+                let n = w.write(buf)?;
+                if let Some((_, len)) = regular {
+                    *len += n as u64;
+                }
+                Ok(n)
+            }
             Sink::Buffer(b) => {
                 b.lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -154,7 +275,7 @@ impl Write for Sink {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Sink::Stdout(w) => w.flush(),
-            Sink::File(w) => w.flush(),
+            Sink::File { w, .. } => w.flush(),
             _ => Ok(()),
         }
     }
@@ -163,38 +284,55 @@ impl Write for Sink {
 /// A stream of records in one format (CSV: a header before the first
 /// record unless the target already holds some).
 struct Stream {
+    /// Its role: `pages` or `items`.
+    name: &'static str,
     sink: Sink,
     format: Format,
+    /// Cells as they are (no [`csv_safe`]).
+    raw: bool,
     /// CSV columns, fixed by the header.
     columns: Option<Vec<String>>,
 }
 
 impl Stream {
-    fn open(target: &Target, format: Format) -> io::Result<Stream> {
+    fn open(name: &'static str, target: &Target, format: Format, raw: bool) -> io::Result<Stream> {
         let mut had_data = false;
+        let mut newline = false;
         let sink = match target {
             Target::Discard => Sink::Discard,
             Target::Stdout => Sink::Stdout(BufWriter::new(io::stdout())),
             Target::File(p) => {
-                let f = OpenOptions::new()
-                    .create(true)
-                    .read(true)
-                    .append(true)
-                    .open(p)?;
-                drop_partial_line(&f)?;
-                had_data = f.metadata()?.len() > 0;
-                Sink::File(BufWriter::with_capacity(64 * 1024, f))
+                let (f, regular) = open_file(p)?;
+                if let Some((_, len)) = &regular {
+                    had_data = *len > 0;
+                    // Records start on a line of their own.
+                    let mut last = [b'\n'];
+                    if had_data {
+                        f.read_exact_at(&mut last, len - 1)?;
+                    }
+                    newline = last[0] != b'\n';
+                }
+                Sink::File {
+                    w: BufWriter::with_capacity(64 * 1024, f),
+                    regular,
+                }
             }
             Target::Buffer(b) => {
                 had_data = !b.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
                 Sink::Buffer(b.clone())
             }
         };
-        Ok(Stream {
+        let mut s = Stream {
+            name,
             sink,
             format,
+            raw,
             columns: had_data.then(Vec::new),
-        })
+        };
+        if newline {
+            s.sink.write_all(b"\n")?;
+        }
+        Ok(s)
     }
 
     fn write_value(&mut self, v: &serde_json::Value, columns: Option<&[&str]>) -> io::Result<()> {
@@ -213,18 +351,26 @@ impl Stream {
                             (None, _) => vec!["value".to_owned()],
                         };
                         if self.columns.is_none() {
-                            self.csv_row(cols.iter().map(|s| s.as_str()))?;
+                            // Item keys come from pages too.
+                            let raw = self.raw;
+                            let head = cols.iter().map(|c| match raw {
+                                true => Cow::Borrowed(c.as_str()),
+                                false => csv_safe(c),
+                            });
+                            let head: Vec<Cow<str>> = head.collect();
+                            self.csv_row(head.iter().map(|c| c.as_ref()))?;
                         }
                         self.columns = Some(cols.clone());
                         cols
                     }
                 };
+                let raw = self.raw;
                 let cells: Vec<String> = match v {
                     serde_json::Value::Object(m) => cols
                         .iter()
-                        .map(|c| m.get(c).map_or_else(String::new, cell))
+                        .map(|c| m.get(c).map_or_else(String::new, |v| cell(v, raw)))
                         .collect(),
-                    other => vec![cell(other)],
+                    other => vec![cell(other, raw)],
                 };
                 self.csv_row(cells.iter().map(|s| s.as_str()))
             }
@@ -241,40 +387,72 @@ impl Stream {
     }
 }
 
-/// Cuts a file back to its last complete line: a process killed in the
-/// middle of a write leaves a partial record, which a resumed crawl
-/// writes again in full.
-fn drop_partial_line(f: &File) -> io::Result<()> {
-    use std::io::{Read, Seek, SeekFrom};
-    let len = f.metadata()?.len();
-    let mut r = f;
-    let mut end = len;
-    let mut buf = vec![0u8; 64 * 1024];
-    while end > 0 {
-        let start = end.saturating_sub(buf.len() as u64);
-        let chunk = &mut buf[..(end - start) as usize];
-        r.seek(SeekFrom::Start(start))?;
-        r.read_exact(chunk)?;
-        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
-            let keep = start + i as u64 + 1;
-            if keep < len {
-                f.set_len(keep)?;
-            }
-            return Ok(());
-        }
-        end = start;
+/// Opens an output file to append to: a regular file (created if need
+/// be) with its canonical path and length, or anything else (a device, a
+/// FIFO, a terminal) to write to as it is.
+fn open_file(p: &Path) -> io::Result<(File, Option<(PathBuf, u64)>)> {
+    if std::fs::metadata(p).is_ok_and(|m| !m.is_file()) {
+        return Ok((OpenOptions::new().write(true).open(p)?, None));
     }
-    f.set_len(0)
+    let f = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(p)?;
+    let len = f.metadata()?.len();
+    Ok((f, Some((std::fs::canonicalize(p)?, len))))
 }
 
-/// A JSON value as one CSV cell: strings as they are, null empty, the rest
-/// as JSON.
-fn cell(v: &serde_json::Value) -> String {
+/// A regular output file as it stands (after a flush: on disk).
+pub(crate) struct OutputFile<'a> {
+    /// Its role: `pages` or `items`.
+    pub stream: &'static str,
+    /// Canonical path.
+    pub path: &'a Path,
+    /// Length, including what this crawl wrote.
+    pub len: u64,
+    /// The open file (readable).
+    pub file: &'a File,
+}
+
+/// A JSON value as one CSV cell: strings [`csv_safe`] (as they are if
+/// `raw`), null empty, the rest as JSON (a negative number stays a
+/// number).
+fn cell(v: &serde_json::Value, raw: bool) -> String {
     match v {
         serde_json::Value::Null => String::new(),
-        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::String(s) if raw => s.clone(),
+        serde_json::Value::String(s) => csv_safe(s).into_owned(),
         other => other.to_string(),
     }
+}
+
+/// A CSV cell that is safe to open in a spreadsheet (OWASP's rule for CSV
+/// injection): one starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return gets a leading `'`, so it is shown as text instead of run as a
+/// formula; control characters other than tab, line feed and carriage
+/// return (NUL, ESC, DEL, C1) become U+FFFD. Borrowed when nothing
+/// changes.
+///
+/// ```
+/// use solo_crawl::output::csv_safe;
+/// assert_eq!(csv_safe("=HYPERLINK(\"http://evil/\")"), "'=HYPERLINK(\"http://evil/\")");
+/// assert_eq!(csv_safe("a\u{0}b\u{1b}[31m"), "a\u{fffd}b\u{fffd}[31m");
+/// assert_eq!(csv_safe("-1"), "'-1");
+/// assert_eq!(csv_safe("Tom & Jerry"), "Tom & Jerry");
+/// ```
+pub fn csv_safe(cell: &str) -> Cow<'_, str> {
+    let bad = |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if !formula && !cell.chars().any(bad) {
+        return Cow::Borrowed(cell);
+    }
+    let mut out = String::with_capacity(cell.len() + 1);
+    if formula {
+        out.push('\'');
+    }
+    out.extend(cell.chars().map(|c| if bad(c) { '\u{fffd}' } else { c }));
+    Cow::Owned(out)
 }
 
 /// Writes page records and items to their targets.
@@ -282,24 +460,42 @@ fn cell(v: &serde_json::Value) -> String {
 /// ```
 /// use solo_crawl::{output::{RecordWriter, SharedBuf}, Format, OutputConfig, PageRecord, Target};
 /// let buf = SharedBuf::default();
-/// let cfg = OutputConfig { pages: Target::Buffer(buf.clone()), items: Target::Discard, format: Format::Csv };
+/// let cfg = OutputConfig { pages: Target::Buffer(buf.clone()), format: Format::Csv, ..Default::default() };
 /// let mut w = RecordWriter::open(&cfg).unwrap();
 /// w.write_page(&PageRecord { url: "http://a.test/".into(), status: Some(200), ..Default::default() }).unwrap();
 /// w.flush().unwrap();
 /// let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
-/// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error"));
-/// assert_eq!(text.lines().nth(1), Some("http://a.test/,,200,0,,0,,0,0.0,,"));
+/// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,truncated"));
+/// assert_eq!(text.lines().nth(1), Some("http://a.test/,,200,0,,0,,0,0.0,,,,,"));
 /// ```
 pub struct RecordWriter {
     pages: Stream,
     /// `None`: items share the pages' stream.
     items: Option<Stream>,
+    max_field_chars: usize,
+}
+
+/// An error opening `target`, with its path and what to do about it.
+fn named(e: io::Error, target: &Target) -> io::Error {
+    let Target::File(p) = target else {
+        return e;
+    };
+    let hint = match e.kind() {
+        io::ErrorKind::NotFound => "; create its directory first",
+        io::ErrorKind::IsADirectory => "; give a file name, not a directory",
+        io::ErrorKind::PermissionDenied => "; check the permissions",
+        _ => "",
+    };
+    io::Error::new(e.kind(), format!("cannot open {}: {e}{hint}", p.display()))
 }
 
 impl RecordWriter {
     /// Opens the targets (files are created or appended to).
     pub fn open(cfg: &OutputConfig) -> io::Result<RecordWriter> {
-        let pages = Stream::open(&cfg.pages, cfg.format)?;
+        let open = |name, t: &Target| {
+            Stream::open(name, t, cfg.format, cfg.csv_raw).map_err(|e| named(e, t))
+        };
+        let pages = open("pages", &cfg.pages)?;
         let same = match (&cfg.pages, &cfg.items) {
             (Target::Stdout, Target::Stdout) => true,
             (Target::File(a), Target::File(b)) => a == b,
@@ -315,19 +511,29 @@ impl RecordWriter {
         let items = if same {
             None
         } else {
-            Some(Stream::open(&cfg.items, cfg.format)?)
+            Some(open("items", &cfg.items)?)
         };
-        Ok(RecordWriter { pages, items })
+        Ok(RecordWriter {
+            pages,
+            items,
+            max_field_chars: cfg.max_field_chars,
+        })
     }
 
     /// Writes one page record.
     pub fn write_page(&mut self, r: &PageRecord) -> io::Result<()> {
+        let r = r.bounded(self.max_field_chars);
+        let r = r.as_ref();
         if self.pages.format == Format::Jsonl {
             // Directly, so the fields keep their order.
             serde_json::to_writer(&mut self.pages.sink, r)?;
             return self.pages.sink.write_all(b"\n");
         }
-        let v = serde_json::to_value(r)?;
+        let mut v = serde_json::to_value(r)?;
+        if r.redirected_from.is_empty() {
+            // An empty cell rather than `[]`.
+            v["redirected_from"] = serde_json::Value::Null;
+        }
         self.pages.write_value(&v, Some(&PageRecord::FIELDS))
     }
 
@@ -346,5 +552,42 @@ impl RecordWriter {
             s.sink.flush()?;
         }
         Ok(())
+    }
+
+    fn streams(&self) -> impl Iterator<Item = &Stream> {
+        std::iter::once(&self.pages).chain(&self.items)
+    }
+
+    /// Flushes, and makes the regular files' data durable (`fdatasync`).
+    pub(crate) fn sync(&mut self) -> io::Result<()> {
+        self.flush()?;
+        for s in self.streams() {
+            if let Sink::File {
+                w,
+                regular: Some(_),
+            } = &s.sink
+            {
+                w.get_ref().sync_data()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The regular files written to.
+    pub(crate) fn files(&self) -> Vec<OutputFile<'_>> {
+        self.streams()
+            .filter_map(|s| match &s.sink {
+                Sink::File {
+                    w,
+                    regular: Some((path, len)),
+                } => Some(OutputFile {
+                    stream: s.name,
+                    path,
+                    len: *len,
+                    file: w.get_ref(),
+                }),
+                _ => None,
+            })
+            .collect()
     }
 }

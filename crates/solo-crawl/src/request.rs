@@ -16,7 +16,10 @@ use url::Url;
 /// `depth` and `referer` are set by the crawler when a request is
 /// followed from a page (depth of the page + 1, the page's URL); start
 /// requests have depth 0 and no referer. `retries` counts the attempts
-/// already made after the first.
+/// already made after the first. A redirect comes back as a new request
+/// for its target, with the same callback, meta, depth and referer, and
+/// the URLs it was redirected from in `redirected_from` (see
+/// [`redirect`](crate::redirect)).
 ///
 /// ```
 /// use solo_crawl::Request;
@@ -51,6 +54,10 @@ pub struct Request<C> {
     /// The page this request was found on.
     #[serde(default)]
     pub referer: Option<Url>,
+    /// The URLs that redirected to this one, oldest first (empty unless
+    /// the request is a redirect's target); its length is the hop count.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirected_from: Vec<Url>,
 }
 
 impl<C> Request<C> {
@@ -71,6 +78,7 @@ impl<C> Request<C> {
             priority: 0,
             retries: 0,
             referer: None,
+            redirected_from: Vec::new(),
         }
     }
 

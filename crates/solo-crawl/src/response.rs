@@ -1,9 +1,11 @@
 //! Responses as spiders see them.
 //!
 //! Owns: the [`Response`] handed to parse callbacks — status, headers,
-//! body, the final URL after redirects, the request's depth and meta —
+//! body, the URL that answered and the redirects that led to it, the
+//! request's depth and meta —
 //! and the views computed from it on first use and then cached: decoded
-//! text, the streaming scan (title, base, links) every page gets, and the
+//! text, the streaming scan (title, base, links) every page gets — done on
+//! a helper thread for big bodies, so the loop does not stall — and the
 //! parsed HTML document (a DOM) that only CSS selection needs.
 //! Must not: fetch anything or touch the crawl's state.
 
@@ -34,12 +36,15 @@ use crate::request::Request;
 pub struct Response {
     url: Url,
     request_url: Url,
+    redirected_from: Vec<Url>,
     status: u16,
     headers: Vec<(String, String)>,
     body: Bytes,
     depth: u32,
     meta: serde_json::Value,
     elapsed: Duration,
+    /// Links kept by the scan (see [`links::scan_capped`]).
+    max_links: usize,
     text: OnceCell<String>,
     html: OnceCell<Option<Html>>,
     scan: OnceCell<Option<PageScan>>,
@@ -73,6 +78,7 @@ impl Response {
     pub fn new(url: Url, status: u16, headers: Vec<(String, String)>, body: Bytes) -> Response {
         Response {
             request_url: url.clone(),
+            redirected_from: Vec::new(),
             url,
             status,
             headers,
@@ -80,13 +86,14 @@ impl Response {
             depth: 0,
             meta: serde_json::Value::Null,
             elapsed: Duration::ZERO,
+            max_links: usize::MAX,
             text: OnceCell::new(),
             html: OnceCell::new(),
             scan: OnceCell::new(),
         }
     }
 
-    /// The response to `request`, which ended at `url` after redirects.
+    /// The response to `request`, answered by `url`.
     pub(crate) fn for_request<C>(
         request: &Request<C>,
         url: Url,
@@ -96,14 +103,45 @@ impl Response {
         elapsed: Duration,
     ) -> Response {
         let mut r = Response::new(url, status, headers, body);
-        r.request_url = request.url.clone();
+        r.request_url = request
+            .redirected_from
+            .first()
+            .unwrap_or(&request.url)
+            .clone();
+        r.redirected_from = request.redirected_from.clone();
         r.depth = request.depth;
         r.meta = request.meta.clone();
         r.elapsed = elapsed;
         r
     }
 
-    /// The URL that answered (after redirects).
+    /// Keeps at most `n` links (the crawl's
+    /// [`max_links_per_page`](crate::Config::max_links_per_page)).
+    pub(crate) fn with_link_cap(mut self, n: usize) -> Response {
+        self.max_links = n;
+        self
+    }
+
+    /// Decodes and scans an HTML body on a helper thread, so that a huge
+    /// page does not stall the loop; [`text`](Response::text),
+    /// [`scan`](Response::scan) and what comes from them are then ready.
+    pub(crate) async fn scan_off_loop(&self) {
+        if self.scan.get().is_some() || !self.is_html() {
+            return;
+        }
+        let (body, url, max) = (self.body.clone(), self.url.clone(), self.max_links);
+        let content_type = self.content_type().map(str::to_owned);
+        let (text, scan) = solo::to_thread(move || {
+            let text = links::decode(&body, content_type.as_deref()).into_owned();
+            let scan = links::scan_capped(&text, &url, max);
+            (text, scan)
+        })
+        .await;
+        let _ = self.text.set(text);
+        let _ = self.scan.set(Some(scan));
+    }
+
+    /// The URL that answered (the last one of a redirect chain).
     ///
     /// ```
     /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
@@ -113,7 +151,7 @@ impl Response {
         &self.url
     }
 
-    /// The URL that was requested (before redirects).
+    /// The URL that was requested first (before redirects).
     ///
     /// ```
     /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
@@ -121,6 +159,17 @@ impl Response {
     /// ```
     pub fn request_url(&self) -> &Url {
         &self.request_url
+    }
+
+    /// The URLs that redirected to this response, oldest first (Scrapy's
+    /// `meta["redirect_urls"]`); empty if none did.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
+    /// assert!(r.redirected_from().is_empty());
+    /// ```
+    pub fn redirected_from(&self) -> &[Url] {
+        &self.redirected_from
     }
 
     /// The HTTP status.
@@ -193,7 +242,7 @@ impl Response {
         &self.meta
     }
 
-    /// How long the fetch took, redirects included.
+    /// How long the fetch took.
     ///
     /// ```
     /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
@@ -270,8 +319,12 @@ impl Response {
         self.scan
             .get_or_init(|| match self.html.get() {
                 // A spider's CSS selection built the DOM already: use it.
-                Some(dom) => dom.as_ref().map(|d| links::scan_dom(d, &self.url)),
-                None => self.is_html().then(|| links::scan(self.text(), &self.url)),
+                Some(dom) => dom
+                    .as_ref()
+                    .map(|d| links::scan_dom_capped(d, &self.url, self.max_links)),
+                None => self
+                    .is_html()
+                    .then(|| links::scan_capped(self.text(), &self.url, self.max_links)),
             })
             .as_ref()
     }

@@ -2,14 +2,21 @@
 //!
 //! Owns: a dedicated `std::thread` that receives, in order, page records,
 //! items (and, with `--state`, the state store's operations), writes them
-//! in batches — output first, then the state — and reports a write failure
+//! in batches — output first, then the state, as a
+//! [`checkpoint`](crate::checkpoint) — and reports a write failure
 //! through a flag the engine polls. Keeping file I/O here keeps the loop
-//! thread free to crawl. Must not: decide anything about the crawl.
+//! thread free to crawl. Must not: decide anything about the crawl, or
+//! commit in the middle of a page's messages (its record, items, links
+//! and state).
 //!
 //! The loop side queues messages and hands them over in one channel send
 //! per loop turn ([`Writer::flush`], called by the engine before it waits),
 //! not one per message: waking the parked writer thread is a futex call
-//! and a context switch, which per page cost ~15 % of a crawl's CPU.
+//! and a context switch, which per page cost ~15 % of a crawl's CPU. The
+//! end of a loop turn is also where a checkpoint may come: the engine
+//! sends all of a page's messages within one turn, so a commit never
+//! splits them. (A turn that queues very many messages hands them over
+//! early, marked as a part: no checkpoint after it.)
 
 use std::cell::RefCell;
 use std::io;
@@ -18,6 +25,8 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use crate::checkpoint;
+use crate::engine::CrawlError;
 use crate::output::{OutputConfig, PageRecord, RecordWriter};
 use crate::store::{Op, Store};
 
@@ -34,9 +43,16 @@ pub(crate) enum Msg {
     },
 }
 
+/// Messages handed over at once; `whole`: up to the end of a loop turn
+/// (a checkpoint may follow).
+struct Batch {
+    msgs: Vec<Msg>,
+    whole: bool,
+}
+
 /// The engine's end of the writer thread.
 pub(crate) struct Writer {
-    tx: Option<Sender<Vec<Msg>>>,
+    tx: Option<Sender<Batch>>,
     /// Queued on the loop side until the next [`flush`](Writer::flush).
     pending: RefCell<Vec<Msg>>,
     thread: Option<JoinHandle<()>>,
@@ -52,8 +68,19 @@ const BATCH: usize = 4096;
 const HAND_OVER: usize = 1024;
 
 impl Writer {
-    pub(crate) fn spawn(cfg: &OutputConfig, store: Option<Store>) -> io::Result<Writer> {
-        let out = RecordWriter::open(cfg)?;
+    /// Opens the output (with a store: cut back to its last checkpoint,
+    /// and a first checkpoint committed) and starts the thread.
+    pub(crate) fn spawn(
+        cfg: &OutputConfig,
+        mut store: Option<Store>,
+    ) -> Result<Writer, CrawlError> {
+        if let Some(s) = &store {
+            checkpoint::resume(s, cfg).map_err(|e| CrawlError::State(e.into()))?;
+        }
+        let mut out = RecordWriter::open(cfg).map_err(CrawlError::Output)?;
+        if let Some(s) = &mut store {
+            checkpoint::commit(&mut out, s).map_err(|e| CrawlError::State(Box::new(e)))?;
+        }
         let (tx, rx) = mpsc::channel();
         let failed = Arc::new(AtomicBool::new(false));
         let error = Arc::new(Mutex::new(None));
@@ -65,7 +92,8 @@ impl Writer {
                     f2.store(true, Ordering::Relaxed);
                     *e2.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                 }
-            })?;
+            })
+            .map_err(CrawlError::Output)?;
         Ok(Writer {
             tx: Some(tx),
             pending: RefCell::new(Vec::new()),
@@ -82,15 +110,19 @@ impl Writer {
         pending.push(msg);
         if pending.len() >= HAND_OVER {
             drop(pending);
-            self.flush();
+            self.hand_over(false);
         }
     }
 
-    /// Hands the queued messages to the thread.
+    /// Hands the queued messages to the thread: the loop turn is over.
     pub(crate) fn flush(&self) {
-        let batch = std::mem::take(&mut *self.pending.borrow_mut());
-        if let (false, Some(tx)) = (batch.is_empty(), &self.tx) {
-            let _ = tx.send(batch); // a dead thread has set `failed`
+        self.hand_over(true);
+    }
+
+    fn hand_over(&self, whole: bool) {
+        let msgs = std::mem::take(&mut *self.pending.borrow_mut());
+        if let (false, Some(tx)) = (msgs.is_empty(), &self.tx) {
+            let _ = tx.send(Batch { msgs, whole }); // a dead thread has set `failed`
         }
     }
 
@@ -125,32 +157,59 @@ impl Drop for Writer {
     }
 }
 
-fn db_err(e: rusqlite::Error) -> io::Error {
-    io::Error::other(format!("state store: {e}"))
+/// A failure of the state store (not of the output), told apart by the
+/// engine for its message.
+#[derive(Debug)]
+pub(crate) struct StateWriteError(pub(crate) rusqlite::Error);
+
+impl std::fmt::Display for StateWriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&sqlite_message(&self.0))
+    }
 }
 
-/// Writes batches: output first, flushed, then the state committed.
-fn run(mut out: RecordWriter, mut store: Option<Store>, rx: Receiver<Vec<Msg>>) -> io::Result<()> {
+/// SQLite's message, without the statement rusqlite may quote after it.
+pub(crate) fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        e => e.to_string().lines().next().unwrap_or_default().to_owned(),
+    }
+}
+
+impl std::error::Error for StateWriteError {}
+
+pub(crate) fn db_err(e: rusqlite::Error) -> io::Error {
+    io::Error::other(StateWriteError(e))
+}
+
+/// Output flushed; with a store, a checkpoint.
+fn commit(out: &mut RecordWriter, store: &mut Option<Store>) -> io::Result<()> {
+    match store {
+        Some(s) => checkpoint::commit(out, s),
+        None => out.flush(),
+    }
+}
+
+/// Writes batches, with a checkpoint after the last whole one of a run
+/// (never after a part of a loop turn).
+fn run(mut out: RecordWriter, mut store: Option<Store>, rx: Receiver<Batch>) -> io::Result<()> {
     while let Ok(first) = rx.recv() {
-        let mut batch = Some(first);
+        let mut next = Some(first);
         let mut n = 0;
-        while let Some(msgs) = batch {
-            n += msgs.len();
-            for m in msgs {
+        let mut whole = false;
+        while let Some(batch) = next {
+            n += batch.msgs.len();
+            whole = batch.whole;
+            for m in batch.msgs {
                 handle(&mut out, &mut store, m)?;
             }
-            batch = if n < BATCH { rx.try_recv().ok() } else { None };
+            next = if n < BATCH { rx.try_recv().ok() } else { None };
         }
-        out.flush()?;
-        if let Some(s) = &mut store {
-            s.commit().map_err(db_err)?;
+        if whole {
+            commit(&mut out, &mut store)?;
         }
     }
-    out.flush()?;
-    if let Some(s) = &mut store {
-        s.commit().map_err(db_err)?;
-    }
-    Ok(())
+    commit(&mut out, &mut store)
 }
 
 /// Writes one message (an unspill also answers at once).
@@ -164,7 +223,8 @@ fn handle(out: &mut RecordWriter, store: &mut Option<Store>, m: Msg) -> io::Resu
             }
         }
         Msg::Unspill { n, reply } => {
-            out.flush()?;
+            // Sent between pages: a checkpoint may come here.
+            commit(out, store)?;
             let rows = match store {
                 Some(s) => s.unspill(n).map_err(db_err)?,
                 None => Vec::new(),
@@ -173,4 +233,41 @@ fn handle(out: &mut RecordWriter, store: &mut Option<Store>, m: Msg) -> io::Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::Target;
+
+    /// Commits counted in the state directory.
+    fn commits(dir: &std::path::Path) -> u64 {
+        let text = std::fs::read_to_string(dir.join("state.commits")).unwrap();
+        text.trim().parse().unwrap()
+    }
+
+    #[test]
+    fn no_checkpoint_inside_a_loop_turn() {
+        let dir = std::env::temp_dir().join(format!("solo-crawl-sink-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&dir, false).unwrap();
+        let cfg = OutputConfig {
+            pages: Target::File(dir.join("pages.jsonl")),
+            ..OutputConfig::default()
+        };
+        let w = Writer::spawn(&cfg, Some(store)).unwrap();
+        assert_eq!(commits(&dir), 1, "the first checkpoint, at open");
+        // More than a hand-over's worth in one turn: the first part goes
+        // to the thread early, without a checkpoint after it.
+        for i in 0..HAND_OVER as u64 + 10 {
+            w.send(Msg::Page(Box::default()));
+            w.send(Msg::State(Op::Dispatched(i)));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(commits(&dir), 1, "no checkpoint in the middle of a turn");
+        w.flush(); // the turn ends
+        w.finish().unwrap();
+        assert!(commits(&dir) > 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

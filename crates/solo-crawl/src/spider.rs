@@ -132,6 +132,7 @@ pub trait Spider: 'static {
 /// assert!(matches!(Failure::Fetch(&e), Failure::Fetch(_)));
 /// ```
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Failure<'a> {
     /// The server answered with a non-2xx status (after retries and
     /// redirects).

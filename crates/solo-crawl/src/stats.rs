@@ -124,6 +124,10 @@ pub struct Counters {
     pub redirects: u64,
     /// robots.txt files fetched.
     pub robots_fetched: u64,
+    /// Pages with more links than
+    /// [`Config::max_links_per_page`](crate::Config::max_links_per_page)
+    /// (only the first ones were followed).
+    pub links_capped: u64,
 }
 
 /// What the engine counts as it goes.
@@ -184,6 +188,7 @@ impl Stats {
             seeds_ok: 0,
             seeds_failed: Vec::new(),
             resumed: false,
+            buffered_peak_bytes: 0,
         }
     }
 }
@@ -242,6 +247,9 @@ pub struct Summary {
     pub seeds_failed: Vec<String>,
     /// The crawl continued one kept in its state directory.
     pub resumed: bool,
+    /// The most bytes of response bodies held at once (never above
+    /// [`Config::body_budget`](crate::Config::body_budget)).
+    pub buffered_peak_bytes: u64,
 }
 
 fn join_map<K: fmt::Display, V: fmt::Display>(m: &BTreeMap<K, V>) -> String {
@@ -285,6 +293,13 @@ impl fmt::Display for Summary {
             self.latency_p50_ms, self.latency_p99_ms
         )?;
         writeln!(f, "loop lag     p99 {:.2} ms", self.loop_lag_p99_ms)?;
+        if self.counts.links_capped > 0 {
+            writeln!(
+                f,
+                "links        {} page(s) had more than --max-links-per-page; the rest were not followed",
+                self.counts.links_capped
+            )?;
+        }
         writeln!(
             f,
             "urls         {} seen, {} left queued; skipped: {}",
@@ -292,6 +307,13 @@ impl fmt::Display for Summary {
             self.queued,
             join_map(&self.filtered)
         )?;
+        if self.buffered_peak_bytes > 0 {
+            writeln!(
+                f,
+                "bodies       {:.1} MiB held at once at most (--max-buffered)",
+                self.buffered_peak_bytes as f64 / (1 << 20) as f64
+            )?;
+        }
         match self.peak_rss_bytes {
             Some(b) => writeln!(f, "peak RSS     {:.1} MiB", b as f64 / (1 << 20) as f64),
             None => writeln!(f, "peak RSS     unknown"),

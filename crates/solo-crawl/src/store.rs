@@ -1,17 +1,24 @@
 //! The state store: a crawl's progress in SQLite, so it can resume.
 //!
-//! Owns: the database in `--state DIR` (`state.sqlite`, WAL mode) — one
-//! row per accepted URL (fingerprint, enqueue order, state, the request as
-//! JSON while it is pending) and a few progress counters — and the
-//! operations on it: record a request as queued in memory or spilled (only
-//! in the store), mark it done, hand spilled ones back in enqueue order,
-//! load everything at start. It is used from the writer thread only, in
-//! batched transactions that commit after the output of the same batch is
-//! flushed: a page is marked done only once its record is written, so a
-//! crash (SIGKILL) can at worst fetch again the pages it had in flight.
-//! Must not: be touched from the loop thread while the crawl runs.
+//! Owns: the state directory — `state.sqlite` (WAL mode): one row per
+//! accepted URL (fingerprint, enqueue order, state, the request as JSON
+//! while it is pending), a few progress counters and the output files'
+//! committed lengths ([`OutputMark`]); `state.lock`, an advisory lock (with
+//! the holder's pid) that keeps a second crawl out and that the kernel
+//! drops when the process dies; `state.commits`, the number of commits
+//! made, so a database that lost some (a deleted WAL, a truncated or older
+//! file) is detected — and the operations on it: record a request as
+//! queued in memory or spilled (only in the store), mark it done, hand
+//! spilled ones back in enqueue order, load everything at start. It is
+//! used from the writer thread only, in batched transactions that commit
+//! after the output of the same batch is durable (see
+//! [`checkpoint`](crate::checkpoint)). Must not: be touched from the loop
+//! thread while the crawl runs, or start over on damage unless asked.
 
-use std::path::Path;
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -19,6 +26,18 @@ use rusqlite::{params, Connection, OptionalExtension};
 const QUEUED: i64 = 0;
 const SPILLED: i64 = 1;
 const DONE: i64 = 2;
+
+/// The layout of the tables; a store without it (empty, or from an older
+/// solo-crawl) is not resumed.
+const FORMAT: i64 = 2;
+
+/// The files in the state directory.
+const DB: &str = "state.sqlite";
+const LOCK: &str = "state.lock";
+/// The count of commits made, written after each one: a database that
+/// holds fewer has lost some (its WAL deleted, the file truncated or
+/// replaced by an older copy).
+const COMMITS: &str = "state.commits";
 
 /// What a store holds at start.
 #[derive(Debug, Default)]
@@ -51,30 +70,105 @@ pub(crate) enum Op {
     Dispatched(u64),
 }
 
+/// How much of an output file the committed state accounts for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct OutputMark {
+    /// The output's role (`pages`, `items`).
+    pub stream: &'static str,
+    /// The file (canonical path).
+    pub path: PathBuf,
+    /// Its length when the state was committed.
+    pub len: u64,
+    /// A hash of the bytes just before `len`, to recognise the file.
+    pub tail: u64,
+}
+
 /// The SQLite state of a crawl.
 pub(crate) struct Store {
     conn: Connection,
     in_tx: bool,
+    dir: PathBuf,
+    /// Commits made so far (mirrored in [`COMMITS`]).
+    commits: u64,
+    commits_file: File,
+    /// Held for the store's life: one crawl per directory.
+    _lock: File,
 }
 
 fn key(fp: u64) -> i64 {
     fp as i64 // SQLite integers are signed: store the bits
 }
 
+/// What a user is told to do about a damaged state.
+const START_OVER: &str = "restore the state directory from a backup, or rerun with --state-reset to discard it and start the crawl over";
+
 impl Store {
-    /// Opens (or creates) the store in `dir`.
-    pub(crate) fn open(dir: &Path) -> rusqlite::Result<Store> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::new(
-                e.kind(),
-                format!("cannot create {}: {e}", dir.display()),
-            )))
-        })?;
-        let conn = Connection::open(dir.join("state.sqlite"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // Commits survive the process being killed; an OS crash may lose
-        // the last ones (then those pages are fetched again).
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+    /// Opens (or creates) the store in `dir`, locked for this process;
+    /// `reset` discards what it held first. Errors are full sentences
+    /// naming the file.
+    pub(crate) fn open(dir: &Path, reset: bool) -> Result<Store, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the state directory {}: {e}", dir.display()))?;
+        let lock = lock(dir)?;
+        let db_path = dir.join(DB);
+        let commits_path = dir.join(COMMITS);
+        if reset {
+            for name in [DB, "state.sqlite-wal", "state.sqlite-shm", COMMITS] {
+                match std::fs::remove_file(dir.join(name)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(format!(
+                            "--state-reset: cannot remove {}: {e}",
+                            dir.join(name).display()
+                        ))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let io_err = |p: &Path, e: std::io::Error| format!("state file {}: {e}", p.display());
+        let mut commits_file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&commits_path)
+            .map_err(|e| io_err(&commits_path, e))?;
+        let mut text = String::new();
+        commits_file
+            .read_to_string(&mut text)
+            .map_err(|e| io_err(&commits_path, e))?;
+        let made: u64 = match text.trim() {
+            "" => 0,
+            t => t.parse().map_err(|_| {
+                format!(
+                    "state file {} is damaged (not a count: {t:?}); {START_OVER}",
+                    commits_path.display()
+                )
+            })?,
+        };
+        let db_err = |e: rusqlite::Error| {
+            format!(
+                "state database {}: {}; this is not a state this solo-crawl can use: \
+                 use another directory for --state, or rerun with --state-reset to discard it",
+                db_path.display(),
+                crate::sink::sqlite_message(&e)
+            )
+        };
+        let conn = Connection::open(&db_path).map_err(db_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db_err)?;
+        // Each commit is durable before the count of commits moves on, so
+        // even after an OS crash the database is never behind that count.
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db_err)?;
+        let has_tables: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'requests'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(db_err)?
+            > 0;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS requests (
                  id INTEGER PRIMARY KEY,
@@ -83,9 +177,57 @@ impl Store {
                  data TEXT
              );
              CREATE INDEX IF NOT EXISTS requests_state ON requests (state, id);
-             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);",
-        )?;
-        Ok(Store { conn, in_tx: false })
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS outputs (
+                 stream TEXT PRIMARY KEY,
+                 path TEXT NOT NULL,
+                 len INTEGER NOT NULL,
+                 tail INTEGER NOT NULL
+             );",
+        )
+        .map_err(db_err)?;
+        let meta = |k: &str| {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()
+            .map_err(db_err)
+        };
+        let format = meta("format")?;
+        let commits = meta("commits")?.unwrap_or(0) as u64;
+        if has_tables && format != Some(FORMAT) {
+            return Err(format!(
+                "state database {} was written by another version of solo-crawl; {START_OVER}",
+                db_path.display()
+            ));
+        }
+        if commits < made {
+            return Err(format!(
+                "state database {} has lost progress: it holds {commits} commits, {} says {made} were made (its write-ahead log state.sqlite-wal was deleted, or the file was truncated or replaced by an older copy); {START_OVER}",
+                db_path.display(),
+                commits_path.display(),
+            ));
+        }
+        if format.is_none() {
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('format', ?1)",
+                [FORMAT],
+            )
+            .map_err(db_err)?;
+        }
+        Ok(Store {
+            conn,
+            in_tx: false,
+            dir: dir.to_owned(),
+            commits,
+            commits_file,
+            _lock: lock,
+        })
+    }
+
+    /// The database file (for messages).
+    pub(crate) fn db_path(&self) -> PathBuf {
+        self.dir.join(DB)
     }
 
     /// Everything needed to resume. Requests spilled before stay in the
@@ -161,11 +303,75 @@ impl Store {
         Ok(())
     }
 
-    /// Commits the batch.
+    /// Records how much of an output file this batch accounts for.
+    pub(crate) fn set_output(&mut self, m: &OutputMark) -> rusqlite::Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO outputs (stream, path, len, tail) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (stream) DO UPDATE
+                 SET path = excluded.path, len = excluded.len, tail = excluded.tail",
+            )?
+            .execute(params![
+                m.stream,
+                m.path.to_string_lossy(),
+                m.len as i64,
+                key(m.tail)
+            ])?;
+        Ok(())
+    }
+
+    /// The committed mark of an output stream, if any.
+    pub(crate) fn output(&self, stream: &'static str) -> rusqlite::Result<Option<OutputMark>> {
+        self.conn
+            .query_row(
+                "SELECT path, len, tail FROM outputs WHERE stream = ?1",
+                [stream],
+                |r| {
+                    Ok(OutputMark {
+                        stream,
+                        path: PathBuf::from(r.get::<_, String>(0)?),
+                        len: r.get::<_, i64>(1)? as u64,
+                        tail: r.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+            .optional()
+    }
+
+    /// Forgets an output stream's mark (its target is not a regular file
+    /// any more).
+    pub(crate) fn clear_output(&mut self, stream: &'static str) -> rusqlite::Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("DELETE FROM outputs WHERE stream = ?1")?
+            .execute([stream])?;
+        Ok(())
+    }
+
+    /// Commits the batch, then counts it in the commits file.
     pub(crate) fn commit(&mut self) -> rusqlite::Result<()> {
         if self.in_tx {
+            let n = self.commits + 1;
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO meta (key, value) VALUES ('commits', ?1)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )?
+                .execute([n as i64])?;
             self.conn.execute_batch("COMMIT")?;
             self.in_tx = false;
+            self.commits = n;
+            // Fixed width: one write replaces the old count in place.
+            let text = format!("{n:020}\n");
+            self.commits_file
+                .write_all_at(text.as_bytes(), 0)
+                .map_err(|e| {
+                    rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::new(
+                        e.kind(),
+                        format!("{}: {e}", self.dir.join(COMMITS).display()),
+                    )))
+                })?;
         }
         Ok(())
     }
@@ -196,6 +402,42 @@ impl Store {
     }
 }
 
+/// Locks the state directory for this process (an advisory lock the
+/// kernel drops when the process ends, even on SIGKILL) and writes the
+/// pid into the lock file; if another process holds it, says which.
+fn lock(dir: &Path) -> Result<File, String> {
+    let path = dir.join(LOCK);
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
+    match fs4::FileExt::try_lock(&f) {
+        Ok(()) => {}
+        Err(fs4::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = f.read_to_string(&mut holder);
+            let holder = match holder.trim() {
+                "" => "another solo-crawl".to_owned(),
+                pid => format!("another solo-crawl (pid {pid})"),
+            };
+            return Err(format!(
+                "the state directory {} is in use by {holder}: wait for it to finish or stop it, or use another --state directory",
+                dir.display()
+            ));
+        }
+        Err(fs4::TryLockError::Error(e)) => {
+            return Err(format!("cannot lock {}: {e}", path.display()))
+        }
+    }
+    f.set_len(0)
+        .and_then(|()| f.write_all_at(format!("{}\n", std::process::id()).as_bytes(), 0))
+        .map_err(|e| format!("cannot write the lock file {}: {e}", path.display()))?;
+    Ok(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,7 +447,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("solo-crawl-store-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         {
-            let mut s = Store::open(&dir).unwrap();
+            let mut s = Store::open(&dir, false).unwrap();
             assert!(!s.load().unwrap().resumed);
             for (fp, spilled) in [(1u64, false), (u64::MAX, false), (3, true), (4, true)] {
                 let data = format!("r{fp}");
@@ -219,7 +461,7 @@ mod tests {
                                                    // Uncommitted work is lost with the process.
             s.apply(&Op::Done { fp: u64::MAX }).unwrap();
         }
-        let s = Store::open(&dir).unwrap();
+        let s = Store::open(&dir, false).unwrap();
         let r = s.load().unwrap();
         assert!(r.resumed);
         let mut seen = r.seen.clone();

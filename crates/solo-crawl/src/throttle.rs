@@ -89,12 +89,11 @@ impl AutoThrottle {
         let next = match status {
             Some(429 | 503) => current.saturating_mul(2).max(self.start_delay),
             _ => {
-                let target = if self.target_concurrency > 0.0 {
-                    latency.div_f64(self.target_concurrency)
-                } else {
-                    max
-                };
-                let mid = (current + target.min(max)) / 2;
+                // A tiny target would overflow a Duration: the slowest pace.
+                let target =
+                    Duration::try_from_secs_f64(latency.as_secs_f64() / self.target_concurrency)
+                        .unwrap_or(max);
+                let mid = current / 2 + target.min(max) / 2;
                 let ok = status.is_some_and(|s| (200..400).contains(&s));
                 if ok {
                     mid
@@ -275,5 +274,27 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(t.next_pause(ms(0), ms(10), Some(200), ms(0)), ms(2000));
+    }
+
+    #[test]
+    fn extreme_values_do_not_panic() {
+        for target in [
+            1e-22,
+            f64::MIN_POSITIVE,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            1e300,
+        ] {
+            let t = AutoThrottle {
+                target_concurrency: target,
+                max_delay: Duration::MAX,
+                ..Default::default()
+            };
+            let p = t.next_pause(Duration::MAX, Duration::MAX, Some(200), Duration::MAX);
+            assert_eq!(p, Duration::MAX, "{target}");
+            let p = t.next_pause(ms(10), ms(10), Some(200), ms(0));
+            assert!(p <= Duration::MAX, "{target}");
+        }
     }
 }

@@ -391,52 +391,6 @@ fn connect_errors_are_retried_then_recorded() {
 }
 
 #[test]
-fn redirects_are_followed_and_recorded() {
-    solo::run(async {
-        let site = start(|path: String| async move {
-            match path.as_str() {
-                "/" => page("root", &["/r1", "/loop", "/away"]),
-                "/r1" => SiteResponse::redirect(301, "/dir/r2"),
-                "/dir/r2" => SiteResponse::redirect(302, "final"), // relative to /dir/
-                "/dir/final" => page("final", &["next"]),
-                "/dir/next" => page("next", &[]),
-                "/loop" => SiteResponse::redirect(307, "/loop"),
-                "/away" => SiteResponse::redirect(308, "ftp://example.invalid/"),
-                _ => SiteResponse::status(404),
-            }
-        })
-        .await;
-        let (summary, recs) = crawl_links(vec![site.base.clone()], quick()).await;
-        let r = record(&recs, "/r1");
-        assert_eq!(r.status, Some(200));
-        assert_eq!(
-            r.final_url.as_deref(),
-            Some(site.url("/dir/final").as_str())
-        );
-        assert_eq!(r.title.as_deref(), Some("final"));
-        // Links on the final page resolve against the final URL.
-        let n = record(&recs, "/dir/next");
-        assert_eq!(n.referer.as_deref(), Some(site.url("/dir/final").as_str()));
-        let l = record(&recs, "/loop");
-        assert!(
-            l.error
-                .as_deref()
-                .unwrap()
-                .contains("more than 10 redirects"),
-            "{l:?}"
-        );
-        assert_eq!(site.count("/loop"), 11);
-        assert!(record(&recs, "/away")
-            .error
-            .as_deref()
-            .unwrap()
-            .starts_with("redirect:"));
-        assert_eq!(summary.counts.redirects, 2 + 10);
-        assert_eq!(recs.len(), 5);
-    });
-}
-
-#[test]
 fn timeouts_end_hung_requests() {
     solo::run(async {
         let site = start(|path: String| async move {

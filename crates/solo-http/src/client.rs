@@ -20,9 +20,11 @@ use crate::connect::Connector;
 use crate::cookie::Jar;
 use crate::dns::DnsCache;
 use crate::error::Error;
+use crate::policy::AddressPolicy;
 use crate::pool::{Pool, PoolOptions};
 use crate::proxy::Proxy;
 use crate::request::{IntoUrl, RequestBuilder};
+use crate::resolve::{Resolve, Resolver};
 use crate::tls::{self, TlsOptions};
 
 /// The default limit of [`ClientBuilder::max_body_size`]: 64 MiB.
@@ -185,6 +187,8 @@ impl fmt::Debug for Client {
 /// | [`max_body_size`](ClientBuilder::max_body_size) | 64 MiB |
 /// | [`user_agent`](ClientBuilder::user_agent) | `solo-http/<version>` |
 /// | [`dns_ttl`](ClientBuilder::dns_ttl) | 60 s |
+/// | [`resolver`](ClientBuilder::resolver) | the system's |
+/// | [`address_policy`](ClientBuilder::address_policy) | allow all |
 /// | decompression (gzip, deflate, br) | on |
 /// | cookies | off |
 ///
@@ -211,6 +215,8 @@ pub struct ClientBuilder {
     user_agent: Option<HeaderValue>,
     dns_ttl: Duration,
     overrides: HashMap<String, Vec<IpAddr>>,
+    resolver: Resolver,
+    policy: AddressPolicy,
     proxy: Option<Proxy>,
     cookies: bool,
     /// The first invalid setting, reported by `build`.
@@ -246,6 +252,8 @@ impl ClientBuilder {
             ))),
             dns_ttl: Duration::from_secs(60),
             overrides: HashMap::new(),
+            resolver: Resolver::system(),
+            policy: AddressPolicy::allow_all(),
             proxy: None,
             cookies: false,
             error: None,
@@ -334,7 +342,8 @@ impl ClientBuilder {
     }
 
     /// How many redirects to follow at most (0: do not follow; the 3xx
-    /// response is returned as it is).
+    /// response is returned as it is). Which method and body each
+    /// redirect keeps: see [Redirects](crate#redirects).
     ///
     /// ```
     /// let _c = solo_http::Client::builder().redirect_limit(0).build().unwrap();
@@ -385,7 +394,8 @@ impl ClientBuilder {
     /// h.insert("accept-language", "en".parse().unwrap());
     /// let _c = solo_http::Client::builder().default_headers(h).build().unwrap();
     /// ```
-    pub fn default_headers(mut self, headers: HeaderMap) -> ClientBuilder {
+    pub fn default_headers(mut self, mut headers: HeaderMap) -> ClientBuilder {
+        crate::auth::protect_all(&mut headers);
         self.config.headers = headers;
         self
     }
@@ -430,6 +440,46 @@ impl ClientBuilder {
             .entry(host.trim_end_matches('.').to_ascii_lowercase())
             .or_default()
             .push(ip);
+        self
+    }
+
+    /// Resolves host names with `resolver` instead of the system resolver
+    /// (a [`Resolve`], e.g. a closure, or a shared [`Resolver`]). It is
+    /// asked for every new connection: its answers are not cached.
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder()
+    ///     .resolver(|_: &str| -> solo_http::Resolving {
+    ///         Box::pin(async { Ok(vec![[127, 0, 0, 1].into()]) })
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn resolver(mut self, resolver: impl Resolve + 'static) -> ClientBuilder {
+        self.resolver = Resolver::new(resolver);
+        self
+    }
+
+    /// Which addresses the client may connect to (default: all). Every
+    /// address is checked after DNS, when the connection is made, for
+    /// every request, redirect and proxy tunnel target; a request whose
+    /// host has no allowed address fails with
+    /// [`ErrorKind::BlockedAddress`](crate::ErrorKind::BlockedAddress).
+    /// [`AddressPolicy::public_only`] is the guard against server-side
+    /// request forgery: no loopback, private, link-local (cloud metadata)
+    /// or other special address. With a [`proxy`](ClientBuilder::proxy)
+    /// and a policy, target names are resolved by this client and the
+    /// tunnel is asked for the checked address, not the name.
+    ///
+    /// ```
+    /// use solo_http::AddressPolicy;
+    /// let _c = solo_http::Client::builder()
+    ///     .address_policy(AddressPolicy::public_only().allow("10.20.0.0/16".parse().unwrap()))
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn address_policy(mut self, policy: AddressPolicy) -> ClientBuilder {
+        self.policy = policy;
         self
     }
 
@@ -526,10 +576,11 @@ impl ClientBuilder {
             config.headers.entry(USER_AGENT).or_insert(agent);
         }
         let connector = Connector {
-            dns: DnsCache::new(self.dns_ttl, self.overrides),
+            dns: DnsCache::new(self.dns_ttl, self.overrides, self.resolver),
             tls: tls::client_config(&self.tls)?,
             proxy: self.proxy,
             timeout: config.connect_timeout,
+            policy: self.policy,
         };
         Ok(Client {
             inner: Rc::new(Inner {

@@ -19,9 +19,19 @@
 //!
 //! The whole of this (DNS included) is the *connect* phase for
 //! [`Phase::Connect`](crate::Phase::Connect).
+//!
+//! Every address of a request's host is checked against the client's
+//! [`AddressPolicy`] after resolution, just before the socket connects to
+//! it: the addresses judged are the ones connected to, whatever the URL
+//! said and however often the name re-resolves (redirects and the targets
+//! of proxy tunnels included). A refused address is skipped; when all
+//! are refused the request fails with
+//! [`ErrorKind::BlockedAddress`](crate::ErrorKind::BlockedAddress). The
+//! proxy itself is the user's choice and is not checked.
 
 use std::fmt;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +44,7 @@ use url::Url;
 
 use crate::dns::DnsCache;
 use crate::error::{Error, ErrorKind, Phase};
+use crate::policy::AddressPolicy;
 use crate::proxy::Proxy;
 use crate::tls::{self, Stream};
 
@@ -106,6 +117,7 @@ pub(crate) struct Connector {
     pub(crate) tls: Arc<ClientConfig>,
     pub(crate) proxy: Option<Proxy>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) policy: AddressPolicy,
 }
 
 impl Connector {
@@ -123,7 +135,10 @@ impl Connector {
     async fn open(&self, key: &Key) -> Result<Sender, Error> {
         let tcp = match &self.proxy {
             Some(proxy) => proxy.tunnel(self, key).await?,
-            None => self.tcp(&key.host, key.port).await?,
+            None => {
+                let addrs = self.allowed_addrs(key).await?;
+                self.connect_any(&addrs, &key.host, key.port).await?
+            }
         };
         let (stream, h2) = if key.https {
             tls::handshake(&self.tls, &key.host, tcp).await?
@@ -155,12 +170,49 @@ impl Connector {
         }
     }
 
-    /// A TCP connection to `host:port`, trying each address in turn.
+    /// The addresses of `key`'s host that the address policy allows, in
+    /// the resolver's order; an error of kind
+    /// [`BlockedAddress`](ErrorKind::BlockedAddress) naming the first
+    /// refused address and its rule when it allows none.
+    pub(crate) async fn allowed_addrs(&self, key: &Key) -> Result<Vec<SocketAddr>, Error> {
+        let mut addrs = self.dns.resolve(&key.host, key.port).await?;
+        if self.policy.allows_all() {
+            return Ok(addrs);
+        }
+        let mut refused = None;
+        addrs.retain(|a| match self.policy.check(a.ip()) {
+            Ok(()) => true,
+            Err(why) => {
+                refused.get_or_insert(why);
+                false
+            }
+        });
+        match refused {
+            Some(why) if addrs.is_empty() => Err(Error::new(
+                ErrorKind::BlockedAddress,
+                format!("the address policy refused to connect to {key}: {why}"),
+            )),
+            _ => Ok(addrs),
+        }
+    }
+
+    /// A TCP connection to `host:port` (the proxy: not checked against
+    /// the address policy), trying each address in turn.
     pub(crate) async fn tcp(&self, host: &str, port: u16) -> Result<TcpStream, Error> {
         let addrs = self.dns.resolve(host, port).await?;
+        self.connect_any(&addrs, host, port).await
+    }
+
+    /// A TCP connection to the first of `addrs` that answers.
+    async fn connect_any(
+        &self,
+        addrs: &[SocketAddr],
+        host: &str,
+        port: u16,
+    ) -> Result<TcpStream, Error> {
         let mut last = None;
         for addr in addrs {
-            match TcpStream::connect(addr).await {
+            match TcpStream::connect(*addr).await {
                 Ok(s) => {
                     let _ = s.set_nodelay(true);
                     return Ok(s);

@@ -8,7 +8,11 @@
 //! checked against the loop's clock. Addresses given with
 //! [`ClientBuilder::resolve`](crate::ClientBuilder::resolve) win over the
 //! resolver, and names under `.invalid` fail at once without a query, as
-//! RFC 6761 asks. IP literals never reach the resolver.
+//! RFC 6761 asks. IP literals never reach the resolver. A custom
+//! [`Resolver`] (see [`ClientBuilder::resolver`](crate::ClientBuilder::resolver))
+//! replaces the system one and is asked every time: its answers are not
+//! cached here, so a test resolver can change its answer between two
+//! connections, and a caching resolver keeps its own TTLs.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -19,6 +23,7 @@ use std::time::Duration;
 use solo::time::Instant;
 
 use crate::error::{Error, ErrorKind};
+use crate::resolve::Resolver;
 
 /// How many names the cache keeps at most before it starts over.
 const MAX_ENTRIES: usize = 1024;
@@ -26,6 +31,7 @@ const MAX_ENTRIES: usize = 1024;
 pub(crate) struct DnsCache {
     ttl: Duration,
     overrides: HashMap<String, Vec<IpAddr>>,
+    resolver: Resolver,
     entries: RefCell<HashMap<String, Entry>>,
 }
 
@@ -35,10 +41,15 @@ struct Entry {
 }
 
 impl DnsCache {
-    pub(crate) fn new(ttl: Duration, overrides: HashMap<String, Vec<IpAddr>>) -> DnsCache {
+    pub(crate) fn new(
+        ttl: Duration,
+        overrides: HashMap<String, Vec<IpAddr>>,
+        resolver: Resolver,
+    ) -> DnsCache {
         DnsCache {
             ttl,
             overrides,
+            resolver,
             entries: RefCell::new(HashMap::new()),
         }
     }
@@ -65,21 +76,18 @@ impl DnsCache {
                 format!("cannot resolve host '{name}': names under .invalid never resolve"),
             ));
         }
+        let failed =
+            |e| Error::new(ErrorKind::Dns, format!("cannot resolve host '{name}'")).with_source(e);
+        if !self.resolver.is_system() {
+            return Ok(self.resolver.lookup(name).await.map_err(failed)?.into());
+        }
         let now = solo::time::now();
         if let Some(e) = self.entries.borrow().get(name) {
             if e.expires > now {
                 return Ok(e.ips.clone());
             }
         }
-        let addrs = solo::net::lookup_host(name, 0).await.map_err(|e| {
-            Error::new(ErrorKind::Dns, format!("cannot resolve host '{name}'")).with_source(e)
-        })?;
-        let mut ips: Vec<IpAddr> = Vec::with_capacity(addrs.len());
-        for a in addrs {
-            if !ips.contains(&a.ip()) {
-                ips.push(a.ip());
-            }
-        }
+        let ips = self.resolver.lookup(name).await.map_err(failed)?;
         let ips: Rc<[IpAddr]> = ips.into();
         let mut entries = self.entries.borrow_mut();
         if entries.len() >= MAX_ENTRIES {
@@ -117,7 +125,7 @@ mod tests {
                 "example.test".to_owned(),
                 vec!["127.0.0.9".parse().unwrap()],
             );
-            let dns = DnsCache::new(Duration::from_secs(60), o);
+            let dns = DnsCache::new(Duration::from_secs(60), o, Resolver::system());
             let a = dns.resolve("[::1]", 80).await.unwrap();
             assert_eq!(a, ["[::1]:80".parse().unwrap()]);
             let a = dns.resolve("Example.Test.", 8080).await.unwrap();
@@ -129,7 +137,7 @@ mod tests {
     #[test]
     fn invalid_names_fail_without_a_query() {
         solo::run(async {
-            let dns = DnsCache::new(Duration::from_secs(60), HashMap::new());
+            let dns = DnsCache::new(Duration::from_secs(60), HashMap::new(), Resolver::system());
             let e = dns.resolve("no-such-host.invalid", 80).await.unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Dns);
             assert!(e.to_string().contains("no-such-host.invalid"));
@@ -143,7 +151,8 @@ mod tests {
             .build()
             .unwrap()
             .run_until_complete(async {
-                let dns = DnsCache::new(Duration::from_secs(60), HashMap::new());
+                let dns =
+                    DnsCache::new(Duration::from_secs(60), HashMap::new(), Resolver::system());
                 let a = dns.resolve("localhost", 1).await.unwrap();
                 assert!(a.iter().all(|a| a.ip().is_loopback() && a.port() == 1));
                 assert!(dns.expiry("localhost").is_some());

@@ -27,6 +27,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// assert!(matches!(k, ErrorKind::Timeout(Phase::Read)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Phase {
     /// Opening the connection: DNS, TCP, proxy tunnel, TLS
     /// ([`ClientBuilder::connect_timeout`](crate::ClientBuilder::connect_timeout)).
@@ -50,6 +51,7 @@ pub enum Phase {
 /// });
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The connection could not be opened, or it failed or closed before
     /// a response head arrived (refused, reset, closed early, proxy
@@ -79,6 +81,24 @@ pub enum ErrorKind {
     InvalidUrl,
     /// The host name could not be resolved.
     Dns,
+    /// The client's [`AddressPolicy`](crate::AddressPolicy) refused every
+    /// address of the host (after DNS, for this connection); the message
+    /// names the address and the rule. Trying again does not help.
+    ///
+    /// ```
+    /// use solo_http::{AddressPolicy, ErrorKind};
+    /// solo::run(async {
+    ///     let client = solo_http::Client::builder()
+    ///         .address_policy(AddressPolicy::public_only())
+    ///         .build()
+    ///         .unwrap();
+    ///     // Refused before any packet is sent.
+    ///     let err = client.get("http://127.0.0.1:1/").send().await.unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::BlockedAddress);
+    ///     assert!(err.to_string().contains("127.0.0.1 is in 127.0.0.0/8 (loopback)"), "{err}");
+    /// });
+    /// ```
+    BlockedAddress,
 }
 
 /// The error of every fallible operation in this crate.

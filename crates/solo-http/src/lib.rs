@@ -24,6 +24,87 @@
 //! # }
 //! ```
 //!
+//! ## Redirects
+//!
+//! Up to [`redirect_limit`](ClientBuilder::redirect_limit) redirects (10
+//! by default; 0 returns the 3xx response itself) are followed, with the
+//! method that RFC 9110 (section 15.4) gives:
+//!
+//! | status | POST | HEAD | GET, PUT, PATCH, DELETE, ... |
+//! |---|---|---|---|
+//! | 301, 302 | becomes GET, body dropped | stays HEAD | kept, with the body |
+//! | 303 | becomes GET, body dropped | stays HEAD | becomes GET, body dropped |
+//! | 307, 308 | kept, with the body | stays HEAD | kept, with the body |
+//!
+//! Request bodies are held in memory ([`Bytes`]), so a kept body can
+//! always be sent again. Browsers (the Fetch standard) follow the same
+//! rules; Python's requests differs on 301/302: it also turns a PUT or
+//! DELETE into a GET on a 302, and drops every body on a 301 or 302.
+//!
+//! On a redirect to another origin (scheme, host or port), the
+//! `Authorization`, `Proxy-Authorization` and `Cookie` headers of the
+//! request are dropped (cookies from the jar are added again for the new
+//! host). A `Location` that is not an http(s) URL, a loop, or one redirect
+//! more than the limit is an error of kind [`Redirect`](ErrorKind::Redirect).
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use solo_http::{Client, Method};
+//!
+//! /// The method that reaches the end of a `code` redirect.
+//! async fn method_after(client: &Client, base: &str, method: Method, code: u16) -> String {
+//!     let url = format!("{base}/status/{code}");
+//!     let resp = client.request(method, url).body("x").send().await.unwrap();
+//!     resp.text().await.unwrap()
+//! }
+//!
+//! solo::run(async {
+//!     // A server that redirects /status/CODE to /done, which answers
+//!     // with the method it got.
+//!     let listener = solo::net::TcpListener::bind("127.0.0.1:0").await?;
+//!     let base = format!("http://{}", listener.local_addr()?);
+//!     solo::spawn(async move {
+//!         while let Ok((s, _)) = listener.accept().await {
+//!             solo::spawn(async move {
+//!                 let mut buf = [0; 4096];
+//!                 let n = s.read(&mut buf).await.unwrap_or(0);
+//!                 let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+//!                 let mut words = head.split_whitespace();
+//!                 let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+//!                 let answer = match path.strip_prefix("/status/") {
+//!                     Some(code) => format!("HTTP/1.1 {code} Redirect\r\nlocation: /done\r\n\
+//!                                            content-length: 0\r\nconnection: close\r\n\r\n"),
+//!                     None => format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\
+//!                                      connection: close\r\n\r\n{method}", method.len()),
+//!                 };
+//!                 let _ = s.write_all(answer.as_bytes()).await;
+//!                 while s.read(&mut buf).await.unwrap_or(0) > 0 {} // until the client closes
+//!             });
+//!         }
+//!     });
+//!
+//!     let client = Client::new();
+//!     assert_eq!(method_after(&client, &base, Method::POST, 302).await, "GET");
+//!     assert_eq!(method_after(&client, &base, Method::PUT, 302).await, "PUT");
+//!     assert_eq!(method_after(&client, &base, Method::PUT, 303).await, "GET");
+//!     assert_eq!(method_after(&client, &base, Method::POST, 307).await, "POST");
+//!     Ok(())
+//! })
+//! # }
+//! ```
+//!
+//! ## Credentials
+//!
+//! [`RequestBuilder::basic_auth`] and [`RequestBuilder::bearer_auth`] set
+//! `Authorization`. A user and password in the URL
+//! (`http://user:pass@host/`, percent-decoded) are sent as
+//! `Authorization: Basic` unless the request sets its own, and are taken
+//! out of the URL before anything else: the request target,
+//! [`Response::url`] and [`Error::url`] never hold them. Credentials are
+//! never printed: `Debug` shows `Sensitive` for `Authorization` headers,
+//! and an error that quotes a URL the client could not parse shows its
+//! password as `***`.
+//!
 //! ## Design
 //!
 //! HTTP itself is [hyper] 1.x (HTTP/1.1 and HTTP/2), TLS is [rustls] with
@@ -34,12 +115,15 @@
 //! |---|---|
 //! | `client` | [`Client`], [`ClientBuilder`]: the shared state and defaults |
 //! | `request` | [`RequestBuilder`]: a request, errors kept until `send` |
+//! | `auth` | `Basic`/`Bearer` credentials, URL userinfo, redacting passwords |
 //! | `send` | the total deadline, the redirect loop, one hop, stale-connection retry |
 //! | `redirect` | the redirect rules, as a pure decision |
 //! | `pool` | idle keep-alive connections, HTTP/2 sharing, per-host limits |
 //! | `connect` | DNS, TCP, proxy tunnel, TLS, hyper handshake, solo tasks |
 //! | `tls` | rustls settings, ALPN, the plain-or-TLS stream |
 //! | `dns` | a TTL cache over `solo::net::lookup_host` |
+//! | `resolve` | the resolver hook: [`Resolve`], [`Resolver`] |
+//! | `policy` | [`AddressPolicy`]: which addresses may be connected to |
 //! | `proxy` | HTTP `CONNECT` tunnels |
 //! | `response`, `body` | [`Response`]; streaming the body under limits |
 //! | `decode` | gzip/deflate/br decompression, charset detection |
@@ -71,6 +155,17 @@
 //!   Reading the body to its end gives the connection back to the pool.
 //! - **Errors, not panics.** Bad input (URL, header) is an error at send;
 //!   whatever a server sends is at worst an error.
+//! - **An address policy, checked where the socket opens.** With
+//!   [`ClientBuilder::address_policy`] (e.g.
+//!   [`AddressPolicy::public_only`], the guard against server-side request
+//!   forgery: no loopback, private, link-local or other special address,
+//!   in IPv4-mapped, 6to4 and NAT64 forms too), every address is judged
+//!   after DNS, just before connecting to it, for every request, redirect
+//!   and proxy tunnel target: a name that resolves, or re-resolves, to a
+//!   refused address fails with [`ErrorKind::BlockedAddress`], naming the
+//!   address and the rule. By default every address is allowed. Names can
+//!   be resolved by a [`Resolver`] of your own
+//!   ([`ClientBuilder::resolver`]), e.g. [`Resolver::hosts`] in tests.
 //!
 //! [hyper]: https://docs.rs/hyper
 //! [rustls]: https://docs.rs/rustls
@@ -78,6 +173,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod auth;
 mod body;
 mod client;
 mod connect;
@@ -85,19 +181,24 @@ mod cookie;
 mod decode;
 mod dns;
 mod error;
+mod policy;
 mod pool;
 mod proxy;
 mod redirect;
 mod request;
+mod resolve;
 mod response;
 mod send;
 mod tls;
 
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY_SIZE};
 pub use error::{Error, ErrorKind, Phase};
+pub use policy::{embedded_ipv4, special_range, AddressPolicy, Refused, SpecialRange};
 pub use request::{IntoUrl, RequestBuilder};
+pub use resolve::{Resolve, Resolver, Resolving};
 pub use response::Response;
 
 pub use bytes::Bytes;
 pub use http::{header, HeaderMap, Method, StatusCode, Version};
+pub use ipnet::IpNet;
 pub use url::Url;

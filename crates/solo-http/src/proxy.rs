@@ -8,10 +8,17 @@
 //! target: TLS and HTTP run inside it, end to end. A tunnel is one pooled
 //! connection like any other. The exchange is a few lines of text, done
 //! here by hand; it is part of the connect phase (and its time limit).
+//!
+//! When the client has an address policy, the target's name is resolved
+//! and checked here, and the tunnel is asked for the checked address
+//! (`CONNECT 93.184.216.34:443`), so the proxy cannot resolve it to
+//! another one; TLS still verifies the certificate against the name.
 
+use http::HeaderValue;
 use solo::net::TcpStream;
 use url::Url;
 
+use crate::auth;
 use crate::connect::{Connector, Key};
 use crate::error::{Error, ErrorKind};
 
@@ -19,11 +26,12 @@ use crate::error::{Error, ErrorKind};
 const MAX_HEAD: usize = 8 << 10;
 
 /// Where the proxy is, and how to log in to it.
+/// (`Debug` prints the credentials as `Sensitive`.)
 #[derive(Clone, Debug)]
 pub(crate) struct Proxy {
     host: String,
     port: u16,
-    authorization: Option<String>,
+    authorization: Option<HeaderValue>,
 }
 
 impl Proxy {
@@ -32,19 +40,15 @@ impl Proxy {
         let invalid = |why: &str| {
             Error::new(
                 ErrorKind::InvalidUrl,
-                format!("invalid proxy URL {url:?}: {why}"),
+                format!("invalid proxy URL {:?}: {why}", auth::redact(url)),
             )
         };
-        let u = Url::parse(url).map_err(|e| invalid("not a URL").with_source(e))?;
+        let mut u = Url::parse(url).map_err(|e| invalid("not a URL").with_source(e))?;
         if u.scheme() != "http" {
             return Err(invalid("only http:// proxies are supported"));
         }
         let host = u.host_str().ok_or_else(|| invalid("no host"))?.to_owned();
-        let authorization = (!u.username().is_empty()).then(|| {
-            let user = percent_decode(u.username());
-            let pass = percent_decode(u.password().unwrap_or(""));
-            format!("Basic {}", base64(format!("{user}:{pass}").as_bytes()))
-        });
+        let authorization = auth::take_userinfo(&mut u);
         Ok(Proxy {
             host,
             port: u.port_or_known_default().unwrap_or(80),
@@ -58,11 +62,19 @@ impl Proxy {
         connector: &Connector,
         target: &Key,
     ) -> Result<TcpStream, Error> {
+        let authority = match connector.policy.allows_all() {
+            true => format!("{}:{}", target.host, target.port),
+            false => match connector.allowed_addrs(target).await?.first() {
+                Some(addr) => addr.to_string(),
+                None => format!("{}:{}", target.host, target.port),
+            },
+        };
         let tcp = connector.tcp(&self.host, self.port).await?;
-        let authority = format!("{}:{}", target.host, target.port);
         let mut ask = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
-        if let Some(auth) = &self.authorization {
-            ask.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
+        if let Some(value) = &self.authorization {
+            ask.push_str("Proxy-Authorization: ");
+            ask.push_str(value.to_str().unwrap_or_default());
+            ask.push_str("\r\n");
         }
         ask.push_str("\r\n");
         let failed = |what: String| Error::new(ErrorKind::Connect, what);
@@ -120,49 +132,6 @@ async fn read_head(tcp: &TcpStream) -> std::io::Result<String> {
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match (
-            b[i],
-            b.get(i + 1).and_then(|c| hex(*c)),
-            b.get(i + 2).and_then(|c| hex(*c)),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn base64(data: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for group in data.chunks(3) {
-        let n = group
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= group.len() {
-                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,7 +140,11 @@ mod tests {
     fn parses_credentials_into_basic_auth() {
         let p = Proxy::parse("http://ada:p%40ss@proxy.test:3128").unwrap();
         assert_eq!((p.host.as_str(), p.port), ("proxy.test", 3128));
-        assert_eq!(p.authorization.as_deref(), Some("Basic YWRhOnBAc3M="));
+        assert_eq!(p.authorization.unwrap(), "Basic YWRhOnBAc3M=");
+        let p = Proxy::parse("http://ada:s3cret@proxy.test:3128").unwrap();
+        assert!(!format!("{p:?}").contains("s3cret"), "{p:?}");
+        let e = Proxy::parse("http://ada:s3cret@proxy.test:bad").unwrap_err();
+        assert!(!format!("{e} {e:?}").contains("s3cret"), "{e}");
         assert!(Proxy::parse("http://proxy.test")
             .unwrap()
             .authorization
@@ -180,14 +153,5 @@ mod tests {
             Proxy::parse("https://x:1").unwrap_err().kind(),
             ErrorKind::InvalidUrl
         );
-    }
-
-    #[test]
-    fn base64_pads() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foob"), "Zm9vYg==");
     }
 }

@@ -5,8 +5,12 @@
 //! [`Redirects::next`] says whether to follow, where, with which method,
 //! and with or without the body and the credentials. The rules:
 //!
-//! - 301, 302 and 303 change the method to GET (HEAD stays HEAD) and drop
-//!   the body; 307 and 308 keep both. Other statuses are not redirects.
+//! - The method, as RFC 9110 section 15.4 has it: 301 and 302 turn a
+//!   POST into a GET without its body and keep any other method with its
+//!   body; 303 turns every method but HEAD into a GET without a body; 307
+//!   and 308 keep the method and the body. Other statuses are not
+//!   redirects. Request bodies are always held in memory (`Bytes`), so a
+//!   kept body can always be sent again.
 //! - A missing `Location` means the response is the answer. One that is
 //!   not a valid URL, or whose scheme is not http(s) (`file:`, `ftp:`,
 //!   `javascript:`...), is an error: never followed.
@@ -15,7 +19,9 @@
 //!   an error right away rather than a walk up to the limit.
 //! - When the origin (scheme, host or port) changes, `Authorization`,
 //!   `Proxy-Authorization` and `Cookie` headers set on the request are
-//!   dropped (cookies from the jar are added again per host).
+//!   dropped (cookies from the jar are added again per host). A user and
+//!   password in the `Location` are taken out of it and not used (as
+//!   Python's requests does), and never quoted in an error.
 
 use std::collections::HashSet;
 
@@ -26,6 +32,7 @@ use http::header::{
 use http::{Method, StatusCode};
 use url::Url;
 
+use crate::auth;
 use crate::error::{Error, ErrorKind};
 
 /// The request being sent, hop after hop.
@@ -68,24 +75,27 @@ impl Redirects {
         headers: &HeaderMap,
     ) -> Result<bool, Error> {
         let (method, keep_body) = match status.as_u16() {
-            301..=303 if hop.method == Method::HEAD => (Method::HEAD, false),
-            301..=303 => (Method::GET, false),
-            307 | 308 => (hop.method.clone(), true),
+            301 | 302 if hop.method == Method::POST => (Method::GET, false),
+            301 | 302 | 307 | 308 => (hop.method.clone(), true),
+            303 if hop.method == Method::HEAD => (Method::HEAD, false),
+            303 => (Method::GET, false),
             _ => return Ok(false),
         };
         let Some(location) = headers.get(LOCATION) else {
             return Ok(false);
         };
         let fail = |msg: String| Error::new(ErrorKind::Redirect, msg).with_url(&hop.url);
-        let target = std::str::from_utf8(location.as_bytes())
+        let mut target = std::str::from_utf8(location.as_bytes())
             .ok()
             .and_then(|l| hop.url.join(l.trim()).ok())
             .ok_or_else(|| {
+                let shown = String::from_utf8_lossy(location.as_bytes());
                 fail(format!(
                     "the server redirected to an invalid Location {:?}",
-                    String::from_utf8_lossy(location.as_bytes())
+                    auth::redact(&shown)
                 ))
             })?;
+        auth::strip_userinfo(&mut target);
         if !matches!(target.scheme(), "http" | "https") || target.host_str().is_none() {
             return Err(fail(format!(
                 "refusing to follow a redirect to {target}: only http and https URLs are followed"
@@ -167,6 +177,50 @@ mod tests {
             h.headers.get(AUTHORIZATION).is_some(),
             "same host keeps credentials"
         );
+    }
+
+    /// (method after, body kept) for each status and method before.
+    fn rule(status: u16, method: Method) -> (Method, bool) {
+        let mut h = hop(method, "http://a.test/x");
+        let mut r = Redirects::new(10, &h);
+        let status = StatusCode::from_u16(status).unwrap();
+        assert!(r.next(&mut h, status, &to("/y")).unwrap());
+        assert_eq!(h.body.is_some(), h.headers.contains_key(CONTENT_TYPE));
+        (h.method, h.body.is_some())
+    }
+
+    #[test]
+    fn methods_follow_rfc_9110() {
+        use Method as M;
+        for status in [301, 302] {
+            assert_eq!(rule(status, M::POST), (M::GET, false), "{status}");
+            for m in [M::GET, M::PUT, M::PATCH, M::DELETE, M::HEAD] {
+                assert_eq!(rule(status, m.clone()), (m, true), "{status}");
+            }
+        }
+        for m in [M::GET, M::POST, M::PUT, M::PATCH, M::DELETE, M::OPTIONS] {
+            assert_eq!(rule(303, m), (M::GET, false));
+        }
+        assert_eq!(rule(303, M::HEAD), (M::HEAD, false));
+        for status in [307, 308] {
+            for m in [M::GET, M::POST, M::PUT, M::PATCH, M::DELETE, M::HEAD] {
+                assert_eq!(rule(status, m.clone()), (m, true), "{status}");
+            }
+        }
+    }
+
+    #[test]
+    fn userinfo_in_location_is_dropped_and_not_quoted() {
+        let mut h = hop(Method::GET, "http://a.test/x");
+        let mut r = Redirects::new(10, &h);
+        let loc = to("http://eve:s3cret@b.test/y");
+        assert!(r.next(&mut h, StatusCode::FOUND, &loc).unwrap());
+        assert_eq!(h.url.as_str(), "http://b.test/y");
+        assert!(h.headers.get(AUTHORIZATION).is_none());
+        let e = r
+            .next(&mut h, StatusCode::FOUND, &to("http://eve:s3cret@[bad/"))
+            .unwrap_err();
+        assert!(!format!("{e} {e:?}").contains("s3cret"), "{e}");
     }
 
     #[test]

@@ -6,15 +6,22 @@
 //! returned as the error of [`send`](RequestBuilder::send). The first
 //! such mistake wins. Bodies are held whole in memory ([`Bytes`]), which
 //! lets the client send them again on a retry or a 307/308 redirect.
+//!
+//! Credentials: [`basic_auth`](RequestBuilder::basic_auth),
+//! [`bearer_auth`](RequestBuilder::bearer_auth) and `Authorization`
+//! headers are marked sensitive, so `Debug` never prints them. A user and
+//! password in the URL are taken out of it at send (see `send`).
 
+use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use http::Method;
 use serde::Serialize;
 use url::Url;
 
+use crate::auth;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
 use crate::response::Response;
@@ -50,7 +57,8 @@ impl IntoUrl for &Url {
 impl IntoUrl for &str {
     fn into_url(self) -> Result<Url, Error> {
         Url::parse(self).map_err(|e| {
-            Error::new(ErrorKind::InvalidUrl, format!("invalid URL {self:?}")).with_source(e)
+            let shown = auth::redact(self);
+            Error::new(ErrorKind::InvalidUrl, format!("invalid URL {shown:?}")).with_source(e)
         })
     }
 }
@@ -135,7 +143,8 @@ impl RequestBuilder {
             Err(e) => return self.fail(invalid("invalid header name", e.into())),
         };
         match HeaderValue::try_from(value) {
-            Ok(v) => {
+            Ok(mut v) => {
+                auth::protect(&name, &mut v);
                 self.headers.append(name, v);
                 self
             }
@@ -143,6 +152,58 @@ impl RequestBuilder {
                 let msg = format!("invalid value for header '{name}'");
                 self.fail(invalid(&msg, e.into()))
             }
+        }
+    }
+
+    /// Logs in with HTTP Basic authentication (RFC 7617): sets
+    /// `Authorization: Basic base64(user:password)`, replacing any
+    /// `Authorization` set before; no password sends `user:`.
+    ///
+    /// A user and password in the URL (`http://user:pass@host/`) do the
+    /// same, unless the request sets its own `Authorization`. Either way
+    /// the header is dropped when a redirect leads to another origin
+    /// (scheme, host or port), and it is never printed: `Debug` shows
+    /// `Sensitive`.
+    ///
+    /// ```
+    /// let _req = solo_http::Client::new()
+    ///     .get("http://127.0.0.1:8080/private")
+    ///     .basic_auth("ada", Some("secret"));
+    /// let _no_password = solo_http::Client::new()
+    ///     .get("http://127.0.0.1:8080/private")
+    ///     .basic_auth("api-key", None::<&str>);
+    /// ```
+    pub fn basic_auth<U: fmt::Display, P: fmt::Display>(
+        mut self,
+        user: U,
+        password: Option<P>,
+    ) -> RequestBuilder {
+        self.headers
+            .insert(AUTHORIZATION, auth::basic(user, password));
+        self
+    }
+
+    /// Sends a bearer token (RFC 6750, OAuth 2.0): sets `Authorization:
+    /// Bearer <token>`, replacing any `Authorization` set before. Like
+    /// [`basic_auth`](RequestBuilder::basic_auth), it is dropped on a
+    /// redirect to another origin and never printed. A token with a line
+    /// break is an error at send (which does not quote the token).
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let client = solo_http::Client::new();
+    ///     let _req = client.get("http://127.0.0.1:8080/api").bearer_auth("tok3n");
+    ///     let err = client.get("http://127.0.0.1:1/").bearer_auth("a\nb").send().await.unwrap_err();
+    ///     assert_eq!(err.kind(), solo_http::ErrorKind::InvalidUrl);
+    /// });
+    /// ```
+    pub fn bearer_auth<T: fmt::Display>(mut self, token: T) -> RequestBuilder {
+        match auth::bearer(token) {
+            Ok(v) => {
+                self.headers.insert(AUTHORIZATION, v);
+                self
+            }
+            Err(e) => self.fail(invalid("invalid bearer token", e.into())),
         }
     }
 
@@ -156,7 +217,10 @@ impl RequestBuilder {
     /// ```
     pub fn headers(mut self, headers: HeaderMap) -> RequestBuilder {
         let mut last = None;
-        for (name, value) in headers {
+        for (name, mut value) in headers {
+            if let Some(n) = name.as_ref().or(last.as_ref()) {
+                auth::protect(n, &mut value);
+            }
             match name {
                 Some(n) => {
                     self.headers.insert(n.clone(), value);

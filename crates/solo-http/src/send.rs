@@ -9,6 +9,12 @@
 //! HTTP/1.1, absolute URI for HTTP/2) and waits for the response head
 //! under the read timeout.
 //!
+//! A user and password in the URL become `Authorization: Basic` (unless
+//! the request has its own `Authorization`) and are taken out of the URL
+//! before anything else, so no request target, `Response::url` or error
+//! carries them. A POST, PUT or PATCH without a body says
+//! `Content-Length: 0` (RFC 9110 section 8.6).
+//!
 //! A connection taken from the pool may have been closed by the server
 //! while it sat idle, and the request then fails before any answer. When
 //! that happens on a reused connection and the request was not sent, or
@@ -16,12 +22,16 @@
 //! connection: the caller never sees the stale connection. Bodies are
 //! `Bytes`, so sending one again costs nothing.
 
-use http::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, COOKIE, HOST};
+use http::header::{
+    HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, COOKIE, HOST,
+    TRANSFER_ENCODING,
+};
 use http::{Method, Version};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use url::{Position, Url};
 
+use crate::auth;
 use crate::body::{Deadline, Limits};
 use crate::client::Client;
 use crate::connect::{Key, ReqBody};
@@ -36,12 +46,16 @@ const DRAIN_LIMIT: u64 = 64 << 10;
 
 impl Client {
     pub(crate) async fn execute(&self, req: RequestBuilder) -> Result<Response, Error> {
-        let url = req.url?;
+        let mut url = req.url?;
+        let mut headers = req.headers;
+        if let Some(credentials) = auth::take_userinfo(&mut url) {
+            headers.entry(AUTHORIZATION).or_insert(credentials);
+        }
         check_url(&url)?;
         let hop = Hop {
             method: req.method,
             url,
-            headers: req.headers,
+            headers,
             body: req.body,
         };
         let limit = req.timeout.or(self.inner.config.timeout);
@@ -172,6 +186,17 @@ impl Client {
                 ACCEPT_ENCODING,
                 HeaderValue::from_static("gzip, deflate, br"),
             );
+        }
+        let empty = hop.body.as_ref().is_none_or(|b| b.is_empty());
+        if empty
+            && matches!(hop.method, Method::POST | Method::PUT | Method::PATCH)
+            && !headers.contains_key(TRANSFER_ENCODING)
+        {
+            // RFC 9110 section 8.6: these methods anticipate content, so
+            // an empty one is said (some servers answer 411 otherwise).
+            headers
+                .entry(CONTENT_LENGTH)
+                .or_insert(HeaderValue::from_static("0"));
         }
         if let Some(jar) = &self.inner.jar {
             if !headers.contains_key(COOKIE) {

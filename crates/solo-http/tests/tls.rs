@@ -74,6 +74,10 @@ fn alpn_h2_multiplexes_concurrent_requests_on_one_connection() {
             json(client.post(https_url(&s, "/echo?x=1")).body("over h2")).await;
         assert_eq!(echo["body"], "over h2");
         assert_eq!(echo["method"], "POST");
+        // An empty PUT says Content-Length: 0 over HTTP/2 too.
+        let echo: serde_json::Value = json(client.put(https_url(&s, "/echo"))).await;
+        assert_eq!(echo["headers"]["content-length"], "0");
+        assert_eq!(echo["body"], "");
         assert_eq!(s.stats.accepted(), 1);
     });
 }

@@ -28,7 +28,8 @@
 //! |---|---|
 //! | `asyncio.run(main())` | [`run`] |
 //! | `create_task` / `ensure_future` | [`spawn`] → [`Task`] |
-//! | `gather`, `wait`, `wait_for`, `as_completed`, `TaskGroup` | [`gather()`], [`gather!`], [`try_gather`], [`wait()`], [`timeout`], [`as_completed`], [`TaskGroup`] |
+//! | `gather`, `wait`, `as_completed`, `TaskGroup` | [`gather()`], [`gather!`], [`try_gather`], [`wait()`], [`as_completed`], [`TaskGroup`] |
+//! | `timeout`, `wait_for`, `shield`, cancelling what a task awaits | [`timeout`], [`wait_for()`], [`shield`], [`Task::cancel_on_drop`] |
 //! | `sleep`, `sleep(0)` | [`sleep`], [`yield_now`] |
 //! | `call_soon`, `call_later`, `call_at`, `loop.time()` | [`call_soon`], [`call_later`], [`call_at`], [`time::now`] |
 //! | `to_thread` | [`to_thread`] |
@@ -37,9 +38,14 @@
 //! See `docs/asyncio-to-solo.md` in the repository for the full guide.
 
 #![warn(missing_docs)]
-#![warn(unsafe_op_in_unsafe_fn)]
+#![deny(
+    clippy::undocumented_unsafe_blocks,
+    clippy::missing_safety_doc,
+    unsafe_op_in_unsafe_fn
+)]
 
 mod blocking;
+mod cancel;
 mod combine;
 #[cfg(feature = "tokio-io")]
 pub mod compat;
@@ -54,8 +60,9 @@ mod task;
 pub mod time;
 
 pub use blocking::{spawn_blocking, to_thread, ToThread};
+pub use cancel::{shield, wait_for, CancelOnDrop};
 pub use combine::{
-    as_completed, gather, try_gather, wait, AsCompleted, Gather, ReturnWhen, TaskGroup,
+    as_completed, gather, try_gather, wait, AsCompleted, ChildError, Gather, ReturnWhen, TaskGroup,
     TaskGroupError, TryGather,
 };
 pub use coop::yield_now;

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use solo::{EventLoop, ReturnWhen, TaskGroup, TaskGroupError};
+use solo::{ChildError, EventLoop, ReturnWhen, TaskGroup};
 
 fn paused() -> EventLoop {
     EventLoop::builder().paused_clock().build().unwrap()
@@ -72,6 +72,65 @@ fn gather_panic_propagates_and_cancels_siblings() {
     });
     std::panic::set_hook(prev);
     assert!(!survived.get(), "the sibling was cancelled");
+}
+
+/// Runs `body` on a paused clock with the panic hook silenced.
+fn quietly<T>(body: impl std::future::Future<Output = T>) -> T {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let out = paused().run_until_complete(body);
+    std::panic::set_hook(prev);
+    out
+}
+
+type BoxedUnit = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>;
+
+/// A slow first child and a second one that fails at 10 ms (by `Err` or
+/// by panicking): the failure is seen at 10 ms, not when the first child
+/// is done (asyncio raises at once too).
+fn slow_then_failing(panic: bool) -> Vec<BoxedUnit> {
+    vec![
+        Box::pin(async {
+            solo::sleep(Duration::from_millis(50)).await;
+            Ok(())
+        }),
+        Box::pin(async move {
+            solo::sleep(Duration::from_millis(10)).await;
+            if panic {
+                panic!("late argument failed");
+            }
+            Err("late argument failed".to_string())
+        }),
+    ]
+}
+
+#[test]
+fn gather_panic_is_raised_when_it_happens_not_in_argument_order() {
+    quietly(async {
+        let start = solo::time::now();
+        let g = solo::spawn(solo::gather(slow_then_failing(true)));
+        let err = g.await.unwrap_err();
+        assert_eq!(err.panic_message(), Some("late argument failed"));
+        assert_eq!(solo::time::now() - start, Duration::from_millis(10));
+    });
+}
+
+#[test]
+fn try_gather_fails_fast_on_a_panic_and_on_an_err() {
+    quietly(async {
+        let start = solo::time::now();
+        let g = solo::spawn(solo::try_gather(slow_then_failing(true)));
+        let err = g.await.unwrap_err();
+        assert_eq!(err.panic_message(), Some("late argument failed"));
+        assert_eq!(solo::time::now() - start, Duration::from_millis(10));
+
+        let start = solo::time::now();
+        let r = solo::try_gather(slow_then_failing(false)).await;
+        assert_eq!(r.unwrap_err(), "late argument failed");
+        assert_eq!(solo::time::now() - start, Duration::from_millis(10));
+        solo::yield_now().await;
+        assert!(solo::all_tasks().is_empty(), "the slow one was cancelled");
+    });
 }
 
 #[test]
@@ -230,17 +289,10 @@ fn task_group_success_failure_and_panic() {
             solo::sleep(Duration::from_millis(6)).await;
             Err::<(), _>("second".to_string())
         });
-        match g.join().await {
-            Err(TaskGroupError::Failed(e)) => assert_eq!(e, "boom"),
-            other => panic!("unexpected {other:?}"),
-        }
+        let err = g.join().await.unwrap_err();
+        assert!(matches!(err.errors(), [ChildError::Failed(e)] if e == "boom"));
         assert_eq!(solo::time::now() - start, Duration::from_millis(5));
         assert!(slow.await.unwrap_err().is_cancelled());
-        let late = g.spawn(async { Ok(1) });
-        assert!(
-            late.await.unwrap_err().is_cancelled(),
-            "spawning into a failed group"
-        );
 
         let g = TaskGroup::<String>::new();
         let other = g.spawn(async { Ok(after(1000, 1).await) });
@@ -265,5 +317,118 @@ fn dropping_task_group_cancels_members() {
         let t = g.spawn(async { Ok(after(1000, 1).await) });
         drop(g);
         assert!(t.await.unwrap_err().is_cancelled());
+    });
+}
+
+#[test]
+fn task_group_reports_every_child_that_failed_in_the_same_turn() {
+    quietly(async {
+        let g = TaskGroup::<String>::new();
+        let slow = g.spawn(async { Ok(after(1000, 1).await) });
+        for name in ["first", "second"] {
+            g.spawn(async move {
+                solo::sleep(Duration::from_millis(10)).await;
+                Err::<(), _>(name.to_string())
+            });
+        }
+        g.spawn(async {
+            solo::sleep(Duration::from_millis(10)).await;
+            if true {
+                panic!("third");
+            }
+            Ok(())
+        });
+        let err = g.join().await.unwrap_err();
+        let seen: Vec<String> = err.errors().iter().map(|e| e.to_string()).collect();
+        assert_eq!(seen, ["first", "second", "a task panicked: third"]);
+        assert_eq!(err.to_string(), "task group failed: first (and 2 more)");
+        assert!(slow.await.unwrap_err().is_cancelled());
+    });
+}
+
+#[test]
+fn task_group_run_interrupts_the_body_when_a_child_fails() {
+    paused().run_until_complete(async {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let start = solo::time::now();
+        let g = TaskGroup::<&str>::new();
+        let l = log.clone();
+        let r: Result<(), _> = g
+            .run(async {
+                g.spawn(async {
+                    solo::sleep(Duration::from_millis(10)).await;
+                    Err::<(), _>("child failed")
+                });
+                let _drop_logger = DropLog(l.clone(), "body dropped");
+                solo::sleep(Duration::from_millis(100)).await;
+                l.borrow_mut().push("body finished");
+                Ok(())
+            })
+            .await;
+        assert_eq!(r.unwrap_err().into_failed(), Some("child failed"));
+        assert_eq!(*log.borrow(), ["body dropped"]);
+        assert_eq!(solo::time::now() - start, Duration::from_millis(10));
+        assert!(g.is_closed());
+
+        // The body's own Err aborts the group and comes last.
+        let g = TaskGroup::<&str>::new();
+        let r: Result<(), _> = g
+            .run(async {
+                g.spawn(async { Ok(after(1000, 1).await) });
+                g.spawn(async { Err::<(), _>("child") });
+                Err("body")
+            })
+            .await;
+        let all: Vec<_> = r
+            .unwrap_err()
+            .into_errors()
+            .into_iter()
+            .filter_map(ChildError::into_failed)
+            .collect();
+        assert_eq!(all, ["child", "body"]);
+        assert_eq!(
+            solo::time::now() - start,
+            Duration::from_millis(10),
+            "slow child cancelled"
+        );
+
+        let g = TaskGroup::<()>::new();
+        let n = g
+            .run(async { Ok(g.spawn(async { Ok(after(5, 21).await) }).await.unwrap() * 2) })
+            .await;
+        assert_eq!(n.unwrap(), 42);
+    });
+}
+
+struct DropLog(Rc<RefCell<Vec<&'static str>>>, &'static str);
+
+impl Drop for DropLog {
+    fn drop(&mut self) {
+        self.0.borrow_mut().push(self.1);
+    }
+}
+
+#[test]
+fn task_group_spawn_after_join_panics_and_into_a_failed_group_is_cancelled() {
+    quietly(async {
+        let g = TaskGroup::<()>::new();
+        g.spawn(async { Err::<(), _>(()) });
+        solo::yield_now().await;
+        let late = g.spawn(async { Ok(1) });
+        assert!(
+            late.await.unwrap_err().is_cancelled(),
+            "the group is aborting"
+        );
+        assert!(g.join().await.is_err());
+        let g = Rc::new(g);
+        let g2 = g.clone();
+        let t = solo::spawn(async move {
+            g2.spawn(async { Ok(()) });
+        });
+        let msg = t.await.unwrap_err().panic_message().map(str::to_owned);
+        assert_eq!(
+            msg.as_deref(),
+            Some("TaskGroup::spawn after join returned: the group is finished; spawn into a new TaskGroup")
+        );
     });
 }

@@ -109,3 +109,44 @@ fn solo_debug_env_turns_debug_mode_on() {
     assert!(on);
     assert!(!off);
 }
+
+/// Set in the child process of the test below.
+const NO_SUBSCRIBER_CHILD: &str = "SOLO_TEST_DEBUG_NO_SUBSCRIBER";
+
+#[test]
+fn reports_go_to_stderr_without_a_tracing_subscriber() {
+    if std::env::var_os(NO_SUBSCRIBER_CHILD).is_some() {
+        // The child: debug mode, no subscriber anywhere in this process.
+        let mut lp = debug_loop();
+        lp.run_until_complete(async {
+            let lost = solo::spawn(async { panic!("nobody looks at me") });
+            lost.set_name("lost");
+            solo::call_soon(|| std::thread::sleep(Duration::from_millis(40)));
+            solo::sleep(Duration::from_millis(1)).await;
+        });
+        lp.close();
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "reports_go_to_stderr_without_a_tracing_subscriber",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(NO_SUBSCRIBER_CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "WARN solo::debug: Task panic was never retrieved: <Task panicked name='lost'"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("WARN solo::debug: Executing a callback took"),
+        "{stderr}"
+    );
+}

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use solo::{EventLoop, TaskError, TaskState};
+use solo::{EventLoop, TaskState};
 
 type Log = Rc<RefCell<Vec<String>>>;
 
@@ -198,7 +198,7 @@ fn cancel_drops_future_at_next_scheduling_point() {
         solo::yield_now().await;
         assert!(dropped.get());
         assert!(t.is_cancelled());
-        assert!(matches!(t.await, Err(TaskError::Cancelled)));
+        assert!(t.await.unwrap_err().is_cancelled());
     });
 }
 
@@ -497,4 +497,18 @@ fn table_of_live_tasks_stays_right_after_a_burst_finishes() {
         assert_eq!(sum, (0..5_000u32).filter(|i| i % 500 != 0).sum::<u32>());
         assert!(solo::all_tasks().is_empty());
     });
+}
+
+#[test]
+fn cancel_requested_outside_the_loop_is_carried_out_at_close() {
+    let mut lp = EventLoop::new().unwrap();
+    let (t,) = lp.run_until_complete(async {
+        let t = solo::spawn(std::future::pending::<()>());
+        solo::yield_now().await; // t ran once and waits
+        (t,)
+    });
+    // No loop runs here: the request reaches the loop through its inbox.
+    assert!(t.cancel());
+    lp.close();
+    assert!(t.is_cancelled());
 }

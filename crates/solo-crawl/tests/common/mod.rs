@@ -21,6 +21,7 @@ pub struct Hit {
     pub at: Instant,
     pub user_agent: Option<String>,
     pub referer: Option<String>,
+    pub authorization: Option<String>,
 }
 
 /// A running test site.
@@ -65,7 +66,26 @@ where
     H: Fn(String) -> Fut + 'static,
     Fut: Future<Output = SiteResponse> + 'static,
 {
-    let listener = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_on("127.0.0.1", handler).await
+}
+
+/// [`start`] on another loopback address (e.g. 127.0.0.2: another host
+/// to the crawler, with no DNS involved).
+pub async fn start_on<H, Fut>(ip: &str, handler: H) -> Site
+where
+    H: Fn(String) -> Fut + 'static,
+    Fut: Future<Output = SiteResponse> + 'static,
+{
+    let listener = solo::net::TcpListener::bind((ip, 0)).await.unwrap();
+    start_with(listener, handler)
+}
+
+/// [`start`] on a listener of the caller's (e.g. a chosen port).
+pub fn start_with<H, Fut>(listener: solo::net::TcpListener, handler: H) -> Site
+where
+    H: Fn(String) -> Fut + 'static,
+    Fut: Future<Output = SiteResponse> + 'static,
+{
     let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
     let site = Site {
         base,
@@ -84,6 +104,7 @@ where
                 at: Instant::now(),
                 user_agent: req.header("user-agent").map(str::to_owned),
                 referer: req.header("referer").map(str::to_owned),
+                authorization: req.header("authorization").map(str::to_owned),
             });
             s.current.set(s.current.get() + 1);
             s.max_concurrent

@@ -1,5 +1,6 @@
 //! `gather(iter)`, `try_gather(iter)` and the `gather!` macro.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{resume_unwind, Location};
@@ -7,7 +8,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use super::spawn_each;
+use super::{spawn_each, CatchUnwind};
 use crate::{Task, TaskError};
 
 /// Runs every future of `futures` concurrently and returns their outputs
@@ -15,7 +16,9 @@ use crate::{Task, TaskError};
 ///
 /// Each future becomes a task at once, so they start in input order at
 /// the loop's next turn. If one panics, the others are cancelled and the
-/// panic resumes in the caller. Dropping the returned future cancels the
+/// panic resumes in the caller at once: the first panic in time, whatever
+/// its place in the input (asyncio raises the first exception at once too,
+/// but leaves the others running). Dropping the returned future cancels the
 /// tasks still running. The futures must be `'static` (they are tasks);
 /// for borrowing futures use [`gather!`](crate::gather!).
 ///
@@ -37,10 +40,18 @@ where
     I::Item: Future + 'static,
 {
     let location = Location::caller();
-    let tasks = spawn_each(futures, location, |f| f);
+    let failure = Rc::new(FirstFailure::new());
+    let tasks = spawn_each(futures, location, |f| {
+        let failure = failure.clone();
+        async move {
+            match CatchUnwind::new(f).await {
+                Ok(v) => Some(v),
+                Err(payload) => failure.record(payload),
+            }
+        }
+    });
     Gather {
-        out: Vec::with_capacity(tasks.len()),
-        tasks,
+        collect: Collect::new(tasks, failure),
     }
 }
 
@@ -54,16 +65,12 @@ where
 /// ```
 #[must_use = "the tasks run anyway, but their outputs are lost unless awaited"]
 pub struct Gather<T> {
-    tasks: Vec<Task<T>>,
-    out: Vec<T>,
+    collect: Collect<T, Box<dyn Any + Send>>,
 }
 
 impl<T> std::fmt::Debug for Gather<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gather")
-            .field("tasks", &self.tasks.len())
-            .field("done", &self.out.len())
-            .finish()
+        self.collect.fmt_as("Gather", f)
     }
 }
 
@@ -73,26 +80,99 @@ impl<T> Future for Gather<T> {
     type Output = Vec<T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
-        let this = &mut *self;
-        // Outputs are collected in order; a task that is not done yet is
-        // waited on, and the ones after it are looked at once it is.
-        while this.out.len() < this.tasks.len() {
-            let i = this.out.len();
-            match Pin::new(&mut this.tasks[i]).poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(v)) => this.out.push(v),
+        self.collect.poll(cx).map(|r| match r {
+            Ok(out) => out,
+            Err(payload) => resume_unwind(payload),
+        })
+    }
+}
+
+/// The first failure among a combinator's children, in time, and the
+/// waker of whoever awaits the combinator.
+struct FirstFailure<X> {
+    slot: RefCell<Option<X>>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl<X> FirstFailure<X> {
+    fn new() -> Self {
+        FirstFailure {
+            slot: RefCell::new(None),
+            waker: RefCell::new(None),
+        }
+    }
+
+    /// Keeps `x` unless a failure came first, and wakes the awaiter at
+    /// once (it need not wait for this child's turn in input order).
+    fn record<T>(&self, x: X) -> Option<T> {
+        let mut slot = self.slot.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(x);
+        }
+        drop(slot);
+        if let Some(w) = self.waker.borrow_mut().take() {
+            w.wake();
+        }
+        None
+    }
+}
+
+/// Collects the outputs of tasks in input order, or stops at the first
+/// failure one of them recorded (each returns `None` when it failed).
+struct Collect<T, X> {
+    tasks: Vec<Task<Option<T>>>,
+    out: Vec<T>,
+    failure: Rc<FirstFailure<X>>,
+}
+
+impl<T, X> Collect<T, X> {
+    fn new(tasks: Vec<Task<Option<T>>>, failure: Rc<FirstFailure<X>>) -> Self {
+        Collect {
+            out: Vec::with_capacity(tasks.len()),
+            tasks,
+            failure,
+        }
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<Vec<T>, X>> {
+        loop {
+            if let Some(x) = self.failure.slot.borrow_mut().take() {
+                cancel_from(&self.tasks, 0);
+                self.tasks.clear();
+                return Poll::Ready(Err(x));
+            }
+            if self.out.len() == self.tasks.len() {
+                self.tasks.clear();
+                return Poll::Ready(Ok(std::mem::take(&mut self.out)));
+            }
+            // Outputs are taken in order; a failure of any child wakes us
+            // through `failure`, whatever its place in the input.
+            let i = self.out.len();
+            match Pin::new(&mut self.tasks[i]).poll(cx) {
+                Poll::Pending => {
+                    *self.failure.waker.borrow_mut() = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+                Poll::Ready(Ok(Some(v))) => self.out.push(v),
+                // The failure is in `failure`; the loop returns it.
+                Poll::Ready(Ok(None)) => {}
                 Poll::Ready(Err(e)) => {
-                    cancel_from(&this.tasks, i + 1);
+                    cancel_from(&self.tasks, i + 1);
                     raise(e)
                 }
             }
         }
-        this.tasks.clear();
-        Poll::Ready(std::mem::take(&mut this.out))
+    }
+
+    fn fmt_as(&self, name: &str, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct(name)
+            .field("tasks", &self.tasks.len())
+            .field("done", &self.out.len())
+            .finish()
     }
 }
 
-impl<T> Drop for Gather<T> {
+impl<T, X> Drop for Collect<T, X> {
     fn drop(&mut self) {
         cancel_from(&self.tasks, self.out.len());
     }
@@ -104,24 +184,26 @@ fn cancel_from<T>(tasks: &[Task<T>], from: usize) {
     }
 }
 
-/// A child of a combinator ended in error: a panic resumes in the caller;
-/// a cancellation (only someone holding the loop can do it: the loop is
-/// closing) ends the caller too.
+/// A child of a combinator was cancelled by someone other than the
+/// combinator (only someone holding the loop can do it: the loop is
+/// closing): that ends the caller too.
 fn raise(e: TaskError) -> ! {
-    match e {
-        TaskError::Panicked(p) => resume_unwind(p),
-        TaskError::Cancelled => panic!("a task of solo::gather was cancelled"),
+    match e.try_into_panic() {
+        Ok(p) => resume_unwind(p),
+        Err(e) => panic!("a task of solo::gather was cancelled ({e})"),
     }
 }
 
-struct TryShared<E> {
-    error: RefCell<Option<E>>,
-    waker: RefCell<Option<Waker>>,
+/// How a child of [`try_gather`] failed.
+enum TryFailure<E> {
+    Err(E),
+    Panic(Box<dyn Any + Send>),
 }
 
 /// Like [`gather`], for futures that return `Result`: the first `Err` (in
 /// time, not in input order) is returned at once and the other tasks are
-/// cancelled; if all succeed, their values come back in input order.
+/// cancelled; if all succeed, their values come back in input order. A
+/// panic in a child also ends it at once, resuming in the caller.
 ///
 /// ```
 /// use std::time::Duration;
@@ -148,33 +230,19 @@ where
     E: 'static,
 {
     let location = Location::caller();
-    let shared = Rc::new(TryShared {
-        error: RefCell::new(None),
-        waker: RefCell::new(None),
-    });
+    let failure = Rc::new(FirstFailure::new());
     let tasks = spawn_each(futures, location, |f| {
-        let shared = shared.clone();
+        let failure = failure.clone();
         async move {
-            match f.await {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    let mut slot = shared.error.borrow_mut();
-                    if slot.is_none() {
-                        *slot = Some(e);
-                    }
-                    drop(slot);
-                    if let Some(w) = shared.waker.borrow_mut().take() {
-                        w.wake();
-                    }
-                    None
-                }
+            match CatchUnwind::new(f).await {
+                Ok(Ok(v)) => Some(v),
+                Ok(Err(e)) => failure.record(TryFailure::Err(e)),
+                Err(payload) => failure.record(TryFailure::Panic(payload)),
             }
         }
     });
     TryGather {
-        out: Vec::with_capacity(tasks.len()),
-        tasks,
-        shared,
+        collect: Collect::new(tasks, failure),
     }
 }
 
@@ -188,17 +256,12 @@ where
 /// ```
 #[must_use = "the tasks run anyway, but their outputs are lost unless awaited"]
 pub struct TryGather<T, E> {
-    tasks: Vec<Task<Option<T>>>,
-    out: Vec<T>,
-    shared: Rc<TryShared<E>>,
+    collect: Collect<T, TryFailure<E>>,
 }
 
 impl<T, E> std::fmt::Debug for TryGather<T, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TryGather")
-            .field("tasks", &self.tasks.len())
-            .field("done", &self.out.len())
-            .finish()
+        self.collect.fmt_as("TryGather", f)
     }
 }
 
@@ -208,38 +271,11 @@ impl<T, E> Future for TryGather<T, E> {
     type Output = Result<Vec<T>, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        loop {
-            if let Some(e) = this.shared.error.borrow_mut().take() {
-                cancel_from(&this.tasks, 0);
-                this.tasks.clear();
-                return Poll::Ready(Err(e));
-            }
-            if this.out.len() == this.tasks.len() {
-                this.tasks.clear();
-                return Poll::Ready(Ok(std::mem::take(&mut this.out)));
-            }
-            let i = this.out.len();
-            match Pin::new(&mut this.tasks[i]).poll(cx) {
-                Poll::Pending => {
-                    *this.shared.waker.borrow_mut() = Some(cx.waker().clone());
-                    return Poll::Pending;
-                }
-                Poll::Ready(Ok(Some(v))) => this.out.push(v),
-                // The error is in `shared`; the loop returns it.
-                Poll::Ready(Ok(None)) => {}
-                Poll::Ready(Err(e)) => {
-                    cancel_from(&this.tasks, i + 1);
-                    raise(e)
-                }
-            }
-        }
-    }
-}
-
-impl<T, E> Drop for TryGather<T, E> {
-    fn drop(&mut self) {
-        cancel_from(&self.tasks, self.out.len());
+        self.collect.poll(cx).map(|r| match r {
+            Ok(out) => Ok(out),
+            Err(TryFailure::Err(e)) => Err(e),
+            Err(TryFailure::Panic(payload)) => resume_unwind(payload),
+        })
     }
 }
 

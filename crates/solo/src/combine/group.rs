@@ -1,94 +1,64 @@
 //! `TaskGroup`: structured concurrency (asyncio 3.11's `TaskGroup`).
+//!
+//! Owns: the group's membership, when it fails and aborts, `join` and
+//! `run`. Must not: poll member tasks itself (they are tasks of the loop).
 
-use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::panic::Location;
+use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
+use super::group_error::{ChildError, TaskGroupError};
 use super::CatchUnwind;
 use crate::runtime::with_core;
-use crate::task::raw::{self, TaskRef};
-use crate::task::{cancel_raw, panic_message};
-use crate::Task;
-
-/// Why a [`TaskGroup`] failed: the first task that returned `Err` or
-/// panicked.
-///
-/// ```
-/// let e: solo::TaskGroupError<&str> = solo::TaskGroupError::Failed("no route");
-/// assert_eq!(e.to_string(), "task group failed: no route");
-/// ```
-pub enum TaskGroupError<E> {
-    /// A task returned `Err(e)`.
-    Failed(E),
-    /// A task panicked; the payload is what `panic!` was given.
-    Panicked(Box<dyn Any + Send + 'static>),
-}
-
-impl<E> TaskGroupError<E> {
-    /// The error a task returned, if that is what ended the group.
-    ///
-    /// ```
-    /// assert_eq!(solo::TaskGroupError::Failed(3).into_failed(), Some(3));
-    /// ```
-    pub fn into_failed(self) -> Option<E> {
-        match self {
-            TaskGroupError::Failed(e) => Some(e),
-            TaskGroupError::Panicked(_) => None,
-        }
-    }
-}
-
-impl<E: fmt::Debug> fmt::Debug for TaskGroupError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TaskGroupError::Failed(e) => f.debug_tuple("Failed").field(e).finish(),
-            TaskGroupError::Panicked(p) => write!(f, "Panicked({:?})", panic_message(&**p)),
-        }
-    }
-}
-
-impl<E: fmt::Display> fmt::Display for TaskGroupError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TaskGroupError::Failed(e) => write!(f, "task group failed: {e}"),
-            TaskGroupError::Panicked(p) => {
-                write!(
-                    f,
-                    "task group failed: a task panicked: {}",
-                    panic_message(&**p)
-                )
-            }
-        }
-    }
-}
-
-impl<E: fmt::Debug + fmt::Display> std::error::Error for TaskGroupError<E> {}
+use crate::task::LocalTask;
+use crate::{Task, TaskError};
 
 struct Inner<E> {
     /// Members whose future has not been dropped yet.
     live: Cell<usize>,
-    tasks: RefCell<Vec<TaskRef>>,
-    error: RefCell<Option<TaskGroupError<E>>>,
+    tasks: RefCell<Vec<LocalTask>>,
+    /// Every failure, in order.
+    errors: RefCell<Vec<ChildError<E>>>,
+    /// A member failed: the group is aborting.
     failed: Cell<bool>,
+    /// `join` returned: no more members.
+    closed: Cell<bool>,
+    /// `join`'s waker: woken when the last member is gone.
     waker: Cell<Option<Waker>>,
+    /// `run`'s waker: woken at the first failure, to drop the body.
+    body_waker: Cell<Option<Waker>>,
+}
+
+impl<E: 'static> Inner<E> {
+    fn fail(self: &Rc<Self>, e: ChildError<E>) {
+        self.errors.borrow_mut().push(e);
+        self.abort();
+    }
+
+    /// Interrupts `run`'s body and cancels every member. As in asyncio,
+    /// the members are cancelled from a callback at the loop's next turn:
+    /// members already ready in this turn run first, and one that fails
+    /// too is reported, not cancelled.
+    fn abort(self: &Rc<Self>) {
+        if !self.failed.replace(true) {
+            if let Some(w) = self.body_waker.take() {
+                w.wake();
+            }
+            let group = self.clone();
+            crate::call_soon(move || group.cancel_all());
+        }
+    }
 }
 
 impl<E> Inner<E> {
-    fn fail(&self, e: TaskGroupError<E>) {
-        if !self.failed.replace(true) {
-            *self.error.borrow_mut() = Some(e);
-            self.cancel_all();
-        }
-    }
-
     fn cancel_all(&self) {
         let tasks = self.tasks.borrow().clone();
         for t in &tasks {
-            cancel_raw(t);
+            t.cancel();
         }
     }
 }
@@ -114,10 +84,15 @@ impl<E> Drop for MemberGuard<E> {
 /// (asyncio's `async with TaskGroup() as tg`).
 ///
 /// Spawn fallible futures with [`spawn`](TaskGroup::spawn), then
-/// [`join`](TaskGroup::join). When a task returns `Err` or panics, every
-/// other task of the group is cancelled and `join` returns that first
-/// failure once they are all gone. Dropping the group without joining
-/// cancels its tasks (so does cancelling the task that awaits `join`).
+/// [`join`](TaskGroup::join); or give the body to [`run`](TaskGroup::run),
+/// which also interrupts the body when a task fails, as asyncio does.
+/// When a task returns `Err` or panics, every other task of the group is
+/// cancelled and `join` returns every failure (a [`TaskGroupError`], like
+/// asyncio's `ExceptionGroup`) once they are all gone. After `join`
+/// returned, the group is finished: `spawn` panics (asyncio raises
+/// `RuntimeError`). Dropping the group without joining cancels its tasks
+/// without waiting for them (so does cancelling the task that awaits
+/// `join`); Rust has no asynchronous drop.
 ///
 /// ```
 /// use std::time::Duration;
@@ -167,9 +142,11 @@ impl<E> TaskGroup<E> {
             inner: Rc::new(Inner {
                 live: Cell::new(0),
                 tasks: RefCell::new(Vec::new()),
-                error: RefCell::new(None),
+                errors: RefCell::new(Vec::new()),
                 failed: Cell::new(false),
+                closed: Cell::new(false),
                 waker: Cell::new(None),
+                body_waker: Cell::new(None),
             }),
         }
     }
@@ -214,8 +191,9 @@ impl<E> TaskGroup<E> {
         self.inner.cancel_all();
     }
 
-    /// Waits until every task of the group has finished. Returns the first
-    /// failure, if any task failed (the others were cancelled by then).
+    /// Waits until every task of the group has finished, then closes the
+    /// group. Returns every failure, if any task failed (the others were
+    /// cancelled by then).
     ///
     /// ```
     /// solo::run(async {
@@ -224,6 +202,7 @@ impl<E> TaskGroup<E> {
     ///         g.spawn(async move { Ok(i) });
     ///     }
     ///     assert!(g.join().await.is_ok());
+    ///     assert!(g.is_closed());
     /// });
     /// ```
     pub async fn join(&self) -> Result<(), TaskGroupError<E>> {
@@ -236,10 +215,28 @@ impl<E> TaskGroup<E> {
             Poll::Pending
         })
         .await;
-        match self.inner.error.borrow_mut().take() {
-            Some(e) => Err(e),
-            None => Ok(()),
+        self.inner.closed.set(true);
+        let errors = std::mem::take(&mut *self.inner.errors.borrow_mut());
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(TaskGroupError::new(errors))
         }
+    }
+
+    /// True once [`join`](TaskGroup::join) (or [`run`](TaskGroup::run))
+    /// returned: the group takes no more tasks.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let g = solo::TaskGroup::<()>::new();
+    ///     assert!(!g.is_closed());
+    ///     g.join().await.unwrap();
+    ///     assert!(g.is_closed());
+    /// });
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.get()
     }
 }
 
@@ -247,9 +244,14 @@ impl<E: 'static> TaskGroup<E> {
     /// Spawns `future` as a task of the group and returns its handle.
     ///
     /// The handle's output is the `Ok` value; if the future returns
-    /// `Err(e)`, `e` becomes the group's failure and the handle reports
-    /// the task as cancelled. Spawning into a group that already failed
-    /// gives a task that is cancelled before it runs.
+    /// `Err(e)`, `e` becomes one of the group's failures and the handle
+    /// reports the task as cancelled. Spawning into a group that already
+    /// failed gives a task that is cancelled before it runs.
+    ///
+    /// # Panics
+    ///
+    /// When the group is closed ([`join`](TaskGroup::join) returned), as
+    /// asyncio raises `RuntimeError`: make a new group instead.
     ///
     /// ```
     /// solo::run(async {
@@ -265,6 +267,10 @@ impl<E: 'static> TaskGroup<E> {
         F: Future<Output = Result<T, E>> + 'static,
         T: 'static,
     {
+        assert!(
+            !self.inner.closed.get(),
+            "TaskGroup::spawn after join returned: the group is finished; spawn into a new TaskGroup"
+        );
         let location = Location::caller();
         let inner = self.inner.clone();
         inner.live.set(inner.live.get() + 1);
@@ -276,12 +282,13 @@ impl<E: 'static> TaskGroup<E> {
             match CatchUnwind::new(future).await {
                 Ok(Ok(v)) => v,
                 Ok(Err(e)) => {
-                    guard.group.fail(TaskGroupError::Failed(e));
-                    // `fail` cancelled this task too: it never resumes.
+                    guard.group.fail(ChildError::Failed(e));
+                    // The abort cancels this task too: it never resumes.
                     std::future::pending().await
                 }
                 Err(p) => {
-                    guard.group.fail(TaskGroupError::Panicked(p));
+                    let e = TaskError::panicked_in_current_task(p);
+                    guard.group.fail(ChildError::Panicked(e));
                     std::future::pending().await
                 }
             }
@@ -289,7 +296,7 @@ impl<E: 'static> TaskGroup<E> {
         let task = with_core(|core| core.spawn(member, location));
         let mut tasks = self.inner.tasks.borrow_mut();
         if tasks.len() >= 32 && tasks.len() > 2 * self.inner.live.get() {
-            tasks.retain(|t| t.header().state() & raw::COMPLETE == 0);
+            tasks.retain(|t| !t.snapshot().is_complete());
         }
         tasks.push(task.raw().clone());
         drop(tasks);
@@ -297,6 +304,73 @@ impl<E: 'static> TaskGroup<E> {
             task.cancel();
         }
         task
+    }
+
+    /// Runs `body` with the group, then joins it: asyncio's
+    /// `async with TaskGroup() as tg: body`. The body spawns into the
+    /// group (it may borrow it). When a task fails, the body is dropped at
+    /// once (asyncio cancels it) and the rest are cancelled; if the body
+    /// returns `Err`, that also aborts the group and is reported last, as
+    /// asyncio does. On success, returns what the body returned.
+    ///
+    /// ```
+    /// # #![allow(unreachable_code)]
+    /// use std::time::Duration;
+    /// solo::run(async {
+    ///     let g = solo::TaskGroup::<&str>::new();
+    ///     let err = g
+    ///         .run(async {
+    ///             g.spawn(async { solo::sleep(Duration::from_millis(10)).await; Err::<(), _>("lost connection") });
+    ///             solo::sleep(Duration::from_secs(60)).await; // interrupted at 10 ms
+    ///             unreachable!("the body was dropped");
+    ///             Ok(())
+    ///         })
+    ///         .await
+    ///         .unwrap_err();
+    ///     assert_eq!(err.into_failed(), Some("lost connection"));
+    ///
+    ///     let g = solo::TaskGroup::<&str>::new();
+    ///     let n = g.run(async { Ok(g.spawn(async { Ok(2) }).await.unwrap() * 21) }).await;
+    ///     assert_eq!(n.unwrap(), 42);
+    /// });
+    /// ```
+    pub async fn run<B, R>(&self, body: B) -> Result<R, TaskGroupError<E>>
+    where
+        B: Future<Output = Result<R, E>>,
+    {
+        let outcome = {
+            let mut body = pin!(body);
+            poll_fn(|cx| {
+                if self.inner.failed.get() {
+                    return Poll::Ready(None);
+                }
+                match body.as_mut().poll(cx) {
+                    Poll::Ready(r) => Poll::Ready(Some(r)),
+                    Poll::Pending if self.inner.failed.get() => Poll::Ready(None),
+                    Poll::Pending => {
+                        self.inner.body_waker.set(Some(cx.waker().clone()));
+                        Poll::Pending
+                    }
+                }
+            })
+            .await
+            // An interrupted body is dropped here, before the members end.
+        };
+        self.inner.body_waker.take();
+        let body_error = match outcome {
+            Some(Err(e)) => {
+                self.inner.abort();
+                Some(e)
+            }
+            Some(Ok(v)) => return self.join().await.map(|()| v),
+            None => None,
+        };
+        let mut errors = match self.join().await {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_errors(),
+        };
+        errors.extend(body_error.map(ChildError::Failed));
+        Err(TaskGroupError::new(errors))
     }
 }
 

@@ -14,10 +14,12 @@
 
 mod gather;
 mod group;
+mod group_error;
 mod wait;
 
 pub use gather::{gather, try_gather, Gather, TryGather};
-pub use group::{TaskGroup, TaskGroupError};
+pub use group::TaskGroup;
+pub use group_error::{ChildError, TaskGroupError};
 pub use wait::{as_completed, wait, AsCompleted, ReturnWhen};
 
 #[doc(hidden)]

@@ -12,7 +12,6 @@ use std::time::Duration;
 use futures_core::Stream;
 
 use super::{spawn_each, CatchUnwind};
-use crate::task::raw;
 use crate::Task;
 
 /// When [`wait`] returns (asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`,
@@ -79,7 +78,7 @@ where
                     cursor += 1;
                 }
                 if cursor < pending.len() {
-                    pending[cursor].raw().header().set_join_waker(cx.waker());
+                    pending[cursor].raw().set_join_waker(cx.waker());
                     false
                 } else {
                     true
@@ -91,10 +90,10 @@ where
                 while i < pending.len() {
                     if pending[i].is_done() {
                         let t = pending.remove(i);
-                        panicked |= t.raw().header().state() & raw::PANICKED != 0;
+                        panicked |= t.raw().snapshot().is_panicked();
                         done.push(t);
                     } else {
-                        pending[i].raw().header().set_join_waker(cx.waker());
+                        pending[i].raw().set_join_waker(cx.waker());
                         i += 1;
                     }
                 }

@@ -53,8 +53,10 @@ pub(crate) use context::{try_with_core, with_core};
 
 use crate::blocking::Pool;
 use crate::reactor::Reactor;
-use crate::task::raw::{self, Header, TaskRef};
-use crate::task::{Task, TaskInfo};
+use crate::task::{
+    new_task, CancelRequest, Current, Kind, LocalTask, LoopToken, Notified, Ran, Schedule, Task,
+    TaskInfo,
+};
 use crate::time::clock::Clock;
 use crate::time::wheel::{Fired, Wheel};
 use remote::Remote;
@@ -71,7 +73,7 @@ pub(crate) const BUDGET: u32 = 128;
 /// Default threshold of the debug mode's slow-callback warning.
 const DEFAULT_SLOW: Duration = Duration::from_millis(100);
 
-/// A `call_soon` callback, stored in a task cell (flag `IS_CALLBACK`) so
+/// A `call_soon` callback, stored in a task cell (`Kind::Callback`) so
 /// the ready queue holds one kind of 8-byte entry: tasks, callbacks and the
 /// root marker alike. Polling it runs the callback once; a panic is logged
 /// and never reaches the loop.
@@ -98,15 +100,17 @@ impl Future for CallbackFn {
 /// running thread reaches it through `context`.
 pub(crate) struct Core {
     pub(crate) id: u32,
+    /// Proof that this is the loop's thread: turns wakes into local tasks.
+    token: LoopToken,
     /// Ready tasks, callbacks and the root marker, in FIFO order.
-    queue: RefCell<VecDeque<TaskRef>>,
+    queue: RefCell<VecDeque<LocalTask>>,
     /// Items left to run in this turn (asyncio's `ntodo`), kept while the
     /// root is polled; only `tick` uses it.
     turn_left: Cell<u32>,
     /// Items run since the poller was last asked; only `tick` uses it.
     since_poll: Cell<u32>,
-    /// Queued to mean "poll the root future" (flag `IS_ROOT`).
-    root_marker: TaskRef,
+    /// Queued to mean "poll the root future" (`Kind::Root`).
+    root_marker: LocalTask,
     tasks: RefCell<TaskTable>,
     next_task_id: Cell<u64>,
     pub(crate) timers: RefCell<Wheel>,
@@ -118,12 +122,12 @@ pub(crate) struct Core {
     pool: Pool,
     slow: Option<Duration>,
     /// The task being polled, for `current_task()`.
-    current: Cell<*const Header>,
+    current: Current,
     pub(crate) budget: Cell<u32>,
     /// Panicked tasks, checked at close in debug mode.
-    panicked: RefCell<Vec<TaskRef>>,
+    panicked: RefCell<Vec<LocalTask>>,
     fired: RefCell<Vec<Fired>>,
-    foreign: RefCell<Vec<TaskRef>>,
+    foreign: RefCell<Vec<Notified>>,
     weak_self: RefCell<Weak<Core>>,
 }
 
@@ -158,19 +162,30 @@ impl Wake for RootWaker {
     }
 }
 
-/// Hands a woken task back to its loop (called by the waker, any thread).
-pub(crate) fn schedule(task: TaskRef) {
-    let loop_id = task.header().loop_id();
-    let mut task = Some(task);
-    try_with_core(|core| {
-        if core.id == loop_id {
+/// The runtime's side of the task core's scheduling seam.
+pub(crate) struct Scheduler;
+
+impl Schedule for Scheduler {
+    /// Hands a woken task back to its loop (called by the waker, any
+    /// thread): straight onto the ready queue on the loop's own thread,
+    /// through the remote queue from anywhere else.
+    fn schedule(task: Notified) {
+        let mut task = Some(task);
+        try_with_core(|core| {
             if let Some(t) = task.take() {
-                core.schedule_local(t);
+                match core.token.claim(t) {
+                    Ok(local) => core.schedule_local(local),
+                    Err(t) => task = Some(t),
+                }
             }
+        });
+        if let Some(t) = task {
+            remote::send(t.loop_id(), t);
         }
-    });
-    if let Some(t) = task {
-        remote::send(loop_id, t);
+    }
+
+    fn call_soon(f: Box<dyn FnOnce()>) {
+        with_core(|core| drop(core.call_soon(f)));
     }
 }
 
@@ -178,18 +193,24 @@ impl Core {
     fn new(builder: &Builder) -> std::io::Result<Rc<Core>> {
         let (reactor, waker) = Reactor::new()?;
         let remote = Arc::new(Remote::new(waker));
-        let id = remote::register(&remote);
+        let token = LoopToken::new();
+        let id = token.id();
+        remote::register(id, &remote);
         let clock = Clock::new(builder.paused);
+        let root_marker = LocalTask::new::<_, Scheduler>(
+            std::future::pending::<()>(),
+            &token,
+            Kind::Root,
+            0,
+            Location::caller(),
+        );
         let core = Rc::new(Core {
             id,
+            token,
             queue: RefCell::new(VecDeque::new()),
             turn_left: Cell::new(0),
             since_poll: Cell::new(0),
-            root_marker: {
-                let marker = TaskRef::new(std::future::pending::<()>(), id, 0, Location::caller());
-                marker.header().insert(raw::IS_ROOT);
-                marker
-            },
+            root_marker,
             tasks: RefCell::new(TaskTable::default()),
             next_task_id: Cell::new(1),
             timers: RefCell::new(Wheel::new(clock.base())),
@@ -204,7 +225,7 @@ impl Core {
             woken_io: RefCell::new(Vec::new()),
             pool: Pool::new(builder.max_blocking_threads),
             slow: builder.debug.then_some(builder.slow_callback),
-            current: Cell::new(std::ptr::null()),
+            current: Current::default(),
             budget: Cell::new(BUDGET),
             panicked: RefCell::new(Vec::new()),
             fired: RefCell::new(Vec::new()),
@@ -241,46 +262,42 @@ impl Core {
     {
         let id = self.next_task_id.get();
         self.next_task_id.set(id + 1);
-        let task = TaskRef::new(future, self.id, id, location);
+        let (handle, task) = new_task::<_, Scheduler>(future, &self.token, id, location);
         self.tasks.borrow_mut().insert(task.clone());
-        task.header().insert(raw::SCHEDULED);
-        self.queue.borrow_mut().push_back(task.clone());
-        Task::from_raw(task)
+        self.queue.borrow_mut().push_back(task);
+        handle
     }
 
-    fn schedule_local(&self, task: TaskRef) {
-        let h = task.header();
-        if h.state() & (raw::SCHEDULED | raw::COMPLETE) != 0 {
-            return;
+    fn schedule_local(&self, task: LocalTask) {
+        if task.state().transition_to_scheduled() {
+            self.queue.borrow_mut().push_back(task);
         }
-        h.insert(raw::SCHEDULED);
-        self.queue.borrow_mut().push_back(task);
     }
 
     pub(crate) fn call_soon(&self, f: Box<dyn FnOnce()>) -> Handle {
         // A callback cell is never listed or named, so its id and location
         // are placeholders (callers reach this through closures anyway).
-        let task = TaskRef::new(CallbackFn(Some(f)), self.id, 0, Location::caller());
-        task.header().insert(raw::IS_CALLBACK | raw::SCHEDULED);
+        let task = LocalTask::new::<_, Scheduler>(
+            CallbackFn(Some(f)),
+            &self.token,
+            Kind::Callback,
+            0,
+            Location::caller(),
+        );
         self.queue.borrow_mut().push_back(task.clone());
         Handle { task }
     }
 
     pub(crate) fn current_task(&self) -> Option<TaskInfo> {
-        let p = self.current.get();
-        if p.is_null() {
-            return None;
-        }
-        // SAFETY: `current` is set only while the scheduler polls the task
-        // and holds a reference to it.
-        Some(TaskInfo::of(unsafe { &*p }))
+        self.current.info()
     }
 
     pub(crate) fn all_tasks(&self) -> Vec<TaskInfo> {
         self.tasks
             .borrow()
             .iter()
-            .map(|t| TaskInfo::of(t.header()))
+            .filter(|t| !t.snapshot().is_complete())
+            .map(LocalTask::info)
             .collect()
     }
 
@@ -313,14 +330,13 @@ impl Core {
                     left = 0;
                     break;
                 };
-                let state = t.header().state();
-                if state & raw::IS_ROOT != 0 {
-                    root = true;
-                    break;
-                } else if state & raw::IS_CALLBACK != 0 {
-                    self.run_callback(t);
-                } else {
-                    self.run_task(t);
+                match t.snapshot().kind() {
+                    Kind::Root => {
+                        root = true;
+                        break;
+                    }
+                    Kind::Callback => self.run_callback(t),
+                    Kind::Task => self.run_task(t),
                 }
             }
             if left > 0 {
@@ -337,69 +353,40 @@ impl Core {
         root
     }
 
-    fn run_task(&self, task: TaskRef) {
-        let h = task.header();
-        h.remove(raw::SCHEDULED);
-        let state = h.state();
-        if state & raw::COMPLETE != 0 {
-            return;
-        }
-        self.current.set(h as *const Header);
-        let mut slow = None;
-        let done = if state & raw::CANCEL_REQUESTED != 0 {
-            task.cancel_now();
-            true
-        } else {
-            h.insert(raw::RUNNING);
-            self.budget.set(BUDGET);
-            let start = self.slow.map(|_| Instant::now());
-            let done = task.poll();
-            h.remove(raw::RUNNING);
-            if let (Some(start), Some(limit)) = (start, self.slow) {
-                slow = Some(start.elapsed()).filter(|took| *took >= limit);
-            }
-            done
-        };
-        self.current.set(std::ptr::null());
-        if done {
-            self.complete(task.clone());
+    fn run_task(&self, task: LocalTask) {
+        self.budget.set(BUDGET);
+        let start = self.slow.map(|_| Instant::now());
+        match task.run(&self.current) {
+            Ran::Skipped => return,
+            Ran::Pending => {}
+            Ran::Completed => self.completed(&task),
         }
         // Reported after completion, so the state shown is the one the
         // slow step left (asyncio shows `<Task finished ..>` likewise).
-        if let Some(took) = slow {
-            crate::debug::slow_task(&TaskInfo::of(task.header()), took);
+        if let (Some(start), Some(limit)) = (start, self.slow) {
+            let took = start.elapsed();
+            if took >= limit {
+                crate::debug::slow_task(&task.info(), took);
+            }
         }
     }
 
-    fn complete(&self, task: TaskRef) {
-        let h = task.header();
-        h.insert(raw::COMPLETE);
-        let owned = self.tasks.borrow_mut().remove(h.slot.get());
-        if let Some(w) = h.take_join_waker() {
-            w.wake();
-        }
-        if h.has_callbacks() {
-            crate::task::schedule_callbacks(task.clone());
-        }
-        if self.slow.is_some() && h.state() & raw::PANICKED != 0 {
+    /// The loop's bookkeeping for a task that completed (the task core
+    /// already woke its joiner, scheduled its callbacks, and dropped an
+    /// output nobody can take).
+    fn completed(&self, task: &LocalTask) {
+        let owned = self.tasks.borrow_mut().remove(task.slot());
+        if self.slow.is_some() && task.snapshot().is_panicked() {
             self.panicked.borrow_mut().push(task.clone());
-        }
-        if h.state() & raw::DETACHED != 0 && !h.has_callbacks() {
-            h.insert(raw::OUTPUT_TAKEN);
-            task.drop_stage();
         }
         drop(owned);
     }
 
-    fn run_callback(&self, task: TaskRef) {
-        let h = task.header();
-        if h.state() & raw::COMPLETE != 0 {
+    fn run_callback(&self, task: LocalTask) {
+        let start = self.slow.map(|_| Instant::now());
+        if !task.run_callback() {
             return; // cancelled through its Handle
         }
-        let start = self.slow.map(|_| Instant::now());
-        task.poll();
-        h.insert(raw::COMPLETE);
-        task.drop_stage();
         if let (Some(start), Some(limit)) = (start, self.slow) {
             let took = start.elapsed();
             if took >= limit {
@@ -464,7 +451,11 @@ impl Core {
             self.queue.borrow_mut().push_back(self.root_marker.clone());
         }
         for t in buf.drain(..) {
-            self.schedule_local(t);
+            // Only this loop's tasks are sent to its inbox, so the claim
+            // succeeds; a stray one would just be dropped.
+            if let Ok(t) = self.token.claim(t) {
+                self.schedule_local(t);
+            }
         }
         *self.foreign.borrow_mut() = buf;
     }
@@ -493,8 +484,12 @@ impl Core {
                 break;
             }
             for t in live {
-                t.header().insert(raw::CANCEL_REQUESTED);
-                self.schedule_local(t);
+                // Requested already: it may still be in the inbox (a
+                // `cancel()` made outside the running loop), so queue it
+                // here too; a second entry is not pushed.
+                if t.state().request_cancel() != CancelRequest::TooLate {
+                    self.schedule_local(t);
+                }
             }
             while !self.queue.borrow().is_empty() {
                 self.tick(false);
@@ -510,9 +505,8 @@ impl Core {
         self.queue.borrow_mut().clear();
         self.pool.shutdown();
         for t in self.panicked.take() {
-            let h = t.header();
-            if h.state() & raw::PANIC_RETRIEVED == 0 {
-                crate::debug::unretrieved_panic(&TaskInfo::of(h));
+            if t.snapshot().is_panic_unretrieved() {
+                crate::debug::unretrieved_panic(&t.info());
             }
         }
     }
@@ -615,7 +609,7 @@ impl EventLoop {
                     // next run pushes its own) but drop it for tidiness.
                     core.queue
                         .borrow_mut()
-                        .retain(|r| r.header().state() & raw::IS_ROOT == 0);
+                        .retain(|r| r.snapshot().kind() != Kind::Root);
                     return v;
                 }
             }
@@ -704,10 +698,10 @@ impl Builder {
         }
     }
 
-    /// Debug mode: warn (through `tracing`, target `solo::debug`) when one
-    /// poll or callback holds the loop longer than the threshold, naming the
-    /// task and where it was spawned; at close, warn about panics nobody
-    /// retrieved.
+    /// Debug mode: warn (through `tracing`, target `solo::debug`, or on
+    /// stderr when no subscriber listens) when one poll or callback holds
+    /// the loop longer than the threshold, naming the task and where it was
+    /// spawned; at close, warn about panics nobody retrieved.
     ///
     /// ```
     /// assert!(solo::EventLoop::builder().debug(true).build().unwrap().is_debug());
@@ -851,7 +845,7 @@ pub fn call_soon(f: impl FnOnce() + 'static) -> Handle {
 /// });
 /// ```
 pub struct Handle {
-    task: TaskRef,
+    task: LocalTask,
 }
 
 impl fmt::Debug for Handle {
@@ -874,14 +868,8 @@ impl Handle {
     /// });
     /// ```
     pub fn cancel(&self) -> bool {
-        let h = self.task.header();
-        if h.state() & raw::COMPLETE != 0 {
-            return false;
-        }
-        h.insert(raw::COMPLETE | raw::CANCELLED);
-        // Drop the callback (and what it captured) now, as asyncio does.
-        self.task.drop_stage();
-        true
+        // Drops the callback (and what it captured) now, as asyncio does.
+        self.task.cancel_callback()
     }
 
     /// True once the callback ran or was cancelled.
@@ -895,7 +883,7 @@ impl Handle {
     /// });
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        self.task.header().state() & raw::COMPLETE != 0
+        self.task.snapshot().is_complete()
     }
 }
 

@@ -7,14 +7,14 @@
 //! Must not: touch any loop-local state — everything here is `Send + Sync`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use crate::task::raw::TaskRef;
+use crate::task::Notified;
 
 /// The loop's inbox for foreign wakes.
 pub(crate) struct Remote {
-    queue: Mutex<Vec<TaskRef>>,
+    queue: Mutex<Vec<Notified>>,
     /// The root future (the one given to `run_until_complete`) was woken.
     root: AtomicBool,
     /// Something was pushed since the loop last drained; also tells pushers
@@ -33,7 +33,7 @@ impl Remote {
         }
     }
 
-    pub(crate) fn push(&self, task: TaskRef) {
+    pub(crate) fn push(&self, task: Notified) {
         self.queue
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -63,7 +63,7 @@ impl Remote {
     /// Takes everything pushed so far. The flag is cleared before the queue
     /// is taken, so a push racing with us either lands in this batch or
     /// sets the flag again.
-    pub(crate) fn drain(&self, out: &mut Vec<TaskRef>) -> bool {
+    pub(crate) fn drain(&self, out: &mut Vec<Notified>) -> bool {
         if !self.notified.swap(false, Ordering::AcqRel) {
             return false;
         }
@@ -79,15 +79,12 @@ fn registry() -> &'static Registry {
     REGISTRY.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-/// Allocates a loop id and registers its inbox.
-pub(crate) fn register(remote: &Arc<Remote>) -> u32 {
-    static NEXT: AtomicU32 = AtomicU32::new(1);
-    let id = NEXT.fetch_add(1, Ordering::Relaxed);
+/// Registers the inbox of loop `id` (its `LoopToken`'s id).
+pub(crate) fn register(id: u32, remote: &Arc<Remote>) {
     registry()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(id, Arc::downgrade(remote));
-    id
 }
 
 pub(crate) fn unregister(id: u32) {
@@ -98,7 +95,7 @@ pub(crate) fn unregister(id: u32) {
 }
 
 /// Hands `task` to its loop from any thread; dropped if that loop is gone.
-pub(crate) fn send(loop_id: u32, task: TaskRef) {
+pub(crate) fn send(loop_id: u32, task: Notified) {
     let remote = registry()
         .lock()
         .unwrap_or_else(|e| e.into_inner())

@@ -8,23 +8,23 @@
 //! slots are live, which moves the live tasks down and tells each its new
 //! slot — amortised O(1) per removal.
 
-use crate::task::raw::TaskRef;
+use crate::task::LocalTask;
 
 #[derive(Default)]
 pub(crate) struct TaskTable {
-    slots: Vec<Option<TaskRef>>,
+    slots: Vec<Option<LocalTask>>,
     len: usize,
 }
 
 impl TaskTable {
-    pub(crate) fn insert(&mut self, task: TaskRef) {
+    pub(crate) fn insert(&mut self, task: LocalTask) {
         let slot = u32::try_from(self.slots.len()).expect("more than 4 billion live tasks");
-        task.header().slot.set(slot);
+        task.set_slot(slot);
         self.slots.push(Some(task));
         self.len += 1;
     }
 
-    pub(crate) fn remove(&mut self, slot: u32) -> Option<TaskRef> {
+    pub(crate) fn remove(&mut self, slot: u32) -> Option<LocalTask> {
         let t = self.slots.get_mut(slot as usize)?.take()?;
         self.len -= 1;
         if self.len == 0 {
@@ -38,7 +38,7 @@ impl TaskTable {
     fn compact(&mut self) {
         self.slots.retain(Option::is_some);
         for (i, t) in self.slots.iter().flatten().enumerate() {
-            t.header().slot.set(i as u32);
+            t.set_slot(i as u32);
         }
         if self.slots.capacity() > 4 * self.slots.len() + 1024 {
             self.slots.shrink_to(2 * self.slots.len());
@@ -49,7 +49,7 @@ impl TaskTable {
         self.len
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &TaskRef> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &LocalTask> {
         self.slots.iter().flatten()
     }
 }

@@ -1,12 +1,24 @@
 //! Tasks: the handle users hold, its error type, and task introspection.
 //!
 //! Owns: the public face of a task ([`Task`], [`TaskError`], [`TaskInfo`]).
-//! The memory and state machine live in `raw`; scheduling lives in
-//! `runtime`. Must not: poll a task (only the loop does).
+//! The state machine lives in `state`, the memory in `raw`, the thread
+//! rules and the harness in `local`; scheduling lives in `runtime`, behind
+//! the `Schedule` seam. Must not: poll a task (only the loop does).
+//!
+//! Every `unsafe` block of the task core is in this module (`raw.rs`,
+//! `local.rs`, and the two typed casts below).
 
-pub(crate) mod raw;
+mod error;
+mod local;
+mod raw;
+mod state;
 
-use std::any::Any;
+pub(crate) use error::panic_message;
+pub use error::TaskError;
+
+pub(crate) use local::{Current, LocalTask, LoopToken, Notified, Ran, Schedule};
+pub(crate) use state::{CancelRequest, Kind};
+
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -14,106 +26,8 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use raw::{Header, TaskRef};
-
-/// Why a task has no value: it was cancelled, or it panicked.
-///
-/// asyncio's `CancelledError` and "the task's exception".
-///
-/// ```
-/// solo::run(async {
-///     let t = solo::spawn(std::future::pending::<()>());
-///     t.cancel();
-///     let err = t.await.unwrap_err();
-///     assert!(err.is_cancelled());
-///     assert_eq!(err.to_string(), "task was cancelled");
-/// });
-/// ```
-pub enum TaskError {
-    /// The task was cancelled before it finished.
-    Cancelled,
-    /// The task panicked; the payload is what `panic!` was given.
-    Panicked(Box<dyn Any + Send + 'static>),
-}
-
-impl TaskError {
-    /// True for [`TaskError::Cancelled`].
-    ///
-    /// ```
-    /// assert!(solo::TaskError::Cancelled.is_cancelled());
-    /// ```
-    pub fn is_cancelled(&self) -> bool {
-        matches!(self, TaskError::Cancelled)
-    }
-
-    /// True for [`TaskError::Panicked`].
-    ///
-    /// ```
-    /// assert!(!solo::TaskError::Cancelled.is_panic());
-    /// ```
-    pub fn is_panic(&self) -> bool {
-        matches!(self, TaskError::Panicked(_))
-    }
-
-    /// The panic payload, for `std::panic::resume_unwind`. Returns the
-    /// error back if it is a cancellation.
-    ///
-    /// ```
-    /// let e = solo::TaskError::Panicked(Box::new("boom"));
-    /// let payload = e.try_into_panic().ok().unwrap();
-    /// assert_eq!(*payload.downcast::<&str>().unwrap(), "boom");
-    /// ```
-    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
-        match self {
-            TaskError::Panicked(p) => Ok(p),
-            e => Err(e),
-        }
-    }
-
-    /// The panic message, if the task panicked with a string.
-    ///
-    /// ```
-    /// let e = solo::TaskError::Panicked(Box::new(String::from("bad input")));
-    /// assert_eq!(e.panic_message(), Some("bad input"));
-    /// ```
-    pub fn panic_message(&self) -> Option<&str> {
-        match self {
-            TaskError::Panicked(p) => p
-                .downcast_ref::<&'static str>()
-                .copied()
-                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
-            TaskError::Cancelled => None,
-        }
-    }
-}
-
-impl fmt::Debug for TaskError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TaskError::Cancelled => f.write_str("Cancelled"),
-            TaskError::Panicked(p) => write!(f, "Panicked({:?})", panic_message(&**p)),
-        }
-    }
-}
-
-impl fmt::Display for TaskError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TaskError::Cancelled => f.write_str("task was cancelled"),
-            TaskError::Panicked(p) => write!(f, "task panicked: {}", panic_message(&**p)),
-        }
-    }
-}
-
-impl std::error::Error for TaskError {}
-
-/// A readable message for a panic payload.
-pub(crate) fn panic_message(p: &(dyn Any + Send)) -> &str {
-    p.downcast_ref::<&'static str>()
-        .copied()
-        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("<non-string panic payload>")
-}
+use raw::Header;
+use state::Snapshot;
 
 /// A task's id, unique within its loop, in spawn order.
 ///
@@ -125,7 +39,7 @@ pub(crate) fn panic_message(p: &(dyn Any + Send)) -> &str {
 /// });
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TaskId(u64);
+pub struct TaskId(pub(super) u64);
 
 impl TaskId {
     /// The number behind the id.
@@ -155,6 +69,7 @@ impl fmt::Display for TaskId {
 /// });
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TaskState {
     /// Waiting for something to wake it.
     Pending,
@@ -171,19 +86,18 @@ pub enum TaskState {
 }
 
 impl TaskState {
-    fn of(h: &Header) -> TaskState {
-        let s = h.state();
-        if s & raw::COMPLETE != 0 {
-            if s & raw::CANCELLED != 0 {
+    fn of(s: Snapshot) -> TaskState {
+        if s.is_complete() {
+            if s.is_cancelled() {
                 TaskState::Cancelled
-            } else if s & raw::PANICKED != 0 {
+            } else if s.is_panicked() {
                 TaskState::Panicked
             } else {
                 TaskState::Finished
             }
-        } else if s & raw::RUNNING != 0 {
+        } else if s.is_running() {
             TaskState::Running
-        } else if s & raw::SCHEDULED != 0 {
+        } else if s.is_scheduled() {
             TaskState::Scheduled
         } else {
             TaskState::Pending
@@ -227,12 +141,12 @@ pub struct TaskInfo {
 }
 
 impl TaskInfo {
-    pub(crate) fn of(h: &Header) -> TaskInfo {
+    fn of(h: &Header) -> TaskInfo {
         TaskInfo {
-            id: TaskId(h.id()),
+            id: TaskId(h.id),
             name: h.display_name(),
-            state: TaskState::of(h),
-            location: h.location(),
+            state: TaskState::of(h.state.load()),
+            location: h.location,
         }
     }
 
@@ -305,26 +219,50 @@ impl fmt::Display for TaskInfo {
 ///     assert_eq!(t.await.unwrap(), 42);
 /// });
 /// ```
+///
+/// The compiler keeps a handle on its loop's thread (cancelling, joining
+/// and dropping it touch the task's loop-only state):
+///
+/// ```compile_fail
+/// solo::run(async {
+///     let t = solo::spawn(async { 1 });
+///     std::thread::spawn(move || t.cancel()); // error: `Task` is not `Send`
+/// });
+/// ```
 pub struct Task<T> {
-    raw: TaskRef,
-    _marker: PhantomData<(T, *const ())>,
+    raw: LocalTask,
+    _marker: PhantomData<T>,
+}
+
+/// Allocates a task for `future` on `token`'s loop, scheduled by `S`:
+/// returns its handle and the loop's reference, to push onto the ready
+/// queue (the task is born scheduled).
+pub(crate) fn new_task<F, S>(
+    future: F,
+    token: &LoopToken,
+    id: u64,
+    location: &'static Location<'static>,
+) -> (Task<F::Output>, LocalTask)
+where
+    F: Future + 'static,
+    S: Schedule,
+{
+    let raw = LocalTask::new::<F, S>(future, token, Kind::Task, id, location);
+    let handle = Task {
+        raw: raw.clone(),
+        _marker: PhantomData,
+    };
+    (handle, raw)
 }
 
 impl<T> Task<T> {
-    pub(crate) fn from_raw(raw: TaskRef) -> Task<T> {
-        Task {
-            raw,
-            _marker: PhantomData,
-        }
-    }
-
-    pub(crate) fn raw(&self) -> &TaskRef {
+    pub(crate) fn raw(&self) -> &LocalTask {
         &self.raw
     }
 
     /// Requests cancellation: the task's future is dropped at its next
     /// scheduling point (its destructors run) and awaiting the task gives
-    /// `Err(TaskError::Cancelled)`. Returns false if the task already
+    /// an error whose [`TaskError::is_cancelled`] is true. Returns false if the task already
     /// finished.
     ///
     /// ```
@@ -335,7 +273,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn cancel(&self) -> bool {
-        cancel_raw(&self.raw)
+        self.raw.cancel()
     }
 
     /// True once the task finished (with a value, a panic, or cancelled).
@@ -348,7 +286,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn is_done(&self) -> bool {
-        self.raw.header().state() & raw::COMPLETE != 0
+        self.raw.snapshot().is_complete()
     }
 
     /// True if the task finished by cancellation.
@@ -362,7 +300,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        self.raw.header().state() & raw::CANCELLED != 0
+        self.raw.snapshot().is_cancelled()
     }
 
     /// Where the task stands now.
@@ -375,7 +313,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn state(&self) -> TaskState {
-        TaskState::of(self.raw.header())
+        TaskState::of(self.raw.snapshot())
     }
 
     /// The task's id.
@@ -384,7 +322,7 @@ impl<T> Task<T> {
     /// solo::run(async { let t = solo::spawn(async {}); println!("{}", t.id()); });
     /// ```
     pub fn id(&self) -> TaskId {
-        TaskId(self.raw.header().id())
+        TaskId(self.raw.id())
     }
 
     /// The task's name: the one set with [`set_name`](Task::set_name), or
@@ -394,7 +332,7 @@ impl<T> Task<T> {
     /// solo::run(async { let t = solo::spawn(async {}); assert_eq!(t.name(), format!("Task-{}", t.id())); });
     /// ```
     pub fn name(&self) -> String {
-        self.raw.header().display_name()
+        self.raw.display_name()
     }
 
     /// Names the task (shown by debug mode, `all_tasks`, and `TaskInfo`).
@@ -404,9 +342,7 @@ impl<T> Task<T> {
     /// ```
     pub fn set_name(&self, name: impl Into<String>) {
         let name: String = name.into();
-        self.raw
-            .header()
-            .with_extras(|e| e.name = Some(name.into_boxed_str()));
+        self.raw.set_name(name.into_boxed_str());
     }
 
     /// Where the task was spawned.
@@ -415,7 +351,7 @@ impl<T> Task<T> {
     /// solo::run(async { let t = solo::spawn(async {}); assert_eq!(t.location().line(), line!()); });
     /// ```
     pub fn location(&self) -> &'static Location<'static> {
-        self.raw.header().location()
+        self.raw.location()
     }
 
     /// Snapshot of the task for logs.
@@ -424,7 +360,7 @@ impl<T> Task<T> {
     /// solo::run(async { let t = solo::spawn(async {}); assert_eq!(t.info().id(), t.id()); });
     /// ```
     pub fn info(&self) -> TaskInfo {
-        TaskInfo::of(self.raw.header())
+        self.raw.info()
     }
 }
 
@@ -450,47 +386,14 @@ impl<T: 'static> Task<T> {
     /// });
     /// ```
     pub fn add_done_callback(&self, f: impl FnOnce(&Result<T, TaskError>) + 'static) {
-        let h = self.raw.header();
-        if h.state() & raw::OUTPUT_TAKEN != 0 {
-            return;
-        }
         let cb: raw::ErasedCallback = Box::new(move |out: *const ()| {
-            // SAFETY: the loop passes a pointer to this task's output, whose
-            // type is `Result<T, TaskError>` because `self` is a `Task<T>`.
+            // SAFETY: the harness passes a pointer to this task's output,
+            // which stays put while callbacks run, and whose type is
+            // `Result<T, TaskError>` because `self` is a `Task<T>`.
             f(unsafe { raw::callback_arg::<T>(out) })
         });
-        h.push_callback(cb);
-        if h.state() & raw::COMPLETE != 0 {
-            schedule_callbacks(self.raw.clone());
-        }
+        self.raw.add_callback(cb);
     }
-}
-
-/// Runs the done callbacks of a finished task at the loop's next turn
-/// (asyncio's `call_soon` of each callback), then frees the output if
-/// nobody can take it any more.
-pub(crate) fn schedule_callbacks(task: TaskRef) {
-    crate::call_soon(move || {
-        task.run_callbacks();
-        let h = task.header();
-        if h.state() & (raw::DETACHED | raw::OUTPUT_TAKEN) == raw::DETACHED {
-            h.insert(raw::OUTPUT_TAKEN);
-            task.drop_stage();
-        }
-    });
-}
-
-pub(crate) fn cancel_raw(task: &TaskRef) -> bool {
-    let h = task.header();
-    let s = h.state();
-    if s & raw::COMPLETE != 0 {
-        return false;
-    }
-    if s & raw::CANCEL_REQUESTED == 0 {
-        h.insert(raw::CANCEL_REQUESTED);
-        crate::runtime::schedule(task.clone());
-    }
-    true
 }
 
 // The handle holds no `T` inline: it is a pointer to the task.
@@ -500,37 +403,15 @@ impl<T> Future for Task<T> {
     type Output = Result<T, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let h = self.raw.header();
-        let s = h.state();
-        if s & raw::COMPLETE == 0 {
-            h.set_join_waker(cx.waker());
-            return Poll::Pending;
-        }
-        assert!(
-            s & raw::OUTPUT_TAKEN == 0,
-            "Task polled after it returned its output"
-        );
-        // Late done callbacks see the output before it moves.
-        self.raw.run_callbacks();
-        h.insert(raw::OUTPUT_TAKEN);
-        if s & raw::PANICKED != 0 {
-            h.insert(raw::PANIC_RETRIEVED);
-        }
-        // SAFETY: `Task<T>` is only made from a future with output `T`
-        // (`Core::spawn`), the task is complete and its output not taken.
-        Poll::Ready(unsafe { self.raw.take_output::<T>() })
+        // SAFETY: a `Task<T>` is only made (`from_raw`) for a future whose
+        // output is `T`.
+        unsafe { self.raw.poll_join::<T>(cx) }
     }
 }
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        let h = self.raw.header();
-        h.insert(raw::DETACHED);
-        let s = h.state();
-        if s & raw::COMPLETE != 0 && s & raw::OUTPUT_TAKEN == 0 && !h.has_callbacks() {
-            h.insert(raw::OUTPUT_TAKEN);
-            self.raw.drop_stage();
-        }
+        self.raw.detach();
     }
 }
 

@@ -326,11 +326,15 @@ impl From<Elapsed> for std::io::Error {
     }
 }
 
-/// Runs `future` with a time limit (asyncio's `wait_for` / `timeout`).
+/// Runs `future` with a time limit (asyncio's `async with timeout()`, and
+/// `wait_for` on a coroutine).
 ///
 /// If the deadline passes first, `future` is dropped (cancelled) and
 /// `Err(Elapsed)` is returned. The future is polled before the deadline is
-/// checked, so a future that is ready at once always wins.
+/// checked, so a future that is ready at once always wins, even with a
+/// zero duration (as with `asyncio.timeout(0)`). On a [`Task`](crate::Task)
+/// handle, expiry only stops waiting: the task keeps running. To cancel
+/// it as asyncio's `wait_for` does, use [`wait_for`](crate::wait_for()).
 ///
 /// ```
 /// use std::time::Duration;
@@ -341,7 +345,6 @@ impl From<Elapsed> for std::io::Error {
 ///     assert!(slow.is_err());
 /// });
 /// ```
-#[doc(alias = "wait_for")]
 #[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {

@@ -1,0 +1,385 @@
+//! Redirects: what a 3xx answer leads to — the next request, or why none.
+//!
+//! Owns: the decision for one answer, as a pure function ([`follow`]):
+//! whether the status is a redirect (301, 302, 303, 307, 308), where it
+//! points (`Location` resolved against the URL that answered, fragment
+//! and credentials dropped), with which method and whether the body is
+//! kept ([`method_after`], RFC 9110's rules as solo-http has them), and the chain's limits — at most `max_redirects`
+//! hops, and no hop back to a URL of its own chain (a loop). The next
+//! request is the old one at its new URL: same callback, meta, depth and
+//! referer, priority + 2 as in Scrapy (a chain finishes before new pages
+//! start), retries reset, and the chain so far in
+//! [`Request::redirected_from`]. Must not: do I/O, or decide whether the
+//! target may be fetched — scope, robots.txt, the seen set, the page
+//! budget and the host's slots and delay are the frontier's, and the
+//! engine pushes the next request there like any other (as Scrapy sends
+//! a redirect back through its scheduler).
+
+use std::fmt;
+
+use hyper::Method;
+use url::Url;
+
+use crate::canon::fingerprint;
+use crate::request::Request;
+
+/// How much a redirect raises the next request's priority (Scrapy's
+/// `REDIRECT_PRIORITY_ADJUST`).
+pub const PRIORITY_ADJUST: i32 = 2;
+
+/// Whether `status` is a redirect that is followed.
+///
+/// ```
+/// use solo_crawl::redirect::is_redirect;
+/// assert!(is_redirect(301) && is_redirect(308));
+/// assert!(!is_redirect(300) && !is_redirect(304) && !is_redirect(200));
+/// ```
+pub fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// The method of the next hop after a `status` answer to a `method`
+/// request, and whether the body goes with it; `None` if `status` is not
+/// a redirect. As RFC 9110 (and browsers) have it: 303 turns everything
+/// but HEAD into GET; 301 and 302 turn POST into GET and keep other
+/// methods with their body; 307 and 308 keep the method and the body.
+///
+/// ```
+/// use hyper::Method;
+/// use solo_crawl::redirect::method_after;
+/// assert_eq!(method_after(302, &Method::POST), Some((Method::GET, false)));
+/// assert_eq!(method_after(307, &Method::POST), Some((Method::POST, true)));
+/// assert_eq!(method_after(200, &Method::GET), None);
+/// ```
+pub fn method_after(status: u16, method: &Method) -> Option<(Method, bool)> {
+    match status {
+        303 if *method == Method::HEAD => Some((Method::HEAD, false)),
+        303 => Some((Method::GET, false)),
+        301 | 302 if *method == Method::POST => Some((Method::GET, false)),
+        301 | 302 | 307 | 308 => Some((method.clone(), true)),
+        _ => None,
+    }
+}
+
+/// Why a redirect is not followed (recorded as the page's error, kind
+/// `redirect`).
+///
+/// ```
+/// let e = solo_crawl::redirect::RedirectError::TooMany { limit: 3 };
+/// assert_eq!(e.to_string(), "more than 3 redirects in a row (the limit)");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedirectError {
+    /// A redirect status without a `Location` header.
+    NoLocation {
+        /// The status.
+        status: u16,
+    },
+    /// A `Location` that is not a URL.
+    BadLocation {
+        /// The header as received.
+        location: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// A target that is not an http(s) URL with a host.
+    Scheme(Url),
+    /// The chain is already `limit` hops long.
+    TooMany {
+        /// The limit (`Config::max_redirects`).
+        limit: u32,
+    },
+    /// The target is a URL the chain already went through.
+    Loop(Url),
+}
+
+impl RedirectError {
+    /// Where the redirect pointed, when that is known.
+    ///
+    /// ```
+    /// use solo_crawl::redirect::RedirectError;
+    /// let to = url::Url::parse("http://a.test/").unwrap();
+    /// assert_eq!(RedirectError::Loop(to.clone()).target(), Some(&to));
+    /// assert_eq!(RedirectError::NoLocation { status: 302 }.target(), None);
+    /// ```
+    pub fn target(&self) -> Option<&Url> {
+        match self {
+            RedirectError::Scheme(u) | RedirectError::Loop(u) => Some(u),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for RedirectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RedirectError::NoLocation { status } => {
+                write!(f, "a {status} redirect without a Location header")
+            }
+            RedirectError::BadLocation { location, reason } => {
+                write!(
+                    f,
+                    "the server redirected to an invalid Location {location:?}: {reason}"
+                )
+            }
+            RedirectError::Scheme(u) => write!(
+                f,
+                "not following a redirect to {u}: only http and https URLs are crawled"
+            ),
+            RedirectError::TooMany { limit: 0 } => {
+                write!(f, "redirects are not followed (the limit is 0)")
+            }
+            RedirectError::TooMany { limit } => {
+                write!(f, "more than {limit} redirects in a row (the limit)")
+            }
+            RedirectError::Loop(u) => {
+                write!(f, "redirect loop: {u} was already visited in this chain")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RedirectError {}
+
+/// Where a `Location` header points from `base` (the URL that answered):
+/// resolved, without its fragment or a user and password, and only if it
+/// is http(s) with a host.
+///
+/// ```
+/// use solo_crawl::redirect::{target, RedirectError};
+/// let base = url::Url::parse("http://a.test/dir/page").unwrap();
+/// assert_eq!(target(&base, Some("next#top")).unwrap().as_str(), "http://a.test/dir/next");
+/// assert_eq!(target(&base, Some("//b.test/x")).unwrap().as_str(), "http://b.test/x");
+/// assert!(matches!(target(&base, Some("mailto:x@a.test")), Err(RedirectError::Scheme(_))));
+/// assert!(matches!(target(&base, Some("http://[::1")), Err(RedirectError::BadLocation { .. })));
+/// ```
+pub fn target(base: &Url, location: Option<&str>) -> Result<Url, RedirectError> {
+    let Some(location) = location else {
+        return Err(RedirectError::NoLocation { status: 0 });
+    };
+    let mut to = base
+        .join(location.trim())
+        .map_err(|e| RedirectError::BadLocation {
+            location: location.to_owned(),
+            reason: e.to_string(),
+        })?;
+    to.set_fragment(None);
+    // Credentials in a Location are not used (as solo-http and Python's
+    // requests do), nor written to the records.
+    let _ = to.set_username("");
+    let _ = to.set_password(None);
+    if !matches!(to.scheme(), "http" | "https") || !to.host_str().is_some_and(|h| !h.is_empty()) {
+        return Err(RedirectError::Scheme(to));
+    }
+    Ok(to)
+}
+
+/// The next hop of a redirect chain: the request, and the method and body
+/// rule it is sent with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Redirect<C> {
+    /// The request for the target.
+    pub request: Request<C>,
+    /// Its method (see [`method_after`]).
+    pub method: Method,
+    /// Whether the original request's body goes with it.
+    pub keep_body: bool,
+}
+
+/// What a `status` answer with header `location` to `request` (sent with
+/// `method`, answered by `base`) leads to: `Ok(None)` if the status is not
+/// a redirect, the next request, or why it cannot be followed.
+///
+/// ```
+/// use hyper::Method;
+/// use solo_crawl::{redirect::{follow, RedirectError}, Request};
+/// let first = Request::parse("http://a.test/old", "item").unwrap().with_meta(serde_json::json!(1));
+/// let next = follow(&first, &Method::GET, 301, Some("/new"), &first.url, 10).unwrap().unwrap().request;
+/// assert_eq!(next.url.as_str(), "http://a.test/new");
+/// assert_eq!((next.callback, next.depth, next.meta.clone()), ("item", 0, serde_json::json!(1)));
+/// assert_eq!(next.redirected_from, [first.url.clone()]);
+/// // Back to where the chain started: a loop.
+/// let back = follow(&next, &Method::GET, 302, Some("/old"), &next.url, 10);
+/// assert!(matches!(back, Err(RedirectError::Loop(_))));
+/// assert_eq!(follow(&first, &Method::GET, 200, None, &first.url, 10), Ok(None));
+/// ```
+pub fn follow<C: Clone>(
+    request: &Request<C>,
+    method: &Method,
+    status: u16,
+    location: Option<&str>,
+    base: &Url,
+    max_redirects: u32,
+) -> Result<Option<Redirect<C>>, RedirectError> {
+    let Some((method, keep_body)) = method_after(status, method) else {
+        return Ok(None);
+    };
+    let to = target(base, location).map_err(|e| match e {
+        RedirectError::NoLocation { .. } => RedirectError::NoLocation { status },
+        e => e,
+    })?;
+    let hops = request.redirected_from.len();
+    if hops >= max_redirects as usize {
+        return Err(RedirectError::TooMany {
+            limit: max_redirects,
+        });
+    }
+    let fp = fingerprint(&to);
+    let visited = request
+        .redirected_from
+        .iter()
+        .chain([&request.url, base])
+        .any(|u| fingerprint(u) == fp);
+    if visited {
+        return Err(RedirectError::Loop(to));
+    }
+    let mut chain = Vec::with_capacity(hops + 1);
+    chain.extend(request.redirected_from.iter().cloned());
+    chain.push(request.url.clone());
+    let next = Request {
+        url: to,
+        callback: request.callback.clone(),
+        depth: request.depth,
+        meta: request.meta.clone(),
+        priority: request.priority.saturating_add(PRIORITY_ADJUST),
+        retries: 0,
+        referer: request.referer.clone(),
+        redirected_from: chain,
+    };
+    Ok(Some(Redirect {
+        request: next,
+        method,
+        keep_body,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(u: &str) -> Request<u8> {
+        let mut r = Request::parse(u, 7).unwrap();
+        r.depth = 3;
+        r.priority = 1;
+        r.retries = 2;
+        r.referer = Some(Url::parse("http://a.test/list").unwrap());
+        r.meta = serde_json::json!({"k": "v"});
+        r
+    }
+
+    fn next(
+        r: &Request<u8>,
+        status: u16,
+        loc: &str,
+        max: u32,
+    ) -> Result<Request<u8>, RedirectError> {
+        follow(r, &Method::GET, status, Some(loc), &r.url, max).map(|n| n.unwrap().request)
+    }
+
+    #[test]
+    fn the_next_request_keeps_what_the_spider_gave_and_records_the_chain() {
+        let a = req("http://a.test/a");
+        let b = next(&a, 302, "/b", 10).unwrap();
+        assert_eq!(b.url.as_str(), "http://a.test/b");
+        assert_eq!((b.callback, b.depth, b.priority, b.retries), (7, 3, 3, 0));
+        assert_eq!(b.meta, a.meta);
+        assert_eq!(b.referer, a.referer);
+        let c = next(&b, 301, "http://b.test/c", 10).unwrap();
+        assert_eq!(c.redirected_from, [a.url.clone(), b.url.clone()]);
+    }
+
+    #[test]
+    fn relative_locations_resolve_against_the_answering_url_and_lose_the_fragment() {
+        let a = req("http://a.test/dir/page?x=1");
+        assert_eq!(
+            next(&a, 307, "other", 10).unwrap().url.as_str(),
+            "http://a.test/dir/other"
+        );
+        assert_eq!(
+            next(&a, 307, "?y=2", 10).unwrap().url.as_str(),
+            "http://a.test/dir/page?y=2"
+        );
+        assert_eq!(
+            next(&a, 308, "  /z#frag ", 10).unwrap().url.as_str(),
+            "http://a.test/z"
+        );
+        let base = Url::parse("https://c.test/moved/").unwrap();
+        let r = follow(&a, &Method::GET, 301, Some("here"), &base, 10)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.request.url.as_str(), "https://c.test/moved/here");
+        let creds = next(&a, 302, "http://user:secret@b.test/x", 10).unwrap();
+        assert_eq!(creds.url.as_str(), "http://b.test/x");
+    }
+
+    #[test]
+    fn statuses_and_methods() {
+        let a = req("http://a.test/a");
+        for s in [200, 204, 300, 304, 305, 404, 500] {
+            assert_eq!(
+                follow(&a, &Method::GET, s, Some("/b"), &a.url, 10),
+                Ok(None),
+                "{s}"
+            );
+        }
+        let put = Method::PUT;
+        assert_eq!(method_after(301, &put), Some((Method::PUT, true)));
+        assert_eq!(method_after(302, &Method::POST), Some((Method::GET, false)));
+        assert_eq!(method_after(303, &put), Some((Method::GET, false)));
+        assert_eq!(
+            method_after(303, &Method::HEAD),
+            Some((Method::HEAD, false))
+        );
+        assert_eq!(method_after(308, &put), Some((Method::PUT, true)));
+        let r = follow(&a, &Method::POST, 303, Some("/b"), &a.url, 10)
+            .unwrap()
+            .unwrap();
+        assert_eq!((r.method, r.keep_body), (Method::GET, false));
+    }
+
+    #[test]
+    fn bad_locations_are_errors() {
+        let a = req("http://a.test/a");
+        let no = follow(&a, &Method::GET, 302, None, &a.url, 10);
+        assert_eq!(no, Err(RedirectError::NoLocation { status: 302 }));
+        for bad in ["http://[::1", "http://a b.test/", "https://"] {
+            let e = next(&a, 302, bad, 10).unwrap_err();
+            assert!(
+                matches!(e, RedirectError::BadLocation { .. }),
+                "{bad}: {e:?}"
+            );
+        }
+        for other in [
+            "ftp://a.test/x",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "file:///etc/passwd",
+        ] {
+            let e = next(&a, 302, other, 10).unwrap_err();
+            assert!(matches!(e, RedirectError::Scheme(_)), "{other}: {e:?}");
+            assert!(e.to_string().contains("only http and https"));
+        }
+    }
+
+    #[test]
+    fn limits_and_loops() {
+        let a = req("http://a.test/a");
+        assert_eq!(
+            next(&a, 302, "/a#x", 10),
+            Err(RedirectError::Loop(a.url.clone()))
+        );
+        let b = next(&a, 302, "/b", 10).unwrap();
+        // Back to the start, spelt differently: still the same page.
+        let e = next(&b, 302, "HTTP://A.TEST:80/a", 10).unwrap_err();
+        assert!(matches!(e, RedirectError::Loop(_)), "{e:?}");
+        assert_eq!(
+            next(&b, 302, "/c", 1),
+            Err(RedirectError::TooMany { limit: 1 })
+        );
+        assert_eq!(
+            next(&a, 302, "/b", 0),
+            Err(RedirectError::TooMany { limit: 0 })
+        );
+        assert!(next(&b, 302, "/c", 2).is_ok());
+    }
+}

@@ -1,0 +1,146 @@
+//! Secrets in URLs: what a request tells the next server, and what the
+//! crawl writes down.
+//!
+//! Owns: the `Referer` policy (RFC 9110 §10.1.3 and the browsers'
+//! default, strict-origin-when-cross-origin: never userinfo or a
+//! fragment; the full URL to the same origin, only the origin to another
+//! one, nothing from https to http) and the redaction of URL credentials
+//! in everything people read: records, error messages, the summary
+//! (`https://user:***@host/`). Must not: change what is fetched — a
+//! request keeps its credentials, the HTTP client sends them as
+//! `Authorization` to the URL's own host.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use url::Url;
+
+/// The `Referer` to send when following a link from `from` to `to`, if
+/// any (strict-origin-when-cross-origin, and never userinfo or a
+/// fragment).
+///
+/// ```
+/// use solo_crawl::secrets::referer;
+/// let u = |s: &str| url::Url::parse(s).unwrap();
+/// // Same origin: the whole URL, without credentials or fragment.
+/// assert_eq!(referer(&u("https://al:pw@a.test/p?q#f"), &u("https://a.test/x")).as_deref(), Some("https://a.test/p?q"));
+/// // Another origin: only the origin.
+/// assert_eq!(referer(&u("https://a.test/p?q"), &u("https://b.test/")).as_deref(), Some("https://a.test/"));
+/// // From https to http: nothing.
+/// assert_eq!(referer(&u("https://a.test/p"), &u("http://a.test/p")), None);
+/// ```
+pub fn referer(from: &Url, to: &Url) -> Option<String> {
+    if !matches!(from.scheme(), "http" | "https") {
+        return None;
+    }
+    if from.scheme() == "https" && to.scheme() != "https" {
+        return None;
+    }
+    let mut r = from.clone();
+    let _ = r.set_username("");
+    let _ = r.set_password(None);
+    r.set_fragment(None);
+    if from.origin() != to.origin() {
+        r.set_path("/");
+        r.set_query(None);
+    }
+    Some(r.into())
+}
+
+/// `url` as written in records and messages: its password masked
+/// (`https://user:***@host/`), or a user name alone, often a token,
+/// masked (`https://***@host/`).
+///
+/// ```
+/// let u = |s: &str| url::Url::parse(s).unwrap();
+/// assert_eq!(solo_crawl::secrets::redact_url(&u("https://alice:pw@a.test/x#f")), "https://alice:***@a.test/x#f");
+/// assert_eq!(solo_crawl::secrets::redact_url(&u("https://ghp_token@a.test/")), "https://***@a.test/");
+/// ```
+pub fn redact_url(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut shown = url.clone();
+    let _ = match url.password() {
+        Some(_) => shown.set_password(Some("***")),
+        None => shown.set_username("***"),
+    };
+    shown.into()
+}
+
+/// `text` with the credentials of every URL in it masked, as
+/// [`redact_url`] does (for error messages, which may quote URLs).
+///
+/// ```
+/// use solo_crawl::secrets::redact_text;
+/// assert_eq!(
+///     redact_text("cannot connect to a.test:80 (http://alice:pw@a.test/x)"),
+///     "cannot connect to a.test:80 (http://alice:***@a.test/x)"
+/// );
+/// assert_eq!(redact_text("see https://tok@b.test/"), "see https://***@b.test/");
+/// assert_eq!(redact_text("no secret at http://a.test/"), "no secret at http://a.test/");
+/// ```
+pub fn redact_text(text: &str) -> Cow<'_, str> {
+    static USERINFO: LazyLock<Regex> = LazyLock::new(|| {
+        // scheme://user[:password]@ — the userinfo ends at the last '@'
+        // before the path, query or fragment.
+        Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/?#@\s]*@)").expect("a valid regex")
+    });
+    USERINFO.replace_all(text, |c: &regex::Captures<'_>| {
+        let userinfo = &c[2][..c[2].len() - 1];
+        let masked = match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@"),
+            None => "***@".to_owned(),
+        };
+        format!("{}{masked}", &c[1])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn referer_never_carries_userinfo_or_a_fragment() {
+        let from = u("http://alice:pw@a.test:8080/dir/page?x=1#top");
+        assert_eq!(
+            referer(&from, &u("http://alice:pw@a.test:8080/other")).as_deref(),
+            Some("http://a.test:8080/dir/page?x=1")
+        );
+        assert_eq!(
+            referer(&from, &u("https://a.test:8080/")).as_deref(),
+            Some("http://a.test:8080/")
+        );
+        assert_eq!(
+            referer(&from, &u("http://b.test/")).as_deref(),
+            Some("http://a.test:8080/")
+        );
+        let user_only = u("https://token@a.test/p");
+        assert_eq!(
+            referer(&user_only, &u("https://a.test/q")).as_deref(),
+            Some("https://a.test/p")
+        );
+    }
+
+    #[test]
+    fn no_referer_from_https_to_http() {
+        assert_eq!(referer(&u("https://a.test/p"), &u("http://b.test/")), None);
+        assert_eq!(referer(&u("https://a.test/p"), &u("http://a.test/p")), None);
+        assert!(referer(&u("http://a.test/p"), &u("https://a.test/p")).is_some());
+    }
+
+    #[test]
+    fn redaction_masks_every_url_in_a_message() {
+        assert_eq!(
+            redact_text("a http://u:p@x.test/ and https://v:q%40r@y.test:1/z?w@x"),
+            "a http://u:***@x.test/ and https://v:***@y.test:1/z?w@x"
+        );
+        assert_eq!(redact_text("mailto:a@b.test"), "mailto:a@b.test");
+        assert_eq!(redact_url(&u("http://a.test/")), "http://a.test/");
+    }
+}

@@ -1,0 +1,130 @@
+//! `--output`: a file that already holds data keeps every byte of it (the
+//! crawl only appends), and outputs that are not regular files work —
+//! `/dev/null`, `/dev/stdout` into a pipe, a FIFO, and `-` for stdout.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use solo_crawl::demo_site::DemoSite;
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("solo-crawl-out-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Crawls the start page of `site` only, writing to `output`.
+fn crawl_one(site: &DemoSite, output: &str, extra: &[&str]) -> Output {
+    let url = site.url().to_string();
+    let args = [
+        &["crawl", &url, "--depth", "0", "--output", output][..],
+        extra,
+    ]
+    .concat();
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    o
+}
+
+/// The JSON records in `text`, each on a line of its own.
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect()
+}
+
+#[test]
+fn existing_data_is_never_cut() {
+    let site = DemoSite::start(10).unwrap();
+    let dir = scratch("keep");
+    // Text without a newline: kept, and the record starts on a line of
+    // its own.
+    let f = dir.join("f.txt");
+    std::fs::write(&f, "no newline at all").unwrap();
+    crawl_one(&site, f.to_str().unwrap(), &[]);
+    let text = std::fs::read_to_string(&f).unwrap();
+    let (old, new) = text.split_once('\n').unwrap();
+    assert_eq!(old, "no newline at all");
+    assert_eq!(json_lines(new).len(), 1, "{text:?}");
+
+    // 1 MB of binary data without a newline: every byte kept.
+    let bin = dir.join("f.bin");
+    let data: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8 | 0x80).collect();
+    assert!(!data.contains(&b'\n'));
+    std::fs::write(&bin, &data).unwrap();
+    crawl_one(&site, bin.to_str().unwrap(), &[]);
+    let after = std::fs::read(&bin).unwrap();
+    assert!(after.len() > data.len(), "{} bytes", after.len());
+    assert!(after.starts_with(&data), "the old bytes are intact");
+
+    // A JSON Lines file whose last line is partial (e.g. a crawl killed
+    // without --state): kept as it is, new records after it.
+    let jl = dir.join("f.jsonl");
+    let partial = "{\"url\":\"http://old/\"}\n{\"url\":\"http://cut";
+    std::fs::write(&jl, partial).unwrap();
+    crawl_one(&site, jl.to_str().unwrap(), &[]);
+    let text = std::fs::read_to_string(&jl).unwrap();
+    assert!(text.starts_with(&format!("{partial}\n")), "{text:?}");
+    assert_eq!(json_lines(&text[partial.len() + 1..]).len(), 1);
+
+    // CSV appended to a file with data: no second header.
+    let csv = dir.join("f.csv");
+    std::fs::write(&csv, "mine,not yours").unwrap();
+    crawl_one(&site, csv.to_str().unwrap(), &["--format", "csv"]);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("mine,not yours"));
+    assert!(lines.next().unwrap().starts_with("http://"), "{text:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn output_to_dev_null_stdout_dash_and_a_fifo() {
+    let site = DemoSite::start(10).unwrap();
+    crawl_one(&site, "/dev/null", &[]);
+    // The test's pipe is the child's stdout.
+    for out in ["/dev/stdout", "-"] {
+        let o = crawl_one(&site, out, &["--format", "csv"]);
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.starts_with("url,final_url,"), "{out}: {text:?}");
+        assert_eq!(text.lines().count(), 2, "{out}: {text:?}");
+    }
+    // A FIFO, read by a thread.
+    let dir = scratch("fifo");
+    let fifo = dir.join("pages.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    crawl_one(&site, fifo.to_str().unwrap(), &[]);
+    let text = reader.join().unwrap();
+    assert_eq!(json_lines(&text).len(), 1, "{text:?}");
+    // Also with --state (nothing to cut back in a FIFO).
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let state = dir.join("state");
+    crawl_one(
+        &site,
+        fifo.to_str().unwrap(),
+        &["--state", state.to_str().unwrap()],
+    );
+    assert_eq!(json_lines(&reader.join().unwrap()).len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

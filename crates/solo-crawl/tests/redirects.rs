@@ -1,0 +1,577 @@
+//! Redirects go back through the frontier as requests of their own: each
+//! rule of the crawl applies to every hop, on sites that count what they
+//! serve.
+
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use common::*;
+use solo_crawl::demo_site::SiteResponse;
+use solo_crawl::{Config, Crawler, Failure, Output, Request, Response, Spider, StopHandle};
+
+/// A handler that serves fixed routes (the rest are 404s).
+fn routes(
+    table: Vec<(&'static str, SiteResponse)>,
+) -> impl Fn(String) -> std::future::Ready<SiteResponse> {
+    move |path: String| {
+        let r = table
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| SiteResponse::status(404));
+        std::future::ready(r)
+    }
+}
+
+#[test]
+fn a_redirect_is_recorded_and_its_target_crawled_as_a_new_request() {
+    solo::run(async {
+        let site = start(routes(vec![
+            ("/", page("root", &["/r1"])),
+            ("/r1", SiteResponse::redirect(301, "/dir/r2")),
+            ("/dir/r2", SiteResponse::redirect(302, "final#frag")), // relative to /dir/
+            ("/dir/final", page("final", &["next"])),
+            ("/dir/next", page("next", &[])),
+        ]))
+        .await;
+        let (summary, recs) = crawl_links(vec![site.base.clone()], quick()).await;
+        let u = |p: &str| site.url(p).to_string();
+        let r1 = record(&recs, "/r1");
+        assert_eq!(r1.status, Some(301));
+        assert_eq!(r1.redirect_to.as_deref(), Some(u("/dir/r2").as_str()));
+        assert!(
+            r1.redirected_from.is_empty() && r1.error.is_none(),
+            "{r1:?}"
+        );
+        let r2 = record(&recs, "/dir/r2");
+        assert_eq!(r2.status, Some(302));
+        assert_eq!(r2.redirect_to.as_deref(), Some(u("/dir/final").as_str()));
+        assert_eq!(r2.redirected_from, [u("/r1")]);
+        let fin = record(&recs, "/dir/final");
+        assert_eq!(fin.status, Some(200));
+        assert_eq!(fin.title.as_deref(), Some("final"));
+        assert_eq!(fin.redirected_from, [u("/r1"), u("/dir/r2")]);
+        assert_eq!(fin.redirect_to, None);
+        // A redirect keeps the depth and referer of the link.
+        assert_eq!((r1.depth, r2.depth, fin.depth), (1, 1, 1));
+        assert_eq!(fin.referer.as_deref(), Some(u("/").as_str()));
+        // Links on the final page resolve against it, one level deeper.
+        let next = record(&recs, "/dir/next");
+        assert_eq!(next.referer.as_deref(), Some(u("/dir/final").as_str()));
+        assert_eq!(next.depth, 2);
+        assert!(next.redirected_from.is_empty());
+        assert_eq!(recs.len(), 5);
+        assert_eq!(summary.counts.redirects, 2);
+        assert_eq!(summary.counts.statuses[&301], 1);
+        for p in ["/r1", "/dir/r2", "/dir/final", "/dir/next"] {
+            assert_eq!(site.count(p), 1, "{p}");
+        }
+        // The Referer sent for each hop is the page the link was on.
+        let hits = site.hits.borrow();
+        let final_hit = hits.iter().find(|h| h.path == "/dir/final").unwrap();
+        assert_eq!(final_hit.referer.as_deref(), Some(u("/").as_str()));
+    });
+}
+
+#[test]
+fn csv_records_carry_the_chain() {
+    solo::run(async {
+        let site = start(routes(vec![
+            ("/", SiteResponse::redirect(301, "/b")),
+            ("/b", page("b", &[])),
+        ]))
+        .await;
+        let buf = solo_crawl::output::SharedBuf::default();
+        let out = solo_crawl::OutputConfig {
+            pages: solo_crawl::Target::Buffer(buf.clone()),
+            format: solo_crawl::Format::Csv,
+            ..Default::default()
+        };
+        let spider = solo_crawl::LinkSpider::new(vec![site.base.clone()]);
+        Crawler::new(spider, quick())
+            .output(out)
+            .run()
+            .await
+            .unwrap();
+        let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+        let mut rows = csv::Reader::from_reader(text.as_bytes());
+        let head = rows.headers().unwrap().clone();
+        let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+        let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 2);
+        let (r, b) = (&rows[0], &rows[1]);
+        assert_eq!(&r[col("status")], "301");
+        assert_eq!(&r[col("redirect_to")], site.url("/b").as_str());
+        assert_eq!(&r[col("redirected_from")], "");
+        assert_eq!(&b[col("redirect_to")], "");
+        let chain: Vec<String> = serde_json::from_str(&b[col("redirected_from")]).unwrap();
+        assert_eq!(chain, [site.base.to_string()]);
+    });
+}
+
+#[test]
+fn a_target_robots_txt_disallows_is_not_fetched() {
+    solo::run(async {
+        let site = start(routes(vec![
+            // A robots.txt that moved on its own host is followed.
+            (
+                "/robots.txt",
+                SiteResponse::redirect(301, "/robots-real.txt"),
+            ),
+            (
+                "/robots-real.txt",
+                SiteResponse::typed(200, "text/plain", "User-agent: *\nDisallow: /private/\n"),
+            ),
+            ("/", page("root", &["/go"])),
+            ("/go", SiteResponse::redirect(302, "/private/x")),
+            ("/private/x", page("secret", &[])),
+        ]))
+        .await;
+        let cfg = Config {
+            obey_robots: true,
+            ..quick()
+        };
+        let (summary, recs) = crawl_links(vec![site.base.clone()], cfg).await;
+        assert_eq!(site.count("/private/x"), 0);
+        assert_eq!(record_paths(&recs), ["/", "/go"]);
+        assert_eq!(
+            record(&recs, "/go").redirect_to.as_deref(),
+            Some(site.url("/private/x").as_str())
+        );
+        assert_eq!(summary.filtered["robots"], 1);
+        assert_eq!(&site.paths()[..2], ["/robots.txt", "/robots-real.txt"]);
+    });
+}
+
+#[test]
+fn a_redirect_to_a_page_already_crawled_does_not_fetch_it_again() {
+    solo::run(async {
+        let site = start(routes(vec![
+            ("/", page("root", &["/a", "/r", "/r2"])),
+            ("/a", page("a", &[])),
+            ("/r", SiteResponse::redirect(301, "/a")),
+            // The same page, spelt differently.
+            ("/r2", SiteResponse::redirect(302, "/a?#x")),
+        ]))
+        .await;
+        let (summary, recs) = crawl_links(vec![site.base.clone()], quick()).await;
+        assert_eq!(site.count("/a"), 1);
+        assert_eq!(record_paths(&recs), ["/", "/a", "/r", "/r2"]);
+        assert_eq!(summary.filtered["seen"], 2);
+        assert_eq!(summary.counts.redirects, 0, "none followed");
+    });
+}
+
+#[test]
+fn an_off_scope_target_is_never_contacted() {
+    solo::run(async {
+        // Another host (127.0.0.2 is loopback too): out of scope.
+        let other = start_on("127.0.0.2", routes(vec![("/x", page("x", &[]))])).await;
+        let away = other.url("/x").to_string();
+        let away2 = away.clone();
+        let site = start(move |path: String| {
+            let away = away2.clone();
+            async move {
+                match path.as_str() {
+                    "/robots.txt" => SiteResponse::redirect(301, &away),
+                    "/" => page("root", &["/away", "/dns", "/deny"]),
+                    "/deny" => SiteResponse::redirect(302, "/denied/x"),
+                    "/away" => SiteResponse::redirect(302, &away),
+                    // A name that must never be looked up.
+                    "/dns" => SiteResponse::redirect(302, "http://must-not-resolve.invalid/x"),
+                    _ => SiteResponse::status(404),
+                }
+            }
+        })
+        .await;
+        let cfg = Config {
+            obey_robots: true,
+            deny: vec![regex::Regex::new("/denied/").unwrap()],
+            ..quick()
+        };
+        let (summary, recs) = crawl_links(vec![site.base.clone()], cfg).await;
+        assert_eq!(other.paths(), Vec::<String>::new(), "robots.txt included");
+        assert_eq!(site.count("/denied/x"), 0, "--deny applies too");
+        assert_eq!(summary.filtered["filtered"], 1);
+        assert_eq!(record_paths(&recs), ["/", "/away", "/deny", "/dns"]);
+        assert!(recs.iter().all(|r| r.error.is_none()), "{recs:#?}");
+        assert!(summary.counts.errors.is_empty(), "no DNS or connect error");
+        assert_eq!(summary.filtered["offsite"], 2);
+        assert_eq!(
+            record(&recs, "/away").redirect_to.as_deref(),
+            Some(away.as_str())
+        );
+
+        // A start URL that only leads off-site says so.
+        let (summary, _) = crawl_links(vec![site.url("/away")], quick()).await;
+        assert_eq!(summary.seeds_ok, 0);
+        assert_eq!(summary.seeds_failed.len(), 1);
+        let why = &summary.seeds_failed[0];
+        assert!(
+            why.contains(&away) && why.contains("offsite") && why.contains("allow its domain"),
+            "{why}"
+        );
+        assert_eq!(other.paths(), Vec::<String>::new());
+    });
+}
+
+#[test]
+fn an_allowed_host_reached_by_redirect_gets_its_robots_txt_first() {
+    solo::run(async {
+        let other = start_on(
+            "127.0.0.2",
+            routes(vec![
+                (
+                    "/robots.txt",
+                    SiteResponse::typed(200, "text/plain", "User-agent: *\nDisallow: /secret\n"),
+                ),
+                ("/ok", page("ok", &[])),
+                ("/secret", page("secret", &[])),
+            ]),
+        )
+        .await;
+        let (ok, secret) = (
+            other.url("/ok").to_string(),
+            other.url("/secret").to_string(),
+        );
+        let site = start(routes(vec![
+            ("/", page("root", &["/to-ok", "/to-secret"])),
+            ("/to-ok", SiteResponse::redirect(307, &ok)),
+            ("/to-secret", SiteResponse::redirect(308, &secret)),
+        ]))
+        .await;
+        let cfg = Config {
+            obey_robots: true,
+            allow_domains: vec!["127.0.0.2".into()],
+            ..quick()
+        };
+        let (summary, recs) = crawl_links(vec![site.base.clone()], cfg).await;
+        assert_eq!(other.paths(), ["/robots.txt", "/ok"]);
+        let fin = record(&recs, "/ok");
+        assert_eq!(fin.status, Some(200));
+        assert_eq!(fin.redirected_from, [site.url("/to-ok").to_string()]);
+        assert_eq!(summary.filtered["robots"], 1);
+        assert_eq!(summary.counts.robots_fetched, 2);
+    });
+}
+
+#[test]
+fn the_per_host_limit_holds_across_redirect_hops() {
+    solo::run(async {
+        let slow = |path: String| async move {
+            solo::sleep(Duration::from_millis(40)).await;
+            page(&path, &[])
+        };
+        let other = start_on("127.0.0.2", slow).await;
+        let base = other.base.to_string();
+        let site = start(move |path: String| {
+            let to = format!("{base}t{}", path.trim_start_matches("/r"));
+            async move { SiteResponse::redirect(302, &to) }
+        })
+        .await;
+        // Six pages of the other host, and six redirects to it.
+        let mut seeds: Vec<_> = (0..6).map(|i| other.url(&format!("/s{i}"))).collect();
+        seeds.extend((0..6).map(|i| site.url(&format!("/r{i}"))));
+        let cfg = Config {
+            per_host: 1,
+            ..quick()
+        };
+        let (summary, recs) = crawl_links(seeds, cfg).await;
+        assert_eq!(recs.len(), 18);
+        assert_eq!(summary.counts.redirects, 6);
+        assert_eq!(other.hits.borrow().len(), 12);
+        assert_eq!(other.max_concurrent.get(), 1, "one request at a time");
+    });
+}
+
+#[test]
+fn the_host_delay_holds_across_redirect_hops() {
+    solo::run(async {
+        let site = start(routes(vec![
+            ("/", SiteResponse::redirect(302, "/b")),
+            ("/b", page("b", &[])),
+        ]))
+        .await;
+        let cfg = Config {
+            delay: Duration::from_millis(300),
+            jitter: false,
+            ..quick()
+        };
+        let (_, recs) = crawl_links(vec![site.base.clone()], cfg).await;
+        assert_eq!(recs.len(), 2);
+        let gap = site.times("/b")[0] - site.times("/")[0];
+        assert!(gap >= Duration::from_millis(290), "{gap:?}");
+    });
+}
+
+#[test]
+fn depth_is_kept_and_chains_stop_at_the_limit_or_a_loop() {
+    solo::run(async {
+        let mut table = vec![
+            ("/r", SiteResponse::redirect(302, "/final")),
+            ("/final", page("final", &["/next"])),
+            ("/next", page("next", &[])),
+            ("/loop-a", SiteResponse::redirect(307, "/loop-b")),
+            ("/loop-b", SiteResponse::redirect(307, "/loop-a")),
+            ("/self", SiteResponse::redirect(301, "/self#again")),
+        ];
+        let chain = ["/c0", "/c1", "/c2", "/c3", "/c4", "/c5"];
+        for w in chain.windows(2) {
+            table.push((w[0], SiteResponse::redirect(301, w[1])));
+        }
+        let site = start(routes(table)).await;
+        let seeds = ["/r", "/loop-a", "/self", "/c0"]
+            .map(|p| site.url(p))
+            .to_vec();
+        let cfg = Config {
+            depth_limit: Some(0),
+            max_redirects: 3,
+            ..quick()
+        };
+        let (summary, recs) = crawl_links(seeds, cfg).await;
+        // A redirect's target has the depth of the link: /final is
+        // fetched at depth 0, its links are too deep.
+        assert_eq!(record(&recs, "/final").depth, 0);
+        assert_eq!(site.count("/next"), 0);
+        // A → B → A: each fetched once, the loop is B's error.
+        assert_eq!((site.count("/loop-a"), site.count("/loop-b")), (1, 1));
+        let b = record(&recs, "/loop-b");
+        assert!(
+            b.error.as_deref().unwrap().contains("redirect loop"),
+            "{b:?}"
+        );
+        assert_eq!(b.redirect_to.as_deref(), Some(site.url("/loop-a").as_str()));
+        assert_eq!(site.count("/self"), 1);
+        // Three hops followed, the fourth refused.
+        for (p, n) in chain.iter().zip([1, 1, 1, 1, 0, 0]) {
+            assert_eq!(site.count(p), n, "{p}");
+        }
+        let c3 = record(&recs, "/c3");
+        assert_eq!(c3.redirected_from.len(), 3);
+        assert!(
+            c3.error
+                .as_deref()
+                .unwrap()
+                .contains("more than 3 redirects"),
+            "{c3:?}"
+        );
+        assert_eq!(summary.counts.errors["redirect"], 3);
+        assert_eq!(summary.counts.redirects, 1 + 1 + 3);
+    });
+}
+
+#[test]
+fn redirect_hops_count_against_the_page_budget() {
+    solo::run(async {
+        let site = start(routes(vec![
+            ("/a", SiteResponse::redirect(302, "/b")),
+            ("/b", SiteResponse::redirect(302, "/c")),
+            ("/c", page("c", &[])),
+        ]))
+        .await;
+        let cfg = Config {
+            max_pages: Some(2),
+            ..quick()
+        };
+        let (summary, recs) = crawl_links(vec![site.url("/a")], cfg).await;
+        assert_eq!(site.paths(), ["/a", "/b"]);
+        assert_eq!(recs.len(), 2);
+        assert_eq!(summary.counts.pages, 2);
+    });
+}
+
+#[test]
+fn bad_locations_are_error_records_not_panics() {
+    solo::run(async {
+        let links = ["/none", "/garbage", "/js", "/ftp", "/empty", "/frag", "/ok"];
+        let site = start(routes(vec![
+            ("/", page("root", &links)),
+            ("/none", SiteResponse::status(302)),
+            ("/garbage", SiteResponse::redirect(301, "http://[::1")),
+            ("/js", SiteResponse::redirect(302, "javascript:alert(1)")),
+            (
+                "/ftp",
+                SiteResponse::redirect(308, "ftp://example.invalid/"),
+            ),
+            ("/empty", SiteResponse::redirect(302, "")),
+            ("/frag", SiteResponse::redirect(302, "/ok#part")),
+            ("/ok", page("ok", &[])),
+        ]))
+        .await;
+        let (summary, recs) = crawl_links(vec![site.base.clone()], quick()).await;
+        let err = |p: &str| record(&recs, p).error.clone().unwrap_or_default();
+        assert!(
+            err("/none").contains("without a Location"),
+            "{}",
+            err("/none")
+        );
+        assert!(
+            err("/garbage").contains("invalid Location"),
+            "{}",
+            err("/garbage")
+        );
+        assert!(err("/js").contains("only http and https"), "{}", err("/js"));
+        assert!(
+            err("/ftp").contains("only http and https"),
+            "{}",
+            err("/ftp")
+        );
+        assert!(err("/empty").contains("redirect loop"), "{}", err("/empty"));
+        for p in ["/none", "/garbage", "/js", "/ftp", "/empty"] {
+            assert!(err(p).starts_with("redirect: "), "{}", err(p));
+        }
+        assert_eq!(summary.counts.errors["redirect"], 5);
+        // A fragment is not part of the page: /ok once, seen from /frag.
+        assert_eq!(site.count("/ok"), 1);
+        assert_eq!(
+            record(&recs, "/frag").redirect_to.as_deref(),
+            Some(site.url("/ok").as_str())
+        );
+        assert_eq!(recs.len(), 8);
+    });
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, PartialEq)]
+enum Cb {
+    #[default]
+    Home,
+    Product,
+}
+
+/// A spider whose start requests carry callbacks and meta; it reports
+/// what its callbacks saw.
+struct Products {
+    start: Vec<Request<Cb>>,
+    seen: Rc<RefCell<Vec<String>>>,
+}
+
+impl Spider for Products {
+    type Callback = Cb;
+
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        self.start.clone()
+    }
+
+    async fn parse(&self, cb: Cb, response: &Response, out: &mut Output<Cb>) {
+        let from: Vec<&str> = response
+            .redirected_from()
+            .iter()
+            .map(|u| u.path())
+            .collect();
+        self.seen.borrow_mut().push(format!(
+            "{cb:?} {} meta={} from={from:?} first={}",
+            response.url().path(),
+            response.meta(),
+            response.request_url().path(),
+        ));
+        out.item(serde_json::json!({ "sku": response.meta()["sku"] }));
+    }
+
+    async fn on_error(&self, request: &Request<Cb>, failure: Failure<'_>, _: &mut Output<Cb>) {
+        let what = match failure {
+            Failure::Fetch(e) => format!("{} {:?}", e.kind.as_str(), e.status),
+            Failure::Status(r) => format!("status {}", r.status()),
+            other => format!("{other:?}"),
+        };
+        self.seen
+            .borrow_mut()
+            .push(format!("error {} {what}", request.url.path()));
+    }
+}
+
+#[test]
+fn callback_and_meta_survive_a_redirect() {
+    solo::run(async {
+        let site = start(routes(vec![
+            ("/p/old", SiteResponse::redirect(301, "/p/mid")),
+            ("/p/mid", SiteResponse::redirect(303, "/p/new")),
+            ("/p/new", SiteResponse::html("<h1>Teapot</h1>")),
+            ("/broken", SiteResponse::status(307)),
+        ]))
+        .await;
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let spider = Products {
+            start: vec![
+                Request::new(site.url("/p/old"), Cb::Product)
+                    .with_meta(serde_json::json!({"sku": 42})),
+                Request::new(site.url("/broken"), Cb::Product),
+            ],
+            seen: seen.clone(),
+        };
+        let (summary, recs) = crawl(spider, quick()).await;
+        let mut seen = seen.borrow().clone();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                r#"Product /p/new meta={"sku":42} from=["/p/old", "/p/mid"] first=/p/old"#,
+                "error /broken redirect Some(307)",
+            ]
+        );
+        assert_eq!(summary.counts.items, 1);
+        assert_eq!(recs.len(), 4);
+        assert_eq!(summary.seeds_ok, 1);
+        assert_eq!(summary.seeds_failed.len(), 1);
+    });
+}
+
+#[test]
+fn a_pending_redirect_is_kept_in_the_state_and_resumed() {
+    let dir =
+        std::env::temp_dir().join(format!("solo-crawl-redirect-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cfg = || Config {
+        state_dir: Some(dir.clone()),
+        ..quick()
+    };
+    solo::run(async {
+        let stop2 = Rc::new(RefCell::new(None::<StopHandle>));
+        let s2 = stop2.clone();
+        let site = start(move |path: String| {
+            let s2 = s2.clone();
+            async move {
+                match path.as_str() {
+                    "/" => page("root", &["/r"]),
+                    "/r" => {
+                        // The crawl stops while the redirect is answered.
+                        if let Some(s) = s2.borrow().as_ref() {
+                            s.stop();
+                        }
+                        SiteResponse::redirect(302, "/target")
+                    }
+                    "/target" => page("target", &[]),
+                    _ => SiteResponse::status(404),
+                }
+            }
+        })
+        .await;
+        let buf = solo_crawl::output::SharedBuf::default();
+        let out = || solo_crawl::OutputConfig {
+            pages: solo_crawl::Target::Buffer(buf.clone()),
+            ..Default::default()
+        };
+        let crawler =
+            Crawler::new(solo_crawl::LinkSpider::new(vec![site.base.clone()]), cfg()).output(out());
+        *stop2.borrow_mut() = Some(crawler.stop_handle());
+        let first = crawler.run().await.unwrap();
+        assert!(first.interrupted);
+        assert_eq!(site.count("/target"), 0, "stopped before the target");
+        assert_eq!(record_paths(&records(&buf)), ["/", "/r"]);
+
+        *stop2.borrow_mut() = None;
+        let crawler =
+            Crawler::new(solo_crawl::LinkSpider::new(vec![site.base.clone()]), cfg()).output(out());
+        let second = crawler.run().await.unwrap();
+        assert!(second.resumed && !second.interrupted);
+        assert_eq!((site.count("/r"), site.count("/target")), (1, 1));
+        let recs = records(&buf);
+        assert_eq!(recs.len(), 3);
+        let t = record(&recs, "/target");
+        assert_eq!(t.redirected_from, [site.url("/r").to_string()]);
+        assert_eq!(t.depth, 1);
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,218 @@
+//! The `--state` directory: one crawl at a time (a lock that a SIGKILL
+//! releases), and damaged state is reported, not silently dropped or
+//! restarted, unless `--state-reset` asks to start over.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use solo_crawl::demo_site::DemoSite;
+
+fn crawler(args: &[String]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_solo-crawl"));
+    c.args(args);
+    c
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A scratch directory, and `crawl URL --state DIR/state --output
+/// DIR/pages.jsonl` plus `extra`.
+fn setup(name: &str, site: &DemoSite, extra: &[&str]) -> (PathBuf, Vec<String>) {
+    let dir = std::env::temp_dir().join(format!("solo-crawl-state-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut args: Vec<String> = vec![
+        "crawl".into(),
+        site.url().to_string(),
+        "--state".into(),
+        dir.join("state").to_str().unwrap().into(),
+        "--output".into(),
+        dir.join("pages.jsonl").to_str().unwrap().into(),
+        "--per-host".into(),
+        "4".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    (dir, args)
+}
+
+fn lines(path: &Path) -> usize {
+    std::fs::read(path)
+        .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+        .unwrap_or(0)
+}
+
+/// Waits until `out` has `n` lines (panics if the child exits first).
+fn wait_for_lines(child: &mut Child, out: &Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while lines(out) < n {
+        assert!(child.try_wait().unwrap().is_none(), "the crawl ended early");
+        assert!(Instant::now() < deadline, "the crawl made no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Runs the crawl until `out` has `n` lines, then stops it with Ctrl-C
+/// (SIGINT): its state is closed cleanly, checkpointed into state.sqlite.
+fn interrupt_at(args: &[String], out: &Path, n: usize) {
+    let mut child = crawler(args).stderr(Stdio::null()).spawn().unwrap();
+    wait_for_lines(&mut child, out, n);
+    let int = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(int.success());
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+}
+
+/// Runs to the end; the output.
+fn finish(args: &[String]) -> Output {
+    crawler(args).output().unwrap()
+}
+
+#[test]
+fn a_second_crawl_on_the_same_state_is_refused_and_sigkill_frees_it() {
+    let site = DemoSite::start(200).unwrap();
+    let (dir, args) = setup("lock", &site, &["--delay", "50"]);
+    let out = dir.join("pages.jsonl");
+    let mut first = crawler(&args).stderr(Stdio::null()).spawn().unwrap();
+    wait_for_lines(&mut first, &out, 3);
+    let second = finish(&args);
+    let err = stderr(&second);
+    assert_eq!(second.status.code(), Some(1), "{err}");
+    assert!(err.contains("in use"), "{err}");
+    assert!(err.contains(&format!("pid {}", first.id())), "{err}");
+    assert!(err.contains(dir.join("state").to_str().unwrap()), "{err}");
+    // The first crawl is not disturbed.
+    assert!(first.try_wait().unwrap().is_none());
+    let before = lines(&out);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(lines(&out) > before, "the first crawl goes on");
+    // A SIGKILL leaves no stale lock: the next run resumes.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let mut third = crawler(&args).stderr(Stdio::piped()).spawn().unwrap();
+    let n = lines(&out);
+    wait_for_lines(&mut third, &out, n + 3);
+    third.kill().unwrap();
+    third.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A crawl of at most 300 pages stopped by Ctrl-C after 30, then `damage`
+/// done to its scratch directory (`state/`, `pages.jsonl`); the rerun
+/// must fail naming `file` (in the scratch directory) and saying `what`,
+/// without writing anything, and `--state-reset` starts over.
+fn damaged(name: &str, damage: impl FnOnce(&Path), file: &str, what: &str) {
+    let site = DemoSite::start(2000).unwrap();
+    let (dir, mut args) = setup(name, &site, &["--max-pages", "300"]);
+    let out = dir.join("pages.jsonl");
+    interrupt_at(&args, &out, 30);
+    damage(&dir);
+    let before = lines(&out);
+    let o = finish(&args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+    assert!(
+        err.contains(dir.join(file).to_str().unwrap()),
+        "{name}: names {file}: {err}"
+    );
+    assert!(err.contains(what), "{name}: says {what:?}: {err}");
+    assert!(
+        err.contains("--state-reset"),
+        "{name}: says what to do: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(lines(&out), before, "{name}: nothing written");
+    // Starting over on request: a new crawl of 300 pages.
+    args.push("--state-reset".into());
+    let o = finish(&args);
+    assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+    // (+1: the newline that ends a partial last line.)
+    let after = lines(&out);
+    assert!(after == before + 300 || after == before + 301, "{after}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn sql(dir: &Path, statement: &str) {
+    let db = rusqlite::Connection::open(dir.join("state/state.sqlite")).unwrap();
+    db.execute_batch(statement).unwrap();
+}
+
+#[test]
+fn undecodable_requests_are_an_error() {
+    damaged(
+        "decode",
+        |s| {
+            sql(
+                s,
+                "UPDATE requests SET data = '{\"nope\":1}' WHERE data IS NOT NULL",
+            )
+        },
+        "state/state.sqlite",
+        "cannot be read",
+    );
+}
+
+#[test]
+fn a_truncated_database_is_an_error() {
+    damaged(
+        "trunc",
+        |s| {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(s.join("state/state.sqlite"))
+                .unwrap();
+            f.set_len(0).unwrap();
+        },
+        "state/state.sqlite",
+        "lost",
+    );
+}
+
+#[test]
+fn an_output_shorter_than_its_checkpoint_is_an_error() {
+    damaged(
+        "short",
+        |s| {
+            let out = s.join("pages.jsonl");
+            let len = std::fs::metadata(&out).unwrap().len();
+            let f = std::fs::OpenOptions::new().write(true).open(&out).unwrap();
+            f.set_len(len / 2).unwrap();
+        },
+        "pages.jsonl",
+        "truncated",
+    );
+}
+
+#[test]
+fn a_lost_write_ahead_log_is_an_error() {
+    let site = DemoSite::start(2000).unwrap();
+    let (dir, args) = setup("wal", &site, &[]);
+    let out = dir.join("pages.jsonl");
+    let state = dir.join("state");
+    interrupt_at(&args, &out, 20);
+    // The resumed crawl commits into the WAL; killed soon, before SQLite
+    // checkpoints it.
+    let n = lines(&out);
+    let mut child = crawler(&args).stderr(Stdio::null()).spawn().unwrap();
+    wait_for_lines(&mut child, &out, n + 20);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let wal = state.join("state.sqlite-wal");
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+    std::fs::remove_file(&wal).unwrap();
+    let _ = std::fs::remove_file(state.join("state.sqlite-shm"));
+    let o = finish(&args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(state.join("state.sqlite").to_str().unwrap()),
+        "{err}"
+    );
+    assert!(err.contains("lost"), "{err}");
+    assert!(err.contains("--state-reset"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
