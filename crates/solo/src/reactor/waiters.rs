@@ -290,10 +290,13 @@ mod tests {
         w.wait_anonymous(&a);
         w.wait_anonymous(&a);
         w.wait_anonymous(&b);
-        assert_eq!(w.slots(), 2);
-        assert_eq!(fire(&mut w), 2);
+        // `will_wake` is best effort: under Miri a clone's vtable address
+        // may differ, so the second `a` may take a slot of its own there.
+        let kept = if cfg!(miri) { w.slots() } else { 2 };
+        assert_eq!(w.slots(), kept);
+        assert_eq!(fire(&mut w), kept);
         assert_eq!(fire(&mut w), 0);
-        assert_eq!(ca.0.load(Ordering::Relaxed), 1);
+        assert_eq!(ca.0.load(Ordering::Relaxed), kept - 1);
         assert_eq!(cb.0.load(Ordering::Relaxed), 1);
         let mut k = None;
         w.wait_owned(&mut k, &a);
