@@ -872,18 +872,22 @@ impl Handle {
         self.task.cancel_callback()
     }
 
-    /// True once the callback ran or was cancelled.
+    /// True once [`cancel`](Handle::cancel) stopped the callback
+    /// (asyncio's `Handle.cancelled()`); a callback that ran was not
+    /// cancelled.
     ///
     /// ```
     /// solo::run(async {
-    ///     let h = solo::call_soon(|| ());
-    ///     assert!(!h.is_cancelled());
+    ///     let ran = solo::call_soon(|| ());
+    ///     let stopped = solo::call_soon(|| ());
+    ///     assert!(stopped.cancel());
     ///     solo::yield_now().await;
-    ///     assert!(h.is_cancelled());
+    ///     assert!(!ran.is_cancelled());
+    ///     assert!(stopped.is_cancelled());
     /// });
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        self.task.snapshot().is_complete()
+        self.task.snapshot().is_cancelled()
     }
 }
 
