@@ -3,7 +3,9 @@
 //!
 //! Owns: a bounded set of worker threads and their job queue. Threads start
 //! on demand up to the limit and exit after idling for a while; jobs beyond
-//! the limit wait in FIFO order. A finished job wakes its awaiting task from
+//! the limit wait in FIFO order. Each job submitted claims one idle thread
+//! (or starts one), so a burst of N jobs runs min(N, limit) at once even
+//! when the idle threads have not woken up yet. A finished job wakes its awaiting task from
 //! the worker thread, which goes through the loop's remote queue.
 //! Must not: touch loop-local state — every job is `Send`.
 
@@ -41,7 +43,10 @@ struct Shared {
 #[derive(Default)]
 struct State {
     queue: VecDeque<Job>,
+    /// Threads waiting for work that no job has claimed yet.
     idle: usize,
+    /// Wake-ups handed to idle threads and not yet taken by one.
+    wakeups: usize,
     threads: usize,
     shutdown: bool,
     handles: Vec<thread::JoinHandle<()>>,
@@ -70,6 +75,10 @@ impl Pool {
         let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         st.queue.push_back(job);
         if st.idle > 0 {
+            // Claimed now, not when the thread wakes: the next job of a
+            // burst must not count this thread as free again.
+            st.idle -= 1;
+            st.wakeups += 1;
             self.shared.work.notify_one();
             return;
         }
@@ -127,13 +136,24 @@ fn worker(shared: Arc<Shared>) {
             break;
         }
         st.idle += 1;
-        let (guard, timeout) = shared
-            .work
-            .wait_timeout(st, KEEP_ALIVE)
-            .unwrap_or_else(|e| e.into_inner());
-        st = guard;
-        st.idle -= 1;
-        if timeout.timed_out() && st.queue.is_empty() {
+        // Threads are interchangeable: whichever idle thread wakes first
+        // takes a wake-up handed to "an idle thread"; the others stay idle.
+        let exit = loop {
+            let (guard, timeout) = shared
+                .work
+                .wait_timeout(st, KEEP_ALIVE)
+                .unwrap_or_else(|e| e.into_inner());
+            st = guard;
+            if st.wakeups > 0 {
+                st.wakeups -= 1;
+                break false;
+            }
+            if st.shutdown || timeout.timed_out() {
+                st.idle -= 1;
+                break true;
+            }
+        };
+        if exit && st.queue.is_empty() {
             break;
         }
     }

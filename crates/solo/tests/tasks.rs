@@ -512,3 +512,23 @@ fn cancel_requested_outside_the_loop_is_carried_out_at_close() {
     lp.close();
     assert!(t.is_cancelled());
 }
+
+#[test]
+fn callback_handle_is_cancelled_only_after_cancel() {
+    // asyncio's Handle.cancelled(): false for a callback that ran.
+    solo::run(async {
+        let hit = Rc::new(Cell::new(0));
+        let h = hit.clone();
+        let ran = solo::call_soon(move || h.set(h.get() + 1));
+        let stopped = solo::call_soon(|| unreachable!());
+        assert!(!ran.is_cancelled() && !stopped.is_cancelled());
+        assert!(stopped.cancel());
+        assert!(stopped.is_cancelled());
+        solo::yield_now().await;
+        assert_eq!(hit.get(), 1);
+        assert!(!ran.is_cancelled(), "it ran; nobody cancelled it");
+        assert!(!ran.cancel(), "too late to cancel");
+        assert!(!ran.is_cancelled());
+        assert!(stopped.is_cancelled());
+    });
+}

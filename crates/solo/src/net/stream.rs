@@ -11,19 +11,21 @@ use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::task::{Context, Poll};
 
-use crate::reactor::{Direction, IoSource};
+use crate::reactor::{Direction, IoSource, SlotKey};
 
 impl<S: AsRawFd> IoSource<S>
 where
     for<'a> &'a S: Read + Write,
 {
+    /// `owner`: as for [`IoSource::poll_ready`].
     pub(crate) fn poll_read_bytes(
         &self,
         cx: &mut Context<'_>,
+        owner: Option<&mut Option<SlotKey>>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let want = buf.len();
-        let r = self.poll_io(Direction::Read, cx, |mut s| s.read(buf));
+        let r = self.poll_io(Direction::Read, cx, owner, |mut s| s.read(buf));
         if let Poll::Ready(Ok(n)) = r {
             if n > 0 && n < want {
                 self.clear_ready(Direction::Read);
@@ -35,10 +37,11 @@ where
     pub(crate) fn poll_write_bytes(
         &self,
         cx: &mut Context<'_>,
+        owner: Option<&mut Option<SlotKey>>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let want = buf.len();
-        let r = self.poll_io(Direction::Write, cx, |mut s| s.write(buf));
+        let r = self.poll_io(Direction::Write, cx, owner, |mut s| s.write(buf));
         if let Poll::Ready(Ok(n)) = r {
             if n < want {
                 self.clear_ready(Direction::Write);
@@ -52,15 +55,17 @@ where
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(Direction::Write, cx, |mut s| s.write_vectored(bufs))
+        self.poll_io(Direction::Write, cx, None, |mut s| s.write_vectored(bufs))
     }
 
     pub(crate) async fn read_bytes(&self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_read_bytes(cx, buf)).await
+        let mut w = self.waiter(Direction::Read);
+        std::future::poll_fn(|cx| self.poll_read_bytes(cx, w.owner(), buf)).await
     }
 
     pub(crate) async fn write_bytes(&self, buf: &[u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_write_bytes(cx, buf)).await
+        let mut w = self.waiter(Direction::Write);
+        std::future::poll_fn(|cx| self.poll_write_bytes(cx, w.owner(), buf)).await
     }
 
     pub(crate) async fn read_exact_bytes(&self, mut buf: &mut [u8]) -> io::Result<()> {
@@ -121,7 +126,7 @@ macro_rules! stream_io_traits {
             ) -> std::task::Poll<std::io::Result<usize>> {
                 {
                     let $s = &*self;
-                    $io.poll_read_bytes(cx, buf)
+                    $io.poll_read_bytes(cx, None, buf)
                 }
             }
         }
@@ -134,7 +139,7 @@ macro_rules! stream_io_traits {
             ) -> std::task::Poll<std::io::Result<usize>> {
                 {
                     let $s = &*self;
-                    $io.poll_write_bytes(cx, buf)
+                    $io.poll_write_bytes(cx, None, buf)
                 }
             }
 

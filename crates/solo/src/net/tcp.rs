@@ -80,7 +80,7 @@ impl TcpListener {
     /// });
     /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        match self.io.poll_io(Direction::Read, cx, |l| l.accept()) {
+        match self.io.poll_io(Direction::Read, cx, None, |l| l.accept()) {
             Poll::Ready(Ok((s, a))) => Poll::Ready(TcpStream::from_std(s).map(|s| (s, a))),
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => Poll::Pending,
@@ -242,7 +242,7 @@ impl TcpStream {
         };
         // Writable means the handshake finished, one way or the other.
         stream.io.clear_ready(Direction::Write);
-        std::future::poll_fn(|cx| stream.io.poll_ready(Direction::Write, cx)).await;
+        stream.io.ready(Direction::Write).await;
         if let Some(e) = stream.io.get_ref().take_error()? {
             return Err(e);
         }

@@ -90,7 +90,7 @@ impl UdpSocket {
     /// });
     /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        std::future::poll_fn(|cx| self.poll_recv_from(cx, buf)).await
+        self.io.io(Direction::Read, |s| s.recv_from(buf)).await
     }
 
     /// `recv_from` for hand-written futures.
@@ -109,7 +109,8 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.io.poll_io(Direction::Read, cx, |s| s.recv_from(buf))
+        self.io
+            .poll_io(Direction::Read, cx, None, |s| s.recv_from(buf))
     }
 
     /// Like `recv_from`, but leaves the datagram queued.

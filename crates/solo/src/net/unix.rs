@@ -156,7 +156,7 @@ impl UnixStream {
         };
         if pending {
             stream.io.clear_ready(Direction::Write);
-            std::future::poll_fn(|cx| stream.io.poll_ready(Direction::Write, cx)).await;
+            stream.io.ready(Direction::Write).await;
             if let Some(e) = stream.io.get_ref().take_error()? {
                 return Err(e);
             }

@@ -1,10 +1,11 @@
 //! The reactor: readiness of sockets, turned into task wakeups.
 //!
 //! Owns: the table of registered file descriptors of one loop, with the
-//! readiness last reported for each and one waker per direction. When the
-//! loop has nothing to run it calls [`Reactor::park`], which blocks in the
-//! [`Backend`] until readiness, a cross-thread wake or the next timer, and
-//! wakes exactly the tasks waiting on the ready sockets and directions.
+//! readiness last reported for each and the tasks waiting on each direction
+//! ([`waiters`]). When the loop has nothing to run it calls
+//! [`Reactor::park`], which blocks in the [`Backend`] until readiness, a
+//! cross-thread wake or the next timer, and wakes every task waiting on the
+//! ready sockets and directions (and only those).
 //!
 //! Registrations are edge-triggered: readiness is remembered until an
 //! operation reports `WouldBlock`, which clears that direction. Because the
@@ -13,9 +14,12 @@
 //!
 //! [`IoSource`] is what the socket types wrap: a file descriptor plus its
 //! registration, with `poll_io` doing "wait until ready, try, clear on
-//! `WouldBlock`, repeat". Must not: know what a TCP stream is.
+//! `WouldBlock`, repeat". A future that waits holds a [`Waiter`], which
+//! frees its slot when the future is dropped. Must not: know what a TCP
+//! stream is.
 
 pub(crate) mod backend;
+mod waiters;
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -27,6 +31,8 @@ use backend::{Backend, MioBackend};
 use backend::{ERROR, READABLE, READ_CLOSED, WRITABLE, WRITE_CLOSED};
 
 use crate::runtime::{with_core, Core};
+pub(crate) use waiters::SlotKey;
+use waiters::Waiters;
 
 /// A direction of I/O.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,8 +66,17 @@ struct Entry {
     gen: u32,
     in_use: bool,
     ready: u8,
-    reader: Option<Waker>,
-    writer: Option<Waker>,
+    reader: Waiters,
+    writer: Waiters,
+}
+
+impl Entry {
+    fn waiters(&mut self, dir: Direction) -> &mut Waiters {
+        match dir {
+            Direction::Read => &mut self.reader,
+            Direction::Write => &mut self.writer,
+        }
+    }
 }
 
 pub(crate) struct Reactor {
@@ -131,8 +146,8 @@ impl Reactor {
         let e = &mut self.entries[index as usize];
         e.in_use = false;
         e.gen = e.gen.wrapping_add(1);
-        e.reader = None;
-        e.writer = None;
+        e.reader.clear();
+        e.writer.clear();
         self.free.push(index);
     }
 
@@ -170,10 +185,10 @@ impl Reactor {
             let Some(e) = self.entry(t) else { continue };
             e.ready |= bits;
             if bits & READABLE != 0 {
-                wake.extend(e.reader.take());
+                e.reader.wake_all(wake);
             }
             if bits & WRITABLE != 0 {
-                wake.extend(e.writer.take());
+                e.writer.wake_all(wake);
             }
         }
         self.events = events;
@@ -206,25 +221,47 @@ impl<S: AsRawFd> IoSource<S> {
             .expect("IoSource used after into_inner")
     }
 
-    /// Waits until `dir` is ready (or was never found not ready).
-    pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<()> {
+    /// Waits until `dir` is ready (or was never found not ready). `owner`
+    /// is the slot of a future's [`Waiter`]; `None` for a `poll_*` caller,
+    /// which waits anonymously (see [`waiters`]).
+    #[inline(always)]
+    pub(crate) fn poll_ready(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        owner: Option<&mut Option<SlotKey>>,
+    ) -> Poll<()> {
         let mut r = self.core.reactor.borrow_mut();
         let Some(e) = r.entry(self.token) else {
             // Deregistered: let the operation run and report its error.
             return Poll::Ready(());
         };
         if e.ready & dir.ready_mask() != 0 {
+            if let Some(key) = owner.and_then(Option::take) {
+                e.waiters(dir).remove(key);
+            }
             return Poll::Ready(());
         }
-        let slot = match dir {
-            Direction::Read => &mut e.reader,
-            Direction::Write => &mut e.writer,
-        };
-        match slot {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => *slot = Some(cx.waker().clone()),
+        match owner {
+            Some(key) => e.waiters(dir).wait_owned(key, cx.waker()),
+            None => e.waiters(dir).wait_anonymous(cx.waker()),
         }
         Poll::Pending
+    }
+
+    /// A wait on `dir` for a future to hold across its polls.
+    pub(crate) fn waiter(&self, dir: Direction) -> Waiter<'_, S> {
+        Waiter {
+            io: self,
+            dir,
+            key: None,
+        }
+    }
+
+    /// Waits until `dir` is ready, as a future.
+    pub(crate) async fn ready(&self, dir: Direction) {
+        let mut w = self.waiter(dir);
+        std::future::poll_fn(|cx| self.poll_ready(dir, cx, w.owner())).await
     }
 
     /// Forgets that `dir` was ready: the next wait goes to the poller
@@ -237,17 +274,19 @@ impl<S: AsRawFd> IoSource<S> {
 
     /// Runs `op` when `dir` is ready; on `WouldBlock` clears readiness and
     /// waits again. Spends one unit of the task's budget.
+    /// `owner` as for [`poll_ready`](IoSource::poll_ready).
     pub(crate) fn poll_io<R>(
         &self,
         dir: Direction,
         cx: &mut Context<'_>,
+        mut owner: Option<&mut Option<SlotKey>>,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         if crate::coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
         loop {
-            if self.poll_ready(dir, cx).is_pending() {
+            if self.poll_ready(dir, cx, owner.as_deref_mut()).is_pending() {
                 return Poll::Pending;
             }
             match op(self.get_ref()) {
@@ -263,7 +302,8 @@ impl<S: AsRawFd> IoSource<S> {
         dir: Direction,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> io::Result<R> {
-        std::future::poll_fn(|cx| self.poll_io(dir, cx, &mut op)).await
+        let mut w = self.waiter(dir);
+        std::future::poll_fn(|cx| self.poll_io(dir, cx, w.owner(), &mut op)).await
     }
 
     /// Deregisters and gives the descriptor back.
@@ -292,5 +332,43 @@ impl<S: AsRawFd> Drop for IoSource<S> {
 impl<S: AsRawFd> AsRawFd for IoSource<S> {
     fn as_raw_fd(&self) -> RawFd {
         self.get_ref().as_raw_fd()
+    }
+}
+
+/// A future's wait on one direction of an [`IoSource`]: the slot it holds
+/// among that direction's waiters, freed when the future is dropped, so a
+/// cancelled wait (a timeout, a `select`) leaves nothing behind.
+pub(crate) struct Waiter<'a, S: AsRawFd> {
+    io: &'a IoSource<S>,
+    dir: Direction,
+    key: Option<SlotKey>,
+}
+
+impl<S: AsRawFd> Waiter<'_, S> {
+    /// What to pass as `owner` to the `IoSource`'s polls.
+    pub(crate) fn owner(&mut self) -> Option<&mut Option<SlotKey>> {
+        Some(&mut self.key)
+    }
+}
+
+impl<S: AsRawFd> Waiter<'_, S> {
+    #[inline(never)]
+    fn free_slot(&mut self, key: SlotKey) {
+        if let Ok(mut r) = self.io.core.reactor.try_borrow_mut() {
+            if let Some(e) = r.entry(self.io.token) {
+                e.waiters(self.dir).remove(key);
+            }
+        }
+    }
+}
+
+impl<S: AsRawFd> Drop for Waiter<'_, S> {
+    #[inline]
+    fn drop(&mut self) {
+        // A wait that saw readiness has already freed its slot: the common
+        // path does nothing here.
+        if let Some(key) = self.key.take() {
+            self.free_slot(key);
+        }
     }
 }

@@ -7,21 +7,30 @@
 //! # One turn of the loop
 //!
 //! ```text
-//!   run up to EVENT_INTERVAL ready items (tasks, callbacks, the root future),
-//!   FIFO, in the order they were spawned, scheduled or woken
+//!   run the items that were ready when the turn began (tasks, callbacks,
+//!   the root future), at most EVENT_INTERVAL, FIFO, in the order they
+//!   were spawned, scheduled or woken
 //!        |
 //!        v
 //!   take foreign wakes from the remote queue
 //!   nothing ready?  block in the poller until the next timer (paused clock:
 //!                   jump the clock instead)
-//!   else, I/O registered?  poll it without blocking
+//!   else, I/O registered and EVENT_INTERVAL items run since the poller
+//!   was last asked?  poll it without blocking
 //!   move expired timers into the ready queue, in deadline order
 //! ```
 //!
 //! Like asyncio, everything that becomes ready goes to the back of one FIFO
-//! queue, so the order is deterministic. Unlike asyncio, the poller is not
-//! asked on every turn when nothing can come from it, which keeps a system
-//! call off the path of pure task switching.
+//! queue, so the order is deterministic, and due timers are queued at every
+//! turn (asyncio's `_run_once`). Unlike asyncio, the poller is not asked on
+//! every turn when nothing can come from it, which keeps a system call off
+//! the path of pure task switching: it is asked when the loop is idle and
+//! at least every EVENT_INTERVAL items otherwise.
+//!
+//! The root future is one of the items: when its turn comes the loop
+//! returns to `run_until_complete` to poll it, and the turn resumes after,
+//! so a root that never stops yielding still lets the turn end and timers,
+//! I/O and foreign wakes be processed.
 
 mod context;
 pub(crate) mod remote;
@@ -53,7 +62,8 @@ use crate::time::wheel::{Fired, Wheel};
 use remote::Remote;
 use table::TaskTable;
 
-/// How many ready items run between two looks at timers and I/O.
+/// The most ready items one turn runs, and how many may run between two
+/// looks at the poller.
 const EVENT_INTERVAL: u32 = 61;
 
 /// How much a task may do in one poll before solo's own primitives make it
@@ -94,6 +104,11 @@ pub(crate) struct Core {
     token: LoopToken,
     /// Ready tasks, callbacks and the root marker, in FIFO order.
     queue: RefCell<VecDeque<LocalTask>>,
+    /// Items left to run in this turn (asyncio's `ntodo`), kept while the
+    /// root is polled; only `tick` uses it.
+    turn_left: Cell<u32>,
+    /// Items run since the poller was last asked; only `tick` uses it.
+    since_poll: Cell<u32>,
     /// Queued to mean "poll the root future" (`Kind::Root`).
     root_marker: LocalTask,
     tasks: RefCell<TaskTable>,
@@ -193,6 +208,8 @@ impl Core {
             id,
             token,
             queue: RefCell::new(VecDeque::new()),
+            turn_left: Cell::new(0),
+            since_poll: Cell::new(0),
             root_marker,
             tasks: RefCell::new(TaskTable::default()),
             next_task_id: Cell::new(1),
@@ -284,32 +301,55 @@ impl Core {
             .collect()
     }
 
-    /// Runs ready items until the root is woken, the queue empties, or the
-    /// interval is used up; then looks at timers and I/O.
+    /// Runs turns (see the module doc), each ending with a look at foreign
+    /// wakes, I/O and timers, until the root's turn comes (true) or a turn
+    /// ends with nothing ready (false; with `park`, the loop has blocked
+    /// until something was).
     fn tick(&self, park: bool) -> bool {
-        let mut root = false;
-        for _ in 0..EVENT_INTERVAL {
-            let next = {
-                let mut q = self.queue.borrow_mut();
-                let next = q.pop_front();
-                if let Some(later) = q.get(1) {
-                    later.prefetch();
-                }
-                next
-            };
-            let Some(t) = next else { break };
-            match t.snapshot().kind() {
-                Kind::Root => {
-                    root = true;
-                    break;
-                }
-                Kind::Callback => self.run_callback(t),
-                Kind::Task => self.run_task(t),
+        // Kept in locals while tasks run (they cannot touch them).
+        let mut left = self.turn_left.get();
+        let mut since_poll = self.since_poll.get();
+        let root = loop {
+            if left == 0 {
+                // A new turn: what is ready now, nothing queued during it.
+                left = self.queue.borrow().len().min(EVENT_INTERVAL as usize) as u32;
             }
-        }
-        if !root {
-            self.maintain(park);
-        }
+            let mut root = false;
+            while left > 0 {
+                left -= 1;
+                since_poll += 1;
+                let next = {
+                    let mut q = self.queue.borrow_mut();
+                    let next = q.pop_front();
+                    if let Some(later) = q.get(1) {
+                        later.prefetch();
+                    }
+                    next
+                };
+                let Some(t) = next else {
+                    left = 0;
+                    break;
+                };
+                match t.snapshot().kind() {
+                    Kind::Root => {
+                        root = true;
+                        break;
+                    }
+                    Kind::Callback => self.run_callback(t),
+                    Kind::Task => self.run_task(t),
+                }
+            }
+            if left > 0 {
+                break true; // the root's turn, inside this turn
+            }
+            // The root is polled before the loop may block.
+            let idle = self.maintain(park && !root, &mut since_poll);
+            if root || idle {
+                break root;
+            }
+        };
+        self.turn_left.set(left);
+        self.since_poll.set(since_poll);
         root
     }
 
@@ -355,11 +395,15 @@ impl Core {
         }
     }
 
-    /// Foreign wakes, the poller, and timers.
-    fn maintain(&self, park: bool) {
+    /// Foreign wakes, the poller, and timers, at the end of a turn. Returns
+    /// whether nothing was ready. Inlined into `tick`: with no foreign
+    /// wake, no timer and the poller not due, it is a few loads.
+    #[inline]
+    fn maintain(&self, park: bool, since_poll: &mut u32) -> bool {
         self.take_foreign();
         let idle = self.queue.borrow().is_empty();
         if idle && park {
+            *since_poll = 0;
             let next = self.timers.borrow().next_deadline();
             let io_or_threads = self.reactor.borrow().has_io() || self.pool.in_flight() > 0;
             match next {
@@ -371,10 +415,16 @@ impl Core {
                     self.poll_io(timeout);
                 }
             }
-        } else if self.reactor.borrow().has_io() {
-            self.poll_io(Some(Duration::ZERO));
+        } else if *since_poll >= EVENT_INTERVAL {
+            *since_poll = 0;
+            if self.reactor.borrow().has_io() {
+                self.poll_io(Some(Duration::ZERO));
+            }
         }
-        self.fire_timers();
+        if !self.timers.borrow().is_empty() {
+            self.fire_timers();
+        }
+        idle
     }
 
     fn poll_io(&self, timeout: Option<Duration>) {
@@ -387,10 +437,15 @@ impl Core {
         self.take_foreign();
     }
 
+    #[inline]
     fn take_foreign(&self) {
-        if !self.remote.has_pending() {
-            return;
+        if self.remote.has_pending() {
+            self.drain_foreign();
         }
+    }
+
+    #[inline(never)]
+    fn drain_foreign(&self) {
         let mut buf = self.foreign.take();
         if self.remote.drain(&mut buf) {
             self.queue.borrow_mut().push_back(self.root_marker.clone());
@@ -405,10 +460,8 @@ impl Core {
         *self.foreign.borrow_mut() = buf;
     }
 
+    #[inline(never)]
     fn fire_timers(&self) {
-        if self.timers.borrow().is_empty() {
-            return;
-        }
         let now = self.clock.now();
         let mut fired = self.fired.take();
         self.timers.borrow_mut().advance(now, &mut fired);
@@ -819,18 +872,22 @@ impl Handle {
         self.task.cancel_callback()
     }
 
-    /// True once the callback ran or was cancelled.
+    /// True once [`cancel`](Handle::cancel) stopped the callback
+    /// (asyncio's `Handle.cancelled()`); a callback that ran was not
+    /// cancelled.
     ///
     /// ```
     /// solo::run(async {
-    ///     let h = solo::call_soon(|| ());
-    ///     assert!(!h.is_cancelled());
+    ///     let ran = solo::call_soon(|| ());
+    ///     let stopped = solo::call_soon(|| ());
+    ///     assert!(stopped.cancel());
     ///     solo::yield_now().await;
-    ///     assert!(h.is_cancelled());
+    ///     assert!(!ran.is_cancelled());
+    ///     assert!(stopped.is_cancelled());
     /// });
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        self.task.snapshot().is_complete()
+        self.task.snapshot().is_cancelled()
     }
 }
 

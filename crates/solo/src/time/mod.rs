@@ -173,12 +173,12 @@ impl Future for Sleep {
             match this.key {
                 Some(key) => !timers.set_waker(key, cx.waker()),
                 None => {
-                    if this.deadline <= c.clock.now() {
+                    let now = c.clock.now();
+                    if this.deadline <= now {
                         true
                     } else {
-                        this.key = Some(
-                            timers.insert(this.deadline, Payload::Waker(Some(cx.waker().clone()))),
-                        );
+                        let waker = Payload::Waker(Some(cx.waker().clone()));
+                        this.key = Some(timers.insert(this.deadline, now, waker));
                         false
                     }
                 }
@@ -415,6 +415,9 @@ impl<F: Future> Future for Timeout<F> {
 /// Runs `f` after `delay` (asyncio's `loop.call_later`). Panics outside a
 /// running loop.
 ///
+/// Due timers are queued at every turn of the loop, in deadline order;
+/// `Duration::ZERO` runs `f` at the next turn, after what is ready now.
+///
 /// ```
 /// use std::{cell::Cell, rc::Rc, time::Duration};
 /// solo::run(async {
@@ -451,7 +454,7 @@ pub fn call_at(when: Instant, f: impl FnOnce() + 'static) -> TimerHandle {
         let key = c
             .timers
             .borrow_mut()
-            .insert(when, Payload::Callback(Box::new(f)));
+            .insert(when, c.clock.now(), Payload::Callback(Box::new(f)));
         TimerHandle {
             core: c.weak(),
             key,

@@ -19,7 +19,19 @@
 //! Insert and cancel are O(1): entries live in a slab and form doubly
 //! linked lists per slot, addressed by `(index, generation)` keys, so a
 //! stale key (the timer already fired and the slot was reused) is detected.
-//! Timers with the same deadline fire in the order they were inserted.
+//!
+//! # Order and resolution
+//!
+//! Slots are a millisecond wide, but each entry keeps its exact deadline
+//! (in nanoseconds), and what one `advance` hands back is sorted by it:
+//! timers fire in deadline order, like asyncio's heap, also within one
+//! millisecond; timers with the same deadline fire in the order they were
+//! inserted. A timer never fires early: one due inside the current
+//! millisecond normally waits for its end. A timer inserted already due
+//! (`call_later(Duration::ZERO)`, a deadline in the past) goes to the
+//! "expired" list and fires at the next `advance`, that is the loop's next
+//! turn; that `advance` also fires the current millisecond's timers that
+//! are due by then, so the order stays the deadline order.
 
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -55,7 +67,8 @@ pub(crate) enum Fired {
 }
 
 struct Entry {
-    tick: u64,
+    /// The deadline, in ns since `origin`.
+    at: u64,
     prev: u32,
     next: u32,
     gen: u32,
@@ -84,7 +97,21 @@ pub(crate) struct Wheel {
     entries: Vec<Entry>,
     free: u32,
     len: usize,
+    /// What one `advance` fires, in the order found...
+    batch: Vec<Option<Fired>>,
+    /// ...and its sort keys: deadline in the high 64 bits, index in
+    /// `batch` in the low ones (ties keep the order found). One `u128`
+    /// sorts faster than the entries themselves.
+    order: Vec<u128>,
 }
+
+/// The millisecond tick of a deadline in ns, rounded up: a timer never
+/// fires early.
+fn tick_of(at: u64) -> u64 {
+    at.div_ceil(NS_PER_MS)
+}
+
+const NS_PER_MS: u64 = 1_000_000;
 
 impl Wheel {
     pub(crate) fn new(origin: Instant) -> Wheel {
@@ -97,6 +124,8 @@ impl Wheel {
             entries: Vec::new(),
             free: NIL,
             len: 0,
+            batch: Vec::new(),
+            order: Vec::new(),
         }
     }
 
@@ -109,33 +138,28 @@ impl Wheel {
         self.len
     }
 
-    /// Deadline rounded up to the next ms: a timer never fires early.
-    fn tick_ceil(&self, at: Instant) -> u64 {
+    /// `at` in ns since `origin` (0 before it; saturates after 584 years).
+    fn ns(&self, at: Instant) -> u64 {
         let d = at.saturating_duration_since(self.origin);
-        let ms = d.as_millis() as u64;
-        if d.subsec_nanos() % 1_000_000 != 0 {
-            ms + 1
-        } else {
-            ms
-        }
-    }
-
-    fn tick_floor(&self, now: Instant) -> u64 {
-        now.saturating_duration_since(self.origin).as_millis() as u64
+        d.as_secs()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::from(d.subsec_nanos()))
     }
 
     fn instant_of(&self, tick: u64) -> Instant {
         self.origin + Duration::from_millis(tick)
     }
 
-    /// Adds a timer for `at`.
-    pub(crate) fn insert(&mut self, at: Instant, payload: Payload) -> Key {
-        let tick = self.tick_ceil(at);
+    /// Adds a timer for `at`; `now` is the loop's clock (a timer already
+    /// due fires at the next `advance`).
+    pub(crate) fn insert(&mut self, at: Instant, now: Instant, payload: Payload) -> Key {
+        let due = at <= now;
+        let at = self.ns(at);
         let index = if self.free != NIL {
             let i = self.free;
             let e = &mut self.entries[i as usize];
             self.free = e.next;
-            e.tick = tick;
+            e.at = at;
             e.loc = 0;
             e.payload = Some(payload);
             i
@@ -145,7 +169,7 @@ impl Wheel {
                 .filter(|&i| i != NIL)
                 .expect("more than 4 billion timers");
             self.entries.push(Entry {
-                tick,
+                at,
                 prev: NIL,
                 next: NIL,
                 gen: 0,
@@ -155,7 +179,11 @@ impl Wheel {
             i
         };
         self.len += 1;
-        self.file(index);
+        if due {
+            self.link(index, EXPIRED);
+        } else {
+            self.file(index);
+        }
         Key {
             index,
             gen: self.entries[index as usize].gen,
@@ -204,14 +232,12 @@ impl Wheel {
     }
 
     /// Moves time forward to `now`, pushing every timer that is due to
-    /// `out`, in deadline order (ties in insertion order).
+    /// `out`, in deadline order (ties in insertion order); see the module
+    /// doc for what "due" means inside the current millisecond.
     pub(crate) fn advance(&mut self, now: Instant, out: &mut Vec<Fired>) {
-        let now = self.tick_floor(now);
-        while self.expired.head != NIL {
-            let i = self.expired.head;
-            self.unlink(i);
-            self.fire(i, out);
-        }
+        let now_ns = self.ns(now);
+        let now = now_ns / NS_PER_MS;
+        let had_due = self.expired.head != NIL;
         while let Some((level, slot, deadline)) = self.next_expiration() {
             if deadline > now {
                 break;
@@ -222,14 +248,57 @@ impl Wheel {
             while list.head != NIL {
                 let i = list.head;
                 list.head = self.entries[i as usize].next;
-                if self.entries[i as usize].tick <= self.elapsed {
-                    self.fire(i, out);
+                if tick_of(self.entries[i as usize].at) <= self.elapsed {
+                    self.fire(i);
                 } else {
                     self.file(i);
                 }
             }
         }
         self.elapsed = self.elapsed.max(now);
+        if had_due {
+            self.fire_due_in_current_ms(now_ns);
+        }
+        // Last: a timer inserted already due was inserted after any other
+        // timer with the same deadline.
+        while self.expired.head != NIL {
+            let i = self.expired.head;
+            self.unlink(i);
+            self.fire(i);
+        }
+        if self.order.windows(2).all(|w| w[0] <= w[1]) {
+            out.extend(self.batch.drain(..).flatten());
+        } else {
+            self.order.sort_unstable();
+            let batch = &mut self.batch;
+            out.extend(
+                self.order
+                    .iter()
+                    .filter_map(|&k| batch[k as u64 as usize].take()),
+            );
+            batch.clear();
+        }
+        self.order.clear();
+    }
+
+    /// Fires the timers of the millisecond under way that are due at
+    /// `now_ns` (they would otherwise wait for its end, after a timer
+    /// inserted already due with a later deadline).
+    fn fire_due_in_current_ms(&mut self, now_ns: u64) {
+        let (level, slot) = match self.loc_of(self.elapsed + 1) {
+            EXPIRED => return,
+            l => (l as usize / SLOTS, l as usize % SLOTS),
+        };
+        let mut i = self.slots[level][slot].head;
+        while i != NIL {
+            let e = &self.entries[i as usize];
+            let next = e.next;
+            if e.at <= now_ns {
+                self.unlink(i);
+                self.fire(i);
+            }
+            i = next;
+        }
     }
 
     /// Drops every pending timer.
@@ -240,14 +309,21 @@ impl Wheel {
         self.expired = EMPTY;
         self.free = NIL;
         self.len = 0;
+        self.batch.clear();
+        self.order.clear();
     }
 
-    fn fire(&mut self, index: u32, out: &mut Vec<Fired>) {
-        match self.release(index) {
-            Payload::Waker(Some(w)) => out.push(Fired::Waker(w)),
-            Payload::Waker(None) => {}
-            Payload::Callback(f) => out.push(Fired::Callback(f)),
-        }
+    /// Moves an unlinked entry's payload to `batch`.
+    fn fire(&mut self, index: u32) {
+        let at = self.entries[index as usize].at;
+        let fired = match self.release(index) {
+            Payload::Waker(Some(w)) => Fired::Waker(w),
+            Payload::Waker(None) => return,
+            Payload::Callback(f) => Fired::Callback(f),
+        };
+        let seq = self.batch.len() as u128;
+        self.order.push(u128::from(at) << 64 | seq);
+        self.batch.push(Some(fired));
     }
 
     /// Frees an unlinked entry and returns its payload.
@@ -264,17 +340,25 @@ impl Wheel {
 
     /// Links an entry into the slot its deadline belongs to now.
     fn file(&mut self, index: u32) {
-        let tick = self.entries[index as usize].tick;
-        let loc = if tick <= self.elapsed {
-            EXPIRED
-        } else {
-            let t = tick.min(self.elapsed + SPAN - 1);
-            let masked = (self.elapsed ^ t) | (SLOTS as u64 - 1);
-            let significant = 63 - masked.leading_zeros();
-            let level = ((significant / SLOT_BITS) as usize).min(LEVELS - 1);
-            let slot = ((t >> (level as u32 * SLOT_BITS)) as usize) & (SLOTS - 1);
-            (level * SLOTS + slot) as u16
-        };
+        let loc = self.loc_of(tick_of(self.entries[index as usize].at));
+        self.link(index, loc);
+    }
+
+    /// The slot (or the expired list) a timer due at `tick` belongs in.
+    fn loc_of(&self, tick: u64) -> u16 {
+        if tick <= self.elapsed {
+            return EXPIRED;
+        }
+        let t = tick.min(self.elapsed + SPAN - 1);
+        let masked = (self.elapsed ^ t) | (SLOTS as u64 - 1);
+        let significant = 63 - masked.leading_zeros();
+        let level = ((significant / SLOT_BITS) as usize).min(LEVELS - 1);
+        let slot = ((t >> (level as u32 * SLOT_BITS)) as usize) & (SLOTS - 1);
+        (level * SLOTS + slot) as u16
+    }
+
+    /// Appends an entry to the list at `loc`.
+    fn link(&mut self, index: u32, loc: u16) {
         let list = match loc {
             EXPIRED => &mut self.expired,
             l => {
@@ -359,6 +443,16 @@ mod tests {
         Payload::Callback(Box::new(move || log.borrow_mut().push(v)))
     }
 
+    /// A reproducible stream of pseudo-random numbers.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
     fn run(out: &mut Vec<Fired>) {
         for f in out.drain(..) {
             if let Fired::Callback(f) = f {
@@ -375,7 +469,7 @@ mod tests {
         // A spread across several levels, inserted out of order.
         let ms = [5u64, 1, 70, 64, 4096, 63, 300_000, 2, 5000, 262_144, 1];
         for &m in &ms {
-            w.insert(origin + Duration::from_millis(m), cb(&log, m));
+            w.insert(origin + Duration::from_millis(m), origin, cb(&log, m));
         }
         let mut out = Vec::new();
         let mut t = 0;
@@ -405,7 +499,7 @@ mod tests {
         let mut w = Wheel::new(origin);
         let log = Rc::new(RefCell::new(Vec::new()));
         let at = origin + Duration::from_millis(200);
-        let keys: Vec<_> = (0..10).map(|i| w.insert(at, cb(&log, i))).collect();
+        let keys: Vec<_> = (0..10).map(|i| w.insert(at, origin, cb(&log, i))).collect();
         assert!(w.remove(keys[3]).is_some());
         assert!(w.remove(keys[3]).is_none(), "second cancel is a no-op");
         let mut out = Vec::new();
@@ -425,7 +519,7 @@ mod tests {
         let log = Rc::new(RefCell::new(Vec::new()));
         let mut out = Vec::new();
         w.advance(origin + Duration::from_millis(1000), &mut out);
-        let k = w.insert(origin, cb(&log, 1));
+        let k = w.insert(origin, origin + Duration::from_millis(1000), cb(&log, 1));
         assert_eq!(
             w.next_deadline(),
             Some(origin + Duration::from_millis(1000))
@@ -433,10 +527,56 @@ mod tests {
         w.advance(origin + Duration::from_millis(1000), &mut out);
         run(&mut out);
         assert_eq!(*log.borrow(), [1]);
-        let k2 = w.insert(origin + Duration::from_millis(1001), cb(&log, 2));
+        let k2 = w.insert(
+            origin + Duration::from_millis(1001),
+            origin + Duration::from_millis(1000),
+            cb(&log, 2),
+        );
         assert_eq!(k.index, k2.index, "entry reused");
         assert!(!w.contains(k), "stale key is not live");
         assert!(w.contains(k2));
+    }
+
+    #[test]
+    fn deadlines_inside_one_millisecond_fire_in_deadline_order() {
+        let origin = Instant::now();
+        let mut w = Wheel::new(origin);
+        let log = Rc::new(RefCell::new(Vec::new()));
+        // All in the millisecond (2 ms, 3 ms], inserted latest first; 2700
+        // twice (ties keep insertion order).
+        for us in [2900u64, 2700, 2100, 2700, 3000, 2001] {
+            w.insert(origin + Duration::from_micros(us), origin, cb(&log, us));
+        }
+        let mut out = Vec::new();
+        w.advance(origin + Duration::from_millis(3), &mut out);
+        run(&mut out);
+        assert_eq!(*log.borrow(), [2001, 2100, 2700, 2700, 2900, 3000]);
+    }
+
+    #[test]
+    fn a_timer_inserted_due_fires_at_the_next_advance_with_those_due_before_it() {
+        let origin = Instant::now();
+        let mut w = Wheel::new(origin);
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut out = Vec::new();
+        w.advance(origin + Duration::from_micros(5100), &mut out);
+        // Pending inside the current millisecond (5 ms, 6 ms].
+        w.insert(origin + Duration::from_micros(5300), origin, cb(&log, 5300));
+        w.insert(origin + Duration::from_micros(5900), origin, cb(&log, 5900));
+        let now = origin + Duration::from_micros(5500);
+        w.advance(now, &mut out);
+        assert!(out.is_empty(), "nothing due yet at a whole millisecond");
+        // call_later(0) at 5.5 ms: due now, and fires with 5.3 before it;
+        // 5.9 is not due yet.
+        w.insert(now, now, cb(&log, 5500));
+        assert_eq!(w.next_deadline().map(|d| d <= now), Some(true));
+        w.advance(origin + Duration::from_micros(5600), &mut out);
+        run(&mut out);
+        assert_eq!(*log.borrow(), [5300, 5500]);
+        w.advance(origin + Duration::from_millis(6), &mut out);
+        run(&mut out);
+        assert_eq!(*log.borrow(), [5300, 5500, 5900]);
+        assert!(w.is_empty());
     }
 
     #[test]
@@ -445,7 +585,7 @@ mod tests {
         let mut w = Wheel::new(origin);
         let log = Rc::new(RefCell::new(Vec::new()));
         let far = SPAN * 2 + 17;
-        w.insert(origin + Duration::from_millis(far), cb(&log, far));
+        w.insert(origin + Duration::from_millis(far), origin, cb(&log, far));
         let mut out = Vec::new();
         let mut steps = 0;
         while !w.is_empty() {
@@ -464,13 +604,7 @@ mod tests {
         let origin = Instant::now();
         let mut w = Wheel::new(origin);
         let log = Rc::new(RefCell::new(Vec::new()));
-        let mut seed = 0x2545F4914F6CDD1Du64;
-        let mut rand = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rand = xorshift(0x2545F4914F6CDD1D);
         let n = if cfg!(miri) { 200 } else { 20_000 };
         let mut expect = Vec::new();
         let mut keys = Vec::new();
@@ -478,6 +612,7 @@ mod tests {
             let ms = rand() % 100_000;
             let k = w.insert(
                 origin + Duration::from_millis(ms),
+                origin,
                 cb(&log, ms * 1_000_000 + i),
             );
             keys.push((k, ms * 1_000_000 + i));
@@ -499,5 +634,43 @@ mod tests {
             assert!(log.borrow().iter().all(|v| v / 1_000_000 <= now));
         }
         assert_eq!(*log.borrow(), expect);
+    }
+
+    #[test]
+    fn randomized_microsecond_deadlines_fire_in_order_and_on_time() {
+        // Timers inserted as a loop would (deadlines from now on, some due
+        // at once), time moving in uneven steps: everything fires in
+        // deadline order, never early, and at most until the end of the
+        // millisecond of its deadline.
+        let origin = Instant::now();
+        let mut w = Wheel::new(origin);
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut rand = xorshift(0x9E3779B97F4A7C15);
+        let steps = if cfg!(miri) { 30 } else { 3000 };
+        let (mut now_us, mut seq) = (0u64, 0u64);
+        let mut pending = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        for _ in 0..steps {
+            for _ in 0..rand() % 4 {
+                let at = now_us + [0, rand() % 300, rand() % 5000][(rand() % 3) as usize];
+                let v = at * 1_000_000 + seq;
+                seq += 1;
+                let now = origin + Duration::from_micros(now_us);
+                w.insert(origin + Duration::from_micros(at), now, cb(&log, v));
+                pending.insert(v);
+            }
+            now_us += rand() % 1500;
+            let fired_before = log.borrow().len();
+            w.advance(origin + Duration::from_micros(now_us), &mut out);
+            run(&mut out);
+            for v in &log.borrow()[fired_before..] {
+                assert!(v / 1_000_000 <= now_us, "{v} fired early at {now_us} us");
+                assert!(pending.remove(v));
+            }
+            let whole_ms = now_us / 1000 * 1000;
+            assert!(pending.iter().all(|v| v / 1_000_000 > whole_ms), "late");
+        }
+        let log = log.borrow();
+        assert!(log.windows(2).all(|p| p[0] < p[1]), "deadline order");
     }
 }
