@@ -64,6 +64,49 @@ pub fn fingerprint(url: &Url) -> u64 {
     xxhash_rust::xxh3::xxh3_64(canonicalize(url).as_str().as_bytes())
 }
 
+/// The fingerprint of a request: its method, `url`'s canonical form, its
+/// body and its cookie jar (headers are not part of it, as in Scrapy). A
+/// GET with no body and no jar has the URL's [`fingerprint`], so a state
+/// store written before requests had methods still deduplicates.
+///
+/// ```
+/// use hyper::Method;
+/// use solo_crawl::canon::{fingerprint, request_fingerprint};
+/// let u = url::Url::parse("http://a.test/x?b=2&a=1").unwrap();
+/// assert_eq!(request_fingerprint(&Method::GET, &u, b"", None), fingerprint(&u));
+/// let one = request_fingerprint(&Method::POST, &u, b"q=1", None);
+/// assert_ne!(one, request_fingerprint(&Method::POST, &u, b"q=2", None));
+/// assert_ne!(one, request_fingerprint(&Method::PUT, &u, b"q=1", None));
+/// assert_ne!(one, request_fingerprint(&Method::POST, &u, b"q=1", Some("s1")));
+/// ```
+pub fn request_fingerprint(
+    method: &hyper::Method,
+    url: &Url,
+    body: &[u8],
+    cookie_jar: Option<&str>,
+) -> u64 {
+    if *method == hyper::Method::GET && body.is_empty() && cookie_jar.is_none() {
+        return fingerprint(url);
+    }
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    // Each part with its length first: no two requests hash the same bytes.
+    let canon = canonicalize(url);
+    let jar = cookie_jar.map(str::as_bytes);
+    for part in [
+        Some(method.as_str().as_bytes()),
+        Some(canon.as_str().as_bytes()),
+        Some(body),
+        jar,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    h.digest()
+}
+
 /// The port a scheme uses when none is given (only http and https are
 /// crawled).
 fn default_port(scheme: &str) -> Option<u16> {

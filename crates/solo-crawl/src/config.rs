@@ -162,6 +162,11 @@ pub struct Config {
     /// Resolves host names instead of the system resolver (for tests, or a
     /// resolver of your own); the address guard judges its answers too.
     pub resolver: Option<Resolver>,
+    /// Keep cookies in a jar for the crawl (`--cookies`; Scrapy's
+    /// `COOKIES_ENABLED`): what responses set is sent back. Off by
+    /// default. Requests with their own
+    /// [`cookie_jar`](crate::Request::cookie_jar) use that jar either way.
+    pub cookies: bool,
 }
 
 impl Default for Config {
@@ -206,6 +211,7 @@ impl Default for Config {
             allow_networks: Vec::new(),
             deny_networks: Vec::new(),
             resolver: None,
+            cookies: false,
         }
     }
 }

@@ -48,6 +48,7 @@ use crate::request::Request;
 use crate::response::Response;
 use crate::robots::{agent_name, RobotsRules};
 use crate::secrets::{redact_text, redact_url, referer as referer_for};
+use crate::session::{self, Sessions};
 use crate::sink::{Msg, Writer};
 use crate::spider::{Failure, Output, Spider};
 use crate::stats::{Progress, Stats, Summary, SummaryExtra};
@@ -273,6 +274,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             tx,
             agent: agent_name(&agent_cfg.user_agent),
             sitemap_urls: Cell::new(0),
+            sessions: Sessions::new(agent_cfg.cookies),
         });
         let mut frontier = Frontier::new(&agent_cfg);
         let resumed = restored.as_ref().is_some_and(|(r, _)| r.resumed);
@@ -393,6 +395,8 @@ struct Shared<S: Spider, F> {
     agent: String,
     /// Page URLs taken from sitemaps so far.
     sitemap_urls: Cell<u64>,
+    /// The cookie jars.
+    sessions: Sessions,
 }
 
 /// How the start requests went.
@@ -662,7 +666,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 let piping = match &self.pipelines {
                     Some(p) if !items.is_empty() => {
                         let (p, stats, tx) = (p.clone(), self.sh.stats.clone(), self.sh.tx.clone());
-                        let fp = fingerprint(&request.url);
+                        let fp = request.key();
                         let handed = items.len();
                         let piped = pipeline::run_page(p, items, stats.clone());
                         solo::spawn(async move {
@@ -703,7 +707,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 // After its links: a crash before this commit fetches the
                 // page again, and finds them again.
                 if !piping {
-                    self.persist_done(fingerprint(&request.url));
+                    self.persist_done(request.key());
                 }
             }
             Report::Piped {
@@ -1002,7 +1006,7 @@ async fn page_task<S: Spider, F: Fetch>(
     let mut guard = PanicGuard {
         tx: &sh.tx,
         host,
-        fp: fingerprint(&request.url),
+        fp: request.key(),
         record: Some(base_record(&request)),
     };
     let ev = page(&sh, host, request).await;
@@ -1035,7 +1039,13 @@ async fn page<S: Spider, F: Fetch>(
 ) -> Report<S::Callback> {
     let cfg = &sh.config;
     let start = Instant::now();
-    let result = download(sh, &request.url, request.referer.as_ref()).await;
+    let result = download(
+        sh,
+        &request.url,
+        request.referer.as_ref(),
+        Wire::of(sh, &request),
+    )
+    .await;
     let elapsed = start.elapsed();
     let can_retry = request.retries < cfg.max_retries;
     let tries = request.retries;
@@ -1066,9 +1076,7 @@ async fn page<S: Spider, F: Fetch>(
             fill_head(&mut record, &f);
             let followed = redirect::follow(
                 &request,
-                // Requests are GETs (the rule keeps POST bodies etc. for
-                // when they are not).
-                &hyper::Method::GET,
+                &request.method,
                 f.status,
                 f.header("location"),
                 &f.final_url,
@@ -1197,7 +1205,7 @@ async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, ur
     let mut url = url;
     let mut hops = 0;
     let rules = loop {
-        let f = match download(&sh, &url, None).await {
+        let f = match download(&sh, &url, None, Wire::default()).await {
             Ok(f) => f,
             Err(_) => break RobotsRules::from_response(&agent, None, b""),
         };
@@ -1284,12 +1292,12 @@ fn refresh<C: Clone>(
     if fingerprint(&to) == fingerprint(response.url()) {
         return None;
     }
-    Some(redirect::hop(
-        request,
-        to,
-        response.url(),
-        cfg.max_redirects,
-    ))
+    // A refresh is a navigation: a GET, whatever the page's request was.
+    let next = redirect::hop(request, to, response.url(), cfg.max_redirects);
+    Some(next.map(|mut r| {
+        redirect::set_method(&mut r, &hyper::Method::GET, false);
+        r
+    }))
 }
 
 /// What a 2xx page says about crawling it, into its record (`noindex`,
@@ -1328,12 +1336,37 @@ fn obey_page<S: Spider, F>(
     sh.stats.borrow_mut().counts.nofollow += dropped as u64;
 }
 
+/// What a request sends besides its URL and referer.
+#[derive(Default)]
+struct Wire<'a> {
+    method: hyper::Method,
+    headers: &'a [(String, String)],
+    body: bytes::Bytes,
+    timeout: Option<Duration>,
+    jar: Option<Rc<solo_http::CookieJar>>,
+}
+
+impl<'a> Wire<'a> {
+    fn of<S: Spider, F>(sh: &Shared<S, F>, r: &'a Request<S::Callback>) -> Wire<'a> {
+        Wire {
+            method: r.method.clone(),
+            headers: &r.headers,
+            body: r.body.clone(),
+            timeout: r.timeout,
+            jar: sh.sessions.jar(r.cookie_jar.as_deref()),
+        }
+    }
+}
+
 /// Fetches `url` once (a redirect is an answer like any other) within the
-/// configured timeout.
+/// configured timeout, or the request's own. Cookies of the request's jar
+/// go with it, and what the answer's `Set-Cookie` headers set goes into
+/// the jar (a redirect's too: its target is fetched later, with them).
 async fn download<S: Spider, F: Fetch>(
     sh: &Shared<S, F>,
     url: &Url,
     referer: Option<&Url>,
+    wire: Wire<'_>,
 ) -> Result<Fetched, FetchError> {
     let cfg = &sh.config;
     let mut headers = vec![
@@ -1346,12 +1379,25 @@ async fn download<S: Spider, F: Fetch>(
     if let Some(r) = referer.and_then(|from| referer_for(from, url)) {
         headers.push(("Referer".to_owned(), r));
     }
+    for (k, v) in wire.headers {
+        headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
+        headers.push((k.clone(), v.clone()));
+    }
+    if let Some(jar) = &wire.jar {
+        session::add_cookies(jar, url, &mut headers);
+    }
     let req = FetchRequest {
+        method: wire.method,
         url: url.clone(),
         headers,
-        timeout: cfg.timeout,
+        timeout: wire.timeout.unwrap_or(cfg.timeout),
         max_bytes: cfg.max_bytes,
         budget: Some(sh.budget.clone()),
+        body: wire.body,
     };
-    sh.fetcher.fetch(&req).await
+    let f = sh.fetcher.fetch(&req).await?;
+    if let Some(jar) = &wire.jar {
+        session::keep_cookies(jar, &f.final_url, &f.headers);
+    }
+    Ok(f)
 }

@@ -32,6 +32,8 @@ use crate::config::Config;
 /// ```
 #[derive(Clone, Debug)]
 pub struct FetchRequest {
+    /// The method.
+    pub method: hyper::Method,
     /// The URL (http or https).
     pub url: Url,
     /// Extra request headers (`User-Agent`, `Referer`, ...).
@@ -44,6 +46,8 @@ pub struct FetchRequest {
     /// spent; the returned body keeps its charge until it is dropped.
     /// `None`: no budget but `max_bytes`.
     pub budget: Option<BodyBudget>,
+    /// The request body (empty for none).
+    pub body: Bytes,
 }
 
 impl FetchRequest {
@@ -56,11 +60,13 @@ impl FetchRequest {
     /// ```
     pub fn get(url: Url) -> FetchRequest {
         FetchRequest {
+            method: hyper::Method::GET,
             url,
             headers: Vec::new(),
             timeout: Duration::from_secs(30),
             max_bytes: 64 << 20,
             budget: None,
+            body: Bytes::new(),
         }
     }
 }
@@ -273,7 +279,7 @@ impl std::error::Error for FetchError {
     }
 }
 
-/// Something that can perform one HTTP GET.
+/// Something that can perform one HTTP exchange (any method, with a body).
 ///
 /// The crawler is generic over it; [`solo_http::Client`] (built by
 /// [`client`]) is the default one.
@@ -403,7 +409,10 @@ async fn exchange(
     start: Instant,
     waiting: &std::cell::Cell<Option<Instant>>,
 ) -> Result<Fetched, FetchError> {
-    let mut builder = client.get(req.url.as_str());
+    let mut builder = client.request(req.method.clone(), req.url.as_str());
+    if !req.body.is_empty() {
+        builder = builder.body(req.body.clone());
+    }
     for (k, v) in &req.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }

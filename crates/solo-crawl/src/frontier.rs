@@ -1,6 +1,7 @@
 //! The scheduler: which request goes next.
 //!
-//! Owns: the seen set (fingerprints of every URL ever accepted), the
+//! Owns: the seen set (fingerprints of every request ever accepted but
+//! `dont_filter` ones: method, canonical URL, body, cookie jar), the
 //! per-host queues, and the rules a URL must pass to be queued — http or
 //! https, depth limit, max pages, scope (start hosts and allowed domains),
 //! allow/deny regexes, not seen before — and to be dequeued: its host has a
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 use url::Url;
 
-use crate::canon::{fingerprint, host_key};
+use crate::canon::host_key;
 use crate::config::Config;
 use crate::request::Request;
 use crate::robots::RobotsRules;
@@ -342,7 +343,7 @@ impl<C> Frontier<C> {
     /// request is only counted here, and `accepted` must store it.
     pub(crate) fn push_with(
         &mut self,
-        request: Request<C>,
+        mut request: Request<C>,
         start: bool,
         accepted: impl FnOnce(u64, &Request<C>, bool),
     ) -> Result<u64, Rejected> {
@@ -354,7 +355,15 @@ impl<C> Frontier<C> {
         let r = self.check(&request, start);
         match r {
             Ok(fp) => {
-                self.seen.insert(fp);
+                let fp = if request.dont_filter {
+                    // Not in the seen set; a key of its own in the store.
+                    let key = fastrand::u64(..);
+                    request.store_key = Some(key);
+                    key
+                } else {
+                    self.seen.insert(fp);
+                    fp
+                };
                 let spill = !start && self.cap.is_some_and(|c| self.queued >= c);
                 accepted(fp, &request, spill);
                 if spill {
@@ -400,8 +409,8 @@ impl<C> Frontier<C> {
                 return Err(Rejected::Filtered);
             }
         }
-        let fp = fingerprint(url);
-        if self.seen.contains(&fp) {
+        let fp = request.fingerprint();
+        if !request.dont_filter && self.seen.contains(&fp) {
             return Err(Rejected::Seen);
         }
         Ok(fp)
@@ -579,7 +588,7 @@ impl<C> Frontier<C> {
             hs.queue.retain(|e| {
                 let keep = e.request.retries > 0;
                 if !keep && track {
-                    self.dropped.push(fingerprint(&e.request.url));
+                    self.dropped.push(e.request.key());
                 }
                 keep
             });
@@ -734,7 +743,7 @@ impl<C> Frontier<C> {
     /// Remembers a dropped request, for the store.
     fn forget(&mut self, request: &Request<C>) {
         if self.cap.is_some() {
-            self.dropped.push(fingerprint(&request.url));
+            self.dropped.push(request.key());
         }
     }
 

@@ -16,7 +16,9 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`request`] | [`Request`]: URL, callback, depth, meta, priority, retries, referer, redirect chain |
+//! | [`request`] | [`Request`]: URL, callback, method, headers, body, timeout, `dont_filter`, cookie jar, depth, meta, priority, retries, referer, redirect chain |
+//! | [`form`] | [`FormRequest`]: a request from a `<form>` on a page |
+//! | `session` | the crawl's cookie jars (sessions) |
 //! | [`canon`] | URL canonicalization and fingerprints |
 //! | [`frontier`] | the scheduler: dedup, depth, scope, per-host queues and limits |
 //! | [`robots`] | robots.txt rules |
@@ -93,6 +95,7 @@ pub mod directives;
 pub mod engine;
 pub mod export;
 pub mod fetch;
+pub mod form;
 pub mod frontier;
 pub mod links;
 pub mod offloop;
@@ -103,6 +106,7 @@ pub mod request;
 pub mod response;
 pub mod robots;
 pub mod secrets;
+mod session;
 mod sink;
 pub mod sitemap;
 pub mod spider;
@@ -114,6 +118,7 @@ pub mod throttle;
 
 pub use config::Config;
 pub use engine::{CrawlError, Crawler, StopHandle};
+pub use form::{FormError, FormRequest};
 pub use output::{Format, OutputConfig, PageRecord, Target};
 pub use pipeline::{ItemError, Pipeline, Pipelines};
 pub use request::Request;

@@ -7,8 +7,11 @@
 //! kept ([`method_after`], RFC 9110's rules as solo-http has them), and the chain's limits — at most `max_redirects`
 //! hops, and no hop back to a URL of its own chain (a loop) — in
 //! [`hop`], which a `<meta http-equiv="refresh">` goes through too. The next
-//! request is the old one at its new URL: same callback, meta, depth and
-//! referer, priority + 2 as in Scrapy (a chain finishes before new pages
+//! request is the old one at its new URL: same callback, meta, depth,
+//! referer, headers, cookie jar and `dont_filter`, the method and body the
+//! status allows (the body's `Content-*` headers dropped with it; the
+//! `Authorization` and `Cookie` headers dropped when the origin changes),
+//! priority + 2 as in Scrapy (a chain finishes before new pages
 //! start), retries reset, and the chain so far in
 //! [`Request::redirected_from`]. Must not: do I/O, or decide whether the
 //! target may be fetched — scope, robots.txt, the seen set, the page
@@ -219,12 +222,23 @@ pub fn follow<C: Clone>(
         RedirectError::NoLocation { .. } => RedirectError::NoLocation { status },
         e => e,
     })?;
-    let request = hop(request, to, base, max_redirects)?;
+    let mut request = hop(request, to, base, max_redirects)?;
+    set_method(&mut request, &method, keep_body);
     Ok(Some(Redirect {
         request,
         method,
         keep_body,
     }))
+}
+
+/// Sends `request` with `method`, and without its body (and the headers
+/// that describe it) unless `keep_body`.
+pub(crate) fn set_method<C>(request: &mut Request<C>, method: &Method, keep_body: bool) {
+    request.method = method.clone();
+    if !keep_body {
+        request.body = bytes::Bytes::new();
+        request.headers.retain(|(k, _)| !is_about_body(k));
+    }
 }
 
 /// The next hop of `request`'s chain to `to` (a resolved target, see
@@ -263,19 +277,33 @@ pub fn hop<C: Clone>(
     let mut chain = Vec::with_capacity(hops + 1);
     chain.extend(request.redirected_from.iter().cloned());
     chain.push(request.url.clone());
-    let next = Request {
-        url: to,
-        callback: request.callback.clone(),
-        depth: request.depth,
-        meta: request.meta.clone(),
-        priority: request.priority.saturating_add(PRIORITY_ADJUST),
-        retries: 0,
-        referer: request.referer.clone(),
-        redirected_from: chain,
-        sitemap: request.sitemap,
-        lastmod: request.lastmod.clone(),
-    };
+    let mut next = request.clone();
+    next.priority = request.priority.saturating_add(PRIORITY_ADJUST);
+    next.retries = 0;
+    next.redirected_from = chain;
+    next.store_key = None; // a request of its own in the store
+    if to.origin() != request.url.origin() {
+        // Credentials set for one site do not go to another (as Scrapy
+        // and solo-http do); the jar's cookies are chosen per URL anyway.
+        next.headers.retain(|(k, _)| {
+            !k.eq_ignore_ascii_case("authorization") && !k.eq_ignore_ascii_case("cookie")
+        });
+    }
+    next.url = to;
     Ok(next)
+}
+
+/// Headers that describe a body, dropped with it.
+fn is_about_body(name: &str) -> bool {
+    [
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "content-language",
+        "content-location",
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 #[cfg(test)]

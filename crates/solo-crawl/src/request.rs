@@ -1,12 +1,21 @@
 //! Requests: what a spider asks the crawler to fetch.
 //!
 //! Owns: the [`Request`] value — a URL, the callback that will parse its
-//! response, the user's data (`meta`), and the bookkeeping the crawler
-//! fills in (depth, retries, referer). Requests are plain data: they
-//! serialize, so the state store can persist the frontier. Must not: do
-//! I/O, or decide whether a request is allowed (that is the frontier's
-//! job).
+//! response, the user's data (`meta`), what goes on the wire besides the
+//! URL (method, headers, body, timeout), the crawl's handling of it
+//! (`dont_filter`, the cookie jar it belongs to), and the bookkeeping the
+//! crawler fills in (depth, retries, referer); the builder methods that
+//! read like Scrapy's `Request`/`FormRequest`/`JsonRequest`, and its
+//! [`fingerprint`](Request::fingerprint). Requests are plain data: they
+//! serialize, so the state store can persist the frontier (fields at their
+//! default are left out, so a GET is stored as before and old rows still
+//! decode). Must not: do I/O, or decide whether a request is allowed
+//! (that is the frontier's job).
 
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::Method;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use url::Url;
 
@@ -22,6 +31,26 @@ use crate::sitemap::SitemapRole;
 /// for its target, with the same callback, meta, depth and referer, and
 /// the URLs it was redirected from in `redirected_from` (see
 /// [`redirect`](crate::redirect)).
+///
+/// Beyond a GET: a method, headers and a body (raw bytes, form fields or
+/// JSON), a timeout of its own, `dont_filter` (fetched even if seen
+/// before) and a cookie jar (a session; see [`cookie_jar`](Request::cookie_jar)):
+///
+/// ```
+/// use std::time::Duration;
+/// use solo_crawl::Request;
+/// let url = url::Url::parse("http://a.test/search").unwrap();
+/// let r: Request<()> = Request::post(url)
+///     .form([("q", "rust"), ("page", "2")])
+///     .header("X-Requested-With", "XMLHttpRequest")
+///     .timeout(Duration::from_secs(5))
+///     .dont_filter()
+///     .cookie_jar("alice");
+/// assert_eq!(r.method, hyper::Method::POST);
+/// assert_eq!(r.body, "q=rust&page=2");
+/// assert_eq!(r.header_value("content-type"), Some("application/x-www-form-urlencoded"));
+/// assert_eq!(r.cookie_jar.as_deref(), Some("alice"));
+/// ```
 ///
 /// ```
 /// use solo_crawl::Request;
@@ -68,6 +97,85 @@ pub struct Request<C> {
     /// The `<lastmod>` of the sitemap entry this request came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lastmod: Option<String>,
+    /// The HTTP method (GET unless set).
+    #[serde(default, with = "method_text", skip_serializing_if = "is_get")]
+    pub method: Method,
+    /// Request headers, sent after (and replacing) the crawl's own
+    /// `User-Agent`, `Accept` and `Referer`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    /// The request body (empty for none).
+    #[serde(default, with = "body_text", skip_serializing_if = "Bytes::is_empty")]
+    pub body: Bytes,
+    /// This request's whole exchange must fit in this (instead of
+    /// [`Config::timeout`](crate::Config::timeout)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Fetched even if an equal request was seen before (Scrapy's
+    /// `dont_filter`); it is not added to the seen set either.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dont_filter: bool,
+    /// The session (cookie jar) this request belongs to; `None` is the
+    /// crawl's default jar, used only with
+    /// [`Config::cookies`](crate::Config::cookies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_jar: Option<String>,
+    /// The key of a `dont_filter` request in the state store (its
+    /// fingerprint is not unique); set by the frontier.
+    #[serde(default, rename = "key", skip_serializing_if = "Option::is_none")]
+    pub(crate) store_key: Option<u64>,
+}
+
+fn is_get(m: &Method) -> bool {
+    *m == Method::GET
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// The method as its name in the stored JSON.
+mod method_text {
+    use hyper::Method;
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(m: &Method, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(m.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Method, D::Error> {
+        let name = String::deserialize(d)?;
+        Method::from_bytes(name.as_bytes())
+            .map_err(|_| D::Error::custom(format!("not an HTTP method: {name:?}")))
+    }
+}
+
+/// The body in the stored JSON: a string when it is UTF-8 (forms, JSON),
+/// else an array of bytes.
+mod body_text {
+    use bytes::Bytes;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Repr<'a> {
+        Text(std::borrow::Cow<'a, str>),
+        Bytes(Vec<u8>),
+    }
+
+    pub fn serialize<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(b) {
+            Ok(t) => Repr::Text(t.into()).serialize(s),
+            Err(_) => Repr::Bytes(b.to_vec()).serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+        Ok(match Repr::deserialize(d)? {
+            Repr::Text(t) => Bytes::from(t.into_owned()),
+            Repr::Bytes(b) => Bytes::from(b),
+        })
+    }
 }
 
 impl<C> Request<C> {
@@ -91,6 +199,13 @@ impl<C> Request<C> {
             redirected_from: Vec::new(),
             sitemap: None,
             lastmod: None,
+            method: Method::GET,
+            headers: Vec::new(),
+            body: Bytes::new(),
+            timeout: None,
+            dont_filter: false,
+            cookie_jar: None,
+            store_key: None,
         }
     }
 
@@ -117,6 +232,35 @@ impl<C> Request<C> {
             sitemap: Some(role),
             ..Request::new(url, callback)
         }
+    }
+
+    /// A GET of `url` parsed by the default callback; set another with
+    /// [`callback`](Request::callback).
+    ///
+    /// ```
+    /// let r: solo_crawl::Request<()> = solo_crawl::Request::get(url::Url::parse("http://a.test/").unwrap());
+    /// assert_eq!(r.method, hyper::Method::GET);
+    /// ```
+    pub fn get(url: Url) -> Request<C>
+    where
+        C: Default,
+    {
+        Request::new(url, C::default())
+    }
+
+    /// A POST to `url` (Scrapy's `Request(url, method="POST")`), parsed by
+    /// the default callback; give it a body with [`form`](Request::form),
+    /// [`json`](Request::json) or [`body`](Request::body).
+    ///
+    /// ```
+    /// let r: solo_crawl::Request<()> = solo_crawl::Request::post(url::Url::parse("http://a.test/").unwrap());
+    /// assert_eq!(r.method, hyper::Method::POST);
+    /// ```
+    pub fn post(url: Url) -> Request<C>
+    where
+        C: Default,
+    {
+        Request::new(url, C::default()).with_method(Method::POST)
     }
 
     /// [`Request::new`] from a string.
@@ -149,5 +293,232 @@ impl<C> Request<C> {
     pub fn with_priority(mut self, priority: i32) -> Request<C> {
         self.priority = priority;
         self
+    }
+
+    /// Sets the callback that parses the response.
+    ///
+    /// ```
+    /// # let u = url::Url::parse("http://a.test/").unwrap();
+    /// let r = solo_crawl::Request::<&str>::post(u).callback("results");
+    /// assert_eq!(r.callback, "results");
+    /// ```
+    pub fn callback(mut self, callback: C) -> Request<C> {
+        self.callback = callback;
+        self
+    }
+
+    /// Sets the method.
+    ///
+    /// ```
+    /// # let u = url::Url::parse("http://a.test/").unwrap();
+    /// let r = solo_crawl::Request::new(u, ()).with_method(hyper::Method::PUT);
+    /// assert_eq!(r.method, "PUT");
+    /// ```
+    pub fn with_method(mut self, method: Method) -> Request<C> {
+        self.method = method;
+        self
+    }
+
+    /// Sets a header, replacing any of the same name (any case).
+    ///
+    /// ```
+    /// # let u = url::Url::parse("http://a.test/api").unwrap();
+    /// let r = solo_crawl::Request::new(u, ())
+    ///     .header("Authorization", "Bearer t0ken")
+    ///     .header("authorization", "Bearer other");
+    /// assert_eq!(r.headers, [("authorization".to_string(), "Bearer other".to_string())]);
+    /// ```
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Request<C> {
+        let name = name.into();
+        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// The value of this request's header `name` (any case).
+    ///
+    /// ```
+    /// # let u = url::Url::parse("http://a.test/").unwrap();
+    /// let r = solo_crawl::Request::new(u, ()).header("Accept", "application/json");
+    /// assert_eq!(r.header_value("ACCEPT"), Some("application/json"));
+    /// ```
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        crate::fetch::header(&self.headers, name)
+    }
+
+    /// Sets the body as it is.
+    ///
+    /// ```
+    /// # let u = url::Url::parse("http://a.test/").unwrap();
+    /// let r = solo_crawl::Request::new(u, ()).with_method(hyper::Method::PUT).body("raw");
+    /// assert_eq!(r.body, "raw");
+    /// ```
+    pub fn body(mut self, body: impl Into<Bytes>) -> Request<C> {
+        self.body = body.into();
+        self
+    }
+
+    /// Form fields, URL-encoded (UTF-8), as an HTML form sends them: for a
+    /// GET they replace the URL's query, otherwise they are the body (with
+    /// `Content-Type: application/x-www-form-urlencoded`). Scrapy's
+    /// `FormRequest(url, formdata=...)` is `Request::post(url).form(...)`.
+    ///
+    /// ```
+    /// # let u = url::Url::parse("http://a.test/s?old=1").unwrap();
+    /// use solo_crawl::Request;
+    /// let get = Request::new(u.clone(), ()).form([("q", "a b"), ("lang", "é")]);
+    /// assert_eq!(get.url.as_str(), "http://a.test/s?q=a+b&lang=%C3%A9");
+    /// assert!(get.body.is_empty());
+    /// let post = Request::new(u, ()).with_method(hyper::Method::POST).form([("q", "a&b")]);
+    /// assert_eq!(post.body, "q=a%26b");
+    /// assert_eq!(post.url.query(), Some("old=1"));
+    /// ```
+    pub fn form<K, V>(mut self, fields: impl IntoIterator<Item = (K, V)>) -> Request<C>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let encoded = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        if self.method == Method::GET {
+            self.url
+                .set_query((!encoded.is_empty()).then_some(encoded.as_str()));
+            self
+        } else {
+            self.body(encoded)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+        }
+    }
+
+    /// A JSON body (Scrapy's `JsonRequest`): `Content-Type` and `Accept`
+    /// set to `application/json`, and a GET becomes a POST.
+    ///
+    /// ```
+    /// # let u = url::Url::parse("http://a.test/api").unwrap();
+    /// let r = solo_crawl::Request::new(u, ()).json(&serde_json::json!({"page": 2}));
+    /// assert_eq!(r.method, hyper::Method::POST);
+    /// assert_eq!(r.body, r#"{"page":2}"#);
+    /// assert_eq!(r.header_value("content-type"), Some("application/json"));
+    /// ```
+    pub fn json(mut self, value: &serde_json::Value) -> Request<C> {
+        if self.method == Method::GET {
+            self.method = Method::POST;
+        }
+        self.body(value.to_string())
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json, text/javascript, */*; q=0.01")
+    }
+
+    /// This request's own timeout for the whole exchange.
+    ///
+    /// ```
+    /// # let u = url::Url::parse("http://a.test/").unwrap();
+    /// let r = solo_crawl::Request::new(u, ()).timeout(std::time::Duration::from_secs(3));
+    /// assert_eq!(r.timeout, Some(std::time::Duration::from_secs(3)));
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Request<C> {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Fetch it even if an equal request was seen (Scrapy's
+    /// `dont_filter=True`); the other rules (scope, depth, budget) still
+    /// apply.
+    ///
+    /// ```
+    /// # let u = url::Url::parse("http://a.test/").unwrap();
+    /// assert!(solo_crawl::Request::new(u, ()).dont_filter().dont_filter);
+    /// ```
+    pub fn dont_filter(mut self) -> Request<C> {
+        self.dont_filter = true;
+        self
+    }
+
+    /// Sends and keeps cookies in the session (cookie jar) named `id`, as
+    /// Scrapy's `meta={"cookiejar": id}`: one crawl can hold several
+    /// logged-in sessions side by side. A request with a jar uses it even
+    /// when the crawl's default jar is off; requests followed from its
+    /// page do not inherit it (set it again, as in Scrapy). Unlike Scrapy,
+    /// the jar is part of the fingerprint: the same page is fetched once
+    /// per session.
+    ///
+    /// ```
+    /// # let u = url::Url::parse("http://a.test/account").unwrap();
+    /// use solo_crawl::Request;
+    /// let a = Request::new(u.clone(), ()).cookie_jar(1);
+    /// let b = Request::new(u, ()).cookie_jar("bob");
+    /// assert_eq!(a.cookie_jar.as_deref(), Some("1"));
+    /// assert_ne!(a.fingerprint(), b.fingerprint());
+    /// ```
+    pub fn cookie_jar(mut self, id: impl ToString) -> Request<C> {
+        self.cookie_jar = Some(id.to_string());
+        self
+    }
+
+    /// The request's identity for dedup: its method, canonical URL, body
+    /// and cookie jar (see [`canon::request_fingerprint`](crate::canon::request_fingerprint)).
+    /// A plain GET's is the URL's [`fingerprint`](crate::canon::fingerprint).
+    ///
+    /// ```
+    /// use solo_crawl::{canon::fingerprint, Request};
+    /// let u = url::Url::parse("http://a.test/search").unwrap();
+    /// let get = Request::new(u.clone(), ());
+    /// assert_eq!(get.fingerprint(), fingerprint(&u));
+    /// let a = Request::new(u.clone(), ()).with_method(hyper::Method::POST).form([("q", "a")]);
+    /// let b = Request::new(u, ()).with_method(hyper::Method::POST).form([("q", "b")]);
+    /// assert_ne!(a.fingerprint(), b.fingerprint());
+    /// assert_ne!(a.fingerprint(), get.fingerprint());
+    /// ```
+    pub fn fingerprint(&self) -> u64 {
+        crate::canon::request_fingerprint(
+            &self.method,
+            &self.url,
+            &self.body,
+            self.cookie_jar.as_deref(),
+        )
+    }
+
+    /// The request's key in the state store: its fingerprint, or for a
+    /// `dont_filter` request the unique key the frontier gave it.
+    pub(crate) fn key(&self) -> u64 {
+        self.store_key.unwrap_or_else(|| self.fingerprint())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_form_keeps_a_get_as_before_and_round_trips_the_rest() {
+        let u = Url::parse("http://a.test/p").unwrap();
+        let get = Request::new(u.clone(), 1u8);
+        let text = serde_json::to_string(&get).unwrap();
+        assert_eq!(
+            text,
+            r#"{"url":"http://a.test/p","callback":1,"depth":0,"meta":null,"priority":0,"retries":0,"referer":null}"#
+        );
+        // A row written before these fields existed still decodes.
+        let old: Request<u8> = serde_json::from_str(&text).unwrap();
+        assert_eq!(old, get);
+        let mut post = Request::new(u, 2u8)
+            .with_method(Method::POST)
+            .form([("user", "ann")])
+            .timeout(Duration::from_millis(1500))
+            .dont_filter()
+            .cookie_jar("s1");
+        post.store_key = Some(42);
+        let back: Request<u8> =
+            serde_json::from_str(&serde_json::to_string(&post).unwrap()).unwrap();
+        assert_eq!(back, post);
+        let binary =
+            Request::new(Url::parse("http://a.test/").unwrap(), 0u8).body(vec![0xff, 0, 1]);
+        let back: Request<u8> =
+            serde_json::from_str(&serde_json::to_string(&binary).unwrap()).unwrap();
+        assert_eq!(back.body, binary.body);
+        let bad = r#"{"url":"http://a.test/","callback":0,"depth":0,"method":"NOT A METHOD"}"#;
+        let err = serde_json::from_str::<Request<u8>>(bad).unwrap_err();
+        assert!(err.to_string().contains("not an HTTP method"), "{err}");
     }
 }

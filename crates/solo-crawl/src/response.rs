@@ -353,6 +353,26 @@ impl Response {
         })
     }
 
+    /// The body parsed as JSON: a [`serde_json::Value`], or any type that
+    /// deserializes (Scrapy's `response.json()`). The body is read as
+    /// UTF-8 whatever the `Content-Type` says.
+    ///
+    /// ```
+    /// # let u = url::Url::parse("http://a.test/api").unwrap();
+    /// let r = solo_crawl::Response::new(u, 200, vec![], r#"{"items":[{"id":1},{"id":2}],"next":null}"#.into());
+    /// let v: serde_json::Value = r.json().unwrap();
+    /// assert_eq!(v["items"][1]["id"], 2);
+    /// #[derive(serde::Deserialize)]
+    /// struct Page { items: Vec<Item>, next: Option<String> }
+    /// #[derive(serde::Deserialize)]
+    /// struct Item { id: u32 }
+    /// let page: Page = r.json().unwrap();
+    /// assert_eq!((page.items.len(), page.items[0].id, page.next), (2, 1, None));
+    /// ```
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
     /// A request for `href` resolved against this page's base URL (its
     /// `<base href>`, else its URL); `None` if it does not resolve to an
     /// http(s) URL.

@@ -17,7 +17,7 @@ use http::header::{HeaderMap, HeaderValue, USER_AGENT};
 use http::Method;
 
 use crate::connect::Connector;
-use crate::cookie::Jar;
+use crate::cookie::CookieJar;
 use crate::dns::DnsCache;
 use crate::error::Error;
 use crate::policy::AddressPolicy;
@@ -46,7 +46,7 @@ pub(crate) struct Inner {
     pub(crate) config: Config,
     pub(crate) pool: Pool,
     pub(crate) connector: Connector,
-    pub(crate) jar: Option<Jar>,
+    pub(crate) jar: Option<CookieJar>,
 }
 
 /// An HTTP client: pooled connections, HTTP/1.1 and HTTP/2, TLS,
@@ -587,7 +587,7 @@ impl ClientBuilder {
                 config,
                 pool: Pool::new(self.pool),
                 connector,
-                jar: self.cookies.then(Jar::default),
+                jar: self.cookies.then(CookieJar::default),
             }),
         })
     }

@@ -1,4 +1,6 @@
-//! The opt-in cookie jar ([`ClientBuilder::cookie_store`](crate::ClientBuilder::cookie_store)).
+//! The cookie jar: [`CookieJar`], used by the client when
+//! [`ClientBuilder::cookie_store`](crate::ClientBuilder::cookie_store) is
+//! on, and usable on its own (a crawler keeps one per session).
 //!
 //! Design: a small RFC 6265 store, enough for crawling and sessions, not a
 //! browser's. `Set-Cookie` headers of every response (redirects included)
@@ -26,9 +28,32 @@ use url::Url;
 /// At most this many cookies are kept; the oldest go first.
 const MAX_COOKIES: usize = 3000;
 
+/// A cookie store: keeps what `Set-Cookie` headers set, and makes the
+/// `Cookie` header for a request (see the rules above). It uses interior
+/// mutability (one thread), so a shared reference is enough.
+///
+/// ```
+/// use solo_http::{CookieJar, Url};
+/// let jar = CookieCookieJar::default();
+/// let login = Url::parse("http://a.test/login").unwrap();
+/// jar.set_cookies(&login, ["session=abc; Path=/; HttpOnly", "lang=en; Path=/"]);
+/// let page = Url::parse("http://a.test/account").unwrap();
+/// assert_eq!(jar.cookie_header(&page).as_deref(), Some("session=abc; lang=en"));
+/// assert_eq!(jar.cookie_header(&Url::parse("http://b.test/").unwrap()), None);
+/// assert_eq!(jar.len(), 2);
+/// ```
 #[derive(Default)]
-pub(crate) struct Jar {
+pub struct CookieJar {
     cookies: RefCell<Vec<Cookie>>,
+}
+
+impl std::fmt::Debug for CookieJar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Values are secrets (sessions): only say how many there are.
+        f.debug_struct("CookieJar")
+            .field("cookies", &self.len())
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -42,19 +67,36 @@ struct Cookie {
     expires: Option<SystemTime>,
 }
 
-impl Jar {
+impl CookieJar {
     /// Keeps the cookies that `headers` (of a response from `url`) set.
     pub(crate) fn store(&self, url: &Url, headers: &HeaderMap) {
+        let lines = headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        self.set_cookies(url, lines);
+    }
+
+    /// Keeps the cookies that these `Set-Cookie` header values (of a
+    /// response from `url`) set; values that do not parse, or that set a
+    /// cookie for another domain, are ignored.
+    ///
+    /// ```
+    /// # use solo_http::{CookieJar, Url};
+    /// let jar = CookieCookieJar::default();
+    /// let u = Url::parse("http://a.test/").unwrap();
+    /// jar.set_cookies(&u, ["k=1", "evil=1; Domain=b.test", "=bad"]);
+    /// assert_eq!(jar.cookie_header(&u).as_deref(), Some("k=1"));
+    /// jar.set_cookies(&u, ["k=gone; Max-Age=0"]);
+    /// assert!(jar.is_empty());
+    /// ```
+    pub fn set_cookies<'a>(&self, url: &Url, set_cookie: impl IntoIterator<Item = &'a str>) {
         let Some(host) = url.host_str() else { return };
         let host = host.to_ascii_lowercase();
         let now = SystemTime::now();
         let mut jar = self.cookies.borrow_mut();
-        for value in headers.get_all(SET_COOKIE) {
-            let Some(c) = value
-                .to_str()
-                .ok()
-                .and_then(|v| parse(v, &host, url.path(), now))
-            else {
+        for line in set_cookie {
+            let Some(c) = parse(line, &host, url.path(), now) else {
                 continue;
             };
             jar.retain(|o| !(o.name == c.name && o.domain == c.domain && o.path == c.path));
@@ -68,6 +110,21 @@ impl Jar {
 
     /// The `Cookie` header for a request to `url`, if any cookie matches.
     pub(crate) fn header_for(&self, url: &Url) -> Option<HeaderValue> {
+        HeaderValue::from_str(&self.cookie_header(url)?).ok()
+    }
+
+    /// The value of the `Cookie` header for a request to `url` (cookies
+    /// whose domain, path and `Secure` flag match, longest path first), if
+    /// any cookie matches.
+    ///
+    /// ```
+    /// # use solo_http::{CookieJar, Url};
+    /// let jar = CookieCookieJar::default();
+    /// jar.set_cookies(&Url::parse("https://a.test/").unwrap(), ["s=1; Secure"]);
+    /// assert_eq!(jar.cookie_header(&Url::parse("http://a.test/").unwrap()), None);
+    /// assert_eq!(jar.cookie_header(&Url::parse("https://a.test/x").unwrap()).as_deref(), Some("s=1"));
+    /// ```
+    pub fn cookie_header(&self, url: &Url) -> Option<String> {
         let host = url.host_str()?.to_ascii_lowercase();
         let https = url.scheme() == "https";
         let now = SystemTime::now();
@@ -90,7 +147,31 @@ impl Jar {
             .map(|c| format!("{}={}", c.name, c.value))
             .collect::<Vec<_>>()
             .join("; ");
-        HeaderValue::from_str(&line).ok()
+        Some(line)
+    }
+
+    /// How many cookies are kept (expired ones may still count until the
+    /// next request).
+    pub fn len(&self) -> usize {
+        self.cookies.borrow().len()
+    }
+
+    /// Whether no cookie is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets every cookie (a logout).
+    ///
+    /// ```
+    /// # use solo_http::{CookieJar, Url};
+    /// let jar = CookieCookieJar::default();
+    /// jar.set_cookies(&Url::parse("http://a.test/").unwrap(), ["k=1"]);
+    /// jar.clear();
+    /// assert!(jar.is_empty());
+    /// ```
+    pub fn clear(&self) {
+        self.cookies.borrow_mut().clear();
     }
 }
 
@@ -174,7 +255,7 @@ fn path_matches(cookie_path: &str, path: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn set(jar: &Jar, url: &str, lines: &[&str]) {
+    fn set(jar: &CookieJar, url: &str, lines: &[&str]) {
         let mut h = HeaderMap::new();
         for l in lines {
             h.append(SET_COOKIE, HeaderValue::from_str(l).unwrap());
@@ -182,14 +263,14 @@ mod tests {
         jar.store(&Url::parse(url).unwrap(), &h);
     }
 
-    fn get(jar: &Jar, url: &str) -> Option<String> {
+    fn get(jar: &CookieJar, url: &str) -> Option<String> {
         jar.header_for(&Url::parse(url).unwrap())
             .map(|v| v.to_str().unwrap().to_owned())
     }
 
     #[test]
     fn host_only_and_domain_cookies() {
-        let jar = Jar::default();
+        let jar = CookieJar::default();
         set(
             &jar,
             "http://www.a.test/x",
@@ -205,7 +286,7 @@ mod tests {
 
     #[test]
     fn paths_secure_and_expiry() {
-        let jar = Jar::default();
+        let jar = CookieJar::default();
         set(
             &jar,
             "https://a.test/shop/cart",
@@ -228,7 +309,7 @@ mod tests {
 
     #[test]
     fn replaces_by_name_domain_and_path() {
-        let jar = Jar::default();
+        let jar = CookieJar::default();
         set(&jar, "http://a.test/", &["k=1"]);
         set(&jar, "http://a.test/", &["k=2", "=bad", "novalue"]);
         assert_eq!(get(&jar, "http://a.test/"), Some("k=2".into()));

@@ -127,7 +127,7 @@
 //! | `proxy` | HTTP `CONNECT` tunnels |
 //! | `response`, `body` | [`Response`]; streaming the body under limits |
 //! | `decode` | gzip/deflate/br decompression, charset detection |
-//! | `cookie` | the opt-in cookie jar |
+//! | `cookie` | [`CookieJar`], the opt-in cookie jar |
 //! | `error` | [`Error`], [`ErrorKind`], [`Phase`] |
 //!
 //! How the pieces run:
@@ -192,6 +192,7 @@ mod send;
 mod tls;
 
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY_SIZE};
+pub use cookie::CookieJar;
 pub use error::{Error, ErrorKind, Phase};
 pub use policy::{embedded_ipv4, special_range, AddressPolicy, Refused, SpecialRange};
 pub use request::{IntoUrl, RequestBuilder};
