@@ -25,7 +25,9 @@ use url::Url;
 /// A request as the site's handler sees it.
 ///
 /// ```
-/// let r = solo_crawl::demo_site::SiteRequest { method: "GET".into(), path: "/a?b".into(), headers: vec![("host".into(), "x".into())] };
+/// let r = solo_crawl::demo_site::SiteRequest {
+///     method: "GET".into(), path: "/a?b".into(), headers: vec![("host".into(), "x".into())], body: vec![],
+/// };
 /// assert_eq!(r.header("Host"), Some("x"));
 /// ```
 #[derive(Clone, Debug)]
@@ -36,6 +38,8 @@ pub struct SiteRequest {
     pub path: String,
     /// Headers, names lower-cased.
     pub headers: Vec<(String, String)>,
+    /// The body (`Content-Length` framing only; at most 1 MiB).
+    pub body: Vec<u8>,
 }
 
 impl SiteRequest {
@@ -219,6 +223,20 @@ where
     }
 }
 
+/// Largest request body the site reads.
+const MAX_REQUEST_BODY: usize = 1 << 20;
+
+/// Reads what has arrived into `buf`; an error when the peer closed.
+async fn read_more(stream: &TcpStream, buf: &mut Vec<u8>) -> io::Result<()> {
+    let mut chunk = [0u8; 4096];
+    let n = stream.read(&mut chunk).await?;
+    if n == 0 {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(())
+}
+
 async fn connection<H, Fut>(stream: TcpStream, handler: &H) -> io::Result<()>
 where
     H: Fn(SiteRequest) -> Fut,
@@ -246,23 +264,32 @@ where
                         || headers
                             .iter()
                             .any(|(k, v)| k == "connection" && v.eq_ignore_ascii_case("close"));
+                    let len = crate::fetch::header(&headers, "content-length")
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if len > MAX_REQUEST_BODY {
+                        stream
+                            .write_all(&SiteResponse::status(413).encode(false))
+                            .await?;
+                        return Ok(());
+                    }
+                    if buf.len() < n + len {
+                        read_more(&stream, &mut buf).await?;
+                        continue;
+                    }
                     let req = SiteRequest {
                         method: r.method.unwrap_or("GET").to_owned(),
                         path: r.path.unwrap_or("/").to_owned(),
                         headers,
+                        body: buf[n..n + len].to_vec(),
                     };
-                    break (req, n, close);
+                    break (req, n + len, close);
                 }
                 Ok(httparse::Status::Partial) => {
                     if buf.len() > 64 * 1024 {
                         return Ok(());
                     }
-                    let mut chunk = [0u8; 4096];
-                    let n = stream.read(&mut chunk).await?;
-                    if n == 0 {
-                        return Ok(());
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
+                    read_more(&stream, &mut buf).await?;
                 }
                 Err(_) => {
                     stream
@@ -442,6 +469,22 @@ pub struct DemoSite {
 impl DemoSite {
     /// Starts a demo site of `pages` pages on a free port.
     pub fn start(pages: u64) -> io::Result<DemoSite> {
+        DemoSite::with_handler(move |req| async move { demo_response(&req, pages).await })
+    }
+
+    /// Serves another site, answered by `handler`, the same way (its own
+    /// thread and loop, 127.0.0.1, a free port).
+    ///
+    /// ```
+    /// use solo_crawl::demo_site::{DemoSite, SiteResponse};
+    /// let site = DemoSite::with_handler(|_req| async { SiteResponse::html("<p>hello") }).unwrap();
+    /// assert_eq!(site.requests(), 0);
+    /// ```
+    pub fn with_handler<H, Fut>(handler: H) -> io::Result<DemoSite>
+    where
+        H: Fn(SiteRequest) -> Fut + Send + 'static,
+        Fut: Future<Output = SiteResponse> + 'static,
+    {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let addr = std_listener.local_addr()?;
         std_listener.set_nonblocking(true)?;
@@ -457,7 +500,7 @@ impl DemoSite {
                     };
                     let server = solo::spawn(serve(listener, move |req| {
                         served2.fetch_add(1, Ordering::Relaxed);
-                        async move { demo_response(&req, pages).await }
+                        handler(req)
                     }));
                     while !stop2.load(Ordering::Relaxed) {
                         solo::sleep(Duration::from_millis(20)).await;

@@ -45,6 +45,7 @@
 //! | `checkpoint` | output files and state committed in step: each record written once across kills |
 //! | [`config`] | [`Config`]: every knob and its default |
 //! | [`demo_site`] | a synthetic site to crawl with no network |
+//! | [`login_site`] | a synthetic site behind a login form, and a JSON API |
 //!
 //! ```
 //! use solo_crawl::{demo_site::DemoSite, Config, Crawler, LinkSpider};
@@ -98,6 +99,7 @@ pub mod fetch;
 pub mod form;
 pub mod frontier;
 pub mod links;
+pub mod login_site;
 pub mod offloop;
 pub mod output;
 pub mod pipeline;

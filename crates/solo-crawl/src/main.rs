@@ -181,6 +181,10 @@ struct CrawlArgs {
     /// (--deny-network still applies). Only for crawls of trusted sites.
     #[arg(long)]
     allow_private_networks: bool,
+    /// Keep cookies: what a response sets (Set-Cookie) is sent back on
+    /// later requests, as a browser would (one jar for the crawl).
+    #[arg(long)]
+    cookies: bool,
     /// Write records here instead of stdout: a file is appended to (never
     /// cut, except with --state: what a killed run wrote after its last
     /// checkpoint); `-` is stdout; /dev/null, a pipe or a FIFO work too.
@@ -360,6 +364,7 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
             .collect::<Result<Vec<_>, _>>()?
             .concat(),
         danger_accept_invalid_certs: a.insecure,
+        cookies: a.cookies,
         handle_ctrl_c: true,
         progress: true,
         state_dir: a.state.clone(),

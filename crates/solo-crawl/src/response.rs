@@ -42,6 +42,7 @@ pub struct Response {
     body: Bytes,
     depth: u32,
     meta: serde_json::Value,
+    cookie_jar: Option<String>,
     elapsed: Duration,
     /// Links kept by the scan (see [`links::scan_capped`]).
     max_links: usize,
@@ -85,6 +86,7 @@ impl Response {
             body,
             depth: 0,
             meta: serde_json::Value::Null,
+            cookie_jar: None,
             elapsed: Duration::ZERO,
             max_links: usize::MAX,
             text: OnceCell::new(),
@@ -111,6 +113,7 @@ impl Response {
         r.redirected_from = request.redirected_from.clone();
         r.depth = request.depth;
         r.meta = request.meta.clone();
+        r.cookie_jar = request.cookie_jar.clone();
         r.elapsed = elapsed;
         r
     }
@@ -240,6 +243,18 @@ impl Response {
     /// ```
     pub fn meta(&self) -> &serde_json::Value {
         &self.meta
+    }
+
+    /// The session (cookie jar) of the request (Scrapy's
+    /// `response.meta["cookiejar"]`), to pass on to the requests that
+    /// should stay in it.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
+    /// assert_eq!(r.cookie_jar(), None);
+    /// ```
+    pub fn cookie_jar(&self) -> Option<&str> {
+        self.cookie_jar.as_deref()
     }
 
     /// How long the fetch took.

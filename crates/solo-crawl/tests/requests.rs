@@ -1,0 +1,434 @@
+//! Requests beyond GET, forms, JSON APIs and sessions, against sites
+//! served on 127.0.0.1: a login form whose cookie opens private pages,
+//! two sessions side by side, a JSON API behind a bearer token, POSTs
+//! deduplicated by body, redirects of a POST, and a POST kept in --state
+//! across a stop.
+
+mod common;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use common::{crawl, quick, record};
+use solo_crawl::demo_site::{serve, SiteRequest, SiteResponse};
+use solo_crawl::login_site::{self, API_TOKEN, PRIVATE_PAGES};
+use solo_crawl::output::SharedBuf;
+use solo_crawl::{
+    Config, Crawler, FormRequest, Output, OutputConfig, Request, Response, Spider, Target,
+};
+use url::Url;
+
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+enum Cb {
+    #[default]
+    LoginPage,
+    Account,
+    Secret,
+    Api,
+    Echo,
+}
+
+/// Logs in through the form as each of `users` (a session each when
+/// `jars`), then scrapes the account page and the private pages.
+struct LoginSpider {
+    start: Url,
+    users: Vec<(&'static str, &'static str)>,
+    jars: bool,
+}
+
+impl Spider for LoginSpider {
+    type Callback = Cb;
+
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        self.users
+            .iter()
+            .map(|(user, _)| {
+                let r = Request::new(self.start.join("/login").unwrap(), Cb::LoginPage)
+                    .with_meta(serde_json::json!({ "user": user }));
+                if self.jars {
+                    r.cookie_jar(user)
+                } else {
+                    r
+                }
+            })
+            .collect()
+    }
+
+    async fn parse(&self, cb: Cb, response: &Response, out: &mut Output<Cb>) {
+        let keep_jar = |r: Request<Cb>| match response.cookie_jar() {
+            Some(j) => r.cookie_jar(j),
+            None => r,
+        };
+        match cb {
+            Cb::LoginPage => {
+                let user = response.meta()["user"].as_str().unwrap();
+                let pass = self.users.iter().find(|(u, _)| *u == user).unwrap().1;
+                let login = FormRequest::from_response(response)
+                    .form_id("login")
+                    .formdata([("username", user), ("password", pass)])
+                    .request(Cb::Account)
+                    .unwrap();
+                out.follow(keep_jar(login.with_meta(response.meta().clone())));
+            }
+            Cb::Account => {
+                let user: String = response.select("h1.user").unwrap()[0].text().collect();
+                out.item(serde_json::json!({"jar": response.cookie_jar(), "account": user}));
+                for a in response.select("a").unwrap() {
+                    let r = response
+                        .follow(a.attr("href").unwrap(), Cb::Secret)
+                        .unwrap();
+                    out.follow(keep_jar(r));
+                }
+            }
+            Cb::Secret => {
+                let text: String = response.select("p.secret").unwrap()[0].text().collect();
+                out.item(serde_json::json!({"jar": response.cookie_jar(), "secret": text}));
+            }
+            Cb::Api | Cb::Echo => unreachable!(),
+        }
+    }
+}
+
+/// Crawls and returns the summary, the page records and the items.
+fn run<S: Spider>(spider: S, cfg: Config) -> (Vec<solo_crawl::PageRecord>, Vec<serde_json::Value>) {
+    let (pages, items) = (SharedBuf::default(), SharedBuf::default());
+    let out = OutputConfig {
+        pages: Target::Buffer(pages.clone()),
+        items: Target::Buffer(items.clone()),
+        ..Default::default()
+    };
+    solo::run(Crawler::new(spider, cfg).output(out).run()).unwrap();
+    let items = String::from_utf8(items.lock().unwrap().clone()).unwrap();
+    let items = items
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (common::records(&pages), items)
+}
+
+fn secrets(items: &[serde_json::Value]) -> Vec<String> {
+    let mut v: Vec<String> = items
+        .iter()
+        .filter_map(|i| i["secret"].as_str().map(str::to_owned))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_login_form_opens_the_pages_behind_it_only_with_cookies_on() {
+    let site = login_site::start().unwrap();
+    let spider = || LoginSpider {
+        start: site.url(),
+        users: vec![("alice", "wonderland")],
+        jars: false,
+    };
+    let (records, items) = run(
+        spider(),
+        Config {
+            cookies: true,
+            ..quick()
+        },
+    );
+    let expected: Vec<String> = (1..=PRIVATE_PAGES)
+        .map(|n| format!("secret {n} of alice"))
+        .collect();
+    assert_eq!(secrets(&items), expected, "{records:#?}");
+    // The POST was answered by a 302 to /account, fetched with a GET.
+    assert_eq!(record(&records, "/login").status, Some(200));
+    assert!(items.iter().any(|i| i["account"] == "alice"));
+
+    // Without the cookie jar the same spider is turned away.
+    let (records, items) = run(spider(), quick());
+    assert!(secrets(&items).is_empty());
+    let account = records
+        .iter()
+        .find(|r| {
+            r.final_url
+                .as_deref()
+                .is_some_and(|u| u.ends_with("/account"))
+        })
+        .expect("the login's redirect was followed");
+    assert_eq!(account.status, Some(403));
+}
+
+#[test]
+fn two_sessions_side_by_side_keep_their_own_cookies() {
+    let site = login_site::start().unwrap();
+    let spider = LoginSpider {
+        start: site.url(),
+        users: vec![("alice", "wonderland"), ("bob", "builder")],
+        jars: true,
+    };
+    // The crawl's default jar is off: the per-request jars are used anyway.
+    let (_, items) = run(spider, quick());
+    let mut by_jar: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for i in &items {
+        let v = i["secret"].as_str().or(i["account"].as_str()).unwrap();
+        by_jar
+            .entry(i["jar"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(v.to_owned());
+    }
+    for user in ["alice", "bob"] {
+        let mut got = by_jar.remove(user).unwrap_or_default();
+        got.sort();
+        let mut want: Vec<String> = (1..=PRIVATE_PAGES)
+            .map(|n| format!("secret {n} of {user}"))
+            .collect();
+        want.push(user.to_owned());
+        want.sort();
+        assert_eq!(got, want, "session {user}");
+    }
+    assert!(by_jar.is_empty());
+}
+
+/// Reads a JSON API page by page with a bearer token.
+struct ApiSpider(Url, &'static str);
+
+#[derive(serde::Deserialize)]
+struct ApiPage {
+    items: Vec<ApiItem>,
+    next: Option<String>,
+}
+
+#[derive(serde::Deserialize, serde::Serialize)]
+struct ApiItem {
+    id: u32,
+    name: String,
+}
+
+impl Spider for ApiSpider {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        let auth = format!("Bearer {}", self.1);
+        vec![Request::new(self.0.join("/api/items").unwrap(), Cb::Api)
+            .header("Authorization", auth)
+            .header("Accept", "application/json")]
+    }
+    async fn parse(&self, _: Cb, response: &Response, out: &mut Output<Cb>) {
+        let page: ApiPage = response.json().unwrap();
+        let raw: serde_json::Value = response.json().unwrap();
+        assert!(raw["items"].is_array());
+        for item in page.items {
+            out.item(item);
+        }
+        if let Some(next) = page.next {
+            let auth = format!("Bearer {}", self.1);
+            out.follow(
+                response
+                    .follow(&next, Cb::Api)
+                    .unwrap()
+                    .header("Authorization", auth),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_json_api_is_crawled_with_a_bearer_header() {
+    let site = login_site::start().unwrap();
+    let (records, items) = run(ApiSpider(site.url(), API_TOKEN), quick());
+    let ids: Vec<u64> = items.iter().map(|i| i["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5, 6], "{records:#?}");
+    assert!(records.iter().all(|r| r.status == Some(200)));
+    // A wrong token: one 401, nothing parsed.
+    let (records, items) = run(ApiSpider(site.url(), "wrong"), quick());
+    assert!(items.is_empty());
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].status, Some(401));
+}
+
+/// A site that records every request (method, path, body) and answers
+/// with what it got; `/307` and `/303` redirect to `/echo`.
+async fn echo_site(log: Rc<RefCell<Vec<(String, String, String)>>>) -> Url {
+    let listener = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    solo::spawn(serve(listener, move |req: SiteRequest| {
+        let body = String::from_utf8_lossy(&req.body).into_owned();
+        log.borrow_mut()
+            .push((req.method.clone(), req.path.clone(), body.clone()));
+        std::future::ready(match req.path.as_str() {
+            "/307" => SiteResponse::redirect(307, "/echo"),
+            "/303" => SiteResponse::redirect(303, "/echo"),
+            "/302" => SiteResponse::redirect(302, "/echo"),
+            _ => SiteResponse::html(format!("<p>{} {}", req.method, body)),
+        })
+    }));
+    base
+}
+
+/// Sends the given requests.
+struct Given(RefCell<Vec<Request<Cb>>>);
+
+impl Spider for Given {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        self.0.take()
+    }
+    async fn parse(&self, _: Cb, _: &Response, _: &mut Output<Cb>) {}
+}
+
+fn post(base: &Url, path: &str, q: &str) -> Request<Cb> {
+    Request::post(base.join(path).unwrap())
+        .callback(Cb::Echo)
+        .form([("q", q)])
+}
+
+#[test]
+fn posts_are_deduplicated_by_body_and_dont_filter_repeats() {
+    solo::run(async {
+        let log = Rc::default();
+        let base = echo_site(Rc::clone(&log)).await;
+        let requests = vec![
+            post(&base, "/search", "a"),
+            post(&base, "/search", "a"), // the same request
+            post(&base, "/search", "b"),
+            Request::new(base.join("/search").unwrap(), Cb::Echo),
+            post(&base, "/search", "a").dont_filter(),
+        ];
+        let (summary, _) = crawl(Given(RefCell::new(requests)), quick()).await;
+        let mut got = log.borrow().clone();
+        got.sort();
+        let want = [
+            ("GET", "/search", ""),
+            ("POST", "/search", "q=a"),
+            ("POST", "/search", "q=a"),
+            ("POST", "/search", "q=b"),
+        ]
+        .map(|(m, p, b)| (m.to_owned(), p.to_owned(), b.to_owned()));
+        assert_eq!(got, want);
+        assert_eq!(summary.counts.pages, 4);
+    });
+}
+
+#[test]
+fn redirects_of_a_post_follow_rfc_9110() {
+    solo::run(async {
+        let log = Rc::default();
+        let base = echo_site(Rc::clone(&log)).await;
+        let requests = vec![
+            post(&base, "/307", "keep"),
+            post(&base, "/303", "drop"),
+            post(&base, "/302", "drop2"),
+        ];
+        let (_, records) = crawl(Given(RefCell::new(requests)), quick()).await;
+        assert_eq!(records.len(), 3, "{records:#?}");
+        let mut got: Vec<(String, String, String)> = log
+            .borrow()
+            .iter()
+            .filter(|(_, p, _)| p == "/echo")
+            .cloned()
+            .collect();
+        got.sort();
+        let want = [("GET", ""), ("GET", ""), ("POST", "q=keep")]
+            .map(|(m, b)| (m.to_owned(), "/echo".to_owned(), b.to_owned()));
+        assert_eq!(got, want);
+    });
+}
+
+/// Its start page asks for a POST and stops the crawl.
+struct PostThenStop {
+    start: Url,
+    stop: Rc<RefCell<Option<solo_crawl::StopHandle>>>,
+}
+
+impl Spider for PostThenStop {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        vec![Request::new(self.start.clone(), Cb::Account)]
+    }
+    async fn parse(&self, cb: Cb, _: &Response, out: &mut Output<Cb>) {
+        if cb == Cb::Account {
+            out.follow(
+                post(&self.start, "/submit", "kept")
+                    .header("X-Token", "t")
+                    .timeout(Duration::from_secs(9)),
+            );
+            if let Some(s) = self.stop.borrow().as_ref() {
+                s.stop();
+            }
+        }
+    }
+}
+
+#[test]
+fn a_post_waiting_in_state_is_sent_with_its_body_after_a_resume() {
+    let dir = std::env::temp_dir().join(format!("solo-crawl-post-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    solo::run(async {
+        let log: Rc<RefCell<Vec<(String, String, String)>>> = Rc::default();
+        let base = echo_site(Rc::clone(&log)).await;
+        let cfg = || Config {
+            state_dir: Some(dir.clone()),
+            ..quick()
+        };
+        let mut sent = Vec::new();
+        for run in 0..2 {
+            let slot = Rc::default();
+            let spider = PostThenStop {
+                start: base.clone(),
+                stop: Rc::clone(&slot),
+            };
+            let crawler = Crawler::new(spider, cfg());
+            *slot.borrow_mut() = Some(crawler.stop_handle());
+            let summary = crawler.run().await.unwrap();
+            assert_eq!(summary.resumed, run == 1);
+            assert_eq!(summary.interrupted, run == 0);
+            sent.push(log.take());
+        }
+        let (first, second) = (&sent[0], &sent[1]);
+        assert_eq!(first.len(), 1, "stopped before the POST: {first:?}");
+        assert_eq!(first[0].1, "/");
+        // Resumed: only the stored POST, method and body intact.
+        let want = [("POST".to_owned(), "/submit".to_owned(), "q=kept".to_owned())];
+        assert_eq!(second, &want);
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_cookies_option_keeps_a_session_for_the_whole_crawl() {
+    // `/` sets a cookie and links to `/inside`, which wants it back.
+    let site = solo_crawl::demo_site::DemoSite::with_handler(|req| {
+        let has = req.header("cookie") == Some("visit=1");
+        std::future::ready(match req.path.as_str() {
+            "/" => common::page("home", &["/inside"]).with_header("Set-Cookie", "visit=1; Path=/"),
+            "/inside" if has => common::page("inside", &[]),
+            _ => SiteResponse::status(403),
+        })
+    })
+    .unwrap();
+    let statuses = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+            .args(["crawl", site.url().as_str(), "--ignore-robots"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut v: Vec<(String, Option<u16>)> = text
+            .lines()
+            .map(|l| serde_json::from_str::<solo_crawl::PageRecord>(l).unwrap())
+            .map(|r| (Url::parse(&r.url).unwrap().path().to_owned(), r.status))
+            .collect();
+        v.sort();
+        v
+    };
+    let with = statuses(&["--cookies"]);
+    assert_eq!(
+        with,
+        [("/".into(), Some(200)), ("/inside".into(), Some(200))]
+    );
+    let without = statuses(&[]);
+    assert_eq!(
+        without,
+        [("/".into(), Some(200)), ("/inside".into(), Some(403))]
+    );
+}
