@@ -32,6 +32,9 @@ pub struct HostId(pub usize);
 
 /// What the engine should start next.
 #[derive(Debug)]
+// A job lives from `next` to its task's start: boxing the request would
+// only add an allocation per page.
+#[allow(clippy::large_enum_variant)]
 pub enum Job<C> {
     /// Fetch the host's robots.txt (before any of its pages).
     Robots {
