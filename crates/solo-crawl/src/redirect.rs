@@ -391,6 +391,48 @@ mod tests {
     }
 
     #[test]
+    fn a_post_keeps_or_drops_its_body_by_status_and_always_its_session() {
+        let form = Request::new(Url::parse("http://a.test/login").unwrap(), 7u8)
+            .with_method(Method::POST)
+            .form([("user", "ann")])
+            .header("Authorization", "Bearer t")
+            .cookie_jar("ann")
+            .dont_filter();
+        let hop = |status, loc: &str| {
+            follow(&form, &form.method, status, Some(loc), &form.url, 10)
+                .unwrap()
+                .unwrap()
+                .request
+        };
+        for status in [307, 308] {
+            let r = hop(status, "/again");
+            assert_eq!(
+                (r.method.clone(), r.body.clone()),
+                (Method::POST, form.body.clone())
+            );
+            assert_eq!(r.headers, form.headers);
+            assert_eq!(
+                (r.cookie_jar.as_deref(), r.dont_filter),
+                (Some("ann"), true)
+            );
+        }
+        for status in [301, 302, 303] {
+            let r = hop(status, "/account");
+            assert_eq!(r.method, Method::GET, "{status}");
+            assert!(r.body.is_empty());
+            assert_eq!(r.header_value("content-type"), None);
+            assert_eq!(r.header_value("authorization"), Some("Bearer t"));
+            assert_eq!(r.cookie_jar.as_deref(), Some("ann"));
+        }
+        // Another origin gets no credentials of this one.
+        let r = hop(307, "https://a.test/login");
+        assert_eq!(r.header_value("authorization"), None);
+        assert_eq!(r.body, form.body);
+        // Its own identity: not the fingerprint of the POST.
+        assert_ne!(hop(303, "/account").fingerprint(), form.fingerprint());
+    }
+
+    #[test]
     fn bad_locations_are_errors() {
         let a = req("http://a.test/a");
         let no = follow(&a, &Method::GET, 302, None, &a.url, 10);

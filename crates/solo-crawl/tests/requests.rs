@@ -242,7 +242,8 @@ fn a_json_api_is_crawled_with_a_bearer_header() {
 }
 
 /// A site that records every request (method, path, body) and answers
-/// with what it got; `/307` and `/303` redirect to `/echo`.
+/// with what it got; `/307`, `/303` and `/302` redirect to `/echo?307`
+/// etc.
 async fn echo_site(log: Rc<RefCell<Vec<(String, String, String)>>>) -> Url {
     let listener = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
@@ -251,9 +252,9 @@ async fn echo_site(log: Rc<RefCell<Vec<(String, String, String)>>>) -> Url {
         log.borrow_mut()
             .push((req.method.clone(), req.path.clone(), body.clone()));
         std::future::ready(match req.path.as_str() {
-            "/307" => SiteResponse::redirect(307, "/echo"),
-            "/303" => SiteResponse::redirect(303, "/echo"),
-            "/302" => SiteResponse::redirect(302, "/echo"),
+            "/307" => SiteResponse::redirect(307, "/echo?307"),
+            "/303" => SiteResponse::redirect(303, "/echo?303"),
+            "/302" => SiteResponse::redirect(302, "/echo?302"),
             _ => SiteResponse::html(format!("<p>{} {}", req.method, body)),
         })
     }));
@@ -315,16 +316,20 @@ fn redirects_of_a_post_follow_rfc_9110() {
             post(&base, "/302", "drop2"),
         ];
         let (_, records) = crawl(Given(RefCell::new(requests)), quick()).await;
-        assert_eq!(records.len(), 3, "{records:#?}");
+        assert_eq!(records.len(), 6, "a record per hop: {records:#?}");
         let mut got: Vec<(String, String, String)> = log
             .borrow()
             .iter()
-            .filter(|(_, p, _)| p == "/echo")
+            .filter(|(_, p, _)| p.starts_with("/echo"))
             .cloned()
             .collect();
         got.sort();
-        let want = [("GET", ""), ("GET", ""), ("POST", "q=keep")]
-            .map(|(m, b)| (m.to_owned(), "/echo".to_owned(), b.to_owned()));
+        let want = [
+            ("GET", "/echo?302", ""),
+            ("GET", "/echo?303", ""),
+            ("POST", "/echo?307", "q=keep"),
+        ]
+        .map(|(m, p, b)| (m.to_owned(), p.to_owned(), b.to_owned()));
         assert_eq!(got, want);
     });
 }

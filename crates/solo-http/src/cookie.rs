@@ -34,7 +34,7 @@ const MAX_COOKIES: usize = 3000;
 ///
 /// ```
 /// use solo_http::{CookieJar, Url};
-/// let jar = CookieCookieJar::default();
+/// let jar = CookieJar::default();
 /// let login = Url::parse("http://a.test/login").unwrap();
 /// jar.set_cookies(&login, ["session=abc; Path=/; HttpOnly", "lang=en; Path=/"]);
 /// let page = Url::parse("http://a.test/account").unwrap();
@@ -83,7 +83,7 @@ impl CookieJar {
     ///
     /// ```
     /// # use solo_http::{CookieJar, Url};
-    /// let jar = CookieCookieJar::default();
+    /// let jar = CookieJar::default();
     /// let u = Url::parse("http://a.test/").unwrap();
     /// jar.set_cookies(&u, ["k=1", "evil=1; Domain=b.test", "=bad"]);
     /// assert_eq!(jar.cookie_header(&u).as_deref(), Some("k=1"));
@@ -119,7 +119,7 @@ impl CookieJar {
     ///
     /// ```
     /// # use solo_http::{CookieJar, Url};
-    /// let jar = CookieCookieJar::default();
+    /// let jar = CookieJar::default();
     /// jar.set_cookies(&Url::parse("https://a.test/").unwrap(), ["s=1; Secure"]);
     /// assert_eq!(jar.cookie_header(&Url::parse("http://a.test/").unwrap()), None);
     /// assert_eq!(jar.cookie_header(&Url::parse("https://a.test/x").unwrap()).as_deref(), Some("s=1"));
@@ -165,7 +165,7 @@ impl CookieJar {
     ///
     /// ```
     /// # use solo_http::{CookieJar, Url};
-    /// let jar = CookieCookieJar::default();
+    /// let jar = CookieJar::default();
     /// jar.set_cookies(&Url::parse("http://a.test/").unwrap(), ["k=1"]);
     /// jar.clear();
     /// assert!(jar.is_empty());
