@@ -243,7 +243,7 @@ fn a_json_api_is_crawled_with_a_bearer_header() {
 
 /// A site that records every request (method, path, body) and answers
 /// with what it got; `/307`, `/303` and `/302` redirect to `/echo?307`
-/// etc.
+/// etc.; `/slow` answers after 5 s.
 async fn echo_site(log: Rc<RefCell<Vec<(String, String, String)>>>) -> Url {
     let listener = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
@@ -251,12 +251,19 @@ async fn echo_site(log: Rc<RefCell<Vec<(String, String, String)>>>) -> Url {
         let body = String::from_utf8_lossy(&req.body).into_owned();
         log.borrow_mut()
             .push((req.method.clone(), req.path.clone(), body.clone()));
-        std::future::ready(match req.path.as_str() {
+        let slow = req.path == "/slow";
+        let answer = match req.path.as_str() {
             "/307" => SiteResponse::redirect(307, "/echo?307"),
             "/303" => SiteResponse::redirect(303, "/echo?303"),
             "/302" => SiteResponse::redirect(302, "/echo?302"),
             _ => SiteResponse::html(format!("<p>{} {}", req.method, body)),
-        })
+        };
+        async move {
+            if slow {
+                solo::sleep(Duration::from_secs(5)).await;
+            }
+            answer
+        }
     }));
     base
 }
@@ -331,6 +338,30 @@ fn redirects_of_a_post_follow_rfc_9110() {
         ]
         .map(|(m, p, b)| (m.to_owned(), p.to_owned(), b.to_owned()));
         assert_eq!(got, want);
+    });
+}
+
+#[test]
+fn a_request_timeout_of_its_own_overrides_the_crawls() {
+    solo::run(async {
+        let base = echo_site(Rc::default()).await;
+        let requests = vec![
+            Request::new(base.join("/slow").unwrap(), Cb::Echo).timeout(Duration::from_millis(200)),
+            Request::new(base.join("/fast").unwrap(), Cb::Echo),
+        ];
+        let cfg = Config {
+            max_retries: 0,
+            ..quick() // a 10 s timeout for the crawl
+        };
+        let (_, records) = crawl(Given(RefCell::new(requests)), cfg).await;
+        let slow = record(&records, "/slow");
+        assert!(
+            slow.error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("timeout")),
+            "{slow:?}"
+        );
+        assert_eq!(record(&records, "/fast").status, Some(200));
     });
 }
 
