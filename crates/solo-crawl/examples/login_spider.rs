@@ -113,6 +113,8 @@ impl Spider for LoginSpider {
         let why = match failure {
             Failure::Status(r) => format!("status {}", r.status()),
             Failure::Fetch(e) => e.to_string(),
+            // `Failure` is non-exhaustive: later kinds of failure land here.
+            other => format!("{other:?}"),
         };
         out.item(json!({ "url": request.url.as_str(), "failed": why }));
     }

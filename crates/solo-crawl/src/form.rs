@@ -72,6 +72,7 @@ enum Click {
 /// assert_eq!(e.to_string(), "http://a.test/ is not an HTML page: no form to submit");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FormError {
     /// The response is not HTML.
     NotHtml(Url),
