@@ -1,0 +1,126 @@
+//! Settings for a new loop.
+//!
+//! Owns: [`Builder`] and the defaults of a loop's settings (debug mode,
+//! slow-callback threshold, paused clock, blocking pool size). Must not:
+//! make anything but the [`EventLoop`] it builds (the core reads the
+//! settings in `Core::new`).
+
+use std::time::Duration;
+
+use super::scheduler::Core;
+use super::EventLoop;
+
+/// Default threshold of the debug mode's slow-callback warning.
+const DEFAULT_SLOW: Duration = Duration::from_millis(100);
+
+/// Settings for an [`EventLoop`].
+///
+/// ```
+/// use std::time::Duration;
+/// let lp = solo::EventLoop::builder()
+///     .debug(true)
+///     .slow_callback_duration(Duration::from_millis(50))
+///     .paused_clock()
+///     .max_blocking_threads(4)
+///     .build()
+///     .unwrap();
+/// drop(lp);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    pub(super) debug: bool,
+    pub(super) slow_callback: Duration,
+    pub(super) paused: bool,
+    pub(super) max_blocking_threads: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// Defaults: debug mode from `SOLO_DEBUG`, 100 ms threshold, real
+    /// clock, up to 64 blocking threads.
+    ///
+    /// ```
+    /// let b = solo::Builder::new();
+    /// drop(b.build().unwrap());
+    /// ```
+    pub fn new() -> Builder {
+        let debug = std::env::var("SOLO_DEBUG")
+            .map(|v| !v.is_empty() && v != "0")
+            .unwrap_or(false);
+        Builder {
+            debug,
+            slow_callback: DEFAULT_SLOW,
+            paused: false,
+            max_blocking_threads: 64,
+        }
+    }
+
+    /// Debug mode: warn (through `tracing`, target `solo::debug`, or on
+    /// stderr when no subscriber listens) when one poll or callback holds
+    /// the loop longer than the threshold, naming the task and where it was
+    /// spawned; at close, warn about panics nobody retrieved.
+    ///
+    /// ```
+    /// assert!(solo::EventLoop::builder().debug(true).build().unwrap().is_debug());
+    /// ```
+    pub fn debug(mut self, on: bool) -> Builder {
+        self.debug = on;
+        self
+    }
+
+    /// The debug mode's threshold (asyncio's `slow_callback_duration`).
+    ///
+    /// ```
+    /// let b = solo::Builder::new().slow_callback_duration(std::time::Duration::from_millis(10));
+    /// drop(b);
+    /// ```
+    pub fn slow_callback_duration(mut self, d: Duration) -> Builder {
+        self.slow_callback = d;
+        self
+    }
+
+    /// A virtual clock that starts paused: when nothing is ready and no I/O
+    /// or blocking work is pending, time jumps to the next timer. An hour
+    /// of timeouts runs in milliseconds, in the order real time would give.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut lp = solo::EventLoop::builder().paused_clock().build().unwrap();
+    /// let wall = std::time::Instant::now();
+    /// lp.run_until_complete(async { solo::sleep(Duration::from_secs(3600)).await });
+    /// assert!(wall.elapsed() < Duration::from_secs(60));
+    /// ```
+    pub fn paused_clock(mut self) -> Builder {
+        self.paused = true;
+        self
+    }
+
+    /// Upper bound on threads of the blocking pool used by
+    /// [`to_thread`](crate::to_thread) (at least 1).
+    ///
+    /// ```
+    /// drop(solo::Builder::new().max_blocking_threads(2).build().unwrap());
+    /// ```
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.max_blocking_threads = n.max(1);
+        self
+    }
+
+    /// Makes the loop. Fails only if the OS poller cannot be created.
+    ///
+    /// ```
+    /// let lp = solo::Builder::new().build().unwrap();
+    /// drop(lp);
+    /// ```
+    pub fn build(&self) -> std::io::Result<EventLoop> {
+        Ok(EventLoop {
+            core: Core::new(self)?,
+            closed: false,
+        })
+    }
+}

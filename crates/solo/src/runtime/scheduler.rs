@@ -1,0 +1,516 @@
+//! The scheduler core: the state of one loop and the order in which
+//! things run.
+//!
+//! Owns: [`Core`] (the ready queue, the table of live tasks, the timer
+//! wheel, the poller, the blocking pool, the debug settings), one turn of
+//! the loop (`tick`: running tasks and callbacks, `maintain`: foreign
+//! wakes, I/O and timers), a task's completion bookkeeping, shutdown, and
+//! the runtime's side of the task core's `Schedule` seam. Must not: know
+//! what a task's future is (that is `task::raw`'s), or a flag bit (that is
+//! `task::state`'s); expose itself to users (that is [`EventLoop`]'s).
+//!
+//! [`EventLoop`]: super::EventLoop
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::Location;
+use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Wake, Waker};
+use std::time::{Duration, Instant};
+
+use super::callback::{CallbackFn, Handle};
+use super::context::{try_with_core, with_core};
+use super::remote::{self, Remote};
+use super::table::TaskTable;
+use super::Builder;
+use crate::blocking::Pool;
+use crate::reactor::Reactor;
+use crate::task::{
+    new_task, CancelRequest, Current, Kind, LocalTask, LoopToken, Notified, Ran, Schedule, Task,
+    TaskInfo,
+};
+use crate::time::clock::Clock;
+use crate::time::wheel::{Fired, Wheel};
+
+/// The most ready items one turn runs, and how many may run between two
+/// looks at the poller.
+const EVENT_INTERVAL: u32 = 61;
+
+/// How much a task may do in one poll before solo's own primitives make it
+/// yield (see [`crate::coop`]).
+pub(crate) const BUDGET: u32 = 128;
+
+/// The state of one loop. Lives in an `Rc` owned by [`EventLoop`]; the
+/// running thread reaches it through `context`.
+pub(crate) struct Core {
+    pub(crate) id: u32,
+    /// Proof that this is the loop's thread: turns wakes into local tasks.
+    pub(super) token: LoopToken,
+    /// Ready tasks, callbacks and the root marker, in FIFO order.
+    pub(super) queue: RefCell<VecDeque<LocalTask>>,
+    /// Items left to run in this turn (asyncio's `ntodo`), kept while the
+    /// root is polled; only `tick` uses it.
+    pub(super) turn_left: Cell<u32>,
+    /// Items run since the poller was last asked; only `tick` uses it.
+    pub(super) since_poll: Cell<u32>,
+    /// Queued to mean "poll the root future" (`Kind::Root`).
+    pub(super) root_marker: LocalTask,
+    pub(super) tasks: RefCell<TaskTable>,
+    pub(super) next_task_id: Cell<u64>,
+    pub(crate) timers: RefCell<Wheel>,
+    pub(crate) clock: Clock,
+    pub(super) remote: Arc<Remote>,
+    pub(super) root: Arc<RootWaker>,
+    pub(crate) reactor: RefCell<Reactor>,
+    pub(super) woken_io: RefCell<Vec<Waker>>,
+    pub(super) pool: Pool,
+    pub(super) slow: Option<Duration>,
+    /// The task being polled, for `current_task()`.
+    pub(super) current: Current,
+    pub(crate) budget: Cell<u32>,
+    /// Panicked tasks, checked at close in debug mode.
+    pub(super) panicked: RefCell<Vec<LocalTask>>,
+    pub(super) fired: RefCell<Vec<Fired>>,
+    pub(super) foreign: RefCell<Vec<Notified>>,
+    pub(super) weak_self: RefCell<Weak<Core>>,
+}
+
+/// Wakes the root future. Same thread: a `Root` entry in the ready queue;
+/// other threads: through the remote queue.
+pub(super) struct RootWaker {
+    loop_id: u32,
+    pub(super) queued: AtomicBool,
+    remote: Arc<Remote>,
+}
+
+impl Wake for RootWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let local = try_with_core(|core| {
+            if core.id == self.loop_id {
+                core.queue.borrow_mut().push_back(core.root_marker.clone());
+                true
+            } else {
+                false
+            }
+        });
+        if local != Some(true) {
+            self.remote.wake_root();
+        }
+    }
+}
+
+/// The runtime's side of the task core's scheduling seam.
+pub(crate) struct Scheduler;
+
+impl Schedule for Scheduler {
+    /// Hands a woken task back to its loop (called by the waker, any
+    /// thread): straight onto the ready queue on the loop's own thread,
+    /// through the remote queue from anywhere else.
+    fn schedule(task: Notified) {
+        let mut task = Some(task);
+        try_with_core(|core| {
+            if let Some(t) = task.take() {
+                match core.token.claim(t) {
+                    Ok(local) => core.schedule_local(local),
+                    Err(t) => task = Some(t),
+                }
+            }
+        });
+        if let Some(t) = task {
+            remote::send(t.loop_id(), t);
+        }
+    }
+
+    fn call_soon(f: Box<dyn FnOnce()>) {
+        with_core(|core| drop(core.call_soon(f)));
+    }
+}
+
+impl Core {
+    pub(super) fn new(builder: &Builder) -> std::io::Result<Rc<Core>> {
+        let (reactor, waker) = Reactor::new()?;
+        let remote = Arc::new(Remote::new(waker));
+        let token = LoopToken::new();
+        let id = token.id();
+        remote::register(id, &remote);
+        let clock = Clock::new(builder.paused);
+        let root_marker = LocalTask::new::<_, Scheduler>(
+            std::future::pending::<()>(),
+            &token,
+            Kind::Root,
+            0,
+            Location::caller(),
+        );
+        let core = Rc::new(Core {
+            id,
+            token,
+            queue: RefCell::new(VecDeque::new()),
+            turn_left: Cell::new(0),
+            since_poll: Cell::new(0),
+            root_marker,
+            tasks: RefCell::new(TaskTable::default()),
+            next_task_id: Cell::new(1),
+            timers: RefCell::new(Wheel::new(clock.base())),
+            clock,
+            root: Arc::new(RootWaker {
+                loop_id: id,
+                queued: AtomicBool::new(false),
+                remote: remote.clone(),
+            }),
+            remote,
+            reactor: RefCell::new(reactor),
+            woken_io: RefCell::new(Vec::new()),
+            pool: Pool::new(builder.max_blocking_threads),
+            slow: builder.debug.then_some(builder.slow_callback),
+            current: Current::default(),
+            budget: Cell::new(BUDGET),
+            panicked: RefCell::new(Vec::new()),
+            fired: RefCell::new(Vec::new()),
+            foreign: RefCell::new(Vec::new()),
+            weak_self: RefCell::new(Weak::new()),
+        });
+        *core.weak_self.borrow_mut() = Rc::downgrade(&core);
+        Ok(core)
+    }
+
+    pub(crate) fn weak(&self) -> Weak<Core> {
+        self.weak_self.borrow().clone()
+    }
+
+    /// A strong handle to this core (it is always owned by an `Rc`).
+    pub(crate) fn rc(&self) -> Rc<Core> {
+        self.weak_self
+            .borrow()
+            .upgrade()
+            .expect("core is alive while it runs")
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub(crate) fn spawn<F>(
+        &self,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> Task<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let id = self.next_task_id.get();
+        self.next_task_id.set(id + 1);
+        let (handle, task) = new_task::<_, Scheduler>(future, &self.token, id, location);
+        self.tasks.borrow_mut().insert(task.clone());
+        self.queue.borrow_mut().push_back(task);
+        handle
+    }
+
+    fn schedule_local(&self, task: LocalTask) {
+        if task.state().transition_to_scheduled() {
+            self.queue.borrow_mut().push_back(task);
+        }
+    }
+
+    pub(crate) fn call_soon(&self, f: Box<dyn FnOnce()>) -> Handle {
+        // A callback cell is never listed or named, so its id and location
+        // are placeholders (callers reach this through closures anyway).
+        let task = LocalTask::new::<_, Scheduler>(
+            CallbackFn(Some(f)),
+            &self.token,
+            Kind::Callback,
+            0,
+            Location::caller(),
+        );
+        self.queue.borrow_mut().push_back(task.clone());
+        Handle { task }
+    }
+
+    pub(crate) fn current_task(&self) -> Option<TaskInfo> {
+        self.current.info()
+    }
+
+    pub(crate) fn all_tasks(&self) -> Vec<TaskInfo> {
+        self.tasks
+            .borrow()
+            .iter()
+            .filter(|t| !t.snapshot().is_complete())
+            .map(LocalTask::info)
+            .collect()
+    }
+
+    /// Runs turns (see the module doc), each ending with a look at foreign
+    /// wakes, I/O and timers, until the root's turn comes (true) or a turn
+    /// ends with nothing ready (false; with `park`, the loop has blocked
+    /// until something was).
+    pub(super) fn tick(&self, park: bool) -> bool {
+        // Kept in locals while tasks run (they cannot touch them).
+        let mut left = self.turn_left.get();
+        let mut since_poll = self.since_poll.get();
+        let root = loop {
+            if left == 0 {
+                // A new turn: what is ready now, nothing queued during it.
+                left = self.queue.borrow().len().min(EVENT_INTERVAL as usize) as u32;
+            }
+            let mut root = false;
+            while left > 0 {
+                left -= 1;
+                since_poll += 1;
+                let next = {
+                    let mut q = self.queue.borrow_mut();
+                    let next = q.pop_front();
+                    if let Some(later) = q.get(1) {
+                        later.prefetch();
+                    }
+                    next
+                };
+                let Some(t) = next else {
+                    left = 0;
+                    break;
+                };
+                match t.snapshot().kind() {
+                    Kind::Root => {
+                        root = true;
+                        break;
+                    }
+                    Kind::Callback => self.run_callback(t),
+                    Kind::Task => self.run_task(t),
+                }
+            }
+            if left > 0 {
+                break true; // the root's turn, inside this turn
+            }
+            // The root is polled before the loop may block.
+            let idle = self.maintain(park && !root, &mut since_poll);
+            if root || idle {
+                break root;
+            }
+        };
+        self.turn_left.set(left);
+        self.since_poll.set(since_poll);
+        root
+    }
+
+    fn run_task(&self, task: LocalTask) {
+        self.budget.set(BUDGET);
+        let start = self.slow.map(|_| Instant::now());
+        match task.run(&self.current) {
+            Ran::Skipped => return,
+            Ran::Pending => {}
+            Ran::Completed => self.completed(&task),
+        }
+        // Reported after completion, so the state shown is the one the
+        // slow step left (asyncio shows `<Task finished ..>` likewise).
+        if let (Some(start), Some(limit)) = (start, self.slow) {
+            let took = start.elapsed();
+            if took >= limit {
+                crate::debug::slow_task(&task.info(), took);
+            }
+        }
+    }
+
+    /// The loop's bookkeeping for a task that completed (the task core
+    /// already woke its joiner, scheduled its callbacks, and dropped an
+    /// output nobody can take).
+    fn completed(&self, task: &LocalTask) {
+        let owned = self.tasks.borrow_mut().remove(task.slot());
+        if self.slow.is_some() && task.snapshot().is_panicked() {
+            self.panicked.borrow_mut().push(task.clone());
+        }
+        drop(owned);
+    }
+
+    fn run_callback(&self, task: LocalTask) {
+        let start = self.slow.map(|_| Instant::now());
+        if !task.run_callback() {
+            return; // cancelled through its Handle
+        }
+        if let (Some(start), Some(limit)) = (start, self.slow) {
+            let took = start.elapsed();
+            if took >= limit {
+                crate::debug::slow_callback(took);
+            }
+        }
+    }
+
+    /// Foreign wakes, the poller, and timers, at the end of a turn. Returns
+    /// whether nothing was ready. Inlined into `tick`: with no foreign
+    /// wake, no timer and the poller not due, it is a few loads.
+    #[inline]
+    fn maintain(&self, park: bool, since_poll: &mut u32) -> bool {
+        self.take_foreign();
+        let idle = self.queue.borrow().is_empty();
+        if idle && park {
+            *since_poll = 0;
+            let next = self.timers.borrow().next_deadline();
+            let io_or_threads = self.reactor.borrow().has_io() || self.pool.in_flight() > 0;
+            match next {
+                Some(at) if self.clock.is_paused() && !io_or_threads => {
+                    self.clock.advance_to(at);
+                }
+                _ => {
+                    let timeout = next.map(|at| at.saturating_duration_since(self.clock.now()));
+                    self.poll_io(timeout);
+                }
+            }
+        } else if *since_poll >= EVENT_INTERVAL {
+            *since_poll = 0;
+            if self.reactor.borrow().has_io() {
+                self.poll_io(Some(Duration::ZERO));
+            }
+        }
+        if !self.timers.borrow().is_empty() {
+            self.fire_timers();
+        }
+        idle
+    }
+
+    fn poll_io(&self, timeout: Option<Duration>) {
+        let mut wake = self.woken_io.take();
+        self.reactor.borrow_mut().park(timeout, &mut wake);
+        for w in wake.drain(..) {
+            w.wake();
+        }
+        *self.woken_io.borrow_mut() = wake;
+        self.take_foreign();
+    }
+
+    #[inline]
+    fn take_foreign(&self) {
+        if self.remote.has_pending() {
+            self.drain_foreign();
+        }
+    }
+
+    #[inline(never)]
+    fn drain_foreign(&self) {
+        let mut buf = self.foreign.take();
+        if self.remote.drain(&mut buf) {
+            self.queue.borrow_mut().push_back(self.root_marker.clone());
+        }
+        for t in buf.drain(..) {
+            // Only this loop's tasks are sent to its inbox, so the claim
+            // succeeds; a stray one would just be dropped.
+            if let Ok(t) = self.token.claim(t) {
+                self.schedule_local(t);
+            }
+        }
+        *self.foreign.borrow_mut() = buf;
+    }
+
+    #[inline(never)]
+    fn fire_timers(&self) {
+        let now = self.clock.now();
+        let mut fired = self.fired.take();
+        self.timers.borrow_mut().advance(now, &mut fired);
+        for f in fired.drain(..) {
+            match f {
+                Fired::Waker(w) => w.wake(),
+                Fired::Callback(f) => {
+                    drop(self.call_soon(f));
+                }
+            }
+        }
+        *self.fired.borrow_mut() = fired;
+    }
+
+    /// Cancels every live task and runs the loop until they are gone.
+    pub(super) fn shutdown(&self) {
+        for _round in 0..1000 {
+            let live = self.tasks.borrow().iter().cloned().collect::<Vec<_>>();
+            if live.is_empty() && self.queue.borrow().is_empty() {
+                break;
+            }
+            for t in live {
+                // Requested already: it may still be in the inbox (a
+                // `cancel()` made outside the running loop), so queue it
+                // here too; a second entry is not pushed.
+                if t.state().request_cancel() != CancelRequest::TooLate {
+                    self.schedule_local(t);
+                }
+            }
+            while !self.queue.borrow().is_empty() {
+                self.tick(false);
+            }
+        }
+        let leftover = self.tasks.borrow().len();
+        if leftover > 0 {
+            tracing::error!(target: "solo", "{leftover} tasks kept respawning during shutdown");
+        }
+        self.queue.borrow_mut().clear();
+        self.timers.borrow_mut().clear();
+        self.take_foreign();
+        self.queue.borrow_mut().clear();
+        self.pool.shutdown();
+        for t in self.panicked.take() {
+            if t.snapshot().is_panic_unretrieved() {
+                crate::debug::unretrieved_panic(&t.info());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Scheduler tests small enough for Miri: they exercise the task core
+    //! through the real loop (spawn, wake, cancel, foreign wakes, close).
+
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    #[test]
+    fn spawn_wake_cancel_close() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let l = log.clone();
+        crate::run(async move {
+            let a = crate::spawn({
+                let l = l.clone();
+                async move {
+                    crate::yield_now().await;
+                    l.borrow_mut().push("a");
+                    1
+                }
+            });
+            let b = crate::spawn(std::future::pending::<u32>());
+            let c = crate::spawn(async { panic!("c") });
+            let _detached = crate::spawn(crate::sleep(Duration::from_secs(60)));
+            assert!(b.cancel());
+            assert_eq!(a.await.unwrap(), 1);
+            assert!(b.await.unwrap_err().is_cancelled());
+            assert!(c.await.unwrap_err().is_panic());
+            l.borrow_mut().push("main");
+        });
+        assert_eq!(*log.borrow(), ["a", "main"]);
+    }
+
+    #[test]
+    fn foreign_thread_wake_and_to_thread() {
+        let v = crate::run(async {
+            let t = crate::spawn(async { crate::to_thread(|| 20).await + 1 });
+            let (tx, rx) = std::sync::mpsc::channel::<std::task::Waker>();
+            let h = std::thread::spawn(move || rx.recv().unwrap().wake());
+            let mut sent = Some(tx);
+            std::future::poll_fn(|cx| match sent.take() {
+                Some(tx) => {
+                    tx.send(cx.waker().clone()).unwrap();
+                    std::task::Poll::Pending
+                }
+                None => std::task::Poll::Ready(()),
+            })
+            .await;
+            h.join().unwrap();
+            t.await.unwrap()
+        });
+        assert_eq!(v, 21);
+    }
+}
