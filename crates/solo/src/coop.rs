@@ -37,11 +37,11 @@ use crate::runtime::try_with_core;
 /// ```
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     let spent = try_with_core(|core| {
-        let left = core.budget.get();
+        let left = core.sched.budget.get();
         if left == 0 {
             true
         } else {
-            core.budget.set(left - 1);
+            core.sched.budget.set(left - 1);
             false
         }
     });

@@ -207,7 +207,7 @@ impl<S: AsRawFd> IoSource<S> {
     #[track_caller]
     pub(crate) fn new(source: S) -> io::Result<IoSource<S>> {
         let core = with_core(|c| c.rc());
-        let token = core.reactor.borrow_mut().register(source.as_raw_fd())?;
+        let token = core.io.reactor.borrow_mut().register(source.as_raw_fd())?;
         Ok(IoSource {
             source: Some(source),
             token,
@@ -231,7 +231,7 @@ impl<S: AsRawFd> IoSource<S> {
         cx: &mut Context<'_>,
         owner: Option<&mut Option<SlotKey>>,
     ) -> Poll<()> {
-        let mut r = self.core.reactor.borrow_mut();
+        let mut r = self.core.io.reactor.borrow_mut();
         let Some(e) = r.entry(self.token) else {
             // Deregistered: let the operation run and report its error.
             return Poll::Ready(());
@@ -267,7 +267,7 @@ impl<S: AsRawFd> IoSource<S> {
     /// Forgets that `dir` was ready: the next wait goes to the poller
     /// (unless the socket is closed in that direction, which is final).
     pub(crate) fn clear_ready(&self, dir: Direction) {
-        if let Some(e) = self.core.reactor.borrow_mut().entry(self.token) {
+        if let Some(e) = self.core.io.reactor.borrow_mut().entry(self.token) {
             e.ready &= !dir.bit();
         }
     }
@@ -310,6 +310,7 @@ impl<S: AsRawFd> IoSource<S> {
     pub(crate) fn into_inner(mut self) -> S {
         let s = self.source.take().expect("IoSource used after into_inner");
         self.core
+            .io
             .reactor
             .borrow_mut()
             .deregister(s.as_raw_fd(), self.token);
@@ -322,7 +323,7 @@ impl<S: AsRawFd> Drop for IoSource<S> {
         if let Some(s) = &self.source {
             // `try_borrow_mut`: a socket dropped while the loop itself is
             // being torn down must not panic; the fd closes either way.
-            if let Ok(mut r) = self.core.reactor.try_borrow_mut() {
+            if let Ok(mut r) = self.core.io.reactor.try_borrow_mut() {
                 r.deregister(s.as_raw_fd(), self.token);
             }
         }
@@ -354,7 +355,7 @@ impl<S: AsRawFd> Waiter<'_, S> {
 impl<S: AsRawFd> Waiter<'_, S> {
     #[inline(never)]
     fn free_slot(&mut self, key: SlotKey) {
-        if let Ok(mut r) = self.io.core.reactor.try_borrow_mut() {
+        if let Ok(mut r) = self.io.core.io.reactor.try_borrow_mut() {
             if let Some(e) = r.entry(self.io.token) {
                 e.waiters(self.dir).remove(key);
             }

@@ -41,7 +41,7 @@ impl fmt::Debug for EventLoop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventLoop")
             .field("id", &self.core.id)
-            .field("tasks", &self.core.tasks.borrow().len())
+            .field("tasks", &self.core.sched.tasks.borrow().len())
             .field("closed", &self.closed)
             .finish()
     }
@@ -74,7 +74,7 @@ impl EventLoop {
     /// assert!(!solo::EventLoop::builder().debug(false).build().unwrap().is_debug());
     /// ```
     pub fn is_debug(&self) -> bool {
-        self.core.slow.is_some()
+        self.core.debug.slow.is_some()
     }
 
     /// Runs the loop until `future` completes and returns its output.
@@ -94,17 +94,20 @@ impl EventLoop {
         let core = &*self.core;
         let _enter = context::Enter::new(core);
         let mut future = pin!(future);
-        let waker = Waker::from(core.root.clone());
+        let waker = Waker::from(core.inbox.root.clone());
         let mut cx = Context::from_waker(&waker);
-        core.root.queued.store(true, Ordering::Release);
-        core.queue.borrow_mut().push_back(core.root_marker.clone());
+        core.inbox.root.queued.store(true, Ordering::Release);
+        core.sched
+            .queue
+            .borrow_mut()
+            .push_back(core.sched.root_marker.clone());
         loop {
             if core.tick(true) {
-                core.root.queued.store(false, Ordering::Release);
-                core.budget.set(BUDGET);
-                let start = core.slow.map(|_| Instant::now());
+                core.inbox.root.queued.store(false, Ordering::Release);
+                core.sched.budget.set(BUDGET);
+                let start = core.debug.slow.map(|_| Instant::now());
                 let r = future.as_mut().poll(&mut cx);
-                if let (Some(start), Some(limit)) = (start, core.slow) {
+                if let (Some(start), Some(limit)) = (start, core.debug.slow) {
                     let took = start.elapsed();
                     if took >= limit {
                         crate::debug::slow_callback(took);
@@ -113,7 +116,8 @@ impl EventLoop {
                 if let Poll::Ready(v) = r {
                     // A stale Root entry may remain; it is harmless (the
                     // next run pushes its own) but drop it for tidiness.
-                    core.queue
+                    core.sched
+                        .queue
                         .borrow_mut()
                         .retain(|r| r.snapshot().kind() != Kind::Root);
                     return v;

@@ -43,10 +43,31 @@ const EVENT_INTERVAL: u32 = 61;
 /// yield (see [`crate::coop`]).
 pub(crate) const BUDGET: u32 = 128;
 
-/// The state of one loop. Lives in an `Rc` owned by [`EventLoop`]; the
-/// running thread reaches it through `context`.
+/// The state of one loop, in parts grouped by who uses them. Lives in an
+/// `Rc` owned by [`EventLoop`](super::EventLoop); the running thread
+/// reaches it through `context`.
 pub(crate) struct Core {
+    /// This loop's id, as wakers and the remote registry know it.
     pub(crate) id: u32,
+    /// The ready queue and the task table: what `tick`, spawn and wakes on
+    /// the loop thread use.
+    pub(crate) sched: Scheduling,
+    /// What other threads hand to this loop: woken tasks and the root.
+    pub(super) inbox: Inbox,
+    /// The timer wheel and the clock: `sleep`, timeouts, `call_later`.
+    pub(crate) timers: Timers,
+    /// The poller: `IoSource`s register there, `maintain` parks on it.
+    pub(crate) io: Io,
+    /// The threads of `to_thread`.
+    pub(super) pool: Pool,
+    /// Debug mode: the slow-callback threshold and panics to report.
+    pub(super) debug: DebugMode,
+    pub(super) weak_self: RefCell<Weak<Core>>,
+}
+
+/// The ready queue and the table of live tasks, with the counters of the
+/// current turn.
+pub(crate) struct Scheduling {
     /// Proof that this is the loop's thread: turns wakes into local tasks.
     pub(super) token: LoopToken,
     /// Ready tasks, callbacks and the root marker, in FIFO order.
@@ -60,22 +81,41 @@ pub(crate) struct Core {
     pub(super) root_marker: LocalTask,
     pub(super) tasks: RefCell<TaskTable>,
     pub(super) next_task_id: Cell<u64>,
-    pub(crate) timers: RefCell<Wheel>,
-    pub(crate) clock: Clock,
-    pub(super) remote: Arc<Remote>,
-    pub(super) root: Arc<RootWaker>,
-    pub(crate) reactor: RefCell<Reactor>,
-    pub(super) woken_io: RefCell<Vec<Waker>>,
-    pub(super) pool: Pool,
-    pub(super) slow: Option<Duration>,
     /// The task being polled, for `current_task()`.
     pub(super) current: Current,
+    /// What the running task may still do before it must yield.
     pub(crate) budget: Cell<u32>,
+}
+
+/// Wakes that come from other threads.
+pub(super) struct Inbox {
+    pub(super) remote: Arc<Remote>,
+    pub(super) root: Arc<RootWaker>,
+    /// Reused buffer for draining `remote`.
+    pub(super) foreign: RefCell<Vec<Notified>>,
+}
+
+/// The timers of one loop.
+pub(crate) struct Timers {
+    pub(crate) wheel: RefCell<Wheel>,
+    pub(crate) clock: Clock,
+    /// Reused buffer for the timers that expired in one turn.
+    pub(super) fired: RefCell<Vec<Fired>>,
+}
+
+/// The poller of one loop.
+pub(crate) struct Io {
+    pub(crate) reactor: RefCell<Reactor>,
+    /// Reused buffer for the wakers one park returns.
+    pub(super) woken: RefCell<Vec<Waker>>,
+}
+
+/// Debug mode's state (asyncio's debug mode).
+pub(super) struct DebugMode {
+    /// The slow-callback threshold; `None` outside debug mode.
+    pub(super) slow: Option<Duration>,
     /// Panicked tasks, checked at close in debug mode.
     pub(super) panicked: RefCell<Vec<LocalTask>>,
-    pub(super) fired: RefCell<Vec<Fired>>,
-    pub(super) foreign: RefCell<Vec<Notified>>,
-    pub(super) weak_self: RefCell<Weak<Core>>,
 }
 
 /// Wakes the root future. Same thread: a `Root` entry in the ready queue;
@@ -97,7 +137,10 @@ impl Wake for RootWaker {
         }
         let local = try_with_core(|core| {
             if core.id == self.loop_id {
-                core.queue.borrow_mut().push_back(core.root_marker.clone());
+                core.sched
+                    .queue
+                    .borrow_mut()
+                    .push_back(core.sched.root_marker.clone());
                 true
             } else {
                 false
@@ -120,7 +163,7 @@ impl Schedule for Scheduler {
         let mut task = Some(task);
         try_with_core(|core| {
             if let Some(t) = task.take() {
-                match core.token.claim(t) {
+                match core.sched.token.claim(t) {
                     Ok(local) => core.schedule_local(local),
                     Err(t) => task = Some(t),
                 }
@@ -153,30 +196,40 @@ impl Core {
         );
         let core = Rc::new(Core {
             id,
-            token,
-            queue: RefCell::new(VecDeque::new()),
-            turn_left: Cell::new(0),
-            since_poll: Cell::new(0),
-            root_marker,
-            tasks: RefCell::new(TaskTable::default()),
-            next_task_id: Cell::new(1),
-            timers: RefCell::new(Wheel::new(clock.base())),
-            clock,
-            root: Arc::new(RootWaker {
-                loop_id: id,
-                queued: AtomicBool::new(false),
-                remote: remote.clone(),
-            }),
-            remote,
-            reactor: RefCell::new(reactor),
-            woken_io: RefCell::new(Vec::new()),
+            sched: Scheduling {
+                token,
+                queue: RefCell::new(VecDeque::new()),
+                turn_left: Cell::new(0),
+                since_poll: Cell::new(0),
+                root_marker,
+                tasks: RefCell::new(TaskTable::default()),
+                next_task_id: Cell::new(1),
+                current: Current::default(),
+                budget: Cell::new(BUDGET),
+            },
+            inbox: Inbox {
+                root: Arc::new(RootWaker {
+                    loop_id: id,
+                    queued: AtomicBool::new(false),
+                    remote: remote.clone(),
+                }),
+                remote,
+                foreign: RefCell::new(Vec::new()),
+            },
+            timers: Timers {
+                wheel: RefCell::new(Wheel::new(clock.base())),
+                clock,
+                fired: RefCell::new(Vec::new()),
+            },
+            io: Io {
+                reactor: RefCell::new(reactor),
+                woken: RefCell::new(Vec::new()),
+            },
             pool: Pool::new(builder.max_blocking_threads),
-            slow: builder.debug.then_some(builder.slow_callback),
-            current: Current::default(),
-            budget: Cell::new(BUDGET),
-            panicked: RefCell::new(Vec::new()),
-            fired: RefCell::new(Vec::new()),
-            foreign: RefCell::new(Vec::new()),
+            debug: DebugMode {
+                slow: builder.debug.then_some(builder.slow_callback),
+                panicked: RefCell::new(Vec::new()),
+            },
             weak_self: RefCell::new(Weak::new()),
         });
         *core.weak_self.borrow_mut() = Rc::downgrade(&core);
@@ -207,17 +260,17 @@ impl Core {
     where
         F: Future + 'static,
     {
-        let id = self.next_task_id.get();
-        self.next_task_id.set(id + 1);
-        let (handle, task) = new_task::<_, Scheduler>(future, &self.token, id, location);
-        self.tasks.borrow_mut().insert(task.clone());
-        self.queue.borrow_mut().push_back(task);
+        let id = self.sched.next_task_id.get();
+        self.sched.next_task_id.set(id + 1);
+        let (handle, task) = new_task::<_, Scheduler>(future, &self.sched.token, id, location);
+        self.sched.tasks.borrow_mut().insert(task.clone());
+        self.sched.queue.borrow_mut().push_back(task);
         handle
     }
 
     fn schedule_local(&self, task: LocalTask) {
         if task.state().transition_to_scheduled() {
-            self.queue.borrow_mut().push_back(task);
+            self.sched.queue.borrow_mut().push_back(task);
         }
     }
 
@@ -226,21 +279,22 @@ impl Core {
         // are placeholders (callers reach this through closures anyway).
         let task = LocalTask::new::<_, Scheduler>(
             CallbackFn(Some(f)),
-            &self.token,
+            &self.sched.token,
             Kind::Callback,
             0,
             Location::caller(),
         );
-        self.queue.borrow_mut().push_back(task.clone());
+        self.sched.queue.borrow_mut().push_back(task.clone());
         Handle { task }
     }
 
     pub(crate) fn current_task(&self) -> Option<TaskInfo> {
-        self.current.info()
+        self.sched.current.info()
     }
 
     pub(crate) fn all_tasks(&self) -> Vec<TaskInfo> {
-        self.tasks
+        self.sched
+            .tasks
             .borrow()
             .iter()
             .filter(|t| !t.snapshot().is_complete())
@@ -254,19 +308,19 @@ impl Core {
     /// until something was).
     pub(super) fn tick(&self, park: bool) -> bool {
         // Kept in locals while tasks run (they cannot touch them).
-        let mut left = self.turn_left.get();
-        let mut since_poll = self.since_poll.get();
+        let mut left = self.sched.turn_left.get();
+        let mut since_poll = self.sched.since_poll.get();
         let root = loop {
             if left == 0 {
                 // A new turn: what is ready now, nothing queued during it.
-                left = self.queue.borrow().len().min(EVENT_INTERVAL as usize) as u32;
+                left = self.sched.queue.borrow().len().min(EVENT_INTERVAL as usize) as u32;
             }
             let mut root = false;
             while left > 0 {
                 left -= 1;
                 since_poll += 1;
                 let next = {
-                    let mut q = self.queue.borrow_mut();
+                    let mut q = self.sched.queue.borrow_mut();
                     let next = q.pop_front();
                     if let Some(later) = q.get(1) {
                         later.prefetch();
@@ -295,22 +349,22 @@ impl Core {
                 break root;
             }
         };
-        self.turn_left.set(left);
-        self.since_poll.set(since_poll);
+        self.sched.turn_left.set(left);
+        self.sched.since_poll.set(since_poll);
         root
     }
 
     fn run_task(&self, task: LocalTask) {
-        self.budget.set(BUDGET);
-        let start = self.slow.map(|_| Instant::now());
-        match task.run(&self.current) {
+        self.sched.budget.set(BUDGET);
+        let start = self.debug.slow.map(|_| Instant::now());
+        match task.run(&self.sched.current) {
             Ran::Skipped => return,
             Ran::Pending => {}
             Ran::Completed => self.completed(&task),
         }
         // Reported after completion, so the state shown is the one the
         // slow step left (asyncio shows `<Task finished ..>` likewise).
-        if let (Some(start), Some(limit)) = (start, self.slow) {
+        if let (Some(start), Some(limit)) = (start, self.debug.slow) {
             let took = start.elapsed();
             if took >= limit {
                 crate::debug::slow_task(&task.info(), took);
@@ -322,19 +376,19 @@ impl Core {
     /// already woke its joiner, scheduled its callbacks, and dropped an
     /// output nobody can take).
     fn completed(&self, task: &LocalTask) {
-        let owned = self.tasks.borrow_mut().remove(task.slot());
-        if self.slow.is_some() && task.snapshot().is_panicked() {
-            self.panicked.borrow_mut().push(task.clone());
+        let owned = self.sched.tasks.borrow_mut().remove(task.slot());
+        if self.debug.slow.is_some() && task.snapshot().is_panicked() {
+            self.debug.panicked.borrow_mut().push(task.clone());
         }
         drop(owned);
     }
 
     fn run_callback(&self, task: LocalTask) {
-        let start = self.slow.map(|_| Instant::now());
+        let start = self.debug.slow.map(|_| Instant::now());
         if !task.run_callback() {
             return; // cancelled through its Handle
         }
-        if let (Some(start), Some(limit)) = (start, self.slow) {
+        if let (Some(start), Some(limit)) = (start, self.debug.slow) {
             let took = start.elapsed();
             if took >= limit {
                 crate::debug::slow_callback(took);
@@ -348,70 +402,74 @@ impl Core {
     #[inline]
     fn maintain(&self, park: bool, since_poll: &mut u32) -> bool {
         self.take_foreign();
-        let idle = self.queue.borrow().is_empty();
+        let idle = self.sched.queue.borrow().is_empty();
         if idle && park {
             *since_poll = 0;
-            let next = self.timers.borrow().next_deadline();
-            let io_or_threads = self.reactor.borrow().has_io() || self.pool.in_flight() > 0;
+            let next = self.timers.wheel.borrow().next_deadline();
+            let io_or_threads = self.io.reactor.borrow().has_io() || self.pool.in_flight() > 0;
             match next {
-                Some(at) if self.clock.is_paused() && !io_or_threads => {
-                    self.clock.advance_to(at);
+                Some(at) if self.timers.clock.is_paused() && !io_or_threads => {
+                    self.timers.clock.advance_to(at);
                 }
                 _ => {
-                    let timeout = next.map(|at| at.saturating_duration_since(self.clock.now()));
+                    let timeout =
+                        next.map(|at| at.saturating_duration_since(self.timers.clock.now()));
                     self.poll_io(timeout);
                 }
             }
         } else if *since_poll >= EVENT_INTERVAL {
             *since_poll = 0;
-            if self.reactor.borrow().has_io() {
+            if self.io.reactor.borrow().has_io() {
                 self.poll_io(Some(Duration::ZERO));
             }
         }
-        if !self.timers.borrow().is_empty() {
+        if !self.timers.wheel.borrow().is_empty() {
             self.fire_timers();
         }
         idle
     }
 
     fn poll_io(&self, timeout: Option<Duration>) {
-        let mut wake = self.woken_io.take();
-        self.reactor.borrow_mut().park(timeout, &mut wake);
+        let mut wake = self.io.woken.take();
+        self.io.reactor.borrow_mut().park(timeout, &mut wake);
         for w in wake.drain(..) {
             w.wake();
         }
-        *self.woken_io.borrow_mut() = wake;
+        *self.io.woken.borrow_mut() = wake;
         self.take_foreign();
     }
 
     #[inline]
     fn take_foreign(&self) {
-        if self.remote.has_pending() {
+        if self.inbox.remote.has_pending() {
             self.drain_foreign();
         }
     }
 
     #[inline(never)]
     fn drain_foreign(&self) {
-        let mut buf = self.foreign.take();
-        if self.remote.drain(&mut buf) {
-            self.queue.borrow_mut().push_back(self.root_marker.clone());
+        let mut buf = self.inbox.foreign.take();
+        if self.inbox.remote.drain(&mut buf) {
+            self.sched
+                .queue
+                .borrow_mut()
+                .push_back(self.sched.root_marker.clone());
         }
         for t in buf.drain(..) {
             // Only this loop's tasks are sent to its inbox, so the claim
             // succeeds; a stray one would just be dropped.
-            if let Ok(t) = self.token.claim(t) {
+            if let Ok(t) = self.sched.token.claim(t) {
                 self.schedule_local(t);
             }
         }
-        *self.foreign.borrow_mut() = buf;
+        *self.inbox.foreign.borrow_mut() = buf;
     }
 
     #[inline(never)]
     fn fire_timers(&self) {
-        let now = self.clock.now();
-        let mut fired = self.fired.take();
-        self.timers.borrow_mut().advance(now, &mut fired);
+        let now = self.timers.clock.now();
+        let mut fired = self.timers.fired.take();
+        self.timers.wheel.borrow_mut().advance(now, &mut fired);
         for f in fired.drain(..) {
             match f {
                 Fired::Waker(w) => w.wake(),
@@ -420,14 +478,20 @@ impl Core {
                 }
             }
         }
-        *self.fired.borrow_mut() = fired;
+        *self.timers.fired.borrow_mut() = fired;
     }
 
     /// Cancels every live task and runs the loop until they are gone.
     pub(super) fn shutdown(&self) {
         for _round in 0..1000 {
-            let live = self.tasks.borrow().iter().cloned().collect::<Vec<_>>();
-            if live.is_empty() && self.queue.borrow().is_empty() {
+            let live = self
+                .sched
+                .tasks
+                .borrow()
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>();
+            if live.is_empty() && self.sched.queue.borrow().is_empty() {
                 break;
             }
             for t in live {
@@ -438,20 +502,20 @@ impl Core {
                     self.schedule_local(t);
                 }
             }
-            while !self.queue.borrow().is_empty() {
+            while !self.sched.queue.borrow().is_empty() {
                 self.tick(false);
             }
         }
-        let leftover = self.tasks.borrow().len();
+        let leftover = self.sched.tasks.borrow().len();
         if leftover > 0 {
             tracing::error!(target: "solo", "{leftover} tasks kept respawning during shutdown");
         }
-        self.queue.borrow_mut().clear();
-        self.timers.borrow_mut().clear();
+        self.sched.queue.borrow_mut().clear();
+        self.timers.wheel.borrow_mut().clear();
         self.take_foreign();
-        self.queue.borrow_mut().clear();
+        self.sched.queue.borrow_mut().clear();
         self.pool.shutdown();
-        for t in self.panicked.take() {
+        for t in self.debug.panicked.take() {
             if t.snapshot().is_panic_unretrieved() {
                 crate::debug::unretrieved_panic(&t.info());
             }

@@ -35,7 +35,7 @@ use wheel::{Key, Payload};
 /// ```
 #[track_caller]
 pub fn now() -> Instant {
-    with_core(|c| c.clock.now())
+    with_core(|c| c.timers.clock.now())
 }
 
 /// Waits for `duration` (asyncio's `await asyncio.sleep(s)`).
@@ -53,7 +53,7 @@ pub fn now() -> Instant {
 /// ```
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    let (now, loop_id) = with_core(|c| (c.clock.now(), c.id));
+    let (now, loop_id) = with_core(|c| (c.timers.clock.now(), c.id));
     Sleep::new(
         now.checked_add(duration).unwrap_or_else(far_future),
         loop_id,
@@ -153,7 +153,7 @@ impl Sleep {
         if let Some(key) = self.key.take() {
             try_with_core(|c| {
                 if c.id == self.loop_id {
-                    drop(c.timers.borrow_mut().remove(key));
+                    drop(c.timers.wheel.borrow_mut().remove(key));
                 }
             });
         }
@@ -169,11 +169,11 @@ impl Future for Sleep {
         }
         let this = &mut *self;
         let ready = with_core(|c| {
-            let mut timers = c.timers.borrow_mut();
+            let mut timers = c.timers.wheel.borrow_mut();
             match this.key {
                 Some(key) => !timers.set_waker(key, cx.waker()),
                 None => {
-                    let now = c.clock.now();
+                    let now = c.timers.clock.now();
                     if this.deadline <= now {
                         true
                     } else {
@@ -451,10 +451,11 @@ pub fn call_later(delay: Duration, f: impl FnOnce() + 'static) -> TimerHandle {
 #[track_caller]
 pub fn call_at(when: Instant, f: impl FnOnce() + 'static) -> TimerHandle {
     with_core(|c| {
-        let key = c
-            .timers
-            .borrow_mut()
-            .insert(when, c.clock.now(), Payload::Callback(Box::new(f)));
+        let key = c.timers.wheel.borrow_mut().insert(
+            when,
+            c.timers.clock.now(),
+            Payload::Callback(Box::new(f)),
+        );
         TimerHandle {
             core: c.weak(),
             key,
@@ -492,7 +493,7 @@ impl TimerHandle {
     /// ```
     pub fn cancel(&self) -> bool {
         match self.core.upgrade() {
-            Some(core) => core.timers.borrow_mut().remove(self.key).is_some(),
+            Some(core) => core.timers.wheel.borrow_mut().remove(self.key).is_some(),
             None => false,
         }
     }
