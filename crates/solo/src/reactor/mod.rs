@@ -13,14 +13,15 @@
 //! and the clear, so no tick counter is needed.
 //!
 //! [`IoSource`] is what the socket types wrap: a file descriptor plus its
-//! registration, with `poll_io` doing "wait until ready, try, clear on
-//! `WouldBlock`, repeat". A future that waits holds a [`Waiter`], which
-//! frees its slot when the future is dropped. Must not: know what a TCP
-//! stream is.
+//! registration (reached through a [`ReactorHandle`], not the whole loop),
+//! with `poll_io` doing "wait until ready, try, clear on `WouldBlock`,
+//! repeat". A future that waits holds a [`Waiter`], which frees its slot
+//! when the future is dropped. Must not: know what a TCP stream is.
 
 pub(crate) mod backend;
 mod waiters;
 
+use std::cell::RefCell;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
@@ -30,7 +31,7 @@ use std::time::Duration;
 use backend::{Backend, MioBackend};
 use backend::{ERROR, READABLE, READ_CLOSED, WRITABLE, WRITE_CLOSED};
 
-use crate::runtime::{with_core, Core};
+use crate::runtime::with_core;
 pub(crate) use waiters::SlotKey;
 use waiters::Waiters;
 
@@ -195,23 +196,29 @@ impl Reactor {
     }
 }
 
+/// A loop's reactor as the loop and its sockets share it: the loop parks
+/// on it, each [`IoSource`] registers with it and reads the readiness it
+/// recorded. A socket reaches it in one pointer load, as it reached the
+/// whole loop before, and keeps only the reactor alive, not the loop.
+pub(crate) type ReactorHandle = Rc<RefCell<Reactor>>;
+
 /// A registered file descriptor: the socket types are built on this.
 pub(crate) struct IoSource<S: AsRawFd> {
     source: Option<S>,
     token: usize,
-    core: Rc<Core>,
+    reactor: ReactorHandle,
 }
 
 impl<S: AsRawFd> IoSource<S> {
     /// Registers `source` (already non-blocking) with the running loop.
     #[track_caller]
     pub(crate) fn new(source: S) -> io::Result<IoSource<S>> {
-        let core = with_core(|c| c.rc());
-        let token = core.io.reactor.borrow_mut().register(source.as_raw_fd())?;
+        let reactor = with_core(|c| c.io.reactor.clone());
+        let token = reactor.borrow_mut().register(source.as_raw_fd())?;
         Ok(IoSource {
             source: Some(source),
             token,
-            core,
+            reactor,
         })
     }
 
@@ -231,7 +238,7 @@ impl<S: AsRawFd> IoSource<S> {
         cx: &mut Context<'_>,
         owner: Option<&mut Option<SlotKey>>,
     ) -> Poll<()> {
-        let mut r = self.core.io.reactor.borrow_mut();
+        let mut r = self.reactor.borrow_mut();
         let Some(e) = r.entry(self.token) else {
             // Deregistered: let the operation run and report its error.
             return Poll::Ready(());
@@ -267,7 +274,7 @@ impl<S: AsRawFd> IoSource<S> {
     /// Forgets that `dir` was ready: the next wait goes to the poller
     /// (unless the socket is closed in that direction, which is final).
     pub(crate) fn clear_ready(&self, dir: Direction) {
-        if let Some(e) = self.core.io.reactor.borrow_mut().entry(self.token) {
+        if let Some(e) = self.reactor.borrow_mut().entry(self.token) {
             e.ready &= !dir.bit();
         }
     }
@@ -309,9 +316,7 @@ impl<S: AsRawFd> IoSource<S> {
     /// Deregisters and gives the descriptor back.
     pub(crate) fn into_inner(mut self) -> S {
         let s = self.source.take().expect("IoSource used after into_inner");
-        self.core
-            .io
-            .reactor
+        self.reactor
             .borrow_mut()
             .deregister(s.as_raw_fd(), self.token);
         s
@@ -323,7 +328,7 @@ impl<S: AsRawFd> Drop for IoSource<S> {
         if let Some(s) = &self.source {
             // `try_borrow_mut`: a socket dropped while the loop itself is
             // being torn down must not panic; the fd closes either way.
-            if let Ok(mut r) = self.core.io.reactor.try_borrow_mut() {
+            if let Ok(mut r) = self.reactor.try_borrow_mut() {
                 r.deregister(s.as_raw_fd(), self.token);
             }
         }
@@ -355,7 +360,7 @@ impl<S: AsRawFd> Waiter<'_, S> {
 impl<S: AsRawFd> Waiter<'_, S> {
     #[inline(never)]
     fn free_slot(&mut self, key: SlotKey) {
-        if let Ok(mut r) = self.io.core.io.reactor.try_borrow_mut() {
+        if let Ok(mut r) = self.io.reactor.try_borrow_mut() {
             if let Some(e) = r.entry(self.io.token) {
                 e.waiters(self.dir).remove(key);
             }

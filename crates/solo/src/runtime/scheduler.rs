@@ -27,7 +27,7 @@ use super::remote::{self, Remote};
 use super::table::TaskTable;
 use super::Builder;
 use crate::blocking::Pool;
-use crate::reactor::Reactor;
+use crate::reactor::{Reactor, ReactorHandle};
 use crate::task::{
     new_task, CancelRequest, Current, Kind, LocalTask, LoopToken, Notified, Ran, Schedule, Task,
     TaskInfo,
@@ -105,7 +105,7 @@ pub(crate) struct Timers {
 
 /// The poller of one loop.
 pub(crate) struct Io {
-    pub(crate) reactor: RefCell<Reactor>,
+    pub(crate) reactor: ReactorHandle,
     /// Reused buffer for the wakers one park returns.
     pub(super) woken: RefCell<Vec<Waker>>,
 }
@@ -222,7 +222,7 @@ impl Core {
                 fired: RefCell::new(Vec::new()),
             },
             io: Io {
-                reactor: RefCell::new(reactor),
+                reactor: Rc::new(RefCell::new(reactor)),
                 woken: RefCell::new(Vec::new()),
             },
             pool: Pool::new(builder.max_blocking_threads),
@@ -238,14 +238,6 @@ impl Core {
 
     pub(crate) fn weak(&self) -> Weak<Core> {
         self.weak_self.borrow().clone()
-    }
-
-    /// A strong handle to this core (it is always owned by an `Rc`).
-    pub(crate) fn rc(&self) -> Rc<Core> {
-        self.weak_self
-            .borrow()
-            .upgrade()
-            .expect("core is alive while it runs")
     }
 
     pub(crate) fn pool(&self) -> &Pool {
@@ -576,5 +568,23 @@ mod tests {
             t.await.unwrap()
         });
         assert_eq!(v, 21);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "Miri has no sockets")]
+    fn a_socket_keeps_only_the_reactor_alive() {
+        // A socket that outlives its loop holds the reactor (to deregister
+        // on drop), not the whole core with its tasks, timers and pool.
+        let mut lp = crate::EventLoop::new().unwrap();
+        let (core, socket) = lp.run_until_complete(async {
+            let l = crate::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            (super::with_core(|c| c.weak()), l)
+        });
+        drop(lp);
+        assert!(
+            core.upgrade().is_none(),
+            "the socket kept the loop's core alive"
+        );
+        drop(socket);
     }
 }
