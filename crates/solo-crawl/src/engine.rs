@@ -52,7 +52,7 @@ use crate::session::{self, Sessions};
 use crate::sink::{Msg, Writer};
 use crate::spider::{Failure, Output, Spider};
 use crate::stats::{Progress, Stats, Summary, SummaryExtra};
-use crate::store::{Op, Restored, Store};
+use crate::store::{Op, Restored, StateError, Store};
 
 /// Stops a running crawl gracefully: no new requests start, the ones in
 /// flight finish and are written out.
@@ -240,9 +240,14 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 let (store, restored) = solo::to_thread(move || {
                     let store = Store::open(&dir, reset)?;
                     let restored = store.load().map_err(|e| {
-                        format!("state database {}: {e}", store.db_path().display())
+                        let msg = format!(
+                            "state database {}: {}",
+                            store.db_path().display(),
+                            crate::sink::sqlite_message(&e)
+                        );
+                        StateError::caused_by(msg, e)
                     })?;
-                    Ok::<_, String>((store, restored))
+                    Ok::<_, StateError>((store, restored))
                 })
                 .await
                 .map_err(|e| CrawlError::State(e.into()))?;

@@ -99,6 +99,52 @@ fn key(fp: u64) -> i64 {
     fp as i64 // SQLite integers are signed: store the bits
 }
 
+/// A failure of the state store: a full sentence naming the file and what
+/// to do, and the error beneath it (SQLite's or the OS's) as its
+/// [`source`](std::error::Error::source).
+#[derive(Debug)]
+pub(crate) struct StateError {
+    message: String,
+    cause: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl StateError {
+    /// `message`, caused by `cause`.
+    pub(crate) fn caused_by(
+        message: String,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> StateError {
+        StateError {
+            message,
+            cause: Some(Box::new(cause)),
+        }
+    }
+}
+
+impl From<String> for StateError {
+    fn from(message: String) -> StateError {
+        StateError {
+            message,
+            cause: None,
+        }
+    }
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            Some(e) => Some(&**e),
+            None => None,
+        }
+    }
+}
+
 /// What a user is told to do about a damaged state.
 const START_OVER: &str = "restore the state directory from a backup, or rerun with --state-reset to discard it and start the crawl over";
 
@@ -106,9 +152,11 @@ impl Store {
     /// Opens (or creates) the store in `dir`, locked for this process;
     /// `reset` discards what it held first. Errors are full sentences
     /// naming the file.
-    pub(crate) fn open(dir: &Path, reset: bool) -> Result<Store, String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create the state directory {}: {e}", dir.display()))?;
+    pub(crate) fn open(dir: &Path, reset: bool) -> Result<Store, StateError> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            let msg = format!("cannot create the state directory {}: {e}", dir.display());
+            StateError::caused_by(msg, e)
+        })?;
         let lock = lock(dir)?;
         let db_path = dir.join(DB);
         let commits_path = dir.join(COMMITS);
@@ -116,16 +164,19 @@ impl Store {
             for name in [DB, "state.sqlite-wal", "state.sqlite-shm", COMMITS] {
                 match std::fs::remove_file(dir.join(name)) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(format!(
+                        let msg = format!(
                             "--state-reset: cannot remove {}: {e}",
                             dir.join(name).display()
-                        ))
+                        );
+                        return Err(StateError::caused_by(msg, e));
                     }
                     _ => {}
                 }
             }
         }
-        let io_err = |p: &Path, e: std::io::Error| format!("state file {}: {e}", p.display());
+        let io_err = |p: &Path, e: std::io::Error| {
+            StateError::caused_by(format!("state file {}: {e}", p.display()), e)
+        };
         let mut commits_file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -139,20 +190,22 @@ impl Store {
             .map_err(|e| io_err(&commits_path, e))?;
         let made: u64 = match text.trim() {
             "" => 0,
-            t => t.parse().map_err(|_| {
-                format!(
+            t => t.parse().map_err(|e| {
+                let msg = format!(
                     "state file {} is damaged (not a count: {t:?}); {START_OVER}",
                     commits_path.display()
-                )
+                );
+                StateError::caused_by(msg, e)
             })?,
         };
         let db_err = |e: rusqlite::Error| {
-            format!(
+            let msg = format!(
                 "state database {}: {}; this is not a state this solo-crawl can use: \
                  use another directory for --state, or rerun with --state-reset to discard it",
                 db_path.display(),
                 crate::sink::sqlite_message(&e)
-            )
+            );
+            StateError::caused_by(msg, e)
         };
         let conn = Connection::open(&db_path).map_err(db_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -199,14 +252,16 @@ impl Store {
             return Err(format!(
                 "state database {} was written by another version of solo-crawl; {START_OVER}",
                 db_path.display()
-            ));
+            )
+            .into());
         }
         if commits < made {
             return Err(format!(
                 "state database {} has lost progress: it holds {commits} commits, {} says {made} were made (its write-ahead log state.sqlite-wal was deleted, or the file was truncated or replaced by an older copy); {START_OVER}",
                 db_path.display(),
                 commits_path.display(),
-            ));
+            )
+            .into());
         }
         if format.is_none() {
             conn.execute(

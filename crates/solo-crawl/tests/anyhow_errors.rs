@@ -204,7 +204,32 @@ fn crawl_errors_keep_their_cause() {
     let e = solo::run(Crawler::new(LinkSpider::new(seed()), cfg).run()).unwrap_err();
     assert!(matches!(e, CrawlError::State(_)), "{e}");
     assert!(e.source().is_some(), "the SQLite/I-O error is kept");
-    via_anyhow(e);
+    let e = via_anyhow(e);
+    assert!(
+        e.root_cause().downcast_ref::<std::io::Error>().is_some(),
+        "the OS error is the root cause: {:?}",
+        chain(&e)
+    );
+
+    // State: a database of another program; SQLite's error is kept.
+    let foreign = dir.join("foreign-state");
+    std::fs::create_dir_all(&foreign).unwrap();
+    rusqlite::Connection::open(foreign.join("state.sqlite"))
+        .unwrap()
+        .execute_batch("CREATE TABLE requests (url TEXT);")
+        .unwrap();
+    let cfg = Config {
+        state_dir: Some(foreign),
+        ..Config::default()
+    };
+    let e = solo::run(Crawler::new(LinkSpider::new(seed()), cfg).run()).unwrap_err();
+    assert!(matches!(e, CrawlError::State(_)), "{e}");
+    let e = via_anyhow(e);
+    assert!(
+        e.chain().any(|c| c.is::<rusqlite::Error>()),
+        "SQLite's error is in the chain: {:?}",
+        chain(&e)
+    );
 
     // Output: a file under a regular file.
     let out = OutputConfig {
