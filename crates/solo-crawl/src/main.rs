@@ -426,7 +426,7 @@ fn crawl(a: &CrawlArgs) -> ExitCode {
         }
     };
     let crawler = Crawler::new(LinkSpider::new(seeds), cfg).output(out);
-    let summary = match solo::run(crawler.run()) {
+    let summary = match run_crawl(crawler) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("solo-crawl: {e}");
@@ -435,6 +435,21 @@ fn crawl(a: &CrawlArgs) -> ExitCode {
     };
     eprint!("{summary}");
     finish(&summary)
+}
+
+/// Runs a crawl to its end; a second Ctrl-C (the library then calls
+/// [`StopHandle::hurry`](solo_crawl::StopHandle::hurry)) exits with
+/// status 130 at once: the program decides that, not the library.
+fn run_crawl(crawler: Crawler<LinkSpider>) -> Result<Summary, solo_crawl::CrawlError> {
+    let hurried = crawler.stop_handle();
+    solo::run(async move {
+        solo::spawn(async move {
+            hurried.hurried().await;
+            eprintln!("second Ctrl-C: exiting now");
+            std::process::exit(130);
+        });
+        crawler.run().await
+    })
 }
 
 /// The exit code for a finished crawl: 1 if no start URL could be
@@ -487,7 +502,7 @@ fn demo(pages: u64, output: Option<PathBuf>, format: Format) -> ExitCode {
         format,
         ..OutputConfig::default()
     });
-    match solo::run(crawler.run()) {
+    match run_crawl(crawler) {
         Ok(summary) => {
             print!("{summary}");
             let expected = solo_crawl::demo_site::demo_reachable(pages).len() as u64;
