@@ -244,7 +244,7 @@ struct Usage(String);
 
 fn parse_seed(raw: &str) -> Result<Url, Usage> {
     // Messages quote the URL with its password masked.
-    let s = &*solo_crawl::secrets::redact_text(raw);
+    let s = &*solo_crawl::redact_text(raw);
     let u = Url::parse(raw).map_err(|e| match e {
         url::ParseError::RelativeUrlWithoutBase => Usage(format!(
             "invalid URL {s:?}: no scheme (did you mean http://{s} ?)"
@@ -309,7 +309,7 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         .collect::<Result<Vec<_>, _>>()?;
     if !(a.autothrottle_target.is_finite()
         && a.autothrottle_target > 0.0
-        && a.autothrottle_target <= solo_crawl::config::MAX_TARGET_CONCURRENCY)
+        && a.autothrottle_target <= solo_crawl::MAX_TARGET_CONCURRENCY)
     {
         return Err(Usage(format!(
             "--autothrottle-target must be a number above 0 and at most 100000, not {}",
@@ -351,7 +351,7 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         skip_nofollow_links: a.skip_nofollow_links,
         sitemaps: a.sitemaps,
         sitemap_urls,
-        sitemap_limits: solo_crawl::sitemap::SitemapLimits {
+        sitemap_limits: solo_crawl::SitemapLimits {
             max_total_urls: a.sitemap_max_urls,
             ..Default::default()
         },
