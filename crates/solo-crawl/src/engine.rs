@@ -104,8 +104,7 @@ impl StopHandle {
     ///     stop.hurry();
     ///     stop.hurried().await;
     ///     assert!(stop.is_stopped());
-    /// })
-    /// .unwrap();
+    /// });
     /// ```
     pub async fn hurried(&self) {
         self.0.hurried.wait().await
