@@ -4,7 +4,7 @@
 //! resolved against the first `<base href>`. This is the measurement behind
 //! the choice in `crates/solo-crawl/src/links.rs` (issue 6: "pick by
 //! measurement"). The lol_html side is solo-crawl's own
-//! `solo_crawl::links::scan`, which also expands character references
+//! `solo_crawl::__bench::scan` (the scan behind `Response::scan`), which also expands character references
 //! (lol_html hands out attribute values and text as written); the scraper
 //! side is what solo-crawl did before.
 //!
@@ -52,15 +52,15 @@ fn scan_scraper(html: &str, page: &Url) -> Scan {
 }
 
 fn scan_doc(doc: &Html, page: &Url) -> Scan {
-    scan_result(solo_crawl::links::scan_dom(doc, page))
+    scan_result(solo_crawl::__bench::scan_dom(doc, page))
 }
 
 /// solo-crawl's streaming scan (lol_html + htmlize), as it runs now.
 fn scan_lol(html: &str, page: &Url) -> Scan {
-    scan_result(solo_crawl::links::scan(html, page))
+    scan_result(solo_crawl::__bench::scan(html, page))
 }
 
-fn scan_result(s: solo_crawl::links::PageScan) -> Scan {
+fn scan_result(s: solo_crawl::PageScan) -> Scan {
     Scan {
         title: s.title,
         links: s.links.into_iter().map(String::from).collect(),

@@ -5,7 +5,7 @@
 //! cargo run --release -p solo-crawl --example seen_memory [-- N]
 //! ```
 
-use solo_crawl::frontier::SeenSet;
+use solo_crawl::__bench::SeenSet;
 
 fn rss_kib(field: &str) -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -22,22 +22,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 /// The bytes of bodies a crawl may hold at once (see the module docs).
-///
-/// ```
-/// use solo_crawl::budget::BodyBudget;
-/// let budget = BodyBudget::new(100, 60); // a pool of 40, a lane of 60
-/// solo::run(async {
-///     let mut a = budget.lease();
-///     a.grow(40).await; // from the pool
-///     let mut b = budget.lease();
-///     b.grow(60).await; // the pool is spent: b takes the lane
-///     assert_eq!(budget.in_use(), 100);
-///     drop(a);
-///     assert_eq!(budget.in_use(), 60);
-/// });
-/// assert_eq!(budget.in_use(), 0);
-/// assert_eq!(budget.peak(), 100);
-/// ```
 #[derive(Clone)]
 pub struct BodyBudget(Arc<Mutex<Inner>>);
 
@@ -244,5 +228,29 @@ mod tests {
             drop(a);
             assert_eq!(waiting.await.unwrap(), 1);
         });
+    }
+}
+
+/// The examples that were this module's doctests, run as unit tests
+/// now that the module is internal.
+#[cfg(test)]
+mod examples {
+    use crate as solo_crawl;
+
+    #[test]
+    fn example_1() {
+        use solo_crawl::budget::BodyBudget;
+        let budget = BodyBudget::new(100, 60); // a pool of 40, a lane of 60
+        solo::run(async {
+            let mut a = budget.lease();
+            a.grow(40).await; // from the pool
+            let mut b = budget.lease();
+            b.grow(60).await; // the pool is spent: b takes the lane
+            assert_eq!(budget.in_use(), 100);
+            drop(a);
+            assert_eq!(budget.in_use(), 60);
+        });
+        assert_eq!(budget.in_use(), 0);
+        assert_eq!(budget.peak(), 100);
     }
 }

@@ -10,14 +10,6 @@
 use url::Url;
 
 /// The canonical form of `url`.
-///
-/// ```
-/// use solo_crawl::canon::canonicalize;
-/// let a = url::Url::parse("HTTP://Example.COM:80/a/./b/../c?z=1&a=2&a=1#frag").unwrap();
-/// assert_eq!(canonicalize(&a).as_str(), "http://example.com/a/c?a=1&a=2&z=1");
-/// let b = url::Url::parse("https://example.com:443/?").unwrap();
-/// assert_eq!(canonicalize(&b).as_str(), "https://example.com/");
-/// ```
 pub fn canonicalize(url: &Url) -> Url {
     let mut u = url.clone();
     // `Url::parse` already lower-cases scheme and host and resolves `.`
@@ -53,13 +45,6 @@ pub fn canonicalize(url: &Url) -> Url {
 
 /// The 64-bit fingerprint of `url`'s canonical form: equal for equivalent
 /// URLs.
-///
-/// ```
-/// use solo_crawl::canon::fingerprint;
-/// let p = |s| url::Url::parse(s).unwrap();
-/// assert_eq!(fingerprint(&p("http://a.test/x?b=2&a=1#top")), fingerprint(&p("http://A.test:80/x?a=1&b=2")));
-/// assert_ne!(fingerprint(&p("http://a.test/x")), fingerprint(&p("http://a.test/y")));
-/// ```
 pub fn fingerprint(url: &Url) -> u64 {
     xxhash_rust::xxh3::xxh3_64(canonicalize(url).as_str().as_bytes())
 }
@@ -68,17 +53,6 @@ pub fn fingerprint(url: &Url) -> u64 {
 /// body and its cookie jar (headers are not part of it, as in Scrapy). A
 /// GET with no body and no jar has the URL's [`fingerprint`], so a state
 /// store written before requests had methods still deduplicates.
-///
-/// ```
-/// use hyper::Method;
-/// use solo_crawl::canon::{fingerprint, request_fingerprint};
-/// let u = url::Url::parse("http://a.test/x?b=2&a=1").unwrap();
-/// assert_eq!(request_fingerprint(&Method::GET, &u, b"", None), fingerprint(&u));
-/// let one = request_fingerprint(&Method::POST, &u, b"q=1", None);
-/// assert_ne!(one, request_fingerprint(&Method::POST, &u, b"q=2", None));
-/// assert_ne!(one, request_fingerprint(&Method::PUT, &u, b"q=1", None));
-/// assert_ne!(one, request_fingerprint(&Method::POST, &u, b"q=1", Some("s1")));
-/// ```
 pub fn request_fingerprint(
     method: &hyper::Method,
     url: &Url,
@@ -120,11 +94,6 @@ fn default_port(scheme: &str) -> Option<u16> {
 /// The key of the host a URL is fetched from: `host:port`, with the
 /// scheme's default port filled in. Per-host queues, limits, delays and
 /// robots.txt are keyed by it.
-///
-/// ```
-/// let u = url::Url::parse("http://Example.com/x").unwrap();
-/// assert_eq!(solo_crawl::canon::host_key(&u), "example.com:80");
-/// ```
 pub fn host_key(url: &Url) -> String {
     let host = url.host_str().unwrap_or("");
     let port = url.port_or_known_default().unwrap_or(0);
@@ -149,5 +118,62 @@ mod tests {
         assert_eq!(c("http://a.test/p?&&"), "http://a.test/p");
         assert_eq!(c("http://a.test"), "http://a.test/");
         assert_eq!(c("http://a.test/%7Euser"), "http://a.test/%7Euser");
+    }
+}
+
+/// The examples that were this module's doctests, run as unit tests
+/// now that the module is internal.
+#[cfg(test)]
+mod examples {
+    use crate as solo_crawl;
+
+    #[test]
+    fn example_1() {
+        use solo_crawl::canon::canonicalize;
+        let a = url::Url::parse("HTTP://Example.COM:80/a/./b/../c?z=1&a=2&a=1#frag").unwrap();
+        assert_eq!(
+            canonicalize(&a).as_str(),
+            "http://example.com/a/c?a=1&a=2&z=1"
+        );
+        let b = url::Url::parse("https://example.com:443/?").unwrap();
+        assert_eq!(canonicalize(&b).as_str(), "https://example.com/");
+    }
+
+    #[test]
+    fn example_2() {
+        use solo_crawl::canon::fingerprint;
+        let p = |s| url::Url::parse(s).unwrap();
+        assert_eq!(
+            fingerprint(&p("http://a.test/x?b=2&a=1#top")),
+            fingerprint(&p("http://A.test:80/x?a=1&b=2"))
+        );
+        assert_ne!(
+            fingerprint(&p("http://a.test/x")),
+            fingerprint(&p("http://a.test/y"))
+        );
+    }
+
+    #[test]
+    fn example_3() {
+        let u = url::Url::parse("http://Example.com/x").unwrap();
+        assert_eq!(solo_crawl::canon::host_key(&u), "example.com:80");
+    }
+
+    #[test]
+    fn example_4() {
+        use hyper::Method;
+        use solo_crawl::canon::{fingerprint, request_fingerprint};
+        let u = url::Url::parse("http://a.test/x?b=2&a=1").unwrap();
+        assert_eq!(
+            request_fingerprint(&Method::GET, &u, b"", None),
+            fingerprint(&u)
+        );
+        let one = request_fingerprint(&Method::POST, &u, b"q=1", None);
+        assert_ne!(one, request_fingerprint(&Method::POST, &u, b"q=2", None));
+        assert_ne!(one, request_fingerprint(&Method::PUT, &u, b"q=1", None));
+        assert_ne!(
+            one,
+            request_fingerprint(&Method::POST, &u, b"q=1", Some("s1"))
+        );
     }
 }

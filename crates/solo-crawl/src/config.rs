@@ -45,8 +45,8 @@ pub struct Config {
     /// (see [`AutoThrottle`]); `delay` stays the floor. Off by default.
     pub autothrottle: Option<AutoThrottle>,
     /// Halve a host's concurrency when it sheds load (connections refused
-    /// or reset, timeouts, 429/503) and grow it back as it answers (see
-    /// [`HostLimit`](crate::throttle::HostLimit)). On by default.
+    /// or reset, timeouts, 429/503) and grow it back as it answers. On by
+    /// default.
     pub overload_backoff: bool,
     /// Pages deeper than this are not requested (start URLs are depth 0).
     pub depth_limit: Option<u32>,

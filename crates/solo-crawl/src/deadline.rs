@@ -23,26 +23,6 @@ pub const STALL: Duration = Duration::from_millis(50);
 
 /// Runs `fut` for `limit`, not counting how late the loop saw the
 /// deadline (up to another `limit`); `None` if it did not finish in time.
-///
-/// ```
-/// use std::time::Duration;
-/// solo::run(async {
-///     let quick = solo_crawl::deadline::within(Duration::from_millis(50), async { 7 }).await;
-///     assert_eq!(quick, Some(7));
-///     let slow = solo::sleep(Duration::from_secs(5));
-///     assert!(solo_crawl::deadline::within(Duration::from_millis(20), slow).await.is_none());
-///     // The loop stalls past the deadline while the answer is on its way
-///     // (two hops, as a body goes from the connection to the reader).
-///     let answered = solo::spawn(solo_crawl::deadline::within(Duration::from_millis(100), async {
-///         solo::sleep(Duration::from_millis(10)).await;
-///         solo::sleep(Duration::from_millis(1)).await;
-///         "answer"
-///     }));
-///     solo::sleep(Duration::from_millis(1)).await;
-///     std::thread::sleep(Duration::from_millis(300)); // the stall
-///     assert_eq!(answered.await.unwrap(), Some("answer"));
-/// });
-/// ```
 pub async fn within<F: Future>(limit: Duration, fut: F) -> Option<F::Output> {
     let mut fut = pin!(fut);
     let Some(mut deadline) = solo::time::now().checked_add(limit) else {
@@ -73,5 +53,40 @@ pub async fn within<F: Future>(limit: Duration, fut: F) -> Option<F::Output> {
         }
         given_back += late;
         deadline = now.checked_add(late).unwrap_or(now);
+    }
+}
+
+/// The examples that were this module's doctests, run as unit tests
+/// now that the module is internal.
+#[cfg(test)]
+mod examples {
+    use crate as solo_crawl;
+
+    #[test]
+    fn example_1() {
+        use std::time::Duration;
+        solo::run(async {
+            let quick = solo_crawl::deadline::within(Duration::from_millis(50), async { 7 }).await;
+            assert_eq!(quick, Some(7));
+            let slow = solo::sleep(Duration::from_secs(5));
+            assert!(
+                solo_crawl::deadline::within(Duration::from_millis(20), slow)
+                    .await
+                    .is_none()
+            );
+            // The loop stalls past the deadline while the answer is on its way
+            // (two hops, as a body goes from the connection to the reader).
+            let answered = solo::spawn(solo_crawl::deadline::within(
+                Duration::from_millis(100),
+                async {
+                    solo::sleep(Duration::from_millis(10)).await;
+                    solo::sleep(Duration::from_millis(1)).await;
+                    "answer"
+                },
+            ));
+            solo::sleep(Duration::from_millis(1)).await;
+            std::thread::sleep(Duration::from_millis(300)); // the stall
+            assert_eq!(answered.await.unwrap(), Some("answer"));
+        });
     }
 }

@@ -11,15 +11,6 @@
 //! [`links`](crate::links) scan collects the raw values).
 
 /// `noindex` and `nofollow`, as a page asked for them.
-///
-/// ```
-/// use solo_crawl::directives::Directives;
-/// let mut d = Directives::default();
-/// d.add("NoIndex , follow");
-/// assert_eq!(d, Directives { noindex: true, nofollow: false });
-/// d.add("none");
-/// assert!(d.nofollow);
-/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Directives {
     /// The page asks not to be indexed.
@@ -48,17 +39,6 @@ impl Directives {
     /// The directives of a page for `agent`: the meta tags (name, content)
     /// named `robots` or `agent`, and every `X-Robots-Tag` header in
     /// `headers` (names lower-case) that names no agent or `agent`.
-    ///
-    /// ```
-    /// use solo_crawl::directives::Directives;
-    /// let h = |v: &str| ("x-robots-tag".to_owned(), v.to_owned());
-    /// let d = Directives::of_page(&[h("otherbot: noindex"), h("solo-crawl: nofollow")], &[], "solo-crawl");
-    /// assert_eq!(d, Directives { noindex: false, nofollow: true });
-    /// let d = Directives::of_page(&[h("unavailable_after: 25 Jun 2010 15:00:00 PST, noindex")], &[], "x");
-    /// assert!(d.noindex);
-    /// let meta = [("googlebot".to_owned(), "noindex".to_owned()), ("robots".to_owned(), "nofollow".to_owned())];
-    /// assert_eq!(Directives::of_page(&[], &meta, "solo-crawl"), Directives { noindex: false, nofollow: true });
-    /// ```
     pub fn of_page(
         headers: &[(String, String)],
         meta: &[(String, String)],
@@ -103,15 +83,6 @@ fn takes_value(word: &str) -> bool {
 
 /// A `<meta http-equiv="refresh" content="5; url=/next">`: the delay in
 /// seconds and the target as written (`None`: the page reloads itself).
-///
-/// ```
-/// use solo_crawl::directives::Refresh;
-/// let r = Refresh::parse("5; URL='/next?a=1'").unwrap();
-/// assert_eq!((r.delay, r.url.as_deref()), (5.0, Some("/next?a=1")));
-/// assert_eq!(Refresh::parse("0;http://a.test/").unwrap().url.as_deref(), Some("http://a.test/"));
-/// assert_eq!(Refresh::parse("30").unwrap().url, None);
-/// assert!(Refresh::parse("soon; url=/x").is_none());
-/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Refresh {
     /// Seconds before the browser would go.
@@ -153,5 +124,76 @@ impl Refresh {
             delay,
             url: (!url.is_empty()).then(|| url.to_owned()),
         })
+    }
+}
+
+/// The examples that were this module's doctests, run as unit tests
+/// now that the module is internal.
+#[cfg(test)]
+mod examples {
+    use crate as solo_crawl;
+
+    #[test]
+    fn example_1() {
+        use solo_crawl::directives::Directives;
+        let mut d = Directives::default();
+        d.add("NoIndex , follow");
+        assert_eq!(
+            d,
+            Directives {
+                noindex: true,
+                nofollow: false
+            }
+        );
+        d.add("none");
+        assert!(d.nofollow);
+    }
+
+    #[test]
+    fn example_2() {
+        use solo_crawl::directives::Directives;
+        let h = |v: &str| ("x-robots-tag".to_owned(), v.to_owned());
+        let d = Directives::of_page(
+            &[h("otherbot: noindex"), h("solo-crawl: nofollow")],
+            &[],
+            "solo-crawl",
+        );
+        assert_eq!(
+            d,
+            Directives {
+                noindex: false,
+                nofollow: true
+            }
+        );
+        let d = Directives::of_page(
+            &[h("unavailable_after: 25 Jun 2010 15:00:00 PST, noindex")],
+            &[],
+            "x",
+        );
+        assert!(d.noindex);
+        let meta = [
+            ("googlebot".to_owned(), "noindex".to_owned()),
+            ("robots".to_owned(), "nofollow".to_owned()),
+        ];
+        assert_eq!(
+            Directives::of_page(&[], &meta, "solo-crawl"),
+            Directives {
+                noindex: false,
+                nofollow: true
+            }
+        );
+    }
+
+    #[test]
+    fn example_3() {
+        use solo_crawl::directives::Refresh;
+        let r = Refresh::parse("5; URL='/next?a=1'").unwrap();
+        assert_eq!((r.delay, r.url.as_deref()), (5.0, Some("/next?a=1")));
+        assert_eq!(
+            Refresh::parse("0;http://a.test/").unwrap().url.as_deref(),
+            Some("http://a.test/")
+        );
+        assert_eq!(Refresh::parse("30").unwrap().url, None);
+        assert!(Refresh::parse("soon; url=/x").is_none());
     }
 }

@@ -70,6 +70,8 @@ pub struct StopHandle(Rc<StopInner>);
 struct StopInner {
     stopped: Cell<bool>,
     event: Event,
+    /// Set by a second Ctrl-C: the user wants out at once.
+    hurried: Event,
 }
 
 impl StopHandle {
@@ -82,6 +84,30 @@ impl StopHandle {
     /// Whether [`stop`](StopHandle::stop) was called.
     pub fn is_stopped(&self) -> bool {
         self.0.stopped.get()
+    }
+
+    /// Says the user wants out at once (a second Ctrl-C does this when
+    /// [`Config::handle_ctrl_c`] is on), and stops the crawl. The library
+    /// never exits the process: the program decides, by waiting on
+    /// [`hurried`](StopHandle::hurried).
+    pub fn hurry(&self) {
+        self.stop();
+        self.0.hurried.set();
+    }
+
+    /// Waits until [`hurry`](StopHandle::hurry) is called; the
+    /// `solo-crawl` binary exits with status 130 then.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let stop = solo_crawl::StopHandle::default();
+    ///     stop.hurry();
+    ///     stop.hurried().await;
+    ///     assert!(stop.is_stopped());
+    /// });
+    /// ```
+    pub async fn hurried(&self) {
+        self.0.hurried.wait().await
     }
 }
 
@@ -866,7 +892,8 @@ fn decode_restored<C: serde::de::DeserializeOwned>(
     Ok((r, queued))
 }
 
-/// Ctrl-C stops gracefully (a second one exits at once); SIGUSR1 prints
+/// Ctrl-C stops gracefully (a second one calls [`StopHandle::hurry`],
+/// for the program to exit at once); SIGUSR1 prints
 /// the statistics so far.
 async fn watch_signals(stop: StopHandle, stats: Rc<RefCell<Stats>>) {
     use solo::signal::{unix, SignalKind};
@@ -893,8 +920,8 @@ async fn watch_signals(stop: StopHandle, stats: Rc<RefCell<Stats>>) {
         };
         if got_int {
             if stop.is_stopped() {
-                eprintln!("second Ctrl-C: exiting now");
-                std::process::exit(130);
+                stop.hurry();
+                continue;
             }
             eprintln!("Ctrl-C: finishing the requests in flight (Ctrl-C again to quit at once)");
             stop.stop();

@@ -8,9 +8,9 @@
 //! [`FetchErrorKind`], the body limit is enforced as the body streams in,
 //! each chunk is charged to the crawl's [`BodyBudget`] (waiting while it
 //! is spent), and each request's timeout bounds the whole exchange (not
-//! counting the loop's stalls: see [`deadline`](crate::deadline)). Must
+//! counting the loop's stalls: see the `deadline` module). Must
 //! not: follow redirects (a 3xx is an answer: the engine sends its target
-//! back to the frontier, see [`redirect`](crate::redirect)), retry, or
+//! back to the frontier, see the `redirect` module), retry, or
 //! know about spiders, robots.txt or the frontier, so another client can
 //! be dropped in by implementing [`Fetch`].
 
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use url::Url;
 
-use crate::budget::{BodyBudget, Lease};
+pub use crate::budget::{BodyBudget, Lease};
 use crate::config::Config;
 
 /// What to fetch, and the limits to fetch it under.
@@ -152,7 +152,7 @@ pub enum FetchErrorKind {
     /// invalid header.
     Unsupported,
     /// A redirect that is not followed: too many hops, a loop, a missing
-    /// or bad `Location` (see [`RedirectError`](crate::redirect::RedirectError)).
+    /// or bad `Location` (the message says which).
     Redirect,
     /// The crawl's address guard refused every address of the host
     /// (private, loopback, link-local... or a `deny_networks` rule); the

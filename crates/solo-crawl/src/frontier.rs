@@ -53,10 +53,6 @@ pub enum Job<C> {
 }
 
 /// Why a request was not queued.
-///
-/// ```
-/// assert_eq!(solo_crawl::frontier::Rejected::TooDeep.as_str(), "too_deep");
-/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Rejected {
@@ -76,10 +72,6 @@ pub enum Rejected {
 
 impl Rejected {
     /// A short stable name.
-    ///
-    /// ```
-    /// assert_eq!(solo_crawl::frontier::Rejected::Offsite.as_str(), "offsite");
-    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Rejected::Seen => "seen",
@@ -114,12 +106,6 @@ impl Hasher for IdHasher {
 /// The set of fingerprints seen: 8 bytes and a control byte per slot, at
 /// most 7/8 full, so 10 M URLs take 144 MiB (the `seen_memory` example
 /// measures it).
-///
-/// ```
-/// let mut seen = solo_crawl::frontier::SeenSet::default();
-/// assert!(seen.insert(0xfeed));
-/// assert!(!seen.insert(0xfeed));
-/// ```
 pub type SeenSet = HashSet<u64, BuildHasherDefault<IdHasher>>;
 
 struct Entry<C> {
@@ -217,22 +203,6 @@ pub struct FrontierCounts {
 }
 
 /// The scheduler (see the module docs).
-///
-/// ```
-/// use std::time::Instant;
-/// use solo_crawl::{frontier::{Frontier, Job}, Config, Request};
-/// let mut f = Frontier::new(&Config { obey_robots: false, ..Default::default() });
-/// let now = Instant::now();
-/// f.push_start(Request::parse("http://a.test/", ()).unwrap()).unwrap();
-/// let mut next = Request::parse("http://a.test/next#frag", ()).unwrap();
-/// next.depth = 1;
-/// f.push(next.clone()).unwrap();
-/// assert!(f.push(next).is_err()); // seen
-/// let Some(Job::Page { host, request }) = f.next(now) else { panic!() };
-/// assert_eq!(request.url.path(), "/");
-/// f.complete(host, now);
-/// assert!(matches!(f.next(now), Some(Job::Page { .. })));
-/// ```
 pub struct Frontier<C> {
     depth_limit: Option<u32>,
     max_pages: Option<u64>,
@@ -271,11 +241,6 @@ pub struct Frontier<C> {
 
 impl<C> Frontier<C> {
     /// An empty frontier with `config`'s rules.
-    ///
-    /// ```
-    /// let f = solo_crawl::frontier::Frontier::<()>::new(&Default::default());
-    /// assert!(f.is_idle());
-    /// ```
     pub fn new(config: &Config) -> Frontier<C> {
         Frontier {
             depth_limit: config.depth_limit,
@@ -314,28 +279,14 @@ impl<C> Frontier<C> {
 
     /// Queues a start request: its host joins the crawl's scope, and the
     /// scope and allow/deny rules do not apply to it.
-    ///
-    /// ```
-    /// let mut f = solo_crawl::frontier::Frontier::new(&Default::default());
-    /// let fp = f.push_start(solo_crawl::Request::parse("http://a.test/", ()).unwrap()).unwrap();
-    /// assert_eq!(fp, solo_crawl::canon::fingerprint(&url::Url::parse("http://a.test/").unwrap()));
-    /// ```
+    #[cfg(test)]
     pub fn push_start(&mut self, request: Request<C>) -> Result<u64, Rejected> {
         self.push_with(request, true, |_, _, _| {})
     }
 
     /// Queues a followed request if it passes the rules; returns its
     /// fingerprint.
-    ///
-    /// ```
-    /// use solo_crawl::frontier::{Frontier, Rejected};
-    /// let mut f = Frontier::new(&Default::default());
-    /// f.push_start(solo_crawl::Request::parse("http://a.test/", ()).unwrap()).unwrap();
-    /// let off = solo_crawl::Request::parse("http://b.test/", ()).unwrap();
-    /// assert_eq!(f.push(off), Err(Rejected::Offsite));
-    /// let ftp = solo_crawl::Request::parse("ftp://a.test/", ()).unwrap();
-    /// assert_eq!(f.push(ftp), Err(Rejected::Scheme));
-    /// ```
+    #[cfg(test)]
     pub fn push(&mut self, request: Request<C>) -> Result<u64, Rejected> {
         self.push_with(request, false, |_, _, _| {})
     }
@@ -642,22 +593,6 @@ impl<C> Frontier<C> {
     /// fetch failed). With an adaptive throttle this moves the host's pause
     /// (see [`AutoThrottle`]); a 429 or 503 also holds the host back from
     /// `now` for the new pause. Without one it does nothing.
-    ///
-    /// ```
-    /// use std::time::{Duration, Instant};
-    /// use solo_crawl::{frontier::{Frontier, Job}, AutoThrottle, Config, Request};
-    /// let mut f = Frontier::new(&Config {
-    ///     obey_robots: false,
-    ///     autothrottle: Some(AutoThrottle::default()),
-    ///     ..Default::default()
-    /// });
-    /// f.push_start(Request::parse("http://a.test/", ()).unwrap()).unwrap();
-    /// let now = Instant::now();
-    /// let Some(Job::Page { host, .. }) = f.next(now) else { panic!() };
-    /// assert_eq!(f.host_pause(host), Duration::from_secs(1));
-    /// f.observe(host, Duration::from_millis(10), Some(429), now);
-    /// assert_eq!(f.host_pause(host), Duration::from_secs(2));
-    /// ```
     pub fn observe(&mut self, host: HostId, latency: Duration, status: Option<u16>, now: Instant) {
         match status {
             Some(429 | 503) => self.shed_load(host),
@@ -678,22 +613,6 @@ impl<C> Frontier<C> {
     /// `host` shed load (a connection refused or reset, a timeout, a 429
     /// or 503; the job's slot already freed): its concurrency limit halves
     /// (see [`HostLimit`]), unless `Config::overload_backoff` is off.
-    ///
-    /// ```
-    /// use std::time::Instant;
-    /// use solo_crawl::{frontier::{Frontier, Job}, Config, Request};
-    /// let mut f = Frontier::new(&Config { obey_robots: false, per_host: 8, ..Default::default() });
-    /// for i in 0..8 {
-    ///     f.push_start(Request::parse(&format!("http://a.test/{i}"), ()).unwrap()).unwrap();
-    /// }
-    /// let now = Instant::now();
-    /// let mut hosts = Vec::new();
-    /// while let Some(Job::Page { host, .. }) = f.next(now) { hosts.push(host); }
-    /// assert_eq!(hosts.len(), 8);
-    /// f.complete(hosts[0], now);
-    /// f.shed_load(hosts[0]);
-    /// assert_eq!(f.host_limit(hosts[0]), 4);
-    /// ```
     pub fn shed_load(&mut self, host: HostId) {
         if self.overload_backoff {
             let hs = &mut self.hosts[host.0];
@@ -702,12 +621,14 @@ impl<C> Frontier<C> {
     }
 
     /// Requests `host` may have in flight now.
+    #[cfg(test)]
     pub fn host_limit(&self, host: HostId) -> usize {
         self.hosts[host.0].limit.limit()
     }
 
     /// The adaptive throttle's current pause for `host` (zero without a
     /// throttle).
+    #[cfg(test)]
     pub fn host_pause(&self, host: HostId) -> Duration {
         self.hosts[host.0].auto_delay
     }
@@ -978,5 +899,135 @@ mod tests {
         assert_eq!(f.wake_at(), Some(later));
         assert_eq!(drain(&mut f, later), ["http://a.test/1"]);
         assert_eq!(f.dispatched(), 2);
+    }
+}
+
+/// The examples that were this module's doctests, run as unit tests
+/// now that the module is internal.
+#[cfg(test)]
+mod examples {
+    use crate as solo_crawl;
+
+    #[test]
+    fn example_1() {
+        assert_eq!(solo_crawl::frontier::Rejected::TooDeep.as_str(), "too_deep");
+    }
+
+    #[test]
+    fn example_2() {
+        assert_eq!(solo_crawl::frontier::Rejected::Offsite.as_str(), "offsite");
+    }
+
+    #[test]
+    fn example_3() {
+        let mut seen = solo_crawl::frontier::SeenSet::default();
+        assert!(seen.insert(0xfeed));
+        assert!(!seen.insert(0xfeed));
+    }
+
+    #[test]
+    fn example_4() {
+        let f = solo_crawl::frontier::Frontier::<()>::new(&Default::default());
+        assert!(f.is_idle());
+    }
+
+    #[test]
+    fn example_5() {
+        let mut f = solo_crawl::frontier::Frontier::new(&Default::default());
+        let fp = f
+            .push_start(solo_crawl::Request::parse("http://a.test/", ()).unwrap())
+            .unwrap();
+        assert_eq!(
+            fp,
+            solo_crawl::canon::fingerprint(&url::Url::parse("http://a.test/").unwrap())
+        );
+    }
+
+    #[test]
+    fn example_6() {
+        use solo_crawl::frontier::{Frontier, Rejected};
+        let mut f = Frontier::new(&Default::default());
+        f.push_start(solo_crawl::Request::parse("http://a.test/", ()).unwrap())
+            .unwrap();
+        let off = solo_crawl::Request::parse("http://b.test/", ()).unwrap();
+        assert_eq!(f.push(off), Err(Rejected::Offsite));
+        let ftp = solo_crawl::Request::parse("ftp://a.test/", ()).unwrap();
+        assert_eq!(f.push(ftp), Err(Rejected::Scheme));
+    }
+
+    #[test]
+    fn example_7() {
+        use solo_crawl::{
+            frontier::{Frontier, Job},
+            Config, Request,
+        };
+        use std::time::Instant;
+        let mut f = Frontier::new(&Config {
+            obey_robots: false,
+            ..Default::default()
+        });
+        let now = Instant::now();
+        f.push_start(Request::parse("http://a.test/", ()).unwrap())
+            .unwrap();
+        let mut next = Request::parse("http://a.test/next#frag", ()).unwrap();
+        next.depth = 1;
+        f.push(next.clone()).unwrap();
+        assert!(f.push(next).is_err()); // seen
+        let Some(Job::Page { host, request }) = f.next(now) else {
+            panic!()
+        };
+        assert_eq!(request.url.path(), "/");
+        f.complete(host, now);
+        assert!(matches!(f.next(now), Some(Job::Page { .. })));
+    }
+
+    #[test]
+    fn example_8() {
+        use solo_crawl::{
+            frontier::{Frontier, Job},
+            AutoThrottle, Config, Request,
+        };
+        use std::time::{Duration, Instant};
+        let mut f = Frontier::new(&Config {
+            obey_robots: false,
+            autothrottle: Some(AutoThrottle::default()),
+            ..Default::default()
+        });
+        f.push_start(Request::parse("http://a.test/", ()).unwrap())
+            .unwrap();
+        let now = Instant::now();
+        let Some(Job::Page { host, .. }) = f.next(now) else {
+            panic!()
+        };
+        assert_eq!(f.host_pause(host), Duration::from_secs(1));
+        f.observe(host, Duration::from_millis(10), Some(429), now);
+        assert_eq!(f.host_pause(host), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn example_9() {
+        use solo_crawl::{
+            frontier::{Frontier, Job},
+            Config, Request,
+        };
+        use std::time::Instant;
+        let mut f = Frontier::new(&Config {
+            obey_robots: false,
+            per_host: 8,
+            ..Default::default()
+        });
+        for i in 0..8 {
+            f.push_start(Request::parse(&format!("http://a.test/{i}"), ()).unwrap())
+                .unwrap();
+        }
+        let now = Instant::now();
+        let mut hosts = Vec::new();
+        while let Some(Job::Page { host, .. }) = f.next(now) {
+            hosts.push(host);
+        }
+        assert_eq!(hosts.len(), 8);
+        f.complete(hosts[0], now);
+        f.shed_load(hosts[0]);
+        assert_eq!(f.host_limit(hosts[0]), 4);
     }
 }

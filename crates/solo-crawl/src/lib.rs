@@ -14,38 +14,50 @@
 //!    └──── new requests ◀─────┴────────────────────────────┘
 //! ```
 //!
+//! What a spider author and an embedder use is at the crate root —
+//! [`Crawler`], [`Config`], [`Spider`], [`Request`], [`Response`],
+//! [`Output`], [`PageRecord`], [`Summary`], [`CrawlError`],
+//! [`FormRequest`], [`StopHandle`], [`AutoThrottle`], [`SitemapRules`] —
+//! and in these
+//! modules:
+//!
 //! | module | owns |
 //! |---|---|
-//! | [`request`] | [`Request`]: URL, callback, method, headers, body, timeout, `dont_filter`, cookie jar, depth, meta, priority, retries, referer, redirect chain |
-//! | [`form`] | [`FormRequest`]: a request from a `<form>` on a page |
-//! | `session` | the crawl's cookie jars (sessions) |
-//! | [`canon`] | URL canonicalization and fingerprints |
-//! | [`frontier`] | the scheduler: dedup, depth, scope, per-host queues and limits |
-//! | [`robots`] | robots.txt rules |
-//! | [`redirect`] | a 3xx answer → the next request, or why not (limits, loops) |
-//! | [`secrets`] | the `Referer` policy; URL credentials masked in output |
-//! | [`throttle`] | [`AutoThrottle`]: a per-host pause that follows latency and 429/503 |
-//! | [`links`] | charset decoding, the page scan: links (rel=nofollow marked), title, canonical, robots meta, refresh |
-//! | [`directives`] | what a page says about crawling it: robots meta, `X-Robots-Tag`, meta refresh |
-//! | [`sitemap`] | robots.txt `Sitemap:` lines, sitemap indexes and urlsets (gzip too), bounds, `sitemap_rules` |
-//! | [`response`] | [`Response`] and its lazily parsed views, CSS selection |
-//! | [`spider`] | the [`Spider`] trait, [`Output`], [`LinkSpider`] |
-//! | [`fetch`] | the [`Fetch`](fetch::Fetch) seam, on [`solo_http::Client`] (http and https, keep-alive) |
-//! | [`budget`] | [`BodyBudget`](budget::BodyBudget): the bytes of bodies held at once, over all downloads |
-//! | [`deadline`] | a request's timeout that does not count the loop's stalls |
-//! | [`engine`] | [`Crawler`]: the loop, retries, stopping |
+//! | [`fetch`] | the [`Fetch`](fetch::Fetch) seam, on [`solo_http::Client`] (http and https, keep-alive); implement it to fetch another way |
 //! | [`output`] | page records and items as JSON Lines or CSV |
 //! | [`pipeline`] | item pipelines: ordered async stages, drop/fail, items in flight bounded |
 //! | [`stages`] | stages that ship: drop duplicates, required fields, typed items |
 //! | [`offloop`] | a stage that writes on a thread of its own, in batches |
 //! | [`sqlite_sink`] | items as rows of a SQLite table |
 //! | [`export`] | item feeds: JSON Lines, CSV, JSON array; a file per item type |
-//! | [`stats`] | counters, latency and loop-lag percentiles, progress |
-//! | `store` | `--state`: the frontier, seen set and progress in SQLite, for resuming; one crawl per directory (a lock) |
-//! | `checkpoint` | output files and state committed in step: each record written once across kills |
-//! | [`config`] | [`Config`]: every knob and its default |
 //! | [`demo_site`] | a synthetic site to crawl with no network |
 //! | [`login_site`] | a synthetic site behind a login form, and a JSON API |
+//!
+//! Inside (private modules, for whoever changes the crate):
+//!
+//! | module | owns |
+//! |---|---|
+//! | `request` | [`Request`]: URL, callback, method, headers, body, timeout, `dont_filter`, cookie jar, depth, meta, priority, retries, referer, redirect chain |
+//! | `form` | [`FormRequest`]: a request from a `<form>` on a page |
+//! | `session` | the crawl's cookie jars (sessions) |
+//! | `canon` | URL canonicalization and fingerprints |
+//! | `frontier` | the scheduler: dedup, depth, scope, per-host queues and limits |
+//! | `robots` | robots.txt rules |
+//! | `redirect` | a 3xx answer → the next request, or why not (limits, loops) |
+//! | `secrets` | the `Referer` policy; URL credentials masked in output |
+//! | `throttle` | [`AutoThrottle`]: a per-host pause that follows latency and 429/503 |
+//! | `links` | charset decoding, the page scan ([`PageScan`]): links (rel=nofollow marked), title, canonical, robots meta, refresh |
+//! | `directives` | what a page says about crawling it: robots meta, `X-Robots-Tag`, meta refresh |
+//! | `sitemap` | robots.txt `Sitemap:` lines, sitemap indexes and urlsets (gzip too), bounds, [`SitemapRules`] |
+//! | `response` | [`Response`] and its lazily parsed views, CSS selection |
+//! | `spider` | the [`Spider`] trait, [`Output`], [`LinkSpider`] |
+//! | `budget` | [`BodyBudget`](fetch::BodyBudget): the bytes of bodies held at once, over all downloads |
+//! | `deadline` | a request's timeout that does not count the loop's stalls |
+//! | `engine` | [`Crawler`]: the loop, retries, stopping |
+//! | `stats` | counters, latency and loop-lag percentiles, progress |
+//! | `store` | `--state`: the frontier, seen set and progress in SQLite, for resuming; one crawl per directory (a lock) |
+//! | `checkpoint` | output files and state committed in step: each record written once across kills |
+//! | `config` | [`Config`]: every knob and its default |
 //!
 //! ```
 //! use solo_crawl::{demo_site::DemoSite, Config, Crawler, LinkSpider};
@@ -78,56 +90,69 @@
 //! [`Fetch`](fetch::Fetch) enforces its own rules.
 //!
 //! URL credentials are masked (`https://user:***@host/`) in records,
-//! error messages and the summary ([`secrets`]); request headers are never
+//! error messages and the summary ([`redact_text`]); request headers are never
 //! written out; `Referer` never carries userinfo or a fragment and is
 //! strict-origin-when-cross-origin. The `--state` database keeps pending
 //! requests whole, credentials included, to resume them.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(unnameable_types)]
 
-pub mod budget;
-pub mod canon;
+mod budget;
+mod canon;
 mod checkpoint;
-pub mod config;
-pub mod deadline;
+mod config;
+mod deadline;
 pub mod demo_site;
-pub mod directives;
-pub mod engine;
+mod directives;
+mod engine;
 pub mod export;
 pub mod fetch;
-pub mod form;
-pub mod frontier;
-pub mod links;
+mod form;
+mod frontier;
+mod links;
 pub mod login_site;
 pub mod offloop;
 pub mod output;
 pub mod pipeline;
-pub mod redirect;
-pub mod request;
-pub mod response;
-pub mod robots;
-pub mod secrets;
+mod redirect;
+mod request;
+mod response;
+mod robots;
+mod secrets;
 mod session;
 mod sink;
-pub mod sitemap;
-pub mod spider;
+mod sitemap;
+mod spider;
 pub mod sqlite_sink;
 pub mod stages;
-pub mod stats;
+mod stats;
 mod store;
-pub mod throttle;
+mod throttle;
 
-pub use config::Config;
+pub use config::{Config, MAX_DURATION, MAX_TARGET_CONCURRENCY};
 pub use engine::{CrawlError, Crawler, StopHandle};
 pub use form::{FormError, FormRequest};
+pub use links::PageScan;
 pub use output::{Format, OutputConfig, PageRecord, Target};
 pub use pipeline::{ItemError, Pipeline, Pipelines};
 pub use request::Request;
-pub use response::Response;
+pub use response::{Response, SelectError};
+pub use secrets::redact_text;
+pub use sitemap::{SitemapLimits, SitemapRole, SitemapRules};
 pub use spider::{Failure, LinkCallback, LinkSpider, Output, Spider};
-pub use stats::Summary;
+pub use stats::{Counters, Summary};
 pub use throttle::AutoThrottle;
+
+/// Internals that the benchmarks in `bench/` and the `seen_memory`
+/// example measure. Not part of the API: no stability promise, hidden
+/// from the docs.
+#[doc(hidden)]
+pub mod __bench {
+    pub use crate::frontier::{IdHasher, SeenSet};
+    pub use crate::links::{scan, scan_dom};
+}
 
 /// The snippets of `docs/scrapy-to-solo-crawl.md`, run as doctests.
 #[cfg(doctest)]

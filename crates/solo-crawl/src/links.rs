@@ -23,13 +23,6 @@ use encoding_rs::Encoding;
 use url::Url;
 
 /// Decodes a body to text. `content_type` is the header value, if any.
-///
-/// ```
-/// use solo_crawl::links::decode;
-/// assert_eq!(decode(b"caf\xe9", Some("text/html; charset=ISO-8859-1")), "café");
-/// assert_eq!(decode(b"<meta charset=latin1>caf\xe9", None), "<meta charset=latin1>café");
-/// assert_eq!(decode(b"bad \xff utf-8", None), "bad \u{fffd} utf-8");
-/// ```
 pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     let encoding = content_type
         .and_then(charset_param)
@@ -86,15 +79,6 @@ fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
 
 /// Whether a `Content-Type` names HTML (or XHTML). A missing type counts
 /// as HTML when the body looks like markup.
-///
-/// ```
-/// use solo_crawl::links::is_html;
-/// assert!(is_html(Some("text/html; charset=utf-8"), b""));
-/// assert!(is_html(Some("application/xhtml+xml"), b""));
-/// assert!(!is_html(Some("application/json"), b"<a href=x>"));
-/// assert!(is_html(None, b"  <!doctype html><p>"));
-/// assert!(!is_html(None, b"%PDF-1.4"));
-/// ```
 pub fn is_html(content_type: Option<&str>, body: &[u8]) -> bool {
     match content_type {
         Some(ct) => {
@@ -112,17 +96,6 @@ pub fn is_html(content_type: Option<&str>, body: &[u8]) -> bool {
 /// What the crawler reads from every HTML page, found in one streaming
 /// pass (lol_html; no DOM is built): the `<title>`, the base URL and the
 /// links.
-///
-/// ```
-/// let page = url::Url::parse("http://a.test/dir/page").unwrap();
-/// let s = solo_crawl::links::scan(
-///     r#"<title> Tom &amp; Jerry </title><base href="/sub/"><a href="x?a=1&amp;b=2#f">x</a>"#,
-///     &page,
-/// );
-/// assert_eq!(s.title.as_deref(), Some("Tom & Jerry"));
-/// assert_eq!(s.base.as_str(), "http://a.test/sub/");
-/// assert_eq!(s.links[0].as_str(), "http://a.test/sub/x?a=1&b=2");
-/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageScan {
     /// The text of the first `<title>`, character references expanded,
@@ -133,7 +106,7 @@ pub struct PageScan {
     pub base: Url,
     /// The http(s) links (`a[href]`, `area[href]`, `link[href]`), resolved
     /// against `base`, fragments dropped, each once, in document order; at
-    /// most the scan's cap (see [`scan_capped`]).
+    /// most the scan's cap (see `scan_capped`).
     pub links: Vec<Url>,
     /// The page had more links than the cap; the rest were not resolved.
     pub capped: bool,
@@ -145,10 +118,10 @@ pub struct PageScan {
     /// The `<meta name content>` tags that may hold robots directives
     /// (content mentioning `no`, e.g. `noindex`, `nofollow`, `none`):
     /// name lower-cased, content with character references expanded. See
-    /// [`Directives`](crate::directives::Directives).
+    /// `directives::Directives`.
     pub robots_meta: Vec<(String, String)>,
     /// The content of the first `<meta http-equiv="refresh">` (see
-    /// [`Refresh`](crate::directives::Refresh)).
+    /// `directives::Refresh`).
     pub refresh: Option<String>,
 }
 
@@ -191,18 +164,6 @@ impl Metas {
 /// lol_html hands out attribute values and text as written, so character
 /// references are expanded here by the WHATWG rules (those for attribute
 /// values differ: `&amp;b=2` is `&b=2`, but `&copy=2` stays as is).
-///
-/// ```
-/// let page = url::Url::parse("http://a.test/").unwrap();
-/// let s = solo_crawl::links::scan(
-///     r#"<a href="/b">1</a><a href="/c#x">2</a><link rel=next href="/b"><a href="mailto:x@y">m</a>
-///        <script>var s = '<a href="/in-script">';</script><!-- <a href="/in-comment"> -->"#,
-///     &page,
-/// );
-/// let links: Vec<&str> = s.links.iter().map(|u| u.as_str()).collect();
-/// assert_eq!(links, ["http://a.test/b", "http://a.test/c"]);
-/// assert_eq!(s.title, None);
-/// ```
 pub fn scan(html: &str, page: &Url) -> PageScan {
     scan_capped(html, page, usize::MAX)
 }
@@ -210,15 +171,6 @@ pub fn scan(html: &str, page: &Url) -> PageScan {
 /// [`scan`], keeping the first `max_links` links only (and saying so in
 /// [`PageScan::capped`]): a page with a million links costs a million URL
 /// parses and a million requests offered to the frontier, not its bytes.
-///
-/// ```
-/// let page = url::Url::parse("http://a.test/").unwrap();
-/// let html = "<a href=/1>1</a><a href=/1#x>1</a><a href=/2>2</a><a href=/3>3</a>";
-/// let s = solo_crawl::links::scan_capped(html, &page, 2);
-/// assert_eq!(s.links.len(), 2);
-/// assert!(s.capped);
-/// assert!(!solo_crawl::links::scan_capped(html, &page, 3).capped);
-/// ```
 pub fn scan_capped(html: &str, page: &Url, max_links: usize) -> PageScan {
     use lol_html::{element, text, HtmlRewriter, Settings};
     use std::cell::RefCell;
@@ -323,24 +275,11 @@ pub fn scan_capped(html: &str, page: &Url, max_links: usize) -> PageScan {
 /// [`scan`] of a document already parsed into a DOM (scraper): the same
 /// result without a second pass. [`Response`](crate::Response) uses it
 /// when a spider's CSS selection has built the DOM first.
-///
-/// ```
-/// let page = url::Url::parse("http://a.test/").unwrap();
-/// let html = r#"<title>A &amp; B</title><a href="/x?a=1&amp;b=2">x</a>"#;
-/// let dom = scraper::Html::parse_document(html);
-/// assert_eq!(solo_crawl::links::scan_dom(&dom, &page), solo_crawl::links::scan(html, &page));
-/// ```
 pub fn scan_dom(doc: &scraper::Html, page: &Url) -> PageScan {
     scan_dom_capped(doc, page, usize::MAX)
 }
 
-/// [`scan_dom`] keeping the first `max_links` links (see [`scan_capped`]).
-///
-/// ```
-/// let page = url::Url::parse("http://a.test/").unwrap();
-/// let dom = scraper::Html::parse_document("<a href=/1>1</a><a href=/2>2</a>");
-/// assert!(solo_crawl::links::scan_dom_capped(&dom, &page, 1).capped);
-/// ```
+/// [`scan_dom`] keeping the first `max_links` links (see `scan_capped`).
 pub fn scan_dom_capped(doc: &scraper::Html, page: &Url, max_links: usize) -> PageScan {
     use scraper::Selector;
     use std::sync::OnceLock;
@@ -612,5 +551,89 @@ mod tests {
         }
         assert_eq!(scan(&deep, &page).links[0].as_str(), "http://a.test/deep");
         assert_eq!(scan(&long_attr, &page).links.len(), 1);
+    }
+}
+
+/// The examples that were this module's doctests, run as unit tests
+/// now that the module is internal.
+#[cfg(test)]
+mod examples {
+    use crate as solo_crawl;
+
+    #[test]
+    fn example_1() {
+        use solo_crawl::links::decode;
+        assert_eq!(
+            decode(b"caf\xe9", Some("text/html; charset=ISO-8859-1")),
+            "café"
+        );
+        assert_eq!(
+            decode(b"<meta charset=latin1>caf\xe9", None),
+            "<meta charset=latin1>café"
+        );
+        assert_eq!(decode(b"bad \xff utf-8", None), "bad \u{fffd} utf-8");
+    }
+
+    #[test]
+    fn example_2() {
+        use solo_crawl::links::is_html;
+        assert!(is_html(Some("text/html; charset=utf-8"), b""));
+        assert!(is_html(Some("application/xhtml+xml"), b""));
+        assert!(!is_html(Some("application/json"), b"<a href=x>"));
+        assert!(is_html(None, b"  <!doctype html><p>"));
+        assert!(!is_html(None, b"%PDF-1.4"));
+    }
+
+    #[test]
+    fn example_3() {
+        let page = url::Url::parse("http://a.test/dir/page").unwrap();
+        let s = solo_crawl::links::scan(
+            r#"<title> Tom &amp; Jerry </title><base href="/sub/"><a href="x?a=1&amp;b=2#f">x</a>"#,
+            &page,
+        );
+        assert_eq!(s.title.as_deref(), Some("Tom & Jerry"));
+        assert_eq!(s.base.as_str(), "http://a.test/sub/");
+        assert_eq!(s.links[0].as_str(), "http://a.test/sub/x?a=1&b=2");
+    }
+
+    #[test]
+    fn example_4() {
+        let page = url::Url::parse("http://a.test/").unwrap();
+        let s = solo_crawl::links::scan(
+            r#"<a href="/b">1</a><a href="/c#x">2</a><link rel=next href="/b"><a href="mailto:x@y">m</a>
+               <script>var s = '<a href="/in-script">';</script><!-- <a href="/in-comment"> -->"#,
+            &page,
+        );
+        let links: Vec<&str> = s.links.iter().map(|u| u.as_str()).collect();
+        assert_eq!(links, ["http://a.test/b", "http://a.test/c"]);
+        assert_eq!(s.title, None);
+    }
+
+    #[test]
+    fn example_5() {
+        let page = url::Url::parse("http://a.test/").unwrap();
+        let html = "<a href=/1>1</a><a href=/1#x>1</a><a href=/2>2</a><a href=/3>3</a>";
+        let s = solo_crawl::links::scan_capped(html, &page, 2);
+        assert_eq!(s.links.len(), 2);
+        assert!(s.capped);
+        assert!(!solo_crawl::links::scan_capped(html, &page, 3).capped);
+    }
+
+    #[test]
+    fn example_6() {
+        let page = url::Url::parse("http://a.test/").unwrap();
+        let html = r#"<title>A &amp; B</title><a href="/x?a=1&amp;b=2">x</a>"#;
+        let dom = scraper::Html::parse_document(html);
+        assert_eq!(
+            solo_crawl::links::scan_dom(&dom, &page),
+            solo_crawl::links::scan(html, &page)
+        );
+    }
+
+    #[test]
+    fn example_7() {
+        let page = url::Url::parse("http://a.test/").unwrap();
+        let dom = scraper::Html::parse_document("<a href=/1>1</a><a href=/2>2</a>");
+        assert!(solo_crawl::links::scan_dom_capped(&dom, &page, 1).capped);
     }
 }

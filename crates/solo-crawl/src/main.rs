@@ -244,7 +244,7 @@ struct Usage(String);
 
 fn parse_seed(raw: &str) -> Result<Url, Usage> {
     // Messages quote the URL with its password masked.
-    let s = &*solo_crawl::secrets::redact_text(raw);
+    let s = &*solo_crawl::redact_text(raw);
     let u = Url::parse(raw).map_err(|e| match e {
         url::ParseError::RelativeUrlWithoutBase => Usage(format!(
             "invalid URL {s:?}: no scheme (did you mean http://{s} ?)"
@@ -309,7 +309,7 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         .collect::<Result<Vec<_>, _>>()?;
     if !(a.autothrottle_target.is_finite()
         && a.autothrottle_target > 0.0
-        && a.autothrottle_target <= solo_crawl::config::MAX_TARGET_CONCURRENCY)
+        && a.autothrottle_target <= solo_crawl::MAX_TARGET_CONCURRENCY)
     {
         return Err(Usage(format!(
             "--autothrottle-target must be a number above 0 and at most 100000, not {}",
@@ -351,7 +351,7 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         skip_nofollow_links: a.skip_nofollow_links,
         sitemaps: a.sitemaps,
         sitemap_urls,
-        sitemap_limits: solo_crawl::sitemap::SitemapLimits {
+        sitemap_limits: solo_crawl::SitemapLimits {
             max_total_urls: a.sitemap_max_urls,
             ..Default::default()
         },
@@ -426,7 +426,7 @@ fn crawl(a: &CrawlArgs) -> ExitCode {
         }
     };
     let crawler = Crawler::new(LinkSpider::new(seeds), cfg).output(out);
-    let summary = match solo::run(crawler.run()) {
+    let summary = match run_crawl(crawler) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("solo-crawl: {e}");
@@ -435,6 +435,21 @@ fn crawl(a: &CrawlArgs) -> ExitCode {
     };
     eprint!("{summary}");
     finish(&summary)
+}
+
+/// Runs a crawl to its end; a second Ctrl-C (the library then calls
+/// [`StopHandle::hurry`](solo_crawl::StopHandle::hurry)) exits with
+/// status 130 at once: the program decides that, not the library.
+fn run_crawl(crawler: Crawler<LinkSpider>) -> Result<Summary, solo_crawl::CrawlError> {
+    let hurried = crawler.stop_handle();
+    solo::run(async move {
+        solo::spawn(async move {
+            hurried.hurried().await;
+            eprintln!("second Ctrl-C: exiting now");
+            std::process::exit(130);
+        });
+        crawler.run().await
+    })
 }
 
 /// The exit code for a finished crawl: 1 if no start URL could be
@@ -487,7 +502,7 @@ fn demo(pages: u64, output: Option<PathBuf>, format: Format) -> ExitCode {
         format,
         ..OutputConfig::default()
     });
-    match solo::run(crawler.run()) {
+    match run_crawl(crawler) {
         Ok(summary) => {
             print!("{summary}");
             let expected = solo_crawl::demo_site::demo_reachable(pages).len() as u64;

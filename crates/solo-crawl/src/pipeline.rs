@@ -11,7 +11,7 @@
 //!
 //! # Items: JSON values, typed where you want
 //!
-//! An item travels as a [`serde_json::Value`] (what [`Output::item`]
+//! An item travels as a [`serde_json::Value`] (what [`Output::item`](crate::Output::item)
 //! makes of any `Serialize` value), so stages written for any item (drop
 //! duplicates, required fields, SQLite, files) work on every spider. A
 //! stage that wants a struct wraps a closure in

@@ -32,12 +32,6 @@ use crate::request::Request;
 pub const PRIORITY_ADJUST: i32 = 2;
 
 /// Whether `status` is a redirect that is followed.
-///
-/// ```
-/// use solo_crawl::redirect::is_redirect;
-/// assert!(is_redirect(301) && is_redirect(308));
-/// assert!(!is_redirect(300) && !is_redirect(304) && !is_redirect(200));
-/// ```
 pub fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
 }
@@ -47,14 +41,6 @@ pub fn is_redirect(status: u16) -> bool {
 /// a redirect. As RFC 9110 (and browsers) have it: 303 turns everything
 /// but HEAD into GET; 301 and 302 turn POST into GET and keep other
 /// methods with their body; 307 and 308 keep the method and the body.
-///
-/// ```
-/// use hyper::Method;
-/// use solo_crawl::redirect::method_after;
-/// assert_eq!(method_after(302, &Method::POST), Some((Method::GET, false)));
-/// assert_eq!(method_after(307, &Method::POST), Some((Method::POST, true)));
-/// assert_eq!(method_after(200, &Method::GET), None);
-/// ```
 pub fn method_after(status: u16, method: &Method) -> Option<(Method, bool)> {
     match status {
         303 if *method == Method::HEAD => Some((Method::HEAD, false)),
@@ -67,11 +53,6 @@ pub fn method_after(status: u16, method: &Method) -> Option<(Method, bool)> {
 
 /// Why a redirect is not followed (recorded as the page's error, kind
 /// `redirect`).
-///
-/// ```
-/// let e = solo_crawl::redirect::RedirectError::TooMany { limit: 3 };
-/// assert_eq!(e.to_string(), "more than 3 redirects in a row (the limit)");
-/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RedirectError {
     /// A redirect status without a `Location` header.
@@ -99,13 +80,6 @@ pub enum RedirectError {
 
 impl RedirectError {
     /// Where the redirect pointed, when that is known.
-    ///
-    /// ```
-    /// use solo_crawl::redirect::RedirectError;
-    /// let to = url::Url::parse("http://a.test/").unwrap();
-    /// assert_eq!(RedirectError::Loop(to.clone()).target(), Some(&to));
-    /// assert_eq!(RedirectError::NoLocation { status: 302 }.target(), None);
-    /// ```
     pub fn target(&self) -> Option<&Url> {
         match self {
             RedirectError::Scheme(u) | RedirectError::Loop(u) => Some(u),
@@ -148,15 +122,6 @@ impl std::error::Error for RedirectError {}
 /// Where a `Location` header points from `base` (the URL that answered):
 /// resolved, without its fragment or a user and password, and only if it
 /// is http(s) with a host.
-///
-/// ```
-/// use solo_crawl::redirect::{target, RedirectError};
-/// let base = url::Url::parse("http://a.test/dir/page").unwrap();
-/// assert_eq!(target(&base, Some("next#top")).unwrap().as_str(), "http://a.test/dir/next");
-/// assert_eq!(target(&base, Some("//b.test/x")).unwrap().as_str(), "http://b.test/x");
-/// assert!(matches!(target(&base, Some("mailto:x@a.test")), Err(RedirectError::Scheme(_))));
-/// assert!(matches!(target(&base, Some("http://[::1")), Err(RedirectError::BadLocation { .. })));
-/// ```
 pub fn target(base: &Url, location: Option<&str>) -> Result<Url, RedirectError> {
     let Some(location) = location else {
         return Err(RedirectError::NoLocation { status: 0 });
@@ -193,20 +158,6 @@ pub struct Redirect<C> {
 /// What a `status` answer with header `location` to `request` (sent with
 /// `method`, answered by `base`) leads to: `Ok(None)` if the status is not
 /// a redirect, the next request, or why it cannot be followed.
-///
-/// ```
-/// use hyper::Method;
-/// use solo_crawl::{redirect::{follow, RedirectError}, Request};
-/// let first = Request::parse("http://a.test/old", "item").unwrap().with_meta(serde_json::json!(1));
-/// let next = follow(&first, &Method::GET, 301, Some("/new"), &first.url, 10).unwrap().unwrap().request;
-/// assert_eq!(next.url.as_str(), "http://a.test/new");
-/// assert_eq!((next.callback, next.depth, next.meta.clone()), ("item", 0, serde_json::json!(1)));
-/// assert_eq!(next.redirected_from, [first.url.clone()]);
-/// // Back to where the chain started: a loop.
-/// let back = follow(&next, &Method::GET, 302, Some("/old"), &next.url, 10);
-/// assert!(matches!(back, Err(RedirectError::Loop(_))));
-/// assert_eq!(follow(&first, &Method::GET, 200, None, &first.url, 10), Ok(None));
-/// ```
 pub fn follow<C: Clone>(
     request: &Request<C>,
     method: &Method,
@@ -245,14 +196,6 @@ pub(crate) fn set_method<C>(request: &mut Request<C>, method: &Method, keep_body
 /// [`target`]), answered by `base`: the chain's limits apply (at most
 /// `max_redirects` hops, no loop). [`follow`] uses it for a 3xx, the
 /// engine for a `<meta http-equiv="refresh">`.
-///
-/// ```
-/// use solo_crawl::{redirect::{hop, RedirectError}, Request};
-/// let a = Request::parse("http://a.test/a", ()).unwrap();
-/// let b = hop(&a, url::Url::parse("http://a.test/b").unwrap(), &a.url, 10).unwrap();
-/// assert_eq!(b.redirected_from, [a.url.clone()]);
-/// assert!(matches!(hop(&b, a.url.clone(), &b.url, 10), Err(RedirectError::Loop(_))));
-/// ```
 pub fn hop<C: Clone>(
     request: &Request<C>,
     to: Url,
@@ -476,5 +419,108 @@ mod tests {
             Err(RedirectError::TooMany { limit: 0 })
         );
         assert!(next(&b, 302, "/c", 2).is_ok());
+    }
+}
+
+/// The examples that were this module's doctests, run as unit tests
+/// now that the module is internal.
+#[cfg(test)]
+mod examples {
+    use crate as solo_crawl;
+
+    #[test]
+    fn example_1() {
+        use solo_crawl::redirect::is_redirect;
+        assert!(is_redirect(301) && is_redirect(308));
+        assert!(!is_redirect(300) && !is_redirect(304) && !is_redirect(200));
+    }
+
+    #[test]
+    fn example_2() {
+        use hyper::Method;
+        use solo_crawl::redirect::method_after;
+        assert_eq!(method_after(302, &Method::POST), Some((Method::GET, false)));
+        assert_eq!(method_after(307, &Method::POST), Some((Method::POST, true)));
+        assert_eq!(method_after(200, &Method::GET), None);
+    }
+
+    #[test]
+    fn example_3() {
+        let e = solo_crawl::redirect::RedirectError::TooMany { limit: 3 };
+        assert_eq!(e.to_string(), "more than 3 redirects in a row (the limit)");
+    }
+
+    #[test]
+    fn example_4() {
+        use solo_crawl::redirect::RedirectError;
+        let to = url::Url::parse("http://a.test/").unwrap();
+        assert_eq!(RedirectError::Loop(to.clone()).target(), Some(&to));
+        assert_eq!(RedirectError::NoLocation { status: 302 }.target(), None);
+    }
+
+    #[test]
+    fn example_5() {
+        use solo_crawl::redirect::{target, RedirectError};
+        let base = url::Url::parse("http://a.test/dir/page").unwrap();
+        assert_eq!(
+            target(&base, Some("next#top")).unwrap().as_str(),
+            "http://a.test/dir/next"
+        );
+        assert_eq!(
+            target(&base, Some("//b.test/x")).unwrap().as_str(),
+            "http://b.test/x"
+        );
+        assert!(matches!(
+            target(&base, Some("mailto:x@a.test")),
+            Err(RedirectError::Scheme(_))
+        ));
+        assert!(matches!(
+            target(&base, Some("http://[::1")),
+            Err(RedirectError::BadLocation { .. })
+        ));
+    }
+
+    #[test]
+    fn example_6() {
+        use hyper::Method;
+        use solo_crawl::{
+            redirect::{follow, RedirectError},
+            Request,
+        };
+        let first = Request::parse("http://a.test/old", "item")
+            .unwrap()
+            .with_meta(serde_json::json!(1));
+        let next = follow(&first, &Method::GET, 301, Some("/new"), &first.url, 10)
+            .unwrap()
+            .unwrap()
+            .request;
+        assert_eq!(next.url.as_str(), "http://a.test/new");
+        assert_eq!(
+            (next.callback, next.depth, next.meta.clone()),
+            ("item", 0, serde_json::json!(1))
+        );
+        assert_eq!(next.redirected_from, std::slice::from_ref(&first.url));
+        // Back to where the chain started: a loop.
+        let back = follow(&next, &Method::GET, 302, Some("/old"), &next.url, 10);
+        assert!(matches!(back, Err(RedirectError::Loop(_))));
+        assert_eq!(
+            follow(&first, &Method::GET, 200, None, &first.url, 10),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn example_7() {
+        use solo_crawl::{
+            redirect::{hop, RedirectError},
+            Request,
+        };
+        let a = Request::parse("http://a.test/a", ()).unwrap();
+        let b = hop(&a, url::Url::parse("http://a.test/b").unwrap(), &a.url, 10).unwrap();
+        assert_eq!(b.redirected_from, std::slice::from_ref(&a.url));
+        assert!(matches!(
+            hop(&b, a.url.clone(), &b.url, 10),
+            Err(RedirectError::Loop(_))
+        ));
     }
 }

@@ -30,7 +30,7 @@ use crate::sitemap::SitemapRole;
 /// already made after the first. A redirect comes back as a new request
 /// for its target, with the same callback, meta, depth and referer, and
 /// the URLs it was redirected from in `redirected_from` (see
-/// [`redirect`](crate::redirect)).
+/// the `redirect` module).
 ///
 /// Beyond a GET: a method, headers and a body (raw bytes, form fields or
 /// JSON), a timeout of its own, `dont_filter` (fetched even if seen
@@ -90,7 +90,7 @@ pub struct Request<C> {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirected_from: Vec<Url>,
     /// Set on a request that fetches a sitemap (or a robots.txt for its
-    /// `Sitemap:` lines): its body is read by [`sitemap`](crate::sitemap)
+    /// `Sitemap:` lines): its body is read by the sitemap reader
     /// instead of a parse callback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sitemap: Option<SitemapRole>,
@@ -457,14 +457,15 @@ impl<C> Request<C> {
     }
 
     /// The request's identity for dedup: its method, canonical URL, body
-    /// and cookie jar (see [`canon::request_fingerprint`](crate::canon::request_fingerprint)).
-    /// A plain GET's is the URL's [`fingerprint`](crate::canon::fingerprint).
+    /// and cookie jar (the `canon` module's `request_fingerprint`). A
+    /// plain GET's is its canonical URL's fingerprint.
     ///
     /// ```
-    /// use solo_crawl::{canon::fingerprint, Request};
+    /// use solo_crawl::Request;
     /// let u = url::Url::parse("http://a.test/search").unwrap();
     /// let get = Request::new(u.clone(), ());
-    /// assert_eq!(get.fingerprint(), fingerprint(&u));
+    /// let same = Request::parse("HTTP://A.test:80/search#top", ()).unwrap();
+    /// assert_eq!(get.fingerprint(), same.fingerprint()); // one canonical URL
     /// let a = Request::new(u.clone(), ()).with_method(hyper::Method::POST).form([("q", "a")]);
     /// let b = Request::new(u, ()).with_method(hyper::Method::POST).form([("q", "b")]);
     /// assert_ne!(a.fingerprint(), b.fingerprint());

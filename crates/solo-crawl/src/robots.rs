@@ -14,17 +14,6 @@ use texting_robots::Robot;
 use url::Url;
 
 /// A host's robots.txt rules.
-///
-/// ```
-/// use solo_crawl::robots::RobotsRules;
-/// let rules = RobotsRules::from_response("solo-crawl", Some(200),
-///     b"User-agent: *\nDisallow: /private/\nCrawl-delay: 2\n");
-/// let u = |s| url::Url::parse(s).unwrap();
-/// assert!(rules.allowed(&u("http://a.test/public")));
-/// assert!(!rules.allowed(&u("http://a.test/private/x")));
-/// assert_eq!(rules.crawl_delay(), Some(std::time::Duration::from_secs(2)));
-/// assert!(RobotsRules::from_response("solo-crawl", Some(404), b"").allowed(&u("http://a.test/private/x")));
-/// ```
 pub struct RobotsRules {
     robot: Option<Robot>,
 }
@@ -43,10 +32,6 @@ pub const MAX_CRAWL_DELAY: Duration = Duration::from_secs(60);
 
 impl RobotsRules {
     /// Rules that allow everything with no delay.
-    ///
-    /// ```
-    /// assert!(solo_crawl::robots::RobotsRules::allow_all().crawl_delay().is_none());
-    /// ```
     pub fn allow_all() -> RobotsRules {
         RobotsRules { robot: None }
     }
@@ -78,11 +63,45 @@ impl RobotsRules {
 
 /// The robots.txt agent name of a User-Agent: its first word, without the
 /// version (`solo-crawl/0.1 (+url)` → `solo-crawl`).
-///
-/// ```
-/// assert_eq!(solo_crawl::robots::agent_name("solo-crawl/0.1 (+http://x)"), "solo-crawl");
-/// ```
 pub fn agent_name(user_agent: &str) -> String {
     let first = user_agent.split_whitespace().next().unwrap_or("*");
     first.split('/').next().unwrap_or("*").to_owned()
+}
+
+/// The examples that were this module's doctests, run as unit tests
+/// now that the module is internal.
+#[cfg(test)]
+mod examples {
+    use crate as solo_crawl;
+
+    #[test]
+    fn example_1() {
+        use solo_crawl::robots::RobotsRules;
+        let rules = RobotsRules::from_response(
+            "solo-crawl",
+            Some(200),
+            b"User-agent: *\nDisallow: /private/\nCrawl-delay: 2\n",
+        );
+        let u = |s| url::Url::parse(s).unwrap();
+        assert!(rules.allowed(&u("http://a.test/public")));
+        assert!(!rules.allowed(&u("http://a.test/private/x")));
+        assert_eq!(rules.crawl_delay(), Some(std::time::Duration::from_secs(2)));
+        assert!(RobotsRules::from_response("solo-crawl", Some(404), b"")
+            .allowed(&u("http://a.test/private/x")));
+    }
+
+    #[test]
+    fn example_2() {
+        assert!(solo_crawl::robots::RobotsRules::allow_all()
+            .crawl_delay()
+            .is_none());
+    }
+
+    #[test]
+    fn example_3() {
+        assert_eq!(
+            solo_crawl::robots::agent_name("solo-crawl/0.1 (+http://x)"),
+            "solo-crawl"
+        );
+    }
 }

@@ -19,17 +19,6 @@ use url::Url;
 /// The `Referer` to send when following a link from `from` to `to`, if
 /// any (strict-origin-when-cross-origin, and never userinfo or a
 /// fragment).
-///
-/// ```
-/// use solo_crawl::secrets::referer;
-/// let u = |s: &str| url::Url::parse(s).unwrap();
-/// // Same origin: the whole URL, without credentials or fragment.
-/// assert_eq!(referer(&u("https://al:pw@a.test/p?q#f"), &u("https://a.test/x")).as_deref(), Some("https://a.test/p?q"));
-/// // Another origin: only the origin.
-/// assert_eq!(referer(&u("https://a.test/p?q"), &u("https://b.test/")).as_deref(), Some("https://a.test/"));
-/// // From https to http: nothing.
-/// assert_eq!(referer(&u("https://a.test/p"), &u("http://a.test/p")), None);
-/// ```
 pub fn referer(from: &Url, to: &Url) -> Option<String> {
     if !matches!(from.scheme(), "http" | "https") {
         return None;
@@ -51,12 +40,6 @@ pub fn referer(from: &Url, to: &Url) -> Option<String> {
 /// `url` as written in records and messages: its password masked
 /// (`https://user:***@host/`), or a user name alone, often a token,
 /// masked (`https://***@host/`).
-///
-/// ```
-/// let u = |s: &str| url::Url::parse(s).unwrap();
-/// assert_eq!(solo_crawl::secrets::redact_url(&u("https://alice:pw@a.test/x#f")), "https://alice:***@a.test/x#f");
-/// assert_eq!(solo_crawl::secrets::redact_url(&u("https://ghp_token@a.test/")), "https://***@a.test/");
-/// ```
 pub fn redact_url(url: &Url) -> String {
     if url.username().is_empty() && url.password().is_none() {
         return url.to_string();
@@ -70,17 +53,7 @@ pub fn redact_url(url: &Url) -> String {
 }
 
 /// `text` with the credentials of every URL in it masked, as
-/// [`redact_url`] does (for error messages, which may quote URLs).
-///
-/// ```
-/// use solo_crawl::secrets::redact_text;
-/// assert_eq!(
-///     redact_text("cannot connect to a.test:80 (http://alice:pw@a.test/x)"),
-///     "cannot connect to a.test:80 (http://alice:***@a.test/x)"
-/// );
-/// assert_eq!(redact_text("see https://tok@b.test/"), "see https://***@b.test/");
-/// assert_eq!(redact_text("no secret at http://a.test/"), "no secret at http://a.test/");
-/// ```
+/// `redact_url` does (for error messages, which may quote URLs).
 pub fn redact_text(text: &str) -> Cow<'_, str> {
     static USERINFO: LazyLock<Regex> = LazyLock::new(|| {
         // scheme://user[:password]@ — the userinfo ends at the last '@'
@@ -142,5 +115,60 @@ mod tests {
         );
         assert_eq!(redact_text("mailto:a@b.test"), "mailto:a@b.test");
         assert_eq!(redact_url(&u("http://a.test/")), "http://a.test/");
+    }
+}
+
+/// The examples that were this module's doctests, run as unit tests
+/// now that the module is internal.
+#[cfg(test)]
+mod examples {
+    use crate as solo_crawl;
+
+    #[test]
+    fn example_1() {
+        use solo_crawl::secrets::referer;
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        // Same origin: the whole URL, without credentials or fragment.
+        assert_eq!(
+            referer(&u("https://al:pw@a.test/p?q#f"), &u("https://a.test/x")).as_deref(),
+            Some("https://a.test/p?q")
+        );
+        // Another origin: only the origin.
+        assert_eq!(
+            referer(&u("https://a.test/p?q"), &u("https://b.test/")).as_deref(),
+            Some("https://a.test/")
+        );
+        // From https to http: nothing.
+        assert_eq!(referer(&u("https://a.test/p"), &u("http://a.test/p")), None);
+    }
+
+    #[test]
+    fn example_2() {
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        assert_eq!(
+            solo_crawl::secrets::redact_url(&u("https://alice:pw@a.test/x#f")),
+            "https://alice:***@a.test/x#f"
+        );
+        assert_eq!(
+            solo_crawl::secrets::redact_url(&u("https://ghp_token@a.test/")),
+            "https://***@a.test/"
+        );
+    }
+
+    #[test]
+    fn example_3() {
+        use solo_crawl::secrets::redact_text;
+        assert_eq!(
+            redact_text("cannot connect to a.test:80 (http://alice:pw@a.test/x)"),
+            "cannot connect to a.test:80 (http://alice:***@a.test/x)"
+        );
+        assert_eq!(
+            redact_text("see https://tok@b.test/"),
+            "see https://***@b.test/"
+        );
+        assert_eq!(
+            redact_text("no secret at http://a.test/"),
+            "no secret at http://a.test/"
+        );
     }
 }

@@ -26,14 +26,6 @@ use crate::request::Request;
 use crate::spider::{Output, Spider};
 
 /// What a sitemap request fetches.
-///
-/// ```
-/// use solo_crawl::sitemap::SitemapRole;
-/// let r = solo_crawl::Request::sitemap(url::Url::parse("http://a.test/robots.txt").unwrap(), ());
-/// assert_eq!(r.sitemap, Some(SitemapRole::Robots));
-/// let s = solo_crawl::Request::sitemap(url::Url::parse("http://a.test/sitemap.xml").unwrap(), ());
-/// assert_eq!(s.sitemap, Some(SitemapRole::Sitemap { nesting: 0 }));
-/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SitemapRole {
     /// A robots.txt, read for its `Sitemap:` lines only.
@@ -47,11 +39,6 @@ pub enum SitemapRole {
 }
 
 /// Bounds on what sitemaps may make the crawler do.
-///
-/// ```
-/// let l = solo_crawl::sitemap::SitemapLimits::default();
-/// assert_eq!((l.max_bytes, l.max_urls, l.max_nesting), (50 << 20, 50_000, 2));
-/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SitemapLimits {
     /// Bytes of one sitemap after decompression (the protocol's limit is
@@ -80,13 +67,6 @@ impl Default for SitemapLimits {
 }
 
 /// What kind of document a sitemap was.
-///
-/// ```
-/// use solo_crawl::sitemap::{read, Kind, SitemapLimits, SitemapRole};
-/// let url = url::Url::parse("http://a.test/i.xml").unwrap();
-/// let s = read(SitemapRole::Sitemap { nesting: 0 }, &url, b"<sitemapindex/>", &SitemapLimits::default());
-/// assert_eq!(s.kind, Kind::Index);
-/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// `<sitemapindex>`: its entries are sitemaps.
@@ -98,11 +78,6 @@ pub enum Kind {
 }
 
 /// One `<url>` or `<sitemap>`: where, and when it last changed.
-///
-/// ```
-/// let e = solo_crawl::sitemap::Entry { loc: url::Url::parse("http://a.test/").unwrap(), lastmod: None };
-/// assert_eq!(e.loc.path(), "/");
-/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// The `<loc>`, absolute.
@@ -122,10 +97,6 @@ pub enum Bound {
 
 impl Bound {
     /// The stats key.
-    ///
-    /// ```
-    /// assert_eq!(solo_crawl::sitemap::Bound::TooBig.as_str(), "too_big");
-    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Bound::TooBig => "too_big",
@@ -135,14 +106,6 @@ impl Bound {
 }
 
 /// A sitemap read.
-///
-/// ```
-/// use solo_crawl::sitemap::{read, Bound, SitemapLimits, SitemapRole};
-/// let url = url::Url::parse("http://a.test/s.txt").unwrap();
-/// let limits = SitemapLimits { max_urls: 1, ..Default::default() };
-/// let s = read(SitemapRole::Sitemap { nesting: 0 }, &url, b"http://a.test/1\nhttp://a.test/2\n", &limits);
-/// assert_eq!((s.entries.len(), s.bounds.as_slice(), s.error), (1, &[Bound::TooManyUrls][..], None));
-/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sitemap {
     /// Index, urlset or robots.txt.
@@ -161,19 +124,6 @@ pub struct Sitemap {
 /// decoded), then robots.txt `Sitemap:` lines, sitemap XML, or a text
 /// sitemap (one URL a line). Never fails; a broken document gives what
 /// was read before the break, and the error.
-///
-/// ```
-/// use solo_crawl::sitemap::{read, Kind, SitemapLimits, SitemapRole};
-/// let url = url::Url::parse("http://a.test/sitemap.xml").unwrap();
-/// let xml = br#"<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
-///   <url><loc>http://a.test/a?x=1&amp;y=2</loc><lastmod>2024-05-01</lastmod></url>
-///   <url><loc> /b </loc></url></urlset>"#;
-/// let s = read(SitemapRole::Sitemap { nesting: 0 }, &url, xml, &SitemapLimits::default());
-/// assert_eq!(s.kind, Kind::UrlSet);
-/// assert_eq!(s.entries[0].loc.as_str(), "http://a.test/a?x=1&y=2");
-/// assert_eq!(s.entries[0].lastmod.as_deref(), Some("2024-05-01"));
-/// assert_eq!(s.entries[1].loc.as_str(), "http://a.test/b");
-/// ```
 pub fn read(role: SitemapRole, url: &Url, body: &[u8], limits: &SitemapLimits) -> Sitemap {
     let mut bounds = Vec::new();
     let unzipped;
@@ -525,15 +475,6 @@ pub(crate) fn start_requests<C: Default>(
 /// its URL matches (Scrapy's `sitemap_rules`); a URL no rule matches is
 /// not crawled. A [`Spider`](crate::Spider) holds one and answers
 /// [`Spider::sitemap_callback`](crate::Spider::sitemap_callback) with it.
-///
-/// ```
-/// use solo_crawl::sitemap::SitemapRules;
-/// let rules = SitemapRules::new([("/product/", "product"), ("/blog/", "post")]).unwrap();
-/// let u = |s| url::Url::parse(s).unwrap();
-/// assert_eq!(rules.callback(&u("http://a.test/product/1")), Some("product"));
-/// assert_eq!(rules.callback(&u("http://a.test/about")), None);
-/// assert!(SitemapRules::new([("(", ())]).is_err());
-/// ```
 #[derive(Clone, Debug)]
 pub struct SitemapRules<C> {
     rules: Vec<(Regex, C)>,
@@ -675,5 +616,112 @@ sitemap: /rel.xml
         );
         let s = sm(long.as_bytes(), &SitemapLimits::default());
         assert_eq!(locs(&s), ["http://a.test/short"]);
+    }
+}
+
+/// The examples that were this module's doctests, run as unit tests
+/// now that the module is internal.
+#[cfg(test)]
+mod examples {
+    use crate as solo_crawl;
+
+    #[test]
+    fn example_1() {
+        use solo_crawl::sitemap::SitemapRole;
+        let r =
+            solo_crawl::Request::sitemap(url::Url::parse("http://a.test/robots.txt").unwrap(), ());
+        assert_eq!(r.sitemap, Some(SitemapRole::Robots));
+        let s =
+            solo_crawl::Request::sitemap(url::Url::parse("http://a.test/sitemap.xml").unwrap(), ());
+        assert_eq!(s.sitemap, Some(SitemapRole::Sitemap { nesting: 0 }));
+    }
+
+    #[test]
+    fn example_2() {
+        let l = solo_crawl::sitemap::SitemapLimits::default();
+        assert_eq!(
+            (l.max_bytes, l.max_urls, l.max_nesting),
+            (50 << 20, 50_000, 2)
+        );
+    }
+
+    #[test]
+    fn example_3() {
+        use solo_crawl::sitemap::{read, Kind, SitemapLimits, SitemapRole};
+        let url = url::Url::parse("http://a.test/i.xml").unwrap();
+        let s = read(
+            SitemapRole::Sitemap { nesting: 0 },
+            &url,
+            b"<sitemapindex/>",
+            &SitemapLimits::default(),
+        );
+        assert_eq!(s.kind, Kind::Index);
+    }
+
+    #[test]
+    fn example_4() {
+        let e = solo_crawl::sitemap::Entry {
+            loc: url::Url::parse("http://a.test/").unwrap(),
+            lastmod: None,
+        };
+        assert_eq!(e.loc.path(), "/");
+    }
+
+    #[test]
+    fn example_5() {
+        assert_eq!(solo_crawl::sitemap::Bound::TooBig.as_str(), "too_big");
+    }
+
+    #[test]
+    fn example_6() {
+        use solo_crawl::sitemap::{read, Bound, SitemapLimits, SitemapRole};
+        let url = url::Url::parse("http://a.test/s.txt").unwrap();
+        let limits = SitemapLimits {
+            max_urls: 1,
+            ..Default::default()
+        };
+        let s = read(
+            SitemapRole::Sitemap { nesting: 0 },
+            &url,
+            b"http://a.test/1\nhttp://a.test/2\n",
+            &limits,
+        );
+        assert_eq!(
+            (s.entries.len(), s.bounds.as_slice(), s.error),
+            (1, &[Bound::TooManyUrls][..], None)
+        );
+    }
+
+    #[test]
+    fn example_7() {
+        use solo_crawl::sitemap::{read, Kind, SitemapLimits, SitemapRole};
+        let url = url::Url::parse("http://a.test/sitemap.xml").unwrap();
+        let xml =
+            br#"<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+          <url><loc>http://a.test/a?x=1&amp;y=2</loc><lastmod>2024-05-01</lastmod></url>
+          <url><loc> /b </loc></url></urlset>"#;
+        let s = read(
+            SitemapRole::Sitemap { nesting: 0 },
+            &url,
+            xml,
+            &SitemapLimits::default(),
+        );
+        assert_eq!(s.kind, Kind::UrlSet);
+        assert_eq!(s.entries[0].loc.as_str(), "http://a.test/a?x=1&y=2");
+        assert_eq!(s.entries[0].lastmod.as_deref(), Some("2024-05-01"));
+        assert_eq!(s.entries[1].loc.as_str(), "http://a.test/b");
+    }
+
+    #[test]
+    fn example_8() {
+        use solo_crawl::sitemap::SitemapRules;
+        let rules = SitemapRules::new([("/product/", "product"), ("/blog/", "post")]).unwrap();
+        let u = |s| url::Url::parse(s).unwrap();
+        assert_eq!(
+            rules.callback(&u("http://a.test/product/1")),
+            Some("product")
+        );
+        assert_eq!(rules.callback(&u("http://a.test/about")), None);
+        assert!(SitemapRules::new([("(", ())]).is_err());
     }
 }

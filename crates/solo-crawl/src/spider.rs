@@ -117,7 +117,7 @@ pub trait Spider: 'static {
     /// default every page is crawled with the default callback.
     ///
     /// ```
-    /// use solo_crawl::{sitemap::SitemapRules, Output, Request, Response, Spider};
+    /// use solo_crawl::{SitemapRules, Output, Request, Response, Spider};
     /// #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
     /// enum Cb { #[default] Other, Product }
     /// struct Shop { rules: SitemapRules<Cb> }

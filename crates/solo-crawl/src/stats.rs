@@ -18,15 +18,6 @@ use serde::Serialize;
 
 /// A log-linear histogram of durations (in microseconds): 16 buckets per
 /// power of two, so percentiles are within about 6 %.
-///
-/// ```
-/// use std::time::Duration;
-/// let mut h = solo_crawl::stats::Histogram::default();
-/// for ms in 1..=100 { h.record(Duration::from_millis(ms)); }
-/// let p50 = h.percentile(50.0).as_secs_f64() * 1000.0;
-/// assert!((47.0..=54.0).contains(&p50), "{p50}");
-/// assert_eq!(h.count(), 100);
-/// ```
 #[derive(Clone)]
 pub struct Histogram {
     buckets: Vec<u64>,
@@ -72,6 +63,7 @@ impl Histogram {
     }
 
     /// Samples recorded.
+    #[cfg(test)]
     pub fn count(&self) -> u64 {
         self.count
     }
@@ -364,10 +356,6 @@ impl fmt::Display for Summary {
 
 /// Peak resident set size of this process (`VmHWM` in
 /// `/proc/self/status`), where the OS tells it.
-///
-/// ```
-/// if cfg!(target_os = "linux") { assert!(solo_crawl::stats::peak_rss().unwrap() > 0); }
-/// ```
 pub fn peak_rss() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -435,6 +423,32 @@ pub(crate) async fn ticker(
         if n % 25 == 0 {
             let (f, q) = live();
             progress.update(&stats.borrow(), f, q);
+        }
+    }
+}
+
+/// The examples that were this module's doctests, run as unit tests
+/// now that the module is internal.
+#[cfg(test)]
+mod examples {
+    use crate as solo_crawl;
+
+    #[test]
+    fn example_1() {
+        use std::time::Duration;
+        let mut h = solo_crawl::stats::Histogram::default();
+        for ms in 1..=100 {
+            h.record(Duration::from_millis(ms));
+        }
+        let p50 = h.percentile(50.0).as_secs_f64() * 1000.0;
+        assert!((47.0..=54.0).contains(&p50), "{p50}");
+        assert_eq!(h.count(), 100);
+    }
+
+    #[test]
+    fn example_2() {
+        if cfg!(target_os = "linux") {
+            assert!(solo_crawl::stats::peak_rss().unwrap() > 0);
         }
     }
 }

@@ -112,18 +112,6 @@ impl AutoThrottle {
 /// `limit / 2` answers after that. One overload fails a burst of requests
 /// at once, so after a cut the failures of the requests that were already
 /// in flight do not cut again (TCP's once-per-window rule).
-///
-/// ```
-/// use solo_crawl::throttle::HostLimit;
-/// let mut l = HostLimit::new(16);
-/// l.overloaded(11); // 11 others still in flight
-/// assert_eq!(l.limit(), 6);
-/// l.completed();
-/// l.overloaded(10); // one of that burst: no second cut
-/// assert_eq!(l.limit(), 6);
-/// for _ in 0..3 { l.answered(); }
-/// assert_eq!(l.limit(), 7);
-/// ```
 #[derive(Clone, Debug)]
 pub struct HostLimit {
     max: usize,
@@ -296,5 +284,27 @@ mod tests {
             let p = t.next_pause(ms(10), ms(10), Some(200), ms(0));
             assert!(p <= Duration::MAX, "{target}");
         }
+    }
+}
+
+/// The examples that were this module's doctests, run as unit tests
+/// now that the module is internal.
+#[cfg(test)]
+mod examples {
+    use crate as solo_crawl;
+
+    #[test]
+    fn example_1() {
+        use solo_crawl::throttle::HostLimit;
+        let mut l = HostLimit::new(16);
+        l.overloaded(11); // 11 others still in flight
+        assert_eq!(l.limit(), 6);
+        l.completed();
+        l.overloaded(10); // one of that burst: no second cut
+        assert_eq!(l.limit(), 6);
+        for _ in 0..3 {
+            l.answered();
+        }
+        assert_eq!(l.limit(), 7);
     }
 }

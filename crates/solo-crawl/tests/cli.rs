@@ -306,3 +306,82 @@ fn sitemap_urls_alone_start_a_crawl() {
         stderr(&o)
     );
 }
+
+/// Ctrl-C stops the crawl gracefully (the request in flight may finish);
+/// a second one exits with status 130 at once. The binary decides that:
+/// the library only reports the second Ctrl-C (`StopHandle::hurried`).
+#[test]
+fn a_second_ctrl_c_exits_130_at_once() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    // A server that accepts and never answers: the page stays in flight.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let (accepted_tx, accepted) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+            let _ = accepted_tx.send(());
+        }
+    });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args(["crawl", &url, "--ignore-robots", "--timeout", "600"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let (line_tx, lines) = std::sync::mpsc::channel();
+    let err = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in err.lines().map_while(Result::ok) {
+            let _ = line_tx.send(line);
+        }
+    });
+    let interrupt = || {
+        let pid = child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    accepted
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the crawl connects");
+    std::thread::sleep(Duration::from_millis(300)); // the signal watcher is up
+    interrupt();
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|l: &String| l.contains("Ctrl-C: finishing"))
+    {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no graceful-stop message; stderr: {seen:?}"));
+        seen.push(line);
+    }
+    interrupt();
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        // A graceful stop waits for the hung request (30 s here); at once
+        // means well before that, even on a loaded machine.
+        if t.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            panic!("still running 15 s after the second Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    seen.extend(lines.try_iter());
+    assert_eq!(status.code(), Some(130), "stderr: {seen:?}");
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("second Ctrl-C: exiting now")),
+        "stderr: {seen:?}"
+    );
+}

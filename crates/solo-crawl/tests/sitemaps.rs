@@ -8,8 +8,8 @@ use std::io::Write;
 
 use common::*;
 use solo_crawl::demo_site::SiteResponse;
-use solo_crawl::sitemap::{SitemapLimits, SitemapRules};
 use solo_crawl::{Config, Output, Request, Response, Spider};
+use solo_crawl::{SitemapLimits, SitemapRules};
 use url::Url;
 
 fn xml(body: String) -> SiteResponse {
