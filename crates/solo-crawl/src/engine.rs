@@ -485,6 +485,30 @@ enum Report<C> {
     },
 }
 
+impl<C> Report<C> {
+    /// A page the server answered (not shedding load): its record, what
+    /// the spider made of it and, for a redirect, the request for its
+    /// target.
+    fn answered(
+        host: HostId,
+        request: Request<C>,
+        record: PageRecord,
+        out: Output<C>,
+        final_url: Url,
+        redirect: Option<Box<Request<C>>>,
+    ) -> Report<C> {
+        Report::Page {
+            host,
+            request,
+            record: Box::new(record),
+            out,
+            final_url: Some(final_url),
+            shed: false,
+            redirect,
+        }
+    }
+}
+
 struct Engine<S: Spider, F> {
     sh: Rc<Shared<S, F>>,
     frontier: Frontier<S::Callback>,
@@ -1143,15 +1167,7 @@ async fn page<S: Spider, F: Fetch>(
                     *st.counts.sitemap.entry(k.to_owned()).or_default() += n;
                 }
                 drop(st);
-                return Report::Page {
-                    host,
-                    request,
-                    record: Box::new(record),
-                    out,
-                    final_url: Some(f.final_url),
-                    shed: false,
-                    redirect: None,
-                };
+                return Report::answered(host, request, record, out, f.final_url, None);
             }
             let final_url = f.final_url.clone();
             let response =
@@ -1185,15 +1201,7 @@ async fn page<S: Spider, F: Fetch>(
                     sh.stats.borrow_mut().counts.links_capped += 1;
                 }
             }
-            Report::Page {
-                host,
-                request,
-                record: Box::new(record),
-                out,
-                final_url: Some(final_url),
-                shed: false,
-                redirect: None,
-            }
+            Report::answered(host, request, record, out, final_url, None)
         }
         Err(e) => {
             sh.stats.borrow_mut().error(e.kind.as_str());
@@ -1292,15 +1300,7 @@ async fn redirected<S: Spider, F: Fetch>(
             None
         }
     };
-    Report::Page {
-        host,
-        request,
-        record: Box::new(record),
-        out,
-        final_url: Some(final_url),
-        shed: false,
-        redirect: next,
-    }
+    Report::answered(host, request, record, out, final_url, next)
 }
 
 /// The next hop of a page's `<meta http-equiv="refresh">`, if it is one
