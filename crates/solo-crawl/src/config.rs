@@ -167,6 +167,13 @@ pub struct Config {
     /// default. Requests with their own
     /// [`cookie_jar`](crate::Request::cookie_jar) use that jar either way.
     pub cookies: bool,
+    /// Where the frontier lives: in this process (the default), or in
+    /// Redis, shared with other workers of the same crawl
+    /// (`--redis URL --crawl-id NAME`; see docs/distributed.md). With
+    /// Redis, `per_host`, `delay`, Crawl-delay, `Retry-After` pauses and
+    /// `max_pages` hold for all workers together, and `state_dir` is not
+    /// used (Redis keeps the state).
+    pub frontier: crate::redis_frontier::FrontierBackend,
 }
 
 impl Default for Config {
@@ -212,6 +219,7 @@ impl Default for Config {
             deny_networks: Vec::new(),
             resolver: None,
             cookies: false,
+            frontier: Default::default(),
         }
     }
 }
@@ -243,6 +251,23 @@ impl Config {
             }
         };
         positive("concurrency", self.concurrency)?;
+        if let crate::redis_frontier::FrontierBackend::Redis(r) = &self.frontier {
+            if r.crawl_id.is_empty() || r.crawl_id.contains(['{', '}']) || r.crawl_id.len() > 200 {
+                return Err(format!(
+                    "Config::frontier: the crawl id must be 1 to 200 characters without braces, not {:?}",
+                    r.crawl_id
+                ));
+            }
+            if r.lease_timeout < Duration::from_millis(300) || r.lease_timeout > MAX_DURATION {
+                return Err(format!(
+                    "Config::frontier: the lease timeout must be between 300 ms and a day, not {:?}",
+                    r.lease_timeout
+                ));
+            }
+            if self.state_dir.is_some() {
+                return Err("Config::state_dir cannot be used with a Redis frontier: Redis keeps the crawl's state".into());
+            }
+        }
         positive("per_host", self.per_host)?;
         positive("max_bytes", self.max_bytes)?;
         positive("frontier_cap", self.frontier_cap)?;

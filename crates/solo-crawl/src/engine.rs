@@ -36,7 +36,7 @@ use solo::sync::{mpsc, Event};
 use url::Url;
 
 use crate::budget::BodyBudget;
-use crate::canon::fingerprint;
+use crate::canon::{fingerprint, host_key};
 use crate::config::Config;
 use crate::directives::{Directives, Refresh};
 use crate::fetch::{self, Fetch, FetchError, FetchErrorKind, FetchRequest, Fetched};
@@ -44,6 +44,7 @@ use crate::frontier::{Frontier, HostId, Job, Rejected};
 use crate::output::{OutputConfig, PageRecord};
 use crate::pipeline::{self, Pipelines};
 use crate::redirect;
+use crate::redis_frontier::{self, FrontierBackend, Leased, Remote};
 use crate::request::Request;
 use crate::response::Response;
 use crate::robots::{agent_name, RobotsRules};
@@ -131,6 +132,10 @@ pub enum CrawlError {
     Client(FetchError),
     /// An item pipeline stage failed to open or close.
     Pipeline(String),
+    /// The shared frontier's Redis could not be used: a bad URL, refused,
+    /// a wrong password, a Redis too old, no such crawl (the message says
+    /// which, and what to do).
+    Redis(String),
 }
 
 impl std::fmt::Display for CrawlError {
@@ -141,6 +146,7 @@ impl std::fmt::Display for CrawlError {
             CrawlError::State(e) => write!(f, "state: {e}"),
             CrawlError::Client(e) => write!(f, "http client: {e}"),
             CrawlError::Pipeline(e) => write!(f, "{e}"),
+            CrawlError::Redis(e) => write!(f, "{e}"),
         }
     }
 }
@@ -152,7 +158,7 @@ impl std::error::Error for CrawlError {
             CrawlError::Output(e) => Some(e),
             CrawlError::State(e) => Some(&**e),
             CrawlError::Client(e) => Some(e),
-            CrawlError::Pipeline(_) => None,
+            CrawlError::Pipeline(_) | CrawlError::Redis(_) => None,
         }
     }
 }
@@ -260,6 +266,17 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             config.allow_networks.extend(nets);
         }
         let fetcher = (self.fetcher)(&config).map_err(CrawlError::Client)?;
+        let link = match &config.frontier {
+            FrontierBackend::Redis(r) => {
+                let url = r.url.clone();
+                let link = solo::to_thread(move || crate::redis_link::Link::open(&url))
+                    .await
+                    .map_err(CrawlError::Redis)?;
+                Some((link, r.clone()))
+            }
+            _ => None,
+        };
+        let remote = link.as_ref().map(|_| Rc::new(Remote::default()));
         let (store, restored) = match config.state_dir.clone() {
             Some(dir) => {
                 let reset = config.state_reset;
@@ -307,7 +324,34 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             sitemap_urls: Cell::new(0),
             sessions: Sessions::new(agent_cfg.cookies),
         });
-        let mut frontier = Frontier::new(&agent_cfg);
+        let mut frontier = if remote.is_some() {
+            // The page budget is the shared frontier's.
+            let mut cfg = agent_cfg.clone();
+            cfg.max_pages = None;
+            let mut f = Frontier::new(&cfg);
+            f.set_remote();
+            f
+        } else {
+            Frontier::new(&agent_cfg)
+        };
+        if let (Some((link, r)), Some(remote)) = (link, &remote) {
+            let tx = sh.tx.clone();
+            let params = redis_frontier::Params {
+                per_host: agent_cfg.per_host,
+                delay: agent_cfg.delay,
+                lease: r.lease_timeout,
+                max_pages: agent_cfg.max_pages,
+            };
+            solo::spawn(remote.clone().drive(
+                link,
+                crate::redis_link::prefix(&r.crawl_id),
+                redis_frontier::worker_name(),
+                params,
+                Box::new(move |batch| {
+                    let _ = tx.try_send(Report::Leased(batch));
+                }),
+            ));
+        }
         let resumed = restored.as_ref().is_some_and(|(r, _)| r.resumed);
         if let Some((r, queued)) = restored {
             frontier.restore_progress(&r.seen, r.dispatched, r.spilled);
@@ -320,9 +364,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         for r in starts {
             let url = redact_url(&r.url);
             let pushed = frontier.push_with(r, true, |fp, req, spilled| {
-                if persist {
-                    writer.send(enqueue_op(fp, req, spilled));
-                }
+                on_accepted(persist, &writer, remote.as_deref(), fp, req, spilled)
             });
             if let Err(why) = pushed {
                 if why != crate::frontier::Rejected::Seen {
@@ -354,8 +396,13 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             db_path,
             damaged: None,
             pipelines: self.pipelines.clone(),
+            remote: remote.clone(),
+            written_acks: Vec::new(),
         };
         let interrupted = engine.run_loop(&self.stop, &live).await;
+        if let Some(r) = &remote {
+            engine.leave(r).await;
+        }
         let closed = match &self.pipelines {
             Some(p) => p.close().await,
             None => Ok(()),
@@ -379,6 +426,9 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             .map_err(|e| write_error(e, &self.output, sh.config.state_dir.as_deref()))?;
         if let Some(e) = damaged {
             return Err(CrawlError::State(e.into()));
+        }
+        if let Some(e) = remote.as_ref().and_then(|r| r.fatal()) {
+            return Err(CrawlError::Redis(e));
         }
         closed.map_err(CrawlError::Pipeline)?;
         let stats = sh.stats.borrow();
@@ -467,6 +517,7 @@ enum Report<C> {
     Crashed {
         host: HostId,
         fp: u64,
+        lease: Option<u64>,
         record: Box<PageRecord>,
     },
     /// A page's items are through the pipeline: its record, the kept
@@ -478,6 +529,8 @@ enum Report<C> {
         /// Items handed to the pipeline (they leave its backlog now).
         handed: usize,
     },
+    /// Requests leased from the shared frontier (or, empty, news of it).
+    Leased(Leased),
     /// Spilled requests back from the store (`asked` were asked for).
     Unspilled {
         rows: Vec<String>,
@@ -525,6 +578,11 @@ struct Engine<S: Spider, F> {
     damaged: Option<String>,
     /// The item pipeline, if any.
     pipelines: Option<Rc<Pipelines>>,
+    /// The shared frontier (Redis), if any.
+    remote: Option<Rc<Remote>>,
+    /// Leases of pages done this turn, acknowledged once their records
+    /// are written out.
+    written_acks: Vec<(u64, String)>,
 }
 
 impl<S: Spider, F: Fetch> Engine<S, F> {
@@ -558,10 +616,17 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     self.maybe_unspill();
                 }
             }
+            if let Some(r) = self.remote.clone() {
+                if !interrupted && r.fatal().is_some() {
+                    interrupted = true;
+                }
+                self.remote_turn(&r, interrupted, concurrency);
+            }
             live.set((self.frontier.in_flight(), self.frontier.queued()));
+            let shared_done = self.remote.as_ref().map_or(true, |r| r.crawl_done());
             if self.frontier.in_flight() == 0
                 && piped == 0
-                && (interrupted || (self.frontier.is_idle() && !self.unspilling))
+                && (interrupted || (self.frontier.is_idle() && !self.unspilling && shared_done))
             {
                 return interrupted;
             }
@@ -603,6 +668,51 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
         }
     }
 
+    /// The shared frontier's part of a loop turn: leases dropped by the
+    /// local rules are done, this turn's done pages are acknowledged once
+    /// the writer has them, and Redis hears how many requests we could
+    /// take.
+    fn remote_turn(&mut self, r: &Rc<Remote>, interrupted: bool, concurrency: usize) {
+        for (id, host) in self.frontier.take_dropped_leases() {
+            r.ack(id, host);
+        }
+        if !self.written_acks.is_empty() {
+            let acks = std::mem::take(&mut self.written_acks);
+            let (reply, written) = futures_channel::oneshot::channel();
+            self.writer.send(Msg::Written(reply));
+            r.writing(acks.len());
+            let r = r.clone();
+            solo::spawn(async move {
+                if written.await.is_ok() {
+                    r.written(acks);
+                }
+            });
+        }
+        let have = self.frontier.queued() + self.frontier.in_flight();
+        let want = if interrupted {
+            0
+        } else {
+            (2 * concurrency).saturating_sub(have)
+        };
+        // Ask when half the local queue is gone, not for every page.
+        r.want(if have <= concurrency { want } else { 0 });
+    }
+
+    /// This worker leaves the shared frontier: requests leased and not
+    /// started go back, then the goodbye.
+    async fn leave(&mut self, r: &Rc<Remote>) {
+        self.writer.flush();
+        for req in self.frontier.drain() {
+            if let Some(id) = req.lease {
+                r.release(id, host_key(&req.url));
+            }
+        }
+        for (id, host) in self.frontier.take_dropped_leases() {
+            r.ack(id, host);
+        }
+        r.close().await;
+    }
+
     /// Marks the requests the frontier dropped for good as done.
     fn persist_dropped(&mut self) {
         for fp in self.frontier.take_dropped() {
@@ -639,13 +749,11 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
 
     /// Sends a redirect's target to the frontier, like any new request.
     fn push_redirect(&mut self, next: Request<S::Callback>, seed: bool) {
-        let (persist, writer) = (self.persist, &self.writer);
+        let (persist, writer, remote) = (self.persist, &self.writer, self.remote.as_deref());
         let from = next.redirected_from.last().map(redact_url);
         let to = redact_url(&next.url);
         let pushed = self.frontier.push_with(next, false, |fp, req, spilled| {
-            if persist {
-                writer.send(enqueue_op(fp, req, spilled));
-            }
+            on_accepted(persist, writer, remote, fp, req, spilled)
         });
         match pushed {
             Ok(_) => self.sh.stats.borrow_mut().counts.redirects += 1,
@@ -709,6 +817,10 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     }
                 }
                 let (items, follows, item_errors) = out.into_parts();
+                if let Some(r) = &self.remote {
+                    let error = record.error.is_some() || record.status.is_some_and(|s| s >= 400);
+                    r.count(1, i64::from(error), items.len() as i64, 0);
+                }
                 {
                     let mut st = self.sh.stats.borrow_mut();
                     st.counts.items += items.len() as u64;
@@ -744,7 +856,8 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     }
                 };
                 let referer = final_url.unwrap_or_else(|| request.url.clone());
-                let (persist, writer) = (self.persist, &self.writer);
+                let (persist, writer, remote) =
+                    (self.persist, &self.writer, self.remote.as_deref());
                 for mut r in follows {
                     // A sitemap listed by a sitemap is as deep as its
                     // parent: indexes count against `max_nesting`, not the
@@ -754,10 +867,11 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     r.retries = 0;
                     r.redirected_from.clear();
                     let _ = self.frontier.push_with(r, false, |fp, req, spilled| {
-                        if persist {
-                            writer.send(enqueue_op(fp, req, spilled));
-                        }
+                        on_accepted(persist, writer, remote, fp, req, spilled)
                     });
+                }
+                if let Some(id) = request.lease {
+                    self.written_acks.push((id, host_key(&request.url)));
                 }
                 // After its links: a crash before this commit fetches the
                 // page again, and finds them again.
@@ -799,20 +913,66 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 if pause_host {
                     self.frontier.pause_host(host, at);
                 }
+                if let Some(r) = &self.remote {
+                    r.count(0, 0, 0, 1);
+                    if pause_host {
+                        let pause = at.saturating_duration_since(now);
+                        r.host_news(self.frontier.host_name(host), Duration::ZERO, pause);
+                    }
+                }
                 self.frontier.retry_at(host, request, at);
             }
             Report::Robots { host, rules } => {
                 self.sh.stats.borrow_mut().counts.robots_fetched += 1;
+                if let (Some(r), Some(cd)) = (&self.remote, rules.crawl_delay()) {
+                    r.host_news(self.frontier.host_name(host), cd, Duration::ZERO);
+                }
                 self.frontier.robots_done(host, rules, now);
             }
-            Report::Crashed { host, fp, record } => {
+            Report::Crashed {
+                host,
+                fp,
+                lease,
+                record,
+            } => {
                 self.frontier.complete(host, now);
+                if let (Some(id), Some(r)) = (lease, &self.remote) {
+                    self.written_acks.push((id, self.frontier.host_name(host)));
+                    r.count(1, 1, 0, 0);
+                }
                 let mut st = self.sh.stats.borrow_mut();
                 st.counts.pages += 1;
                 st.error("panic");
                 drop(st);
                 self.writer.send(Msg::Page(record));
                 self.persist_done(fp);
+            }
+            Report::Leased(batch) => {
+                let r = self
+                    .remote
+                    .clone()
+                    .expect("leases come from a shared frontier");
+                for (id, json) in batch {
+                    match serde_json::from_str::<Request<S::Callback>>(&json) {
+                        Ok(mut req) => {
+                            req.lease = Some(id);
+                            self.frontier.restore(req);
+                        }
+                        Err(e) => {
+                            // Written by another spider: dropped, said once per batch.
+                            self.sh.stats.borrow_mut().error("redis_decode");
+                            eprintln!("solo-crawl: a leased request does not decode ({e}): dropped; do all workers of this crawl run the same spider?");
+                            let host = serde_json::from_str::<serde_json::Value>(&json)
+                                .ok()
+                                .and_then(|v| {
+                                    v.get("url")?.as_str().and_then(|u| Url::parse(u).ok())
+                                })
+                                .map(|u| host_key(&u))
+                                .unwrap_or_default();
+                            r.ack(id, host);
+                        }
+                    }
+                }
             }
             Report::Unspilled { rows, asked } => {
                 self.unspilling = false;
@@ -866,6 +1026,28 @@ fn write_error(e: io::Error, out: &OutputConfig, state: Option<&std::path::Path>
             }
         ),
     ))
+}
+
+/// Hands an accepted request to the state store and the shared frontier
+/// (when there are).
+fn on_accepted<C: serde::Serialize>(
+    persist: bool,
+    writer: &Writer,
+    remote: Option<&Remote>,
+    fp: u64,
+    req: &Request<C>,
+    spilled: bool,
+) {
+    if persist {
+        writer.send(enqueue_op(fp, req, spilled));
+    }
+    if let Some(r) = remote {
+        r.add(
+            (!req.dont_filter).then_some(fp),
+            host_key(&req.url),
+            serde_json::to_string(req).unwrap_or_default(),
+        );
+    }
 }
 
 /// The store operation for an accepted request.
@@ -993,6 +1175,7 @@ struct PanicGuard<'a, C> {
     tx: &'a mpsc::Sender<Report<C>>,
     host: HostId,
     fp: u64,
+    lease: Option<u64>,
     record: Option<PageRecord>,
 }
 
@@ -1003,6 +1186,7 @@ impl<C> Drop for PanicGuard<'_, C> {
             let _ = self.tx.try_send(Report::Crashed {
                 host: self.host,
                 fp: self.fp,
+                lease: self.lease,
                 record: Box::new(record),
             });
         }
@@ -1063,6 +1247,7 @@ async fn page_task<S: Spider, F: Fetch>(
         tx: &sh.tx,
         host,
         fp: request.key(),
+        lease: request.lease,
         record: Some(base_record(&request)),
     };
     let ev = page(&sh, host, request).await;

@@ -237,6 +237,13 @@ pub struct Frontier<C> {
     /// Fingerprints of requests dropped for good since the last
     /// `take_dropped` (tracked with a store only).
     dropped: Vec<u64>,
+    /// With a shared frontier (Redis): accepted requests are handed to
+    /// `accepted` only (they come back leased), and dropped leased ones
+    /// are kept in `dropped_leases` for the engine to acknowledge.
+    remote: bool,
+    /// (lease, host key) of leased requests dropped since the last
+    /// `take_dropped_leases`.
+    dropped_leases: Vec<(u64, String)>,
 }
 
 impl<C> Frontier<C> {
@@ -274,7 +281,17 @@ impl<C> Frontier<C> {
             cap: None,
             spilled: 0,
             dropped: Vec::new(),
+            remote: false,
+            dropped_leases: Vec::new(),
         }
+    }
+
+    /// Makes this frontier a worker's cache of a shared one: accepted
+    /// requests are not queued here but handed to `push_with`'s callback
+    /// (as spilled), and come back through [`restore`](Frontier::restore)
+    /// once leased.
+    pub(crate) fn set_remote(&mut self) {
+        self.remote = true;
     }
 
     /// Queues a start request: its host joins the crawl's scope, and the
@@ -318,9 +335,11 @@ impl<C> Frontier<C> {
                     self.seen.insert(fp);
                     fp
                 };
-                let spill = !start && self.cap.is_some_and(|c| self.queued >= c);
+                let spill = self.remote || (!start && self.cap.is_some_and(|c| self.queued >= c));
                 accepted(fp, &request, spill);
-                if spill {
+                if self.remote {
+                    // Queued in the shared frontier.
+                } else if spill {
                     self.spilled += 1;
                 } else {
                     self.enqueue(request);
@@ -666,6 +685,9 @@ impl<C> Frontier<C> {
 
     /// Remembers a dropped request, for the store.
     fn forget(&mut self, request: &Request<C>) {
+        if let Some(id) = request.lease {
+            self.dropped_leases.push((id, host_key(&request.url)));
+        }
         if self.cap.is_some() {
             self.dropped.push(request.key());
         }
@@ -675,6 +697,28 @@ impl<C> Frontier<C> {
     /// budget) since the last call; only tracked with a store.
     pub(crate) fn take_dropped(&mut self) -> Vec<u64> {
         std::mem::take(&mut self.dropped)
+    }
+
+    /// Leased requests dropped for good (robots.txt) since the last call:
+    /// (lease, host key), for the engine to acknowledge.
+    pub(crate) fn take_dropped_leases(&mut self) -> Vec<(u64, String)> {
+        std::mem::take(&mut self.dropped_leases)
+    }
+
+    /// Takes every request not started (queued, or waiting for a retry),
+    /// for a worker that leaves to give back.
+    pub(crate) fn drain(&mut self) -> Vec<Request<C>> {
+        let mut out: Vec<Request<C>> = self.delayed.drain().map(|d| d.request).collect();
+        for hs in &mut self.hosts {
+            out.extend(hs.queue.drain().map(|e| e.request));
+        }
+        self.queued = 0;
+        out
+    }
+
+    /// The key (`host:port`) of `host`.
+    pub(crate) fn host_name(&self, host: HostId) -> String {
+        host_key(&self.hosts[host.0].origin)
     }
 
     /// Keeps at most `cap` requests in memory from now on; more are

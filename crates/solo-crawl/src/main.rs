@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use regex::Regex;
 use solo_crawl::demo_site::DemoSite;
 use solo_crawl::{
-    AutoThrottle, Config, Crawler, Format, LinkSpider, OutputConfig, Summary, Target,
+    AutoThrottle, Config, Crawler, Format, FrontierBackend, LinkSpider, OutputConfig,
+    RedisFrontier, Summary, Target,
 };
 use url::Url;
 
@@ -28,6 +29,11 @@ struct Cli {
 enum Command {
     /// Crawl from the given URLs, writing one record per page.
     Crawl(Box<CrawlArgs>),
+    /// Join a crawl shared through Redis (started by `crawl --redis`),
+    /// with its settings.
+    Worker(WorkerArgs),
+    /// Print the progress of a crawl shared through Redis.
+    Status(SharedCrawl),
     /// Start a synthetic site on 127.0.0.1 and crawl it (no network needed).
     Demo {
         /// Pages on the demo site.
@@ -51,11 +57,57 @@ enum Command {
     },
 }
 
+/// Which shared crawl.
+#[derive(clap::Args)]
+struct SharedCrawl {
+    /// The Redis holding the crawl: redis://[USER:PASSWORD@]HOST[:PORT][/DB].
+    #[arg(long, value_name = "URL")]
+    redis: String,
+    /// The crawl's name in Redis.
+    #[arg(long, value_name = "NAME")]
+    crawl_id: String,
+}
+
+#[derive(clap::Args)]
+struct WorkerArgs {
+    #[command(flatten)]
+    shared: SharedCrawl,
+    /// Write this worker's records here (default: stdout); give each
+    /// worker its own file, then concatenate them.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Start this many worker processes (FILE named with each one's number).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    workers: u64,
+}
+
 #[derive(clap::Args)]
 struct CrawlArgs {
     /// Start URLs (http:// or https://); optional with --sitemap.
     #[arg(required_unless_present = "sitemap", value_name = "URL")]
     urls: Vec<String>,
+    /// Share the crawl through this Redis (redis://[USER:PASSWORD@]HOST[:PORT][/DB]):
+    /// its queues, seen set, politeness and settings live there, and
+    /// `solo-crawl worker` processes on any machine join it.
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "crawl_id",
+        conflicts_with = "state"
+    )]
+    redis: Option<String>,
+    /// With --redis: the crawl's name (its keys are solo:{NAME}:*).
+    #[arg(long, value_name = "NAME", requires = "redis")]
+    crawl_id: Option<String>,
+    /// With --redis: a worker silent this long (killed, cut off) loses its
+    /// leased requests to the others, in seconds.
+    #[arg(long, default_value_t = 30.0, value_name = "S")]
+    lease_timeout: f64,
+    /// With --redis: run this many worker processes here (this one and
+    /// N-1 more); each writes --output FILE with its number in the name
+    /// (pages.jsonl: pages.0.jsonl, pages.1.jsonl, ...).
+    #[arg(long, default_value_t = 1, value_name = "N", requires = "redis", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    workers: u64,
     /// Follow links at most this deep (start URLs are depth 0).
     #[arg(long)]
     depth: Option<u32>,
@@ -208,6 +260,9 @@ struct CrawlArgs {
     #[arg(long, default_value_t = 100_000, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
     frontier_cap: u64,
 }
+
+mod shared_cli;
+use shared_cli as shared;
 
 /// The largest size option accepted (16 GiB).
 const MAX_SIZE: usize = 16 << 30;
@@ -375,6 +430,17 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         deny_networks: a.deny_network.clone(),
         ..Config::default()
     };
+    if let (Some(url), Some(id)) = (&a.redis, &a.crawl_id) {
+        if !(a.lease_timeout.is_finite() && (0.3..=86400.0).contains(&a.lease_timeout)) {
+            return Err(Usage(format!(
+                "--lease-timeout must be between 0.3 and 86400 seconds, not {}",
+                a.lease_timeout
+            )));
+        }
+        let mut r = RedisFrontier::new(url.clone(), id.clone());
+        r.lease_timeout = Duration::from_secs_f64(a.lease_timeout);
+        cfg.frontier = FrontierBackend::Redis(r);
+    }
     if let Some(ua) = &a.user_agent {
         if ua.trim().is_empty() || ua.contains(['\r', '\n']) {
             return Err(Usage("--user-agent must be one non-empty line".into()));
@@ -402,9 +468,18 @@ fn output_target(output: Option<PathBuf>, default: Target) -> Target {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.command {
+        Command::Crawl(a) if a.redis.is_some() => {
+            let m = matches
+                .subcommand_matches("crawl")
+                .expect("the crawl subcommand");
+            shared::start(&a, m)
+        }
         Command::Crawl(a) => crawl(&a),
+        Command::Worker(w) => shared::worker(&w),
+        Command::Status(s) => shared::status(&s),
         Command::Demo {
             pages,
             output,
@@ -434,6 +509,14 @@ fn crawl(a: &CrawlArgs) -> ExitCode {
         }
     };
     eprint!("{summary}");
+    if a.redis.is_some() {
+        // The start URLs may have been fetched by other workers.
+        return if summary.interrupted {
+            ExitCode::from(130)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
     finish(&summary)
 }
 

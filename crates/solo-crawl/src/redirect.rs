@@ -225,6 +225,7 @@ pub fn hop<C: Clone>(
     next.retries = 0;
     next.redirected_from = chain;
     next.store_key = None; // a request of its own in the store
+    next.lease = None; // the lease is the first hop's
     if to.origin() != request.url.origin() {
         // Credentials set for one site do not go to another (as Scrapy
         // and solo-http do); the jar's cookies are chosen per URL anyway.

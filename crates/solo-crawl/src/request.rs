@@ -124,6 +124,9 @@ pub struct Request<C> {
     /// fingerprint is not unique); set by the frontier.
     #[serde(default, rename = "key", skip_serializing_if = "Option::is_none")]
     pub(crate) store_key: Option<u64>,
+    /// Its lease in the shared frontier (Redis), while this worker holds it.
+    #[serde(skip)]
+    pub(crate) lease: Option<u64>,
 }
 
 fn is_get(m: &Method) -> bool {
@@ -206,6 +209,7 @@ impl<C> Request<C> {
             dont_filter: false,
             cookie_jar: None,
             store_key: None,
+            lease: None,
         }
     }
 

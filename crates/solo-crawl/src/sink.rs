@@ -41,6 +41,9 @@ pub(crate) enum Msg {
         n: usize,
         reply: futures_channel::oneshot::Sender<Vec<String>>,
     },
+    /// Answers once everything before it is written out (handed to the
+    /// OS: a killed process loses none of it).
+    Written(futures_channel::oneshot::Sender<()>),
 }
 
 /// Messages handed over at once; `whole`: up to the end of a loop turn
@@ -230,6 +233,10 @@ fn handle(out: &mut RecordWriter, store: &mut Option<Store>, m: Msg) -> io::Resu
                 None => Vec::new(),
             };
             let _ = reply.send(rows);
+        }
+        Msg::Written(reply) => {
+            commit(out, store)?;
+            let _ = reply.send(());
         }
     }
     Ok(())

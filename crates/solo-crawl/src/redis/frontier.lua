@@ -1,0 +1,201 @@
+-- solo-crawl's shared frontier: one atomic step of one worker.
+-- Key layout (P = ARGV[1] = "solo:{crawl-id}:", one hash slot per crawl):
+--   P..seen        SET   8-byte fingerprints of every request ever queued
+--   P..q:HOST      LIST  queued requests of HOST (JSON), oldest first
+--   P..ready       ZSET  HOST -> ms it may start again; holds exactly the
+--                        hosts with queued requests and a free slot
+--   P..next        HASH  HOST -> ms its delay ends
+--   P..hostdelay   HASH  HOST -> its Crawl-delay in ms (robots.txt)
+--   P..inflight    HASH  HOST -> requests leased (absent: 0)
+--   P..leases:W    HASH  lease id -> HOST "\n" JSON, the leases of worker W
+--   P..workers     ZSET  W -> ms its leases expire (heartbeat + lease time)
+--   P..stats       HASH  queued, leased, dispatched, seq, pages, errors, ...
+--   P..hungry      ZSET  W -> ms it last asked for work holding none
+-- ARGV: P, worker, per_host, delay_ms, lease_ms, max_pages (0: none),
+-- want, then sections, each a count and its entries:
+--   adds     (fp or "" for dont_filter, host, json)  new requests
+--   acks     (id, host)                              pages done
+--   releases (id, host)                              leases given back
+--   hosts    (host, crawl_delay_ms, pause_ms)        politeness news
+--   keep     (id)  with keep_flag: requeue my leases not in this list
+-- then stats deltas: pages, errors, items, retries; then bye (1: leaving).
+-- Returns {done, queued, leased, id, host, json, id, host, json, ...}.
+local P, W = ARGV[1], ARGV[2]
+local per_host = tonumber(ARGV[3])
+local delay = tonumber(ARGV[4])
+local lease_ms = tonumber(ARGV[5])
+local max_pages = tonumber(ARGV[6])
+local want = tonumber(ARGV[7])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local SEEN, READY, NEXT, HD = P .. 'seen', P .. 'ready', P .. 'next', P .. 'hostdelay'
+local INF, STATS, WORKERS = P .. 'inflight', P .. 'stats', P .. 'workers'
+local function q(h) return P .. 'q:' .. h end
+redis.call('HSETNX', STATS, 'started_ms', now)
+local function leases(w) return P .. 'leases:' .. w end
+local touched = {}
+local d_queued, d_leased = 0, 0
+
+local function inflight(h) return tonumber(redis.call('HGET', INF, h) or '0') end
+local function set_inflight(h, n)
+  if n > 0 then redis.call('HSET', INF, h, n) else redis.call('HDEL', INF, h) end
+end
+-- Puts HOST in READY iff it has queued requests and a free slot.
+local function offer(h)
+  if inflight(h) < per_host and redis.call('LLEN', q(h)) > 0 then
+    redis.call('ZADD', READY, tonumber(redis.call('HGET', NEXT, h) or '0'), h)
+  else
+    redis.call('ZREM', READY, h)
+  end
+end
+-- Ends lease ID of worker w; its request goes back to the queue front if
+-- requeue. A lease already gone (reclaimed) changes nothing.
+local function unlease(w, id, h, requeue)
+  local key = leases(w)
+  local v = false
+  if requeue then v = redis.call('HGET', key, id) end
+  if redis.call('HDEL', key, id) == 0 then return end
+  set_inflight(h, inflight(h) - 1)
+  d_leased = d_leased - 1
+  if v then
+    local nl = string.find(v, '\n', 1, true)
+    redis.call('LPUSH', q(h), string.sub(v, nl + 1))
+    d_queued = d_queued + 1
+  end
+  touched[h] = true
+end
+local function requeue_all(w, keep)
+  local all = redis.call('HGETALL', leases(w))
+  for i = 1, #all, 2 do
+    local id, v = all[i], all[i + 1]
+    if not (keep and keep[id]) then
+      unlease(w, id, string.sub(v, 1, string.find(v, '\n', 1, true) - 1), true)
+    end
+  end
+end
+
+-- Leases this worker held when the step began (before its acks).
+local mine = redis.call('HLEN', leases(W))
+local i = 8
+-- adds
+local n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local fp, h, json = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  i = i + 3
+  if fp == '' or redis.call('SADD', SEEN, fp) == 1 then
+    redis.call('RPUSH', q(h), json)
+    d_queued = d_queued + 1
+    touched[h] = true
+  end
+end
+-- acks, releases
+for _, requeue in ipairs({false, true}) do
+  n = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, n do
+    unlease(W, ARGV[i], ARGV[i + 1], requeue)
+    i = i + 2
+  end
+end
+-- hosts: Crawl-delay, pauses (Retry-After, 429/503)
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local h, cd, pause = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  i = i + 3
+  if cd > 0 then redis.call('HSET', HD, h, cd) end
+  if pause > 0 then
+    local at = now + pause
+    if at > tonumber(redis.call('HGET', NEXT, h) or '0') then redis.call('HSET', NEXT, h, at) end
+  end
+  touched[h] = true
+end
+-- keep: after a lost reply, my leases the worker does not hold go back
+local keep_flag = tonumber(ARGV[i]); i = i + 1
+n = tonumber(ARGV[i]); i = i + 1
+local keep = {}
+for _ = 1, n do keep[ARGV[i]] = true; i = i + 1 end
+if keep_flag == 1 then requeue_all(W, keep) end
+-- stats
+local fields = {'pages', 'errors', 'items', 'retries'}
+for _, f in ipairs(fields) do
+  local d = tonumber(ARGV[i]); i = i + 1
+  if d ~= 0 then redis.call('HINCRBY', STATS, f, d) end
+end
+local bye = tonumber(ARGV[i]) == 1
+-- heartbeat, and reclaim the leases of workers that stopped beating
+if bye then
+  requeue_all(W, nil)
+  redis.call('ZREM', WORKERS, W)
+  redis.call('DEL', leases(W))
+else
+  redis.call('ZADD', WORKERS, now + lease_ms, W)
+end
+for _, w in ipairs(redis.call('ZRANGEBYSCORE', WORKERS, '-inf', now, 'LIMIT', 0, 16)) do
+  requeue_all(w, nil)
+  redis.call('ZREM', WORKERS, w)
+  redis.call('DEL', leases(w))
+  redis.call('HINCRBY', STATS, 'reclaimed_workers', 1)
+end
+for h in pairs(touched) do offer(h) end
+
+-- lease: hosts whose delay has ended, earliest first
+local out = {'', '', ''}
+local budget = want
+if bye then budget = 0 end
+if max_pages > 0 and budget > 0 then
+  local d = tonumber(redis.call('HGET', STATS, 'dispatched') or '0')
+  budget = math.min(budget, math.max(0, max_pages - d))
+end
+-- Fairness: a worker that holds leases leaves freed slots to a worker
+-- that holds none and asked in the last second (else the one acking
+-- would always take the slot it frees).
+local HUNGRY = P .. 'hungry'
+redis.call('ZREMRANGEBYSCORE', HUNGRY, '-inf', now - 1000)
+if budget > 0 and mine > 0 then
+  local others = redis.call('ZCARD', HUNGRY) - (redis.call('ZSCORE', HUNGRY, W) and 1 or 0)
+  if others > 0 then budget = 0 end
+end
+local leased_now = 0
+if budget > 0 then
+  for _, h in ipairs(redis.call('ZRANGEBYSCORE', READY, '-inf', now, 'LIMIT', 0, budget)) do
+    if budget <= 0 then break end
+    local inf = inflight(h)
+    local hd = math.max(delay, tonumber(redis.call('HGET', HD, h) or '0'))
+    local k = per_host - inf
+    if hd > 0 and k > 1 then k = 1 end
+    if k > budget then k = budget end
+    if k > 0 then
+      local reqs = redis.call('LPOP', q(h), k)
+      if reqs then
+        local last = redis.call('HINCRBY', STATS, 'seq', #reqs)
+        for j, json in ipairs(reqs) do
+          local id = tostring(last - #reqs + j)
+          redis.call('HSET', leases(W), id, h .. '\n' .. json)
+          out[#out + 1] = id
+          out[#out + 1] = h
+          out[#out + 1] = json
+        end
+        budget = budget - #reqs
+        leased_now = leased_now + #reqs
+        set_inflight(h, inf + #reqs)
+        d_queued = d_queued - #reqs
+        d_leased = d_leased + #reqs
+      end
+    end
+    redis.call('HSET', NEXT, h, now + hd)
+    offer(h)
+  end
+  if leased_now > 0 then redis.call('HINCRBY', STATS, 'dispatched', leased_now) end
+end
+if want > 0 and mine == 0 and leased_now == 0 and not bye then
+  redis.call('ZADD', HUNGRY, now, W)
+else
+  redis.call('ZREM', HUNGRY, W)
+end
+local queued = redis.call('HINCRBY', STATS, 'queued', d_queued)
+local leased = redis.call('HINCRBY', STATS, 'leased', d_leased)
+local spent = max_pages > 0 and tonumber(redis.call('HGET', STATS, 'dispatched') or '0') >= max_pages
+local done = leased == 0 and (queued == 0 or spent)
+out[1] = done and '1' or '0'
+out[2] = tostring(queued)
+out[3] = tostring(leased)
+return out

@@ -1,0 +1,434 @@
+//! A crawl shared by many workers through Redis.
+//!
+//! Owns: the worker's side of the shared frontier — the settings that
+//! select it ([`FrontierBackend`], [`RedisFrontier`]), the outbox the
+//! engine fills (new requests, finished leases, politeness news, counters)
+//! and the task that trades it with Redis: one atomic step (the Lua script
+//! in `redis/frontier.lua`) per round trip, which adds the new requests
+//! through the shared seen set, ends the finished leases, heartbeats, takes
+//! back the leases of workers that stopped beating and leases a batch of
+//! requests whose host has a free slot and whose delay has ended. Redis
+//! trouble pauses it (said once, retried with backoff). Must not: decide
+//! what is crawled (the local [`Frontier`](crate::frontier) checks the
+//! rules first, and starts what was leased) or block the loop.
+//!
+//! Design: the engine keeps its in-process frontier as a cache of the
+//! requests this worker leased. A lease is not a pop: the request stays in
+//! the worker's lease hash in Redis until the page is done, so a worker
+//! killed mid-fetch loses nothing — when its heartbeat stops for the lease
+//! time, any other worker's next step puts its leases back in the queues.
+//! Politeness is global because Redis counts every host's leases and
+//! holds its delay: a host gets at most `per_host` leases at once over all
+//! workers, and with a delay one lease per delay.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::rc::Rc;
+use std::time::Duration;
+
+use solo::sync::Event;
+
+use crate::redis_link::{explain, transient, Link};
+
+/// Where a crawl's frontier lives.
+///
+/// ```
+/// use solo_crawl::{Config, FrontierBackend, RedisFrontier};
+/// let cfg = Config {
+///     frontier: FrontierBackend::Redis(RedisFrontier::new("redis://127.0.0.1:6379/0", "news")),
+///     ..Default::default()
+/// };
+/// assert!(matches!(Config::default().frontier, FrontierBackend::InProcess));
+/// # let _ = cfg;
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub enum FrontierBackend {
+    /// In this process (the default): one crawler.
+    #[default]
+    InProcess,
+    /// In Redis, shared by every worker of the same crawl id.
+    Redis(RedisFrontier),
+}
+
+/// A frontier in Redis: where, which crawl, and how long a lease lasts.
+#[derive(Clone, Debug)]
+pub struct RedisFrontier {
+    /// `redis://[USER:PASSWORD@]HOST[:PORT][/DB]`.
+    pub url: String,
+    /// The crawl's name: its keys are `solo:{ID}:*`.
+    pub crawl_id: String,
+    /// A worker whose heartbeat stopped this long (killed, cut off) loses
+    /// its leases: they go back to the queues for the others.
+    pub lease_timeout: Duration,
+}
+
+impl RedisFrontier {
+    /// Crawl `crawl_id` in the Redis at `url`, leases expiring after 30 s.
+    ///
+    /// ```
+    /// let r = solo_crawl::RedisFrontier::new("redis://127.0.0.1/0", "shop");
+    /// assert_eq!(r.lease_timeout.as_secs(), 30);
+    /// ```
+    pub fn new(url: impl Into<String>, crawl_id: impl Into<String>) -> RedisFrontier {
+        RedisFrontier {
+            url: url.into(),
+            crawl_id: crawl_id.into(),
+            lease_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the engine has for Redis since the last step.
+#[derive(Default)]
+struct Outbox {
+    /// (fingerprint, or `None` for `dont_filter`; host; request JSON).
+    adds: Vec<(Option<u64>, String, String)>,
+    acks: Vec<(u64, String)>,
+    releases: Vec<(u64, String)>,
+    /// (host, Crawl-delay ms, pause ms).
+    hosts: Vec<(String, u64, u64)>,
+    pages: i64,
+    errors: i64,
+    items: i64,
+    retries: i64,
+    bye: bool,
+}
+
+impl Outbox {
+    fn is_empty(&self) -> bool {
+        self.adds.is_empty()
+            && self.acks.is_empty()
+            && self.releases.is_empty()
+            && self.hosts.is_empty()
+            && self.pages == 0
+            && self.errors == 0
+            && self.items == 0
+            && self.retries == 0
+            && !self.bye
+    }
+
+    /// Puts a batch that failed back in front of what came since.
+    fn put_back(&mut self, mut old: Outbox) {
+        let new = std::mem::take(self);
+        old.adds.extend(new.adds);
+        old.acks.extend(new.acks);
+        old.releases.extend(new.releases);
+        old.hosts.extend(new.hosts);
+        old.pages += new.pages;
+        old.errors += new.errors;
+        old.items += new.items;
+        old.retries += new.retries;
+        old.bye |= new.bye;
+        *self = old;
+    }
+}
+
+/// The crawl-wide rules the script applies.
+pub(crate) struct Params {
+    pub(crate) per_host: usize,
+    pub(crate) delay: Duration,
+    pub(crate) lease: Duration,
+    pub(crate) max_pages: Option<u64>,
+}
+
+/// Leased requests: (lease id, request JSON).
+pub(crate) type Leased = Vec<(u64, String)>;
+
+/// The engine's handle on the shared frontier (see the module docs).
+#[derive(Default)]
+pub(crate) struct Remote {
+    out: RefCell<Outbox>,
+    wake: Event,
+    /// The last step said: no request queued and no lease out.
+    done: Cell<bool>,
+    /// Requests the engine could take now.
+    want: Cell<usize>,
+    /// A step is on its way.
+    busy: Cell<bool>,
+    /// The task ended (after the goodbye, or on a fatal error).
+    finished: Event,
+    fatal: RefCell<Option<String>>,
+    /// Lease ids this worker holds.
+    held: RefCell<HashSet<u64>>,
+    /// Acknowledgements waiting for their pages to be written out.
+    writing: Cell<usize>,
+}
+
+impl Remote {
+    /// A new request for the shared queues (through the shared seen set
+    /// unless `dont_filter`).
+    pub(crate) fn add(&self, fp: Option<u64>, host: String, json: String) {
+        self.out.borrow_mut().adds.push((fp, host, json));
+        self.wake.set();
+    }
+
+    /// The page of lease `id` is done (written, its links added).
+    pub(crate) fn ack(&self, id: u64, host: String) {
+        self.held.borrow_mut().remove(&id);
+        self.out.borrow_mut().acks.push((id, host));
+        self.wake.set();
+    }
+
+    /// `n` pages are done and their records on the way to the output.
+    pub(crate) fn writing(&self, n: usize) {
+        self.writing.set(self.writing.get() + n);
+    }
+
+    /// Their records are written: the pages' leases can end.
+    pub(crate) fn written(&self, acks: Vec<(u64, String)>) {
+        self.writing
+            .set(self.writing.get().saturating_sub(acks.len()));
+        for (id, host) in acks {
+            self.ack(id, host);
+        }
+    }
+
+    /// Lease `id` goes back to the queue unstarted.
+    pub(crate) fn release(&self, id: u64, host: String) {
+        self.held.borrow_mut().remove(&id);
+        self.out.borrow_mut().releases.push((id, host));
+    }
+
+    /// `host`'s robots.txt asks for `crawl_delay`, or it asked for a
+    /// pause of `pause`.
+    pub(crate) fn host_news(&self, host: String, crawl_delay: Duration, pause: Duration) {
+        self.out.borrow_mut().hosts.push((
+            host,
+            crawl_delay.as_millis() as u64,
+            pause.as_millis() as u64,
+        ));
+        self.wake.set();
+    }
+
+    /// Adds to the crawl's shared counters.
+    pub(crate) fn count(&self, pages: i64, errors: i64, items: i64, retries: i64) {
+        let mut o = self.out.borrow_mut();
+        o.pages += pages;
+        o.errors += errors;
+        o.items += items;
+        o.retries += retries;
+    }
+
+    /// The engine could start `n` more requests.
+    pub(crate) fn want(&self, n: usize) {
+        let before = self.want.replace(n);
+        if n > 0 && before == 0 {
+            self.wake.set();
+        }
+    }
+
+    /// Nothing left anywhere: no request queued, no lease out, nothing of
+    /// ours unsent.
+    pub(crate) fn crawl_done(&self) -> bool {
+        self.done.get()
+            && !self.busy.get()
+            && self.writing.get() == 0
+            && self.out.borrow().is_empty()
+    }
+
+    /// The error that stopped the shared frontier, if any.
+    pub(crate) fn fatal(&self) -> Option<String> {
+        self.fatal.borrow().clone()
+    }
+
+    /// Says goodbye (leases not acknowledged go back) and waits for the
+    /// task to end.
+    pub(crate) async fn close(&self) {
+        // Pages done but not yet written keep their leases until they are
+        // (a second at most, unless the output is stuck).
+        for _ in 0..500 {
+            if self.writing.get() == 0 || self.finished.is_set() {
+                break;
+            }
+            solo::sleep(Duration::from_millis(10)).await;
+        }
+        if self.finished.is_set() {
+            return;
+        }
+        self.out.borrow_mut().bye = true;
+        self.wake.set();
+        self.finished.wait().await;
+    }
+
+    /// The script's ARGV (after the prefix) for `o`.
+    fn args(&self, worker: &str, p: &Params, o: &Outbox, want: usize, keep: bool) -> Vec<Vec<u8>> {
+        let mut a: Vec<Vec<u8>> = Vec::with_capacity(16 + o.adds.len() * 3 + o.acks.len() * 2);
+        let num = |n: u64| n.to_string().into_bytes();
+        a.push(worker.as_bytes().to_vec());
+        a.push(num(p.per_host as u64));
+        a.push(num(p.delay.as_millis() as u64));
+        a.push(num(p.lease.as_millis() as u64));
+        a.push(num(p.max_pages.unwrap_or(0)));
+        a.push(num(want as u64));
+        a.push(num(o.adds.len() as u64));
+        for (fp, host, json) in &o.adds {
+            // Compact: the 8 bytes of the fingerprint, not hex.
+            a.push(fp.map_or(Vec::new(), |f| f.to_be_bytes().to_vec()));
+            a.push(host.as_bytes().to_vec());
+            a.push(json.as_bytes().to_vec());
+        }
+        for list in [&o.acks, &o.releases] {
+            a.push(num(list.len() as u64));
+            for (id, host) in list {
+                a.push(num(*id));
+                a.push(host.as_bytes().to_vec());
+            }
+        }
+        a.push(num(o.hosts.len() as u64));
+        for (host, cd, pause) in &o.hosts {
+            a.push(host.as_bytes().to_vec());
+            a.push(num(*cd));
+            a.push(num(*pause));
+        }
+        a.push(num(u64::from(keep)));
+        let held = self.held.borrow();
+        a.push(num(if keep { held.len() as u64 } else { 0 }));
+        if keep {
+            a.extend(held.iter().map(|id| num(*id)));
+        }
+        for d in [o.pages, o.errors, o.items, o.retries] {
+            a.push(d.to_string().into_bytes());
+        }
+        a.push(num(u64::from(o.bye)));
+        a
+    }
+
+    /// The task that trades the outbox with Redis until the goodbye;
+    /// `deliver` hands leased requests to the engine (an empty batch when
+    /// only the crawl's state changed).
+    pub(crate) async fn drive(
+        self: Rc<Self>,
+        link: Link,
+        prefix: String,
+        worker: String,
+        params: Params,
+        deliver: Box<dyn Fn(Leased)>,
+    ) {
+        let mut link = Some(link);
+        let shown = link.as_ref().map(|l| l.shown.clone()).unwrap_or_default();
+        let beat = params.lease / 3;
+        let mut outage: Option<std::time::Instant> = None;
+        let mut backoff = Duration::from_millis(100);
+        let mut keep = false;
+        let mut poll = Duration::from_millis(5);
+        loop {
+            let want = if self.out.borrow().bye {
+                0
+            } else {
+                self.want.get()
+            };
+            if self.out.borrow().is_empty() && want == 0 {
+                // Nothing to say: wait for news, or beat.
+                let woke = solo::timeout(beat, self.wake.wait()).await.is_ok();
+                self.wake.clear();
+                if woke {
+                    continue;
+                }
+            }
+            self.wake.clear();
+            let want = if self.out.borrow().bye {
+                0
+            } else {
+                self.want.get().min(1024)
+            };
+            let batch = std::mem::take(&mut *self.out.borrow_mut());
+            let args = self.args(&worker, &params, &batch, want, keep);
+            let mut l = link.take().expect("link is back");
+            let p = prefix.clone();
+            self.busy.set(true);
+            let (l, r) = solo::to_thread(move || {
+                let r = l.step(&p, &args);
+                (l, r)
+            })
+            .await;
+            link = Some(l);
+            self.busy.set(false);
+            match r {
+                Ok(reply) => {
+                    keep = false;
+                    backoff = Duration::from_millis(100);
+                    if outage.take().is_some() {
+                        eprintln!("solo-crawl: redis {shown} is back: continuing");
+                    }
+                    let done = reply.first().is_some_and(|d| d == b"1");
+                    let mut leased = Leased::new();
+                    let mut it = reply.into_iter().skip(3);
+                    while let (Some(id), Some(_host), Some(json)) =
+                        (it.next(), it.next(), it.next())
+                    {
+                        let id = std::str::from_utf8(&id)
+                            .ok()
+                            .and_then(|s| s.parse().ok())
+                            .unwrap_or(0);
+                        leased.push((id, String::from_utf8_lossy(&json).into_owned()));
+                    }
+                    self.held
+                        .borrow_mut()
+                        .extend(leased.iter().map(|(id, _)| *id));
+                    let changed = self.done.replace(done) != done;
+                    let got = !leased.is_empty();
+                    if got {
+                        self.want.set(self.want.get().saturating_sub(leased.len()));
+                    }
+                    if got || changed || done {
+                        deliver(leased);
+                    }
+                    if batch.bye {
+                        break;
+                    }
+                    if !got && want > 0 {
+                        // Every host is busy or waiting for its delay.
+                        let _ = solo::timeout(poll, self.wake.wait()).await;
+                        poll = (poll * 2).min(Duration::from_millis(50));
+                    } else {
+                        poll = Duration::from_millis(5);
+                    }
+                }
+                Err(e) if transient(&e) => {
+                    self.out.borrow_mut().put_back(batch);
+                    // The reply may be lost with leases in it: next time,
+                    // leases this worker does not hold go back.
+                    keep = true;
+                    let since = *outage.get_or_insert_with(|| {
+                        eprintln!(
+                            "solo-crawl: {}; pausing the shared frontier, retrying with backoff",
+                            explain(&shown, &e)
+                        );
+                        std::time::Instant::now()
+                    });
+                    if self.out.borrow().bye && since.elapsed() > params.lease {
+                        eprintln!(
+                            "solo-crawl: redis {shown} still unreachable; leaving: this worker's leases expire in {:?}",
+                            params.lease
+                        );
+                        break;
+                    }
+                    solo::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    *self.fatal.borrow_mut() = Some(explain(&shown, &e));
+                    deliver(Leased::new());
+                    break;
+                }
+            }
+        }
+        self.finished.set();
+    }
+}
+
+/// This worker's name: host, process, and a random part (a restarted
+/// process is a new worker).
+pub(crate) fn worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "host".into());
+    format!(
+        "{}:{}:{:04x}",
+        host.trim(),
+        std::process::id(),
+        fastrand::u16(..)
+    )
+}

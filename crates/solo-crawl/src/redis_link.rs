@@ -1,0 +1,360 @@
+//! The connection to the Redis of a shared crawl (blocking; it runs on a
+//! helper thread, see [`redis_frontier`](crate::redis_frontier)).
+//!
+//! Owns: opening the connection from a `redis://` URL and saying what is
+//! wrong in one sentence (bad URL, refused, wrong password, Redis too
+//! old), loading the frontier's Lua script (again after a restart), one
+//! frontier step (`EVALSHA`), the crawl's stored settings and the numbers
+//! `solo-crawl status` prints. Must not: run on the crawl's loop thread,
+//! or know what the requests in the queues mean.
+//!
+//! Why redis-rs's blocking connection on a helper thread rather than an
+//! async client on solo's sockets: redis-rs is the well-kept client (URL
+//! parsing, AUTH/ACL users, databases, RESP errors), but its async
+//! connection wants tokio or async-std. The frontier batches its work —
+//! one `EVALSHA` per round trip carries every lease, acknowledgement and
+//! new request since the last one — so a round trip costs one thread
+//! hand-off, not one per page, and the loop never waits on Redis.
+
+use std::time::Duration;
+
+use redis::{Connection, ErrorKind, RedisError};
+use url::Url;
+
+use crate::secrets::redact_url;
+
+/// The frontier's one script (see its header for the key layout).
+const SCRIPT: &str = include_str!("redis/frontier.lua");
+
+/// The oldest Redis that runs the script (`LPOP key count`).
+const MIN_VERSION: (u32, u32) = (6, 2);
+
+/// The key prefix of crawl `id`: one hash tag, so that on Redis Cluster
+/// every key of a crawl is in one slot (a script may only touch one).
+pub(crate) fn prefix(id: &str) -> String {
+    format!("solo:{{{id}}}:")
+}
+
+/// A connection to one Redis, reopened after a failure.
+pub(crate) struct Link {
+    client: redis::Client,
+    con: Option<Connection>,
+    sha: String,
+    /// The URL, password masked, for messages.
+    pub(crate) shown: String,
+}
+
+/// The URL with its password masked (or as typed, if it does not parse).
+pub(crate) fn shown_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(u) => redact_url(&u),
+        Err(_) => crate::secrets::redact_text(url).into_owned(),
+    }
+}
+
+/// A sentence for `e`, a failure talking to the Redis at `shown`.
+pub(crate) fn explain(shown: &str, e: &RedisError) -> String {
+    let what = if e.is_connection_refusal() {
+        "connection refused: is redis-server running there?".to_owned()
+    } else if e.kind() == ErrorKind::AuthenticationFailed
+        || e.code().is_some_and(|c| c == "WRONGPASS" || c == "NOAUTH")
+    {
+        format!("authentication failed ({e}): put the right user and password in the URL, like redis://USER:PASSWORD@HOST:PORT/DB")
+    } else if e.is_timeout() {
+        format!("no answer in time ({e})")
+    } else if e.kind() == ErrorKind::InvalidClientConfig {
+        format!("not a Redis URL ({e}): use redis://[USER:PASSWORD@]HOST[:PORT][/DB]")
+    } else {
+        e.to_string()
+    };
+    format!("redis {shown}: {what}")
+}
+
+/// Whether `e` may go away by itself (Redis restarting, loading, the
+/// network): the crawl waits then, instead of stopping.
+pub(crate) fn transient(e: &RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || e.is_connection_dropped()
+        || matches!(
+            e.code(),
+            Some("LOADING" | "BUSY" | "MASTERDOWN" | "TRYAGAIN" | "NOSCRIPT" | "READONLY")
+        )
+}
+
+impl Link {
+    /// Opens a connection to `url` and checks the server: a sentence
+    /// naming the URL and what to do if that fails.
+    pub(crate) fn open(url: &str) -> Result<Link, String> {
+        let shown = shown_url(url);
+        let client = redis::Client::open(url).map_err(|e| explain(&shown, &e))?;
+        let mut link = Link {
+            client,
+            con: None,
+            sha: String::new(),
+            shown,
+        };
+        if let Err(e) = link.connect() {
+            return Err(explain(&link.shown, &e));
+        }
+        let con = link.con.as_mut().expect("connected");
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query(con)
+            .map_err(|e| explain(&link.shown, &e))?;
+        let version = info
+            .lines()
+            .find_map(|l| l.strip_prefix("redis_version:"))
+            .unwrap_or("0")
+            .trim()
+            .to_owned();
+        let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let v = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        if v < MIN_VERSION {
+            return Err(format!(
+                "redis {}: version {version} is too old; the shared frontier needs Redis 6.2 or later (or Valkey)",
+                link.shown
+            ));
+        }
+        Ok(link)
+    }
+
+    fn connect(&mut self) -> Result<(), RedisError> {
+        if self.con.is_none() {
+            let con = self
+                .client
+                .get_connection_with_timeout(Duration::from_secs(5))?;
+            con.set_read_timeout(Some(Duration::from_secs(30)))?;
+            con.set_write_timeout(Some(Duration::from_secs(30)))?;
+            self.con = Some(con);
+            self.sha.clear();
+        }
+        let con = self.con.as_mut().expect("just set");
+        if self.sha.is_empty() {
+            self.sha = redis::cmd("SCRIPT").arg("LOAD").arg(SCRIPT).query(con)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the connection, reopening it first if a failure
+    /// closed it; a failure that may go away closes it.
+    fn with<T>(
+        &mut self,
+        f: impl FnOnce(&mut Connection, &str) -> Result<T, RedisError>,
+    ) -> Result<T, RedisError> {
+        let r = match self.connect() {
+            Ok(()) => f(self.con.as_mut().expect("connected"), &self.sha),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &r {
+            if transient(e) {
+                self.con = None;
+            }
+        }
+        r
+    }
+
+    /// One frontier step of crawl `prefix` (the script's ARGV after the
+    /// prefix); its reply.
+    pub(crate) fn step(
+        &mut self,
+        prefix: &str,
+        args: &[Vec<u8>],
+    ) -> Result<Vec<Vec<u8>>, RedisError> {
+        let seen = format!("{prefix}seen");
+        self.with(|con, sha| {
+            redis::cmd("EVALSHA")
+                .arg(sha)
+                .arg(1)
+                .arg(&seen)
+                .arg(prefix)
+                .arg(args)
+                .query(con)
+        })
+    }
+
+    /// The stored settings of crawl `prefix`, if it exists.
+    pub(crate) fn settings(&mut self, prefix: &str) -> Result<Option<String>, RedisError> {
+        self.with(|con, _| {
+            redis::cmd("GET")
+                .arg(format!("{prefix}settings"))
+                .query(con)
+        })
+    }
+
+    /// Stores the settings of crawl `prefix` unless it has some; the
+    /// settings it has now.
+    pub(crate) fn init_settings(
+        &mut self,
+        prefix: &str,
+        value: &str,
+    ) -> Result<String, RedisError> {
+        let key = format!("{prefix}settings");
+        self.with(|con, _| {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .arg("NX")
+                .query::<()>(con)?;
+            redis::cmd("GET").arg(&key).query(con)
+        })
+    }
+
+    /// The crawl's counters, live workers (with their leases) and the
+    /// server's memory.
+    fn status(&mut self, prefix: &str) -> Result<RawStatus, RedisError> {
+        self.with(|con, _| {
+            let stats: Vec<(String, String)> = redis::cmd("HGETALL")
+                .arg(format!("{prefix}stats"))
+                .query(con)?;
+            let workers: Vec<(String, i64)> = redis::cmd("ZRANGE")
+                .arg(format!("{prefix}workers"))
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query(con)?;
+            let mut leases = Vec::new();
+            for (w, deadline) in workers {
+                let n: u64 = redis::cmd("HLEN")
+                    .arg(format!("{prefix}leases:{w}"))
+                    .query(con)?;
+                leases.push((w, deadline, n));
+            }
+            let seen: u64 = redis::cmd("SCARD")
+                .arg(format!("{prefix}seen"))
+                .query(con)?;
+            let time: (String, String) = redis::cmd("TIME").query(con)?;
+            let now = time.0.parse::<i64>().unwrap_or(0) * 1000
+                + time.1.parse::<i64>().unwrap_or(0) / 1000;
+            Ok(RawStatus {
+                stats,
+                workers: leases,
+                seen,
+                now_ms: now,
+            })
+        })
+    }
+}
+
+/// What `status` read.
+struct RawStatus {
+    stats: Vec<(String, String)>,
+    /// (worker, lease deadline in ms, leases held).
+    workers: Vec<(String, i64, u64)>,
+    seen: u64,
+    now_ms: i64,
+}
+
+/// Stores the settings of crawl `crawl_id` in the Redis at `url` unless
+/// it has some (`solo-crawl crawl --redis`); the settings it has now, for
+/// the caller to compare. Blocking.
+pub fn share_settings(url: &str, crawl_id: &str, settings: &str) -> Result<String, String> {
+    let mut link = Link::open(url)?;
+    link.init_settings(&prefix(crawl_id), settings)
+        .map_err(|e| explain(&link.shown, &e))
+}
+
+/// The settings of crawl `crawl_id` in the Redis at `url` (`solo-crawl
+/// worker`), or an error saying there is no such crawl. Blocking.
+pub fn shared_settings(url: &str, crawl_id: &str) -> Result<String, String> {
+    let mut link = Link::open(url)?;
+    let shown = link.shown.clone();
+    link.settings(&prefix(crawl_id))
+        .map_err(|e| explain(&shown, &e))?
+        .ok_or_else(|| {
+            format!(
+                "redis {shown}: no crawl {crawl_id:?} there; start it with `solo-crawl crawl URL... --redis URL --crawl-id {crawl_id}`"
+            )
+        })
+}
+
+/// Progress of a shared crawl (`solo-crawl status`).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct CrawlStatus {
+    /// Requests waiting in the queues.
+    pub queued: u64,
+    /// Requests leased (in flight or about to be) over all workers.
+    pub in_flight: u64,
+    /// Pages done, errors among them (failed fetches, 4xx, 5xx), items.
+    pub pages: u64,
+    /// Of `pages`, those that failed or answered 4xx/5xx.
+    pub errors: u64,
+    /// Items the spiders emitted.
+    pub items: u64,
+    /// Distinct URLs seen.
+    pub seen: u64,
+    /// Pages per second since the crawl started.
+    pub pages_per_sec: f64,
+    /// Live workers: (name, leases held, seconds until its leases expire).
+    pub workers: Vec<(String, u64, f64)>,
+    /// Nothing queued and no lease out.
+    pub finished: bool,
+}
+
+/// Reads the progress of crawl `crawl_id` (an error if there is none).
+/// Blocking.
+pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
+    shared_settings(url, crawl_id)?;
+    let mut link = Link::open(url)?;
+    let raw = link
+        .status(&prefix(crawl_id))
+        .map_err(|e| explain(&link.shown, &e))?;
+    let get = |k: &str| {
+        raw.stats
+            .iter()
+            .find(|(f, _)| f == k)
+            .and_then(|(_, v)| v.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let pages = get("pages").max(0) as u64;
+    let started = get("started_ms");
+    let secs = (raw.now_ms - started) as f64 / 1000.0;
+    let queued = get("queued").max(0) as u64;
+    let in_flight = get("leased").max(0) as u64;
+    Ok(CrawlStatus {
+        queued,
+        in_flight,
+        pages,
+        errors: get("errors").max(0) as u64,
+        items: get("items").max(0) as u64,
+        seen: raw.seen,
+        pages_per_sec: if started > 0 && secs > 0.0 {
+            pages as f64 / secs
+        } else {
+            0.0
+        },
+        workers: raw
+            .workers
+            .into_iter()
+            .map(|(w, deadline, n)| (w, n, (deadline - raw.now_ms) as f64 / 1000.0))
+            .collect(),
+        finished: started > 0 && queued == 0 && in_flight == 0,
+    })
+}
+
+impl std::fmt::Display for CrawlStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "state        {}",
+            if self.finished { "finished" } else { "running" }
+        )?;
+        writeln!(f, "queued       {}", self.queued)?;
+        writeln!(f, "in flight    {}", self.in_flight)?;
+        writeln!(f, "pages        {} ({} errors)", self.pages, self.errors)?;
+        writeln!(f, "items        {}", self.items)?;
+        writeln!(f, "seen         {} URLs", self.seen)?;
+        writeln!(
+            f,
+            "pages/s      {:.1} (since the start)",
+            self.pages_per_sec
+        )?;
+        writeln!(f, "workers      {} live", self.workers.len())?;
+        for (w, n, left) in &self.workers {
+            writeln!(f, "  {w}  in flight {n}  (lease ends in {left:.1} s)")?;
+        }
+        Ok(())
+    }
+}

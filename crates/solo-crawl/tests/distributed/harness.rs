@@ -1,0 +1,372 @@
+//! Fixtures of the distributed tests: a `redis-server` of the test's own
+//! (random port, temp dir, stopped at the end), a site of several hosts
+//! (one port each) that counts concurrent page requests per host, and
+//! `solo-crawl` processes.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_solo-crawl");
+
+/// A free port on 127.0.0.1 (bound and released).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A directory of the test's own, removed at the end.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "solo-dist-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A `redis-server` on a random port, killed when dropped.
+pub struct Redis {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: TempDir,
+    extra: Vec<String>,
+}
+
+impl Redis {
+    /// No persistence.
+    pub fn start() -> Redis {
+        Redis::start_with(&["--save", "", "--appendonly", "no"])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Redis {
+        let mut r = Redis {
+            child: None,
+            port: free_port(),
+            dir: TempDir::new("redis"),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        r.launch();
+        r
+    }
+
+    fn launch(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .arg("--dir")
+            .arg(&self.dir.0)
+            .args(&self.extra)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server runs (install the Debian package redis-server; .ci/run does)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = s.write_all(b"PING\r\n");
+                let mut buf = [0u8; 64];
+                if let Ok(n) = s.read(&mut buf) {
+                    if buf[..n].starts_with(b"+PONG") || buf[..n].starts_with(b"-NOAUTH") {
+                        return;
+                    }
+                }
+            }
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Stops it the way a restart does (SIGTERM: it writes its AOF).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill").arg(c.id().to_string()).status();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port and directory.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+
+    /// A command's reply line(s), through redis-cli-free RESP.
+    pub fn cmd(&self, args: &[&str]) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("redis");
+        let mut req = format!("*{}\r\n", args.len());
+        for a in args {
+            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        s.write_all(req.as_bytes()).expect("write");
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        let mut r = BufReader::new(s);
+        let mut line = String::new();
+        r.read_line(&mut line).expect("reply");
+        if let Some(n) = line.strip_prefix('$') {
+            let n: i64 = n.trim().parse().unwrap_or(-1);
+            if n < 0 {
+                return String::new();
+            }
+            let mut buf = vec![0u8; n as usize + 2];
+            r.read_exact(&mut buf).expect("bulk");
+            return String::from_utf8_lossy(&buf[..n as usize]).into_owned();
+        }
+        line.trim().to_owned()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Hosts (one port each) of `pages` pages: page i links to pages 2i+1 and
+/// 2i+2 of its host and to page i of the next host. Every page answers
+/// after `delay`; each host counts its page requests in flight.
+pub struct Site {
+    pub ports: Vec<u16>,
+    pub pages: usize,
+    max_in_flight: Vec<Arc<AtomicUsize>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Site {
+    pub fn start(hosts: usize, pages: usize, delay: Duration) -> Site {
+        let listeners: Vec<TcpListener> = (0..hosts)
+            .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
+            .collect();
+        let ports: Vec<u16> = listeners
+            .iter()
+            .map(|l| l.local_addr().expect("addr").port())
+            .collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut max_in_flight = Vec::new();
+        for (h, l) in listeners.into_iter().enumerate() {
+            let next = ports[(h + 1) % hosts];
+            let now = Arc::new(AtomicUsize::new(0));
+            let max = Arc::new(AtomicUsize::new(0));
+            max_in_flight.push(max.clone());
+            let stop = stop.clone();
+            thread::spawn(move || {
+                for conn in l.incoming() {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    let (now, max) = (now.clone(), max.clone());
+                    thread::spawn(move || serve(conn, next, pages, delay, &now, &max));
+                }
+            });
+        }
+        Site {
+            ports,
+            pages,
+            max_in_flight,
+            stop,
+        }
+    }
+
+    /// The start URLs: page 0 of every host.
+    pub fn seeds(&self) -> Vec<String> {
+        self.ports
+            .iter()
+            .map(|p| format!("http://127.0.0.1:{p}/p/0"))
+            .collect()
+    }
+
+    /// Every page URL.
+    pub fn all(&self) -> BTreeSet<String> {
+        let mut s = BTreeSet::new();
+        for p in &self.ports {
+            for i in 0..self.pages {
+                s.insert(format!("http://127.0.0.1:{p}/p/{i}"));
+            }
+        }
+        s
+    }
+
+    /// The most page requests one host had in flight at once.
+    pub fn max_in_flight(&self) -> Vec<usize> {
+        self.max_in_flight
+            .iter()
+            .map(|m| m.load(Ordering::SeqCst))
+            .collect()
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for p in &self.ports {
+            let _ = TcpStream::connect(("127.0.0.1", *p));
+        }
+    }
+}
+
+fn serve(
+    conn: TcpStream,
+    next: u16,
+    pages: usize,
+    delay: Duration,
+    now: &AtomicUsize,
+    max: &AtomicUsize,
+) {
+    let mut w = match conn.try_clone() {
+        Ok(w) => w,
+        Err(_) => return,
+    };
+    let mut r = BufReader::new(conn);
+    loop {
+        let mut first = String::new();
+        if r.read_line(&mut first).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            let mut h = String::new();
+            if r.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            if h == "\r\n" || h == "\n" {
+                break;
+            }
+        }
+        let path = first.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        let page = path
+            .strip_prefix("/p/")
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n < pages);
+        let (status, body) = match page {
+            Some(i) => {
+                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(n, Ordering::SeqCst);
+                thread::sleep(delay);
+                now.fetch_sub(1, Ordering::SeqCst);
+                let mut links = String::new();
+                for c in [2 * i + 1, 2 * i + 2] {
+                    if c < pages {
+                        links.push_str(&format!("<a href=\"/p/{c}\">p{c}</a>\n"));
+                    }
+                }
+                links.push_str(&format!(
+                    "<a href=\"http://127.0.0.1:{next}/p/{i}\">x</a>\n"
+                ));
+                (
+                    "200 OK",
+                    format!("<html><head><title>p{i}</title></head><body>{links}</body></html>"),
+                )
+            }
+            None => ("404 Not Found", "no".to_owned()),
+        };
+        let resp = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if w.write_all(resp.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// The flags of a crawl of `site` (scope: every host).
+pub fn crawl_flags(site: &Site) -> Vec<String> {
+    let mut v: Vec<String> = site.seeds();
+    v.extend([
+        "--allow-domain=127.0.0.1".to_owned(),
+        "--timeout=20".to_owned(),
+    ]);
+    v
+}
+
+/// Starts `solo-crawl ARGS`.
+pub fn spawn(args: &[String]) -> Child {
+    Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs")
+}
+
+/// Waits for `child` at most `limit` (killed then); its status and stderr.
+pub fn wait(mut child: Child, limit: Duration) -> (Option<i32>, String) {
+    let deadline = Instant::now() + limit;
+    let mut err = child.stderr.take();
+    let reader = thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(e) = err.as_mut() {
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    });
+    let code = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st.code(),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(50)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    (code, reader.join().unwrap_or_default())
+}
+
+/// Runs `solo-crawl ARGS` to its end.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// The `url`s of the JSON Lines records in `path` (none if absent).
+pub fn urls(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v.get("url")?.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Lines in `path` so far.
+pub fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .count()
+}

@@ -1,0 +1,320 @@
+//! One crawl shared by several `solo-crawl` processes through Redis
+//! (`crawl --redis`, `worker`, `status`): the same pages as one process,
+//! global politeness, nothing lost when workers are killed or Redis
+//! restarts, clean errors. Each test starts its own `redis-server`.
+
+mod harness;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use harness::{crawl_flags, lines, run, spawn, urls, wait, Redis, Site, TempDir};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+/// `crawl` flags sharing the crawl `id` of `redis`, writing `out`.
+fn shared(
+    site: &Site,
+    redis: &Redis,
+    id: &str,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut v = vec!["crawl".to_owned()];
+    v.extend(crawl_flags(site));
+    v.extend(s(&["--redis", &redis.url(), "--crawl-id", id]));
+    v.push(format!("--output={}", out.display()));
+    v.extend(s(extra));
+    v
+}
+
+/// Waits until crawl `id` is stored (a worker started before that says
+/// there is no such crawl).
+fn await_crawl(redis: &Redis, id: &str) {
+    let key = format!("solo:{{{id}}}:settings");
+    let deadline = std::time::Instant::now() + LIMIT;
+    while redis.cmd(&["EXISTS", &key]) != ":1" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "crawl {id} never stored"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn worker(redis: &Redis, id: &str, out: &std::path::Path) -> Vec<String> {
+    s(&[
+        "worker",
+        "--redis",
+        &redis.url(),
+        "--crawl-id",
+        id,
+        "--output",
+        &out.display().to_string(),
+    ])
+}
+
+#[test]
+fn three_workers_crawl_the_pages_of_one_in_process_crawl() {
+    let site = Site::start(3, 40, Duration::from_millis(2));
+    let dir = TempDir::new("three");
+    // One process, no Redis.
+    let alone = dir.path("alone.jsonl");
+    let mut args = vec!["crawl".to_owned()];
+    args.extend(crawl_flags(&site));
+    args.push(format!("--output={}", alone.display()));
+    let (code, err) = wait(spawn(&args), LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    let expected: BTreeSet<String> = urls(&alone).into_iter().collect();
+    assert_eq!(expected, site.all());
+
+    let redis = Redis::start();
+    let outs: Vec<_> = (0..3).map(|i| dir.path(&format!("w{i}.jsonl"))).collect();
+    let first = spawn(&shared(
+        &site,
+        &redis,
+        "three",
+        &outs[0],
+        &["--concurrency=4"],
+    ));
+    await_crawl(&redis, "three");
+    let others: Vec<_> = outs[1..]
+        .iter()
+        .map(|o| spawn(&worker(&redis, "three", o)))
+        .collect();
+    let mut codes = vec![wait(first, LIMIT)];
+    codes.extend(others.into_iter().map(|c| wait(c, LIMIT)));
+    for (code, err) in &codes {
+        assert_eq!(*code, Some(0), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let mut all = Vec::new();
+    for o in &outs {
+        all.extend(urls(o));
+    }
+    eprintln!(
+        "pages per worker: {:?}",
+        outs.iter().map(|o| urls(o).len()).collect::<Vec<_>>()
+    );
+    let got: BTreeSet<String> = all.iter().cloned().collect();
+    assert_eq!(got, expected);
+    assert_eq!(all.len(), expected.len(), "a page was fetched twice");
+    let st = run(&["status", "--redis", &redis.url(), "--crawl-id", "three"]);
+    let text = String::from_utf8_lossy(&st.stdout);
+    assert!(text.contains("finished"), "{text}");
+    assert!(
+        text.contains(&format!("pages        {}", expected.len())),
+        "{text}"
+    );
+}
+
+/// Waits until the files in `outs` hold `n` records together.
+fn await_lines(outs: &[std::path::PathBuf], n: usize) {
+    let deadline = std::time::Instant::now() + LIMIT;
+    while outs.iter().map(|o| lines(o)).sum::<usize>() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the crawl made no progress"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Every page of `site` is in the union of `outs`.
+#[track_caller]
+fn assert_all_pages(site: &Site, outs: &[std::path::PathBuf]) {
+    let got: BTreeSet<String> = outs.iter().flat_map(|o| urls(o)).collect();
+    let missing: Vec<_> = site.all().difference(&got).cloned().collect();
+    assert!(missing.is_empty(), "pages lost: {missing:?}");
+}
+
+#[test]
+fn per_host_limit_holds_over_all_workers() {
+    let site = Site::start(4, 25, Duration::from_millis(40));
+    let redis = Redis::start();
+    let dir = TempDir::new("perhost");
+    let outs: Vec<_> = (0..3).map(|i| dir.path(&format!("w{i}.jsonl"))).collect();
+    let first = spawn(&shared(
+        &site,
+        &redis,
+        "polite",
+        &outs[0],
+        &["--per-host=2", "--concurrency=16"],
+    ));
+    await_crawl(&redis, "polite");
+    let others: Vec<_> = outs[1..]
+        .iter()
+        .map(|o| spawn(&worker(&redis, "polite", o)))
+        .collect();
+    for child in std::iter::once(first).chain(others) {
+        let (code, err) = wait(child, LIMIT);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    assert_all_pages(&site, &outs);
+    let max = site.max_in_flight();
+    // Three workers of 16 each would send up to 6 at once to a host on
+    // their own; the shared limit is 2.
+    assert!(max.iter().all(|&m| (1..=2).contains(&m)), "{max:?}");
+}
+
+#[test]
+fn killed_workers_lose_no_page() {
+    let site = Site::start(4, 50, Duration::from_millis(60));
+    let redis = Redis::start();
+    let dir = TempDir::new("kill");
+    let mut outs: Vec<_> = (0..4).map(|i| dir.path(&format!("w{i}.jsonl"))).collect();
+    let flags = ["--per-host=2", "--lease-timeout=1"];
+    let mut children = vec![spawn(&shared(&site, &redis, "kill", &outs[0], &flags))];
+    await_crawl(&redis, "kill");
+    for o in &outs[1..] {
+        children.push(spawn(&worker(&redis, "kill", o)));
+    }
+    await_lines(&outs, 30);
+    for mut c in children.drain(2..) {
+        c.kill().expect("SIGKILL"); // mid-fetch: their leases must come back
+        let _ = c.wait();
+    }
+    outs.push(dir.path("late.jsonl"));
+    children.push(spawn(&worker(&redis, "kill", &outs[4])));
+    for c in children {
+        let (code, err) = wait(c, LIMIT);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    assert_all_pages(&site, &outs);
+    let reclaimed = redis.cmd(&["HGET", "solo:{kill}:stats", "reclaimed_workers"]);
+    assert_eq!(
+        reclaimed, "2",
+        "both killed workers' leases were taken back"
+    );
+}
+
+#[test]
+fn a_worker_that_joins_late_takes_work() {
+    let site = Site::start(2, 40, Duration::from_millis(100));
+    let redis = Redis::start();
+    let dir = TempDir::new("late");
+    let outs = vec![dir.path("first.jsonl"), dir.path("late.jsonl")];
+    let first = spawn(&shared(&site, &redis, "late", &outs[0], &["--per-host=2"]));
+    await_lines(&outs[..1], 10);
+    let late = spawn(&worker(&redis, "late", &outs[1]));
+    for c in [first, late] {
+        let (code, err) = wait(c, LIMIT);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    assert!(lines(&outs[1]) > 0, "the late worker fetched nothing");
+    assert_all_pages(&site, &outs);
+}
+
+#[test]
+fn redis_errors_are_one_clear_message() {
+    let redis = Redis::start_with(&[
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--requirepass",
+        "sesame",
+    ]);
+    let wrong = format!("redis://:guess@127.0.0.1:{}/0", redis.port);
+    let right = format!("redis://:sesame@127.0.0.1:{}/0", redis.port);
+    let u = "http://127.0.0.1:1/";
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["crawl", u, "--redis", "http://x/", "--crawl-id", "a"],
+            1,
+            "not a Redis URL",
+        ),
+        (
+            &[
+                "crawl",
+                u,
+                "--redis",
+                "redis://127.0.0.1:1/0",
+                "--crawl-id",
+                "a",
+            ],
+            1,
+            "connection refused",
+        ),
+        (
+            &["crawl", u, "--redis", &wrong, "--crawl-id", "a"],
+            1,
+            "authentication failed",
+        ),
+        (
+            &["worker", "--redis", &right, "--crawl-id", "nope"],
+            1,
+            "no crawl \"nope\"",
+        ),
+        (
+            &["status", "--redis", &right, "--crawl-id", "nope"],
+            1,
+            "no crawl \"nope\"",
+        ),
+        (&["crawl", u, "--redis", &right], 2, "--crawl-id"),
+        (
+            &[
+                "crawl",
+                u,
+                "--redis",
+                &right,
+                "--crawl-id",
+                "a",
+                "--workers",
+                "2",
+            ],
+            2,
+            "needs --output",
+        ),
+    ];
+    for (args, code, needle) in cases {
+        let o = run(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(*code), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: wanted {needle:?} in {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(
+            !err.contains("sesame") && !err.contains("guess"),
+            "password shown: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_redis_restart_mid_crawl_loses_nothing() {
+    let site = Site::start(2, 50, Duration::from_millis(60));
+    let mut redis = Redis::start_with(&[
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+    ]);
+    let dir = TempDir::new("restart");
+    let outs = vec![dir.path("w0.jsonl"), dir.path("w1.jsonl")];
+    let first = spawn(&shared(
+        &site,
+        &redis,
+        "restart",
+        &outs[0],
+        &["--per-host=2"],
+    ));
+    await_crawl(&redis, "restart");
+    let second = spawn(&worker(&redis, "restart", &outs[1]));
+    await_lines(&outs, 15);
+    redis.stop();
+    std::thread::sleep(Duration::from_millis(700));
+    redis.restart();
+    for c in [first, second] {
+        let (code, err) = wait(c, LIMIT);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(err.matches("pausing").count(), 1, "said once: {err}");
+        assert!(err.contains("is back"), "{err}");
+    }
+    assert_all_pages(&site, &outs);
+}
