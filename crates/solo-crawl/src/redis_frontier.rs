@@ -253,7 +253,7 @@ impl Remote {
 
     /// The script's ARGV (after the prefix) for `o`.
     fn args(&self, worker: &str, p: &Params, o: &Outbox, want: usize, keep: bool) -> Vec<Vec<u8>> {
-        let mut a: Vec<Vec<u8>> = Vec::with_capacity(16 + o.adds.len() * 3 + o.acks.len() * 2);
+        let mut a: Vec<Vec<u8>> = Vec::with_capacity(16 + o.adds.len() * 4 + o.acks.len() * 2);
         let num = |n: u64| n.to_string().into_bytes();
         a.push(worker.as_bytes().to_vec());
         a.push(num(p.per_host as u64));
@@ -263,8 +263,18 @@ impl Remote {
         a.push(num(want as u64));
         a.push(num(o.adds.len() as u64));
         for (fp, host, json) in &o.adds {
-            // Compact: the 8 bytes of the fingerprint, not hex.
-            a.push(fp.map_or(Vec::new(), |f| f.to_be_bytes().to_vec()));
+            // Bucket (top 16 bits) and member (low 48 bits, an integer: the
+            // bucket is an intset, 8 bytes per URL); see frontier.lua.
+            match fp {
+                Some(f) => {
+                    a.push(format!("{:x}", f >> 48).into_bytes());
+                    a.push(num(f & 0xffff_ffff_ffff));
+                }
+                None => {
+                    a.push(Vec::new());
+                    a.push(Vec::new());
+                }
+            }
             a.push(host.as_bytes().to_vec());
             a.push(json.as_bytes().to_vec());
         }

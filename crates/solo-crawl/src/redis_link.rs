@@ -221,16 +221,12 @@ impl Link {
                     .query(con)?;
                 leases.push((w, deadline, n));
             }
-            let seen: u64 = redis::cmd("SCARD")
-                .arg(format!("{prefix}seen"))
-                .query(con)?;
             let time: (String, String) = redis::cmd("TIME").query(con)?;
             let now = time.0.parse::<i64>().unwrap_or(0) * 1000
                 + time.1.parse::<i64>().unwrap_or(0) / 1000;
             Ok(RawStatus {
                 stats,
                 workers: leases,
-                seen,
                 now_ms: now,
             })
         })
@@ -242,7 +238,6 @@ struct RawStatus {
     stats: Vec<(String, String)>,
     /// (worker, lease deadline in ms, leases held).
     workers: Vec<(String, i64, u64)>,
-    seen: u64,
     now_ms: i64,
 }
 
@@ -319,7 +314,7 @@ pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
         pages,
         errors: get("errors").max(0) as u64,
         items: get("items").max(0) as u64,
-        seen: raw.seen,
+        seen: get("seen").max(0) as u64,
         pages_per_sec: if started > 0 && secs > 0.0 {
             pages as f64 / secs
         } else {

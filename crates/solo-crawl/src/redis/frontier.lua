@@ -1,6 +1,10 @@
 -- solo-crawl's shared frontier: one atomic step of one worker.
 -- Key layout (P = ARGV[1] = "solo:{crawl-id}:", one hash slot per crawl):
---   P..seen        SET   8-byte fingerprints of every request ever queued
+--   P..seen:B      SET   the seen set, in 65536 buckets B (the top 16 bits
+--                        of the 64-bit fingerprint, hex); members are the
+--                        low 48 bits as integers, so each bucket is an
+--                        intset of 8 bytes per URL (up to
+--                        set-max-intset-entries, 512 by default: 33 M URLs)
 --   P..q:HOST      LIST  queued requests of HOST (JSON), oldest first
 --   P..ready       ZSET  HOST -> ms it may start again; holds exactly the
 --                        hosts with queued requests and a free slot
@@ -13,7 +17,7 @@
 --   P..hungry      ZSET  W -> ms it last asked for work holding none
 -- ARGV: P, worker, per_host, delay_ms, lease_ms, max_pages (0: none),
 -- want, then sections, each a count and its entries:
---   adds     (fp or "" for dont_filter, host, json)  new requests
+--   adds     (bucket or "" for dont_filter, member, host, json)
 --   acks     (id, host)                              pages done
 --   releases (id, host)                              leases given back
 --   hosts    (host, crawl_delay_ms, pause_ms)        politeness news
@@ -34,7 +38,7 @@ local function q(h) return P .. 'q:' .. h end
 redis.call('HSETNX', STATS, 'started_ms', now)
 local function leases(w) return P .. 'leases:' .. w end
 local touched = {}
-local d_queued, d_leased = 0, 0
+local d_queued, d_leased, d_seen = 0, 0, 0
 
 local function inflight(h) return tonumber(redis.call('HGET', INF, h) or '0') end
 local function set_inflight(h, n)
@@ -80,9 +84,14 @@ local i = 8
 -- adds
 local n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
-  local fp, h, json = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  i = i + 3
-  if fp == '' or redis.call('SADD', SEEN, fp) == 1 then
+  local b, m, h, json = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  i = i + 4
+  local new = b == ''
+  if not new and redis.call('SADD', SEEN .. ':' .. b, m) == 1 then
+    new = true
+    d_seen = d_seen + 1
+  end
+  if new then
     redis.call('RPUSH', q(h), json)
     d_queued = d_queued + 1
     touched[h] = true
@@ -191,6 +200,7 @@ if want > 0 and mine == 0 and leased_now == 0 and not bye then
 else
   redis.call('ZREM', HUNGRY, W)
 end
+if d_seen > 0 then redis.call('HINCRBY', STATS, 'seen', d_seen) end
 local queued = redis.call('HINCRBY', STATS, 'queued', d_queued)
 local leased = redis.call('HINCRBY', STATS, 'leased', d_leased)
 local spent = max_pages > 0 and tonumber(redis.call('HGET', STATS, 'dispatched') or '0') >= max_pages

@@ -318,3 +318,37 @@ fn a_redis_restart_mid_crawl_loses_nothing() {
     }
     assert_all_pages(&site, &outs);
 }
+
+#[test]
+fn ctrl_c_gives_the_leases_back_at_once() {
+    let site = Site::start(2, 40, Duration::from_millis(80));
+    let redis = Redis::start();
+    let dir = TempDir::new("ctrlc");
+    let outs = vec![dir.path("w0.jsonl"), dir.path("w1.jsonl")];
+    // Leases of a vanished worker would come back only after 60 s.
+    let first = spawn(&shared(
+        &site,
+        &redis,
+        "ctrlc",
+        &outs[0],
+        &["--per-host=2", "--lease-timeout=60"],
+    ));
+    await_crawl(&redis, "ctrlc");
+    let second = spawn(&worker(&redis, "ctrlc", &outs[1]));
+    await_lines(&outs, 10);
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &first.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let (code, err) = wait(first, LIMIT);
+    assert_eq!(code, Some(130), "{err}");
+    let (code, err) = wait(second, LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    assert_all_pages(&site, &outs);
+    let reclaimed = redis.cmd(&["HGET", "solo:{ctrlc}:stats", "reclaimed_workers"]);
+    assert_eq!(
+        reclaimed, "",
+        "the leases were released, not reclaimed after expiry"
+    );
+}
