@@ -44,7 +44,7 @@ use crate::frontier::{Frontier, HostId, Job, Rejected};
 use crate::output::{OutputConfig, PageRecord};
 use crate::pipeline::{self, Pipelines};
 use crate::redirect;
-use crate::redis_frontier::{self, FrontierBackend, Leased, Remote};
+use crate::redis_frontier::{self, FrontierBackend, Leased, Remote, Robots, RobotsShare};
 use crate::request::Request;
 use crate::response::Response;
 use crate::robots::{agent_name, RobotsRules};
@@ -277,6 +277,22 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             _ => None,
         };
         let remote = link.as_ref().map(|_| Rc::new(Remote::default()));
+        let robots_share = match &config.frontier {
+            FrontierBackend::Redis(r) if config.obey_robots => {
+                let url = r.url.clone();
+                let link = solo::to_thread(move || crate::redis_link::Link::open(&url))
+                    .await
+                    .map_err(CrawlError::Redis)?;
+                // A fetch takes its timeout (per redirect hop, but those are rare).
+                let patience = config.timeout + Duration::from_secs(5);
+                Some(RobotsShare::new(
+                    link,
+                    crate::redis_link::prefix(&r.crawl_id),
+                    patience,
+                ))
+            }
+            _ => None,
+        };
         let (store, restored) = match config.state_dir.clone() {
             Some(dir) => {
                 let reset = config.state_reset;
@@ -323,6 +339,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             agent: agent_name(&agent_cfg.user_agent),
             sitemap_urls: Cell::new(0),
             sessions: Sessions::new(agent_cfg.cookies),
+            robots_share,
         });
         let mut frontier = if remote.is_some() {
             // The page budget is the shared frontier's.
@@ -478,6 +495,8 @@ struct Shared<S: Spider, F> {
     sitemap_urls: Cell<u64>,
     /// The cookie jars.
     sessions: Sessions,
+    /// robots.txt answers shared with the other workers (Redis frontier).
+    robots_share: Option<RobotsShare>,
 }
 
 /// How the start requests went.
@@ -513,6 +532,8 @@ enum Report<C> {
     Robots {
         host: HostId,
         rules: RobotsRules,
+        /// Fetched by this worker (not read from the shared frontier).
+        fetched: bool,
     },
     Crashed {
         host: HostId,
@@ -532,10 +553,7 @@ enum Report<C> {
     /// Requests leased from the shared frontier (or, empty, news of it).
     Leased(Leased),
     /// Spilled requests back from the store (`asked` were asked for).
-    Unspilled {
-        rows: Vec<String>,
-        asked: usize,
-    },
+    Unspilled { rows: Vec<String>, asked: usize },
 }
 
 impl<C> Report<C> {
@@ -922,8 +940,12 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 }
                 self.frontier.retry_at(host, request, at);
             }
-            Report::Robots { host, rules } => {
-                self.sh.stats.borrow_mut().counts.robots_fetched += 1;
+            Report::Robots {
+                host,
+                rules,
+                fetched,
+            } => {
+                self.sh.stats.borrow_mut().counts.robots_fetched += u64::from(fetched);
                 if let (Some(r), Some(cd)) = (&self.remote, rules.crawl_delay()) {
                     r.host_news(self.frontier.host_name(host), cd, Duration::ZERO);
                 }
@@ -1429,10 +1451,22 @@ async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, ur
     let agent = agent_name(&sh.config.user_agent);
     let mut url = url;
     let mut hops = 0;
-    let rules = loop {
+    let key = host_key(&url);
+    if let Some(share) = &sh.robots_share {
+        if let Robots::Stored(status, body) = share.claim(&key).await {
+            let rules = RobotsRules::from_response(&agent, status, &body);
+            let _ = sh.tx.try_send(Report::Robots {
+                host,
+                rules,
+                fetched: false,
+            });
+            return;
+        }
+    }
+    let (status, body) = loop {
         let f = match download(&sh, &url, None, Wire::default()).await {
             Ok(f) => f,
-            Err(_) => break RobotsRules::from_response(&agent, None, b""),
+            Err(_) => break (None, bytes::Bytes::new()),
         };
         if redirect::is_redirect(f.status) && hops < ROBOTS_REDIRECTS {
             let to = redirect::target(&f.final_url, f.header("location")).ok();
@@ -1442,9 +1476,17 @@ async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, ur
                 continue;
             }
         }
-        break RobotsRules::from_response(&agent, Some(f.status), &f.body);
+        break (Some(f.status), f.body);
     };
-    let _ = sh.tx.try_send(Report::Robots { host, rules });
+    if let Some(share) = &sh.robots_share {
+        share.store(&key, status, &body).await;
+    }
+    let rules = RobotsRules::from_response(&agent, status, &body);
+    let _ = sh.tx.try_send(Report::Robots {
+        host,
+        rules,
+        fetched: true,
+    });
 }
 
 /// The head of an answer into its page record.

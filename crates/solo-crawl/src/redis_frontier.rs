@@ -428,6 +428,82 @@ impl Remote {
     }
 }
 
+/// robots.txt answers shared by the workers of a crawl (`P..robots`): the
+/// first worker to need a host's claims it and stores what it fetched;
+/// the others wait for that and parse the same answer, so each robots.txt
+/// is fetched once per crawl. On its own connection (robots.txt lookups
+/// are rare, and must not wait behind a frontier step).
+pub(crate) struct RobotsShare {
+    link: solo::sync::Mutex<Option<Link>>,
+    prefix: String,
+    /// How long a worker's claim to fetch a robots.txt lasts (then
+    /// another worker may claim it).
+    patience: Duration,
+}
+
+/// What [`RobotsShare::claim`] found.
+pub(crate) enum Robots {
+    /// This worker fetches it (then [`RobotsShare::store`]s it).
+    Fetch,
+    /// The stored answer: status (`None`: the fetch failed) and body.
+    Stored(Option<u16>, Vec<u8>),
+}
+
+impl RobotsShare {
+    pub(crate) fn new(link: Link, prefix: String, patience: Duration) -> RobotsShare {
+        RobotsShare {
+            link: solo::sync::Mutex::new(Some(link)),
+            prefix,
+            patience,
+        }
+    }
+
+    async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Link, &str) -> Result<T, redis::RedisError> + Send + 'static,
+    ) -> Option<T> {
+        let mut guard = self.link.lock().await;
+        let mut link = guard.take()?;
+        let prefix = self.prefix.clone();
+        let (link, r) = solo::to_thread(move || {
+            let r = f(&mut link, &prefix);
+            (link, r)
+        })
+        .await;
+        *guard = Some(link);
+        r.ok()
+    }
+
+    /// The stored answer for `host`, or [`Robots::Fetch`]: claimed by this
+    /// worker, or Redis failed, or another worker's fetch took too long.
+    pub(crate) async fn claim(&self, host: &str) -> Robots {
+        let deadline = solo::time::now() + 2 * self.patience;
+        loop {
+            let h = host.to_owned();
+            let claim = self.patience;
+            match self.call(move |l, p| l.robots_claim(p, &h, claim)).await {
+                Some(Some((u16::MAX, _))) if solo::time::now() < deadline => {
+                    solo::sleep(Duration::from_millis(50)).await;
+                }
+                Some(Some((status, body))) if status != u16::MAX => {
+                    return Robots::Stored((status != 0).then_some(status), body)
+                }
+                _ => return Robots::Fetch,
+            }
+        }
+    }
+
+    /// Stores what this worker fetched for `host` (a failure is ignored:
+    /// the others then wait for it, then fetch it themselves).
+    pub(crate) async fn store(&self, host: &str, status: Option<u16>, body: &[u8]) {
+        // robots.txt parsers read 500 KiB at most.
+        let body = body[..body.len().min(512 << 10)].to_vec();
+        let h = host.to_owned();
+        self.call(move |l, p| l.robots_store(p, &h, status.unwrap_or(0), &body))
+            .await;
+    }
+}
+
 /// This worker's name: host, process, and a random part (a restarted
 /// process is a new worker).
 pub(crate) fn worker_name() -> String {

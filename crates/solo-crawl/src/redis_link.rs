@@ -174,6 +174,64 @@ impl Link {
         })
     }
 
+    /// The robots.txt answer of `host` stored by a worker:
+    /// `Some((status, body))`, status 0 for a failed fetch; or `None`, and
+    /// then this worker is to fetch it if it gets the claim (which expires
+    /// after `claim`, in case its worker dies): `Some((u16::MAX, []))`
+    /// when another worker holds it.
+    pub(crate) fn robots_claim(
+        &mut self,
+        prefix: &str,
+        host: &str,
+        claim: Duration,
+    ) -> Result<Option<(u16, Vec<u8>)>, RedisError> {
+        self.with(|con, _| {
+            let v: Option<Vec<u8>> = redis::cmd("HGET")
+                .arg(format!("{prefix}robots"))
+                .arg(host)
+                .query(con)?;
+            if let Some(v) = v {
+                let nl = v.iter().position(|&b| b == b'\n').unwrap_or(v.len());
+                let status = std::str::from_utf8(&v[..nl])
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                return Ok(Some((status, v.get(nl + 1..).unwrap_or_default().to_vec())));
+            }
+            let got: Option<String> = redis::cmd("SET")
+                .arg(format!("{prefix}robots-claim:{host}"))
+                .arg(1)
+                .arg("NX")
+                .arg("PX")
+                .arg(claim.as_millis().max(1) as u64)
+                .query(con)?;
+            Ok(if got.is_some() {
+                None
+            } else {
+                Some((u16::MAX, Vec::new()))
+            })
+        })
+    }
+
+    /// Stores the robots.txt answer of `host` (status 0: the fetch failed).
+    pub(crate) fn robots_store(
+        &mut self,
+        prefix: &str,
+        host: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<(), RedisError> {
+        let mut v = format!("{status}\n").into_bytes();
+        v.extend_from_slice(body);
+        self.with(|con, _| {
+            redis::cmd("HSET")
+                .arg(format!("{prefix}robots"))
+                .arg(host)
+                .arg(v)
+                .query(con)
+        })
+    }
+
     /// The stored settings of crawl `prefix`, if it exists.
     pub(crate) fn settings(&mut self, prefix: &str) -> Result<Option<String>, RedisError> {
         self.with(|con, _| {

@@ -160,6 +160,7 @@ pub struct Site {
     pub ports: Vec<u16>,
     pub pages: usize,
     max_in_flight: Vec<Arc<AtomicUsize>>,
+    robots: Vec<Arc<AtomicUsize>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -174,11 +175,14 @@ impl Site {
             .collect();
         let stop = Arc::new(AtomicBool::new(false));
         let mut max_in_flight = Vec::new();
+        let mut robots = Vec::new();
         for (h, l) in listeners.into_iter().enumerate() {
             let next = ports[(h + 1) % hosts];
             let now = Arc::new(AtomicUsize::new(0));
             let max = Arc::new(AtomicUsize::new(0));
             max_in_flight.push(max.clone());
+            let fetches = Arc::new(AtomicUsize::new(0));
+            robots.push(fetches.clone());
             let stop = stop.clone();
             thread::spawn(move || {
                 for conn in l.incoming() {
@@ -186,8 +190,8 @@ impl Site {
                         break;
                     }
                     let Ok(conn) = conn else { continue };
-                    let (now, max) = (now.clone(), max.clone());
-                    thread::spawn(move || serve(conn, next, pages, delay, &now, &max));
+                    let (now, max, fetches) = (now.clone(), max.clone(), fetches.clone());
+                    thread::spawn(move || serve(conn, next, pages, delay, &now, &max, &fetches));
                 }
             });
         }
@@ -195,6 +199,7 @@ impl Site {
             ports,
             pages,
             max_in_flight,
+            robots,
             stop,
         }
     }
@@ -216,6 +221,14 @@ impl Site {
             }
         }
         s
+    }
+
+    /// robots.txt requests per host so far.
+    pub fn robots_fetches(&self) -> Vec<usize> {
+        self.robots
+            .iter()
+            .map(|m| m.load(Ordering::SeqCst))
+            .collect()
     }
 
     /// The most page requests one host had in flight at once.
@@ -243,6 +256,7 @@ fn serve(
     delay: Duration,
     now: &AtomicUsize,
     max: &AtomicUsize,
+    robots: &AtomicUsize,
 ) {
     let mut w = match conn.try_clone() {
         Ok(w) => w,
@@ -264,6 +278,9 @@ fn serve(
             }
         }
         let path = first.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        if path == "/robots.txt" {
+            robots.fetch_add(1, Ordering::SeqCst);
+        }
         let page = path
             .strip_prefix("/p/")
             .and_then(|n| n.parse::<usize>().ok())

@@ -59,7 +59,7 @@ fn worker(redis: &Redis, id: &str, out: &std::path::Path) -> Vec<String> {
 }
 
 #[test]
-fn three_workers_crawl_the_pages_of_one_in_process_crawl() {
+fn three_workers_crawl_the_pages_of_one_in_process_crawl_and_fetch_robots_txt_once() {
     let site = Site::start(3, 40, Duration::from_millis(2));
     let dir = TempDir::new("three");
     // One process, no Redis.
@@ -71,6 +71,8 @@ fn three_workers_crawl_the_pages_of_one_in_process_crawl() {
     assert_eq!(code, Some(0), "{err}");
     let expected: BTreeSet<String> = urls(&alone).into_iter().collect();
     assert_eq!(expected, site.all());
+
+    assert_eq!(site.robots_fetches(), [1, 1, 1]);
 
     let redis = Redis::start();
     let outs: Vec<_> = (0..3).map(|i| dir.path(&format!("w{i}.jsonl"))).collect();
@@ -102,6 +104,12 @@ fn three_workers_crawl_the_pages_of_one_in_process_crawl() {
     );
     let got: BTreeSet<String> = all.iter().cloned().collect();
     assert_eq!(got, expected);
+    // Once per crawl, not once per worker.
+    assert_eq!(
+        site.robots_fetches(),
+        [2, 2, 2],
+        "robots.txt fetched once more"
+    );
     assert_eq!(all.len(), expected.len(), "a page was fetched twice");
     let st = run(&["status", "--redis", &redis.url(), "--crawl-id", "three"]);
     let text = String::from_utf8_lossy(&st.stdout);
