@@ -415,6 +415,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             pipelines: self.pipelines.clone(),
             remote: remote.clone(),
             written_acks: Vec::new(),
+            piped_leases: Default::default(),
         };
         let interrupted = engine.run_loop(&self.stop, &live).await;
         if let Some(r) = &remote {
@@ -601,6 +602,8 @@ struct Engine<S: Spider, F> {
     /// Leases of pages done this turn, acknowledged once their records
     /// are written out.
     written_acks: Vec<(u64, String)>,
+    /// Leases of pages whose items are in the pipeline, by request key.
+    piped_leases: std::collections::HashMap<u64, (u64, String)>,
 }
 
 impl<S: Spider, F: Fetch> Engine<S, F> {
@@ -889,7 +892,13 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     });
                 }
                 if let Some(id) = request.lease {
-                    self.written_acks.push((id, host_key(&request.url)));
+                    let lease = (id, host_key(&request.url));
+                    if piping {
+                        // Acknowledged once its record is through (Piped).
+                        self.piped_leases.insert(request.key(), lease);
+                    } else {
+                        self.written_acks.push(lease);
+                    }
                 }
                 // After its links: a crash before this commit fetches the
                 // page again, and finds them again.
@@ -905,6 +914,9 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             } => {
                 if let Some(p) = &self.pipelines {
                     p.release(handed);
+                }
+                if let Some(lease) = self.piped_leases.remove(&fp) {
+                    self.written_acks.push(lease);
                 }
                 self.writer.send(Msg::Page(record));
                 for item in items {

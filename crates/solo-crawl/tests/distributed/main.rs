@@ -360,3 +360,30 @@ fn ctrl_c_gives_the_leases_back_at_once() {
         "the leases were released, not reclaimed after expiry"
     );
 }
+
+#[test]
+fn workers_n_starts_n_processes_with_numbered_outputs() {
+    let site = Site::start(3, 30, Duration::from_millis(20));
+    let redis = Redis::start();
+    let dir = TempDir::new("workers");
+    let out = dir.path("pages.jsonl");
+    let (code, err) = wait(
+        spawn(&shared(
+            &site,
+            &redis,
+            "many",
+            &out,
+            &["--workers=3", "--per-host=2"],
+        )),
+        LIMIT,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let outs: Vec<_> = (0..3)
+        .map(|i| dir.path(&format!("pages.{i}.jsonl")))
+        .collect();
+    assert!(outs.iter().all(|o| o.exists()), "numbered outputs");
+    assert!(!out.exists(), "no unnumbered output");
+    assert_all_pages(&site, &outs);
+    let total: usize = outs.iter().map(|o| lines(o)).sum();
+    assert_eq!(total, site.all().len(), "each page once");
+}
