@@ -42,7 +42,7 @@ use crate::directives::{Directives, Refresh};
 use crate::fetch::{self, Fetch, FetchError, FetchErrorKind, FetchRequest, Fetched};
 use crate::frontier::{Frontier, HostId, Job, Rejected};
 use crate::output::{OutputConfig, PageRecord};
-use crate::pipeline::{self, Pipelines};
+use crate::pipeline::{self, PipelineError, Pipelines};
 use crate::redirect;
 use crate::request::Request;
 use crate::response::Response;
@@ -129,8 +129,9 @@ pub enum CrawlError {
     /// The HTTP client could not be built from the settings (e.g. a root
     /// certificate that is not one).
     Client(FetchError),
-    /// An item pipeline stage failed to open or close.
-    Pipeline(String),
+    /// An item pipeline stage failed to open or close (its error is the
+    /// source).
+    Pipeline(PipelineError),
 }
 
 impl std::fmt::Display for CrawlError {
@@ -152,7 +153,7 @@ impl std::error::Error for CrawlError {
             CrawlError::Output(e) => Some(e),
             CrawlError::State(e) => Some(&**e),
             CrawlError::Client(e) => Some(e),
-            CrawlError::Pipeline(_) => None,
+            CrawlError::Pipeline(e) => Some(e),
         }
     }
 }
