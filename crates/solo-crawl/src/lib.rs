@@ -30,6 +30,7 @@
 //! | [`offloop`] | a stage that writes on a thread of its own, in batches |
 //! | [`sqlite_sink`] | items as rows of a SQLite table |
 //! | [`export`] | item feeds: JSON Lines, CSV, JSON array; a file per item type |
+//! | [`settings`] | the `solo-crawl crawl` options as one type: flags, TOML config file, the settings compared on resume |
 //! | [`demo_site`] | a synthetic site to crawl with no network |
 //! | [`login_site`] | a synthetic site behind a login form, and a JSON API |
 //!
@@ -122,6 +123,7 @@ mod response;
 mod robots;
 mod secrets;
 mod session;
+pub mod settings;
 mod sink;
 mod sitemap;
 mod spider;

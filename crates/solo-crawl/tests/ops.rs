@@ -1,0 +1,117 @@
+//! Operating a crawl with the `solo-crawl` binary: a config file, the
+//! settings kept with `--state`, logs, live metrics and the stats file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use solo_crawl::demo_site::DemoSite;
+
+fn run(args: &[&str]) -> Output {
+    run_env(args, &[])
+}
+
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_solo-crawl"));
+    c.args(args).env_remove("RUST_LOG");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A fresh directory for one test.
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("solo-crawl-ops-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(path: &Path, text: &str) -> String {
+    std::fs::write(path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_config_file_is_honoured_and_a_flag_overrides_it() {
+    let site = DemoSite::start(200).unwrap();
+    let dir = tmp("config");
+    let conf = write(
+        &dir.join("crawl.toml"),
+        &format!(
+            "urls = [\"{}\"]\nmax-pages = 5\nper-host = 2\nformat = \"csv\"\n",
+            site.url()
+        ),
+    );
+    let o = run(&["crawl", "--config", &conf]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // CSV: a header and 5 rows.
+    assert_eq!(stdout(&o).lines().count(), 6, "{}", stdout(&o));
+
+    let o = run(&[
+        "crawl",
+        "--config",
+        &conf,
+        "--max-pages",
+        "3",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines: Vec<_> = stdout(&o).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].starts_with('{'), "{}", lines[0]);
+
+    let o = run(&["config", "--print", "--config", &conf, "--max-pages", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let printed = stdout(&o);
+    assert!(printed.contains("max-pages = 3\n"), "{printed}");
+    assert!(printed.contains("per-host = 2\n"), "{printed}");
+    assert!(printed.contains("format = \"csv\"\n"), "{printed}");
+    // What is printed is a config file that says the same.
+    let again = write(&dir.join("printed.toml"), &printed);
+    let o = run(&["config", "--print", "--config", &again]);
+    assert_eq!(stdout(&o), printed);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_bad_config_file_is_a_clear_error_naming_file_and_key() {
+    let dir = tmp("badconf");
+    let cases = [
+        ("max-page = 5\n", "unknown key \"max-page\""),
+        ("depth = \"deep\"\n", "key \"depth\": invalid value 'deep'"),
+        ("concurrency = 0\n", "key \"concurrency\""),
+        (
+            "cookies = \"yes\"\n",
+            "key \"cookies\": expected true or false",
+        ),
+        ("allow = [[1]]\n", "key \"allow\""),
+        ("depth = \n", "not valid TOML"),
+    ];
+    for (i, (text, needle)) in cases.iter().enumerate() {
+        let conf = write(&dir.join(format!("c{i}.toml")), text);
+        let o = run(&["crawl", "http://127.0.0.1:1/", "--config", &conf]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{text}: {err}");
+        assert!(err.contains(&conf), "{text}: {err}");
+        assert!(err.contains(needle), "{text}: wanted {needle:?} in {err}");
+    }
+    let o = run(&[
+        "crawl",
+        "--config",
+        "/no/such/file.toml",
+        "http://127.0.0.1:1/",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/no/such/file.toml"), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
