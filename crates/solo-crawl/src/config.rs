@@ -144,6 +144,16 @@ pub struct Config {
     /// With `state_dir`: discard the state it holds and start over (the
     /// output is appended to, not cleared).
     pub state_reset: bool,
+    /// With `state_dir`: the settings that give the crawl its meaning, as
+    /// name → value (the binary's are
+    /// [`CrawlSettings::meaning`](crate::settings::CrawlSettings::meaning)).
+    /// They are kept with the state; resuming with different ones fails
+    /// with [`CrawlError::State`](crate::CrawlError::State) listing the
+    /// differences, unless `force_resume`. Empty: not checked.
+    pub meaning: std::collections::BTreeMap<String, String>,
+    /// With `meaning`: resume even if it differs from the stored one (the
+    /// new one is kept).
+    pub force_resume: bool,
     /// With `state_dir`: requests queued in memory at most; the rest wait
     /// in the store.
     pub frontier_cap: usize,
@@ -206,6 +216,8 @@ impl Default for Config {
             progress: false,
             state_dir: None,
             state_reset: false,
+            meaning: Default::default(),
+            force_resume: false,
             frontier_cap: 100_000,
             allow_private_networks: false,
             allow_networks: Vec::new(),

@@ -264,6 +264,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         let (store, restored) = match config.state_dir.clone() {
             Some(dir) => {
                 let reset = config.state_reset;
+                let (meaning, force) = (config.meaning.clone(), config.force_resume);
                 let (store, restored) = solo::to_thread(move || {
                     let store = Store::open(&dir, reset)?;
                     let restored = store.load().map_err(|e| {
@@ -274,6 +275,9 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                         );
                         StateError::caused_by(msg, e)
                     })?;
+                    if !meaning.is_empty() {
+                        store.keep_settings(restored.resumed, &meaning, force)?;
+                    }
                     Ok::<_, StateError>((store, restored))
                 })
                 .await

@@ -223,6 +223,8 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         progress: true,
         state_dir: a.state.clone(),
         state_reset: c.state_reset,
+        meaning: a.meaning(),
+        force_resume: c.force,
         frontier_cap: a.frontier_cap as usize,
         allow_private_networks: a.allow_private_networks,
         allow_networks: a.allow_network.clone(),

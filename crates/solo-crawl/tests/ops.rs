@@ -115,3 +115,65 @@ fn a_bad_config_file_is_a_clear_error_naming_file_and_key() {
     assert!(stderr(&o).contains("/no/such/file.toml"), "{}", stderr(&o));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn resuming_with_settings_that_change_the_crawl_is_refused_unless_forced() {
+    let site = DemoSite::start(100).unwrap();
+    let url = site.url().to_string();
+    let dir = tmp("resume");
+    let state = dir.join("state");
+    let state = state.to_str().unwrap();
+    let crawl = |extra: &[&str]| {
+        let mut args = vec!["crawl", &url, "--state", state, "--output", "/dev/null"];
+        args.extend(extra);
+        run(&args)
+    };
+    let o = crawl(&["--depth", "1", "--deny", "/private/"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let o = crawl(&["--depth", "2", "--ignore-robots", "--deny", "/private/"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("depth: 1 (stored) -> 2 (now)"), "{err}");
+    assert!(
+        err.contains("ignore-robots: false (stored) -> true (now)"),
+        "{err}"
+    );
+    assert!(err.contains("--force"), "{err}");
+    assert!(
+        !err.contains("deny"),
+        "unchanged settings are not listed: {err}"
+    );
+
+    // A config file that drops a stored pattern is a difference too.
+    let conf = write(&dir.join("c.toml"), "depth = 1\n");
+    let o = crawl(&["--config", &conf]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("deny: [\"/private/\"] (stored) -> [] (now)"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Harmless ones may change.
+    let o = crawl(&[
+        "--depth",
+        "1",
+        "--deny",
+        "/private/",
+        "--concurrency",
+        "3",
+        "--timeout",
+        "9",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // --force resumes, and the new settings are kept from then on.
+    let o = crawl(&["--depth", "2", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = crawl(&["--depth", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = crawl(&["--depth", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
