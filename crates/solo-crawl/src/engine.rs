@@ -314,12 +314,25 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         });
         let mut frontier = Frontier::new(&agent_cfg);
         let resumed = restored.as_ref().is_some_and(|(r, _)| r.resumed);
+        tracing::info!(
+            concurrency = agent_cfg.concurrency,
+            per_host = agent_cfg.per_host,
+            obey_robots = agent_cfg.obey_robots,
+            start_urls = starts.len(),
+            "crawl starting"
+        );
         if let Some((r, queued)) = restored {
             frontier.restore_progress(&r.seen, r.dispatched, r.spilled);
             for req in queued {
                 frontier.restore(req);
             }
             frontier.set_cap(agent_cfg.frontier_cap);
+            tracing::info!(
+                state = ?agent_cfg.state_dir,
+                seen = frontier.seen(),
+                queued = frontier.queued() as u64 + frontier.spilled(),
+                "resuming the crawl kept in the state directory"
+            );
         }
         let mut seeds = Seeds::default();
         for r in starts {
@@ -411,6 +424,12 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         summary.seeds_ok = seeds.ok;
         summary.resumed = resumed;
         summary.seeds_failed = seeds.failed;
+        tracing::info!(
+            pages = summary.counts.pages,
+            seconds = summary.seconds,
+            interrupted = summary.interrupted,
+            "crawl finished"
+        );
         Ok(summary)
     }
 }
@@ -542,6 +561,10 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             if !interrupted && (stop.is_stopped() || self.writer.failed() || self.damaged.is_some())
             {
                 interrupted = true;
+                tracing::info!(
+                    in_flight = self.frontier.in_flight(),
+                    "stopping: finishing the requests in flight"
+                );
             }
             // A full item pipeline holds new requests back.
             let piped = self.pipelines.as_ref().map_or(0, |p| p.backlog());
@@ -1070,7 +1093,14 @@ async fn page_task<S: Spider, F: Fetch>(
         fp: request.key(),
         record: Some(base_record(&request)),
     };
-    let ev = page(&sh, host, request).await;
+    let span = tracing::info_span!(
+        "request",
+        url = %redact_url(&request.url),
+        host = request.url.host_str().unwrap_or_default(),
+        depth = request.depth,
+        attempt = request.retries + 1,
+    );
+    let ev = tracing::Instrument::instrument(page(&sh, host, request), span).await;
     guard.record = None;
     let _ = sh.tx.try_send(ev);
 }
@@ -1100,6 +1130,7 @@ async fn page<S: Spider, F: Fetch>(
 ) -> Report<S::Callback> {
     let cfg = &sh.config;
     let start = Instant::now();
+    tracing::debug!(method = %request.method, "request");
     let result = download(
         sh,
         &request.url,
@@ -1122,9 +1153,21 @@ async fn page<S: Spider, F: Fetch>(
     match result {
         Ok(f) => {
             sh.stats.borrow_mut().status(f.status);
+            tracing::debug!(
+                status = f.status,
+                bytes = f.body.len(),
+                elapsed_ms = record.elapsed_ms,
+                "response"
+            );
             if retryable_status(f.status) && can_retry {
                 let ra = retry_after(&f);
                 let wait = ra.unwrap_or_else(backoff).min(cfg.backoff_max);
+                tracing::info!(
+                    status = f.status,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying: HTTP {}",
+                    f.status
+                );
                 return Report::Retry {
                     host,
                     request,
@@ -1133,6 +1176,14 @@ async fn page<S: Spider, F: Fetch>(
                     status: Some(f.status),
                     latency: elapsed,
                 };
+            }
+            if retryable_status(f.status) {
+                tracing::info!(
+                    status = f.status,
+                    "giving up after {} attempts: HTTP {}",
+                    tries + 1,
+                    f.status
+                );
             }
             fill_head(&mut record, &f);
             let followed = redirect::follow(
@@ -1198,6 +1249,11 @@ async fn page<S: Spider, F: Fetch>(
                     .on_error(&request, Failure::Status(&response), &mut out)
                     .await;
             }
+            tracing::trace!(
+                items = out.items().len(),
+                follows = out.requests().len(),
+                "parsed"
+            );
             if let Some(scan) = response.scan() {
                 record.title = scan.title.clone();
                 record.links = scan.links.len() as u64;
@@ -1211,15 +1267,28 @@ async fn page<S: Spider, F: Fetch>(
         Err(e) => {
             sh.stats.borrow_mut().error(e.kind.as_str());
             if e.kind.is_retryable() && can_retry {
+                let wait = backoff();
+                tracing::info!(
+                    error_kind = e.kind.as_str(),
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying: {}",
+                    redact_text(&e.to_string())
+                );
                 return Report::Retry {
                     host,
                     request,
-                    at: solo::time::now() + backoff(),
+                    at: solo::time::now() + wait,
                     pause_host: false,
                     status: None,
                     latency: elapsed,
                 };
             }
+            tracing::info!(
+                error_kind = e.kind.as_str(),
+                "giving up after {} attempt(s): {}",
+                tries + 1,
+                redact_text(&e.to_string())
+            );
             sh.spider
                 .on_error(&request, Failure::Fetch(&e), &mut out)
                 .await;
@@ -1249,10 +1318,10 @@ async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, ur
     let agent = agent_name(&sh.config.user_agent);
     let mut url = url;
     let mut hops = 0;
-    let rules = loop {
+    let (status, rules) = loop {
         let f = match download(&sh, &url, None, Wire::default()).await {
             Ok(f) => f,
-            Err(_) => break RobotsRules::from_response(&agent, None, b""),
+            Err(_) => break (None, RobotsRules::from_response(&agent, None, b"")),
         };
         if redirect::is_redirect(f.status) && hops < ROBOTS_REDIRECTS {
             let to = redirect::target(&f.final_url, f.header("location")).ok();
@@ -1262,8 +1331,19 @@ async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, ur
                 continue;
             }
         }
-        break RobotsRules::from_response(&agent, Some(f.status), &f.body);
+        break (
+            Some(f.status),
+            RobotsRules::from_response(&agent, Some(f.status), &f.body),
+        );
     };
+    tracing::info!(
+        host = url.host_str().unwrap_or_default(),
+        url = %redact_url(&url),
+        status,
+        crawl_delay_ms = rules.crawl_delay().map(|d| d.as_millis() as u64),
+        "robots.txt: {}",
+        rules.decision(status)
+    );
     let _ = sh.tx.try_send(Report::Robots { host, rules });
 }
 

@@ -31,6 +31,7 @@
 //! | [`sqlite_sink`] | items as rows of a SQLite table |
 //! | [`export`] | item feeds: JSON Lines, CSV, JSON array; a file per item type |
 //! | [`settings`] | the `solo-crawl crawl` options as one type: flags, TOML config file, the settings compared on resume |
+//! | [`logs`] | `--log-level`, `--log-format`, `--log-file`: the subscriber, and log lines that do not garble the progress line |
 //! | [`demo_site`] | a synthetic site to crawl with no network |
 //! | [`login_site`] | a synthetic site behind a login form, and a JSON API |
 //!
@@ -114,6 +115,7 @@ mod form;
 mod frontier;
 mod links;
 pub mod login_site;
+pub mod logs;
 pub mod offloop;
 pub mod output;
 pub mod pipeline;

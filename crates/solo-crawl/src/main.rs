@@ -316,6 +316,11 @@ fn show_config(a: &CrawlArgs) -> ExitCode {
 }
 
 fn crawl(a: &CrawlArgs) -> ExitCode {
+    let s = &a.settings;
+    if let Err(e) = solo_crawl::logs::init(s.log_level, s.log_format, s.log_file.as_deref()) {
+        eprintln!("solo-crawl: {e}");
+        return ExitCode::from(2);
+    }
     let (seeds, cfg, out) = match crawl_config(a) {
         Ok(v) => v,
         Err(Usage(msg)) => {

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use clap::{ArgAction, CommandFactory};
 use serde::{Serialize, Serializer};
 
+use crate::logs::{LogFormat, LogLevel};
 use crate::output::Format;
 
 /// Every option of `solo-crawl crawl` that a config file may hold; the
@@ -190,6 +191,27 @@ pub struct CrawlSettings {
     /// is refused (see --force).
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
+    /// Log events at this level and above: error, warn, info (start,
+    /// resume, robots.txt per host, retries and give-ups, throttling,
+    /// stop), debug (every request and response), trace. RUST_LOG, when
+    /// set, wins (full filter syntax, e.g. solo_crawl=debug,solo_http=info).
+    #[arg(long, value_enum, default_value_t = LogLevel::Warn, value_name = "LEVEL")]
+    pub log_level: LogLevel,
+    /// Log lines as text, or as JSON objects (one a line) for log shippers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+    /// Append the log here instead of stderr (logs never go to the
+    /// record output). On a terminal, the progress line is cleared before
+    /// each log line on stderr and drawn again after it.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Serve live Prometheus metrics at http://ADDR/metrics while the crawl
+    /// runs (e.g. 127.0.0.1:9898; port 0 picks one, logged at info).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Write the final statistics here as JSON (the summary's counters).
+    #[arg(long, value_name = "FILE")]
+    pub stats_file: Option<PathBuf>,
     /// With --state: requests kept in memory at most (the rest wait in the
     /// store).
     #[arg(long, default_value_t = 100_000, hide = true, value_parser = clap::value_parser!(u64).range(1..))]

@@ -374,6 +374,7 @@ impl Progress {
         let bar = if wanted && std::io::stderr().is_terminal() {
             let b = indicatif::ProgressBar::new_spinner();
             b.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+            crate::logs::progress_shown(Some(b.clone()));
             b
         } else {
             indicatif::ProgressBar::hidden()
@@ -400,6 +401,9 @@ impl Progress {
     }
 
     pub(crate) fn finish(&self) {
+        if !self.bar.is_hidden() {
+            crate::logs::progress_shown(None);
+        }
         self.bar.finish_and_clear();
     }
 }

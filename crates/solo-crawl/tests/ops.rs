@@ -177,3 +177,153 @@ fn resuming_with_settings_that_change_the_crawl_is_refused_unless_forced() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The log lines in `text` (the summary and messages are not).
+fn log_lines(text: &str) -> Vec<&str> {
+    const LEVELS: [&str; 5] = [" ERROR ", "  WARN ", "  INFO ", " DEBUG ", " TRACE "];
+    text.lines()
+        .filter(|l| LEVELS.iter().any(|lv| l.contains(lv)))
+        .collect()
+}
+
+fn has_level(lines: &[&str], level: &str) -> bool {
+    lines.iter().any(|l| l.contains(&format!(" {level} ")))
+}
+
+#[test]
+fn log_levels_choose_what_is_logged_and_records_stay_clean() {
+    let site = DemoSite::start(30).unwrap();
+    let url = site.url().to_string();
+    let crawl = |level: &str| {
+        let o = run(&["crawl", &url, "--log-level", level]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        // The records on stdout are records only.
+        for line in stdout(&o).lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect(line);
+            assert!(v.get("url").is_some() && v.get("level").is_none(), "{line}");
+        }
+        stderr(&o)
+    };
+    for quiet in ["error", "warn"] {
+        let err = crawl(quiet);
+        assert!(log_lines(&err).is_empty(), "{quiet}: {err}");
+        assert!(err.contains("pages"), "the summary still comes: {err}");
+    }
+    let err = crawl("info");
+    let lines = log_lines(&err);
+    assert!(
+        has_level(&lines, "INFO") && !has_level(&lines, "DEBUG"),
+        "{err}"
+    );
+    // The demo site has a robots.txt, and /error/N pages that answer 500.
+    for needle in [
+        "crawl starting",
+        "robots.txt: obeying its rules host=\"127.0.0.1\"",
+        "retrying: HTTP 500",
+        "giving up after 3 attempts: HTTP 500",
+        "crawl finished",
+    ] {
+        assert!(err.contains(needle), "{needle} in {err}");
+    }
+    let err = crawl("debug");
+    let lines = log_lines(&err);
+    assert!(
+        has_level(&lines, "DEBUG") && !has_level(&lines, "TRACE"),
+        "{err}"
+    );
+    // A request line and a response line per page, in the request's span;
+    // solo-http's own lines too.
+    let page = format!("request{{url={url} host=\"127.0.0.1\" depth=0 attempt=1}}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&page) && l.contains("request method=GET")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&page) && l.contains("response status=200")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("solo_http") && l.contains("response head")),
+        "{err}"
+    );
+    let err = crawl("trace");
+    assert!(has_level(&log_lines(&err), "TRACE"), "{err}");
+}
+
+#[test]
+fn json_logs_go_to_the_log_file_one_object_a_line_with_the_request_fields() {
+    let site = DemoSite::start(30).unwrap();
+    let url = site.url().to_string();
+    let dir = tmp("jsonlog");
+    let log = dir.join("crawl.log");
+    let log_s = log.to_str().unwrap();
+    let args = [
+        "crawl",
+        &url,
+        "--log-level",
+        "debug",
+        "--log-format",
+        "json",
+        "--log-file",
+        log_s,
+    ];
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(log_lines(&stderr(&o)).is_empty(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("\"level\""), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(events.len() > 30, "{text}");
+    for e in &events {
+        assert!(e["timestamp"].is_string() && e["level"].is_string(), "{e}");
+        assert!(e["fields"]["message"].is_string(), "{e}");
+    }
+    let response = events
+        .iter()
+        .find(|e| e["fields"]["message"] == "response" && e["span"]["url"] == url.as_str())
+        .unwrap_or_else(|| panic!("a response event for {url} in {text}"));
+    assert_eq!(response["level"], "DEBUG");
+    assert_eq!(response["fields"]["status"], 200);
+    assert_eq!(response["span"]["host"], "127.0.0.1");
+    assert_eq!(response["span"]["depth"], 0);
+    assert_eq!(response["span"]["attempt"], 1);
+    // Appended to, never cut.
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let again = std::fs::read_to_string(&log).unwrap();
+    assert!(again.starts_with(&text) && again.len() > text.len());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn rust_log_overrides_the_log_level() {
+    let site = DemoSite::start(10).unwrap();
+    let url = site.url().to_string();
+    let o = run_env(
+        &["crawl", &url, "--log-level", "error"],
+        &[("RUST_LOG", "solo_http=debug")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let lines = log_lines(&err);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("solo_http") && l.contains("response head")),
+        "{err}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("solo_crawl")), "{err}");
+
+    let o = run_env(&["crawl", &url], &[("RUST_LOG", "solo_crawl=loud")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("RUST_LOG"), "{}", stderr(&o));
+}
