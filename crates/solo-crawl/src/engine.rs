@@ -261,6 +261,14 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             config.allow_networks.extend(nets);
         }
         let fetcher = (self.fetcher)(&config).map_err(CrawlError::Client)?;
+        let metrics_listener = match config.metrics {
+            Some(addr) => Some(
+                crate::metrics::bind(addr)
+                    .await
+                    .map_err(CrawlError::Config)?,
+            ),
+            None => None,
+        };
         let (store, restored) = match config.state_dir.clone() {
             Some(dir) => {
                 let reset = config.state_reset;
@@ -349,17 +357,21 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             }
         }
         let progress = Rc::new(Progress::new(sh.config.progress));
-        let live = Rc::new(Cell::new((0usize, 0usize)));
+        let live = Rc::new(crate::metrics::Live::default());
         let live2 = live.clone();
         let ticker = solo::spawn(crate::stats::ticker(
             sh.stats.clone(),
             progress.clone(),
-            Rc::new(move || live2.get()),
+            Rc::new(move || live2.now.get()),
         ));
+        let metrics = metrics_listener.map(|l| {
+            solo::spawn(crate::metrics::serve(l, sh.stats.clone(), live.clone())).cancel_on_drop()
+        });
         let signals = sh
             .config
             .handle_ctrl_c
-            .then(|| solo::spawn(watch_signals(self.stop.clone(), sh.stats.clone())));
+            .then(|| solo::spawn(watch_signals(self.stop.clone(), sh.stats.clone())))
+            .map(solo::Task::cancel_on_drop); // after the metrics linger too
 
         let mut engine = Engine {
             sh: sh.clone(),
@@ -372,6 +384,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             db_path,
             damaged: None,
             pipelines: self.pipelines.clone(),
+            busiest: metrics.is_some(),
         };
         let interrupted = engine.run_loop(&self.stop, &live).await;
         let closed = match &self.pipelines {
@@ -380,9 +393,6 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         };
 
         ticker.cancel();
-        if let Some(s) = signals {
-            s.cancel();
-        }
         progress.finish();
         let Engine {
             frontier,
@@ -399,7 +409,6 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             return Err(CrawlError::State(e.into()));
         }
         closed.map_err(CrawlError::Pipeline)?;
-        let stats = sh.stats.borrow();
         let c = frontier.counts();
         let filtered = [
             ("seen", c.seen),
@@ -414,7 +423,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| (k.to_owned(), n))
         .collect();
-        let mut summary = stats.summary(SummaryExtra {
+        let mut summary = sh.stats.borrow().summary(SummaryExtra {
             seen: frontier.seen() as u64,
             queued: frontier.queued() as u64 + frontier.spilled(),
             filtered,
@@ -430,6 +439,20 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             interrupted = summary.interrupted,
             "crawl finished"
         );
+        if let Some(m) = metrics {
+            live.now.set((0, frontier.queued()));
+            live.set_hosts(frontier.busiest_hosts(crate::metrics::TOP_HOSTS));
+            let linger = sh.config.metrics_linger;
+            if !linger.is_zero() && !summary.interrupted {
+                tracing::info!(seconds = linger.as_secs_f64(), "serving the final metrics");
+                let until = Instant::now() + linger;
+                while Instant::now() < until && !self.stop.is_stopped() {
+                    solo::sleep((until - Instant::now()).min(Duration::from_millis(100))).await;
+                }
+            }
+            drop(m);
+        }
+        drop(signals);
         Ok(summary)
     }
 }
@@ -549,11 +572,13 @@ struct Engine<S: Spider, F> {
     damaged: Option<String>,
     /// The item pipeline, if any.
     pipelines: Option<Rc<Pipelines>>,
+    /// `--metrics` is on: keep the busiest hosts' queues for it.
+    busiest: bool,
 }
 
 impl<S: Spider, F: Fetch> Engine<S, F> {
     /// The loop; whether it was interrupted.
-    async fn run_loop(&mut self, stop: &StopHandle, live: &Cell<(usize, usize)>) -> bool {
+    async fn run_loop(&mut self, stop: &StopHandle, live: &crate::metrics::Live) -> bool {
         let concurrency = self.sh.config.concurrency.max(1);
         let mut interrupted = false;
         loop {
@@ -586,7 +611,12 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     self.maybe_unspill();
                 }
             }
-            live.set((self.frontier.in_flight(), self.frontier.queued()));
+            live.now
+                .set((self.frontier.in_flight(), self.frontier.queued()));
+            if self.busiest {
+                let top = || self.frontier.busiest_hosts(crate::metrics::TOP_HOSTS);
+                live.refresh_hosts(now, top);
+            }
             if self.frontier.in_flight() == 0
                 && piped == 0
                 && (interrupted || (self.frontier.is_idle() && !self.unspilling))

@@ -679,6 +679,31 @@ impl<C> Frontier<C> {
         self.queued
     }
 
+    /// The `n` hosts with the most requests queued (`host:port`, count),
+    /// busiest first; hosts with none are left out. Walks every host: for
+    /// the metrics, once a second at most.
+    pub fn busiest_hosts(&self, n: usize) -> Vec<(String, usize)> {
+        let mut busy: Vec<(usize, usize)> = (self.hosts.iter().enumerate())
+            .filter(|(_, h)| !h.queue.is_empty())
+            .map(|(i, h)| (h.queue.len(), i))
+            .collect();
+        if busy.len() > n && n > 0 {
+            busy.select_nth_unstable_by(n - 1, |a, b| b.cmp(a));
+        }
+        busy.truncate(n);
+        busy.sort_unstable_by(|a, b| b.cmp(a));
+        busy.into_iter()
+            .map(|(len, i)| {
+                let o = &self.hosts[i].origin;
+                let host = o.host_str().unwrap_or_default();
+                (
+                    format!("{host}:{}", o.port_or_known_default().unwrap_or(0)),
+                    len,
+                )
+            })
+            .collect()
+    }
+
     /// Jobs started and not completed.
     pub fn in_flight(&self) -> usize {
         self.in_flight

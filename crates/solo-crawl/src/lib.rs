@@ -60,6 +60,7 @@
 //! | `store` | `--state`: the frontier, seen set and progress in SQLite, for resuming; one crawl per directory (a lock) |
 //! | `checkpoint` | output files and state committed in step: each record written once across kills |
 //! | `config` | [`Config`]: every knob and its default |
+//! | `metrics` | `--metrics`: the statistics in Prometheus text format at `GET /metrics`, on the crawl's loop |
 //!
 //! ```
 //! use solo_crawl::{demo_site::DemoSite, Config, Crawler, LinkSpider};
@@ -116,6 +117,7 @@ mod frontier;
 mod links;
 pub mod login_site;
 pub mod logs;
+mod metrics;
 pub mod offloop;
 pub mod output;
 pub mod pipeline;

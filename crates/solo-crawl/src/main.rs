@@ -223,6 +223,8 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         progress: true,
         state_dir: a.state.clone(),
         state_reset: c.state_reset,
+        metrics: a.metrics,
+        metrics_linger: Duration::from_secs(a.metrics_linger),
         meaning: a.meaning(),
         force_resume: c.force,
         frontier_cap: a.frontier_cap as usize,
@@ -328,6 +330,17 @@ fn crawl(a: &CrawlArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A stats file that cannot be written fails now, not after the crawl.
+    if let Some(path) = &s.stats_file {
+        let opened = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
+        if let Err(e) = opened {
+            eprintln!("solo-crawl: --stats-file {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
     let crawler = Crawler::new(LinkSpider::new(seeds), cfg).output(out);
     let summary = match run_crawl(crawler) {
         Ok(s) => s,
@@ -337,6 +350,13 @@ fn crawl(a: &CrawlArgs) -> ExitCode {
         }
     };
     eprint!("{summary}");
+    if let Some(path) = &s.stats_file {
+        let json = serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n";
+        if let Err(e) = std::fs::write(path, json) {
+            eprintln!("solo-crawl: --stats-file {}: {e}", path.display());
+            return ExitCode::from(1);
+        }
+    }
     finish(&summary)
 }
 

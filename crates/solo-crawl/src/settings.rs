@@ -209,6 +209,11 @@ pub struct CrawlSettings {
     /// runs (e.g. 127.0.0.1:9898; port 0 picks one, logged at info).
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<std::net::SocketAddr>,
+    /// With --metrics: after the crawl, keep serving the final values for
+    /// this many seconds (at most a day) before exiting, so that a
+    /// scraper gets them (Ctrl-C ends the wait).
+    #[arg(long, default_value_t = 0, value_name = "S", value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub metrics_linger: u64,
     /// Write the final statistics here as JSON (the summary's counters).
     #[arg(long, value_name = "FILE")]
     pub stats_file: Option<PathBuf>,

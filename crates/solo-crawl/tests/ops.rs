@@ -1,6 +1,7 @@
 //! Operating a crawl with the `solo-crawl` binary: a config file, the
 //! settings kept with `--state`, logs, live metrics and the stats file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -326,4 +327,178 @@ fn rust_log_overrides_the_log_level() {
     let o = run_env(&["crawl", &url], &[("RUST_LOG", "solo_crawl=loud")]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("RUST_LOG"), "{}", stderr(&o));
+}
+
+/// A site of 200 pages answering in 20 ms: /N links to /3N+1.. /3N+3;
+/// every 25th page answers 500 (retried, then given up), /missing 404.
+fn slow_site() -> DemoSite {
+    use solo_crawl::demo_site::SiteResponse;
+    DemoSite::with_handler(|req| async move {
+        solo::sleep(std::time::Duration::from_millis(20)).await;
+        let n: u64 = match req.path.trim_start_matches('/').parse() {
+            Ok(n) => n,
+            Err(_) => return SiteResponse::typed(404, "text/plain", "no"),
+        };
+        if n % 25 == 24 {
+            return SiteResponse::typed(500, "text/plain", "oops");
+        }
+        let links: String = (3 * n + 1..=3 * n + 3)
+            .filter(|i| *i < 200)
+            .map(|i| format!("<a href=\"/{i}\">{i}</a>"))
+            .collect();
+        SiteResponse::html(format!("<a href=\"/missing\">x</a>{links}"))
+    })
+    .unwrap()
+}
+
+/// `GET /metrics` from `addr`: each sample line's name (with labels) and
+/// value.
+fn scrape(addr: &str) -> BTreeMap<String, f64> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (k, v) = l.rsplit_once(' ').unwrap();
+            (k.to_owned(), v.parse().unwrap_or_else(|_| panic!("{l}")))
+        })
+        .collect()
+}
+
+#[test]
+fn metrics_grow_during_the_crawl_and_end_equal_to_the_summary_and_stats_file() {
+    use std::io::BufRead;
+    let site = slow_site();
+    let url = site.url().join("/0").unwrap().to_string();
+    let dir = tmp("metrics");
+    let stats = dir.join("stats.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args([
+            "crawl",
+            &url,
+            "--per-host",
+            "4",
+            "--output",
+            "/dev/null",
+            "--log-level",
+            "info",
+        ])
+        .args(["--metrics", "127.0.0.1:0", "--metrics-linger", "60"])
+        .args(["--stats-file", stats.to_str().unwrap()])
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    let mut log = String::new();
+    let next_line = |log: &mut String| {
+        let l = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect(log);
+        log.push_str(&l);
+        log.push('\n');
+        l
+    };
+    let addr = loop {
+        let l = next_line(&mut log);
+        if let Some((_, rest)) = l.split_once("serving metrics at http://") {
+            break rest.split('/').next().unwrap().to_owned();
+        }
+    };
+    // Scrape until the crawl is over: counters never go down.
+    let mut scrapes: Vec<BTreeMap<String, f64>> = Vec::new();
+    loop {
+        scrapes.push(scrape(&addr));
+        match rx.try_recv() {
+            Ok(l) => {
+                log.push_str(&l);
+                log.push('\n');
+                if l.contains("crawl finished") {
+                    break;
+                }
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+    let last = scrape(&addr);
+    let during = scrapes
+        .iter()
+        .filter(|s| s["solo_crawl_in_flight"] > 0.0)
+        .count();
+    assert!(during >= 2, "{during} scrapes while pages were in flight");
+    scrapes.push(last.clone());
+    for pair in scrapes.windows(2) {
+        for (k, v) in &pair[0] {
+            let counter = k.contains("_total") || k.contains("_bucket") || k.ends_with("_count");
+            if counter {
+                assert!(
+                    pair[1].get(k).is_some_and(|w| w >= v),
+                    "{k} went from {v} to {:?}",
+                    pair[1].get(k)
+                );
+            }
+        }
+    }
+    // Ctrl-C ends the wait; then the summary and the stats file come.
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    while let Ok(l) = rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        log.push_str(&l);
+        log.push('\n');
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{log}");
+    let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    let n = |k: &str| file[k].as_u64().unwrap_or_else(|| panic!("{k} in {file}")) as f64;
+    assert_eq!(last["solo_crawl_pages_total"], n("pages"));
+    assert!(
+        log.contains(&format!("pages        {} in", n("pages"))),
+        "{log}"
+    );
+    assert_eq!(last["solo_crawl_bytes_total"], n("bytes"));
+    assert_eq!(last["solo_crawl_retries_total"], n("retries"));
+    assert_eq!(last["solo_crawl_redirects_total"], n("redirects"));
+    assert_eq!(last["solo_crawl_robots_fetched_total"], n("robots_fetched"));
+    assert_eq!(last["solo_crawl_in_flight"], 0.0);
+    let mut classes: BTreeMap<String, f64> = BTreeMap::new();
+    for (status, count) in file["statuses"].as_object().unwrap() {
+        let class = format!("solo_crawl_responses_total{{class=\"{}xx\"}}", &status[..1]);
+        *classes.entry(class).or_default() += count.as_f64().unwrap();
+    }
+    assert_eq!(classes.len(), 3, "2xx, 4xx, 5xx: {file}");
+    for (k, v) in &classes {
+        assert_eq!(last.get(k), Some(v), "{k}");
+    }
+    for (kind, count) in file["errors"].as_object().unwrap() {
+        let k = format!("solo_crawl_errors_total{{kind=\"{kind}\"}}");
+        assert_eq!(last.get(&k), count.as_f64().as_ref(), "{k}");
+    }
+    // Each page that answers 500 does so three times (two retries).
+    let errors = file["statuses"]["500"].as_f64().unwrap();
+    assert!(errors > 0.0 && n("retries") == errors / 3.0 * 2.0, "{file}");
+    // Every page got an answer: each has a latency.
+    assert_eq!(last["solo_crawl_fetch_latency_seconds_count"], n("pages"));
+    assert!(last["process_resident_memory_bytes"] > 0.0);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
