@@ -335,8 +335,10 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 frontier.restore(req);
             }
             frontier.set_cap(agent_cfg.frontier_cap);
+        }
+        if let (true, Some(dir)) = (resumed, &agent_cfg.state_dir) {
             tracing::info!(
-                state = ?agent_cfg.state_dir,
+                state = %dir.display(),
                 seen = frontier.seen(),
                 queued = frontier.queued() as u64 + frontier.spilled(),
                 "resuming the crawl kept in the state directory"

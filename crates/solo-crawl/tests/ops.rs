@@ -129,8 +129,10 @@ fn resuming_with_settings_that_change_the_crawl_is_refused_unless_forced() {
         args.extend(extra);
         run(&args)
     };
-    let o = crawl(&["--depth", "1", "--deny", "/private/"]);
+    let o = crawl(&["--depth", "1", "--deny", "/private/", "--log-level", "info"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("crawl starting"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("resuming"), "{}", stderr(&o));
 
     let o = crawl(&["--depth", "2", "--ignore-robots", "--deny", "/private/"]);
     let err = stderr(&o);
@@ -166,8 +168,12 @@ fn resuming_with_settings_that_change_the_crawl_is_refused_unless_forced() {
         "3",
         "--timeout",
         "9",
+        "--log-level",
+        "info",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let resumed = format!("resuming the crawl kept in the state directory state={state}");
+    assert!(stderr(&o).contains(&resumed), "{}", stderr(&o));
 
     // --force resumes, and the new settings are kept from then on.
     let o = crawl(&["--depth", "2", "--force"]);
