@@ -16,6 +16,11 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
 /// The most verbose events logged (`--log-level`).
+///
+/// ```
+/// use solo_crawl::logs::LogLevel;
+/// assert_eq!(LogLevel::default(), LogLevel::Warn);
+/// ```
 #[derive(clap::ValueEnum, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
@@ -46,6 +51,11 @@ impl LogLevel {
 }
 
 /// How log lines are written (`--log-format`).
+///
+/// ```
+/// use solo_crawl::logs::LogFormat;
+/// assert_eq!(LogFormat::default(), LogFormat::Text);
+/// ```
 #[derive(clap::ValueEnum, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {

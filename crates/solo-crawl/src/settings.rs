@@ -309,6 +309,40 @@ impl CrawlSettings {
         toml::to_string(self).map_err(|e| format!("cannot write the settings as TOML: {e}"))
     }
 
+    /// The settings a [`to_toml`](CrawlSettings::to_toml) text (or any
+    /// config file's) stands for, with the defaults for the keys it leaves
+    /// out; errors name `origin` and the key.
+    ///
+    /// ```
+    /// use solo_crawl::settings::CrawlSettings;
+    /// let s = CrawlSettings::from_toml("urls = [\"http://a/\"]\ndepth = 2", "redis").unwrap();
+    /// assert_eq!((s.depth, s.concurrency), (Some(2), 64));
+    /// assert_eq!(CrawlSettings::from_toml(&s.to_toml().unwrap(), "again").unwrap(), s);
+    /// ```
+    pub fn from_toml(text: &str, origin: &str) -> Result<CrawlSettings, String> {
+        let flags = file_flags(text, Path::new(origin), |_| false)?;
+        <Alone as clap::Parser>::try_parse_from(flags.around(Vec::new()))
+            .map(|a| a.settings)
+            .map_err(|e| format!("{origin}: {}", e.to_string().trim_end()))
+    }
+
+    /// The settings as normalized `solo-crawl crawl` arguments: the flags
+    /// for every option (defaults included), then `--` and the start URLs.
+    ///
+    /// ```
+    /// use solo_crawl::settings::CrawlSettings;
+    /// let s = CrawlSettings::from_toml("urls = [\"http://a/\"]\nmax-pages = 9", "x").unwrap();
+    /// let flags = s.to_flags().unwrap();
+    /// assert!(flags.contains(&"--max-pages=9".to_owned()));
+    /// assert_eq!(flags[flags.len() - 2..], ["--", "http://a/"]);
+    /// ```
+    pub fn to_flags(&self) -> Result<Vec<String>, String> {
+        let f = file_flags(&self.to_toml()?, Path::new("settings"), |_| false)?;
+        let urls = f.urls.iter().cloned();
+        let dashes = (!f.urls.is_empty()).then(|| "--".to_owned());
+        Ok(f.flags.into_iter().chain(dashes).chain(urls).collect())
+    }
+
     /// The settings that give the crawl its meaning ([`MEANING`]), each as
     /// its TOML value (`"(not set)"` when unset), to compare on resume.
     ///
