@@ -508,3 +508,41 @@ fn metrics_grow_during_the_crawl_and_end_equal_to_the_summary_and_stats_file() {
     assert!(last["process_resident_memory_bytes"] > 0.0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// On a terminal (a pseudo-terminal from `script`, util-linux), each log
+/// line starts on a cleared line: the progress line is wiped first.
+#[test]
+fn log_lines_clear_the_progress_line_on_a_terminal() {
+    let site = slow_site();
+    let url = site.url().join("/0").unwrap();
+    let dir = tmp("pty");
+    let typescript = dir.join("typescript");
+    let cmd = format!(
+        "{} crawl {url} --per-host 4 --log-level info --output /dev/null",
+        env!("CARGO_BIN_EXE_solo-crawl")
+    );
+    let o = Command::new("script")
+        .args(["-qfec", &cmd, typescript.to_str().unwrap()])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("script (util-linux) runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
+    assert!(
+        text.contains("in flight"),
+        "the progress line was drawn: {text:?}"
+    );
+    let mut logged = 0;
+    for line in text.split('\n').filter(|l| l.contains(" INFO")) {
+        // Coloured on a terminal: the timestamp starts with ESC[2m.
+        let start = line.find("\x1b[2m20").unwrap_or_else(|| panic!("{line:?}"));
+        let before = &line[..start];
+        assert!(
+            before.is_empty() || before.ends_with("\r\x1b[2K"),
+            "{line:?}"
+        );
+        logged += 1;
+    }
+    assert!(logged >= 3, "{text:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
