@@ -546,3 +546,34 @@ fn log_lines_clear_the_progress_line_on_a_terminal() {
     assert!(logged >= 3, "{text:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_bad_log_file_stats_file_or_metrics_address_is_a_clear_error() {
+    const U: &str = "http://127.0.0.1:1/";
+    let o = run(&["crawl", U, "--log-file", "/no/such/dir/crawl.log"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--log-file /no/such/dir/crawl.log"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["crawl", U, "--stats-file", "/no/such/dir/stats.json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--stats-file /no/such/dir/stats.json"),
+        "{}",
+        stderr(&o)
+    );
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let o = run(&["crawl", U, "--metrics", &addr]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("--metrics {addr}: cannot listen there")),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["crawl", U, "--metrics", "localhost"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--metrics"), "{}", stderr(&o));
+}
