@@ -42,7 +42,7 @@ use crate::directives::{Directives, Refresh};
 use crate::fetch::{self, Fetch, FetchError, FetchErrorKind, FetchRequest, Fetched};
 use crate::frontier::{Frontier, HostId, Job, Rejected};
 use crate::output::{OutputConfig, PageRecord};
-use crate::pipeline::{self, Pipelines};
+use crate::pipeline::{self, PipelineError, Pipelines};
 use crate::redirect;
 use crate::redis_frontier::{self, FrontierBackend, Leased, Remote, Robots, RobotsShare};
 use crate::request::Request;
@@ -130,8 +130,9 @@ pub enum CrawlError {
     /// The HTTP client could not be built from the settings (e.g. a root
     /// certificate that is not one).
     Client(FetchError),
-    /// An item pipeline stage failed to open or close.
-    Pipeline(String),
+    /// An item pipeline stage failed to open or close (its error is the
+    /// source).
+    Pipeline(PipelineError),
     /// The shared frontier's Redis could not be used: a bad URL, refused,
     /// a wrong password, a Redis too old, no such crawl (the message says
     /// which, and what to do).
@@ -158,7 +159,8 @@ impl std::error::Error for CrawlError {
             CrawlError::Output(e) => Some(e),
             CrawlError::State(e) => Some(&**e),
             CrawlError::Client(e) => Some(e),
-            CrawlError::Pipeline(_) | CrawlError::Redis(_) => None,
+            CrawlError::Pipeline(e) => Some(e),
+            CrawlError::Redis(_) => None,
         }
     }
 }
@@ -293,9 +295,18 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             }
             _ => None,
         };
+        let metrics_listener = match config.metrics {
+            Some(addr) => Some(
+                crate::metrics::bind(addr)
+                    .await
+                    .map_err(CrawlError::Config)?,
+            ),
+            None => None,
+        };
         let (store, restored) = match config.state_dir.clone() {
             Some(dir) => {
                 let reset = config.state_reset;
+                let (meaning, force) = (config.meaning.clone(), config.force_resume);
                 let (store, restored) = solo::to_thread(move || {
                     let store = Store::open(&dir, reset)?;
                     let restored = store.load().map_err(|e| {
@@ -306,6 +317,9 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                         );
                         StateError::caused_by(msg, e)
                     })?;
+                    if !meaning.is_empty() {
+                        store.keep_settings(restored.resumed, &meaning, force)?;
+                    }
                     Ok::<_, StateError>((store, restored))
                 })
                 .await
@@ -370,12 +384,27 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             ));
         }
         let resumed = restored.as_ref().is_some_and(|(r, _)| r.resumed);
+        tracing::info!(
+            concurrency = agent_cfg.concurrency,
+            per_host = agent_cfg.per_host,
+            obey_robots = agent_cfg.obey_robots,
+            start_urls = starts.len(),
+            "crawl starting"
+        );
         if let Some((r, queued)) = restored {
             frontier.restore_progress(&r.seen, r.dispatched, r.spilled);
             for req in queued {
                 frontier.restore(req);
             }
             frontier.set_cap(agent_cfg.frontier_cap);
+        }
+        if let (true, Some(dir)) = (resumed, &agent_cfg.state_dir) {
+            tracing::info!(
+                state = %dir.display(),
+                seen = frontier.seen(),
+                queued = frontier.queued() as u64 + frontier.spilled(),
+                "resuming the crawl kept in the state directory"
+            );
         }
         let mut seeds = Seeds::default();
         for r in starts {
@@ -390,17 +419,21 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             }
         }
         let progress = Rc::new(Progress::new(sh.config.progress));
-        let live = Rc::new(Cell::new((0usize, 0usize)));
+        let live = Rc::new(crate::metrics::Live::default());
         let live2 = live.clone();
         let ticker = solo::spawn(crate::stats::ticker(
             sh.stats.clone(),
             progress.clone(),
-            Rc::new(move || live2.get()),
+            Rc::new(move || live2.now.get()),
         ));
+        let metrics = metrics_listener.map(|l| {
+            solo::spawn(crate::metrics::serve(l, sh.stats.clone(), live.clone())).cancel_on_drop()
+        });
         let signals = sh
             .config
             .handle_ctrl_c
-            .then(|| solo::spawn(watch_signals(self.stop.clone(), sh.stats.clone())));
+            .then(|| solo::spawn(watch_signals(self.stop.clone(), sh.stats.clone())))
+            .map(solo::Task::cancel_on_drop); // after the metrics linger too
 
         let mut engine = Engine {
             sh: sh.clone(),
@@ -416,6 +449,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             remote: remote.clone(),
             written_acks: Vec::new(),
             piped_leases: Default::default(),
+            busiest: metrics.is_some(),
         };
         let interrupted = engine.run_loop(&self.stop, &live).await;
         if let Some(r) = &remote {
@@ -427,9 +461,6 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         };
 
         ticker.cancel();
-        if let Some(s) = signals {
-            s.cancel();
-        }
         progress.finish();
         let Engine {
             frontier,
@@ -449,7 +480,6 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             return Err(CrawlError::Redis(e));
         }
         closed.map_err(CrawlError::Pipeline)?;
-        let stats = sh.stats.borrow();
         let c = frontier.counts();
         let filtered = [
             ("seen", c.seen),
@@ -464,7 +494,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| (k.to_owned(), n))
         .collect();
-        let mut summary = stats.summary(SummaryExtra {
+        let mut summary = sh.stats.borrow().summary(SummaryExtra {
             seen: frontier.seen() as u64,
             queued: frontier.queued() as u64 + frontier.spilled(),
             filtered,
@@ -474,6 +504,26 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         summary.seeds_ok = seeds.ok;
         summary.resumed = resumed;
         summary.seeds_failed = seeds.failed;
+        tracing::info!(
+            pages = summary.counts.pages,
+            seconds = summary.seconds,
+            interrupted = summary.interrupted,
+            "crawl finished"
+        );
+        if let Some(m) = metrics {
+            live.now.set((0, frontier.queued()));
+            live.set_hosts(frontier.busiest_hosts(crate::metrics::TOP_HOSTS));
+            let linger = sh.config.metrics_linger;
+            if !linger.is_zero() && !summary.interrupted {
+                tracing::info!(seconds = linger.as_secs_f64(), "serving the final metrics");
+                let until = Instant::now() + linger;
+                while Instant::now() < until && !self.stop.is_stopped() {
+                    solo::sleep((until - Instant::now()).min(Duration::from_millis(100))).await;
+                }
+            }
+            drop(m);
+        }
+        drop(signals);
         Ok(summary)
     }
 }
@@ -604,11 +654,13 @@ struct Engine<S: Spider, F> {
     written_acks: Vec<(u64, String)>,
     /// Leases of pages whose items are in the pipeline, by request key.
     piped_leases: std::collections::HashMap<u64, (u64, String)>,
+    /// `--metrics` is on: keep the busiest hosts' queues for it.
+    busiest: bool,
 }
 
 impl<S: Spider, F: Fetch> Engine<S, F> {
     /// The loop; whether it was interrupted.
-    async fn run_loop(&mut self, stop: &StopHandle, live: &Cell<(usize, usize)>) -> bool {
+    async fn run_loop(&mut self, stop: &StopHandle, live: &crate::metrics::Live) -> bool {
         let concurrency = self.sh.config.concurrency.max(1);
         let mut interrupted = false;
         loop {
@@ -616,6 +668,10 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             if !interrupted && (stop.is_stopped() || self.writer.failed() || self.damaged.is_some())
             {
                 interrupted = true;
+                tracing::info!(
+                    in_flight = self.frontier.in_flight(),
+                    "stopping: finishing the requests in flight"
+                );
             }
             // A full item pipeline holds new requests back.
             let piped = self.pipelines.as_ref().map_or(0, |p| p.backlog());
@@ -637,13 +693,18 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     self.maybe_unspill();
                 }
             }
+            live.now
+                .set((self.frontier.in_flight(), self.frontier.queued()));
+            if self.busiest {
+                let top = || self.frontier.busiest_hosts(crate::metrics::TOP_HOSTS);
+                live.refresh_hosts(now, top);
+            }
             if let Some(r) = self.remote.clone() {
                 if !interrupted && r.fatal().is_some() {
                     interrupted = true;
                 }
                 self.remote_turn(&r, interrupted, concurrency);
             }
-            live.set((self.frontier.in_flight(), self.frontier.queued()));
             let shared_done = self.remote.as_ref().map_or(true, |r| r.crawl_done());
             if self.frontier.in_flight() == 0
                 && piped == 0
@@ -1284,7 +1345,14 @@ async fn page_task<S: Spider, F: Fetch>(
         lease: request.lease,
         record: Some(base_record(&request)),
     };
-    let ev = page(&sh, host, request).await;
+    let span = tracing::info_span!(
+        "request",
+        url = %redact_url(&request.url),
+        host = request.url.host_str().unwrap_or_default(),
+        depth = request.depth,
+        attempt = request.retries + 1,
+    );
+    let ev = tracing::Instrument::instrument(page(&sh, host, request), span).await;
     guard.record = None;
     let _ = sh.tx.try_send(ev);
 }
@@ -1314,6 +1382,7 @@ async fn page<S: Spider, F: Fetch>(
 ) -> Report<S::Callback> {
     let cfg = &sh.config;
     let start = Instant::now();
+    tracing::debug!(method = %request.method, "request");
     let result = download(
         sh,
         &request.url,
@@ -1336,9 +1405,21 @@ async fn page<S: Spider, F: Fetch>(
     match result {
         Ok(f) => {
             sh.stats.borrow_mut().status(f.status);
+            tracing::debug!(
+                status = f.status,
+                bytes = f.body.len(),
+                elapsed_ms = record.elapsed_ms,
+                "response"
+            );
             if retryable_status(f.status) && can_retry {
                 let ra = retry_after(&f);
                 let wait = ra.unwrap_or_else(backoff).min(cfg.backoff_max);
+                tracing::info!(
+                    status = f.status,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying: HTTP {}",
+                    f.status
+                );
                 return Report::Retry {
                     host,
                     request,
@@ -1347,6 +1428,14 @@ async fn page<S: Spider, F: Fetch>(
                     status: Some(f.status),
                     latency: elapsed,
                 };
+            }
+            if retryable_status(f.status) {
+                tracing::info!(
+                    status = f.status,
+                    "giving up after {} attempts: HTTP {}",
+                    tries + 1,
+                    f.status
+                );
             }
             fill_head(&mut record, &f);
             let followed = redirect::follow(
@@ -1412,6 +1501,11 @@ async fn page<S: Spider, F: Fetch>(
                     .on_error(&request, Failure::Status(&response), &mut out)
                     .await;
             }
+            tracing::trace!(
+                items = out.items().len(),
+                follows = out.requests().len(),
+                "parsed"
+            );
             if let Some(scan) = response.scan() {
                 record.title = scan.title.clone();
                 record.links = scan.links.len() as u64;
@@ -1425,15 +1519,28 @@ async fn page<S: Spider, F: Fetch>(
         Err(e) => {
             sh.stats.borrow_mut().error(e.kind.as_str());
             if e.kind.is_retryable() && can_retry {
+                let wait = backoff();
+                tracing::info!(
+                    error_kind = e.kind.as_str(),
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying: {}",
+                    redact_text(&e.to_string())
+                );
                 return Report::Retry {
                     host,
                     request,
-                    at: solo::time::now() + backoff(),
+                    at: solo::time::now() + wait,
                     pause_host: false,
                     status: None,
                     latency: elapsed,
                 };
             }
+            tracing::info!(
+                error_kind = e.kind.as_str(),
+                "giving up after {} attempt(s): {}",
+                tries + 1,
+                redact_text(&e.to_string())
+            );
             sh.spider
                 .on_error(&request, Failure::Fetch(&e), &mut out)
                 .await;
@@ -1494,6 +1601,14 @@ async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, ur
         share.store(&key, status, &body).await;
     }
     let rules = RobotsRules::from_response(&agent, status, &body);
+    tracing::info!(
+        host = url.host_str().unwrap_or_default(),
+        url = %redact_url(&url),
+        status,
+        crawl_delay_ms = rules.crawl_delay().map(|d| d.as_millis() as u64),
+        "robots.txt: {}",
+        rules.decision(status)
+    );
     let _ = sh.tx.try_send(Report::Robots {
         host,
         rules,

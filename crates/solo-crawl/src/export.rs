@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use crate::offloop::{BatchWrite, OffLoop};
 use crate::output::cell;
-use crate::pipeline::{ItemError, Pipeline};
+use crate::pipeline::{BoxError, ItemError, Pipeline, PipelineError};
 
 /// A file format for items.
 ///
@@ -209,7 +209,7 @@ struct FeedStage {
 }
 
 impl Pipeline for FeedStage {
-    async fn open(&self) -> Result<(), String> {
+    async fn open(&self) -> Result<(), BoxError> {
         self.inner.open().await
     }
     async fn process(&self, item: Value) -> Result<Value, ItemError> {
@@ -219,8 +219,11 @@ impl Pipeline for FeedStage {
         }
         self.inner.process(item).await
     }
-    async fn close(&self) -> Result<(), String> {
+    async fn close(&self) -> Result<(), BoxError> {
         self.inner.close().await
+    }
+    fn name(&self) -> String {
+        self.inner.name()
     }
 }
 
@@ -321,16 +324,15 @@ fn array_end(f: &mut File) -> std::io::Result<(u64, bool)> {
 }
 
 impl BatchWrite for Writers {
-    fn open(&mut self) -> Result<(), String> {
+    fn open(&mut self) -> Result<(), BoxError> {
         for feed in &self.feeds.feeds {
-            let f = Writers::open_one(feed)
-                .map_err(|e| format!("--items {}: {e}", feed.path.display()))?;
+            let f = Writers::open_one(feed).map_err(|e| feed_error(feed, e))?;
             self.open.push(f);
         }
         Ok(())
     }
 
-    fn write(&mut self, items: &[Value]) -> Result<(), String> {
+    fn write(&mut self, items: &[Value]) -> Result<(), BoxError> {
         let routes: Vec<Option<String>> = self
             .feeds
             .feeds
@@ -348,23 +350,28 @@ impl BatchWrite for Writers {
         for ((file, feed), items) in self.open.iter_mut().zip(&self.feeds.feeds).zip(per_feed) {
             if !items.is_empty() {
                 write_feed(file, feed, &items, self.feeds.csv_raw)
-                    .map_err(|e| format!("--items {}: {e}", feed.path.display()))?;
+                    .map_err(|e| feed_error(feed, e))?;
             }
         }
         Ok(())
     }
 
-    fn close(&mut self) -> Result<(), String> {
+    fn close(&mut self) -> Result<(), BoxError> {
         for (file, feed) in self.open.iter_mut().zip(&self.feeds.feeds) {
             let r = match file {
                 FeedFile::Jsonl(w) => w.flush(),
                 FeedFile::Csv { w, .. } => w.flush(),
                 FeedFile::Array { .. } => Ok(()),
             };
-            r.map_err(|e| format!("--items {}: {e}", feed.path.display()))?;
+            r.map_err(|e| feed_error(feed, e))?;
         }
         Ok(())
     }
+}
+
+/// An I/O error on a feed's file, naming it.
+fn feed_error(feed: &Feed, e: std::io::Error) -> BoxError {
+    PipelineError::new(format!("--items {}", feed.path.display()), e).into()
 }
 
 fn write_feed(

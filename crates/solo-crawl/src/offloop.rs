@@ -17,22 +17,22 @@ use futures_channel::oneshot;
 use serde_json::Value;
 use solo::sync::Event;
 
-use crate::pipeline::{ItemError, Pipeline};
+use crate::pipeline::{BoxError, ItemError, Pipeline};
 
 /// A sink that writes on a thread of its own (files, a database).
 pub trait BatchWrite: Send + 'static {
     /// Opens the sink (on its thread), before the crawl.
-    fn open(&mut self) -> Result<(), String>;
+    fn open(&mut self) -> Result<(), BoxError>;
     /// Writes some items, e.g. in one transaction.
-    fn write(&mut self, items: &[Value]) -> Result<(), String>;
+    fn write(&mut self, items: &[Value]) -> Result<(), BoxError>;
     /// Flushes and closes, after the last batch.
-    fn close(&mut self) -> Result<(), String>;
+    fn close(&mut self) -> Result<(), BoxError>;
 }
 
 enum Cmd {
-    Open(oneshot::Sender<Result<(), String>>),
-    Write(Vec<Value>, oneshot::Sender<Result<(), String>>),
-    Close(oneshot::Sender<Result<(), String>>),
+    Open(oneshot::Sender<Result<(), BoxError>>),
+    Write(Vec<Value>, oneshot::Sender<Result<(), BoxError>>),
+    Close(oneshot::Sender<Result<(), BoxError>>),
 }
 
 /// A batch being filled, and its outcome once written.
@@ -40,6 +40,7 @@ enum Cmd {
 struct Batch {
     items: RefCell<Vec<Value>>,
     done: Event,
+    /// The write's error as text: every item of the batch fails with it.
     result: RefCell<Option<Result<(), String>>>,
 }
 
@@ -48,16 +49,16 @@ struct Batch {
 ///
 /// ```
 /// use solo_crawl::offloop::{BatchWrite, OffLoop};
-/// use solo_crawl::pipeline::Pipeline;
+/// use solo_crawl::pipeline::{BoxError, Pipeline};
 /// use std::sync::{Arc, Mutex};
 /// struct Count(Arc<Mutex<usize>>);
 /// impl BatchWrite for Count {
-///     fn open(&mut self) -> Result<(), String> { Ok(()) }
-///     fn write(&mut self, items: &[serde_json::Value]) -> Result<(), String> {
+///     fn open(&mut self) -> Result<(), BoxError> { Ok(()) }
+///     fn write(&mut self, items: &[serde_json::Value]) -> Result<(), BoxError> {
 ///         *self.0.lock().unwrap() += items.len();
 ///         Ok(())
 ///     }
-///     fn close(&mut self) -> Result<(), String> { Ok(()) }
+///     fn close(&mut self) -> Result<(), BoxError> { Ok(()) }
 /// }
 /// let n = Arc::new(Mutex::new(0));
 /// let stage = OffLoop::new("counter", Count(n.clone()));
@@ -114,14 +115,12 @@ impl OffLoop {
 
     async fn ask(
         &self,
-        cmd: impl FnOnce(oneshot::Sender<Result<(), String>>) -> Cmd,
-    ) -> Result<(), String> {
+        cmd: impl FnOnce(oneshot::Sender<Result<(), BoxError>>) -> Cmd,
+    ) -> Result<(), BoxError> {
         let (tx, rx) = oneshot::channel();
-        let gone = || format!("{}: its thread is gone", self.name);
+        let gone = || BoxError::from("its thread is gone");
         self.tx.send(cmd(tx)).map_err(|_| gone())?;
-        rx.await
-            .map_err(|_| gone())?
-            .map_err(|e| format!("{}: {e}", self.name))
+        rx.await.map_err(|_| gone())?
     }
 
     /// Sends `batch` (if it is still the one being filled) and records
@@ -138,13 +137,13 @@ impl OffLoop {
         self.current.borrow_mut().take();
         let items = std::mem::take(&mut *batch.items.borrow_mut());
         let r = self.ask(|tx| Cmd::Write(items, tx)).await;
-        *batch.result.borrow_mut() = Some(r);
+        *batch.result.borrow_mut() = Some(r.map_err(|e| format!("{}: {e}", self.name)));
         batch.done.set();
     }
 }
 
 impl Pipeline for OffLoop {
-    async fn open(&self) -> Result<(), String> {
+    async fn open(&self) -> Result<(), BoxError> {
         self.ask(Cmd::Open).await
     }
 
@@ -174,11 +173,15 @@ impl Pipeline for OffLoop {
         }
     }
 
-    async fn close(&self) -> Result<(), String> {
+    async fn close(&self) -> Result<(), BoxError> {
         let pending = self.current.borrow().clone();
         if let Some(b) = pending {
             self.send(&b).await;
         }
         self.ask(Cmd::Close).await
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
     }
 }

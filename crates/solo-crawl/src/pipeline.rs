@@ -108,6 +108,56 @@ impl fmt::Display for ItemError {
 
 impl std::error::Error for ItemError {}
 
+/// What a stage's `open` or `close` may fail with: any error (`?`
+/// converts it) or a message (`Err("no table".into())`).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A stage (or a sink, or a feed file) failed to open, write or close:
+/// what failed, and its error, kept as the [`source`](std::error::Error::source)
+/// so callers can downcast it (e.g. to `rusqlite::Error` or `io::Error`).
+///
+/// ```
+/// use solo_crawl::pipeline::PipelineError;
+/// let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+/// let e = PipelineError::new("sqlite items.db", io);
+/// assert_eq!(e.to_string(), "sqlite items.db: denied");
+/// assert_eq!(e.what(), "sqlite items.db");
+/// let source = std::error::Error::source(&e).unwrap();
+/// assert!(source.downcast_ref::<std::io::Error>().is_some());
+/// ```
+#[derive(Debug)]
+pub struct PipelineError {
+    what: String,
+    source: BoxError,
+}
+
+impl PipelineError {
+    /// `what` failed with `source`.
+    pub fn new(what: impl Into<String>, source: impl Into<BoxError>) -> PipelineError {
+        PipelineError {
+            what: what.into(),
+            source: source.into(),
+        }
+    }
+
+    /// What failed: the stage's [`name`](Pipeline::name), or a sink's file.
+    pub fn what(&self) -> &str {
+        &self.what
+    }
+}
+
+impl fmt::Display for PipelineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.what, self.source)
+    }
+}
+
+impl std::error::Error for PipelineError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
 /// One stage of the item pipeline. Runs on the loop thread: `process`
 /// may await (a database, an HTTP call, [`solo::to_thread`]) but must not
 /// block. Items are processed concurrently, hence `&self` (keep state in
@@ -129,7 +179,7 @@ impl std::error::Error for ItemError {}
 pub trait Pipeline: 'static {
     /// Called once before the crawl starts (open a file, a connection);
     /// an error stops the crawl before it fetches anything.
-    async fn open(&self) -> Result<(), String> {
+    async fn open(&self) -> Result<(), BoxError> {
         Ok(())
     }
 
@@ -138,8 +188,14 @@ pub trait Pipeline: 'static {
 
     /// Called once after the last item, awaited before the crawl returns
     /// (flush, commit, close); an error is the crawl's.
-    async fn close(&self) -> Result<(), String> {
+    async fn close(&self) -> Result<(), BoxError> {
         Ok(())
+    }
+
+    /// The stage's name in errors and logs: its type's, unless it says
+    /// otherwise.
+    fn name(&self) -> String {
+        std::any::type_name::<Self>().to_owned()
     }
 }
 
@@ -148,24 +204,24 @@ type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 /// [`Pipeline`] with boxed futures, so stages of different types sit in
 /// one list.
 trait DynStage {
-    fn open(&self) -> Boxed<'_, Result<(), String>>;
+    fn open(&self) -> Boxed<'_, Result<(), BoxError>>;
     fn process(&self, item: Value) -> Boxed<'_, Result<Value, ItemError>>;
-    fn close(&self) -> Boxed<'_, Result<(), String>>;
-    fn name(&self) -> &'static str;
+    fn close(&self) -> Boxed<'_, Result<(), BoxError>>;
+    fn name(&self) -> String;
 }
 
 impl<P: Pipeline> DynStage for P {
-    fn open(&self) -> Boxed<'_, Result<(), String>> {
+    fn open(&self) -> Boxed<'_, Result<(), BoxError>> {
         Box::pin(Pipeline::open(self))
     }
     fn process(&self, item: Value) -> Boxed<'_, Result<Value, ItemError>> {
         Box::pin(Pipeline::process(self, item))
     }
-    fn close(&self) -> Boxed<'_, Result<(), String>> {
+    fn close(&self) -> Boxed<'_, Result<(), BoxError>> {
         Box::pin(Pipeline::close(self))
     }
-    fn name(&self) -> &'static str {
-        std::any::type_name::<P>()
+    fn name(&self) -> String {
+        Pipeline::name(self)
     }
 }
 
@@ -270,22 +326,22 @@ impl Pipelines {
     }
 
     /// Opens every stage, in order; the first error names its stage.
-    pub async fn open(&self) -> Result<(), String> {
+    pub async fn open(&self) -> Result<(), PipelineError> {
         for s in &self.stages {
             s.open()
                 .await
-                .map_err(|e| format!("item pipeline {}: {e}", s.name()))?;
+                .map_err(|e| PipelineError::new(format!("item pipeline {}", s.name()), e))?;
         }
         Ok(())
     }
 
     /// Closes every stage, in order (all of them, even after an error);
     /// the first error.
-    pub async fn close(&self) -> Result<(), String> {
+    pub async fn close(&self) -> Result<(), PipelineError> {
         let mut first = None;
         for s in &self.stages {
             if let Err(e) = s.close().await {
-                first.get_or_insert(format!("item pipeline {}: {e}", s.name()));
+                first.get_or_insert(PipelineError::new(format!("item pipeline {}", s.name()), e));
             }
         }
         first.map_or(Ok(()), Err)

@@ -2,63 +2,30 @@
 //! (store the settings, then work), `worker` (read them, then work) and
 //! `status`.
 //!
-//! Owns: the stored settings — the start URLs and the crawl's flags as
-//! typed (every flag but the per-worker ones), parsed by every worker with
-//! the same definitions as `crawl`, so all workers obey one set of rules —
-//! and starting `--workers N` processes with numbered output files. Must
-//! not: crawl itself (that is `crawl` with a Redis frontier).
+//! Owns: the stored settings — the crawl's [`CrawlSettings`] as TOML (the
+//! `--config` form), less what each worker sets for itself (output, state,
+//! logs, metrics), read back by every worker, so all workers obey one set
+//! of rules — and starting `--workers N` processes with numbered output
+//! files. Must not: crawl itself (that is `crawl` with a Redis frontier).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, Parser};
-use serde::{Deserialize, Serialize};
+use solo_crawl::settings::{differences, CrawlSettings};
 
-use super::{crawl, crawl_config, Cli, Command, CrawlArgs, SharedCrawl, Usage, WorkerArgs};
+use super::{crawl, crawl_config, CrawlArgs, SharedCrawl, Usage, WorkerArgs};
 
-/// Flags each worker sets for itself (not stored with the crawl).
-const PER_WORKER: &[&str] = &[
-    "urls",
-    "redis",
-    "crawl_id",
-    "workers",
-    "output",
-    "state",
-    "state_reset",
-    "frontier_cap",
-];
-
-/// What Redis keeps of a crawl's command line.
-#[derive(Serialize, Deserialize, PartialEq)]
-struct Settings {
-    version: u32,
-    urls: Vec<String>,
-    /// `--name=value` or `--name`, as given.
-    flags: Vec<String>,
-}
-
-/// The crawl flags given on the command line, normalized.
-fn shared_flags(m: &ArgMatches) -> Vec<String> {
-    let cmd = CrawlArgs::augment_args(clap::Command::new("crawl"));
-    let mut out = Vec::new();
-    for arg in cmd.get_arguments() {
-        let id = arg.get_id().as_str();
-        let Some(long) = arg.get_long() else {
-            continue;
-        };
-        if PER_WORKER.contains(&id) || m.value_source(id) != Some(ValueSource::CommandLine) {
-            continue;
-        }
-        if arg.get_action().takes_values() {
-            for v in m.get_raw(id).into_iter().flatten() {
-                out.push(format!("--{long}={}", v.to_string_lossy()));
-            }
-        } else {
-            out.push(format!("--{long}"));
-        }
-    }
-    out
+/// The settings stored with a crawl: `s` without what each worker sets
+/// for itself (output file, state, logs, metrics, stats file).
+fn crawl_wide(s: &CrawlSettings) -> CrawlSettings {
+    let mut s = s.clone();
+    s.output = None;
+    s.state = None;
+    s.log_file = None;
+    s.metrics = None;
+    s.metrics_linger = 0;
+    s.stats_file = None;
+    s
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -68,7 +35,7 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 
 /// `crawl URL... --redis URL --crawl-id NAME`: stores the settings (or
 /// finds the same ones there), then works on the crawl.
-pub(crate) fn start(a: &CrawlArgs, m: &ArgMatches) -> ExitCode {
+pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
     if let Err(Usage(msg)) = crawl_config(a) {
         eprintln!("solo-crawl: {msg}");
         return ExitCode::from(2);
@@ -76,33 +43,42 @@ pub(crate) fn start(a: &CrawlArgs, m: &ArgMatches) -> ExitCode {
     let (Some(url), Some(id)) = (&a.redis, &a.crawl_id) else {
         return fail("--redis needs --crawl-id");
     };
-    let settings = Settings {
-        version: 1,
-        urls: a.urls.clone(),
-        flags: shared_flags(m),
+    let ours = crawl_wide(&a.settings);
+    let toml = match ours.to_toml() {
+        Ok(t) => t,
+        Err(e) => return fail(e),
     };
-    let json = serde_json::to_string(&settings).unwrap_or_default();
-    match solo_crawl::share_settings(url, id, &json) {
-        Ok(stored) if stored == json => {}
-        Ok(_) => {
+    match solo_crawl::share_settings(url, id, &toml) {
+        Ok(stored) if stored == toml => {}
+        Ok(stored) => {
+            let diff = CrawlSettings::from_toml(&stored, "the stored settings")
+                .map(|s| differences(&crawl_wide(&s).meaning(), &ours.meaning()))
+                .unwrap_or_default();
             return fail(format!(
-                "crawl {id:?} already exists in that Redis with other settings: join it with \
-                 `solo-crawl worker --redis URL --crawl-id {id}`, or choose another --crawl-id"
-            ))
+                "crawl {id:?} already exists in that Redis with other settings{}: join it with \
+                 `solo-crawl worker --redis URL --crawl-id {id}`, or choose another --crawl-id",
+                if diff.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", diff.join("; "))
+                }
+            ));
         }
         Err(e) => return fail(e),
     }
-    run_workers(url, id, a.output.clone(), a.workers)
+    run_workers(url, id, &a.settings, a.workers)
 }
 
 /// `worker --redis URL --crawl-id NAME`.
 pub(crate) fn worker(w: &WorkerArgs) -> ExitCode {
-    run_workers(
-        &w.shared.redis,
-        &w.shared.crawl_id,
-        w.output.clone(),
-        w.workers,
-    )
+    let local = CrawlSettings {
+        output: w.output.clone(),
+        ..crawl_wide(
+            &CrawlSettings::from_toml("", "defaults")
+                .unwrap_or_else(|e| unreachable!("the default settings parse: {e}")),
+        )
+    };
+    run_workers(&w.shared.redis, &w.shared.crawl_id, &local, w.workers)
 }
 
 /// `path` with `i` before its extension: pages.jsonl → pages.3.jsonl.
@@ -115,12 +91,13 @@ fn numbered(path: &Path, i: u64) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Runs `n` workers: this process and `n - 1` children.
-fn run_workers(url: &str, id: &str, output: Option<PathBuf>, n: u64) -> ExitCode {
+/// Runs `n` workers: this process and `n - 1` children; `local` holds
+/// this worker's own options (output, logs, metrics).
+fn run_workers(url: &str, id: &str, local: &CrawlSettings, n: u64) -> ExitCode {
     if n == 1 {
-        return run_one(url, id, output);
+        return run_one(url, id, local.clone());
     }
-    let Some(output) = output.filter(|o| o.as_os_str() != "-") else {
+    let Some(output) = local.output.clone().filter(|o| o.as_os_str() != "-") else {
         eprintln!("solo-crawl: --workers {n} needs --output FILE (worker i writes FILE with i before its extension)");
         return ExitCode::from(2);
     };
@@ -139,7 +116,9 @@ fn run_workers(url: &str, id: &str, output: Option<PathBuf>, n: u64) -> ExitCode
             Err(e) => eprintln!("solo-crawl: cannot start worker {i}: {e}"),
         }
     }
-    let mut code = run_one(url, id, Some(numbered(&output, 0)));
+    let mut mine = local.clone();
+    mine.output = Some(numbered(&output, 0));
+    let mut code = run_one(url, id, mine);
     for mut c in children {
         match c.wait() {
             Ok(s) if s.success() => {}
@@ -150,39 +129,36 @@ fn run_workers(url: &str, id: &str, output: Option<PathBuf>, n: u64) -> ExitCode
     code
 }
 
-/// One worker: reads the crawl's settings, parses them like `crawl`'s
-/// flags, and crawls with the shared frontier.
-fn run_one(url: &str, id: &str, output: Option<PathBuf>) -> ExitCode {
+/// One worker: the crawl's stored settings with this worker's own
+/// options, crawled with the shared frontier.
+fn run_one(url: &str, id: &str, local: CrawlSettings) -> ExitCode {
     let stored = match solo_crawl::shared_settings(url, id) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let Ok(settings) = serde_json::from_str::<Settings>(&stored) else {
-        return fail(format!(
-            "the settings of crawl {id:?} in Redis are not solo-crawl's (written by another program or version)"
-        ));
+    let origin = format!("the settings of crawl {id:?} in Redis");
+    let settings = match CrawlSettings::from_toml(&stored, &origin) {
+        Ok(s) => CrawlSettings {
+            output: local.output,
+            log_level: local.log_level,
+            log_format: local.log_format,
+            log_file: local.log_file,
+            metrics: local.metrics,
+            metrics_linger: local.metrics_linger,
+            stats_file: local.stats_file,
+            ..s
+        },
+        Err(e) => return fail(format!("{e} (written by another solo-crawl version?)")),
     };
-    let mut argv: Vec<std::ffi::OsString> = vec!["solo-crawl".into(), "crawl".into()];
-    argv.extend(settings.flags.iter().map(Into::into));
-    argv.extend(["--redis".into(), url.into(), "--crawl-id".into(), id.into()]);
-    if let Some(o) = output {
-        argv.push("--output".into());
-        argv.push(o.into());
-    }
-    argv.push("--".into());
-    argv.extend(settings.urls.iter().map(Into::into));
-    let a = match Cli::try_parse_from(argv) {
-        Ok(Cli {
-            command: Command::Crawl(a),
-        }) => a,
-        Ok(_) => return fail("the stored settings are not a crawl"),
-        Err(e) => {
-            return fail(format!(
-                "the settings of crawl {id:?} in Redis do not parse here (another solo-crawl version?): {e}"
-            ))
-        }
-    };
-    crawl(&a)
+    crawl(&CrawlArgs {
+        settings,
+        config: None,
+        state_reset: false,
+        force: false,
+        redis: Some(url.to_owned()),
+        crawl_id: Some(id.to_owned()),
+        workers: 1,
+    })
 }
 
 /// `status --redis URL --crawl-id NAME`.

@@ -12,6 +12,7 @@ use rusqlite::{params_from_iter, Connection};
 use serde_json::Value;
 
 use crate::offloop::{BatchWrite, OffLoop};
+use crate::pipeline::BoxError;
 
 /// Writes each item as one row of a SQLite table (created if missing),
 /// one transaction per batch, on a thread of its own. Build it, then
@@ -110,21 +111,22 @@ fn sql_value(v: &Value) -> rusqlite::types::Value {
 }
 
 impl BatchWrite for SqliteSink {
-    fn open(&mut self) -> Result<(), String> {
-        let err = |e: rusqlite::Error| format!("{}: {e}", self.path.display());
-        let conn = Connection::open(&self.path).map_err(err)?;
+    fn open(&mut self) -> Result<(), BoxError> {
+        // Errors keep rusqlite's error as it is; the stage's name says
+        // which file.
+        let conn = Connection::open(&self.path)?;
         let cols: Vec<String> = self.cols().iter().map(|c| ident(c)).collect();
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {} ({})",
             ident(&self.table),
             cols.join(", ")
         );
-        conn.execute_batch(&sql).map_err(err)?;
+        conn.execute_batch(&sql)?;
         self.conn = Some(conn);
         Ok(())
     }
 
-    fn write(&mut self, items: &[Value]) -> Result<(), String> {
+    fn write(&mut self, items: &[Value]) -> Result<(), BoxError> {
         let cols = self.cols();
         let Some(conn) = &mut self.conn else {
             return Err("not open".into());
@@ -135,24 +137,23 @@ impl BatchWrite for SqliteSink {
             cols.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", "),
             vec!["?"; cols.len()].join(", ")
         );
-        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        let tx = conn.transaction()?;
         {
-            let mut stmt = tx.prepare_cached(&sql).map_err(|e| e.to_string())?;
+            let mut stmt = tx.prepare_cached(&sql)?;
             for item in items {
                 let row: Vec<rusqlite::types::Value> = match &self.columns {
                     Some(c) => c.iter().map(|f| sql_value(&item[f.as_str()])).collect(),
                     None => vec![rusqlite::types::Value::Text(item.to_string())],
                 };
-                stmt.execute(params_from_iter(row))
-                    .map_err(|e| e.to_string())?;
+                stmt.execute(params_from_iter(row))?;
             }
         }
-        tx.commit().map_err(|e| e.to_string())
+        Ok(tx.commit()?)
     }
 
-    fn close(&mut self) -> Result<(), String> {
+    fn close(&mut self) -> Result<(), BoxError> {
         if let Some(conn) = self.conn.take() {
-            conn.close().map_err(|(_, e)| e.to_string())?;
+            conn.close().map_err(|(_, e)| e)?;
         }
         Ok(())
     }

@@ -123,7 +123,7 @@ impl Pipeline for Closing {
     async fn process(&self, item: Value) -> Result<Value, ItemError> {
         Ok(item)
     }
-    async fn close(&self) -> Result<(), String> {
+    async fn close(&self) -> Result<(), solo_crawl::pipeline::BoxError> {
         solo::sleep(Duration::from_millis(50)).await;
         self.0.set(true);
         Ok(())
@@ -449,6 +449,16 @@ fn a_stage_that_cannot_open_stops_the_crawl_before_it_starts() {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("/nonexistent-dir/x.db"), "{e}");
+        // The cause is kept, not flattened into the message: the chain
+        // reaches SQLite's own error.
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        let mut found = false;
+        while let Some(c) = cause {
+            found |= c.downcast_ref::<rusqlite::Error>().is_some();
+            cause = c.source();
+        }
+        assert!(found, "no rusqlite::Error in the chain of {e:?}");
+        assert!(matches!(e, solo_crawl::CrawlError::Pipeline(ref p) if p.what().contains("x.db")));
         assert!(site.hits.borrow().is_empty());
     });
 }

@@ -145,6 +145,7 @@ impl Connector {
         } else {
             (Stream::Plain(tcp), false)
         };
+        tracing::debug!(to = %key, tls = key.https, http2 = h2, "connected");
         let io = hyper_util::rt::TokioIo::new(solo::compat::TokioIo::new(stream));
         let handshake_failed = |e| {
             Error::new(

@@ -129,13 +129,29 @@ impl Client {
                     .await
                     .map_err(|_| Error::timeout(Phase::Read, d))?,
             };
+            // Host, port, path and query: never the userinfo.
+            let target = || &hop.url[Position::BeforeHost..Position::AfterQuery];
             match result {
-                Ok(resp) => return Ok((resp, lease, decompress)),
+                Ok(resp) => {
+                    tracing::debug!(
+                        method = %hop.method,
+                        target = target(),
+                        status = resp.status().as_u16(),
+                        reused = lease.reused(),
+                        http2 = lease.is_http2(),
+                        "response head"
+                    );
+                    return Ok((resp, lease, decompress));
+                }
                 Err(mut e) => {
                     let unsent = e.take_message().is_some();
                     let e = e.into_error();
                     if lease.reused() && !fresh && (unsent || idempotent(&hop.method) && stale(&e))
                     {
+                        tracing::debug!(
+                            target = target(),
+                            "stale connection: sending again on a new one"
+                        );
                         fresh = true;
                         continue;
                     }

@@ -279,7 +279,41 @@ fn redis_errors_are_one_clear_message() {
             "needs --output",
         ),
     ];
-    for (args, code, needle) in cases {
+    let first = run(&[
+        "crawl",
+        u,
+        "--redis",
+        &right,
+        "--crawl-id",
+        "same",
+        "--depth=1",
+        "--output=/dev/null",
+    ]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let other = [
+        "crawl",
+        u,
+        "--redis",
+        &right,
+        "--crawl-id",
+        "same",
+        "--depth=2",
+    ];
+    let cases = [
+        cases,
+        &[(
+            &other[..],
+            1,
+            "other settings (depth: 1 (stored) -> 2 (now))",
+        )],
+    ]
+    .concat();
+    for (args, code, needle) in &cases {
         let o = run(args);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(*code), "{args:?}: {err}");
