@@ -212,7 +212,7 @@ PY
 }
 
 for rep in $(seq "$reps"); do
-    echo "-- rep $rep of $reps"
+    echo "-- rep $rep of $reps (load average $(cut -d" " -f1-3 /proc/loadavg))"
     if want solo; then
         rm -f "$tmp/solo.jsonl" # --output appends
         run solo "$solo_crawl" crawl --concurrency $conc --per-host $conc --delay 0 \
@@ -261,10 +261,11 @@ for rt, rows in runs.items():
                                              ("cpu_s", "s", False),
                                              ("cpu_per_1k", "s/1k pages", False))):
         vals = [r[i] for r in rows]
+        digits = 5 if metric == "cpu_per_1k" else 3
         print(json.dumps(dict(workload="crawl", runtime=rt, metric=metric,
-                              value=round(statistics.median(vals), 3), unit=unit,
+                              value=round(statistics.median(vals), digits), unit=unit,
                               higher_is_better=hib, reps=len(vals), pages=pages,
-                              runs=[round(v, 3) for v in vals])))
+                              runs=[round(v, digits) for v in vals])))
 PY
 echo "wrote bench/results/crawl.jsonl"
 if [[ -n $skipped ]]; then echo "not measured (toolchain missing):$skipped" >&2; fi

@@ -5,6 +5,14 @@
 //! "lagged N" if the subscription dropped pages) at the end.
 //!
 //!     spider-bench START_URL [CONCURRENCY]
+//!
+//! Throughput settings: `with_concurrency_limit(Some(CONCURRENCY))` (spider's
+//! own default is 30 permits on a 2-core machine), `with_delay(0)`, robots.txt
+//! off, jemalloc as the global allocator (spider's README recommends it for
+//! pure crawl workloads). Built twice by run.sh: with spider's default
+//! features (`spider-rs`: their `balance` falls back to a 30-permit shared
+//! semaphore when system CPU is >= 70 %) and with `--no-default-features
+//! --features lean` (`spider-rs-nobalance`). See bench/notes.md.
 use spider::tokio::sync::broadcast::error::RecvError;
 use spider::website::Website;
 
