@@ -31,6 +31,9 @@
 # crawlee/crawl.mjs, and bench/notes.md ("Five crawlers").
 # The peers are skipped, with a message, when their toolchain is missing
 # (cargo for spider-rs, node and npm for crawlee); with --only they are required.
+# The first run compiles the spider crate twice (5 and 18 minutes on the busy
+# 2-core machine; its default features also need OpenSSL's headers:
+# apt-get install -y libssl-dev pkg-config) and npm-installs ~290 packages.
 #
 #   bench/crawl/run.sh [--pages N] [--reps N] [--only NAME[,NAME...]] [--no-report]
 #       NAME: solo scrapy aiohttp spider-rs spider-rs-nobalance crawlee
