@@ -88,9 +88,11 @@ struct WorkerArgs {
     /// worker its own file, then concatenate them.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Start this many worker processes (FILE named with each one's number).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
-    workers: u64,
+    /// Run this many worker processes (this one and N-1 more); each writes
+    /// --output FILE with its number in the name (more.jsonl:
+    /// more.0.jsonl, more.1.jsonl, ...).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    workers: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -112,9 +114,9 @@ struct CrawlArgs {
     crawl_id: Option<String>,
     /// With --redis: run this many worker processes here (this one and
     /// N-1 more); each writes --output FILE with its number in the name
-    /// (pages.jsonl: pages.0.jsonl, pages.1.jsonl, ...).
-    #[arg(long, default_value_t = 1, value_name = "N", requires = "redis", value_parser = clap::value_parser!(u64).range(1..=1024))]
-    workers: u64,
+    /// (pages.jsonl: pages.0.jsonl, pages.1.jsonl, ...), even for N = 1.
+    #[arg(long, value_name = "N", requires = "redis", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    workers: Option<u64>,
     /// Read settings from this TOML file: every option above under its
     /// long name (`max-pages = 100`, `ignore-robots = true`, `allow =
     /// ["a", "b"]`, `urls = ["https://example.com/"]`); options given on

@@ -91,12 +91,13 @@ fn numbered(path: &Path, i: u64) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Runs `n` workers: this process and `n - 1` children; `local` holds
-/// this worker's own options (output, logs, metrics).
-fn run_workers(url: &str, id: &str, local: &CrawlSettings, n: u64) -> ExitCode {
-    if n == 1 {
+/// Runs `n` workers: this process and `n - 1` children, with numbered
+/// outputs (none given: this process alone, its output as given); `local`
+/// holds this worker's own options (output, logs, metrics).
+fn run_workers(url: &str, id: &str, local: &CrawlSettings, n: Option<u64>) -> ExitCode {
+    let Some(n) = n else {
         return run_one(url, id, local.clone());
-    }
+    };
     let Some(output) = local.output.clone().filter(|o| o.as_os_str() != "-") else {
         eprintln!("solo-crawl: --workers {n} needs --output FILE (worker i writes FILE with i before its extension)");
         return ExitCode::from(2);
@@ -157,7 +158,7 @@ fn run_one(url: &str, id: &str, local: CrawlSettings) -> ExitCode {
         force: false,
         redis: Some(url.to_owned()),
         crawl_id: Some(id.to_owned()),
-        workers: 1,
+        workers: None,
     })
 }
 

@@ -420,4 +420,12 @@ fn workers_n_starts_n_processes_with_numbered_outputs() {
     assert_all_pages(&site, &outs);
     let total: usize = outs.iter().map(|o| lines(o)).sum();
     assert_eq!(total, site.all().len(), "each page once");
+    // --workers 1 numbers its output too (scripts glob FILE.*.jsonl).
+    let one = dir.path("one.jsonl");
+    let (code, err) = wait(
+        spawn(&shared(&site, &redis, "one", &one, &["--workers=1"])),
+        LIMIT,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_all_pages(&site, &[dir.path("one.0.jsonl")]);
 }
