@@ -146,7 +146,7 @@ pub use links::PageScan;
 pub use output::{Format, OutputConfig, PageRecord, Target};
 pub use pipeline::{ItemError, Pipeline, Pipelines};
 pub use redis_frontier::{FrontierBackend, RedisFrontier};
-pub use redis_link::{crawl_status, share_settings, shared_settings, CrawlStatus};
+pub use redis_link::{crawl_status, no_such_crawl, share_settings, shared_settings, CrawlStatus};
 pub use request::Request;
 pub use response::{Response, SelectError};
 pub use secrets::redact_text;

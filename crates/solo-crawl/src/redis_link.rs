@@ -309,17 +309,19 @@ pub fn share_settings(url: &str, crawl_id: &str, settings: &str) -> Result<Strin
 }
 
 /// The settings of crawl `crawl_id` in the Redis at `url` (`solo-crawl
-/// worker`), or an error saying there is no such crawl. Blocking.
-pub fn shared_settings(url: &str, crawl_id: &str) -> Result<String, String> {
+/// worker`): `Ok(None)` if there is no such crawl. Blocking.
+pub fn shared_settings(url: &str, crawl_id: &str) -> Result<Option<String>, String> {
     let mut link = Link::open(url)?;
-    let shown = link.shown.clone();
     link.settings(&prefix(crawl_id))
-        .map_err(|e| explain(&shown, &e))?
-        .ok_or_else(|| {
-            format!(
-                "redis {shown}: no crawl {crawl_id:?} there; start it with `solo-crawl crawl URL... --redis URL --crawl-id {crawl_id}`"
-            )
-        })
+        .map_err(|e| explain(&link.shown, &e))
+}
+
+/// The message for a crawl that is not in the Redis at `url`.
+pub fn no_such_crawl(url: &str, crawl_id: &str) -> String {
+    format!(
+        "redis {}: no crawl {crawl_id:?} there; start it with `solo-crawl crawl URL... --redis URL --crawl-id {crawl_id}`",
+        shown_url(url)
+    )
 }
 
 /// Progress of a shared crawl (`solo-crawl status`).
@@ -349,7 +351,9 @@ pub struct CrawlStatus {
 /// Reads the progress of crawl `crawl_id` (an error if there is none).
 /// Blocking.
 pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
-    shared_settings(url, crawl_id)?;
+    if shared_settings(url, crawl_id)?.is_none() {
+        return Err(no_such_crawl(url, crawl_id));
+    }
     let mut link = Link::open(url)?;
     let raw = link
         .status(&prefix(crawl_id))

@@ -133,7 +133,7 @@ fn run_workers(url: &str, id: &str, local: &CrawlSettings, n: Option<u64>) -> Ex
 /// One worker: the crawl's stored settings with this worker's own
 /// options, crawled with the shared frontier.
 fn run_one(url: &str, id: &str, local: CrawlSettings) -> ExitCode {
-    let stored = match solo_crawl::shared_settings(url, id) {
+    let stored = match stored_settings(url, id) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
@@ -160,6 +160,32 @@ fn run_one(url: &str, id: &str, local: CrawlSettings) -> ExitCode {
         crawl_id: Some(id.to_owned()),
         workers: None,
     })
+}
+
+/// How long a worker waits for its crawl to be stored (workers started
+/// with, or just before, `crawl --redis`).
+const WAIT_FOR_CRAWL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The crawl's stored settings, waiting a little for a crawl not stored
+/// yet (said once); other errors at once.
+fn stored_settings(url: &str, id: &str) -> Result<String, String> {
+    let deadline = std::time::Instant::now() + WAIT_FOR_CRAWL;
+    let mut said = false;
+    loop {
+        match solo_crawl::shared_settings(url, id)? {
+            Some(s) => return Ok(s),
+            None if std::time::Instant::now() < deadline => {
+                if !said {
+                    eprintln!(
+                        "solo-crawl: waiting for crawl {id:?} to be started (`crawl --redis`)"
+                    );
+                    said = true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            None => return Err(solo_crawl::no_such_crawl(url, id)),
+        }
+    }
 }
 
 /// `status --redis URL --crawl-id NAME`.

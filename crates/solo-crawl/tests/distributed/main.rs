@@ -153,7 +153,7 @@ fn per_host_limit_holds_over_all_workers() {
         &outs[0],
         &["--per-host=2", "--concurrency=16"],
     ));
-    await_crawl(&redis, "polite");
+    // Workers started with the crawl wait for it to be stored.
     let others: Vec<_> = outs[1..]
         .iter()
         .map(|o| spawn(&worker(&redis, "polite", o)))
