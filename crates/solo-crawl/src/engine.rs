@@ -347,15 +347,19 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         let mut seeds = Seeds::default();
         for r in starts {
             let url = redact_url(&r.url);
+            let bad_host = crate::idn::check_host(&r.url).err();
             let pushed = frontier.push_with(r, true, |fp, req, spilled| {
                 if persist {
                     writer.send(enqueue_op(fp, req, spilled));
                 }
             });
             if let Err(why) = pushed {
-                if why != crate::frontier::Rejected::Seen {
-                    seeds.failed.push(format!("{url}: {}", why.as_str()));
-                }
+                let why = match why {
+                    Rejected::Seen => continue,
+                    Rejected::BadHost => bad_host.unwrap_or_default(),
+                    why => why.as_str().to_owned(),
+                };
+                seeds.failed.push(format!("{url}: {why}"));
             }
         }
         let progress = Rc::new(Progress::new(sh.config.progress));
@@ -420,6 +424,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             ("scheme", c.scheme),
             ("max_pages", c.max_pages),
             ("robots", c.robots),
+            ("bad_host", c.bad_host),
         ]
         .into_iter()
         .filter(|(_, n)| *n > 0)

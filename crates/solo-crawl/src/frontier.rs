@@ -68,6 +68,9 @@ pub enum Rejected {
     Filtered,
     /// The page budget is spent.
     MaxPages,
+    /// Its host name mixes scripts (a likely look-alike; see the `idn`
+    /// module).
+    BadHost,
 }
 
 impl Rejected {
@@ -80,6 +83,7 @@ impl Rejected {
             Rejected::Offsite => "offsite",
             Rejected::Filtered => "filtered",
             Rejected::MaxPages => "max_pages",
+            Rejected::BadHost => "bad_host",
         }
     }
 }
@@ -200,6 +204,8 @@ pub struct FrontierCounts {
     pub max_pages: u64,
     /// Disallowed by robots.txt.
     pub robots: u64,
+    /// Host names that mix scripts.
+    pub bad_host: u64,
 }
 
 /// The scheduler (see the module docs).
@@ -254,7 +260,11 @@ impl<C> Frontier<C> {
             allow_domains: config
                 .allow_domains
                 .iter()
-                .map(|d| d.trim_start_matches('.').to_ascii_lowercase())
+                .map(|d| {
+                    let d = d.trim_start_matches('.');
+                    // A Unicode domain matches hosts in their punycode form.
+                    idna::domain_to_ascii(d).unwrap_or_else(|_| d.to_ascii_lowercase())
+                })
                 .collect(),
             allow: config.allow.clone(),
             deny: config.deny.clone(),
@@ -335,6 +345,7 @@ impl<C> Frontier<C> {
                     Rejected::Offsite => &mut c.offsite,
                     Rejected::Filtered => &mut c.filtered,
                     Rejected::MaxPages => &mut c.max_pages,
+                    Rejected::BadHost => &mut c.bad_host,
                 } += 1;
             }
         }
@@ -345,6 +356,9 @@ impl<C> Frontier<C> {
         let url = &request.url;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(Rejected::Scheme);
+        }
+        if crate::idn::check_host(url).is_err() {
+            return Err(Rejected::BadHost);
         }
         if self.budget_spent() {
             return Err(Rejected::MaxPages);

@@ -114,6 +114,7 @@ pub mod export;
 pub mod fetch;
 mod form;
 mod frontier;
+pub mod idn;
 mod links;
 pub mod login_site;
 pub mod logs;

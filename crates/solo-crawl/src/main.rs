@@ -128,6 +128,7 @@ fn parse_seed(raw: &str) -> Result<Url, Usage> {
             "invalid URL {s:?}: only http:// and https:// URLs can be crawled"
         )));
     }
+    solo_crawl::idn::check_host(&u).map_err(|e| Usage(format!("invalid URL {s:?}: {e}")))?;
     Ok(u)
 }
 

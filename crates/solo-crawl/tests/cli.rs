@@ -76,6 +76,14 @@ fn bad_arguments_give_a_clear_message_and_exit_2() {
             &["crawl", U, "--max-refresh-delay", "nan"],
             "--max-refresh-delay",
         ),
+        (
+            &["crawl", "http://раypal.test/"],
+            "mixes scripts in the label",
+        ),
+        (
+            &["crawl", "http://xn--a.test/"],
+            "invalid international domain name",
+        ),
         (&["frobnicate"], "unrecognized subcommand"),
         (&["bench", "--seconds", "0"], "--seconds"),
     ];

@@ -1,0 +1,184 @@
+//! Hosts users meet: international names (punycode on the wire, Unicode
+//! in records), IPv6 literals, and many names on one address sharing a
+//! per-IP budget. Names come from a test resolver, so no query leaves the
+//! machine; every site listens on a loopback address.
+
+mod common;
+
+use std::cell::RefCell;
+use std::net::IpAddr;
+use std::rc::Rc;
+
+use common::{crawl_links, page, quick, start_with, Site};
+use solo_crawl::demo_site::{serve, SiteRequest, SiteResponse};
+use solo_crawl::{Config, PageRecord};
+use solo_http::Resolver;
+
+/// A resolver that answers `ip` for each of `names`.
+fn all_on(names: &[&str], ip: &str) -> Resolver {
+    let ip: IpAddr = ip.parse().unwrap();
+    Resolver::hosts(names.iter().map(|n| (*n, ip)))
+}
+
+/// What a site saw: (Host header, path) of each request.
+type Seen = Rc<RefCell<Vec<(String, String)>>>;
+
+/// Serves `handler` on 127.0.0.1, keeping each request's Host header.
+async fn site_seeing_hosts<H>(handler: H) -> (u16, Seen)
+where
+    H: Fn(&str, u16) -> SiteResponse + 'static,
+{
+    let listener = solo::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen: Seen = Rc::default();
+    let s = seen.clone();
+    let handler = Rc::new(handler);
+    solo::spawn(serve(listener, move |req: SiteRequest| {
+        let host = req.header("host").unwrap_or("").to_owned();
+        s.borrow_mut().push((host, req.path.clone()));
+        let r = handler(&req.path, port);
+        async move { r }
+    }));
+    (port, seen)
+}
+
+fn urls(records: &[PageRecord]) -> Vec<&str> {
+    let mut v: Vec<&str> = records.iter().map(|r| r.url.as_str()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn an_international_host_is_punycode_on_the_wire_and_unicode_in_records() {
+    solo::run(async {
+        let (port, seen) = site_seeing_hosts(|path, port| {
+            let uni = format!("http://bücher.test:{port}");
+            let puny = format!("http://xn--bcher-kva.test:{port}");
+            match path {
+                "/robots.txt" => {
+                    SiteResponse::typed(200, "text/plain", "User-agent: *\nDisallow: /private\n")
+                }
+                "/" => page(
+                    "home",
+                    &[
+                        &format!("{uni}/a"),
+                        &format!("{puny}/a"),
+                        &format!("http://BÜCHER.test:{port}/b"),
+                        "/r",
+                        "/private",
+                        // A look-alike (Cyrillic р, а): refused before DNS.
+                        &format!("http://раypal.test:{port}/x"),
+                    ],
+                ),
+                // A raw UTF-8 Location, as some servers send.
+                "/r" => SiteResponse::redirect(302, &format!("{uni}/c")),
+                "/a" | "/b" | "/c" => page(path, &[&format!("{puny}/")]),
+                _ => SiteResponse::status(404),
+            }
+        })
+        .await;
+        let cfg = Config {
+            obey_robots: true,
+            stay_on_start_hosts: false,
+            resolver: Some(all_on(&["xn--bcher-kva.test"], "127.0.0.1")),
+            ..quick()
+        };
+        let start = url::Url::parse(&format!("http://bücher.test:{port}/")).unwrap();
+        let (summary, records) = crawl_links(vec![start], cfg).await;
+
+        let seen = seen.borrow();
+        let wire = format!("xn--bcher-kva.test:{port}");
+        assert!(seen.iter().all(|(h, _)| *h == wire), "{seen:?}");
+        let mut paths: Vec<&str> = seen.iter().map(|(_, p)| p.as_str()).collect();
+        paths.sort();
+        // One robots.txt; /a once for both spellings; /private never.
+        assert_eq!(paths, ["/", "/a", "/b", "/c", "/r", "/robots.txt"]);
+
+        let uni = format!("http://bücher.test:{port}");
+        let want: Vec<String> = ["/", "/a", "/b", "/c", "/r"]
+            .iter()
+            .map(|p| format!("{uni}{p}"))
+            .collect();
+        assert_eq!(urls(&records), want, "{records:#?}");
+        let r = common::record(&records, "/r");
+        assert_eq!(r.redirect_to.as_deref(), Some(&*format!("{uni}/c")));
+        assert_eq!(r.final_url.as_deref(), Some(&*format!("{uni}/r")));
+        let c = common::record(&records, "/c");
+        assert_eq!(c.redirected_from, [format!("{uni}/r")]);
+        assert_eq!(c.referer.as_deref(), Some(&*format!("{uni}/")));
+        assert_eq!(summary.filtered.get("bad_host"), Some(&1), "{summary}");
+        assert_eq!(summary.filtered.get("robots"), Some(&1), "{summary}");
+    });
+}
+
+/// A listener on the IPv6 loopback, or `None` (with the reason printed)
+/// where the machine has none.
+async fn ipv6_listener() -> Option<solo::net::TcpListener> {
+    match solo::net::TcpListener::bind("[::1]:0").await {
+        Ok(l) => Some(l),
+        Err(e) => {
+            eprintln!("skipped: no IPv6 loopback on this machine ([::1]: {e})");
+            None
+        }
+    }
+}
+
+#[test]
+fn an_ipv6_literal_is_crawled_with_its_robots_txt_and_the_address_guard() {
+    solo::run(async {
+        let Some(listener) = ipv6_listener().await else {
+            return;
+        };
+        let port = listener.local_addr().unwrap().port();
+        let v4 = format!("http://127.0.0.1:{port}/elsewhere");
+        let site: Site = start_with(listener, move |path: String| {
+            let v4 = v4.clone();
+            async move {
+                match path.as_str() {
+                    "/robots.txt" => SiteResponse::typed(
+                        200,
+                        "text/plain",
+                        "User-agent: *\nDisallow: /private\n",
+                    ),
+                    "/" => page(
+                        "home",
+                        &[
+                            "/a",
+                            &format!("http://[::1]:{port}/b"),
+                            // The same host, spelled out: one host, one page.
+                            &format!("http://[0:0:0:0:0:0:0:1]:{port}/a"),
+                            "/private",
+                            // Loopback v4 is not the start URL's network.
+                            &v4,
+                        ],
+                    ),
+                    "/a" | "/b" => page(&path, &["/"]),
+                    _ => SiteResponse::status(404),
+                }
+            }
+        });
+        assert_eq!(site.base.as_str(), format!("http://[::1]:{port}/"));
+        let cfg = Config {
+            obey_robots: true,
+            stay_on_start_hosts: false,
+            ..quick()
+        };
+        let (summary, records) = crawl_links(vec![site.url("/")], cfg).await;
+        let mut paths = site.paths();
+        paths.sort();
+        assert_eq!(paths, ["/", "/a", "/b", "/robots.txt"]);
+        assert_eq!(summary.filtered.get("robots"), Some(&1), "{summary}");
+        let base = format!("http://[::1]:{port}");
+        let ok: Vec<&PageRecord> = records.iter().filter(|r| r.error.is_none()).collect();
+        assert_eq!(ok.len(), 3, "{records:#?}");
+        for r in &ok {
+            assert!(r.url.starts_with(&base), "{r:?}");
+            assert_eq!(r.status, Some(200));
+        }
+        let blocked = common::record(&records, "/elsewhere");
+        let e = blocked.error.as_deref().unwrap();
+        assert!(e.starts_with("blocked_address"), "{e}");
+    });
+}
