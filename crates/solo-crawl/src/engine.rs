@@ -518,6 +518,11 @@ enum Report<C> {
         host: HostId,
         rules: RobotsRules,
     },
+    /// A host's first address (with a per-IP limit).
+    Resolved {
+        host: HostId,
+        ip: Option<std::net::IpAddr>,
+    },
     Crashed {
         host: HostId,
         fp: u64,
@@ -609,6 +614,9 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                         }
                         Some(Job::Robots { host, url }) => {
                             solo::spawn(robots_task(self.sh.clone(), host, url));
+                        }
+                        Some(Job::Resolve { host, name }) => {
+                            solo::spawn(resolve_task(self.sh.clone(), host, name));
                         }
                         None => break,
                     }
@@ -870,6 +878,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 self.sh.stats.borrow_mut().counts.robots_fetched += 1;
                 self.frontier.robots_done(host, rules, now);
             }
+            Report::Resolved { host, ip } => self.frontier.resolved(host, ip, now),
             Report::Crashed { host, fp, record } => {
                 self.frontier.complete(host, now);
                 let mut st = self.sh.stats.borrow_mut();
@@ -1387,6 +1396,19 @@ async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, ur
         rules.decision(status)
     );
     let _ = sh.tx.try_send(Report::Robots { host, rules });
+}
+
+/// Resolves a host's name for the per-IP limit (see the `per_ip`
+/// module) with the crawl's resolver, within the crawl's timeout; a name
+/// that does not resolve reports no address.
+async fn resolve_task<S: Spider, F>(sh: Rc<Shared<S, F>>, host: HostId, name: String) {
+    let resolver = sh.config.resolver.clone().unwrap_or_default();
+    let ip = solo::timeout(sh.config.timeout, resolver.lookup(&name))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .and_then(|ips| ips.first().copied());
+    let _ = sh.tx.try_send(Report::Resolved { host, ip });
 }
 
 /// The head of an answer into its page record.

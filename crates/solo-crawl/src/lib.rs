@@ -121,6 +121,7 @@ pub mod logs;
 mod metrics;
 pub mod offloop;
 pub mod output;
+mod per_ip;
 pub mod pipeline;
 mod redirect;
 mod request;

@@ -214,6 +214,7 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
     let mut cfg = Config {
         concurrency: a.concurrency as usize,
         per_host: a.per_host as usize,
+        per_ip: a.per_ip.map(|n| n as usize),
         delay: Duration::from_millis(a.delay),
         autothrottle: a.autothrottle.then(|| AutoThrottle {
             target_concurrency: a.autothrottle_target,

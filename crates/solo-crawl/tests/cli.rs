@@ -47,6 +47,7 @@ fn bad_arguments_give_a_clear_message_and_exit_2() {
         (&["crawl", U, "--deny", "[z-a]"], "bad --deny regex"),
         (&["crawl", U, "--concurrency", "0"], "--concurrency"),
         (&["crawl", U, "--depth", "deep"], "--depth"),
+        (&["crawl", U, "--per-ip", "0"], "--per-ip"),
         (&["crawl", U, "--timeout", "0"], "--timeout"),
         (&["crawl", U, "--timeout", "nan"], "--timeout"),
         (&["crawl", U, "--max-bytes", "lots"], "not a size"),

@@ -182,3 +182,99 @@ fn an_ipv6_literal_is_crawled_with_its_robots_txt_and_the_address_guard() {
         assert!(e.starts_with("blocked_address"), "{e}");
     });
 }
+
+/// Four host names on one server (127.0.0.1), six pages each, every
+/// answer slow enough that requests overlap; the site counts the most
+/// requests it had in progress at once, over all names.
+async fn shared_server() -> (Site, Vec<url::Url>, Resolver) {
+    let site = common::start(|path: String| async move {
+        solo::sleep(std::time::Duration::from_millis(40)).await;
+        let parts: Vec<&str> = path.split('/').collect();
+        match parts.as_slice() {
+            ["", h, "0"] => {
+                let links: Vec<String> = (1..6).map(|j| format!("/{h}/{j}")).collect();
+                let links: Vec<&str> = links.iter().map(String::as_str).collect();
+                page(h, &links)
+            }
+            ["", h, _] => page(h, &[&format!("/{h}/0")]),
+            _ => SiteResponse::status(404),
+        }
+    })
+    .await;
+    let port = site.base.port().unwrap();
+    let names = ["h0.test", "h1.test", "h2.test", "h3.test"];
+    let starts = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| url::Url::parse(&format!("http://{n}:{port}/h{i}/0")).unwrap())
+        .collect();
+    (site, starts, all_on(&names, "127.0.0.1"))
+}
+
+fn all_pages_once(site: &Site, records: &[PageRecord]) {
+    for i in 0..4 {
+        for j in 0..6 {
+            assert_eq!(site.count(&format!("/h{i}/{j}")), 1, "{:?}", site.paths());
+        }
+    }
+    assert_eq!(records.len(), 24);
+    assert!(
+        records.iter().all(|r| r.status == Some(200)),
+        "{records:#?}"
+    );
+}
+
+#[test]
+fn hosts_on_one_ip_share_the_per_ip_budget() {
+    solo::run(async {
+        let (site, starts, resolver) = shared_server().await;
+        let cfg = Config {
+            per_host: 4,
+            per_ip: Some(2),
+            obey_robots: true,
+            resolver: Some(resolver),
+            ..quick()
+        };
+        let (_, records) = crawl_links(starts, cfg).await;
+        all_pages_once(&site, &records);
+        // robots.txt of each name, then the pages: never more than 2.
+        assert_eq!(site.count("/robots.txt"), 4);
+        assert!(
+            site.max_concurrent.get() <= 2,
+            "{}",
+            site.max_concurrent.get()
+        );
+        assert_eq!(site.max_concurrent.get(), 2);
+    });
+}
+
+#[test]
+fn without_per_ip_the_per_host_limits_add_up() {
+    solo::run(async {
+        let (site, starts, resolver) = shared_server().await;
+        let cfg = Config {
+            per_host: 4,
+            resolver: Some(resolver),
+            ..quick()
+        };
+        let (_, records) = crawl_links(starts, cfg).await;
+        all_pages_once(&site, &records);
+        assert!(
+            site.max_concurrent.get() > 2,
+            "{}",
+            site.max_concurrent.get()
+        );
+    });
+}
+
+#[test]
+fn per_ip_zero_is_refused() {
+    let cfg = Config {
+        per_ip: Some(0),
+        ..Config::default()
+    };
+    assert_eq!(
+        cfg.validate().unwrap_err(),
+        "Config::per_ip must be at least 1"
+    );
+}
