@@ -713,7 +713,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
     /// Sends a redirect's target to the frontier, like any new request.
     fn push_redirect(&mut self, next: Request<S::Callback>, seed: bool) {
         let (persist, writer) = (self.persist, &self.writer);
-        let from = next.redirected_from.last().map(redact_url);
+        let from = next.extras().redirected_from.last().map(redact_url);
         let to = redact_url(&next.url);
         let pushed = self.frontier.push_with(next, false, |fp, req, spilled| {
             if persist {
@@ -822,10 +822,12 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     // A sitemap listed by a sitemap is as deep as its
                     // parent: indexes count against `max_nesting`, not the
                     // depth limit.
-                    r.depth = request.depth + u32::from(r.sitemap.is_none());
+                    r.depth = request.depth + u32::from(r.extras().sitemap.is_none());
                     r.referer = Some(referer.clone());
                     r.retries = 0;
-                    r.redirected_from.clear();
+                    if !r.extras().redirected_from.is_empty() {
+                        r.extras_mut().redirected_from.clear();
+                    }
                     let _ = self.frontier.push_with(r, false, |fp, req, spilled| {
                         if persist {
                             writer.send(enqueue_op(fp, req, spilled));
@@ -1090,12 +1092,13 @@ impl<C> Drop for PanicGuard<'_, C> {
 
 /// The record of `request` before its fetch, URL credentials masked.
 fn base_record<C>(request: &Request<C>) -> PageRecord {
+    let x = request.extras();
     PageRecord {
         url: redact_url(&request.url),
         depth: request.depth,
         referer: request.referer.as_ref().map(redact_url),
-        redirected_from: request.redirected_from.iter().map(redact_url).collect(),
-        lastmod: request.lastmod.clone(),
+        redirected_from: x.redirected_from.iter().map(redact_url).collect(),
+        lastmod: x.lastmod.clone(),
         ..Default::default()
     }
 }
@@ -1239,7 +1242,7 @@ async fn page<S: Spider, F: Fetch>(
             fill_head(&mut record, &f);
             let followed = redirect::follow(
                 &request,
-                &request.method,
+                &request.extras().method,
                 f.status,
                 f.header("location"),
                 &f.final_url,
@@ -1252,7 +1255,7 @@ async fn page<S: Spider, F: Fetch>(
                 return redirected(sh, host, request, record, f.final_url, f.status, next).await;
             }
             let ok = (200..300).contains(&f.status);
-            if let (Some(role), true) = (request.sitemap, ok) {
+            if let (Some(role), true) = (request.extras().sitemap, ok) {
                 let limits = &cfg.sitemap_limits;
                 let off_loop = cfg.parse_off_loop_bytes;
                 let read =
@@ -1529,12 +1532,13 @@ struct Wire<'a> {
 
 impl<'a> Wire<'a> {
     fn of<S: Spider, F>(sh: &Shared<S, F>, r: &'a Request<S::Callback>) -> Wire<'a> {
+        let x = r.extras();
         Wire {
-            method: r.method.clone(),
-            headers: &r.headers,
-            body: r.body.clone(),
-            timeout: r.timeout,
-            jar: sh.sessions.jar(r.cookie_jar.as_deref()),
+            method: x.method.clone(),
+            headers: &x.headers,
+            body: x.body.clone(),
+            timeout: x.timeout,
+            jar: sh.sessions.jar(x.cookie_jar.as_deref()),
         }
     }
 }

@@ -356,10 +356,10 @@ impl<C> Frontier<C> {
         let r = self.check(&request, start);
         match r {
             Ok(fp) => {
-                let fp = if request.dont_filter {
+                let fp = if request.extras().dont_filter {
                     // Not in the seen set; a key of its own in the store.
                     let key = fastrand::u64(..);
-                    request.store_key = Some(key);
+                    request.extras_mut().store_key = Some(key);
                     key
                 } else {
                     self.seen.insert(fp);
@@ -415,7 +415,7 @@ impl<C> Frontier<C> {
             }
         }
         let fp = request.fingerprint();
-        if !request.dont_filter && self.seen.contains(&fp) {
+        if !request.extras().dont_filter && self.seen.contains(&fp) {
             return Err(Rejected::Seen);
         }
         Ok(fp)

@@ -145,7 +145,7 @@ pub use form::{FormError, FormRequest};
 pub use links::PageScan;
 pub use output::{Format, OutputConfig, PageRecord, Target};
 pub use pipeline::{ItemError, Pipeline, Pipelines};
-pub use request::Request;
+pub use request::{Request, RequestExtras};
 pub use response::{Response, SelectError};
 pub use secrets::redact_text;
 pub use sitemap::{SitemapLimits, SitemapRole, SitemapRules};
