@@ -36,9 +36,9 @@ use crate::response::Response;
 ///     .formdata([("user", "ann"), ("pass", "secret")])
 ///     .request("after_login")
 ///     .unwrap();
-/// assert_eq!(req.method, hyper::Method::POST);
+/// assert_eq!(req.extras().method, hyper::Method::POST);
 /// assert_eq!(req.url.as_str(), "http://a.test/session");
-/// assert_eq!(req.body, "csrf=t0k&user=ann&pass=secret&go=Log+in");
+/// assert_eq!(req.extras().body, "csrf=t0k&user=ann&pass=secret&go=Log+in");
 /// assert_eq!(req.callback, "after_login");
 /// ```
 #[derive(Clone, Debug)]
