@@ -74,7 +74,12 @@ fn an_international_host_is_punycode_on_the_wire_and_unicode_in_records() {
                 ),
                 // A raw UTF-8 Location, as some servers send.
                 "/r" => SiteResponse::redirect(302, &format!("{uni}/c")),
-                "/a" | "/b" | "/c" => page(path, &[&format!("{puny}/")]),
+                "/sitemap.xml" => SiteResponse::typed(
+                    200,
+                    "application/xml",
+                    format!("<urlset><url><loc>{uni}/s</loc></url><url><loc>{puny}/a</loc></url></urlset>"),
+                ),
+                "/a" | "/b" | "/c" | "/s" => page(path, &[&format!("{puny}/")]),
                 _ => SiteResponse::status(404),
             }
         })
@@ -86,6 +91,10 @@ fn an_international_host_is_punycode_on_the_wire_and_unicode_in_records() {
             ..quick()
         };
         let start = url::Url::parse(&format!("http://bücher.test:{port}/")).unwrap();
+        let cfg = Config {
+            sitemap_urls: vec![start.join("/sitemap.xml").unwrap()],
+            ..cfg
+        };
         let (summary, records) = crawl_links(vec![start], cfg).await;
 
         let seen = seen.borrow();
@@ -93,11 +102,24 @@ fn an_international_host_is_punycode_on_the_wire_and_unicode_in_records() {
         assert!(seen.iter().all(|(h, _)| *h == wire), "{seen:?}");
         let mut paths: Vec<&str> = seen.iter().map(|(_, p)| p.as_str()).collect();
         paths.sort();
-        // One robots.txt; /a once for both spellings; /private never.
-        assert_eq!(paths, ["/", "/a", "/b", "/c", "/r", "/robots.txt"]);
+        // One robots.txt; /a once for both spellings (links and the
+        // sitemap); /private never.
+        assert_eq!(
+            paths,
+            [
+                "/",
+                "/a",
+                "/b",
+                "/c",
+                "/r",
+                "/robots.txt",
+                "/s",
+                "/sitemap.xml"
+            ]
+        );
 
         let uni = format!("http://bücher.test:{port}");
-        let want: Vec<String> = ["/", "/a", "/b", "/c", "/r"]
+        let want: Vec<String> = ["/", "/a", "/b", "/c", "/r", "/s", "/sitemap.xml"]
             .iter()
             .map(|p| format!("{uni}{p}"))
             .collect();
