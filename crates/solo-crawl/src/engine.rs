@@ -1184,7 +1184,7 @@ async fn page<S: Spider, F: Fetch>(
 ) -> Report<S::Callback> {
     let cfg = &sh.config;
     let start = Instant::now();
-    tracing::debug!(method = %request.method, "request");
+    tracing::debug!(method = %request.extras().method, "request");
     let result = download(
         sh,
         &request.url,
