@@ -135,6 +135,44 @@ fn an_international_host_is_punycode_on_the_wire_and_unicode_in_records() {
     });
 }
 
+#[test]
+fn an_international_host_is_punycode_in_tls_sni_and_the_certificate_check() {
+    solo::run(async {
+        let (ca, _, server) = common::tls::pki_for(&["xn--bcher-kva.test"], &[b"http/1.1"]);
+        let acceptor = futures_rustls::TlsAcceptor::from(server);
+        let sni: Rc<RefCell<Vec<String>>> = Rc::default();
+        let s = sni.clone();
+        let (port, _) = common::tls::start(move |stream| {
+            let (acceptor, s) = (acceptor.clone(), s.clone());
+            async move {
+                if let Ok(tls) = acceptor.accept(stream).await {
+                    let name = tls.get_ref().1.server_name().unwrap_or("(none)");
+                    s.borrow_mut().push(name.to_owned());
+                    common::tls::serve_http1(tls).await;
+                }
+            }
+        })
+        .await;
+        let seed = url::Url::parse(&format!("https://bücher.test:{port}/")).unwrap();
+        let cfg = Config {
+            root_certificates: vec![ca],
+            resolver: Some(all_on(&["xn--bcher-kva.test"], "127.0.0.1")),
+            max_pages: Some(3),
+            ..quick()
+        };
+        let (_, records) = crawl_links(vec![seed], cfg).await;
+        assert_eq!(records.len(), 3, "{records:#?}");
+        let shown = format!("https://bücher.test:{port}/");
+        for r in &records {
+            assert_eq!(r.status, Some(200), "{r:?}");
+            assert!(r.url.starts_with(&shown), "{r:?}");
+        }
+        let sni = sni.borrow();
+        assert!(!sni.is_empty());
+        assert!(sni.iter().all(|n| n == "xn--bcher-kva.test"), "{sni:?}");
+    });
+}
+
 /// A listener on the IPv6 loopback, or `None` (with the reason printed)
 /// where the machine has none.
 async fn ipv6_listener() -> Option<solo::net::TcpListener> {
