@@ -34,16 +34,18 @@
 //! | [`logs`] | `--log-level`, `--log-format`, `--log-file`: the subscriber, and log lines that do not garble the progress line |
 //! | [`demo_site`] | a synthetic site to crawl with no network |
 //! | [`login_site`] | a synthetic site behind a login form, and a JSON API |
+//! | [`idn`] | international host names: the look-alike check, URLs shown with a Unicode host |
 //!
 //! Inside (private modules, for whoever changes the crate):
 //!
 //! | module | owns |
 //! |---|---|
-//! | `request` | [`Request`]: URL, callback, method, headers, body, timeout, `dont_filter`, cookie jar, depth, meta, priority, retries, referer, redirect chain |
+//! | `request` | [`Request`]: URL, callback, depth, meta, priority, retries, referer, and out of line ([`RequestExtras`]) method, headers, body, timeout, `dont_filter`, cookie jar, redirect chain |
 //! | `form` | [`FormRequest`]: a request from a `<form>` on a page |
 //! | `session` | the crawl's cookie jars (sessions) |
 //! | `canon` | URL canonicalization and fingerprints |
 //! | `frontier` | the scheduler: dedup, depth, scope, per-host queues and limits |
+//! | `per_ip` | `--per-ip`: hosts grouped by IP address, one budget per address |
 //! | `robots` | robots.txt rules |
 //! | `redirect` | a 3xx answer → the next request, or why not (limits, loops) |
 //! | `secrets` | the `Referer` policy; URL credentials masked in output |
