@@ -36,6 +36,12 @@ pub struct Config {
     pub concurrency: usize,
     /// Requests in flight at once to one host (`host:port`).
     pub per_host: usize,
+    /// Requests in flight at once to one IP address, over all the host
+    /// names that resolve to it (`--per-ip`; Heritrix's and BUbiNG's
+    /// politeness by IP): many sites on one shared server share this
+    /// budget. Each host is resolved once, before its first request (see
+    /// the `per_ip` module); `None` (the default) sets no such limit.
+    pub per_ip: Option<usize>,
     /// Pause between two requests to the same host.
     pub delay: Duration,
     /// Randomize each pause to 0.5–1.5 × `delay` (never below the host's
@@ -198,6 +204,7 @@ impl Default for Config {
         Config {
             concurrency: 64,
             per_host: 8,
+            per_ip: None,
             delay: Duration::ZERO,
             jitter: true,
             autothrottle: None,
@@ -290,6 +297,9 @@ impl Config {
             }
         }
         positive("per_host", self.per_host)?;
+        if let Some(n) = self.per_ip {
+            positive("per_ip", n)?;
+        }
         positive("max_bytes", self.max_bytes)?;
         positive("frontier_cap", self.frontier_cap)?;
         at_most_a_day("delay", self.delay)?;

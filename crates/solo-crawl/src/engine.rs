@@ -409,13 +409,17 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         let mut seeds = Seeds::default();
         for r in starts {
             let url = redact_url(&r.url);
+            let bad_host = crate::idn::check_host(&r.url).err();
             let pushed = frontier.push_with(r, true, |fp, req, spilled| {
                 on_accepted(persist, &writer, remote.as_deref(), fp, req, spilled)
             });
             if let Err(why) = pushed {
-                if why != crate::frontier::Rejected::Seen {
-                    seeds.failed.push(format!("{url}: {}", why.as_str()));
-                }
+                let why = match why {
+                    Rejected::Seen => continue,
+                    Rejected::BadHost => bad_host.unwrap_or_default(),
+                    why => why.as_str().to_owned(),
+                };
+                seeds.failed.push(format!("{url}: {why}"));
             }
         }
         let progress = Rc::new(Progress::new(sh.config.progress));
@@ -489,6 +493,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             ("scheme", c.scheme),
             ("max_pages", c.max_pages),
             ("robots", c.robots),
+            ("bad_host", c.bad_host),
         ]
         .into_iter()
         .filter(|(_, n)| *n > 0)
@@ -585,6 +590,11 @@ enum Report<C> {
         rules: RobotsRules,
         /// Fetched by this worker (not read from the shared frontier).
         fetched: bool,
+    },
+    /// A host's first address (with a per-IP limit).
+    Resolved {
+        host: HostId,
+        ip: Option<std::net::IpAddr>,
     },
     Crashed {
         host: HostId,
@@ -684,6 +694,9 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                         }
                         Some(Job::Robots { host, url }) => {
                             solo::spawn(robots_task(self.sh.clone(), host, url));
+                        }
+                        Some(Job::Resolve { host, name }) => {
+                            solo::spawn(resolve_task(self.sh.clone(), host, name));
                         }
                         None => break,
                     }
@@ -785,7 +798,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
     async fn leave(&mut self, r: &Rc<Remote>) {
         self.writer.flush();
         for req in self.frontier.drain() {
-            if let Some(id) = req.lease {
+            if let Some(id) = req.extras().lease {
                 r.release(id, host_key(&req.url));
             }
         }
@@ -832,7 +845,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
     /// Sends a redirect's target to the frontier, like any new request.
     fn push_redirect(&mut self, next: Request<S::Callback>, seed: bool) {
         let (persist, writer, remote) = (self.persist, &self.writer, self.remote.as_deref());
-        let from = next.redirected_from.last().map(redact_url);
+        let from = next.extras().redirected_from.last().map(redact_url);
         let to = redact_url(&next.url);
         let pushed = self.frontier.push_with(next, false, |fp, req, spilled| {
             on_accepted(persist, writer, remote, fp, req, spilled)
@@ -944,15 +957,17 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     // A sitemap listed by a sitemap is as deep as its
                     // parent: indexes count against `max_nesting`, not the
                     // depth limit.
-                    r.depth = request.depth + u32::from(r.sitemap.is_none());
+                    r.depth = request.depth + u32::from(r.extras().sitemap.is_none());
                     r.referer = Some(referer.clone());
                     r.retries = 0;
-                    r.redirected_from.clear();
+                    if !r.extras().redirected_from.is_empty() {
+                        r.extras_mut().redirected_from.clear();
+                    }
                     let _ = self.frontier.push_with(r, false, |fp, req, spilled| {
                         on_accepted(persist, writer, remote, fp, req, spilled)
                     });
                 }
-                if let Some(id) = request.lease {
+                if let Some(id) = request.extras().lease {
                     let lease = (id, host_key(&request.url));
                     if piping {
                         // Acknowledged once its record is through (Piped).
@@ -1024,6 +1039,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 }
                 self.frontier.robots_done(host, rules, now);
             }
+            Report::Resolved { host, ip } => self.frontier.resolved(host, ip, now),
             Report::Crashed {
                 host,
                 fp,
@@ -1050,7 +1066,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 for (id, json) in batch {
                     match serde_json::from_str::<Request<S::Callback>>(&json) {
                         Ok(mut req) => {
-                            req.lease = Some(id);
+                            req.extras_mut().lease = Some(id);
                             self.frontier.restore(req);
                         }
                         Err(e) => {
@@ -1143,7 +1159,7 @@ fn on_accepted<C: serde::Serialize>(
     }
     if let Some(r) = remote {
         r.add(
-            (!req.dont_filter).then_some(fp),
+            (!req.extras().dont_filter).then_some(fp),
             host_key(&req.url),
             serde_json::to_string(req).unwrap_or_default(),
         );
@@ -1295,12 +1311,13 @@ impl<C> Drop for PanicGuard<'_, C> {
 
 /// The record of `request` before its fetch, URL credentials masked.
 fn base_record<C>(request: &Request<C>) -> PageRecord {
+    let x = request.extras();
     PageRecord {
         url: redact_url(&request.url),
         depth: request.depth,
         referer: request.referer.as_ref().map(redact_url),
-        redirected_from: request.redirected_from.iter().map(redact_url).collect(),
-        lastmod: request.lastmod.clone(),
+        redirected_from: x.redirected_from.iter().map(redact_url).collect(),
+        lastmod: x.lastmod.clone(),
         ..Default::default()
     }
 }
@@ -1347,7 +1364,7 @@ async fn page_task<S: Spider, F: Fetch>(
         tx: &sh.tx,
         host,
         fp: request.key(),
-        lease: request.lease,
+        lease: request.extras().lease,
         record: Some(base_record(&request)),
     };
     let span = tracing::info_span!(
@@ -1387,7 +1404,7 @@ async fn page<S: Spider, F: Fetch>(
 ) -> Report<S::Callback> {
     let cfg = &sh.config;
     let start = Instant::now();
-    tracing::debug!(method = %request.method, "request");
+    tracing::debug!(method = %request.extras().method, "request");
     let result = download(
         sh,
         &request.url,
@@ -1445,7 +1462,7 @@ async fn page<S: Spider, F: Fetch>(
             fill_head(&mut record, &f);
             let followed = redirect::follow(
                 &request,
-                &request.method,
+                &request.extras().method,
                 f.status,
                 f.header("location"),
                 &f.final_url,
@@ -1458,7 +1475,7 @@ async fn page<S: Spider, F: Fetch>(
                 return redirected(sh, host, request, record, f.final_url, f.status, next).await;
             }
             let ok = (200..300).contains(&f.status);
-            if let (Some(role), true) = (request.sitemap, ok) {
+            if let (Some(role), true) = (request.extras().sitemap, ok) {
                 let limits = &cfg.sitemap_limits;
                 let off_loop = cfg.parse_off_loop_bytes;
                 let read =
@@ -1621,6 +1638,19 @@ async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, ur
     });
 }
 
+/// Resolves a host's name for the per-IP limit (see the `per_ip`
+/// module) with the crawl's resolver, within the crawl's timeout; a name
+/// that does not resolve reports no address.
+async fn resolve_task<S: Spider, F>(sh: Rc<Shared<S, F>>, host: HostId, name: String) {
+    let resolver = sh.config.resolver.clone().unwrap_or_default();
+    let ip = solo::timeout(sh.config.timeout, resolver.lookup(&name))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .and_then(|ips| ips.first().copied());
+    let _ = sh.tx.try_send(Report::Resolved { host, ip });
+}
+
 /// The head of an answer into its page record.
 fn fill_head(record: &mut PageRecord, f: &Fetched) {
     record.final_url = Some(redact_url(&f.final_url));
@@ -1739,12 +1769,13 @@ struct Wire<'a> {
 
 impl<'a> Wire<'a> {
     fn of<S: Spider, F>(sh: &Shared<S, F>, r: &'a Request<S::Callback>) -> Wire<'a> {
+        let x = r.extras();
         Wire {
-            method: r.method.clone(),
-            headers: &r.headers,
-            body: r.body.clone(),
-            timeout: r.timeout,
-            jar: sh.sessions.jar(r.cookie_jar.as_deref()),
+            method: x.method.clone(),
+            headers: &x.headers,
+            body: x.body.clone(),
+            timeout: x.timeout,
+            jar: sh.sessions.jar(x.cookie_jar.as_deref()),
         }
     }
 }

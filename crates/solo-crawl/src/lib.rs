@@ -34,16 +34,18 @@
 //! | [`logs`] | `--log-level`, `--log-format`, `--log-file`: the subscriber, and log lines that do not garble the progress line |
 //! | [`demo_site`] | a synthetic site to crawl with no network |
 //! | [`login_site`] | a synthetic site behind a login form, and a JSON API |
+//! | [`idn`] | international host names: the look-alike check, URLs shown with a Unicode host |
 //!
 //! Inside (private modules, for whoever changes the crate):
 //!
 //! | module | owns |
 //! |---|---|
-//! | `request` | [`Request`]: URL, callback, method, headers, body, timeout, `dont_filter`, cookie jar, depth, meta, priority, retries, referer, redirect chain |
+//! | `request` | [`Request`]: URL, callback, depth, meta, priority, retries, referer, and out of line ([`RequestExtras`]) method, headers, body, timeout, `dont_filter`, cookie jar, redirect chain |
 //! | `form` | [`FormRequest`]: a request from a `<form>` on a page |
 //! | `session` | the crawl's cookie jars (sessions) |
 //! | `canon` | URL canonicalization and fingerprints |
 //! | `frontier` | the scheduler: dedup, depth, scope, per-host queues and limits |
+//! | `per_ip` | `--per-ip`: hosts grouped by IP address, one budget per address |
 //! | `robots` | robots.txt rules |
 //! | `redirect` | a 3xx answer → the next request, or why not (limits, loops) |
 //! | `secrets` | the `Referer` policy; URL credentials masked in output |
@@ -114,12 +116,14 @@ pub mod export;
 pub mod fetch;
 mod form;
 mod frontier;
+pub mod idn;
 mod links;
 pub mod login_site;
 pub mod logs;
 mod metrics;
 pub mod offloop;
 pub mod output;
+mod per_ip;
 pub mod pipeline;
 mod redirect;
 mod redis_frontier;
@@ -147,7 +151,7 @@ pub use output::{Format, OutputConfig, PageRecord, Target};
 pub use pipeline::{ItemError, Pipeline, Pipelines};
 pub use redis_frontier::{FrontierBackend, RedisFrontier};
 pub use redis_link::{crawl_status, no_such_crawl, share_settings, shared_settings, CrawlStatus};
-pub use request::Request;
+pub use request::{Request, RequestExtras};
 pub use response::{Response, SelectError};
 pub use secrets::redact_text;
 pub use sitemap::{SitemapLimits, SitemapRole, SitemapRules};

@@ -181,6 +181,7 @@ fn parse_seed(raw: &str) -> Result<Url, Usage> {
             "invalid URL {s:?}: only http:// and https:// URLs can be crawled"
         )));
     }
+    solo_crawl::idn::check_host(&u).map_err(|e| Usage(format!("invalid URL {s:?}: {e}")))?;
     Ok(u)
 }
 
@@ -266,6 +267,7 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
     let mut cfg = Config {
         concurrency: a.concurrency as usize,
         per_host: a.per_host as usize,
+        per_ip: a.per_ip.map(|n| n as usize),
         delay: Duration::from_millis(a.delay),
         autothrottle: a.autothrottle.then(|| AutoThrottle {
             target_concurrency: a.autothrottle_target,

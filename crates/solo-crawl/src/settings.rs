@@ -55,6 +55,12 @@ pub struct CrawlSettings {
     /// Requests in flight at once per host.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=100000))]
     pub per_host: u64,
+    /// Requests in flight at once per IP address, over all the host names
+    /// that resolve to it (many sites on one shared server share it; each
+    /// host is resolved once, before its first request). Default: no
+    /// per-IP limit.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100000))]
+    pub per_ip: Option<u64>,
     /// Pause between requests to one host, in milliseconds (jittered
     /// 0.5-1.5x; at most a day).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]

@@ -47,6 +47,7 @@ fn bad_arguments_give_a_clear_message_and_exit_2() {
         (&["crawl", U, "--deny", "[z-a]"], "bad --deny regex"),
         (&["crawl", U, "--concurrency", "0"], "--concurrency"),
         (&["crawl", U, "--depth", "deep"], "--depth"),
+        (&["crawl", U, "--per-ip", "0"], "--per-ip"),
         (&["crawl", U, "--timeout", "0"], "--timeout"),
         (&["crawl", U, "--timeout", "nan"], "--timeout"),
         (&["crawl", U, "--max-bytes", "lots"], "not a size"),
@@ -75,6 +76,14 @@ fn bad_arguments_give_a_clear_message_and_exit_2() {
         (
             &["crawl", U, "--max-refresh-delay", "nan"],
             "--max-refresh-delay",
+        ),
+        (
+            &["crawl", "http://раypal.test/"],
+            "mixes scripts in the label",
+        ),
+        (
+            &["crawl", "http://xn--a.test/"],
+            "invalid international domain name",
         ),
         (&["frobnicate"], "unrecognized subcommand"),
         (&["bench", "--seconds", "0"], "--seconds"),
