@@ -190,6 +190,7 @@ mod resolve;
 mod response;
 mod send;
 mod tls;
+mod wire;
 
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY_SIZE};
 pub use cookie::CookieJar;
@@ -198,6 +199,7 @@ pub use policy::{embedded_ipv4, special_range, AddressPolicy, Refused, SpecialRa
 pub use request::{IntoUrl, RequestBuilder};
 pub use resolve::{Resolve, Resolver, Resolving};
 pub use response::Response;
+pub use wire::Capture;
 
 pub use bytes::Bytes;
 pub use http::{header, HeaderMap, Method, StatusCode, Version};
