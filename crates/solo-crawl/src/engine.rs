@@ -49,7 +49,7 @@ use crate::response::Response;
 use crate::robots::{agent_name, RobotsRules};
 use crate::secrets::{redact_text, redact_url, referer as referer_for};
 use crate::session::{self, Sessions};
-use crate::sink::{Msg, Writer};
+use crate::sink::{Archive, Msg, Writer};
 use crate::spider::{Failure, Output, Spider};
 use crate::stats::{Progress, Stats, Summary, SummaryExtra};
 use crate::store::{Op, Restored, StateError, Store};
@@ -307,6 +307,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             agent: agent_name(&agent_cfg.user_agent),
             sitemap_urls: Cell::new(0),
             sessions: Sessions::new(agent_cfg.cookies),
+            archive: writer.archive(&self.output),
         });
         let mut frontier = Frontier::new(&agent_cfg);
         let resumed = restored.as_ref().is_some_and(|(r, _)| r.resumed);
@@ -429,6 +430,8 @@ struct Shared<S: Spider, F> {
     sitemap_urls: Cell<u64>,
     /// The cookie jars.
     sessions: Sessions,
+    /// With WARC output: where every exchange goes.
+    archive: Option<Archive>,
 }
 
 /// How the start requests went.
@@ -1427,8 +1430,16 @@ async fn download<S: Spider, F: Fetch>(
         max_bytes: cfg.max_bytes,
         budget: Some(sh.budget.clone()),
         body: wire.body,
+        capture: sh.archive.is_some(),
     };
-    let f = sh.fetcher.fetch(&req).await?;
+    let mut f = sh.fetcher.fetch(&req).await?;
+    if let (Some(archive), Some(capture)) = (&sh.archive, f.capture.take()) {
+        // The URL's credentials went as `Authorization`, not in the URL.
+        let mut target = url.clone();
+        let _ = target.set_username("");
+        let _ = target.set_password(None);
+        archive.push(target.as_str(), *capture);
+    }
     if let Some(jar) = &wire.jar {
         session::keep_cookies(jar, &f.final_url, &f.headers);
     }

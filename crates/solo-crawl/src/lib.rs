@@ -130,6 +130,7 @@ pub mod stages;
 mod stats;
 mod store;
 mod throttle;
+pub mod warc;
 
 pub use config::{Config, MAX_DURATION, MAX_TARGET_CONCURRENCY};
 pub use engine::{CrawlError, Crawler, StopHandle};
@@ -144,6 +145,7 @@ pub use sitemap::{SitemapLimits, SitemapRole, SitemapRules};
 pub use spider::{Failure, LinkCallback, LinkSpider, Output, Spider};
 pub use stats::{Counters, Summary};
 pub use throttle::AutoThrottle;
+pub use warc::WarcOutput;
 
 /// Internals that the benchmarks in `bench/` and the `seen_memory`
 /// example measure. Not part of the API: no stability promise, hidden

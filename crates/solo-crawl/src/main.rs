@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use regex::Regex;
 use solo_crawl::demo_site::DemoSite;
 use solo_crawl::{
-    AutoThrottle, Config, Crawler, Format, LinkSpider, OutputConfig, Summary, Target,
+    AutoThrottle, Config, Crawler, Format, LinkSpider, OutputConfig, Summary, Target, WarcOutput,
 };
 use url::Url;
 
@@ -203,6 +203,17 @@ struct CrawlArgs {
     /// (the output file is still appended to).
     #[arg(long, requires = "state")]
     state_reset: bool,
+    /// Also archive every exchange (pages, redirects, robots.txt,
+    /// sitemaps, error answers) as WARC/1.1 files named after FILE:
+    /// crawl.warc.gz writes crawl-00000.warc.gz, crawl-00001.warc.gz, ...
+    /// (each record a gzip member of its own when FILE ends in .gz). Each
+    /// run, resumed or not, starts at the next free number.
+    #[arg(long, value_name = "FILE")]
+    warc: Option<PathBuf>,
+    /// With --warc: start the next file before one would pass SIZE
+    /// (suffixes K, M, G).
+    #[arg(long, default_value = "1G", value_name = "SIZE", value_parser = parse_size)]
+    warc_max_size: usize,
     /// With --state: requests kept in memory at most (the rest wait in the
     /// store).
     #[arg(long, default_value_t = 100_000, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
@@ -388,8 +399,28 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         format: a.format,
         max_field_chars: a.max_field_chars as usize,
         csv_raw: a.csv_raw,
+        warc: a.warc.as_ref().map(|path| warc_output(path, a, &cfg)),
     };
     Ok((seeds, cfg, out))
+}
+
+/// The `--warc` files, their `warcinfo` saying how the crawl was run.
+fn warc_output(path: &std::path::Path, a: &CrawlArgs, cfg: &Config) -> WarcOutput {
+    let args: Vec<String> = std::env::args().collect();
+    let mut w = WarcOutput::new(path);
+    w.max_size = a.warc_max_size as u64;
+    w.info = vec![
+        ("http-header-user-agent".into(), cfg.user_agent.clone()),
+        (
+            "robots".into(),
+            if cfg.obey_robots { "obey" } else { "ignore" }.into(),
+        ),
+        (
+            "description".into(),
+            solo_crawl::redact_text(&args.join(" ")).into_owned(),
+        ),
+    ];
+    w
 }
 
 /// Where `--output` sends records: `-` is stdout; none is `default`.

@@ -250,6 +250,9 @@ pub struct OutputConfig {
     pub max_field_chars: usize,
     /// CSV: write cells as they are, instead of [`csv_safe`] ones.
     pub csv_raw: bool,
+    /// Also archive every exchange (pages, redirects, robots.txt,
+    /// sitemaps, error answers) as WARC/1.1 files (`--warc`).
+    pub warc: Option<crate::WarcOutput>,
 }
 
 impl Default for OutputConfig {
@@ -260,6 +263,7 @@ impl Default for OutputConfig {
             format: Format::default(),
             max_field_chars: 8192,
             csv_raw: false,
+            warc: None,
         }
     }
 }
