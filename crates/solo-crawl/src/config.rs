@@ -144,6 +144,10 @@ pub struct Config {
     /// With `state_dir`: discard the state it holds and start over (the
     /// output is appended to, not cleared).
     pub state_reset: bool,
+    /// With `state_dir`: when the state holds a finished crawl, start a
+    /// new pass over it with conditional requests (`--recrawl`; see
+    /// [`recrawl`](crate::recrawl)). `None`: resume or start as usual.
+    pub recrawl: Option<crate::Recrawl>,
     /// With `state_dir`: requests queued in memory at most; the rest wait
     /// in the store.
     pub frontier_cap: usize,
@@ -206,6 +210,7 @@ impl Default for Config {
             progress: false,
             state_dir: None,
             state_reset: false,
+            recrawl: None,
             frontier_cap: 100_000,
             allow_private_networks: false,
             allow_networks: Vec::new(),
@@ -266,6 +271,13 @@ impl Config {
                      {MAX_TARGET_CONCURRENCY}, not {c}"
                 ));
             }
+        }
+        if self.recrawl.is_some() && self.state_dir.is_none() {
+            return Err(
+                "Config::recrawl needs Config::state_dir (--recrawl needs --state DIR): \
+                        the pages to recrawl are in the state"
+                    .into(),
+            );
         }
         Ok(())
     }

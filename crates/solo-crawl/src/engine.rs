@@ -43,6 +43,7 @@ use crate::fetch::{self, Fetch, FetchError, FetchErrorKind, FetchRequest, Fetche
 use crate::frontier::{Frontier, HostId, Job, Rejected};
 use crate::output::{OutputConfig, PageRecord};
 use crate::pipeline::{self, PipelineError, Pipelines};
+use crate::recrawl;
 use crate::redirect;
 use crate::request::Request;
 use crate::response::Response;
@@ -264,20 +265,36 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         let (store, restored) = match config.state_dir.clone() {
             Some(dir) => {
                 let reset = config.state_reset;
-                let (store, restored) = solo::to_thread(move || {
-                    let store = Store::open(&dir, reset)?;
-                    let restored = store.load().map_err(|e| {
+                let recrawl = config.recrawl.clone();
+                let (store, restored, pass) = solo::to_thread(move || {
+                    let mut store = Store::open(&dir, reset)?;
+                    let db_error = |store: &Store, e: rusqlite::Error| {
                         let msg = format!(
                             "state database {}: {}",
                             store.db_path().display(),
                             crate::sink::sqlite_message(&e)
                         );
                         StateError::caused_by(msg, e)
-                    })?;
-                    Ok::<_, StateError>((store, restored))
+                    };
+                    let mut restored = store.load().map_err(|e| db_error(&store, e))?;
+                    let mut pass = Vec::new();
+                    if let (Some(r), true) = (recrawl, restored.queued.is_empty()) {
+                        if restored.spilled == 0 {
+                            pass = crate::recrawl::start_pass(&mut store, &r)
+                                .map_err(|e| db_error(&store, e))?;
+                            restored = store.load().map_err(|e| db_error(&store, e))?;
+                        }
+                    }
+                    Ok::<_, StateError>((store, restored, pass))
                 })
                 .await
                 .map_err(|e| CrawlError::State(e.into()))?;
+                let db = store.db_path();
+                let pass = crate::recrawl::decode_pass(&pass, &db)
+                    .map_err(|e| CrawlError::State(e.into()))?;
+                // The known pages first: a start URL among them is
+                // requested conditionally.
+                starts.splice(0..0, pass);
                 (Some(store), Some(restored))
             }
             None => (None, None),
@@ -713,6 +730,10 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     }
                 }
                 let (items, follows, item_errors) = out.into_parts();
+                if let (true, Some(previous)) = (self.persist, &request.previous) {
+                    self.writer
+                        .send(recrawl::page_op(&request, previous, &follows));
+                }
                 {
                     let mut st = self.sh.stats.borrow_mut();
                     st.counts.items += items.len() as u64;
@@ -1095,7 +1116,7 @@ fn retry_after(f: &Fetched) -> Option<Duration> {
 async fn page<S: Spider, F: Fetch>(
     sh: &Shared<S, F>,
     host: HostId,
-    request: Request<S::Callback>,
+    mut request: Request<S::Callback>,
 ) -> Report<S::Callback> {
     let cfg = &sh.config;
     let start = Instant::now();
@@ -1134,6 +1155,26 @@ async fn page<S: Spider, F: Fetch>(
                 };
             }
             fill_head(&mut record, &f);
+            if recrawl::not_modified(&request, &f) {
+                // Unchanged since the last pass: its links then are its
+                // links now.
+                let before = request.previous.take();
+                let mut kept = recrawl::keep(&f, before.as_deref());
+                kept.links = before.map(|p| p.links).unwrap_or_default();
+                for link in kept.links.iter().filter_map(|l| Url::parse(l).ok()) {
+                    out.follow(Request::new(link, request.callback.clone()));
+                }
+                record.not_modified = true;
+                record.links = kept.links.len() as u64;
+                request.previous = Some(Box::new(kept));
+                return Report::answered(host, request, record, out, f.final_url, None);
+            }
+            if cfg.state_dir.is_some() && (200..300).contains(&f.status) {
+                // Kept for a later recrawl (links added by the loop).
+                request.previous = Some(Box::new(recrawl::keep(&f, request.previous.as_deref())));
+            } else {
+                request.previous = None;
+            }
             let followed = redirect::follow(
                 &request,
                 &request.method,

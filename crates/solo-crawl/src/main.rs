@@ -214,6 +214,18 @@ struct CrawlArgs {
     /// (suffixes K, M, G).
     #[arg(long, default_value = "1G", value_name = "SIZE", value_parser = parse_size)]
     warc_max_size: usize,
+    /// With --state: when DIR holds a finished crawl, start a new pass over
+    /// it: every known page is requested again with If-None-Match and
+    /// If-Modified-Since from its last answer; a 304 is recorded with
+    /// "not_modified": true and its earlier links are followed; changed
+    /// pages are fetched and their new links crawled. An unfinished pass
+    /// is resumed.
+    #[arg(long, requires = "state")]
+    recrawl: bool,
+    /// With --recrawl: only pages last fetched longer ago than AGE (1d,
+    /// 12h, 30m, 45s) are requested again.
+    #[arg(long, value_name = "AGE", requires = "recrawl", value_parser = solo_crawl::recrawl::parse_age)]
+    recrawl_older_than: Option<std::time::Duration>,
     /// With --state: requests kept in memory at most (the rest wait in the
     /// store).
     #[arg(long, default_value_t = 100_000, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
@@ -380,6 +392,9 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         progress: true,
         state_dir: a.state.clone(),
         state_reset: a.state_reset,
+        recrawl: a.recrawl.then_some(solo_crawl::Recrawl {
+            older_than: a.recrawl_older_than,
+        }),
         frontier_cap: a.frontier_cap as usize,
         allow_private_networks: a.allow_private_networks,
         allow_networks: a.allow_network.clone(),

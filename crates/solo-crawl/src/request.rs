@@ -124,6 +124,10 @@ pub struct Request<C> {
     /// fingerprint is not unique); set by the frontier.
     #[serde(default, rename = "key", skip_serializing_if = "Option::is_none")]
     pub(crate) store_key: Option<u64>,
+    /// A recrawl of a known page: what the previous pass knew of it (see
+    /// [`recrawl`](crate::recrawl)); set by the engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) previous: Option<Box<crate::recrawl::Previous>>,
 }
 
 fn is_get(m: &Method) -> bool {
@@ -206,6 +210,7 @@ impl<C> Request<C> {
             dont_filter: false,
             cookie_jar: None,
             store_key: None,
+            previous: None,
         }
     }
 

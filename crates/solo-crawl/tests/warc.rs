@@ -11,13 +11,14 @@
 //! `CI=true`: then they fail.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use solo_crawl::demo_site::DemoSite;
+
+mod common;
 
 /// The venv's `bin` directory, or `None` (outside CI) when it is missing.
 fn warcio() -> Option<PathBuf> {
@@ -227,45 +228,14 @@ fn answer(path: &str) -> Answer {
     }
 }
 
-/// A blocking HTTP/1.1 server on its own thread (keep-alive), answering
-/// with [`answer`] byte for byte.
+/// The test site: [`answer`], byte for byte.
 fn serve() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(conn) = conn else { return };
-            std::thread::spawn(move || handle(conn));
-        }
-    });
-    base
-}
-
-fn handle(conn: TcpStream) {
-    let mut reader = BufReader::new(conn.try_clone().unwrap());
-    let mut out = conn;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            if h == "\r\n" {
-                break;
-            }
-        }
-        let a = answer(&path);
+    common::blocking::serve(|req| {
+        let a = answer(&req.path);
         let mut bytes = format!("{}\r\n\r\n", a.head).into_bytes();
         bytes.extend_from_slice(&a.wire);
-        if out.write_all(&bytes).is_err() {
-            return;
-        }
-    }
+        bytes
+    })
 }
 
 fn crawler(args: &[&str]) -> Command {
