@@ -262,7 +262,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             config.allow_networks.extend(nets);
         }
         let fetcher = (self.fetcher)(&config).map_err(CrawlError::Client)?;
-        let (store, restored) = match config.state_dir.clone() {
+        let (store, restored, pass) = match config.state_dir.clone() {
             Some(dir) => {
                 let reset = config.state_reset;
                 let recrawl = config.recrawl.clone();
@@ -292,12 +292,9 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 let db = store.db_path();
                 let pass = crate::recrawl::decode_pass(&pass, &db)
                     .map_err(|e| CrawlError::State(e.into()))?;
-                // The known pages first: a start URL among them is
-                // requested conditionally.
-                starts.splice(0..0, pass);
-                (Some(store), Some(restored))
+                (Some(store), Some(restored), pass)
             }
-            None => (None, None),
+            None => (None, None, Vec::new()),
         };
         let db_path = store.as_ref().map(Store::db_path);
         // Decoded before the output is touched: a damaged state changes
@@ -336,6 +333,8 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             frontier.set_cap(agent_cfg.frontier_cap);
         }
         let mut seeds = Seeds::default();
+        // A start URL that is a known page is asked conditionally too.
+        let known = recrawl::merge_starts(&mut starts, pass);
         for r in starts {
             let url = redact_url(&r.url);
             let pushed = frontier.push_with(r, true, |fp, req, spilled| {
@@ -348,6 +347,12 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                     seeds.failed.push(format!("{url}: {}", why.as_str()));
                 }
             }
+        }
+        // The other known pages as links are: under the crawl's rules now.
+        for r in known {
+            let _ = frontier.push_with(r, false, |fp, req, spilled| {
+                writer.send(enqueue_op(fp, req, spilled));
+            });
         }
         let progress = Rc::new(Progress::new(sh.config.progress));
         let live = Rc::new(Cell::new((0usize, 0usize)));

@@ -192,3 +192,25 @@ pub(crate) fn page_op<C: Clone + Serialize>(
         at: now_secs(),
     })
 }
+
+/// Puts the recrawl request of a known page in the place of the start
+/// request for the same page; the other known pages, to be queued as
+/// links are (the crawl's current scope and limits apply to them).
+pub(crate) fn merge_starts<C>(starts: &mut [Request<C>], pass: Vec<Request<C>>) -> Vec<Request<C>> {
+    if pass.is_empty() {
+        return pass;
+    }
+    let at: std::collections::HashMap<u64, usize> = starts
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.fingerprint(), i))
+        .collect();
+    let mut rest = Vec::with_capacity(pass.len());
+    for r in pass {
+        match at.get(&r.fingerprint()) {
+            Some(&i) => starts[i] = r,
+            None => rest.push(r),
+        }
+    }
+    rest
+}
