@@ -3,9 +3,11 @@
 //!
 //! Owns: [`WarcOutput`] (where and how big), the record writer (a
 //! `warcinfo` record first in every file, then per fetch a `request` and
-//! a `response` record, or a `revisit` when the payload was already
-//! written in this crawl), the files' names and roll-over, and the
-//! digests. Must not: touch the network or the loop: it runs on the
+//! a `response` record, or a `revisit`: profile
+//! `identical-payload-digest` when the body was already written in this
+//! run (`WARC-Refers-To-*` name the first), `server-not-modified` for a
+//! `304` to a conditional request (`--recrawl`)), the files' names and
+//! roll-over, and the digests. Must not: touch the network or the loop: it runs on the
 //! writer thread (see `sink`), fed by what `fetch` captured.
 //!
 //! Files: `--warc crawl.warc.gz` writes `crawl-00000.warc.gz`,
@@ -165,7 +167,8 @@ pub(crate) struct WarcWriter {
     written: HashMap<[u8; 20], (String, String)>,
 }
 
-const PROFILE: &str = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest";
+const IDENTICAL: &str = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest";
+const NOT_MODIFIED: &str = "http://netpreserve.org/warc/1.1/revisit/server-not-modified";
 
 impl WarcWriter {
     /// Opens the first file of this run (the next number free).
@@ -231,9 +234,16 @@ impl WarcWriter {
             false => self.written.get(&payload).cloned(),
         };
         let response = match earlier {
+            _ if c.response_head.get(8..13) == Some(b" 304 ") => {
+                // The answer to a conditional request: the page as
+                // archived by an earlier crawl.
+                fields.insert(0, ("WARC-Type", "revisit".to_owned()));
+                fields.push(("WARC-Profile", NOT_MODIFIED.to_owned()));
+                self.record(fields, &head, None)?
+            }
             Some((first_uri, first_date)) => {
                 fields.insert(0, ("WARC-Type", "revisit".to_owned()));
-                fields.push(("WARC-Profile", PROFILE.to_owned()));
+                fields.push(("WARC-Profile", IDENTICAL.to_owned()));
                 fields.push(("WARC-Refers-To-Target-URI", first_uri));
                 fields.push(("WARC-Refers-To-Date", first_date));
                 self.record(fields, &head, Some((&payload, &[])))?

@@ -52,6 +52,7 @@ struct Rec {
     concurrent_to: Option<String>,
     ip: Option<String>,
     refers_to: Option<String>,
+    profile: Option<String>,
     status: Option<String>,
     head: Option<String>,
     payload: String,
@@ -452,5 +453,82 @@ fn killed_while_writing_every_record_reads_back_and_the_resumed_run_adds_files()
         missing.is_empty(),
         "every page archived across the two runs; missing {missing:?}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_recrawl_archives_its_304s_as_server_not_modified_revisits() {
+    let Some(bin) = warcio() else { return };
+    let dir = scratch("recrawl");
+    // Two pages with ETags; a conditional request that matches gets a 304.
+    let base = common::blocking::serve(|req| {
+        let (etag, body) = match req.path.as_str() {
+            "/" => ("\"home\"", "<a href=\"/b\">b</a>"),
+            "/b" => ("\"b\"", "<title>b</title>"),
+            _ => return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        };
+        if req.header("if-none-match") == Some(etag) {
+            return format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n\r\n").into_bytes();
+        }
+        format!(
+            "HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
+    let (state, warc) = (dir.join("state"), dir.join("crawl.warc.gz"));
+    let url = format!("{base}/");
+    let args = [
+        "crawl",
+        &url,
+        "--ignore-robots",
+        "--state",
+        state.to_str().unwrap(),
+        "--warc",
+        warc.to_str().unwrap(),
+        "--output",
+        "/dev/null",
+    ];
+    run_ok(&args);
+    run_ok(&[&args[..], &["--recrawl"]].concat());
+    let files = warc_files(&dir, "crawl");
+    assert_eq!(files.len(), 2, "one file per run: {files:?}");
+    let first = read_back(&bin, &files[..1]);
+    let second = read_back(&bin, &files[1..]);
+    let answers = |recs: &[Rec]| -> BTreeMap<String, String> {
+        recs.iter()
+            .filter(|r| r.kind == "response" || r.kind == "revisit")
+            .map(|r| (r.uri.clone().unwrap(), r.kind.clone()))
+            .collect()
+    };
+    let both: BTreeSet<String> = [url.clone(), format!("{base}/b")].into();
+    assert_eq!(
+        answers(&first).keys().cloned().collect::<BTreeSet<_>>(),
+        both
+    );
+    assert!(answers(&first).values().all(|k| k == "response"));
+    assert_eq!(
+        answers(&second).keys().cloned().collect::<BTreeSet<_>>(),
+        both
+    );
+    for r in second.iter().filter(|r| r.kind == "revisit") {
+        assert_eq!(r.status.as_deref(), Some("304"));
+        assert!(r
+            .profile
+            .as_deref()
+            .unwrap()
+            .ends_with("/revisit/server-not-modified"));
+        let req = second
+            .iter()
+            .find(|q| Some(&q.id) == r.concurrent_to.as_ref())
+            .unwrap();
+        assert!(req
+            .head
+            .as_deref()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("if-none-match: "));
+    }
+    assert_eq!(second.iter().filter(|r| r.kind == "revisit").count(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
