@@ -166,6 +166,15 @@
 //!   address and the rule. By default every address is allowed. Names can
 //!   be resolved by a [`Resolver`] of your own
 //!   ([`ClientBuilder::resolver`]), e.g. [`Resolver::hosts`] in tests.
+//! - **Wire bytes, for archives** (WARC): a request sent with
+//!   [`RequestBuilder::capture`] keeps what went over the wire: the
+//!   request as sent, the response's status line and header block as
+//!   received (over HTTP/1.1 the very bytes, copied by a tap between hyper
+//!   and the plain or TLS stream: header names in their case and order;
+//!   over HTTP/2 written out from the decoded frames), the peer address
+//!   ([`Response::capture`], a [`Capture`]) and the body before content
+//!   decoding ([`Response::raw_body`]). A request that does not ask
+//!   copies nothing.
 //!
 //! [hyper]: https://docs.rs/hyper
 //! [rustls]: https://docs.rs/rustls
