@@ -3,7 +3,7 @@
 //!
 //! Owns: [`Recrawl`] (the setting: which known pages a pass requests
 //! again), what the state store keeps of a page for the next pass
-//! ([`Previous`]: its `ETag`, its `Last-Modified`, the links it had), the
+//! (`Previous`: its `ETag`, its `Last-Modified`, the links it had), the
 //! conditional headers a recrawled request carries, and what a `304 Not
 //! Modified` stands for (the page as the previous pass saw it: its links
 //! are followed again). Must not: store anything itself (the `store`
