@@ -148,6 +148,23 @@ pub struct Config {
     /// new pass over it with conditional requests (`--recrawl`; see
     /// [`recrawl`](crate::recrawl)). `None`: resume or start as usual.
     pub recrawl: Option<crate::Recrawl>,
+    /// Serve live metrics in Prometheus text format at `GET /metrics` on
+    /// this address while the crawl runs (see the `metrics` counters in
+    /// [`Summary`](crate::Summary): the same numbers).
+    pub metrics: Option<std::net::SocketAddr>,
+    /// With `metrics`: after the crawl, keep serving the final values this
+    /// long (so a scraper gets them), unless the crawl is stopped.
+    pub metrics_linger: Duration,
+    /// With `state_dir`: the settings that give the crawl its meaning, as
+    /// name → value (the binary's are
+    /// [`CrawlSettings::meaning`](crate::settings::CrawlSettings::meaning)).
+    /// They are kept with the state; resuming with different ones fails
+    /// with [`CrawlError::State`](crate::CrawlError::State) listing the
+    /// differences, unless `force_resume`. Empty: not checked.
+    pub meaning: std::collections::BTreeMap<String, String>,
+    /// With `meaning`: resume even if it differs from the stored one (the
+    /// new one is kept).
+    pub force_resume: bool,
     /// With `state_dir`: requests queued in memory at most; the rest wait
     /// in the store.
     pub frontier_cap: usize,
@@ -211,6 +228,10 @@ impl Default for Config {
             state_dir: None,
             state_reset: false,
             recrawl: None,
+            metrics: None,
+            metrics_linger: Duration::ZERO,
+            meaning: Default::default(),
+            force_resume: false,
             frontier_cap: 100_000,
             allow_private_networks: false,
             allow_networks: Vec::new(),
@@ -253,6 +274,7 @@ impl Config {
         positive("frontier_cap", self.frontier_cap)?;
         at_most_a_day("delay", self.delay)?;
         at_most_a_day("timeout", self.timeout)?;
+        at_most_a_day("metrics_linger", self.metrics_linger)?;
         if self.timeout < Duration::from_millis(1) {
             return Err(format!(
                 "Config::timeout must be at least 1 ms, not {:?}",

@@ -262,9 +262,18 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             config.allow_networks.extend(nets);
         }
         let fetcher = (self.fetcher)(&config).map_err(CrawlError::Client)?;
+        let metrics_listener = match config.metrics {
+            Some(addr) => Some(
+                crate::metrics::bind(addr)
+                    .await
+                    .map_err(CrawlError::Config)?,
+            ),
+            None => None,
+        };
         let (store, restored, pass) = match config.state_dir.clone() {
             Some(dir) => {
                 let reset = config.state_reset;
+                let (meaning, force) = (config.meaning.clone(), config.force_resume);
                 let recrawl = config.recrawl.clone();
                 let (store, restored, pass) = solo::to_thread(move || {
                     let mut store = Store::open(&dir, reset)?;
@@ -277,6 +286,9 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                         StateError::caused_by(msg, e)
                     };
                     let mut restored = store.load().map_err(|e| db_error(&store, e))?;
+                    if !meaning.is_empty() {
+                        store.keep_settings(restored.resumed, &meaning, force)?;
+                    }
                     let mut pass = Vec::new();
                     if let (Some(r), true) = (recrawl, restored.queued.is_empty()) {
                         if restored.spilled == 0 {
@@ -325,12 +337,27 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         });
         let mut frontier = Frontier::new(&agent_cfg);
         let resumed = restored.as_ref().is_some_and(|(r, _)| r.resumed);
+        tracing::info!(
+            concurrency = agent_cfg.concurrency,
+            per_host = agent_cfg.per_host,
+            obey_robots = agent_cfg.obey_robots,
+            start_urls = starts.len(),
+            "crawl starting"
+        );
         if let Some((r, queued)) = restored {
             frontier.restore_progress(&r.seen, r.dispatched, r.spilled);
             for req in queued {
                 frontier.restore(req);
             }
             frontier.set_cap(agent_cfg.frontier_cap);
+        }
+        if let (true, Some(dir)) = (resumed, &agent_cfg.state_dir) {
+            tracing::info!(
+                state = %dir.display(),
+                seen = frontier.seen(),
+                queued = frontier.queued() as u64 + frontier.spilled(),
+                "resuming the crawl kept in the state directory"
+            );
         }
         let mut seeds = Seeds::default();
         // A start URL that is a known page is asked conditionally too.
@@ -355,17 +382,21 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             });
         }
         let progress = Rc::new(Progress::new(sh.config.progress));
-        let live = Rc::new(Cell::new((0usize, 0usize)));
+        let live = Rc::new(crate::metrics::Live::default());
         let live2 = live.clone();
         let ticker = solo::spawn(crate::stats::ticker(
             sh.stats.clone(),
             progress.clone(),
-            Rc::new(move || live2.get()),
+            Rc::new(move || live2.now.get()),
         ));
+        let metrics = metrics_listener.map(|l| {
+            solo::spawn(crate::metrics::serve(l, sh.stats.clone(), live.clone())).cancel_on_drop()
+        });
         let signals = sh
             .config
             .handle_ctrl_c
-            .then(|| solo::spawn(watch_signals(self.stop.clone(), sh.stats.clone())));
+            .then(|| solo::spawn(watch_signals(self.stop.clone(), sh.stats.clone())))
+            .map(solo::Task::cancel_on_drop); // after the metrics linger too
 
         let mut engine = Engine {
             sh: sh.clone(),
@@ -378,6 +409,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             db_path,
             damaged: None,
             pipelines: self.pipelines.clone(),
+            busiest: metrics.is_some(),
         };
         let interrupted = engine.run_loop(&self.stop, &live).await;
         let closed = match &self.pipelines {
@@ -386,9 +418,6 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         };
 
         ticker.cancel();
-        if let Some(s) = signals {
-            s.cancel();
-        }
         progress.finish();
         let Engine {
             frontier,
@@ -405,7 +434,6 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             return Err(CrawlError::State(e.into()));
         }
         closed.map_err(CrawlError::Pipeline)?;
-        let stats = sh.stats.borrow();
         let c = frontier.counts();
         let filtered = [
             ("seen", c.seen),
@@ -420,7 +448,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| (k.to_owned(), n))
         .collect();
-        let mut summary = stats.summary(SummaryExtra {
+        let mut summary = sh.stats.borrow().summary(SummaryExtra {
             seen: frontier.seen() as u64,
             queued: frontier.queued() as u64 + frontier.spilled(),
             filtered,
@@ -430,6 +458,26 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         summary.seeds_ok = seeds.ok;
         summary.resumed = resumed;
         summary.seeds_failed = seeds.failed;
+        tracing::info!(
+            pages = summary.counts.pages,
+            seconds = summary.seconds,
+            interrupted = summary.interrupted,
+            "crawl finished"
+        );
+        if let Some(m) = metrics {
+            live.now.set((0, frontier.queued()));
+            live.set_hosts(frontier.busiest_hosts(crate::metrics::TOP_HOSTS));
+            let linger = sh.config.metrics_linger;
+            if !linger.is_zero() && !summary.interrupted {
+                tracing::info!(seconds = linger.as_secs_f64(), "serving the final metrics");
+                let until = Instant::now() + linger;
+                while Instant::now() < until && !self.stop.is_stopped() {
+                    solo::sleep((until - Instant::now()).min(Duration::from_millis(100))).await;
+                }
+            }
+            drop(m);
+        }
+        drop(signals);
         Ok(summary)
     }
 }
@@ -551,11 +599,13 @@ struct Engine<S: Spider, F> {
     damaged: Option<String>,
     /// The item pipeline, if any.
     pipelines: Option<Rc<Pipelines>>,
+    /// `--metrics` is on: keep the busiest hosts' queues for it.
+    busiest: bool,
 }
 
 impl<S: Spider, F: Fetch> Engine<S, F> {
     /// The loop; whether it was interrupted.
-    async fn run_loop(&mut self, stop: &StopHandle, live: &Cell<(usize, usize)>) -> bool {
+    async fn run_loop(&mut self, stop: &StopHandle, live: &crate::metrics::Live) -> bool {
         let concurrency = self.sh.config.concurrency.max(1);
         let mut interrupted = false;
         loop {
@@ -563,6 +613,10 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             if !interrupted && (stop.is_stopped() || self.writer.failed() || self.damaged.is_some())
             {
                 interrupted = true;
+                tracing::info!(
+                    in_flight = self.frontier.in_flight(),
+                    "stopping: finishing the requests in flight"
+                );
             }
             // A full item pipeline holds new requests back.
             let piped = self.pipelines.as_ref().map_or(0, |p| p.backlog());
@@ -584,7 +638,12 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     self.maybe_unspill();
                 }
             }
-            live.set((self.frontier.in_flight(), self.frontier.queued()));
+            live.now
+                .set((self.frontier.in_flight(), self.frontier.queued()));
+            if self.busiest {
+                let top = || self.frontier.busiest_hosts(crate::metrics::TOP_HOSTS);
+                live.refresh_hosts(now, top);
+            }
             if self.frontier.in_flight() == 0
                 && piped == 0
                 && (interrupted || (self.frontier.is_idle() && !self.unspilling))
@@ -1095,7 +1154,14 @@ async fn page_task<S: Spider, F: Fetch>(
         fp: request.key(),
         record: Some(base_record(&request)),
     };
-    let ev = page(&sh, host, request).await;
+    let span = tracing::info_span!(
+        "request",
+        url = %redact_url(&request.url),
+        host = request.url.host_str().unwrap_or_default(),
+        depth = request.depth,
+        attempt = request.retries + 1,
+    );
+    let ev = tracing::Instrument::instrument(page(&sh, host, request), span).await;
     guard.record = None;
     let _ = sh.tx.try_send(ev);
 }
@@ -1125,6 +1191,7 @@ async fn page<S: Spider, F: Fetch>(
 ) -> Report<S::Callback> {
     let cfg = &sh.config;
     let start = Instant::now();
+    tracing::debug!(method = %request.method, "request");
     let result = download(
         sh,
         &request.url,
@@ -1147,9 +1214,21 @@ async fn page<S: Spider, F: Fetch>(
     match result {
         Ok(f) => {
             sh.stats.borrow_mut().status(f.status);
+            tracing::debug!(
+                status = f.status,
+                bytes = f.body.len(),
+                elapsed_ms = record.elapsed_ms,
+                "response"
+            );
             if retryable_status(f.status) && can_retry {
                 let ra = retry_after(&f);
                 let wait = ra.unwrap_or_else(backoff).min(cfg.backoff_max);
+                tracing::info!(
+                    status = f.status,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying: HTTP {}",
+                    f.status
+                );
                 return Report::Retry {
                     host,
                     request,
@@ -1158,6 +1237,14 @@ async fn page<S: Spider, F: Fetch>(
                     status: Some(f.status),
                     latency: elapsed,
                 };
+            }
+            if retryable_status(f.status) {
+                tracing::info!(
+                    status = f.status,
+                    "giving up after {} attempts: HTTP {}",
+                    tries + 1,
+                    f.status
+                );
             }
             fill_head(&mut record, &f);
             if recrawl::not_modified(&request, &f) {
@@ -1243,6 +1330,11 @@ async fn page<S: Spider, F: Fetch>(
                     .on_error(&request, Failure::Status(&response), &mut out)
                     .await;
             }
+            tracing::trace!(
+                items = out.items().len(),
+                follows = out.requests().len(),
+                "parsed"
+            );
             if let Some(scan) = response.scan() {
                 record.title = scan.title.clone();
                 record.links = scan.links.len() as u64;
@@ -1256,15 +1348,28 @@ async fn page<S: Spider, F: Fetch>(
         Err(e) => {
             sh.stats.borrow_mut().error(e.kind.as_str());
             if e.kind.is_retryable() && can_retry {
+                let wait = backoff();
+                tracing::info!(
+                    error_kind = e.kind.as_str(),
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying: {}",
+                    redact_text(&e.to_string())
+                );
                 return Report::Retry {
                     host,
                     request,
-                    at: solo::time::now() + backoff(),
+                    at: solo::time::now() + wait,
                     pause_host: false,
                     status: None,
                     latency: elapsed,
                 };
             }
+            tracing::info!(
+                error_kind = e.kind.as_str(),
+                "giving up after {} attempt(s): {}",
+                tries + 1,
+                redact_text(&e.to_string())
+            );
             sh.spider
                 .on_error(&request, Failure::Fetch(&e), &mut out)
                 .await;
@@ -1294,10 +1399,10 @@ async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, ur
     let agent = agent_name(&sh.config.user_agent);
     let mut url = url;
     let mut hops = 0;
-    let rules = loop {
+    let (status, rules) = loop {
         let f = match download(&sh, &url, None, Wire::default()).await {
             Ok(f) => f,
-            Err(_) => break RobotsRules::from_response(&agent, None, b""),
+            Err(_) => break (None, RobotsRules::from_response(&agent, None, b"")),
         };
         if redirect::is_redirect(f.status) && hops < ROBOTS_REDIRECTS {
             let to = redirect::target(&f.final_url, f.header("location")).ok();
@@ -1307,8 +1412,19 @@ async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, ur
                 continue;
             }
         }
-        break RobotsRules::from_response(&agent, Some(f.status), &f.body);
+        break (
+            Some(f.status),
+            RobotsRules::from_response(&agent, Some(f.status), &f.body),
+        );
     };
+    tracing::info!(
+        host = url.host_str().unwrap_or_default(),
+        url = %redact_url(&url),
+        status,
+        crawl_delay_ms = rules.crawl_delay().map(|d| d.as_millis() as u64),
+        "robots.txt: {}",
+        rules.decision(status)
+    );
     let _ = sh.tx.try_send(Report::Robots { host, rules });
 }
 

@@ -495,6 +495,7 @@ impl<C> Frontier<C> {
             if let RobotsState::Ready(rules) = &hs.robots {
                 if !rules.allowed(&entry.request.url) {
                     self.counts.robots += 1;
+                    tracing::debug!(url = %crate::secrets::redact_url(&entry.request.url), "disallowed by robots.txt");
                     self.forget(&entry.request);
                     self.reschedule(host, Some(now));
                     continue;
@@ -586,6 +587,13 @@ impl<C> Frontier<C> {
         let hs = &mut self.hosts[host.0];
         if hs.next_at.map_or(true, |at| at < until) {
             hs.next_at = Some(until);
+            tracing::info!(
+                host = hs.origin.host_str().unwrap_or_default(),
+                pause_ms = until
+                    .saturating_duration_since(solo::time::now())
+                    .as_millis() as u64,
+                "throttle: host asked to slow down, pausing it"
+            );
         }
     }
 
@@ -603,7 +611,15 @@ impl<C> Frontier<C> {
             return;
         };
         let hs = &mut self.hosts[host.0];
+        let before = hs.auto_delay;
         hs.auto_delay = t.next_pause(hs.auto_delay, latency, status, self.delay);
+        if hs.auto_delay != before {
+            tracing::debug!(
+                host = hs.origin.host_str().unwrap_or_default(),
+                delay_ms = hs.auto_delay.as_millis() as u64,
+                "throttle: autothrottle pause changed"
+            );
+        }
         if matches!(status, Some(429 | 503)) {
             let until = now + hs.auto_delay;
             self.pause_host(host, until);
@@ -616,7 +632,16 @@ impl<C> Frontier<C> {
     pub fn shed_load(&mut self, host: HostId) {
         if self.overload_backoff {
             let hs = &mut self.hosts[host.0];
+            let before = hs.limit.limit();
             hs.limit.overloaded(hs.in_flight);
+            if hs.limit.limit() != before {
+                tracing::info!(
+                    host = hs.origin.host_str().unwrap_or_default(),
+                    limit = hs.limit.limit(),
+                    "throttle: host sheds load, concurrency {before} -> {}",
+                    hs.limit.limit()
+                );
+            }
         }
     }
 
@@ -652,6 +677,31 @@ impl<C> Frontier<C> {
     /// Requests queued (not started, not waiting for a retry).
     pub fn queued(&self) -> usize {
         self.queued
+    }
+
+    /// The `n` hosts with the most requests queued (`host:port`, count),
+    /// busiest first; hosts with none are left out. Walks every host: for
+    /// the metrics, once a second at most.
+    pub fn busiest_hosts(&self, n: usize) -> Vec<(String, usize)> {
+        let mut busy: Vec<(usize, usize)> = (self.hosts.iter().enumerate())
+            .filter(|(_, h)| !h.queue.is_empty())
+            .map(|(i, h)| (h.queue.len(), i))
+            .collect();
+        if busy.len() > n && n > 0 {
+            busy.select_nth_unstable_by(n - 1, |a, b| b.cmp(a));
+        }
+        busy.truncate(n);
+        busy.sort_unstable_by(|a, b| b.cmp(a));
+        busy.into_iter()
+            .map(|(len, i)| {
+                let o = &self.hosts[i].origin;
+                let host = o.host_str().unwrap_or_default();
+                (
+                    format!("{host}:{}", o.port_or_known_default().unwrap_or(0)),
+                    len,
+                )
+            })
+            .collect()
     }
 
     /// Jobs started and not completed.

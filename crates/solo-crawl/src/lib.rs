@@ -30,6 +30,8 @@
 //! | [`offloop`] | a stage that writes on a thread of its own, in batches |
 //! | [`sqlite_sink`] | items as rows of a SQLite table |
 //! | [`export`] | item feeds: JSON Lines, CSV, JSON array; a file per item type |
+//! | [`settings`] | the `solo-crawl crawl` options as one type: flags, TOML config file, the settings compared on resume |
+//! | [`logs`] | `--log-level`, `--log-format`, `--log-file`: the subscriber, and log lines that do not garble the progress line |
 //! | [`demo_site`] | a synthetic site to crawl with no network |
 //! | [`login_site`] | a synthetic site behind a login form, and a JSON API |
 //!
@@ -58,6 +60,7 @@
 //! | `store` | `--state`: the frontier, seen set and progress in SQLite, for resuming; one crawl per directory (a lock) |
 //! | `checkpoint` | output files and state committed in step: each record written once across kills |
 //! | `config` | [`Config`]: every knob and its default |
+//! | `metrics` | `--metrics`: the statistics in Prometheus text format at `GET /metrics`, on the crawl's loop |
 //!
 //! ```
 //! use solo_crawl::{demo_site::DemoSite, Config, Crawler, LinkSpider};
@@ -113,6 +116,8 @@ mod form;
 mod frontier;
 mod links;
 pub mod login_site;
+pub mod logs;
+mod metrics;
 pub mod offloop;
 pub mod output;
 pub mod pipeline;
@@ -123,6 +128,7 @@ mod response;
 mod robots;
 mod secrets;
 mod session;
+pub mod settings;
 mod sink;
 mod sitemap;
 mod spider;

@@ -1,13 +1,15 @@
 //! `solo-crawl`: crawl sites from the command line, run the demo, or
 //! benchmark the crawler against the built-in demo site.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use regex::Regex;
 use solo_crawl::demo_site::DemoSite;
+use solo_crawl::settings::{self, CrawlSettings};
 use solo_crawl::{
     AutoThrottle, Config, Crawler, Format, LinkSpider, OutputConfig, Summary, Target, WarcOutput,
 };
@@ -28,6 +30,16 @@ struct Cli {
 enum Command {
     /// Crawl from the given URLs, writing one record per page.
     Crawl(Box<CrawlArgs>),
+    /// Show the effective settings of a crawl (its config file and flags)
+    /// as TOML, a valid --config file.
+    #[command(name = "config")]
+    ShowConfig {
+        /// Print the settings (the only action for now).
+        #[arg(long, required = true)]
+        print: bool,
+        #[command(flatten)]
+        crawl: Box<CrawlArgs>,
+    },
     /// Start a synthetic site on 127.0.0.1 and crawl it (no network needed).
     Demo {
         /// Pages on the demo site.
@@ -53,167 +65,23 @@ enum Command {
 
 #[derive(clap::Args)]
 struct CrawlArgs {
-    /// Start URLs (http:// or https://); optional with --sitemap.
-    #[arg(required_unless_present = "sitemap", value_name = "URL")]
-    urls: Vec<String>,
-    /// Follow links at most this deep (start URLs are depth 0).
-    #[arg(long)]
-    depth: Option<u32>,
-    /// Stop after this many pages.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    max_pages: Option<u64>,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100000))]
-    concurrency: u64,
-    /// Requests in flight at once per host.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=100000))]
-    per_host: u64,
-    /// Pause between requests to one host, in milliseconds (jittered
-    /// 0.5-1.5x; at most a day).
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
-    delay: u64,
-    /// Adapt each host's pause to its latency and slow down on 429/503
-    /// (Scrapy's AutoThrottle; starts at 1 s per host, at most 60 s).
-    #[arg(long)]
-    autothrottle: bool,
-    /// With --autothrottle: requests to keep in flight per host on average
-    /// (above 0, at most 100000; below 1 spaces requests by more than the
-    /// latency).
-    #[arg(long, default_value_t = 1.0, value_name = "N")]
-    autothrottle_target: f64,
-    /// Also follow links to this domain and its subdomains (repeatable).
-    #[arg(long = "allow-domain", value_name = "DOMAIN")]
-    allow_domain: Vec<String>,
-    /// Follow only URLs matching this regex (repeatable: any of them).
-    #[arg(long, value_name = "REGEX")]
-    allow: Vec<String>,
-    /// Skip URLs matching this regex (repeatable).
-    #[arg(long, value_name = "REGEX")]
-    deny: Vec<String>,
-    /// Do not fetch or obey robots.txt, nor the nofollow of
-    /// <meta name="robots"> and X-Robots-Tag (still recorded).
-    #[arg(long)]
-    ignore_robots: bool,
-    /// Do not follow links marked rel="nofollow" (followed by default;
-    /// a page whose <meta name="robots"> or X-Robots-Tag says nofollow
-    /// has none of its links followed unless --ignore-robots).
-    #[arg(long)]
-    skip_nofollow_links: bool,
-    /// Follow a <meta http-equiv="refresh"> like a redirect (through
-    /// the same rules, counted in --max-redirects) when its delay is at
-    /// most this many seconds (Scrapy's METAREFRESH_MAXDELAY); a refresh
-    /// to the page itself is never followed.
-    #[arg(long, default_value_t = 100.0, value_name = "S")]
-    max_refresh_delay: f64,
-    /// Do not follow <meta http-equiv="refresh">.
-    #[arg(long)]
-    no_meta_refresh: bool,
-    /// Also crawl the sitemaps listed (Sitemap: lines) in the start
-    /// hosts' robots.txt, and the pages they list.
-    #[arg(long)]
-    sitemaps: bool,
-    /// Crawl this sitemap (index, urlset, .xml.gz, or a robots.txt URL
-    /// for its Sitemap: lines) and the pages it lists (repeatable).
-    #[arg(long, value_name = "URL")]
-    sitemap: Vec<String>,
-    /// Page URLs taken from all sitemaps at most (each sitemap is also
-    /// cut at 50,000 URLs and 50 MiB decompressed, indexes at 2 levels of
-    /// nesting; cuts are counted in the summary).
-    #[arg(long, default_value_t = 5_000_000, value_name = "N")]
-    sitemap_max_urls: u64,
-    /// Seconds one request may take, each redirect hop a request (0.001 to
-    /// 86400). Time the crawler itself was stalled past the deadline is
-    /// given back (up to S more).
-    #[arg(long, default_value_t = 30.0, value_name = "S")]
-    timeout: f64,
-    /// Largest body accepted, in bytes (suffixes K, M, G allowed; at most 16G).
-    #[arg(long, default_value = "64M", value_parser = parse_size)]
-    max_bytes: usize,
-    /// Redirects followed in a row (0: none). A redirect's target is
-    /// crawled as a new request, so scope, robots.txt, the seen set,
-    /// --max-pages and the host's limits apply to it; the redirect's
-    /// record has `redirect_to`, the target's `redirected_from`.
-    #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
-    max_redirects: u32,
-    /// Bytes of response bodies held in memory at once, over all requests
-    /// (suffixes K, M, G; default 256M, or --max-bytes if that is larger).
-    /// A download that would go over waits for others to finish.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    max_buffered: Option<usize>,
-    /// Follow at most this many links of one page (the first ones); a page
-    /// with more gets "truncated":["links"] in its record.
-    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
-    max_links_per_page: u64,
-    /// Cut text fields of page records (URLs, title, content type, error)
-    /// to this many characters; a cut field is named in the record's
-    /// "truncated" list.
-    #[arg(long, default_value_t = 8192, value_name = "N", value_parser = clap::value_parser!(u64).range(16..=1 << 30))]
-    max_field_chars: u64,
-    /// CSV: write cells as they are. By default a cell starting with
-    /// = + - @ (or tab, CR) gets a leading ' so spreadsheets do not run it
-    /// as a formula, and control characters become U+FFFD.
-    #[arg(long)]
-    csv_raw: bool,
-    /// The User-Agent header (its first word is the robots.txt agent).
-    #[arg(long)]
-    user_agent: Option<String>,
-    /// Also trust the CA certificate(s) in this file (PEM or DER) for
-    /// https:// (repeatable).
-    #[arg(long = "ca-cert", value_name = "FILE")]
-    ca_cert: Vec<PathBuf>,
-    /// DANGEROUS: accept any TLS certificate (self-signed, expired, another
-    /// host's), like curl's --insecure; for testing local servers only.
-    #[arg(long)]
-    insecure: bool,
-    /// Also allow connections to this network (CIDR like 10.20.0.0/16, or
-    /// one address), repeatable. By default the crawl never connects to
-    /// loopback, private, link-local (cloud metadata), carrier-grade NAT or
-    /// other non-public addresses, wherever links, redirects or DNS point,
-    /// except in the networks its start URLs resolve to.
-    #[arg(long = "allow-network", value_name = "CIDR", value_parser = parse_network)]
-    allow_network: Vec<solo_http::IpNet>,
-    /// Never connect to this network (CIDR or one address), repeatable;
-    /// it wins over the start URLs' networks and over a less specific
-    /// --allow-network.
-    #[arg(long = "deny-network", value_name = "CIDR", value_parser = parse_network)]
-    deny_network: Vec<solo_http::IpNet>,
-    /// Turn the private-network guard off: connect to any address
-    /// (--deny-network still applies). Only for crawls of trusted sites.
-    #[arg(long)]
-    allow_private_networks: bool,
-    /// Keep cookies: what a response sets (Set-Cookie) is sent back on
-    /// later requests, as a browser would (one jar for the crawl).
-    #[arg(long)]
-    cookies: bool,
-    /// Write records here instead of stdout: a file is appended to (never
-    /// cut, except with --state: what a killed run wrote after its last
-    /// checkpoint); `-` is stdout; /dev/null, a pipe or a FIFO work too.
+    #[command(flatten)]
+    settings: CrawlSettings,
+    /// Read settings from this TOML file: every option above under its
+    /// long name (`max-pages = 100`, `ignore-robots = true`, `allow =
+    /// ["a", "b"]`, `urls = ["https://example.com/"]`); options given on
+    /// the command line win. `solo-crawl config --print` shows the result.
     #[arg(long, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, default_value = "jsonl")]
-    format: Format,
-    /// Keep the crawl's state here (SQLite) and resume from it: rerun the
-    /// same command after a crash or Ctrl-C to continue. Each record is
-    /// written to an --output file once, even across kill -9. One crawl
-    /// per directory at a time; a damaged state is an error.
-    #[arg(long, value_name = "DIR")]
-    state: Option<PathBuf>,
+    config: Option<PathBuf>,
     /// With --state: discard the state kept in DIR and start the crawl over
     /// (the output file is still appended to).
-    #[arg(long, requires = "state")]
+    #[arg(long)]
     state_reset: bool,
-    /// Also archive every exchange (pages, redirects, robots.txt,
-    /// sitemaps, error answers) as WARC/1.1 files named after FILE:
-    /// crawl.warc.gz writes crawl-00000.warc.gz, crawl-00001.warc.gz, ...
-    /// (each record a gzip member of its own when FILE ends in .gz). Each
-    /// run, resumed or not, starts at the next free number.
-    #[arg(long, value_name = "FILE")]
-    warc: Option<PathBuf>,
-    /// With --warc: start the next file before one would pass SIZE
-    /// (suffixes K, M, G).
-    #[arg(long, default_value = "1G", value_name = "SIZE", value_parser = parse_size)]
-    warc_max_size: usize,
+    /// With --state: resume even though settings that give the crawl its
+    /// meaning (scope, depth, robots.txt, patterns, limits) differ from
+    /// the ones it was started with; the new ones are kept from then on.
+    #[arg(long)]
+    force: bool,
     /// With --state: when DIR holds a finished crawl, start a new pass over
     /// it: every known page is requested again with If-None-Match and
     /// If-Modified-Since from its last answer; a 304 is recorded with
@@ -225,41 +93,7 @@ struct CrawlArgs {
     /// With --recrawl: only pages last fetched longer ago than AGE (1d,
     /// 12h, 30m, 45s) are requested again.
     #[arg(long, value_name = "AGE", requires = "recrawl", value_parser = solo_crawl::recrawl::parse_age)]
-    recrawl_older_than: Option<std::time::Duration>,
-    /// With --state: requests kept in memory at most (the rest wait in the
-    /// store).
-    #[arg(long, default_value_t = 100_000, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
-    frontier_cap: u64,
-}
-
-/// The largest size option accepted (16 GiB).
-const MAX_SIZE: usize = 16 << 30;
-
-fn parse_size(s: &str) -> Result<usize, String> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&s[..i], 1usize << 10),
-        Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
-        Some((i, 'g' | 'G')) => (&s[..i], 1 << 30),
-        _ => (s, 1),
-    };
-    let n: usize = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size (e.g. 1048576, 512K, 64M)"))?;
-    n.checked_mul(mult)
-        .filter(|&n| n > 0 && n <= MAX_SIZE)
-        .ok_or_else(|| format!("{s:?} is out of range (1 byte to 16G)"))
-}
-
-/// A network in CIDR notation, or one address (a /32 or /128).
-fn parse_network(s: &str) -> Result<solo_http::IpNet, String> {
-    let s = s.trim();
-    if let Ok(net) = s.parse::<solo_http::IpNet>() {
-        return Ok(net);
-    }
-    s.parse::<std::net::IpAddr>()
-        .map(solo_http::IpNet::from)
-        .map_err(|_| format!("{s:?} is not a network (e.g. 10.20.0.0/16, fd00::/8, 192.0.2.7)"))
+    recrawl_older_than: Option<Duration>,
 }
 
 /// A usage error: message and exit code 2.
@@ -307,7 +141,16 @@ fn regexes(v: &[String], flag: &str) -> Result<Vec<Regex>, Usage> {
         .collect()
 }
 
-fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage> {
+fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage> {
+    let a = &c.settings;
+    if a.urls.is_empty() && a.sitemap.is_empty() {
+        return Err(Usage(
+            "start URLs are required (or --sitemap), on the command line or as urls = [...] in the --config file".into(),
+        ));
+    }
+    if (c.state_reset || c.force) && a.state.is_none() {
+        return Err(Usage("--state-reset and --force need --state DIR".into()));
+    }
     let seeds = a
         .urls
         .iter()
@@ -391,10 +234,14 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         handle_ctrl_c: true,
         progress: true,
         state_dir: a.state.clone(),
-        state_reset: a.state_reset,
-        recrawl: a.recrawl.then_some(solo_crawl::Recrawl {
-            older_than: a.recrawl_older_than,
+        state_reset: c.state_reset,
+        recrawl: c.recrawl.then_some(solo_crawl::Recrawl {
+            older_than: c.recrawl_older_than,
         }),
+        metrics: a.metrics,
+        metrics_linger: Duration::from_secs(a.metrics_linger),
+        meaning: a.meaning(),
+        force_resume: c.force,
         frontier_cap: a.frontier_cap as usize,
         allow_private_networks: a.allow_private_networks,
         allow_networks: a.allow_network.clone(),
@@ -420,7 +267,7 @@ fn crawl_config(a: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
 }
 
 /// The `--warc` files, their `warcinfo` saying how the crawl was run.
-fn warc_output(path: &std::path::Path, a: &CrawlArgs, cfg: &Config) -> WarcOutput {
+fn warc_output(path: &std::path::Path, a: &CrawlSettings, cfg: &Config) -> WarcOutput {
     let args: Vec<String> = std::env::args().collect();
     let mut w = WarcOutput::new(path);
     w.max_size = a.warc_max_size as u64;
@@ -447,10 +294,39 @@ fn output_target(output: Option<PathBuf>, default: Target) -> Target {
     }
 }
 
+/// The command line, with a `--config` file's settings under the flags.
+fn parse_cli() -> Result<Cli, Usage> {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let (Command::Crawl(a) | Command::ShowConfig { crawl: a, .. }) = &cli.command else {
+        return Ok(cli);
+    };
+    let Some(file) = &a.config else {
+        return Ok(cli);
+    };
+    let Some((sub, m)) = matches.subcommand() else {
+        return Ok(cli);
+    };
+    let given = |id: &str| m.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+    let from_file = settings::read_file_flags(file, given).map_err(Usage)?;
+    // Subcommands come first: `solo-crawl crawl ...`.
+    let args: Vec<OsString> = std::env::args_os().skip(2).collect();
+    let mut all = vec![OsString::from("solo-crawl"), OsString::from(sub)];
+    all.extend(from_file.around(args));
+    Ok(Cli::parse_from(all))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_cli() {
+        Ok(c) => c,
+        Err(Usage(msg)) => {
+            eprintln!("solo-crawl: {msg}");
+            return ExitCode::from(2);
+        }
+    };
     match cli.command {
         Command::Crawl(a) => crawl(&a),
+        Command::ShowConfig { crawl, .. } => show_config(&crawl),
         Command::Demo {
             pages,
             output,
@@ -463,7 +339,25 @@ fn main() -> ExitCode {
     }
 }
 
+fn show_config(a: &CrawlArgs) -> ExitCode {
+    match a.settings.to_toml() {
+        Ok(t) => {
+            print!("{t}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("solo-crawl: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn crawl(a: &CrawlArgs) -> ExitCode {
+    let s = &a.settings;
+    if let Err(e) = solo_crawl::logs::init(s.log_level, s.log_format, s.log_file.as_deref()) {
+        eprintln!("solo-crawl: {e}");
+        return ExitCode::from(2);
+    }
     let (seeds, cfg, out) = match crawl_config(a) {
         Ok(v) => v,
         Err(Usage(msg)) => {
@@ -471,6 +365,17 @@ fn crawl(a: &CrawlArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A stats file that cannot be written fails now, not after the crawl.
+    if let Some(path) = &s.stats_file {
+        let opened = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
+        if let Err(e) = opened {
+            eprintln!("solo-crawl: --stats-file {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
     let crawler = Crawler::new(LinkSpider::new(seeds), cfg).output(out);
     let summary = match run_crawl(crawler) {
         Ok(s) => s,
@@ -480,6 +385,13 @@ fn crawl(a: &CrawlArgs) -> ExitCode {
         }
     };
     eprint!("{summary}");
+    if let Some(path) = &s.stats_file {
+        let json = serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n";
+        if let Err(e) = std::fs::write(path, json) {
+            eprintln!("solo-crawl: --stats-file {}: {e}", path.display());
+            return ExitCode::from(1);
+        }
+    }
     finish(&summary)
 }
 

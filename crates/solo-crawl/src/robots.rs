@@ -47,6 +47,17 @@ impl RobotsRules {
         }
     }
 
+    /// What the crawl makes of a host's robots.txt fetched with `status`
+    /// (`None`: it failed), for the log.
+    pub fn decision(&self, status: Option<u16>) -> String {
+        match (status, &self.robot) {
+            (Some(200..=299), Some(_)) => "obeying its rules".into(),
+            (Some(200..=299), None) => "unparsable: allowing all".into(),
+            (Some(s), _) => format!("none (HTTP {s}): allowing all"),
+            (None, _) => "unreachable: allowing all".into(),
+        }
+    }
+
     /// Whether `url` may be fetched.
     pub fn allowed(&self, url: &Url) -> bool {
         self.robot
@@ -73,6 +84,16 @@ pub fn agent_name(user_agent: &str) -> String {
 #[cfg(test)]
 mod examples {
     use crate as solo_crawl;
+
+    #[test]
+    fn decisions_name_what_the_crawl_does() {
+        use super::RobotsRules;
+        let none = RobotsRules::allow_all();
+        assert_eq!(none.decision(Some(404)), "none (HTTP 404): allowing all");
+        assert_eq!(none.decision(None), "unreachable: allowing all");
+        let rules = RobotsRules::from_response("bot", Some(200), b"User-agent: *\nDisallow: /x\n");
+        assert_eq!(rules.decision(Some(200)), "obeying its rules");
+    }
 
     #[test]
     fn example_1() {

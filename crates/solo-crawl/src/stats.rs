@@ -23,6 +23,8 @@ pub struct Histogram {
     buckets: Vec<u64>,
     count: u64,
     max: u64,
+    /// The samples added up, in microseconds.
+    sum: u64,
 }
 
 impl Default for Histogram {
@@ -31,6 +33,7 @@ impl Default for Histogram {
             buckets: vec![0; 64 * 16],
             count: 0,
             max: 0,
+            sum: 0,
         }
     }
 }
@@ -60,12 +63,35 @@ impl Histogram {
         self.buckets[Self::index(us)] += 1;
         self.count += 1;
         self.max = self.max.max(us);
+        self.sum = self.sum.saturating_add(us);
     }
 
     /// Samples recorded.
     #[cfg(test)]
     pub fn count(&self) -> u64 {
         self.count
+    }
+
+    /// Samples recorded.
+    pub fn total(&self) -> u64 {
+        self.count
+    }
+
+    /// The samples added up.
+    pub fn sum(&self) -> Duration {
+        Duration::from_micros(self.sum)
+    }
+
+    /// Samples surely at most `d` (those of the buckets that end at or
+    /// below it: within a bucket's width, about 6 %).
+    pub fn count_at_most(&self, d: Duration) -> u64 {
+        let us = d.as_micros().min(u128::from(u64::MAX)) as u64;
+        self.buckets
+            .iter()
+            .enumerate()
+            .take_while(|&(i, _)| Self::lower(i + 1) <= us.saturating_add(1))
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// The `p`-th percentile (0–100); zero when empty.
@@ -374,6 +400,7 @@ impl Progress {
         let bar = if wanted && std::io::stderr().is_terminal() {
             let b = indicatif::ProgressBar::new_spinner();
             b.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+            crate::logs::progress_shown(Some(b.clone()));
             b
         } else {
             indicatif::ProgressBar::hidden()
@@ -400,6 +427,9 @@ impl Progress {
     }
 
     pub(crate) fn finish(&self) {
+        if !self.bar.is_hidden() {
+            crate::logs::progress_shown(None);
+        }
         self.bar.finish_and_clear();
     }
 }

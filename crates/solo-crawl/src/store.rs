@@ -251,6 +251,7 @@ impl Store {
                  previous TEXT NOT NULL,
                  fetched_at INTEGER NOT NULL
              );
+             CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS outputs (
                  stream TEXT PRIMARY KEY,
                  path TEXT NOT NULL,
@@ -303,6 +304,61 @@ impl Store {
     /// The database file (for messages).
     pub(crate) fn db_path(&self) -> PathBuf {
         self.dir.join(DB)
+    }
+
+    /// Keeps the settings that give the crawl its meaning (`now`, name →
+    /// value) with the state. A resumed crawl (`resumed`) whose stored
+    /// settings differ is refused, with the differences, unless `force`
+    /// (then `now` replaces them).
+    pub(crate) fn keep_settings(
+        &self,
+        resumed: bool,
+        now: &std::collections::BTreeMap<String, String>,
+        force: bool,
+    ) -> Result<(), StateError> {
+        let db_err = |e: rusqlite::Error| {
+            let msg = format!(
+                "state database {}: {}",
+                self.db_path().display(),
+                crate::sink::sqlite_message(&e)
+            );
+            StateError::caused_by(msg, e)
+        };
+        let mut st = self
+            .conn
+            .prepare("SELECT key, value FROM settings")
+            .map_err(db_err)?;
+        let stored = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .and_then(|rows| rows.collect::<rusqlite::Result<std::collections::BTreeMap<_, _>>>())
+            .map_err(db_err)?;
+        if resumed && !stored.is_empty() && !force {
+            let diffs = crate::settings::differences(&stored, now);
+            if !diffs.is_empty() {
+                return Err(format!(
+                    "the crawl kept in {} was started with other settings, and resuming it with \
+                     these would change what it crawls:\n  {}\nrerun with the stored settings, \
+                     add --force to resume with the new ones, or use --state-reset (or another \
+                     --state directory) to start over",
+                    self.dir.display(),
+                    diffs.join("\n  ")
+                )
+                .into());
+            }
+        }
+        if stored != *now {
+            let tx = self.conn.unchecked_transaction().map_err(db_err)?;
+            tx.execute("DELETE FROM settings", []).map_err(db_err)?;
+            for (k, v) in now {
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                )
+                .map_err(db_err)?;
+            }
+            tx.commit().map_err(db_err)?;
+        }
+        Ok(())
     }
 
     /// Everything needed to resume. Requests spilled before stay in the

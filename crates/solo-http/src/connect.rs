@@ -153,6 +153,7 @@ impl Connector {
             inner: stream,
             tap: tap.clone(),
         };
+        tracing::debug!(to = %key, tls = key.https, http2 = h2, "connected");
         let io = hyper_util::rt::TokioIo::new(solo::compat::TokioIo::new(stream));
         let handshake_failed = |e| {
             Error::new(

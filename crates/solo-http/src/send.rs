@@ -148,8 +148,18 @@ impl Client {
                     .await
                     .map_err(|_| Error::timeout(Phase::Read, d))?,
             };
+            // Host, port, path and query: never the userinfo.
+            let target = || &hop.url[Position::BeforeHost..Position::AfterQuery];
             match result {
                 Ok(resp) => {
+                    tracing::debug!(
+                        method = %hop.method,
+                        target = target(),
+                        status = resp.status().as_u16(),
+                        reused = lease.reused(),
+                        http2 = lease.is_http2(),
+                        "response head"
+                    );
                     let captured = tap.map(|tap| captured(&tap, h2_text, &resp));
                     return Ok((resp, lease, decompress, captured));
                 }
@@ -161,6 +171,10 @@ impl Client {
                     let e = e.into_error();
                     if lease.reused() && !fresh && (unsent || idempotent(&hop.method) && stale(&e))
                     {
+                        tracing::debug!(
+                            target = target(),
+                            "stale connection: sending again on a new one"
+                        );
                         fresh = true;
                         continue;
                     }

@@ -1,0 +1,161 @@
+//! Logs: where the crawl's `tracing` events go, in which format, from
+//! which level, without garbling the progress line.
+//!
+//! Owns: the `--log-level`, `--log-format` and `--log-file` choices, the
+//! subscriber the binary installs ([`init`]), and the writer that clears
+//! the progress line before a log line on stderr and redraws it after.
+//! Must not: emit events itself (the engine, the frontier and solo-http
+//! do), or write anywhere near the record output.
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde::Serialize;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::EnvFilter;
+
+/// The most verbose events logged (`--log-level`).
+///
+/// ```
+/// use solo_crawl::logs::LogLevel;
+/// assert_eq!(LogLevel::default(), LogLevel::Warn);
+/// ```
+#[derive(clap::ValueEnum, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Failures of the crawl itself.
+    Error,
+    /// Also what an operator should look at (the default).
+    #[default]
+    Warn,
+    /// Also start, resume, robots.txt per host, retries and give-ups,
+    /// throttling changes, stop.
+    Info,
+    /// Also every request and response.
+    Debug,
+    /// Everything.
+    Trace,
+}
+
+impl LogLevel {
+    fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+/// How log lines are written (`--log-format`).
+///
+/// ```
+/// use solo_crawl::logs::LogFormat;
+/// assert_eq!(LogFormat::default(), LogFormat::Text);
+/// ```
+#[derive(clap::ValueEnum, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line (for log shippers): `timestamp`, `level`,
+    /// `target`, `fields` (with `message`), and `span` (the request's
+    /// `url`, `host`, `depth`, `attempt`).
+    Json,
+}
+
+/// The progress line on show, if any: log lines on stderr clear it first.
+static PROGRESS: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
+
+/// Tells the log writer which progress line is on stderr (`None`: none).
+pub(crate) fn progress_shown(bar: Option<indicatif::ProgressBar>) {
+    if let Ok(mut p) = PROGRESS.lock() {
+        *p = bar;
+    }
+}
+
+/// Stderr, with the progress line (if any) cleared around each write.
+struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let bar = PROGRESS.lock().ok().and_then(|p| p.clone());
+        match bar {
+            Some(bar) => bar
+                .suspend(|| io::stderr().write_all(buf))
+                .map(|()| buf.len()),
+            None => io::stderr().write_all(buf).map(|()| buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
+}
+
+struct MakeStderr;
+
+impl MakeWriter<'_> for MakeStderr {
+    type Writer = Stderr;
+    fn make_writer(&self) -> Stderr {
+        Stderr
+    }
+}
+
+/// The filter: `RUST_LOG` when set (full `EnvFilter` syntax, e.g.
+/// `solo_crawl=debug,solo_http=trace`), else `level` for solo's crates
+/// and warn for the libraries beneath them.
+fn filter(level: LogLevel) -> Result<EnvFilter, String> {
+    match std::env::var("RUST_LOG") {
+        Ok(s) if !s.trim().is_empty() => {
+            EnvFilter::try_new(&s).map_err(|e| format!("RUST_LOG={s:?} is not a log filter: {e}"))
+        }
+        _ => {
+            let l = level.as_str();
+            Ok(EnvFilter::new(format!(
+                "warn,solo={l},solo_http={l},solo_crawl={l}"
+            )))
+        }
+    }
+}
+
+/// Installs the process's log subscriber: events at `level` or above
+/// (unless `RUST_LOG` says otherwise) as `format`, appended to `file` or
+/// written to stderr. Fails on a file that cannot be opened, a bad
+/// `RUST_LOG`, or a subscriber already installed.
+///
+/// ```no_run
+/// use solo_crawl::logs::{init, LogFormat, LogLevel};
+/// init(LogLevel::Info, LogFormat::Json, Some("crawl.log".as_ref())).unwrap();
+/// ```
+pub fn init(level: LogLevel, format: LogFormat, file: Option<&Path>) -> Result<(), String> {
+    let filter = filter(level)?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let done = match file {
+        Some(path) => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("--log-file {}: {e}", path.display()))?;
+            let builder = builder.with_writer(Mutex::new(f)).with_ansi(false);
+            match format {
+                LogFormat::Text => builder.try_init(),
+                LogFormat::Json => builder.json().with_span_list(false).try_init(),
+            }
+        }
+        None => {
+            let ansi = io::IsTerminal::is_terminal(&io::stderr());
+            let builder = builder.with_writer(MakeStderr).with_ansi(ansi);
+            match format {
+                LogFormat::Text => builder.try_init(),
+                LogFormat::Json => builder.json().with_span_list(false).try_init(),
+            }
+        }
+    };
+    done.map_err(|e| format!("cannot set up logging: {e}"))
+}

@@ -1,0 +1,582 @@
+//! A crawl's settings as an operator writes them: the `solo-crawl crawl`
+//! flags, a TOML config file with the same names, and the effective
+//! settings printed back as TOML.
+//!
+//! Owns: [`CrawlSettings`] (one field per flag; the long flag name is the
+//! TOML key), turning a config file into flags for the parser (so a file's
+//! values get the same checks as typed ones, and flags win), the TOML
+//! form, and which settings give a crawl its meaning ([`MEANING`], compared
+//! when a `--state` crawl resumes). Must not: build the crawl's
+//! [`Config`](crate::Config) (the binary does), or read anything but the
+//! file it is given.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use clap::{ArgAction, CommandFactory};
+use serde::{Serialize, Serializer};
+
+use crate::logs::{LogFormat, LogLevel};
+use crate::output::Format;
+
+/// Every option of `solo-crawl crawl` that a config file may hold; the
+/// TOML key is the long flag name (`max-pages = 100` is `--max-pages
+/// 100`), a flag that takes no value is `true`/`false`, a repeatable one
+/// an array, and the start URLs are `urls = [...]`.
+///
+/// ```
+/// use clap::Parser;
+/// #[derive(Parser)]
+/// struct Cli {
+///     #[command(flatten)]
+///     settings: solo_crawl::settings::CrawlSettings,
+/// }
+/// let cli = Cli::parse_from(["solo-crawl", "http://example.com/", "--depth", "2"]);
+/// let toml = cli.settings.to_toml().unwrap();
+/// assert!(toml.contains("depth = 2"));
+/// assert!(toml.contains("urls = [\"http://example.com/\"]"));
+/// ```
+#[derive(clap::Args, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub struct CrawlSettings {
+    /// Start URLs (http:// or https://); optional with --sitemap.
+    #[arg(value_name = "URL")]
+    pub urls: Vec<String>,
+    /// Follow links at most this deep (start URLs are depth 0).
+    #[arg(long)]
+    pub depth: Option<u32>,
+    /// Stop after this many pages.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pages: Option<u64>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100000))]
+    pub concurrency: u64,
+    /// Requests in flight at once per host.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=100000))]
+    pub per_host: u64,
+    /// Pause between requests to one host, in milliseconds (jittered
+    /// 0.5-1.5x; at most a day).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
+    pub delay: u64,
+    /// Adapt each host's pause to its latency and slow down on 429/503
+    /// (Scrapy's AutoThrottle; starts at 1 s per host, at most 60 s).
+    #[arg(long)]
+    pub autothrottle: bool,
+    /// With --autothrottle: requests to keep in flight per host on average
+    /// (above 0, at most 100000; below 1 spaces requests by more than the
+    /// latency).
+    #[arg(long, default_value_t = 1.0, value_name = "N")]
+    pub autothrottle_target: f64,
+    /// Also follow links to this domain and its subdomains (repeatable).
+    #[arg(long = "allow-domain", value_name = "DOMAIN")]
+    pub allow_domain: Vec<String>,
+    /// Follow only URLs matching this regex (repeatable: any of them).
+    #[arg(long, value_name = "REGEX")]
+    pub allow: Vec<String>,
+    /// Skip URLs matching this regex (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub deny: Vec<String>,
+    /// Do not fetch or obey robots.txt, nor the nofollow of
+    /// <meta name="robots"> and X-Robots-Tag (still recorded).
+    #[arg(long)]
+    pub ignore_robots: bool,
+    /// Do not follow links marked rel="nofollow" (followed by default;
+    /// a page whose <meta name="robots"> or X-Robots-Tag says nofollow
+    /// has none of its links followed unless --ignore-robots).
+    #[arg(long)]
+    pub skip_nofollow_links: bool,
+    /// Follow a <meta http-equiv="refresh"> like a redirect (through
+    /// the same rules, counted in --max-redirects) when its delay is at
+    /// most this many seconds (Scrapy's METAREFRESH_MAXDELAY); a refresh
+    /// to the page itself is never followed.
+    #[arg(long, default_value_t = 100.0, value_name = "S")]
+    pub max_refresh_delay: f64,
+    /// Do not follow <meta http-equiv="refresh">.
+    #[arg(long)]
+    pub no_meta_refresh: bool,
+    /// Also crawl the sitemaps listed (Sitemap: lines) in the start
+    /// hosts' robots.txt, and the pages they list.
+    #[arg(long)]
+    pub sitemaps: bool,
+    /// Crawl this sitemap (index, urlset, .xml.gz, or a robots.txt URL
+    /// for its Sitemap: lines) and the pages it lists (repeatable).
+    #[arg(long, value_name = "URL")]
+    pub sitemap: Vec<String>,
+    /// Page URLs taken from all sitemaps at most (each sitemap is also
+    /// cut at 50,000 URLs and 50 MiB decompressed, indexes at 2 levels of
+    /// nesting; cuts are counted in the summary).
+    #[arg(long, default_value_t = 5_000_000, value_name = "N")]
+    pub sitemap_max_urls: u64,
+    /// Seconds one request may take, each redirect hop a request (0.001 to
+    /// 86400). Time the crawler itself was stalled past the deadline is
+    /// given back (up to S more).
+    #[arg(long, default_value_t = 30.0, value_name = "S")]
+    pub timeout: f64,
+    /// Largest body accepted, in bytes (suffixes K, M, G allowed; at most 16G).
+    #[arg(long, default_value = "64M", value_parser = parse_size)]
+    pub max_bytes: usize,
+    /// Redirects followed in a row (0: none). A redirect's target is
+    /// crawled as a new request, so scope, robots.txt, the seen set,
+    /// --max-pages and the host's limits apply to it; the redirect's
+    /// record has `redirect_to`, the target's `redirected_from`.
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub max_redirects: u32,
+    /// Bytes of response bodies held in memory at once, over all requests
+    /// (suffixes K, M, G; default 256M, or --max-bytes if that is larger).
+    /// A download that would go over waits for others to finish.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_buffered: Option<usize>,
+    /// Follow at most this many links of one page (the first ones); a page
+    /// with more gets "truncated":["links"] in its record.
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    pub max_links_per_page: u64,
+    /// Cut text fields of page records (URLs, title, content type, error)
+    /// to this many characters; a cut field is named in the record's
+    /// "truncated" list.
+    #[arg(long, default_value_t = 8192, value_name = "N", value_parser = clap::value_parser!(u64).range(16..=1 << 30))]
+    pub max_field_chars: u64,
+    /// CSV: write cells as they are. By default a cell starting with
+    /// = + - @ (or tab, CR) gets a leading ' so spreadsheets do not run it
+    /// as a formula, and control characters become U+FFFD.
+    #[arg(long)]
+    pub csv_raw: bool,
+    /// The User-Agent header (its first word is the robots.txt agent).
+    #[arg(long)]
+    pub user_agent: Option<String>,
+    /// Also trust the CA certificate(s) in this file (PEM or DER) for
+    /// https:// (repeatable).
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_cert: Vec<PathBuf>,
+    /// DANGEROUS: accept any TLS certificate (self-signed, expired, another
+    /// host's), like curl's --insecure; for testing local servers only.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Also allow connections to this network (CIDR like 10.20.0.0/16, or
+    /// one address), repeatable. By default the crawl never connects to
+    /// loopback, private, link-local (cloud metadata), carrier-grade NAT or
+    /// other non-public addresses, wherever links, redirects or DNS point,
+    /// except in the networks its start URLs resolve to.
+    #[arg(long = "allow-network", value_name = "CIDR", value_parser = parse_network)]
+    #[serde(serialize_with = "as_strings")]
+    pub allow_network: Vec<solo_http::IpNet>,
+    /// Never connect to this network (CIDR or one address), repeatable;
+    /// it wins over the start URLs' networks and over a less specific
+    /// --allow-network.
+    #[arg(long = "deny-network", value_name = "CIDR", value_parser = parse_network)]
+    #[serde(serialize_with = "as_strings")]
+    pub deny_network: Vec<solo_http::IpNet>,
+    /// Turn the private-network guard off: connect to any address
+    /// (--deny-network still applies). Only for crawls of trusted sites.
+    #[arg(long)]
+    pub allow_private_networks: bool,
+    /// Keep cookies: what a response sets (Set-Cookie) is sent back on
+    /// later requests, as a browser would (one jar for the crawl).
+    #[arg(long)]
+    pub cookies: bool,
+    /// Write records here instead of stdout: a file is appended to (never
+    /// cut, except with --state: what a killed run wrote after its last
+    /// checkpoint); `-` is stdout; /dev/null, a pipe or a FIFO work too.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, default_value = "jsonl")]
+    #[serde(serialize_with = "format_name")]
+    pub format: Format,
+    /// Keep the crawl's state here (SQLite) and resume from it: rerun the
+    /// same command after a crash or Ctrl-C to continue. Each record is
+    /// written to an --output file once, even across kill -9. One crawl
+    /// per directory at a time; a damaged state is an error. The settings
+    /// that give the crawl its meaning are kept too: resuming with others
+    /// is refused (see --force).
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Log events at this level and above: error, warn, info (start,
+    /// resume, robots.txt per host, retries and give-ups, throttling,
+    /// stop), debug (every request and response), trace. RUST_LOG, when
+    /// set, wins (full filter syntax, e.g. solo_crawl=debug,solo_http=info).
+    #[arg(long, value_enum, default_value_t = LogLevel::Warn, value_name = "LEVEL")]
+    pub log_level: LogLevel,
+    /// Log lines as text, or as JSON objects (one a line) for log shippers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+    /// Append the log here instead of stderr (logs never go to the
+    /// record output). On a terminal, the progress line is cleared before
+    /// each log line on stderr and drawn again after it.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Serve live Prometheus metrics at http://ADDR/metrics while the crawl
+    /// runs (e.g. 127.0.0.1:9898; port 0 picks one, logged at info).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// With --metrics: after the crawl, keep serving the final values for
+    /// this many seconds (at most a day) before exiting, so that a
+    /// scraper gets them (Ctrl-C ends the wait).
+    #[arg(long, default_value_t = 0, value_name = "S", value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub metrics_linger: u64,
+    /// Write the final statistics here as JSON (the summary's counters).
+    #[arg(long, value_name = "FILE")]
+    pub stats_file: Option<PathBuf>,
+    /// Also archive every exchange (pages, redirects, robots.txt,
+    /// sitemaps, error answers) as WARC/1.1 files named after FILE:
+    /// crawl.warc.gz writes crawl-00000.warc.gz, crawl-00001.warc.gz, ...
+    /// (each record a gzip member of its own when FILE ends in .gz). Each
+    /// run, resumed or not, starts at the next free number.
+    #[arg(long, value_name = "FILE")]
+    pub warc: Option<PathBuf>,
+    /// With --warc: start the next file before one would pass SIZE
+    /// (suffixes K, M, G).
+    #[arg(long, default_value = "1G", value_name = "SIZE", value_parser = parse_size)]
+    pub warc_max_size: usize,
+    /// With --state: requests kept in memory at most (the rest wait in the
+    /// store).
+    #[arg(long, default_value_t = 100_000, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub frontier_cap: u64,
+}
+
+/// The settings that give a crawl its meaning: a `--state` crawl resumed
+/// with any of them changed would not be the crawl it started as, so it
+/// is refused unless `--force`. The others (concurrency, timeouts,
+/// output, logs) may change between runs.
+pub const MEANING: &[&str] = &[
+    "urls",
+    "depth",
+    "max-pages",
+    "allow-domain",
+    "allow",
+    "deny",
+    "ignore-robots",
+    "skip-nofollow-links",
+    "max-refresh-delay",
+    "no-meta-refresh",
+    "sitemaps",
+    "sitemap",
+    "sitemap-max-urls",
+    "max-bytes",
+    "max-redirects",
+    "max-links-per-page",
+    "user-agent",
+    "allow-network",
+    "deny-network",
+    "allow-private-networks",
+    "cookies",
+];
+
+fn as_strings<S: Serializer, T: ToString>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(T::to_string))
+}
+
+fn format_name<S: Serializer>(f: &Format, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match f {
+        Format::Jsonl => "jsonl",
+        Format::Csv => "csv",
+    })
+}
+
+/// The largest size option accepted (16 GiB).
+const MAX_SIZE: usize = 16 << 30;
+
+/// A size in bytes, with an optional K, M or G suffix.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1usize << 10),
+        Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 1048576, 512K, 64M)"))?;
+    n.checked_mul(mult)
+        .filter(|&n| n > 0 && n <= MAX_SIZE)
+        .ok_or_else(|| format!("{s:?} is out of range (1 byte to 16G)"))
+}
+
+/// A network in CIDR notation, or one address (a /32 or /128).
+fn parse_network(s: &str) -> Result<solo_http::IpNet, String> {
+    let s = s.trim();
+    if let Ok(net) = s.parse::<solo_http::IpNet>() {
+        return Ok(net);
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(solo_http::IpNet::from)
+        .map_err(|_| format!("{s:?} is not a network (e.g. 10.20.0.0/16, fd00::/8, 192.0.2.7)"))
+}
+
+/// Parses [`CrawlSettings`] alone (for checking one key of a file).
+#[derive(clap::Parser)]
+#[command(no_binary_name = true)]
+struct Alone {
+    #[command(flatten)]
+    settings: CrawlSettings,
+}
+
+impl CrawlSettings {
+    /// The settings as TOML, one key per option (unset ones left out):
+    /// what `solo-crawl config --print` shows, and a valid `--config`
+    /// file. Fails only on a path that is not UTF-8.
+    pub fn to_toml(&self) -> Result<String, String> {
+        toml::to_string(self).map_err(|e| format!("cannot write the settings as TOML: {e}"))
+    }
+
+    /// The settings a [`to_toml`](CrawlSettings::to_toml) text (or any
+    /// config file's) stands for, with the defaults for the keys it leaves
+    /// out; errors name `origin` and the key.
+    ///
+    /// ```
+    /// use solo_crawl::settings::CrawlSettings;
+    /// let s = CrawlSettings::from_toml("urls = [\"http://a/\"]\ndepth = 2", "redis").unwrap();
+    /// assert_eq!((s.depth, s.concurrency), (Some(2), 64));
+    /// assert_eq!(CrawlSettings::from_toml(&s.to_toml().unwrap(), "again").unwrap(), s);
+    /// ```
+    pub fn from_toml(text: &str, origin: &str) -> Result<CrawlSettings, String> {
+        let flags = file_flags(text, Path::new(origin), |_| false)?;
+        <Alone as clap::Parser>::try_parse_from(flags.around(Vec::new()))
+            .map(|a| a.settings)
+            .map_err(|e| format!("{origin}: {}", e.to_string().trim_end()))
+    }
+
+    /// The settings as normalized `solo-crawl crawl` arguments: the flags
+    /// for every option (defaults included), then `--` and the start URLs.
+    ///
+    /// ```
+    /// use solo_crawl::settings::CrawlSettings;
+    /// let s = CrawlSettings::from_toml("urls = [\"http://a/\"]\nmax-pages = 9", "x").unwrap();
+    /// let flags = s.to_flags().unwrap();
+    /// assert!(flags.contains(&"--max-pages=9".to_owned()));
+    /// assert_eq!(flags[flags.len() - 2..], ["--", "http://a/"]);
+    /// ```
+    pub fn to_flags(&self) -> Result<Vec<String>, String> {
+        let f = file_flags(&self.to_toml()?, Path::new("settings"), |_| false)?;
+        let urls = f.urls.iter().cloned();
+        let dashes = (!f.urls.is_empty()).then(|| "--".to_owned());
+        Ok(f.flags.into_iter().chain(dashes).chain(urls).collect())
+    }
+
+    /// The settings that give the crawl its meaning ([`MEANING`]), each as
+    /// its TOML value (`"(not set)"` when unset), to compare on resume.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// #[derive(Parser)]
+    /// struct Cli {
+    ///     #[command(flatten)]
+    ///     settings: solo_crawl::settings::CrawlSettings,
+    /// }
+    /// let a = Cli::parse_from(["x", "http://a/", "--depth", "2"]).settings.meaning();
+    /// let b = Cli::parse_from(["x", "http://a/", "--concurrency", "9"]).settings.meaning();
+    /// assert_eq!(a["depth"], "2");
+    /// assert_eq!(b["depth"], "(not set)");
+    /// assert!(!a.contains_key("concurrency"));
+    /// ```
+    pub fn meaning(&self) -> BTreeMap<String, String> {
+        let table = toml::Table::try_from(self).unwrap_or_default();
+        MEANING
+            .iter()
+            .map(|&k| {
+                let v = table
+                    .get(k)
+                    .map_or("(not set)".to_owned(), |v| v.to_string());
+                (k.to_owned(), v)
+            })
+            .collect()
+    }
+}
+
+/// The differences between a crawl's stored meaning and the one asked for
+/// now, one line per setting (`depth: 2 (stored) -> 3 (now)`); empty when
+/// they agree.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// let old = BTreeMap::from([("depth".to_owned(), "2".to_owned())]);
+/// let new = BTreeMap::from([("depth".to_owned(), "3".to_owned())]);
+/// let d = solo_crawl::settings::differences(&old, &new);
+/// assert_eq!(d, ["depth: 2 (stored) -> 3 (now)"]);
+/// ```
+pub fn differences(
+    stored: &BTreeMap<String, String>,
+    now: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let unset = "(not set)".to_owned();
+    let mut keys: Vec<&String> = stored.keys().chain(now.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (a, b) = (
+                stored.get(k).unwrap_or(&unset),
+                now.get(k).unwrap_or(&unset),
+            );
+            (a != b).then(|| format!("{k}: {a} (stored) -> {b} (now)"))
+        })
+        .collect()
+}
+
+/// What a config file says, as flags for the parser: `flags` go before
+/// the command line's arguments, `urls` (the start URLs) after them.
+#[derive(Debug, Default, PartialEq)]
+pub struct FileFlags {
+    /// `--key=value` or `--key`, one per value.
+    pub flags: Vec<String>,
+    /// The file's `urls`.
+    pub urls: Vec<String>,
+}
+
+impl FileFlags {
+    /// The arguments to parse: the file's flags, then the command line's
+    /// `args` (which win), then the file's start URLs.
+    ///
+    /// ```
+    /// let f = solo_crawl::settings::FileFlags { flags: vec!["--depth=2".into()], urls: vec!["http://x/".into()] };
+    /// let args = f.around(vec!["--cookies".into()]);
+    /// assert_eq!(args, ["--depth=2", "--cookies", "--", "http://x/"]);
+    /// ```
+    pub fn around(self, args: Vec<OsString>) -> Vec<OsString> {
+        let dashes = args.iter().any(|a| a == "--");
+        let mut all: Vec<OsString> = self.flags.into_iter().map(OsString::from).collect();
+        all.extend(args);
+        if !self.urls.is_empty() && !dashes {
+            all.push("--".into());
+        }
+        all.extend(self.urls.into_iter().map(OsString::from));
+        all
+    }
+}
+
+/// The flags a TOML config file stands for, leaving out the keys for which
+/// `given(id)` says the command line has its own value (flags win). Each
+/// key is checked by the same parser as the flags; an unknown key, a value
+/// of the wrong type or a bad value is an error naming the file and key.
+///
+/// ```
+/// let f = solo_crawl::settings::file_flags(
+///     "depth = 2\nallow = [\"a\", \"b\"]\ncookies = true\nurls = [\"http://x/\"]",
+///     std::path::Path::new("crawl.toml"),
+///     |id| id == "depth",
+/// ).unwrap();
+/// assert_eq!(f.flags, ["--allow=a", "--allow=b", "--cookies"]);
+/// assert_eq!(f.urls, ["http://x/"]);
+/// let err = solo_crawl::settings::file_flags("dept = 2", "c.toml".as_ref(), |_| false).unwrap_err();
+/// assert!(err.contains("c.toml") && err.contains("\"dept\""), "{err}");
+/// ```
+pub fn file_flags(
+    text: &str,
+    file: &Path,
+    given: impl Fn(&str) -> bool,
+) -> Result<FileFlags, String> {
+    let f = file.display();
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| format!("config file {f}: not valid TOML: {e}"))?;
+    let cmd = Alone::command();
+    let mut out = FileFlags::default();
+    for (key, value) in &table {
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_long() == Some(key) || (a.is_positional() && a.get_id() == key))
+            .ok_or_else(|| {
+                format!(
+                    "config file {f}: unknown key {key:?}; the keys are the long names of \
+                     `solo-crawl crawl --help` (e.g. max-pages = 100) and urls = [...]"
+                )
+            })?;
+        if given(arg.get_id().as_str()) {
+            continue;
+        }
+        let bad = |what: &str| format!("config file {f}: key {key:?}: {what}");
+        let scalar = |v: &toml::Value| match v {
+            toml::Value::String(s) => Ok(s.clone()),
+            toml::Value::Integer(i) => Ok(i.to_string()),
+            toml::Value::Float(x) => Ok(x.to_string()),
+            _ => Err(bad(&format!("expected a string or a number, not {v}"))),
+        };
+        let values = match value {
+            toml::Value::Array(vs) if matches!(arg.get_action(), ArgAction::Append) => {
+                if vs.is_empty() {
+                    continue; // none, as when the flag is not given
+                }
+                vs.iter().map(scalar).collect::<Result<Vec<_>, _>>()?
+            }
+            v if matches!(arg.get_action(), ArgAction::SetTrue) => match v {
+                toml::Value::Boolean(true) => vec![],
+                toml::Value::Boolean(false) => continue,
+                _ => return Err(bad(&format!("expected true or false, not {v}"))),
+            },
+            v => vec![scalar(v)?],
+        };
+        let mine: Vec<String> = if arg.is_positional() {
+            std::iter::once("--".to_owned())
+                .chain(values.iter().cloned())
+                .collect()
+        } else if values.is_empty() {
+            vec![format!("--{key}")]
+        } else {
+            values.iter().map(|v| format!("--{key}={v}")).collect()
+        };
+        // The same checks as on the command line, for this key alone.
+        if let Err(e) = Alone::command().try_get_matches_from(&mine) {
+            let msg = e.to_string();
+            let first = msg.lines().next().unwrap_or_default();
+            return Err(bad(first.trim_start_matches("error: ")));
+        }
+        if arg.is_positional() {
+            out.urls = values;
+        } else {
+            out.flags.extend(mine);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads `file` with [`file_flags`] (an unreadable file is an error
+/// naming it).
+pub fn read_file_flags(file: &Path, given: impl Fn(&str) -> bool) -> Result<FileFlags, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read the config file {}: {e}", file.display()))?;
+    file_flags(&text, file, given)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_the_long_flag_name() {
+        for a in Alone::command().get_arguments() {
+            let key = a.get_id().as_str().replace('_', "-");
+            match a.get_long() {
+                Some(long) => assert_eq!(long, key),
+                None => assert_eq!(key, "urls"),
+            }
+        }
+        for k in MEANING {
+            assert!(
+                Alone::command()
+                    .get_arguments()
+                    .any(|a| a.get_long() == Some(k) || *k == "urls"),
+                "{k}"
+            );
+        }
+    }
+
+    #[test]
+    fn printed_settings_read_back_the_same() {
+        let given = [
+            "http://a/",
+            "--depth=3",
+            "--allow=x",
+            "--allow=y",
+            "--max-bytes=1M",
+            "--cookies",
+            "--allow-network=10.0.0.0/8",
+            "--format=csv",
+            "--timeout=2.5",
+        ];
+        let a = <Alone as clap::Parser>::parse_from(given).settings;
+        let f = file_flags(&a.to_toml().unwrap(), "x.toml".as_ref(), |_| false).unwrap();
+        let b = <Alone as clap::Parser>::parse_from(f.around(vec![])).settings;
+        assert_eq!(a, b);
+    }
+}
