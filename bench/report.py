@@ -28,10 +28,12 @@ REPO = os.path.dirname(HERE)
 VENV_PY = os.path.join(HERE, "python", ".venv", "bin", "python")
 
 SOLO = "solo"
-RUNTIME_ORDER = ["solo", "tokio", "smol", "asyncio", "uvloop", "scrapy", "aiohttp"]
+RUNTIME_ORDER = ["solo", "tokio", "smol", "asyncio", "uvloop", "scrapy", "aiohttp",
+                 "spider-rs", "spider-rs-nobalance", "crawlee"]
+CRAWLERS = ["solo", "scrapy", "aiohttp", "spider-rs", "spider-rs-nobalance", "crawlee"]
 # Workloads with their own set of programs: their tables show exactly these
 # columns, and runtimes that appear only here are left out of other tables.
-WORKLOAD_RUNTIMES = {"crawl": ["solo", "scrapy", "aiohttp"]}
+WORKLOAD_RUNTIMES = {"crawl": CRAWLERS}
 WORKLOAD_ORDER = ["spawn", "yield", "pingpong", "timers", "timers-100k", "echo", "echo-x",
                   "hello-wrk", "http", "crawl"]
 WORKLOAD_TITLE = {
@@ -47,13 +49,15 @@ WORKLOAD_TITLE = {
     "http": "http: 100,000 GET requests of a 4 KiB static file from nginx (1 process, "
             "core 0) on 127.0.0.1, 256 in flight, client on core 1: solo = solo-http, "
             "tokio = reqwest on current_thread, uvloop = aiohttp",
-    "crawl": "crawl: full crawl of a static site of 100,000 interlinked ~2 KB pages from "
+    "crawl": "crawl: full crawl of a static site of {pages} interlinked ~2 KB pages from "
              "nginx on 127.0.0.1, 256 in flight: solo = solo-crawl, scrapy = Scrapy "
-             "runspider, aiohttp = aiohttp+uvloop queue/workers crawler (bench/crawl/run.sh)",
+             "runspider, aiohttp = aiohttp+uvloop queue/workers crawler, spider-rs = the "
+             "spider crate on tokio (default features; -nobalance: without them), crawlee "
+             "= Crawlee's CheerioCrawler on Node (bench/crawl/run.sh)",
 }
 # Metric display order within a workload (others follow alphabetically).
 METRIC_ORDER = ["throughput", "overhead", "wall", "beyond_1s", "mean_lateness",
-                "max_lateness", "rss_per_task", "peak_rss"]
+                "max_lateness", "rss_per_task", "peak_rss", "cpu_s", "cpu_per_1k"]
 
 COMMANDS = [
     "bench/run.sh   # all of the below, in order",
@@ -62,7 +66,8 @@ COMMANDS = [
     "bench/wrk/run.sh",
     "cargo run --release -p solo-bench -- http --json bench/results/http.jsonl",
     "bench/python/run.sh http --runtime uvloop --json bench/results/python-http.jsonl",
-    "bench/crawl/run.sh   # solo-crawl, Scrapy, aiohttp; writes bench/results/crawl.jsonl",
+    "bench/crawl/run.sh   # solo-crawl, Scrapy, aiohttp, spider-rs, Crawlee; "
+    "writes bench/results/crawl.jsonl",
     "cargo run --release -p solo-bench --bin html-parse   # scraper vs lol_html (notes below)",
     "python3 bench/report.py",
 ]
@@ -92,6 +97,16 @@ TARGETS = [
     ("crawl throughput >= 3x aiohttp", "crawl", "throughput", "ratio", 3, "aiohttp"),
     ("crawl peak_rss <= scrapy's", "crawl", "peak_rss", "ratio", 1.0, "scrapy"),
     ("crawl peak_rss <= aiohttp's", "crawl", "peak_rss", "ratio", 1.0, "aiohttp"),
+    ("crawl throughput >= 3x spider-rs", "crawl", "throughput", "ratio", 3, "spider-rs"),
+    ("crawl CPU per page <= 1/3 spider-rs's", "crawl", "cpu_per_1k", "ratio", 3, "spider-rs"),
+    ("crawl peak_rss <= spider-rs's", "crawl", "peak_rss", "ratio", 1.0, "spider-rs"),
+    ("crawl throughput >= 3x spider-rs-nobalance", "crawl", "throughput", "ratio", 3,
+     "spider-rs-nobalance"),
+    ("crawl CPU per page <= 1/3 spider-rs-nobalance's", "crawl", "cpu_per_1k", "ratio", 3,
+     "spider-rs-nobalance"),
+    ("crawl peak_rss <= spider-rs-nobalance's", "crawl", "peak_rss", "ratio", 1.0,
+     "spider-rs-nobalance"),
+    ("crawl throughput >= 10x crawlee", "crawl", "throughput", "ratio", 10, "crawlee"),
 ]
 
 NM = "not measured"
@@ -132,6 +147,16 @@ def load(results_dir: str):
         mtime = datetime.datetime.fromtimestamp(os.path.getmtime(path))
         files.append((os.path.relpath(path, REPO), n, mtime))
     return recs, files, warnings
+
+
+def workload_title(recs, wl: str) -> str:
+    """The table's heading; "{pages}" is the page count the crawl records carry."""
+    title = WORKLOAD_TITLE.get(wl, wl)
+    if "{pages}" in title:
+        counts = sorted({r["pages"] for k, r in recs.items() if k[0] == wl and "pages" in r})
+        pages = "/".join(f"{n:,}" for n in counts) if counts else "100,000"
+        title = title.replace("{pages}", pages)
+    return title
 
 
 def ordered(items, order):
@@ -397,7 +422,7 @@ def build(recs, files, warnings, chart_rel, chart_err, notes) -> str:
     all_wl = ordered({k[0] for k in recs} | set(WORKLOAD_ORDER), WORKLOAD_ORDER)
     all_runtimes = runtimes
     for wl in all_wl:
-        L.append(f"### {WORKLOAD_TITLE.get(wl, wl)}")
+        L.append(f"### {workload_title(recs, wl)}")
         L.append("")
         metrics = ordered({k[2] for k in recs if k[0] == wl}, METRIC_ORDER)
         if not metrics:

@@ -1,30 +1,63 @@
 #!/usr/bin/env bash
-# Crawl benchmark (issue 6): a static site of N interlinked pages
+# Crawl benchmark (issues 6 and 13): a static site of N interlinked pages
 # (bench/crawl/gen_site.py) served by nginx on 127.0.0.1, crawled fully with
-# 256 requests in flight by solo-crawl, by Scrapy and by an aiohttp+uvloop
-# crawler, one after the other, REPS times in alternation (default 3). Each run
-# must fetch exactly N pages. Wall time, peak RSS and CPU seconds come from
+# 256 requests in flight and robots.txt off by each crawler in turn, REPS times
+# in alternation (default 3):
+#   solo        solo-crawl (--concurrency 256 --per-host 256 --delay 0)
+#   scrapy      Scrapy runspider (bench/crawl/scrapy_spider.py)
+#   aiohttp     an aiohttp+uvloop queue/workers crawler (aiohttp_crawler.py)
+#   spider-rs   the `spider` crate on tokio's multi-threaded runtime with its
+#               default features (bench/crawl/spider-rs, standalone Cargo
+#               project built here into target/peers)
+#   spider-rs-nobalance  the same program built with --no-default-features
+#               (no load balancing, adaptive concurrency, auto throttle, rate
+#               limit or SQLite spill of the seen set)
+#   crawlee     Crawlee's CheerioCrawler on Node (bench/crawl/crawlee; npm ci
+#               into bench/crawl/crawlee/node_modules on first use)
+# Each run must fetch exactly N pages (each program prints "pages N"; solo-crawl's
+# records are counted). Wall time, peak RSS and CPU seconds come from
 # /usr/bin/time -v; the medians over the reps go to bench/results/crawl.jsonl
-# (solo-crawl's runtime is named "solo" there).
+# (solo-crawl's runtime is named "solo" there), with CPU seconds per 1,000
+# pages as cpu_per_1k.
 #
 # Scrapy runs with CONCURRENT_ITEMS=5 (a page here yields at most 5 requests):
 # its default of 100 starts 100 asyncio tasks per response to drain the
 # callback's output and halves its pages/s on this site (bench/notes.md).
+# spider-rs: concurrency_limit 256, delay 0, robots off, jemalloc as the global
+# allocator (spider's README: "tikv-jemallocator for pure crawl workloads");
+# pages are counted from its broadcast subscription. Crawlee: min = max
+# concurrency 256, no session pool, storage in memory only (persistStorage
+# false, purgeOnStart); see the headers of spider-rs/src/main.rs and
+# crawlee/crawl.mjs, and bench/notes.md ("Five crawlers").
+# The peers are skipped, with a message, when their toolchain is missing
+# (cargo for spider-rs, node and npm for crawlee); with --only they are required.
+# The first run compiles the spider crate twice (5 and 18 minutes on the busy
+# 2-core machine; its default features also need OpenSSL's headers:
+# apt-get install -y libssl-dev pkg-config) and npm-installs ~290 packages.
 #
-#   bench/crawl/run.sh [--pages N] [--reps N] [--only solo|scrapy|aiohttp] [--no-report]
+#   bench/crawl/run.sh [--pages N] [--reps N] [--only NAME[,NAME...]] [--no-report]
+#       NAME: solo scrapy aiohttp spider-rs spider-rs-nobalance crawlee
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pages=100000
 reps=3
 only=""
 report=1
+usage="usage: $0 [--pages N] [--reps N] [--only NAME[,NAME...]] [--no-report]
+  NAME: solo scrapy aiohttp spider-rs spider-rs-nobalance crawlee"
 while [[ $# -gt 0 ]]; do
     case $1 in
         --pages) pages=$2; shift 2 ;;
         --reps) reps=$2; shift 2 ;;
         --only) only=$2; shift 2 ;;
         --no-report) report=0; shift ;;
-        *) echo "usage: $0 [--pages N] [--reps N] [--only solo|scrapy|aiohttp] [--no-report]" >&2; exit 2 ;;
+        *) echo "$usage" >&2; exit 2 ;;
+    esac
+done
+for name in ${only//,/ }; do
+    case $name in
+        solo|scrapy|aiohttp|spider-rs|spider-rs-nobalance|crawlee) ;;
+        *) echo "unknown crawler '$name' in --only" >&2; echo "$usage" >&2; exit 2 ;;
     esac
 done
 conc=256
@@ -32,13 +65,61 @@ nginx=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x $nginx ]] || { echo "nginx not found (apt-get install -y nginx)" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time not found (apt-get install -y time)" >&2; exit 1; }
 
-venv=bench/crawl/.venv
-if [[ ! -x $venv/bin/scrapy ]] || ! $venv/bin/python -c 'import aiohttp, uvloop' 2>/dev/null; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q scrapy aiohttp uvloop
+want() { [[ -z $only || ",$only," == *",$1,"* ]] && [[ " $skipped " != *" $1 "* ]]; }
+skipped=""
+# unavailable NAME WHY: a crawler whose toolchain is missing is skipped with a
+# message, or stops the run when --only asked for it by name.
+unavailable() {
+    if [[ -n $only ]]; then echo "$1: $2" >&2; exit 1; fi
+    echo "skipping $1: $2" >&2
+    skipped="$skipped $1"
+}
+have_cargo=1
+command -v cargo >/dev/null || have_cargo=0
+
+if want scrapy || want aiohttp; then
+    venv=bench/crawl/.venv
+    if [[ ! -x $venv/bin/scrapy ]] || ! $venv/bin/python -c 'import aiohttp, uvloop' 2>/dev/null; then
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q scrapy aiohttp uvloop
+    fi
 fi
-cargo build --release -q -p solo-crawl
-solo_crawl=${CARGO_TARGET_DIR:-target}/release/solo-crawl
+if want solo; then
+    [[ $have_cargo == 1 ]] || { echo "cargo not found: solo-crawl cannot be built" >&2; exit 1; }
+    cargo build --release -q -p solo-crawl
+    solo_crawl=${CARGO_TARGET_DIR:-target}/release/solo-crawl
+fi
+
+# spider-rs: one standalone Cargo project (not a workspace member), built twice
+# into its own target dir; each build's binary is copied to a name of its own.
+peers_target=${CARGO_TARGET_DIR:-target}/peers
+build_spider() {  # build_spider NAME CARGO_FEATURE_FLAGS...
+    local name=$1; shift
+    echo "building $name (spider crate, release) in $peers_target"
+    CARGO_TARGET_DIR=$peers_target cargo build --release --locked -q \
+        --manifest-path bench/crawl/spider-rs/Cargo.toml "$@"
+    cp "$peers_target/release/spider-bench" "$peers_target/$name"
+}
+for name in spider-rs spider-rs-nobalance; do
+    if want $name && [[ $have_cargo == 0 ]]; then unavailable $name "cargo not found"; fi
+done
+if want spider-rs; then build_spider spider-rs; fi
+if want spider-rs-nobalance; then build_spider spider-rs-nobalance --no-default-features --features lean; fi
+
+# crawlee: Node 18 or later and npm; the pinned packages go into
+# bench/crawl/crawlee/node_modules (npm ci, from package-lock.json).
+if want crawlee; then
+    node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+    if ! command -v npm >/dev/null; then
+        unavailable crawlee "npm not found (apt-get install -y nodejs npm)"
+    elif (( node_major < 18 )); then
+        unavailable crawlee "node 18 or later needed, found '$(node --version 2>/dev/null || echo none)'"
+    elif [[ ! -d bench/crawl/crawlee/node_modules/crawlee ||
+            bench/crawl/crawlee/package-lock.json -nt bench/crawl/crawlee/node_modules/.package-lock.json ]]; then
+        echo "installing crawlee (npm ci in bench/crawl/crawlee)"
+        (cd bench/crawl/crawlee && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+fi
 
 tmp=$(mktemp -d /tmp/solo-crawl-bench.XXXXXX)
 nginx_pid=""
@@ -133,10 +214,8 @@ PY
     echo "   $(tail -1 "$results" | awk '{printf "%s: %.0f pages/s, peak RSS %.1f MiB, CPU %.2f s, wall %.2f s", $1, $2, $3, $4, $5}')"
 }
 
-want() { [[ -z $only || $only == "$1" ]]; }
-
 for rep in $(seq "$reps"); do
-    echo "-- rep $rep of $reps"
+    echo "-- rep $rep of $reps (load average $(cut -d" " -f1-3 /proc/loadavg))"
     if want solo; then
         rm -f "$tmp/solo.jsonl" # --output appends
         run solo "$solo_crawl" crawl --concurrency $conc --per-host $conc --delay 0 \
@@ -156,24 +235,41 @@ for rep in $(seq "$reps"); do
         run aiohttp "$venv/bin/python" bench/crawl/aiohttp_crawler.py "$start" $conc
         record aiohttp "$(awk '$1 == "pages" {print $2}' "$tmp/aiohttp.out")"
     fi
+    for name in spider-rs spider-rs-nobalance; do
+        if want $name; then
+            run $name "$peers_target/$name" "$start" $conc
+            record $name "$(awk '$1 == "pages" {print $2}' "$tmp/$name.out")"
+        fi
+    done
+    if want crawlee; then
+        rm -rf "$tmp/crawlee-storage"
+        run crawlee env CRAWLEE_STORAGE_DIR="$tmp/crawlee-storage" CRAWLEE_PURGE_ON_START=1 \
+            CRAWLEE_PERSIST_STORAGE=0 node bench/crawl/crawlee/crawl.mjs "$start" $conc
+        record crawlee "$(awk '$1 == "pages" {print $2}' "$tmp/crawlee.out")"
+    fi
 done
 
 mkdir -p bench/results
-python3 - "$results" >bench/results/crawl.jsonl <<'PY'
+python3 - "$results" "$pages" >bench/results/crawl.jsonl <<'PY'
 import json, statistics, sys
 runs = {}
+pages = int(sys.argv[2])
 for line in open(sys.argv[1]):
     rt, tput, rss, cpu, _wall = line.split()
-    runs.setdefault(rt, []).append((float(tput), float(rss), float(cpu)))
+    cpu = float(cpu)
+    runs.setdefault(rt, []).append((float(tput), float(rss), cpu, cpu * 1000 / pages))
 for rt, rows in runs.items():
     for i, (metric, unit, hib) in enumerate((("throughput", "pages/s", True),
                                              ("peak_rss", "MiB", False),
-                                             ("cpu_s", "s", False))):
+                                             ("cpu_s", "s", False),
+                                             ("cpu_per_1k", "s/1k pages", False))):
         vals = [r[i] for r in rows]
+        digits = 5 if metric == "cpu_per_1k" else 3
         print(json.dumps(dict(workload="crawl", runtime=rt, metric=metric,
-                              value=round(statistics.median(vals), 3), unit=unit,
-                              higher_is_better=hib, reps=len(vals),
-                              runs=[round(v, 3) for v in vals])))
+                              value=round(statistics.median(vals), digits), unit=unit,
+                              higher_is_better=hib, reps=len(vals), pages=pages,
+                              runs=[round(v, digits) for v in vals])))
 PY
 echo "wrote bench/results/crawl.jsonl"
+if [[ -n $skipped ]]; then echo "not measured (toolchain missing):$skipped" >&2; fi
 if [[ $report == 1 ]]; then python3 bench/report.py; fi

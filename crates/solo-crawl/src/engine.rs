@@ -939,10 +939,15 @@ fn write_error(e: io::Error, out: &OutputConfig, state: Option<&std::path::Path>
         .into_iter()
         .flatten()
         .collect();
+    let hint = if e.kind() == io::ErrorKind::BrokenPipe {
+        "the program reading the output stopped early"
+    } else {
+        "check the disk (free space, permissions)"
+    };
     CrawlError::Output(io::Error::new(
         e.kind(),
         format!(
-            "writing {} failed: {e}; check the disk (free space, permissions){}",
+            "writing {} failed: {e}; {hint}{}",
             if names.is_empty() {
                 "the output".into()
             } else {

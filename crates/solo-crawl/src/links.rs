@@ -172,8 +172,23 @@ pub fn scan(html: &str, page: &Url) -> PageScan {
 /// [`PageScan::capped`]): a page with a million links costs a million URL
 /// parses and a million requests offered to the frontier, not its bytes.
 pub fn scan_capped(html: &str, page: &Url, max_links: usize) -> PageScan {
-    use lol_html::{element, text, HtmlRewriter, Settings};
+    use lol_html::html_content::{Element, TextChunk};
+    use lol_html::{ElementContentHandlers as On, HtmlRewriter, Selector, Settings};
+    use std::borrow::Cow;
     use std::cell::RefCell;
+    use std::sync::OnceLock;
+
+    // Parsed once per process, not once per page.
+    static SELECTORS: OnceLock<[Selector; 4]> = OnceLock::new();
+    let [base_sel, link_sel, meta_sel, title_sel] = SELECTORS.get_or_init(|| {
+        [
+            "base[href]",
+            "a[href], area[href], link[href]",
+            "meta[content]",
+            "title",
+        ]
+        .map(|css| css.parse().expect("built-in selector"))
+    });
 
     let base: RefCell<Option<String>> = RefCell::new(None);
     let hrefs: RefCell<Vec<(String, bool)>> = RefCell::new(Vec::new());
@@ -185,63 +200,78 @@ pub fn scan_capped(html: &str, page: &Url, max_links: usize) -> PageScan {
     let mut rewriter = HtmlRewriter::new(
         Settings {
             element_content_handlers: vec![
-                element!("base[href]", |el| {
-                    let mut b = base.borrow_mut();
-                    if b.is_none() {
-                        *b = el.get_attribute("href");
-                    }
-                    Ok(())
-                }),
-                element!("a[href], area[href], link[href]", |el| {
-                    if let Some(h) = el.get_attribute("href") {
-                        // Most links have no rel: look only when there is one.
-                        let rel = el
-                            .has_attribute("rel")
-                            .then(|| el.get_attribute("rel"))
-                            .flatten()
-                            .map(htmlize::unescape_attribute);
-                        let rel = rel.as_deref().unwrap_or("");
-                        if el.tag_name() == "link" && rel_has(rel, "canonical") {
-                            canonical.borrow_mut().get_or_insert_with(|| h.clone());
+                (
+                    Cow::Borrowed(base_sel),
+                    On::default().element(|el: &mut Element<'_, '_>| {
+                        let mut b = base.borrow_mut();
+                        if b.is_none() {
+                            *b = el.get_attribute("href");
                         }
-                        hrefs.borrow_mut().push((h, rel_has(rel, "nofollow")));
-                    }
-                    Ok(())
-                }),
-                element!("meta[content]", |el| {
-                    let name = el.get_attribute("name");
-                    // A meta with a name is not a pragma: look no further.
-                    let equiv = match name {
-                        None => el.get_attribute("http-equiv"),
-                        Some(_) => None,
-                    };
-                    if name.is_some() || equiv.is_some() {
-                        let dec = |v: Option<String>| v.map(htmlize::unescape_attribute);
-                        metas.borrow_mut().add(
-                            dec(name).as_deref(),
-                            dec(equiv).as_deref(),
-                            dec(el.get_attribute("content")).as_deref(),
-                        );
-                    }
-                    Ok(())
-                }),
-                element!("title", |_| {
-                    let mut st = title_state.borrow_mut();
-                    if *st == 0 {
-                        *st = 1;
-                    }
-                    Ok(())
-                }),
-                text!("title", |t| {
-                    let mut st = title_state.borrow_mut();
-                    if *st == 1 {
-                        title.borrow_mut().push_str(t.as_str());
-                        if t.last_in_text_node() {
-                            *st = 2;
+                        Ok(())
+                    }),
+                ),
+                (
+                    Cow::Borrowed(link_sel),
+                    On::default().element(|el: &mut Element<'_, '_>| {
+                        if let Some(h) = el.get_attribute("href") {
+                            // Most links have no rel: look only when there is one.
+                            let rel = el
+                                .has_attribute("rel")
+                                .then(|| el.get_attribute("rel"))
+                                .flatten()
+                                .map(htmlize::unescape_attribute);
+                            let rel = rel.as_deref().unwrap_or("");
+                            if el.tag_name() == "link" && rel_has(rel, "canonical") {
+                                canonical.borrow_mut().get_or_insert_with(|| h.clone());
+                            }
+                            hrefs.borrow_mut().push((h, rel_has(rel, "nofollow")));
                         }
-                    }
-                    Ok(())
-                }),
+                        Ok(())
+                    }),
+                ),
+                (
+                    Cow::Borrowed(meta_sel),
+                    On::default().element(|el: &mut Element<'_, '_>| {
+                        let name = el.get_attribute("name");
+                        // A meta with a name is not a pragma: look no further.
+                        let equiv = match name {
+                            None => el.get_attribute("http-equiv"),
+                            Some(_) => None,
+                        };
+                        if name.is_some() || equiv.is_some() {
+                            let dec = |v: Option<String>| v.map(htmlize::unescape_attribute);
+                            metas.borrow_mut().add(
+                                dec(name).as_deref(),
+                                dec(equiv).as_deref(),
+                                dec(el.get_attribute("content")).as_deref(),
+                            );
+                        }
+                        Ok(())
+                    }),
+                ),
+                (
+                    Cow::Borrowed(title_sel),
+                    On::default().element(|_: &mut Element<'_, '_>| {
+                        let mut st = title_state.borrow_mut();
+                        if *st == 0 {
+                            *st = 1;
+                        }
+                        Ok(())
+                    }),
+                ),
+                (
+                    Cow::Borrowed(title_sel),
+                    On::default().text(|t: &mut TextChunk<'_>| {
+                        let mut st = title_state.borrow_mut();
+                        if *st == 1 {
+                            title.borrow_mut().push_str(t.as_str());
+                            if t.last_in_text_node() {
+                                *st = 2;
+                            }
+                        }
+                        Ok(())
+                    }),
+                ),
             ],
             // Never bail out on ambiguous markup: take what comes.
             strict: false,

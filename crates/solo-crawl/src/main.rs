@@ -99,6 +99,33 @@ struct CrawlArgs {
 /// A usage error: message and exit code 2.
 struct Usage(String);
 
+/// Prints to stdout like `print!`. A reader that went away (`| head`)
+/// is no error: the rest is dropped and the command goes on to its own
+/// exit status; any other write error is said on stderr.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `say!` with a newline, like `println!`.
+macro_rules! sayln {
+    ($($arg:tt)*) => {
+        write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+fn write_stdout(text: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let r = out.write_fmt(text).and_then(|()| out.flush());
+    if let Err(e) = r {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("solo-crawl: stdout: {e}");
+        }
+    }
+}
+
 fn parse_seed(raw: &str) -> Result<Url, Usage> {
     // Messages quote the URL with its password masked.
     let s = &*solo_crawl::redact_text(raw);
@@ -342,7 +369,7 @@ fn main() -> ExitCode {
 fn show_config(a: &CrawlArgs) -> ExitCode {
     match a.settings.to_toml() {
         Ok(t) => {
-            print!("{t}");
+            say!("{t}");
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -441,11 +468,11 @@ fn demo(pages: u64, output: Option<PathBuf>, format: Format) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    println!(
+    sayln!(
         "demo site: {} ({pages} pages, some slow, some 404/500, robots.txt disallows /private/)",
         site.url()
     );
-    println!("crawling it with 64 requests in flight...");
+    sayln!("crawling it with 64 requests in flight...");
     let target = output_target(output, Target::Discard);
     let cfg = Config {
         concurrency: 64,
@@ -462,10 +489,10 @@ fn demo(pages: u64, output: Option<PathBuf>, format: Format) -> ExitCode {
     });
     match run_crawl(crawler) {
         Ok(summary) => {
-            print!("{summary}");
+            say!("{summary}");
             let expected = solo_crawl::demo_site::demo_reachable(pages).len() as u64;
             if !summary.interrupted {
-                println!(
+                sayln!(
                     "reachable    {expected} pages; crawled {} ({})",
                     summary.counts.pages,
                     if summary.counts.pages == expected {
@@ -493,7 +520,7 @@ fn bench(seconds: u64, concurrency: usize) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    println!(
+    sayln!(
         "bench: crawling the demo site {} for {seconds} s, {concurrency} in flight",
         site.url()
     );
@@ -516,10 +543,12 @@ fn bench(seconds: u64, concurrency: usize) -> ExitCode {
     });
     match result {
         Ok(summary) => {
-            print!("{summary}");
-            println!(
+            say!("{summary}");
+            sayln!(
                 "bench: {:.0} pages/s ({} pages in {:.2} s)",
-                summary.pages_per_sec, summary.counts.pages, summary.seconds
+                summary.pages_per_sec,
+                summary.counts.pages,
+                summary.seconds
             );
             ExitCode::SUCCESS
         }

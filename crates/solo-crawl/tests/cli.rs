@@ -237,6 +237,36 @@ fn demo_runs_with_no_network() {
     assert!(text.contains("all of them"), "{text}");
 }
 
+/// Runs `args` with stdout a pipe whose reader is gone before anything
+/// is written (as `solo-crawl ... | head -1` once head has exited).
+fn run_into_closed_pipe(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_reader_that_goes_away_is_no_panic() {
+    // The demo's own messages: dropped, the crawl still counts.
+    let o = run_into_closed_pipe(&["demo", "--pages", "300"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    // Records to stdout: an output error that says what happened.
+    let o = run_into_closed_pipe(&["demo", "--pages", "300", "--output", "-"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("writing stdout failed") && err.contains("stopped early"),
+        "{err}"
+    );
+}
+
 #[test]
 fn bench_reports_pages_per_second() {
     let o = run(&["bench", "--seconds", "1", "--concurrency", "16"]);

@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# Distributed crawl benchmark (issue 14): the generated site of
+# bench/crawl/gen_site.py spread over 64 hosts (127.0.0.1 .. 127.0.0.64, one
+# nginx listening on all of them), so per-host limits matter, crawled with
+# at most 4 requests in flight per host and 256 per worker, robots.txt off:
+#
+#   solo       the in-process frontier (one process)
+#   solo-rN    the Redis frontier with N worker processes (`--workers N`)
+#   sredis-rN  scrapy-redis with N `scrapy runspider` processes (its
+#              Scheduler and RFPDupeFilter; SCHEDULER_PERSIST on so that the
+#              first worker to stop does not delete the others' queue;
+#              MAX_IDLE_TIME_BEFORE_CLOSE=2 to stop at all)
+#
+# for N in WORKERS (default "1 2 4"). Each run must fetch exactly the site's
+# pages (distinct URLs answered 200). Measured per run: pages/s (from the
+# start to the last page written: scrapy-redis workers idle 2 s before they
+# stop, which is not counted), CPU seconds per 1,000 pages of the crawler
+# processes (/usr/bin/time -v over the process tree) and of redis-server
+# (INFO cpu, before/after), Redis commands per page (INFO stats
+# total_commands_processed: a Lua script's inner calls are not counted, a
+# round trip is), Redis memory per seen URL (used_memory after the crawl,
+# when the queues are empty, over an empty database's), and the peak RSS of
+# the largest worker process.
+#
+# Then the kill test, for both: two workers, one SIGKILLed when 40% of the
+# pages are written, the other goes on (solo's leases expire after
+# --lease-timeout 3); pages lost = site pages missing from the union of the
+# outputs.
+#
+#   bench/crawl/distributed.sh [--pages N] [--workers "1 2 4"] [--quick]
+#
+# --quick: 2,000 pages, one and two workers, no scrapy-redis (CI smoke).
+# Results: bench/results/distributed.txt (a table) and stdout.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+pages=20000
+workers="1 2 4"
+quick=0
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --pages) pages=$2; shift 2 ;;
+        --workers) workers=$2; shift 2 ;;
+        --quick) quick=1; pages=2000; workers="1 2"; shift ;;
+        *) echo "usage: $0 [--pages N] [--workers \"1 2 4\"] [--quick]" >&2; exit 2 ;;
+    esac
+done
+hosts=64
+per_host=4
+conc=256
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+[[ -x $nginx ]] || { echo "nginx not found (apt-get install -y nginx)" >&2; exit 1; }
+command -v redis-server >/dev/null || { echo "redis-server not found (apt-get install -y redis-server)" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "/usr/bin/time not found (apt-get install -y time)" >&2; exit 1; }
+
+venv=bench/crawl/.venv
+if [[ $quick == 0 ]]; then
+    if [[ ! -x $venv/bin/scrapy ]] || ! $venv/bin/python -c 'import scrapy_redis' 2>/dev/null; then
+        [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
+        "$venv/bin/pip" install -q scrapy scrapy-redis
+    fi
+fi
+cargo build --release -q -p solo-crawl
+solo_crawl=${CARGO_TARGET_DIR:-target}/release/solo-crawl
+
+tmp=$(mktemp -d /tmp/solo-crawl-dist.XXXXXX)
+nginx_pid=""
+redis_pid=""
+cleanup() {
+    [[ -n $nginx_pid ]] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+    [[ -n $redis_pid ]] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+    pkill -9 -f "$tmp" 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {  # wait_port PID PORT
+    for _ in $(seq 200); do
+        kill -0 "$1" 2>/dev/null || return 1
+        (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# nginx on 127.0.0.1..64, one port.
+port=$(free_port)
+base="http://127.0.0.{h}:$port"
+echo "generating $pages pages over $hosts hosts in $tmp/html"
+python3 bench/crawl/gen_site.py "$tmp/html" "$pages" --hosts $hosts --base "$base"
+python3 bench/crawl/gen_site.py --starts "$pages" $hosts "$base" >"$tmp/starts.txt"
+mapfile -t starts <"$tmp/starts.txt"
+mkdir -p "$tmp/tmp"
+listens=""
+for h in $(seq $hosts); do listens+="        listen 127.0.0.$h:$port;"$'\n'; done
+cat >"$tmp/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $tmp/nginx.pid;
+error_log $tmp/error.log warn;
+worker_rlimit_nofile 65536;
+events { worker_connections 8192; }
+http {
+    types { text/html html; }
+    default_type application/octet-stream;
+    access_log off;
+    client_body_temp_path $tmp/tmp/body;
+    proxy_temp_path $tmp/tmp/proxy;
+    fastcgi_temp_path $tmp/tmp/fastcgi;
+    uwsgi_temp_path $tmp/tmp/uwsgi;
+    scgi_temp_path $tmp/tmp/scgi;
+    keepalive_requests 10000000;
+    keepalive_timeout 120s;
+    server {
+$listens        root $tmp/html;
+    }
+}
+CONF
+"$nginx" -c "$tmp/nginx.conf" -e "$tmp/error.log" &
+nginx_pid=$!
+wait_port "$nginx_pid" "$port" || { echo "nginx did not start:" >&2; cat "$tmp/error.log" >&2; exit 1; }
+
+rport=$(free_port)
+mkdir -p "$tmp/redis"
+redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp/redis" --save '' --appendonly no \
+    --logfile "$tmp/redis/log" &
+redis_pid=$!
+wait_port "$redis_pid" "$rport" || { echo "redis-server did not start" >&2; cat "$tmp/redis/log" >&2; exit 1; }
+rurl="redis://127.0.0.1:$rport/0"
+rcli() { redis-cli -p "$rport" "$@"; }
+info() {  # info FIELD: a number from INFO
+    rcli info all | tr -d '\r' | awk -F: -v k="$1" '$1 == k {print $2}'
+}
+redis_cpu() { rcli info cpu | tr -d '\r' | awk -F: '$1 == "used_cpu_user" || $1 == "used_cpu_sys" {s += $2} END {print s}'; }
+echo "nginx on 127.0.0.1..$hosts:$port, redis-server on 127.0.0.1:$rport"
+
+results=$tmp/results.txt
+printf '%-10s %8s %10s %12s %12s %10s %10s %9s\n' run pages pages/s "cpu/1k crawl" "cpu/1k redis" cmds/page "B/seen URL" "rss MiB" >"$results"
+
+# distinct site pages answered 200 in the given output files
+count_pages() { cat "$@" 2>/dev/null | python3 -c '
+import json, sys
+seen = set()
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    if line.startswith("{"):
+        r = json.loads(line)
+        if r.get("status") == 200:
+            seen.add(r["url"])
+    else:
+        seen.add(line)
+print(len(seen))'; }
+last_mtime() { stat -c %.Y "$@" 2>/dev/null | sort -n | tail -1; }
+
+# measure NAME OUTPUT_GLOB CMD...: runs CMD under /usr/bin/time with Redis
+# emptied first, appends a row to the results.
+measure() {
+    local name=$1 glob=$2; shift 2
+    rcli flushall >/dev/null
+    rcli config resetstat >/dev/null
+    local mem0 cpu0 t0
+    mem0=$(info used_memory)
+    cpu0=$(redis_cpu)
+    rm -f $glob
+    echo "== $name: $*"
+    t0=$(date +%s.%N)
+    /usr/bin/time -v -o "$tmp/$name.time" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || {
+        echo "$name failed:" >&2; tail -20 "$tmp/$name.err" >&2; exit 1; }
+    local got t1 cmds mem1 cpu1
+    # shellcheck disable=SC2086
+    got=$(count_pages $glob)
+    # shellcheck disable=SC2086
+    t1=$(last_mtime $glob)
+    cmds=$(info total_commands_processed)
+    mem1=$(info used_memory)
+    cpu1=$(redis_cpu)
+    if [[ $got != "$pages" ]]; then
+        echo "FAIL: $name crawled $got pages, expected $pages" >&2
+        tail -20 "$tmp/$name.err" >&2
+        exit 1
+    fi
+    python3 - "$tmp/$name.time" "$name" "$pages" "$t0" "$t1" "$cmds" "$mem0" "$mem1" "$cpu0" "$cpu1" >>"$results" <<'PY'
+import sys
+t, name, n, t0, t1, cmds, mem0, mem1, cpu0, cpu1 = sys.argv[1:]
+n = int(n)
+kv = {}
+for line in open(t):
+    k, _, v = line.strip().rpartition(": ")
+    kv[k] = v
+cpu = float(kv["User time (seconds)"]) + float(kv["System time (seconds)"])
+rss = int(kv["Maximum resident set size (kbytes)"]) / 1024
+wall = float(t1) - float(t0)
+rcpu = float(cpu1) - float(cpu0)
+remote = name != "solo"
+print(f"{name:<10} {n:>8} {n / wall:>10.0f} {cpu / n * 1000:>12.3f} "
+      f"{(rcpu / n * 1000 if remote else 0):>12.3f} {(int(cmds) / n if remote else 0):>10.2f} "
+      f"{((int(mem1) - int(mem0)) / n if remote else 0):>10.1f} {rss:>9.1f}")
+PY
+    tail -1 "$results"
+}
+
+common=(--concurrency $conc --per-host $per_host --delay 0 --ignore-robots)
+measure solo "$tmp/solo.jsonl" "$solo_crawl" crawl "${common[@]}" --output "$tmp/solo.jsonl" "${starts[@]}"
+for w in $workers; do
+    measure "solo-r$w" "$tmp/r$w.*.jsonl" "$solo_crawl" crawl "${common[@]}" \
+        --redis "$rurl" --crawl-id "bench$w" --workers "$w" --output "$tmp/r$w.jsonl" "${starts[@]}"
+done
+
+if [[ $quick == 0 ]]; then
+    for w in $workers; do
+        measure "sredis-r$w" "$tmp/s$w.*.txt" bench/crawl/scrapy_redis_workers.sh "$w" "$tmp/s$w" \
+            "$rurl" "$tmp/starts.txt" $conc $per_host
+    done
+fi
+
+# The kill test: two workers, one SIGKILLed at 40% of the pages.
+kill_at=$((pages * 2 / 5))
+wait_pages() {  # wait_pages N FILES...: until the files hold N lines
+    local n=$1; shift
+    for _ in $(seq 6000); do
+        (( $(cat "$@" 2>/dev/null | wc -l) >= n )) && return 0
+        sleep 0.02
+    done
+    return 1
+}
+lost() { echo $((pages - $(count_pages "$@"))); }
+
+rcli flushall >/dev/null
+echo "== kill test: solo-crawl, 2 workers, one SIGKILLed at $kill_at pages"
+rm -f "$tmp"/k-solo.*
+"$solo_crawl" crawl "${common[@]}" --redis "$rurl" --crawl-id kill --lease-timeout 3 \
+    --output "$tmp/k-solo.a.jsonl" "${starts[@]}" 2>"$tmp/k-solo.a.err" &
+first=$!
+sleep 0.3
+"$solo_crawl" worker --redis "$rurl" --crawl-id kill --output "$tmp/k-solo.b.jsonl" 2>"$tmp/k-solo.b.err" &
+victim=$!
+wait_pages "$kill_at" "$tmp"/k-solo.*.jsonl || true
+kill -9 "$victim" 2>/dev/null || true
+wait "$victim" 2>/dev/null || true
+wait "$first" || { echo "solo-crawl's surviving worker failed:" >&2; tail "$tmp/k-solo.a.err" >&2; exit 1; }
+solo_lost=$(lost "$tmp"/k-solo.*.jsonl)
+echo "   solo-crawl: $solo_lost pages lost"
+
+sredis_lost="not run"
+if [[ $quick == 0 ]]; then
+    rcli flushall >/dev/null
+    echo "== kill test: scrapy-redis, 2 workers, one SIGKILLed at $kill_at pages"
+    rm -f "$tmp"/k-sr.*
+    bench/crawl/scrapy_redis_workers.sh 2 "$tmp/k-sr" "$rurl" "$tmp/starts.txt" $conc $per_host &
+    both=$!
+    wait_pages "$kill_at" "$tmp"/k-sr.*.txt || true
+    pkill -9 -f "pages_file=$tmp/k-sr.2.txt" || true
+    wait "$both" 2>/dev/null || true
+    sredis_lost=$(lost "$tmp"/k-sr.*.txt)
+    echo "   scrapy-redis: $sredis_lost pages lost"
+fi
+
+{
+    echo "# bench/crawl/distributed.sh --pages $pages --workers \"$workers\"$([[ $quick == 1 ]] && echo ' --quick')"
+    echo "# $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    cat "$results"
+    echo "kill test (2 workers, one SIGKILLed at 40%): pages lost: solo-crawl $solo_lost, scrapy-redis $sredis_lost"
+} | tee "$tmp/table.txt"
+if [[ $quick == 0 ]]; then
+    mkdir -p bench/results
+    cp "$tmp/table.txt" bench/results/distributed.txt
+    echo "wrote bench/results/distributed.txt"
+fi
+[[ $solo_lost == 0 ]] || { echo "FAIL: solo-crawl lost $solo_lost pages in the kill test" >&2; exit 1; }
