@@ -125,6 +125,7 @@ pub mod offloop;
 pub mod output;
 mod per_ip;
 pub mod pipeline;
+pub mod recrawl;
 mod redirect;
 mod request;
 mod response;
@@ -140,6 +141,7 @@ pub mod stages;
 mod stats;
 mod store;
 mod throttle;
+pub mod warc;
 
 pub use config::{Config, MAX_DURATION, MAX_TARGET_CONCURRENCY};
 pub use engine::{CrawlError, Crawler, StopHandle};
@@ -147,6 +149,7 @@ pub use form::{FormError, FormRequest};
 pub use links::PageScan;
 pub use output::{Format, OutputConfig, PageRecord, Target};
 pub use pipeline::{ItemError, Pipeline, Pipelines};
+pub use recrawl::Recrawl;
 pub use request::{Request, RequestExtras};
 pub use response::{Response, SelectError};
 pub use secrets::redact_text;
@@ -154,6 +157,7 @@ pub use sitemap::{SitemapLimits, SitemapRole, SitemapRules};
 pub use spider::{Failure, LinkCallback, LinkSpider, Output, Spider};
 pub use stats::{Counters, Summary};
 pub use throttle::AutoThrottle;
+pub use warc::WarcOutput;
 
 /// Internals that the benchmarks in `bench/` and the `seen_memory`
 /// example measure. Not part of the API: no stability promise, hidden
