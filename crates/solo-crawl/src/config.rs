@@ -150,6 +150,10 @@ pub struct Config {
     /// With `state_dir`: discard the state it holds and start over (the
     /// output is appended to, not cleared).
     pub state_reset: bool,
+    /// With `state_dir`: when the state holds a finished crawl, start a
+    /// new pass over it with conditional requests (`--recrawl`; see
+    /// [`recrawl`](crate::recrawl)). `None`: resume or start as usual.
+    pub recrawl: Option<crate::Recrawl>,
     /// Serve live metrics in Prometheus text format at `GET /metrics` on
     /// this address while the crawl runs (see the `metrics` counters in
     /// [`Summary`](crate::Summary): the same numbers).
@@ -237,6 +241,7 @@ impl Default for Config {
             progress: false,
             state_dir: None,
             state_reset: false,
+            recrawl: None,
             metrics: None,
             metrics_linger: Duration::ZERO,
             meaning: Default::default(),
@@ -323,6 +328,13 @@ impl Config {
                      {MAX_TARGET_CONCURRENCY}, not {c}"
                 ));
             }
+        }
+        if self.recrawl.is_some() && self.state_dir.is_none() {
+            return Err(
+                "Config::recrawl needs Config::state_dir (--recrawl needs --state DIR): \
+                        the pages to recrawl are in the state"
+                    .into(),
+            );
         }
         Ok(())
     }

@@ -43,6 +43,7 @@ use crate::fetch::{self, Fetch, FetchError, FetchErrorKind, FetchRequest, Fetche
 use crate::frontier::{Frontier, HostId, Job, Rejected};
 use crate::output::{OutputConfig, PageRecord};
 use crate::pipeline::{self, PipelineError, Pipelines};
+use crate::recrawl;
 use crate::redirect;
 use crate::redis_frontier::{self, FrontierBackend, Leased, Remote, Robots, RobotsShare};
 use crate::request::Request;
@@ -50,7 +51,7 @@ use crate::response::Response;
 use crate::robots::{agent_name, RobotsRules};
 use crate::secrets::{redact_text, redact_url, referer as referer_for};
 use crate::session::{self, Sessions};
-use crate::sink::{Msg, Writer};
+use crate::sink::{Archive, Msg, Writer};
 use crate::spider::{Failure, Output, Spider};
 use crate::stats::{Progress, Stats, Summary, SummaryExtra};
 use crate::store::{Op, Restored, StateError, Store};
@@ -303,30 +304,43 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             ),
             None => None,
         };
-        let (store, restored) = match config.state_dir.clone() {
+        let (store, restored, pass) = match config.state_dir.clone() {
             Some(dir) => {
                 let reset = config.state_reset;
                 let (meaning, force) = (config.meaning.clone(), config.force_resume);
-                let (store, restored) = solo::to_thread(move || {
-                    let store = Store::open(&dir, reset)?;
-                    let restored = store.load().map_err(|e| {
+                let recrawl = config.recrawl.clone();
+                let (store, restored, pass) = solo::to_thread(move || {
+                    let mut store = Store::open(&dir, reset)?;
+                    let db_error = |store: &Store, e: rusqlite::Error| {
                         let msg = format!(
                             "state database {}: {}",
                             store.db_path().display(),
                             crate::sink::sqlite_message(&e)
                         );
                         StateError::caused_by(msg, e)
-                    })?;
+                    };
+                    let mut restored = store.load().map_err(|e| db_error(&store, e))?;
                     if !meaning.is_empty() {
                         store.keep_settings(restored.resumed, &meaning, force)?;
                     }
-                    Ok::<_, StateError>((store, restored))
+                    let mut pass = Vec::new();
+                    if let (Some(r), true) = (recrawl, restored.queued.is_empty()) {
+                        if restored.spilled == 0 {
+                            pass = crate::recrawl::start_pass(&mut store, &r)
+                                .map_err(|e| db_error(&store, e))?;
+                            restored = store.load().map_err(|e| db_error(&store, e))?;
+                        }
+                    }
+                    Ok::<_, StateError>((store, restored, pass))
                 })
                 .await
                 .map_err(|e| CrawlError::State(e.into()))?;
-                (Some(store), Some(restored))
+                let db = store.db_path();
+                let pass = crate::recrawl::decode_pass(&pass, &db)
+                    .map_err(|e| CrawlError::State(e.into()))?;
+                (Some(store), Some(restored), pass)
             }
-            None => (None, None),
+            None => (None, None, Vec::new()),
         };
         let db_path = store.as_ref().map(Store::db_path);
         // Decoded before the output is touched: a damaged state changes
@@ -354,6 +368,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             sitemap_urls: Cell::new(0),
             sessions: Sessions::new(agent_cfg.cookies),
             robots_share,
+            archive: writer.archive(&self.output),
         });
         let mut frontier = if remote.is_some() {
             // The page budget is the shared frontier's.
@@ -407,6 +422,8 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             );
         }
         let mut seeds = Seeds::default();
+        // A start URL that is a known page is asked conditionally too.
+        let known = recrawl::merge_starts(&mut starts, pass);
         for r in starts {
             let url = redact_url(&r.url);
             let bad_host = crate::idn::check_host(&r.url).err();
@@ -421,6 +438,12 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 };
                 seeds.failed.push(format!("{url}: {why}"));
             }
+        }
+        // The other known pages as links are: under the crawl's rules now.
+        for r in known {
+            let _ = frontier.push_with(r, false, |fp, req, spilled| {
+                writer.send(enqueue_op(fp, req, spilled));
+            });
         }
         let progress = Rc::new(Progress::new(sh.config.progress));
         let live = Rc::new(crate::metrics::Live::default());
@@ -553,6 +576,8 @@ struct Shared<S: Spider, F> {
     sessions: Sessions,
     /// robots.txt answers shared with the other workers (Redis frontier).
     robots_share: Option<RobotsShare>,
+    /// With WARC output: where every exchange goes.
+    archive: Option<Archive>,
 }
 
 /// How the start requests went.
@@ -915,6 +940,10 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 if let Some(r) = &self.remote {
                     let error = record.error.is_some() || record.status.is_some_and(|s| s >= 400);
                     r.count(1, i64::from(error), items.len() as i64, 0);
+                }
+                if let (true, Some(previous)) = (self.persist, request.previous()) {
+                    self.writer
+                        .send(recrawl::page_op(&request, previous, &follows));
                 }
                 {
                     let mut st = self.sh.stats.borrow_mut();
@@ -1400,7 +1429,7 @@ fn retry_after(f: &Fetched) -> Option<Duration> {
 async fn page<S: Spider, F: Fetch>(
     sh: &Shared<S, F>,
     host: HostId,
-    request: Request<S::Callback>,
+    mut request: Request<S::Callback>,
 ) -> Report<S::Callback> {
     let cfg = &sh.config;
     let start = Instant::now();
@@ -1460,6 +1489,27 @@ async fn page<S: Spider, F: Fetch>(
                 );
             }
             fill_head(&mut record, &f);
+            if recrawl::not_modified(&request, &f) {
+                // Unchanged since the last pass: its links then are its
+                // links now.
+                let before = request.take_previous();
+                let mut kept = recrawl::keep(&f, before.as_deref());
+                kept.links = before.map(|p| p.links).unwrap_or_default();
+                for link in kept.links.iter().filter_map(|l| Url::parse(l).ok()) {
+                    out.follow(Request::new(link, request.callback.clone()));
+                }
+                record.not_modified = true;
+                record.links = kept.links.len() as u64;
+                request.set_previous(Some(Box::new(kept)));
+                return Report::answered(host, request, record, out, f.final_url, None);
+            }
+            if cfg.state_dir.is_some() && (200..300).contains(&f.status) {
+                // Kept for a later recrawl (links added by the loop).
+                let kept = recrawl::keep(&f, request.previous());
+                request.set_previous(Some(Box::new(kept)));
+            } else {
+                request.set_previous(None);
+            }
             let followed = redirect::follow(
                 &request,
                 &request.extras().method,
@@ -1816,8 +1866,16 @@ async fn download<S: Spider, F: Fetch>(
         max_bytes: cfg.max_bytes,
         budget: Some(sh.budget.clone()),
         body: wire.body,
+        capture: sh.archive.is_some(),
     };
-    let f = sh.fetcher.fetch(&req).await?;
+    let mut f = sh.fetcher.fetch(&req).await?;
+    if let (Some(archive), Some(capture)) = (&sh.archive, f.capture.take()) {
+        // The URL's credentials went as `Authorization`, not in the URL.
+        let mut target = url.clone();
+        let _ = target.set_username("");
+        let _ = target.set_password(None);
+        archive.push(target.as_str(), *capture);
+    }
     if let Some(jar) = &wire.jar {
         session::keep_cookies(jar, &f.final_url, &f.headers);
     }

@@ -125,6 +125,7 @@ pub mod offloop;
 pub mod output;
 mod per_ip;
 pub mod pipeline;
+pub mod recrawl;
 mod redirect;
 mod redis_frontier;
 mod redis_link;
@@ -142,6 +143,7 @@ pub mod stages;
 mod stats;
 mod store;
 mod throttle;
+pub mod warc;
 
 pub use config::{Config, MAX_DURATION, MAX_TARGET_CONCURRENCY};
 pub use engine::{CrawlError, Crawler, StopHandle};
@@ -149,6 +151,7 @@ pub use form::{FormError, FormRequest};
 pub use links::PageScan;
 pub use output::{Format, OutputConfig, PageRecord, Target};
 pub use pipeline::{ItemError, Pipeline, Pipelines};
+pub use recrawl::Recrawl;
 pub use redis_frontier::{FrontierBackend, RedisFrontier};
 pub use redis_link::{crawl_status, no_such_crawl, share_settings, shared_settings, CrawlStatus};
 pub use request::{Request, RequestExtras};
@@ -158,6 +161,7 @@ pub use sitemap::{SitemapLimits, SitemapRole, SitemapRules};
 pub use spider::{Failure, LinkCallback, LinkSpider, Output, Spider};
 pub use stats::{Counters, Summary};
 pub use throttle::AutoThrottle;
+pub use warc::WarcOutput;
 
 /// Internals that the benchmarks in `bench/` and the `seen_memory`
 /// example measure. Not part of the API: no stability promise, hidden

@@ -153,6 +153,10 @@ pub struct RequestExtras {
     /// fingerprint is not unique); set by the frontier.
     #[serde(default, rename = "key", skip_serializing_if = "Option::is_none")]
     pub(crate) store_key: Option<u64>,
+    /// A recrawl of a known page: what the previous pass knew of it (see
+    /// [`recrawl`](crate::recrawl)); set by the engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) previous: Option<Box<crate::recrawl::Previous>>,
     /// Its lease in the shared frontier (Redis), while this worker holds it.
     #[serde(skip)]
     pub(crate) lease: Option<u64>,
@@ -170,6 +174,7 @@ static PLAIN: RequestExtras = RequestExtras {
     dont_filter: false,
     cookie_jar: None,
     store_key: None,
+    previous: None,
     lease: None,
 };
 
@@ -277,6 +282,24 @@ impl<C> Request<C> {
     /// ```
     pub fn extras(&self) -> &RequestExtras {
         self.extras.as_deref().unwrap_or(&PLAIN)
+    }
+
+    /// What the previous pass knew of this page, on a recrawl.
+    pub(crate) fn previous(&self) -> Option<&crate::recrawl::Previous> {
+        self.extras.as_ref()?.previous.as_deref()
+    }
+
+    /// Sets (or clears) [`previous`](Request::previous); clearing a plain
+    /// request allocates nothing.
+    pub(crate) fn set_previous(&mut self, previous: Option<Box<crate::recrawl::Previous>>) {
+        if previous.is_some() || self.extras.is_some() {
+            self.extras_mut().previous = previous;
+        }
+    }
+
+    /// Takes [`previous`](Request::previous) out.
+    pub(crate) fn take_previous(&mut self) -> Option<Box<crate::recrawl::Previous>> {
+        self.extras.as_mut()?.previous.take()
     }
 
     /// The extras, to change them (allocated on first use).

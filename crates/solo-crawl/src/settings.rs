@@ -223,6 +223,17 @@ pub struct CrawlSettings {
     /// Write the final statistics here as JSON (the summary's counters).
     #[arg(long, value_name = "FILE")]
     pub stats_file: Option<PathBuf>,
+    /// Also archive every exchange (pages, redirects, robots.txt,
+    /// sitemaps, error answers) as WARC/1.1 files named after FILE:
+    /// crawl.warc.gz writes crawl-00000.warc.gz, crawl-00001.warc.gz, ...
+    /// (each record a gzip member of its own when FILE ends in .gz). Each
+    /// run, resumed or not, starts at the next free number.
+    #[arg(long, value_name = "FILE")]
+    pub warc: Option<PathBuf>,
+    /// With --warc: start the next file before one would pass SIZE
+    /// (suffixes K, M, G).
+    #[arg(long, default_value = "1G", value_name = "SIZE", value_parser = parse_size)]
+    pub warc_max_size: usize,
     /// With --state: requests kept in memory at most (the rest wait in the
     /// store).
     #[arg(long, default_value_t = 100_000, hide = true, value_parser = clap::value_parser!(u64).range(1..))]

@@ -16,7 +16,7 @@ use solo_crawl::settings::{differences, CrawlSettings};
 use super::{crawl, crawl_config, CrawlArgs, SharedCrawl, Usage, WorkerArgs};
 
 /// The settings stored with a crawl: `s` without what each worker sets
-/// for itself (output file, state, logs, metrics, stats file).
+/// for itself (output file, state, logs, metrics, stats file, WARC file).
 fn crawl_wide(s: &CrawlSettings) -> CrawlSettings {
     let mut s = s.clone();
     s.output = None;
@@ -25,6 +25,7 @@ fn crawl_wide(s: &CrawlSettings) -> CrawlSettings {
     s.metrics = None;
     s.metrics_linger = 0;
     s.stats_file = None;
+    s.warc = None;
     s
 }
 
@@ -147,6 +148,7 @@ fn run_one(url: &str, id: &str, local: CrawlSettings) -> ExitCode {
             metrics: local.metrics,
             metrics_linger: local.metrics_linger,
             stats_file: local.stats_file,
+            warc: local.warc,
             ..s
         },
         Err(e) => return fail(format!("{e} (written by another solo-crawl version?)")),
@@ -156,6 +158,8 @@ fn run_one(url: &str, id: &str, local: CrawlSettings) -> ExitCode {
         config: None,
         state_reset: false,
         force: false,
+        recrawl: false,
+        recrawl_older_than: None,
         redis: Some(url.to_owned()),
         crawl_id: Some(id.to_owned()),
         workers: None,
