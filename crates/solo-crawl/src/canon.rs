@@ -157,6 +157,10 @@ mod examples {
     fn example_3() {
         let u = url::Url::parse("http://Example.com/x").unwrap();
         assert_eq!(solo_crawl::canon::host_key(&u), "example.com:80");
+        let v6 = url::Url::parse("http://[0:0::1]:8080/x").unwrap();
+        assert_eq!(solo_crawl::canon::host_key(&v6), "[::1]:8080");
+        let idn = url::Url::parse("https://Bücher.test/x").unwrap();
+        assert_eq!(solo_crawl::canon::host_key(&idn), "xn--bcher-kva.test:443");
     }
 
     #[test]

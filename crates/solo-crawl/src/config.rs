@@ -36,6 +36,12 @@ pub struct Config {
     pub concurrency: usize,
     /// Requests in flight at once to one host (`host:port`).
     pub per_host: usize,
+    /// Requests in flight at once to one IP address, over all the host
+    /// names that resolve to it (`--per-ip`; Heritrix's and BUbiNG's
+    /// politeness by IP): many sites on one shared server share this
+    /// budget. Each host is resolved once, before its first request (see
+    /// the `per_ip` module); `None` (the default) sets no such limit.
+    pub per_ip: Option<usize>,
     /// Pause between two requests to the same host.
     pub delay: Duration,
     /// Randomize each pause to 0.5–1.5 × `delay` (never below the host's
@@ -144,6 +150,10 @@ pub struct Config {
     /// With `state_dir`: discard the state it holds and start over (the
     /// output is appended to, not cleared).
     pub state_reset: bool,
+    /// With `state_dir`: when the state holds a finished crawl, start a
+    /// new pass over it with conditional requests (`--recrawl`; see
+    /// [`recrawl`](crate::recrawl)). `None`: resume or start as usual.
+    pub recrawl: Option<crate::Recrawl>,
     /// Serve live metrics in Prometheus text format at `GET /metrics` on
     /// this address while the crawl runs (see the `metrics` counters in
     /// [`Summary`](crate::Summary): the same numbers).
@@ -191,6 +201,7 @@ impl Default for Config {
         Config {
             concurrency: 64,
             per_host: 8,
+            per_ip: None,
             delay: Duration::ZERO,
             jitter: true,
             autothrottle: None,
@@ -223,6 +234,7 @@ impl Default for Config {
             progress: false,
             state_dir: None,
             state_reset: false,
+            recrawl: None,
             metrics: None,
             metrics_linger: Duration::ZERO,
             meaning: Default::default(),
@@ -265,6 +277,9 @@ impl Config {
         };
         positive("concurrency", self.concurrency)?;
         positive("per_host", self.per_host)?;
+        if let Some(n) = self.per_ip {
+            positive("per_ip", n)?;
+        }
         positive("max_bytes", self.max_bytes)?;
         positive("frontier_cap", self.frontier_cap)?;
         at_most_a_day("delay", self.delay)?;
@@ -288,6 +303,13 @@ impl Config {
                      {MAX_TARGET_CONCURRENCY}, not {c}"
                 ));
             }
+        }
+        if self.recrawl.is_some() && self.state_dir.is_none() {
+            return Err(
+                "Config::recrawl needs Config::state_dir (--recrawl needs --state DIR): \
+                        the pages to recrawl are in the state"
+                    .into(),
+            );
         }
         Ok(())
     }

@@ -43,13 +43,14 @@ use crate::fetch::{self, Fetch, FetchError, FetchErrorKind, FetchRequest, Fetche
 use crate::frontier::{Frontier, HostId, Job, Rejected};
 use crate::output::{OutputConfig, PageRecord};
 use crate::pipeline::{self, PipelineError, Pipelines};
+use crate::recrawl;
 use crate::redirect;
 use crate::request::Request;
 use crate::response::Response;
 use crate::robots::{agent_name, RobotsRules};
 use crate::secrets::{redact_text, redact_url, referer as referer_for};
 use crate::session::{self, Sessions};
-use crate::sink::{Msg, Writer};
+use crate::sink::{Archive, Msg, Writer};
 use crate::spider::{Failure, Output, Spider};
 use crate::stats::{Progress, Stats, Summary, SummaryExtra};
 use crate::store::{Op, Restored, StateError, Store};
@@ -269,30 +270,43 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             ),
             None => None,
         };
-        let (store, restored) = match config.state_dir.clone() {
+        let (store, restored, pass) = match config.state_dir.clone() {
             Some(dir) => {
                 let reset = config.state_reset;
                 let (meaning, force) = (config.meaning.clone(), config.force_resume);
-                let (store, restored) = solo::to_thread(move || {
-                    let store = Store::open(&dir, reset)?;
-                    let restored = store.load().map_err(|e| {
+                let recrawl = config.recrawl.clone();
+                let (store, restored, pass) = solo::to_thread(move || {
+                    let mut store = Store::open(&dir, reset)?;
+                    let db_error = |store: &Store, e: rusqlite::Error| {
                         let msg = format!(
                             "state database {}: {}",
                             store.db_path().display(),
                             crate::sink::sqlite_message(&e)
                         );
                         StateError::caused_by(msg, e)
-                    })?;
+                    };
+                    let mut restored = store.load().map_err(|e| db_error(&store, e))?;
                     if !meaning.is_empty() {
                         store.keep_settings(restored.resumed, &meaning, force)?;
                     }
-                    Ok::<_, StateError>((store, restored))
+                    let mut pass = Vec::new();
+                    if let (Some(r), true) = (recrawl, restored.queued.is_empty()) {
+                        if restored.spilled == 0 {
+                            pass = crate::recrawl::start_pass(&mut store, &r)
+                                .map_err(|e| db_error(&store, e))?;
+                            restored = store.load().map_err(|e| db_error(&store, e))?;
+                        }
+                    }
+                    Ok::<_, StateError>((store, restored, pass))
                 })
                 .await
                 .map_err(|e| CrawlError::State(e.into()))?;
-                (Some(store), Some(restored))
+                let db = store.db_path();
+                let pass = crate::recrawl::decode_pass(&pass, &db)
+                    .map_err(|e| CrawlError::State(e.into()))?;
+                (Some(store), Some(restored), pass)
             }
-            None => (None, None),
+            None => (None, None, Vec::new()),
         };
         let db_path = store.as_ref().map(Store::db_path);
         // Decoded before the output is touched: a damaged state changes
@@ -319,6 +333,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             agent: agent_name(&agent_cfg.user_agent),
             sitemap_urls: Cell::new(0),
             sessions: Sessions::new(agent_cfg.cookies),
+            archive: writer.archive(&self.output),
         });
         let mut frontier = Frontier::new(&agent_cfg);
         let resumed = restored.as_ref().is_some_and(|(r, _)| r.resumed);
@@ -345,18 +360,30 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             );
         }
         let mut seeds = Seeds::default();
+        // A start URL that is a known page is asked conditionally too.
+        let known = recrawl::merge_starts(&mut starts, pass);
         for r in starts {
             let url = redact_url(&r.url);
+            let bad_host = crate::idn::check_host(&r.url).err();
             let pushed = frontier.push_with(r, true, |fp, req, spilled| {
                 if persist {
                     writer.send(enqueue_op(fp, req, spilled));
                 }
             });
             if let Err(why) = pushed {
-                if why != crate::frontier::Rejected::Seen {
-                    seeds.failed.push(format!("{url}: {}", why.as_str()));
-                }
+                let why = match why {
+                    Rejected::Seen => continue,
+                    Rejected::BadHost => bad_host.unwrap_or_default(),
+                    why => why.as_str().to_owned(),
+                };
+                seeds.failed.push(format!("{url}: {why}"));
             }
+        }
+        // The other known pages as links are: under the crawl's rules now.
+        for r in known {
+            let _ = frontier.push_with(r, false, |fp, req, spilled| {
+                writer.send(enqueue_op(fp, req, spilled));
+            });
         }
         let progress = Rc::new(Progress::new(sh.config.progress));
         let live = Rc::new(crate::metrics::Live::default());
@@ -420,6 +447,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             ("scheme", c.scheme),
             ("max_pages", c.max_pages),
             ("robots", c.robots),
+            ("bad_host", c.bad_host),
         ]
         .into_iter()
         .filter(|(_, n)| *n > 0)
@@ -477,6 +505,8 @@ struct Shared<S: Spider, F> {
     sitemap_urls: Cell<u64>,
     /// The cookie jars.
     sessions: Sessions,
+    /// With WARC output: where every exchange goes.
+    archive: Option<Archive>,
 }
 
 /// How the start requests went.
@@ -512,6 +542,11 @@ enum Report<C> {
     Robots {
         host: HostId,
         rules: RobotsRules,
+    },
+    /// A host's first address (with a per-IP limit).
+    Resolved {
+        host: HostId,
+        ip: Option<std::net::IpAddr>,
     },
     Crashed {
         host: HostId,
@@ -604,6 +639,9 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                         }
                         Some(Job::Robots { host, url }) => {
                             solo::spawn(robots_task(self.sh.clone(), host, url));
+                        }
+                        Some(Job::Resolve { host, name }) => {
+                            solo::spawn(resolve_task(self.sh.clone(), host, name));
                         }
                         None => break,
                     }
@@ -700,7 +738,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
     /// Sends a redirect's target to the frontier, like any new request.
     fn push_redirect(&mut self, next: Request<S::Callback>, seed: bool) {
         let (persist, writer) = (self.persist, &self.writer);
-        let from = next.redirected_from.last().map(redact_url);
+        let from = next.extras().redirected_from.last().map(redact_url);
         let to = redact_url(&next.url);
         let pushed = self.frontier.push_with(next, false, |fp, req, spilled| {
             if persist {
@@ -769,6 +807,10 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     }
                 }
                 let (items, follows, item_errors) = out.into_parts();
+                if let (true, Some(previous)) = (self.persist, request.previous()) {
+                    self.writer
+                        .send(recrawl::page_op(&request, previous, &follows));
+                }
                 {
                     let mut st = self.sh.stats.borrow_mut();
                     st.counts.items += items.len() as u64;
@@ -809,10 +851,12 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     // A sitemap listed by a sitemap is as deep as its
                     // parent: indexes count against `max_nesting`, not the
                     // depth limit.
-                    r.depth = request.depth + u32::from(r.sitemap.is_none());
+                    r.depth = request.depth + u32::from(r.extras().sitemap.is_none());
                     r.referer = Some(referer.clone());
                     r.retries = 0;
-                    r.redirected_from.clear();
+                    if !r.extras().redirected_from.is_empty() {
+                        r.extras_mut().redirected_from.clear();
+                    }
                     let _ = self.frontier.push_with(r, false, |fp, req, spilled| {
                         if persist {
                             writer.send(enqueue_op(fp, req, spilled));
@@ -865,6 +909,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 self.sh.stats.borrow_mut().counts.robots_fetched += 1;
                 self.frontier.robots_done(host, rules, now);
             }
+            Report::Resolved { host, ip } => self.frontier.resolved(host, ip, now),
             Report::Crashed { host, fp, record } => {
                 self.frontier.complete(host, now);
                 let mut st = self.sh.stats.borrow_mut();
@@ -1076,12 +1121,13 @@ impl<C> Drop for PanicGuard<'_, C> {
 
 /// The record of `request` before its fetch, URL credentials masked.
 fn base_record<C>(request: &Request<C>) -> PageRecord {
+    let x = request.extras();
     PageRecord {
         url: redact_url(&request.url),
         depth: request.depth,
         referer: request.referer.as_ref().map(redact_url),
-        redirected_from: request.redirected_from.iter().map(redact_url).collect(),
-        lastmod: request.lastmod.clone(),
+        redirected_from: x.redirected_from.iter().map(redact_url).collect(),
+        lastmod: x.lastmod.clone(),
         ..Default::default()
     }
 }
@@ -1163,11 +1209,11 @@ fn retry_after(f: &Fetched) -> Option<Duration> {
 async fn page<S: Spider, F: Fetch>(
     sh: &Shared<S, F>,
     host: HostId,
-    request: Request<S::Callback>,
+    mut request: Request<S::Callback>,
 ) -> Report<S::Callback> {
     let cfg = &sh.config;
     let start = Instant::now();
-    tracing::debug!(method = %request.method, "request");
+    tracing::debug!(method = %request.extras().method, "request");
     let result = download(
         sh,
         &request.url,
@@ -1223,9 +1269,30 @@ async fn page<S: Spider, F: Fetch>(
                 );
             }
             fill_head(&mut record, &f);
+            if recrawl::not_modified(&request, &f) {
+                // Unchanged since the last pass: its links then are its
+                // links now.
+                let before = request.take_previous();
+                let mut kept = recrawl::keep(&f, before.as_deref());
+                kept.links = before.map(|p| p.links).unwrap_or_default();
+                for link in kept.links.iter().filter_map(|l| Url::parse(l).ok()) {
+                    out.follow(Request::new(link, request.callback.clone()));
+                }
+                record.not_modified = true;
+                record.links = kept.links.len() as u64;
+                request.set_previous(Some(Box::new(kept)));
+                return Report::answered(host, request, record, out, f.final_url, None);
+            }
+            if cfg.state_dir.is_some() && (200..300).contains(&f.status) {
+                // Kept for a later recrawl (links added by the loop).
+                let kept = recrawl::keep(&f, request.previous());
+                request.set_previous(Some(Box::new(kept)));
+            } else {
+                request.set_previous(None);
+            }
             let followed = redirect::follow(
                 &request,
-                &request.method,
+                &request.extras().method,
                 f.status,
                 f.header("location"),
                 &f.final_url,
@@ -1238,7 +1305,7 @@ async fn page<S: Spider, F: Fetch>(
                 return redirected(sh, host, request, record, f.final_url, f.status, next).await;
             }
             let ok = (200..300).contains(&f.status);
-            if let (Some(role), true) = (request.sitemap, ok) {
+            if let (Some(role), true) = (request.extras().sitemap, ok) {
                 let limits = &cfg.sitemap_limits;
                 let off_loop = cfg.parse_off_loop_bytes;
                 let read =
@@ -1384,6 +1451,19 @@ async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, ur
     let _ = sh.tx.try_send(Report::Robots { host, rules });
 }
 
+/// Resolves a host's name for the per-IP limit (see the `per_ip`
+/// module) with the crawl's resolver, within the crawl's timeout; a name
+/// that does not resolve reports no address.
+async fn resolve_task<S: Spider, F>(sh: Rc<Shared<S, F>>, host: HostId, name: String) {
+    let resolver = sh.config.resolver.clone().unwrap_or_default();
+    let ip = solo::timeout(sh.config.timeout, resolver.lookup(&name))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .and_then(|ips| ips.first().copied());
+    let _ = sh.tx.try_send(Report::Resolved { host, ip });
+}
+
 /// The head of an answer into its page record.
 fn fill_head(record: &mut PageRecord, f: &Fetched) {
     record.final_url = Some(redact_url(&f.final_url));
@@ -1502,12 +1582,13 @@ struct Wire<'a> {
 
 impl<'a> Wire<'a> {
     fn of<S: Spider, F>(sh: &Shared<S, F>, r: &'a Request<S::Callback>) -> Wire<'a> {
+        let x = r.extras();
         Wire {
-            method: r.method.clone(),
-            headers: &r.headers,
-            body: r.body.clone(),
-            timeout: r.timeout,
-            jar: sh.sessions.jar(r.cookie_jar.as_deref()),
+            method: x.method.clone(),
+            headers: &x.headers,
+            body: x.body.clone(),
+            timeout: x.timeout,
+            jar: sh.sessions.jar(x.cookie_jar.as_deref()),
         }
     }
 }
@@ -1548,8 +1629,16 @@ async fn download<S: Spider, F: Fetch>(
         max_bytes: cfg.max_bytes,
         budget: Some(sh.budget.clone()),
         body: wire.body,
+        capture: sh.archive.is_some(),
     };
-    let f = sh.fetcher.fetch(&req).await?;
+    let mut f = sh.fetcher.fetch(&req).await?;
+    if let (Some(archive), Some(capture)) = (&sh.archive, f.capture.take()) {
+        // The URL's credentials went as `Authorization`, not in the URL.
+        let mut target = url.clone();
+        let _ = target.set_username("");
+        let _ = target.set_password(None);
+        archive.push(target.as_str(), *capture);
+    }
     if let Some(jar) = &wire.jar {
         session::keep_cookies(jar, &f.final_url, &f.headers);
     }

@@ -23,6 +23,7 @@ use url::Url;
 
 pub use crate::budget::{BodyBudget, Lease};
 use crate::config::Config;
+use crate::warc::Capture;
 
 /// What to fetch, and the limits to fetch it under.
 ///
@@ -48,6 +49,9 @@ pub struct FetchRequest {
     pub budget: Option<BodyBudget>,
     /// The request body (empty for none).
     pub body: Bytes,
+    /// Keep the exchange's wire bytes in [`Fetched::capture`] (for WARC
+    /// output).
+    pub capture: bool,
 }
 
 impl FetchRequest {
@@ -67,6 +71,7 @@ impl FetchRequest {
             max_bytes: 64 << 20,
             budget: None,
             body: Bytes::new(),
+            capture: false,
         }
     }
 }
@@ -81,6 +86,7 @@ impl FetchRequest {
 ///     final_url: url::Url::parse("http://a.test/").unwrap(),
 ///     body: bytes::Bytes::from_static(b"<p>hi"),
 ///     elapsed: std::time::Duration::from_millis(3),
+///     capture: None,
 /// };
 /// assert_eq!(f.header("Content-Type"), Some("text/html"));
 /// ```
@@ -98,6 +104,9 @@ pub struct Fetched {
     pub body: Bytes,
     /// How long the exchange took.
     pub elapsed: Duration,
+    /// The exchange's wire bytes, when [`FetchRequest::capture`] asked
+    /// (and the fetcher can: the default one does).
+    pub capture: Option<Box<Capture>>,
 }
 
 impl Fetched {
@@ -105,7 +114,7 @@ impl Fetched {
     ///
     /// ```
     /// # let f = solo_crawl::fetch::Fetched { status: 200, headers: vec![("location".into(), "/x".into())],
-    /// #   final_url: url::Url::parse("http://a.test/").unwrap(), body: Default::default(), elapsed: Default::default() };
+    /// #   final_url: url::Url::parse("http://a.test/").unwrap(), body: Default::default(), elapsed: Default::default(), capture: None };
     /// assert_eq!(f.header("LOCATION"), Some("/x"));
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -291,7 +300,7 @@ impl std::error::Error for FetchError {
 /// impl Fetch for Canned {
 ///     async fn fetch(&self, req: &FetchRequest) -> Result<Fetched, FetchError> {
 ///         Ok(Fetched { status: 200, headers: vec![], final_url: req.url.clone(),
-///                      body: bytes::Bytes::from_static(b"ok"), elapsed: Default::default() })
+///                      body: bytes::Bytes::from_static(b"ok"), elapsed: Default::default(), capture: None })
 ///     }
 /// }
 /// let f = solo::run(Canned.fetch(&FetchRequest::get(url::Url::parse("http://a.test/").unwrap())));
@@ -409,7 +418,10 @@ async fn exchange(
     start: Instant,
     waiting: &std::cell::Cell<Option<Instant>>,
 ) -> Result<Fetched, FetchError> {
-    let mut builder = client.request(req.method.clone(), req.url.as_str());
+    let date = std::time::SystemTime::now();
+    let mut builder = client
+        .request(req.method.clone(), req.url.as_str())
+        .capture(req.capture);
     if !req.body.is_empty() {
         builder = builder.body(req.body.clone());
     }
@@ -486,12 +498,27 @@ async fn exchange(
         true => req.url.clone(),
         false => resp.url().clone(),
     };
+    let capture = resp.capture().map(|c| {
+        let raw = resp.raw_body().unwrap_or_default();
+        Box::new(Capture {
+            date,
+            peer: c.peer_addr().map(|a| a.ip()),
+            request: c.request().clone(),
+            response_head: c.response_head().clone(),
+            // Not decompressed: the same bytes, no copy.
+            body: match raw == &body[..] {
+                true => body.clone(),
+                false => Bytes::copy_from_slice(raw),
+            },
+        })
+    });
     Ok(Fetched {
         status,
         headers,
         final_url,
         body,
         elapsed,
+        capture,
     })
 }
 

@@ -36,9 +36,9 @@ use crate::response::Response;
 ///     .formdata([("user", "ann"), ("pass", "secret")])
 ///     .request("after_login")
 ///     .unwrap();
-/// assert_eq!(req.method, hyper::Method::POST);
+/// assert_eq!(req.extras().method, hyper::Method::POST);
 /// assert_eq!(req.url.as_str(), "http://a.test/session");
-/// assert_eq!(req.body, "csrf=t0k&user=ann&pass=secret&go=Log+in");
+/// assert_eq!(req.extras().body, "csrf=t0k&user=ann&pass=secret&go=Log+in");
 /// assert_eq!(req.callback, "after_login");
 /// ```
 #[derive(Clone, Debug)]
@@ -351,7 +351,9 @@ mod tests {
     }
 
     fn body(r: &Request<()>) -> Vec<(String, String)> {
-        url::form_urlencoded::parse(&r.body).into_owned().collect()
+        url::form_urlencoded::parse(&r.extras().body)
+            .into_owned()
+            .collect()
     }
 
     fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -397,7 +399,7 @@ line two</textarea>
             .form_name("f")
             .request(())
             .unwrap();
-        assert_eq!(r.method, hyper::Method::POST);
+        assert_eq!(r.extras().method, hyper::Method::POST);
         assert_eq!(r.url.as_str(), "http://a.test/dir/post.php");
         assert_eq!(
             r.header_value("content-type"),
@@ -432,9 +434,9 @@ line two</textarea>
             .formdata([("q", "new"), ("extra", "1")])
             .request(())
             .unwrap();
-        assert_eq!(r.method, hyper::Method::GET);
+        assert_eq!(r.extras().method, hyper::Method::GET);
         assert_eq!(r.url.as_str(), "http://a.test/s?q=new&extra=1");
-        assert!(r.body.is_empty());
+        assert!(r.extras().body.is_empty());
         let r = FormRequest::from_response(&p)
             .form_number(1)
             .formdata([("text", "mine"), ("r", "1")])

@@ -5,7 +5,10 @@
 //! per-host queues, and the rules a URL must pass to be queued — http or
 //! https, depth limit, max pages, scope (start hosts and allowed domains),
 //! allow/deny regexes, not seen before — and to be dequeued: its host has a
-//! free slot, its delay has elapsed, its robots.txt is known and allows it.
+//! free slot, its delay has elapsed, its robots.txt is known and allows it,
+//! and, with a per-IP limit, its address is known and its IP's group has a
+//! free slot (see [`per_ip`](crate::per_ip): a host's first job is then
+//! to resolve it, which the engine does).
 //! Hosts take turns (round robin), and within a host the highest priority,
 //! then the shallowest, then the oldest request goes first (breadth-first).
 //! A host that is slow, waiting for its delay or for its robots.txt is
@@ -15,6 +18,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use regex::Regex;
@@ -22,6 +26,7 @@ use url::Url;
 
 use crate::canon::host_key;
 use crate::config::Config;
+use crate::per_ip::{GroupId, PerIp};
 use crate::request::Request;
 use crate::robots::RobotsRules;
 use crate::throttle::{AutoThrottle, HostLimit};
@@ -36,6 +41,14 @@ pub struct HostId(pub usize);
 // only add an allocation per page.
 #[allow(clippy::large_enum_variant)]
 pub enum Job<C> {
+    /// Resolve the host's name (with a per-IP limit, before anything
+    /// else of the host), then call [`Frontier::resolved`].
+    Resolve {
+        /// The host.
+        host: HostId,
+        /// Its name (or IP literal), as in its URLs.
+        name: String,
+    },
     /// Fetch the host's robots.txt (before any of its pages).
     Robots {
         /// The host.
@@ -68,6 +81,9 @@ pub enum Rejected {
     Filtered,
     /// The page budget is spent.
     MaxPages,
+    /// Its host name mixes scripts (a likely look-alike; see the `idn`
+    /// module).
+    BadHost,
 }
 
 impl Rejected {
@@ -80,6 +96,7 @@ impl Rejected {
             Rejected::Offsite => "offsite",
             Rejected::Filtered => "filtered",
             Rejected::MaxPages => "max_pages",
+            Rejected::BadHost => "bad_host",
         }
     }
 }
@@ -136,6 +153,26 @@ impl<C> Ord for Entry<C> {
     }
 }
 
+/// What the frontier knows of a host's address (see `per_ip`).
+enum Address {
+    /// Not resolved yet: its first job resolves it.
+    Unknown,
+    /// Being resolved.
+    Resolving,
+    /// Its per-IP group (`None`: no per-IP limit, or the name did not
+    /// resolve).
+    Known(Option<GroupId>),
+}
+
+impl Address {
+    fn group(&self) -> Option<GroupId> {
+        match self {
+            Address::Known(g) => *g,
+            _ => None,
+        }
+    }
+}
+
 enum RobotsState {
     Unknown,
     Fetching,
@@ -154,6 +191,7 @@ struct Host<C> {
     /// sheds load).
     limit: HostLimit,
     robots: RobotsState,
+    address: Address,
     /// In `ready` or `timed` (never both, never twice).
     scheduled: bool,
 }
@@ -200,6 +238,8 @@ pub struct FrontierCounts {
     pub max_pages: u64,
     /// Disallowed by robots.txt.
     pub robots: u64,
+    /// Host names that mix scripts.
+    pub bad_host: u64,
 }
 
 /// The scheduler (see the module docs).
@@ -216,6 +256,8 @@ pub struct Frontier<C> {
     allow: Vec<Regex>,
     deny: Vec<Regex>,
     obey_robots: bool,
+    /// The per-IP groups, with a per-IP limit.
+    per_ip: Option<PerIp>,
 
     seen: SeenSet,
     hosts: Vec<Host<C>>,
@@ -254,11 +296,16 @@ impl<C> Frontier<C> {
             allow_domains: config
                 .allow_domains
                 .iter()
-                .map(|d| d.trim_start_matches('.').to_ascii_lowercase())
+                .map(|d| {
+                    let d = d.trim_start_matches('.');
+                    // A Unicode domain matches hosts in their punycode form.
+                    idna::domain_to_ascii(d).unwrap_or_else(|_| d.to_ascii_lowercase())
+                })
                 .collect(),
             allow: config.allow.clone(),
             deny: config.deny.clone(),
             obey_robots: config.obey_robots,
+            per_ip: config.per_ip.map(PerIp::new),
             seen: SeenSet::default(),
             hosts: Vec::new(),
             host_index: HashMap::new(),
@@ -309,10 +356,10 @@ impl<C> Frontier<C> {
         let r = self.check(&request, start);
         match r {
             Ok(fp) => {
-                let fp = if request.dont_filter {
+                let fp = if request.extras().dont_filter {
                     // Not in the seen set; a key of its own in the store.
                     let key = fastrand::u64(..);
-                    request.store_key = Some(key);
+                    request.extras_mut().store_key = Some(key);
                     key
                 } else {
                     self.seen.insert(fp);
@@ -335,6 +382,7 @@ impl<C> Frontier<C> {
                     Rejected::Offsite => &mut c.offsite,
                     Rejected::Filtered => &mut c.filtered,
                     Rejected::MaxPages => &mut c.max_pages,
+                    Rejected::BadHost => &mut c.bad_host,
                 } += 1;
             }
         }
@@ -345,6 +393,9 @@ impl<C> Frontier<C> {
         let url = &request.url;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(Rejected::Scheme);
+        }
+        if crate::idn::check_host(url).is_err() {
+            return Err(Rejected::BadHost);
         }
         if self.budget_spent() {
             return Err(Rejected::MaxPages);
@@ -364,7 +415,7 @@ impl<C> Frontier<C> {
             }
         }
         let fp = request.fingerprint();
-        if !request.dont_filter && self.seen.contains(&fp) {
+        if !request.extras().dont_filter && self.seen.contains(&fp) {
             return Err(Rejected::Seen);
         }
         Ok(fp)
@@ -425,6 +476,10 @@ impl<C> Frontier<C> {
             } else {
                 RobotsState::Ready(RobotsRules::allow_all())
             },
+            address: match self.per_ip {
+                Some(_) => Address::Unknown,
+                None => Address::Known(None),
+            },
             scheduled: false,
         });
         self.host_index.insert(key, h);
@@ -438,6 +493,7 @@ impl<C> Frontier<C> {
             || hs.queue.is_empty()
             || hs.in_flight >= hs.limit.limit()
             || matches!(hs.robots, RobotsState::Fetching)
+            || matches!(hs.address, Address::Resolving)
         {
             return;
         }
@@ -476,6 +532,7 @@ impl<C> Frontier<C> {
             if hs.queue.is_empty()
                 || hs.in_flight >= hs.limit.limit()
                 || matches!(hs.robots, RobotsState::Fetching)
+                || matches!(hs.address, Address::Resolving)
             {
                 continue;
             }
@@ -483,7 +540,24 @@ impl<C> Frontier<C> {
                 self.reschedule(host, Some(now));
                 continue;
             }
+            if matches!(hs.address, Address::Unknown) {
+                hs.address = Address::Resolving;
+                hs.in_flight += 1;
+                self.in_flight += 1;
+                let name = hs.origin.host_str().unwrap_or_default().to_owned();
+                return Some(Job::Resolve { host, name });
+            }
+            let group = hs.address.group();
+            if let (Some(g), Some(ip)) = (group, self.per_ip.as_mut()) {
+                if !ip.has_room(g) {
+                    ip.park(g, host);
+                    continue;
+                }
+            }
             if matches!(hs.robots, RobotsState::Unknown) {
+                if let (Some(g), Some(ip)) = (group, self.per_ip.as_mut()) {
+                    ip.start(g);
+                }
                 hs.robots = RobotsState::Fetching;
                 hs.in_flight += 1;
                 self.in_flight += 1;
@@ -509,6 +583,9 @@ impl<C> Frontier<C> {
                     continue;
                 }
                 self.dispatched += 1;
+            }
+            if let (Some(g), Some(ip)) = (group, self.per_ip.as_mut()) {
+                ip.start(g);
             }
             hs.in_flight += 1;
             self.in_flight += 1;
@@ -558,6 +635,26 @@ impl<C> Frontier<C> {
         let hs = &mut self.hosts[host.0];
         hs.in_flight = hs.in_flight.saturating_sub(1);
         hs.limit.completed();
+        let group = hs.address.group();
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.reschedule(host, Some(now));
+        if let (Some(g), Some(ip)) = (group, self.per_ip.as_mut()) {
+            for parked in ip.finish(g) {
+                self.reschedule(parked, Some(now));
+            }
+        }
+    }
+
+    /// The resolve job of `host` finished: its first address, if it
+    /// resolved. With a per-IP limit the host joins that address's group.
+    pub fn resolved(&mut self, host: HostId, ip: Option<IpAddr>, now: Instant) {
+        let group = match (ip, self.per_ip.as_mut()) {
+            (Some(ip), Some(p)) => Some(p.group_of(ip)),
+            _ => None,
+        };
+        let hs = &mut self.hosts[host.0];
+        hs.address = Address::Known(group);
+        hs.in_flight = hs.in_flight.saturating_sub(1);
         self.in_flight = self.in_flight.saturating_sub(1);
         self.reschedule(host, Some(now));
     }
@@ -853,6 +950,64 @@ mod tests {
         assert!(f.next(now).is_none(), "a.test is at its limit");
         f.complete(ha, now);
         assert!(matches!(f.next(now), Some(Job::Page { .. })));
+    }
+
+    #[test]
+    fn hosts_on_one_address_share_the_per_ip_budget() {
+        let mut f = Frontier::new(&Config {
+            per_ip: Some(2),
+            per_host: 8,
+            ..cfg()
+        });
+        for h in ["a", "b", "c"] {
+            for i in 0..3 {
+                f.push_start(req(&format!("http://{h}.test/{i}"), 0))
+                    .unwrap();
+            }
+        }
+        let now = Instant::now();
+        // Each host's first job resolves it; nothing else starts before.
+        let mut names = Vec::new();
+        while let Some(job) = f.next(now) {
+            let Job::Resolve { host, name } = job else {
+                panic!("a page before its host resolved")
+            };
+            names.push((host, name));
+        }
+        assert_eq!(names.len(), 3);
+        for (host, name) in names {
+            // a and b share 127.0.0.1; c has an address of its own.
+            let ip = if name == "c.test" {
+                [127, 0, 0, 3]
+            } else {
+                [127, 0, 0, 1]
+            };
+            f.resolved(host, Some(ip.into()), now);
+        }
+        let pages = |f: &mut Frontier<()>| {
+            let mut v = Vec::new();
+            while let Some(Job::Page { host, request }) = f.next(now) {
+                v.push((host, request.url.host_str().unwrap().to_owned()));
+            }
+            v
+        };
+        let started = pages(&mut f);
+        let on_one = started.iter().filter(|(_, h)| h != "c.test").count();
+        assert_eq!(on_one, 2, "{started:?}");
+        assert_eq!(started.len() - on_one, 2, "c.test has a budget of its own");
+        // A freed slot of the shared address lets one more start.
+        let (done, _) = *started.iter().find(|(_, h)| h != "c.test").unwrap();
+        f.complete(done, now);
+        let more = pages(&mut f);
+        assert_eq!(more.len(), 1, "{more:?}");
+        assert_ne!(more[0].1, "c.test");
+    }
+
+    #[test]
+    fn without_a_per_ip_limit_nothing_is_resolved_ahead() {
+        let mut f = Frontier::new(&cfg());
+        f.push_start(req("http://a.test/", 0)).unwrap();
+        assert!(matches!(f.next(Instant::now()), Some(Job::Page { .. })));
     }
 
     #[test]

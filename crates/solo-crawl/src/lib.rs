@@ -34,16 +34,18 @@
 //! | [`logs`] | `--log-level`, `--log-format`, `--log-file`: the subscriber, and log lines that do not garble the progress line |
 //! | [`demo_site`] | a synthetic site to crawl with no network |
 //! | [`login_site`] | a synthetic site behind a login form, and a JSON API |
+//! | [`idn`] | international host names: the look-alike check, URLs shown with a Unicode host |
 //!
 //! Inside (private modules, for whoever changes the crate):
 //!
 //! | module | owns |
 //! |---|---|
-//! | `request` | [`Request`]: URL, callback, method, headers, body, timeout, `dont_filter`, cookie jar, depth, meta, priority, retries, referer, redirect chain |
+//! | `request` | [`Request`]: URL, callback, depth, meta, priority, retries, referer, and out of line ([`RequestExtras`]) method, headers, body, timeout, `dont_filter`, cookie jar, redirect chain |
 //! | `form` | [`FormRequest`]: a request from a `<form>` on a page |
 //! | `session` | the crawl's cookie jars (sessions) |
 //! | `canon` | URL canonicalization and fingerprints |
 //! | `frontier` | the scheduler: dedup, depth, scope, per-host queues and limits |
+//! | `per_ip` | `--per-ip`: hosts grouped by IP address, one budget per address |
 //! | `robots` | robots.txt rules |
 //! | `redirect` | a 3xx answer → the next request, or why not (limits, loops) |
 //! | `secrets` | the `Referer` policy; URL credentials masked in output |
@@ -114,13 +116,16 @@ pub mod export;
 pub mod fetch;
 mod form;
 mod frontier;
+pub mod idn;
 mod links;
 pub mod login_site;
 pub mod logs;
 mod metrics;
 pub mod offloop;
 pub mod output;
+mod per_ip;
 pub mod pipeline;
+pub mod recrawl;
 mod redirect;
 mod request;
 mod response;
@@ -136,6 +141,7 @@ pub mod stages;
 mod stats;
 mod store;
 mod throttle;
+pub mod warc;
 
 pub use config::{Config, MAX_DURATION, MAX_TARGET_CONCURRENCY};
 pub use engine::{CrawlError, Crawler, StopHandle};
@@ -143,13 +149,15 @@ pub use form::{FormError, FormRequest};
 pub use links::PageScan;
 pub use output::{Format, OutputConfig, PageRecord, Target};
 pub use pipeline::{ItemError, Pipeline, Pipelines};
-pub use request::Request;
+pub use recrawl::Recrawl;
+pub use request::{Request, RequestExtras};
 pub use response::{Response, SelectError};
 pub use secrets::redact_text;
 pub use sitemap::{SitemapLimits, SitemapRole, SitemapRules};
 pub use spider::{Failure, LinkCallback, LinkSpider, Output, Spider};
 pub use stats::{Counters, Summary};
 pub use throttle::AutoThrottle;
+pub use warc::WarcOutput;
 
 /// Internals that the benchmarks in `bench/` and the `seen_memory`
 /// example measure. Not part of the API: no stability promise, hidden

@@ -16,7 +16,7 @@ use regex::Regex;
 use solo_crawl::demo_site::DemoSite;
 use solo_crawl::settings::{self, CrawlSettings};
 use solo_crawl::{
-    AutoThrottle, Config, Crawler, Format, LinkSpider, OutputConfig, Summary, Target,
+    AutoThrottle, Config, Crawler, Format, LinkSpider, OutputConfig, Summary, Target, WarcOutput,
 };
 use url::Url;
 
@@ -87,6 +87,18 @@ struct CrawlArgs {
     /// the ones it was started with; the new ones are kept from then on.
     #[arg(long)]
     force: bool,
+    /// With --state: when DIR holds a finished crawl, start a new pass over
+    /// it: every known page is requested again with If-None-Match and
+    /// If-Modified-Since from its last answer; a 304 is recorded with
+    /// "not_modified": true and its earlier links are followed; changed
+    /// pages are fetched and their new links crawled. An unfinished pass
+    /// is resumed.
+    #[arg(long, requires = "state")]
+    recrawl: bool,
+    /// With --recrawl: only pages last fetched longer ago than AGE (1d,
+    /// 12h, 30m, 45s) are requested again.
+    #[arg(long, value_name = "AGE", requires = "recrawl", value_parser = solo_crawl::recrawl::parse_age)]
+    recrawl_older_than: Option<Duration>,
 }
 
 /// A usage error: message and exit code 2.
@@ -133,6 +145,7 @@ fn parse_seed(raw: &str) -> Result<Url, Usage> {
             "invalid URL {s:?}: only http:// and https:// URLs can be crawled"
         )));
     }
+    solo_crawl::idn::check_host(&u).map_err(|e| Usage(format!("invalid URL {s:?}: {e}")))?;
     Ok(u)
 }
 
@@ -218,6 +231,7 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
     let mut cfg = Config {
         concurrency: a.concurrency as usize,
         per_host: a.per_host as usize,
+        per_ip: a.per_ip.map(|n| n as usize),
         delay: Duration::from_millis(a.delay),
         autothrottle: a.autothrottle.then(|| AutoThrottle {
             target_concurrency: a.autothrottle_target,
@@ -255,6 +269,9 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         progress: true,
         state_dir: a.state.clone(),
         state_reset: c.state_reset,
+        recrawl: c.recrawl.then_some(solo_crawl::Recrawl {
+            older_than: c.recrawl_older_than,
+        }),
         metrics: a.metrics,
         metrics_linger: Duration::from_secs(a.metrics_linger),
         meaning: a.meaning(),
@@ -278,8 +295,28 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         format: a.format,
         max_field_chars: a.max_field_chars as usize,
         csv_raw: a.csv_raw,
+        warc: a.warc.as_ref().map(|path| warc_output(path, a, &cfg)),
     };
     Ok((seeds, cfg, out))
+}
+
+/// The `--warc` files, their `warcinfo` saying how the crawl was run.
+fn warc_output(path: &std::path::Path, a: &CrawlSettings, cfg: &Config) -> WarcOutput {
+    let args: Vec<String> = std::env::args().collect();
+    let mut w = WarcOutput::new(path);
+    w.max_size = a.warc_max_size as u64;
+    w.info = vec![
+        ("http-header-user-agent".into(), cfg.user_agent.clone()),
+        (
+            "robots".into(),
+            if cfg.obey_robots { "obey" } else { "ignore" }.into(),
+        ),
+        (
+            "description".into(),
+            solo_crawl::redact_text(&args.join(" ")).into_owned(),
+        ),
+    ];
+    w
 }
 
 /// Where `--output` sends records: `-` is stdout; none is `default`.

@@ -4,7 +4,8 @@
 //! `final_url`, `status`, `depth`, `content_type`, `bytes`, `title`,
 //! `links`, `elapsed_ms`, `referer`, `error`, `redirect_to`,
 //! `redirected_from`, `noindex`, `nofollow`, `canonical`, `lastmod`, and
-//! `truncated` when something was cut), the
+//! `truncated` when something was cut, `not_modified` when a recrawl got
+//! a 304), the
 //! formats, and where they go ([`Target`]: stdout, a file, a shared
 //! buffer, nowhere). A file is only ever appended to (a record starts on
 //! a line of its own); a regular file's length is tracked so the state
@@ -95,10 +96,16 @@ pub struct PageRecord {
     /// [`OutputConfig::max_field_chars`]. Absent from JSON when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub truncated: Vec<String>,
+    /// A recrawl (`--recrawl`) asked whether the page changed and the
+    /// server answered `304 Not Modified`: the page is as the previous
+    /// pass saw it, and its links are the ones it had then. Absent from
+    /// JSON (an empty CSV cell) when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_modified: bool,
 }
 
 impl PageRecord {
-    const FIELDS: [&'static str; 18] = [
+    const FIELDS: [&'static str; 19] = [
         "url",
         "final_url",
         "status",
@@ -117,6 +124,7 @@ impl PageRecord {
         "canonical",
         "lastmod",
         "truncated",
+        "not_modified",
     ];
 
     /// This record with every text field cut to `max` characters, the cut
@@ -250,6 +258,9 @@ pub struct OutputConfig {
     pub max_field_chars: usize,
     /// CSV: write cells as they are, instead of [`csv_safe`] ones.
     pub csv_raw: bool,
+    /// Also archive every exchange (pages, redirects, robots.txt,
+    /// sitemaps, error answers) as WARC/1.1 files (`--warc`).
+    pub warc: Option<crate::WarcOutput>,
 }
 
 impl Default for OutputConfig {
@@ -260,6 +271,7 @@ impl Default for OutputConfig {
             format: Format::default(),
             max_field_chars: 8192,
             csv_raw: false,
+            warc: None,
         }
     }
 }
@@ -489,8 +501,8 @@ pub fn csv_safe(cell: &str) -> Cow<'_, str> {
 /// w.write_page(&PageRecord { url: "http://a.test/".into(), status: Some(200), ..Default::default() }).unwrap();
 /// w.flush().unwrap();
 /// let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
-/// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,noindex,nofollow,canonical,lastmod,truncated"));
-/// assert_eq!(text.lines().nth(1), Some("http://a.test/,,200,0,,0,,0,0.0,,,,,false,false,,,"));
+/// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,noindex,nofollow,canonical,lastmod,truncated,not_modified"));
+/// assert_eq!(text.lines().nth(1), Some("http://a.test/,,200,0,,0,,0,0.0,,,,,false,false,,,,"));
 /// ```
 pub struct RecordWriter {
     pages: Stream,

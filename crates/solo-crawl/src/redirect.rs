@@ -185,10 +185,14 @@ pub fn follow<C: Clone>(
 /// Sends `request` with `method`, and without its body (and the headers
 /// that describe it) unless `keep_body`.
 pub(crate) fn set_method<C>(request: &mut Request<C>, method: &Method, keep_body: bool) {
-    request.method = method.clone();
+    if request.extras().method == *method && (keep_body || request.extras().body.is_empty()) {
+        return; // nothing changes (and a plain GET stays unboxed)
+    }
+    let x = request.extras_mut();
+    x.method = method.clone();
     if !keep_body {
-        request.body = bytes::Bytes::new();
-        request.headers.retain(|(k, _)| !is_about_body(k));
+        x.body = bytes::Bytes::new();
+        x.headers.retain(|(k, _)| !is_about_body(k));
     }
 }
 
@@ -202,7 +206,7 @@ pub fn hop<C: Clone>(
     base: &Url,
     max_redirects: u32,
 ) -> Result<Request<C>, RedirectError> {
-    let hops = request.redirected_from.len();
+    let hops = request.extras().redirected_from.len();
     if hops >= max_redirects as usize {
         return Err(RedirectError::TooMany {
             limit: max_redirects,
@@ -210,6 +214,7 @@ pub fn hop<C: Clone>(
     }
     let fp = fingerprint(&to);
     let visited = request
+        .extras()
         .redirected_from
         .iter()
         .chain([&request.url, base])
@@ -218,17 +223,18 @@ pub fn hop<C: Clone>(
         return Err(RedirectError::Loop(to));
     }
     let mut chain = Vec::with_capacity(hops + 1);
-    chain.extend(request.redirected_from.iter().cloned());
+    chain.extend(request.extras().redirected_from.iter().cloned());
     chain.push(request.url.clone());
     let mut next = request.clone();
     next.priority = request.priority.saturating_add(PRIORITY_ADJUST);
     next.retries = 0;
-    next.redirected_from = chain;
-    next.store_key = None; // a request of its own in the store
+    let x = next.extras_mut();
+    x.redirected_from = chain;
+    x.store_key = None; // a request of its own in the store
     if to.origin() != request.url.origin() {
         // Credentials set for one site do not go to another (as Scrapy
         // and solo-http do); the jar's cookies are chosen per URL anyway.
-        next.headers.retain(|(k, _)| {
+        x.headers.retain(|(k, _)| {
             !k.eq_ignore_ascii_case("authorization") && !k.eq_ignore_ascii_case("cookie")
         });
     }
@@ -281,7 +287,7 @@ mod tests {
         assert_eq!(b.meta, a.meta);
         assert_eq!(b.referer, a.referer);
         let c = next(&b, 301, "http://b.test/c", 10).unwrap();
-        assert_eq!(c.redirected_from, [a.url.clone(), b.url.clone()]);
+        assert_eq!(c.extras().redirected_from, [a.url.clone(), b.url.clone()]);
     }
 
     #[test]
@@ -342,35 +348,42 @@ mod tests {
             .cookie_jar("ann")
             .dont_filter();
         let hop = |status, loc: &str| {
-            follow(&form, &form.method, status, Some(loc), &form.url, 10)
-                .unwrap()
-                .unwrap()
-                .request
+            follow(
+                &form,
+                &form.extras().method,
+                status,
+                Some(loc),
+                &form.url,
+                10,
+            )
+            .unwrap()
+            .unwrap()
+            .request
         };
         for status in [307, 308] {
             let r = hop(status, "/again");
             assert_eq!(
-                (r.method.clone(), r.body.clone()),
-                (Method::POST, form.body.clone())
+                (r.extras().method.clone(), r.extras().body.clone()),
+                (Method::POST, form.extras().body.clone())
             );
-            assert_eq!(r.headers, form.headers);
+            assert_eq!(r.extras().headers, form.extras().headers);
             assert_eq!(
-                (r.cookie_jar.as_deref(), r.dont_filter),
+                (r.extras().cookie_jar.as_deref(), r.extras().dont_filter),
                 (Some("ann"), true)
             );
         }
         for status in [301, 302, 303] {
             let r = hop(status, "/account");
-            assert_eq!(r.method, Method::GET, "{status}");
-            assert!(r.body.is_empty());
+            assert_eq!(r.extras().method, Method::GET, "{status}");
+            assert!(r.extras().body.is_empty());
             assert_eq!(r.header_value("content-type"), None);
             assert_eq!(r.header_value("authorization"), Some("Bearer t"));
-            assert_eq!(r.cookie_jar.as_deref(), Some("ann"));
+            assert_eq!(r.extras().cookie_jar.as_deref(), Some("ann"));
         }
         // Another origin gets no credentials of this one.
         let r = hop(307, "https://a.test/login");
         assert_eq!(r.header_value("authorization"), None);
-        assert_eq!(r.body, form.body);
+        assert_eq!(r.extras().body, form.extras().body);
         // Its own identity: not the fingerprint of the POST.
         assert_ne!(hop(303, "/account").fingerprint(), form.fingerprint());
     }
@@ -499,7 +512,10 @@ mod examples {
             (next.callback, next.depth, next.meta.clone()),
             ("item", 0, serde_json::json!(1))
         );
-        assert_eq!(next.redirected_from, std::slice::from_ref(&first.url));
+        assert_eq!(
+            next.extras().redirected_from,
+            std::slice::from_ref(&first.url)
+        );
         // Back to where the chain started: a loop.
         let back = follow(&next, &Method::GET, 302, Some("/old"), &next.url, 10);
         assert!(matches!(back, Err(RedirectError::Loop(_))));
@@ -517,7 +533,7 @@ mod examples {
         };
         let a = Request::parse("http://a.test/a", ()).unwrap();
         let b = hop(&a, url::Url::parse("http://a.test/b").unwrap(), &a.url, 10).unwrap();
-        assert_eq!(b.redirected_from, std::slice::from_ref(&a.url));
+        assert_eq!(b.extras().redirected_from, std::slice::from_ref(&a.url));
         assert!(matches!(
             hop(&b, a.url.clone(), &b.url, 10),
             Err(RedirectError::Loop(_))

@@ -9,7 +9,11 @@
 //! [`fingerprint`](Request::fingerprint). Requests are plain data: they
 //! serialize, so the state store can persist the frontier (fields at their
 //! default are left out, so a GET is stored as before and old rows still
-//! decode). Must not: do I/O, or decide whether a request is allowed
+//! decode). What a plain GET does not have ([`RequestExtras`]: method,
+//! headers, body, timeout, `dont_filter`, cookie jar, redirect chain,
+//! sitemap role and lastmod) lives behind one `Option<Box<..>>`, allocated
+//! only when set: a crawl holds many queued requests, and most are plain
+//! GETs of links. Must not: do I/O, or decide whether a request is allowed
 //! (that is the frontier's job).
 
 use std::time::Duration;
@@ -34,7 +38,8 @@ use crate::sitemap::SitemapRole;
 ///
 /// Beyond a GET: a method, headers and a body (raw bytes, form fields or
 /// JSON), a timeout of its own, `dont_filter` (fetched even if seen
-/// before) and a cookie jar (a session; see [`cookie_jar`](Request::cookie_jar)):
+/// before) and a cookie jar (a session; see [`cookie_jar`](Request::cookie_jar)),
+/// set with the builder methods and read in [`extras`](Request::extras):
 ///
 /// ```
 /// use std::time::Duration;
@@ -46,10 +51,10 @@ use crate::sitemap::SitemapRole;
 ///     .timeout(Duration::from_secs(5))
 ///     .dont_filter()
 ///     .cookie_jar("alice");
-/// assert_eq!(r.method, hyper::Method::POST);
-/// assert_eq!(r.body, "q=rust&page=2");
+/// assert_eq!(r.extras().method, hyper::Method::POST);
+/// assert_eq!(r.extras().body, "q=rust&page=2");
 /// assert_eq!(r.header_value("content-type"), Some("application/x-www-form-urlencoded"));
-/// assert_eq!(r.cookie_jar.as_deref(), Some("alice"));
+/// assert_eq!(r.extras().cookie_jar.as_deref(), Some("alice"));
 /// ```
 ///
 /// ```
@@ -85,6 +90,30 @@ pub struct Request<C> {
     /// The page this request was found on.
     #[serde(default)]
     pub referer: Option<Url>,
+    /// What a plain GET does not have (`None` for one): read it with
+    /// [`extras`](Request::extras).
+    #[serde(flatten, deserialize_with = "boxed_unless_plain")]
+    extras: Option<Box<RequestExtras>>,
+}
+
+/// What a request has beyond a plain GET of its URL: the method,
+/// headers and body, its own timeout, how the crawl treats it, and the
+/// crawler's bookkeeping for redirects and sitemaps. Set with
+/// [`Request`]'s builder methods (or
+/// [`extras_mut`](Request::extras_mut)); a plain GET has none of it
+/// allocated.
+///
+/// ```
+/// let u = url::Url::parse("http://a.test/").unwrap();
+/// let plain = solo_crawl::Request::new(u.clone(), ());
+/// assert_eq!(plain.extras().method, hyper::Method::GET);
+/// assert!(plain.extras().body.is_empty());
+/// let post = solo_crawl::Request::new(u, ()).with_method(hyper::Method::POST).body("x=1");
+/// assert_eq!(post.extras().body, "x=1");
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RequestExtras {
     /// The URLs that redirected to this one, oldest first (empty unless
     /// the request is a redirect's target); its length is the hop count.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -98,7 +127,7 @@ pub struct Request<C> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lastmod: Option<String>,
     /// The HTTP method (GET unless set).
-    #[serde(default, with = "method_text", skip_serializing_if = "is_get")]
+    #[serde(default = "get", with = "method_text", skip_serializing_if = "is_get")]
     pub method: Method,
     /// Request headers, sent after (and replacing) the crawl's own
     /// `User-Agent`, `Accept` and `Referer`.
@@ -124,6 +153,44 @@ pub struct Request<C> {
     /// fingerprint is not unique); set by the frontier.
     #[serde(default, rename = "key", skip_serializing_if = "Option::is_none")]
     pub(crate) store_key: Option<u64>,
+    /// A recrawl of a known page: what the previous pass knew of it (see
+    /// [`recrawl`](crate::recrawl)); set by the engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) previous: Option<Box<crate::recrawl::Previous>>,
+}
+
+/// The extras of a plain GET.
+static PLAIN: RequestExtras = RequestExtras {
+    redirected_from: Vec::new(),
+    sitemap: None,
+    lastmod: None,
+    method: Method::GET,
+    headers: Vec::new(),
+    body: Bytes::new(),
+    timeout: None,
+    dont_filter: false,
+    cookie_jar: None,
+    store_key: None,
+    previous: None,
+};
+
+impl Default for RequestExtras {
+    /// A plain GET's: nothing set.
+    fn default() -> RequestExtras {
+        PLAIN.clone()
+    }
+}
+
+/// A stored request's extras, boxed only if it has any.
+fn boxed_unless_plain<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Box<RequestExtras>>, D::Error> {
+    let extras = RequestExtras::deserialize(d)?;
+    Ok((extras != PLAIN).then(|| Box::new(extras)))
+}
+
+fn get() -> Method {
+    Method::GET
 }
 
 fn is_get(m: &Method) -> bool {
@@ -196,17 +263,51 @@ impl<C> Request<C> {
             priority: 0,
             retries: 0,
             referer: None,
-            redirected_from: Vec::new(),
-            sitemap: None,
-            lastmod: None,
-            method: Method::GET,
-            headers: Vec::new(),
-            body: Bytes::new(),
-            timeout: None,
-            dont_filter: false,
-            cookie_jar: None,
-            store_key: None,
+            extras: None,
         }
+    }
+
+    /// What the request has beyond a plain GET of its URL (all at their
+    /// defaults for one).
+    ///
+    /// ```
+    /// let u = url::Url::parse("http://a.test/").unwrap();
+    /// let r = solo_crawl::Request::new(u, ()).timeout(std::time::Duration::from_secs(3));
+    /// assert_eq!(r.extras().timeout, Some(std::time::Duration::from_secs(3)));
+    /// assert!(!r.extras().dont_filter);
+    /// ```
+    pub fn extras(&self) -> &RequestExtras {
+        self.extras.as_deref().unwrap_or(&PLAIN)
+    }
+
+    /// What the previous pass knew of this page, on a recrawl.
+    pub(crate) fn previous(&self) -> Option<&crate::recrawl::Previous> {
+        self.extras.as_ref()?.previous.as_deref()
+    }
+
+    /// Sets (or clears) [`previous`](Request::previous); clearing a plain
+    /// request allocates nothing.
+    pub(crate) fn set_previous(&mut self, previous: Option<Box<crate::recrawl::Previous>>) {
+        if previous.is_some() || self.extras.is_some() {
+            self.extras_mut().previous = previous;
+        }
+    }
+
+    /// Takes [`previous`](Request::previous) out.
+    pub(crate) fn take_previous(&mut self) -> Option<Box<crate::recrawl::Previous>> {
+        self.extras.as_mut()?.previous.take()
+    }
+
+    /// The extras, to change them (allocated on first use).
+    ///
+    /// ```
+    /// let u = url::Url::parse("http://a.test/").unwrap();
+    /// let mut r = solo_crawl::Request::new(u, ());
+    /// r.extras_mut().lastmod = Some("2024-05-01".into());
+    /// assert_eq!(r.extras().lastmod.as_deref(), Some("2024-05-01"));
+    /// ```
+    pub fn extras_mut(&mut self) -> &mut RequestExtras {
+        self.extras.get_or_insert_with(Box::default)
     }
 
     /// A start request for a sitemap (Scrapy's `sitemap_urls`): a
@@ -220,7 +321,7 @@ impl<C> Request<C> {
     /// ```
     /// let u = url::Url::parse("https://a.test/sitemap_index.xml").unwrap();
     /// let r = solo_crawl::Request::sitemap(u, ());
-    /// assert!(r.sitemap.is_some());
+    /// assert!(r.extras().sitemap.is_some());
     /// ```
     pub fn sitemap(url: Url, callback: C) -> Request<C> {
         let role = if url.path() == "/robots.txt" {
@@ -228,10 +329,9 @@ impl<C> Request<C> {
         } else {
             SitemapRole::Sitemap { nesting: 0 }
         };
-        Request {
-            sitemap: Some(role),
-            ..Request::new(url, callback)
-        }
+        let mut r = Request::new(url, callback);
+        r.extras_mut().sitemap = Some(role);
+        r
     }
 
     /// A GET of `url` parsed by the default callback; set another with
@@ -239,7 +339,7 @@ impl<C> Request<C> {
     ///
     /// ```
     /// let r: solo_crawl::Request<()> = solo_crawl::Request::get(url::Url::parse("http://a.test/").unwrap());
-    /// assert_eq!(r.method, hyper::Method::GET);
+    /// assert_eq!(r.extras().method, hyper::Method::GET);
     /// ```
     pub fn get(url: Url) -> Request<C>
     where
@@ -254,7 +354,7 @@ impl<C> Request<C> {
     ///
     /// ```
     /// let r: solo_crawl::Request<()> = solo_crawl::Request::post(url::Url::parse("http://a.test/").unwrap());
-    /// assert_eq!(r.method, hyper::Method::POST);
+    /// assert_eq!(r.extras().method, hyper::Method::POST);
     /// ```
     pub fn post(url: Url) -> Request<C>
     where
@@ -312,10 +412,12 @@ impl<C> Request<C> {
     /// ```
     /// # let u = url::Url::parse("http://a.test/").unwrap();
     /// let r = solo_crawl::Request::new(u, ()).with_method(hyper::Method::PUT);
-    /// assert_eq!(r.method, "PUT");
+    /// assert_eq!(r.extras().method, "PUT");
     /// ```
     pub fn with_method(mut self, method: Method) -> Request<C> {
-        self.method = method;
+        if method != self.extras().method {
+            self.extras_mut().method = method;
+        }
         self
     }
 
@@ -326,12 +428,13 @@ impl<C> Request<C> {
     /// let r = solo_crawl::Request::new(u, ())
     ///     .header("Authorization", "Bearer t0ken")
     ///     .header("authorization", "Bearer other");
-    /// assert_eq!(r.headers, [("authorization".to_string(), "Bearer other".to_string())]);
+    /// assert_eq!(r.extras().headers, [("authorization".to_string(), "Bearer other".to_string())]);
     /// ```
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Request<C> {
         let name = name.into();
-        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
-        self.headers.push((name, value.into()));
+        let headers = &mut self.extras_mut().headers;
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
+        headers.push((name, value.into()));
         self
     }
 
@@ -343,7 +446,7 @@ impl<C> Request<C> {
     /// assert_eq!(r.header_value("ACCEPT"), Some("application/json"));
     /// ```
     pub fn header_value(&self, name: &str) -> Option<&str> {
-        crate::fetch::header(&self.headers, name)
+        crate::fetch::header(&self.extras().headers, name)
     }
 
     /// Sets the body as it is.
@@ -351,10 +454,10 @@ impl<C> Request<C> {
     /// ```
     /// # let u = url::Url::parse("http://a.test/").unwrap();
     /// let r = solo_crawl::Request::new(u, ()).with_method(hyper::Method::PUT).body("raw");
-    /// assert_eq!(r.body, "raw");
+    /// assert_eq!(r.extras().body, "raw");
     /// ```
     pub fn body(mut self, body: impl Into<Bytes>) -> Request<C> {
-        self.body = body.into();
+        self.extras_mut().body = body.into();
         self
     }
 
@@ -368,9 +471,9 @@ impl<C> Request<C> {
     /// use solo_crawl::Request;
     /// let get = Request::new(u.clone(), ()).form([("q", "a b"), ("lang", "é")]);
     /// assert_eq!(get.url.as_str(), "http://a.test/s?q=a+b&lang=%C3%A9");
-    /// assert!(get.body.is_empty());
+    /// assert!(get.extras().body.is_empty());
     /// let post = Request::new(u, ()).with_method(hyper::Method::POST).form([("q", "a&b")]);
-    /// assert_eq!(post.body, "q=a%26b");
+    /// assert_eq!(post.extras().body, "q=a%26b");
     /// assert_eq!(post.url.query(), Some("old=1"));
     /// ```
     pub fn form<K, V>(mut self, fields: impl IntoIterator<Item = (K, V)>) -> Request<C>
@@ -381,7 +484,7 @@ impl<C> Request<C> {
         let encoded = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        if self.method == Method::GET {
+        if self.extras().method == Method::GET {
             self.url
                 .set_query((!encoded.is_empty()).then_some(encoded.as_str()));
             self
@@ -397,13 +500,13 @@ impl<C> Request<C> {
     /// ```
     /// # let u = url::Url::parse("http://a.test/api").unwrap();
     /// let r = solo_crawl::Request::new(u, ()).json(&serde_json::json!({"page": 2}));
-    /// assert_eq!(r.method, hyper::Method::POST);
-    /// assert_eq!(r.body, r#"{"page":2}"#);
+    /// assert_eq!(r.extras().method, hyper::Method::POST);
+    /// assert_eq!(r.extras().body, r#"{"page":2}"#);
     /// assert_eq!(r.header_value("content-type"), Some("application/json"));
     /// ```
     pub fn json(mut self, value: &serde_json::Value) -> Request<C> {
-        if self.method == Method::GET {
-            self.method = Method::POST;
+        if self.extras().method == Method::GET {
+            self.extras_mut().method = Method::POST;
         }
         self.body(value.to_string())
             .header("Content-Type", "application/json")
@@ -415,10 +518,10 @@ impl<C> Request<C> {
     /// ```
     /// # let u = url::Url::parse("http://a.test/").unwrap();
     /// let r = solo_crawl::Request::new(u, ()).timeout(std::time::Duration::from_secs(3));
-    /// assert_eq!(r.timeout, Some(std::time::Duration::from_secs(3)));
+    /// assert_eq!(r.extras().timeout, Some(std::time::Duration::from_secs(3)));
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Request<C> {
-        self.timeout = Some(timeout);
+        self.extras_mut().timeout = Some(timeout);
         self
     }
 
@@ -428,10 +531,10 @@ impl<C> Request<C> {
     ///
     /// ```
     /// # let u = url::Url::parse("http://a.test/").unwrap();
-    /// assert!(solo_crawl::Request::new(u, ()).dont_filter().dont_filter);
+    /// assert!(solo_crawl::Request::new(u, ()).dont_filter().extras().dont_filter);
     /// ```
     pub fn dont_filter(mut self) -> Request<C> {
-        self.dont_filter = true;
+        self.extras_mut().dont_filter = true;
         self
     }
 
@@ -448,11 +551,11 @@ impl<C> Request<C> {
     /// use solo_crawl::Request;
     /// let a = Request::new(u.clone(), ()).cookie_jar(1);
     /// let b = Request::new(u, ()).cookie_jar("bob");
-    /// assert_eq!(a.cookie_jar.as_deref(), Some("1"));
+    /// assert_eq!(a.extras().cookie_jar.as_deref(), Some("1"));
     /// assert_ne!(a.fingerprint(), b.fingerprint());
     /// ```
     pub fn cookie_jar(mut self, id: impl ToString) -> Request<C> {
-        self.cookie_jar = Some(id.to_string());
+        self.extras_mut().cookie_jar = Some(id.to_string());
         self
     }
 
@@ -472,24 +575,44 @@ impl<C> Request<C> {
     /// assert_ne!(a.fingerprint(), get.fingerprint());
     /// ```
     pub fn fingerprint(&self) -> u64 {
-        crate::canon::request_fingerprint(
-            &self.method,
-            &self.url,
-            &self.body,
-            self.cookie_jar.as_deref(),
-        )
+        let x = self.extras();
+        crate::canon::request_fingerprint(&x.method, &self.url, &x.body, x.cookie_jar.as_deref())
     }
 
     /// The request's key in the state store: its fingerprint, or for a
     /// `dont_filter` request the unique key the frontier gave it.
     pub(crate) fn key(&self) -> u64 {
-        self.store_key.unwrap_or_else(|| self.fingerprint())
+        self.extras()
+            .store_key
+            .unwrap_or_else(|| self.fingerprint())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plain_get_is_small_and_allocates_no_extras() {
+        // Queued requests are the crawl's bulk: 416 bytes each when the
+        // extras were inline, 232 now (a URL and a referer are 88 each).
+        let size = std::mem::size_of::<Request<crate::LinkCallback>>();
+        assert!(size <= 240, "Request is {size} bytes");
+        let u = Url::parse("http://a.test/p").unwrap();
+        let plain = Request::new(u.clone(), 0u8).with_method(Method::GET);
+        assert!(plain.extras.is_none());
+        let mut moved = plain.clone();
+        crate::redirect::set_method(&mut moved, &Method::GET, false);
+        assert!(moved.extras.is_none());
+        // A stored plain GET comes back unboxed too.
+        let back: Request<u8> =
+            serde_json::from_str(&serde_json::to_string(&plain).unwrap()).unwrap();
+        assert!(back.extras.is_none());
+        assert!(Request::new(u, 0u8)
+            .timeout(Duration::from_secs(1))
+            .extras
+            .is_some());
+    }
 
     #[test]
     fn stored_form_keeps_a_get_as_before_and_round_trips_the_rest() {
@@ -509,7 +632,7 @@ mod tests {
             .timeout(Duration::from_millis(1500))
             .dont_filter()
             .cookie_jar("s1");
-        post.store_key = Some(42);
+        post.extras_mut().store_key = Some(42);
         let back: Request<u8> =
             serde_json::from_str(&serde_json::to_string(&post).unwrap()).unwrap();
         assert_eq!(back, post);
@@ -517,7 +640,7 @@ mod tests {
             Request::new(Url::parse("http://a.test/").unwrap(), 0u8).body(vec![0xff, 0, 1]);
         let back: Request<u8> =
             serde_json::from_str(&serde_json::to_string(&binary).unwrap()).unwrap();
-        assert_eq!(back.body, binary.body);
+        assert_eq!(back.extras().body, binary.extras().body);
         let bad = r#"{"url":"http://a.test/","callback":0,"depth":0,"method":"NOT A METHOD"}"#;
         let err = serde_json::from_str::<Request<u8>>(bad).unwrap_err();
         assert!(err.to_string().contains("not an HTTP method"), "{err}");

@@ -105,15 +105,12 @@ impl Response {
         elapsed: Duration,
     ) -> Response {
         let mut r = Response::new(url, status, headers, body);
-        r.request_url = request
-            .redirected_from
-            .first()
-            .unwrap_or(&request.url)
-            .clone();
-        r.redirected_from = request.redirected_from.clone();
+        let x = request.extras();
+        r.request_url = x.redirected_from.first().unwrap_or(&request.url).clone();
+        r.redirected_from = x.redirected_from.clone();
         r.depth = request.depth;
         r.meta = request.meta.clone();
-        r.cookie_jar = request.cookie_jar.clone();
+        r.cookie_jar = x.cookie_jar.clone();
         r.elapsed = elapsed;
         r
     }

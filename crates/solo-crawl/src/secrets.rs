@@ -39,17 +39,18 @@ pub fn referer(from: &Url, to: &Url) -> Option<String> {
 
 /// `url` as written in records and messages: its password masked
 /// (`https://user:***@host/`), or a user name alone, often a token,
-/// masked (`https://***@host/`).
+/// masked (`https://***@host/`), and an international host name in
+/// Unicode (see [`display_url`](crate::idn::display_url)).
 pub fn redact_url(url: &Url) -> String {
     if url.username().is_empty() && url.password().is_none() {
-        return url.to_string();
+        return crate::idn::display_url(url).into_owned();
     }
     let mut shown = url.clone();
     let _ = match url.password() {
         Some(_) => shown.set_password(Some("***")),
         None => shown.set_username("***"),
     };
-    shown.into()
+    crate::idn::display_url(&shown).into_owned()
 }
 
 /// `text` with the credentials of every URL in it masked, as

@@ -55,6 +55,12 @@ pub struct CrawlSettings {
     /// Requests in flight at once per host.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=100000))]
     pub per_host: u64,
+    /// Requests in flight at once per IP address, over all the host names
+    /// that resolve to it (many sites on one shared server share it; each
+    /// host is resolved once, before its first request). Default: no
+    /// per-IP limit.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100000))]
+    pub per_ip: Option<u64>,
     /// Pause between requests to one host, in milliseconds (jittered
     /// 0.5-1.5x; at most a day).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
@@ -217,6 +223,17 @@ pub struct CrawlSettings {
     /// Write the final statistics here as JSON (the summary's counters).
     #[arg(long, value_name = "FILE")]
     pub stats_file: Option<PathBuf>,
+    /// Also archive every exchange (pages, redirects, robots.txt,
+    /// sitemaps, error answers) as WARC/1.1 files named after FILE:
+    /// crawl.warc.gz writes crawl-00000.warc.gz, crawl-00001.warc.gz, ...
+    /// (each record a gzip member of its own when FILE ends in .gz). Each
+    /// run, resumed or not, starts at the next free number.
+    #[arg(long, value_name = "FILE")]
+    pub warc: Option<PathBuf>,
+    /// With --warc: start the next file before one would pass SIZE
+    /// (suffixes K, M, G).
+    #[arg(long, default_value = "1G", value_name = "SIZE", value_parser = parse_size)]
+    pub warc_max_size: usize,
     /// With --state: requests kept in memory at most (the rest wait in the
     /// store).
     #[arg(long, default_value_t = 100_000, hide = true, value_parser = clap::value_parser!(u64).range(1..))]

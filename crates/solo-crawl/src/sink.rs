@@ -20,6 +20,7 @@
 
 use std::cell::RefCell;
 use std::io;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -29,11 +30,15 @@ use crate::checkpoint;
 use crate::engine::CrawlError;
 use crate::output::{OutputConfig, PageRecord, RecordWriter};
 use crate::store::{Op, Store};
+use crate::warc::{Capture, WarcWriter};
 
 /// One thing to write.
 pub(crate) enum Msg {
     Page(Box<PageRecord>),
     Item(serde_json::Value),
+    /// An exchange to archive (ignored without WARC output): the URL and
+    /// its wire bytes.
+    Warc(String, Box<Capture>),
     /// A change to the state store (ignored without one).
     State(Op),
     /// Spilled requests back, up to `n`: commits what came before first.
@@ -54,7 +59,7 @@ struct Batch {
 pub(crate) struct Writer {
     tx: Option<Sender<Batch>>,
     /// Queued on the loop side until the next [`flush`](Writer::flush).
-    pending: RefCell<Vec<Msg>>,
+    pending: Rc<RefCell<Vec<Msg>>>,
     thread: Option<JoinHandle<()>>,
     failed: Arc<AtomicBool>,
     error: Arc<Mutex<Option<io::Error>>>,
@@ -78,6 +83,11 @@ impl Writer {
             checkpoint::resume(s, cfg).map_err(|e| CrawlError::State(e.into()))?;
         }
         let mut out = RecordWriter::open(cfg).map_err(CrawlError::Output)?;
+        // A new WARC file for every run, resumed or not.
+        let warc = match &cfg.warc {
+            Some(w) => Some(WarcWriter::open(w).map_err(CrawlError::Output)?),
+            None => None,
+        };
         if let Some(s) = &mut store {
             checkpoint::commit(&mut out, s).map_err(|e| CrawlError::State(Box::new(e)))?;
         }
@@ -88,7 +98,7 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("solo-crawl-writer".into())
             .spawn(move || {
-                if let Err(e) = run(out, store, rx) {
+                if let Err(e) = run(Files { out, warc }, store, rx) {
                     f2.store(true, Ordering::Relaxed);
                     *e2.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                 }
@@ -96,7 +106,7 @@ impl Writer {
             .map_err(CrawlError::Output)?;
         Ok(Writer {
             tx: Some(tx),
-            pending: RefCell::new(Vec::new()),
+            pending: Rc::default(),
             thread: Some(thread),
             failed,
             error,
@@ -112,6 +122,12 @@ impl Writer {
             drop(pending);
             self.hand_over(false);
         }
+    }
+
+    /// Where the page tasks queue exchanges to archive (`None` without
+    /// WARC output); they go with the next [`flush`](Writer::flush).
+    pub(crate) fn archive(&self, cfg: &OutputConfig) -> Option<Archive> {
+        cfg.warc.as_ref().map(|_| Archive(self.pending.clone()))
     }
 
     /// Hands the queued messages to the thread: the loop turn is over.
@@ -157,6 +173,18 @@ impl Drop for Writer {
     }
 }
 
+/// The page tasks' way to the WARC files: the writer's queue.
+pub(crate) struct Archive(Rc<RefCell<Vec<Msg>>>);
+
+impl Archive {
+    /// Queues the exchange with `url` for the WARC files.
+    pub(crate) fn push(&self, url: &str, capture: Capture) {
+        self.0
+            .borrow_mut()
+            .push(Msg::Warc(url.to_owned(), Box::new(capture)));
+    }
+}
+
 /// A failure of the state store (not of the output), told apart by the
 /// engine for its message.
 #[derive(Debug)]
@@ -182,7 +210,14 @@ pub(crate) fn db_err(e: rusqlite::Error) -> io::Error {
     io::Error::other(StateWriteError(e))
 }
 
-/// Output flushed; with a store, a checkpoint.
+/// What the thread writes to: the output, and the WARC files.
+struct Files {
+    out: RecordWriter,
+    warc: Option<WarcWriter>,
+}
+
+/// Output flushed; with a store, a checkpoint. (The WARC files have no
+/// buffer to flush: each record goes to the file whole.)
 fn commit(out: &mut RecordWriter, store: &mut Option<Store>) -> io::Result<()> {
     match store {
         Some(s) => checkpoint::commit(out, s),
@@ -192,7 +227,7 @@ fn commit(out: &mut RecordWriter, store: &mut Option<Store>) -> io::Result<()> {
 
 /// Writes batches, with a checkpoint after the last whole one of a run
 /// (never after a part of a loop turn).
-fn run(mut out: RecordWriter, mut store: Option<Store>, rx: Receiver<Batch>) -> io::Result<()> {
+fn run(mut files: Files, mut store: Option<Store>, rx: Receiver<Batch>) -> io::Result<()> {
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         let mut n = 0;
@@ -201,22 +236,28 @@ fn run(mut out: RecordWriter, mut store: Option<Store>, rx: Receiver<Batch>) -> 
             n += batch.msgs.len();
             whole = batch.whole;
             for m in batch.msgs {
-                handle(&mut out, &mut store, m)?;
+                handle(&mut files, &mut store, m)?;
             }
             next = if n < BATCH { rx.try_recv().ok() } else { None };
         }
         if whole {
-            commit(&mut out, &mut store)?;
+            commit(&mut files.out, &mut store)?;
         }
     }
-    commit(&mut out, &mut store)
+    commit(&mut files.out, &mut store)
 }
 
 /// Writes one message (an unspill also answers at once).
-fn handle(out: &mut RecordWriter, store: &mut Option<Store>, m: Msg) -> io::Result<()> {
+fn handle(files: &mut Files, store: &mut Option<Store>, m: Msg) -> io::Result<()> {
+    let out = &mut files.out;
     match m {
         Msg::Page(r) => out.write_page(&r)?,
         Msg::Item(v) => out.write_item(&v)?,
+        Msg::Warc(url, capture) => {
+            if let Some(w) = &mut files.warc {
+                w.exchange(&url, &capture)?;
+            }
+        }
         Msg::State(op) => {
             if let Some(s) = store {
                 s.apply(&op).map_err(db_err)?;

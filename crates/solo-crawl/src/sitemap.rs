@@ -412,11 +412,11 @@ pub(crate) fn expand<S: Spider>(
                     .into_iter()
                     .filter(|e| spider.sitemap_follow(&e.loc))
                 {
-                    out.follow(Request {
-                        sitemap: Some(SitemapRole::Sitemap { nesting }),
-                        lastmod: e.lastmod,
-                        ..Request::new(e.loc, request.callback.clone())
-                    });
+                    let mut r = Request::new(e.loc, request.callback.clone());
+                    let x = r.extras_mut();
+                    x.sitemap = Some(SitemapRole::Sitemap { nesting });
+                    x.lastmod = e.lastmod;
+                    out.follow(r);
                 }
             }
         }
@@ -428,10 +428,11 @@ pub(crate) fn expand<S: Spider>(
                     break;
                 }
                 if let Some(cb) = spider.sitemap_callback(&e.loc) {
-                    out.follow(Request {
-                        lastmod: e.lastmod,
-                        ..Request::new(e.loc, cb)
-                    });
+                    let mut r = Request::new(e.loc, cb);
+                    if e.lastmod.is_some() {
+                        r.extras_mut().lastmod = e.lastmod;
+                    }
+                    out.follow(r);
                     total.set(total.get() + 1);
                     taken += 1;
                 }
@@ -630,10 +631,13 @@ mod examples {
         use solo_crawl::sitemap::SitemapRole;
         let r =
             solo_crawl::Request::sitemap(url::Url::parse("http://a.test/robots.txt").unwrap(), ());
-        assert_eq!(r.sitemap, Some(SitemapRole::Robots));
+        assert_eq!(r.extras().sitemap, Some(SitemapRole::Robots));
         let s =
             solo_crawl::Request::sitemap(url::Url::parse("http://a.test/sitemap.xml").unwrap(), ());
-        assert_eq!(s.sitemap, Some(SitemapRole::Sitemap { nesting: 0 }));
+        assert_eq!(
+            s.extras().sitemap,
+            Some(SitemapRole::Sitemap { nesting: 0 })
+        );
     }
 
     #[test]

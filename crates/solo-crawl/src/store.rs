@@ -9,7 +9,10 @@
 //! made, so a database that lost some (a deleted WAL, a truncated or older
 //! file) is detected — and the operations on it: record a request as
 //! queued in memory or spilled (only in the store), mark it done, hand
-//! spilled ones back in enqueue order, load everything at start. It is
+//! spilled ones back in enqueue order, load everything at start; and for
+//! [`recrawl`](crate::recrawl) passes one row per page answered (its
+//! request, validators, links and when it was fetched), and starting a
+//! new pass from them. It is
 //! used from the writer thread only, in batched transactions that commit
 //! after the output of the same batch is durable (see
 //! [`checkpoint`](crate::checkpoint)). Must not: be touched from the loop
@@ -68,6 +71,17 @@ pub(crate) enum Op {
     Done { fp: u64 },
     /// Pages started so far.
     Dispatched(u64),
+    /// A page answered (2xx, or 304 to a recrawl): what the next pass
+    /// needs to recrawl it.
+    Page {
+        fp: u64,
+        /// The request, as JSON (without conditional headers).
+        request: String,
+        /// Its validators and links, as JSON.
+        previous: String,
+        /// When, in seconds since the Unix epoch.
+        at: i64,
+    },
 }
 
 /// How much of an output file the committed state accounts for.
@@ -231,6 +245,12 @@ impl Store {
              );
              CREATE INDEX IF NOT EXISTS requests_state ON requests (state, id);
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS pages (
+                 fp INTEGER PRIMARY KEY,
+                 request TEXT NOT NULL,
+                 previous TEXT NOT NULL,
+                 fetched_at INTEGER NOT NULL
+             );
              CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS outputs (
                  stream TEXT PRIMARY KEY,
@@ -402,6 +422,20 @@ impl Store {
                     .prepare_cached("UPDATE requests SET state = ?2, data = NULL WHERE fp = ?1")?
                     .execute(params![key(*fp), DONE])?;
             }
+            Op::Page {
+                fp,
+                request,
+                previous,
+                at,
+            } => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO pages (fp, request, previous, fetched_at) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (fp) DO UPDATE SET request = excluded.request,
+                         previous = excluded.previous, fetched_at = excluded.fetched_at",
+                    )?
+                    .execute(params![key(*fp), request, previous, at])?;
+            }
             Op::Dispatched(n) => {
                 self.conn
                     .prepare_cached(
@@ -485,6 +519,35 @@ impl Store {
                 })?;
         }
         Ok(())
+    }
+
+    /// Starts a recrawl pass: forgets the requests of the last one (the
+    /// seen set, the page count) but for the known pages fetched since
+    /// `fetched_before` (seconds since the epoch), which stay seen (not
+    /// requested, even when linked), and gives the other known pages, as
+    /// (request, previous) JSON pairs, oldest first.
+    pub(crate) fn start_pass(
+        &mut self,
+        fetched_before: i64,
+    ) -> rusqlite::Result<Vec<(String, String)>> {
+        self.begin()?;
+        self.conn
+            .execute_batch("DELETE FROM requests; DELETE FROM meta WHERE key = 'dispatched';")?;
+        self.conn.execute(
+            "INSERT INTO requests (fp, state) SELECT fp, ?2 FROM pages WHERE fetched_at >= ?1",
+            params![fetched_before, DONE],
+        )?;
+        let pages = {
+            let mut st = self.conn.prepare(
+                "SELECT request, previous FROM pages WHERE fetched_at < ?1 ORDER BY fetched_at, fp",
+            )?;
+            let rows = st
+                .query_map([fetched_before], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows
+        };
+        self.commit()?;
+        Ok(pages)
     }
 
     /// Takes up to `n` spilled requests back into memory (oldest first).

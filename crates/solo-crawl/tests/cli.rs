@@ -10,7 +10,7 @@ use solo_crawl::demo_site::{demo_reachable, DemoSite};
 /// The page record's fields, in order (the CSV header; JSON Lines leave
 /// out `truncated` when nothing was cut).
 const FIELDS: &str =
-    "url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,noindex,nofollow,canonical,lastmod,truncated";
+    "url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,noindex,nofollow,canonical,lastmod,truncated,not_modified";
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
@@ -47,6 +47,7 @@ fn bad_arguments_give_a_clear_message_and_exit_2() {
         (&["crawl", U, "--deny", "[z-a]"], "bad --deny regex"),
         (&["crawl", U, "--concurrency", "0"], "--concurrency"),
         (&["crawl", U, "--depth", "deep"], "--depth"),
+        (&["crawl", U, "--per-ip", "0"], "--per-ip"),
         (&["crawl", U, "--timeout", "0"], "--timeout"),
         (&["crawl", U, "--timeout", "nan"], "--timeout"),
         (&["crawl", U, "--max-bytes", "lots"], "not a size"),
@@ -75,6 +76,14 @@ fn bad_arguments_give_a_clear_message_and_exit_2() {
         (
             &["crawl", U, "--max-refresh-delay", "nan"],
             "--max-refresh-delay",
+        ),
+        (
+            &["crawl", "http://раypal.test/"],
+            "mixes scripts in the label",
+        ),
+        (
+            &["crawl", "http://xn--a.test/"],
+            "invalid international domain name",
         ),
         (&["frobnicate"], "unrecognized subcommand"),
         (&["bench", "--seconds", "0"], "--seconds"),
@@ -183,7 +192,9 @@ fn crawl_writes_jsonl_to_stdout_and_csv_to_a_file() {
     // The fields, in this order.
     let first = out.lines().next().unwrap();
     let mut at = 0;
-    for key in FIELDS.split(',').filter(|k| *k != "truncated") {
+    // (`truncated` and `not_modified` only when they say something.)
+    let sometimes = ["truncated", "not_modified"];
+    for key in FIELDS.split(',').filter(|k| !sometimes.contains(k)) {
         let pos = first[at..]
             .find(&format!("\"{key}\":"))
             .unwrap_or_else(|| panic!("{key} in {first}"));

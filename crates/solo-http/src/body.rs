@@ -55,6 +55,8 @@ pub(crate) struct Body {
     /// False when the connection must not serve another request
     /// (`Connection: close`).
     keep_alive: bool,
+    /// The bytes as received, kept for a capture.
+    raw_copy: Option<Vec<u8>>,
 }
 
 impl Body {
@@ -76,6 +78,7 @@ impl Body {
             raw: 0,
             decoded: 0,
             keep_alive,
+            raw_copy: None,
         };
         if body.incoming.as_ref().is_some_and(|b| b.is_end_stream()) {
             // No body at all (HEAD, 204, 304): a Content-Length describes
@@ -84,6 +87,16 @@ impl Body {
             body.end(true);
         }
         body
+    }
+
+    /// Keeps a copy of the bytes as received (before decoding).
+    pub(crate) fn keep_raw(&mut self) {
+        self.raw_copy = Some(Vec::new());
+    }
+
+    /// The bytes as received so far, if kept.
+    pub(crate) fn raw_copy(&self) -> Option<&[u8]> {
+        self.raw_copy.as_deref()
     }
 
     /// The next decoded chunk, `None` at the end.
@@ -170,6 +183,9 @@ impl Body {
                         self.raw = self.raw.saturating_add(data.len() as u64);
                         if self.raw > self.limits.max_size {
                             return Err(Error::too_large(self.limits.max_size));
+                        }
+                        if let Some(copy) = &mut self.raw_copy {
+                            copy.extend_from_slice(&data);
                         }
                         return Ok(Some(data));
                     }

@@ -32,6 +32,7 @@
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,13 +48,14 @@ use crate::error::{Error, ErrorKind, Phase};
 use crate::policy::AddressPolicy;
 use crate::proxy::Proxy;
 use crate::tls::{self, Stream};
+use crate::wire::{Tap, Tapped};
 
 /// The body type of every request: the whole body in memory, so a request
 /// can be sent again (a retry on a stale connection, a 307 redirect).
 pub(crate) type ReqBody = Full<Bytes>;
 
 /// What hyper reads and writes.
-type Io = hyper_util::rt::TokioIo<solo::compat::TokioIo<Stream>>;
+type Io = hyper_util::rt::TokioIo<solo::compat::TokioIo<Tapped<Stream>>>;
 
 /// Where a pooled connection goes: scheme, host and port. Connections
 /// are shared only between requests with the same key.
@@ -123,7 +125,8 @@ pub(crate) struct Connector {
 impl Connector {
     /// Opens a connection to `key` and starts its hyper connection task,
     /// within the connect timeout.
-    pub(crate) async fn connect(&self, key: &Key) -> Result<Sender, Error> {
+    /// The connection's [`Tap`] comes with it.
+    pub(crate) async fn connect(&self, key: &Key) -> Result<(Sender, Rc<Tap>), Error> {
         match self.timeout {
             None => self.open(key).await,
             Some(d) => solo::timeout(d, self.open(key))
@@ -132,7 +135,7 @@ impl Connector {
         }
     }
 
-    async fn open(&self, key: &Key) -> Result<Sender, Error> {
+    async fn open(&self, key: &Key) -> Result<(Sender, Rc<Tap>), Error> {
         let tcp = match &self.proxy {
             Some(proxy) => proxy.tunnel(self, key).await?,
             None => {
@@ -140,10 +143,15 @@ impl Connector {
                 self.connect_any(&addrs, &key.host, key.port).await?
             }
         };
+        let tap = Tap::new(tcp.peer_addr().ok());
         let (stream, h2) = if key.https {
             tls::handshake(&self.tls, &key.host, tcp).await?
         } else {
             (Stream::Plain(tcp), false)
+        };
+        let stream = Tapped {
+            inner: stream,
+            tap: tap.clone(),
         };
         tracing::debug!(to = %key, tls = key.https, http2 = h2, "connected");
         let io = hyper_util::rt::TokioIo::new(solo::compat::TokioIo::new(stream));
@@ -160,14 +168,14 @@ impl Connector {
                 .await
                 .map_err(handshake_failed)?;
             in_background(conn);
-            Ok(Sender::Http2(sender))
+            Ok((Sender::Http2(sender), tap))
         } else {
             let (sender, conn) = http1::Builder::new()
                 .handshake::<Io, ReqBody>(io)
                 .await
                 .map_err(handshake_failed)?;
             in_background(conn);
-            Ok(Sender::Http1(sender))
+            Ok((Sender::Http1(sender), tap))
         }
     }
 

@@ -166,6 +166,15 @@
 //!   address and the rule. By default every address is allowed. Names can
 //!   be resolved by a [`Resolver`] of your own
 //!   ([`ClientBuilder::resolver`]), e.g. [`Resolver::hosts`] in tests.
+//! - **Wire bytes, for archives** (WARC): a request sent with
+//!   [`RequestBuilder::capture`] keeps what went over the wire: the
+//!   request as sent, the response's status line and header block as
+//!   received (over HTTP/1.1 the very bytes, copied by a tap between hyper
+//!   and the plain or TLS stream: header names in their case and order;
+//!   over HTTP/2 written out from the decoded frames), the peer address
+//!   ([`Response::capture`], a [`Capture`]) and the body before content
+//!   decoding ([`Response::raw_body`]). A request that does not ask
+//!   copies nothing.
 //!
 //! [hyper]: https://docs.rs/hyper
 //! [rustls]: https://docs.rs/rustls
@@ -190,6 +199,7 @@ mod resolve;
 mod response;
 mod send;
 mod tls;
+mod wire;
 
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY_SIZE};
 pub use cookie::CookieJar;
@@ -198,6 +208,7 @@ pub use policy::{embedded_ipv4, special_range, AddressPolicy, Refused, SpecialRa
 pub use request::{IntoUrl, RequestBuilder};
 pub use resolve::{Resolve, Resolver, Resolving};
 pub use response::Response;
+pub use wire::Capture;
 
 pub use bytes::Bytes;
 pub use http::{header, HeaderMap, Method, StatusCode, Version};

@@ -39,6 +39,7 @@ use solo::time::Instant;
 
 use crate::connect::{Connector, Key, ReqBody, Sender};
 use crate::error::Error;
+use crate::wire::Tap;
 
 /// How long a pooled connection may take to say it is ready for the next
 /// request (its connection task only has to run once) before it is
@@ -61,7 +62,7 @@ pub(crate) struct Pool {
 struct Host {
     opts: PoolOptions,
     idle: RefCell<Vec<Idle>>,
-    h2: RefCell<Option<http2::SendRequest<ReqBody>>>,
+    h2: RefCell<Option<(http2::SendRequest<ReqBody>, Rc<Tap>)>>,
     /// The host answered a TLS handshake without choosing HTTP/2.
     h1_only: Cell<bool>,
     /// Set when the pending connect of unknown protocol finishes.
@@ -72,6 +73,7 @@ struct Host {
 
 struct Idle {
     sender: http1::SendRequest<ReqBody>,
+    tap: Rc<Tap>,
     since: Instant,
 }
 
@@ -79,6 +81,8 @@ struct Idle {
 /// the connection too if [`Lease::reusable`] was called.
 pub(crate) struct Lease {
     conn: Option<Conn>,
+    /// The tap of the connection (set with `conn`).
+    tap: Option<Rc<Tap>>,
     host: Rc<Host>,
     slot: bool,
     reusable: bool,
@@ -127,8 +131,8 @@ impl Pool {
         fresh: bool,
     ) -> Result<Lease, Error> {
         let host = self.host(key);
-        if let Some(h2) = host.live_h2() {
-            return Ok(Lease::new(Conn::Http2(h2), host, false, true));
+        if let Some((h2, tap)) = host.live_h2() {
+            return Ok(Lease::new(Conn::Http2(h2), tap, host, false, true));
         }
         let slot = match &host.slots {
             Some(sem) => {
@@ -144,21 +148,24 @@ impl Pool {
         // without a connection does that when dropped.
         let mut lease = Lease {
             conn: None,
+            tap: None,
             host: host.clone(),
             slot,
             reusable: false,
             reused: false,
         };
         loop {
-            if let Some(h2) = host.live_h2() {
+            if let Some((h2, tap)) = host.live_h2() {
                 lease.give_back_slot();
                 lease.conn = Some(Conn::Http2(h2));
+                lease.tap = Some(tap);
                 lease.reused = true;
                 return Ok(lease);
             }
             if !fresh {
-                if let Some(sender) = host.take_idle().await {
+                if let Some((sender, tap)) = host.take_idle().await {
                     lease.conn = Some(Conn::Http1(sender));
+                    lease.tap = Some(tap);
                     lease.reused = true;
                     return Ok(lease);
                 }
@@ -170,9 +177,11 @@ impl Pool {
             }
         }
         let _marker = (key.https && !host.h1_only.get()).then(|| Connecting::start(&host));
-        match connector.connect(key).await? {
+        let (sender, tap) = connector.connect(key).await?;
+        lease.tap = Some(tap.clone());
+        match sender {
             Sender::Http2(h2) => {
-                *host.h2.borrow_mut() = Some(h2.clone());
+                *host.h2.borrow_mut() = Some((h2.clone(), tap));
                 lease.give_back_slot();
                 lease.conn = Some(Conn::Http2(h2));
             }
@@ -188,16 +197,16 @@ impl Pool {
 }
 
 impl Host {
-    fn live_h2(&self) -> Option<http2::SendRequest<ReqBody>> {
+    fn live_h2(&self) -> Option<(http2::SendRequest<ReqBody>, Rc<Tap>)> {
         let mut h2 = self.h2.borrow_mut();
-        if h2.as_ref().is_some_and(|s| s.is_closed()) {
+        if h2.as_ref().is_some_and(|(s, _)| s.is_closed()) {
             *h2 = None;
         }
         h2.clone()
     }
 
     /// The most recently used idle connection that is still good.
-    async fn take_idle(&self) -> Option<http1::SendRequest<ReqBody>> {
+    async fn take_idle(&self) -> Option<(http1::SendRequest<ReqBody>, Rc<Tap>)> {
         loop {
             let idle = self.idle.borrow_mut().pop()?;
             if self.expired(&idle, solo::time::now()) {
@@ -212,7 +221,7 @@ impl Host {
             // Ready in a moment unless broken; a guard against a wait that
             // nothing else would bound (there may be no total timeout).
             if let Ok(Ok(())) = solo::timeout(READY_LIMIT, sender.ready()).await {
-                return Some(sender);
+                return Some((sender, idle.tap));
             }
         }
     }
@@ -223,7 +232,7 @@ impl Host {
             .is_some_and(|t| now.saturating_duration_since(idle.since) >= t)
     }
 
-    fn put_idle(self: &Rc<Self>, sender: http1::SendRequest<ReqBody>) {
+    fn put_idle(self: &Rc<Self>, sender: http1::SendRequest<ReqBody>, tap: Rc<Tap>) {
         if sender.is_closed() || self.opts.max_idle_per_host == 0 {
             return;
         }
@@ -233,6 +242,7 @@ impl Host {
         }
         idle.push(Idle {
             sender,
+            tap,
             since: solo::time::now(),
         });
         drop(idle);
@@ -294,9 +304,10 @@ impl Drop for Connecting {
 }
 
 impl Lease {
-    fn new(conn: Conn, host: Rc<Host>, slot: bool, reused: bool) -> Lease {
+    fn new(conn: Conn, tap: Rc<Tap>, host: Rc<Host>, slot: bool, reused: bool) -> Lease {
         Lease {
             conn: Some(conn),
+            tap: Some(tap),
             host,
             slot,
             reusable: false,
@@ -315,6 +326,11 @@ impl Lease {
     /// gone stale since).
     pub(crate) fn reused(&self) -> bool {
         self.reused
+    }
+
+    /// The connection's tap.
+    pub(crate) fn tap(&self) -> Option<&Rc<Tap>> {
+        self.tap.as_ref()
     }
 
     /// True for HTTP/2.
@@ -339,8 +355,10 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if let (true, Some(Conn::Http1(sender))) = (self.reusable, self.conn.take()) {
-            self.host.put_idle(sender);
+        if let (true, Some(Conn::Http1(sender)), Some(tap)) =
+            (self.reusable, self.conn.take(), self.tap.take())
+        {
+            self.host.put_idle(sender, tap);
         }
         self.give_back_slot();
     }

@@ -99,6 +99,7 @@ pub struct RequestBuilder {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Option<Bytes>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) capture: bool,
 }
 
 impl RequestBuilder {
@@ -110,6 +111,7 @@ impl RequestBuilder {
             headers: HeaderMap::new(),
             body: None,
             timeout: None,
+            capture: false,
         }
     }
 
@@ -326,6 +328,21 @@ impl RequestBuilder {
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> RequestBuilder {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Keeps the exchange's bytes as they went over the wire, for a web
+    /// archive: the request as sent, the response head as received, the
+    /// peer address ([`Response::capture`]) and the body before content
+    /// decoding ([`Response::raw_body`]). Off by default: a request that
+    /// does not ask copies nothing. With redirects followed, the capture
+    /// is of the last hop.
+    ///
+    /// ```
+    /// let _req = solo_http::Client::new().get("http://example.com/").capture(true);
+    /// ```
+    pub fn capture(mut self, on: bool) -> RequestBuilder {
+        self.capture = on;
         self
     }
 

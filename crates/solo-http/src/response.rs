@@ -25,6 +25,7 @@ use crate::body::{Body, Limits};
 use crate::decode::{self, Decoder};
 use crate::error::{Error, ErrorKind};
 use crate::pool::Lease;
+use crate::wire::Capture;
 
 /// A response to a request.
 ///
@@ -43,6 +44,7 @@ pub struct Response {
     headers: HeaderMap,
     url: Url,
     body: Body,
+    capture: Option<Box<Capture>>,
 }
 
 impl Response {
@@ -53,6 +55,7 @@ impl Response {
         url: Url,
         limits: Limits,
         decompress: bool,
+        capture: Option<Capture>,
     ) -> Response {
         let mut headers = head.headers;
         let decoder = Decoder::for_headers(&headers, decompress, limits.max_size);
@@ -65,13 +68,17 @@ impl Response {
             headers.remove(CONTENT_LENGTH);
         }
         let keep_alive = keep_alive(head.version, &headers);
-        let body = Body::new(incoming, lease, decoder, limits, content_length, keep_alive);
+        let mut body = Body::new(incoming, lease, decoder, limits, content_length, keep_alive);
+        if capture.is_some() {
+            body.keep_raw();
+        }
         Response {
             status: head.status,
             version: head.version,
             headers,
             url,
             body,
+            capture: capture.map(Box::new),
         }
     }
 
@@ -126,6 +133,35 @@ impl Response {
     /// ```
     pub fn url(&self) -> &Url {
         &self.url
+    }
+
+    /// The exchange's bytes as they went over the wire, if the request
+    /// asked with [`capture`](crate::RequestBuilder::capture).
+    ///
+    /// ```
+    /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+    /// let resp = client.get("http://127.0.0.1:8080/").capture(true).send().await?;
+    /// let head = resp.capture().unwrap().response_head();
+    /// # Ok(()) }
+    /// ```
+    pub fn capture(&self) -> Option<&Capture> {
+        self.capture.as_deref()
+    }
+
+    /// The body as received so far, before content decoding (de-chunked,
+    /// still gzip or br if the server sent it so), if the request asked
+    /// with [`capture`](crate::RequestBuilder::capture). Complete once
+    /// [`chunk`](Response::chunk) has returned `None`.
+    ///
+    /// ```
+    /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+    /// let mut resp = client.get("http://127.0.0.1:8080/").capture(true).send().await?;
+    /// while resp.chunk().await?.is_some() {}
+    /// let as_sent: &[u8] = resp.raw_body().unwrap();
+    /// # Ok(()) }
+    /// ```
+    pub fn raw_body(&self) -> Option<&[u8]> {
+        self.body.raw_copy()
     }
 
     /// The `Content-Length`, if the server sent one and the body is not

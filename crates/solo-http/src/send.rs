@@ -40,6 +40,7 @@ use crate::pool::{Conn, Lease};
 use crate::redirect::{Hop, Redirects};
 use crate::request::RequestBuilder;
 use crate::response::Response;
+use crate::wire::{self, Capture, Tap};
 
 /// How much of a redirect response's body is read to keep its connection.
 const DRAIN_LIMIT: u64 = 64 << 10;
@@ -63,18 +64,24 @@ impl Client {
             let at = solo::time::now().checked_add(limit)?;
             Some(Deadline { at, limit })
         });
+        let capture = req.capture;
         match deadline {
-            None => self.follow(hop, None).await,
+            None => self.follow(hop, None, capture).await,
             Some(d) => {
                 let url = hop.url.clone();
-                solo::time::timeout_at(d.at, self.follow(hop, deadline))
+                solo::time::timeout_at(d.at, self.follow(hop, deadline, capture))
                     .await
                     .unwrap_or_else(|_| Err(Error::timeout(Phase::Total, d.limit).with_url(&url)))
             }
         }
     }
 
-    async fn follow(&self, mut hop: Hop, deadline: Option<Deadline>) -> Result<Response, Error> {
+    async fn follow(
+        &self,
+        mut hop: Hop,
+        deadline: Option<Deadline>,
+        capture: bool,
+    ) -> Result<Response, Error> {
         let config = &self.inner.config;
         let limits = Limits {
             max_size: config.max_body_size,
@@ -83,8 +90,10 @@ impl Client {
         };
         let mut redirects = Redirects::new(config.redirect_limit, &hop);
         loop {
-            let (resp, lease, decompress) =
-                self.send_hop(&hop).await.map_err(|e| e.or_url(&hop.url))?;
+            let (resp, lease, decompress, captured) = self
+                .send_hop(&hop, capture)
+                .await
+                .map_err(|e| e.or_url(&hop.url))?;
             let (head, incoming) = resp.into_parts();
             if let Some(jar) = &self.inner.jar {
                 jar.store(&hop.url, &head.headers);
@@ -96,12 +105,12 @@ impl Client {
             };
             if let Ok(false) = next {
                 return Ok(Response::new(
-                    head, incoming, lease, here, limits, decompress,
+                    head, incoming, lease, here, limits, decompress, captured,
                 ));
             }
             // A redirect, followed or refused: read its (small) body so the
             // connection can serve the next request.
-            Response::new(head, incoming, lease, here, limits, false)
+            Response::new(head, incoming, lease, here, limits, false, None)
                 .drain(DRAIN_LIMIT)
                 .await;
             next?;
@@ -109,14 +118,24 @@ impl Client {
     }
 
     /// One request on one connection, retried once on a new connection if
-    /// a reused one turns out to be stale.
-    async fn send_hop(&self, hop: &Hop) -> Result<(http::Response<Incoming>, Lease, bool), Error> {
+    /// a reused one turns out to be stale; with `capture`, its wire bytes.
+    async fn send_hop(&self, hop: &Hop, capture: bool) -> Result<Sent, Error> {
         let inner = &self.inner;
         let key = Key::of(&hop.url);
         let mut fresh = false;
         loop {
             let mut lease = inner.pool.lease(&key, &inner.connector, fresh).await?;
             let (req, decompress) = self.build(hop, lease.is_http2())?;
+            let tap = lease.tap().filter(|_| capture).cloned();
+            let h2_text = match (&tap, lease.is_http2()) {
+                (Some(_), true) => {
+                    Some(wire::request_text(&req, hop.body.as_deref().unwrap_or(&[])))
+                }
+                _ => None,
+            };
+            if let (Some(tap), None) = (&tap, &h2_text) {
+                tap.arm();
+            }
             let sending = async {
                 match lease.conn() {
                     Conn::Http1(s) => s.try_send_request(req).await,
@@ -141,9 +160,13 @@ impl Client {
                         http2 = lease.is_http2(),
                         "response head"
                     );
-                    return Ok((resp, lease, decompress));
+                    let captured = tap.map(|tap| captured(&tap, h2_text, &resp));
+                    return Ok((resp, lease, decompress, captured));
                 }
                 Err(mut e) => {
+                    if let Some(tap) = &tap {
+                        tap.take();
+                    }
                     let unsent = e.take_message().is_some();
                     let e = e.into_error();
                     if lease.reused() && !fresh && (unsent || idempotent(&hop.method) && stale(&e))
@@ -231,6 +254,28 @@ impl Client {
         };
         *req.headers_mut() = headers;
         Ok((req, decompress))
+    }
+}
+
+/// What [`Client::send_hop`] gives: the response, its connection, whether
+/// the body is decompressed, and the wire bytes if asked for.
+type Sent = (http::Response<Incoming>, Lease, bool, Option<Capture>);
+
+/// The wire bytes of an exchange whose response head just arrived.
+fn captured(tap: &Tap, h2_request: Option<Vec<u8>>, resp: &http::Response<Incoming>) -> Capture {
+    let (request, head, http2) = match h2_request {
+        Some(req) => (req, None, true),
+        None => {
+            let (sent, head) = tap.take();
+            (sent, head, false)
+        }
+    };
+    let head = head.unwrap_or_else(|| wire::head_text(resp.status(), resp.headers()));
+    Capture {
+        peer: tap.peer,
+        request: request.into(),
+        response_head: head.into(),
+        http2,
     }
 }
 

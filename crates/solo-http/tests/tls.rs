@@ -175,3 +175,46 @@ fn a_closed_http2_connection_is_replaced() {
         assert_eq!(s.stats.accepted(), 2);
     });
 }
+
+/// `capture` sees plaintext over TLS: the HTTP/1.1 bytes as they went, and
+/// over HTTP/2 the request and head written out from the frames.
+#[test]
+fn capture_over_tls_and_http2() {
+    run(async {
+        let pki = Pki::new();
+        for (opts, http2) in [(H1, false), (H2, true)] {
+            let s = start_tls(&pki, opts).await;
+            let client = trusting(&pki);
+            let mut resp = client
+                .get(https_url(&s, "/gzip"))
+                .capture(true)
+                .send()
+                .await
+                .unwrap();
+            let mut decoded = Vec::new();
+            while let Some(c) = resp.chunk().await.unwrap() {
+                decoded.extend_from_slice(&c);
+            }
+            let c = resp.capture().unwrap();
+            assert_eq!(c.http2(), http2);
+            assert_eq!(c.peer_addr().unwrap(), s.addr);
+            let head = String::from_utf8(c.response_head().to_vec()).unwrap();
+            let req = String::from_utf8(c.request().to_vec()).unwrap();
+            if http2 {
+                assert!(head.starts_with("HTTP/2 200 OK\r\n"), "{head}");
+                assert!(req.starts_with("GET https://localhost:"), "{req}");
+            } else {
+                assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+                assert!(req.starts_with("GET /gzip HTTP/1.1\r\n"), "{req}");
+            }
+            assert!(head.contains("content-encoding: gzip\r\n"), "{head}");
+            assert!(head.ends_with("\r\n\r\n"), "{head}");
+            let raw = resp.raw_body().unwrap();
+            assert!(raw.starts_with(&[0x1f, 0x8b]), "still gzip as sent");
+            let mut unzipped = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(raw), &mut unzipped)
+                .unwrap();
+            assert_eq!(unzipped, decoded);
+        }
+    });
+}

@@ -2,6 +2,7 @@
 //! crawler), counting what they were asked.
 #![allow(dead_code)]
 
+pub mod blocking;
 pub mod tls;
 
 use std::cell::{Cell, RefCell};

@@ -25,13 +25,19 @@ pub fn pki() -> (Vec<u8>, String, Arc<rustls::ServerConfig>) {
 
 /// [`pki`], offering these ALPN protocols (in order of preference).
 pub fn pki_alpn(alpn: &[&[u8]]) -> (Vec<u8>, String, Arc<rustls::ServerConfig>) {
+    pki_for(&["localhost"], alpn)
+}
+
+/// [`pki_alpn`] with a leaf for these DNS names.
+pub fn pki_for(names: &[&str], alpn: &[&[u8]]) -> (Vec<u8>, String, Arc<rustls::ServerConfig>) {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
     let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let leaf = CertificateParams::new(names)
         .unwrap()
         .signed_by(&leaf_key, &issuer)
         .unwrap();

@@ -1,0 +1,249 @@
+//! `--state DIR --recrawl`: a second pass over a finished crawl asks
+//! every known page "changed since?" (If-None-Match / If-Modified-Since),
+//! records 304s as `not_modified` and follows their earlier links,
+//! fetches changed pages and the new pages they link to, and reaches the
+//! same page set. `--recrawl-older-than` leaves recently fetched pages
+//! alone.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+mod common;
+
+/// One request the server got: path, If-None-Match, If-Modified-Since,
+/// and the status it answered.
+#[derive(Clone, Debug)]
+struct Hit {
+    path: String,
+    inm: Option<String>,
+    ims: Option<String>,
+    status: u16,
+}
+
+#[derive(Default)]
+struct Site {
+    /// 1, then 2: `/b` and `/c` change and `/b` links to `/new`.
+    version: AtomicUsize,
+    hits: Mutex<Vec<Hit>>,
+}
+
+const LM1: &str = "Mon, 02 Nov 2026 10:00:00 GMT";
+const LM2: &str = "Mon, 30 Nov 2026 10:00:00 GMT";
+
+/// The page at `path` in `version`: its links, its ETag (`/c` has none:
+/// only Last-Modified), its Last-Modified.
+fn page(path: &str, version: usize) -> Option<(Vec<&'static str>, Option<String>, &'static str)> {
+    let v = |changes: bool| if changes && version == 2 { 2 } else { 1 };
+    let lm = |changes: bool| if changes && version == 2 { LM2 } else { LM1 };
+    Some(match path {
+        "/" => (vec!["/a", "/b", "/c"], Some("\"root-1\"".into()), LM1),
+        "/a" => (vec!["/d"], Some("\"a-1\"".into()), LM1),
+        "/b" if version == 2 => (vec!["/new"], Some(format!("\"b-{}\"", v(true))), lm(true)),
+        "/b" => (vec![], Some("\"b-1\"".into()), LM1),
+        "/c" => (vec![], None, lm(true)),
+        "/d" => (vec!["/"], Some("\"d-1\"".into()), LM1),
+        "/new" if version == 2 => (vec![], Some("\"new-1\"".into()), LM2),
+        _ => return None,
+    })
+}
+
+fn serve(site: Arc<Site>) -> String {
+    common::blocking::serve(move |req| answer(&site, req))
+}
+
+fn answer(site: &Site, req: &common::blocking::RawRequest) -> Vec<u8> {
+    let path = req.path.clone();
+    let inm = req.header("if-none-match").map(str::to_owned);
+    let ims = req.header("if-modified-since").map(str::to_owned);
+    let version = site.version.load(Ordering::SeqCst);
+    let (status, head, body) = match page(&path, version) {
+        None => (404, String::new(), b"no".to_vec()),
+        Some((links, etag, lm)) => {
+            let fresh = match &etag {
+                Some(e) => inm.as_ref() == Some(e),
+                None => ims.as_deref() == Some(lm),
+            };
+            let mut head = format!("Last-Modified: {lm}\r\n");
+            if let Some(e) = &etag {
+                head += &format!("ETag: {e}\r\n");
+            }
+            if fresh {
+                (304, head, Vec::new())
+            } else {
+                let mut html = format!("<html><title>{path} v{version}</title>");
+                for l in links {
+                    html += &format!("<a href=\"{l}\">{l}</a>");
+                }
+                head += "Content-Type: text/html\r\n";
+                (200, head, html.into_bytes())
+            }
+        }
+    };
+    site.hits.lock().unwrap().push(Hit {
+        path,
+        inm,
+        ims,
+        status,
+    });
+    let mut bytes = match status {
+        304 => format!("HTTP/1.1 304 Not Modified\r\n{head}\r\n"),
+        _ => format!(
+            "HTTP/1.1 {status} X\r\n{head}Content-Length: {}\r\n\r\n",
+            body.len()
+        ),
+    }
+    .into_bytes();
+    bytes.extend_from_slice(&body);
+    bytes
+}
+
+fn crawl(base: &str, state: &Path, out: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "crawl".to_owned(),
+        format!("{base}/"),
+        "--state".into(),
+        state.to_str().unwrap().into(),
+        "--output".into(),
+        out.to_str().unwrap().into(),
+        "--ignore-robots".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let o = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Path → record (the JSON object) of an output file.
+fn records(path: &Path, base: &str) -> BTreeMap<String, serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let url = v["url"].as_str().unwrap();
+            (url.strip_prefix(base).unwrap().to_owned(), v)
+        })
+        .collect()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("solo-crawl-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_recrawl_asks_every_known_page_and_fetches_only_what_changed() {
+    let site = Arc::new(Site::default());
+    site.version.store(1, Ordering::SeqCst);
+    let base = serve(site.clone());
+    let dir = scratch("recrawl");
+    let state = dir.join("state");
+    let (p1, p2, p3) = (
+        dir.join("1.jsonl"),
+        dir.join("2.jsonl"),
+        dir.join("3.jsonl"),
+    );
+
+    crawl(&base, &state, &p1, &[]);
+    let first = records(&p1, &base);
+    let known: BTreeSet<&str> = ["/", "/a", "/b", "/c", "/d"].into();
+    assert_eq!(
+        first.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        known
+    );
+    let hits1 = std::mem::take(&mut *site.hits.lock().unwrap());
+    assert!(
+        hits1.iter().all(|h| h.inm.is_none() && h.ims.is_none()),
+        "{hits1:?}"
+    );
+
+    site.version.store(2, Ordering::SeqCst);
+    crawl(&base, &state, &p2, &["--recrawl"]);
+    let hits2 = std::mem::take(&mut *site.hits.lock().unwrap());
+    let by_path: BTreeMap<&str, &Hit> = hits2.iter().map(|h| (h.path.as_str(), h)).collect();
+    assert_eq!(
+        hits2.len(),
+        by_path.len(),
+        "each page requested once: {hits2:?}"
+    );
+    // Every known page asked conditionally, with its validators.
+    for p in &known {
+        let h = by_path[p];
+        assert_eq!(h.ims.as_deref(), Some(LM1), "{p}: {h:?}");
+        let etag = page(p, 1).unwrap().1;
+        assert_eq!(h.inm, etag, "{p}");
+    }
+    for p in ["/", "/a", "/d"] {
+        assert_eq!(by_path[p].status, 304, "{p} unchanged");
+    }
+    for p in ["/b", "/c"] {
+        assert_eq!(by_path[p].status, 200, "{p} changed");
+    }
+    let new = by_path["/new"];
+    assert!(
+        new.inm.is_none() && new.ims.is_none() && new.status == 200,
+        "{new:?}"
+    );
+
+    let second = records(&p2, &base);
+    let mut reached: BTreeSet<&str> = known.clone();
+    reached.insert("/new");
+    assert_eq!(
+        second.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        reached
+    );
+    for (p, r) in &second {
+        let unchanged = ["/", "/a", "/d"].contains(&p.as_str());
+        assert_eq!(
+            r.get("not_modified") == Some(&true.into()),
+            unchanged,
+            "{p}: {r}"
+        );
+        let status = if unchanged { 304 } else { 200 };
+        assert_eq!(r["status"], status, "{p}");
+    }
+    assert_eq!(second["/"]["links"], 3, "the links the page had");
+
+    // A third pass asks again, now with the validators of the second
+    // (the 304s kept theirs, /b and /c have new ones): all unchanged.
+    crawl(&base, &state, &p3, &["--recrawl"]);
+    let hits3 = std::mem::take(&mut *site.hits.lock().unwrap());
+    assert_eq!(hits3.len(), reached.len(), "{hits3:?}");
+    assert!(hits3.iter().all(|h| h.status == 304), "{hits3:?}");
+    let b = hits3.iter().find(|h| h.path == "/b").unwrap();
+    assert_eq!(b.inm.as_deref(), Some("\"b-2\""));
+    let c = hits3.iter().find(|h| h.path == "/c").unwrap();
+    assert_eq!(c.ims.as_deref(), Some(LM2));
+
+    // Only pages older than a day: none is, nothing is requested.
+    crawl(
+        &base,
+        &state,
+        &dir.join("4.jsonl"),
+        &["--recrawl", "--recrawl-older-than", "1d"],
+    );
+    let hits4 = site.hits.lock().unwrap().clone();
+    assert!(hits4.is_empty(), "{hits4:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn recrawl_needs_state() {
+    let o = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args(["crawl", "http://127.0.0.1:9/", "--recrawl"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--state"));
+}

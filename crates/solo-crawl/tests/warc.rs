@@ -1,0 +1,544 @@
+//! `--warc`: the crawler's WARC/1.1 files, read back by warcio (PyPI), a
+//! reader no one here wrote. `warcio check` passes on every file, each
+//! fetched URL has exactly one response (or revisit) record, and each
+//! body read back equals the bytes the test server sent (a gzip-encoded
+//! page, a chunked one, a 404, a redirect, robots.txt). Killed with
+//! SIGKILL while writing: every record of the killed run reads back, and
+//! the resumed run writes new files, valid too.
+//!
+//! warcio comes from the venv `.ci/run` creates (`target/warcio-venv`, or
+//! `$WARCIO_VENV`). Without it these tests say so and pass, unless
+//! `CI=true`: then they fail.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use solo_crawl::demo_site::DemoSite;
+
+mod common;
+
+/// The venv's `bin` directory, or `None` (outside CI) when it is missing.
+fn warcio() -> Option<PathBuf> {
+    let venv = std::env::var_os("WARCIO_VENV").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/warcio-venv"),
+        PathBuf::from,
+    );
+    let bin = venv.join("bin");
+    if bin.join("warcio").exists() {
+        return Some(bin);
+    }
+    let msg = format!(
+        "warcio is not installed in {} (bash .ci/run creates it: python3 -m venv {0} && \
+         {0}/bin/pip install -r crates/solo-crawl/tests/warcio/requirements.txt)",
+        venv.display()
+    );
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+/// One record as `tests/warcio/read.py` prints it.
+#[derive(Debug, serde::Deserialize)]
+struct Rec {
+    #[serde(rename = "type")]
+    kind: String,
+    uri: Option<String>,
+    id: String,
+    concurrent_to: Option<String>,
+    ip: Option<String>,
+    refers_to: Option<String>,
+    profile: Option<String>,
+    status: Option<String>,
+    head: Option<String>,
+    payload: String,
+    block: String,
+    problems: Option<Vec<String>>,
+}
+
+impl Rec {
+    fn payload(&self) -> Vec<u8> {
+        unhex(&self.payload)
+    }
+
+    /// The block as stored: the HTTP head and the payload.
+    fn block(&self) -> Vec<u8> {
+        unhex(&self.block)
+    }
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// `warcio check` on each file (it verifies every digest), then every
+/// record read back.
+fn read_back(bin: &Path, files: &[PathBuf]) -> Vec<Rec> {
+    for f in files {
+        let out = Command::new(bin.join("warcio"))
+            .arg("check")
+            .arg("-v")
+            .arg(f)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "warcio check {}: {}{}",
+            f.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/warcio/read.py");
+    let out = Command::new(bin.join("python"))
+        .arg(script)
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "read.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recs: Vec<Rec> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for r in &recs {
+        assert!(r.problems.is_none(), "{r:?}");
+    }
+    recs
+}
+
+/// The WARC files `stem-NNNNN.warc.gz` in `dir`, in order.
+fn warc_files(dir: &Path, stem: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.starts_with(&format!("{stem}-")) && n.ends_with(".warc.gz")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("solo-crawl-warc-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// A page with `links`, its body unique to `name`.
+fn html(name: &str, links: &[&str]) -> Vec<u8> {
+    let mut s = format!("<html><head><title>{name}</title></head><body>");
+    for l in links {
+        s += &format!("<a href=\"{l}\">{l}</a>");
+    }
+    (s + "</body></html>").into_bytes()
+}
+
+/// What the server sends for a path: the head (without the empty line)
+/// and the body as it goes on the wire, and the body as the archive must
+/// hold it (de-chunked, content encoding kept).
+struct Answer {
+    head: String,
+    wire: Vec<u8>,
+    body: Vec<u8>,
+}
+
+fn answer(path: &str) -> Answer {
+    let plain = |status: &str, ctype: &str, body: Vec<u8>| Answer {
+        head: format!(
+            "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nX-Odd-Case:  kept\r\nContent-Length: {}",
+            body.len()
+        ),
+        wire: body.clone(),
+        body,
+    };
+    match path {
+        "/robots.txt" => plain(
+            "200 OK",
+            "text/plain",
+            b"User-agent: *\nAllow: /\n".to_vec(),
+        ),
+        "/" => plain(
+            "200 OK",
+            "text/html",
+            html(
+                "home",
+                &[
+                    "/gz", "/chunked", "/missing", "/moved", "/same-a", "/same-b",
+                ],
+            ),
+        ),
+        "/gz" => {
+            let body = gzip(&html("gzipped", &["/from-gz"]));
+            Answer {
+                head: format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nContent-Encoding: gzip\r\nContent-Length: {}",
+                    body.len()
+                ),
+                wire: body.clone(),
+                body,
+            }
+        }
+        "/chunked" => {
+            let body = html("chunked", &["/from-chunked"]);
+            let mut wire = Vec::new();
+            for part in body.chunks(17) {
+                wire.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+                wire.extend_from_slice(part);
+                wire.extend_from_slice(b"\r\n");
+            }
+            wire.extend_from_slice(b"0\r\n\r\n");
+            Answer {
+                head: "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked"
+                    .into(),
+                wire,
+                body,
+            }
+        }
+        "/moved" => Answer {
+            head: "HTTP/1.1 301 Moved Permanently\r\nLocation: /moved-here\r\nContent-Length: 0"
+                .into(),
+            wire: Vec::new(),
+            body: Vec::new(),
+        },
+        "/same-a" | "/same-b" => plain("200 OK", "text/plain", b"the same payload twice".to_vec()),
+        "/from-gz" | "/from-chunked" | "/moved-here" => {
+            plain("200 OK", "text/html", html(&path[1..], &[]))
+        }
+        _ => plain("404 Not Found", "text/plain", b"no such page".to_vec()),
+    }
+}
+
+/// The test site: [`answer`], byte for byte.
+fn serve() -> String {
+    common::blocking::serve(|req| {
+        let a = answer(&req.path);
+        let mut bytes = format!("{}\r\n\r\n", a.head).into_bytes();
+        bytes.extend_from_slice(&a.wire);
+        bytes
+    })
+}
+
+fn crawler(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_solo-crawl"));
+    c.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
+    c
+}
+
+fn run_ok(args: &[&str]) {
+    let out = crawler(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "solo-crawl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn warcio_reads_back_every_exchange_byte_for_byte() {
+    let Some(bin) = warcio() else { return };
+    let dir = scratch("bytes");
+    let base = serve();
+    let warc = dir.join("crawl.warc.gz");
+    run_ok(&[
+        "crawl",
+        &format!("{base}/"),
+        "--warc",
+        warc.to_str().unwrap(),
+        "--output",
+        dir.join("pages.jsonl").to_str().unwrap(),
+    ]);
+    let files = warc_files(&dir, "crawl");
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].ends_with("crawl-00000.warc.gz"));
+    let recs = read_back(&bin, &files);
+    assert_eq!(recs[0].kind, "warcinfo");
+
+    let fetched = [
+        "/robots.txt",
+        "/",
+        "/gz",
+        "/chunked",
+        "/missing",
+        "/moved",
+        "/moved-here",
+        "/same-a",
+        "/same-b",
+        "/from-gz",
+        "/from-chunked",
+    ];
+    let mut answers: BTreeMap<String, Vec<&Rec>> = BTreeMap::new();
+    for r in recs
+        .iter()
+        .filter(|r| r.kind == "response" || r.kind == "revisit")
+    {
+        answers.entry(r.uri.clone().unwrap()).or_default().push(r);
+    }
+    let expected: BTreeSet<String> = fetched.iter().map(|p| format!("{base}{p}")).collect();
+    assert_eq!(
+        answers.keys().cloned().collect::<BTreeSet<_>>(),
+        expected,
+        "one answer record per URL fetched"
+    );
+    for (uri, rs) in &answers {
+        assert_eq!(rs.len(), 1, "{uri}: {rs:?}");
+    }
+    // `warcio index` agrees: one response or revisit per URL.
+    let index = Command::new(bin.join("warcio"))
+        .arg("index")
+        .arg(&files[0])
+        .output()
+        .unwrap();
+    let index = String::from_utf8(index.stdout).unwrap();
+    let answer_lines = index
+        .lines()
+        .filter(|l| l.contains("\"response\"") || l.contains("\"revisit\""))
+        .count();
+    assert_eq!(answer_lines, fetched.len(), "{index}");
+
+    let by_id: BTreeMap<&str, &Rec> = recs.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut revisits = 0;
+    for path in fetched {
+        let uri = format!("{base}{path}");
+        let r = answers[&uri][0];
+        let a = answer(path);
+        // Linked both ways to its request record, which holds what was sent.
+        let req = by_id[r.concurrent_to.as_deref().unwrap()];
+        assert_eq!(req.kind, "request");
+        assert_eq!(req.concurrent_to.as_deref(), Some(r.id.as_str()));
+        assert!(
+            req.payload().is_empty()
+                && req
+                    .head
+                    .as_deref()
+                    .unwrap()
+                    .starts_with(&format!("GET {path} HTTP/1.1\r\n")),
+            "{req:?}"
+        );
+        assert_eq!(r.ip.as_deref(), Some("127.0.0.1"));
+        // The head as received (names' case and spacing kept), the
+        // transfer encoding renamed since the body is de-chunked.
+        let sent = a
+            .head
+            .replace("Transfer-Encoding", "X-Archive-Orig-Transfer-Encoding");
+        let mut block = format!("{sent}\r\n\r\n").into_bytes();
+        if r.kind == "response" {
+            block.extend_from_slice(&a.body);
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&r.block()),
+            String::from_utf8_lossy(&block),
+            "{path}"
+        );
+        assert_eq!(r.block(), block, "{path}");
+        if r.kind == "revisit" {
+            // /same-a and /same-b have one body: whichever answered second
+            // is a revisit of the other.
+            let other = match path {
+                "/same-a" => "/same-b",
+                "/same-b" => "/same-a",
+                _ => panic!("{path}: a revisit of no identical payload"),
+            };
+            assert_eq!(answers[&format!("{base}{other}")][0].kind, "response");
+            assert_eq!(r.refers_to.as_deref(), Some(&*format!("{base}{other}")));
+            assert!(r.payload.is_empty());
+            revisits += 1;
+        } else {
+            assert_eq!(r.kind, "response", "{path}");
+            assert_eq!(r.payload(), a.body, "{path}: the body as sent");
+        }
+    }
+    assert_eq!(revisits, 1, "one of /same-a and /same-b");
+    assert_eq!(
+        answers[&format!("{base}/missing")][0].status.as_deref(),
+        Some("404")
+    );
+    assert_eq!(
+        answers[&format!("{base}/moved")][0].status.as_deref(),
+        Some("301")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Bytes written to the WARC files so far.
+fn warc_bytes(dir: &Path) -> u64 {
+    warc_files(dir, "crawl")
+        .iter()
+        .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .sum()
+}
+
+#[test]
+fn killed_while_writing_every_record_reads_back_and_the_resumed_run_adds_files() {
+    let Some(bin) = warcio() else { return };
+    let dir = scratch("kill");
+    let site = DemoSite::start(1500).unwrap();
+    let warc = dir.join("crawl.warc.gz");
+    let state = dir.join("state");
+    let url = site.url().to_string();
+    let pages = dir.join("pages.jsonl");
+    let args = [
+        "crawl",
+        &url,
+        "--state",
+        state.to_str().unwrap(),
+        "--output",
+        pages.to_str().unwrap(),
+        "--warc",
+        warc.to_str().unwrap(),
+        "--warc-max-size",
+        "200K",
+        "--per-host",
+        "8",
+    ];
+    let mut child = crawler(&args).stderr(Stdio::null()).spawn().unwrap();
+    let start = Instant::now();
+    while warc_bytes(&dir) < 600 << 10 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the crawl ended before the kill"
+        );
+        assert!(start.elapsed() < Duration::from_secs(120), "no WARC output");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let killed = warc_files(&dir, "crawl");
+    assert!(killed.len() >= 3, "rolled over at 200K: {killed:?}");
+    let recs = read_back(&bin, &killed);
+    let answers = recs.iter().filter(|r| r.kind == "response").count();
+    assert!(answers > 10, "{answers} responses before the kill");
+
+    let mut out = String::new();
+    let mut resumed = crawler(&args).spawn().unwrap();
+    resumed
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(resumed.wait().unwrap().success(), "{out}");
+    let all = warc_files(&dir, "crawl");
+    assert!(all.len() > killed.len(), "the resumed run wrote new files");
+    assert_eq!(&all[..killed.len()], &killed[..], "and kept the old ones");
+    for (i, f) in all.iter().enumerate() {
+        assert!(f.ends_with(format!("crawl-{i:05}.warc.gz")), "{all:?}");
+    }
+    let new_recs = read_back(&bin, &all[killed.len()..]);
+    assert_eq!(
+        new_recs[0].kind, "warcinfo",
+        "each file starts with warcinfo"
+    );
+    let archived: BTreeSet<String> = recs
+        .iter()
+        .chain(&new_recs)
+        .filter(|r| r.kind == "response" || r.kind == "revisit")
+        .filter_map(|r| Some(url::Url::parse(r.uri.as_deref()?).ok()?.path().to_owned()))
+        .collect();
+    let missing: Vec<String> = solo_crawl::demo_site::demo_reachable(1500)
+        .difference(&archived)
+        .cloned()
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "every page archived across the two runs; missing {missing:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_recrawl_archives_its_304s_as_server_not_modified_revisits() {
+    let Some(bin) = warcio() else { return };
+    let dir = scratch("recrawl");
+    // Two pages with ETags; a conditional request that matches gets a 304.
+    let base = common::blocking::serve(|req| {
+        let (etag, body) = match req.path.as_str() {
+            "/" => ("\"home\"", "<a href=\"/b\">b</a>"),
+            "/b" => ("\"b\"", "<title>b</title>"),
+            _ => return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        };
+        if req.header("if-none-match") == Some(etag) {
+            return format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n\r\n").into_bytes();
+        }
+        format!(
+            "HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
+    let (state, warc) = (dir.join("state"), dir.join("crawl.warc.gz"));
+    let url = format!("{base}/");
+    let args = [
+        "crawl",
+        &url,
+        "--ignore-robots",
+        "--state",
+        state.to_str().unwrap(),
+        "--warc",
+        warc.to_str().unwrap(),
+        "--output",
+        "/dev/null",
+    ];
+    run_ok(&args);
+    run_ok(&[&args[..], &["--recrawl"]].concat());
+    let files = warc_files(&dir, "crawl");
+    assert_eq!(files.len(), 2, "one file per run: {files:?}");
+    let first = read_back(&bin, &files[..1]);
+    let second = read_back(&bin, &files[1..]);
+    let answers = |recs: &[Rec]| -> BTreeMap<String, String> {
+        recs.iter()
+            .filter(|r| r.kind == "response" || r.kind == "revisit")
+            .map(|r| (r.uri.clone().unwrap(), r.kind.clone()))
+            .collect()
+    };
+    let both: BTreeSet<String> = [url.clone(), format!("{base}/b")].into();
+    assert_eq!(
+        answers(&first).keys().cloned().collect::<BTreeSet<_>>(),
+        both
+    );
+    assert!(answers(&first).values().all(|k| k == "response"));
+    assert_eq!(
+        answers(&second).keys().cloned().collect::<BTreeSet<_>>(),
+        both
+    );
+    for r in second.iter().filter(|r| r.kind == "revisit") {
+        assert_eq!(r.status.as_deref(), Some("304"));
+        assert!(r
+            .profile
+            .as_deref()
+            .unwrap()
+            .ends_with("/revisit/server-not-modified"));
+        let req = second
+            .iter()
+            .find(|q| Some(&q.id) == r.concurrent_to.as_ref())
+            .unwrap();
+        assert!(req
+            .head
+            .as_deref()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("if-none-match: "));
+    }
+    assert_eq!(second.iter().filter(|r| r.kind == "revisit").count(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}

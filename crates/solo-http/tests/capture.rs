@@ -1,0 +1,107 @@
+//! `RequestBuilder::capture`: the exchange's bytes as they went over the
+//! wire (for WARC archives), and nothing kept without it.
+
+mod common;
+
+use common::{gzip, read_head_text, run, start_raw, TEXT};
+use solo::net::TcpStream;
+use solo_http::Client;
+
+/// A head with odd case, order and spacing, a gzip body sent chunked, and
+/// a `100 Continue` before it, on a keep-alive connection.
+async fn serve(s: TcpStream) {
+    while let Some(req) = read_head_text(&s).await {
+        let body = gzip(TEXT.as_bytes());
+        let mut out = Vec::new();
+        if req.starts_with("GET /interim") {
+            out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        out.extend_from_slice(
+            b"HTTP/1.1 200 Fine Thanks\r\nX-Zeta:  last-first\r\nContent-TYPE: text/plain\r\n\
+              content-encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
+        let (a, b) = body.split_at(body.len() / 2);
+        for part in [a, b] {
+            out.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+            out.extend_from_slice(part);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+        if s.write_all(&out).await.is_err() {
+            return;
+        }
+    }
+}
+
+const HEAD: &[u8] =
+    b"HTTP/1.1 200 Fine Thanks\r\nX-Zeta:  last-first\r\nContent-TYPE: text/plain\r\n\
+                      content-encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+#[test]
+fn capture_keeps_the_wire_bytes_of_both_directions() {
+    run(async {
+        let server = start_raw(serve).await;
+        let client = Client::new();
+        for path in ["/plain", "/interim", "/again"] {
+            let mut resp = client
+                .post(server.url(path))
+                .header("X-Trace", "7")
+                .body("a=1")
+                .capture(true)
+                .send()
+                .await
+                .unwrap();
+            let mut decoded = Vec::new();
+            while let Some(c) = resp.chunk().await.unwrap() {
+                decoded.extend_from_slice(&c);
+            }
+            assert_eq!(decoded, TEXT.as_bytes(), "the caller still gets it decoded");
+            let c = resp.capture().unwrap();
+            assert_eq!(&c.response_head()[..], HEAD, "{path}: the head as received");
+            assert_eq!(
+                resp.raw_body().unwrap(),
+                gzip(TEXT.as_bytes()),
+                "de-chunked, still gzip"
+            );
+            let req = String::from_utf8(c.request().to_vec()).unwrap();
+            assert!(
+                req.starts_with(&format!("POST {path} HTTP/1.1\r\n")),
+                "{req}"
+            );
+            assert!(req.contains("x-trace: 7\r\n"), "{req}");
+            assert!(req.ends_with("\r\n\r\na=1"), "{req}");
+            assert_eq!(c.peer_addr().unwrap(), server.addr);
+            assert!(!c.http2());
+        }
+        assert_eq!(
+            server.stats.accepted(),
+            1,
+            "one keep-alive connection served all three"
+        );
+    });
+}
+
+#[test]
+fn without_capture_nothing_is_kept() {
+    run(async {
+        let server = start_raw(serve).await;
+        let client = Client::new();
+        let mut resp = client.get(server.url("/x")).send().await.unwrap();
+        while resp.chunk().await.unwrap().is_some() {}
+        assert!(resp.capture().is_none());
+        assert!(resp.raw_body().is_none());
+        // A captured request after an uncaptured one on the same
+        // connection holds only its own bytes.
+        let mut resp = client
+            .get(server.url("/y"))
+            .capture(true)
+            .send()
+            .await
+            .unwrap();
+        while resp.chunk().await.unwrap().is_some() {}
+        let c = resp.capture().unwrap();
+        assert!(c.request().starts_with(b"GET /y HTTP/1.1\r\n"));
+        assert_eq!(&c.response_head()[..], HEAD);
+        assert_eq!(server.stats.accepted(), 1);
+    });
+}
