@@ -1,6 +1,11 @@
 //! `solo-crawl`: crawl sites from the command line, run the demo, or
 //! benchmark the crawler against the built-in demo site.
 
+/// The binary's allocator: see the `jemalloc` feature in Cargo.toml.
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
