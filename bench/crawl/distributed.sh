@@ -17,10 +17,12 @@
 # stop, which is not counted), CPU seconds per 1,000 pages of the crawler
 # processes (/usr/bin/time -v over the process tree) and of redis-server
 # (INFO cpu, before/after), Redis commands per page (INFO stats
-# total_commands_processed: a Lua script's inner calls are not counted, a
-# round trip is), Redis memory per seen URL (used_memory after the crawl,
-# when the queues are empty, over an empty database's), and the peak RSS of
-# the largest worker process.
+# total_commands_processed, which counts the calls a Lua script makes too)
+# and scripts per page (EVALSHA calls: one round trip each), Redis memory
+# per seen URL (the seen set's keys by MEMORY USAGE: solo's buckets,
+# scrapy-redis's dupefilter), all of Redis's memory per URL after the crawl
+# (used_memory over an empty database's: settings, robots.txt, counters
+# too), and the peak RSS of the largest worker process.
 #
 # Then the kill test, for both: two workers, one SIGKILLed when 40% of the
 # pages are written, the other goes on (solo's leases expire after
@@ -136,7 +138,7 @@ redis_cpu() { rcli info cpu | tr -d '\r' | awk -F: '$1 == "used_cpu_user" || $1 
 echo "nginx on 127.0.0.1..$hosts:$port, redis-server on 127.0.0.1:$rport"
 
 results=$tmp/results.txt
-printf '%-10s %8s %10s %12s %12s %10s %10s %9s\n' run pages pages/s "cpu/1k crawl" "cpu/1k redis" cmds/page "B/seen URL" "rss MiB" >"$results"
+printf '%-10s %8s %10s %12s %12s %10s %12s %10s %11s %9s\n' run pages pages/s "cpu/1k crawl" "cpu/1k redis" cmds/page scripts/page "B/seen URL" "B/URL all" "rss MiB" >"$results"
 
 # distinct site pages answered 200 in the given output files
 count_pages() { cat "$@" 2>/dev/null | python3 -c '
@@ -155,6 +157,18 @@ for line in sys.stdin:
 print(len(seen))'; }
 last_mtime() { stat -c %.Y "$@" 2>/dev/null | sort -n | tail -1; }
 
+# seen_bytes: bytes Redis holds for the seen set(s) now (MEMORY USAGE
+# summed over solo's seen buckets and scrapy-redis's dupefilter)
+seen_bytes() {
+    rcli --scan --pattern 'solo:*:seen:*' | sed 's/^/MEMORY USAGE /' | rcli | awk '{s += $1} END {print s + 0}' >"$tmp/seen.sum"
+    local dupe
+    dupe=$(rcli memory usage bench:dupefilter)
+    echo $(( $(cat "$tmp/seen.sum") + ${dupe:-0} ))
+}
+scripts_run() {  # EVAL/EVALSHA/FCALL calls since the last CONFIG RESETSTAT
+    rcli info commandstats | tr -d '\r' | awk -F'[:=,]' '$1 ~ /^cmdstat_(eval|evalsha|fcall)$/ {s += $3} END {print s + 0}'
+}
+
 # measure NAME OUTPUT_GLOB CMD...: runs CMD under /usr/bin/time with Redis
 # emptied first, appends a row to the results.
 measure() {
@@ -165,7 +179,7 @@ measure() {
     mem0=$(info used_memory)
     cpu0=$(redis_cpu)
     rm -f $glob
-    echo "== $name: $*"
+    echo "== $name: $(printf '%s ' "$@" | sed -E 's#( http://[^ ]+)+# [the 64 start URLs]#')"
     t0=$(date +%s.%N)
     /usr/bin/time -v -o "$tmp/$name.time" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || {
         echo "$name failed:" >&2; tail -20 "$tmp/$name.err" >&2; exit 1; }
@@ -175,6 +189,8 @@ measure() {
     # shellcheck disable=SC2086
     t1=$(last_mtime $glob)
     cmds=$(info total_commands_processed)
+    scripts=$(scripts_run)
+    seen=$(seen_bytes)
     mem1=$(info used_memory)
     cpu1=$(redis_cpu)
     if [[ $got != "$pages" ]]; then
@@ -182,9 +198,9 @@ measure() {
         tail -20 "$tmp/$name.err" >&2
         exit 1
     fi
-    python3 - "$tmp/$name.time" "$name" "$pages" "$t0" "$t1" "$cmds" "$mem0" "$mem1" "$cpu0" "$cpu1" >>"$results" <<'PY'
+    python3 - "$tmp/$name.time" "$name" "$pages" "$t0" "$t1" "$cmds" "$mem0" "$mem1" "$cpu0" "$cpu1" "$scripts" "$seen" >>"$results" <<'PY'
 import sys
-t, name, n, t0, t1, cmds, mem0, mem1, cpu0, cpu1 = sys.argv[1:]
+t, name, n, t0, t1, cmds, mem0, mem1, cpu0, cpu1, scripts, seen = sys.argv[1:]
 n = int(n)
 kv = {}
 for line in open(t):
@@ -197,7 +213,8 @@ rcpu = float(cpu1) - float(cpu0)
 remote = name != "solo"
 print(f"{name:<10} {n:>8} {n / wall:>10.0f} {cpu / n * 1000:>12.3f} "
       f"{(rcpu / n * 1000 if remote else 0):>12.3f} {(int(cmds) / n if remote else 0):>10.2f} "
-      f"{((int(mem1) - int(mem0)) / n if remote else 0):>10.1f} {rss:>9.1f}")
+      f"{(int(scripts) / n if remote else 0):>12.3f} {(int(seen) / n if remote else 0):>10.1f} "
+      f"{((int(mem1) - int(mem0)) / n if remote else 0):>11.1f} {rss:>9.1f}")
 PY
     tail -1 "$results"
 }
@@ -258,11 +275,18 @@ if [[ $quick == 0 ]]; then
     echo "   scrapy-redis: $sredis_lost pages lost"
 fi
 
+seen_scale=""
+if [[ $quick == 0 ]]; then
+    echo "== the seen set at 1,000,000 URLs (bench/crawl/seen_memory.py)"
+    seen_scale=$("$venv/bin/python" bench/crawl/seen_memory.py "$rurl" 1000000)
+fi
+
 {
     echo "# bench/crawl/distributed.sh --pages $pages --workers \"$workers\"$([[ $quick == 1 ]] && echo ' --quick')"
     echo "# $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
     cat "$results"
     echo "kill test (2 workers, one SIGKILLed at 40%): pages lost: solo-crawl $solo_lost, scrapy-redis $sredis_lost"
+    [[ -n $seen_scale ]] && echo "$seen_scale"
 } | tee "$tmp/table.txt"
 if [[ $quick == 0 ]]; then
     mkdir -p bench/results

@@ -35,15 +35,18 @@
 # 2-core machine; its default features also need OpenSSL's headers:
 # apt-get install -y libssl-dev pkg-config) and npm-installs ~290 packages.
 #
-#   bench/crawl/run.sh [--pages N] [--reps N] [--only NAME[,NAME...]] [--no-report]
+#   bench/crawl/run.sh [--pages N] [--reps N] [--only NAME[,NAME...]] [--no-report] [--prebuilt]
 #       NAME: solo scrapy aiohttp spider-rs spider-rs-nobalance crawlee
+#   --prebuilt: use the spider-rs binaries an earlier run left in target/peers
+#       (its builds take minutes) instead of rebuilding them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pages=100000
 reps=3
 only=""
 report=1
-usage="usage: $0 [--pages N] [--reps N] [--only NAME[,NAME...]] [--no-report]
+prebuilt=0
+usage="usage: $0 [--pages N] [--reps N] [--only NAME[,NAME...]] [--no-report] [--prebuilt]
   NAME: solo scrapy aiohttp spider-rs spider-rs-nobalance crawlee"
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -51,6 +54,7 @@ while [[ $# -gt 0 ]]; do
         --reps) reps=$2; shift 2 ;;
         --only) only=$2; shift 2 ;;
         --no-report) report=0; shift ;;
+        --prebuilt) prebuilt=1; shift ;;
         *) echo "$usage" >&2; exit 2 ;;
     esac
 done
@@ -95,6 +99,10 @@ fi
 peers_target=${CARGO_TARGET_DIR:-target}/peers
 build_spider() {  # build_spider NAME CARGO_FEATURE_FLAGS...
     local name=$1; shift
+    if [[ $prebuilt == 1 && -x $peers_target/$name ]]; then
+        echo "using the prebuilt $peers_target/$name (--prebuilt)"
+        return
+    fi
     echo "building $name (spider crate, release) in $peers_target"
     CARGO_TARGET_DIR=$peers_target cargo build --release --locked -q \
         --manifest-path bench/crawl/spider-rs/Cargo.toml "$@"

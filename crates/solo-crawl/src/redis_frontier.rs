@@ -387,9 +387,25 @@ impl Remote {
                     if batch.bye {
                         break;
                     }
-                    if !got && want > 0 {
-                        // Every host is busy or waiting for its delay.
+                    if !got && want > 0 && !self.held.borrow().is_empty() {
+                        // Every host is busy or waiting for its delay (or
+                        // freed slots go to hungry workers): this worker's
+                        // own pages will have news.
                         let _ = solo::timeout(poll, self.wake.wait()).await;
+                        poll = (poll * 2).min(Duration::from_millis(50));
+                    } else if !got && want > 0 {
+                        // Hungry (no lease held): wait for another worker's
+                        // step to say a slot is free or work was queued
+                        // (on the link's thread), at most `poll`.
+                        let mut l = link.take().expect("link is back");
+                        let (p, w) = (prefix.clone(), worker.clone());
+                        let wait = poll;
+                        let (l, _) = solo::to_thread(move || {
+                            let r = l.wait_wake(&p, &w, wait);
+                            (l, r)
+                        })
+                        .await;
+                        link = Some(l);
                         poll = (poll * 2).min(Duration::from_millis(50));
                     } else {
                         poll = Duration::from_millis(5);

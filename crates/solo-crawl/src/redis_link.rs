@@ -174,6 +174,25 @@ impl Link {
         })
     }
 
+    /// Waits up to `timeout` for news for hungry `worker` of crawl
+    /// `prefix` (a step of another worker freed a slot or queued work);
+    /// whether there was any.
+    pub(crate) fn wait_wake(
+        &mut self,
+        prefix: &str,
+        worker: &str,
+        timeout: std::time::Duration,
+    ) -> Result<bool, RedisError> {
+        let key = format!("{prefix}wake:{worker}");
+        self.with(|con, _| {
+            let got: Option<(String, String)> = redis::cmd("BLPOP")
+                .arg(&key)
+                .arg(timeout.as_secs_f64())
+                .query(con)?;
+            Ok(got.is_some())
+        })
+    }
+
     /// The robots.txt answer of `host` stored by a worker:
     /// `Some((status, body))`, status 0 for a failed fetch; or `None`, and
     /// then this worker is to fetch it if it gets the claim (which expires

@@ -15,6 +15,7 @@
 --   P..workers     ZSET  W -> ms its leases expire (heartbeat + lease time)
 --   P..stats       HASH  queued, leased, dispatched, seq, pages, errors, ...
 --   P..hungry      ZSET  W -> ms it last asked for work holding none
+--   P..wake:W      LIST  a token: worker W, hungry, has news (BLPOP)
 -- ARGV: P, worker, per_host, delay_ms, lease_ms, max_pages (0: none),
 -- want, then sections, each a count and its entries:
 --   adds     (bucket or "" for dont_filter, member, host, json)
@@ -159,9 +160,20 @@ end
 -- would always take the slot it frees).
 local HUNGRY = P .. 'hungry'
 redis.call('ZREMRANGEBYSCORE', HUNGRY, '-inf', now - 1000)
-if budget > 0 and mine > 0 then
-  local others = redis.call('ZCARD', HUNGRY) - (redis.call('ZSCORE', HUNGRY, W) and 1 or 0)
-  if others > 0 then budget = 0 end
+local others = redis.call('ZCARD', HUNGRY) - (redis.call('ZSCORE', HUNGRY, W) and 1 or 0)
+if budget > 0 and mine > 0 and others > 0 then budget = 0 end
+-- Slots freed or work added while others wait: wake them (each waits on
+-- P..wake:W with BLPOP between steps), so a freed slot is not idle until
+-- their next poll.
+if others > 0 and next(touched) ~= nil then
+  for _, w in ipairs(redis.call('ZRANGE', HUNGRY, 0, 15)) do
+    if w ~= W then
+      local k = P .. 'wake:' .. w
+      redis.call('LPUSH', k, '1')
+      redis.call('LTRIM', k, 0, 0)
+      redis.call('PEXPIRE', k, 5000)
+    end
+  end
 end
 local leased_now = 0
 if budget > 0 then
