@@ -29,21 +29,24 @@
 # --lease-timeout 3); pages lost = site pages missing from the union of the
 # outputs.
 #
-#   bench/crawl/distributed.sh [--pages N] [--workers "1 2 4"] [--quick]
+#   bench/crawl/distributed.sh [--pages N] [--workers "1 2 4"] [--quick] [--solo-only]
 #
 # --quick: 2,000 pages, one and two workers, no scrapy-redis (CI smoke).
+# --solo-only: no scrapy-redis (no Python needed).
 # Results: bench/results/distributed.txt (a table) and stdout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pages=20000
 workers="1 2 4"
 quick=0
+solo_only=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --pages) pages=$2; shift 2 ;;
         --workers) workers=$2; shift 2 ;;
         --quick) quick=1; pages=2000; workers="1 2"; shift ;;
-        *) echo "usage: $0 [--pages N] [--workers \"1 2 4\"] [--quick]" >&2; exit 2 ;;
+        --solo-only) solo_only=1; shift ;;
+        *) echo "usage: $0 [--pages N] [--workers \"1 2 4\"] [--quick] [--solo-only]" >&2; exit 2 ;;
     esac
 done
 hosts=64
@@ -55,7 +58,8 @@ command -v redis-server >/dev/null || { echo "redis-server not found (apt-get in
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time not found (apt-get install -y time)" >&2; exit 1; }
 
 venv=bench/crawl/.venv
-if [[ $quick == 0 ]]; then
+[[ $quick == 1 ]] && solo_only=1
+if [[ $solo_only == 0 ]]; then
     if [[ ! -x $venv/bin/scrapy ]] || ! $venv/bin/python -c 'import scrapy_redis' 2>/dev/null; then
         [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
         "$venv/bin/pip" install -q scrapy scrapy-redis
@@ -226,7 +230,7 @@ for w in $workers; do
         --redis "$rurl" --crawl-id "bench$w" --workers "$w" --output "$tmp/r$w.jsonl" "${starts[@]}"
 done
 
-if [[ $quick == 0 ]]; then
+if [[ $solo_only == 0 ]]; then
     for w in $workers; do
         measure "sredis-r$w" "$tmp/s$w.*.txt" bench/crawl/scrapy_redis_workers.sh "$w" "$tmp/s$w" \
             "$rurl" "$tmp/starts.txt" $conc $per_host
@@ -235,10 +239,11 @@ fi
 
 # The kill test: two workers, one SIGKILLed at 40% of the pages.
 kill_at=$((pages * 2 / 5))
-wait_pages() {  # wait_pages N FILES...: until the files hold N lines
-    local n=$1; shift
+wait_pages() {  # wait_pages N GLOB: until the files matching GLOB (now) hold N lines
+    local n=$1 glob=$2
     for _ in $(seq 6000); do
-        (( $(cat "$@" 2>/dev/null | wc -l) >= n )) && return 0
+        # shellcheck disable=SC2086
+        (( $(cat $glob 2>/dev/null | wc -l) >= n )) && return 0
         sleep 0.02
     done
     return 1
@@ -254,7 +259,7 @@ first=$!
 sleep 0.3
 "$solo_crawl" worker --redis "$rurl" --crawl-id kill --output "$tmp/k-solo.b.jsonl" 2>"$tmp/k-solo.b.err" &
 victim=$!
-wait_pages "$kill_at" "$tmp"/k-solo.*.jsonl || true
+wait_pages "$kill_at" "$tmp/k-solo.*.jsonl" || { echo "FAIL: the kill test's crawl did not reach $kill_at pages" >&2; exit 1; }
 kill -9 "$victim" 2>/dev/null || true
 wait "$victim" 2>/dev/null || true
 wait "$first" || { echo "solo-crawl's surviving worker failed:" >&2; tail "$tmp/k-solo.a.err" >&2; exit 1; }
@@ -262,13 +267,13 @@ solo_lost=$(lost "$tmp"/k-solo.*.jsonl)
 echo "   solo-crawl: $solo_lost pages lost"
 
 sredis_lost="not run"
-if [[ $quick == 0 ]]; then
+if [[ $solo_only == 0 ]]; then
     rcli flushall >/dev/null
     echo "== kill test: scrapy-redis, 2 workers, one SIGKILLed at $kill_at pages"
     rm -f "$tmp"/k-sr.*
     bench/crawl/scrapy_redis_workers.sh 2 "$tmp/k-sr" "$rurl" "$tmp/starts.txt" $conc $per_host &
     both=$!
-    wait_pages "$kill_at" "$tmp"/k-sr.*.txt || true
+    wait_pages "$kill_at" "$tmp/k-sr.*.txt" || { echo "FAIL: scrapy-redis's kill test did not reach $kill_at pages" >&2; exit 1; }
     pkill -9 -f "pages_file=$tmp/k-sr.2.txt" || true
     wait "$both" 2>/dev/null || true
     sredis_lost=$(lost "$tmp"/k-sr.*.txt)
@@ -276,7 +281,7 @@ if [[ $quick == 0 ]]; then
 fi
 
 seen_scale=""
-if [[ $quick == 0 ]]; then
+if [[ $solo_only == 0 ]]; then
     echo "== the seen set at 1,000,000 URLs (bench/crawl/seen_memory.py)"
     seen_scale=$("$venv/bin/python" bench/crawl/seen_memory.py "$rurl" 1000000)
 fi
@@ -288,7 +293,7 @@ fi
     echo "kill test (2 workers, one SIGKILLed at 40%): pages lost: solo-crawl $solo_lost, scrapy-redis $sredis_lost"
     [[ -n $seen_scale ]] && echo "$seen_scale"
 } | tee "$tmp/table.txt"
-if [[ $quick == 0 ]]; then
+if [[ $solo_only == 0 ]]; then
     mkdir -p bench/results
     cp "$tmp/table.txt" bench/results/distributed.txt
     echo "wrote bench/results/distributed.txt"

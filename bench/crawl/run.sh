@@ -37,6 +37,11 @@
 #
 #   bench/crawl/run.sh [--pages N] [--reps N] [--only NAME[,NAME...]] [--no-report] [--prebuilt]
 #       NAME: solo scrapy aiohttp spider-rs spider-rs-nobalance crawlee
+#       and, only when --only names them, solo-crawl with a feature on:
+#       solo-warc (--warc, gzipped WARC of every exchange), solo-metrics
+#       (--metrics, the Prometheus endpoint; logging stays at its default),
+#       solo-state (--state, a first pass kept for recrawls) and solo-recrawl
+#       (the second pass of that state with --recrawl: nginx answers 304)
 #   --prebuilt: use the spider-rs binaries an earlier run left in target/peers
 #       (its builds take minutes) instead of rebuilding them.
 set -euo pipefail
@@ -61,6 +66,7 @@ done
 for name in ${only//,/ }; do
     case $name in
         solo|scrapy|aiohttp|spider-rs|spider-rs-nobalance|crawlee) ;;
+        solo-warc|solo-metrics|solo-state|solo-recrawl) ;;
         *) echo "unknown crawler '$name' in --only" >&2; echo "$usage" >&2; exit 2 ;;
     esac
 done
@@ -70,6 +76,7 @@ nginx=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time not found (apt-get install -y time)" >&2; exit 1; }
 
 want() { [[ -z $only || ",$only," == *",$1,"* ]] && [[ " $skipped " != *" $1 "* ]]; }
+asked() { [[ ",$only," == *",$1,"* ]]; }
 skipped=""
 # unavailable NAME WHY: a crawler whose toolchain is missing is skipped with a
 # message, or stops the run when --only asked for it by name.
@@ -88,7 +95,7 @@ if want scrapy || want aiohttp; then
         "$venv/bin/pip" install -q scrapy aiohttp uvloop
     fi
 fi
-if want solo; then
+if want solo || [[ $only == *solo-* ]]; then
     [[ $have_cargo == 1 ]] || { echo "cargo not found: solo-crawl cannot be built" >&2; exit 1; }
     cargo build --release -q -p solo-crawl
     solo_crawl=${CARGO_TARGET_DIR:-target}/release/solo-crawl
@@ -230,6 +237,30 @@ for rep in $(seq "$reps"); do
             --ignore-robots --output "$tmp/solo.jsonl" "$start"
         record solo "$(grep -c '"status":200,' "$tmp/solo.jsonl")"
     fi
+    solo_run=("$solo_crawl" crawl --concurrency $conc --per-host $conc --delay 0 --ignore-robots)
+    if asked solo-warc; then
+        rm -f "$tmp/solo-warc.jsonl" "$tmp"/w-*.warc.gz
+        run solo-warc "${solo_run[@]}" --warc "$tmp/w.warc.gz" --output "$tmp/solo-warc.jsonl" "$start"
+        record solo-warc "$(grep -c '"status":200,' "$tmp/solo-warc.jsonl")"
+        echo "   WARC files: $(du -cb "$tmp"/w-*.warc.gz | tail -1 | cut -f1) bytes"
+    fi
+    if asked solo-metrics; then
+        rm -f "$tmp/solo-metrics.jsonl"
+        mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        run solo-metrics "${solo_run[@]}" --metrics "127.0.0.1:$mport" --output "$tmp/solo-metrics.jsonl" "$start"
+        record solo-metrics "$(grep -c '"status":200,' "$tmp/solo-metrics.jsonl")"
+    fi
+    if asked solo-state || asked solo-recrawl; then
+        rm -rf "$tmp/state" "$tmp/solo-state.jsonl" "$tmp/solo-recrawl.jsonl"
+        run solo-state "${solo_run[@]}" --state "$tmp/state" --output "$tmp/solo-state.jsonl" "$start"
+        record solo-state "$(grep -c '"status":200,' "$tmp/solo-state.jsonl")"
+        echo "   first pass: $(grep -E '^bytes' "$tmp/solo-state.err" | head -1)"
+    fi
+    if asked solo-recrawl; then
+        run solo-recrawl "${solo_run[@]}" --state "$tmp/state" --recrawl --output "$tmp/solo-recrawl.jsonl" "$start"
+        record solo-recrawl "$(grep -cE '"status":(200|304),' "$tmp/solo-recrawl.jsonl")"
+        echo "   recrawl: $(grep -c '"status":304,' "$tmp/solo-recrawl.jsonl") answered 304; $(grep -E '^bytes' "$tmp/solo-recrawl.err" | head -1)"
+    fi
     if want scrapy; then
         run scrapy "$venv/bin/scrapy" runspider bench/crawl/scrapy_spider.py \
             -a start_url="$start" \
@@ -258,7 +289,7 @@ for rep in $(seq "$reps"); do
 done
 
 mkdir -p bench/results
-python3 - "$results" "$pages" >bench/results/crawl.jsonl <<'PY'
+python3 - "$results" "$pages" >"$tmp/all.jsonl" <<'PY'
 import json, statistics, sys
 runs = {}
 pages = int(sys.argv[2])
@@ -278,6 +309,16 @@ for rt, rows in runs.items():
                               higher_is_better=hib, reps=len(vals), pages=pages,
                               runs=[round(v, digits) for v in vals])))
 PY
-echo "wrote bench/results/crawl.jsonl"
+# The crawlers' comparison goes to crawl.jsonl, solo-crawl's feature runs to
+# crawl-features.jsonl; a run of only one kind leaves the other file alone.
+features='"runtime": "solo-(warc|metrics|state|recrawl)"'
+if grep -vqE "$features" "$tmp/all.jsonl"; then
+    grep -vE "$features" "$tmp/all.jsonl" >bench/results/crawl.jsonl
+    echo "wrote bench/results/crawl.jsonl"
+fi
+if grep -qE "$features" "$tmp/all.jsonl"; then
+    grep -E "$features" "$tmp/all.jsonl" >bench/results/crawl-features.jsonl
+    echo "wrote bench/results/crawl-features.jsonl"
+fi
 if [[ -n $skipped ]]; then echo "not measured (toolchain missing):$skipped" >&2; fi
 if [[ $report == 1 ]]; then python3 bench/report.py; fi
