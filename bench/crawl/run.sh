@@ -309,16 +309,15 @@ for rt, rows in runs.items():
                               higher_is_better=hib, reps=len(vals), pages=pages,
                               runs=[round(v, digits) for v in vals])))
 PY
-# The crawlers' comparison goes to crawl.jsonl, solo-crawl's feature runs to
-# crawl-features.jsonl; a run of only one kind leaves the other file alone.
-features='"runtime": "solo-(warc|metrics|state|recrawl)"'
-if grep -vqE "$features" "$tmp/all.jsonl"; then
-    grep -vE "$features" "$tmp/all.jsonl" >bench/results/crawl.jsonl
-    echo "wrote bench/results/crawl.jsonl"
-fi
-if grep -qE "$features" "$tmp/all.jsonl"; then
-    grep -E "$features" "$tmp/all.jsonl" >bench/results/crawl-features.jsonl
+# The crawlers' comparison goes to crawl.jsonl; a run with solo-crawl's
+# feature runs goes, whole (its plain solo-crawl rows are their baseline),
+# to crawl-features.jsonl and leaves crawl.jsonl alone.
+if grep -qE '"runtime": "solo-(warc|metrics|state|recrawl)"' "$tmp/all.jsonl"; then
+    cp "$tmp/all.jsonl" bench/results/crawl-features.jsonl
     echo "wrote bench/results/crawl-features.jsonl"
+else
+    cp "$tmp/all.jsonl" bench/results/crawl.jsonl
+    echo "wrote bench/results/crawl.jsonl"
 fi
 if [[ -n $skipped ]]; then echo "not measured (toolchain missing):$skipped" >&2; fi
 if [[ $report == 1 ]]; then python3 bench/report.py; fi
