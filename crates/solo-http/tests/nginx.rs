@@ -2,7 +2,8 @@
 //! (with gzip for text) on a free 127.0.0.1 port with a temp config.
 //!
 //! When no `nginx` binary is found, each test prints
-//! "skipped: nginx not found" and passes; `.ci/run` installs nginx first.
+//! "skipped: nginx not found" and passes (under `CI=true` it fails);
+//! `.ci/run` installs nginx first.
 
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
@@ -119,7 +120,12 @@ http {{
 /// Starts nginx, or `None` (after saying so) when it is not installed.
 fn start_nginx() -> Option<Nginx> {
     let Some(bin) = find_nginx() else {
-        eprintln!("skipped: nginx not found (install it: apt-get install -y nginx)");
+        let msg = "nginx not found (install it: apt-get install -y nginx; .ci/run does)";
+        // In CI a missing nginx is a failure, not a pass.
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{msg}");
+        }
+        eprintln!("skipped: {msg}");
         return None;
     };
     static N: AtomicUsize = AtomicUsize::new(0);

@@ -49,6 +49,27 @@ impl Drop for TempDir {
     }
 }
 
+/// Whether `redis-server` can run here. Without it the tests say
+/// "SKIPPED" and pass, except in CI (`CI=true`), where they fail:
+/// `.ci/run` installs it.
+pub fn redis_available() -> bool {
+    let found = Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        let msg = "redis-server not found: install the Debian package redis-server \
+                   (apt-get install -y redis-server; .ci/run does) to run the distributed tests";
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED: {msg}");
+    }
+    found
+}
+
 /// A `redis-server` on a random port, killed when dropped.
 pub struct Redis {
     child: Option<Child>,

