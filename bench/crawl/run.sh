@@ -311,10 +311,12 @@ for rt, rows in runs.items():
 PY
 # The crawlers' comparison goes to crawl.jsonl; a run with solo-crawl's
 # feature runs goes, whole (its plain solo-crawl rows are their baseline),
-# to crawl-features.jsonl and leaves crawl.jsonl alone.
+# to features/crawl-PAGES.jsonl (not read by bench/report.py) and leaves
+# crawl.jsonl alone.
 if grep -qE '"runtime": "solo-(warc|metrics|state|recrawl)"' "$tmp/all.jsonl"; then
-    cp "$tmp/all.jsonl" bench/results/crawl-features.jsonl
-    echo "wrote bench/results/crawl-features.jsonl"
+    mkdir -p bench/results/features
+    cp "$tmp/all.jsonl" "bench/results/features/crawl-$pages.jsonl"
+    echo "wrote bench/results/features/crawl-$pages.jsonl"
 else
     cp "$tmp/all.jsonl" bench/results/crawl.jsonl
     echo "wrote bench/results/crawl.jsonl"
