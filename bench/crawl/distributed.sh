@@ -36,6 +36,8 @@
 # Results: bench/results/distributed.txt (a table) and stdout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=bench/crawl/nginx_conf.sh
+source bench/crawl/nginx_conf.sh
 pages=20000
 workers="1 2 4"
 quick=0
@@ -96,33 +98,9 @@ echo "generating $pages pages over $hosts hosts in $tmp/html"
 python3 bench/crawl/gen_site.py "$tmp/html" "$pages" --hosts $hosts --base "$base"
 python3 bench/crawl/gen_site.py --starts "$pages" $hosts "$base" >"$tmp/starts.txt"
 mapfile -t starts <"$tmp/starts.txt"
-mkdir -p "$tmp/tmp"
-listens=""
-for h in $(seq $hosts); do listens+="        listen 127.0.0.$h:$port;"$'\n'; done
-cat >"$tmp/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $tmp/nginx.pid;
-error_log $tmp/error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 8192; }
-http {
-    types { text/html html; }
-    default_type application/octet-stream;
-    access_log off;
-    client_body_temp_path $tmp/tmp/body;
-    proxy_temp_path $tmp/tmp/proxy;
-    fastcgi_temp_path $tmp/tmp/fastcgi;
-    uwsgi_temp_path $tmp/tmp/uwsgi;
-    scgi_temp_path $tmp/tmp/scgi;
-    keepalive_requests 10000000;
-    keepalive_timeout 120s;
-    server {
-$listens        root $tmp/html;
-    }
-}
-CONF
+listens=()
+for h in $(seq $hosts); do listens+=("127.0.0.$h:$port"); done
+nginx_conf "$tmp" "${listens[@]}"
 "$nginx" -c "$tmp/nginx.conf" -e "$tmp/error.log" &
 nginx_pid=$!
 wait_port "$nginx_pid" "$port" || { echo "nginx did not start:" >&2; cat "$tmp/error.log" >&2; exit 1; }

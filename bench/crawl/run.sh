@@ -46,6 +46,8 @@
 #       (its builds take minutes) instead of rebuilding them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=bench/crawl/nginx_conf.sh
+source bench/crawl/nginx_conf.sh
 pages=100000
 reps=3
 only=""
@@ -147,34 +149,9 @@ trap cleanup EXIT
 echo "generating $pages pages in $tmp/html"
 python3 bench/crawl/gen_site.py "$tmp/html" "$pages"
 
-mkdir -p "$tmp/tmp"
 for try in 1 2 3 4 5; do
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    cat >"$tmp/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $tmp/nginx.pid;
-error_log $tmp/error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 4096; }
-http {
-    types { text/html html; }
-    default_type application/octet-stream;
-    access_log off;
-    client_body_temp_path $tmp/tmp/body;
-    proxy_temp_path $tmp/tmp/proxy;
-    fastcgi_temp_path $tmp/tmp/fastcgi;
-    uwsgi_temp_path $tmp/tmp/uwsgi;
-    scgi_temp_path $tmp/tmp/scgi;
-    keepalive_requests 10000000;
-    keepalive_timeout 120s;
-    server {
-        listen 127.0.0.1:$port;
-        root $tmp/html;
-    }
-}
-CONF
+    nginx_conf "$tmp" "127.0.0.1:$port"
     "$nginx" -c "$tmp/nginx.conf" -e "$tmp/error.log" &
     nginx_pid=$!
     up=0
