@@ -344,15 +344,9 @@ impl Remote {
             };
             let batch = std::mem::take(&mut *self.out.borrow_mut());
             let args = self.args(&worker, &params, &batch, want, keep);
-            let mut l = link.take().expect("link is back");
             let p = prefix.clone();
             self.busy.set(true);
-            let (l, r) = solo::to_thread(move || {
-                let r = l.step(&p, &args);
-                (l, r)
-            })
-            .await;
-            link = Some(l);
+            let r = on_thread(&mut link, move |l| l.step(&p, &args)).await;
             self.busy.set(false);
             match r {
                 Ok(reply) => {
@@ -397,15 +391,8 @@ impl Remote {
                         // Hungry (no lease held): wait for another worker's
                         // step to say a slot is free or work was queued
                         // (on the link's thread), at most `poll`.
-                        let mut l = link.take().expect("link is back");
-                        let (p, w) = (prefix.clone(), worker.clone());
-                        let wait = poll;
-                        let (l, _) = solo::to_thread(move || {
-                            let r = l.wait_wake(&p, &w, wait);
-                            (l, r)
-                        })
-                        .await;
-                        link = Some(l);
+                        let (p, w, wait) = (prefix.clone(), worker.clone(), poll);
+                        let _ = on_thread(&mut link, move |l| l.wait_wake(&p, &w, wait)).await;
                         poll = (poll * 2).min(Duration::from_millis(50));
                     } else {
                         poll = Duration::from_millis(5);
@@ -442,6 +429,22 @@ impl Remote {
         }
         self.finished.set();
     }
+}
+
+/// Runs `f` on the (blocking) link on a helper thread, so the loop does
+/// not wait on Redis; the link comes back into `link` after.
+async fn on_thread<T: Send + 'static>(
+    link: &mut Option<Link>,
+    f: impl FnOnce(&mut Link) -> T + Send + 'static,
+) -> T {
+    let mut l = link.take().expect("link is back");
+    let (l, r) = solo::to_thread(move || {
+        let r = f(&mut l);
+        (l, r)
+    })
+    .await;
+    *link = Some(l);
+    r
 }
 
 /// robots.txt answers shared by the workers of a crawl (`P..robots`): the
