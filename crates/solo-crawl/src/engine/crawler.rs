@@ -1,0 +1,472 @@
+//! A crawl's public face and its setup.
+//!
+//! Owns: [`Crawler`] (spider, fetcher, settings, outputs, pipelines) and
+//! `run`: it starts the writer thread, restores a `--state` crawl, joins
+//! or seeds a shared frontier, feeds the start requests, runs the loop
+//! and turns its end into a [`Summary`]. Must not: decide anything about
+//! a page (that is [`page`](super::page)'s) or move data once the loop
+//! runs (that is [`turn`](super::turn)'s).
+
+use super::*;
+
+/// A crawl: a spider, a fetcher, settings and where output goes.
+///
+/// ```
+/// use solo_crawl::{demo_site::DemoSite, Config, Crawler, LinkSpider, OutputConfig, Target};
+/// let site = DemoSite::start(200).unwrap();
+/// let buf = solo_crawl::output::SharedBuf::default();
+/// let summary = solo::run(
+///     Crawler::new(LinkSpider::new(vec![site.url()]), Config { max_pages: Some(50), ..Default::default() })
+///         .output(OutputConfig { pages: Target::Buffer(buf.clone()), ..Default::default() })
+///         .run(),
+/// ).unwrap();
+/// assert_eq!(summary.counts.pages, 50);
+/// assert_eq!(String::from_utf8(buf.lock().unwrap().clone()).unwrap().lines().count(), 50);
+/// ```
+pub struct Crawler<S: Spider, F: Fetch = solo_http::Client> {
+    spider: S,
+    /// Builds the fetcher at `run`, from the settings with the start
+    /// URLs' networks allowed (an error is reported by `run`).
+    fetcher: MakeFetcher<F>,
+    config: Config,
+    output: OutputConfig,
+    stop: StopHandle,
+    pipelines: Option<Rc<Pipelines>>,
+}
+
+impl<S: Spider> Crawler<S, solo_http::Client> {
+    /// A crawl of `spider` with the default HTTP client
+    /// ([`fetch::client`] of `config`: http and https, keep-alive);
+    /// output discarded until [`output`](Crawler::output) says otherwise.
+    pub fn new(spider: S, config: Config) -> Crawler<S, solo_http::Client> {
+        Crawler {
+            spider,
+            fetcher: Box::new(fetch::client),
+            config,
+            output: OutputConfig::default(),
+            stop: StopHandle::default(),
+            pipelines: None,
+        }
+    }
+}
+
+impl<S: Spider, F: Fetch> Crawler<S, F> {
+    /// Uses another HTTP client. The crawl's address guard
+    /// ([`Config::allow_private_networks`] and the network lists) is the
+    /// default client's: another one must enforce its own.
+    pub fn fetcher<G: Fetch>(self, fetcher: G) -> Crawler<S, G> {
+        Crawler {
+            spider: self.spider,
+            fetcher: Box::new(move |_: &Config| Ok(fetcher)),
+            config: self.config,
+            output: self.output,
+            stop: self.stop,
+            pipelines: self.pipelines,
+        }
+    }
+
+    /// Sends the spider's items through these stages before they are
+    /// written (see [`pipeline`](crate::pipeline)): opened before the
+    /// crawl, closed (awaited) after it.
+    ///
+    /// ```
+    /// use solo_crawl::{demo_site::DemoSite, Config, Crawler, LinkSpider, Pipelines};
+    /// use solo_crawl::stages::RequireFields;
+    /// let site = DemoSite::start(20).unwrap();
+    /// let crawler = Crawler::new(LinkSpider::new(vec![site.url()]), Config::default())
+    ///     .pipelines(Pipelines::new().stage(RequireFields::new(["title"])));
+    /// let summary = solo::run(crawler.run()).unwrap();
+    /// assert_eq!(summary.counts.items, 0); // LinkSpider emits none
+    /// ```
+    pub fn pipelines(mut self, pipelines: Pipelines) -> Crawler<S, F> {
+        self.pipelines = Some(Rc::new(pipelines));
+        self
+    }
+
+    /// Sets where records and items go.
+    pub fn output(mut self, output: OutputConfig) -> Crawler<S, F> {
+        self.output = output;
+        self
+    }
+
+    /// A handle that stops the crawl gracefully.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Runs the crawl to its end; the statistics.
+    ///
+    /// Unless [`Config::allow_private_networks`] is set, the start URLs'
+    /// hosts are resolved first, and the special networks (loopback,
+    /// private, ...) they are in are allowed for this crawl: crawling
+    /// 127.0.0.1 or an intranet host works with no setting, while links,
+    /// redirects and DNS answers into other such networks are refused.
+    pub async fn run(self) -> Result<Summary, CrawlError> {
+        self.config.validate().map_err(CrawlError::Config)?;
+        let mut starts = self.spider.start_requests();
+        let sitemaps = crate::sitemap::start_requests(&self.config, &starts);
+        starts.extend(sitemaps);
+        let mut config = self.config;
+        if !config.allow_private_networks {
+            let nets = start_networks(&starts, &config).await;
+            config.allow_networks.extend(nets);
+        }
+        let fetcher = (self.fetcher)(&config).map_err(CrawlError::Client)?;
+        let link = match &config.frontier {
+            FrontierBackend::Redis(r) => {
+                let url = r.url.clone();
+                let link = solo::to_thread(move || crate::redis_link::Link::open(&url))
+                    .await
+                    .map_err(CrawlError::Redis)?;
+                Some((link, r.clone()))
+            }
+            _ => None,
+        };
+        let remote = link.as_ref().map(|_| Rc::new(Remote::default()));
+        let robots_share = match &config.frontier {
+            FrontierBackend::Redis(r) if config.obey_robots => {
+                let url = r.url.clone();
+                let link = solo::to_thread(move || crate::redis_link::Link::open(&url))
+                    .await
+                    .map_err(CrawlError::Redis)?;
+                // A fetch takes its timeout (per redirect hop, but those are rare).
+                let patience = config.timeout + Duration::from_secs(5);
+                Some(RobotsShare::new(
+                    link,
+                    crate::redis_link::prefix(&r.crawl_id),
+                    patience,
+                ))
+            }
+            _ => None,
+        };
+        let metrics_listener = match config.metrics {
+            Some(addr) => Some(
+                crate::metrics::bind(addr)
+                    .await
+                    .map_err(CrawlError::Config)?,
+            ),
+            None => None,
+        };
+        let (store, restored, pass) = match config.state_dir.clone() {
+            Some(dir) => {
+                let reset = config.state_reset;
+                let (meaning, force) = (config.meaning.clone(), config.force_resume);
+                let recrawl = config.recrawl.clone();
+                let (store, restored, pass) = solo::to_thread(move || {
+                    let mut store = Store::open(&dir, reset)?;
+                    let db_error = |store: &Store, e: rusqlite::Error| {
+                        let msg = format!(
+                            "state database {}: {}",
+                            store.db_path().display(),
+                            crate::sink::sqlite_message(&e)
+                        );
+                        StateError::caused_by(msg, e)
+                    };
+                    let mut restored = store.load().map_err(|e| db_error(&store, e))?;
+                    if !meaning.is_empty() {
+                        store.keep_settings(restored.resumed, &meaning, force)?;
+                    }
+                    let mut pass = Vec::new();
+                    if let (Some(r), true) = (recrawl, restored.queued.is_empty()) {
+                        if restored.spilled == 0 {
+                            pass = crate::recrawl::start_pass(&mut store, &r)
+                                .map_err(|e| db_error(&store, e))?;
+                            restored = store.load().map_err(|e| db_error(&store, e))?;
+                        }
+                    }
+                    Ok::<_, StateError>((store, restored, pass))
+                })
+                .await
+                .map_err(|e| CrawlError::State(e.into()))?;
+                let db = store.db_path();
+                let pass = crate::recrawl::decode_pass(&pass, &db)
+                    .map_err(|e| CrawlError::State(e.into()))?;
+                (Some(store), Some(restored), pass)
+            }
+            None => (None, None, Vec::new()),
+        };
+        let db_path = store.as_ref().map(Store::db_path);
+        // Decoded before the output is touched: a damaged state changes
+        // nothing.
+        let restored = match (restored, &db_path) {
+            (Some(r), Some(db)) => Some(decode_restored::<S::Callback>(r, db)?),
+            _ => None,
+        };
+        let persist = store.is_some();
+        if let Some(p) = &self.pipelines {
+            p.open().await.map_err(CrawlError::Pipeline)?;
+        }
+        let writer = Writer::spawn(&self.output, store)?;
+        let (tx, rx) = mpsc::unbounded();
+        let agent_cfg = config.clone();
+        let budget = BodyBudget::new(config.body_budget(), config.max_bytes);
+        let sh = Rc::new(Shared {
+            spider: self.spider,
+            fetcher,
+            budget: budget.clone(),
+            config,
+            stats: Rc::new(RefCell::new(Stats::default())),
+            tx,
+            agent: agent_name(&agent_cfg.user_agent),
+            sitemap_urls: Cell::new(0),
+            sessions: Sessions::new(agent_cfg.cookies),
+            robots_share,
+            archive: writer.archive(&self.output),
+        });
+        let mut frontier = if remote.is_some() {
+            // The page budget is the shared frontier's.
+            let mut cfg = agent_cfg.clone();
+            cfg.max_pages = None;
+            let mut f = Frontier::new(&cfg);
+            f.set_remote();
+            f
+        } else {
+            Frontier::new(&agent_cfg)
+        };
+        if let (Some((link, r)), Some(remote)) = (link, &remote) {
+            let tx = sh.tx.clone();
+            let params = redis_frontier::Params {
+                per_host: agent_cfg.per_host,
+                delay: agent_cfg.delay,
+                lease: r.lease_timeout,
+                max_pages: agent_cfg.max_pages,
+            };
+            solo::spawn(remote.clone().drive(
+                link,
+                crate::redis_link::prefix(&r.crawl_id),
+                redis_frontier::worker_name(),
+                params,
+                Box::new(move |batch| {
+                    let _ = tx.try_send(Report::Leased(batch));
+                }),
+            ));
+        }
+        let resumed = restored.as_ref().is_some_and(|(r, _)| r.resumed);
+        tracing::info!(
+            concurrency = agent_cfg.concurrency,
+            per_host = agent_cfg.per_host,
+            obey_robots = agent_cfg.obey_robots,
+            start_urls = starts.len(),
+            "crawl starting"
+        );
+        if let Some((r, queued)) = restored {
+            frontier.restore_progress(&r.seen, r.dispatched, r.spilled);
+            for req in queued {
+                frontier.restore(req);
+            }
+            frontier.set_cap(agent_cfg.frontier_cap);
+        }
+        if let (true, Some(dir)) = (resumed, &agent_cfg.state_dir) {
+            tracing::info!(
+                state = %dir.display(),
+                seen = frontier.seen(),
+                queued = frontier.queued() as u64 + frontier.spilled(),
+                "resuming the crawl kept in the state directory"
+            );
+        }
+        let mut seeds = Seeds::default();
+        // A start URL that is a known page is asked conditionally too.
+        let known = recrawl::merge_starts(&mut starts, pass);
+        for r in starts {
+            let url = redact_url(&r.url);
+            let bad_host = crate::idn::check_host(&r.url).err();
+            let pushed = frontier.push_with(r, true, |fp, req, spilled| {
+                on_accepted(persist, &writer, remote.as_deref(), fp, req, spilled)
+            });
+            if let Err(why) = pushed {
+                let why = match why {
+                    Rejected::Seen => continue,
+                    Rejected::BadHost => bad_host.unwrap_or_default(),
+                    why => why.as_str().to_owned(),
+                };
+                seeds.failed.push(format!("{url}: {why}"));
+            }
+        }
+        // The other known pages as links are: under the crawl's rules now.
+        for r in known {
+            let _ = frontier.push_with(r, false, |fp, req, spilled| {
+                writer.send(enqueue_op(fp, req, spilled));
+            });
+        }
+        let progress = Rc::new(Progress::new(sh.config.progress));
+        let live = Rc::new(crate::metrics::Live::default());
+        let live2 = live.clone();
+        let ticker = solo::spawn(crate::stats::ticker(
+            sh.stats.clone(),
+            progress.clone(),
+            Rc::new(move || live2.now.get()),
+        ));
+        let metrics = metrics_listener.map(|l| {
+            solo::spawn(crate::metrics::serve(l, sh.stats.clone(), live.clone())).cancel_on_drop()
+        });
+        let signals = sh
+            .config
+            .handle_ctrl_c
+            .then(|| solo::spawn(watch_signals(self.stop.clone(), sh.stats.clone())))
+            .map(solo::Task::cancel_on_drop); // after the metrics linger too
+
+        let mut engine = Engine {
+            sh: sh.clone(),
+            frontier,
+            writer,
+            seeds,
+            rx,
+            persist,
+            unspilling: false,
+            db_path,
+            damaged: None,
+            pipelines: self.pipelines.clone(),
+            remote: remote.clone(),
+            written_acks: Vec::new(),
+            piped_leases: Default::default(),
+            busiest: metrics.is_some(),
+        };
+        let interrupted = engine.run_loop(&self.stop, &live).await;
+        if let Some(r) = &remote {
+            engine.leave(r).await;
+        }
+        let closed = match &self.pipelines {
+            Some(p) => p.close().await,
+            None => Ok(()),
+        };
+
+        ticker.cancel();
+        progress.finish();
+        let Engine {
+            frontier,
+            writer,
+            seeds,
+            damaged,
+            ..
+        } = engine;
+        let failed = writer.failed();
+        writer
+            .finish()
+            .map_err(|e| write_error(e, &self.output, sh.config.state_dir.as_deref()))?;
+        if let Some(e) = damaged {
+            return Err(CrawlError::State(e.into()));
+        }
+        if let Some(e) = remote.as_ref().and_then(|r| r.fatal()) {
+            return Err(CrawlError::Redis(e));
+        }
+        closed.map_err(CrawlError::Pipeline)?;
+        let c = frontier.counts();
+        let filtered = [
+            ("seen", c.seen),
+            ("offsite", c.offsite),
+            ("too_deep", c.too_deep),
+            ("filtered", c.filtered),
+            ("scheme", c.scheme),
+            ("max_pages", c.max_pages),
+            ("robots", c.robots),
+            ("bad_host", c.bad_host),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| (k.to_owned(), n))
+        .collect();
+        let mut summary = sh.stats.borrow().summary(SummaryExtra {
+            seen: frontier.seen() as u64,
+            queued: frontier.queued() as u64 + frontier.spilled(),
+            filtered,
+            interrupted: interrupted || failed,
+        });
+        summary.buffered_peak_bytes = budget.peak() as u64;
+        summary.seeds_ok = seeds.ok;
+        summary.resumed = resumed;
+        summary.seeds_failed = seeds.failed;
+        tracing::info!(
+            pages = summary.counts.pages,
+            seconds = summary.seconds,
+            interrupted = summary.interrupted,
+            "crawl finished"
+        );
+        if let Some(m) = metrics {
+            live.now.set((0, frontier.queued()));
+            live.set_hosts(frontier.busiest_hosts(crate::metrics::TOP_HOSTS));
+            let linger = sh.config.metrics_linger;
+            if !linger.is_zero() && !summary.interrupted {
+                tracing::info!(seconds = linger.as_secs_f64(), "serving the final metrics");
+                let until = Instant::now() + linger;
+                while Instant::now() < until && !self.stop.is_stopped() {
+                    solo::sleep((until - Instant::now()).min(Duration::from_millis(100))).await;
+                }
+            }
+            drop(m);
+        }
+        drop(signals);
+        Ok(summary)
+    }
+}
+
+/// The special networks (loopback, private, link-local, ...) the start
+/// URLs' hosts resolve to: the crawl may connect there. A host that does
+/// not resolve adds nothing (its fetch reports the DNS error).
+async fn start_networks<C>(starts: &[Request<C>], cfg: &Config) -> Vec<solo_http::IpNet> {
+    let mut hosts: Vec<String> = starts
+        .iter()
+        .filter_map(|r| r.url.host_str().map(str::to_owned))
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    let resolver = cfg.resolver.clone().unwrap_or_default();
+    let limit = cfg.timeout;
+    let lookups = hosts.into_iter().map(|host| {
+        let resolver = resolver.clone();
+        async move {
+            solo::timeout(limit, resolver.lookup(&host))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        }
+    });
+    let mut nets = Vec::new();
+    for ip in solo::gather(lookups).await.into_iter().flatten() {
+        if let Some(range) = solo_http::special_range(ip) {
+            if !nets.contains(&range.net) {
+                nets.push(range.net);
+            }
+        }
+    }
+    nets
+}
+
+/// Ctrl-C stops gracefully (a second one calls [`StopHandle::hurry`],
+/// for the program to exit at once); SIGUSR1 prints
+/// the statistics so far.
+async fn watch_signals(stop: StopHandle, stats: Rc<RefCell<Stats>>) {
+    use solo::signal::{unix, SignalKind};
+    let (Ok(mut int), Ok(mut usr1)) = (
+        unix(SignalKind::interrupt()),
+        unix(SignalKind::user_defined1()),
+    ) else {
+        return;
+    };
+    loop {
+        let got_int = {
+            let mut a = pin!(int.recv());
+            let mut b = pin!(usr1.recv());
+            poll_fn(|cx| {
+                if a.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(true);
+                }
+                if b.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(false);
+                }
+                Poll::Pending
+            })
+            .await
+        };
+        if got_int {
+            if stop.is_stopped() {
+                stop.hurry();
+                continue;
+            }
+            eprintln!("Ctrl-C: finishing the requests in flight (Ctrl-C again to quit at once)");
+            stop.stop();
+        } else {
+            eprint!("{}", stats.borrow().summary(SummaryExtra::default()));
+        }
+    }
+}

@@ -1,0 +1,546 @@
+//! The tasks the loop spawns: a page (fetch, then the spider's callback,
+//! then what the page says about crawling it), robots.txt of a host, and
+//! the lookup of a host's address (with `--per-ip`).
+//!
+//! Owns: turning one fetch into one [`Report`] — retry or answer,
+//! redirect or refresh as a new request, sitemap entries, the record's
+//! fields from the response, cookies in and out, the exchange to the
+//! archive. Must not: touch the frontier or the writer (the loop applies
+//! the report); a panic in the spider's callback still reports, as
+//! `Crashed`.
+
+use super::*;
+
+/// Sends a `Crashed` report if the task unwinds before reporting.
+struct PanicGuard<'a, C> {
+    tx: &'a mpsc::Sender<Report<C>>,
+    host: HostId,
+    fp: u64,
+    lease: Option<u64>,
+    record: Option<PageRecord>,
+}
+
+impl<C> Drop for PanicGuard<'_, C> {
+    fn drop(&mut self) {
+        if let Some(mut record) = self.record.take() {
+            record.error = Some("the spider's callback panicked".into());
+            let _ = self.tx.try_send(Report::Crashed {
+                host: self.host,
+                fp: self.fp,
+                lease: self.lease,
+                record: Box::new(record),
+            });
+        }
+    }
+}
+
+/// The record of `request` before its fetch, URL credentials masked.
+fn base_record<C>(request: &Request<C>) -> PageRecord {
+    let x = request.extras();
+    PageRecord {
+        url: redact_url(&request.url),
+        depth: request.depth,
+        referer: request.referer.as_ref().map(redact_url),
+        redirected_from: x.redirected_from.iter().map(redact_url).collect(),
+        lastmod: x.lastmod.clone(),
+        ..Default::default()
+    }
+}
+
+pub(super) async fn page_task<S: Spider, F: Fetch>(
+    sh: Rc<Shared<S, F>>,
+    host: HostId,
+    request: Request<S::Callback>,
+) {
+    let mut guard = PanicGuard {
+        tx: &sh.tx,
+        host,
+        fp: request.key(),
+        lease: request.extras().lease,
+        record: Some(base_record(&request)),
+    };
+    let span = tracing::info_span!(
+        "request",
+        url = %redact_url(&request.url),
+        host = request.url.host_str().unwrap_or_default(),
+        depth = request.depth,
+        attempt = request.retries + 1,
+    );
+    let ev = tracing::Instrument::instrument(page(&sh, host, request), span).await;
+    guard.record = None;
+    let _ = sh.tx.try_send(ev);
+}
+
+/// Statuses worth another try.
+fn retryable_status(s: u16) -> bool {
+    matches!(s, 408 | 429 | 500 | 502..=504 | 520..=524)
+}
+
+/// `Retry-After`: seconds or an HTTP date.
+fn retry_after(f: &Fetched) -> Option<Duration> {
+    let v = f.header("retry-after")?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+async fn page<S: Spider, F: Fetch>(
+    sh: &Shared<S, F>,
+    host: HostId,
+    mut request: Request<S::Callback>,
+) -> Report<S::Callback> {
+    let cfg = &sh.config;
+    let start = Instant::now();
+    tracing::debug!(method = %request.extras().method, "request");
+    let result = download(
+        sh,
+        &request.url,
+        request.referer.as_ref(),
+        Wire::of(sh, &request),
+    )
+    .await;
+    let elapsed = start.elapsed();
+    let can_retry = request.retries < cfg.max_retries;
+    let tries = request.retries;
+    let backoff = || {
+        let exp = cfg.backoff_base.saturating_mul(1u32 << tries.min(20));
+        // A little jitter so retries of a burst do not come back together.
+        exp.mul_f64(1.0 + fastrand::f64() * 0.1)
+            .min(cfg.backoff_max)
+    };
+    let mut record = base_record(&request);
+    record.elapsed_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
+    let mut out = Output::new();
+    match result {
+        Ok(f) => {
+            sh.stats.borrow_mut().status(f.status);
+            tracing::debug!(
+                status = f.status,
+                bytes = f.body.len(),
+                elapsed_ms = record.elapsed_ms,
+                "response"
+            );
+            if retryable_status(f.status) && can_retry {
+                let ra = retry_after(&f);
+                let wait = ra.unwrap_or_else(backoff).min(cfg.backoff_max);
+                tracing::info!(
+                    status = f.status,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying: HTTP {}",
+                    f.status
+                );
+                return Report::Retry {
+                    host,
+                    request,
+                    at: solo::time::now() + wait,
+                    pause_host: f.status == 429 || (f.status == 503 && ra.is_some()),
+                    status: Some(f.status),
+                    latency: elapsed,
+                };
+            }
+            if retryable_status(f.status) {
+                tracing::info!(
+                    status = f.status,
+                    "giving up after {} attempts: HTTP {}",
+                    tries + 1,
+                    f.status
+                );
+            }
+            fill_head(&mut record, &f);
+            if recrawl::not_modified(&request, &f) {
+                // Unchanged since the last pass: its links then are its
+                // links now.
+                let before = request.take_previous();
+                let mut kept = recrawl::keep(&f, before.as_deref());
+                kept.links = before.map(|p| p.links).unwrap_or_default();
+                for link in kept.links.iter().filter_map(|l| Url::parse(l).ok()) {
+                    out.follow(Request::new(link, request.callback.clone()));
+                }
+                record.not_modified = true;
+                record.links = kept.links.len() as u64;
+                request.set_previous(Some(Box::new(kept)));
+                return Report::answered(host, request, record, out, f.final_url, None);
+            }
+            if cfg.state_dir.is_some() && (200..300).contains(&f.status) {
+                // Kept for a later recrawl (links added by the loop).
+                let kept = recrawl::keep(&f, request.previous());
+                request.set_previous(Some(Box::new(kept)));
+            } else {
+                request.set_previous(None);
+            }
+            let followed = redirect::follow(
+                &request,
+                &request.extras().method,
+                f.status,
+                f.header("location"),
+                &f.final_url,
+                cfg.max_redirects,
+            );
+            if let Some(followed) = followed.transpose() {
+                // A redirect is not the answer: no callback. Its target is
+                // crawled as a request of its own, if the frontier allows.
+                let next = followed.map(|n| n.request);
+                return redirected(sh, host, request, record, f.final_url, f.status, next).await;
+            }
+            let ok = (200..300).contains(&f.status);
+            if let (Some(role), true) = (request.extras().sitemap, ok) {
+                let limits = &cfg.sitemap_limits;
+                let off_loop = cfg.parse_off_loop_bytes;
+                let read =
+                    crate::sitemap::read_off_loop(role, &f.final_url, f.body, limits, off_loop)
+                        .await;
+                let found = crate::sitemap::expand(
+                    &sh.spider,
+                    limits,
+                    &sh.sitemap_urls,
+                    &request,
+                    role,
+                    read,
+                    &mut out,
+                );
+                record.links = found.entries as u64;
+                record.error = found.error.map(|e| format!("sitemap: {e}"));
+                let mut st = sh.stats.borrow_mut();
+                for (k, n) in found.counts {
+                    *st.counts.sitemap.entry(k.to_owned()).or_default() += n;
+                }
+                drop(st);
+                return Report::answered(host, request, record, out, f.final_url, None);
+            }
+            let final_url = f.final_url.clone();
+            let response =
+                Response::for_request(&request, f.final_url, f.status, f.headers, f.body, elapsed)
+                    .with_link_cap(cfg.max_links_per_page);
+            if response.body().len() > cfg.parse_off_loop_bytes {
+                response.scan_off_loop().await;
+            }
+            if ok && response.is_html() {
+                if let Some(next) = refresh(cfg, &request, &response) {
+                    // Followed like a redirect: no callback.
+                    let url = response.url().clone();
+                    return redirected(sh, host, request, record, url, f.status, next).await;
+                }
+            }
+            if ok {
+                sh.spider
+                    .parse(request.callback.clone(), &response, &mut out)
+                    .await;
+                obey_page(sh, &response, &mut record, &mut out);
+            } else {
+                sh.spider
+                    .on_error(&request, Failure::Status(&response), &mut out)
+                    .await;
+            }
+            tracing::trace!(
+                items = out.items().len(),
+                follows = out.requests().len(),
+                "parsed"
+            );
+            if let Some(scan) = response.scan() {
+                record.title = scan.title.clone();
+                record.links = scan.links.len() as u64;
+                if scan.capped {
+                    record.truncated.push("links".into());
+                    sh.stats.borrow_mut().counts.links_capped += 1;
+                }
+            }
+            Report::answered(host, request, record, out, final_url, None)
+        }
+        Err(e) => {
+            sh.stats.borrow_mut().error(e.kind.as_str());
+            if e.kind.is_retryable() && can_retry {
+                let wait = backoff();
+                tracing::info!(
+                    error_kind = e.kind.as_str(),
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying: {}",
+                    redact_text(&e.to_string())
+                );
+                return Report::Retry {
+                    host,
+                    request,
+                    at: solo::time::now() + wait,
+                    pause_host: false,
+                    status: None,
+                    latency: elapsed,
+                };
+            }
+            tracing::info!(
+                error_kind = e.kind.as_str(),
+                "giving up after {} attempt(s): {}",
+                tries + 1,
+                redact_text(&e.to_string())
+            );
+            sh.spider
+                .on_error(&request, Failure::Fetch(&e), &mut out)
+                .await;
+            record.status = e.status;
+            record.error = Some(redact_text(&e.to_string()).into_owned());
+            Report::Page {
+                host,
+                request,
+                record: Box::new(record),
+                out,
+                final_url: None,
+                shed: e.kind.is_retryable(),
+                redirect: None,
+            }
+        }
+    }
+}
+
+/// Redirects of robots.txt followed (RFC 9309 asks for at least five).
+const ROBOTS_REDIRECTS: usize = 5;
+
+/// Fetches a host's robots.txt. Its redirects are followed only on the
+/// same host (http to https, another path): a host out of the crawl's
+/// scope is never contacted; robots.txt that cannot be reached that way
+/// counts as missing (allow all).
+pub(super) async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, url: Url) {
+    let agent = agent_name(&sh.config.user_agent);
+    let mut url = url;
+    let mut hops = 0;
+    let key = host_key(&url);
+    if let Some(share) = &sh.robots_share {
+        if let Robots::Stored(status, body) = share.claim(&key).await {
+            let rules = RobotsRules::from_response(&agent, status, &body);
+            let _ = sh.tx.try_send(Report::Robots {
+                host,
+                rules,
+                fetched: false,
+            });
+            return;
+        }
+    }
+    let (status, body) = loop {
+        let f = match download(&sh, &url, None, Wire::default()).await {
+            Ok(f) => f,
+            Err(_) => break (None, bytes::Bytes::new()),
+        };
+        if redirect::is_redirect(f.status) && hops < ROBOTS_REDIRECTS {
+            let to = redirect::target(&f.final_url, f.header("location")).ok();
+            if let Some(to) = to.filter(|t| t.host_str() == url.host_str() && *t != url) {
+                hops += 1;
+                url = to;
+                continue;
+            }
+        }
+        break (Some(f.status), f.body);
+    };
+    if let Some(share) = &sh.robots_share {
+        share.store(&key, status, &body).await;
+    }
+    let rules = RobotsRules::from_response(&agent, status, &body);
+    tracing::info!(
+        host = url.host_str().unwrap_or_default(),
+        url = %redact_url(&url),
+        status,
+        crawl_delay_ms = rules.crawl_delay().map(|d| d.as_millis() as u64),
+        "robots.txt: {}",
+        rules.decision(status)
+    );
+    let _ = sh.tx.try_send(Report::Robots {
+        host,
+        rules,
+        fetched: true,
+    });
+}
+
+/// Resolves a host's name for the per-IP limit (see the `per_ip`
+/// module) with the crawl's resolver, within the crawl's timeout; a name
+/// that does not resolve reports no address.
+pub(super) async fn resolve_task<S: Spider, F>(sh: Rc<Shared<S, F>>, host: HostId, name: String) {
+    let resolver = sh.config.resolver.clone().unwrap_or_default();
+    let ip = solo::timeout(sh.config.timeout, resolver.lookup(&name))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .and_then(|ips| ips.first().copied());
+    let _ = sh.tx.try_send(Report::Resolved { host, ip });
+}
+
+/// The head of an answer into its page record.
+fn fill_head(record: &mut PageRecord, f: &Fetched) {
+    record.final_url = Some(redact_url(&f.final_url));
+    record.status = Some(f.status);
+    record.content_type = f.header("content-type").map(str::to_owned);
+    record.bytes = f.body.len() as u64;
+}
+
+/// The report of an answer that redirects (a 3xx, or a meta refresh):
+/// the next request, or the error that stops the chain.
+async fn redirected<S: Spider, F: Fetch>(
+    sh: &Shared<S, F>,
+    host: HostId,
+    request: Request<S::Callback>,
+    mut record: PageRecord,
+    final_url: Url,
+    status: u16,
+    next: Result<Request<S::Callback>, redirect::RedirectError>,
+) -> Report<S::Callback> {
+    let mut out = Output::new();
+    let next = match next {
+        Ok(next) => {
+            record.redirect_to = Some(redact_url(&next.url));
+            Some(Box::new(next))
+        }
+        Err(e) => {
+            let kind = FetchErrorKind::Redirect;
+            sh.stats.borrow_mut().error(kind.as_str());
+            let mut err = FetchError::new(kind, e.to_string());
+            err.status = Some(status);
+            sh.spider
+                .on_error(&request, Failure::Fetch(&err), &mut out)
+                .await;
+            record.redirect_to = e.target().map(redact_url);
+            record.error = Some(redact_text(&err.to_string()).into_owned());
+            None
+        }
+    };
+    Report::answered(host, request, record, out, final_url, next)
+}
+
+/// The next hop of a page's `<meta http-equiv="refresh">`, if it is one
+/// to follow: a delay within `max_refresh_delay` and a URL that is not
+/// the page itself (a reload) and is http(s). The chain's limits apply
+/// (the error is the page's).
+fn refresh<C: Clone>(
+    cfg: &Config,
+    request: &Request<C>,
+    response: &Response,
+) -> Option<Result<Request<C>, redirect::RedirectError>> {
+    let max = cfg.max_refresh_delay?;
+    let scan = response.scan()?;
+    let r = Refresh::parse(scan.refresh.as_deref()?)?;
+    // An endless number of digits parses to infinity: not followed.
+    let soon = r.delay <= max.as_secs_f64();
+    if !soon {
+        return None;
+    }
+    let to = redirect::target(&scan.base, Some(r.url.as_deref()?)).ok()?;
+    if fingerprint(&to) == fingerprint(response.url()) {
+        return None;
+    }
+    // A refresh is a navigation: a GET, whatever the page's request was.
+    let next = redirect::hop(request, to, response.url(), cfg.max_redirects);
+    Some(next.map(|mut r| {
+        redirect::set_method(&mut r, &hyper::Method::GET, false);
+        r
+    }))
+}
+
+/// What a 2xx page says about crawling it, into its record (`noindex`,
+/// `nofollow`, `canonical`), and obeyed: no links followed from a
+/// `nofollow` page unless robots are ignored, none marked
+/// `rel="nofollow"` with `skip_nofollow_links`.
+fn obey_page<S: Spider, F>(
+    sh: &Shared<S, F>,
+    response: &Response,
+    record: &mut PageRecord,
+    out: &mut Output<S::Callback>,
+) {
+    let cfg = &sh.config;
+    let scan = response.scan();
+    let meta = scan.map_or(&[][..], |s| &s.robots_meta);
+    let d = Directives::of_page(response.headers(), meta, &sh.agent);
+    record.noindex = d.noindex;
+    record.nofollow = d.nofollow;
+    record.canonical = scan.and_then(|s| s.canonical.as_ref()).map(redact_url);
+    let dropped = if d.nofollow && cfg.obey_robots {
+        out.retain_requests(|_| false)
+    } else if let Some(s) =
+        scan.filter(|s| cfg.skip_nofollow_links && s.rel_nofollow.contains(&true))
+    {
+        let marked: std::collections::HashSet<&str> = s
+            .links
+            .iter()
+            .zip(&s.rel_nofollow)
+            .filter(|(_, nf)| **nf)
+            .map(|(u, _)| u.as_str())
+            .collect();
+        out.retain_requests(|r| !marked.contains(r.url.as_str()))
+    } else {
+        0
+    };
+    sh.stats.borrow_mut().counts.nofollow += dropped as u64;
+}
+
+/// What a request sends besides its URL and referer.
+#[derive(Default)]
+struct Wire<'a> {
+    method: hyper::Method,
+    headers: &'a [(String, String)],
+    body: bytes::Bytes,
+    timeout: Option<Duration>,
+    jar: Option<Rc<solo_http::CookieJar>>,
+}
+
+impl<'a> Wire<'a> {
+    fn of<S: Spider, F>(sh: &Shared<S, F>, r: &'a Request<S::Callback>) -> Wire<'a> {
+        let x = r.extras();
+        Wire {
+            method: x.method.clone(),
+            headers: &x.headers,
+            body: x.body.clone(),
+            timeout: x.timeout,
+            jar: sh.sessions.jar(x.cookie_jar.as_deref()),
+        }
+    }
+}
+
+/// Fetches `url` once (a redirect is an answer like any other) within the
+/// configured timeout, or the request's own. Cookies of the request's jar
+/// go with it, and what the answer's `Set-Cookie` headers set goes into
+/// the jar (a redirect's too: its target is fetched later, with them).
+async fn download<S: Spider, F: Fetch>(
+    sh: &Shared<S, F>,
+    url: &Url,
+    referer: Option<&Url>,
+    wire: Wire<'_>,
+) -> Result<Fetched, FetchError> {
+    let cfg = &sh.config;
+    let mut headers = vec![
+        ("User-Agent".to_owned(), cfg.user_agent.clone()),
+        (
+            "Accept".to_owned(),
+            "text/html,application/xhtml+xml,*/*;q=0.8".to_owned(),
+        ),
+    ];
+    if let Some(r) = referer.and_then(|from| referer_for(from, url)) {
+        headers.push(("Referer".to_owned(), r));
+    }
+    for (k, v) in wire.headers {
+        headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
+        headers.push((k.clone(), v.clone()));
+    }
+    if let Some(jar) = &wire.jar {
+        session::add_cookies(jar, url, &mut headers);
+    }
+    let req = FetchRequest {
+        method: wire.method,
+        url: url.clone(),
+        headers,
+        timeout: wire.timeout.unwrap_or(cfg.timeout),
+        max_bytes: cfg.max_bytes,
+        budget: Some(sh.budget.clone()),
+        body: wire.body,
+        capture: sh.archive.is_some(),
+    };
+    let mut f = sh.fetcher.fetch(&req).await?;
+    if let (Some(archive), Some(capture)) = (&sh.archive, f.capture.take()) {
+        // The URL's credentials went as `Authorization`, not in the URL.
+        let mut target = url.clone();
+        let _ = target.set_username("");
+        let _ = target.set_password(None);
+        archive.push(target.as_str(), *capture);
+    }
+    if let Some(jar) = &wire.jar {
+        session::keep_cookies(jar, &f.final_url, &f.headers);
+    }
+    Ok(f)
+}

@@ -1,0 +1,129 @@
+//! What the loop and the crawl's setup send to and read back from the
+//! `--state` store: the ops for accepted requests, decoding what the
+//! store hands back, and naming a failed write.
+//!
+//! Owns: the translation between requests and store rows. Must not: touch
+//! the database (that is the writer thread's, through [`Msg`]).
+
+use super::*;
+
+/// A failure of the writer thread: of the state store (named, with what
+/// to do) or of the output (naming its targets).
+pub(super) fn write_error(
+    e: io::Error,
+    out: &OutputConfig,
+    state: Option<&std::path::Path>,
+) -> CrawlError {
+    if let (Some(dir), Some(inner)) = (state, e.get_ref()) {
+        if let Some(se) = inner.downcast_ref::<crate::sink::StateWriteError>() {
+            return CrawlError::State(
+                format!(
+                    "{}: saving the crawl's state failed: {se}; check the disk holding it \
+                     (free space, permissions), then rerun the same command to resume",
+                    dir.display()
+                )
+                .into(),
+            );
+        }
+    }
+    let name = |t: &crate::output::Target| match t {
+        crate::output::Target::File(p) => Some(p.display().to_string()),
+        crate::output::Target::Stdout => Some("stdout".into()),
+        _ => None,
+    };
+    let names: Vec<String> = [name(&out.pages), name(&out.items)]
+        .into_iter()
+        .flatten()
+        .collect();
+    let hint = if e.kind() == io::ErrorKind::BrokenPipe {
+        "the program reading the output stopped early"
+    } else {
+        "check the disk (free space, permissions)"
+    };
+    CrawlError::Output(io::Error::new(
+        e.kind(),
+        format!(
+            "writing {} failed: {e}; {hint}{}",
+            if names.is_empty() {
+                "the output".into()
+            } else {
+                names.join(" and ")
+            },
+            if state.is_some() {
+                ", then rerun the same command to resume"
+            } else {
+                ""
+            }
+        ),
+    ))
+}
+
+/// Hands an accepted request to the state store and the shared frontier
+/// (when there are).
+pub(super) fn on_accepted<C: serde::Serialize>(
+    persist: bool,
+    writer: &Writer,
+    remote: Option<&Remote>,
+    fp: u64,
+    req: &Request<C>,
+    spilled: bool,
+) {
+    if persist {
+        writer.send(enqueue_op(fp, req, spilled));
+    }
+    if let Some(r) = remote {
+        r.add(
+            (!req.extras().dont_filter).then_some(fp),
+            host_key(&req.url),
+            serde_json::to_string(req).unwrap_or_default(),
+        );
+    }
+}
+
+/// The store operation for an accepted request.
+pub(super) fn enqueue_op<C: serde::Serialize>(fp: u64, req: &Request<C>, spilled: bool) -> Msg {
+    Msg::State(Op::Enqueue {
+        fp,
+        data: serde_json::to_string(req).unwrap_or_default(),
+        spilled,
+    })
+}
+
+/// Stored requests, decoded; an error naming the database if any does
+/// not decode (the rows were changed, or another spider wrote them).
+pub(super) fn decode_all<C: serde::de::DeserializeOwned>(
+    rows: &[String],
+    db: &Path,
+) -> Result<Vec<Request<C>>, String> {
+    let mut first = None;
+    let mut bad = 0;
+    let requests: Vec<Request<C>> = rows
+        .iter()
+        .filter_map(|d| match serde_json::from_str(d) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                bad += 1;
+                first.get_or_insert(e);
+                None
+            }
+        })
+        .collect();
+    match first {
+        None => Ok(requests),
+        Some(e) => Err(format!(
+            "state database {} is damaged: {bad} of {} stored requests cannot be read ({e}; changed by hand, or written by another spider); restore the state directory from a backup, or rerun with --state-reset to discard it and start the crawl over",
+            db.display(),
+            rows.len()
+        )),
+    }
+}
+
+/// A stored crawl with its queued requests decoded.
+pub(super) fn decode_restored<C: serde::de::DeserializeOwned>(
+    mut r: Restored,
+    db: &Path,
+) -> Result<(Restored, Vec<Request<C>>), CrawlError> {
+    let queued =
+        decode_all(&std::mem::take(&mut r.queued), db).map_err(|e| CrawlError::State(e.into()))?;
+    Ok((r, queued))
+}

@@ -1,0 +1,481 @@
+//! The loop: one turn after another, it pulls jobs from the frontier
+//! while there are free slots, spawns a task for each, and applies what
+//! the tasks report.
+//!
+//! Owns: [`Engine`]'s methods — free slots, retries and their backoff,
+//! new requests to the frontier, records and items to the writer, items
+//! through the pipeline, leases to and from the shared frontier, counters
+//! to the stats. Must not: fetch or parse (the tasks of
+//! [`page`](super::page) do), or block the loop thread.
+
+use super::*;
+
+impl<S: Spider, F: Fetch> Engine<S, F> {
+    /// The loop; whether it was interrupted.
+    pub(super) async fn run_loop(
+        &mut self,
+        stop: &StopHandle,
+        live: &crate::metrics::Live,
+    ) -> bool {
+        let concurrency = self.sh.config.concurrency.max(1);
+        let mut interrupted = false;
+        loop {
+            let now = solo::time::now();
+            if !interrupted && (stop.is_stopped() || self.writer.failed() || self.damaged.is_some())
+            {
+                interrupted = true;
+                tracing::info!(
+                    in_flight = self.frontier.in_flight(),
+                    "stopping: finishing the requests in flight"
+                );
+            }
+            // A full item pipeline holds new requests back.
+            let piped = self.pipelines.as_ref().map_or(0, |p| p.backlog());
+            let held = self.pipelines.as_ref().is_some_and(|p| p.full());
+            if !interrupted && !held {
+                while self.frontier.in_flight() < concurrency {
+                    match self.frontier.next(now) {
+                        Some(Job::Page { host, request }) => {
+                            solo::spawn(page_task(self.sh.clone(), host, request));
+                        }
+                        Some(Job::Robots { host, url }) => {
+                            solo::spawn(robots_task(self.sh.clone(), host, url));
+                        }
+                        Some(Job::Resolve { host, name }) => {
+                            solo::spawn(resolve_task(self.sh.clone(), host, name));
+                        }
+                        None => break,
+                    }
+                }
+                if self.persist {
+                    self.persist_dropped();
+                    self.maybe_unspill();
+                }
+            }
+            live.now
+                .set((self.frontier.in_flight(), self.frontier.queued()));
+            if self.busiest {
+                let top = || self.frontier.busiest_hosts(crate::metrics::TOP_HOSTS);
+                live.refresh_hosts(now, top);
+            }
+            if let Some(r) = self.remote.clone() {
+                if !interrupted && r.fatal().is_some() {
+                    interrupted = true;
+                }
+                self.remote_turn(&r, interrupted, concurrency);
+            }
+            let shared_done = self.remote.as_ref().map_or(true, |r| r.crawl_done());
+            if self.frontier.in_flight() == 0
+                && piped == 0
+                && (interrupted || (self.frontier.is_idle() && !self.unspilling && shared_done))
+            {
+                return interrupted;
+            }
+            // Everything this turn wrote goes to the writer thread at once.
+            self.writer.flush();
+            // With every slot taken only a completion can free one: no
+            // timer then (and `next` did not run, so due timers linger).
+            let wake_at = if interrupted || held || self.frontier.in_flight() >= concurrency {
+                None
+            } else {
+                self.frontier.wake_at()
+            };
+            let woke = {
+                let mut sleep = wake_at.map(|t| Box::pin(solo::sleep_until(t)));
+                let mut stopped = pin!(stop.0.event.wait());
+                let rx = &mut self.rx;
+                poll_fn(|cx| {
+                    if let Poll::Ready(Some(ev)) = rx.poll_recv(cx) {
+                        return Poll::Ready(Some(ev));
+                    }
+                    if let Some(s) = sleep.as_mut() {
+                        if s.as_mut().poll(cx).is_ready() {
+                            return Poll::Ready(None); // a timer: look again
+                        }
+                    }
+                    if !interrupted && stopped.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(None); // stopped
+                    }
+                    Poll::Pending
+                })
+                .await
+            };
+            if let Some(ev) = woke {
+                self.handle(ev);
+                while let Ok(ev) = self.rx.try_recv() {
+                    self.handle(ev);
+                }
+            }
+        }
+    }
+
+    /// The shared frontier's part of a loop turn: leases dropped by the
+    /// local rules are done, this turn's done pages are acknowledged once
+    /// the writer has them, and Redis hears how many requests we could
+    /// take.
+    fn remote_turn(&mut self, r: &Rc<Remote>, interrupted: bool, concurrency: usize) {
+        for (id, host) in self.frontier.take_dropped_leases() {
+            r.ack(id, host);
+        }
+        if !self.written_acks.is_empty() {
+            let acks = std::mem::take(&mut self.written_acks);
+            let (reply, written) = futures_channel::oneshot::channel();
+            self.writer.send(Msg::Written(reply));
+            r.writing(acks.len());
+            let r = r.clone();
+            solo::spawn(async move {
+                if written.await.is_ok() {
+                    r.written(acks);
+                }
+            });
+        }
+        let have = self.frontier.queued() + self.frontier.in_flight();
+        let want = if interrupted {
+            0
+        } else {
+            (2 * concurrency).saturating_sub(have)
+        };
+        // Ask when half the local queue is gone, not for every page.
+        r.want(if have <= concurrency { want } else { 0 });
+    }
+
+    /// This worker leaves the shared frontier: requests leased and not
+    /// started go back, then the goodbye.
+    pub(super) async fn leave(&mut self, r: &Rc<Remote>) {
+        self.writer.flush();
+        for req in self.frontier.drain() {
+            if let Some(id) = req.extras().lease {
+                r.release(id, host_key(&req.url));
+            }
+        }
+        for (id, host) in self.frontier.take_dropped_leases() {
+            r.ack(id, host);
+        }
+        r.close().await;
+    }
+
+    /// Marks the requests the frontier dropped for good as done.
+    fn persist_dropped(&mut self) {
+        for fp in self.frontier.take_dropped() {
+            self.writer.send(Msg::State(Op::Done { fp }));
+        }
+    }
+
+    /// Asks the writer thread for spilled requests when memory runs low.
+    fn maybe_unspill(&mut self) {
+        if self.unspilling {
+            return;
+        }
+        let Some(n) = self.frontier.wants_unspill() else {
+            return;
+        };
+        self.unspilling = true;
+        let (reply, rows) = futures_channel::oneshot::channel();
+        self.writer.send(Msg::Unspill { n, reply });
+        let tx = self.sh.tx.clone();
+        solo::spawn(async move {
+            let rows = rows.await.unwrap_or_default();
+            let _ = tx.try_send(Report::Unspilled { rows, asked: n });
+        });
+    }
+
+    /// The page of `request` is written: its state is done.
+    fn persist_done(&mut self, fp: u64) {
+        if self.persist {
+            self.writer.send(Msg::State(Op::Done { fp }));
+            self.writer
+                .send(Msg::State(Op::Dispatched(self.frontier.dispatched())));
+        }
+    }
+
+    /// Sends a redirect's target to the frontier, like any new request.
+    fn push_redirect(&mut self, next: Request<S::Callback>, seed: bool) {
+        let (persist, writer, remote) = (self.persist, &self.writer, self.remote.as_deref());
+        let from = next.extras().redirected_from.last().map(redact_url);
+        let to = redact_url(&next.url);
+        let pushed = self.frontier.push_with(next, false, |fp, req, spilled| {
+            on_accepted(persist, writer, remote, fp, req, spilled)
+        });
+        match pushed {
+            Ok(_) => self.sh.stats.borrow_mut().counts.redirects += 1,
+            // Crawled (or queued) anyway, or the budget is spent.
+            Err(Rejected::Seen | Rejected::MaxPages) if seed => self.seeds.ok += 1,
+            Err(why) if seed => self.seeds.failed.push(format!(
+                "{}: redirected to {to}, which is not followed ({}{})",
+                from.unwrap_or_default(),
+                why.as_str(),
+                match why {
+                    Rejected::Offsite => ": allow its domain to crawl it",
+                    _ => "",
+                }
+            )),
+            Err(_) => {}
+        }
+    }
+
+    fn handle(&mut self, ev: Report<S::Callback>) {
+        let now = solo::time::now();
+        match ev {
+            Report::Page {
+                host,
+                request,
+                record,
+                out,
+                final_url,
+                shed,
+                redirect,
+            } => {
+                self.frontier.complete(host, now);
+                self.frontier.observe(
+                    host,
+                    Duration::from_secs_f64(record.elapsed_ms / 1000.0),
+                    record.status,
+                    now,
+                );
+                if shed {
+                    self.frontier.shed_load(host);
+                }
+                // A start URL's outcome is its chain's last page (its URL
+                // and error are redacted already).
+                let seed = request.depth == 0;
+                if seed {
+                    match (&record.error, &redirect) {
+                        (Some(e), _) => self.seeds.failed.push(format!("{}: {e}", record.url)),
+                        (None, None) => self.seeds.ok += 1,
+                        (None, Some(_)) => {}
+                    }
+                }
+                if let Some(next) = redirect {
+                    self.push_redirect(*next, seed);
+                }
+                {
+                    let mut st = self.sh.stats.borrow_mut();
+                    st.counts.pages += 1;
+                    st.counts.bytes += record.bytes;
+                    if record.status.is_some() {
+                        st.latency
+                            .record(Duration::from_secs_f64(record.elapsed_ms / 1000.0));
+                    }
+                }
+                let (items, follows, item_errors) = out.into_parts();
+                if let Some(r) = &self.remote {
+                    let error = record.error.is_some() || record.status.is_some_and(|s| s >= 400);
+                    r.count(1, i64::from(error), items.len() as i64, 0);
+                }
+                if let (true, Some(previous)) = (self.persist, request.previous()) {
+                    self.writer
+                        .send(recrawl::page_op(&request, previous, &follows));
+                }
+                {
+                    let mut st = self.sh.stats.borrow_mut();
+                    st.counts.items += items.len() as u64;
+                    for _ in &item_errors {
+                        st.error("item_serialize");
+                    }
+                }
+                // Through the pipeline first: the record, items and done
+                // mark then come back together (Report::Piped).
+                let piping = match &self.pipelines {
+                    Some(p) if !items.is_empty() => {
+                        let (p, stats, tx) = (p.clone(), self.sh.stats.clone(), self.sh.tx.clone());
+                        let fp = request.key();
+                        let handed = items.len();
+                        let piped = pipeline::run_page(p, items, stats.clone());
+                        solo::spawn(async move {
+                            let mut guard = PipeGuard {
+                                tx,
+                                stats,
+                                page: Some((record, fp, handed)),
+                            };
+                            let items = piped.await;
+                            guard.send(items);
+                        });
+                        true
+                    }
+                    _ => {
+                        self.writer.send(Msg::Page(record));
+                        for item in items {
+                            self.writer.send(Msg::Item(item));
+                        }
+                        false
+                    }
+                };
+                let referer = final_url.unwrap_or_else(|| request.url.clone());
+                let (persist, writer, remote) =
+                    (self.persist, &self.writer, self.remote.as_deref());
+                for mut r in follows {
+                    // A sitemap listed by a sitemap is as deep as its
+                    // parent: indexes count against `max_nesting`, not the
+                    // depth limit.
+                    r.depth = request.depth + u32::from(r.extras().sitemap.is_none());
+                    r.referer = Some(referer.clone());
+                    r.retries = 0;
+                    if !r.extras().redirected_from.is_empty() {
+                        r.extras_mut().redirected_from.clear();
+                    }
+                    let _ = self.frontier.push_with(r, false, |fp, req, spilled| {
+                        on_accepted(persist, writer, remote, fp, req, spilled)
+                    });
+                }
+                if let Some(id) = request.extras().lease {
+                    let lease = (id, host_key(&request.url));
+                    if piping {
+                        // Acknowledged once its record is through (Piped).
+                        self.piped_leases.insert(request.key(), lease);
+                    } else {
+                        self.written_acks.push(lease);
+                    }
+                }
+                // After its links: a crash before this commit fetches the
+                // page again, and finds them again.
+                if !piping {
+                    self.persist_done(request.key());
+                }
+            }
+            Report::Piped {
+                record,
+                items,
+                fp,
+                handed,
+            } => {
+                if let Some(p) = &self.pipelines {
+                    p.release(handed);
+                }
+                if let Some(lease) = self.piped_leases.remove(&fp) {
+                    self.written_acks.push(lease);
+                }
+                self.writer.send(Msg::Page(record));
+                for item in items {
+                    self.writer.send(Msg::Item(item));
+                }
+                self.persist_done(fp);
+            }
+            Report::Retry {
+                host,
+                mut request,
+                at,
+                pause_host,
+                status,
+                latency,
+            } => {
+                self.frontier.complete(host, now);
+                self.frontier.observe(host, latency, status, now);
+                if status.is_none() {
+                    // Only connect, I/O and timeout failures are retried.
+                    self.frontier.shed_load(host);
+                }
+                self.sh.stats.borrow_mut().counts.retries += 1;
+                request.retries += 1;
+                if pause_host {
+                    self.frontier.pause_host(host, at);
+                }
+                if let Some(r) = &self.remote {
+                    r.count(0, 0, 0, 1);
+                    if pause_host {
+                        let pause = at.saturating_duration_since(now);
+                        r.host_news(self.frontier.host_name(host), Duration::ZERO, pause);
+                    }
+                }
+                self.frontier.retry_at(host, request, at);
+            }
+            Report::Robots {
+                host,
+                rules,
+                fetched,
+            } => {
+                self.sh.stats.borrow_mut().counts.robots_fetched += u64::from(fetched);
+                if let (Some(r), Some(cd)) = (&self.remote, rules.crawl_delay()) {
+                    r.host_news(self.frontier.host_name(host), cd, Duration::ZERO);
+                }
+                self.frontier.robots_done(host, rules, now);
+            }
+            Report::Resolved { host, ip } => self.frontier.resolved(host, ip, now),
+            Report::Crashed {
+                host,
+                fp,
+                lease,
+                record,
+            } => {
+                self.frontier.complete(host, now);
+                if let (Some(id), Some(r)) = (lease, &self.remote) {
+                    self.written_acks.push((id, self.frontier.host_name(host)));
+                    r.count(1, 1, 0, 0);
+                }
+                let mut st = self.sh.stats.borrow_mut();
+                st.counts.pages += 1;
+                st.error("panic");
+                drop(st);
+                self.writer.send(Msg::Page(record));
+                self.persist_done(fp);
+            }
+            Report::Leased(batch) => {
+                let r = self
+                    .remote
+                    .clone()
+                    .expect("leases come from a shared frontier");
+                for (id, json) in batch {
+                    match serde_json::from_str::<Request<S::Callback>>(&json) {
+                        Ok(mut req) => {
+                            req.extras_mut().lease = Some(id);
+                            self.frontier.restore(req);
+                        }
+                        Err(e) => {
+                            // Written by another spider: dropped, said once per batch.
+                            self.sh.stats.borrow_mut().error("redis_decode");
+                            eprintln!("solo-crawl: a leased request does not decode ({e}): dropped; do all workers of this crawl run the same spider?");
+                            let host = serde_json::from_str::<serde_json::Value>(&json)
+                                .ok()
+                                .and_then(|v| {
+                                    v.get("url")?.as_str().and_then(|u| Url::parse(u).ok())
+                                })
+                                .map(|u| host_key(&u))
+                                .unwrap_or_default();
+                            r.ack(id, host);
+                        }
+                    }
+                }
+            }
+            Report::Unspilled { rows, asked } => {
+                self.unspilling = false;
+                let db = self.db_path.as_deref().unwrap_or(Path::new("state.sqlite"));
+                match decode_all(&rows, db) {
+                    Ok(requests) => self.frontier.unspilled(requests, asked),
+                    Err(e) => self.damaged = Some(e),
+                }
+            }
+        }
+    }
+}
+
+/// Sends a page's `Piped` report, even if a stage panics (then with no
+/// items, counted as an `item_panic` error): the page must leave the
+/// pipeline's backlog, or the crawl would never end.
+struct PipeGuard<C> {
+    tx: mpsc::Sender<Report<C>>,
+    stats: Rc<RefCell<Stats>>,
+    page: Option<(Box<PageRecord>, u64, usize)>,
+}
+
+impl<C> PipeGuard<C> {
+    fn send(&mut self, items: Vec<serde_json::Value>) {
+        if let Some((record, fp, handed)) = self.page.take() {
+            let _ = self.tx.try_send(Report::Piped {
+                record,
+                items,
+                fp,
+                handed,
+            });
+        }
+    }
+}
+
+impl<C> Drop for PipeGuard<C> {
+    fn drop(&mut self) {
+        if self.page.is_some() {
+            if let Ok(mut st) = self.stats.try_borrow_mut() {
+                st.error("item_panic");
+            }
+            self.send(Vec::new());
+        }
+    }
+}
