@@ -13,7 +13,7 @@
 //! out. Must not: know what it times.
 
 use std::future::{poll_fn, Future};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -23,8 +23,12 @@ pub const STALL: Duration = Duration::from_millis(50);
 
 /// Runs `fut` for `limit`, not counting how late the loop saw the
 /// deadline (up to another `limit`); `None` if it did not finish in time.
-pub async fn within<F: Future>(limit: Duration, fut: F) -> Option<F::Output> {
-    let mut fut = pin!(fut);
+///
+/// `fut` comes pinned by the caller: taken by value, it would be stored
+/// twice in this function's state (as the argument and as the pinned
+/// local), and a fetch's future is kilobytes, copied on every move of the
+/// page task that holds it.
+pub async fn within<F: Future>(limit: Duration, mut fut: Pin<&mut F>) -> Option<F::Output> {
     let Some(mut deadline) = solo::time::now().checked_add(limit) else {
         return Some(fut.await); // no clock reaches it
     };
@@ -66,9 +70,11 @@ mod examples {
     fn example_1() {
         use std::time::Duration;
         solo::run(async {
-            let quick = solo_crawl::deadline::within(Duration::from_millis(50), async { 7 }).await;
+            use std::pin::pin;
+            let quick =
+                solo_crawl::deadline::within(Duration::from_millis(50), pin!(async { 7 })).await;
             assert_eq!(quick, Some(7));
-            let slow = solo::sleep(Duration::from_secs(5));
+            let slow = pin!(solo::sleep(Duration::from_secs(5)));
             assert!(
                 solo_crawl::deadline::within(Duration::from_millis(20), slow)
                     .await
@@ -76,14 +82,14 @@ mod examples {
             );
             // The loop stalls past the deadline while the answer is on its way
             // (two hops, as a body goes from the connection to the reader).
-            let answered = solo::spawn(solo_crawl::deadline::within(
-                Duration::from_millis(100),
-                async {
+            let answered = solo::spawn(async {
+                let answer = pin!(async {
                     solo::sleep(Duration::from_millis(10)).await;
                     solo::sleep(Duration::from_millis(1)).await;
                     "answer"
-                },
-            ));
+                });
+                solo_crawl::deadline::within(Duration::from_millis(100), answer).await
+            });
             solo::sleep(Duration::from_millis(1)).await;
             std::thread::sleep(Duration::from_millis(300)); // the stall
             assert_eq!(answered.await.unwrap(), Some("answer"));

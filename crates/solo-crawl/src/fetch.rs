@@ -395,7 +395,8 @@ impl Fetch for solo_http::Client {
         let start = Instant::now();
         // Set while the body waits for the budget, for the timeout's message.
         let waiting = std::cell::Cell::new(None);
-        crate::deadline::within(req.timeout, exchange(self, req, start, &waiting))
+        let exchange = std::pin::pin!(exchange(self, req, start, &waiting));
+        crate::deadline::within(req.timeout, exchange)
             .await
             .unwrap_or_else(|| {
                 let mut msg = format!("no complete response within {:.2?}", req.timeout);
@@ -420,7 +421,7 @@ async fn exchange(
 ) -> Result<Fetched, FetchError> {
     let date = std::time::SystemTime::now();
     let mut builder = client
-        .request(req.method.clone(), req.url.as_str())
+        .request(req.method.clone(), &req.url)
         .capture(req.capture);
     if !req.body.is_empty() {
         builder = builder.body(req.body.clone());
@@ -438,7 +439,10 @@ async fn exchange(
         .headers()
         .iter()
         .map(|(k, v)| {
-            let v = String::from_utf8_lossy(v.as_bytes()).trim().to_owned();
+            let v = match v.to_str() {
+                Ok(v) => v.trim().to_owned(),
+                Err(_) => String::from_utf8_lossy(v.as_bytes()).trim().to_owned(),
+            };
             (k.as_str().to_owned(), v)
         })
         .collect();

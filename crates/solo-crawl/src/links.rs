@@ -45,36 +45,52 @@ fn charset_param(ct: &str) -> Option<String> {
 }
 
 /// A `<meta charset=..>` or `<meta http-equiv content="..; charset=..">`
-/// in the first bytes of a document (a simplified HTML prescan).
+/// in the first bytes of a document (a simplified HTML prescan, on bytes:
+/// nothing is copied or allocated for a page that names no charset).
 fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
-    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
-    let mut rest = text.as_str();
-    while let Some(i) = rest.find("<meta") {
-        rest = &rest[i + 5..];
-        let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
-        if let Some(j) = tag.find("charset") {
-            let after = tag[j + 7..].trim_start();
-            if let Some(v) = after.strip_prefix('=') {
-                let v = v.trim_start().trim_start_matches(['"', '\'']);
-                let end = v
-                    .find(|c: char| {
-                        c == '"' || c == '\'' || c == ';' || c.is_whitespace() || c == '/'
-                    })
-                    .unwrap_or(v.len());
-                if let Some(e) = Encoding::for_label(&v.as_bytes()[..end]) {
-                    // A page that says UTF-16 in ASCII is not UTF-16.
-                    return Some(
-                        if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE {
-                            encoding_rs::UTF_8
-                        } else {
-                            e
-                        },
-                    );
-                }
-            }
+    let mut rest = head;
+    while let Some(i) = memchr::memchr(b'<', rest) {
+        rest = &rest[i + 1..];
+        // `<meta` then a space or `/` (not `<metadata`).
+        let is_meta = rest
+            .get(..4)
+            .is_some_and(|m| m.eq_ignore_ascii_case(b"meta"))
+            && rest
+                .get(4)
+                .is_some_and(|&c| c == b'/' || c.is_ascii_whitespace());
+        if !is_meta {
+            continue;
+        }
+        rest = &rest[4..];
+        let tag = &rest[..memchr::memchr(b'>', rest).unwrap_or(rest.len())];
+        if let Some(e) = tag_charset(tag) {
+            return Some(e);
         }
     }
     None
+}
+
+/// The encoding a `<meta>` tag's attributes name with `charset=`.
+fn tag_charset(tag: &[u8]) -> Option<&'static Encoding> {
+    let j = tag
+        .windows(7)
+        .position(|w| w.eq_ignore_ascii_case(b"charset"))?;
+    let v = tag[j + 7..].trim_ascii_start().strip_prefix(b"=")?;
+    let v = v.trim_ascii_start();
+    let v = &v[v.iter().take_while(|&&c| c == b'"' || c == b'\'').count()..];
+    let end = v
+        .iter()
+        .position(|&c| matches!(c, b'"' | b'\'' | b';' | b'/') || c.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let e = Encoding::for_label(&v[..end])?;
+    // A page that says UTF-16 in ASCII is not UTF-16.
+    Some(
+        if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE {
+            encoding_rs::UTF_8
+        } else {
+            e
+        },
+    )
 }
 
 /// Whether a `Content-Type` names HTML (or XHTML). A missing type counts
@@ -588,6 +604,7 @@ mod tests {
 /// now that the module is internal.
 #[cfg(test)]
 mod examples {
+    use super::meta_charset;
     use crate as solo_crawl;
 
     #[test]
@@ -665,5 +682,29 @@ mod examples {
         let page = url::Url::parse("http://a.test/").unwrap();
         let dom = scraper::Html::parse_document("<a href=/1>1</a><a href=/2>2</a>");
         assert!(solo_crawl::links::scan_dom_capped(&dom, &page, 1).capped);
+    }
+
+    #[test]
+    fn meta_charset_prescan() {
+        let name = |html: &str| meta_charset(html.as_bytes()).map(|e| e.name());
+        assert_eq!(
+            name(r#"<html><META CharSet="ISO-8859-1">"#),
+            Some("windows-1252")
+        );
+        assert_eq!(name("<meta charset = 'shift_jis' />"), Some("Shift_JIS"));
+        assert_eq!(
+            name(r#"<meta http-equiv="Content-Type" content="text/html; charset=koi8-r">"#),
+            Some("KOI8-R")
+        );
+        // The first <meta> naming a known charset wins; others are skipped.
+        assert_eq!(
+            name(r#"<meta name=x><meta charset="nonsense"><meta charset=utf-16le>"#),
+            Some("UTF-8")
+        );
+        assert_eq!(name("<metadata charset=gbk>"), None);
+        assert_eq!(name("<p>charset=gbk</p><meta name=charset>"), None);
+        assert_eq!(name("<meta charset"), None);
+        assert_eq!(name("no markup at all"), None);
+        assert_eq!(meta_charset(b"<meta charset=\xff\xfe>"), None);
     }
 }

@@ -15,14 +15,20 @@
 //! | Header  (type-erased, #[repr(C)] first)     |
 //! |   vtable  refs(atomic)  state  ids  ...     |
 //! +--------------------------------------------+
-//! | Stage<F>                                   |
-//! |   Running(F) -> Finished(Result<Output>)   |
-//! |              -> Consumed                   |
+//! | stage: Running -> Finished -> Consumed     |
+//! | Slot<F> (a union, chosen by `stage`)       |
+//! |   future: F        (Running)               |
+//! |   output: Result<Output, TaskError>        |
+//! |                    (Finished)              |
 //! +--------------------------------------------+
 //! ```
 //!
-//! A task is one allocation: the header, then the future, whose slot is
-//! reused for the output once the future is done. Everything typed lives
+//! A task is one allocation: the header, then the future, whose bytes are
+//! reused for the output once the future is done. The slot is a union with
+//! a separate tag, not an enum, so that storing or taking the output moves
+//! only the output's bytes: an enum value is as big as the future, and
+//! every write of one copied all of it (kilobytes for a crawler's page
+//! task, twice per task). Everything typed lives
 //! behind the [`Vtable`], so the scheduler and wakers handle a thin pointer.
 //!
 //! # References
@@ -118,16 +124,31 @@ pub(super) struct Header {
 // benchmarks' bytes per task depend on it.
 const _: () = assert!(std::mem::size_of::<Header>() <= 64);
 
-enum Stage<F: Future> {
-    Running(F),
-    Finished(Result<F::Output, TaskError>),
+/// What the slot holds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stage {
+    /// The future.
+    Running,
+    /// The output.
+    Finished,
+    /// Nothing (the output was taken, or what was there was dropped).
     Consumed,
+}
+
+/// The future, then its output, in the same bytes; `RawCell::stage` says
+/// which (neither is dropped by the union itself).
+union Slot<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<Result<F::Output, TaskError>>,
 }
 
 #[repr(C)]
 struct RawCell<F: Future> {
     header: Header,
-    stage: UnsafeCell<Stage<F>>,
+    /// Loop-thread only.
+    stage: Cell<Stage>,
+    /// Loop-thread only; holds what `stage` says.
+    slot: UnsafeCell<Slot<F>>,
 }
 
 /// One counted reference to a task allocation, with no thread rules of its
@@ -163,7 +184,10 @@ impl RawRef {
                 join_waker: Cell::new(None),
                 extras: Cell::new(None),
             },
-            stage: UnsafeCell::new(Stage::Running(future)),
+            stage: Cell::new(Stage::Running),
+            slot: UnsafeCell::new(Slot {
+                future: ManuallyDrop::new(future),
+            }),
         });
         // `RawCell` is `repr(C)` with the header first, so a pointer to the
         // cell is a pointer to its header (with the whole cell's provenance).
@@ -390,31 +414,42 @@ fn vtable_of<F: Future + 'static, S: Schedule>() -> &'static Vtable {
     &Table::<F, S>::VTABLE
 }
 
-/// The stage of the cell behind `ptr`.
+/// The cell behind `ptr`.
 ///
 /// # Safety
-/// `ptr` points to a live `RawCell<F>`; loop thread only; no other
-/// reference to the stage is live while the returned one is used.
-unsafe fn stage<'a, F: Future>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
-    // SAFETY: the caller guarantees the cell type, the thread and
-    // exclusivity; the stage is in an `UnsafeCell`.
-    unsafe { &mut *ptr.cast::<RawCell<F>>().as_ref().stage.get() }
+/// `ptr` points to a live `RawCell<F>`; loop thread only.
+unsafe fn cell<'a, F: Future>(ptr: NonNull<Header>) -> &'a RawCell<F> {
+    // SAFETY: the caller guarantees the cell type and that it is alive;
+    // the header is first in the `repr(C)` cell and the pointer carries
+    // the whole cell's provenance.
+    unsafe { ptr.cast::<RawCell<F>>().as_ref() }
 }
 
-/// Drops the stage in place, catching a panic from a destructor, then
-/// writes `next`.
+/// Drops what the slot holds (the future or the output) where it lies,
+/// catching a panic from a destructor; the slot is `Consumed` afterwards
+/// (already while the destructor runs).
 ///
 /// # Safety
-/// As for [`stage`].
-unsafe fn replace_stage<F: Future>(ptr: NonNull<Header>, next: Stage<F>) {
-    // SAFETY: as the caller guarantees. The future may be pinned, so it is
-    // dropped where it lies, never moved. `drop_in_place` that unwinds still
-    // drops the remaining fields, so the slot counts as dropped either way,
-    // and we overwrite it without reading it.
+/// As for [`cell`]; no reference into the slot is live.
+#[inline(never)]
+unsafe fn drop_slot<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: as the caller guarantees; `stage` says which field of the
+    // slot is live. The future may be pinned, so it is dropped where it
+    // lies, never moved. Marking the slot consumed first means a
+    // destructor that reaches this task again finds nothing to drop, and
+    // a destructor that unwinds still leaves it dropped.
     unsafe {
-        let slot: *mut Stage<F> = stage::<F>(ptr);
-        let r = panic::catch_unwind(AssertUnwindSafe(|| std::ptr::drop_in_place(slot)));
-        std::ptr::write(slot, next);
+        let c = cell::<F>(ptr);
+        let slot = c.slot.get();
+        let r = match c.stage.replace(Stage::Consumed) {
+            Stage::Running => {
+                panic::catch_unwind(AssertUnwindSafe(|| ManuallyDrop::drop(&mut (*slot).future)))
+            }
+            Stage::Finished => {
+                panic::catch_unwind(AssertUnwindSafe(|| ManuallyDrop::drop(&mut (*slot).output)))
+            }
+            Stage::Consumed => Ok(()),
+        };
         if let Err(p) = r {
             tracing::error!(
                 target: "solo",
@@ -422,6 +457,22 @@ unsafe fn replace_stage<F: Future>(ptr: NonNull<Header>, next: Stage<F>) {
                 super::panic_message(&*p)
             );
         }
+    }
+}
+
+/// Drops what the slot holds, then stores `out`: only the output's bytes
+/// are written.
+///
+/// # Safety
+/// As for [`drop_slot`].
+unsafe fn finish<F: Future>(ptr: NonNull<Header>, out: Result<F::Output, TaskError>) {
+    // SAFETY: as the caller guarantees; after `drop_slot` nothing in the
+    // slot is live, so writing the output field overwrites nothing.
+    unsafe {
+        drop_slot::<F>(ptr);
+        let c = cell::<F>(ptr);
+        std::ptr::addr_of_mut!((*c.slot.get()).output).write(ManuallyDrop::new(out));
+        c.stage.set(Stage::Finished);
     }
 }
 
@@ -457,21 +508,22 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) -> Polled {
             &WAKER_VTABLE,
         )));
         let mut cx = Context::from_waker(&waker);
-        let Stage::Running(fut) = stage::<F>(ptr) else {
+        let c = cell::<F>(ptr);
+        if c.stage.get() != Stage::Running {
             return Polled::Finished;
-        };
+        }
         // The future lives in the heap block until it is dropped in place,
         // so it never moves: pinning it is sound.
-        let fut = Pin::new_unchecked(fut);
+        let fut = Pin::new_unchecked(&mut *(*c.slot.get()).future);
         match panic::catch_unwind(AssertUnwindSafe(|| fut.poll(&mut cx))) {
             Ok(Poll::Pending) => Polled::Pending,
             Ok(Poll::Ready(out)) => {
-                replace_stage::<F>(ptr, Stage::Finished(Ok(out)));
+                finish::<F>(ptr, Ok(out));
                 Polled::Finished
             }
             Err(payload) => {
                 let err = error_for(ptr, Some(payload));
-                replace_stage::<F>(ptr, Stage::Finished(Err(err)));
+                finish::<F>(ptr, Err(err));
                 Polled::Panicked
             }
         }
@@ -484,7 +536,7 @@ unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: as the caller guarantees.
     unsafe {
         let err = error_for(ptr, None);
-        replace_stage::<F>(ptr, Stage::Finished(Err(err)));
+        finish::<F>(ptr, Err(err));
     }
 }
 
@@ -494,14 +546,12 @@ unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
 unsafe fn take_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
     // SAFETY: as the caller guarantees.
     unsafe {
-        let s = stage::<F>(ptr);
-        match std::mem::replace(s, Stage::Consumed) {
-            Stage::Finished(out) => {
-                dst.cast::<Result<F::Output, TaskError>>().write(out);
-            }
-            // Callers ask the state word first (`Join::Ready`).
-            _ => unreachable!("task output taken twice"),
-        }
+        let c = cell::<F>(ptr);
+        // Callers ask the state word first (`Join::Ready`).
+        assert_eq!(c.stage.get(), Stage::Finished, "task output taken twice");
+        c.stage.set(Stage::Consumed);
+        let out = ManuallyDrop::into_inner(std::ptr::addr_of!((*c.slot.get()).output).read());
+        dst.cast::<Result<F::Output, TaskError>>().write(out);
     }
 }
 
@@ -510,8 +560,12 @@ unsafe fn take_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
 unsafe fn output_ptr<F: Future>(ptr: NonNull<Header>) -> *const () {
     // SAFETY: as the caller guarantees.
     unsafe {
-        match stage::<F>(ptr) {
-            Stage::Finished(out) => out as *const Result<F::Output, TaskError> as *const (),
+        let c = cell::<F>(ptr);
+        match c.stage.get() {
+            Stage::Finished => {
+                let out: *const Result<F::Output, TaskError> = &*(*c.slot.get()).output;
+                out.cast()
+            }
             _ => std::ptr::null(),
         }
     }
@@ -521,7 +575,7 @@ unsafe fn output_ptr<F: Future>(ptr: NonNull<Header>) -> *const () {
 /// As for [`poll`].
 unsafe fn drop_stage<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: as the caller guarantees.
-    unsafe { replace_stage::<F>(ptr, Stage::Consumed) }
+    unsafe { drop_slot::<F>(ptr) }
 }
 
 /// # Safety
@@ -531,8 +585,19 @@ unsafe fn drop_stage<F: Future>(ptr: NonNull<Header>) {
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: as the caller guarantees; the allocation came from
     // `Box<RawCell<F>>` in `RawRef::new` and the pointer carries the
-    // whole cell's provenance.
-    unsafe { drop(Box::from_raw(ptr.cast::<RawCell<F>>().as_ptr())) }
+    // whole cell's provenance. `stage` says which field of the slot is
+    // still live (normally none: the loop drops it first), and the union
+    // does not drop it by itself.
+    unsafe {
+        let mut cell = Box::from_raw(ptr.cast::<RawCell<F>>().as_ptr());
+        let slot = cell.slot.get_mut();
+        match cell.stage.get() {
+            Stage::Running => ManuallyDrop::drop(&mut slot.future),
+            Stage::Finished => ManuallyDrop::drop(&mut slot.output),
+            Stage::Consumed => {}
+        }
+        drop(cell)
+    }
 }
 
 // ---- the waker ---------------------------------------------------------
