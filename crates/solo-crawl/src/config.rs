@@ -197,9 +197,10 @@ pub struct Config {
     /// Where the frontier lives: in this process (the default), or in
     /// Redis, shared with other workers of the same crawl
     /// (`--redis URL --crawl-id NAME`; see docs/distributed.md). With
-    /// Redis, `per_host`, `delay`, Crawl-delay, `Retry-After` pauses and
-    /// `max_pages` hold for all workers together, and `state_dir` is not
-    /// used (Redis keeps the state).
+    /// Redis, `per_host`, `delay`, Crawl-delay, `Retry-After` pauses, the
+    /// overload backoff, `autothrottle` and `max_pages` hold for all
+    /// workers together, and `state_dir` is not used (Redis keeps the
+    /// state).
     pub frontier: crate::redis_frontier::FrontierBackend,
 }
 

@@ -453,3 +453,93 @@ fn workers_n_starts_n_processes_with_numbered_outputs() {
     assert_eq!(code, Some(0), "{err}");
     assert_all_pages(&site, &[dir.path("one.0.jsonl")]);
 }
+
+/// Crawls `site` with `n` workers (`crawl --redis` and `n - 1` `worker`
+/// processes, 4 requests in flight each), every page a start URL so that
+/// every worker has work at once; each exits 0. Their outputs.
+fn crawl_every_page(
+    site: &Site,
+    redis: &Redis,
+    id: &str,
+    dir: &TempDir,
+    n: usize,
+    extra: &[&str],
+) -> Vec<std::path::PathBuf> {
+    let outs: Vec<_> = (0..n).map(|i| dir.path(&format!("w{i}.jsonl"))).collect();
+    let mut flags = s(&["--concurrency=4"]);
+    flags.extend(s(extra));
+    flags.extend(site.all());
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let first = spawn(&shared(site, redis, id, &outs[0], &flags));
+    await_crawl(redis, id);
+    let others: Vec<_> = outs[1..]
+        .iter()
+        .map(|o| spawn(&worker(redis, id, o)))
+        .collect();
+    for child in std::iter::once(first).chain(others) {
+        let (code, err) = wait(child, LIMIT);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    outs
+}
+
+#[test]
+fn the_overload_backoff_holds_over_all_workers() {
+    if !redis_available() {
+        return;
+    }
+    // One host that answers its page requests 40..200 with a 503, like a
+    // server shedding load for a while.
+    let (first, n) = (40, 160);
+    let site = Site::start_with(1, 240, Duration::from_millis(50), Some((first, n)));
+    let redis = Redis::start();
+    let dir = TempDir::new("shed");
+    let outs = crawl_every_page(&site, &redis, "shed", &dir, 4, &["--per-host=16"]);
+    assert_all_pages(&site, &outs);
+    let a = &site.arrivals()[0];
+    assert!(
+        a.len() > first + n,
+        "the outage ended: {} requests",
+        a.len()
+    );
+    // Once the outage has cut the limit (a few bursts of 503s), the whole
+    // crawl sends one request at a time, not one per worker.
+    let late = &a[first + n / 2..first + n];
+    let over: Vec<_> = late.iter().filter(|&&k| k > 2).collect();
+    assert!(
+        over.is_empty(),
+        "requests in flight at once (over all workers) late in the outage: {late:?}"
+    );
+    // And the limit grows back after it.
+    let after = a[first + n..].iter().max().copied().unwrap_or(0);
+    assert!(
+        after >= 4,
+        "after the outage: at most {after} at once: {a:?}"
+    );
+    let cuts = redis.cmd(&["HGET", "solo:{shed}:stats", "shed_cuts"]);
+    assert!(cuts.parse::<u32>().is_ok_and(|c| c >= 2), "{cuts}");
+}
+
+#[test]
+fn the_autothrottle_paces_a_host_over_all_workers() {
+    if !redis_available() {
+        return;
+    }
+    // Pages that take 100 ms: the autothrottle's pause (target 1)
+    // settles at about that, so the host gets about one request at a
+    // time from the whole crawl, where each worker pacing itself would
+    // send one per worker.
+    let site = Site::start(1, 50, Duration::from_millis(100));
+    let redis = Redis::start();
+    let dir = TempDir::new("autothrottle");
+    let flags = ["--per-host=8", "--autothrottle"];
+    let outs = crawl_every_page(&site, &redis, "paced", &dir, 3, &flags);
+    assert_all_pages(&site, &outs);
+    let a = &site.arrivals()[0];
+    assert!(a.iter().all(|&k| k <= 2), "in flight at once: {a:?}");
+    // The crawl-wide pause followed the latency down from 1 s.
+    let host = format!("127.0.0.1:{}", site.ports[0]);
+    let pause = redis.cmd(&["HGET", "solo:{paced}:autodelay", &host]);
+    let ms: u64 = pause.parse().unwrap_or(0);
+    assert!((100..900).contains(&ms), "pause {pause:?}");
+}
