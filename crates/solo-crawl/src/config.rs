@@ -56,7 +56,9 @@ pub struct Config {
     pub overload_backoff: bool,
     /// Pages deeper than this are not requested (start URLs are depth 0).
     pub depth_limit: Option<u32>,
-    /// Stop scheduling new pages after this many.
+    /// Stop scheduling new pages after this many (with a Redis frontier:
+    /// once this many page records are written over all workers; see
+    /// docs/distributed.md).
     pub max_pages: Option<u64>,
     /// Follow links only to the hosts of the start URLs (plus
     /// `allow_domains`); when false, any host.

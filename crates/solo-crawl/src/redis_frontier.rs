@@ -101,6 +101,8 @@ struct Outbox {
     errors: i64,
     items: i64,
     retries: i64,
+    /// Page records written (what `max_pages` counts).
+    written: i64,
     bye: bool,
 }
 
@@ -116,6 +118,7 @@ impl Outbox {
             && self.errors == 0
             && self.items == 0
             && self.retries == 0
+            && self.written == 0
             && !self.bye
     }
 
@@ -132,6 +135,7 @@ impl Outbox {
         old.errors += new.errors;
         old.items += new.items;
         old.retries += new.retries;
+        old.written += new.written;
         old.bye |= new.bye;
         *self = old;
     }
@@ -234,6 +238,7 @@ impl Remote {
     pub(crate) fn written(&self, acks: Vec<(u64, String)>) {
         self.writing
             .set(self.writing.get().saturating_sub(acks.len()));
+        self.out.borrow_mut().written += acks.len() as i64;
         for (id, host) in acks {
             self.ack(id, host);
         }
@@ -401,7 +406,7 @@ impl Remote {
         if keep {
             a.extend(held.iter().map(|id| num(*id)));
         }
-        for d in [o.pages, o.errors, o.items, o.retries] {
+        for d in [o.pages, o.errors, o.items, o.retries, o.written] {
             a.push(d.to_string().into_bytes());
         }
         a.push(num(u64::from(o.bye)));

@@ -363,7 +363,11 @@ pub struct CrawlStatus {
     pub pages_per_sec: f64,
     /// Live workers: (name, leases held, seconds until its leases expire).
     pub workers: Vec<(String, u64, f64)>,
-    /// Nothing queued and no lease out.
+    /// Page records written (what `--max-pages` counts).
+    pub written: u64,
+    /// The crawl's `--max-pages`, if any.
+    pub max_pages: Option<u64>,
+    /// No lease out, and nothing queued or the page budget spent.
     pub finished: bool,
 }
 
@@ -389,6 +393,9 @@ pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
     let secs = (raw.now_ms - started) as f64 / 1000.0;
     let queued = get("queued").max(0) as u64;
     let in_flight = get("leased").max(0) as u64;
+    let max_pages = get("max_pages").max(0) as u64;
+    let written = get("written").max(0) as u64;
+    let spent = max_pages > 0 && written >= max_pages;
     Ok(CrawlStatus {
         queued,
         in_flight,
@@ -406,7 +413,9 @@ pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
             .into_iter()
             .map(|(w, deadline, n)| (w, n, (deadline - raw.now_ms) as f64 / 1000.0))
             .collect(),
-        finished: started > 0 && queued == 0 && in_flight == 0,
+        finished: started > 0 && (queued == 0 || spent) && in_flight == 0,
+        written,
+        max_pages: (max_pages > 0).then_some(max_pages),
     })
 }
 
@@ -420,6 +429,9 @@ impl std::fmt::Display for CrawlStatus {
         writeln!(f, "queued       {}", self.queued)?;
         writeln!(f, "in flight    {}", self.in_flight)?;
         writeln!(f, "pages        {} ({} errors)", self.pages, self.errors)?;
+        if let Some(m) = self.max_pages {
+            writeln!(f, "written      {} of --max-pages {m}", self.written)?;
+        }
         writeln!(f, "items        {}", self.items)?;
         writeln!(f, "seen         {} URLs", self.seen)?;
         writeln!(

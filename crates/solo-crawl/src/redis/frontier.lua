@@ -19,7 +19,9 @@
 --                        of their host's queue when due
 --   P..leases:W    HASH  lease id -> HOST "\n" JSON, the leases of worker W
 --   P..workers     ZSET  W -> ms its leases expire (heartbeat + lease time)
---   P..stats       HASH  queued, leased, dispatched, seq, pages, errors, ...
+--   P..stats       HASH  queued, leased, dispatched, seq, pages, written
+--                        (page records written: what max_pages counts),
+--                        errors, ...
 --   P..hungry      ZSET  W -> ms it last asked for work holding none
 --   P..wake:W      LIST  a token: worker W, hungry, has news (BLPOP)
 -- ARGV: P, worker, per_host, delay_ms, lease_ms, max_pages (0: none),
@@ -34,7 +36,8 @@
 --   retries  (id, host, wait_ms, json)   leases ended, to try again later
 --   hosts    (host, crawl_delay_ms, pause_ms)        politeness news
 --   keep     (id)  with keep_flag: requeue my leases not in this list
--- then stats deltas: pages, errors, items, retries; then bye (1: leaving).
+-- then stats deltas: pages, errors, items, retries, written; then bye
+-- (1: leaving).
 -- Returns {done, queued, leased, id, host, json, id, host, json, ...}.
 local P, W = ARGV[1], ARGV[2]
 local per_host = tonumber(ARGV[3])
@@ -52,6 +55,7 @@ local INF, STATS, WORKERS = P .. 'inflight', P .. 'stats', P .. 'workers'
 local SHED, AUTO, RETRY = P .. 'shed', P .. 'autodelay', P .. 'retry'
 local function q(h) return P .. 'q:' .. h end
 redis.call('HSETNX', STATS, 'started_ms', now)
+if max_pages > 0 then redis.call('HSETNX', STATS, 'max_pages', max_pages) end
 local function leases(w) return P .. 'leases:' .. w end
 local touched = {}
 local d_queued, d_leased, d_seen = 0, 0, 0
@@ -243,7 +247,7 @@ local keep = {}
 for _ = 1, n do keep[ARGV[i]] = true; i = i + 1 end
 if keep_flag == 1 then requeue_all(W, keep) end
 -- stats
-local fields = {'pages', 'errors', 'items', 'retries'}
+local fields = {'pages', 'errors', 'items', 'retries', 'written'}
 for _, f in ipairs(fields) do
   local d = tonumber(ARGV[i]); i = i + 1
   if d ~= 0 then redis.call('HINCRBY', STATS, f, d) end
@@ -269,9 +273,13 @@ for h in pairs(touched) do offer(h) end
 local out = {'', '', ''}
 local budget = want
 if bye then budget = 0 end
+-- The page budget counts pages written and leases out (a lease that
+-- ends without a page, or is taken back from a dead worker, frees its
+-- place in the budget again).
+local function written() return tonumber(redis.call('HGET', STATS, 'written') or '0') end
 if max_pages > 0 and budget > 0 then
-  local d = tonumber(redis.call('HGET', STATS, 'dispatched') or '0')
-  budget = math.min(budget, math.max(0, max_pages - d))
+  local out_now = tonumber(redis.call('HGET', STATS, 'leased') or '0') + d_leased
+  budget = math.min(budget, math.max(0, max_pages - written() - out_now))
 end
 -- Fairness: a worker that holds leases leaves freed slots to a worker
 -- that holds none and asked in the last second (else the one acking
@@ -335,7 +343,7 @@ end
 if d_seen > 0 then redis.call('HINCRBY', STATS, 'seen', d_seen) end
 local queued = redis.call('HINCRBY', STATS, 'queued', d_queued)
 local leased = redis.call('HINCRBY', STATS, 'leased', d_leased)
-local spent = max_pages > 0 and tonumber(redis.call('HGET', STATS, 'dispatched') or '0') >= max_pages
+local spent = max_pages > 0 and written() >= max_pages
 local done = leased == 0 and (queued == 0 or spent)
 out[1] = done and '1' or '0'
 out[2] = tostring(queued)
