@@ -175,6 +175,38 @@ fn per_host_limit_holds_over_all_workers() {
     assert!(max.iter().all(|&m| (1..=2).contains(&m)), "{max:?}");
 }
 
+/// Crawls `site` with four workers (`--per-host=2 --lease-timeout=1`),
+/// SIGKILLs two of them mid-crawl (after 30 pages) and starts a fifth;
+/// the others exit 0. The five outputs.
+fn kill_two_of_four(
+    site: &Site,
+    redis: &Redis,
+    id: &str,
+    dir: &TempDir,
+    extra: &[&str],
+) -> Vec<std::path::PathBuf> {
+    let mut outs: Vec<_> = (0..4).map(|i| dir.path(&format!("w{i}.jsonl"))).collect();
+    let mut flags = vec!["--per-host=2", "--lease-timeout=1"];
+    flags.extend(extra);
+    let mut children = vec![spawn(&shared(site, redis, id, &outs[0], &flags))];
+    await_crawl(redis, id);
+    for o in &outs[1..] {
+        children.push(spawn(&worker(redis, id, o)));
+    }
+    await_lines(&outs, 30);
+    for mut c in children.drain(2..) {
+        c.kill().expect("SIGKILL"); // mid-fetch: their leases must come back
+        let _ = c.wait();
+    }
+    outs.push(dir.path("late.jsonl"));
+    children.push(spawn(&worker(redis, id, &outs[4])));
+    for c in children {
+        let (code, err) = wait(c, LIMIT);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    outs
+}
+
 #[test]
 fn killed_workers_lose_no_page() {
     if !redis_available() {
@@ -183,24 +215,7 @@ fn killed_workers_lose_no_page() {
     let site = Site::start(4, 50, Duration::from_millis(60));
     let redis = Redis::start();
     let dir = TempDir::new("kill");
-    let mut outs: Vec<_> = (0..4).map(|i| dir.path(&format!("w{i}.jsonl"))).collect();
-    let flags = ["--per-host=2", "--lease-timeout=1"];
-    let mut children = vec![spawn(&shared(&site, &redis, "kill", &outs[0], &flags))];
-    await_crawl(&redis, "kill");
-    for o in &outs[1..] {
-        children.push(spawn(&worker(&redis, "kill", o)));
-    }
-    await_lines(&outs, 30);
-    for mut c in children.drain(2..) {
-        c.kill().expect("SIGKILL"); // mid-fetch: their leases must come back
-        let _ = c.wait();
-    }
-    outs.push(dir.path("late.jsonl"));
-    children.push(spawn(&worker(&redis, "kill", &outs[4])));
-    for c in children {
-        let (code, err) = wait(c, LIMIT);
-        assert_eq!(code, Some(0), "{err}");
-    }
+    let outs = kill_two_of_four(&site, &redis, "kill", &dir, &[]);
     assert_all_pages(&site, &outs);
     let reclaimed = redis.cmd(&["HGET", "solo:{kill}:stats", "reclaimed_workers"]);
     assert_eq!(
@@ -552,26 +567,9 @@ fn max_pages_counts_pages_written_even_when_workers_are_killed() {
     let site = Site::start(4, 50, Duration::from_millis(60));
     let redis = Redis::start();
     let dir = TempDir::new("budget");
-    let mut outs: Vec<_> = (0..4).map(|i| dir.path(&format!("w{i}.jsonl"))).collect();
-    let flags = ["--per-host=2", "--lease-timeout=1", "--max-pages=80"];
-    let mut children = vec![spawn(&shared(&site, &redis, "budget", &outs[0], &flags))];
-    await_crawl(&redis, "budget");
-    for o in &outs[1..] {
-        children.push(spawn(&worker(&redis, "budget", o)));
-    }
-    await_lines(&outs, 30);
     // Killed mid-fetch: their leases come back, and must not use up the
     // budget twice.
-    for mut c in children.drain(2..) {
-        c.kill().expect("SIGKILL");
-        let _ = c.wait();
-    }
-    outs.push(dir.path("late.jsonl"));
-    children.push(spawn(&worker(&redis, "budget", &outs[4])));
-    for c in children {
-        let (code, err) = wait(c, LIMIT);
-        assert_eq!(code, Some(0), "{err}");
-    }
+    let outs = kill_two_of_four(&site, &redis, "budget", &dir, &["--max-pages=80"]);
     let all: Vec<String> = outs.iter().flat_map(|o| urls(o)).collect();
     let distinct: BTreeSet<&String> = all.iter().collect();
     // 80 pages counted (acknowledged) in all; a killed worker's pages
