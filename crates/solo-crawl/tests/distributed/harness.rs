@@ -181,6 +181,9 @@ struct Counters {
     now: AtomicUsize,
     max: AtomicUsize,
     robots: AtomicUsize,
+    /// Requests in flight now, robots.txt included, and the most at once.
+    any_now: AtomicUsize,
+    any_max: AtomicUsize,
     /// Page requests in flight (this one included) when each page
     /// request came, in order.
     arrivals: Mutex<Vec<usize>>,
@@ -286,6 +289,15 @@ impl Site {
             .collect()
     }
 
+    /// The most requests one host had in flight at once, robots.txt
+    /// included.
+    pub fn max_any_in_flight(&self) -> Vec<usize> {
+        self.counters
+            .iter()
+            .map(|c| c.any_max.load(Ordering::SeqCst))
+            .collect()
+    }
+
     /// Per host: the page requests in flight when each came (itself
     /// included), in order.
     pub fn arrivals(&self) -> Vec<Vec<usize>> {
@@ -344,6 +356,12 @@ fn serve(conn: TcpStream, shape: Shape, c: &Counters) {
         let path = first.split_whitespace().nth(1).unwrap_or("/").to_owned();
         if path == "/robots.txt" {
             c.robots.fetch_add(1, Ordering::SeqCst);
+            // As slow as a page: a robots.txt fetch overlapping a page
+            // request shows.
+            let n = c.any_now.fetch_add(1, Ordering::SeqCst) + 1;
+            c.any_max.fetch_max(n, Ordering::SeqCst);
+            thread::sleep(delay);
+            c.any_now.fetch_sub(1, Ordering::SeqCst);
         }
         let page = path
             .strip_prefix("/p/")
@@ -353,11 +371,14 @@ fn serve(conn: TcpStream, shape: Shape, c: &Counters) {
             Some(i) => {
                 let n = c.now.fetch_add(1, Ordering::SeqCst) + 1;
                 c.max.fetch_max(n, Ordering::SeqCst);
+                let any = c.any_now.fetch_add(1, Ordering::SeqCst) + 1;
+                c.any_max.fetch_max(any, Ordering::SeqCst);
                 c.arrivals.lock().expect("arrivals").push(n);
                 let seq = c.seq.fetch_add(1, Ordering::SeqCst);
                 if outage.is_some_and(|(first, n)| (first..first + n).contains(&seq)) {
                     thread::sleep(delay);
                     c.now.fetch_sub(1, Ordering::SeqCst);
+                    c.any_now.fetch_sub(1, Ordering::SeqCst);
                     let resp = "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\nbusy";
                     if w.write_all(resp.as_bytes()).is_err() {
                         return;
@@ -366,6 +387,7 @@ fn serve(conn: TcpStream, shape: Shape, c: &Counters) {
                 }
                 thread::sleep(delay);
                 c.now.fetch_sub(1, Ordering::SeqCst);
+                c.any_now.fetch_sub(1, Ordering::SeqCst);
                 let mut links = String::new();
                 for c in [2 * i + 1, 2 * i + 2] {
                     if c < pages {

@@ -586,3 +586,21 @@ fn max_pages_counts_pages_written_even_when_workers_are_killed() {
     let text = String::from_utf8_lossy(&st.stdout);
     assert!(text.contains("finished"), "{text}");
 }
+
+#[test]
+fn robots_txt_fetches_count_against_the_hosts_global_limit() {
+    if !redis_available() {
+        return;
+    }
+    // robots.txt answers as slowly as a page, and every worker has pages
+    // of every host at once: with --per-host=1 a robots.txt fetch must
+    // not overlap a page request (or another robots.txt fetch).
+    let site = Site::start(3, 20, Duration::from_millis(40));
+    let redis = Redis::start();
+    let dir = TempDir::new("robots");
+    let outs = crawl_every_page(&site, &redis, "robots", &dir, 3, &["--per-host=1"]);
+    assert_all_pages(&site, &outs);
+    assert_eq!(site.robots_fetches(), [1, 1, 1], "once per crawl");
+    let max = site.max_any_in_flight();
+    assert!(max.iter().all(|&m| m == 1), "{max:?}");
+}
