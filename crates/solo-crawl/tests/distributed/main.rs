@@ -4,6 +4,8 @@
 //! restarts, clean errors. Each test starts its own `redis-server`.
 
 mod harness;
+#[path = "../common/warcio.rs"]
+mod warcio;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -603,4 +605,81 @@ fn robots_txt_fetches_count_against_the_hosts_global_limit() {
     assert_eq!(site.robots_fetches(), [1, 1, 1], "once per crawl");
     let max = site.max_any_in_flight();
     assert!(max.iter().all(|&m| m == 1), "{max:?}");
+}
+
+#[test]
+fn workers_n_write_one_warc_set_each_and_every_answer_once() {
+    if !redis_available() {
+        return;
+    }
+    let Some(bin) = warcio::warcio() else { return };
+    let site = Site::start(3, 30, Duration::from_millis(10));
+    let redis = Redis::start();
+    let dir = TempDir::new("warc");
+    let out = dir.path("pages.jsonl");
+    let warc = format!("--warc={}", dir.path("crawl.warc.gz").display());
+    let flags = ["--workers=3", "--per-host=2", &warc];
+    let (code, err) = wait(spawn(&shared(&site, &redis, "warc", &out, &flags)), LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    let mut files: Vec<_> = std::fs::read_dir(&dir.0)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.to_string_lossy().ends_with(".warc.gz"))
+        .collect();
+    files.sort();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| {
+            f.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "crawl.0-00000.warc.gz",
+            "crawl.1-00000.warc.gz",
+            "crawl.2-00000.warc.gz"
+        ],
+        "one set per worker"
+    );
+    for f in &files {
+        let check = std::process::Command::new(bin.join("warcio"))
+            .args(["check", "-v"])
+            .arg(f)
+            .output()
+            .expect("warcio runs");
+        assert!(
+            check.status.success(),
+            "warcio check {}: {}",
+            f.display(),
+            String::from_utf8_lossy(&check.stdout)
+        );
+    }
+    let index = std::process::Command::new(bin.join("warcio"))
+        .arg("index")
+        .args(&files)
+        .output()
+        .expect("warcio runs");
+    // Each URL fetched (every page, each host's robots.txt) has exactly
+    // one answer (a response, or a revisit of an identical body) in all
+    // the files together.
+    let mut answers: std::collections::BTreeMap<String, usize> = Default::default();
+    for line in String::from_utf8_lossy(&index.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("warcio index JSON");
+        if matches!(v["warc-type"].as_str(), Some("response" | "revisit")) {
+            let uri = v["warc-target-uri"].as_str().unwrap_or_default();
+            *answers.entry(uri.to_owned()).or_default() += 1;
+        }
+    }
+    let mut expected = site.all();
+    for p in &site.ports {
+        expected.insert(format!("http://127.0.0.1:{p}/robots.txt"));
+    }
+    let got: BTreeSet<String> = answers.keys().cloned().collect();
+    assert_eq!(got, expected);
+    let twice: Vec<_> = answers.iter().filter(|(_, &n)| n != 1).collect();
+    assert!(twice.is_empty(), "{twice:?}");
 }
