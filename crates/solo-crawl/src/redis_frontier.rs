@@ -91,7 +91,11 @@ struct Outbox {
     /// Answers of hosts in the order they came, for the crawl-wide
     /// overload backoff and autothrottle: (host, answer).
     load: Vec<(String, Answer)>,
+    /// Leases whose page record is written (what `max_pages` counts).
     acks: Vec<(u64, String)>,
+    /// Leases ended without a page (robots.txt disallows it, it does not
+    /// decode).
+    drops: Vec<(u64, String)>,
     releases: Vec<(u64, String)>,
     /// Leases ended to try their request again: (id, host, wait ms, JSON).
     tries: Vec<(u64, String, u64, String)>,
@@ -101,8 +105,6 @@ struct Outbox {
     errors: i64,
     items: i64,
     retries: i64,
-    /// Page records written (what `max_pages` counts).
-    written: i64,
     bye: bool,
 }
 
@@ -111,6 +113,7 @@ impl Outbox {
         self.adds.is_empty()
             && self.load.is_empty()
             && self.acks.is_empty()
+            && self.drops.is_empty()
             && self.releases.is_empty()
             && self.tries.is_empty()
             && self.hosts.is_empty()
@@ -118,7 +121,6 @@ impl Outbox {
             && self.errors == 0
             && self.items == 0
             && self.retries == 0
-            && self.written == 0
             && !self.bye
     }
 
@@ -128,6 +130,7 @@ impl Outbox {
         old.adds.extend(new.adds);
         old.load.extend(new.load);
         old.acks.extend(new.acks);
+        old.drops.extend(new.drops);
         old.releases.extend(new.releases);
         old.tries.extend(new.tries);
         old.hosts.extend(new.hosts);
@@ -135,7 +138,6 @@ impl Outbox {
         old.errors += new.errors;
         old.items += new.items;
         old.retries += new.retries;
-        old.written += new.written;
         old.bye |= new.bye;
         *self = old;
     }
@@ -222,10 +224,10 @@ impl Remote {
         self.wake.set();
     }
 
-    /// The page of lease `id` is done (written, its links added).
-    pub(crate) fn ack(&self, id: u64, host: String) {
+    /// Lease `id` ends without a page (its request was dropped).
+    pub(crate) fn drop_lease(&self, id: u64, host: String) {
         self.held.borrow_mut().remove(&id);
-        self.out.borrow_mut().acks.push((id, host));
+        self.out.borrow_mut().drops.push((id, host));
         self.wake.set();
     }
 
@@ -238,10 +240,12 @@ impl Remote {
     pub(crate) fn written(&self, acks: Vec<(u64, String)>) {
         self.writing
             .set(self.writing.get().saturating_sub(acks.len()));
-        self.out.borrow_mut().written += acks.len() as i64;
-        for (id, host) in acks {
-            self.ack(id, host);
+        let mut held = self.held.borrow_mut();
+        for (id, _) in &acks {
+            held.remove(id);
         }
+        self.out.borrow_mut().acks.extend(acks);
+        self.wake.set();
     }
 
     /// Lease `id` goes back to the queue unstarted.
@@ -382,7 +386,7 @@ impl Remote {
             a.push(host.as_bytes().to_vec());
             a.push(answers.into_bytes());
         }
-        for list in [&o.acks, &o.releases] {
+        for list in [&o.acks, &o.drops, &o.releases] {
             a.push(num(list.len() as u64));
             for (id, host) in list {
                 a.push(num(*id));
@@ -406,7 +410,7 @@ impl Remote {
         if keep {
             a.extend(held.iter().map(|id| num(*id)));
         }
-        for d in [o.pages, o.errors, o.items, o.retries, o.written] {
+        for d in [o.pages, o.errors, o.items, o.retries] {
             a.push(d.to_string().into_bytes());
         }
         a.push(num(u64::from(o.bye)));

@@ -115,7 +115,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
     /// take.
     fn remote_turn(&mut self, r: &Rc<Remote>, interrupted: bool, concurrency: usize) {
         for (id, host) in self.frontier.take_dropped_leases() {
-            r.ack(id, host);
+            r.drop_lease(id, host);
         }
         if !self.written_acks.is_empty() {
             let acks = std::mem::take(&mut self.written_acks);
@@ -170,7 +170,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             }
         }
         for (id, host) in self.frontier.take_dropped_leases() {
-            r.ack(id, host);
+            r.drop_lease(id, host);
         }
         r.close().await;
     }
@@ -457,7 +457,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                                 })
                                 .map(|u| host_key(&u))
                                 .unwrap_or_default();
-                            r.ack(id, host);
+                            r.drop_lease(id, host);
                         }
                     }
                 }

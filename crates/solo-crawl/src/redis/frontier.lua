@@ -31,13 +31,13 @@
 --   adds     (bucket or "" for dont_filter, member, host, json)
 --   load     (host, answers)  answers: "KLATENCY:STATUS ..." in order,
 --            K = o (the host shed load), a (answered), n (failed)
---   acks     (id, host)                              pages done
+--   acks     (id, host)                  pages done, their records written
+--   drops    (id, host)                  leases ended without a page
 --   releases (id, host)                              leases given back
 --   retries  (id, host, wait_ms, json)   leases ended, to try again later
 --   hosts    (host, crawl_delay_ms, pause_ms)        politeness news
 --   keep     (id)  with keep_flag: requeue my leases not in this list
--- then stats deltas: pages, errors, items, retries, written; then bye
--- (1: leaving).
+-- then stats deltas: pages, errors, items, retries; then bye (1: leaving).
 -- Returns {done, queued, leased, id, host, json, id, host, json, ...}.
 local P, W = ARGV[1], ARGV[2]
 local per_host = tonumber(ARGV[3])
@@ -163,7 +163,7 @@ for _ = 1, n do
   local h, answers = ARGV[i], ARGV[i + 1]
   i = i + 2
   local l, a, b = shed_state(h)
-  local l0 = l
+  local l0, a0, b0 = l, a, b
   local d = at_target and auto_delay(h)
   local d0 = d
   for kind, lat, st in string.gmatch(answers, '(%a)(%d+):(%d+)') do
@@ -191,7 +191,9 @@ for _ = 1, n do
       end
     end
   end
-  if l >= per_host and b == 0 then
+  if l0 == per_host and a0 == 0 and b0 == 0 and l == l0 and a == a0 and b == b0 then
+    -- nothing shed, nothing changed (the common case: no write)
+  elseif l >= per_host and b == 0 then
     redis.call('HDEL', SHED, h)
   else
     redis.call('HSET', SHED, h, l .. ' ' .. a .. ' ' .. b)
@@ -200,14 +202,17 @@ for _ = 1, n do
   if d and d ~= d0 then redis.call('HSET', AUTO, h, d) end
   touched[h] = true
 end
--- acks, releases
-for _, requeue in ipairs({false, true}) do
+-- acks, drops, releases; a page counts as written when its lease ends
+-- (once, even if a lost reply makes the worker send it again)
+local d_written = 0
+for k, requeue in ipairs({false, false, true}) do
   n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do
-    unlease(W, ARGV[i], ARGV[i + 1], requeue)
+    if unlease(W, ARGV[i], ARGV[i + 1], requeue) and k == 1 then d_written = d_written + 1 end
     i = i + 2
   end
 end
+if d_written > 0 then redis.call('HINCRBY', STATS, 'written', d_written) end
 -- retries: the request waits in RETRY, not in a lease, so that the
 -- host's limit (cut while it sheds load) holds for retries too
 n = tonumber(ARGV[i]); i = i + 1
@@ -247,7 +252,7 @@ local keep = {}
 for _ = 1, n do keep[ARGV[i]] = true; i = i + 1 end
 if keep_flag == 1 then requeue_all(W, keep) end
 -- stats
-local fields = {'pages', 'errors', 'items', 'retries', 'written'}
+local fields = {'pages', 'errors', 'items', 'retries'}
 for _, f in ipairs(fields) do
   local d = tonumber(ARGV[i]); i = i + 1
   if d ~= 0 then redis.call('HINCRBY', STATS, f, d) end
