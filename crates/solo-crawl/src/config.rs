@@ -56,7 +56,9 @@ pub struct Config {
     pub overload_backoff: bool,
     /// Pages deeper than this are not requested (start URLs are depth 0).
     pub depth_limit: Option<u32>,
-    /// Stop scheduling new pages after this many.
+    /// Stop scheduling new pages after this many (with a Redis frontier:
+    /// once this many page records are written over all workers; see
+    /// docs/distributed.md).
     pub max_pages: Option<u64>,
     /// Follow links only to the hosts of the start URLs (plus
     /// `allow_domains`); when false, any host.
@@ -197,9 +199,10 @@ pub struct Config {
     /// Where the frontier lives: in this process (the default), or in
     /// Redis, shared with other workers of the same crawl
     /// (`--redis URL --crawl-id NAME`; see docs/distributed.md). With
-    /// Redis, `per_host`, `delay`, Crawl-delay, `Retry-After` pauses and
-    /// `max_pages` hold for all workers together, and `state_dir` is not
-    /// used (Redis keeps the state).
+    /// Redis, `per_host`, `delay`, Crawl-delay, `Retry-After` pauses, the
+    /// overload backoff, `autothrottle` and `max_pages` hold for all
+    /// workers together, and `state_dir` is not used (Redis keeps the
+    /// state).
     pub frontier: crate::redis_frontier::FrontierBackend,
 }
 

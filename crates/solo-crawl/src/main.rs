@@ -93,9 +93,15 @@ struct WorkerArgs {
     /// worker its own file, then concatenate them.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Also archive this worker's exchanges as WARC files named after
+    /// FILE (see `crawl --warc`); give each worker its own name, like
+    /// --output (a name already taken goes on at the next free number).
+    #[arg(long, value_name = "FILE")]
+    warc: Option<PathBuf>,
     /// Run this many worker processes (this one and N-1 more); each writes
     /// --output FILE with its number in the name (more.jsonl:
-    /// more.0.jsonl, more.1.jsonl, ...).
+    /// more.0.jsonl, more.1.jsonl, ...), and --warc likewise (more.warc.gz:
+    /// more.0-00000.warc.gz, more.1-00000.warc.gz, ...).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
     workers: Option<u64>,
 }
@@ -119,7 +125,9 @@ struct CrawlArgs {
     crawl_id: Option<String>,
     /// With --redis: run this many worker processes here (this one and
     /// N-1 more); each writes --output FILE with its number in the name
-    /// (pages.jsonl: pages.0.jsonl, pages.1.jsonl, ...), even for N = 1.
+    /// (pages.jsonl: pages.0.jsonl, pages.1.jsonl, ...), even for N = 1,
+    /// and --warc likewise (crawl.warc.gz: crawl.0-00000.warc.gz,
+    /// crawl.1-00000.warc.gz, ...).
     #[arg(long, value_name = "N", requires = "redis", value_parser = clap::value_parser!(u64).range(1..=1024))]
     workers: Option<u64>,
     /// Read settings from this TOML file: every option above under its

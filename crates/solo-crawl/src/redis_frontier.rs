@@ -19,7 +19,11 @@
 //! time, any other worker's next step puts its leases back in the queues.
 //! Politeness is global because Redis counts every host's leases and
 //! holds its delay: a host gets at most `per_host` leases at once over all
-//! workers, and with a delay one lease per delay.
+//! workers (fewer while it sheds load: the overload backoff runs in the
+//! script, fed by every worker's answers), and with a delay (or the
+//! autothrottle's pause, also in the script) one lease per delay. A
+//! request to retry gives its lease back and waits in Redis, so retries
+//! need a free slot too.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -84,8 +88,17 @@ impl RedisFrontier {
 struct Outbox {
     /// (fingerprint, or `None` for `dont_filter`; host; request JSON).
     adds: Vec<(Option<u64>, String, String)>,
+    /// Answers of hosts in the order they came, for the crawl-wide
+    /// overload backoff and autothrottle: (host, answer).
+    load: Vec<(String, Answer)>,
+    /// Leases whose page record is written (what `max_pages` counts).
     acks: Vec<(u64, String)>,
+    /// Leases ended without a page (robots.txt disallows it, it does not
+    /// decode).
+    drops: Vec<(u64, String)>,
     releases: Vec<(u64, String)>,
+    /// Leases ended to try their request again: (id, host, wait ms, JSON).
+    tries: Vec<(u64, String, u64, String)>,
     /// (host, Crawl-delay ms, pause ms).
     hosts: Vec<(String, u64, u64)>,
     pages: i64,
@@ -98,8 +111,11 @@ struct Outbox {
 impl Outbox {
     fn is_empty(&self) -> bool {
         self.adds.is_empty()
+            && self.load.is_empty()
             && self.acks.is_empty()
+            && self.drops.is_empty()
             && self.releases.is_empty()
+            && self.tries.is_empty()
             && self.hosts.is_empty()
             && self.pages == 0
             && self.errors == 0
@@ -112,8 +128,11 @@ impl Outbox {
     fn put_back(&mut self, mut old: Outbox) {
         let new = std::mem::take(self);
         old.adds.extend(new.adds);
+        old.load.extend(new.load);
         old.acks.extend(new.acks);
+        old.drops.extend(new.drops);
         old.releases.extend(new.releases);
+        old.tries.extend(new.tries);
         old.hosts.extend(new.hosts);
         old.pages += new.pages;
         old.errors += new.errors;
@@ -124,10 +143,52 @@ impl Outbox {
     }
 }
 
+/// What a host's answer says about its load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Load {
+    /// It shed load (a 429 or 503, a connection refused or reset, a
+    /// timeout): the overload backoff cuts its limit.
+    Shed,
+    /// It answered (any other status): the limit may grow back.
+    Answered,
+    /// The fetch failed otherwise (says nothing about load).
+    Failed,
+}
+
+/// One answer of a host: what it says, how long it took, its status.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Answer {
+    pub(crate) load: Load,
+    pub(crate) latency: Duration,
+    pub(crate) status: Option<u16>,
+}
+
+impl Answer {
+    /// The script's form: `KLATENCY_MS:STATUS` (see frontier.lua).
+    fn encode(&self, into: &mut String) {
+        use std::fmt::Write;
+        let k = match self.load {
+            Load::Shed => 'o',
+            Load::Answered => 'a',
+            Load::Failed => 'n',
+        };
+        let _ = write!(
+            into,
+            "{k}{}:{} ",
+            self.latency.as_millis(),
+            self.status.unwrap_or(0)
+        );
+    }
+}
+
 /// The crawl-wide rules the script applies.
 pub(crate) struct Params {
     pub(crate) per_host: usize,
     pub(crate) delay: Duration,
+    /// The overload backoff (`Config::overload_backoff`), crawl-wide.
+    pub(crate) backoff: bool,
+    /// `--autothrottle`, crawl-wide.
+    pub(crate) autothrottle: Option<crate::throttle::AutoThrottle>,
     pub(crate) lease: Duration,
     pub(crate) max_pages: Option<u64>,
 }
@@ -163,10 +224,10 @@ impl Remote {
         self.wake.set();
     }
 
-    /// The page of lease `id` is done (written, its links added).
-    pub(crate) fn ack(&self, id: u64, host: String) {
+    /// Lease `id` ends without a page (its request was dropped).
+    pub(crate) fn drop_lease(&self, id: u64, host: String) {
         self.held.borrow_mut().remove(&id);
-        self.out.borrow_mut().acks.push((id, host));
+        self.out.borrow_mut().drops.push((id, host));
         self.wake.set();
     }
 
@@ -179,15 +240,36 @@ impl Remote {
     pub(crate) fn written(&self, acks: Vec<(u64, String)>) {
         self.writing
             .set(self.writing.get().saturating_sub(acks.len()));
-        for (id, host) in acks {
-            self.ack(id, host);
+        let mut held = self.held.borrow_mut();
+        for (id, _) in &acks {
+            held.remove(id);
         }
+        self.out.borrow_mut().acks.extend(acks);
+        self.wake.set();
     }
 
     /// Lease `id` goes back to the queue unstarted.
     pub(crate) fn release(&self, id: u64, host: String) {
         self.held.borrow_mut().remove(&id);
         self.out.borrow_mut().releases.push((id, host));
+    }
+
+    /// Lease `id` ends, and its request (`json`, its retries counted) is
+    /// to be tried again after `wait`, by whichever worker leases it then
+    /// (so the host's crawl-wide limit holds for retries too).
+    pub(crate) fn retry(&self, id: u64, host: String, wait: Duration, json: String) {
+        self.held.borrow_mut().remove(&id);
+        self.out
+            .borrow_mut()
+            .tries
+            .push((id, host, wait.as_millis() as u64, json));
+        self.wake.set();
+    }
+
+    /// `host` answered (or failed): news for the crawl-wide overload
+    /// backoff and autothrottle (dropped when both are off).
+    pub(crate) fn answer(&self, host: String, answer: Answer) {
+        self.out.borrow_mut().load.push((host, answer));
     }
 
     /// `host`'s robots.txt asks for `crawl_delay`, or it asked for a
@@ -261,6 +343,15 @@ impl Remote {
         a.push(num(p.lease.as_millis() as u64));
         a.push(num(p.max_pages.unwrap_or(0)));
         a.push(num(want as u64));
+        a.push(num(u64::from(p.backoff)));
+        match &p.autothrottle {
+            Some(t) => {
+                a.push(t.target_concurrency.to_string().into_bytes());
+                a.push(num(t.start_delay.as_millis() as u64));
+                a.push(num(t.max_delay.as_millis() as u64));
+            }
+            None => a.extend([Vec::new(), num(0), num(0)]),
+        }
         a.push(num(o.adds.len() as u64));
         for (fp, host, json) in &o.adds {
             // Bucket (top 16 bits) and member (low 48 bits, an integer: the
@@ -278,12 +369,34 @@ impl Remote {
             a.push(host.as_bytes().to_vec());
             a.push(json.as_bytes().to_vec());
         }
-        for list in [&o.acks, &o.releases] {
+        // One entry per host, its answers in order.
+        let mut load: Vec<(&str, String)> = Vec::new();
+        if p.backoff || p.autothrottle.is_some() {
+            let mut at: std::collections::HashMap<&str, usize> = Default::default();
+            for (host, answer) in &o.load {
+                let i = *at.entry(host).or_insert_with(|| {
+                    load.push((host, String::new()));
+                    load.len() - 1
+                });
+                answer.encode(&mut load[i].1);
+            }
+        }
+        a.push(num(load.len() as u64));
+        for (host, answers) in load {
+            a.push(host.as_bytes().to_vec());
+            a.push(answers.into_bytes());
+        }
+        for list in [&o.acks, &o.drops, &o.releases] {
             a.push(num(list.len() as u64));
             for (id, host) in list {
                 a.push(num(*id));
                 a.push(host.as_bytes().to_vec());
             }
+        }
+        a.push(num(o.tries.len() as u64));
+        for (id, host, wait, json) in &o.tries {
+            a.extend([num(*id), host.as_bytes().to_vec(), num(*wait)]);
+            a.push(json.as_bytes().to_vec());
         }
         a.push(num(o.hosts.len() as u64));
         for (host, cd, pause) in &o.hosts {

@@ -83,6 +83,27 @@ pub(crate) fn transient(e: &RedisError) -> bool {
         )
 }
 
+/// Whether the server whose `INFO server` is `info` runs the script: an
+/// error saying what is needed if it is older than [`MIN_VERSION`] (or
+/// says no version).
+fn check_version(info: &str) -> Result<(), String> {
+    let version = info
+        .lines()
+        .find_map(|l| l.strip_prefix("redis_version:"))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .unwrap_or("unknown");
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    let v = (parts.next().flatten(), parts.next().flatten());
+    match v {
+        (Some(major), Some(minor)) if (major, minor) >= MIN_VERSION => Ok(()),
+        _ => Err(format!(
+            "version {version} is too old; the shared frontier needs Redis {}.{} or later (or Valkey): upgrade it or point --redis at a newer one",
+            MIN_VERSION.0, MIN_VERSION.1
+        )),
+    }
+}
+
 impl Link {
     /// Opens a connection to `url` and checks the server: a sentence
     /// naming the URL and what to do if that fails.
@@ -103,20 +124,7 @@ impl Link {
             .arg("server")
             .query(con)
             .map_err(|e| explain(&link.shown, &e))?;
-        let version = info
-            .lines()
-            .find_map(|l| l.strip_prefix("redis_version:"))
-            .unwrap_or("0")
-            .trim()
-            .to_owned();
-        let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-        let v = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-        if v < MIN_VERSION {
-            return Err(format!(
-                "redis {}: version {version} is too old; the shared frontier needs Redis 6.2 or later (or Valkey)",
-                link.shown
-            ));
-        }
+        check_version(&info).map_err(|why| format!("redis {}: {why}", link.shown))?;
         Ok(link)
     }
 
@@ -363,7 +371,11 @@ pub struct CrawlStatus {
     pub pages_per_sec: f64,
     /// Live workers: (name, leases held, seconds until its leases expire).
     pub workers: Vec<(String, u64, f64)>,
-    /// Nothing queued and no lease out.
+    /// Page records written (what `--max-pages` counts).
+    pub written: u64,
+    /// The crawl's `--max-pages`, if any.
+    pub max_pages: Option<u64>,
+    /// No lease out, and nothing queued or the page budget spent.
     pub finished: bool,
 }
 
@@ -389,6 +401,9 @@ pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
     let secs = (raw.now_ms - started) as f64 / 1000.0;
     let queued = get("queued").max(0) as u64;
     let in_flight = get("leased").max(0) as u64;
+    let max_pages = get("max_pages").max(0) as u64;
+    let written = get("written").max(0) as u64;
+    let spent = max_pages > 0 && written >= max_pages;
     Ok(CrawlStatus {
         queued,
         in_flight,
@@ -406,7 +421,9 @@ pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
             .into_iter()
             .map(|(w, deadline, n)| (w, n, (deadline - raw.now_ms) as f64 / 1000.0))
             .collect(),
-        finished: started > 0 && queued == 0 && in_flight == 0,
+        finished: started > 0 && (queued == 0 || spent) && in_flight == 0,
+        written,
+        max_pages: (max_pages > 0).then_some(max_pages),
     })
 }
 
@@ -420,6 +437,9 @@ impl std::fmt::Display for CrawlStatus {
         writeln!(f, "queued       {}", self.queued)?;
         writeln!(f, "in flight    {}", self.in_flight)?;
         writeln!(f, "pages        {} ({} errors)", self.pages, self.errors)?;
+        if let Some(m) = self.max_pages {
+            writeln!(f, "written      {} of --max-pages {m}", self.written)?;
+        }
         writeln!(f, "items        {}", self.items)?;
         writeln!(f, "seen         {} URLs", self.seen)?;
         writeln!(
@@ -432,5 +452,32 @@ impl std::fmt::Display for CrawlStatus {
             writeln!(f, "  {w}  in flight {n}  (lease ends in {left:.1} s)")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_older_than_6_2_is_refused_with_what_is_needed() {
+        let info = |v: &str| format!("# Server\r\nredis_version:{v}\r\nredis_mode:standalone\r\n");
+        for ok in ["6.2.0", "6.2.14", "7.0.15", "7.2.4", "10.0.0"] {
+            assert_eq!(check_version(&info(ok)), Ok(()), "{ok}");
+        }
+        for old in ["6.0.16", "5.0.7", "2.8.24", "6.1.9"] {
+            let e = check_version(&info(old)).unwrap_err();
+            assert!(e.contains(&format!("version {old} is too old")), "{e}");
+            assert!(e.contains("Redis 6.2 or later"), "{e}");
+        }
+        // No version, or one that does not parse: refused, not a panic.
+        for bad in [
+            "# Server\r\n",
+            "redis_version:\r\n",
+            "redis_version:seven\r\n",
+        ] {
+            assert!(check_version(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_version("").unwrap_err().contains("version unknown"));
     }
 }

@@ -81,7 +81,9 @@ pub struct Request<C> {
     /// The user's data, handed back on the response.
     #[serde(default)]
     pub meta: serde_json::Value,
-    /// Higher runs first among the requests queued for the same host.
+    /// Higher runs first among the requests queued for the same host
+    /// (with a Redis frontier: among those one worker holds; see
+    /// docs/distributed.md).
     #[serde(default)]
     pub priority: i32,
     /// Attempts already made after the first one.

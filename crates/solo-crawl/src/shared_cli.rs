@@ -6,7 +6,7 @@
 //! `--config` form), less what each worker sets for itself (output, state,
 //! logs, metrics), read back by every worker, so all workers obey one set
 //! of rules — and starting `--workers N` processes with numbered output
-//! files. Must not: crawl itself (that is `crawl` with a Redis frontier).
+//! and WARC files. Must not: crawl itself (that is `crawl` with a Redis frontier).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -74,6 +74,7 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
 pub(crate) fn worker(w: &WorkerArgs) -> ExitCode {
     let local = CrawlSettings {
         output: w.output.clone(),
+        warc: w.warc.clone(),
         ..crawl_wide(
             &CrawlSettings::from_toml("", "defaults")
                 .unwrap_or_else(|e| unreachable!("the default settings parse: {e}")),
@@ -92,9 +93,21 @@ fn numbered(path: &Path, i: u64) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// `path` of a `--warc` with `i` before `.warc[.gz]`: crawl.warc.gz →
+/// crawl.3.warc.gz (its files: crawl.3-00000.warc.gz, ...).
+fn numbered_warc(path: &Path, i: u64) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let (stem, ext) = [".warc.gz", ".warc", ".gz"]
+        .iter()
+        .find_map(|e| name.strip_suffix(e).map(|s| (s, *e)))
+        .unwrap_or((&name, ""));
+    path.with_file_name(format!("{stem}.{i}{ext}"))
+}
+
 /// Runs `n` workers: this process and `n - 1` children, with numbered
-/// outputs (none given: this process alone, its output as given); `local`
-/// holds this worker's own options (output, logs, metrics).
+/// outputs and WARC files (none given: this process alone, its output as
+/// given); `local` holds this worker's own options (output, WARC, logs,
+/// metrics).
 fn run_workers(url: &str, id: &str, local: &CrawlSettings, n: Option<u64>) -> ExitCode {
     let Some(n) = n else {
         return run_one(url, id, local.clone());
@@ -109,10 +122,13 @@ fn run_workers(url: &str, id: &str, local: &CrawlSettings, n: Option<u64>) -> Ex
     };
     let mut children = Vec::new();
     for i in 1..n {
-        let child = std::process::Command::new(&exe)
-            .args(["worker", "--redis", url, "--crawl-id", id, "--output"])
-            .arg(numbered(&output, i))
-            .spawn();
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args(["worker", "--redis", url, "--crawl-id", id, "--output"])
+            .arg(numbered(&output, i));
+        if let Some(warc) = &local.warc {
+            cmd.arg("--warc").arg(numbered_warc(warc, i));
+        }
+        let child = cmd.spawn();
         match child {
             Ok(c) => children.push(c),
             Err(e) => eprintln!("solo-crawl: cannot start worker {i}: {e}"),
@@ -120,6 +136,7 @@ fn run_workers(url: &str, id: &str, local: &CrawlSettings, n: Option<u64>) -> Ex
     }
     let mut mine = local.clone();
     mine.output = Some(numbered(&output, 0));
+    mine.warc = local.warc.as_ref().map(|w| numbered_warc(w, 0));
     let mut code = run_one(url, id, mine);
     for mut c in children {
         match c.wait() {
@@ -200,5 +217,22 @@ pub(crate) fn status(s: &SharedCrawl) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_numbers_go_before_the_extensions() {
+        let n = |p: &str, i| numbered(Path::new(p), i);
+        assert_eq!(n("out/pages.jsonl", 2), Path::new("out/pages.2.jsonl"));
+        assert_eq!(n("pages", 0), Path::new("pages.0"));
+        let w = |p: &str, i| numbered_warc(Path::new(p), i);
+        assert_eq!(w("a/crawl.warc.gz", 3), Path::new("a/crawl.3.warc.gz"));
+        assert_eq!(w("crawl.warc", 0), Path::new("crawl.0.warc"));
+        assert_eq!(w("crawl.gz", 1), Path::new("crawl.1.gz"));
+        assert_eq!(w("crawl", 1), Path::new("crawl.1"));
     }
 }

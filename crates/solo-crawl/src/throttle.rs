@@ -25,8 +25,11 @@
 //! overloaded server slows to what it can take instead of burning its
 //! retries. (Against an nginx capped at 100 connections, 256 in flight:
 //! all 20,000 pages fetched in 1.3 s with 50-140 retries, where without
-//! it 3,100 pages failed after 19,400 retries, in 3.3 s.) Must not: know about queues — the frontier keeps one pause and
-//! one limit per host and asks here.
+//! it 3,100 pages failed after 19,400 retries, in 3.3 s.) With a shared
+//! frontier (Redis) both rules run once for the whole crawl in its Lua
+//! script (`redis/frontier.lua` mirrors them: change both together).
+//! Must not: know about queues — the frontier keeps one pause and one
+//! limit per host and asks here.
 
 use std::time::Duration;
 

@@ -177,7 +177,7 @@ impl WarcWriter {
     /// Opens the first file of this run (the next number free).
     pub(crate) fn open(cfg: &WarcOutput) -> io::Result<WarcWriter> {
         let number = cfg.next_number().map_err(|e| named(&cfg.path, e))?;
-        let (file, path) = create(cfg, number)?;
+        let (file, path, number) = create(cfg, number)?;
         let mut w = WarcWriter {
             gzip: cfg
                 .gzip()
@@ -322,8 +322,8 @@ impl WarcWriter {
     fn write(&mut self, record: &[u8]) -> io::Result<()> {
         let len = record.len() as u64;
         if self.size > 0 && self.size.saturating_add(len) > self.cfg.max_size {
-            self.number += 1;
-            let (file, path) = create(&self.cfg, self.number)?;
+            let (file, path, number) = create(&self.cfg, self.number.saturating_add(1))?;
+            self.number = number;
             self.file = file;
             self.size = 0;
             self.warcinfo(&path)?;
@@ -375,15 +375,20 @@ impl GzipMembers {
     }
 }
 
-/// Creates file number `n` (never one that exists).
-fn create(cfg: &WarcOutput, n: u32) -> io::Result<(File, PathBuf)> {
-    let path = cfg.file_name(n);
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(|e| named(&path, e))?;
-    Ok((file, path))
+/// Creates file number `n`, or the next free number after it: never a
+/// file that exists (another process writing the same `--warc` name, a
+/// worker of a shared crawl, takes its own numbers). The file, its path
+/// and its number.
+fn create(cfg: &WarcOutput, n: u32) -> io::Result<(File, PathBuf, u32)> {
+    let mut n = n;
+    loop {
+        let path = cfg.file_name(n);
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(file) => return Ok((file, path, n)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < u32::MAX => n += 1,
+            Err(e) => return Err(named(&path, e)),
+        }
+    }
 }
 
 fn named(path: &Path, e: io::Error) -> io::Error {
@@ -439,6 +444,20 @@ fn warc_date(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_writers_of_one_name_never_share_a_file() {
+        let dir = std::env::temp_dir().join(format!("solo-warc-create-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = WarcOutput::new(dir.join("w.warc.gz"));
+        // Both saw number 0 free (two workers starting together): the
+        // second goes on at the next free number.
+        let (_, a, na) = create(&cfg, 0).unwrap();
+        let (_, b, nb) = create(&cfg, 0).unwrap();
+        assert_eq!((na, nb), (0, 1));
+        assert_ne!(a, b);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn transfer_encoding_is_renamed_and_the_rest_kept() {

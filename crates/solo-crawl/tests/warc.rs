@@ -20,27 +20,7 @@ use solo_crawl::demo_site::DemoSite;
 
 mod common;
 
-/// The venv's `bin` directory, or `None` (outside CI) when it is missing.
-fn warcio() -> Option<PathBuf> {
-    let venv = std::env::var_os("WARCIO_VENV").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/warcio-venv"),
-        PathBuf::from,
-    );
-    let bin = venv.join("bin");
-    if bin.join("warcio").exists() {
-        return Some(bin);
-    }
-    let msg = format!(
-        "warcio is not installed in {} (bash .ci/run creates it: python3 -m venv {0} && \
-         {0}/bin/pip install -r crates/solo-crawl/tests/warcio/requirements.txt)",
-        venv.display()
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
-}
+use common::warcio::warcio;
 
 /// One record as `tests/warcio/read.py` prints it.
 #[derive(Debug, serde::Deserialize)]

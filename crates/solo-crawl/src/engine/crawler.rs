@@ -214,9 +214,12 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             archive: writer.archive(&self.output),
         });
         let mut frontier = if remote.is_some() {
-            // The page budget is the shared frontier's.
+            // The page budget and the autothrottle's pauses are the shared
+            // frontier's (the overload backoff is both: crawl-wide in
+            // Redis, and here for the retries of the leases we hold).
             let mut cfg = agent_cfg.clone();
             cfg.max_pages = None;
+            cfg.autothrottle = None;
             let mut f = Frontier::new(&cfg);
             f.set_remote();
             f
@@ -228,6 +231,8 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             let params = redis_frontier::Params {
                 per_host: agent_cfg.per_host,
                 delay: agent_cfg.delay,
+                backoff: agent_cfg.overload_backoff,
+                autothrottle: agent_cfg.autothrottle.clone(),
                 lease: r.lease_timeout,
                 max_pages: agent_cfg.max_pages,
             };

@@ -115,7 +115,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
     /// take.
     fn remote_turn(&mut self, r: &Rc<Remote>, interrupted: bool, concurrency: usize) {
         for (id, host) in self.frontier.take_dropped_leases() {
-            r.ack(id, host);
+            r.drop_lease(id, host);
         }
         if !self.written_acks.is_empty() {
             let acks = std::mem::take(&mut self.written_acks);
@@ -139,6 +139,27 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
         r.want(if have <= concurrency { want } else { 0 });
     }
 
+    /// Tells the shared frontier how `host` answered (the crawl-wide
+    /// overload backoff and autothrottle); `shed`: a failure that says
+    /// the server sheds load.
+    fn tell_load(&self, host: HostId, latency: Duration, status: Option<u16>, shed: bool) {
+        use crate::redis_frontier::{Answer, Load};
+        if let Some(r) = &self.remote {
+            let load = match status {
+                _ if shed => Load::Shed,
+                Some(429 | 503) => Load::Shed,
+                Some(_) => Load::Answered,
+                None => Load::Failed,
+            };
+            let answer = Answer {
+                load,
+                latency,
+                status,
+            };
+            r.answer(self.frontier.host_name(host), answer);
+        }
+    }
+
     /// This worker leaves the shared frontier: requests leased and not
     /// started go back, then the goodbye.
     pub(super) async fn leave(&mut self, r: &Rc<Remote>) {
@@ -149,7 +170,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             }
         }
         for (id, host) in self.frontier.take_dropped_leases() {
-            r.ack(id, host);
+            r.drop_lease(id, host);
         }
         r.close().await;
     }
@@ -226,15 +247,12 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 redirect,
             } => {
                 self.frontier.complete(host, now);
-                self.frontier.observe(
-                    host,
-                    Duration::from_secs_f64(record.elapsed_ms / 1000.0),
-                    record.status,
-                    now,
-                );
+                let latency = Duration::from_secs_f64(record.elapsed_ms / 1000.0);
+                self.frontier.observe(host, latency, record.status, now);
                 if shed {
                     self.frontier.shed_load(host);
                 }
+                self.tell_load(host, latency, record.status, shed);
                 // A start URL's outcome is its chain's last page (its URL
                 // and error are redacted already).
                 let seed = request.depth == 0;
@@ -364,6 +382,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     // Only connect, I/O and timeout failures are retried.
                     self.frontier.shed_load(host);
                 }
+                self.tell_load(host, latency, status, status.is_none());
                 self.sh.stats.borrow_mut().counts.retries += 1;
                 request.retries += 1;
                 if pause_host {
@@ -374,6 +393,14 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     if pause_host {
                         let pause = at.saturating_duration_since(now);
                         r.host_news(self.frontier.host_name(host), Duration::ZERO, pause);
+                    }
+                    if let Some(id) = request.extras().lease {
+                        // Back to Redis: the retry waits for a slot of the
+                        // host's crawl-wide limit like any request.
+                        let wait = at.saturating_duration_since(now);
+                        let json = serde_json::to_string(&request).unwrap_or_default();
+                        r.retry(id, host_key(&request.url), wait, json);
+                        return;
                     }
                 }
                 self.frontier.retry_at(host, request, at);
@@ -430,7 +457,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                                 })
                                 .map(|u| host_key(&u))
                                 .unwrap_or_default();
-                            r.ack(id, host);
+                            r.drop_lease(id, host);
                         }
                     }
                 }

@@ -11,16 +11,30 @@
 --   P..next        HASH  HOST -> ms its delay ends
 --   P..hostdelay   HASH  HOST -> its Crawl-delay in ms (robots.txt)
 --   P..inflight    HASH  HOST -> requests leased (absent: 0)
+--   P..shed        HASH  HOST -> "LIMIT ANSWERS BURST": the overload
+--                        backoff's state (absent: per_host, nothing shed)
+--   P..autodelay   HASH  HOST -> the autothrottle's pause in ms
+--   P..retry       ZSET  "ID\nHOST\nJSON" -> ms it is due: requests to
+--                        try again (counted as queued), back at the front
+--                        of their host's queue when due
 --   P..leases:W    HASH  lease id -> HOST "\n" JSON, the leases of worker W
 --   P..workers     ZSET  W -> ms its leases expire (heartbeat + lease time)
---   P..stats       HASH  queued, leased, dispatched, seq, pages, errors, ...
+--   P..stats       HASH  queued, leased, dispatched, seq, pages, written
+--                        (page records written: what max_pages counts),
+--                        errors, ...
 --   P..hungry      ZSET  W -> ms it last asked for work holding none
 --   P..wake:W      LIST  a token: worker W, hungry, has news (BLPOP)
 -- ARGV: P, worker, per_host, delay_ms, lease_ms, max_pages (0: none),
--- want, then sections, each a count and its entries:
+-- want, backoff (1: the overload backoff is on), autothrottle target
+-- concurrency ("": off), its start and max delay in ms, then sections,
+-- each a count and its entries:
 --   adds     (bucket or "" for dont_filter, member, host, json)
---   acks     (id, host)                              pages done
+--   load     (host, answers)  answers: "KLATENCY:STATUS ..." in order,
+--            K = o (the host shed load), a (answered), n (failed)
+--   acks     (id, host)                  pages done, their records written
+--   drops    (id, host)                  leases ended without a page
 --   releases (id, host)                              leases given back
+--   retries  (id, host, wait_ms, json)   leases ended, to try again later
 --   hosts    (host, crawl_delay_ms, pause_ms)        politeness news
 --   keep     (id)  with keep_flag: requeue my leases not in this list
 -- then stats deltas: pages, errors, items, retries; then bye (1: leaving).
@@ -31,12 +45,17 @@ local delay = tonumber(ARGV[4])
 local lease_ms = tonumber(ARGV[5])
 local max_pages = tonumber(ARGV[6])
 local want = tonumber(ARGV[7])
+local backoff = ARGV[8] == '1'
+local at_target = tonumber(ARGV[9])
+local at_start, at_max = tonumber(ARGV[10]), tonumber(ARGV[11])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local SEEN, READY, NEXT, HD = P .. 'seen', P .. 'ready', P .. 'next', P .. 'hostdelay'
 local INF, STATS, WORKERS = P .. 'inflight', P .. 'stats', P .. 'workers'
+local SHED, AUTO, RETRY = P .. 'shed', P .. 'autodelay', P .. 'retry'
 local function q(h) return P .. 'q:' .. h end
 redis.call('HSETNX', STATS, 'started_ms', now)
+if max_pages > 0 then redis.call('HSETNX', STATS, 'max_pages', max_pages) end
 local function leases(w) return P .. 'leases:' .. w end
 local touched = {}
 local d_queued, d_leased, d_seen = 0, 0, 0
@@ -45,21 +64,57 @@ local function inflight(h) return tonumber(redis.call('HGET', INF, h) or '0') en
 local function set_inflight(h, n)
   if n > 0 then redis.call('HSET', INF, h, n) else redis.call('HDEL', INF, h) end
 end
+-- The overload backoff's state of h: limit, answers since it last grew,
+-- answers still due from the burst that was in flight at the last cut.
+local function shed_state(h)
+  local v = redis.call('HGET', SHED, h)
+  if not v then return per_host, 0, 0 end
+  local l, a, b = string.match(v, '^(%d+) (%d+) (%d+)$')
+  return math.min(per_host, tonumber(l) or per_host), tonumber(a) or 0, tonumber(b) or 0
+end
+-- Requests h may have leased now: per_host, less while it sheds load.
+local function limit(h) return (shed_state(h)) end
+-- The autothrottle's pause for h (a new host starts at at_start).
+local function auto_delay(h)
+  local v = redis.call('HGET', AUTO, h)
+  return v and tonumber(v) or math.max(at_start, delay)
+end
+-- The autothrottle's next pause after an answer that took lat ms with
+-- status st (0: the fetch failed): AutoThrottle::next_pause in throttle.rs.
+local function next_pause(cur, lat, st)
+  local mx = math.max(at_max, delay)
+  local nxt
+  if st == 429 or st == 503 then
+    nxt = math.max(cur * 2, at_start)
+  else
+    local target = mx
+    if at_target > 0 then target = math.min(lat / at_target, mx) end
+    nxt = math.floor(cur / 2 + target / 2)
+    if not (st >= 200 and st < 400) then nxt = math.max(nxt, cur) end
+  end
+  return math.min(math.max(nxt, delay), mx)
+end
+-- The pause between two leases of h.
+local function host_delay(h)
+  local d = math.max(delay, tonumber(redis.call('HGET', HD, h) or '0'))
+  if at_target then d = math.max(d, auto_delay(h)) end
+  return d
+end
 -- Puts HOST in READY iff it has queued requests and a free slot.
 local function offer(h)
-  if inflight(h) < per_host and redis.call('LLEN', q(h)) > 0 then
+  if inflight(h) < limit(h) and redis.call('LLEN', q(h)) > 0 then
     redis.call('ZADD', READY, tonumber(redis.call('HGET', NEXT, h) or '0'), h)
   else
     redis.call('ZREM', READY, h)
   end
 end
 -- Ends lease ID of worker w; its request goes back to the queue front if
--- requeue. A lease already gone (reclaimed) changes nothing.
+-- requeue. A lease already gone (reclaimed) changes nothing: false.
 local function unlease(w, id, h, requeue)
   local key = leases(w)
   local v = false
   if requeue then v = redis.call('HGET', key, id) end
-  if redis.call('HDEL', key, id) == 0 then return end
+  if redis.call('HDEL', key, id) == 0 then return false end
   set_inflight(h, inflight(h) - 1)
   d_leased = d_leased - 1
   if v then
@@ -68,6 +123,7 @@ local function unlease(w, id, h, requeue)
     d_queued = d_queued + 1
   end
   touched[h] = true
+  return true
 end
 local function requeue_all(w, keep)
   local all = redis.call('HGETALL', leases(w))
@@ -81,7 +137,7 @@ end
 
 -- Leases this worker held when the step began (before its acks).
 local mine = redis.call('HLEN', leases(W))
-local i = 8
+local i = 12
 -- adds
 local n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
@@ -98,13 +154,84 @@ for _ = 1, n do
     touched[h] = true
   end
 end
--- acks, releases
-for _, requeue in ipairs({false, true}) do
+-- load: answers of hosts, in the order the worker had them; the overload
+-- backoff (HostLimit in throttle.rs, one state for the whole crawl: every
+-- worker's answers grow it back, the first overload of a burst cuts it)
+-- and the autothrottle's pause.
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local h, answers = ARGV[i], ARGV[i + 1]
+  i = i + 2
+  local l, a, b = shed_state(h)
+  local l0, a0, b0 = l, a, b
+  local d = at_target and auto_delay(h)
+  local d0 = d
+  for kind, lat, st in string.gmatch(answers, '(%a)(%d+):(%d+)') do
+    lat, st = tonumber(lat), tonumber(st)
+    if backoff then
+      local in_burst = b > 0
+      if b > 0 then b = b - 1 end
+      if kind == 'o' then
+        if not in_burst then
+          local inf = inflight(h)
+          l = math.max(1, math.floor(math.min(math.max(inf, 1), l) / 2))
+          a = 0
+          b = math.max(0, inf - 1)
+        end
+      elseif kind == 'a' and l < per_host then
+        a = a + 1
+        if a * 2 >= l then l = l + 1; a = 0 end
+      end
+    end
+    if d then
+      d = next_pause(d, lat, st)
+      if st == 429 or st == 503 then
+        local at = now + d
+        if at > tonumber(redis.call('HGET', NEXT, h) or '0') then redis.call('HSET', NEXT, h, at) end
+      end
+    end
+  end
+  if l0 == per_host and a0 == 0 and b0 == 0 and l == l0 and a == a0 and b == b0 then
+    -- nothing shed, nothing changed (the common case: no write)
+  elseif l >= per_host and b == 0 then
+    redis.call('HDEL', SHED, h)
+  else
+    redis.call('HSET', SHED, h, l .. ' ' .. a .. ' ' .. b)
+  end
+  if l ~= l0 then redis.call('HINCRBY', STATS, l < l0 and 'shed_cuts' or 'shed_grown', 1) end
+  if d and d ~= d0 then redis.call('HSET', AUTO, h, d) end
+  touched[h] = true
+end
+-- acks, drops, releases; a page counts as written when its lease ends
+-- (once, even if a lost reply makes the worker send it again)
+local d_written = 0
+for k, requeue in ipairs({false, false, true}) do
   n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do
-    unlease(W, ARGV[i], ARGV[i + 1], requeue)
+    if unlease(W, ARGV[i], ARGV[i + 1], requeue) and k == 1 then d_written = d_written + 1 end
     i = i + 2
   end
+end
+if d_written > 0 then redis.call('HINCRBY', STATS, 'written', d_written) end
+-- retries: the request waits in RETRY, not in a lease, so that the
+-- host's limit (cut while it sheds load) holds for retries too
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local id, h, wait, json = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
+  i = i + 4
+  if unlease(W, id, h, false) then
+    redis.call('ZADD', RETRY, now + wait, id .. '\n' .. h .. '\n' .. json)
+    d_queued = d_queued + 1
+  end
+end
+-- retries now due go first in their hosts' queues
+for _, v in ipairs(redis.call('ZRANGEBYSCORE', RETRY, '-inf', now, 'LIMIT', 0, 256)) do
+  redis.call('ZREM', RETRY, v)
+  local a = string.find(v, '\n', 1, true)
+  local b = string.find(v, '\n', a + 1, true)
+  local h = string.sub(v, a + 1, b - 1)
+  redis.call('LPUSH', q(h), string.sub(v, b + 1))
+  touched[h] = true
 end
 -- hosts: Crawl-delay, pauses (Retry-After, 429/503)
 n = tonumber(ARGV[i]); i = i + 1
@@ -151,9 +278,13 @@ for h in pairs(touched) do offer(h) end
 local out = {'', '', ''}
 local budget = want
 if bye then budget = 0 end
+-- The page budget counts pages written and leases out (a lease that
+-- ends without a page, or is taken back from a dead worker, frees its
+-- place in the budget again).
+local function written() return tonumber(redis.call('HGET', STATS, 'written') or '0') end
 if max_pages > 0 and budget > 0 then
-  local d = tonumber(redis.call('HGET', STATS, 'dispatched') or '0')
-  budget = math.min(budget, math.max(0, max_pages - d))
+  local out_now = tonumber(redis.call('HGET', STATS, 'leased') or '0') + d_leased
+  budget = math.min(budget, math.max(0, max_pages - written() - out_now))
 end
 -- Fairness: a worker that holds leases leaves freed slots to a worker
 -- that holds none and asked in the last second (else the one acking
@@ -182,8 +313,8 @@ if budget > 0 then
   for _, h in ipairs(redis.call('ZRANGEBYSCORE', READY, '-inf', now, 'LIMIT', 0, budget)) do
     if budget <= 0 then break end
     local inf = inflight(h)
-    local hd = math.max(delay, tonumber(redis.call('HGET', HD, h) or '0'))
-    local k = per_host - inf
+    local hd = host_delay(h)
+    local k = limit(h) - inf
     if hd > 0 and k > 1 then k = 1 end
     if k > budget then k = budget end
     if k > 0 then
@@ -217,7 +348,7 @@ end
 if d_seen > 0 then redis.call('HINCRBY', STATS, 'seen', d_seen) end
 local queued = redis.call('HINCRBY', STATS, 'queued', d_queued)
 local leased = redis.call('HINCRBY', STATS, 'leased', d_leased)
-local spent = max_pages > 0 and tonumber(redis.call('HGET', STATS, 'dispatched') or '0') >= max_pages
+local spent = max_pages > 0 and written() >= max_pages
 local done = leased == 0 and (queued == 0 or spent)
 out[1] = done and '1' or '0'
 out[2] = tostring(queued)

@@ -4,6 +4,7 @@
 
 pub mod blocking;
 pub mod tls;
+pub mod warcio;
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;

@@ -9,7 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -174,19 +174,47 @@ impl Drop for Redis {
     }
 }
 
+/// What one host of a [`Site`] counts.
+#[derive(Default)]
+struct Counters {
+    /// Page requests in flight now, and the most at once.
+    now: AtomicUsize,
+    max: AtomicUsize,
+    robots: AtomicUsize,
+    /// Requests in flight now, robots.txt included, and the most at once.
+    any_now: AtomicUsize,
+    any_max: AtomicUsize,
+    /// Page requests in flight (this one included) when each page
+    /// request came, in order.
+    arrivals: Mutex<Vec<usize>>,
+    /// Page requests so far.
+    seq: AtomicUsize,
+}
+
 /// Hosts (one port each) of `pages` pages: page i links to pages 2i+1 and
 /// 2i+2 of its host and to page i of the next host. Every page answers
 /// after `delay`; each host counts its page requests in flight.
 pub struct Site {
     pub ports: Vec<u16>,
     pub pages: usize,
-    max_in_flight: Vec<Arc<AtomicUsize>>,
-    robots: Vec<Arc<AtomicUsize>>,
+    counters: Vec<Arc<Counters>>,
     stop: Arc<AtomicBool>,
 }
 
 impl Site {
     pub fn start(hosts: usize, pages: usize, delay: Duration) -> Site {
+        Site::start_with(hosts, pages, delay, None)
+    }
+
+    /// With `outage` = (first, n): a host answers its page requests
+    /// number first..first+n (counted from 0) with a 503, after `delay`,
+    /// like a server that sheds load for a while.
+    pub fn start_with(
+        hosts: usize,
+        pages: usize,
+        delay: Duration,
+        outage: Option<(usize, usize)>,
+    ) -> Site {
         let listeners: Vec<TcpListener> = (0..hosts)
             .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
             .collect();
@@ -195,32 +223,33 @@ impl Site {
             .map(|l| l.local_addr().expect("addr").port())
             .collect();
         let stop = Arc::new(AtomicBool::new(false));
-        let mut max_in_flight = Vec::new();
-        let mut robots = Vec::new();
+        let mut counters = Vec::new();
         for (h, l) in listeners.into_iter().enumerate() {
             let next = ports[(h + 1) % hosts];
-            let now = Arc::new(AtomicUsize::new(0));
-            let max = Arc::new(AtomicUsize::new(0));
-            max_in_flight.push(max.clone());
-            let fetches = Arc::new(AtomicUsize::new(0));
-            robots.push(fetches.clone());
+            let c = Arc::new(Counters::default());
+            counters.push(c.clone());
             let stop = stop.clone();
+            let shape = Shape {
+                next,
+                pages,
+                delay,
+                outage,
+            };
             thread::spawn(move || {
                 for conn in l.incoming() {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
                     let Ok(conn) = conn else { continue };
-                    let (now, max, fetches) = (now.clone(), max.clone(), fetches.clone());
-                    thread::spawn(move || serve(conn, next, pages, delay, &now, &max, &fetches));
+                    let c = c.clone();
+                    thread::spawn(move || serve(conn, shape, &c));
                 }
             });
         }
         Site {
             ports,
             pages,
-            max_in_flight,
-            robots,
+            counters,
             stop,
         }
     }
@@ -246,17 +275,35 @@ impl Site {
 
     /// robots.txt requests per host so far.
     pub fn robots_fetches(&self) -> Vec<usize> {
-        self.robots
+        self.counters
             .iter()
-            .map(|m| m.load(Ordering::SeqCst))
+            .map(|c| c.robots.load(Ordering::SeqCst))
             .collect()
     }
 
     /// The most page requests one host had in flight at once.
     pub fn max_in_flight(&self) -> Vec<usize> {
-        self.max_in_flight
+        self.counters
             .iter()
-            .map(|m| m.load(Ordering::SeqCst))
+            .map(|c| c.max.load(Ordering::SeqCst))
+            .collect()
+    }
+
+    /// The most requests one host had in flight at once, robots.txt
+    /// included.
+    pub fn max_any_in_flight(&self) -> Vec<usize> {
+        self.counters
+            .iter()
+            .map(|c| c.any_max.load(Ordering::SeqCst))
+            .collect()
+    }
+
+    /// Per host: the page requests in flight when each came (itself
+    /// included), in order.
+    pub fn arrivals(&self) -> Vec<Vec<usize>> {
+        self.counters
+            .iter()
+            .map(|c| c.arrivals.lock().expect("arrivals").clone())
             .collect()
     }
 }
@@ -270,15 +317,23 @@ impl Drop for Site {
     }
 }
 
-fn serve(
-    conn: TcpStream,
+/// How a host of a [`Site`] answers.
+#[derive(Clone, Copy)]
+struct Shape {
+    /// The port of the next host (its pages link there).
     next: u16,
     pages: usize,
     delay: Duration,
-    now: &AtomicUsize,
-    max: &AtomicUsize,
-    robots: &AtomicUsize,
-) {
+    outage: Option<(usize, usize)>,
+}
+
+fn serve(conn: TcpStream, shape: Shape, c: &Counters) {
+    let Shape {
+        next,
+        pages,
+        delay,
+        outage,
+    } = shape;
     let mut w = match conn.try_clone() {
         Ok(w) => w,
         Err(_) => return,
@@ -300,7 +355,13 @@ fn serve(
         }
         let path = first.split_whitespace().nth(1).unwrap_or("/").to_owned();
         if path == "/robots.txt" {
-            robots.fetch_add(1, Ordering::SeqCst);
+            c.robots.fetch_add(1, Ordering::SeqCst);
+            // As slow as a page: a robots.txt fetch overlapping a page
+            // request shows.
+            let n = c.any_now.fetch_add(1, Ordering::SeqCst) + 1;
+            c.any_max.fetch_max(n, Ordering::SeqCst);
+            thread::sleep(delay);
+            c.any_now.fetch_sub(1, Ordering::SeqCst);
         }
         let page = path
             .strip_prefix("/p/")
@@ -308,10 +369,25 @@ fn serve(
             .filter(|&n| n < pages);
         let (status, body) = match page {
             Some(i) => {
-                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
-                max.fetch_max(n, Ordering::SeqCst);
+                let n = c.now.fetch_add(1, Ordering::SeqCst) + 1;
+                c.max.fetch_max(n, Ordering::SeqCst);
+                let any = c.any_now.fetch_add(1, Ordering::SeqCst) + 1;
+                c.any_max.fetch_max(any, Ordering::SeqCst);
+                c.arrivals.lock().expect("arrivals").push(n);
+                let seq = c.seq.fetch_add(1, Ordering::SeqCst);
+                if outage.is_some_and(|(first, n)| (first..first + n).contains(&seq)) {
+                    thread::sleep(delay);
+                    c.now.fetch_sub(1, Ordering::SeqCst);
+                    c.any_now.fetch_sub(1, Ordering::SeqCst);
+                    let resp = "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\nbusy";
+                    if w.write_all(resp.as_bytes()).is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 thread::sleep(delay);
-                now.fetch_sub(1, Ordering::SeqCst);
+                c.now.fetch_sub(1, Ordering::SeqCst);
+                c.any_now.fetch_sub(1, Ordering::SeqCst);
                 let mut links = String::new();
                 for c in [2 * i + 1, 2 * i + 2] {
                     if c < pages {

@@ -4,6 +4,8 @@
 //! restarts, clean errors. Each test starts its own `redis-server`.
 
 mod harness;
+#[path = "../common/warcio.rs"]
+mod warcio;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -175,6 +177,38 @@ fn per_host_limit_holds_over_all_workers() {
     assert!(max.iter().all(|&m| (1..=2).contains(&m)), "{max:?}");
 }
 
+/// Crawls `site` with four workers (`--per-host=2 --lease-timeout=1`),
+/// SIGKILLs two of them mid-crawl (after 30 pages) and starts a fifth;
+/// the others exit 0. The five outputs.
+fn kill_two_of_four(
+    site: &Site,
+    redis: &Redis,
+    id: &str,
+    dir: &TempDir,
+    extra: &[&str],
+) -> Vec<std::path::PathBuf> {
+    let mut outs: Vec<_> = (0..4).map(|i| dir.path(&format!("w{i}.jsonl"))).collect();
+    let mut flags = vec!["--per-host=2", "--lease-timeout=1"];
+    flags.extend(extra);
+    let mut children = vec![spawn(&shared(site, redis, id, &outs[0], &flags))];
+    await_crawl(redis, id);
+    for o in &outs[1..] {
+        children.push(spawn(&worker(redis, id, o)));
+    }
+    await_lines(&outs, 30);
+    for mut c in children.drain(2..) {
+        c.kill().expect("SIGKILL"); // mid-fetch: their leases must come back
+        let _ = c.wait();
+    }
+    outs.push(dir.path("late.jsonl"));
+    children.push(spawn(&worker(redis, id, &outs[4])));
+    for c in children {
+        let (code, err) = wait(c, LIMIT);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    outs
+}
+
 #[test]
 fn killed_workers_lose_no_page() {
     if !redis_available() {
@@ -183,24 +217,7 @@ fn killed_workers_lose_no_page() {
     let site = Site::start(4, 50, Duration::from_millis(60));
     let redis = Redis::start();
     let dir = TempDir::new("kill");
-    let mut outs: Vec<_> = (0..4).map(|i| dir.path(&format!("w{i}.jsonl"))).collect();
-    let flags = ["--per-host=2", "--lease-timeout=1"];
-    let mut children = vec![spawn(&shared(&site, &redis, "kill", &outs[0], &flags))];
-    await_crawl(&redis, "kill");
-    for o in &outs[1..] {
-        children.push(spawn(&worker(&redis, "kill", o)));
-    }
-    await_lines(&outs, 30);
-    for mut c in children.drain(2..) {
-        c.kill().expect("SIGKILL"); // mid-fetch: their leases must come back
-        let _ = c.wait();
-    }
-    outs.push(dir.path("late.jsonl"));
-    children.push(spawn(&worker(&redis, "kill", &outs[4])));
-    for c in children {
-        let (code, err) = wait(c, LIMIT);
-        assert_eq!(code, Some(0), "{err}");
-    }
+    let outs = kill_two_of_four(&site, &redis, "kill", &dir, &[]);
     assert_all_pages(&site, &outs);
     let reclaimed = redis.cmd(&["HGET", "solo:{kill}:stats", "reclaimed_workers"]);
     assert_eq!(
@@ -452,4 +469,217 @@ fn workers_n_starts_n_processes_with_numbered_outputs() {
     );
     assert_eq!(code, Some(0), "{err}");
     assert_all_pages(&site, &[dir.path("one.0.jsonl")]);
+}
+
+/// Crawls `site` with `n` workers (`crawl --redis` and `n - 1` `worker`
+/// processes, 4 requests in flight each), every page a start URL so that
+/// every worker has work at once; each exits 0. Their outputs.
+fn crawl_every_page(
+    site: &Site,
+    redis: &Redis,
+    id: &str,
+    dir: &TempDir,
+    n: usize,
+    extra: &[&str],
+) -> Vec<std::path::PathBuf> {
+    let outs: Vec<_> = (0..n).map(|i| dir.path(&format!("w{i}.jsonl"))).collect();
+    let mut flags = s(&["--concurrency=4"]);
+    flags.extend(s(extra));
+    flags.extend(site.all());
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let first = spawn(&shared(site, redis, id, &outs[0], &flags));
+    await_crawl(redis, id);
+    let others: Vec<_> = outs[1..]
+        .iter()
+        .map(|o| spawn(&worker(redis, id, o)))
+        .collect();
+    for child in std::iter::once(first).chain(others) {
+        let (code, err) = wait(child, LIMIT);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    outs
+}
+
+#[test]
+fn the_overload_backoff_holds_over_all_workers() {
+    if !redis_available() {
+        return;
+    }
+    // One host that answers its page requests 40..200 with a 503, like a
+    // server shedding load for a while.
+    let (first, n) = (40, 160);
+    let site = Site::start_with(1, 240, Duration::from_millis(50), Some((first, n)));
+    let redis = Redis::start();
+    let dir = TempDir::new("shed");
+    let outs = crawl_every_page(&site, &redis, "shed", &dir, 4, &["--per-host=16"]);
+    assert_all_pages(&site, &outs);
+    let a = &site.arrivals()[0];
+    assert!(
+        a.len() > first + n,
+        "the outage ended: {} requests",
+        a.len()
+    );
+    // Once the outage has cut the limit (a few bursts of 503s), the whole
+    // crawl sends one request at a time, not one per worker.
+    let late = &a[first + n / 2..first + n];
+    let over: Vec<_> = late.iter().filter(|&&k| k > 2).collect();
+    assert!(
+        over.is_empty(),
+        "requests in flight at once (over all workers) late in the outage: {late:?}"
+    );
+    // And the limit grows back after it.
+    let after = a[first + n..].iter().max().copied().unwrap_or(0);
+    assert!(
+        after >= 4,
+        "after the outage: at most {after} at once: {a:?}"
+    );
+    let cuts = redis.cmd(&["HGET", "solo:{shed}:stats", "shed_cuts"]);
+    assert!(cuts.parse::<u32>().is_ok_and(|c| c >= 2), "{cuts}");
+}
+
+#[test]
+fn the_autothrottle_paces_a_host_over_all_workers() {
+    if !redis_available() {
+        return;
+    }
+    // Pages that take 100 ms: the autothrottle's pause (target 1)
+    // settles at about that, so the host gets about one request at a
+    // time from the whole crawl, where each worker pacing itself would
+    // send one per worker.
+    let site = Site::start(1, 50, Duration::from_millis(100));
+    let redis = Redis::start();
+    let dir = TempDir::new("autothrottle");
+    let flags = ["--per-host=8", "--autothrottle"];
+    let outs = crawl_every_page(&site, &redis, "paced", &dir, 3, &flags);
+    assert_all_pages(&site, &outs);
+    let a = &site.arrivals()[0];
+    assert!(a.iter().all(|&k| k <= 2), "in flight at once: {a:?}");
+    // The crawl-wide pause followed the latency down from 1 s.
+    let host = format!("127.0.0.1:{}", site.ports[0]);
+    let pause = redis.cmd(&["HGET", "solo:{paced}:autodelay", &host]);
+    let ms: u64 = pause.parse().unwrap_or(0);
+    assert!((100..900).contains(&ms), "pause {pause:?}");
+}
+
+#[test]
+fn max_pages_counts_pages_written_even_when_workers_are_killed() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(4, 50, Duration::from_millis(60));
+    let redis = Redis::start();
+    let dir = TempDir::new("budget");
+    // Killed mid-fetch: their leases come back, and must not use up the
+    // budget twice.
+    let outs = kill_two_of_four(&site, &redis, "budget", &dir, &["--max-pages=80"]);
+    let all: Vec<String> = outs.iter().flat_map(|o| urls(o)).collect();
+    let distinct: BTreeSet<&String> = all.iter().collect();
+    // 80 pages counted (acknowledged) in all; a killed worker's pages
+    // written but not yet acknowledged come on top (8 leases at most:
+    // 4 hosts, 2 each).
+    assert!(
+        (80..=88).contains(&distinct.len()),
+        "{} distinct pages, {} records",
+        distinct.len(),
+        all.len()
+    );
+    assert_eq!(redis.cmd(&["HGET", "solo:{budget}:stats", "written"]), "80");
+    let st = run(&["status", "--redis", &redis.url(), "--crawl-id", "budget"]);
+    let text = String::from_utf8_lossy(&st.stdout);
+    assert!(text.contains("finished"), "{text}");
+}
+
+#[test]
+fn robots_txt_fetches_count_against_the_hosts_global_limit() {
+    if !redis_available() {
+        return;
+    }
+    // robots.txt answers as slowly as a page, and every worker has pages
+    // of every host at once: with --per-host=1 a robots.txt fetch must
+    // not overlap a page request (or another robots.txt fetch).
+    let site = Site::start(3, 20, Duration::from_millis(40));
+    let redis = Redis::start();
+    let dir = TempDir::new("robots");
+    let outs = crawl_every_page(&site, &redis, "robots", &dir, 3, &["--per-host=1"]);
+    assert_all_pages(&site, &outs);
+    assert_eq!(site.robots_fetches(), [1, 1, 1], "once per crawl");
+    let max = site.max_any_in_flight();
+    assert!(max.iter().all(|&m| m == 1), "{max:?}");
+}
+
+#[test]
+fn workers_n_write_one_warc_set_each_and_every_answer_once() {
+    if !redis_available() {
+        return;
+    }
+    let Some(bin) = warcio::warcio() else { return };
+    let site = Site::start(3, 30, Duration::from_millis(10));
+    let redis = Redis::start();
+    let dir = TempDir::new("warc");
+    let out = dir.path("pages.jsonl");
+    let warc = format!("--warc={}", dir.path("crawl.warc.gz").display());
+    let flags = ["--workers=3", "--per-host=2", &warc];
+    let (code, err) = wait(spawn(&shared(&site, &redis, "warc", &out, &flags)), LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    let mut files: Vec<_> = std::fs::read_dir(&dir.0)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.to_string_lossy().ends_with(".warc.gz"))
+        .collect();
+    files.sort();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| {
+            f.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "crawl.0-00000.warc.gz",
+            "crawl.1-00000.warc.gz",
+            "crawl.2-00000.warc.gz"
+        ],
+        "one set per worker"
+    );
+    for f in &files {
+        let check = std::process::Command::new(bin.join("warcio"))
+            .args(["check", "-v"])
+            .arg(f)
+            .output()
+            .expect("warcio runs");
+        assert!(
+            check.status.success(),
+            "warcio check {}: {}",
+            f.display(),
+            String::from_utf8_lossy(&check.stdout)
+        );
+    }
+    let index = std::process::Command::new(bin.join("warcio"))
+        .arg("index")
+        .args(&files)
+        .output()
+        .expect("warcio runs");
+    // Each URL fetched (every page, each host's robots.txt) has exactly
+    // one answer (a response, or a revisit of an identical body) in all
+    // the files together.
+    let mut answers: std::collections::BTreeMap<String, usize> = Default::default();
+    for line in String::from_utf8_lossy(&index.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("warcio index JSON");
+        if matches!(v["warc-type"].as_str(), Some("response" | "revisit")) {
+            let uri = v["warc-target-uri"].as_str().unwrap_or_default();
+            *answers.entry(uri.to_owned()).or_default() += 1;
+        }
+    }
+    let mut expected = site.all();
+    for p in &site.ports {
+        expected.insert(format!("http://127.0.0.1:{p}/robots.txt"));
+    }
+    let got: BTreeSet<String> = answers.keys().cloned().collect();
+    assert_eq!(got, expected);
+    let twice: Vec<_> = answers.iter().filter(|(_, &n)| n != 1).collect();
+    assert!(twice.is_empty(), "{twice:?}");
 }
