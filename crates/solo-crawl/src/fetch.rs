@@ -503,16 +503,15 @@ async fn exchange(
         false => resp.url().clone(),
     };
     let capture = resp.capture().map(|c| {
-        let raw = resp.raw_body().unwrap_or_default();
         Box::new(Capture {
             date,
             peer: c.peer_addr().map(|a| a.ip()),
             request: c.request().clone(),
             response_head: c.response_head().clone(),
             // Not decompressed: the same bytes, no copy.
-            body: match raw == &body[..] {
-                true => body.clone(),
-                false => Bytes::copy_from_slice(raw),
+            body: match resp.raw_body() {
+                Some(raw) => Bytes::copy_from_slice(raw),
+                None => body.clone(),
             },
         })
     });

@@ -172,9 +172,10 @@
 //!   received (over HTTP/1.1 the very bytes, copied by a tap between hyper
 //!   and the plain or TLS stream: header names in their case and order;
 //!   over HTTP/2 written out from the decoded frames), the peer address
-//!   ([`Response::capture`], a [`Capture`]) and the body before content
-//!   decoding ([`Response::raw_body`]). A request that does not ask
-//!   copies nothing.
+//!   ([`Response::capture`], a [`Capture`]) and, for a body whose
+//!   content encoding is decoded, the body as received
+//!   ([`Response::raw_body`]; any other body's chunks are those bytes
+//!   already). A request that does not ask copies nothing.
 //!
 //! [hyper]: https://docs.rs/hyper
 //! [rustls]: https://docs.rs/rustls

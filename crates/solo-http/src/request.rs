@@ -334,7 +334,8 @@ impl RequestBuilder {
     /// Keeps the exchange's bytes as they went over the wire, for a web
     /// archive: the request as sent, the response head as received, the
     /// peer address ([`Response::capture`]) and the body before content
-    /// decoding ([`Response::raw_body`]). Off by default: a request that
+    /// decoding when it is decoded ([`Response::raw_body`]). Off by
+    /// default: a request that
     /// does not ask copies nothing. With redirects followed, the capture
     /// is of the last hop.
     ///

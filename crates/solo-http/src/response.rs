@@ -63,13 +63,16 @@ impl Response {
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        if !decoder.is_identity() {
+        let decoded = !decoder.is_identity();
+        if decoded {
             headers.remove(CONTENT_ENCODING);
             headers.remove(CONTENT_LENGTH);
         }
         let keep_alive = keep_alive(head.version, &headers);
         let mut body = Body::new(incoming, lease, decoder, limits, content_length, keep_alive);
-        if capture.is_some() {
+        // Without content decoding the chunks are the bytes as received:
+        // no copy to keep.
+        if capture.is_some() && decoded {
             body.keep_raw();
         }
         Response {
@@ -150,14 +153,20 @@ impl Response {
 
     /// The body as received so far, before content decoding (de-chunked,
     /// still gzip or br if the server sent it so), if the request asked
-    /// with [`capture`](crate::RequestBuilder::capture). Complete once
-    /// [`chunk`](Response::chunk) has returned `None`.
+    /// with [`capture`](crate::RequestBuilder::capture) and the body is
+    /// being decoded. A body without a content encoding to decode
+    /// (none sent, or decompression off) gives `None`: its
+    /// [`chunk`](Response::chunk)s are the bytes as received, and no copy
+    /// is kept. Complete once `chunk` has returned `None`.
     ///
     /// ```
     /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
     /// let mut resp = client.get("http://127.0.0.1:8080/").capture(true).send().await?;
-    /// while resp.chunk().await?.is_some() {}
-    /// let as_sent: &[u8] = resp.raw_body().unwrap();
+    /// let mut body = Vec::new();
+    /// while let Some(c) = resp.chunk().await? {
+    ///     body.extend_from_slice(&c);
+    /// }
+    /// let as_sent: &[u8] = resp.raw_body().unwrap_or(&body);
     /// # Ok(()) }
     /// ```
     pub fn raw_body(&self) -> Option<&[u8]> {

@@ -105,3 +105,40 @@ fn without_capture_nothing_is_kept() {
         assert_eq!(server.stats.accepted(), 1);
     });
 }
+
+/// A body sent without a content encoding: the chunks are the bytes as
+/// received, so a capture keeps no second copy of them.
+#[test]
+fn a_body_without_content_encoding_is_not_copied_twice() {
+    async fn plain(s: TcpStream) {
+        while read_head_text(&s).await.is_some() {
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", TEXT.len());
+            if s.write_all(head.as_bytes()).await.is_err()
+                || s.write_all(TEXT.as_bytes()).await.is_err()
+            {
+                return;
+            }
+        }
+    }
+    run(async {
+        let server = start_raw(plain).await;
+        let mut resp = Client::new()
+            .get(server.url("/plain"))
+            .capture(true)
+            .send()
+            .await
+            .unwrap();
+        let mut body = Vec::new();
+        while let Some(c) = resp.chunk().await.unwrap() {
+            body.extend_from_slice(&c);
+        }
+        assert_eq!(body, TEXT.as_bytes());
+        assert!(resp.raw_body().is_none(), "no copy of a body as received");
+        let head = resp.capture().unwrap().response_head();
+        assert!(head.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        assert!(
+            head.ends_with(b"\r\n\r\n"),
+            "the head alone, cut before the body"
+        );
+    });
+}
