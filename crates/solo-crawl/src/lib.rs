@@ -161,7 +161,7 @@ pub use sitemap::{SitemapLimits, SitemapRole, SitemapRules};
 pub use spider::{Failure, LinkCallback, LinkSpider, Output, Spider};
 pub use stats::{Counters, Summary};
 pub use throttle::AutoThrottle;
-pub use warc::WarcOutput;
+pub use warc::{WarcOutput, DEFAULT_WARC_GZIP_LEVEL};
 
 /// Internals that the benchmarks in `bench/` and the `seen_memory`
 /// example measure. Not part of the API: no stability promise, hidden

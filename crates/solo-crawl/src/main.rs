@@ -377,6 +377,7 @@ fn warc_output(path: &std::path::Path, a: &CrawlSettings, cfg: &Config) -> WarcO
     let args: Vec<String> = std::env::args().collect();
     let mut w = WarcOutput::new(path);
     w.max_size = a.warc_max_size as u64;
+    w.gzip_level = a.warc_gzip_level;
     w.info = vec![
         ("http-header-user-agent".into(), cfg.user_agent.clone()),
         (

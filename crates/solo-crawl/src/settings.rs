@@ -234,6 +234,11 @@ pub struct CrawlSettings {
     /// (suffixes K, M, G).
     #[arg(long, default_value = "1G", value_name = "SIZE", value_parser = parse_size)]
     pub warc_max_size: usize,
+    /// With --warc FILE.gz: the gzip level of each record, 0 (none) to 12
+    /// (smallest, slowest). Level 1 is nearly as small as 6 on typical
+    /// crawl pages at half the CPU; 6 is about 10 % smaller on large pages.
+    #[arg(long, default_value_t = crate::DEFAULT_WARC_GZIP_LEVEL, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=12))]
+    pub warc_gzip_level: u8,
     /// With --state: requests kept in memory at most (the rest wait in the
     /// store).
     #[arg(long, default_value_t = 100_000, hide = true, value_parser = clap::value_parser!(u64).range(1..))]

@@ -181,10 +181,8 @@ pub(crate) struct Archive(Rc<RefCell<Vec<Msg>>>);
 
 impl Archive {
     /// Queues the exchange with `url` for the WARC files.
-    pub(crate) fn push(&self, url: &str, capture: Capture) {
-        self.0
-            .borrow_mut()
-            .push(Msg::Warc(url.to_owned(), Box::new(capture)));
+    pub(crate) fn push(&self, url: String, capture: Box<Capture>) {
+        self.0.borrow_mut().push(Msg::Warc(url, capture));
     }
 }
 
@@ -219,12 +217,19 @@ struct Files {
     warc: Option<WarcWriter>,
 }
 
-/// Output flushed; with a store, a checkpoint. (The WARC files have no
-/// buffer to flush: each record goes to the file whole.)
-fn commit(out: &mut RecordWriter, store: &mut Option<Store>) -> io::Result<()> {
+/// The WARC records queued so far handed to the OS (whole: see
+/// [`WarcWriter::flush`]).
+fn flush_warc(files: &mut Files) -> io::Result<()> {
+    files.warc.as_mut().map_or(Ok(()), WarcWriter::flush)
+}
+
+/// The WARC records and the output flushed; with a store, a checkpoint
+/// (so a checkpoint never counts a page whose records are not written).
+fn commit(files: &mut Files, store: &mut Option<Store>) -> io::Result<()> {
+    flush_warc(files)?;
     match store {
-        Some(s) => checkpoint::commit(out, s),
-        None => out.flush(),
+        Some(s) => checkpoint::commit(&mut files.out, s),
+        None => files.out.flush(),
     }
 }
 
@@ -243,19 +248,19 @@ fn run(mut files: Files, mut store: Option<Store>, rx: Receiver<Batch>) -> io::R
             }
             next = if n < BATCH { rx.try_recv().ok() } else { None };
         }
-        if whole {
-            commit(&mut files.out, &mut store)?;
+        match whole {
+            true => commit(&mut files, &mut store)?,
+            false => flush_warc(&mut files)?,
         }
     }
-    commit(&mut files.out, &mut store)
+    commit(&mut files, &mut store)
 }
 
 /// Writes one message (an unspill also answers at once).
 fn handle(files: &mut Files, store: &mut Option<Store>, m: Msg) -> io::Result<()> {
-    let out = &mut files.out;
     match m {
-        Msg::Page(r) => out.write_page(&r)?,
-        Msg::Item(v) => out.write_item(&v)?,
+        Msg::Page(r) => files.out.write_page(&r)?,
+        Msg::Item(v) => files.out.write_item(&v)?,
         Msg::Warc(url, capture) => {
             if let Some(w) = &mut files.warc {
                 w.exchange(&url, &capture)?;
@@ -268,7 +273,7 @@ fn handle(files: &mut Files, store: &mut Option<Store>, m: Msg) -> io::Result<()
         }
         Msg::Unspill { n, reply } => {
             // Sent between pages: a checkpoint may come here.
-            commit(out, store)?;
+            commit(files, store)?;
             let rows = match store {
                 Some(s) => s.unspill(n).map_err(db_err)?,
                 None => Vec::new(),
@@ -276,7 +281,7 @@ fn handle(files: &mut Files, store: &mut Option<Store>, m: Msg) -> io::Result<()
             let _ = reply.send(rows);
         }
         Msg::Written(reply) => {
-            commit(out, store)?;
+            commit(files, store)?;
             let _ = reply.send(());
         }
     }
