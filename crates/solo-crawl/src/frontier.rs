@@ -65,6 +65,11 @@ pub enum Job<C> {
     },
 }
 
+/// Spilled requests taken back from the store at once at most, and the
+/// queue length under which they are when the memory cap is larger than
+/// twice this (see [`Frontier::wants_unspill`]).
+const UNSPILL_BATCH: usize = 10_000;
+
 /// Why a request was not queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -392,23 +397,35 @@ impl<C> Frontier<C> {
                     self.enqueue(request);
                 }
             }
-            Err(why) => {
-                let c = &mut self.counts;
-                *match why {
-                    Rejected::Seen => &mut c.seen,
-                    Rejected::Scheme => &mut c.scheme,
-                    Rejected::TooDeep => &mut c.too_deep,
-                    Rejected::Offsite => &mut c.offsite,
-                    Rejected::Filtered => &mut c.filtered,
-                    Rejected::MaxPages => &mut c.max_pages,
-                    Rejected::BadHost => &mut c.bad_host,
-                } += 1;
-            }
+            Err(why) => self.count(why),
         }
         r
     }
 
+    fn count(&mut self, why: Rejected) {
+        let c = &mut self.counts;
+        *match why {
+            Rejected::Seen => &mut c.seen,
+            Rejected::Scheme => &mut c.scheme,
+            Rejected::TooDeep => &mut c.too_deep,
+            Rejected::Offsite => &mut c.offsite,
+            Rejected::Filtered => &mut c.filtered,
+            Rejected::MaxPages => &mut c.max_pages,
+            Rejected::BadHost => &mut c.bad_host,
+        } += 1;
+    }
+
     fn check(&self, request: &Request<C>, start: bool) -> Result<u64, Rejected> {
+        self.admits(request, start)?;
+        let fp = request.fingerprint();
+        if !request.extras().dont_filter && self.seen.contains(&fp) {
+            return Err(Rejected::Seen);
+        }
+        Ok(fp)
+    }
+
+    /// The crawl's rules but the seen set.
+    fn admits(&self, request: &Request<C>, start: bool) -> Result<(), Rejected> {
         let url = &request.url;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(Rejected::Scheme);
@@ -433,11 +450,7 @@ impl<C> Frontier<C> {
                 return Err(Rejected::Filtered);
             }
         }
-        let fp = request.fingerprint();
-        if !request.extras().dont_filter && self.seen.contains(&fp) {
-            return Err(Rejected::Seen);
-        }
-        Ok(fp)
+        Ok(())
     }
 
     fn in_scope(&self, url: &Url) -> bool {
@@ -883,10 +896,20 @@ impl<C> Frontier<C> {
     }
 
     /// Queues a stored request again (already seen; no rules applied but
-    /// the page budget).
+    /// the page budget, except to a known page of a recrawl pass, which
+    /// the crawl's current rules apply to as to a link).
     pub(crate) fn restore(&mut self, request: Request<C>) {
-        if self.budget_spent() && request.retries == 0 {
-            self.counts.max_pages += 1;
+        let rules = match request.previous() {
+            Some(_) => self.admits(&request, false),
+            None => Ok(()),
+        };
+        let refused = match rules {
+            Err(why) => Some(why),
+            Ok(()) if self.budget_spent() && request.retries == 0 => Some(Rejected::MaxPages),
+            Ok(()) => None,
+        };
+        if let Some(why) = refused {
+            self.count(why);
             self.forget(&request);
             return;
         }
@@ -894,11 +917,17 @@ impl<C> Frontier<C> {
     }
 
     /// How many spilled requests to take back from the store, if it is
-    /// time (memory half empty).
+    /// time: memory half empty, or down to [`UNSPILL_BATCH`] with a
+    /// larger cap (a recrawl pass waits in the store whole: memory
+    /// holds a batch or two of it at a time).
     pub(crate) fn wants_unspill(&self) -> Option<usize> {
         let cap = self.cap?;
-        (self.spilled > 0 && self.queued <= cap / 2)
-            .then(|| (cap - self.queued).min(self.spilled as usize))
+        let low = (cap / 2).min(UNSPILL_BATCH);
+        (self.spilled > 0 && self.queued <= low).then(|| {
+            (cap - self.queued)
+                .min(self.spilled as usize)
+                .min(UNSPILL_BATCH)
+        })
     }
 
     /// Spilled requests came back: `asked` were asked for (fewer means the
@@ -957,6 +986,34 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn spilled_requests_come_back_in_bounded_batches() {
+        let mut f: Frontier<()> = Frontier::new(&cfg());
+        f.set_cap(100_000);
+        f.restore_progress(&[], 0, 250_000);
+        assert_eq!(f.wants_unspill(), Some(UNSPILL_BATCH), "not the whole cap");
+        let mut small: Frontier<()> = Frontier::new(&cfg());
+        small.set_cap(20);
+        small.restore_progress(&[], 0, 50);
+        assert_eq!(small.wants_unspill(), Some(20), "a small cap as before");
+    }
+
+    #[test]
+    fn a_known_page_of_a_pass_is_restored_under_the_current_rules() {
+        let mut f = Frontier::new(&Config {
+            depth_limit: Some(1),
+            ..cfg()
+        });
+        let mut known = req("http://a.test/deep", 2);
+        known.set_previous(Some(Box::default()));
+        f.restore(known);
+        assert_eq!(f.queued(), 0);
+        assert_eq!(f.counts.too_deep, 1);
+        // A request spilled by this crawl was checked when it came.
+        f.restore(req("http://a.test/other", 2));
+        assert_eq!(f.queued(), 1);
     }
 
     #[test]

@@ -14,12 +14,22 @@
 //! (nothing queued) starts a new pass: the seen set is emptied, and every
 //! known page (every page that got a 2xx, or a 304 in a later pass), or
 //! only those last fetched longer ago than
-//! [`older_than`](Recrawl::older_than), is requested again, first, with
+//! [`older_than`](Recrawl::older_than), is requested again with
 //! `If-None-Match` and `If-Modified-Since` from its last answer. A `304`
 //! writes the page's record with `not_modified: true` and its links from
 //! the previous pass; a changed page is fetched and parsed as usual, and
 //! new links on it are crawled. An unfinished state is resumed as it is
 //! (a killed recrawl continues its pass).
+//!
+//! Memory: the pass is queued in the store, not in memory: the store
+//! turns each known page into a spilled request (its stored request with
+//! `previous` in it, in SQL), which the frontier takes back in batches
+//! as it drains, like any spilled request (`restored` adds the
+//! conditional headers, and the frontier applies the crawl's current
+//! rules to them as to links). Their fingerprints are seen from the
+//! start, so a link to a known page waits for its conditional request.
+//! (Loading the whole pass first held every known page's request and
+//! links at once: 231 MiB at 100,000 pages, against ~80 MiB now.)
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -64,22 +74,6 @@ pub(crate) fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// The request that recrawls a known page: `request` as the last pass
-/// made it, with the conditional headers of `previous`.
-pub(crate) fn conditional<C>(mut request: Request<C>, previous: Previous) -> Request<C> {
-    let headers = &mut request.extras_mut().headers;
-    headers.retain(|(k, _)| !is_conditional(k));
-    if let Some(etag) = &previous.etag {
-        headers.push((IF_NONE_MATCH.into(), etag.clone()));
-    }
-    if let Some(lm) = &previous.last_modified {
-        headers.push((IF_MODIFIED_SINCE.into(), lm.clone()));
-    }
-    request.retries = 0;
-    request.set_previous(Some(Box::new(previous)));
-    request
 }
 
 /// `request` as the store keeps it for the next pass: without the
@@ -145,38 +139,14 @@ pub fn parse_age(s: &str) -> Result<Duration, String> {
 }
 
 /// Starts a pass over the pages `store` knows (see the module docs): the
-/// (request, previous) JSON of each one `r` covers.
-pub(crate) fn start_pass(
-    store: &mut crate::store::Store,
-    r: &Recrawl,
-) -> rusqlite::Result<Vec<(String, String)>> {
+/// ones `r` covers are queued in the store, as spilled requests; how
+/// many.
+pub(crate) fn start_pass(store: &mut crate::store::Store, r: &Recrawl) -> rusqlite::Result<u64> {
     let before = match r.older_than {
         Some(age) => now_secs().saturating_sub(age.as_secs().min(i64::MAX as u64) as i64),
         None => i64::MAX,
     };
     store.start_pass(before)
-}
-
-/// The requests of a pass, with their conditional headers; an error
-/// naming the database if a row does not decode.
-pub(crate) fn decode_pass<C: serde::de::DeserializeOwned>(
-    rows: &[(String, String)],
-    db: &std::path::Path,
-) -> Result<Vec<Request<C>>, String> {
-    rows.iter()
-        .map(|(req, prev)| {
-            let request = serde_json::from_str::<Request<C>>(req);
-            let previous = serde_json::from_str::<Previous>(prev);
-            match (request, previous) {
-                (Ok(r), Ok(p)) => Ok(conditional(r, p)),
-                (Err(e), _) | (_, Err(e)) => Err(format!(
-                    "state database {}: a known page does not decode ({e}); \
-                     run without --recrawl, or with --state-reset to start over",
-                    db.display()
-                )),
-            }
-        })
-        .collect()
 }
 
 /// The store's row for a page answered (2xx, or 304 to a recrawl), for
@@ -196,24 +166,24 @@ pub(crate) fn page_op<C: Clone + Serialize>(
     })
 }
 
-/// Puts the recrawl request of a known page in the place of the start
-/// request for the same page; the other known pages, to be queued as
-/// links are (the crawl's current scope and limits apply to them).
-pub(crate) fn merge_starts<C>(starts: &mut [Request<C>], pass: Vec<Request<C>>) -> Vec<Request<C>> {
-    if pass.is_empty() {
-        return pass;
-    }
-    let at: std::collections::HashMap<u64, usize> = starts
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.fingerprint(), i))
-        .collect();
-    let mut rest = Vec::with_capacity(pass.len());
-    for r in pass {
-        match at.get(&r.fingerprint()) {
-            Some(&i) => starts[i] = r,
-            None => rest.push(r),
-        }
-    }
-    rest
+/// A request read back from the store: a known page of a pass (one with
+/// what the last pass knew, as [`Store::start_pass`] queued it) gets its
+/// `If-None-Match` and `If-Modified-Since` headers.
+///
+/// [`Store::start_pass`]: crate::store::Store::start_pass
+pub(crate) fn restored<C>(mut request: Request<C>) -> Request<C> {
+    let Some(previous) = request.previous() else {
+        return request;
+    };
+    let conditions: Vec<(String, String)> = [
+        (IF_NONE_MATCH, &previous.etag),
+        (IF_MODIFIED_SINCE, &previous.last_modified),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k.to_owned(), v.clone()?)))
+    .collect();
+    let headers = &mut request.extras_mut().headers;
+    headers.retain(|(k, _)| !is_conditional(k));
+    headers.extend(conditions);
+    request
 }

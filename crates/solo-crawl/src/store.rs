@@ -524,12 +524,13 @@ impl Store {
     /// Starts a recrawl pass: forgets the requests of the last one (the
     /// seen set, the page count) but for the known pages fetched since
     /// `fetched_before` (seconds since the epoch), which stay seen (not
-    /// requested, even when linked), and gives the other known pages, as
-    /// (request, previous) JSON pairs, oldest first.
-    pub(crate) fn start_pass(
-        &mut self,
-        fetched_before: i64,
-    ) -> rusqlite::Result<Vec<(String, String)>> {
+    /// requested, even when linked), and queues the other known pages,
+    /// oldest first, as spilled requests (their request JSON with
+    /// `previous` in it; see [`recrawl`](crate::recrawl)): they come
+    /// back to memory in batches as the frontier drains, so a pass over
+    /// any number of pages holds a bounded part of them. All in SQL, one
+    /// transaction; the number of pages queued.
+    pub(crate) fn start_pass(&mut self, fetched_before: i64) -> rusqlite::Result<u64> {
         self.begin()?;
         self.conn
             .execute_batch("DELETE FROM requests; DELETE FROM meta WHERE key = 'dispatched';")?;
@@ -537,17 +538,14 @@ impl Store {
             "INSERT INTO requests (fp, state) SELECT fp, ?2 FROM pages WHERE fetched_at >= ?1",
             params![fetched_before, DONE],
         )?;
-        let pages = {
-            let mut st = self.conn.prepare(
-                "SELECT request, previous FROM pages WHERE fetched_at < ?1 ORDER BY fetched_at, fp",
-            )?;
-            let rows = st
-                .query_map([fetched_before], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            rows
-        };
+        let queued = self.conn.execute(
+            "INSERT INTO requests (fp, state, data)
+             SELECT fp, ?2, json_set(request, '$.previous', json(previous), '$.retries', 0)
+             FROM pages WHERE fetched_at < ?1 ORDER BY fetched_at, fp",
+            params![fetched_before, SPILLED],
+        )?;
         self.commit()?;
-        Ok(pages)
+        Ok(queued as u64)
     }
 
     /// Takes up to `n` spilled requests back into memory (oldest first).
@@ -644,6 +642,37 @@ mod tests {
         assert_eq!(r.queued, [format!("r{}", u64::MAX), "r3".into()]);
         assert_eq!(r.spilled, 1);
         assert_eq!(r.dispatched, 7);
+        drop(s);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_pass_waits_in_the_store_as_spilled_requests() {
+        let dir = std::env::temp_dir().join(format!("solo-crawl-pass-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut s = Store::open(&dir, false).unwrap();
+        for (fp, at) in [(7u64, 30), (8, 10), (9, 500)] {
+            s.apply(&Op::Page {
+                fp,
+                request: format!(r#"{{"url":"http://a.test/{fp}","retries":2}}"#),
+                previous: r#"{"etag":"\"e\"","links":[]}"#.into(),
+                at,
+            })
+            .unwrap();
+        }
+        s.commit().unwrap();
+        // Pages fetched before 100 are asked again; the other stays seen.
+        assert_eq!(s.start_pass(100).unwrap(), 2);
+        let r = s.load().unwrap();
+        assert!(r.queued.is_empty(), "nothing loaded into memory");
+        assert_eq!(r.spilled, 2);
+        assert_eq!(r.seen.len(), 3);
+        let rows = s.unspill(10).unwrap();
+        let first: serde_json::Value = serde_json::from_str(&rows[0]).unwrap();
+        assert_eq!(first["url"], "http://a.test/8", "oldest first");
+        assert_eq!(first["previous"]["etag"], "\"e\"");
+        assert_eq!(first["retries"], 0);
+        assert_eq!(rows.len(), 2);
         drop(s);
         std::fs::remove_dir_all(&dir).unwrap();
     }

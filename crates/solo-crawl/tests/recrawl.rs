@@ -226,6 +226,23 @@ fn a_recrawl_asks_every_known_page_and_fetches_only_what_changed() {
     let c = hits3.iter().find(|h| h.path == "/c").unwrap();
     assert_eq!(c.ims.as_deref(), Some(LM2));
 
+    // The pass comes back from the store a few pages at a time (a tiny
+    // memory cap): still every known page asked once, conditionally.
+    crawl(
+        &base,
+        &state,
+        &dir.join("3b.jsonl"),
+        &["--recrawl", "--frontier-cap", "2"],
+    );
+    let hits = std::mem::take(&mut *site.hits.lock().unwrap());
+    let paths: BTreeSet<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+    assert_eq!((hits.len(), paths), (reached.len(), reached.clone()));
+    assert!(
+        hits.iter()
+            .all(|h| h.status == 304 && (h.inm.is_some() || h.ims.is_some())),
+        "{hits:?}"
+    );
+
     // Only pages older than a day: none is, nothing is requested.
     crawl(
         &base,

@@ -147,12 +147,12 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             ),
             None => None,
         };
-        let (store, restored, pass) = match config.state_dir.clone() {
+        let (store, restored) = match config.state_dir.clone() {
             Some(dir) => {
                 let reset = config.state_reset;
                 let (meaning, force) = (config.meaning.clone(), config.force_resume);
                 let recrawl = config.recrawl.clone();
-                let (store, restored, pass) = solo::to_thread(move || {
+                let (store, restored) = solo::to_thread(move || {
                     let mut store = Store::open(&dir, reset)?;
                     let db_error = |store: &Store, e: rusqlite::Error| {
                         let msg = format!(
@@ -166,24 +166,22 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                     if !meaning.is_empty() {
                         store.keep_settings(restored.resumed, &meaning, force)?;
                     }
-                    let mut pass = Vec::new();
                     if let (Some(r), true) = (recrawl, restored.queued.is_empty()) {
                         if restored.spilled == 0 {
-                            pass = crate::recrawl::start_pass(&mut store, &r)
+                            // The known pages wait in the store, spilled:
+                            // the frontier takes them back in batches.
+                            crate::recrawl::start_pass(&mut store, &r)
                                 .map_err(|e| db_error(&store, e))?;
                             restored = store.load().map_err(|e| db_error(&store, e))?;
                         }
                     }
-                    Ok::<_, StateError>((store, restored, pass))
+                    Ok::<_, StateError>((store, restored))
                 })
                 .await
                 .map_err(|e| CrawlError::State(e.into()))?;
-                let db = store.db_path();
-                let pass = crate::recrawl::decode_pass(&pass, &db)
-                    .map_err(|e| CrawlError::State(e.into()))?;
-                (Some(store), Some(restored), pass)
+                (Some(store), Some(restored))
             }
-            None => (None, None, Vec::new()),
+            None => (None, None),
         };
         let db_path = store.as_ref().map(Store::db_path);
         // Decoded before the output is touched: a damaged state changes
@@ -270,8 +268,8 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             );
         }
         let mut seeds = Seeds::default();
-        // A start URL that is a known page is asked conditionally too.
-        let known = recrawl::merge_starts(&mut starts, pass);
+        // A start URL that is a known page of a recrawl is seen: its
+        // conditional request waits in the store with the others.
         for r in starts {
             let url = redact_url(&r.url);
             let bad_host = crate::idn::check_host(&r.url).err();
@@ -286,12 +284,6 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 };
                 seeds.failed.push(format!("{url}: {why}"));
             }
-        }
-        // The other known pages as links are: under the crawl's rules now.
-        for r in known {
-            let _ = frontier.push_with(r, false, |fp, req, spilled| {
-                writer.send(enqueue_op(fp, req, spilled));
-            });
         }
         let progress = Rc::new(Progress::new(sh.config.progress));
         let live = Rc::new(crate::metrics::Live::default());

@@ -179,7 +179,7 @@ mod turn;
 
 pub use crawler::Crawler;
 use page::{page_task, resolve_task, robots_task};
-use persist::{decode_all, decode_restored, enqueue_op, on_accepted, write_error};
+use persist::{decode_all, decode_restored, on_accepted, write_error};
 
 /// Builds a crawl's fetcher from its settings.
 type MakeFetcher<F> = Box<dyn FnOnce(&Config) -> Result<F, FetchError>>;

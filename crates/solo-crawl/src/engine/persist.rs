@@ -81,7 +81,7 @@ pub(super) fn on_accepted<C: serde::Serialize>(
 }
 
 /// The store operation for an accepted request.
-pub(super) fn enqueue_op<C: serde::Serialize>(fp: u64, req: &Request<C>, spilled: bool) -> Msg {
+fn enqueue_op<C: serde::Serialize>(fp: u64, req: &Request<C>, spilled: bool) -> Msg {
     Msg::State(Op::Enqueue {
         fp,
         data: serde_json::to_string(req).unwrap_or_default(),
@@ -100,7 +100,7 @@ pub(super) fn decode_all<C: serde::de::DeserializeOwned>(
     let requests: Vec<Request<C>> = rows
         .iter()
         .filter_map(|d| match serde_json::from_str(d) {
-            Ok(r) => Some(r),
+            Ok(r) => Some(crate::recrawl::restored(r)),
             Err(e) => {
                 bad += 1;
                 first.get_or_insert(e);
