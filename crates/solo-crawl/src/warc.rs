@@ -5,7 +5,9 @@
 //! `warcinfo` record first in every file, then per fetch a `request` and
 //! a `response` record, or a `revisit`: profile
 //! `identical-payload-digest` when the body was already written in this
-//! run (`WARC-Refers-To-*` name the first), `server-not-modified` for a
+//! run, or with `--state` in any earlier run of the same crawl (the state
+//! store keeps each payload digest written; `WARC-Refers-To-*` name the
+//! first), `server-not-modified` for a
 //! `304` to a conditional request (`--recrawl`)), the files' names and
 //! roll-over, and the digests. Must not: touch the network or the loop: it runs on the
 //! writer thread (see `sink`), fed by what `fetch` captured.
@@ -67,6 +69,9 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use sha1::{Digest, Sha1};
+
+use crate::sink::db_err;
+use crate::store::Store;
 
 /// The default of [`WarcOutput::max_size`]: 1 GiB (`--warc-max-size 1G`).
 pub const DEFAULT_WARC_MAX_SIZE: u64 = 1 << 30;
@@ -204,7 +209,8 @@ pub(crate) struct WarcWriter {
     /// Reused: a record's text, and (with `.gz`) its gzip member.
     text: Vec<u8>,
     packed: Vec<u8>,
-    /// Payload digest → (target URI, date) of the response that has it.
+    /// Payload digest → (target URI, date) of the response that has it,
+    /// in this run (with a state store, the store keeps them instead).
     written: HashMap<[u8; 20], (String, String)>,
 }
 
@@ -270,7 +276,12 @@ impl WarcWriter {
 
     /// Queues the request and response (or revisit) records of one
     /// exchange with `url`.
-    pub(crate) fn exchange(&mut self, url: &str, c: &Capture) -> io::Result<()> {
+    pub(crate) fn exchange(
+        &mut self,
+        url: &str,
+        c: &Capture,
+        store: Option<&mut Store>,
+    ) -> io::Result<()> {
         let date = warc_date(c.date);
         let uri = one_line(url);
         let (req_id, resp_id) = (record_id(), record_id());
@@ -279,7 +290,7 @@ impl WarcWriter {
         let head = archived_head(&c.response_head);
         let earlier = match c.body.is_empty() {
             true => None,
-            false => self.written.get(&payload).cloned(),
+            false => self.earlier(&payload, store.as_deref())?,
         };
         let not_modified = c.response_head.get(8..13) == Some(b" 304 ");
         let kind = match (&earlier, not_modified) {
@@ -309,9 +320,25 @@ impl WarcWriter {
         self.queue(&response)?;
         self.recycle(response);
         if earlier.is_none() && !not_modified && !c.body.is_empty() {
-            self.written.insert(payload, (uri, date));
+            match store {
+                Some(s) => s.add_warc_payload(&payload, &uri, &date).map_err(db_err)?,
+                None => drop(self.written.insert(payload, (uri, date))),
+            }
         }
         Ok(())
+    }
+
+    /// The response record that first had this payload (target URI,
+    /// date): in this run, or with a state store in any run of the crawl.
+    fn earlier(
+        &self,
+        payload: &[u8; 20],
+        store: Option<&Store>,
+    ) -> io::Result<Option<(String, String)>> {
+        match store {
+            Some(s) => s.warc_payload(payload).map_err(db_err),
+            None => Ok(self.written.get(payload).cloned()),
+        }
     }
 
     /// One record, gzipped if the files are: `block` followed by
@@ -543,7 +570,7 @@ mod tests {
             response_head: Bytes::from_static(b"HTTP/1.1 200 OK\r\n\r\n"),
             body: Bytes::from(page),
         };
-        w.exchange("http://a.test/", &c)?;
+        w.exchange("http://a.test/", &c, None)?;
         w.flush()?;
         std::fs::read(cfg.file_name(0))
     }

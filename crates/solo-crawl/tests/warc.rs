@@ -4,7 +4,9 @@
 //! body read back equals the bytes the test server sent (a gzip-encoded
 //! page, a chunked one, a 404, a redirect, robots.txt). Killed with
 //! SIGKILL while writing: every record of the killed run reads back, and
-//! the resumed run writes new files, valid too.
+//! the resumed run writes new files, valid too. Revisits: a `304` to a
+//! recrawl, and a payload already written, in the same run or (with
+//! `--state`) an earlier one.
 //!
 //! warcio comes from the venv `.ci/run` creates (`target/warcio-venv`, or
 //! `$WARCIO_VENV`). Without it these tests say so and pass, unless
@@ -446,6 +448,28 @@ fn killed_while_writing_every_record_reads_back_and_the_resumed_run_adds_files()
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A crawl of `url` with `--state` and `--warc`, then a `--recrawl`:
+/// the records of each run's file, read back.
+fn crawl_and_recrawl(bin: &Path, dir: &Path, url: &str) -> (Vec<Rec>, Vec<Rec>) {
+    let (state, warc) = (dir.join("state"), dir.join("crawl.warc.gz"));
+    let args = [
+        "crawl",
+        url,
+        "--ignore-robots",
+        "--state",
+        state.to_str().unwrap(),
+        "--warc",
+        warc.to_str().unwrap(),
+        "--output",
+        "/dev/null",
+    ];
+    run_ok(&args);
+    run_ok(&[&args[..], &["--recrawl"]].concat());
+    let files = warc_files(dir, "crawl");
+    assert_eq!(files.len(), 2, "one file per run: {files:?}");
+    (read_back(bin, &files[..1]), read_back(bin, &files[1..]))
+}
+
 #[test]
 fn a_recrawl_archives_its_304s_as_server_not_modified_revisits() {
     let Some(bin) = warcio() else { return };
@@ -466,25 +490,8 @@ fn a_recrawl_archives_its_304s_as_server_not_modified_revisits() {
         )
         .into_bytes()
     });
-    let (state, warc) = (dir.join("state"), dir.join("crawl.warc.gz"));
     let url = format!("{base}/");
-    let args = [
-        "crawl",
-        &url,
-        "--ignore-robots",
-        "--state",
-        state.to_str().unwrap(),
-        "--warc",
-        warc.to_str().unwrap(),
-        "--output",
-        "/dev/null",
-    ];
-    run_ok(&args);
-    run_ok(&[&args[..], &["--recrawl"]].concat());
-    let files = warc_files(&dir, "crawl");
-    assert_eq!(files.len(), 2, "one file per run: {files:?}");
-    let first = read_back(&bin, &files[..1]);
-    let second = read_back(&bin, &files[1..]);
+    let (first, second) = crawl_and_recrawl(&bin, &dir, &url);
     let answers = |recs: &[Rec]| -> BTreeMap<String, String> {
         recs.iter()
             .filter(|r| r.kind == "response" || r.kind == "revisit")
@@ -520,5 +527,46 @@ fn a_recrawl_archives_its_304s_as_server_not_modified_revisits() {
             .contains("if-none-match: "));
     }
     assert_eq!(second.iter().filter(|r| r.kind == "revisit").count(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_payload_written_by_an_earlier_run_of_the_crawl_becomes_a_revisit() {
+    let Some(bin) = warcio() else { return };
+    let dir = scratch("earlier");
+    // No validators: a recrawl gets every page again, the same bytes.
+    let base = common::blocking::serve(|req| {
+        let body = match req.path.as_str() {
+            "/" => "<a href=\"/b\">b</a>",
+            "/b" => "<title>b</title>",
+            _ => return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        };
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
+    let url = format!("{base}/");
+    let (first, second) = crawl_and_recrawl(&bin, &dir, &url);
+    let kinds = |recs: &[Rec], kind: &str| -> BTreeSet<String> {
+        recs.iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.uri.clone().unwrap())
+            .collect()
+    };
+    let both: BTreeSet<String> = [url.clone(), format!("{base}/b")].into();
+    assert_eq!(kinds(&first, "response"), both);
+    assert_eq!(kinds(&second, "revisit"), both, "{second:?}");
+    assert!(kinds(&second, "response").is_empty());
+    for r in second.iter().filter(|r| r.kind == "revisit") {
+        assert!(r
+            .profile
+            .as_deref()
+            .unwrap()
+            .ends_with("/revisit/identical-payload-digest"));
+        assert_eq!(r.refers_to, r.uri, "the first run's record of the page");
+        assert_eq!(r.status.as_deref(), Some("200"));
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
