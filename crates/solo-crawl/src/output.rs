@@ -328,6 +328,10 @@ struct Stream {
     raw: bool,
     /// CSV columns, fixed by the header.
     columns: Option<Vec<String>>,
+    /// A JSON line is built here, then written in one piece (serde_json
+    /// writes a record in dozens of small pieces, each a call through the
+    /// sink).
+    line: Vec<u8>,
 }
 
 impl Stream {
@@ -364,6 +368,7 @@ impl Stream {
             format,
             raw,
             columns: had_data.then(Vec::new),
+            line: Vec::new(),
         };
         if newline {
             s.sink.write_all(b"\n")?;
@@ -371,12 +376,17 @@ impl Stream {
         Ok(s)
     }
 
+    /// Writes `v` as one JSON line.
+    fn write_json_line<T: Serialize + ?Sized>(&mut self, v: &T) -> io::Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, v)?;
+        self.line.push(b'\n');
+        self.sink.write_all(&self.line)
+    }
+
     fn write_value(&mut self, v: &serde_json::Value, columns: Option<&[&str]>) -> io::Result<()> {
         match self.format {
-            Format::Jsonl => {
-                serde_json::to_writer(&mut self.sink, v)?;
-                self.sink.write_all(b"\n")
-            }
+            Format::Jsonl => self.write_json_line(v),
             Format::Csv => {
                 let cols = match &self.columns {
                     Some(c) if !c.is_empty() => c.clone(),
@@ -562,8 +572,7 @@ impl RecordWriter {
         let r = r.as_ref();
         if self.pages.format == Format::Jsonl {
             // Directly, so the fields keep their order.
-            serde_json::to_writer(&mut self.pages.sink, r)?;
-            return self.pages.sink.write_all(b"\n");
+            return self.pages.write_json_line(r);
         }
         let mut v = serde_json::to_value(r)?;
         if r.redirected_from.is_empty() {
