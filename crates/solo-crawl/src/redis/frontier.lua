@@ -64,9 +64,13 @@ local function inflight(h) return tonumber(redis.call('HGET', INF, h) or '0') en
 local function set_inflight(h, n)
   if n > 0 then redis.call('HSET', INF, h, n) else redis.call('HDEL', INF, h) end
 end
+-- Some host sheds load (its state is in SHED): while none does, which is
+-- the common case, no host's state is read.
+local any_shed = redis.call('EXISTS', SHED) == 1
 -- The overload backoff's state of h: limit, answers since it last grew,
 -- answers still due from the burst that was in flight at the last cut.
 local function shed_state(h)
+  if not any_shed then return per_host, 0, 0 end
   local v = redis.call('HGET', SHED, h)
   if not v then return per_host, 0, 0 end
   local l, a, b = string.match(v, '^(%d+) (%d+) (%d+)$')
@@ -162,45 +166,55 @@ n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
   local h, answers = ARGV[i], ARGV[i + 1]
   i = i + 2
-  local l, a, b = shed_state(h)
-  local l0, a0, b0 = l, a, b
-  local d = at_target and auto_delay(h)
-  local d0 = d
-  for kind, lat, st in string.gmatch(answers, '(%a)(%d+):(%d+)') do
-    lat, st = tonumber(lat), tonumber(st)
-    if backoff then
-      local in_burst = b > 0
-      if b > 0 then b = b - 1 end
-      if kind == 'o' then
-        if not in_burst then
-          local inf = inflight(h)
-          l = math.max(1, math.floor(math.min(math.max(inf, 1), l) / 2))
-          a = 0
-          b = math.max(0, inf - 1)
+  -- Only an overload ('o') changes a host that sheds nothing, and only
+  -- the autothrottle needs every answer.
+  if any_shed or at_target or string.find(answers, 'o', 1, true) then
+    local l, a, b = shed_state(h)
+    local l0, a0, b0 = l, a, b
+    local d = at_target and auto_delay(h)
+    local d0 = d
+    for kind, lat, st in string.gmatch(answers, '(%a)(%d+):(%d+)') do
+      lat, st = tonumber(lat), tonumber(st)
+      if backoff then
+        local in_burst = b > 0
+        if b > 0 then b = b - 1 end
+        if kind == 'o' then
+          if not in_burst then
+            local inf = inflight(h)
+            l = math.max(1, math.floor(math.min(math.max(inf, 1), l) / 2))
+            a = 0
+            b = math.max(0, inf - 1)
+          end
+        elseif kind == 'a' and l < per_host then
+          a = a + 1
+          if a * 2 >= l then l = l + 1; a = 0 end
         end
-      elseif kind == 'a' and l < per_host then
-        a = a + 1
-        if a * 2 >= l then l = l + 1; a = 0 end
+      end
+      if d then
+        d = next_pause(d, lat, st)
+        if st == 429 or st == 503 then
+          local at = now + d
+          if at > tonumber(redis.call('HGET', NEXT, h) or '0') then
+            redis.call('HSET', NEXT, h, at)
+            touched[h] = true
+          end
+        end
       end
     end
-    if d then
-      d = next_pause(d, lat, st)
-      if st == 429 or st == 503 then
-        local at = now + d
-        if at > tonumber(redis.call('HGET', NEXT, h) or '0') then redis.call('HSET', NEXT, h, at) end
-      end
+    if l0 == per_host and a0 == 0 and b0 == 0 and l == l0 and a == a0 and b == b0 then
+      -- nothing shed, nothing changed (the common case: no write)
+    elseif l >= per_host and b == 0 then
+      redis.call('HDEL', SHED, h)
+    else
+      redis.call('HSET', SHED, h, l .. ' ' .. a .. ' ' .. b)
+      any_shed = true
     end
+    if l ~= l0 then
+      redis.call('HINCRBY', STATS, l < l0 and 'shed_cuts' or 'shed_grown', 1)
+      touched[h] = true
+    end
+    if d and d ~= d0 then redis.call('HSET', AUTO, h, d); touched[h] = true end
   end
-  if l0 == per_host and a0 == 0 and b0 == 0 and l == l0 and a == a0 and b == b0 then
-    -- nothing shed, nothing changed (the common case: no write)
-  elseif l >= per_host and b == 0 then
-    redis.call('HDEL', SHED, h)
-  else
-    redis.call('HSET', SHED, h, l .. ' ' .. a .. ' ' .. b)
-  end
-  if l ~= l0 then redis.call('HINCRBY', STATS, l < l0 and 'shed_cuts' or 'shed_grown', 1) end
-  if d and d ~= d0 then redis.call('HSET', AUTO, h, d) end
-  touched[h] = true
 end
 -- acks, drops, releases; a page counts as written when its lease ends
 -- (once, even if a lost reply makes the worker send it again)
