@@ -48,13 +48,7 @@ pub(crate) fn resume(store: &Store, cfg: &OutputConfig) -> Result<(), String> {
         let Target::File(path) = target else {
             continue;
         };
-        let db_err = |e: rusqlite::Error| {
-            format!(
-                "state database {}: {}",
-                store.db_path().display(),
-                crate::sink::sqlite_message(&e)
-            )
-        };
+        let db_err = |e: rusqlite::Error| crate::store::db_message(&store.db_path(), &e);
         let Some(m) = store.output(stream).map_err(db_err)? else {
             continue;
         };

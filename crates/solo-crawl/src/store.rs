@@ -163,6 +163,31 @@ impl std::error::Error for StateError {
 /// What a user is told to do about a damaged state.
 const START_OVER: &str = "restore the state directory from a backup, or rerun with --state-reset to discard it and start the crawl over";
 
+/// What a failed access to the state database says: the database, what
+/// SQLite said and, when the disk refused (full, read-only, an I/O
+/// error), what to do about it.
+pub(crate) fn db_message(db: &Path, e: &rusqlite::Error) -> String {
+    let mut msg = format!(
+        "state database {}: {}",
+        db.display(),
+        crate::sink::sqlite_message(e)
+    );
+    if is_disk_error(e) {
+        msg += "; check the disk holding it (free space, permissions), \
+                then rerun the same command to resume";
+    }
+    msg
+}
+
+/// The disk, not the database, refused: full, read-only, an I/O error.
+fn is_disk_error(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    matches!(
+        e.sqlite_error_code(),
+        Some(C::DiskFull | C::SystemIoFailure | C::ReadOnly | C::CannotOpen)
+    )
+}
+
 impl Store {
     /// Opens (or creates) the store in `dir`, locked for this process;
     /// `reset` discards what it held first. Errors are full sentences
@@ -214,12 +239,16 @@ impl Store {
             })?,
         };
         let db_err = |e: rusqlite::Error| {
-            let msg = format!(
-                "state database {}: {}; this is not a state this solo-crawl can use: \
-                 use another directory for --state, or rerun with --state-reset to discard it",
-                db_path.display(),
-                crate::sink::sqlite_message(&e)
-            );
+            let msg = if is_disk_error(&e) {
+                db_message(&db_path, &e)
+            } else {
+                format!(
+                    "state database {}: {}; this is not a state this solo-crawl can use: \
+                     use another directory for --state, or rerun with --state-reset to discard it",
+                    db_path.display(),
+                    crate::sink::sqlite_message(&e)
+                )
+            };
             StateError::caused_by(msg, e)
         };
         let conn = Connection::open(&db_path).map_err(db_err)?;
@@ -325,14 +354,7 @@ impl Store {
         now: &std::collections::BTreeMap<String, String>,
         force: bool,
     ) -> Result<(), StateError> {
-        let db_err = |e: rusqlite::Error| {
-            let msg = format!(
-                "state database {}: {}",
-                self.db_path().display(),
-                crate::sink::sqlite_message(&e)
-            );
-            StateError::caused_by(msg, e)
-        };
+        let db_err = |e: rusqlite::Error| StateError::caused_by(db_message(&self.db_path(), &e), e);
         let mut st = self
             .conn
             .prepare("SELECT key, value FROM settings")

@@ -155,12 +155,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 let (store, restored) = solo::to_thread(move || {
                     let mut store = Store::open(&dir, reset)?;
                     let db_error = |store: &Store, e: rusqlite::Error| {
-                        let msg = format!(
-                            "state database {}: {}",
-                            store.db_path().display(),
-                            crate::sink::sqlite_message(&e)
-                        );
-                        StateError::caused_by(msg, e)
+                        StateError::caused_by(crate::store::db_message(&store.db_path(), &e), e)
                     };
                     let mut restored = store.load().map_err(|e| db_error(&store, e))?;
                     if !meaning.is_empty() {
