@@ -163,6 +163,40 @@ impl std::error::Error for StateError {
 /// What a user is told to do about a damaged state.
 const START_OVER: &str = "restore the state directory from a backup, or rerun with --state-reset to discard it and start the crawl over";
 
+/// The tables of a state database. Created if missing, also in a
+/// database of the current format made before a table was added.
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS requests (
+        id INTEGER PRIMARY KEY,
+        fp INTEGER NOT NULL UNIQUE,
+        state INTEGER NOT NULL,
+        data TEXT
+    );
+    CREATE INDEX IF NOT EXISTS requests_state ON requests (state, id);
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS pages (
+        fp INTEGER PRIMARY KEY,
+        request TEXT NOT NULL,
+        previous TEXT NOT NULL,
+        fetched_at INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS outputs (
+        stream TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        len INTEGER NOT NULL,
+        tail INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS warc_payloads (
+        id INTEGER PRIMARY KEY,
+        prefix INTEGER NOT NULL,
+        digest BLOB NOT NULL,
+        uri TEXT NOT NULL,
+        date TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS warc_payloads_prefix ON warc_payloads (prefix);
+";
+
 /// What a failed access to the state database says: the database, what
 /// SQLite said and, when the disk refused (full, read-only, an I/O
 /// error), what to do about it.
@@ -266,38 +300,15 @@ impl Store {
             )
             .map_err(db_err)?
             > 0;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS requests (
-                 id INTEGER PRIMARY KEY,
-                 fp INTEGER NOT NULL UNIQUE,
-                 state INTEGER NOT NULL,
-                 data TEXT
-             );
-             CREATE INDEX IF NOT EXISTS requests_state ON requests (state, id);
-             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS pages (
-                 fp INTEGER PRIMARY KEY,
-                 request TEXT NOT NULL,
-                 previous TEXT NOT NULL,
-                 fetched_at INTEGER NOT NULL
-             );
-             CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS outputs (
-                 stream TEXT PRIMARY KEY,
-                 path TEXT NOT NULL,
-                 len INTEGER NOT NULL,
-                 tail INTEGER NOT NULL
-             );
-             CREATE TABLE IF NOT EXISTS warc_payloads (
-                 id INTEGER PRIMARY KEY,
-                 prefix INTEGER NOT NULL,
-                 digest BLOB NOT NULL,
-                 uri TEXT NOT NULL,
-                 date TEXT NOT NULL
-             );
-             CREATE INDEX IF NOT EXISTS warc_payloads_prefix ON warc_payloads (prefix);",
-        )
-        .map_err(db_err)?;
+        // The tables and the format mark in one transaction: a crawl
+        // killed while it sets up a new state leaves either nothing or a
+        // whole, marked schema (each statement alone is its own commit).
+        let mark = match has_tables {
+            true => String::new(),
+            false => format!("INSERT INTO meta (key, value) VALUES ('format', {FORMAT});"),
+        };
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} {mark} COMMIT;"))
+            .map_err(db_err)?;
         let meta = |k: &str| {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| {
                 r.get::<_, i64>(0)
@@ -307,7 +318,16 @@ impl Store {
         };
         let format = meta("format")?;
         let commits = meta("commits")?.unwrap_or(0) as u64;
-        if has_tables && format != Some(FORMAT) {
+        // Tables but no mark, no commit and no request: a setup cut short
+        // by an earlier version of solo-crawl, which made the tables one
+        // commit at a time; nothing was stored, so it is a new state.
+        let unmarked_empty = format.is_none()
+            && commits == 0
+            && conn
+                .query_row("SELECT COUNT(*) FROM requests", [], |r| r.get::<_, i64>(0))
+                .map_err(db_err)?
+                == 0;
+        if has_tables && format != Some(FORMAT) && !unmarked_empty {
             return Err(format!(
                 "state database {} was written by another version of solo-crawl; {START_OVER}",
                 db_path.display()
@@ -688,6 +708,35 @@ fn lock(dir: &Path) -> Result<File, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_setup_cut_short_is_a_new_state_and_another_format_is_refused() {
+        let dir = std::env::temp_dir().join(format!("solo-crawl-setup-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // What a kill between an earlier version's CREATE statements left:
+        // tables, no format mark, nothing stored.
+        Connection::open(dir.join(DB))
+            .unwrap()
+            .execute_batch(SCHEMA)
+            .unwrap();
+        Store::open(&dir, false).expect("an empty, unmarked schema is a new state");
+        let format: i64 = Connection::open(dir.join(DB))
+            .unwrap()
+            .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(format, FORMAT);
+        // A state of another format is still refused.
+        Connection::open(dir.join(DB))
+            .unwrap()
+            .execute("UPDATE meta SET value = 1 WHERE key = 'format'", [])
+            .unwrap();
+        let e = Store::open(&dir, false).err().expect("another format");
+        assert!(e.to_string().contains("another version"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn ops_survive_reopening() {
