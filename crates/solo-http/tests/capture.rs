@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{gzip, read_head_text, run, start_raw, TEXT};
+use common::{gzip, read_body, read_head_text, run, start_raw, TEXT};
 use solo::net::TcpStream;
 use solo_http::Client;
 
@@ -51,10 +51,7 @@ fn capture_keeps_the_wire_bytes_of_both_directions() {
                 .send()
                 .await
                 .unwrap();
-            let mut decoded = Vec::new();
-            while let Some(c) = resp.chunk().await.unwrap() {
-                decoded.extend_from_slice(&c);
-            }
+            let decoded = read_body(&mut resp).await;
             assert_eq!(decoded, TEXT.as_bytes(), "the caller still gets it decoded");
             let c = resp.capture().unwrap();
             assert_eq!(&c.response_head()[..], HEAD, "{path}: the head as received");
@@ -128,10 +125,7 @@ fn a_body_without_content_encoding_is_not_copied_twice() {
             .send()
             .await
             .unwrap();
-        let mut body = Vec::new();
-        while let Some(c) = resp.chunk().await.unwrap() {
-            body.extend_from_slice(&c);
-        }
+        let body = read_body(&mut resp).await;
         assert_eq!(body, TEXT.as_bytes());
         assert!(resp.raw_body().is_none(), "no copy of a body as received");
         let head = resp.capture().unwrap().response_head();

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::tls::{https_url, start_tls, Pki, TlsOptions};
-use common::{concurrent, failure, json, run, start, start_raw, text, TEXT};
+use common::{concurrent, failure, json, read_body, run, start, start_raw, text, TEXT};
 use solo_http::{Client, ClientBuilder, ErrorKind, Phase, Version};
 
 const H1: TlsOptions = TlsOptions {
@@ -191,10 +191,7 @@ fn capture_over_tls_and_http2() {
                 .send()
                 .await
                 .unwrap();
-            let mut decoded = Vec::new();
-            while let Some(c) = resp.chunk().await.unwrap() {
-                decoded.extend_from_slice(&c);
-            }
+            let decoded = read_body(&mut resp).await;
             let c = resp.capture().unwrap();
             assert_eq!(c.http2(), http2);
             assert_eq!(c.peer_addr().unwrap(), s.addr);

@@ -504,3 +504,13 @@ async fn pipe(from: Rc<TcpStream>, to: Rc<TcpStream>) {
     }
     let _ = to.shutdown(std::net::Shutdown::Write);
 }
+
+/// Reads the rest of `resp`'s body (decoded), leaving `resp` to be asked
+/// about it afterwards (its capture, its raw body).
+pub async fn read_body(resp: &mut solo_http::Response) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Some(c) = resp.chunk().await.unwrap() {
+        body.extend_from_slice(&c);
+    }
+    body
+}
