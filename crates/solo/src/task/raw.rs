@@ -142,6 +142,24 @@ union Slot<F: Future> {
     output: ManuallyDrop<Result<F::Output, TaskError>>,
 }
 
+impl<F: Future> Slot<F> {
+    /// Drops the field `stage` says is live, where it lies (a pinned
+    /// future is never moved).
+    ///
+    /// # Safety
+    /// `stage` is the slot's stage; the slot counts as dropped afterwards.
+    unsafe fn drop_live(&mut self, stage: Stage) {
+        // SAFETY: as the caller guarantees, `stage` names the live field.
+        unsafe {
+            match stage {
+                Stage::Running => ManuallyDrop::drop(&mut self.future),
+                Stage::Finished => ManuallyDrop::drop(&mut self.output),
+                Stage::Consumed => {}
+            }
+        }
+    }
+}
+
 #[repr(C)]
 struct RawCell<F: Future> {
     header: Header,
@@ -441,15 +459,8 @@ unsafe fn drop_slot<F: Future>(ptr: NonNull<Header>) {
     unsafe {
         let c = cell::<F>(ptr);
         let slot = c.slot.get();
-        let r = match c.stage.replace(Stage::Consumed) {
-            Stage::Running => {
-                panic::catch_unwind(AssertUnwindSafe(|| ManuallyDrop::drop(&mut (*slot).future)))
-            }
-            Stage::Finished => {
-                panic::catch_unwind(AssertUnwindSafe(|| ManuallyDrop::drop(&mut (*slot).output)))
-            }
-            Stage::Consumed => Ok(()),
-        };
+        let stage = c.stage.replace(Stage::Consumed);
+        let r = panic::catch_unwind(AssertUnwindSafe(|| (*slot).drop_live(stage)));
         if let Err(p) = r {
             tracing::error!(
                 target: "solo",
@@ -590,12 +601,8 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // does not drop it by itself.
     unsafe {
         let mut cell = Box::from_raw(ptr.cast::<RawCell<F>>().as_ptr());
-        let slot = cell.slot.get_mut();
-        match cell.stage.get() {
-            Stage::Running => ManuallyDrop::drop(&mut slot.future),
-            Stage::Finished => ManuallyDrop::drop(&mut slot.output),
-            Stage::Consumed => {}
-        }
+        let stage = cell.stage.get();
+        cell.slot.get_mut().drop_live(stage);
         drop(cell)
     }
 }
