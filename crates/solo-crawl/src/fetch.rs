@@ -496,8 +496,7 @@ async fn exchange(
     // them out of the URL; the page keeps them when it answered at the
     // URL asked for, so that its relative links (same origin) do too.
     let mut asked = req.url.clone();
-    let _ = asked.set_username("");
-    let _ = asked.set_password(None);
+    crate::secrets::strip_userinfo(&mut asked);
     let final_url = match *resp.url() == asked {
         true => req.url.clone(),
         false => resp.url().clone(),

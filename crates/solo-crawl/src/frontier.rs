@@ -490,8 +490,7 @@ impl<C> Frontier<C> {
         origin.set_path("/");
         origin.set_query(None);
         origin.set_fragment(None);
-        let _ = origin.set_username("");
-        let _ = origin.set_password(None);
+        crate::secrets::strip_userinfo(&mut origin);
         self.hosts.push(Host {
             origin,
             queue: BinaryHeap::new(),

@@ -135,8 +135,7 @@ pub fn target(base: &Url, location: Option<&str>) -> Result<Url, RedirectError> 
     to.set_fragment(None);
     // Credentials in a Location are not used (as solo-http and Python's
     // requests do), nor written to the records.
-    let _ = to.set_username("");
-    let _ = to.set_password(None);
+    crate::secrets::strip_userinfo(&mut to);
     if !matches!(to.scheme(), "http" | "https") || !to.host_str().is_some_and(|h| !h.is_empty()) {
         return Err(RedirectError::Scheme(to));
     }

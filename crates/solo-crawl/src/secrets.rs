@@ -16,6 +16,14 @@ use std::sync::LazyLock;
 use regex::Regex;
 use url::Url;
 
+/// Takes the user and password out of `url` (credentials go as
+/// `Authorization`, never in a URL that is sent on or written down).
+pub(crate) fn strip_userinfo(url: &mut Url) {
+    // Both only fail for URLs that cannot have a userinfo (no host).
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+}
+
 /// The `Referer` to send when following a link from `from` to `to`, if
 /// any (strict-origin-when-cross-origin, and never userinfo or a
 /// fragment).
@@ -27,8 +35,7 @@ pub fn referer(from: &Url, to: &Url) -> Option<String> {
         return None;
     }
     let mut r = from.clone();
-    let _ = r.set_username("");
-    let _ = r.set_password(None);
+    strip_userinfo(&mut r);
     r.set_fragment(None);
     if from.origin() != to.origin() {
         r.set_path("/");

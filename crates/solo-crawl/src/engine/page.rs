@@ -534,16 +534,9 @@ async fn download<S: Spider, F: Fetch>(
     let mut f = sh.fetcher.fetch(&req).await?;
     if let (Some(archive), Some(capture)) = (&sh.archive, f.capture.take()) {
         // The URL's credentials went as `Authorization`, not in the URL.
-        let target = match url.username().is_empty() && url.password().is_none() {
-            true => url.as_str().to_owned(),
-            false => {
-                let mut target = url.clone();
-                let _ = target.set_username("");
-                let _ = target.set_password(None);
-                target.into()
-            }
-        };
-        archive.push(target, capture);
+        let mut target = url.clone();
+        crate::secrets::strip_userinfo(&mut target);
+        archive.push(target.into(), capture);
     }
     if let Some(jar) = &wire.jar {
         session::keep_cookies(jar, &f.final_url, &f.headers);
