@@ -6,11 +6,12 @@
 --                        intset of 8 bytes per URL (up to
 --                        set-max-intset-entries, 512 by default: 33 M URLs)
 --   P..q:HOST      LIST  queued requests of HOST (JSON), oldest first
+--   P..host        HASH  HOST -> "LEASED QUEUED NEXT CRAWLDELAY": its
+--                        requests leased now, queued (P..q:HOST's length),
+--                        the ms its delay ends, its Crawl-delay in ms
+--                        (robots.txt); absent: all 0
 --   P..ready       ZSET  HOST -> ms it may start again; holds exactly the
 --                        hosts with queued requests and a free slot
---   P..next        HASH  HOST -> ms its delay ends
---   P..hostdelay   HASH  HOST -> its Crawl-delay in ms (robots.txt)
---   P..inflight    HASH  HOST -> requests leased (absent: 0)
 --   P..shed        HASH  HOST -> "LIMIT ANSWERS BURST": the overload
 --                        backoff's state (absent: per_host, nothing shed)
 --   P..autodelay   HASH  HOST -> the autothrottle's pause in ms
@@ -32,6 +33,7 @@
 --   load     (host, answers)  answers: "KLATENCY:STATUS ..." in order,
 --            K = o (the host shed load), a (answered), n (failed)
 --   acks     (id, host)                  pages done, their records written
+--            (in these three, the host the lease holds counts)
 --   drops    (id, host)                  leases ended without a page
 --   releases (id, host)                              leases given back
 --   retries  (id, host, wait_ms, json)   leases ended, to try again later
@@ -39,6 +41,12 @@
 --   keep     (id)  with keep_flag: requeue my leases not in this list
 -- then stats deltas: pages, errors, items, retries; then bye (1: leaving).
 -- Returns {done, queued, leased, id, host, json, id, host, json, ...}.
+-- Cost: a step reads the state of every host it touches with one HMGET
+-- and writes it back with one HSET, ends its leases with one HMGET and one
+-- HDEL, takes new ones with one HSET and moves hosts in and out of READY
+-- with one ZADD and one ZREM; only the seen set (one SADD per new URL) and
+-- the queues (one push per host and step, one LPOP per host leased) are
+-- touched per URL or host.
 local P, W = ARGV[1], ARGV[2]
 local per_host = tonumber(ARGV[3])
 local delay = tonumber(ARGV[4])
@@ -50,20 +58,58 @@ local at_target = tonumber(ARGV[9])
 local at_start, at_max = tonumber(ARGV[10]), tonumber(ARGV[11])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local SEEN, READY, NEXT, HD = P .. 'seen', P .. 'ready', P .. 'next', P .. 'hostdelay'
-local INF, STATS, WORKERS = P .. 'inflight', P .. 'stats', P .. 'workers'
+local SEEN, READY, HOST = P .. 'seen', P .. 'ready', P .. 'host'
+local STATS, WORKERS = P .. 'stats', P .. 'workers'
 local SHED, AUTO, RETRY = P .. 'shed', P .. 'autodelay', P .. 'retry'
 local function q(h) return P .. 'q:' .. h end
+local function leases(w) return P .. 'leases:' .. w end
 redis.call('HSETNX', STATS, 'started_ms', now)
 if max_pages > 0 then redis.call('HSETNX', STATS, 'max_pages', max_pages) end
-local function leases(w) return P .. 'leases:' .. w end
-local touched = {}
 local d_queued, d_leased, d_seen = 0, 0, 0
 
-local function inflight(h) return tonumber(redis.call('HGET', INF, h) or '0') end
-local function set_inflight(h, n)
-  if n > 0 then redis.call('HSET', INF, h, n) else redis.call('HDEL', INF, h) end
+-- CMD KEY followed by the items of list, in chunks (unpack has a stack
+-- limit); the replies' items when they are arrays, else the last reply.
+local CHUNK = 1000
+local function batched(cmd, key, list)
+  local all, last = {}, nil
+  for s = 1, #list, CHUNK do
+    last = redis.call(cmd, key, unpack(list, s, math.min(s + CHUNK - 1, #list)))
+    if type(last) == 'table' then
+      for _, v in ipairs(last) do all[#all + 1] = v end
+    end
+  end
+  if type(last) == 'table' then return all end
+  return last
 end
+
+-- Host state, read once per step and written back once at its end:
+-- {leased, queued, next, crawl_delay}.
+local LEASED, QUEUED, NEXT, CDELAY = 1, 2, 3, 4
+local hs = {}
+local dirty = {}   -- HOST -> true: its state changed
+local touched = {} -- HOST -> true: its place in READY may have changed
+-- Reads the state of the hosts in list that this step has not read yet.
+local function load_hosts(list)
+  local need, asked = {}, {}
+  for _, h in ipairs(list) do
+    if not hs[h] and not asked[h] then
+      asked[h] = true
+      need[#need + 1] = h
+    end
+  end
+  if #need == 0 then return end
+  local vals = batched('HMGET', HOST, need)
+  for j, h in ipairs(need) do
+    local a, b, c, d = string.match(vals[j] or '', '^(%d+) (%d+) (%d+) (%d+)$')
+    hs[h] = {tonumber(a) or 0, tonumber(b) or 0, tonumber(c) or 0, tonumber(d) or 0}
+  end
+end
+local function host(h)
+  if not hs[h] then load_hosts({h}) end
+  return hs[h]
+end
+local function changed(h) dirty[h] = true; touched[h] = true end
+
 -- Some host sheds load (its state is in SHED): while none does, which is
 -- the common case, no host's state is read.
 local any_shed = redis.call('EXISTS', SHED) == 1
@@ -100,43 +146,81 @@ local function next_pause(cur, lat, st)
 end
 -- The pause between two leases of h.
 local function host_delay(h)
-  local d = math.max(delay, tonumber(redis.call('HGET', HD, h) or '0'))
+  local d = math.max(delay, host(h)[CDELAY])
   if at_target then d = math.max(d, auto_delay(h)) end
   return d
 end
--- Puts HOST in READY iff it has queued requests and a free slot.
-local function offer(h)
-  if inflight(h) < limit(h) and redis.call('LLEN', q(h)) > 0 then
-    redis.call('ZADD', READY, tonumber(redis.call('HGET', NEXT, h) or '0'), h)
-  else
-    redis.call('ZREM', READY, h)
-  end
-end
--- Ends lease ID of worker w; its request goes back to the queue front if
--- requeue. A lease already gone (reclaimed) changes nothing: false.
-local function unlease(w, id, h, requeue)
-  local key = leases(w)
-  local v = false
-  if requeue then v = redis.call('HGET', key, id) end
-  if redis.call('HDEL', key, id) == 0 then return false end
-  set_inflight(h, inflight(h) - 1)
-  d_leased = d_leased - 1
-  if v then
-    local nl = string.find(v, '\n', 1, true)
-    redis.call('LPUSH', q(h), string.sub(v, nl + 1))
-    d_queued = d_queued + 1
-  end
-  touched[h] = true
-  return true
-end
-local function requeue_all(w, keep)
-  local all = redis.call('HGETALL', leases(w))
-  for i = 1, #all, 2 do
-    local id, v = all[i], all[i + 1]
-    if not (keep and keep[id]) then
-      unlease(w, id, string.sub(v, 1, string.find(v, '\n', 1, true) - 1), true)
+-- Moves the hosts in set in or out of READY: in iff it has queued
+-- requests and a free slot.
+local function offer(set)
+  local add, rem = {}, {}
+  for h in pairs(set) do
+    local s = host(h)
+    if s[QUEUED] > 0 and s[LEASED] < limit(h) then
+      add[#add + 1] = s[NEXT]
+      add[#add + 1] = h
+    else
+      rem[#rem + 1] = h
     end
   end
+  batched('ZADD', READY, add)
+  batched('ZREM', READY, rem)
+end
+
+-- Requests to put at the front (a lease given back, a retry now due) and
+-- at the back (new) of each host's queue, pushed at the end of phase one.
+local fronts, backs = {}, {}
+local function push(to, h, json)
+  local l = to[h]
+  if not l then l = {}; to[h] = l end
+  l[#l + 1] = json
+end
+-- Ends the leases in ends ({id, requeue} each) of worker w; a lease
+-- already gone (reclaimed) is skipped. Returns id -> true for each ended.
+local function end_leases(w, ends)
+  local gone = {}
+  if #ends == 0 then return gone end
+  local key = leases(w)
+  local ids = {}
+  for j, e in ipairs(ends) do ids[j] = e[1] end
+  local vals = batched('HMGET', key, ids)
+  local hosts, del = {}, {}
+  for j, e in ipairs(ends) do
+    local v = vals[j]
+    if v and not gone[e[1]] then
+      gone[e[1]] = string.find(v, '\n', 1, true)
+      hosts[#hosts + 1] = string.sub(v, 1, gone[e[1]] - 1)
+    end
+  end
+  load_hosts(hosts)
+  local ended = {}
+  for j, e in ipairs(ends) do
+    local nl, v = gone[e[1]], vals[j]
+    if nl and not ended[e[1]] then
+      ended[e[1]] = true
+      del[#del + 1] = e[1]
+      local h = string.sub(v, 1, nl - 1)
+      local s = hs[h]
+      s[LEASED] = math.max(0, s[LEASED] - 1)
+      changed(h)
+      d_leased = d_leased - 1
+      if e[2] then
+        push(fronts, h, string.sub(v, nl + 1))
+        d_queued = d_queued + 1
+      end
+    end
+  end
+  batched('HDEL', key, del)
+  return ended
+end
+-- Gives back every lease of w not in keep.
+local function requeue_all(w, keep)
+  local all = redis.call('HGETALL', leases(w))
+  local ends = {}
+  for j = 1, #all, 2 do
+    if not (keep and keep[all[j]]) then ends[#ends + 1] = {all[j], true} end
+  end
+  end_leases(w, ends)
 end
 
 -- Leases this worker held when the step began (before its acks).
@@ -153,9 +237,8 @@ for _ = 1, n do
     d_seen = d_seen + 1
   end
   if new then
-    redis.call('RPUSH', q(h), json)
+    push(backs, h, json)
     d_queued = d_queued + 1
-    touched[h] = true
   end
 end
 -- load: answers of hosts, in the order the worker had them; the overload
@@ -180,7 +263,7 @@ for _ = 1, n do
         if b > 0 then b = b - 1 end
         if kind == 'o' then
           if not in_burst then
-            local inf = inflight(h)
+            local inf = host(h)[LEASED]
             l = math.max(1, math.floor(math.min(math.max(inf, 1), l) / 2))
             a = 0
             b = math.max(0, inf - 1)
@@ -193,10 +276,10 @@ for _ = 1, n do
       if d then
         d = next_pause(d, lat, st)
         if st == 429 or st == 503 then
-          local at = now + d
-          if at > tonumber(redis.call('HGET', NEXT, h) or '0') then
-            redis.call('HSET', NEXT, h, at)
-            touched[h] = true
+          local s = host(h)
+          if now + d > s[NEXT] then
+            s[NEXT] = now + d
+            changed(h)
           end
         end
       end
@@ -216,48 +299,60 @@ for _ = 1, n do
     if d and d ~= d0 then redis.call('HSET', AUTO, h, d); touched[h] = true end
   end
 end
--- acks, drops, releases; a page counts as written when its lease ends
--- (once, even if a lost reply makes the worker send it again)
-local d_written = 0
-for k, requeue in ipairs({false, false, true}) do
+-- acks, drops, releases, then retries: one batch of leases to end; a
+-- page counts as written when its lease ends (once, even if a lost reply
+-- makes the worker send it again)
+local ends, acked, tries = {}, {}, {}
+for k = 1, 3 do
   n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do
-    if unlease(W, ARGV[i], ARGV[i + 1], requeue) and k == 1 then d_written = d_written + 1 end
+    ends[#ends + 1] = {ARGV[i], k == 3}
+    if k == 1 then acked[#acked + 1] = ARGV[i] end
     i = i + 2
   end
 end
-if d_written > 0 then redis.call('HINCRBY', STATS, 'written', d_written) end
 -- retries: the request waits in RETRY, not in a lease, so that the
 -- host's limit (cut while it sheds load) holds for retries too
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
   local id, h, wait, json = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
   i = i + 4
-  if unlease(W, id, h, false) then
-    redis.call('ZADD', RETRY, now + wait, id .. '\n' .. h .. '\n' .. json)
+  ends[#ends + 1] = {id, false}
+  tries[#tries + 1] = {id, h, wait, json}
+end
+local ended = end_leases(W, ends)
+local d_written = 0
+for _, id in ipairs(acked) do
+  if ended[id] then d_written = d_written + 1; ended[id] = nil end
+end
+if d_written > 0 then redis.call('HINCRBY', STATS, 'written', d_written) end
+local waits = {}
+for _, r in ipairs(tries) do
+  if ended[r[1]] then
+    ended[r[1]] = nil
+    waits[#waits + 1] = now + r[3]
+    waits[#waits + 1] = r[1] .. '\n' .. r[2] .. '\n' .. r[4]
     d_queued = d_queued + 1
   end
 end
+batched('ZADD', RETRY, waits)
 -- retries now due go first in their hosts' queues
-for _, v in ipairs(redis.call('ZRANGEBYSCORE', RETRY, '-inf', now, 'LIMIT', 0, 256)) do
-  redis.call('ZREM', RETRY, v)
+local due = redis.call('ZRANGEBYSCORE', RETRY, '-inf', now, 'LIMIT', 0, 256)
+batched('ZREM', RETRY, due)
+for _, v in ipairs(due) do
   local a = string.find(v, '\n', 1, true)
   local b = string.find(v, '\n', a + 1, true)
-  local h = string.sub(v, a + 1, b - 1)
-  redis.call('LPUSH', q(h), string.sub(v, b + 1))
-  touched[h] = true
+  push(fronts, string.sub(v, a + 1, b - 1), string.sub(v, b + 1))
 end
 -- hosts: Crawl-delay, pauses (Retry-After, 429/503)
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
   local h, cd, pause = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   i = i + 3
-  if cd > 0 then redis.call('HSET', HD, h, cd) end
-  if pause > 0 then
-    local at = now + pause
-    if at > tonumber(redis.call('HGET', NEXT, h) or '0') then redis.call('HSET', NEXT, h, at) end
-  end
-  touched[h] = true
+  local s = host(h)
+  if cd > 0 then s[CDELAY] = cd end
+  if pause > 0 and now + pause > s[NEXT] then s[NEXT] = now + pause end
+  changed(h)
 end
 -- keep: after a lost reply, my leases the worker does not hold go back
 local keep_flag = tonumber(ARGV[i]); i = i + 1
@@ -286,7 +381,19 @@ for _, w in ipairs(redis.call('ZRANGEBYSCORE', WORKERS, '-inf', now, 'LIMIT', 0,
   redis.call('DEL', leases(w))
   redis.call('HINCRBY', STATS, 'reclaimed_workers', 1)
 end
-for h in pairs(touched) do offer(h) end
+-- the pushes: a push's reply is the queue's length, which keeps QUEUED
+-- exact
+local pushed = {}
+for h in pairs(backs) do pushed[#pushed + 1] = h end
+for h in pairs(fronts) do if not backs[h] then pushed[#pushed + 1] = h end end
+load_hosts(pushed)
+for _, h in ipairs(pushed) do
+  local s = hs[h]
+  if backs[h] then s[QUEUED] = batched('RPUSH', q(h), backs[h]) end
+  if fronts[h] then s[QUEUED] = batched('LPUSH', q(h), fronts[h]) end
+  changed(h)
+end
+offer(touched)
 
 -- lease: hosts whose delay has ended, earliest first
 local out = {'', '', ''}
@@ -324,36 +431,71 @@ if others > 0 and next(touched) ~= nil then
 end
 local leased_now = 0
 if budget > 0 then
-  for _, h in ipairs(redis.call('ZRANGEBYSCORE', READY, '-inf', now, 'LIMIT', 0, budget)) do
+  local ready = redis.call('ZRANGEBYSCORE', READY, '-inf', now, 'LIMIT', 0, budget)
+  load_hosts(ready)
+  local got, took = {}, {}
+  for _, h in ipairs(ready) do
     if budget <= 0 then break end
-    local inf = inflight(h)
+    local s = hs[h]
     local hd = host_delay(h)
-    local k = limit(h) - inf
+    local k = limit(h) - s[LEASED]
     if hd > 0 and k > 1 then k = 1 end
     if k > budget then k = budget end
     if k > 0 then
       local reqs = redis.call('LPOP', q(h), k)
-      if reqs then
-        local last = redis.call('HINCRBY', STATS, 'seq', #reqs)
-        for j, json in ipairs(reqs) do
-          local id = tostring(last - #reqs + j)
-          redis.call('HSET', leases(W), id, h .. '\n' .. json)
-          out[#out + 1] = id
-          out[#out + 1] = h
-          out[#out + 1] = json
-        end
-        budget = budget - #reqs
-        leased_now = leased_now + #reqs
-        set_inflight(h, inf + #reqs)
-        d_queued = d_queued - #reqs
-        d_leased = d_leased + #reqs
+      local nr = reqs and #reqs or 0
+      for _, json in ipairs(reqs or {}) do
+        got[#got + 1] = h
+        got[#got + 1] = json
       end
+      budget = budget - nr
+      s[LEASED] = s[LEASED] + nr
+      s[QUEUED] = math.max(0, s[QUEUED] - nr)
+      if nr < k then
+        s[QUEUED] = 0
+      elseif s[QUEUED] == 0 then
+        -- taken all it counted: ask the list (the count is only a cache)
+        s[QUEUED] = redis.call('LLEN', q(h))
+      end
+      d_queued = d_queued - nr
+      d_leased = d_leased + nr
     end
-    redis.call('HSET', NEXT, h, now + hd)
-    offer(h)
+    s[NEXT] = now + hd
+    dirty[h] = true
+    took[h] = true
   end
-  if leased_now > 0 then redis.call('HINCRBY', STATS, 'dispatched', leased_now) end
+  leased_now = #got / 2
+  if leased_now > 0 then
+    local last = redis.call('HINCRBY', STATS, 'seq', leased_now)
+    local held = {}
+    for j = 1, leased_now do
+      local id = tostring(last - leased_now + j)
+      local h, json = got[2 * j - 1], got[2 * j]
+      held[#held + 1] = id
+      held[#held + 1] = h .. '\n' .. json
+      out[#out + 1] = id
+      out[#out + 1] = h
+      out[#out + 1] = json
+    end
+    batched('HSET', leases(W), held)
+    redis.call('HINCRBY', STATS, 'dispatched', leased_now)
+  end
+  offer(took)
 end
+-- write back the host states: a host with nothing leased, nothing queued,
+-- no delay running and no Crawl-delay is dropped
+local sets, dels = {}, {}
+for h in pairs(dirty) do
+  local s = hs[h]
+  if s[LEASED] == 0 and s[QUEUED] == 0 and s[NEXT] <= now and s[CDELAY] == 0 then
+    dels[#dels + 1] = h
+  else
+    sets[#sets + 1] = h
+    sets[#sets + 1] = s[LEASED] .. ' ' .. s[QUEUED] .. ' ' .. s[NEXT] .. ' ' .. s[CDELAY]
+  end
+end
+batched('HSET', HOST, sets)
+batched('HDEL', HOST, dels)
 if want > 0 and mine == 0 and leased_now == 0 and not bye then
   redis.call('ZADD', HUNGRY, now, W)
 else
