@@ -18,7 +18,7 @@
 
 use std::time::Duration;
 
-use redis::{Connection, ErrorKind, RedisError};
+use redis::{Connection, ConnectionAddr, ErrorKind, RedisError};
 use url::Url;
 
 use crate::secrets::redact_url;
@@ -35,8 +35,23 @@ pub(crate) fn prefix(id: &str) -> String {
     format!("solo:{{{id}}}:")
 }
 
+/// Redirects followed for one command before giving up (a cluster whose
+/// nodes disagree on who serves the crawl's slot).
+const MAX_REDIRECTS: usize = 5;
+
 /// A connection to one Redis, reopened after a failure.
+///
+/// On Redis Cluster the crawl's keys live in one slot (see [`prefix`]):
+/// a node that does not serve it answers `MOVED`, and the link moves to
+/// the node named there (back to the URL's node if that one fails, which
+/// then names the slot's new owner). While the slot migrates (`ASK`,
+/// `TRYAGAIN`) the frontier pauses and retries, as for any Redis trouble:
+/// a step touches many keys of the slot, and half of them on each node
+/// cannot be one atomic step.
 pub(crate) struct Link {
+    /// The node of the user's URL.
+    seed: redis::Client,
+    /// The node the link talks to: `seed`, or where a `MOVED` sent it.
     client: redis::Client,
     con: Option<Connection>,
     sha: String,
@@ -79,7 +94,16 @@ pub(crate) fn transient(e: &RedisError) -> bool {
         || e.is_connection_dropped()
         || matches!(
             e.code(),
-            Some("LOADING" | "BUSY" | "MASTERDOWN" | "TRYAGAIN" | "NOSCRIPT" | "READONLY")
+            Some(
+                "LOADING"
+                    | "BUSY"
+                    | "MASTERDOWN"
+                    | "TRYAGAIN"
+                    | "NOSCRIPT"
+                    | "READONLY"
+                    | "CLUSTERDOWN"
+                    | "ASK"
+            )
         )
 }
 
@@ -111,6 +135,7 @@ impl Link {
         let shown = shown_url(url);
         let client = redis::Client::open(url).map_err(|e| explain(&shown, &e))?;
         let mut link = Link {
+            seed: client.clone(),
             client,
             con: None,
             sha: String::new(),
@@ -146,21 +171,39 @@ impl Link {
     }
 
     /// Runs `f` on the connection, reopening it first if a failure
-    /// closed it; a failure that may go away closes it.
+    /// closed it, following cluster redirects; a failure that may go
+    /// away closes it.
     fn with<T>(
         &mut self,
-        f: impl FnOnce(&mut Connection, &str) -> Result<T, RedisError>,
+        mut f: impl FnMut(&mut Connection, &str) -> Result<T, RedisError>,
     ) -> Result<T, RedisError> {
-        let r = match self.connect() {
-            Ok(()) => f(self.con.as_mut().expect("connected"), &self.sha),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = &r {
-            if transient(e) {
-                self.con = None;
+        let mut redirects = 0;
+        loop {
+            let r = match self.connect() {
+                Ok(()) => f(self.con.as_mut().expect("connected"), &self.sha),
+                Err(e) => Err(e),
+            };
+            let Err(e) = &r else { return r };
+            let to = (e.kind() == ErrorKind::Moved)
+                .then(|| e.redirect_node().map(|(addr, _)| addr.to_owned()))
+                .flatten();
+            match to {
+                Some(addr) if redirects < MAX_REDIRECTS => {
+                    redirects += 1;
+                    self.client = node(&self.seed, &addr)?;
+                    self.con = None;
+                }
+                _ => {
+                    if transient(e) {
+                        self.con = None;
+                        // The node a MOVED named may be gone for good
+                        // (failed over): the URL's node names the next.
+                        self.client = self.seed.clone();
+                    }
+                    return r;
+                }
             }
         }
-        r
     }
 
     /// One frontier step of crawl `prefix` (the script's ARGV after the
@@ -254,7 +297,7 @@ impl Link {
             redis::cmd("HSET")
                 .arg(format!("{prefix}robots"))
                 .arg(host)
-                .arg(v)
+                .arg(&v)
                 .query(con)
         })
     }
@@ -316,6 +359,39 @@ impl Link {
             })
         })
     }
+}
+
+/// A client for cluster node `addr` (`HOST:PORT`, as `MOVED` names it)
+/// with the URL's credentials and TLS settings.
+fn node(seed: &redis::Client, addr: &str) -> Result<redis::Client, RedisError> {
+    let bad = || {
+        RedisError::from((
+            ErrorKind::ParseError,
+            "a redirect to an unreadable node address",
+            addr.to_owned(),
+        ))
+    };
+    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let mut info = seed.get_connection_info().clone();
+    info.addr = match info.addr {
+        ConnectionAddr::TcpTls {
+            insecure,
+            tls_params,
+            ..
+        } => ConnectionAddr::TcpTls {
+            host,
+            port,
+            insecure,
+            tls_params,
+        },
+        _ => ConnectionAddr::Tcp(host, port),
+    };
+    redis::Client::open(info)
 }
 
 /// What `status` read.
@@ -458,6 +534,25 @@ impl std::fmt::Display for CrawlStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_moved_redirect_keeps_the_urls_credentials() {
+        let seed = redis::Client::open("redis://ann:secret@10.0.0.1:7000/0").unwrap();
+        for (addr, host, port) in [
+            ("10.0.0.2:7001", "10.0.0.2", 7001),
+            ("[::1]:7002", "::1", 7002),
+            ("::1:7003", "::1", 7003),
+        ] {
+            let info = node(&seed, addr).unwrap().get_connection_info().clone();
+            assert_eq!(info.addr, ConnectionAddr::Tcp(host.into(), port), "{addr}");
+            assert_eq!(info.redis.username.as_deref(), Some("ann"));
+            assert_eq!(info.redis.password.as_deref(), Some("secret"));
+        }
+        for bad in ["", "no-port", "host:port", "host:99999"] {
+            let e = node(&seed, bad).unwrap_err();
+            assert!(e.to_string().contains("unreadable node address"), "{e}");
+        }
+    }
 
     #[test]
     fn redis_older_than_6_2_is_refused_with_what_is_needed() {

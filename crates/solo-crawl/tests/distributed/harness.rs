@@ -174,6 +174,63 @@ impl Drop for Redis {
     }
 }
 
+/// A Redis Cluster of three masters on random ports (the 16384 slots
+/// split in three), each node killed when dropped.
+pub struct Cluster {
+    pub nodes: Vec<Redis>,
+}
+
+impl Cluster {
+    pub fn start() -> Cluster {
+        // Each node's bus port set apart: port + 10000 may not exist.
+        let bus: Vec<String> = (0..3).map(|_| free_port().to_string()).collect();
+        let nodes: Vec<Redis> = bus
+            .iter()
+            .map(|bus| {
+                Redis::start_with(&[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-port",
+                    bus,
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+            })
+            .collect();
+        for (i, n) in nodes.iter().enumerate() {
+            let (lo, hi) = (i * 16384 / 3, (i + 1) * 16384 / 3 - 1);
+            let r = n.cmd(&["CLUSTER", "ADDSLOTSRANGE", &lo.to_string(), &hi.to_string()]);
+            assert_eq!(r, "+OK", "slots {lo}-{hi}");
+        }
+        for (n, bus) in nodes.iter().zip(&bus).skip(1) {
+            let port = n.port.to_string();
+            let r = nodes[0].cmd(&["CLUSTER", "MEET", "127.0.0.1", &port, bus]);
+            assert_eq!(r, "+OK", "meet");
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !nodes
+            .iter()
+            .all(|n| n.cmd(&["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+        {
+            assert!(Instant::now() < deadline, "the cluster never formed");
+            thread::sleep(Duration::from_millis(50));
+        }
+        Cluster { nodes }
+    }
+
+    /// Whether `node` serves the keys of crawl `id` (the others answer
+    /// `MOVED`).
+    pub fn serves(node: &Redis, id: &str) -> bool {
+        !node
+            .cmd(&["EXISTS", &format!("solo:{{{id}}}:settings")])
+            .starts_with("-MOVED")
+    }
+}
+
 /// What one host of a [`Site`] counts.
 #[derive(Default)]
 struct Counters {

@@ -10,7 +10,9 @@ mod warcio;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use harness::{crawl_flags, lines, redis_available, run, spawn, urls, wait, Redis, Site, TempDir};
+use harness::{
+    crawl_flags, lines, redis_available, run, spawn, urls, wait, Cluster, Redis, Site, TempDir,
+};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -469,6 +471,46 @@ fn workers_n_starts_n_processes_with_numbered_outputs() {
     );
     assert_eq!(code, Some(0), "{err}");
     assert_all_pages(&site, &[dir.path("one.0.jsonl")]);
+}
+
+#[test]
+fn a_crawl_runs_on_redis_cluster_through_any_node() {
+    if !redis_available() {
+        return;
+    }
+    let cluster = Cluster::start();
+    let id = "clustered";
+    let (home, others): (Vec<&Redis>, Vec<&Redis>) =
+        cluster.nodes.iter().partition(|n| Cluster::serves(n, id));
+    assert_eq!((home.len(), others.len()), (1, 2));
+    let site = Site::start(3, 40, Duration::from_millis(2));
+    let dir = TempDir::new("cluster");
+    let out = dir.path("pages.jsonl");
+    // Started through a node that does not serve the crawl's slot: its
+    // MOVED is followed.
+    let (code, err) = wait(
+        spawn(&shared(&site, others[0], id, &out, &["--workers=2"])),
+        LIMIT,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let outs: Vec<_> = (0..2)
+        .map(|i| dir.path(&format!("pages.{i}.jsonl")))
+        .collect();
+    assert_all_pages(&site, &outs);
+    let total: usize = outs.iter().map(|o| lines(o)).sum();
+    assert_eq!(total, site.all().len(), "each page once");
+    // Every key of the crawl is in its one slot, on one node.
+    assert_ne!(home[0].cmd(&["DBSIZE"]), ":0");
+    for n in &others {
+        assert_eq!(n.cmd(&["DBSIZE"]), ":0");
+    }
+    let st = run(&["status", "--redis", &others[1].url(), "--crawl-id", id]);
+    let text = String::from_utf8_lossy(&st.stdout);
+    assert!(text.contains("finished"), "{text}");
+    assert!(
+        text.contains(&format!("pages        {}", site.all().len())),
+        "{text}"
+    );
 }
 
 /// Crawls `site` with `n` workers (`crawl --redis` and `n - 1` `worker`
