@@ -86,7 +86,7 @@ impl RedisFrontier {
 /// What the engine has for Redis since the last step.
 #[derive(Default)]
 struct Outbox {
-    /// (fingerprint, or `None` for `dont_filter`; host; request JSON).
+    /// (fingerprint, or `None` for `dont_filter`; host; [`queue_entry`]).
     adds: Vec<(Option<u64>, String, String)>,
     /// Answers of hosts in the order they came, for the crawl-wide
     /// overload backoff and autothrottle: (host, answer).
@@ -97,7 +97,8 @@ struct Outbox {
     /// decode).
     drops: Vec<(u64, String)>,
     releases: Vec<(u64, String)>,
-    /// Leases ended to try their request again: (id, host, wait ms, JSON).
+    /// Leases ended to try their request again: (id, host, wait ms,
+    /// [`queue_entry`]).
     tries: Vec<(u64, String, u64, String)>,
     /// (host, Crawl-delay ms, pause ms).
     hosts: Vec<(String, u64, u64)>,
@@ -196,6 +197,33 @@ pub(crate) struct Params {
 /// Leased requests: (lease id, request JSON).
 pub(crate) type Leased = Vec<(u64, String)>;
 
+/// The length of a queue entry's RANK (see [`queue_entry`]).
+const RANK_LEN: usize = 13;
+
+/// `req` as the script queues it: RANK (13 hex digits that sort the
+/// highest priority first, then the shallowest) then its JSON. The script
+/// keeps one list per host and rank, oldest first, and leases from the
+/// lowest rank: so a host's queue in Redis is in the order of the
+/// in-process frontier's.
+pub(crate) fn queue_entry<C: serde::Serialize>(req: &crate::Request<C>) -> String {
+    let rank = (i64::from(i32::MAX) - i64::from(req.priority)) as u32;
+    let mut buf = format!("{rank:08x}{:05x}", req.depth.min(0xf_ffff)).into_bytes();
+    if serde_json::to_writer(&mut buf, req).is_err() {
+        buf.truncate(RANK_LEN);
+    }
+    // serde_json writes UTF-8 only.
+    String::from_utf8(buf).unwrap_or_default()
+}
+
+/// The request JSON of a leased queue entry (RANK JSON); empty (a
+/// request that does not decode: its lease is dropped) if it is not one.
+fn member_json(member: &[u8]) -> String {
+    member
+        .get(RANK_LEN..)
+        .map(|j| String::from_utf8_lossy(j).into_owned())
+        .unwrap_or_default()
+}
+
 /// The engine's handle on the shared frontier (see the module docs).
 #[derive(Default)]
 pub(crate) struct Remote {
@@ -218,9 +246,9 @@ pub(crate) struct Remote {
 
 impl Remote {
     /// A new request for the shared queues (through the shared seen set
-    /// unless `dont_filter`).
-    pub(crate) fn add(&self, fp: Option<u64>, host: String, json: String) {
-        self.out.borrow_mut().adds.push((fp, host, json));
+    /// unless `dont_filter`), as [`queue_entry`] made it.
+    pub(crate) fn add(&self, fp: Option<u64>, host: String, entry: String) {
+        self.out.borrow_mut().adds.push((fp, host, entry));
         self.wake.set();
     }
 
@@ -254,15 +282,16 @@ impl Remote {
         self.out.borrow_mut().releases.push((id, host));
     }
 
-    /// Lease `id` ends, and its request (`json`, its retries counted) is
-    /// to be tried again after `wait`, by whichever worker leases it then
-    /// (so the host's crawl-wide limit holds for retries too).
-    pub(crate) fn retry(&self, id: u64, host: String, wait: Duration, json: String) {
+    /// Lease `id` ends, and its request (`entry`, from [`queue_entry`],
+    /// its retries counted) is to be tried again after `wait`, by
+    /// whichever worker leases it then (so the host's crawl-wide limit
+    /// holds for retries too).
+    pub(crate) fn retry(&self, id: u64, host: String, wait: Duration, entry: String) {
         self.held.borrow_mut().remove(&id);
         self.out
             .borrow_mut()
             .tries
-            .push((id, host, wait.as_millis() as u64, json));
+            .push((id, host, wait.as_millis() as u64, entry));
         self.wake.set();
     }
 
@@ -471,14 +500,14 @@ impl Remote {
                     let done = reply.first().is_some_and(|d| d == b"1");
                     let mut leased = Leased::new();
                     let mut it = reply.into_iter().skip(3);
-                    while let (Some(id), Some(_host), Some(json)) =
+                    while let (Some(id), Some(_host), Some(member)) =
                         (it.next(), it.next(), it.next())
                     {
                         let id = std::str::from_utf8(&id)
                             .ok()
                             .and_then(|s| s.parse().ok())
                             .unwrap_or(0);
-                        leased.push((id, String::from_utf8_lossy(&json).into_owned()));
+                        leased.push((id, member_json(&member)));
                     }
                     self.held
                         .borrow_mut()
@@ -649,4 +678,48 @@ pub(crate) fn worker_name() -> String {
         std::process::id(),
         fastrand::u16(..)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Request;
+
+    fn req(path: &str, priority: i32, depth: u32) -> Request<()> {
+        let mut r = Request::new(url::Url::parse(path).unwrap(), ()).with_priority(priority);
+        r.depth = depth;
+        r
+    }
+
+    #[test]
+    fn queue_ranks_sort_like_the_in_process_frontier() {
+        // Highest priority first, then shallowest (the script keeps each
+        // rank's requests oldest first).
+        let order = [
+            ("http://h/a", i32::MAX, 9),
+            ("http://h/b", 5, 0),
+            ("http://h/c", 0, 0),
+            ("http://h/d", 0, 3),
+            ("http://h/e", -1, 0),
+            ("http://h/f", i32::MIN, 0),
+        ];
+        let mut entries: Vec<String> = order
+            .iter()
+            .rev()
+            .map(|(u, p, d)| queue_entry(&req(u, *p, *d)))
+            .collect();
+        assert!(entries.iter().all(|e| e.as_bytes()[RANK_LEN] == b'{'));
+        entries.sort_by(|a, b| a[..RANK_LEN].cmp(&b[..RANK_LEN]));
+        let urls: Vec<String> = entries
+            .iter()
+            .map(|e| {
+                let r: Request<()> = serde_json::from_str(&member_json(e.as_bytes())).unwrap();
+                r.url.to_string()
+            })
+            .collect();
+        let want: Vec<String> = order.iter().map(|(u, _, _)| u.to_string()).collect();
+        assert_eq!(urls, want);
+        // Not an entry: no JSON, no panic.
+        assert_eq!(member_json(b"short"), "");
+    }
 }

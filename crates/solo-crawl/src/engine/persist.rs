@@ -75,7 +75,7 @@ pub(super) fn on_accepted<C: serde::Serialize>(
         r.add(
             (!req.extras().dont_filter).then_some(fp),
             host_key(&req.url),
-            serde_json::to_string(req).unwrap_or_default(),
+            crate::redis_frontier::queue_entry(req),
         );
     }
 }

@@ -398,8 +398,8 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                         // Back to Redis: the retry waits for a slot of the
                         // host's crawl-wide limit like any request.
                         let wait = at.saturating_duration_since(now);
-                        let json = serde_json::to_string(&request).unwrap_or_default();
-                        r.retry(id, host_key(&request.url), wait, json);
+                        let entry = redis_frontier::queue_entry(&request);
+                        r.retry(id, host_key(&request.url), wait, entry);
                         return;
                     }
                 }

@@ -5,7 +5,14 @@
 --                        low 48 bits as integers, so each bucket is an
 --                        intset of 8 bytes per URL (up to
 --                        set-max-intset-entries, 512 by default: 33 M URLs)
---   P..q:HOST      LIST  queued requests of HOST (JSON), oldest first
+--   P..layout      STRING  "2": the key layout below (a crawl started by
+--                        another layout is refused, not mixed up)
+--   P..q:HOST:RANK LIST  queued requests of HOST of one RANK (13 hex
+--                        digits: highest priority, then shallowest sorts
+--                        first), JSON, oldest first
+--   P..r:HOST      ZSET  the RANKs of HOST's non-empty lists (all scored
+--                        0, so in RANK order); a rank whose list ran dry
+--                        may stay until a pop finds it empty
 --   P..host        HASH  HOST -> "LEASED QUEUED NEXT CRAWLDELAY": its
 --                        requests leased now, queued (P..q:HOST's length),
 --                        the ms its delay ends, its Crawl-delay in ms
@@ -15,10 +22,11 @@
 --   P..shed        HASH  HOST -> "LIMIT ANSWERS BURST": the overload
 --                        backoff's state (absent: per_host, nothing shed)
 --   P..autodelay   HASH  HOST -> the autothrottle's pause in ms
---   P..retry       ZSET  "ID\nHOST\nJSON" -> ms it is due: requests to
---                        try again (counted as queued), back at the front
---                        of their host's queue when due
---   P..leases:W    HASH  lease id -> HOST "\n" JSON, the leases of worker W
+--   P..retry       ZSET  "ID\nHOST\nRANK JSON" -> ms it is due: requests
+--                        to try again (counted as queued), first of
+--                        their rank when due
+--   P..leases:W    HASH  lease id -> HOST "\n" RANK JSON, the leases of
+--                        worker W (given back: first of their rank again)
 --   P..workers     ZSET  W -> ms its leases expire (heartbeat + lease time)
 --   P..stats       HASH  queued, leased, dispatched, seq, pages, written
 --                        (page records written: what max_pages counts),
@@ -29,23 +37,24 @@
 -- want, backoff (1: the overload backoff is on), autothrottle target
 -- concurrency ("": off), its start and max delay in ms, then sections,
 -- each a count and its entries:
---   adds     (bucket or "" for dont_filter, member, host, json)
+--   adds     (bucket or "" for dont_filter, member, host, RANK JSON)
 --   load     (host, answers)  answers: "KLATENCY:STATUS ..." in order,
 --            K = o (the host shed load), a (answered), n (failed)
 --   acks     (id, host)                  pages done, their records written
 --            (in these three, the host the lease holds counts)
 --   drops    (id, host)                  leases ended without a page
 --   releases (id, host)                              leases given back
---   retries  (id, host, wait_ms, json)   leases ended, to try again later
+--   retries  (id, host, wait_ms, RANK JSON)  leases ended, to try later
 --   hosts    (host, crawl_delay_ms, pause_ms)        politeness news
 --   keep     (id)  with keep_flag: requeue my leases not in this list
 -- then stats deltas: pages, errors, items, retries; then bye (1: leaving).
--- Returns {done, queued, leased, id, host, json, id, host, json, ...}.
+-- Returns {done, queued, leased, id, host, RANK JSON, id, host, ...}.
 -- Cost: a step reads the state of every host it touches with one HMGET
 -- and writes it back with one HSET, ends its leases with one HMGET and one
 -- HDEL, takes new ones with one HSET and moves hosts in and out of READY
 -- with one ZADD and one ZREM; only the seen set (one SADD per new URL) and
--- the queues (one push per host and step, one LPOP per host leased) are
+-- the queues (one push per host and rank and step, one ZRANGE and one
+-- LPOP per host leased) are
 -- touched per URL or host.
 local P, W = ARGV[1], ARGV[2]
 local per_host = tonumber(ARGV[3])
@@ -61,8 +70,19 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local SEEN, READY, HOST = P .. 'seen', P .. 'ready', P .. 'host'
 local STATS, WORKERS = P .. 'stats', P .. 'workers'
 local SHED, AUTO, RETRY = P .. 'shed', P .. 'autodelay', P .. 'retry'
-local function q(h) return P .. 'q:' .. h end
+local function q(h, rank) return P .. 'q:' .. h .. ':' .. rank end
+local function ranks(h) return P .. 'r:' .. h end
 local function leases(w) return P .. 'leases:' .. w end
+-- The layout: a crawl that another version of solo-crawl started (its
+-- keys are shaped otherwise) is refused, not mixed up.
+local LAYOUT = '2'
+local layout = redis.call('GET', P .. 'layout')
+if not layout then
+  if redis.call('EXISTS', STATS) == 1 then layout = '1' else redis.call('SET', P .. 'layout', LAYOUT); layout = LAYOUT end
+end
+if layout ~= LAYOUT then
+  return redis.error_reply('LAYOUT this crawl was started by another version of solo-crawl (its Redis keys are laid out for version ' .. layout .. ' of the frontier, this worker uses version ' .. LAYOUT .. '): finish it with that version, or start a new --crawl-id')
+end
 redis.call('HSETNX', STATS, 'started_ms', now)
 if max_pages > 0 then redis.call('HSETNX', STATS, 'max_pages', max_pages) end
 local d_queued, d_leased, d_seen = 0, 0, 0
@@ -167,13 +187,18 @@ local function offer(set)
   batched('ZREM', READY, rem)
 end
 
--- Requests to put at the front (a lease given back, a retry now due) and
--- at the back (new) of each host's queue, pushed at the end of phase one.
-local fronts, backs = {}, {}
-local function push(to, h, json)
-  local l = to[h]
-  if not l then l = {}; to[h] = l end
-  l[#l + 1] = json
+-- Requests (RANK JSON) to queue, per host and rank: at the front (leases
+-- given back, retries now due) or the back (new), pushed at the end of
+-- phase one.
+local pushes = {}
+local function push(h, rank_json, front)
+  local by_rank = pushes[h]
+  if not by_rank then by_rank = {}; pushes[h] = by_rank end
+  local rank = string.sub(rank_json, 1, 13)
+  local l = by_rank[rank]
+  if not l then l = {{}, {}}; by_rank[rank] = l end
+  local side = l[front and 1 or 2]
+  side[#side + 1] = string.sub(rank_json, 14)
 end
 -- Ends the leases in ends ({id, requeue} each) of worker w; a lease
 -- already gone (reclaimed) is skipped. Returns id -> true for each ended.
@@ -205,7 +230,7 @@ local function end_leases(w, ends)
       changed(h)
       d_leased = d_leased - 1
       if e[2] then
-        push(fronts, h, string.sub(v, nl + 1))
+        push(h, string.sub(v, nl + 1), true)
         d_queued = d_queued + 1
       end
     end
@@ -237,7 +262,7 @@ for _ = 1, n do
     d_seen = d_seen + 1
   end
   if new then
-    push(backs, h, json)
+    push(h, json, false)
     d_queued = d_queued + 1
   end
 end
@@ -342,7 +367,7 @@ batched('ZREM', RETRY, due)
 for _, v in ipairs(due) do
   local a = string.find(v, '\n', 1, true)
   local b = string.find(v, '\n', a + 1, true)
-  push(fronts, string.sub(v, a + 1, b - 1), string.sub(v, b + 1))
+  push(string.sub(v, a + 1, b - 1), string.sub(v, b + 1), true)
 end
 -- hosts: Crawl-delay, pauses (Retry-After, 429/503)
 n = tonumber(ARGV[i]); i = i + 1
@@ -381,16 +406,24 @@ for _, w in ipairs(redis.call('ZRANGEBYSCORE', WORKERS, '-inf', now, 'LIMIT', 0,
   redis.call('DEL', leases(w))
   redis.call('HINCRBY', STATS, 'reclaimed_workers', 1)
 end
--- the pushes: a push's reply is the queue's length, which keeps QUEUED
--- exact
+-- the pushes; a list that was empty puts its rank in the host's ranks
 local pushed = {}
-for h in pairs(backs) do pushed[#pushed + 1] = h end
-for h in pairs(fronts) do if not backs[h] then pushed[#pushed + 1] = h end end
+for h in pairs(pushes) do pushed[#pushed + 1] = h end
 load_hosts(pushed)
 for _, h in ipairs(pushed) do
   local s = hs[h]
-  if backs[h] then s[QUEUED] = batched('RPUSH', q(h), backs[h]) end
-  if fronts[h] then s[QUEUED] = batched('LPUSH', q(h), fronts[h]) end
+  local opened = {}
+  for rank, l in pairs(pushes[h]) do
+    local len, n = 0, #l[1] + #l[2]
+    if #l[2] > 0 then len = batched('RPUSH', q(h, rank), l[2]) end
+    if #l[1] > 0 then len = batched('LPUSH', q(h, rank), l[1]) end
+    if len == n then
+      opened[#opened + 1] = 0
+      opened[#opened + 1] = rank
+    end
+    s[QUEUED] = s[QUEUED] + n
+  end
+  batched('ZADD', ranks(h), opened)
   changed(h)
 end
 offer(touched)
@@ -442,11 +475,20 @@ if budget > 0 then
     if hd > 0 and k > 1 then k = 1 end
     if k > budget then k = budget end
     if k > 0 then
-      local reqs = redis.call('LPOP', q(h), k)
-      local nr = reqs and #reqs or 0
-      for _, json in ipairs(reqs or {}) do
-        got[#got + 1] = h
-        got[#got + 1] = json
+      -- the lowest rank first; a list found empty leaves the ranks
+      local nr = 0
+      while nr < k do
+        local rank = redis.call('ZRANGE', ranks(h), 0, 0)[1]
+        if not rank then break end
+        local asked = k - nr
+        local reqs = redis.call('LPOP', q(h, rank), asked)
+        local m = reqs and #reqs or 0
+        for j = 1, m do
+          got[#got + 1] = h
+          got[#got + 1] = rank .. reqs[j]
+        end
+        nr = nr + m
+        if m < asked then redis.call('ZREM', ranks(h), rank) end
       end
       budget = budget - nr
       s[LEASED] = s[LEASED] + nr
@@ -454,8 +496,8 @@ if budget > 0 then
       if nr < k then
         s[QUEUED] = 0
       elseif s[QUEUED] == 0 then
-        -- taken all it counted: ask the list (the count is only a cache)
-        s[QUEUED] = redis.call('LLEN', q(h))
+        -- taken all it counted: any rank left? (the count is a cache)
+        s[QUEUED] = redis.call('ZCARD', ranks(h))
       end
       d_queued = d_queued - nr
       d_leased = d_leased + nr
@@ -470,12 +512,12 @@ if budget > 0 then
     local held = {}
     for j = 1, leased_now do
       local id = tostring(last - leased_now + j)
-      local h, json = got[2 * j - 1], got[2 * j]
+      local h, member = got[2 * j - 1], got[2 * j]
       held[#held + 1] = id
-      held[#held + 1] = h .. '\n' .. json
+      held[#held + 1] = h .. '\n' .. member
       out[#out + 1] = id
       out[#out + 1] = h
-      out[#out + 1] = json
+      out[#out + 1] = member
     end
     batched('HSET', leases(W), held)
     redis.call('HINCRBY', STATS, 'dispatched', leased_now)

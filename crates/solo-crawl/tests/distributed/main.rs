@@ -361,6 +361,39 @@ fn redis_errors_are_one_clear_message() {
 }
 
 #[test]
+fn a_crawl_laid_out_by_another_version_is_refused_in_one_sentence() {
+    if !redis_available() {
+        return;
+    }
+    let redis = Redis::start();
+    // What a solo-crawl of the first layout leaves: counters, no mark.
+    assert_eq!(
+        redis.cmd(&["HSET", "solo:{old}:stats", "queued", "3"]),
+        ":1"
+    );
+    let o = run(&[
+        "crawl",
+        "http://127.0.0.1:1/",
+        "--redis",
+        &redis.url(),
+        "--crawl-id",
+        "old",
+        "--output=/dev/null",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("started by another version of solo-crawl")
+            && err.contains("start a new --crawl-id"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    // Its keys are left as they were.
+    assert_eq!(redis.cmd(&["EXISTS", "solo:{old}:layout"]), ":0");
+    assert_eq!(redis.cmd(&["HGET", "solo:{old}:stats", "queued"]), "3");
+}
+
+#[test]
 fn a_redis_restart_mid_crawl_loses_nothing() {
     if !redis_available() {
         return;
@@ -511,6 +544,85 @@ fn a_crawl_runs_on_redis_cluster_through_any_node() {
         text.contains(&format!("pages        {}", site.all().len())),
         "{text}"
     );
+}
+
+/// From page 0, asks for pages 1..=20 at priority 0, then page 21 at
+/// priority 10.
+struct Urgent(String);
+
+impl solo_crawl::Spider for Urgent {
+    type Callback = ();
+    fn start_requests(&self) -> Vec<solo_crawl::Request<()>> {
+        vec![solo_crawl::Request::new(self.page(0), ())]
+    }
+    async fn parse(
+        &self,
+        _: (),
+        response: &solo_crawl::Response,
+        out: &mut solo_crawl::Output<()>,
+    ) {
+        if response.url().path() == "/p/0" {
+            for i in 1..=20 {
+                out.follow(solo_crawl::Request::new(self.page(i), ()));
+            }
+            out.follow(solo_crawl::Request::new(self.page(21), ()).with_priority(10));
+        }
+    }
+}
+
+impl Urgent {
+    fn page(&self, i: usize) -> url::Url {
+        url::Url::parse(&format!("{}/p/{i}", self.0)).unwrap()
+    }
+}
+
+#[test]
+fn a_hosts_queue_in_redis_is_in_priority_order() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(1, 30, Duration::from_millis(2));
+    let redis = Redis::start();
+    let pages = solo_crawl::output::SharedBuf::default();
+    let out = solo_crawl::OutputConfig {
+        pages: solo_crawl::Target::Buffer(pages.clone()),
+        items: solo_crawl::Target::Discard,
+        ..Default::default()
+    };
+    // One request at a time, so that the order is Redis's, not the
+    // worker's (which orders what it holds by priority itself).
+    let cfg = solo_crawl::Config {
+        concurrency: 1,
+        per_host: 1,
+        obey_robots: false,
+        frontier: solo_crawl::FrontierBackend::Redis(solo_crawl::RedisFrontier::new(
+            redis.url(),
+            "urgent",
+        )),
+        ..Default::default()
+    };
+    let spider = Urgent(format!("http://127.0.0.1:{}", site.ports[0]));
+    solo::run(solo_crawl::Crawler::new(spider, cfg).output(out).run()).unwrap();
+    let text = String::from_utf8(pages.lock().unwrap().clone()).unwrap();
+    let order: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["url"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let want: Vec<String> = [0, 21]
+        .into_iter()
+        .chain(1..=20)
+        .map(|i| i.to_string())
+        .collect();
+    assert_eq!(order, want);
 }
 
 /// Crawls `site` with `n` workers (`crawl --redis` and `n - 1` `worker`
