@@ -29,10 +29,14 @@
 # --lease-timeout 3); pages lost = site pages missing from the union of the
 # outputs.
 #
-#   bench/crawl/distributed.sh [--pages N] [--workers "1 2 4"] [--quick] [--solo-only]
+#   bench/crawl/distributed.sh [--pages N] [--workers "1 2 4"] [--reps N] [--quick] [--solo-only]
 #
 # --quick: 2,000 pages, one and two workers, no scrapy-redis (CI smoke).
 # --solo-only: no scrapy-redis (no Python needed).
+# --reps N: the solo-crawl runs N times, interleaved (in-process, then each
+#   worker count, N times over; scrapy-redis once): the table gets every
+#   run and then the medians, and each worker count's CPU per page
+#   (crawler + Redis) over the in-process crawl's of the same rep.
 # Results: bench/results/distributed.txt (a table) and stdout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,13 +46,15 @@ pages=20000
 workers="1 2 4"
 quick=0
 solo_only=0
+reps=1
 while [[ $# -gt 0 ]]; do
     case $1 in
         --pages) pages=$2; shift 2 ;;
         --workers) workers=$2; shift 2 ;;
+        --reps) reps=$2; shift 2 ;;
         --quick) quick=1; pages=2000; workers="1 2"; shift ;;
         --solo-only) solo_only=1; shift ;;
-        *) echo "usage: $0 [--pages N] [--workers \"1 2 4\"] [--quick] [--solo-only]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--pages N] [--workers \"1 2 4\"] [--reps N] [--quick] [--solo-only]" >&2; exit 2 ;;
     esac
 done
 hosts=64
@@ -204,10 +210,12 @@ PY
 }
 
 common=(--concurrency $conc --per-host $per_host --delay 0 --ignore-robots)
-measure solo "$tmp/solo.jsonl" "$solo_crawl" crawl "${common[@]}" --output "$tmp/solo.jsonl" "${starts[@]}"
-for w in $workers; do
-    measure "solo-r$w" "$tmp/r$w.*.jsonl" "$solo_crawl" crawl "${common[@]}" \
-        --redis "$rurl" --crawl-id "bench$w" --workers "$w" --output "$tmp/r$w.jsonl" "${starts[@]}"
+for _ in $(seq "$reps"); do
+    measure solo "$tmp/solo.jsonl" "$solo_crawl" crawl "${common[@]}" --output "$tmp/solo.jsonl" "${starts[@]}"
+    for w in $workers; do
+        measure "solo-r$w" "$tmp/r$w.*.jsonl" "$solo_crawl" crawl "${common[@]}" \
+            --redis "$rurl" --crawl-id "bench$w" --workers "$w" --output "$tmp/r$w.jsonl" "${starts[@]}"
+    done
 done
 
 if [[ $solo_only == 0 ]]; then
@@ -266,10 +274,42 @@ if [[ $solo_only == 0 ]]; then
     seen_scale=$("$venv/bin/python" bench/crawl/seen_memory.py "$rurl" 1000000)
 fi
 
+# Medians per run name, and each Redis run's CPU per page (crawler +
+# Redis) over the in-process run's of the same rep.
+summary() {
+    python3 - "$results" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]).read().splitlines()[1:] if l.strip()]
+names = []
+by = {}
+for r in rows:
+    if r[0] not in by:
+        names.append(r[0])
+    by.setdefault(r[0], []).append([float(x) for x in r[1:]])
+reps = max(len(v) for v in by.values())
+if reps > 1:
+    print(f"medians of {reps} reps:")
+    for n in names:
+        m = [statistics.median(c) for c in zip(*by[n])]
+        print(f"{n:<10} {m[0]:>8.0f} {m[1]:>10.0f} {m[2]:>12.3f} {m[3]:>12.3f} {m[4]:>10.2f} "
+              f"{m[5]:>12.3f} {m[6]:>10.1f} {m[7]:>11.1f} {m[8]:>9.1f}")
+base = by.get("solo", [])
+for n in names:
+    if not n.startswith("solo-r"):
+        continue
+    ratios = [(r[2] + r[3]) / b[2] for r, b in zip(by[n], base) if b[2] > 0]
+    if ratios:
+        each = ", ".join(f"{x:.2f}" for x in ratios)
+        print(f"{n}: CPU per page, crawler + Redis, over in-process: "
+              f"{statistics.median(ratios):.2f}x (median; each rep: {each})")
+PY
+}
+
 {
-    echo "# bench/crawl/distributed.sh --pages $pages --workers \"$workers\"$([[ $quick == 1 ]] && echo ' --quick')"
+    echo "# bench/crawl/distributed.sh --pages $pages --workers \"$workers\" --reps $reps$([[ $quick == 1 ]] && echo ' --quick')"
     echo "# $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
     cat "$results"
+    summary
     echo "kill test (2 workers, one SIGKILLed at 40%): pages lost: solo-crawl $solo_lost, scrapy-redis $sredis_lost"
     [[ -n $seen_scale ]] && echo "$seen_scale"
 } | tee "$tmp/table.txt"
