@@ -263,7 +263,7 @@ fn handle(files: &mut Files, store: &mut Option<Store>, m: Msg) -> io::Result<()
         Msg::Item(v) => files.out.write_item(&v)?,
         Msg::Warc(url, capture) => {
             if let Some(w) = &mut files.warc {
-                w.exchange(&url, &capture, store.as_mut())?;
+                w.exchange(url, &capture, store.as_mut())?;
             }
         }
         Msg::State(op) => {

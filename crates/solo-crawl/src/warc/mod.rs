@@ -60,6 +60,7 @@
 //! (uuid's `fast-rng`), not one `getrandom` call each. Buffers are reused
 //! from record to record.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -72,6 +73,9 @@ use sha1::{Digest, Sha1};
 
 use crate::sink::db_err;
 use crate::store::Store;
+use head::{warc_date, Dates, Head, RecordId, WarcDate};
+
+mod head;
 
 /// The default of [`WarcOutput::max_size`]: 1 GiB (`--warc-max-size 1G`).
 pub const DEFAULT_WARC_MAX_SIZE: u64 = 1 << 30;
@@ -206,12 +210,14 @@ pub(crate) struct WarcWriter {
     size: u64,
     /// Whole records not yet handed to the OS (see [`flush`](Self::flush)).
     pending: Vec<u8>,
-    /// Reused: a record's text, and (with `.gz`) its gzip member.
+    /// Reused: a record's text, and (with `.gz`) room for its gzip
+    /// member (never shortened, so never zeroed again).
     text: Vec<u8>,
     packed: Vec<u8>,
+    dates: Dates,
     /// Payload digest → (target URI, date) of the response that has it,
     /// in this run (with a state store, the store keeps them instead).
-    written: HashMap<[u8; 20], (String, String)>,
+    written: HashMap<[u8; 20], (String, WarcDate)>,
 }
 
 const IDENTICAL: &str = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest";
@@ -242,6 +248,7 @@ impl WarcWriter {
             pending: Vec::with_capacity(PENDING_MAX + (64 << 10)),
             text: Vec::new(),
             packed: Vec::new(),
+            dates: Dates::default(),
             written: HashMap::new(),
         };
         w.warcinfo(&path)?;
@@ -259,18 +266,22 @@ impl WarcWriter {
             block += &format!("{}: {}\r\n", one_line(k), one_line(v));
         }
         let name = one_line(&path.file_name().unwrap_or_default().to_string_lossy());
-        let fields = [
-            ("WARC-Type", "warcinfo"),
-            ("WARC-Record-ID", &record_id()),
-            ("WARC-Date", &warc_date(SystemTime::now())),
-            ("WARC-Filename", &name),
-            ("Content-Type", "application/warc-fields"),
-        ];
-        let record = self.record(&fields, block.as_bytes(), None)?;
+        let (id, date) = (RecordId::new(), warc_date(SystemTime::now()));
+        let fields = |h: &mut Head| {
+            h.field("WARC-Type", "warcinfo");
+            h.field("WARC-Record-ID", id.as_str());
+            h.field("WARC-Date", date.as_str());
+            h.field("WARC-Filename", &name);
+            h.field("Content-Type", "application/warc-fields");
+        };
         // Straight in: called when a file starts, the roll-over decided.
-        self.pending.extend_from_slice(&record);
-        self.size += record.len() as u64;
-        self.recycle(record);
+        let len = self.record(&fields, block.as_bytes(), None)?;
+        let record = match self.gzip {
+            Some(_) => &self.packed[..len],
+            None => &self.text[..len],
+        };
+        self.pending.extend_from_slice(record);
+        self.size += len as u64;
         Ok(())
     }
 
@@ -278,14 +289,18 @@ impl WarcWriter {
     /// exchange with `url`.
     pub(crate) fn exchange(
         &mut self,
-        url: &str,
+        url: String,
         c: &Capture,
         store: Option<&mut Store>,
     ) -> io::Result<()> {
-        let date = warc_date(c.date);
-        let uri = one_line(url);
-        let (req_id, resp_id) = (record_id(), record_id());
-        let ip = c.peer.map(|ip| ip.to_string());
+        let date = self.dates.of(c.date);
+        let uri = match url.bytes().any(|b| b.is_ascii_control() || b >= 0x80) {
+            true => one_line(&url),
+            false => url,
+        };
+        let (req_id, resp_id) = (RecordId::new(), RecordId::new());
+        let mut ip_text = [0u8; 48];
+        let ip = c.peer.map(|ip| ip_str(ip, &mut ip_text));
         let payload: [u8; 20] = Sha1::digest(&c.body).into();
         let head = archived_head(&c.response_head);
         let earlier = match c.body.is_empty() {
@@ -297,31 +312,45 @@ impl WarcWriter {
             (None, false) => "response",
             _ => "revisit",
         };
-        let mut fields = exchange_fields(kind, [&resp_id, &date, &uri], &ip, &req_id, RESPONSE);
-        let response = match &earlier {
-            // The answer to a conditional request: the page as archived
-            // by an earlier crawl.
-            _ if not_modified => {
-                fields.push(("WARC-Profile", NOT_MODIFIED));
-                self.record(&fields, &head, None)?
+        let exchange_fields = |h: &mut Head, kind, [id, other]: [&RecordId; 2], content_type| {
+            h.field("WARC-Type", kind);
+            h.field("WARC-Record-ID", id.as_str());
+            h.field("WARC-Date", date.as_str());
+            h.field("WARC-Target-URI", &uri);
+            if let Some(ip) = ip {
+                h.field("WARC-IP-Address", ip);
             }
-            Some((first_uri, first_date)) => {
-                fields.push(("WARC-Profile", IDENTICAL));
-                fields.push(("WARC-Refers-To-Target-URI", first_uri));
-                fields.push(("WARC-Refers-To-Date", first_date));
-                self.record(&fields, &head, Some((&payload, &[])))?
-            }
-            None => self.record(&fields, &head, Some((&payload, &c.body)))?,
+            h.field("WARC-Concurrent-To", other.as_str());
+            h.field("Content-Type", content_type);
         };
-        let fields = exchange_fields("request", [&req_id, &date, &uri], &ip, &resp_id, REQUEST);
-        let request = self.record(&fields, &c.request, None)?;
-        self.queue(&request)?;
-        self.recycle(request);
-        self.queue(&response)?;
-        self.recycle(response);
+        let request = |h: &mut Head| exchange_fields(h, "request", [&req_id, &resp_id], REQUEST);
+        let len = self.record(&request, &c.request, None)?;
+        self.queue(len)?;
+        let response = |h: &mut Head| {
+            exchange_fields(h, kind, [&resp_id, &req_id], RESPONSE);
+            match &earlier {
+                // The answer to a conditional request: the page as
+                // archived by an earlier crawl.
+                _ if not_modified => h.field("WARC-Profile", NOT_MODIFIED),
+                Some((first_uri, first_date)) => {
+                    h.field("WARC-Profile", IDENTICAL);
+                    h.field("WARC-Refers-To-Target-URI", first_uri);
+                    h.field("WARC-Refers-To-Date", first_date);
+                }
+                None => {}
+            }
+        };
+        let len = match (&earlier, not_modified) {
+            (_, true) => self.record(&response, &head, None)?,
+            (Some(_), false) => self.record(&response, &head, Some((&payload, &[])))?,
+            (None, false) => self.record(&response, &head, Some((&payload, &c.body)))?,
+        };
+        self.queue(len)?;
         if earlier.is_none() && !not_modified && !c.body.is_empty() {
             match store {
-                Some(s) => s.add_warc_payload(&payload, &uri, &date).map_err(db_err)?,
+                Some(s) => s
+                    .add_warc_payload(&payload, &uri, date.as_str())
+                    .map_err(db_err)?,
                 None => drop(self.written.insert(payload, (uri, date))),
             }
         }
@@ -337,77 +366,78 @@ impl WarcWriter {
     ) -> io::Result<Option<(String, String)>> {
         match store {
             Some(s) => s.warc_payload(payload).map_err(db_err),
-            None => Ok(self.written.get(payload).cloned()),
+            None => Ok(self
+                .written
+                .get(payload)
+                .map(|(uri, date)| (uri.clone(), date.as_str().to_owned()))),
         }
     }
 
-    /// One record, gzipped if the files are: `block` followed by
-    /// `payload.1` (whose digest is `payload.0`). The buffer goes back
-    /// with [`recycle`](Self::recycle).
+    /// Composes one record, gzipped if the files are: the header
+    /// `fields` write, then `block` followed by `payload.1` (whose
+    /// digest is `payload.0`). Its length; its bytes are the first of
+    /// `packed` (with `.gz`) or `text`.
     fn record(
         &mut self,
-        fields: &[(&str, &str)],
+        fields: &dyn Fn(&mut Head),
         block: &[u8],
         payload: Option<(&[u8; 20], &[u8])>,
-    ) -> io::Result<Vec<u8>> {
+    ) -> io::Result<usize> {
         let body = payload.map_or(&[][..], |p| p.1);
         let mut digest = Sha1::new();
         digest.update(block);
         digest.update(body);
         let block_digest: [u8; 20] = digest.finalize().into();
-        let mut out = std::mem::take(&mut self.text);
-        out.clear();
-        out.extend_from_slice(b"WARC/1.1\r\n");
-        for (k, v) in fields {
-            write!(out, "{k}: {v}\r\n")?;
-        }
+        let mut head = Head::start(std::mem::take(&mut self.text));
+        fields(&mut head);
         if let Some((p, _)) = payload {
-            write!(out, "WARC-Payload-Digest: {}\r\n", sha1(p))?;
+            head.digest("WARC-Payload-Digest", p);
         }
-        let len = block.len() + body.len();
-        write!(
-            out,
-            "WARC-Block-Digest: {}\r\nContent-Length: {len}\r\n\r\n",
-            sha1(&block_digest)
-        )?;
+        head.digest("WARC-Block-Digest", &block_digest);
+        let mut out = head.end(block.len() + body.len());
         out.extend_from_slice(block);
         out.extend_from_slice(body);
         out.extend_from_slice(b"\r\n\r\n");
-        let Some(gz) = &mut self.gzip else {
-            return Ok(out);
-        };
-        let mut member = std::mem::take(&mut self.packed);
-        member.resize(gz.gzip_compress_bound(out.len()), 0);
-        let n = gz
-            .gzip_compress(&out, &mut member)
-            .map_err(|e| io::Error::other(format!("gzip: {e:?}")))?;
-        member.truncate(n);
         self.text = out;
-        Ok(member)
-    }
-
-    /// Gives a buffer from [`record`](Self::record) back for the next.
-    fn recycle(&mut self, buf: Vec<u8>) {
-        match self.gzip {
-            Some(_) => self.packed = buf,
-            None => self.text = buf,
+        let Some(gz) = &mut self.gzip else {
+            return Ok(self.text.len());
+        };
+        let bound = gz.gzip_compress_bound(self.text.len());
+        if self.packed.len() < bound {
+            self.packed.resize(bound, 0);
         }
+        gz.gzip_compress(&self.text, &mut self.packed)
+            .map_err(|e| io::Error::other(format!("gzip: {e:?}")))
     }
 
-    /// Queues one whole record, starting the next file first if it would
-    /// take this one past the limit.
-    fn queue(&mut self, record: &[u8]) -> io::Result<()> {
-        let len = record.len() as u64;
-        if self.size > 0 && self.size.saturating_add(len) > self.cfg.max_size {
+    /// Queues the record [`record`](Self::record) composed last (`len`
+    /// bytes), starting the next file first if it would take this one
+    /// past the limit.
+    fn queue(&mut self, len: usize) -> io::Result<()> {
+        let len64 = len as u64;
+        if self.size > 0 && self.size.saturating_add(len64) > self.cfg.max_size {
             self.flush()?;
             let (file, path, number) = create(&self.cfg, self.number.saturating_add(1))?;
             self.number = number;
             self.file = file;
             self.size = 0;
+            // The warcinfo record takes the buffers: the record waits in
+            // them no longer than for this copy.
+            let record = std::mem::take(match self.gzip {
+                Some(_) => &mut self.packed,
+                None => &mut self.text,
+            });
             self.warcinfo(&path)?;
+            self.pending.extend_from_slice(&record[..len]);
+            self.size += len64;
+        } else {
+            let record = match self.gzip {
+                Some(_) => &self.packed[..len],
+                None => &self.text[..len],
+            };
+            self.pending.extend_from_slice(record);
+            self.size += len64;
         }
-        self.pending.extend_from_slice(record);
-        self.size += len;
         if self.pending.len() >= PENDING_MAX {
             self.flush()?;
         }
@@ -427,27 +457,16 @@ impl WarcWriter {
     }
 }
 
-/// The fields of a `request`, `response` or `revisit` record up to its
-/// content type; `[id, date, uri]`, and the other record's ID.
-fn exchange_fields<'a>(
-    kind: &'a str,
-    [id, date, uri]: [&'a str; 3],
-    ip: &'a Option<String>,
-    other: &'a str,
-    content_type: &'static str,
-) -> Vec<(&'static str, &'a str)> {
-    let mut fields = vec![
-        ("WARC-Type", kind),
-        ("WARC-Record-ID", id),
-        ("WARC-Date", date),
-        ("WARC-Target-URI", uri),
-    ];
-    if let Some(ip) = ip {
-        fields.push(("WARC-IP-Address", ip));
-    }
-    fields.push(("WARC-Concurrent-To", other));
-    fields.push(("Content-Type", content_type));
-    fields
+/// An address as text, in `buf`.
+fn ip_str(ip: IpAddr, buf: &mut [u8; 48]) -> &str {
+    let mut w = &mut buf[..];
+    let room = w.len();
+    // 48 bytes hold any IPv4 or IPv6 address's text.
+    let n = match write!(w, "{ip}") {
+        Ok(()) => room - w.len(),
+        Err(_) => 0,
+    };
+    std::str::from_utf8(&buf[..n]).unwrap_or_default()
 }
 
 /// The compression level, checked.
@@ -488,25 +507,22 @@ fn named(path: &Path, e: io::Error) -> io::Error {
 }
 
 /// The head to archive: a `Transfer-Encoding` line renamed (the body is
-/// stored de-chunked), everything else as received.
-fn archived_head(head: &[u8]) -> Vec<u8> {
+/// stored de-chunked), everything else as received (borrowed when there
+/// is no such line, as with a `Content-Length`).
+fn archived_head(head: &[u8]) -> Cow<'_, [u8]> {
+    let te =
+        |line: &[u8]| line.len() > 18 && line[..18].eq_ignore_ascii_case(b"transfer-encoding:");
+    if !head.split_inclusive(|&b| b == b'\n').any(te) {
+        return Cow::Borrowed(head);
+    }
     let mut out = Vec::with_capacity(head.len() + 16);
     for line in head.split_inclusive(|&b| b == b'\n') {
-        let te = line.len() > 18 && line[..18].eq_ignore_ascii_case(b"transfer-encoding:");
-        if te {
+        if te(line) {
             out.extend_from_slice(b"X-Archive-Orig-");
         }
         out.extend_from_slice(line);
     }
-    out
-}
-
-fn sha1(d: &[u8; 20]) -> String {
-    format!("sha1:{}", data_encoding::BASE32.encode(d))
-}
-
-fn record_id() -> String {
-    format!("<urn:uuid:{}>", uuid::Uuid::new_v4())
+    Cow::Owned(out)
 }
 
 /// A header value on one line (no CR, LF or other control characters).
@@ -514,20 +530,6 @@ fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
-}
-
-/// `2026-11-30T18:55:00Z` (UTC, to the second).
-fn warc_date(t: SystemTime) -> String {
-    let t = time::OffsetDateTime::from(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
 
 #[cfg(test)]
@@ -552,7 +554,7 @@ mod tests {
     fn transfer_encoding_is_renamed_and_the_rest_kept() {
         let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A:  b\r\n\r\n";
         assert_eq!(
-            archived_head(head),
+            &*archived_head(head),
             b"HTTP/1.1 200 OK\r\nX-Archive-Orig-Transfer-Encoding: chunked\r\nX-A:  b\r\n\r\n"
         );
     }
@@ -570,7 +572,7 @@ mod tests {
             response_head: Bytes::from_static(b"HTTP/1.1 200 OK\r\n\r\n"),
             body: Bytes::from(page),
         };
-        w.exchange("http://a.test/", &c, None)?;
+        w.exchange("http://a.test/".into(), &c, None)?;
         w.flush()?;
         std::fs::read(cfg.file_name(0))
     }
@@ -616,6 +618,5 @@ mod tests {
             WarcOutput::new("a").file_name(0),
             PathBuf::from("a-00000.warc")
         );
-        assert_eq!(warc_date(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
     }
 }
