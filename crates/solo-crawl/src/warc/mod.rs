@@ -58,7 +58,13 @@
 //! one per record (that was ~0.25 s of system time per 100,000 pages
 //! in plain `.warc` files). Record IDs come from a user-space CSPRNG
 //! (uuid's `fast-rng`), not one `getrandom` call each. Buffers are reused
-//! from record to record.
+//! from record to record, and each record's header is written straight
+//! into its buffer (`head`: no `format!`, ~18,000 instructions per page
+//! less). What is left on the writer thread (perf, 100,000 pages):
+//! libdeflate ~1.1 s (per member: a 128 KiB match-finder table to reset
+//! and Huffman codes to build, the same for a 600-byte `request` record
+//! as for a page), SHA-1 ~0.2 s, freeing the captures ~0.1 s, writes
+//! ~0.05 s.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
