@@ -82,8 +82,8 @@ pub struct Request<C> {
     #[serde(default)]
     pub meta: serde_json::Value,
     /// Higher runs first among the requests queued for the same host
-    /// (with a Redis frontier: among those one worker holds; see
-    /// docs/distributed.md).
+    /// (with a Redis frontier too: a host's queue in Redis keeps this
+    /// order; see docs/distributed.md).
     #[serde(default)]
     pub priority: i32,
     /// Attempts already made after the first one.
