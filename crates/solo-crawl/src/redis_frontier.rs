@@ -186,6 +186,11 @@ impl Answer {
 pub(crate) struct Params {
     pub(crate) per_host: usize,
     pub(crate) delay: Duration,
+    /// `Config::jitter`: each pause 0.5-1.5x `delay`, as in one process.
+    pub(crate) jitter: bool,
+    /// `Config::obey_robots`: a host whose rules no worker knows yet is
+    /// leased one request at a time.
+    pub(crate) obey_robots: bool,
     /// The overload backoff (`Config::overload_backoff`), crawl-wide.
     pub(crate) backoff: bool,
     /// `--autothrottle`, crawl-wide.
@@ -381,6 +386,8 @@ impl Remote {
             }
             None => a.extend([Vec::new(), num(0), num(0)]),
         }
+        a.push(num(u64::from(p.jitter)));
+        a.push(num(u64::from(p.obey_robots)));
         a.push(num(o.adds.len() as u64));
         for (fp, host, json) in &o.adds {
             // Bucket (top 16 bits) and member (low 48 bits, an integer: the

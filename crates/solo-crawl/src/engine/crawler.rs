@@ -224,6 +224,8 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             let params = redis_frontier::Params {
                 per_host: agent_cfg.per_host,
                 delay: agent_cfg.delay,
+                jitter: agent_cfg.jitter,
+                obey_robots: agent_cfg.obey_robots,
                 backoff: agent_cfg.overload_backoff,
                 autothrottle: agent_cfg.autothrottle.clone(),
                 lease: r.lease_timeout,

@@ -411,7 +411,11 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 fetched,
             } => {
                 self.sh.stats.borrow_mut().counts.robots_fetched += u64::from(fetched);
-                if let (Some(r), Some(cd)) = (&self.remote, rules.crawl_delay()) {
+                if let Some(r) = &self.remote {
+                    // Also without a Crawl-delay: until some worker knows
+                    // the host's rules, Redis leases it one request at a
+                    // time (its Crawl-delay may be coming).
+                    let cd = rules.crawl_delay().unwrap_or_default();
                     r.host_news(self.frontier.host_name(host), cd, Duration::ZERO);
                 }
                 self.frontier.robots_done(host, rules, now);

@@ -13,10 +13,12 @@
 --   P..r:HOST      ZSET  the RANKs of HOST's non-empty lists (all scored
 --                        0, so in RANK order); a rank whose list ran dry
 --                        may stay until a pop finds it empty
---   P..host        HASH  HOST -> "LEASED QUEUED NEXT CRAWLDELAY": its
+--   P..host        HASH  HOST -> "LEASED QUEUED NEXT CRAWLDELAY RULES": its
 --                        requests leased now, queued (in its lists),
---                        the ms its delay ends, its Crawl-delay in ms
---                        (robots.txt); absent: all 0
+--                        the ms its delay ends, its Crawl-delay in ms,
+--                        1 once a worker knows its robots.txt (until
+--                        then, with robots obeyed, one lease at a time:
+--                        its Crawl-delay may be coming); absent: all 0
 --   P..ready       ZSET  HOST -> ms it may start again; holds exactly the
 --                        hosts with queued requests and a free slot
 --   P..shed        HASH  HOST -> "LIMIT ANSWERS BURST": the overload
@@ -35,8 +37,9 @@
 --   P..wake:W      LIST  a token: worker W, hungry, has news (BLPOP)
 -- ARGV: P, worker, per_host, delay_ms, lease_ms, max_pages (0: none),
 -- want, backoff (1: the overload backoff is on), autothrottle target
--- concurrency ("": off), its start and max delay in ms, then sections,
--- each a count and its entries:
+-- concurrency ("": off), its start and max delay in ms, jitter (1: each
+-- pause 0.5-1.5x delay_ms), robots (1: robots.txt is obeyed), then
+-- sections, each a count and its entries:
 --   adds     (bucket or "" for dont_filter, member, host, RANK JSON)
 --   load     (host, answers)  answers: "KLATENCY:STATUS ..." in order,
 --            K = o (the host shed load), a (answered), n (failed)
@@ -46,6 +49,7 @@
 --   releases (id, host)                              leases given back
 --   retries  (id, host, wait_ms, RANK JSON)  leases ended, to try later
 --   hosts    (host, crawl_delay_ms, pause_ms)        politeness news
+--            (sent once a worker knows the host's robots.txt, too)
 --   keep     (id)  with keep_flag: requeue my leases not in this list
 -- then stats deltas: pages, errors, items, retries; then bye (1: leaving).
 -- Returns {done, queued, leased, id, host, RANK JSON, id, host, ...}.
@@ -67,6 +71,8 @@ local want = tonumber(ARGV[7])
 local backoff = ARGV[8] == '1'
 local at_target = tonumber(ARGV[9])
 local at_start, at_max = tonumber(ARGV[10]), tonumber(ARGV[11])
+local jitter = ARGV[12] == '1'
+local robots = ARGV[13] == '1'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local SEEN, READY, HOST = P .. 'seen', P .. 'ready', P .. 'host'
@@ -106,7 +112,7 @@ end
 
 -- Host state, read once per step and written back once at its end:
 -- {leased, queued, next, crawl_delay}.
-local LEASED, QUEUED, NEXT, CDELAY = 1, 2, 3, 4
+local LEASED, QUEUED, NEXT, CDELAY, RULES = 1, 2, 3, 4, 5
 local hs = {}
 local dirty = {}   -- HOST -> true: its state changed
 local touched = {} -- HOST -> true: its place in READY may have changed
@@ -122,8 +128,8 @@ local function load_hosts(list)
   if #need == 0 then return end
   local vals = batched('HMGET', HOST, need)
   for j, h in ipairs(need) do
-    local a, b, c, d = string.match(vals[j] or '', '^(%d+) (%d+) (%d+) (%d+)$')
-    hs[h] = {tonumber(a) or 0, tonumber(b) or 0, tonumber(c) or 0, tonumber(d) or 0}
+    local a, b, c, d, e = string.match(vals[j] or '', '^(%d+) (%d+) (%d+) (%d+) (%d+)$')
+    hs[h] = {tonumber(a) or 0, tonumber(b) or 0, tonumber(c) or 0, tonumber(d) or 0, tonumber(e) or 0}
   end
 end
 local function host(h)
@@ -144,8 +150,13 @@ local function shed_state(h)
   local l, a, b = string.match(v, '^(%d+) (%d+) (%d+)$')
   return math.min(per_host, tonumber(l) or per_host), tonumber(a) or 0, tonumber(b) or 0
 end
--- Requests h may have leased now: per_host, less while it sheds load.
-local function limit(h) return (shed_state(h)) end
+-- Requests h may have leased now: per_host, less while it sheds load,
+-- and one while no worker knows its robots.txt (with robots obeyed).
+local function limit(h)
+  local l = shed_state(h)
+  if robots and host(h)[RULES] == 0 then l = math.min(l, 1) end
+  return l
+end
 -- The autothrottle's pause for h (a new host starts at at_start).
 local function auto_delay(h)
   local v = redis.call('HGET', AUTO, h)
@@ -166,9 +177,13 @@ local function next_pause(cur, lat, st)
   end
   return math.min(math.max(nxt, delay), mx)
 end
--- The pause between two leases of h.
+-- The pause between two leases of h: --delay (jittered like one
+-- process's: 0.5-1.5x), never below the Crawl-delay or the
+-- autothrottle's pause.
 local function host_delay(h)
-  local d = math.max(delay, host(h)[CDELAY])
+  local d = delay
+  if jitter and d > 0 then d = math.floor(d * (0.5 + math.random())) end
+  d = math.max(d, host(h)[CDELAY])
   if at_target then d = math.max(d, auto_delay(h)) end
   return d
 end
@@ -252,7 +267,7 @@ end
 
 -- Leases this worker held when the step began (before its acks).
 local mine = redis.call('HLEN', leases(W))
-local i = 12
+local i = 14
 -- adds
 local n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
@@ -377,7 +392,13 @@ for _ = 1, n do
   local h, cd, pause = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   i = i + 3
   local s = host(h)
-  if cd > 0 then s[CDELAY] = cd end
+  if cd > 0 then
+    -- The first news of its rules: the lease that fetched them starts
+    -- its page now, so the next waits a whole Crawl-delay from here.
+    if s[RULES] == 0 and now + cd > s[NEXT] then s[NEXT] = now + cd end
+    s[CDELAY] = cd
+  end
+  s[RULES] = 1
   if pause > 0 and now + pause > s[NEXT] then s[NEXT] = now + pause end
   changed(h)
 end
@@ -531,11 +552,11 @@ end
 local sets, dels = {}, {}
 for h in pairs(dirty) do
   local s = hs[h]
-  if s[LEASED] == 0 and s[QUEUED] == 0 and s[NEXT] <= now and s[CDELAY] == 0 then
+  if s[LEASED] == 0 and s[QUEUED] == 0 and s[NEXT] <= now and s[CDELAY] == 0 and s[RULES] == 0 then
     dels[#dels + 1] = h
   else
     sets[#sets + 1] = h
-    sets[#sets + 1] = s[LEASED] .. ' ' .. s[QUEUED] .. ' ' .. s[NEXT] .. ' ' .. s[CDELAY]
+    sets[#sets + 1] = s[LEASED] .. ' ' .. s[QUEUED] .. ' ' .. s[NEXT] .. ' ' .. s[CDELAY] .. ' ' .. s[RULES]
   end
 end
 batched('HSET', HOST, sets)

@@ -244,6 +244,8 @@ struct Counters {
     /// Page requests in flight (this one included) when each page
     /// request came, in order.
     arrivals: Mutex<Vec<usize>>,
+    /// When each page request came, in order.
+    times: Mutex<Vec<Instant>>,
     /// Page requests so far.
     seq: AtomicUsize,
 }
@@ -272,6 +274,27 @@ impl Site {
         delay: Duration,
         outage: Option<(usize, usize)>,
     ) -> Site {
+        Site::start_shaped(hosts, pages, delay, outage, None)
+    }
+
+    /// With the first host's robots.txt asking for `Crawl-delay:
+    /// crawl_delay` (the others have none).
+    pub fn start_crawl_delayed(
+        hosts: usize,
+        pages: usize,
+        delay: Duration,
+        crawl_delay: &'static str,
+    ) -> Site {
+        Site::start_shaped(hosts, pages, delay, None, Some(crawl_delay))
+    }
+
+    fn start_shaped(
+        hosts: usize,
+        pages: usize,
+        delay: Duration,
+        outage: Option<(usize, usize)>,
+        crawl_delay: Option<&'static str>,
+    ) -> Site {
         let listeners: Vec<TcpListener> = (0..hosts)
             .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
             .collect();
@@ -291,6 +314,7 @@ impl Site {
                 pages,
                 delay,
                 outage,
+                crawl_delay: if h == 0 { crawl_delay } else { None },
             };
             thread::spawn(move || {
                 for conn in l.incoming() {
@@ -357,6 +381,14 @@ impl Site {
 
     /// Per host: the page requests in flight when each came (itself
     /// included), in order.
+    /// When each page request came, per host, in order.
+    pub fn arrival_times(&self) -> Vec<Vec<Instant>> {
+        self.counters
+            .iter()
+            .map(|c| c.times.lock().expect("times").clone())
+            .collect()
+    }
+
     pub fn arrivals(&self) -> Vec<Vec<usize>> {
         self.counters
             .iter()
@@ -382,6 +414,8 @@ struct Shape {
     pages: usize,
     delay: Duration,
     outage: Option<(usize, usize)>,
+    /// robots.txt's `Crawl-delay` (none: robots.txt is a 404).
+    crawl_delay: Option<&'static str>,
 }
 
 fn serve(conn: TcpStream, shape: Shape, c: &Counters) {
@@ -390,6 +424,7 @@ fn serve(conn: TcpStream, shape: Shape, c: &Counters) {
         pages,
         delay,
         outage,
+        crawl_delay,
     } = shape;
     let mut w = match conn.try_clone() {
         Ok(w) => w,
@@ -419,6 +454,17 @@ fn serve(conn: TcpStream, shape: Shape, c: &Counters) {
             c.any_max.fetch_max(n, Ordering::SeqCst);
             thread::sleep(delay);
             c.any_now.fetch_sub(1, Ordering::SeqCst);
+            if let Some(d) = crawl_delay {
+                let body = format!("User-agent: *\nCrawl-delay: {d}\n");
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if w.write_all(resp.as_bytes()).is_err() {
+                    return;
+                }
+                continue;
+            }
         }
         let page = path
             .strip_prefix("/p/")
@@ -431,6 +477,7 @@ fn serve(conn: TcpStream, shape: Shape, c: &Counters) {
                 let any = c.any_now.fetch_add(1, Ordering::SeqCst) + 1;
                 c.any_max.fetch_max(any, Ordering::SeqCst);
                 c.arrivals.lock().expect("arrivals").push(n);
+                c.times.lock().expect("times").push(Instant::now());
                 let seq = c.seq.fetch_add(1, Ordering::SeqCst);
                 if outage.is_some_and(|(first, n)| (first..first + n).contains(&seq)) {
                     thread::sleep(delay);

@@ -506,6 +506,83 @@ fn workers_n_starts_n_processes_with_numbered_outputs() {
     assert_all_pages(&site, &[dir.path("one.0.jsonl")]);
 }
 
+/// The shortest gap between two page requests a host saw, and the span
+/// from the first to the last.
+fn gaps(times: &[std::time::Instant]) -> (Duration, Duration) {
+    let min = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .min()
+        .unwrap_or_default();
+    let span = match (times.first(), times.last()) {
+        (Some(a), Some(b)) => *b - *a,
+        _ => Duration::ZERO,
+    };
+    (min, span)
+}
+
+#[test]
+fn crawl_delay_and_delay_pace_a_host_over_all_workers() {
+    if !redis_available() {
+        return;
+    }
+    // Host 0 asks for Crawl-delay: 0.2 in its robots.txt, host 1 for
+    // nothing; pages answer at once.
+    let site = Site::start_crawl_delayed(2, 12, Duration::from_millis(1), "0.2");
+    let redis = Redis::start();
+    let dir = TempDir::new("delays");
+    let outs: Vec<_> = (0..3).map(|i| dir.path(&format!("w{i}.jsonl"))).collect();
+    let first = spawn(&shared(
+        &site,
+        &redis,
+        "delays",
+        &outs[0],
+        &["--per-host=4"],
+    ));
+    await_crawl(&redis, "delays");
+    let others: Vec<_> = outs[1..]
+        .iter()
+        .map(|o| spawn(&worker(&redis, "delays", o)))
+        .collect();
+    for c in std::iter::once(first).chain(others) {
+        let (code, err) = wait(c, LIMIT);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    assert_all_pages(&site, &outs);
+    let times = site.arrival_times();
+    // Host 0: one lease per 200 ms over all workers, so its 12 requests
+    // span at least 11 x 200 ms (less what a worker may take to start a
+    // leased request), never two at once.
+    let (min0, span0) = gaps(&times[0]);
+    assert!(
+        span0 >= Duration::from_millis(2000),
+        "host 0 span {span0:?}"
+    );
+    assert!(min0 >= Duration::from_millis(50), "host 0 gap {min0:?}");
+    assert_eq!(site.max_in_flight()[0], 1);
+    // Host 1 is not paced: requests overlap or follow at once.
+    let (min1, _) = gaps(&times[1]);
+    assert!(min1 < Duration::from_millis(50), "host 1 gap {min1:?}");
+
+    // --delay (200 ms, jittered 0.5-1.5x in one process) paces every
+    // host the same way, over all workers.
+    let site = Site::start(2, 8, Duration::from_millis(1));
+    let outs: Vec<_> = (0..2).map(|i| dir.path(&format!("d{i}.jsonl"))).collect();
+    let first = spawn(&shared(&site, &redis, "delay", &outs[0], &["--delay=200"]));
+    await_crawl(&redis, "delay");
+    let other = spawn(&worker(&redis, "delay", &outs[1]));
+    for c in [first, other] {
+        let (code, err) = wait(c, LIMIT);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    assert_all_pages(&site, &outs);
+    for (h, t) in site.arrival_times().iter().enumerate() {
+        let (min, span) = gaps(t);
+        assert!(span >= Duration::from_millis(650), "host {h} span {span:?}");
+        assert!(min >= Duration::from_millis(30), "host {h} gap {min:?}");
+    }
+}
+
 #[test]
 fn a_crawl_runs_on_redis_cluster_through_any_node() {
     if !redis_available() {
