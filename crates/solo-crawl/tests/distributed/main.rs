@@ -50,6 +50,22 @@ fn await_crawl(redis: &Redis, id: &str) {
     }
 }
 
+/// `crawl --redis` writing `outs[0]` (with `extra`), and once the crawl
+/// is stored, a `worker` for each other output: the processes.
+fn crawl_and_workers(
+    site: &Site,
+    redis: &Redis,
+    id: &str,
+    outs: &[std::path::PathBuf],
+    extra: &[&str],
+) -> Vec<std::process::Child> {
+    let first = spawn(&shared(site, redis, id, &outs[0], extra));
+    await_crawl(redis, id);
+    std::iter::once(first)
+        .chain(outs[1..].iter().map(|o| spawn(&worker(redis, id, o))))
+        .collect()
+}
+
 fn worker(redis: &Redis, id: &str, out: &std::path::Path) -> Vec<String> {
     s(&[
         "worker",
@@ -83,20 +99,10 @@ fn three_workers_crawl_the_pages_of_one_in_process_crawl_and_fetch_robots_txt_on
 
     let redis = Redis::start();
     let outs: Vec<_> = (0..3).map(|i| dir.path(&format!("w{i}.jsonl"))).collect();
-    let first = spawn(&shared(
-        &site,
-        &redis,
-        "three",
-        &outs[0],
-        &["--concurrency=4"],
-    ));
-    await_crawl(&redis, "three");
-    let others: Vec<_> = outs[1..]
-        .iter()
-        .map(|o| spawn(&worker(&redis, "three", o)))
+    let codes: Vec<_> = crawl_and_workers(&site, &redis, "three", &outs, &["--concurrency=4"])
+        .into_iter()
+        .map(|c| wait(c, LIMIT))
         .collect();
-    let mut codes = vec![wait(first, LIMIT)];
-    codes.extend(others.into_iter().map(|c| wait(c, LIMIT)));
     for (code, err) in &codes {
         assert_eq!(*code, Some(0), "{err}");
         assert!(!err.contains("panicked"), "{err}");
@@ -532,19 +538,7 @@ fn crawl_delay_and_delay_pace_a_host_over_all_workers() {
     let redis = Redis::start();
     let dir = TempDir::new("delays");
     let outs: Vec<_> = (0..3).map(|i| dir.path(&format!("w{i}.jsonl"))).collect();
-    let first = spawn(&shared(
-        &site,
-        &redis,
-        "delays",
-        &outs[0],
-        &["--per-host=4"],
-    ));
-    await_crawl(&redis, "delays");
-    let others: Vec<_> = outs[1..]
-        .iter()
-        .map(|o| spawn(&worker(&redis, "delays", o)))
-        .collect();
-    for c in std::iter::once(first).chain(others) {
+    for c in crawl_and_workers(&site, &redis, "delays", &outs, &["--per-host=4"]) {
         let (code, err) = wait(c, LIMIT);
         assert_eq!(code, Some(0), "{err}");
     }
@@ -568,10 +562,7 @@ fn crawl_delay_and_delay_pace_a_host_over_all_workers() {
     // host the same way, over all workers.
     let site = Site::start(2, 8, Duration::from_millis(1));
     let outs: Vec<_> = (0..2).map(|i| dir.path(&format!("d{i}.jsonl"))).collect();
-    let first = spawn(&shared(&site, &redis, "delay", &outs[0], &["--delay=200"]));
-    await_crawl(&redis, "delay");
-    let other = spawn(&worker(&redis, "delay", &outs[1]));
-    for c in [first, other] {
+    for c in crawl_and_workers(&site, &redis, "delay", &outs, &["--delay=200"]) {
         let (code, err) = wait(c, LIMIT);
         assert_eq!(code, Some(0), "{err}");
     }
