@@ -439,10 +439,8 @@ async fn exchange(
         .headers()
         .iter()
         .map(|(k, v)| {
-            let v = match v.to_str() {
-                Ok(v) => v.trim().to_owned(),
-                Err(_) => String::from_utf8_lossy(v.as_bytes()).trim().to_owned(),
-            };
+            // Borrowed (no copy) unless the value is not UTF-8.
+            let v = String::from_utf8_lossy(v.as_bytes()).trim().to_owned();
             (k.as_str().to_owned(), v)
         })
         .collect();

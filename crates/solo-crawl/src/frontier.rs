@@ -290,7 +290,7 @@ pub struct Frontier<C> {
     remote: bool,
     /// (lease, host key) of leased requests dropped since the last
     /// `take_dropped_leases`.
-    dropped_leases: Vec<(u64, String)>,
+    dropped_leases: Vec<u64>,
 }
 
 impl<C> Frontier<C> {
@@ -845,7 +845,7 @@ impl<C> Frontier<C> {
     /// Remembers a dropped request, for the store.
     fn forget(&mut self, request: &Request<C>) {
         if let Some(id) = request.extras().lease {
-            self.dropped_leases.push((id, host_key(&request.url)));
+            self.dropped_leases.push(id);
         }
         if self.cap.is_some() {
             self.dropped.push(request.key());
@@ -858,9 +858,9 @@ impl<C> Frontier<C> {
         std::mem::take(&mut self.dropped)
     }
 
-    /// Leased requests dropped for good (robots.txt) since the last call:
-    /// (lease, host key), for the engine to acknowledge.
-    pub(crate) fn take_dropped_leases(&mut self) -> Vec<(u64, String)> {
+    /// Leases of requests dropped for good (robots.txt) since the last
+    /// call, for the engine to end.
+    pub(crate) fn take_dropped_leases(&mut self) -> Vec<u64> {
         std::mem::take(&mut self.dropped_leases)
     }
 

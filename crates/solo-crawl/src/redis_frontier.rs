@@ -92,11 +92,12 @@ struct Outbox {
     /// overload backoff and autothrottle: (host, answer).
     load: Vec<(String, Answer)>,
     /// Leases whose page record is written (what `max_pages` counts).
-    acks: Vec<(u64, String)>,
+    acks: Vec<u64>,
     /// Leases ended without a page (robots.txt disallows it, it does not
     /// decode).
-    drops: Vec<(u64, String)>,
-    releases: Vec<(u64, String)>,
+    drops: Vec<u64>,
+    /// Leases given back unstarted.
+    releases: Vec<u64>,
     /// Leases ended to try their request again: (id, host, wait ms,
     /// [`queue_entry`]).
     tries: Vec<(u64, String, u64, String)>,
@@ -258,9 +259,9 @@ impl Remote {
     }
 
     /// Lease `id` ends without a page (its request was dropped).
-    pub(crate) fn drop_lease(&self, id: u64, host: String) {
+    pub(crate) fn drop_lease(&self, id: u64) {
         self.held.borrow_mut().remove(&id);
-        self.out.borrow_mut().drops.push((id, host));
+        self.out.borrow_mut().drops.push(id);
         self.wake.set();
     }
 
@@ -270,11 +271,11 @@ impl Remote {
     }
 
     /// Their records are written: the pages' leases can end.
-    pub(crate) fn written(&self, acks: Vec<(u64, String)>) {
+    pub(crate) fn written(&self, acks: Vec<u64>) {
         self.writing
             .set(self.writing.get().saturating_sub(acks.len()));
         let mut held = self.held.borrow_mut();
-        for (id, _) in &acks {
+        for id in &acks {
             held.remove(id);
         }
         self.out.borrow_mut().acks.extend(acks);
@@ -282,9 +283,9 @@ impl Remote {
     }
 
     /// Lease `id` goes back to the queue unstarted.
-    pub(crate) fn release(&self, id: u64, host: String) {
+    pub(crate) fn release(&self, id: u64) {
         self.held.borrow_mut().remove(&id);
-        self.out.borrow_mut().releases.push((id, host));
+        self.out.borrow_mut().releases.push(id);
     }
 
     /// Lease `id` ends, and its request (`entry`, from [`queue_entry`],
@@ -424,10 +425,7 @@ impl Remote {
         }
         for list in [&o.acks, &o.drops, &o.releases] {
             a.push(num(list.len() as u64));
-            for (id, host) in list {
-                a.push(num(*id));
-                a.push(host.as_bytes().to_vec());
-            }
+            a.extend(list.iter().map(|id| num(*id)));
         }
         a.push(num(o.tries.len() as u64));
         for (id, host, wait, json) in &o.tries {

@@ -93,15 +93,9 @@ fn numbered(path: &Path, i: u64) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// `path` of a `--warc` with `i` before `.warc[.gz]`: crawl.warc.gz →
-/// crawl.3.warc.gz (its files: crawl.3-00000.warc.gz, ...).
+/// `path` of a `--warc` for worker `i` (see [`WarcOutput::worker_path`]).
 fn numbered_warc(path: &Path, i: u64) -> PathBuf {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let (stem, ext) = [".warc.gz", ".warc", ".gz"]
-        .iter()
-        .find_map(|e| name.strip_suffix(e).map(|s| (s, *e)))
-        .unwrap_or((&name, ""));
-    path.with_file_name(format!("{stem}.{i}{ext}"))
+    crate::WarcOutput::new(path).worker_path(i)
 }
 
 /// Runs `n` workers: this process and `n - 1` children, with numbered
@@ -232,7 +226,11 @@ mod tests {
         let w = |p: &str, i| numbered_warc(Path::new(p), i);
         assert_eq!(w("a/crawl.warc.gz", 3), Path::new("a/crawl.3.warc.gz"));
         assert_eq!(w("crawl.warc", 0), Path::new("crawl.0.warc"));
-        assert_eq!(w("crawl.gz", 1), Path::new("crawl.1.gz"));
-        assert_eq!(w("crawl", 1), Path::new("crawl.1"));
+        assert_eq!(w("crawl.gz", 1), Path::new("crawl.1.warc.gz"));
+        assert_eq!(w("crawl", 1), Path::new("crawl.1.warc"));
+        // Each worker's files: the number, then the file's own.
+        let files = |p: &str, i| crate::WarcOutput::new(w(p, i)).file_name(0);
+        assert_eq!(files("crawl.gz", 1), Path::new("crawl.1-00000.warc.gz"));
+        assert_eq!(files("crawl", 1), Path::new("crawl.1-00000.warc"));
     }
 }

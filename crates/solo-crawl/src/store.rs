@@ -273,16 +273,11 @@ impl Store {
             })?,
         };
         let db_err = |e: rusqlite::Error| {
-            let msg = if is_disk_error(&e) {
-                db_message(&db_path, &e)
-            } else {
-                format!(
-                    "state database {}: {}; this is not a state this solo-crawl can use: \
-                     use another directory for --state, or rerun with --state-reset to discard it",
-                    db_path.display(),
-                    crate::sink::sqlite_message(&e)
-                )
-            };
+            let mut msg = db_message(&db_path, &e);
+            if !is_disk_error(&e) {
+                msg += "; this is not a state this solo-crawl can use: \
+                        use another directory for --state, or rerun with --state-reset to discard it";
+            }
             StateError::caused_by(msg, e)
         };
         let conn = Connection::open(&db_path).map_err(db_err)?;

@@ -312,9 +312,9 @@ struct Engine<S: Spider, F> {
     remote: Option<Rc<Remote>>,
     /// Leases of pages done this turn, acknowledged once their records
     /// are written out.
-    written_acks: Vec<(u64, String)>,
+    written_acks: Vec<u64>,
     /// Leases of pages whose items are in the pipeline, by request key.
-    piped_leases: std::collections::HashMap<u64, (u64, String)>,
+    piped_leases: std::collections::HashMap<u64, u64>,
     /// `--metrics` is on: keep the busiest hosts' queues for it.
     busiest: bool,
 }

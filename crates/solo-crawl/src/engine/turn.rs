@@ -114,8 +114,8 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
     /// the writer has them, and Redis hears how many requests we could
     /// take.
     fn remote_turn(&mut self, r: &Rc<Remote>, interrupted: bool, concurrency: usize) {
-        for (id, host) in self.frontier.take_dropped_leases() {
-            r.drop_lease(id, host);
+        for id in self.frontier.take_dropped_leases() {
+            r.drop_lease(id);
         }
         if !self.written_acks.is_empty() {
             let acks = std::mem::take(&mut self.written_acks);
@@ -166,11 +166,11 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
         self.writer.flush();
         for req in self.frontier.drain() {
             if let Some(id) = req.extras().lease {
-                r.release(id, host_key(&req.url));
+                r.release(id);
             }
         }
-        for (id, host) in self.frontier.take_dropped_leases() {
-            r.drop_lease(id, host);
+        for id in self.frontier.take_dropped_leases() {
+            r.drop_lease(id);
         }
         r.close().await;
     }
@@ -336,12 +336,11 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     });
                 }
                 if let Some(id) = request.extras().lease {
-                    let lease = (id, host_key(&request.url));
                     if piping {
                         // Acknowledged once its record is through (Piped).
-                        self.piped_leases.insert(request.key(), lease);
+                        self.piped_leases.insert(request.key(), id);
                     } else {
-                        self.written_acks.push(lease);
+                        self.written_acks.push(id);
                     }
                 }
                 // After its links: a crash before this commit fetches the
@@ -429,7 +428,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             } => {
                 self.frontier.complete(host, now);
                 if let (Some(id), Some(r)) = (lease, &self.remote) {
-                    self.written_acks.push((id, self.frontier.host_name(host)));
+                    self.written_acks.push(id);
                     r.count(1, 1, 0, 0);
                 }
                 let mut st = self.sh.stats.borrow_mut();
@@ -454,14 +453,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                             // Written by another spider: dropped, said once per batch.
                             self.sh.stats.borrow_mut().error("redis_decode");
                             eprintln!("solo-crawl: a leased request does not decode ({e}): dropped; do all workers of this crawl run the same spider?");
-                            let host = serde_json::from_str::<serde_json::Value>(&json)
-                                .ok()
-                                .and_then(|v| {
-                                    v.get("url")?.as_str().and_then(|u| Url::parse(u).ok())
-                                })
-                                .map(|u| host_key(&u))
-                                .unwrap_or_default();
-                            r.drop_lease(id, host);
+                            r.drop_lease(id);
                         }
                     }
                 }

@@ -43,10 +43,9 @@
 --   adds     (bucket or "" for dont_filter, member, host, RANK JSON)
 --   load     (host, answers)  answers: "KLATENCY:STATUS ..." in order,
 --            K = o (the host shed load), a (answered), n (failed)
---   acks     (id, host)                  pages done, their records written
---            (in these three, the host the lease holds counts)
---   drops    (id, host)                  leases ended without a page
---   releases (id, host)                              leases given back
+--   acks     (id)                        pages done, their records written
+--   drops    (id)                        leases ended without a page
+--   releases (id)                                    leases given back
 --   retries  (id, host, wait_ms, RANK JSON)  leases ended, to try later
 --   hosts    (host, crawl_delay_ms, pause_ms)        politeness news
 --            (sent once a worker knows the host's robots.txt, too)
@@ -111,7 +110,7 @@ local function batched(cmd, key, list)
 end
 
 -- Host state, read once per step and written back once at its end:
--- {leased, queued, next, crawl_delay}.
+-- {leased, queued, next, crawl_delay, rules} (see P..host above).
 local LEASED, QUEUED, NEXT, CDELAY, RULES = 1, 2, 3, 4, 5
 local hs = {}
 local dirty = {}   -- HOST -> true: its state changed
@@ -220,36 +219,36 @@ end
 -- Ends the leases in ends ({id, requeue} each) of worker w; a lease
 -- already gone (reclaimed) is skipped. Returns id -> true for each ended.
 local function end_leases(w, ends)
-  local gone = {}
-  if #ends == 0 then return gone end
+  local ended = {}
+  if #ends == 0 then return ended end
   local key = leases(w)
   local ids = {}
   for j, e in ipairs(ends) do ids[j] = e[1] end
   local vals = batched('HMGET', key, ids)
-  local hosts, del = {}, {}
+  -- {id, host, request to queue again or nil} of each lease found, once
+  local found, hosts = {}, {}
   for j, e in ipairs(ends) do
     local v = vals[j]
-    if v and not gone[e[1]] then
-      gone[e[1]] = string.find(v, '\n', 1, true)
-      hosts[#hosts + 1] = string.sub(v, 1, gone[e[1]] - 1)
+    if v and not ended[e[1]] then
+      ended[e[1]] = true
+      local nl = string.find(v, '\n', 1, true)
+      local h = string.sub(v, 1, nl - 1)
+      found[#found + 1] = {e[1], h, e[2] and string.sub(v, nl + 1)}
+      hosts[#hosts + 1] = h
     end
   end
   load_hosts(hosts)
-  local ended = {}
-  for j, e in ipairs(ends) do
-    local nl, v = gone[e[1]], vals[j]
-    if nl and not ended[e[1]] then
-      ended[e[1]] = true
-      del[#del + 1] = e[1]
-      local h = string.sub(v, 1, nl - 1)
-      local s = hs[h]
-      s[LEASED] = math.max(0, s[LEASED] - 1)
-      changed(h)
-      d_leased = d_leased - 1
-      if e[2] then
-        push(h, string.sub(v, nl + 1), true)
-        d_queued = d_queued + 1
-      end
+  local del = {}
+  for _, f in ipairs(found) do
+    local id, h, back = f[1], f[2], f[3]
+    del[#del + 1] = id
+    local s = hs[h]
+    s[LEASED] = math.max(0, s[LEASED] - 1)
+    changed(h)
+    d_leased = d_leased - 1
+    if back then
+      push(h, back, true)
+      d_queued = d_queued + 1
     end
   end
   batched('HDEL', key, del)
@@ -350,7 +349,7 @@ for k = 1, 3 do
   for _ = 1, n do
     ends[#ends + 1] = {ARGV[i], k == 3}
     if k == 1 then acked[#acked + 1] = ARGV[i] end
-    i = i + 2
+    i = i + 1
   end
 end
 -- retries: the request waits in RETRY, not in a lease, so that the

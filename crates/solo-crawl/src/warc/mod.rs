@@ -145,6 +145,21 @@ impl WarcOutput {
         (stem.to_owned(), if gz { ".warc.gz" } else { ".warc" })
     }
 
+    /// The path for worker `i` of a crawl shared by several (`--workers
+    /// N`): its number after the stem, so that each worker writes files
+    /// of its own.
+    ///
+    /// ```
+    /// let w = solo_crawl::WarcOutput::new("out/crawl.warc.gz");
+    /// assert_eq!(w.worker_path(3), std::path::PathBuf::from("out/crawl.3.warc.gz"));
+    /// let mine = solo_crawl::WarcOutput::new(w.worker_path(3));
+    /// assert_eq!(mine.file_name(0), std::path::PathBuf::from("out/crawl.3-00000.warc.gz"));
+    /// ```
+    pub fn worker_path(&self, i: u64) -> PathBuf {
+        let (stem, ext) = self.parts();
+        PathBuf::from(format!("{stem}.{i}{ext}"))
+    }
+
     /// The name of file number `n`.
     ///
     /// ```
