@@ -456,15 +456,17 @@ pub struct CrawlStatus {
 }
 
 /// Reads the progress of crawl `crawl_id` (an error if there is none).
-/// Blocking.
+/// A crawl is there once `solo-crawl crawl --redis` stored its settings
+/// or any worker took a step (a library crawl, whose spider's settings
+/// are its code, stores none). Blocking.
 pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
-    if shared_settings(url, crawl_id)?.is_none() {
-        return Err(no_such_crawl(url, crawl_id));
-    }
     let mut link = Link::open(url)?;
     let raw = link
         .status(&prefix(crawl_id))
         .map_err(|e| explain(&link.shown, &e))?;
+    if raw.stats.is_empty() && shared_settings(url, crawl_id)?.is_none() {
+        return Err(no_such_crawl(url, crawl_id));
+    }
     let get = |k: &str| {
         raw.stats
             .iter()

@@ -443,6 +443,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     .remote
                     .clone()
                     .expect("leases come from a shared frontier");
+                let mut bad = None;
                 for (id, json) in batch {
                     match serde_json::from_str::<Request<S::Callback>>(&json) {
                         Ok(mut req) => {
@@ -452,10 +453,13 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                         Err(e) => {
                             // Written by another spider: dropped, said once per batch.
                             self.sh.stats.borrow_mut().error("redis_decode");
-                            eprintln!("solo-crawl: a leased request does not decode ({e}): dropped; do all workers of this crawl run the same spider?");
                             r.drop_lease(id);
+                            bad.get_or_insert((0, e)).0 += 1;
                         }
                     }
+                }
+                if let Some((n, e)) = bad {
+                    eprintln!("solo-crawl: {n} leased request(s) do not decode (the first: {e}): dropped; do all workers of this crawl run the same spider?");
                 }
             }
             Report::Unspilled { rows, asked } => {

@@ -693,6 +693,66 @@ fn a_hosts_queue_in_redis_is_in_priority_order() {
     assert_eq!(order, want);
 }
 
+/// A worker whose spider cannot read what another spider queued drops
+/// those leases (counted, said once), and the crawl still ends.
+#[test]
+fn requests_another_spider_queued_are_dropped_and_the_crawl_ends() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(1, 30, Duration::from_millis(1));
+    let redis = Redis::start();
+    let frontier =
+        || solo_crawl::FrontierBackend::Redis(solo_crawl::RedisFrontier::new(redis.url(), "mixed"));
+    let discard = || solo_crawl::OutputConfig {
+        pages: solo_crawl::Target::Discard,
+        items: solo_crawl::Target::Discard,
+        ..Default::default()
+    };
+    // Urgent's callbacks are `()`: page 0 queues 21 requests, then the
+    // page budget ends its part.
+    let first = solo_crawl::Config {
+        concurrency: 1,
+        per_host: 1,
+        obey_robots: false,
+        max_pages: Some(1),
+        frontier: frontier(),
+        ..Default::default()
+    };
+    let spider = Urgent(format!("http://127.0.0.1:{}", site.ports[0]));
+    let done = solo::run(
+        solo_crawl::Crawler::new(spider, first)
+            .output(discard())
+            .run(),
+    )
+    .unwrap();
+    assert_eq!(done.counts.pages, 1);
+    // LinkSpider's callbacks are an enum that `null` is not.
+    let second = solo_crawl::Config {
+        concurrency: 4,
+        per_host: 4,
+        obey_robots: false,
+        frontier: frontier(),
+        ..Default::default()
+    };
+    let spider = solo_crawl::LinkSpider::new(vec![]);
+    let done = solo::run(
+        solo_crawl::Crawler::new(spider, second)
+            .output(discard())
+            .run(),
+    )
+    .unwrap();
+    assert_eq!(done.counts.pages, 0);
+    assert_eq!(done.counts.errors.get("redis_decode"), Some(&21));
+    let st = run(&["status", "--redis", &redis.url(), "--crawl-id", "mixed"]);
+    let text = String::from_utf8_lossy(&st.stdout);
+    assert!(
+        text.contains("finished"),
+        "{text}{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+}
+
 /// Crawls `site` with `n` workers (`crawl --redis` and `n - 1` `worker`
 /// processes, 4 requests in flight each), every page a start URL so that
 /// every worker has work at once; each exits 0. Their outputs.
