@@ -211,17 +211,16 @@ impl Link {
     pub(crate) fn step(
         &mut self,
         prefix: &str,
-        args: &[Vec<u8>],
+        args: &crate::redis_frontier::StepArgs,
     ) -> Result<Vec<Vec<u8>>, RedisError> {
         let seen = format!("{prefix}seen");
         self.with(|con, sha| {
-            redis::cmd("EVALSHA")
-                .arg(sha)
-                .arg(1)
-                .arg(&seen)
-                .arg(prefix)
-                .arg(args)
-                .query(con)
+            let mut cmd = redis::cmd("EVALSHA");
+            cmd.arg(sha).arg(1).arg(&seen).arg(prefix);
+            for a in args.iter() {
+                cmd.arg(a);
+            }
+            cmd.query(con)
         })
     }
 

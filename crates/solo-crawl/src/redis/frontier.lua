@@ -77,6 +77,14 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local SEEN, READY, HOST = P .. 'seen', P .. 'ready', P .. 'host'
 local STATS, WORKERS = P .. 'stats', P .. 'workers'
 local SHED, AUTO, RETRY = P .. 'shed', P .. 'autodelay', P .. 'retry'
+-- Integers as Redis arguments: a Lua number given to redis.call is
+-- formatted with %.17g (printf of a double), a string goes as is.
+local fmt = {}
+local function int(n)
+  local v = fmt[n]
+  if not v then v = string.format('%d', n); fmt[n] = v end
+  return v
+end
 local function q(h, rank) return P .. 'q:' .. h .. ':' .. rank end
 local function ranks(h) return P .. 'r:' .. h end
 local function leases(w) return P .. 'leases:' .. w end
@@ -193,7 +201,7 @@ local function offer(set)
   for h in pairs(set) do
     local s = host(h)
     if s[QUEUED] > 0 and s[LEASED] < limit(h) then
-      add[#add + 1] = s[NEXT]
+      add[#add + 1] = int(s[NEXT])
       add[#add + 1] = h
     else
       rem[#rem + 1] = h
@@ -420,7 +428,7 @@ if bye then
   redis.call('ZREM', WORKERS, W)
   redis.call('DEL', leases(W))
 else
-  redis.call('ZADD', WORKERS, now + lease_ms, W)
+  redis.call('ZADD', WORKERS, int(now + lease_ms), W)
 end
 for _, w in ipairs(redis.call('ZRANGEBYSCORE', WORKERS, '-inf', now, 'LIMIT', 0, 16)) do
   requeue_all(w, nil)
@@ -440,7 +448,7 @@ for _, h in ipairs(pushed) do
     if #l[2] > 0 then len = batched('RPUSH', q(h, rank), l[2]) end
     if #l[1] > 0 then len = batched('LPUSH', q(h, rank), l[1]) end
     if len == n then
-      opened[#opened + 1] = 0
+      opened[#opened + 1] = '0'
       opened[#opened + 1] = rank
     end
     s[QUEUED] = s[QUEUED] + n
@@ -500,10 +508,10 @@ if budget > 0 then
       -- the lowest rank first; a list found empty leaves the ranks
       local nr = 0
       while nr < k do
-        local rank = redis.call('ZRANGE', ranks(h), 0, 0)[1]
+        local rank = redis.call('ZRANGE', ranks(h), '0', '0')[1]
         if not rank then break end
         local asked = k - nr
-        local reqs = redis.call('LPOP', q(h, rank), asked)
+        local reqs = redis.call('LPOP', q(h, rank), int(asked))
         local m = reqs and #reqs or 0
         for j = 1, m do
           got[#got + 1] = h
@@ -533,7 +541,7 @@ if budget > 0 then
     local last = redis.call('HINCRBY', STATS, 'seq', leased_now)
     local held = {}
     for j = 1, leased_now do
-      local id = tostring(last - leased_now + j)
+      local id = string.format('%d', last - leased_now + j)
       local h, member = got[2 * j - 1], got[2 * j]
       held[#held + 1] = id
       held[#held + 1] = h .. '\n' .. member
@@ -555,7 +563,7 @@ for h in pairs(dirty) do
     dels[#dels + 1] = h
   else
     sets[#sets + 1] = h
-    sets[#sets + 1] = s[LEASED] .. ' ' .. s[QUEUED] .. ' ' .. s[NEXT] .. ' ' .. s[CDELAY] .. ' ' .. s[RULES]
+    sets[#sets + 1] = string.format('%d %d %d %d %d', s[LEASED], s[QUEUED], s[NEXT], s[CDELAY], s[RULES])
   end
 end
 batched('HSET', HOST, sets)
