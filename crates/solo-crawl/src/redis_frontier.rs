@@ -273,6 +273,18 @@ impl StepArgs {
     }
 }
 
+/// What a step tells the script besides the outbox.
+#[derive(Clone, Copy, Debug, Default)]
+struct StepFlags {
+    /// The last reply may be lost with leases in it: the leases this
+    /// worker does not hold go back.
+    keep: bool,
+    /// A step of this worker found the crawl: if its keys are gone now,
+    /// the crawl was lost (the script says so instead of starting an
+    /// empty one under the same id).
+    joined: bool,
+}
+
 /// The engine's handle on the shared frontier (see the module docs).
 #[derive(Default)]
 pub(crate) struct Remote {
@@ -412,7 +424,7 @@ impl Remote {
     }
 
     /// The script's ARGV (after the prefix) for `o`.
-    fn args(&self, worker: &str, p: &Params, o: &Outbox, want: usize, keep: bool) -> StepArgs {
+    fn args(&self, worker: &str, p: &Params, o: &Outbox, want: usize, step: StepFlags) -> StepArgs {
         let mut a = StepArgs::with_capacity(16 + o.adds.len() * 4 + o.acks.len());
         a.bytes(worker.as_bytes());
         a.num(p.per_host as u64);
@@ -435,6 +447,7 @@ impl Remote {
         }
         a.num(u64::from(p.jitter));
         a.num(u64::from(p.obey_robots));
+        a.num(u64::from(step.joined));
         a.num(o.adds.len() as u64);
         for (fp, host, json) in &o.adds {
             // Bucket (top 16 bits) and member (low 48 bits, an integer: the
@@ -488,6 +501,7 @@ impl Remote {
             a.num(*cd);
             a.num(*pause);
         }
+        let keep = step.keep;
         a.num(u64::from(keep));
         let held = self.held.borrow();
         a.num(if keep { held.len() as u64 } else { 0 });
@@ -519,7 +533,7 @@ impl Remote {
         let beat = params.lease / 3;
         let mut outage: Option<std::time::Instant> = None;
         let mut backoff = Duration::from_millis(100);
-        let mut keep = false;
+        let mut flags = StepFlags::default();
         let mut poll = Duration::from_millis(5);
         loop {
             let want = if self.out.borrow().bye {
@@ -542,14 +556,17 @@ impl Remote {
                 self.want.get().min(1024)
             };
             let batch = std::mem::take(&mut *self.out.borrow_mut());
-            let args = self.args(&worker, &params, &batch, want, keep);
+            let args = self.args(&worker, &params, &batch, want, flags);
             let p = prefix.clone();
             self.busy.set(true);
             let r = on_thread(&mut link, move |l| l.step(&p, &args)).await;
             self.busy.set(false);
             match r {
                 Ok(reply) => {
-                    keep = false;
+                    flags = StepFlags {
+                        keep: false,
+                        joined: true,
+                    };
                     backoff = Duration::from_millis(100);
                     if outage.take().is_some() {
                         eprintln!("solo-crawl: redis {shown} is back: continuing");
@@ -601,7 +618,7 @@ impl Remote {
                     self.out.borrow_mut().put_back(batch);
                     // The reply may be lost with leases in it: next time,
                     // leases this worker does not hold go back.
-                    keep = true;
+                    flags.keep = true;
                     let since = *outage.get_or_insert_with(|| {
                         eprintln!(
                             "solo-crawl: {}; pausing the shared frontier, retrying with backoff",

@@ -38,7 +38,9 @@
 -- ARGV: P, worker, per_host, delay_ms, lease_ms, max_pages (0: none),
 -- want, backoff (1: the overload backoff is on), autothrottle target
 -- concurrency ("": off), its start and max delay in ms, jitter (1: each
--- pause 0.5-1.5x delay_ms), robots (1: robots.txt is obeyed), then
+-- pause 0.5-1.5x delay_ms), robots (1: robots.txt is obeyed), joined
+-- (1: this worker's steps found the crawl before, so a crawl with no
+-- keys was lost: Redis restarted without persistence, or flushed), then
 -- sections, each a count and its entries:
 --   adds     (bucket or "" for dont_filter, member, host, RANK JSON)
 --   load     (host, answers)  answers: "KLATENCY:STATUS ..." in order,
@@ -72,6 +74,7 @@ local at_target = tonumber(ARGV[9])
 local at_start, at_max = tonumber(ARGV[10]), tonumber(ARGV[11])
 local jitter = ARGV[12] == '1'
 local robots = ARGV[13] == '1'
+local joined = ARGV[14] == '1'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local SEEN, READY, HOST = P .. 'seen', P .. 'ready', P .. 'host'
@@ -92,6 +95,9 @@ local function leases(w) return P .. 'leases:' .. w end
 -- keys are shaped otherwise) is refused, not mixed up.
 local LAYOUT = '2'
 local layout = redis.call('GET', P .. 'layout')
+if not layout and joined then
+  return redis.error_reply('LOST the crawl is gone from this Redis (restarted without persistence, flushed, or its keys deleted) while this worker was on it: its queue, seen set and progress are lost; the pages written so far are in the outputs. Start it again (with a new --crawl-id to keep apart what the outputs have), and turn on persistence (appendonly yes) for crawls that must survive a restart')
+end
 if not layout then
   if redis.call('EXISTS', STATS) == 1 then layout = '1' else redis.call('SET', P .. 'layout', LAYOUT); layout = LAYOUT end
 end
@@ -274,7 +280,7 @@ end
 
 -- Leases this worker held when the step began (before its acks).
 local mine = redis.call('HLEN', leases(W))
-local i = 14
+local i = 15
 -- adds
 local n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do

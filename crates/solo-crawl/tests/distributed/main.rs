@@ -437,6 +437,30 @@ fn a_redis_restart_mid_crawl_loses_nothing() {
     assert_all_pages(&site, &outs);
 }
 
+/// A Redis restarted without persistence has forgotten the crawl: the
+/// workers say so and fail, instead of crawling on under the same id in
+/// a new, empty crawl and ending with exit 0 and half the pages.
+#[test]
+fn a_crawl_redis_forgot_is_an_error_not_a_finish() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(2, 50, Duration::from_millis(60));
+    let mut redis = Redis::start();
+    let dir = TempDir::new("forgot");
+    let out = dir.path("w0.jsonl");
+    let first = spawn(&shared(&site, &redis, "forgot", &out, &["--per-host=2"]));
+    await_crawl(&redis, "forgot");
+    await_lines(std::slice::from_ref(&out), 5);
+    redis.restart();
+    let (code, err) = wait(first, LIMIT);
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("the crawl is gone from this Redis"), "{err}");
+    assert!(lines(&out) < site.all().len(), "it stopped: {err}");
+    // Nothing was started again under its name.
+    assert_eq!(redis.cmd(&["EXISTS", "solo:{forgot}:layout"]), ":0");
+}
+
 #[test]
 fn ctrl_c_gives_the_leases_back_at_once() {
     if !redis_available() {
