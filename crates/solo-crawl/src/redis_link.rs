@@ -79,6 +79,8 @@ pub(crate) fn explain(shown: &str, e: &RedisError) -> String {
         format!("no answer in time ({e})")
     } else if e.kind() == ErrorKind::InvalidClientConfig {
         format!("not a Redis URL ({e}): use redis://[USER:PASSWORD@]HOST[:PORT][/DB]")
+    } else if e.kind() == ErrorKind::ParseError {
+        "its answer is not Redis's protocol: is a Redis server listening at that host and port (not a web server, or Redis behind TLS: rediss://)?".to_owned()
     } else {
         e.to_string()
     };
@@ -365,7 +367,7 @@ impl Link {
 fn node(seed: &redis::Client, addr: &str) -> Result<redis::Client, RedisError> {
     let bad = || {
         RedisError::from((
-            ErrorKind::ParseError,
+            ErrorKind::ClientError,
             "a redirect to an unreadable node address",
             addr.to_owned(),
         ))

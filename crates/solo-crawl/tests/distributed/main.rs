@@ -270,7 +270,26 @@ fn redis_errors_are_one_clear_message() {
     let wrong = format!("redis://:guess@127.0.0.1:{}/0", redis.port);
     let right = format!("redis://:sesame@127.0.0.1:{}/0", redis.port);
     let u = "http://127.0.0.1:1/";
+    // A web server where Redis was expected.
+    let web = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let not_redis = format!("redis://127.0.0.1:{}/0", web.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for mut c in web.incoming().flatten() {
+            use std::io::Write;
+            let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
     let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["status", "--redis", &not_redis, "--crawl-id", "a"],
+            1,
+            "not Redis's protocol",
+        ),
+        (
+            &["crawl", u, "--redis", &not_redis, "--crawl-id", "a"],
+            1,
+            "not Redis's protocol",
+        ),
         (
             &["crawl", u, "--redis", "http://x/", "--crawl-id", "a"],
             1,
@@ -359,6 +378,10 @@ fn redis_errors_are_one_clear_message() {
         assert_eq!(o.status.code(), Some(*code), "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: wanted {needle:?} in {err}");
         assert!(!err.contains("panicked"), "{err}");
+        if *code == 1 {
+            let said = err.lines().filter(|l| !l.contains("waiting for crawl"));
+            assert_eq!(said.count(), 1, "one line: {err}");
+        }
         assert!(
             !err.contains("sesame") && !err.contains("guess"),
             "password shown: {err}"
