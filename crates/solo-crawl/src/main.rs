@@ -216,7 +216,17 @@ fn read_certs(path: &std::path::Path) -> Result<Vec<Vec<u8>>, Usage> {
     use rustls_pki_types::CertificateDer;
     let bad = |e: &dyn std::fmt::Display| Usage(format!("--ca-cert {}: {e}", path.display()));
     let data = std::fs::read(path).map_err(|e| bad(&e))?;
+    if data.is_empty() {
+        return Err(bad(&"the file is empty"));
+    }
     if !data.windows(10).any(|w| w == b"-----BEGIN") {
+        // DER: one ASN.1 SEQUENCE (its contents are checked when the
+        // client is built).
+        if data[0] != 0x30 {
+            return Err(bad(
+                &"neither PEM (-----BEGIN CERTIFICATE-----) nor a DER certificate",
+            ));
+        }
         return Ok(vec![data]);
     }
     let certs = CertificateDer::pem_slice_iter(&data)

@@ -146,7 +146,20 @@ fn crawls_https_with_ca_cert_or_insecure() {
     // Neither: the certificate is not trusted.
     let o = run(&base);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("\"error\":\"tls:"));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("\"error\":\"tls:"), "{out}");
+    assert!(out.contains("not trusted"), "{out}");
+    assert!(!out.contains("not valid for"), "not a name mismatch: {out}");
+    // An empty file, a text file.
+    for (text, why) in [("", "empty"), ("localhost\n", "neither PEM")] {
+        std::fs::write(&ca, text).unwrap();
+        let args = [&base[..], &["--ca-cert", ca.to_str().unwrap()]].concat();
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("--ca-cert") && err.contains(why), "{err}");
+        assert!(err.contains(ca.to_str().unwrap()), "{err}");
+    }
     // Not a certificate.
     std::fs::write(
         &ca,

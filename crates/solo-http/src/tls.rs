@@ -86,14 +86,35 @@ pub(crate) async fn handshake(
     let connector = futures_rustls::TlsConnector::from(config.clone());
     let tls = connector.connect(name, tcp).await.map_err(|e| {
         let what = match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-            Some(rustls::Error::InvalidCertificate(_)) => "the server's certificate is not valid",
+            Some(rustls::Error::InvalidCertificate(c)) => certificate_problem(c),
             Some(_) => "TLS handshake failed",
             None => "connection failed during the TLS handshake",
         };
-        Error::new(ErrorKind::Tls, format!("{what} for {host}")).with_source(e)
+        Error::new(ErrorKind::Tls, format!("{what} ({host})")).with_source(e)
     })?;
     let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
     Ok((Stream::Tls(Box::new(tls)), h2))
+}
+
+/// What is wrong with a server's certificate, in words (the name is only
+/// blamed when it is the name that does not match).
+fn certificate_problem(e: &rustls::CertificateError) -> &'static str {
+    use rustls::CertificateError as C;
+    match e {
+        C::UnknownIssuer => {
+            "the server's certificate is signed by an authority that is not trusted \
+             (add its CA to the trusted roots: solo-crawl's --ca-cert FILE)"
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "the server's certificate is not valid for this host name"
+        }
+        C::Expired | C::ExpiredContext { .. } => "the server's certificate has expired",
+        C::NotValidYet | C::NotValidYetContext { .. } => {
+            "the server's certificate is not valid yet"
+        }
+        C::Revoked => "the server's certificate is revoked",
+        _ => "the server's certificate is not valid",
+    }
 }
 
 /// A connection's byte stream: plain TCP, or TLS over TCP.
