@@ -171,6 +171,27 @@ impl WarcOutput {
         PathBuf::from(format!("{stem}-{n:05}{ext}"))
     }
 
+    /// An error unless the path names a file: a directory (`.`, `out/`,
+    /// an existing one) would give names like `.-00000.warc`.
+    fn check_name(&self) -> io::Result<()> {
+        let text = self.path.to_string_lossy();
+        let (stem, _) = self.parts();
+        let bare = Path::new(&stem).file_name().is_none()
+            || text.ends_with('/')
+            || stem.ends_with('/')
+            || self.path.is_dir();
+        if bare {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "WARC file {text}: give a file name (like {}crawl.warc.gz), not a directory",
+                    if text.ends_with('/') { &text } else { "" }
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The first number after the highest file already there.
     fn next_number(&self) -> io::Result<u32> {
         let (stem, ext) = self.parts();
@@ -254,6 +275,7 @@ const PENDING_MAX: usize = 1 << 20;
 impl WarcWriter {
     /// Opens the first file of this run (the next number free).
     pub(crate) fn open(cfg: &WarcOutput) -> io::Result<WarcWriter> {
+        cfg.check_name()?;
         let number = cfg.next_number().map_err(|e| named(&cfg.path, e))?;
         let gzip = match cfg.gzip() {
             false => None,
@@ -628,6 +650,28 @@ mod tests {
         cfg.gzip_level = 13;
         let err = WarcWriter::open(&cfg).err().unwrap().to_string();
         assert!(err.contains("--warc-gzip-level"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_is_not_a_warc_name() {
+        let dir = std::env::temp_dir().join(format!("solo-warc-dir-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let existing = dir.to_string_lossy().into_owned();
+        for bad in [
+            ".",
+            "./",
+            "sub/",
+            "out/.warc.gz",
+            ".warc",
+            existing.as_str(),
+        ] {
+            let err = WarcOutput::new(bad).check_name().unwrap_err().to_string();
+            assert!(err.contains("not a directory"), "{bad}: {err}");
+        }
+        for good in ["crawl.warc.gz", "out/crawl", "./c.warc", "a"] {
+            assert!(WarcOutput::new(good).check_name().is_ok(), "{good}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
