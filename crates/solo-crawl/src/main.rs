@@ -388,6 +388,7 @@ fn warc_output(path: &std::path::Path, a: &CrawlSettings, cfg: &Config) -> WarcO
     let mut w = WarcOutput::new(path);
     w.max_size = a.warc_max_size as u64;
     w.gzip_level = a.warc_gzip_level;
+    w.keep_secrets = a.warc_keep_secrets;
     w.info = vec![
         ("http-header-user-agent".into(), cfg.user_agent.clone()),
         (

@@ -239,6 +239,12 @@ pub struct CrawlSettings {
     /// crawl pages at half the CPU; 6 is about 10 % smaller on large pages.
     #[arg(long, default_value_t = crate::DEFAULT_WARC_GZIP_LEVEL, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=12))]
     pub warc_gzip_level: u8,
+    /// With --warc: keep credentials in the request records as sent. By
+    /// default the values of Authorization, Proxy-Authorization (all but
+    /// the scheme) and Cookie are written as *** (a WARC is often shared;
+    /// responses are always kept as received).
+    #[arg(long)]
+    pub warc_keep_secrets: bool,
     /// With --state: requests kept in memory at most (the rest wait in the
     /// store).
     #[arg(long, default_value_t = 100_000, hide = true, value_parser = clap::value_parser!(u64).range(1..))]

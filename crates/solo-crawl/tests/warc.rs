@@ -570,3 +570,54 @@ fn a_payload_written_by_an_earlier_run_of_the_crawl_becomes_a_revisit() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The crawl's credentials (a URL's user and password, sent as
+/// `Authorization: Basic`) are masked in `request` records unless
+/// `--warc-keep-secrets`; the files stay valid either way.
+#[test]
+fn credentials_are_masked_in_request_records_unless_kept() {
+    let Some(bin) = warcio() else { return };
+    let dir = scratch("secrets");
+    let base = common::blocking::serve(|_| {
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nok".to_vec()
+    });
+    let url = base.replace("http://", "http://alice:s3cretpw@") + "/";
+    let sent = "YWxpY2U6czNjcmV0cHc="; // alice:s3cretpw
+    for (stem, keep) in [("masked", false), ("kept", true)] {
+        let warc = dir.join(format!("{stem}.warc.gz"));
+        let mut args = vec!["crawl", &url, "--ignore-robots", "--max-pages", "1"];
+        let warc_arg = warc.to_str().unwrap();
+        args.extend(["--warc", warc_arg]);
+        if keep {
+            args.push("--warc-keep-secrets");
+        }
+        run_ok(&args);
+        let recs = read_back(&bin, &warc_files(&dir, stem));
+        let request = recs.iter().find(|r| r.kind == "request").unwrap();
+        let block = String::from_utf8_lossy(&request.block()).into_owned();
+        let header = block
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+            .unwrap_or_else(|| panic!("no Authorization line: {block}"))
+            .to_owned();
+        match keep {
+            false => assert_eq!(header, "authorization: Basic ***", "{block}"),
+            true => assert!(header.ends_with(sent), "{block}"),
+        }
+        let all: Vec<u8> = warc_files(&dir, stem)
+            .iter()
+            .flat_map(|f| std::fs::read(f).unwrap())
+            .collect();
+        let mut text = Vec::new();
+        flate2::read::MultiGzDecoder::new(&all[..])
+            .read_to_end(&mut text)
+            .unwrap();
+        let text = String::from_utf8_lossy(&text);
+        assert_eq!(text.contains(sent), keep, "{stem}");
+        assert!(
+            !text.contains("s3cretpw"),
+            "{stem}: the warcinfo masks the URL"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -114,6 +114,12 @@ pub struct WarcOutput {
     pub gzip_level: u8,
     /// Extra fields of the `warcinfo` record (the settings of the crawl).
     pub info: Vec<(String, String)>,
+    /// Keep credentials in `request` records as sent. Off (the default),
+    /// the values of `Authorization` and `Proxy-Authorization` (all but
+    /// the scheme) and `Cookie` are written as `***`: a WARC is often
+    /// shared, and these are the crawl's logins (`--warc-keep-secrets`).
+    /// Responses are always kept as received, `Set-Cookie` included.
+    pub keep_secrets: bool,
 }
 
 impl WarcOutput {
@@ -129,6 +135,7 @@ impl WarcOutput {
             max_size: DEFAULT_WARC_MAX_SIZE,
             gzip_level: DEFAULT_WARC_GZIP_LEVEL,
             info: Vec::new(),
+            keep_secrets: false,
         }
     }
 
@@ -367,7 +374,8 @@ impl WarcWriter {
             h.field("Content-Type", content_type);
         };
         let request = |h: &mut Head| exchange_fields(h, "request", [&req_id, &resp_id], REQUEST);
-        let len = self.record(&request, &c.request, None)?;
+        let sent = archived_request(&c.request, self.cfg.keep_secrets);
+        let len = self.record(&request, &sent, None)?;
         self.queue(len)?;
         let response = |h: &mut Head| {
             exchange_fields(h, kind, [&resp_id, &req_id], RESPONSE);
@@ -568,6 +576,46 @@ fn archived_head(head: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// The request to archive: as sent, but for the values of the headers
+/// that carry credentials (unless `keep_secrets`): `Authorization` and
+/// `Proxy-Authorization` keep their scheme (`Basic ***`), `Cookie` becomes
+/// `***`. Borrowed when there is none.
+fn archived_request(req: &[u8], keep_secrets: bool) -> Cow<'_, [u8]> {
+    let head_len = memchr::memmem::find(req, b"\r\n\r\n").map_or(req.len(), |i| i + 4);
+    let (head, body) = req.split_at(head_len);
+    let secret = |line: &[u8]| {
+        ["authorization:", "proxy-authorization:", "cookie:"]
+            .iter()
+            .find(|n| line.len() >= n.len() && line[..n.len()].eq_ignore_ascii_case(n.as_bytes()))
+            .map(|n| n.len())
+    };
+    let lines = || head.split_inclusive(|&b| b == b'\n');
+    if keep_secrets || !lines().any(|l| secret(l).is_some()) {
+        return Cow::Borrowed(req);
+    }
+    let mut out = Vec::with_capacity(req.len());
+    for line in lines() {
+        let Some(n) = secret(line) else {
+            out.extend_from_slice(line);
+            continue;
+        };
+        out.extend_from_slice(&line[..n]);
+        let value = String::from_utf8_lossy(&line[n..]);
+        let value = value.trim();
+        out.push(b' ');
+        // The scheme of a credential (`Basic`, `Bearer`), not a cookie's name.
+        match value.split_once(' ') {
+            Some((scheme, _)) if !line[..n].eq_ignore_ascii_case(b"cookie:") => {
+                out.extend_from_slice(scheme.as_bytes());
+                out.extend_from_slice(b" ***\r\n");
+            }
+            _ => out.extend_from_slice(b"***\r\n"),
+        }
+    }
+    out.extend_from_slice(body);
+    Cow::Owned(out)
+}
+
 /// A header value on one line (no CR, LF or other control characters).
 fn one_line(s: &str) -> String {
     s.chars()
@@ -651,6 +699,27 @@ mod tests {
         let err = WarcWriter::open(&cfg).err().unwrap().to_string();
         assert!(err.contains("--warc-gzip-level"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn credentials_are_masked_in_request_records_unless_kept() {
+        let req = b"GET / HTTP/1.1\r\nhost: a\r\nAuthorization: Basic YWxpY2U6cHc=\r\n\
+                    proxy-authorization: Bearer tok\r\ncookie: sid=1; x=2\r\n\
+                    accept: */*\r\n\r\nBODY authorization: stays";
+        let out = archived_request(req, false);
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(
+            text,
+            "GET / HTTP/1.1\r\nhost: a\r\nAuthorization: Basic ***\r\n\
+             proxy-authorization: Bearer ***\r\ncookie: ***\r\naccept: */*\r\n\r\n\
+             BODY authorization: stays"
+        );
+        assert_eq!(&*archived_request(req, true), &req[..]);
+        let plain = b"GET / HTTP/1.1\r\nhost: a\r\n\r\n";
+        assert!(matches!(archived_request(plain, false), Cow::Borrowed(_)));
+        // A token with no scheme.
+        let bare = archived_request(b"GET / HTTP/1.1\r\nauthorization: tok\r\n\r\n", false);
+        assert_eq!(&*bare, b"GET / HTTP/1.1\r\nauthorization: ***\r\n\r\n");
     }
 
     #[test]
