@@ -71,10 +71,14 @@ impl RobotsRules {
         })
     }
 
-    /// The Crawl-delay for this agent, clamped to [`MAX_CRAWL_DELAY`].
+    /// The Crawl-delay for this agent, clamped to [`MAX_CRAWL_DELAY`]: a
+    /// larger one, infinite included (`1e300` and `inf` parse as such),
+    /// asks for the most politeness and gets the cap. None for zero.
     pub fn crawl_delay(&self) -> Option<Duration> {
         let d = self.robot.as_ref()?.delay?;
-        (d.is_finite() && d > 0.0).then(|| Duration::from_secs_f32(d).min(MAX_CRAWL_DELAY))
+        (d > 0.0).then(|| {
+            Duration::try_from_secs_f32(d).map_or(MAX_CRAWL_DELAY, |d| d.min(MAX_CRAWL_DELAY))
+        })
     }
 }
 
@@ -170,6 +174,48 @@ mod examples {
             solo_crawl::robots::agent_name("solo-crawl/0.1 (+http://x)"),
             "solo-crawl"
         );
+    }
+}
+
+/// Crawl-delay values: capped when too large, ignored when not a delay.
+#[cfg(test)]
+mod crawl_delay {
+    use super::{RobotsRules, MAX_CRAWL_DELAY};
+    use std::time::Duration;
+
+    fn delay(value: &str) -> Option<Duration> {
+        let body = format!("User-agent: *\nDisallow: /x\nCrawl-delay: {value}\n");
+        RobotsRules::from_response("solo-crawl", Some(200), body.as_bytes()).crawl_delay()
+    }
+
+    #[test]
+    fn a_delay_in_range_is_kept() {
+        assert_eq!(delay("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(delay("60"), Some(MAX_CRAWL_DELAY));
+    }
+
+    #[test]
+    fn a_delay_over_the_cap_or_infinite_gets_the_cap() {
+        for value in [
+            "61",
+            "1e3",
+            "86400",
+            "99999999999",
+            "1e20",
+            "1e300",
+            "inf",
+            "infinity",
+            "Infinity",
+        ] {
+            assert_eq!(delay(value), Some(MAX_CRAWL_DELAY), "Crawl-delay: {value}");
+        }
+    }
+
+    #[test]
+    fn no_delay_for_zero_nan_negative_or_unparsable() {
+        for value in ["0", "nan", "NaN", "-1", "-inf", "soon", "1s", ""] {
+            assert_eq!(delay(value), None, "Crawl-delay: {value}");
+        }
     }
 }
 
