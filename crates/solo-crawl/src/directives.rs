@@ -93,38 +93,79 @@ pub struct Refresh {
 
 impl Refresh {
     /// Parses a refresh `content` value as browsers do (the HTML
-    /// standard's "shared declarative refresh steps", simplified): a
-    /// non-negative number, then optionally `;` or `,` and `url=` (any
-    /// case, optional) and the URL, quotes removed. `None` if there is no
-    /// number.
+    /// standard's "shared declarative refresh steps"): ASCII whitespace,
+    /// the delay (digits, then optionally `.` and digits or dots: `.5`,
+    /// `1.5.0`), then nothing or `;`, `,` or ASCII whitespace and the URL
+    /// part (`url=` and quotes removed). `None` (no refresh) if there is
+    /// no delay or anything else follows it (`5x; url=/a`, `2e1`, `1abc`).
     pub fn parse(content: &str) -> Option<Refresh> {
-        let s = content.trim_start();
-        let end = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(s.len());
-        let delay: f64 = s[..end].parse().ok()?;
-        let rest = s[end..].trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
-        let rest = rest
-            .trim_start()
-            .trim_start_matches([';', ','])
-            .trim_start();
-        let rest = match rest.get(..3) {
-            Some(p) if p.eq_ignore_ascii_case("url") => {
-                let after = rest[3..].trim_start();
-                after.strip_prefix('=').map_or(rest, str::trim_start)
+        let (delay, rest) = split_delay(content.trim_start_matches(is_space))?;
+        let rest = match rest.chars().next() {
+            None => rest,
+            Some(c) if c == ';' || c == ',' || is_space(c) => {
+                let rest = rest.trim_start_matches(is_space);
+                let rest = rest.strip_prefix([';', ',']).unwrap_or(rest);
+                rest.trim_start_matches(is_space)
             }
-            _ => rest,
+            Some(_) => return None,
         };
-        let url = match rest.chars().next() {
-            Some(q @ ('"' | '\'')) => rest[1..].split(q).next().unwrap_or(""),
-            _ => rest,
-        }
-        .trim();
+        let url = target(rest).trim_matches(|c: char| c <= ' ');
         Some(Refresh {
             delay,
             url: (!url.is_empty()).then(|| url.to_owned()),
         })
     }
+}
+
+/// The delay at the start of `s` in seconds, and what follows it: the
+/// run of digits and dots (none: `None`), read up to its second dot
+/// (`1.5.0` is 1.5 s, `.` is 0 s).
+fn split_delay(s: &str) -> Option<(f64, &str)> {
+    let int_len = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    if int_len == 0 && !s.starts_with('.') {
+        return None;
+    }
+    let run_len = s.find(|c: char| !c.is_ascii_digit() && c != '.');
+    let (run, rest) = s.split_at(run_len.unwrap_or(s.len()));
+    let number = run
+        .match_indices('.')
+        .nth(1)
+        .map_or(run, |(i, _)| &run[..i]);
+    // Digits with at most one dot parse, but for `.` alone; a number too
+    // long for an f64 parses to infinity (a delay never reached).
+    Some((number.parse().unwrap_or(0.0), rest))
+}
+
+/// The URL part of a refresh after the delay and its separator, as the
+/// standard reads it: `url =` (any case) removed when the part starts
+/// so, then (unless the part began with a `u` but not `url =`) a
+/// leading quote up to its closing one.
+fn target(part: &str) -> &str {
+    let value = match url_value(part) {
+        Some(value) => value,
+        None if part.starts_with(['u', 'U']) => return part,
+        None => part,
+    };
+    match value.chars().next() {
+        Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or(""),
+        _ => value,
+    }
+}
+
+/// What follows `url =` (any case, ASCII whitespace around the `=`) at
+/// the start of `part`.
+fn url_value(part: &str) -> Option<&str> {
+    let key = part.get(..3)?;
+    if !key.eq_ignore_ascii_case("url") {
+        return None;
+    }
+    let value = part[3..].trim_start_matches(is_space).strip_prefix('=')?;
+    Some(value.trim_start_matches(is_space))
+}
+
+/// The HTML standard's ASCII whitespace.
+fn is_space(c: char) -> bool {
+    c.is_ascii_whitespace()
 }
 
 /// The examples that were this module's doctests, run as unit tests
@@ -195,5 +236,81 @@ mod examples {
         );
         assert_eq!(Refresh::parse("30").unwrap().url, None);
         assert!(Refresh::parse("soon; url=/x").is_none());
+    }
+}
+
+/// The refresh cases browsers agree on, valid and not.
+#[cfg(test)]
+mod refresh {
+    use super::Refresh;
+
+    /// The delay and URL of a valid refresh.
+    fn parsed(content: &str) -> (f64, Option<String>) {
+        let r = Refresh::parse(content).unwrap_or_else(|| panic!("{content:?}: no refresh"));
+        (r.delay, r.url)
+    }
+
+    fn to(delay: f64, url: &str) -> (f64, Option<String>) {
+        (delay, Some(url.to_owned()))
+    }
+
+    #[test]
+    fn anything_but_a_separator_after_the_delay_makes_it_invalid() {
+        for content in [
+            "5x; url=/next",
+            "2e1; url=/next",
+            "1abc",
+            "1e400; url=/t1",
+            "0x10; url=/x",
+            "-1; url=/x",
+            "+1; url=/x",
+            "soon; url=/x",
+            "; url=/x",
+            "url=/x",
+            "",
+            " \t",
+            "ü; url=/x",
+        ] {
+            assert_eq!(Refresh::parse(content), None, "{content:?}");
+        }
+    }
+
+    #[test]
+    fn the_forms_that_worked_still_do() {
+        assert_eq!(parsed("0; url=/x"), to(0.0, "/x"));
+        assert_eq!(parsed("0;URL='/x'"), to(0.0, "/x"));
+        assert_eq!(parsed("0, url=/x"), to(0.0, "/x"));
+        assert_eq!(parsed("0; url=\"/x y\" trailing"), to(0.0, "/x y"));
+        assert_eq!(parsed("0; url='/x"), to(0.0, "/x"));
+        assert_eq!(parsed("0; url = /x "), to(0.0, "/x"));
+        assert_eq!(parsed("3;http://a.test/"), to(3.0, "http://a.test/"));
+        assert_eq!(parsed(" \t7 ; uRl=/x"), to(7.0, "/x"));
+        assert_eq!(parsed("5"), (5.0, None));
+        assert_eq!(parsed("5;"), (5.0, None));
+        assert_eq!(parsed("5; url="), (5.0, None));
+    }
+
+    #[test]
+    fn whitespace_alone_separates_and_dots_follow_the_digits() {
+        assert_eq!(parsed("0 /x"), to(0.0, "/x"));
+        assert_eq!(parsed("0\nurl=/x"), to(0.0, "/x"));
+        assert_eq!(parsed("1.5; url=/x"), to(1.5, "/x"));
+        assert_eq!(parsed("1.5.9; url=/x"), to(1.5, "/x"));
+        assert_eq!(parsed("2.; url=/x"), to(2.0, "/x"));
+        assert_eq!(parsed(".5; url=/x"), to(0.5, "/x"));
+        assert_eq!(parsed(".; url=/x"), to(0.0, "/x"));
+        assert_eq!(parsed(&"9".repeat(400)).0, f64::INFINITY);
+    }
+
+    #[test]
+    fn a_part_that_is_not_url_equals_is_the_url_itself() {
+        // One separator only: a second one belongs to the URL.
+        assert_eq!(parsed("0;;url=/x"), to(0.0, ";url=/x"));
+        // Begins with a `u` but is not `url =`: taken whole, quotes and all.
+        assert_eq!(parsed("0; urlx"), to(0.0, "urlx"));
+        assert_eq!(parsed("0; u'/x'"), to(0.0, "u'/x'"));
+        // Any other start: a leading quote is still removed.
+        assert_eq!(parsed("0; '/x'"), to(0.0, "/x"));
+        assert_eq!(parsed("0; é"), to(0.0, "é"));
     }
 }

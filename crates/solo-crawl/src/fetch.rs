@@ -438,11 +438,7 @@ async fn exchange(
     let headers: Vec<(String, String)> = resp
         .headers()
         .iter()
-        .map(|(k, v)| {
-            // Borrowed (no copy) unless the value is not UTF-8.
-            let v = String::from_utf8_lossy(v.as_bytes()).trim().to_owned();
-            (k.as_str().to_owned(), v)
-        })
+        .map(|(k, v)| (k.as_str().to_owned(), header_text(k, v.as_bytes())))
         .collect();
     let head_len: usize = headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
     if head_len > MAX_HEAD {
@@ -532,6 +528,25 @@ impl AsRef<[u8]> for Charged {
     fn as_ref(&self) -> &[u8] {
         &self.body
     }
+}
+
+/// A header value as text, trimmed. Bytes that are not UTF-8 are a
+/// `Location`'s raw URL bytes, percent-encoded as they are (`/caf\xE9`
+/// → `/caf%E9`, as curl sends them: U+FFFD would name another
+/// resource); in any other header they become U+FFFD.
+fn header_text(name: &hyper::header::HeaderName, value: &[u8]) -> String {
+    if name != hyper::header::LOCATION {
+        // Borrowed (no copy) unless the value is not UTF-8.
+        return String::from_utf8_lossy(value).trim().to_owned();
+    }
+    let mut text = String::with_capacity(value.len());
+    for chunk in value.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            text.push_str(&format!("%{b:02X}"));
+        }
+    }
+    text.trim().to_owned()
 }
 
 /// Largest response head accepted (hyper's own limit is higher).

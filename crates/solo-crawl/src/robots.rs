@@ -4,14 +4,17 @@
 //! `texting_robots` for the crawler's agent name) — a 2xx body is parsed
 //! (unparsable counts as allow-all), a 4xx (no robots.txt) allows all, and
 //! so do 5xx and network errors, as in Scrapy — and answering "may this URL
-//! be fetched" and "what is the Crawl-delay". The frontier asks before
+//! be fetched" and "what is the Crawl-delay". Rule paths and URL paths are
+//! compared in one form (RFC 9309 §2.2.2, [`comparison_form`]): escapes of
+//! unreserved characters decoded, other escapes' hex upper-cased. The
+//! frontier asks before
 //! each request of the host. Must not: fetch (the engine fetches
 //! `/robots.txt` once per host before its first page).
 
 use std::time::Duration;
 
 use texting_robots::Robot;
-use url::Url;
+use url::{Position, Url};
 
 /// A host's robots.txt rules.
 pub struct RobotsRules {
@@ -41,7 +44,7 @@ impl RobotsRules {
     pub fn from_response(agent: &str, status: Option<u16>, body: &[u8]) -> RobotsRules {
         match status {
             Some(200..=299) => RobotsRules {
-                robot: Robot::new(agent, body).ok(),
+                robot: Robot::new(agent, &comparison_form(body)).ok(),
             },
             _ => RobotsRules::allow_all(),
         }
@@ -58,18 +61,65 @@ impl RobotsRules {
         }
     }
 
-    /// Whether `url` may be fetched.
+    /// Whether `url` may be fetched: its path and query, in
+    /// [`comparison_form`], against the rules.
     pub fn allowed(&self, url: &Url) -> bool {
-        self.robot
-            .as_ref()
-            .map_or(true, |r| r.allowed(url.as_str()))
+        self.robot.as_ref().map_or(true, |r| {
+            let target =
+                comparison_form(url[Position::BeforePath..Position::AfterQuery].as_bytes());
+            r.allowed(&String::from_utf8_lossy(&target))
+        })
     }
 
-    /// The Crawl-delay for this agent, clamped to [`MAX_CRAWL_DELAY`].
+    /// The Crawl-delay for this agent, clamped to [`MAX_CRAWL_DELAY`]: a
+    /// larger one, infinite included (`1e300` and `inf` parse as such),
+    /// asks for the most politeness and gets the cap. None for zero.
     pub fn crawl_delay(&self) -> Option<Duration> {
         let d = self.robot.as_ref()?.delay?;
-        (d.is_finite() && d > 0.0).then(|| Duration::from_secs_f32(d).min(MAX_CRAWL_DELAY))
+        (d > 0.0).then(|| {
+            Duration::try_from_secs_f32(d).map_or(MAX_CRAWL_DELAY, |d| d.min(MAX_CRAWL_DELAY))
+        })
     }
+}
+
+/// `text` with its percent-escapes in the one form RFC 9309 §2.2.2
+/// compares: an escape of an unreserved character (`A-Z a-z 0-9 - . _ ~`)
+/// becomes the character, any other escape keeps its `%` with its hex
+/// upper-cased (`%2f` → `%2F`, never `/`). Applied to a whole robots.txt
+/// (only rule paths and sitemap URLs hold escapes there; a product token
+/// cannot) and to each URL's path and query, so `/%7Ejoe` and `/~joe` match.
+fn comparison_form(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        match escaped_byte(&text[i..]) {
+            Some(b) if is_unreserved(b) => out.push(b),
+            Some(b) => out.extend_from_slice(format!("%{b:02X}").as_bytes()),
+            None => {
+                out.push(text[i]);
+                i += 1;
+                continue;
+            }
+        }
+        i += 3;
+    }
+    out
+}
+
+/// The byte a `%XX` escape at the start of `text` stands for, if it is one.
+fn escaped_byte(text: &[u8]) -> Option<u8> {
+    match text {
+        [b'%', hi, lo, ..] => {
+            let hex = |c: &u8| char::from(*c).to_digit(16);
+            Some((hex(hi)? * 16 + hex(lo)?) as u8)
+        }
+        _ => None,
+    }
+}
+
+/// RFC 3986's unreserved characters.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
 /// The robots.txt agent name of a User-Agent: its first word, without the
@@ -124,5 +174,112 @@ mod examples {
             solo_crawl::robots::agent_name("solo-crawl/0.1 (+http://x)"),
             "solo-crawl"
         );
+    }
+}
+
+/// Crawl-delay values: capped when too large, ignored when not a delay.
+#[cfg(test)]
+mod crawl_delay {
+    use super::{RobotsRules, MAX_CRAWL_DELAY};
+    use std::time::Duration;
+
+    fn delay(value: &str) -> Option<Duration> {
+        let body = format!("User-agent: *\nDisallow: /x\nCrawl-delay: {value}\n");
+        RobotsRules::from_response("solo-crawl", Some(200), body.as_bytes()).crawl_delay()
+    }
+
+    #[test]
+    fn a_delay_in_range_is_kept() {
+        assert_eq!(delay("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(delay("60"), Some(MAX_CRAWL_DELAY));
+    }
+
+    #[test]
+    fn a_delay_over_the_cap_or_infinite_gets_the_cap() {
+        for value in [
+            "61",
+            "1e3",
+            "86400",
+            "99999999999",
+            "1e20",
+            "1e300",
+            "inf",
+            "infinity",
+            "Infinity",
+        ] {
+            assert_eq!(delay(value), Some(MAX_CRAWL_DELAY), "Crawl-delay: {value}");
+        }
+    }
+
+    #[test]
+    fn no_delay_for_zero_nan_negative_or_unparsable() {
+        for value in ["0", "nan", "NaN", "-1", "-inf", "soon", "1s", ""] {
+            assert_eq!(delay(value), None, "Crawl-delay: {value}");
+        }
+    }
+}
+
+/// RFC 9309 §2.2.2: rule paths and URL paths compared with escapes of
+/// unreserved characters decoded and hex case ignored.
+#[cfg(test)]
+mod percent_encoding {
+    use super::{comparison_form, RobotsRules};
+
+    fn rules(disallow: &str) -> RobotsRules {
+        let body = format!("User-agent: *\nDisallow: {disallow}\n");
+        RobotsRules::from_response("solo-crawl", Some(200), body.as_bytes())
+    }
+
+    fn allowed(rules: &RobotsRules, path: &str) -> bool {
+        rules.allowed(&url::Url::parse(&format!("http://a.test{path}")).unwrap())
+    }
+
+    #[test]
+    fn an_escaped_unreserved_character_in_the_rule_matches_it_plain() {
+        let r = rules("/%7Ejoe");
+        assert!(!allowed(&r, "/~joe/private"));
+        assert!(!allowed(&r, "/%7Ejoe/private"));
+        assert!(allowed(&r, "/joe"));
+        let r = rules("/foo/bar/%62%61%7A");
+        assert!(!allowed(&r, "/foo/bar/baz"), "RFC 9309's own example");
+    }
+
+    #[test]
+    fn a_plain_unreserved_character_in_the_rule_matches_it_escaped() {
+        let r = rules("/~joe");
+        assert!(!allowed(&r, "/%7Ejoe/y"));
+        assert!(!allowed(&r, "/%7ejoe/y"));
+        assert!(!allowed(&r, "/~joe/y"));
+        assert!(!allowed(&rules("/a-b_c.d"), "/%61%2D%62%5F%63%2E%64"));
+    }
+
+    #[test]
+    fn hex_case_does_not_matter() {
+        assert!(!allowed(&rules("/%7ejoe"), "/~joe/y"));
+        assert!(!allowed(&rules("/a%2fb"), "/a%2Fb"));
+        assert!(!allowed(&rules("/a%2Fb"), "/a%2fb"));
+        assert!(!allowed(&rules("/caf%c3%a9"), "/caf%C3%A9"));
+        assert!(!allowed(&rules("/café"), "/caf%c3%a9"));
+    }
+
+    #[test]
+    fn reserved_characters_stay_escaped() {
+        // `%2F` is not `/`: the two name different resources.
+        assert!(allowed(&rules("/a%2Fb"), "/a/b"));
+        assert!(allowed(&rules("/a/b"), "/a%2Fb"));
+        assert!(allowed(&rules("/q?x=%26"), "/q?x=&"));
+        // An escaped `*` or `$` is a character, not a wildcard or an end.
+        assert!(allowed(&rules("/a%2Ab"), "/axb"));
+        assert!(!allowed(&rules("/a%2Ab"), "/a%2ab"));
+        assert!(allowed(&rules("/a%24"), "/a"));
+    }
+
+    #[test]
+    fn the_comparison_form_of_odd_text() {
+        let f = |s: &[u8]| comparison_form(s);
+        assert_eq!(f(b"/%7e%7E%2f%41%zz%4%"), b"/~~%2FA%zz%4%");
+        assert_eq!(f(b"%25"), b"%25", "an escaped % stays escaped");
+        assert_eq!(f(b"%2541"), b"%2541", "decoded once, not twice");
+        assert_eq!(f(b"\xff%ff"), b"\xff%FF");
     }
 }

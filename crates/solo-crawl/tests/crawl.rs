@@ -196,6 +196,39 @@ fn robots_disallow_and_crawl_delay_are_obeyed() {
     });
 }
 
+/// RFC 9309 §2.2.2: `/%7Ejoe` and `/~joe` are one path to robots.txt,
+/// whichever side spells it escaped and in whatever hex case.
+#[test]
+fn robots_rules_match_escaped_and_plain_spellings_of_a_path() {
+    solo::run(async {
+        let site = start(|path: String| {
+            std::future::ready(match path.as_str() {
+                "/robots.txt" => SiteResponse::typed(
+                    200,
+                    "text/plain",
+                    "User-agent: *\nDisallow: /%7Ejoe\nDisallow: /~ann\nDisallow: /a%2fb\n",
+                ),
+                "/" => page(
+                    "root",
+                    &["/~joe/private", "/%7eann/y", "/a%2Fb", "/a/b", "/ok"],
+                ),
+                _ => page("p", &[]),
+            })
+        })
+        .await;
+        let cfg = Config {
+            obey_robots: true,
+            ..quick()
+        };
+        let (summary, recs) = crawl_links(vec![site.base.clone()], cfg).await;
+        assert_eq!(site.count("/~joe/private"), 0, "{:?}", site.paths());
+        assert_eq!(site.count("/%7eann/y"), 0, "{:?}", site.paths());
+        assert_eq!(site.count("/a%2Fb"), 0, "{:?}", site.paths());
+        assert_eq!(record_paths(&recs), ["/", "/a/b", "/ok"]);
+        assert_eq!(summary.filtered["robots"], 3);
+    });
+}
+
 #[test]
 fn missing_robots_allows_all_and_ignore_robots_skips_it() {
     solo::run(async {

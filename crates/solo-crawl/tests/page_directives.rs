@@ -233,3 +233,32 @@ fn meta_refresh_is_followed_through_the_frontier() {
         assert_eq!(recs.len(), 1);
     });
 }
+
+/// A refresh with anything but `;`, `,` or whitespace after its delay is
+/// no refresh (HTML's declarative refresh steps): nothing made up from
+/// the rest is fetched.
+#[test]
+fn a_meta_refresh_with_a_malformed_delay_is_not_followed() {
+    solo::run(async {
+        let refresh = |content: &str| {
+            html(&format!(
+                r#"<meta http-equiv="refresh" content="{content}">"#
+            ))
+        };
+        let site = start(routes(vec![
+            ("/", page("root", &["/r1", "/r2", "/r3", "/r4"])),
+            ("/r1", refresh("5x; url=/next")),
+            ("/r2", refresh("2e1; url=/next")),
+            ("/r3", refresh("1abc")),
+            ("/r4", refresh("1e400; url=/t1")),
+        ]))
+        .await;
+        let (_, recs) = crawl_links(vec![site.base.clone()], quick()).await;
+        let mut paths = site.paths();
+        paths.sort();
+        assert_eq!(paths, ["/", "/r1", "/r2", "/r3", "/r4"]);
+        for r in &recs {
+            assert_eq!(r.redirect_to, None, "{r:?}");
+        }
+    });
+}

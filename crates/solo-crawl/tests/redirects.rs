@@ -561,3 +561,42 @@ fn a_pending_redirect_is_kept_in_the_state_and_resumed() {
     });
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A `Location` with a raw byte that is not UTF-8 names that byte: it is
+/// sent percent-encoded (`/caf\xE9` -> `/caf%E9`, as curl does), not as
+/// U+FFFD (`/caf%EF%BF%BD`, a resource the server never meant).
+#[test]
+fn a_location_byte_that_is_not_utf8_is_sent_percent_encoded() {
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = asked.clone();
+    let base = common::blocking::serve(move |req| {
+        log.lock().unwrap().push(req.path.clone());
+        let mut answer = match req.path.as_str() {
+            "/" => b"HTTP/1.1 301 Moved\r\nLocation: /caf\xe9?q=\xff\xfe\r\n".to_vec(),
+            "/utf8" => "HTTP/1.1 302 Found\r\nLocation: /café\r\n"
+                .as_bytes()
+                .to_vec(),
+            _ => b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n".to_vec(),
+        };
+        answer.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+        answer
+    });
+    let base = url::Url::parse(&base).unwrap();
+    solo::run(async move {
+        let seeds = vec![base.join("/").unwrap(), base.join("/utf8").unwrap()];
+        let (_, recs) = crawl_links(seeds, quick()).await;
+        let to = |p: &str| record(&recs, p).redirect_to.clone();
+        assert_eq!(
+            to("/"),
+            Some(base.join("/caf%E9?q=%FF%FE").unwrap().to_string())
+        );
+        // Valid UTF-8 is a character, encoded as UTF-8 as before.
+        assert_eq!(
+            to("/utf8"),
+            Some(base.join("/caf%C3%A9").unwrap().to_string())
+        );
+    });
+    let mut asked = asked.lock().unwrap().clone();
+    asked.sort();
+    assert_eq!(asked, ["/", "/caf%C3%A9", "/caf%E9?q=%FF%FE", "/utf8"]);
+}
