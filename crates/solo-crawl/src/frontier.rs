@@ -281,6 +281,10 @@ pub struct Frontier<C> {
     cap: Option<usize>,
     /// Requests waiting in the store only.
     spilled: u64,
+    /// With a state store: requests left in it for a later run because
+    /// the page budget is spent (a run with a larger `--max-pages` takes
+    /// them up again).
+    parked: u64,
     /// Fingerprints of requests dropped for good since the last
     /// `take_dropped` (tracked with a store only).
     dropped: Vec<u64>,
@@ -332,6 +336,7 @@ impl<C> Frontier<C> {
             counts: FrontierCounts::default(),
             cap: None,
             spilled: 0,
+            parked: 0,
             dropped: Vec::new(),
             remote: false,
             dropped_leases: Vec::new(),
@@ -376,17 +381,12 @@ impl<C> Frontier<C> {
             }
         }
         let r = self.check(&request, start);
+        if r == Err(Rejected::MaxPages) && self.keeps_parked() {
+            return self.park_new(request, start, accepted);
+        }
         match r {
             Ok(fp) => {
-                let fp = if request.extras().dont_filter {
-                    // Not in the seen set; a key of its own in the store.
-                    let key = fastrand::u64(..);
-                    request.extras_mut().store_key = Some(key);
-                    key
-                } else {
-                    self.seen.insert(fp);
-                    fp
-                };
+                let fp = self.mark_seen(&mut request, fp);
                 let spill = self.remote || (!start && self.cap.is_some_and(|c| self.queued >= c));
                 accepted(fp, &request, spill);
                 if self.remote {
@@ -400,6 +400,54 @@ impl<C> Frontier<C> {
             Err(why) => self.count(why),
         }
         r
+    }
+
+    /// An accepted request's key: its fingerprint, now seen; or for a
+    /// `dont_filter` one (not in the seen set) a key of its own in the
+    /// store.
+    fn mark_seen(&mut self, request: &mut Request<C>, fp: u64) -> u64 {
+        if request.extras().dont_filter {
+            let key = fastrand::u64(..);
+            request.extras_mut().store_key = Some(key);
+            key
+        } else {
+            self.seen.insert(fp);
+            fp
+        }
+    }
+
+    /// Whether requests the page budget turns away stay in the state
+    /// store for a later run (with a store, not with a shared frontier,
+    /// whose budget is the crawl's).
+    fn keeps_parked(&self) -> bool {
+        self.cap.is_some() && !self.remote
+    }
+
+    /// The budget is spent: `request`, new and within the crawl's other
+    /// rules, goes to the store only (seen, spilled there), for a later
+    /// run with a larger budget; turned away here.
+    fn park_new(
+        &mut self,
+        mut request: Request<C>,
+        start: bool,
+        accepted: impl FnOnce(u64, &Request<C>, bool),
+    ) -> Result<u64, Rejected> {
+        let budget = self.max_pages.take();
+        let r = self.check(&request, start);
+        self.max_pages = budget;
+        match r {
+            Ok(fp) => {
+                let fp = self.mark_seen(&mut request, fp);
+                accepted(fp, &request, true);
+                self.parked += 1;
+                self.counts.max_pages += 1;
+                Err(Rejected::MaxPages)
+            }
+            Err(why) => {
+                self.count(why);
+                Err(why)
+            }
+        }
     }
 
     fn count(&mut self, why: Rejected) {
@@ -610,7 +658,10 @@ impl<C> Frontier<C> {
             if fresh {
                 if self.max_pages.is_some_and(|m| self.dispatched >= m) {
                     self.counts.max_pages += 1;
-                    self.forget(&entry.request);
+                    match self.cap.is_some() && !self.remote {
+                        true => self.parked += 1, // see keeps_parked
+                        false => self.forget(&entry.request),
+                    }
                     continue;
                 }
                 self.dispatched += 1;
@@ -638,26 +689,25 @@ impl<C> Frontier<C> {
         None
     }
 
-    fn budget_spent(&self) -> bool {
+    /// The page budget (`max_pages`) is spent.
+    pub(crate) fn budget_spent(&self) -> bool {
         self.max_pages.is_some_and(|m| self.dispatched >= m)
     }
 
-    /// The budget is spent: forget every request not yet started (retries
-    /// of started ones stay).
+    /// The budget is spent: every request not yet started leaves memory
+    /// (retries of started ones stay): with a state store it stays there,
+    /// parked for a later run with a larger budget; without, it is gone.
     fn drop_unstarted(&mut self) {
-        let track = self.cap.is_some();
+        let park = self.keeps_parked();
         for hs in &mut self.hosts {
             let before = hs.queue.len();
-            hs.queue.retain(|e| {
-                let keep = e.request.retries > 0;
-                if !keep && track {
-                    self.dropped.push(e.request.key());
-                }
-                keep
-            });
+            hs.queue.retain(|e| e.request.retries > 0);
             let dropped = before - hs.queue.len();
             self.queued -= dropped;
             self.counts.max_pages += dropped as u64;
+            if park {
+                self.parked += dropped as u64;
+            }
         }
     }
 
@@ -797,9 +847,13 @@ impl<C> Frontier<C> {
         }
     }
 
-    /// Nothing queued, spilled, waiting or in flight: the crawl is over.
+    /// Nothing queued, spilled (while the budget lasts: then it is
+    /// parked), waiting or in flight: the crawl is over.
     pub fn is_idle(&self) -> bool {
-        self.in_flight == 0 && self.queued == 0 && self.delayed.is_empty() && self.spilled == 0
+        self.in_flight == 0
+            && self.queued == 0
+            && self.delayed.is_empty()
+            && (self.spilled == 0 || self.budget_spent())
     }
 
     /// Requests queued (not started, not waiting for a retry).
@@ -909,7 +963,12 @@ impl<C> Frontier<C> {
         };
         if let Some(why) = refused {
             self.count(why);
-            self.forget(&request);
+            if why == Rejected::MaxPages && self.keeps_parked() {
+                // Stays in the store for a run with a larger budget.
+                self.parked += 1;
+            } else {
+                self.forget(&request);
+            }
             return;
         }
         self.enqueue(request);
@@ -921,6 +980,9 @@ impl<C> Frontier<C> {
     /// holds a batch or two of it at a time).
     pub(crate) fn wants_unspill(&self) -> Option<usize> {
         let cap = self.cap?;
+        if self.budget_spent() {
+            return None; // parked
+        }
         let low = (cap / 2).min(UNSPILL_BATCH);
         (self.spilled > 0 && self.queued <= low).then(|| {
             (cap - self.queued)
@@ -945,6 +1007,13 @@ impl<C> Frontier<C> {
     /// Requests waiting in the store only.
     pub fn spilled(&self) -> u64 {
         self.spilled
+    }
+
+    /// Requests not crawled yet: queued, spilled to the state store, and
+    /// parked there because the page budget is spent (a run with a larger
+    /// `--max-pages` crawls them).
+    pub fn left(&self) -> u64 {
+        self.queued as u64 + self.spilled + self.parked
     }
 
     /// URLs seen.

@@ -216,3 +216,57 @@ fn a_lost_write_ahead_log_is_an_error() {
     assert!(err.contains("--state-reset"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The URLs of the page records in `path`, each once (a duplicate fails).
+fn crawled_once(path: &Path) -> std::collections::BTreeSet<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut urls = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let rec: serde_json::Value = serde_json::from_str(line).unwrap();
+        let url = rec["url"].as_str().unwrap().to_owned();
+        assert!(urls.insert(url.clone()), "{url} crawled twice");
+    }
+    urls
+}
+
+/// A crawl stopped by its page budget keeps the rest in its state: the
+/// same command again says so (no "failed" start URL) and crawls nothing;
+/// with a larger --max-pages (and --force) it goes on where it stopped,
+/// each page once, until the site is done.
+#[test]
+fn a_larger_max_pages_goes_on_where_the_budget_stopped() {
+    let site = DemoSite::start(120).unwrap();
+    let (dir, args) = setup("budget", &site, &[]);
+    let out = dir.join("pages.jsonl");
+    let with = |extra: &[&str]| -> Output {
+        let mut a = args.clone();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        let o = finish(&a);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        o
+    };
+    with(&["--max-pages", "20"]);
+    assert_eq!(crawled_once(&out).len(), 20);
+    let again = with(&["--max-pages", "20"]);
+    let err = stderr(&again);
+    assert!(err.contains("raise --max-pages"), "{err}");
+    assert!(!err.contains("failed"), "{err}");
+    assert_eq!(crawled_once(&out).len(), 20);
+    with(&["--max-pages", "60", "--force"]);
+    assert_eq!(crawled_once(&out).len(), 60);
+    with(&["--max-pages", "100000", "--force"]);
+    // Every page of the site, as one crawl without a budget finds them.
+    let whole = dir.join("whole.jsonl");
+    let o = finish(&[
+        "crawl".to_string(),
+        site.url().to_string(),
+        "--output".into(),
+        whole.to_str().unwrap().into(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(crawled_once(&out), crawled_once(&whole));
+    // Finished now: the same command says so.
+    let done = with(&["--max-pages", "100000", "--force"]);
+    assert!(stderr(&done).contains("is finished"), "{}", stderr(&done));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -251,10 +251,10 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         );
         if let Some((r, queued)) = restored {
             frontier.restore_progress(&r.seen, r.dispatched, r.spilled);
+            frontier.set_cap(agent_cfg.frontier_cap);
             for req in queued {
                 frontier.restore(req);
             }
-            frontier.set_cap(agent_cfg.frontier_cap);
         }
         if let (true, Some(dir)) = (resumed, &agent_cfg.state_dir) {
             tracing::info!(
@@ -281,6 +281,9 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 };
                 seeds.failed.push(format!("{url}: {why}"));
             }
+        }
+        if let (true, Some(dir)) = (resumed, &agent_cfg.state_dir) {
+            say_why_nothing_is_left(&frontier, dir, agent_cfg.max_pages);
         }
         let progress = Rc::new(Progress::new(sh.config.progress));
         let live = Rc::new(crate::metrics::Live::default());
@@ -361,7 +364,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         .collect();
         let mut summary = sh.stats.borrow().summary(SummaryExtra {
             seen: frontier.seen() as u64,
-            queued: frontier.queued() as u64 + frontier.spilled(),
+            queued: frontier.left(),
             filtered,
             interrupted: interrupted || failed,
         });
@@ -462,5 +465,26 @@ async fn watch_signals(stop: StopHandle, stats: Rc<RefCell<Stats>>) {
         } else {
             eprint!("{}", stats.borrow().summary(SummaryExtra::default()));
         }
+    }
+}
+
+/// A resumed crawl with nothing to do now: says why, and how to go on.
+fn say_why_nothing_is_left<C>(
+    frontier: &Frontier<C>,
+    dir: &std::path::Path,
+    max_pages: Option<u64>,
+) {
+    if frontier.budget_spent() && frontier.left() > 0 {
+        tracing::warn!(
+            "the crawl in {} has had its --max-pages {} pages; {} requests wait in it: raise --max-pages (with --force) to crawl them",
+            dir.display(),
+            max_pages.unwrap_or(0),
+            frontier.left()
+        );
+    } else if frontier.is_idle() {
+        tracing::warn!(
+            "the crawl in {} is finished: nothing is left to crawl. Links it turned away (past --depth, offsite, filtered) were not kept; to go over its pages again under new settings, add --recrawl",
+            dir.display()
+        );
     }
 }
