@@ -2,8 +2,10 @@
 //! which level, without garbling the progress line.
 //!
 //! Owns: the `--log-level`, `--log-format` and `--log-file` choices, the
-//! subscriber the binary installs ([`init`]), and the writer that clears
-//! the progress line before a log line on stderr and redraws it after.
+//! subscriber the binary installs ([`init`]), the writer that clears
+//! the progress line before a log line on stderr and redraws it after,
+//! and the user-facing messages on stderr ([`message`]), which a stderr
+//! that is gone (a closed pipe) never turns into a panic.
 //! Must not: emit events itself (the engine, the frontier and solo-http
 //! do), or write anywhere near the record output.
 
@@ -95,6 +97,19 @@ impl Write for Stderr {
     fn flush(&mut self) -> io::Result<()> {
         io::stderr().flush()
     }
+}
+
+/// Writes a user-facing message to stderr in one write, clearing the
+/// progress line around it as log lines do. A stderr that is gone (its
+/// reader exited: `solo-crawl ... 2>&1 | head`) is no error: the message
+/// is dropped and the program goes on (`eprint!` would panic there).
+///
+/// ```
+/// solo_crawl::logs::message(format_args!("solo-crawl: {} pages\n", 3));
+/// ```
+pub fn message(text: std::fmt::Arguments<'_>) {
+    let text = text.to_string();
+    let _ = Stderr.write_all(text.as_bytes());
 }
 
 struct MakeStderr;

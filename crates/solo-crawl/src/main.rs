@@ -21,6 +21,37 @@ use solo_crawl::{
 };
 use url::Url;
 
+/// Prints to stdout like `print!`. A reader that went away (`| head`)
+/// is no error: the rest is dropped and the command goes on to its own
+/// exit status; any other write error is said on stderr.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `say!` with a newline, like `println!`.
+macro_rules! sayln {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Says a line on stderr like `eprintln!`, in one write, without
+/// panicking when stderr is gone (see [`solo_crawl::logs::message`]):
+/// every message of the program goes through it.
+macro_rules! tell {
+    ($($arg:tt)*) => {
+        solo_crawl::logs::message(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+mod shared_cli;
+use shared_cli as shared;
+
+/// A usage error: message and exit code 2.
+struct Usage(String);
+
 #[derive(Parser)]
 #[command(
     name = "solo-crawl",
@@ -159,35 +190,13 @@ struct CrawlArgs {
     recrawl_older_than: Option<Duration>,
 }
 
-mod shared_cli;
-use shared_cli as shared;
-
-/// A usage error: message and exit code 2.
-struct Usage(String);
-
-/// Prints to stdout like `print!`. A reader that went away (`| head`)
-/// is no error: the rest is dropped and the command goes on to its own
-/// exit status; any other write error is said on stderr.
-macro_rules! say {
-    ($($arg:tt)*) => {
-        write_stdout(format_args!($($arg)*))
-    };
-}
-
-/// `say!` with a newline, like `println!`.
-macro_rules! sayln {
-    ($($arg:tt)*) => {
-        write_stdout(format_args!("{}\n", format_args!($($arg)*)))
-    };
-}
-
 fn write_stdout(text: std::fmt::Arguments<'_>) {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     let r = out.write_fmt(text).and_then(|()| out.flush());
     if let Err(e) = r {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("solo-crawl: stdout: {e}");
+            tell!("solo-crawl: stdout: {e}");
         }
     }
 }
@@ -438,7 +447,7 @@ fn main() -> ExitCode {
     let cli = match parse_cli() {
         Ok(c) => c,
         Err(Usage(msg)) => {
-            eprintln!("solo-crawl: {msg}");
+            tell!("solo-crawl: {msg}");
             return ExitCode::from(2);
         }
     };
@@ -467,7 +476,7 @@ fn show_config(a: &CrawlArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("solo-crawl: {e}");
+            tell!("solo-crawl: {e}");
             ExitCode::from(2)
         }
     }
@@ -476,13 +485,13 @@ fn show_config(a: &CrawlArgs) -> ExitCode {
 fn crawl(a: &CrawlArgs) -> ExitCode {
     let s = &a.settings;
     if let Err(e) = solo_crawl::logs::init(s.log_level, s.log_format, s.log_file.as_deref()) {
-        eprintln!("solo-crawl: {e}");
+        tell!("solo-crawl: {e}");
         return ExitCode::from(2);
     }
     let (seeds, cfg, out) = match crawl_config(a) {
         Ok(v) => v,
         Err(Usage(msg)) => {
-            eprintln!("solo-crawl: {msg}");
+            tell!("solo-crawl: {msg}");
             return ExitCode::from(2);
         }
     };
@@ -493,7 +502,7 @@ fn crawl(a: &CrawlArgs) -> ExitCode {
             .append(true)
             .open(path);
         if let Err(e) = opened {
-            eprintln!("solo-crawl: --stats-file {}: {e}", path.display());
+            tell!("solo-crawl: --stats-file {}: {e}", path.display());
             return ExitCode::from(2);
         }
     }
@@ -501,17 +510,19 @@ fn crawl(a: &CrawlArgs) -> ExitCode {
     let summary = match run_crawl(crawler) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("solo-crawl: {e}");
+            tell!("solo-crawl: {e}");
             return ExitCode::from(1);
         }
     };
-    eprint!("{summary}");
-    if let Some(path) = &s.stats_file {
+    // The files first: a stderr that is gone must not lose them.
+    let stats_written = s.stats_file.as_ref().map(|path| {
         let json = serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n";
-        if let Err(e) = std::fs::write(path, json) {
-            eprintln!("solo-crawl: --stats-file {}: {e}", path.display());
-            return ExitCode::from(1);
-        }
+        std::fs::write(path, json).map_err(|e| format!("--stats-file {}: {e}", path.display()))
+    });
+    solo_crawl::logs::message(format_args!("{summary}"));
+    if let Some(Err(e)) = stats_written {
+        tell!("solo-crawl: {e}");
+        return ExitCode::from(1);
     }
     if a.redis.is_some() {
         // The start URLs may have been fetched by other workers.
@@ -532,7 +543,7 @@ fn run_crawl(crawler: Crawler<LinkSpider>) -> Result<Summary, solo_crawl::CrawlE
     solo::run(async move {
         solo::spawn(async move {
             hurried.hurried().await;
-            eprintln!("second Ctrl-C: exiting now");
+            tell!("second Ctrl-C: exiting now");
             std::process::exit(130);
         });
         crawler.run().await
@@ -543,16 +554,16 @@ fn run_crawl(crawler: Crawler<LinkSpider>) -> Result<Summary, solo_crawl::CrawlE
 /// fetched, 130 if interrupted.
 fn finish(summary: &Summary) -> ExitCode {
     for f in &summary.seeds_failed {
-        eprintln!("solo-crawl: start URL failed: {f}");
+        tell!("solo-crawl: start URL failed: {f}");
     }
     if summary.resumed {
-        eprintln!("solo-crawl: resumed the crawl kept in the state directory");
+        tell!("solo-crawl: resumed the crawl kept in the state directory");
     }
     if summary.seeds_ok == 0 && !summary.interrupted && !summary.resumed {
-        eprintln!("solo-crawl: no start URL could be fetched");
+        tell!("solo-crawl: no start URL could be fetched");
         let robots = summary.filtered.get("robots").copied().unwrap_or(0);
         if robots > 0 {
-            eprintln!("solo-crawl: robots.txt disallowed {robots} URL(s) (--ignore-robots to crawl anyway)");
+            tell!("solo-crawl: robots.txt disallowed {robots} URL(s) (--ignore-robots to crawl anyway)");
         }
         return ExitCode::from(1);
     }
@@ -566,7 +577,7 @@ fn demo(pages: u64, output: Option<PathBuf>, format: Format) -> ExitCode {
     let site = match DemoSite::start(pages) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("solo-crawl: cannot start the demo site: {e}");
+            tell!("solo-crawl: cannot start the demo site: {e}");
             return ExitCode::from(1);
         }
     };
@@ -607,7 +618,7 @@ fn demo(pages: u64, output: Option<PathBuf>, format: Format) -> ExitCode {
             finish(&summary)
         }
         Err(e) => {
-            eprintln!("solo-crawl: {e}");
+            tell!("solo-crawl: {e}");
             ExitCode::from(1)
         }
     }
@@ -618,7 +629,7 @@ fn bench(seconds: u64, concurrency: usize) -> ExitCode {
     let site = match DemoSite::start(100_000_000) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("solo-crawl: cannot start the demo site: {e}");
+            tell!("solo-crawl: cannot start the demo site: {e}");
             return ExitCode::from(1);
         }
     };
@@ -655,7 +666,7 @@ fn bench(seconds: u64, concurrency: usize) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("solo-crawl: {e}");
+            tell!("solo-crawl: {e}");
             ExitCode::from(1)
         }
     }

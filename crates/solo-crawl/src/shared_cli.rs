@@ -30,7 +30,7 @@ fn crawl_wide(s: &CrawlSettings) -> CrawlSettings {
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("solo-crawl: {msg}");
+    tell!("solo-crawl: {msg}");
     ExitCode::from(1)
 }
 
@@ -38,7 +38,7 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 /// finds the same ones there), then works on the crawl.
 pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
     if let Err(Usage(msg)) = crawl_config(a) {
-        eprintln!("solo-crawl: {msg}");
+        tell!("solo-crawl: {msg}");
         return ExitCode::from(2);
     }
     let (Some(url), Some(id)) = (&a.redis, &a.crawl_id) else {
@@ -107,7 +107,7 @@ fn run_workers(url: &str, id: &str, local: &CrawlSettings, n: Option<u64>) -> Ex
         return run_one(url, id, local.clone());
     };
     let Some(output) = local.output.clone().filter(|o| o.as_os_str() != "-") else {
-        eprintln!("solo-crawl: --workers {n} needs --output FILE (worker i writes FILE with i before its extension)");
+        tell!("solo-crawl: --workers {n} needs --output FILE (worker i writes FILE with i before its extension)");
         return ExitCode::from(2);
     };
     let exe = match std::env::current_exe() {
@@ -125,7 +125,7 @@ fn run_workers(url: &str, id: &str, local: &CrawlSettings, n: Option<u64>) -> Ex
         let child = cmd.spawn();
         match child {
             Ok(c) => children.push(c),
-            Err(e) => eprintln!("solo-crawl: cannot start worker {i}: {e}"),
+            Err(e) => tell!("solo-crawl: cannot start worker {i}: {e}"),
         }
     }
     let mut mine = local.clone();
@@ -191,9 +191,7 @@ fn stored_settings(url: &str, id: &str) -> Result<String, String> {
             Some(s) => return Ok(s),
             None if std::time::Instant::now() < deadline => {
                 if !said {
-                    eprintln!(
-                        "solo-crawl: waiting for crawl {id:?} to be started (`crawl --redis`)"
-                    );
+                    tell!("solo-crawl: waiting for crawl {id:?} to be started (`crawl --redis`)");
                     said = true;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(100));
@@ -207,7 +205,7 @@ fn stored_settings(url: &str, id: &str) -> Result<String, String> {
 pub(crate) fn status(s: &SharedCrawl) -> ExitCode {
     match solo_crawl::crawl_status(&s.redis, &s.crawl_id) {
         Ok(st) => {
-            print!("{st}");
+            say!("{st}");
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),

@@ -289,6 +289,40 @@ fn a_reader_that_goes_away_is_no_panic() {
     );
 }
 
+/// `solo-crawl crawl ... --stats-file F 2>&1 | head` once head has
+/// exited: the summary meets a closed stderr. Before, the first write of
+/// the summary panicked (exit 101) and the stats file, written after it,
+/// stayed empty.
+#[test]
+fn a_closed_stderr_is_no_panic_and_the_stats_file_is_written() {
+    let site = DemoSite::start(60).unwrap();
+    let dir = std::env::temp_dir().join(format!("solo-crawl-cli-stderr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (out, stats) = (dir.join("pages.jsonl"), dir.join("stats.json"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args(["crawl", site.url().as_str(), "--per-host", "4"])
+        .arg("--output")
+        .arg(&out)
+        .arg("--stats-file")
+        .arg(&stats)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "no panic (101), a finished crawl");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).expect("complete JSON");
+    let pages = demo_reachable(60).len() as u64;
+    assert_eq!(json["pages"], pages, "{json}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap().lines().count() as u64,
+        pages
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn bench_reports_pages_per_second() {
     let o = run(&["bench", "--seconds", "1", "--concurrency", "16"]);

@@ -460,10 +460,13 @@ async fn watch_signals(stop: StopHandle, stats: Rc<RefCell<Stats>>) {
                 stop.hurry();
                 continue;
             }
-            eprintln!("Ctrl-C: finishing the requests in flight (Ctrl-C again to quit at once)");
+            crate::logs::message(format_args!(
+                "Ctrl-C: finishing the requests in flight (Ctrl-C again to quit at once)\n"
+            ));
             stop.stop();
         } else {
-            eprint!("{}", stats.borrow().summary(SummaryExtra::default()));
+            let summary = stats.borrow().summary(SummaryExtra::default());
+            crate::logs::message(format_args!("{summary}"));
         }
     }
 }

@@ -459,7 +459,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     }
                 }
                 if let Some((n, e)) = bad {
-                    eprintln!("solo-crawl: {n} leased request(s) do not decode (the first: {e}): dropped; do all workers of this crawl run the same spider?");
+                    crate::logs::message(format_args!("solo-crawl: {n} leased request(s) do not decode (the first: {e}): dropped; do all workers of this crawl run the same spider?\n"));
                 }
             }
             Report::Unspilled { rows, asked } => {
