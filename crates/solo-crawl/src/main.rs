@@ -393,7 +393,10 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
 
 /// The `--warc` files, their `warcinfo` saying how the crawl was run.
 fn warc_output(path: &std::path::Path, a: &CrawlSettings, cfg: &Config) -> WarcOutput {
-    let args: Vec<String> = std::env::args().collect();
+    // Lossy for the text only: an argument need not be UTF-8 (a file name).
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let mut w = WarcOutput::new(path);
     w.max_size = a.warc_max_size as u64;
     w.gzip_level = a.warc_gzip_level;

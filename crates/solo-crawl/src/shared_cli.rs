@@ -83,13 +83,15 @@ pub(crate) fn worker(w: &WorkerArgs) -> ExitCode {
     run_workers(&w.shared.redis, &w.shared.crawl_id, &local, w.workers)
 }
 
-/// `path` with `i` before its extension: pages.jsonl → pages.3.jsonl.
+/// `path` with `i` before its extension: pages.jsonl → pages.3.jsonl
+/// (the name's bytes kept as they are, UTF-8 or not).
 fn numbered(path: &Path, i: u64) -> PathBuf {
-    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-    let name = match path.extension() {
-        Some(e) => format!("{stem}.{i}.{}", e.to_string_lossy()),
-        None => format!("{stem}.{i}"),
-    };
+    let mut name = path.file_stem().unwrap_or_default().to_owned();
+    name.push(format!(".{i}"));
+    if let Some(e) = path.extension() {
+        name.push(".");
+        name.push(e);
+    }
     path.with_file_name(name)
 }
 
@@ -230,5 +232,13 @@ mod tests {
         let files = |p: &str, i| crate::WarcOutput::new(w(p, i)).file_name(0);
         assert_eq!(files("crawl.gz", 1), Path::new("crawl.1-00000.warc.gz"));
         assert_eq!(files("crawl", 1), Path::new("crawl.1-00000.warc"));
+    }
+
+    #[test]
+    fn worker_numbers_keep_the_bytes_of_a_name_that_is_not_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        let given = Path::new(std::ffi::OsStr::from_bytes(b"out/\xffw.jsonl"));
+        let want = std::ffi::OsStr::from_bytes(b"out/\xffw.2.jsonl");
+        assert_eq!(numbered(given, 2).as_os_str(), want);
     }
 }

@@ -323,6 +323,40 @@ fn a_closed_stderr_is_no_panic_and_the_stats_file_is_written() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// An argument that is not UTF-8 (a file name) with --warc: the
+/// warcinfo's description quotes the command line lossily. Before, reading
+/// the command line for it panicked (exit 101).
+#[test]
+fn an_argument_that_is_not_utf8_is_no_panic_with_warc() {
+    use std::io::Read;
+    use std::os::unix::ffi::OsStrExt;
+    let site = DemoSite::start(10).unwrap();
+    let dir = std::env::temp_dir().join(format!("solo-crawl-cli-bytes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(std::ffi::OsStr::from_bytes(b"pages-\xff.jsonl"));
+    let o = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args(["crawl", site.url().as_str(), "--max-pages", "2", "--output"])
+        .arg(&out)
+        .arg("--warc")
+        .arg(dir.join("crawl.warc.gz"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(&out).unwrap().split(|&b| b == b'\n').count(),
+        3
+    );
+    let mut warc = String::new();
+    flate2::read::MultiGzDecoder::new(
+        std::fs::File::open(dir.join("crawl-00000.warc.gz")).unwrap(),
+    )
+    .read_to_string(&mut warc)
+    .unwrap();
+    assert!(warc.contains("pages-\u{fffd}.jsonl --warc"), "{warc}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn bench_reports_pages_per_second() {
     let o = run(&["bench", "--seconds", "1", "--concurrency", "16"]);
