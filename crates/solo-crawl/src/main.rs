@@ -47,6 +47,7 @@ macro_rules! tell {
 }
 
 mod shared_cli;
+mod worker_processes;
 use shared_cli as shared;
 
 /// A usage error: message and exit code 2.
@@ -132,9 +133,14 @@ struct WorkerArgs {
     /// Run this many worker processes (this one and N-1 more); each writes
     /// --output FILE with its number in the name (more.jsonl:
     /// more.0.jsonl, more.1.jsonl, ...), and --warc likewise (more.warc.gz:
-    /// more.0-00000.warc.gz, more.1-00000.warc.gz, ...).
+    /// more.0-00000.warc.gz, more.1-00000.warc.gz, ...). SIGINT or SIGTERM
+    /// to this process stops them all gracefully.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
     workers: Option<u64>,
+    /// Started by a --workers parent: stop gracefully when stdin closes
+    /// (the parent is gone).
+    #[arg(long, hide = true)]
+    parent_pipe: bool,
 }
 
 #[derive(clap::Args)]
@@ -158,7 +164,8 @@ struct CrawlArgs {
     /// N-1 more); each writes --output FILE with its number in the name
     /// (pages.jsonl: pages.0.jsonl, pages.1.jsonl, ...), even for N = 1,
     /// and --warc likewise (crawl.warc.gz: crawl.0-00000.warc.gz,
-    /// crawl.1-00000.warc.gz, ...).
+    /// crawl.1-00000.warc.gz, ...). SIGINT or SIGTERM to this process stops
+    /// them all gracefully.
     #[arg(long, value_name = "N", requires = "redis", value_parser = clap::value_parser!(u64).range(1..=1024))]
     workers: Option<u64>,
     /// Read settings from this TOML file: every option above under its
@@ -456,7 +463,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Crawl(a) if a.redis.is_some() => shared::start(&a),
-        Command::Crawl(a) => crawl(&a),
+        Command::Crawl(a) => crawl(&a, None),
         Command::Worker(w) => shared::worker(&w),
         Command::Status(s) => shared::status(&s),
         Command::ShowConfig { crawl, .. } => show_config(&crawl),
@@ -485,7 +492,9 @@ fn show_config(a: &CrawlArgs) -> ExitCode {
     }
 }
 
-fn crawl(a: &CrawlArgs) -> ExitCode {
+/// A crawl of this process; `link` (a shared crawl's worker) brings
+/// stops from outside the loop and passes them on to child workers.
+fn crawl(a: &CrawlArgs, link: Option<&worker_processes::Link>) -> ExitCode {
     let s = &a.settings;
     if let Err(e) = solo_crawl::logs::init(s.log_level, s.log_format, s.log_file.as_deref()) {
         tell!("solo-crawl: {e}");
@@ -510,7 +519,7 @@ fn crawl(a: &CrawlArgs) -> ExitCode {
         }
     }
     let crawler = Crawler::new(LinkSpider::new(seeds), cfg).output(out);
-    let summary = match run_crawl(crawler) {
+    let summary = match run_crawl(crawler, link) {
         Ok(s) => s,
         Err(e) => {
             tell!("solo-crawl: {e}");
@@ -540,16 +549,33 @@ fn crawl(a: &CrawlArgs) -> ExitCode {
 
 /// Runs a crawl to its end; a second Ctrl-C (the library then calls
 /// [`StopHandle::hurry`](solo_crawl::StopHandle::hurry)) exits with
-/// status 130 at once: the program decides that, not the library.
-fn run_crawl(crawler: Crawler<LinkSpider>) -> Result<Summary, solo_crawl::CrawlError> {
-    let hurried = crawler.stop_handle();
+/// status 130 at once: the program decides that, not the library. With a
+/// `link`, stops come from it too, and go on to the child workers.
+fn run_crawl(
+    crawler: Crawler<LinkSpider>,
+    link: Option<&worker_processes::Link>,
+) -> Result<Summary, solo_crawl::CrawlError> {
+    let stop = crawler.stop_handle();
+    let link = link.cloned();
     solo::run(async move {
+        if let Some(l) = &link {
+            solo::spawn(l.clone().watch(stop.clone()));
+        }
+        let (hurried, children) = (stop.clone(), link.clone());
         solo::spawn(async move {
             hurried.hurried().await;
+            if let Some(l) = &children {
+                l.pass_on(2);
+            }
             tell!("second Ctrl-C: exiting now");
             std::process::exit(130);
         });
-        crawler.run().await
+        let summary = crawler.run().await;
+        // A stop the watch had no time to see (the crawl ended first).
+        if let (Some(l), true) = (&link, stop.is_stopped()) {
+            l.pass_on(1);
+        }
+        summary
     })
 }
 
@@ -603,7 +629,7 @@ fn demo(pages: u64, output: Option<PathBuf>, format: Format) -> ExitCode {
         format,
         ..OutputConfig::default()
     });
-    match run_crawl(crawler) {
+    match run_crawl(crawler, None) {
         Ok(summary) => {
             say!("{summary}");
             let expected = solo_crawl::demo_site::demo_reachable(pages).len() as u64;

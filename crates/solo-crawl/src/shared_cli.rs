@@ -6,13 +6,15 @@
 //! `--config` form), less what each worker sets for itself (output, state,
 //! logs, metrics), read back by every worker, so all workers obey one set
 //! of rules — and starting `--workers N` processes with numbered output
-//! and WARC files. Must not: crawl itself (that is `crawl` with a Redis frontier).
+//! and WARC files (how they start and stop together: `worker_processes`).
+//! Must not: crawl itself (that is `crawl` with a Redis frontier).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use solo_crawl::settings::{differences, CrawlSettings};
 
+use super::worker_processes::Link;
 use super::{crawl, crawl_config, CrawlArgs, SharedCrawl, Usage, WorkerArgs};
 
 /// The settings stored with a crawl: `s` without what each worker sets
@@ -67,7 +69,7 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
         }
         Err(e) => return fail(e),
     }
-    run_workers(url, id, &a.settings, a.workers)
+    run_workers(url, id, &a.settings, a.workers, &Link::default())
 }
 
 /// `worker --redis URL --crawl-id NAME`.
@@ -80,7 +82,17 @@ pub(crate) fn worker(w: &WorkerArgs) -> ExitCode {
                 .unwrap_or_else(|e| unreachable!("the default settings parse: {e}")),
         )
     };
-    run_workers(&w.shared.redis, &w.shared.crawl_id, &local, w.workers)
+    let link = Link::default();
+    if w.parent_pipe {
+        link.stop_when_stdin_closes();
+    }
+    run_workers(
+        &w.shared.redis,
+        &w.shared.crawl_id,
+        &local,
+        w.workers,
+        &link,
+    )
 }
 
 /// `path` with `i` before its extension: pages.jsonl → pages.3.jsonl
@@ -103,10 +115,17 @@ fn numbered_warc(path: &Path, i: u64) -> PathBuf {
 /// Runs `n` workers: this process and `n - 1` children, with numbered
 /// outputs and WARC files (none given: this process alone, its output as
 /// given); `local` holds this worker's own options (output, WARC, logs,
-/// metrics).
-fn run_workers(url: &str, id: &str, local: &CrawlSettings, n: Option<u64>) -> ExitCode {
+/// metrics). SIGINT or SIGTERM stops them all gracefully (see
+/// [`Link`]), and this process returns once its children have exited.
+fn run_workers(
+    url: &str,
+    id: &str,
+    local: &CrawlSettings,
+    n: Option<u64>,
+    link: &Link,
+) -> ExitCode {
     let Some(n) = n else {
-        return run_one(url, id, local.clone());
+        return run_one(url, id, local.clone(), link);
     };
     let Some(output) = local.output.clone().filter(|o| o.as_os_str() != "-") else {
         tell!("solo-crawl: --workers {n} needs --output FILE (worker i writes FILE with i before its extension)");
@@ -116,7 +135,14 @@ fn run_workers(url: &str, id: &str, local: &CrawlSettings, n: Option<u64>) -> Ex
         Ok(e) => e,
         Err(e) => return fail(format!("cannot start workers: {e}")),
     };
-    let mut children = Vec::new();
+    let relay = match link.relay_signals() {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(format!(
+                "cannot start workers: cannot watch for SIGTERM: {e}"
+            ))
+        }
+    };
     for i in 1..n {
         let mut cmd = std::process::Command::new(&exe);
         cmd.args(["worker", "--redis", url, "--crawl-id", id, "--output"])
@@ -124,29 +150,23 @@ fn run_workers(url: &str, id: &str, local: &CrawlSettings, n: Option<u64>) -> Ex
         if let Some(warc) = &local.warc {
             cmd.arg("--warc").arg(numbered_warc(warc, i));
         }
-        let child = cmd.spawn();
-        match child {
-            Ok(c) => children.push(c),
-            Err(e) => tell!("solo-crawl: cannot start worker {i}: {e}"),
+        if let Err(e) = link.start_child(cmd) {
+            tell!("solo-crawl: cannot start worker {i}: {e}");
         }
     }
     let mut mine = local.clone();
     mine.output = Some(numbered(&output, 0));
     mine.warc = local.warc.as_ref().map(|w| numbered_warc(w, 0));
-    let mut code = run_one(url, id, mine);
-    for mut c in children {
-        match c.wait() {
-            Ok(s) if s.success() => {}
-            _ if code != ExitCode::SUCCESS => {}
-            _ => code = ExitCode::from(1),
-        }
+    let code = run_one(url, id, mine, link);
+    match link.wait(relay) {
+        false if code == ExitCode::SUCCESS => ExitCode::from(1),
+        _ => code,
     }
-    code
 }
 
 /// One worker: the crawl's stored settings with this worker's own
 /// options, crawled with the shared frontier.
-fn run_one(url: &str, id: &str, local: CrawlSettings) -> ExitCode {
+fn run_one(url: &str, id: &str, local: CrawlSettings, link: &Link) -> ExitCode {
     let stored = match stored_settings(url, id) {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -166,17 +186,20 @@ fn run_one(url: &str, id: &str, local: CrawlSettings) -> ExitCode {
         },
         Err(e) => return fail(format!("{e} (written by another solo-crawl version?)")),
     };
-    crawl(&CrawlArgs {
-        settings,
-        config: None,
-        state_reset: false,
-        force: false,
-        recrawl: false,
-        recrawl_older_than: None,
-        redis: Some(url.to_owned()),
-        crawl_id: Some(id.to_owned()),
-        workers: None,
-    })
+    crawl(
+        &CrawlArgs {
+            settings,
+            config: None,
+            state_reset: false,
+            force: false,
+            recrawl: false,
+            recrawl_older_than: None,
+            redis: Some(url.to_owned()),
+            crawl_id: Some(id.to_owned()),
+            workers: None,
+        },
+        Some(link),
+    )
 }
 
 /// How long a worker waits for its crawl to be stored (workers started

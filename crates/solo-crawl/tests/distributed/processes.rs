@@ -1,13 +1,15 @@
 //! The processes `--workers N` starts: their files named from the exact
-//! bytes of `--output`.
+//! bytes of `--output`, and how they stop together: a signal to the
+//! parent alone reaches them all, and a killed parent stops them.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
-use super::harness::{redis_available, wait, Redis, Site, TempDir, BIN};
-use super::{assert_all_pages, shared, LIMIT};
+use super::harness::{redis_available, run, wait, Redis, Site, TempDir, BIN};
+use super::{assert_all_pages, await_lines, shared, LIMIT};
 
 /// `--output` with a byte that is not UTF-8: each worker's file is that
 /// name with its number (it was U+FFFD in place of the byte).
@@ -50,4 +52,179 @@ fn workers_n_name_their_files_from_the_bytes_of_output() {
         std::fs::read_dir(&dir.0).map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
     );
     assert_all_pages(&site, &outs);
+}
+
+/// The pids whose parent is `parent`, waiting until there are `n`.
+fn children_of(parent: u32, n: usize) -> Vec<u32> {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let kids: Vec<u32> = std::fs::read_dir("/proc")
+            .expect("/proc")
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&pid| stat(pid).is_some_and(|(_, ppid)| ppid == parent))
+            .collect();
+        if kids.len() >= n {
+            return kids;
+        }
+        assert!(Instant::now() < deadline, "{n} workers never started");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The state letter and parent pid of `pid` (none: gone).
+fn stat(pid: u32) -> Option<(char, u32)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    let mut rest = text.get(text.rfind(')')? + 1..)?.split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    Some((state, rest.next()?.parse().ok()?))
+}
+
+/// Whether `pid` runs (a zombie nobody reaped has exited).
+fn running(pid: u32) -> bool {
+    stat(pid).is_some_and(|(state, _)| state != 'Z')
+}
+
+/// Worker processes of crawl `id`, killed when dropped if still running
+/// (a failed test leaves no crawler behind).
+struct Workers {
+    pids: Vec<u32>,
+    id: &'static str,
+}
+
+impl Workers {
+    /// Waits until none runs, at most `limit`; those still running.
+    fn wait_exit(&self, limit: Duration) -> Vec<u32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left: Vec<u32> = self.pids.iter().copied().filter(|&p| running(p)).collect();
+            if left.is_empty() || Instant::now() > deadline {
+                return left;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for &pid in &self.pids {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let ours = String::from_utf8_lossy(&cmdline).contains(self.id);
+            if running(pid) && ours {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        }
+    }
+}
+
+fn kill(sig: &str, pid: u32) {
+    let status = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill {sig} {pid}");
+}
+
+/// `crawl --workers 3` of a site that takes minutes, running: the
+/// parent, its two children, and the three outputs.
+fn three_workers_crawling(
+    site: &Site,
+    redis: &Redis,
+    dir: &TempDir,
+    id: &'static str,
+) -> (std::process::Child, Workers) {
+    let out = dir.path("pages.jsonl");
+    // Leases of a vanished worker would come back only after 60 s.
+    let flags = ["--workers=3", "--per-host=2", "--lease-timeout=60"];
+    // Stderr to a file: the children hold it too, and waiting for the
+    // parent must not wait for them.
+    let err = std::fs::File::create(dir.path("stderr.txt")).expect("stderr file");
+    let parent = Command::new(BIN)
+        .args(shared(site, redis, id, &out, &flags))
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .expect("the binary runs");
+    let outs: Vec<_> = (0..3)
+        .map(|i| dir.path(&format!("pages.{i}.jsonl")))
+        .collect();
+    await_lines(&outs, 6);
+    let kids = Workers {
+        pids: children_of(parent.id(), 2),
+        id,
+    };
+    (parent, kids)
+}
+
+/// SIGINT or SIGTERM to the parent alone (as `kill PID` or a supervisor
+/// sends it): every worker stops gracefully within seconds and gives its
+/// leases back. Before, SIGTERM killed the parent and its children
+/// crawled on to the end; after SIGINT the parent waited for that end.
+fn a_signal_to_the_parent_stops_every_worker(sig: &str, id: &'static str) {
+    if !redis_available() {
+        return;
+    }
+    // 3 hosts of 1000 pages, 200 ms each, 2 at once: ~100 s to crawl.
+    let site = Site::start(3, 1000, Duration::from_millis(200));
+    let redis = Redis::start();
+    let dir = TempDir::new(id);
+    let (parent, kids) = three_workers_crawling(&site, &redis, &dir, id);
+    kill(sig, parent.id());
+    let (code, _) = wait(parent, Duration::from_secs(60));
+    let err = std::fs::read_to_string(dir.path("stderr.txt")).unwrap_or_default();
+    assert_eq!(code, Some(130), "the parent stops gracefully: {err}");
+    let left = kids.wait_exit(Duration::from_secs(30));
+    assert!(left.is_empty(), "workers still running: {left:?}; {err}");
+    let status = run(&["status", "--redis", &redis.url(), "--crawl-id", id]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.contains("state        running"),
+        "stopped early: {text}"
+    );
+    assert!(
+        text.contains("in flight    0\n"),
+        "leases given back: {text}"
+    );
+    let reclaimed = redis.cmd(&["HGET", &format!("solo:{{{id}}}:stats"), "reclaimed_workers"]);
+    assert_eq!(reclaimed, "", "released, not reclaimed after expiry");
+}
+
+#[test]
+fn sigterm_to_the_parent_stops_every_worker_and_gives_the_leases_back() {
+    a_signal_to_the_parent_stops_every_worker("-TERM", "term");
+}
+
+#[test]
+fn sigint_to_the_parent_stops_every_worker_and_gives_the_leases_back() {
+    a_signal_to_the_parent_stops_every_worker("-INT", "int");
+}
+
+/// The parent killed by SIGKILL (it can pass nothing on): its children
+/// see their stdin close and stop gracefully within seconds. Before, they
+/// crawled on to the end.
+#[test]
+fn workers_stop_when_their_parent_is_killed() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(3, 1000, Duration::from_millis(200));
+    let redis = Redis::start();
+    let dir = TempDir::new("orphans");
+    let (parent, kids) = three_workers_crawling(&site, &redis, &dir, "orphans");
+    kill("-KILL", parent.id());
+    let (code, _) = wait(parent, Duration::from_secs(60));
+    assert_eq!(code, None, "killed");
+    let left = kids.wait_exit(Duration::from_secs(30));
+    assert!(left.is_empty(), "workers still running: {left:?}");
+    // Their leases given back: only the parent's may be held (till they
+    // expire). Live workers are listed as host:pid:tag.
+    let status = run(&["status", "--redis", &redis.url(), "--crawl-id", "orphans"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    for pid in &kids.pids {
+        assert!(!text.contains(&format!(":{pid}:")), "{pid} left: {text}");
+    }
 }

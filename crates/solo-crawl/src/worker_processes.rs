@@ -1,0 +1,185 @@
+//! The worker processes `--workers N` starts, and how they stop together.
+//!
+//! Owns: starting the N-1 child workers (each in a process group of its
+//! own, so a terminal's Ctrl-C reaches the parent alone, and with its
+//! stdin a pipe whose write end only the parent holds), passing a stop on
+//! to them (SIGINT, their own Ctrl-C: each stops gracefully and gives its
+//! leases back; a second one hurries them), waiting for them, and the
+//! child's end of the pipe: EOF on stdin (the parent is gone, even killed
+//! by SIGKILL) stops its crawl gracefully. Stops asked from outside the
+//! loop (the parent's SIGTERM, that EOF) reach the crawl through a
+//! [`Link`], which the crawl's loop polls.
+//! Must not: crawl, or read the crawl's settings (`shared_cli` does).
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::{Handle, Signals};
+use solo_crawl::StopHandle;
+
+/// How often the crawl's loop looks at its [`Link`], and the parent at
+/// its children.
+const POLL: Duration = Duration::from_millis(100);
+
+/// This process's link to the processes around it: the stops asked of
+/// its crawl from outside the loop, and (in a parent) its children.
+#[derive(Clone, Default)]
+pub(crate) struct Link(Arc<Mutex<State>>);
+
+#[derive(Default)]
+struct State {
+    /// Stops asked of this process's crawl: 1 graceful, 2 at once.
+    asked: u8,
+    /// What the crawl says when it stops for `asked`.
+    why: &'static str,
+    /// Stops passed on to the children so far (the same levels).
+    passed: u8,
+    /// The children not reaped yet.
+    children: Vec<Child>,
+    /// This process's crawl is over: a stop goes to the children alone.
+    crawl_over: bool,
+}
+
+impl Link {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// In a parent, before its first child: SIGTERM asks this process's
+    /// crawl to stop (a second one: at once), which passes the stop on;
+    /// SIGINT is the crawl's own Ctrl-C until it is over (see
+    /// [`wait`](Link::wait)).
+    pub(crate) fn relay_signals(&self) -> std::io::Result<Handle> {
+        let mut signals = Signals::new([SIGTERM])?;
+        let handle = signals.handle();
+        let link = self.clone();
+        std::thread::spawn(move || {
+            for _ in signals.forever() {
+                let mut s = link.state();
+                if s.crawl_over {
+                    let next = (s.passed + 1).min(2);
+                    drop(s);
+                    link.pass_on(next);
+                } else {
+                    s.asked = (s.asked + 1).min(2);
+                    s.why = "SIGTERM: finishing the requests in flight and stopping the other \
+                             workers (SIGTERM again to quit at once)";
+                }
+            }
+        });
+        Ok(handle)
+    }
+
+    /// Starts `cmd` (a `worker` command line) as a child worker that
+    /// stops when this process is gone.
+    pub(crate) fn start_child(&self, mut cmd: Command) -> std::io::Result<()> {
+        use std::os::unix::process::CommandExt;
+        cmd.arg("--parent-pipe")
+            .stdin(Stdio::piped())
+            .process_group(0);
+        let child = cmd.spawn()?;
+        self.state().children.push(child);
+        Ok(())
+    }
+
+    /// In a child started by [`start_child`](Link::start_child): EOF on
+    /// stdin (the parent exited, or was killed) asks the crawl to stop
+    /// gracefully.
+    pub(crate) fn stop_when_stdin_closes(&self) {
+        let link = self.clone();
+        std::thread::spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = [0u8; 64];
+            loop {
+                match stdin.read(&mut buf) {
+                    Ok(0) => break,
+                    Err(e) if e.kind() != std::io::ErrorKind::Interrupted => break,
+                    _ => {}
+                }
+            }
+            let mut s = link.state();
+            if s.asked == 0 {
+                s.asked = 1;
+                s.why = "solo-crawl: the parent process is gone: finishing the requests in flight";
+            }
+        });
+    }
+
+    /// Runs beside the crawl on its loop: stops it as asked from outside,
+    /// and passes a stop of the crawl (whatever asked it, Ctrl-C too) on
+    /// to the children.
+    pub(crate) async fn watch(self, stop: StopHandle) {
+        let mut hurried = false;
+        loop {
+            solo::sleep(POLL).await;
+            let (asked, why) = {
+                let s = self.state();
+                (s.asked, s.why)
+            };
+            if asked >= 1 && !stop.is_stopped() {
+                tell!("{why}");
+                stop.stop();
+            }
+            if asked >= 2 && !hurried {
+                hurried = true;
+                stop.hurry();
+            }
+            if stop.is_stopped() {
+                self.pass_on(1);
+            }
+        }
+    }
+
+    /// Passes stops on to the children up to `level` (1: stop
+    /// gracefully, 2: at once), each level once.
+    pub(crate) fn pass_on(&self, level: u8) {
+        let mut s = self.state();
+        while s.passed < level {
+            s.passed += 1;
+            for c in &s.children {
+                let pid = rustix::process::Pid::from_child(c);
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
+            }
+        }
+    }
+
+    /// In a parent whose own crawl is over: passes on a stop asked as it
+    /// ended, lets SIGINT (no crawl hears it now) and SIGTERM stop the
+    /// children, and waits for them all. Whether every child succeeded.
+    pub(crate) fn wait(&self, relay: Handle) -> bool {
+        let asked = {
+            let mut s = self.state();
+            s.crawl_over = true;
+            s.asked
+        };
+        self.pass_on(asked);
+        let _ = relay.add_signal(SIGINT);
+        let mut ok = true;
+        loop {
+            {
+                let mut s = self.state();
+                // Reaped under the lock: a stop never goes to a reused pid.
+                s.children.retain_mut(|c| match c.try_wait() {
+                    Ok(None) => true,
+                    Ok(Some(status)) => {
+                        ok &= status.success();
+                        false
+                    }
+                    Err(_) => {
+                        ok = false;
+                        false
+                    }
+                });
+                if s.children.is_empty() {
+                    break;
+                }
+            }
+            std::thread::sleep(POLL);
+        }
+        relay.close();
+        ok
+    }
+}
