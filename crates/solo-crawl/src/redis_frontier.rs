@@ -569,7 +569,9 @@ impl Remote {
                     };
                     backoff = Duration::from_millis(100);
                     if outage.take().is_some() {
-                        eprintln!("solo-crawl: redis {shown} is back: continuing");
+                        crate::logs::message(format_args!(
+                            "solo-crawl: redis {shown} is back: continuing\n"
+                        ));
                     }
                     let done = reply.first().is_some_and(|d| d == b"1");
                     let mut leased = Leased::new();
@@ -620,17 +622,17 @@ impl Remote {
                     // leases this worker does not hold go back.
                     flags.keep = true;
                     let since = *outage.get_or_insert_with(|| {
-                        eprintln!(
-                            "solo-crawl: {}; pausing the shared frontier, retrying with backoff",
+                        crate::logs::message(format_args!(
+                            "solo-crawl: {}; pausing the shared frontier, retrying with backoff\n",
                             explain(&shown, &e)
-                        );
+                        ));
                         std::time::Instant::now()
                     });
                     if self.out.borrow().bye && since.elapsed() > params.lease {
-                        eprintln!(
-                            "solo-crawl: redis {shown} still unreachable; leaving: this worker's leases expire in {:?}",
+                        crate::logs::message(format_args!(
+                            "solo-crawl: redis {shown} still unreachable; leaving: this worker's leases expire in {:?}\n",
                             params.lease
-                        );
+                        ));
                         break;
                     }
                     solo::sleep(backoff).await;
