@@ -303,11 +303,24 @@ pub(crate) struct Remote {
     held: RefCell<HashSet<u64>>,
     /// Acknowledgements waiting for their pages to be written out.
     writing: Cell<usize>,
+    /// [`warn_jars`](Remote::warn_jars) said its piece.
+    jars_said: Cell<bool>,
 }
 
 impl Remote {
     /// A new request for the shared queues (through the shared seen set
     /// unless `dont_filter`), as [`queue_entry`] made it.
+    /// Says once that cookie jars stay in their worker (`--cookies`, or a
+    /// request that names a jar: it may be leased by another worker, whose
+    /// jars are its own).
+    pub(crate) fn warn_jars(&self) {
+        if !self.jars_said.replace(true) {
+            crate::logs::message(format_args!(
+                "solo-crawl: cookies stay in the worker that got them, and requests go through Redis to any worker: sessions do not travel between workers (crawl behind a login with one worker, or log in on each; docs/distributed.md)\n"
+            ));
+        }
+    }
+
     pub(crate) fn add(&self, fp: Option<u64>, host: String, entry: String) {
         self.out.borrow_mut().adds.push((fp, host, entry));
         self.wake.set();

@@ -123,6 +123,9 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             _ => None,
         };
         let remote = link.as_ref().map(|_| Rc::new(Remote::default()));
+        if let (Some(r), true) = (&remote, config.cookies) {
+            r.warn_jars();
+        }
         let robots_share = match &config.frontier {
             FrontierBackend::Redis(r) if config.obey_robots => {
                 let url = r.url.clone();

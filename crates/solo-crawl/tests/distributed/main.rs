@@ -741,6 +741,28 @@ fn a_hosts_queue_in_redis_is_in_priority_order() {
     assert_eq!(order, want);
 }
 
+/// Cookies stay in the worker that got them: with --cookies a worker
+/// says once that sessions do not travel between workers.
+#[test]
+fn cookies_on_a_shared_frontier_are_said_to_stay_in_their_worker() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(1, 5, Duration::from_millis(1));
+    let redis = Redis::start();
+    let dir = TempDir::new("cookies");
+    let out = dir.path("w0.jsonl");
+    let (code, err) = wait(
+        spawn(&shared(&site, &redis, "cookies", &out, &["--cookies"])),
+        LIMIT,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(err.matches("sessions do not travel").count(), 1, "{err}");
+    let (code, err) = wait(spawn(&shared(&site, &redis, "plain", &out, &[])), LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("sessions do not travel"), "{err}");
+}
+
 /// A worker whose spider cannot read what another spider queued drops
 /// those leases (counted, said once), and the crawl still ends.
 #[test]
