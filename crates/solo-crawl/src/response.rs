@@ -367,7 +367,8 @@ impl Response {
 
     /// The body parsed as JSON: a [`serde_json::Value`], or any type that
     /// deserializes (Scrapy's `response.json()`). The body is read as
-    /// UTF-8 whatever the `Content-Type` says.
+    /// UTF-8 whatever the `Content-Type` says; a UTF-8 byte order mark
+    /// at its start is skipped.
     ///
     /// ```
     /// # let u = url::Url::parse("http://a.test/api").unwrap();
@@ -382,7 +383,11 @@ impl Response {
     /// assert_eq!((page.items.len(), page.items[0].id, page.next), (2, 1, None));
     /// ```
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(&self.body)
+        let body = self
+            .body
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(&self.body);
+        serde_json::from_slice(body)
     }
 
     /// A request for `href` resolved against this page's base URL (its
@@ -413,5 +418,32 @@ impl fmt::Debug for Response {
             .field("status", &self.status)
             .field("bytes", &self.body.len())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(body: &'static [u8]) -> Response {
+        let url = Url::parse("http://a.test/api").unwrap();
+        let ct = vec![(
+            "content-type".into(),
+            "application/json; charset=utf-8".into(),
+        )];
+        Response::new(url, 200, ct, Bytes::from_static(body))
+    }
+
+    #[test]
+    fn json_skips_a_utf8_byte_order_mark() {
+        let v: serde_json::Value = response(b"\xEF\xBB\xBF{\"a\": 1}").json().unwrap();
+        assert_eq!(v, serde_json::json!({"a": 1}));
+        // Only one, and only at the start.
+        assert!(response(b"\xEF\xBB\xBF\xEF\xBB\xBF{}")
+            .json::<serde_json::Value>()
+            .is_err());
+        assert!(response(b"{}\xEF\xBB\xBF")
+            .json::<serde_json::Value>()
+            .is_err());
     }
 }
