@@ -2,7 +2,7 @@
 //!
 //! Owns: the [`Response`] handed to parse callbacks — status, headers,
 //! body, the URL that answered and the redirects that led to it, the
-//! request's depth and meta —
+//! request's depth, meta and sitemap `lastmod` —
 //! and the views computed from it on first use and then cached: decoded
 //! text, the streaming scan (title, base, links) every page gets — done on
 //! a helper thread for big bodies, so the loop does not stall — and the
@@ -43,6 +43,7 @@ pub struct Response {
     depth: u32,
     meta: serde_json::Value,
     cookie_jar: Option<String>,
+    lastmod: Option<String>,
     elapsed: Duration,
     /// Links kept by the scan (see [`links::scan_capped`]).
     max_links: usize,
@@ -87,6 +88,7 @@ impl Response {
             depth: 0,
             meta: serde_json::Value::Null,
             cookie_jar: None,
+            lastmod: None,
             elapsed: Duration::ZERO,
             max_links: usize::MAX,
             text: OnceCell::new(),
@@ -111,6 +113,7 @@ impl Response {
         r.depth = request.depth;
         r.meta = request.meta.clone();
         r.cookie_jar = x.cookie_jar.clone();
+        r.lastmod = x.lastmod.clone();
         r.elapsed = elapsed;
         r
     }
@@ -252,6 +255,18 @@ impl Response {
     /// ```
     pub fn cookie_jar(&self) -> Option<&str> {
         self.cookie_jar.as_deref()
+    }
+
+    /// The `<lastmod>` of the sitemap entry that listed this page, as
+    /// written there (Scrapy's `entry["lastmod"]`); `None` for a page no
+    /// sitemap listed, or listed without one.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
+    /// assert_eq!(r.lastmod(), None);
+    /// ```
+    pub fn lastmod(&self) -> Option<&str> {
+        self.lastmod.as_deref()
     }
 
     /// How long the fetch took.

@@ -4,7 +4,9 @@
 
 mod common;
 
+use std::cell::RefCell;
 use std::io::Write;
+use std::rc::Rc;
 
 use common::*;
 use solo_crawl::demo_site::SiteResponse;
@@ -129,7 +131,11 @@ enum Cb {
 struct Shop {
     sitemap: Url,
     rules: SitemapRules<Cb>,
+    /// Each product page's path and `Response::lastmod`.
+    lastmods: Rc<RefCell<Vec<PathAndLastmod>>>,
 }
+
+type PathAndLastmod = (String, Option<String>);
 
 impl Spider for Shop {
     type Callback = Cb;
@@ -142,6 +148,10 @@ impl Spider for Shop {
     async fn parse(&self, cb: Cb, response: &Response, out: &mut Output<Cb>) {
         if let Cb::Product = cb {
             out.item(serde_json::json!({ "product": response.url().path() }));
+            self.lastmods.borrow_mut().push((
+                response.url().path().to_owned(),
+                response.lastmod().map(str::to_owned),
+            ));
         }
     }
 }
@@ -183,8 +193,20 @@ fn an_index_of_gzip_urlsets_with_sitemap_rules() {
         let shop = Shop {
             sitemap: site.url("/index.xml"),
             rules: SitemapRules::new([("/product/", Cb::Product)]).unwrap(),
+            lastmods: Rc::default(),
         };
+        let lastmods = shop.lastmods.clone();
         let (summary, recs) = crawl(shop, quick()).await;
+        // The spider sees each entry's lastmod on the response.
+        let mut seen = lastmods.borrow().clone();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                ("/product/1".to_owned(), Some("2024-01-01".to_owned())),
+                ("/product/2".to_owned(), None)
+            ]
+        );
         assert_eq!((site.count("/product/1"), site.count("/product/2")), (1, 1));
         assert_eq!(site.count("/about"), 0, "no rule matches /about");
         assert_eq!(summary.counts.items, 2);
