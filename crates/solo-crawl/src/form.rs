@@ -1,24 +1,24 @@
 //! Form requests: a request built from a `<form>` on a page, as a browser
 //! would submit it (Scrapy's `FormRequest.from_response`).
 //!
-//! Owns: picking the form (by number, id, name or CSS selector), reading
-//! its fields as HTML says a form is submitted — text-like and hidden
-//! inputs, checked checkboxes and radios (`on` when they have no value),
-//! each `<select>`'s selected options (or its first option), textareas;
-//! disabled fields, fields without a name, file inputs and buttons left
-//! out, except the submit button that is "clicked" — the user's
-//! overrides, the method (GET puts the fields in the query, POST in an
-//! URL-encoded body) and the action URL resolved against the page's
-//! `<base href>` or URL. Must not: fetch anything; the request it makes
-//! goes to the frontier like any other.
+//! Owns: picking the form (by number, id, name or CSS selector), the
+//! clicked submit button, the user's overrides, the method (GET puts the
+//! fields in the query, POST in an URL-encoded body; the clicked button's
+//! `formmethod` wins) and the action URL (the button's `formaction`, else
+//! the form's) resolved against the page's `<base href>` or URL.
+//! Which controls are sent and their values: [`fields`].
+//! Must not: fetch anything; the request it makes goes to the frontier
+//! like any other.
 
 use std::fmt;
 
-use scraper::{ElementRef, Selector};
+use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use crate::request::Request;
 use crate::response::Response;
+
+mod fields;
 
 /// A request from a form on `response`, with its fields pre-filled.
 ///
@@ -161,7 +161,9 @@ impl<'r> FormRequest<'r> {
     }
 
     /// Clicks the submit button named `name` instead of the first one
-    /// (Scrapy's `clickdata={"name": ...}`).
+    /// (Scrapy's `clickdata={"name": ...}`). As in a browser (not in
+    /// Scrapy), the clicked button's `formaction` and `formmethod` replace
+    /// the form's `action` and `method`.
     pub fn click(mut self, name: impl Into<String>) -> Self {
         self.click = Click::Named(name.into());
         self
@@ -174,7 +176,9 @@ impl<'r> FormRequest<'r> {
         self
     }
 
-    /// The request, parsed by `callback`.
+    /// The request, parsed by `callback`. Its body (POST) or query (GET)
+    /// is always form-urlencoded, line breaks sent as CRLF; `enctype`
+    /// and `formenctype` (multipart, text/plain) are not supported.
     pub fn request<C>(&self, callback: C) -> Result<Request<C>, FormError> {
         let r = self.response;
         let page = r.url().clone();
@@ -194,7 +198,7 @@ impl<'r> FormRequest<'r> {
                 .find(|f| f.value().attr("name") == Some(name.as_str())),
             Pick::Css(css) => {
                 let s = Selector::parse(css).map_err(|e| FormError::BadSelector(e.to_string()))?;
-                html.select(&s).find_map(form_of)
+                html.select(&s).find_map(|e| fields::form_owner(html, e))
             }
         };
         let form = form.ok_or_else(|| {
@@ -206,31 +210,38 @@ impl<'r> FormRequest<'r> {
             };
             FormError::NoForm(what, page.clone())
         })?;
-        let mut fields = fields(form);
-        let clicked = clicked(form, &self.click)?;
+        let mut fields = fields::fields(html, form);
+        let button = clicked(html, form, &self.click)?;
         fields.retain(|(k, _)| !self.formdata.iter().any(|(o, _)| o == k));
         fields.extend(self.formdata.iter().cloned());
-        if let Some((k, v)) = clicked {
-            if !self.formdata.iter().any(|(o, _)| *o == k) {
-                fields.push((k, v));
+        if let Some(k) = button.and_then(|b| b.value().attr("name")) {
+            if !self.formdata.iter().any(|(o, _)| o == k) {
+                let v = button.and_then(|b| b.value().attr("value"));
+                fields.push((k.to_owned(), v.unwrap_or("").to_owned()));
             }
         }
+        let fields = fields
+            .iter()
+            .map(|(k, v)| (fields::crlf(k), fields::crlf(v)));
+        // The clicked button's `formaction` and `formmethod` win.
+        let attr = |name: &str| {
+            button
+                .and_then(|b| b.value().attr(&format!("form{name}")))
+                .or(form.value().attr(name))
+        };
         let base = html
             .select(&sel("base[href]"))
             .next()
             .and_then(|b| page.join(b.value().attr("href")?.trim()).ok())
             .unwrap_or(page);
-        let action = form.value().attr("action").map(str::trim).unwrap_or("");
+        let action = attr("action").map(str::trim).unwrap_or("");
         let mut url = base
             .join(action)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| FormError::BadAction(action.to_owned()))?;
         url.set_fragment(None);
-        let post = form
-            .value()
-            .attr("method")
-            .is_some_and(|m| m.trim().eq_ignore_ascii_case("post"));
+        let post = attr("method").is_some_and(|m| m.trim().eq_ignore_ascii_case("post"));
         let method = if post {
             hyper::Method::POST
         } else {
@@ -245,96 +256,22 @@ fn sel(css: &str) -> Selector {
     Selector::parse(css).unwrap_or_else(|_| unreachable!("valid selector {css}"))
 }
 
-/// The form `e` is, or is inside.
-fn form_of(e: ElementRef<'_>) -> Option<ElementRef<'_>> {
-    std::iter::once(e)
-        .chain(e.ancestors().filter_map(ElementRef::wrap))
-        .find(|a| a.value().name() == "form")
-}
-
-/// The buttons that submit the form: `<input type=submit|image>`, and
-/// `<button>` of type submit (its default).
-fn submit_buttons(form: ElementRef<'_>) -> Vec<ElementRef<'_>> {
-    form.select(&sel("input, button"))
-        .filter(|e| e.value().attr("disabled").is_none())
-        .filter(|e| {
-            let t = e.value().attr("type").unwrap_or("").to_ascii_lowercase();
-            match e.value().name() {
-                "button" => t.is_empty() || t == "submit",
-                _ => t == "submit" || t == "image",
-            }
-        })
-        .collect()
-}
-
-/// The clicked button's name and value, if it has a name.
-fn clicked(form: ElementRef<'_>, click: &Click) -> Result<Option<(String, String)>, FormError> {
-    let button = match click {
-        Click::None => return Ok(None),
-        Click::First => submit_buttons(form).into_iter().next(),
+/// The clicked button, if any.
+fn clicked<'a>(
+    html: &'a Html,
+    form: ElementRef<'a>,
+    click: &Click,
+) -> Result<Option<ElementRef<'a>>, FormError> {
+    let mut buttons = fields::submit_buttons(html, form).into_iter();
+    Ok(match click {
+        Click::None => None,
+        Click::First => buttons.next(),
         Click::Named(n) => Some(
-            submit_buttons(form)
-                .into_iter()
+            buttons
                 .find(|b| b.value().attr("name") == Some(n.as_str()))
                 .ok_or_else(|| FormError::NoButton(n.clone()))?,
         ),
-    };
-    Ok(button.and_then(|b| {
-        let name = b.value().attr("name")?;
-        Some((
-            name.to_owned(),
-            b.value().attr("value").unwrap_or("").to_owned(),
-        ))
-    }))
-}
-
-/// The fields a submit sends, in document order (buttons left out).
-fn fields(form: ElementRef<'_>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for e in form.select(&sel("input, select, textarea")) {
-        let el = e.value();
-        let Some(name) = el.attr("name").filter(|n| !n.is_empty()) else {
-            continue;
-        };
-        if el.attr("disabled").is_some() {
-            continue;
-        }
-        let name = name.to_owned();
-        match el.name() {
-            "textarea" => out.push((name, e.text().collect())),
-            "select" => {
-                let options: Vec<ElementRef<'_>> = e.select(&sel("option")).collect();
-                let value = |o: &ElementRef<'_>| {
-                    o.value()
-                        .attr("value")
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| o.text().collect::<String>().trim().to_owned())
-                };
-                let selected: Vec<&ElementRef<'_>> = options
-                    .iter()
-                    .filter(|o| o.value().attr("selected").is_some())
-                    .collect();
-                if el.attr("multiple").is_some() {
-                    out.extend(selected.iter().map(|o| (name.clone(), value(o))));
-                } else if let Some(o) = selected.last().copied().or(options.first()) {
-                    out.push((name, value(o)));
-                }
-            }
-            _ => {
-                let t = el.attr("type").unwrap_or("text").to_ascii_lowercase();
-                match t.as_str() {
-                    "submit" | "image" | "button" | "reset" | "file" => {}
-                    "checkbox" | "radio" => {
-                        if el.attr("checked").is_some() {
-                            out.push((name, el.attr("value").unwrap_or("on").to_owned()));
-                        }
-                    }
-                    _ => out.push((name, el.attr("value").unwrap_or("").to_owned())),
-                }
-            }
-        }
-    }
-    out
+    })
 }
 
 #[cfg(test)]
@@ -420,7 +357,7 @@ line two</textarea>
                 ("s2", "First"),
                 ("s3", "x"),
                 ("s3", "z"),
-                ("ta", "line one\nline two"),
+                ("ta", "line one\r\nline two"),
                 ("go", "Go"),
             ])
         );
@@ -499,5 +436,93 @@ line two</textarea>
             .request(())
             .unwrap_err();
         assert_eq!(e.to_string(), "no form with id \"login\" on http://a.test/");
+    }
+
+    #[test]
+    fn the_clicked_button_s_formaction_and_formmethod_win() {
+        let p = page(
+            "http://a.test/dir/f.html",
+            r#"<form action="/b" method="post"><input name="t" value="v">
+                 <button name="save" value="s">Save</button>
+                 <button name="del" value="d" formaction="/delete" formmethod="get">Del</button>
+                 <input type="submit" name="pub" value="P" formaction="pub?x=1#f">
+               </form>
+               <form id="g" action="/g"><button name="go" formmethod="POST" formaction="/post">Go</button></form>"#,
+        );
+        let req = |f: FormRequest<'_>| f.request(()).unwrap();
+        let del = req(FormRequest::from_response(&p).click("del"));
+        assert_eq!(del.extras().method, hyper::Method::GET);
+        assert_eq!(del.url.as_str(), "http://a.test/delete?t=v&del=d");
+        let publish = req(FormRequest::from_response(&p).click("pub"));
+        assert_eq!(publish.extras().method, hyper::Method::POST);
+        assert_eq!(publish.url.as_str(), "http://a.test/dir/pub?x=1");
+        assert_eq!(body(&publish), pairs(&[("t", "v"), ("pub", "P")]));
+        // The first button clicked by default: its own attributes count.
+        let save = req(FormRequest::from_response(&p));
+        assert_eq!(save.extras().method, hyper::Method::POST);
+        assert_eq!(save.url.as_str(), "http://a.test/b");
+        let go = req(FormRequest::from_response(&p).form_id("g"));
+        assert_eq!(go.extras().method, hyper::Method::POST);
+        assert_eq!(go.url.as_str(), "http://a.test/post");
+        // No button clicked: the form's own action and method.
+        let plain = req(FormRequest::from_response(&p).form_id("g").dont_click());
+        assert_eq!(plain.extras().method, hyper::Method::GET);
+        assert_eq!(plain.url.as_str(), "http://a.test/g");
+    }
+
+    #[test]
+    fn line_breaks_are_sent_as_crlf() {
+        let p = page(
+            "http://a.test/",
+            "<form method=post><textarea name=ta>\nfirst\nsecond</textarea>\
+             <input type=hidden name=h value=x></form>",
+        );
+        let r = FormRequest::from_response(&p)
+            .formdata([("h", "a\nb")])
+            .request(())
+            .unwrap();
+        assert_eq!(r.extras().body, "ta=first%0D%0Asecond&h=a%0D%0Ab");
+        let r = FormRequest::from_response(&p).request(()).unwrap();
+        assert_eq!(r.extras().body, "ta=first%0D%0Asecond&h=x");
+    }
+
+    #[test]
+    fn form_css_finds_the_form_a_control_outside_belongs_to() {
+        let p = page(
+            "http://a.test/",
+            r#"<form action="/one"></form><form id="f" action="/two"><input name="in" value="1"></form>
+               <input form="f" name="out" value="2">"#,
+        );
+        let r = FormRequest::from_response(&p)
+            .form_css("input[name=out]")
+            .request(())
+            .unwrap();
+        assert_eq!(r.url.as_str(), "http://a.test/two?in=1&out=2");
+    }
+
+    #[test]
+    fn disabled_options_and_fieldsets_and_outside_controls_as_a_browser() {
+        // The cases of the user audit's forms.html (audit2 D8).
+        let p = page(
+            "http://shop.test/dir/forms.html",
+            r#"<form id="sel" action="/s" method="post">
+                 <select name="dis"><option disabled>none</option><option value="ok">OK</option></select>
+               </form>
+               <form id="owner" action="/own" method="post"><input name="inside" value="i"></form>
+               <input form="owner" name="outside" value="o">
+               <fieldset disabled><form id="fs" action="/fs" method="post"><input name="x" value="1"></form></fieldset>
+               <form id="fsin" action="/fsin" method="post"><fieldset disabled><input name="y" value="1"></fieldset><input name="z" value="2"></form>"#,
+        );
+        let sent = |id: &str| {
+            let r = FormRequest::from_response(&p)
+                .form_id(id)
+                .request(())
+                .unwrap();
+            String::from_utf8(r.extras().body.to_vec()).unwrap()
+        };
+        assert_eq!(sent("sel"), "dis=ok");
+        assert_eq!(sent("owner"), "inside=i&outside=o");
+        assert_eq!(sent("fs"), "");
+        assert_eq!(sent("fsin"), "z=2");
     }
 }
