@@ -78,7 +78,8 @@ pub enum FormError {
     NotHtml(Url),
     /// No form matches (what was asked for, and the page).
     NoForm(String, Url),
-    /// The CSS selector does not parse.
+    /// The CSS selector does not parse (the selector, where and what is
+    /// wrong).
     BadSelector(String),
     /// The form's `action` is not an http(s) URL.
     BadAction(String),
@@ -91,7 +92,7 @@ impl fmt::Display for FormError {
         match self {
             FormError::NotHtml(u) => write!(f, "{u} is not an HTML page: no form to submit"),
             FormError::NoForm(what, u) => write!(f, "no form {what} on {u}"),
-            FormError::BadSelector(s) => write!(f, "bad CSS selector for a form: {s}"),
+            FormError::BadSelector(s) => write!(f, "bad CSS selector for a form {s}"),
             FormError::BadAction(a) => {
                 write!(f, "the form's action {a:?} is not an http(s) URL")
             }
@@ -197,7 +198,7 @@ impl<'r> FormRequest<'r> {
                 .select(&forms)
                 .find(|f| f.value().attr("name") == Some(name.as_str())),
             Pick::Css(css) => {
-                let s = Selector::parse(css).map_err(|e| FormError::BadSelector(e.to_string()))?;
+                let s = crate::css::parse(css).map_err(FormError::BadSelector)?;
                 html.select(&s).find_map(|e| fields::form_owner(html, e))
             }
         };
@@ -423,6 +424,14 @@ line two</textarea>
             FormRequest::from_response(&p).form_css("form[").request(()),
             Err(FormError::BadSelector(_))
         ));
+        let e = FormRequest::from_response(&p)
+            .form_css("form[[[")
+            .request(())
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"bad CSS selector for a form "form[[[" at column 6: an attribute selector needs a name, found '['"#
+        );
         let e = FormRequest::from_response(&p)
             .click("nope")
             .request(())

@@ -108,6 +108,7 @@ mod budget;
 mod canon;
 mod checkpoint;
 mod config;
+mod css;
 mod deadline;
 pub mod demo_site;
 mod directives;

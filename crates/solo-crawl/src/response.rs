@@ -14,7 +14,7 @@ use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Html};
 use url::Url;
 
 use crate::fetch::header;
@@ -52,18 +52,21 @@ pub struct Response {
     scan: OnceCell<Option<PageScan>>,
 }
 
-/// A CSS selector that did not parse.
+/// A CSS selector that did not parse: the selector, where and what is
+/// wrong, in one line.
 ///
 /// ```
 /// let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "<p>".into());
-/// assert!(r.select("p[").is_err());
+/// let e = r.select("a[[").unwrap_err();
+/// assert_eq!(e.to_string(),
+///     r#"bad CSS selector "a[[" at column 3: an attribute selector needs a name, found '['"#);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SelectError(pub String);
 
 impl fmt::Display for SelectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "bad CSS selector: {}", self.0)
+        write!(f, "bad CSS selector {}", self.0)
     }
 }
 
@@ -373,7 +376,7 @@ impl Response {
     /// assert_eq!(r.select("b.p").unwrap().len(), 2);
     /// ```
     pub fn select(&self, css: &str) -> Result<Vec<ElementRef<'_>>, SelectError> {
-        let sel = Selector::parse(css).map_err(|e| SelectError(format!("{css:?}: {e}")))?;
+        let sel = crate::css::parse(css).map_err(SelectError)?;
         Ok(match self.html() {
             Some(h) => h.select(&sel).collect(),
             None => Vec::new(),
