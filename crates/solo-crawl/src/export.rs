@@ -7,6 +7,13 @@
 //! own (an [`OffLoop`] stage, last in the pipeline). Must not: write the
 //! per-page records (that is [`output`](crate::output)).
 //!
+//! A CSV feed takes JSON objects, a column per field: an item that is
+//! not one (a string, a number, an array) fails on its own, with an error
+//! naming the feed, before any feed of the stage writes it; the items
+//! around it are written as usual. A batch's CSV records are made whole
+//! before the file gets any of them, so the file keeps one record per
+//! line.
+//!
 //! Files are appended to (a CSV header only into an empty file; a JSON
 //! array file is continued). A JSON array file is a valid JSON document
 //! after every batch: the closing `]` is written with each batch and
@@ -177,9 +184,15 @@ impl Feeds {
     /// feed takes is dropped with the reason `no_feed`.
     pub fn stage(self) -> impl Pipeline {
         let routes = self.feeds.iter().map(|f| f.item_type.clone()).collect();
+        let csv = self
+            .feeds
+            .iter()
+            .map(|f| (f.format == ItemFormat::Csv).then(|| f.path.clone()))
+            .collect();
         FeedStage {
             type_field: self.field().to_owned(),
             routes,
+            csv,
             inner: OffLoop::new(
                 "items",
                 Writers {
@@ -205,7 +218,25 @@ fn route(routes: &[Option<String>], item_type: Option<&str>) -> Vec<usize> {
 struct FeedStage {
     type_field: String,
     routes: Vec<Option<String>>,
+    /// Per feed: its file if it is a CSV feed (which takes objects only).
+    csv: Vec<Option<PathBuf>>,
     inner: OffLoop,
+}
+
+/// Why a CSV feed cannot take `item` (not an object).
+fn not_an_object(item: &Value) -> String {
+    let kind = match item {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    format!(
+        "a CSV feed takes JSON objects (a column per field), and this item is {kind}: \
+         make it an object, or send it to a .jsonl or .json feed"
+    )
 }
 
 impl Pipeline for FeedStage {
@@ -214,8 +245,20 @@ impl Pipeline for FeedStage {
     }
     async fn process(&self, item: Value) -> Result<Value, ItemError> {
         let ty = item.get(&self.type_field).and_then(Value::as_str);
-        if route(&self.routes, ty).is_empty() {
+        let feeds = route(&self.routes, ty);
+        if feeds.is_empty() {
             return Err(ItemError::dropped("no_feed"));
+        }
+        // Refused before any feed writes it: the item fails alone, and
+        // the feeds of this stage agree on what they hold.
+        let csv = feeds.iter().find_map(|&i| self.csv[i].as_ref());
+        if let (Some(path), false) = (csv, item.is_object()) {
+            return Err(ItemError::Failed(format!(
+                "{}: --items {}: {}",
+                self.inner.name(),
+                path.display(),
+                not_an_object(&item)
+            )));
         }
         self.inner.process(item).await
     }
@@ -235,8 +278,10 @@ struct Writers {
 
 enum FeedFile {
     Jsonl(BufWriter<File>),
+    /// Each batch's records are made whole in memory first, then
+    /// written at once: the file never gets part of a record.
     Csv {
-        w: Box<csv::Writer<File>>,
+        f: File,
         /// Fixed by the header (`None`: not written yet).
         columns: Option<Vec<String>>,
     },
@@ -260,7 +305,7 @@ impl Writers {
                 let f = opts.append(true).open(&feed.path)?;
                 let empty = f.metadata()?.len() == 0;
                 Ok(FeedFile::Csv {
-                    w: Box::new(csv::Writer::from_writer(f)),
+                    f,
                     // A file with rows keeps its columns (the configured
                     // ones, or the first line's).
                     columns: match (&feed.fields, empty) {
@@ -360,13 +405,59 @@ impl BatchWrite for Writers {
         for (file, feed) in self.open.iter_mut().zip(&self.feeds.feeds) {
             let r = match file {
                 FeedFile::Jsonl(w) => w.flush(),
-                FeedFile::Csv { w, .. } => w.flush(),
-                FeedFile::Array { .. } => Ok(()),
+                FeedFile::Csv { .. } | FeedFile::Array { .. } => Ok(()),
             };
             r.map_err(|e| feed_error(feed, e))?;
         }
         Ok(())
     }
+}
+
+/// A batch of CSV records, made whole before any is written.
+struct CsvRows {
+    /// The header (first in `bytes` if the file had none).
+    columns: Vec<String>,
+    bytes: Vec<u8>,
+}
+
+/// `items` as CSV records under `columns` (`None`: the file is empty, and
+/// the header comes first: the feed's fields, else the first item's). An
+/// item that is not an object is an error, and nothing is written (the
+/// stage refuses those before they get here).
+fn csv_rows(
+    feed: &Feed,
+    columns: Option<&[String]>,
+    items: &[&Value],
+    raw: bool,
+) -> std::io::Result<CsvRows> {
+    let mut objects = Vec::with_capacity(items.len());
+    for item in items {
+        let m = item.as_object().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, not_an_object(item))
+        })?;
+        objects.push(m);
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let columns = match (columns, &feed.fields, objects.first()) {
+        (Some(c), _, _) => c.to_vec(),
+        (None, fields, first) => {
+            let c: Vec<String> = match (fields, first) {
+                (Some(c), _) => c.clone(),
+                (None, Some(m)) => m.keys().cloned().collect(),
+                (None, None) => Vec::new(),
+            };
+            w.write_record(&c).map_err(std::io::Error::other)?;
+            c
+        }
+    };
+    for m in objects {
+        let row = columns
+            .iter()
+            .map(|c| m.get(c).map_or_else(String::new, |v| cell(v, raw)));
+        w.write_record(row).map_err(std::io::Error::other)?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    Ok(CsvRows { columns, bytes })
 }
 
 /// An I/O error on a feed's file, naming it.
@@ -388,31 +479,11 @@ fn write_feed(
             }
             w.flush()
         }
-        FeedFile::Csv { w, columns } => {
-            let cols = match columns {
-                Some(c) => c,
-                None => {
-                    let cols: Vec<String> = match (&feed.fields, items[0]) {
-                        (Some(c), _) => c.clone(),
-                        (None, Value::Object(m)) => m.keys().cloned().collect(),
-                        (None, _) => vec!["value".to_owned()],
-                    };
-                    // The header goes first (this is an empty file).
-                    w.write_record(&cols).map_err(std::io::Error::other)?;
-                    columns.insert(cols)
-                }
-            };
-            for item in items {
-                let row: Vec<String> = match item {
-                    Value::Object(m) => cols
-                        .iter()
-                        .map(|c| m.get(c).map_or_else(String::new, |v| cell(v, raw)))
-                        .collect(),
-                    other => vec![cell(other, raw)],
-                };
-                w.write_record(&row).map_err(std::io::Error::other)?;
-            }
-            w.flush()
+        FeedFile::Csv { f, columns } => {
+            let rows = csv_rows(feed, columns.as_deref(), items, raw)?;
+            f.write_all(&rows.bytes)?;
+            *columns = Some(rows.columns);
+            Ok(())
         }
         FeedFile::Array { f, end, any } => {
             let mut buf = Vec::new();
