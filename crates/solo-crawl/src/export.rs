@@ -12,7 +12,9 @@
 //! naming the feed, before any feed of the stage writes it; the items
 //! around it are written as usual. A batch's CSV records are made whole
 //! before the file gets any of them, so the file keeps one record per
-//! line.
+//! line. A CSV feed's columns are [`Feed::fields`], else the first
+//! item's fields (alphabetical): the fields a later item has beyond them
+//! are not written, with a warning (see [`Feed::fields`]).
 //!
 //! Files are appended to (a CSV header only into an empty file; a JSON
 //! array file is continued). A JSON array file is a valid JSON document
@@ -31,8 +33,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::csv_feed::{not_an_object, CsvFeed};
 use crate::offloop::{BatchWrite, OffLoop};
-use crate::output::cell;
 use crate::pipeline::{BoxError, ItemError, Pipeline, PipelineError};
 
 /// A file format for items.
@@ -90,7 +92,25 @@ pub struct Feed {
     pub path: PathBuf,
     /// Its format.
     pub format: ItemFormat,
-    /// CSV columns (default: the first item's fields).
+    /// CSV columns, in this order: set them when items differ in their
+    /// fields. Without them the header is the first item's fields, in
+    /// alphabetical order (a `serde_json` object keeps its keys sorted,
+    /// not in the struct's order), or an existing file's first line; a
+    /// later item's fields that the header lacks are then not written: a
+    /// warning names them (once per field and feed), and one at the end
+    /// counts the items that lost any. Fields outside chosen columns are
+    /// left out without a warning.
+    ///
+    /// ```
+    /// use solo_crawl::export::{Feed, Feeds, ItemFormat};
+    /// let feeds = Feeds::new().feed(Feed {
+    ///     item_type: Some("product".into()),
+    ///     path: "products.csv".into(),
+    ///     format: ItemFormat::Csv,
+    ///     fields: Some(vec!["title".into(), "price".into(), "tags".into()]),
+    /// });
+    /// assert_eq!(feeds.feeds()[0].fields.as_ref().unwrap()[0], "title");
+    /// ```
     pub fields: Option<Vec<String>>,
 }
 
@@ -223,22 +243,6 @@ struct FeedStage {
     inner: OffLoop,
 }
 
-/// Why a CSV feed cannot take `item` (not an object).
-fn not_an_object(item: &Value) -> String {
-    let kind = match item {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    };
-    format!(
-        "a CSV feed takes JSON objects (a column per field), and this item is {kind}: \
-         make it an object, or send it to a .jsonl or .json feed"
-    )
-}
-
 impl Pipeline for FeedStage {
     async fn open(&self) -> Result<(), BoxError> {
         self.inner.open().await
@@ -278,13 +282,7 @@ struct Writers {
 
 enum FeedFile {
     Jsonl(BufWriter<File>),
-    /// Each batch's records are made whole in memory first, then
-    /// written at once: the file never gets part of a record.
-    Csv {
-        f: File,
-        /// Fixed by the header (`None`: not written yet).
-        columns: Option<Vec<String>>,
-    },
+    Csv(Box<CsvFeed>),
     /// `end`: where the closing `"\n]\n"` starts; `any`: items in it.
     Array {
         f: File,
@@ -294,7 +292,7 @@ enum FeedFile {
 }
 
 impl Writers {
-    fn open_one(feed: &Feed) -> std::io::Result<FeedFile> {
+    fn open_one(feed: &Feed, raw: bool) -> std::io::Result<FeedFile> {
         let mut opts = OpenOptions::new();
         opts.create(true).read(true);
         match feed.format {
@@ -303,17 +301,10 @@ impl Writers {
             ))),
             ItemFormat::Csv => {
                 let f = opts.append(true).open(&feed.path)?;
-                let empty = f.metadata()?.len() == 0;
-                Ok(FeedFile::Csv {
-                    f,
-                    // A file with rows keeps its columns (the configured
-                    // ones, or the first line's).
-                    columns: match (&feed.fields, empty) {
-                        (_, true) => None,
-                        (Some(c), false) => Some(c.clone()),
-                        (None, false) => Some(csv_header(&feed.path)?),
-                    },
-                })
+                let fields = feed.fields.as_deref();
+                Ok(FeedFile::Csv(Box::new(CsvFeed::open(
+                    f, &feed.path, fields, raw,
+                )?)))
             }
             ItemFormat::JsonArray => {
                 let mut f = opts.write(true).open(&feed.path)?;
@@ -323,16 +314,6 @@ impl Writers {
             }
         }
     }
-}
-
-/// The first line of a CSV file, as column names.
-fn csv_header(path: &Path) -> std::io::Result<Vec<String>> {
-    let mut r = csv::Reader::from_path(path).map_err(std::io::Error::other)?;
-    Ok(r.headers()
-        .map_err(std::io::Error::other)?
-        .iter()
-        .map(str::to_owned)
-        .collect())
 }
 
 /// Where an existing JSON array ends (after its last item) and whether it
@@ -371,7 +352,7 @@ fn array_end(f: &mut File) -> std::io::Result<(u64, bool)> {
 impl BatchWrite for Writers {
     fn open(&mut self) -> Result<(), BoxError> {
         for feed in &self.feeds.feeds {
-            let f = Writers::open_one(feed).map_err(|e| feed_error(feed, e))?;
+            let f = Writers::open_one(feed, self.feeds.csv_raw).map_err(|e| feed_error(feed, e))?;
             self.open.push(f);
         }
         Ok(())
@@ -394,8 +375,7 @@ impl BatchWrite for Writers {
         }
         for ((file, feed), items) in self.open.iter_mut().zip(&self.feeds.feeds).zip(per_feed) {
             if !items.is_empty() {
-                write_feed(file, feed, &items, self.feeds.csv_raw)
-                    .map_err(|e| feed_error(feed, e))?;
+                write_feed(file, &items).map_err(|e| feed_error(feed, e))?;
             }
         }
         Ok(())
@@ -405,7 +385,8 @@ impl BatchWrite for Writers {
         for (file, feed) in self.open.iter_mut().zip(&self.feeds.feeds) {
             let r = match file {
                 FeedFile::Jsonl(w) => w.flush(),
-                FeedFile::Csv { .. } | FeedFile::Array { .. } => Ok(()),
+                FeedFile::Csv(c) => c.close(),
+                FeedFile::Array { .. } => Ok(()),
             };
             r.map_err(|e| feed_error(feed, e))?;
         }
@@ -413,64 +394,12 @@ impl BatchWrite for Writers {
     }
 }
 
-/// A batch of CSV records, made whole before any is written.
-struct CsvRows {
-    /// The header (first in `bytes` if the file had none).
-    columns: Vec<String>,
-    bytes: Vec<u8>,
-}
-
-/// `items` as CSV records under `columns` (`None`: the file is empty, and
-/// the header comes first: the feed's fields, else the first item's). An
-/// item that is not an object is an error, and nothing is written (the
-/// stage refuses those before they get here).
-fn csv_rows(
-    feed: &Feed,
-    columns: Option<&[String]>,
-    items: &[&Value],
-    raw: bool,
-) -> std::io::Result<CsvRows> {
-    let mut objects = Vec::with_capacity(items.len());
-    for item in items {
-        let m = item.as_object().ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, not_an_object(item))
-        })?;
-        objects.push(m);
-    }
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let columns = match (columns, &feed.fields, objects.first()) {
-        (Some(c), _, _) => c.to_vec(),
-        (None, fields, first) => {
-            let c: Vec<String> = match (fields, first) {
-                (Some(c), _) => c.clone(),
-                (None, Some(m)) => m.keys().cloned().collect(),
-                (None, None) => Vec::new(),
-            };
-            w.write_record(&c).map_err(std::io::Error::other)?;
-            c
-        }
-    };
-    for m in objects {
-        let row = columns
-            .iter()
-            .map(|c| m.get(c).map_or_else(String::new, |v| cell(v, raw)));
-        w.write_record(row).map_err(std::io::Error::other)?;
-    }
-    let bytes = w.into_inner().map_err(|e| e.into_error())?;
-    Ok(CsvRows { columns, bytes })
-}
-
 /// An I/O error on a feed's file, naming it.
 fn feed_error(feed: &Feed, e: std::io::Error) -> BoxError {
     PipelineError::new(format!("--items {}", feed.path.display()), e).into()
 }
 
-fn write_feed(
-    file: &mut FeedFile,
-    feed: &Feed,
-    items: &[&Value],
-    raw: bool,
-) -> std::io::Result<()> {
+fn write_feed(file: &mut FeedFile, items: &[&Value]) -> std::io::Result<()> {
     match file {
         FeedFile::Jsonl(w) => {
             for item in items {
@@ -479,12 +408,7 @@ fn write_feed(
             }
             w.flush()
         }
-        FeedFile::Csv { f, columns } => {
-            let rows = csv_rows(feed, columns.as_deref(), items, raw)?;
-            f.write_all(&rows.bytes)?;
-            *columns = Some(rows.columns);
-            Ok(())
-        }
+        FeedFile::Csv(c) => c.write(items),
         FeedFile::Array { f, end, any } => {
             let mut buf = Vec::new();
             for item in items {

@@ -108,6 +108,7 @@ mod budget;
 mod canon;
 mod checkpoint;
 mod config;
+mod csv_feed;
 mod deadline;
 pub mod demo_site;
 mod directives;
