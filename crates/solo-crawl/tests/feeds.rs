@@ -1,6 +1,8 @@
 //! Item feeds (`export::Feeds`) fed directly through a pipeline, no
 //! crawl: what a CSV feed does with items it cannot write as a row.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::OnceLock;
@@ -10,12 +12,7 @@ use solo_crawl::export::{Feed, Feeds, ItemFormat};
 use solo_crawl::logs::{LogFormat, LogLevel};
 use solo_crawl::{ItemError, Pipelines};
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("solo-crawl-feeds-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::fresh_dir;
 
 /// Opens `feeds`, sends `items` one after the other (or all at once, in
 /// one batch), closes; the outcome of each item.
@@ -53,7 +50,7 @@ fn not_an_object_error(r: &Result<Value, ItemError>, file: &std::path::Path) {
 
 #[test]
 fn a_csv_feed_fails_only_the_item_that_is_not_an_object() {
-    let dir = temp("scalar");
+    let dir = fresh_dir("scalar");
     // The audit's sequence, one item at a time, then all in one batch.
     for (together, name) in [(false, "one.csv"), (true, "batch.csv")] {
         let file = dir.join(name);
@@ -101,7 +98,7 @@ fn a_csv_feed_fails_only_the_item_that_is_not_an_object() {
 fn warnings_about(feed: &Path) -> Vec<Value> {
     static LOG: OnceLock<PathBuf> = OnceLock::new();
     let log = LOG.get_or_init(|| {
-        let log = temp("log").join("warn.log");
+        let log = fresh_dir("log").join("warn.log");
         solo_crawl::logs::init(LogLevel::Warn, LogFormat::Json, Some(&log)).unwrap();
         log
     });
@@ -114,7 +111,7 @@ fn warnings_about(feed: &Path) -> Vec<Value> {
 
 #[test]
 fn a_csv_feed_warns_about_the_fields_its_header_lacks() {
-    let dir = temp("fields");
+    let dir = fresh_dir("fields");
     let file = dir.join("all.csv");
     assert!(warnings_about(&file).is_empty());
     let items = vec![
