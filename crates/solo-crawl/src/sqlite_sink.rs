@@ -22,7 +22,12 @@ use crate::pipeline::BoxError;
 /// column of that name (strings, numbers and booleans as they are, null
 /// as NULL, arrays and objects as JSON text); without, the item goes
 /// whole as JSON into one `item` column (query it with SQLite's JSON
-/// functions: `item ->> '$.price'`).
+/// functions: `item ->> '$.price'`). An integer above `i64::MAX`
+/// (SQLite's largest integer, e.g. a `u64` hash) is stored as TEXT with
+/// its exact digits, as a REAL would round it; compare it as text, or
+/// `CAST` it yourself. (In a column you declared `INTEGER`, `NUMERIC` or
+/// `REAL`, SQLite turns that text into a rounded REAL again: the columns
+/// the sink creates have no declared type.)
 ///
 /// ```
 /// use solo_crawl::{pipeline::Pipeline, sqlite_sink::SqliteSink};
@@ -100,11 +105,14 @@ fn sql_value(v: &Value) -> rusqlite::types::Value {
     match v {
         Value::Null => S::Null,
         Value::Bool(b) => S::Integer(*b as i64),
-        Value::Number(n) => n
-            .as_i64()
-            .map(S::Integer)
-            .or_else(|| n.as_f64().map(S::Real))
-            .unwrap_or_else(|| S::Text(n.to_string())),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => S::Integer(i),
+            // Above i64::MAX (SQLite's largest integer): the exact
+            // digits, as a REAL would round them.
+            (None, Some(u), _) => S::Text(u.to_string()),
+            (None, None, Some(f)) => S::Real(f),
+            (None, None, None) => S::Text(n.to_string()),
+        },
         Value::String(s) => S::Text(s.clone()),
         other => S::Text(other.to_string()),
     }
