@@ -29,6 +29,10 @@ use crate::pipeline::BoxError;
 /// `REAL`, SQLite turns that text into a rounded REAL again: the columns
 /// the sink creates have no declared type.)
 ///
+/// A table that exists already must have every column the sink writes:
+/// [`stage`](SqliteSink::stage)'s `open` checks, and a missing column is
+/// an error naming it, which stops the crawl before it fetches anything.
+///
 /// ```
 /// use solo_crawl::{pipeline::Pipeline, sqlite_sink::SqliteSink};
 /// let db = std::env::temp_dir().join(format!("solo-crawl-doc-sqlite-{}.db", std::process::id()));
@@ -92,6 +96,36 @@ impl SqliteSink {
     fn cols(&self) -> Vec<String> {
         self.columns.clone().unwrap_or_else(|| vec!["item".into()])
     }
+
+    /// Fails if the table (made before, with other columns) lacks one
+    /// of ours: better before the crawl than at every item after it.
+    fn check_columns(&self, conn: &Connection) -> Result<(), BoxError> {
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+        let has: Vec<String> = stmt
+            .query_map([&self.table], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        // SQLite's column names ignore ASCII case.
+        let missing: Vec<String> = self
+            .cols()
+            .into_iter()
+            .filter(|c| !has.iter().any(|h| h.eq_ignore_ascii_case(c)))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "table {} exists without the column(s) {} (it has {}): drop or rename the table, \
+             add the columns (ALTER TABLE ... ADD COLUMN), or pick another table{}",
+            self.table,
+            missing.join(", "),
+            has.join(", "),
+            match self.columns {
+                Some(_) => " or columns it has (SqliteSink::columns)",
+                None => " (without columns, the sink writes each item as JSON to a column `item`)",
+            },
+        )
+        .into())
+    }
 }
 
 /// `"name"`, quoted for SQL.
@@ -130,6 +164,7 @@ impl BatchWrite for SqliteSink {
             cols.join(", ")
         );
         conn.execute_batch(&sql)?;
+        self.check_columns(&conn)?;
         self.conn = Some(conn);
         Ok(())
     }
