@@ -7,6 +7,15 @@
 //! own (an [`OffLoop`] stage, last in the pipeline). Must not: write the
 //! per-page records (that is [`output`](crate::output)).
 //!
+//! A CSV feed takes JSON objects, a column per field: an item that is
+//! not one (a string, a number, an array) fails on its own, with an error
+//! naming the feed, before any feed of the stage writes it; the items
+//! around it are written as usual. A batch's CSV records are made whole
+//! before the file gets any of them, so the file keeps one record per
+//! line. A CSV feed's columns are [`Feed::fields`], else the first
+//! item's fields (alphabetical): the fields a later item has beyond them
+//! are not written, with a warning (see [`Feed::fields`]).
+//!
 //! Files are appended to (a CSV header only into an empty file; a JSON
 //! array file is continued). A JSON array file is a valid JSON document
 //! after every batch: the closing `]` is written with each batch and
@@ -24,8 +33,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::csv_feed::{not_an_object, CsvFeed};
 use crate::offloop::{BatchWrite, OffLoop};
-use crate::output::cell;
 use crate::pipeline::{BoxError, ItemError, Pipeline, PipelineError};
 
 /// A file format for items.
@@ -83,7 +92,25 @@ pub struct Feed {
     pub path: PathBuf,
     /// Its format.
     pub format: ItemFormat,
-    /// CSV columns (default: the first item's fields).
+    /// CSV columns, in this order: set them when items differ in their
+    /// fields. Without them the header is the first item's fields, in
+    /// alphabetical order (a `serde_json` object keeps its keys sorted,
+    /// not in the struct's order), or an existing file's first line; a
+    /// later item's fields that the header lacks are then not written: a
+    /// warning names them (once per field and feed), and one at the end
+    /// counts the items that lost any. Fields outside chosen columns are
+    /// left out without a warning.
+    ///
+    /// ```
+    /// use solo_crawl::export::{Feed, Feeds, ItemFormat};
+    /// let feeds = Feeds::new().feed(Feed {
+    ///     item_type: Some("product".into()),
+    ///     path: "products.csv".into(),
+    ///     format: ItemFormat::Csv,
+    ///     fields: Some(vec!["title".into(), "price".into(), "tags".into()]),
+    /// });
+    /// assert_eq!(feeds.feeds()[0].fields.as_ref().unwrap()[0], "title");
+    /// ```
     pub fields: Option<Vec<String>>,
 }
 
@@ -177,9 +204,15 @@ impl Feeds {
     /// feed takes is dropped with the reason `no_feed`.
     pub fn stage(self) -> impl Pipeline {
         let routes = self.feeds.iter().map(|f| f.item_type.clone()).collect();
+        let csv = self
+            .feeds
+            .iter()
+            .map(|f| (f.format == ItemFormat::Csv).then(|| f.path.clone()))
+            .collect();
         FeedStage {
             type_field: self.field().to_owned(),
             routes,
+            csv,
             inner: OffLoop::new(
                 "items",
                 Writers {
@@ -205,6 +238,8 @@ fn route(routes: &[Option<String>], item_type: Option<&str>) -> Vec<usize> {
 struct FeedStage {
     type_field: String,
     routes: Vec<Option<String>>,
+    /// Per feed: its file if it is a CSV feed (which takes objects only).
+    csv: Vec<Option<PathBuf>>,
     inner: OffLoop,
 }
 
@@ -214,8 +249,20 @@ impl Pipeline for FeedStage {
     }
     async fn process(&self, item: Value) -> Result<Value, ItemError> {
         let ty = item.get(&self.type_field).and_then(Value::as_str);
-        if route(&self.routes, ty).is_empty() {
+        let feeds = route(&self.routes, ty);
+        if feeds.is_empty() {
             return Err(ItemError::dropped("no_feed"));
+        }
+        // Refused before any feed writes it: the item fails alone, and
+        // the feeds of this stage agree on what they hold.
+        let csv = feeds.iter().find_map(|&i| self.csv[i].as_ref());
+        if let (Some(path), false) = (csv, item.is_object()) {
+            return Err(ItemError::Failed(format!(
+                "{}: --items {}: {}",
+                self.inner.name(),
+                path.display(),
+                not_an_object(&item)
+            )));
         }
         self.inner.process(item).await
     }
@@ -235,11 +282,7 @@ struct Writers {
 
 enum FeedFile {
     Jsonl(BufWriter<File>),
-    Csv {
-        w: Box<csv::Writer<File>>,
-        /// Fixed by the header (`None`: not written yet).
-        columns: Option<Vec<String>>,
-    },
+    Csv(Box<CsvFeed>),
     /// `end`: where the closing `"\n]\n"` starts; `any`: items in it.
     Array {
         f: File,
@@ -249,7 +292,7 @@ enum FeedFile {
 }
 
 impl Writers {
-    fn open_one(feed: &Feed) -> std::io::Result<FeedFile> {
+    fn open_one(feed: &Feed, raw: bool) -> std::io::Result<FeedFile> {
         let mut opts = OpenOptions::new();
         opts.create(true).read(true);
         match feed.format {
@@ -258,17 +301,10 @@ impl Writers {
             ))),
             ItemFormat::Csv => {
                 let f = opts.append(true).open(&feed.path)?;
-                let empty = f.metadata()?.len() == 0;
-                Ok(FeedFile::Csv {
-                    w: Box::new(csv::Writer::from_writer(f)),
-                    // A file with rows keeps its columns (the configured
-                    // ones, or the first line's).
-                    columns: match (&feed.fields, empty) {
-                        (_, true) => None,
-                        (Some(c), false) => Some(c.clone()),
-                        (None, false) => Some(csv_header(&feed.path)?),
-                    },
-                })
+                let fields = feed.fields.as_deref();
+                Ok(FeedFile::Csv(Box::new(CsvFeed::open(
+                    f, &feed.path, fields, raw,
+                )?)))
             }
             ItemFormat::JsonArray => {
                 let mut f = opts.write(true).open(&feed.path)?;
@@ -278,16 +314,6 @@ impl Writers {
             }
         }
     }
-}
-
-/// The first line of a CSV file, as column names.
-fn csv_header(path: &Path) -> std::io::Result<Vec<String>> {
-    let mut r = csv::Reader::from_path(path).map_err(std::io::Error::other)?;
-    Ok(r.headers()
-        .map_err(std::io::Error::other)?
-        .iter()
-        .map(str::to_owned)
-        .collect())
 }
 
 /// Where an existing JSON array ends (after its last item) and whether it
@@ -326,7 +352,7 @@ fn array_end(f: &mut File) -> std::io::Result<(u64, bool)> {
 impl BatchWrite for Writers {
     fn open(&mut self) -> Result<(), BoxError> {
         for feed in &self.feeds.feeds {
-            let f = Writers::open_one(feed).map_err(|e| feed_error(feed, e))?;
+            let f = Writers::open_one(feed, self.feeds.csv_raw).map_err(|e| feed_error(feed, e))?;
             self.open.push(f);
         }
         Ok(())
@@ -349,8 +375,7 @@ impl BatchWrite for Writers {
         }
         for ((file, feed), items) in self.open.iter_mut().zip(&self.feeds.feeds).zip(per_feed) {
             if !items.is_empty() {
-                write_feed(file, feed, &items, self.feeds.csv_raw)
-                    .map_err(|e| feed_error(feed, e))?;
+                write_feed(file, &items).map_err(|e| feed_error(feed, e))?;
             }
         }
         Ok(())
@@ -360,7 +385,7 @@ impl BatchWrite for Writers {
         for (file, feed) in self.open.iter_mut().zip(&self.feeds.feeds) {
             let r = match file {
                 FeedFile::Jsonl(w) => w.flush(),
-                FeedFile::Csv { w, .. } => w.flush(),
+                FeedFile::Csv(c) => c.close(),
                 FeedFile::Array { .. } => Ok(()),
             };
             r.map_err(|e| feed_error(feed, e))?;
@@ -374,12 +399,7 @@ fn feed_error(feed: &Feed, e: std::io::Error) -> BoxError {
     PipelineError::new(format!("--items {}", feed.path.display()), e).into()
 }
 
-fn write_feed(
-    file: &mut FeedFile,
-    feed: &Feed,
-    items: &[&Value],
-    raw: bool,
-) -> std::io::Result<()> {
+fn write_feed(file: &mut FeedFile, items: &[&Value]) -> std::io::Result<()> {
     match file {
         FeedFile::Jsonl(w) => {
             for item in items {
@@ -388,32 +408,7 @@ fn write_feed(
             }
             w.flush()
         }
-        FeedFile::Csv { w, columns } => {
-            let cols = match columns {
-                Some(c) => c,
-                None => {
-                    let cols: Vec<String> = match (&feed.fields, items[0]) {
-                        (Some(c), _) => c.clone(),
-                        (None, Value::Object(m)) => m.keys().cloned().collect(),
-                        (None, _) => vec!["value".to_owned()],
-                    };
-                    // The header goes first (this is an empty file).
-                    w.write_record(&cols).map_err(std::io::Error::other)?;
-                    columns.insert(cols)
-                }
-            };
-            for item in items {
-                let row: Vec<String> = match item {
-                    Value::Object(m) => cols
-                        .iter()
-                        .map(|c| m.get(c).map_or_else(String::new, |v| cell(v, raw)))
-                        .collect(),
-                    other => vec![cell(other, raw)],
-                };
-                w.write_record(&row).map_err(std::io::Error::other)?;
-            }
-            w.flush()
-        }
+        FeedFile::Csv(c) => c.write(items),
         FeedFile::Array { f, end, any } => {
             let mut buf = Vec::new();
             for item in items {

@@ -109,6 +109,7 @@ mod canon;
 mod checkpoint;
 mod config;
 mod css;
+mod csv_feed;
 mod deadline;
 pub mod demo_site;
 mod directives;

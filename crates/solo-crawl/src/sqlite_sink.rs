@@ -22,7 +22,16 @@ use crate::pipeline::BoxError;
 /// column of that name (strings, numbers and booleans as they are, null
 /// as NULL, arrays and objects as JSON text); without, the item goes
 /// whole as JSON into one `item` column (query it with SQLite's JSON
-/// functions: `item ->> '$.price'`).
+/// functions: `item ->> '$.price'`). An integer above `i64::MAX`
+/// (SQLite's largest integer, e.g. a `u64` hash) is stored as TEXT with
+/// its exact digits, as a REAL would round it; compare it as text, or
+/// `CAST` it yourself. (In a column you declared `INTEGER`, `NUMERIC` or
+/// `REAL`, SQLite turns that text into a rounded REAL again: the columns
+/// the sink creates have no declared type.)
+///
+/// A table that exists already must have every column the sink writes:
+/// [`stage`](SqliteSink::stage)'s `open` checks, and a missing column is
+/// an error naming it, which stops the crawl before it fetches anything.
 ///
 /// ```
 /// use solo_crawl::{pipeline::Pipeline, sqlite_sink::SqliteSink};
@@ -87,6 +96,36 @@ impl SqliteSink {
     fn cols(&self) -> Vec<String> {
         self.columns.clone().unwrap_or_else(|| vec!["item".into()])
     }
+
+    /// Fails if the table (made before, with other columns) lacks one
+    /// of ours: better before the crawl than at every item after it.
+    fn check_columns(&self, conn: &Connection) -> Result<(), BoxError> {
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+        let has: Vec<String> = stmt
+            .query_map([&self.table], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        // SQLite's column names ignore ASCII case.
+        let missing: Vec<String> = self
+            .cols()
+            .into_iter()
+            .filter(|c| !has.iter().any(|h| h.eq_ignore_ascii_case(c)))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "table {} exists without the column(s) {} (it has {}): drop or rename the table, \
+             add the columns (ALTER TABLE ... ADD COLUMN), or pick another table{}",
+            self.table,
+            missing.join(", "),
+            has.join(", "),
+            match self.columns {
+                Some(_) => " or columns it has (SqliteSink::columns)",
+                None => " (without columns, the sink writes each item as JSON to a column `item`)",
+            },
+        )
+        .into())
+    }
 }
 
 /// `"name"`, quoted for SQL.
@@ -100,11 +139,14 @@ fn sql_value(v: &Value) -> rusqlite::types::Value {
     match v {
         Value::Null => S::Null,
         Value::Bool(b) => S::Integer(*b as i64),
-        Value::Number(n) => n
-            .as_i64()
-            .map(S::Integer)
-            .or_else(|| n.as_f64().map(S::Real))
-            .unwrap_or_else(|| S::Text(n.to_string())),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => S::Integer(i),
+            // Above i64::MAX (SQLite's largest integer): the exact
+            // digits, as a REAL would round them.
+            (None, Some(u), _) => S::Text(u.to_string()),
+            (None, None, Some(f)) => S::Real(f),
+            (None, None, None) => S::Text(n.to_string()),
+        },
         Value::String(s) => S::Text(s.clone()),
         other => S::Text(other.to_string()),
     }
@@ -122,6 +164,7 @@ impl BatchWrite for SqliteSink {
             cols.join(", ")
         );
         conn.execute_batch(&sql)?;
+        self.check_columns(&conn)?;
         self.conn = Some(conn);
         Ok(())
     }

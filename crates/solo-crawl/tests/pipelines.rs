@@ -20,7 +20,7 @@ use solo_crawl::{
 };
 use url::Url;
 
-use common::{page, quick, start, Site};
+use common::{fresh_dir, page, quick, start, Site};
 
 const PAGES: usize = 40;
 const PER_PAGE: usize = 5;
@@ -249,19 +249,9 @@ fn a_slow_stage_holds_the_crawl_back() {
     });
 }
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "solo-crawl-pipelines-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn the_sqlite_sink_writes_rows() {
-    let dir = temp("sqlite");
+    let dir = fresh_dir("sqlite");
     let db = dir.join("items.db");
     solo::run(async {
         let site = shop().await;
@@ -338,7 +328,7 @@ fn read_csv(path: &Path) -> Vec<Vec<String>> {
 
 #[test]
 fn feeds_per_item_type_in_three_formats() {
-    let dir = temp("feeds");
+    let dir = fresh_dir("feeds");
     let specs = [
         format!("product={}", dir.join("products.csv").display()),
         format!("review={}", dir.join("reviews.jsonl").display()),
@@ -405,7 +395,7 @@ fn feeds_per_item_type_in_three_formats() {
 
 #[test]
 fn a_json_array_feed_is_valid_after_a_stop() {
-    let dir = temp("stop");
+    let dir = fresh_dir("stop");
     let file = dir.join("items.json");
     let s = feeds_crawl(&[file.display().to_string()], Some(6));
     assert!(s.interrupted);
@@ -418,7 +408,7 @@ fn a_json_array_feed_is_valid_after_a_stop() {
 
 #[test]
 fn a_crawl_with_no_items_leaves_an_empty_array() {
-    let dir = temp("empty");
+    let dir = fresh_dir("empty");
     let file = dir.join("none.json");
     solo::run(async {
         let site = start(|_| async { page("x", &[]) }).await;
@@ -510,7 +500,7 @@ impl Pipeline for ReadBack {
 
 #[test]
 fn a_json_array_feed_is_valid_after_every_batch() {
-    let dir = temp("every");
+    let dir = fresh_dir("every");
     let file = dir.join("items.json");
     let checked = Rc::new(Cell::new(0));
     solo::run(async {
@@ -545,7 +535,7 @@ impl Pipeline for Formula {
 
 #[test]
 fn csv_feeds_neutralise_formulas_unless_raw() {
-    let dir = temp("formula");
+    let dir = fresh_dir("formula");
     for raw in [false, true] {
         let file = dir.join(format!("raw-{raw}.csv"));
         let feeds = Feeds::parse(&[file.display().to_string()], None)

@@ -204,3 +204,12 @@ pub fn record_paths(records: &[PageRecord]) -> Vec<String> {
     v.sort();
     v
 }
+
+/// An empty directory of this test process's own (`name` tells the tests
+/// of one binary apart).
+pub fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("solo-crawl-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
