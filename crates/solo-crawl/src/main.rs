@@ -567,7 +567,7 @@ fn run_crawl(
             if let Some(l) = &children {
                 l.pass_on(2);
             }
-            tell!("second Ctrl-C: exiting now");
+            tell!("second Ctrl-C or SIGTERM: exiting now");
             std::process::exit(130);
         });
         let summary = crawler.run().await;

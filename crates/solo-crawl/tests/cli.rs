@@ -434,6 +434,17 @@ fn sitemap_urls_alone_start_a_crawl() {
 /// the library only reports the second Ctrl-C (`StopHandle::hurried`).
 #[test]
 fn a_second_ctrl_c_exits_130_at_once() {
+    second_stop_exits_130_at_once("-INT", "Ctrl-C: finishing");
+}
+
+/// SIGTERM (supervisors, `docker stop`, `kill PID`) is a graceful stop
+/// like Ctrl-C, and a second one exits at once.
+#[test]
+fn sigterm_stops_gracefully_and_a_second_exits_130_at_once() {
+    second_stop_exits_130_at_once("-TERM", "SIGTERM: finishing");
+}
+
+fn second_stop_exits_130_at_once(signal: &str, said: &str) {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     use std::time::{Duration, Instant};
@@ -465,7 +476,7 @@ fn a_second_ctrl_c_exits_130_at_once() {
     let interrupt = || {
         let pid = child.id().to_string();
         assert!(Command::new("kill")
-            .args(["-INT", &pid])
+            .args([signal, &pid])
             .status()
             .unwrap()
             .success());
@@ -476,10 +487,7 @@ fn a_second_ctrl_c_exits_130_at_once() {
     std::thread::sleep(Duration::from_millis(300)); // the signal watcher is up
     interrupt();
     let mut seen = Vec::new();
-    while !seen
-        .iter()
-        .any(|l: &String| l.contains("Ctrl-C: finishing"))
-    {
+    while !seen.iter().any(|l: &String| l.contains(said)) {
         let line = lines
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|_| panic!("no graceful-stop message; stderr: {seen:?}"));
@@ -495,7 +503,7 @@ fn a_second_ctrl_c_exits_130_at_once() {
         // means well before that, even on a loaded machine.
         if t.elapsed() > Duration::from_secs(15) {
             let _ = child.kill();
-            panic!("still running 15 s after the second Ctrl-C");
+            panic!("still running 15 s after the second {signal}");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -503,7 +511,7 @@ fn a_second_ctrl_c_exits_130_at_once() {
     assert_eq!(status.code(), Some(130), "stderr: {seen:?}");
     assert!(
         seen.iter()
-            .any(|l| l.contains("second Ctrl-C: exiting now")),
+            .any(|l| l.contains("second Ctrl-C or SIGTERM: exiting now")),
         "stderr: {seen:?}"
     );
 }

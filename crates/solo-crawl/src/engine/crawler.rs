@@ -437,39 +437,46 @@ async fn start_networks<C>(starts: &[Request<C>], cfg: &Config) -> Vec<solo_http
 /// the statistics so far.
 async fn watch_signals(stop: StopHandle, stats: Rc<RefCell<Stats>>) {
     use solo::signal::{unix, SignalKind};
-    let (Ok(mut int), Ok(mut usr1)) = (
+    let (Ok(mut int), Ok(mut term), Ok(mut usr1)) = (
         unix(SignalKind::interrupt()),
+        unix(SignalKind::terminate()),
         unix(SignalKind::user_defined1()),
     ) else {
         return;
     };
     loop {
-        let got_int = {
+        // Ctrl-C, or SIGTERM (what supervisors, `docker stop` and `kill`
+        // send): a graceful stop, a second one at once; SIGUSR1: the stats.
+        let stop_by = {
             let mut a = pin!(int.recv());
+            let mut t = pin!(term.recv());
             let mut b = pin!(usr1.recv());
             poll_fn(|cx| {
                 if a.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(true);
+                    return Poll::Ready(Some("Ctrl-C"));
+                }
+                if t.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Some("SIGTERM"));
                 }
                 if b.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(false);
+                    return Poll::Ready(None);
                 }
                 Poll::Pending
             })
             .await
         };
-        if got_int {
-            if stop.is_stopped() {
-                stop.hurry();
-                continue;
+        match stop_by {
+            Some(_) if stop.is_stopped() => stop.hurry(),
+            Some(by) => {
+                crate::logs::message(format_args!(
+                    "{by}: finishing the requests in flight ({by} again to quit at once)\n"
+                ));
+                stop.stop();
             }
-            crate::logs::message(format_args!(
-                "Ctrl-C: finishing the requests in flight (Ctrl-C again to quit at once)\n"
-            ));
-            stop.stop();
-        } else {
-            let summary = stats.borrow().summary(SummaryExtra::default());
-            crate::logs::message(format_args!("{summary}"));
+            None => {
+                let summary = stats.borrow().summary(SummaryExtra::default());
+                crate::logs::message(format_args!("{summary}"));
+            }
         }
     }
 }
