@@ -658,10 +658,7 @@ impl<C> Frontier<C> {
             if fresh {
                 if self.max_pages.is_some_and(|m| self.dispatched >= m) {
                     self.counts.max_pages += 1;
-                    match self.cap.is_some() && !self.remote {
-                        true => self.parked += 1, // see keeps_parked
-                        false => self.forget(&entry.request),
-                    }
+                    self.set_aside(&entry.request);
                     continue;
                 }
                 self.dispatched += 1;
@@ -896,6 +893,16 @@ impl<C> Frontier<C> {
         self.dispatched
     }
 
+    /// A request the spent page budget turns away: parked in the state
+    /// store for a run with a larger budget (see `keeps_parked`), or
+    /// dropped.
+    fn set_aside(&mut self, request: &Request<C>) {
+        match self.keeps_parked() {
+            true => self.parked += 1,
+            false => self.forget(request),
+        }
+    }
+
     /// Remembers a dropped request, for the store.
     fn forget(&mut self, request: &Request<C>) {
         if let Some(id) = request.extras().lease {
@@ -963,11 +970,9 @@ impl<C> Frontier<C> {
         };
         if let Some(why) = refused {
             self.count(why);
-            if why == Rejected::MaxPages && self.keeps_parked() {
-                // Stays in the store for a run with a larger budget.
-                self.parked += 1;
-            } else {
-                self.forget(&request);
+            match why {
+                Rejected::MaxPages => self.set_aside(&request),
+                _ => self.forget(&request),
             }
             return;
         }
