@@ -89,13 +89,21 @@ impl CsvFeed {
             objects.push(m);
         }
         let mut w = csv::Writer::from_writer(Vec::new());
-        let columns = match (&self.columns, &self.chosen, objects.first()) {
-            (Some(c), _, _) => c.clone(),
-            (None, Some(c), _) => c.clone(),
-            (None, None, first) => first.map_or_else(Vec::new, |m| m.keys().cloned().collect()),
-        };
-        if self.columns.is_none() {
-            w.write_record(&columns).map_err(io::Error::other)?;
+        // The header, when this batch is the file's first.
+        let header = self
+            .columns
+            .is_none()
+            .then(|| match (&self.chosen, objects.first()) {
+                (Some(c), _) => c.clone(),
+                (None, first) => first.map_or_else(Vec::new, |m| m.keys().cloned().collect()),
+            });
+        let columns: &[String] = self
+            .columns
+            .as_deref()
+            .or(header.as_deref())
+            .unwrap_or_default();
+        if let Some(h) = &header {
+            w.write_record(h).map_err(io::Error::other)?;
         }
         for m in &objects {
             let row = columns
@@ -105,7 +113,9 @@ impl CsvFeed {
         }
         let bytes = w.into_inner().map_err(|e| e.into_error())?;
         self.f.write_all(&bytes)?;
-        self.columns = Some(columns);
+        if header.is_some() {
+            self.columns = header;
+        }
         if self.chosen.is_none() {
             self.note_left_out(&objects);
         }
