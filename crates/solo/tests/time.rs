@@ -176,3 +176,45 @@ fn paused_clock_jumps_after_to_thread() {
         wall.elapsed()
     );
 }
+
+/// An open socket does not freeze a paused clock: an idle listener, a
+/// connection waiting for a reply that comes after a virtual second, and
+/// a timeout that must fire while a read waits (it hung for good: the
+/// loop waited on the poller in real time and never moved the clock).
+#[test]
+fn paused_clock_moves_while_sockets_are_open() {
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    let mut lp = EventLoop::builder().paused_clock().build().unwrap();
+    let wall = Instant::now();
+    lp.run_until_complete(async {
+        let listener = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let t0 = solo::time::now();
+        solo::sleep(Duration::from_secs(5)).await;
+        assert_eq!(solo::time::now() - t0, Duration::from_secs(5));
+        let server = solo::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            solo::sleep(Duration::from_secs(1)).await;
+            s.write_all(b"late").await.unwrap();
+            s
+        });
+        let mut c = solo::net::TcpStream::connect(addr).await.unwrap();
+        let mut got = [0u8; 4];
+        let t1 = solo::time::now();
+        c.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"late");
+        assert_eq!(solo::time::now() - t1, Duration::from_secs(1));
+        let _keep = server.await.unwrap();
+        let mut one = [0u8; 1];
+        let r = solo::timeout(Duration::from_secs(30), c.read(&mut one)).await;
+        assert!(
+            r.is_err(),
+            "the read has nothing to read: the timeout ends it"
+        );
+    });
+    assert!(
+        wall.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        wall.elapsed()
+    );
+}

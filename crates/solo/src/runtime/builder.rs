@@ -84,9 +84,14 @@ impl Builder {
         self
     }
 
-    /// A virtual clock that starts paused: when nothing is ready and no I/O
-    /// or blocking work is pending, time jumps to the next timer. An hour
-    /// of timeouts runs in milliseconds, in the order real time would give.
+    /// A virtual clock that starts paused: when nothing is ready, no socket
+    /// has anything for the loop right now and no blocking work
+    /// ([`to_thread`](crate::to_thread)) is pending, time jumps to the next
+    /// timer. An hour of timeouts runs in milliseconds, in the order real
+    /// time would give. Sockets do not hold the clock (as with tokio's
+    /// paused time): a local server in the same loop answers before the
+    /// jump, but a peer elsewhere that has not answered yet when the loop
+    /// runs out of work is overtaken by the next timer.
     ///
     /// ```
     /// use std::time::Duration;

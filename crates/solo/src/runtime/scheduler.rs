@@ -398,10 +398,19 @@ impl Core {
         if idle && park {
             *since_poll = 0;
             let next = self.timers.wheel.borrow().next_deadline();
-            let io_or_threads = self.io.reactor.borrow().has_io() || self.pool.in_flight() > 0;
             match next {
-                Some(at) if self.timers.clock.is_paused() && !io_or_threads => {
-                    self.timers.clock.advance_to(at);
+                Some(at) if self.timers.clock.is_paused() && self.pool.in_flight() == 0 => {
+                    // Virtual time jumps to the next timer once nothing can
+                    // run: sockets (an idle listener, a connection waiting
+                    // for its peer) are looked at without waiting, and only
+                    // what is ready now holds the jump back. Waiting for
+                    // them in real time would never move the clock.
+                    if self.io.reactor.borrow().has_io() {
+                        self.poll_io(Some(Duration::ZERO));
+                    }
+                    if self.sched.queue.borrow().is_empty() {
+                        self.timers.clock.advance_to(at);
+                    }
                 }
                 _ => {
                     let timeout =
