@@ -2,12 +2,15 @@
 //!
 //! Owns: the worker's side of the shared frontier — the settings that
 //! select it ([`FrontierBackend`], [`RedisFrontier`]), the outbox the
-//! engine fills (new requests, finished leases, politeness news, counters)
-//! and the task that trades it with Redis: one atomic step (the Lua script
-//! in `redis/frontier.lua`) per round trip, which adds the new requests
-//! through the shared seen set, ends the finished leases, heartbeats, takes
-//! back the leases of workers that stopped beating and leases a batch of
-//! requests whose host has a free slot and whose delay has ended. Redis
+//! engine fills (new requests, finished leases, politeness news, cookie
+//! changes, counters) and the task that trades it with Redis: one atomic
+//! step (the Lua script in `redis/frontier.lua`) per round trip, which
+//! adds the new requests through the shared seen set, ends the finished
+//! leases, heartbeats, takes back the leases of workers that stopped
+//! beating, stores this worker's cookie changes and returns the others'
+//! (put into the jars before the leases of the same reply start), and
+//! leases a batch of requests whose host has a free slot and whose delay
+//! has ended. Redis
 //! trouble pauses it (said once, retried with backoff). Must not: decide
 //! what is crawled (the local [`Frontier`](crate::frontier) checks the
 //! rules first, and starts what was leased) or block the loop.
@@ -23,7 +26,10 @@
 //! script, fed by every worker's answers), and with a delay (or the
 //! autothrottle's pause, also in the script) one lease per delay. A
 //! request to retry gives its lease back and waits in Redis, so retries
-//! need a free slot too.
+//! need a free slot too. Sessions are global the same way: a cookie change
+//! goes out no later than the requests its page queued (see
+//! [`session`](crate::session)), and a worker gets it no later than it
+//! leases them.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
