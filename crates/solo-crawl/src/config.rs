@@ -195,6 +195,8 @@ pub struct Config {
     /// `COOKIES_ENABLED`): what responses set is sent back. Off by
     /// default. Requests with their own
     /// [`cookie_jar`](crate::Request::cookie_jar) use that jar either way.
+    /// The jars are kept in the `state_dir` (a resumed crawl is still
+    /// logged in) and shared by the workers of a Redis frontier.
     pub cookies: bool,
     /// Where the frontier lives: in this process (the default), or in
     /// Redis, shared with other workers of the same crawl

@@ -2,12 +2,15 @@
 //!
 //! Owns: the worker's side of the shared frontier — the settings that
 //! select it ([`FrontierBackend`], [`RedisFrontier`]), the outbox the
-//! engine fills (new requests, finished leases, politeness news, counters)
-//! and the task that trades it with Redis: one atomic step (the Lua script
-//! in `redis/frontier.lua`) per round trip, which adds the new requests
-//! through the shared seen set, ends the finished leases, heartbeats, takes
-//! back the leases of workers that stopped beating and leases a batch of
-//! requests whose host has a free slot and whose delay has ended. Redis
+//! engine fills (new requests, finished leases, politeness news, cookie
+//! changes, counters) and the task that trades it with Redis: one atomic
+//! step (the Lua script in `redis/frontier.lua`) per round trip, which
+//! adds the new requests through the shared seen set, ends the finished
+//! leases, heartbeats, takes back the leases of workers that stopped
+//! beating, stores this worker's cookie changes and returns the others'
+//! (put into the jars before the leases of the same reply start), and
+//! leases a batch of requests whose host has a free slot and whose delay
+//! has ended. Redis
 //! trouble pauses it (said once, retried with backoff). Must not: decide
 //! what is crawled (the local [`Frontier`](crate::frontier) checks the
 //! rules first, and starts what was leased) or block the loop.
@@ -23,7 +26,10 @@
 //! script, fed by every worker's answers), and with a delay (or the
 //! autothrottle's pause, also in the script) one lease per delay. A
 //! request to retry gives its lease back and waits in Redis, so retries
-//! need a free slot too.
+//! need a free slot too. Sessions are global the same way: a cookie change
+//! goes out no later than the requests its page queued (see
+//! [`session`](crate::session)), and a worker gets it no later than it
+//! leases them.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -103,6 +109,9 @@ struct Outbox {
     tries: Vec<(u64, String, u64, String)>,
     /// (host, Crawl-delay ms, pause ms).
     hosts: Vec<(String, u64, u64)>,
+    /// Cookies this worker's jars changed, in order: (key, state or
+    /// `None` if deleted), as [`session`](crate::session) makes them.
+    cookies: Vec<(String, Option<String>)>,
     pages: i64,
     errors: i64,
     items: i64,
@@ -119,6 +128,7 @@ impl Outbox {
             && self.releases.is_empty()
             && self.tries.is_empty()
             && self.hosts.is_empty()
+            && self.cookies.is_empty()
             && self.pages == 0
             && self.errors == 0
             && self.items == 0
@@ -136,6 +146,7 @@ impl Outbox {
         old.releases.extend(new.releases);
         old.tries.extend(new.tries);
         old.hosts.extend(new.hosts);
+        old.cookies.extend(new.cookies);
         old.pages += new.pages;
         old.errors += new.errors;
         old.items += new.items;
@@ -303,24 +314,22 @@ pub(crate) struct Remote {
     held: RefCell<HashSet<u64>>,
     /// Acknowledgements waiting for their pages to be written out.
     writing: Cell<usize>,
-    /// [`warn_jars`](Remote::warn_jars) said its piece.
-    jars_said: Cell<bool>,
+    /// The sequence number of the last cookie change this worker got.
+    cookie_cursor: Cell<u64>,
 }
 
 impl Remote {
-    /// A new request for the shared queues (through the shared seen set
-    /// unless `dont_filter`), as [`queue_entry`] made it.
-    /// Says once that cookie jars stay in their worker (`--cookies`, or a
-    /// request that names a jar: it may be leased by another worker, whose
-    /// jars are its own).
-    pub(crate) fn warn_jars(&self) {
-        if !self.jars_said.replace(true) {
-            crate::logs::message(format_args!(
-                "solo-crawl: cookies stay in the worker that got them, and requests go through Redis to any worker: sessions do not travel between workers (crawl behind a login with one worker, or log in on each; docs/distributed.md)\n"
-            ));
-        }
+    /// A cookie of this worker's jars changed (`key` and `state` as
+    /// [`session`](crate::session) makes them; `None`: deleted): it goes
+    /// to the other workers with the next step, before (or with) the
+    /// requests queued after it.
+    pub(crate) fn cookie(&self, key: String, state: Option<String>) {
+        self.out.borrow_mut().cookies.push((key, state));
+        self.wake.set();
     }
 
+    /// A new request for the shared queues (through the shared seen set
+    /// unless `dont_filter`), as [`queue_entry`] made it.
     pub(crate) fn add(&self, fp: Option<u64>, host: String, entry: String) {
         self.out.borrow_mut().adds.push((fp, host, entry));
         self.wake.set();
@@ -527,18 +536,28 @@ impl Remote {
             a.bytes(itoa::Buffer::new().format(d).as_bytes());
         }
         a.num(u64::from(o.bye));
+        a.num(self.cookie_cursor.get());
+        a.num(o.cookies.len() as u64);
+        for (key, state) in &o.cookies {
+            a.bytes(key.as_bytes());
+            // "": deleted (a state is a JSON object).
+            a.bytes(state.as_deref().unwrap_or("").as_bytes());
+        }
         a
     }
 
     /// The task that trades the outbox with Redis until the goodbye;
-    /// `deliver` hands leased requests to the engine (an empty batch when
-    /// only the crawl's state changed).
+    /// `cookie` puts the other workers' cookie changes into the jars
+    /// (key, state or `None`: deleted), before `deliver` hands the leased
+    /// requests of the same reply to the engine (an empty batch when only
+    /// the crawl's state changed).
     pub(crate) async fn drive(
         self: Rc<Self>,
         link: Link,
         prefix: String,
         worker: String,
         params: Params,
+        cookie: crate::session::News,
         deliver: Box<dyn Fn(Leased)>,
     ) {
         let mut link = Some(link);
@@ -587,8 +606,10 @@ impl Remote {
                         ));
                     }
                     let done = reply.first().is_some_and(|d| d == b"1");
-                    let mut leased = Leased::new();
                     let mut it = reply.into_iter().skip(3);
+                    // Cookies first: the leases may need them.
+                    self.take_cookies(&mut it, &*cookie);
+                    let mut leased = Leased::new();
                     while let (Some(id), Some(_host), Some(member)) =
                         (it.next(), it.next(), it.next())
                     {
@@ -659,6 +680,34 @@ impl Remote {
             }
         }
         self.finished.set();
+    }
+}
+
+impl Remote {
+    /// Reads the reply's cookie section (cursor, count, then key and
+    /// state of each: see frontier.lua) into the jars.
+    fn take_cookies(
+        &self,
+        it: &mut impl Iterator<Item = Vec<u8>>,
+        cookie: &dyn Fn(&str, Option<&str>),
+    ) {
+        let num = |v: Option<Vec<u8>>| {
+            v.and_then(|v| std::str::from_utf8(&v).ok()?.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let cursor = num(it.next());
+        let n = num(it.next());
+        for _ in 0..n {
+            let (Some(key), Some(state)) = (it.next(), it.next()) else {
+                break;
+            };
+            let key = String::from_utf8_lossy(&key);
+            let state = String::from_utf8_lossy(&state);
+            cookie(&key, (!state.is_empty()).then_some(&*state));
+        }
+        if cursor > self.cookie_cursor.get() {
+            self.cookie_cursor.set(cursor);
+        }
     }
 }
 

@@ -177,7 +177,8 @@ pub struct CrawlSettings {
     #[arg(long)]
     pub allow_private_networks: bool,
     /// Keep cookies: what a response sets (Set-Cookie) is sent back on
-    /// later requests, as a browser would (one jar for the crawl).
+    /// later requests, as a browser would (one jar for the crawl; kept
+    /// in --state, shared by all workers with --redis).
     #[arg(long)]
     pub cookies: bool,
     /// Write records here instead of stdout: a file is appended to (never

@@ -133,6 +133,12 @@ impl Writer {
         cfg.warc.as_ref().map(|_| Archive(self.pending.clone()))
     }
 
+    /// Where the loop's tasks queue changes to the state store between
+    /// the engine's own messages (in order with them).
+    pub(crate) fn queue(&self) -> Queue {
+        Queue(self.pending.clone())
+    }
+
     /// Hands the queued messages to the thread: the loop turn is over.
     pub(crate) fn flush(&self) {
         self.hand_over(true);
@@ -183,6 +189,17 @@ impl Archive {
     /// Queues the exchange with `url` for the WARC files.
     pub(crate) fn push(&self, url: String, capture: Box<Capture>) {
         self.0.borrow_mut().push(Msg::Warc(url, capture));
+    }
+}
+
+/// A way into the writer's queue for the loop's tasks (see
+/// [`Writer::queue`]).
+pub(crate) struct Queue(Rc<RefCell<Vec<Msg>>>);
+
+impl Queue {
+    /// Queues `op` for the state store (it goes with the next flush).
+    pub(crate) fn state(&self, op: Op) {
+        self.0.borrow_mut().push(Msg::State(op));
     }
 }
 

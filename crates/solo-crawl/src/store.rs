@@ -14,6 +14,8 @@
 //! request, validators, links and when it was fetched), and starting a
 //! new pass from them; with `--warc`, the payload digest of every
 //! response record written, in any run (for revisit records). It is
+//! the crawl's cookies, one row per cookie identity (see
+//! [`session`](crate::session)), loaded into the jars on resume. It is
 //! used from the writer thread only, in batched transactions that commit
 //! after the output of the same batch is durable (see
 //! [`checkpoint`](crate::checkpoint)). Must not: be touched from the loop
@@ -57,6 +59,9 @@ pub(crate) struct Restored {
     pub dispatched: u64,
     /// Whether the store had any state (a resumed crawl).
     pub resumed: bool,
+    /// The cookies of the jars: (key, state) as
+    /// [`SharedCookie`](crate::session::SharedCookie) makes them.
+    pub cookies: Vec<(String, String)>,
 }
 
 /// One change to the store.
@@ -83,6 +88,20 @@ pub(crate) enum Op {
         /// When, in seconds since the Unix epoch.
         at: i64,
     },
+    /// A cookie changed (`state: None`: it was deleted).
+    Cookie {
+        key: String,
+        state: Option<CookieState>,
+    },
+}
+
+/// A cookie's state (its value is a secret: `Debug` does not show it).
+pub(crate) struct CookieState(pub(crate) String);
+
+impl std::fmt::Debug for CookieState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// How much of an output file the committed state accounts for.
@@ -195,6 +214,7 @@ const SCHEMA: &str = "
         date TEXT NOT NULL
     );
     CREATE INDEX IF NOT EXISTS warc_payloads_prefix ON warc_payloads (prefix);
+    CREATE TABLE IF NOT EXISTS cookies (key TEXT PRIMARY KEY, state TEXT NOT NULL);
 ";
 
 /// What a failed access to the state database says: the database, what
@@ -436,6 +456,10 @@ impl Store {
             )
             .optional()?
             .unwrap_or(0) as u64;
+        let mut st = self.conn.prepare("SELECT key, state FROM cookies")?;
+        r.cookies = st
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
         r.resumed = !r.seen.is_empty();
         Ok(r)
     }
@@ -489,6 +513,22 @@ impl Store {
                          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     )?
                     .execute([*n as i64])?;
+            }
+            Op::Cookie {
+                key,
+                state: Some(state),
+            } => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO cookies (key, state) VALUES (?1, ?2)
+                         ON CONFLICT (key) DO UPDATE SET state = excluded.state",
+                    )?
+                    .execute(params![key, state.0])?;
+            }
+            Op::Cookie { key, state: None } => {
+                self.conn
+                    .prepare_cached("DELETE FROM cookies WHERE key = ?1")?
+                    .execute([key])?;
             }
         }
         Ok(())

@@ -425,6 +425,36 @@ fn a_post_waiting_in_state_is_sent_with_its_body_after_a_resume() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A crawl stopped right after its login resumes logged in: the session
+/// cookie is kept in the state with the requests queued after it.
+#[test]
+fn a_session_is_kept_in_state_across_a_stop() {
+    let dir = std::env::temp_dir().join(format!("solo-crawl-session-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let site = login_site::start().unwrap();
+    let spider = || LoginSpider {
+        start: site.url(),
+        users: vec![("alice", "wonderland")],
+        jars: true,
+    };
+    let cfg = |max_pages| Config {
+        state_dir: Some(dir.clone()),
+        max_pages,
+        ..quick()
+    };
+    // The login form, then its POST (a 302 that sets the cookie): stop.
+    let (records, items) = run(spider(), cfg(Some(2)));
+    assert_eq!(records.len(), 2, "{records:#?}");
+    assert!(items.is_empty());
+    let (records, items) = run(spider(), cfg(None));
+    let expected: Vec<String> = (1..=PRIVATE_PAGES)
+        .map(|n| format!("secret {n} of alice"))
+        .collect();
+    assert_eq!(secrets(&items), expected, "{records:#?}");
+    assert!(items.iter().any(|i| i["account"] == "alice"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn the_cookies_option_keeps_a_session_for_the_whole_crawl() {
     // `/` sets a cookie and links to `/inside`, which wants it back.

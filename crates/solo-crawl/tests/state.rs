@@ -157,6 +157,21 @@ fn undecodable_requests_are_an_error() {
 }
 
 #[test]
+fn an_undecodable_cookie_is_an_error() {
+    damaged(
+        "cookie",
+        |s| {
+            sql(
+                s,
+                "INSERT INTO cookies (key, state) VALUES ('[null,\"a.test\",\"/\",\"k\"]', 'nope')",
+            )
+        },
+        "state/state.sqlite",
+        "a stored cookie cannot be read",
+    );
+}
+
+#[test]
 fn a_truncated_database_is_an_error() {
     damaged(
         "trunc",

@@ -18,6 +18,20 @@
 //!   and `SameSite` do not matter to a client without scripts or pages.
 //! - A request that sets its own `Cookie` header gets no cookies from the
 //!   jar.
+//! - A cookie's identity is its domain, path and name (RFC 6265 5.3): a
+//!   `Set-Cookie` with the same three replaces it.
+//!
+//! Sharing a jar (between processes, or with a later run): a [`Cookie`] is
+//! one cookie as the jar keeps it, every attribute resolved (domain,
+//! host-only flag, path, absolute expiry), so it means the same anywhere.
+//! [`CookieJar::set_cookies_at`] applies a response's lines at the time
+//! it was received and returns the cookies that changed (new, another
+//! value or attribute, deleted, or an expiry moved by more than a quarter
+//! of its lifetime since it was last returned: a site that refreshes a
+//! cookie on every response is not a change per response);
+//! [`CookieJar::insert`] puts such a cookie into another jar, and
+//! [`CookieJar::cookies`] lists them all. Values are secrets: `Debug`
+//! never shows them.
 
 use std::cell::RefCell;
 use std::time::{Duration, SystemTime};
@@ -44,7 +58,7 @@ const MAX_COOKIES: usize = 3000;
 /// ```
 #[derive(Default)]
 pub struct CookieJar {
-    cookies: RefCell<Vec<Cookie>>,
+    cookies: RefCell<Vec<Kept>>,
 }
 
 impl std::fmt::Debug for CookieJar {
@@ -56,15 +70,102 @@ impl std::fmt::Debug for CookieJar {
     }
 }
 
+/// One cookie as a [`CookieJar`] keeps it: what a `Set-Cookie` line set,
+/// its attributes resolved against the URL that sent it (see the module
+/// docs). Its identity is ([`domain`](Cookie::domain),
+/// [`path`](Cookie::path), [`name`](Cookie::name)). `Debug` shows
+/// everything but the value.
+///
+/// ```
+/// use solo_http::{Cookie, CookieJar, Url};
+/// let jar = CookieJar::default();
+/// jar.set_cookies(&Url::parse("http://www.a.test/shop/cart").unwrap(), ["sid=s3cret"]);
+/// let c: Cookie = jar.cookies().remove(0);
+/// assert_eq!((c.domain.as_str(), c.host_only, c.path.as_str()), ("www.a.test", true, "/shop"));
+/// assert!(!format!("{c:?}").contains("s3cret"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Cookie {
+    /// Its name.
+    pub name: String,
+    /// Its value (a secret, often: a session).
+    pub value: String,
+    /// The host that set it (`host_only`), or the domain of its `Domain`
+    /// attribute, lowercase, without a leading dot.
+    pub domain: String,
+    /// Sent only to `domain` itself (no `Domain` attribute), not to its
+    /// subdomains.
+    pub host_only: bool,
+    /// Its `Path`, or the directory of the URL that set it.
+    pub path: String,
+    /// Sent over https only.
+    pub secure: bool,
+    /// When it ends (`None`: a session cookie, kept as long as the jar);
+    /// a time in the past deletes it.
+    pub expires: Option<SystemTime>,
+}
+
+impl std::fmt::Debug for Cookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cookie")
+            .field("name", &self.name)
+            .field("value", &"<redacted>")
+            .field("domain", &self.domain)
+            .field("host_only", &self.host_only)
+            .field("path", &self.path)
+            .field("secure", &self.secure)
+            .field("expires", &self.expires)
+            .finish()
+    }
+}
+
+impl Cookie {
+    /// Whether `other` is the same cookie (same domain, path and name),
+    /// whatever its value.
+    ///
+    /// ```
+    /// # use solo_http::{CookieJar, Url};
+    /// let jar = CookieJar::default();
+    /// let u = Url::parse("http://a.test/").unwrap();
+    /// let first = jar.set_cookies_at(&u, ["k=1"], std::time::SystemTime::now());
+    /// let second = jar.set_cookies_at(&u, ["k=2"], std::time::SystemTime::now());
+    /// assert!(first[0].same_as(&second[0]));
+    /// ```
+    pub fn same_as(&self, other: &Cookie) -> bool {
+        self.name == other.name && self.domain == other.domain && self.path == other.path
+    }
+
+    /// Whether it has ended at `now`.
+    fn ended(&self, now: SystemTime) -> bool {
+        self.expires.is_some_and(|t| t <= now)
+    }
+
+    /// Whether replacing `self` (whose expiry was last told as `told`) by
+    /// `new` is news for other jars: anything but the expiry changed, or
+    /// the expiry moved by more than a quarter of `new`'s lifetime from
+    /// `received` (at least a second).
+    fn differs(&self, told: Option<SystemTime>, new: &Cookie, received: SystemTime) -> bool {
+        let same_rest =
+            self.value == new.value && self.host_only == new.host_only && self.secure == new.secure;
+        match (told, new.expires) {
+            _ if !same_rest => true,
+            (None, None) => false,
+            (Some(a), Some(b)) => {
+                let moved = b.duration_since(a).or_else(|_| a.duration_since(b));
+                let life = b.duration_since(received).unwrap_or_default();
+                moved.map_or(true, |m| m > (life / 4).max(Duration::from_secs(1)))
+            }
+            _ => true,
+        }
+    }
+}
+
+/// A kept cookie, and its expiry as [`CookieJar::set_cookies_at`] last
+/// returned it (or as it was inserted).
 #[derive(Clone, Debug, PartialEq)]
-struct Cookie {
-    name: String,
-    value: String,
-    domain: String,
-    host_only: bool,
-    path: String,
-    secure: bool,
-    expires: Option<SystemTime>,
+struct Kept {
+    cookie: Cookie,
+    told: Option<SystemTime>,
 }
 
 impl CookieJar {
@@ -91,21 +192,121 @@ impl CookieJar {
     /// assert!(jar.is_empty());
     /// ```
     pub fn set_cookies<'a>(&self, url: &Url, set_cookie: impl IntoIterator<Item = &'a str>) {
-        let Some(host) = url.host_str() else { return };
+        self.set_cookies_at(url, set_cookie, SystemTime::now());
+    }
+
+    /// [`set_cookies`](CookieJar::set_cookies) for a response received at
+    /// `received` (a `Max-Age` counts from then), returning the cookies
+    /// whose change other jars should know, in the order applied: new
+    /// ones, ones with another value or attribute, ones deleted (returned
+    /// with their `expires` in the past) and ones whose expiry moved by
+    /// more than a quarter of their lifetime since they were last
+    /// returned; not a cookie set again as it was, or only refreshed.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// # use solo_http::{CookieJar, Url};
+    /// let jar = CookieJar::default();
+    /// let u = Url::parse("http://a.test/").unwrap();
+    /// let t = SystemTime::UNIX_EPOCH + Duration::from_secs(4_000_000_000);
+    /// let set = jar.set_cookies_at(&u, ["sid=1; Max-Age=600"], t);
+    /// assert_eq!(set[0].expires, Some(t + Duration::from_secs(600)));
+    /// // Refreshed a second later: the same session, nothing to tell.
+    /// assert!(jar.set_cookies_at(&u, ["sid=1; Max-Age=600"], t + Duration::from_secs(1)).is_empty());
+    /// // Logged out: a deletion to tell.
+    /// let gone = jar.set_cookies_at(&u, ["sid=; Max-Age=0"], t);
+    /// assert!(gone[0].expires.unwrap() < t);
+    /// assert!(jar.is_empty());
+    /// ```
+    pub fn set_cookies_at<'a>(
+        &self,
+        url: &Url,
+        set_cookie: impl IntoIterator<Item = &'a str>,
+        received: SystemTime,
+    ) -> Vec<Cookie> {
+        let mut news = Vec::new();
+        let Some(host) = url.host_str() else {
+            return news;
+        };
         let host = host.to_ascii_lowercase();
-        let now = SystemTime::now();
+        // A response replayed late: what has ended since is not kept.
+        let now = received.max(SystemTime::now());
         let mut jar = self.cookies.borrow_mut();
         for line in set_cookie {
-            let Some(c) = parse(line, &host, url.path(), now) else {
+            let Some(c) = parse(line, &host, url.path(), received) else {
                 continue;
             };
-            jar.retain(|o| !(o.name == c.name && o.domain == c.domain && o.path == c.path));
-            if c.expires.is_none_or(|t| t > now) {
-                jar.push(c);
+            let old = jar
+                .iter()
+                .position(|k| k.cookie.same_as(&c))
+                .map(|i| jar.remove(i));
+            let ended = c.ended(now);
+            let tell = match &old {
+                Some(o) => ended || o.cookie.differs(o.told, &c, received),
+                None => !ended,
+            };
+            let told = match (&old, tell) {
+                (Some(o), false) => o.told,
+                _ => c.expires,
+            };
+            if tell {
+                news.push(c.clone());
+            }
+            if !ended {
+                jar.push(Kept { cookie: c, told });
             }
         }
         let over = jar.len().saturating_sub(MAX_COOKIES);
         jar.drain(..over);
+        news
+    }
+
+    /// Puts `cookie` (of another jar: [`cookies`](CookieJar::cookies),
+    /// [`set_cookies_at`](CookieJar::set_cookies_at)) into this one,
+    /// replacing the cookie with the same domain, path and name; one that
+    /// has ended deletes it.
+    ///
+    /// ```
+    /// # use solo_http::{CookieJar, Url};
+    /// let (a, b) = (CookieJar::default(), CookieJar::default());
+    /// let u = Url::parse("http://a.test/").unwrap();
+    /// for c in a.set_cookies_at(&u, ["sid=1", "lang=en"], std::time::SystemTime::now()) {
+    ///     b.insert(c);
+    /// }
+    /// assert_eq!(b.cookie_header(&u).as_deref(), Some("sid=1; lang=en"));
+    /// for c in a.set_cookies_at(&u, ["sid=x; Max-Age=0"], std::time::SystemTime::now()) {
+    ///     b.insert(c);
+    /// }
+    /// assert_eq!(b.cookie_header(&u).as_deref(), Some("lang=en"));
+    /// ```
+    pub fn insert(&self, cookie: Cookie) {
+        let mut jar = self.cookies.borrow_mut();
+        jar.retain(|k| !k.cookie.same_as(&cookie));
+        if !cookie.ended(SystemTime::now()) {
+            let told = cookie.expires;
+            jar.push(Kept { cookie, told });
+            let over = jar.len().saturating_sub(MAX_COOKIES);
+            jar.drain(..over);
+        }
+    }
+
+    /// Every cookie kept and not ended, oldest first.
+    ///
+    /// ```
+    /// # use solo_http::{CookieJar, Url};
+    /// let jar = CookieJar::default();
+    /// jar.set_cookies(&Url::parse("http://a.test/").unwrap(), ["a=1", "b=2; Max-Age=0"]);
+    /// let names: Vec<String> = jar.cookies().into_iter().map(|c| c.name).collect();
+    /// assert_eq!(names, ["a"]);
+    /// ```
+    pub fn cookies(&self) -> Vec<Cookie> {
+        let now = SystemTime::now();
+        self.cookies
+            .borrow()
+            .iter()
+            .filter(|k| !k.cookie.ended(now))
+            .map(|k| k.cookie.clone())
+            .collect()
     }
 
     /// The `Cookie` header for a request to `url`, if any cookie matches.
@@ -129,9 +330,10 @@ impl CookieJar {
         let https = url.scheme() == "https";
         let now = SystemTime::now();
         let mut jar = self.cookies.borrow_mut();
-        jar.retain(|c| c.expires.is_none_or(|t| t > now));
+        jar.retain(|k| !k.cookie.ended(now));
         let mut matching: Vec<&Cookie> = jar
             .iter()
+            .map(|k| &k.cookie)
             .filter(|c| {
                 (https || !c.secure)
                     && domain_matches(&c.domain, c.host_only, &host)
@@ -313,5 +515,82 @@ mod tests {
         set(&jar, "http://a.test/", &["k=1"]);
         set(&jar, "http://a.test/", &["k=2", "=bad", "novalue"]);
         assert_eq!(get(&jar, "http://a.test/"), Some("k=2".into()));
+    }
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(4_000_000_000 + secs)
+    }
+
+    #[test]
+    fn a_max_age_counts_from_the_receipt_time() {
+        let jar = CookieJar::default();
+        let u = Url::parse("http://a.test/").unwrap();
+        let set = jar.set_cookies_at(&u, ["s=1; Max-Age=60"], at(0));
+        assert_eq!(set[0].expires, Some(at(60)));
+        // Replayed into another jar later: the original expiry holds.
+        let other = CookieJar::default();
+        other.insert(set[0].clone());
+        assert_eq!(other.cookies()[0].expires, Some(at(60)));
+        // Received long ago, already ended: neither kept nor told.
+        let past = SystemTime::now() - Duration::from_secs(120);
+        let old = CookieJar::default();
+        assert!(old.set_cookies_at(&u, ["s=1; Max-Age=60"], past).is_empty());
+        assert!(old.is_empty());
+    }
+
+    #[test]
+    fn identity_is_domain_path_and_name() {
+        let jar = CookieJar::default();
+        let u = Url::parse("http://www.a.test/shop/cart").unwrap();
+        let set = jar.set_cookies_at(
+            &u,
+            ["k=1", "k=2; Path=/", "k=3; Domain=a.test; Path=/"],
+            at(0),
+        );
+        let ids: Vec<(&str, bool, &str)> = set
+            .iter()
+            .map(|c| (c.domain.as_str(), c.host_only, c.path.as_str()))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("www.a.test", true, "/shop"),
+                ("www.a.test", true, "/"),
+                ("a.test", false, "/")
+            ]
+        );
+        assert_eq!(jar.len(), 3);
+        assert!(!set[0].same_as(&set[1]) && !set[1].same_as(&set[2]));
+        // The same identity again replaces it.
+        let again = jar.set_cookies_at(&u, ["k=4; Path=/shop"], at(1));
+        assert!(again[0].same_as(&set[0]));
+        assert_eq!(jar.len(), 3);
+    }
+
+    #[test]
+    fn only_changes_are_told() {
+        let jar = CookieJar::default();
+        let u = Url::parse("https://a.test/").unwrap();
+        assert_eq!(jar.set_cookies_at(&u, ["s=1"], at(0)).len(), 1);
+        // Set again as it was: no news.
+        assert!(jar.set_cookies_at(&u, ["s=1"], at(1)).is_empty());
+        // Another value, another attribute: news.
+        assert_eq!(jar.set_cookies_at(&u, ["s=2"], at(2))[0].value, "2");
+        assert!(jar.set_cookies_at(&u, ["s=2; Secure"], at(3))[0].secure);
+        // Refreshed on every response: told once per quarter lifetime.
+        let told: usize = (0..100)
+            .map(|i| {
+                jar.set_cookies_at(&u, ["s=2; Secure; Max-Age=100"], at(10 + i))
+                    .len()
+            })
+            .sum();
+        assert_eq!(told, 4, "the first, then every ~25 s");
+        // Deleting one that is not there is no news; one that is, is.
+        assert!(jar
+            .set_cookies_at(&u, ["x=1; Max-Age=0"], at(200))
+            .is_empty());
+        let gone = jar.set_cookies_at(&u, ["s=; Max-Age=0"], at(200));
+        assert!(gone[0].expires.is_some_and(|t| t < at(200)));
+        assert!(jar.is_empty());
     }
 }

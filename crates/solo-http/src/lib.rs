@@ -127,7 +127,7 @@
 //! | `proxy` | HTTP `CONNECT` tunnels |
 //! | `response`, `body` | [`Response`]; streaming the body under limits |
 //! | `decode` | gzip/deflate/br decompression, charset detection |
-//! | `cookie` | [`CookieJar`], the opt-in cookie jar |
+//! | `cookie` | [`CookieJar`], the opt-in cookie jar, and [`Cookie`], one cookie of it (to share a session) |
 //! | `error` | [`Error`], [`ErrorKind`], [`Phase`] |
 //!
 //! How the pieces run:
@@ -203,7 +203,7 @@ mod tls;
 mod wire;
 
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY_SIZE};
-pub use cookie::CookieJar;
+pub use cookie::{Cookie, CookieJar};
 pub use error::{Error, ErrorKind, Phase};
 pub use policy::{embedded_ipv4, special_range, AddressPolicy, Refused, SpecialRange};
 pub use request::{IntoUrl, RequestBuilder};

@@ -123,9 +123,6 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             _ => None,
         };
         let remote = link.as_ref().map(|_| Rc::new(Remote::default()));
-        if let (Some(r), true) = (&remote, config.cookies) {
-            r.warn_jars();
-        }
         let robots_share = match &config.frontier {
             FrontierBackend::Redis(r) if config.obey_robots => {
                 let url = r.url.clone();
@@ -188,6 +185,24 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             (Some(r), Some(db)) => Some(decode_restored::<S::Callback>(r, db)?),
             _ => None,
         };
+        // The jars, with the cookies the store kept (decoded before the
+        // output is touched too).
+        let sessions = Rc::new(Sessions::new(config.cookies));
+        if let (Some((r, _)), Some(db)) = (&restored, &db_path) {
+            for (key, state) in &r.cookies {
+                sessions.restore(key, Some(state)).map_err(|e| {
+                    CrawlError::State(
+                        format!(
+                            "state database {} is damaged: a stored cookie cannot be read ({e}); \
+                             restore the state directory from a backup, or rerun with --state-reset \
+                             to discard it and start the crawl over",
+                            db.display()
+                        )
+                        .into(),
+                    )
+                })?;
+            }
+        }
         let persist = store.is_some();
         if let Some(p) = &self.pipelines {
             p.open().await.map_err(CrawlError::Pipeline)?;
@@ -205,10 +220,24 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             tx,
             agent: agent_name(&agent_cfg.user_agent),
             sitemap_urls: Cell::new(0),
-            sessions: Sessions::new(agent_cfg.cookies),
+            sessions: sessions.clone(),
             robots_share,
             archive: writer.archive(&self.output),
         });
+        // Cookie changes go to the store and the other workers.
+        let queue = persist.then(|| writer.queue());
+        if queue.is_some() || remote.is_some() {
+            let remote = remote.clone();
+            sessions.set_sink(Box::new(move |key, state| {
+                if let Some(r) = &remote {
+                    r.cookie(key.clone(), state.clone());
+                }
+                if let Some(q) = &queue {
+                    let state = state.map(crate::store::CookieState);
+                    q.state(Op::Cookie { key, state });
+                }
+            }));
+        }
         let mut frontier = if remote.is_some() {
             // The page budget and the autothrottle's pauses are the shared
             // frontier's (the overload backoff is both: crawl-wide in
@@ -239,6 +268,11 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 crate::redis_link::prefix(&r.crawl_id),
                 redis_frontier::worker_name(),
                 params,
+                Box::new(move |key: &str, state: Option<&str>| {
+                    // Another worker's; one that does not decode (another
+                    // version's) is skipped.
+                    let _ = sessions.restore(key, state);
+                }),
                 Box::new(move |batch| {
                     let _ = tx.try_send(Report::Leased(batch));
                 }),

@@ -198,7 +198,7 @@ struct Shared<S: Spider, F> {
     /// Page URLs taken from sitemaps so far.
     sitemap_urls: Cell<u64>,
     /// The cookie jars.
-    sessions: Sessions,
+    sessions: Rc<Sessions>,
     /// robots.txt answers shared with the other workers (Redis frontier).
     robots_share: Option<RobotsShare>,
     /// With WARC output: where every exchange goes.

@@ -478,6 +478,8 @@ struct Wire<'a> {
     body: bytes::Bytes,
     timeout: Option<Duration>,
     jar: Option<Rc<solo_http::CookieJar>>,
+    /// The session id of `jar` (`None`: the default jar).
+    jar_id: Option<&'a str>,
 }
 
 impl<'a> Wire<'a> {
@@ -489,6 +491,7 @@ impl<'a> Wire<'a> {
             body: x.body.clone(),
             timeout: x.timeout,
             jar: sh.sessions.jar(x.cookie_jar.as_deref()),
+            jar_id: x.cookie_jar.as_deref(),
         }
     }
 }
@@ -496,7 +499,9 @@ impl<'a> Wire<'a> {
 /// Fetches `url` once (a redirect is an answer like any other) within the
 /// configured timeout, or the request's own. Cookies of the request's jar
 /// go with it, and what the answer's `Set-Cookie` headers set goes into
-/// the jar (a redirect's too: its target is fetched later, with them).
+/// the jar (a redirect's too: its target is fetched later, with them),
+/// and what changed goes to the store and the other workers before the
+/// page's requests do.
 async fn download<S: Spider, F: Fetch>(
     sh: &Shared<S, F>,
     url: &Url,
@@ -539,7 +544,7 @@ async fn download<S: Spider, F: Fetch>(
         archive.push(target.into(), capture);
     }
     if let Some(jar) = &wire.jar {
-        session::keep_cookies(jar, &f.final_url, &f.headers);
+        sh.sessions.keep(wire.jar_id, jar, &f.final_url, &f.headers);
     }
     Ok(f)
 }

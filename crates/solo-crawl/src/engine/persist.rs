@@ -72,9 +72,6 @@ pub(super) fn on_accepted<C: serde::Serialize>(
         writer.send(enqueue_op(fp, req, spilled));
     }
     if let Some(r) = remote {
-        if req.extras().cookie_jar.is_some() {
-            r.warn_jars();
-        }
         r.add(
             (!req.extras().dont_filter).then_some(fp),
             host_key(&req.url),

@@ -35,6 +35,14 @@
 --                        errors, ...
 --   P..hungry      ZSET  W -> ms it last asked for work holding none
 --   P..wake:W      LIST  a token: worker W, hungry, has news (BLPOP)
+--   P..cookies     HASH  cookie key -> W "\n" STATE: the latest state of
+--                        each cookie of the crawl's jars (key: its
+--                        identity, ["jar", domain, path, name] as JSON;
+--                        STATE: JSON, "" once deleted), set by worker W;
+--                        one field per cookie ever set, not per change
+--   P..cookieseq   ZSET  cookie key -> the sequence number of its last
+--                        change (from stats cookie_seq): a worker asks
+--                        for the changes after its cursor
 -- ARGV: P, worker, per_host, delay_ms, lease_ms, max_pages (0: none),
 -- want, backoff (1: the overload backoff is on), autothrottle target
 -- concurrency ("": off), its start and max delay in ms, jitter (1: each
@@ -52,8 +60,16 @@
 --   hosts    (host, crawl_delay_ms, pause_ms)        politeness news
 --            (sent once a worker knows the host's robots.txt, too)
 --   keep     (id)  with keep_flag: requeue my leases not in this list
--- then stats deltas: pages, errors, items, retries; then bye (1: leaving).
--- Returns {done, queued, leased, id, host, RANK JSON, id, host, ...}.
+-- then stats deltas: pages, errors, items, retries; then bye (1: leaving);
+-- then cookie_cursor (the last cookie change this worker got) and a
+-- section cookies (key, state or "" if deleted): this worker's cookie
+-- changes since its last step, in order.
+-- Returns {done, queued, leased, cursor, n, key, state, ... (n cookies
+-- other workers changed after cookie_cursor, latest state each), id,
+-- host, RANK JSON, id, host, ...}: the worker puts the cookies into its
+-- jars before it starts the leases, and a request queued after a cookie
+-- change (the login's next page) comes in the same step as the change or
+-- a later one, so no worker starts it without the cookie.
 -- Cost: a step reads the state of every host it touches with one HMGET
 -- and writes it back with one HSET, ends its leases with one HMGET and one
 -- HDEL, takes new ones with one HSET and moves hosts in and out of READY
@@ -62,7 +78,9 @@
 -- LPOP per host leased) are touched per URL or host. (One sorted set per
 -- host, members prefixed by rank and a sequence number, was simpler but
 -- cost ~30 % more Redis CPU per page and 291 against 158 bytes per
--- queued request: docs/distributed.md.)
+-- queued request: docs/distributed.md.) Cookies cost one ZRANGEBYSCORE
+-- per step while no cookie changes (an empty or unchanged P..cookieseq),
+-- and a ZADD, an HSET and an HMGET in a step with changes.
 local P, W = ARGV[1], ARGV[2]
 local per_host = tonumber(ARGV[3])
 local delay = tonumber(ARGV[4])
@@ -428,6 +446,26 @@ for _, f in ipairs(fields) do
   if d ~= 0 then redis.call('HINCRBY', STATS, f, d) end
 end
 local bye = tonumber(ARGV[i]) == 1
+i = i + 1
+-- cookies: stored by identity (a cookie set again overwrites its field:
+-- the keys grow with the distinct cookies, not with the pages)
+local COOKIES, COOKIESEQ = P .. 'cookies', P .. 'cookieseq'
+local cookie_cursor = ARGV[i]; i = i + 1
+n = tonumber(ARGV[i]); i = i + 1
+if n > 0 then
+  local last = redis.call('HINCRBY', STATS, 'cookie_seq', n)
+  local z, h = {}, {}
+  for j = 1, n do
+    local key, state = ARGV[i], ARGV[i + 1]
+    i = i + 2
+    z[#z + 1] = int(last - n + j)
+    z[#z + 1] = key
+    h[#h + 1] = key
+    h[#h + 1] = W .. '\n' .. state
+  end
+  batched('ZADD', COOKIESEQ, z)
+  batched('HSET', COOKIES, h)
+end
 -- heartbeat, and reclaim the leases of workers that stopped beating
 if bye then
   requeue_all(W, nil)
@@ -464,8 +502,28 @@ for _, h in ipairs(pushed) do
 end
 offer(touched)
 
+-- the cookies other workers changed after this worker's cursor: first
+-- in the reply, so they are in the jars before the leases start
+local out = {'', '', '', cookie_cursor, '0'}
+local news = redis.call('ZRANGEBYSCORE', COOKIESEQ, '(' .. cookie_cursor, '+inf', 'WITHSCORES')
+if #news > 0 then
+  local keys = {}
+  for j = 1, #news, 2 do keys[#keys + 1] = news[j] end
+  out[4] = news[#news]
+  local vals = batched('HMGET', COOKIES, keys)
+  local told = 0
+  for j, key in ipairs(keys) do
+    local v = vals[j]
+    local nl = v and string.find(v, '\n', 1, true)
+    if nl and string.sub(v, 1, nl - 1) ~= W then
+      out[#out + 1] = key
+      out[#out + 1] = string.sub(v, nl + 1)
+      told = told + 1
+    end
+  end
+  out[5] = int(told)
+end
 -- lease: hosts whose delay has ended, earliest first
-local out = {'', '', ''}
 local budget = want
 if bye then budget = 0 end
 -- The page budget counts pages written and leases out (a lease that

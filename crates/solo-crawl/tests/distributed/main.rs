@@ -741,26 +741,186 @@ fn a_hosts_queue_in_redis_is_in_priority_order() {
     assert_eq!(order, want);
 }
 
-/// Cookies stay in the worker that got them: with --cookies a worker
-/// says once that sessions do not travel between workers.
+/// Logs in on the login site's form (alice), then asks for each private
+/// page `copies` times (a query apart): many pages behind the login, for
+/// any worker to lease.
+struct Login {
+    base: url::Url,
+    copies: u32,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+enum Step {
+    #[default]
+    Form,
+    Account,
+    Secret,
+}
+
+impl solo_crawl::Spider for Login {
+    type Callback = Step;
+    fn start_requests(&self) -> Vec<solo_crawl::Request<Step>> {
+        vec![solo_crawl::Request::new(
+            self.base.join("/login").unwrap(),
+            Step::Form,
+        )]
+    }
+    async fn parse(
+        &self,
+        step: Step,
+        response: &solo_crawl::Response,
+        out: &mut solo_crawl::Output<Step>,
+    ) {
+        let text = |css: &str| -> Option<String> {
+            let found = response.select(css).ok()?;
+            Some(found.first()?.text().collect())
+        };
+        match step {
+            Step::Form => {
+                let login = solo_crawl::FormRequest::from_response(response)
+                    .form_id("login")
+                    .formdata([("username", "alice"), ("password", "wonderland")])
+                    .request(Step::Account)
+                    .unwrap();
+                out.follow(login);
+            }
+            Step::Account => {
+                out.item(serde_json::json!({ "account": text("h1.user") }));
+                for a in response.select("a").unwrap() {
+                    let href = a.attr("href").unwrap();
+                    for c in 0..self.copies {
+                        let r = response
+                            .follow(&format!("{href}?copy={c}"), Step::Secret)
+                            .unwrap();
+                        out.follow(r);
+                    }
+                }
+            }
+            Step::Secret => out.item(serde_json::json!({ "secret": text("p.secret") })),
+        }
+    }
+}
+
+/// A login done by one worker opens the pages behind it for all: its
+/// session cookie travels through Redis with (or before) the requests
+/// queued after it, whichever worker leases them.
 #[test]
-fn cookies_on_a_shared_frontier_are_said_to_stay_in_their_worker() {
+fn a_login_by_one_worker_opens_the_pages_behind_it_for_every_worker() {
     if !redis_available() {
         return;
     }
-    let site = Site::start(1, 5, Duration::from_millis(1));
+    let site = solo_crawl::login_site::start().unwrap();
     let redis = Redis::start();
-    let dir = TempDir::new("cookies");
+    let copies = 20;
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            let (pages, items) = (
+                solo_crawl::output::SharedBuf::default(),
+                solo_crawl::output::SharedBuf::default(),
+            );
+            let (base, url) = (site.url(), redis.url());
+            let (p, i) = (pages.clone(), items.clone());
+            let t = std::thread::spawn(move || {
+                let out = solo_crawl::OutputConfig {
+                    pages: solo_crawl::Target::Buffer(p),
+                    items: solo_crawl::Target::Buffer(i),
+                    ..Default::default()
+                };
+                let cfg = solo_crawl::Config {
+                    cookies: true,
+                    obey_robots: false,
+                    per_host: 3,
+                    frontier: solo_crawl::FrontierBackend::Redis(solo_crawl::RedisFrontier::new(
+                        url, "login",
+                    )),
+                    ..Default::default()
+                };
+                let spider = Login { base, copies };
+                solo::run(solo_crawl::Crawler::new(spider, cfg).output(out).run()).unwrap();
+            });
+            (t, pages, items)
+        })
+        .collect();
+    let mut behind = Vec::new();
+    let mut secrets = 0;
+    for (t, pages, items) in workers {
+        t.join().expect("a worker crawled");
+        let text = String::from_utf8(pages.lock().unwrap().clone()).unwrap();
+        let protected: Vec<(String, Option<u64>)> = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| {
+                let u = v["url"].as_str().unwrap();
+                u.contains("/private/") || u.ends_with("/account")
+            })
+            .map(|v| (v["url"].as_str().unwrap().to_owned(), v["status"].as_u64()))
+            .collect();
+        behind.push(protected);
+        let items = String::from_utf8(items.lock().unwrap().clone()).unwrap();
+        for l in items.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if let Some(s) = v["secret"].as_str() {
+                assert!(s.ends_with(" of alice"), "{s}");
+                secrets += 1;
+            }
+        }
+    }
+    let all: Vec<&(String, Option<u64>)> = behind.iter().flatten().collect();
+    let n = 1 + (solo_crawl::login_site::PRIVATE_PAGES * copies) as usize;
+    assert_eq!(all.len(), n, "{all:?}");
+    let refused: Vec<_> = all.iter().filter(|(_, s)| *s != Some(200)).collect();
+    assert!(refused.is_empty(), "fetched logged out: {refused:?}");
+    assert_eq!(secrets, n - 1);
+    // The pages behind the login went to more than the worker that
+    // logged in (else this would test nothing).
+    let busy = behind.iter().filter(|b| !b.is_empty()).count();
+    assert!(busy >= 2, "{behind:?}");
+}
+
+/// A site that sets a cookie (a new value) on every response keeps one
+/// cookie in Redis: its latest state, not one entry per page.
+#[test]
+fn a_cookie_set_on_every_response_is_one_entry_in_redis() {
+    if !redis_available() {
+        return;
+    }
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    let pages = 40;
+    let site = solo_crawl::demo_site::DemoSite::with_handler(move |_| {
+        let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let links: String = (0..pages)
+            .map(|p| format!("<a href=\"/p/{p}\">p</a>"))
+            .collect();
+        std::future::ready(
+            solo_crawl::demo_site::SiteResponse::html(format!("<html><body>{links}</body></html>"))
+                .with_header("Set-Cookie", &format!("visits={i}; Path=/")),
+        )
+    })
+    .unwrap();
+    let redis = Redis::start();
+    let dir = TempDir::new("cookie-bound");
     let out = dir.path("w0.jsonl");
-    let (code, err) = wait(
-        spawn(&shared(&site, &redis, "cookies", &out, &["--cookies"])),
-        LIMIT,
-    );
+    let args = s(&[
+        "crawl",
+        site.url().as_str(),
+        "--ignore-robots",
+        "--cookies",
+        "--redis",
+        &redis.url(),
+        "--crawl-id",
+        "bound",
+        &format!("--output={}", out.display()),
+    ]);
+    let (code, err) = wait(spawn(&args), LIMIT);
     assert_eq!(code, Some(0), "{err}");
-    assert_eq!(err.matches("sessions do not travel").count(), 1, "{err}");
-    let (code, err) = wait(spawn(&shared(&site, &redis, "plain", &out, &[])), LIMIT);
-    assert_eq!(code, Some(0), "{err}");
-    assert!(!err.contains("sessions do not travel"), "{err}");
+    assert_eq!(lines(&out), pages + 1, "{err}");
+    // Changed on every page (each change stored), kept once.
+    let changes = redis.cmd(&["HGET", "solo:{bound}:stats", "cookie_seq"]);
+    assert_eq!(changes, (pages + 1).to_string());
+    assert_eq!(redis.cmd(&["HLEN", "solo:{bound}:cookies"]), ":1");
+    assert_eq!(redis.cmd(&["ZCARD", "solo:{bound}:cookieseq"]), ":1");
+    // Values are secrets: never in the log.
+    assert!(!err.contains("visits="), "{err}");
 }
 
 /// A worker whose spider cannot read what another spider queued drops
