@@ -13,8 +13,8 @@
 //! [`recrawl`](crate::recrawl) passes one row per page answered (its
 //! request, validators, links and when it was fetched), and starting a
 //! new pass from them; with `--warc`, the payload digest of every
-//! response record written, in any run (for revisit records). It is
-//! the crawl's cookies, one row per cookie identity (see
+//! response record written, in any run (for revisit records); and the
+//! crawl's cookies, one row per cookie identity (see
 //! [`session`](crate::session)), loaded into the jars on resume. It is
 //! used from the writer thread only, in batched transactions that commit
 //! after the output of the same batch is durable (see
