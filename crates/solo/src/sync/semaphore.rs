@@ -342,10 +342,10 @@ impl Drop for Acquire<'_> {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {
             let granted = !self.sem.state.borrow_mut().waiters.remove(id);
-            if granted {
-                // Granted but never seen: pass the permits on.
-                self.sem.add_permits(self.n);
-            }
+            // Granted but never seen: pass the permits on. Not granted: a
+            // waiter for more permits than are free may have held up the
+            // line behind it, so the next ones are looked at again.
+            self.sem.add_permits(if granted { self.n } else { 0 });
         }
     }
 }
@@ -454,6 +454,23 @@ mod tests {
         drop(a); // granted, never saw it
         assert_eq!(b.wakes(), 1);
         let p = b.ready().unwrap();
+        assert_eq!(sem.available_permits(), 0);
+        drop(p);
+        assert_eq!(sem.available_permits(), 1, "nothing lost");
+    }
+
+    #[test]
+    fn a_cancelled_waiter_for_many_lets_the_line_behind_it_go() {
+        // acquire_many(2) waits at the head with 1 permit free; acquire()
+        // behind it could go, and must once the head leaves.
+        let sem = Semaphore::new(1);
+        let mut many = Probe::new(sem.acquire_many(2));
+        let mut one = Probe::new(sem.acquire());
+        many.pending();
+        one.pending();
+        drop(many);
+        assert_eq!(one.wakes(), 1);
+        let p = one.ready().unwrap();
         assert_eq!(sem.available_permits(), 0);
         drop(p);
         assert_eq!(sem.available_permits(), 1, "nothing lost");
