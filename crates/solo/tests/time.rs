@@ -218,3 +218,16 @@ fn paused_clock_moves_while_sockets_are_open() {
         wall.elapsed()
     );
 }
+
+/// `interval(Duration::MAX)` ticks once and then never (its second tick
+/// panicked: the next deadline overflowed `Instant`).
+#[test]
+fn interval_of_duration_max_ticks_once_then_never() {
+    let mut lp = EventLoop::builder().paused_clock().build().unwrap();
+    lp.run_until_complete(async {
+        let mut i = solo::time::interval(Duration::MAX);
+        i.tick().await;
+        let second = solo::timeout(Duration::from_secs(3600), i.tick()).await;
+        assert!(second.is_err());
+    });
+}

@@ -278,10 +278,10 @@ impl Interval {
             return Poll::Pending;
         }
         let at = self.sleep.deadline();
-        let mut next = at + self.period;
+        let mut next = at.checked_add(self.period).unwrap_or_else(far_future);
         let now = now();
         if next <= now {
-            next = now + self.period;
+            next = now.checked_add(self.period).unwrap_or_else(far_future);
         }
         self.sleep.reset(next);
         Poll::Ready(at)
