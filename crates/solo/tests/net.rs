@@ -324,3 +324,28 @@ fn sockets_outside_a_loop_panic_with_a_clear_message() {
         .unwrap();
     assert!(msg.contains("no running event loop"), "{msg}");
 }
+
+/// A socket made in one `solo::run` and used in a later one is an error
+/// at once, not a read that waits for good (its readiness goes to the
+/// first loop's poller, which no one polls any more).
+#[test]
+fn a_socket_used_in_another_loop_is_an_error_not_a_hang() {
+    let (listener, client) = solo::run(async {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        (l, c)
+    });
+    let (read, accept) = solo::run(async move {
+        let mut client = client;
+        let mut buf = [0u8; 1];
+        let read = solo::timeout(Duration::from_secs(5), client.read(&mut buf)).await;
+        let accept = solo::timeout(Duration::from_secs(5), listener.accept()).await;
+        (read, accept.map(|r| r.map(|_| ())))
+    });
+    let e = read.expect("an error at once, not a timeout").unwrap_err();
+    assert!(e.to_string().contains("another event loop"), "{e}");
+    let e = accept
+        .expect("an error at once, not a timeout")
+        .unwrap_err();
+    assert!(e.to_string().contains("another event loop"), "{e}");
+}

@@ -289,6 +289,13 @@ impl<S: AsRawFd> IoSource<S> {
         mut owner: Option<&mut Option<SlotKey>>,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        if !self.on_running_loop() {
+            return Poll::Ready(Err(io::Error::other(
+                "solo: this socket belongs to another event loop (it was made in an earlier \
+                 solo::run or on another EventLoop, whose poller no one polls now): make \
+                 sockets in the loop that uses them",
+            )));
+        }
         if crate::coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
@@ -301,6 +308,12 @@ impl<S: AsRawFd> IoSource<S> {
                 r => return Poll::Ready(r),
             }
         }
+    }
+
+    /// Whether the loop running now is the one this source is registered
+    /// with (only that loop's poller reports its readiness).
+    fn on_running_loop(&self) -> bool {
+        crate::runtime::try_with_core(|c| Rc::ptr_eq(&c.io.reactor, &self.reactor)) == Some(true)
     }
 
     /// `poll_io` as an `async fn`.
