@@ -144,9 +144,35 @@ struct Options {
 }
 
 fn parse_options(args: TokenStream2) -> syn::Result<Options> {
-    let idents = Punctuated::<Ident, Token![,]>::parse_terminated.parse2(args)?;
+    let metas = Punctuated::<syn::Meta, Token![,]>::parse_terminated.parse2(args)?;
     let mut opts = Options::default();
-    for id in idents {
+    for meta in metas {
+        let id = match &meta {
+            syn::Meta::Path(p) if p.get_ident().is_some() => p
+                .get_ident()
+                .cloned()
+                .unwrap_or_else(|| Ident::new("_", p.span())),
+            other => {
+                let name = other
+                    .path()
+                    .get_ident()
+                    .map(Ident::to_string)
+                    .unwrap_or_default();
+                let tokio = matches!(
+                    name.as_str(),
+                    "flavor" | "worker_threads" | "start_paused" | "crate"
+                );
+                let hint = if tokio {
+                    format!(" (`{name}` is tokio's option: solo runs one thread, one loop; `start_paused = true` is `paused_clock` here)")
+                } else {
+                    String::new()
+                };
+                return Err(syn::Error::new(
+                    other.span(),
+                    format!("options are plain words: expected `debug` or `paused_clock`{hint}"),
+                ));
+            }
+        };
         let slot = match id.to_string().as_str() {
             "debug" => &mut opts.debug,
             "paused_clock" => &mut opts.paused_clock,
@@ -266,4 +292,25 @@ fn generate(kind: Kind, opts: &Options, func: &ItemFn) -> syn::Result<TokenStrea
             #run
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[::core::prelude::v1::test]
+    fn tokio_options_get_an_answer_that_says_so() {
+        let e = parse_options(quote!(flavor = "current_thread"))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("`flavor` is tokio's option"), "{e}");
+        let e = parse_options(quote!(start_paused = true)).err().unwrap();
+        assert!(e.to_string().contains("`paused_clock` here"), "{e}");
+        let e = parse_options(quote!(debug(1))).err().unwrap();
+        assert!(e.to_string().contains("plain words"), "{e}");
+        let e = parse_options(quote!(fast)).err().unwrap();
+        assert!(e.to_string().contains("unknown option `fast`"), "{e}");
+        let o = parse_options(quote!(debug, paused_clock)).unwrap();
+        assert!(o.debug && o.paused_clock);
+    }
 }

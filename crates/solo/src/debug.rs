@@ -5,6 +5,7 @@
 //! subscriber listens (as asyncio's logging falls back to stderr). Must
 //! not: decide when to emit them — the loop measures, this module speaks.
 
+use std::panic::Location;
 use std::time::Duration;
 
 use crate::task::TaskInfo;
@@ -35,9 +36,31 @@ pub(crate) fn slow_task(task: &TaskInfo, took: Duration) {
     );
 }
 
-/// A callback (or the root future) held the loop for `took`.
-pub(crate) fn slow_callback(took: Duration) {
-    report!(; "Executing a callback took {:.3} seconds", took.as_secs_f64());
+/// A callback scheduled at `at` held the loop for `took`.
+pub(crate) fn slow_callback(at: &'static Location<'static>, took: Duration) {
+    if *at == *unnamed() {
+        report!(; "Executing a callback took {:.3} seconds", took.as_secs_f64());
+    } else {
+        report!(
+            scheduled_at = tracing::field::display(at),
+            ;
+            "Executing <callback scheduled at {}> took {:.3} seconds",
+            at,
+            took.as_secs_f64()
+        );
+    }
+}
+
+/// The main future (`run_until_complete`, `solo::run`, `#[solo::main]`)
+/// held the loop for `took`.
+pub(crate) fn slow_main(took: Duration) {
+    report!(; "Executing the main future (run_until_complete) took {:.3} seconds", took.as_secs_f64());
+}
+
+/// The location of a callback the loop schedules itself (a task's done
+/// callbacks): not named in reports.
+pub(crate) fn unnamed() -> &'static Location<'static> {
+    Location::caller()
 }
 
 /// A task panicked and nobody awaited it or looked at it in a callback.

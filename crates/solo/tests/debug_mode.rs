@@ -59,16 +59,30 @@ fn no_warnings_without_debug_mode() {
     assert!(!out.contains("Executing"), "{out}");
 }
 
+/// A slow callback is named by where it was scheduled (`call_soon`,
+/// `call_later`), and a slow main future as the main future: both were
+/// "a callback", which pointed nowhere.
 #[test]
-fn slow_callback_is_reported() {
+fn slow_callbacks_and_main_are_named() {
     let out = captured(|| {
         let mut lp = debug_loop();
         lp.run_until_complete(async {
             solo::call_soon(|| std::thread::sleep(Duration::from_millis(40)));
             solo::yield_now().await;
+            solo::call_later(Duration::from_millis(1), || {
+                std::thread::sleep(Duration::from_millis(40))
+            });
+            solo::sleep(Duration::from_millis(5)).await;
+            std::thread::sleep(Duration::from_millis(40)); // in main itself
         });
     });
-    assert!(out.contains("Executing a callback took"), "{out}");
+    let soon = format!("Executing <callback scheduled at {}:", file!());
+    assert_eq!(out.matches(&soon).count(), 2, "{out}");
+    assert!(
+        out.contains("Executing the main future (run_until_complete) took"),
+        "{out}"
+    );
+    assert!(!out.contains("Executing a callback"), "{out}");
 }
 
 #[test]
@@ -146,7 +160,7 @@ fn reports_go_to_stderr_without_a_tracing_subscriber() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("WARN solo::debug: Executing a callback took"),
+        stderr.contains("WARN solo::debug: Executing <callback scheduled at"),
         "{stderr}"
     );
 }

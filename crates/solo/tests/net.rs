@@ -336,7 +336,6 @@ fn a_socket_used_in_another_loop_is_an_error_not_a_hang() {
         (l, c)
     });
     let (read, accept) = solo::run(async move {
-        let mut client = client;
         let mut buf = [0u8; 1];
         let read = solo::timeout(Duration::from_secs(5), client.read(&mut buf)).await;
         let accept = solo::timeout(Duration::from_secs(5), listener.accept()).await;

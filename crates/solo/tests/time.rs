@@ -183,7 +183,6 @@ fn paused_clock_jumps_after_to_thread() {
 /// loop waited on the poller in real time and never moved the clock).
 #[test]
 fn paused_clock_moves_while_sockets_are_open() {
-    use futures::{AsyncReadExt, AsyncWriteExt};
     let mut lp = EventLoop::builder().paused_clock().build().unwrap();
     let wall = Instant::now();
     lp.run_until_complete(async {
@@ -193,12 +192,12 @@ fn paused_clock_moves_while_sockets_are_open() {
         solo::sleep(Duration::from_secs(5)).await;
         assert_eq!(solo::time::now() - t0, Duration::from_secs(5));
         let server = solo::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
+            let (s, _) = listener.accept().await.unwrap();
             solo::sleep(Duration::from_secs(1)).await;
             s.write_all(b"late").await.unwrap();
             s
         });
-        let mut c = solo::net::TcpStream::connect(addr).await.unwrap();
+        let c = solo::net::TcpStream::connect(addr).await.unwrap();
         let mut got = [0u8; 4];
         let t1 = solo::time::now();
         c.read_exact(&mut got).await.unwrap();

@@ -51,7 +51,8 @@ impl Future for CallbackFn {
 /// ```
 #[track_caller]
 pub fn call_soon(f: impl FnOnce() + 'static) -> Handle {
-    with_core(|core| core.call_soon(Box::new(f)))
+    let at = std::panic::Location::caller();
+    with_core(|core| core.call_soon(Box::new(f), at))
 }
 
 /// The handle of a callback scheduled with [`call_soon`].

@@ -110,7 +110,7 @@ impl EventLoop {
                 if let (Some(start), Some(limit)) = (start, core.debug.slow) {
                     let took = start.elapsed();
                     if took >= limit {
-                        crate::debug::slow_callback(took);
+                        crate::debug::slow_main(took);
                     }
                 }
                 if let Poll::Ready(v) = r {

@@ -33,7 +33,7 @@ use crate::task::{
     TaskInfo,
 };
 use crate::time::clock::Clock;
-use crate::time::wheel::{Fired, Wheel};
+use crate::time::wheel::{self, Fired, Wheel};
 
 /// The most ready items one turn runs, and how many may run between two
 /// looks at the poller.
@@ -175,7 +175,7 @@ impl Schedule for Scheduler {
     }
 
     fn call_soon(f: Box<dyn FnOnce()>) {
-        with_core(|core| drop(core.call_soon(f)));
+        with_core(|core| drop(core.call_soon(f, crate::debug::unnamed())));
     }
 }
 
@@ -266,15 +266,18 @@ impl Core {
         }
     }
 
-    pub(crate) fn call_soon(&self, f: Box<dyn FnOnce()>) -> Handle {
-        // A callback cell is never listed or named, so its id and location
-        // are placeholders (callers reach this through closures anyway).
+    /// Queues callback `f`, scheduled at `at` (what debug mode names when
+    /// it is slow; [`debug::unnamed`](crate::debug::unnamed) for the loop's
+    /// own, such as a task's done callbacks).
+    pub(crate) fn call_soon(&self, f: Box<dyn FnOnce()>, at: &'static Location<'static>) -> Handle {
+        // A callback cell is never listed or named, so its id is a
+        // placeholder.
         let task = LocalTask::new::<_, Scheduler>(
             CallbackFn(Some(f)),
             &self.sched.token,
             Kind::Callback,
             0,
-            Location::caller(),
+            at,
         );
         self.sched.queue.borrow_mut().push_back(task.clone());
         Handle { task }
@@ -383,7 +386,7 @@ impl Core {
         if let (Some(start), Some(limit)) = (start, self.debug.slow) {
             let took = start.elapsed();
             if took >= limit {
-                crate::debug::slow_callback(took);
+                crate::debug::slow_callback(task.location(), took);
             }
         }
     }
@@ -474,8 +477,9 @@ impl Core {
         for f in fired.drain(..) {
             match f {
                 Fired::Waker(w) => w.wake(),
-                Fired::Callback(f) => {
-                    drop(self.call_soon(f));
+                Fired::Callback(later) => {
+                    let wheel::Later { f, at } = *later;
+                    drop(self.call_soon(f, at));
                 }
             }
         }

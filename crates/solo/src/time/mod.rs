@@ -450,11 +450,12 @@ pub fn call_later(delay: Duration, f: impl FnOnce() + 'static) -> TimerHandle {
 /// ```
 #[track_caller]
 pub fn call_at(when: Instant, f: impl FnOnce() + 'static) -> TimerHandle {
+    let at = std::panic::Location::caller();
     with_core(|c| {
         let key = c.timers.wheel.borrow_mut().insert(
             when,
             c.timers.clock.now(),
-            Payload::Callback(Box::new(f)),
+            Payload::Callback(Box::new(wheel::Later { f: Box::new(f), at })),
         );
         TimerHandle {
             core: c.weak(),

@@ -54,16 +54,23 @@ pub(crate) struct Key {
     gen: u32,
 }
 
+/// A `call_later` callback and where it was scheduled (one thin box, so
+/// an entry stays as small as a waker's).
+pub(crate) struct Later {
+    pub(crate) f: Box<dyn FnOnce()>,
+    pub(crate) at: &'static std::panic::Location<'static>,
+}
+
 /// What an entry does when it expires.
 pub(crate) enum Payload {
     Waker(Option<Waker>),
-    Callback(Box<dyn FnOnce()>),
+    Callback(Box<Later>),
 }
 
 /// An expired timer, handed back to the loop.
 pub(crate) enum Fired {
     Waker(Waker),
-    Callback(Box<dyn FnOnce()>),
+    Callback(Box<Later>),
 }
 
 struct Entry {
@@ -440,7 +447,10 @@ mod tests {
 
     fn cb(log: &Rc<RefCell<Vec<u64>>>, v: u64) -> Payload {
         let log = log.clone();
-        Payload::Callback(Box::new(move || log.borrow_mut().push(v)))
+        Payload::Callback(Box::new(Later {
+            f: Box::new(move || log.borrow_mut().push(v)),
+            at: std::panic::Location::caller(),
+        }))
     }
 
     /// A reproducible stream of pseudo-random numbers.
@@ -456,7 +466,7 @@ mod tests {
     fn run(out: &mut Vec<Fired>) {
         for f in out.drain(..) {
             if let Fired::Callback(f) = f {
-                f()
+                (f.f)()
             }
         }
     }
@@ -481,7 +491,7 @@ mod tests {
             w.advance(next, &mut out);
             for f in out.drain(..) {
                 if let Fired::Callback(f) = f {
-                    f();
+                    (f.f)();
                     let last = *log.borrow().last().unwrap();
                     assert!(last <= t, "fired {last} ms at {t} ms: early");
                     assert_eq!(last, t, "fired late: {last} at {t}");
