@@ -365,6 +365,17 @@ impl<C> Frontier<C> {
         self.push_with(request, false, |_, _, _| {})
     }
 
+    /// `url`'s host is a start host (in scope when the crawl stays on its
+    /// start hosts). A resumed crawl says so before it restores what it
+    /// had queued, which is checked against the scope again.
+    pub(crate) fn add_start_host(&mut self, url: &Url) {
+        if let Some(h) = url.host_str() {
+            if !self.start_hosts.contains(h) {
+                self.start_hosts.insert(h.to_owned());
+            }
+        }
+    }
+
     /// [`push`](Frontier::push) (or [`push_start`](Frontier::push_start)
     /// when `start`), calling `accepted(fingerprint, request, spilled)`
     /// before the request is queued — or spilled: over the memory cap the
@@ -376,9 +387,7 @@ impl<C> Frontier<C> {
         accepted: impl FnOnce(u64, &Request<C>, bool),
     ) -> Result<u64, Rejected> {
         if start {
-            if let Some(h) = request.url.host_str() {
-                self.start_hosts.insert(h.to_owned());
-            }
+            self.add_start_host(&request.url);
         }
         let r = self.check(&request, start);
         if r == Err(Rejected::MaxPages) && self.keeps_parked() {

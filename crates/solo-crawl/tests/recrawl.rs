@@ -264,3 +264,101 @@ fn recrawl_needs_state() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--state"));
 }
+
+/// A recrawl pass stopped part of the way (Ctrl-C here; a kill is the
+/// same to the store) goes on when the same command runs again: every
+/// page left is asked conditionally. It did not: the pages restored from
+/// the store were checked against the scope before the start URLs had
+/// named their hosts, so all of them were dropped as "offsite" and the
+/// pass ended with the pages reached before the stop.
+#[test]
+fn a_stopped_recrawl_pass_goes_on_when_run_again() {
+    const N: usize = 30;
+    let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
+    let h = hits.clone();
+    let base = common::blocking::serve(move |req| {
+        let path = req.path.clone();
+        let inm = req.header("if-none-match").map(str::to_owned);
+        let etag = format!(
+            "\"{}\"",
+            path.len() + path.as_bytes().iter().map(|b| *b as usize).sum::<usize>()
+        );
+        let fresh = inm.as_deref() == Some(etag.as_str());
+        h.lock().unwrap().push(Hit {
+            path: path.clone(),
+            inm,
+            ims: None,
+            status: if fresh { 304 } else { 200 },
+        });
+        if fresh {
+            return format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n\r\n").into_bytes();
+        }
+        let body = if path == "/" {
+            (0..N)
+                .map(|i| format!("<a href=\"/p{i}\">p</a>"))
+                .collect::<String>()
+        } else {
+            String::from("<title>leaf</title>")
+        };
+        format!(
+            "HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
+    let dir = scratch("recrawl-stop");
+    let state = dir.join("state");
+    crawl(&base, &state, &dir.join("1.jsonl"), &[]);
+    assert_eq!(hits.lock().unwrap().len(), N + 1);
+    hits.lock().unwrap().clear();
+
+    // The pass, slowed down, stopped after a few pages.
+    let out2 = dir.join("2.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args(["crawl", &format!("{base}/"), "--state"])
+        .arg(&state)
+        .arg("--output")
+        .arg(&out2)
+        .args([
+            "--ignore-robots",
+            "--recrawl",
+            "--concurrency",
+            "1",
+            "--delay",
+            "150",
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while hits.lock().unwrap().len() < 3 {
+        assert!(t0.elapsed().as_secs() < 60, "the pass did not start");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    child.wait().unwrap();
+    let before = hits.lock().unwrap().len();
+    assert!(before < N, "stopped part of the way: {before} pages asked");
+
+    // The same command again finishes the pass.
+    crawl(&base, &state, &out2, &["--recrawl"]);
+    let hits = hits.lock().unwrap().clone();
+    let paths: BTreeSet<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+    assert_eq!(paths.len(), N + 1, "every page of the pass asked: {hits:?}");
+    assert!(
+        hits.iter().all(|h| h.inm.is_some() && h.status == 304),
+        "all conditionally: {hits:?}"
+    );
+    let lines = std::fs::read_to_string(&out2).unwrap().lines().count();
+    let records = records(&out2, &base);
+    assert_eq!(
+        (records.len(), lines),
+        (N + 1, N + 1),
+        "one record per page over both runs"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -289,6 +289,11 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         if let Some((r, queued)) = restored {
             frontier.restore_progress(&r.seen, r.dispatched, r.spilled);
             frontier.set_cap(agent_cfg.frontier_cap);
+            // The scope (the start hosts) first: a recrawl pass's pages
+            // are checked against it as they come back.
+            for s in &starts {
+                frontier.add_start_host(&s.url);
+            }
             for req in queued {
                 frontier.restore(req);
             }
