@@ -138,6 +138,18 @@ pub fn parse_age(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{s:?} is not an age (e.g. 1d, 12h, 30m, 45s)"))
 }
 
+/// `age` as [`parse_age`] reads it, in its largest whole unit.
+pub(crate) fn show_age(age: Duration) -> String {
+    let s = age.as_secs();
+    match s {
+        0 => "0s".to_owned(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 /// Starts a pass over the pages `store` knows (see the module docs): the
 /// ones `r` covers are queued in the store, as spilled requests; how
 /// many.

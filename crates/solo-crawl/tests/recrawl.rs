@@ -100,7 +100,8 @@ fn answer(site: &Site, req: &common::blocking::RawRequest) -> Vec<u8> {
     bytes
 }
 
-fn crawl(base: &str, state: &Path, out: &Path, extra: &[&str]) {
+/// Runs a crawl that must succeed; its stderr.
+fn crawl(base: &str, state: &Path, out: &Path, extra: &[&str]) -> String {
     let mut args = vec![
         "crawl".to_owned(),
         format!("{base}/"),
@@ -115,11 +116,9 @@ fn crawl(base: &str, state: &Path, out: &Path, extra: &[&str]) {
         .args(&args)
         .output()
         .unwrap();
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{args:?}: {stderr}");
+    stderr
 }
 
 /// Path → record (the JSON object) of an output file.
@@ -243,8 +242,9 @@ fn a_recrawl_asks_every_known_page_and_fetches_only_what_changed() {
         "{hits:?}"
     );
 
-    // Only pages older than a day: none is, nothing is requested.
-    crawl(
+    // Only pages older than a day: none is, nothing is requested, and
+    // that is what it says (it said "add --recrawl", which was given).
+    let said = crawl(
         &base,
         &state,
         &dir.join("4.jsonl"),
@@ -252,6 +252,11 @@ fn a_recrawl_asks_every_known_page_and_fetches_only_what_changed() {
     );
     let hits4 = site.hits.lock().unwrap().clone();
     assert!(hits4.is_empty(), "{hits4:?}");
+    assert!(
+        said.contains("no known page was last fetched more than 1d ago"),
+        "{said}"
+    );
+    assert!(!said.contains("add --recrawl"), "{said}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -325,7 +325,12 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             }
         }
         if let (true, Some(dir)) = (resumed, &agent_cfg.state_dir) {
-            say_why_nothing_is_left(&frontier, dir, agent_cfg.max_pages);
+            say_why_nothing_is_left(
+                &frontier,
+                dir,
+                agent_cfg.max_pages,
+                agent_cfg.recrawl.as_ref(),
+            );
         }
         let progress = Rc::new(Progress::new(sh.config.progress));
         let live = Rc::new(crate::metrics::Live::default());
@@ -525,6 +530,7 @@ fn say_why_nothing_is_left<C>(
     frontier: &Frontier<C>,
     dir: &std::path::Path,
     max_pages: Option<u64>,
+    recrawl: Option<&crate::Recrawl>,
 ) {
     if frontier.budget_spent() && frontier.left() > 0 {
         tracing::warn!(
@@ -532,6 +538,12 @@ fn say_why_nothing_is_left<C>(
             dir.display(),
             max_pages.unwrap_or(0),
             frontier.left()
+        );
+    } else if let (true, Some(age)) = (frontier.is_idle(), recrawl.and_then(|r| r.older_than)) {
+        tracing::warn!(
+            "the crawl in {}: no known page was last fetched more than {} ago (--recrawl-older-than), so this pass has nothing to ask",
+            dir.display(),
+            crate::recrawl::show_age(age)
         );
     } else if frontier.is_idle() {
         tracing::warn!(
