@@ -1,8 +1,9 @@
 //! Reading HTML: charset decoding, link extraction, the title.
 //!
 //! Owns: how bytes become text (the `charset` of `Content-Type`, else a
-//! BOM, else a `<meta charset>` in the first 1024 bytes, else UTF-8 with
-//! invalid bytes replaced — never an error), and the [`scan`] every HTML
+//! BOM, else a `<meta charset>` in the first 1024 bytes, else UTF-8 if
+//! the bytes are UTF-8 and windows-1252 if not, as browsers do; invalid
+//! bytes of a named charset replaced — never an error), and the [`scan`] every HTML
 //! page gets: its title and which URLs it links to — `a[href]`,
 //! `area[href]` and `link[href]`, resolved against `<base href>` (the
 //! first one) or the page URL, http and https only, fragments dropped, each
@@ -24,12 +25,27 @@ use url::Url;
 
 /// Decodes a body to text. `content_type` is the header value, if any.
 pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
-    let encoding = content_type
+    let named = content_type
         .and_then(charset_param)
         .and_then(|l| Encoding::for_label(l.as_bytes()))
         .or_else(|| Encoding::for_bom(body).map(|(e, _)| e))
-        .or_else(|| meta_charset(&body[..body.len().min(1024)]))
-        .unwrap_or(encoding_rs::UTF_8);
+        .or_else(|| meta_charset(&body[..body.len().min(1024)]));
+    let encoding = match named {
+        Some(e) => e,
+        None => match std::str::from_utf8(body) {
+            Ok(text) => return Cow::Borrowed(text),
+            // UTF-8 text cut inside its last character (a body cut at a
+            // size limit): what comes before has UTF-8's multibyte
+            // characters and no error.
+            Err(e) if e.error_len().is_none() && !body[..e.valid_up_to()].is_ascii() => {
+                encoding_rs::UTF_8
+            }
+            // Not UTF-8 and nothing says what it is: the web's legacy
+            // default, as browsers (WHATWG's fallback for most locales)
+            // and Scrapy (w3lib) read such pages.
+            Err(_) => encoding_rs::WINDOWS_1252,
+        },
+    };
     // `decode` sniffs a BOM (which wins) and replaces malformed sequences.
     encoding.decode(body).0
 }
@@ -428,6 +444,26 @@ where
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_page_that_names_no_charset_and_is_not_utf8_is_windows_1252() {
+        use super::decode;
+        assert_eq!(decode("café".as_bytes(), Some("text/html")), "café");
+        // It was UTF-8 with U+FFFD for every accented letter.
+        assert_eq!(
+            decode(b"caf\xe9 na\xefve \x93q\x94", Some("text/html")),
+            "café naïve \u{201c}q\u{201d}"
+        );
+        assert_eq!(decode(b"caf\xe9", None), "café");
+        // A named charset is obeyed, bad bytes replaced.
+        assert_eq!(
+            decode(b"\xe9", Some("text/html; charset=utf-8")),
+            "\u{fffd}"
+        );
+        // UTF-8 cut inside its last character (a size limit) stays UTF-8.
+        let cut = &"naïve é".as_bytes()[..8];
+        assert_eq!(decode(cut, None), "naïve \u{fffd}");
+    }
+
     use super::*;
 
     fn both(html: &str) -> PageScan {
@@ -618,7 +654,8 @@ mod examples {
             decode(b"<meta charset=latin1>caf\xe9", None),
             "<meta charset=latin1>café"
         );
-        assert_eq!(decode(b"bad \xff utf-8", None), "bad \u{fffd} utf-8");
+        // Not UTF-8, no charset named: windows-1252.
+        assert_eq!(decode(b"bad \xff utf-8", None), "bad \u{ff} utf-8");
     }
 
     #[test]

@@ -296,7 +296,8 @@ impl Response {
     }
 
     /// The body as text, decoded by its charset (header, BOM, `<meta>`,
-    /// else UTF-8); invalid bytes become U+FFFD.
+    /// else UTF-8, or windows-1252 for bytes that are not UTF-8, as
+    /// browsers do); invalid bytes of a named charset become U+FFFD.
     ///
     /// ```
     /// let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200,

@@ -499,7 +499,14 @@ fn charsets_invalid_utf8_and_chunked_bodies() {
             match path.as_str() {
                 "/" => page(
                     "root",
-                    &["/latin1", "/meta", "/broken", "/chunked", "/close"],
+                    &[
+                        "/latin1",
+                        "/meta",
+                        "/broken",
+                        "/undeclared",
+                        "/chunked",
+                        "/close",
+                    ],
                 ),
                 "/latin1" => SiteResponse::typed(
                     200,
@@ -515,6 +522,11 @@ fn charsets_invalid_utf8_and_chunked_bodies() {
                     200,
                     "text/html; charset=utf-8",
                     b"<title>bad \xff\xfe bytes</title><a href=\"/after-broken\">x</a>".to_vec(),
+                ),
+                "/undeclared" => SiteResponse::typed(
+                    200,
+                    "text/html",
+                    b"<title>caf\xe9 na\xefve</title>".to_vec(),
                 ),
                 "/chunked" => {
                     page("chunked", &["/after-chunked"]).with_framing(Framing::Chunked(7))
@@ -537,6 +549,12 @@ fn charsets_invalid_utf8_and_chunked_bodies() {
         assert_eq!(
             record(&recs, "/broken").title.as_deref(),
             Some("bad \u{fffd}\u{fffd} bytes")
+        );
+        // No charset anywhere and not UTF-8: windows-1252, as browsers
+        // and Scrapy read it (it was U+FFFD for each accented letter).
+        assert_eq!(
+            record(&recs, "/undeclared").title.as_deref(),
+            Some("café naïve")
         );
         assert_eq!(
             site.count("/l%C3%A9"),
