@@ -677,11 +677,21 @@ impl<C> Frontier<C> {
             }
             hs.in_flight += 1;
             self.in_flight += 1;
-            let mut pause = self.delay;
+            // With a shared frontier, Redis paced the lease for all
+            // workers: pacing it here again would hold a leased request
+            // back while another worker's lease of the host, given out a
+            // delay after this one, starts at once (both together).
+            let mut pause = if self.remote {
+                Duration::ZERO
+            } else {
+                self.delay
+            };
             if self.jitter && !pause.is_zero() {
                 pause = pause.mul_f64(0.5 + fastrand::f64());
             }
-            pause = pause.max(hs.crawl_delay).max(hs.auto_delay);
+            if !self.remote {
+                pause = pause.max(hs.crawl_delay).max(hs.auto_delay);
+            }
             hs.next_at = (!pause.is_zero()).then(|| now + pause);
             self.reschedule(host, Some(now));
             if fresh && self.budget_spent() {

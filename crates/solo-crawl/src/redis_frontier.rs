@@ -606,7 +606,11 @@ impl Remote {
                         ));
                     }
                     let done = reply.first().is_some_and(|d| d == b"1");
-                    let mut it = reply.into_iter().skip(3);
+                    let due = reply
+                        .get(3)
+                        .and_then(|d| std::str::from_utf8(d).ok()?.parse::<u64>().ok())
+                        .map_or(Duration::ZERO, Duration::from_millis);
+                    let mut it = reply.into_iter().skip(4);
                     // Cookies first: the leases may need them.
                     self.take_cookies(&mut it, &*cookie);
                     let mut leased = Leased::new();
@@ -637,8 +641,18 @@ impl Remote {
                         // Every host is busy or waiting for its delay (or
                         // freed slots go to hungry workers): this worker's
                         // own pages will have news.
-                        let _ = solo::timeout(poll, self.wake.wait()).await;
+                        let wait = if due > Duration::ZERO {
+                            poll.min(due)
+                        } else {
+                            poll
+                        };
+                        let _ = solo::timeout(wait, self.wake.wait()).await;
                         poll = (poll * 2).min(Duration::from_millis(50));
+                    } else if !got && want > 0 && due > Duration::ZERO && due < REDIS_TICK {
+                        // Hungry, and a host's delay ends sooner than a
+                        // BLPOP's timeout can (Redis ends those on its
+                        // timer tick): wait for it here.
+                        let _ = solo::timeout(due, self.wake.wait()).await;
                     } else if !got && want > 0 {
                         // Hungry (no lease held): wait for another worker's
                         // step to say a slot is free or work was queued
@@ -710,6 +724,10 @@ impl Remote {
         }
     }
 }
+
+/// How often Redis ends blocked clients' timeouts at its default `hz`
+/// (10): a BLPOP asked to wait 5 ms returns after up to ~100 ms.
+const REDIS_TICK: Duration = Duration::from_millis(100);
 
 /// Runs `f` on the (blocking) link on a helper thread, so the loop does
 /// not wait on Redis; the link comes back into `link` after.

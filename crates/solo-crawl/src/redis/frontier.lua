@@ -64,7 +64,9 @@
 -- then cookie_cursor (the last cookie change this worker got) and a
 -- section cookies (key, state or "" if deleted): this worker's cookie
 -- changes since its last step, in order.
--- Returns {done, queued, leased, cursor, n, key, state, ... (n cookies
+-- Returns {done, queued, leased, due (ms until the first host's delay
+-- ends, if this step leased nothing to a worker that wants work; else
+-- 0), cursor, n, key, state, ... (n cookies
 -- other workers changed after cookie_cursor, latest state each), id,
 -- host, RANK JSON, id, host, ...}: the worker puts the cookies into its
 -- jars before it starts the leases, and a request queued after a cookie
@@ -504,12 +506,12 @@ offer(touched)
 
 -- the cookies other workers changed after this worker's cursor: first
 -- in the reply, so they are in the jars before the leases start
-local out = {'', '', '', cookie_cursor, '0'}
+local out = {'', '', '', '0', cookie_cursor, '0'}
 local news = redis.call('ZRANGEBYSCORE', COOKIESEQ, '(' .. cookie_cursor, '+inf', 'WITHSCORES')
 if #news > 0 then
   local keys = {}
   for j = 1, #news, 2 do keys[#keys + 1] = news[j] end
-  out[4] = news[#news]
+  out[5] = news[#news]
   local vals = batched('HMGET', COOKIES, keys)
   local told = 0
   for j, key in ipairs(keys) do
@@ -521,7 +523,7 @@ if #news > 0 then
       told = told + 1
     end
   end
-  out[5] = int(told)
+  out[6] = int(told)
 end
 -- lease: hosts whose delay has ended, earliest first
 local budget = want
@@ -645,4 +647,12 @@ local done = leased == 0 and (queued == 0 or spent)
 out[1] = done and '1' or '0'
 out[2] = tostring(queued)
 out[3] = tostring(leased)
+-- Nothing leased to a worker that wants work: in how many ms the first
+-- host's delay ends, so it can wait that long itself (a BLPOP timeout
+-- only ends on Redis's timer tick, every 100 ms at the default hz).
+if leased_now == 0 and want > 0 and not bye then
+  local first = redis.call('ZRANGE', READY, '0', '0', 'WITHSCORES')
+  local due = first[2] and (tonumber(first[2]) - now) or 0
+  if due > 0 then out[4] = string.format('%d', due) end
+end
 return out

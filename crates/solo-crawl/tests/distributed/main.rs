@@ -622,6 +622,38 @@ fn crawl_delay_and_delay_pace_a_host_over_all_workers() {
     }
 }
 
+/// A short `--delay` paces a host at about that delay, not at Redis's
+/// timer tick: a worker with nothing leased waited for work with a BLPOP
+/// whose timeout Redis only ends every 100 ms (`hz 10`), so every page
+/// of a delayed host took ~100 ms whatever the delay. The step now says
+/// when the first host's delay ends, and the worker waits that long.
+#[test]
+fn a_short_delay_is_not_stretched_to_redis_timer_tick() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(1, 30, Duration::from_millis(1));
+    let redis = Redis::start();
+    let dir = TempDir::new("short-delay");
+    let out = dir.path("pages.jsonl");
+    let (code, err) = wait(
+        spawn(&shared(&site, &redis, "short", &out, &["--delay=20"])),
+        LIMIT,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_all_pages(&site, &[out]);
+    let times = &site.arrival_times()[0];
+    let mut between: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    between.sort();
+    let median = between[between.len() / 2];
+    // 20 ms jittered 0.5-1.5x, plus a step's round trip; the tick made
+    // every gap 100 ms or more.
+    assert!(
+        median < Duration::from_millis(60),
+        "median gap {median:?}: {between:?}"
+    );
+}
+
 #[test]
 fn a_crawl_runs_on_redis_cluster_through_any_node() {
     if !redis_available() {
