@@ -298,7 +298,12 @@ impl ClientBuilder {
     }
 
     /// Time limit to open a connection: DNS, TCP, proxy tunnel and TLS
-    /// ([`Phase::Connect`](crate::Phase::Connect)).
+    /// ([`Phase::Connect`](crate::Phase::Connect)). For an https host whose
+    /// protocol is not known yet, the time spent waiting for another
+    /// request's connect to it (which may bring an HTTP/2 connection to
+    /// share) counts too. Waiting for a slot of
+    /// [`max_connections_per_host`](ClientBuilder::max_connections_per_host)
+    /// does not.
     ///
     /// ```
     /// let _c = solo_http::Client::builder()

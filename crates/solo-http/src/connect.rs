@@ -41,6 +41,7 @@ use http_body_util::Full;
 use hyper::client::conn::{http1, http2};
 use rustls::ClientConfig;
 use solo::net::TcpStream;
+use solo::time::Instant;
 use url::Url;
 
 use crate::dns::DnsCache;
@@ -123,19 +124,33 @@ pub(crate) struct Connector {
 }
 
 impl Connector {
-    /// Opens a connection to `key` and starts its hyper connection task,
-    /// within the connect timeout.
-    /// The connection's [`Tap`] comes with it.
-    pub(crate) async fn connect(&self, key: &Key) -> Result<(Sender, Rc<Tap>), Error> {
-        match self.timeout {
-            None => self.open(key).await,
-            Some(d) => solo::timeout(d, self.open(key))
+    /// When a connect starting now must be done (the connect timeout from
+    /// now), with the limit itself; `None` without a connect timeout.
+    pub(crate) fn deadline(&self) -> Option<(Instant, Duration)> {
+        let limit = self.timeout?;
+        Some((solo::time::now().checked_add(limit)?, limit))
+    }
+
+    /// Runs `fut` (part of the connect phase: the connect itself, or the
+    /// wait for another request's connect) until `deadline`, then fails
+    /// with the connect timeout.
+    pub(crate) async fn within<F: Future>(
+        &self,
+        deadline: Option<(Instant, Duration)>,
+        fut: F,
+    ) -> Result<F::Output, Error> {
+        match deadline {
+            None => Ok(fut.await),
+            Some((at, limit)) => solo::time::timeout_at(at, fut)
                 .await
-                .unwrap_or_else(|_| Err(Error::timeout(Phase::Connect, d))),
+                .map_err(|_| Error::timeout(Phase::Connect, limit)),
         }
     }
 
-    async fn open(&self, key: &Key) -> Result<(Sender, Rc<Tap>), Error> {
+    /// Opens a connection to `key` and starts its hyper connection task
+    /// (no time limit: see [`Connector::within`]).
+    /// The connection's [`Tap`] comes with it.
+    pub(crate) async fn open(&self, key: &Key) -> Result<(Sender, Rc<Tap>), Error> {
         let tcp = match &self.proxy {
             Some(proxy) => proxy.tunnel(self, key).await?,
             None => {

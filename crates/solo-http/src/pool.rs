@@ -25,6 +25,9 @@
 //! whose protocol is not known yet, the others wait for it: if it comes
 //! back with HTTP/2 they all share that connection instead of opening one
 //! each. Once a host has answered with HTTP/1.1, nobody waits any more.
+//! A request waits for one such connect at most, within its own connect
+//! timeout: if that connect fails or is cancelled, each waiter makes its
+//! own attempt (they do not queue behind one another).
 //!
 //! Everything is on one thread: plain `RefCell`s, no locks.
 
@@ -123,7 +126,12 @@ impl Pool {
 
     /// A connection to `key`: the shared HTTP/2 one, an idle HTTP/1.1 one,
     /// or a new one from `connector` (waiting for a slot first if the host
-    /// has a connection limit). `fresh` skips idle connections.
+    /// has a connection limit). `fresh` asks for a new connection of the
+    /// request's own: no idle one, not the shared HTTP/2 one (which may be
+    /// closing); a new HTTP/2 connection then becomes the shared one.
+    ///
+    /// Waiting for another request's connect of unknown protocol counts
+    /// against the connect timeout, like the connect itself.
     pub(crate) async fn lease(
         &self,
         key: &Key,
@@ -131,8 +139,10 @@ impl Pool {
         fresh: bool,
     ) -> Result<Lease, Error> {
         let host = self.host(key);
-        if let Some((h2, tap)) = host.live_h2() {
-            return Ok(Lease::new(Conn::Http2(h2), tap, host, false, true));
+        if !fresh {
+            if let Some((h2, tap)) = host.live_h2() {
+                return Ok(Lease::new(Conn::Http2(h2), tap, host, false, true));
+            }
         }
         let slot = match &host.slots {
             Some(sem) => {
@@ -154,15 +164,17 @@ impl Pool {
             reusable: false,
             reused: false,
         };
+        let deadline = connector.deadline();
+        let mut waited = fresh;
         loop {
-            if let Some((h2, tap)) = host.live_h2() {
-                lease.give_back_slot();
-                lease.conn = Some(Conn::Http2(h2));
-                lease.tap = Some(tap);
-                lease.reused = true;
-                return Ok(lease);
-            }
             if !fresh {
+                if let Some((h2, tap)) = host.live_h2() {
+                    lease.give_back_slot();
+                    lease.conn = Some(Conn::Http2(h2));
+                    lease.tap = Some(tap);
+                    lease.reused = true;
+                    return Ok(lease);
+                }
                 if let Some((sender, tap)) = host.take_idle().await {
                     lease.conn = Some(Conn::Http1(sender));
                     lease.tap = Some(tap);
@@ -172,12 +184,19 @@ impl Pool {
             }
             let pending = host.connecting.borrow().clone();
             match pending {
-                Some(event) if key.https && !host.h1_only.get() => event.wait().await,
+                // Wait once: if that connect failed, or was cancelled,
+                // this request makes its own attempt rather than queue
+                // behind the next one.
+                Some(event) if key.https && !host.h1_only.get() && !waited => {
+                    waited = true;
+                    connector.within(deadline, event.wait()).await?;
+                }
                 _ => break,
             }
         }
-        let _marker = (key.https && !host.h1_only.get()).then(|| Connecting::start(&host));
-        let (sender, tap) = connector.connect(key).await?;
+        let unknown = key.https && !host.h1_only.get() && host.connecting.borrow().is_none();
+        let _marker = unknown.then(|| Connecting::start(&host));
+        let (sender, tap) = connector.within(deadline, connector.open(key)).await??;
         lease.tap = Some(tap.clone());
         match sender {
             Sender::Http2(h2) => {

@@ -21,6 +21,12 @@
 //! its method is idempotent, the hop is tried once more on a new
 //! connection: the caller never sees the stale connection. Bodies are
 //! `Bytes`, so sending one again costs nothing.
+//!
+//! An HTTP/2 server that closes a connection (a graceful `GOAWAY`, as
+//! nginx sends after `keepalive_requests` streams) or refuses a stream
+//! (`REFUSED_STREAM`) has not processed the requests it turned away
+//! (RFC 9113 sections 6.8 and 8.7): those are sent once more, whatever
+//! their method, each on a new connection of its own.
 
 use http::header::{
     HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, COOKIE, HOST,
@@ -169,11 +175,15 @@ impl Client {
                     }
                     let unsent = e.take_message().is_some();
                     let e = e.into_error();
-                    if lease.reused() && !fresh && (unsent || idempotent(&hop.method) && stale(&e))
+                    let refused = refused(&e);
+                    if !fresh
+                        && (refused
+                            || lease.reused() && (unsent || idempotent(&hop.method) && stale(&e)))
                     {
                         tracing::debug!(
                             target = target(),
-                            "stale connection: sending again on a new one"
+                            refused,
+                            "stale or closing connection: sending again on a new one"
                         );
                         fresh = true;
                         continue;
@@ -316,6 +326,27 @@ fn stale(e: &hyper::Error) -> bool {
                     | std::io::ErrorKind::BrokenPipe
             )
         })
+}
+
+/// An HTTP/2 request the server never processed: its stream was above the
+/// last stream id of the server's graceful `GOAWAY` (or it was opened
+/// after that `GOAWAY`), or the server refused the stream
+/// (`REFUSED_STREAM`). RFC 9113 section 8.7: such a request can be sent
+/// again on a new connection, whatever its method.
+fn refused(e: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h2) = s.downcast_ref::<h2::Error>() {
+            return h2.is_remote()
+                && match h2.reason() {
+                    Some(h2::Reason::NO_ERROR) => h2.is_go_away(),
+                    Some(h2::Reason::REFUSED_STREAM) => h2.is_reset(),
+                    _ => false,
+                };
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn io_kind(e: &hyper::Error) -> Option<std::io::ErrorKind> {

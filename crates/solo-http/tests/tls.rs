@@ -140,22 +140,54 @@ fn danger_accept_invalid_certs_accepts_them() {
     });
 }
 
+/// An https URL of a server that accepts and never says a word (it never
+/// handshakes), and a client with `connect_timeout`.
+async fn silent_server(connect_timeout: Duration) -> (String, Client) {
+    let s = start_raw(|stream| async move {
+        solo::sleep(Duration::from_secs(60)).await;
+        drop(stream);
+    })
+    .await;
+    let client = Client::builder()
+        .connect_timeout(connect_timeout)
+        .build()
+        .unwrap();
+    (format!("https://127.0.0.1:{}/", s.addr.port()), client)
+}
+
 #[test]
 fn a_server_that_never_handshakes_hits_the_connect_timeout() {
     run(async {
-        let s = start_raw(|stream| async move {
-            solo::sleep(Duration::from_secs(60)).await;
-            drop(stream);
-        })
-        .await;
-        let client = Client::builder()
-            .connect_timeout(Duration::from_millis(200))
-            .build()
-            .unwrap();
-        let e = failure(&client, format!("https://127.0.0.1:{}/", s.addr.port())).await;
+        let (url, client) = silent_server(Duration::from_millis(200)).await;
+        let e = failure(&client, url).await;
         assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Connect), "{e}");
         let plain = start().await;
         assert_eq!(text(&client, plain.url("/text")).await, "hello world");
+    });
+}
+
+/// Concurrent requests to an https host whose protocol is not known yet
+/// wait for one connect; when it hangs they all fail at the connect
+/// timeout, not one connect timeout after another.
+#[test]
+fn concurrent_requests_to_a_hanging_https_host_fail_together() {
+    run(async {
+        let (url, client) = silent_server(Duration::from_secs(1)).await;
+        let started = std::time::Instant::now();
+        let requests = (0..5).map(|_| {
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                let e = client.get(url).send().await.unwrap_err();
+                (e.kind(), started.elapsed())
+            }
+        });
+        let results = solo::gather(requests).await;
+        for (kind, _) in &results {
+            assert_eq!(*kind, ErrorKind::Timeout(Phase::Connect));
+        }
+        // One after another they would end at 1, 2, 3, 4 and 5 s.
+        let last = results.iter().map(|r| r.1).max().unwrap();
+        assert!(last < Duration::from_secs(3), "{results:?}");
     });
 }
 

@@ -28,6 +28,9 @@ pub struct Pki {
     pub ca_der: Vec<u8>,
     chain: Vec<CertificateDer<'static>>,
     key: Vec<u8>,
+    /// The leaf's certificate and key in PEM, for servers that read files.
+    pub cert_pem: String,
+    pub key_pem: String,
 }
 
 impl Pki {
@@ -46,6 +49,8 @@ impl Pki {
             ca_der: ca_cert.der().to_vec(),
             chain: vec![leaf.der().clone()],
             key: leaf_key.serialize_der(),
+            cert_pem: leaf.pem(),
+            key_pem: leaf_key.serialize_pem(),
         }
     }
 
