@@ -316,9 +316,18 @@ impl ClientBuilder {
         self
     }
 
-    /// Time limit for the server to answer: until the response head, and
-    /// then between two pieces of the body
-    /// ([`Phase::Read`](crate::Phase::Read)).
+    /// Time limit for the server's silence
+    /// ([`Phase::Read`](crate::Phase::Read)): from the end of the request
+    /// to the response head, and then between two pieces of the body.
+    ///
+    /// The time spent sending the request does not count while its bytes
+    /// flow (a long upload to a server that reads it steadily is fine; a
+    /// server that stops reading it times out). Over HTTP/2 the silence
+    /// is the connection's: a request queued behind the server's limit of
+    /// concurrent streams waits as long as the server answers the others.
+    /// Neither counts the connect
+    /// ([`connect_timeout`](ClientBuilder::connect_timeout)); the
+    /// [`timeout`](ClientBuilder::timeout) bounds everything.
     ///
     /// ```
     /// let _c = solo_http::Client::builder()

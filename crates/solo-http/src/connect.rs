@@ -55,6 +55,10 @@ use crate::wire::{Tap, Tapped};
 /// can be sent again (a retry on a stale connection, a 307 redirect).
 pub(crate) type ReqBody = Full<Bytes>;
 
+/// `TCP_NOTSENT_LOWAT` of every connection: at most this many bytes wait
+/// unsent in the kernel.
+const NOTSENT_LOWAT: u32 = 128 << 10;
+
 /// What hyper reads and writes.
 type Io = hyper_util::rt::TokioIo<solo::compat::TokioIo<Tapped<Stream>>>;
 
@@ -239,6 +243,11 @@ impl Connector {
             match TcpStream::connect(*addr).await {
                 Ok(s) => {
                     let _ = s.set_nodelay(true);
+                    // Writes wait while this much is queued unsent, so an
+                    // upload's writes follow what the server reads rather
+                    // than fill the kernel's buffer (see `silence`).
+                    // In-flight data is not limited: throughput is not.
+                    let _ = socket2::SockRef::from(&s).set_tcp_notsent_lowat(NOTSENT_LOWAT);
                     return Ok(s);
                 }
                 Err(e) => last = Some(e),

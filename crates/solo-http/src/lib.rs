@@ -140,9 +140,10 @@
 //!   fine); hyper's HTTP/2 executor is `solo::spawn` too.
 //! - **Timeouts are solo's.** hyper's timer wants `Send + Sync` sleeps, so
 //!   it is not used; every limit is a [`solo::timeout`] around a future:
-//!   connect ([`Phase::Connect`]), read between pieces of data
-//!   ([`Phase::Read`]), and the whole request, body included
-//!   ([`Phase::Total`]).
+//!   connect ([`Phase::Connect`]), the server's silence before the
+//!   response head and between pieces of the body ([`Phase::Read`]: an
+//!   upload in progress is not silence), and the whole request, body
+//!   included ([`Phase::Total`]).
 //! - **Pooling.** Idle HTTP/1.1 connections are kept per (scheme, host,
 //!   port) and checked before reuse; a stale one is retried on a fresh
 //!   connection transparently. HTTP/2 (negotiated by ALPN over TLS) puts
@@ -199,6 +200,7 @@ mod request;
 mod resolve;
 mod response;
 mod send;
+mod silence;
 mod tls;
 mod wire;
 

@@ -7,7 +7,8 @@
 //! so its connection can go back to the pool. A hop takes a connection
 //! from the pool, builds hyper's request (origin-form URI and `Host` for
 //! HTTP/1.1, absolute URI for HTTP/2) and waits for the response head
-//! under the read timeout.
+//! under the read timeout, which counts the connection's silence (see
+//! `silence`), not the time the request takes to upload.
 //!
 //! A user and password in the URL become `Authorization: Basic` (unless
 //! the request has its own `Authorization`) and are taken out of the URL
@@ -46,6 +47,7 @@ use crate::pool::{Conn, Lease};
 use crate::redirect::{Hop, Redirects};
 use crate::request::RequestBuilder;
 use crate::response::Response;
+use crate::silence;
 use crate::wire::{self, Capture, Tap};
 
 /// How much of a redirect response's body is read to keep its connection.
@@ -142,6 +144,10 @@ impl Client {
             if let (Some(tap), None) = (&tap, &h2_text) {
                 tap.arm();
             }
+            // The read timeout counts the connection's silence (see
+            // `silence`): nothing sent and nothing received.
+            let conn_tap = lease.tap().cloned();
+            let moved = move || conn_tap.as_ref().map_or(0, |t| t.moved());
             let sending = async {
                 match lease.conn() {
                     Conn::Http1(s) => s.try_send_request(req).await,
@@ -150,9 +156,7 @@ impl Client {
             };
             let result = match inner.config.read_timeout {
                 None => sending.await,
-                Some(d) => solo::timeout(d, sending)
-                    .await
-                    .map_err(|_| Error::timeout(Phase::Read, d))?,
+                Some(d) => silence::head_within(d, &moved, sending).await?,
             };
             // Host, port, path and query: never the userinfo.
             let target = || &hop.url[Position::BeforeHost..Position::AfterQuery];

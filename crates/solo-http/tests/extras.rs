@@ -88,6 +88,7 @@ fn tls_and_http2_run_end_to_end_through_the_tunnel() {
             TlsOptions {
                 h2: true,
                 lifetime: None,
+                max_streams: None,
             },
         )
         .await;

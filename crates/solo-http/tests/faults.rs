@@ -212,3 +212,76 @@ fn a_response_that_is_not_http_is_an_error() {
         still_works(&client, &s).await;
     });
 }
+
+/// A server that reads request bodies at `per_50ms` bytes per 50 ms, then
+/// answers with the number of body bytes read.
+async fn slow_reader(per_50ms: usize) -> Server {
+    start_raw(move |s| async move {
+        let Some(head) = common::read_head_text(&s).await else {
+            return;
+        };
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0);
+        let mut buf = vec![0u8; per_50ms];
+        let mut read = 0;
+        while read < length {
+            let want = per_50ms.min(length - read);
+            match s.read(&mut buf[..want]).await {
+                Ok(n @ 1..) => read += n,
+                _ => return,
+            }
+            solo::sleep(Duration::from_millis(50)).await;
+        }
+        let body = read.to_string();
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = s.write_all(answer.as_bytes()).await;
+    })
+    .await
+}
+
+/// The read timeout is the server's silence: an upload that takes longer
+/// than the limit, with the server reading all along, is not one.
+#[test]
+fn a_slow_steady_upload_is_not_a_read_timeout() {
+    run(async {
+        let s = slow_reader(64 << 10).await; // ~1.25 MiB/s
+        let client = Client::builder()
+            .read_timeout(Duration::from_millis(1000))
+            .build()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let body = vec![b'u'; 3 << 20]; // about 2.4 s
+        let resp = client.post(s.url("/upload")).body(body).send().await;
+        let resp = resp.unwrap_or_else(|e| panic!("after {:?}: {e}", started.elapsed()));
+        assert_eq!(resp.text().await.unwrap(), (3 << 20).to_string());
+        assert!(started.elapsed() > Duration::from_millis(1000));
+    });
+}
+
+/// A server that stops reading the upload is silent: the read timeout
+/// ends the request.
+#[test]
+fn a_server_that_stops_reading_the_upload_hits_the_read_timeout() {
+    run(async {
+        let s = start_raw(|s| async move {
+            let _ = s.set_buffer_sizes(Some(8 << 10), None);
+            let _ = common::read_head_text(&s).await;
+            solo::sleep(Duration::from_secs(60)).await;
+        })
+        .await;
+        let client = Client::builder()
+            .read_timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let body = vec![b'u'; 64 << 20];
+        let e = client.post(s.url("/upload")).body(body).send().await;
+        let e = e.expect_err("the server never reads the body");
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Read), "{e}");
+    });
+}

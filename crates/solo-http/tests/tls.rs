@@ -12,10 +12,12 @@ use solo_http::{Client, ClientBuilder, ErrorKind, Phase, Version};
 const H1: TlsOptions = TlsOptions {
     h2: false,
     lifetime: None,
+    max_streams: None,
 };
 const H2: TlsOptions = TlsOptions {
     h2: true,
     lifetime: None,
+    max_streams: None,
 };
 
 /// A client that trusts the test CA, with more settings from `more`.
@@ -191,6 +193,31 @@ fn concurrent_requests_to_a_hanging_https_host_fail_together() {
     });
 }
 
+/// The read timeout does not count the wait for an HTTP/2 stream slot:
+/// requests queued behind the server's limit of concurrent streams are
+/// answered in turn.
+#[test]
+fn queued_http2_requests_are_not_a_read_timeout() {
+    run(async {
+        let pki = Pki::new();
+        let opts = TlsOptions {
+            h2: true,
+            lifetime: None,
+            max_streams: Some(2),
+        };
+        let s = start_tls(&pki, opts).await;
+        let client = trusting_with(&pki, |b| b.read_timeout(Duration::from_millis(500)));
+        // The server's settings (2 streams) are known after a first answer.
+        assert_eq!(text(&client, https_url(&s, "/text")).await, "hello world");
+        // 300 ms each, two at a time: the last pair answers after 900 ms.
+        let results = concurrent(&client, &https_url(&s, "/slow"), 6).await;
+        for r in &results {
+            assert_eq!(r.as_deref().map_err(|e| e.to_string()), Ok("slow"));
+        }
+        assert_eq!(s.stats.accepted(), 1);
+    });
+}
+
 #[test]
 fn a_closed_http2_connection_is_replaced() {
     run(async {
@@ -198,6 +225,7 @@ fn a_closed_http2_connection_is_replaced() {
         let opts = TlsOptions {
             h2: true,
             lifetime: Some(Duration::from_millis(200)),
+            max_streams: None,
         };
         let s = start_tls(&pki, opts).await;
         let client = trusting(&pki);

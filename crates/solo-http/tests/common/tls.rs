@@ -80,6 +80,9 @@ pub struct TlsOptions {
     pub h2: bool,
     /// Close each connection this long after accepting it.
     pub lifetime: Option<Duration>,
+    /// HTTP/2's limit of concurrent streams per connection (hyper's
+    /// default when `None`).
+    pub max_streams: Option<u32>,
 }
 
 /// Starts a TLS server on 127.0.0.1 serving the test routes.
@@ -90,11 +93,11 @@ pub async fn start_tls(pki: &Pki, opts: TlsOptions) -> Server {
         &[b"http/1.1"]
     };
     let acceptor = futures_rustls::TlsAcceptor::from(pki.server_config(alpn));
-    let lifetime = opts.lifetime;
+    let (lifetime, max_streams) = (opts.lifetime, opts.max_streams);
     start_raw(move |stream: TcpStream| {
         let acceptor = acceptor.clone();
         async move {
-            let serve = serve_tls(acceptor, stream);
+            let serve = serve_tls(acceptor, stream, max_streams);
             match lifetime {
                 Some(d) => drop(solo::timeout(d, serve).await),
                 None => serve.await,
@@ -104,7 +107,11 @@ pub async fn start_tls(pki: &Pki, opts: TlsOptions) -> Server {
     .await
 }
 
-async fn serve_tls(acceptor: futures_rustls::TlsAcceptor, stream: TcpStream) {
+async fn serve_tls(
+    acceptor: futures_rustls::TlsAcceptor,
+    stream: TcpStream,
+    max_streams: Option<u32>,
+) {
     let addr = stream.local_addr().unwrap();
     let Ok(tls) = acceptor.accept(stream).await else {
         return;
@@ -114,6 +121,7 @@ async fn serve_tls(acceptor: futures_rustls::TlsAcceptor, stream: TcpStream) {
     let service = hyper::service::service_fn(move |req| route(req, addr));
     if h2 {
         let _ = hyper::server::conn::http2::Builder::new(LocalExec)
+            .max_concurrent_streams(max_streams)
             .serve_connection(io, service)
             .await;
     } else {
