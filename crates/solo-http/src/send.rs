@@ -96,7 +96,9 @@ impl Client {
             read_timeout: config.read_timeout,
             deadline,
         };
-        let mut redirects = Redirects::new(config.redirect_limit, &hop);
+        let jar = self.inner.jar.as_ref();
+        let cookies = |url: &Url| jar.and_then(|jar| jar.header_for(url));
+        let mut redirects = Redirects::new(config.redirect_limit, &hop, &cookies);
         loop {
             let (resp, lease, decompress, captured) = self
                 .send_hop(&hop, capture)
@@ -108,7 +110,7 @@ impl Client {
             }
             let here = hop.url.clone();
             let next = match redirects.enabled() {
-                true => redirects.next(&mut hop, head.status, &head.headers),
+                true => redirects.next(&mut hop, head.status, &head.headers, &cookies),
                 false => Ok(false),
             };
             if let Ok(false) = next {

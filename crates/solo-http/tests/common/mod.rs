@@ -308,6 +308,27 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
             &[("set-cookie", "via=redirect; Path=/"), ("location", "/echo")],
             "",
         ),
+        // Sets a cookie and redirects to itself until the cookie comes
+        // back (a site's cookie check); always, at `?forever`.
+        "/cookie/bounce" => {
+            let seen = req
+                .headers()
+                .get("cookie")
+                .is_some_and(|c| c.as_bytes().windows(6).any(|w| w == b"seen=1"));
+            if seen && req.uri().query() != Some("forever") {
+                reply(200, &[], "welcome")
+            } else {
+                let location = match req.uri().query() {
+                    Some(q) => format!("/cookie/bounce?{q}"),
+                    None => "/cookie/bounce".to_owned(),
+                };
+                reply(
+                    302,
+                    &[("set-cookie", "seen=1; Path=/"), ("location", &location)],
+                    "",
+                )
+            }
+        }
         p if p.starts_with("/redirect/chain/") => {
             let n: usize = p["/redirect/chain/".len()..].parse().unwrap_or(0);
             if n == 0 {
