@@ -194,6 +194,7 @@ mod cookie;
 mod decode;
 mod dns;
 mod error;
+mod gzip;
 mod policy;
 mod pool;
 mod proxy;

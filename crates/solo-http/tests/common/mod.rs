@@ -250,6 +250,15 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
         }
         "/gzip" => reply(200, &[("content-encoding", "gzip")], gzip(text.as_bytes())),
         "/deflate" => reply(200, &[("content-encoding", "deflate")], deflate(text.as_bytes())),
+        // Two gzip members (RFC 1952 2.2), then what `?tail=` says.
+        "/gzip-members" => {
+            let mut body = gzip(b"first member; ");
+            body.extend_from_slice(&gzip(b"second member"));
+            if let Some(tail) = req.uri().query().and_then(|q| q.strip_prefix("tail=")) {
+                body.extend_from_slice(tail.as_bytes());
+            }
+            reply(200, &[("content-encoding", "gzip")], body)
+        }
         "/br" => reply(200, &[("content-encoding", "br")], brotli(text.as_bytes())),
         "/latin1" => reply(
             200,
