@@ -152,6 +152,17 @@ impl Client {
     pub fn head(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::HEAD, url)
     }
+
+    /// How many hosts the connection pool keeps state for (for tests of
+    /// the pool; not a stable API).
+    ///
+    /// ```
+    /// assert_eq!(solo_http::Client::new().pooled_hosts(), 0);
+    /// ```
+    #[doc(hidden)]
+    pub fn pooled_hosts(&self) -> usize {
+        self.inner.pool.host_count()
+    }
 }
 
 impl Default for Client {

@@ -29,6 +29,10 @@
 //! timeout: if that connect fails or is cancelled, each waiter makes its
 //! own attempt (they do not queue behind one another).
 //!
+//! A host's entry goes when nothing uses it and it keeps no connection:
+//! when the idle sweep empties it, and, for hosts that never kept one, in
+//! a pass over the map whenever it has doubled since the last.
+//!
 //! Everything is on one thread: plain `RefCell`s, no locks.
 
 use std::cell::{Cell, RefCell};
@@ -57,12 +61,23 @@ pub(crate) struct PoolOptions {
     pub(crate) max_connections_per_host: Option<usize>,
 }
 
+/// The pool's hosts, shared (weakly) with each host's idle sweep.
+type Hosts = Rc<RefCell<HashMap<Key, Rc<Host>>>>;
+
+/// Below this many hosts the map is not pruned when a host is added.
+const PRUNE_FLOOR: usize = 64;
+
 pub(crate) struct Pool {
     opts: PoolOptions,
-    hosts: RefCell<HashMap<Key, Rc<Host>>>,
+    hosts: Hosts,
+    /// When the map reaches this size, unused hosts are pruned.
+    prune_at: Cell<usize>,
 }
 
 struct Host {
+    key: Key,
+    /// The pool's map, to leave it when the sweep finds the host unused.
+    hosts: Weak<RefCell<HashMap<Key, Rc<Host>>>>,
     opts: PoolOptions,
     idle: RefCell<Vec<Idle>>,
     h2: RefCell<Option<(http2::SendRequest<ReqBody>, Rc<Tap>)>>,
@@ -102,16 +117,33 @@ impl Pool {
     pub(crate) fn new(opts: PoolOptions) -> Pool {
         Pool {
             opts,
-            hosts: RefCell::new(HashMap::new()),
+            hosts: Rc::default(),
+            prune_at: Cell::new(PRUNE_FLOOR),
         }
     }
 
+    /// How many hosts the pool holds state for.
+    pub(crate) fn host_count(&self) -> usize {
+        self.hosts.borrow().len()
+    }
+
     fn host(&self, key: &Key) -> Rc<Host> {
-        self.hosts
-            .borrow_mut()
+        if let Some(host) = self.hosts.borrow().get(key) {
+            return host.clone();
+        }
+        let mut hosts = self.hosts.borrow_mut();
+        if hosts.len() >= self.prune_at.get() {
+            // Hosts nobody uses, with nothing pooled, go (a crawler meets
+            // millions); amortized: the map at least doubles in between.
+            hosts.retain(|_, h| !h.unused());
+            self.prune_at.set((hosts.len() * 2).max(PRUNE_FLOOR));
+        }
+        hosts
             .entry(key.clone())
             .or_insert_with(|| {
                 Rc::new(Host {
+                    key: key.clone(),
+                    hosts: Rc::downgrade(&self.hosts),
                     opts: self.opts.clone(),
                     idle: RefCell::new(Vec::new()),
                     h2: RefCell::new(None),
@@ -216,6 +248,12 @@ impl Pool {
 }
 
 impl Host {
+    /// Nothing refers to this host but the pool's map (no request, lease,
+    /// connect or waiter) and it keeps no connection.
+    fn unused(self: &Rc<Self>) -> bool {
+        Rc::strong_count(self) == 1 && self.idle.borrow().is_empty() && self.live_h2().is_none()
+    }
+
     fn live_h2(&self) -> Option<(http2::SendRequest<ReqBody>, Rc<Tap>)> {
         let mut h2 = self.h2.borrow_mut();
         if h2.as_ref().is_some_and(|(s, _)| s.is_closed()) {
@@ -286,6 +324,16 @@ impl Host {
                     .retain(|i| !host.expired(i, now) && !i.sender.is_closed());
                 if !host.idle.borrow().is_empty() {
                     host.schedule_sweep();
+                    return;
+                }
+                // Nothing left: the host leaves the pool if unused.
+                let (key, hosts) = (host.key.clone(), host.hosts.clone());
+                drop(host);
+                if let Some(hosts) = hosts.upgrade() {
+                    let mut hosts = hosts.borrow_mut();
+                    if hosts.get(&key).is_some_and(Host::unused) {
+                        hosts.remove(&key);
+                    }
                 }
             }
         }));
