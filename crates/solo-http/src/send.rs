@@ -29,6 +29,8 @@
 //! (RFC 9113 sections 6.8 and 8.7): those are sent once more, whatever
 //! their method, each on a new connection of its own.
 
+use std::cell::RefCell;
+
 use http::header::{
     HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, COOKIE, HOST,
     TRANSFER_ENCODING,
@@ -74,21 +76,27 @@ impl Client {
         });
         let capture = req.capture;
         match deadline {
-            None => self.follow(hop, None, capture).await,
+            None => self.follow(hop, None, capture, None).await,
             Some(d) => {
-                let url = hop.url.clone();
-                solo::time::timeout_at(d.at, self.follow(hop, deadline, capture))
+                // The hop under way when time runs out: the error's URL.
+                let current = RefCell::new(hop.url.clone());
+                solo::time::timeout_at(d.at, self.follow(hop, deadline, capture, Some(&current)))
                     .await
-                    .unwrap_or_else(|_| Err(Error::timeout(Phase::Total, d.limit).with_url(&url)))
+                    .unwrap_or_else(|_| {
+                        Err(Error::timeout(Phase::Total, d.limit).with_url(&current.borrow()))
+                    })
             }
         }
     }
 
+    /// Sends `hop` and the redirects that follow; `current`, if given,
+    /// is kept up to date with the URL of the hop under way.
     async fn follow(
         &self,
         mut hop: Hop,
         deadline: Option<Deadline>,
         capture: bool,
+        current: Option<&RefCell<Url>>,
     ) -> Result<Response, Error> {
         let config = &self.inner.config;
         let limits = Limits {
@@ -124,6 +132,9 @@ impl Client {
                 .drain(DRAIN_LIMIT)
                 .await;
             next?;
+            if let Some(current) = current {
+                current.replace(hop.url.clone());
+            }
         }
     }
 

@@ -67,6 +67,27 @@ fn server_that_never_answers_hits_the_read_timeout() {
     });
 }
 
+/// A timeout after a redirect names the hop that timed out.
+#[test]
+fn a_timeout_after_a_redirect_names_the_hop_that_timed_out() {
+    run(async {
+        let s = start().await;
+        let total = Client::builder()
+            .timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let read = Client::builder()
+            .read_timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        for (client, phase) in [(total, Phase::Total), (read, Phase::Read)] {
+            let e = failure(&client, s.url("/redirect/never")).await;
+            assert_eq!(e.kind(), ErrorKind::Timeout(phase), "{e}");
+            assert_eq!(e.url().unwrap().as_str(), s.url("/never"), "{phase:?}");
+        }
+    });
+}
+
 #[test]
 fn trickling_server_hits_the_total_timeout_while_the_body_is_read() {
     run(async {

@@ -301,6 +301,7 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
             redirect(302, &format!("http://localhost:{}/echo", addr.port()))
         }
         "/redirect/same-host" => redirect(302, "/echo"),
+        "/redirect/never" => redirect(302, "/never"),
         "/redirect/303" => redirect(303, "/echo"),
         "/redirect/307" => redirect(307, "/echo"),
         "/redirect/302" => redirect(302, "/echo"),
