@@ -159,7 +159,7 @@ impl Connector {
             Some(proxy) => proxy.tunnel(self, key).await?,
             None => {
                 let addrs = self.allowed_addrs(key).await?;
-                self.connect_any(&addrs, &key.host, key.port).await?
+                self.connect_any(&addrs, &key.host, key.port, "").await?
             }
         };
         let tap = Tap::new(tcp.peer_addr().ok());
@@ -224,19 +224,21 @@ impl Connector {
         }
     }
 
-    /// A TCP connection to `host:port` (the proxy: not checked against
+    /// A TCP connection to the proxy at `host:port` (not checked against
     /// the address policy), trying each address in turn.
-    pub(crate) async fn tcp(&self, host: &str, port: u16) -> Result<TcpStream, Error> {
+    pub(crate) async fn proxy_tcp(&self, host: &str, port: u16) -> Result<TcpStream, Error> {
         let addrs = self.dns.resolve(host, port).await?;
-        self.connect_any(&addrs, host, port).await
+        self.connect_any(&addrs, host, port, "the proxy ").await
     }
 
-    /// A TCP connection to the first of `addrs` that answers.
+    /// A TCP connection to the first of `addrs` that answers; an error
+    /// names `what` (e.g. "the proxy ") and `host:port`.
     async fn connect_any(
         &self,
         addrs: &[SocketAddr],
         host: &str,
         port: u16,
+        what: &str,
     ) -> Result<TcpStream, Error> {
         let mut last = None;
         for addr in addrs {
@@ -255,7 +257,7 @@ impl Connector {
         }
         let err = Error::new(
             ErrorKind::Connect,
-            format!("cannot connect to {host}:{port}"),
+            format!("cannot connect to {what}{host}:{port}"),
         );
         Err(match last {
             Some(e) => err.with_source(e),

@@ -184,12 +184,16 @@ fn unknown_host_is_a_dns_error() {
     });
 }
 
+/// A 127.0.0.1 address nothing listens on (connections are refused).
+async fn closed_port() -> std::net::SocketAddr {
+    let listener = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap()
+}
+
 #[test]
 fn connection_refused_is_a_connect_error() {
     run(async {
-        let listener = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        drop(listener);
+        let addr = closed_port().await;
         let client = Client::new();
         let e = failure(&client, format!("http://{addr}/")).await;
         assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
@@ -199,6 +203,23 @@ fn connection_refused_is_a_connect_error() {
         assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
         let s = start_faulty().await;
         still_works(&client, &s).await;
+    });
+}
+
+/// A proxy that refuses the connection: the error says it is the proxy.
+#[test]
+fn a_refused_proxy_is_named_as_the_proxy() {
+    run(async {
+        let proxy = closed_port().await;
+        let s = start_faulty().await;
+        let client = Client::builder()
+            .proxy(&format!("http://{proxy}"))
+            .build()
+            .unwrap();
+        let e = failure(&client, s.url("/ok")).await;
+        assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+        let says = format!("cannot connect to the proxy {proxy}");
+        assert!(e.to_string().contains(&says), "{e}");
     });
 }
 
