@@ -118,7 +118,8 @@
 //! | `client` | [`Client`], [`ClientBuilder`]: the shared state and defaults |
 //! | `request` | [`RequestBuilder`]: a request, errors kept until `send` |
 //! | `auth` | `Basic`/`Bearer` credentials, URL userinfo, redacting passwords |
-//! | `send` | the total deadline, the redirect loop, one hop, stale-connection retry |
+//! | `send` | the total deadline, the redirect loop, one hop, retry on a stale or closing connection |
+//! | `silence` | the read timeout while waiting for a response head |
 //! | `redirect` | the redirect rules, as a pure decision |
 //! | `pool` | idle keep-alive connections, HTTP/2 sharing, per-host limits |
 //! | `connect` | DNS, TCP, proxy tunnel, TLS, hyper handshake, solo tasks |
@@ -129,6 +130,7 @@
 //! | `proxy` | HTTP `CONNECT` tunnels |
 //! | `response`, `body` | [`Response`]; streaming the body under limits |
 //! | `decode` | gzip/deflate/br decompression, charset detection |
+//! | `gzip` | gzip bodies of several members, bytes after the last |
 //! | `cookie` | [`CookieJar`], the opt-in cookie jar, and [`Cookie`], one cookie of it (to share a session) |
 //! | `error` | [`Error`], [`ErrorKind`], [`Phase`] |
 //!
@@ -148,7 +150,8 @@
 //!   included ([`Phase::Total`]).
 //! - **Pooling.** Idle HTTP/1.1 connections are kept per (scheme, host,
 //!   port) and checked before reuse; a stale one is retried on a fresh
-//!   connection transparently. HTTP/2 (negotiated by ALPN over TLS) puts
+//!   connection transparently, and so are HTTP/2 requests a server turned
+//!   away unprocessed (`GOAWAY`, `REFUSED_STREAM`). HTTP/2 (negotiated by ALPN over TLS) puts
 //!   all requests to a host on one connection. With
 //!   [`max_connections_per_host`](ClientBuilder::max_connections_per_host),
 //!   requests wait their turn instead of opening more.
