@@ -579,7 +579,30 @@ fn fetch_error(e: solo_http::Error) -> FetchError {
         // response until it gets its own mapping.
         _ => FetchErrorKind::InvalidResponse,
     };
-    FetchError::new(kind, e.to_string()).with_source(e)
+    let mut message = e.to_string();
+    if untrusted_authority(&e) {
+        message.push_str("; trust a private CA with --ca-cert FILE");
+    }
+    FetchError::new(kind, message).with_source(e)
+}
+
+/// Whether `e` is a server certificate from an authority not trusted
+/// (rustls's error sits inside the TLS stream's I/O error).
+fn untrusted_authority(e: &solo_http::Error) -> bool {
+    use rustls::{CertificateError, Error as Tls};
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let tls = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<Tls>())
+            .or_else(|| s.downcast_ref::<Tls>());
+        if let Some(Tls::InvalidCertificate(CertificateError::UnknownIssuer)) = tls {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 enum Cause {

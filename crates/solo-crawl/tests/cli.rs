@@ -149,6 +149,7 @@ fn crawls_https_with_ca_cert_or_insecure() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("\"error\":\"tls:"), "{out}");
     assert!(out.contains("not trusted"), "{out}");
+    assert!(out.contains("--ca-cert FILE"), "{out}");
     assert!(!out.contains("not valid for"), "not a name mismatch: {out}");
     // An empty file, a text file.
     for (text, why) in [("", "empty"), ("localhost\n", "neither PEM")] {

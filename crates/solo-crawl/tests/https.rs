@@ -39,6 +39,9 @@ fn crawls_an_https_site_trusting_a_test_ca() {
         assert_eq!(recs.len(), 1);
         let err = recs[0].error.as_deref().unwrap();
         assert!(err.starts_with("tls:"), "{err}");
+        assert!(err.contains("not trusted"), "{err}");
+        // The way out, in the crawler's terms.
+        assert!(err.contains("--ca-cert FILE"), "{err}");
         assert_eq!(summary.counts.errors["tls"], 1);
         assert_eq!(accepted.get() - before, 1, "a TLS failure is not retried");
 

@@ -152,6 +152,17 @@ impl Client {
     pub fn head(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::HEAD, url)
     }
+
+    /// How many hosts the connection pool keeps state for (for tests of
+    /// the pool; not a stable API).
+    ///
+    /// ```
+    /// assert_eq!(solo_http::Client::new().pooled_hosts(), 0);
+    /// ```
+    #[doc(hidden)]
+    pub fn pooled_hosts(&self) -> usize {
+        self.inner.pool.host_count()
+    }
 }
 
 impl Default for Client {
@@ -298,7 +309,12 @@ impl ClientBuilder {
     }
 
     /// Time limit to open a connection: DNS, TCP, proxy tunnel and TLS
-    /// ([`Phase::Connect`](crate::Phase::Connect)).
+    /// ([`Phase::Connect`](crate::Phase::Connect)). For an https host whose
+    /// protocol is not known yet, the time spent waiting for another
+    /// request's connect to it (which may bring an HTTP/2 connection to
+    /// share) counts too. Waiting for a slot of
+    /// [`max_connections_per_host`](ClientBuilder::max_connections_per_host)
+    /// does not.
     ///
     /// ```
     /// let _c = solo_http::Client::builder()
@@ -311,9 +327,18 @@ impl ClientBuilder {
         self
     }
 
-    /// Time limit for the server to answer: until the response head, and
-    /// then between two pieces of the body
-    /// ([`Phase::Read`](crate::Phase::Read)).
+    /// Time limit for the server's silence
+    /// ([`Phase::Read`](crate::Phase::Read)): from the end of the request
+    /// to the response head, and then between two pieces of the body.
+    ///
+    /// The time spent sending the request does not count while its bytes
+    /// flow (a long upload to a server that reads it steadily is fine; a
+    /// server that stops reading it times out). Over HTTP/2 the silence
+    /// is the connection's: a request queued behind the server's limit of
+    /// concurrent streams waits as long as the server answers the others.
+    /// Neither counts the connect
+    /// ([`connect_timeout`](ClientBuilder::connect_timeout)); the
+    /// [`timeout`](ClientBuilder::timeout) bounds everything.
     ///
     /// ```
     /// let _c = solo_http::Client::builder()

@@ -41,6 +41,7 @@ use http_body_util::Full;
 use hyper::client::conn::{http1, http2};
 use rustls::ClientConfig;
 use solo::net::TcpStream;
+use solo::time::Instant;
 use url::Url;
 
 use crate::dns::DnsCache;
@@ -53,6 +54,10 @@ use crate::wire::{Tap, Tapped};
 /// The body type of every request: the whole body in memory, so a request
 /// can be sent again (a retry on a stale connection, a 307 redirect).
 pub(crate) type ReqBody = Full<Bytes>;
+
+/// `TCP_NOTSENT_LOWAT` of every connection: at most this many bytes wait
+/// unsent in the kernel.
+const NOTSENT_LOWAT: u32 = 128 << 10;
 
 /// What hyper reads and writes.
 type Io = hyper_util::rt::TokioIo<solo::compat::TokioIo<Tapped<Stream>>>;
@@ -123,24 +128,38 @@ pub(crate) struct Connector {
 }
 
 impl Connector {
-    /// Opens a connection to `key` and starts its hyper connection task,
-    /// within the connect timeout.
-    /// The connection's [`Tap`] comes with it.
-    pub(crate) async fn connect(&self, key: &Key) -> Result<(Sender, Rc<Tap>), Error> {
-        match self.timeout {
-            None => self.open(key).await,
-            Some(d) => solo::timeout(d, self.open(key))
+    /// When a connect starting now must be done (the connect timeout from
+    /// now), with the limit itself; `None` without a connect timeout.
+    pub(crate) fn deadline(&self) -> Option<(Instant, Duration)> {
+        let limit = self.timeout?;
+        Some((solo::time::now().checked_add(limit)?, limit))
+    }
+
+    /// Runs `fut` (part of the connect phase: the connect itself, or the
+    /// wait for another request's connect) until `deadline`, then fails
+    /// with the connect timeout.
+    pub(crate) async fn within<F: Future>(
+        &self,
+        deadline: Option<(Instant, Duration)>,
+        fut: F,
+    ) -> Result<F::Output, Error> {
+        match deadline {
+            None => Ok(fut.await),
+            Some((at, limit)) => solo::time::timeout_at(at, fut)
                 .await
-                .unwrap_or_else(|_| Err(Error::timeout(Phase::Connect, d))),
+                .map_err(|_| Error::timeout(Phase::Connect, limit)),
         }
     }
 
-    async fn open(&self, key: &Key) -> Result<(Sender, Rc<Tap>), Error> {
+    /// Opens a connection to `key` and starts its hyper connection task
+    /// (no time limit: see [`Connector::within`]).
+    /// The connection's [`Tap`] comes with it.
+    pub(crate) async fn open(&self, key: &Key) -> Result<(Sender, Rc<Tap>), Error> {
         let tcp = match &self.proxy {
             Some(proxy) => proxy.tunnel(self, key).await?,
             None => {
                 let addrs = self.allowed_addrs(key).await?;
-                self.connect_any(&addrs, &key.host, key.port).await?
+                self.connect_any(&addrs, &key.host, key.port, "").await?
             }
         };
         let tap = Tap::new(tcp.peer_addr().ok());
@@ -205,25 +224,32 @@ impl Connector {
         }
     }
 
-    /// A TCP connection to `host:port` (the proxy: not checked against
+    /// A TCP connection to the proxy at `host:port` (not checked against
     /// the address policy), trying each address in turn.
-    pub(crate) async fn tcp(&self, host: &str, port: u16) -> Result<TcpStream, Error> {
+    pub(crate) async fn proxy_tcp(&self, host: &str, port: u16) -> Result<TcpStream, Error> {
         let addrs = self.dns.resolve(host, port).await?;
-        self.connect_any(&addrs, host, port).await
+        self.connect_any(&addrs, host, port, "the proxy ").await
     }
 
-    /// A TCP connection to the first of `addrs` that answers.
+    /// A TCP connection to the first of `addrs` that answers; an error
+    /// names `what` (e.g. "the proxy ") and `host:port`.
     async fn connect_any(
         &self,
         addrs: &[SocketAddr],
         host: &str,
         port: u16,
+        what: &str,
     ) -> Result<TcpStream, Error> {
         let mut last = None;
         for addr in addrs {
             match TcpStream::connect(*addr).await {
                 Ok(s) => {
                     let _ = s.set_nodelay(true);
+                    // Writes wait while this much is queued unsent, so an
+                    // upload's writes follow what the server reads rather
+                    // than fill the kernel's buffer (see `silence`).
+                    // In-flight data is not limited: throughput is not.
+                    let _ = socket2::SockRef::from(&s).set_tcp_notsent_lowat(NOTSENT_LOWAT);
                     return Ok(s);
                 }
                 Err(e) => last = Some(e),
@@ -231,7 +257,7 @@ impl Connector {
         }
         let err = Error::new(
             ErrorKind::Connect,
-            format!("cannot connect to {host}:{port}"),
+            format!("cannot connect to {what}{host}:{port}"),
         );
         Err(match last {
             Some(e) => err.with_source(e),

@@ -8,7 +8,8 @@
 //! and handed on. The sink refuses to grow past the size limit, so a
 //! decompression bomb stops as soon as its output passes the limit,
 //! without ever holding more than that in memory, and no chunk waits for
-//! the whole body. `deflate` is meant to be zlib-wrapped (RFC 9110) but
+//! the whole body. A gzip body may have several members, and bytes after
+//! them (see `gzip`). `deflate` is meant to be zlib-wrapped (RFC 9110) but
 //! some servers send raw deflate: the first byte tells which.
 //!
 //! Design, text: the character set is, in order (as browsers do), a byte
@@ -21,8 +22,10 @@ use std::io::{self, Write};
 
 use bytes::Bytes;
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
-use flate2::write::{DeflateDecoder, GzDecoder, ZlibDecoder};
+use flate2::write::{DeflateDecoder, ZlibDecoder};
 use http::header::{HeaderMap, CONTENT_ENCODING};
+
+use crate::gzip::Gzip;
 
 /// Why a chunk could not be decoded.
 #[derive(Debug)]
@@ -40,6 +43,17 @@ pub(crate) struct Sink {
     written: u64,
     limit: u64,
     over: bool,
+}
+
+impl Sink {
+    pub(crate) fn new(limit: u64) -> Sink {
+        Sink {
+            buf: Vec::new(),
+            written: 0,
+            limit,
+            over: false,
+        }
+    }
 }
 
 impl Write for Sink {
@@ -63,7 +77,7 @@ type BrotliDecoder = brotli_decompressor::DecompressorWriter<Sink>;
 
 enum Kind {
     Identity,
-    Gzip(Box<GzDecoder<Sink>>),
+    Gzip(Box<Gzip>),
     /// `deflate`, before its first byte says zlib or raw.
     DeflateUnknown(Sink),
     Zlib(Box<ZlibDecoder<Sink>>),
@@ -82,19 +96,14 @@ impl Decoder {
     /// `Content-Encoding` if `enabled`; unknown or stacked encodings are
     /// passed through as they are.
     pub(crate) fn for_headers(headers: &HeaderMap, enabled: bool, limit: u64) -> Decoder {
-        let sink = || Sink {
-            buf: Vec::new(),
-            written: 0,
-            limit,
-            over: false,
-        };
+        let sink = || Sink::new(limit);
         let encoding = headers
             .get(CONTENT_ENCODING)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.trim().to_ascii_lowercase());
         let kind = match encoding.as_deref() {
             _ if !enabled => Kind::Identity,
-            Some("gzip" | "x-gzip") => Kind::Gzip(Box::new(GzDecoder::new(sink()))),
+            Some("gzip" | "x-gzip") => Kind::Gzip(Box::new(Gzip::new(sink()))),
             Some("deflate") => Kind::DeflateUnknown(sink()),
             Some("br") => Kind::Brotli(Box::new(BrotliDecoder::new(sink(), 8192))),
             _ => Kind::Identity,
@@ -114,15 +123,7 @@ impl Decoder {
         }
         self.fed = true;
         if let Kind::DeflateUnknown(sink) = &mut self.kind {
-            let sink = std::mem::replace(
-                sink,
-                Sink {
-                    buf: Vec::new(),
-                    written: 0,
-                    limit: 0,
-                    over: false,
-                },
-            );
+            let sink = std::mem::replace(sink, Sink::new(0));
             self.kind = if looks_like_zlib(&data) {
                 Kind::Zlib(Box::new(ZlibDecoder::new(sink)))
             } else {
@@ -132,7 +133,7 @@ impl Decoder {
         let r = match &mut self.kind {
             Kind::Identity => return Ok(data),
             Kind::DeflateUnknown(_) => Ok(()),
-            Kind::Gzip(d) => d.write_all(&data),
+            Kind::Gzip(d) => d.write(&data),
             Kind::Zlib(d) => d.write_all(&data),
             Kind::RawDeflate(d) => d.write_all(&data),
             Kind::Brotli(d) => d.write_all(&data),
@@ -148,7 +149,7 @@ impl Decoder {
         }
         let r = match &mut self.kind {
             Kind::Identity | Kind::DeflateUnknown(_) => return Ok(Bytes::new()),
-            Kind::Gzip(d) => d.try_finish(),
+            Kind::Gzip(d) => d.finish(),
             Kind::Zlib(d) => d.try_finish(),
             Kind::RawDeflate(d) => d.try_finish(),
             Kind::Brotli(d) => d.close(),
@@ -160,7 +161,7 @@ impl Decoder {
         match &mut self.kind {
             Kind::Identity => None,
             Kind::DeflateUnknown(s) => Some(s),
-            Kind::Gzip(d) => Some(d.get_mut()),
+            Kind::Gzip(d) => Some(d.sink()),
             Kind::Zlib(d) => Some(d.get_mut()),
             Kind::RawDeflate(d) => Some(d.get_mut()),
             Kind::Brotli(d) => Some(d.get_mut()),
@@ -315,6 +316,41 @@ mod tests {
         r.write_all(&text).unwrap();
         let r = r.finish().unwrap();
         assert_eq!(run(&mut decoder("deflate", 1 << 20), &r, 3).unwrap(), text);
+    }
+
+    #[test]
+    fn gzip_members_follow_one_another_and_trailing_bytes_are_ignored() {
+        let (a, b) = (b"first member; ".repeat(30), b"second member".repeat(20));
+        let mut two = gzip(&a);
+        two.extend_from_slice(&gzip(&b));
+        let both = [&a[..], &b[..]].concat();
+        for piece in [1, 2, 3, 7, 100, two.len()] {
+            let got = run(&mut decoder("gzip", 1 << 20), &two, piece).unwrap();
+            assert!(got == both, "in pieces of {piece}");
+            // Junk or zero padding after a member: the members' content.
+            for tail in [&b"\0\0\0\0junk"[..], &[0u8; 3], &[0x1f], b"x"] {
+                let mut body = two.clone();
+                body.extend_from_slice(tail);
+                let got = run(&mut decoder("gzip", 1 << 20), &body, piece).unwrap();
+                assert!(got == both, "in pieces of {piece}, tail {tail:?}");
+            }
+        }
+        // A second member cut short, or corrupt, is an error.
+        let mut cut = gzip(&a);
+        cut.extend_from_slice(&gzip(&b)[..20]);
+        let e = run(&mut decoder("gzip", 1 << 20), &cut, 5).unwrap_err();
+        assert!(matches!(e, DecodeError::Corrupt(_)));
+        let mut bad = gzip(&a);
+        bad.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff]);
+        let e = run(&mut decoder("gzip", 1 << 20), &bad, 4).unwrap_err();
+        assert!(matches!(e, DecodeError::Corrupt(_)));
+        // A member with a wrong CRC, followed by another: an error.
+        let mut crc = gzip(&a);
+        let at = crc.len() - 8;
+        crc[at] ^= 0xff;
+        crc.extend_from_slice(&gzip(&b));
+        let e = run(&mut decoder("gzip", 1 << 20), &crc, 9).unwrap_err();
+        assert!(matches!(e, DecodeError::Corrupt(_)));
     }
 
     #[test]

@@ -32,7 +32,8 @@ pub enum Phase {
     /// Opening the connection: DNS, TCP, proxy tunnel, TLS
     /// ([`ClientBuilder::connect_timeout`](crate::ClientBuilder::connect_timeout)).
     Connect,
-    /// Waiting for the response head or for the next piece of the body
+    /// Waiting for the server: for the response head once the request
+    /// is sent, or for the next piece of the body
     /// ([`ClientBuilder::read_timeout`](crate::ClientBuilder::read_timeout)).
     Read,
     /// The whole request, body included

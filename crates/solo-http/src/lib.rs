@@ -44,7 +44,9 @@
 //! On a redirect to another origin (scheme, host or port), the
 //! `Authorization`, `Proxy-Authorization` and `Cookie` headers of the
 //! request are dropped (cookies from the jar are added again for the new
-//! host). A `Location` that is not an http(s) URL, a loop, or one redirect
+//! host). A `Location` that is not an http(s) URL, a loop (the same
+//! method and URL again, with the same cookies from the jar: a page that
+//! sets a cookie and redirects to itself is followed), or one redirect
 //! more than the limit is an error of kind [`Redirect`](ErrorKind::Redirect).
 //!
 //! ```
@@ -116,7 +118,8 @@
 //! | `client` | [`Client`], [`ClientBuilder`]: the shared state and defaults |
 //! | `request` | [`RequestBuilder`]: a request, errors kept until `send` |
 //! | `auth` | `Basic`/`Bearer` credentials, URL userinfo, redacting passwords |
-//! | `send` | the total deadline, the redirect loop, one hop, stale-connection retry |
+//! | `send` | the total deadline, the redirect loop, one hop, retry on a stale or closing connection |
+//! | `silence` | the read timeout while waiting for a response head |
 //! | `redirect` | the redirect rules, as a pure decision |
 //! | `pool` | idle keep-alive connections, HTTP/2 sharing, per-host limits |
 //! | `connect` | DNS, TCP, proxy tunnel, TLS, hyper handshake, solo tasks |
@@ -127,6 +130,7 @@
 //! | `proxy` | HTTP `CONNECT` tunnels |
 //! | `response`, `body` | [`Response`]; streaming the body under limits |
 //! | `decode` | gzip/deflate/br decompression, charset detection |
+//! | `gzip` | gzip bodies of several members, bytes after the last |
 //! | `cookie` | [`CookieJar`], the opt-in cookie jar, and [`Cookie`], one cookie of it (to share a session) |
 //! | `error` | [`Error`], [`ErrorKind`], [`Phase`] |
 //!
@@ -140,12 +144,14 @@
 //!   fine); hyper's HTTP/2 executor is `solo::spawn` too.
 //! - **Timeouts are solo's.** hyper's timer wants `Send + Sync` sleeps, so
 //!   it is not used; every limit is a [`solo::timeout`] around a future:
-//!   connect ([`Phase::Connect`]), read between pieces of data
-//!   ([`Phase::Read`]), and the whole request, body included
-//!   ([`Phase::Total`]).
+//!   connect ([`Phase::Connect`]), the server's silence before the
+//!   response head and between pieces of the body ([`Phase::Read`]: an
+//!   upload in progress is not silence), and the whole request, body
+//!   included ([`Phase::Total`]).
 //! - **Pooling.** Idle HTTP/1.1 connections are kept per (scheme, host,
 //!   port) and checked before reuse; a stale one is retried on a fresh
-//!   connection transparently. HTTP/2 (negotiated by ALPN over TLS) puts
+//!   connection transparently, and so are HTTP/2 requests a server turned
+//!   away unprocessed (`GOAWAY`, `REFUSED_STREAM`). HTTP/2 (negotiated by ALPN over TLS) puts
 //!   all requests to a host on one connection. With
 //!   [`max_connections_per_host`](ClientBuilder::max_connections_per_host),
 //!   requests wait their turn instead of opening more.
@@ -191,6 +197,7 @@ mod cookie;
 mod decode;
 mod dns;
 mod error;
+mod gzip;
 mod policy;
 mod pool;
 mod proxy;
@@ -199,6 +206,7 @@ mod request;
 mod resolve;
 mod response;
 mod send;
+mod silence;
 mod tls;
 mod wire;
 

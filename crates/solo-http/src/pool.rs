@@ -25,6 +25,13 @@
 //! whose protocol is not known yet, the others wait for it: if it comes
 //! back with HTTP/2 they all share that connection instead of opening one
 //! each. Once a host has answered with HTTP/1.1, nobody waits any more.
+//! A request waits for one such connect at most, within its own connect
+//! timeout: if that connect fails or is cancelled, each waiter makes its
+//! own attempt (they do not queue behind one another).
+//!
+//! A host's entry goes when nothing uses it and it keeps no connection:
+//! when the idle sweep empties it, and, for hosts that never kept one, in
+//! a pass over the map whenever it has doubled since the last.
 //!
 //! Everything is on one thread: plain `RefCell`s, no locks.
 
@@ -54,12 +61,23 @@ pub(crate) struct PoolOptions {
     pub(crate) max_connections_per_host: Option<usize>,
 }
 
+/// The pool's hosts, shared (weakly) with each host's idle sweep.
+type Hosts = Rc<RefCell<HashMap<Key, Rc<Host>>>>;
+
+/// Below this many hosts the map is not pruned when a host is added.
+const PRUNE_FLOOR: usize = 64;
+
 pub(crate) struct Pool {
     opts: PoolOptions,
-    hosts: RefCell<HashMap<Key, Rc<Host>>>,
+    hosts: Hosts,
+    /// When the map reaches this size, unused hosts are pruned.
+    prune_at: Cell<usize>,
 }
 
 struct Host {
+    key: Key,
+    /// The pool's map, to leave it when the sweep finds the host unused.
+    hosts: Weak<RefCell<HashMap<Key, Rc<Host>>>>,
     opts: PoolOptions,
     idle: RefCell<Vec<Idle>>,
     h2: RefCell<Option<(http2::SendRequest<ReqBody>, Rc<Tap>)>>,
@@ -99,16 +117,33 @@ impl Pool {
     pub(crate) fn new(opts: PoolOptions) -> Pool {
         Pool {
             opts,
-            hosts: RefCell::new(HashMap::new()),
+            hosts: Rc::default(),
+            prune_at: Cell::new(PRUNE_FLOOR),
         }
     }
 
+    /// How many hosts the pool holds state for.
+    pub(crate) fn host_count(&self) -> usize {
+        self.hosts.borrow().len()
+    }
+
     fn host(&self, key: &Key) -> Rc<Host> {
-        self.hosts
-            .borrow_mut()
+        if let Some(host) = self.hosts.borrow().get(key) {
+            return host.clone();
+        }
+        let mut hosts = self.hosts.borrow_mut();
+        if hosts.len() >= self.prune_at.get() {
+            // Hosts nobody uses, with nothing pooled, go (a crawler meets
+            // millions); amortized: the map at least doubles in between.
+            hosts.retain(|_, h| !h.unused());
+            self.prune_at.set((hosts.len() * 2).max(PRUNE_FLOOR));
+        }
+        hosts
             .entry(key.clone())
             .or_insert_with(|| {
                 Rc::new(Host {
+                    key: key.clone(),
+                    hosts: Rc::downgrade(&self.hosts),
                     opts: self.opts.clone(),
                     idle: RefCell::new(Vec::new()),
                     h2: RefCell::new(None),
@@ -123,7 +158,12 @@ impl Pool {
 
     /// A connection to `key`: the shared HTTP/2 one, an idle HTTP/1.1 one,
     /// or a new one from `connector` (waiting for a slot first if the host
-    /// has a connection limit). `fresh` skips idle connections.
+    /// has a connection limit). `fresh` asks for a new connection of the
+    /// request's own: no idle one, not the shared HTTP/2 one (which may be
+    /// closing); a new HTTP/2 connection then becomes the shared one.
+    ///
+    /// Waiting for another request's connect of unknown protocol counts
+    /// against the connect timeout, like the connect itself.
     pub(crate) async fn lease(
         &self,
         key: &Key,
@@ -131,8 +171,10 @@ impl Pool {
         fresh: bool,
     ) -> Result<Lease, Error> {
         let host = self.host(key);
-        if let Some((h2, tap)) = host.live_h2() {
-            return Ok(Lease::new(Conn::Http2(h2), tap, host, false, true));
+        if !fresh {
+            if let Some((h2, tap)) = host.live_h2() {
+                return Ok(Lease::new(Conn::Http2(h2), tap, host, false, true));
+            }
         }
         let slot = match &host.slots {
             Some(sem) => {
@@ -154,15 +196,17 @@ impl Pool {
             reusable: false,
             reused: false,
         };
+        let deadline = connector.deadline();
+        let mut waited = fresh;
         loop {
-            if let Some((h2, tap)) = host.live_h2() {
-                lease.give_back_slot();
-                lease.conn = Some(Conn::Http2(h2));
-                lease.tap = Some(tap);
-                lease.reused = true;
-                return Ok(lease);
-            }
             if !fresh {
+                if let Some((h2, tap)) = host.live_h2() {
+                    lease.give_back_slot();
+                    lease.conn = Some(Conn::Http2(h2));
+                    lease.tap = Some(tap);
+                    lease.reused = true;
+                    return Ok(lease);
+                }
                 if let Some((sender, tap)) = host.take_idle().await {
                     lease.conn = Some(Conn::Http1(sender));
                     lease.tap = Some(tap);
@@ -172,12 +216,19 @@ impl Pool {
             }
             let pending = host.connecting.borrow().clone();
             match pending {
-                Some(event) if key.https && !host.h1_only.get() => event.wait().await,
+                // Wait once: if that connect failed, or was cancelled,
+                // this request makes its own attempt rather than queue
+                // behind the next one.
+                Some(event) if key.https && !host.h1_only.get() && !waited => {
+                    waited = true;
+                    connector.within(deadline, event.wait()).await?;
+                }
                 _ => break,
             }
         }
-        let _marker = (key.https && !host.h1_only.get()).then(|| Connecting::start(&host));
-        let (sender, tap) = connector.connect(key).await?;
+        let unknown = key.https && !host.h1_only.get() && host.connecting.borrow().is_none();
+        let _marker = unknown.then(|| Connecting::start(&host));
+        let (sender, tap) = connector.within(deadline, connector.open(key)).await??;
         lease.tap = Some(tap.clone());
         match sender {
             Sender::Http2(h2) => {
@@ -197,6 +248,12 @@ impl Pool {
 }
 
 impl Host {
+    /// Nothing refers to this host but the pool's map (no request, lease,
+    /// connect or waiter) and it keeps no connection.
+    fn unused(self: &Rc<Self>) -> bool {
+        Rc::strong_count(self) == 1 && self.idle.borrow().is_empty() && self.live_h2().is_none()
+    }
+
     fn live_h2(&self) -> Option<(http2::SendRequest<ReqBody>, Rc<Tap>)> {
         let mut h2 = self.h2.borrow_mut();
         if h2.as_ref().is_some_and(|(s, _)| s.is_closed()) {
@@ -267,6 +324,16 @@ impl Host {
                     .retain(|i| !host.expired(i, now) && !i.sender.is_closed());
                 if !host.idle.borrow().is_empty() {
                     host.schedule_sweep();
+                    return;
+                }
+                // Nothing left: the host leaves the pool if unused.
+                let (key, hosts) = (host.key.clone(), host.hosts.clone());
+                drop(host);
+                if let Some(hosts) = hosts.upgrade() {
+                    let mut hosts = hosts.borrow_mut();
+                    if hosts.get(&key).is_some_and(Host::unused) {
+                        hosts.remove(&key);
+                    }
                 }
             }
         }));

@@ -69,7 +69,7 @@ impl Proxy {
                 None => format!("{}:{}", target.host, target.port),
             },
         };
-        let tcp = connector.tcp(&self.host, self.port).await?;
+        let tcp = connector.proxy_tcp(&self.host, self.port).await?;
         let mut ask = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
         if let Some(value) = &self.authorization {
             ask.push_str("Proxy-Authorization: ");

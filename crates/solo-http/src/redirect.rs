@@ -15,8 +15,10 @@
 //!   not a valid URL, or whose scheme is not http(s) (`file:`, `ftp:`,
 //!   `javascript:`...), is an error: never followed.
 //! - At most `limit` redirects are followed; one more is an error. A
-//!   redirect to a (method, URL) already visited in this chain is a loop:
-//!   an error right away rather than a walk up to the limit.
+//!   redirect to a request already sent in this chain (same method, URL
+//!   and cookies from the jar) is a loop: an error right away rather than
+//!   a walk up to the limit. One whose cookies changed is followed (the
+//!   "set a cookie and redirect to yourself" check many sites do).
 //! - When the origin (scheme, host or port) changes, `Authorization`,
 //!   `Proxy-Authorization` and `Cookie` headers set on the request are
 //!   dropped (cookies from the jar are added again per host). A user and
@@ -26,8 +28,8 @@
 use std::collections::HashSet;
 
 use http::header::{
-    HeaderMap, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, LOCATION,
-    PROXY_AUTHORIZATION, TRANSFER_ENCODING,
+    HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, COOKIE,
+    LOCATION, PROXY_AUTHORIZATION, TRANSFER_ENCODING,
 };
 use http::{Method, StatusCode};
 use url::Url;
@@ -43,17 +45,21 @@ pub(crate) struct Hop {
     pub(crate) body: Option<bytes::Bytes>,
 }
 
+/// The cookies the jar has for a URL (`None`: none, or no jar).
+pub(crate) type Cookies<'a> = &'a dyn Fn(&Url) -> Option<HeaderValue>;
+
 /// The state of one chain of redirects.
 pub(crate) struct Redirects {
     limit: usize,
     followed: usize,
-    seen: HashSet<(Method, Url)>,
+    /// The requests sent: method, URL and the jar's cookies for it.
+    seen: HashSet<(Method, Url, Option<HeaderValue>)>,
 }
 
 impl Redirects {
-    pub(crate) fn new(limit: usize, first: &Hop) -> Redirects {
+    pub(crate) fn new(limit: usize, first: &Hop, cookies: Cookies<'_>) -> Redirects {
         let mut seen = HashSet::new();
-        seen.insert((first.method.clone(), first.url.clone()));
+        seen.insert((first.method.clone(), first.url.clone(), cookies(&first.url)));
         Redirects {
             limit,
             followed: 0,
@@ -67,12 +73,14 @@ impl Redirects {
     }
 
     /// If `status` and `headers` redirect `hop`, turns `hop` into the next
-    /// request and returns true.
+    /// request and returns true. `cookies` are the jar's, with what the
+    /// response set already in it.
     pub(crate) fn next(
         &mut self,
         hop: &mut Hop,
         status: StatusCode,
         headers: &HeaderMap,
+        cookies: Cookies<'_>,
     ) -> Result<bool, Error> {
         let (method, keep_body) = match status.as_u16() {
             301 | 302 if hop.method == Method::POST => (Method::GET, false),
@@ -107,7 +115,8 @@ impl Redirects {
                 self.limit
             )));
         }
-        if !self.seen.insert((method.clone(), target.clone())) {
+        let jar = cookies(&target);
+        if !self.seen.insert((method.clone(), target.clone(), jar)) {
             return Err(fail(format!(
                 "redirect loop: {target} was already visited in this chain"
             )));
@@ -146,6 +155,9 @@ mod tests {
     use super::*;
     use http::HeaderValue;
 
+    /// No cookie jar.
+    const NO_JAR: Cookies<'static> = &|_| None;
+
     fn hop(method: Method, url: &str) -> Hop {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer x"));
@@ -167,8 +179,10 @@ mod tests {
     #[test]
     fn see_other_becomes_get_without_body() {
         let mut h = hop(Method::POST, "http://a.test/form");
-        let mut r = Redirects::new(10, &h);
-        assert!(r.next(&mut h, StatusCode::SEE_OTHER, &to("/done")).unwrap());
+        let mut r = Redirects::new(10, &h, NO_JAR);
+        assert!(r
+            .next(&mut h, StatusCode::SEE_OTHER, &to("/done"), NO_JAR)
+            .unwrap());
         assert_eq!(h.method, Method::GET);
         assert_eq!(h.url.as_str(), "http://a.test/done");
         assert!(h.body.is_none());
@@ -182,9 +196,9 @@ mod tests {
     /// (method after, body kept) for each status and method before.
     fn rule(status: u16, method: Method) -> (Method, bool) {
         let mut h = hop(method, "http://a.test/x");
-        let mut r = Redirects::new(10, &h);
+        let mut r = Redirects::new(10, &h, NO_JAR);
         let status = StatusCode::from_u16(status).unwrap();
-        assert!(r.next(&mut h, status, &to("/y")).unwrap());
+        assert!(r.next(&mut h, status, &to("/y"), NO_JAR).unwrap());
         assert_eq!(h.body.is_some(), h.headers.contains_key(CONTENT_TYPE));
         (h.method, h.body.is_some())
     }
@@ -212,13 +226,18 @@ mod tests {
     #[test]
     fn userinfo_in_location_is_dropped_and_not_quoted() {
         let mut h = hop(Method::GET, "http://a.test/x");
-        let mut r = Redirects::new(10, &h);
+        let mut r = Redirects::new(10, &h, NO_JAR);
         let loc = to("http://eve:s3cret@b.test/y");
-        assert!(r.next(&mut h, StatusCode::FOUND, &loc).unwrap());
+        assert!(r.next(&mut h, StatusCode::FOUND, &loc, NO_JAR).unwrap());
         assert_eq!(h.url.as_str(), "http://b.test/y");
         assert!(h.headers.get(AUTHORIZATION).is_none());
         let e = r
-            .next(&mut h, StatusCode::FOUND, &to("http://eve:s3cret@[bad/"))
+            .next(
+                &mut h,
+                StatusCode::FOUND,
+                &to("http://eve:s3cret@[bad/"),
+                NO_JAR,
+            )
             .unwrap_err();
         assert!(!format!("{e} {e:?}").contains("s3cret"), "{e}");
     }
@@ -226,9 +245,9 @@ mod tests {
     #[test]
     fn temporary_redirect_keeps_method_and_body_and_head_stays_head() {
         let mut h = hop(Method::PUT, "http://a.test/x");
-        let mut r = Redirects::new(10, &h);
+        let mut r = Redirects::new(10, &h, NO_JAR);
         assert!(r
-            .next(&mut h, StatusCode::PERMANENT_REDIRECT, &to("y"))
+            .next(&mut h, StatusCode::PERMANENT_REDIRECT, &to("y"), NO_JAR)
             .unwrap());
         assert_eq!(
             (h.method.clone(), h.url.as_str()),
@@ -236,8 +255,10 @@ mod tests {
         );
         assert!(h.body.is_some());
         let mut h = hop(Method::HEAD, "http://a.test/x");
-        let mut r = Redirects::new(10, &h);
-        assert!(r.next(&mut h, StatusCode::FOUND, &to("/z")).unwrap());
+        let mut r = Redirects::new(10, &h, NO_JAR);
+        assert!(r
+            .next(&mut h, StatusCode::FOUND, &to("/z"), NO_JAR)
+            .unwrap());
         assert_eq!(h.method, Method::HEAD);
     }
 
@@ -245,9 +266,14 @@ mod tests {
     fn credentials_are_dropped_across_origins() {
         let mut h = hop(Method::GET, "http://a.test/x");
         h.headers.insert(COOKIE, HeaderValue::from_static("s=1"));
-        let mut r = Redirects::new(10, &h);
+        let mut r = Redirects::new(10, &h, NO_JAR);
         assert!(r
-            .next(&mut h, StatusCode::FOUND, &to("http://a.test:8080/"))
+            .next(
+                &mut h,
+                StatusCode::FOUND,
+                &to("http://a.test:8080/"),
+                NO_JAR
+            )
             .unwrap());
         assert!(h.headers.get(AUTHORIZATION).is_none());
         assert!(h.headers.get(COOKIE).is_none());
@@ -256,38 +282,50 @@ mod tests {
     #[test]
     fn bad_targets_limits_and_loops_are_errors() {
         let mut h = hop(Method::GET, "http://a.test/x");
-        let mut r = Redirects::new(10, &h);
+        let mut r = Redirects::new(10, &h, NO_JAR);
         let e = r
-            .next(&mut h, StatusCode::FOUND, &to("file:///etc/passwd"))
+            .next(&mut h, StatusCode::FOUND, &to("file:///etc/passwd"), NO_JAR)
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Redirect);
         assert!(e.to_string().contains("file:///etc/passwd"));
         let e = r
-            .next(&mut h, StatusCode::FOUND, &to("http://[::1"))
+            .next(&mut h, StatusCode::FOUND, &to("http://[::1"), NO_JAR)
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Redirect);
 
-        let mut r = Redirects::new(10, &h);
-        assert!(r.next(&mut h, StatusCode::FOUND, &to("/y")).unwrap());
-        let e = r.next(&mut h, StatusCode::FOUND, &to("/x")).unwrap_err();
+        let mut r = Redirects::new(10, &h, NO_JAR);
+        assert!(r
+            .next(&mut h, StatusCode::FOUND, &to("/y"), NO_JAR)
+            .unwrap());
+        let e = r
+            .next(&mut h, StatusCode::FOUND, &to("/x"), NO_JAR)
+            .unwrap_err();
         assert!(e.to_string().contains("loop"), "{e}");
 
         let mut h = hop(Method::GET, "http://a.test/0");
-        let mut r = Redirects::new(2, &h);
-        assert!(r.next(&mut h, StatusCode::FOUND, &to("/1")).unwrap());
-        assert!(r.next(&mut h, StatusCode::FOUND, &to("/2")).unwrap());
-        let e = r.next(&mut h, StatusCode::FOUND, &to("/3")).unwrap_err();
+        let mut r = Redirects::new(2, &h, NO_JAR);
+        assert!(r
+            .next(&mut h, StatusCode::FOUND, &to("/1"), NO_JAR)
+            .unwrap());
+        assert!(r
+            .next(&mut h, StatusCode::FOUND, &to("/2"), NO_JAR)
+            .unwrap());
+        let e = r
+            .next(&mut h, StatusCode::FOUND, &to("/3"), NO_JAR)
+            .unwrap_err();
         assert!(e.to_string().contains("too many"), "{e}");
     }
 
     #[test]
     fn not_a_redirect() {
         let mut h = hop(Method::GET, "http://a.test/x");
-        let mut r = Redirects::new(10, &h);
-        assert!(!r.next(&mut h, StatusCode::OK, &to("/y")).unwrap());
+        let mut r = Redirects::new(10, &h, NO_JAR);
+        assert!(!r.next(&mut h, StatusCode::OK, &to("/y"), NO_JAR).unwrap());
         assert!(!r
-            .next(&mut h, StatusCode::FOUND, &HeaderMap::new())
+            .next(&mut h, StatusCode::FOUND, &HeaderMap::new(), NO_JAR)
             .unwrap());
-        assert!(!r.next(&mut h, StatusCode::NOT_MODIFIED, &to("/y")).unwrap());
+        assert!(!r
+            .next(&mut h, StatusCode::NOT_MODIFIED, &to("/y"), NO_JAR)
+            .unwrap());
     }
 }

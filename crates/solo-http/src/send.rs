@@ -7,7 +7,8 @@
 //! so its connection can go back to the pool. A hop takes a connection
 //! from the pool, builds hyper's request (origin-form URI and `Host` for
 //! HTTP/1.1, absolute URI for HTTP/2) and waits for the response head
-//! under the read timeout.
+//! under the read timeout, which counts the connection's silence (see
+//! `silence`), not the time the request takes to upload.
 //!
 //! A user and password in the URL become `Authorization: Basic` (unless
 //! the request has its own `Authorization`) and are taken out of the URL
@@ -21,6 +22,14 @@
 //! its method is idempotent, the hop is tried once more on a new
 //! connection: the caller never sees the stale connection. Bodies are
 //! `Bytes`, so sending one again costs nothing.
+//!
+//! An HTTP/2 server that closes a connection (a graceful `GOAWAY`, as
+//! nginx sends after `keepalive_requests` streams) or refuses a stream
+//! (`REFUSED_STREAM`) has not processed the requests it turned away
+//! (RFC 9113 sections 6.8 and 8.7): those are sent once more, whatever
+//! their method, each on a new connection of its own.
+
+use std::cell::RefCell;
 
 use http::header::{
     HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, COOKIE, HOST,
@@ -40,6 +49,7 @@ use crate::pool::{Conn, Lease};
 use crate::redirect::{Hop, Redirects};
 use crate::request::RequestBuilder;
 use crate::response::Response;
+use crate::silence;
 use crate::wire::{self, Capture, Tap};
 
 /// How much of a redirect response's body is read to keep its connection.
@@ -66,21 +76,27 @@ impl Client {
         });
         let capture = req.capture;
         match deadline {
-            None => self.follow(hop, None, capture).await,
+            None => self.follow(hop, None, capture, None).await,
             Some(d) => {
-                let url = hop.url.clone();
-                solo::time::timeout_at(d.at, self.follow(hop, deadline, capture))
+                // The hop under way when time runs out: the error's URL.
+                let current = RefCell::new(hop.url.clone());
+                solo::time::timeout_at(d.at, self.follow(hop, deadline, capture, Some(&current)))
                     .await
-                    .unwrap_or_else(|_| Err(Error::timeout(Phase::Total, d.limit).with_url(&url)))
+                    .unwrap_or_else(|_| {
+                        Err(Error::timeout(Phase::Total, d.limit).with_url(&current.borrow()))
+                    })
             }
         }
     }
 
+    /// Sends `hop` and the redirects that follow; `current`, if given,
+    /// is kept up to date with the URL of the hop under way.
     async fn follow(
         &self,
         mut hop: Hop,
         deadline: Option<Deadline>,
         capture: bool,
+        current: Option<&RefCell<Url>>,
     ) -> Result<Response, Error> {
         let config = &self.inner.config;
         let limits = Limits {
@@ -88,7 +104,9 @@ impl Client {
             read_timeout: config.read_timeout,
             deadline,
         };
-        let mut redirects = Redirects::new(config.redirect_limit, &hop);
+        let jar = self.inner.jar.as_ref();
+        let cookies = |url: &Url| jar.and_then(|jar| jar.header_for(url));
+        let mut redirects = Redirects::new(config.redirect_limit, &hop, &cookies);
         loop {
             let (resp, lease, decompress, captured) = self
                 .send_hop(&hop, capture)
@@ -100,7 +118,7 @@ impl Client {
             }
             let here = hop.url.clone();
             let next = match redirects.enabled() {
-                true => redirects.next(&mut hop, head.status, &head.headers),
+                true => redirects.next(&mut hop, head.status, &head.headers, &cookies),
                 false => Ok(false),
             };
             if let Ok(false) = next {
@@ -114,6 +132,9 @@ impl Client {
                 .drain(DRAIN_LIMIT)
                 .await;
             next?;
+            if let Some(current) = current {
+                current.replace(hop.url.clone());
+            }
         }
     }
 
@@ -136,6 +157,10 @@ impl Client {
             if let (Some(tap), None) = (&tap, &h2_text) {
                 tap.arm();
             }
+            // The read timeout counts the connection's silence (see
+            // `silence`): nothing sent and nothing received.
+            let conn_tap = lease.tap().cloned();
+            let moved = move || conn_tap.as_ref().map_or(0, |t| t.moved());
             let sending = async {
                 match lease.conn() {
                     Conn::Http1(s) => s.try_send_request(req).await,
@@ -144,9 +169,7 @@ impl Client {
             };
             let result = match inner.config.read_timeout {
                 None => sending.await,
-                Some(d) => solo::timeout(d, sending)
-                    .await
-                    .map_err(|_| Error::timeout(Phase::Read, d))?,
+                Some(d) => silence::head_within(d, &moved, sending).await?,
             };
             // Host, port, path and query: never the userinfo.
             let target = || &hop.url[Position::BeforeHost..Position::AfterQuery];
@@ -169,11 +192,15 @@ impl Client {
                     }
                     let unsent = e.take_message().is_some();
                     let e = e.into_error();
-                    if lease.reused() && !fresh && (unsent || idempotent(&hop.method) && stale(&e))
+                    let refused = refused(&e);
+                    if !fresh
+                        && (refused
+                            || lease.reused() && (unsent || idempotent(&hop.method) && stale(&e)))
                     {
                         tracing::debug!(
                             target = target(),
-                            "stale connection: sending again on a new one"
+                            refused,
+                            "stale or closing connection: sending again on a new one"
                         );
                         fresh = true;
                         continue;
@@ -316,6 +343,27 @@ fn stale(e: &hyper::Error) -> bool {
                     | std::io::ErrorKind::BrokenPipe
             )
         })
+}
+
+/// An HTTP/2 request the server never processed: its stream was above the
+/// last stream id of the server's graceful `GOAWAY` (or it was opened
+/// after that `GOAWAY`), or the server refused the stream
+/// (`REFUSED_STREAM`). RFC 9113 section 8.7: such a request can be sent
+/// again on a new connection, whatever its method.
+fn refused(e: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h2) = s.downcast_ref::<h2::Error>() {
+            return h2.is_remote()
+                && match h2.reason() {
+                    Some(h2::Reason::NO_ERROR) => h2.is_go_away(),
+                    Some(h2::Reason::REFUSED_STREAM) => h2.is_reset(),
+                    _ => false,
+                };
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn io_kind(e: &hyper::Error) -> Option<std::io::ErrorKind> {

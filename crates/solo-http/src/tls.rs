@@ -103,7 +103,7 @@ fn certificate_problem(e: &rustls::CertificateError) -> &'static str {
     match e {
         C::UnknownIssuer => {
             "the server's certificate is signed by an authority that is not trusted \
-             (add its CA to the trusted roots: solo-crawl's --ca-cert FILE)"
+             (add its CA to the trusted roots: ClientBuilder::add_root_certificate)"
         }
         C::NotValidForName | C::NotValidForNameContext { .. } => {
             "the server's certificate is not valid for this host name"

@@ -4,7 +4,9 @@
 //! [`Capture`] a response carries when its request asked for one
 //! ([`RequestBuilder::capture`](crate::RequestBuilder::capture)). Must
 //! not: change a byte, or cost anything to requests that did not ask (a
-//! tap that is not armed is one `Cell` read per read or write).
+//! tap that is not armed is one `Cell` read per read or write, and one
+//! `Cell` sum: the count of bytes moved, which the read timeout looks
+//! at).
 //!
 //! Design: hyper parses the response head into a `HeaderMap` and keeps
 //! no copy of the bytes (its `preserve_header_case` map is private API),
@@ -39,6 +41,9 @@ use http::{HeaderMap, StatusCode};
 #[derive(Default)]
 pub(crate) struct Tap {
     armed: Cell<bool>,
+    /// Bytes read and written so far (for the read timeout: a connection
+    /// that moves bytes is not silent).
+    moved: Cell<u64>,
     sent: RefCell<Vec<u8>>,
     received: RefCell<Vec<u8>>,
     /// The address connected to (the proxy's, through a proxy).
@@ -51,6 +56,11 @@ impl Tap {
             peer,
             ..Tap::default()
         })
+    }
+
+    /// How many bytes the connection read and wrote so far.
+    pub(crate) fn moved(&self) -> u64 {
+        self.moved.get()
     }
 
     /// Starts copying (before a request is handed to hyper).
@@ -73,6 +83,14 @@ impl Tap {
             received
         });
         (sent, head)
+    }
+}
+
+impl Tap {
+    fn count(&self, moved: &Poll<io::Result<usize>>) {
+        if let Poll::Ready(Ok(n)) = moved {
+            self.moved.set(self.moved.get() + *n as u64);
+        }
     }
 }
 
@@ -121,6 +139,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tapped<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_read(cx, buf);
+        this.tap.count(&r);
         if let (true, Poll::Ready(Ok(n))) = (this.tap.armed.get(), &r) {
             this.tap.received.borrow_mut().extend_from_slice(&buf[..*n]);
         }
@@ -136,6 +155,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tapped<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.tap.count(&r);
         if let (true, Poll::Ready(Ok(n))) = (this.tap.armed.get(), &r) {
             this.tap.sent.borrow_mut().extend_from_slice(&buf[..*n]);
         }
@@ -149,6 +169,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tapped<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.tap.count(&r);
         if let (true, Poll::Ready(Ok(n))) = (this.tap.armed.get(), &r) {
             let mut left = *n;
             let mut sent = this.tap.sent.borrow_mut();

@@ -178,6 +178,23 @@ fn gzip_deflate_and_brotli_are_decoded() {
     });
 }
 
+/// A gzip body of several members is their content one after another;
+/// bytes after the last member (padding, junk) are ignored.
+#[test]
+fn gzip_of_several_members_and_trailing_bytes() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        for route in ["/gzip-members", "/gzip-members?tail=junk"] {
+            assert_eq!(
+                text(&client, s.url(route)).await,
+                "first member; second member",
+                "{route}"
+            );
+        }
+    });
+}
+
 #[test]
 fn charset_comes_from_header_meta_or_bom() {
     run(async {

@@ -47,6 +47,24 @@ fn cookies_set_by_a_redirect_reach_the_next_hop() {
     });
 }
 
+/// "Set a cookie and redirect to yourself": the second request differs
+/// (it has the cookie), so it is not a loop; a real loop still ends.
+#[test]
+fn a_redirect_to_the_same_url_with_a_new_cookie_is_followed() {
+    run(async {
+        let s = start().await;
+        let client = Client::builder().cookie_store(true).build().unwrap();
+        assert_eq!(text(&client, s.url("/cookie/bounce")).await, "welcome");
+        // The same cookie again: nothing changed, a loop.
+        let e = failure(&client, s.url("/cookie/bounce?forever")).await;
+        assert_eq!(e.kind(), ErrorKind::Redirect);
+        assert!(e.to_string().contains("redirect loop"), "{e}");
+        // Without the jar the cookie never comes back: a loop too.
+        let e = failure(&Client::new(), s.url("/cookie/bounce")).await;
+        assert!(e.to_string().contains("redirect loop"), "{e}");
+    });
+}
+
 #[test]
 fn without_the_jar_no_cookie_is_kept() {
     run(async {
@@ -88,6 +106,7 @@ fn tls_and_http2_run_end_to_end_through_the_tunnel() {
             TlsOptions {
                 h2: true,
                 lifetime: None,
+                max_streams: None,
             },
         )
         .await;

@@ -67,6 +67,27 @@ fn server_that_never_answers_hits_the_read_timeout() {
     });
 }
 
+/// A timeout after a redirect names the hop that timed out.
+#[test]
+fn a_timeout_after_a_redirect_names_the_hop_that_timed_out() {
+    run(async {
+        let s = start().await;
+        let total = Client::builder()
+            .timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let read = Client::builder()
+            .read_timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        for (client, phase) in [(total, Phase::Total), (read, Phase::Read)] {
+            let e = failure(&client, s.url("/redirect/never")).await;
+            assert_eq!(e.kind(), ErrorKind::Timeout(phase), "{e}");
+            assert_eq!(e.url().unwrap().as_str(), s.url("/never"), "{phase:?}");
+        }
+    });
+}
+
 #[test]
 fn trickling_server_hits_the_total_timeout_while_the_body_is_read() {
     run(async {
@@ -163,12 +184,16 @@ fn unknown_host_is_a_dns_error() {
     });
 }
 
+/// A 127.0.0.1 address nothing listens on (connections are refused).
+async fn closed_port() -> std::net::SocketAddr {
+    let listener = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap()
+}
+
 #[test]
 fn connection_refused_is_a_connect_error() {
     run(async {
-        let listener = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        drop(listener);
+        let addr = closed_port().await;
         let client = Client::new();
         let e = failure(&client, format!("http://{addr}/")).await;
         assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
@@ -178,6 +203,23 @@ fn connection_refused_is_a_connect_error() {
         assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
         let s = start_faulty().await;
         still_works(&client, &s).await;
+    });
+}
+
+/// A proxy that refuses the connection: the error says it is the proxy.
+#[test]
+fn a_refused_proxy_is_named_as_the_proxy() {
+    run(async {
+        let proxy = closed_port().await;
+        let s = start_faulty().await;
+        let client = Client::builder()
+            .proxy(&format!("http://{proxy}"))
+            .build()
+            .unwrap();
+        let e = failure(&client, s.url("/ok")).await;
+        assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+        let says = format!("cannot connect to the proxy {proxy}");
+        assert!(e.to_string().contains(&says), "{e}");
     });
 }
 
@@ -210,5 +252,78 @@ fn a_response_that_is_not_http_is_an_error() {
         assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
         assert!(e.to_string().contains("invalid HTTP response"), "{e}");
         still_works(&client, &s).await;
+    });
+}
+
+/// A server that reads request bodies at `per_50ms` bytes per 50 ms, then
+/// answers with the number of body bytes read.
+async fn slow_reader(per_50ms: usize) -> Server {
+    start_raw(move |s| async move {
+        let Some(head) = common::read_head_text(&s).await else {
+            return;
+        };
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0);
+        let mut buf = vec![0u8; per_50ms];
+        let mut read = 0;
+        while read < length {
+            let want = per_50ms.min(length - read);
+            match s.read(&mut buf[..want]).await {
+                Ok(n @ 1..) => read += n,
+                _ => return,
+            }
+            solo::sleep(Duration::from_millis(50)).await;
+        }
+        let body = read.to_string();
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = s.write_all(answer.as_bytes()).await;
+    })
+    .await
+}
+
+/// The read timeout is the server's silence: an upload that takes longer
+/// than the limit, with the server reading all along, is not one.
+#[test]
+fn a_slow_steady_upload_is_not_a_read_timeout() {
+    run(async {
+        let s = slow_reader(64 << 10).await; // ~1.25 MiB/s
+        let client = Client::builder()
+            .read_timeout(Duration::from_millis(1000))
+            .build()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let body = vec![b'u'; 3 << 20]; // about 2.4 s
+        let resp = client.post(s.url("/upload")).body(body).send().await;
+        let resp = resp.unwrap_or_else(|e| panic!("after {:?}: {e}", started.elapsed()));
+        assert_eq!(resp.text().await.unwrap(), (3 << 20).to_string());
+        assert!(started.elapsed() > Duration::from_millis(1000));
+    });
+}
+
+/// A server that stops reading the upload is silent: the read timeout
+/// ends the request.
+#[test]
+fn a_server_that_stops_reading_the_upload_hits_the_read_timeout() {
+    run(async {
+        let s = start_raw(|s| async move {
+            let _ = s.set_buffer_sizes(Some(8 << 10), None);
+            let _ = common::read_head_text(&s).await;
+            solo::sleep(Duration::from_secs(60)).await;
+        })
+        .await;
+        let client = Client::builder()
+            .read_timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let body = vec![b'u'; 64 << 20];
+        let e = client.post(s.url("/upload")).body(body).send().await;
+        let e = e.expect_err("the server never reads the body");
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Read), "{e}");
     });
 }

@@ -12,7 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use solo_http::{Client, StatusCode};
+mod common;
+
+use solo_http::{Client, StatusCode, Version};
 
 /// A running nginx, stopped (and its directory removed) on drop.
 struct Nginx {
@@ -80,7 +82,27 @@ fn binary_file(n: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
-fn write_config(dir: &Path, port: u16) {
+/// How the test nginx serves: plain HTTP/1.1 (the default), or TLS with
+/// HTTP/2 and a small `keepalive_requests` (nginx then ends each
+/// connection with a `GOAWAY` after that many streams).
+#[derive(Default)]
+struct Site {
+    /// Certificate chain and key (PEM) for `listen ... ssl http2`.
+    tls: Option<(String, String)>,
+    keepalive_requests: Option<u32>,
+}
+
+fn write_config(dir: &Path, port: u16, site: &Site) {
+    let mut listen = format!("127.0.0.1:{port}");
+    if let Some((cert, key)) = &site.tls {
+        std::fs::write(dir.join("cert.pem"), cert).unwrap();
+        std::fs::write(dir.join("key.pem"), key).unwrap();
+        listen = format!(
+            "{listen} ssl http2; ssl_certificate {dir}/cert.pem; ssl_certificate_key {dir}/key.pem",
+            dir = dir.display()
+        );
+    }
+    let keepalive_requests = site.keepalive_requests.unwrap_or(1_000_000);
     let conf = format!(
         r#"daemon off;
 master_process off;
@@ -100,13 +122,13 @@ http {{
     fastcgi_temp_path {dir}/tmp/fastcgi;
     uwsgi_temp_path {dir}/tmp/uwsgi;
     scgi_temp_path {dir}/tmp/scgi;
-    keepalive_requests 1000000;
+    keepalive_requests {keepalive_requests};
     keepalive_timeout 60s;
     gzip on;
     gzip_min_length 20;
     gzip_types text/plain;
     server {{
-        listen 127.0.0.1:{port};
+        listen {listen};
         root {dir}/html;
         add_header X-Conn $connection always;
     }}
@@ -119,6 +141,11 @@ http {{
 
 /// Starts nginx, or `None` (after saying so) when it is not installed.
 fn start_nginx() -> Option<Nginx> {
+    start_site(&Site::default())
+}
+
+/// Starts nginx serving `site`, or `None` when it is not installed.
+fn start_site(site: &Site) -> Option<Nginx> {
     let Some(bin) = find_nginx() else {
         let msg = "nginx not found (install it: apt-get install -y nginx; .ci/run does)";
         // In CI a missing nginx is a failure, not a pass.
@@ -149,7 +176,7 @@ fn start_nginx() -> Option<Nginx> {
             .local_addr()
             .unwrap()
             .port();
-        write_config(&dir, port);
+        write_config(&dir, port, site);
         let mut child = Command::new(&bin)
             .arg("-p")
             .arg(&dir)
@@ -308,5 +335,50 @@ fn head_has_the_length_and_no_body() {
         let resp = client.get(nginx.url("/small.bin")).send().await.unwrap();
         assert_eq!(resp.headers()["x-conn"], conn);
         assert_eq!(resp.bytes().await.unwrap().len(), 4096);
+    });
+}
+
+#[test]
+fn http2_goaway_after_keepalive_requests_retries_the_refused_streams() {
+    let pki = common::tls::Pki::new();
+    let site = Site {
+        tls: Some((pki.cert_pem.clone(), pki.key_pem.clone())),
+        keepalive_requests: Some(10),
+    };
+    let Some(nginx) = start_site(&site) else {
+        return;
+    };
+    let url = format!("https://localhost:{}/small.bin", nginx.port);
+    run(async {
+        let client = Client::builder()
+            .add_root_certificate(pki.ca_der.clone())
+            .resolve("localhost", [127, 0, 0, 1].into())
+            .build()
+            .unwrap();
+        // nginx answers 10 streams per connection, then GOAWAY: the other
+        // requests in flight were never processed and must be sent again.
+        let requests = (0..100).map(|i| {
+            let client = client.clone();
+            let url = format!("{url}?i={i}");
+            async move {
+                let resp = client.get(url).send().await?;
+                assert_eq!(resp.version(), Version::HTTP_2);
+                resp.bytes().await.map(|b| b.len())
+            }
+        });
+        let results = solo::gather(requests).await;
+        let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+        assert!(
+            failed.is_empty(),
+            "{} of 100 failed, first: {}",
+            failed.len(),
+            failed[0]
+        );
+        assert!(results.iter().all(|r| *r.as_ref().unwrap() == 4096));
+        // And later requests go to a live connection.
+        for _ in 0..25 {
+            let resp = client.get(url.as_str()).send().await.unwrap();
+            assert_eq!(resp.bytes().await.unwrap().len(), 4096);
+        }
     });
 }

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{concurrent, json, run, start, start_faulty, text};
-use solo_http::Client;
+use solo_http::{Client, ClientBuilder};
 
 #[test]
 fn sequential_requests_share_one_keep_alive_connection() {
@@ -223,5 +223,55 @@ fn a_stale_connection_is_retried_for_idempotent_requests_only() {
         assert!(e.to_string().contains("before a response arrived"), "{e}");
         let resp = client.get(s.url("/once")).send().await.unwrap();
         assert_eq!(resp.text().await.unwrap(), "ok");
+    });
+}
+
+/// A client that resolves `host0.test` ... `host{n-1}.test` to 127.0.0.1.
+fn many_names(n: usize, more: impl FnOnce(ClientBuilder) -> ClientBuilder) -> Client {
+    let mut b = Client::builder();
+    for i in 0..n {
+        b = b.resolve(&format!("host{i}.test"), [127, 0, 0, 1].into());
+    }
+    more(b).build().unwrap()
+}
+
+/// The pool forgets a host once nothing uses it and its idle connections
+/// are swept: a crawler's pool does not grow with every host it met.
+#[test]
+fn hosts_leave_the_pool_when_their_idle_connections_are_swept() {
+    run(async {
+        let s = start().await;
+        let client = many_names(100, |b| {
+            b.pool_idle_timeout(Some(Duration::from_millis(100)))
+        });
+        for i in 0..100 {
+            let url = format!("http://host{i}.test:{}/text", s.addr.port());
+            assert_eq!(text(&client, url).await, "hello world");
+        }
+        assert_eq!(client.pooled_hosts(), 100);
+        assert_eq!(s.stats.open(), 100);
+        solo::sleep(Duration::from_millis(400)).await;
+        assert_eq!(s.stats.open(), 0);
+        assert_eq!(client.pooled_hosts(), 0);
+        // And a host comes back as new.
+        let url = format!("http://host7.test:{}/text", s.addr.port());
+        assert_eq!(text(&client, url).await, "hello world");
+        assert_eq!(client.pooled_hosts(), 1);
+    });
+}
+
+/// Hosts that keep no connection (here none is kept at all) are pruned as
+/// the pool's map grows: it stays small however many hosts were met.
+#[test]
+fn hosts_that_keep_no_connection_are_pruned() {
+    run(async {
+        let s = start().await;
+        let client = many_names(300, |b| b.pool_max_idle_per_host(0));
+        for i in 0..300 {
+            let url = format!("http://host{i}.test:{}/text", s.addr.port());
+            assert_eq!(text(&client, url).await, "hello world");
+        }
+        let hosts = client.pooled_hosts();
+        assert!(hosts <= 64, "{hosts} hosts kept after 300");
     });
 }

@@ -250,6 +250,15 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
         }
         "/gzip" => reply(200, &[("content-encoding", "gzip")], gzip(text.as_bytes())),
         "/deflate" => reply(200, &[("content-encoding", "deflate")], deflate(text.as_bytes())),
+        // Two gzip members (RFC 1952 2.2), then what `?tail=` says.
+        "/gzip-members" => {
+            let mut body = gzip(b"first member; ");
+            body.extend_from_slice(&gzip(b"second member"));
+            if let Some(tail) = req.uri().query().and_then(|q| q.strip_prefix("tail=")) {
+                body.extend_from_slice(tail.as_bytes());
+            }
+            reply(200, &[("content-encoding", "gzip")], body)
+        }
         "/br" => reply(200, &[("content-encoding", "br")], brotli(text.as_bytes())),
         "/latin1" => reply(
             200,
@@ -292,6 +301,7 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
             redirect(302, &format!("http://localhost:{}/echo", addr.port()))
         }
         "/redirect/same-host" => redirect(302, "/echo"),
+        "/redirect/never" => redirect(302, "/never"),
         "/redirect/303" => redirect(303, "/echo"),
         "/redirect/307" => redirect(307, "/echo"),
         "/redirect/302" => redirect(302, "/echo"),
@@ -308,6 +318,27 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
             &[("set-cookie", "via=redirect; Path=/"), ("location", "/echo")],
             "",
         ),
+        // Sets a cookie and redirects to itself until the cookie comes
+        // back (a site's cookie check); always, at `?forever`.
+        "/cookie/bounce" => {
+            let seen = req
+                .headers()
+                .get("cookie")
+                .is_some_and(|c| c.as_bytes().windows(6).any(|w| w == b"seen=1"));
+            if seen && req.uri().query() != Some("forever") {
+                reply(200, &[], "welcome")
+            } else {
+                let location = match req.uri().query() {
+                    Some(q) => format!("/cookie/bounce?{q}"),
+                    None => "/cookie/bounce".to_owned(),
+                };
+                reply(
+                    302,
+                    &[("set-cookie", "seen=1; Path=/"), ("location", &location)],
+                    "",
+                )
+            }
+        }
         p if p.starts_with("/redirect/chain/") => {
             let n: usize = p["/redirect/chain/".len()..].parse().unwrap_or(0);
             if n == 0 {

@@ -28,6 +28,9 @@ pub struct Pki {
     pub ca_der: Vec<u8>,
     chain: Vec<CertificateDer<'static>>,
     key: Vec<u8>,
+    /// The leaf's certificate and key in PEM, for servers that read files.
+    pub cert_pem: String,
+    pub key_pem: String,
 }
 
 impl Pki {
@@ -46,6 +49,8 @@ impl Pki {
             ca_der: ca_cert.der().to_vec(),
             chain: vec![leaf.der().clone()],
             key: leaf_key.serialize_der(),
+            cert_pem: leaf.pem(),
+            key_pem: leaf_key.serialize_pem(),
         }
     }
 
@@ -75,6 +80,9 @@ pub struct TlsOptions {
     pub h2: bool,
     /// Close each connection this long after accepting it.
     pub lifetime: Option<Duration>,
+    /// HTTP/2's limit of concurrent streams per connection (hyper's
+    /// default when `None`).
+    pub max_streams: Option<u32>,
 }
 
 /// Starts a TLS server on 127.0.0.1 serving the test routes.
@@ -85,11 +93,11 @@ pub async fn start_tls(pki: &Pki, opts: TlsOptions) -> Server {
         &[b"http/1.1"]
     };
     let acceptor = futures_rustls::TlsAcceptor::from(pki.server_config(alpn));
-    let lifetime = opts.lifetime;
+    let (lifetime, max_streams) = (opts.lifetime, opts.max_streams);
     start_raw(move |stream: TcpStream| {
         let acceptor = acceptor.clone();
         async move {
-            let serve = serve_tls(acceptor, stream);
+            let serve = serve_tls(acceptor, stream, max_streams);
             match lifetime {
                 Some(d) => drop(solo::timeout(d, serve).await),
                 None => serve.await,
@@ -99,7 +107,11 @@ pub async fn start_tls(pki: &Pki, opts: TlsOptions) -> Server {
     .await
 }
 
-async fn serve_tls(acceptor: futures_rustls::TlsAcceptor, stream: TcpStream) {
+async fn serve_tls(
+    acceptor: futures_rustls::TlsAcceptor,
+    stream: TcpStream,
+    max_streams: Option<u32>,
+) {
     let addr = stream.local_addr().unwrap();
     let Ok(tls) = acceptor.accept(stream).await else {
         return;
@@ -109,6 +121,7 @@ async fn serve_tls(acceptor: futures_rustls::TlsAcceptor, stream: TcpStream) {
     let service = hyper::service::service_fn(move |req| route(req, addr));
     if h2 {
         let _ = hyper::server::conn::http2::Builder::new(LocalExec)
+            .max_concurrent_streams(max_streams)
             .serve_connection(io, service)
             .await;
     } else {

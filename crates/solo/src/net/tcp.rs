@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -630,6 +630,23 @@ impl fmt::Debug for TcpStream {
 impl AsRawFd for TcpStream {
     fn as_raw_fd(&self) -> RawFd {
         self.io.as_raw_fd()
+    }
+}
+
+/// For socket options this type has no method for (e.g. through
+/// `socket2::SockRef`).
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// solo::run(async {
+///     let l = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     let c = solo::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+///     let _fd = c.as_fd();
+/// });
+/// ```
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
     }
 }
 
