@@ -393,16 +393,29 @@ impl CrawlSettings {
     /// assert!(!a.contains_key("concurrency"));
     /// ```
     pub fn meaning(&self) -> BTreeMap<String, String> {
-        let table = toml::Table::try_from(self).unwrap_or_default();
+        let all = self.values();
         MEANING
             .iter()
             .map(|&k| {
-                let v = table
-                    .get(k)
-                    .map_or("(not set)".to_owned(), |v| v.to_string());
-                (k.to_owned(), v)
+                let v = all.get(k).map_or("(not set)", String::as_str);
+                (k.to_owned(), v.to_owned())
             })
             .collect()
+    }
+
+    /// Every setting that is set, as its TOML value: with
+    /// [`differences`], what two runs of a shared crawl disagree on.
+    ///
+    /// ```
+    /// use solo_crawl::settings::{differences, CrawlSettings};
+    /// let a = CrawlSettings::from_toml("urls = [\"http://a/\"]\ndelay = 5", "a").unwrap();
+    /// let b = CrawlSettings::from_toml("urls = [\"http://a/\"]\nconcurrency = 9", "b").unwrap();
+    /// let d = differences(&a.values(), &b.values());
+    /// assert_eq!(d, ["concurrency: 64 (stored) -> 9 (now)", "delay: 5 (stored) -> 0 (now)"]);
+    /// ```
+    pub fn values(&self) -> BTreeMap<String, String> {
+        let table = toml::Table::try_from(self).unwrap_or_default();
+        table.into_iter().map(|(k, v)| (k, v.to_string())).collect()
     }
 }
 

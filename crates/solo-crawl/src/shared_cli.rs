@@ -54,18 +54,27 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
     match solo_crawl::share_settings(url, id, &toml) {
         Ok(stored) if stored == toml => {}
         Ok(stored) => {
-            let diff = CrawlSettings::from_toml(&stored, "the stored settings")
-                .map(|s| differences(&crawl_wide(&s).meaning(), &ours.meaning()))
-                .unwrap_or_default();
-            return fail(format!(
-                "crawl {id:?} already exists in that Redis with other settings{}: join it with \
-                 `solo-crawl worker --redis URL --crawl-id {id}`, or choose another --crawl-id",
-                if diff.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", diff.join("; "))
+            let theirs = match CrawlSettings::from_toml(&stored, "the stored settings") {
+                Ok(s) => crawl_wide(&s),
+                Err(e) => {
+                    return fail(format!(
+                        "crawl {id:?} already exists in that Redis, with settings this \
+                         solo-crawl cannot read ({e}): choose another --crawl-id"
+                    ))
                 }
-            ));
+            };
+            // Every setting that differs, not only those that give the
+            // crawl its meaning: all workers obey the stored ones.
+            let diff = differences(&theirs.values(), &ours.values());
+            if !diff.is_empty() {
+                return fail(format!(
+                    "crawl {id:?} already exists in that Redis with other settings ({}): join \
+                     it with `solo-crawl worker --redis URL --crawl-id {id}` (its own \
+                     --concurrency, logs, metrics and files are per worker), or choose another \
+                     --crawl-id",
+                    diff.join("; ")
+                ));
+            }
         }
         Err(e) => return fail(e),
     }

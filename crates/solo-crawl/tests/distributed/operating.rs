@@ -47,3 +47,38 @@ fn status_of_a_finished_crawl_keeps_its_rate() {
     let (start, end) = (stats("started_ms"), stats("ended_ms"));
     assert!(end > start, "{start} {end}");
 }
+
+/// `crawl --redis` again with other settings that do not change what is
+/// crawled (`--per-host`, `--concurrency`): still refused, with each
+/// difference named. Before, only scope settings were listed, so this
+/// refusal said nothing of what differs.
+#[test]
+fn a_second_crawl_with_other_settings_is_told_every_difference() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(1, 5, Duration::from_millis(1));
+    let redis = Redis::start();
+    let dir = TempDir::new("differ");
+    let out = dir.path("p.jsonl");
+    let first = shared(&site, &redis, "c1", &out, &["--delay=5", "--per-host=4"]);
+    let (code, err) = wait(spawn(&first), LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    let again = ["--delay=5", "--per-host=2", "--concurrency=32"];
+    let (code, err) = wait(spawn(&shared(&site, &redis, "c1", &out, &again)), LIMIT);
+    assert_eq!(code, Some(1), "{err}");
+    for said in [
+        "already exists in that Redis with other settings",
+        "concurrency: 64 (stored) -> 32 (now)",
+        "per-host: 4 (stored) -> 2 (now)",
+    ] {
+        assert!(err.contains(said), "{said:?} in {err}");
+    }
+    assert!(!err.contains("delay"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // The same settings (another output: each worker's own) join it.
+    let same = ["--delay=5", "--per-host=4"];
+    let other = dir.path("q.jsonl");
+    let (code, err) = wait(spawn(&shared(&site, &redis, "c1", &other, &same)), LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+}
