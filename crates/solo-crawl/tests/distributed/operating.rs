@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::harness::{redis_available, run, spawn, wait, Redis, Site, TempDir};
+use super::harness::{self, redis_available, run, spawn, wait, Redis, Site, TempDir};
 use super::{shared, LIMIT};
 
 /// `solo-crawl status --redis URL --crawl-id ID`: its stdout.
@@ -81,4 +81,140 @@ fn a_second_crawl_with_other_settings_is_told_every_difference() {
     let other = dir.path("q.jsonl");
     let (code, err) = wait(spawn(&shared(&site, &redis, "c1", &other, &same)), LIMIT);
     assert_eq!(code, Some(0), "{err}");
+}
+
+/// A first port of `n` free ones in a row on 127.0.0.1.
+fn free_ports(n: u16) -> u16 {
+    let bind = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p));
+    loop {
+        let first = bind(0).and_then(|l| l.local_addr()).expect("a port").port();
+        if first.checked_add(n).is_some() && (0..n).all(|i| bind(first + i).is_ok()) {
+            return first;
+        }
+    }
+}
+
+/// `solo_crawl_pages_total` served at 127.0.0.1:`port` (none: nothing
+/// listens there).
+fn pages_served(port: u16) -> Option<u64> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("solo_crawl_pages_total "))?;
+    line.split(' ').nth(1)?.parse().ok()
+}
+
+/// The `pages` of a stats file.
+fn pages_in(stats: &std::path::Path) -> u64 {
+    let text = std::fs::read(stats).unwrap_or_else(|e| panic!("{}: {e}", stats.display()));
+    let v: serde_json::Value = serde_json::from_slice(&text).expect("stats JSON");
+    v["pages"].as_u64().unwrap_or_else(|| panic!("{v}"))
+}
+
+/// `crawl --redis --workers 2` with a stats file, a log file and metrics:
+/// worker i writes its own files numbered like its output and serves its
+/// metrics on PORT+i; a `worker` started on its own takes the same
+/// options. Each counts the pages its output holds, and together they
+/// count the crawl. Before, `worker` refused these options and `--workers`
+/// gave them to worker 0 alone, which counted its third of the crawl.
+#[test]
+fn every_worker_has_its_own_stats_file_log_and_metrics() {
+    if !redis_available() {
+        return;
+    }
+    let bad = run(&[
+        "worker",
+        "--redis=redis://127.0.0.1:1/0",
+        "--crawl-id=x",
+        "--workers=3",
+        "--output=x.jsonl",
+        "--metrics=127.0.0.1:65534",
+    ]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
+    assert!(err.contains("--metrics 127.0.0.1:65534: worker 2"), "{err}");
+
+    let site = Site::start(3, 100, Duration::from_millis(30));
+    let redis = Redis::start();
+    let dir = TempDir::new("observed");
+    let port = free_ports(2);
+    let (p, l, st) = (dir.path("p.jsonl"), dir.path("c.log"), dir.path("s.json"));
+    let (l, st) = (l.display().to_string(), st.display().to_string());
+    let metrics = format!("--metrics=127.0.0.1:{port}");
+    let flags = [
+        "--workers=2",
+        "--per-host=2",
+        "--log-level=info",
+        &format!("--log-file={l}"),
+        &format!("--stats-file={st}"),
+        &metrics,
+        "--metrics-linger=60",
+    ];
+    let parent = spawn(&shared(&site, &redis, "obs", &p, &flags));
+    super::await_crawl(&redis, "obs");
+    let (w_out, w_log, w_stats) = (dir.path("w.jsonl"), dir.path("w.log"), dir.path("w.json"));
+    let mut alone = super::worker(&redis, "obs", &w_out);
+    for (flag, path) in [("--log-file=", &w_log), ("--stats-file=", &w_stats)] {
+        alone.push(format!("{flag}{}", path.display()));
+    }
+    alone.extend(
+        [
+            "--metrics=127.0.0.1:0",
+            "--log-level=info",
+            "--concurrency=2",
+        ]
+        .map(String::from),
+    );
+    let (code, err) = wait(spawn(&alone), LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("these are this worker's statistics"), "{err}");
+    let log = std::fs::read_to_string(&w_log).expect("the worker's log");
+    assert!(
+        log.contains("serving metrics at http://127.0.0.1:"),
+        "{log}"
+    );
+    assert_eq!(pages_in(&w_stats), harness::lines(&w_out) as u64);
+
+    // The crawl done, worker i serves its final count on PORT+i.
+    let outs: Vec<_> = (0..2).map(|i| dir.path(&format!("p.{i}.jsonl"))).collect();
+    let total = site.all().len() as u64;
+    let deadline = std::time::Instant::now() + LIMIT;
+    let served = loop {
+        let served: Vec<u64> = (0..2)
+            .map(|i| pages_served(port + i).unwrap_or(0))
+            .collect();
+        if served.iter().sum::<u64>() + pages_in(&w_stats) == total {
+            break served;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{served:?} of {total}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    eprintln!("pages per worker: {served:?} and {}", pages_in(&w_stats));
+    let pid = parent.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status();
+    assert!(sent.is_ok_and(|s| s.success()));
+    let (code, err) = wait(parent, LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    for i in 0..2u16 {
+        let n = |name: &str| dir.path(&name.replace('N', &i.to_string()));
+        let lines = harness::lines(&outs[usize::from(i)]) as u64;
+        assert_eq!(served[usize::from(i)], lines, "worker {i}'s metrics");
+        assert_eq!(pages_in(&n("s.N.json")), lines, "worker {i}'s stats file");
+        let log = std::fs::read_to_string(n("c.N.log")).expect("worker i's log");
+        let at = format!("serving metrics at http://127.0.0.1:{}/", port + i);
+        assert!(log.contains(&at), "{at} in {log}");
+    }
+    for unnumbered in ["s.json", "c.log", "p.jsonl"] {
+        assert!(!dir.path(unnumbered).exists(), "{unnumbered}");
+    }
 }
