@@ -218,3 +218,36 @@ fn every_worker_has_its_own_stats_file_log_and_metrics() {
         assert!(!dir.path(unnumbered).exists(), "{unnumbered}");
     }
 }
+
+/// `worker --concurrency 1` keeps one request in flight, whatever the
+/// crawl's `--concurrency` and `--per-host` (its other settings are the
+/// crawl's). Before, `worker` had no such option.
+#[test]
+fn a_worker_sets_its_own_concurrency() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(1, 60, Duration::from_millis(20));
+    let redis = Redis::start();
+    let dir = TempDir::new("conc");
+    let first = dir.path("p.jsonl");
+    let starter = spawn(&shared(&site, &redis, "conc", &first, &["--per-host=8"]));
+    super::await_lines(&[first.clone()], 3);
+    let pid = starter.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status();
+    assert!(sent.is_ok_and(|s| s.success()));
+    let (code, err) = wait(starter, LIMIT);
+    assert_eq!(code, Some(130), "{err}");
+    let before = site.arrivals()[0].len();
+    let rest = dir.path("w.jsonl");
+    let mut args = super::worker(&redis, "conc", &rest);
+    args.push("--concurrency=1".into());
+    let (code, err) = wait(spawn(&args), LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    super::assert_all_pages(&site, &[first, rest]);
+    let after = &site.arrivals()[0][before..];
+    assert!(after.len() >= 10, "{after:?}");
+    assert!(after.iter().all(|&n| n == 1), "{after:?}");
+}
