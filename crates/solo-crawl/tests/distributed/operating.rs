@@ -232,7 +232,7 @@ fn a_worker_sets_its_own_concurrency() {
     let dir = TempDir::new("conc");
     let first = dir.path("p.jsonl");
     let starter = spawn(&shared(&site, &redis, "conc", &first, &["--per-host=8"]));
-    super::await_lines(&[first.clone()], 3);
+    super::await_lines(std::slice::from_ref(&first), 3);
     let pid = starter.id().to_string();
     let sent = std::process::Command::new("kill")
         .args(["-INT", &pid])
