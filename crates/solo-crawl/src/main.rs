@@ -14,7 +14,7 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use regex::Regex;
 use solo_crawl::demo_site::DemoSite;
-use solo_crawl::settings::{self, CrawlSettings};
+use solo_crawl::settings::{self, CrawlSettings, Observability};
 use solo_crawl::{
     AutoThrottle, Config, Crawler, Format, FrontierBackend, LinkSpider, OutputConfig,
     RedisFrontier, Summary, Target, WarcOutput,
@@ -130,11 +130,20 @@ struct WorkerArgs {
     /// --output (a name already taken goes on at the next free number).
     #[arg(long, value_name = "FILE")]
     warc: Option<PathBuf>,
+    /// This worker's requests in flight at once (default: the crawl's
+    /// --concurrency).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100000))]
+    concurrency: Option<u64>,
+    /// This worker's logs, metrics and stats file (see `crawl --help`).
+    #[command(flatten)]
+    observability: Observability,
     /// Run this many worker processes (this one and N-1 more); each writes
     /// --output FILE with its number in the name (more.jsonl:
-    /// more.0.jsonl, more.1.jsonl, ...), and --warc likewise (more.warc.gz:
-    /// more.0-00000.warc.gz, more.1-00000.warc.gz, ...). SIGINT or SIGTERM
-    /// to this process stops them all gracefully.
+    /// more.0.jsonl, more.1.jsonl, ...), and --warc, --log-file and
+    /// --stats-file likewise (more.warc.gz: more.0-00000.warc.gz, ...;
+    /// stats.json: stats.0.json, ...); with --metrics HOST:PORT, worker i
+    /// listens on PORT+i. SIGINT or SIGTERM to this process stops them all
+    /// gracefully.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
     workers: Option<u64>,
     /// Started by a --workers parent: stop gracefully when stdin closes
@@ -163,9 +172,11 @@ struct CrawlArgs {
     /// With --redis: run this many worker processes here (this one and
     /// N-1 more); each writes --output FILE with its number in the name
     /// (pages.jsonl: pages.0.jsonl, pages.1.jsonl, ...), even for N = 1,
-    /// and --warc likewise (crawl.warc.gz: crawl.0-00000.warc.gz,
-    /// crawl.1-00000.warc.gz, ...). SIGINT or SIGTERM to this process stops
-    /// them all gracefully.
+    /// and --warc, --log-file and --stats-file likewise (crawl.warc.gz:
+    /// crawl.0-00000.warc.gz, ...; stats.json: stats.0.json, ...); with
+    /// --metrics HOST:PORT, worker i listens on PORT+i. Each counts its own
+    /// pages (`solo-crawl status` shows the crawl's). SIGINT or SIGTERM to
+    /// this process stops them all gracefully.
     #[arg(long, value_name = "N", requires = "redis", value_parser = clap::value_parser!(u64).range(1..=1024))]
     workers: Option<u64>,
     /// Read settings from this TOML file: every option above under its
@@ -359,8 +370,8 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         recrawl: c.recrawl.then_some(solo_crawl::Recrawl {
             older_than: c.recrawl_older_than,
         }),
-        metrics: a.metrics,
-        metrics_linger: Duration::from_secs(a.metrics_linger),
+        metrics: a.observability.metrics,
+        metrics_linger: Duration::from_secs(a.observability.metrics_linger),
         meaning: a.meaning(),
         force_resume: c.force,
         frontier_cap: a.frontier_cap as usize,
@@ -495,7 +506,7 @@ fn show_config(a: &CrawlArgs) -> ExitCode {
 /// A crawl of this process; `link` (a shared crawl's worker) brings
 /// stops from outside the loop and passes them on to child workers.
 fn crawl(a: &CrawlArgs, link: Option<&worker_processes::Link>) -> ExitCode {
-    let s = &a.settings;
+    let s = &a.settings.observability;
     if let Err(e) = solo_crawl::logs::init(s.log_level, s.log_format, s.log_file.as_deref()) {
         tell!("solo-crawl: {e}");
         return ExitCode::from(2);
@@ -536,7 +547,11 @@ fn crawl(a: &CrawlArgs, link: Option<&worker_processes::Link>) -> ExitCode {
         tell!("solo-crawl: {e}");
         return ExitCode::from(1);
     }
-    if a.redis.is_some() {
+    if let Some(id) = &a.crawl_id {
+        tell!(
+            "solo-crawl: these are this worker's statistics (its --stats-file and --metrics \
+             too); the whole crawl's: solo-crawl status --redis URL --crawl-id {id}"
+        );
         // The start URLs may have been fetched by other workers.
         return if summary.interrupted {
             ExitCode::from(130)

@@ -226,7 +226,7 @@ pub(crate) fn render(stats: &Stats, live: &Live) -> String {
         o,
         "solo_crawl_elapsed_seconds",
         "gauge",
-        "Time since the crawl started.",
+        "Time since the crawl started; once it ended, its duration.",
         elapsed,
     );
     if let Some(rss) = rss() {

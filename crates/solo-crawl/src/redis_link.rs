@@ -444,8 +444,11 @@ pub struct CrawlStatus {
     pub items: u64,
     /// Distinct URLs seen.
     pub seen: u64,
-    /// Pages per second since the crawl started.
+    /// Pages per second: over the crawl's duration once it is finished,
+    /// since its start while it runs.
     pub pages_per_sec: f64,
+    /// Seconds from the crawl's start to its end (finished) or to now.
+    pub seconds: f64,
     /// Live workers: (name, leases held, seconds until its leases expire).
     pub workers: Vec<(String, u64, f64)>,
     /// Page records written (what `--max-pages` counts).
@@ -477,12 +480,21 @@ pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
     };
     let pages = get("pages").max(0) as u64;
     let started = get("started_ms");
-    let secs = (raw.now_ms - started) as f64 / 1000.0;
     let queued = get("queued").max(0) as u64;
     let in_flight = get("leased").max(0) as u64;
     let max_pages = get("max_pages").max(0) as u64;
     let written = get("written").max(0) as u64;
     let spent = max_pages > 0 && written >= max_pages;
+    let finished = started > 0 && (queued == 0 || spent) && in_flight == 0;
+    // A finished crawl's rate is over its duration, not until now (the
+    // step that found it done keeps its end; an older crawl has none).
+    let ended = get("ended_ms");
+    let end = if finished && ended >= started {
+        ended
+    } else {
+        raw.now_ms
+    };
+    let secs = (end - started) as f64 / 1000.0;
     Ok(CrawlStatus {
         queued,
         in_flight,
@@ -495,12 +507,13 @@ pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
         } else {
             0.0
         },
+        seconds: if started > 0 { secs.max(0.0) } else { 0.0 },
         workers: raw
             .workers
             .into_iter()
             .map(|(w, deadline, n)| (w, n, (deadline - raw.now_ms) as f64 / 1000.0))
             .collect(),
-        finished: started > 0 && (queued == 0 || spent) && in_flight == 0,
+        finished,
         written,
         max_pages: (max_pages > 0).then_some(max_pages),
     })
@@ -521,11 +534,12 @@ impl std::fmt::Display for CrawlStatus {
         }
         writeln!(f, "items        {}", self.items)?;
         writeln!(f, "seen         {} URLs", self.seen)?;
-        writeln!(
-            f,
-            "pages/s      {:.1} (since the start)",
-            self.pages_per_sec
-        )?;
+        let over = if self.finished {
+            format!("over the crawl's {:.1} s", self.seconds)
+        } else {
+            format!("since the start, {:.1} s ago", self.seconds)
+        };
+        writeln!(f, "pages/s      {:.1} ({over})", self.pages_per_sec)?;
         writeln!(f, "workers      {} live", self.workers.len())?;
         for (w, n, left) in &self.workers {
             writeln!(f, "  {w}  in flight {n}  (lease ends in {left:.1} s)")?;

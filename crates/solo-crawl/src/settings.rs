@@ -198,32 +198,10 @@ pub struct CrawlSettings {
     /// is refused (see --force).
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
-    /// Log events at this level and above: error, warn, info (start,
-    /// resume, robots.txt per host, retries and give-ups, throttling,
-    /// stop), debug (every request and response), trace. RUST_LOG, when
-    /// set, wins (full filter syntax, e.g. solo_crawl=debug,solo_http=info).
-    #[arg(long, value_enum, default_value_t = LogLevel::Warn, value_name = "LEVEL")]
-    pub log_level: LogLevel,
-    /// Log lines as text, or as JSON objects (one a line) for log shippers.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
-    pub log_format: LogFormat,
-    /// Append the log here instead of stderr (logs never go to the
-    /// record output). On a terminal, the progress line is cleared before
-    /// each log line on stderr and drawn again after it.
-    #[arg(long, value_name = "FILE")]
-    pub log_file: Option<PathBuf>,
-    /// Serve live Prometheus metrics at http://ADDR/metrics while the crawl
-    /// runs (e.g. 127.0.0.1:9898; port 0 picks one, logged at info).
-    #[arg(long, value_name = "ADDR")]
-    pub metrics: Option<std::net::SocketAddr>,
-    /// With --metrics: after the crawl, keep serving the final values for
-    /// this many seconds (at most a day) before exiting, so that a
-    /// scraper gets them (Ctrl-C ends the wait).
-    #[arg(long, default_value_t = 0, value_name = "S", value_parser = clap::value_parser!(u64).range(0..=86_400))]
-    pub metrics_linger: u64,
-    /// Write the final statistics here as JSON (the summary's counters).
-    #[arg(long, value_name = "FILE")]
-    pub stats_file: Option<PathBuf>,
+    /// Logs, metrics and the stats file.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub observability: Observability,
     /// Also archive every exchange (pages, redirects, robots.txt,
     /// sitemaps, error answers) as WARC/1.1 files named after FILE:
     /// crawl.warc.gz writes crawl-00000.warc.gz, crawl-00001.warc.gz, ...
@@ -254,6 +232,55 @@ pub struct CrawlSettings {
     /// leased requests to the other workers, in seconds (0.3 to 86400).
     #[arg(long, default_value_t = 30.0, value_name = "S")]
     pub lease_timeout: f64,
+}
+
+/// The options that watch a crawl (logs, metrics, the stats file), which
+/// each worker of a shared crawl (`--redis`) sets for itself: part of
+/// [`CrawlSettings`] (`solo-crawl crawl`), and of `solo-crawl worker`.
+///
+/// ```
+/// use solo_crawl::settings::{CrawlSettings, Observability};
+/// let s = CrawlSettings::from_toml("urls = [\"http://a/\"]\nstats-file = \"s.json\"", "x").unwrap();
+/// assert_eq!(s.observability.stats_file.as_deref(), Some("s.json".as_ref()));
+/// assert_eq!(Observability { stats_file: None, ..s.observability }, Observability::default());
+/// ```
+#[derive(clap::Args, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub struct Observability {
+    /// Log events at this level and above: error, warn, info (start,
+    /// resume, robots.txt per host, retries and give-ups, throttling,
+    /// stop), debug (every request and response), trace. RUST_LOG, when
+    /// set, wins (full filter syntax, e.g. solo_crawl=debug,solo_http=info).
+    #[arg(long, value_enum, default_value_t = LogLevel::Warn, value_name = "LEVEL")]
+    pub log_level: LogLevel,
+    /// Log lines as text, or as JSON objects (one a line) for log shippers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+    /// Append the log here instead of stderr (logs never go to the
+    /// record output). On a terminal, the progress line is cleared before
+    /// each log line on stderr and drawn again after it. With --redis
+    /// --workers N, worker i appends to FILE with i before its extension
+    /// (crawl.log: crawl.0.log, crawl.1.log, ...).
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Serve live Prometheus metrics at http://ADDR/metrics while the crawl
+    /// runs (e.g. 127.0.0.1:9898; port 0 picks one, logged at info). With
+    /// --redis, each worker serves its own counts (sum them over the
+    /// workers; `solo-crawl status` shows the crawl's); with --workers N,
+    /// worker i listens on port PORT+i (port 0: each picks its own).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// With --metrics: after the crawl, keep serving the final values for
+    /// this many seconds (at most a day) before exiting, so that a
+    /// scraper gets them (Ctrl-C ends the wait).
+    #[arg(long, default_value_t = 0, value_name = "S", value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub metrics_linger: u64,
+    /// Write the final statistics here as JSON (the summary's counters).
+    /// With --redis, a worker's own (the pages it crawled); with
+    /// --workers N, worker i writes FILE with i before its extension
+    /// (stats.json: stats.0.json, stats.1.json, ...).
+    #[arg(long, value_name = "FILE")]
+    pub stats_file: Option<PathBuf>,
 }
 
 /// The settings that give a crawl its meaning: a `--state` crawl resumed
@@ -393,16 +420,29 @@ impl CrawlSettings {
     /// assert!(!a.contains_key("concurrency"));
     /// ```
     pub fn meaning(&self) -> BTreeMap<String, String> {
-        let table = toml::Table::try_from(self).unwrap_or_default();
+        let all = self.values();
         MEANING
             .iter()
             .map(|&k| {
-                let v = table
-                    .get(k)
-                    .map_or("(not set)".to_owned(), |v| v.to_string());
-                (k.to_owned(), v)
+                let v = all.get(k).map_or("(not set)", String::as_str);
+                (k.to_owned(), v.to_owned())
             })
             .collect()
+    }
+
+    /// Every setting that is set, as its TOML value: with
+    /// [`differences`], what two runs of a shared crawl disagree on.
+    ///
+    /// ```
+    /// use solo_crawl::settings::{differences, CrawlSettings};
+    /// let a = CrawlSettings::from_toml("urls = [\"http://a/\"]\ndelay = 5", "a").unwrap();
+    /// let b = CrawlSettings::from_toml("urls = [\"http://a/\"]\nconcurrency = 9", "b").unwrap();
+    /// let d = differences(&a.values(), &b.values());
+    /// assert_eq!(d, ["concurrency: 64 (stored) -> 9 (now)", "delay: 5 (stored) -> 0 (now)"]);
+    /// ```
+    pub fn values(&self) -> BTreeMap<String, String> {
+        let table = toml::Table::try_from(self).unwrap_or_default();
+        table.into_iter().map(|(k, v)| (k, v.to_string())).collect()
     }
 }
 

@@ -3,16 +3,19 @@
 //! `status`.
 //!
 //! Owns: the stored settings — the crawl's [`CrawlSettings`] as TOML (the
-//! `--config` form), less what each worker sets for itself (output, state,
-//! logs, metrics), read back by every worker, so all workers obey one set
-//! of rules — and starting `--workers N` processes with numbered output
-//! and WARC files (how they start and stop together: `worker_processes`).
+//! `--config` form), less what each worker sets for itself ([`Own`]:
+//! output, WARC, logs, metrics, stats file), read back by every worker, so
+//! all workers obey one set of rules — and starting `--workers N`
+//! processes, worker i with its files numbered i and its metrics on port
+//! PORT+i (how they start and stop together: `worker_processes`).
 //! Must not: crawl itself (that is `crawl` with a Redis frontier).
 
+use std::ffi::OsString;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use solo_crawl::settings::{differences, CrawlSettings};
+use solo_crawl::settings::{differences, CrawlSettings, Observability};
 
 use super::worker_processes::Link;
 use super::{crawl, crawl_config, CrawlArgs, SharedCrawl, Usage, WorkerArgs};
@@ -20,15 +23,92 @@ use super::{crawl, crawl_config, CrawlArgs, SharedCrawl, Usage, WorkerArgs};
 /// The settings stored with a crawl: `s` without what each worker sets
 /// for itself (output file, state, logs, metrics, stats file, WARC file).
 fn crawl_wide(s: &CrawlSettings) -> CrawlSettings {
-    let mut s = s.clone();
-    s.output = None;
-    s.state = None;
-    s.log_file = None;
-    s.metrics = None;
-    s.metrics_linger = 0;
-    s.stats_file = None;
-    s.warc = None;
-    s
+    CrawlSettings {
+        output: None,
+        state: None,
+        observability: Observability::default(),
+        warc: None,
+        ..s.clone()
+    }
+}
+
+/// What one worker sets for itself, over the crawl's stored settings.
+#[derive(Clone, Default)]
+struct Own {
+    output: Option<PathBuf>,
+    warc: Option<PathBuf>,
+    observability: Observability,
+    /// `worker --concurrency` (none: the crawl's).
+    concurrency: Option<u64>,
+}
+
+impl Own {
+    /// Worker `i`'s of `--workers N`: its output (`output`), WARC, log
+    /// and stats files with `i` in their names, its metrics on PORT+i
+    /// (port 0: a port of its own). An error if PORT+i is no port.
+    fn numbered(&self, output: &Path, i: u64) -> Result<Own, String> {
+        let o = &self.observability;
+        let metrics = match o.metrics {
+            Some(a) if a.port() != 0 => {
+                let port = u16::try_from(u64::from(a.port()) + i).map_err(|_| {
+                    format!(
+                        "--metrics {a}: worker {i} would listen on port {}+{i}, past 65535; \
+                         choose a lower port, or port 0 (each worker picks one)",
+                        a.port()
+                    )
+                })?;
+                Some(SocketAddr::new(a.ip(), port))
+            }
+            m => m,
+        };
+        Ok(Own {
+            output: Some(numbered(output, i)),
+            warc: self.warc.as_ref().map(|w| numbered_warc(w, i)),
+            observability: Observability {
+                log_file: o.log_file.as_ref().map(|f| numbered(f, i)),
+                stats_file: o.stats_file.as_ref().map(|f| numbered(f, i)),
+                metrics,
+                ..o.clone()
+            },
+            concurrency: self.concurrency,
+        })
+    }
+
+    /// These options as `solo-crawl worker` flags.
+    fn flags(&self) -> Vec<OsString> {
+        let o = &self.observability;
+        let mut v: Vec<OsString> = vec![
+            format!("--log-level={}", value_name(o.log_level)).into(),
+            format!("--log-format={}", value_name(o.log_format)).into(),
+            format!("--metrics-linger={}", o.metrics_linger).into(),
+        ];
+        v.extend(o.metrics.map(|m| format!("--metrics={m}").into()));
+        v.extend(
+            self.concurrency
+                .map(|c| format!("--concurrency={c}").into()),
+        );
+        let files = [
+            ("--output=", &self.output),
+            ("--warc=", &self.warc),
+            ("--log-file=", &o.log_file),
+            ("--stats-file=", &o.stats_file),
+        ];
+        for (flag, path) in files {
+            if let Some(p) = path {
+                let mut f = OsString::from(flag);
+                f.push(p);
+                v.push(f);
+            }
+        }
+        v
+    }
+}
+
+/// The command-line name of an option's value (`info` for `LogLevel::Info`).
+fn value_name(v: impl clap::ValueEnum) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_owned())
+        .unwrap_or_default()
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -54,45 +134,52 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
     match solo_crawl::share_settings(url, id, &toml) {
         Ok(stored) if stored == toml => {}
         Ok(stored) => {
-            let diff = CrawlSettings::from_toml(&stored, "the stored settings")
-                .map(|s| differences(&crawl_wide(&s).meaning(), &ours.meaning()))
-                .unwrap_or_default();
-            return fail(format!(
-                "crawl {id:?} already exists in that Redis with other settings{}: join it with \
-                 `solo-crawl worker --redis URL --crawl-id {id}`, or choose another --crawl-id",
-                if diff.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", diff.join("; "))
+            let theirs = match CrawlSettings::from_toml(&stored, "the stored settings") {
+                Ok(s) => crawl_wide(&s),
+                Err(e) => {
+                    return fail(format!(
+                        "crawl {id:?} already exists in that Redis, with settings this \
+                         solo-crawl cannot read ({e}): choose another --crawl-id"
+                    ))
                 }
-            ));
+            };
+            // Every setting that differs, not only those that give the
+            // crawl its meaning: all workers obey the stored ones.
+            let diff = differences(&theirs.values(), &ours.values());
+            if !diff.is_empty() {
+                return fail(format!(
+                    "crawl {id:?} already exists in that Redis with other settings ({}): join \
+                     it with `solo-crawl worker --redis URL --crawl-id {id}` (its own \
+                     --concurrency, logs, metrics and files are per worker), or choose another \
+                     --crawl-id",
+                    diff.join("; ")
+                ));
+            }
         }
         Err(e) => return fail(e),
     }
-    run_workers(url, id, &a.settings, a.workers, &Link::default())
+    let own = Own {
+        output: a.settings.output.clone(),
+        warc: a.settings.warc.clone(),
+        observability: a.settings.observability.clone(),
+        concurrency: None,
+    };
+    run_workers(url, id, &own, a.workers, &Link::default())
 }
 
 /// `worker --redis URL --crawl-id NAME`.
 pub(crate) fn worker(w: &WorkerArgs) -> ExitCode {
-    let local = CrawlSettings {
+    let own = Own {
         output: w.output.clone(),
         warc: w.warc.clone(),
-        ..crawl_wide(
-            &CrawlSettings::from_toml("", "defaults")
-                .unwrap_or_else(|e| unreachable!("the default settings parse: {e}")),
-        )
+        observability: w.observability.clone(),
+        concurrency: w.concurrency,
     };
     let link = Link::default();
     if w.parent_pipe {
         link.stop_when_stdin_closes();
     }
-    run_workers(
-        &w.shared.redis,
-        &w.shared.crawl_id,
-        &local,
-        w.workers,
-        &link,
-    )
+    run_workers(&w.shared.redis, &w.shared.crawl_id, &own, w.workers, &link)
 }
 
 /// `path` with `i` before its extension: pages.jsonl → pages.3.jsonl
@@ -112,24 +199,31 @@ fn numbered_warc(path: &Path, i: u64) -> PathBuf {
     crate::WarcOutput::new(path).worker_path(i)
 }
 
-/// Runs `n` workers: this process and `n - 1` children, with numbered
-/// outputs and WARC files (none given: this process alone, its output as
-/// given); `local` holds this worker's own options (output, WARC, logs,
-/// metrics). SIGINT or SIGTERM stops them all gracefully (see
-/// [`Link`]), and this process returns once its children have exited.
-fn run_workers(
-    url: &str,
-    id: &str,
-    local: &CrawlSettings,
-    n: Option<u64>,
-    link: &Link,
-) -> ExitCode {
+/// Runs `n` workers: this process and `n - 1` children, each with its
+/// files numbered and its metrics port (see [`Own::numbered`]); none
+/// given: this process alone, with `own` as given. SIGINT or SIGTERM
+/// stops them all gracefully (see [`Link`]), and this process returns
+/// once its children have exited.
+fn run_workers(url: &str, id: &str, own: &Own, n: Option<u64>, link: &Link) -> ExitCode {
     let Some(n) = n else {
-        return run_one(url, id, local.clone(), link);
+        return run_one(url, id, own.clone(), link);
     };
-    let Some(output) = local.output.clone().filter(|o| o.as_os_str() != "-") else {
+    let Some(output) = own.output.clone().filter(|o| o.as_os_str() != "-") else {
         tell!("solo-crawl: --workers {n} needs --output FILE (worker i writes FILE with i before its extension)");
         return ExitCode::from(2);
+    };
+    let mut each = match (0..n)
+        .map(|i| own.numbered(&output, i))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(v) => v.into_iter(),
+        Err(e) => {
+            tell!("solo-crawl: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(mine) = each.next() else {
+        return ExitCode::SUCCESS; // n >= 1: never
     };
     let exe = match std::env::current_exe() {
         Ok(e) => e,
@@ -143,20 +237,14 @@ fn run_workers(
             ))
         }
     };
-    for i in 1..n {
+    for (i, theirs) in (1..).zip(each) {
         let mut cmd = std::process::Command::new(&exe);
-        cmd.args(["worker", "--redis", url, "--crawl-id", id, "--output"])
-            .arg(numbered(&output, i));
-        if let Some(warc) = &local.warc {
-            cmd.arg("--warc").arg(numbered_warc(warc, i));
-        }
+        cmd.args(["worker", "--redis", url, "--crawl-id", id])
+            .args(theirs.flags());
         if let Err(e) = link.start_child(cmd) {
             tell!("solo-crawl: cannot start worker {i}: {e}");
         }
     }
-    let mut mine = local.clone();
-    mine.output = Some(numbered(&output, 0));
-    mine.warc = local.warc.as_ref().map(|w| numbered_warc(w, 0));
     let code = run_one(url, id, mine, link);
     match link.wait(relay) {
         false if code == ExitCode::SUCCESS => ExitCode::from(1),
@@ -166,7 +254,7 @@ fn run_workers(
 
 /// One worker: the crawl's stored settings with this worker's own
 /// options, crawled with the shared frontier.
-fn run_one(url: &str, id: &str, local: CrawlSettings, link: &Link) -> ExitCode {
+fn run_one(url: &str, id: &str, own: Own, link: &Link) -> ExitCode {
     let stored = match stored_settings(url, id) {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -174,14 +262,10 @@ fn run_one(url: &str, id: &str, local: CrawlSettings, link: &Link) -> ExitCode {
     let origin = format!("the settings of crawl {id:?} in Redis");
     let settings = match CrawlSettings::from_toml(&stored, &origin) {
         Ok(s) => CrawlSettings {
-            output: local.output,
-            log_level: local.log_level,
-            log_format: local.log_format,
-            log_file: local.log_file,
-            metrics: local.metrics,
-            metrics_linger: local.metrics_linger,
-            stats_file: local.stats_file,
-            warc: local.warc,
+            output: own.output,
+            observability: own.observability,
+            warc: own.warc,
+            concurrency: own.concurrency.unwrap_or(s.concurrency),
             ..s
         },
         Err(e) => return fail(format!("{e} (written by another solo-crawl version?)")),
@@ -255,6 +339,30 @@ mod tests {
         let files = |p: &str, i| crate::WarcOutput::new(w(p, i)).file_name(0);
         assert_eq!(files("crawl.gz", 1), Path::new("crawl.1-00000.warc.gz"));
         assert_eq!(files("crawl", 1), Path::new("crawl.1-00000.warc"));
+    }
+
+    #[test]
+    fn worker_i_gets_numbered_files_and_metrics_port_plus_i() {
+        let at = |a: &str| Own {
+            observability: Observability {
+                metrics: Some(a.parse().unwrap()),
+                stats_file: Some("s/stats.json".into()),
+                ..Observability::default()
+            },
+            ..Own::default()
+        };
+        let w = at("127.0.0.1:9000")
+            .numbered(Path::new("p.jsonl"), 2)
+            .unwrap();
+        let o = &w.observability;
+        assert_eq!(o.metrics, Some("127.0.0.1:9002".parse().unwrap()));
+        assert_eq!(o.stats_file.as_deref(), Some(Path::new("s/stats.2.json")));
+        assert_eq!(o.log_file, None);
+        assert!(w.flags().contains(&"--stats-file=s/stats.2.json".into()));
+        let any = at("[::1]:0").numbered(Path::new("p"), 5).unwrap();
+        assert_eq!(any.observability.metrics, Some("[::1]:0".parse().unwrap()));
+        let past = at("127.0.0.1:65535").numbered(Path::new("p"), 1);
+        assert!(past.is_err_and(|e| e.contains("past 65535")));
     }
 
     #[test]

@@ -165,6 +165,9 @@ pub struct Counters {
 #[derive(Debug)]
 pub struct Stats {
     started: Instant,
+    /// When the crawl ended ([`Stats::finish`]): the elapsed time stops
+    /// there.
+    ended: Option<Instant>,
     /// The counters.
     pub counts: Counters,
     /// Fetch latency of pages.
@@ -179,6 +182,7 @@ impl Default for Stats {
     fn default() -> Self {
         Stats {
             started: Instant::now(),
+            ended: None,
             counts: Counters::default(),
             latency: Histogram::default(),
             loop_lag: Histogram::default(),
@@ -198,9 +202,19 @@ impl Stats {
         *self.counts.statuses.entry(status).or_default() += 1;
     }
 
-    /// Time since the crawl started.
+    /// Time since the crawl started; once it ended, its duration.
     pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
+        match self.ended {
+            Some(end) => end.duration_since(self.started),
+            None => self.started.elapsed(),
+        }
+    }
+
+    /// The crawl ended now (only the first call counts): the elapsed
+    /// time, what the summary and the metrics served while they linger
+    /// say, stops here.
+    pub fn finish(&mut self) {
+        self.ended.get_or_insert_with(Instant::now);
     }
 
     /// A snapshot.

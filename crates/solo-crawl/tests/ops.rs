@@ -385,65 +385,109 @@ fn scrape(addr: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
+/// A crawl of `url` serving metrics on a free port and lingering (60 s,
+/// till Ctrl-C), with a stats file; its stderr read line by line.
+struct Watched {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Its stderr so far.
+    log: String,
+    /// Where its metrics are served (from its log).
+    addr: String,
+}
+
+impl Watched {
+    fn start(url: &str, stats: &Path) -> Watched {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+            .args([
+                "crawl",
+                url,
+                "--per-host",
+                "4",
+                "--output",
+                "/dev/null",
+                "--log-level",
+                "info",
+            ])
+            .args(["--metrics", "127.0.0.1:0", "--metrics-linger", "60"])
+            .args(["--stats-file", stats.to_str().unwrap()])
+            .env_remove("RUST_LOG")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(err).lines() {
+                let _ = tx.send(line.unwrap());
+            }
+        });
+        let mut w = Watched {
+            child,
+            lines,
+            log: String::new(),
+            addr: String::new(),
+        };
+        w.addr = loop {
+            let l = w.next_line();
+            if let Some((_, rest)) = l.split_once("serving metrics at http://") {
+                break rest.split('/').next().unwrap().to_owned();
+            }
+        };
+        w
+    }
+
+    /// The next line of its stderr (a minute at most).
+    fn next_line(&mut self) -> String {
+        let l = self
+            .lines
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect(&self.log);
+        self.log.push_str(&l);
+        self.log.push('\n');
+        l
+    }
+
+    /// A line of its stderr if one came.
+    fn line_now(&mut self) -> Option<String> {
+        let l = self.lines.try_recv().ok()?;
+        self.log.push_str(&l);
+        self.log.push('\n');
+        Some(l)
+    }
+
+    /// Ctrl-C ends the wait; then the summary and the stats file come.
+    /// Its exit status.
+    fn stop(&mut self) -> Option<i32> {
+        Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        while let Ok(l) = self.lines.recv_timeout(std::time::Duration::from_secs(60)) {
+            self.log.push_str(&l);
+            self.log.push('\n');
+        }
+        self.child.wait().unwrap().code()
+    }
+}
+
 #[test]
 fn metrics_grow_during_the_crawl_and_end_equal_to_the_summary_and_stats_file() {
-    use std::io::BufRead;
     let site = slow_site();
     let url = site.url().join("/0").unwrap().to_string();
     let dir = tmp("metrics");
     let stats = dir.join("stats.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
-        .args([
-            "crawl",
-            &url,
-            "--per-host",
-            "4",
-            "--output",
-            "/dev/null",
-            "--log-level",
-            "info",
-        ])
-        .args(["--metrics", "127.0.0.1:0", "--metrics-linger", "60"])
-        .args(["--stats-file", stats.to_str().unwrap()])
-        .env_remove("RUST_LOG")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let err = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(err).lines() {
-            let _ = tx.send(line.unwrap());
-        }
-    });
-    let mut log = String::new();
-    let next_line = |log: &mut String| {
-        let l = rx
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect(log);
-        log.push_str(&l);
-        log.push('\n');
-        l
-    };
-    let addr = loop {
-        let l = next_line(&mut log);
-        if let Some((_, rest)) = l.split_once("serving metrics at http://") {
-            break rest.split('/').next().unwrap().to_owned();
-        }
-    };
+    let mut w = Watched::start(&url, &stats);
+    let addr = w.addr.clone();
     // Scrape until the crawl is over: counters never go down.
     let mut scrapes: Vec<BTreeMap<String, f64>> = Vec::new();
     loop {
         scrapes.push(scrape(&addr));
-        match rx.try_recv() {
-            Ok(l) => {
-                log.push_str(&l);
-                log.push('\n');
-                if l.contains("crawl finished") {
-                    break;
-                }
-            }
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        match w.line_now() {
+            Some(l) if l.contains("crawl finished") => break,
+            Some(_) => {}
+            None => std::thread::sleep(std::time::Duration::from_millis(20)),
         }
     }
     let last = scrape(&addr);
@@ -465,16 +509,8 @@ fn metrics_grow_during_the_crawl_and_end_equal_to_the_summary_and_stats_file() {
             }
         }
     }
-    // Ctrl-C ends the wait; then the summary and the stats file come.
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    while let Ok(l) = rx.recv_timeout(std::time::Duration::from_secs(60)) {
-        log.push_str(&l);
-        log.push('\n');
-    }
-    assert_eq!(child.wait().unwrap().code(), Some(0), "{log}");
+    assert_eq!(w.stop(), Some(0), "{}", w.log);
+    let log = &w.log;
     let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
     let n = |k: &str| file[k].as_u64().unwrap_or_else(|| panic!("{k} in {file}")) as f64;
     assert_eq!(last["solo_crawl_pages_total"], n("pages"));
@@ -506,6 +542,28 @@ fn metrics_grow_during_the_crawl_and_end_equal_to_the_summary_and_stats_file() {
     // Every page got an answer: each has a latency.
     assert_eq!(last["solo_crawl_fetch_latency_seconds_count"], n("pages"));
     assert!(last["process_resident_memory_bytes"] > 0.0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// While `--metrics-linger` serves the final values, the elapsed time
+/// stays the crawl's duration: the summary's and the stats file's.
+/// Before, it kept growing with the wait.
+#[test]
+fn elapsed_seconds_stop_at_the_end_of_the_crawl_while_metrics_linger() {
+    let site = DemoSite::start(30).unwrap();
+    let dir = tmp("linger");
+    let stats = dir.join("stats.json");
+    let mut w = Watched::start(site.url().as_str(), &stats);
+    while !w.next_line().contains("serving the final metrics") {}
+    let first = scrape(&w.addr)["solo_crawl_elapsed_seconds"];
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let later = scrape(&w.addr)["solo_crawl_elapsed_seconds"];
+    assert_eq!(w.stop(), Some(0), "{}", w.log);
+    let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(first, later, "elapsed grew while lingering");
+    assert_eq!(Some(first), file["seconds"].as_f64(), "{file}");
+    let summary = format!("pages        {} in {first:.2} s", file["pages"]);
+    assert!(w.log.contains(&summary), "{summary:?} in {}", w.log);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

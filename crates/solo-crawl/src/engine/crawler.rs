@@ -409,6 +409,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| (k.to_owned(), n))
         .collect();
+        sh.stats.borrow_mut().finish();
         let mut summary = sh.stats.borrow().summary(SummaryExtra {
             seen: frontier.seen() as u64,
             queued: frontier.left(),

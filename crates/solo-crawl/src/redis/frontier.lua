@@ -32,7 +32,9 @@
 --   P..workers     ZSET  W -> ms its leases expire (heartbeat + lease time)
 --   P..stats       HASH  queued, leased, dispatched, seq, pages, written
 --                        (page records written: what max_pages counts),
---                        errors, ...
+--                        errors, ..., started_ms (the first step),
+--                        ended_ms (the first step that found the crawl
+--                        done; gone again if work comes after it)
 --   P..hungry      ZSET  W -> ms it last asked for work holding none
 --   P..wake:W      LIST  a token: worker W, hungry, has news (BLPOP)
 --   P..cookies     HASH  cookie key -> W "\n" STATE: the latest state of
@@ -644,6 +646,14 @@ local queued = redis.call('HINCRBY', STATS, 'queued', d_queued)
 local leased = redis.call('HINCRBY', STATS, 'leased', d_leased)
 local spent = max_pages > 0 and written() >= max_pages
 local done = leased == 0 and (queued == 0 or spent)
+-- The crawl's end, for `status`: kept by the first step that finds it
+-- done; work queued after it (a start URL before any lease, a request
+-- added with dont_filter to a finished crawl) takes it back.
+if done then
+  redis.call('HSETNX', STATS, 'ended_ms', now)
+elseif leased == d_leased and queued == d_queued then
+  redis.call('HDEL', STATS, 'ended_ms')
+end
 out[1] = done and '1' or '0'
 out[2] = tostring(queued)
 out[3] = tostring(leased)

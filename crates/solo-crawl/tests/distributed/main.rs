@@ -4,6 +4,7 @@
 //! restarts, clean errors. Each test starts its own `redis-server`.
 
 mod harness;
+mod operating;
 mod processes;
 #[path = "../common/warcio.rs"]
 mod warcio;
