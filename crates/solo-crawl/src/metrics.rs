@@ -35,6 +35,9 @@ const BOUNDS: [f64; 16] = [
 pub(crate) struct Live {
     /// (in flight, queued), set by the engine's loop.
     pub now: Cell<(usize, usize)>,
+    /// (URLs seen, requests left: queued, spilled or parked), set by the
+    /// engine's loop, for the statistics SIGUSR1 prints.
+    pub frontier: Cell<(u64, u64)>,
     /// The busiest hosts and their queued requests.
     hosts: RefCell<Vec<(String, usize)>>,
     /// When `hosts` was last refreshed.

@@ -516,3 +516,75 @@ fn second_stop_exits_130_at_once(signal: &str, said: &str) {
         "stderr: {seen:?}"
     );
 }
+
+/// SIGUSR1 prints the statistics so far, with the frontier's figures (it
+/// said "0 seen, 0 left queued" in the middle of any crawl).
+#[test]
+fn sigusr1_prints_the_statistics_so_far() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    // "/" links to five pages that never answer: they stay in flight.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let n = conn.read(&mut buf).unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]);
+                if head.starts_with("GET / ") {
+                    let body: String = (0..5).map(|i| format!("<a href=\"/p{i}\">p</a>")).collect();
+                    let _ = write!(
+                        conn,
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+                std::thread::sleep(Duration::from_secs(600));
+            });
+        }
+    });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args(["crawl", &url, "--ignore-robots", "--timeout", "600"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let (line_tx, lines) = std::sync::mpsc::channel();
+    let err = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in err.lines().map_while(Result::ok) {
+            let _ = line_tx.send(line);
+        }
+    });
+    let pid = child.id().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut said = Vec::new();
+    // Ask until the five links are seen (the root page may not be in yet).
+    while !said
+        .iter()
+        .any(|l: &String| l.contains("urls") && l.contains("6 seen"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no statistics with 6 seen: {said:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(Command::new("kill")
+            .args(["-USR1", &pid])
+            .status()
+            .unwrap()
+            .success());
+        while let Ok(l) = lines.recv_timeout(Duration::from_millis(300)) {
+            said.push(l);
+        }
+    }
+    assert!(Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let _ = child.wait();
+}

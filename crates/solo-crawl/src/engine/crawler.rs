@@ -346,7 +346,13 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         let signals = sh
             .config
             .handle_ctrl_c
-            .then(|| solo::spawn(watch_signals(self.stop.clone(), sh.stats.clone())))
+            .then(|| {
+                solo::spawn(watch_signals(
+                    self.stop.clone(),
+                    sh.stats.clone(),
+                    live.clone(),
+                ))
+            })
             .map(solo::Task::cancel_on_drop); // after the metrics linger too
 
         let mut engine = Engine {
@@ -479,8 +485,12 @@ async fn start_networks<C>(starts: &[Request<C>], cfg: &Config) -> Vec<solo_http
 
 /// Ctrl-C stops gracefully (a second one calls [`StopHandle::hurry`],
 /// for the program to exit at once); SIGUSR1 prints
-/// the statistics so far.
-async fn watch_signals(stop: StopHandle, stats: Rc<RefCell<Stats>>) {
+/// the statistics so far (the frontier's figures as `live` has them).
+async fn watch_signals(
+    stop: StopHandle,
+    stats: Rc<RefCell<Stats>>,
+    live: Rc<crate::metrics::Live>,
+) {
     use solo::signal::{unix, SignalKind};
     let (Ok(mut int), Ok(mut term), Ok(mut usr1)) = (
         unix(SignalKind::interrupt()),
@@ -519,7 +529,12 @@ async fn watch_signals(stop: StopHandle, stats: Rc<RefCell<Stats>>) {
                 stop.stop();
             }
             None => {
-                let summary = stats.borrow().summary(SummaryExtra::default());
+                let (seen, queued) = live.frontier.get();
+                let summary = stats.borrow().summary(SummaryExtra {
+                    seen,
+                    queued,
+                    ..SummaryExtra::default()
+                });
                 crate::logs::message(format_args!("{summary}"));
             }
         }

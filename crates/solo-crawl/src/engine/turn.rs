@@ -54,6 +54,8 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             }
             live.now
                 .set((self.frontier.in_flight(), self.frontier.queued()));
+            live.frontier
+                .set((self.frontier.seen() as u64, self.frontier.left()));
             if self.busiest {
                 let top = || self.frontier.busiest_hosts(crate::metrics::TOP_HOSTS);
                 live.refresh_hosts(now, top);
