@@ -163,6 +163,10 @@ pub struct Config {
     /// With `metrics`: after the crawl, keep serving the final values this
     /// long (so a scraper gets them), unless the crawl is stopped.
     pub metrics_linger: Duration,
+    /// Every this long, log the crawl's progress at info level (pages and
+    /// items so far and per minute, requests in flight and queued), as
+    /// Scrapy's LogStats does; zero: never. Default: a minute.
+    pub log_stats: Duration,
     /// With `state_dir`: the settings that give the crawl its meaning, as
     /// name → value (the binary's are
     /// [`CrawlSettings::meaning`](crate::settings::CrawlSettings::meaning)).
@@ -249,6 +253,7 @@ impl Default for Config {
             recrawl: None,
             metrics: None,
             metrics_linger: Duration::ZERO,
+            log_stats: Duration::from_secs(60),
             meaning: Default::default(),
             force_resume: false,
             frontier_cap: 100_000,
@@ -315,6 +320,7 @@ impl Config {
         at_most_a_day("delay", self.delay)?;
         at_most_a_day("timeout", self.timeout)?;
         at_most_a_day("metrics_linger", self.metrics_linger)?;
+        at_most_a_day("log_stats", self.log_stats)?;
         if self.timeout < Duration::from_millis(1) {
             return Err(format!(
                 "Config::timeout must be at least 1 ms, not {:?}",

@@ -372,6 +372,10 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         }),
         metrics: a.observability.metrics,
         metrics_linger: Duration::from_secs(a.observability.metrics_linger),
+        log_stats: a
+            .observability
+            .log_stats
+            .map_or(solo_crawl::Config::default().log_stats, Duration::from_secs),
         meaning: a.meaning(),
         force_resume: c.force,
         frontier_cap: a.frontier_cap as usize,

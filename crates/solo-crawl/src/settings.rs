@@ -281,6 +281,12 @@ pub struct Observability {
     /// (stats.json: stats.0.json, stats.1.json, ...).
     #[arg(long, value_name = "FILE")]
     pub stats_file: Option<PathBuf>,
+    /// Every S seconds, log the progress at info level: pages and items
+    /// so far and per minute, requests in flight and queued (Scrapy's
+    /// LogStats; for crawls with no terminal, e.g. under systemd or
+    /// docker). Default 60; 0: never. Needs --log-level info.
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub log_stats: Option<u64>,
 }
 
 /// The settings that give a crawl its meaning: a `--state` crawl resumed

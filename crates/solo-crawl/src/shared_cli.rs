@@ -83,6 +83,7 @@ impl Own {
             format!("--metrics-linger={}", o.metrics_linger).into(),
         ];
         v.extend(o.metrics.map(|m| format!("--metrics={m}").into()));
+        v.extend(o.log_stats.map(|s| format!("--log-stats={s}").into()));
         v.extend(
             self.concurrency
                 .map(|c| format!("--concurrency={c}").into()),

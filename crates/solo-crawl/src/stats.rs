@@ -455,9 +455,11 @@ pub(crate) async fn ticker(
     stats: Rc<RefCell<Stats>>,
     progress: Rc<Progress>,
     live: Rc<dyn Fn() -> (usize, usize)>,
+    log_every: Duration,
 ) {
     const TICK: Duration = Duration::from_millis(10);
     let mut n = 0u32;
+    let mut log = LogStats::new(log_every);
     loop {
         let t0 = Instant::now();
         solo::sleep(TICK).await;
@@ -467,7 +469,51 @@ pub(crate) async fn ticker(
         if n % 25 == 0 {
             let (f, q) = live();
             progress.update(&stats.borrow(), f, q);
+            log.maybe(&stats.borrow().counts, f, q);
         }
+    }
+}
+
+/// Scrapy's LogStats: every `every`, an info line with the pages and
+/// items so far and their rate per minute over the last interval.
+struct LogStats {
+    every: Duration,
+    last: Instant,
+    pages: u64,
+    items: u64,
+}
+
+impl LogStats {
+    fn new(every: Duration) -> LogStats {
+        LogStats {
+            every,
+            last: Instant::now(),
+            pages: 0,
+            items: 0,
+        }
+    }
+
+    fn maybe(&mut self, c: &Counters, in_flight: usize, queued: usize) {
+        let took = self.last.elapsed();
+        if self.every.is_zero() || took < self.every {
+            return;
+        }
+        let per_min =
+            |now: u64, before: u64| (now - before.min(now)) as f64 * 60.0 / took.as_secs_f64();
+        tracing::info!(
+            pages = c.pages,
+            items = c.items,
+            in_flight,
+            queued,
+            "crawled {} pages (at {:.0} pages/min), scraped {} items (at {:.0} items/min); {in_flight} in flight, {queued} queued",
+            c.pages,
+            per_min(c.pages, self.pages),
+            c.items,
+            per_min(c.items, self.items),
+        );
+        self.last = Instant::now();
+        self.pages = c.pages;
+        self.items = c.items;
     }
 }
 

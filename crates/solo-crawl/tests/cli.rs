@@ -588,3 +588,57 @@ fn sigusr1_prints_the_statistics_so_far() {
         .success());
     let _ = child.wait();
 }
+
+/// `--log-stats S` logs the progress every S seconds at info level
+/// (Scrapy's LogStats), for crawls that run with no terminal.
+#[test]
+fn log_stats_says_the_progress_every_interval() {
+    // Six pages of 400 ms each, one at a time: ~2.4 s, two intervals.
+    let base = common::blocking::serve(|req| {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let body = if req.path == "/" {
+            (0..5)
+                .map(|i| format!("<a href=\"/p{i}\">p</a>"))
+                .collect::<String>()
+        } else {
+            String::from("<title>p</title>")
+        };
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args([
+            "crawl",
+            &format!("{base}/"),
+            "--ignore-robots",
+            "--concurrency",
+            "1",
+        ])
+        .args(["--log-level", "info", "--log-stats", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("pages/min")).collect();
+    assert!(!lines.is_empty(), "{err}");
+    assert!(
+        lines[0].contains("crawled ") && lines[0].contains(" queued"),
+        "{err}"
+    );
+    // The default level (warn) says nothing of it.
+    let quiet = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args([
+            "crawl",
+            &format!("{base}/"),
+            "--ignore-robots",
+            "--concurrency",
+            "1",
+        ])
+        .args(["--log-stats", "1"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("pages/min"));
+}

@@ -339,6 +339,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             sh.stats.clone(),
             progress.clone(),
             Rc::new(move || live2.now.get()),
+            sh.config.log_stats,
         ));
         let metrics = metrics_listener.map(|l| {
             solo::spawn(crate::metrics::serve(l, sh.stats.clone(), live.clone())).cancel_on_drop()
