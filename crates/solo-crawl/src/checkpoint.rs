@@ -10,7 +10,10 @@
 //! pages the state does not count as done (they will be fetched again),
 //! so it is cut back to the mark — after checking that the bytes before
 //! the mark are still the committed ones; a file shorter than its mark,
-//! or changed, is an error. Must not: cut a file that has no mark (data
+//! or changed, is an error. A marked file that is no longer an output (the
+//! resumed run was given another `--output`) is cut back the same way, so
+//! a page is in one file only; there a changed file is left as it is,
+//! with a warning. Must not: cut a file that has no mark (data
 //! this crawl did not write), write records, or touch files that are not
 //! regular (a pipe cannot be cut: there a kill can repeat a batch).
 
@@ -42,23 +45,87 @@ fn mark(f: &OutputFile<'_>) -> std::io::Result<OutputMark> {
 }
 
 /// Before the output is opened: cuts each output file that `store` has a
-/// mark for back to it. Errors are full sentences naming the file.
+/// mark for back to it. Errors are full sentences naming the file. A
+/// marked file that is no output of this run any more (`--output`
+/// changed) is cut back too, so a page is in one file only; what stops
+/// that is a warning, not an error (this run does not need the file).
 pub(crate) fn resume(store: &Store, cfg: &OutputConfig) -> Result<(), String> {
-    for (stream, target) in [("pages", &cfg.pages), ("items", &cfg.items)] {
-        let Target::File(path) = target else {
-            continue;
-        };
+    let current: Vec<(&Path, Option<PathBuf>)> = [&cfg.pages, &cfg.items]
+        .into_iter()
+        .filter_map(|t| match t {
+            Target::File(p) => Some((p.as_path(), resolve(p))),
+            _ => None,
+        })
+        .collect();
+    for stream in ["pages", "items"] {
         let db_err = |e: rusqlite::Error| crate::store::db_message(&store.db_path(), &e);
         let Some(m) = store.output(stream).map_err(db_err)? else {
             continue;
         };
-        // Another file than the one marked: nothing of it was written by
-        // this crawl.
-        if resolve(path).is_some_and(|p| p == m.path) {
-            cut_back(path, &m, &store.db_path())?;
+        match current.iter().find(|(_, p)| p.as_ref() == Some(&m.path)) {
+            Some((path, _)) => cut_back(path, &m, &store.db_path())?,
+            None => cut_back_earlier(&m, &store.db_path()),
         }
     }
     Ok(())
+}
+
+/// Cuts an earlier run's output (not written to by this run) back to its
+/// mark, saying so; leaves it as it is, with a warning, if it is not as
+/// the crawl left it (a file that is gone was moved away: nothing to do).
+fn cut_back_earlier(m: &OutputMark, db: &Path) {
+    let shown = m.path.display();
+    let left = |why: String| {
+        tracing::warn!(
+            "{shown}, the output of an earlier run of the crawl kept in {}, {why}; left as it is: \
+             it may hold records of pages that this run writes again",
+            db.display()
+        )
+    };
+    let f = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&m.path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => return left(format!("cannot be opened ({e})")),
+    };
+    let len = match f.metadata() {
+        Ok(md) if md.len() == m.len => return,
+        Ok(md) => md.len(),
+        Err(e) => return left(format!("cannot be read ({e})")),
+    };
+    let unchanged = len > m.len && tail_hash(&f, m.len).is_ok_and(|h| h == m.tail);
+    if !unchanged {
+        return left(format!(
+            "changed since (it is {len} bytes, {} were committed)",
+            m.len
+        ));
+    }
+    let records = lines_after(&f, m.len, len).map_or("some".into(), |n| n.to_string());
+    match f.set_len(m.len) {
+        Ok(()) => tracing::warn!(
+            "{shown}, the output of an earlier run of the crawl kept in {}, held {records} records \
+             written after its last checkpoint (that run stopped before committing them); \
+             cut them: this run crawls those pages again and writes them to its own output",
+            db.display()
+        ),
+        Err(e) => left(format!("cannot be cut back to its last checkpoint ({e})")),
+    }
+}
+
+/// The lines in `file` from `start` to `end`, read in pieces.
+fn lines_after(file: &std::fs::File, start: u64, end: u64) -> std::io::Result<usize> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let (mut at, mut n) = (start, 0);
+    while at < end {
+        let piece = &mut buf[..(end - at).min(64 * 1024) as usize];
+        file.read_exact_at(piece, at)?;
+        n += memchr::memchr_iter(b'\n', piece).count();
+        at += piece.len() as u64;
+    }
+    Ok(n)
 }
 
 /// `path` made canonical, also for a file that does not exist (any more).

@@ -147,6 +147,24 @@ fn len(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
+/// SIGKILLs `child` (if `grown`, just after `out` grew: when records
+/// are written but likely not yet committed); false if it had finished.
+fn kill_after_growth(mut child: std::process::Child, out: &Path, grown: bool) -> bool {
+    if grown {
+        let was = len(out);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while len(out) == was && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(20));
+        }
+    }
+    if child.try_wait().unwrap().is_some() {
+        return false;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    true
+}
+
 /// Kills the crawl `kills` times at random moments (from its start to
 /// 0.6 s in; three times in four just after the output grew, when
 /// records are written but likely not yet committed), then lets it
@@ -160,20 +178,11 @@ fn kill_often(name: &str, format: &str, kills: usize) -> (Vec<String>, usize) {
     } = setup(name, &["--format", format, "--frontier-cap", "200"]);
     let mut killed = 0;
     for i in 0..kills {
-        let mut child = crawler(&args).stderr(Stdio::null()).spawn().unwrap();
+        let child = crawler(&args).stderr(Stdio::null()).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(fastrand::u64(5..600)));
-        if i % 4 != 0 {
-            let was = len(&out);
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while len(&out) == was && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_micros(20));
-            }
-        }
-        if child.try_wait().unwrap().is_some() {
+        if !kill_after_growth(child, &out, i % 4 != 0) {
             break; // finished
         }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
         killed += 1;
     }
     let done = crawler(&args).stderr(Stdio::piped()).output().unwrap();
@@ -242,5 +251,65 @@ fn ctrl_c_finishes_in_flight_pages_flushes_state_and_resumes() {
         unique.len(),
         "a graceful stop fetches nothing twice"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The `--output` argument of `args` replaced by `out`.
+fn with_output(args: &[String], out: &Path) -> Vec<String> {
+    let mut args = args.to_vec();
+    let i = args.iter().position(|a| a == "--output").unwrap();
+    args[i + 1] = out.to_str().unwrap().into();
+    args
+}
+
+#[test]
+fn resuming_into_another_output_after_a_sigkill_leaves_no_page_in_two_files() {
+    let Setup {
+        _site, dir, args, ..
+    } = setup("switch", &["--frontier-cap", "200"]);
+    // Each run writes a file of its own and is killed just after its
+    // output grew (records written, likely not yet committed).
+    let mut outs = Vec::new();
+    let mut killed = 0;
+    for i in 0..10 {
+        let out = dir.join(format!("part-{i}.jsonl"));
+        let child = crawler(&with_output(&args, &out))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        outs.push(out.clone());
+        std::thread::sleep(Duration::from_millis(fastrand::u64(5..300)));
+        if !kill_after_growth(child, &out, true) {
+            break; // finished
+        }
+        killed += 1;
+    }
+    let last = dir.join("last.jsonl");
+    let done = crawler(&with_output(&args, &last))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{err}");
+    outs.push(last);
+    assert!(killed >= 5, "killed midway only {killed} times");
+
+    let mut seen: std::collections::BTreeMap<String, &Path> = Default::default();
+    for out in &outs {
+        if !out.exists() {
+            continue;
+        }
+        for path in record_paths(out) {
+            if let Some(first) = seen.insert(path.clone(), out) {
+                panic!(
+                    "{path} is in {} and in {} (killed {killed} times)",
+                    first.display(),
+                    out.display()
+                );
+            }
+        }
+    }
+    let all: BTreeSet<String> = seen.into_keys().collect();
+    assert_eq!(all, demo_reachable(PAGES), "every page, across the files");
     std::fs::remove_dir_all(&dir).unwrap();
 }

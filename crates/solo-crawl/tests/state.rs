@@ -285,3 +285,69 @@ fn a_larger_max_pages_goes_on_where_the_budget_stopped() {
     assert!(stderr(&done).contains("is finished"), "{}", stderr(&done));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `args` with the output `dir/pages.jsonl` replaced by `dir/name`.
+fn with_output(args: &[String], name: &str) -> Vec<String> {
+    let swap = |a: &String| a.replace("pages.jsonl", name);
+    args.iter().map(swap).collect()
+}
+
+/// Records written after the last checkpoint (as a SIGKILL leaves them)
+/// in an output the resumed run no longer writes to are cut, and it says
+/// so; an earlier output changed since is left as it is, with a warning.
+#[test]
+fn an_earlier_output_is_cut_back_to_its_checkpoint_when_output_changes() {
+    let site = DemoSite::start(2000).unwrap();
+    let (dir, args) = setup("switch", &site, &[]);
+    let first = dir.join("pages.jsonl");
+    interrupt_at(&args, &first, 30);
+    let committed = std::fs::read(&first).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&first)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut f,
+        b"{\"url\":\"uncommitted 1\"}\n{\"url\":\"uncommitted 2\"}\n",
+    )
+    .unwrap();
+    drop(f);
+
+    let second = dir.join("second.jsonl");
+    let args2 = with_output(&args, "second.jsonl");
+    let mut child = crawler(&args2).stderr(Stdio::piped()).spawn().unwrap();
+    wait_for_lines(&mut child, &second, 30);
+    let int = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(int.success());
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert_eq!(std::fs::read(&first).unwrap(), committed, "cut back: {err}");
+    assert!(
+        err.contains(&format!(
+            "{}, the output of an earlier run",
+            first.canonicalize().unwrap().display()
+        )) && err.contains("held 2 records written after its last checkpoint"),
+        "says so: {err}"
+    );
+
+    // Changed since (here: cut short by hand): not touched.
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&second)
+        .unwrap();
+    f.set_len(10).unwrap();
+    drop(f);
+    let o = finish(&with_output(&args, "third.jsonl"));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("changed since") && err.contains("left as it is"),
+        "{err}"
+    );
+    assert_eq!(std::fs::metadata(&second).unwrap().len(), 10);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
