@@ -535,9 +535,84 @@ fn named(e: io::Error, target: &Target) -> io::Error {
     io::Error::new(e.kind(), format!("cannot open {}: {e}{hint}", p.display()))
 }
 
+/// What the first complete line of an existing output file says it holds.
+enum Held {
+    /// A JSON object or array: JSON Lines.
+    JsonLines,
+    /// Another JSON value (a JSON Lines item, or a one-column CSV).
+    Json,
+    /// Not JSON (a CSV header, or some other text): the line, shortened.
+    NotJson(String),
+}
+
+/// The first complete, non-blank line of the regular file at `p`, read
+/// from its first MiB, judged; `None` when there is none (empty, a record
+/// cut short, not a regular file, unreadable: nothing to go by).
+fn held(p: &Path) -> Option<Held> {
+    use io::{BufRead, Read};
+    // Not opened unless regular: opening a FIFO to read waits for a writer.
+    if !std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() > 0) {
+        return None;
+    }
+    let f = File::open(p).ok()?;
+    let mut r = io::BufReader::new(f.take(1 << 20));
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        r.read_until(b'\n', &mut line).ok()?;
+        if line.last() != Some(&b'\n') {
+            return None;
+        }
+        if line.iter().any(|b| !b.is_ascii_whitespace()) {
+            break;
+        }
+    }
+    Some(match serde_json::from_slice::<serde_json::Value>(&line) {
+        Ok(serde_json::Value::Object(_) | serde_json::Value::Array(_)) => Held::JsonLines,
+        Ok(_) => Held::Json,
+        Err(_) => {
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim_end();
+            Held::NotJson(match text.char_indices().nth(60) {
+                Some((i, _)) => format!("{}...", &text[..i]),
+                None => text.to_owned(),
+            })
+        }
+    })
+}
+
+/// Refuses to append records in `format` to a file that holds the other
+/// format (judged by its first line): one file would hold two formats,
+/// which no reader takes. An empty file, or one that cannot be judged,
+/// is fine.
+fn check_format(target: &Target, format: Format) -> io::Result<()> {
+    let Target::File(p) = target else {
+        return Ok(());
+    };
+    let shown = p.display();
+    let why = match (format, held(p)) {
+        (Format::Csv, Some(Held::JsonLines)) => format!(
+            "{shown} holds JSON Lines (its first line is a JSON object), but --format csv was asked for: \
+             appending would put CSV rows after JSON lines, a file neither reader takes; \
+             rerun with --format jsonl to go on with it, or give another --output"
+        ),
+        (Format::Jsonl, Some(Held::NotJson(first))) => format!(
+            "{shown} does not hold JSON Lines (its first line is not JSON: {first:?}), but --format jsonl \
+             was asked for: appending would put JSON lines after it, a file no reader takes; \
+             rerun with --format csv to go on with it if it is CSV, or give another --output"
+        ),
+        _ => return Ok(()),
+    };
+    Err(io::Error::new(io::ErrorKind::InvalidInput, why))
+}
+
 impl RecordWriter {
-    /// Opens the targets (files are created or appended to).
+    /// Opens the targets (files are created or appended to). A file that
+    /// holds records in the other format is an error: one file would hold
+    /// both.
     pub fn open(cfg: &OutputConfig) -> io::Result<RecordWriter> {
+        check_format(&cfg.pages, cfg.format)?;
+        check_format(&cfg.items, cfg.format)?;
         let open = |name, t: &Target| {
             Stream::open(name, t, cfg.format, cfg.csv_raw).map_err(|e| named(e, t))
         };

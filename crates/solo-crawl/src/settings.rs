@@ -183,10 +183,12 @@ pub struct CrawlSettings {
     pub cookies: bool,
     /// Write records here instead of stdout: a file is appended to (never
     /// cut, except with --state: what a killed run wrote after its last
-    /// checkpoint); `-` is stdout; /dev/null, a pipe or a FIFO work too.
+    /// checkpoint, also in its file when the resumed run writes another);
+    /// `-` is stdout; /dev/null, a pipe or a FIFO work too.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Output format.
+    /// Output format (jsonl or csv). An --output file that holds records
+    /// in the other format is refused: one file would hold both.
     #[arg(long, default_value = "jsonl")]
     #[serde(serialize_with = "format_name")]
     pub format: Format,

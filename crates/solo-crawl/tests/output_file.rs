@@ -128,3 +128,74 @@ fn output_to_dev_null_stdout_dash_and_a_fifo() {
     assert_eq!(json_lines(&reader.join().unwrap()).len(), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Resuming (or rerunning) with another `--format` into a file that holds
+/// records in the other one is refused before anything is written,
+/// saying what the file holds and the ways out; an empty file takes
+/// either format.
+#[test]
+fn another_format_into_a_file_that_holds_records_is_refused() {
+    let site = DemoSite::start(10).unwrap();
+    let dir = scratch("format");
+    let url = site.url().to_string();
+    let refused = |out: &PathBuf, extra: &[&str], says: &[&str]| {
+        let before = std::fs::read(out).unwrap();
+        let args = [
+            &["crawl", &url, "--output", out.to_str().unwrap()][..],
+            extra,
+        ]
+        .concat();
+        let o = run(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(out.to_str().unwrap()), "names the file: {err}");
+        for s in says {
+            assert!(err.contains(s), "says {s:?}: {err}");
+        }
+        assert!(err.contains("another --output"), "{err}");
+        assert_eq!(std::fs::read(out).unwrap(), before, "nothing written");
+    };
+    let jl = dir.join("pages.out");
+    let state = dir.join("state");
+    let o = run(&[
+        "crawl",
+        &url,
+        "--output",
+        jl.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--max-pages",
+        "3",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Resumed with more pages to crawl, in CSV.
+    refused(
+        &jl,
+        &[
+            "--state",
+            state.to_str().unwrap(),
+            "--max-pages",
+            "6",
+            "--force",
+            "--format",
+            "csv",
+        ],
+        &["holds JSON Lines", "--format csv", "--format jsonl"],
+    );
+
+    let csv = dir.join("pages.csv");
+    crawl_one(&site, csv.to_str().unwrap(), &["--format", "csv"]);
+    refused(
+        &csv,
+        &["--format", "jsonl"],
+        &["not JSON", "\"url,final_url,", "--format csv"],
+    );
+
+    // An empty file: CSV with its header.
+    let empty = dir.join("empty.out");
+    std::fs::write(&empty, "").unwrap();
+    crawl_one(&site, empty.to_str().unwrap(), &["--format", "csv"]);
+    let text = std::fs::read_to_string(&empty).unwrap();
+    assert!(text.starts_with("url,final_url,"), "{text:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
