@@ -363,6 +363,16 @@ fn warcio_reads_back_every_exchange_byte_for_byte() {
 }
 
 /// Bytes written to the WARC files so far.
+/// `crawl URL --state DIR/state --output DIR/pages.jsonl --warc DIR/WARC`.
+fn kept_crawl(url: &str, dir: &Path, warc: &str) -> Vec<String> {
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let (state, pages, warc) = (path("state"), path("pages.jsonl"), path(warc));
+    let args = [
+        "crawl", url, "--state", &state, "--output", &pages, "--warc", &warc,
+    ];
+    args.map(String::from).to_vec()
+}
+
 fn warc_bytes(dir: &Path) -> u64 {
     warc_files(dir, "crawl")
         .iter()
@@ -375,24 +385,9 @@ fn killed_while_writing_every_record_reads_back_and_the_resumed_run_adds_files()
     let Some(bin) = warcio() else { return };
     let dir = scratch("kill");
     let site = DemoSite::start(1500).unwrap();
-    let warc = dir.join("crawl.warc.gz");
-    let state = dir.join("state");
-    let url = site.url().to_string();
-    let pages = dir.join("pages.jsonl");
-    let args = [
-        "crawl",
-        &url,
-        "--state",
-        state.to_str().unwrap(),
-        "--output",
-        pages.to_str().unwrap(),
-        "--warc",
-        warc.to_str().unwrap(),
-        "--warc-max-size",
-        "200K",
-        "--per-host",
-        "8",
-    ];
+    let mut args = kept_crawl(site.url().as_str(), &dir, "crawl.warc.gz");
+    args.extend(["--warc-max-size", "200K", "--per-host", "8"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut child = crawler(&args).stderr(Stdio::null()).spawn().unwrap();
     let start = Instant::now();
     while warc_bytes(&dir) < 600 << 10 {
@@ -619,5 +614,67 @@ fn credentials_are_masked_in_request_records_unless_kept() {
             "{stem}: the warcinfo masks the URL"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A site of 60 pages of 64 KB each, linked from `/`.
+fn big_pages() -> String {
+    common::blocking::serve(|req| {
+        let (ctype, body) = match req.path.as_str() {
+            "/" => {
+                let links: Vec<String> = (0..60).map(|i| format!("/p/{i}")).collect();
+                let links: Vec<&str> = links.iter().map(String::as_str).collect();
+                ("text/html", html("home", &links))
+            }
+            p => (
+                "text/plain",
+                p.repeat(64 << 10).into_bytes()[..64 << 10].to_vec(),
+            ),
+        };
+        let mut bytes = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        bytes.extend_from_slice(&body);
+        bytes
+    })
+}
+
+/// A WARC file that cannot grow (here the file size limit, `ulimit -f`,
+/// as a full disk would) stops the crawl with an error that names that
+/// WARC file, not the record output (which is fine), and says what to do;
+/// the same command then resumes, each page once in the output.
+#[test]
+fn a_warc_file_that_cannot_grow_is_named_alone_in_the_error() {
+    let dir = scratch("full");
+    let args = kept_crawl(&(big_pages() + "/"), &dir, "crawl.warc");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // SIGXFSZ ignored: a write past the limit (1 MiB) fails with EFBIG.
+    let limited = format!(
+        "trap '' XFSZ; ulimit -f 1024; exec {} {}",
+        env!("CARGO_BIN_EXE_solo-crawl"),
+        args.join(" ")
+    );
+    let o = Command::new("bash")
+        .args(["-c", &limited])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let first = dir.join("crawl-00000.warc");
+    assert!(
+        err.contains(&format!("writing WARC file {} failed", first.display())),
+        "names the WARC file: {err}"
+    );
+    assert!(!err.contains("pages.jsonl"), "not the output: {err}");
+    assert!(
+        err.contains("File too large") && err.contains("rerun the same command to resume"),
+        "says what to do: {err}"
+    );
+    run_ok(&args);
+    let text = std::fs::read_to_string(dir.join("pages.jsonl")).unwrap();
+    let urls: BTreeSet<&str> = text.lines().map(|l| l.split('"').nth(3).unwrap()).collect();
+    assert_eq!((text.lines().count(), urls.len()), (61, 61), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,6 +6,7 @@
 //! the database (that is the writer thread's, through [`Msg`]).
 
 use super::*;
+use crate::warc::WarcFileError;
 
 /// A failure of the writer thread: of the state store (named, with what
 /// to do) or of the output (naming its targets).
@@ -26,6 +27,18 @@ pub(super) fn write_error(
             );
         }
     }
+    let resume = match state {
+        Some(_) => ", then rerun the same command to resume",
+        None => "",
+    };
+    let failed = e.get_ref().and_then(|i| i.downcast_ref::<WarcFileError>());
+    if let Some(w) = failed {
+        // The WARC file alone: the record output is fine.
+        let (path, cause) = (w.path.display(), &w.source);
+        let hint = hint(e.kind(), "a smaller --warc-max-size");
+        let msg = format!("writing WARC file {path} failed: {cause}; {hint}{resume}");
+        return CrawlError::Output(io::Error::new(e.kind(), msg));
+    }
     let name = |t: &crate::output::Target| match t {
         crate::output::Target::File(p) => Some(p.display().to_string()),
         crate::output::Target::Stdout => Some("stdout".into()),
@@ -35,27 +48,26 @@ pub(super) fn write_error(
         .into_iter()
         .flatten()
         .collect();
-    let hint = if e.kind() == io::ErrorKind::BrokenPipe {
-        "the program reading the output stopped early"
-    } else {
-        "check the disk (free space, permissions)"
+    let names = match names.is_empty() {
+        true => "the output".into(),
+        false => names.join(" and "),
     };
-    CrawlError::Output(io::Error::new(
-        e.kind(),
-        format!(
-            "writing {} failed: {e}; {hint}{}",
-            if names.is_empty() {
-                "the output".into()
-            } else {
-                names.join(" and ")
-            },
-            if state.is_some() {
-                ", then rerun the same command to resume"
-            } else {
-                ""
-            }
-        ),
-    ))
+    let hint = hint(e.kind(), "another --output");
+    let msg = format!("writing {names} failed: {e}; {hint}{resume}");
+    CrawlError::Output(io::Error::new(e.kind(), msg))
+}
+
+/// What to do about a write that failed with `kind`; `smaller` is the
+/// way to a smaller file.
+fn hint(kind: io::ErrorKind, smaller: &str) -> String {
+    match kind {
+        io::ErrorKind::BrokenPipe => "the program reading the output stopped early".into(),
+        io::ErrorKind::StorageFull => "free space on its disk".into(),
+        io::ErrorKind::FileTooLarge => {
+            format!("it reached the file size limit (ulimit -f): raise it, or use {smaller}")
+        }
+        _ => "check the disk (free space, permissions)".into(),
+    }
 }
 
 /// Hands an accepted request to the state store and the shared frontier
@@ -126,4 +138,33 @@ pub(super) fn decode_restored<C: serde::de::DeserializeOwned>(
     let queued =
         decode_all(&std::mem::take(&mut r.queued), db).map_err(|e| CrawlError::State(e.into()))?;
     Ok((r, queued))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::Target;
+
+    /// A full disk (`/dev/full`: every write fails with ENOSPC) under a
+    /// WARC file: the error names that file alone, not the record output,
+    /// and says what to do.
+    #[test]
+    fn a_full_disk_under_a_warc_file_names_that_file_alone() {
+        use std::io::Write;
+        let mut full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let e = full.write_all(&[0; 4096]).unwrap_err();
+        let e = crate::warc::named(Path::new("/data/crawl-00003.warc.gz"), e);
+        let out = OutputConfig {
+            pages: Target::File("pages.jsonl".into()),
+            ..OutputConfig::default()
+        };
+        assert_eq!(
+            write_error(e, &out, Some(Path::new("st"))).to_string(),
+            "output: writing WARC file /data/crawl-00003.warc.gz failed: No space left on \
+             device (os error 28); free space on its disk, then rerun the same command to resume"
+        );
+    }
 }

@@ -550,11 +550,32 @@ fn create(cfg: &WarcOutput, n: u32) -> io::Result<(File, PathBuf, u32)> {
     }
 }
 
-fn named(path: &Path, e: io::Error) -> io::Error {
-    io::Error::new(
-        e.kind(),
-        format!("WARC file {}: {e} (check --warc)", path.display()),
-    )
+/// A failure of one WARC file: `e` with the file's path (kept apart, so
+/// the crawl's error names the WARC file, not the record output).
+pub(crate) fn named(path: &Path, e: io::Error) -> io::Error {
+    let kind = e.kind();
+    let path = path.to_owned();
+    io::Error::new(kind, WarcFileError { path, source: e })
+}
+
+/// What [`named`] wraps: a WARC file and what failed there.
+#[derive(Debug)]
+pub(crate) struct WarcFileError {
+    pub(crate) path: PathBuf,
+    pub(crate) source: io::Error,
+}
+
+impl std::fmt::Display for WarcFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (path, e) = (self.path.display(), &self.source);
+        write!(f, "WARC file {path}: {e} (check --warc)")
+    }
+}
+
+impl std::error::Error for WarcFileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }
 
 /// The head to archive: a `Transfer-Encoding` line renamed (the body is
