@@ -142,6 +142,7 @@ mod sitemap;
 mod spider;
 pub mod sqlite_sink;
 pub mod stages;
+mod start_scope;
 mod stats;
 mod store;
 mod throttle;

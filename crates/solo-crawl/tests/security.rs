@@ -367,3 +367,48 @@ fn a_bad_network_is_a_usage_error_naming_the_option() {
         "{stderr}"
     );
 }
+
+/// A start host's DNS answers open only networks where sites live: a
+/// name that also answered 0.0.0.0 (or 169.254.169.254, the cloud
+/// metadata service) opened that whole network for the crawl, so a link
+/// to http://0.0.0.0:PORT/ reached the local host.
+#[test]
+fn a_start_hosts_dns_answer_does_not_open_this_network_or_link_local() {
+    solo::run(async {
+        let zero = Rc::new(std::cell::RefCell::new(String::new()));
+        let z = zero.clone();
+        let site = start(move |path: String| {
+            let z = z.borrow().clone();
+            async move {
+                match path.as_str() {
+                    "/" => page("home", &[&z]),
+                    _ => SiteResponse::status(404),
+                }
+            }
+        })
+        .await;
+        let port = site.base.port().unwrap();
+        *zero.borrow_mut() = format!("http://0.0.0.0:{port}/zero");
+        let cfg = Config {
+            stay_on_start_hosts: false,
+            obey_robots: false,
+            resolver: Some(Resolver::new(|_: &str| -> Resolving {
+                let ips: Vec<IpAddr> = ["127.0.0.1", "0.0.0.0", "169.254.169.254"]
+                    .iter()
+                    .map(|a| a.parse().unwrap())
+                    .collect();
+                Box::pin(async move { Ok(ips) })
+            })),
+            ..quick()
+        };
+        let start_url = url::Url::parse(&format!("http://start.test:{port}/")).unwrap();
+        let (_, records) = crawl_links(vec![start_url], cfg).await;
+        let refused = blocked(&records);
+        assert_eq!(refused.len(), 1, "{records:#?}");
+        assert!(refused[0].url.contains("0.0.0.0"), "{records:#?}");
+        let e = refused[0].error.as_deref().unwrap();
+        assert!(e.contains("0.0.0.0/8"), "{e}");
+        assert_eq!(site.count("/zero"), 0);
+        assert_eq!(site.count("/"), 1, "the start host's loopback stays open");
+    });
+}

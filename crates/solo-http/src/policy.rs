@@ -39,6 +39,30 @@ pub struct SpecialRange {
     pub name: &'static str,
 }
 
+impl SpecialRange {
+    /// Whether sites live in it: loopback, private (RFC 1918), carrier-grade
+    /// NAT and unique local networks hold a machine's or an intranet's
+    /// web servers, while link-local (cloud metadata), "this network",
+    /// multicast, broadcast, reserved, documentation and benchmarking
+    /// ranges hold none a crawl should be sent to.
+    ///
+    /// ```
+    /// let r = |s: &str| solo_http::special_range(s.parse().unwrap()).unwrap();
+    /// assert!(r("127.0.0.1").hosts_sites());
+    /// assert!(r("10.1.2.3").hosts_sites());
+    /// assert!(r("fd00::1").hosts_sites());
+    /// assert!(!r("169.254.169.254").hosts_sites());
+    /// assert!(!r("0.0.0.0").hosts_sites());
+    /// ```
+    pub fn hosts_sites(&self) -> bool {
+        [PRIVATE, CGNAT, LOOPBACK, ULA].contains(&self.name)
+    }
+}
+
+const LOOPBACK: &str = "loopback";
+const CGNAT: &str = "carrier-grade NAT, RFC 6598";
+const ULA: &str = "unique local";
+
 const fn v4(a: u8, b: u8, c: u8, d: u8, len: u8, name: &'static str) -> SpecialRange {
     SpecialRange {
         net: IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), len)),
@@ -73,8 +97,8 @@ const SPECIAL_V4: [SpecialRange; 16] = [
         "this network; 0.0.0.0 reaches the local host",
     ),
     v4(10, 0, 0, 0, 8, PRIVATE),
-    v4(100, 64, 0, 0, 10, "carrier-grade NAT, RFC 6598"),
-    v4(127, 0, 0, 0, 8, "loopback"),
+    v4(100, 64, 0, 0, 10, CGNAT),
+    v4(127, 0, 0, 0, 8, LOOPBACK),
     v4(
         169,
         254,
@@ -101,7 +125,7 @@ const SPECIAL_V4: [SpecialRange; 16] = [
 /// judged by the address they carry.
 const SPECIAL_V6: [SpecialRange; 13] = [
     v6([0, 0, 0, 0, 0, 0, 0, 0], 128, "unspecified"),
-    v6([0, 0, 0, 0, 0, 0, 0, 1], 128, "loopback"),
+    v6([0, 0, 0, 0, 0, 0, 0, 1], 128, LOOPBACK),
     v6([0, 0, 0, 0, 0, 0, 0, 0], 96, "IPv4-compatible, deprecated"),
     v6(
         [0, 0, 0, 0, 0xffff, 0, 0, 0],
@@ -117,7 +141,7 @@ const SPECIAL_V6: [SpecialRange; 13] = [
     v6([0x2001, 2, 0, 0, 0, 0, 0, 0], 48, "benchmarking, RFC 5180"),
     v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32, DOCS),
     v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20, DOCS),
-    v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, "unique local"),
+    v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, ULA),
     v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10, "link-local"),
     v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, "site-local, deprecated"),
     v6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8, "multicast"),

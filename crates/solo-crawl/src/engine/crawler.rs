@@ -466,18 +466,24 @@ async fn start_networks<C>(starts: &[Request<C>], cfg: &Config) -> Vec<solo_http
     let lookups = hosts.into_iter().map(|host| {
         let resolver = resolver.clone();
         async move {
-            solo::timeout(limit, resolver.lookup(&host))
+            let answers = solo::timeout(limit, resolver.lookup(&host))
                 .await
                 .ok()
                 .and_then(Result::ok)
-                .unwrap_or_default()
+                .unwrap_or_default();
+            (host, answers)
         }
     });
     let mut nets = Vec::new();
-    for ip in solo::gather(lookups).await.into_iter().flatten() {
-        if let Some(range) = solo_http::special_range(ip) {
-            if !nets.contains(&range.net) {
-                nets.push(range.net);
+    for (host, answers) in solo::gather(lookups).await {
+        let opened = crate::start_scope::opened(&host, &answers);
+        if let Some(w) = opened.warning {
+            tracing::warn!("{w}");
+        }
+        for net in opened.nets {
+            if !nets.contains(&net) {
+                tracing::info!(%host, %net, "a start URL opens this network to the crawl");
+                nets.push(net);
             }
         }
     }
