@@ -120,8 +120,10 @@ impl fmt::Display for RedirectError {
 impl std::error::Error for RedirectError {}
 
 /// Where a `Location` header points from `base` (the URL that answered):
-/// resolved, without its fragment or a user and password, and only if it
-/// is http(s) with a host.
+/// resolved, without its fragment, and only if it is http(s) with a
+/// host. A user and password in the `Location` are not used; `base`'s go
+/// with it to the same origin (scheme, host, port), as they go with the
+/// page's links, and to no other.
 pub fn target(base: &Url, location: Option<&str>) -> Result<Url, RedirectError> {
     let Some(location) = location else {
         return Err(RedirectError::NoLocation { status: 0 });
@@ -134,8 +136,14 @@ pub fn target(base: &Url, location: Option<&str>) -> Result<Url, RedirectError> 
         })?;
     to.set_fragment(None);
     // Credentials in a Location are not used (as solo-http and Python's
-    // requests do), nor written to the records.
+    // requests do), nor written to the records; the crawl's own stay
+    // with their origin (a redirect from /docs to /docs/ must not lose
+    // them: the server asks for them again with a 401).
     crate::secrets::strip_userinfo(&mut to);
+    if to.origin() == base.origin() && !base.username().is_empty() {
+        let _ = to.set_username(base.username());
+        let _ = to.set_password(base.password());
+    }
     if !matches!(to.scheme(), "http" | "https") || !to.host_str().is_some_and(|h| !h.is_empty()) {
         return Err(RedirectError::Scheme(to));
     }

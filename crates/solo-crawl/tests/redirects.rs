@@ -600,3 +600,50 @@ fn a_location_byte_that_is_not_utf8_is_sent_percent_encoded() {
     asked.sort();
     assert_eq!(asked, ["/", "/caf%C3%A9", "/caf%E9?q=%FF%FE", "/utf8"]);
 }
+
+/// The start URL's user and password go with a redirect to the same
+/// origin, as with its links (and as curl -L and requests do): a
+/// redirect from /docs to /docs/ lost them, and the server answered 401.
+/// To another origin they never go.
+#[test]
+fn url_credentials_follow_a_redirect_to_the_same_origin_only() {
+    solo::run(async {
+        let other = start(routes(vec![("/x", page("x", &[]))])).await;
+        let away = other.url("/x").to_string();
+        let site = start(routes(vec![
+            ("/docs", SiteResponse::redirect(301, "/docs/")),
+            ("/docs/", page("docs", &["/away"])),
+            ("/away", SiteResponse::redirect(302, &away)),
+        ]))
+        .await;
+        let mut start_url = site.url("/docs");
+        start_url.set_username("alice").unwrap();
+        start_url.set_password(Some("s3cret")).unwrap();
+        let cfg = Config {
+            stay_on_start_hosts: false,
+            ..quick()
+        };
+        let (_, recs) = crawl_links(vec![start_url], cfg).await;
+        let basic = "Basic YWxpY2U6czNjcmV0"; // alice:s3cret
+        let auth = |s: &Site, path: &str| {
+            s.hits
+                .borrow()
+                .iter()
+                .find(|h| h.path == path)
+                .map(|h| h.authorization.clone())
+        };
+        assert_eq!(auth(&site, "/docs"), Some(Some(basic.to_owned())));
+        assert_eq!(
+            auth(&site, "/docs/"),
+            Some(Some(basic.to_owned())),
+            "same origin: kept"
+        );
+        assert_eq!(auth(&site, "/away"), Some(Some(basic.to_owned())));
+        assert_eq!(auth(&other, "/x"), Some(None), "another origin: never");
+        // And never written out.
+        for r in &recs {
+            let line = serde_json::to_string(r).unwrap();
+            assert!(!line.contains("s3cret"), "{line}");
+        }
+    });
+}
