@@ -242,12 +242,36 @@ fn is_disk_error(e: &rusqlite::Error) -> bool {
     )
 }
 
+/// Creates `path` readable by its owner only (0600), unless it exists
+/// (a user's own choice of mode stays).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        r => r.map(drop),
+    }
+}
+
 impl Store {
     /// Opens (or creates) the store in `dir`, locked for this process;
     /// `reset` discards what it held first. Errors are full sentences
     /// naming the file.
     pub(crate) fn open(dir: &Path, reset: bool) -> Result<Store, StateError> {
-        std::fs::create_dir_all(dir).map_err(|e| {
+        // Private (0700, 0600): the store keeps pending requests with
+        // their credentials and the jars' session cookies.
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+        }
+        .map_err(|e| {
             let msg = format!("cannot create the state directory {}: {e}", dir.display());
             StateError::caused_by(msg, e)
         })?;
@@ -300,6 +324,14 @@ impl Store {
             }
             StateError::caused_by(msg, e)
         };
+        // SQLite gives its -wal and -shm files the database file's mode.
+        create_private(&db_path).map_err(|e| {
+            let msg = format!(
+                "cannot create the state database {}: {e}",
+                db_path.display()
+            );
+            StateError::caused_by(msg, e)
+        })?;
         let conn = Connection::open(&db_path).map_err(db_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db_err)?;

@@ -351,3 +351,27 @@ fn an_earlier_output_is_cut_back_to_its_checkpoint_when_output_changes() {
     assert_eq!(std::fs::metadata(&second).unwrap().len(), 10);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The state keeps pending requests with their credentials and the
+/// jars' session cookies: its directory and database are the owner's
+/// alone (they were 0755 and 0644, readable by any local user), whatever
+/// the umask.
+#[test]
+fn the_state_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = DemoSite::start(20).unwrap();
+    let (dir, args) = setup("private", &site, &["--max-pages", "5"]);
+    let o = finish(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let state = dir.join("state");
+    assert_eq!(mode(&state), 0o700);
+    for f in ["state.sqlite", "state.sqlite-wal"] {
+        let p = state.join(f);
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{f}");
+        }
+    }
+    assert!(state.join("state.sqlite").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
