@@ -9,9 +9,12 @@
 //!
 //! - Domain: without a `Domain` attribute a cookie goes back only to the
 //!   host that set it; with one, to that domain and its subdomains, and a
-//!   host may only set it for itself or a parent domain. There is no
-//!   public-suffix list, so a host could set a cookie for a whole TLD
-//!   like `co.uk`: do not share one client's jar across distrusting sites.
+//!   host may only set it for itself or a parent domain that is not a
+//!   public suffix (`com`, `co.uk`, `github.io`: Mozilla's Public Suffix
+//!   List, compiled in by the `psl` crate), so no site sets cookies for
+//!   its neighbours.
+//! - At most 180 cookies per domain and 3000 in all, the oldest going
+//!   first: one site cannot push another's session out of the jar.
 //! - Path: the `Path` attribute, or the directory of the request path.
 //! - `Secure` cookies go only over https. `Max-Age` (which wins) and
 //!   `Expires` end a cookie; a time in the past deletes it. `HttpOnly`
@@ -41,6 +44,10 @@ use url::Url;
 
 /// At most this many cookies are kept; the oldest go first.
 const MAX_COOKIES: usize = 3000;
+
+/// At most this many cookies per domain (the oldest of the domain go
+/// first), as browsers do (RFC 6265 asks for at least 50).
+const MAX_PER_DOMAIN: usize = 180;
 
 /// A cookie store: keeps what `Set-Cookie` headers set, and makes the
 /// `Cookie` header for a request (see the rules above). It uses interior
@@ -253,11 +260,11 @@ impl CookieJar {
                 news.push(c.clone());
             }
             if !ended {
+                let domain = c.domain.clone();
                 jar.push(Kept { cookie: c, told });
+                trim(&mut jar, &domain);
             }
         }
-        let over = jar.len().saturating_sub(MAX_COOKIES);
-        jar.drain(..over);
         news
     }
 
@@ -284,9 +291,9 @@ impl CookieJar {
         jar.retain(|k| !k.cookie.same_as(&cookie));
         if !cookie.ended(SystemTime::now()) {
             let told = cookie.expires;
+            let domain = cookie.domain.clone();
             jar.push(Kept { cookie, told });
-            let over = jar.len().saturating_sub(MAX_COOKIES);
-            jar.drain(..over);
+            trim(&mut jar, &domain);
         }
     }
 
@@ -406,8 +413,18 @@ fn parse(line: &str, host: &str, path: &str, now: SystemTime) -> Option<Cookie> 
                 {
                     return None;
                 }
-                c.domain = d;
-                c.host_only = false;
+                if is_public_suffix(&d) {
+                    // For a whole TLD (`Domain=co.uk`) every site under
+                    // it would get it: refused, unless the host is that
+                    // suffix itself, then kept for the host alone (RFC
+                    // 6265 §5.3, step 5).
+                    if d != host {
+                        return None;
+                    }
+                } else {
+                    c.domain = d;
+                    c.host_only = false;
+                }
             }
             "path" if val.starts_with('/') => c.path = val.to_owned(),
             "secure" => c.secure = true,
@@ -436,6 +453,27 @@ fn default_path(path: &str) -> String {
         Some(0) | None => "/".to_owned(),
         Some(i) => path[..i].to_owned(),
     }
+}
+
+/// Whether `domain` is a public suffix (`com`, `co.uk`, `github.io`, or
+/// an unlisted TLD), from the Public Suffix List compiled into `psl`.
+fn is_public_suffix(domain: &str) -> bool {
+    psl::suffix_str(domain).is_some_and(|s| s.len() == domain.len())
+}
+
+/// Keeps at most [`MAX_PER_DOMAIN`] cookies of `domain` in `jar`, then
+/// [`MAX_COOKIES`] in all, dropping the oldest: one site cannot push
+/// another's out of the jar.
+fn trim(jar: &mut Vec<Kept>, domain: &str) {
+    let mut n = jar.iter().filter(|k| k.cookie.domain == domain).count();
+    while n > MAX_PER_DOMAIN {
+        if let Some(i) = jar.iter().position(|k| k.cookie.domain == domain) {
+            jar.remove(i);
+        }
+        n -= 1;
+    }
+    let over = jar.len().saturating_sub(MAX_COOKIES);
+    jar.drain(..over);
 }
 
 fn domain_matches(domain: &str, host_only: bool, host: &str) -> bool {
@@ -507,6 +545,35 @@ mod tests {
             &["s=x; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT"],
         );
         assert_eq!(get(&jar, "https://a.test/"), None);
+    }
+
+    #[test]
+    fn no_cookie_for_a_public_suffix_and_one_site_cannot_push_out_another() {
+        // Domain=test (an unlisted TLD) and Domain=co.uk would reach every
+        // site under them: refused. Domain=site-a.test is fine.
+        let jar = CookieJar::default();
+        set(
+            &jar,
+            "http://site-a.test/",
+            &["all=1; Domain=test", "own=1; Domain=site-a.test"],
+        );
+        set(&jar, "http://shop.co.uk/", &["uk=1; Domain=co.uk"]);
+        assert_eq!(get(&jar, "http://site-b.test/"), None);
+        assert_eq!(get(&jar, "http://other.co.uk/"), None);
+        assert_eq!(get(&jar, "http://www.site-a.test/"), Some("own=1".into()));
+        // A host that is itself a suffix keeps its own, host-only.
+        set(&jar, "http://github.io/", &["gh=1; Domain=github.io"]);
+        assert_eq!(get(&jar, "http://github.io/"), Some("gh=1".into()));
+        assert_eq!(get(&jar, "http://me.github.io/"), None);
+
+        // B's session survives A setting thousands of cookies.
+        let jar = CookieJar::default();
+        set(&jar, "http://site-b.test/", &["session=b"]);
+        for i in 0..4000 {
+            set(&jar, "http://site-a.test/", &[format!("c{i}=x").as_str()]);
+        }
+        assert_eq!(get(&jar, "http://site-b.test/"), Some("session=b".into()));
+        assert_eq!(jar.len(), MAX_PER_DOMAIN + 1);
     }
 
     #[test]
