@@ -190,6 +190,11 @@ impl Metas {
     }
 }
 
+/// The most memory one page's scan may hold (lol_html's accounting of
+/// its buffers and open-element stack): past it the scan ends with what
+/// it found.
+const SCAN_MEMORY: usize = 16 << 20;
+
 /// Scans a decoded HTML document (see [`PageScan`]). Never fails: markup
 /// the tokenizer gives up on ends the scan there, with what was found.
 ///
@@ -307,6 +312,14 @@ pub fn scan_capped(html: &str, page: &Url, max_links: usize) -> PageScan {
             ],
             // Never bail out on ambiguous markup: take what comes.
             strict: false,
+            // The parser's buffers and its stack of open elements: ~100
+            // bytes a level, so millions of nested tags took 30x the
+            // page in memory (1.9 GB for 57 MiB of <div>s), which no
+            // body budget bounded. Real pages nest a few hundred deep.
+            memory_settings: lol_html::MemorySettings {
+                max_allowed_memory_usage: SCAN_MEMORY,
+                ..lol_html::MemorySettings::new()
+            },
             ..Settings::new()
         },
         |_: &[u8]| {},
