@@ -642,3 +642,35 @@ fn log_stats_says_the_progress_every_interval() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&quiet.stderr).contains("pages/min"));
 }
+
+/// A sitemap that robots.txt lists and that fails is not a start URL:
+/// it was reported as "start URL failed".
+#[test]
+fn a_failed_sitemap_from_robots_txt_is_not_a_failed_start_url() {
+    // The sitemap's port refuses connections: its fetch is an error.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone = format!("http://{}/gone.xml", closed.local_addr().unwrap());
+    drop(closed);
+    let robots = format!("User-agent: *\nSitemap: {gone}\n");
+    let base = common::blocking::serve(move |req| {
+        let (status, body) = match req.path.as_str() {
+            "/robots.txt" => ("200 OK", robots.clone()),
+            _ => ("200 OK", "<title>home</title>".to_owned()),
+        };
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
+    let o = run(&["crawl", &format!("{base}/"), "--sitemaps"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(!err.contains("start URL failed"), "{err}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.lines()
+            .any(|l| l.contains("/gone.xml") && l.contains("\"error\"")),
+        "{out}"
+    );
+}

@@ -256,8 +256,11 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 }
                 self.tell_load(host, latency, record.status, shed);
                 // A start URL's outcome is its chain's last page (its URL
-                // and error are redacted already).
-                let seed = request.depth == 0;
+                // and error are redacted already). A sitemap that a
+                // robots.txt or an index listed is at depth 0 too, but
+                // not a start URL.
+                let found_sitemap = request.extras().sitemap.is_some() && request.referer.is_some();
+                let seed = request.depth == 0 && !found_sitemap;
                 if seed {
                     match (&record.error, &redirect) {
                         (Some(e), _) => self.seeds.failed.push(format!("{}: {e}", record.url)),
