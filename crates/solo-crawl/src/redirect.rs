@@ -1,11 +1,12 @@
 //! Redirects: what a 3xx answer leads to — the next request, or why none.
 //!
-//! Owns: the decision for one answer, as a pure function ([`follow`]):
+//! Owns: the decision for one answer, as a pure function ([`follow_with`]):
 //! whether the status is a redirect (301, 302, 303, 307, 308), where it
 //! points (`Location` resolved against the URL that answered, fragment
 //! and credentials dropped), with which method and whether the body is
 //! kept ([`method_after`], RFC 9110's rules as solo-http has them), and the chain's limits — at most `max_redirects`
-//! hops, and no hop back to a URL of its own chain (a loop) — in
+//! hops, and no hop back to a URL of its own chain (a loop, unless the
+//! answer changed the request's cookies: a cookie wall) — in
 //! [`hop`], which a `<meta http-equiv="refresh">` goes through too. The next
 //! request is the old one at its new URL: same callback, meta, depth,
 //! referer, headers, cookie jar and `dont_filter`, the method and body the
@@ -162,9 +163,8 @@ pub struct Redirect<C> {
     pub keep_body: bool,
 }
 
-/// What a `status` answer with header `location` to `request` (sent with
-/// `method`, answered by `base`) leads to: `Ok(None)` if the status is not
-/// a redirect, the next request, or why it cannot be followed.
+/// [`follow_with`] for an answer that changed no cookie (the tests').
+#[cfg(test)]
 pub fn follow<C: Clone>(
     request: &Request<C>,
     method: &Method,
@@ -173,6 +173,35 @@ pub fn follow<C: Clone>(
     base: &Url,
     max_redirects: u32,
 ) -> Result<Option<Redirect<C>>, RedirectError> {
+    follow_with(
+        request,
+        method,
+        status,
+        location,
+        base,
+        max_redirects,
+        false,
+    )
+}
+
+/// What a `status` answer with header `location` to `request` (sent with
+/// `method`, answered by `base`) leads to: `Ok(None)` if the status is not
+/// a redirect, the next request, or why it cannot be followed.
+/// `jar_changed` says the answer set cookies that changed the request's
+/// jar: then a redirect back to a URL of the chain
+/// is a new request, not a loop (a cookie wall: `302 Location: /gate`
+/// with `Set-Cookie: consent=yes`, as browsers, curl and requests
+/// follow it), sent past the seen set; the redirect limit still bounds
+/// the chain.
+pub(crate) fn follow_with<C: Clone>(
+    request: &Request<C>,
+    method: &Method,
+    status: u16,
+    location: Option<&str>,
+    base: &Url,
+    max_redirects: u32,
+    jar_changed: bool,
+) -> Result<Option<Redirect<C>>, RedirectError> {
     let Some((method, keep_body)) = method_after(status, method) else {
         return Ok(None);
     };
@@ -180,7 +209,7 @@ pub fn follow<C: Clone>(
         RedirectError::NoLocation { .. } => RedirectError::NoLocation { status },
         e => e,
     })?;
-    let mut request = hop(request, to, base, max_redirects)?;
+    let mut request = hop_with(request, to, base, max_redirects, jar_changed)?;
     set_method(&mut request, &method, keep_body);
     Ok(Some(Redirect {
         request,
@@ -205,13 +234,25 @@ pub(crate) fn set_method<C>(request: &mut Request<C>, method: &Method, keep_body
 
 /// The next hop of `request`'s chain to `to` (a resolved target, see
 /// [`target`]), answered by `base`: the chain's limits apply (at most
-/// `max_redirects` hops, no loop). [`follow`] uses it for a 3xx, the
+/// `max_redirects` hops, no loop). [`follow_with`] uses it for a 3xx, the
 /// engine for a `<meta http-equiv="refresh">`.
 pub fn hop<C: Clone>(
     request: &Request<C>,
     to: Url,
     base: &Url,
     max_redirects: u32,
+) -> Result<Request<C>, RedirectError> {
+    hop_with(request, to, base, max_redirects, false)
+}
+
+/// [`hop`]; with `revisit`, a URL of the chain may come again (see
+/// [`follow_with`]).
+fn hop_with<C: Clone>(
+    request: &Request<C>,
+    to: Url,
+    base: &Url,
+    max_redirects: u32,
+    revisit: bool,
 ) -> Result<Request<C>, RedirectError> {
     let hops = request.extras().redirected_from.len();
     if hops >= max_redirects as usize {
@@ -226,7 +267,7 @@ pub fn hop<C: Clone>(
         .iter()
         .chain([&request.url, base])
         .any(|u| fingerprint(u) == fp);
-    if visited {
+    if visited && !revisit {
         return Err(RedirectError::Loop(to));
     }
     let mut chain = Vec::with_capacity(hops + 1);
@@ -239,6 +280,10 @@ pub fn hop<C: Clone>(
     x.redirected_from = chain;
     x.store_key = None; // a request of its own in the store
     x.lease = None; // the lease is the first hop's
+    if visited {
+        // Seen already, by this chain: it is asked again on purpose.
+        x.dont_filter = true;
+    }
     if to.origin() != request.url.origin() {
         // Credentials set for one site do not go to another (as Scrapy
         // and solo-http do); the jar's cookies are chosen per URL anyway.

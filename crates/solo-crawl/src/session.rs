@@ -94,14 +94,14 @@ impl Sessions {
         jar: &CookieJar,
         url: &Url,
         headers: &[(String, String)],
-    ) {
+    ) -> bool {
         let lines = headers
             .iter()
             .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
             .map(|(_, v)| v.as_str());
         let changed = jar.set_cookies_at(url, lines, SystemTime::now());
         if changed.is_empty() {
-            return;
+            return false;
         }
         if let Some(sink) = &*self.sink.borrow() {
             let now = SystemTime::now();
@@ -111,6 +111,7 @@ impl Sessions {
                 sink(key, alive.then(|| SharedCookie::state(&c)));
             }
         }
+        true
     }
 
     /// Puts a cookie told by the store or another worker (`key` and

@@ -647,3 +647,60 @@ fn url_credentials_follow_a_redirect_to_the_same_origin_only() {
         }
     });
 }
+
+/// A cookie wall: `/gate` answers `302 Location: /gate` with a cookie
+/// until the cookie comes back, then the page. Browsers, curl -L and
+/// requests follow it; it was a "redirect loop" (and the start URL
+/// failed). A redirect back that sets no new cookie is still a loop.
+#[test]
+fn a_redirect_back_to_the_same_url_with_a_new_cookie_is_followed() {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut r = BufReader::new(conn.try_clone().unwrap());
+            let mut first = String::new();
+            let _ = r.read_line(&mut first);
+            let mut cookie = false;
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).unwrap_or(0) <= 2 {
+                    break;
+                }
+                cookie |=
+                    h.to_ascii_lowercase().starts_with("cookie:") && h.contains("consent=yes");
+            }
+            let path = first.split(' ').nth(1).unwrap_or("/");
+            let resp = match (path, cookie) {
+                ("/gate", false) => "HTTP/1.1 302 Found\r\nLocation: /gate\r\nSet-Cookie: consent=yes; Path=/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned(),
+                ("/gate", true) => "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 30\r\nConnection: close\r\n\r\n<title>behind the wall</title>".to_owned(),
+                _ => "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned(),
+            };
+            let _ = conn.write_all(resp.as_bytes());
+        }
+    });
+    solo::run(async {
+        let cfg = Config {
+            cookies: true,
+            obey_robots: false,
+            ..quick()
+        };
+        let gate = url::Url::parse(&format!("{base}/gate")).unwrap();
+        let looping = url::Url::parse(&format!("{base}/loop")).unwrap();
+        let (_, recs) = crawl_links(vec![gate, looping], cfg).await;
+        let page = recs
+            .iter()
+            .find(|r| r.status == Some(200))
+            .unwrap_or_else(|| panic!("{recs:#?}"));
+        assert_eq!(page.title.as_deref(), Some("behind the wall"));
+        let lp = recs.iter().find(|r| r.url.ends_with("/loop")).unwrap();
+        assert!(
+            lp.error
+                .as_deref()
+                .is_some_and(|e| e.contains("redirect loop")),
+            "{lp:?}"
+        );
+    });
+}

@@ -117,7 +117,7 @@ async fn page<S: Spider, F: Fetch>(
     record.elapsed_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
     let mut out = Output::new();
     match result {
-        Ok(f) => {
+        Ok((f, jar_changed)) => {
             sh.stats.borrow_mut().status(f.status);
             tracing::debug!(
                 status = f.status,
@@ -173,13 +173,14 @@ async fn page<S: Spider, F: Fetch>(
             } else {
                 request.set_previous(None);
             }
-            let followed = redirect::follow(
+            let followed = redirect::follow_with(
                 &request,
                 &request.extras().method,
                 f.status,
                 f.header("location"),
                 &f.final_url,
                 cfg.max_redirects,
+                jar_changed,
             );
             if let Some(followed) = followed.transpose() {
                 // A redirect is not the answer: no callback. Its target is
@@ -319,7 +320,7 @@ pub(super) async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host:
     }
     let (status, body) = loop {
         let f = match download(&sh, &url, None, Wire::default()).await {
-            Ok(f) => f,
+            Ok((f, _)) => f,
             Err(_) => break (None, bytes::Bytes::new()),
         };
         if redirect::is_redirect(f.status) && hops < ROBOTS_REDIRECTS {
@@ -501,13 +502,13 @@ impl<'a> Wire<'a> {
 /// go with it, and what the answer's `Set-Cookie` headers set goes into
 /// the jar (a redirect's too: its target is fetched later, with them),
 /// and what changed goes to the store and the other workers before the
-/// page's requests do.
+/// page's requests do. Also says whether the answer changed the jar.
 async fn download<S: Spider, F: Fetch>(
     sh: &Shared<S, F>,
     url: &Url,
     referer: Option<&Url>,
     wire: Wire<'_>,
-) -> Result<Fetched, FetchError> {
+) -> Result<(Fetched, bool), FetchError> {
     let cfg = &sh.config;
     let mut headers = vec![
         ("User-Agent".to_owned(), cfg.user_agent.clone()),
@@ -543,8 +544,9 @@ async fn download<S: Spider, F: Fetch>(
         crate::secrets::strip_userinfo(&mut target);
         archive.push(target.into(), capture);
     }
-    if let Some(jar) = &wire.jar {
-        sh.sessions.keep(wire.jar_id, jar, &f.final_url, &f.headers);
-    }
-    Ok(f)
+    let changed = match &wire.jar {
+        Some(jar) => sh.sessions.keep(wire.jar_id, jar, &f.final_url, &f.headers),
+        None => false,
+    };
+    Ok((f, changed))
 }
