@@ -469,6 +469,12 @@ fn parse_cli() -> Result<Cli, Usage> {
 }
 
 fn main() -> ExitCode {
+    // A file past `ulimit -f` is a write error (EFBIG) with a message
+    // naming the file and what to do, not a silent death by SIGXFSZ.
+    let _ = signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
     let cli = match parse_cli() {
         Ok(c) => c,
         Err(Usage(msg)) => {
