@@ -316,6 +316,9 @@ pub(crate) struct Remote {
     writing: Cell<usize>,
     /// The sequence number of the last cookie change this worker got.
     cookie_cursor: Cell<u64>,
+    /// The crawl's requests queued and leased, over all workers, as the
+    /// last step found them.
+    shared: Cell<(u64, u64)>,
 }
 
 impl Remote {
@@ -419,6 +422,12 @@ impl Remote {
             && !self.busy.get()
             && self.writing.get() == 0
             && self.out.borrow().is_empty()
+    }
+
+    /// The crawl's requests queued and leased over all workers (as of
+    /// the last step), for the progress this worker reports.
+    pub(crate) fn shared_counts(&self) -> (u64, u64) {
+        self.shared.get()
     }
 
     /// The error that stopped the shared frontier, if any.
@@ -606,6 +615,13 @@ impl Remote {
                         ));
                     }
                     let done = reply.first().is_some_and(|d| d == b"1");
+                    let count = |i: usize| {
+                        reply
+                            .get(i)
+                            .and_then(|d| std::str::from_utf8(d).ok()?.parse::<u64>().ok())
+                            .unwrap_or(0)
+                    };
+                    self.shared.set((count(1), count(2)));
                     let due = reply
                         .get(3)
                         .and_then(|d| std::str::from_utf8(d).ok()?.parse::<u64>().ok())

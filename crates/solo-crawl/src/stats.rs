@@ -454,7 +454,9 @@ impl Progress {
 pub(crate) async fn ticker(
     stats: Rc<RefCell<Stats>>,
     progress: Rc<Progress>,
-    live: Rc<dyn Fn() -> (usize, usize)>,
+    // (in flight, queued here, queued in the whole crawl: with --redis,
+    // in Redis).
+    live: Rc<dyn Fn() -> (usize, usize, u64)>,
     log_every: Duration,
 ) {
     const TICK: Duration = Duration::from_millis(10);
@@ -467,9 +469,9 @@ pub(crate) async fn ticker(
         stats.borrow_mut().loop_lag.record(late);
         n += 1;
         if n % 25 == 0 {
-            let (f, q) = live();
+            let (f, q, crawl_q) = live();
             progress.update(&stats.borrow(), f, q);
-            log.maybe(&stats.borrow().counts, f, q);
+            log.maybe(&stats.borrow().counts, f, crawl_q);
         }
     }
 }
@@ -493,7 +495,7 @@ impl LogStats {
         }
     }
 
-    fn maybe(&mut self, c: &Counters, in_flight: usize, queued: usize) {
+    fn maybe(&mut self, c: &Counters, in_flight: usize, queued: u64) {
         let took = self.last.elapsed();
         if self.every.is_zero() || took < self.every {
             return;

@@ -338,7 +338,10 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         let ticker = solo::spawn(crate::stats::ticker(
             sh.stats.clone(),
             progress.clone(),
-            Rc::new(move || live2.now.get()),
+            Rc::new(move || {
+                let (in_flight, queued) = live2.now.get();
+                (in_flight, queued, live2.frontier.get().1)
+            }),
             sh.config.log_stats,
         ));
         let metrics = metrics_listener.map(|l| {
@@ -348,10 +351,15 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             .config
             .handle_ctrl_c
             .then(|| {
+                let shared = match &sh.config.frontier {
+                    FrontierBackend::Redis(r) => Some(r.crawl_id.clone()),
+                    FrontierBackend::InProcess => None,
+                };
                 solo::spawn(watch_signals(
                     self.stop.clone(),
                     sh.stats.clone(),
                     live.clone(),
+                    shared,
                 ))
             })
             .map(solo::Task::cancel_on_drop); // after the metrics linger too
@@ -497,6 +505,7 @@ async fn watch_signals(
     stop: StopHandle,
     stats: Rc<RefCell<Stats>>,
     live: Rc<crate::metrics::Live>,
+    shared: Option<String>,
 ) {
     use solo::signal::{unix, SignalKind};
     let (Ok(mut int), Ok(mut term), Ok(mut usr1)) = (
@@ -543,6 +552,11 @@ async fn watch_signals(
                     ..SummaryExtra::default()
                 });
                 crate::logs::message(format_args!("{summary}"));
+                if let Some(id) = &shared {
+                    crate::logs::message(format_args!(
+                        "solo-crawl: this worker's statistics, the requests left queued in the whole crawl; all of it: solo-crawl status --redis URL --crawl-id {id}\n"
+                    ));
+                }
             }
         }
     }

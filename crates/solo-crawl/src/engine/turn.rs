@@ -52,10 +52,15 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     self.maybe_unspill();
                 }
             }
+            // With a shared frontier the queue is the crawl's (this
+            // worker's frontier holds only its leases).
+            let queued = match &self.remote {
+                Some(r) => r.shared_counts().0,
+                None => self.frontier.left(),
+            };
             live.now
                 .set((self.frontier.in_flight(), self.frontier.queued()));
-            live.frontier
-                .set((self.frontier.seen() as u64, self.frontier.left()));
+            live.frontier.set((self.frontier.seen() as u64, queued));
             if self.busiest {
                 let top = || self.frontier.busiest_hosts(crate::metrics::TOP_HOSTS);
                 live.refresh_hosts(now, top);

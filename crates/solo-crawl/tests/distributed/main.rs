@@ -1228,3 +1228,56 @@ fn workers_n_write_one_warc_set_each_and_every_answer_once() {
     let twice: Vec<_> = answers.iter().filter(|(_, &n)| n != 1).collect();
     assert!(twice.is_empty(), "{twice:?}");
 }
+
+/// With `--redis`, SIGUSR1's statistics (and `--log-stats`) tell the
+/// requests left in the whole crawl, not the worker's own frontier, which
+/// holds only its leases ("0 left queued" while Redis held dozens).
+#[test]
+fn sigusr1_tells_the_crawls_queue_under_redis() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(1, 40, Duration::from_millis(150));
+    let redis = Redis::start();
+    let dir = TempDir::new("usr1");
+    let out = dir.path("pages.jsonl");
+    let mut child = spawn(&shared(
+        &site,
+        &redis,
+        "usr1",
+        &out,
+        &["--concurrency=1", "--per-host=1"],
+    ));
+    let pid = child.id().to_string();
+    // Wait for a few pages, so the seeds' links are queued in Redis.
+    let t0 = std::time::Instant::now();
+    while lines(&out) < 3 {
+        assert!(t0.elapsed() < LIMIT, "no pages");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kill = |sig: &str| {
+        assert!(std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success())
+    };
+    kill("-USR1");
+    std::thread::sleep(Duration::from_millis(500));
+    kill("-KILL");
+    let _ = child.wait();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    let urls = err
+        .lines()
+        .find(|l| l.starts_with("urls"))
+        .unwrap_or_else(|| panic!("no statistics: {err}"));
+    let left: u64 = urls
+        .split(", ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{urls}"));
+    assert!(left > 0, "{urls}");
+    assert!(err.contains("solo-crawl status --redis"), "{err}");
+}
