@@ -113,6 +113,13 @@ fn certificate_problem(e: &rustls::CertificateError) -> &'static str {
             "the server's certificate is not valid yet"
         }
         C::Revoked => "the server's certificate is revoked",
+        // webpki's error, which rustls passes on as an `Other`.
+        C::Other(o) if o.to_string().contains("CaUsedAsEndEntity") => {
+            "the server's certificate is a CA certificate (basicConstraints CA:TRUE, \
+             what `openssl req -x509` makes by default), which is not accepted as a \
+             server's own: have that CA sign a server certificate (CA:FALSE), or skip \
+             verification for a test server (ClientBuilder::danger_accept_invalid_certs)"
+        }
         _ => "the server's certificate is not valid",
     }
 }

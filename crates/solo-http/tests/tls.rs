@@ -130,6 +130,21 @@ fn an_untrusted_certificate_is_a_tls_error() {
     });
 }
 
+/// A self-signed certificate that is also a CA (`openssl req -x509`'s
+/// default), trusted as a root, is refused by rustls: the error says why
+/// and what to do (it said only "CaUsedAsEndEntity").
+#[test]
+fn a_ca_certificate_served_as_the_servers_own_is_explained() {
+    run(async {
+        let pki = Pki::self_signed_ca();
+        let s = start_tls(&pki, H2).await;
+        let e = failure(&trusting(&pki), https_url(&s, "/text")).await;
+        assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
+        assert!(e.to_string().contains("is a CA certificate"), "{e}");
+        assert!(e.to_string().contains("openssl req -x509"), "{e}");
+    });
+}
+
 #[test]
 fn danger_accept_invalid_certs_accepts_them() {
     run(async {

@@ -54,6 +54,23 @@ impl Pki {
         }
     }
 
+    /// One self-signed certificate for `localhost` that is also a CA
+    /// (basicConstraints CA:TRUE), as `openssl req -x509` makes by
+    /// default: served, and trusted as its own root.
+    pub fn self_signed_ca() -> Pki {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let cert = params.self_signed(&key).unwrap();
+        Pki {
+            ca_der: cert.der().to_vec(),
+            chain: vec![cert.der().clone()],
+            key: key.serialize_der(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
     fn server_config(&self, alpn: &[&[u8]]) -> Arc<rustls::ServerConfig> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone()));
