@@ -140,7 +140,9 @@ pub struct PageScan {
     /// against `base`, fragments dropped, each once, in document order; at
     /// most the scan's cap (see `scan_capped`).
     pub links: Vec<Url>,
-    /// The page had more links than the cap; the rest were not resolved.
+    /// The page had more links than the cap, or the scan stopped at its
+    /// memory limit (markup nested hundreds of thousands deep): the rest
+    /// were not resolved.
     pub capped: bool,
     /// For each of `links`: whether it carries `rel="nofollow"` (every
     /// time it occurs on the page).
@@ -325,16 +327,17 @@ pub fn scan_capped(html: &str, page: &Url, max_links: usize) -> PageScan {
         |_: &[u8]| {},
     );
     // An error (only a memory limit could raise one) ends the scan; what
-    // was found so far stands.
-    if rewriter.write(html.as_bytes()).is_ok() {
-        let _ = rewriter.end();
+    // was found so far stands, and the page says its links were cut.
+    let cut = if rewriter.write(html.as_bytes()).is_ok() {
+        rewriter.end().is_err()
     } else {
         drop(rewriter);
-    }
+        true
+    };
     let base_href = base.into_inner().map(htmlize::unescape_attribute);
     let hrefs = hrefs.into_inner();
     let canonical = canonical.into_inner().map(htmlize::unescape_attribute);
-    finish(
+    let mut scan = finish(
         page,
         base_href.as_deref(),
         hrefs
@@ -344,7 +347,9 @@ pub fn scan_capped(html: &str, page: &Url, max_links: usize) -> PageScan {
         &htmlize::unescape(title.into_inner()),
         metas.into_inner(),
         max_links,
-    )
+    );
+    scan.capped |= cut;
+    scan
 }
 
 /// [`scan`] of a document already parsed into a DOM (scraper): the same

@@ -198,6 +198,19 @@ fn every_worker_has_its_own_stats_file_log_and_metrics() {
         std::thread::sleep(Duration::from_millis(50));
     };
     eprintln!("pages per worker: {served:?} and {}", pages_in(&w_stats));
+    // Ctrl-C ends the linger with exit 0 once each worker lingers (sent
+    // while a worker still said goodbye, it was an interrupted crawl: 130).
+    let lingering = |i: u16| {
+        std::fs::read_to_string(dir.path(&format!("c.{i}.log")))
+            .is_ok_and(|l| l.contains("serving the final metrics"))
+    };
+    while !(lingering(0) && lingering(1)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the workers do not linger"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let pid = parent.id().to_string();
     let sent = std::process::Command::new("kill")
         .args(["-INT", &pid])
