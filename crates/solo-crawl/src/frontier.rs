@@ -681,17 +681,15 @@ impl<C> Frontier<C> {
             // workers: pacing it here again would hold a leased request
             // back while another worker's lease of the host, given out a
             // delay after this one, starts at once (both together).
-            let mut pause = if self.remote {
+            let pause = if self.remote {
                 Duration::ZERO
             } else {
-                self.delay
+                let mut d = self.delay;
+                if self.jitter && !d.is_zero() {
+                    d = d.mul_f64(0.5 + fastrand::f64());
+                }
+                d.max(hs.crawl_delay).max(hs.auto_delay)
             };
-            if self.jitter && !pause.is_zero() {
-                pause = pause.mul_f64(0.5 + fastrand::f64());
-            }
-            if !self.remote {
-                pause = pause.max(hs.crawl_delay).max(hs.auto_delay);
-            }
             hs.next_at = (!pause.is_zero()).then(|| now + pause);
             self.reschedule(host, Some(now));
             if fresh && self.budget_spent() {

@@ -615,17 +615,9 @@ impl Remote {
                         ));
                     }
                     let done = reply.first().is_some_and(|d| d == b"1");
-                    let count = |i: usize| {
-                        reply
-                            .get(i)
-                            .and_then(|d| std::str::from_utf8(d).ok()?.parse::<u64>().ok())
-                            .unwrap_or(0)
-                    };
+                    let count = |i: usize| reply_num(reply.get(i).map(Vec::as_slice));
                     self.shared.set((count(1), count(2)));
-                    let due = reply
-                        .get(3)
-                        .and_then(|d| std::str::from_utf8(d).ok()?.parse::<u64>().ok())
-                        .map_or(Duration::ZERO, Duration::from_millis);
+                    let due = Duration::from_millis(count(3));
                     let mut it = reply.into_iter().skip(4);
                     // Cookies first: the leases may need them.
                     self.take_cookies(&mut it, &*cookie);
@@ -633,11 +625,7 @@ impl Remote {
                     while let (Some(id), Some(_host), Some(member)) =
                         (it.next(), it.next(), it.next())
                     {
-                        let id = std::str::from_utf8(&id)
-                            .ok()
-                            .and_then(|s| s.parse().ok())
-                            .unwrap_or(0);
-                        leased.push((id, member_json(member)));
+                        leased.push((reply_num(Some(&id)), member_json(member)));
                     }
                     self.held
                         .borrow_mut()
@@ -721,12 +709,8 @@ impl Remote {
         it: &mut impl Iterator<Item = Vec<u8>>,
         cookie: &dyn Fn(&str, Option<&str>),
     ) {
-        let num = |v: Option<Vec<u8>>| {
-            v.and_then(|v| std::str::from_utf8(&v).ok()?.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        let cursor = num(it.next());
-        let n = num(it.next());
+        let cursor = reply_num(it.next().as_deref());
+        let n = reply_num(it.next().as_deref());
         for _ in 0..n {
             let (Some(key), Some(state)) = (it.next(), it.next()) else {
                 break;
@@ -739,6 +723,12 @@ impl Remote {
             self.cookie_cursor.set(cursor);
         }
     }
+}
+
+/// A number of the script's reply (0 if it is not one).
+fn reply_num(v: Option<&[u8]>) -> u64 {
+    v.and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// How often Redis ends blocked clients' timeouts at its default `hz`

@@ -643,16 +643,16 @@ fn a_short_delay_is_not_stretched_to_redis_timer_tick() {
     );
     assert_eq!(code, Some(0), "{err}");
     assert_all_pages(&site, &[out]);
-    let times = &site.arrival_times()[0];
-    let mut between: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
-    between.sort();
-    let median = between[between.len() / 2];
-    // 20 ms jittered 0.5-1.5x, plus a step's round trip; the tick made
-    // every gap 100 ms or more.
-    assert!(
-        median < Duration::from_millis(60),
-        "median gap {median:?}: {between:?}"
-    );
+    // The mechanism, not a timing: a worker waiting for a delay of 10-30
+    // ms waits on its own, so it does not park in a BLPOP (whose timeout
+    // only ends on Redis's tick) once per page.
+    let stats = redis.cmd(&["INFO", "commandstats"]);
+    let blpops: u64 = stats
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_blpop:calls="))
+        .and_then(|v| v.split(',').next()?.parse().ok())
+        .unwrap_or(0);
+    assert!(blpops < 10, "{blpops} BLPOPs for 30 pages: {stats}");
 }
 
 #[test]
