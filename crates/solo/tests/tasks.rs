@@ -532,3 +532,33 @@ fn callback_handle_is_cancelled_only_after_cancel() {
         assert!(stopped.is_cancelled());
     });
 }
+
+/// asyncio raises "Task got Future attached to a different loop" when a
+/// task is awaited in another loop; solo's awaiting task waited until the
+/// task's own loop ran again (for good, if it never did).
+#[test]
+fn a_task_awaited_in_another_loop_is_a_clear_panic_not_a_hang() {
+    let mut first = EventLoop::new().unwrap();
+    let (done, pending) = first.run_until_complete(async {
+        let done = solo::spawn(async { 7 });
+        solo::yield_now().await;
+        let pending = solo::spawn(std::future::pending::<()>());
+        pending.set_name("waits-for-ever");
+        (done, pending)
+    });
+    let mut second = EventLoop::new().unwrap();
+    // A finished task's output can be taken anywhere.
+    assert_eq!(second.run_until_complete(done).unwrap(), 7);
+    let awaited = second.run_until_complete(async move {
+        let t = solo::spawn(pending);
+        solo::timeout(Duration::from_secs(5), t).await
+    });
+    let err = awaited
+        .expect("an error at once, not a wait")
+        .expect_err("the awaiting task panics");
+    let msg = err.panic_message().unwrap_or_default().to_string();
+    assert!(
+        msg.contains("another event loop") && msg.contains("waits-for-ever"),
+        "{msg}"
+    );
+}

@@ -128,6 +128,11 @@ impl LocalTask {
         self.raw.refs()
     }
 
+    /// The id of the loop the task belongs to.
+    pub(crate) fn loop_id(&self) -> u32 {
+        self.raw.loop_id()
+    }
+
     /// Allocates a task for `future` on `token`'s loop, scheduled by `S`.
     /// Tasks and callbacks are born scheduled: push the returned reference
     /// onto the ready queue.

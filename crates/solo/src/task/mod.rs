@@ -212,6 +212,11 @@ impl fmt::Display for TaskInfo {
 /// cancelled or panicked. Dropping it detaches the task: it keeps running.
 /// `Task` is not `Send`: it belongs to its loop's thread.
 ///
+/// # Panics
+/// Awaited while unfinished inside another running loop (made by another
+/// [`EventLoop`](crate::EventLoop) on the same thread), where it could
+/// never finish: asyncio's "attached to a different loop".
+///
 /// ```
 /// solo::run(async {
 ///     let t = solo::spawn(async { 6 * 7 });
@@ -403,9 +408,33 @@ impl<T> Future for Task<T> {
     type Output = Result<T, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if !self.is_done() {
+            self.refuse_other_loop();
+        }
         // SAFETY: a `Task<T>` is only made (`from_raw`) for a future whose
         // output is `T`.
         unsafe { self.raw.poll_join::<T>(cx) }
+    }
+}
+
+impl<T> Task<T> {
+    /// asyncio's "Task got Future attached to a different loop": awaited
+    /// inside another running loop, an unfinished task would wake its
+    /// awaiter only when its own loop runs again, which may be never.
+    /// (Polled outside any loop, e.g. by `block_on`, it is left to wake
+    /// the awaiter from its own loop.)
+    fn refuse_other_loop(&self) {
+        let own = self.raw.loop_id();
+        if let Some(running) = crate::runtime::try_with_core(|c| c.id) {
+            if running != own {
+                panic!(
+                    "{} belongs to another event loop (loop {own}) and was awaited in loop \
+                     {running}, where it would never finish: await a task in the loop \
+                     that spawned it (asyncio: \"attached to a different loop\")",
+                    self.info()
+                );
+            }
+        }
     }
 }
 
