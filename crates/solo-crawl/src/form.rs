@@ -15,10 +15,15 @@ use std::fmt;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
+use bytes::Bytes;
+use solo_http::multipart::{Form, Part};
+
 use crate::request::Request;
 use crate::response::Response;
 
 mod fields;
+
+use fields::Entry;
 
 /// A request from a form on `response`, with its fields pre-filled.
 ///
@@ -46,6 +51,7 @@ pub struct FormRequest<'r> {
     response: &'r Response,
     pick: Pick,
     formdata: Vec<(String, String)>,
+    files: Vec<(String, Part)>,
     click: Click,
 }
 
@@ -112,6 +118,7 @@ impl<'r> FormRequest<'r> {
             response,
             pick: Pick::Number(0),
             formdata: Vec::new(),
+            files: Vec::new(),
             click: Click::First,
         }
     }
@@ -161,6 +168,31 @@ impl<'r> FormRequest<'r> {
         self
     }
 
+    /// A file for the file input `name` (or a new file field), sent as a
+    /// browser sends a chosen file: in full when the form's `enctype` is
+    /// `multipart/form-data`, as its file name otherwise.
+    ///
+    /// ```
+    /// use solo_crawl::FormRequest;
+    /// use solo_http::multipart::Part;
+    /// # let page = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200,
+    /// #     vec![("content-type".into(), "text/html".into())],
+    /// #     r#"<form method="post" action="/up" enctype="multipart/form-data">
+    /// #          <input name="title" value="t"><input type="file" name="doc"></form>"#.into());
+    /// let csv = Part::bytes(&b"a,b\n"[..]).file_name("data.csv").mime("text/csv").unwrap();
+    /// let r = FormRequest::from_response(&page).file("doc", csv).request(()).unwrap();
+    /// let ct = r.header_value("content-type").unwrap();
+    /// assert!(ct.starts_with("multipart/form-data; boundary="));
+    /// let body = String::from_utf8(r.extras().body.to_vec()).unwrap();
+    /// assert!(body.contains("name=\"doc\"; filename=\"data.csv\"\r\nContent-Type: text/csv\r\n\r\na,b\n"));
+    /// ```
+    pub fn file(mut self, name: impl Into<String>, part: Part) -> Self {
+        let name = name.into();
+        self.files.retain(|(k, _)| *k != name);
+        self.files.push((name, part));
+        self
+    }
+
     /// Clicks the submit button named `name` instead of the first one
     /// (Scrapy's `clickdata={"name": ...}`). As in a browser (not in
     /// Scrapy), the clicked button's `formaction` and `formmethod` replace
@@ -177,9 +209,12 @@ impl<'r> FormRequest<'r> {
         self
     }
 
-    /// The request, parsed by `callback`. Its body (POST) or query (GET)
-    /// is always form-urlencoded, line breaks sent as CRLF; `enctype`
-    /// and `formenctype` (multipart, text/plain) are not supported.
+    /// The request, parsed by `callback`. A GET puts the fields in the
+    /// query (form-urlencoded); a POST sends them as the form's `enctype`
+    /// says (the clicked button's `formenctype` wins): URL-encoded by
+    /// default, `multipart/form-data` (file inputs as empty files unless
+    /// [`file`](FormRequest::file) gives one), or `text/plain`. Line
+    /// breaks in names and values are sent as CRLF.
     pub fn request<C>(&self, callback: C) -> Result<Request<C>, FormError> {
         let r = self.response;
         let page = r.url().clone();
@@ -211,19 +246,29 @@ impl<'r> FormRequest<'r> {
             };
             FormError::NoForm(what, page.clone())
         })?;
-        let mut fields = fields::fields(html, form);
+        let mut entries = fields::entries(html, form);
         let button = clicked(html, form, &self.click)?;
-        fields.retain(|(k, _)| !self.formdata.iter().any(|(o, _)| o == k));
-        fields.extend(self.formdata.iter().cloned());
-        if let Some(k) = button.and_then(|b| b.value().attr("name")) {
-            if !self.formdata.iter().any(|(o, _)| o == k) {
-                let v = button.and_then(|b| b.value().attr("value"));
-                fields.push((k.to_owned(), v.unwrap_or("").to_owned()));
+        let overridden = |name: &str| self.formdata.iter().any(|(o, _)| o == name);
+        entries.retain(|e| match e {
+            Entry::Text(k, _) | Entry::File(k) => !overridden(k),
+        });
+        entries.extend(
+            self.formdata
+                .iter()
+                .map(|(k, v)| Entry::Text(k.clone(), v.clone())),
+        );
+        // A given file fills its input where it stands, or comes last.
+        for (k, _) in &self.files {
+            if !entries.contains(&Entry::File(k.clone())) {
+                entries.push(Entry::File(k.clone()));
             }
         }
-        let fields = fields
-            .iter()
-            .map(|(k, v)| (fields::crlf(k), fields::crlf(v)));
+        if let Some(k) = button.and_then(|b| b.value().attr("name")) {
+            if !overridden(k) {
+                let v = button.and_then(|b| b.value().attr("value"));
+                entries.push(Entry::Text(k.to_owned(), v.unwrap_or("").to_owned()));
+            }
+        }
         // The clicked button's `formaction` and `formmethod` win.
         let attr = |name: &str| {
             button
@@ -248,8 +293,67 @@ impl<'r> FormRequest<'r> {
         } else {
             hyper::Method::GET
         };
-        Ok(Request::new(url, callback).with_method(method).form(fields))
+        let req = Request::new(url, callback).with_method(method);
+        let enctype = attr("enctype").map(|e| e.trim().to_ascii_lowercase());
+        Ok(match enctype.as_deref() {
+            Some("multipart/form-data") if post => req.multipart(&self.multipart(&entries)),
+            Some("text/plain") if post => req
+                .body(plain_text(&entries))
+                .header("Content-Type", "text/plain"),
+            _ => req.form(self.urlencoded(&entries)),
+        })
     }
+
+    /// The entries as URL-encoded pairs: a file input sends its file's
+    /// name, and is left out when no file was given.
+    fn urlencoded(&self, entries: &[Entry]) -> Vec<(String, String)> {
+        entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Text(k, v) => Some((fields::crlf(k), fields::crlf(v))),
+                Entry::File(k) => {
+                    let part = self.file_for(k)?;
+                    Some((
+                        fields::crlf(k),
+                        part.file_name_str().unwrap_or("").to_owned(),
+                    ))
+                }
+            })
+            .collect()
+    }
+
+    /// The entries as a multipart form: a file input without a file is an
+    /// empty file with an empty name, as a browser sends it.
+    fn multipart(&self, entries: &[Entry]) -> Form {
+        entries.iter().fold(Form::new(), |form, e| match e {
+            Entry::Text(k, v) => form.text(fields::crlf(k), fields::crlf(v)),
+            Entry::File(k) => {
+                let part = self
+                    .file_for(k)
+                    .cloned()
+                    .unwrap_or_else(|| Part::bytes(Bytes::new()).file_name(""));
+                form.part(fields::crlf(k), part)
+            }
+        })
+    }
+
+    fn file_for(&self, name: &str) -> Option<&Part> {
+        self.files.iter().find(|(k, _)| k == name).map(|(_, p)| p)
+    }
+}
+
+/// The HTML standard's `text/plain` encoding: a `name=value` line each.
+fn plain_text(entries: &[Entry]) -> String {
+    let mut body = String::new();
+    for e in entries {
+        if let Entry::Text(k, v) = e {
+            body.push_str(&fields::crlf(k));
+            body.push('=');
+            body.push_str(&fields::crlf(v));
+            body.push_str("\r\n");
+        }
+    }
+    body
 }
 
 fn sel(css: &str) -> Selector {
@@ -533,5 +637,111 @@ line two</textarea>
         assert_eq!(sent("owner"), "inside=i&outside=o");
         assert_eq!(sent("fs"), "");
         assert_eq!(sent("fsin"), "z=2");
+    }
+
+    /// The parts of a multipart body, each as (its header lines, its
+    /// data), split at the boundary the Content-Type names.
+    fn parts(r: &Request<()>) -> Vec<(String, String)> {
+        let ct = r.header_value("content-type").unwrap();
+        let boundary = ct.strip_prefix("multipart/form-data; boundary=").unwrap();
+        let body = String::from_utf8(r.extras().body.to_vec()).unwrap();
+        let delim = format!("--{boundary}");
+        assert!(body.ends_with(&format!("{delim}--\r\n")), "{body}");
+        body.split(&delim)
+            .filter(|p| p.starts_with("\r\n"))
+            .map(|p| {
+                let (head, data) = p[2..].split_once("\r\n\r\n").unwrap();
+                (
+                    head.to_owned(),
+                    data.strip_suffix("\r\n").unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    const UPLOAD: &str = r#"<form action="/up" method="post" enctype="Multipart/Form-Data">
+        <input type="hidden" name="csrf" value="t0k">
+        <input type="file" name="doc">
+        <textarea name="note">a
+b</textarea>
+        <input type="submit" name="go" value="Send">
+        <button name="plain" value="p" formenctype="text/plain">As text</button>
+      </form>
+      <form id="get" action="/find" enctype="multipart/form-data"><input name="q" value="x"></form>"#;
+
+    #[test]
+    fn enctype_multipart_sends_parts_and_empty_file_inputs_as_a_browser() {
+        let p = page("http://a.test/form", UPLOAD);
+        let r = FormRequest::from_response(&p).request(()).unwrap();
+        assert_eq!(r.extras().method, hyper::Method::POST);
+        assert_eq!(
+            parts(&r),
+            [
+                ("Content-Disposition: form-data; name=\"csrf\"", "t0k"),
+                (
+                    "Content-Disposition: form-data; name=\"doc\"; filename=\"\"\r\nContent-Type: application/octet-stream",
+                    ""
+                ),
+                ("Content-Disposition: form-data; name=\"note\"", "a\r\nb"),
+                ("Content-Disposition: form-data; name=\"go\"", "Send"),
+            ]
+            .map(|(h, d)| (h.to_owned(), d.to_owned()))
+        );
+        // A file given by the user, and an override of a text field.
+        let csv = Part::bytes(&b"x,y\n"[..])
+            .file_name("d.csv")
+            .mime("text/csv")
+            .unwrap();
+        let r = FormRequest::from_response(&p)
+            .file("doc", csv)
+            .formdata([("csrf", "new")])
+            .request(())
+            .unwrap();
+        let got = parts(&r);
+        assert_eq!(got[0].1, "x,y\n");
+        assert!(got[0]
+            .0
+            .ends_with("name=\"doc\"; filename=\"d.csv\"\r\nContent-Type: text/csv"));
+        assert_eq!(
+            got[2],
+            (
+                "Content-Disposition: form-data; name=\"csrf\"".into(),
+                "new".into()
+            )
+        );
+        // The same submission twice is one request to the frontier.
+        let again = FormRequest::from_response(&p).request(()).unwrap();
+        let once = FormRequest::from_response(&p).request(()).unwrap();
+        assert_eq!(again.fingerprint(), once.fingerprint());
+    }
+
+    #[test]
+    fn formenctype_text_plain_and_get_forms_and_file_names_in_urlencoded() {
+        let p = page("http://a.test/form", UPLOAD);
+        let r = FormRequest::from_response(&p)
+            .click("plain")
+            .request(())
+            .unwrap();
+        assert_eq!(r.header_value("content-type"), Some("text/plain"));
+        assert_eq!(r.extras().body, "csrf=t0k\r\nnote=a\r\nb\r\nplain=p\r\n");
+        // A GET form puts its fields in the query, whatever its enctype.
+        let r = FormRequest::from_response(&p)
+            .form_id("get")
+            .request(())
+            .unwrap();
+        assert_eq!(r.url.as_str(), "http://a.test/find?q=x");
+        assert!(r.extras().body.is_empty());
+        // URL-encoded, a chosen file is sent as its name (as browsers do).
+        let p = page(
+            "http://a.test/form",
+            r#"<form action="/up" method="post"><input type="file" name="doc"><input name="a" value="1"></form>"#,
+        );
+        let r = FormRequest::from_response(&p).request(()).unwrap();
+        assert_eq!(r.extras().body, "a=1");
+        let r = FormRequest::from_response(&p)
+            .file("doc", Part::bytes(&b"data"[..]).file_name("report.pdf"))
+            .request(())
+            .unwrap();
+        assert_eq!(r.extras().body, "doc=report.pdf&a=1");
     }
 }

@@ -198,6 +198,7 @@ mod decode;
 mod dns;
 mod error;
 mod gzip;
+pub mod multipart;
 mod policy;
 mod pool;
 mod proxy;

@@ -309,6 +309,33 @@ impl RequestBuilder {
         }
     }
 
+    /// Sets a `multipart/form-data` body (file uploads, and forms whose
+    /// `enctype` asks for it). Its `Content-Type`, which names the
+    /// boundary, replaces any set before.
+    ///
+    /// ```
+    /// use solo_http::multipart::{Form, Part};
+    ///
+    /// let form = Form::new()
+    ///     .text("title", "Report")
+    ///     .part("file", Part::bytes(&b"a,b\n1,2\n"[..]).file_name("data.csv"));
+    /// let _req = solo_http::Client::new().post("http://example.com/upload").multipart(&form);
+    /// ```
+    pub fn multipart(mut self, form: &crate::multipart::Form) -> RequestBuilder {
+        let (content_type, body) = form.encode();
+        match HeaderValue::try_from(content_type) {
+            Ok(v) => {
+                self.headers.insert(CONTENT_TYPE, v);
+                self.body = Some(body);
+                self
+            }
+            Err(e) => self.fail(
+                Error::new(ErrorKind::Body, "the multipart Content-Type cannot be sent")
+                    .with_source(e),
+            ),
+        }
+    }
+
     fn typed_body(mut self, body: Bytes, content_type: &'static str) -> RequestBuilder {
         if !self.headers.contains_key(CONTENT_TYPE) {
             self.headers

@@ -134,8 +134,31 @@ fn select_values(select: ElementRef<'_>) -> Vec<String> {
         .collect()
 }
 
-/// The fields a submit sends, in document order (buttons left out).
+/// The text fields a submit sends, in document order (buttons and file
+/// inputs left out).
+#[cfg(test)]
 pub(super) fn fields<'a>(html: &'a Html, form: ElementRef<'a>) -> Vec<(String, String)> {
+    entries(html, form)
+        .into_iter()
+        .filter_map(|e| match e {
+            Entry::Text(k, v) => Some((k, v)),
+            Entry::File(_) => None,
+        })
+        .collect()
+}
+
+/// One entry of a form's submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Entry {
+    /// A name and its value.
+    Text(String, String),
+    /// A file input of this name (no file chosen, unless the user gives
+    /// one).
+    File(String),
+}
+
+/// What a submit sends, in document order (buttons left out).
+pub(super) fn entries<'a>(html: &'a Html, form: ElementRef<'a>) -> Vec<Entry> {
     let mut out = Vec::new();
     for e in controls(html, form, "input, select, textarea") {
         let el = e.value();
@@ -147,18 +170,24 @@ pub(super) fn fields<'a>(html: &'a Html, form: ElementRef<'a>) -> Vec<(String, S
         }
         let name = name.to_owned();
         match el.name() {
-            "textarea" => out.push((name, e.text().collect())),
-            "select" => out.extend(select_values(e).into_iter().map(|v| (name.clone(), v))),
+            "textarea" => out.push(Entry::Text(name, e.text().collect())),
+            "select" => out.extend(
+                select_values(e)
+                    .into_iter()
+                    .map(|v| Entry::Text(name.clone(), v)),
+            ),
             _ => {
                 let t = el.attr("type").unwrap_or("text").to_ascii_lowercase();
                 match t.as_str() {
-                    "submit" | "image" | "button" | "reset" | "file" => {}
+                    "submit" | "image" | "button" | "reset" => {}
+                    "file" => out.push(Entry::File(name)),
                     "checkbox" | "radio" => {
                         if el.attr("checked").is_some() {
-                            out.push((name, el.attr("value").unwrap_or("on").to_owned()));
+                            let v = el.attr("value").unwrap_or("on").to_owned();
+                            out.push(Entry::Text(name, v));
                         }
                     }
-                    _ => out.push((name, el.attr("value").unwrap_or("").to_owned())),
+                    _ => out.push(Entry::Text(name, el.attr("value").unwrap_or("").to_owned())),
                 }
             }
         }
