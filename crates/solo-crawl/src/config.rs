@@ -72,8 +72,11 @@ pub struct Config {
     pub deny: Vec<Regex>,
     /// Fetch and obey each host's robots.txt (Disallow, Crawl-delay), and
     /// what pages say: a page whose `<meta name="robots">` or
-    /// `X-Robots-Tag` says `nofollow` has none of its links followed
-    /// (`noindex` and `nofollow` are recorded either way).
+    /// `X-Robots-Tag` says `nofollow` has none of its links followed:
+    /// its callback's GETs (without a body) of URLs the page links to are
+    /// dropped; its other requests (a form's POST, an API's next page, a
+    /// URL the spider built) are sent (`noindex` and `nofollow` are
+    /// recorded either way).
     pub obey_robots: bool,
     /// One request must finish within this (each redirect hop is a
     /// request of its own).

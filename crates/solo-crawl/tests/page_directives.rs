@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use solo_crawl::demo_site::SiteResponse;
-use solo_crawl::Config;
+use solo_crawl::{Config, FormRequest, Output, Request, Response, Spider};
 
 fn html(body: &str) -> SiteResponse {
     SiteResponse::html(body.to_owned())
@@ -85,6 +85,107 @@ fn nofollow_and_noindex_from_meta_and_header_are_obeyed_and_recorded() {
             ),
             (true, true)
         );
+    });
+}
+
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+enum Cb {
+    #[default]
+    Login,
+    Api,
+    Other,
+}
+
+/// Logs in through the form of `/login` and follows its links (both
+/// ways), asks for a URL of its own, and pages through `/api`.
+struct FormAndApi(url::Url);
+
+impl Spider for FormAndApi {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        ["/login", "/api?page=1"]
+            .map(|p| {
+                let cb = if p == "/login" { Cb::Login } else { Cb::Api };
+                Request::new(self.0.join(p).unwrap(), cb)
+            })
+            .into()
+    }
+    async fn parse(&self, cb: Cb, response: &Response, out: &mut Output<Cb>) {
+        match cb {
+            Cb::Login => {
+                let login = FormRequest::from_response(response)
+                    .formdata([("user", "ann")])
+                    .request(Cb::Other)
+                    .unwrap();
+                out.follow(login);
+                for link in response.links() {
+                    out.follow(Request::new(link.clone(), Cb::Other));
+                }
+                out.follow(response.follow("/about", Cb::Other).unwrap());
+                out.follow(Request::new(self.0.join("/built").unwrap(), Cb::Other));
+            }
+            Cb::Api => {
+                let page: serde_json::Value = response.json().unwrap();
+                if let Some(next) = page["next"].as_str() {
+                    out.follow(Request::new(response.url().join(next).unwrap(), Cb::Api));
+                }
+            }
+            Cb::Other => {}
+        }
+    }
+}
+
+#[test]
+fn a_nofollow_page_stops_its_links_not_the_requests_a_spider_builds() {
+    solo::run(async {
+        let api = |n: u32| {
+            let next = if n < 3 {
+                format!("\"/api?page={}\"", n + 1)
+            } else {
+                "null".into()
+            };
+            SiteResponse::typed(
+                200,
+                "application/json",
+                format!(r#"{{"page":{n},"next":{next}}}"#),
+            )
+            .with_header("X-Robots-Tag", "noindex, nofollow")
+        };
+        let site = start(routes(vec![
+            (
+                "/login",
+                html(
+                    r#"<meta name="robots" content="noindex, nofollow">
+                       <a href="/help">help</a> <a href="/about">about</a>
+                       <form method="post" action="/session"><input name="user"></form>"#,
+                ),
+            ),
+            ("/session", page("in", &[])),
+            ("/help", page("help", &[])),
+            ("/about", page("about", &[])),
+            ("/built", page("built", &[])),
+            ("/api?page=1", api(1)),
+            ("/api?page=2", api(2)),
+            ("/api?page=3", api(3)),
+        ]))
+        .await;
+        let obey = Config {
+            obey_robots: true,
+            ..quick()
+        };
+        let (summary, recs) = crawl(FormAndApi(site.base.clone()), obey).await;
+        // The login POST, the URL the spider built, the API's pages: sent.
+        for p in ["/session", "/built", "/api?page=2", "/api?page=3"] {
+            assert_eq!(site.count(p), 1, "{p}: {:?}", site.paths());
+        }
+        // The page's own links, through links() or follow(): not.
+        for p in ["/help", "/about"] {
+            assert_eq!(site.count(p), 0, "{p} was followed from a nofollow page");
+        }
+        assert!(record(&recs, "/login").nofollow);
+        assert!(record(&recs, "/api?page=1").nofollow);
+        // /help and /about from links(), /about again from follow().
+        assert_eq!(summary.counts.nofollow, 3);
     });
 }
 

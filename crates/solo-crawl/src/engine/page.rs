@@ -436,9 +436,14 @@ fn refresh<C: Clone>(
 }
 
 /// What a 2xx page says about crawling it, into its record (`noindex`,
-/// `nofollow`, `canonical`), and obeyed: no links followed from a
-/// `nofollow` page unless robots are ignored, none marked
-/// `rel="nofollow"` with `skip_nofollow_links`.
+/// `nofollow`, `canonical`), and obeyed on the requests its callback
+/// made: a `nofollow` page (unless robots are ignored) drops those that
+/// follow one of its links, `skip_nofollow_links` those that follow a
+/// link marked `rel="nofollow"`. A request follows a link when it is a
+/// GET without a body of a URL the page links to (`Response::links`,
+/// `Response::follow` of an `href` on the page); the others (a form's
+/// POST, an API's next page, a URL the spider built) are sent, as Scrapy
+/// sends every request a callback yields.
 fn obey_page<S: Spider, F>(
     sh: &Shared<S, F>,
     response: &Response,
@@ -452,23 +457,28 @@ fn obey_page<S: Spider, F>(
     record.noindex = d.noindex;
     record.nofollow = d.nofollow;
     record.canonical = scan.and_then(|s| s.canonical.as_ref()).map(redact_url);
-    let dropped = if d.nofollow && cfg.obey_robots {
-        out.retain_requests(|_| false)
-    } else if let Some(s) =
-        scan.filter(|s| cfg.skip_nofollow_links && s.rel_nofollow.contains(&true))
-    {
-        let marked: std::collections::HashSet<&str> = s
-            .links
-            .iter()
-            .zip(&s.rel_nofollow)
-            .filter(|(_, nf)| **nf)
-            .map(|(u, _)| u.as_str())
-            .collect();
-        out.retain_requests(|r| !marked.contains(r.url.as_str()))
-    } else {
-        0
+    let page_wide = d.nofollow && cfg.obey_robots;
+    let dropped = match scan {
+        Some(s) if page_wide || (cfg.skip_nofollow_links && s.rel_nofollow.contains(&true)) => {
+            let marked: std::collections::HashSet<&str> = s
+                .links
+                .iter()
+                .zip(&s.rel_nofollow)
+                .filter(|(_, nf)| page_wide || **nf)
+                .map(|(u, _)| u.as_str())
+                .collect();
+            out.retain_requests(|r| !follows_link(r, &marked))
+        }
+        _ => 0,
     };
     sh.stats.borrow_mut().counts.nofollow += dropped as u64;
+}
+
+/// Whether `r` follows one of the `links`: a GET without a body of one of
+/// them (a form's GET has its fields in the query: another URL).
+fn follows_link<C>(r: &Request<C>, links: &std::collections::HashSet<&str>) -> bool {
+    let x = r.extras();
+    x.method == hyper::Method::GET && x.body.is_empty() && links.contains(r.url.as_str())
 }
 
 /// What a request sends besides its URL and referer.
