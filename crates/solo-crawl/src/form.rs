@@ -16,12 +16,17 @@ use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use bytes::Bytes;
+use encoding_rs::Encoding;
 use solo_http::multipart::{Form, Part};
 
+use crate::links;
 use crate::request::Request;
 use crate::response::Response;
 
 mod fields;
+
+#[cfg(test)]
+mod charset_tests;
 
 use fields::Entry;
 
@@ -275,14 +280,17 @@ impl<'r> FormRequest<'r> {
                 .and_then(|b| b.value().attr(&format!("form{name}")))
                 .or(form.value().attr(name))
         };
+        let charset = charset(form, r);
+        // A base that is not http(s) (`javascript:`) is ignored, as by
+        // links() and browsers.
         let base = html
             .select(&sel("base[href]"))
             .next()
-            .and_then(|b| page.join(b.value().attr("href")?.trim()).ok())
+            .and_then(|b| links::join_in(&page, b.value().attr("href")?.trim(), charset).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
             .unwrap_or(page);
         let action = attr("action").map(str::trim).unwrap_or("");
-        let mut url = base
-            .join(action)
+        let mut url = links::join_in(&base, action, charset)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| FormError::BadAction(action.to_owned()))?;
@@ -296,11 +304,13 @@ impl<'r> FormRequest<'r> {
         let req = Request::new(url, callback).with_method(method);
         let enctype = attr("enctype").map(|e| e.trim().to_ascii_lowercase());
         Ok(match enctype.as_deref() {
-            Some("multipart/form-data") if post => req.multipart(&self.multipart(&entries)),
+            Some("multipart/form-data") if post => {
+                req.multipart(&self.multipart(&entries, charset))
+            }
             Some("text/plain") if post => req
-                .body(plain_text(&entries))
+                .body(charset.encode(&plain_text(&entries)).0.into_owned())
                 .header("Content-Type", "text/plain"),
-            _ => req.form(self.urlencoded(&entries)),
+            _ => req.form_in(charset, self.urlencoded(&entries)),
         })
     }
 
@@ -323,10 +333,14 @@ impl<'r> FormRequest<'r> {
     }
 
     /// The entries as a multipart form: a file input without a file is an
-    /// empty file with an empty name, as a browser sends it.
-    fn multipart(&self, entries: &[Entry]) -> Form {
+    /// empty file with an empty name, as a browser sends it. Values are in
+    /// `charset`, names in UTF-8.
+    fn multipart(&self, entries: &[Entry], charset: &'static Encoding) -> Form {
         entries.iter().fold(Form::new(), |form, e| match e {
-            Entry::Text(k, v) => form.text(fields::crlf(k), fields::crlf(v)),
+            Entry::Text(k, v) => {
+                let value = charset.encode(&fields::crlf(v)).0.into_owned();
+                form.part(fields::crlf(k), Part::bytes(value))
+            }
             Entry::File(k) => {
                 let part = self
                     .file_for(k)
@@ -340,6 +354,21 @@ impl<'r> FormRequest<'r> {
     fn file_for(&self, name: &str) -> Option<&Part> {
         self.files.iter().find(|(k, _)| k == name).map(|(_, p)| p)
     }
+}
+
+/// The charset a form is sent in: the first of its `accept-charset` that
+/// is one, else the page's; UTF-8 for UTF-16 pages (the output
+/// encoding).
+fn charset(form: ElementRef<'_>, page: &Response) -> &'static Encoding {
+    form.value()
+        .attr("accept-charset")
+        .and_then(|labels| {
+            labels
+                .split_ascii_whitespace()
+                .find_map(|l| Encoding::for_label(l.as_bytes()))
+        })
+        .unwrap_or_else(|| page.encoding())
+        .output_encoding()
 }
 
 /// The HTML standard's `text/plain` encoding: a `name=value` line each.

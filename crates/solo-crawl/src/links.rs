@@ -7,7 +7,8 @@
 //! page gets: its title and which URLs it links to — `a[href]`,
 //! `area[href]` and `link[href]`, resolved against `<base href>` (the
 //! first one) or the page URL, http and https only, fragments dropped, each
-//! URL once per page in document order. Must not: decide whether a link is
+//! URL once per page in document order, the query in the page's charset
+//! ([`join_in`]). Must not: decide whether a link is
 //! crawled (the frontier does).
 //!
 //! The scan streams through the document with lol_html instead of
@@ -24,7 +25,17 @@ use encoding_rs::Encoding;
 use url::Url;
 
 /// Decodes a body to text. `content_type` is the header value, if any.
+#[cfg_attr(not(test), allow(dead_code))] // the tests' shorthand
 pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
+    decode_page(body, content_type).0
+}
+
+/// [`decode`], and the charset it decoded with (the page's encoding, in
+/// which its forms and the queries of its links are sent).
+pub fn decode_page<'a>(
+    body: &'a [u8],
+    content_type: Option<&str>,
+) -> (Cow<'a, str>, &'static Encoding) {
     let named = content_type
         .and_then(charset_param)
         .and_then(|l| Encoding::for_label(l.as_bytes()))
@@ -33,7 +44,7 @@ pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     let encoding = match named {
         Some(e) => e,
         None => match std::str::from_utf8(body) {
-            Ok(text) => return Cow::Borrowed(text),
+            Ok(text) => return (Cow::Borrowed(text), encoding_rs::UTF_8),
             // UTF-8 text cut inside its last character (a body cut at a
             // size limit): what comes before has UTF-8's multibyte
             // characters and no error.
@@ -47,7 +58,55 @@ pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
         },
     };
     // `decode` sniffs a BOM (which wins) and replaces malformed sequences.
-    encoding.decode(body).0
+    let (text, used, _) = encoding.decode(body);
+    (text, used)
+}
+
+/// `href` resolved against `base` as a page in `charset` does (the URL
+/// Standard's query encoding, as browsers and Scrapy's `safe_url_string`
+/// do): the query in the page's charset, a character it cannot encode
+/// as `&#NNNN;`, the path in UTF-8. A UTF-8 page's is
+/// [`Url::join`], with no extra work.
+pub fn join_in(base: &Url, href: &str, charset: &'static Encoding) -> Result<Url, url::ParseError> {
+    // UTF-16 pages (and "replacement") send UTF-8.
+    let charset = charset.output_encoding();
+    if charset == encoding_rs::UTF_8 {
+        return base.join(href);
+    }
+    let encode: &dyn Fn(&str) -> Cow<'_, [u8]> = &|s| query_bytes(charset, s);
+    Url::options()
+        .base_url(Some(base))
+        .encoding_override(Some(encode))
+        .parse(href)
+}
+
+/// A query in `charset` as the URL Standard encodes it: a character the
+/// charset has not is `%26%23NNNN%3B` (its reference, percent-encoded,
+/// so that its `&` does not split the query).
+fn query_bytes<'a>(charset: &'static Encoding, s: &'a str) -> Cow<'a, [u8]> {
+    let (bytes, _, unmappable) = charset.encode(s);
+    if !unmappable {
+        return bytes;
+    }
+    let mut encoder = charset.new_encoder();
+    let mut out = Vec::new();
+    let mut rest = s;
+    loop {
+        let room = encoder
+            .max_buffer_length_from_utf8_without_replacement(rest.len())
+            .unwrap_or(rest.len() * 4 + 16);
+        out.reserve(room);
+        let (result, read) =
+            encoder.encode_from_utf8_to_vec_without_replacement(rest, &mut out, true);
+        rest = &rest[read..];
+        match result {
+            encoding_rs::EncoderResult::InputEmpty => return Cow::Owned(out),
+            encoding_rs::EncoderResult::OutputFull => {}
+            encoding_rs::EncoderResult::Unmappable(c) => {
+                out.extend_from_slice(format!("%26%23{}%3B", u32::from(c)).as_bytes());
+            }
+        }
+    }
 }
 
 /// The `charset` parameter of a `Content-Type` value.
@@ -211,6 +270,12 @@ pub fn scan(html: &str, page: &Url) -> PageScan {
 /// [`PageScan::capped`]): a page with a million links costs a million URL
 /// parses and a million requests offered to the frontier, not its bytes.
 pub fn scan_capped(html: &str, page: &Url, max_links: usize) -> PageScan {
+    scan_in(html, page, max_links, encoding_rs::UTF_8)
+}
+
+/// [`scan_capped`] of a page in `charset`: its links' queries are
+/// encoded in it (see [`join_in`]).
+pub fn scan_in(html: &str, page: &Url, max_links: usize, charset: &'static Encoding) -> PageScan {
     use lol_html::html_content::{Element, TextChunk};
     use lol_html::{ElementContentHandlers as On, HtmlRewriter, Selector, Settings};
     use std::borrow::Cow;
@@ -347,6 +412,7 @@ pub fn scan_capped(html: &str, page: &Url, max_links: usize) -> PageScan {
         &htmlize::unescape(title.into_inner()),
         metas.into_inner(),
         max_links,
+        charset,
     );
     scan.capped |= cut;
     scan
@@ -361,6 +427,16 @@ pub fn scan_dom(doc: &scraper::Html, page: &Url) -> PageScan {
 
 /// [`scan_dom`] keeping the first `max_links` links (see `scan_capped`).
 pub fn scan_dom_capped(doc: &scraper::Html, page: &Url, max_links: usize) -> PageScan {
+    scan_dom_in(doc, page, max_links, encoding_rs::UTF_8)
+}
+
+/// [`scan_dom_capped`] of a page in `charset` (see [`scan_in`]).
+pub fn scan_dom_in(
+    doc: &scraper::Html,
+    page: &Url,
+    max_links: usize,
+    charset: &'static Encoding,
+) -> PageScan {
     use scraper::Selector;
     use std::sync::OnceLock;
     static SELECTORS: OnceLock<[Selector; 4]> = OnceLock::new();
@@ -395,11 +471,14 @@ pub fn scan_dom_capped(doc: &scraper::Html, page: &Url, max_links: usize) -> Pag
         .next()
         .map(|t| t.text().collect())
         .unwrap_or_default();
-    finish(page, base_href, hrefs, canonical, &title, metas, max_links)
+    finish(
+        page, base_href, hrefs, canonical, &title, metas, max_links, charset,
+    )
 }
 
 /// The common end of both scans, on decoded strings: resolve the base and
 /// the links, drop the rest, collapse the title's whitespace.
+#[allow(clippy::too_many_arguments)] // the parts both scans found
 fn finish<I, S>(
     page: &Url,
     base_href: Option<&str>,
@@ -408,17 +487,18 @@ fn finish<I, S>(
     title: &str,
     metas: Metas,
     max_links: usize,
+    charset: &'static Encoding,
 ) -> PageScan
 where
     I: IntoIterator<Item = (S, bool)>,
     S: AsRef<str>,
 {
     let base = base_href
-        .and_then(|h| page.join(h.trim()).ok())
+        .and_then(|h| join_in(page, h.trim(), charset).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .unwrap_or_else(|| page.clone());
     let resolve = |h: &str| {
-        let mut u = base.join(h.trim()).ok()?;
+        let mut u = join_in(&base, h.trim(), charset).ok()?;
         if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
             return None;
         }
@@ -462,6 +542,31 @@ where
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_link_on_a_legacy_charset_page_has_its_query_in_that_charset() {
+        use super::{join_in, scan_in};
+        let page = url::Url::parse("http://h.test/d/").unwrap();
+        let latin1 = encoding_rs::WINDOWS_1252;
+        // The path in UTF-8, the query in the page's charset, what it
+        // cannot encode as a character reference (browsers, Scrapy).
+        let u = join_in(&page, "/caf\u{e9}?q=M\u{fc}nchen&s=\u{2603}", latin1).unwrap();
+        assert_eq!(
+            u.as_str(),
+            "http://h.test/caf%C3%A9?q=M%FCnchen&s=%26%239731%3B"
+        );
+        let html = "<base href=\"/b/?x=\u{e9}\"><a href=\"?q=\u{fc}\">";
+        let s = scan_in(html, &page, usize::MAX, latin1);
+        assert_eq!(s.base.as_str(), "http://h.test/b/?x=%E9");
+        assert_eq!(s.links[0].as_str(), "http://h.test/b/?q=%FC");
+        // UTF-8 (and UTF-16, whose pages send UTF-8): as before.
+        for utf8 in [encoding_rs::UTF_8, encoding_rs::UTF_16LE] {
+            let s = scan_in(html, &page, usize::MAX, utf8);
+            assert_eq!(s.links[0].as_str(), "http://h.test/b/?q=%C3%BC");
+        }
+        let dom = super::scan_dom_in(&scraper::Html::parse_document(html), &page, 9, latin1);
+        assert_eq!(dom.links[0].as_str(), "http://h.test/b/?q=%FC");
+    }
+
     #[test]
     fn a_page_that_names_no_charset_and_is_not_utf8_is_windows_1252() {
         use super::decode;

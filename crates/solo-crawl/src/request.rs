@@ -482,14 +482,43 @@ impl<C> Request<C> {
     /// assert_eq!(post.extras().body, "q=a%26b");
     /// assert_eq!(post.url.query(), Some("old=1"));
     /// ```
-    pub fn form<K, V>(mut self, fields: impl IntoIterator<Item = (K, V)>) -> Request<C>
+    pub fn form<K, V>(self, fields: impl IntoIterator<Item = (K, V)>) -> Request<C>
     where
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let encoded = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
+        self.form_in(encoding_rs::UTF_8, fields)
+    }
+
+    /// [`form`](Request::form) in another charset (Scrapy's
+    /// `FormRequest(..., encoding=...)`), as a browser sends a form of a
+    /// page in that charset: each character as its bytes there,
+    /// percent-encoded, and one the charset has not as `&#NNNN;`. A
+    /// [`FormRequest`](crate::FormRequest) uses the page's.
+    ///
+    /// ```
+    /// # let u = url::Url::parse("http://a.test/s").unwrap();
+    /// let r = solo_crawl::Request::new(u, ())
+    ///     .form_in(encoding_rs::WINDOWS_1252, [("city", "M\u{fc}nchen"), ("x", "\u{2603}")]);
+    /// assert_eq!(r.url.query(), Some("city=M%FCnchen&x=%26%239731%3B"));
+    /// ```
+    pub fn form_in<K, V>(
+        mut self,
+        charset: &'static encoding_rs::Encoding,
+        fields: impl IntoIterator<Item = (K, V)>,
+    ) -> Request<C>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        // UTF-16 pages (and "replacement") send UTF-8.
+        let charset = charset.output_encoding();
+        let encode: &dyn Fn(&str) -> std::borrow::Cow<'_, [u8]> = &|s| charset.encode(s).0;
+        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+        if charset != encoding_rs::UTF_8 {
+            serializer.encoding_override(Some(encode));
+        }
+        let encoded = serializer.extend_pairs(fields).finish();
         if self.extras().method == Method::GET {
             self.url
                 .set_query((!encoded.is_empty()).then_some(encoded.as_str()));

@@ -14,6 +14,7 @@ use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
+use encoding_rs::Encoding;
 use scraper::{ElementRef, Html};
 use url::Url;
 
@@ -48,6 +49,8 @@ pub struct Response {
     /// Links kept by the scan (see [`links::scan_capped`]).
     max_links: usize,
     text: OnceCell<String>,
+    /// The charset `text` was decoded with (set with it).
+    charset: OnceCell<&'static Encoding>,
     html: OnceCell<Option<Html>>,
     scan: OnceCell<Option<PageScan>>,
 }
@@ -95,6 +98,7 @@ impl Response {
             elapsed: Duration::ZERO,
             max_links: usize::MAX,
             text: OnceCell::new(),
+            charset: OnceCell::new(),
             html: OnceCell::new(),
             scan: OnceCell::new(),
         }
@@ -137,13 +141,14 @@ impl Response {
         }
         let (body, url, max) = (self.body.clone(), self.url.clone(), self.max_links);
         let content_type = self.content_type().map(str::to_owned);
-        let (text, scan) = solo::to_thread(move || {
-            let text = links::decode(&body, content_type.as_deref()).into_owned();
-            let scan = links::scan_capped(&text, &url, max);
-            (text, scan)
+        let (text, charset, scan) = solo::to_thread(move || {
+            let (text, charset) = links::decode_page(&body, content_type.as_deref());
+            let scan = links::scan_in(&text, &url, max, charset);
+            (text.into_owned(), charset, scan)
         })
         .await;
         let _ = self.text.set(text);
+        let _ = self.charset.set(charset);
         let _ = self.scan.set(Some(scan));
     }
 
@@ -305,8 +310,25 @@ impl Response {
     /// assert_eq!(r.text(), "été");
     /// ```
     pub fn text(&self) -> &str {
-        self.text
-            .get_or_init(|| links::decode(&self.body, self.content_type()).into_owned())
+        self.text.get_or_init(|| {
+            let (text, charset) = links::decode_page(&self.body, self.content_type());
+            let _ = self.charset.set(charset);
+            text.into_owned()
+        })
+    }
+
+    /// The charset the body is in (Scrapy's `response.encoding`), found
+    /// as [`text`](Response::text) finds it: a form of the page is sent
+    /// in it, and the queries of its links are encoded in it.
+    ///
+    /// ```
+    /// let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200,
+    ///     vec![("content-type".into(), "text/html; charset=latin1".into())], "<p>".into());
+    /// assert_eq!(r.encoding(), encoding_rs::WINDOWS_1252);
+    /// ```
+    pub fn encoding(&self) -> &'static Encoding {
+        self.text();
+        self.charset.get().copied().unwrap_or(encoding_rs::UTF_8)
     }
 
     /// The parsed document (a DOM, built on first use), for HTML
@@ -352,10 +374,10 @@ impl Response {
                 // A spider's CSS selection built the DOM already: use it.
                 Some(dom) => dom
                     .as_ref()
-                    .map(|d| links::scan_dom_capped(d, &self.url, self.max_links)),
-                None => self
-                    .is_html()
-                    .then(|| links::scan_capped(self.text(), &self.url, self.max_links)),
+                    .map(|d| links::scan_dom_in(d, &self.url, self.max_links, self.encoding())),
+                None => self.is_html().then(|| {
+                    links::scan_in(self.text(), &self.url, self.max_links, self.encoding())
+                }),
             })
             .as_ref()
     }
@@ -411,7 +433,9 @@ impl Response {
 
     /// A request for `href` resolved against this page's base URL (its
     /// `<base href>`, else its URL); `None` if it does not resolve to an
-    /// http(s) URL.
+    /// http(s) URL. As in a browser (and Scrapy), the query is encoded in
+    /// the page's [`encoding`](Response::encoding), the path in UTF-8: on
+    /// a latin-1 page `café?q=München` is `caf%C3%A9?q=M%FCnchen`.
     ///
     /// ```
     /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/d/").unwrap(), 200, vec![], "".into());
@@ -421,7 +445,7 @@ impl Response {
     /// ```
     pub fn follow<C>(&self, href: &str, callback: C) -> Option<Request<C>> {
         let base = self.scan().map_or(&self.url, |s| &s.base);
-        let mut u = base.join(href.trim()).ok()?;
+        let mut u = links::join_in(base, href.trim(), self.encoding()).ok()?;
         if !matches!(u.scheme(), "http" | "https") {
             return None;
         }
@@ -464,5 +488,44 @@ mod tests {
         assert!(response(b"{}\xEF\xBB\xBF")
             .json::<serde_json::Value>()
             .is_err());
+    }
+
+    #[test]
+    fn links_and_follow_on_a_latin1_page_have_their_query_in_latin1() {
+        let page = |ct: &str, body: &'static [u8]| {
+            let u = Url::parse("http://h.test/").unwrap();
+            Response::new(
+                u,
+                200,
+                vec![("content-type".into(), ct.into())],
+                body.into(),
+            )
+        };
+        let want = "http://h.test/caf%C3%A9?q=M%FCnchen&page=2";
+        let r = page(
+            "text/html; charset=latin1",
+            b"<a href=\"/caf\xe9?q=M\xfcnchen&page=2\">",
+        );
+        let f = r.follow("/caf\u{e9}?q=M\u{fc}nchen&page=2", ()).unwrap();
+        assert_eq!(f.url.as_str(), want);
+        assert_eq!(r.links()[0].as_str(), want);
+        assert_eq!(r.encoding(), encoding_rs::WINDOWS_1252);
+        // Through the DOM (a CSS selection first): the same.
+        let r = page(
+            "text/html; charset=latin1",
+            b"<a href=\"/caf\xe9?q=M\xfcnchen&page=2\">",
+        );
+        assert_eq!(r.select("a").unwrap().len(), 1);
+        assert_eq!(r.links()[0].as_str(), want);
+        // A UTF-8 page: UTF-8.
+        let r = page(
+            "text/html",
+            "<a href=\"/caf\u{e9}?q=M\u{fc}nchen\">".as_bytes(),
+        );
+        assert_eq!(
+            r.links()[0].as_str(),
+            "http://h.test/caf%C3%A9?q=M%C3%BCnchen"
+        );
+        assert_eq!(r.encoding(), encoding_rs::UTF_8);
     }
 }
