@@ -530,22 +530,34 @@ impl<C> Request<C> {
     }
 
     /// A JSON body (Scrapy's `JsonRequest`): `Content-Type` and `Accept`
-    /// set to `application/json`, and a GET becomes a POST.
+    /// set to `application/json` unless the request has its own (set
+    /// before, as Scrapy's `setdefault`), and a GET becomes a POST.
     ///
     /// ```
     /// # let u = url::Url::parse("http://a.test/api").unwrap();
-    /// let r = solo_crawl::Request::new(u, ()).json(&serde_json::json!({"page": 2}));
+    /// let r = solo_crawl::Request::new(u.clone(), ()).json(&serde_json::json!({"page": 2}));
     /// assert_eq!(r.extras().method, hyper::Method::POST);
     /// assert_eq!(r.extras().body, r#"{"page":2}"#);
     /// assert_eq!(r.header_value("content-type"), Some("application/json"));
+    /// let own = solo_crawl::Request::new(u, ())
+    ///     .header("Content-Type", "application/vnd.api+json")
+    ///     .json(&serde_json::json!({}));
+    /// assert_eq!(own.header_value("content-type"), Some("application/vnd.api+json"));
     /// ```
     pub fn json(mut self, value: &serde_json::Value) -> Request<C> {
         if self.extras().method == Method::GET {
             self.extras_mut().method = Method::POST;
         }
-        self.body(value.to_string())
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json, text/javascript, */*; q=0.01")
+        self = self.body(value.to_string());
+        for (name, default) in [
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json, text/javascript, */*; q=0.01"),
+        ] {
+            if self.header_value(name).is_none() {
+                self = self.header(name, default);
+            }
+        }
+        self
     }
 
     /// A `multipart/form-data` body (file uploads; forms whose `enctype`
@@ -672,6 +684,26 @@ mod tests {
             .timeout(Duration::from_secs(1))
             .extras
             .is_some());
+    }
+
+    #[test]
+    fn json_keeps_the_content_type_and_accept_set_before() {
+        let u = Url::parse("http://a.test/api").unwrap();
+        let r = Request::new(u, ())
+            .header("content-type", "application/vnd.api+json")
+            .header("Accept", "application/vnd.api+json")
+            .json(&serde_json::json!({"a": 1}));
+        assert_eq!(
+            r.extras().headers,
+            [
+                (
+                    "content-type".to_string(),
+                    "application/vnd.api+json".to_string()
+                ),
+                ("Accept".to_string(), "application/vnd.api+json".to_string()),
+            ]
+        );
+        assert_eq!(r.extras().body, r#"{"a":1}"#);
     }
 
     #[test]
