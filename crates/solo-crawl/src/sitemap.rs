@@ -148,7 +148,7 @@ pub fn read(role: SitemapRole, url: &Url, body: &[u8], limits: &SitemapLimits) -
     } else {
         body
     };
-    let text = String::from_utf8_lossy(body);
+    let text = decode(body);
     let mut s = match role {
         SitemapRole::Robots => robots_lines(&text, url, limits.max_urls),
         SitemapRole::Sitemap { .. }
@@ -192,6 +192,31 @@ fn gunzip(body: &[u8], max: usize) -> (Vec<u8>, bool, Option<String>) {
     let cut = out.len() > max;
     out.truncate(max);
     (out, cut, if cut { None } else { err })
+}
+
+/// A sitemap's text: UTF-8 (as the protocol asks), unless a BOM or the
+/// XML declaration (`<?xml ... encoding="ISO-8859-1"?>`) names another
+/// charset, as XML parsers (Scrapy's lxml) read it; bytes that are not
+/// in the charset become U+FFFD.
+fn decode(body: &[u8]) -> std::borrow::Cow<'_, str> {
+    use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
+    let declared = || {
+        let head = &body[..body.len().min(256)];
+        let decl = head.strip_prefix(b"<?xml")?;
+        let decl = &decl[..memchr::memmem::find(decl, b"?>")?];
+        let at = memchr::memmem::find(decl, b"encoding")?;
+        let rest = std::str::from_utf8(&decl[at + 8..]).ok()?;
+        let value = rest.trim_start().strip_prefix('=')?.trim_start();
+        let quote = value.chars().next().filter(|q| *q == '"' || *q == '\'')?;
+        let label = value[1..].split(quote).next()?;
+        // A declaration read as ASCII is not UTF-16, whatever it says.
+        Encoding::for_label(label.trim().as_bytes()).filter(|e| ![UTF_16LE, UTF_16BE].contains(e))
+    };
+    match Encoding::for_bom(body).map(|(e, _)| e).or_else(declared) {
+        // `decode` removes a BOM; a UTF-8 one is also skipped later.
+        Some(e) if e != UTF_8 => e.decode(body).0,
+        _ => String::from_utf8_lossy(body),
+    }
 }
 
 /// An entry's URL: resolved against the sitemap's, http(s) only, without
@@ -548,6 +573,32 @@ mod tests {
             Some("2024-01-02T03:04:05+00:00")
         );
         assert_eq!((s.bounds.len(), s.error.as_deref()), (0, None));
+    }
+
+    #[test]
+    fn a_sitemap_is_read_in_the_charset_its_xml_declaration_names() {
+        let latin1 = b"<?xml version=\"1.0\" encoding='ISO-8859-1'?>\n\
+            <urlset><url><loc>http://a.test/product/caf\xe9</loc></url></urlset>";
+        let s = sm(latin1, &SitemapLimits::default());
+        // Was caf%EF%BF%BD (U+FFFD).
+        assert_eq!(locs(&s), ["http://a.test/product/caf%C3%A9"]);
+        // UTF-16 with its BOM.
+        let mut utf16 = vec![0xff, 0xfe];
+        for u in "<urlset><url><loc>http://a.test/\u{e9}</loc></url></urlset>".encode_utf16() {
+            utf16.extend_from_slice(&u.to_le_bytes());
+        }
+        assert_eq!(
+            locs(&sm(&utf16, &SitemapLimits::default())),
+            ["http://a.test/%C3%A9"]
+        );
+        // A declared UTF-16 read as ASCII, or a label nobody knows: UTF-8.
+        for decl in ["UTF-16", "no-such-charset"] {
+            let xml = format!("<?xml version=\"1.0\" encoding=\"{decl}\"?><urlset><url><loc>http://a.test/\u{e9}</loc></url></urlset>");
+            assert_eq!(
+                locs(&sm(xml.as_bytes(), &SitemapLimits::default())),
+                ["http://a.test/%C3%A9"]
+            );
+        }
     }
 
     #[test]
