@@ -10,7 +10,7 @@
 //! serialize, so the state store can persist the frontier (fields at their
 //! default are left out, so a GET is stored as before and old rows still
 //! decode). What a plain GET does not have ([`RequestExtras`]: method,
-//! headers, body, timeout, `dont_filter`, cookie jar, redirect chain,
+//! headers, body, timeout, `dont_filter`, cookie jar and cookies, redirect chain,
 //! sitemap role and lastmod) lives behind one `Option<Box<..>>`, allocated
 //! only when set: a crawl holds many queued requests, and most are plain
 //! GETs of links. Must not: do I/O, or decide whether a request is allowed
@@ -151,6 +151,10 @@ pub struct RequestExtras {
     /// [`Config::cookies`](crate::Config::cookies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cookie_jar: Option<String>,
+    /// Cookies this request puts into its jar before it is sent (Scrapy's
+    /// `Request(cookies={...})`): see [`cookie`](Request::cookie).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cookies: Vec<(String, String)>,
     /// The key of a `dont_filter` request in the state store (its
     /// fingerprint is not unique); set by the frontier.
     #[serde(default, rename = "key", skip_serializing_if = "Option::is_none")]
@@ -175,6 +179,7 @@ static PLAIN: RequestExtras = RequestExtras {
     timeout: None,
     dont_filter: false,
     cookie_jar: None,
+    cookies: Vec::new(),
     store_key: None,
     previous: None,
     lease: None,
@@ -631,6 +636,35 @@ impl<C> Request<C> {
         self
     }
 
+    /// A cookie for this request's host (path `/`), put into the
+    /// request's jar before it is sent (Scrapy's `Request(cookies={name:
+    /// value})`): its [`cookie_jar`](Request::cookie_jar), else the
+    /// crawl's default jar ([`Config::cookies`](crate::Config::cookies)).
+    /// The jar then sends it with the cookies it holds, keeps what the
+    /// server sets (a redirect's too), and later requests of the session
+    /// send it as well; it is kept in `--state` and shared by the workers
+    /// of a `--redis` crawl like any cookie of the jar. (A raw `Cookie`
+    /// header instead replaces the jar's cookies for the request and its
+    /// redirects.) With no jar (the default jar off and no `cookie_jar`)
+    /// it is sent in this request's `Cookie` header, and its redirects'.
+    /// Bytes a cookie cannot hold (a `;`, a space, a control character,
+    /// non-ASCII; and `=` in a name) are percent-encoded. Not part of the
+    /// fingerprint (as in Scrapy).
+    ///
+    /// ```
+    /// # let u = url::Url::parse("http://shop.test/").unwrap();
+    /// let r = solo_crawl::Request::new(u, ()).cookie("currency", "USD").cookie("q", "a;b");
+    /// assert_eq!(r.extras().cookies, [("currency".into(), "USD".into()), ("q".into(), "a%3Bb".into())]);
+    /// ```
+    pub fn cookie(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Request<C> {
+        let name = cookie_octets(name.as_ref(), b"=");
+        let value = cookie_octets(value.as_ref(), b"");
+        let cookies = &mut self.extras_mut().cookies;
+        cookies.retain(|(k, _)| *k != name);
+        cookies.push((name, value));
+        self
+    }
+
     /// The request's identity for dedup: its method, canonical URL, body
     /// and cookie jar (the `canon` module's `request_fingerprint`). A
     /// plain GET's is its canonical URL's fingerprint.
@@ -658,6 +692,22 @@ impl<C> Request<C> {
             .store_key
             .unwrap_or_else(|| self.fingerprint())
     }
+}
+
+/// `s` with the bytes a cookie cannot hold (RFC 6265's cookie-octet:
+/// printable ASCII but `"`, `,`, `;` and `\`; also those of `more`)
+/// percent-encoded (a `%` stays: values are often percent-encoded).
+fn cookie_octets(s: &str, more: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        let bad = !(0x21..=0x7e).contains(&b) || b"\",;\\".contains(&b) || more.contains(&b);
+        if bad {
+            out.push_str(&format!("%{b:02X}"));
+        } else {
+            out.push(char::from(b));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -723,7 +773,8 @@ mod tests {
             .form([("user", "ann")])
             .timeout(Duration::from_millis(1500))
             .dont_filter()
-            .cookie_jar("s1");
+            .cookie_jar("s1")
+            .cookie("currency", "USD");
         post.extras_mut().store_key = Some(42);
         let back: Request<u8> =
             serde_json::from_str(&serde_json::to_string(&post).unwrap()).unwrap();

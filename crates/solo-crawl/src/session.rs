@@ -5,7 +5,8 @@
 //! only when [`Config::cookies`](crate::Config::cookies) is on) and one per
 //! id that requests name (Scrapy's `cookiejar` meta) — created on first
 //! use and kept for the whole crawl; the two steps of an exchange that
-//! touch them: the `Cookie` header a request gets, and keeping what the
+//! touch them: the `Cookie` header a request gets (after the request's
+//! own cookies went into its jar), and keeping what the
 //! response's `Set-Cookie` headers set (every answer, redirects
 //! included); and the cookies' shared form ([`SharedCookie`]): each change a
 //! response makes goes to the [`sink`](Sessions::set_sink) (the `--state`
@@ -79,6 +80,26 @@ impl Sessions {
         }
         let key = id.map(str::to_owned);
         Some(self.jars.borrow_mut().entry(key).or_default().clone())
+    }
+
+    /// Puts a request's own `cookies` (name, value) into session `id`'s
+    /// `jar`, for `url`'s host and path `/`, as if its server had set
+    /// them; tells the sink what changed.
+    pub(crate) fn add(
+        &self,
+        id: Option<&str>,
+        jar: &CookieJar,
+        url: &Url,
+        cookies: &[(String, String)],
+    ) -> bool {
+        if cookies.is_empty() {
+            return false;
+        }
+        let lines: Vec<(String, String)> = cookies
+            .iter()
+            .map(|(k, v)| ("set-cookie".to_owned(), format!("{k}={v}; Path=/")))
+            .collect();
+        self.keep(id, jar, url, &lines)
     }
 
     /// From now on, every change a response makes to a jar goes to `sink`.
@@ -203,6 +224,23 @@ pub(crate) fn add_cookies(jar: &CookieJar, url: &Url, headers: &mut Vec<(String,
             headers.push(("Cookie".to_owned(), line));
         }
     }
+}
+
+/// Adds a request's own `cookies` to its `Cookie` header (there is no
+/// jar to put them in).
+pub(crate) fn add_to_header(cookies: &[(String, String)], headers: &mut Vec<(String, String)>) {
+    if cookies.is_empty() {
+        return;
+    }
+    let mut line = header(headers, "cookie").unwrap_or_default().to_owned();
+    for (k, v) in cookies {
+        if !line.is_empty() {
+            line.push_str("; ");
+        }
+        line.push_str(&format!("{k}={v}"));
+    }
+    headers.retain(|(k, _)| !k.eq_ignore_ascii_case("cookie"));
+    headers.push(("Cookie".to_owned(), line));
 }
 
 #[cfg(test)]

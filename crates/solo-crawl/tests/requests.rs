@@ -498,3 +498,83 @@ fn the_cookies_option_keeps_a_session_for_the_whole_crawl() {
         [("/".into(), Some(200)), ("/inside".into(), Some(403))]
     );
 }
+
+/// `/redir` sets `rc=1` and redirects to `/check`; every request's path
+/// and `Cookie` header go to the log.
+async fn cookie_site(log: Rc<RefCell<Vec<(String, String)>>>) -> Url {
+    let listener = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    solo::spawn(serve(listener, move |req: SiteRequest| {
+        // In order of name (the jar's order is its own).
+        let mut cookie: Vec<&str> = req.header("cookie").unwrap_or("").split("; ").collect();
+        cookie.sort();
+        let cookie = cookie.join("; ");
+        log.borrow_mut().push((req.path.clone(), cookie));
+        std::future::ready(match req.path.as_str() {
+            "/redir" => SiteResponse::redirect(302, "/check").with_header("Set-Cookie", "rc=1"),
+            _ => SiteResponse::html("<p>ok"),
+        })
+    }));
+    base
+}
+
+/// Asks for `/redir` with a cookie of its own (in `jar`, if given), then
+/// `/later` in the same session.
+struct CookieSpider(Url, Option<&'static str>);
+
+impl Spider for CookieSpider {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        let r = Request::new(self.0.join("/redir").unwrap(), Cb::Account).cookie("currency", "USD");
+        vec![match self.1 {
+            Some(jar) => r.cookie_jar(jar),
+            None => r,
+        }]
+    }
+    async fn parse(&self, cb: Cb, response: &Response, out: &mut Output<Cb>) {
+        if cb == Cb::Account {
+            let later = Request::new(self.0.join("/later").unwrap(), Cb::Echo);
+            out.follow(match response.cookie_jar() {
+                Some(j) => later.cookie_jar(j),
+                None => later,
+            });
+        }
+    }
+}
+
+#[test]
+fn a_request_s_own_cookies_go_into_its_jar_and_the_session_goes_on() {
+    solo::run(async {
+        let cookies = |jar, default_jar| async move {
+            let log: Rc<RefCell<Vec<(String, String)>>> = Rc::default();
+            let base = cookie_site(Rc::clone(&log)).await;
+            let cfg = Config {
+                cookies: default_jar,
+                ..quick()
+            };
+            crawl(CookieSpider(base, jar), cfg).await;
+            let mut got = log.take();
+            got.sort();
+            got
+        };
+        let want = |pairs: [(&str, &str); 3]| pairs.map(|(p, c)| (p.to_owned(), c.to_owned()));
+        // In the default jar, or a session's: the redirect's cookie joins
+        // it, and a later request of the session sends both.
+        let with_jar = want([
+            ("/check", "currency=USD; rc=1"),
+            ("/later", "currency=USD; rc=1"),
+            ("/redir", "currency=USD"),
+        ]);
+        assert_eq!(cookies(None, true).await, with_jar);
+        assert_eq!(cookies(Some("s"), false).await, with_jar);
+        // No jar at all: sent with the request and its redirect only.
+        assert_eq!(
+            cookies(None, false).await,
+            want([
+                ("/check", "currency=USD"),
+                ("/later", ""),
+                ("/redir", "currency=USD")
+            ])
+        );
+    });
+}

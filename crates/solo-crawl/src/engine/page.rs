@@ -491,6 +491,8 @@ struct Wire<'a> {
     jar: Option<Rc<solo_http::CookieJar>>,
     /// The session id of `jar` (`None`: the default jar).
     jar_id: Option<&'a str>,
+    /// Cookies to put into `jar` first (without a jar: to send).
+    cookies: &'a [(String, String)],
 }
 
 impl<'a> Wire<'a> {
@@ -503,6 +505,7 @@ impl<'a> Wire<'a> {
             timeout: x.timeout,
             jar: sh.sessions.jar(x.cookie_jar.as_deref()),
             jar_id: x.cookie_jar.as_deref(),
+            cookies: &x.cookies,
         }
     }
 }
@@ -512,7 +515,8 @@ impl<'a> Wire<'a> {
 /// go with it, and what the answer's `Set-Cookie` headers set goes into
 /// the jar (a redirect's too: its target is fetched later, with them),
 /// and what changed goes to the store and the other workers before the
-/// page's requests do. Also says whether the answer changed the jar.
+/// page's requests do; so do the request's own cookies, put into the jar
+/// first. Also says whether the exchange changed the jar.
 async fn download<S: Spider, F: Fetch>(
     sh: &Shared<S, F>,
     url: &Url,
@@ -534,8 +538,12 @@ async fn download<S: Spider, F: Fetch>(
         headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
         headers.push((k.clone(), v.clone()));
     }
+    let mut changed = false;
     if let Some(jar) = &wire.jar {
+        changed = sh.sessions.add(wire.jar_id, jar, url, wire.cookies);
         session::add_cookies(jar, url, &mut headers);
+    } else {
+        session::add_to_header(wire.cookies, &mut headers);
     }
     let req = FetchRequest {
         method: wire.method,
@@ -554,9 +562,8 @@ async fn download<S: Spider, F: Fetch>(
         crate::secrets::strip_userinfo(&mut target);
         archive.push(target.into(), capture);
     }
-    let changed = match &wire.jar {
-        Some(jar) => sh.sessions.keep(wire.jar_id, jar, &f.final_url, &f.headers),
-        None => false,
-    };
+    if let Some(jar) = &wire.jar {
+        changed |= sh.sessions.keep(wire.jar_id, jar, &f.final_url, &f.headers);
+    }
     Ok((f, changed))
 }
