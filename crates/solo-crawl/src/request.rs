@@ -185,6 +185,13 @@ static PLAIN: RequestExtras = RequestExtras {
     lease: None,
 };
 
+impl RequestExtras {
+    /// A plain GET's extras.
+    pub(crate) fn plain() -> &'static RequestExtras {
+        &PLAIN
+    }
+}
+
 impl Default for RequestExtras {
     /// A plain GET's: nothing set.
     fn default() -> RequestExtras {
@@ -307,6 +314,23 @@ impl<C> Request<C> {
     /// Takes [`previous`](Request::previous) out.
     pub(crate) fn take_previous(&mut self) -> Option<Box<crate::recrawl::Previous>> {
         self.extras.as_mut()?.previous.take()
+    }
+
+    /// What the request sends, to send it again (`None` for a plain GET):
+    /// its extras without the crawler's bookkeeping of this fetch (store
+    /// key, lease, recrawl state, sitemap role, redirect chain).
+    pub(crate) fn extras_to_send(&self) -> Option<Box<RequestExtras>> {
+        let x = self.extras.as_deref()?;
+        let sent = RequestExtras {
+            store_key: None,
+            previous: None,
+            lease: None,
+            sitemap: None,
+            lastmod: None,
+            redirected_from: Vec::new(),
+            ..x.clone()
+        };
+        (sent != PLAIN).then(|| Box::new(sent))
     }
 
     /// The extras, to change them (allocated on first use).

@@ -20,7 +20,7 @@ use url::Url;
 
 use crate::fetch::header;
 use crate::links::{self, PageScan};
-use crate::request::Request;
+use crate::request::{Request, RequestExtras};
 
 /// A fetched page, with lazily parsed views of it.
 ///
@@ -46,6 +46,9 @@ pub struct Response {
     cookie_jar: Option<String>,
     lastmod: Option<String>,
     elapsed: Duration,
+    /// What the request sent beyond a plain GET (`None` for one: nothing
+    /// is copied for most requests).
+    extras: Option<Box<RequestExtras>>,
     /// Links kept by the scan (see [`links::scan_capped`]).
     max_links: usize,
     text: OnceCell<String>,
@@ -96,6 +99,7 @@ impl Response {
             cookie_jar: None,
             lastmod: None,
             elapsed: Duration::ZERO,
+            extras: None,
             max_links: usize::MAX,
             text: OnceCell::new(),
             charset: OnceCell::new(),
@@ -122,6 +126,43 @@ impl Response {
         r.cookie_jar = x.cookie_jar.clone();
         r.lastmod = x.lastmod.clone();
         r.elapsed = elapsed;
+        r.extras = request.extras_to_send();
+        r
+    }
+
+    /// What the request that got this response sent besides its URL
+    /// (Scrapy's `response.request.method`, `.body`, `.headers`): its
+    /// method, headers, body, timeout, cookie jar and cookies (all at
+    /// their defaults for a plain GET).
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
+    /// assert_eq!(r.request_extras().method, hyper::Method::GET);
+    /// ```
+    pub fn request_extras(&self) -> &RequestExtras {
+        self.extras.as_deref().unwrap_or(RequestExtras::plain())
+    }
+
+    /// The request that got this response, to send again (Scrapy's
+    /// `response.request.replace(dont_filter=True)`, e.g. to retry a
+    /// soft ban): the URL that answered, the same method, headers, body,
+    /// timeout, cookie jar, cookies, `dont_filter` and meta, parsed by
+    /// `callback`. Add [`dont_filter`](Request::dont_filter) (unless it
+    /// had it), or the frontier drops it as seen. Followed from this
+    /// page, it gets this page's depth + 1.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/s").unwrap(), 200, vec![], "".into());
+    /// let again = r.request("retry").dont_filter();
+    /// assert_eq!(again.url.as_str(), "http://a.test/s");
+    /// assert!(again.extras().dont_filter);
+    /// ```
+    pub fn request<C>(&self, callback: C) -> Request<C> {
+        let mut r = Request::new(self.url.clone(), callback).with_meta(self.meta.clone());
+        r.depth = self.depth;
+        if let Some(x) = &self.extras {
+            *r.extras_mut() = (**x).clone();
+        }
         r
     }
 

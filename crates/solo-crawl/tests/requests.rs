@@ -578,3 +578,43 @@ fn a_request_s_own_cookies_go_into_its_jar_and_the_session_goes_on() {
         );
     });
 }
+
+/// POSTs a search; its callback sees the POST and sends it again, with
+/// `dont_filter` (fetched) and without (dropped as seen).
+struct Resend(Url, Rc<RefCell<Vec<(String, String)>>>);
+
+impl Spider for Resend {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        vec![post(&self.0, "/search", "a").with_meta(serde_json::json!({"try": 1}))]
+    }
+    async fn parse(&self, cb: Cb, response: &Response, out: &mut Output<Cb>) {
+        let x = response.request_extras();
+        let body = String::from_utf8_lossy(&x.body).into_owned();
+        self.1.borrow_mut().push((x.method.to_string(), body));
+        if response.meta()["try"] == 1 {
+            // Without dont_filter: dropped as seen.
+            out.follow(response.request(cb.clone()));
+            let again = response
+                .request(cb)
+                .with_meta(serde_json::json!({"try": 2}));
+            out.follow(again.dont_filter());
+        }
+    }
+}
+
+#[test]
+fn a_callback_sees_its_request_and_can_send_it_again() {
+    solo::run(async {
+        let log = Rc::default();
+        let base = echo_site(Rc::clone(&log)).await;
+        let seen = Rc::default();
+        let (summary, _) = crawl(Resend(base, Rc::clone(&seen)), quick()).await;
+        let post = ("POST".to_owned(), "q=a".to_owned());
+        assert_eq!(*seen.borrow(), [post.clone(), post]);
+        let sent = log.borrow().clone();
+        let want = ("POST".to_owned(), "/search".to_owned(), "q=a".to_owned());
+        assert_eq!(sent, [want.clone(), want]);
+        assert_eq!(summary.counts.pages, 2);
+    });
+}
