@@ -57,6 +57,8 @@ pub(crate) struct Body {
     keep_alive: bool,
     /// The bytes as received, kept for a capture.
     raw_copy: Option<Vec<u8>>,
+    /// The end of the body as sent was seen.
+    received: bool,
 }
 
 impl Body {
@@ -79,11 +81,13 @@ impl Body {
             decoded: 0,
             keep_alive,
             raw_copy: None,
+            received: false,
         };
         if body.incoming.as_ref().is_some_and(|b| b.is_end_stream()) {
             // No body at all (HEAD, 204, 304): a Content-Length describes
             // what a GET would have sent.
             body.content_length = None;
+            body.received = true;
             body.end(true);
         }
         body
@@ -97,6 +101,11 @@ impl Body {
     /// The bytes as received so far, if kept.
     pub(crate) fn raw_copy(&self) -> Option<&[u8]> {
         self.raw_copy.as_deref()
+    }
+
+    /// Whether the body as sent was received to its end.
+    pub(crate) fn received(&self) -> bool {
+        self.received
     }
 
     /// The next decoded chunk, `None` at the end.
@@ -130,10 +139,17 @@ impl Body {
                     Some(tail)
                 });
             };
-            let out = self
-                .decoder
-                .feed(data)
-                .map_err(decode_error(self.limits.max_size))?;
+            let out = match self.decoder.feed(data) {
+                Ok(out) => out,
+                Err(e) => {
+                    if matches!(e, DecodeError::Corrupt(_)) && self.raw_copy.is_some() {
+                        // The bytes as sent are still what a capture
+                        // keeps: read the rest, under the same limits.
+                        while self.next_raw().await?.is_some() {}
+                    }
+                    return Err(decode_error(self.limits.max_size)(e));
+                }
+            };
             if !out.is_empty() {
                 self.count_decoded(out.len())?;
                 return Ok(Some(out));
@@ -168,6 +184,7 @@ impl Body {
             match frame {
                 None => {
                     self.incoming = None;
+                    self.received = true;
                     return Ok(None);
                 }
                 Some(Err(e)) => {

@@ -157,7 +157,8 @@ impl Response {
     /// being decoded. A body without a content encoding to decode
     /// (none sent, or decompression off) gives `None`: its
     /// [`chunk`](Response::chunk)s are the bytes as received, and no copy
-    /// is kept. Complete once `chunk` has returned `None`.
+    /// is kept. Complete once `chunk` has returned `None`, or after an
+    /// error when [`body_received`](Response::body_received) says so.
     ///
     /// ```
     /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
@@ -171,6 +172,33 @@ impl Response {
     /// ```
     pub fn raw_body(&self) -> Option<&[u8]> {
         self.body.raw_copy()
+    }
+
+    /// Whether the body as sent has been received to its end, even when
+    /// reading it failed afterwards (a body that could not be
+    /// decompressed: with [`capture`](crate::RequestBuilder::capture), the
+    /// rest is read for [`raw_body`](Response::raw_body) before the error).
+    /// False while more is to come, or when the connection broke, the
+    /// time ran out or the size limit was passed first: what was received
+    /// is then cut short.
+    ///
+    /// ```
+    /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+    /// let mut resp = client.get("http://127.0.0.1:8080/").capture(true).send().await?;
+    /// let read = loop {
+    ///     match resp.chunk().await {
+    ///         Ok(Some(_)) => {}
+    ///         Ok(None) => break Ok(()),
+    ///         Err(e) => break Err(e),
+    ///     }
+    /// };
+    /// if read.is_err() && !resp.body_received() {
+    ///     println!("the archive gets a truncated body");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn body_received(&self) -> bool {
+        self.body.received()
     }
 
     /// The `Content-Length`, if the server sent one and the body is not

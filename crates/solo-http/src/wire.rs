@@ -20,8 +20,11 @@
 //!
 //! HTTP/2 has no such bytes (HPACK-compressed frames, many streams on one
 //! connection): there the request and the head are written out from what
-//! hyper was given and parsed, as HTTP/1.1-style text with lower-case
-//! names, and [`Capture::http2`] says so. The body before content
+//! hyper was given and parsed, in their HTTP/1.1 form with lower-case
+//! names (as the IIPC's "WARC Extensions for HTTP/2" say archives keep
+//! them, and as replay tools such as pywb read them: an origin-form
+//! request line, `host` from `:authority`, `HTTP/1.1 200 OK`), and
+//! [`Capture::http2`] says so. The body before content
 //! decoding (de-chunked, still gzip/br if sent so) is collected by the
 //! response's body reader as it streams in.
 
@@ -228,7 +231,8 @@ impl Capture {
 
     /// The request as sent: request line, headers, empty line and body.
     /// HTTP/1.1: the bytes written to the connection. HTTP/2: written out
-    /// as HTTP/1.1-style text (see [`http2`](Capture::http2)).
+    /// in HTTP/1.1 form, `GET /path HTTP/1.1` with a `host` header from
+    /// the authority (see [`http2`](Capture::http2)).
     ///
     /// ```
     /// # fn demo(c: &solo_http::Capture) { assert!(c.request().windows(4).any(|w| w == b"\r\n\r\n")); }
@@ -240,7 +244,8 @@ impl Capture {
     /// The response's status line and header block through the empty
     /// line. HTTP/1.1: the bytes as received (header names in their case
     /// and order; `1xx` interim responses left out). HTTP/2: written out
-    /// as `HTTP/2 <code>` with the decoded headers.
+    /// in HTTP/1.1 form, `HTTP/1.1 <code> <reason>` with the decoded
+    /// headers.
     ///
     /// ```
     /// # fn demo(c: &solo_http::Capture) { assert!(c.response_head().ends_with(b"\n")); }
@@ -260,18 +265,37 @@ impl Capture {
     }
 }
 
-/// An HTTP/1.1-style text of a request that has no wire bytes (HTTP/2).
+/// The HTTP/1.1 form of a request that has no wire bytes (HTTP/2), as
+/// the IIPC's "WARC Extensions for HTTP/2" write it: an origin-form
+/// request line (`GET /path?q HTTP/1.1`) and a `host` header from the
+/// `:authority` (unless the request set one), then the headers sent.
 pub(crate) fn request_text(req: &http::Request<crate::connect::ReqBody>, body: &[u8]) -> Vec<u8> {
-    let mut out = format!("{} {} HTTP/2\r\n", req.method(), req.uri()).into_bytes();
+    let uri = req.uri();
+    let target = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut out = format!("{} {target} HTTP/1.1\r\n", req.method()).into_bytes();
+    let host = uri
+        .authority()
+        .filter(|_| !req.headers().contains_key(http::header::HOST));
+    if let Some(authority) = host {
+        // Host and port: never userinfo.
+        out.extend_from_slice(b"host: ");
+        out.extend_from_slice(authority.host().as_bytes());
+        if let Some(port) = authority.port() {
+            out.extend_from_slice(format!(":{port}").as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+    }
     headers_text(&mut out, req.headers());
     out.extend_from_slice(body);
     out
 }
 
-/// An HTTP/1.1-style text of a response head that has no wire bytes.
+/// The HTTP/1.1 form of a response head that has no wire bytes (HTTP/2):
+/// `HTTP/1.1 200 OK` (the code's usual reason phrase, none for a code
+/// without one), then the decoded headers.
 pub(crate) fn head_text(status: StatusCode, headers: &HeaderMap) -> Vec<u8> {
     let reason = status.canonical_reason().unwrap_or("");
-    let mut out = format!("HTTP/2 {} {reason}\r\n", status.as_u16()).into_bytes();
+    let mut out = format!("HTTP/1.1 {} {reason}\r\n", status.as_u16()).into_bytes();
     headers_text(&mut out, headers);
     out
 }

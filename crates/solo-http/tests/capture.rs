@@ -136,3 +136,59 @@ fn a_body_without_content_encoding_is_not_copied_twice() {
         );
     });
 }
+
+/// A body that fails after its head: one that is not the gzip it says
+/// (whole, in several writes), and one cut by the server mid-body. The
+/// capture keeps what was sent: the whole bad body, read on after the
+/// error, and the part of the cut one; `body_received` tells them apart.
+#[test]
+fn a_body_that_fails_keeps_what_was_received() {
+    const BAD: &[u8] = b"this is not gzip at all, though the header says so";
+    async fn failing(s: TcpStream) {
+        let Some(req) = read_head_text(&s).await else {
+            return;
+        };
+        let (head, body): (String, &[u8]) = match req.starts_with("GET /bad") {
+            true => (
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+                    BAD.len()
+                ),
+                BAD,
+            ),
+            false => (
+                "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 100000\r\n\r\n"
+                    .to_owned(),
+                &[0x1f, 0x8b, 8, 0],
+            ),
+        };
+        let _ = s.write_all(head.as_bytes()).await;
+        for part in body.chunks(10) {
+            let _ = s.write_all(part).await;
+            solo::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        // Then closes: the cut body ends 99,996 bytes short.
+    }
+    run(async {
+        let server = start_raw(failing).await;
+        let client = Client::new();
+        for (path, whole) in [("/bad", BAD), ("/cut", &[0x1f, 0x8b, 8, 0][..])] {
+            let mut resp = client
+                .get(server.url(path))
+                .capture(true)
+                .send()
+                .await
+                .unwrap();
+            let err = loop {
+                match resp.chunk().await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => panic!("{path}: no error"),
+                    Err(e) => break e,
+                }
+            };
+            assert_eq!(err.kind(), solo_http::ErrorKind::Body, "{path}: {err}");
+            assert_eq!(resp.raw_body(), Some(whole), "{path}: what was sent");
+            assert_eq!(resp.body_received(), path == "/bad", "{path}");
+        }
+    });
+}
