@@ -226,6 +226,12 @@ pub struct FetchError {
     /// The status, when a response head arrived before the failure (e.g.
     /// a body over the limit).
     pub status: Option<u16>,
+    /// What was received before the failure, when
+    /// [`FetchRequest::capture`] asked and the response head had arrived:
+    /// the head and the body so far, for the archive (its
+    /// [`truncated`](Capture::truncated) says why it is cut short; a body
+    /// that arrived whole but could not be decompressed is kept whole).
+    pub capture: Option<Box<Capture>>,
     /// The underlying error (shared, so the error stays `Clone`).
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -242,6 +248,7 @@ impl FetchError {
             kind,
             message: message.into(),
             status: None,
+            capture: None,
             source: None,
         }
     }
@@ -265,7 +272,8 @@ impl FetchError {
     }
 }
 
-/// Equal when kind, message and status are (the source is not compared).
+/// Equal when kind, message and status are (the source and capture are
+/// not compared).
 impl PartialEq for FetchError {
     fn eq(&self, other: &FetchError) -> bool {
         (self.kind, &self.message, self.status) == (other.kind, &other.message, other.status)
@@ -393,33 +401,116 @@ pub fn address_policy(config: &Config) -> solo_http::AddressPolicy {
 impl Fetch for solo_http::Client {
     async fn fetch(&self, req: &FetchRequest) -> Result<Fetched, FetchError> {
         let start = Instant::now();
+        let date = std::time::SystemTime::now();
         // Set while the body waits for the budget, for the timeout's message.
         let waiting = std::cell::Cell::new(None);
-        let exchange = std::pin::pin!(exchange(self, req, start, &waiting));
-        crate::deadline::within(req.timeout, exchange)
-            .await
-            .unwrap_or_else(|| {
-                let mut msg = format!("no complete response within {:.2?}", req.timeout);
-                if let Some(since) = waiting.get() {
-                    let waited: Duration = Instant::now() - since;
-                    msg += &format!(
-                        " (the body waited {waited:.1?} for memory: the crawl's body budget, \
-                         --max-buffered, was spent)"
-                    );
-                }
-                Err(FetchError::new(FetchErrorKind::Timeout, msg))
-            })
+        let mut progress = Progress::default();
+        let done = {
+            let exchange =
+                std::pin::pin!(exchange(self, req, start, date, &waiting, &mut progress));
+            crate::deadline::within(req.timeout, exchange).await
+        };
+        let result = done.unwrap_or_else(|| {
+            let mut msg = format!("no complete response within {:.2?}", req.timeout);
+            if let Some(since) = waiting.get() {
+                let waited: Duration = Instant::now() - since;
+                msg += &format!(
+                    " (the body waited {waited:.1?} for memory: the crawl's body budget, \
+                     --max-buffered, was spent)"
+                );
+            }
+            let mut e = FetchError::new(FetchErrorKind::Timeout, msg);
+            e.status = progress.resp.as_ref().map(|r| r.status().as_u16());
+            Err(e)
+        });
+        result.map_err(|mut e| {
+            e.capture = progress.partial(date, e.kind);
+            e
+        })
     }
 }
 
-/// One exchange, the body read in full (the timeout is the caller's).
+/// What an exchange got before it ended: the response once its head
+/// arrived, and the body so far with its charge. Kept outside the
+/// exchange's future, so that a failure, a timeout included, still finds
+/// it for the archive.
+#[derive(Default)]
+struct Progress {
+    resp: Option<solo_http::Response>,
+    body: Vec<u8>,
+    lease: Option<Lease>,
+}
+
+impl Progress {
+    /// The capture of an exchange that failed with `kind` after its head
+    /// arrived: the body as received so far (still charged to the
+    /// budget), cut short unless it all arrived.
+    fn partial(
+        &mut self,
+        date: std::time::SystemTime,
+        kind: FetchErrorKind,
+    ) -> Option<Box<Capture>> {
+        use crate::warc::Truncated;
+        let resp = self.resp.as_ref()?;
+        let truncated = match (resp.body_received(), kind) {
+            (true, _) => None,
+            (false, FetchErrorKind::TooLarge) => Some(Truncated::Length),
+            (false, FetchErrorKind::Timeout) => Some(Truncated::Time),
+            (false, FetchErrorKind::Io) => Some(Truncated::Disconnect),
+            (false, _) => Some(Truncated::Unspecified),
+        };
+        let body = charged(std::mem::take(&mut self.body), self.lease.take());
+        let mut c = capture(resp, date, body)?;
+        c.truncated = truncated;
+        Some(c)
+    }
+}
+
+/// The capture of `resp`, if it has one, its body as received (`body`
+/// unless it was decompressed).
+fn capture(
+    resp: &solo_http::Response,
+    date: std::time::SystemTime,
+    body: Bytes,
+) -> Option<Box<Capture>> {
+    let c = resp.capture()?;
+    Some(Box::new(Capture {
+        date,
+        peer: c.peer_addr().map(|a| a.ip()),
+        request: c.request().clone(),
+        status: resp.status().as_u16(),
+        response_head: c.response_head().clone(),
+        // Not decompressed: the same bytes, no copy.
+        body: match resp.raw_body() {
+            Some(raw) => Bytes::copy_from_slice(raw),
+            None => body,
+        },
+        http2: c.http2(),
+        truncated: None,
+    }))
+}
+
+/// `body`, keeping its charge to the budget while it lives.
+fn charged(body: Vec<u8>, lease: Option<Lease>) -> Bytes {
+    match lease {
+        Some(lease) => Bytes::from_owner(Charged {
+            body,
+            _lease: lease,
+        }),
+        None => Bytes::from(body),
+    }
+}
+
+/// One exchange, the body read in full into `progress` (the timeout is
+/// the caller's).
 async fn exchange(
     client: &solo_http::Client,
     req: &FetchRequest,
     start: Instant,
+    date: std::time::SystemTime,
     waiting: &std::cell::Cell<Option<Instant>>,
+    progress: &mut Progress,
 ) -> Result<Fetched, FetchError> {
-    let date = std::time::SystemTime::now();
     let mut builder = client
         .request(req.method.clone(), &req.url)
         .capture(req.capture);
@@ -429,7 +520,8 @@ async fn exchange(
     for (k, v) in &req.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
-    let mut resp = builder.send().await.map_err(fetch_error)?;
+    let resp = builder.send().await.map_err(fetch_error)?;
+    let resp = progress.resp.insert(resp);
     let status = resp.status().as_u16();
     let with_status = |mut e: FetchError| {
         e.status = Some(status);
@@ -458,8 +550,9 @@ async fn exchange(
     if expected > req.max_bytes as u64 {
         return Err(too_large());
     }
-    let mut body = Vec::with_capacity(expected as usize);
-    let mut lease = req.budget.as_ref().map(BodyBudget::lease);
+    let body = &mut progress.body;
+    body.reserve_exact(expected as usize);
+    progress.lease = req.budget.as_ref().map(BodyBudget::lease);
     while let Some(chunk) = resp
         .chunk()
         .await
@@ -468,7 +561,7 @@ async fn exchange(
         if body.len().saturating_add(chunk.len()) > req.max_bytes {
             return Err(too_large());
         }
-        if let Some(l) = &mut lease {
+        if let Some(l) = &mut progress.lease {
             waiting.set(Some(Instant::now()));
             l.grow(chunk.len()).await;
             waiting.set(None);
@@ -476,16 +569,11 @@ async fn exchange(
         body.extend_from_slice(&chunk);
     }
     let elapsed = start.elapsed();
+    let mut body = std::mem::take(body);
     if body.capacity() - body.len() > 4096 {
         body.shrink_to_fit();
     }
-    let body = match lease {
-        Some(lease) => Bytes::from_owner(Charged {
-            body,
-            _lease: lease,
-        }),
-        None => Bytes::from(body),
-    };
+    let body = charged(body, progress.lease.take());
     // solo-http sends a URL's credentials as `Authorization` and takes
     // them out of the URL; the page keeps them when it answered at the
     // URL asked for, so that its relative links (same origin) do too.
@@ -495,19 +583,7 @@ async fn exchange(
         true => req.url.clone(),
         false => resp.url().clone(),
     };
-    let capture = resp.capture().map(|c| {
-        Box::new(Capture {
-            date,
-            peer: c.peer_addr().map(|a| a.ip()),
-            request: c.request().clone(),
-            response_head: c.response_head().clone(),
-            // Not decompressed: the same bytes, no copy.
-            body: match resp.raw_body() {
-                Some(raw) => Bytes::copy_from_slice(raw),
-                None => body.clone(),
-            },
-        })
-    });
+    let capture = capture(resp, date, body.clone());
     Ok(Fetched {
         status,
         headers,

@@ -35,6 +35,8 @@ struct Rec {
     ip: Option<String>,
     refers_to: Option<String>,
     profile: Option<String>,
+    protocol: Option<String>,
+    truncated: Option<String>,
     status: Option<String>,
     head: Option<String>,
     payload: String,
@@ -318,6 +320,9 @@ fn warcio_reads_back_every_exchange_byte_for_byte() {
             "{req:?}"
         );
         assert_eq!(r.ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(r.protocol.as_deref(), Some("http/1.1"));
+        assert_eq!(req.protocol.as_deref(), Some("http/1.1"));
+        assert_eq!(r.truncated, None);
         // The head as received (names' case and spacing kept), the
         // transfer encoding renamed since the body is de-chunked.
         let sent = a
@@ -446,6 +451,16 @@ fn killed_while_writing_every_record_reads_back_and_the_resumed_run_adds_files()
 /// A crawl of `url` with `--state` and `--warc`, then a `--recrawl`:
 /// the records of each run's file, read back.
 fn crawl_and_recrawl(bin: &Path, dir: &Path, url: &str) -> (Vec<Rec>, Vec<Rec>) {
+    crawl_and_recrawl_with(bin, dir, url, &[])
+}
+
+/// [`crawl_and_recrawl`] with more arguments.
+fn crawl_and_recrawl_with(
+    bin: &Path,
+    dir: &Path,
+    url: &str,
+    more: &[&str],
+) -> (Vec<Rec>, Vec<Rec>) {
     let (state, warc) = (dir.join("state"), dir.join("crawl.warc.gz"));
     let args = [
         "crawl",
@@ -458,6 +473,7 @@ fn crawl_and_recrawl(bin: &Path, dir: &Path, url: &str) -> (Vec<Rec>, Vec<Rec>) 
         "--output",
         "/dev/null",
     ];
+    let args = [&args[..], more].concat();
     run_ok(&args);
     run_ok(&[&args[..], &["--recrawl"]].concat());
     let files = warc_files(dir, "crawl");
@@ -466,18 +482,20 @@ fn crawl_and_recrawl(bin: &Path, dir: &Path, url: &str) -> (Vec<Rec>, Vec<Rec>) 
 }
 
 #[test]
-fn a_recrawl_archives_its_304s_as_server_not_modified_revisits() {
+fn a_recrawl_archives_its_304s_as_server_not_modified_revisits_with_or_without_a_reason() {
     let Some(bin) = warcio() else { return };
     let dir = scratch("recrawl");
-    // Two pages with ETags; a conditional request that matches gets a 304.
+    // Two pages with ETags; a conditional request that matches gets a 304
+    // (for /b with no reason phrase, which is valid HTTP: the status
+    // code says it, not the text).
     let base = common::blocking::serve(|req| {
-        let (etag, body) = match req.path.as_str() {
-            "/" => ("\"home\"", "<a href=\"/b\">b</a>"),
-            "/b" => ("\"b\"", "<title>b</title>"),
+        let (etag, body, reason) = match req.path.as_str() {
+            "/" => ("\"home\"", "<a href=\"/b\">b</a>", " Not Modified"),
+            "/b" => ("\"b\"", "<title>b</title>", ""),
             _ => return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
         };
         if req.header("if-none-match") == Some(etag) {
-            return format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n\r\n").into_bytes();
+            return format!("HTTP/1.1 304{reason}\r\nETag: {etag}\r\n\r\n").into_bytes();
         }
         format!(
             "HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
@@ -522,6 +540,248 @@ fn a_recrawl_archives_its_304s_as_server_not_modified_revisits() {
             .contains("if-none-match: "));
     }
     assert_eq!(second.iter().filter(|r| r.kind == "revisit").count(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// HTTP/2 (nginx over TLS): the exchanges are archived in their HTTP/1.1
+/// form, as the IIPC's "WARC Extensions for HTTP/2" say and as pywb
+/// replays them (an origin-form request line with `host` from
+/// `:authority`, a `HTTP/1.1 200 OK` status line), marked
+/// `WARC-Protocol: h2`; a recrawl's 304s are `server-not-modified`
+/// revisits.
+#[test]
+fn http2_exchanges_are_archived_in_http1_form_and_their_304s_are_revisits() {
+    let Some(bin) = warcio() else { return };
+    let dir = scratch("h2");
+    let html_dir = dir.join("ng/html");
+    std::fs::create_dir_all(&html_dir).unwrap();
+    let home = html("home", &["/a.html?q=1"]);
+    let a = html("a", &[]).repeat(20);
+    std::fs::write(html_dir.join("index.html"), &home).unwrap();
+    std::fs::write(html_dir.join("a.html"), &a).unwrap();
+    let (ca, cert, key) = common::tls::pki_pem(&["localhost"]);
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let Some(nginx) = common::nginx::start_h2(&dir.join("ng"), &cert, &key) else {
+        return;
+    };
+    let base = format!("https://localhost:{}", nginx.port);
+    let more = ["--ca-cert", ca_file.to_str().unwrap()];
+    let (first, second) = crawl_and_recrawl_with(&bin, &dir, &format!("{base}/"), &more);
+    let by_id = |recs: &[Rec], id: &str| recs.iter().find(|r| r.id == id).map(|r| r.head.clone());
+    let mut seen = BTreeSet::new();
+    for r in first.iter().filter(|r| r.kind == "response") {
+        let uri = r.uri.clone().unwrap();
+        let (target, file) = match uri.strip_prefix(&base).unwrap() {
+            "/" => ("/", &home),
+            "/a.html?q=1" => ("/a.html?q=1", &a),
+            other => panic!("{other}"),
+        };
+        seen.insert(target);
+        assert_eq!(r.protocol.as_deref(), Some("h2"), "{r:?}");
+        let head = r.head.as_deref().unwrap();
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        let mut body = Vec::new();
+        match head.contains("content-encoding: gzip") {
+            true => flate2::read::GzDecoder::new(&r.payload()[..])
+                .read_to_end(&mut body)
+                .map(drop)
+                .unwrap(),
+            false => body = r.payload(),
+        }
+        assert_eq!(&body, file, "{uri}");
+        let req = by_id(&first, r.concurrent_to.as_deref().unwrap())
+            .unwrap()
+            .unwrap();
+        assert!(
+            req.starts_with(&format!("GET {target} HTTP/1.1\r\n")),
+            "{req}"
+        );
+        let host = format!("host: localhost:{}\r\n", nginx.port);
+        assert_eq!(req.matches(&host).count(), 1, "{req}");
+    }
+    assert_eq!(seen.len(), 2, "{first:?}");
+    // The recrawl: nginx answers the conditional requests with 304s.
+    let revisits: Vec<&Rec> = second.iter().filter(|r| r.kind == "revisit").collect();
+    assert_eq!(revisits.len(), 2, "{second:?}");
+    for r in revisits {
+        assert_eq!(r.status.as_deref(), Some("304"));
+        assert_eq!(r.protocol.as_deref(), Some("h2"));
+        assert!(r
+            .head
+            .as_deref()
+            .unwrap()
+            .starts_with("HTTP/1.1 304 Not Modified\r\n"));
+        assert!(r
+            .profile
+            .as_deref()
+            .unwrap()
+            .ends_with("/revisit/server-not-modified"));
+    }
+    drop(nginx);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A test site whose answers fail after their head, each connection
+/// closed after one answer: a `Content-Length` over `--max-bytes 100K`,
+/// a chunked body that passes it, a body cut by the server, one that
+/// stalls past `--timeout`, and a body that is not the gzip it says.
+fn failing_site() -> String {
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            std::thread::spawn(move || {
+                let mut reader = std::io::BufReader::new(conn.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                while line != "\r\n" {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                }
+                let (head, parts, stall) = failing_answer(&path);
+                let _ = conn.write_all(head.as_bytes());
+                for p in parts {
+                    let _ = conn.write_all(&p);
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                std::thread::sleep(stall);
+            });
+        }
+    });
+    base
+}
+
+/// [`failing_site`]'s answer to `path`: the head, the body's writes, and
+/// how long to wait before closing.
+fn failing_answer(path: &str) -> (String, Vec<Vec<u8>>, Duration) {
+    let none = Duration::ZERO;
+    let head = |fields: &str| format!("HTTP/1.1 200 OK\r\nConnection: close\r\n{fields}\r\n");
+    match path {
+        "/" => {
+            let body = html(
+                "home",
+                &["/big", "/chunked-big", "/cut", "/stall", "/bad-gzip"],
+            );
+            let h = head(&format!(
+                "Content-Type: text/html\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+            (h, vec![body], none)
+        }
+        "/big" => (
+            head("Content-Length: 5000000\r\n"),
+            vec![vec![b'b'; 1000]],
+            none,
+        ),
+        "/chunked-big" => {
+            let chunk = [
+                format!("{:x}\r\n", 30 << 10).into_bytes(),
+                vec![b'c'; 30 << 10],
+                b"\r\n".to_vec(),
+            ];
+            (
+                head("Transfer-Encoding: chunked\r\n"),
+                vec![chunk.concat(); 10],
+                none,
+            )
+        }
+        "/cut" => (
+            head("Content-Length: 10000\r\n"),
+            vec![vec![b'x'; 3000]],
+            none,
+        ),
+        "/stall" => (
+            head("Content-Length: 10000\r\n"),
+            vec![vec![b's'; 2000]],
+            Duration::from_secs(4),
+        ),
+        "/bad-gzip" => {
+            let body = b"this is not gzip ".repeat(100);
+            let h = head(&format!(
+                "Content-Encoding: gzip\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+            (h, body.chunks(500).map(<[u8]>::to_vec).collect(), none)
+        }
+        _ => (head("Content-Length: 0\r\n"), vec![], none),
+    }
+}
+
+/// Exchanges that fail after the response head arrived are archived with
+/// what was received, as Heritrix does: `WARC-Truncated: length` (over
+/// `--max-bytes`: nothing read past a `Content-Length` over it, the
+/// chunks received up to it), `disconnect`, `time`; a body that arrived
+/// whole but is not the gzip it says is kept whole, untruncated. The page
+/// records still report the errors.
+#[test]
+fn exchanges_that_fail_after_the_head_are_archived_as_far_as_received() {
+    let Some(bin) = warcio() else { return };
+    let dir = scratch("failing");
+    let base = failing_site();
+    let (warc, pages) = (dir.join("f.warc.gz"), dir.join("pages.jsonl"));
+    run_ok(&[
+        "crawl",
+        &format!("{base}/"),
+        "--ignore-robots",
+        "--max-bytes",
+        "100K",
+        "--timeout",
+        "1",
+        "--warc",
+        warc.to_str().unwrap(),
+        "--output",
+        pages.to_str().unwrap(),
+    ]);
+    let recs = read_back(&bin, &warc_files(&dir, "f"));
+    let answers = |path: &str| -> Vec<&Rec> {
+        let uri = format!("{base}{path}");
+        recs.iter()
+            .filter(|r| r.kind == "response" && r.uri.as_deref() == Some(&uri))
+            .collect()
+    };
+    let pages = std::fs::read_to_string(&pages).unwrap();
+    let cases: [(&str, Option<&str>, &str); 5] = [
+        ("/big", Some("length"), "too_large"),
+        ("/chunked-big", Some("length"), "too_large"),
+        ("/cut", Some("disconnect"), "io"),
+        ("/stall", Some("time"), "timeout"),
+        ("/bad-gzip", None, "invalid_response"),
+    ];
+    for (path, truncated, error) in cases {
+        let rs = answers(path);
+        // Failures that are retried are archived once per attempt.
+        assert!(!rs.is_empty(), "{path}: no response record");
+        let (_, parts, _) = failing_answer(path);
+        let sent: Vec<u8> = parts.concat();
+        for r in rs {
+            assert_eq!(r.status.as_deref(), Some("200"), "{path}");
+            assert_eq!(r.truncated.as_deref(), truncated, "{path}");
+            let payload = r.payload();
+            match path {
+                "/big" => assert!(payload.is_empty(), "{path}: nothing read past the head"),
+                "/chunked-big" => {
+                    assert!(
+                        !payload.is_empty() && payload.len() <= 100 << 10,
+                        "{}",
+                        payload.len()
+                    );
+                    assert!(payload.iter().all(|&b| b == b'c'));
+                }
+                _ => assert_eq!(payload, sent, "{path}: the bytes received"),
+            }
+        }
+        let line = pages
+            .lines()
+            .find(|l| l.contains(&format!("\"{base}{path}\"")))
+            .unwrap_or_else(|| panic!("{path}: no page record in {pages}"));
+        assert!(line.contains(&format!("\"error\":\"{error}:")), "{line}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -641,12 +901,44 @@ fn big_pages() -> String {
     })
 }
 
+/// The records of a plain (not gzipped) WARC file, walked by their
+/// `Content-Length`: how many, or where the walk found no whole record.
+fn whole_records(file: &[u8]) -> Result<usize, String> {
+    let mut at = 0;
+    let mut n = 0;
+    while at < file.len() {
+        let rest = &file[at..];
+        let end = rest
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or(format!("record {n} at {at}: no end of header"))?;
+        let head = String::from_utf8_lossy(&rest[..end]);
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or(format!("record {n} at {at}: no Content-Length"))?;
+        let next = end + 4 + len + 4;
+        if rest.len() < next || &rest[next - 4..next] != b"\r\n\r\n" {
+            return Err(format!(
+                "record {n} at {at}: torn ({len} bytes of block said, {} in the file)",
+                rest.len() - end - 4
+            ));
+        }
+        at += next;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// A WARC file that cannot grow (here the file size limit, `ulimit -f`,
 /// as a full disk would) stops the crawl with an error that names that
 /// WARC file, not the record output (which is fine), and says what to do;
-/// the same command then resumes, each page once in the output.
+/// the file is cut back to its last whole record (no torn record that
+/// readers would take for a capture); the same command then resumes,
+/// each page once in the output.
 #[test]
-fn a_warc_file_that_cannot_grow_is_named_alone_in_the_error() {
+fn a_warc_file_that_cannot_grow_is_named_alone_in_the_error_and_left_whole() {
     let dir = scratch("full");
     let args = kept_crawl(&(big_pages() + "/"), &dir, "crawl.warc");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -673,6 +965,10 @@ fn a_warc_file_that_cannot_grow_is_named_alone_in_the_error() {
         err.contains("File too large") && err.contains("rerun the same command to resume"),
         "says what to do: {err}"
     );
+    let left = std::fs::read(&first).unwrap();
+    assert!(left.len() < 1 << 20, "{}", left.len());
+    let records = whole_records(&left).unwrap();
+    assert!(records > 1, "{records}");
     run_ok(&args);
     let text = std::fs::read_to_string(dir.join("pages.jsonl")).unwrap();
     let urls: BTreeSet<&str> = text.lines().map(|l| l.split('"').nth(3).unwrap()).collect();

@@ -555,13 +555,24 @@ async fn download<S: Spider, F: Fetch>(
         body: wire.body,
         capture: sh.archive.is_some(),
     };
-    let mut f = sh.fetcher.fetch(&req).await?;
-    if let (Some(archive), Some(capture)) = (&sh.archive, f.capture.take()) {
-        // The URL's credentials went as `Authorization`, not in the URL.
-        let mut target = url.clone();
-        crate::secrets::strip_userinfo(&mut target);
-        archive.push(target.into(), capture);
-    }
+    // An exchange that failed after its head is archived too, with what
+    // was received (the record says why it is cut short).
+    let archive = |capture: Option<Box<crate::warc::Capture>>| {
+        if let (Some(archive), Some(capture)) = (&sh.archive, capture) {
+            // The URL's credentials went as `Authorization`, not in the URL.
+            let mut target = url.clone();
+            crate::secrets::strip_userinfo(&mut target);
+            archive.push(target.into(), capture);
+        }
+    };
+    let mut f = match sh.fetcher.fetch(&req).await {
+        Ok(f) => f,
+        Err(mut e) => {
+            archive(e.capture.take());
+            return Err(e);
+        }
+    };
+    archive(f.capture.take());
     if let Some(jar) = &wire.jar {
         changed |= sh.sessions.keep(wire.jar_id, jar, &f.final_url, &f.headers);
     }

@@ -69,7 +69,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -233,6 +233,21 @@ impl WarcOutput {
 }
 
 /// One exchange to archive, as [`fetch`](crate::fetch) captured it.
+///
+/// ```
+/// use solo_crawl::warc::{Capture, Truncated};
+/// let c = Capture {
+///     date: std::time::SystemTime::now(),
+///     peer: None,
+///     request: bytes::Bytes::from_static(b"GET / HTTP/1.1\r\nhost: a.test\r\n\r\n"),
+///     status: 200,
+///     response_head: bytes::Bytes::from_static(b"HTTP/1.1 200 OK\r\n\r\n"),
+///     body: bytes::Bytes::from_static(b"<p>the first 3 bytes of 1 MB"),
+///     http2: false,
+///     truncated: Some(Truncated::Disconnect),
+/// };
+/// assert_eq!(c.truncated.unwrap().as_str(), "disconnect");
+/// ```
 #[derive(Clone, Debug)]
 pub struct Capture {
     /// When the exchange started.
@@ -241,10 +256,54 @@ pub struct Capture {
     pub peer: Option<IpAddr>,
     /// The request as sent (request line, headers, body).
     pub request: Bytes,
+    /// The response's status code (a `304` becomes a `server-not-modified`
+    /// revisit, whatever its status line says).
+    pub status: u16,
     /// The response's status line and header block as received.
     pub response_head: Bytes,
     /// The response body, de-chunked, content encoding kept.
     pub body: Bytes,
+    /// The exchange went over HTTP/2: `request` and `response_head` are
+    /// its HTTP/1.1 form (see [`solo_http::Capture::http2`]), and the
+    /// records say `WARC-Protocol: h2` (else `http/1.1`).
+    pub http2: bool,
+    /// The body is cut short (the exchange failed after the head):
+    /// why, for `WARC-Truncated`.
+    pub truncated: Option<Truncated>,
+}
+
+/// Why a response record's body is cut short: the values of
+/// `WARC-Truncated`.
+///
+/// ```
+/// assert_eq!(solo_crawl::warc::Truncated::Length.as_str(), "length");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Truncated {
+    /// Over the size limit (`--max-bytes`).
+    Length,
+    /// Over the time limit (`--timeout`).
+    Time,
+    /// The connection broke.
+    Disconnect,
+    /// Another reason (bytes that were not valid HTTP).
+    Unspecified,
+}
+
+impl Truncated {
+    /// The field's value: `length`, `time`, `disconnect`, `unspecified`.
+    ///
+    /// ```
+    /// assert_eq!(solo_crawl::warc::Truncated::Time.as_str(), "time");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Truncated::Length => "length",
+            Truncated::Time => "time",
+            Truncated::Disconnect => "disconnect",
+            Truncated::Unspecified => "unspecified",
+        }
+    }
 }
 
 /// Writes WARC files (on the writer thread).
@@ -260,9 +319,13 @@ pub(crate) struct WarcWriter {
     /// Whole records not yet handed to the OS (see [`flush`](Self::flush)).
     pending: Vec<u8>,
     /// Reused: a record's text, and (with `.gz`) room for its gzip
-    /// member (never shortened, so never zeroed again).
+    /// member (not shortened, so not zeroed again, unless a record made
+    /// it larger than `BUF_KEEP`: see [`shrink`](Self::shrink)).
     text: Vec<u8>,
     packed: Vec<u8>,
+    /// Reused: an exchange's request record while its response is
+    /// composed.
+    held: Vec<u8>,
     dates: Dates,
     /// Payload digest → (target URI, date) of the response that has it,
     /// in this run (with a state store, the store keeps them instead).
@@ -278,6 +341,9 @@ const RESPONSE: &str = "application/http;msgtype=response";
 /// Records waiting in memory that get handed to the OS at once, without
 /// waiting for the end of the writer's batch.
 const PENDING_MAX: usize = 1 << 20;
+
+/// A reused buffer larger than this after a record is let go of.
+const BUF_KEEP: usize = 4 << 20;
 
 impl WarcWriter {
     /// Opens the first file of this run (the next number free).
@@ -298,6 +364,7 @@ impl WarcWriter {
             pending: Vec::with_capacity(PENDING_MAX + (64 << 10)),
             text: Vec::new(),
             packed: Vec::new(),
+            held: Vec::new(),
             dates: Dates::default(),
             written: HashMap::new(),
         };
@@ -353,11 +420,14 @@ impl WarcWriter {
         let ip = c.peer.map(|ip| ip_str(ip, &mut ip_text));
         let payload: [u8; 20] = Sha1::digest(&c.body).into();
         let head = archived_head(&c.response_head);
-        let earlier = match c.body.is_empty() {
-            true => None,
-            false => self.earlier(&payload, store.as_deref())?,
+        // A body cut short is never a revisit, nor one to revisit.
+        let whole = !c.body.is_empty() && c.truncated.is_none();
+        let earlier = match whole {
+            false => None,
+            true => self.earlier(&payload, store.as_deref())?,
         };
-        let not_modified = c.response_head.get(8..13) == Some(b" 304 ");
+        let not_modified = c.status == 304;
+        let protocol = if c.http2 { "h2" } else { "http/1.1" };
         let kind = match (&earlier, not_modified) {
             (None, false) => "response",
             _ => "revisit",
@@ -371,14 +441,22 @@ impl WarcWriter {
                 h.field("WARC-IP-Address", ip);
             }
             h.field("WARC-Concurrent-To", other.as_str());
+            h.field("WARC-Protocol", protocol);
             h.field("Content-Type", content_type);
         };
         let request = |h: &mut Head| exchange_fields(h, "request", [&req_id, &resp_id], REQUEST);
         let sent = archived_request(&c.request, self.cfg.keep_secrets);
         let len = self.record(&request, &sent, None)?;
-        self.queue(len)?;
+        // Held while the response is composed in the same buffers: the
+        // two go into one file (see `queue`).
+        let mut held = std::mem::take(&mut self.held);
+        held.clear();
+        held.extend_from_slice(self.composed(len));
         let response = |h: &mut Head| {
             exchange_fields(h, kind, [&resp_id, &req_id], RESPONSE);
+            if let Some(why) = c.truncated {
+                h.field("WARC-Truncated", why.as_str());
+            }
             match &earlier {
                 // The answer to a conditional request: the page as
                 // archived by an earlier crawl.
@@ -396,8 +474,11 @@ impl WarcWriter {
             (Some(_), false) => self.record(&response, &head, Some((&payload, &[])))?,
             (None, false) => self.record(&response, &head, Some((&payload, &c.body)))?,
         };
-        self.queue(len)?;
-        if earlier.is_none() && !not_modified && !c.body.is_empty() {
+        let queued = self.queue(&held, len);
+        self.held = held;
+        self.shrink();
+        queued?;
+        if earlier.is_none() && !not_modified && whole {
             match store {
                 Some(s) => s
                     .add_warc_payload(&payload, &uri, date.as_str())
@@ -461,12 +542,22 @@ impl WarcWriter {
             .map_err(|e| io::Error::other(format!("gzip: {e:?}")))
     }
 
-    /// Queues the record [`record`](Self::record) composed last (`len`
-    /// bytes), starting the next file first if it would take this one
-    /// past the limit.
-    fn queue(&mut self, len: usize) -> io::Result<()> {
-        let len64 = len as u64;
-        if self.size > 0 && self.size.saturating_add(len64) > self.cfg.max_size {
+    /// The record [`record`](Self::record) composed last (`len` bytes).
+    fn composed(&self, len: usize) -> &[u8] {
+        match self.gzip {
+            Some(_) => &self.packed[..len],
+            None => &self.text[..len],
+        }
+    }
+
+    /// Queues `first` (a whole record) and the record
+    /// [`record`](Self::record) composed last (`len` bytes): one
+    /// exchange, never split across two files (a request apart from its
+    /// response). The next file is started first if they would take this
+    /// one past the limit.
+    fn queue(&mut self, first: &[u8], len: usize) -> io::Result<()> {
+        let total = (first.len() + len) as u64;
+        if self.size > 0 && self.size.saturating_add(total) > self.cfg.max_size {
             self.flush()?;
             let (file, path, number) = create(&self.cfg, self.number.saturating_add(1))?;
             self.number = number;
@@ -479,32 +570,67 @@ impl WarcWriter {
                 None => &mut self.text,
             });
             self.warcinfo(&path)?;
+            self.pending.extend_from_slice(first);
             self.pending.extend_from_slice(&record[..len]);
-            self.size += len64;
         } else {
+            self.pending.extend_from_slice(first);
             let record = match self.gzip {
                 Some(_) => &self.packed[..len],
                 None => &self.text[..len],
             };
             self.pending.extend_from_slice(record);
-            self.size += len64;
         }
+        self.size += total;
         if self.pending.len() >= PENDING_MAX {
             self.flush()?;
         }
         Ok(())
     }
 
+    /// Lets go of the memory of a large record (a big body would
+    /// otherwise stay allocated, two or three times, for the rest of the
+    /// crawl, outside `--max-buffered`).
+    fn shrink(&mut self) {
+        for buf in [&mut self.text, &mut self.packed, &mut self.held] {
+            if buf.capacity() > BUF_KEEP {
+                *buf = Vec::new();
+            }
+        }
+        if self.pending.is_empty() && self.pending.capacity() > PENDING_MAX + BUF_KEEP {
+            self.pending = Vec::with_capacity(PENDING_MAX + (64 << 10));
+        }
+    }
+
     /// Hands the queued records to the OS, in one `write` as far as it
     /// takes them (the writer thread calls this at the end of every batch
     /// and before a checkpoint).
+    ///
+    /// A write that fails part-way (a full disk) leaves no torn record:
+    /// the file is cut back to the end of the last whole one before the
+    /// error is returned, so every file a crawl leaves reads back whole.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let whole = self.size - self.pending.len() as u64;
         let r = self.file.write_all(&self.pending);
         self.pending.clear();
-        r.map_err(|e| named(&self.cfg.file_name(self.number), e))
+        self.shrink();
+        let Err(e) = r else { return Ok(()) };
+        self.size = whole;
+        let path = self.cfg.file_name(self.number);
+        let cut = self.file.set_len(whole);
+        let cut = cut.and_then(|()| self.file.seek(SeekFrom::Start(whole)));
+        match cut {
+            Ok(_) => Err(named(&path, e)),
+            Err(c) => Err(named(
+                &path,
+                io::Error::new(
+                    e.kind(),
+                    format!("{e}; cutting its last record off failed too ({c}): delete the file's torn end"),
+                ),
+            )),
+        }
     }
 }
 
@@ -676,17 +802,94 @@ mod tests {
         let mut cfg = WarcOutput::new(dir.join(format!("l{level}.warc.gz")));
         cfg.gzip_level = level;
         let mut w = WarcWriter::open(&cfg)?;
-        let page = "<p>the same words again and again</p>\n".repeat(200);
-        let c = Capture {
-            date: SystemTime::UNIX_EPOCH,
-            peer: None,
-            request: Bytes::from_static(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"),
-            response_head: Bytes::from_static(b"HTTP/1.1 200 OK\r\n\r\n"),
-            body: Bytes::from(page),
-        };
+        let c = page("<p>the same words again and again</p>\n".repeat(200).into_bytes());
         w.exchange("http://a.test/".into(), &c, None)?;
         w.flush()?;
         std::fs::read(cfg.file_name(0))
+    }
+
+    /// A capture of `url` answered 200 with `body`.
+    fn page(body: Vec<u8>) -> Capture {
+        Capture {
+            date: SystemTime::UNIX_EPOCH,
+            peer: None,
+            request: Bytes::from_static(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"),
+            status: 200,
+            response_head: Bytes::from_static(b"HTTP/1.1 200 OK\r\n\r\n"),
+            body: Bytes::from(body),
+            http2: false,
+            truncated: None,
+        }
+    }
+
+    /// The `WARC-Type`s of a plain file's records, in order.
+    fn types(file: &Path) -> Vec<String> {
+        let text = String::from_utf8_lossy(&std::fs::read(file).unwrap()).into_owned();
+        text.lines()
+            .filter_map(|l| l.strip_prefix("WARC-Type: "))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn rotation_never_puts_a_request_and_its_response_in_two_files() {
+        let dir = std::env::temp_dir().join(format!("solo-warc-rotate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut cfg = WarcOutput::new(dir.join("r.warc"));
+        // Room for the warcinfo and one exchange's request, not its
+        // response too.
+        cfg.max_size = 1500;
+        let mut w = WarcWriter::open(&cfg).unwrap();
+        for i in 0..5 {
+            let c = page(vec![b'x'; 400 + i]);
+            w.exchange(format!("http://a.test/{i}"), &c, None).unwrap();
+        }
+        w.flush().unwrap();
+        let mut exchanges = 0;
+        for n in 0..w.number + 1 {
+            let kinds = types(&cfg.file_name(n));
+            assert_eq!(kinds[0], "warcinfo", "{n}: {kinds:?}");
+            for pair in kinds[1..].chunks(2) {
+                assert_eq!(pair, ["request", "response"], "file {n}: {kinds:?}");
+                exchanges += 1;
+            }
+        }
+        assert_eq!(exchanges, 5);
+        assert!(w.number >= 2, "it did roll over: {}", w.number);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_large_body_does_not_keep_its_memory_in_the_writer() {
+        let dir = std::env::temp_dir().join(format!("solo-warc-shrink-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in ["s.warc.gz", "s.warc"] {
+            let mut w = WarcWriter::open(&WarcOutput::new(dir.join(name))).unwrap();
+            // Not compressible: the gzip member is as large as the body.
+            let mut x = 1u32;
+            let big: Vec<u8> = (0..24 << 20)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    x as u8
+                })
+                .collect();
+            w.exchange("http://a.test/big".into(), &page(big), None)
+                .unwrap();
+            w.exchange("http://a.test/small".into(), &page(b"small".to_vec()), None)
+                .unwrap();
+            w.flush().unwrap();
+            let kept =
+                w.text.capacity() + w.packed.capacity() + w.held.capacity() + w.pending.capacity();
+            assert!(
+                kept < 8 << 20,
+                "{name}: {kept} bytes kept after a 24 MiB body"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod blocking;
+pub mod nginx;
 pub mod tls;
 pub mod warcio;
 

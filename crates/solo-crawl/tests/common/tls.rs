@@ -28,8 +28,8 @@ pub fn pki_alpn(alpn: &[&[u8]]) -> (Vec<u8>, String, Arc<rustls::ServerConfig>) 
     pki_for(&["localhost"], alpn)
 }
 
-/// [`pki_alpn`] with a leaf for these DNS names.
-pub fn pki_for(names: &[&str], alpn: &[&[u8]]) -> (Vec<u8>, String, Arc<rustls::ServerConfig>) {
+/// A test CA, and a leaf for these DNS names it signed, with its key.
+fn issue(names: &[&str]) -> (rcgen::Certificate, rcgen::Certificate, KeyPair) {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -41,6 +41,19 @@ pub fn pki_for(names: &[&str], alpn: &[&[u8]]) -> (Vec<u8>, String, Arc<rustls::
         .unwrap()
         .signed_by(&leaf_key, &issuer)
         .unwrap();
+    (ca_cert, leaf, leaf_key)
+}
+
+/// [`pki_for`] in PEM, for servers that read files (nginx): the CA (to
+/// trust, `--ca-cert`), the leaf certificate and its key.
+pub fn pki_pem(names: &[&str]) -> (String, String, String) {
+    let (ca, leaf, key) = issue(names);
+    (ca.pem(), leaf.pem(), key.serialize_pem())
+}
+
+/// [`pki_alpn`] with a leaf for these DNS names.
+pub fn pki_for(names: &[&str], alpn: &[&[u8]]) -> (Vec<u8>, String, Arc<rustls::ServerConfig>) {
+    let (ca_cert, leaf, leaf_key) = issue(names);
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),

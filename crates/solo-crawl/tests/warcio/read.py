@@ -28,6 +28,9 @@ for path in sys.argv[1:]:
                 "ip": rec.rec_headers.get_header("WARC-IP-Address"),
                 "refers_to": rec.rec_headers.get_header("WARC-Refers-To-Target-URI"),
                 "profile": rec.rec_headers.get_header("WARC-Profile"),
+                "refers_to_date": rec.rec_headers.get_header("WARC-Refers-To-Date"),
+                "protocol": rec.rec_headers.get_header("WARC-Protocol"),
+                "truncated": rec.rec_headers.get_header("WARC-Truncated"),
             }
             if rec.http_headers is not None:
                 out["status"] = rec.http_headers.get_statuscode()
