@@ -211,7 +211,8 @@ pub struct CrawlSettings {
     /// run, resumed or not, starts at the next free number.
     #[arg(long, value_name = "FILE")]
     pub warc: Option<PathBuf>,
-    /// With --warc: start the next file before one would pass SIZE
+    /// With --warc: start the next file before an exchange (a request
+    /// and its response, kept together) would take one past SIZE
     /// (suffixes K, M, G).
     #[arg(long, default_value = "1G", value_name = "SIZE", value_parser = parse_size)]
     pub warc_max_size: usize,

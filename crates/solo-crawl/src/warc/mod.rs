@@ -14,8 +14,8 @@
 //!
 //! Files: `--warc crawl.warc.gz` writes `crawl-00000.warc.gz`,
 //! `crawl-00001.warc.gz`, ... in the same directory: a new file when the
-//! next record would take the current one past
-//! [`max_size`](WarcOutput::max_size), and a new file for every run, at
+//! next exchange (its request and response records, never split) would
+//! take the current one past [`max_size`](WarcOutput::max_size), and a new file for every run, at
 //! the first number after the highest one there (so a resumed or repeated
 //! crawl never touches an earlier file). A name ending in `.gz` gets each
 //! record compressed as a gzip member of its own (readers can seek to any
@@ -30,14 +30,19 @@
 //! `X-Archive-Orig-Transfer-Encoding`, so no reader de-chunks the body
 //! again. A `request` record holds the request line, headers and body as
 //! sent. Over HTTP/2 both heads are written out from the decoded frames
-//! (see [`solo_http::Capture`]).
+//! in their HTTP/1.1 form, as the IIPC's "WARC Extensions for HTTP/2"
+//! say (see [`solo_http::Capture`]); each exchange's records say
+//! `WARC-Protocol: h2` or `http/1.1`. An exchange that failed after its
+//! head keeps what was received, with `WARC-Truncated` saying why it is
+//! cut short (see [`Truncated`]).
 //!
 //! Crash safety: each record is composed whole in memory and queued;
 //! the queue goes to the file (no other user-space buffer) in one
 //! `write` at the end of each of the writer thread's batches, before any
 //! checkpoint of the state, and whenever it passes 1 MiB. A kill loses
 //! only records not yet handed to the OS; in the file, only the last
-//! record can be torn. Digests: SHA-1, base32, as `sha1:...`
+//! record can be torn. A write that fails (a full disk) cuts the file
+//! back to its last whole record before the error goes up. Digests: SHA-1, base32, as `sha1:...`
 //! (`WARC-Block-Digest` of the whole block, `WARC-Payload-Digest` of the
 //! body).
 //!
@@ -105,9 +110,9 @@ pub struct WarcOutput {
     /// The name the files are numbered after (see the module docs); a
     /// name ending in `.gz` is compressed record by record.
     pub path: PathBuf,
-    /// A file is closed and the next one started before a record would
-    /// take it past this many bytes (a single larger record gets a file
-    /// of its own).
+    /// A file is closed and the next one started before an exchange (a
+    /// request and its response) would take it past this many bytes (a
+    /// single larger exchange gets a file of its own).
     pub max_size: u64,
     /// With a name ending in `.gz`: libdeflate's compression level, 0
     /// (stored, no compression) to 12 (smallest, slowest).
