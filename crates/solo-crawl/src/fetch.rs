@@ -655,7 +655,11 @@ fn fetch_error(e: solo_http::Error) -> FetchError {
         // response until it gets its own mapping.
         _ => FetchErrorKind::InvalidResponse,
     };
-    let mut message = e.to_string();
+    // solo-http names its own API; a crawl's user has the options.
+    let mut message = e.to_string().replace(
+        "ClientBuilder::danger_accept_invalid_certs",
+        "--insecure, Config::danger_accept_invalid_certs",
+    );
     if untrusted_authority(&e) {
         message.push_str("; trust a private CA with --ca-cert FILE");
     }

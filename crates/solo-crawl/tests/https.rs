@@ -120,3 +120,25 @@ fn a_bad_root_certificate_is_a_crawl_error() {
         "{err}"
     );
 }
+
+/// A self-signed certificate that is also a CA (what `openssl req -x509`
+/// makes) is refused as a server's own, even when trusted; the error says
+/// how to get past it in the crawler's terms (`--insecure`), not
+/// solo-http's builder method.
+#[test]
+fn a_ca_certificate_served_as_the_servers_own_names_the_insecure_flag() {
+    solo::run(async {
+        let (der, server) = common::tls::self_signed_ca();
+        let (port, _) = start_https(server).await;
+        let seed = Url::parse(&format!("https://localhost:{port}/")).unwrap();
+        let cfg = Config {
+            root_certificates: vec![der],
+            ..quick()
+        };
+        let (_, recs) = crawl_links(vec![seed], cfg).await;
+        let err = recs[0].error.as_deref().unwrap();
+        assert!(err.starts_with("tls:") && err.contains("CA:TRUE"), "{err}");
+        assert!(err.contains("--insecure"), "{err}");
+        assert!(!err.contains("ClientBuilder::"), "{err}");
+    });
+}

@@ -807,7 +807,11 @@ mod tests {
         let mut cfg = WarcOutput::new(dir.join(format!("l{level}.warc.gz")));
         cfg.gzip_level = level;
         let mut w = WarcWriter::open(&cfg)?;
-        let c = page("<p>the same words again and again</p>\n".repeat(200).into_bytes());
+        let c = page(
+            "<p>the same words again and again</p>\n"
+                .repeat(200)
+                .into_bytes(),
+        );
         w.exchange("http://a.test/".into(), &c, None)?;
         w.flush()?;
         std::fs::read(cfg.file_name(0))

@@ -44,6 +44,26 @@ fn issue(names: &[&str]) -> (rcgen::Certificate, rcgen::Certificate, KeyPair) {
     (ca_cert, leaf, leaf_key)
 }
 
+/// One self-signed certificate for `localhost` that is also a CA
+/// (basicConstraints CA:TRUE, as `openssl req -x509` makes by default):
+/// its DER (to trust) and a server config that serves it.
+pub fn self_signed_ca() -> (Vec<u8>, Arc<rustls::ServerConfig>) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).unwrap();
+    let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.der().clone()], der)
+    .unwrap();
+    (cert.der().to_vec(), Arc::new(config))
+}
+
 /// [`pki_for`] in PEM, for servers that read files (nginx): the CA (to
 /// trust, `--ca-cert`), the leaf certificate and its key.
 pub fn pki_pem(names: &[&str]) -> (String, String, String) {
