@@ -208,7 +208,8 @@ pub struct CrawlSettings {
     /// sitemaps, error answers) as WARC/1.1 files named after FILE:
     /// crawl.warc.gz writes crawl-00000.warc.gz, crawl-00001.warc.gz, ...
     /// (each record a gzip member of its own when FILE ends in .gz). Each
-    /// run, resumed or not, starts at the next free number.
+    /// run, resumed or not, starts at the next free number (a run that
+    /// fetches nothing writes no file).
     #[arg(long, value_name = "FILE")]
     pub warc: Option<PathBuf>,
     /// With --warc: start the next file before an exchange (a request

@@ -975,3 +975,36 @@ fn a_warc_file_that_cannot_grow_is_named_alone_in_the_error_and_left_whole() {
     assert_eq!((text.lines().count(), urls.len()), (61, 61), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A run that fetches nothing (a finished `--state` crawl run again)
+/// leaves no file holding only a `warcinfo`: a file starts with the first
+/// exchange. A missing directory is still an error before the crawl.
+#[test]
+fn a_run_that_fetches_nothing_writes_no_warc_file() {
+    let dir = scratch("nothing");
+    let base = common::blocking::serve(|_| {
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nok".to_vec()
+    });
+    let args = kept_crawl(&format!("{base}/"), &dir, "crawl.warc.gz");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_ok(&args);
+    run_ok(&args);
+    let files = warc_files(&dir, "crawl");
+    assert_eq!(files.len(), 1, "{files:?}");
+    let missing = dir.join("nodir/x.warc.gz");
+    let out = crawler(&[
+        "crawl",
+        &format!("{base}/"),
+        "--warc",
+        missing.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("x-00000.warc.gz: its directory does not exist (check --warc)"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,7 +3,8 @@
 //!
 //! Owns: [`WarcOutput`] (where and how big), the record writer (a
 //! `warcinfo` record first in every file, then per fetch a `request` and
-//! a `response` record, or a `revisit`: profile
+//! a `response` record (`WARC-Truncated` when the exchange failed after
+//! its head), or a `revisit`: profile
 //! `identical-payload-digest` when the body was already written in this
 //! run, or with `--state` in any earlier run of the same crawl (the state
 //! store keeps each payload digest written; `WARC-Refers-To-*` name the
@@ -15,9 +16,11 @@
 //! Files: `--warc crawl.warc.gz` writes `crawl-00000.warc.gz`,
 //! `crawl-00001.warc.gz`, ... in the same directory: a new file when the
 //! next exchange (its request and response records, never split) would
-//! take the current one past [`max_size`](WarcOutput::max_size), and a new file for every run, at
-//! the first number after the highest one there (so a resumed or repeated
-//! crawl never touches an earlier file). A name ending in `.gz` gets each
+//! take the current one past [`max_size`](WarcOutput::max_size), and a
+//! new file for every run, at the first number after the highest one
+//! there (so a resumed or repeated crawl never touches an earlier file),
+//! created with the run's first exchange (a run that fetches nothing
+//! leaves no file). A name ending in `.gz` gets each
 //! record compressed as a gzip member of its own (readers can seek to any
 //! record); any other name is written plain (`crawl.warc` gives
 //! `crawl-00000.warc`).
@@ -317,8 +320,13 @@ pub(crate) struct WarcWriter {
     /// With `.gz`: one compressor for every record (libdeflate's
     /// whole-buffer gzip: see the module docs for why).
     gzip: Option<libdeflater::Compressor>,
+    /// The number of the file being written, or of the first file when
+    /// none is yet (`file` is `None`).
     number: u32,
-    file: File,
+    /// Created with the first exchange to write: a run that fetches
+    /// nothing (a finished `--state` crawl run again) leaves no file
+    /// holding only a `warcinfo`.
+    file: Option<File>,
     /// Bytes in the file, including those still in `pending`.
     size: u64,
     /// Whole records not yet handed to the OS (see [`flush`](Self::flush)).
@@ -351,7 +359,9 @@ const PENDING_MAX: usize = 1 << 20;
 const BUF_KEEP: usize = 4 << 20;
 
 impl WarcWriter {
-    /// Opens the first file of this run (the next number free).
+    /// A writer whose first file gets the next number free, created with
+    /// the first exchange; the name, the level and the directory are
+    /// checked now.
     pub(crate) fn open(cfg: &WarcOutput) -> io::Result<WarcWriter> {
         cfg.check_name()?;
         let number = cfg.next_number().map_err(|e| named(&cfg.path, e))?;
@@ -359,12 +369,17 @@ impl WarcWriter {
             false => None,
             true => Some(libdeflater::Compressor::new(gzip_level(cfg)?)),
         };
-        let (file, path, number) = create(cfg, number)?;
-        let mut w = WarcWriter {
+        let first = cfg.file_name(number);
+        let dir = first.parent().filter(|d| !d.as_os_str().is_empty());
+        if dir.is_some_and(|d| !d.is_dir()) {
+            let e = io::Error::new(io::ErrorKind::NotFound, "its directory does not exist");
+            return Err(named(&first, e));
+        }
+        Ok(WarcWriter {
             gzip,
             cfg: cfg.clone(),
             number,
-            file,
+            file: None,
             size: 0,
             pending: Vec::with_capacity(PENDING_MAX + (64 << 10)),
             text: Vec::new(),
@@ -372,10 +387,18 @@ impl WarcWriter {
             held: Vec::new(),
             dates: Dates::default(),
             written: HashMap::new(),
-        };
-        w.warcinfo(&path)?;
-        w.flush()?;
-        Ok(w)
+        })
+    }
+
+    /// Creates the first file, with its `warcinfo`, unless it is there.
+    fn start(&mut self) -> io::Result<()> {
+        if self.file.is_some() {
+            return Ok(());
+        }
+        let (file, path, number) = create(&self.cfg, self.number)?;
+        self.number = number;
+        self.file = Some(file);
+        self.warcinfo(&path)
     }
 
     fn warcinfo(&mut self, path: &Path) -> io::Result<()> {
@@ -415,6 +438,7 @@ impl WarcWriter {
         c: &Capture,
         store: Option<&mut Store>,
     ) -> io::Result<()> {
+        self.start()?;
         let date = self.dates.of(c.date);
         let uri = match url.bytes().any(|b| b.is_ascii_control() || b >= 0x80) {
             true => one_line(&url),
@@ -566,7 +590,7 @@ impl WarcWriter {
             self.flush()?;
             let (file, path, number) = create(&self.cfg, self.number.saturating_add(1))?;
             self.number = number;
-            self.file = file;
+            self.file = Some(file);
             self.size = 0;
             // The warcinfo record takes the buffers: the record waits in
             // them no longer than for this copy.
@@ -617,17 +641,24 @@ impl WarcWriter {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let Some(file) = &mut self.file else {
+            return Ok(()); // records are queued only once it is there
+        };
         let whole = self.size - self.pending.len() as u64;
-        let r = self.file.write_all(&self.pending);
+        let r = file.write_all(&self.pending);
+        let cut = match r {
+            Ok(()) => Ok(()),
+            Err(_) => file
+                .set_len(whole)
+                .and_then(|()| file.seek(SeekFrom::Start(whole)).map(drop)),
+        };
         self.pending.clear();
         self.shrink();
         let Err(e) = r else { return Ok(()) };
         self.size = whole;
         let path = self.cfg.file_name(self.number);
-        let cut = self.file.set_len(whole);
-        let cut = cut.and_then(|()| self.file.seek(SeekFrom::Start(whole)));
         match cut {
-            Ok(_) => Err(named(&path, e)),
+            Ok(()) => Err(named(&path, e)),
             Err(c) => Err(named(
                 &path,
                 io::Error::new(
