@@ -13,7 +13,9 @@
 //! [`recrawl`](crate::recrawl) passes one row per page answered (its
 //! request, validators, links and when it was fetched), and starting a
 //! new pass from them; with `--warc`, the payload digest of every
-//! response record written, in any run (for revisit records); and the
+//! response record written, in any run (for revisit records), and for
+//! each page answered with validators the record that holds its payload
+//! (for a later `304`'s revisit to point at); and the
 //! crawl's cookies, one row per cookie identity (see
 //! [`session`](crate::session)), loaded into the jars on resume. It is
 //! used from the writer thread only, in batched transactions that commit
@@ -214,6 +216,12 @@ const SCHEMA: &str = "
         date TEXT NOT NULL
     );
     CREATE INDEX IF NOT EXISTS warc_payloads_prefix ON warc_payloads (prefix);
+    CREATE TABLE IF NOT EXISTS warc_captures (
+        key INTEGER PRIMARY KEY,
+        uri TEXT NOT NULL,
+        target TEXT NOT NULL,
+        date TEXT NOT NULL
+    );
     CREATE TABLE IF NOT EXISTS cookies (key TEXT PRIMARY KEY, state TEXT NOT NULL);
 ";
 
@@ -700,6 +708,39 @@ impl Store {
         Ok(())
     }
 
+    /// The record holding the payload of `uri`'s last capture with
+    /// validators, in any run of this crawl: its target URI and WARC date.
+    pub(crate) fn warc_capture(&self, uri: &str) -> rusqlite::Result<Option<(String, String)>> {
+        let found: Option<(String, String, String)> = self
+            .conn
+            .prepare_cached("SELECT uri, target, date FROM warc_captures WHERE key = ?1")?
+            .query_row(params![uri_key(uri)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        Ok(found
+            .filter(|(u, _, _)| u == uri)
+            .map(|(_, target, date)| (target, date)))
+    }
+
+    /// Records that `uri`'s payload is in the record of `target` at `date`
+    /// (in the current batch's transaction, as
+    /// [`add_warc_payload`](Self::add_warc_payload)).
+    pub(crate) fn add_warc_capture(
+        &mut self,
+        uri: &str,
+        target: &str,
+        date: &str,
+    ) -> rusqlite::Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO warc_captures (key, uri, target, date) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![uri_key(uri), uri, target, date])?;
+        Ok(())
+    }
+
     /// Takes up to `n` spilled requests back into memory (oldest first).
     pub(crate) fn unspill(&mut self, n: usize) -> rusqlite::Result<Vec<String>> {
         self.commit()?;
@@ -730,6 +771,13 @@ impl Store {
 /// appended in the order written and only this narrow index is in
 /// digest order (a table keyed by the whole digest dirtied many more
 /// pages per commit: +0.6 s of system time per 100,000 pages).
+/// The row key of a URI in `warc_captures` (a collision replaces the
+/// other URI's row: [`Store::warc_capture`] checks the URI).
+fn uri_key(uri: &str) -> i64 {
+    use sha1::Digest;
+    prefix(&sha1::Sha1::digest(uri.as_bytes()).into())
+}
+
 fn prefix(digest: &[u8; 20]) -> i64 {
     let mut b = [0; 8];
     b.copy_from_slice(&digest[..8]);

@@ -31,9 +31,11 @@ struct Rec {
     kind: String,
     uri: Option<String>,
     id: String,
+    date: String,
     concurrent_to: Option<String>,
     ip: Option<String>,
     refers_to: Option<String>,
+    refers_to_date: Option<String>,
     profile: Option<String>,
     protocol: Option<String>,
     truncated: Option<String>,
@@ -528,6 +530,13 @@ fn a_recrawl_archives_its_304s_as_server_not_modified_revisits_with_or_without_a
             .as_deref()
             .unwrap()
             .ends_with("/revisit/server-not-modified"));
+        // Pointing at the capture it stands for: the first run's record.
+        let original = first
+            .iter()
+            .find(|o| o.kind == "response" && o.uri == r.uri)
+            .unwrap();
+        assert_eq!(r.refers_to, r.uri);
+        assert_eq!(r.refers_to_date.as_deref(), Some(original.date.as_str()));
         let req = second
             .iter()
             .find(|q| Some(&q.id) == r.concurrent_to.as_ref())

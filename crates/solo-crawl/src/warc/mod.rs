@@ -9,7 +9,9 @@
 //! run, or with `--state` in any earlier run of the same crawl (the state
 //! store keeps each payload digest written; `WARC-Refers-To-*` name the
 //! first), `server-not-modified` for a
-//! `304` to a conditional request (`--recrawl`)), the files' names and
+//! `304` to a conditional request (`--recrawl`; `WARC-Refers-To-*` name
+//! the record with the page's payload, which the state store keeps for
+//! pages with validators)), the files' names and
 //! roll-over, and the digests. Must not: touch the network or the loop: it runs on the
 //! writer thread (see `sink`), fed by what `fetch` captured.
 //!
@@ -456,6 +458,11 @@ impl WarcWriter {
             true => self.earlier(&payload, store.as_deref())?,
         };
         let not_modified = c.status == 304;
+        // The capture a 304 stands for (a crawl with a state store knows it).
+        let refers = match (not_modified, store.as_deref()) {
+            (true, Some(s)) => s.warc_capture(&uri).map_err(db_err)?,
+            _ => None,
+        };
         let protocol = if c.http2 { "h2" } else { "http/1.1" };
         let kind = match (&earlier, not_modified) {
             (None, false) => "response",
@@ -489,7 +496,13 @@ impl WarcWriter {
             match &earlier {
                 // The answer to a conditional request: the page as
                 // archived by an earlier crawl.
-                _ if not_modified => h.field("WARC-Profile", NOT_MODIFIED),
+                _ if not_modified => {
+                    h.field("WARC-Profile", NOT_MODIFIED);
+                    if let Some((first_uri, first_date)) = &refers {
+                        h.field("WARC-Refers-To-Target-URI", first_uri);
+                        h.field("WARC-Refers-To-Date", first_date);
+                    }
+                }
                 Some((first_uri, first_date)) => {
                     h.field("WARC-Profile", IDENTICAL);
                     h.field("WARC-Refers-To-Target-URI", first_uri);
@@ -507,13 +520,27 @@ impl WarcWriter {
         self.held = held;
         self.shrink();
         queued?;
-        if earlier.is_none() && !not_modified && whole {
-            match store {
-                Some(s) => s
-                    .add_warc_payload(&payload, &uri, date.as_str())
-                    .map_err(db_err)?,
-                None => drop(self.written.insert(payload, (uri, date))),
+        if not_modified || !whole {
+            return Ok(());
+        }
+        let Some(s) = store else {
+            if earlier.is_none() {
+                self.written.insert(payload, (uri, date));
             }
+            return Ok(());
+        };
+        if earlier.is_none() {
+            s.add_warc_payload(&payload, &uri, date.as_str())
+                .map_err(db_err)?;
+        }
+        // Where a later `304` of this page finds its payload: only a page
+        // with validators gets one.
+        if has_validators(&c.response_head) {
+            let (target, when) = match &earlier {
+                Some((first_uri, first_date)) => (first_uri.as_str(), first_date.as_str()),
+                None => (uri.as_str(), date.as_str()),
+            };
+            s.add_warc_capture(&uri, target, when).map_err(db_err)?;
         }
         Ok(())
     }
@@ -797,6 +824,15 @@ fn archived_request(req: &[u8], keep_secrets: bool) -> Cow<'_, [u8]> {
     }
     out.extend_from_slice(body);
     Cow::Owned(out)
+}
+
+/// Whether a response head has an `ETag` or `Last-Modified` (a recrawl
+/// may ask with them and get a `304`).
+fn has_validators(head: &[u8]) -> bool {
+    head.split(|&b| b == b'\n').any(|line| {
+        let name = |n: &[u8]| line.len() > n.len() && line[..n.len()].eq_ignore_ascii_case(n);
+        name(b"etag:") || name(b"last-modified:")
+    })
 }
 
 /// A header value on one line (no CR, LF or other control characters).

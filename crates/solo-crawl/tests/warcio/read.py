@@ -24,6 +24,7 @@ for path in sys.argv[1:]:
                 "type": rec.rec_type,
                 "uri": rec.rec_headers.get_header("WARC-Target-URI"),
                 "id": rec.rec_headers.get_header("WARC-Record-ID"),
+                "date": rec.rec_headers.get_header("WARC-Date"),
                 "concurrent_to": rec.rec_headers.get_header("WARC-Concurrent-To"),
                 "ip": rec.rec_headers.get_header("WARC-IP-Address"),
                 "refers_to": rec.rec_headers.get_header("WARC-Refers-To-Target-URI"),
