@@ -136,7 +136,9 @@ pub struct Config {
     /// and marked in [`PageScan::rel_nofollow`](crate::links::PageScan)).
     pub skip_nofollow_links: bool,
     /// Read the `Sitemap:` lines of the start hosts' robots.txt and crawl
-    /// the sitemaps they list (and the pages in them).
+    /// the sitemaps they list (and the pages in them). With
+    /// [`obey_robots`](Config::obey_robots), robots.txt is fetched once,
+    /// for its rules and these lines.
     pub sitemaps: bool,
     /// Sitemaps to read at the start (indexes, urlsets, `.xml.gz`, or a
     /// robots.txt URL for its `Sitemap:` lines); their hosts are in scope

@@ -104,6 +104,9 @@ fn sitemaps_listed_in_robots_txt_are_crawled_with_lastmod() {
         assert_eq!(summary.counts.sitemap["read"], 2); // robots.txt and the sitemap
         assert_eq!(summary.counts.sitemap["urls"], 3);
         assert_eq!(summary.filtered.get("robots"), Some(&1));
+        // robots.txt fetched once: its rules and its `Sitemap:` lines.
+        assert_eq!(site.count("/robots.txt"), 1);
+        assert_eq!(record(&recs, "/robots.txt").status, Some(200));
 
         // Without --sitemaps nothing of it is read.
         site.hits.borrow_mut().clear();

@@ -105,6 +105,11 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         self.config.validate().map_err(CrawlError::Config)?;
         let mut starts = self.spider.start_requests();
         let sitemaps = crate::sitemap::start_requests(&self.config, &starts);
+        let robots_for_sitemaps = sitemaps
+            .iter()
+            .filter(|r| r.extras().sitemap == Some(crate::sitemap::SitemapRole::Robots))
+            .map(|r| (r.url.as_str().to_owned(), None))
+            .collect();
         starts.extend(sitemaps);
         let mut config = self.config;
         if !config.allow_private_networks {
@@ -222,6 +227,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             sitemap_urls: Cell::new(0),
             sessions: sessions.clone(),
             robots_share,
+            robots_for_sitemaps: RefCell::new(robots_for_sitemaps),
             archive: writer.archive(&self.output),
         });
         // Cookie changes go to the store and the other workers.

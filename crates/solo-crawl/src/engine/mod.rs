@@ -201,6 +201,11 @@ struct Shared<S: Spider, F> {
     sessions: Rc<Sessions>,
     /// robots.txt answers shared with the other workers (Redis frontier).
     robots_share: Option<RobotsShare>,
+    /// With `--sitemaps`: the robots.txt URLs also read for their
+    /// `Sitemap:` lines, and the robots task's answer for each once it
+    /// came, so that the sitemap request takes it instead of fetching
+    /// robots.txt a second time.
+    robots_for_sitemaps: RefCell<std::collections::HashMap<String, Option<Fetched>>>,
     /// With WARC output: where every exchange goes.
     archive: Option<Archive>,
 }

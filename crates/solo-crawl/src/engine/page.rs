@@ -97,13 +97,23 @@ async fn page<S: Spider, F: Fetch>(
     let cfg = &sh.config;
     let start = Instant::now();
     tracing::debug!(method = %request.extras().method, "request");
-    let result = download(
-        sh,
-        &request.url,
-        request.referer.as_ref(),
-        Wire::of(sh, &request),
-    )
-    .await;
+    // robots.txt read for its sitemaps: the robots task's answer, if it
+    // has come (fetched once, archived once).
+    let robots = match request.extras().sitemap {
+        Some(crate::sitemap::SitemapRole::Robots) if request.retries == 0 => sh
+            .robots_for_sitemaps
+            .borrow_mut()
+            .remove(request.url.as_str())
+            .flatten(),
+        _ => None,
+    };
+    let result = match robots {
+        Some(f) => Ok((f, false)),
+        None => {
+            let wire = Wire::of(sh, &request);
+            download(sh, &request.url, request.referer.as_ref(), wire).await
+        }
+    };
     let elapsed = start.elapsed();
     let can_retry = request.retries < cfg.max_retries;
     let tries = request.retries;
@@ -318,6 +328,7 @@ pub(super) async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host:
             return;
         }
     }
+    let asked = url.as_str().to_owned();
     let (status, body) = loop {
         let f = match download(&sh, &url, None, Wire::default()).await {
             Ok((f, _)) => f,
@@ -331,7 +342,11 @@ pub(super) async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host:
                 continue;
             }
         }
-        break (Some(f.status), f.body);
+        let answer = (Some(f.status), f.body.clone());
+        if let Some(slot) = sh.robots_for_sitemaps.borrow_mut().get_mut(&asked) {
+            *slot = Some(f);
+        }
+        break answer;
     };
     if let Some(share) = &sh.robots_share {
         share.store(&key, status, &body).await;
