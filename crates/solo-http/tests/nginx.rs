@@ -6,11 +6,9 @@
 //! `.ci/run` installs nginx first.
 
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
 
@@ -18,7 +16,7 @@ use solo_http::{Client, StatusCode, Version};
 
 /// A running nginx, stopped (and its directory removed) on drop.
 struct Nginx {
-    child: Child,
+    running: Option<common::nginx_process::Running>,
     dir: PathBuf,
     port: u16,
 }
@@ -35,25 +33,9 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        drop(self.running.take()); // stopped first
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// `$NGINX` when set (a path; one that is not a file means "none"), else
-/// `nginx` on `PATH` or in the usual sbin directories.
-fn find_nginx() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("NGINX") {
-        return Some(PathBuf::from(p)).filter(|p| p.is_file());
-    }
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from));
-    dirs.into_iter()
-        .map(|d| d.join("nginx"))
-        .find(|p| p.is_file())
 }
 
 /// A text file that gzips well (about 64 KiB of prose).
@@ -92,7 +74,7 @@ struct Site {
     keepalive_requests: Option<u32>,
 }
 
-fn write_config(dir: &Path, port: u16, site: &Site) {
+fn config(dir: &Path, port: u16, site: &Site) -> String {
     let mut listen = format!("127.0.0.1:{port}");
     if let Some((cert, key)) = &site.tls {
         std::fs::write(dir.join("cert.pem"), cert).unwrap();
@@ -103,7 +85,7 @@ fn write_config(dir: &Path, port: u16, site: &Site) {
         );
     }
     let keepalive_requests = site.keepalive_requests.unwrap_or(1_000_000);
-    let conf = format!(
+    format!(
         r#"daemon off;
 master_process off;
 worker_processes 1;
@@ -135,8 +117,7 @@ http {{
 }}
 "#,
         dir = dir.display()
-    );
-    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    )
 }
 
 /// Starts nginx, or `None` (after saying so) when it is not installed.
@@ -146,15 +127,7 @@ fn start_nginx() -> Option<Nginx> {
 
 /// Starts nginx serving `site`, or `None` when it is not installed.
 fn start_site(site: &Site) -> Option<Nginx> {
-    let Some(bin) = find_nginx() else {
-        let msg = "nginx not found (install it: apt-get install -y nginx; .ci/run does)";
-        // In CI a missing nginx is a failure, not a pass.
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{msg}");
-        }
-        eprintln!("skipped: {msg}");
-        return None;
-    };
+    let bin = common::nginx_process::find()?;
     static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "solo-http-nginx-{}-{}",
@@ -167,46 +140,13 @@ fn start_site(site: &Site) -> Option<Nginx> {
     std::fs::write(dir.join("html/small.bin"), binary_file(4096, 1)).unwrap();
     std::fs::write(dir.join("html/text.txt"), text_file()).unwrap();
     std::fs::write(dir.join("html/big.bin"), binary_file(1 << 20, 2)).unwrap();
-
-    // A free port: bind port 0, note it, let it go. Retried if nginx
-    // loses the race for it.
-    for _ in 0..5 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        write_config(&dir, port, site);
-        let mut child = Command::new(&bin)
-            .arg("-p")
-            .arg(&dir)
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start nginx");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                let mut err = String::new();
-                child.stderr.take().unwrap().read_to_string(&mut err).ok();
-                if err.contains("Address already in use") {
-                    break;
-                }
-                panic!("nginx exited ({status}): {err}");
-            }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Nginx { child, dir, port });
-            }
-            assert!(Instant::now() < deadline, "nginx did not listen in 10 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    panic!("nginx found no free port in 5 tries");
+    let running = common::nginx_process::start(&bin, &dir, |port| config(&dir, port, site));
+    let port = running.port;
+    Some(Nginx {
+        running: Some(running),
+        dir,
+        port,
+    })
 }
 
 fn run<F: std::future::Future>(f: F) -> F::Output {

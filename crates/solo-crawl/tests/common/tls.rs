@@ -52,8 +52,15 @@ pub fn self_signed_ca() -> (Vec<u8>, Arc<rustls::ServerConfig>) {
     let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let cert = params.self_signed(&key).unwrap();
+    let config = serving(&cert, &key, &[]);
+    (cert.der().to_vec(), config)
+}
+
+/// A server config (rustls, ring) serving `cert` with `key`, offering
+/// these ALPN protocols.
+fn serving(cert: &rcgen::Certificate, key: &KeyPair, alpn: &[&[u8]]) -> Arc<rustls::ServerConfig> {
     let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
@@ -61,7 +68,8 @@ pub fn self_signed_ca() -> (Vec<u8>, Arc<rustls::ServerConfig>) {
     .with_no_client_auth()
     .with_single_cert(vec![cert.der().clone()], der)
     .unwrap();
-    (cert.der().to_vec(), Arc::new(config))
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
 }
 
 /// [`pki_for`] in PEM, for servers that read files (nginx): the CA (to
@@ -74,17 +82,8 @@ pub fn pki_pem(names: &[&str]) -> (String, String, String) {
 /// [`pki_alpn`] with a leaf for these DNS names.
 pub fn pki_for(names: &[&str], alpn: &[&[u8]]) -> (Vec<u8>, String, Arc<rustls::ServerConfig>) {
     let (ca_cert, leaf, leaf_key) = issue(names);
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![leaf.der().clone()], key)
-    .unwrap();
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    (ca_cert.der().to_vec(), ca_cert.pem(), Arc::new(config))
+    let config = serving(&leaf, &leaf_key, alpn);
+    (ca_cert.der().to_vec(), ca_cert.pem(), config)
 }
 
 fn route(path: &str) -> hyper::Response<Full<Bytes>> {

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod nginx_process;
 pub mod tls;
 
 use std::cell::Cell;
