@@ -953,6 +953,12 @@ impl<C> Frontier<C> {
         out
     }
 
+    /// Forgets the URLs seen (a worker of a shared crawl whose Redis went
+    /// back to an earlier state: Redis's seen set decides again).
+    pub(crate) fn forget_seen(&mut self) {
+        self.seen = SeenSet::default();
+    }
+
     /// The key (`host:port`) of `host`.
     pub(crate) fn host_name(&self, host: HostId) -> String {
         host_key(&self.hosts[host.0].origin)

@@ -319,6 +319,30 @@ pub(crate) struct Remote {
     /// The crawl's requests queued and leased, over all workers, as the
     /// last step found them.
     shared: Cell<(u64, u64)>,
+    /// Until when the leases held are surely still this worker's: the
+    /// last step that reached Redis was sent then less the lease time
+    /// (none yet: no step, no lease). Past it, another worker may have
+    /// taken them back: the engine starts none until the next step says.
+    valid_until: Cell<Option<solo::time::Instant>>,
+    /// This worker's steps as the last reply counted them (P..gen).
+    last_gen: Cell<u64>,
+    /// What the engine must do with the leases it holds, said by a step.
+    reset: Cell<Option<Reset>>,
+}
+
+/// A step found the leases this worker holds are no longer (all) its: the
+/// engine gives back those not started (the ones Redis still knows go
+/// back to the queues, the others are ignored there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reset {
+    /// This worker was silent longer than the lease time: another worker
+    /// took its leases back.
+    Reclaimed,
+    /// Redis went back to an earlier state (a restart from an RDB
+    /// snapshot, a failover to a replica that lagged): the worker also
+    /// forgets the URLs it has seen, so the links of the pages fetched
+    /// again go to Redis again (its seen set decides).
+    RolledBack,
 }
 
 impl Remote {
@@ -422,6 +446,18 @@ impl Remote {
             && !self.busy.get()
             && self.writing.get() == 0
             && self.out.borrow().is_empty()
+    }
+
+    /// Whether the leases held may be started at `now`: no step has gone
+    /// unanswered for the lease time (else another worker may have taken
+    /// them back, and a page not in flight must not be fetched twice).
+    pub(crate) fn leases_valid(&self, now: solo::time::Instant) -> bool {
+        self.valid_until.get().is_none_or(|t| now < t)
+    }
+
+    /// What the last steps said to do with the leases held, once.
+    pub(crate) fn take_reset(&self) -> Option<Reset> {
+        self.reset.take()
     }
 
     /// The crawl's requests queued and leased over all workers (as of
@@ -599,6 +635,7 @@ impl Remote {
             let batch = std::mem::take(&mut *self.out.borrow_mut());
             let args = self.args(&worker, &params, &batch, want, flags);
             let p = prefix.clone();
+            let sent = solo::time::now();
             self.busy.set(true);
             let r = on_thread(&mut link, move |l| l.step(&p, &args)).await;
             self.busy.set(false);
@@ -618,7 +655,12 @@ impl Remote {
                     let count = |i: usize| reply_num(reply.get(i).map(Vec::as_slice));
                     self.shared.set((count(1), count(2)));
                     let due = Duration::from_millis(count(3));
-                    let mut it = reply.into_iter().skip(4);
+                    // The engine held the leases back: they may be started
+                    // again (or given up, if the step says so).
+                    let gated = !self.leases_valid(sent);
+                    self.valid_until.set(Some(sent + params.lease));
+                    let reset = self.news(&shown, &params, count(4), count(5) == 1, count(6));
+                    let mut it = reply.into_iter().skip(7);
                     // Cookies first: the leases may need them.
                     self.take_cookies(&mut it, &*cookie);
                     let mut leased = Leased::new();
@@ -635,7 +677,7 @@ impl Remote {
                     if got {
                         self.want.set(self.want.get().saturating_sub(leased.len()));
                     }
-                    if got || changed || done {
+                    if got || changed || done || gated || reset {
                         deliver(leased);
                     }
                     if batch.bye {
@@ -681,9 +723,12 @@ impl Remote {
                         std::time::Instant::now()
                     });
                     if self.out.borrow().bye && since.elapsed() > params.lease {
+                        let leases = match self.held.borrow().len() {
+                            0 => "this worker holds no lease".to_owned(),
+                            n => format!("this worker's {n} leases expire in {:?}", params.lease),
+                        };
                         crate::logs::message(format_args!(
-                            "solo-crawl: redis {shown} still unreachable; leaving: this worker's leases expire in {:?}\n",
-                            params.lease
+                            "solo-crawl: redis {shown} still unreachable; leaving: {leases}\n"
                         ));
                         break;
                     }
@@ -702,6 +747,53 @@ impl Remote {
 }
 
 impl Remote {
+    /// What a step's reply says besides the leases: this worker's step
+    /// count `gen` (not above the last one: Redis went back to an earlier
+    /// state), whether its leases had been taken back, how many queued
+    /// requests were found gone. Said once each; whether the engine must
+    /// reset its leases.
+    fn news(&self, shown: &str, params: &Params, gen: u64, reclaimed: bool, lost: u64) -> bool {
+        let last = self.last_gen.replace(gen);
+        let reset = if last > 0 && gen <= last {
+            crate::logs::message(format_args!(
+                "solo-crawl: redis {shown} went back to an earlier state (restarted from an RDB \
+                 snapshot, failed over to a replica that lagged, or restored from a backup): \
+                 what the crawl did since then is lost there, so those pages are fetched again; \
+                 this worker gives back the requests it had not started and forgets the URLs \
+                 it had seen, so their links are queued again (with appendonly yes a restart \
+                 loses nothing)\n"
+            ));
+            Some(Reset::RolledBack)
+        } else if reclaimed {
+            crate::logs::message(format_args!(
+                "solo-crawl: this worker was silent longer than --lease-timeout ({:?}: stopped, \
+                 cut off, or redis {shown} unreachable) and its leases went to the other \
+                 workers: it gives up the requests it had not started (those in flight finish, \
+                 and may be fetched twice)\n",
+                params.lease
+            ));
+            Some(Reset::Reclaimed)
+        } else {
+            None
+        };
+        if lost > 0 {
+            crate::logs::message(format_args!(
+                "solo-crawl: redis {shown}: {lost} requests counted as queued are gone from \
+                 Redis (their keys were deleted, or evicted: its maxmemory-policy must be \
+                 noeviction); the crawl ends without them\n"
+            ));
+        }
+        if let Some(r) = reset {
+            // A rollback outranks a reclaim (it also forgets the seen URLs).
+            let r = match self.reset.get() {
+                Some(Reset::RolledBack) => Reset::RolledBack,
+                _ => r,
+            };
+            self.reset.set(Some(r));
+        }
+        reset.is_some()
+    }
+
     /// Reads the reply's cookie section (cursor, count, then key and
     /// state of each: see frontier.lua) into the jars.
     fn take_cookies(

@@ -29,9 +29,12 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     "stopping: finishing the requests in flight"
                 );
             }
-            // A full item pipeline holds new requests back.
+            // A full item pipeline holds new requests back, and so do
+            // leases that may have been taken back (no step reached Redis
+            // for the lease time): the next step's reply wakes the loop.
             let piped = self.pipelines.as_ref().map_or(0, |p| p.backlog());
-            let held = self.pipelines.as_ref().is_some_and(|p| p.full());
+            let held = self.pipelines.as_ref().is_some_and(|p| p.full())
+                || self.remote.as_ref().is_some_and(|r| !r.leases_valid(now));
             if !interrupted && !held {
                 while self.frontier.in_flight() < concurrency {
                     match self.frontier.next(now) {
@@ -453,6 +456,18 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     .remote
                     .clone()
                     .expect("leases come from a shared frontier");
+                if let Some(reset) = r.take_reset() {
+                    // The leases held before this batch are not (all)
+                    // ours any more: those not started go back.
+                    for req in self.frontier.drain() {
+                        if let Some(id) = req.extras().lease {
+                            r.release(id);
+                        }
+                    }
+                    if reset == redis_frontier::Reset::RolledBack {
+                        self.frontier.forget_seen();
+                    }
+                }
                 let mut bad = None;
                 for (id, json) in batch {
                     match serde_json::from_str::<Request<S::Callback>>(&json) {

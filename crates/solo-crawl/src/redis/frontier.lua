@@ -29,7 +29,14 @@
 --                        their rank when due
 --   P..leases:W    HASH  lease id -> HOST "\n" RANK JSON, the leases of
 --                        worker W (given back: first of their rank again)
---   P..workers     ZSET  W -> ms its leases expire (heartbeat + lease time)
+--   P..workers     ZSET  W -> ms its leases expire (heartbeat + lease time);
+--                        a worker that finds itself missing here had its
+--                        leases taken back (it was silent too long)
+--   P..gen         HASH  W -> the steps worker W took (each step adds
+--                        one, the reply says the sum): a sum not above
+--                        the last one W saw means Redis went back to an
+--                        earlier state (an RDB snapshot, a replica that
+--                        lagged) and lost what came since
 --   P..stats       HASH  queued, leased, dispatched, seq, pages, written
 --                        (page records written: what max_pages counts),
 --                        errors, ..., started_ms (the first step),
@@ -68,7 +75,10 @@
 -- changes since its last step, in order.
 -- Returns {done, queued, leased, due (ms until the first host's delay
 -- ends, if this step leased nothing to a worker that wants work; else
--- 0), cursor, n, key, state, ... (n cookies
+-- 0), gen (this worker's steps, P..gen), reclaimed (1: this worker's
+-- leases had been taken back before this step), lost (requests counted
+-- as queued that were gone from Redis: their keys deleted or evicted;
+-- the crawl ends without them), cursor, n, key, state, ... (n cookies
 -- other workers changed after cookie_cursor, latest state each), id,
 -- host, RANK JSON, id, host, ...}: the worker puts the cookies into its
 -- jars before it starts the leases, and a request queued after a cookie
@@ -118,7 +128,7 @@ local function leases(w) return P .. 'leases:' .. w end
 local LAYOUT = '2'
 local layout = redis.call('GET', P .. 'layout')
 if not layout and joined then
-  return redis.error_reply('LOST the crawl is gone from this Redis (restarted without persistence, flushed, or its keys deleted) while this worker was on it: its queue, seen set and progress are lost; the pages written so far are in the outputs. Start it again (with a new --crawl-id to keep apart what the outputs have), and turn on persistence (appendonly yes) for crawls that must survive a restart')
+  return redis.error_reply('LOST the crawl is gone from this Redis (restarted without persistence, flushed, its keys deleted, or evicted: maxmemory-policy must be noeviction) while this worker was on it: its queue, seen set and progress are lost; the pages written so far are in the outputs. Start it again (with a new --crawl-id to keep apart what the outputs have), and turn on persistence (appendonly yes) for crawls that must survive a restart')
 end
 if not layout then
   if redis.call('EXISTS', STATS) == 1 then layout = '1' else redis.call('SET', P .. 'layout', LAYOUT); layout = LAYOUT end
@@ -471,13 +481,19 @@ if n > 0 then
   batched('HSET', COOKIES, h)
 end
 -- heartbeat, and reclaim the leases of workers that stopped beating
+-- A worker that found the crawl before but is not in WORKERS now was
+-- taken for dead (silent longer than the lease time): its leases went
+-- back to the queues, and it must not start those it still holds.
+local reclaimed = false
 if bye then
   requeue_all(W, nil)
   redis.call('ZREM', WORKERS, W)
   redis.call('DEL', leases(W))
+  redis.call('HDEL', P .. 'gen', W)
 else
-  redis.call('ZADD', WORKERS, int(now + lease_ms), W)
+  reclaimed = redis.call('ZADD', WORKERS, int(now + lease_ms), W) == 1 and joined
 end
+local gen = bye and 0 or redis.call('HINCRBY', P .. 'gen', W, 1)
 for _, w in ipairs(redis.call('ZRANGEBYSCORE', WORKERS, '-inf', now, 'LIMIT', 0, 16)) do
   requeue_all(w, nil)
   redis.call('ZREM', WORKERS, w)
@@ -508,12 +524,12 @@ offer(touched)
 
 -- the cookies other workers changed after this worker's cursor: first
 -- in the reply, so they are in the jars before the leases start
-local out = {'', '', '', '0', cookie_cursor, '0'}
+local out = {'', '', '', '0', int(gen), reclaimed and '1' or '0', '0', cookie_cursor, '0'}
 local news = redis.call('ZRANGEBYSCORE', COOKIESEQ, '(' .. cookie_cursor, '+inf', 'WITHSCORES')
 if #news > 0 then
   local keys = {}
   for j = 1, #news, 2 do keys[#keys + 1] = news[j] end
-  out[5] = news[#news]
+  out[8] = news[#news]
   local vals = batched('HMGET', COOKIES, keys)
   local told = 0
   for j, key in ipairs(keys) do
@@ -525,7 +541,7 @@ if #news > 0 then
       told = told + 1
     end
   end
-  out[6] = int(told)
+  out[9] = int(told)
 end
 -- lease: hosts whose delay has ended, earliest first
 local budget = want
@@ -645,6 +661,18 @@ if d_seen > 0 then redis.call('HINCRBY', STATS, 'seen', d_seen) end
 local queued = redis.call('HINCRBY', STATS, 'queued', d_queued)
 local leased = redis.call('HINCRBY', STATS, 'leased', d_leased)
 local spent = max_pages > 0 and written() >= max_pages
+-- Counted as queued, none leased, yet no host to lease from and no retry
+-- waiting: the requests' lists are gone (deleted, or evicted under an
+-- allkeys-* maxmemory-policy). The crawl ends without them, and says so,
+-- rather than wait for them for good. (Only checked in this state: a
+-- crawl with work out or a host waiting for its delay never gets here.)
+if leased == 0 and queued > 0 and not spent
+  and redis.call('ZCARD', READY) == 0 and redis.call('ZCARD', RETRY) == 0 then
+  redis.call('HINCRBY', STATS, 'queued', -queued)
+  redis.call('HINCRBY', STATS, 'lost', queued)
+  out[7] = int(queued)
+  queued = 0
+end
 local done = leased == 0 and (queued == 0 or spent)
 -- The crawl's end, for `status`: kept by the first step that finds it
 -- done; work queued after it (a start URL before any lease, a request

@@ -134,6 +134,46 @@ impl Redis {
         }
     }
 
+    /// Kills it the way a crash does (SIGKILL: nothing written).
+    pub fn crash(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it after [`crash`](Redis::crash) or [`stop`](Redis::stop)
+    /// on the same port and directory (it loads what it saved there).
+    pub fn start_again(&mut self) {
+        self.launch();
+    }
+
+    /// The keys matching `pattern` (`KEYS`: a test's small Redis).
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("redis");
+        let req = format!("*2\r\n$4\r\nKEYS\r\n${}\r\n{pattern}\r\n", pattern.len());
+        s.write_all(req.as_bytes()).expect("write");
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        let mut r = BufReader::new(s);
+        let mut line = String::new();
+        r.read_line(&mut line).expect("reply");
+        let n: usize = line
+            .trim()
+            .trim_start_matches('*')
+            .parse()
+            .expect("an array");
+        (0..n)
+            .map(|_| {
+                line.clear();
+                r.read_line(&mut line).expect("length");
+                let len: usize = line.trim().trim_start_matches('$').parse().expect("bulk");
+                let mut buf = vec![0u8; len + 2];
+                r.read_exact(&mut buf).expect("bulk");
+                String::from_utf8_lossy(&buf[..len]).into_owned()
+            })
+            .collect()
+    }
+
     /// Starts it again on the same port and directory.
     pub fn restart(&mut self) {
         self.stop();

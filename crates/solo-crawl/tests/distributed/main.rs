@@ -6,6 +6,7 @@
 mod harness;
 mod operating;
 mod processes;
+mod recovery;
 #[path = "../common/warcio.rs"]
 mod warcio;
 
