@@ -73,6 +73,18 @@ enum Command {
     Worker(WorkerArgs),
     /// Print the progress of a crawl shared through Redis.
     Status(SharedCrawl),
+    /// Remove a crawl shared through Redis: every key of its id
+    /// (solo:{NAME}:*), its queue, seen set, settings and counters; what
+    /// scrapy-redis does at the end with SCHEDULER_PERSIST = False. Refused
+    /// while workers are live, unless --force.
+    Delete {
+        #[command(flatten)]
+        shared: SharedCrawl,
+        /// Delete it even with live workers (they would start it again
+        /// half empty: stop them first).
+        #[arg(long)]
+        force: bool,
+    },
     /// Show the effective settings of a crawl (its config file and flags)
     /// as TOML, a valid --config file.
     #[command(name = "config")]
@@ -112,8 +124,9 @@ struct SharedCrawl {
     /// The Redis holding the crawl: redis://[USER:PASSWORD@]HOST[:PORT][/DB].
     #[arg(long, value_name = "URL")]
     redis: String,
-    /// The crawl's name in Redis.
-    #[arg(long, value_name = "NAME")]
+    /// The crawl's name in Redis (its keys are solo:{NAME}:*): 1 to 200
+    /// characters, no braces.
+    #[arg(long, value_name = "NAME", value_parser = crawl_id)]
     crawl_id: String,
 }
 
@@ -166,8 +179,9 @@ struct CrawlArgs {
         conflicts_with = "state"
     )]
     redis: Option<String>,
-    /// With --redis: the crawl's name (its keys are solo:{NAME}:*).
-    #[arg(long, value_name = "NAME", requires = "redis")]
+    /// With --redis: the crawl's name (its keys are solo:{NAME}:*): 1 to
+    /// 200 characters, no braces.
+    #[arg(long, value_name = "NAME", requires = "redis", value_parser = crawl_id)]
     crawl_id: Option<String>,
     /// With --redis: run this many worker processes here (this one and
     /// N-1 more); each writes --output FILE with its number in the name
@@ -217,6 +231,17 @@ fn write_stdout(text: std::fmt::Arguments<'_>) {
             tell!("solo-crawl: stdout: {e}");
         }
     }
+}
+
+/// `--crawl-id`: checked before anything is written to Redis (the
+/// braces would break the key's hash tag: `solo:{NAME}:`).
+fn crawl_id(raw: &str) -> Result<String, String> {
+    if raw.is_empty() || raw.len() > 200 || raw.contains(['{', '}']) {
+        return Err(
+            "a crawl id is 1 to 200 characters without braces (its keys are solo:{NAME}:*)".into(),
+        );
+    }
+    Ok(raw.to_owned())
 }
 
 fn parse_seed(raw: &str) -> Result<Url, Usage> {
@@ -487,6 +512,7 @@ fn main() -> ExitCode {
         Command::Crawl(a) => crawl(&a, None),
         Command::Worker(w) => shared::worker(&w),
         Command::Status(s) => shared::status(&s),
+        Command::Delete { shared: s, force } => shared::delete(&s, force),
         Command::ShowConfig { crawl, .. } => show_config(&crawl),
         Command::Demo {
             pages,

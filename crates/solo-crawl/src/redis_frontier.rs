@@ -452,7 +452,7 @@ impl Remote {
     /// unanswered for the lease time (else another worker may have taken
     /// them back, and a page not in flight must not be fetched twice).
     pub(crate) fn leases_valid(&self, now: solo::time::Instant) -> bool {
-        self.valid_until.get().is_none_or(|t| now < t)
+        self.valid_until.get().map_or(true, |t| now < t)
     }
 
     /// What the last steps said to do with the leases held, once.
@@ -609,6 +609,9 @@ impl Remote {
         let shown = link.as_ref().map(|l| l.shown.clone()).unwrap_or_default();
         let beat = params.lease / 3;
         let mut outage: Option<std::time::Instant> = None;
+        // Since when Redis answers READONLY: a failover in progress, or a
+        // replica for good (the URL names a replica, or a demoted primary).
+        let mut readonly: Option<std::time::Instant> = None;
         let mut backoff = Duration::from_millis(100);
         let mut flags = StepFlags::default();
         let mut poll = Duration::from_millis(5);
@@ -646,6 +649,7 @@ impl Remote {
                         joined: true,
                     };
                     backoff = Duration::from_millis(100);
+                    readonly = None;
                     if outage.take().is_some() {
                         crate::logs::message(format_args!(
                             "solo-crawl: redis {shown} is back: continuing\n"
@@ -710,6 +714,19 @@ impl Remote {
                         poll = Duration::from_millis(5);
                     }
                 }
+                Err(e)
+                    if e.code() == Some("READONLY")
+                        && readonly
+                            .get_or_insert_with(std::time::Instant::now)
+                            .elapsed()
+                            > params.lease =>
+                {
+                    // Read-only for longer than a lease: no failover is
+                    // coming to this address.
+                    *self.fatal.borrow_mut() = Some(explain(&shown, &e));
+                    deliver(Leased::new());
+                    break;
+                }
                 Err(e) if transient(&e) => {
                     self.out.borrow_mut().put_back(batch);
                     // The reply may be lost with leases in it: next time,
@@ -753,7 +770,11 @@ impl Remote {
     /// requests were found gone. Said once each; whether the engine must
     /// reset its leases.
     fn news(&self, shown: &str, params: &Params, gen: u64, reclaimed: bool, lost: u64) -> bool {
-        let last = self.last_gen.replace(gen);
+        // 0: no count (the goodbye's step ends it).
+        let last = match gen {
+            0 => 0,
+            _ => self.last_gen.replace(gen),
+        };
         let reset = if last > 0 && gen <= last {
             crate::logs::message(format_args!(
                 "solo-crawl: redis {shown} went back to an earlier state (restarted from an RDB \

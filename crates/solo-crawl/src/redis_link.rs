@@ -1,9 +1,10 @@
 //! The connection to the Redis of a shared crawl (blocking; it runs on a
 //! helper thread, see [`redis_frontier`](crate::redis_frontier)).
 //!
-//! Owns: opening the connection from a `redis://` URL and saying what is
-//! wrong in one sentence (bad URL, refused, wrong password, Redis too
-//! old), loading the frontier's Lua script (again after a restart), one
+//! Owns: opening the connection from a `redis://` or `rediss://` (TLS)
+//! URL and saying what is wrong in one sentence with what to do (bad URL,
+//! refused, wrong or missing password, Redis too old, a replica, out of
+//! memory, a permission the user lacks), loading the frontier's Lua script (again after a restart), one
 //! frontier step (`EVALSHA`), the crawl's stored settings and the numbers
 //! `solo-crawl status` prints. Must not: run on the crawl's loop thread,
 //! or know what the requests in the queues mean.
@@ -21,13 +22,10 @@ use std::time::Duration;
 use redis::{Connection, ConnectionAddr, ErrorKind, RedisError};
 use url::Url;
 
-use crate::secrets::redact_url;
+use crate::secrets::{redact_text, redact_url};
 
 /// The frontier's one script (see its header for the key layout).
 const SCRIPT: &str = include_str!("redis/frontier.lua");
-
-/// The oldest Redis that runs the script (`LPOP key count`).
-const MIN_VERSION: (u32, u32) = (6, 2);
 
 /// The key prefix of crawl `id`: one hash tag, so that on Redis Cluster
 /// every key of a crawl is in one slot (a script may only touch one).
@@ -57,26 +55,41 @@ pub(crate) struct Link {
     sha: String,
     /// The URL, password masked, for messages.
     pub(crate) shown: String,
+    /// What the server said of itself when the link opened.
+    pub(crate) server: crate::redis_server::Server,
 }
 
-/// The URL with its password masked (or as typed, if it does not parse).
+/// The URL with its password masked, in the userinfo or the query's
+/// `pass=` / `password=` (or as typed, if it does not parse).
 pub(crate) fn shown_url(url: &str) -> String {
     match Url::parse(url) {
-        Ok(u) => redact_url(&u),
-        Err(_) => crate::secrets::redact_text(url).into_owned(),
+        Ok(u) => redact_text(&redact_url(&u)).into_owned(),
+        Err(_) => redact_text(url).into_owned(),
     }
 }
 
 /// A sentence for `e`, a failure talking to the Redis at `shown`.
 pub(crate) fn explain(shown: &str, e: &RedisError) -> String {
+    let code = e.code().unwrap_or_default();
     let what = if e.is_connection_refusal() {
         "connection refused: is redis-server running there?".to_owned()
     } else if e.kind() == ErrorKind::AuthenticationFailed
-        || e.code().is_some_and(|c| c == "WRONGPASS" || c == "NOAUTH")
+        || code == "WRONGPASS"
+        || code == "NOAUTH"
+        || e.detail()
+            .is_some_and(|d| d.contains("Authentication required"))
     {
         format!("authentication failed ({e}): put the right user and password in the URL, like redis://USER:PASSWORD@HOST:PORT/DB")
     } else if e.is_timeout() {
         format!("no answer in time ({e})")
+    } else if code == "OOM" {
+        "Redis is at its maxmemory and refuses writes (OOM): raise maxmemory there (CONFIG SET maxmemory, and in redis.conf) or free memory, then `solo-crawl worker --redis URL --crawl-id ID` takes the crawl up where it stopped (the leases of workers that stopped come back after --lease-timeout)".to_owned()
+    } else if code == "READONLY" {
+        "this is a read-only replica (or a primary demoted by a failover): point --redis at the primary".to_owned()
+    } else if code == "NOPERM" {
+        format!("the Redis user lacks a permission the crawl needs ({e}): give it the ACL in docs/distributed.md (\"Redis users\")")
+    } else if e.kind() == ErrorKind::InvalidClientConfig && shown.starts_with("rediss") {
+        format!("cannot connect with TLS ({e})")
     } else if e.kind() == ErrorKind::InvalidClientConfig {
         format!("not a Redis URL ({e}): use redis://[USER:PASSWORD@]HOST[:PORT][/DB]")
     } else if e.kind() == ErrorKind::ParseError {
@@ -85,6 +98,30 @@ pub(crate) fn explain(shown: &str, e: &RedisError) -> String {
         e.to_string()
     };
     format!("redis {shown}: {what}")
+}
+
+/// [`explain`] for a connection that could not open, with what TLS may
+/// have to do with it: a certificate not trusted (`rediss://`), or the
+/// URL's scheme not the port's (TLS or plain).
+fn explain_open(shown: &str, e: &RedisError) -> String {
+    let said = explain(shown, e);
+    let text = e.to_string();
+    let tls = shown.starts_with("rediss");
+    if tls && text.contains("Fetch certs") {
+        format!("{said}: the CA certificates to trust could not be read; SSL_CERT_FILE, if set, must name a PEM file of them")
+    } else if tls
+        && ["certificate", "UnknownIssuer", "CaUsedAsEndEntity"]
+            .iter()
+            .any(|w| text.contains(w))
+    {
+        format!("{said}: the server's certificate is not trusted here; give its CA (a PEM file) in SSL_CERT_FILE, or add it to the system's trust store")
+    } else if tls && (e.is_io_error() || e.is_timeout()) {
+        format!("{said}; is that Redis's TLS port (--tls-port)? its plain port takes redis://")
+    } else if !tls && e.is_io_error() && !e.is_connection_refusal() {
+        format!("{said}; if that port speaks TLS, use rediss://")
+    } else {
+        said
+    }
 }
 
 /// Whether `e` may go away by itself (Redis restarting, loading, the
@@ -109,30 +146,9 @@ pub(crate) fn transient(e: &RedisError) -> bool {
         )
 }
 
-/// Whether the server whose `INFO server` is `info` runs the script: an
-/// error saying what is needed if it is older than [`MIN_VERSION`] (or
-/// says no version).
-fn check_version(info: &str) -> Result<(), String> {
-    let version = info
-        .lines()
-        .find_map(|l| l.strip_prefix("redis_version:"))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .unwrap_or("unknown");
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
-    let v = (parts.next().flatten(), parts.next().flatten());
-    match v {
-        (Some(major), Some(minor)) if (major, minor) >= MIN_VERSION => Ok(()),
-        _ => Err(format!(
-            "version {version} is too old; the shared frontier needs Redis {}.{} or later (or Valkey): upgrade it or point --redis at a newer one",
-            MIN_VERSION.0, MIN_VERSION.1
-        )),
-    }
-}
-
 impl Link {
-    /// Opens a connection to `url` and checks the server: a sentence
-    /// naming the URL and what to do if that fails.
+    /// Opens a connection to `url` and checks the server (version, not a
+    /// replica): a sentence naming the URL and what to do if that fails.
     pub(crate) fn open(url: &str) -> Result<Link, String> {
         let shown = shown_url(url);
         let client = redis::Client::open(url).map_err(|e| explain(&shown, &e))?;
@@ -142,17 +158,31 @@ impl Link {
             con: None,
             sha: String::new(),
             shown,
+            server: Default::default(),
         };
         if let Err(e) = link.connect() {
-            return Err(explain(&link.shown, &e));
+            return Err(explain_open(&link.shown, &e));
         }
         let con = link.con.as_mut().expect("connected");
-        let info: String = redis::cmd("INFO")
-            .arg("server")
-            .query(con)
-            .map_err(|e| explain(&link.shown, &e))?;
-        check_version(&info).map_err(|why| format!("redis {}: {why}", link.shown))?;
+        link.server =
+            crate::redis_server::Server::read(con).map_err(|e| explain(&link.shown, &e))?;
+        link.server
+            .check()
+            .map_err(|why| format!("redis {}: {why}", link.shown))?;
         Ok(link)
+    }
+
+    /// Opens a link to crawl through: [`open`](Link::open), refused if
+    /// the server may evict the crawl's keys; and a note to print if
+    /// whether it may is unknown.
+    pub(crate) fn open_to_crawl(url: &str) -> Result<(Link, Option<String>), String> {
+        let link = Link::open(url)?;
+        let note = link
+            .server
+            .eviction()
+            .map_err(|why| format!("redis {}: {why}", link.shown))?
+            .map(|n| format!("redis {}: {n}", link.shown));
+        Ok((link, note))
     }
 
     fn connect(&mut self) -> Result<(), RedisError> {
@@ -175,7 +205,7 @@ impl Link {
     /// Runs `f` on the connection, reopening it first if a failure
     /// closed it, following cluster redirects; a failure that may go
     /// away closes it.
-    fn with<T>(
+    pub(crate) fn with<T>(
         &mut self,
         mut f: impl FnMut(&mut Connection, &str) -> Result<T, RedisError>,
     ) -> Result<T, RedisError> {
@@ -407,7 +437,7 @@ struct RawStatus {
 /// it has some (`solo-crawl crawl --redis`); the settings it has now, for
 /// the caller to compare. Blocking.
 pub fn share_settings(url: &str, crawl_id: &str, settings: &str) -> Result<String, String> {
-    let mut link = Link::open(url)?;
+    let (mut link, _) = Link::open_to_crawl(url)?;
     link.init_settings(&prefix(crawl_id), settings)
         .map_err(|e| explain(&link.shown, &e))
 }
@@ -569,27 +599,5 @@ mod tests {
             let e = node(&seed, bad).unwrap_err();
             assert!(e.to_string().contains("unreadable node address"), "{e}");
         }
-    }
-
-    #[test]
-    fn redis_older_than_6_2_is_refused_with_what_is_needed() {
-        let info = |v: &str| format!("# Server\r\nredis_version:{v}\r\nredis_mode:standalone\r\n");
-        for ok in ["6.2.0", "6.2.14", "7.0.15", "7.2.4", "10.0.0"] {
-            assert_eq!(check_version(&info(ok)), Ok(()), "{ok}");
-        }
-        for old in ["6.0.16", "5.0.7", "2.8.24", "6.1.9"] {
-            let e = check_version(&info(old)).unwrap_err();
-            assert!(e.contains(&format!("version {old} is too old")), "{e}");
-            assert!(e.contains("Redis 6.2 or later"), "{e}");
-        }
-        // No version, or one that does not parse: refused, not a panic.
-        for bad in [
-            "# Server\r\n",
-            "redis_version:\r\n",
-            "redis_version:seven\r\n",
-        ] {
-            assert!(check_version(bad).is_err(), "{bad:?}");
-        }
-        assert!(check_version("").unwrap_err().contains("version unknown"));
     }
 }

@@ -61,8 +61,27 @@ pub fn redact_url(url: &Url) -> String {
 }
 
 /// `text` with the credentials of every URL in it masked, as
-/// `redact_url` does (for error messages, which may quote URLs).
+/// `redact_url` does (for error messages, which may quote URLs), and the
+/// value of a `pass` or `password` query parameter too (how a Redis URL
+/// of a unix socket carries its password: `unix:///run/redis.sock?pass=***`).
 pub fn redact_text(text: &str) -> Cow<'_, str> {
+    static QUERY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)([?&](?:pass|password)=)[^&#\s]*").expect("a valid regex")
+    });
+    // A message may go on right after the URL: "...?pass=x: failed".
+    let mask = |c: &regex::Captures<'_>| {
+        let value = &c[0][c[1].len()..];
+        let tail = value.len() - value.trim_end_matches([':', ',', ';', '.', ')']).len();
+        format!("{}***{}", &c[1], &value[value.len() - tail..])
+    };
+    match redact_userinfo(text) {
+        Cow::Borrowed(t) => QUERY.replace_all(t, mask),
+        Cow::Owned(t) => Cow::Owned(QUERY.replace_all(&t, mask).into_owned()),
+    }
+}
+
+/// `text` with the userinfo of every URL in it masked.
+fn redact_userinfo(text: &str) -> Cow<'_, str> {
     static USERINFO: LazyLock<Regex> = LazyLock::new(|| {
         // scheme://user[:password]@ — the userinfo ends at the last '@'
         // before the path, query or fragment.
@@ -122,6 +141,16 @@ mod tests {
             "a http://u:***@x.test/ and https://v:***@y.test:1/z?w@x"
         );
         assert_eq!(redact_text("mailto:a@b.test"), "mailto:a@b.test");
+        assert_eq!(
+            redact_text(
+                "redis unix:///r/redis.sock?db=6&pass=s3cret: failed; redis+unix:///s?PassWord=x#f"
+            ),
+            "redis unix:///r/redis.sock?db=6&pass=***: failed; redis+unix:///s?PassWord=***#f"
+        );
+        assert_eq!(
+            redact_text("/p?passage=1&bypass=2"),
+            "/p?passage=1&bypass=2"
+        );
         assert_eq!(redact_url(&u("http://a.test/")), "http://a.test/");
     }
 }

@@ -159,6 +159,18 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
         }
         Err(e) => return fail(e),
     }
+    if let Ok(st) = solo_crawl::crawl_status(url, id) {
+        if st.finished {
+            // Its seen set would turn every start URL away: a run with
+            // no page and exit 0 looked like a crawl of an empty site.
+            return fail(format!(
+                "crawl {id:?} is already finished in that Redis ({} pages; `solo-crawl status` \
+                 shows it): to crawl again, choose a new --crawl-id, or first remove its keys \
+                 with `solo-crawl delete --redis URL --crawl-id {id}`",
+                st.pages
+            ));
+        }
+    }
     let own = Own {
         output: a.settings.output.clone(),
         warc: a.settings.warc.clone(),
@@ -176,6 +188,16 @@ pub(crate) fn worker(w: &WorkerArgs) -> ExitCode {
         observability: w.observability.clone(),
         concurrency: w.concurrency,
     };
+    let (url, id) = (&w.shared.redis, &w.shared.crawl_id);
+    if let Ok(st) = solo_crawl::crawl_status(url, id) {
+        if st.finished && !w.parent_pipe {
+            tell!(
+                "solo-crawl: crawl {id:?} is already finished ({} pages): nothing left to fetch",
+                st.pages
+            );
+            return ExitCode::SUCCESS;
+        }
+    }
     let link = Link::default();
     if w.parent_pipe {
         link.stop_when_stdin_closes();
@@ -316,6 +338,17 @@ pub(crate) fn status(s: &SharedCrawl) -> ExitCode {
     match solo_crawl::crawl_status(&s.redis, &s.crawl_id) {
         Ok(st) => {
             say!("{st}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// `delete --redis URL --crawl-id NAME [--force]`.
+pub(crate) fn delete(s: &SharedCrawl, force: bool) -> ExitCode {
+    match solo_crawl::delete_crawl(&s.redis, &s.crawl_id, force) {
+        Ok(d) => {
+            say!("removed crawl {:?}: {d}", s.crawl_id);
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),

@@ -120,9 +120,13 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         let link = match &config.frontier {
             FrontierBackend::Redis(r) => {
                 let url = r.url.clone();
-                let link = solo::to_thread(move || crate::redis_link::Link::open(&url))
-                    .await
-                    .map_err(CrawlError::Redis)?;
+                let (link, note) =
+                    solo::to_thread(move || crate::redis_link::Link::open_to_crawl(&url))
+                        .await
+                        .map_err(CrawlError::Redis)?;
+                if let Some(n) = note {
+                    crate::logs::message(format_args!("solo-crawl: {n}\n"));
+                }
                 Some((link, r.clone()))
             }
             _ => None,

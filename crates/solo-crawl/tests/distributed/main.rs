@@ -7,6 +7,7 @@ mod harness;
 mod operating;
 mod processes;
 mod recovery;
+mod setups;
 #[path = "../common/warcio.rs"]
 mod warcio;
 
@@ -109,6 +110,14 @@ fn three_workers_crawl_the_pages_of_one_in_process_crawl_and_fetch_robots_txt_on
     for (code, err) in &codes {
         assert_eq!(*code, Some(0), "{err}");
         assert!(!err.contains("panicked"), "{err}");
+        // No false alarm of the checks for damage behind the crawl's back.
+        for alarm in [
+            "went back to an earlier state",
+            "silent longer",
+            "gone from Redis",
+        ] {
+            assert!(!err.contains(alarm), "{alarm}: {err}");
+        }
     }
     let mut all = Vec::new();
     for o in &outs {

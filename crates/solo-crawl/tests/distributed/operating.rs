@@ -76,11 +76,16 @@ fn a_second_crawl_with_other_settings_is_told_every_difference() {
     }
     assert!(!err.contains("delay"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
-    // The same settings (another output: each worker's own) join it.
+    // The same settings (another output: each worker's own) would join
+    // it; it is finished, and that is what they are told.
     let same = ["--delay=5", "--per-host=4"];
     let other = dir.path("q.jsonl");
     let (code, err) = wait(spawn(&shared(&site, &redis, "c1", &other, &same)), LIMIT);
-    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("is already finished") && !err.contains("other settings"),
+        "{err}"
+    );
 }
 
 /// A first port of `n` free ones in a row on 127.0.0.1.
