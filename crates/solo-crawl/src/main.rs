@@ -121,7 +121,8 @@ enum Command {
 /// Which shared crawl.
 #[derive(clap::Args)]
 struct SharedCrawl {
-    /// The Redis holding the crawl: redis://[USER:PASSWORD@]HOST[:PORT][/DB].
+    /// The Redis holding the crawl: redis://[USER:PASSWORD@]HOST[:PORT][/DB]
+    /// (rediss:// for TLS; unix:///PATH?db=N&pass=PASSWORD for a socket).
     #[arg(long, value_name = "URL")]
     redis: String,
     /// The crawl's name in Redis (its keys are solo:{NAME}:*): 1 to 200
@@ -169,7 +170,8 @@ struct WorkerArgs {
 struct CrawlArgs {
     #[command(flatten)]
     settings: CrawlSettings,
-    /// Share the crawl through this Redis (redis://[USER:PASSWORD@]HOST[:PORT][/DB]):
+    /// Share the crawl through this Redis (redis://[USER:PASSWORD@]HOST[:PORT][/DB],
+    /// rediss:// for TLS):
     /// its queues, seen set, politeness and settings live there, and
     /// `solo-crawl worker` processes on any machine join it.
     #[arg(
