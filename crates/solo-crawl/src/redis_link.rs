@@ -487,6 +487,9 @@ pub struct CrawlStatus {
     pub max_pages: Option<u64>,
     /// No lease out, and nothing queued or the page budget spent.
     pub finished: bool,
+    /// Requests counted as queued that were found gone from Redis (their
+    /// keys deleted, or evicted): the crawl ended without them.
+    pub lost: u64,
 }
 
 /// Reads the progress of crawl `crawl_id` (an error if there is none).
@@ -544,6 +547,7 @@ pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
             .map(|(w, deadline, n)| (w, n, (deadline - raw.now_ms) as f64 / 1000.0))
             .collect(),
         finished,
+        lost: get("lost").max(0) as u64,
         written,
         max_pages: (max_pages > 0).then_some(max_pages),
     })
@@ -557,6 +561,13 @@ impl std::fmt::Display for CrawlStatus {
             if self.finished { "finished" } else { "running" }
         )?;
         writeln!(f, "queued       {}", self.queued)?;
+        if self.lost > 0 {
+            writeln!(
+                f,
+                "lost         {} queued requests gone from Redis (keys deleted or evicted)",
+                self.lost
+            )?;
+        }
         writeln!(f, "in flight    {}", self.in_flight)?;
         writeln!(f, "pages        {} ({} errors)", self.pages, self.errors)?;
         if let Some(m) = self.max_pages {

@@ -134,7 +134,7 @@ if not layout then
   if redis.call('EXISTS', STATS) == 1 then layout = '1' else redis.call('SET', P .. 'layout', LAYOUT); layout = LAYOUT end
 end
 if layout ~= LAYOUT then
-  return redis.error_reply('LAYOUT this crawl was started by another version of solo-crawl (its Redis keys are laid out for version ' .. layout .. ' of the frontier, this worker uses version ' .. LAYOUT .. '): finish it with that version, or start a new --crawl-id')
+  return redis.error_reply('LAYOUT this crawl was started by another version of solo-crawl (its Redis keys are laid out for version ' .. layout .. ' of the frontier, this worker uses version ' .. LAYOUT .. '; if no other version ran it, some of its keys were deleted or evicted): finish it with that version, or start a new --crawl-id')
 end
 redis.call('HSETNX', STATS, 'started_ms', now)
 if max_pages > 0 then redis.call('HSETNX', STATS, 'max_pages', max_pages) end

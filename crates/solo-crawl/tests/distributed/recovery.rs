@@ -54,6 +54,13 @@ fn a_queue_deleted_behind_the_crawls_back_ends_the_crawl_with_a_warning() {
     assert_eq!(redis.cmd(&["HGET", "solo:{dq}:stats", "queued"]), "0");
     let lost = redis.cmd(&["HGET", "solo:{dq}:stats", "lost"]);
     assert!(lost.parse::<u64>().is_ok_and(|n| n > 0), "{lost:?}");
+    let o = super::harness::run(&["status", "--redis", &redis.url(), "--crawl-id", "dq"]);
+    let st = String::from_utf8_lossy(&o.stdout);
+    assert!(st.contains("state        finished"), "{st}");
+    assert!(
+        st.contains(&format!("lost         {lost} queued requests gone")),
+        "{st}"
+    );
 }
 
 fn signal(sig: &str, pid: u32) {
