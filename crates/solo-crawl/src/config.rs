@@ -135,6 +135,33 @@ pub struct Config {
     /// Do not follow links marked `rel="nofollow"` (they are still found,
     /// and marked in [`PageScan::rel_nofollow`](crate::links::PageScan)).
     pub skip_nofollow_links: bool,
+    /// Also fetch each HTML page's requisites (`--page-requisites`; wget's
+    /// `-p`, Heritrix's embedded resources), so that an archive
+    /// (`--warc`) of the page replays whole: its images (and every
+    /// `srcset` candidate), scripts, frames, media and their posters and
+    /// tracks, `embed`/`object`, `input type=image`, icons, stylesheets,
+    /// and the `url(...)`/`@import` of its `<style>` blocks and `style`
+    /// attributes; of each stylesheet fetched (`text/css`), its
+    /// `url(...)` and `@import` (fonts, backgrounds, more stylesheets).
+    /// Off by default: the scan then costs what it did.
+    ///
+    /// A requisite is fetched even past `depth_limit` (a page at the last
+    /// depth still gets its images), and is not followed: no links are
+    /// read from it and the spider does not see it (only a stylesheet's
+    /// requisites are read, at most four embeds from the page). It is
+    /// fetched from any host, as Heritrix and browser-based archivers do
+    /// (pages load their images and fonts from CDNs), unless
+    /// `requisites_in_scope`; robots.txt, the seen set (one URL is fetched
+    /// once, as a link or as a requisite, whichever comes first),
+    /// `max_pages`, `deny`, the per-host limits and delays and the network
+    /// guard apply as to any request. Its record says `requisite: true`;
+    /// a page's record counts what it embeds in `requisites`.
+    pub page_requisites: bool,
+    /// With `page_requisites`: fetch only the requisites within the
+    /// crawl's scope (the start hosts, `allow_domains`, `allow`), as wget
+    /// `-p` does without `-H`. Off by default: requisites come from any
+    /// host.
+    pub requisites_in_scope: bool,
     /// Read the `Sitemap:` lines of the start hosts' robots.txt and crawl
     /// the sitemaps they list (and the pages in them). With
     /// [`obey_robots`](Config::obey_robots), robots.txt is fetched once,
@@ -248,6 +275,8 @@ impl Default for Config {
             max_redirects: 10,
             max_refresh_delay: Some(Duration::from_secs(100)),
             skip_nofollow_links: false,
+            page_requisites: false,
+            requisites_in_scope: false,
             sitemaps: false,
             sitemap_urls: Vec::new(),
             sitemap_limits: SitemapLimits::default(),

@@ -257,6 +257,10 @@ pub struct Frontier<C> {
     throttle: Option<AutoThrottle>,
     overload_backoff: bool,
     stay_on_start_hosts: bool,
+    /// Page requisites are exempt from the scope (start hosts,
+    /// `allow_domains`, `allow`): `--page-requisites` without
+    /// `--requisites-in-scope`.
+    requisites_anywhere: bool,
     allow_domains: Vec<String>,
     allow: Vec<Regex>,
     deny: Vec<Regex>,
@@ -309,6 +313,7 @@ impl<C> Frontier<C> {
             throttle: config.autothrottle.clone(),
             overload_backoff: config.overload_backoff,
             stay_on_start_hosts: config.stay_on_start_hosts,
+            requisites_anywhere: config.page_requisites && !config.requisites_in_scope,
             allow_domains: config
                 .allow_domains
                 .iter()
@@ -493,15 +498,19 @@ impl<C> Frontier<C> {
         if self.budget_spent() {
             return Err(Rejected::MaxPages);
         }
-        if self.depth_limit.is_some_and(|l| request.depth > l) {
+        // A page's requisites are fetched past the depth limit (wget -p);
+        // their own are bounded by `requisites::MAX_HOPS`.
+        let requisite = request.extras().requisite > 0;
+        if !requisite && self.depth_limit.is_some_and(|l| request.depth > l) {
             return Err(Rejected::TooDeep);
         }
         if !start {
-            if !self.in_scope(url) {
+            let anywhere = requisite && self.requisites_anywhere;
+            if !anywhere && !self.in_scope(url) {
                 return Err(Rejected::Offsite);
             }
             let s = url.as_str();
-            if (!self.allow.is_empty() && !self.allow.iter().any(|r| r.is_match(s)))
+            if (!anywhere && !self.allow.is_empty() && !self.allow.iter().any(|r| r.is_match(s)))
                 || self.deny.iter().any(|r| r.is_match(s))
             {
                 return Err(Rejected::Filtered);
@@ -1125,6 +1134,61 @@ mod tests {
         let now = Instant::now();
         assert_eq!(drain(&mut f, now), ["http://a.test/", "http://a.test/d1"]);
         assert!(f.is_idle());
+    }
+
+    #[test]
+    fn requisites_pass_the_depth_limit_and_the_scope_but_not_deny_or_the_seen_set() {
+        let requisite = |u: &str, depth| {
+            let mut r = req(u, depth);
+            r.extras_mut().requisite = 1;
+            r
+        };
+        let rules = |in_scope| Config {
+            depth_limit: Some(1),
+            page_requisites: true,
+            requisites_in_scope: in_scope,
+            allow: vec![Regex::new("/pages/").unwrap()],
+            deny: vec![Regex::new("/ads/").unwrap()],
+            ..cfg()
+        };
+        let mut f = Frontier::new(&rules(false));
+        f.push_start(req("http://a.test/pages/", 0)).unwrap();
+        assert_eq!(
+            f.push(req("http://a.test/img.png", 2)),
+            Err(Rejected::TooDeep)
+        );
+        assert!(f.push(requisite("http://a.test/img.png", 2)).is_ok());
+        assert!(f.push(requisite("http://cdn.test/font.woff", 3)).is_ok());
+        assert_eq!(
+            f.push(requisite("http://a.test/img.png", 2)),
+            Err(Rejected::Seen)
+        );
+        let ad = requisite("http://cdn.test/ads/x.js", 2);
+        assert_eq!(f.push(ad), Err(Rejected::Filtered));
+        // Links stay in scope.
+        assert_eq!(
+            f.push(req("http://cdn.test/pages/", 1)),
+            Err(Rejected::Offsite)
+        );
+        // --requisites-in-scope: the scope applies, the depth limit not.
+        let mut f = Frontier::new(&rules(true));
+        f.push_start(req("http://a.test/pages/", 0)).unwrap();
+        let cdn = requisite("http://cdn.test/pages/i.png", 2);
+        assert_eq!(f.push(cdn), Err(Rejected::Offsite));
+        let unmatched = requisite("http://a.test/i.png", 2);
+        assert_eq!(f.push(unmatched), Err(Rejected::Filtered));
+        assert!(f.push(requisite("http://a.test/pages/i.png", 2)).is_ok());
+        // Without --page-requisites a flagged request has no exemption
+        // from the scope.
+        let mut f = Frontier::new(&Config {
+            page_requisites: false,
+            ..rules(false)
+        });
+        f.push_start(req("http://a.test/pages/", 0)).unwrap();
+        assert_eq!(
+            f.push(requisite("http://cdn.test/pages/i.png", 2)),
+            Err(Rejected::Offsite)
+        );
     }
 
     #[test]

@@ -134,6 +134,7 @@ mod redis_frontier;
 mod redis_link;
 mod redis_server;
 mod request;
+mod requisites;
 mod response;
 mod robots;
 mod secrets;

@@ -8,8 +8,10 @@
 //! `area[href]` and `link[href]`, resolved against `<base href>` (the
 //! first one) or the page URL, http and https only, fragments dropped, each
 //! URL once per page in document order, the query in the page's charset
-//! ([`join_in`]). Must not: decide whether a link is
-//! crawled (the frontier does).
+//! ([`join_in`]); with `--page-requisites`, also what the page embeds
+//! (found by [`requisites`](crate::requisites), one more selector in the
+//! same pass; none when off, so the scan costs what it did). Must not:
+//! decide whether a link is crawled (the frontier does).
 //!
 //! The scan streams through the document with lol_html instead of
 //! building a DOM with scraper (html5ever): 1.7× the pages/s on 2.4 KB
@@ -110,7 +112,7 @@ fn query_bytes<'a>(charset: &'static Encoding, s: &'a str) -> Cow<'a, [u8]> {
 }
 
 /// The `charset` parameter of a `Content-Type` value.
-fn charset_param(ct: &str) -> Option<String> {
+pub(crate) fn charset_param(ct: &str) -> Option<String> {
     ct.split(';').skip(1).find_map(|p| {
         let (k, v) = p.split_once('=')?;
         k.trim()
@@ -216,6 +218,14 @@ pub struct PageScan {
     /// The content of the first `<meta http-equiv="refresh">` (see
     /// `directives::Refresh`).
     pub refresh: Option<String>,
+    /// The page's requisites, when the scan looked for them
+    /// ([`Config::page_requisites`](crate::Config::page_requisites);
+    /// empty otherwise): what its elements embed (images and every
+    /// `srcset` candidate, scripts, frames, media, objects, icons,
+    /// stylesheets) and the `url(...)`/`@import` of its `<style>` blocks
+    /// and `style` attributes, resolved like `links`, each once in
+    /// document order, at most the link cap (more set `capped`).
+    pub requisites: Vec<Url>,
 }
 
 /// Whether a `rel` value holds the token `token`.
@@ -276,6 +286,18 @@ pub fn scan_capped(html: &str, page: &Url, max_links: usize) -> PageScan {
 /// [`scan_capped`] of a page in `charset`: its links' queries are
 /// encoded in it (see [`join_in`]).
 pub fn scan_in(html: &str, page: &Url, max_links: usize, charset: &'static Encoding) -> PageScan {
+    scan_with(html, page, max_links, charset, false)
+}
+
+/// [`scan_in`], and with `requisites` the page's requisites too (see
+/// [`PageScan::requisites`]).
+pub(crate) fn scan_with(
+    html: &str,
+    page: &Url,
+    max_links: usize,
+    charset: &'static Encoding,
+    requisites: bool,
+) -> PageScan {
     use lol_html::html_content::{Element, TextChunk};
     use lol_html::{ElementContentHandlers as On, HtmlRewriter, Selector, Settings};
     use std::borrow::Cow;
@@ -301,82 +323,116 @@ pub fn scan_in(html: &str, page: &Url, max_links: usize, charset: &'static Encod
     // The first <title> only: 0 before it, 1 inside, 2 after.
     let title_state = RefCell::new(0u8);
     let title = RefCell::new(String::new());
+    let embeds: RefCell<Vec<String>> = RefCell::new(Vec::new());
+    let style = RefCell::new(String::new());
+    let mut handlers = vec![
+        (
+            Cow::Borrowed(base_sel),
+            On::default().element(|el: &mut Element<'_, '_>| {
+                let mut b = base.borrow_mut();
+                if b.is_none() {
+                    *b = el.get_attribute("href");
+                }
+                Ok(())
+            }),
+        ),
+        (
+            Cow::Borrowed(link_sel),
+            On::default().element(|el: &mut Element<'_, '_>| {
+                if let Some(h) = el.get_attribute("href") {
+                    // Most links have no rel: look only when there is one.
+                    let rel = el
+                        .has_attribute("rel")
+                        .then(|| el.get_attribute("rel"))
+                        .flatten()
+                        .map(htmlize::unescape_attribute);
+                    let rel = rel.as_deref().unwrap_or("");
+                    if el.tag_name() == "link" && rel_has(rel, "canonical") {
+                        canonical.borrow_mut().get_or_insert_with(|| h.clone());
+                    }
+                    hrefs.borrow_mut().push((h, rel_has(rel, "nofollow")));
+                }
+                Ok(())
+            }),
+        ),
+        (
+            Cow::Borrowed(meta_sel),
+            On::default().element(|el: &mut Element<'_, '_>| {
+                let name = el.get_attribute("name");
+                // A meta with a name is not a pragma: look no further.
+                let equiv = match name {
+                    None => el.get_attribute("http-equiv"),
+                    Some(_) => None,
+                };
+                if name.is_some() || equiv.is_some() {
+                    let dec = |v: Option<String>| v.map(htmlize::unescape_attribute);
+                    metas.borrow_mut().add(
+                        dec(name).as_deref(),
+                        dec(equiv).as_deref(),
+                        dec(el.get_attribute("content")).as_deref(),
+                    );
+                }
+                Ok(())
+            }),
+        ),
+        (
+            Cow::Borrowed(title_sel),
+            On::default().element(|_: &mut Element<'_, '_>| {
+                let mut st = title_state.borrow_mut();
+                if *st == 0 {
+                    *st = 1;
+                }
+                Ok(())
+            }),
+        ),
+        (
+            Cow::Borrowed(title_sel),
+            On::default().text(|t: &mut TextChunk<'_>| {
+                let mut st = title_state.borrow_mut();
+                if *st == 1 {
+                    title.borrow_mut().push_str(t.as_str());
+                    if t.last_in_text_node() {
+                        *st = 2;
+                    }
+                }
+                Ok(())
+            }),
+        ),
+    ];
+    if requisites {
+        // Only now: with the option off, the selectors are today's.
+        static EMBEDS: OnceLock<[Selector; 2]> = OnceLock::new();
+        let [embed_sel, style_sel] = EMBEDS.get_or_init(|| {
+            [crate::requisites::SELECTOR, "style"]
+                .map(|css| css.parse().expect("built-in selector"))
+        });
+        handlers.push((
+            Cow::Borrowed(embed_sel),
+            On::default().element(|el: &mut Element<'_, '_>| {
+                let attr = |name: &str| {
+                    el.get_attribute(name)
+                        .map(|v| htmlize::unescape_attribute(v).into_owned())
+                };
+                crate::requisites::element(&el.tag_name(), attr, &mut embeds.borrow_mut());
+                Ok(())
+            }),
+        ));
+        handlers.push((
+            Cow::Borrowed(style_sel),
+            On::default().text(|t: &mut TextChunk<'_>| {
+                let mut text = style.borrow_mut();
+                text.push_str(t.as_str());
+                if t.last_in_text_node() {
+                    crate::requisites::css(&text, &mut embeds.borrow_mut());
+                    text.clear();
+                }
+                Ok(())
+            }),
+        ));
+    }
     let mut rewriter = HtmlRewriter::new(
         Settings {
-            element_content_handlers: vec![
-                (
-                    Cow::Borrowed(base_sel),
-                    On::default().element(|el: &mut Element<'_, '_>| {
-                        let mut b = base.borrow_mut();
-                        if b.is_none() {
-                            *b = el.get_attribute("href");
-                        }
-                        Ok(())
-                    }),
-                ),
-                (
-                    Cow::Borrowed(link_sel),
-                    On::default().element(|el: &mut Element<'_, '_>| {
-                        if let Some(h) = el.get_attribute("href") {
-                            // Most links have no rel: look only when there is one.
-                            let rel = el
-                                .has_attribute("rel")
-                                .then(|| el.get_attribute("rel"))
-                                .flatten()
-                                .map(htmlize::unescape_attribute);
-                            let rel = rel.as_deref().unwrap_or("");
-                            if el.tag_name() == "link" && rel_has(rel, "canonical") {
-                                canonical.borrow_mut().get_or_insert_with(|| h.clone());
-                            }
-                            hrefs.borrow_mut().push((h, rel_has(rel, "nofollow")));
-                        }
-                        Ok(())
-                    }),
-                ),
-                (
-                    Cow::Borrowed(meta_sel),
-                    On::default().element(|el: &mut Element<'_, '_>| {
-                        let name = el.get_attribute("name");
-                        // A meta with a name is not a pragma: look no further.
-                        let equiv = match name {
-                            None => el.get_attribute("http-equiv"),
-                            Some(_) => None,
-                        };
-                        if name.is_some() || equiv.is_some() {
-                            let dec = |v: Option<String>| v.map(htmlize::unescape_attribute);
-                            metas.borrow_mut().add(
-                                dec(name).as_deref(),
-                                dec(equiv).as_deref(),
-                                dec(el.get_attribute("content")).as_deref(),
-                            );
-                        }
-                        Ok(())
-                    }),
-                ),
-                (
-                    Cow::Borrowed(title_sel),
-                    On::default().element(|_: &mut Element<'_, '_>| {
-                        let mut st = title_state.borrow_mut();
-                        if *st == 0 {
-                            *st = 1;
-                        }
-                        Ok(())
-                    }),
-                ),
-                (
-                    Cow::Borrowed(title_sel),
-                    On::default().text(|t: &mut TextChunk<'_>| {
-                        let mut st = title_state.borrow_mut();
-                        if *st == 1 {
-                            title.borrow_mut().push_str(t.as_str());
-                            if t.last_in_text_node() {
-                                *st = 2;
-                            }
-                        }
-                        Ok(())
-                    }),
-                ),
-            ],
+            element_content_handlers: handlers,
             // Never bail out on ambiguous markup: take what comes.
             strict: false,
             // The parser's buffers and its stack of open elements: ~100
@@ -413,6 +469,7 @@ pub fn scan_in(html: &str, page: &Url, max_links: usize, charset: &'static Encod
         metas.into_inner(),
         max_links,
         charset,
+        embeds.into_inner(),
     );
     scan.capped |= cut;
     scan
@@ -436,6 +493,17 @@ pub fn scan_dom_in(
     page: &Url,
     max_links: usize,
     charset: &'static Encoding,
+) -> PageScan {
+    scan_dom_with(doc, page, max_links, charset, false)
+}
+
+/// [`scan_dom_in`], with the requisites as [`scan_with`] finds them.
+pub(crate) fn scan_dom_with(
+    doc: &scraper::Html,
+    page: &Url,
+    max_links: usize,
+    charset: &'static Encoding,
+    requisites: bool,
 ) -> PageScan {
     use scraper::Selector;
     use std::sync::OnceLock;
@@ -471,13 +539,29 @@ pub fn scan_dom_in(
         .next()
         .map(|t| t.text().collect())
         .unwrap_or_default();
+    let mut embeds = Vec::new();
+    if requisites {
+        static EMBEDS: OnceLock<Selector> = OnceLock::new();
+        let sel = EMBEDS.get_or_init(|| {
+            Selector::parse(&format!("{}, style", crate::requisites::SELECTOR))
+                .expect("built-in selector")
+        });
+        for e in doc.select(sel) {
+            let el = e.value();
+            let attr = |name: &str| el.attr(name).map(str::to_owned);
+            crate::requisites::element(el.name(), attr, &mut embeds);
+            if el.name() == "style" {
+                crate::requisites::css(&e.text().collect::<String>(), &mut embeds);
+            }
+        }
+    }
     finish(
-        page, base_href, hrefs, canonical, &title, metas, max_links, charset,
+        page, base_href, hrefs, canonical, &title, metas, max_links, charset, embeds,
     )
 }
 
 /// The common end of both scans, on decoded strings: resolve the base and
-/// the links, drop the rest, collapse the title's whitespace.
+/// the links and requisites, drop the rest, collapse the title's whitespace.
 #[allow(clippy::too_many_arguments)] // the parts both scans found
 fn finish<I, S>(
     page: &Url,
@@ -488,6 +572,7 @@ fn finish<I, S>(
     metas: Metas,
     max_links: usize,
     charset: &'static Encoding,
+    embeds: Vec<String>,
 ) -> PageScan
 where
     I: IntoIterator<Item = (S, bool)>,
@@ -527,8 +612,11 @@ where
             }
         }
     }
+    let (requisites, cut) = crate::requisites::resolve(&base, embeds, max_links, charset);
+    capped |= cut;
     let words: Vec<&str> = title.split_whitespace().collect();
     PageScan {
+        requisites,
         title: (!words.is_empty()).then(|| words.join(" ")),
         canonical: canonical.and_then(resolve),
         base,
@@ -641,6 +729,99 @@ mod tests {
             ]
         );
         assert_eq!(s.title.as_deref(), Some("not the title? it is"));
+    }
+
+    /// The requisites both scans find (which must agree), as strings.
+    fn requisites(html: &str) -> Vec<String> {
+        let page = Url::parse("http://a.test/dir/page.html").unwrap();
+        let streamed = scan_with(html, &page, 1000, encoding_rs::UTF_8, true);
+        let dom = scan_dom_with(
+            &scraper::Html::parse_document(html),
+            &page,
+            1000,
+            encoding_rs::UTF_8,
+            true,
+        );
+        assert_eq!(streamed, dom, "the two scans differ on {html:?}");
+        assert_eq!(scan(html, &page).requisites, [], "only when asked");
+        streamed.requisites.iter().map(|u| u.to_string()).collect()
+    }
+
+    #[test]
+    fn requisites_of_every_kind_in_document_order() {
+        let html = r#"<html><head><base href="/b/">
+            <link rel="Shortcut Icon" href="/favicon.ico"><link rel=stylesheet href="s.css?a=1&amp;b=2">
+            <link rel=next href="/not-a-requisite"><link href="/no-rel.css">
+            <style>@import "imp.css"; body { background: url('bg.png') }</style>
+            <script src="app.js"></script><script>var x = "<img src=/in-script.png>";</script>
+            </head><body style="background-image: url(&quot;body.png&quot;)">
+            <img src="i.png" srcset="i-2x.png 2x, i-3x.png 3x"><img src="">
+            <picture><source srcset="wide.webp 800w, narrow.webp 400w" type=image/webp><source src="s.mp4"></picture>
+            <iframe src="frame.html"></iframe><embed src="e.swf"><object data="o.svg"></object>
+            <video src="v.mp4" poster="poster.jpg"><track src="t.vtt"></video><audio src="a.mp3"></audio>
+            <input type=IMAGE src="button.png"><input type=text src="not-an-image.png">
+            <a href="/link" style="background: url(a-bg.png)">link</a><img src="data:image/gif;base64,R0lGOD">
+            <img src="i.png#again"><img src="javascript:x"><!-- <img src="/comment.png"> -->
+            <img src="//cdn.test/c.png"></body></html>"#;
+        let b = "http://a.test/b/";
+        let want: Vec<String> = [
+            "http://a.test/favicon.ico",
+            &format!("{b}s.css?a=1&b=2"),
+            &format!("{b}imp.css"),
+            &format!("{b}bg.png"),
+            &format!("{b}app.js"),
+            &format!("{b}body.png"),
+            &format!("{b}i.png"),
+            &format!("{b}i-2x.png"),
+            &format!("{b}i-3x.png"),
+            &format!("{b}wide.webp"),
+            &format!("{b}narrow.webp"),
+            &format!("{b}s.mp4"),
+            &format!("{b}frame.html"),
+            &format!("{b}e.swf"),
+            &format!("{b}o.svg"),
+            &format!("{b}v.mp4"),
+            &format!("{b}poster.jpg"),
+            &format!("{b}t.vtt"),
+            &format!("{b}a.mp3"),
+            &format!("{b}button.png"),
+            &format!("{b}a-bg.png"),
+            "http://cdn.test/c.png",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(requisites(html), want);
+        // The links are what they were.
+        let page = Url::parse("http://a.test/dir/page.html").unwrap();
+        let on = scan_with(html, &page, 1000, encoding_rs::UTF_8, true);
+        let off = scan(html, &page);
+        assert_eq!((on.links, on.title), (off.links, off.title));
+        let frames = r#"<frameset><frame src="top.html"><frame src="main.html"></frameset>"#;
+        assert_eq!(
+            requisites(frames),
+            ["http://a.test/dir/top.html", "http://a.test/dir/main.html"]
+        );
+    }
+
+    #[test]
+    fn requisites_past_the_cap_mark_the_scan_capped() {
+        let page = Url::parse("http://a.test/").unwrap();
+        let html = "<img src=/1.png><img src=/2.png><img src=/3.png><a href=/x>x</a>";
+        let s = scan_with(html, &page, 2, encoding_rs::UTF_8, true);
+        assert_eq!(s.requisites.len(), 2);
+        assert!(s.capped);
+        assert!(!scan_with(html, &page, 3, encoding_rs::UTF_8, true).capped);
+    }
+
+    #[test]
+    fn a_requisite_on_a_legacy_charset_page_has_its_query_in_that_charset() {
+        let page = Url::parse("http://a.test/").unwrap();
+        let html = "<img src=\"/caf\u{e9}.png?q=M\u{fc}nchen\">";
+        let s = scan_with(html, &page, 9, encoding_rs::WINDOWS_1252, true);
+        assert_eq!(
+            s.requisites[0].as_str(),
+            "http://a.test/caf%C3%A9.png?q=M%FCnchen"
+        );
     }
 
     #[test]

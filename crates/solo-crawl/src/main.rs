@@ -374,6 +374,8 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         max_refresh_delay: (!a.no_meta_refresh)
             .then(|| Duration::from_secs_f64(a.max_refresh_delay.min(1e9))),
         skip_nofollow_links: a.skip_nofollow_links,
+        page_requisites: a.page_requisites,
+        requisites_in_scope: a.requisites_in_scope,
         sitemaps: a.sitemaps,
         sitemap_urls,
         sitemap_limits: solo_crawl::SitemapLimits {

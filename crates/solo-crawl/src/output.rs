@@ -102,10 +102,24 @@ pub struct PageRecord {
     /// JSON (an empty CSV cell) when false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not_modified: bool,
+    /// Fetched as a page requisite (`--page-requisites`) of `referer`:
+    /// not followed for links. Absent from JSON (an empty CSV cell) when
+    /// false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub requisite: bool,
+    /// With `--page-requisites`: how many distinct requisites the page
+    /// (or stylesheet) embeds. Absent from JSON (an empty CSV cell) when
+    /// 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub requisites: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl PageRecord {
-    const FIELDS: [&'static str; 19] = [
+    const FIELDS: [&'static str; 21] = [
         "url",
         "final_url",
         "status",
@@ -125,6 +139,8 @@ impl PageRecord {
         "lastmod",
         "truncated",
         "not_modified",
+        "requisite",
+        "requisites",
     ];
 
     /// This record with every text field cut to `max` characters, the cut
@@ -511,7 +527,7 @@ pub fn csv_safe(cell: &str) -> Cow<'_, str> {
 /// w.write_page(&PageRecord { url: "http://a.test/".into(), status: Some(200), ..Default::default() }).unwrap();
 /// w.flush().unwrap();
 /// let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
-/// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,noindex,nofollow,canonical,lastmod,truncated,not_modified"));
+/// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,noindex,nofollow,canonical,lastmod,truncated,not_modified,requisite,requisites"));
 /// assert_eq!(text.lines().nth(1), Some("http://a.test/,,200,0,,0,,0,0.0,,,,,false,false,,,,"));
 /// ```
 pub struct RecordWriter {

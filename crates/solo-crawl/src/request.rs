@@ -155,6 +155,14 @@ pub struct RequestExtras {
     /// `Request(cookies={...})`): see [`cookie`](Request::cookie).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cookies: Vec<(String, String)>,
+    /// A page requisite (`--page-requisites`, see
+    /// [`Config::page_requisites`](crate::Config::page_requisites)): how
+    /// many embeds away from the page that needs it (an image of a page:
+    /// 1; a font of that page's stylesheet: 2); 0 for a link. A requisite
+    /// is fetched past the depth limit, is not handed to the spider, and
+    /// only a stylesheet's own requisites are read from it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub requisite: u8,
     /// The key of a `dont_filter` request in the state store (its
     /// fingerprint is not unique); set by the frontier.
     #[serde(default, rename = "key", skip_serializing_if = "Option::is_none")]
@@ -180,6 +188,7 @@ static PLAIN: RequestExtras = RequestExtras {
     dont_filter: false,
     cookie_jar: None,
     cookies: Vec::new(),
+    requisite: 0,
     store_key: None,
     previous: None,
     lease: None,
@@ -213,6 +222,10 @@ fn get() -> Method {
 
 fn is_get(m: &Method) -> bool {
     *m == Method::GET
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 fn is_false(b: &bool) -> bool {

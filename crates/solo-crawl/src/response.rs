@@ -51,6 +51,8 @@ pub struct Response {
     extras: Option<Box<RequestExtras>>,
     /// Links kept by the scan (see [`links::scan_capped`]).
     max_links: usize,
+    /// The scan also finds the page's requisites (`--page-requisites`).
+    requisites: bool,
     text: OnceCell<String>,
     /// The charset `text` was decoded with (set with it).
     charset: OnceCell<&'static Encoding>,
@@ -101,6 +103,7 @@ impl Response {
             elapsed: Duration::ZERO,
             extras: None,
             max_links: usize::MAX,
+            requisites: false,
             text: OnceCell::new(),
             charset: OnceCell::new(),
             html: OnceCell::new(),
@@ -173,6 +176,13 @@ impl Response {
         self
     }
 
+    /// Has the scan find the page's requisites too
+    /// ([`PageScan::requisites`]).
+    pub(crate) fn with_requisites(mut self, on: bool) -> Response {
+        self.requisites = on;
+        self
+    }
+
     /// Decodes and scans an HTML body on a helper thread, so that a huge
     /// page does not stall the loop; [`text`](Response::text),
     /// [`scan`](Response::scan) and what comes from them are then ready.
@@ -181,10 +191,11 @@ impl Response {
             return;
         }
         let (body, url, max) = (self.body.clone(), self.url.clone(), self.max_links);
+        let requisites = self.requisites;
         let content_type = self.content_type().map(str::to_owned);
         let (text, charset, scan) = solo::to_thread(move || {
             let (text, charset) = links::decode_page(&body, content_type.as_deref());
-            let scan = links::scan_in(&text, &url, max, charset);
+            let scan = links::scan_with(&text, &url, max, charset, requisites);
             (text.into_owned(), charset, scan)
         })
         .await;
@@ -413,11 +424,23 @@ impl Response {
         self.scan
             .get_or_init(|| match self.html.get() {
                 // A spider's CSS selection built the DOM already: use it.
-                Some(dom) => dom
-                    .as_ref()
-                    .map(|d| links::scan_dom_in(d, &self.url, self.max_links, self.encoding())),
+                Some(dom) => dom.as_ref().map(|d| {
+                    links::scan_dom_with(
+                        d,
+                        &self.url,
+                        self.max_links,
+                        self.encoding(),
+                        self.requisites,
+                    )
+                }),
                 None => self.is_html().then(|| {
-                    links::scan_in(self.text(), &self.url, self.max_links, self.encoding())
+                    links::scan_with(
+                        self.text(),
+                        &self.url,
+                        self.max_links,
+                        self.encoding(),
+                        self.requisites,
+                    )
                 }),
             })
             .as_ref()

@@ -101,6 +101,20 @@ pub struct CrawlSettings {
     /// Do not follow <meta http-equiv="refresh">.
     #[arg(long)]
     pub no_meta_refresh: bool,
+    /// Also fetch what each HTML page needs to display (wget -p), so a
+    /// --warc archive of it replays whole: images (every srcset
+    /// candidate), scripts, frames, video/audio with posters and tracks,
+    /// embed/object, icons, stylesheets, url() in style attributes and
+    /// <style>, and in each stylesheet its url() and @import (fonts,
+    /// backgrounds). They are fetched past --depth and from any host (CDNs;
+    /// see --requisites-in-scope), under robots.txt, --deny, --max-pages
+    /// and the per-host limits, and are not followed for links.
+    #[arg(long)]
+    pub page_requisites: bool,
+    /// With --page-requisites: only from hosts in the crawl's scope (start
+    /// hosts, --allow-domain, --allow), as wget -p without -H.
+    #[arg(long, requires = "page_requisites")]
+    pub requisites_in_scope: bool,
     /// Also crawl the sitemaps listed (Sitemap: lines) in the start
     /// hosts' robots.txt, and the pages they list.
     #[arg(long)]
@@ -308,6 +322,8 @@ pub const MEANING: &[&str] = &[
     "skip-nofollow-links",
     "max-refresh-delay",
     "no-meta-refresh",
+    "page-requisites",
+    "requisites-in-scope",
     "sitemaps",
     "sitemap",
     "sitemap-max-urls",

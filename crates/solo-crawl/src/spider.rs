@@ -271,6 +271,12 @@ impl<C> Output<C> {
         before - self.requests.len()
     }
 
+    /// Puts a page's requisites before the requests its callback asked
+    /// for: a URL that is both (a stylesheet's `<link>`) is a requisite.
+    pub(crate) fn embed(&mut self, requisites: Vec<Request<C>>) {
+        self.requests.splice(0..0, requisites);
+    }
+
     pub(crate) fn into_parts(self) -> (Vec<serde_json::Value>, Vec<Request<C>>, Vec<String>) {
         (self.items, self.requests, self.item_errors)
     }

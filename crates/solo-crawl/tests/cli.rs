@@ -10,7 +10,7 @@ use solo_crawl::demo_site::{demo_reachable, DemoSite};
 /// The page record's fields, in order (the CSV header; JSON Lines leave
 /// out `truncated` when nothing was cut).
 const FIELDS: &str =
-    "url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,noindex,nofollow,canonical,lastmod,truncated,not_modified";
+    "url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,noindex,nofollow,canonical,lastmod,truncated,not_modified,requisite,requisites";
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
@@ -206,8 +206,9 @@ fn crawl_writes_jsonl_to_stdout_and_csv_to_a_file() {
     // The fields, in this order.
     let first = out.lines().next().unwrap();
     let mut at = 0;
-    // (`truncated` and `not_modified` only when they say something.)
-    let sometimes = ["truncated", "not_modified"];
+    // (`truncated`, `not_modified`, `requisite` and `requisites` only when
+    // they say something.)
+    let sometimes = ["truncated", "not_modified", "requisite", "requisites"];
     for key in FIELDS.split(',').filter(|k| !sometimes.contains(k)) {
         let pos = first[at..]
             .find(&format!("\"{key}\":"))

@@ -43,6 +43,7 @@ fn base_record<C>(request: &Request<C>) -> PageRecord {
         referer: request.referer.as_ref().map(redact_url),
         redirected_from: x.redirected_from.iter().map(redact_url).collect(),
         lastmod: x.lastmod.clone(),
+        requisite: x.requisite > 0,
         ..Default::default()
     }
 }
@@ -199,6 +200,15 @@ async fn page<S: Spider, F: Fetch>(
                 return redirected(sh, host, request, record, f.final_url, f.status, next).await;
             }
             let ok = (200..300).contains(&f.status);
+            if ok && cfg.page_requisites && crate::requisites::is_css(f.header("content-type")) {
+                let found = crate::requisites::read_stylesheet(&f, cfg).await;
+                record.requisites = found.len() as u64;
+                out.embed(crate::requisites::requests(&request, &found));
+            }
+            if request.extras().requisite > 0 {
+                // Archived, not followed: no spider, no links.
+                return Report::answered(host, request, record, out, f.final_url, None);
+            }
             if let (Some(role), true) = (request.extras().sitemap, ok) {
                 let limits = &cfg.sitemap_limits;
                 let off_loop = cfg.parse_off_loop_bytes;
@@ -226,7 +236,8 @@ async fn page<S: Spider, F: Fetch>(
             let final_url = f.final_url.clone();
             let response =
                 Response::for_request(&request, f.final_url, f.status, f.headers, f.body, elapsed)
-                    .with_link_cap(cfg.max_links_per_page);
+                    .with_link_cap(cfg.max_links_per_page)
+                    .with_requisites(cfg.page_requisites);
             if response.body().len() > cfg.parse_off_loop_bytes {
                 response.scan_off_loop().await;
             }
@@ -242,6 +253,11 @@ async fn page<S: Spider, F: Fetch>(
                     .parse(request.callback.clone(), &response, &mut out)
                     .await;
                 obey_page(sh, &response, &mut record, &mut out);
+                if let Some(found) = response.scan().filter(|_| cfg.page_requisites) {
+                    // Embeds are not links: a nofollow page keeps them.
+                    record.requisites = found.requisites.len() as u64;
+                    out.embed(crate::requisites::requests(&request, &found.requisites));
+                }
             } else {
                 sh.spider
                     .on_error(&request, Failure::Status(&response), &mut out)
@@ -287,9 +303,11 @@ async fn page<S: Spider, F: Fetch>(
                 tries + 1,
                 redact_text(&e.to_string())
             );
-            sh.spider
-                .on_error(&request, Failure::Fetch(&e), &mut out)
-                .await;
+            if request.extras().requisite == 0 {
+                sh.spider
+                    .on_error(&request, Failure::Fetch(&e), &mut out)
+                    .await;
+            }
             record.status = e.status;
             record.error = Some(redact_text(&e.to_string()).into_owned());
             Report::Page {

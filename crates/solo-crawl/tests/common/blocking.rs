@@ -28,7 +28,15 @@ pub fn serve<F>(answer: F) -> String
 where
     F: Fn(&RawRequest) -> Vec<u8> + Send + Sync + 'static,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    serve_on("127.0.0.1", answer)
+}
+
+/// [`serve`] on another loopback address (127.0.0.2: another host).
+pub fn serve_on<F>(ip: &str, answer: F) -> String
+where
+    F: Fn(&RawRequest) -> Vec<u8> + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind((ip, 0)).unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let answer = Arc::new(answer);
     std::thread::spawn(move || {

@@ -1,0 +1,240 @@
+//! `--page-requisites` (wget's `-p`): a page at the last depth still gets
+//! what it embeds — an image and its `srcset`, a script, an iframe, a
+//! stylesheet with an `@import` and a font, an inline `style` url(), a
+//! `<style>` block's url(), an image on a second host — and those are not
+//! followed (the iframe's link and image are not fetched), robots.txt
+//! still applies, and the page's `nofollow` does not drop them. Without the option the crawl fetches what it did
+//! before; with `--warc` the archive holds every requisite, read back by
+//! warcio.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use solo_crawl::demo_site::SiteResponse;
+use solo_crawl::Config;
+
+mod common;
+
+use common::{blocking, crawl_links, quick, record, start, start_on, stdout_of, Site};
+
+/// The main site's answer to `path`: (status, content type, body).
+/// `cdn` is the second host's base URL (no trailing slash).
+fn answer(path: &str, cdn: &str) -> (u16, &'static str, String) {
+    let html = |s: String| (200, "text/html", s);
+    match path {
+        "/robots.txt" => (200, "text/plain", "User-agent: *\nDisallow: /private\n".into()),
+        "/" => html(r#"<title>home</title><a href="/last.html">last</a>"#.into()),
+        // Depth 1, the last one with --depth 1.
+        "/last.html" => html(format!(
+            r#"<html><head><title>last</title><meta name=robots content=nofollow>
+            <link rel=stylesheet href="/s.css"><link rel=icon href="/favicon.ico">
+            <style>.hero {{ background: url(/style-block.png) }}</style>
+            <script src="/app.js"></script></head>
+            <body><div style="background-image: url('/inline.png')">x</div>
+            <img src="/img.png" srcset="/img-2x.png 2x, /img-3x.png 3x">
+            <iframe src="/frame.html"></iframe>
+            <img src="{cdn}/cdn.png"><img src="/private.png">
+            <a href="/deeper.html">deeper</a></body></html>"#
+        )),
+        "/s.css" => (
+            200,
+            "text/css",
+            "@import \"imp.css\";\n@font-face { font-family: F; src: url(fonts/f.woff2) format('woff2') }\n".into(),
+        ),
+        "/imp.css" => (200, "text/css", "body { background: url(\"imp-bg.png\") }".into()),
+        // Fetched as a requisite: not followed.
+        "/frame.html" => html(r#"<a href="/from-frame.html">x</a><img src="/frame-img.png">"#.into()),
+        "/deeper.html" | "/from-frame.html" => html("<title>too far</title>".into()),
+        p if p.ends_with(".png") || p.ends_with(".js") || p.ends_with(".woff2") || p.ends_with(".ico") => {
+            (200, "application/octet-stream", format!("bytes of {p}"))
+        }
+        _ => (404, "text/plain", "no such thing".into()),
+    }
+}
+
+/// What the main site serves with `--depth 1` and no option: the pages.
+const TODAY: &[&str] = &["/", "/last.html", "/robots.txt"];
+
+/// What `--page-requisites` adds on the main site (not /private.png:
+/// robots.txt; not the iframe's link and image, nor /deeper.html).
+const REQUISITES: &[&str] = &[
+    "/app.js",
+    "/favicon.ico",
+    "/fonts/f.woff2",
+    "/frame.html",
+    "/imp-bg.png",
+    "/imp.css",
+    "/img-2x.png",
+    "/img-3x.png",
+    "/img.png",
+    "/inline.png",
+    "/s.css",
+    "/style-block.png",
+];
+
+fn sorted(v: impl IntoIterator<Item = impl Into<String>>) -> BTreeSet<String> {
+    v.into_iter().map(Into::into).collect()
+}
+
+fn paths_with_requisites() -> BTreeSet<String> {
+    sorted(TODAY.iter().chain(REQUISITES).copied())
+}
+
+/// The main site and the second host (127.0.0.2), in this loop.
+async fn sites() -> (Site, Site) {
+    let cdn = start_on(
+        "127.0.0.2",
+        common::routes(vec![(
+            "/cdn.png",
+            SiteResponse::typed(200, "image/png", "png"),
+        )]),
+    )
+    .await;
+    let base = cdn.base.as_str().trim_end_matches('/').to_owned();
+    let site = start(move |path: String| {
+        let (status, ctype, body) = answer(&path, &base);
+        std::future::ready(SiteResponse::typed(status, ctype, body))
+    })
+    .await;
+    (site, cdn)
+}
+
+fn cfg(requisites: bool) -> Config {
+    Config {
+        depth_limit: Some(1),
+        obey_robots: true,
+        page_requisites: requisites,
+        ..quick()
+    }
+}
+
+#[test]
+fn without_the_option_the_crawl_fetches_what_it_did() {
+    solo::run(async {
+        let (site, cdn) = sites().await;
+        let (_, records) = crawl_links(vec![site.url("/")], cfg(false)).await;
+        assert_eq!(sorted(site.paths()), sorted(TODAY.iter().copied()));
+        assert!(cdn.paths().is_empty(), "{:?}", cdn.paths());
+        assert_eq!(record(&records, "/last.html").requisites, 0);
+    });
+}
+
+#[test]
+fn requisites_of_a_page_at_the_last_depth_are_fetched_and_not_followed() {
+    solo::run(async {
+        let (site, cdn) = sites().await;
+        let (summary, records) = crawl_links(vec![site.url("/")], cfg(true)).await;
+        assert_eq!(sorted(site.paths()), paths_with_requisites());
+        // Each once; the second host too (with its robots.txt).
+        assert_eq!(site.paths().len(), paths_with_requisites().len());
+        assert_eq!(sorted(cdn.paths()), sorted(["/cdn.png", "/robots.txt"]));
+        let last = record(&records, "/last.html");
+        // Embeds are not links: a nofollow page keeps them.
+        assert!(!last.requisite && last.nofollow);
+        // Its 10 URLs and the one robots.txt turns away; not the link.
+        assert_eq!(last.requisites, 11);
+        let img = record(&records, "/img.png");
+        assert!(img.requisite);
+        assert_eq!((img.depth, img.status), (2, Some(200)));
+        assert!(img.referer.as_deref().unwrap().ends_with("/last.html"));
+        let css = record(&records, "/s.css");
+        assert_eq!((css.requisite, css.requisites), (true, 2));
+        assert_eq!(record(&records, "/fonts/f.woff2").depth, 3);
+        assert_eq!(record(&records, "/imp-bg.png").depth, 4);
+        assert_eq!(record(&records, "/frame.html").links, 0, "not scanned");
+        assert_eq!(summary.filtered["robots"], 1, "/private.png");
+    });
+}
+
+#[test]
+fn requisites_in_scope_stay_on_the_crawls_hosts() {
+    solo::run(async {
+        let (site, cdn) = sites().await;
+        let cfg = Config {
+            requisites_in_scope: true,
+            ..cfg(true)
+        };
+        let _ = crawl_links(vec![site.url("/")], cfg).await;
+        assert_eq!(sorted(site.paths()), paths_with_requisites());
+        assert!(cdn.paths().is_empty(), "{:?}", cdn.paths());
+    });
+}
+
+/// The target URIs of the `response` records of the WARC files in `dir`,
+/// after `warcio check` passes on each.
+fn archived(bin: &Path, dir: &Path) -> BTreeSet<String> {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".warc.gz"))
+        .collect();
+    assert!(!files.is_empty(), "no WARC file in {}", dir.display());
+    let mut uris = BTreeSet::new();
+    for f in &files {
+        stdout_of(Command::new(bin.join("warcio")).arg("check").arg(f));
+        let script = "import sys\nfrom warcio.archiveiterator import ArchiveIterator\n\
+            for r in ArchiveIterator(open(sys.argv[1], 'rb')):\n\
+            \x20   if r.rec_type == 'response': print(r.rec_headers.get_header('WARC-Target-URI'))\n";
+        let out = stdout_of(Command::new(bin.join("python")).args(["-c", script]).arg(f));
+        uris.extend(String::from_utf8(out).unwrap().lines().map(str::to_owned));
+    }
+    uris
+}
+
+#[test]
+fn the_warc_of_a_crawl_with_page_requisites_holds_them() {
+    let Some(bin) = common::warcio::warcio() else {
+        return;
+    };
+    let http = |ctype: &str, status: u16, body: String| {
+        format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    let cdn = blocking::serve_on("127.0.0.2", move |r| match r.path.as_str() {
+        "/cdn.png" => http("image/png", 200, "png".into()),
+        _ => http("text/plain", 404, String::new()),
+    });
+    let cdn2 = cdn.clone();
+    let site = blocking::serve(move |r| {
+        let (status, ctype, body) = answer(&r.path, &cdn2);
+        http(ctype, status, body)
+    });
+    for (option, want) in [
+        (None, sorted(TODAY.iter().copied())),
+        (
+            Some("--page-requisites"),
+            paths_with_requisites()
+                .into_iter()
+                .chain(["cdn:/cdn.png".into(), "cdn:/robots.txt".into()])
+                .collect(),
+        ),
+    ] {
+        let dir = common::fresh_dir(&format!("requisites-warc-{}", option.is_some()));
+        let warc = dir.join("crawl.warc.gz");
+        let mut args = vec![
+            "crawl".to_owned(),
+            format!("{site}/"),
+            "--depth".into(),
+            "1".into(),
+            "--warc".into(),
+            warc.to_string_lossy().into_owned(),
+            "--output".into(),
+            dir.join("pages.jsonl").to_string_lossy().into_owned(),
+        ];
+        args.extend(option.map(str::to_owned));
+        stdout_of(Command::new(env!("CARGO_BIN_EXE_solo-crawl")).args(&args));
+        let got: BTreeSet<String> = archived(&bin, &dir)
+            .into_iter()
+            .map(|u| match (u.strip_prefix(&site), u.strip_prefix(&cdn)) {
+                (Some(path), _) => path.to_owned(),
+                (_, Some(path)) => format!("cdn:{path}"),
+                _ => u,
+            })
+            .collect();
+        assert_eq!(got, want, "{option:?}");
+    }
+}
