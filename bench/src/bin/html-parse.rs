@@ -26,6 +26,12 @@
 //! Each (corpus, library) runs `--reps` times, alternating; the median
 //! pages/s and MB/s are printed and, with `--json`, written as JSON lines
 //! (workload `html-small` / `html-large`, runtime = library).
+//!
+//! `--passes N` instead only scans both corpora N times with solo-crawl's
+//! streaming scan and prints the link count: a fixed amount of work, for
+//! instruction counts that a busy machine does not change (`valgrind
+//! --tool=callgrind`, N against 0: the difference is N passes of 208
+//! pages); with `--requisites`, the scan of `--page-requisites`.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -181,13 +187,17 @@ fn time(pages: &[String], min: Duration, mut f: impl FnMut(&str) -> usize) -> (f
 fn main() {
     let mut reps = 5usize;
     let mut json: Option<String> = None;
+    let mut passes: Option<usize> = None;
+    let mut requisites = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--reps" => reps = args.next().and_then(|v| v.parse().ok()).unwrap_or(5).max(1),
             "--json" => json = args.next(),
+            "--passes" => passes = args.next().and_then(|v| v.parse().ok()),
+            "--requisites" => requisites = true,
             _ => {
-                eprintln!("usage: html-parse [--reps N] [--json FILE]");
+                eprintln!("usage: html-parse [--reps N] [--json FILE] [--passes N [--requisites]]");
                 std::process::exit(2);
             }
         }
@@ -198,6 +208,22 @@ fn main() {
     let page_url = Url::parse("http://127.0.0.1:8080/p/1/1234.html").expect("url");
     let small: Vec<String> = (0..200).map(|i| small_page(i * 37, 100_000)).collect();
     let large: Vec<String> = (0..8).map(large_page).collect();
+    if let Some(n) = passes {
+        let mut found = 0usize;
+        for _ in 0..n {
+            for p in small.iter().chain(&large) {
+                found += if requisites {
+                    solo_crawl::__bench::scan_requisites(p, &page_url)
+                        .requisites
+                        .len()
+                } else {
+                    solo_crawl::__bench::scan(p, &page_url).links.len()
+                };
+            }
+        }
+        println!("{found} URLs in {n} passes");
+        return;
+    }
 
     // Both must agree on every page, or the comparison means nothing.
     for p in small.iter().chain(&large) {

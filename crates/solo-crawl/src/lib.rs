@@ -177,6 +177,11 @@ pub use warc::{WarcOutput, DEFAULT_WARC_GZIP_LEVEL};
 pub mod __bench {
     pub use crate::frontier::{IdHasher, SeenSet};
     pub use crate::links::{scan, scan_dom};
+
+    /// [`scan`] as `--page-requisites` runs it (links and requisites).
+    pub fn scan_requisites(html: &str, page: &url::Url) -> crate::PageScan {
+        crate::links::scan_with(html, page, usize::MAX, encoding_rs::UTF_8, true)
+    }
 }
 
 /// The snippets of `docs/scrapy-to-solo-crawl.md`, run as doctests.

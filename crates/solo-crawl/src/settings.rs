@@ -482,6 +482,9 @@ impl CrawlSettings {
 /// let new = BTreeMap::from([("depth".to_owned(), "3".to_owned())]);
 /// let d = solo_crawl::settings::differences(&old, &new);
 /// assert_eq!(d, ["depth: 2 (stored) -> 3 (now)"]);
+/// // A flag a state from an older version does not know is off there.
+/// let flag = BTreeMap::from([("page-requisites".to_owned(), "false".to_owned())]);
+/// assert!(solo_crawl::settings::differences(&BTreeMap::new(), &flag).is_empty());
 /// ```
 pub fn differences(
     stored: &BTreeMap<String, String>,
@@ -497,7 +500,10 @@ pub fn differences(
                 stored.get(k).unwrap_or(&unset),
                 now.get(k).unwrap_or(&unset),
             );
-            (a != b).then(|| format!("{k}: {a} (stored) -> {b} (now)"))
+            // A flag is off where it is not set (a state written before
+            // the flag existed): `false` in TOML, a string is quoted.
+            let same = a == b || [a, b].iter().all(|v| *v == &unset || *v == "false");
+            (!same).then(|| format!("{k}: {a} (stored) -> {b} (now)"))
         })
         .collect()
 }
