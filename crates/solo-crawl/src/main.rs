@@ -346,6 +346,11 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
             a.max_bytes
         )));
     }
+    if a.requisites_in_scope && !a.page_requisites {
+        return Err(Usage(
+            "--requisites-in-scope only narrows --page-requisites: add --page-requisites".into(),
+        ));
+    }
     for d in &a.allow_domain {
         if d.is_empty() || d.contains(['/', ':', ' ']) {
             return Err(Usage(format!(

@@ -475,4 +475,15 @@ mod tests {
         }
         assert!(requests(&r, &urls).is_empty());
     }
+
+    #[test]
+    fn a_stored_requisite_stays_one_and_a_link_stores_nothing_more() {
+        let page = Request::new(Url::parse("http://a.test/").unwrap(), ());
+        let urls = [Url::parse("http://a.test/i.png").unwrap()];
+        let img = requests(&page, &urls).remove(0);
+        let text = serde_json::to_string(&img).unwrap();
+        let back: Request<()> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.extras().requisite, 1, "{text}");
+        assert!(!serde_json::to_string(&page).unwrap().contains("requisite"));
+    }
 }

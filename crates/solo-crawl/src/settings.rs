@@ -113,7 +113,7 @@ pub struct CrawlSettings {
     pub page_requisites: bool,
     /// With --page-requisites: only from hosts in the crawl's scope (start
     /// hosts, --allow-domain, --allow), as wget -p without -H.
-    #[arg(long, requires = "page_requisites")]
+    #[arg(long)]
     pub requisites_in_scope: bool,
     /// Also crawl the sitemaps listed (Sitemap: lines) in the start
     /// hosts' robots.txt, and the pages they list.

@@ -238,3 +238,14 @@ fn the_warc_of_a_crawl_with_page_requisites_holds_them() {
         assert_eq!(got, want, "{option:?}");
     }
 }
+
+#[test]
+fn requisites_in_scope_alone_is_a_usage_error_that_says_what_to_add() {
+    let out = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args(["crawl", "http://127.0.0.1:9/", "--requisites-in-scope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("add --page-requisites"), "{err}");
+}
