@@ -24,7 +24,12 @@ fn answer(path: &str, cdn: &str) -> (u16, &'static str, String) {
     let html = |s: String| (200, "text/html", s);
     match path {
         "/robots.txt" => (200, "text/plain", "User-agent: *\nDisallow: /private\n".into()),
-        "/" => html(r#"<title>home</title><a href="/last.html">last</a>"#.into()),
+        // The icon is a link too (within --depth): with the option, a
+        // requisite first.
+        "/" => html(
+            r#"<title>home</title><link rel=icon href="/favicon.ico"><a href="/last.html">last</a>"#
+                .into(),
+        ),
         // Depth 1, the last one with --depth 1.
         "/last.html" => html(format!(
             r#"<html><head><title>last</title><meta name=robots content=nofollow>
@@ -54,13 +59,12 @@ fn answer(path: &str, cdn: &str) -> (u16, &'static str, String) {
 }
 
 /// What the main site serves with `--depth 1` and no option: the pages.
-const TODAY: &[&str] = &["/", "/last.html", "/robots.txt"];
+const TODAY: &[&str] = &["/", "/favicon.ico", "/last.html", "/robots.txt"];
 
 /// What `--page-requisites` adds on the main site (not /private.png:
 /// robots.txt; not the iframe's link and image, nor /deeper.html).
 const REQUISITES: &[&str] = &[
     "/app.js",
-    "/favicon.ico",
     "/fonts/f.woff2",
     "/frame.html",
     "/imp-bg.png",
@@ -117,6 +121,7 @@ fn without_the_option_the_crawl_fetches_what_it_did() {
         assert_eq!(sorted(site.paths()), sorted(TODAY.iter().copied()));
         assert!(cdn.paths().is_empty(), "{:?}", cdn.paths());
         assert_eq!(record(&records, "/last.html").requisites, 0);
+        assert!(!record(&records, "/favicon.ico").requisite);
     });
 }
 
@@ -138,6 +143,8 @@ fn requisites_of_a_page_at_the_last_depth_are_fetched_and_not_followed() {
         assert!(img.requisite);
         assert_eq!((img.depth, img.status), (2, Some(200)));
         assert!(img.referer.as_deref().unwrap().ends_with("/last.html"));
+        let icon = record(&records, "/favicon.ico");
+        assert!(icon.requisite && icon.referer.as_deref().unwrap().ends_with('/'));
         let css = record(&records, "/s.css");
         assert_eq!((css.requisite, css.requisites), (true, 2));
         assert_eq!(record(&records, "/fonts/f.woff2").depth, 3);
