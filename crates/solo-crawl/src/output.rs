@@ -528,7 +528,7 @@ pub fn csv_safe(cell: &str) -> Cow<'_, str> {
 /// w.flush().unwrap();
 /// let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
 /// assert_eq!(text.lines().next(), Some("url,final_url,status,depth,content_type,bytes,title,links,elapsed_ms,referer,error,redirect_to,redirected_from,noindex,nofollow,canonical,lastmod,truncated,not_modified,requisite,requisites"));
-/// assert_eq!(text.lines().nth(1), Some("http://a.test/,,200,0,,0,,0,0.0,,,,,false,false,,,,"));
+/// assert_eq!(text.lines().nth(1), Some("http://a.test/,,200,0,,0,,0,0.0,,,,,false,false,,,,,,"));
 /// ```
 pub struct RecordWriter {
     pages: Stream,
