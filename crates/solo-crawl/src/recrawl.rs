@@ -3,7 +3,8 @@
 //!
 //! Owns: [`Recrawl`] (the setting: which known pages a pass requests
 //! again), what the state store keeps of a page for the next pass
-//! (`Previous`: its `ETag`, its `Last-Modified`, the links it had), the
+//! (`Previous`: its `ETag`, its `Last-Modified`, the links it had and,
+//! with `--page-requisites`, its requisites), the
 //! conditional headers a recrawled request carries, and what a `304 Not
 //! Modified` stands for (the page as the previous pass saw it: its links
 //! are followed again). Must not: store anything itself (the `store`
@@ -64,6 +65,10 @@ pub(crate) struct Previous {
     /// The links the page had (its follow requests' URLs).
     #[serde(default)]
     pub(crate) links: Vec<String>,
+    /// Its requisites (`--page-requisites`): requested again as
+    /// requisites when it answers 304.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) requisites: Vec<String>,
 }
 
 const IF_NONE_MATCH: &str = "If-None-Match";
@@ -111,6 +116,7 @@ pub(crate) fn keep(f: &Fetched, before: Option<&Previous>) -> Previous {
             .map(str::to_owned)
             .or_else(|| old(|p| &p.last_modified)),
         links: Vec::new(),
+        requisites: Vec::new(),
     }
 }
 
@@ -169,7 +175,10 @@ pub(crate) fn page_op<C: Clone + Serialize>(
     follows: &[Request<C>],
 ) -> crate::sink::Msg {
     let mut previous = previous.clone();
-    previous.links = follows.iter().map(|r| r.url.to_string()).collect();
+    let (requisites, links): (Vec<_>, Vec<_>) =
+        follows.iter().partition(|r| r.extras().requisite > 0);
+    previous.links = links.iter().map(|r| r.url.to_string()).collect();
+    previous.requisites = requisites.iter().map(|r| r.url.to_string()).collect();
     crate::sink::Msg::State(crate::store::Op::Page {
         fp: request.key(),
         request: serde_json::to_string(&stored(request)).unwrap_or_default(),

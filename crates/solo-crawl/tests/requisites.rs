@@ -256,3 +256,62 @@ fn requisites_in_scope_alone_is_a_usage_error_that_says_what_to_add() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("add --page-requisites"), "{err}");
 }
+
+#[test]
+fn a_recrawl_asks_again_for_the_requisites_of_an_unchanged_page() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let flaky = Arc::new(AtomicUsize::new(0));
+    let hits = flaky.clone();
+    let site = blocking::serve(move |r| {
+        let unchanged = r.header("if-none-match") == Some("\"v1\"");
+        let (status, body) = match r.path.as_str() {
+            "/" => ("200 OK", r#"<a href="/last.html">last</a>"#),
+            "/last.html" if unchanged => ("304 Not Modified", ""),
+            "/last.html" => ("200 OK", r#"<img src="/flaky.png"><img src="/ok.png">"#),
+            // Missing in the first pass, there in the second.
+            "/flaky.png" if hits.fetch_add(1, Ordering::SeqCst) == 0 => ("404 Not Found", ""),
+            "/flaky.png" | "/ok.png" => ("200 OK", "png"),
+            _ => ("404 Not Found", ""),
+        };
+        format!(
+            "HTTP/1.1 {status}\r\nETag: \"v1\"\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
+    let dir = common::fresh_dir("requisites-recrawl");
+    let run = |out: &str, extra: &[&str]| {
+        let state = dir.join("state");
+        let args = [
+            "crawl",
+            &format!("{site}/"),
+            "--depth",
+            "1",
+            "--page-requisites",
+        ];
+        stdout_of(
+            Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+                .args(args)
+                .arg("--state")
+                .arg(&state)
+                .arg("--output")
+                .arg(dir.join(out))
+                .args(extra),
+        );
+        let text = std::fs::read_to_string(dir.join(out)).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect::<Vec<solo_crawl::PageRecord>>()
+    };
+    let first = run("pass1.jsonl", &[]);
+    assert_eq!(record(&first, "/flaky.png").status, Some(404));
+    let second = run("pass2.jsonl", &["--recrawl"]);
+    let last = record(&second, "/last.html");
+    assert!(last.not_modified);
+    // Its links are its links; its requisites are asked for again.
+    assert_eq!((last.links, last.requisites), (0, 2));
+    let again = record(&second, "/flaky.png");
+    assert_eq!((again.status, again.requisite), (Some(200), true));
+    assert_eq!(flaky.load(Ordering::SeqCst), 2);
+}

@@ -168,10 +168,18 @@ async fn page<S: Spider, F: Fetch>(
                 // links now.
                 let before = request.take_previous();
                 let mut kept = recrawl::keep(&f, before.as_deref());
-                kept.links = before.map(|p| p.links).unwrap_or_default();
+                let before = before.map(|p| (p.links, p.requisites));
+                (kept.links, kept.requisites) = before.unwrap_or_default();
                 for link in kept.links.iter().filter_map(|l| Url::parse(l).ok()) {
                     out.follow(Request::new(link, request.callback.clone()));
                 }
+                let embeds: Vec<Url> = kept
+                    .requisites
+                    .iter()
+                    .filter_map(|l| Url::parse(l).ok())
+                    .collect();
+                record.requisites = embeds.len() as u64;
+                out.embed(crate::requisites::requests(&request, &embeds));
                 record.not_modified = true;
                 record.links = kept.links.len() as u64;
                 request.set_previous(Some(Box::new(kept)));
