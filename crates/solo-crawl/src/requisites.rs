@@ -87,11 +87,9 @@ pub(crate) fn element(tag: &str, attr: impl Fn(&str) -> Option<String>, out: &mu
 /// are a URL and descriptors, split by commas; a descriptor may hold
 /// commas inside parentheses).
 ///
-/// ```ignore
-/// let mut v = Vec::new();
-/// srcset("a.png 1x, b.png 2x,c.png", &mut v);
-/// assert_eq!(v, ["a.png", "b.png", "c.png"]);
-/// ```
+/// `a.png 1x, b.png 2x,c.png` holds `a.png`, `b.png` and `c.png`;
+/// `a.png,b.png` is one URL (a URL runs to the next space; only commas
+/// at its end are not part of it).
 pub(crate) fn srcset(set: &str, out: &mut Vec<String>) {
     let mut rest = set;
     loop {
