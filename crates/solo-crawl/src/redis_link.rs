@@ -107,10 +107,12 @@ fn explain_open(shown: &str, e: &RedisError) -> String {
     let said = explain(shown, e);
     let text = e.to_string();
     let tls = shown.starts_with("rediss");
-    if tls && text.contains("Fetch certs") {
+    if tls && text.contains("CaUsedAsEndEntity") {
+        format!("{said}: the server's certificate is a CA certificate (basicConstraints CA:TRUE, what `openssl req -x509` makes by default), which TLS does not accept as a server's own, trusted or not: have that CA sign a certificate for the server (CA:FALSE) and give redis-server that one")
+    } else if tls && text.contains("Fetch certs") {
         format!("{said}: the CA certificates to trust could not be read; SSL_CERT_FILE, if set, must name a PEM file of them")
     } else if tls
-        && ["certificate", "UnknownIssuer", "CaUsedAsEndEntity"]
+        && ["certificate", "UnknownIssuer"]
             .iter()
             .any(|w| text.contains(w))
     {
@@ -592,6 +594,32 @@ impl std::fmt::Display for CrawlStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server certificate that is itself a CA is explained as such:
+    /// trusting it (SSL_CERT_FILE) does not help, which the hint for an
+    /// untrusted certificate said (the re-audit's D6).
+    #[test]
+    fn a_ca_certificate_served_by_redis_is_explained() {
+        let tls_error = |detail: &str| {
+            RedisError::from((
+                ErrorKind::IoError,
+                "TLS handshake failed",
+                detail.to_owned(),
+            ))
+        };
+        let shown = "rediss://127.0.0.1:6390/0";
+        let ca = explain_open(
+            shown,
+            &tls_error("invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))"),
+        );
+        assert!(
+            ca.contains("is a CA certificate") && ca.contains("CA:FALSE"),
+            "{ca}"
+        );
+        assert!(!ca.contains("SSL_CERT_FILE"), "{ca}");
+        let untrusted = explain_open(shown, &tls_error("invalid peer certificate: UnknownIssuer"));
+        assert!(untrusted.contains("SSL_CERT_FILE"), "{untrusted}");
+    }
 
     #[test]
     fn a_moved_redirect_keeps_the_urls_credentials() {

@@ -22,6 +22,8 @@ pub(crate) struct Server {
     /// The primary of a replica, `HOST:PORT`.
     pub(crate) primary: Option<String>,
     pub(crate) policy: Option<String>,
+    /// `maxmemory` in bytes (0: no limit, so nothing is ever evicted).
+    pub(crate) maxmemory: Option<u64>,
 }
 
 impl Server {
@@ -36,12 +38,16 @@ impl Server {
                     Ok(v) => Server::from_hello(&v),
                     Err(_) => Server::default(),
                 };
-                s.policy = redis::cmd("CONFIG")
-                    .arg("GET")
-                    .arg("maxmemory-policy")
-                    .query::<Vec<String>>(con)
-                    .ok()
-                    .and_then(|v| v.into_iter().nth(1));
+                let mut config = |name: &str| {
+                    redis::cmd("CONFIG")
+                        .arg("GET")
+                        .arg(name)
+                        .query::<Vec<String>>(con)
+                        .ok()
+                        .and_then(|v| v.into_iter().nth(1))
+                };
+                s.policy = config("maxmemory-policy");
+                s.maxmemory = config("maxmemory").and_then(|m| m.parse().ok());
                 Ok(s)
             }
             Err(e) => Err(e),
@@ -65,6 +71,7 @@ impl Server {
             role: field("role"),
             primary,
             policy: field("maxmemory_policy"),
+            maxmemory: field("maxmemory").and_then(|m| m.parse().ok()),
         }
     }
 
@@ -122,12 +129,17 @@ impl Server {
     }
 
     /// Whether the crawl's keys are safe from eviction: an error for an
-    /// `allkeys-*` policy; `Ok(Some(note))` when the policy is unknown
-    /// (this user may not read it). `volatile-*` policies evict only keys
-    /// with a time to live, which the crawl's keys have not: at
-    /// `maxmemory` they refuse writes, as `noeviction` does.
+    /// `allkeys-*` policy under a memory limit; `Ok(Some(note))` for one
+    /// without a limit (`maxmemory 0` evicts nothing, until a limit is
+    /// set) and when the policy is unknown (this user may not read it).
+    /// `volatile-*` policies evict only keys with a time to live, which
+    /// the crawl's keys have not: at `maxmemory` they refuse writes, as
+    /// `noeviction` does.
     pub(crate) fn eviction(&self) -> Result<Option<String>, String> {
         match self.policy.as_deref() {
+            Some(p) if p.starts_with("allkeys-") && self.maxmemory == Some(0) => Ok(Some(format!(
+                "its maxmemory-policy is {p}, with no maxmemory set, so nothing is evicted now; if a limit is set while the crawl runs, Redis would evict its keys and lose queued URLs: set the policy to noeviction"
+            ))),
             Some(p) if p.starts_with("allkeys-") => Err(format!(
                 "its maxmemory-policy is {p}: at maxmemory Redis would evict the crawl's keys, losing queued URLs without a word; set it to noeviction (CONFIG SET maxmemory-policy noeviction, and in redis.conf) or give crawls a Redis of their own"
             )),
@@ -184,6 +196,16 @@ mod tests {
         );
         let e = s.eviction().unwrap_err();
         assert!(e.contains("allkeys-lru") && e.contains("noeviction"), "{e}");
+        // With a limit it evicts; without one (maxmemory 0) nothing is
+        // evicted: a warning, not a refusal (the re-audit's R1).
+        let limited = Server::from_info("maxmemory:3145728\r\nmaxmemory_policy:allkeys-lru\r\n");
+        assert!(limited.eviction().is_err());
+        let unlimited = Server::from_info("maxmemory:0\r\nmaxmemory_policy:allkeys-lru\r\n");
+        let note = unlimited.eviction().unwrap().unwrap();
+        assert!(
+            note.contains("no maxmemory set") && note.contains("noeviction"),
+            "{note}"
+        );
         for fine in ["noeviction", "volatile-lru", "volatile-ttl"] {
             let s = Server {
                 policy: Some(fine.into()),

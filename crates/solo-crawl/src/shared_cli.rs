@@ -348,7 +348,7 @@ pub(crate) fn status(s: &SharedCrawl) -> ExitCode {
 pub(crate) fn delete(s: &SharedCrawl, force: bool) -> ExitCode {
     match solo_crawl::delete_crawl(&s.redis, &s.crawl_id, force) {
         Ok(d) => {
-            say!("removed crawl {:?}: {d}", s.crawl_id);
+            sayln!("removed crawl {:?}: {d}", s.crawl_id);
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),

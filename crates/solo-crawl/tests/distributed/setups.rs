@@ -84,6 +84,8 @@ fn an_evicting_maxmemory_policy_is_refused_before_anything_is_written() {
         "no",
         "--maxmemory-policy",
         "allkeys-lru",
+        "--maxmemory",
+        "100mb",
     ]);
     let url = redis.url();
     let o = seed(&url, "ev");
@@ -94,7 +96,15 @@ fn an_evicting_maxmemory_policy_is_refused_before_anything_is_written() {
         "{err}"
     );
     assert_eq!(redis.cmd(&["EXISTS", "solo:{ev}:settings"]), ":0");
+    // Without a memory limit nothing is evicted: the crawl runs, warned
+    // (it was refused, though it had run before: the re-audit's R1).
+    assert_eq!(redis.cmd(&["CONFIG", "SET", "maxmemory", "0"]), "+OK");
+    let o = seed(&url, "ev0");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("no maxmemory set"), "{err}");
     // volatile-* evicts only keys with a time to live: the crawl's have none.
+    assert_eq!(redis.cmd(&["CONFIG", "SET", "maxmemory", "100mb"]), "+OK");
     assert_eq!(
         redis.cmd(&["CONFIG", "SET", "maxmemory-policy", "volatile-lru"]),
         "+OK"
@@ -281,8 +291,8 @@ fn crawl_ids_are_checked_finished_crawls_say_so_and_delete_removes_one_crawl() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let said = String::from_utf8_lossy(&o.stdout);
     assert!(
-        said.contains("removed crawl \"x*\"") && said.contains("seen"),
-        "{said}"
+        said.contains("removed crawl \"x*\"") && said.contains("seen") && said.ends_with(")\n"),
+        "{said:?}"
     );
     assert!(redis.keys("solo:{x\\*}:*").is_empty());
     assert!(
