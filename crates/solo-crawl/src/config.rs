@@ -148,7 +148,11 @@ pub struct Config {
     /// A requisite is fetched even past `depth_limit` (a page at the last
     /// depth still gets its images), and is not followed: no links are
     /// read from it and the spider does not see it (only a stylesheet's
-    /// requisites are read, at most four embeds from the page). It is
+    /// requisites are read, at most four embeds from the page). But a
+    /// requisite whose answer is HTML (a frame's page) and that the crawl
+    /// would have followed as a link (within `depth_limit`, the scope and
+    /// `allow`) is crawled as a page, as in wget `-r -p`: the spider sees
+    /// it and its links are followed, so the option loses no page. It is
     /// fetched from any host, as Heritrix and browser-based archivers do
     /// (pages load their images and fonts from CDNs), unless
     /// `requisites_in_scope`; robots.txt, the seen set (one URL is fetched

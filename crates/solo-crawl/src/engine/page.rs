@@ -214,8 +214,16 @@ async fn page<S: Spider, F: Fetch>(
                 out.embed(crate::requisites::requests(&request, &found));
             }
             if request.extras().requisite > 0 {
-                // Archived, not followed: no spider, no links.
-                return Report::answered(host, request, record, out, f.final_url, None);
+                // An HTML requisite the crawl would have followed as a link
+                // (a frame that is linked too) is a page: its links are
+                // followed and its own requisites start over. Others are
+                // archived, not followed: no spider, no links.
+                let x = request.extras();
+                let html = ok && crate::links::is_html(f.header("content-type"), &f.body);
+                if !(x.page_if_html && html) {
+                    return Report::answered(host, request, record, out, f.final_url, None);
+                }
+                request.extras_mut().requisite = 0;
             }
             if let (Some(role), true) = (request.extras().sitemap, ok) {
                 let limits = &cfg.sitemap_limits;
