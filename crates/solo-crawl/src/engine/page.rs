@@ -542,6 +542,8 @@ struct Wire<'a> {
     jar_id: Option<&'a str>,
     /// Cookies to put into `jar` first (without a jar: to send).
     cookies: &'a [(String, String)],
+    /// Another attempt follows a retryable failure (`--retries` left).
+    retry_left: bool,
 }
 
 impl<'a> Wire<'a> {
@@ -555,6 +557,7 @@ impl<'a> Wire<'a> {
             jar: sh.sessions.jar(x.cookie_jar.as_deref()),
             jar_id: x.cookie_jar.as_deref(),
             cookies: &x.cookies,
+            retry_left: r.retries < sh.config.max_retries,
         }
     }
 }
@@ -605,7 +608,10 @@ async fn download<S: Spider, F: Fetch>(
         capture: sh.archive.is_some(),
     };
     // An exchange that failed after its head is archived too, with what
-    // was received (the record says why it is cut short).
+    // was received (the record says why it is cut short); but only the
+    // last attempt's: a cut capture next to its retry's whole one, same
+    // URL and second, would be the one replay picks as often as not.
+    let retried = wire.retry_left;
     let archive = |capture: Option<Box<crate::warc::Capture>>| {
         if let (Some(archive), Some(capture)) = (&sh.archive, capture) {
             // The URL's credentials went as `Authorization`, not in the URL.
@@ -617,7 +623,9 @@ async fn download<S: Spider, F: Fetch>(
     let mut f = match sh.fetcher.fetch(&req).await {
         Ok(f) => f,
         Err(mut e) => {
-            archive(e.capture.take());
+            if !(retried && e.kind.is_retryable()) {
+                archive(e.capture.take());
+            }
             return Err(e);
         }
     };
