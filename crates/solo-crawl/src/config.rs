@@ -96,7 +96,10 @@ pub struct Config {
     /// Links taken from one page at most (the first ones, in document
     /// order); a page with more is marked `truncated: ["links"]` in its
     /// record and counted in the summary (`links_capped`). Like Nutch's
-    /// `db.max.outlinks.per.page` or Heritrix's `maxOutlinks`.
+    /// `db.max.outlinks.per.page` or Heritrix's `maxOutlinks`. With
+    /// [`page_requisites`](Config::page_requisites) it also caps the
+    /// requisites of one page or stylesheet: one with more is marked
+    /// `truncated: ["requisites"]` (not counted in `links_capped`).
     pub max_links_per_page: usize,
     /// HTML bodies larger than this are scanned for links and title on a
     /// helper thread ([`solo::to_thread`]), so a huge page does not stall

@@ -224,8 +224,12 @@ pub struct PageScan {
     /// `srcset` candidate, scripts, frames, media, objects, icons,
     /// stylesheets) and the `url(...)`/`@import` of its `<style>` blocks
     /// and `style` attributes, resolved like `links`, each once in
-    /// document order, at most the link cap (more set `capped`).
+    /// document order, at most the link cap (more set
+    /// `requisites_capped`).
     pub requisites: Vec<Url>,
+    /// The page embeds more requisites than the link cap: the rest were
+    /// not resolved (`links` may be whole; see `capped`).
+    pub requisites_capped: bool,
 }
 
 /// Whether a `rel` value holds the token `token`.
@@ -612,8 +616,8 @@ where
             }
         }
     }
-    let (requisites, cut) = crate::requisites::resolve(&base, embeds, max_links, charset);
-    capped |= cut;
+    let (requisites, requisites_capped) =
+        crate::requisites::resolve(&base, embeds, max_links, charset);
     let words: Vec<&str> = title.split_whitespace().collect();
     PageScan {
         requisites,
@@ -625,6 +629,7 @@ where
         robots_meta: metas.robots,
         refresh: metas.refresh,
         capped,
+        requisites_capped,
     }
 }
 
@@ -809,8 +814,9 @@ mod tests {
         let html = "<img src=/1.png><img src=/2.png><img src=/3.png><a href=/x>x</a>";
         let s = scan_with(html, &page, 2, encoding_rs::UTF_8, true);
         assert_eq!(s.requisites.len(), 2);
-        assert!(s.capped);
-        assert!(!scan_with(html, &page, 3, encoding_rs::UTF_8, true).capped);
+        // The requisites were cut, not the one link.
+        assert!(s.requisites_capped && !s.capped);
+        assert!(!scan_with(html, &page, 3, encoding_rs::UTF_8, true).requisites_capped);
     }
 
     #[test]

@@ -226,22 +226,26 @@ pub(crate) fn decode_css<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<
 }
 
 /// The requisites of a stylesheet, resolved against its URL (http(s)
-/// only, fragments dropped, each once, at most `max`).
+/// only, fragments dropped, each once, at most `max`), and whether more
+/// were cut.
 pub(crate) fn of_stylesheet(
     body: &[u8],
     content_type: Option<&str>,
     url: &Url,
     max: usize,
-) -> Vec<Url> {
+) -> (Vec<Url>, bool) {
     let mut found = Vec::new();
     css(&decode_css(body, content_type), &mut found);
-    resolve(url, found, max, encoding_rs::UTF_8).0
+    resolve(url, found, max, encoding_rs::UTF_8)
 }
 
 /// The requisites of a fetched stylesheet (see [`of_stylesheet`]), read
 /// on a helper thread when it is larger than
 /// [`parse_off_loop_bytes`](crate::Config::parse_off_loop_bytes).
-pub(crate) async fn read_stylesheet(f: &crate::fetch::Fetched, cfg: &crate::Config) -> Vec<Url> {
+pub(crate) async fn read_stylesheet(
+    f: &crate::fetch::Fetched,
+    cfg: &crate::Config,
+) -> (Vec<Url>, bool) {
     let max = cfg.max_links_per_page;
     let content_type = f.header("content-type");
     if f.body.len() <= cfg.parse_off_loop_bytes {
@@ -443,7 +447,8 @@ mod tests {
             Some("text/css"),
             &u,
             10,
-        );
+        )
+        .0;
         let got: Vec<&str> = got.iter().map(Url::as_str).collect();
         assert_eq!(
             got,

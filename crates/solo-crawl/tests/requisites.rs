@@ -211,6 +211,45 @@ fn an_embedded_page_within_depth_is_crawled_as_a_page() {
     });
 }
 
+#[test]
+fn requisites_past_the_link_cap_are_reported_as_requisites_cut() {
+    solo::run(async {
+        let site = start(|path: String| {
+            std::future::ready(match path.as_str() {
+                "/" => SiteResponse::typed(
+                    200,
+                    "text/html",
+                    r#"<link rel=stylesheet href=/s.css><img src=/1.png><img src=/2.png>
+                    <a href=/other>o</a>"#
+                        .to_owned(),
+                ),
+                "/s.css" => SiteResponse::typed(
+                    200,
+                    "text/css",
+                    "a{b:url(/c1.png)} c{d:url(/c2.png)} e{f:url(/c3.png)}".to_owned(),
+                ),
+                _ => SiteResponse::typed(200, "image/png", "png".to_owned()),
+            })
+        })
+        .await;
+        let cfg = Config {
+            max_links_per_page: 2,
+            ..cfg(true)
+        };
+        let (_, records) = crawl_links(vec![site.url("/")], cfg).await;
+        // Three embeds, two kept; the two links (the stylesheet's
+        // `link[href]` and the `a`) are whole.
+        let home = record(&records, "/");
+        assert_eq!((home.links, home.requisites), (2, 2));
+        assert_eq!(home.truncated, ["requisites"]);
+        let css = record(&records, "/s.css");
+        assert_eq!(
+            (css.requisites, &css.truncated[..]),
+            (2, &["requisites".to_owned()][..])
+        );
+    });
+}
+
 /// The target URIs of the `response` records of the WARC files in `dir`,
 /// after `warcio check` passes on each.
 fn archived(bin: &Path, dir: &Path) -> BTreeSet<String> {

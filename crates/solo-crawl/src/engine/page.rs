@@ -209,8 +209,11 @@ async fn page<S: Spider, F: Fetch>(
             }
             let ok = (200..300).contains(&f.status);
             if ok && cfg.page_requisites && crate::requisites::is_css(f.header("content-type")) {
-                let found = crate::requisites::read_stylesheet(&f, cfg).await;
+                let (found, capped) = crate::requisites::read_stylesheet(&f, cfg).await;
                 record.requisites = found.len() as u64;
+                if capped {
+                    record.truncated.push("requisites".into());
+                }
                 out.embed(crate::requisites::requests(&request, &found));
             }
             if request.extras().requisite > 0 {
@@ -272,6 +275,9 @@ async fn page<S: Spider, F: Fetch>(
                 if let Some(found) = response.scan().filter(|_| cfg.page_requisites) {
                     // Embeds are not links: a nofollow page keeps them.
                     record.requisites = found.requisites.len() as u64;
+                    if found.requisites_capped {
+                        record.truncated.push("requisites".into());
+                    }
                     out.embed(crate::requisites::requests(&request, &found.requisites));
                 }
             } else {
