@@ -142,8 +142,9 @@ pub struct Config {
     /// `-p`, Heritrix's embedded resources), so that an archive
     /// (`--warc`) of the page replays whole: its images (and every
     /// `srcset` candidate), scripts, frames, media and their posters and
-    /// tracks, `embed`/`object`, `input type=image`, icons, stylesheets,
-    /// and the `url(...)`/`@import` of its `<style>` blocks and `style`
+    /// tracks, `embed`/`object`, `input type=image`, icons (Apple's too),
+    /// stylesheets, preloads (`link rel=preload|modulepreload`), the
+    /// `background` of `body` and tables, SVG `<image>`, and the `url(...)`/`@import` of its `<style>` blocks and `style`
     /// attributes; of each stylesheet fetched (`text/css`), its
     /// `url(...)` and `@import` (fonts, backgrounds, more stylesheets).
     /// Off by default: the scan then costs what it did.

@@ -222,7 +222,7 @@ pub struct PageScan {
     /// ([`Config::page_requisites`](crate::Config::page_requisites);
     /// empty otherwise): what its elements embed (images and every
     /// `srcset` candidate, scripts, frames, media, objects, icons,
-    /// stylesheets) and the `url(...)`/`@import` of its `<style>` blocks
+    /// stylesheets, preloads, table and body backgrounds, SVG images) and the `url(...)`/`@import` of its `<style>` blocks
     /// and `style` attributes, resolved like `links`, each once in
     /// document order, at most the link cap (more set
     /// `requisites_capped`).
@@ -552,7 +552,16 @@ pub(crate) fn scan_dom_with(
         });
         for e in doc.select(sel) {
             let el = e.value();
-            let attr = |name: &str| el.attr(name).map(str::to_owned);
+            // `xlink:href` is a namespaced attribute in the DOM: matched
+            // by its prefix, as the streaming scan matches its name.
+            let attr = |name: &str| match name.split_once(':') {
+                Some((prefix, local)) => el
+                    .attrs
+                    .iter()
+                    .find(|(q, _)| q.prefix.as_deref() == Some(prefix) && &*q.local == local)
+                    .map(|(_, v)| v.to_string()),
+                None => el.attr(name).map(str::to_owned),
+            };
             crate::requisites::element(el.name(), attr, &mut embeds);
             if el.name() == "style" {
                 crate::requisites::css(&e.text().collect::<String>(), &mut embeds);
@@ -750,6 +759,33 @@ mod tests {
         assert_eq!(streamed, dom, "the two scans differ on {html:?}");
         assert_eq!(scan(html, &page).requisites, [], "only when asked");
         streamed.requisites.iter().map(|u| u.to_string()).collect()
+    }
+
+    #[test]
+    fn requisites_of_table_layouts_touch_icons_preloads_and_svg_images() {
+        let html = r#"<html><head>
+            <link rel=apple-touch-icon href="/touch.png"><link rel="apple-touch-icon-precomposed" href="/touch-p.png">
+            <link rel=preload as=font href="/f.woff2" crossorigin><link rel=modulepreload href="/m.js">
+            <link rel=prefetch href="/not-needed.html"></head>
+            <body background="body-bg.gif"><table background="t.gif"><tr><td background="td.gif">x</td>
+            <th background="th.gif">y</th></tr></table><div background="not-an-attribute.gif"></div>
+            <svg><image href="svg2.png"/><image xlink:href="svg11.png"/></svg></body></html>"#;
+        let d = "http://a.test/dir/";
+        let want: Vec<String> = [
+            "http://a.test/touch.png",
+            "http://a.test/touch-p.png",
+            "http://a.test/f.woff2",
+            "http://a.test/m.js",
+            &format!("{d}body-bg.gif"),
+            &format!("{d}t.gif"),
+            &format!("{d}td.gif"),
+            &format!("{d}th.gif"),
+            &format!("{d}svg2.png"),
+            &format!("{d}svg11.png"),
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(requisites(html), want);
     }
 
     #[test]
