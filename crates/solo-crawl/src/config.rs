@@ -96,7 +96,10 @@ pub struct Config {
     /// Links taken from one page at most (the first ones, in document
     /// order); a page with more is marked `truncated: ["links"]` in its
     /// record and counted in the summary (`links_capped`). Like Nutch's
-    /// `db.max.outlinks.per.page` or Heritrix's `maxOutlinks`.
+    /// `db.max.outlinks.per.page` or Heritrix's `maxOutlinks`. With
+    /// [`page_requisites`](Config::page_requisites) it also caps the
+    /// requisites of one page or stylesheet: one with more is marked
+    /// `truncated: ["requisites"]` (not counted in `links_capped`).
     pub max_links_per_page: usize,
     /// HTML bodies larger than this are scanned for links and title on a
     /// helper thread ([`solo::to_thread`]), so a huge page does not stall
@@ -139,8 +142,9 @@ pub struct Config {
     /// `-p`, Heritrix's embedded resources), so that an archive
     /// (`--warc`) of the page replays whole: its images (and every
     /// `srcset` candidate), scripts, frames, media and their posters and
-    /// tracks, `embed`/`object`, `input type=image`, icons, stylesheets,
-    /// and the `url(...)`/`@import` of its `<style>` blocks and `style`
+    /// tracks, `embed`/`object`, `input type=image`, icons (Apple's too),
+    /// stylesheets, preloads (`link rel=preload|modulepreload`), the
+    /// `background` of `body` and tables, SVG `<image>`, and the `url(...)`/`@import` of its `<style>` blocks and `style`
     /// attributes; of each stylesheet fetched (`text/css`), its
     /// `url(...)` and `@import` (fonts, backgrounds, more stylesheets).
     /// Off by default: the scan then costs what it did.
@@ -148,7 +152,11 @@ pub struct Config {
     /// A requisite is fetched even past `depth_limit` (a page at the last
     /// depth still gets its images), and is not followed: no links are
     /// read from it and the spider does not see it (only a stylesheet's
-    /// requisites are read, at most four embeds from the page). It is
+    /// requisites are read, at most four embeds from the page). But a
+    /// requisite whose answer is HTML (a frame's page) and that the crawl
+    /// would have followed as a link (within `depth_limit`, the scope and
+    /// `allow`) is crawled as a page, as in wget `-r -p`: the spider sees
+    /// it and its links are followed, so the option loses no page. It is
     /// fetched from any host, as Heritrix and browser-based archivers do
     /// (pages load their images and fonts from CDNs), unless
     /// `requisites_in_scope`; robots.txt, the seen set (one URL is fetched

@@ -401,6 +401,9 @@ impl<C> Frontier<C> {
         match r {
             Ok(fp) => {
                 let fp = self.mark_seen(&mut request, fp);
+                if request.extras().requisite > 0 && self.follows_as_link(&request) {
+                    request.extras_mut().page_if_html = true;
+                }
                 let spill = self.remote || (!start && self.cap.is_some_and(|c| self.queued >= c));
                 accepted(fp, &request, spill);
                 if self.remote {
@@ -517,6 +520,16 @@ impl<C> Frontier<C> {
             }
         }
         Ok(())
+    }
+
+    /// Whether an admitted requisite would have been admitted as a link:
+    /// within the depth limit, the scope and `--allow` (an HTML answer is
+    /// then crawled as a page, as wget `-r -p` does).
+    fn follows_as_link(&self, request: &Request<C>) -> bool {
+        let s = request.url.as_str();
+        !self.depth_limit.is_some_and(|l| request.depth > l)
+            && self.in_scope(&request.url)
+            && (self.allow.is_empty() || self.allow.iter().any(|r| r.is_match(s)))
     }
 
     fn in_scope(&self, url: &Url) -> bool {

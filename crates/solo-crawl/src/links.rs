@@ -222,10 +222,14 @@ pub struct PageScan {
     /// ([`Config::page_requisites`](crate::Config::page_requisites);
     /// empty otherwise): what its elements embed (images and every
     /// `srcset` candidate, scripts, frames, media, objects, icons,
-    /// stylesheets) and the `url(...)`/`@import` of its `<style>` blocks
+    /// stylesheets, preloads, table and body backgrounds, SVG images) and the `url(...)`/`@import` of its `<style>` blocks
     /// and `style` attributes, resolved like `links`, each once in
-    /// document order, at most the link cap (more set `capped`).
+    /// document order, at most the link cap (more set
+    /// `requisites_capped`).
     pub requisites: Vec<Url>,
+    /// The page embeds more requisites than the link cap: the rest were
+    /// not resolved (`links` may be whole; see `capped`).
+    pub requisites_capped: bool,
 }
 
 /// Whether a `rel` value holds the token `token`.
@@ -548,7 +552,16 @@ pub(crate) fn scan_dom_with(
         });
         for e in doc.select(sel) {
             let el = e.value();
-            let attr = |name: &str| el.attr(name).map(str::to_owned);
+            // `xlink:href` is a namespaced attribute in the DOM: matched
+            // by its prefix, as the streaming scan matches its name.
+            let attr = |name: &str| match name.split_once(':') {
+                Some((prefix, local)) => el
+                    .attrs
+                    .iter()
+                    .find(|(q, _)| q.prefix.as_deref() == Some(prefix) && &*q.local == local)
+                    .map(|(_, v)| v.to_string()),
+                None => el.attr(name).map(str::to_owned),
+            };
             crate::requisites::element(el.name(), attr, &mut embeds);
             if el.name() == "style" {
                 crate::requisites::css(&e.text().collect::<String>(), &mut embeds);
@@ -612,8 +625,8 @@ where
             }
         }
     }
-    let (requisites, cut) = crate::requisites::resolve(&base, embeds, max_links, charset);
-    capped |= cut;
+    let (requisites, requisites_capped) =
+        crate::requisites::resolve(&base, embeds, max_links, charset);
     let words: Vec<&str> = title.split_whitespace().collect();
     PageScan {
         requisites,
@@ -625,6 +638,7 @@ where
         robots_meta: metas.robots,
         refresh: metas.refresh,
         capped,
+        requisites_capped,
     }
 }
 
@@ -748,6 +762,33 @@ mod tests {
     }
 
     #[test]
+    fn requisites_of_table_layouts_touch_icons_preloads_and_svg_images() {
+        let html = r#"<html><head>
+            <link rel=apple-touch-icon href="/touch.png"><link rel="apple-touch-icon-precomposed" href="/touch-p.png">
+            <link rel=preload as=font href="/f.woff2" crossorigin><link rel=modulepreload href="/m.js">
+            <link rel=prefetch href="/not-needed.html"></head>
+            <body background="body-bg.gif"><table background="t.gif"><tr><td background="td.gif">x</td>
+            <th background="th.gif">y</th></tr></table><div background="not-an-attribute.gif"></div>
+            <svg><image href="svg2.png"/><image xlink:href="svg11.png"/></svg></body></html>"#;
+        let d = "http://a.test/dir/";
+        let want: Vec<String> = [
+            "http://a.test/touch.png",
+            "http://a.test/touch-p.png",
+            "http://a.test/f.woff2",
+            "http://a.test/m.js",
+            &format!("{d}body-bg.gif"),
+            &format!("{d}t.gif"),
+            &format!("{d}td.gif"),
+            &format!("{d}th.gif"),
+            &format!("{d}svg2.png"),
+            &format!("{d}svg11.png"),
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(requisites(html), want);
+    }
+
+    #[test]
     fn requisites_of_every_kind_in_document_order() {
         let html = r#"<html><head><base href="/b/">
             <link rel="Shortcut Icon" href="/favicon.ico"><link rel=stylesheet href="s.css?a=1&amp;b=2">
@@ -809,8 +850,9 @@ mod tests {
         let html = "<img src=/1.png><img src=/2.png><img src=/3.png><a href=/x>x</a>";
         let s = scan_with(html, &page, 2, encoding_rs::UTF_8, true);
         assert_eq!(s.requisites.len(), 2);
-        assert!(s.capped);
-        assert!(!scan_with(html, &page, 3, encoding_rs::UTF_8, true).capped);
+        // The requisites were cut, not the one link.
+        assert!(s.requisites_capped && !s.capped);
+        assert!(!scan_with(html, &page, 3, encoding_rs::UTF_8, true).requisites_capped);
     }
 
     #[test]

@@ -92,6 +92,8 @@ pub struct PageRecord {
     pub lastmod: Option<String>,
     /// What was cut: `"links"` when the page had more than
     /// [`Config::max_links_per_page`](crate::Config::max_links_per_page),
+    /// `"requisites"` when a page or stylesheet embeds more than that
+    /// ([`Config::page_requisites`](crate::Config::page_requisites)),
     /// or the names of text fields longer than
     /// [`OutputConfig::max_field_chars`]. Absent from JSON when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -159,10 +159,17 @@ pub struct RequestExtras {
     /// [`Config::page_requisites`](crate::Config::page_requisites)): how
     /// many embeds away from the page that needs it (an image of a page:
     /// 1; a font of that page's stylesheet: 2); 0 for a link. A requisite
-    /// is fetched past the depth limit, is not handed to the spider, and
-    /// only a stylesheet's own requisites are read from it.
+    /// is fetched past the depth limit and only a stylesheet's own
+    /// requisites are read from it; one whose answer is HTML and that the
+    /// crawl would have followed as a link is crawled as a page (see
+    /// [`Config::page_requisites`](crate::Config::page_requisites)).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub requisite: u8,
+    /// A requisite the frontier would have admitted as a link too
+    /// (within the depth limit and the link scope): an HTML answer is
+    /// crawled as a page. Set by the frontier.
+    #[serde(default, rename = "linkable", skip_serializing_if = "is_false")]
+    pub(crate) page_if_html: bool,
     /// The key of a `dont_filter` request in the state store (its
     /// fingerprint is not unique); set by the frontier.
     #[serde(default, rename = "key", skip_serializing_if = "Option::is_none")]
@@ -189,6 +196,7 @@ static PLAIN: RequestExtras = RequestExtras {
     cookie_jar: None,
     cookies: Vec::new(),
     requisite: 0,
+    page_if_html: false,
     store_key: None,
     previous: None,
     lease: None,

@@ -4,8 +4,9 @@
 //!
 //! Owns: which URLs an HTML element embeds (`img[src]`, every candidate
 //! of a `srcset`, `script[src]`, frames, `embed`, `object[data]`, media
-//! and their posters and tracks, `input[type=image]`, icons and
-//! stylesheets, `url(...)` in `style` attributes), the `url(...)` and
+//! and their posters and tracks, `input[type=image]`, icons (Apple's
+//! too), stylesheets and preloads, the `background` of `body` and tables,
+//! SVG `<image>`, `url(...)` in `style` attributes), the `url(...)` and
 //! `@import` of CSS (`<style>` blocks and stylesheets, read with
 //! cssparser's tokenizer), how a stylesheet's bytes become text, and the
 //! requests for what was found: marked as requisites
@@ -27,7 +28,8 @@ use crate::request::Request;
 /// The elements that may embed something, as one selector (for lol_html
 /// and scraper alike); [`element`] says what each one embeds.
 pub(crate) const SELECTOR: &str = "img, source, script[src], iframe[src], frame[src], \
-    embed[src], object[data], video, audio[src], track[src], input[src], link[href][rel], [style]";
+    embed[src], object[data], video, audio[src], track[src], input[src], link[href][rel], [style], \
+    body[background], table[background], td[background], th[background], image";
 
 /// Embeds from a page followed at most: a page's stylesheet (1), one it
 /// imports (2), a font or image of that one (3), one more import level
@@ -61,6 +63,14 @@ pub(crate) fn element(tag: &str, attr: impl Fn(&str) -> Option<String>, out: &mu
             push("poster");
         }
         "object" => push("data"),
+        // Old table layouts' backgrounds (wget -p fetches them too).
+        "body" | "table" | "td" | "th" => push("background"),
+        // SVG's `<image>`: `href`, or SVG 1.1's `xlink:href` (a DOM
+        // gives it by its local name, `href`).
+        "image" => {
+            push("href");
+            push("xlink:href");
+        }
         "input" => {
             let image = attr("type").is_some_and(|t| t.trim().eq_ignore_ascii_case("image"));
             if image {
@@ -69,9 +79,19 @@ pub(crate) fn element(tag: &str, attr: impl Fn(&str) -> Option<String>, out: &mu
         }
         "link" => {
             let rel = attr("rel").unwrap_or_default();
+            // Icons (Apple's too), stylesheets, and what a page preloads
+            // (`as=image|font|style|script|...`: all needed to display it).
+            const EMBEDS: [&str; 6] = [
+                "icon",
+                "stylesheet",
+                "apple-touch-icon",
+                "apple-touch-icon-precomposed",
+                "preload",
+                "modulepreload",
+            ];
             let embeds = rel
                 .split_ascii_whitespace()
-                .any(|t| t.eq_ignore_ascii_case("icon") || t.eq_ignore_ascii_case("stylesheet"));
+                .any(|t| EMBEDS.iter().any(|e| t.eq_ignore_ascii_case(e)));
             if embeds {
                 push("href");
             }
@@ -226,22 +246,26 @@ pub(crate) fn decode_css<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<
 }
 
 /// The requisites of a stylesheet, resolved against its URL (http(s)
-/// only, fragments dropped, each once, at most `max`).
+/// only, fragments dropped, each once, at most `max`), and whether more
+/// were cut.
 pub(crate) fn of_stylesheet(
     body: &[u8],
     content_type: Option<&str>,
     url: &Url,
     max: usize,
-) -> Vec<Url> {
+) -> (Vec<Url>, bool) {
     let mut found = Vec::new();
     css(&decode_css(body, content_type), &mut found);
-    resolve(url, found, max, encoding_rs::UTF_8).0
+    resolve(url, found, max, encoding_rs::UTF_8)
 }
 
 /// The requisites of a fetched stylesheet (see [`of_stylesheet`]), read
 /// on a helper thread when it is larger than
 /// [`parse_off_loop_bytes`](crate::Config::parse_off_loop_bytes).
-pub(crate) async fn read_stylesheet(f: &crate::fetch::Fetched, cfg: &crate::Config) -> Vec<Url> {
+pub(crate) async fn read_stylesheet(
+    f: &crate::fetch::Fetched,
+    cfg: &crate::Config,
+) -> (Vec<Url>, bool) {
     let max = cfg.max_links_per_page;
     let content_type = f.header("content-type");
     if f.body.len() <= cfg.parse_off_loop_bytes {
@@ -443,7 +467,8 @@ mod tests {
             Some("text/css"),
             &u,
             10,
-        );
+        )
+        .0;
         let got: Vec<&str> = got.iter().map(Url::as_str).collect();
         assert_eq!(
             got,

@@ -2,7 +2,8 @@
 //! what it embeds — an image and its `srcset`, a script, an iframe, a
 //! stylesheet with an `@import` and a font, an inline `style` url(), a
 //! `<style>` block's url(), an image on a second host — and those are not
-//! followed (the iframe's link and image are not fetched), robots.txt
+//! followed (the iframe past --depth: its link and image are not fetched;
+//! one within --depth that is linked too is crawled as a page), robots.txt
 //! still applies, and the page's `nofollow` does not drop them. Without the option the crawl fetches what it did
 //! before; with `--warc` the archive holds every requisite, read back by
 //! warcio.
@@ -165,6 +166,87 @@ fn requisites_in_scope_stay_on_the_crawls_hosts() {
         let _ = crawl_links(vec![site.url("/")], cfg).await;
         assert_eq!(sorted(site.paths()), paths_with_requisites());
         assert!(cdn.paths().is_empty(), "{:?}", cdn.paths());
+    });
+}
+
+#[test]
+fn an_embedded_page_within_depth_is_crawled_as_a_page() {
+    solo::run(async {
+        let site = start(|path: String| {
+            let html = |b: &str| SiteResponse::typed(200, "text/html", b.to_owned());
+            std::future::ready(match path.as_str() {
+                // Embedded and linked: with the option, a requisite first.
+                "/" => html(r#"<iframe src="/frame.html"></iframe><a href="/frame.html">f</a>"#),
+                "/frame.html" => html(r#"<a href="/frame-link">x</a><img src="/f.png">"#),
+                "/frame-link" => html("<title>reached</title>"),
+                "/f.png" => SiteResponse::typed(200, "image/png", "png".to_owned()),
+                _ => SiteResponse::typed(404, "text/plain", String::new()),
+            })
+        })
+        .await;
+        let cfg = Config {
+            depth_limit: Some(2),
+            ..cfg(true)
+        };
+        let (_, records) = crawl_links(vec![site.url("/")], cfg).await;
+        let frame = record(&records, "/frame.html");
+        // Fetched as a requisite, crawled as the page the link finds.
+        assert_eq!(
+            (frame.requisite, frame.links, frame.requisites),
+            (true, 1, 1)
+        );
+        let link = record(&records, "/frame-link");
+        assert_eq!(
+            (link.requisite, link.depth, link.status),
+            (false, 2, Some(200))
+        );
+        // Its own image is a requisite of a page (one hop).
+        assert_eq!(
+            (
+                record(&records, "/f.png").requisite,
+                record(&records, "/f.png").depth
+            ),
+            (true, 2)
+        );
+    });
+}
+
+#[test]
+fn requisites_past_the_link_cap_are_reported_as_requisites_cut() {
+    solo::run(async {
+        let site = start(|path: String| {
+            std::future::ready(match path.as_str() {
+                "/" => SiteResponse::typed(
+                    200,
+                    "text/html",
+                    r#"<link rel=stylesheet href=/s.css><img src=/1.png><img src=/2.png>
+                    <a href=/other>o</a>"#
+                        .to_owned(),
+                ),
+                "/s.css" => SiteResponse::typed(
+                    200,
+                    "text/css",
+                    "a{b:url(/c1.png)} c{d:url(/c2.png)} e{f:url(/c3.png)}".to_owned(),
+                ),
+                _ => SiteResponse::typed(200, "image/png", "png".to_owned()),
+            })
+        })
+        .await;
+        let cfg = Config {
+            max_links_per_page: 2,
+            ..cfg(true)
+        };
+        let (_, records) = crawl_links(vec![site.url("/")], cfg).await;
+        // Three embeds, two kept; the two links (the stylesheet's
+        // `link[href]` and the `a`) are whole.
+        let home = record(&records, "/");
+        assert_eq!((home.links, home.requisites), (2, 2));
+        assert_eq!(home.truncated, ["requisites"]);
+        let css = record(&records, "/s.css");
+        assert_eq!(
+            (css.requisites, &css.truncated[..]),
+            (2, &["requisites".to_owned()][..])
+        );
     });
 }
 

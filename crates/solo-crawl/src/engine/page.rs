@@ -209,13 +209,24 @@ async fn page<S: Spider, F: Fetch>(
             }
             let ok = (200..300).contains(&f.status);
             if ok && cfg.page_requisites && crate::requisites::is_css(f.header("content-type")) {
-                let found = crate::requisites::read_stylesheet(&f, cfg).await;
+                let (found, capped) = crate::requisites::read_stylesheet(&f, cfg).await;
                 record.requisites = found.len() as u64;
+                if capped {
+                    record.truncated.push("requisites".into());
+                }
                 out.embed(crate::requisites::requests(&request, &found));
             }
             if request.extras().requisite > 0 {
-                // Archived, not followed: no spider, no links.
-                return Report::answered(host, request, record, out, f.final_url, None);
+                // An HTML requisite the crawl would have followed as a link
+                // (a frame that is linked too) is a page: its links are
+                // followed and its own requisites start over. Others are
+                // archived, not followed: no spider, no links.
+                let x = request.extras();
+                let html = ok && crate::links::is_html(f.header("content-type"), &f.body);
+                if !(x.page_if_html && html) {
+                    return Report::answered(host, request, record, out, f.final_url, None);
+                }
+                request.extras_mut().requisite = 0;
             }
             if let (Some(role), true) = (request.extras().sitemap, ok) {
                 let limits = &cfg.sitemap_limits;
@@ -264,6 +275,9 @@ async fn page<S: Spider, F: Fetch>(
                 if let Some(found) = response.scan().filter(|_| cfg.page_requisites) {
                     // Embeds are not links: a nofollow page keeps them.
                     record.requisites = found.requisites.len() as u64;
+                    if found.requisites_capped {
+                        record.truncated.push("requisites".into());
+                    }
                     out.embed(crate::requisites::requests(&request, &found.requisites));
                 }
             } else {
@@ -534,6 +548,8 @@ struct Wire<'a> {
     jar_id: Option<&'a str>,
     /// Cookies to put into `jar` first (without a jar: to send).
     cookies: &'a [(String, String)],
+    /// Another attempt follows a retryable failure (`--retries` left).
+    retry_left: bool,
 }
 
 impl<'a> Wire<'a> {
@@ -547,6 +563,7 @@ impl<'a> Wire<'a> {
             jar: sh.sessions.jar(x.cookie_jar.as_deref()),
             jar_id: x.cookie_jar.as_deref(),
             cookies: &x.cookies,
+            retry_left: r.retries < sh.config.max_retries,
         }
     }
 }
@@ -597,7 +614,10 @@ async fn download<S: Spider, F: Fetch>(
         capture: sh.archive.is_some(),
     };
     // An exchange that failed after its head is archived too, with what
-    // was received (the record says why it is cut short).
+    // was received (the record says why it is cut short); but only the
+    // last attempt's: a cut capture next to its retry's whole one, same
+    // URL and second, would be the one replay picks as often as not.
+    let retried = wire.retry_left;
     let archive = |capture: Option<Box<crate::warc::Capture>>| {
         if let (Some(archive), Some(capture)) = (&sh.archive, capture) {
             // The URL's credentials went as `Authorization`, not in the URL.
@@ -609,7 +629,9 @@ async fn download<S: Spider, F: Fetch>(
     let mut f = match sh.fetcher.fetch(&req).await {
         Ok(f) => f,
         Err(mut e) => {
-            archive(e.capture.take());
+            if !(retried && e.kind.is_retryable()) {
+                archive(e.capture.take());
+            }
             return Err(e);
         }
     };
