@@ -152,7 +152,7 @@ mod throttle;
 pub mod warc;
 
 pub use config::{Config, MAX_DURATION, MAX_TARGET_CONCURRENCY};
-pub use engine::{CrawlError, Crawler, StopHandle};
+pub use engine::{CrawlError, Crawler, Pushed, StopHandle};
 pub use form::{FormError, FormRequest};
 pub use links::PageScan;
 pub use output::{Format, OutputConfig, PageRecord, Target};

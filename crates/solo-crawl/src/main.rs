@@ -85,6 +85,22 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Add URLs to a crawl shared through Redis, for its workers (what
+    /// scrapy-redis's `LPUSH myspider:start_urls URL` does): each passes
+    /// the crawl's rules (its scope: the start hosts and --allow-domain;
+    /// --allow/--deny) and its seen set, as a link would. Workers waiting
+    /// with --idle-timeout take them at once; a finished crawl has work
+    /// again (start workers). Exit 1 if a URL was refused.
+    Push {
+        #[command(flatten)]
+        shared: SharedCrawl,
+        /// The URLs to add.
+        urls: Vec<String>,
+        /// Also add the URLs in this file, one per line (`-`: standard
+        /// input); blank lines and lines starting with # are skipped.
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<PathBuf>,
+    },
     /// Show the effective settings of a crawl (its config file and flags)
     /// as TOML, a valid --config file.
     #[command(name = "config")]
@@ -164,6 +180,9 @@ struct WorkerArgs {
     /// (the parent is gone).
     #[arg(long, hide = true)]
     parent_pipe: bool,
+    /// See `crawl --idle-timeout`.
+    #[arg(long, value_name = "AGE", value_parser = parse_idle)]
+    idle_timeout: Option<Duration>,
 }
 
 #[derive(clap::Args)]
@@ -195,6 +214,13 @@ struct CrawlArgs {
     /// this process stops them all gracefully.
     #[arg(long, value_name = "N", requires = "redis", value_parser = clap::value_parser!(u64).range(1..=1024))]
     workers: Option<u64>,
+    /// With --redis: once the crawl has nothing queued and no request in
+    /// flight, each worker waits this long (1d, 12h, 30m, 45s, or
+    /// `never`: until stopped) for URLs added with `solo-crawl push`
+    /// before it exits (scrapy-redis's MAX_IDLE_TIME_BEFORE_CLOSE).
+    /// Default: exit at once. Each worker's own (`worker --idle-timeout`).
+    #[arg(long, value_name = "AGE", requires = "redis", value_parser = parse_idle)]
+    idle_timeout: Option<Duration>,
     /// Read settings from this TOML file: every option above under its
     /// long name (`max-pages = 100`, `ignore-robots = true`, `allow =
     /// ["a", "b"]`, `urls = ["https://example.com/"]`); options given on
@@ -232,6 +258,16 @@ fn write_stdout(text: std::fmt::Arguments<'_>) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             tell!("solo-crawl: stdout: {e}");
         }
+    }
+}
+
+/// `--idle-timeout`: an age as `--recrawl-older-than` takes it, or
+/// `never` (`Duration::MAX`).
+fn parse_idle(raw: &str) -> Result<Duration, String> {
+    match raw.trim() {
+        "never" => Ok(Duration::MAX),
+        s => solo_crawl::recrawl::parse_age(s)
+            .map_err(|_| format!("{s:?} is not an age (1d, 12h, 30m, 45s) or never")),
     }
 }
 
@@ -427,6 +463,7 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         }
         let mut r = RedisFrontier::new(url.clone(), id.clone());
         r.lease_timeout = Duration::from_secs_f64(a.lease_timeout);
+        r.idle_timeout = c.idle_timeout;
         cfg.frontier = FrontierBackend::Redis(r);
     }
     if let Some(ua) = &a.user_agent {
@@ -522,6 +559,11 @@ fn main() -> ExitCode {
         Command::Worker(w) => shared::worker(&w),
         Command::Status(s) => shared::status(&s),
         Command::Delete { shared: s, force } => shared::delete(&s, force),
+        Command::Push {
+            shared: s,
+            urls,
+            from_file,
+        } => shared::push(&s, urls, from_file.as_deref()),
         Command::ShowConfig { crawl, .. } => show_config(&crawl),
         Command::Demo {
             pages,

@@ -71,6 +71,13 @@ pub struct RedisFrontier {
     /// A worker whose heartbeat stopped this long (killed, cut off) loses
     /// its leases: they go back to the queues for the others.
     pub lease_timeout: Duration,
+    /// How long this worker stays once the crawl has nothing queued and
+    /// no lease out, waiting for requests pushed in
+    /// ([`Crawler::push`](crate::Crawler::push), `solo-crawl push`), like
+    /// scrapy-redis's `MAX_IDLE_TIME_BEFORE_CLOSE`: `None` (the default)
+    /// leaves at once, `Some(Duration::MAX)` never. It is this worker's
+    /// own: each worker may wait another time.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl RedisFrontier {
@@ -79,13 +86,29 @@ impl RedisFrontier {
     /// ```
     /// let r = solo_crawl::RedisFrontier::new("redis://127.0.0.1/0", "shop");
     /// assert_eq!(r.lease_timeout.as_secs(), 30);
+    /// assert_eq!(r.idle_timeout, None);
     /// ```
     pub fn new(url: impl Into<String>, crawl_id: impl Into<String>) -> RedisFrontier {
         RedisFrontier {
             url: url.into(),
             crawl_id: crawl_id.into(),
             lease_timeout: Duration::from_secs(30),
+            idle_timeout: None,
         }
+    }
+
+    /// This worker waits `idle` for requests pushed in once the crawl has
+    /// nothing left (see [`idle_timeout`](RedisFrontier::idle_timeout)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let r = solo_crawl::RedisFrontier::new("redis://127.0.0.1/0", "feed")
+    ///     .with_idle_timeout(Duration::MAX); // a worker that waits for good
+    /// assert_eq!(r.idle_timeout, Some(Duration::MAX));
+    /// ```
+    pub fn with_idle_timeout(mut self, idle: Duration) -> RedisFrontier {
+        self.idle_timeout = Some(idle);
+        self
     }
 }
 
@@ -328,6 +351,13 @@ pub(crate) struct Remote {
     last_gen: Cell<u64>,
     /// What the engine must do with the leases it holds, said by a step.
     reset: Cell<Option<Reset>>,
+    /// Requests this worker added that Redis queued (not seen before).
+    added: Cell<u64>,
+    /// How long this worker stays once the crawl has nothing left, for
+    /// requests pushed in (`None`: it leaves at once).
+    idle: Cell<Option<Duration>>,
+    /// Since when the steps say nothing is left.
+    done_since: Cell<Option<std::time::Instant>>,
 }
 
 /// A step found the leases this worker holds are no longer (all) its: the
@@ -440,12 +470,30 @@ impl Remote {
     }
 
     /// Nothing left anywhere: no request queued, no lease out, nothing of
-    /// ours unsent.
+    /// ours unsent; and with an idle time, nothing came for that long.
     pub(crate) fn crawl_done(&self) -> bool {
+        let waited = match (self.idle.get(), self.done_since.get()) {
+            (None, _) => true,
+            (Some(idle), Some(since)) => since.elapsed() >= idle,
+            (Some(_), None) => false,
+        };
         self.done.get()
+            && waited
             && !self.busy.get()
             && self.writing.get() == 0
             && self.out.borrow().is_empty()
+    }
+
+    /// Stay this long once the crawl has nothing left, waiting for
+    /// requests pushed in ([`RedisFrontier::idle_timeout`]).
+    pub(crate) fn set_idle(&self, idle: Option<Duration>) {
+        self.idle.set(idle);
+    }
+
+    /// Of the requests this worker added, those Redis queued: the others
+    /// were seen before.
+    pub(crate) fn added(&self) -> u64 {
+        self.added.get()
     }
 
     /// Whether the leases held may be started at `now`: no step has gone
@@ -664,7 +712,8 @@ impl Remote {
                     let gated = !self.leases_valid(sent);
                     self.valid_until.set(Some(sent + params.lease));
                     let reset = self.news(&shown, &params, count(4), count(5) == 1, count(6));
-                    let mut it = reply.into_iter().skip(7);
+                    self.added.set(self.added.get() + count(7));
+                    let mut it = reply.into_iter().skip(8);
                     // Cookies first: the leases may need them.
                     self.take_cookies(&mut it, &*cookie);
                     let mut leased = Leased::new();
@@ -677,6 +726,9 @@ impl Remote {
                         .borrow_mut()
                         .extend(leased.iter().map(|(id, _)| *id));
                     let changed = self.done.replace(done) != done;
+                    if changed {
+                        self.done_since.set(done.then(std::time::Instant::now));
+                    }
                     let got = !leased.is_empty();
                     if got {
                         self.want.set(self.want.get().saturating_sub(leased.len()));
@@ -709,7 +761,11 @@ impl Remote {
                         // (on the link's thread), at most `poll`.
                         let (p, w, wait) = (prefix.clone(), worker.clone(), poll);
                         let _ = on_thread(&mut link, move |l| l.wait_wake(&p, &w, wait)).await;
-                        poll = (poll * 2).min(Duration::from_millis(50));
+                        // Waiting for pushed requests: fewer steps (a push
+                        // wakes it; the script forgets a hungry worker
+                        // after a second without a step).
+                        let most = if done { IDLE_POLL } else { HUNGRY_POLL };
+                        poll = (poll * 2).min(most);
                     } else {
                         poll = Duration::from_millis(5);
                     }
@@ -847,6 +903,15 @@ fn reply_num(v: Option<&[u8]>) -> u64 {
 /// How often Redis ends blocked clients' timeouts at its default `hz`
 /// (10): a BLPOP asked to wait 5 ms returns after up to ~100 ms.
 const REDIS_TICK: Duration = Duration::from_millis(100);
+
+/// The longest wait between a hungry worker's steps while the crawl has
+/// work out (others' pages will free slots soon).
+const HUNGRY_POLL: Duration = Duration::from_millis(50);
+
+/// The same while the crawl has nothing left and the worker waits for
+/// requests pushed in: below the second after which the script stops
+/// waking a hungry worker, so a push still wakes it at once.
+const IDLE_POLL: Duration = Duration::from_millis(500);
 
 /// Runs `f` on the (blocking) link on a helper thread, so the loop does
 /// not wait on Redis; the link comes back into `link` after.

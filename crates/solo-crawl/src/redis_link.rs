@@ -557,11 +557,16 @@ pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
 
 impl std::fmt::Display for CrawlStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "state        {}",
-            if self.finished { "finished" } else { "running" }
-        )?;
+        match (self.finished, self.workers.len()) {
+            (false, _) => writeln!(f, "state        running")?,
+            (true, 0) => writeln!(f, "state        finished")?,
+            // Workers that stay for more (--idle-timeout).
+            (true, n) => writeln!(
+                f,
+                "state        idle: nothing queued or in flight, {n} live workers wait for URLs \
+                 (`solo-crawl push`)"
+            )?,
+        }
         writeln!(f, "queued       {}", self.queued)?;
         if self.lost > 0 {
             writeln!(

@@ -14,6 +14,7 @@ use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use solo_crawl::settings::{differences, CrawlSettings, Observability};
 
@@ -40,6 +41,8 @@ struct Own {
     observability: Observability,
     /// `worker --concurrency` (none: the crawl's).
     concurrency: Option<u64>,
+    /// `--idle-timeout`.
+    idle_timeout: Option<Duration>,
 }
 
 impl Own {
@@ -71,6 +74,7 @@ impl Own {
                 ..o.clone()
             },
             concurrency: self.concurrency,
+            idle_timeout: self.idle_timeout,
         })
     }
 
@@ -88,6 +92,10 @@ impl Own {
             self.concurrency
                 .map(|c| format!("--concurrency={c}").into()),
         );
+        v.extend(self.idle_timeout.map(|d| match d {
+            Duration::MAX => "--idle-timeout=never".into(),
+            d => format!("--idle-timeout={}", d.as_secs()).into(),
+        }));
         let files = [
             ("--output=", &self.output),
             ("--warc=", &self.warc),
@@ -160,7 +168,7 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
         Err(e) => return fail(e),
     }
     if let Ok(st) = solo_crawl::crawl_status(url, id) {
-        if st.finished {
+        if st.finished && a.idle_timeout.is_none() {
             // Its seen set would turn every start URL away: a run with
             // no page and exit 0 looked like a crawl of an empty site.
             return fail(format!(
@@ -176,6 +184,7 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
         warc: a.settings.warc.clone(),
         observability: a.settings.observability.clone(),
         concurrency: None,
+        idle_timeout: a.idle_timeout,
     };
     run_workers(url, id, &own, a.workers, &Link::default())
 }
@@ -187,10 +196,11 @@ pub(crate) fn worker(w: &WorkerArgs) -> ExitCode {
         warc: w.warc.clone(),
         observability: w.observability.clone(),
         concurrency: w.concurrency,
+        idle_timeout: w.idle_timeout,
     };
     let (url, id) = (&w.shared.redis, &w.shared.crawl_id);
     if let Ok(st) = solo_crawl::crawl_status(url, id) {
-        if st.finished && !w.parent_pipe {
+        if st.finished && !w.parent_pipe && w.idle_timeout.is_none() {
             tell!(
                 "solo-crawl: crawl {id:?} is already finished ({} pages): nothing left to fetch",
                 st.pages
@@ -294,19 +304,25 @@ fn run_one(url: &str, id: &str, own: Own, link: &Link) -> ExitCode {
         Err(e) => return fail(format!("{e} (written by another solo-crawl version?)")),
     };
     crawl(
-        &CrawlArgs {
-            settings,
-            config: None,
-            state_reset: false,
-            force: false,
-            recrawl: false,
-            recrawl_older_than: None,
-            redis: Some(url.to_owned()),
-            crawl_id: Some(id.to_owned()),
-            workers: None,
-        },
+        &stored_crawl(settings, url, id, own.idle_timeout),
         Some(link),
     )
+}
+
+/// The arguments of one worker of crawl `id` with its stored `settings`.
+fn stored_crawl(settings: CrawlSettings, url: &str, id: &str, idle: Option<Duration>) -> CrawlArgs {
+    CrawlArgs {
+        settings,
+        config: None,
+        state_reset: false,
+        force: false,
+        recrawl: false,
+        recrawl_older_than: None,
+        redis: Some(url.to_owned()),
+        crawl_id: Some(id.to_owned()),
+        workers: None,
+        idle_timeout: idle,
+    }
 }
 
 /// How long a worker waits for its crawl to be stored (workers started
@@ -331,6 +347,97 @@ fn stored_settings(url: &str, id: &str) -> Result<String, String> {
             None => return Err(solo_crawl::no_such_crawl(url, id)),
         }
     }
+}
+
+/// `push --redis URL --crawl-id NAME URL... [--from-file FILE]`: the
+/// URLs go through the crawl's stored rules into its queues.
+pub(crate) fn push(s: &SharedCrawl, urls: Vec<String>, file: Option<&Path>) -> ExitCode {
+    let (url, id) = (&s.redis, &s.crawl_id);
+    let mut given = urls;
+    if let Some(f) = file {
+        match read_url_lines(f) {
+            Ok(more) => given.extend(more),
+            Err(e) => return fail(e),
+        }
+    }
+    if given.is_empty() {
+        tell!(
+            "solo-crawl: push needs URLs: on the command line, or --from-file FILE (- for stdin)"
+        );
+        return ExitCode::from(2);
+    }
+    let stored = match solo_crawl::shared_settings(url, id) {
+        Ok(Some(s)) => s,
+        Ok(None) => return fail(solo_crawl::no_such_crawl(url, id)),
+        Err(e) => return fail(e),
+    };
+    let origin = format!("the settings of crawl {id:?} in Redis");
+    let settings = match CrawlSettings::from_toml(&stored, &origin) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("{e} (written by another solo-crawl version?)")),
+    };
+    let (seeds, cfg, _) = match crawl_config(&stored_crawl(settings, url, id, None)) {
+        Ok(c) => c,
+        Err(Usage(e)) => return fail(format!("{origin}: {e}")),
+    };
+    let mut invalid = Vec::new();
+    let requests: Vec<_> = given
+        .iter()
+        .filter_map(|raw| match super::parse_seed(raw) {
+            Ok(u) => Some(solo_crawl::Request::new(u, solo_crawl::LinkCallback::Page)),
+            Err(Usage(why)) => {
+                invalid.push(why);
+                None
+            }
+        })
+        .collect();
+    let crawler = solo_crawl::Crawler::new(solo_crawl::LinkSpider::new(seeds), cfg);
+    let pushed = match solo::run(crawler.push(requests)) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    sayln!(
+        "crawl {id:?}: {} queued, {} seen before, {} refused",
+        pushed.queued,
+        pushed.seen,
+        pushed.refused.len() + invalid.len()
+    );
+    for why in &invalid {
+        tell!("solo-crawl: refused: {why}");
+    }
+    for (u, why) in &pushed.refused {
+        let hint = match *why {
+            "offsite" => " (outside the crawl's scope: its start hosts and --allow-domain)",
+            "filtered" => " (the crawl's --allow/--deny patterns)",
+            "max_pages" => " (the crawl's --max-pages are spent)",
+            _ => "",
+        };
+        tell!("solo-crawl: refused {u}: {why}{hint}");
+    }
+    if pushed.refused.is_empty() && invalid.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The URLs in `path` (`-`: stdin), one per line; blank lines and
+/// `#` comments skipped.
+fn read_url_lines(path: &Path) -> Result<Vec<String>, String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    let r = if path.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text)
+    } else {
+        std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
+    };
+    r.map_err(|e| format!("--from-file {}: {e}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
 }
 
 /// `status --redis URL --crawl-id NAME`.

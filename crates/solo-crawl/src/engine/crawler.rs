@@ -24,11 +24,11 @@ use super::*;
 /// assert_eq!(String::from_utf8(buf.lock().unwrap().clone()).unwrap().lines().count(), 50);
 /// ```
 pub struct Crawler<S: Spider, F: Fetch = solo_http::Client> {
-    spider: S,
+    pub(super) spider: S,
     /// Builds the fetcher at `run`, from the settings with the start
     /// URLs' networks allowed (an error is reported by `run`).
     fetcher: MakeFetcher<F>,
-    config: Config,
+    pub(super) config: Config,
     output: OutputConfig,
     stop: StopHandle,
     pipelines: Option<Rc<Pipelines>>,
@@ -262,6 +262,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             Frontier::new(&agent_cfg)
         };
         if let (Some((link, r)), Some(remote)) = (link, &remote) {
+            remote.set_idle(r.idle_timeout);
             let tx = sh.tx.clone();
             let params = redis_frontier::Params {
                 per_host: agent_cfg.per_host,

@@ -175,11 +175,13 @@ impl std::error::Error for CrawlError {
 mod crawler;
 mod page;
 mod persist;
+mod push;
 mod turn;
 
 pub use crawler::Crawler;
 use page::{page_task, resolve_task, robots_task};
 use persist::{decode_all, decode_restored, on_accepted, write_error};
+pub use push::Pushed;
 
 /// Builds a crawl's fetcher from its settings.
 type MakeFetcher<F> = Box<dyn FnOnce(&Config) -> Result<F, FetchError>>;

@@ -78,7 +78,8 @@
 -- 0), gen (this worker's steps, P..gen), reclaimed (1: this worker's
 -- leases had been taken back before this step), lost (requests counted
 -- as queued that were gone from Redis: their keys deleted or evicted;
--- the crawl ends without them), cursor, n, key, state, ... (n cookies
+-- the crawl ends without them), added (of this step's adds, those
+-- queued: not seen before, or dont_filter), cursor, n, key, state, ... (n cookies
 -- other workers changed after cookie_cursor, latest state each), id,
 -- host, RANK JSON, id, host, ...}: the worker puts the cookies into its
 -- jars before it starts the leases, and a request queued after a cookie
@@ -139,6 +140,7 @@ end
 redis.call('HSETNX', STATS, 'started_ms', now)
 if max_pages > 0 then redis.call('HSETNX', STATS, 'max_pages', max_pages) end
 local d_queued, d_leased, d_seen = 0, 0, 0
+local added = 0
 
 -- CMD KEY followed by the items of list, in chunks (unpack has a stack
 -- limit); the replies' items when they are arrays, else the last reply.
@@ -326,6 +328,7 @@ for _ = 1, n do
   if new then
     push(h, json, false)
     d_queued = d_queued + 1
+    added = added + 1
   end
 end
 -- load: answers of hosts, in the order the worker had them; the overload
@@ -524,12 +527,12 @@ offer(touched)
 
 -- the cookies other workers changed after this worker's cursor: first
 -- in the reply, so they are in the jars before the leases start
-local out = {'', '', '', '0', int(gen), reclaimed and '1' or '0', '0', cookie_cursor, '0'}
+local out = {'', '', '', '0', int(gen), reclaimed and '1' or '0', '0', int(added), cookie_cursor, '0'}
 local news = redis.call('ZRANGEBYSCORE', COOKIESEQ, '(' .. cookie_cursor, '+inf', 'WITHSCORES')
 if #news > 0 then
   local keys = {}
   for j = 1, #news, 2 do keys[#keys + 1] = news[j] end
-  out[8] = news[#news]
+  out[9] = news[#news]
   local vals = batched('HMGET', COOKIES, keys)
   local told = 0
   for j, key in ipairs(keys) do
@@ -541,7 +544,7 @@ if #news > 0 then
       told = told + 1
     end
   end
-  out[9] = int(told)
+  out[10] = int(told)
 end
 -- lease: hosts whose delay has ended, earliest first
 local budget = want

@@ -3,6 +3,7 @@
 //! global politeness, nothing lost when workers are killed or Redis
 //! restarts, clean errors. Each test starts its own `redis-server`.
 
+mod feeding;
 mod harness;
 mod operating;
 mod processes;

@@ -1,0 +1,160 @@
+//! Feeding a running shared crawl from outside (scrapy-redis's `LPUSH
+//! myspider:start_urls`): `solo-crawl push` applies the crawl's rules and
+//! seen set, workers started with `--idle-timeout` wait for what comes,
+//! and a finished crawl has work again.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::harness::{redis_available, run, spawn, urls, wait, Redis, Site, TempDir, BIN};
+use super::{await_crawl, shared, LIMIT};
+
+/// `solo-crawl push` of `args` (after the crawl's flags), with `stdin`:
+/// exit code, stdout, stderr.
+fn push(redis: &Redis, id: &str, args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
+    let mut child = Command::new(BIN)
+        .args(["push", "--redis", &redis.url(), "--crawl-id", id])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin.as_bytes()).expect("stdin");
+    drop(input);
+    let o = child.wait_with_output().expect("push ends");
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Waits until `path` has a record of `url`.
+fn await_record(path: &std::path::Path, url: &str) {
+    let deadline = Instant::now() + LIMIT;
+    while !urls(path).iter().any(|u| u == url) {
+        assert!(Instant::now() < deadline, "{url} never crawled");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn status(redis: &Redis, id: &str) -> String {
+    let o = run(&["status", "--redis", &redis.url(), "--crawl-id", id]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A worker waiting with `--idle-timeout never` fetches what is pushed
+/// while it waits; each pushed URL passes the crawl's scope and seen set
+/// (a URL seen, one given twice, one off the scope and one that is no
+/// URL are counted and named, exit 1); `--from-file -` reads stdin; the
+/// idle crawl says so in `status`. Then a worker with a short idle time
+/// leaves by itself, and a push to the finished crawl gives it work
+/// again, which a new worker fetches. Before, a crawl's URLs could only
+/// be given when it was started, and workers left when it ran dry.
+#[test]
+fn pushed_urls_pass_the_crawls_rules_and_reach_waiting_workers() {
+    if !redis_available() {
+        return;
+    }
+    // Depth 0: the crawl fetches its start page and nothing else, so
+    // every other page is new to it.
+    let site = Site::start(1, 20, Duration::ZERO);
+    let redis = Redis::start();
+    let dir = TempDir::new("push");
+    let out = dir.path("p.jsonl");
+    let page = |i: usize| format!("{}{i}", site.seeds()[0].trim_end_matches('0'));
+    let first = spawn(&shared(
+        &site,
+        &redis,
+        "feed",
+        &out,
+        &["--depth=0", "--idle-timeout=never"],
+    ));
+    await_crawl(&redis, "feed");
+    await_record(&out, &page(0));
+
+    let offsite = "http://127.0.0.2:9/elsewhere";
+    let (code, stdout, stderr) = push(
+        &redis,
+        "feed",
+        &[&page(5), &page(0), &page(5), offsite, "ftp://127.0.0.1/x"],
+        "",
+    );
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        "crawl \"feed\": 1 queued, 2 seen before, 2 refused",
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("refused {offsite}: offsite")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("ftp://127.0.0.1/x"), "{stderr}");
+    await_record(&out, &page(5));
+
+    let (code, stdout, stderr) = push(
+        &redis,
+        "feed",
+        &["--from-file", "-"],
+        &format!("# more\n\n{}\n", page(6)),
+    );
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("1 queued, 0 seen before, 0 refused"),
+        "{stdout}"
+    );
+    await_record(&out, &page(6));
+    let st = status(&redis, "feed");
+    assert!(st.contains("state        idle"), "{st}");
+    // Its links are past --depth 0: only what was pushed was fetched.
+    let mut got = urls(&out);
+    got.sort();
+    assert_eq!(got, vec![page(0), page(5), page(6)]);
+
+    let kill = Command::new("kill")
+        .args(["-INT", &first.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let (code, err) = wait(first, LIMIT);
+    assert!(matches!(code, Some(0 | 130)), "{code:?} {err}");
+
+    // A worker that waits a second for more leaves by itself.
+    let idle = [
+        "worker",
+        "--redis",
+        &redis.url(),
+        "--crawl-id",
+        "feed",
+        "--idle-timeout=1s",
+    ];
+    let (code, err) = wait(spawn(&idle.map(str::to_owned)), LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(status(&redis, "feed").contains("state        finished"));
+
+    // The finished crawl takes more; a worker fetches it and ends.
+    let (code, stdout, stderr) = push(&redis, "feed", &[&page(7)], "");
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let out2 = dir.path("q.jsonl");
+    let o = run(&[
+        "worker",
+        "--redis",
+        &redis.url(),
+        "--crawl-id",
+        "feed",
+        "--output",
+        &out2.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(urls(&out2), vec![page(7)]);
+
+    // No such crawl: one clear line.
+    let (code, _, stderr) = push(&redis, "nothing", &[&page(1)], "");
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("no crawl \"nothing\""), "{stderr}");
+}
