@@ -56,6 +56,8 @@ pub struct FormRequest<'r> {
     response: &'r Response,
     pick: Pick,
     formdata: Vec<(String, String)>,
+    /// Fields left out (Scrapy's `formdata={name: None}`).
+    removed: Vec<String>,
     files: Vec<(String, Part)>,
     click: Click,
 }
@@ -123,6 +125,7 @@ impl<'r> FormRequest<'r> {
             response,
             pick: Pick::Number(0),
             formdata: Vec::new(),
+            removed: Vec::new(),
             files: Vec::new(),
             click: Click::First,
         }
@@ -168,8 +171,31 @@ impl<'r> FormRequest<'r> {
         K: Into<String>,
         V: Into<String>,
     {
-        self.formdata
-            .extend(fields.into_iter().map(|(k, v)| (k.into(), v.into())));
+        for (k, v) in fields {
+            let k = k.into();
+            self.removed.retain(|r| *r != k);
+            self.formdata.push((k, v.into()));
+        }
+        self
+    }
+
+    /// Leaves out every field named `name`, the form's own, one set with
+    /// [`formdata`](FormRequest::formdata) before, and the clicked button's
+    /// (Scrapy's `formdata={"name": None}`); `formdata` after it sets the
+    /// field again.
+    ///
+    /// ```
+    /// # let page = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200,
+    /// #     vec![("content-type".into(), "text/html".into())],
+    /// #     r#"<form><input name="q" value="x"><input name="debug" value="1"></form>"#.into());
+    /// let r = solo_crawl::FormRequest::from_response(&page).remove("debug").request(()).unwrap();
+    /// assert_eq!(r.url.as_str(), "http://a.test/?q=x");
+    /// ```
+    pub fn remove(mut self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        self.formdata.retain(|(k, _)| *k != name);
+        self.files.retain(|(k, _)| *k != name);
+        self.removed.push(name);
         self
     }
 
@@ -193,6 +219,7 @@ impl<'r> FormRequest<'r> {
     /// ```
     pub fn file(mut self, name: impl Into<String>, part: Part) -> Self {
         let name = name.into();
+        self.removed.retain(|r| *r != name);
         self.files.retain(|(k, _)| *k != name);
         self.files.push((name, part));
         self
@@ -253,7 +280,9 @@ impl<'r> FormRequest<'r> {
         })?;
         let mut entries = fields::entries(html, form);
         let button = clicked(html, form, &self.click)?;
-        let overridden = |name: &str| self.formdata.iter().any(|(o, _)| o == name);
+        let overridden = |name: &str| {
+            self.formdata.iter().any(|(o, _)| o == name) || self.removed.iter().any(|r| r == name)
+        };
         entries.retain(|e| match e {
             Entry::Text(k, _) | Entry::File(k) => !overridden(k),
         });
@@ -527,6 +556,29 @@ line two</textarea>
             .request(())
             .unwrap();
         assert!(!body(&none).iter().any(|(k, _)| k == "go" || k == "alt"));
+    }
+
+    /// `remove` leaves out the form's own field, the clicked button and
+    /// a field set before it; `formdata` after it sets the field again.
+    #[test]
+    fn removed_fields_are_left_out_unless_set_again() {
+        let p = page("http://a.test/dir/form.html", FULL);
+        let r = FormRequest::from_response(&p)
+            .form_number(1)
+            .formdata([("extra", "1")])
+            .remove("csrf")
+            .remove("go")
+            .remove("extra")
+            .remove("ta")
+            .formdata([("ta", "again")])
+            .request(())
+            .unwrap();
+        let b = body(&r);
+        for gone in ["csrf", "go", "extra"] {
+            assert!(!b.iter().any(|(k, _)| k == gone), "{gone}: {b:?}");
+        }
+        assert_eq!(b.last(), Some(&("ta".into(), "again".into())), "{b:?}");
+        assert!(b.iter().any(|(k, _)| k == "pw"), "{b:?}");
     }
 
     #[test]
