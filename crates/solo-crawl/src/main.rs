@@ -221,6 +221,12 @@ struct CrawlArgs {
     /// Default: exit at once. Each worker's own (`worker --idle-timeout`).
     #[arg(long, value_name = "AGE", requires = "redis", value_parser = parse_idle)]
     idle_timeout: Option<Duration>,
+    /// Also start from the URLs in this file, one per line (`-`: standard
+    /// input; blank lines and lines starting with # are skipped), like
+    /// wget -i. They join the URLs given as arguments (and the --config
+    /// file's `urls`), and so the crawl's scope.
+    #[arg(long, short = 'i', value_name = "FILE")]
+    urls_file: Option<PathBuf>,
     /// Read settings from this TOML file: every option above under its
     /// long name (`max-pages = 100`, `ignore-robots = true`, `allow =
     /// ["a", "b"]`, `urls = ["https://example.com/"]`); options given on
@@ -339,7 +345,7 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
     let a = &c.settings;
     if a.urls.is_empty() && a.sitemap.is_empty() {
         return Err(Usage(
-            "start URLs are required (or --sitemap), on the command line or as urls = [...] in the --config file".into(),
+            "start URLs are required (or --sitemap): on the command line, in a --urls-file, or as urls = [...] in the --config file".into(),
         ));
     }
     if (c.state_reset || c.force) && a.state.is_none() {
@@ -508,6 +514,32 @@ fn warc_output(path: &std::path::Path, a: &CrawlSettings, cfg: &Config) -> WarcO
     w
 }
 
+/// The URLs in `path` (`-`: stdin), one per line; blank lines and `#`
+/// comments skipped. An error names `flag` and the file.
+fn read_url_lines(path: &std::path::Path, flag: &str) -> Result<Vec<String>, String> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    let r = if path.as_os_str() == "-" {
+        std::io::stdin().read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes))
+    };
+    r.map_err(|e| format!("{flag} {}: {e}", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{flag} {}: not UTF-8 text (byte {}): one URL per line, in UTF-8",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
 /// Where `--output` sends records: `-` is stdout; none is `default`.
 fn output_target(output: Option<PathBuf>, default: Target) -> Target {
     match output {
@@ -546,13 +578,24 @@ fn main() -> ExitCode {
         signal_hook::consts::SIGXFSZ,
         std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     );
-    let cli = match parse_cli() {
+    let mut cli = match parse_cli() {
         Ok(c) => c,
         Err(Usage(msg)) => {
             tell!("solo-crawl: {msg}");
             return ExitCode::from(2);
         }
     };
+    if let Command::Crawl(a) | Command::ShowConfig { crawl: a, .. } = &mut cli.command {
+        if let Some(file) = &a.urls_file {
+            match read_url_lines(file, "--urls-file") {
+                Ok(more) => a.settings.urls.extend(more),
+                Err(msg) => {
+                    tell!("solo-crawl: {msg}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
     match cli.command {
         Command::Crawl(a) if a.redis.is_some() => shared::start(&a),
         Command::Crawl(a) => crawl(&a, None),

@@ -322,6 +322,7 @@ fn stored_crawl(settings: CrawlSettings, url: &str, id: &str, idle: Option<Durat
         crawl_id: Some(id.to_owned()),
         workers: None,
         idle_timeout: idle,
+        urls_file: None,
     }
 }
 
@@ -355,7 +356,7 @@ pub(crate) fn push(s: &SharedCrawl, urls: Vec<String>, file: Option<&Path>) -> E
     let (url, id) = (&s.redis, &s.crawl_id);
     let mut given = urls;
     if let Some(f) = file {
-        match read_url_lines(f) {
+        match super::read_url_lines(f, "--from-file") {
             Ok(more) => given.extend(more),
             Err(e) => return fail(e),
         }
@@ -419,25 +420,6 @@ pub(crate) fn push(s: &SharedCrawl, urls: Vec<String>, file: Option<&Path>) -> E
     } else {
         ExitCode::from(1)
     }
-}
-
-/// The URLs in `path` (`-`: stdin), one per line; blank lines and
-/// `#` comments skipped.
-fn read_url_lines(path: &Path) -> Result<Vec<String>, String> {
-    use std::io::Read as _;
-    let mut text = String::new();
-    let r = if path.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut text)
-    } else {
-        std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
-    };
-    r.map_err(|e| format!("--from-file {}: {e}", path.display()))?;
-    Ok(text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect())
 }
 
 /// `status --redis URL --crawl-id NAME`.

@@ -240,6 +240,65 @@ fn crawl_writes_jsonl_to_stdout_and_csv_to_a_file() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `--urls-file FILE` (`-i`, `-` for stdin) starts from the URLs in the
+/// file, with those given as arguments: with `--depth 0` exactly those
+/// are fetched. Blank lines and `#` comments are skipped, and a file
+/// that cannot be read is a usage error naming it.
+#[test]
+fn urls_file_starts_from_its_urls_and_the_arguments() {
+    use std::io::Write as _;
+    let site = DemoSite::start(60).unwrap();
+    let base = site.url().to_string();
+    let page = |i: u32| format!("{base}page/{i}");
+    let dir = std::env::temp_dir().join(format!("solo-crawl-urls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("urls.txt");
+    std::fs::write(&list, format!("# seeds\n{}\n\n  {}  \n", page(3), page(7))).unwrap();
+    let o = run(&[
+        "crawl",
+        &page(1),
+        "-i",
+        list.to_str().unwrap(),
+        "--depth",
+        "0",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut got: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["url"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, vec![page(1), page(3), page(7)]);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args(["crawl", "--urls-file", "-", "--depth", "0"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input
+        .write_all(format!("{}\n", page(9)).as_bytes())
+        .unwrap();
+    drop(input);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
+
+    let missing = dir.join("nope.txt");
+    assert_usage_error(
+        &["crawl", "--urls-file", missing.to_str().unwrap()],
+        "--urls-file",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn robots_blocked_seed_explains_itself() {
     let site = DemoSite::start(10).unwrap();
