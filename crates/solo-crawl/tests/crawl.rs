@@ -686,7 +686,13 @@ impl Spider for Shop {
                     "depth": response.depth(),
                 }));
             }
-            Cb::Boom => panic!("a bug in the spider"),
+            Cb::Boom => {
+                // What it emitted before the panic is kept.
+                out.item(serde_json::json!({"name": "before the panic", "price": "0", "depth": 1}));
+                let after = response.follow("/after", Cb::Detail).unwrap();
+                out.follow(after.with_meta(serde_json::json!({ "name": "after" })));
+                panic!("a bug in the spider")
+            }
         }
     }
 }
@@ -714,6 +720,7 @@ fn a_spider_with_callbacks_items_and_a_panic() {
                 "/p/1" => SiteResponse::html("<span class=price>12</span>"),
                 "/p/2" => SiteResponse::html("<span class=price>3</span>"),
                 "/boom" => SiteResponse::html("boom"),
+                "/after" => SiteResponse::html("<span class=price>1</span>"),
                 _ => SiteResponse::status(404),
             }
         })
@@ -730,8 +737,8 @@ fn a_spider_with_callbacks_items_and_a_panic() {
             .run()
             .await
             .unwrap();
-        assert_eq!(summary.counts.pages, 4);
-        assert_eq!(summary.counts.items, 2);
+        assert_eq!(summary.counts.pages, 5);
+        assert_eq!(summary.counts.items, 4);
         assert_eq!(
             site.count("/about"),
             0,
@@ -748,14 +755,19 @@ fn a_spider_with_callbacks_items_and_a_panic() {
             [
                 serde_json::json!({"name": "Cup", "price": "3", "depth": 1}),
                 serde_json::json!({"name": "Teapot", "price": "12", "depth": 1}),
+                serde_json::json!({"name": "after", "price": "1", "depth": 2}),
+                serde_json::json!({"name": "before the panic", "price": "0", "depth": 1}),
             ]
         );
         let recs = records(&pages);
         let boom = record(&recs, "/boom");
         assert_eq!(
             boom.error.as_deref(),
-            Some("the spider's callback panicked")
+            Some("the spider's callback panicked: a bug in the spider")
         );
+        // The answer is kept in the record.
+        assert_eq!(boom.status, Some(200));
+        assert_eq!(boom.bytes, 4);
         assert_eq!(summary.counts.errors["panic"], 1);
     });
 }

@@ -72,6 +72,36 @@ pub(super) async fn page_task<S: Spider, F: Fetch>(
     let _ = sh.tx.try_send(ev);
 }
 
+/// Runs a spider callback to its end, or to a panic in it: then the
+/// panic's message. What the callback emitted before it panicked stays
+/// in its `Output`, as Scrapy keeps what a callback yielded before it
+/// raised; the callback's future is dropped, never polled again.
+async fn unwound(callback: impl Future<Output = ()>) -> Result<(), String> {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let mut callback = pin!(callback);
+    poll_fn(|cx| match catch_unwind(AssertUnwindSafe(|| callback.as_mut().poll(cx))) {
+        Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(payload) => {
+            let why = match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+                (Some(s), _) => (*s).to_owned(),
+                (_, Some(s)) => s.clone(),
+                _ => "a panic without a message".to_owned(),
+            };
+            Poll::Ready(Err(why))
+        }
+    })
+    .await
+}
+
+/// A callback of this page panicked with `why`: the page is an error of
+/// kind `panic`, its record says so (status, size and what the callback
+/// emitted before the panic are kept).
+fn callback_panicked<S: Spider, F: Fetch>(sh: &Shared<S, F>, record: &mut PageRecord, why: &str) {
+    sh.stats.borrow_mut().error("panic");
+    record.error = Some(format!("the spider's callback panicked: {}", redact_text(why)));
+}
+
 /// Statuses worth another try.
 fn retryable_status(s: u16) -> bool {
     matches!(s, 408 | 429 | 500 | 502..=504 | 520..=524)
@@ -268,9 +298,10 @@ async fn page<S: Spider, F: Fetch>(
                 }
             }
             if ok {
-                sh.spider
-                    .parse(request.callback.clone(), &response, &mut out)
-                    .await;
+                let parsed = sh.spider.parse(request.callback.clone(), &response, &mut out);
+                if let Err(why) = unwound(parsed).await {
+                    callback_panicked(sh, &mut record, &why);
+                }
                 obey_page(sh, &response, &mut record, &mut out);
                 if let Some(found) = response.scan().filter(|_| cfg.page_requisites) {
                     // Embeds are not links: a nofollow page keeps them.
@@ -281,9 +312,12 @@ async fn page<S: Spider, F: Fetch>(
                     out.embed(crate::requisites::requests(&request, &found.requisites));
                 }
             } else {
-                sh.spider
-                    .on_error(&request, Failure::Status(&response), &mut out)
-                    .await;
+                let handled = sh
+                    .spider
+                    .on_error(&request, Failure::Status(&response), &mut out);
+                if let Err(why) = unwound(handled).await {
+                    callback_panicked(sh, &mut record, &why);
+                }
             }
             tracing::trace!(
                 items = out.items().len(),
