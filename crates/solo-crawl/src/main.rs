@@ -362,6 +362,12 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
             a.timeout
         )));
     }
+    if !(a.backoff_max.is_finite() && (0.0..=86400.0).contains(&a.backoff_max)) {
+        return Err(Usage(format!(
+            "--backoff-max must be between 0 and 86400 seconds, not {}",
+            a.backoff_max
+        )));
+    }
     if !(a.max_refresh_delay.is_finite() && a.max_refresh_delay >= 0.0) {
         return Err(Usage(format!(
             "--max-refresh-delay must be a number of seconds >= 0, not {}",
@@ -418,6 +424,8 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         timeout: Duration::from_secs_f64(a.timeout),
         max_bytes: a.max_bytes,
         max_redirects: a.max_redirects,
+        max_retries: a.retries,
+        backoff_max: Duration::from_secs_f64(a.backoff_max),
         max_refresh_delay: (!a.no_meta_refresh)
             .then(|| Duration::from_secs_f64(a.max_refresh_delay.min(1e9))),
         skip_nofollow_links: a.skip_nofollow_links,

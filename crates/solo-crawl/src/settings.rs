@@ -142,6 +142,15 @@ pub struct CrawlSettings {
     /// record has `redirect_to`, the target's `redirected_from`.
     #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
     pub max_redirects: u32,
+    /// Extra attempts for a retryable failure: 408, 429, 5xx, a connection
+    /// refused or reset, a timeout (Scrapy's RETRY_TIMES). Waits double
+    /// from 0.5 s, or what the server's Retry-After says.
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub retries: u32,
+    /// The longest wait before a retry, in seconds, a server's Retry-After
+    /// included: a longer Retry-After is cut to it (said in the log).
+    #[arg(long, default_value_t = 60.0, value_name = "S")]
+    pub backoff_max: f64,
     /// Bytes of response bodies held in memory at once, over all requests
     /// (suffixes K, M, G; default 256M, or --max-bytes if that is larger).
     /// A download that would go over waits for others to finish.

@@ -734,3 +734,46 @@ fn a_failed_sitemap_from_robots_txt_is_not_a_failed_start_url() {
         "{out}"
     );
 }
+
+/// `--retries N` is how many times a retryable answer is tried again
+/// (Scrapy's RETRY_TIMES), and `--backoff-max S` caps the wait, a
+/// server's Retry-After included, saying so in the log. Before, neither
+/// could be set from the command line, and a cut Retry-After was silent.
+#[test]
+fn retries_and_backoff_max_are_flags_and_a_cut_retry_after_is_said() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let seen = hits.clone();
+    let base = common::blocking::serve(move |req| {
+        if req.path == "/robots.txt" {
+            return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec();
+        }
+        seen.fetch_add(1, Ordering::SeqCst);
+        b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 90\r\nContent-Length: 0\r\n\r\n".to_vec()
+    });
+    let url = format!("{base}/");
+    let o = run(&[
+        "crawl",
+        &url,
+        "--retries",
+        "3",
+        "--backoff-max",
+        "0.05",
+        "--log-level",
+        "info",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(hits.load(Ordering::SeqCst), 4, "1 + 3 retries");
+    let err = stderr(&o);
+    assert!(
+        err.contains("Retry-After of 90 s cut to the longest wait, 0.05 s"),
+        "{err}"
+    );
+    hits.store(0, Ordering::SeqCst);
+    let o = run(&["crawl", &url, "--retries", "0"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_usage_error(&["crawl", &url, "--backoff-max=-1"], "--backoff-max");
+    assert_usage_error(&["crawl", &url, "--backoff-max=inf"], "--backoff-max");
+}

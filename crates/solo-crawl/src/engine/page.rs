@@ -79,18 +79,23 @@ pub(super) async fn page_task<S: Spider, F: Fetch>(
 async fn unwound(callback: impl Future<Output = ()>) -> Result<(), String> {
     use std::panic::{catch_unwind, AssertUnwindSafe};
     let mut callback = pin!(callback);
-    poll_fn(|cx| match catch_unwind(AssertUnwindSafe(|| callback.as_mut().poll(cx))) {
-        Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
-        Ok(Poll::Pending) => Poll::Pending,
-        Err(payload) => {
-            let why = match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
-                (Some(s), _) => (*s).to_owned(),
-                (_, Some(s)) => s.clone(),
-                _ => "a panic without a message".to_owned(),
-            };
-            Poll::Ready(Err(why))
-        }
-    })
+    poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| callback.as_mut().poll(cx))) {
+            Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => {
+                let why = match (
+                    payload.downcast_ref::<&str>(),
+                    payload.downcast_ref::<String>(),
+                ) {
+                    (Some(s), _) => (*s).to_owned(),
+                    (_, Some(s)) => s.clone(),
+                    _ => "a panic without a message".to_owned(),
+                };
+                Poll::Ready(Err(why))
+            }
+        },
+    )
     .await
 }
 
@@ -99,7 +104,10 @@ async fn unwound(callback: impl Future<Output = ()>) -> Result<(), String> {
 /// emitted before the panic are kept).
 fn callback_panicked<S: Spider, F: Fetch>(sh: &Shared<S, F>, record: &mut PageRecord, why: &str) {
     sh.stats.borrow_mut().error("panic");
-    record.error = Some(format!("the spider's callback panicked: {}", redact_text(why)));
+    record.error = Some(format!(
+        "the spider's callback panicked: {}",
+        redact_text(why)
+    ));
 }
 
 /// Statuses worth another try.
@@ -169,12 +177,23 @@ async fn page<S: Spider, F: Fetch>(
             if retryable_status(f.status) && can_retry {
                 let ra = retry_after(&f);
                 let wait = ra.unwrap_or_else(backoff).min(cfg.backoff_max);
-                tracing::info!(
-                    status = f.status,
-                    wait_ms = wait.as_millis() as u64,
-                    "retrying: HTTP {}",
-                    f.status
-                );
+                match ra.filter(|&asked| asked > wait) {
+                    Some(asked) => tracing::info!(
+                        status = f.status,
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying: HTTP {} (its Retry-After of {} s cut to the longest \
+                         wait, {} s: --backoff-max / Config::backoff_max)",
+                        f.status,
+                        asked.as_secs(),
+                        wait.as_secs_f64()
+                    ),
+                    None => tracing::info!(
+                        status = f.status,
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying: HTTP {}",
+                        f.status
+                    ),
+                }
                 return Report::Retry {
                     host,
                     request,
@@ -298,7 +317,9 @@ async fn page<S: Spider, F: Fetch>(
                 }
             }
             if ok {
-                let parsed = sh.spider.parse(request.callback.clone(), &response, &mut out);
+                let parsed = sh
+                    .spider
+                    .parse(request.callback.clone(), &response, &mut out);
                 if let Err(why) = unwound(parsed).await {
                     callback_panicked(sh, &mut record, &why);
                 }
