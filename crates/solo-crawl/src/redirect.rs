@@ -77,13 +77,19 @@ pub enum RedirectError {
     },
     /// The target is a URL the chain already went through.
     Loop(Url),
+    /// A [`Loop`](RedirectError::Loop) whose answer set a cookie, in a
+    /// crawl that keeps none: a cookie wall (consent, session start) that
+    /// a crawl with cookies on would pass.
+    LoopWithoutCookies(Url),
 }
 
 impl RedirectError {
     /// Where the redirect pointed, when that is known.
     pub fn target(&self) -> Option<&Url> {
         match self {
-            RedirectError::Scheme(u) | RedirectError::Loop(u) => Some(u),
+            RedirectError::Scheme(u)
+            | RedirectError::Loop(u)
+            | RedirectError::LoopWithoutCookies(u) => Some(u),
             _ => None,
         }
     }
@@ -114,6 +120,12 @@ impl fmt::Display for RedirectError {
             RedirectError::Loop(u) => {
                 write!(f, "redirect loop: {u} was already visited in this chain")
             }
+            RedirectError::LoopWithoutCookies(u) => write!(
+                f,
+                "redirect loop: {u} was already visited in this chain; the server set a \
+                 cookie on the way, which this crawl does not keep: crawl with --cookies \
+                 (Config::cookies) to pass a cookie wall"
+            ),
         }
     }
 }

@@ -241,7 +241,7 @@ async fn page<S: Spider, F: Fetch>(
             } else {
                 request.set_previous(None);
             }
-            let followed = redirect::follow_with(
+            let mut followed = redirect::follow_with(
                 &request,
                 &request.extras().method,
                 f.status,
@@ -250,6 +250,13 @@ async fn page<S: Spider, F: Fetch>(
                 cfg.max_redirects,
                 jar_changed,
             );
+            if let Err(redirect::RedirectError::Loop(to)) = &followed {
+                // A cookie wall seen by a crawl that keeps no cookies.
+                let no_jar = !cfg.cookies && request.extras().cookie_jar.is_none();
+                if no_jar && f.header("set-cookie").is_some() {
+                    followed = Err(redirect::RedirectError::LoopWithoutCookies(to.clone()));
+                }
+            }
             if let Some(followed) = followed.transpose() {
                 // A redirect is not the answer: no callback. Its target is
                 // crawled as a request of its own, if the frontier allows.
