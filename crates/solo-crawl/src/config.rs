@@ -181,6 +181,10 @@ pub struct Config {
     pub sitemap_urls: Vec<url::Url>,
     /// Bounds on what sitemaps can make the crawl do.
     pub sitemap_limits: SitemapLimits,
+    /// Skip sitemap entries (pages and sitemaps) whose `<lastmod>` is
+    /// older than this (entries without one are taken); see also
+    /// [`Spider::sitemap_filter`](crate::Spider::sitemap_filter).
+    pub sitemap_newer_than: Option<Duration>,
     /// Stop gracefully on Ctrl-C (in-flight requests finish).
     pub handle_ctrl_c: bool,
     /// Show a live progress line on stderr when it is a terminal.
@@ -288,6 +292,7 @@ impl Default for Config {
             sitemaps: false,
             sitemap_urls: Vec::new(),
             sitemap_limits: SitemapLimits::default(),
+            sitemap_newer_than: None,
             handle_ctrl_c: false,
             progress: false,
             state_dir: None,

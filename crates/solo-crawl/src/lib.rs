@@ -164,7 +164,7 @@ pub use redis_link::{crawl_status, no_such_crawl, share_settings, shared_setting
 pub use request::{Request, RequestExtras};
 pub use response::{Response, SelectError};
 pub use secrets::redact_text;
-pub use sitemap::{SitemapLimits, SitemapRole, SitemapRules};
+pub use sitemap::{lastmod_time, SitemapLimits, SitemapRole, SitemapRules};
 pub use spider::{Failure, LinkCallback, LinkSpider, Output, Spider};
 pub use stats::{Counters, Summary};
 pub use throttle::AutoThrottle;

@@ -433,6 +433,7 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         requisites_in_scope: a.requisites_in_scope,
         sitemaps: a.sitemaps,
         sitemap_urls,
+        sitemap_newer_than: a.sitemap_newer_than,
         sitemap_limits: solo_crawl::SitemapLimits {
             max_total_urls: a.sitemap_max_urls,
             ..Default::default()

@@ -128,6 +128,16 @@ pub struct CrawlSettings {
     /// nesting; cuts are counted in the summary).
     #[arg(long, default_value_t = 5_000_000, value_name = "N")]
     pub sitemap_max_urls: u64,
+    /// Skip sitemap entries, pages and sitemaps, whose <lastmod> is older
+    /// than AGE (1d, 12h, 30m, 45s): a news crawl takes only recent
+    /// articles, and skips old monthly sitemaps unread. Entries without
+    /// a <lastmod> are taken; skipped ones are counted as `old`.
+    #[arg(long, value_name = "AGE", value_parser = crate::recrawl::parse_age)]
+    #[serde(
+        serialize_with = "age_as_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sitemap_newer_than: Option<std::time::Duration>,
     /// Seconds one request may take, each redirect hop a request (0.001 to
     /// 86400). Time the crawler itself was stalled past the deadline is
     /// given back (up to S more).
@@ -336,6 +346,7 @@ pub const MEANING: &[&str] = &[
     "sitemaps",
     "sitemap",
     "sitemap-max-urls",
+    "sitemap-newer-than",
     "max-bytes",
     "max-redirects",
     "max-links-per-page",
@@ -345,6 +356,14 @@ pub const MEANING: &[&str] = &[
     "allow-private-networks",
     "cookies",
 ];
+
+/// An age as `--recrawl-older-than` and `--sitemap-newer-than` read it.
+fn age_as_text<S: Serializer>(v: &Option<std::time::Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(d) => s.serialize_str(&crate::recrawl::show_age(*d)),
+        None => s.serialize_none(),
+    }
+}
 
 fn as_strings<S: Serializer, T: ToString>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(v.iter().map(T::to_string))
@@ -676,6 +695,7 @@ mod tests {
             "--allow-network=10.0.0.0/8",
             "--format=csv",
             "--timeout=2.5",
+            "--sitemap-newer-than=2d",
         ];
         let a = <Alone as clap::Parser>::parse_from(given).settings;
         let f = file_flags(&a.to_toml().unwrap(), "x.toml".as_ref(), |_| false).unwrap();

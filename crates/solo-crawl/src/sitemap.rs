@@ -16,6 +16,7 @@
 
 use std::cell::Cell;
 use std::io::Read;
+use std::time::SystemTime;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -407,10 +408,14 @@ pub(crate) struct Expanded {
 /// [`Spider::sitemap_follow`] accepts, one index deeper, unless past
 /// `max_nesting`; pages (from a urlset) with the callback
 /// [`Spider::sitemap_callback`] picks and the entry's `lastmod`, until
-/// `total` reaches `max_total_urls`.
+/// `total` reaches `max_total_urls`. Entries (pages and sitemaps) whose
+/// `lastmod` is before `since`, and those [`Spider::sitemap_filter`]
+/// turns away, are skipped first (counted `old` and `filtered`).
+#[allow(clippy::too_many_arguments)] // the engine's one call
 pub(crate) fn expand<S: Spider>(
     spider: &S,
     limits: &SitemapLimits,
+    since: Option<SystemTime>,
     total: &Cell<u64>,
     request: &Request<S::Callback>,
     role: SitemapRole,
@@ -418,6 +423,19 @@ pub(crate) fn expand<S: Spider>(
     out: &mut Output<S::Callback>,
 ) -> Expanded {
     let mut counts = vec![("read", 1)];
+    let (mut old, mut filtered) = (0, 0);
+    let mut wanted = |e: &Entry| {
+        let lastmod = e.lastmod.as_deref();
+        if let (Some(since), Some(t)) = (since, lastmod.and_then(lastmod_time)) {
+            if t < since {
+                old += 1;
+                return false;
+            }
+        }
+        let keep = spider.sitemap_filter(&e.loc, lastmod);
+        filtered += u64::from(!keep);
+        keep
+    };
     counts.extend(s.bounds.iter().map(|b| (b.as_str(), 1)));
     if s.error.is_some() {
         counts.push(("broken", 1));
@@ -435,7 +453,7 @@ pub(crate) fn expand<S: Spider>(
                 for e in s
                     .entries
                     .into_iter()
-                    .filter(|e| spider.sitemap_follow(&e.loc))
+                    .filter(|e| spider.sitemap_follow(&e.loc) && wanted(e))
                 {
                     let mut r = Request::new(e.loc, request.callback.clone());
                     let x = r.extras_mut();
@@ -452,6 +470,9 @@ pub(crate) fn expand<S: Spider>(
                     counts.push(("total_urls", 1));
                     break;
                 }
+                if !wanted(&e) {
+                    continue;
+                }
                 if let Some(cb) = spider.sitemap_callback(&e.loc) {
                     let mut r = Request::new(e.loc, cb);
                     if e.lastmod.is_some() {
@@ -465,11 +486,61 @@ pub(crate) fn expand<S: Spider>(
             counts.push(("urls", taken));
         }
     }
+    counts.extend(
+        [("old", old), ("filtered", filtered)]
+            .into_iter()
+            .filter(|c| c.1 > 0),
+    );
     Expanded {
         entries,
         error: s.error,
         counts,
     }
+}
+
+/// A sitemap `<lastmod>` (W3C datetime: `2024-05-01`,
+/// `2024-05-01T10:30+02:00`, `2024-05-01T10:30:15.5Z`; also `2024-05`
+/// and `2024`, at their start, in UTC) as a time; `None` if it is none
+/// of these.
+///
+/// ```
+/// use solo_crawl::lastmod_time;
+/// use std::time::{Duration, UNIX_EPOCH};
+/// let day = UNIX_EPOCH + Duration::from_secs(1_714_521_600); // 2024-05-01T00:00Z
+/// assert_eq!(lastmod_time("2024-05-01"), Some(day));
+/// assert_eq!(lastmod_time("2024-05-01T02:00+02:00"), Some(day));
+/// assert_eq!(lastmod_time("2024-05-01T00:00:30Z"), Some(day + Duration::from_secs(30)));
+/// assert_eq!(lastmod_time("yesterday"), None);
+/// ```
+pub fn lastmod_time(s: &str) -> Option<SystemTime> {
+    use time::format_description::well_known::Rfc3339;
+    use time::{Date, Month, OffsetDateTime};
+    let s = s.trim();
+    let at = match s.len() {
+        4 => Date::from_calendar_date(s.parse().ok()?, Month::January, 1)
+            .ok()?
+            .midnight()
+            .assume_utc(),
+        7 => {
+            let (y, m) = s.split_once('-')?;
+            let m = Month::try_from(m.parse::<u8>().ok()?).ok()?;
+            Date::from_calendar_date(y.parse().ok()?, m, 1)
+                .ok()?
+                .midnight()
+                .assume_utc()
+        }
+        10 => OffsetDateTime::parse(&format!("{s}T00:00:00Z"), &Rfc3339).ok()?,
+        _ => match OffsetDateTime::parse(s, &Rfc3339) {
+            Ok(t) => t,
+            // hh:mm without seconds, which W3C allows and RFC 3339 not.
+            Err(_) if s.len() > 16 && s.as_bytes()[13] == b':' => {
+                let (head, zone) = (s.get(..16)?, s.get(16..)?);
+                OffsetDateTime::parse(&format!("{head}:00{zone}"), &Rfc3339).ok()?
+            }
+            Err(_) => return None,
+        },
+    };
+    Some(at.into())
 }
 
 /// The sitemap requests a crawl starts with besides the spider's: each
@@ -535,6 +606,27 @@ impl<C: Clone> SitemapRules<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whatever a sitemap says in `<lastmod>` is a time or `None`,
+    /// never a panic (multi-byte characters where digits go included).
+    #[test]
+    fn lastmod_times_of_odd_text() {
+        for s in [
+            "",
+            "2024",
+            "2024-13",
+            "2024-02-30",
+            "2024-05-01T10:30Z",
+            "2024-05-01T10:3\u{e9}+01:00",
+            "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}",
+            "2024-05-01T10:30:00.123456789+14:00",
+            "0000-01-01",
+        ] {
+            let _ = lastmod_time(s);
+        }
+        assert!(lastmod_time("2024-05-01T10:30Z").is_some());
+        assert!(lastmod_time("2024-02-30").is_none());
+    }
 
     fn sm(body: &[u8], limits: &SitemapLimits) -> Sitemap {
         let url = Url::parse("http://a.test/dir/sitemap.xml").unwrap();

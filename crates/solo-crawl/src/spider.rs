@@ -151,6 +151,30 @@ pub trait Spider: 'static {
         true
     }
 
+    /// Whether to take an entry of a sitemap, a page or a sitemap, given
+    /// its `<lastmod>` as written (Scrapy's `sitemap_filter`): a news
+    /// crawl skips old articles, and old monthly sitemaps, before they
+    /// are fetched. All by default; [`lastmod_time`](crate::lastmod_time)
+    /// reads the date. (`Config::sitemap_newer_than` skips by age alone.)
+    ///
+    /// ```
+    /// use solo_crawl::lastmod_time;
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// // In a spider: only entries dated 2024 or later, and undated ones.
+    /// fn sitemap_filter(_: &url::Url, lastmod: Option<&str>) -> bool {
+    ///     let since = UNIX_EPOCH + Duration::from_secs(1_704_067_200); // 2024-01-01
+    ///     lastmod.and_then(lastmod_time).map_or(true, |t| t >= since)
+    /// }
+    /// let u = url::Url::parse("http://news.test/a/1").unwrap();
+    /// assert!(sitemap_filter(&u, Some("2024-03-01")));
+    /// assert!(!sitemap_filter(&u, Some("2019-03-01T08:00Z")));
+    /// assert!(sitemap_filter(&u, None));
+    /// ```
+    fn sitemap_filter(&self, url: &Url, lastmod: Option<&str>) -> bool {
+        let _ = (url, lastmod);
+        true
+    }
+
     /// Called instead of [`parse`](Spider::parse) when a request failed
     /// for good (after retries): a non-2xx status or a fetch error. Does
     /// nothing by default; the page record carries the failure either way.

@@ -292,3 +292,73 @@ fn hostile_sitemaps_are_cut_by_the_bounds() {
         assert_eq!(summary.seeds_failed, Vec::<String>::new());
     });
 }
+
+/// A news crawl (Scrapy's `sitemap_filter`).
+struct News {
+    index: Url,
+}
+
+impl Spider for News {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        vec![Request::sitemap(self.index.clone(), Cb::Other)]
+    }
+    fn sitemap_filter(&self, url: &Url, _lastmod: Option<&str>) -> bool {
+        !url.path().contains("skip")
+    }
+    async fn parse(&self, _: Cb, _: &Response, _: &mut Output<Cb>) {}
+}
+
+/// `Config::sitemap_newer_than` skips entries whose `<lastmod>` is older,
+/// pages and sub-sitemaps alike, before they are fetched (an old monthly
+/// sitemap is never read); undated entries are taken; the spider's
+/// `sitemap_filter` turns away others. Skips are counted as `old` and
+/// `filtered`. Before, every entry was fetched and a news job filtered
+/// the articles in `parse`, after downloading them.
+#[test]
+fn old_sitemap_entries_and_filtered_ones_are_not_fetched() {
+    solo::run(async {
+        let now = time::OffsetDateTime::now_utc();
+        let today = format!("{}", now.date());
+        let index = format!(
+            "<sitemapindex><sitemap><loc>/2019-01.xml</loc><lastmod>2019-02-01T00:00Z</lastmod></sitemap>\
+             <sitemap><loc>/current.xml</loc><lastmod>{today}</lastmod></sitemap></sitemapindex>"
+        );
+        let current = relative(urlset(
+            &rel(),
+            &[
+                ("/a/new", Some(&today)),
+                ("/a/old", Some("2019-01-01T08:00:00+01:00")),
+                ("/a/undated", None),
+                ("/a/skip-me", Some(&today)),
+            ],
+        ));
+        let site = start(routes(vec![
+            ("/index.xml", xml(index)),
+            (
+                "/2019-01.xml",
+                xml(relative(urlset(&rel(), &[("/a/jan", None)]))),
+            ),
+            ("/current.xml", xml(current)),
+            ("/a/new", page("new", &[])),
+            ("/a/old", page("old", &[])),
+            ("/a/undated", page("undated", &[])),
+            ("/a/skip-me", page("skip", &[])),
+        ]))
+        .await;
+        let cfg = Config {
+            sitemap_newer_than: Some(std::time::Duration::from_secs(30 * 86_400)),
+            ..quick()
+        };
+        let news = News {
+            index: site.url("/index.xml"),
+        };
+        let (summary, _) = crawl(news, cfg).await;
+        assert_eq!(site.count("/2019-01.xml"), 0, "an old sitemap is not read");
+        assert_eq!(site.count("/current.xml"), 1);
+        assert_eq!((site.count("/a/new"), site.count("/a/undated")), (1, 1));
+        assert_eq!((site.count("/a/old"), site.count("/a/skip-me")), (0, 0));
+        assert_eq!(summary.counts.sitemap["old"], 2);
+        assert_eq!(summary.counts.sitemap["filtered"], 1);
+    });
+}

@@ -290,9 +290,13 @@ async fn page<S: Spider, F: Fetch>(
                 let read =
                     crate::sitemap::read_off_loop(role, &f.final_url, f.body, limits, off_loop)
                         .await;
+                let since = cfg
+                    .sitemap_newer_than
+                    .and_then(|age| std::time::SystemTime::now().checked_sub(age));
                 let found = crate::sitemap::expand(
                     &sh.spider,
                     limits,
+                    since,
                     &sh.sitemap_urls,
                     &request,
                     role,
