@@ -152,6 +152,7 @@ mod throttle;
 pub mod warc;
 
 pub use config::{Config, MAX_DURATION, MAX_TARGET_CONCURRENCY};
+pub use directives::Directives;
 pub use engine::{CrawlError, Crawler, Pushed, StopHandle};
 pub use form::{FormError, FormRequest};
 pub use links::PageScan;

@@ -212,8 +212,10 @@ pub struct PageScan {
     pub canonical: Option<Url>,
     /// The `<meta name content>` tags that may hold robots directives
     /// (content mentioning `no`, e.g. `noindex`, `nofollow`, `none`):
-    /// name lower-cased, content with character references expanded. See
-    /// `directives::Directives`.
+    /// name lower-cased, content with character references expanded.
+    /// [`Response::robots_directives`](crate::Response::robots_directives)
+    /// reads them with the `X-Robots-Tag` headers into
+    /// [`Directives`](crate::Directives).
     pub robots_meta: Vec<(String, String)>,
     /// The content of the first `<meta http-equiv="refresh">` (see
     /// `directives::Refresh`).

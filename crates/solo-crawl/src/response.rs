@@ -317,6 +317,25 @@ impl Response {
         self.cookie_jar.as_deref()
     }
 
+    /// What the page asks of crawlers named `agent` (the product token
+    /// robots.txt groups use: `solo-crawl` unless the user agent was
+    /// changed): `noindex` and `nofollow` from its `<meta name="robots">`
+    /// (or named after `agent`) and its `X-Robots-Tag` headers, as the
+    /// crawl reads them for the page record. A spider that keeps only
+    /// indexable pages asks for `noindex` here.
+    ///
+    /// ```
+    /// let page = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200,
+    ///     vec![("content-type".into(), "text/html".into()), ("x-robots-tag".into(), "nofollow".into())],
+    ///     r#"<meta name="robots" content="noindex">"#.into());
+    /// let d = page.robots_directives("solo-crawl");
+    /// assert!(d.noindex && d.nofollow);
+    /// ```
+    pub fn robots_directives(&self, agent: &str) -> crate::Directives {
+        let meta = self.scan().map_or(&[][..], |s| &s.robots_meta);
+        crate::Directives::of_page(self.headers(), meta, agent)
+    }
+
     /// The `<lastmod>` of the sitemap entry that listed this page, as
     /// written there (Scrapy's `entry["lastmod"]`); `None` for a page no
     /// sitemap listed, or listed without one.

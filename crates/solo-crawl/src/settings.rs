@@ -105,7 +105,7 @@ pub struct CrawlSettings {
     /// --warc archive of it replays whole: images (every srcset
     /// candidate), scripts, frames, video/audio with posters and tracks,
     /// embed/object, icons, stylesheets, url() in style attributes and
-    /// <style>, and in each stylesheet its url() and @import (fonts,
+    /// `<style>`, and in each stylesheet its url() and @import (fonts,
     /// backgrounds). They are fetched past --depth and from any host (CDNs;
     /// see --requisites-in-scope), under robots.txt, --deny, --max-pages
     /// and the per-host limits, and are not followed for links.
@@ -128,10 +128,10 @@ pub struct CrawlSettings {
     /// nesting; cuts are counted in the summary).
     #[arg(long, default_value_t = 5_000_000, value_name = "N")]
     pub sitemap_max_urls: u64,
-    /// Skip sitemap entries, pages and sitemaps, whose <lastmod> is older
+    /// Skip sitemap entries, pages and sitemaps, whose `<lastmod>` is older
     /// than AGE (1d, 12h, 30m, 45s): a news crawl takes only recent
     /// articles, and skips old monthly sitemaps unread. Entries without
-    /// a <lastmod> are taken; skipped ones are counted as `old`.
+    /// a `<lastmod>` are taken; skipped ones are counted as `old`.
     #[arg(long, value_name = "AGE", value_parser = crate::recrawl::parse_age)]
     #[serde(
         serialize_with = "age_as_text",

@@ -51,7 +51,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
     /// queued again unless the request is
     /// [`dont_filter`](Request::dont_filter). A crawl that had finished
     /// has work again; workers waiting for more
-    /// ([`RedisFrontier::idle_timeout`]) are woken, and a finished
+    /// ([`RedisFrontier::idle_timeout`](crate::RedisFrontier::idle_timeout)) are woken, and a finished
     /// crawl's workers must be started again. Requests that name a
     /// callback must name one the workers' spider knows.
     ///
