@@ -303,6 +303,13 @@ fn hop_with<C: Clone>(
             !k.eq_ignore_ascii_case("authorization") && !k.eq_ignore_ascii_case("cookie")
         });
     }
+    if to.host() != request.url.host() {
+        // The request's own cookies (`Request::cookie`) are its host's,
+        // as a jar keeps a cookie set without a Domain: another host
+        // never gets them, with a jar or without (Scrapy's fix for
+        // CVE-2022-0577). The same host over https keeps them.
+        x.cookies.clear();
+    }
     next.url = to;
     Ok(next)
 }

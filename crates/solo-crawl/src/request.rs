@@ -691,8 +691,9 @@ impl<C> Request<C> {
     /// of a `--redis` crawl like any cookie of the jar. (A raw `Cookie`
     /// header instead replaces the jar's cookies for the request and its
     /// redirects.) With no jar (the default jar off and no `cookie_jar`)
-    /// it is sent in this request's `Cookie` header, and its redirects'.
-    /// Bytes a cookie cannot hold (a `;`, a space, a control character,
+    /// it is sent in this request's `Cookie` header, and its redirects'
+    /// to the same host. A redirect to another host never takes it (nor a
+    /// raw `Cookie` or `Authorization` header). Bytes a cookie cannot hold (a `;`, a space, a control character,
     /// non-ASCII; and `=` in a name) are percent-encoded. Not part of the
     /// fingerprint (as in Scrapy).
     ///

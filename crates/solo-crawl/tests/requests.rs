@@ -618,3 +618,81 @@ fn a_callback_sees_its_request_and_can_send_it_again() {
         assert_eq!(summary.counts.pages, 2);
     });
 }
+
+/// Starts at `start` with the cookie `secret=s3` (in session `jar`, if
+/// any); its page at another host follows `/later` there, same session.
+struct Leaky(Url, Option<&'static str>);
+
+impl Spider for Leaky {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        let r = Request::new(self.0.clone(), Cb::Account).cookie("secret", "s3");
+        vec![match self.1 {
+            Some(jar) => r.cookie_jar(jar),
+            None => r,
+        }]
+    }
+    async fn parse(&self, cb: Cb, response: &Response, out: &mut Output<Cb>) {
+        if cb == Cb::Account {
+            let later = Request::new(response.url().join("/later").unwrap(), Cb::Echo);
+            out.follow(match response.cookie_jar() {
+                Some(j) => later.cookie_jar(j),
+                None => later,
+            });
+        }
+    }
+}
+
+/// A request's own cookies (`Request::cookie`) never go to another host:
+/// not with the redirect that leads there, nor, through the jar, with
+/// the session's later requests to it; the first host gets them. Before,
+/// a 302 to another host sent them along (Scrapy's CVE-2022-0577).
+#[test]
+fn a_request_s_own_cookies_do_not_follow_a_redirect_to_another_host() {
+    use std::sync::{Arc, Mutex};
+    let log: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let seen = log.clone();
+    let other = common::blocking::serve_on("127.0.0.2", move |req| {
+        let cookie = req.header("cookie").unwrap_or("").to_owned();
+        seen.lock().unwrap().push((req.path.clone(), cookie));
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nok".to_vec()
+    });
+    let first: Arc<Mutex<Vec<String>>> = Arc::default();
+    let firsts = first.clone();
+    let to = format!("{other}/echo");
+    let start = common::blocking::serve(move |req| {
+        if req.path == "/robots.txt" {
+            return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec();
+        }
+        firsts
+            .lock()
+            .unwrap()
+            .push(req.header("cookie").unwrap_or("").to_owned());
+        format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n").into_bytes()
+    });
+    let start = Url::parse(&format!("{start}/go")).unwrap();
+    for (jar, default_jar) in [(None, true), (Some("s"), false), (None, false)] {
+        log.lock().unwrap().clear();
+        first.lock().unwrap().clear();
+        let cfg = Config {
+            cookies: default_jar,
+            obey_robots: false,
+            allow_domains: vec!["127.0.0.2".into()],
+            allow_private_networks: true,
+            ..quick()
+        };
+        solo::run(crawl(Leaky(start.clone(), jar), cfg));
+        assert_eq!(
+            *first.lock().unwrap(),
+            ["secret=s3"],
+            "{jar:?} {default_jar}"
+        );
+        let got = log.lock().unwrap().clone();
+        let paths: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["/echo", "/later"], "{jar:?} {default_jar}");
+        assert!(
+            got.iter().all(|(_, c)| !c.contains("secret")),
+            "{jar:?} {default_jar}: {got:?}"
+        );
+    }
+}
