@@ -155,14 +155,19 @@ pub struct Config {
     /// requisites are read, at most four embeds from the page). But a
     /// requisite whose answer is HTML (a frame's page) and that the crawl
     /// would have followed as a link (within `depth_limit`, the scope and
-    /// `allow`) is crawled as a page, as in wget `-r -p`: the spider sees
-    /// it and its links are followed, so the option loses no page. It is
+    /// `allow`) is crawled as a page, as in wget `-r -p`, when the spider
+    /// names a callback for it
+    /// ([`Spider::requisite_callback`](crate::Spider::requisite_callback):
+    /// [`LinkSpider`](crate::LinkSpider) does, so the option loses no
+    /// page; a custom spider's callbacks see no requisite by default, and
+    /// its own request for such a URL is fetched apart). It is
     /// fetched from any host, as Heritrix and browser-based archivers do
     /// (pages load their images and fonts from CDNs), unless
     /// `requisites_in_scope`; robots.txt, the seen set (one URL is fetched
-    /// once, as a link or as a requisite, whichever comes first),
-    /// `max_pages`, `deny`, the per-host limits and delays and the network
-    /// guard apply as to any request. Its record says `requisite: true`;
+    /// once, as a link or as a requisite, whichever comes first; but an
+    /// unclaimed requisite and a custom spider's own request for its URL
+    /// are two), `max_pages`, `deny`, the per-host limits and delays and
+    /// the network guard apply as to any request. Its record says `requisite: true`;
     /// a page's record counts what it embeds in `requisites`.
     pub page_requisites: bool,
     /// With `page_requisites`: fetch only the requisites within the

@@ -401,7 +401,8 @@ impl<C> Frontier<C> {
         match r {
             Ok(fp) => {
                 let fp = self.mark_seen(&mut request, fp);
-                if request.extras().requisite > 0 && self.follows_as_link(&request) {
+                let x = request.extras();
+                if x.requisite > 0 && x.requisite_page && self.follows_as_link(&request) {
                     request.extras_mut().page_if_html = true;
                 }
                 let spill = self.remote || (!start && self.cap.is_some_and(|c| self.queued >= c));

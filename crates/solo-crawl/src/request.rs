@@ -165,6 +165,13 @@ pub struct RequestExtras {
     /// [`Config::page_requisites`](crate::Config::page_requisites)).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub requisite: u8,
+    /// A requisite the spider would parse as a page, should its answer
+    /// be HTML ([`Spider::requisite_callback`](crate::Spider::requisite_callback)
+    /// named its callback). Another requisite has a seen-set key of its
+    /// own, so a request the spider makes for the same URL is not taken
+    /// for it.
+    #[serde(default, rename = "claimed", skip_serializing_if = "is_false")]
+    pub(crate) requisite_page: bool,
     /// A requisite the frontier would have admitted as a link too
     /// (within the depth limit and the link scope): an HTML answer is
     /// crawled as a page. Set by the frontier.
@@ -196,6 +203,7 @@ static PLAIN: RequestExtras = RequestExtras {
     cookie_jar: None,
     cookies: Vec::new(),
     requisite: 0,
+    requisite_page: false,
     page_if_html: false,
     store_key: None,
     previous: None,
@@ -728,7 +736,19 @@ impl<C> Request<C> {
     /// ```
     pub fn fingerprint(&self) -> u64 {
         let x = self.extras();
-        crate::canon::request_fingerprint(&x.method, &self.url, &x.body, x.cookie_jar.as_deref())
+        let fp = crate::canon::request_fingerprint(
+            &x.method,
+            &self.url,
+            &x.body,
+            x.cookie_jar.as_deref(),
+        );
+        if x.requisite > 0 && !x.requisite_page {
+            // Fetched for the archive only: the spider's own request for
+            // the URL is another.
+            fp ^ UNCLAIMED_REQUISITE
+        } else {
+            fp
+        }
     }
 
     /// The request's key in the state store: its fingerprint, or for a
@@ -739,6 +759,9 @@ impl<C> Request<C> {
             .unwrap_or_else(|| self.fingerprint())
     }
 }
+
+/// Mixed into the fingerprint of a requisite no callback parses.
+const UNCLAIMED_REQUISITE: u64 = 0x005e_ed0f_a11e_9b5d;
 
 /// `s` with the bytes a cookie cannot hold (RFC 6265's cookie-octet:
 /// printable ASCII but `"`, `,`, `;` and `\`; also those of `more`)

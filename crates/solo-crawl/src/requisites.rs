@@ -311,18 +311,31 @@ where
 }
 
 /// Requests for the requisites `urls` of the page (or stylesheet)
-/// `parent` fetched: one embed further than it, with its callback and
-/// cookie session; none past [`MAX_HOPS`].
-pub(crate) fn requests<C: Clone>(parent: &Request<C>, urls: &[Url]) -> Vec<Request<C>> {
+/// `parent` fetched: one embed further than it, in its cookie session,
+/// with the callback `page_callback` gives (one that would parse its
+/// HTML answer as a page: see
+/// [`Spider::requisite_callback`](crate::Spider::requisite_callback)),
+/// else the parent's, never called; none past [`MAX_HOPS`].
+pub(crate) fn requests<C: Clone>(
+    parent: &Request<C>,
+    urls: &[Url],
+    page_callback: impl Fn(&Url) -> Option<C>,
+) -> Vec<Request<C>> {
     let hop = parent.extras().requisite.saturating_add(1);
     if hop > MAX_HOPS {
         return Vec::new();
     }
     urls.iter()
         .map(|u| {
-            let mut r = Request::new(u.clone(), parent.callback.clone());
+            let claimed = page_callback(u);
+            let page = claimed.is_some();
+            let mut r = Request::new(
+                u.clone(),
+                claimed.unwrap_or_else(|| parent.callback.clone()),
+            );
             let x = r.extras_mut();
             x.requisite = hop;
+            x.requisite_page = page;
             x.cookie_jar = parent.extras().cookie_jar.clone();
             r
         })
@@ -488,25 +501,45 @@ mod tests {
     fn requisite_requests_count_their_hops_and_stop() {
         let page = Request::new(Url::parse("http://a.test/").unwrap(), ()).cookie_jar("s1");
         let urls = [Url::parse("http://a.test/s.css").unwrap()];
-        let css = requests(&page, &urls).remove(0);
+        let css = requests(&page, &urls, |_| None).remove(0);
         assert_eq!(css.extras().requisite, 1);
         assert_eq!(css.extras().cookie_jar.as_deref(), Some("s1"));
         let mut r = css;
         for hop in 2..=MAX_HOPS {
-            r = requests(&r, &urls).remove(0);
+            r = requests(&r, &urls, |_| None).remove(0);
             assert_eq!(r.extras().requisite, hop);
         }
-        assert!(requests(&r, &urls).is_empty());
+        assert!(requests(&r, &urls, |_| None).is_empty());
     }
 
     #[test]
     fn a_stored_requisite_stays_one_and_a_link_stores_nothing_more() {
         let page = Request::new(Url::parse("http://a.test/").unwrap(), ());
         let urls = [Url::parse("http://a.test/i.png").unwrap()];
-        let img = requests(&page, &urls).remove(0);
+        let img = requests(&page, &urls, |_| None).remove(0);
         let text = serde_json::to_string(&img).unwrap();
         let back: Request<()> = serde_json::from_str(&text).unwrap();
         assert_eq!(back.extras().requisite, 1, "{text}");
         assert!(!serde_json::to_string(&page).unwrap().contains("requisite"));
+    }
+
+    /// A requisite no callback claims has a seen-set key of its own (the
+    /// spider's request for the URL is another); a claimed one takes the
+    /// callback and the URL's key, and both survive the store.
+    #[test]
+    fn unclaimed_requisites_are_keyed_apart_from_the_spiders_requests() {
+        let page = Request::new(Url::parse("http://a.test/").unwrap(), 1u8);
+        let urls = [Url::parse("http://a.test/frame.html").unwrap()];
+        let own = Request::new(urls[0].clone(), 7u8);
+        let archived = requests(&page, &urls, |_| None).remove(0);
+        assert_ne!(archived.fingerprint(), own.fingerprint());
+        let claimed = requests(&page, &urls, |_| Some(2u8)).remove(0);
+        assert_eq!(claimed.callback, 2);
+        assert_eq!(claimed.fingerprint(), own.fingerprint());
+        for r in [archived, claimed] {
+            let back: Request<u8> =
+                serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+            assert_eq!(back.fingerprint(), r.fingerprint());
+        }
     }
 }

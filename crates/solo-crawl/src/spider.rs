@@ -138,6 +138,26 @@ pub trait Spider: 'static {
         Some(Self::Callback::default())
     }
 
+    /// With [`Config::page_requisites`](crate::Config::page_requisites):
+    /// the callback that parses a requisite (a frame, an iframe) as a
+    /// page when its answer is HTML and the crawl would have followed it
+    /// as a link (within the scope and depth), or `None` (the default) to
+    /// fetch it for the archive only. The spider asked for none of these
+    /// URLs, so none reaches a callback unless it says so here; a request
+    /// the spider makes itself for such a URL is fetched with its own
+    /// callback, apart from the requisite. [`LinkSpider`] parses them
+    /// as pages, so a frame that is also linked is crawled once.
+    ///
+    /// ```
+    /// use solo_crawl::{LinkSpider, Spider};
+    /// let u = url::Url::parse("http://a.test/frame.html").unwrap();
+    /// assert!(LinkSpider::new(vec![]).requisite_callback(&u).is_some());
+    /// ```
+    fn requisite_callback(&self, url: &Url) -> Option<Self::Callback> {
+        let _ = url;
+        None
+    }
+
     /// Whether to read a sitemap that an index or robots.txt lists
     /// (Scrapy's `sitemap_follow`); all by default.
     ///
@@ -351,6 +371,10 @@ impl Spider for LinkSpider {
             .iter()
             .map(|u| Request::new(u.clone(), LinkCallback::Page))
             .collect()
+    }
+
+    fn requisite_callback(&self, _: &Url) -> Option<LinkCallback> {
+        Some(LinkCallback::Page)
     }
 
     async fn parse(&self, _: LinkCallback, response: &Response, out: &mut Output<LinkCallback>) {

@@ -397,3 +397,81 @@ fn a_recrawl_asks_again_for_the_requisites_of_an_unchanged_page() {
     assert_eq!((again.status, again.requisite), (Some(200), true));
     assert_eq!(flaky.load(Ordering::SeqCst), 2);
 }
+
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+enum Cb {
+    #[default]
+    Product,
+    Reviews,
+}
+
+/// A product spider: the product page's callback emits one item and
+/// follows the reviews page itself (its own callback); it never asks
+/// for the page's iframes.
+struct Products(url::Url);
+
+impl solo_crawl::Spider for Products {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<solo_crawl::Request<Cb>> {
+        vec![solo_crawl::Request::new(self.0.clone(), Cb::Product)]
+    }
+    async fn parse(
+        &self,
+        cb: Cb,
+        response: &solo_crawl::Response,
+        out: &mut solo_crawl::Output<Cb>,
+    ) {
+        out.item(serde_json::json!({ "cb": format!("{cb:?}"), "path": response.url().path() }));
+        if cb == Cb::Product {
+            out.follow(response.follow("/reviews.html", Cb::Reviews).unwrap());
+        }
+    }
+}
+
+/// With page requisites on, a custom spider's callbacks see only what it
+/// asked for: the product page's iframes (a reviews widget, an ad) are
+/// fetched for the archive, not parsed with the product's callback (two
+/// bogus products, before), and the reviews page the spider follows
+/// itself is fetched with its own callback although it was embedded
+/// first (it was dropped as seen). `LinkSpider` still crawls an
+/// embedded page within scope as a page (the test above).
+#[test]
+fn a_custom_spiders_callbacks_see_no_requisite_it_did_not_claim() {
+    solo::run(async {
+        let product = r#"<title>p</title><iframe src="/reviews.html"></iframe><iframe src="/ad.html"></iframe>"#;
+        let site = start(common::routes(vec![
+            ("/product", SiteResponse::html(product)),
+            (
+                "/reviews.html",
+                SiteResponse::html("<title>reviews</title>"),
+            ),
+            ("/ad.html", SiteResponse::html("<title>ad</title>")),
+        ]))
+        .await;
+        let items = solo_crawl::output::SharedBuf::default();
+        let out = solo_crawl::OutputConfig {
+            items: solo_crawl::Target::Buffer(items.clone()),
+            ..Default::default()
+        };
+        let summary = solo_crawl::Crawler::new(Products(site.url("/product")), cfg(true))
+            .output(out)
+            .run()
+            .await
+            .unwrap();
+        let text = String::from_utf8(items.lock().unwrap().clone()).unwrap();
+        let got: BTreeSet<String> = text.lines().map(str::to_owned).collect();
+        let want: BTreeSet<String> = [
+            r#"{"cb":"Product","path":"/product"}"#,
+            r#"{"cb":"Reviews","path":"/reviews.html"}"#,
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+        assert_eq!(got, want);
+        assert_eq!(summary.counts.items, 2);
+        // Each iframe fetched once as a requisite; the reviews page once
+        // more for the spider's own request.
+        assert_eq!(site.count("/ad.html"), 1);
+        assert_eq!(site.count("/reviews.html"), 2);
+    });
+}

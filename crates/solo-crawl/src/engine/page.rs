@@ -228,7 +228,9 @@ async fn page<S: Spider, F: Fetch>(
                     .filter_map(|l| Url::parse(l).ok())
                     .collect();
                 record.requisites = embeds.len() as u64;
-                out.embed(crate::requisites::requests(&request, &embeds));
+                out.embed(crate::requisites::requests(&request, &embeds, |u| {
+                    sh.spider.requisite_callback(u)
+                }));
                 record.not_modified = true;
                 record.links = kept.links.len() as u64;
                 request.set_previous(Some(Box::new(kept)));
@@ -270,7 +272,9 @@ async fn page<S: Spider, F: Fetch>(
                 if capped {
                     record.truncated.push("requisites".into());
                 }
-                out.embed(crate::requisites::requests(&request, &found));
+                out.embed(crate::requisites::requests(&request, &found, |u| {
+                    sh.spider.requisite_callback(u)
+                }));
             }
             if request.extras().requisite > 0 {
                 // An HTML requisite the crawl would have followed as a link
@@ -341,7 +345,11 @@ async fn page<S: Spider, F: Fetch>(
                     if found.requisites_capped {
                         record.truncated.push("requisites".into());
                     }
-                    out.embed(crate::requisites::requests(&request, &found.requisites));
+                    out.embed(crate::requisites::requests(
+                        &request,
+                        &found.requisites,
+                        |u| sh.spider.requisite_callback(u),
+                    ));
                 }
             } else {
                 let handled = sh
