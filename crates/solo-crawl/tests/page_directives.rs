@@ -123,6 +123,9 @@ impl Spider for FormAndApi {
                 }
                 out.follow(response.follow("/about", Cb::Other).unwrap());
                 out.follow(Request::new(self.0.join("/built").unwrap(), Cb::Other));
+                // The page again, on purpose (a soft ban's retry): it
+                // links to itself, yet this is no link it follows.
+                out.follow(response.request(Cb::Other).dont_filter());
             }
             Cb::Api => {
                 let page: serde_json::Value = response.json().unwrap();
@@ -156,7 +159,7 @@ fn a_nofollow_page_stops_its_links_not_the_requests_a_spider_builds() {
                 "/login",
                 html(
                     r#"<meta name="robots" content="noindex, nofollow">
-                       <a href="/help">help</a> <a href="/about">about</a>
+                       <a href="/help">help</a> <a href="/about">about</a> <a href="/login">again</a>
                        <form method="post" action="/session"><input name="user"></form>"#,
                 ),
             ),
@@ -182,10 +185,12 @@ fn a_nofollow_page_stops_its_links_not_the_requests_a_spider_builds() {
         for p in ["/help", "/about"] {
             assert_eq!(site.count(p), 0, "{p} was followed from a nofollow page");
         }
+        // Asked for again with dont_filter: sent (it was dropped).
+        assert_eq!(site.count("/login"), 2);
         assert!(record(&recs, "/login").nofollow);
         assert!(record(&recs, "/api?page=1").nofollow);
-        // /help and /about from links(), /about again from follow().
-        assert_eq!(summary.counts.nofollow, 3);
+        // /help, /about and /login from links(), /about again from follow().
+        assert_eq!(summary.counts.nofollow, 4);
     });
 }
 

@@ -604,10 +604,15 @@ fn obey_page<S: Spider, F>(
 }
 
 /// Whether `r` follows one of the `links`: a GET without a body of one of
-/// them (a form's GET has its fields in the query: another URL).
+/// them (a form's GET has its fields in the query: another URL), not
+/// marked `dont_filter` (a request sent again on purpose, e.g. the page
+/// itself after a soft ban, is the spider's, not a link it follows).
 fn follows_link<C>(r: &Request<C>, links: &std::collections::HashSet<&str>) -> bool {
     let x = r.extras();
-    x.method == hyper::Method::GET && x.body.is_empty() && links.contains(r.url.as_str())
+    x.method == hyper::Method::GET
+        && x.body.is_empty()
+        && !x.dont_filter
+        && links.contains(r.url.as_str())
 }
 
 /// What a request sends besides its URL and referer.
