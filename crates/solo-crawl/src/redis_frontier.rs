@@ -490,6 +490,11 @@ impl Remote {
         self.idle.set(idle);
     }
 
+    /// Everything added so far reached Redis (no step on its way).
+    pub(crate) fn flushed(&self) -> bool {
+        !self.busy.get() && self.out.borrow().is_empty()
+    }
+
     /// Of the requests this worker added, those Redis queued: the others
     /// were seen before.
     pub(crate) fn added(&self) -> u64 {

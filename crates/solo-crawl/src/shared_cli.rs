@@ -406,6 +406,17 @@ pub(crate) fn push(s: &SharedCrawl, urls: Vec<String>, file: Option<&Path>) -> E
     for why in &invalid {
         tell!("solo-crawl: refused: {why}");
     }
+    if let Ok(st) = solo_crawl::crawl_status(url, id) {
+        if let Some(max) = st
+            .max_pages
+            .filter(|&m| st.written >= m && pushed.queued > 0)
+        {
+            tell!(
+                "solo-crawl: crawl {id:?} has written its --max-pages ({max}) page records: \
+                 no worker will fetch what was queued"
+            );
+        }
+    }
     for (u, why) in &pushed.refused {
         let hint = match *why {
             "offsite" => " (outside the crawl's scope: its start hosts and --allow-domain)",

@@ -15,6 +15,9 @@ use std::rc::Rc;
 use super::*;
 use crate::redis_frontier::{queue_entry, Params};
 
+/// Requests sent to Redis in one step at most.
+const PUSH_BATCH: usize = 10_000;
+
 /// What [`Crawler::push`] did with the requests it was given.
 ///
 /// ```
@@ -123,7 +126,13 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
 
         let mut report = Pushed::default();
         let mut sent = 0;
-        for req in requests {
+        for (i, req) in requests.into_iter().enumerate() {
+            if i > 0 && i % PUSH_BATCH == 0 {
+                // A step per batch, not one step of a million adds.
+                while !remote.flushed() && remote.fatal().is_none() {
+                    solo::sleep(Duration::from_millis(1)).await;
+                }
+            }
             let shown = redact_url(&req.url);
             let pushed = frontier.push_with(req, false, |fp, req, _| {
                 let fp = (!req.extras().dont_filter).then_some(fp);

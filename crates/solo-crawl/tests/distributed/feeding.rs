@@ -158,3 +158,42 @@ fn pushed_urls_pass_the_crawls_rules_and_reach_waiting_workers() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("no crawl \"nothing\""), "{stderr}");
 }
+
+/// A long list (sent in steps of at most 10,000 requests) is queued
+/// whole; pushed into a crawl whose `--max-pages` are spent, it is
+/// queued, and `push` says that no worker will fetch it.
+#[test]
+fn a_long_push_is_all_queued_and_a_spent_budget_is_said() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(1, 20, Duration::ZERO);
+    let redis = Redis::start();
+    let dir = TempDir::new("pushmany");
+    let (code, err) = wait(
+        spawn(&shared(
+            &site,
+            &redis,
+            "many",
+            &dir.path("p.jsonl"),
+            &["--max-pages=1"],
+        )),
+        LIMIT,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let base = site.seeds()[0].trim_end_matches("p/0").to_owned();
+    let queued = || -> u64 {
+        let v = redis.cmd(&["HGET", "solo:{many}:stats", "queued"]);
+        v.parse().unwrap_or_else(|_| panic!("{v:?}"))
+    };
+    let before = queued();
+    let list: String = (0..25_000).map(|i| format!("{base}q/{i}\n")).collect();
+    let (code, stdout, stderr) = push(&redis, "many", &["--from-file", "-"], &list);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("25000 queued, 0 seen before, 0 refused"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("--max-pages (1)"), "{stderr}");
+    assert_eq!(queued() - before, 25_000);
+}
