@@ -278,7 +278,8 @@ impl<'r> FormRequest<'r> {
             };
             FormError::NoForm(what, page.clone())
         })?;
-        let mut entries = fields::entries(html, form);
+        let charset = charset(form, r);
+        let mut entries = fields::entries(html, form, charset);
         let button = clicked(html, form, &self.click)?;
         let overridden = |name: &str| {
             self.formdata.iter().any(|(o, _)| o == name) || self.removed.iter().any(|r| r == name)
@@ -309,7 +310,6 @@ impl<'r> FormRequest<'r> {
                 .and_then(|b| b.value().attr(&format!("form{name}")))
                 .or(form.value().attr(name))
         };
-        let charset = charset(form, r);
         // A base that is not http(s) (`javascript:`) is ignored, as by
         // links() and browsers.
         let base = html
@@ -362,10 +362,11 @@ impl<'r> FormRequest<'r> {
     }
 
     /// The entries as a multipart form: a file input without a file is an
-    /// empty file with an empty name, as a browser sends it. Values are in
-    /// `charset`, names in UTF-8.
+    /// empty file with an empty name, as a browser sends it. Names, file
+    /// names and values are in `charset`.
     fn multipart(&self, entries: &[Entry], charset: &'static Encoding) -> Form {
-        entries.iter().fold(Form::new(), |form, e| match e {
+        let form = Form::new().names_in(charset);
+        entries.iter().fold(form, |form, e| match e {
             Entry::Text(k, v) => {
                 let value = charset.encode(&fields::crlf(v)).0.into_owned();
                 form.part(fields::crlf(k), Part::bytes(value))
@@ -385,7 +386,8 @@ impl<'r> FormRequest<'r> {
     }
 }
 
-/// The charset a form is sent in: the first of its `accept-charset` that
+/// The charset a form is sent in: the first of its `accept-charset`
+/// (labels apart by spaces or, as browsers also read them, commas) that
 /// is one, else the page's; UTF-8 for UTF-16 pages (the output
 /// encoding).
 fn charset(form: ElementRef<'_>, page: &Response) -> &'static Encoding {
@@ -393,7 +395,7 @@ fn charset(form: ElementRef<'_>, page: &Response) -> &'static Encoding {
         .attr("accept-charset")
         .and_then(|labels| {
             labels
-                .split_ascii_whitespace()
+                .split(|c: char| c == ',' || c.is_ascii_whitespace())
                 .find_map(|l| Encoding::for_label(l.as_bytes()))
         })
         .unwrap_or_else(|| page.encoding())

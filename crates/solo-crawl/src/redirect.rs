@@ -138,15 +138,26 @@ impl std::error::Error for RedirectError {}
 /// with it to the same origin (scheme, host, port), as they go with the
 /// page's links, and to no other.
 pub fn target(base: &Url, location: Option<&str>) -> Result<Url, RedirectError> {
+    target_in(base, location, encoding_rs::UTF_8)
+}
+
+/// [`target`] of a URL written on a page in `charset` (a `<meta
+/// http-equiv="refresh">`): its query in that charset, as the page's
+/// links have theirs ([`links::join_in`](crate::links::join_in)).
+pub fn target_in(
+    base: &Url,
+    location: Option<&str>,
+    charset: &'static encoding_rs::Encoding,
+) -> Result<Url, RedirectError> {
     let Some(location) = location else {
         return Err(RedirectError::NoLocation { status: 0 });
     };
-    let mut to = base
-        .join(location.trim())
-        .map_err(|e| RedirectError::BadLocation {
+    let mut to = crate::links::join_in(base, location.trim(), charset).map_err(|e| {
+        RedirectError::BadLocation {
             location: location.to_owned(),
             reason: e.to_string(),
-        })?;
+        }
+    })?;
     to.set_fragment(None);
     // Credentials in a Location are not used (as solo-http and Python's
     // requests do), nor written to the records; the crawl's own stay

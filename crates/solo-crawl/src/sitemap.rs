@@ -340,6 +340,9 @@ impl Current {
 fn xml(text: &str, base: &Url, max: usize) -> Sitemap {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(text);
+    // A bare `&` (`?a=1&b=2`, common in generated sitemaps) is text, as
+    // in HTML, not the end of the sitemap.
+    reader.config_mut().allow_dangling_amp = true;
     let mut kind = Kind::UrlSet;
     let mut c = Collect::new(max);
     let mut cur = Current::default();
@@ -372,14 +375,7 @@ fn xml(text: &str, base: &Url, max: usize) -> Sitemap {
             }
             Ok(Event::Text(t)) => cur.text(&t.xml10_content()),
             Ok(Event::CData(t)) => cur.text(&t),
-            Ok(Event::GeneralRef(r)) => match r.resolve_char_ref() {
-                Ok(Some(ch)) => cur.text(ch.encode_utf8(&mut [0; 4])),
-                _ => {
-                    if let Some(s) = quick_xml::escape::resolve_predefined_entity(&r) {
-                        cur.text(s);
-                    }
-                }
-            },
+            Ok(Event::GeneralRef(r)) => cur.text(&reference(&r)),
             Ok(Event::Eof) => break None,
             Ok(_) => {}
             Err(e) => {
@@ -391,6 +387,30 @@ fn xml(text: &str, base: &Url, max: usize) -> Sitemap {
         }
     };
     c.done(kind, error)
+}
+
+/// The text of `&name;` in a sitemap: the character of a character
+/// reference or a predefined entity; nothing for any other entity (not
+/// declared: lxml, Scrapy's parser, drops it too); the reference as
+/// written when it is no reference at all (`&b=2;`, `&#xZZ;`: a bare `&`
+/// whose text happens to reach a `;`).
+fn reference(r: &quick_xml::events::BytesRef<'_>) -> std::borrow::Cow<'static, str> {
+    if let Ok(Some(ch)) = r.resolve_char_ref() {
+        return ch.to_string().into();
+    }
+    let name: &str = r;
+    if let Some(s) = quick_xml::escape::resolve_predefined_entity(name) {
+        return s.into();
+    }
+    let mut chars = name.chars();
+    let name_start = |c: char| c.is_alphabetic() || c == '_' || c == ':';
+    let is_name = chars.next().is_some_and(name_start)
+        && chars.all(|c| name_start(c) || c.is_alphanumeric() || matches!(c, '-' | '.'));
+    if is_name {
+        "".into()
+    } else {
+        format!("&{name};").into()
+    }
 }
 
 /// What [`expand`] found in one sitemap, for the page record and the
@@ -720,6 +740,33 @@ sitemap: /rel.xml
         );
         assert_eq!(r.kind, Kind::Robots);
         assert_eq!(locs(&r), ["http://a.test/sm.xml", "http://a.test/rel.xml"]);
+    }
+
+    /// A raw `&` in a `<loc>` was the end of the sitemap (an XML error):
+    /// it is text, and the URLs after it are read.
+    #[test]
+    fn a_bare_ampersand_is_text_and_the_sitemap_goes_on() {
+        let xml = b"<urlset><url><loc>/a?x=1&y=2</loc></url>\
+            <url><loc>/b?x=1&y=2;z=3&amp;w=&#x41;&nbsp;&</loc></url>\
+            <url><loc>/c & d</loc></url><url><loc>/e</loc></url></urlset>";
+        let s = sm(xml, &SitemapLimits::default());
+        assert_eq!(s.error, None);
+        assert_eq!(
+            locs(&s),
+            [
+                "http://a.test/a?x=1&y=2",
+                "http://a.test/b?x=1&y=2;z=3&w=A&",
+                "http://a.test/c%20&%20d",
+                "http://a.test/e"
+            ]
+        );
+        // A real XML error still ends the sitemap, and is reported.
+        let s = sm(
+            b"<urlset><url><loc>/a&b</loc></url></oops><url><loc>/c</loc></url></urlset>",
+            &SitemapLimits::default(),
+        );
+        assert_eq!(locs(&s), ["http://a.test/a&b"]);
+        assert!(s.error.is_some_and(|e| e.contains("XML error")));
     }
 
     #[test]

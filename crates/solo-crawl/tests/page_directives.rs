@@ -340,6 +340,32 @@ fn meta_refresh_is_followed_through_the_frontier() {
     });
 }
 
+/// A refresh on a page in a legacy charset has its query in that
+/// charset, as the page's links have theirs (browsers and Scrapy alike).
+#[test]
+fn a_meta_refresh_on_a_latin1_page_has_its_query_in_latin1() {
+    solo::run(async {
+        let latin1 =
+            |body: &[u8]| SiteResponse::typed(200, "text/html; charset=ISO-8859-1", body.to_vec());
+        let site = start(routes(vec![
+            (
+                "/",
+                latin1(b"<meta http-equiv=refresh content=\"0; url=/t?q=caf\xe9\">"),
+            ),
+            ("/t?q=caf%E9", latin1(b"<a href=\"/l?q=caf\xe9\">x</a>")),
+            ("/l?q=caf%E9", page("l", &[])),
+        ]))
+        .await;
+        let (_, recs) = crawl_links(vec![site.base.clone()], quick()).await;
+        // Was /t?q=caf%C3%A9 (UTF-8), a 404 here.
+        assert_eq!(
+            record(&recs, "/").redirect_to.as_deref(),
+            Some(site.url("/t?q=caf%E9").as_str())
+        );
+        assert_eq!(site.paths(), ["/", "/t?q=caf%E9", "/l?q=caf%E9"]);
+    });
+}
+
 /// A refresh with anything but `;`, `,` or whitespace after its delay is
 /// no refresh (HTML's declarative refresh steps): nothing made up from
 /// the rest is fetched.

@@ -22,6 +22,7 @@
 use std::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use encoding_rs::{Encoding, UTF_8};
 use memchr::memmem;
 
 use crate::error::{Error, ErrorKind};
@@ -45,6 +46,8 @@ use crate::error::{Error, ErrorKind};
 #[derive(Clone, Default)]
 pub struct Form {
     parts: Vec<(String, Part)>,
+    /// What names and file names are sent in; `None`: UTF-8.
+    names_in: Option<&'static Encoding>,
 }
 
 /// One field of a [`Form`]: its bytes, and for a file its name and media
@@ -165,6 +168,27 @@ impl Form {
         self
     }
 
+    /// Sends field names and file names in `encoding` (UTF-8 unless this
+    /// is called), as a browser sends those of a form on a page in a
+    /// legacy charset (the HTML standard: the form's encoding; a
+    /// character it lacks as `&#N;`). Values are the parts' bytes as
+    /// given.
+    ///
+    /// ```
+    /// use solo_http::multipart::{Form, Part};
+    ///
+    /// let form = Form::new()
+    ///     .part("Caf\u{e9}", Part::bytes(&b"1"[..]).file_name("r\u{e9}sum\u{e9}.txt"))
+    ///     .names_in(encoding_rs::WINDOWS_1252);
+    /// let body = form.encode().1;
+    /// let want = &b"name=\"Caf\xe9\"; filename=\"r\xe9sum\xe9.txt\""[..];
+    /// assert!(body.windows(want.len()).any(|w| w == want));
+    /// ```
+    pub fn names_in(mut self, encoding: &'static Encoding) -> Form {
+        self.names_in = Some(encoding);
+        self
+    }
+
     /// The fields, in order.
     pub fn parts(&self) -> impl Iterator<Item = (&str, &Part)> {
         self.parts.iter().map(|(n, p)| (n.as_str(), p))
@@ -189,9 +213,10 @@ impl Form {
         let mut h = Fnv::new();
         h.write(&salt.to_le_bytes());
         for (name, part) in &self.parts {
-            for field in [name.as_bytes(), &part.data[..]]
+            let file = part.file_name.as_deref().map(|f| self.name_bytes(f));
+            for field in [&self.name_bytes(name)[..], &part.data[..]]
                 .into_iter()
-                .chain(part.file_name.as_deref().map(str::as_bytes))
+                .chain(file.as_deref())
                 .chain(part.mime.as_deref().map(str::as_bytes))
             {
                 h.write(&(field.len() as u64).to_le_bytes());
@@ -207,6 +232,11 @@ impl Form {
         memmem::find_iter(body, delimiter.as_bytes()).count() == self.parts.len() + 1
     }
 
+    /// A name or file name in the form's encoding.
+    fn name_bytes<'a>(&self, name: &'a str) -> std::borrow::Cow<'a, [u8]> {
+        self.names_in.unwrap_or(UTF_8).encode(name).0
+    }
+
     fn body(&self, boundary: &str) -> Bytes {
         let size: usize = self
             .parts
@@ -218,11 +248,11 @@ impl Form {
             b.put_slice(b"--");
             b.put_slice(boundary.as_bytes());
             b.put_slice(b"\r\nContent-Disposition: form-data; name=\"");
-            put_escaped(&mut b, name);
+            put_escaped(&mut b, &self.name_bytes(name));
             b.put_u8(b'"');
             if let Some(file) = &part.file_name {
                 b.put_slice(b"; filename=\"");
-                put_escaped(&mut b, file);
+                put_escaped(&mut b, &self.name_bytes(file));
                 b.put_u8(b'"');
             }
             if let Some(mime) = part.media_type() {
@@ -242,8 +272,8 @@ impl Form {
 
 /// A name inside `"..."`, escaped as the HTML standard's multipart
 /// encoding does.
-fn put_escaped(b: &mut BytesMut, s: &str) {
-    for c in s.bytes() {
+fn put_escaped(b: &mut BytesMut, s: &[u8]) {
+    for &c in s {
         match c {
             b'"' => b.put_slice(b"%22"),
             b'\r' => b.put_slice(b"%0D"),

@@ -552,7 +552,8 @@ fn refresh<C: Clone>(
     if !soon {
         return None;
     }
-    let to = redirect::target(&scan.base, Some(r.url.as_deref()?)).ok()?;
+    // Its query in the page's charset, as its links' (and browsers').
+    let to = redirect::target_in(&scan.base, Some(r.url.as_deref()?), response.encoding()).ok()?;
     if fingerprint(&to) == fingerprint(response.url()) {
         return None;
     }

@@ -6,11 +6,13 @@
 //! else belongs to no form), which are disabled (their own `disabled`,
 //! or inside a `<fieldset disabled>` but not in its first `<legend>`),
 //! which buttons submit it, each control's value (a select's selected
-//! options, else its first enabled one), and newlines as CRLF in what a
+//! options, else its first enabled one; a hidden `_charset_`'s is the
+//! form's encoding), and newlines as CRLF in what a
 //! form-urlencoded body or query sends.
 //! Must not: pick the form, resolve its action or build the request
 //! (the parent module does).
 
+use encoding_rs::Encoding;
 use scraper::{ElementRef, Html};
 
 use super::sel;
@@ -138,7 +140,7 @@ fn select_values(select: ElementRef<'_>) -> Vec<String> {
 /// inputs left out).
 #[cfg(test)]
 pub(super) fn fields<'a>(html: &'a Html, form: ElementRef<'a>) -> Vec<(String, String)> {
-    entries(html, form)
+    entries(html, form, encoding_rs::UTF_8)
         .into_iter()
         .filter_map(|e| match e {
             Entry::Text(k, v) => Some((k, v)),
@@ -157,8 +159,14 @@ pub(super) enum Entry {
     File(String),
 }
 
-/// What a submit sends, in document order (buttons left out).
-pub(super) fn entries<'a>(html: &'a Html, form: ElementRef<'a>) -> Vec<Entry> {
+/// What a submit sends, in document order (buttons left out); a hidden
+/// input named `_charset_` sends the name of `charset`, the form's
+/// encoding.
+pub(super) fn entries<'a>(
+    html: &'a Html,
+    form: ElementRef<'a>,
+    charset: &'static Encoding,
+) -> Vec<Entry> {
     let mut out = Vec::new();
     for e in controls(html, form, "input, select, textarea") {
         let el = e.value();
@@ -181,6 +189,9 @@ pub(super) fn entries<'a>(html: &'a Html, form: ElementRef<'a>) -> Vec<Entry> {
                 match t.as_str() {
                     "submit" | "image" | "button" | "reset" => {}
                     "file" => out.push(Entry::File(name)),
+                    "hidden" if name.eq_ignore_ascii_case("_charset_") => {
+                        out.push(Entry::Text(name, charset.name().to_owned()));
+                    }
                     "checkbox" | "radio" => {
                         if el.attr("checked").is_some() {
                             let v = el.attr("value").unwrap_or("on").to_owned();
