@@ -382,6 +382,9 @@ impl Link {
                     .query(con)?;
                 leases.push((w, deadline, n));
             }
+            let layout: bool = redis::cmd("EXISTS")
+                .arg(format!("{prefix}layout"))
+                .query(con)?;
             let time: (String, String) = redis::cmd("TIME").query(con)?;
             let now = time.0.parse::<i64>().unwrap_or(0) * 1000
                 + time.1.parse::<i64>().unwrap_or(0) / 1000;
@@ -389,6 +392,7 @@ impl Link {
                 stats,
                 workers: leases,
                 now_ms: now,
+                layout,
             })
         })
     }
@@ -433,6 +437,8 @@ struct RawStatus {
     /// (worker, lease deadline in ms, leases held).
     workers: Vec<(String, i64, u64)>,
     now_ms: i64,
+    /// Whether the crawl's `layout` key is there (a step made it).
+    layout: bool,
 }
 
 /// Stores the settings of crawl `crawl_id` in the Redis at `url` unless
@@ -489,6 +495,10 @@ pub struct CrawlStatus {
     pub max_pages: Option<u64>,
     /// No lease out, and nothing queued or the page budget spent.
     pub finished: bool,
+    /// Why the crawl cannot go on: its counters (queued, in flight) were
+    /// deleted or evicted, so no worker could tell when it is done; the
+    /// workers' steps are refused. Never `finished` then.
+    pub damaged: Option<String>,
     /// Requests counted as queued that were found gone from Redis (their
     /// keys deleted, or evicted): the crawl ended without them.
     pub lost: u64,
@@ -503,7 +513,7 @@ pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
     let raw = link
         .status(&prefix(crawl_id))
         .map_err(|e| explain(&link.shown, &e))?;
-    if raw.stats.is_empty() && shared_settings(url, crawl_id)?.is_none() {
+    if raw.stats.is_empty() && !raw.layout && shared_settings(url, crawl_id)?.is_none() {
         return Err(no_such_crawl(url, crawl_id));
     }
     let get = |k: &str| {
@@ -520,7 +530,24 @@ pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
     let max_pages = get("max_pages").max(0) as u64;
     let written = get("written").max(0) as u64;
     let spent = max_pages > 0 && written >= max_pages;
-    let finished = started > 0 && (queued == 0 || spent) && in_flight == 0;
+    // The counters gone (a step made them with the layout) or below 0
+    // (made again from 0 after that): the workers' steps are refused.
+    let damaged = if raw.layout && started == 0 {
+        Some(format!(
+            "its counters ({}stats) are gone from Redis (deleted, or evicted)",
+            prefix(crawl_id)
+        ))
+    } else if get("queued") < 0 || get("leased") < 0 {
+        Some(format!(
+            "its counters are below 0 (queued {}, leased {}): they were deleted or evicted \
+             and made again from 0",
+            get("queued"),
+            get("leased")
+        ))
+    } else {
+        None
+    };
+    let finished = damaged.is_none() && started > 0 && (queued == 0 || spent) && in_flight == 0;
     // A finished crawl's rate is over its duration, not until now (the
     // step that found it done keeps its end; an older crawl has none).
     let ended = get("ended_ms");
@@ -549,6 +576,7 @@ pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
             .map(|(w, deadline, n)| (w, n, (deadline - raw.now_ms) as f64 / 1000.0))
             .collect(),
         finished,
+        damaged,
         lost: get("lost").max(0) as u64,
         written,
         max_pages: (max_pages > 0).then_some(max_pages),
@@ -557,11 +585,17 @@ pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
 
 impl std::fmt::Display for CrawlStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.finished, self.workers.len()) {
-            (false, _) => writeln!(f, "state        running")?,
-            (true, 0) => writeln!(f, "state        finished")?,
+        match (&self.damaged, self.finished, self.workers.len()) {
+            (Some(why), _, _) => writeln!(
+                f,
+                "state        damaged: {why}; its workers stop with an error, the pages \
+                 written so far are in their outputs: start it again with a new --crawl-id \
+                 (`solo-crawl delete` removes this one)"
+            )?,
+            (None, false, _) => writeln!(f, "state        running")?,
+            (None, true, 0) => writeln!(f, "state        finished")?,
             // Workers that stay for more (--idle-timeout).
-            (true, n) => writeln!(
+            (None, true, n) => writeln!(
                 f,
                 "state        idle: nothing queued or in flight, {n} live workers wait for URLs \
                  (`solo-crawl push`)"

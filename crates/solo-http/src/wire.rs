@@ -268,7 +268,11 @@ impl Capture {
 /// The HTTP/1.1 form of a request that has no wire bytes (HTTP/2), as
 /// the IIPC's "WARC Extensions for HTTP/2" write it: an origin-form
 /// request line (`GET /path?q HTTP/1.1`) and a `host` header from the
-/// `:authority` (unless the request set one), then the headers sent.
+/// `:authority` (unless the request set one), then the headers sent and
+/// the body. A body goes with a `content-length` (unless the request set
+/// it or a `transfer-encoding`): HTTP/2 frames delimit it, but an
+/// HTTP/1.1 message without either has no body for its readers (warcio,
+/// pywb), as the HTTP/1.1 capture of the same request has one.
 pub(crate) fn request_text(req: &http::Request<crate::connect::ReqBody>, body: &[u8]) -> Vec<u8> {
     let uri = req.uri();
     let target = uri.path_and_query().map_or("/", |p| p.as_str());
@@ -285,7 +289,14 @@ pub(crate) fn request_text(req: &http::Request<crate::connect::ReqBody>, body: &
         }
         out.extend_from_slice(b"\r\n");
     }
-    headers_text(&mut out, req.headers());
+    let headers = req.headers();
+    if !body.is_empty()
+        && !headers.contains_key(http::header::CONTENT_LENGTH)
+        && !headers.contains_key(http::header::TRANSFER_ENCODING)
+    {
+        out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+    }
+    headers_text(&mut out, headers);
     out.extend_from_slice(body);
     out
 }
@@ -313,6 +324,51 @@ fn headers_text(out: &mut Vec<u8>, headers: &HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn h2_request(
+        method: &str,
+        headers: &[(&str, &str)],
+    ) -> http::Request<crate::connect::ReqBody> {
+        let mut b = http::Request::builder()
+            .method(method)
+            .uri("https://example.test:8443/form?x=1")
+            .version(http::Version::HTTP_2);
+        for (n, v) in headers {
+            b = b.header(*n, *v);
+        }
+        b.body(Default::default()).unwrap()
+    }
+
+    /// An HTTP/2 request with a body is written out with its length, as
+    /// an HTTP/1.1 message must be for its body to be read (before, the
+    /// body followed headers that gave it none: length zero to warcio).
+    #[test]
+    fn an_http2_request_with_a_body_is_written_out_with_its_length() {
+        let req = h2_request(
+            "POST",
+            &[("content-type", "application/x-www-form-urlencoded")],
+        );
+        let text = request_text(&req, b"a=1&b=2");
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            "POST /form?x=1 HTTP/1.1\r\nhost: example.test:8443\r\ncontent-length: 7\r\n\
+             content-type: application/x-www-form-urlencoded\r\n\r\na=1&b=2"
+        );
+        // A length the request set is kept, not said twice; a bodiless
+        // request gets none.
+        for (req, body, want) in [
+            (
+                h2_request("POST", &[("content-length", "7")]),
+                &b"a=1&b=2"[..],
+                1,
+            ),
+            (h2_request("POST", &[("content-length", "0")]), &b""[..], 1),
+            (h2_request("GET", &[]), &b""[..], 0),
+        ] {
+            let text = String::from_utf8(request_text(&req, body)).unwrap();
+            assert_eq!(text.matches("content-length").count(), want, "{text}");
+        }
+    }
 
     #[test]
     fn the_final_head_skips_interim_ones_and_stops_at_the_body() {

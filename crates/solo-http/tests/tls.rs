@@ -298,3 +298,36 @@ fn capture_over_tls_and_http2() {
         }
     });
 }
+
+/// A POST's body is in its capture with its length over HTTP/2 as over
+/// HTTP/1.1: the HTTP/1.1 form of an HTTP/2 request said no
+/// `content-length`, so archive readers (warcio) read its body as empty.
+#[test]
+fn capture_of_an_http2_post_says_its_bodys_length() {
+    run(async {
+        let pki = Pki::new();
+        for (opts, http2) in [(H1, false), (H2, true)] {
+            let s = start_tls(&pki, opts).await;
+            let client = trusting(&pki);
+            let resp = client
+                .post(https_url(&s, "/echo"))
+                .body("a=1&b=2")
+                .capture(true)
+                .send()
+                .await
+                .unwrap();
+            let c = resp.capture().unwrap();
+            assert_eq!(c.http2(), http2);
+            let req = String::from_utf8(c.request().to_vec()).unwrap();
+            assert!(req.starts_with("POST /echo HTTP/1.1\r\n"), "{req}");
+            assert_eq!(
+                req.to_ascii_lowercase()
+                    .matches("content-length: 7\r\n")
+                    .count(),
+                1,
+                "{req}"
+            );
+            assert!(req.ends_with("\r\n\r\na=1&b=2"), "{req}");
+        }
+    });
+}

@@ -41,7 +41,9 @@
 --                        (page records written: what max_pages counts),
 --                        errors, ..., started_ms (the first step),
 --                        ended_ms (the first step that found the crawl
---                        done; gone again if work comes after it)
+--                        done; gone again if work comes after it); a
+--                        crawl with a layout but no started_ms, or a
+--                        count below 0, lost them: refused, LOST)
 --   P..hungry      ZSET  W -> ms it last asked for work holding none
 --   P..wake:W      LIST  a token: worker W, hungry, has news (BLPOP)
 --   P..cookies     HASH  cookie key -> W "\n" STATE: the latest state of
@@ -131,13 +133,30 @@ local layout = redis.call('GET', P .. 'layout')
 if not layout and joined then
   return redis.error_reply('LOST the crawl is gone from this Redis (restarted without persistence, flushed, its keys deleted, or evicted: maxmemory-policy must be noeviction) while this worker was on it: its queue, seen set and progress are lost; the pages written so far are in the outputs. Start it again (with a new --crawl-id to keep apart what the outputs have), and turn on persistence (appendonly yes) for crawls that must survive a restart')
 end
+local new_crawl = not layout
 if not layout then
   if redis.call('EXISTS', STATS) == 1 then layout = '1' else redis.call('SET', P .. 'layout', LAYOUT); layout = LAYOUT end
 end
 if layout ~= LAYOUT then
   return redis.error_reply('LAYOUT this crawl was started by another version of solo-crawl (its Redis keys are laid out for version ' .. layout .. ' of the frontier, this worker uses version ' .. LAYOUT .. '; if no other version ran it, some of its keys were deleted or evicted): finish it with that version, or start a new --crawl-id')
 end
-redis.call('HSETNX', STATS, 'started_ms', now)
+-- The counters: the first step of a crawl creates STATS (started_ms)
+-- with its layout, so a crawl with a layout but no started_ms lost them
+-- (deleted, or evicted), and counters below 0 were recreated from 0 by
+-- HINCRBY after that. Without them no step can tell when the crawl is
+-- done (it would go on for good): refused, before this step writes,
+-- like a crawl whose layout is gone, so every worker stops.
+local counters = redis.call('HMGET', STATS, 'started_ms', 'queued', 'leased')
+local what
+if not new_crawl and not counters[1] then
+  what = 'are gone from this Redis (deleted, or evicted: maxmemory-policy must be noeviction)'
+elseif (tonumber(counters[2]) or 0) < 0 or (tonumber(counters[3]) or 0) < 0 then
+  what = 'are below 0 (queued ' .. (counters[2] or '0') .. ', leased ' .. (counters[3] or '0') .. '): they were deleted or evicted and made again from 0'
+end
+if what then
+  return redis.error_reply('LOST the crawl\'s counters (' .. STATS .. ': what is queued and in flight) ' .. what .. ', so no worker can tell when the crawl is done: every worker stops; the pages written so far are in the outputs. Start it again with a new --crawl-id (`solo-crawl delete` removes this one)')
+end
+if not counters[1] then redis.call('HSET', STATS, 'started_ms', now) end
 if max_pages > 0 then redis.call('HSETNX', STATS, 'max_pages', max_pages) end
 local d_queued, d_leased, d_seen = 0, 0, 0
 local added = 0

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::harness::{redis_available, spawn, urls, wait, Redis, Site, TempDir};
-use super::{assert_all_pages, await_crawl, await_lines, shared, worker, LIMIT};
+use super::{assert_all_pages, await_crawl, await_lines, crawl_and_workers, shared, worker, LIMIT};
 
 /// A host's queue list deleted mid-crawl (as `allkeys-lru` evicts one):
 /// the crawl ends, saying the requests are gone, instead of waiting for
@@ -61,6 +61,64 @@ fn a_queue_deleted_behind_the_crawls_back_ends_the_crawl_with_a_warning() {
         st.contains(&format!("lost         {lost} queued requests gone")),
         "{st}"
     );
+}
+
+/// The crawl's counters (its `stats` hash) deleted mid-crawl, as an
+/// eviction does: every worker stops with an error naming them, and
+/// `status` says the crawl is damaged. Before, the counters were made
+/// again from 0 and went below it (`queued -61`, `leased -1`), so no step
+/// found the crawl done: the workers fetched every page and then stepped
+/// on until killed, while `status` said "finished".
+#[test]
+fn a_stats_hash_deleted_behind_the_crawls_back_stops_every_worker() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(2, 60, Duration::from_millis(40));
+    let redis = Redis::start();
+    let dir = TempDir::new("delstats");
+    let outs = vec![dir.path("w0.jsonl"), dir.path("w1.jsonl")];
+    let workers = crawl_and_workers(&site, &redis, "ds", &outs, &["--per-host=1"]);
+    await_lines(&outs, 6);
+    assert_eq!(redis.cmd(&["DEL", "solo:{ds}:stats"]), ":1");
+    for c in workers {
+        let (code, err) = wait(c, Duration::from_secs(60));
+        assert!(code.is_some(), "the worker did not end: {err}");
+        assert_ne!(code, Some(0), "{err}");
+        assert!(
+            err.contains("the crawl's counters (solo:{ds}:stats")
+                && err.contains("are gone from this Redis")
+                && err.contains("new --crawl-id"),
+            "{err}"
+        );
+    }
+    let o = super::harness::run(&["status", "--redis", &redis.url(), "--crawl-id", "ds"]);
+    let st = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        st.contains("state        damaged: its counters (solo:{ds}:stats) are gone"),
+        "{st}"
+    );
+    // Counters made again from 0 and gone below it (what the old script
+    // left) are damage too, for the workers and for `status`.
+    redis.cmd(&[
+        "HSET",
+        "solo:{ds}:stats",
+        "started_ms",
+        "1",
+        "queued",
+        "-61",
+        "leased",
+        "-1",
+    ]);
+    let o = super::harness::run(&["status", "--redis", &redis.url(), "--crawl-id", "ds"]);
+    let st = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        st.contains("state        damaged: its counters are below 0"),
+        "{st}"
+    );
+    let (code, err) = wait(spawn(&worker(&redis, "ds", &outs[1])), LIMIT);
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("are below 0 (queued -61, leased -1)"), "{err}");
 }
 
 fn signal(sig: &str, pid: u32) {
