@@ -26,8 +26,9 @@ enum Key {
 }
 
 /// Drops an item whose key was seen before (Scrapy's duplicates filter
-/// example), with the reason `duplicate`. Items with no key at all are
-/// dropped too (`no_key`), as they cannot be told apart.
+/// example), with the reason `duplicate`. Items with no key are dropped
+/// too (`no_key`), as they cannot be told apart: the pointer leads
+/// nowhere, or one of the key fields is missing (or null).
 ///
 /// The keys seen are kept in memory (8 bytes each: a hash).
 ///
@@ -57,11 +58,21 @@ impl DropDuplicates {
         }
     }
 
-    /// The key is these top-level fields together (an item missing all
-    /// of them has no key).
+    /// The key is these top-level fields together: an item missing any
+    /// of them (or with it null) has no key, so two items of one `_type`
+    /// without a `sku` are not duplicates of each other under
+    /// `by_fields(["_type", "sku"])`: both are dropped as `no_key`.
     ///
     /// ```
-    /// let _ = solo_crawl::stages::DropDuplicates::by_fields(["shop", "sku"]);
+    /// use solo_crawl::{pipeline::{ItemError, Pipeline}, stages::DropDuplicates};
+    /// use serde_json::json;
+    /// let d = DropDuplicates::by_fields(["_type", "sku"]);
+    /// solo::run(async {
+    ///     assert!(d.process(json!({"_type": "product", "sku": "A1"})).await.is_ok());
+    ///     assert!(d.process(json!({"_type": "review", "sku": "A1"})).await.is_ok());
+    ///     let no_sku = json!({"_type": "product", "name": "x"});
+    ///     assert_eq!(d.process(no_sku).await, Err(ItemError::dropped("no_key")));
+    /// });
     /// ```
     pub fn by_fields<I, S>(fields: I) -> DropDuplicates
     where
@@ -79,7 +90,7 @@ impl DropDuplicates {
             Key::Pointer(p) => item.pointer(p)?.to_string(),
             Key::Fields(fields) => {
                 let parts: Vec<&Value> = fields.iter().map(|f| &item[f.as_str()]).collect();
-                if parts.iter().all(|v| v.is_null()) {
+                if parts.iter().any(|v| v.is_null()) {
                     return None;
                 }
                 serde_json::to_string(&parts).ok()?
@@ -198,5 +209,30 @@ where
             .map_err(|e| ItemError::failed(format!("item is not a {name}: {e}")))?;
         let t = (self.f)(t).await?;
         serde_json::to_value(t).map_err(|e| ItemError::failed(format!("{name}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// An item missing one of several key fields has no key: it is not a
+    /// duplicate of another item missing it (audit: distinct products
+    /// without a `sku` were dropped as duplicates of the first one).
+    #[test]
+    fn an_item_missing_one_key_field_has_no_key() {
+        let d = DropDuplicates::by_fields(["_type", "sku"]);
+        let run = |v: Value| solo::run(d.process(v));
+        let no_key = Err(ItemError::dropped("no_key"));
+        assert_eq!(run(json!({"_type": "product", "name": "a"})), no_key);
+        assert_eq!(run(json!({"_type": "product", "name": "b"})), no_key);
+        assert_eq!(run(json!({"_type": "product", "sku": null})), no_key);
+        assert_eq!(run(json!({"sku": "A1"})), no_key);
+        assert!(run(json!({"_type": "product", "sku": "A1"})).is_ok());
+        assert_eq!(
+            run(json!({"_type": "product", "sku": "A1", "name": "c"})),
+            Err(ItemError::dropped("duplicate"))
+        );
     }
 }
