@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 
-use crate::pipeline::{ItemError, Pipeline};
+use crate::pipeline::{Checkpoint, ItemError, Pipeline};
 
 /// How an item's key is read.
 #[derive(Clone, Debug)]
@@ -30,7 +30,15 @@ enum Key {
 /// too (`no_key`), as they cannot be told apart: the pointer leads
 /// nowhere, or one of the key fields is missing (or null).
 ///
-/// The keys seen are kept in memory (8 bytes each: a hash).
+/// The keys seen are kept in memory (8 bytes each: a hash). With
+/// `--state` they are also kept with the crawl's checkpoint, each
+/// committed with the page its item came from, so a resumed crawl drops
+/// what the killed run saw and wrote, and no more (a page fetched again
+/// after a kill keeps its items: see
+/// [`Checkpoint`](crate::pipeline::Checkpoint)). They are stored under the
+/// stage's [`name`](Pipeline::name), which says its key
+/// (`DropDuplicates(_type, sku)`): a resumed crawl whose stage has
+/// another key starts with none.
 ///
 /// ```
 /// use solo_crawl::{pipeline::{ItemError, Pipeline}, stages::DropDuplicates};
@@ -102,13 +110,30 @@ impl DropDuplicates {
 
 impl Pipeline for DropDuplicates {
     async fn process(&self, item: Value) -> Result<Value, ItemError> {
+        self.process_with(item, &Checkpoint::none()).await
+    }
+
+    async fn process_with(&self, item: Value, checkpoint: &Checkpoint) -> Result<Value, ItemError> {
         let key = self
             .key(&item)
             .ok_or_else(|| ItemError::dropped("no_key"))?;
         if self.seen.borrow_mut().insert(key) {
+            checkpoint.keep(key);
             Ok(item)
         } else {
             Err(ItemError::dropped("duplicate"))
+        }
+    }
+
+    fn restore(&self, kept: &[u64]) {
+        self.seen.borrow_mut().extend(kept);
+    }
+
+    /// `DropDuplicates(/offer/sku)`, `DropDuplicates(_type, sku)`.
+    fn name(&self) -> String {
+        match &self.key {
+            Key::Pointer(p) => format!("DropDuplicates({p})"),
+            Key::Fields(f) => format!("DropDuplicates({})", f.join(", ")),
         }
     }
 }
