@@ -35,7 +35,7 @@ enum Key {
 /// committed with the page its item came from, so a resumed crawl drops
 /// what the killed run saw and wrote, and no more (a page fetched again
 /// after a kill keeps its items: see
-/// [`Checkpoint`](crate::pipeline::Checkpoint)). They are stored under the
+/// [`Checkpoint`]). They are stored under the
 /// stage's [`name`](Pipeline::name), which says its key
 /// (`DropDuplicates(_type, sku)`): a resumed crawl whose stage has
 /// another key starts with none.

@@ -946,6 +946,38 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Stage keys: committed ones come back to the stage of that name
+    /// (wherever it is in the pipeline now), uncommitted ones do not, and
+    /// a recrawl pass starts without them.
+    #[test]
+    fn stage_keys_come_back_by_stage_name_when_committed() {
+        let dir = std::env::temp_dir().join(format!("solo-crawl-keys-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        {
+            let mut s = Store::open(&dir, false).unwrap();
+            assert_eq!(
+                s.stage_keys(&names(&["a", "b"])).unwrap(),
+                [Vec::<u64>::new(), vec![]]
+            );
+            s.apply(&Op::Keys(vec![(0, 1), (1, u64::MAX), (0, 1)]))
+                .unwrap();
+            s.commit().unwrap();
+            s.apply(&Op::Keys(vec![(0, 2)])).unwrap(); // never committed
+        }
+        let mut s = Store::open(&dir, false).unwrap();
+        let kept = s.stage_keys(&names(&["c", "b", "a"])).unwrap();
+        assert_eq!(kept, [vec![], vec![u64::MAX], vec![1u64]]);
+        s.apply(&Op::Keys(vec![(0, 5)])).unwrap(); // "c" now
+        s.commit().unwrap();
+        assert_eq!(s.stage_keys(&names(&["c"])).unwrap(), [vec![5]]);
+        s.start_pass(0).unwrap();
+        let kept = s.stage_keys(&names(&["a", "b", "c"])).unwrap();
+        assert!(kept.iter().all(Vec::is_empty), "{kept:?}");
+        drop(s);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn a_pass_waits_in_the_store_as_spilled_requests() {
         let dir = std::env::temp_dir().join(format!("solo-crawl-pass-{}", std::process::id()));
