@@ -42,7 +42,9 @@
 //! resumes. A key is committed in the same transaction as the page its
 //! item came from (the page's record, its kept items and its done mark),
 //! so after a kill it is kept exactly when that page counts as done: a
-//! page fetched again does not find its own keys.
+//! page fetched again does not find its own keys. (A key whose item a
+//! later stage drops is kept with the page all the same, as it stays in
+//! the stage's memory in a crawl that is not killed.)
 //! [`DropDuplicates`](crate::stages::DropDuplicates) keeps its seen keys
 //! this way, so a resumed crawl writes no duplicate.
 //!

@@ -33,10 +33,9 @@ enum Key {
 /// The keys seen are kept in memory (8 bytes each: a hash). With
 /// `--state` they are also kept with the crawl's checkpoint, each
 /// committed with the page its item came from, so a resumed crawl drops
-/// what the killed run saw and wrote, and no more (a page fetched again
-/// after a kill keeps its items: see
-/// [`Checkpoint`]). They are stored under the
-/// stage's [`name`](Pipeline::name), which says its key
+/// what the killed run saw and wrote, and no more: a page fetched again
+/// after a kill keeps its items (see [`Checkpoint`]). They are stored
+/// under the stage's [`name`](Pipeline::name), which says its key
 /// (`DropDuplicates(_type, sku)`): a resumed crawl whose stage has
 /// another key starts with none.
 ///
