@@ -25,7 +25,7 @@
 //! |---|---|
 //! | [`fetch`] | the [`Fetch`](fetch::Fetch) seam, on [`solo_http::Client`] (http and https, keep-alive); implement it to fetch another way |
 //! | [`output`] | page records and items as JSON Lines or CSV |
-//! | [`pipeline`] | item pipelines: ordered async stages, drop/fail, items in flight bounded |
+//! | [`pipeline`] | item pipelines: ordered async stages, drop/fail, items in flight bounded, keys a stage keeps with `--state` |
 //! | [`stages`] | stages that ship: drop duplicates, required fields, typed items |
 //! | [`offloop`] | a stage that writes on a thread of its own, in batches |
 //! | [`sqlite_sink`] | items as rows of a SQLite table |

@@ -4,7 +4,9 @@
 //! Owns: the [`Pipeline`] trait (a stage: `open`, `process`, `close`),
 //! [`ItemError`] (drop with a reason, or fail), [`Pipelines`] (the ordered
 //! stages and the bound on items in flight, Scrapy's `CONCURRENT_ITEMS`),
-//! and running a page's items through them on the loop. Must not: write
+//! running a page's items through them on the loop, and collecting the
+//! keys stages keep with the crawl's checkpoint ([`Checkpoint`], in
+//! `kept`). Must not: write
 //! output or block the loop thread (a stage that does blocking I/O hands
 //! it to a thread: see [`OffLoop`](crate::offloop::OffLoop)); the engine
 //! only moves items through here.
@@ -30,6 +32,21 @@
 //! keep their order within a page; the page's record, items and (with
 //! `--state`) its done mark are written together once its items are
 //! through.
+//!
+//! # State that survives a resume
+//!
+//! With `--state`, a stage can keep keys (64-bit values: hashes of what
+//! it has seen) with the crawl's checkpoint: it implements
+//! [`Pipeline::process_with`] and [`keep`](Checkpoint::keep)s a key there,
+//! and [`Pipeline::restore`] gets the kept keys back when the crawl
+//! resumes. A key is committed in the same transaction as the page its
+//! item came from (the page's record, its kept items and its done mark),
+//! so after a kill it is kept exactly when that page counts as done: a
+//! page fetched again does not find its own keys. (A key whose item a
+//! later stage drops is kept with the page all the same, as it stays in
+//! the stage's memory in a crawl that is not killed.)
+//! [`DropDuplicates`](crate::stages::DropDuplicates) keeps its seen keys
+//! this way, so a resumed crawl writes no duplicate.
 //!
 //! ```
 //! use solo_crawl::pipeline::{ItemError, Pipeline, Pipelines};
@@ -65,6 +82,10 @@ use serde_json::Value;
 use solo::sync::Semaphore;
 
 use crate::stats::Stats;
+
+mod kept;
+pub use kept::Checkpoint;
+use kept::Kept;
 
 /// Why a stage did not pass an item on: dropped on purpose (Scrapy's
 /// `DropItem`: counted per reason in `items_dropped`), or failed (an
@@ -193,9 +214,28 @@ pub trait Pipeline: 'static {
     }
 
     /// The stage's name in errors and logs: its type's, unless it says
-    /// otherwise.
+    /// otherwise. With `--state`, also the name its kept keys are stored
+    /// under (the second stage of one name: `NAME#2`, and so on): a stage
+    /// that keeps keys names what they mean, so that a changed stage does
+    /// not get another's keys back.
     fn name(&self) -> String {
         std::any::type_name::<Self>().to_owned()
+    }
+
+    /// [`process`](Self::process) with the item's [`Checkpoint`], where
+    /// the stage [`keep`](Checkpoint::keep)s keys that are to survive a
+    /// resume (see the [module docs](self)). The crawl calls this one;
+    /// by default it calls `process`.
+    async fn process_with(&self, item: Value, checkpoint: &Checkpoint) -> Result<Value, ItemError> {
+        let _ = checkpoint;
+        self.process(item).await
+    }
+
+    /// On a crawl resumed from `--state`, before [`open`](Self::open):
+    /// the keys this stage kept in its earlier runs (each once, in no
+    /// particular order), those committed with their pages.
+    fn restore(&self, kept: &[u64]) {
+        let _ = kept;
     }
 }
 
@@ -205,17 +245,29 @@ type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 /// one list.
 trait DynStage {
     fn open(&self) -> Boxed<'_, Result<(), BoxError>>;
-    fn process(&self, item: Value) -> Boxed<'_, Result<Value, ItemError>>;
+    fn process<'a>(
+        &'a self,
+        item: Value,
+        checkpoint: &'a Checkpoint,
+    ) -> Boxed<'a, Result<Value, ItemError>>;
     fn close(&self) -> Boxed<'_, Result<(), BoxError>>;
     fn name(&self) -> String;
+    fn restore(&self, kept: &[u64]);
 }
 
 impl<P: Pipeline> DynStage for P {
     fn open(&self) -> Boxed<'_, Result<(), BoxError>> {
         Box::pin(Pipeline::open(self))
     }
-    fn process(&self, item: Value) -> Boxed<'_, Result<Value, ItemError>> {
-        Box::pin(Pipeline::process(self, item))
+    fn process<'a>(
+        &'a self,
+        item: Value,
+        checkpoint: &'a Checkpoint,
+    ) -> Boxed<'a, Result<Value, ItemError>> {
+        Box::pin(Pipeline::process_with(self, item, checkpoint))
+    }
+    fn restore(&self, kept: &[u64]) {
+        Pipeline::restore(self, kept)
     }
     fn close(&self) -> Boxed<'_, Result<(), BoxError>> {
         Box::pin(Pipeline::close(self))
@@ -246,6 +298,8 @@ pub struct Pipelines {
     /// Items inside a stage now, and the most at once.
     in_flight: Cell<usize>,
     peak: Cell<usize>,
+    /// Whether the crawl keeps the stages' keys (`--state`).
+    checkpointed: Cell<bool>,
 }
 
 impl Default for Pipelines {
@@ -277,6 +331,7 @@ impl Pipelines {
             backlog: Cell::new(0),
             in_flight: Cell::new(0),
             peak: Cell::new(0),
+            checkpointed: Cell::new(false),
         }
     }
 
@@ -349,22 +404,53 @@ impl Pipelines {
 
     /// Runs one item through every stage (waiting for a permit first).
     pub async fn process_one(&self, item: Value) -> Result<Value, ItemError> {
+        self.process_kept(item).await.0
+    }
+
+    /// [`process_one`](Self::process_one), and the keys the stages kept
+    /// for the item (none unless the crawl keeps them).
+    async fn process_kept(&self, item: Value) -> (Result<Value, ItemError>, Kept) {
         let permit = self.permits.acquire().await;
         self.in_flight.set(self.in_flight.get() + 1);
         self.peak.set(self.peak.get().max(self.in_flight.get()));
+        let on = self.checkpointed.get();
+        let mut kept = Kept::default();
         let mut result = Ok(item);
-        for s in &self.stages {
+        for (i, s) in self.stages.iter().enumerate() {
+            let checkpoint = match on {
+                true => Checkpoint::new(),
+                false => Checkpoint::none(),
+            };
             result = match result {
-                Ok(item) => s.process(item).await,
+                Ok(item) => s.process(item, &checkpoint).await,
                 Err(e) => Err(e),
             };
+            kept.add(i, checkpoint);
             if result.is_err() {
                 break;
             }
         }
         self.in_flight.set(self.in_flight.get() - 1);
         drop(permit);
-        result
+        (result, kept)
+    }
+
+    /// The names the stages' keys are kept under: each stage's
+    /// [`name`](Pipeline::name), `#2`, `#3`... after a repeated one.
+    pub(crate) fn kept_names(&self) -> Vec<String> {
+        kept::names(self.stages.iter().map(|s| s.name()))
+    }
+
+    /// A crawl with `--state`: hands each stage the keys it kept before
+    /// (in the order of [`kept_names`](Self::kept_names)), and has the
+    /// stages' keys collected from now on.
+    pub(crate) fn restore(&self, kept: &[Vec<u64>]) {
+        for (s, keys) in self.stages.iter().zip(kept) {
+            if !keys.is_empty() {
+                s.restore(keys);
+            }
+        }
+        self.checkpointed.set(true);
     }
 
     /// Counts `n` items as handed in, until [`release`](Self::release).
@@ -379,26 +465,29 @@ impl Pipelines {
 }
 
 /// Runs a page's items through `pipelines` (concurrently, within the
-/// permits); the kept ones in their order. Drops and failures are counted
-/// in `stats`. The items count in the backlog from this call on (before
-/// the future first runs) until the engine, having written the page,
-/// calls [`Pipelines::release`].
+/// permits); the kept ones in their order, and the keys the stages kept
+/// for all of them (stage index, key: to commit with the page). Drops
+/// and failures are counted in `stats`. The items count in the backlog
+/// from this call on (before the future first runs) until the engine,
+/// having written the page, calls [`Pipelines::release`].
 pub(crate) fn run_page(
     pipelines: Rc<Pipelines>,
     items: Vec<Value>,
     stats: Rc<RefCell<Stats>>,
-) -> impl std::future::Future<Output = Vec<Value>> {
+) -> impl std::future::Future<Output = (Vec<Value>, Vec<(u32, u64)>)> {
     let n = items.len();
     pipelines.reserve(n);
     async move {
         let results = solo::gather(items.into_iter().map(|item| {
             let p = pipelines.clone();
-            async move { p.process_one(item).await }
+            async move { p.process_kept(item).await }
         }))
         .await;
         let mut kept = Vec::with_capacity(n);
+        let mut keys = Kept::default();
         let mut st = stats.borrow_mut();
-        for r in results {
+        for (r, k) in results {
+            keys.append(k);
             match r {
                 Ok(v) => kept.push(v),
                 Err(ItemError::Dropped(reason)) => {
@@ -411,6 +500,6 @@ pub(crate) fn run_page(
             }
         }
         st.counts.items_kept += kept.len() as u64;
-        kept
+        (kept, keys.into_vec())
     }
 }

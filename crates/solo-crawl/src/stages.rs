@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 
-use crate::pipeline::{ItemError, Pipeline};
+use crate::pipeline::{Checkpoint, ItemError, Pipeline};
 
 /// How an item's key is read.
 #[derive(Clone, Debug)]
@@ -26,10 +26,18 @@ enum Key {
 }
 
 /// Drops an item whose key was seen before (Scrapy's duplicates filter
-/// example), with the reason `duplicate`. Items with no key at all are
-/// dropped too (`no_key`), as they cannot be told apart.
+/// example), with the reason `duplicate`. Items with no key are dropped
+/// too (`no_key`), as they cannot be told apart: the pointer leads
+/// nowhere, or one of the key fields is missing (or null).
 ///
-/// The keys seen are kept in memory (8 bytes each: a hash).
+/// The keys seen are kept in memory (8 bytes each: a hash). With
+/// `--state` they are also kept with the crawl's checkpoint, each
+/// committed with the page its item came from, so a resumed crawl drops
+/// what the killed run saw and wrote, and no more: a page fetched again
+/// after a kill keeps its items (see [`Checkpoint`]). They are stored
+/// under the stage's [`name`](Pipeline::name), which says its key
+/// (`DropDuplicates(_type, sku)`): a resumed crawl whose stage has
+/// another key starts with none.
 ///
 /// ```
 /// use solo_crawl::{pipeline::{ItemError, Pipeline}, stages::DropDuplicates};
@@ -57,11 +65,21 @@ impl DropDuplicates {
         }
     }
 
-    /// The key is these top-level fields together (an item missing all
-    /// of them has no key).
+    /// The key is these top-level fields together: an item missing any
+    /// of them (or with it null) has no key, so two items of one `_type`
+    /// without a `sku` are not duplicates of each other under
+    /// `by_fields(["_type", "sku"])`: both are dropped as `no_key`.
     ///
     /// ```
-    /// let _ = solo_crawl::stages::DropDuplicates::by_fields(["shop", "sku"]);
+    /// use solo_crawl::{pipeline::{ItemError, Pipeline}, stages::DropDuplicates};
+    /// use serde_json::json;
+    /// let d = DropDuplicates::by_fields(["_type", "sku"]);
+    /// solo::run(async {
+    ///     assert!(d.process(json!({"_type": "product", "sku": "A1"})).await.is_ok());
+    ///     assert!(d.process(json!({"_type": "review", "sku": "A1"})).await.is_ok());
+    ///     let no_sku = json!({"_type": "product", "name": "x"});
+    ///     assert_eq!(d.process(no_sku).await, Err(ItemError::dropped("no_key")));
+    /// });
     /// ```
     pub fn by_fields<I, S>(fields: I) -> DropDuplicates
     where
@@ -79,7 +97,7 @@ impl DropDuplicates {
             Key::Pointer(p) => item.pointer(p)?.to_string(),
             Key::Fields(fields) => {
                 let parts: Vec<&Value> = fields.iter().map(|f| &item[f.as_str()]).collect();
-                if parts.iter().all(|v| v.is_null()) {
+                if parts.iter().any(|v| v.is_null()) {
                     return None;
                 }
                 serde_json::to_string(&parts).ok()?
@@ -91,13 +109,30 @@ impl DropDuplicates {
 
 impl Pipeline for DropDuplicates {
     async fn process(&self, item: Value) -> Result<Value, ItemError> {
+        self.process_with(item, &Checkpoint::none()).await
+    }
+
+    async fn process_with(&self, item: Value, checkpoint: &Checkpoint) -> Result<Value, ItemError> {
         let key = self
             .key(&item)
             .ok_or_else(|| ItemError::dropped("no_key"))?;
         if self.seen.borrow_mut().insert(key) {
+            checkpoint.keep(key);
             Ok(item)
         } else {
             Err(ItemError::dropped("duplicate"))
+        }
+    }
+
+    fn restore(&self, kept: &[u64]) {
+        self.seen.borrow_mut().extend(kept);
+    }
+
+    /// `DropDuplicates(/offer/sku)`, `DropDuplicates(_type, sku)`.
+    fn name(&self) -> String {
+        match &self.key {
+            Key::Pointer(p) => format!("DropDuplicates({p})"),
+            Key::Fields(f) => format!("DropDuplicates({})", f.join(", ")),
         }
     }
 }
@@ -198,5 +233,30 @@ where
             .map_err(|e| ItemError::failed(format!("item is not a {name}: {e}")))?;
         let t = (self.f)(t).await?;
         serde_json::to_value(t).map_err(|e| ItemError::failed(format!("{name}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// An item missing one of several key fields has no key: it is not a
+    /// duplicate of another item missing it (audit: distinct products
+    /// without a `sku` were dropped as duplicates of the first one).
+    #[test]
+    fn an_item_missing_one_key_field_has_no_key() {
+        let d = DropDuplicates::by_fields(["_type", "sku"]);
+        let run = |v: Value| solo::run(d.process(v));
+        let no_key = Err(ItemError::dropped("no_key"));
+        assert_eq!(run(json!({"_type": "product", "name": "a"})), no_key);
+        assert_eq!(run(json!({"_type": "product", "name": "b"})), no_key);
+        assert_eq!(run(json!({"_type": "product", "sku": null})), no_key);
+        assert_eq!(run(json!({"sku": "A1"})), no_key);
+        assert!(run(json!({"_type": "product", "sku": "A1"})).is_ok());
+        assert_eq!(
+            run(json!({"_type": "product", "sku": "A1", "name": "c"})),
+            Err(ItemError::dropped("duplicate"))
+        );
     }
 }

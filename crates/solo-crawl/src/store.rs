@@ -17,7 +17,10 @@
 //! each page answered with validators the record that holds its payload
 //! (for a later `304`'s revisit to point at); and the
 //! crawl's cookies, one row per cookie identity (see
-//! [`session`](crate::session)), loaded into the jars on resume. It is
+//! [`session`](crate::session)), loaded into the jars on resume; and the
+//! keys item pipeline stages keep (see
+//! [`Checkpoint`](crate::pipeline::Checkpoint)), one row per stage name
+//! and per key, handed back to the stages on resume. It is
 //! used from the writer thread only, in batched transactions that commit
 //! after the output of the same batch is durable (see
 //! [`checkpoint`](crate::checkpoint)). Must not: be touched from the loop
@@ -64,6 +67,8 @@ pub(crate) struct Restored {
     /// The cookies of the jars: (key, state) as
     /// [`SharedCookie`](crate::session::SharedCookie) makes them.
     pub cookies: Vec<(String, String)>,
+    /// The keys each item pipeline stage kept (see [`Store::stage_keys`]).
+    pub stage_keys: Vec<Vec<u64>>,
 }
 
 /// One change to the store.
@@ -95,6 +100,9 @@ pub(crate) enum Op {
         key: String,
         state: Option<CookieState>,
     },
+    /// Keys item pipeline stages kept for a page's items: (the stage's
+    /// index in [`Store::stage_keys`]'s names, key).
+    Keys(Vec<(u32, u64)>),
 }
 
 /// A cookie's state (its value is a secret: `Debug` does not show it).
@@ -127,6 +135,9 @@ pub(crate) struct Store {
     /// Commits made so far (mirrored in [`COMMITS`]).
     commits: u64,
     commits_file: File,
+    /// The row ids of the item pipeline's stages, by index (see
+    /// [`Store::stage_keys`]).
+    stage_ids: Vec<i64>,
     /// Held for the store's life: one crawl per directory.
     _lock: File,
 }
@@ -223,6 +234,12 @@ const SCHEMA: &str = "
         date TEXT NOT NULL
     );
     CREATE TABLE IF NOT EXISTS cookies (key TEXT PRIMARY KEY, state TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS stages (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+    CREATE TABLE IF NOT EXISTS stage_keys (
+        stage INTEGER NOT NULL,
+        key INTEGER NOT NULL,
+        PRIMARY KEY (stage, key)
+    ) WITHOUT ROWID;
 ";
 
 /// What a failed access to the state database says: the database, what
@@ -410,6 +427,7 @@ impl Store {
             dir: dir.to_owned(),
             commits,
             commits_file,
+            stage_ids: Vec::new(),
             _lock: lock,
         })
     }
@@ -570,8 +588,47 @@ impl Store {
                     .prepare_cached("DELETE FROM cookies WHERE key = ?1")?
                     .execute([key])?;
             }
+            Op::Keys(keys) => {
+                let mut st = self.conn.prepare_cached(
+                    "INSERT OR IGNORE INTO stage_keys (stage, key) VALUES (?1, ?2)",
+                )?;
+                for (stage, k) in keys {
+                    // Every index comes from the stages named at start.
+                    if let Some(id) = self.stage_ids.get(*stage as usize) {
+                        st.execute(params![id, key(*k)])?;
+                    }
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The item pipeline's stages, by the names their keys are kept
+    /// under (new ones are added): the keys each kept, in the order of
+    /// `names`. [`Op::Keys`] then takes the stages by their index here.
+    pub(crate) fn stage_keys(&mut self, names: &[String]) -> rusqlite::Result<Vec<Vec<u64>>> {
+        let tx = self.conn.unchecked_transaction()?;
+        let mut ids = Vec::with_capacity(names.len());
+        for name in names {
+            tx.execute("INSERT OR IGNORE INTO stages (name) VALUES (?1)", [name])?;
+            let id: i64 = tx.query_row("SELECT id FROM stages WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })?;
+            ids.push(id);
+        }
+        tx.commit()?;
+        let mut st = self
+            .conn
+            .prepare("SELECT key FROM stage_keys WHERE stage = ?1")?;
+        let kept = ids
+            .iter()
+            .map(|id| {
+                st.query_map([id], |r| r.get::<_, i64>(0).map(|k| k as u64))?
+                    .collect()
+            })
+            .collect::<rusqlite::Result<_>>()?;
+        self.stage_ids = ids;
+        Ok(kept)
     }
 
     /// Records how much of an output file this batch accounts for.
@@ -648,7 +705,7 @@ impl Store {
     }
 
     /// Starts a recrawl pass: forgets the requests of the last one (the
-    /// seen set, the page count) but for the known pages fetched since
+    /// seen set, the page count, the keys stages kept) but for the known pages fetched since
     /// `fetched_before` (seconds since the epoch), which stay seen (not
     /// requested, even when linked), and queues the other known pages,
     /// oldest first, as spilled requests (their request JSON with
@@ -658,8 +715,12 @@ impl Store {
     /// transaction; the number of pages queued.
     pub(crate) fn start_pass(&mut self, fetched_before: i64) -> rusqlite::Result<u64> {
         self.begin()?;
-        self.conn
-            .execute_batch("DELETE FROM requests; DELETE FROM meta WHERE key = 'dispatched';")?;
+        // The stages' keys were the last pass's (its items): a new pass
+        // writes its items again.
+        self.conn.execute_batch(
+            "DELETE FROM requests; DELETE FROM meta WHERE key = 'dispatched';
+             DELETE FROM stage_keys;",
+        )?;
         self.conn.execute(
             "INSERT INTO requests (fp, state) SELECT fp, ?2 FROM pages WHERE fetched_at >= ?1",
             params![fetched_before, DONE],
@@ -881,6 +942,38 @@ mod tests {
         assert_eq!(r.queued, [format!("r{}", u64::MAX), "r3".into()]);
         assert_eq!(r.spilled, 1);
         assert_eq!(r.dispatched, 7);
+        drop(s);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Stage keys: committed ones come back to the stage of that name
+    /// (wherever it is in the pipeline now), uncommitted ones do not, and
+    /// a recrawl pass starts without them.
+    #[test]
+    fn stage_keys_come_back_by_stage_name_when_committed() {
+        let dir = std::env::temp_dir().join(format!("solo-crawl-keys-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        {
+            let mut s = Store::open(&dir, false).unwrap();
+            assert_eq!(
+                s.stage_keys(&names(&["a", "b"])).unwrap(),
+                [Vec::<u64>::new(), vec![]]
+            );
+            s.apply(&Op::Keys(vec![(0, 1), (1, u64::MAX), (0, 1)]))
+                .unwrap();
+            s.commit().unwrap();
+            s.apply(&Op::Keys(vec![(0, 2)])).unwrap(); // never committed
+        }
+        let mut s = Store::open(&dir, false).unwrap();
+        let kept = s.stage_keys(&names(&["c", "b", "a"])).unwrap();
+        assert_eq!(kept, [vec![], vec![u64::MAX], vec![1u64]]);
+        s.apply(&Op::Keys(vec![(0, 5)])).unwrap(); // "c" now
+        s.commit().unwrap();
+        assert_eq!(s.stage_keys(&names(&["c"])).unwrap(), [vec![5]]);
+        s.start_pass(0).unwrap();
+        let kept = s.stage_keys(&names(&["a", "b", "c"])).unwrap();
+        assert!(kept.iter().all(Vec::is_empty), "{kept:?}");
         drop(s);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -161,6 +161,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 let reset = config.state_reset;
                 let (meaning, force) = (config.meaning.clone(), config.force_resume);
                 let recrawl = config.recrawl.clone();
+                let stages = self.pipelines.as_ref().map(|p| p.kept_names());
                 let (store, restored) = solo::to_thread(move || {
                     let mut store = Store::open(&dir, reset)?;
                     let db_error = |store: &Store, e: rusqlite::Error| {
@@ -178,6 +179,10 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                                 .map_err(|e| db_error(&store, e))?;
                             restored = store.load().map_err(|e| db_error(&store, e))?;
                         }
+                    }
+                    if let Some(names) = stages {
+                        restored.stage_keys =
+                            store.stage_keys(&names).map_err(|e| db_error(&store, e))?;
                     }
                     Ok::<_, StateError>((store, restored))
                 })
@@ -214,6 +219,10 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         }
         let persist = store.is_some();
         if let Some(p) = &self.pipelines {
+            if let Some((r, _)) = &restored {
+                // With --state: the stages' keys back, and kept from now on.
+                p.restore(&r.stage_keys);
+            }
             p.open().await.map_err(CrawlError::Pipeline)?;
         }
         let writer = Writer::spawn(&self.output, store)?;

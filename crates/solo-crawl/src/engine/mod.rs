@@ -264,6 +264,8 @@ enum Report<C> {
     Piped {
         record: Box<PageRecord>,
         items: Vec<serde_json::Value>,
+        /// Keys the stages kept for the page's items (stage, key).
+        keys: Vec<(u32, u64)>,
         fp: u64,
         /// Items handed to the pipeline (they leave its backlog now).
         handed: usize,

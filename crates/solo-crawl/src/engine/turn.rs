@@ -318,8 +318,8 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                                 stats,
                                 page: Some((record, fp, handed)),
                             };
-                            let items = piped.await;
-                            guard.send(items);
+                            let (items, keys) = piped.await;
+                            guard.send(items, keys);
                         });
                         true
                     }
@@ -365,6 +365,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             Report::Piped {
                 record,
                 items,
+                keys,
                 fp,
                 handed,
             } => {
@@ -377,6 +378,11 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 self.writer.send(Msg::Page(record));
                 for item in items {
                     self.writer.send(Msg::Item(item));
+                }
+                // The stages' keys commit with the page's items and done
+                // mark (one turn: one checkpoint), or not at all.
+                if self.persist && !keys.is_empty() {
+                    self.writer.send(Msg::State(Op::Keys(keys)));
                 }
                 self.persist_done(fp);
             }
@@ -509,11 +515,12 @@ struct PipeGuard<C> {
 }
 
 impl<C> PipeGuard<C> {
-    fn send(&mut self, items: Vec<serde_json::Value>) {
+    fn send(&mut self, items: Vec<serde_json::Value>, keys: Vec<(u32, u64)>) {
         if let Some((record, fp, handed)) = self.page.take() {
             let _ = self.tx.try_send(Report::Piped {
                 record,
                 items,
+                keys,
                 fp,
                 handed,
             });
@@ -527,7 +534,7 @@ impl<C> Drop for PipeGuard<C> {
             if let Ok(mut st) = self.stats.try_borrow_mut() {
                 st.error("item_panic");
             }
-            self.send(Vec::new());
+            self.send(Vec::new(), Vec::new());
         }
     }
 }
