@@ -114,6 +114,28 @@ pub struct Feed {
     pub fields: Option<Vec<String>>,
 }
 
+impl Feed {
+    /// A feed of every item no other feed takes, into `path` in `format`;
+    /// set `item_type` or `fields` after it.
+    ///
+    /// ```
+    /// use solo_crawl::export::{Feed, ItemFormat};
+    /// let f = Feed {
+    ///     fields: Some(vec!["sku".into(), "price".into()]),
+    ///     ..Feed::new("items.csv", ItemFormat::Csv)
+    /// };
+    /// assert_eq!((f.item_type, f.format), (None, ItemFormat::Csv));
+    /// ```
+    pub fn new(path: impl Into<PathBuf>, format: ItemFormat) -> Feed {
+        Feed {
+            item_type: None,
+            path: path.into(),
+            format,
+            fields: None,
+        }
+    }
+}
+
 /// Where items are exported: a set of [`Feed`]s, routed on a type field.
 ///
 /// ```

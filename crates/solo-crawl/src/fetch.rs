@@ -656,11 +656,17 @@ fn fetch_error(e: solo_http::Error) -> FetchError {
         _ => FetchErrorKind::InvalidResponse,
     };
     // solo-http names its own API; a crawl's user has the options.
-    let mut message = e.to_string().replace(
-        "ClientBuilder::danger_accept_invalid_certs",
-        "--insecure, Config::danger_accept_invalid_certs",
-    );
-    if untrusted_authority(&e) {
+    let mut message = e
+        .to_string()
+        .replace(
+            "ClientBuilder::danger_accept_invalid_certs",
+            "--insecure, Config::danger_accept_invalid_certs",
+        )
+        .replace(
+            "ClientBuilder::add_root_certificate",
+            "--ca-cert FILE, Config::root_certificates",
+        );
+    if untrusted_authority(&e) && !message.contains("--ca-cert") {
         message.push_str("; trust a private CA with --ca-cert FILE");
     }
     FetchError::new(kind, message).with_source(e)

@@ -561,14 +561,15 @@ fn output_target(output: Option<PathBuf>, default: Target) -> Target {
 /// The command line, with a `--config` file's settings under the flags.
 fn parse_cli() -> Result<Cli, Usage> {
     let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let (Command::Crawl(a) | Command::ShowConfig { crawl: a, .. }) = &cli.command else {
         return Ok(cli);
     };
-    let Some(file) = &a.config else {
+    let Some((sub, m)) = matches.subcommand() else {
         return Ok(cli);
     };
-    let Some((sub, m)) = matches.subcommand() else {
+    let Some(file) = &a.config else {
+        format_from_output(&mut cli, m);
         return Ok(cli);
     };
     let given = |id: &str| m.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
@@ -577,7 +578,29 @@ fn parse_cli() -> Result<Cli, Usage> {
     let args: Vec<OsString> = std::env::args_os().skip(2).collect();
     let mut all = vec![OsString::from("solo-crawl"), OsString::from(sub)];
     all.extend(from_file.around(args));
-    Ok(Cli::parse_from(all))
+    let matches = Cli::command().get_matches_from(all);
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some((_, m)) = matches.subcommand() {
+        format_from_output(&mut cli, m);
+    }
+    Ok(cli)
+}
+
+/// `--output pages.csv` without `--format` writes CSV (as `-o` does in
+/// Scrapy; item feeds go by their extension too).
+fn format_from_output(cli: &mut Cli, m: &clap::ArgMatches) {
+    let (Command::Crawl(a) | Command::ShowConfig { crawl: a, .. }) = &mut cli.command else {
+        return;
+    };
+    let given = m.value_source("format") == Some(clap::parser::ValueSource::CommandLine);
+    let csv = a
+        .settings
+        .output
+        .as_ref()
+        .is_some_and(|o| o.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")));
+    if csv && !given {
+        a.settings.format = Format::Csv;
+    }
 }
 
 fn main() -> ExitCode {

@@ -210,6 +210,13 @@ pub(crate) fn render(stats: &Stats, live: &Live) -> String {
         "Requests queued in memory.",
         queued,
     );
+    single(
+        o,
+        "solo_crawl_left",
+        "gauge",
+        "Requests left to crawl: in memory and in the --state store (with --redis, the crawl's queue); the summary's queued at the end.",
+        live.frontier.get().1,
+    );
     let hosts = (
         "solo_crawl_host_queued",
         "gauge",
@@ -277,6 +284,7 @@ mod tests {
         st.latency.record(Duration::from_millis(700));
         let live = Live::default();
         live.now.set((2, 5));
+        live.frontier.set((40, 9));
         live.refresh_hosts(Instant::now(), || vec![("a.test:80".into(), 4)]);
         let text = render(&st, &live);
         for line in [
@@ -286,6 +294,7 @@ mod tests {
             "solo_crawl_errors_total{kind=\"timeout\"} 1",
             "solo_crawl_in_flight 2",
             "solo_crawl_queued 5",
+            "solo_crawl_left 9",
             "solo_crawl_host_queued{host=\"a.test:80\"} 4",
             "solo_crawl_fetch_latency_seconds_bucket{le=\"0.005\"} 1",
             "solo_crawl_fetch_latency_seconds_bucket{le=\"1\"} 2",

@@ -50,7 +50,8 @@ use crate::request::Request;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recrawl {
     /// Only pages last fetched longer ago than this (`None`: all). The
-    /// others are not requested (unless a link leads to them).
+    /// others are not requested, not even when a link leads to them:
+    /// they are known, and fresh enough.
     pub older_than: Option<Duration>,
 }
 

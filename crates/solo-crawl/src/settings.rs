@@ -220,8 +220,9 @@ pub struct CrawlSettings {
     /// `-` is stdout; /dev/null, a pipe or a FIFO work too.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Output format (jsonl or csv). An --output file that holds records
-    /// in the other format is refused: one file would hold both.
+    /// Output format (jsonl or csv; an --output FILE ending in .csv is
+    /// CSV unless --format says otherwise). An --output file that holds
+    /// records in the other format is refused: one file would hold both.
     #[arg(long, default_value = "jsonl")]
     #[serde(serialize_with = "format_name")]
     pub format: Format,

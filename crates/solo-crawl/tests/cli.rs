@@ -150,6 +150,8 @@ fn crawls_https_with_ca_cert_or_insecure() {
     assert!(out.contains("\"error\":\"tls:"), "{out}");
     assert!(out.contains("not trusted"), "{out}");
     assert!(out.contains("--ca-cert FILE"), "{out}");
+    // The crawl's options, not solo-http's API (a docs audit found it).
+    assert!(!out.contains("ClientBuilder"), "{out}");
     assert!(!out.contains("not valid for"), "not a name mismatch: {out}");
     // An empty file, a text file.
     for (text, why) in [("", "empty"), ("localhost\n", "neither PEM")] {
@@ -237,6 +239,20 @@ fn crawl_writes_jsonl_to_stdout_and_csv_to_a_file() {
     assert_eq!(rows.next(), Some(FIELDS));
     // "/" at depth 0 and /page/0 at depth 1.
     assert_eq!(rows.count(), 2);
+    // A .csv --output without --format is CSV too (it was JSON Lines).
+    let by_name = dir.join("by-name.CSV");
+    let o = run(&[
+        "crawl",
+        &url,
+        "--depth",
+        "0",
+        "--output",
+        by_name.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(&by_name).unwrap();
+    assert_eq!(csv.lines().next(), Some(FIELDS));
+    assert_eq!(csv.lines().count(), 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

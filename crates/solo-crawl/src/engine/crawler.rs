@@ -463,6 +463,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         );
         if let Some(m) = metrics {
             live.now.set((0, frontier.queued()));
+            live.frontier.set((frontier.seen() as u64, frontier.left()));
             live.set_hosts(frontier.busiest_hosts(crate::metrics::TOP_HOSTS));
             let linger = sh.config.metrics_linger;
             if !linger.is_zero() && !summary.interrupted {
