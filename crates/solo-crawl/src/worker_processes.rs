@@ -3,8 +3,9 @@
 //! Owns: starting the N-1 child workers (each in a process group of its
 //! own, so a terminal's Ctrl-C reaches the parent alone, and with its
 //! stdin a pipe whose write end only the parent holds), passing a stop on
-//! to them (SIGINT, their own Ctrl-C: each stops gracefully and gives its
-//! leases back; a second one hurries them), waiting for them, and the
+//! to them (SIGINT, their own Ctrl-C, or SIGTERM when that is what the
+//! parent got: each stops gracefully and gives its leases back; a second
+//! one hurries them), waiting for them, and the
 //! child's end of the pipe: EOF on stdin (the parent is gone, even killed
 //! by SIGKILL) stops its crawl gracefully. Stops asked from outside the
 //! loop (the parent's SIGTERM, that EOF) reach the crawl through a
@@ -41,6 +42,9 @@ struct State {
     children: Vec<Child>,
     /// This process's crawl is over: a stop goes to the children alone.
     crawl_over: bool,
+    /// The stop came as SIGTERM: the children get SIGTERM too (and say
+    /// so), not SIGINT.
+    terminated: bool,
 }
 
 impl Link {
@@ -57,8 +61,9 @@ impl Link {
         let handle = signals.handle();
         let link = self.clone();
         std::thread::spawn(move || {
-            for _ in signals.forever() {
+            for signal in signals.forever() {
                 let mut s = link.state();
+                s.terminated |= signal == SIGTERM;
                 if s.crawl_over {
                     let next = (s.passed + 1).min(2);
                     drop(s);
@@ -137,11 +142,15 @@ impl Link {
     /// gracefully, 2: at once), each level once.
     pub(crate) fn pass_on(&self, level: u8) {
         let mut s = self.state();
+        let signal = match s.terminated {
+            true => rustix::process::Signal::TERM,
+            false => rustix::process::Signal::INT,
+        };
         while s.passed < level {
             s.passed += 1;
             for c in &s.children {
                 let pid = rustix::process::Pid::from_child(c);
-                let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
+                let _ = rustix::process::kill_process(pid, signal);
             }
         }
     }

@@ -179,6 +179,21 @@ fn a_signal_to_the_parent_stops_every_worker(sig: &str, id: &'static str) {
     assert_eq!(code, Some(130), "the parent stops gracefully: {err}");
     let left = kids.wait_exit(Duration::from_secs(30));
     assert!(left.is_empty(), "workers still running: {left:?}; {err}");
+    // The workers are told what the parent was (they said "Ctrl-C" for
+    // a SIGTERM, before).
+    let err = std::fs::read_to_string(dir.path("stderr.txt")).unwrap_or_default();
+    let told = if sig == "-TERM" {
+        "SIGTERM:"
+    } else {
+        "Ctrl-C:"
+    };
+    let other = if sig == "-TERM" {
+        "Ctrl-C:"
+    } else {
+        "SIGTERM:"
+    };
+    assert!(err.matches(told).count() >= 2, "{err}");
+    assert!(!err.contains(other), "{err}");
     let status = run(&["status", "--redis", &redis.url(), "--crawl-id", id]);
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(
