@@ -6,8 +6,11 @@
 //! loop turn go over as one batch (or sooner, every [`OffLoop::batch`]
 //! items), and each item waits until its batch is written, so the
 //! pipeline's bound on items in flight also bounds what waits for the
-//! thread. A failed batch fails its items (counted as errors); the crawl
-//! goes on. Must not: touch the loop's state from the thread.
+//! thread. Each item gets its own outcome ([`BatchWrite::write_each`]): a
+//! sink that can tell which item failed (a row a database refused) fails
+//! only that one; a failed [`BatchWrite::write`] fails every item of its
+//! batch. Failures count as errors; the crawl goes on. Must not: touch
+//! the loop's state from the thread.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -25,23 +28,71 @@ pub trait BatchWrite: Send + 'static {
     fn open(&mut self) -> Result<(), BoxError>;
     /// Writes some items, e.g. in one transaction.
     fn write(&mut self, items: &[Value]) -> Result<(), BoxError>;
+    /// Writes some items and says, per item and in their order, whether
+    /// it was written: an `Err` fails that item alone. Override it when
+    /// one item can fail without the others (a row a database refuses);
+    /// by default it is [`write`](BatchWrite::write), whose one outcome
+    /// goes to every item.
+    ///
+    /// ```
+    /// use solo_crawl::offloop::{BatchWrite, OffLoop};
+    /// use solo_crawl::pipeline::{BoxError, ItemError, Pipeline};
+    /// use serde_json::{json, Value};
+    /// /// Takes numbers only.
+    /// struct Numbers;
+    /// impl BatchWrite for Numbers {
+    ///     fn open(&mut self) -> Result<(), BoxError> { Ok(()) }
+    ///     fn write(&mut self, items: &[Value]) -> Result<(), BoxError> {
+    ///         self.write_each(items).into_iter().collect()
+    ///     }
+    ///     fn write_each(&mut self, items: &[Value]) -> Vec<Result<(), BoxError>> {
+    ///         let one = |v: &Value| if v.is_number() { Ok(()) } else { Err(format!("{v} is no number").into()) };
+    ///         items.iter().map(one).collect()
+    ///     }
+    ///     fn close(&mut self) -> Result<(), BoxError> { Ok(()) }
+    /// }
+    /// let stage = std::rc::Rc::new(OffLoop::new("numbers", Numbers));
+    /// let out = solo::run(async move {
+    ///     stage.open().await.unwrap();
+    ///     let each = [json!(1), json!("x"), json!(2)].map(|item| {
+    ///         let stage = stage.clone();
+    ///         async move { stage.process(item).await } // together: one batch
+    ///     });
+    ///     solo::gather(each).await
+    /// });
+    /// assert_eq!(out[0], Ok(json!(1)));
+    /// assert_eq!(out[1], Err(ItemError::failed("numbers: \"x\" is no number")));
+    /// assert_eq!(out[2], Ok(json!(2)));
+    /// ```
+    fn write_each(&mut self, items: &[Value]) -> Vec<Result<(), BoxError>> {
+        match self.write(items) {
+            Ok(()) => items.iter().map(|_| Ok(())).collect(),
+            Err(e) => {
+                let e = e.to_string();
+                items.iter().map(|_| Err(e.as_str().into())).collect()
+            }
+        }
+    }
     /// Flushes and closes, after the last batch.
     fn close(&mut self) -> Result<(), BoxError>;
 }
 
+type Reply<T> = oneshot::Sender<Result<T, BoxError>>;
+
 enum Cmd {
-    Open(oneshot::Sender<Result<(), BoxError>>),
-    Write(Vec<Value>, oneshot::Sender<Result<(), BoxError>>),
-    Close(oneshot::Sender<Result<(), BoxError>>),
+    Open(Reply<()>),
+    /// The items, and each one's outcome (the error as text).
+    Write(Vec<Value>, Reply<Vec<Result<(), String>>>),
+    Close(Reply<()>),
 }
 
-/// A batch being filled, and its outcome once written.
+/// A batch being filled, and its items' outcomes once written.
 #[derive(Default)]
 struct Batch {
     items: RefCell<Vec<Value>>,
     done: Event,
-    /// The write's error as text: every item of the batch fails with it.
-    result: RefCell<Option<Result<(), String>>>,
+    /// One per item, in order; empty until written.
+    results: RefCell<Vec<Result<(), String>>>,
 }
 
 /// A [`BatchWrite`] as a pipeline stage: writes happen on its thread,
@@ -87,7 +138,11 @@ impl OffLoop {
                 while let Ok(cmd) = rx.recv() {
                     match cmd {
                         Cmd::Open(r) => drop(r.send(sink.open())),
-                        Cmd::Write(items, r) => drop(r.send(sink.write(&items))),
+                        Cmd::Write(items, r) => {
+                            let each = sink.write_each(&items);
+                            let each = each.into_iter().map(|r| r.map_err(|e| e.to_string()));
+                            drop(r.send(Ok(each.collect())));
+                        }
                         Cmd::Close(r) => {
                             let _ = r.send(sink.close());
                             return;
@@ -113,10 +168,7 @@ impl OffLoop {
         self
     }
 
-    async fn ask(
-        &self,
-        cmd: impl FnOnce(oneshot::Sender<Result<(), BoxError>>) -> Cmd,
-    ) -> Result<(), BoxError> {
+    async fn ask<T>(&self, cmd: impl FnOnce(Reply<T>) -> Cmd) -> Result<T, BoxError> {
         let (tx, rx) = oneshot::channel();
         let gone = || BoxError::from("its thread is gone");
         self.tx.send(cmd(tx)).map_err(|_| gone())?;
@@ -124,7 +176,7 @@ impl OffLoop {
     }
 
     /// Sends `batch` (if it is still the one being filled) and records
-    /// its outcome.
+    /// its items' outcomes.
     async fn send(&self, batch: &Rc<Batch>) {
         let current = self
             .current
@@ -136,8 +188,15 @@ impl OffLoop {
         }
         self.current.borrow_mut().take();
         let items = std::mem::take(&mut *batch.items.borrow_mut());
-        let r = self.ask(|tx| Cmd::Write(items, tx)).await;
-        *batch.result.borrow_mut() = Some(r.map_err(|e| format!("{}: {e}", self.name)));
+        let n = items.len();
+        let results = match self.ask(|tx| Cmd::Write(items, tx)).await {
+            Ok(each) => each
+                .into_iter()
+                .map(|r| r.map_err(|e| format!("{}: {e}", self.name)))
+                .collect(),
+            Err(e) => vec![Err(format!("{}: {e}", self.name)); n],
+        };
+        *batch.results.borrow_mut() = results;
         batch.done.set();
     }
 }
@@ -148,15 +207,16 @@ impl Pipeline for OffLoop {
     }
 
     async fn process(&self, item: Value) -> Result<Value, ItemError> {
-        let (batch, first, full) = {
+        let (batch, at, full) = {
             let mut cur = self.current.borrow_mut();
             let b = cur.get_or_insert_with(Rc::default).clone();
             let mut items = b.items.borrow_mut();
             items.push(item.clone());
-            let (first, full) = (items.len() == 1, items.len() >= self.batch);
+            let (at, full) = (items.len() - 1, items.len() >= self.batch);
             drop(items);
-            (b, first, full)
+            (b, at, full)
         };
+        let first = at == 0;
         if full {
             self.send(&batch).await;
         } else if first {
@@ -165,11 +225,16 @@ impl Pipeline for OffLoop {
             self.send(&batch).await;
         }
         batch.done.wait().await;
-        let result = batch.result.borrow().clone();
+        let result = batch.results.borrow().get(at).cloned();
         match result {
             Some(Ok(())) => Ok(item),
             Some(Err(e)) => Err(ItemError::Failed(e)),
-            None => Err(ItemError::failed(format!("{}: batch lost", self.name))),
+            // A `write_each` that said less than one outcome per item.
+            None => Err(ItemError::failed(format!(
+                "{}: the sink gave no outcome for this item (BatchWrite::write_each must \
+                 return one per item)",
+                self.name
+            ))),
         }
     }
 

@@ -290,6 +290,49 @@ fn the_sqlite_sink_writes_rows() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A page's items go to the sink as one batch: the item its table
+/// refuses fails alone, its page-mates are stored and go on.
+#[test]
+fn a_row_the_table_refuses_fails_its_item_alone() {
+    let dir = fresh_dir("sqlite-check");
+    let db = dir.join("items.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE items (page, seq, sku, name, CHECK (NOT (page = 7 AND seq = 2)))",
+    )
+    .unwrap();
+    let items = SharedBuf::default();
+    let s = solo::run(async {
+        let site = shop().await;
+        let sink = SqliteSink::new(&db, "items").columns(["page", "seq", "sku", "name"]);
+        let p = Pipelines::new().stage(sink.stage());
+        run(ShopSpider::new(&site), quick(), p, items.clone()).await
+    });
+    assert_eq!(
+        s.counts.errors.get("item_failed"),
+        Some(&1),
+        "{:?}",
+        s.counts
+    );
+    assert_eq!(s.counts.items_kept as usize, PAGES * PER_PAGE - 1);
+    let out = lines(&items);
+    assert_eq!(out.len(), PAGES * PER_PAGE - 1);
+    assert!(!out.iter().any(|i| i["page"] == 7 && i["seq"] == 2));
+    let page7: Vec<i64> = conn
+        .prepare("SELECT seq FROM items WHERE page = 7 ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(page7, [0, 1, 3, 4]);
+    let n: usize = conn
+        .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, PAGES * PER_PAGE - 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 fn feeds_crawl(specs: &[String], stop_after: Option<usize>) -> Summary {
     let feeds = Feeds::parse(specs, None).unwrap();
     solo::run(async {
