@@ -349,7 +349,8 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         ));
     }
     if (c.state_reset || c.force) && a.state.is_none() {
-        return Err(Usage("--state-reset and --force need --state DIR".into()));
+        let flag = if c.force { "--force" } else { "--state-reset" };
+        return Err(Usage(format!("{flag} needs --state DIR")));
     }
     let seeds = a
         .urls

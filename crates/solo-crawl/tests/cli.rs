@@ -57,6 +57,11 @@ fn bad_arguments_give_a_clear_message_and_exit_2() {
             "--allow-domain",
         ),
         (&["crawl", U, "--user-agent", " "], "--user-agent"),
+        (&["crawl", U, "--force"], "--force needs --state DIR"),
+        (
+            &["crawl", U, "--state-reset"],
+            "--state-reset needs --state DIR",
+        ),
         (
             &["crawl", U, "--autothrottle-target", "0"],
             "--autothrottle-target",
