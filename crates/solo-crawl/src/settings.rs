@@ -242,8 +242,9 @@ pub struct CrawlSettings {
     /// sitemaps, error answers) as WARC/1.1 files named after FILE:
     /// crawl.warc.gz writes crawl-00000.warc.gz, crawl-00001.warc.gz, ...
     /// (each record a gzip member of its own when FILE ends in .gz). Each
-    /// run, resumed or not, starts at the next free number (a run that
-    /// fetches nothing writes no file).
+    /// run, resumed or not, starts at the next free number, with --state
+    /// past every file an earlier run of the crawl wrote, even one moved
+    /// away since (a run that fetches nothing writes no file).
     #[arg(long, value_name = "FILE")]
     pub warc: Option<PathBuf>,
     /// With --warc: start the next file before an exchange (a request

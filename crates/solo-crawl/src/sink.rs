@@ -86,9 +86,16 @@ impl Writer {
             checkpoint::resume(s, cfg).map_err(|e| CrawlError::State(e.into()))?;
         }
         let mut out = RecordWriter::open(cfg).map_err(CrawlError::Output)?;
-        // A new WARC file for every run, resumed or not.
+        // A new WARC file for every run, resumed or not, numbered past
+        // every file an earlier run created (moved away since or not).
         let warc = match &cfg.warc {
-            Some(w) => Some(WarcWriter::open(w).map_err(CrawlError::Output)?),
+            Some(w) => {
+                let floor = match &store {
+                    Some(s) => s.warc_next().map_err(|e| CrawlError::State(Box::new(e)))?,
+                    None => 0,
+                };
+                Some(WarcWriter::open(w, floor).map_err(CrawlError::Output)?)
+            }
             None => None,
         };
         if let Some(s) = &mut store {

@@ -751,6 +751,31 @@ impl Store {
             .optional()
     }
 
+    /// The WARC file number past every file this crawl created, in any
+    /// run (0: none yet).
+    pub(crate) fn warc_next(&self) -> rusqlite::Result<u32> {
+        let n: Option<i64> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'warc_next'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+
+    /// Records that this crawl created WARC file `next - 1` (in the
+    /// current batch's transaction; never lowers the number).
+    pub(crate) fn set_warc_next(&mut self, next: u32) -> rusqlite::Result<()> {
+        self.begin()?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO meta (key, value) VALUES ('warc_next', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+            )?
+            .execute([i64::from(next)])?;
+        Ok(())
+    }
+
     /// Records that a response record with this payload was written (in
     /// the current batch's transaction: it commits with the checkpoint
     /// that follows the record's write).

@@ -1056,3 +1056,42 @@ fn a_run_that_fetches_nothing_writes_no_warc_file() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// With `--state`, every run of a crawl writes WARC files numbered past
+/// those of its earlier runs, even when the archivist moved them out of
+/// the directory (to storage) in between: a second `crawl-00000.warc.gz`
+/// would replace the first in the collection. Before, numbering started
+/// over from what the directory held.
+#[test]
+fn a_crawls_warc_numbers_go_on_when_earlier_files_were_moved_away() {
+    let url = format!("{}/", serve());
+    let dir = scratch("numbers");
+    let (state, warc) = (dir.join("state"), dir.join("crawl.warc.gz"));
+    let args = [
+        "crawl",
+        &url,
+        "--ignore-robots",
+        "--state",
+        state.to_str().unwrap(),
+        "--warc",
+        warc.to_str().unwrap(),
+        "--output",
+        "/dev/null",
+    ];
+    run_ok(&args);
+    let stored = dir.join("uploaded");
+    std::fs::create_dir_all(&stored).unwrap();
+    for f in warc_files(&dir, "crawl") {
+        std::fs::rename(&f, stored.join(f.file_name().unwrap())).unwrap();
+    }
+    let first: Vec<String> = std::fs::read_dir(&stored)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(first, ["crawl-00000.warc.gz"]);
+    run_ok(&[&args[..], &["--recrawl"]].concat());
+    let second = warc_files(&dir, "crawl");
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert!(second[0].ends_with("crawl-00001.warc.gz"), "{second:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -20,7 +20,9 @@
 //! next exchange (its request and response records, never split) would
 //! take the current one past [`max_size`](WarcOutput::max_size), and a
 //! new file for every run, at the first number after the highest one
-//! there (so a resumed or repeated crawl never touches an earlier file),
+//! there (so a resumed or repeated crawl never touches an earlier file;
+//! with a state store, also past every file an earlier run of the crawl
+//! created, so files moved out to storage are never named again),
 //! created with the run's first exchange (a run that fetches nothing
 //! leaves no file). A name ending in `.gz` gets each
 //! record compressed as a gzip member of its own (readers can seek to any
@@ -345,6 +347,8 @@ pub(crate) struct WarcWriter {
     /// Payload digest → (target URI, date) of the response that has it,
     /// in this run (with a state store, the store keeps them instead).
     written: HashMap<[u8; 20], (String, WarcDate)>,
+    /// The file number last recorded in the state store.
+    told: Option<u32>,
 }
 
 const IDENTICAL: &str = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest";
@@ -361,12 +365,16 @@ const PENDING_MAX: usize = 1 << 20;
 const BUF_KEEP: usize = 4 << 20;
 
 impl WarcWriter {
-    /// A writer whose first file gets the next number free, created with
-    /// the first exchange; the name, the level and the directory are
-    /// checked now.
-    pub(crate) fn open(cfg: &WarcOutput) -> io::Result<WarcWriter> {
+    /// A writer whose first file gets the next number free, and at least
+    /// `floor` (with a state store: past every file an earlier run of the
+    /// crawl created, moved away since or not), created with the first
+    /// exchange; the name, the level and the directory are checked now.
+    pub(crate) fn open(cfg: &WarcOutput, floor: u32) -> io::Result<WarcWriter> {
         cfg.check_name()?;
-        let number = cfg.next_number().map_err(|e| named(&cfg.path, e))?;
+        let number = cfg
+            .next_number()
+            .map_err(|e| named(&cfg.path, e))?
+            .max(floor);
         let gzip = match cfg.gzip() {
             false => None,
             true => Some(libdeflater::Compressor::new(gzip_level(cfg)?)),
@@ -389,6 +397,7 @@ impl WarcWriter {
             held: Vec::new(),
             dates: Dates::default(),
             written: HashMap::new(),
+            told: None,
         })
     }
 
@@ -520,6 +529,16 @@ impl WarcWriter {
         self.held = held;
         self.shrink();
         queued?;
+        let mut store = store;
+        if let Some(s) = store.as_deref_mut() {
+            // The crawl's next run starts past this file, even when this
+            // one has been moved out of the directory by then.
+            if self.told != Some(self.number) {
+                s.set_warc_next(self.number.saturating_add(1))
+                    .map_err(db_err)?;
+                self.told = Some(self.number);
+            }
+        }
         if not_modified || !whole {
             return Ok(());
         }
@@ -873,7 +892,7 @@ mod tests {
     fn written_at(dir: &Path, level: u8) -> io::Result<Vec<u8>> {
         let mut cfg = WarcOutput::new(dir.join(format!("l{level}.warc.gz")));
         cfg.gzip_level = level;
-        let mut w = WarcWriter::open(&cfg)?;
+        let mut w = WarcWriter::open(&cfg, 0)?;
         let c = page(
             "<p>the same words again and again</p>\n"
                 .repeat(200)
@@ -916,7 +935,7 @@ mod tests {
         // Room for the warcinfo and one exchange's request, not its
         // response too.
         cfg.max_size = 1500;
-        let mut w = WarcWriter::open(&cfg).unwrap();
+        let mut w = WarcWriter::open(&cfg, 0).unwrap();
         for i in 0..5 {
             let c = page(vec![b'x'; 400 + i]);
             w.exchange(format!("http://a.test/{i}"), &c, None).unwrap();
@@ -942,7 +961,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         for name in ["s.warc.gz", "s.warc"] {
-            let mut w = WarcWriter::open(&WarcOutput::new(dir.join(name))).unwrap();
+            let mut w = WarcWriter::open(&WarcOutput::new(dir.join(name)), 0).unwrap();
             // Not compressible: the gzip member is as large as the body.
             let mut x = 1u32;
             let big: Vec<u8> = (0..24 << 20)
@@ -996,7 +1015,7 @@ mod tests {
         }
         let mut cfg = WarcOutput::new(dir.join("bad.warc.gz"));
         cfg.gzip_level = 13;
-        let err = WarcWriter::open(&cfg).err().unwrap().to_string();
+        let err = WarcWriter::open(&cfg, 0).err().unwrap().to_string();
         assert!(err.contains("--warc-gzip-level"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
