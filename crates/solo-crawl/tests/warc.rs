@@ -456,15 +456,11 @@ fn crawl_and_recrawl(bin: &Path, dir: &Path, url: &str) -> (Vec<Rec>, Vec<Rec>) 
     crawl_and_recrawl_with(bin, dir, url, &[])
 }
 
-/// [`crawl_and_recrawl`] with more arguments.
-fn crawl_and_recrawl_with(
-    bin: &Path,
-    dir: &Path,
-    url: &str,
-    more: &[&str],
-) -> (Vec<Rec>, Vec<Rec>) {
+/// A crawl of `url` with its state in `dir`/state and its WARC files
+/// named after `dir`/crawl.warc.gz.
+fn kept_args(url: &str, dir: &Path) -> Vec<String> {
     let (state, warc) = (dir.join("state"), dir.join("crawl.warc.gz"));
-    let args = [
+    [
         "crawl",
         url,
         "--ignore-robots",
@@ -474,8 +470,21 @@ fn crawl_and_recrawl_with(
         warc.to_str().unwrap(),
         "--output",
         "/dev/null",
-    ];
-    let args = [&args[..], more].concat();
+    ]
+    .map(str::to_owned)
+    .into()
+}
+
+/// [`crawl_and_recrawl`] with more arguments.
+fn crawl_and_recrawl_with(
+    bin: &Path,
+    dir: &Path,
+    url: &str,
+    more: &[&str],
+) -> (Vec<Rec>, Vec<Rec>) {
+    let kept = kept_args(url, dir);
+    let kept: Vec<&str> = kept.iter().map(String::as_str).collect();
+    let args = [&kept[..], more].concat();
     run_ok(&args);
     run_ok(&[&args[..], &["--recrawl"]].concat());
     let files = warc_files(dir, "crawl");
@@ -1066,18 +1075,8 @@ fn a_run_that_fetches_nothing_writes_no_warc_file() {
 fn a_crawls_warc_numbers_go_on_when_earlier_files_were_moved_away() {
     let url = format!("{}/", serve());
     let dir = scratch("numbers");
-    let (state, warc) = (dir.join("state"), dir.join("crawl.warc.gz"));
-    let args = [
-        "crawl",
-        &url,
-        "--ignore-robots",
-        "--state",
-        state.to_str().unwrap(),
-        "--warc",
-        warc.to_str().unwrap(),
-        "--output",
-        "/dev/null",
-    ];
+    let kept = kept_args(&url, &dir);
+    let args: Vec<&str> = kept.iter().map(String::as_str).collect();
     run_ok(&args);
     let stored = dir.join("uploaded");
     std::fs::create_dir_all(&stored).unwrap();
