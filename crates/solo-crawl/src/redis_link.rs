@@ -502,6 +502,10 @@ pub struct CrawlStatus {
     /// Requests counted as queued that were found gone from Redis (their
     /// keys deleted, or evicted): the crawl ended without them.
     pub lost: u64,
+    /// The Redis server's memory in use and its `maxmemory` (0: no
+    /// limit), in bytes, when it says (a user that may not run `INFO`
+    /// sees none): the whole server's, not this crawl's alone.
+    pub redis_memory: Option<(u64, Option<u64>)>,
 }
 
 /// Reads the progress of crawl `crawl_id` (an error if there is none).
@@ -580,7 +584,19 @@ pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
         lost: get("lost").max(0) as u64,
         written,
         max_pages: (max_pages > 0).then_some(max_pages),
+        redis_memory: link
+            .server
+            .used_memory
+            .map(|used| (used, link.server.maxmemory)),
     })
+}
+
+/// `bytes` in MiB or GiB, for people.
+fn mib(bytes: u64) -> String {
+    match bytes {
+        b if b >= 10 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+    }
 }
 
 impl std::fmt::Display for CrawlStatus {
@@ -625,6 +641,21 @@ impl std::fmt::Display for CrawlStatus {
         writeln!(f, "workers      {} live", self.workers.len())?;
         for (w, n, left) in &self.workers {
             writeln!(f, "  {w}  in flight {n}  (lease ends in {left:.1} s)")?;
+        }
+        match self.redis_memory {
+            Some((used, Some(max))) if max > 0 => writeln!(
+                f,
+                "redis        {} used of maxmemory {} ({:.0} %; the whole server's)",
+                mib(used),
+                mib(max),
+                used as f64 * 100.0 / max as f64
+            )?,
+            Some((used, _)) => writeln!(
+                f,
+                "redis        {} used (no maxmemory; the whole server's)",
+                mib(used)
+            )?,
+            None => {}
         }
         Ok(())
     }

@@ -24,6 +24,8 @@ pub(crate) struct Server {
     pub(crate) policy: Option<String>,
     /// `maxmemory` in bytes (0: no limit, so nothing is ever evicted).
     pub(crate) maxmemory: Option<u64>,
+    /// `used_memory` in bytes, when the server said (`INFO` only).
+    pub(crate) used_memory: Option<u64>,
 }
 
 impl Server {
@@ -72,6 +74,7 @@ impl Server {
             primary,
             policy: field("maxmemory_policy"),
             maxmemory: field("maxmemory").and_then(|m| m.parse().ok()),
+            used_memory: field("used_memory").and_then(|m| m.parse().ok()),
         }
     }
 

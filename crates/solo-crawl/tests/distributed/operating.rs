@@ -36,6 +36,11 @@ fn status_of_a_finished_crawl_keeps_its_rate() {
     assert_eq!(code, Some(0), "{err}");
     let first = status(&redis, "rate");
     assert!(first.contains("state        finished"), "{first}");
+    // The server's memory, for sizing (it said nothing of Redis before).
+    assert!(
+        first.contains("redis        ") && first.contains("MiB used (no maxmemory"),
+        "{first}"
+    );
     std::thread::sleep(Duration::from_millis(1500));
     let later = status(&redis, "rate");
     assert_eq!(rate_line(&first), rate_line(&later), "{first}\n{later}");
