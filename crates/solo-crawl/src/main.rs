@@ -722,7 +722,7 @@ fn crawl(a: &CrawlArgs, link: Option<&worker_processes::Link>) -> ExitCode {
             ExitCode::SUCCESS
         };
     }
-    finish(&summary)
+    finish(&summary, a.recrawl)
 }
 
 /// Runs a crawl to its end; a second Ctrl-C (the library then calls
@@ -759,12 +759,16 @@ fn run_crawl(
 
 /// The exit code for a finished crawl: 1 if no start URL could be
 /// fetched, 130 if interrupted.
-fn finish(summary: &Summary) -> ExitCode {
+fn finish(summary: &Summary, recrawl: bool) -> ExitCode {
     for f in &summary.seeds_failed {
         tell!("solo-crawl: start URL failed: {f}");
     }
-    if summary.resumed {
-        tell!("solo-crawl: resumed the crawl kept in the state directory");
+    match (summary.resumed, recrawl) {
+        (true, true) => {
+            tell!("solo-crawl: went over the crawl kept in the state directory (--recrawl)")
+        }
+        (true, false) => tell!("solo-crawl: resumed the crawl kept in the state directory"),
+        _ => {}
     }
     if summary.seeds_ok == 0 && !summary.interrupted && !summary.resumed {
         tell!("solo-crawl: no start URL could be fetched");
@@ -822,7 +826,7 @@ fn demo(pages: u64, output: Option<PathBuf>, format: Format) -> ExitCode {
                     }
                 );
             }
-            finish(&summary)
+            finish(&summary, false)
         }
         Err(e) => {
             tell!("solo-crawl: {e}");
