@@ -66,9 +66,16 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line (for log shippers): `timestamp`, `level`,
     /// `target`, `fields` (with `message`), and `span` (the request's
-    /// `url`, `host`, `depth`, `attempt`).
+    /// `url`, `host`, `depth`, `attempt`). On stderr the program's own
+    /// messages and the final summary are such lines too (`WARN` and
+    /// `INFO`, the text in `fields.message`).
     Json,
 }
+
+/// JSON log lines go to stderr (`--log-format json` without a log file):
+/// [`message`]s are written as JSON lines too, so that stderr stays one
+/// JSON object per line for a log shipper.
+static JSON_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// The progress line on show, if any: log lines on stderr clear it first.
 static PROGRESS: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
@@ -108,8 +115,30 @@ impl Write for Stderr {
 /// solo_crawl::logs::message(format_args!("solo-crawl: {} pages\n", 3));
 /// ```
 pub fn message(text: std::fmt::Arguments<'_>) {
-    let text = text.to_string();
+    let mut text = text.to_string();
+    if JSON_STDERR.load(std::sync::atomic::Ordering::Relaxed) {
+        text = json_line(&text);
+    }
     let _ = Stderr.write_all(text.as_bytes());
+}
+
+/// A message as a JSON log line, shaped as the subscriber's: the
+/// program's notices (`solo-crawl: ...`) at `WARN`, the rest (the
+/// summary) at `INFO`, the text whole in `fields.message`.
+fn json_line(text: &str) -> String {
+    let text = text.trim_end_matches('\n');
+    let level = if text.starts_with("solo-crawl:") {
+        "WARN"
+    } else {
+        "INFO"
+    };
+    let line = serde_json::json!({
+        "timestamp": crate::warc::rfc3339_now(),
+        "level": level,
+        "fields": { "message": text },
+        "target": "solo_crawl",
+    });
+    format!("{line}\n")
 }
 
 struct MakeStderr;
@@ -166,6 +195,8 @@ pub fn init(level: LogLevel, format: LogFormat, file: Option<&Path>) -> Result<(
         None => {
             let ansi = io::IsTerminal::is_terminal(&io::stderr());
             let builder = builder.with_writer(MakeStderr).with_ansi(ansi);
+            let json = format == LogFormat::Json;
+            JSON_STDERR.store(json, std::sync::atomic::Ordering::Relaxed);
             match format {
                 LogFormat::Text => builder.try_init(),
                 LogFormat::Json => builder.json().with_span_list(false).try_init(),

@@ -311,6 +311,53 @@ fn json_logs_go_to_the_log_file_one_object_a_line_with_the_request_fields() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// JSON logs on stderr: stderr stays one JSON object a line, the
+/// program's own messages and the summary included (the summary's plain
+/// text lines came between the JSON lines, which a log shipper cannot
+/// read).
+#[test]
+fn json_logs_on_stderr_keep_every_line_json_the_summary_too() {
+    let site = DemoSite::start(30).unwrap();
+    let url = site.url().to_string();
+    let o = run(&[
+        "crawl",
+        &url,
+        "--log-level",
+        "info",
+        "--log-format",
+        "json",
+        "--output",
+        "/dev/null",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let events: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let summary = events
+        .iter()
+        .find(|e| {
+            e["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("pages/s"))
+        })
+        .unwrap_or_else(|| panic!("no summary in {err}"));
+    assert_eq!(summary["level"], "INFO");
+    assert!(
+        summary["timestamp"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{summary}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["fields"]["message"] == "crawl finished"),
+        "{err}"
+    );
+}
+
 #[test]
 fn rust_log_overrides_the_log_level() {
     let site = DemoSite::start(10).unwrap();

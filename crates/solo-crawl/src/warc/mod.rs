@@ -742,6 +742,12 @@ fn gzip_level(cfg: &WarcOutput) -> io::Result<libdeflater::CompressionLvl> {
     })
 }
 
+/// Now as a WARC date (`2026-12-01T11:40:00Z`, RFC 3339 in UTC), for
+/// messages that stand beside JSON log lines.
+pub(crate) fn rfc3339_now() -> String {
+    head::warc_date(SystemTime::now()).as_str().to_owned()
+}
+
 /// Creates file number `n`, or the next free number after it: never a
 /// file that exists (another process writing the same `--warc` name, a
 /// worker of a shared crawl, takes its own numbers). The file, its path
