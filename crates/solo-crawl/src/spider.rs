@@ -138,6 +138,33 @@ pub trait Spider: 'static {
         Some(Self::Callback::default())
     }
 
+    /// Called once when the crawl is over (Scrapy's `closed(reason)`),
+    /// after the item pipelines closed and the outputs were written, with
+    /// the crawl's statistics: `summary.interrupted` is Scrapy's
+    /// `"shutdown"`, a spent `--max-pages` its `"closespider_pagecount"`.
+    /// Not called when the crawl fails with an error. Nothing by default.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use solo_crawl::{demo_site::DemoSite, Config, Crawler, Output, Request, Response, Spider, Summary};
+    /// static PAGES: AtomicU64 = AtomicU64::new(0);
+    /// struct Report(url::Url);
+    /// impl Spider for Report {
+    ///     type Callback = ();
+    ///     fn start_requests(&self) -> Vec<Request<()>> { vec![Request::new(self.0.clone(), ())] }
+    ///     async fn parse(&self, _: (), _: &Response, _: &mut Output<()>) {}
+    ///     async fn closed(&self, summary: &Summary) {
+    ///         PAGES.store(summary.counts.pages, Ordering::Relaxed); // e.g. a report, a notification
+    ///     }
+    /// }
+    /// let site = DemoSite::start(5).unwrap();
+    /// solo::run(Crawler::new(Report(site.url()), Config::default()).run()).unwrap();
+    /// assert_eq!(PAGES.load(Ordering::Relaxed), 1);
+    /// ```
+    async fn closed(&self, summary: &crate::Summary) {
+        let _ = summary;
+    }
+
     /// With [`Config::page_requisites`](crate::Config::page_requisites):
     /// the callback that parses a requisite (a frame, an iframe) as a
     /// page when its answer is HTML and the crawl would have followed it

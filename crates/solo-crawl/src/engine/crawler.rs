@@ -461,6 +461,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             interrupted = summary.interrupted,
             "crawl finished"
         );
+        sh.spider.closed(&summary).await;
         if let Some(m) = metrics {
             live.now.set((0, frontier.queued()));
             live.frontier.set((frontier.seen() as u64, frontier.left()));
