@@ -55,9 +55,12 @@ impl Directives {
                 continue;
             }
             match value.split_once(':') {
-                // `agent: directives`, unless the word before the colon is
-                // a directive that takes a value.
-                Some((who, rest)) if !takes_value(who.trim()) => {
+                // `agent: directives`, unless what comes before the colon
+                // is no single word (`nofollow, max-image-preview:large`)
+                // or a directive that takes a value.
+                Some((who, rest))
+                    if !who.trim().contains([',', ' ']) && !takes_value(who.trim()) =>
+                {
                     if who.trim().eq_ignore_ascii_case(agent) {
                         d.add(rest);
                     }
@@ -212,6 +215,15 @@ mod examples {
             "x",
         );
         assert!(d.noindex);
+        // A valued directive after plain ones is no agent's name (it was
+        // read as the agent "nofollow, max-image-preview", so nothing).
+        for v in [
+            "nofollow, max-image-preview:large",
+            "noindex, unavailable_after: 25 Jun 2030 15:00:00 PST",
+        ] {
+            let d = Directives::of_page(&[h(v)], &[], "solo-crawl");
+            assert!(d.nofollow || d.noindex, "{v}: {d:?}");
+        }
         let meta = [
             ("googlebot".to_owned(), "noindex".to_owned()),
             ("robots".to_owned(), "nofollow".to_owned()),

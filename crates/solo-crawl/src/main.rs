@@ -119,9 +119,10 @@ enum Command {
         /// Write the page records here (default: nowhere; `-`: stdout).
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
-        /// Output format.
-        #[arg(long, default_value = "jsonl")]
-        format: Format,
+        /// Output format (jsonl or csv; default: csv for an --output
+        /// ending in .csv, else jsonl).
+        #[arg(long)]
+        format: Option<Format>,
     },
     /// Crawl the built-in demo site for a while and report pages/s.
     Bench {
@@ -219,6 +220,7 @@ struct CrawlArgs {
     /// `never`: until stopped) for URLs added with `solo-crawl push`
     /// before it exits (scrapy-redis's MAX_IDLE_TIME_BEFORE_CLOSE).
     /// Default: exit at once. Each worker's own (`worker --idle-timeout`).
+    /// Such a worker stopped by SIGINT or SIGTERM exits 0.
     #[arg(long, value_name = "AGE", requires = "redis", value_parser = parse_idle)]
     idle_timeout: Option<Duration>,
     /// Also start from the URLs in this file, one per line (`-`: standard
@@ -227,8 +229,9 @@ struct CrawlArgs {
     /// file's `urls`), and so the crawl's scope.
     #[arg(long, short = 'i', value_name = "FILE")]
     urls_file: Option<PathBuf>,
-    /// Read settings from this TOML file: every option above under its
-    /// long name (`max-pages = 100`, `ignore-robots = true`, `allow =
+    /// Read settings from this TOML file: every option of the crawl (those
+    /// listed before --redis) under its long name (`max-pages = 100`,
+    /// `ignore-robots = true`, `allow =
     /// ["a", "b"]`, `urls = ["https://example.com/"]`); options given on
     /// the command line win. `solo-crawl config --print` shows the result.
     #[arg(long, value_name = "FILE")]
@@ -542,6 +545,8 @@ fn read_url_lines(path: &std::path::Path, flag: &str) -> Result<Vec<String>, Str
             e.utf8_error().valid_up_to()
         )
     })?;
+    // A byte order mark (Windows editors write one) is no URL.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     Ok(text
         .lines()
         .map(str::trim)
@@ -594,13 +599,21 @@ fn format_from_output(cli: &mut Cli, m: &clap::ArgMatches) {
         return;
     };
     let given = m.value_source("format") == Some(clap::parser::ValueSource::CommandLine);
-    let csv = a
-        .settings
-        .output
-        .as_ref()
-        .is_some_and(|o| o.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")));
-    if csv && !given {
-        a.settings.format = Format::Csv;
+    if !given {
+        a.settings.format = format_of(a.settings.output.as_deref(), a.settings.format);
+    }
+}
+
+/// The record format an output file's name says (`.csv`; `.jsonl`,
+/// `.jl`, `.ndjson`), else `otherwise`.
+fn format_of(output: Option<&std::path::Path>, otherwise: Format) -> Format {
+    let ext = output
+        .and_then(|o| o.extension())
+        .map(|e| e.to_ascii_lowercase());
+    match ext.as_ref().and_then(|e| e.to_str()) {
+        Some("csv") => Format::Csv,
+        Some("jsonl" | "jl" | "ndjson") => Format::Jsonl,
+        _ => otherwise,
     }
 }
 
@@ -645,7 +658,11 @@ fn main() -> ExitCode {
             pages,
             output,
             format,
-        } => demo(pages, output, format),
+        } => {
+            // `--output x.csv` is CSV unless --format says otherwise.
+            let format = format.unwrap_or_else(|| format_of(output.as_deref(), Format::Jsonl));
+            demo(pages, output, format)
+        }
         Command::Bench {
             seconds,
             concurrency,
@@ -715,8 +732,10 @@ fn crawl(a: &CrawlArgs, link: Option<&worker_processes::Link>) -> ExitCode {
             "solo-crawl: these are this worker's statistics (its --stats-file and --metrics \
              too); the whole crawl's: solo-crawl status --redis URL --crawl-id {id}"
         );
-        // The start URLs may have been fetched by other workers.
-        return if summary.interrupted {
+        // The start URLs may have been fetched by other workers. A worker
+        // that waits for pushed URLs (--idle-timeout) ends by a signal:
+        // that is its normal end, not a failure (its leases go back).
+        return if summary.interrupted && a.idle_timeout.is_none() {
             ExitCode::from(130)
         } else {
             ExitCode::SUCCESS

@@ -314,11 +314,14 @@ fn hop_with<C: Clone>(
             !k.eq_ignore_ascii_case("authorization") && !k.eq_ignore_ascii_case("cookie")
         });
     }
-    if to.host() != request.url.host() {
+    let downgrade = request.url.scheme() == "https" && to.scheme() == "http";
+    if to.host() != request.url.host() || downgrade {
         // The request's own cookies (`Request::cookie`) are its host's,
         // as a jar keeps a cookie set without a Domain: another host
         // never gets them, with a jar or without (Scrapy's fix for
-        // CVE-2022-0577). The same host over https keeps them.
+        // CVE-2022-0577), nor does plain http after https (they were
+        // given for a secure connection). The same host over https
+        // keeps them.
         x.cookies.clear();
     }
     next.url = to;
@@ -371,6 +374,26 @@ mod tests {
         assert_eq!(b.referer, a.referer);
         let c = next(&b, 301, "http://b.test/c", 10).unwrap();
         assert_eq!(c.extras().redirected_from, [a.url.clone(), b.url.clone()]);
+    }
+
+    /// A request's own cookies stay on its host, and on https: not to
+    /// another host, nor to plain http after https (re-audit 4: sent in
+    /// clear); http to https on the same host keeps them.
+    #[test]
+    fn a_requests_own_cookies_stay_on_its_host_and_off_plain_http() {
+        let with = |u: &str| req(u).cookie("s", "1");
+        let kept = |from: &str, to: &str| {
+            !next(&with(from), 302, to, 10)
+                .unwrap()
+                .extras()
+                .cookies
+                .is_empty()
+        };
+        assert!(kept("https://a.test/", "https://a.test/b"));
+        assert!(kept("http://a.test/", "https://a.test/b"));
+        assert!(kept("http://a.test/", "/b"));
+        assert!(!kept("https://a.test/", "http://a.test/b"));
+        assert!(!kept("http://a.test/", "http://b.test/"));
     }
 
     #[test]

@@ -609,6 +609,12 @@ impl std::fmt::Display for CrawlStatus {
                  (`solo-crawl delete` removes this one)"
             )?,
             (None, false, _) => writeln!(f, "state        running")?,
+            (None, true, _) if self.queued > 0 => writeln!(
+                f,
+                "state        finished: its --max-pages are written ({} requests queued \
+                 stay unfetched)",
+                self.queued
+            )?,
             (None, true, 0) => writeln!(f, "state        finished")?,
             // Workers that stay for more (--idle-timeout).
             (None, true, n) => writeln!(

@@ -436,7 +436,9 @@ impl CrawlSettings {
     /// assert_eq!(CrawlSettings::from_toml(&s.to_toml().unwrap(), "again").unwrap(), s);
     /// ```
     pub fn from_toml(text: &str, origin: &str) -> Result<CrawlSettings, String> {
-        let flags = file_flags(text, Path::new(origin), |_| false)?;
+        // `origin` names what holds the text (not always a file).
+        let flags = file_flags(text, Path::new(origin), |_| false)
+            .map_err(|e| e.replacen(&format!("config file {origin}"), origin, 1))?;
         <Alone as clap::Parser>::try_parse_from(flags.around(Vec::new()))
             .map(|a| a.settings)
             .map_err(|e| format!("{origin}: {}", e.to_string().trim_end()))
@@ -495,6 +497,10 @@ impl CrawlSettings {
     /// let b = CrawlSettings::from_toml("urls = [\"http://a/\"]\nconcurrency = 9", "b").unwrap();
     /// let d = differences(&a.values(), &b.values());
     /// assert_eq!(d, ["concurrency: 64 (stored) -> 9 (now)", "delay: 5 (stored) -> 0 (now)"]);
+    /// // Lists are sets: the same start URLs in another order are no change.
+    /// let c = CrawlSettings::from_toml("urls = [\"http://b/\", \"http://a/\", \"http://a/\"]", "c").unwrap();
+    /// let e = CrawlSettings::from_toml("urls = [\"http://a/\", \"http://b/\"]", "e").unwrap();
+    /// assert!(differences(&e.meaning(), &c.meaning()).is_empty());
     /// ```
     pub fn values(&self) -> BTreeMap<String, String> {
         let table = toml::Table::try_from(self).unwrap_or_default();
@@ -533,9 +539,52 @@ pub fn differences(
             // A flag is off where it is not set (a state written before
             // the flag existed): `false` in TOML, a string is quoted.
             let same = a == b || [a, b].iter().all(|v| *v == &unset || *v == "false");
-            (!same).then(|| format!("{k}: {a} (stored) -> {b} (now)"))
+            if same {
+                return None;
+            }
+            // Lists (start URLs, patterns) are sets: their order and
+            // repeats change nothing; a long one is told by its changes.
+            match (as_set(a), as_set(b)) {
+                (Some(x), Some(y)) if x == y => None,
+                (Some(x), Some(y)) if a.len() + b.len() > 300 => {
+                    Some(format!("{k}: {}", set_change(&x, &y)))
+                }
+                _ => Some(format!("{k}: {a} (stored) -> {b} (now)")),
+            }
         })
         .collect()
+}
+
+/// The items of a TOML array value (`["a", "b"]`), as a set.
+fn as_set(value: &str) -> Option<std::collections::BTreeSet<String>> {
+    let table: toml::Table = toml::from_str(&format!("v = {value}")).ok()?;
+    let items = table.get("v")?.as_array()?;
+    Some(items.iter().map(ToString::to_string).collect())
+}
+
+/// How set `now` differs from `stored`, with at most three of the items
+/// added and removed.
+fn set_change(
+    stored: &std::collections::BTreeSet<String>,
+    now: &std::collections::BTreeSet<String>,
+) -> String {
+    let some = |items: Vec<&String>| {
+        let shown: Vec<&str> = items.iter().take(3).map(|s| s.as_str()).collect();
+        match items.len() {
+            n if n > 3 => format!("{} (and {} more)", shown.join(", "), n - 3),
+            _ => shown.join(", "),
+        }
+    };
+    let added: Vec<&String> = now.difference(stored).collect();
+    let removed: Vec<&String> = stored.difference(now).collect();
+    let mut text = format!("{} (stored) -> {} (now)", stored.len(), now.len());
+    if !added.is_empty() {
+        text += &format!("; added {}", some(added));
+    }
+    if !removed.is_empty() {
+        text += &format!("; removed {}", some(removed));
+    }
+    text
 }
 
 /// What a config file says, as flags for the parser: `flags` go before
@@ -665,6 +714,26 @@ pub fn read_file_flags(file: &Path, given: impl Fn(&str) -> bool) -> Result<File
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A long list of start URLs (`--urls-file`) is told by its
+    /// changes: one URL added to 20,000 made a 1.5 MB message.
+    #[test]
+    fn a_long_list_is_told_by_what_changed() {
+        let list = |n: usize| {
+            let urls: Vec<String> = (0..n).map(|i| format!("\"http://a.test/p/{i}\"")).collect();
+            CrawlSettings::from_toml(&format!("urls = [{}]", urls.join(", ")), "t").unwrap()
+        };
+        let d = differences(&list(20_000).meaning(), &list(20_001).meaning());
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].len() < 200, "{}", d[0]);
+        assert!(
+            d[0].starts_with(
+                "urls: 20000 (stored) -> 20001 (now); added \"http://a.test/p/20000\""
+            ),
+            "{}",
+            d[0]
+        );
+    }
 
     #[test]
     fn every_key_is_the_long_flag_name() {

@@ -155,6 +155,12 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
             // Every setting that differs, not only those that give the
             // crawl its meaning: all workers obey the stored ones.
             let diff = differences(&theirs.values(), &ours.values());
+            if diff.iter().any(|d| d.starts_with("urls:")) {
+                tell!(
+                    "solo-crawl: to add URLs to crawl {id:?} as it runs: solo-crawl push \
+                     --redis URL --crawl-id {id} URL... (or --from-file FILE)"
+                );
+            }
             if !diff.is_empty() {
                 return fail(format!(
                     "crawl {id:?} already exists in that Redis with other settings ({}): join \
@@ -295,6 +301,9 @@ fn run_one(url: &str, id: &str, own: Own, link: &Link) -> ExitCode {
     let origin = format!("the settings of crawl {id:?} in Redis");
     let settings = match CrawlSettings::from_toml(&stored, &origin) {
         Ok(s) => CrawlSettings {
+            // This worker's --output file says its format (x.csv: CSV),
+            // else the crawl's --format.
+            format: super::format_of(own.output.as_deref(), s.format),
             output: own.output,
             observability: own.observability,
             warc: own.warc,
@@ -406,6 +415,7 @@ pub(crate) fn push(s: &SharedCrawl, urls: Vec<String>, file: Option<&Path>) -> E
     for why in &invalid {
         tell!("solo-crawl: refused: {why}");
     }
+    let mut spent = false;
     if let Ok(st) = solo_crawl::crawl_status(url, id) {
         if let Some(max) = st
             .max_pages
@@ -415,6 +425,7 @@ pub(crate) fn push(s: &SharedCrawl, urls: Vec<String>, file: Option<&Path>) -> E
                 "solo-crawl: crawl {id:?} has written its --max-pages ({max}) page records: \
                  no worker will fetch what was queued"
             );
+            spent = true;
         }
     }
     for (u, why) in &pushed.refused {
@@ -426,7 +437,7 @@ pub(crate) fn push(s: &SharedCrawl, urls: Vec<String>, file: Option<&Path>) -> E
         };
         tell!("solo-crawl: refused {u}: {why}{hint}");
     }
-    if pushed.refused.is_empty() && invalid.is_empty() {
+    if pushed.refused.is_empty() && invalid.is_empty() && !spent {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -550,17 +550,36 @@ pub fn lastmod_time(s: &str) -> Option<SystemTime> {
                 .assume_utc()
         }
         10 => OffsetDateTime::parse(&format!("{s}T00:00:00Z"), &Rfc3339).ok()?,
-        _ => match OffsetDateTime::parse(s, &Rfc3339) {
-            Ok(t) => t,
-            // hh:mm without seconds, which W3C allows and RFC 3339 not.
-            Err(_) if s.len() > 16 && s.as_bytes()[13] == b':' => {
-                let (head, zone) = (s.get(..16)?, s.get(16..)?);
-                OffsetDateTime::parse(&format!("{head}:00{zone}"), &Rfc3339).ok()?
-            }
-            Err(_) => return None,
-        },
+        _ => OffsetDateTime::parse(&rfc3339_form(s)?, &Rfc3339).ok()?,
     };
     Some(at.into())
+}
+
+/// A date and time as sitemaps write them, in RFC 3339's form: `T` for
+/// a space between date and time, seconds added to `hh:mm`, a zone
+/// `+hhmm` given its colon, and none read as UTC (what crawlers take
+/// for a `<lastmod>` without one).
+fn rfc3339_form(s: &str) -> Option<String> {
+    let date = s.get(..10)?;
+    let rest = s.get(11..)?;
+    if !matches!(s.as_bytes().get(10), Some(b'T' | b't' | b' ')) {
+        return None;
+    }
+    // The clock runs to the first zone character (`Z`, `+`, `-`).
+    let zone_at = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
+    let (clock, zone) = rest.split_at(zone_at);
+    let clock = match clock.len() {
+        5 => format!("{clock}:00"),
+        _ => clock.to_owned(),
+    };
+    let zone = match zone.as_bytes() {
+        [] => "Z".to_owned(),
+        [b'+' | b'-', h1, h2, m1, m2] if [h1, h2, m1, m2].iter().all(|b| b.is_ascii_digit()) => {
+            format!("{}:{}", zone.get(..3)?, zone.get(3..)?)
+        }
+        _ => zone.to_owned(),
+    };
+    Some(format!("{date}T{clock}{zone}"))
 }
 
 /// The sitemap requests a crawl starts with besides the spider's: each
@@ -646,6 +665,14 @@ mod tests {
         }
         assert!(lastmod_time("2024-05-01T10:30Z").is_some());
         assert!(lastmod_time("2024-02-30").is_none());
+        // As sitemaps write them: no zone (UTC), a space, +hhmm.
+        let at = |s| lastmod_time(s).unwrap_or_else(|| panic!("{s}"));
+        let utc = at("2019-05-01T10:30:00Z");
+        assert_eq!(at("2019-05-01T10:30:00"), utc);
+        assert_eq!(at("2019-05-01 10:30:00"), utc);
+        assert_eq!(at("2019-05-01 10:30"), utc);
+        assert_eq!(at("2019-05-01T12:30:00+0200"), utc);
+        assert_eq!(at("2019-05-01T12:30+02:00"), utc);
     }
 
     fn sm(body: &[u8], limits: &SitemapLimits) -> Sitemap {

@@ -702,10 +702,26 @@ struct ShopAt(url::Url);
 impl Spider for ShopAt {
     type Callback = Cb;
     fn start_requests(&self) -> Vec<Request<Cb>> {
-        vec![Request::new(self.0.clone(), Cb::List)]
+        // A host that refuses connections: its on_error panics.
+        let refused = url::Url::parse("http://127.0.0.1:1/gone").unwrap();
+        vec![
+            Request::new(self.0.clone(), Cb::List),
+            Request::new(refused, Cb::Detail),
+        ]
     }
     async fn parse(&self, cb: Cb, response: &Response, out: &mut Output<Cb>) {
         Shop.parse(cb, response, out).await
+    }
+    async fn on_error(
+        &self,
+        request: &Request<Cb>,
+        _: solo_crawl::Failure<'_>,
+        out: &mut Output<Cb>,
+    ) {
+        if request.url.port() == Some(1) {
+            out.item(serde_json::json!({"name": "from on_error", "price": "0", "depth": 0}));
+            panic!("a bug in on_error")
+        }
     }
 }
 
@@ -737,8 +753,8 @@ fn a_spider_with_callbacks_items_and_a_panic() {
             .run()
             .await
             .unwrap();
-        assert_eq!(summary.counts.pages, 5);
-        assert_eq!(summary.counts.items, 4);
+        assert_eq!(summary.counts.pages, 6);
+        assert_eq!(summary.counts.items, 5);
         assert_eq!(
             site.count("/about"),
             0,
@@ -757,9 +773,18 @@ fn a_spider_with_callbacks_items_and_a_panic() {
                 serde_json::json!({"name": "Teapot", "price": "12", "depth": 1}),
                 serde_json::json!({"name": "after", "price": "1", "depth": 2}),
                 serde_json::json!({"name": "before the panic", "price": "0", "depth": 1}),
+                serde_json::json!({"name": "from on_error", "price": "0", "depth": 0}),
             ]
         );
+        // The fetch's own error, then the panic (it lost both, before).
         let recs = records(&pages);
+        let gone = record(&recs, "/gone");
+        let e = gone.error.as_deref().unwrap_or_default();
+        assert!(
+            e.contains("refused")
+                && e.ends_with("the spider's callback panicked: a bug in on_error"),
+            "{e}"
+        );
         let boom = record(&recs, "/boom");
         assert_eq!(
             boom.error.as_deref(),
@@ -768,7 +793,7 @@ fn a_spider_with_callbacks_items_and_a_panic() {
         // The answer is kept in the record.
         assert_eq!(boom.status, Some(200));
         assert_eq!(boom.bytes, 4);
-        assert_eq!(summary.counts.errors["panic"], 1);
+        assert_eq!(summary.counts.errors["panic"], 2);
     });
 }
 

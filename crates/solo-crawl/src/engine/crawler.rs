@@ -464,7 +464,12 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         sh.spider.closed(&summary).await;
         if let Some(m) = metrics {
             live.now.set((0, frontier.queued()));
-            live.frontier.set((frontier.seen() as u64, frontier.left()));
+            // What is left in the crawl: with a shared frontier, its queue.
+            let left = match &remote {
+                Some(r) => r.shared_counts().0,
+                None => frontier.left(),
+            };
+            live.frontier.set((frontier.seen() as u64, left));
             live.set_hosts(frontier.busiest_hosts(crate::metrics::TOP_HOSTS));
             let linger = sh.config.metrics_linger;
             if !linger.is_zero() && !summary.interrupted {

@@ -100,14 +100,16 @@ async fn unwound(callback: impl Future<Output = ()>) -> Result<(), String> {
 }
 
 /// A callback of this page panicked with `why`: the page is an error of
-/// kind `panic`, its record says so (status, size and what the callback
-/// emitted before the panic are kept).
+/// kind `panic`, its record says so after the page's own error, if any
+/// (status, size and what the callback emitted before the panic are
+/// kept).
 fn callback_panicked<S: Spider, F: Fetch>(sh: &Shared<S, F>, record: &mut PageRecord, why: &str) {
     sh.stats.borrow_mut().error("panic");
-    record.error = Some(format!(
-        "the spider's callback panicked: {}",
-        redact_text(why)
-    ));
+    let said = format!("the spider's callback panicked: {}", redact_text(why));
+    record.error = Some(match record.error.take() {
+        Some(e) => format!("{e}; {said}"),
+        None => said,
+    });
 }
 
 /// Statuses worth another try.
@@ -399,13 +401,16 @@ async fn page<S: Spider, F: Fetch>(
                 tries + 1,
                 redact_text(&e.to_string())
             );
+            let mut panicked = None;
             if request.extras().requisite == 0 {
-                sh.spider
-                    .on_error(&request, Failure::Fetch(&e), &mut out)
-                    .await;
+                let handled = sh.spider.on_error(&request, Failure::Fetch(&e), &mut out);
+                panicked = unwound(handled).await.err();
             }
             record.status = e.status;
             record.error = Some(redact_text(&e.to_string()).into_owned());
+            if let Some(why) = panicked {
+                callback_panicked(sh, &mut record, &why);
+            }
             Report::Page {
                 host,
                 request,
@@ -524,11 +529,13 @@ async fn redirected<S: Spider, F: Fetch>(
             sh.stats.borrow_mut().error(kind.as_str());
             let mut err = FetchError::new(kind, e.to_string());
             err.status = Some(status);
-            sh.spider
-                .on_error(&request, Failure::Fetch(&err), &mut out)
-                .await;
+            let handled = sh.spider.on_error(&request, Failure::Fetch(&err), &mut out);
+            let panicked = unwound(handled).await.err();
             record.redirect_to = e.target().map(redact_url);
             record.error = Some(redact_text(&err.to_string()).into_owned());
+            if let Some(why) = panicked {
+                callback_panicked(sh, &mut record, &why);
+            }
             None
         }
     };

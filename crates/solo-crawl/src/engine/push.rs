@@ -101,7 +101,11 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         cfg.autothrottle = None;
         let mut frontier = Frontier::new(&cfg);
         frontier.set_remote();
-        for s in self.spider.start_requests() {
+        // The scope as a worker has it: the start requests' hosts, and
+        // those of the sitemaps it starts from (`--sitemap` alone).
+        let starts = self.spider.start_requests();
+        let sitemaps = crate::sitemap::start_requests(&self.config, &starts);
+        for s in starts.iter().chain(&sitemaps) {
             frontier.add_start_host(&s.url);
         }
         let remote = Rc::new(Remote::default());
