@@ -139,35 +139,29 @@ fn pushed_urls_pass_the_crawls_rules_and_reach_waiting_workers() {
     assert!(status(&redis, "feed").contains("state        finished"));
 
     // The finished crawl takes more; a worker fetches it and ends.
-    let (code, stdout, stderr) = push(&redis, "feed", &[&page(7)], "");
-    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    // (One URL pushed, then a worker to its end, writing `out`.)
+    let push_and_fetch = |url: &str, out: &std::path::Path| {
+        let (code, stdout, stderr) = push(&redis, "feed", &[url], "");
+        assert_eq!(code, Some(0), "{stdout}{stderr}");
+        let out = out.display().to_string();
+        let o = run(&[
+            "worker",
+            "--redis",
+            &redis.url(),
+            "--crawl-id",
+            "feed",
+            "--output",
+            &out,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+    };
     let out2 = dir.path("q.jsonl");
-    let o = run(&[
-        "worker",
-        "--redis",
-        &redis.url(),
-        "--crawl-id",
-        "feed",
-        "--output",
-        &out2.display().to_string(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    push_and_fetch(&page(7), &out2);
     assert_eq!(urls(&out2), vec![page(7)]);
     // A worker's own --output name says its format (it wrote the
     // crawl's JSON Lines into w.csv).
-    let (code, stdout, stderr) = push(&redis, "feed", &[&page(8)], "");
-    assert_eq!(code, Some(0), "{stdout}{stderr}");
     let csv = dir.path("w.csv");
-    let o = run(&[
-        "worker",
-        "--redis",
-        &redis.url(),
-        "--crawl-id",
-        "feed",
-        "--output",
-        &csv.display().to_string(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    push_and_fetch(&page(8), &csv);
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.starts_with("url,final_url,"), "{text}");
     assert!(text.contains(&page(8)), "{text}");
