@@ -107,6 +107,12 @@ pub struct Config {
     pub parse_off_loop_bytes: usize,
     /// The `User-Agent` header; its first word is the robots.txt agent.
     pub user_agent: String,
+    /// Headers sent with every request, after the crawl's `User-Agent`,
+    /// `Accept` and `Referer` (replacing one of the same name; a
+    /// request's own headers win). Credentials (`Authorization`,
+    /// `Proxy-Authorization`, `Cookie`) go only to the hosts of the start
+    /// requests, never to another host the crawl reaches.
+    pub headers: Vec<(String, String)>,
     /// More TLS roots to trust for `https://` (DER certificates, e.g. a
     /// private CA), besides the built-in Mozilla roots.
     pub root_certificates: Vec<Vec<u8>>,
@@ -284,6 +290,7 @@ impl Default for Config {
             max_links_per_page: 10_000,
             parse_off_loop_bytes: 256 << 10,
             user_agent: concat!("solo-crawl/", env!("CARGO_PKG_VERSION")).to_owned(),
+            headers: Vec::new(),
             root_certificates: Vec::new(),
             danger_accept_invalid_certs: false,
             max_retries: 2,

@@ -137,7 +137,7 @@ mod request;
 mod requisites;
 mod response;
 mod robots;
-mod secrets;
+pub mod secrets;
 mod session;
 pub mod settings;
 mod sink;

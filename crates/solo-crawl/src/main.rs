@@ -270,6 +270,26 @@ fn write_stdout(text: std::fmt::Arguments<'_>) {
     }
 }
 
+/// A `--header "Name: value"`: a valid header name and value (no line
+/// breaks), the value trimmed.
+fn parse_header(raw: &str) -> Result<(String, String), Usage> {
+    // The value may be a secret: errors name the header only.
+    let Some((name, value)) = raw.split_once(':') else {
+        return Err(Usage(
+            "--header wants \"Name: value\" (a header without a colon was given)".into(),
+        ));
+    };
+    let (name, value) = (name.trim(), value.trim());
+    let bad = |why: &str| Usage(format!("--header {name:?}: {why}"));
+    hyper::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("not a header name"))?;
+    hyper::header::HeaderValue::from_str(value)
+        .map_err(|_| bad("not a header value (one line of text)"))?;
+    if name.eq_ignore_ascii_case("host") || name.eq_ignore_ascii_case("content-length") {
+        return Err(bad("the crawler sets this one"));
+    }
+    Ok((name.to_owned(), value.to_owned()))
+}
+
 /// `--idle-timeout`: an age as `--recrawl-older-than` takes it, or
 /// `never` (`Duration::MAX`).
 fn parse_idle(raw: &str) -> Result<Duration, String> {
@@ -491,6 +511,11 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         }
         cfg.user_agent = ua.clone();
     }
+    cfg.headers = a
+        .header
+        .iter()
+        .map(|h| parse_header(h))
+        .collect::<Result<_, _>>()?;
     let target = output_target(a.output.clone(), Target::Stdout);
     let out = OutputConfig {
         pages: target,
@@ -507,7 +532,7 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
 fn warc_output(path: &std::path::Path, a: &CrawlSettings, cfg: &Config) -> WarcOutput {
     // Lossy for the text only: an argument need not be UTF-8 (a file name).
     let args: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
+        .map(|a| solo_crawl::secrets::redact_header_arg(&a.to_string_lossy()).into_owned())
         .collect();
     let mut w = WarcOutput::new(path);
     w.max_size = a.warc_max_size as u64;

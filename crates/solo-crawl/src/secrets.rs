@@ -16,6 +16,50 @@ use std::sync::LazyLock;
 use regex::Regex;
 use url::Url;
 
+/// Whether a header named `name` carries credentials (`Authorization`,
+/// `Proxy-Authorization`, `Cookie`): a crawl sends such a header given
+/// for its sites to them alone, and writes its value down masked.
+///
+/// ```
+/// assert!(solo_crawl::secrets::is_credential("authorization"));
+/// assert!(!solo_crawl::secrets::is_credential("X-Api-Version"));
+/// ```
+pub fn is_credential(name: &str) -> bool {
+    ["authorization", "proxy-authorization", "cookie"]
+        .iter()
+        .any(|c| name.trim().eq_ignore_ascii_case(c))
+}
+
+/// A header as given on the command line (`Name: value`, or
+/// `--header=Name: value`) with the value masked if it is a credential,
+/// as the WARC's request records mask them (the scheme kept:
+/// `Authorization: Bearer ***`); anything else as it is.
+///
+/// ```
+/// use solo_crawl::secrets::redact_header_arg;
+/// assert_eq!(redact_header_arg("Authorization: Bearer t0k"), "Authorization: Bearer ***");
+/// assert_eq!(redact_header_arg("--header=cookie: sid=1"), "--header=cookie: ***");
+/// assert_eq!(redact_header_arg("X-Api: 2"), "X-Api: 2");
+/// ```
+pub fn redact_header_arg(arg: &str) -> Cow<'_, str> {
+    let (flag, header) = match arg.strip_prefix("--header=") {
+        Some(h) => ("--header=", h),
+        None => ("", arg),
+    };
+    let Some((name, value)) = header.split_once(':') else {
+        return Cow::Borrowed(arg);
+    };
+    if !is_credential(name) {
+        return Cow::Borrowed(arg);
+    }
+    let value = value.trim();
+    let scheme = match value.split_once(' ') {
+        Some((scheme, _)) if !name.trim().eq_ignore_ascii_case("cookie") => format!("{scheme} "),
+        _ => String::new(),
+    };
+    Cow::Owned(format!("{flag}{name}: {scheme}***"))
+}
+
 /// Takes the user and password out of `url` (credentials go as
 /// `Authorization`, never in a URL that is sent on or written down).
 pub(crate) fn strip_userinfo(url: &mut Url) {

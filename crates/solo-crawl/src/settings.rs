@@ -183,6 +183,14 @@ pub struct CrawlSettings {
     /// The User-Agent header (its first word is the robots.txt agent).
     #[arg(long)]
     pub user_agent: Option<String>,
+    /// Send this header with every request, "Name: value" (repeatable;
+    /// like wget --header, Scrapy's DEFAULT_REQUEST_HEADERS). Credentials
+    /// (Authorization, Proxy-Authorization, Cookie) go only to the hosts
+    /// of the start URLs, never to another host the crawl reaches
+    /// (--allow-domain, redirects, requisites on CDNs); their values are
+    /// masked in the WARC's warcinfo and request records.
+    #[arg(long, value_name = "HEADER")]
+    pub header: Vec<String>,
     /// Also trust the CA certificate(s) in this file (PEM or DER) for
     /// https:// (repeatable).
     #[arg(long = "ca-cert", value_name = "FILE")]
@@ -767,6 +775,8 @@ mod tests {
             "--format=csv",
             "--timeout=2.5",
             "--sitemap-newer-than=2d",
+            "--header=X-Api: 1",
+            "--header=Authorization: Bearer t",
         ];
         let a = <Alone as clap::Parser>::parse_from(given).settings;
         let f = file_flags(&a.to_toml().unwrap(), "x.toml".as_ref(), |_| false).unwrap();

@@ -798,3 +798,70 @@ fn retries_and_backoff_max_are_flags_and_a_cut_retry_after_is_said() {
     assert_usage_error(&["crawl", &url, "--backoff-max=-1"], "--backoff-max");
     assert_usage_error(&["crawl", &url, "--backoff-max=inf"], "--backoff-max");
 }
+
+/// `--header "Name: value"` goes with every request (robots.txt too);
+/// a credential (`Authorization`) only to the start URLs' host, never to
+/// another host the crawl reaches (here a linked one it may crawl); a
+/// header that is no header is a usage error that does not echo the
+/// secret. Before, the command line had no way to send a header.
+#[test]
+fn headers_go_with_every_request_and_credentials_stay_on_the_start_host() {
+    use std::sync::{Arc, Mutex};
+    type Seen = Arc<Mutex<Vec<(String, Option<String>, Option<String>)>>>;
+    let seen: Seen = Arc::default();
+    let answer = |seen: Seen, body: String| {
+        move |req: &common::blocking::RawRequest| {
+            let h = |n: &str| req.header(n).map(str::to_owned);
+            seen.lock()
+                .unwrap()
+                .push((req.path.clone(), h("authorization"), h("x-api")));
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        }
+    };
+    let other =
+        common::blocking::serve_on("127.0.0.2", answer(seen.clone(), "<p>other</p>".into()));
+    let link = format!("<a href=\"{other}/there\">there</a>");
+    let start = common::blocking::serve(answer(seen.clone(), link));
+    let o = run(&[
+        "crawl",
+        &format!("{start}/"),
+        "--allow-domain",
+        "127.0.0.2",
+        "--allow-private-networks",
+        "--header",
+        "Authorization: Bearer t0k",
+        "--header=X-Api: 2",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let got = seen.lock().unwrap().clone();
+    let on = |path: &str| got.iter().find(|(p, _, _)| p == path).cloned();
+    let (_, auth, api) = on("/").unwrap_or_else(|| panic!("{got:?}"));
+    assert_eq!(
+        (auth.as_deref(), api.as_deref()),
+        (Some("Bearer t0k"), Some("2"))
+    );
+    let (_, auth, api) = on("/there").unwrap_or_else(|| panic!("{got:?}"));
+    assert_eq!(
+        (auth, api.as_deref()),
+        (None, Some("2")),
+        "no token to 127.0.0.2"
+    );
+    let (_, _, api) = on("/robots.txt").unwrap_or_else(|| panic!("{got:?}"));
+    assert_eq!(api.as_deref(), Some("2"));
+    let o = run(&[
+        "crawl",
+        &format!("{start}/"),
+        "--header",
+        "Authorization Bearer s3cret",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--header") && !stderr(&o).contains("s3cret"),
+        "{}",
+        stderr(&o)
+    );
+}

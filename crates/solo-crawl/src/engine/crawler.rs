@@ -242,6 +242,10 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             robots_share,
             robots_for_sitemaps: RefCell::new(robots_for_sitemaps),
             archive: writer.archive(&self.output),
+            start_hosts: starts
+                .iter()
+                .filter_map(|r| r.url.host_str().map(str::to_owned))
+                .collect(),
         });
         // Cookie changes go to the store and the other workers.
         let queue = persist.then(|| writer.queue());

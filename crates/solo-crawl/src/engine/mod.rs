@@ -210,6 +210,9 @@ struct Shared<S: Spider, F> {
     robots_for_sitemaps: RefCell<std::collections::HashMap<String, Option<Fetched>>>,
     /// With WARC output: where every exchange goes.
     archive: Option<Archive>,
+    /// The start requests' hosts: the only ones `config.headers`'
+    /// credentials go to.
+    start_hosts: std::collections::HashSet<String>,
 }
 
 /// How the start requests went.
