@@ -679,10 +679,10 @@ async fn download<S: Spider, F: Fetch>(
     if let Some(r) = referer.and_then(|from| referer_for(from, url)) {
         headers.push(("Referer".to_owned(), r));
     }
-    let start_host = url.host_str().is_some_and(|h| sh.start_hosts.contains(h));
     for (k, v) in &cfg.headers {
         // Credentials given for the crawl's sites go to them alone.
-        if crate::secrets::is_credential(k) && !start_host {
+        let start_host = || url.host_str().is_some_and(|h| sh.start_hosts.contains(h));
+        if crate::secrets::is_credential(k) && !start_host() {
             continue;
         }
         headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
