@@ -110,8 +110,9 @@ pub struct Config {
     /// Headers sent with every request, after the crawl's `User-Agent`,
     /// `Accept` and `Referer` (replacing one of the same name; a
     /// request's own headers win). Credentials (`Authorization`,
-    /// `Proxy-Authorization`, `Cookie`) go only to the hosts of the start
-    /// requests, never to another host the crawl reaches.
+    /// `Proxy-Authorization`, `Cookie`) go only to the origins (scheme,
+    /// host, port) of the spider's start requests, never to another
+    /// origin the crawl reaches (plain http after https included).
     pub headers: Vec<(String, String)>,
     /// More TLS roots to trust for `https://` (DER certificates, e.g. a
     /// private CA), besides the built-in Mozilla roots.

@@ -122,6 +122,22 @@ pub fn message(text: std::fmt::Arguments<'_>) {
     let _ = Stderr.write_all(text.as_bytes());
 }
 
+/// Says from now on how [`message`]s are written: as JSON lines when the
+/// logs are JSON on stderr (`format` JSON, no log `file`), so that a
+/// run's messages before its logs start (a refused start, a file that
+/// cannot be read) are JSON lines too. [`init`] says it again.
+///
+/// ```
+/// use solo_crawl::logs::{message, messages_as, LogFormat};
+/// messages_as(LogFormat::Json, None);
+/// message(format_args!("solo-crawl: a JSON line on stderr\n"));
+/// messages_as(LogFormat::Text, None);
+/// ```
+pub fn messages_as(format: LogFormat, file: Option<&Path>) {
+    let json = format == LogFormat::Json && file.is_none();
+    JSON_STDERR.store(json, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A message as a JSON log line, shaped as the subscriber's: the
 /// program's notices (`solo-crawl: ...`) at `WARN`, the rest (the
 /// summary) at `INFO`, the text whole in `fields.message`.
@@ -195,8 +211,7 @@ pub fn init(level: LogLevel, format: LogFormat, file: Option<&Path>) -> Result<(
         None => {
             let ansi = io::IsTerminal::is_terminal(&io::stderr());
             let builder = builder.with_writer(MakeStderr).with_ansi(ansi);
-            let json = format == LogFormat::Json;
-            JSON_STDERR.store(json, std::sync::atomic::Ordering::Relaxed);
+            messages_as(format, None);
             match format {
                 LogFormat::Text => builder.try_init(),
                 LogFormat::Json => builder.json().with_span_list(false).try_init(),

@@ -656,6 +656,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Messages before the logs start are JSON lines too, if logs are.
+    match &cli.command {
+        Command::Crawl(a) => {
+            let o = &a.settings.observability;
+            solo_crawl::logs::messages_as(o.log_format, o.log_file.as_deref());
+        }
+        Command::Worker(w) => {
+            let o = &w.observability;
+            solo_crawl::logs::messages_as(o.log_format, o.log_file.as_deref());
+        }
+        _ => {}
+    }
     if let Command::Crawl(a) | Command::ShowConfig { crawl: a, .. } = &mut cli.command {
         if let Some(file) = &a.urls_file {
             match read_url_lines(file, "--urls-file") {

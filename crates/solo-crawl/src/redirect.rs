@@ -310,9 +310,7 @@ fn hop_with<C: Clone>(
     if to.origin() != request.url.origin() {
         // Credentials set for one site do not go to another (as Scrapy
         // and solo-http do); the jar's cookies are chosen per URL anyway.
-        x.headers.retain(|(k, _)| {
-            !k.eq_ignore_ascii_case("authorization") && !k.eq_ignore_ascii_case("cookie")
-        });
+        x.headers.retain(|(k, _)| !crate::secrets::is_credential(k));
     }
     let downgrade = request.url.scheme() == "https" && to.scheme() == "http";
     if to.host() != request.url.host() || downgrade {
@@ -374,6 +372,26 @@ mod tests {
         assert_eq!(b.referer, a.referer);
         let c = next(&b, 301, "http://b.test/c", 10).unwrap();
         assert_eq!(c.extras().redirected_from, [a.url.clone(), b.url.clone()]);
+    }
+
+    /// A request's own credential headers (`Proxy-Authorization` too) do
+    /// not follow a redirect to another origin (re-audit 5).
+    #[test]
+    fn credential_headers_stay_on_their_origin() {
+        let r = req("http://a.test/")
+            .header("Proxy-Authorization", "Basic c2VjcmV0")
+            .header("X-Api", "2");
+        let names = |r: &Request<u8>| -> Vec<String> {
+            r.extras().headers.iter().map(|(k, _)| k.clone()).collect()
+        };
+        assert_eq!(
+            names(&next(&r, 302, "/b", 10).unwrap()),
+            ["Proxy-Authorization", "X-Api"]
+        );
+        assert_eq!(
+            names(&next(&r, 302, "http://b.test/", 10).unwrap()),
+            ["X-Api"]
+        );
     }
 
     /// A request's own cookies stay on its host, and on https: not to

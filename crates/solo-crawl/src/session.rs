@@ -95,9 +95,16 @@ impl Sessions {
         if cookies.is_empty() {
             return false;
         }
+        // Given for an https URL: kept for https only, as a server's
+        // `Secure` cookie (never sent over plain http after a redirect).
+        let secure = if url.scheme() == "https" {
+            "; Secure"
+        } else {
+            ""
+        };
         let lines: Vec<(String, String)> = cookies
             .iter()
-            .map(|(k, v)| ("set-cookie".to_owned(), format!("{k}={v}; Path=/")))
+            .map(|(k, v)| ("set-cookie".to_owned(), format!("{k}={v}; Path=/{secure}")))
             .collect();
         self.keep(id, jar, url, &lines)
     }
@@ -266,6 +273,29 @@ mod tests {
         add_cookies(&a, &u, &mut own);
         assert_eq!(own.len(), 1);
         assert!(Sessions::new(true).jar(None).is_some());
+    }
+
+    /// A request's own cookie given for an https URL is kept Secure: the
+    /// jar never sends it over plain http (re-audit 5: it followed an
+    /// https -> http redirect); one given over http goes to both.
+    #[test]
+    fn a_requests_own_cookie_for_https_stays_on_https() {
+        let s = Sessions::new(true);
+        let jar = s.jar(None).unwrap();
+        let (https, http) = (
+            Url::parse("https://a.test/").unwrap(),
+            Url::parse("http://a.test/x").unwrap(),
+        );
+        s.add(None, &jar, &https, &[("sid".into(), "1".into())]);
+        let sent = |u: &Url| {
+            let mut h = Vec::new();
+            add_cookies(&jar, u, &mut h);
+            h
+        };
+        assert_eq!(sent(&https), [("Cookie".to_string(), "sid=1".to_string())]);
+        assert!(sent(&http).is_empty());
+        s.add(None, &jar, &http, &[("lang".into(), "en".into())]);
+        assert_eq!(sent(&http), [("Cookie".to_string(), "lang=en".to_string())]);
     }
 
     #[test]

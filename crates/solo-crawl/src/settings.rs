@@ -185,10 +185,11 @@ pub struct CrawlSettings {
     pub user_agent: Option<String>,
     /// Send this header with every request, "Name: value" (repeatable;
     /// like wget --header, Scrapy's DEFAULT_REQUEST_HEADERS). Credentials
-    /// (Authorization, Proxy-Authorization, Cookie) go only to the hosts
-    /// of the start URLs, never to another host the crawl reaches
-    /// (--allow-domain, redirects, requisites on CDNs); their values are
-    /// masked in the WARC's warcinfo and request records.
+    /// (Authorization, Proxy-Authorization, Cookie) go only to the start
+    /// URLs' origins (scheme, host and port: not to plain http after
+    /// https, another port, --sitemap hosts, --allow-domain hosts,
+    /// redirects elsewhere, requisites on CDNs); their values are masked
+    /// in the WARC's warcinfo and request records and in messages.
     #[arg(long, value_name = "HEADER")]
     pub header: Vec<String>,
     /// Also trust the CA certificate(s) in this file (PEM or DER) for
@@ -554,6 +555,14 @@ pub fn differences(
             // repeats change nothing; a long one is told by its changes.
             match (as_set(a), as_set(b)) {
                 (Some(x), Some(y)) if x == y => None,
+                // Headers may carry secrets: told masked.
+                _ if k == "header" => {
+                    let (a, b) = (masked_headers(a), masked_headers(b));
+                    Some(match a == b {
+                        true => format!("{k}: a credential's value differs (values masked)"),
+                        false => format!("{k}: {a} (stored) -> {b} (now)"),
+                    })
+                }
                 (Some(x), Some(y)) if a.len() + b.len() > 300 => {
                     Some(format!("{k}: {}", set_change(&x, &y)))
                 }
@@ -561,6 +570,22 @@ pub fn differences(
             }
         })
         .collect()
+}
+
+/// A TOML array of `--header` values with the credentials' values masked.
+fn masked_headers(value: &str) -> String {
+    let Ok(table) = toml::from_str::<toml::Table>(&format!("v = {value}")) else {
+        return "(unreadable)".to_owned();
+    };
+    let items: Vec<String> = table
+        .get("v")
+        .and_then(toml::Value::as_array)
+        .map(|a| a.iter().filter_map(toml::Value::as_str))
+        .into_iter()
+        .flatten()
+        .map(|h| format!("{:?}", crate::secrets::redact_header_arg(h)))
+        .collect();
+    format!("[{}]", items.join(", "))
 }
 
 /// The items of a TOML array value (`["a", "b"]`), as a set.
@@ -722,6 +747,27 @@ pub fn read_file_flags(file: &Path, given: impl Fn(&str) -> bool) -> Result<File
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A token changed in `--header` is told, never shown (re-audit 5:
+    /// the stored and the new token were printed).
+    #[test]
+    fn header_differences_mask_credentials() {
+        let s = |h: &str| {
+            CrawlSettings::from_toml(&format!("urls = [\"http://a/\"]\nheader = [\"{h}\"]"), "t")
+                .unwrap()
+        };
+        let d = differences(
+            &s("Authorization: Bearer OLD").values(),
+            &s("Authorization: Bearer NEW").values(),
+        );
+        assert_eq!(d, ["header: a credential's value differs (values masked)"]);
+        let d = differences(
+            &s("X-A: 1").values(),
+            &s("Authorization: Bearer NEW").values(),
+        );
+        assert_eq!(d.len(), 1);
+        assert!(!d[0].contains("NEW") && d[0].contains("X-A: 1"), "{}", d[0]);
+    }
 
     /// A long list of start URLs (`--urls-file`) is told by its
     /// changes: one URL added to 20,000 made a 1.5 MB message.

@@ -824,7 +824,9 @@ fn headers_go_with_every_request_and_credentials_stay_on_the_start_host() {
     };
     let other =
         common::blocking::serve_on("127.0.0.2", answer(seen.clone(), "<p>other</p>".into()));
-    let link = format!("<a href=\"{other}/there\">there</a>");
+    // The start host on another port: another origin, no token either.
+    let port = common::blocking::serve(answer(seen.clone(), "<p>port</p>".into()));
+    let link = format!("<a href=\"{other}/there\">there</a><a href=\"{port}/port\">port</a>");
     let start = common::blocking::serve(answer(seen.clone(), link));
     let o = run(&[
         "crawl",
@@ -850,6 +852,8 @@ fn headers_go_with_every_request_and_credentials_stay_on_the_start_host() {
         (None, Some("2")),
         "no token to 127.0.0.2"
     );
+    let (_, auth, _) = on("/port").unwrap_or_else(|| panic!("{got:?}"));
+    assert_eq!(auth, None, "no token to another port of the start host");
     let (_, _, api) = on("/robots.txt").unwrap_or_else(|| panic!("{got:?}"));
     assert_eq!(api.as_deref(), Some("2"));
     let o = run(&[

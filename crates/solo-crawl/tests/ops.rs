@@ -356,6 +356,19 @@ fn json_logs_on_stderr_keep_every_line_json_the_summary_too() {
             .any(|e| e["fields"]["message"] == "crawl finished"),
         "{err}"
     );
+    // A message before the logs start (a list that cannot be read) too.
+    let o = run(&[
+        "crawl",
+        "-i",
+        "/nonexistent/urls.txt",
+        "--log-format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let line: serde_json::Value =
+        serde_json::from_str(stderr(&o).trim()).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let message = line["fields"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("--urls-file"), "{line}");
 }
 
 #[test]

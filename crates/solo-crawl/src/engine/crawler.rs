@@ -104,6 +104,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
     pub async fn run(self) -> Result<Summary, CrawlError> {
         self.config.validate().map_err(CrawlError::Config)?;
         let mut starts = self.spider.start_requests();
+        let start_origins = starts.iter().map(|r| r.url.origin()).collect();
         let sitemaps = crate::sitemap::start_requests(&self.config, &starts);
         let robots_for_sitemaps = sitemaps
             .iter()
@@ -242,10 +243,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             robots_share,
             robots_for_sitemaps: RefCell::new(robots_for_sitemaps),
             archive: writer.archive(&self.output),
-            start_hosts: starts
-                .iter()
-                .filter_map(|r| r.url.host_str().map(str::to_owned))
-                .collect(),
+            start_origins,
         });
         // Cookie changes go to the store and the other workers.
         let queue = persist.then(|| writer.queue());

@@ -210,9 +210,10 @@ struct Shared<S: Spider, F> {
     robots_for_sitemaps: RefCell<std::collections::HashMap<String, Option<Fetched>>>,
     /// With WARC output: where every exchange goes.
     archive: Option<Archive>,
-    /// The start requests' hosts: the only ones `config.headers`'
+    /// The origins (scheme, host, port) of the spider's start requests
+    /// (not of `--sitemap` URLs): the only ones `config.headers`'
     /// credentials go to.
-    start_hosts: std::collections::HashSet<String>,
+    start_origins: std::collections::HashSet<url::Origin>,
 }
 
 /// How the start requests went.

@@ -681,8 +681,7 @@ async fn download<S: Spider, F: Fetch>(
     }
     for (k, v) in &cfg.headers {
         // Credentials given for the crawl's sites go to them alone.
-        let start_host = || url.host_str().is_some_and(|h| sh.start_hosts.contains(h));
-        if crate::secrets::is_credential(k) && !start_host() {
+        if crate::secrets::is_credential(k) && !sh.start_origins.contains(&url.origin()) {
             continue;
         }
         headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
