@@ -188,6 +188,11 @@ impl Pipeline for RequireFields {
 /// Several item types: make `T` an enum with `#[serde(tag = "_type")]`
 /// and emit its variants; `match` in the closure.
 ///
+/// The item that goes on is `T`'s, whole: a field `T` does not name (one
+/// an earlier stage added, say) is left out, as serde drops unknown
+/// fields. Keep it with a field of `T`, or collect the others with
+/// `#[serde(flatten)] rest: serde_json::Map<String, serde_json::Value>`.
+///
 /// ```
 /// use serde::{Deserialize, Serialize};
 /// use solo_crawl::{pipeline::{ItemError, Pipeline}, stages::typed};
@@ -201,8 +206,9 @@ impl Pipeline for RequireFields {
 ///     Ok(b)
 /// });
 /// solo::run(async {
-///     let v = stage.process(serde_json::json!({"title": " Dune ", "price": 9.5})).await.unwrap();
+///     let v = stage.process(serde_json::json!({"title": " Dune ", "price": 9.5, "seen": 1})).await.unwrap();
 ///     assert_eq!(v["title"], "Dune");
+///     assert!(v.get("seen").is_none()); // not a field of Book
 ///     assert!(matches!(stage.process(serde_json::json!({"x": 1})).await, Err(ItemError::Failed(_))));
 /// });
 /// ```
