@@ -234,6 +234,22 @@ pub(crate) struct Params {
     pub(crate) max_pages: Option<u64>,
 }
 
+impl Params {
+    /// The rules of a crawl with `config`, leases lasting `lease`.
+    pub(crate) fn of(config: &crate::Config, lease: Duration) -> Params {
+        Params {
+            per_host: config.per_host,
+            delay: config.delay,
+            jitter: config.jitter,
+            obey_robots: config.obey_robots,
+            backoff: config.overload_backoff,
+            autothrottle: config.autothrottle.clone(),
+            lease,
+            max_pages: config.max_pages,
+        }
+    }
+}
+
 /// Leased requests: (lease id, request JSON).
 pub(crate) type Leased = Vec<(u64, String)>;
 

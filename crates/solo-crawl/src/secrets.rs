@@ -52,12 +52,16 @@ pub fn redact_header_arg(arg: &str) -> Cow<'_, str> {
     if !is_credential(name) {
         return Cow::Borrowed(arg);
     }
-    let value = value.trim();
-    let scheme = match value.split_once(' ') {
-        Some((scheme, _)) if !name.trim().eq_ignore_ascii_case("cookie") => format!("{scheme} "),
-        _ => String::new(),
-    };
-    Cow::Owned(format!("{flag}{name}: {scheme}***"))
+    Cow::Owned(format!("{flag}{name}: {}", masked_value(name, value)))
+}
+
+/// How the value of credential header `name` is written down: a
+/// credential's scheme kept (`Bearer ***`), a cookie's all masked (`***`).
+pub(crate) fn masked_value(name: &str, value: &str) -> String {
+    match value.trim().split_once(' ') {
+        Some((scheme, _)) if !name.trim().eq_ignore_ascii_case("cookie") => format!("{scheme} ***"),
+        _ => "***".to_owned(),
+    }
 }
 
 /// Takes the user and password out of `url` (credentials go as

@@ -275,16 +275,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         if let (Some((link, r)), Some(remote)) = (link, &remote) {
             remote.set_idle(r.idle_timeout);
             let tx = sh.tx.clone();
-            let params = redis_frontier::Params {
-                per_host: agent_cfg.per_host,
-                delay: agent_cfg.delay,
-                jitter: agent_cfg.jitter,
-                obey_robots: agent_cfg.obey_robots,
-                backoff: agent_cfg.overload_backoff,
-                autothrottle: agent_cfg.autothrottle.clone(),
-                lease: r.lease_timeout,
-                max_pages: agent_cfg.max_pages,
-            };
+            let params = redis_frontier::Params::of(&agent_cfg, r.lease_timeout);
             solo::spawn(remote.clone().drive(
                 link,
                 crate::redis_link::prefix(&r.crawl_id),

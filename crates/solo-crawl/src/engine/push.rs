@@ -109,16 +109,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             frontier.add_start_host(&s.url);
         }
         let remote = Rc::new(Remote::default());
-        let params = Params {
-            per_host: self.config.per_host,
-            delay: self.config.delay,
-            jitter: self.config.jitter,
-            obey_robots: self.config.obey_robots,
-            backoff: self.config.overload_backoff,
-            autothrottle: self.config.autothrottle.clone(),
-            lease: r.lease_timeout,
-            max_pages: self.config.max_pages,
-        };
+        let params = Params::of(&self.config, r.lease_timeout);
         let driver = solo::spawn(remote.clone().drive(
             link,
             crate::redis_link::prefix(&r.crawl_id),

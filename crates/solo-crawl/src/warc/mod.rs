@@ -818,11 +818,11 @@ fn archived_head(head: &[u8]) -> Cow<'_, [u8]> {
 fn archived_request(req: &[u8], keep_secrets: bool) -> Cow<'_, [u8]> {
     let head_len = memchr::memmem::find(req, b"\r\n\r\n").map_or(req.len(), |i| i + 4);
     let (head, body) = req.split_at(head_len);
+    // The length of a credential header's name and colon.
     let secret = |line: &[u8]| {
-        ["authorization:", "proxy-authorization:", "cookie:"]
-            .iter()
-            .find(|n| line.len() >= n.len() && line[..n.len()].eq_ignore_ascii_case(n.as_bytes()))
-            .map(|n| n.len())
+        let colon = memchr::memchr(b':', line)?;
+        let name = std::str::from_utf8(&line[..colon]).ok()?;
+        crate::secrets::is_credential(name).then_some(colon + 1)
     };
     let lines = || head.split_inclusive(|&b| b == b'\n');
     if keep_secrets || !lines().any(|l| secret(l).is_some()) {
@@ -835,17 +835,11 @@ fn archived_request(req: &[u8], keep_secrets: bool) -> Cow<'_, [u8]> {
             continue;
         };
         out.extend_from_slice(&line[..n]);
+        let name = String::from_utf8_lossy(&line[..n - 1]);
         let value = String::from_utf8_lossy(&line[n..]);
-        let value = value.trim();
         out.push(b' ');
-        // The scheme of a credential (`Basic`, `Bearer`), not a cookie's name.
-        match value.split_once(' ') {
-            Some((scheme, _)) if !line[..n].eq_ignore_ascii_case(b"cookie:") => {
-                out.extend_from_slice(scheme.as_bytes());
-                out.extend_from_slice(b" ***\r\n");
-            }
-            _ => out.extend_from_slice(b"***\r\n"),
-        }
+        out.extend_from_slice(crate::secrets::masked_value(&name, &value).as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(body);
     Cow::Owned(out)
