@@ -17,7 +17,8 @@
 //! What a spider author and an embedder use is at the crate root —
 //! [`Crawler`], [`Config`], [`Spider`], [`Request`], [`Response`],
 //! [`Output`], [`PageRecord`], [`Summary`], [`CrawlError`],
-//! [`FormRequest`], [`StopHandle`], [`AutoThrottle`], [`SitemapRules`] —
+//! [`FormRequest`], [`StopHandle`], [`AutoThrottle`], [`SitemapRules`],
+//! [`CrawlRules`], [`Rule`], [`LinkExtractor`] —
 //! and in these
 //! modules:
 //!
@@ -55,6 +56,8 @@
 //! | `sitemap` | robots.txt `Sitemap:` lines, sitemap indexes and urlsets (gzip too), bounds, [`SitemapRules`] |
 //! | `response` | [`Response`] and its lazily parsed views, CSS selection |
 //! | `spider` | the [`Spider`] trait, [`Output`], [`LinkSpider`] |
+//! | `link_extractor` | [`LinkExtractor`]: a page's links chosen by pattern, domain, extension, region, text |
+//! | `crawl_rules` | [`CrawlRules`] and [`Rule`]: Scrapy's `CrawlSpider` rules, links to callbacks |
 //! | `budget` | [`BodyBudget`](fetch::BodyBudget): the bytes of bodies held at once, over all downloads |
 //! | `deadline` | a request's timeout that does not count the loop's stalls |
 //! | `engine` | [`Crawler`]: the loop, retries, stopping |
@@ -108,6 +111,7 @@ mod budget;
 mod canon;
 mod checkpoint;
 mod config;
+mod crawl_rules;
 mod css;
 mod csv_feed;
 mod deadline;
@@ -119,6 +123,7 @@ pub mod fetch;
 mod form;
 mod frontier;
 pub mod idn;
+mod link_extractor;
 mod links;
 pub mod login_site;
 pub mod logs;
@@ -152,9 +157,11 @@ mod throttle;
 pub mod warc;
 
 pub use config::{Config, MAX_DURATION, MAX_TARGET_CONCURRENCY};
+pub use crawl_rules::{CrawlRules, Rule};
 pub use directives::Directives;
 pub use engine::{CrawlError, Crawler, Pushed, StopHandle};
 pub use form::{FormError, FormRequest};
+pub use link_extractor::{Link, LinkExtractor, DEFAULT_DENY_EXTENSIONS};
 pub use links::PageScan;
 pub use output::{Format, OutputConfig, PageRecord, Target};
 pub use pipeline::{ItemError, Pipeline, Pipelines};
