@@ -114,6 +114,14 @@ pub struct Config {
     /// host, port) of the spider's start requests, never to another
     /// origin the crawl reaches (plain http after https included).
     pub headers: Vec<(String, String)>,
+    /// Send every request (pages, robots.txt, sitemaps) through this HTTP
+    /// proxy, `http://[user:password@]host[:port]`, in a `CONNECT` tunnel
+    /// (https stays end to end); `None`: connect directly. The proxy
+    /// itself may be on a private address; the addresses of the pages are
+    /// checked as without it, and the tunnel is asked for the checked
+    /// address. An invalid URL fails [`Crawler::run`](crate::Crawler::run)
+    /// with the password masked.
+    pub proxy: Option<String>,
     /// More TLS roots to trust for `https://` (DER certificates, e.g. a
     /// private CA), besides the built-in Mozilla roots.
     pub root_certificates: Vec<Vec<u8>>,
@@ -292,6 +300,7 @@ impl Default for Config {
             parse_off_loop_bytes: 256 << 10,
             user_agent: concat!("solo-crawl/", env!("CARGO_PKG_VERSION")).to_owned(),
             headers: Vec::new(),
+            proxy: None,
             root_certificates: Vec::new(),
             danger_accept_invalid_certs: false,
             max_retries: 2,

@@ -348,6 +348,9 @@ pub fn client(config: &Config) -> Result<solo_http::Client, FetchError> {
     for der in &config.root_certificates {
         b = b.add_root_certificate(der.clone());
     }
+    if let Some(p) = &config.proxy {
+        b = b.proxy(p);
+    }
     b.build().map_err(fetch_error)
 }
 

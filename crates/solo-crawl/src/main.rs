@@ -168,6 +168,9 @@ struct WorkerArgs {
     /// This worker's logs, metrics and stats file (see `crawl --help`).
     #[command(flatten)]
     observability: Observability,
+    /// This worker's HTTP proxy (see `crawl --proxy`).
+    #[arg(long, value_name = "URL")]
+    proxy: Option<String>,
     /// Run this many worker processes (this one and N-1 more); each writes
     /// --output FILE with its number in the name (more.jsonl:
     /// more.0.jsonl, more.1.jsonl, ...), and --warc, --log-file and
@@ -491,8 +494,16 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         allow_private_networks: a.allow_private_networks,
         allow_networks: a.allow_network.clone(),
         deny_networks: a.deny_network.clone(),
+        proxy: a.proxy.clone(),
         ..Config::default()
     };
+    if let Some(p) = &a.proxy {
+        // Told before the crawl starts; the message masks the password.
+        solo_http::Client::builder()
+            .proxy(p)
+            .build()
+            .map_err(|e| Usage(format!("--proxy: {e}")))?;
+    }
     if let (Some(url), Some(id)) = (&c.redis, &c.crawl_id) {
         if !(a.lease_timeout.is_finite() && (0.3..=86400.0).contains(&a.lease_timeout)) {
             return Err(Usage(format!(
@@ -532,7 +543,12 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
 fn warc_output(path: &std::path::Path, a: &CrawlSettings, cfg: &Config) -> WarcOutput {
     // Lossy for the text only: an argument need not be UTF-8 (a file name).
     let args: Vec<String> = std::env::args_os()
-        .map(|a| solo_crawl::secrets::redact_header_arg(&a.to_string_lossy()).into_owned())
+        .map(|a| {
+            let a = a.to_string_lossy();
+            let a = solo_crawl::secrets::redact_header_arg(&a);
+            // URL credentials (start URLs, --proxy) masked too.
+            solo_crawl::secrets::redact_text(&a).into_owned()
+        })
         .collect();
     let mut w = WarcOutput::new(path);
     w.max_size = a.warc_max_size as u64;

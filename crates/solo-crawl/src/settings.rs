@@ -256,6 +256,15 @@ pub struct CrawlSettings {
     /// away since (a run that fetches nothing writes no file).
     #[arg(long, value_name = "FILE")]
     pub warc: Option<PathBuf>,
+    /// Send every request (pages, robots.txt, sitemaps) through this HTTP
+    /// proxy: http://[USER:PASSWORD@]HOST[:PORT], tunnelled with CONNECT,
+    /// so https stays end to end (Scrapy's HttpProxyMiddleware). The
+    /// environment's http_proxy and https_proxy are not read. The
+    /// password is masked wherever the crawl writes the option (WARC,
+    /// errors); it is not kept with --state, and each worker of a --redis
+    /// crawl sets its own (`worker --proxy`).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
     /// With --warc: start the next file before an exchange (a request
     /// and its response, kept together) would take one past SIZE
     /// (suffixes K, M, G).

@@ -29,6 +29,7 @@ fn crawl_wide(s: &CrawlSettings) -> CrawlSettings {
         state: None,
         observability: Observability::default(),
         warc: None,
+        proxy: None,
         ..s.clone()
     }
 }
@@ -39,6 +40,8 @@ struct Own {
     output: Option<PathBuf>,
     warc: Option<PathBuf>,
     observability: Observability,
+    /// `--proxy` (each worker its own).
+    proxy: Option<String>,
     /// `worker --concurrency` (none: the crawl's).
     concurrency: Option<u64>,
     /// `--idle-timeout`.
@@ -73,6 +76,7 @@ impl Own {
                 metrics,
                 ..o.clone()
             },
+            proxy: self.proxy.clone(),
             concurrency: self.concurrency,
             idle_timeout: self.idle_timeout,
         })
@@ -88,6 +92,7 @@ impl Own {
         ];
         v.extend(o.metrics.map(|m| format!("--metrics={m}").into()));
         v.extend(o.log_stats.map(|s| format!("--log-stats={s}").into()));
+        v.extend(self.proxy.as_ref().map(|p| format!("--proxy={p}").into()));
         v.extend(
             self.concurrency
                 .map(|c| format!("--concurrency={c}").into()),
@@ -189,6 +194,7 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
         output: a.settings.output.clone(),
         warc: a.settings.warc.clone(),
         observability: a.settings.observability.clone(),
+        proxy: a.settings.proxy.clone(),
         concurrency: None,
         idle_timeout: a.idle_timeout,
     };
@@ -201,6 +207,7 @@ pub(crate) fn worker(w: &WorkerArgs) -> ExitCode {
         output: w.output.clone(),
         warc: w.warc.clone(),
         observability: w.observability.clone(),
+        proxy: w.proxy.clone(),
         concurrency: w.concurrency,
         idle_timeout: w.idle_timeout,
     };
@@ -307,6 +314,7 @@ fn run_one(url: &str, id: &str, own: Own, link: &Link) -> ExitCode {
             output: own.output,
             observability: own.observability,
             warc: own.warc,
+            proxy: own.proxy,
             concurrency: own.concurrency.unwrap_or(s.concurrency),
             ..s
         },
@@ -494,6 +502,7 @@ mod tests {
                 stats_file: Some("s/stats.json".into()),
                 ..Observability::default()
             },
+            proxy: Some("http://u:p@127.0.0.1:3128".into()),
             ..Own::default()
         };
         let w = at("127.0.0.1:9000")
@@ -504,6 +513,14 @@ mod tests {
         assert_eq!(o.stats_file.as_deref(), Some(Path::new("s/stats.2.json")));
         assert_eq!(o.log_file, None);
         assert!(w.flags().contains(&"--stats-file=s/stats.2.json".into()));
+        // Each worker's proxy is its own: passed on, never stored.
+        assert!(w
+            .flags()
+            .contains(&"--proxy=http://u:p@127.0.0.1:3128".into()));
+        let s = CrawlSettings::from_toml("urls = [\"http://a/\"]\nproxy = \"http://u:p@h:1\"", "x")
+            .unwrap();
+        assert_eq!(s.proxy.as_deref(), Some("http://u:p@h:1"));
+        assert_eq!(crawl_wide(&s).proxy, None);
         let any = at("[::1]:0").numbered(Path::new("p"), 5).unwrap();
         assert_eq!(any.observability.metrics, Some("[::1]:0".parse().unwrap()));
         let past = at("127.0.0.1:65535").numbered(Path::new("p"), 1);

@@ -85,7 +85,7 @@ impl Proxy {
             ))
             .with_source(e)
         })?;
-        let head = read_head(&tcp).await.map_err(|e| {
+        let (head, more) = read_head(&tcp).await.map_err(|e| {
             failed(format!(
                 "the proxy {}:{} did not answer CONNECT",
                 self.host, self.port
@@ -98,7 +98,14 @@ impl Proxy {
             .nth(1)
             .and_then(|c| c.parse::<u16>().ok());
         match code {
+            // A tunnel carries nothing before the client speaks: bytes
+            // after a 2xx head would be taken for the target's.
+            Some(200..=299) if status_line.starts_with("HTTP/1.") && more => Err(failed(format!(
+                "the proxy {}:{} sent data after its answer to CONNECT",
+                self.host, self.port
+            ))),
             Some(200..=299) if status_line.starts_with("HTTP/1.") => Ok(tcp),
+            // A refusal usually has a body (an error page): not read.
             _ => Err(failed(format!(
                 "the proxy {}:{} refused the tunnel to {authority}: {}",
                 self.host,
@@ -109,9 +116,9 @@ impl Proxy {
     }
 }
 
-/// Reads up to the blank line that ends a response head. The server
-/// sends nothing after it until the client speaks, so nothing is lost.
-async fn read_head(tcp: &TcpStream) -> std::io::Result<String> {
+/// Reads up to the blank line that ends a response head; also whether
+/// more bytes came with it (a refusal's body; after a 2xx, a fault).
+async fn read_head(tcp: &TcpStream) -> std::io::Result<(String, bool)> {
     let mut buf = Vec::with_capacity(512);
     let mut piece = [0u8; 512];
     loop {
@@ -121,10 +128,8 @@ async fn read_head(tcp: &TcpStream) -> std::io::Result<String> {
         }
         buf.extend_from_slice(&piece[..n]);
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            if end + 4 != buf.len() {
-                return Err(std::io::Error::other("data after the proxy's answer"));
-            }
-            return Ok(String::from_utf8_lossy(&buf).into_owned());
+            let more = end + 4 != buf.len();
+            return Ok((String::from_utf8_lossy(&buf[..end + 4]).into_owned(), more));
         }
         if buf.len() > MAX_HEAD {
             return Err(std::io::Error::other("the proxy's answer is too long"));

@@ -507,7 +507,9 @@ pub async fn start_proxy(
             if !authorized {
                 let _ = client
                     .write_all(
-                        b"HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0\r\n\r\n",
+                        // With an error page, in one write, as real
+                        // proxies answer (squid, tinyproxy).
+                        b"HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 16\r\n\r\nlog in, please.\n",
                     )
                     .await;
                 return;

@@ -30,20 +30,28 @@ impl Drop for Running {
 /// `nginx` on `PATH` or in the usual sbin directories; `None` after
 /// saying the test is skipped (a panic under `CI=true`).
 pub fn find() -> Option<PathBuf> {
-    let found = match std::env::var_os("NGINX") {
+    find_program("nginx", "NGINX")
+}
+
+/// A Debian program a test runs as a server (`nginx`, `tinyproxy`):
+/// `$VAR` when set (a path; one that is not a file means "none"), else
+/// `name` on `PATH` or in the usual bin and sbin directories; `None`
+/// after saying the test is skipped (a panic under `CI=true`, where
+/// `.ci/run` installs it).
+#[allow(dead_code)] // each test crate uses what it needs
+pub fn find_program(name: &str, var: &str) -> Option<PathBuf> {
+    let found = match std::env::var_os(var) {
         Some(p) => Some(PathBuf::from(p)).filter(|p| p.is_file()),
         None => {
             let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
                 .map(|p| std::env::split_paths(&p).collect())
                 .unwrap_or_default();
-            dirs.extend(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from));
-            dirs.into_iter()
-                .map(|d| d.join("nginx"))
-                .find(|p| p.is_file())
+            dirs.extend(["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"].map(PathBuf::from));
+            dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
         }
     };
     if found.is_none() {
-        let msg = "nginx not found (install it: apt-get install -y nginx; .ci/run does)";
+        let msg = format!("{name} not found (install it: apt-get install -y {name}; .ci/run does)");
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("{msg}");
         }
