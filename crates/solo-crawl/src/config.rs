@@ -60,6 +60,17 @@ pub struct Config {
     /// once this many page records are written over all workers; see
     /// docs/distributed.md).
     pub max_pages: Option<u64>,
+    /// Stop gracefully this long after the crawl starts (Scrapy's
+    /// `CLOSESPIDER_TIMEOUT`): no new request starts, those in flight
+    /// finish and are written, and [`Summary::stopped_by`](crate::Summary::stopped_by)
+    /// says `max_time`. With `state_dir` the next run resumes where this
+    /// one stopped, so a long crawl can run in slices. At most a year.
+    pub max_time: Option<Duration>,
+    /// Stop gracefully once this many items came out of the spider
+    /// (through the item pipelines, when there are: the items they kept),
+    /// as Scrapy's `CLOSESPIDER_ITEMCOUNT`; the items of pages in flight
+    /// may take the count a little past it.
+    pub max_items: Option<u64>,
     /// Follow links only to the hosts of the start URLs (plus
     /// `allow_domains`); when false, any host.
     pub stay_on_start_hosts: bool,
@@ -288,6 +299,8 @@ impl Default for Config {
             overload_backoff: true,
             depth_limit: None,
             max_pages: None,
+            max_time: None,
+            max_items: None,
             stay_on_start_hosts: true,
             allow_domains: Vec::new(),
             allow: Vec::new(),
@@ -363,6 +376,13 @@ impl Config {
             }
         };
         positive("concurrency", self.concurrency)?;
+        if let Some(t) = self.max_time {
+            if t.is_zero() || t > Duration::from_secs(365 * 86_400) {
+                return Err(format!(
+                    "Config::max_time must be more than 0 and at most a year, not {t:?}"
+                ));
+            }
+        }
         if let crate::redis_frontier::FrontierBackend::Redis(r) = &self.frontier {
             if r.crawl_id.is_empty() || r.crawl_id.contains(['{', '}']) || r.crawl_id.len() > 200 {
                 return Err(format!(

@@ -444,6 +444,7 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         }),
         depth_limit: a.depth,
         max_pages: a.max_pages,
+        max_time: a.max_time,
         allow_domains: a.allow_domain.clone(),
         allow: regexes(&a.allow, "allow")?,
         deny: regexes(&a.deny, "deny")?,
@@ -788,13 +789,13 @@ fn crawl(a: &CrawlArgs, link: Option<&worker_processes::Link>) -> ExitCode {
         // The start URLs may have been fetched by other workers. A worker
         // that waits for pushed URLs (--idle-timeout) ends by a signal:
         // that is its normal end, not a failure (its leases go back).
-        return if summary.interrupted && a.idle_timeout.is_none() {
+        return if summary.interrupted && summary.stopped_by.is_none() && a.idle_timeout.is_none() {
             ExitCode::from(130)
         } else {
             ExitCode::SUCCESS
         };
     }
-    finish(&summary, a.recrawl)
+    finish(&summary, a.recrawl, a.settings.state.is_some())
 }
 
 /// Runs a crawl to its end; a second Ctrl-C (the library then calls
@@ -831,7 +832,7 @@ fn run_crawl(
 
 /// The exit code for a finished crawl: 1 if no start URL could be
 /// fetched, 130 if interrupted.
-fn finish(summary: &Summary, recrawl: bool) -> ExitCode {
+fn finish(summary: &Summary, recrawl: bool, resumable: bool) -> ExitCode {
     for f in &summary.seeds_failed {
         tell!("solo-crawl: start URL failed: {f}");
     }
@@ -849,6 +850,19 @@ fn finish(summary: &Summary, recrawl: bool) -> ExitCode {
             tell!("solo-crawl: robots.txt disallowed {robots} URL(s) (--ignore-robots to crawl anyway)");
         }
         return ExitCode::from(1);
+    }
+    if let Some(limit) = &summary.stopped_by {
+        tell!(
+            "solo-crawl: stopped by --{} with {} requests left queued{}",
+            limit.replace('_', "-"),
+            summary.queued,
+            if resumable {
+                " (the same command with the same --state goes on)"
+            } else {
+                ""
+            }
+        );
+        return ExitCode::SUCCESS;
     }
     if summary.interrupted {
         return ExitCode::from(130);
@@ -898,7 +912,7 @@ fn demo(pages: u64, output: Option<PathBuf>, format: Format) -> ExitCode {
                     }
                 );
             }
-            finish(&summary, false)
+            finish(&summary, false, false)
         }
         Err(e) => {
             tell!("solo-crawl: {e}");

@@ -49,6 +49,17 @@ pub struct CrawlSettings {
     /// Stop after this many pages.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_pages: Option<u64>,
+    /// Stop gracefully after this long (1d, 12h, 30m, 45s; Scrapy's
+    /// CLOSESPIDER_TIMEOUT): the requests in flight finish and are
+    /// written, and the exit status is 0. With --state, running the same
+    /// command again goes on where it stopped (a long crawl in slices).
+    /// With --redis, each worker's own time.
+    #[arg(long, value_name = "AGE", value_parser = parse_max_time)]
+    #[serde(
+        serialize_with = "age_as_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_time: Option<std::time::Duration>,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100000))]
     pub concurrency: u64,
@@ -376,6 +387,15 @@ pub const MEANING: &[&str] = &[
     "allow-private-networks",
     "cookies",
 ];
+
+/// `--max-time`: an age, more than 0 and at most a year.
+fn parse_max_time(s: &str) -> Result<std::time::Duration, String> {
+    let d = crate::recrawl::parse_age(s)?;
+    if d.is_zero() || d > std::time::Duration::from_secs(365 * 86_400) {
+        return Err(format!("{s:?}: more than 0 and at most a year (365d)"));
+    }
+    Ok(d)
+}
 
 /// An age as `--recrawl-older-than` and `--sitemap-newer-than` read it.
 fn age_as_text<S: Serializer>(v: &Option<std::time::Duration>, s: S) -> Result<S::Ok, S::Error> {

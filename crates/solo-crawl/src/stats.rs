@@ -233,6 +233,7 @@ impl Stats {
             queued: extra.queued,
             filtered: extra.filtered,
             interrupted: extra.interrupted,
+            stopped_by: None,
             seeds_ok: 0,
             seeds_failed: Vec::new(),
             resumed: false,
@@ -290,6 +291,12 @@ pub struct Summary {
     pub filtered: BTreeMap<String, u64>,
     /// Whether the crawl was stopped before it ran out of work.
     pub interrupted: bool,
+    /// The limit that stopped it, if one did: `max_time` or `max_items`
+    /// ([`Config::max_time`](crate::Config::max_time),
+    /// [`Config::max_items`](crate::Config::max_items)); `None` for a
+    /// crawl that ran out of work or was stopped by a signal or a
+    /// [`StopHandle`](crate::StopHandle).
+    pub stopped_by: Option<String>,
     /// Start requests that got a response.
     pub seeds_ok: u64,
     /// Start requests that failed or were refused, with why.
@@ -322,10 +329,10 @@ impl fmt::Display for Summary {
             self.counts.pages,
             self.seconds,
             self.pages_per_sec,
-            if self.interrupted {
-                ", interrupted"
-            } else {
-                ""
+            match (&self.stopped_by, self.interrupted) {
+                (Some(limit), _) => format!(", stopped by {limit}"),
+                (None, true) => ", interrupted".to_owned(),
+                (None, false) => String::new(),
             }
         )?;
         writeln!(f, "bytes        {}", self.counts.bytes)?;

@@ -869,3 +869,28 @@ fn headers_go_with_every_request_and_credentials_stay_on_the_start_host() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_time_limit_ends_the_crawl_with_status_0() {
+    let site = DemoSite::start(400).unwrap();
+    let url = site.url().to_string();
+    let o = run(&[
+        "crawl",
+        &url,
+        "--max-time",
+        "1s",
+        "--concurrency",
+        "1",
+        "--per-host",
+        "1",
+        "--delay",
+        "150",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("stopped by --max-time with"), "{err}");
+    let pages = String::from_utf8_lossy(&o.stdout).lines().count();
+    assert!((1..400).contains(&pages), "{pages} pages");
+    assert_usage_error(&["crawl", &url, "--max-time", "0s"], "--max-time");
+    assert_usage_error(&["crawl", &url, "--max-time", "soon"], "not an age");
+}

@@ -376,6 +376,19 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 ))
             })
             .map(solo::Task::cancel_on_drop); // after the metrics linger too
+        let stopped_by = Rc::new(Cell::new(None));
+        let _deadline = sh.config.max_time.map(|d| {
+            let (stop, why) = (self.stop.clone(), stopped_by.clone());
+            solo::spawn(async move {
+                solo::sleep(d).await;
+                if !stop.is_stopped() {
+                    tracing::info!(seconds = d.as_secs_f64(), "max_time reached: stopping");
+                    why.set(Some("max_time"));
+                    stop.stop();
+                }
+            })
+            .cancel_on_drop()
+        });
 
         let mut engine = Engine {
             sh: sh.clone(),
@@ -392,6 +405,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             written_acks: Vec::new(),
             piped_leases: Default::default(),
             busiest: metrics.is_some(),
+            stopped_by: stopped_by.clone(),
         };
         let interrupted = engine.run_loop(&self.stop, &live).await;
         if let Some(r) = &remote {
@@ -445,6 +459,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             interrupted: interrupted || failed,
         });
         summary.buffered_peak_bytes = budget.peak() as u64;
+        summary.stopped_by = stopped_by.get().map(str::to_owned);
         summary.seeds_ok = seeds.ok;
         summary.resumed = resumed;
         summary.seeds_failed = seeds.failed;

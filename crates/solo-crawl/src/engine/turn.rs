@@ -21,6 +21,11 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
         let mut interrupted = false;
         loop {
             let now = solo::time::now();
+            if !interrupted && !stop.is_stopped() && self.items_spent() {
+                tracing::info!("max_items reached: stopping");
+                self.stopped_by.set(Some("max_items"));
+                stop.stop();
+            }
             if !interrupted && (stop.is_stopped() || self.writer.failed() || self.damaged.is_some())
             {
                 interrupted = true;
@@ -117,6 +122,19 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 }
             }
         }
+    }
+
+    /// `max_items` items came out of the spider (through the pipelines:
+    /// kept by them).
+    fn items_spent(&self) -> bool {
+        self.sh.config.max_items.is_some_and(|m| {
+            let c = &self.sh.stats.borrow().counts;
+            let n = match self.pipelines {
+                Some(_) => c.items_kept,
+                None => c.items,
+            };
+            n >= m
+        })
     }
 
     /// The shared frontier's part of a loop turn: leases dropped by the
