@@ -65,6 +65,49 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         }
     }
 
+    /// Wraps the fetcher the crawl would use (by default the HTTP client
+    /// of [`fetch::client`], built at [`run`](Crawler::run) with the
+    /// start URLs' networks allowed) in one of the caller's: a
+    /// downloader middleware, as Scrapy's `DOWNLOADER_MIDDLEWARES`, that
+    /// can change each request before it is sent (`process_request`: a
+    /// header, a signature) and each answer or error after
+    /// (`process_response`, `process_exception`). The crawl's rules
+    /// (redirects, retries, robots.txt, politeness) stay around it, and
+    /// the address guard stays inside it. Wrap more than once to stack.
+    ///
+    /// ```
+    /// use solo_crawl::fetch::{Fetch, FetchError, FetchRequest, Fetched};
+    /// use solo_crawl::{demo_site::DemoSite, Config, Crawler, LinkSpider};
+    ///
+    /// /// Signs every request (a header the API wants).
+    /// struct Signed<F>(F);
+    /// impl<F: Fetch> Fetch for Signed<F> {
+    ///     async fn fetch(&self, req: &FetchRequest) -> Result<Fetched, FetchError> {
+    ///         let mut req = req.clone();
+    ///         let sig = format!("v1-{}", req.url.path().len());
+    ///         req.headers.push(("X-Signature".into(), sig));
+    ///         self.0.fetch(&req).await
+    ///     }
+    /// }
+    ///
+    /// let site = DemoSite::start(20).unwrap();
+    /// let crawl = Crawler::new(LinkSpider::new(vec![site.url()]), Config::default())
+    ///     .wrap_fetcher(Signed);
+    /// let summary = solo::run(crawl.run()).unwrap();
+    /// assert!(summary.counts.pages > 0);
+    /// ```
+    pub fn wrap_fetcher<G: Fetch>(self, wrap: impl FnOnce(F) -> G + 'static) -> Crawler<S, G> {
+        let make = self.fetcher;
+        Crawler {
+            spider: self.spider,
+            fetcher: Box::new(move |c: &Config| make(c).map(wrap)),
+            config: self.config,
+            output: self.output,
+            stop: self.stop,
+            pipelines: self.pipelines,
+        }
+    }
+
     /// Sends the spider's items through these stages before they are
     /// written (see [`pipeline`](crate::pipeline)): opened before the
     /// crawl, closed (awaited) after it.
