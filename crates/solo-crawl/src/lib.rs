@@ -18,7 +18,9 @@
 //! [`Crawler`], [`Config`], [`Spider`], [`Request`], [`Response`],
 //! [`Output`], [`PageRecord`], [`Summary`], [`CrawlError`],
 //! [`FormRequest`], [`StopHandle`], [`AutoThrottle`], [`SitemapRules`],
-//! [`CrawlRules`], [`Rule`], [`LinkExtractor`] —
+//! [`CrawlRules`], [`Rule`], [`LinkExtractor`],
+//! [`Selector`] and [`SelectorList`] (XPath and CSS, Scrapy's `get` /
+//! `getall`) —
 //! and in these
 //! modules:
 //!
@@ -55,6 +57,7 @@
 //! | `directives` | what a page says about crawling it: robots meta, `X-Robots-Tag`, meta refresh |
 //! | `sitemap` | robots.txt `Sitemap:` lines, sitemap indexes and urlsets (gzip too), bounds, [`SitemapRules`] |
 //! | `response` | [`Response`] and its lazily parsed views, CSS selection |
+//! | `selector` | [`Selector`], [`SelectorList`]: XPath 1.0 and CSS as Scrapy's selectors, `get`/`getall`; the DOM seen as an XPath tree |
 //! | `spider` | the [`Spider`] trait, [`Output`], [`LinkSpider`] |
 //! | `link_extractor` | [`LinkExtractor`]: a page's links chosen by pattern, domain, extension, region, text |
 //! | `crawl_rules` | [`CrawlRules`] and [`Rule`]: Scrapy's `CrawlSpider` rules, links to callbacks |
@@ -143,6 +146,7 @@ mod requisites;
 mod response;
 mod robots;
 pub mod secrets;
+mod selector;
 mod session;
 pub mod settings;
 mod sink;
@@ -172,6 +176,7 @@ pub use redis_link::{crawl_status, no_such_crawl, share_settings, shared_setting
 pub use request::{Request, RequestExtras};
 pub use response::{Response, SelectError};
 pub use secrets::redact_text;
+pub use selector::{Selector, SelectorList, XPathError};
 pub use sitemap::{lastmod_time, SitemapLimits, SitemapRole, SitemapRules};
 pub use spider::{Failure, LinkCallback, LinkSpider, Output, Spider};
 pub use stats::{Counters, Summary};

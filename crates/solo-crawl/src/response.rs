@@ -21,6 +21,7 @@ use url::Url;
 use crate::fetch::header;
 use crate::links::{self, PageScan};
 use crate::request::{Request, RequestExtras};
+use crate::selector::{self, Selector, SelectorList, XPathError, XPathIndex};
 
 /// A fetched page, with lazily parsed views of it.
 ///
@@ -57,6 +58,9 @@ pub struct Response {
     /// The charset `text` was decoded with (set with it).
     charset: OnceCell<&'static Encoding>,
     html: OnceCell<Option<Html>>,
+    /// Document order over `html`, for XPath (built with the first
+    /// selector).
+    xpath_index: OnceCell<XPathIndex>,
     scan: OnceCell<Option<PageScan>>,
 }
 
@@ -107,6 +111,7 @@ impl Response {
             text: OnceCell::new(),
             charset: OnceCell::new(),
             html: OnceCell::new(),
+            xpath_index: OnceCell::new(),
             scan: OnceCell::new(),
         }
     }
@@ -487,6 +492,65 @@ impl Response {
             Some(h) => h.select(&sel).collect(),
             None => Vec::new(),
         })
+    }
+
+    /// The results of XPath 1.0 expression `expr` over the page (Scrapy's
+    /// `response.xpath`): elements, text nodes (`//h1/text()`), attribute
+    /// values (`//a/@href`) or one scalar (`count(//li)`,
+    /// `string(//title)`, `boolean(//form)`), read with
+    /// [`get`](SelectorList::get) and [`getall`](SelectorList::getall);
+    /// each selected element can be queried again
+    /// ([`Selector::xpath`], [`Selector::css`]). Empty for a page that is
+    /// not HTML. Element names are matched without namespaces, as in
+    /// Scrapy's HTML responses; the DOM is html5ever's, as browsers build
+    /// it, so a table's rows are under an implied `tbody` (lxml, under
+    /// Scrapy, leaves it out).
+    ///
+    /// ```
+    /// let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200,
+    ///     vec![("content-type".into(), "text/html".into())],
+    ///     r#"<title>Shop</title><div class="p"><a href="/1">One</a></div><div class="p"><a href="/2">Two</a></div>"#.into());
+    /// assert_eq!(r.xpath("//title/text()").unwrap().get().as_deref(), Some("Shop"));
+    /// assert_eq!(r.xpath("//a/@href").unwrap().getall(), ["/1", "/2"]);
+    /// assert_eq!(r.xpath("count(//div[@class='p'])").unwrap().get().as_deref(), Some("2"));
+    /// for product in r.xpath("//div[@class='p']").unwrap() {
+    ///     let name = product.xpath("./a/text()").unwrap().get();
+    ///     assert!(name.is_some());
+    /// }
+    /// assert!(r.xpath("//a[").is_err());
+    /// ```
+    pub fn xpath(&self, expr: &str) -> Result<SelectorList<'_>, XPathError> {
+        match self.document() {
+            Some(doc) => doc.xpath(expr),
+            None => selector::parse(expr).map(|_| SelectorList::default()),
+        }
+    }
+
+    /// The elements matching a CSS selector, as [`Selector`]s (Scrapy's
+    /// `response.css`) that can be queried again with XPath or CSS; none
+    /// for non-HTML. [`select`](Response::select) gives scraper's elements
+    /// instead.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "<div class=p><a href=/1>One</a></div>".into());
+    /// let hrefs = r.css("div.p").unwrap().xpath("./a/@href").unwrap().getall();
+    /// assert_eq!(hrefs, ["/1"]);
+    /// ```
+    pub fn css(&self, css: &str) -> Result<SelectorList<'_>, SelectError> {
+        match self.document() {
+            Some(doc) => doc.css(css),
+            None => crate::css::parse(css)
+                .map(|_| SelectorList::default())
+                .map_err(SelectError),
+        }
+    }
+
+    /// The document node, for XPath and CSS selectors; `None` for
+    /// non-HTML.
+    pub(crate) fn document(&self) -> Option<Selector<'_>> {
+        let html = self.html()?;
+        let index = self.xpath_index.get_or_init(|| XPathIndex::of(html));
+        Some(selector::document(html, index))
     }
 
     /// The body parsed as JSON: a [`serde_json::Value`], or any type that

@@ -725,6 +725,111 @@ impl Spider for ShopAt {
     }
 }
 
+/// Crawls with `spider` (page records into `pages`): the summary and
+/// the items, sorted by their `name`.
+async fn crawl_for_items<S: Spider>(
+    spider: S,
+    pages: solo_crawl::output::SharedBuf,
+) -> (solo_crawl::Summary, Vec<serde_json::Value>) {
+    let items = solo_crawl::output::SharedBuf::default();
+    let out = solo_crawl::OutputConfig {
+        pages: solo_crawl::Target::Buffer(pages),
+        items: solo_crawl::Target::Buffer(items.clone()),
+        ..Default::default()
+    };
+    let summary = solo_crawl::Crawler::new(spider, quick())
+        .output(out)
+        .run()
+        .await
+        .unwrap();
+    let text = String::from_utf8(items.lock().unwrap().clone()).unwrap();
+    let mut got: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    got.sort_by_key(|v| v["name"].as_str().unwrap().to_owned());
+    (summary, got)
+}
+
+/// A spider written with XPath as Scrapy spiders are: nested
+/// `.xpath('./...')` per product, `text()`, `@href`, scalars, and CSS
+/// mixed in.
+struct XPathShop(url::Url);
+
+impl Spider for XPathShop {
+    type Callback = Cb;
+
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        vec![Request::new(self.0.clone(), Cb::List)]
+    }
+
+    async fn parse(&self, cb: Cb, response: &Response, out: &mut Output<Cb>) {
+        match cb {
+            Cb::List => {
+                let count = response.xpath("count(//div[@class='product'])").unwrap();
+                assert_eq!(count.get().as_deref(), Some("2"));
+                for product in response.xpath("//div[@class='product']").unwrap() {
+                    let name = product.xpath("./h2/text()").unwrap().get().unwrap();
+                    let href = product.xpath("./a/@href").unwrap().get().unwrap();
+                    let r = response.follow(&href, Cb::Detail).unwrap();
+                    out.follow(r.with_meta(serde_json::json!({ "name": name })));
+                }
+                let next = response.xpath("//a[@rel='next']/@href").unwrap().get();
+                if let Some(next) = next {
+                    out.follow(response.follow(&next, Cb::List).unwrap());
+                }
+            }
+            Cb::Detail => {
+                let price = response.xpath("normalize-space(//span[@class='price'])");
+                let tags = response.css("ul.tags").unwrap().xpath("li/text()").unwrap();
+                out.item(serde_json::json!({
+                    "name": response.meta()["name"],
+                    "price": price.unwrap().get(),
+                    "tags": tags.getall(),
+                }));
+            }
+            Cb::Boom => {}
+        }
+    }
+}
+
+#[test]
+fn a_spider_parses_with_xpath() {
+    solo::run(async {
+        let product = |name: &str, href: &str| {
+            format!(r#"<div class="product"><h2>{name}</h2><a href="{href}">more</a></div>"#)
+        };
+        let site = start(move |path: String| {
+            let body = match path.as_str() {
+                "/" => format!(
+                    r#"{}{}<a rel="next" href="/page2">next</a>"#,
+                    product("Teapot", "/p/1"),
+                    product("Cup", "/p/2")
+                ),
+                "/page2" => format!("{}{}", product("Pot", "/p/3"), product("Lid", "/p/4")),
+                "/p/1" => r#"<span class="price"> 12
+                    EUR </span><ul class="tags"><li>tea</li><li>china</li></ul>"#
+                    .into(),
+                p => format!(r#"<span class="price">{}</span>"#, p.len()),
+            };
+            async move { SiteResponse::html(body) }
+        })
+        .await;
+        let spider = XPathShop(site.base.clone());
+        let (summary, got) = crawl_for_items(spider, Default::default()).await;
+        assert_eq!(summary.counts.pages, 6);
+        assert_eq!(
+            got,
+            [
+                serde_json::json!({"name": "Cup", "price": "4", "tags": []}),
+                serde_json::json!({"name": "Lid", "price": "4", "tags": []}),
+                serde_json::json!({"name": "Pot", "price": "4", "tags": []}),
+                serde_json::json!({"name": "Teapot", "price": "12 EUR", "tags": ["tea", "china"]}),
+            ]
+        );
+    });
+}
+
 #[test]
 fn a_spider_with_callbacks_items_and_a_panic() {
     solo::run(async {
@@ -742,17 +847,8 @@ fn a_spider_with_callbacks_items_and_a_panic() {
         })
         .await;
         let pages = solo_crawl::output::SharedBuf::default();
-        let items = solo_crawl::output::SharedBuf::default();
-        let out = solo_crawl::OutputConfig {
-            pages: solo_crawl::Target::Buffer(pages.clone()),
-            items: solo_crawl::Target::Buffer(items.clone()),
-            ..Default::default()
-        };
-        let summary = solo_crawl::Crawler::new(ShopAt(site.base.clone()), quick())
-            .output(out)
-            .run()
-            .await
-            .unwrap();
+        let spider = ShopAt(site.base.clone());
+        let (summary, got) = crawl_for_items(spider, pages.clone()).await;
         assert_eq!(summary.counts.pages, 6);
         assert_eq!(summary.counts.items, 5);
         assert_eq!(
@@ -760,12 +856,6 @@ fn a_spider_with_callbacks_items_and_a_panic() {
             0,
             "only the callback's requests are followed"
         );
-        let text = String::from_utf8(items.lock().unwrap().clone()).unwrap();
-        let mut got: Vec<serde_json::Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        got.sort_by_key(|v| v["name"].as_str().unwrap().to_owned());
         assert_eq!(
             got,
             [
