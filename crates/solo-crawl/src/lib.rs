@@ -57,7 +57,7 @@
 //! | `directives` | what a page says about crawling it: robots meta, `X-Robots-Tag`, meta refresh |
 //! | `sitemap` | robots.txt `Sitemap:` lines, sitemap indexes and urlsets (gzip too), bounds, [`SitemapRules`] |
 //! | `response` | [`Response`] and its lazily parsed views, CSS selection |
-//! | `selector` | [`Selector`], [`SelectorList`]: XPath 1.0 and CSS as Scrapy's selectors, `get`/`getall`; the DOM seen as an XPath tree |
+//! | `selector` | [`Selector`], [`SelectorList`]: XPath 1.0 and CSS as Scrapy's selectors, `get`/`getall`; the DOM seen as an XPath tree; XML bodies (feeds, sitemaps) as a DOM |
 //! | `spider` | the [`Spider`] trait, [`Output`], [`LinkSpider`] |
 //! | `link_extractor` | [`LinkExtractor`]: a page's links chosen by pattern, domain, extension, region, text |
 //! | `crawl_rules` | [`CrawlRules`] and [`Rule`]: Scrapy's `CrawlSpider` rules, links to callbacks |

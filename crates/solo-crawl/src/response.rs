@@ -6,7 +6,8 @@
 //! and the views computed from it on first use and then cached: decoded
 //! text, the streaming scan (title, base, links) every page gets — done on
 //! a helper thread for big bodies, so the loop does not stall — and the
-//! parsed HTML document (a DOM) that only CSS selection needs.
+//! parsed HTML document (a DOM) that only selectors need, or an XML
+//! body's tree.
 //! Must not: fetch anything or touch the crawl's state.
 
 use std::cell::OnceCell;
@@ -58,8 +59,10 @@ pub struct Response {
     /// The charset `text` was decoded with (set with it).
     charset: OnceCell<&'static Encoding>,
     html: OnceCell<Option<Html>>,
-    /// Document order over `html`, for XPath (built with the first
-    /// selector).
+    /// An XML body as a DOM, for XPath.
+    xml: OnceCell<Option<Html>>,
+    /// Document order over `html` or `xml`, for XPath (built with the
+    /// first selector).
     xpath_index: OnceCell<XPathIndex>,
     scan: OnceCell<Option<PageScan>>,
 }
@@ -111,6 +114,7 @@ impl Response {
             text: OnceCell::new(),
             charset: OnceCell::new(),
             html: OnceCell::new(),
+            xml: OnceCell::new(),
             xpath_index: OnceCell::new(),
             scan: OnceCell::new(),
         }
@@ -500,11 +504,14 @@ impl Response {
     /// `string(//title)`, `boolean(//form)`), read with
     /// [`get`](SelectorList::get) and [`getall`](SelectorList::getall);
     /// each selected element can be queried again
-    /// ([`Selector::xpath`], [`Selector::css`]). Empty for a page that is
-    /// not HTML. Element names are matched without namespaces, as in
-    /// Scrapy's HTML responses; the DOM is html5ever's, as browsers build
-    /// it, so a table's rows are under an implied `tbody` (lxml, under
-    /// Scrapy, leaves it out).
+    /// ([`Selector::xpath`], [`Selector::css`]). An XML body (by its
+    /// `Content-Type`: `text/xml`, `application/xml`, `...+xml`; feeds,
+    /// sitemaps) is read as XML; anything else that is not HTML gives an
+    /// empty list. Names are matched without namespaces (`//url/loc` in a
+    /// sitemap, `//link` for `atom:link`), as in Scrapy's HTML responses
+    /// and after its `remove_namespaces()`. The HTML DOM is html5ever's,
+    /// as browsers build it, so a table's rows are under an implied
+    /// `tbody` (lxml, under Scrapy, leaves it out).
     ///
     /// ```
     /// let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200,
@@ -527,8 +534,9 @@ impl Response {
     }
 
     /// The elements matching a CSS selector, as [`Selector`]s (Scrapy's
-    /// `response.css`) that can be queried again with XPath or CSS; none
-    /// for non-HTML. [`select`](Response::select) gives scraper's elements
+    /// `response.css`) that can be queried again with XPath or CSS; in an
+    /// XML body too (see [`xpath`](Response::xpath)), none in anything
+    /// else. [`select`](Response::select) gives scraper's elements
     /// instead.
     ///
     /// ```
@@ -545,10 +553,18 @@ impl Response {
         }
     }
 
-    /// The document node, for XPath and CSS selectors; `None` for
-    /// non-HTML.
-    pub(crate) fn document(&self) -> Option<Selector<'_>> {
-        let html = self.html()?;
+    /// The document node, for XPath and CSS selectors: the HTML DOM, or
+    /// for an XML body (feeds, sitemaps) its tree; `None` for anything
+    /// else.
+    fn document(&self) -> Option<Selector<'_>> {
+        let xml = || {
+            let xml = selector::xml::is_xml(self.content_type());
+            xml.then(|| selector::xml::parse(self.text()))
+        };
+        let html = match self.html() {
+            Some(h) => h,
+            None => self.xml.get_or_init(xml).as_ref()?,
+        };
         let index = self.xpath_index.get_or_init(|| XPathIndex::of(html));
         Some(selector::document(html, index))
     }

@@ -6,7 +6,8 @@
 //! node, and [`XPathError`]: a one-line error naming the expression and
 //! what is wrong, also for an expression too deep to parse safely or too
 //! costly on the page at hand.
-//! Must not: parse the page (the [`Response`](crate::Response) owns its
+//! XML bodies get the same DOM type (`xml`).
+//! Must not: parse HTML (the [`Response`](crate::Response) owns its
 //! DOM) or hold on to anything past the response.
 //!
 //! ## Why `xpath-eval`
@@ -35,6 +36,7 @@
 //! a quarter of a second.
 
 mod dom;
+pub(crate) mod xml;
 
 use std::fmt;
 

@@ -394,7 +394,7 @@ fn xml(text: &str, base: &Url, max: usize) -> Sitemap {
 /// declared: lxml, Scrapy's parser, drops it too); the reference as
 /// written when it is no reference at all (`&b=2;`, `&#xZZ;`: a bare `&`
 /// whose text happens to reach a `;`).
-fn reference(r: &quick_xml::events::BytesRef<'_>) -> std::borrow::Cow<'static, str> {
+pub(crate) fn reference(r: &quick_xml::events::BytesRef<'_>) -> std::borrow::Cow<'static, str> {
     if let Ok(Some(ch)) = r.resolve_char_ref() {
         return ch.to_string().into();
     }

@@ -257,3 +257,76 @@ fn a_costly_expression_on_a_deep_page_gives_up_with_an_error() {
     // The budget is per evaluation: the next one runs in full.
     assert_eq!(all(&r, "count(//div)"), ["5000"]);
 }
+
+fn xml(ct: &str, body: &str) -> Response {
+    let url = url::Url::parse("http://a.test/feed").unwrap();
+    Response::new(
+        url,
+        200,
+        vec![("content-type".into(), ct.into())],
+        body.to_owned().into(),
+    )
+}
+
+#[test]
+fn feeds_and_sitemaps_are_read_as_xml_names_without_namespaces() {
+    let rss = xml(
+        "application/rss+xml; charset=utf-8",
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>Feed</title>
+<atom:link href="http://a.test/feed" rel="self"/>
+<item><title>One &amp; two &#65;</title><link>http://a.test/1</link>
+<description><![CDATA[<p>hi</p>]]></description><!-- c --><?pi data?></item>
+<item><title>Three</title><link>http://a.test/3</link></item></channel></rss>"#,
+    );
+    // `link` stays an element with text (HTML would make it empty).
+    assert_eq!(
+        all(&rss, "//item/link/text()"),
+        ["http://a.test/1", "http://a.test/3"]
+    );
+    assert_eq!(all(&rss, "//item/title/text()"), ["One & two A", "Three"]);
+    assert_eq!(all(&rss, "//channel/link/@href"), ["http://a.test/feed"]);
+    assert_eq!(all(&rss, "//description/text()"), ["<p>hi</p>"]);
+    assert_eq!(all(&rss, "//rss/@*"), ["2.0"], "xmlns is no attribute");
+    assert_eq!(one(&rss, "//item/comment()").as_deref(), Some("<!-- c -->"));
+    assert_eq!(
+        one(&rss, "//processing-instruction('pi')").as_deref(),
+        Some("<?pi data?>")
+    );
+    assert_eq!(rss.css("item > title").unwrap().len(), 2);
+    let sitemap = xml(
+        "text/xml",
+        r#"<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<url><loc>http://a.test/a</loc><lastmod>2026-01-01</lastmod></url><url><loc>http://a.test/b</loc></url></urlset>"#,
+    );
+    assert_eq!(
+        all(&sitemap, "//url/loc/text()"),
+        ["http://a.test/a", "http://a.test/b"]
+    );
+    assert_eq!(
+        all(&sitemap, "//url[lastmod]/loc/text()"),
+        ["http://a.test/a"]
+    );
+}
+
+#[test]
+fn hostile_xml_is_read_in_linear_time_and_entities_are_not_expanded() {
+    // A declared entity stays unexpanded (no billion laughs).
+    let laughs = xml(
+        "application/xml",
+        r#"<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><x>&b;&b;</x>"#,
+    );
+    assert_eq!(all(&laughs, "string(/x)"), [""]);
+    // 100,000 nested elements (xml5ever takes seconds), then as many end
+    // tags that close nothing.
+    let body = format!("{}{}", "<a>".repeat(100_000), "</z>".repeat(100_000));
+    let deep = xml("application/xml", &body);
+    assert_eq!(all(&deep, "count(/a)"), ["1"]);
+    assert_eq!(all(&deep, "count((//a)[last()]/parent::a)"), ["1"]);
+    // Not well-formed: recovered as far as it goes.
+    let broken = xml("text/xml", "<r><a>1<b>2</a><c>3</c></r><d>");
+    assert_eq!(all(&broken, "//r/*/text()"), ["1", "3"]);
+    assert_eq!(all(&broken, "//a/b/text()"), ["2"]);
+    let cut = xml("text/xml", "<r><a>1</a><b>2 < 3</b><c>3</c></r>");
+    assert_eq!(all(&cut, "//r/*/text()"), ["1", "2 "]);
+}
