@@ -258,8 +258,9 @@ pub struct Config {
     /// Turn the private-network guard off: connect to loopback, private,
     /// link-local (cloud metadata), carrier-grade NAT and other special
     /// addresses wherever links, redirects or DNS point. Off by default:
-    /// those are refused (error kind `blocked_address`) except in the
-    /// networks the start URLs resolve to. `deny_networks` still apply.
+    /// those are refused (error kind `blocked_address`) except where the
+    /// start URLs are (an address typed: its network; a name: its own
+    /// addresses). `deny_networks` still apply.
     pub allow_private_networks: bool,
     /// More networks the crawl may connect to (e.g. `10.20.0.0/16` for an
     /// intranet the start URLs do not cover). The most specific rule

@@ -87,8 +87,10 @@
 //! proxy into private networks (server-side request forgery). By default
 //! a crawl refuses loopback, private, link-local, carrier-grade NAT,
 //! multicast and other non-public addresses (IPv4-mapped, 6to4 and NAT64
-//! forms included), **except the networks its start URLs resolve to**, so
-//! crawling `127.0.0.1` or an intranet host needs no setting. The check is
+//! forms included), **except where its start URLs are** (a start URL
+//! typed as an address opens its network, a start host name its own
+//! non-public answers, each address alone), so crawling `127.0.0.1` or
+//! an intranet host needs no setting. The check is
 //! solo-http's [`AddressPolicy`](solo_http::AddressPolicy), run on each
 //! address actually connected to, after DNS, for pages, redirects and
 //! robots.txt alike; a refused page is recorded with the error kind

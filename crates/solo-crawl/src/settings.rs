@@ -215,7 +215,8 @@ pub struct CrawlSettings {
     /// one address), repeatable. By default the crawl never connects to
     /// loopback, private, link-local (cloud metadata), carrier-grade NAT or
     /// other non-public addresses, wherever links, redirects or DNS point,
-    /// except in the networks its start URLs resolve to.
+    /// except where its start URLs are (a start URL typed as an address:
+    /// its network; a start host name: its own addresses).
     #[arg(long = "allow-network", value_name = "CIDR", value_parser = parse_network)]
     #[serde(serialize_with = "as_strings")]
     pub allow_network: Vec<solo_http::IpNet>,

@@ -8,14 +8,18 @@
 //!
 //! Design: what the user typed is trusted, what DNS answered is not. A
 //! start URL whose host is an address opens that address's network. A
-//! start host that is a name opens the networks of its answers only
-//! when every answer is special (an intranet or local name: a name with
+//! start host that is a name opens its own answers, each address alone
+//! (not its network: one seed of a long list that resolves to 10.1.2.3
+//! must not open 10.0.0.0/8 to every link of the crawl), and only when
+//! every answer is special (an intranet or local name: a name with
 //! public addresses is a public site, and a private answer beside them
-//! is a DNS trick), and then only networks where sites live (loopback,
+//! is a DNS trick), and then only in networks where sites live (loopback,
 //! RFC 1918, carrier-grade NAT, unique local): never link-local, where
 //! cloud metadata services answer, nor "this network", multicast or the
 //! reserved ranges. What is not opened is said once, with the flag that
-//! opens it.
+//! opens it; what is opened is logged at info. The guard is by address:
+//! an opened address is open on every port, to every name that resolves
+//! to it.
 
 use std::net::IpAddr;
 
@@ -51,10 +55,14 @@ pub(crate) fn opened(host: &str, answers: &[IpAddr]) -> Opened {
         return out;
     }
     let mut refused = Vec::new();
-    for r in special {
+    for (ip, r) in answers
+        .iter()
+        .filter_map(|ip| special_range(*ip).map(|r| (*ip, r)))
+    {
         if literal || r.hosts_sites() {
-            if !out.nets.contains(&r.net) {
-                out.nets.push(r.net);
+            let net = if literal { r.net } else { IpNet::from(ip) };
+            if !out.nets.contains(&net) {
+                out.nets.push(net);
             }
         } else if !refused.iter().any(|(n, _)| *n == r.net) {
             refused.push((r.net, r.name));
@@ -105,15 +113,17 @@ mod tests {
     }
 
     #[test]
-    fn a_local_or_intranet_name_opens_its_networks() {
+    fn a_local_or_intranet_name_opens_its_own_addresses_only() {
         let o = opened("localhost", &ips(&["127.0.0.1", "::1"]));
         assert_eq!(
             (nets(&o), o.warning),
-            (vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()], None)
+            (vec!["127.0.0.1/32".to_owned(), "::1/128".to_owned()], None)
         );
+        // Not 10.0.0.0/8: a seed resolving there opened the whole network
+        // to every link and redirect of the crawl.
         assert_eq!(
-            nets(&opened("wiki.corp", &ips(&["10.1.2.3"]))),
-            ["10.0.0.0/8"]
+            nets(&opened("wiki.corp", &ips(&["10.1.2.3", "10.1.2.4"]))),
+            ["10.1.2.3/32", "10.1.2.4/32"]
         );
     }
 
@@ -125,7 +135,7 @@ mod tests {
             "start.test",
             &ips(&["127.0.0.1", "169.254.169.254", "0.0.0.0"]),
         );
-        assert_eq!(nets(&o), ["127.0.0.0/8"]);
+        assert_eq!(nets(&o), ["127.0.0.1/32"]);
         let w = o.warning.unwrap();
         assert!(
             w.contains("169.254.0.0/16")

@@ -412,3 +412,43 @@ fn a_start_hosts_dns_answer_does_not_open_this_network_or_link_local() {
         assert_eq!(site.count("/"), 1, "the start host's loopback stays open");
     });
 }
+
+#[test]
+fn a_start_name_opens_its_own_addresses_not_their_network() {
+    solo::run(async {
+        // The seed "wiki.test" resolves to 127.0.0.1 only; its page links
+        // to another loopback address (127.0.0.2 stands for the rest of
+        // the private network: another service on the same network).
+        let trap = Trap::new();
+        let other = format!("http://127.0.0.2:{}/secret", trap.port());
+        let site = start(move |path: String| {
+            let other = other.clone();
+            async move {
+                match path.as_str() {
+                    "/" => page("wiki", &[&other, "/next"]),
+                    "/next" => page("next", &[]),
+                    _ => SiteResponse::status(404),
+                }
+            }
+        })
+        .await;
+        let port = site.base.port().unwrap();
+        let cfg = Config {
+            stay_on_start_hosts: false,
+            obey_robots: false,
+            resolver: Some(table(&[("wiki.test", "127.0.0.1")])),
+            ..quick()
+        };
+        let start_url = url::Url::parse(&format!("http://wiki.test:{port}/")).unwrap();
+        let (_, records) = crawl_links(vec![start_url], cfg).await;
+        // Before: the seed's answer opened 127.0.0.0/8 to every link.
+        assert!(!trap.was_reached(), "127.0.0.2 was reached: {records:#?}");
+        let refused = blocked(&records);
+        assert_eq!(refused.len(), 1, "{records:#?}");
+        assert!(
+            refused[0].error.as_deref().unwrap().contains("127.0.0.2"),
+            "{records:#?}"
+        );
+        assert_eq!(site.count("/next"), 1, "the seed's own address stays open");
+    });
+}
