@@ -560,6 +560,13 @@ impl CrawlSettings {
 /// // A flag a state from an older version does not know is off there.
 /// let flag = BTreeMap::from([("page-requisites".to_owned(), "false".to_owned())]);
 /// assert!(solo_crawl::settings::differences(&BTreeMap::new(), &flag).is_empty());
+/// // URL credentials are never shown.
+/// let pw = |p: &str| BTreeMap::from([("urls".to_owned(), format!("[\"http://al:{p}@a.test/\"]"))]);
+/// assert_eq!(solo_crawl::settings::differences(&pw("old"), &pw("new")),
+///     ["urls: a URL's credentials differ (masked)"]);
+/// let more = BTreeMap::from([("urls".to_owned(), "[\"http://al:new@a.test/\", \"http://b.test/\"]".to_owned())]);
+/// let d = solo_crawl::settings::differences(&pw("old"), &more).join("");
+/// assert!(d.contains("b.test") && !d.contains("old") && !d.contains("new"), "{d}");
 /// ```
 pub fn differences(
     stored: &BTreeMap<String, String>,
@@ -598,6 +605,23 @@ pub fn differences(
                 }
                 _ => Some(format!("{k}: {a} (stored) -> {b} (now)")),
             }
+            // URLs' credentials (start URLs, sitemaps) are masked too.
+            .map(|line| match crate::secrets::redact_text(&line) {
+                std::borrow::Cow::Borrowed(_) => line,
+                std::borrow::Cow::Owned(masked) => {
+                    let (ma, mb) = (
+                        crate::secrets::redact_text(a),
+                        crate::secrets::redact_text(b),
+                    );
+                    match (as_set(&ma), as_set(&mb)) {
+                        (Some(x), Some(y)) if x == y => {
+                            format!("{k}: a URL's credentials differ (masked)")
+                        }
+                        _ if ma == mb => format!("{k}: a URL's credentials differ (masked)"),
+                        _ => masked,
+                    }
+                }
+            })
         })
         .collect()
 }
