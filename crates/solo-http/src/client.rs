@@ -316,6 +316,13 @@ impl ClientBuilder {
     /// [`max_connections_per_host`](ClientBuilder::max_connections_per_host)
     /// does not.
     ///
+    /// A host with several addresses has them raced (Happy Eyeballs,
+    /// RFC 8305, as in browsers, curl and aiohttp): the next address is
+    /// tried 250 ms after the previous one (or at once when it fails)
+    /// while the earlier ones keep going, and the first connection made
+    /// is used; the limit covers the whole race. So an address that does
+    /// not answer costs 250 ms, not the connect timeout.
+    ///
     /// ```
     /// let _c = solo_http::Client::builder()
     ///     .connect_timeout(std::time::Duration::from_secs(3))

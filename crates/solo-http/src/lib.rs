@@ -197,6 +197,7 @@ mod cookie;
 mod decode;
 mod dns;
 mod error;
+mod eyeballs;
 mod gzip;
 pub mod multipart;
 mod policy;

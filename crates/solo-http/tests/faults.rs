@@ -3,10 +3,11 @@
 
 mod common;
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use common::{failure, run, start, start_faulty, start_raw, text, Server};
-use solo_http::{Client, ErrorKind, Phase};
+use common::{failure, ok_server_on, run, start, start_faulty, start_raw, text, Server};
+use solo_http::{AddressPolicy, Client, ErrorKind, Phase, Resolving};
 
 /// The client still works against the faulty server.
 async fn still_works(client: &Client, s: &Server) {
@@ -325,5 +326,63 @@ fn a_server_that_stops_reading_the_upload_hits_the_read_timeout() {
         let e = client.post(s.url("/upload")).body(body).send().await;
         let e = e.expect_err("the server never reads the body");
         assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Read), "{e}");
+    });
+}
+
+/// A listener on `ip` (port chosen by the system) whose connects hang:
+/// its backlog is 0 and filled, so the kernel drops new SYNs. `None` if
+/// this machine answers them anyway. Keep it alive while it is used.
+fn hanging_listener(ip: [u8; 4]) -> Option<(SocketAddr, Vec<socket2::Socket>)> {
+    use socket2::{Domain, Socket, Type};
+    let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    l.bind(&SocketAddr::from((ip, 0)).into()).unwrap();
+    l.listen(0).unwrap();
+    let addr = l.local_addr().unwrap().as_socket().unwrap();
+    let mut kept = vec![l];
+    for _ in 0..16 {
+        let c = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        match c.connect_timeout(&addr.into(), Duration::from_millis(300)) {
+            Ok(()) => kept.push(c),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return Some((addr, kept)),
+            Err(e) => panic!("filling the backlog of {addr}: {e}"),
+        }
+    }
+    None
+}
+
+#[test]
+fn a_host_whose_first_address_hangs_is_reached_at_the_next() {
+    run(async {
+        let (hang, _kept) = hanging_listener([127, 0, 0, 2])
+            .expect("a connect to a full backlog on 127.0.0.2 should hang");
+        let accepted = ok_server_on(hang.port()).await.unwrap();
+        let both = |_: &str| -> Resolving {
+            let ips: Vec<IpAddr> = vec![[127, 0, 0, 2].into(), [127, 0, 0, 1].into()];
+            Box::pin(async move { Ok(ips) })
+        };
+        let url = format!("http://two.test:{}/", hang.port());
+        // The first address alone would use up the connect timeout.
+        let client = Client::builder()
+            .resolver(both)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        assert_eq!(text(&client, &url).await, "ok");
+        assert_eq!(accepted.get(), 1);
+        // The address policy still judges every address: with 127.0.0.1
+        // refused, only the hanging one is tried.
+        let client = Client::builder()
+            .resolver(both)
+            .address_policy(
+                AddressPolicy::public_only()
+                    .allow("127.0.0.0/8".parse().unwrap())
+                    .deny("127.0.0.1/32".parse().unwrap()),
+            )
+            .connect_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        let e = failure(&client, &url).await;
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Connect), "{e}");
+        assert_eq!(accepted.get(), 1);
     });
 }
