@@ -515,16 +515,19 @@ impl ClientBuilder {
         self
     }
 
-    /// Trusts `der` (a DER-encoded certificate) as a root, besides the
-    /// built-in Mozilla roots. Not a valid certificate: an error of kind
+    /// Trusts `cert` as a root, besides the built-in Mozilla roots: a
+    /// DER-encoded certificate, or PEM text (a `.pem`/`.crt` file as read)
+    /// with one or more `-----BEGIN CERTIFICATE-----` sections, all of
+    /// which are trusted. Not a valid certificate: an error of kind
     /// [`Tls`](crate::ErrorKind::Tls) at [`build`](ClientBuilder::build).
     ///
     /// ```
     /// let err = solo_http::Client::builder().add_root_certificate(b"junk".to_vec()).build().unwrap_err();
     /// assert_eq!(err.kind(), solo_http::ErrorKind::Tls);
+    /// assert!(err.to_string().contains("DER, or PEM"));
     /// ```
-    pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> ClientBuilder {
-        self.tls.extra_roots.push(der.into());
+    pub fn add_root_certificate(mut self, cert: impl Into<Vec<u8>>) -> ClientBuilder {
+        self.tls.extra_roots.push(cert.into());
         self
     }
 
