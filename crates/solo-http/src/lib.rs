@@ -133,6 +133,7 @@
 //! | `decode` | gzip/deflate/br decompression, charset detection |
 //! | `gzip` | gzip bodies of several members, bytes after the last |
 //! | `cookie` | [`CookieJar`], the opt-in cookie jar, and [`Cookie`], one cookie of it (to share a session) |
+//! | `cookie_date` | the dates of `Expires`, read as RFC 6265 says |
 //! | `error` | [`Error`], [`ErrorKind`], [`Phase`] |
 //!
 //! How the pieces run:
@@ -202,6 +203,7 @@ mod body;
 mod client;
 mod connect;
 mod cookie;
+mod cookie_date;
 mod decode;
 mod dns;
 mod error;
