@@ -159,7 +159,10 @@
 //!   requests wait their turn instead of opening more.
 //! - **Bodies stream.** A [`Response`] comes back with the head; its body
 //!   is read piece by piece on demand, decompressed as it comes, and cut
-//!   off with [`ErrorKind::TooLarge`] as soon as it passes the size limit.
+//!   off with [`ErrorKind::TooLarge`] as soon as it passes the size limit
+//!   (by default 64 MiB for a body collected whole, none for one streamed
+//!   with [`Response::chunk`]; [`ClientBuilder::max_body_size`] and
+//!   [`RequestBuilder::max_body_size`] set one for both).
 //!   Reading the body to its end gives the connection back to the pool.
 //! - **Errors, not panics.** Bad input (URL, header) is an error at send;
 //!   whatever a server sends is at worst an error.
