@@ -11,6 +11,16 @@
 //! [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge). A `Content-Length`
 //! above the limit fails at the first read, before any data is read.
 //!
+//! Which limit: the request's (`RequestBuilder::max_body_size`), else the
+//! client's when it was set (`ClientBuilder::max_body_size`), both for
+//! every way of reading. Without either, a body collected whole
+//! (`bytes`, `text`, `json`) is limited to [`DEFAULT_MAX_BODY_SIZE`], and
+//! a body streamed chunk by chunk is not limited (as with reqwest and
+//! aiohttp): it holds one chunk at a time. Compressed input is then
+//! decoded [`FEED`] bytes at a time, and a piece that decodes to more
+//! than [`PIECE_LIMIT`] is a decompression bomb (gzip and deflate cannot
+//! get there from 16 KiB; only a brotli stream made for it can).
+//!
 //! The body owns the pool [`Lease`] of its connection. At a clean end of
 //! the body the lease is marked reusable and dropped, which puts the
 //! connection back in the pool at once (before the caller even looks at
@@ -24,6 +34,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use solo::time::Instant;
 
+use crate::client::DEFAULT_MAX_BODY_SIZE;
 use crate::decode::{DecodeError, Decoder};
 use crate::error::{Error, ErrorKind, Phase};
 use crate::pool::Lease;
@@ -36,10 +47,20 @@ pub(crate) struct Deadline {
     pub(crate) limit: Duration,
 }
 
+/// How much compressed input is decoded at a time when a streamed body
+/// has no size limit.
+const FEED: usize = 16 << 10;
+
+/// The most one piece of [`FEED`] bytes may decode to when a streamed
+/// body has no size limit.
+const PIECE_LIMIT: u64 = DEFAULT_MAX_BODY_SIZE;
+
 /// The limits a body is read under.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Limits {
-    pub(crate) max_size: u64,
+    /// The size limit the request or client set; `None`: see the module
+    /// docs.
+    pub(crate) max_size: Option<u64>,
     pub(crate) read_timeout: Option<Duration>,
     pub(crate) deadline: Option<Deadline>,
 }
@@ -59,6 +80,10 @@ pub(crate) struct Body {
     raw_copy: Option<Vec<u8>>,
     /// The end of the body as sent was seen.
     received: bool,
+    /// The body is being collected whole (not streamed).
+    collecting: bool,
+    /// Compressed input not decoded yet.
+    pending: Bytes,
 }
 
 impl Body {
@@ -82,6 +107,8 @@ impl Body {
             keep_alive,
             raw_copy: None,
             received: false,
+            collecting: false,
+            pending: Bytes::new(),
         };
         if body.incoming.as_ref().is_some_and(|b| b.is_end_stream()) {
             // No body at all (HEAD, 204, 304): a Content-Length describes
@@ -108,6 +135,41 @@ impl Body {
         self.received
     }
 
+    /// The body is going to be collected whole: the default limit applies
+    /// when no other was set.
+    pub(crate) fn collecting(&mut self) {
+        self.collecting = true;
+    }
+
+    /// The size limit in force; `None` for none.
+    fn limit(&self) -> Option<u64> {
+        self.limits
+            .max_size
+            .or(self.collecting.then_some(DEFAULT_MAX_BODY_SIZE))
+    }
+
+    /// How much the decoder may give now.
+    fn room(&self) -> u64 {
+        match self.limit() {
+            Some(limit) => limit.saturating_sub(self.decoded),
+            None => PIECE_LIMIT,
+        }
+    }
+
+    /// The error of a decoded body, or piece, that is too large.
+    fn too_large(&self) -> Error {
+        match self.limit() {
+            Some(limit) => Error::too_large(limit),
+            None => Error::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "{FEED} bytes of the compressed response body decompress to more than \
+                     {PIECE_LIMIT} bytes (a decompression bomb?)"
+                ),
+            ),
+        }
+    }
+
     /// The next decoded chunk, `None` at the end.
     pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
         let r = self.next_decoded().await;
@@ -118,28 +180,34 @@ impl Body {
     }
 
     async fn next_decoded(&mut self) -> Result<Option<Bytes>, Error> {
-        if self.raw == 0
-            && self
-                .content_length
-                .is_some_and(|n| n > self.limits.max_size)
-        {
-            return Err(Error::too_large(self.limits.max_size));
+        if let (0, Some(limit), Some(length)) = (self.raw, self.limit(), self.content_length) {
+            if length > limit {
+                return Err(Error::too_large(limit));
+            }
         }
         loop {
-            let Some(data) = self.next_raw().await? else {
-                let tail = self
-                    .decoder
-                    .finish()
-                    .map_err(decode_error(self.limits.max_size))?;
-                self.end(true);
-                return Ok(if tail.is_empty() {
-                    None
-                } else {
-                    self.count_decoded(tail.len())?;
-                    Some(tail)
-                });
+            if self.pending.is_empty() {
+                let Some(data) = self.next_raw().await? else {
+                    let tail = self
+                        .decoder
+                        .finish(self.room())
+                        .map_err(|e| self.decode_error(e))?;
+                    self.end(true);
+                    return Ok(if tail.is_empty() {
+                        None
+                    } else {
+                        self.count_decoded(tail.len())?;
+                        Some(tail)
+                    });
+                };
+                self.pending = data;
+            }
+            let n = match self.decoder.is_identity() {
+                true => self.pending.len(),
+                false => self.pending.len().min(FEED),
             };
-            let out = match self.decoder.feed(data) {
+            let data = self.pending.split_to(n);
+            let out = match self.decoder.feed(data, self.room()) {
                 Ok(out) => out,
                 Err(e) => {
                     if matches!(e, DecodeError::Corrupt(_)) && self.raw_copy.is_some() {
@@ -147,7 +215,7 @@ impl Body {
                         // keeps: read the rest, under the same limits.
                         while self.next_raw().await?.is_some() {}
                     }
-                    return Err(decode_error(self.limits.max_size)(e));
+                    return Err(self.decode_error(e));
                 }
             };
             if !out.is_empty() {
@@ -159,10 +227,21 @@ impl Body {
 
     fn count_decoded(&mut self, n: usize) -> Result<(), Error> {
         self.decoded = self.decoded.saturating_add(n as u64);
-        if self.decoded > self.limits.max_size {
-            return Err(Error::too_large(self.limits.max_size));
+        match self.limit() {
+            Some(limit) if self.decoded > limit => Err(Error::too_large(limit)),
+            _ => Ok(()),
         }
-        Ok(())
+    }
+
+    fn decode_error(&self, e: DecodeError) -> Error {
+        match e {
+            DecodeError::TooLarge => self.too_large(),
+            DecodeError::Corrupt(e) => Error::new(
+                ErrorKind::Body,
+                "the response body could not be decompressed",
+            )
+            .with_source(e),
+        }
     }
 
     /// The next piece of data as received, under the time limits.
@@ -198,8 +277,8 @@ impl Body {
                     // Trailers are skipped.
                     if let Ok(data) = frame.into_data() {
                         self.raw = self.raw.saturating_add(data.len() as u64);
-                        if self.raw > self.limits.max_size {
-                            return Err(Error::too_large(self.limits.max_size));
+                        if let Some(limit) = self.limit().filter(|l| self.raw > *l) {
+                            return Err(Error::too_large(limit));
                         }
                         if let Some(copy) = &mut self.raw_copy {
                             copy.extend_from_slice(&data);
@@ -250,16 +329,5 @@ impl Body {
                 lease.reusable();
             }
         }
-    }
-}
-
-fn decode_error(limit: u64) -> impl Fn(DecodeError) -> Error {
-    move |e| match e {
-        DecodeError::TooLarge => Error::too_large(limit),
-        DecodeError::Corrupt(e) => Error::new(
-            ErrorKind::Body,
-            "the response body could not be decompressed",
-        )
-        .with_source(e),
     }
 }

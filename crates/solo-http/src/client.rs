@@ -27,7 +27,9 @@ use crate::request::{IntoUrl, RequestBuilder};
 use crate::resolve::{Resolve, Resolver};
 use crate::tls::{self, TlsOptions};
 
-/// The default limit of [`ClientBuilder::max_body_size`]: 64 MiB.
+/// The default limit of a body collected whole
+/// ([`Response::bytes`](crate::Response::bytes), `text`, `json`): 64 MiB.
+/// See [`ClientBuilder::max_body_size`].
 pub const DEFAULT_MAX_BODY_SIZE: u64 = 64 << 20;
 
 /// The request defaults of a client.
@@ -38,7 +40,8 @@ pub(crate) struct Config {
     pub(crate) read_timeout: Option<Duration>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) redirect_limit: usize,
-    pub(crate) max_body_size: u64,
+    /// `None`: the default (see `body`).
+    pub(crate) max_body_size: Option<u64>,
     pub(crate) decompress: bool,
 }
 
@@ -195,7 +198,7 @@ impl fmt::Debug for Client {
 /// | [`read_timeout`](ClientBuilder::read_timeout) | 30 s |
 /// | [`timeout`](ClientBuilder::timeout) (total) | none |
 /// | [`redirect_limit`](ClientBuilder::redirect_limit) | 10 |
-/// | [`max_body_size`](ClientBuilder::max_body_size) | 64 MiB |
+/// | [`max_body_size`](ClientBuilder::max_body_size) | 64 MiB collected whole, none streamed |
 /// | [`user_agent`](ClientBuilder::user_agent) | `solo-http/<version>` |
 /// | [`dns_ttl`](ClientBuilder::dns_ttl) | 60 s |
 /// | [`resolver`](ClientBuilder::resolver) | the system's |
@@ -248,7 +251,7 @@ impl ClientBuilder {
                 read_timeout: Some(Duration::from_secs(30)),
                 timeout: None,
                 redirect_limit: 10,
-                max_body_size: DEFAULT_MAX_BODY_SIZE,
+                max_body_size: None,
                 decompress: true,
             },
             pool: PoolOptions {
@@ -316,6 +319,13 @@ impl ClientBuilder {
     /// [`max_connections_per_host`](ClientBuilder::max_connections_per_host)
     /// does not.
     ///
+    /// A host with several addresses has them raced (Happy Eyeballs,
+    /// RFC 8305, as in browsers, curl and aiohttp): the next address is
+    /// tried 250 ms after the previous one (or at once when it fails)
+    /// while the earlier ones keep going, and the first connection made
+    /// is used; the limit covers the whole race. So an address that does
+    /// not answer costs 250 ms, not the connect timeout.
+    ///
     /// ```
     /// let _c = solo_http::Client::builder()
     ///     .connect_timeout(std::time::Duration::from_secs(3))
@@ -381,13 +391,22 @@ impl ClientBuilder {
     /// The largest body accepted, counted both as received and after
     /// decompression; a larger one fails with
     /// [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge) as soon as it
-    /// passes the limit, without buffering it.
+    /// passes the limit, without buffering it. Set here, it applies to
+    /// every response however its body is read;
+    /// [`RequestBuilder::max_body_size`](crate::RequestBuilder::max_body_size)
+    /// sets it for one request.
+    ///
+    /// Not set, a body collected whole ([`Response::bytes`](crate::Response::bytes),
+    /// `text`, `json`) is limited to [`DEFAULT_MAX_BODY_SIZE`] (64 MiB),
+    /// and a body streamed with [`Response::chunk`](crate::Response::chunk)
+    /// is not limited, as with reqwest and aiohttp: a download of any size
+    /// streams in constant memory.
     ///
     /// ```
     /// let _c = solo_http::Client::builder().max_body_size(10 << 20).build().unwrap();
     /// ```
     pub fn max_body_size(mut self, bytes: u64) -> ClientBuilder {
-        self.config.max_body_size = bytes;
+        self.config.max_body_size = Some(bytes);
         self
     }
 
@@ -508,16 +527,19 @@ impl ClientBuilder {
         self
     }
 
-    /// Trusts `der` (a DER-encoded certificate) as a root, besides the
-    /// built-in Mozilla roots. Not a valid certificate: an error of kind
+    /// Trusts `cert` as a root, besides the built-in Mozilla roots: a
+    /// DER-encoded certificate, or PEM text (a `.pem`/`.crt` file as read)
+    /// with one or more `-----BEGIN CERTIFICATE-----` sections, all of
+    /// which are trusted. Not a valid certificate: an error of kind
     /// [`Tls`](crate::ErrorKind::Tls) at [`build`](ClientBuilder::build).
     ///
     /// ```
     /// let err = solo_http::Client::builder().add_root_certificate(b"junk".to_vec()).build().unwrap_err();
     /// assert_eq!(err.kind(), solo_http::ErrorKind::Tls);
+    /// assert!(err.to_string().contains("DER, or PEM"));
     /// ```
-    pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> ClientBuilder {
-        self.tls.extra_roots.push(der.into());
+    pub fn add_root_certificate(mut self, cert: impl Into<Vec<u8>>) -> ClientBuilder {
+        self.tls.extra_roots.push(cert.into());
         self
     }
 

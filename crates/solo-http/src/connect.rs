@@ -46,6 +46,7 @@ use url::Url;
 
 use crate::dns::DnsCache;
 use crate::error::{Error, ErrorKind, Phase};
+use crate::eyeballs;
 use crate::policy::AddressPolicy;
 use crate::proxy::Proxy;
 use crate::tls::{self, Stream};
@@ -231,8 +232,9 @@ impl Connector {
         self.connect_any(&addrs, host, port, "the proxy ").await
     }
 
-    /// A TCP connection to the first of `addrs` that answers; an error
-    /// names `what` (e.g. "the proxy ") and `host:port`.
+    /// A TCP connection to the first of `addrs` that answers, racing them
+    /// (Happy Eyeballs: see `eyeballs`); an error names `what` (e.g.
+    /// "the proxy ") and `host:port`.
     async fn connect_any(
         &self,
         addrs: &[SocketAddr],
@@ -240,28 +242,26 @@ impl Connector {
         port: u16,
         what: &str,
     ) -> Result<TcpStream, Error> {
-        let mut last = None;
-        for addr in addrs {
-            match TcpStream::connect(*addr).await {
-                Ok(s) => {
-                    let _ = s.set_nodelay(true);
-                    // Writes wait while this much is queued unsent, so an
-                    // upload's writes follow what the server reads rather
-                    // than fill the kernel's buffer (see `silence`).
-                    // In-flight data is not limited: throughput is not.
-                    let _ = socket2::SockRef::from(&s).set_tcp_notsent_lowat(NOTSENT_LOWAT);
-                    return Ok(s);
-                }
-                Err(e) => last = Some(e),
+        match eyeballs::connect_first(addrs).await {
+            Ok(s) => {
+                let _ = s.set_nodelay(true);
+                // Writes wait while this much is queued unsent, so an
+                // upload's writes follow what the server reads rather
+                // than fill the kernel's buffer (see `silence`).
+                // In-flight data is not limited: throughput is not.
+                let _ = socket2::SockRef::from(&s).set_tcp_notsent_lowat(NOTSENT_LOWAT);
+                Ok(s)
+            }
+            Err(last) => {
+                let err = Error::new(
+                    ErrorKind::Connect,
+                    format!("cannot connect to {what}{host}:{port}"),
+                );
+                Err(match last {
+                    Some(e) => err.with_source(e),
+                    None => err,
+                })
             }
         }
-        let err = Error::new(
-            ErrorKind::Connect,
-            format!("cannot connect to {what}{host}:{port}"),
-        );
-        Err(match last {
-            Some(e) => err.with_source(e),
-            None => err,
-        })
     }
 }

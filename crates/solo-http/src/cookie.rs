@@ -17,7 +17,8 @@
 //!   first: one site cannot push another's session out of the jar.
 //! - Path: the `Path` attribute, or the directory of the request path.
 //! - `Secure` cookies go only over https. `Max-Age` (which wins) and
-//!   `Expires` end a cookie; a time in the past deletes it. `HttpOnly`
+//!   `Expires` (a date in any of the spellings RFC 6265 reads: see
+//!   `cookie_date`) end a cookie; a time in the past deletes it. `HttpOnly`
 //!   and `SameSite` do not matter to a client without scripts or pages.
 //! - A request that sets its own `Cookie` header gets no cookies from the
 //!   jar.
@@ -41,6 +42,8 @@ use std::time::{Duration, SystemTime};
 
 use http::header::{HeaderMap, HeaderValue, SET_COOKIE};
 use url::Url;
+
+use crate::cookie_date;
 
 /// At most this many cookies are kept; the oldest go first.
 const MAX_COOKIES: usize = 3000;
@@ -437,7 +440,7 @@ fn parse(line: &str, host: &str, path: &str, now: SystemTime) -> Option<Cookie> 
                         _ => SystemTime::UNIX_EPOCH,
                     });
             }
-            "expires" if c.expires.is_none() => c.expires = httpdate::parse_http_date(val).ok(),
+            "expires" if c.expires.is_none() => c.expires = cookie_date::parse(val),
             _ => {}
         }
     }
@@ -574,6 +577,30 @@ mod tests {
         }
         assert_eq!(get(&jar, "http://site-b.test/"), Some("session=b".into()));
         assert_eq!(jar.len(), MAX_PER_DOMAIN + 1);
+    }
+
+    #[test]
+    fn expires_in_netscape_and_other_rfc_6265_spellings() {
+        // A logout written the Netscape way (Perl CGI.pm, classic
+        // ASP.NET): the cookie goes.
+        for logout in [
+            "sid=deleted; Expires=Thu, 01-Jan-1970 00:00:01 GMT; Path=/",
+            "sid=deleted; expires=Thursday, 01-Jan-70 00:00:01 GMT; path=/",
+            "sid=deleted; Expires=01 Jan 1970 00:00:01 UTC; Path=/",
+        ] {
+            let jar = CookieJar::default();
+            set(&jar, "http://a.test/", &["sid=abc; Path=/"]);
+            set(&jar, "http://a.test/", &[logout]);
+            assert_eq!(get(&jar, "http://a.test/"), None, "{logout}");
+        }
+        // A future date in that spelling is kept as the cookie's expiry,
+        // not dropped (which would make it a session cookie).
+        let jar = CookieJar::default();
+        let u = Url::parse("http://a.test/").unwrap();
+        let in_2023 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let set = jar.set_cookies_at(&u, ["s=1; Expires=Wed, 01-Jan-2031 00:00:00 GMT"], in_2023);
+        let want = SystemTime::UNIX_EPOCH + Duration::from_secs(1_924_992_000);
+        assert_eq!(set[0].expires, Some(want));
     }
 
     #[test]

@@ -36,21 +36,19 @@ pub(crate) enum DecodeError {
     Corrupt(io::Error),
 }
 
-/// Where a decoder writes: a buffer that refuses to pass `limit` bytes in
-/// total.
+/// Where a decoder writes: a buffer that refuses to hold more than
+/// `room` bytes, the room the caller gave the current call.
 pub(crate) struct Sink {
     buf: Vec<u8>,
-    written: u64,
-    limit: u64,
+    room: u64,
     over: bool,
 }
 
 impl Sink {
-    pub(crate) fn new(limit: u64) -> Sink {
+    pub(crate) fn new() -> Sink {
         Sink {
             buf: Vec::new(),
-            written: 0,
-            limit,
+            room: 0,
             over: false,
         }
     }
@@ -58,12 +56,10 @@ impl Sink {
 
 impl Write for Sink {
     fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        let total = self.written.saturating_add(b.len() as u64);
-        if total > self.limit {
+        if (self.buf.len() as u64).saturating_add(b.len() as u64) > self.room {
             self.over = true;
             return Err(io::Error::other("decoded body passes the size limit"));
         }
-        self.written = total;
         self.buf.extend_from_slice(b);
         Ok(b.len())
     }
@@ -95,8 +91,8 @@ impl Decoder {
     /// The decoder for a response with these headers: by its
     /// `Content-Encoding` if `enabled`; unknown or stacked encodings are
     /// passed through as they are.
-    pub(crate) fn for_headers(headers: &HeaderMap, enabled: bool, limit: u64) -> Decoder {
-        let sink = || Sink::new(limit);
+    pub(crate) fn for_headers(headers: &HeaderMap, enabled: bool) -> Decoder {
+        let sink = Sink::new;
         let encoding = headers
             .get(CONTENT_ENCODING)
             .and_then(|v| v.to_str().ok())
@@ -116,20 +112,23 @@ impl Decoder {
         matches!(self.kind, Kind::Identity)
     }
 
-    /// Decodes one chunk; the result may be empty (the decoder needs more).
-    pub(crate) fn feed(&mut self, data: Bytes) -> Result<Bytes, DecodeError> {
+    /// Decodes one chunk into at most `room` bytes (more is
+    /// [`DecodeError::TooLarge`]); the result may be empty (the decoder
+    /// needs more).
+    pub(crate) fn feed(&mut self, data: Bytes, room: u64) -> Result<Bytes, DecodeError> {
         if data.is_empty() {
             return Ok(data);
         }
         self.fed = true;
         if let Kind::DeflateUnknown(sink) = &mut self.kind {
-            let sink = std::mem::replace(sink, Sink::new(0));
+            let sink = std::mem::replace(sink, Sink::new());
             self.kind = if looks_like_zlib(&data) {
                 Kind::Zlib(Box::new(ZlibDecoder::new(sink)))
             } else {
                 Kind::RawDeflate(Box::new(DeflateDecoder::new(sink)))
             };
         }
+        self.make_room(room);
         let r = match &mut self.kind {
             Kind::Identity => return Ok(data),
             Kind::DeflateUnknown(_) => Ok(()),
@@ -141,12 +140,13 @@ impl Decoder {
         self.take(r)
     }
 
-    /// The end of the body: flushes what the decoder still holds, and
-    /// fails if the compressed stream was cut short.
-    pub(crate) fn finish(&mut self) -> Result<Bytes, DecodeError> {
+    /// The end of the body: flushes what the decoder still holds (at most
+    /// `room` bytes), and fails if the compressed stream was cut short.
+    pub(crate) fn finish(&mut self, room: u64) -> Result<Bytes, DecodeError> {
         if !self.fed {
             return Ok(Bytes::new());
         }
+        self.make_room(room);
         let r = match &mut self.kind {
             Kind::Identity | Kind::DeflateUnknown(_) => return Ok(Bytes::new()),
             Kind::Gzip(d) => d.finish(),
@@ -165,6 +165,12 @@ impl Decoder {
             Kind::Zlib(d) => Some(d.get_mut()),
             Kind::RawDeflate(d) => Some(d.get_mut()),
             Kind::Brotli(d) => Some(d.get_mut()),
+        }
+    }
+
+    fn make_room(&mut self, room: u64) {
+        if let Some(sink) = self.sink() {
+            sink.room = room;
         }
     }
 
@@ -280,18 +286,24 @@ mod tests {
     use super::*;
     use http::HeaderValue;
 
-    fn decoder(encoding: &str, limit: u64) -> Decoder {
+    /// A decoder, and the limit of what it may give in all.
+    struct Limited(Decoder, u64);
+
+    fn decoder(encoding: &str, limit: u64) -> Limited {
         let mut h = HeaderMap::new();
         h.insert(CONTENT_ENCODING, HeaderValue::from_str(encoding).unwrap());
-        Decoder::for_headers(&h, true, limit)
+        Limited(Decoder::for_headers(&h, true), limit)
     }
 
-    fn run(d: &mut Decoder, data: &[u8], piece: usize) -> Result<Vec<u8>, DecodeError> {
+    fn run(d: &mut Limited, data: &[u8], piece: usize) -> Result<Vec<u8>, DecodeError> {
         let mut out = Vec::new();
+        let limit = d.1;
         for c in data.chunks(piece) {
-            out.extend_from_slice(&d.feed(Bytes::copy_from_slice(c))?);
+            let room = limit - out.len() as u64;
+            out.extend_from_slice(&d.0.feed(Bytes::copy_from_slice(c), room)?);
         }
-        out.extend_from_slice(&d.finish()?);
+        let room = limit - out.len() as u64;
+        out.extend_from_slice(&d.0.finish(room)?);
         Ok(out)
     }
 
@@ -364,6 +376,23 @@ mod tests {
     }
 
     #[test]
+    fn the_room_is_per_call() {
+        // 4 MiB in all, never more than 1 MiB from one call: fine.
+        let small = gzip(&vec![0u8; 4 << 20]);
+        let mut d = decoder("gzip", 0).0;
+        let mut total = 0;
+        for c in small.chunks(64) {
+            total += d.feed(Bytes::copy_from_slice(c), 1 << 20).unwrap().len();
+        }
+        total += d.finish(1 << 20).unwrap().len();
+        assert_eq!(total, 4 << 20);
+        // All at once, the same room is too small.
+        let mut d = decoder("gzip", 0).0;
+        let e = d.feed(Bytes::from(small), 1 << 20).unwrap_err();
+        assert!(matches!(e, DecodeError::TooLarge));
+    }
+
+    #[test]
     fn truncated_and_corrupt_streams_fail() {
         let g = gzip(&b"some text".repeat(50));
         let e = run(&mut decoder("gzip", 1 << 20), &g[..g.len() - 4], 5).unwrap_err();
@@ -378,9 +407,9 @@ mod tests {
     fn empty_and_unknown_bodies() {
         assert!(run(&mut decoder("gzip", 10), b"", 1).unwrap().is_empty());
         let mut d = decoder("zstd", 10);
-        assert!(d.is_identity());
+        assert!(d.0.is_identity());
         assert_eq!(run(&mut d, b"raw", 1).unwrap(), b"raw");
-        let d = Decoder::for_headers(&HeaderMap::new(), true, 10);
+        let d = Decoder::for_headers(&HeaderMap::new(), true);
         assert!(d.is_identity());
     }
 

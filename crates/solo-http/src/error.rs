@@ -74,7 +74,8 @@ pub enum ErrorKind {
     /// body could not be serialized.
     Body,
     /// The body is larger than the limit
-    /// ([`ClientBuilder::max_body_size`](crate::ClientBuilder::max_body_size)),
+    /// ([`ClientBuilder::max_body_size`](crate::ClientBuilder::max_body_size),
+    /// [`RequestBuilder::max_body_size`](crate::RequestBuilder::max_body_size)),
     /// counted both as received and as decompressed.
     TooLarge,
     /// The request as built is invalid: a URL that does not parse or is
@@ -171,7 +172,10 @@ impl Error {
     pub(crate) fn too_large(limit: u64) -> Error {
         Error::new(
             ErrorKind::TooLarge,
-            format!("response body is larger than the limit of {limit} bytes"),
+            format!(
+                "response body is larger than the limit of {limit} bytes \
+                 (RequestBuilder::max_body_size sets another for a request)"
+            ),
         )
     }
 

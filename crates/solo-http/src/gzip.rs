@@ -74,7 +74,7 @@ impl Gzip {
                     return Ok(());
                 }
                 // Another member: a new decoder, writing on into the sink.
-                let sink = std::mem::replace(self.member.get_mut(), Sink::new(0));
+                let sink = std::mem::replace(self.member.get_mut(), Sink::new());
                 self.member = GzDecoder::new(sink);
                 self.between = false;
                 self.member.write_all(&MAGIC)?;

@@ -123,7 +123,8 @@
 //! | `redirect` | the redirect rules, as a pure decision |
 //! | `pool` | idle keep-alive connections, HTTP/2 sharing, per-host limits |
 //! | `connect` | DNS, TCP, proxy tunnel, TLS, hyper handshake, solo tasks |
-//! | `tls` | rustls settings, ALPN, the plain-or-TLS stream |
+//! | `eyeballs` | racing a host's addresses (Happy Eyeballs, RFC 8305) |
+//! | `tls` | rustls settings, roots in DER or PEM, ALPN, the plain-or-TLS stream |
 //! | `dns` | a TTL cache over `solo::net::lookup_host` |
 //! | `resolve` | the resolver hook: [`Resolve`], [`Resolver`] |
 //! | `policy` | [`AddressPolicy`]: which addresses may be connected to |
@@ -132,6 +133,7 @@
 //! | `decode` | gzip/deflate/br decompression, charset detection |
 //! | `gzip` | gzip bodies of several members, bytes after the last |
 //! | `cookie` | [`CookieJar`], the opt-in cookie jar, and [`Cookie`], one cookie of it (to share a session) |
+//! | `cookie_date` | the dates of `Expires`, read as RFC 6265 says |
 //! | `error` | [`Error`], [`ErrorKind`], [`Phase`] |
 //!
 //! How the pieces run:
@@ -157,10 +159,20 @@
 //!   requests wait their turn instead of opening more.
 //! - **Bodies stream.** A [`Response`] comes back with the head; its body
 //!   is read piece by piece on demand, decompressed as it comes, and cut
-//!   off with [`ErrorKind::TooLarge`] as soon as it passes the size limit.
+//!   off with [`ErrorKind::TooLarge`] as soon as it passes the size limit
+//!   (by default 64 MiB for a body collected whole, none for one streamed
+//!   with [`Response::chunk`]; [`ClientBuilder::max_body_size`] and
+//!   [`RequestBuilder::max_body_size`] set one for both).
 //!   Reading the body to its end gives the connection back to the pool.
 //! - **Errors, not panics.** Bad input (URL, header) is an error at send;
 //!   whatever a server sends is at worst an error.
+//! - **TLS without `close_notify`.** A server that closes TCP without
+//!   TLS's goodbye ends the stream there, as curl, Python and browsers
+//!   read it: a body delimited by the connection closing (HTTP/1.0 style)
+//!   ends normally, while a `Content-Length` or chunked body cut short is
+//!   still an [`ErrorKind::Body`] (the truncation `close_notify` guards
+//!   against is caught by HTTP's framing; a close-delimited body has none
+//!   to check).
 //! - **An address policy, checked where the socket opens.** With
 //!   [`ClientBuilder::address_policy`] (e.g.
 //!   [`AddressPolicy::public_only`], the guard against server-side request
@@ -194,9 +206,11 @@ mod body;
 mod client;
 mod connect;
 mod cookie;
+mod cookie_date;
 mod decode;
 mod dns;
 mod error;
+mod eyeballs;
 mod gzip;
 pub mod multipart;
 mod policy;

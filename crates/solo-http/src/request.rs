@@ -100,6 +100,7 @@ pub struct RequestBuilder {
     pub(crate) body: Option<Bytes>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) capture: bool,
+    pub(crate) max_body_size: Option<u64>,
 }
 
 impl RequestBuilder {
@@ -112,6 +113,7 @@ impl RequestBuilder {
             body: None,
             timeout: None,
             capture: false,
+            max_body_size: None,
         }
     }
 
@@ -355,6 +357,29 @@ impl RequestBuilder {
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> RequestBuilder {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// The largest body accepted for this request's response, however it
+    /// is read (instead of the client's
+    /// [`max_body_size`](crate::ClientBuilder::max_body_size)): a larger
+    /// one fails with [`ErrorKind::TooLarge`] as soon as it passes the
+    /// limit. Use it to collect one large body with
+    /// [`Response::bytes`], or to cap a streamed download.
+    ///
+    /// ```
+    /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
+    /// let iso = client
+    ///     .get("http://127.0.0.1:8080/debian.iso")
+    ///     .max_body_size(1 << 30)
+    ///     .send()
+    ///     .await?
+    ///     .bytes()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn max_body_size(mut self, bytes: u64) -> RequestBuilder {
+        self.max_body_size = Some(bytes);
         self
     }
 

@@ -58,7 +58,7 @@ impl Response {
         capture: Option<Capture>,
     ) -> Response {
         let mut headers = head.headers;
-        let decoder = Decoder::for_headers(&headers, decompress, limits.max_size);
+        let decoder = Decoder::for_headers(&headers, decompress);
         let content_length = headers
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
@@ -218,7 +218,9 @@ impl Response {
     }
 
     /// The next piece of the body (decompressed), or `None` at its end.
-    /// Streaming: nothing is buffered beyond the piece returned.
+    /// Streaming: nothing is buffered beyond the piece returned, so no
+    /// size limit applies unless the request or the client set one
+    /// ([`RequestBuilder::max_body_size`](crate::RequestBuilder::max_body_size)).
     ///
     /// ```
     /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
@@ -233,7 +235,8 @@ impl Response {
         self.body.chunk().await.map_err(|e| e.or_url(&self.url))
     }
 
-    /// The whole body (decompressed).
+    /// The whole body (decompressed), under the size limit: the request's
+    /// or the client's, else [`DEFAULT_MAX_BODY_SIZE`](crate::DEFAULT_MAX_BODY_SIZE).
     ///
     /// ```
     /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
@@ -241,6 +244,7 @@ impl Response {
     /// # Ok(()) }
     /// ```
     pub async fn bytes(mut self) -> Result<Bytes, Error> {
+        self.body.collecting();
         let Some(first) = self.chunk().await? else {
             return Ok(Bytes::new());
         };

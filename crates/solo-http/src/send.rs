@@ -75,12 +75,14 @@ impl Client {
             Some(Deadline { at, limit })
         });
         let capture = req.capture;
+        let max_size = req.max_body_size.or(self.inner.config.max_body_size);
         match deadline {
-            None => self.follow(hop, None, capture, None).await,
+            None => self.follow(hop, None, capture, max_size, None).await,
             Some(d) => {
                 // The hop under way when time runs out: the error's URL.
                 let current = RefCell::new(hop.url.clone());
-                solo::time::timeout_at(d.at, self.follow(hop, deadline, capture, Some(&current)))
+                let follow = self.follow(hop, deadline, capture, max_size, Some(&current));
+                solo::time::timeout_at(d.at, follow)
                     .await
                     .unwrap_or_else(|_| {
                         Err(Error::timeout(Phase::Total, d.limit).with_url(&current.borrow()))
@@ -96,11 +98,12 @@ impl Client {
         mut hop: Hop,
         deadline: Option<Deadline>,
         capture: bool,
+        max_size: Option<u64>,
         current: Option<&RefCell<Url>>,
     ) -> Result<Response, Error> {
         let config = &self.inner.config;
         let limits = Limits {
-            max_size: config.max_body_size,
+            max_size,
             read_timeout: config.read_timeout,
             deadline,
         };

@@ -11,6 +11,19 @@
 //!
 //! [`Stream`] is what a connection reads and writes: plain TCP or TLS over
 //! TCP, one type, so the pool and hyper see a single I/O type.
+//!
+//! A server that closes the TCP connection without TLS's `close_notify`
+//! (rustls reports `UnexpectedEof`) is read as the end of the stream, as
+//! curl, Python (`suppress_ragged_eofs`) and browsers do: HTTP's own
+//! framing then decides. A body with a `Content-Length` or chunked that
+//! ends early is still an error (hyper's "incomplete body"), which is the
+//! truncation `close_notify` protects against; a body delimited by the
+//! connection closing (HTTP/1.0 style) has no length to check, so it ends
+//! there, and a server with a truncating attacker on the path could cut
+//! it short unnoticed (the price every client pays to read such servers).
+//!
+//! Roots added by the user are DER certificates, or PEM text holding one
+//! or more `CERTIFICATE` sections (read by `rustls-pki-types`).
 
 use std::io;
 use std::pin::Pin;
@@ -21,6 +34,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_rustls::client::TlsStream;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use solo::net::TcpStream;
@@ -53,10 +67,10 @@ pub(crate) fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Erro
         if !opts.no_builtin_roots {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         }
-        for der in &opts.extra_roots {
-            roots.add(CertificateDer::from(der.clone())).map_err(|e| {
-                Error::new(ErrorKind::Tls, "invalid root certificate").with_source(e)
-            })?;
+        for (i, given) in opts.extra_roots.iter().enumerate() {
+            for der in certificates(given, i + 1)? {
+                roots.add(der).map_err(|e| bad_root(i + 1).with_source(e))?;
+            }
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     };
@@ -66,6 +80,35 @@ pub(crate) fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Erro
         vec![b"h2".to_vec(), b"http/1.1".to_vec()]
     };
     Ok(Arc::new(config))
+}
+
+/// The certificates of the `n`th added root: `given` itself (DER), or
+/// each `CERTIFICATE` in it when it is PEM.
+fn certificates(given: &[u8], n: usize) -> Result<Vec<CertificateDer<'static>>, Error> {
+    if !given.trim_ascii_start().starts_with(b"-----BEGIN ") {
+        return Ok(vec![CertificateDer::from(given.to_vec())]);
+    }
+    let certs = CertificateDer::pem_slice_iter(given)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad_root(n).with_source(e))?;
+    if certs.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Tls,
+            format!("root certificate #{n} is PEM without a CERTIFICATE section"),
+        ));
+    }
+    Ok(certs)
+}
+
+/// The error of an added root that is not a certificate.
+fn bad_root(n: usize) -> Error {
+    Error::new(
+        ErrorKind::Tls,
+        format!(
+            "invalid root certificate #{n} (add_root_certificate takes a certificate \
+             in DER, or PEM text with -----BEGIN CERTIFICATE----- sections)"
+        ),
+    )
 }
 
 /// Runs the TLS handshake for `host` over `tcp`; true in the result when
@@ -138,7 +181,14 @@ impl AsyncRead for Stream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(&mut **s).poll_read(cx, buf),
+            Stream::Tls(s) => match Pin::new(&mut **s).poll_read(cx, buf) {
+                // TCP closed without close_notify: the end (see the
+                // module docs).
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    Poll::Ready(Ok(0))
+                }
+                other => other,
+            },
         }
     }
 }
@@ -250,13 +300,25 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_bad_root_is_a_tls_error() {
-        let opts = TlsOptions {
-            extra_roots: vec![b"not a certificate".to_vec()],
+    fn roots(extra_roots: Vec<Vec<u8>>) -> Result<Arc<ClientConfig>, Error> {
+        client_config(&TlsOptions {
+            extra_roots,
             ..TlsOptions::default()
-        };
-        let e = client_config(&opts).unwrap_err();
+        })
+    }
+
+    #[test]
+    fn a_bad_root_is_a_tls_error_that_says_der_or_pem() {
+        let e = roots(vec![b"not a certificate".to_vec()]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Tls);
+        assert!(e.to_string().contains("DER, or PEM"), "{e}");
+        // PEM that is not a certificate, or broken PEM.
+        let key = b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        let e = roots(vec![key.to_vec()]).unwrap_err();
+        assert!(e.to_string().contains("without a CERTIFICATE"), "{e}");
+        let cut = b"-----BEGIN CERTIFICATE-----\nAAAA\n".to_vec();
+        let e = roots(vec![cut]).unwrap_err();
+        assert!(e.to_string().contains("certificate #1"), "{e}");
+        assert!(e.to_string().contains("DER, or PEM"), "{e}");
     }
 }

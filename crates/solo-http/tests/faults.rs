@@ -3,10 +3,13 @@
 
 mod common;
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use common::{failure, run, start, start_faulty, start_raw, text, Server};
-use solo_http::{Client, ErrorKind, Phase};
+use common::{
+    failure, gzip, ok_server_on, read_head_text, run, start, start_faulty, start_raw, text, Server,
+};
+use solo_http::{AddressPolicy, Client, ErrorKind, Phase, Resolving, DEFAULT_MAX_BODY_SIZE};
 
 /// The client still works against the faulty server.
 async fn still_works(client: &Client, s: &Server) {
@@ -325,5 +328,145 @@ fn a_server_that_stops_reading_the_upload_hits_the_read_timeout() {
         let e = client.post(s.url("/upload")).body(body).send().await;
         let e = e.expect_err("the server never reads the body");
         assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Read), "{e}");
+    });
+}
+
+/// A listener on `ip` (port chosen by the system) whose connects hang:
+/// its backlog is 0 and filled, so the kernel drops new SYNs. `None` if
+/// this machine answers them anyway. Keep it alive while it is used.
+fn hanging_listener(ip: [u8; 4]) -> Option<(SocketAddr, Vec<socket2::Socket>)> {
+    use socket2::{Domain, Socket, Type};
+    let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    l.bind(&SocketAddr::from((ip, 0)).into()).unwrap();
+    l.listen(0).unwrap();
+    let addr = l.local_addr().unwrap().as_socket().unwrap();
+    let mut kept = vec![l];
+    for _ in 0..16 {
+        let c = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        match c.connect_timeout(&addr.into(), Duration::from_millis(300)) {
+            Ok(()) => kept.push(c),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return Some((addr, kept)),
+            Err(e) => panic!("filling the backlog of {addr}: {e}"),
+        }
+    }
+    None
+}
+
+#[test]
+fn a_host_whose_first_address_hangs_is_reached_at_the_next() {
+    run(async {
+        let (hang, _kept) = hanging_listener([127, 0, 0, 2])
+            .expect("a connect to a full backlog on 127.0.0.2 should hang");
+        let accepted = ok_server_on(hang.port()).await.unwrap();
+        let both = |_: &str| -> Resolving {
+            let ips: Vec<IpAddr> = vec![[127, 0, 0, 2].into(), [127, 0, 0, 1].into()];
+            Box::pin(async move { Ok(ips) })
+        };
+        let url = format!("http://two.test:{}/", hang.port());
+        // The first address alone would use up the connect timeout.
+        let client = Client::builder()
+            .resolver(both)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        assert_eq!(text(&client, &url).await, "ok");
+        assert_eq!(accepted.get(), 1);
+        // The address policy still judges every address: with 127.0.0.1
+        // refused, only the hanging one is tried.
+        let client = Client::builder()
+            .resolver(both)
+            .address_policy(
+                AddressPolicy::public_only()
+                    .allow("127.0.0.0/8".parse().unwrap())
+                    .deny("127.0.0.1/32".parse().unwrap()),
+            )
+            .connect_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        let e = failure(&client, &url).await;
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Connect), "{e}");
+        assert_eq!(accepted.get(), 1);
+    });
+}
+
+/// A server of zeros, made as they are sent (nothing large in memory or
+/// on disk): `/plain?n=N` N bytes with a Content-Length, `/gzip?n=N`
+/// N gzip members of 1 MiB of zeros each (about 1 KiB apiece).
+async fn start_zeros() -> Server {
+    start_raw(|s: solo::net::TcpStream| async move {
+        let Some(head) = read_head_text(&s).await else {
+            return;
+        };
+        let target = head.split(' ').nth(1).unwrap_or_default().to_owned();
+        let (path, n) = target.split_once("?n=").unwrap_or((&target, "0"));
+        let n: u64 = n.parse().unwrap();
+        let (piece, count, rest, encoding) = match path {
+            "/gzip" => (gzip(&vec![0; 1 << 20]), n, 0, "content-encoding: gzip\r\n"),
+            _ => (vec![0; 64 << 10], n / (64 << 10), n % (64 << 10), ""),
+        };
+        let length = piece.len() as u64 * count + rest;
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {length}\r\n{encoding}\r\n");
+        if s.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        for _ in 0..count {
+            if s.write_all(&piece).await.is_err() {
+                return;
+            }
+        }
+        let _ = s.write_all(&piece[..rest as usize]).await;
+    })
+    .await
+}
+
+/// Streams the body of `req` to its end; how many bytes it had.
+async fn streamed(req: solo_http::RequestBuilder) -> Result<u64, solo_http::Error> {
+    let mut resp = req.send().await?;
+    let mut got = 0;
+    while let Some(c) = resp.chunk().await? {
+        got += c.len() as u64;
+    }
+    Ok(got)
+}
+
+/// The length of the body of `req`, collected whole.
+async fn collected(req: solo_http::RequestBuilder) -> Result<u64, solo_http::Error> {
+    Ok(req.send().await?.bytes().await?.len() as u64)
+}
+
+#[test]
+fn a_download_over_the_default_limit_streams_and_a_request_may_set_its_own_limit() {
+    run(async {
+        let s = start_zeros().await;
+        let big = DEFAULT_MAX_BODY_SIZE + (1 << 20);
+        let url = s.url(&format!("/plain?n={big}"));
+        let client = Client::new();
+        // Streamed, nothing limits it, compressed or not.
+        assert_eq!(streamed(client.get(&url)).await.unwrap(), big);
+        let gz = s.url("/gzip?n=65");
+        assert_eq!(streamed(client.get(&gz)).await.unwrap(), 65 << 20);
+        let too_large = |r: Result<u64, solo_http::Error>| match r {
+            Err(e) => e.kind() == ErrorKind::TooLarge,
+            Ok(n) => panic!("{n} bytes read"),
+        };
+        // Collected whole: the default limit, at once.
+        assert!(too_large(collected(client.get(&url)).await));
+        // A request's own limit applies to streaming too...
+        assert!(too_large(
+            streamed(client.get(&url).max_body_size(1 << 20)).await
+        ));
+        assert!(too_large(
+            streamed(client.get(&gz).max_body_size(1 << 20)).await
+        ));
+        // ...and wins over the client's, either way.
+        let small = Client::builder().max_body_size(1000).build().unwrap();
+        let url = s.url("/plain?n=5000");
+        assert!(too_large(collected(small.get(&url)).await));
+        assert_eq!(
+            collected(small.get(&url).max_body_size(5000))
+                .await
+                .unwrap(),
+            5000
+        );
     });
 }

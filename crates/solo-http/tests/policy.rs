@@ -6,10 +6,10 @@
 mod common;
 
 use std::cell::Cell;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::rc::Rc;
 
-use common::{read_head_text, run, start_proxy, start_raw, Server};
+use common::{ok_server_on, read_head_text, run, start_proxy, start_raw, Server};
 use solo::net::TcpStream;
 use solo_http::{AddressPolicy, Client, ErrorKind, Resolver, Resolving};
 
@@ -140,7 +140,7 @@ fn a_name_that_re_resolves_to_a_denied_address_is_refused() {
         // one port, so only the resolver's answer tells them apart.
         let (trap, accepted) = loop {
             let trap = Trap::new();
-            if let Ok(accepted) = server_on(trap.port()).await {
+            if let Ok(accepted) = ok_server_on(trap.port()).await {
                 break (trap, accepted);
             }
         };
@@ -171,29 +171,6 @@ fn a_name_that_re_resolves_to_a_denied_address_is_refused() {
         assert_eq!(accepted.get(), 1);
         assert!(!trap.was_reached());
     });
-}
-
-/// A server on 127.0.0.1:`port` answering "ok" and closing; the count
-/// of connections it accepted.
-async fn server_on(port: u16) -> std::io::Result<Rc<Cell<usize>>> {
-    let l = solo::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
-    let accepted = Rc::new(Cell::new(0));
-    let count = accepted.clone();
-    solo::spawn(async move {
-        while let Ok((s, _)) = l.accept().await {
-            count.set(count.get() + 1);
-            solo::spawn(async move {
-                if read_head_text(&s).await.is_some() {
-                    let _ = s
-                        .write_all(
-                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
-                        )
-                        .await;
-                }
-            });
-        }
-    });
-    Ok(accepted)
 }
 
 #[test]

@@ -5,8 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::tls::{https_url, start_tls, Pki, TlsOptions};
-use common::{concurrent, failure, json, read_body, run, start, start_raw, text, TEXT};
+use common::tls::{
+    https_url, start_tls, start_tls_raw, tls_read_head, tls_write, Pki, ServerTls, TlsOptions,
+};
+use common::{concurrent, failure, json, read_body, run, start, start_raw, text, Server, TEXT};
 use solo_http::{Client, ClientBuilder, ErrorKind, Phase, Version};
 
 const H1: TlsOptions = TlsOptions {
@@ -328,6 +330,67 @@ fn capture_of_an_http2_post_says_its_bodys_length() {
                 "{req}"
             );
             assert!(req.ends_with("\r\n\r\na=1&b=2"), "{req}");
+        }
+    });
+}
+
+#[test]
+fn a_pem_root_certificate_file_is_accepted_with_several_certificates() {
+    run(async {
+        let pki = Pki::new();
+        let s = start_tls(&pki, H1).await;
+        // A bundle: some other CA first, then the one that signed.
+        let bundle = format!("{}\n{}", Pki::new().ca_pem, pki.ca_pem);
+        let client = Client::builder()
+            .add_root_certificate(bundle)
+            .build()
+            .unwrap();
+        assert_eq!(text(&client, https_url(&s, "/text")).await, "hello world");
+        // The DER form still works.
+        assert_eq!(
+            text(&trusting(&pki), https_url(&s, "/text")).await,
+            "hello world"
+        );
+    });
+}
+
+/// A TLS server whose answers end with TCP closing without TLS's
+/// close_notify (unless the path says `notify`): a body delimited by the
+/// close, a Content-Length body and a chunked body cut short.
+async fn start_ragged_eof_server(pki: &Pki) -> Server {
+    start_tls_raw(pki, |mut tls: ServerTls| async move {
+        let Some(head) = tls_read_head(&mut tls).await else {
+            return;
+        };
+        let body = "hello world ".repeat(1000);
+        let answer = if head.starts_with("GET /close-delimited") {
+            format!("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n{body}")
+        } else if head.starts_with("GET /short-length") {
+            format!("HTTP/1.1 200 OK\r\ncontent-length: 20000\r\n\r\n{body}")
+        } else {
+            format!("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2ee0\r\n{body}\r\n")
+        };
+        let notify = head.contains("notify");
+        tls_write(&mut tls, answer.as_bytes(), notify).await;
+    })
+    .await
+}
+
+#[test]
+fn a_close_delimited_body_may_end_without_close_notify_but_a_framed_one_may_not() {
+    run(async {
+        let pki = Pki::new();
+        let s = start_ragged_eof_server(&pki).await;
+        let client = trusting(&pki);
+        let whole = "hello world ".repeat(1000);
+        for path in ["/close-delimited", "/close-delimited?notify"] {
+            assert_eq!(text(&client, https_url(&s, path)).await, whole, "{path}");
+        }
+        // Cut short while the framing says more is coming: still an error.
+        for path in ["/short-length", "/short-chunked"] {
+            let resp = client.get(https_url(&s, path)).send().await.unwrap();
+            let e = resp.bytes().await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Body, "{path}: {e}");
         }
     });
 }

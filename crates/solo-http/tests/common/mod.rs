@@ -548,3 +548,26 @@ pub async fn read_body(resp: &mut solo_http::Response) -> Vec<u8> {
     }
     body
 }
+
+/// A server on 127.0.0.1:`port` answering "ok" and closing; the count
+/// of connections it accepted.
+pub async fn ok_server_on(port: u16) -> std::io::Result<Rc<Cell<usize>>> {
+    let l = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let accepted = Rc::new(Cell::new(0));
+    let count = accepted.clone();
+    solo::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            count.set(count.get() + 1);
+            solo::spawn(async move {
+                if read_head_text(&s).await.is_some() {
+                    let _ = s
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                        )
+                        .await;
+                }
+            });
+        }
+    });
+    Ok(accepted)
+}

@@ -26,6 +26,8 @@ impl<F: Future + 'static> hyper::rt::Executor<F> for LocalExec {
 /// signed (certificate chain and key, to serve).
 pub struct Pki {
     pub ca_der: Vec<u8>,
+    /// The CA's certificate in PEM.
+    pub ca_pem: String,
     chain: Vec<CertificateDer<'static>>,
     key: Vec<u8>,
     /// The leaf's certificate and key in PEM, for servers that read files.
@@ -47,6 +49,7 @@ impl Pki {
             .unwrap();
         Pki {
             ca_der: ca_cert.der().to_vec(),
+            ca_pem: ca_cert.pem(),
             chain: vec![leaf.der().clone()],
             key: leaf_key.serialize_der(),
             cert_pem: leaf.pem(),
@@ -64,6 +67,7 @@ impl Pki {
         let cert = params.self_signed(&key).unwrap();
         Pki {
             ca_der: cert.der().to_vec(),
+            ca_pem: cert.pem(),
             chain: vec![cert.der().clone()],
             key: key.serialize_der(),
             cert_pem: cert.pem(),
@@ -124,6 +128,26 @@ pub async fn start_tls(pki: &Pki, opts: TlsOptions) -> Server {
     .await
 }
 
+/// Starts a TLS server (HTTP/1.1 by ALPN) on 127.0.0.1: `handle` gets
+/// each connection after the handshake, to write what it likes.
+pub async fn start_tls_raw<F, Fut>(pki: &Pki, handle: F) -> Server
+where
+    F: Fn(futures_rustls::server::TlsStream<TcpStream>) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let acceptor = futures_rustls::TlsAcceptor::from(pki.server_config(&[b"http/1.1"]));
+    let handle = std::rc::Rc::new(handle);
+    start_raw(move |stream: TcpStream| {
+        let (acceptor, handle) = (acceptor.clone(), handle.clone());
+        async move {
+            if let Ok(tls) = acceptor.accept(stream).await {
+                handle(tls).await;
+            }
+        }
+    })
+    .await
+}
+
 async fn serve_tls(
     acceptor: futures_rustls::TlsAcceptor,
     stream: TcpStream,
@@ -151,4 +175,42 @@ async fn serve_tls(
 /// `https://localhost:PORT{path}`.
 pub fn https_url(s: &Server, path: &str) -> String {
     format!("https://localhost:{}{path}", s.addr.port())
+}
+
+/// A TLS connection of [`start_tls_raw`].
+pub type ServerTls = futures_rustls::server::TlsStream<TcpStream>;
+
+/// Reads a request head (up to the blank line) from `tls`; `None` at EOF.
+pub async fn tls_read_head(tls: &mut ServerTls) -> Option<String> {
+    use futures_io::AsyncRead;
+    let mut buf = Vec::new();
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let mut b = [0u8; 1024];
+        let n = std::future::poll_fn(|cx| std::pin::Pin::new(&mut *tls).poll_read(cx, &mut b))
+            .await
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&b[..n]);
+    }
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// Writes all of `data` to `tls` and flushes it; with `close_notify`,
+/// then ends TLS properly (else the caller drops the connection, which
+/// closes TCP without TLS's goodbye).
+pub async fn tls_write(tls: &mut ServerTls, mut data: &[u8], close_notify: bool) {
+    use futures_io::AsyncWrite;
+    use std::pin::Pin;
+    while !data.is_empty() {
+        match std::future::poll_fn(|cx| Pin::new(&mut *tls).poll_write(cx, data)).await {
+            Ok(n) if n > 0 => data = &data[n..],
+            _ => return,
+        }
+    }
+    let _ = std::future::poll_fn(|cx| Pin::new(&mut *tls).poll_flush(cx)).await;
+    if close_notify {
+        let _ = std::future::poll_fn(|cx| Pin::new(&mut *tls).poll_close(cx)).await;
+    }
 }
