@@ -270,8 +270,11 @@ pub struct CrawlSettings {
     pub warc: Option<PathBuf>,
     /// Send every request (pages, robots.txt, sitemaps) through this HTTP
     /// proxy: http://[USER:PASSWORD@]HOST[:PORT], tunnelled with CONNECT,
-    /// so https stays end to end (Scrapy's HttpProxyMiddleware). The
-    /// environment's http_proxy and https_proxy are not read. The
+    /// so https stays end to end (Scrapy's HttpProxyMiddleware). http://
+    /// pages go through CONNECT too: the proxy must allow CONNECT to their
+    /// ports (squid allows only 443 by default: add the ports to its
+    /// SSL_ports/Safe_ports rules). The environment's http_proxy and
+    /// https_proxy are not read. The
     /// password is masked wherever the crawl writes the option (WARC,
     /// errors); it is not kept with --state, and each worker of a --redis
     /// crawl sets its own (`worker --proxy`).
