@@ -607,13 +607,56 @@ impl Response {
     /// assert!(r.follow("javascript:void(0)", "list").is_none());
     /// ```
     pub fn follow<C>(&self, href: &str, callback: C) -> Option<Request<C>> {
-        let base = self.scan().map_or(&self.url, |s| &s.base);
-        let mut u = links::join_in(base, href.trim(), self.encoding()).ok()?;
+        let mut u = self.urljoin(href)?;
         if !matches!(u.scheme(), "http" | "https") {
             return None;
         }
         u.set_fragment(None);
         Some(Request::new(u, callback))
+    }
+
+    /// `href` resolved against this page's base URL, as [`follow`](Response::follow)
+    /// resolves it, whatever its scheme (Scrapy's `response.urljoin`);
+    /// `None` if it is not a URL.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/d/").unwrap(), 200, vec![], "<base href=/b/>".into());
+    /// assert_eq!(r.urljoin("x.png#top").unwrap().as_str(), "http://a.test/b/x.png#top");
+    /// assert_eq!(r.urljoin("mailto:m@a.test").unwrap().scheme(), "mailto");
+    /// assert!(r.urljoin("http://[::1").is_none());
+    /// ```
+    pub fn urljoin(&self, href: &str) -> Option<Url> {
+        let base = self.scan().map_or(&self.url, |s| &s.base);
+        links::join_in(base, href.trim(), self.encoding()).ok()
+    }
+
+    /// Requests for the elements `css` selects (Scrapy's
+    /// `response.follow_all(css=...)`): the `href` of each (`a`, `area`,
+    /// `link`), else its `src` (`img`, `iframe`, `script`), resolved as
+    /// [`follow`](Response::follow) does; elements with neither, or not
+    /// an http(s) URL, are skipped. A URL comes once, in document order.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![],
+    /// #     r#"<ul class=pager><a href="/p2">2</a><a href="/p3">3</a><a href="/p2">again</a></ul><img class=pager src="/i.png">"#.into());
+    /// let reqs = r.follow_all(".pager a, img.pager", "page").unwrap();
+    /// let urls: Vec<_> = reqs.iter().map(|q| q.url.path()).collect();
+    /// assert_eq!(urls, ["/p2", "/p3", "/i.png"]);
+    /// assert!(r.follow_all("a[", "page").is_err());
+    /// ```
+    pub fn follow_all<C: Clone>(
+        &self,
+        css: &str,
+        callback: C,
+    ) -> Result<Vec<Request<C>>, SelectError> {
+        let mut seen = std::collections::HashSet::new();
+        Ok(self
+            .select(css)?
+            .into_iter()
+            .filter_map(|el| el.value().attr("href").or_else(|| el.value().attr("src")))
+            .filter_map(|href| self.follow(href, callback.clone()))
+            .filter(|r| seen.insert(r.url.as_str().to_owned()))
+            .collect())
     }
 }
 
