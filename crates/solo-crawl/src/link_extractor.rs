@@ -89,6 +89,9 @@ pub struct LinkExtractor {
     deny_domains: Vec<String>,
     deny_extensions: HashSet<String>,
     restrict: Option<Selector>,
+    /// Regions chosen by XPath (Scrapy's `restrict_xpaths`), with or
+    /// instead of `restrict`.
+    restrict_xpath: Vec<String>,
     restrict_text: Option<RegexSet>,
     tags: Vec<String>,
     attrs: Vec<String>,
@@ -124,6 +127,7 @@ impl LinkExtractor {
                 .map(|e| (*e).to_owned())
                 .collect(),
             restrict: None,
+            restrict_xpath: Vec::new(),
             restrict_text: None,
             tags,
             attrs,
@@ -219,6 +223,23 @@ impl LinkExtractor {
         Ok(self)
     }
 
+    /// Looks for links only inside the elements this XPath selects
+    /// (Scrapy's `restrict_xpaths`; several calls add regions, and
+    /// regions of [`restrict_css`](LinkExtractor::restrict_css) add to
+    /// them). An error says what is wrong with the expression; one that
+    /// gives up on a page (see [`Response::xpath`]) finds no link there.
+    ///
+    /// ```
+    /// let x = solo_crawl::LinkExtractor::new().restrict_xpath("//div[@id='pager']").unwrap();
+    /// # let _ = x;
+    /// assert!(solo_crawl::LinkExtractor::new().restrict_xpath("//div[").is_err());
+    /// ```
+    pub fn restrict_xpath(mut self, expr: &str) -> Result<LinkExtractor, String> {
+        crate::selector::parse(expr).map_err(|e| e.to_string())?;
+        self.restrict_xpath.push(expr.to_owned());
+        Ok(self)
+    }
+
     /// Keeps only links whose text matches one of these regexes (Scrapy's
     /// `restrict_text`).
     ///
@@ -279,10 +300,18 @@ impl LinkExtractor {
         let Some(html) = response.html() else {
             return Vec::new();
         };
-        let regions: Vec<ElementRef<'_>> = match &self.restrict {
+        let mut regions: Vec<ElementRef<'_>> = match &self.restrict {
             Some(sel) => html.select(sel).collect(),
-            None => vec![html.root_element()],
+            None => Vec::new(),
         };
+        for expr in &self.restrict_xpath {
+            if let Ok(found) = response.xpath(expr) {
+                regions.extend(found.iter().filter_map(|s| s.element()));
+            }
+        }
+        if self.restrict.is_none() && self.restrict_xpath.is_empty() {
+            regions.push(html.root_element());
+        }
         let mut seen = HashSet::new();
         let mut links = Vec::new();
         for region in regions {
@@ -528,6 +557,19 @@ mod tests {
         // A region that is the link itself.
         let own = LinkExtractor::new().restrict_css("a[href='/out']").unwrap();
         assert_eq!(urls(&own, &r), ["http://xn--bcher-kva.test/out"]);
+        // Regions by XPath, with CSS ones.
+        let xp = LinkExtractor::new()
+            .restrict_xpath("//div[@class='p'][1]")
+            .unwrap();
+        assert_eq!(
+            urls(&xp, &r),
+            [
+                "http://xn--bcher-kva.test/n?p=2",
+                "http://xn--bcher-kva.test/x"
+            ]
+        );
+        let both = xp.restrict_css("a[href='/out']").unwrap();
+        assert_eq!(urls(&both, &r).len(), 3);
     }
 
     #[test]
