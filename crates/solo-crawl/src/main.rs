@@ -7,7 +7,7 @@
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -293,6 +293,26 @@ fn parse_header(raw: &str) -> Result<(String, String), Usage> {
     Ok((name.to_owned(), value.to_owned()))
 }
 
+/// The headers of a `--header @FILE` (as curl's `-H @file`): one "Name:
+/// value" a line, blank lines and `#` comments skipped, read by each
+/// process that crawls (a `--redis` crawl stores the file's name, not its
+/// secrets; each worker reads its own copy).
+fn header_file(path: &Path) -> Result<Vec<(String, String)>, Usage> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Usage(format!("--header @{}: {e}", path.display())))?;
+    let mut headers = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_start_matches('\u{feff}').trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let h = parse_header(line)
+            .map_err(|Usage(e)| Usage(format!("{}:{}: {e}", path.display(), i + 1)))?;
+        headers.push(h);
+    }
+    Ok(headers)
+}
+
 /// `--idle-timeout`: an age as `--recrawl-older-than` takes it, or
 /// `never` (`Duration::MAX`).
 fn parse_idle(raw: &str) -> Result<Duration, String> {
@@ -523,11 +543,13 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         }
         cfg.user_agent = ua.clone();
     }
-    cfg.headers = a
-        .header
-        .iter()
-        .map(|h| parse_header(h))
-        .collect::<Result<_, _>>()?;
+    cfg.headers = Vec::new();
+    for h in &a.header {
+        match h.strip_prefix('@') {
+            Some(path) => cfg.headers.extend(header_file(Path::new(path))?),
+            None => cfg.headers.push(parse_header(h)?),
+        }
+    }
     let target = output_target(a.output.clone(), Target::Stdout);
     let out = OutputConfig {
         pages: target,

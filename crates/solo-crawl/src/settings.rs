@@ -201,6 +201,9 @@ pub struct CrawlSettings {
     /// https, another port, --sitemap hosts, --allow-domain hosts,
     /// redirects elsewhere, requisites on CDNs); their values are masked
     /// in the WARC's warcinfo and request records and in messages.
+    /// `@FILE` reads one header a line from FILE (as curl's -H @file), so
+    /// a secret stays off the command line, and with --redis out of Redis
+    /// (the crawl keeps the file's name; each worker reads its own copy).
     #[arg(long, value_name = "HEADER")]
     pub header: Vec<String>,
     /// Also trust the CA certificate(s) in this file (PEM or DER) for

@@ -894,3 +894,63 @@ fn a_time_limit_ends_the_crawl_with_status_0() {
     assert_usage_error(&["crawl", &url, "--max-time", "0s"], "--max-time");
     assert_usage_error(&["crawl", &url, "--max-time", "soon"], "not an age");
 }
+
+/// `--header @FILE` (curl's `-H @file`): headers read from a file, one a
+/// line, so a token stays off the command line and out of the settings a
+/// `--redis` crawl stores (they keep the file's name).
+#[test]
+fn headers_from_a_file_stay_off_the_command_line() {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(Option<String>, Option<String>)>>> = Arc::default();
+    let s = seen.clone();
+    let start = common::blocking::serve(move |req: &common::blocking::RawRequest| {
+        let h = |n: &str| req.header(n).map(str::to_owned);
+        s.lock().unwrap().push((h("authorization"), h("x-api")));
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nok".to_vec()
+    });
+    let dir = common::fresh_dir("header-file");
+    let file = dir.join("headers");
+    std::fs::write(
+        &file,
+        "\u{feff}# the API's headers\n\nAuthorization: Bearer fr0m-file\nX-Api: 7\n",
+    )
+    .unwrap();
+    let at = format!("@{}", file.display());
+    let o = run(&["crawl", &format!("{start}/"), "--header", &at]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let got = seen.lock().unwrap().clone();
+    assert!(
+        got.iter()
+            .all(|(a, x)| a.as_deref() == Some("Bearer fr0m-file") && x.as_deref() == Some("7")),
+        "{got:?}"
+    );
+    // The settings name the file, not the token.
+    let o = run(&["config", "--print", "--header", &at]);
+    let printed = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        printed.contains(&at) && !printed.contains("fr0m-file"),
+        "{printed}"
+    );
+    // A bad line is told by file and line, without its value.
+    std::fs::write(&file, "X-Api: 7\nAuthorization Bearer s3cret\n").unwrap();
+    let o = run(&["crawl", &format!("{start}/"), "--header", &at]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}:2:", file.display())) && !err.contains("s3cret"),
+        "{err}"
+    );
+    let o = run(&[
+        "crawl",
+        &format!("{start}/"),
+        "--header",
+        "@/nonexistent/headers",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/nonexistent/headers"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
