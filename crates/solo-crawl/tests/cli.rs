@@ -901,7 +901,8 @@ fn a_time_limit_ends_the_crawl_with_status_0() {
 #[test]
 fn headers_from_a_file_stay_off_the_command_line() {
     use std::sync::{Arc, Mutex};
-    let seen: Arc<Mutex<Vec<(Option<String>, Option<String>)>>> = Arc::default();
+    type Seen = Arc<Mutex<Vec<(Option<String>, Option<String>)>>>;
+    let seen: Seen = Arc::default();
     let s = seen.clone();
     let start = common::blocking::serve(move |req: &common::blocking::RawRequest| {
         let h = |n: &str| req.header(n).map(str::to_owned);
