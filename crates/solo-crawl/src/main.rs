@@ -630,8 +630,10 @@ fn output_target(output: Option<PathBuf>, default: Target) -> Target {
 
 /// The command line, with a `--config` file's settings under the flags.
 fn parse_cli() -> Result<Cli, Usage> {
-    let matches = Cli::command().get_matches();
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let matches = Cli::command()
+        .try_get_matches()
+        .unwrap_or_else(|e| usage_exit(e));
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| usage_exit(e));
     let (Command::Crawl(a) | Command::ShowConfig { crawl: a, .. }) = &cli.command else {
         return Ok(cli);
     };
@@ -648,12 +650,41 @@ fn parse_cli() -> Result<Cli, Usage> {
     let args: Vec<OsString> = std::env::args_os().skip(2).collect();
     let mut all = vec![OsString::from("solo-crawl"), OsString::from(sub)];
     all.extend(from_file.around(args));
-    let matches = Cli::command().get_matches_from(all);
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let matches = Cli::command()
+        .try_get_matches_from(all)
+        .unwrap_or_else(|e| usage_exit(e));
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| usage_exit(e));
     if let Some((_, m)) = matches.subcommand() {
         format_from_output(&mut cli, m);
     }
     Ok(cli)
+}
+
+/// Exits on a command line clap refused (status 2), or after `--help` /
+/// `--version` (status 0). With `--log-format json` among the arguments
+/// (and no `--log-file`), the refusal is one JSON line on stderr like
+/// every other message, so a log shipper reads it.
+fn usage_exit(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let json = {
+        let args: Vec<String> = std::env::args().collect();
+        let wants = args
+            .windows(2)
+            .any(|w| w[0] == "--log-format" && w[1] == "json")
+            || args.iter().any(|a| a == "--log-format=json");
+        wants
+            && !args
+                .iter()
+                .any(|a| a == "--log-file" || a.starts_with("--log-file="))
+    };
+    if !json || matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    solo_crawl::logs::messages_as(solo_crawl::logs::LogFormat::Json, None);
+    let text = e.render().to_string();
+    let text = text.trim_start_matches("error: ").trim_end();
+    tell!("solo-crawl: {text}");
+    std::process::exit(2);
 }
 
 /// `--output pages.csv` without `--format` writes CSV (as `-o` does in

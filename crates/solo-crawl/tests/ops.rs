@@ -369,6 +369,16 @@ fn json_logs_on_stderr_keep_every_line_json_the_summary_too() {
         serde_json::from_str(stderr(&o).trim()).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
     let message = line["fields"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("--urls-file"), "{line}");
+    // And a command line the parser refuses (it was clap's plain text).
+    let o = run(&["crawl", &url, "--log-format=json", "--max-pagez", "3"]);
+    assert_eq!(o.status.code(), Some(2));
+    let line: serde_json::Value =
+        serde_json::from_str(stderr(&o).trim()).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let message = line["fields"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("--max-pagez") && message.contains("Usage:"),
+        "{line}"
+    );
 }
 
 #[test]
