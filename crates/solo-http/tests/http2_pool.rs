@@ -49,6 +49,34 @@ fn a_silent_http2_connection_is_replaced_after_a_read_timeout() {
     });
 }
 
+/// The same when the path dies while a response body is being read.
+#[test]
+fn a_connection_silent_during_a_body_is_replaced_after_a_read_timeout() {
+    run(async {
+        let pki = Pki::new();
+        let s = start_tls(&pki, H2).await;
+        let relay = start_relay(s.addr).await;
+        let url = |path: &str| format!("https://localhost:{}{path}", relay.server.addr.port());
+        let client = trusting_with(&pki, |b| b.read_timeout(Duration::from_millis(500)));
+        // 50 bytes, one every 100 ms.
+        let mut resp = client.get(url("/trickle")).send().await.unwrap();
+        assert_eq!(resp.version(), Version::HTTP_2);
+        assert!(resp.chunk().await.unwrap().is_some());
+
+        relay.black_hole();
+        let e = loop {
+            match resp.chunk().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("the body ended through a black hole"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Read), "{e}");
+        assert_eq!(text(&client, url("/text")).await, "hello world");
+        assert_eq!(relay.server.stats.accepted(), 2);
+    });
+}
+
 /// With keep-alive PINGs the dead connection is found while it sits idle
 /// in the pool: the next request never sees it.
 #[test]
