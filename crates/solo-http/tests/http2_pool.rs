@@ -34,7 +34,7 @@ fn a_silent_http2_connection_is_replaced_after_a_read_timeout() {
         let s = start_tls(&pki, H2).await;
         let relay = start_relay(s.addr).await;
         let url = format!("https://localhost:{}/text", relay.server.addr.port());
-        let client = trusting_with(&pki, |b| b.read_timeout(Duration::from_millis(500)));
+        let client = trusting_with(&pki, |b| b.read_timeout(Duration::from_secs(1)));
         let resp = client.get(&url).send().await.unwrap();
         assert_eq!(resp.version(), Version::HTTP_2);
         assert_eq!(resp.text().await.unwrap(), "hello world");
@@ -57,7 +57,7 @@ fn a_connection_silent_during_a_body_is_replaced_after_a_read_timeout() {
         let s = start_tls(&pki, H2).await;
         let relay = start_relay(s.addr).await;
         let url = |path: &str| format!("https://localhost:{}{path}", relay.server.addr.port());
-        let client = trusting_with(&pki, |b| b.read_timeout(Duration::from_millis(500)));
+        let client = trusting_with(&pki, |b| b.read_timeout(Duration::from_secs(1)));
         // 50 bytes, one every 100 ms.
         let mut resp = client.get(url("/trickle")).send().await.unwrap();
         assert_eq!(resp.version(), Version::HTTP_2);
@@ -87,17 +87,17 @@ fn http2_keep_alive_finds_a_dead_idle_connection_before_a_request_uses_it() {
         let relay = start_relay(s.addr).await;
         let url = format!("https://localhost:{}/text", relay.server.addr.port());
         let client = trusting_with(&pki, |b| {
-            b.http2_keep_alive(Some(Duration::from_millis(200)))
+            b.http2_keep_alive(Some(Duration::from_millis(500)))
         });
         assert_eq!(text(&client, &url).await, "hello world");
         // PINGs answered: the live connection stays.
-        solo::sleep(Duration::from_millis(700)).await;
+        solo::sleep(Duration::from_millis(1500)).await;
         assert_eq!(text(&client, &url).await, "hello world");
         assert_eq!(relay.server.stats.accepted(), 1);
 
         relay.black_hole();
-        // A PING after 200 ms of silence, no answer in 200 ms more.
-        solo::sleep(Duration::from_millis(1000)).await;
+        // A PING after 500 ms of silence, no answer in 500 ms more.
+        solo::sleep(Duration::from_millis(2500)).await;
         let resp = solo::timeout(Duration::from_secs(5), client.get(&url).send())
             .await
             .expect("the request waited on the dead connection")
@@ -200,7 +200,7 @@ fn a_client_used_in_a_second_loop_still_closes_idle_connections() {
     });
     let url = rx.recv().unwrap();
     let client = Client::builder()
-        .pool_idle_timeout(Some(Duration::from_millis(200)))
+        .pool_idle_timeout(Some(Duration::from_millis(500)))
         .build()
         .unwrap();
     for round in 1..=2 {
