@@ -586,8 +586,10 @@ impl ClientBuilder {
     /// HTTP/2 keep-alive (default off, as in reqwest): on a connection
     /// that received nothing for `interval`, busy or idle in the pool, the
     /// client sends a PING; without an answer within `interval` more, the
-    /// connection is closed, its requests fail and the next ones open a
-    /// new connection. It finds a connection that died silently (a NAT or
+    /// connection is closed, the requests waiting for a response head on
+    /// it fail (a [`Timeout`](crate::ErrorKind::Timeout) in the
+    /// [`Read`](crate::Phase::Read) phase) and the next ones open a new
+    /// connection. It finds a connection that died silently (a NAT or
     /// firewall that dropped the flow, a host gone) before a request waits
     /// on it, and keeps such flows alive while the pool holds them. `None`
     /// turns it off.

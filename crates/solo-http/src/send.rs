@@ -465,6 +465,14 @@ fn send_error(key: &Key, e: hyper::Error) -> Error {
         )
         .with_source(e);
     }
+    if e.is_timeout() {
+        // The only hyper timer set: HTTP/2 keep-alive.
+        return Error::new(
+            ErrorKind::Timeout(Phase::Read),
+            format!("the connection to {key} did not answer an HTTP/2 keep-alive PING in time (it is likely dead)"),
+        )
+        .with_source(e);
+    }
     let what = if e.is_parse() {
         format!("{key} sent an invalid HTTP response")
     } else if e.is_incomplete_message() {

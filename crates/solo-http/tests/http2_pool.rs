@@ -95,6 +95,15 @@ fn http2_keep_alive_finds_a_dead_idle_connection_before_a_request_uses_it() {
         assert_eq!(text(&client, &url).await, "hello world");
         assert_eq!(relay.server.stats.accepted(), 1);
 
+        // A request on the connection when it dies fails when its PING
+        // goes unanswered, long before the read timeout (30 s).
+        relay.black_hole();
+        let e = client.get(&url).send().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Read), "{e}");
+        assert!(e.to_string().contains("PING"), "{e}");
+        assert_eq!(text(&client, &url).await, "hello world");
+        assert_eq!(relay.server.stats.accepted(), 2);
+
         relay.black_hole();
         // A PING after 500 ms of silence, no answer in 500 ms more.
         solo::sleep(Duration::from_millis(2500)).await;
@@ -103,7 +112,7 @@ fn http2_keep_alive_finds_a_dead_idle_connection_before_a_request_uses_it() {
             .expect("the request waited on the dead connection")
             .unwrap();
         assert_eq!(resp.text().await.unwrap(), "hello world");
-        assert_eq!(relay.server.stats.accepted(), 2);
+        assert_eq!(relay.server.stats.accepted(), 3);
     });
 }
 
