@@ -356,6 +356,9 @@ fn http2_goaway_moves_the_refused_requests_to_one_new_connection() {
     };
     let url = format!("https://localhost:{}/small.bin", nginx.port);
     let n = 5000;
+    // About 3 s on a quiet machine, several times that on a loaded one:
+    // a longer limit than `run` gives.
+    let run = |f| solo::run(async { solo::timeout(Duration::from_secs(180), f).await.unwrap() });
     run(async {
         let client = trusting(&pki);
         let requests = (0..n).map(|i| {
