@@ -26,6 +26,8 @@
 //! connection back in the pool at once (before the caller even looks at
 //! the last chunk). On an error, or if the body is dropped unfinished,
 //! the lease goes without being reusable and the connection closes.
+//! A read timeout during which the whole connection was silent retires an
+//! HTTP/2 connection too (see `send`): it is likely dead.
 
 use std::time::Duration;
 
@@ -251,12 +253,21 @@ impl Body {
             let Some(incoming) = self.incoming.as_mut() else {
                 return Ok(None);
             };
+            let moved = || self.lease.as_ref().and_then(|l| l.tap()).map(|t| t.moved());
+            let before = moved();
             let frame = match limit {
                 None => incoming.frame().await,
                 Some((at, phase, after)) => {
                     match solo::time::timeout_at(at, incoming.frame()).await {
                         Ok(f) => f,
-                        Err(_) => return Err(Error::timeout(phase, after)),
+                        Err(_) => {
+                            if phase == Phase::Read && moved() == before {
+                                if let Some(lease) = &self.lease {
+                                    lease.retire();
+                                }
+                            }
+                            return Err(Error::timeout(phase, after));
+                        }
                     }
                 }
             };

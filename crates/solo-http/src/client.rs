@@ -199,6 +199,7 @@ impl fmt::Debug for Client {
 /// | [`timeout`](ClientBuilder::timeout) (total) | none |
 /// | [`redirect_limit`](ClientBuilder::redirect_limit) | 10 |
 /// | [`max_body_size`](ClientBuilder::max_body_size) | 64 MiB collected whole, none streamed |
+/// | [`http2_keep_alive`](ClientBuilder::http2_keep_alive) | off |
 /// | [`user_agent`](ClientBuilder::user_agent) | `solo-http/<version>` |
 /// | [`dns_ttl`](ClientBuilder::dns_ttl) | 60 s |
 /// | [`resolver`](ClientBuilder::resolver) | the system's |
@@ -233,6 +234,7 @@ pub struct ClientBuilder {
     policy: AddressPolicy,
     proxy: Option<Proxy>,
     cookies: bool,
+    http2_keep_alive: Option<Duration>,
     /// The first invalid setting, reported by `build`.
     error: Option<Error>,
 }
@@ -270,6 +272,7 @@ impl ClientBuilder {
             policy: AddressPolicy::allow_all(),
             proxy: None,
             cookies: false,
+            http2_keep_alive: None,
             error: None,
         }
     }
@@ -286,7 +289,10 @@ impl ClientBuilder {
     }
 
     /// How long an idle connection is kept before it is closed (`None`:
-    /// until the server closes it).
+    /// until the server closes it). An HTTP/2 connection is idle with no
+    /// request or unread response on it; the sweep that closes idle
+    /// connections closes it between one and two idle timeouts after its
+    /// last use.
     ///
     /// ```
     /// let _c = solo_http::Client::builder()
@@ -577,6 +583,36 @@ impl ClientBuilder {
         self
     }
 
+    /// HTTP/2 keep-alive (default off, as in reqwest): on a connection
+    /// that received nothing for `interval`, busy or idle in the pool, the
+    /// client sends a PING; without an answer within `interval` more, the
+    /// connection is closed, the requests waiting for a response head on
+    /// it fail (a [`Timeout`](crate::ErrorKind::Timeout) in the
+    /// [`Read`](crate::Phase::Read) phase) and the next ones open a new
+    /// connection. It finds a connection that died silently (a NAT or
+    /// firewall that dropped the flow, a host gone) before a request waits
+    /// on it, and keeps such flows alive while the pool holds them. `None`
+    /// turns it off.
+    ///
+    /// Off, a dead HTTP/2 connection is found by the
+    /// [`read_timeout`](ClientBuilder::read_timeout) of a request on it
+    /// (over HTTP/2 that is the connection's silence): that request fails
+    /// and the connection is retired, so the next request opens a new
+    /// one. A zero interval is off too. Some servers answer PINGs more often than every few seconds
+    /// with a `GOAWAY`; 30 s or more is safe.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let _c = solo_http::Client::builder()
+    ///     .http2_keep_alive(Some(Duration::from_secs(30)))
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn http2_keep_alive(mut self, interval: Option<Duration>) -> ClientBuilder {
+        self.http2_keep_alive = interval.filter(|d| !d.is_zero());
+        self
+    }
+
     /// Sends every request through the HTTP proxy at `url`
     /// (`http://[user:password@]host:port`), tunnelled with `CONNECT`. An
     /// invalid proxy URL is an error at [`build`](ClientBuilder::build).
@@ -628,6 +664,7 @@ impl ClientBuilder {
             proxy: self.proxy,
             timeout: config.connect_timeout,
             policy: self.policy,
+            http2_keep_alive: self.http2_keep_alive,
         };
         Ok(Client {
             inner: Rc::new(Inner {

@@ -13,9 +13,14 @@
 //! is spawned with `solo::spawn`: it is `!Send`, which is fine on one
 //! thread. For HTTP/2, hyper spawns more futures (one per stream) through
 //! an [`Executor`](hyper::rt::Executor), which is also `solo::spawn`.
-//! hyper's timer is not set (its `Timer` wants `Send + Sync` sleeps), so
-//! no hyper feature that needs one is turned on: the client's timeouts are
-//! solo timeouts around the futures.
+//! hyper's timer is set only for HTTP/2 keep-alive PINGs (`keepalive`),
+//! when asked for: the client's timeouts are solo timeouts around the
+//! futures.
+//!
+//! A response head may take up to [`MAX_HEAD_BYTES`] over either
+//! protocol: hyper's HTTP/1.1 read buffer, and the HTTP/2 header list
+//! size the client announces (hyper's default there is 16 KiB, which
+//! real sites with long CSP headers and many cookies pass).
 //!
 //! The whole of this (DNS included) is the *connect* phase for
 //! [`Phase::Connect`](crate::Phase::Connect).
@@ -47,6 +52,7 @@ use url::Url;
 use crate::dns::DnsCache;
 use crate::error::{Error, ErrorKind, Phase};
 use crate::eyeballs;
+use crate::keepalive::SoloTimer;
 use crate::policy::AddressPolicy;
 use crate::proxy::Proxy;
 use crate::tls::{self, Stream};
@@ -55,6 +61,11 @@ use crate::wire::{Tap, Tapped};
 /// The body type of every request: the whole body in memory, so a request
 /// can be sent again (a retry on a stale connection, a 307 redirect).
 pub(crate) type ReqBody = Full<Bytes>;
+
+/// The largest response head accepted, in bytes: hyper's default HTTP/1.1
+/// read buffer (which the head must fit), and the HTTP/2 header list size
+/// (names, values and 32 bytes per field, RFC 9113 section 6.5.2).
+pub(crate) const MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
 
 /// `TCP_NOTSENT_LOWAT` of every connection: at most this many bytes wait
 /// unsent in the kernel.
@@ -126,6 +137,9 @@ pub(crate) struct Connector {
     pub(crate) proxy: Option<Proxy>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) policy: AddressPolicy,
+    /// HTTP/2 keep-alive: a PING after this long without a frame
+    /// received, the connection closed if its answer takes as long.
+    pub(crate) http2_keep_alive: Option<Duration>,
 }
 
 impl Connector {
@@ -183,7 +197,16 @@ impl Connector {
             .with_source(e)
         };
         if h2 {
-            let (sender, conn) = http2::Builder::new(SoloExecutor)
+            let mut builder = http2::Builder::new(SoloExecutor);
+            builder.max_header_list_size(MAX_HEAD_BYTES as u32);
+            if let Some(interval) = self.http2_keep_alive {
+                builder
+                    .timer(SoloTimer)
+                    .keep_alive_interval(interval)
+                    .keep_alive_timeout(interval)
+                    .keep_alive_while_idle(true);
+            }
+            let (sender, conn) = builder
                 .handshake::<Io, ReqBody>(io)
                 .await
                 .map_err(handshake_failed)?;
@@ -191,6 +214,7 @@ impl Connector {
             Ok((Sender::Http2(sender), tap))
         } else {
             let (sender, conn) = http1::Builder::new()
+                .max_buf_size(MAX_HEAD_BYTES)
                 .handshake::<Io, ReqBody>(io)
                 .await
                 .map_err(handshake_failed)?;

@@ -76,7 +76,9 @@ pub enum ErrorKind {
     /// The body is larger than the limit
     /// ([`ClientBuilder::max_body_size`](crate::ClientBuilder::max_body_size),
     /// [`RequestBuilder::max_body_size`](crate::RequestBuilder::max_body_size)),
-    /// counted both as received and as decompressed.
+    /// counted both as received and as decompressed; or the response
+    /// head is larger than the client takes (about 400 KiB, HTTP/1.1 and
+    /// HTTP/2 alike).
     TooLarge,
     /// The request as built is invalid: a URL that does not parse or is
     /// not http(s), or an invalid header name or value or method.

@@ -124,6 +124,7 @@
 //! | `pool` | idle keep-alive connections, HTTP/2 sharing, per-host limits |
 //! | `connect` | DNS, TCP, proxy tunnel, TLS, hyper handshake, solo tasks |
 //! | `eyeballs` | racing a host's addresses (Happy Eyeballs, RFC 8305) |
+//! | `keepalive` | HTTP/2 keep-alive PINGs: hyper's timer on solo's clock |
 //! | `tls` | rustls settings, roots in DER or PEM, ALPN, the plain-or-TLS stream |
 //! | `dns` | a TTL cache over `solo::net::lookup_host` |
 //! | `resolve` | the resolver hook: [`Resolve`], [`Resolver`] |
@@ -144,8 +145,9 @@
 //!   `hyper_util::rt::TokioIo`), so this crate needs no `unsafe`. Each
 //!   connection's hyper future is a solo task (`solo::spawn`, `!Send` is
 //!   fine); hyper's HTTP/2 executor is `solo::spawn` too.
-//! - **Timeouts are solo's.** hyper's timer wants `Send + Sync` sleeps, so
-//!   it is not used; every limit is a [`solo::timeout`] around a future:
+//! - **Timeouts are solo's.** hyper's timer serves only the opt-in HTTP/2
+//!   keep-alive PINGs ([`ClientBuilder::http2_keep_alive`]); every limit
+//!   is a [`solo::timeout`] around a future:
 //!   connect ([`Phase::Connect`]), the server's silence before the
 //!   response head and between pieces of the body ([`Phase::Read`]: an
 //!   upload in progress is not silence), and the whole request, body
@@ -153,8 +155,11 @@
 //! - **Pooling.** Idle HTTP/1.1 connections are kept per (scheme, host,
 //!   port) and checked before reuse; a stale one is retried on a fresh
 //!   connection transparently, and so are HTTP/2 requests a server turned
-//!   away unprocessed (`GOAWAY`, `REFUSED_STREAM`). HTTP/2 (negotiated by ALPN over TLS) puts
-//!   all requests to a host on one connection. With
+//!   away unprocessed (`GOAWAY`, `REFUSED_STREAM`), together on one new
+//!   connection. HTTP/2 (negotiated by ALPN over TLS) puts all requests
+//!   to a host on one connection; it is replaced when a read timeout
+//!   finds it silent, and closed when idle like an HTTP/1.1 one
+//!   ([`ClientBuilder::pool_idle_timeout`]). With
 //!   [`max_connections_per_host`](ClientBuilder::max_connections_per_host),
 //!   requests wait their turn instead of opening more.
 //! - **Bodies stream.** A [`Response`] comes back with the head; its body
@@ -212,6 +217,7 @@ mod dns;
 mod error;
 mod eyeballs;
 mod gzip;
+mod keepalive;
 pub mod multipart;
 mod policy;
 mod pool;

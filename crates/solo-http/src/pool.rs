@@ -1,5 +1,10 @@
 //! The connection pool: idle keep-alive connections and per-host limits.
 //!
+//! Owns: which connection each request gets, how long unused connections
+//! are kept, and when a host's entry goes. Must not: send requests or
+//! decide about retries (that is `send`), or keep a connection that the
+//! caller said is dead or closing.
+//!
 //! Design: connections are pooled per [`Key`] (scheme, host, port). Each
 //! host has:
 //!
@@ -10,24 +15,34 @@
 //!   Before reuse a connection is checked: closed by the server (hyper's
 //!   connection task saw EOF), idle for longer than the idle timeout, or
 //!   not ready, and it is thrown away. At most `max_idle_per_host` are
-//!   kept; a timer sweeps expired ones so their sockets close even when no
-//!   new request comes for that host.
+//!   kept.
 //! - at most one HTTP/2 connection, shared by all requests (hyper's
-//!   `SendRequest` for HTTP/2 is a cloneable handle).
+//!   `SendRequest` for HTTP/2 is a cloneable handle). It counts its
+//!   leases (requests and unfinished responses); with none for the idle
+//!   timeout it is idle and closed like an HTTP/1.1 one. A caller
+//!   [`retires`](Lease::retire) it when it turns out dead or closing (a
+//!   read timeout, a `GOAWAY`): later requests then share a new one.
 //! - optionally a [`Semaphore`] of `max_connections_per_host` slots. An
 //!   HTTP/1.1 request holds one slot from before it takes a connection
 //!   until its body is done, so at most that many connections are ever
 //!   open to the host; the others wait their turn (first come, first
 //!   served). HTTP/2 requests need no slot: they share one connection.
 //!
+//! A timer sweeps expired idle connections (both protocols) so their
+//! sockets close even when no new request comes for that host. The timer
+//! belongs to the loop that armed it: a client used in a later
+//! `solo::run` arms a new one.
+//!
 //! Whether an https host speaks HTTP/2 is known only after the first TLS
-//! handshake (ALPN). So while one request is connecting to an https host
-//! whose protocol is not known yet, the others wait for it: if it comes
-//! back with HTTP/2 they all share that connection instead of opening one
-//! each. Once a host has answered with HTTP/1.1, nobody waits any more.
-//! A request waits for one such connect at most, within its own connect
-//! timeout: if that connect fails or is cancelled, each waiter makes its
-//! own attempt (they do not queue behind one another).
+//! handshake (ALPN), and an HTTP/2 host needs only one connection. So
+//! while one request is connecting to an https host not known to speak
+//! HTTP/1.1 only, the others wait for it: if it comes back with HTTP/2
+//! they all share that connection instead of opening one each (requests
+//! sent again after a `GOAWAY` too). Once a host has answered with
+//! HTTP/1.1, nobody waits any more. A request waits for one such connect
+//! at most, within its own connect timeout: if that connect fails or is
+//! cancelled, each waiter makes its own attempt (they do not queue behind
+//! one another).
 //!
 //! A host's entry goes when nothing uses it and it keeps no connection:
 //! when the idle sweep empties it, and, for hosts that never kept one, in
@@ -80,13 +95,27 @@ struct Host {
     hosts: Weak<RefCell<HashMap<Key, Rc<Host>>>>,
     opts: PoolOptions,
     idle: RefCell<Vec<Idle>>,
-    h2: RefCell<Option<(http2::SendRequest<ReqBody>, Rc<Tap>)>>,
+    h2: RefCell<Option<Rc<Shared>>>,
     /// The host answered a TLS handshake without choosing HTTP/2.
     h1_only: Cell<bool>,
     /// Set when the pending connect of unknown protocol finishes.
     connecting: RefCell<Option<Rc<Event>>>,
     slots: Option<Semaphore>,
-    sweep_scheduled: Cell<bool>,
+    /// Alive while the idle sweep's timer is armed: the timer's callback
+    /// holds the other end, so a timer dropped with its loop lets a
+    /// later loop arm a new one.
+    sweep: RefCell<Weak<()>>,
+}
+
+/// The host's HTTP/2 connection, shared by its requests.
+struct Shared {
+    sender: http2::SendRequest<ReqBody>,
+    tap: Rc<Tap>,
+    /// Its leases now (requests and unfinished responses).
+    leases: Cell<usize>,
+    /// A lease began or ended since the last sweep: with none now and
+    /// none since the one before, it has been idle for the idle timeout.
+    used: Cell<bool>,
 }
 
 struct Idle {
@@ -101,6 +130,8 @@ pub(crate) struct Lease {
     conn: Option<Conn>,
     /// The tap of the connection (set with `conn`).
     tap: Option<Rc<Tap>>,
+    /// The shared HTTP/2 connection it is on.
+    shared: Option<Rc<Shared>>,
     host: Rc<Host>,
     slot: bool,
     reusable: bool,
@@ -150,7 +181,7 @@ impl Pool {
                     h1_only: Cell::new(false),
                     connecting: RefCell::new(None),
                     slots: self.opts.max_connections_per_host.map(Semaphore::new),
-                    sweep_scheduled: Cell::new(false),
+                    sweep: RefCell::new(Weak::new()),
                 })
             })
             .clone()
@@ -158,9 +189,10 @@ impl Pool {
 
     /// A connection to `key`: the shared HTTP/2 one, an idle HTTP/1.1 one,
     /// or a new one from `connector` (waiting for a slot first if the host
-    /// has a connection limit). `fresh` asks for a new connection of the
-    /// request's own: no idle one, not the shared HTTP/2 one (which may be
-    /// closing); a new HTTP/2 connection then becomes the shared one.
+    /// has a connection limit). `fresh` asks for no idle HTTP/1.1
+    /// connection (one turned out stale, the others may be too); the
+    /// shared HTTP/2 connection is still taken, as a caller retires one
+    /// that failed it (see [`Lease::retire`]).
     ///
     /// Waiting for another request's connect of unknown protocol counts
     /// against the connect timeout, like the connect itself.
@@ -171,10 +203,8 @@ impl Pool {
         fresh: bool,
     ) -> Result<Lease, Error> {
         let host = self.host(key);
-        if !fresh {
-            if let Some((h2, tap)) = host.live_h2() {
-                return Ok(Lease::new(Conn::Http2(h2), tap, host, false, true));
-            }
+        if let Some(shared) = host.live_h2() {
+            return Ok(Lease::on_shared(shared, host));
         }
         let slot = match &host.slots {
             Some(sem) => {
@@ -191,22 +221,22 @@ impl Pool {
         let mut lease = Lease {
             conn: None,
             tap: None,
+            shared: None,
             host: host.clone(),
             slot,
             reusable: false,
             reused: false,
         };
         let deadline = connector.deadline();
-        let mut waited = fresh;
+        let mut waited = false;
         loop {
+            if let Some(shared) = host.live_h2() {
+                lease.give_back_slot();
+                lease.share(shared);
+                lease.reused = true;
+                return Ok(lease);
+            }
             if !fresh {
-                if let Some((h2, tap)) = host.live_h2() {
-                    lease.give_back_slot();
-                    lease.conn = Some(Conn::Http2(h2));
-                    lease.tap = Some(tap);
-                    lease.reused = true;
-                    return Ok(lease);
-                }
                 if let Some((sender, tap)) = host.take_idle().await {
                     lease.conn = Some(Conn::Http1(sender));
                     lease.tap = Some(tap);
@@ -229,18 +259,25 @@ impl Pool {
         let unknown = key.https && !host.h1_only.get() && host.connecting.borrow().is_none();
         let _marker = unknown.then(|| Connecting::start(&host));
         let (sender, tap) = connector.within(deadline, connector.open(key)).await??;
-        lease.tap = Some(tap.clone());
         match sender {
             Sender::Http2(h2) => {
-                *host.h2.borrow_mut() = Some((h2.clone(), tap));
+                let shared = Rc::new(Shared {
+                    sender: h2,
+                    tap,
+                    leases: Cell::new(0),
+                    used: Cell::new(false),
+                });
+                *host.h2.borrow_mut() = Some(shared.clone());
+                host.schedule_sweep();
                 lease.give_back_slot();
-                lease.conn = Some(Conn::Http2(h2));
+                lease.share(shared);
             }
             Sender::Http1(h1) => {
                 if key.https {
                     host.h1_only.set(true);
                 }
                 lease.conn = Some(Conn::Http1(h1));
+                lease.tap = Some(tap);
             }
         }
         Ok(lease)
@@ -254,9 +291,10 @@ impl Host {
         Rc::strong_count(self) == 1 && self.idle.borrow().is_empty() && self.live_h2().is_none()
     }
 
-    fn live_h2(&self) -> Option<(http2::SendRequest<ReqBody>, Rc<Tap>)> {
+    /// The shared HTTP/2 connection, unless its connection task ended.
+    fn live_h2(&self) -> Option<Rc<Shared>> {
         let mut h2 = self.h2.borrow_mut();
-        if h2.as_ref().is_some_and(|(s, _)| s.is_closed()) {
+        if h2.as_ref().is_some_and(|s| s.sender.is_closed()) {
             *h2 = None;
         }
         h2.clone()
@@ -306,37 +344,54 @@ impl Host {
         self.schedule_sweep();
     }
 
-    /// Closes idle connections once they expire, even if no request comes.
+    /// Closes idle connections once they expire, even if no request comes:
+    /// every idle timeout while the host keeps a connection.
     fn schedule_sweep(self: &Rc<Self>) {
         let Some(timeout) = self.opts.idle_timeout else {
             return;
         };
-        if self.sweep_scheduled.replace(true) {
-            return;
+        if self.sweep.borrow().strong_count() > 0 {
+            return; // armed, in a loop still running
         }
+        let armed = Rc::new(());
+        *self.sweep.borrow_mut() = Rc::downgrade(&armed);
         let weak: Weak<Host> = Rc::downgrade(self);
         drop(solo::call_later(timeout, move || {
+            drop(armed);
             if let Some(host) = weak.upgrade() {
-                host.sweep_scheduled.set(false);
-                let now = solo::time::now();
-                host.idle
-                    .borrow_mut()
-                    .retain(|i| !host.expired(i, now) && !i.sender.is_closed());
-                if !host.idle.borrow().is_empty() {
-                    host.schedule_sweep();
-                    return;
-                }
-                // Nothing left: the host leaves the pool if unused.
-                let (key, hosts) = (host.key.clone(), host.hosts.clone());
-                drop(host);
-                if let Some(hosts) = hosts.upgrade() {
-                    let mut hosts = hosts.borrow_mut();
-                    if hosts.get(&key).is_some_and(Host::unused) {
-                        hosts.remove(&key);
-                    }
-                }
+                host.sweep();
             }
         }));
+    }
+
+    fn sweep(self: Rc<Self>) {
+        let now = solo::time::now();
+        self.idle
+            .borrow_mut()
+            .retain(|i| !self.expired(i, now) && !i.sender.is_closed());
+        let mut h2 = self.h2.borrow_mut();
+        if let Some(shared) = h2.as_ref() {
+            let used = shared.used.replace(false);
+            if shared.sender.is_closed() || shared.leases.get() == 0 && !used {
+                // Dropping the last handle closes the connection.
+                *h2 = None;
+            }
+        }
+        let kept = h2.is_some() || !self.idle.borrow().is_empty();
+        drop(h2);
+        if kept {
+            self.schedule_sweep();
+            return;
+        }
+        // Nothing left: the host leaves the pool if unused.
+        let (key, hosts) = (self.key.clone(), self.hosts.clone());
+        drop(self);
+        if let Some(hosts) = hosts.upgrade() {
+            let mut hosts = hosts.borrow_mut();
+            if hosts.get(&key).is_some_and(Host::unused) {
+                hosts.remove(&key);
+            }
+        }
     }
 }
 
@@ -371,14 +426,40 @@ impl Drop for Connecting {
 }
 
 impl Lease {
-    fn new(conn: Conn, tap: Rc<Tap>, host: Rc<Host>, slot: bool, reused: bool) -> Lease {
-        Lease {
-            conn: Some(conn),
-            tap: Some(tap),
+    /// A lease on the host's HTTP/2 connection, which others opened.
+    fn on_shared(shared: Rc<Shared>, host: Rc<Host>) -> Lease {
+        let mut lease = Lease {
+            conn: None,
+            tap: None,
+            shared: None,
             host,
-            slot,
+            slot: false,
             reusable: false,
-            reused,
+            reused: true,
+        };
+        lease.share(shared);
+        lease
+    }
+
+    /// Puts the lease on the shared HTTP/2 connection.
+    fn share(&mut self, shared: Rc<Shared>) {
+        shared.leases.set(shared.leases.get() + 1);
+        shared.used.set(true);
+        self.conn = Some(Conn::Http2(shared.sender.clone()));
+        self.tap = Some(shared.tap.clone());
+        self.shared = Some(shared);
+    }
+
+    /// The connection is dead or closing (a read timeout with the whole
+    /// connection silent, a `GOAWAY`): if it is the host's shared HTTP/2
+    /// connection, later requests get a new one. Its requests under way
+    /// go on; it closes when the last ends.
+    pub(crate) fn retire(&self) {
+        if let Some(shared) = &self.shared {
+            let mut h2 = self.host.h2.borrow_mut();
+            if h2.as_ref().is_some_and(|s| Rc::ptr_eq(s, shared)) {
+                *h2 = None;
+            }
         }
     }
 
@@ -421,7 +502,12 @@ impl Lease {
 }
 
 impl Drop for Lease {
+    // Loop-free: a response may be dropped after its loop ended.
     fn drop(&mut self) {
+        if let Some(shared) = self.shared.take() {
+            shared.leases.set(shared.leases.get() - 1);
+            shared.used.set(true);
+        }
         if let (true, Some(Conn::Http1(sender)), Some(tap)) =
             (self.reusable, self.conn.take(), self.tap.take())
         {

@@ -1,6 +1,12 @@
 //! Sending a request: the total time limit, the redirect loop, and each
 //! hop on a pooled connection.
 //!
+//! Owns: building hyper's request, waiting for its head, and whether a
+//! failed hop is sent again (and on which connection: it tells the pool
+//! to retire a dead or closing one). Must not: send again a request the
+//! server may have processed, unless its method is idempotent; or keep
+//! connections itself (that is `pool`).
+//!
 //! Design: [`Client::execute`] wraps everything in the total deadline.
 //! Inside, `follow` sends one hop at a time and asks `redirect` whether
 //! there is another; the body of a redirect response is drained (a little)
@@ -26,8 +32,21 @@
 //! An HTTP/2 server that closes a connection (a graceful `GOAWAY`, as
 //! nginx sends after `keepalive_requests` streams) or refuses a stream
 //! (`REFUSED_STREAM`) has not processed the requests it turned away
-//! (RFC 9113 sections 6.8 and 8.7): those are sent once more, whatever
-//! their method, each on a new connection of its own.
+//! (RFC 9113 sections 6.8 and 8.7), nor the ones still queued in the
+//! client for that connection: those are sent again, whatever their
+//! method. The connection is retired from the pool, so they all share
+//! the one new connection that the first of them opens (HTTP/2
+//! multiplexes): a burst of refused requests is not a burst of
+//! handshakes. A request turned away by a connection it shared with
+//! others is sent again each time (the host is serving the others, so
+//! it gets its turn); one turned away by a connection it opened itself,
+//! once.
+//!
+//! Over HTTP/2 the read timeout counts the whole connection's silence
+//! (see `silence`): a request that times out waiting for its head leaves
+//! a connection on which nothing arrived for that long, likely dead
+//! (a NAT or firewall dropped the flow, the host is gone). It is retired
+//! too, so the next request opens a new one rather than wait on it.
 
 use std::cell::RefCell;
 
@@ -43,7 +62,7 @@ use url::{Position, Url};
 use crate::auth;
 use crate::body::{Deadline, Limits};
 use crate::client::Client;
-use crate::connect::{Key, ReqBody};
+use crate::connect::{Key, ReqBody, MAX_HEAD_BYTES};
 use crate::error::{Error, ErrorKind, Phase};
 use crate::pool::{Conn, Lease};
 use crate::redirect::{Hop, Redirects};
@@ -142,11 +161,14 @@ impl Client {
     }
 
     /// One request on one connection, retried once on a new connection if
-    /// a reused one turns out to be stale; with `capture`, its wire bytes.
+    /// a reused one turns out to be stale, and again when HTTP/2 turns it
+    /// away unprocessed; with `capture`, its wire bytes.
     async fn send_hop(&self, hop: &Hop, capture: bool) -> Result<Sent, Error> {
         let inner = &self.inner;
         let key = Key::of(&hop.url);
         let mut fresh = false;
+        // Turned away by an HTTP/2 connection this request opened.
+        let mut refused_by_own = false;
         loop {
             let mut lease = inner.pool.lease(&key, &inner.connector, fresh).await?;
             let (req, decompress) = self.build(hop, lease.is_http2())?;
@@ -172,7 +194,14 @@ impl Client {
             };
             let result = match inner.config.read_timeout {
                 None => sending.await,
-                Some(d) => silence::head_within(d, &moved, sending).await?,
+                Some(d) => match silence::head_within(d, &moved, sending).await {
+                    Ok(result) => result,
+                    Err(e) => {
+                        // Over HTTP/2: the whole connection was silent.
+                        lease.retire();
+                        return Err(e);
+                    }
+                },
             };
             // Host, port, path and query: never the userinfo.
             let target = || &hop.url[Position::BeforeHost..Position::AfterQuery];
@@ -195,16 +224,27 @@ impl Client {
                     }
                     let unsent = e.take_message().is_some();
                     let e = e.into_error();
-                    let refused = refused(&e);
-                    if !fresh
-                        && (refused
-                            || lease.reused() && (unsent || idempotent(&hop.method) && stale(&e)))
+                    let h2 = lease.is_http2();
+                    if h2 && (unsent || refused(&e) || dispatch_gone(&e)) {
+                        // Not processed: again, on the host's next
+                        // connection, which the others share.
+                        lease.retire();
+                        if lease.reused() || !std::mem::replace(&mut refused_by_own, true) {
+                            tracing::debug!(
+                                target = target(),
+                                "closing HTTP/2 connection: sending again on the next one"
+                            );
+                            continue;
+                        }
+                    } else if !fresh
+                        && lease.reused()
+                        && (unsent || idempotent(&hop.method) && stale(&e))
                     {
                         tracing::debug!(
                             target = target(),
-                            refused,
-                            "stale or closing connection: sending again on a new one"
+                            "stale connection: sending again on a new one"
                         );
+                        lease.retire();
                         fresh = true;
                         continue;
                     }
@@ -369,6 +409,32 @@ fn refused(e: &hyper::Error) -> bool {
     false
 }
 
+/// hyper's error for a request whose answer channel was dropped: over
+/// HTTP/2 that is the request it held back waiting for a stream slot
+/// (pending open, so never on the wire) when the connection shut down, as
+/// after a `GOAWAY` (hyper-1.12 `proto/h2/client.rs`, `fut_ctx`), or one
+/// whose loop ended. hyper has no predicate for it; its text is stable.
+fn dispatch_gone(e: &hyper::Error) -> bool {
+    e.is_user() && e.to_string().starts_with("dispatch task is gone")
+}
+
+/// The HTTP/2 layer reset the stream for a protocol error in the
+/// response head it received: over the header list size the client
+/// announced (`MAX_HEAD_BYTES`), the likely case, or malformed (h2 says
+/// the same for both).
+fn head_refused_by_h2(e: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h2) = s.downcast_ref::<h2::Error>() {
+            return h2.is_library()
+                && h2.is_reset()
+                && h2.reason() == Some(h2::Reason::PROTOCOL_ERROR);
+        }
+        source = s.source();
+    }
+    false
+}
+
 fn io_kind(e: &hyper::Error) -> Option<std::io::ErrorKind> {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -382,6 +448,31 @@ fn io_kind(e: &hyper::Error) -> Option<std::io::ErrorKind> {
 
 /// The error for a request that failed before its response head.
 fn send_error(key: &Key, e: hyper::Error) -> Error {
+    // hyper's `is_parse_too_large` needs its server feature; the text is
+    // its `Parse::TooLarge` (over the read buffer, or over 100 headers).
+    let h1_too_large = e.is_parse() && e.to_string().starts_with("message head is too large");
+    if h1_too_large || head_refused_by_h2(&e) {
+        return Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "the response head from {key} is larger than the limit of {MAX_HEAD_BYTES} bytes{}",
+                if h1_too_large {
+                    " or 100 header lines"
+                } else {
+                    " (or malformed: HTTP/2 refused it)"
+                }
+            ),
+        )
+        .with_source(e);
+    }
+    if e.is_timeout() {
+        // The only hyper timer set: HTTP/2 keep-alive.
+        return Error::new(
+            ErrorKind::Timeout(Phase::Read),
+            format!("the connection to {key} did not answer an HTTP/2 keep-alive PING in time (it is likely dead)"),
+        )
+        .with_source(e);
+    }
     let what = if e.is_parse() {
         format!("{key} sent an invalid HTTP response")
     } else if e.is_incomplete_message() {

@@ -26,6 +26,14 @@ impl Nginx {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// How many connections nginx logged requests on.
+    fn connections_logged(&self) -> usize {
+        let log = std::fs::read_to_string(self.dir.join("access.log")).unwrap();
+        let conns: std::collections::HashSet<&str> =
+            log.lines().filter_map(|l| l.split(' ').next()).collect();
+        conns.len()
+    }
+
     fn file(&self, name: &str) -> Vec<u8> {
         std::fs::read(self.dir.join("html").join(name)).unwrap()
     }
@@ -98,7 +106,8 @@ http {{
         application/octet-stream bin;
     }}
     default_type application/octet-stream;
-    access_log {dir}/access.log;
+    log_format conn '$connection $status';
+    access_log {dir}/access.log conn;
     client_body_temp_path {dir}/tmp/body;
     proxy_temp_path {dir}/tmp/proxy;
     fastcgi_temp_path {dir}/tmp/fastcgi;
@@ -278,23 +287,33 @@ fn head_has_the_length_and_no_body() {
     });
 }
 
+/// nginx over TLS and HTTP/2, ending each connection with a `GOAWAY`
+/// after `keepalive_requests` streams; `None` without nginx.
+fn start_goaway_site(pki: &common::tls::Pki, keepalive_requests: u32) -> Option<Nginx> {
+    start_site(&Site {
+        tls: Some((pki.cert_pem.clone(), pki.key_pem.clone())),
+        keepalive_requests: Some(keepalive_requests),
+    })
+}
+
+/// A client that trusts `pki`'s CA, `localhost` at 127.0.0.1.
+fn trusting(pki: &common::tls::Pki) -> Client {
+    Client::builder()
+        .add_root_certificate(pki.ca_der.clone())
+        .resolve("localhost", [127, 0, 0, 1].into())
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn http2_goaway_after_keepalive_requests_retries_the_refused_streams() {
     let pki = common::tls::Pki::new();
-    let site = Site {
-        tls: Some((pki.cert_pem.clone(), pki.key_pem.clone())),
-        keepalive_requests: Some(10),
-    };
-    let Some(nginx) = start_site(&site) else {
+    let Some(nginx) = start_goaway_site(&pki, 10) else {
         return;
     };
     let url = format!("https://localhost:{}/small.bin", nginx.port);
     run(async {
-        let client = Client::builder()
-            .add_root_certificate(pki.ca_der.clone())
-            .resolve("localhost", [127, 0, 0, 1].into())
-            .build()
-            .unwrap();
+        let client = trusting(&pki);
         // nginx answers 10 streams per connection, then GOAWAY: the other
         // requests in flight were never processed and must be sent again.
         let requests = (0..100).map(|i| {
@@ -321,4 +340,46 @@ fn http2_goaway_after_keepalive_requests_retries_the_refused_streams() {
             assert_eq!(resp.bytes().await.unwrap().len(), 4096);
         }
     });
+}
+
+/// 5000 requests at once to an nginx that ends each HTTP/2 connection
+/// after 50 streams: the requests each `GOAWAY` turns away move together
+/// to one new connection (not one each: a storm of handshakes that ran
+/// out of file descriptors), and all succeed, those that hyper held back
+/// for a stream slot when the connection closed too ("dispatch task is
+/// gone").
+#[test]
+fn http2_goaway_moves_the_refused_requests_to_one_new_connection() {
+    let pki = common::tls::Pki::new();
+    let Some(nginx) = start_goaway_site(&pki, 50) else {
+        return;
+    };
+    let url = format!("https://localhost:{}/small.bin", nginx.port);
+    let n = 5000;
+    // About 3 s on a quiet machine, several times that on a loaded one:
+    // a longer limit than `run` gives.
+    let run = |f| solo::run(async { solo::timeout(Duration::from_secs(180), f).await.unwrap() });
+    run(async {
+        let client = trusting(&pki);
+        let requests = (0..n).map(|i| {
+            let client = client.clone();
+            let url = format!("{url}?i={i}");
+            async move { client.get(url).send().await?.bytes().await }
+        });
+        let results = solo::gather(requests).await;
+        let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+        assert!(
+            failed.is_empty(),
+            "{} of {n} failed, first: {}",
+            failed.len(),
+            failed[0]
+        );
+        assert!(results.iter().all(|r| r.as_ref().unwrap().len() == 4096));
+    });
+    // 50 requests a connection: 40 at least.
+    let conns = nginx.connections_logged();
+    assert!(
+        (n / 50..=2 * n / 50).contains(&conns),
+        "{conns} connections for {n} requests"
+    );
 }

@@ -6,28 +6,11 @@ mod common;
 use std::time::Duration;
 
 use common::tls::{
-    https_url, start_tls, start_tls_raw, tls_read_head, tls_write, Pki, ServerTls, TlsOptions,
+    https_url, start_tls, start_tls_raw, tls_read_head, tls_write, trusting_with, Pki, ServerTls,
+    TlsOptions, H1, H2,
 };
 use common::{concurrent, failure, json, read_body, run, start, start_raw, text, Server, TEXT};
-use solo_http::{Client, ClientBuilder, ErrorKind, Phase, Version};
-
-const H1: TlsOptions = TlsOptions {
-    h2: false,
-    lifetime: None,
-    max_streams: None,
-};
-const H2: TlsOptions = TlsOptions {
-    h2: true,
-    lifetime: None,
-    max_streams: None,
-};
-
-/// A client that trusts the test CA, with more settings from `more`.
-fn trusting_with(pki: &Pki, more: impl FnOnce(ClientBuilder) -> ClientBuilder) -> Client {
-    more(Client::builder().add_root_certificate(pki.ca_der.clone()))
-        .build()
-        .unwrap()
-}
+use solo_http::{Client, ErrorKind, Phase, Version};
 
 fn trusting(pki: &Pki) -> Client {
     trusting_with(pki, |b| b)

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod nginx_process;
+pub mod relay;
 pub mod tls;
 
 use std::cell::Cell;
@@ -227,6 +228,16 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
     let text = TEXT.repeat(100);
     Ok(match path.as_str() {
         "/text" => reply(200, &[("content-type", "text/plain")], "hello world"),
+        // About n KiB of response headers, in headers of 10 KiB.
+        "/big-head" => {
+            let value = "v".repeat(10 << 10);
+            let names: Vec<String> = (0..query_n(&req, 20).div_ceil(10))
+                .map(|i| format!("x-big-{i}"))
+                .collect();
+            let headers: Vec<(&str, &str)> =
+                names.iter().map(|n| (n.as_str(), value.as_str())).collect();
+            reply(200, &headers, "big head")
+        }
         "/json" => reply(
             200,
             &[("content-type", "application/json")],

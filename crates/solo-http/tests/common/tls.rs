@@ -106,6 +106,28 @@ pub struct TlsOptions {
     pub max_streams: Option<u32>,
 }
 
+/// HTTP/1.1 only, and HTTP/2 offered, with no other fault.
+pub const H1: TlsOptions = TlsOptions {
+    h2: false,
+    lifetime: None,
+    max_streams: None,
+};
+pub const H2: TlsOptions = TlsOptions {
+    h2: true,
+    lifetime: None,
+    max_streams: None,
+};
+
+/// A client that trusts the test CA, with more settings from `more`.
+pub fn trusting_with(
+    pki: &Pki,
+    more: impl FnOnce(solo_http::ClientBuilder) -> solo_http::ClientBuilder,
+) -> solo_http::Client {
+    more(solo_http::Client::builder().add_root_certificate(pki.ca_der.clone()))
+        .build()
+        .unwrap()
+}
+
 /// Starts a TLS server on 127.0.0.1 serving the test routes.
 pub async fn start_tls(pki: &Pki, opts: TlsOptions) -> Server {
     let alpn: &[&[u8]] = if opts.h2 {
