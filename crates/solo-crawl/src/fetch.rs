@@ -325,7 +325,7 @@ pub trait Fetch: 'static {
 /// not followed (a 3xx is the answer; the crawl queues its target),
 /// `config`'s body limit and
 /// `User-Agent`, up to `per_host` idle keep-alive connections kept per
-/// host, `config`'s extra TLS roots (or, if asked, no certificate checks
+/// host and twice `concurrency` (at least 64) over all hosts, `config`'s extra TLS roots (or, if asked, no certificate checks
 /// at all), its resolver, and its [`address_policy`].
 ///
 /// ```
@@ -340,6 +340,11 @@ pub fn client(config: &Config) -> Result<solo_http::Client, FetchError> {
         .max_body_size(config.max_bytes as u64)
         .user_agent(&config.user_agent)
         .pool_max_idle_per_host(config.per_host.max(1))
+        // A crawl meets thousands of hosts: idle connections over all of
+        // them stay within twice the requests in flight (each holds a
+        // file descriptor and ~100 KiB; one per host exhausted
+        // `ulimit -n 1024` on a broad crawl).
+        .pool_max_idle(Some(config.concurrency.max(32).saturating_mul(2)))
         .danger_accept_invalid_certs(config.danger_accept_invalid_certs)
         .address_policy(address_policy(config));
     if let Some(r) = &config.resolver {

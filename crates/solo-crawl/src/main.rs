@@ -719,6 +719,10 @@ fn main() -> ExitCode {
         signal_hook::consts::SIGXFSZ,
         std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     );
+    // A broad crawl holds a socket per request in flight and per idle
+    // connection, plus output files: the soft limit on open files
+    // (often 1024) goes up to the hard one, as Go programs do at start.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
     let mut cli = match parse_cli() {
         Ok(c) => c,
         Err(Usage(msg)) => {

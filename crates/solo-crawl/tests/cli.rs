@@ -955,3 +955,52 @@ fn headers_from_a_file_stay_off_the_command_line() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The open-files soft limit goes up to the hard one at start (a broad
+/// crawl holds a socket per request in flight and per idle connection):
+/// under a soft `ulimit -n 256` the process runs with the hard limit.
+#[test]
+fn the_open_files_limit_is_raised_to_the_hard_one() {
+    let ours = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let hard: Option<u64> = ours
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(4)?.parse().ok());
+    if hard.is_some_and(|h| h <= 256) {
+        eprintln!("skipped: the hard open-files limit is {hard:?}, nothing to raise");
+        return;
+    }
+    let site = DemoSite::start(400).unwrap();
+    let script = format!(
+        "ulimit -Sn 256; exec {} crawl {} --max-time 10s --concurrency 1 --delay 200 --output /dev/null",
+        env!("CARGO_BIN_EXE_solo-crawl"),
+        site.url()
+    );
+    let mut child = Command::new("bash")
+        .args(["-c", &script])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let limits = format!("/proc/{}/limits", child.id());
+    let soft_hard = || -> Option<(String, String)> {
+        let text = std::fs::read_to_string(&limits).ok()?;
+        let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+        let v: Vec<&str> = line.split_whitespace().collect();
+        Some((v[3].to_owned(), v[4].to_owned()))
+    };
+    // Wait for the exec and the raise (bash's own limit is 256).
+    let mut seen = None;
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if let Some((soft, hard)) = soft_hard() {
+            if soft != "256" {
+                seen = Some((soft, hard));
+                break;
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let (soft, hard) = seen.expect("the soft limit stayed 256");
+    assert_eq!(soft, hard);
+}

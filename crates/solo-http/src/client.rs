@@ -166,6 +166,17 @@ impl Client {
     pub fn pooled_hosts(&self) -> usize {
         self.inner.pool.host_count()
     }
+
+    /// How many idle HTTP/1.1 connections the pool keeps over all hosts
+    /// (for tests of the pool; not a stable API).
+    ///
+    /// ```
+    /// assert_eq!(solo_http::Client::new().idle_connections(), 0);
+    /// ```
+    #[doc(hidden)]
+    pub fn idle_connections(&self) -> usize {
+        self.inner.pool.idle_count()
+    }
 }
 
 impl Default for Client {
@@ -192,6 +203,7 @@ impl fmt::Debug for Client {
 /// | setting | default |
 /// |---|---|
 /// | [`pool_max_idle_per_host`](ClientBuilder::pool_max_idle_per_host) | 32 |
+/// | [`pool_max_idle`](ClientBuilder::pool_max_idle) (all hosts) | no limit |
 /// | [`pool_idle_timeout`](ClientBuilder::pool_idle_timeout) | 90 s |
 /// | [`max_connections_per_host`](ClientBuilder::max_connections_per_host) | no limit |
 /// | [`connect_timeout`](ClientBuilder::connect_timeout) | 30 s |
@@ -258,6 +270,7 @@ impl ClientBuilder {
             },
             pool: PoolOptions {
                 max_idle_per_host: 32,
+                max_idle_total: None,
                 idle_timeout: Some(Duration::from_secs(90)),
                 max_connections_per_host: None,
             },
@@ -285,6 +298,20 @@ impl ClientBuilder {
     /// ```
     pub fn pool_max_idle_per_host(mut self, n: usize) -> ClientBuilder {
         self.pool.max_idle_per_host = n;
+        self
+    }
+
+    /// How many idle keep-alive HTTP/1.1 connections to keep over all
+    /// hosts (`None`: no limit but the per-host one). A connection that
+    /// would go over is closed when its response is done. For clients
+    /// that meet many hosts (a crawler): each idle connection holds a file
+    /// descriptor and its buffers.
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder().pool_max_idle(Some(256)).build().unwrap();
+    /// ```
+    pub fn pool_max_idle(mut self, total: Option<usize>) -> ClientBuilder {
+        self.pool.max_idle_total = total;
         self
     }
 

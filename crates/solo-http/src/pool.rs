@@ -15,7 +15,9 @@
 //!   Before reuse a connection is checked: closed by the server (hyper's
 //!   connection task saw EOF), idle for longer than the idle timeout, or
 //!   not ready, and it is thrown away. At most `max_idle_per_host` are
-//!   kept.
+//!   kept, and at most `max_idle_total` over all hosts (a crawler meets
+//!   thousands of hosts: each idle connection is a file descriptor and
+//!   ~100 KiB); one that would go over is closed instead.
 //! - at most one HTTP/2 connection, shared by all requests (hyper's
 //!   `SendRequest` for HTTP/2 is a cloneable handle). It counts its
 //!   leases (requests and unfinished responses); with none for the idle
@@ -72,6 +74,7 @@ const READY_LIMIT: Duration = Duration::from_secs(1);
 #[derive(Clone, Debug)]
 pub(crate) struct PoolOptions {
     pub(crate) max_idle_per_host: usize,
+    pub(crate) max_idle_total: Option<usize>,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) max_connections_per_host: Option<usize>,
 }
@@ -85,6 +88,8 @@ const PRUNE_FLOOR: usize = 64;
 pub(crate) struct Pool {
     opts: PoolOptions,
     hosts: Hosts,
+    /// Idle HTTP/1.1 connections over all hosts.
+    idle_total: Rc<Cell<usize>>,
     /// When the map reaches this size, unused hosts are pruned.
     prune_at: Cell<usize>,
 }
@@ -95,6 +100,8 @@ struct Host {
     hosts: Weak<RefCell<HashMap<Key, Rc<Host>>>>,
     opts: PoolOptions,
     idle: RefCell<Vec<Idle>>,
+    /// The pool's count of idle connections over all hosts.
+    idle_total: Rc<Cell<usize>>,
     h2: RefCell<Option<Rc<Shared>>>,
     /// The host answered a TLS handshake without choosing HTTP/2.
     h1_only: Cell<bool>,
@@ -122,6 +129,24 @@ struct Idle {
     sender: http1::SendRequest<ReqBody>,
     tap: Rc<Tap>,
     since: Instant,
+    /// Counts it in the pool's total while it is idle.
+    _counted: Counted,
+}
+
+/// One in a shared count, for as long as it lives.
+struct Counted(Rc<Cell<usize>>);
+
+impl Counted {
+    fn new(count: &Rc<Cell<usize>>) -> Counted {
+        count.set(count.get() + 1);
+        Counted(count.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
 }
 
 /// A connection lent to one request. Dropping it gives back the slot, and
@@ -149,6 +174,7 @@ impl Pool {
         Pool {
             opts,
             hosts: Rc::default(),
+            idle_total: Rc::default(),
             prune_at: Cell::new(PRUNE_FLOOR),
         }
     }
@@ -156,6 +182,11 @@ impl Pool {
     /// How many hosts the pool holds state for.
     pub(crate) fn host_count(&self) -> usize {
         self.hosts.borrow().len()
+    }
+
+    /// How many idle HTTP/1.1 connections the pool keeps, over all hosts.
+    pub(crate) fn idle_count(&self) -> usize {
+        self.idle_total.get()
     }
 
     fn host(&self, key: &Key) -> Rc<Host> {
@@ -177,6 +208,7 @@ impl Pool {
                     hosts: Rc::downgrade(&self.hosts),
                     opts: self.opts.clone(),
                     idle: RefCell::new(Vec::new()),
+                    idle_total: self.idle_total.clone(),
                     h2: RefCell::new(None),
                     h1_only: Cell::new(false),
                     connecting: RefCell::new(None),
@@ -335,10 +367,18 @@ impl Host {
         if idle.len() >= self.opts.max_idle_per_host {
             idle.remove(0);
         }
+        if self
+            .opts
+            .max_idle_total
+            .is_some_and(|m| self.idle_total.get() >= m)
+        {
+            return; // over the total: this one closes
+        }
         idle.push(Idle {
             sender,
             tap,
             since: solo::time::now(),
+            _counted: Counted::new(&self.idle_total),
         });
         drop(idle);
         self.schedule_sweep();

@@ -275,3 +275,51 @@ fn hosts_that_keep_no_connection_are_pruned() {
         assert!(hosts <= 64, "{hosts} hosts kept after 300");
     });
 }
+
+/// Idle connections over all hosts stay within `pool_max_idle`: a client
+/// that meets many hosts (a crawler) kept one per host until the idle
+/// timeout, a file descriptor each (1,010 pages of 10,000 hosts got
+/// through under `ulimit -n 1024`).
+#[test]
+fn idle_connections_over_all_hosts_stay_within_the_total() {
+    run(async {
+        let s = start().await;
+        let mut builder = Client::builder().pool_max_idle(Some(5));
+        for i in 0..40 {
+            builder = builder.resolve(&format!("host{i}.test"), [127, 0, 0, 1].into());
+        }
+        let client = builder.build().unwrap();
+        for i in 0..40 {
+            let url = format!("http://host{i}.test:{}/text", s.addr.port());
+            assert_eq!(text(&client, url.as_str()).await, "hello world");
+        }
+        assert_eq!(s.stats.accepted(), 40);
+        assert_eq!(client.idle_connections(), 5);
+        // The server sees the others closed (at most 5 stay open).
+        let mut open = s.stats.open();
+        for _ in 0..200 {
+            if open <= 5 {
+                break;
+            }
+            solo::sleep(Duration::from_millis(20)).await;
+            open = s.stats.open();
+        }
+        assert!(open <= 5, "{open} connections still open");
+        // The kept ones are reused.
+        let url = format!("http://host0.test:{}/text", s.addr.port());
+        assert_eq!(text(&client, url.as_str()).await, "hello world");
+        assert_eq!(s.stats.accepted(), 40);
+        // Without the total, one per host stays.
+        let unlimited = (0..40)
+            .fold(Client::builder(), |b, i| {
+                b.resolve(&format!("host{i}.test"), [127, 0, 0, 1].into())
+            })
+            .build()
+            .unwrap();
+        for i in 0..40 {
+            let url = format!("http://host{i}.test:{}/text", s.addr.port());
+            text(&unlimited, url.as_str()).await;
+        }
+        assert_eq!(unlimited.idle_connections(), 40);
+    });
+}
