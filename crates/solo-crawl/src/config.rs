@@ -17,6 +17,23 @@ use crate::throttle::AutoThrottle;
 /// almost surely a unit mistake (and would overflow the clock).
 pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
 
+/// What a host's robots.txt that could not be fetched means
+/// ([`Config::robots_unreachable`], `--robots-unreachable`).
+///
+/// ```
+/// let cfg = solo_crawl::Config::default();
+/// assert_eq!(cfg.robots_unreachable, solo_crawl::RobotsUnreachable::Disallow);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RobotsUnreachable {
+    /// The host's pages are not fetched in this run (RFC 9309 §2.3.1.4).
+    #[default]
+    Disallow,
+    /// The host's pages are fetched as if it had no robots.txt (Scrapy).
+    Allow,
+}
+
 /// How to crawl: limits, politeness, scope, retries.
 ///
 /// ```
@@ -89,6 +106,13 @@ pub struct Config {
     /// URL the spider built) are sent (`noindex` and `nofollow` are
     /// recorded either way).
     pub obey_robots: bool,
+    /// What a robots.txt that could not be had means, once its fetch has
+    /// been retried like a page's (`max_retries`, the backoff, Retry-After):
+    /// a network error, a timeout, a 5xx or 429. By default the host's
+    /// pages are not fetched in this run (RFC 9309 §2.3.1.4), each counted
+    /// as `robots_unreachable`; [`RobotsUnreachable::Allow`] crawls them as
+    /// if there were no robots.txt (Scrapy's behaviour).
+    pub robots_unreachable: RobotsUnreachable,
     /// One request must finish within this (each redirect hop is a
     /// request of its own).
     pub timeout: Duration,
@@ -307,6 +331,7 @@ impl Default for Config {
             allow: Vec::new(),
             deny: Vec::new(),
             obey_robots: true,
+            robots_unreachable: RobotsUnreachable::Disallow,
             timeout: Duration::from_secs(30),
             max_bytes: 64 << 20,
             max_buffered: 256 << 20,

@@ -55,6 +55,8 @@ pub enum Job<C> {
         host: HostId,
         /// `scheme://host:port/robots.txt`.
         url: Url,
+        /// Earlier attempts (retries after a network error, 5xx or 429).
+        tries: u32,
     },
     /// Fetch a page.
     Page {
@@ -196,8 +198,10 @@ struct Host<C> {
     /// sheds load).
     limit: HostLimit,
     robots: RobotsState,
+    /// robots.txt fetches of this host that asked for a retry.
+    robots_tries: u32,
     address: Address,
-    /// In `ready` or `timed` (never both, never twice).
+    /// In `ready`, `timed` or `budget_parked` (never two, never twice).
     scheduled: bool,
 }
 
@@ -243,6 +247,9 @@ pub struct FrontierCounts {
     pub max_pages: u64,
     /// Disallowed by robots.txt.
     pub robots: u64,
+    /// Not fetched: the host's robots.txt could not be fetched
+    /// (`Config::robots_unreachable`).
+    pub robots_unreachable: u64,
     /// Host names that mix scripts.
     pub bad_host: u64,
 }
@@ -277,6 +284,14 @@ pub struct Frontier<C> {
     delayed: BinaryHeap<Delayed<C>>,
     seq: u64,
     dispatched: u64,
+    /// robots.txt jobs started and not finished.
+    robots_fetching: u64,
+    /// Hosts whose robots.txt waits because the page budget, counting
+    /// the pages started and a page for each robots.txt being fetched,
+    /// could not reach their pages (woken as that changes).
+    budget_parked: VecDeque<HostId>,
+    /// Pages done (with a state store: what it keeps for the budget).
+    pages_done: u64,
     queued: usize,
     in_flight: usize,
     counts: FrontierCounts,
@@ -299,6 +314,9 @@ pub struct Frontier<C> {
     /// (lease, host key) of leased requests dropped since the last
     /// `take_dropped_leases`.
     dropped_leases: Vec<u64>,
+    /// Start URLs not fetched because their host's robots.txt could not
+    /// be, with why, since the last `take_unreachable_seeds`.
+    unreachable_seeds: Vec<String>,
 }
 
 impl<C> Frontier<C> {
@@ -336,6 +354,9 @@ impl<C> Frontier<C> {
             delayed: BinaryHeap::new(),
             seq: 0,
             dispatched: 0,
+            robots_fetching: 0,
+            budget_parked: VecDeque::new(),
+            pages_done: 0,
             queued: 0,
             in_flight: 0,
             counts: FrontierCounts::default(),
@@ -345,6 +366,7 @@ impl<C> Frontier<C> {
             dropped: Vec::new(),
             remote: false,
             dropped_leases: Vec::new(),
+            unreachable_seeds: Vec::new(),
         }
     }
 
@@ -587,6 +609,7 @@ impl<C> Frontier<C> {
             } else {
                 RobotsState::Ready(RobotsRules::allow_all())
             },
+            robots_tries: 0,
             address: match self.per_ip {
                 Some(_) => Address::Unknown,
                 None => Address::Known(None),
@@ -666,6 +689,16 @@ impl<C> Frontier<C> {
                 }
             }
             if matches!(hs.robots, RobotsState::Unknown) {
+                let committed = self.dispatched + self.robots_fetching;
+                if self.max_pages.is_some_and(|m| committed >= m) {
+                    // No page of this host could fit in the budget now:
+                    // its robots.txt waits (a host that yields no page
+                    // gives its share back).
+                    hs.scheduled = true;
+                    self.budget_parked.push_back(host);
+                    continue;
+                }
+                self.robots_fetching += 1;
                 if let (Some(g), Some(ip)) = (group, self.per_ip.as_mut()) {
                     ip.start(g);
                 }
@@ -673,14 +706,33 @@ impl<C> Frontier<C> {
                 hs.in_flight += 1;
                 self.in_flight += 1;
                 let url = hs.origin.join("/robots.txt").expect("origin joins");
-                return Some(Job::Robots { host, url });
+                let tries = hs.robots_tries;
+                return Some(Job::Robots { host, url, tries });
             }
             let entry = hs.queue.pop().expect("non-empty");
             self.queued -= 1;
             if let RobotsState::Ready(rules) = &hs.robots {
                 if !rules.allowed(&entry.request.url) {
-                    self.counts.robots += 1;
-                    tracing::debug!(url = %crate::secrets::redact_url(&entry.request.url), "disallowed by robots.txt");
+                    let url = crate::secrets::redact_url(&entry.request.url);
+                    match rules.unreachable() {
+                        Some(why) => {
+                            self.counts.robots_unreachable += 1;
+                            tracing::debug!(url = %url, "not fetched: robots.txt unreachable");
+                            // A start URL (not a sitemap robots.txt listed).
+                            let x = entry.request.extras();
+                            let found = x.sitemap.is_some() && entry.request.referer.is_some();
+                            if entry.request.depth == 0 && !found {
+                                self.unreachable_seeds.push(format!(
+                                    "{url}: not fetched: its host's robots.txt could not be \
+                                     fetched ({why}) (--robots-unreachable allow to crawl anyway)"
+                                ));
+                            }
+                        }
+                        None => {
+                            self.counts.robots += 1;
+                            tracing::debug!(url = %url, "disallowed by robots.txt");
+                        }
+                    }
                     self.forget(&entry.request);
                     self.reschedule(host, Some(now));
                     continue;
@@ -783,6 +835,42 @@ impl<C> Frontier<C> {
         hs.crawl_delay = rules.crawl_delay().unwrap_or(Duration::ZERO);
         hs.robots = RobotsState::Ready(rules);
         self.complete(host, now);
+        self.robots_fetching = self.robots_fetching.saturating_sub(1);
+        self.wake_budget_parked(now);
+    }
+
+    /// Hosts parked for the page budget go on, as many as it has room for
+    /// now.
+    fn wake_budget_parked(&mut self, now: Instant) {
+        let Some(m) = self.max_pages else {
+            return;
+        };
+        let mut room = m.saturating_sub(self.dispatched + self.robots_fetching);
+        while room > 0 {
+            let Some(h) = self.budget_parked.pop_front() else {
+                break;
+            };
+            self.hosts[h.0].scheduled = false;
+            self.reschedule(h, Some(now));
+            room -= 1;
+        }
+    }
+
+    /// The robots.txt job of `host` asks to be tried again at `at` (a
+    /// network error, 5xx or 429): the host waits for it, its slot is free.
+    pub fn robots_retry(&mut self, host: HostId, at: Instant, now: Instant) {
+        let hs = &mut self.hosts[host.0];
+        hs.robots = RobotsState::Unknown;
+        hs.robots_tries += 1;
+        hs.next_at = Some(hs.next_at.map_or(at, |n| n.max(at)));
+        self.complete(host, now);
+        self.robots_fetching = self.robots_fetching.saturating_sub(1);
+    }
+
+    /// Start URLs not fetched because their host's robots.txt could not
+    /// be (each with why), since the last call.
+    pub(crate) fn take_unreachable_seeds(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.unreachable_seeds)
     }
 
     /// Requeues a started request to run again at `at` (a retry). Its host
@@ -929,6 +1017,7 @@ impl<C> Frontier<C> {
     }
 
     /// Pages started (retries not counted).
+    #[cfg(test)]
     pub fn dispatched(&self) -> u64 {
         self.dispatched
     }
@@ -993,11 +1082,20 @@ impl<C> Frontier<C> {
         self.cap = Some(cap.max(1));
     }
 
-    /// Restores the seen set and progress of a stored crawl.
-    pub(crate) fn restore_progress(&mut self, seen: &[u64], dispatched: u64, spilled: u64) {
+    /// A page is done (its record written): the pages done so far.
+    pub(crate) fn page_done(&mut self) -> u64 {
+        self.pages_done += 1;
+        self.pages_done
+    }
+
+    /// Restores the seen set and progress of a stored crawl: `pages_done`
+    /// count against the budget (requests in flight at the stop are
+    /// queued again and count when started).
+    pub(crate) fn restore_progress(&mut self, seen: &[u64], pages_done: u64, spilled: u64) {
         self.seen.reserve(seen.len());
         self.seen.extend(seen.iter().copied());
-        self.dispatched = dispatched;
+        self.dispatched = pages_done;
+        self.pages_done = pages_done;
         self.spilled = spilled;
     }
 
@@ -1346,7 +1444,7 @@ mod tests {
         f.push_start(req("http://a.test/", 0)).unwrap();
         f.push_start(req("http://a.test/secret/x", 0)).unwrap();
         let now = Instant::now();
-        let Some(Job::Robots { host, url }) = f.next(now) else {
+        let Some(Job::Robots { host, url, .. }) = f.next(now) else {
             panic!()
         };
         assert_eq!(url.as_str(), "http://a.test/robots.txt");

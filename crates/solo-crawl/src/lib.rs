@@ -162,7 +162,7 @@ mod store;
 mod throttle;
 pub mod warc;
 
-pub use config::{Config, MAX_DURATION, MAX_TARGET_CONCURRENCY};
+pub use config::{Config, RobotsUnreachable, MAX_DURATION, MAX_TARGET_CONCURRENCY};
 pub use crawl_rules::{CrawlRules, Rule};
 pub use directives::Directives;
 pub use engine::{CrawlError, Crawler, Pushed, StopHandle};

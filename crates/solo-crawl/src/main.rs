@@ -229,7 +229,9 @@ struct CrawlArgs {
     /// Also start from the URLs in this file, one per line (`-`: standard
     /// input; blank lines and lines starting with # are skipped), like
     /// wget -i. They join the URLs given as arguments (and the --config
-    /// file's `urls`), and so the crawl's scope.
+    /// file's `urls`), and so the crawl's scope. A line that is no http(s)
+    /// URL is skipped with a warning naming FILE:LINE (the first 10, then
+    /// how many more); a file without one good URL is an error.
     #[arg(long, short = 'i', value_name = "FILE")]
     urls_file: Option<PathBuf>,
     /// Read settings from this TOML file: every option of the crawl (those
@@ -469,6 +471,7 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         allow: regexes(&a.allow, "allow")?,
         deny: regexes(&a.deny, "deny")?,
         obey_robots: !a.ignore_robots,
+        robots_unreachable: a.robots_unreachable,
         timeout: Duration::from_secs_f64(a.timeout),
         max_bytes: a.max_bytes,
         max_redirects: a.max_redirects,
@@ -594,6 +597,55 @@ fn warc_output(path: &std::path::Path, a: &CrawlSettings, cfg: &Config) -> WarcO
 /// The URLs in `path` (`-`: stdin), one per line; blank lines and `#`
 /// comments skipped. An error names `flag` and the file.
 fn read_url_lines(path: &std::path::Path, flag: &str) -> Result<Vec<String>, String> {
+    let lines = numbered_url_lines(path, flag)?;
+    Ok(lines.into_iter().map(|(_, l)| l).collect())
+}
+
+/// Bad lines of a seed list told one by one at most (then how many more).
+const BAD_LINES_TOLD: usize = 10;
+
+/// The start URLs of a seed list (`--urls-file`), as `wget -i` reads
+/// one: a line that is no URL to crawl is skipped with a warning naming
+/// FILE:LINE and why (the first [`BAD_LINES_TOLD`], then how many more,
+/// then the count); a list without one good URL is an error.
+fn seed_file_urls(path: &std::path::Path, flag: &str) -> Result<Vec<String>, String> {
+    let lines = numbered_url_lines(path, flag)?;
+    let file = path.display();
+    let (mut good, mut bad) = (Vec::with_capacity(lines.len()), 0usize);
+    for (n, line) in lines {
+        match parse_seed(&line) {
+            Ok(_) => good.push(line),
+            Err(Usage(why)) => {
+                bad += 1;
+                if bad <= BAD_LINES_TOLD {
+                    tell!("solo-crawl: warning: {flag} {file}:{n}: {why}; line skipped");
+                }
+            }
+        }
+    }
+    if bad > BAD_LINES_TOLD {
+        tell!(
+            "solo-crawl: warning: {flag} {file}: and {} more bad line(s)",
+            bad - BAD_LINES_TOLD
+        );
+    }
+    if good.is_empty() {
+        return Err(format!(
+            "{flag} {file}: no URL to crawl in it ({bad} bad line(s)); one http:// or https:// URL per line"
+        ));
+    }
+    if bad > 0 {
+        tell!(
+            "solo-crawl: warning: {flag} {file}: skipped {bad} bad line(s), crawling from its {} URL(s)",
+            good.len()
+        );
+    }
+    Ok(good)
+}
+
+/// The non-blank, non-comment lines of `path` (`-`: stdin), trimmed,
+/// with their line numbers (from 1).
+fn numbered_url_lines(path: &std::path::Path, flag: &str) -> Result<Vec<(usize, String)>, String> {
     use std::io::Read as _;
     let mut bytes = Vec::new();
     let r = if path.as_os_str() == "-" {
@@ -614,8 +666,9 @@ fn read_url_lines(path: &std::path::Path, flag: &str) -> Result<Vec<String>, Str
     Ok(text
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+        .map(|(i, l)| (i + 1, l.to_owned()))
         .collect())
 }
 
@@ -744,7 +797,7 @@ fn main() -> ExitCode {
     }
     if let Command::Crawl(a) | Command::ShowConfig { crawl: a, .. } = &mut cli.command {
         if let Some(file) = &a.urls_file {
-            match read_url_lines(file, "--urls-file") {
+            match seed_file_urls(file, "--urls-file") {
                 Ok(more) => a.settings.urls.extend(more),
                 Err(msg) => {
                     tell!("solo-crawl: {msg}");

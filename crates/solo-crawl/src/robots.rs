@@ -2,9 +2,11 @@
 //!
 //! Owns: turning a robots.txt response into [`RobotsRules`] (parsed with
 //! `texting_robots` for the crawler's agent name) — a 2xx body is parsed
-//! (unparsable counts as allow-all), a 4xx (no robots.txt) allows all, and
-//! so do 5xx and network errors, as in Scrapy — and answering "may this URL
-//! be fetched" and "what is the Crawl-delay". Rule paths and URL paths are
+//! (unparsable counts as allow-all), a 4xx but 429 (no robots.txt) allows
+//! all, and a robots.txt that could not be had (a network error, a 5xx or
+//! 429 after the engine's retries) disallows all (RFC 9309 §2.3.1.4), or
+//! allows all as in Scrapy with [`RobotsUnreachable::Allow`] — and
+//! answering "may this URL be fetched" and "what is the Crawl-delay". Rule paths and URL paths are
 //! compared in one form (RFC 9309 §2.2.2, [`comparison_form`]): escapes of
 //! unreserved characters decoded, other escapes' hex upper-cased. The
 //! frontier asks before
@@ -17,15 +19,20 @@ use std::time::Duration;
 use texting_robots::Robot;
 use url::{Position, Url};
 
+use crate::config::RobotsUnreachable;
+
 /// A host's robots.txt rules.
 pub struct RobotsRules {
     robot: Option<Robot>,
+    /// robots.txt could not be had (why): every URL is disallowed.
+    unreachable: Option<String>,
 }
 
 impl std::fmt::Debug for RobotsRules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RobotsRules")
             .field("allow_all", &self.robot.is_none())
+            .field("unreachable", &self.unreachable)
             .field("crawl_delay", &self.crawl_delay())
             .finish()
     }
@@ -37,34 +44,78 @@ pub const MAX_CRAWL_DELAY: Duration = Duration::from_secs(60);
 impl RobotsRules {
     /// Rules that allow everything with no delay.
     pub fn allow_all() -> RobotsRules {
-        RobotsRules { robot: None }
+        RobotsRules {
+            robot: None,
+            unreachable: None,
+        }
     }
 
     /// The rules for `agent` given the robots.txt fetch's status (`None`:
-    /// it failed) and body.
+    /// it failed) and body, a robots.txt that could not be had disallowing
+    /// all (see [`from_fetch`](RobotsRules::from_fetch)).
+    #[cfg(test)]
     pub fn from_response(agent: &str, status: Option<u16>, body: &[u8]) -> RobotsRules {
+        RobotsRules::from_fetch(agent, status, body, None, RobotsUnreachable::Disallow)
+    }
+
+    /// The rules for `agent` given the robots.txt fetch's status (`None`:
+    /// it failed, for the reason `failure`) and body; `policy` says what
+    /// a robots.txt that could not be had means.
+    pub fn from_fetch(
+        agent: &str,
+        status: Option<u16>,
+        body: &[u8],
+        failure: Option<&str>,
+        policy: RobotsUnreachable,
+    ) -> RobotsRules {
         match status {
             Some(200..=299) => RobotsRules {
                 robot: Robot::new(agent, &comparison_form(body)).ok(),
+                unreachable: None,
             },
-            _ => RobotsRules::allow_all(),
+            Some(s) if !unreachable_status(s) => RobotsRules::allow_all(),
+            _ if policy == RobotsUnreachable::Allow => RobotsRules::allow_all(),
+            Some(s) => RobotsRules {
+                robot: None,
+                unreachable: Some(format!("HTTP {s}")),
+            },
+            None => RobotsRules {
+                robot: None,
+                unreachable: Some(failure.unwrap_or("the fetch failed").to_owned()),
+            },
         }
     }
 
     /// What the crawl makes of a host's robots.txt fetched with `status`
     /// (`None`: it failed), for the log.
     pub fn decision(&self, status: Option<u16>) -> String {
+        if let Some(why) = &self.unreachable {
+            return format!(
+                "unreachable ({why}): disallowing all (--robots-unreachable allow to crawl anyway)"
+            );
+        }
         match (status, &self.robot) {
             (Some(200..=299), Some(_)) => "obeying its rules".into(),
             (Some(200..=299), None) => "unparsable: allowing all".into(),
-            (Some(s), _) => format!("none (HTTP {s}): allowing all"),
-            (None, _) => "unreachable: allowing all".into(),
+            (Some(s), _) if !unreachable_status(s) => format!("none (HTTP {s}): allowing all"),
+            (Some(s), _) => {
+                format!("unreachable (HTTP {s}): allowing all (--robots-unreachable allow)")
+            }
+            (None, _) => "unreachable: allowing all (--robots-unreachable allow)".into(),
         }
+    }
+
+    /// Why robots.txt could not be had, when that disallows every URL.
+    pub fn unreachable(&self) -> Option<&str> {
+        self.unreachable.as_deref()
     }
 
     /// Whether `url` may be fetched: its path and query, in
     /// [`comparison_form`], against the rules.
     pub fn allowed(&self, url: &Url) -> bool {
+        if self.unreachable.is_some() {
+            return false;
+        }
         self.robot.as_ref().map_or(true, |r| {
             let target =
                 comparison_form(url[Position::BeforePath..Position::AfterQuery].as_bytes());
@@ -81,6 +132,13 @@ impl RobotsRules {
             Duration::try_from_secs_f32(d).map_or(MAX_CRAWL_DELAY, |d| d.min(MAX_CRAWL_DELAY))
         })
     }
+}
+
+/// A robots.txt answer that says the server could not give it (RFC 9309
+/// §2.3.1.4: 5xx; and 429, which asks to come back later), not that there
+/// is none.
+pub fn unreachable_status(status: u16) -> bool {
+    status == 429 || status >= 500
 }
 
 /// `text` with its percent-escapes in the one form RFC 9309 §2.2.2
@@ -148,7 +206,10 @@ mod examples {
         use super::RobotsRules;
         let none = RobotsRules::allow_all();
         assert_eq!(none.decision(Some(404)), "none (HTTP 404): allowing all");
-        assert_eq!(none.decision(None), "unreachable: allowing all");
+        assert_eq!(
+            none.decision(None),
+            "unreachable: allowing all (--robots-unreachable allow)"
+        );
         let rules = RobotsRules::from_response("bot", Some(200), b"User-agent: *\nDisallow: /x\n");
         assert_eq!(rules.decision(Some(200)), "obeying its rules");
     }
@@ -167,6 +228,33 @@ mod examples {
         assert_eq!(rules.crawl_delay(), Some(std::time::Duration::from_secs(2)));
         assert!(RobotsRules::from_response("solo-crawl", Some(404), b"")
             .allowed(&u("http://a.test/private/x")));
+    }
+
+    #[test]
+    fn unreachable_robots_txt_disallows_all_unless_told_otherwise() {
+        use super::{RobotsRules, RobotsUnreachable};
+        let u = url::Url::parse("http://a.test/p/1").unwrap();
+        for status in [None, Some(500), Some(503), Some(429)] {
+            let r = RobotsRules::from_fetch(
+                "bot",
+                status,
+                b"",
+                Some("timeout"),
+                RobotsUnreachable::Disallow,
+            );
+            assert!(!r.allowed(&u), "{status:?}");
+            assert!(
+                r.decision(status).starts_with("unreachable ("),
+                "{status:?}"
+            );
+            let r = RobotsRules::from_fetch("bot", status, b"", None, RobotsUnreachable::Allow);
+            assert!(r.allowed(&u) && r.unreachable().is_none(), "{status:?}");
+        }
+        let r = RobotsRules::from_response("bot", None, b"");
+        assert_eq!(r.unreachable(), Some("the fetch failed"));
+        for status in [400, 401, 403, 404, 410] {
+            assert!(RobotsRules::from_response("bot", Some(status), b"").allowed(&u));
+        }
     }
 
     #[test]

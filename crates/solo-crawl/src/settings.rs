@@ -98,6 +98,13 @@ pub struct CrawlSettings {
     /// <meta name="robots"> and X-Robots-Tag (still recorded).
     #[arg(long)]
     pub ignore_robots: bool,
+    /// What a robots.txt that could not be fetched (network error,
+    /// timeout, 5xx, 429), retried like a page (--retries, --backoff-max,
+    /// Retry-After), means: disallow skips that host's pages for this run
+    /// (counted as robots_unreachable; RFC 9309), allow crawls them as if
+    /// there were no robots.txt (Scrapy's behaviour).
+    #[arg(long, value_enum, default_value_t = crate::RobotsUnreachable::Disallow, value_name = "WHAT")]
+    pub robots_unreachable: crate::RobotsUnreachable,
     /// Do not follow links marked rel="nofollow" (followed by default;
     /// a page whose <meta name="robots"> or X-Robots-Tag says nofollow
     /// has none of its links followed unless --ignore-robots).

@@ -338,7 +338,7 @@ mod tests {
         // to the thread early, without a checkpoint after it.
         for i in 0..HAND_OVER as u64 + 10 {
             w.send(Msg::Page(Box::default()));
-            w.send(Msg::State(Op::Dispatched(i)));
+            w.send(Msg::State(Op::PagesDone(i)));
         }
         std::thread::sleep(std::time::Duration::from_millis(300));
         assert_eq!(commits(&dir), 1, "no checkpoint in the middle of a turn");

@@ -60,8 +60,10 @@ pub(crate) struct Restored {
     pub queued: Vec<String>,
     /// Requests waiting in the store only.
     pub spilled: u64,
-    /// Pages started so far (for the page budget).
-    pub dispatched: u64,
+    /// Pages done so far (records written: for the page budget; those
+    /// that were in flight at the stop are queued again and count when
+    /// they are done).
+    pub pages_done: u64,
     /// Whether the store had any state (a resumed crawl).
     pub resumed: bool,
     /// The cookies of the jars: (key, state) as
@@ -82,8 +84,9 @@ pub(crate) enum Op {
     },
     /// A request is finished (written out, or dropped for good).
     Done { fp: u64 },
-    /// Pages started so far.
-    Dispatched(u64),
+    /// Pages done so far (kept under the meta key `dispatched`, which
+    /// states of earlier versions also hold).
+    PagesDone(u64),
     /// A page answered (2xx, or 304 to a recrawl): what the next pass
     /// needs to recrawl it.
     Page {
@@ -505,7 +508,7 @@ impl Store {
             [SPILLED],
             |row| row.get::<_, i64>(0),
         )? as u64;
-        r.dispatched = self
+        r.pages_done = self
             .conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'dispatched'",
@@ -564,7 +567,7 @@ impl Store {
                     )?
                     .execute(params![key(*fp), request, previous, at])?;
             }
-            Op::Dispatched(n) => {
+            Op::PagesDone(n) => {
                 self.conn
                     .prepare_cached(
                         "INSERT INTO meta (key, value) VALUES ('dispatched', ?1)
@@ -951,7 +954,7 @@ mod tests {
                 s.apply(&Op::Enqueue { fp, data, spilled }).unwrap();
             }
             s.apply(&Op::Done { fp: 1 }).unwrap();
-            s.apply(&Op::Dispatched(7)).unwrap();
+            s.apply(&Op::PagesDone(7)).unwrap();
             s.commit().unwrap();
             assert_eq!(s.unspill(1).unwrap(), ["r3"]);
             s.apply(&Op::Done { fp: 2 }).unwrap(); // not there: a no-op
@@ -966,7 +969,7 @@ mod tests {
         assert_eq!(seen, [1, 3, 4, u64::MAX]);
         assert_eq!(r.queued, [format!("r{}", u64::MAX), "r3".into()]);
         assert_eq!(r.spilled, 1);
-        assert_eq!(r.dispatched, 7);
+        assert_eq!(r.pages_done, 7);
         drop(s);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -109,7 +109,22 @@ fn unreachable_seeds_exit_1_with_a_message() {
     assert!(err.contains("start URL failed"), "{err}");
     assert!(err.contains("no start URL could be fetched"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
-    // The error record is still written.
+    // Its robots.txt could not be fetched either: the page is not tried
+    // (RFC 9309), and the message says why.
+    assert!(
+        err.contains("robots.txt could not be fetched (connect:"),
+        "{err}"
+    );
+    // Crawled as if it had no robots.txt: the error record is written.
+    let o = run(&[
+        "crawl",
+        &url,
+        "--timeout",
+        "5",
+        "--robots-unreachable",
+        "allow",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     let rec: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert!(rec["error"].as_str().unwrap().starts_with("connect:"));
@@ -317,6 +332,79 @@ fn urls_file_starts_from_its_urls_and_the_arguments() {
         &["crawl", "--urls-file", missing.to_str().unwrap()],
         "--urls-file",
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A seed list's bad lines are skipped, as wget -i does, each named by
+/// FILE:LINE and why (the first 10, then how many more), and the crawl
+/// goes on from its good ones; a bad URL given as an argument is still a
+/// usage error, and so is a list without one good URL.
+#[test]
+fn bad_lines_of_a_urls_file_are_skipped_and_named() {
+    let site = DemoSite::start(60).unwrap();
+    let base = site.url().to_string();
+    let dir = std::env::temp_dir().join(format!("solo-crawl-badlines-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("seeds.txt");
+    let mut text = format!("# seeds\n{base}page/1\nwww.site5000.example\n");
+    text += "http://site 7000.example/\nftp://files.example/x\n\n";
+    for i in 0..10 {
+        text += &format!("nope{i}\n");
+    }
+    text += &format!("{base}page/2\n");
+    std::fs::write(&list, text).unwrap();
+    let path = list.to_str().unwrap();
+    let o = run(&["crawl", "-i", path, "--depth", "0"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).lines().count(),
+        2,
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{path}:3: invalid URL \"www.site5000.example\": no scheme"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{path}:4: invalid URL \"http://site 7000.example/\""
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{path}:5: invalid URL \"ftp://files.example/x\"")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{path}:13: invalid URL \"nope6\"")),
+        "{err}"
+    );
+    assert!(!err.contains("nope7"), "only the first 10 are told: {err}");
+    assert!(err.contains("and 3 more bad line(s)"), "{err}");
+    assert!(
+        err.contains("skipped 13 bad line(s), crawling from its 2 URL(s)"),
+        "{err}"
+    );
+
+    assert_usage_error(
+        &["crawl", "-i", path, "www.typo.example"],
+        "www.typo.example",
+    );
+    let bad = dir.join("bad.txt");
+    std::fs::write(&bad, "www.a.example\n# nothing else\n").unwrap();
+    let o = run(&[
+        "crawl",
+        "-i",
+        bad.to_str().unwrap(),
+        &format!("{base}page/1"),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("no URL to crawl in it"), "{err}");
+    assert!(err.contains(&format!("{}:1:", bad.display())), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -745,6 +833,18 @@ fn a_failed_sitemap_from_robots_txt_is_not_a_failed_start_url() {
         .into_bytes()
     });
     let o = run(&["crawl", &format!("{base}/"), "--sitemaps"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(!err.contains("start URL failed"), "{err}");
+    // Its host's robots.txt cannot be fetched: the sitemap is not either,
+    // unless asked for (then its fetch error is its record).
+    let o = run(&[
+        "crawl",
+        &format!("{base}/"),
+        "--sitemaps",
+        "--robots-unreachable",
+        "allow",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(!err.contains("start URL failed"), "{err}");

@@ -248,6 +248,91 @@ fn missing_robots_allows_all_and_ignore_robots_skips_it() {
     });
 }
 
+/// A site whose robots.txt (`Disallow: /secret`) answers `status` (then
+/// hangs with 0) to the first `failures` asks, and the robots.txt after.
+fn flaky_robots(
+    status: u16,
+    failures: usize,
+) -> impl Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = SiteResponse>>> {
+    let asked = Rc::new(Cell::new(0));
+    move |path: String| {
+        let asked = asked.clone();
+        Box::pin(async move {
+            match path.as_str() {
+                "/robots.txt" => {
+                    asked.set(asked.get() + 1);
+                    if asked.get() > failures {
+                        return SiteResponse::typed(
+                            200,
+                            "text/plain",
+                            "User-agent: *\nDisallow: /secret\n",
+                        );
+                    }
+                    if status == 0 {
+                        solo::sleep(Duration::from_secs(30)).await;
+                    }
+                    SiteResponse::status(status).with_header("retry-after", "0")
+                }
+                "/" => page("root", &["/p1", "/secret"]),
+                _ => page("p", &[]),
+            }
+        })
+    }
+}
+
+/// RFC 9309 §2.3.1.4: a robots.txt that answers 5xx or 429, or not at
+/// all, is retried like a page; if it never comes, nothing of the host is
+/// fetched (the start URL's failure says why), unless
+/// `robots_unreachable` is `Allow` (Scrapy's behaviour).
+#[test]
+fn an_unreachable_robots_txt_is_retried_then_disallows_all() {
+    use solo_crawl::RobotsUnreachable;
+    solo::run(async {
+        let cfg = || Config {
+            obey_robots: true,
+            max_retries: 2,
+            timeout: Duration::from_millis(500),
+            ..quick()
+        };
+        // Answers on the third try: its rules are obeyed.
+        for status in [503, 429, 500, 0] {
+            let site = start(flaky_robots(status, 2)).await;
+            let (summary, recs) = crawl_links(vec![site.base.clone()], cfg()).await;
+            assert_eq!(site.count("/robots.txt"), 3, "{status}");
+            assert_eq!(record_paths(&recs), ["/", "/p1"], "{status}");
+            assert_eq!(summary.filtered["robots"], 1, "{status}");
+        }
+        // Never answers: nothing of the host is fetched.
+        for status in [503, 429, 0] {
+            let site = start(flaky_robots(status, 100)).await;
+            let (summary, recs) = crawl_links(vec![site.base.clone()], cfg()).await;
+            assert_eq!(site.paths(), ["/robots.txt"; 3], "{status}");
+            assert!(recs.is_empty(), "{status}: {recs:?}");
+            assert_eq!(summary.filtered["robots_unreachable"], 1, "{status}");
+            assert_eq!(summary.seeds_ok, 0);
+            let failed = summary.seeds_failed.join("\n");
+            assert!(
+                failed.contains("robots.txt could not be fetched"),
+                "{failed}"
+            );
+            let why = if status == 0 {
+                "timeout".to_owned()
+            } else {
+                format!("HTTP {status}")
+            };
+            assert!(failed.contains(&why), "{failed}");
+        }
+        // Scrapy's way, when asked for.
+        let site = start(flaky_robots(503, 100)).await;
+        let allow = Config {
+            robots_unreachable: RobotsUnreachable::Allow,
+            ..cfg()
+        };
+        let (_, recs) = crawl_links(vec![site.base.clone()], allow).await;
+        assert_eq!(record_paths(&recs), ["/", "/p1", "/secret"]);
+    });
+}
+
 /// A site of `n` pages that all link to each other's first few, on two
 /// hosts that link across; each request takes 20 ms.
 fn slow_mesh(
@@ -1015,4 +1100,41 @@ fn a_stopped_crawl_resumes_where_it_stopped() {
     assert_eq!(recs.len(), 0);
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_file(&file).unwrap();
+}
+
+/// Under `max_pages`, a host's robots.txt is fetched only while the page
+/// budget, counting the pages started and a page for each robots.txt
+/// being fetched, can still reach its pages: a 3-page sample of 20 seed
+/// hosts does not contact all 20. A host that yields no page (its start
+/// URL disallowed) gives its share back. What is left is counted as
+/// skipped for the budget, each once.
+#[test]
+fn max_pages_does_not_fetch_every_seed_hosts_robots_txt() {
+    solo::run(async {
+        let mut sites = Vec::new();
+        for _ in 0..20 {
+            let site = start(routes(vec![
+                (
+                    "/robots.txt",
+                    SiteResponse::typed(200, "text/plain", "User-agent: *\nDisallow: /private\n"),
+                ),
+                ("/", page("home", &[])),
+            ]))
+            .await;
+            sites.push(site);
+        }
+        let mut seeds: Vec<url::Url> = sites.iter().map(|s| s.url("/")).collect();
+        seeds[0] = sites[0].url("/private");
+        let cfg = Config {
+            obey_robots: true,
+            max_pages: Some(3),
+            ..quick()
+        };
+        let (summary, recs) = crawl_links(seeds, cfg).await;
+        let robots: usize = sites.iter().map(|s| s.count("/robots.txt")).sum();
+        assert_eq!(recs.len(), 3, "{recs:?}");
+        assert!(robots <= 5, "robots.txt fetched {robots} times for 3 pages");
+        assert_eq!(summary.filtered["robots"], 1, "{summary}");
+        assert_eq!(summary.filtered["max_pages"], 16, "{summary}");
+    });
 }

@@ -123,6 +123,57 @@ fn sigkill_midway_then_resume_loses_no_page() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `--max-pages N` with `--state`, SIGKILLed twice while pages are in
+/// flight (each page takes 40 ms, 8 at once), then resumed: exactly N
+/// records, each once. The state kept the pages started, in flight ones
+/// included, which the resumed run started (and counted) again: it ended
+/// short by up to --per-host pages a kill.
+#[test]
+fn max_pages_is_exact_after_sigkills_and_resume() {
+    const BUDGET: usize = 200;
+    let site = DemoSite::with_handler(|req| async move {
+        solo::sleep(Duration::from_millis(40)).await;
+        solo_crawl::demo_site::demo_response(&req, PAGES).await
+    })
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("solo-crawl-budget-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("pages.jsonl");
+    let args: Vec<String> = [
+        "crawl",
+        site.url().as_str(),
+        "--state",
+        dir.join("state").to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--per-host",
+        "8",
+        "--max-pages",
+        &BUDGET.to_string(),
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut killed = 0;
+    for kill_at in [50, 120] {
+        let mut child = crawler(&args).stderr(Stdio::null()).spawn().unwrap();
+        if wait_for_lines(&mut child, &out, kill_at) {
+            child.kill().unwrap(); // SIGKILL
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(killed >= 1, "the crawl was killed at least once midway");
+    let done = crawler(&args).stderr(Stdio::piped()).output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{err}");
+    let paths = record_paths(&out);
+    let unique: BTreeSet<&String> = paths.iter().collect();
+    assert_eq!(unique.len(), paths.len(), "no page twice");
+    assert_eq!(paths.len(), BUDGET, "killed {killed} times: {err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The paths of the records in a CSV output, in order; the header must
 /// be its first line and come only once.
 fn csv_record_paths(out: &Path) -> Vec<String> {

@@ -343,7 +343,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             "crawl starting"
         );
         if let Some((r, queued)) = restored {
-            frontier.restore_progress(&r.seen, r.dispatched, r.spilled);
+            frontier.restore_progress(&r.seen, r.pages_done, r.spilled);
             frontier.set_cap(agent_cfg.frontier_cap);
             // The scope (the start hosts) first: a recrawl pass's pages
             // are checked against it as they come back.
@@ -488,6 +488,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             ("scheme", c.scheme),
             ("max_pages", c.max_pages),
             ("robots", c.robots),
+            ("robots_unreachable", c.robots_unreachable),
             ("bad_host", c.bad_host),
         ]
         .into_iter()

@@ -54,7 +54,7 @@ use crate::redirect;
 use crate::redis_frontier::{self, FrontierBackend, Leased, Remote, Robots, RobotsShare};
 use crate::request::Request;
 use crate::response::Response;
-use crate::robots::{agent_name, RobotsRules};
+use crate::robots::{agent_name, unreachable_status, RobotsRules};
 use crate::secrets::{redact_text, redact_url, referer as referer_for};
 use crate::session::{self, Sessions};
 use crate::sink::{Archive, Msg, Writer};
@@ -246,6 +246,8 @@ enum Report<C> {
         status: Option<u16>,
         latency: Duration,
     },
+    /// robots.txt of a host is to be fetched again at `at`.
+    RobotsRetry { host: HostId, at: Instant },
     Robots {
         host: HostId,
         rules: RobotsRules,

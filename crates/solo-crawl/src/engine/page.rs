@@ -117,6 +117,15 @@ fn retryable_status(s: u16) -> bool {
     matches!(s, 408 | 429 | 500 | 502..=504 | 520..=524)
 }
 
+/// The wait before attempt `tries + 1`: exponential from
+/// `backoff_base`, with a little jitter so retries of a burst do not come
+/// back together, at most `backoff_max`.
+fn backoff(cfg: &Config, tries: u32) -> Duration {
+    let exp = cfg.backoff_base.saturating_mul(1u32 << tries.min(20));
+    exp.mul_f64(1.0 + fastrand::f64() * 0.1)
+        .min(cfg.backoff_max)
+}
+
 /// `Retry-After`: seconds or an HTTP date.
 fn retry_after(f: &Fetched) -> Option<Duration> {
     let v = f.header("retry-after")?.trim();
@@ -158,12 +167,7 @@ async fn page<S: Spider, F: Fetch>(
     let elapsed = start.elapsed();
     let can_retry = request.retries < cfg.max_retries;
     let tries = request.retries;
-    let backoff = || {
-        let exp = cfg.backoff_base.saturating_mul(1u32 << tries.min(20));
-        // A little jitter so retries of a burst do not come back together.
-        exp.mul_f64(1.0 + fastrand::f64() * 0.1)
-            .min(cfg.backoff_max)
-    };
+    let backoff = || backoff(cfg, tries);
     let mut record = base_record(&request);
     record.elapsed_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
     let mut out = Output::new();
@@ -430,15 +434,26 @@ const ROBOTS_REDIRECTS: usize = 5;
 /// Fetches a host's robots.txt. Its redirects are followed only on the
 /// same host (http to https, another path): a host out of the crawl's
 /// scope is never contacted; robots.txt that cannot be reached that way
-/// counts as missing (allow all).
-pub(super) async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host: HostId, url: Url) {
-    let agent = agent_name(&sh.config.user_agent);
+/// counts as missing (allow all). A network error, 5xx or 429 asks the
+/// loop for another attempt (`tries` so far) after the crawl's backoff or
+/// the answer's Retry-After, while `max_retries` allows; then the rules
+/// say robots.txt is unreachable (`Config::robots_unreachable`).
+pub(super) async fn robots_task<S: Spider, F: Fetch>(
+    sh: Rc<Shared<S, F>>,
+    host: HostId,
+    url: Url,
+    tries: u32,
+) {
+    let cfg = &sh.config;
+    let agent = agent_name(&cfg.user_agent);
     let mut url = url;
     let mut hops = 0;
     let key = host_key(&url);
-    if let Some(share) = &sh.robots_share {
+    // A retry fetches again: this worker holds the claim.
+    if let Some(share) = sh.robots_share.as_ref().filter(|_| tries == 0) {
         if let Robots::Stored(status, body) = share.claim(&key).await {
-            let rules = RobotsRules::from_response(&agent, status, &body);
+            let policy = cfg.robots_unreachable;
+            let rules = RobotsRules::from_fetch(&agent, status, &body, None, policy);
             let _ = sh.tx.try_send(Report::Robots {
                 host,
                 rules,
@@ -448,11 +463,38 @@ pub(super) async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host:
         }
     }
     let asked = url.as_str().to_owned();
-    let (status, body) = loop {
+    let can_retry = tries < cfg.max_retries;
+    let (status, body, failure) = loop {
         let f = match download(&sh, &url, None, Wire::default()).await {
             Ok((f, _)) => f,
-            Err(_) => break (None, bytes::Bytes::new()),
+            Err(e) if !server_or_network(e.kind) => {
+                // Refused on our side (the address guard, a redirect not
+                // followed, over --max-bytes): as if it had none; its
+                // pages meet the same refusal, each in its record.
+                let why = redact_text(&e.to_string()).into_owned();
+                tracing::info!(url = %redact_url(&url), "robots.txt: not fetched ({why}): allowing all");
+                let rules = RobotsRules::allow_all();
+                let _ = sh.tx.try_send(Report::Robots {
+                    host,
+                    rules,
+                    fetched: true,
+                });
+                return;
+            }
+            Err(e) => {
+                let why = redact_text(&e.to_string()).into_owned();
+                if e.kind.is_retryable() && can_retry {
+                    return robots_retry(&sh, host, &url, backoff(cfg, tries), &why);
+                }
+                break (None, bytes::Bytes::new(), Some(why));
+            }
         };
+        if unreachable_status(f.status) && can_retry {
+            let wait = retry_after(&f)
+                .unwrap_or_else(|| backoff(cfg, tries))
+                .min(cfg.backoff_max);
+            return robots_retry(&sh, host, &url, wait, &format!("HTTP {}", f.status));
+        }
         if redirect::is_redirect(f.status) && hops < ROBOTS_REDIRECTS {
             let to = redirect::target(&f.final_url, f.header("location")).ok();
             if let Some(to) = to.filter(|t| t.host_str() == url.host_str() && *t != url) {
@@ -461,7 +503,7 @@ pub(super) async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host:
                 continue;
             }
         }
-        let answer = (Some(f.status), f.body.clone());
+        let answer = (Some(f.status), f.body.clone(), None);
         if let Some(slot) = sh.robots_for_sitemaps.borrow_mut().get_mut(&asked) {
             *slot = Some(f);
         }
@@ -470,7 +512,8 @@ pub(super) async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host:
     if let Some(share) = &sh.robots_share {
         share.store(&key, status, &body).await;
     }
-    let rules = RobotsRules::from_response(&agent, status, &body);
+    let policy = cfg.robots_unreachable;
+    let rules = RobotsRules::from_fetch(&agent, status, &body, failure.as_deref(), policy);
     tracing::info!(
         host = url.host_str().unwrap_or_default(),
         url = %redact_url(&url),
@@ -484,6 +527,33 @@ pub(super) async fn robots_task<S: Spider, F: Fetch>(sh: Rc<Shared<S, F>>, host:
         rules,
         fetched: true,
     });
+}
+
+/// A failure of the server or the network (RFC 9309's "unreachable"), not
+/// a refusal of the crawl's own.
+fn server_or_network(kind: FetchErrorKind) -> bool {
+    use FetchErrorKind as K;
+    matches!(
+        kind,
+        K::Dns | K::Connect | K::Timeout | K::Io | K::Tls | K::InvalidResponse
+    )
+}
+
+/// Asks the loop to fetch `url` (robots.txt of `host`) again after `wait`.
+fn robots_retry<S: Spider, F: Fetch>(
+    sh: &Shared<S, F>,
+    host: HostId,
+    url: &Url,
+    wait: Duration,
+    why: &str,
+) {
+    tracing::info!(
+        url = %redact_url(url),
+        wait_ms = wait.as_millis() as u64,
+        "robots.txt: retrying: {why}"
+    );
+    let at = solo::time::now() + wait;
+    let _ = sh.tx.try_send(Report::RobotsRetry { host, at });
 }
 
 /// Resolves a host's name for the per-IP limit (see the `per_ip`

@@ -46,8 +46,8 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                         Some(Job::Page { host, request }) => {
                             solo::spawn(page_task(self.sh.clone(), host, request));
                         }
-                        Some(Job::Robots { host, url }) => {
-                            solo::spawn(robots_task(self.sh.clone(), host, url));
+                        Some(Job::Robots { host, url, tries }) => {
+                            solo::spawn(robots_task(self.sh.clone(), host, url, tries));
                         }
                         Some(Job::Resolve { host, name }) => {
                             solo::spawn(resolve_task(self.sh.clone(), host, name));
@@ -55,6 +55,9 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                         None => break,
                     }
                 }
+                self.seeds
+                    .failed
+                    .extend(self.frontier.take_unreachable_seeds());
                 if self.persist {
                     self.persist_dropped();
                     self.maybe_unspill();
@@ -231,9 +234,11 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
     /// The page of `request` is written: its state is done.
     fn persist_done(&mut self, fp: u64) {
         if self.persist {
+            // What was done, not what was started: requests in flight at
+            // a kill come back from the state and count when they are done.
+            let done = self.frontier.page_done();
             self.writer.send(Msg::State(Op::Done { fp }));
-            self.writer
-                .send(Msg::State(Op::Dispatched(self.frontier.dispatched())));
+            self.writer.send(Msg::State(Op::PagesDone(done)));
         }
     }
 
@@ -456,6 +461,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 }
                 self.frontier.robots_done(host, rules, now);
             }
+            Report::RobotsRetry { host, at } => self.frontier.robots_retry(host, at, now),
             Report::Resolved { host, ip } => self.frontier.resolved(host, ip, now),
             Report::Crashed {
                 host,
