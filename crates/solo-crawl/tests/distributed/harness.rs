@@ -314,7 +314,12 @@ impl Site {
         delay: Duration,
         outage: Option<(usize, usize)>,
     ) -> Site {
-        Site::start_shaped(hosts, pages, delay, outage, None)
+        Site::start_shaped(hosts, pages, delay, outage, None, false)
+    }
+
+    /// Every host's robots.txt answers 503 (a server error, every time).
+    pub fn start_robots_down(hosts: usize, pages: usize, delay: Duration) -> Site {
+        Site::start_shaped(hosts, pages, delay, None, None, true)
     }
 
     /// With the first host's robots.txt asking for `Crawl-delay:
@@ -325,7 +330,7 @@ impl Site {
         delay: Duration,
         crawl_delay: &'static str,
     ) -> Site {
-        Site::start_shaped(hosts, pages, delay, None, Some(crawl_delay))
+        Site::start_shaped(hosts, pages, delay, None, Some(crawl_delay), false)
     }
 
     fn start_shaped(
@@ -334,6 +339,7 @@ impl Site {
         delay: Duration,
         outage: Option<(usize, usize)>,
         crawl_delay: Option<&'static str>,
+        robots_down: bool,
     ) -> Site {
         let listeners: Vec<TcpListener> = (0..hosts)
             .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
@@ -355,6 +361,7 @@ impl Site {
                 delay,
                 outage,
                 crawl_delay: if h == 0 { crawl_delay } else { None },
+                robots_down,
             };
             thread::spawn(move || {
                 for conn in l.incoming() {
@@ -456,6 +463,8 @@ struct Shape {
     outage: Option<(usize, usize)>,
     /// robots.txt's `Crawl-delay` (none: robots.txt is a 404).
     crawl_delay: Option<&'static str>,
+    /// robots.txt answers 503.
+    robots_down: bool,
 }
 
 fn serve(conn: TcpStream, shape: Shape, c: &Counters) {
@@ -465,6 +474,7 @@ fn serve(conn: TcpStream, shape: Shape, c: &Counters) {
         delay,
         outage,
         crawl_delay,
+        robots_down,
     } = shape;
     let mut w = match conn.try_clone() {
         Ok(w) => w,
@@ -494,6 +504,13 @@ fn serve(conn: TcpStream, shape: Shape, c: &Counters) {
             c.any_max.fetch_max(n, Ordering::SeqCst);
             thread::sleep(delay);
             c.any_now.fetch_sub(1, Ordering::SeqCst);
+            if robots_down {
+                let resp = "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\ndown";
+                if w.write_all(resp.as_bytes()).is_err() {
+                    return;
+                }
+                continue;
+            }
             if let Some(d) = crawl_delay {
                 let body = format!("User-agent: *\nCrawl-delay: {d}\n");
                 let resp = format!(

@@ -146,6 +146,34 @@ fn three_workers_crawl_the_pages_of_one_in_process_crawl_and_fetch_robots_txt_on
     );
 }
 
+/// A robots.txt that answers 503 every time is retried by the worker
+/// that claimed it, then stored as it came (not as "allow all") and read
+/// by every worker as disallow: no page of its host is fetched, and it
+/// is fetched once per crawl (RFC 9309 §2.3.1.4).
+#[test]
+fn an_unreachable_robots_txt_disallows_its_host_for_every_worker() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start_robots_down(2, 5, Duration::from_millis(2));
+    let dir = TempDir::new("robots-down");
+    let redis = Redis::start();
+    let outs: Vec<_> = (0..2).map(|i| dir.path(&format!("w{i}.jsonl"))).collect();
+    let children = crawl_and_workers(&site, &redis, "down", &outs, &["--retries=1"]);
+    let results: Vec<_> = children.into_iter().map(|c| wait(c, LIMIT)).collect();
+    for (code, err) in &results {
+        assert!(code.is_some(), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let pages: Vec<String> = outs.iter().flat_map(|o| urls(o)).collect();
+    assert!(pages.is_empty(), "{pages:?}");
+    assert_eq!(site.robots_fetches(), [2, 2], "tried twice, once per crawl");
+    for p in &site.ports {
+        let stored = redis.cmd(&["HGET", "solo:{down}:robots", &format!("127.0.0.1:{p}")]);
+        assert!(stored.starts_with("503"), "{stored:?}");
+    }
+}
+
 /// Waits until the files in `outs` hold `n` records together.
 fn await_lines(outs: &[std::path::PathBuf], n: usize) {
     let deadline = std::time::Instant::now() + LIMIT;
