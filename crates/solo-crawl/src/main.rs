@@ -193,6 +193,9 @@ struct WorkerArgs {
 struct CrawlArgs {
     #[command(flatten)]
     settings: CrawlSettings,
+    /// Lines of --urls-file skipped as bad (told again after the crawl).
+    #[arg(skip)]
+    bad_seed_lines: usize,
     /// Share the crawl through this Redis (redis://[USER:PASSWORD@]HOST[:PORT][/DB],
     /// rediss:// for TLS):
     /// its queues, seen set, politeness and settings live there, and
@@ -608,7 +611,7 @@ const BAD_LINES_TOLD: usize = 10;
 /// one: a line that is no URL to crawl is skipped with a warning naming
 /// FILE:LINE and why (the first [`BAD_LINES_TOLD`], then how many more,
 /// then the count); a list without one good URL is an error.
-fn seed_file_urls(path: &std::path::Path, flag: &str) -> Result<Vec<String>, String> {
+fn seed_file_urls(path: &std::path::Path, flag: &str) -> Result<(Vec<String>, usize), String> {
     let lines = numbered_url_lines(path, flag)?;
     let file = path.display();
     let (mut good, mut bad) = (Vec::with_capacity(lines.len()), 0usize);
@@ -640,7 +643,7 @@ fn seed_file_urls(path: &std::path::Path, flag: &str) -> Result<Vec<String>, Str
             good.len()
         );
     }
-    Ok(good)
+    Ok((good, bad))
 }
 
 /// The non-blank, non-comment lines of `path` (`-`: stdin), trimmed,
@@ -798,7 +801,10 @@ fn main() -> ExitCode {
     if let Command::Crawl(a) | Command::ShowConfig { crawl: a, .. } = &mut cli.command {
         if let Some(file) = &a.urls_file {
             match seed_file_urls(file, "--urls-file") {
-                Ok(more) => a.settings.urls.extend(more),
+                Ok((more, bad)) => {
+                    a.settings.urls.extend(more);
+                    a.bad_seed_lines = bad;
+                }
                 Err(msg) => {
                     tell!("solo-crawl: {msg}");
                     return ExitCode::from(2);
@@ -904,6 +910,12 @@ fn crawl(a: &CrawlArgs, link: Option<&worker_processes::Link>) -> ExitCode {
         } else {
             ExitCode::SUCCESS
         };
+    }
+    if let (Some(file), n @ 1..) = (&a.urls_file, a.bad_seed_lines) {
+        tell!(
+            "solo-crawl: {n} bad line(s) of --urls-file {} were skipped (named before the crawl)",
+            file.display()
+        );
     }
     finish(&summary, a.recrawl, a.settings.state.is_some())
 }

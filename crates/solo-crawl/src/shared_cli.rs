@@ -340,6 +340,7 @@ fn stored_crawl(settings: CrawlSettings, url: &str, id: &str, idle: Option<Durat
         workers: None,
         idle_timeout: idle,
         urls_file: None,
+        bad_seed_lines: 0,
     }
 }
 

@@ -388,6 +388,9 @@ fn bad_lines_of_a_urls_file_are_skipped_and_named() {
         err.contains("skipped 13 bad line(s), crawling from its 2 URL(s)"),
         "{err}"
     );
+    // Said again after the crawl (its log and summary come between).
+    let again = format!("13 bad line(s) of --urls-file {path} were skipped");
+    assert!(err.rfind(&again) > err.rfind("pages "), "{err}");
 
     assert_usage_error(
         &["crawl", "-i", path, "www.typo.example"],
