@@ -7,9 +7,20 @@
 //! (or starts one), so a burst of N jobs runs min(N, limit) at once even
 //! when the idle threads have not woken up yet. A finished job wakes its awaiting task from
 //! the worker thread, which goes through the loop's remote queue.
+//!
+//! A job belongs to its [`ToThread`] handle. Dropped before the job
+//! starts, the job never runs (it is skipped when its turn comes); dropped
+//! while it runs, it runs on (a thread cannot be interrupted) and its
+//! result is thrown away. Either way it stops counting as in flight at
+//! once, so a paused clock is not held by work nobody awaits, and the
+//! loop's close does not wait for it: [`Pool::shutdown`] joins the threads
+//! that are idle or only have queued jobs left, and leaves a thread still
+//! inside a job to finish on its own, detached (asyncio's `asyncio.run`
+//! waits for its default executor instead; a crawl whose dead DNS lookups
+//! hang for a minute would not exit).
 //! Must not: touch loop-local state — every job is `Send`.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
@@ -21,17 +32,21 @@ use std::time::Duration;
 
 use crate::runtime::with_core;
 
-/// A job returns the waker of the task awaiting it, which the worker wakes
-/// only after the job stops counting as in flight: a loop woken by it must
-/// not still see it running (a paused clock would then park in the poller
-/// instead of jumping to the next timer).
-type Job = Box<dyn FnOnce() -> Option<Waker> + Send>;
+/// A job returns, if its handle still wants the result, the waker of the
+/// task awaiting it (`Some(None)`: nobody polled yet), which the worker
+/// wakes only after the job stops counting as in flight: a loop woken by
+/// it must not still see it running (a paused clock would then park in
+/// the poller instead of jumping to the next timer). `None`: the handle
+/// was dropped, and stopped counting the job itself.
+type Job = Box<dyn FnOnce() -> Option<Option<Waker>> + Send>;
 
 const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 pub(crate) struct Pool {
     shared: Arc<Shared>,
     max_threads: usize,
+    /// Its threads' names: `{name}-{n}`.
+    name: &'static str,
 }
 
 struct Shared {
@@ -49,12 +64,14 @@ struct State {
     wakeups: usize,
     threads: usize,
     shutdown: bool,
-    handles: Vec<thread::JoinHandle<()>>,
+    handles: Vec<(usize, thread::JoinHandle<()>)>,
+    /// The threads (by name number) inside a job now.
+    busy: HashSet<usize>,
     next_name: usize,
 }
 
 impl Pool {
-    pub(crate) fn new(max_threads: usize) -> Pool {
+    pub(crate) fn new(name: &'static str, max_threads: usize) -> Pool {
         Pool {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::default()),
@@ -62,12 +79,51 @@ impl Pool {
                 in_flight: AtomicUsize::new(0),
             }),
             max_threads,
+            name,
         }
     }
 
     /// Jobs submitted and not yet finished.
     pub(crate) fn in_flight(&self) -> usize {
         self.shared.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Runs `f` on one of the pool's threads; see [`to_thread`].
+    pub(crate) fn run<F, T>(&self, f: F) -> ToThread<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let slot = Arc::new(Mutex::new(Slot {
+            stage: Stage::Queued,
+            result: None,
+            waker: None,
+        }));
+        let theirs = slot.clone();
+        let job: Job = Box::new(move || {
+            {
+                let mut s = theirs.lock().unwrap_or_else(|e| e.into_inner());
+                if s.stage == Stage::Dropped {
+                    return None;
+                }
+                s.stage = Stage::Running;
+            }
+            let r = panic::catch_unwind(AssertUnwindSafe(f));
+            let mut s = theirs.lock().unwrap_or_else(|e| e.into_inner());
+            if s.stage == Stage::Dropped {
+                drop(s);
+                drop(r);
+                return None;
+            }
+            s.stage = Stage::Done;
+            s.result = Some(r);
+            Some(s.waker.take())
+        });
+        self.submit(job);
+        ToThread {
+            slot,
+            pool: self.shared.clone(),
+        }
     }
 
     fn submit(&self, job: Job) {
@@ -86,13 +142,14 @@ impl Pool {
             st.threads += 1;
             st.next_name += 1;
             let shared = self.shared.clone();
+            let id = st.next_name;
             let spawned = thread::Builder::new()
-                .name(format!("solo-blocking-{}", st.next_name))
-                .spawn(move || worker(shared));
+                .name(format!("{}-{id}", self.name))
+                .spawn(move || worker(shared, id));
             match spawned {
                 Ok(h) => {
-                    st.handles.retain(|h| !h.is_finished());
-                    st.handles.push(h);
+                    st.handles.retain(|(_, h)| !h.is_finished());
+                    st.handles.push((id, h));
                 }
                 Err(e) => {
                     // The job stays queued for a thread that exists; with
@@ -104,32 +161,40 @@ impl Pool {
         }
     }
 
-    /// Lets the queued jobs finish and joins every thread.
+    /// Stops the threads once the queue is empty (a job whose handle was
+    /// dropped is skipped) and joins those not inside a job now; a thread
+    /// inside one (nobody can await it: the loop's tasks are gone) is
+    /// left to finish it, detached, and exits after.
     pub(crate) fn shutdown(&self) {
-        let handles = {
+        let (handles, busy) = {
             let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
             st.shutdown = true;
-            std::mem::take(&mut st.handles)
+            (std::mem::take(&mut st.handles), st.busy.clone())
         };
         self.shared.work.notify_all();
-        for h in handles {
-            let _ = h.join();
+        for (id, h) in handles {
+            if !busy.contains(&id) {
+                let _ = h.join();
+            }
         }
     }
 }
 
-fn worker(shared: Arc<Shared>) {
+fn worker(shared: Arc<Shared>, id: usize) {
     let mut st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if let Some(job) = st.queue.pop_front() {
+            st.busy.insert(id);
             drop(st);
             // Jobs catch their own panics (see `to_thread`).
-            let waker = job();
-            shared.in_flight.fetch_sub(1, Ordering::AcqRel);
-            if let Some(w) = waker {
-                w.wake();
+            if let Some(waker) = job() {
+                shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+                if let Some(w) = waker {
+                    w.wake();
+                }
             }
             st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.busy.remove(&id);
             continue;
         }
         if st.shutdown {
@@ -160,7 +225,17 @@ fn worker(shared: Arc<Shared>) {
     st.threads -= 1;
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stage {
+    Queued,
+    Running,
+    Done,
+    /// The handle was dropped before the job finished.
+    Dropped,
+}
+
 struct Slot<T> {
+    stage: Stage,
     result: Option<thread::Result<T>>,
     waker: Option<Waker>,
 }
@@ -170,8 +245,13 @@ struct Slot<T> {
 /// `run_in_executor(None, ...)`).
 ///
 /// If `f` panics, the panic resumes in the task that awaits the result.
-/// Dropping the future does not stop `f` (a thread cannot be interrupted);
-/// its result is then discarded. Panics outside a running loop.
+/// Dropping the future before `f` has started (it waits for a free thread)
+/// means `f` never runs; dropping it while `f` runs does not stop `f` (a
+/// thread cannot be interrupted), its result is then discarded. The loop's
+/// close (the end of [`run`](crate::run)) cancels its tasks, so drops these
+/// futures, and does not wait for a job still running: it finishes on its
+/// own thread, or dies with the process (unlike `asyncio.run`, which waits
+/// for its default executor). Panics outside a running loop.
 ///
 /// ```
 /// solo::run(async {
@@ -191,19 +271,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let slot = Arc::new(Mutex::new(Slot {
-        result: None,
-        waker: None,
-    }));
-    let theirs = slot.clone();
-    let job: Job = Box::new(move || {
-        let r = panic::catch_unwind(AssertUnwindSafe(f));
-        let mut s = theirs.lock().unwrap_or_else(|e| e.into_inner());
-        s.result = Some(r);
-        s.waker.take()
-    });
-    with_core(|c| c.pool().submit(job));
-    ToThread { slot }
+    with_core(|c| c.pool().run(f))
 }
 
 /// The same as [`to_thread`] (tokio's name).
@@ -228,6 +296,17 @@ where
 #[must_use = "the closure runs anyway, but its result is lost unless awaited"]
 pub struct ToThread<T> {
     slot: Arc<Mutex<Slot<T>>>,
+    pool: Arc<Shared>,
+}
+
+impl<T> Drop for ToThread<T> {
+    fn drop(&mut self) {
+        let mut s = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(s.stage, Stage::Queued | Stage::Running) {
+            s.stage = Stage::Dropped;
+            self.pool.in_flight.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 impl<T> std::fmt::Debug for ToThread<T> {

@@ -96,3 +96,62 @@ fn bursts_beyond_the_limit_run_the_limit_at_once() {
         }
     });
 }
+
+/// A job whose future is dropped while it waits for a thread never runs
+/// (issue: queued `getaddrinfo` calls of a finished crawl kept running).
+#[test]
+fn a_job_dropped_before_it_starts_never_runs() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = ran.clone();
+    let mut lp = solo::Builder::new()
+        .max_blocking_threads(1)
+        .build()
+        .unwrap();
+    lp.run_until_complete(async move {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let first = solo::to_thread(move || rx.recv_timeout(Duration::from_secs(30)).is_ok());
+        let queued = solo::to_thread(move || r.store(true, Ordering::SeqCst));
+        drop(queued);
+        tx.send(()).unwrap();
+        assert!(first.await);
+        // FIFO: this one runs after the dropped one's turn came.
+        solo::to_thread(|| ()).await;
+    });
+    assert!(!ran.load(Ordering::SeqCst), "a dropped job ran");
+}
+
+/// The loop's close does not wait for a job nobody awaits: `run` returns
+/// while it still runs (it finishes on its own thread).
+#[test]
+fn run_returns_while_a_detached_job_still_runs() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let released = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    // A pool that waits for the job at close would hang: this releases
+    // the job after a while, so that the test fails instead.
+    let rel = released.clone();
+    let releaser = std::thread::spawn(move || {
+        if done_rx.recv_timeout(Duration::from_secs(20)).is_err() {
+            rel.store(true, Ordering::SeqCst);
+        }
+        let _ = tx.send(());
+    });
+    solo::run(async move {
+        let job = solo::to_thread(move || {
+            started_tx.send(()).unwrap();
+            let _ = rx.recv();
+        });
+        // A task awaits it and is cancelled by the loop's close.
+        let _task = solo::spawn(job);
+        solo::to_thread(move || started_rx.recv().unwrap()).await;
+    });
+    let _ = done_tx.send(());
+    assert!(
+        !released.load(Ordering::SeqCst),
+        "run() waited for a job nobody awaits"
+    );
+    releaser.join().unwrap();
+}

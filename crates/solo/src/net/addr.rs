@@ -2,10 +2,11 @@
 //!
 //! Owns: turning `"host:port"`, `(host, port)` or a `SocketAddr` into
 //! socket addresses. Names are resolved with the system resolver
-//! (`getaddrinfo`) on the blocking pool, never on the loop thread.
+//! (`getaddrinfo`) on the loop's DNS threads (see `dns`), never on the
+//! loop thread.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
+use std::net::{IpAddr, SocketAddr};
 
 /// What the socket types accept as an address: a `SocketAddr`, an
 /// `(IpAddr, u16)`, a `(&str, u16)` / `(String, u16)` host and port, or a
@@ -114,8 +115,11 @@ pub async fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
     }
 }
 
-/// Looks `host` up with the system resolver on the blocking pool and pairs
-/// each address with `port` (asyncio's `loop.getaddrinfo`).
+/// Looks `host` up with the system resolver on the loop's DNS threads
+/// and pairs each address with `port` (asyncio's `loop.getaddrinfo`).
+/// Concurrent requests for one name share its lookup, and a failure is
+/// remembered for a short while (see [`lookup_with`](crate::net::lookup_with));
+/// [`lookup_host_timeout`](crate::net::lookup_host_timeout) bounds the wait.
 ///
 /// An unknown host is an error of kind `NotFound` that names the host.
 ///
@@ -129,23 +133,11 @@ pub async fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
 /// });
 /// ```
 pub async fn lookup_host(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
-    }
-    let owned = host.to_owned();
-    let r = crate::to_thread(move || (owned.as_str(), port).to_socket_addrs().map(Vec::from_iter))
-        .await;
-    match r {
-        Ok(v) if !v.is_empty() => Ok(v),
-        Ok(_) => Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("cannot resolve host '{host}': no addresses"),
-        )),
-        Err(e) => Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("cannot resolve host '{host}': {e}"),
-        )),
-    }
+    let ips = super::dns::lookup_with(host, super::dns::getaddrinfo, None).await?;
+    Ok(ips
+        .into_iter()
+        .map(|ip| SocketAddr::new(ip, port))
+        .collect())
 }
 
 /// The error for an address that resolved to no socket address at all.

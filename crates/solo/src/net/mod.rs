@@ -4,8 +4,9 @@
 //! the reactor's `IoSource`, which parks the task until the socket is ready
 //! in the direction it needs. Every error reaches the caller as the
 //! `std::io::Error` the OS gave, kind intact; a closed peer is a read of 0
-//! bytes (EOF). Must not: block the loop thread — name lookups go to the
-//! blocking pool.
+//! bytes (EOF). Name lookups run on threads of their own (`dns`: shared
+//! per name, failures remembered briefly, an optional deadline). Must not:
+//! block the loop thread.
 //!
 //! ```
 //! use solo::net::{TcpListener, TcpStream};
@@ -32,12 +33,14 @@
 //! ```
 
 mod addr;
+pub(crate) mod dns;
 mod stream;
 mod tcp;
 mod udp;
 mod unix;
 
 pub use addr::{lookup_host, resolve, ToSocketAddrs};
+pub use dns::{getaddrinfo, lookup_host_timeout, lookup_with, BlockingLookup, FAILED_TTL};
 pub use tcp::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpListener, TcpStream, WriteHalf};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -1,7 +1,7 @@
 //! Settings for a new loop.
 //!
 //! Owns: [`Builder`] and the defaults of a loop's settings (debug mode,
-//! slow-callback threshold, paused clock, blocking pool size). Must not:
+//! slow-callback threshold, paused clock, blocking and DNS pool sizes). Must not:
 //! make anything but the [`EventLoop`] it builds (the core reads the
 //! settings in `Core::new`).
 
@@ -32,6 +32,7 @@ pub struct Builder {
     pub(super) slow_callback: Duration,
     pub(super) paused: bool,
     pub(super) max_blocking_threads: usize,
+    pub(super) max_dns_threads: usize,
 }
 
 impl Default for Builder {
@@ -42,7 +43,7 @@ impl Default for Builder {
 
 impl Builder {
     /// Defaults: debug mode from `SOLO_DEBUG`, 100 ms threshold, real
-    /// clock, up to 64 blocking threads.
+    /// clock, up to 64 blocking threads and 256 DNS threads.
     ///
     /// ```
     /// let b = solo::Builder::new();
@@ -57,6 +58,7 @@ impl Builder {
             slow_callback: DEFAULT_SLOW,
             paused: false,
             max_blocking_threads: 64,
+            max_dns_threads: 256,
         }
     }
 
@@ -113,6 +115,22 @@ impl Builder {
     /// ```
     pub fn max_blocking_threads(mut self, n: usize) -> Builder {
         self.max_blocking_threads = n.max(1);
+        self
+    }
+
+    /// Upper bound on threads that run name lookups (`getaddrinfo`, for
+    /// [`lookup_host`](crate::net::lookup_host) and so every connect by
+    /// name), apart from [`to_thread`](crate::to_thread)'s (at least 1).
+    /// A lookup whose name servers never answer holds its thread for the
+    /// system resolver's whole timeout (glibc: 5 s per try and server),
+    /// so a crawl of many dead domains needs many; lookups beyond the
+    /// limit wait in turn, and one given up while it waits never runs.
+    ///
+    /// ```
+    /// drop(solo::Builder::new().max_dns_threads(16).build().unwrap());
+    /// ```
+    pub fn max_dns_threads(mut self, n: usize) -> Builder {
+        self.max_dns_threads = n.max(1);
         self
     }
 

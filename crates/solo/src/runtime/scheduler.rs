@@ -60,6 +60,10 @@ pub(crate) struct Core {
     pub(crate) io: Io,
     /// The threads of `to_thread`.
     pub(super) pool: Pool,
+    /// The threads of name lookups (`getaddrinfo`), apart from `pool`:
+    /// lookups that hang must not hold up `to_thread` work, nor it them.
+    pub(super) dns_pool: Pool,
+    pub(super) lookups: crate::net::dns::Lookups,
     /// Debug mode: the slow-callback threshold and panics to report.
     pub(super) debug: DebugMode,
     pub(super) weak_self: RefCell<Weak<Core>>,
@@ -225,7 +229,9 @@ impl Core {
                 reactor: Rc::new(RefCell::new(reactor)),
                 woken: RefCell::new(Vec::new()),
             },
-            pool: Pool::new(builder.max_blocking_threads),
+            pool: Pool::new("solo-blocking", builder.max_blocking_threads),
+            dns_pool: Pool::new("solo-dns", builder.max_dns_threads),
+            lookups: crate::net::dns::Lookups::default(),
             debug: DebugMode {
                 slow: builder.debug.then_some(builder.slow_callback),
                 panicked: RefCell::new(Vec::new()),
@@ -242,6 +248,14 @@ impl Core {
 
     pub(crate) fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    pub(crate) fn dns_pool(&self) -> &Pool {
+        &self.dns_pool
+    }
+
+    pub(crate) fn lookups(&self) -> &crate::net::dns::Lookups {
+        &self.lookups
     }
 
     pub(crate) fn spawn<F>(
@@ -402,7 +416,10 @@ impl Core {
             *since_poll = 0;
             let next = self.timers.wheel.borrow().next_deadline();
             match next {
-                Some(at) if self.timers.clock.is_paused() && self.pool.in_flight() == 0 => {
+                Some(at)
+                    if self.timers.clock.is_paused()
+                        && self.pool.in_flight() + self.dns_pool.in_flight() == 0 =>
+                {
                     // Virtual time jumps to the next timer once nothing can
                     // run: sockets (an idle listener, a connection waiting
                     // for its peer) are looked at without waiting, and only
@@ -519,7 +536,9 @@ impl Core {
         self.timers.wheel.borrow_mut().clear();
         self.take_foreign();
         self.sched.queue.borrow_mut().clear();
+        self.lookups.clear();
         self.pool.shutdown();
+        self.dns_pool.shutdown();
         for t in self.debug.panicked.take() {
             if t.snapshot().is_panic_unretrieved() {
                 crate::debug::unretrieved_panic(&t.info());
