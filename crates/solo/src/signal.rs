@@ -8,10 +8,13 @@
 //! that arrive while nobody waits are coalesced into one, as the OS does.
 //! Must not: run user code inside the signal handler.
 //!
-//! As in every runtime built on `signal-hook` (and in tokio): once a
-//! signal has had a listener, the process keeps a handler for it, so e.g.
-//! Ctrl-C no longer kills the process by default after the `Signal` is
-//! dropped. Exit explicitly when you are done handling it.
+//! While no [`Signal`] listens for a signal that once had one, its
+//! default action is back (asyncio's `remove_signal_handler` restores
+//! `SIG_DFL`): Ctrl-C or `SIGTERM` after the last listener is dropped ends
+//! the process as if none had ever listened. signal-hook keeps its handler
+//! installed, so the default is emulated from it
+//! (`signal_hook::flag::register_conditional_default`); tokio instead
+//! swallows such signals for good.
 //!
 //! ```
 //! use solo::signal::{unix, SignalKind};
@@ -25,6 +28,8 @@
 
 use std::io::{self, Read};
 use std::os::unix::net::UnixStream as StdUnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use signal_hook::SigId;
 
@@ -188,7 +193,36 @@ pub fn unix(kind: SignalKind) -> io::Result<Signal> {
     write.set_nonblocking(true)?;
     let io = IoSource::new(read)?;
     let id = signal_hook::low_level::pipe::register(kind.0, write)?;
+    listening(kind.0, true);
     Ok(Signal { kind, id, io })
+}
+
+/// Per signal that ever had a listener: how many listen now, and the
+/// flag that lets its default action run while none does.
+static LISTENERS: Mutex<Vec<(i32, usize, Option<Arc<AtomicBool>>)>> = Mutex::new(Vec::new());
+
+/// One more (`more`) or one fewer listener of `signum`.
+fn listening(signum: i32, more: bool) {
+    let mut all = LISTENERS.lock().unwrap_or_else(|e| e.into_inner());
+    let i = match all.iter().position(|(s, ..)| *s == signum) {
+        Some(i) => i,
+        None => {
+            let flag = Arc::new(AtomicBool::new(false));
+            // An unknown signal (one with no default to emulate) keeps
+            // signal-hook's handler alone, as before.
+            let ok = signal_hook::flag::register_conditional_default(signum, flag.clone()).is_ok();
+            all.push((signum, 0, ok.then_some(flag)));
+            all.len() - 1
+        }
+    };
+    let (_, count, flag) = &mut all[i];
+    *count = match more {
+        true => *count + 1,
+        false => count.saturating_sub(1),
+    };
+    if let Some(flag) = flag {
+        flag.store(*count == 0, Ordering::SeqCst);
+    }
 }
 
 impl Signal {
@@ -241,6 +275,7 @@ impl std::fmt::Debug for Signal {
 impl Drop for Signal {
     fn drop(&mut self) {
         signal_hook::low_level::unregister(self.id);
+        listening(self.kind.0, false);
     }
 }
 

@@ -48,3 +48,30 @@ fn uncatchable_signals_are_an_error() {
         assert!(unix(SignalKind::from_raw(1000)).is_err());
     });
 }
+
+/// After its last listener is dropped, a signal has its default action
+/// again (broad-audit defect 7: a finished crawl ignored SIGTERM). Run in
+/// a child process (this test binary again), which SIGTERM must end.
+#[test]
+fn a_signal_without_listeners_has_its_default_action_again() {
+    if std::env::var_os("SOLO_SIGNAL_CHILD").is_some() {
+        solo::run(async {
+            let term = unix(SignalKind::terminate()).unwrap();
+            drop(term);
+        });
+        signal_hook::low_level::raise(libc::SIGTERM).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        std::process::exit(0); // SIGTERM was swallowed
+    }
+    use std::os::unix::process::ExitStatusExt;
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_signal_without_listeners_has_its_default_action_again",
+            "--nocapture",
+        ])
+        .env("SOLO_SIGNAL_CHILD", "1")
+        .status()
+        .unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+}
