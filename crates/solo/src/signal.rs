@@ -197,9 +197,11 @@ pub fn unix(kind: SignalKind) -> io::Result<Signal> {
     Ok(Signal { kind, id, io })
 }
 
-/// Per signal that ever had a listener: how many listen now, and the
-/// flag that lets its default action run while none does.
-static LISTENERS: Mutex<Vec<(i32, usize, Option<Arc<AtomicBool>>)>> = Mutex::new(Vec::new());
+/// A signal that ever had a listener: its number, how many listen now,
+/// and the flag that lets its default action run while none does.
+type Listened = (i32, usize, Option<Arc<AtomicBool>>);
+
+static LISTENERS: Mutex<Vec<Listened>> = Mutex::new(Vec::new());
 
 /// One more (`more`) or one fewer listener of `signum`.
 fn listening(signum: i32, more: bool) {
