@@ -214,6 +214,7 @@ impl fmt::Debug for Client {
 /// | [`http2_keep_alive`](ClientBuilder::http2_keep_alive) | off |
 /// | [`user_agent`](ClientBuilder::user_agent) | `solo-http/<version>` |
 /// | [`dns_ttl`](ClientBuilder::dns_ttl) | 60 s |
+/// | [`dns_timeout`](ClientBuilder::dns_timeout) | the connect timeout |
 /// | [`resolver`](ClientBuilder::resolver) | the system's |
 /// | [`address_policy`](ClientBuilder::address_policy) | allow all |
 /// | decompression (gzip, deflate, br) | on |
@@ -241,6 +242,7 @@ pub struct ClientBuilder {
     tls: TlsOptions,
     user_agent: Option<HeaderValue>,
     dns_ttl: Duration,
+    dns_timeout: Option<Duration>,
     overrides: HashMap<String, Vec<IpAddr>>,
     resolver: Resolver,
     policy: AddressPolicy,
@@ -280,6 +282,7 @@ impl ClientBuilder {
                 env!("CARGO_PKG_VERSION")
             ))),
             dns_ttl: Duration::from_secs(60),
+            dns_timeout: None,
             overrides: HashMap::new(),
             resolver: Resolver::system(),
             policy: AddressPolicy::allow_all(),
@@ -502,6 +505,40 @@ impl ClientBuilder {
         self
     }
 
+    /// The most a request waits for its host name to resolve (default:
+    /// what is left of the [`connect_timeout`](ClientBuilder::connect_timeout),
+    /// which also bounds this). Then it fails with [`ErrorKind::Dns`](crate::ErrorKind::Dns),
+    /// and the message says name resolution timed out and where the time
+    /// went: in the resolver (its name servers did not answer), or
+    /// waiting for one of solo's DNS threads while all were busy with
+    /// other lookups (`solo::Builder::max_dns_threads`). The lookup goes
+    /// on after that, shared by the next requests for the name; a name
+    /// whose lookup failed or timed out fails at once for a short while
+    /// (`solo::net::FAILED_TTL`).
+    ///
+    /// ```
+    /// use std::{io, net::IpAddr, time::Duration};
+    /// use solo_http::{ErrorKind, Resolver};
+    /// fn no_answer(_: &str) -> io::Result<Vec<IpAddr>> {
+    ///     std::thread::sleep(Duration::from_millis(500)); // a dead name server
+    ///     Err(io::Error::other("no answer"))
+    /// }
+    /// solo::run(async {
+    ///     let client = solo_http::Client::builder()
+    ///         .resolver(Resolver::blocking(no_answer))
+    ///         .dns_timeout(Duration::from_millis(50))
+    ///         .build()
+    ///         .unwrap();
+    ///     let err = client.get("http://dead.test/").send().await.unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::Dns);
+    ///     assert!(err.to_string().contains("name resolution of 'dead.test' timed out after 50.00ms"), "{err}");
+    /// });
+    /// ```
+    pub fn dns_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.dns_timeout = Some(timeout);
+        self
+    }
+
     /// Resolves `host` to `ip` without asking DNS (like an `/etc/hosts`
     /// line for this client; the port comes from the URL). TLS still
     /// checks the certificate against `host`.
@@ -686,7 +723,12 @@ impl ClientBuilder {
             config.headers.entry(USER_AGENT).or_insert(agent);
         }
         let connector = Connector {
-            dns: DnsCache::new(self.dns_ttl, self.overrides, self.resolver),
+            dns: DnsCache::new(
+                self.dns_ttl,
+                self.dns_timeout,
+                self.overrides,
+                self.resolver,
+            ),
             tls: tls::client_config(&self.tls)?,
             proxy: self.proxy,
             timeout: config.connect_timeout,

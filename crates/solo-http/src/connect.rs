@@ -167,13 +167,17 @@ impl Connector {
     }
 
     /// Opens a connection to `key` and starts its hyper connection task
-    /// (no time limit: see [`Connector::within`]).
-    /// The connection's [`Tap`] comes with it.
-    pub(crate) async fn open(&self, key: &Key) -> Result<(Sender, Rc<Tap>), Error> {
+    /// (no time limit but the DNS lookups' by `deadline`: see
+    /// [`Connector::within`]). The connection's [`Tap`] comes with it.
+    pub(crate) async fn open(
+        &self,
+        key: &Key,
+        deadline: Option<Instant>,
+    ) -> Result<(Sender, Rc<Tap>), Error> {
         let tcp = match &self.proxy {
-            Some(proxy) => proxy.tunnel(self, key).await?,
+            Some(proxy) => proxy.tunnel(self, key, deadline).await?,
             None => {
-                let addrs = self.allowed_addrs(key).await?;
+                let addrs = self.allowed_addrs(key, deadline).await?;
                 self.connect_any(&addrs, &key.host, key.port, "").await?
             }
         };
@@ -226,9 +230,14 @@ impl Connector {
     /// The addresses of `key`'s host that the address policy allows, in
     /// the resolver's order; an error of kind
     /// [`BlockedAddress`](ErrorKind::BlockedAddress) naming the first
-    /// refused address and its rule when it allows none.
-    pub(crate) async fn allowed_addrs(&self, key: &Key) -> Result<Vec<SocketAddr>, Error> {
-        let mut addrs = self.dns.resolve(&key.host, key.port).await?;
+    /// refused address and its rule when it allows none. The lookup gives
+    /// up at `deadline`.
+    pub(crate) async fn allowed_addrs(
+        &self,
+        key: &Key,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<SocketAddr>, Error> {
+        let mut addrs = self.dns.resolve(&key.host, key.port, deadline).await?;
         if self.policy.allows_all() {
             return Ok(addrs);
         }
@@ -251,8 +260,13 @@ impl Connector {
 
     /// A TCP connection to the proxy at `host:port` (not checked against
     /// the address policy), trying each address in turn.
-    pub(crate) async fn proxy_tcp(&self, host: &str, port: u16) -> Result<TcpStream, Error> {
-        let addrs = self.dns.resolve(host, port).await?;
+    pub(crate) async fn proxy_tcp(
+        &self,
+        host: &str,
+        port: u16,
+        deadline: Option<Instant>,
+    ) -> Result<TcpStream, Error> {
+        let addrs = self.dns.resolve(host, port, deadline).await?;
         self.connect_any(&addrs, host, port, "the proxy ").await
     }
 

@@ -1,7 +1,7 @@
 //! Name resolution with a small time-to-live cache.
 //!
-//! Design: `solo::net::lookup_host` runs the system resolver on solo's
-//! blocking pool, which costs a thread hop per call; a crawler asks for the
+//! Design: the system resolver runs on solo's DNS threads, which costs a
+//! thread hop per call; a crawler asks for the
 //! same few hosts over and over, so the answers are kept for a fixed TTL
 //! (the system resolver does not report record TTLs). The cache is keyed
 //! by host name only (ports are attached after), bounded in size, and
@@ -13,6 +13,12 @@
 //! replaces the system one and is asked every time: its answers are not
 //! cached here, so a test resolver can change its answer between two
 //! connections, and a caching resolver keeps its own TTLs.
+//!
+//! A lookup waits at most until the connect deadline, or the
+//! [`dns_timeout`](crate::ClientBuilder::dns_timeout) if that comes
+//! first; then the request fails with [`ErrorKind::Dns`] and a message
+//! that says name resolution timed out, and where the time went (queued
+//! for a DNS thread behind other lookups, or in the resolver).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -30,6 +36,8 @@ const MAX_ENTRIES: usize = 1024;
 
 pub(crate) struct DnsCache {
     ttl: Duration,
+    /// The most one lookup may wait (the connect deadline may cut it).
+    timeout: Option<Duration>,
     overrides: HashMap<String, Vec<IpAddr>>,
     resolver: Resolver,
     entries: RefCell<HashMap<String, Entry>>,
@@ -43,11 +51,13 @@ struct Entry {
 impl DnsCache {
     pub(crate) fn new(
         ttl: Duration,
+        timeout: Option<Duration>,
         overrides: HashMap<String, Vec<IpAddr>>,
         resolver: Resolver,
     ) -> DnsCache {
         DnsCache {
             ttl,
+            timeout,
             overrides,
             resolver,
             entries: RefCell::new(HashMap::new()),
@@ -55,18 +65,28 @@ impl DnsCache {
     }
 
     /// The addresses of `host` (a name or an IP literal, IPv6 with or
-    /// without brackets) at `port`.
-    pub(crate) async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
+    /// without brackets) at `port`, looked up by `deadline` at the latest.
+    pub(crate) async fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<SocketAddr>, Error> {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = bare.parse::<IpAddr>() {
             return Ok(vec![SocketAddr::new(ip, port)]);
         }
         let name = bare.trim_end_matches('.').to_ascii_lowercase();
-        let ips = self.lookup(&name).await?;
+        let left = deadline.map(|at| at.saturating_duration_since(solo::time::now()));
+        let limit = match (left, self.timeout) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let ips = self.lookup(&name, limit).await?;
         Ok(ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect())
     }
 
-    async fn lookup(&self, name: &str) -> Result<Rc<[IpAddr]>, Error> {
+    async fn lookup(&self, name: &str, limit: Option<Duration>) -> Result<Rc<[IpAddr]>, Error> {
         if let Some(ips) = self.overrides.get(name) {
             return Ok(ips.as_slice().into());
         }
@@ -79,7 +99,8 @@ impl DnsCache {
         let failed =
             |e| Error::new(ErrorKind::Dns, format!("cannot resolve host '{name}'")).with_source(e);
         if !self.resolver.is_system() {
-            return Ok(self.resolver.lookup(name).await.map_err(failed)?.into());
+            let ips = self.resolver.lookup_within(name, limit).await;
+            return Ok(ips.map_err(failed)?.into());
         }
         let now = solo::time::now();
         if let Some(e) = self.entries.borrow().get(name) {
@@ -87,8 +108,8 @@ impl DnsCache {
                 return Ok(e.ips.clone());
             }
         }
-        let ips = self.resolver.lookup(name).await.map_err(failed)?;
-        let ips: Rc<[IpAddr]> = ips.into();
+        let ips = self.resolver.lookup_within(name, limit).await;
+        let ips: Rc<[IpAddr]> = ips.map_err(failed)?.into();
         let mut entries = self.entries.borrow_mut();
         if entries.len() >= MAX_ENTRIES {
             entries.retain(|_, e| e.expires > now);
@@ -125,10 +146,10 @@ mod tests {
                 "example.test".to_owned(),
                 vec!["127.0.0.9".parse().unwrap()],
             );
-            let dns = DnsCache::new(Duration::from_secs(60), o, Resolver::system());
-            let a = dns.resolve("[::1]", 80).await.unwrap();
+            let dns = DnsCache::new(Duration::from_secs(60), None, o, Resolver::system());
+            let a = dns.resolve("[::1]", 80, None).await.unwrap();
             assert_eq!(a, ["[::1]:80".parse().unwrap()]);
-            let a = dns.resolve("Example.Test.", 8080).await.unwrap();
+            let a = dns.resolve("Example.Test.", 8080, None).await.unwrap();
             assert_eq!(a, ["127.0.0.9:8080".parse().unwrap()]);
             assert!(dns.expiry("example.test").is_none());
         });
@@ -137,8 +158,16 @@ mod tests {
     #[test]
     fn invalid_names_fail_without_a_query() {
         solo::run(async {
-            let dns = DnsCache::new(Duration::from_secs(60), HashMap::new(), Resolver::system());
-            let e = dns.resolve("no-such-host.invalid", 80).await.unwrap_err();
+            let dns = DnsCache::new(
+                Duration::from_secs(60),
+                None,
+                HashMap::new(),
+                Resolver::system(),
+            );
+            let e = dns
+                .resolve("no-such-host.invalid", 80, None)
+                .await
+                .unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Dns);
             assert!(e.to_string().contains("no-such-host.invalid"));
         });
@@ -151,16 +180,20 @@ mod tests {
             .build()
             .unwrap()
             .run_until_complete(async {
-                let dns =
-                    DnsCache::new(Duration::from_secs(60), HashMap::new(), Resolver::system());
-                let a = dns.resolve("localhost", 1).await.unwrap();
+                let dns = DnsCache::new(
+                    Duration::from_secs(60),
+                    None,
+                    HashMap::new(),
+                    Resolver::system(),
+                );
+                let a = dns.resolve("localhost", 1, None).await.unwrap();
                 assert!(a.iter().all(|a| a.ip().is_loopback() && a.port() == 1));
                 assert!(dns.expiry("localhost").is_some());
-                let b = dns.resolve("localhost", 2).await.unwrap();
+                let b = dns.resolve("localhost", 2, None).await.unwrap();
                 assert!(b.iter().all(|a| a.port() == 2));
                 solo::sleep(Duration::from_secs(61)).await;
                 assert!(dns.expiry("localhost").unwrap() <= solo::time::now());
-                dns.resolve("localhost", 3).await.unwrap();
+                dns.resolve("localhost", 3, None).await.unwrap();
                 assert!(dns.expiry("localhost").unwrap() > solo::time::now());
             });
     }

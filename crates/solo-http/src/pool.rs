@@ -290,7 +290,9 @@ impl Pool {
         }
         let unknown = key.https && !host.h1_only.get() && host.connecting.borrow().is_none();
         let _marker = unknown.then(|| Connecting::start(&host));
-        let (sender, tap) = connector.within(deadline, connector.open(key)).await??;
+        let (sender, tap) = connector
+            .within(deadline, connector.open(key, deadline.map(|(at, _)| at)))
+            .await??;
         match sender {
             Sender::Http2(h2) => {
                 let shared = Rc::new(Shared {

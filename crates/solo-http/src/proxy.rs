@@ -61,15 +61,16 @@ impl Proxy {
         &self,
         connector: &Connector,
         target: &Key,
+        deadline: Option<solo::time::Instant>,
     ) -> Result<TcpStream, Error> {
         let authority = match connector.policy.allows_all() {
             true => format!("{}:{}", target.host, target.port),
-            false => match connector.allowed_addrs(target).await?.first() {
+            false => match connector.allowed_addrs(target, deadline).await?.first() {
                 Some(addr) => addr.to_string(),
                 None => format!("{}:{}", target.host, target.port),
             },
         };
-        let tcp = connector.proxy_tcp(&self.host, self.port).await?;
+        let tcp = connector.proxy_tcp(&self.host, self.port, deadline).await?;
         let mut ask = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
         if let Some(value) = &self.authorization {
             ask.push_str("Proxy-Authorization: ");
