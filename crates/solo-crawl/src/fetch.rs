@@ -325,7 +325,8 @@ pub trait Fetch: 'static {
 /// not followed (a 3xx is the answer; the crawl queues its target),
 /// `config`'s body limit and
 /// `User-Agent`, up to `per_host` idle keep-alive connections kept per
-/// host and twice `concurrency` (at least 64) over all hosts, `config`'s extra TLS roots (or, if asked, no certificate checks
+/// host and twice `concurrency` (at least 64) over all hosts, name
+/// resolution bounded by [`dns_timeout`], `config`'s extra TLS roots (or, if asked, no certificate checks
 /// at all), its resolver, and its [`address_policy`].
 ///
 /// ```
@@ -345,6 +346,7 @@ pub fn client(config: &Config) -> Result<solo_http::Client, FetchError> {
         // file descriptor and ~100 KiB; one per host exhausted
         // `ulimit -n 1024` on a broad crawl).
         .pool_max_idle(Some(config.concurrency.max(32).saturating_mul(2)))
+        .dns_timeout(dns_timeout(config.timeout))
         .danger_accept_invalid_certs(config.danger_accept_invalid_certs)
         .address_policy(address_policy(config));
     if let Some(r) = &config.resolver {
@@ -357,6 +359,20 @@ pub fn client(config: &Config) -> Result<solo_http::Client, FetchError> {
         b = b.proxy(p);
     }
     b.build().map_err(fetch_error)
+}
+
+/// How long a request of a crawl with `timeout` waits for its host's
+/// name to resolve: 90% of it, so that a name whose servers do not answer
+/// fails as a DNS error that says so (and where the time went: queued
+/// behind other lookups, or in the resolver) before the request's own
+/// timeout ends it as "no complete response".
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(solo_crawl::fetch::dns_timeout(Duration::from_secs(10)), Duration::from_secs(9));
+/// ```
+pub fn dns_timeout(timeout: Duration) -> Duration {
+    timeout.mul_f64(0.9)
 }
 
 /// The addresses a crawl with `config` may connect to: public ones only

@@ -338,3 +338,57 @@ fn per_ip_zero_is_refused() {
         "Config::per_ip must be at least 1"
     );
 }
+
+/// Broad-audit defect 1: 200 dead domains (their name servers never
+/// answer: a blocking stand-in for `getaddrinfo`, on solo's DNS threads
+/// as the system resolver is) in a seed list with two live sites. The
+/// live sites are crawled; each dead one fails on its own, as a DNS error
+/// that says name resolution timed out.
+#[test]
+fn dead_domains_in_a_seed_list_cost_only_their_own_requests() {
+    use std::sync::{Condvar, Mutex};
+    use std::time::Duration;
+    static GATE: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+    fn lookup(name: &str) -> std::io::Result<Vec<IpAddr>> {
+        if name.starts_with("dead") {
+            let g = GATE.0.lock().unwrap();
+            let _ = GATE
+                .1
+                .wait_timeout_while(g, Duration::from_secs(60), |open| !*open)
+                .unwrap();
+            return Err(std::io::Error::other(
+                "Temporary failure in name resolution",
+            ));
+        }
+        Ok(vec![[127, 0, 0, 1].into()])
+    }
+    solo::run(async {
+        let (port, _) = site_seeing_hosts(|_, _| page("live", &[])).await;
+        let mut seeds = vec![url::Url::parse(&format!("http://live1.test:{port}/")).unwrap()];
+        for i in 0..200 {
+            seeds.push(url::Url::parse(&format!("http://dead{i}.test:{port}/")).unwrap());
+        }
+        seeds.push(url::Url::parse(&format!("http://live2.test:{port}/")).unwrap());
+        let cfg = Config {
+            resolver: Some(Resolver::blocking(lookup)),
+            timeout: Duration::from_secs(3),
+            depth_limit: Some(0),
+            ..quick()
+        };
+        let (summary, records) = crawl_links(seeds, cfg).await;
+        for live in ["live1.test", "live2.test"] {
+            let r = records.iter().find(|r| r.url.contains(live)).unwrap();
+            assert_eq!(r.status, Some(200), "{r:?}");
+        }
+        let dead: Vec<_> = records.iter().filter(|r| r.url.contains("dead")).collect();
+        assert_eq!(dead.len(), 200, "{summary}");
+        for r in dead {
+            let e = r.error.as_deref().unwrap_or_default();
+            assert!(e.starts_with("dns: "), "{e}");
+            assert!(e.contains("name resolution of 'dead"), "{e}");
+            assert!(e.contains("timed out after"), "{e}");
+        }
+    });
+    *GATE.0.lock().unwrap() = true;
+    GATE.1.notify_all();
+}

@@ -553,10 +553,11 @@ async fn start_networks<C>(starts: &[Request<C>], cfg: &Config) -> Vec<solo_http
     let lookups = hosts.into_iter().map(|host| {
         let resolver = resolver.clone();
         async move {
-            let answers = solo::timeout(limit, resolver.lookup(&host))
+            // A name that does not answer in time is remembered as
+            // failed for a while: its fetches fail at once, saying why.
+            let answers = resolver
+                .lookup_timeout(&host, limit)
                 .await
-                .ok()
-                .and_then(Result::ok)
                 .unwrap_or_default();
             (host, answers)
         }
