@@ -92,10 +92,9 @@ impl<C> Rule<C> {
 /// whose extractor keeps it.
 ///
 /// A spider holds one and calls [`follow`](CrawlRules::follow) at the end
-/// of its `parse`, with the callback the response came in with: the
-/// start pages' links are always followed (Scrapy's `parse_start_url`
-/// then the rules), and a page that a rule reached is followed only if
-/// that rule [`follows`](Rule::follows).
+/// of its `parse`: the start pages' links are always followed (Scrapy's
+/// `parse_start_url` then the rules), and a page that a rule reached is
+/// followed only if that rule [`follows`](Rule::follows).
 ///
 /// ```
 /// use solo_crawl::{CrawlRules, LinkExtractor, Output, Request, Response, Rule, Spider};
@@ -114,7 +113,7 @@ impl<C> Rule<C> {
 ///         if cb == Cb::Item {
 ///             out.item(serde_json::json!({"url": response.url().as_str()}));
 ///         }
-///         self.rules.follow(&cb, response, out);
+///         self.rules.follow(response, out);
 ///     }
 /// }
 ///
@@ -130,9 +129,6 @@ impl<C> Rule<C> {
 /// let got: Vec<_> = reqs.iter().map(|r| (r.url.path(), r.callback)).collect();
 /// // Rule order, then document order; /about matches no rule.
 /// assert_eq!(got, [("/category/boots", Cb::Category), ("/item/1", Cb::Item)]);
-/// assert!(shop.rules.follows_from(&Cb::Category));
-/// assert!(!shop.rules.follows_from(&Cb::Item));
-/// assert!(shop.rules.follows_from(&Cb::Start)); // no rule has it: a start page
 /// ```
 #[derive(Clone, Debug)]
 pub struct CrawlRules<C> {
@@ -176,48 +172,53 @@ impl<C: Clone + PartialEq> CrawlRules<C> {
     pub fn requests(&self, response: &Response) -> Vec<Request<C>> {
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
-        for rule in &self.rules {
+        for (i, rule) in self.rules.iter().enumerate() {
             for link in rule.links.extract(response) {
                 if seen.insert(link.url.as_str().to_owned()) {
-                    out.push(Request::new(link.url, rule.callback.clone()));
+                    let mut r = Request::new(link.url, rule.callback.clone());
+                    r.rule = u32::try_from(i).ok();
+                    out.push(r);
                 }
             }
         }
         out
     }
 
-    /// Whether a page that came in with `callback` has its links followed:
-    /// yes unless the first rule with that callback does not
-    /// [`follow`](Rule::follow); a callback no rule has (a start
-    /// request's) follows.
+    /// Whether `response`'s links are followed: by the rule that made its
+    /// request (each request the rules make remembers its rule, as
+    /// Scrapy's `meta["rule"]`, also across `--state` and a Redis
+    /// frontier), so two rules with one callback each keep their own
+    /// `follow`. A response to a request the rules did not make (a start
+    /// request, one the spider made itself) is followed, as Scrapy's
+    /// `parse` follows a start page.
     ///
     /// ```
-    /// # use solo_crawl::{CrawlRules, LinkExtractor, Rule};
-    /// let rules = CrawlRules::new([Rule::new(LinkExtractor::new(), 1), Rule::new(LinkExtractor::new(), 2).follow(true)]);
-    /// assert!(!rules.follows_from(&1) && rules.follows_from(&2) && rules.follows_from(&0));
+    /// # use solo_crawl::{CrawlRules, LinkExtractor, Response, Rule};
+    /// let rules = CrawlRules::new([Rule::new(LinkExtractor::new(), "item")]);
+    /// let start = Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "".into());
+    /// assert!(rules.follows(&start));
     /// ```
-    pub fn follows_from(&self, callback: &C) -> bool {
-        self.rules
-            .iter()
-            .find(|r| r.callback == *callback)
-            .map_or(true, |r| r.follow)
+    pub fn follows(&self, response: &Response) -> bool {
+        match response.rule() {
+            Some(i) => self.rules.get(i as usize).map_or(true, |r| r.follow),
+            None => true,
+        }
     }
 
     /// Follows the rules' requests from `response` if
-    /// [`follows_from`](CrawlRules::follows_from)`(callback)`; returns how
-    /// many requests it asked for.
+    /// [`follows`](CrawlRules::follows) says so; returns how many
+    /// requests it asked for.
     ///
     /// ```
     /// # use solo_crawl::{CrawlRules, LinkExtractor, Output, Response, Rule};
     /// let rules = CrawlRules::new([Rule::new(LinkExtractor::new(), "item")]);
     /// let r = Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "<a href=/i>i</a>".into());
     /// let mut out = Output::new();
-    /// assert_eq!(rules.follow(&"start", &r, &mut out), 1);
-    /// assert_eq!(rules.follow(&"item", &r, &mut out), 0);
+    /// assert_eq!(rules.follow(&r, &mut out), 1);
     /// assert_eq!(out.requests().len(), 1);
     /// ```
-    pub fn follow(&self, callback: &C, response: &Response, out: &mut Output<C>) -> usize {
-        if !self.follows_from(callback) {
+    pub fn follow(&self, response: &Response, out: &mut Output<C>) -> usize {
+        if !self.follows(response) {
             return 0;
         }
         let reqs = self.requests(response);
@@ -226,5 +227,58 @@ impl<C: Clone + PartialEq> CrawlRules<C> {
             out.follow(r);
         }
         n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two rules with one callback (Scrapy's `Rule(allow="/cat/",
+    /// callback="parse_item", follow=True)` and `Rule(allow="/item/",
+    /// callback="parse_item")`): each page follows by the rule that
+    /// reached it. By callback, a category page followed nothing (or an
+    /// item page everything), depending on the rules' order.
+    #[test]
+    fn a_page_follows_by_the_rule_that_reached_it_not_by_its_callback() {
+        for categories_first in [true, false] {
+            let cat =
+                Rule::new(LinkExtractor::new().allow(["/cat/"]).unwrap(), "item").follow(true);
+            let item = Rule::new(LinkExtractor::new().allow(["/item/"]).unwrap(), "item");
+            let rules = CrawlRules::new(if categories_first {
+                [cat, item]
+            } else {
+                [item, cat]
+            });
+            let home = Response::new(
+                url::Url::parse("http://a.test/").unwrap(),
+                200,
+                vec![],
+                "<a href=/cat/1>c</a><a href=/item/1>i</a>".into(),
+            );
+            let page = "<a href=/cat/2>c</a><a href=/item/2>i</a>";
+            for req in rules.requests(&home) {
+                let reached = Response::for_request(
+                    &req,
+                    req.url.clone(),
+                    200,
+                    vec![],
+                    page.into(),
+                    std::time::Duration::ZERO,
+                );
+                let mut out = Output::new();
+                let n = rules.follow(&reached, &mut out);
+                let want = if req.url.path().starts_with("/cat/") {
+                    2
+                } else {
+                    0
+                };
+                assert_eq!(
+                    n, want,
+                    "{} (categories first: {categories_first})",
+                    req.url
+                );
+            }
+        }
     }
 }

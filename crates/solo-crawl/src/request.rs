@@ -92,6 +92,12 @@ pub struct Request<C> {
     /// The page this request was found on.
     #[serde(default)]
     pub referer: Option<Url>,
+    /// The [`Rule`](crate::Rule) of the spider's
+    /// [`CrawlRules`](crate::CrawlRules) that made this request, by its
+    /// place (Scrapy keeps it in `meta["rule"]`): it decides whether the
+    /// page's links are followed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rule: Option<u32>,
     /// What a plain GET does not have (`None` for one): read it with
     /// [`extras`](Request::extras).
     #[serde(flatten, deserialize_with = "boxed_unless_plain")]
@@ -345,6 +351,7 @@ impl<C> Request<C> {
             priority: 0,
             retries: 0,
             referer: None,
+            rule: None,
             extras: None,
         }
     }

@@ -51,6 +51,8 @@ pub struct Response {
     /// What the request sent beyond a plain GET (`None` for one: nothing
     /// is copied for most requests).
     extras: Option<Box<RequestExtras>>,
+    /// The crawl rule that made the request ([`Request`]'s `rule`).
+    rule: Option<u32>,
     /// Links kept by the scan (see [`links::scan_capped`]).
     max_links: usize,
     /// The scan also finds the page's requisites (`--page-requisites`).
@@ -109,6 +111,7 @@ impl Response {
             lastmod: None,
             elapsed: Duration::ZERO,
             extras: None,
+            rule: None,
             max_links: usize::MAX,
             requisites: false,
             text: OnceCell::new(),
@@ -139,7 +142,15 @@ impl Response {
         r.lastmod = x.lastmod.clone();
         r.elapsed = elapsed;
         r.extras = request.extras_to_send();
+        r.rule = request.rule;
         r
+    }
+
+    /// The place of the crawl rule that made the request (see
+    /// [`CrawlRules`](crate::CrawlRules)); `None` for a request the
+    /// rules did not make.
+    pub(crate) fn rule(&self) -> Option<u32> {
+        self.rule
     }
 
     /// What the request that got this response sent besides its URL
@@ -171,6 +182,7 @@ impl Response {
     /// ```
     pub fn request<C>(&self, callback: C) -> Request<C> {
         let mut r = Request::new(self.url.clone(), callback).with_meta(self.meta.clone());
+        r.rule = self.rule;
         r.depth = self.depth;
         if let Some(x) = &self.extras {
             *r.extras_mut() = (**x).clone();

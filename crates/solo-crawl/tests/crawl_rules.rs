@@ -37,7 +37,7 @@ impl Spider for Shop {
             let name: String = response.select("h1").unwrap()[0].text().collect();
             out.item(serde_json::json!({ "name": name, "url": response.url().path() }));
         }
-        self.rules.follow(&cb, response, out);
+        self.rules.follow(response, out);
     }
 }
 
