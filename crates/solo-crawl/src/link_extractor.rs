@@ -88,7 +88,7 @@ pub struct LinkExtractor {
     allow_domains: Vec<String>,
     deny_domains: Vec<String>,
     deny_extensions: HashSet<String>,
-    restrict: Option<Selector>,
+    restrict: Vec<Selector>,
     /// Regions chosen by XPath (Scrapy's `restrict_xpaths`), with or
     /// instead of `restrict`.
     restrict_xpath: Vec<String>,
@@ -126,7 +126,7 @@ impl LinkExtractor {
                 .iter()
                 .map(|e| (*e).to_owned())
                 .collect(),
-            restrict: None,
+            restrict: Vec::new(),
             restrict_xpath: Vec::new(),
             restrict_text: None,
             tags,
@@ -211,15 +211,16 @@ impl LinkExtractor {
     }
 
     /// Looks for links only inside the elements this CSS selector matches
-    /// (Scrapy's `restrict_css`; a selector list `a, b` for several
-    /// regions). An error says what is wrong with the selector.
+    /// (Scrapy's `restrict_css`; several calls add regions, as does a
+    /// selector list `a, b`). An error says what is wrong with the
+    /// selector.
     ///
     /// ```
     /// assert!(solo_crawl::LinkExtractor::new().restrict_css("ul.pager").is_ok());
     /// assert!(solo_crawl::LinkExtractor::new().restrict_css("ul..pager").is_err());
     /// ```
     pub fn restrict_css(mut self, css: &str) -> Result<LinkExtractor, String> {
-        self.restrict = Some(crate::css::parse(css)?);
+        self.restrict.push(crate::css::parse(css)?);
         Ok(self)
     }
 
@@ -300,16 +301,17 @@ impl LinkExtractor {
         let Some(html) = response.html() else {
             return Vec::new();
         };
-        let mut regions: Vec<ElementRef<'_>> = match &self.restrict {
-            Some(sel) => html.select(sel).collect(),
-            None => Vec::new(),
-        };
+        let mut regions: Vec<ElementRef<'_>> = self
+            .restrict
+            .iter()
+            .flat_map(|sel| html.select(sel))
+            .collect();
         for expr in &self.restrict_xpath {
             if let Ok(found) = response.xpath(expr) {
                 regions.extend(found.iter().filter_map(|s| s.element()));
             }
         }
-        if self.restrict.is_none() && self.restrict_xpath.is_empty() {
+        if self.restrict.is_empty() && self.restrict_xpath.is_empty() {
             regions.push(html.root_element());
         }
         let mut seen = HashSet::new();
@@ -570,6 +572,13 @@ mod tests {
         );
         let both = xp.restrict_css("a[href='/out']").unwrap();
         assert_eq!(urls(&both, &r).len(), 3);
+        // Two CSS regions add up (the second replaced the first).
+        let two = LinkExtractor::new()
+            .restrict_css("a[href='/out']")
+            .unwrap()
+            .restrict_css("a[href='/x']")
+            .unwrap();
+        assert_eq!(urls(&two, &r).len(), 2);
     }
 
     #[test]
