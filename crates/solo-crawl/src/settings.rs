@@ -281,7 +281,7 @@ pub struct CrawlSettings {
     #[arg(long, value_name = "FILE")]
     pub warc: Option<PathBuf>,
     /// Send every request (pages, robots.txt, sitemaps) through this HTTP
-    /// proxy: http://[USER:PASSWORD@]HOST[:PORT], tunnelled with CONNECT,
+    /// proxy: [http://][USER:PASSWORD@]HOST[:PORT], tunnelled with CONNECT,
     /// so https stays end to end (Scrapy's HttpProxyMiddleware). http://
     /// pages go through CONNECT too: the proxy must allow CONNECT to their
     /// ports (squid allows only 443 by default: add the ports to its

@@ -104,9 +104,44 @@ pub(crate) fn redact(text: &str) -> Cow<'_, str> {
     Cow::Owned(format!("{before}***{after}"))
 }
 
+/// A proxy URL as given (`http://user:password@host:port`, or as proxy
+/// vendors write it, `user:password@host:port`), with the password
+/// masked for messages. A proxy URL has no path, so everything before
+/// its last `@` is credentials (a password may hold `?`, `#` or `/`
+/// unencoded, and the scheme may be missing or mistyped): what follows
+/// the first `:` of that part is masked.
+pub(crate) fn redact_proxy(text: &str) -> Cow<'_, str> {
+    let Some(at) = text.rfind('@') else {
+        return Cow::Borrowed(text);
+    };
+    let start = text[..at].find("://").map_or(0, |i| i + 3);
+    let Some(colon) = text[start..at].find(':') else {
+        return Cow::Borrowed(text);
+    };
+    Cow::Owned(format!("{}***{}", &text[..start + colon + 1], &text[at..]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_proxy_url_s_password_is_masked_however_it_is_written() {
+        for (given, shown) in [
+            (
+                "http://alice:s3cret@127.0.0.1:3128",
+                "http://alice:***@127.0.0.1:3128",
+            ),
+            ("alice:s3cret@127.0.0.1:3128", "alice:***@127.0.0.1:3128"),
+            ("http//alice:s3cret@h:1", "http//alice:***@h:1"),
+            ("http://alice:s3#c?r/et@h:1", "http://alice:***@h:1"),
+            ("http://alice:s3@cret@h:1", "http://alice:***@h:1"),
+            ("http://h:3128", "http://h:3128"),
+            ("http://alice@h:3128", "http://alice@h:3128"),
+        ] {
+            assert_eq!(redact_proxy(given), shown);
+        }
+    }
 
     #[test]
     fn basic_matches_rfc_7617_and_is_sensitive() {

@@ -35,12 +35,22 @@ pub(crate) struct Proxy {
 }
 
 impl Proxy {
-    /// Parses `http://[user:password@]host[:port]`.
+    /// Parses `http://[user:password@]host[:port]`; without a scheme,
+    /// `http://` is meant (as curl's `-x host:port` and proxy vendors'
+    /// `user:password@host:port`).
     pub(crate) fn parse(url: &str) -> Result<Proxy, Error> {
+        let given = url;
+        let with_scheme;
+        let url = if url.contains("://") {
+            url
+        } else {
+            with_scheme = format!("http://{url}");
+            with_scheme.as_str()
+        };
         let invalid = |why: &str| {
             Error::new(
                 ErrorKind::InvalidUrl,
-                format!("invalid proxy URL {:?}: {why}", auth::redact(url)),
+                format!("invalid proxy URL {:?}: {why}", auth::redact_proxy(given)),
             )
         };
         let mut u = Url::parse(url).map_err(|e| invalid("not a URL").with_source(e))?;
@@ -147,6 +157,12 @@ mod tests {
         let p = Proxy::parse("http://ada:p%40ss@proxy.test:3128").unwrap();
         assert_eq!((p.host.as_str(), p.port), ("proxy.test", 3128));
         assert_eq!(p.authorization.unwrap(), "Basic YWRhOnBAc3M=");
+        // Without a scheme, http:// is meant.
+        let p = Proxy::parse("ada:p%40ss@proxy.test:3128").unwrap();
+        assert_eq!((p.host.as_str(), p.port), ("proxy.test", 3128));
+        assert_eq!(p.authorization.unwrap(), "Basic YWRhOnBAc3M=");
+        let e = Proxy::parse("ada:s3cret@proxy.test:bad").unwrap_err();
+        assert!(!format!("{e} {e:?}").contains("s3cret"), "{e}");
         let p = Proxy::parse("http://ada:s3cret@proxy.test:3128").unwrap();
         assert!(!format!("{p:?}").contains("s3cret"), "{p:?}");
         let e = Proxy::parse("http://ada:s3cret@proxy.test:bad").unwrap_err();
