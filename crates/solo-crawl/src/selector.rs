@@ -194,7 +194,13 @@ impl XPath<'_> {
     /// The expression evaluated with `at` as the context node.
     fn eval<'a>(&self, at: XNode<'a>) -> Result<SelectorList<'a>, XPathError> {
         at.index.start(dom::BUDGET);
-        let value = xpath_eval::evaluate(&self.expr, &EvaluationContext::new(at));
+        // A prefixed name (`//dc:creator`, `//atom:link`) matches by its
+        // local name, as names are read without namespaces (they matched
+        // nothing, silently): the prefix travels as a pseudo-URI.
+        let prefixes = |prefix: &str| Some(format!("{}{prefix}", dom::PREFIX_URI));
+        let mut cx = EvaluationContext::new(at);
+        cx.namespaces = Some(&prefixes);
+        let value = xpath_eval::evaluate(&self.expr, &cx);
         if at.index.exhausted() {
             return Err(XPathError(format!(
                 "{} gave up after visiting {} nodes of this page: \

@@ -18,6 +18,11 @@ use xpath_eval::{ExpandedName, Node, NodeKind};
 /// and what bounds the memory of the node-sets an expression builds.
 pub(crate) const BUDGET: u32 = 4_000_000;
 
+/// The pseudo-namespace a name test's prefix is given (`dc` becomes
+/// `urn:solo-crawl:prefix:dc`): documents are read without namespaces, so
+/// a prefixed test matches by local name.
+pub(crate) const PREFIX_URI: &str = "urn:solo-crawl:prefix:";
+
 /// What XPath needs of a document beyond scraper's tree: document order
 /// (html5ever creates nodes in document order except where it moves
 /// them, e.g. content fostered out of a `<table>`), and the work budget.
@@ -221,17 +226,39 @@ impl<'a> Node<'a> for XNode<'a> {
     }
 
     fn has_expanded_name(self, namespace_uri: Option<&str>, local_name: &str) -> bool {
-        if namespace_uri.is_some() {
-            return false;
-        }
+        // A prefixed test (see `PREFIX_URI`) matches the local name, or,
+        // in HTML, where html5ever keeps `dc:creator` whole, the prefixed
+        // name as written.
+        let prefix = match namespace_uri {
+            None => None,
+            Some(uri) => match uri.strip_prefix(PREFIX_URI) {
+                Some(p) => Some(p),
+                None => return false,
+            },
+        };
+        let is = |name: &str| {
+            name == local_name
+                || prefix.is_some_and(|p| {
+                    name.strip_prefix(p).and_then(|rest| rest.strip_prefix(':')) == Some(local_name)
+                })
+        };
         if self.attr > 0 {
-            return self.attribute().is_some_and(|(n, _)| n == local_name);
+            return self.attribute().is_some_and(|(n, _)| is(n));
         }
         match self.dom().value() {
-            Dom::Element(e) => e.name() == local_name,
-            Dom::ProcessingInstruction(p) => &*p.target == local_name,
+            Dom::Element(e) => is(e.name()),
+            Dom::ProcessingInstruction(p) => is(&p.target),
             _ => false,
         }
+    }
+
+    fn is_id_attribute(self) -> bool {
+        // HTML's `id` (and XML's `xml:id`, read without its prefix):
+        // `id('main')` finds the element, as in lxml and browsers.
+        self.attr > 0
+            && self
+                .attribute()
+                .is_some_and(|(n, _)| n.eq_ignore_ascii_case("id"))
     }
 
     fn string_value(self) -> String {

@@ -307,6 +307,16 @@ fn feeds_and_sitemaps_are_read_as_xml_names_without_namespaces() {
         all(&sitemap, "//url[lastmod]/loc/text()"),
         ["http://a.test/a"]
     );
+    // A prefix in the expression matches by local name (it matched
+    // nothing, silently): `//atom:link` as Scrapy's XMLFeedSpider users
+    // write it, an unknown prefix too.
+    assert_eq!(all(&rss, "//atom:link/@href"), ["http://a.test/feed"]);
+    assert_eq!(all(&sitemap, "//sm:url/sm:loc/text()").len(), 2);
+    let html = page(r#"<dc:creator>Ada</dc:creator><p id="p1">one</p><p id="p2">two</p>"#);
+    assert_eq!(all(&html, "//dc:creator/text()"), ["Ada"]);
+    // id() finds HTML ids (it found none).
+    assert_eq!(all(&html, "id('p2')/text()"), ["two"]);
+    assert_eq!(all(&html, "id('p1 p2')/text()"), ["one", "two"]);
 }
 
 #[test]
