@@ -171,6 +171,10 @@ struct WorkerArgs {
     /// This worker's HTTP proxy (see `crawl --proxy`).
     #[arg(long, value_name = "URL")]
     proxy: Option<String>,
+    /// Stop this worker gracefully after this long (see `crawl
+    /// --max-time`); the crawl goes on with the other workers.
+    #[arg(long, value_name = "AGE", value_parser = solo_crawl::settings::parse_max_time)]
+    max_time: Option<Duration>,
     /// Run this many worker processes (this one and N-1 more); each writes
     /// --output FILE with its number in the name (more.jsonl:
     /// more.0.jsonl, more.1.jsonl, ...), and --warc, --log-file and

@@ -53,7 +53,8 @@ pub struct CrawlSettings {
     /// CLOSESPIDER_TIMEOUT): the requests in flight finish and are
     /// written, and the exit status is 0. With --state, running the same
     /// command again goes on where it stopped (a long crawl in slices).
-    /// With --redis, each worker's own time.
+    /// With --redis, each worker's own time (`worker --max-time`), not
+    /// kept with the crawl.
     #[arg(long, value_name = "AGE", value_parser = parse_max_time)]
     #[serde(
         serialize_with = "age_as_text",
@@ -405,7 +406,12 @@ pub const MEANING: &[&str] = &[
 ];
 
 /// `--max-time`: an age, more than 0 and at most a year.
-fn parse_max_time(s: &str) -> Result<std::time::Duration, String> {
+///
+/// ```
+/// assert!(solo_crawl::settings::parse_max_time("90m").is_ok());
+/// assert!(solo_crawl::settings::parse_max_time("0s").is_err());
+/// ```
+pub fn parse_max_time(s: &str) -> Result<std::time::Duration, String> {
     let d = crate::recrawl::parse_age(s)?;
     if d.is_zero() || d > std::time::Duration::from_secs(365 * 86_400) {
         return Err(format!("{s:?}: more than 0 and at most a year (365d)"));

@@ -30,6 +30,7 @@ fn crawl_wide(s: &CrawlSettings) -> CrawlSettings {
         observability: Observability::default(),
         warc: None,
         proxy: None,
+        max_time: None,
         ..s.clone()
     }
 }
@@ -42,6 +43,8 @@ struct Own {
     observability: Observability,
     /// `--proxy` (each worker its own).
     proxy: Option<String>,
+    /// `--max-time` (each worker's own time, from its start).
+    max_time: Option<Duration>,
     /// `worker --concurrency` (none: the crawl's).
     concurrency: Option<u64>,
     /// `--idle-timeout`.
@@ -77,6 +80,7 @@ impl Own {
                 ..o.clone()
             },
             proxy: self.proxy.clone(),
+            max_time: self.max_time,
             concurrency: self.concurrency,
             idle_timeout: self.idle_timeout,
         })
@@ -93,6 +97,10 @@ impl Own {
         v.extend(o.metrics.map(|m| format!("--metrics={m}").into()));
         v.extend(o.log_stats.map(|s| format!("--log-stats={s}").into()));
         v.extend(self.proxy.as_ref().map(|p| format!("--proxy={p}").into()));
+        v.extend(
+            self.max_time
+                .map(|d| format!("--max-time={}s", d.as_secs().max(1)).into()),
+        );
         v.extend(
             self.concurrency
                 .map(|c| format!("--concurrency={c}").into()),
@@ -195,6 +203,7 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
         warc: a.settings.warc.clone(),
         observability: a.settings.observability.clone(),
         proxy: a.settings.proxy.clone(),
+        max_time: a.settings.max_time,
         concurrency: None,
         idle_timeout: a.idle_timeout,
     };
@@ -208,6 +217,7 @@ pub(crate) fn worker(w: &WorkerArgs) -> ExitCode {
         warc: w.warc.clone(),
         observability: w.observability.clone(),
         proxy: w.proxy.clone(),
+        max_time: w.max_time,
         concurrency: w.concurrency,
         idle_timeout: w.idle_timeout,
     };
@@ -315,6 +325,7 @@ fn run_one(url: &str, id: &str, own: Own, link: &Link) -> ExitCode {
             observability: own.observability,
             warc: own.warc,
             proxy: own.proxy,
+            max_time: own.max_time,
             concurrency: own.concurrency.unwrap_or(s.concurrency),
             ..s
         },
@@ -504,6 +515,7 @@ mod tests {
                 ..Observability::default()
             },
             proxy: Some("http://u:p@127.0.0.1:3128".into()),
+            max_time: Some(Duration::from_secs(1800)),
             ..Own::default()
         };
         let w = at("127.0.0.1:9000")
@@ -522,6 +534,10 @@ mod tests {
             .unwrap();
         assert_eq!(s.proxy.as_deref(), Some("http://u:p@h:1"));
         assert_eq!(crawl_wide(&s).proxy, None);
+        // So is its time limit: slices of a shared crawl may differ.
+        assert!(w.flags().contains(&"--max-time=1800s".into()));
+        let s = CrawlSettings::from_toml("urls = [\"http://a/\"]\nmax-time = \"1h\"", "x");
+        assert_eq!(crawl_wide(&s.unwrap()).max_time, None);
         let any = at("[::1]:0").numbered(Path::new("p"), 5).unwrap();
         assert_eq!(any.observability.metrics, Some("[::1]:0".parse().unwrap()));
         let past = at("127.0.0.1:65535").numbered(Path::new("p"), 1);
