@@ -70,7 +70,7 @@ enum Command {
     Crawl(Box<CrawlArgs>),
     /// Join a crawl shared through Redis (started by `crawl --redis`),
     /// with its settings.
-    Worker(WorkerArgs),
+    Worker(Box<WorkerArgs>),
     /// Print the progress of a crawl shared through Redis.
     Status(SharedCrawl),
     /// Remove a crawl shared through Redis: every key of its id
