@@ -358,6 +358,8 @@ impl LinkExtractor {
     /// let x = solo_crawl::LinkExtractor::new().allow(["/item/"]).unwrap();
     /// assert!(x.keeps(&url::Url::parse("http://a.test/item/1").unwrap()));
     /// assert!(!x.keeps(&url::Url::parse("http://a.test/item/1.JPG").unwrap()));
+    /// // Path parameters are not the extension (as Scrapy reads them).
+    /// assert!(x.keeps(&url::Url::parse("http://a.test/item/8;jsessionid=1.jpg").unwrap()));
     /// assert!(!x.keeps(&url::Url::parse("http://a.test/about").unwrap()));
     /// ```
     pub fn keeps(&self, url: &Url) -> bool {
@@ -423,9 +425,12 @@ fn on_any(host: &str, domains: &[String]) -> bool {
     })
 }
 
-/// The last path segment's extension, lower-cased (`None` without one).
+/// The last path segment's extension, lower-cased (`None` without one);
+/// path parameters (`;jsessionid=...`) are not part of it, as in
+/// Scrapy's `urlparse`.
 fn extension(url: &Url) -> Option<String> {
     let last = url.path().rsplit('/').next()?;
+    let last = last.split(';').next()?;
     let (stem, ext) = last.rsplit_once('.')?;
     (!stem.is_empty() && !ext.is_empty()).then(|| ext.to_ascii_lowercase())
 }
