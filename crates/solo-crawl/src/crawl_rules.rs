@@ -200,7 +200,7 @@ impl<C: Clone + PartialEq> CrawlRules<C> {
     /// ```
     pub fn follows(&self, response: &Response) -> bool {
         match response.rule() {
-            Some(i) => self.rules.get(i as usize).map_or(true, |r| r.follow),
+            Some(i) => self.rules.get(i as usize).is_none_or(|r| r.follow),
             None => true,
         }
     }

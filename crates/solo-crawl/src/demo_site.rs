@@ -339,7 +339,7 @@ pub fn demo_links(n: u64, pages: u64) -> Vec<String> {
     if n % 20 == 7 {
         v.push(format!("/private/{n}"));
     }
-    if n % 25 == 0 {
+    if n.is_multiple_of(25) {
         v.push(format!("/data/{n}.json"));
     }
     if n == 0 {

@@ -550,7 +550,7 @@ impl<C> Frontier<C> {
     /// then crawled as a page, as wget `-r -p` does).
     fn follows_as_link(&self, request: &Request<C>) -> bool {
         let s = request.url.as_str();
-        !self.depth_limit.is_some_and(|l| request.depth > l)
+        self.depth_limit.is_none_or(|l| request.depth <= l)
             && self.in_scope(&request.url)
             && (self.allow.is_empty() || self.allow.iter().any(|r| r.is_match(s)))
     }
@@ -633,7 +633,7 @@ impl<C> Frontier<C> {
         }
         hs.scheduled = true;
         match hs.next_at {
-            Some(at) if now.map_or(true, |n| n < at) => self.timed.push(Reverse((at, host))),
+            Some(at) if now.is_none_or(|n| n < at) => self.timed.push(Reverse((at, host))),
             _ => self.ready.push_back(host),
         }
     }
@@ -888,7 +888,7 @@ impl<C> Frontier<C> {
     /// Holds `host` back until `until` (the server asked us to slow down).
     pub fn pause_host(&mut self, host: HostId, until: Instant) {
         let hs = &mut self.hosts[host.0];
-        if hs.next_at.map_or(true, |at| at < until) {
+        if hs.next_at.is_none_or(|at| at < until) {
             hs.next_at = Some(until);
             tracing::info!(
                 host = hs.origin.host_str().unwrap_or_default(),

@@ -168,7 +168,7 @@ pub fn target_in(
         let _ = to.set_username(base.username());
         let _ = to.set_password(base.password());
     }
-    if !matches!(to.scheme(), "http" | "https") || !to.host_str().is_some_and(|h| !h.is_empty()) {
+    if !matches!(to.scheme(), "http" | "https") || to.host_str().is_none_or(|h| h.is_empty()) {
         return Err(RedirectError::Scheme(to));
     }
     Ok(to)

@@ -521,7 +521,7 @@ impl Remote {
     /// unanswered for the lease time (else another worker may have taken
     /// them back, and a page not in flight must not be fetched twice).
     pub(crate) fn leases_valid(&self, now: solo::time::Instant) -> bool {
-        self.valid_until.get().map_or(true, |t| now < t)
+        self.valid_until.get().is_none_or(|t| now < t)
     }
 
     /// What the last steps said to do with the leases held, once.

@@ -116,7 +116,7 @@ impl RobotsRules {
         if self.unreachable.is_some() {
             return false;
         }
-        self.robot.as_ref().map_or(true, |r| {
+        self.robot.as_ref().is_none_or(|r| {
             let target =
                 comparison_form(url[Position::BeforePath..Position::AfterQuery].as_bytes());
             r.allowed(&String::from_utf8_lossy(&target))

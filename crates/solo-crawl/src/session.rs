@@ -135,7 +135,7 @@ impl Sessions {
             let now = SystemTime::now();
             for c in changed {
                 let key = SharedCookie::key(id, &c);
-                let alive = !c.expires.is_some_and(|t| t <= now);
+                let alive = c.expires.is_none_or(|t| t > now);
                 sink(key, alive.then(|| SharedCookie::state(&c)));
             }
         }

@@ -224,7 +224,7 @@ fn decode(body: &[u8]) -> std::borrow::Cow<'_, str> {
 /// its fragment.
 fn entry_url(base: &Url, loc: &str) -> Option<Url> {
     let mut u = base.join(loc.trim()).ok()?;
-    if !matches!(u.scheme(), "http" | "https") || u.host_str().map_or(true, str::is_empty) {
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none_or(str::is_empty) {
         return None;
     }
     u.set_fragment(None);

@@ -475,7 +475,7 @@ pub(crate) async fn ticker(
         let late = t0.elapsed().saturating_sub(TICK);
         stats.borrow_mut().loop_lag.record(late);
         n += 1;
-        if n % 25 == 0 {
+        if n.is_multiple_of(25) {
             let (f, q, crawl_q) = live();
             progress.update(&stats.borrow(), f, q);
             log.maybe(&stats.borrow().counts, f, crawl_q);

@@ -82,7 +82,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 }
                 self.remote_turn(&r, interrupted, concurrency);
             }
-            let shared_done = self.remote.as_ref().map_or(true, |r| r.crawl_done());
+            let shared_done = self.remote.as_ref().is_none_or(|r| r.crawl_done());
             if self.frontier.in_flight() == 0
                 && piped == 0
                 && (interrupted || (self.frontier.is_idle() && !self.unspilling && shared_done))

@@ -69,7 +69,7 @@ fn disabled(control: ElementRef<'_>) -> bool {
                 .children()
                 .filter_map(ElementRef::wrap)
                 .find(|c| c.value().name() == "legend");
-            if first_legend.map_or(true, |l| l.id() != child.id()) {
+            if first_legend.is_none_or(|l| l.id() != child.id()) {
                 return true;
             }
         }
