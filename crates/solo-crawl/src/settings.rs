@@ -287,7 +287,8 @@ pub struct CrawlSettings {
     /// pages go through CONNECT too: the proxy must allow CONNECT to their
     /// ports (squid allows only 443 by default: add the ports to its
     /// SSL_ports/Safe_ports rules). The environment's http_proxy and
-    /// https_proxy are not read. The
+    /// https_proxy are not read. With --warc, WARC-IP-Address is the
+    /// proxy's (the address the crawl connected to). The
     /// password is masked wherever the crawl writes the option (WARC,
     /// errors); it is not kept with --state, and each worker of a --redis
     /// crawl sets its own (`worker --proxy`).
