@@ -30,6 +30,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
 use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -83,6 +84,11 @@ struct Flight {
     queued: Instant,
     /// Set by the DNS thread when it starts the lookup.
     started: Arc<OnceLock<Instant>>,
+    /// Set by the last waiter to leave before the lookup started: the
+    /// DNS thread then skips it. (Cancelling the driver task drops the
+    /// job too, but only when the loop next runs that task; a thread
+    /// that frees up first would run the lookup.)
+    abandoned: Arc<AtomicBool>,
     driver: RefCell<Option<crate::Task<()>>>,
 }
 
@@ -126,6 +132,7 @@ impl Lookups {
             return f.clone();
         }
         let started = Arc::new(OnceLock::new());
+        let abandoned = Arc::new(AtomicBool::new(false));
         let flight = Rc::new(Flight {
             key: key.clone(),
             answer: RefCell::new(None),
@@ -133,11 +140,15 @@ impl Lookups {
             waiting: Cell::new(0),
             queued: Instant::now(),
             started: started.clone(),
+            abandoned: abandoned.clone(),
             driver: RefCell::new(None),
         });
         let name = key.1.clone();
         let job = with_core(|c| {
             c.dns_pool().run(move || {
+                if abandoned.load(AtomicOrdering::SeqCst) {
+                    return Err((io::ErrorKind::Interrupted, "abandoned".to_owned()));
+                }
                 let _ = started.set(Instant::now());
                 let r = std::panic::catch_unwind(|| resolve(&name))
                     .unwrap_or_else(|_| Err(io::Error::other("the resolver panicked")));
@@ -213,6 +224,7 @@ impl Drop for Waiter {
         if f.waiting.get() > 0 || f.started.get().is_some() || f.answer.borrow().is_some() {
             return;
         }
+        f.abandoned.store(true, AtomicOrdering::SeqCst);
         if let Some(task) = f.driver.borrow_mut().take() {
             task.cancel(); // drops the job: it never runs
         }
