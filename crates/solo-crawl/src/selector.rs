@@ -385,6 +385,41 @@ impl<'a> SelectorList<'a> {
         Ok(SelectorList(all))
     }
 
+    /// What `pattern` matches in each selector's [`get`](Selector::get),
+    /// in order (Scrapy's `.re()`): a group named `extract` if the
+    /// pattern has one, else every group of each match, else the whole
+    /// matches. An error if the pattern is not a regex.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![],
+    /// #     "<b class=price>Price: 12.50 EUR</b><b class=price>Price: 3 EUR</b>".into());
+    /// let prices = r.css("b.price").unwrap();
+    /// assert_eq!(prices.xpath("text()").unwrap().re(r"\d+(?:\.\d+)?").unwrap(), ["12.50", "3"]);
+    /// assert_eq!(prices.xpath("text()").unwrap().re(r"(\d+)\.?(\d*)").unwrap(), ["12", "50", "3", ""]);
+    /// assert_eq!(prices.xpath("text()").unwrap().re_first(r"(?P<extract>\d+) EUR").unwrap().as_deref(), Some("50"));
+    /// assert!(prices.re("(").is_err());
+    /// ```
+    pub fn re(&self, pattern: &str) -> Result<Vec<String>, regex::Error> {
+        let re = regex::Regex::new(pattern)?;
+        Ok(self.0.iter().flat_map(|s| matches(&re, &s.get())).collect())
+    }
+
+    /// The first of [`re`](SelectorList::re)'s results (Scrapy's
+    /// `.re_first()`); `None` if nothing matches.
+    ///
+    /// ```
+    /// # let r = solo_crawl::Response::new(url::Url::parse("http://a.test/").unwrap(), 200, vec![], "<p>id: 42</p>".into());
+    /// assert_eq!(r.xpath("//p/text()").unwrap().re_first(r"\d+").unwrap().as_deref(), Some("42"));
+    /// assert_eq!(r.xpath("//p/text()").unwrap().re_first(r"x(\d)").unwrap(), None);
+    /// ```
+    pub fn re_first(&self, pattern: &str) -> Result<Option<String>, regex::Error> {
+        let re = regex::Regex::new(pattern)?;
+        Ok(self
+            .0
+            .iter()
+            .find_map(|s| matches(&re, &s.get()).into_iter().next()))
+    }
+
     /// How many selectors there are.
     ///
     /// ```
@@ -415,6 +450,29 @@ impl<'a> SelectorList<'a> {
     pub fn iter(&self) -> std::slice::Iter<'_, Selector<'a>> {
         self.0.iter()
     }
+}
+
+/// What `re` finds in `text`, as parsel's `extract_regex`: the group
+/// named `extract`, else every group of each match (an unmatched group as
+/// ""), else the whole matches.
+fn matches(re: &regex::Regex, text: &str) -> Vec<String> {
+    if let Some(i) = re.capture_names().position(|n| n == Some("extract")) {
+        return re
+            .captures_iter(text)
+            .filter_map(|c| c.get(i).map(|m| m.as_str().to_owned()))
+            .collect();
+    }
+    if re.captures_len() > 1 {
+        return re
+            .captures_iter(text)
+            .flat_map(|c| {
+                (1..c.len())
+                    .map(|i| c.get(i).map_or(String::new(), |m| m.as_str().to_owned()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+    }
+    re.find_iter(text).map(|m| m.as_str().to_owned()).collect()
 }
 
 impl fmt::Debug for SelectorList<'_> {
