@@ -369,9 +369,11 @@ impl LinkExtractor {
         {
             return false;
         }
-        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-        if (!self.allow_domains.is_empty() && !on_any(&host, &self.allow_domains))
-            || on_any(&host, &self.deny_domains)
+        // The URL parser writes hosts lower-cased (IDNA), as the domains
+        // are kept.
+        let host = url.host_str().unwrap_or("");
+        if (!self.allow_domains.is_empty() && !on_any(host, &self.allow_domains))
+            || on_any(host, &self.deny_domains)
         {
             return false;
         }

@@ -41,7 +41,10 @@ pub(crate) fn opened(host: &str, answers: &[IpAddr]) -> Opened {
         .trim_end_matches(']')
         .parse::<IpAddr>()
         .is_ok();
-    let special: Vec<_> = answers.iter().filter_map(|ip| special_range(*ip)).collect();
+    let special: Vec<_> = answers
+        .iter()
+        .filter_map(|ip| special_range(*ip).map(|r| (*ip, r)))
+        .collect();
     let mut out = Opened::default();
     if special.is_empty() {
         return out;
@@ -55,10 +58,7 @@ pub(crate) fn opened(host: &str, answers: &[IpAddr]) -> Opened {
         return out;
     }
     let mut refused = Vec::new();
-    for (ip, r) in answers
-        .iter()
-        .filter_map(|ip| special_range(*ip).map(|r| (*ip, r)))
-    {
+    for (ip, r) in special {
         if literal || r.hosts_sites() {
             let net = if literal { r.net } else { IpNet::from(ip) };
             if !out.nets.contains(&net) {

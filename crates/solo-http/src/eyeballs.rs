@@ -36,6 +36,10 @@ type Attempt = Pin<Box<dyn Future<Output = io::Result<TcpStream>>>>;
 /// A TCP connection to the first of `addrs` that answers (see the module
 /// docs); the last error when none does, or `None` when `addrs` is empty.
 pub(crate) async fn connect_first(addrs: &[SocketAddr]) -> Result<TcpStream, Option<io::Error>> {
+    if let [only] = addrs {
+        // Nothing to race (the common case): no timer, no boxed attempt.
+        return TcpStream::connect(*only).await.map_err(Some);
+    }
     let mut queue = interleaved(addrs).into_iter();
     let mut attempts: Vec<Attempt> = Vec::new();
     let mut last = None;
