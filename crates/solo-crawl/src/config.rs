@@ -150,13 +150,26 @@ pub struct Config {
     /// origin the crawl reaches (plain http after https included).
     pub headers: Vec<(String, String)>,
     /// Send every request (pages, robots.txt, sitemaps) through this HTTP
-    /// proxy, `http://[user:password@]host[:port]`, in a `CONNECT` tunnel
-    /// (https stays end to end); `None`: connect directly. The proxy
-    /// itself may be on a private address; the addresses of the pages are
-    /// checked as without it, and the tunnel is asked for the checked
-    /// address. An invalid URL fails [`Crawler::run`](crate::Crawler::run)
-    /// with the password masked.
+    /// proxy, `http://[user:password@]host[:port]`: https in a `CONNECT`
+    /// tunnel (end to end), http forwarded (the whole URL as the request
+    /// target, as curl and Scrapy send it); `None`: the environment's
+    /// proxies if [`proxy_from_env`](Config::proxy_from_env), else none.
+    /// The proxy itself may be on a private address; the addresses of the
+    /// pages are checked as without it, and a tunnel is asked for the
+    /// checked address. An invalid URL fails
+    /// [`Crawler::run`](crate::Crawler::run) with the password masked.
     pub proxy: Option<String>,
+    /// Without [`proxy`](Config::proxy), take the proxies from the
+    /// environment (default on, as Scrapy's `HttpProxyMiddleware`, curl
+    /// and wget): `https_proxy`, `http_proxy`, `all_proxy`, `no_proxy`
+    /// (see `solo_http::ClientBuilder::proxy_from_env`); `localhost` and
+    /// loopback addresses are always reached directly.
+    pub proxy_from_env: bool,
+    /// Hosts reached directly although a proxy is set, as curl's
+    /// `--noproxy` takes them: `*` for all (the environment is then not
+    /// read), names (their subdomains too), addresses, CIDR networks,
+    /// comma-separated; replaces the environment's `no_proxy`.
+    pub no_proxy: Option<String>,
     /// More TLS roots to trust for `https://` (DER certificates, e.g. a
     /// private CA), besides the built-in Mozilla roots.
     pub root_certificates: Vec<Vec<u8>>,
@@ -340,6 +353,8 @@ impl Default for Config {
             user_agent: concat!("solo-crawl/", env!("CARGO_PKG_VERSION")).to_owned(),
             headers: Vec::new(),
             proxy: None,
+            proxy_from_env: true,
+            no_proxy: None,
             root_certificates: Vec::new(),
             danger_accept_invalid_certs: false,
             max_retries: 2,

@@ -355,10 +355,40 @@ pub fn client(config: &Config) -> Result<solo_http::Client, FetchError> {
     for der in &config.root_certificates {
         b = b.add_root_certificate(der.clone());
     }
+    b = proxies(b, config);
+    b.build().map_err(fetch_error)
+}
+
+/// The proxy settings of `config` on `b`: its proxy, or the
+/// environment's, less its `no_proxy` hosts.
+pub(crate) fn proxies(
+    mut b: solo_http::ClientBuilder,
+    config: &Config,
+) -> solo_http::ClientBuilder {
+    let direct = config.no_proxy.as_deref().map(solo_http::NoProxy::parse);
     if let Some(p) = &config.proxy {
         b = b.proxy(p);
+    } else if config.proxy_from_env && !direct.as_ref().is_some_and(|d| d.matches_all()) {
+        b = b.proxy_from_env();
     }
-    b.build().map_err(fetch_error)
+    if let Some(list) = &config.no_proxy {
+        b = b.no_proxy(list);
+    }
+    b
+}
+
+/// Whether the proxies `config` asks for (its own or the environment's)
+/// can be used: the error of the first that cannot, its password masked.
+///
+/// ```
+/// let c = solo_crawl::Config { proxy: Some("socks5://u:pw@p.test:1".into()), ..Default::default() };
+/// assert!(solo_crawl::fetch::check_proxies(&c).unwrap_err().contains("only http://"));
+/// ```
+pub fn check_proxies(config: &Config) -> Result<(), String> {
+    proxies(solo_http::Client::builder(), config)
+        .build()
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// How long a request of a crawl with `timeout` waits for its host's

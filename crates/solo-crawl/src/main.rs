@@ -171,6 +171,9 @@ struct WorkerArgs {
     /// This worker's HTTP proxy (see `crawl --proxy`).
     #[arg(long, value_name = "URL")]
     proxy: Option<String>,
+    /// Hosts this worker reaches directly (see `crawl --noproxy`).
+    #[arg(long, value_name = "LIST")]
+    noproxy: Option<String>,
     /// Stop this worker gracefully after this long (see `crawl
     /// --max-time`); the crawl goes on with the other workers.
     #[arg(long, value_name = "AGE", value_parser = solo_crawl::settings::parse_max_time)]
@@ -526,15 +529,21 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         allow_networks: a.allow_network.clone(),
         deny_networks: a.deny_network.clone(),
         proxy: a.proxy.clone(),
+        no_proxy: a.noproxy.clone(),
         ..Config::default()
     };
+    // Told before the crawl starts; the message masks the password.
     if let Some(p) = &a.proxy {
-        // Told before the crawl starts; the message masks the password.
         solo_http::Client::builder()
             .proxy(p)
             .build()
             .map_err(|e| Usage(format!("--proxy: {e}")))?;
     }
+    solo_crawl::fetch::check_proxies(&cfg).map_err(|e| {
+        Usage(format!(
+            "{e} (unset it, or --noproxy '*' to reach every host directly)"
+        ))
+    })?;
     if let (Some(url), Some(id)) = (&c.redis, &c.crawl_id) {
         if !(a.lease_timeout.is_finite() && (0.3..=86400.0).contains(&a.lease_timeout)) {
             return Err(Usage(format!(

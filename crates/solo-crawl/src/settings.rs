@@ -282,18 +282,27 @@ pub struct CrawlSettings {
     #[arg(long, value_name = "FILE")]
     pub warc: Option<PathBuf>,
     /// Send every request (pages, robots.txt, sitemaps) through this HTTP
-    /// proxy: [http://][USER:PASSWORD@]HOST[:PORT], tunnelled with CONNECT,
-    /// so https stays end to end (Scrapy's HttpProxyMiddleware). http://
-    /// pages go through CONNECT too: the proxy must allow CONNECT to their
-    /// ports (squid allows only 443 by default: add the ports to its
-    /// SSL_ports/Safe_ports rules). The environment's http_proxy and
-    /// https_proxy are not read. With --warc, WARC-IP-Address is the
-    /// proxy's (the address the crawl connected to). The
+    /// proxy: [http://][USER:PASSWORD@]HOST[:PORT] (Scrapy's
+    /// HttpProxyMiddleware). https pages go through a CONNECT tunnel, so
+    /// they stay end to end; http pages are forwarded (the whole URL as
+    /// the request target, as curl sends them). Without --proxy, the
+    /// environment's https_proxy, http_proxy, all_proxy and no_proxy are
+    /// used, as curl and wget do (localhost and loopback addresses always
+    /// go direct; --noproxy '*' ignores them). With --warc,
+    /// WARC-IP-Address is the proxy's (the address the crawl connected
+    /// to), and request records are written as sent directly. The
     /// password is masked wherever the crawl writes the option (WARC,
     /// errors); it is not kept with --state, and each worker of a --redis
     /// crawl sets its own (`worker --proxy`).
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
+    /// Hosts reached directly although a proxy is set (--proxy or the
+    /// environment's), as curl's --noproxy: comma-separated names (their
+    /// subdomains too), addresses and CIDR networks, optional :PORT; '*'
+    /// for all (the environment's proxies are then not used). Replaces
+    /// the environment's no_proxy. Each worker's own, like --proxy.
+    #[arg(long, value_name = "LIST")]
+    pub noproxy: Option<String>,
     /// With --warc: start the next file before an exchange (a request
     /// and its response, kept together) would take one past SIZE
     /// (suffixes K, M, G).

@@ -30,6 +30,7 @@ fn crawl_wide(s: &CrawlSettings) -> CrawlSettings {
         observability: Observability::default(),
         warc: None,
         proxy: None,
+        noproxy: None,
         max_time: None,
         ..s.clone()
     }
@@ -43,6 +44,8 @@ struct Own {
     observability: Observability,
     /// `--proxy` (each worker its own).
     proxy: Option<String>,
+    /// `--noproxy` (each worker its own).
+    noproxy: Option<String>,
     /// `--max-time` (each worker's own time, from its start).
     max_time: Option<Duration>,
     /// `worker --concurrency` (none: the crawl's).
@@ -80,6 +83,7 @@ impl Own {
                 ..o.clone()
             },
             proxy: self.proxy.clone(),
+            noproxy: self.noproxy.clone(),
             max_time: self.max_time,
             concurrency: self.concurrency,
             idle_timeout: self.idle_timeout,
@@ -97,6 +101,11 @@ impl Own {
         v.extend(o.metrics.map(|m| format!("--metrics={m}").into()));
         v.extend(o.log_stats.map(|s| format!("--log-stats={s}").into()));
         v.extend(self.proxy.as_ref().map(|p| format!("--proxy={p}").into()));
+        v.extend(
+            self.noproxy
+                .as_ref()
+                .map(|p| format!("--noproxy={p}").into()),
+        );
         v.extend(
             self.max_time
                 .map(|d| format!("--max-time={}s", d.as_secs().max(1)).into()),
@@ -203,6 +212,7 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
         warc: a.settings.warc.clone(),
         observability: a.settings.observability.clone(),
         proxy: a.settings.proxy.clone(),
+        noproxy: a.settings.noproxy.clone(),
         max_time: a.settings.max_time,
         concurrency: None,
         idle_timeout: a.idle_timeout,
@@ -217,6 +227,7 @@ pub(crate) fn worker(w: &WorkerArgs) -> ExitCode {
         warc: w.warc.clone(),
         observability: w.observability.clone(),
         proxy: w.proxy.clone(),
+        noproxy: w.noproxy.clone(),
         max_time: w.max_time,
         concurrency: w.concurrency,
         idle_timeout: w.idle_timeout,
@@ -325,6 +336,7 @@ fn run_one(url: &str, id: &str, own: Own, link: &Link) -> ExitCode {
             observability: own.observability,
             warc: own.warc,
             proxy: own.proxy,
+            noproxy: own.noproxy,
             max_time: own.max_time,
             concurrency: own.concurrency.unwrap_or(s.concurrency),
             ..s
@@ -515,6 +527,7 @@ mod tests {
                 ..Observability::default()
             },
             proxy: Some("http://u:p@127.0.0.1:3128".into()),
+            noproxy: Some("internal.test".into()),
             max_time: Some(Duration::from_secs(1800)),
             ..Own::default()
         };
@@ -530,10 +543,14 @@ mod tests {
         assert!(w
             .flags()
             .contains(&"--proxy=http://u:p@127.0.0.1:3128".into()));
+        assert!(w.flags().contains(&"--noproxy=internal.test".into()));
         let s = CrawlSettings::from_toml("urls = [\"http://a/\"]\nproxy = \"http://u:p@h:1\"", "x")
             .unwrap();
         assert_eq!(s.proxy.as_deref(), Some("http://u:p@h:1"));
         assert_eq!(crawl_wide(&s).proxy, None);
+        let s = CrawlSettings::from_toml("urls = [\"http://a/\"]\nnoproxy = \"*\"", "x").unwrap();
+        assert_eq!(s.noproxy.as_deref(), Some("*"));
+        assert_eq!(crawl_wide(&s).noproxy, None);
         // So is its time limit: slices of a shared crawl may differ.
         assert!(w.flags().contains(&"--max-time=1800s".into()));
         let s = CrawlSettings::from_toml("urls = [\"http://a/\"]\nmax-time = \"1h\"", "x");

@@ -20,9 +20,10 @@ use crate::connect::Connector;
 use crate::cookie::CookieJar;
 use crate::dns::DnsCache;
 use crate::error::Error;
+use crate::no_proxy::NoProxy;
 use crate::policy::AddressPolicy;
 use crate::pool::{Pool, PoolOptions};
-use crate::proxy::Proxy;
+use crate::proxy::{Proxies, Proxy};
 use crate::request::{IntoUrl, RequestBuilder};
 use crate::resolve::{Resolve, Resolver};
 use crate::tls::{self, TlsOptions};
@@ -217,6 +218,7 @@ impl fmt::Debug for Client {
 /// | [`dns_timeout`](ClientBuilder::dns_timeout) | the connect timeout |
 /// | [`resolver`](ClientBuilder::resolver) | the system's |
 /// | [`address_policy`](ClientBuilder::address_policy) | allow all |
+/// | [`proxy`](ClientBuilder::proxy), [`proxy_from_env`](ClientBuilder::proxy_from_env) | none (the environment is read only when asked) |
 /// | decompression (gzip, deflate, br) | on |
 /// | cookies | off |
 ///
@@ -246,7 +248,9 @@ pub struct ClientBuilder {
     overrides: HashMap<String, Vec<IpAddr>>,
     resolver: Resolver,
     policy: AddressPolicy,
-    proxy: Option<Proxy>,
+    proxies: Proxies,
+    /// `no_proxy` as given to the builder (over the environment's).
+    no_proxy: Option<NoProxy>,
     cookies: bool,
     http2_keep_alive: Option<Duration>,
     /// The first invalid setting, reported by `build`.
@@ -286,7 +290,8 @@ impl ClientBuilder {
             overrides: HashMap::new(),
             resolver: Resolver::system(),
             policy: AddressPolicy::allow_all(),
-            proxy: None,
+            proxies: Proxies::default(),
+            no_proxy: None,
             cookies: false,
             http2_keep_alive: None,
             error: None,
@@ -582,8 +587,10 @@ impl ClientBuilder {
     /// [`AddressPolicy::public_only`] is the guard against server-side
     /// request forgery: no loopback, private, link-local (cloud metadata)
     /// or other special address. With a [`proxy`](ClientBuilder::proxy)
-    /// and a policy, target names are resolved by this client and the
-    /// tunnel is asked for the checked address, not the name.
+    /// and a policy, target names are resolved by this client and checked
+    /// first; a tunnel (https) is asked for the checked address, not the
+    /// name. A forwarded (http) request names the host, which the proxy
+    /// resolves again.
     ///
     /// ```
     /// use solo_http::AddressPolicy;
@@ -678,8 +685,12 @@ impl ClientBuilder {
     }
 
     /// Sends every request through the HTTP proxy at `url`
-    /// (`http://[user:password@]host:port`), tunnelled with `CONNECT`. An
-    /// invalid proxy URL is an error at [`build`](ClientBuilder::build).
+    /// (`http://[user:password@]host:port`; without a scheme, `http://`):
+    /// `https` requests in a `CONNECT` tunnel, `http` ones forwarded (the
+    /// whole URL as the request target), except for the hosts of
+    /// [`no_proxy`](ClientBuilder::no_proxy). Replaces the proxies of
+    /// [`proxy_from_env`](ClientBuilder::proxy_from_env). An invalid proxy
+    /// URL is an error at [`build`](ClientBuilder::build).
     ///
     /// ```
     /// let _c = solo_http::Client::builder().proxy("http://127.0.0.1:3128").build().unwrap();
@@ -687,9 +698,48 @@ impl ClientBuilder {
     /// ```
     pub fn proxy(mut self, url: &str) -> ClientBuilder {
         match Proxy::parse(url) {
-            Ok(p) => self.proxy = Some(p),
+            Ok(p) => self.proxies = Proxies::all(p),
             Err(e) => self.fail(e),
         }
+        self
+    }
+
+    /// Takes the proxies from the environment, as curl, wget and Python
+    /// do: `https_proxy` for https URLs, `http_proxy` for http ones,
+    /// `all_proxy` for either when its own is unset (upper case names
+    /// too, but `HTTP_PROXY` not under CGI, where `REQUEST_METHOD` is
+    /// set), `no_proxy` for hosts reached directly (see [`NoProxy`]);
+    /// `localhost` and loopback addresses are always reached directly.
+    /// Unset variables: no proxy. Replaces the proxy of
+    /// [`proxy`](ClientBuilder::proxy). A variable whose URL this client
+    /// cannot use (`socks5://`, `https://`) is an error at
+    /// [`build`](ClientBuilder::build) that names it.
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder().proxy_from_env().build();
+    /// ```
+    pub fn proxy_from_env(mut self) -> ClientBuilder {
+        match Proxies::from_env(|name| std::env::var(name).ok()) {
+            Ok(p) => self.proxies = p,
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// The hosts reached directly although a proxy is set: a list as
+    /// `no_proxy` and curl's `--noproxy` take it (`*` for all; names
+    /// match their subdomains too; addresses, CIDR networks, optional
+    /// ports: see [`NoProxy`]). Replaces the environment's `no_proxy`.
+    ///
+    /// ```
+    /// let _c = solo_http::Client::builder()
+    ///     .proxy("http://127.0.0.1:3128")
+    ///     .no_proxy("localhost, .internal.example, 10.0.0.0/8")
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn no_proxy(mut self, list: &str) -> ClientBuilder {
+        self.no_proxy = Some(NoProxy::parse(list));
         self
     }
 
@@ -730,7 +780,13 @@ impl ClientBuilder {
                 self.resolver,
             ),
             tls: tls::client_config(&self.tls)?,
-            proxy: self.proxy,
+            proxies: {
+                let mut p = self.proxies;
+                if let Some(list) = self.no_proxy {
+                    p.no_proxy = list;
+                }
+                p
+            },
             timeout: config.connect_timeout,
             policy: self.policy,
             http2_keep_alive: self.http2_keep_alive,

@@ -54,7 +54,7 @@ use crate::error::{Error, ErrorKind, Phase};
 use crate::eyeballs;
 use crate::keepalive::SoloTimer;
 use crate::policy::AddressPolicy;
-use crate::proxy::Proxy;
+use crate::proxy::Proxies;
 use crate::tls::{self, Stream};
 use crate::wire::{Tap, Tapped};
 
@@ -134,7 +134,7 @@ fn in_background<F: Future + 'static>(conn: F) {
 pub(crate) struct Connector {
     pub(crate) dns: DnsCache,
     pub(crate) tls: Arc<ClientConfig>,
-    pub(crate) proxy: Option<Proxy>,
+    pub(crate) proxies: Proxies,
     pub(crate) timeout: Option<Duration>,
     pub(crate) policy: AddressPolicy,
     /// HTTP/2 keep-alive: a PING after this long without a frame
@@ -174,8 +174,9 @@ impl Connector {
         key: &Key,
         deadline: Option<Instant>,
     ) -> Result<(Sender, Rc<Tap>), Error> {
-        let tcp = match &self.proxy {
-            Some(proxy) => proxy.tunnel(self, key, deadline).await?,
+        let tcp = match self.proxies.for_key(key) {
+            Some(proxy) if key.https => proxy.tunnel(self, key, deadline).await?,
+            Some(proxy) => proxy.forward(self, key, deadline).await?,
             None => {
                 let addrs = self.allowed_addrs(key, deadline).await?;
                 self.connect_any(&addrs, &key.host, key.port, "").await?

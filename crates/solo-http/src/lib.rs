@@ -129,7 +129,8 @@
 //! | `dns` | a TTL cache over `solo::net::lookup_host` |
 //! | `resolve` | the resolver hook: [`Resolve`], [`Resolver`] |
 //! | `policy` | [`AddressPolicy`]: which addresses may be connected to |
-//! | `proxy` | HTTP `CONNECT` tunnels |
+//! | `proxy` | which proxy a request takes (one, or per scheme from the environment); `CONNECT` tunnels for https, forwarding for http |
+//! | `no_proxy` | the hosts reached directly (`no_proxy` lists) |
 //! | `response`, `body` | [`Response`]; streaming the body under limits |
 //! | `decode` | gzip/deflate/br decompression, charset detection |
 //! | `gzip` | gzip bodies of several members, bytes after the last |
@@ -219,6 +220,7 @@ mod eyeballs;
 mod gzip;
 mod keepalive;
 pub mod multipart;
+mod no_proxy;
 mod policy;
 mod pool;
 mod proxy;
@@ -234,6 +236,7 @@ mod wire;
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY_SIZE};
 pub use cookie::{Cookie, CookieJar};
 pub use error::{Error, ErrorKind, Phase};
+pub use no_proxy::NoProxy;
 pub use policy::{embedded_ipv4, special_range, AddressPolicy, Refused, SpecialRange};
 pub use request::{IntoUrl, RequestBuilder};
 pub use resolve::{Resolve, Resolver, Resolving};

@@ -1,18 +1,43 @@
-//! An HTTP proxy, reached with a `CONNECT` tunnel.
+//! HTTP proxies: which one a request goes through, and how.
 //!
-//! Design: every request, `http` and `https` alike, goes through a tunnel:
-//! the client opens a TCP connection to the proxy, asks
-//! `CONNECT host:port HTTP/1.1` (with `Proxy-Authorization: Basic` when
-//! the proxy URL has a user and password), reads the proxy's answer head,
-//! and on a 2xx uses the same socket as if it were connected to the
-//! target: TLS and HTTP run inside it, end to end. A tunnel is one pooled
-//! connection like any other. The exchange is a few lines of text, done
-//! here by hand; it is part of the connect phase (and its time limit).
+//! Owns: the proxy settings of a client (one proxy for every request, or
+//! one per scheme from the environment, less a `no_proxy` list), the
+//! `CONNECT` tunnel, and the request target of a forwarded request.
+//! Must not: match `no_proxy` entries (that is `no_proxy`) or open
+//! sockets other than through the connector.
+//!
+//! Design: an `https` request goes through a tunnel: the client opens a
+//! TCP connection to the proxy, asks `CONNECT host:port HTTP/1.1` (with
+//! `Proxy-Authorization: Basic` when the proxy URL has a user and
+//! password), reads the proxy's answer head, and on a 2xx uses the same
+//! socket as if it were connected to the target: TLS and HTTP run inside
+//! it, end to end. A tunnel is one pooled connection like any other. The
+//! exchange is a few lines of text, done here by hand; it is part of the
+//! connect phase (and its time limit).
+//!
+//! An `http` request is forwarded, as curl, browsers and Scrapy do: the
+//! connection goes to the proxy and the request names its whole URL
+//! (`GET http://example.com/a HTTP/1.1`, RFC 9112 section 3.2.2) with
+//! `Proxy-Authorization`. (Tunnelling plain HTTP too would be refused
+//! by a stock squid, which allows `CONNECT` to port 443 only.) Its
+//! connection is pooled under the target, like a direct one.
 //!
 //! When the client has an address policy, the target's name is resolved
-//! and checked here, and the tunnel is asked for the checked address
+//! and checked here first. A tunnel is asked for the checked address
 //! (`CONNECT 93.184.216.34:443`), so the proxy cannot resolve it to
-//! another one; TLS still verifies the certificate against the name.
+//! another one; TLS still verifies the certificate against the name. A
+//! forwarded request must name the host (the proxy puts it in `Host`), so
+//! the proxy resolves it again: the check refuses names that point here
+//! into a private network, not names that answer otherwise there.
+//!
+//! From the environment ([`Proxies::from_env`]): `https_proxy` for https
+//! URLs, `http_proxy` for http ones, `all_proxy` for both when those are
+//! unset (upper case names too; `HTTP_PROXY` not when `REQUEST_METHOD` is
+//! set, as under CGI a client could set it), `no_proxy` for the hosts
+//! reached directly; `localhost` and loopback addresses never go through
+//! them (Go's rule: those proxies are for the outside).
+
+use std::net::IpAddr;
 
 use http::HeaderValue;
 use solo::net::TcpStream;
@@ -21,6 +46,112 @@ use url::Url;
 use crate::auth;
 use crate::connect::{Connector, Key};
 use crate::error::{Error, ErrorKind};
+use crate::no_proxy::NoProxy;
+
+/// Which proxy each request goes through (none by default).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Proxies {
+    /// For `http://` URLs.
+    http: Option<Proxy>,
+    /// For `https://` URLs.
+    https: Option<Proxy>,
+    /// Hosts reached directly.
+    pub(crate) no_proxy: NoProxy,
+    /// `localhost` and loopback addresses are reached directly (the
+    /// proxies came from the environment).
+    direct_loopback: bool,
+}
+
+impl Proxies {
+    /// `proxy` for every request.
+    pub(crate) fn all(proxy: Proxy) -> Proxies {
+        Proxies {
+            http: Some(proxy.clone()),
+            https: Some(proxy),
+            ..Proxies::default()
+        }
+    }
+
+    /// The proxies the environment names, read with `var` (see the
+    /// module's docs); an error names the variable whose proxy URL is
+    /// not one this client can use.
+    pub(crate) fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Proxies, Error> {
+        let get = |names: &[&'static str]| {
+            names.iter().find_map(|n| {
+                var(n)
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (*n, v))
+            })
+        };
+        let parse = |found: Option<(&str, String)>| {
+            found
+                .map(|(name, url)| {
+                    Proxy::parse(&url).map_err(|e| {
+                        Error::new(
+                            ErrorKind::InvalidUrl,
+                            format!("the environment's {name}: {e}"),
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let cgi = var("REQUEST_METHOD").is_some();
+        let all = get(&["all_proxy", "ALL_PROXY"]);
+        let http_names: &[&str] = if cgi {
+            &["http_proxy"]
+        } else {
+            &["http_proxy", "HTTP_PROXY"]
+        };
+        let http = get(http_names).or_else(|| all.clone());
+        let https = get(&["https_proxy", "HTTPS_PROXY"]).or(all);
+        Ok(Proxies {
+            http: parse(http)?,
+            https: parse(https)?,
+            no_proxy: NoProxy::parse(&get(&["no_proxy", "NO_PROXY"]).unwrap_or_default().1),
+            direct_loopback: true,
+        })
+    }
+
+    /// Whether no request goes through a proxy.
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.http.is_none() && self.https.is_none()
+    }
+
+    /// The proxy for connections to `key`, if any.
+    pub(crate) fn for_key(&self, key: &Key) -> Option<&Proxy> {
+        self.choose(key.https, &key.host, key.port)
+    }
+
+    /// The proxy that forwards a request for `url` (an `http` URL with a
+    /// proxy), if any.
+    pub(crate) fn forwarding(&self, url: &Url) -> Option<&Proxy> {
+        if self.http.is_none() || url.scheme() != "http" {
+            return None;
+        }
+        let port = url.port_or_known_default().unwrap_or(80);
+        self.choose(false, url.host_str().unwrap_or_default(), port)
+    }
+
+    fn choose(&self, https: bool, host: &str, port: u16) -> Option<&Proxy> {
+        let proxy = if https { &self.https } else { &self.http }.as_ref()?;
+        let direct = self.no_proxy.matches(host, port) || self.direct_loopback && loopback(host);
+        (!direct).then_some(proxy)
+    }
+}
+
+/// `localhost` (and its subdomains, RFC 6761) or a loopback address.
+fn loopback(host: &str) -> bool {
+    let name = host.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
 
 /// The largest proxy answer head accepted.
 const MAX_HEAD: usize = 8 << 10;
@@ -64,6 +195,42 @@ impl Proxy {
             port: u.port_or_known_default().unwrap_or(80),
             authorization,
         })
+    }
+
+    /// The `Proxy-Authorization` value, if the proxy URL has a user.
+    pub(crate) fn authorization(&self) -> Option<&HeaderValue> {
+        self.authorization.as_ref()
+    }
+
+    /// The error for a forwarded request to `target` that the proxy
+    /// answered with `status` itself (its credentials are wrong or
+    /// missing): the crawl is told, not handed the proxy's page.
+    pub(crate) fn refused(&self, target: &str, status: &str) -> Error {
+        let hint = match self.authorization {
+            Some(_) => "check the user and password in the proxy URL",
+            None => "the proxy wants a user and password: http://USER:PASSWORD@HOST:PORT",
+        };
+        Error::new(
+            ErrorKind::Connect,
+            format!(
+                "the proxy {}:{} refused to forward the request for {target}: {status} ({hint})",
+                self.host, self.port
+            ),
+        )
+    }
+
+    /// A TCP connection to the proxy, to forward requests for `target`
+    /// (checked against the address policy first).
+    pub(crate) async fn forward(
+        &self,
+        connector: &Connector,
+        target: &Key,
+        deadline: Option<solo::time::Instant>,
+    ) -> Result<TcpStream, Error> {
+        if !connector.policy.allows_all() {
+            connector.allowed_addrs(target, deadline).await?;
+        }
+        connector.proxy_tcp(&self.host, self.port, deadline).await
     }
 
     /// A TCP connection to the proxy, tunnelled through to `target`.
@@ -127,6 +294,43 @@ impl Proxy {
     }
 }
 
+/// A forwarded request as it would have been sent directly: its request
+/// line in origin form (`GET /a?b HTTP/1.1`, not the whole URL) and no
+/// `Proxy-Authorization` line; the body as it was.
+pub(crate) fn as_direct(sent: &[u8]) -> Vec<u8> {
+    let head_len = memchr::memmem::find(sent, b"\r\n\r\n").map_or(sent.len(), |i| i + 4);
+    let (head, body) = sent.split_at(head_len);
+    let mut out = Vec::with_capacity(sent.len());
+    let mut lines = head.split_inclusive(|&b| b == b'\n');
+    if let Some(first) = lines.next() {
+        out.extend_from_slice(&origin_form(first));
+    }
+    for line in lines {
+        let name = b"proxy-authorization:";
+        if line.len() < name.len() || !line[..name.len()].eq_ignore_ascii_case(name) {
+            out.extend_from_slice(line);
+        }
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// `GET http://host:port/a?b HTTP/1.1` as `GET /a?b HTTP/1.1` (a line not
+/// in absolute form as it is).
+fn origin_form(line: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(line);
+    let mut parts = text.splitn(3, ' ');
+    let (Some(method), Some(target), Some(rest)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return line.to_vec();
+    };
+    let Some(after_scheme) = target.split_once("://").map(|(_, r)| r) else {
+        return line.to_vec();
+    };
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    format!("{method} {path} {rest}").into_bytes()
+}
+
 /// Reads up to the blank line that ends a response head; also whether
 /// more bytes came with it (a refusal's body; after a 2xx, a fault).
 async fn read_head(tcp: &TcpStream) -> std::io::Result<(String, bool)> {
@@ -151,6 +355,94 @@ async fn read_head(tcp: &TcpStream) -> std::io::Result<(String, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(https: bool, host: &str, port: u16) -> Key {
+        Key {
+            https,
+            host: host.into(),
+            port,
+        }
+    }
+
+    #[test]
+    fn the_environment_names_a_proxy_per_scheme_and_the_hosts_reached_directly() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let p = Proxies::from_env(env(&[
+            ("http_proxy", "http://plain.test:3128"),
+            ("HTTPS_PROXY", "secure.test:8080"),
+            ("no_proxy", "internal.test,10.0.0.0/8"),
+        ]))
+        .unwrap();
+        let host = |k: &Key| p.for_key(k).map(|p| (p.host.clone(), p.port));
+        assert_eq!(
+            host(&key(false, "a.test", 80)),
+            Some(("plain.test".into(), 3128))
+        );
+        assert_eq!(
+            host(&key(true, "a.test", 443)),
+            Some(("secure.test".into(), 8080))
+        );
+        for direct in [
+            "www.internal.test",
+            "10.9.8.7",
+            "localhost",
+            "127.0.0.1",
+            "[::1]",
+            "a.localhost",
+        ] {
+            assert_eq!(host(&key(true, direct, 443)), None, "{direct}");
+        }
+        // all_proxy stands in for an unset one; HTTP_PROXY is not read
+        // under CGI (a request header could have set it).
+        let p = Proxies::from_env(env(&[
+            ("ALL_PROXY", "http://all.test:1"),
+            ("https_proxy", ""),
+        ]))
+        .unwrap();
+        assert_eq!(
+            p.for_key(&key(true, "a.test", 443)).unwrap().host,
+            "all.test"
+        );
+        let p = Proxies::from_env(env(&[
+            ("HTTP_PROXY", "http://x.test:1"),
+            ("REQUEST_METHOD", "GET"),
+        ]))
+        .unwrap();
+        assert!(p.is_empty());
+        assert!(Proxies::from_env(env(&[])).unwrap().is_empty());
+        // A proxy this client cannot use: the variable is named, the
+        // password is not.
+        let e = Proxies::from_env(env(&[("all_proxy", "socks5://u:hush@s.test:1")])).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("all_proxy") && !text.contains("hush"),
+            "{text}"
+        );
+        // One proxy given: loopback goes through it too (the user said so).
+        let one = Proxies::all(Proxy::parse("http://p.test:1").unwrap());
+        assert!(one.for_key(&key(false, "127.0.0.1", 80)).is_some());
+    }
+
+    #[test]
+    fn only_plain_http_is_forwarded_and_archived_as_if_sent_directly() {
+        let p = Proxies::all(Proxy::parse("http://u:pw@p.test:1").unwrap());
+        let url = |u: &str| Url::parse(u).unwrap();
+        assert!(p.forwarding(&url("http://a.test/x")).is_some());
+        assert!(p.forwarding(&url("https://a.test/x")).is_none());
+        let sent = b"POST http://a.test:8080/f?q=1 HTTP/1.1\r\nhost: a.test:8080\r\nProxy-Authorization: Basic dTpwdw==\r\ncontent-length: 2\r\n\r\nhi";
+        assert_eq!(
+            String::from_utf8(as_direct(sent)).unwrap(),
+            "POST /f?q=1 HTTP/1.1\r\nhost: a.test:8080\r\ncontent-length: 2\r\n\r\nhi"
+        );
+        let bare = b"GET http://a.test HTTP/1.1\r\n\r\n";
+        assert_eq!(as_direct(bare), b"GET / HTTP/1.1\r\n\r\n");
+    }
 
     #[test]
     fn parses_credentials_into_basic_auth() {

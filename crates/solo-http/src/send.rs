@@ -52,7 +52,7 @@ use std::cell::RefCell;
 
 use http::header::{
     HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, COOKIE, HOST,
-    TRANSFER_ENCODING,
+    PROXY_AUTHORIZATION, TRANSFER_ENCODING,
 };
 use http::{Method, Version};
 use http_body_util::Full;
@@ -215,7 +215,21 @@ impl Client {
                         http2 = lease.is_http2(),
                         "response head"
                     );
-                    let captured = tap.map(|tap| captured(&tap, h2_text, &resp));
+                    if resp.status() == http::StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+                        if let Some(proxy) = inner.connector.proxies.forwarding(&hop.url) {
+                            return Err(
+                                proxy.refused(target(), "407 Proxy Authentication Required")
+                            );
+                        }
+                    }
+                    let mut captured = tap.map(|tap| captured(&tap, h2_text, &resp));
+                    if let Some(c) = captured.as_mut().filter(|_| !lease.is_http2()) {
+                        if inner.connector.proxies.forwarding(&hop.url).is_some() {
+                            // Archived as the server would have it sent
+                            // directly: no proxy in the request.
+                            c.request = crate::proxy::as_direct(&c.request).into();
+                        }
+                    }
                     return Ok((resp, lease, decompress, captured));
                 }
                 Err(mut e) => {
@@ -259,7 +273,11 @@ impl Client {
     fn build(&self, hop: &Hop, http2: bool) -> Result<(http::Request<ReqBody>, bool), Error> {
         let config = &self.inner.config;
         let url = &hop.url;
-        let target = if http2 {
+        let forward = match http2 {
+            true => None,
+            false => self.inner.connector.proxies.forwarding(url),
+        };
+        let target = if http2 || forward.is_some() {
             &url[..Position::AfterQuery]
         } else {
             &url[Position::BeforePath..Position::AfterQuery]
@@ -276,6 +294,11 @@ impl Client {
             headers.remove(name);
         }
         headers.extend(hop.headers.iter().map(|(n, v)| (n.clone(), v.clone())));
+        if let Some(auth) = forward.and_then(|p| p.authorization()) {
+            headers
+                .entry(PROXY_AUTHORIZATION)
+                .or_insert_with(|| auth.clone());
+        }
         if !http2 && !headers.contains_key(HOST) {
             let host = url.host_str().unwrap_or_default();
             let value = match url.port() {

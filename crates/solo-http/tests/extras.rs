@@ -76,7 +76,7 @@ fn without_the_jar_no_cookie_is_kept() {
 }
 
 #[test]
-fn requests_go_through_a_connect_proxy_with_credentials() {
+fn plain_http_requests_are_forwarded_through_the_proxy_with_credentials() {
     run(async {
         let s = start().await;
         // "user:pw" in base64.
@@ -86,14 +86,44 @@ fn requests_go_through_a_connect_proxy_with_credentials() {
         for _ in 0..3 {
             assert_eq!(text(&client, s.url("/text")).await, "hello world");
         }
-        // One tunnel, kept alive, to the target.
+        // One connection to the proxy, kept alive; each request names its
+        // whole URL (a stock squid tunnels to port 443 only).
         assert_eq!(proxy.stats.accepted(), 1);
         assert_eq!(s.stats.accepted(), 1);
         let head = heads.borrow()[0].clone();
         assert!(
-            head.starts_with(&format!("CONNECT {} HTTP/1.1\r\n", s.addr)),
+            head.starts_with(&format!("GET http://{}/text HTTP/1.1\r\n", s.addr)),
             "{head}"
         );
+        assert!(head.contains(&format!("host: {}\r\n", s.addr)), "{head}");
+        // The capture is the request as sent directly: no proxy in it.
+        let resp = client
+            .get(s.url("/text"))
+            .capture(true)
+            .send()
+            .await
+            .unwrap();
+        let sent = String::from_utf8(resp.capture().unwrap().request().to_vec()).unwrap();
+        assert!(sent.starts_with("GET /text HTTP/1.1\r\n"), "{sent}");
+        assert!(
+            !sent.to_ascii_lowercase().contains("proxy-authorization"),
+            "{sent}"
+        );
+    });
+}
+
+#[test]
+fn the_no_proxy_hosts_are_reached_directly() {
+    run(async {
+        let s = start().await;
+        let (proxy, heads) = start_proxy(None).await;
+        let client = Client::builder()
+            .proxy(&proxy.url(""))
+            .no_proxy("example.test, 127.0.0.0/8")
+            .build()
+            .unwrap();
+        assert_eq!(text(&client, s.url("/text")).await, "hello world");
+        assert_eq!(proxy.stats.accepted(), 0, "{:?}", heads.borrow());
     });
 }
 

@@ -241,7 +241,9 @@ fn a_proxy_that_never_answers_hits_the_connect_timeout() {
             .connect_timeout(Duration::from_millis(200))
             .build()
             .unwrap();
-        let e = failure(&client, "http://127.0.0.1:9/").await;
+        // (An https URL: its tunnel is part of the connect; a forwarded
+        // http request would wait under the read timeout.)
+        let e = failure(&client, "https://127.0.0.1:9/").await;
         assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Connect), "{e}");
     });
 }

@@ -177,34 +177,66 @@ fn a_name_that_re_resolves_to_a_denied_address_is_refused() {
 fn a_proxy_tunnel_is_asked_for_the_checked_address_only() {
     run(async {
         let trap = Trap::new();
-        let s = start_server(None).await;
+        let pki = common::tls::Pki::new();
+        let opts = common::tls::TlsOptions {
+            h2: false,
+            lifetime: None,
+            max_streams: None,
+        };
+        let s = common::tls::start_tls(&pki, opts).await;
         let (proxy, heads) = start_proxy(None).await;
         let client = Client::builder()
             .proxy(&format!("http://{}", proxy.addr))
             .address_policy(policy())
+            .add_root_certificate(pki.ca_der.clone())
             .resolver(table(&[
-                ("good.test", "127.0.0.1"),
+                ("localhost", "127.0.0.1"),
                 ("evil.test", "127.0.0.2"),
             ]))
             .build()
             .unwrap();
-        let url = format!("http://good.test:{}/", s.addr.port());
+        let url = common::tls::https_url(&s, "/text");
         let text = client.get(&url).send().await.unwrap().text().await.unwrap();
-        assert_eq!(text, "ok");
+        assert_eq!(text, "hello world");
         // The proxy was asked for the address checked, not the name.
         let head = heads.borrow()[0].clone();
         assert!(
             head.starts_with(&format!("CONNECT {} HTTP/1.1\r\n", s.addr)),
             "{head}"
         );
-        let err = client
-            .get(format!("http://evil.test:{}/", trap.port()))
-            .send()
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::BlockedAddress, "{err}");
-        // Refused before the proxy heard of it.
+        // Tunnelled or forwarded, a refused address never reaches the
+        // proxy.
+        for scheme in ["https", "http"] {
+            let err = client
+                .get(format!("{scheme}://evil.test:{}/", trap.port()))
+                .send()
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::BlockedAddress, "{err}");
+        }
         assert_eq!(heads.borrow().len(), 1);
         assert!(!trap.was_reached());
+    });
+}
+
+#[test]
+fn a_forwarded_request_names_a_host_the_policy_allowed() {
+    run(async {
+        let s = start_server(None).await;
+        let (proxy, heads) = start_proxy(None).await;
+        let client = Client::builder()
+            .proxy(&format!("http://{}", proxy.addr))
+            .address_policy(policy())
+            .resolver(table(&[("good.test", "127.0.0.1")]))
+            .build()
+            .unwrap();
+        let url = format!("http://good.test:{}/", s.addr.port());
+        let text = client.get(&url).send().await.unwrap().text().await.unwrap();
+        assert_eq!(text, "ok");
+        let head = heads.borrow()[0].clone();
+        assert!(
+            head.starts_with(&format!("GET {url} HTTP/1.1\r\n")),
+            "{head}"
+        );
     });
 }

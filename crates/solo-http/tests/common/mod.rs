@@ -493,9 +493,12 @@ pub async fn json<T: serde::de::DeserializeOwned>(req: solo_http::RequestBuilder
     req.send().await.unwrap().json().await.unwrap()
 }
 
-/// An HTTP proxy that opens `CONNECT` tunnels (and answers 407 to a
-/// request without `Proxy-Authorization` when `password` is set). Keeps
-/// the heads it received.
+/// An HTTP proxy that opens `CONNECT` tunnels and forwards requests in
+/// absolute form (`GET http://host:port/path`: its connection then goes to
+/// that target, names under `.test` being this machine, as the tests'
+/// resolver tables have them), and answers 407 to a request without
+/// `Proxy-Authorization` when `password` is set. Keeps the heads it
+/// received (the first of each connection).
 pub async fn start_proxy(
     password: Option<&'static str>,
 ) -> (Server, Rc<std::cell::RefCell<Vec<String>>>) {
@@ -508,8 +511,14 @@ pub async fn start_proxy(
                 return;
             };
             seen.borrow_mut().push(head.clone());
-            let authorized =
-                password.is_none_or(|p| head.contains(&format!("Proxy-Authorization: Basic {p}")));
+            let authorized = password.is_none_or(|p| {
+                head.lines().any(|l| {
+                    l.split_once(':').is_some_and(|(name, value)| {
+                        name.eq_ignore_ascii_case("proxy-authorization")
+                            && value.trim() == format!("Basic {p}")
+                    })
+                })
+            });
             let target = head
                 .split_whitespace()
                 .nth(1)
@@ -525,12 +534,28 @@ pub async fn start_proxy(
                     .await;
                 return;
             }
-            let Ok(upstream) = TcpStream::connect(target.as_str()).await else {
+            let tunnel = head.starts_with("CONNECT ");
+            let authority = match target.strip_prefix("http://") {
+                Some(rest) if !tunnel => {
+                    let authority = rest.split('/').next().unwrap_or_default();
+                    match authority.rsplit_once(':') {
+                        Some((host, port)) if host.ends_with(".test") => format!("127.0.0.1:{port}"),
+                        Some(_) => authority.to_owned(),
+                        None => format!("{authority}:80"),
+                    }
+                }
+                _ => target,
+            };
+            let Ok(upstream) = TcpStream::connect(authority.as_str()).await else {
                 return;
             };
-            let _ = client
-                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                .await;
+            if tunnel {
+                let _ = client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await;
+            } else if upstream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
             let (a, b) = (Rc::new(client), Rc::new(upstream));
             solo::gather!(pipe(a.clone(), b.clone()), pipe(b, a));
         }
