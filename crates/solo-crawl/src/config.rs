@@ -145,7 +145,9 @@ pub struct Config {
     /// Headers sent with every request, after the crawl's `User-Agent`,
     /// `Accept` and `Referer` (replacing one of the same name; a
     /// request's own headers win). Credentials (`Authorization`,
-    /// `Proxy-Authorization`, `Cookie`) go only to the origins (scheme,
+    /// `Proxy-Authorization`, `Cookie`, and API keys and tokens known by
+    /// their names: see [`secrets::is_credential`](crate::secrets::is_credential))
+    /// go only to the origins (scheme,
     /// host, port) of the spider's start requests, never to another
     /// origin the crawl reaches (plain http after https included).
     pub headers: Vec<(String, String)>,

@@ -226,6 +226,8 @@ pub struct FetchError {
     /// The status, when a response head arrived before the failure (e.g.
     /// a body over the limit).
     pub status: Option<u16>,
+    /// The `Content-Type` of that response head, if it had one.
+    pub content_type: Option<String>,
     /// What was received before the failure, when
     /// [`FetchRequest::capture`] asked and the response head had arrived:
     /// the head and the body so far, for the archive (its
@@ -248,6 +250,7 @@ impl FetchError {
             kind,
             message: message.into(),
             status: None,
+            content_type: None,
             capture: None,
             source: None,
         }
@@ -577,8 +580,13 @@ async fn exchange(
     let resp = builder.send().await.map_err(fetch_error)?;
     let resp = progress.resp.insert(resp);
     let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get(solo_http::header::CONTENT_TYPE)
+        .map(|v| header_text(&solo_http::header::CONTENT_TYPE, v.as_bytes()));
     let with_status = |mut e: FetchError| {
         e.status = Some(status);
+        e.content_type.clone_from(&content_type);
         e
     };
     let headers: Vec<(String, String)> = resp

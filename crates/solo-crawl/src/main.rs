@@ -920,6 +920,12 @@ fn crawl(a: &CrawlArgs, link: Option<&worker_processes::Link>) -> ExitCode {
         // that is its normal end, not a failure (its leases go back).
         return if summary.interrupted && summary.stopped_by.is_none() && a.idle_timeout.is_none() {
             ExitCode::from(130)
+        } else if a.settings.fail_on_broken && summary.counts.broken > 0 {
+            tell!(
+                "solo-crawl: this worker found {} broken page(s) (--fail-on-broken)",
+                summary.counts.broken
+            );
+            ExitCode::from(1)
         } else {
             ExitCode::SUCCESS
         };
@@ -930,7 +936,12 @@ fn crawl(a: &CrawlArgs, link: Option<&worker_processes::Link>) -> ExitCode {
             file.display()
         );
     }
-    finish(&summary, a.recrawl, a.settings.state.is_some())
+    finish(
+        &summary,
+        a.recrawl,
+        a.settings.state.is_some(),
+        a.settings.fail_on_broken,
+    )
 }
 
 /// Runs a crawl to its end; a second Ctrl-C (the library then calls
@@ -966,8 +977,9 @@ fn run_crawl(
 }
 
 /// The exit code for a finished crawl: 1 if no start URL could be
-/// fetched, 130 if interrupted.
-fn finish(summary: &Summary, recrawl: bool, resumable: bool) -> ExitCode {
+/// fetched (or answered below 400), 130 if interrupted, 1 with
+/// `fail_on_broken` if a page is broken.
+fn finish(summary: &Summary, recrawl: bool, resumable: bool, fail_on_broken: bool) -> ExitCode {
     for f in &summary.seeds_failed {
         tell!("solo-crawl: start URL failed: {f}");
     }
@@ -1001,6 +1013,13 @@ fn finish(summary: &Summary, recrawl: bool, resumable: bool) -> ExitCode {
     }
     if summary.interrupted {
         return ExitCode::from(130);
+    }
+    if fail_on_broken && summary.counts.broken > 0 {
+        tell!(
+            "solo-crawl: {} broken page(s): an error or a 4xx/5xx status (--fail-on-broken)",
+            summary.counts.broken
+        );
+        return ExitCode::from(1);
     }
     ExitCode::SUCCESS
 }
@@ -1047,7 +1066,7 @@ fn demo(pages: u64, output: Option<PathBuf>, format: Format) -> ExitCode {
                     }
                 );
             }
-            finish(&summary, false, false)
+            finish(&summary, false, false, false)
         }
         Err(e) => {
             tell!("solo-crawl: {e}");

@@ -16,18 +16,39 @@ use std::sync::LazyLock;
 use regex::Regex;
 use url::Url;
 
-/// Whether a header named `name` carries credentials (`Authorization`,
-/// `Proxy-Authorization`, `Cookie`): a crawl sends such a header given
-/// for its sites to them alone, and writes its value down masked.
+/// Whether a header named `name` carries credentials: `Authorization`,
+/// `Proxy-Authorization`, `Cookie`, and the API keys and tokens that
+/// APIs take in headers of their own, known by their names (`X-Api-Key`,
+/// `Api-Key`, `X-Auth-Token`, `Private-Token`, `X-Access-Token`,
+/// `Ocp-Apim-Subscription-Key`, `X-Amz-Security-Token`...: a name with
+/// `token`, `secret`, `password`, `auth`, `session`, `credential`, or
+/// one that ends in `key`). A crawl sends such a header given for its
+/// sites to them alone, and writes its value down masked.
 ///
 /// ```
-/// assert!(solo_crawl::secrets::is_credential("authorization"));
-/// assert!(!solo_crawl::secrets::is_credential("X-Api-Version"));
+/// use solo_crawl::secrets::is_credential;
+/// for name in ["authorization", "Cookie", "X-Api-Key", "apikey", "X-Auth-Token", "Private-Token", "X-Session-Id"] {
+///     assert!(is_credential(name), "{name}");
+/// }
+/// for name in ["X-Api-Version", "Accept", "Keep-Alive", "X-Keyword", "Content-Type"] {
+///     assert!(!is_credential(name), "{name}");
+/// }
 /// ```
 pub fn is_credential(name: &str) -> bool {
-    ["authorization", "proxy-authorization", "cookie"]
-        .iter()
-        .any(|c| name.trim().eq_ignore_ascii_case(c))
+    let name = name.trim().to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "auth",
+        "session",
+        "credential",
+        "cookie",
+    ]
+    .iter()
+    .any(|part| name.contains(part))
+        || name.ends_with("key")
 }
 
 /// A header as given on the command line (`Name: value`, or

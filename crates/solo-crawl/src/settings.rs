@@ -61,6 +61,14 @@ pub struct CrawlSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_time: Option<std::time::Duration>,
+    /// Exit with status 1 when any page is broken: its record has an
+    /// error (connection refused, DNS, TLS, timeout, robots.txt
+    /// unreachable...) or a 4xx/5xx status after retries, as link
+    /// checkers do (linkchecker, wget --spider). The summary's `broken`
+    /// line counts them; without this flag the exit status is 0 unless
+    /// no start URL succeeded.
+    #[arg(long)]
+    pub fail_on_broken: bool,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100000))]
     pub concurrency: u64,
@@ -206,7 +214,10 @@ pub struct CrawlSettings {
     pub user_agent: Option<String>,
     /// Send this header with every request, "Name: value" (repeatable;
     /// like wget --header, Scrapy's DEFAULT_REQUEST_HEADERS). Credentials
-    /// (Authorization, Proxy-Authorization, Cookie) go only to the start
+    /// (Authorization, Proxy-Authorization, Cookie, and API keys and
+    /// tokens known by their names: X-Api-Key, X-Auth-Token,
+    /// Private-Token, any name with token, secret, password, auth,
+    /// session or credential in it, or ending in key) go only to the start
     /// URLs' origins (scheme, host and port: not to plain http after
     /// https, another port, --sitemap hosts, --allow-domain hosts,
     /// redirects elsewhere, requisites on CDNs); their values are masked
@@ -314,8 +325,9 @@ pub struct CrawlSettings {
     #[arg(long, default_value_t = crate::DEFAULT_WARC_GZIP_LEVEL, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=12))]
     pub warc_gzip_level: u8,
     /// With --warc: keep credentials in the request records as sent. By
-    /// default the values of Authorization, Proxy-Authorization (all but
-    /// the scheme) and Cookie are written as *** (a WARC is often shared;
+    /// default the values of credential headers (Authorization,
+    /// Proxy-Authorization and API keys and tokens: all but the scheme;
+    /// Cookie) are written as *** (a WARC is often shared;
     /// responses are always kept as received).
     #[arg(long)]
     pub warc_keep_secrets: bool,

@@ -139,6 +139,13 @@ pub struct Counters {
     pub items_dropped: BTreeMap<String, u64>,
     /// Responses by status (final responses and retried ones).
     pub statuses: BTreeMap<u16, u64>,
+    /// Pages by the status of their record (the last attempt's; a
+    /// redirect's own record has its 3xx): what the summary's `status`
+    /// line shows.
+    pub page_statuses: BTreeMap<u16, u64>,
+    /// Pages whose record has an error or a 4xx/5xx status: the broken
+    /// links of a link check (`--fail-on-broken`).
+    pub broken: u64,
     /// Failures by kind (`timeout`, `connect`, `too_large`, ...).
     pub errors: BTreeMap<String, u64>,
     /// Retries scheduled.
@@ -195,6 +202,18 @@ impl Stats {
     /// Counts one error of `kind`.
     pub fn error(&mut self, kind: &str) {
         *self.counts.errors.entry(kind.to_owned()).or_default() += 1;
+    }
+
+    /// Counts one page record: its status (none: no response) and
+    /// whether it has an error.
+    pub fn page_done(&mut self, status: Option<u16>, error: bool) {
+        self.counts.pages += 1;
+        if let Some(s) = status {
+            *self.counts.page_statuses.entry(s).or_default() += 1;
+        }
+        if error || status.is_some_and(|s| s >= 400) {
+            self.counts.broken += 1;
+        }
     }
 
     /// Counts one response with `status`.
@@ -297,7 +316,8 @@ pub struct Summary {
     /// crawl that ran out of work or was stopped by a signal or a
     /// [`StopHandle`](crate::StopHandle).
     pub stopped_by: Option<String>,
-    /// Start requests that got a response.
+    /// Start requests answered with a status below 400 (after their
+    /// redirects and retries): the CLI exits 1 when there is none.
     pub seeds_ok: u64,
     /// Start requests that failed or were refused, with why.
     pub seeds_failed: Vec<String>,
@@ -350,8 +370,19 @@ impl fmt::Display for Summary {
         if let Some(e) = &self.first_item_failure {
             writeln!(f, "item failed  first: {e}")?;
         }
-        writeln!(f, "status       {}", join_map(&self.counts.statuses))?;
+        writeln!(f, "status       {}", join_map(&self.counts.page_statuses))?;
+        if self.counts.statuses != self.counts.page_statuses {
+            // Retried responses (and those of pages not done yet).
+            writeln!(f, "responses    {}", join_map(&self.counts.statuses))?;
+        }
         writeln!(f, "errors       {}", join_map(&self.counts.errors))?;
+        if self.counts.broken > 0 {
+            writeln!(
+                f,
+                "broken       {} page(s): an error or a 4xx/5xx status",
+                self.counts.broken
+            )?;
+        }
         writeln!(
             f,
             "retries      {}   redirects {}   robots.txt fetched {}",

@@ -887,7 +887,8 @@ fn retries_and_backoff_max_are_flags_and_a_cut_retry_after_is_said() {
         "--log-level",
         "info",
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The only start URL still answered 503: the crawl failed (exit 1).
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(hits.load(Ordering::SeqCst), 4, "1 + 3 retries");
     let err = stderr(&o);
     assert!(
@@ -896,7 +897,8 @@ fn retries_and_backoff_max_are_flags_and_a_cut_retry_after_is_said() {
     );
     hits.store(0, Ordering::SeqCst);
     let o = run(&["crawl", &url, "--retries", "0"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("it answered 503"), "{}", stderr(&o));
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     assert_usage_error(&["crawl", &url, "--backoff-max=-1"], "--backoff-max");
     assert_usage_error(&["crawl", &url, "--backoff-max=inf"], "--backoff-max");
@@ -910,14 +912,17 @@ fn retries_and_backoff_max_are_flags_and_a_cut_retry_after_is_said() {
 #[test]
 fn headers_go_with_every_request_and_credentials_stay_on_the_start_host() {
     use std::sync::{Arc, Mutex};
-    type Seen = Arc<Mutex<Vec<(String, Option<String>, Option<String>)>>>;
+    type Seen = Arc<Mutex<Vec<(String, Option<String>, Option<String>, Option<String>)>>>;
     let seen: Seen = Arc::default();
     let answer = |seen: Seen, body: String| {
         move |req: &common::blocking::RawRequest| {
             let h = |n: &str| req.header(n).map(str::to_owned);
-            seen.lock()
-                .unwrap()
-                .push((req.path.clone(), h("authorization"), h("x-api")));
+            seen.lock().unwrap().push((
+                req.path.clone(),
+                h("authorization"),
+                h("x-api"),
+                h("x-api-key"),
+            ));
             format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
                 body.len()
@@ -940,24 +945,31 @@ fn headers_go_with_every_request_and_credentials_stay_on_the_start_host() {
         "--header",
         "Authorization: Bearer t0k",
         "--header=X-Api: 2",
+        "--header",
+        "X-Api-Key: k3y",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let got = seen.lock().unwrap().clone();
-    let on = |path: &str| got.iter().find(|(p, _, _)| p == path).cloned();
-    let (_, auth, api) = on("/").unwrap_or_else(|| panic!("{got:?}"));
+    let on = |path: &str| got.iter().find(|(p, _, _, _)| p == path).cloned();
+    let (_, auth, api, key) = on("/").unwrap_or_else(|| panic!("{got:?}"));
     assert_eq!(
-        (auth.as_deref(), api.as_deref()),
-        (Some("Bearer t0k"), Some("2"))
+        (auth.as_deref(), api.as_deref(), key.as_deref()),
+        (Some("Bearer t0k"), Some("2"), Some("k3y"))
     );
-    let (_, auth, api) = on("/there").unwrap_or_else(|| panic!("{got:?}"));
+    // An API key in a header of its own is a credential too.
+    let (_, auth, api, key) = on("/there").unwrap_or_else(|| panic!("{got:?}"));
     assert_eq!(
-        (auth, api.as_deref()),
-        (None, Some("2")),
+        (auth, api.as_deref(), key),
+        (None, Some("2"), None),
         "no token to 127.0.0.2"
     );
-    let (_, auth, _) = on("/port").unwrap_or_else(|| panic!("{got:?}"));
-    assert_eq!(auth, None, "no token to another port of the start host");
-    let (_, _, api) = on("/robots.txt").unwrap_or_else(|| panic!("{got:?}"));
+    let (_, auth, _, key) = on("/port").unwrap_or_else(|| panic!("{got:?}"));
+    assert_eq!(
+        (auth, key),
+        (None, None),
+        "no token to another port of the start host"
+    );
+    let (_, _, api, _) = on("/robots.txt").unwrap_or_else(|| panic!("{got:?}"));
     assert_eq!(api.as_deref(), Some("2"));
     let o = run(&[
         "crawl",

@@ -381,7 +381,13 @@ async fn page<S: Spider, F: Fetch>(
             Report::answered(host, request, record, out, final_url, None)
         }
         Err(e) => {
-            sh.stats.borrow_mut().error(e.kind.as_str());
+            {
+                let mut st = sh.stats.borrow_mut();
+                st.error(e.kind.as_str());
+                if let Some(status) = e.status {
+                    st.status(status); // a response, cut short
+                }
+            }
             if e.kind.is_retryable() && can_retry {
                 let wait = backoff();
                 tracing::info!(
@@ -411,6 +417,12 @@ async fn page<S: Spider, F: Fetch>(
                 panicked = unwound(handled).await.err();
             }
             record.status = e.status;
+            if e.status.is_some() {
+                // The head arrived: what it said is kept (a link to a
+                // file over --max-bytes still names its type).
+                record.final_url = Some(redact_url(&request.url));
+                record.content_type.clone_from(&e.content_type);
+            }
             record.error = Some(redact_text(&e.to_string()).into_owned());
             if let Some(why) = panicked {
                 callback_panicked(sh, &mut record, &why);

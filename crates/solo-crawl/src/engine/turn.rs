@@ -293,10 +293,14 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 let found_sitemap = request.extras().sitemap.is_some() && request.referer.is_some();
                 let seed = request.depth == 0 && !found_sitemap;
                 if seed {
-                    match (&record.error, &redirect) {
-                        (Some(e), _) => self.seeds.failed.push(format!("{}: {e}", record.url)),
-                        (None, None) => self.seeds.ok += 1,
-                        (None, Some(_)) => {}
+                    match (&record.error, &redirect, record.status) {
+                        (Some(e), _, _) => self.seeds.failed.push(format!("{}: {e}", record.url)),
+                        (None, None, Some(status @ 400..)) => self
+                            .seeds
+                            .failed
+                            .push(format!("{}: it answered {status}", record.url)),
+                        (None, None, _) => self.seeds.ok += 1,
+                        (None, Some(_), _) => {}
                     }
                 }
                 if let Some(next) = redirect {
@@ -304,7 +308,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 }
                 {
                     let mut st = self.sh.stats.borrow_mut();
-                    st.counts.pages += 1;
+                    st.page_done(record.status, record.error.is_some());
                     st.counts.bytes += record.bytes;
                     if record.status.is_some() {
                         st.latency
@@ -475,7 +479,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     r.count(1, 1, 0, 0);
                 }
                 let mut st = self.sh.stats.borrow_mut();
-                st.counts.pages += 1;
+                st.page_done(record.status, true);
                 st.error("panic");
                 drop(st);
                 self.writer.send(Msg::Page(record));
