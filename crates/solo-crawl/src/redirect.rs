@@ -19,6 +19,11 @@
 //! budget and the host's slots and delay are the frontier's, and the
 //! engine pushes the next request there like any other (as Scrapy sends
 //! a redirect back through its scheduler).
+//!
+//! Also owns the redirects a crawl has answered so far ([`Answered`]):
+//! a hop whose target was reached by a link of its own is dropped as
+//! seen by the frontier, so its chain never lists the hops before it; a
+//! loop of such hops is found by walking the answered redirects instead.
 
 use std::fmt;
 
@@ -326,6 +331,43 @@ fn hop_with<C: Clone>(
     Ok(next)
 }
 
+/// The redirects a crawl has answered so far: each request (by its
+/// fingerprint) that redirected, and the request it redirected to. A
+/// hop whose target was crawled or queued already is dropped by the
+/// seen set, so its chain (`Request::redirected_from`) does not reach
+/// the hops after it; these are found here: a hop from `a` to `b` whose
+/// answered redirects lead from `b` back to `a` closes a loop, in
+/// whatever order the loop's URLs were reached.
+#[derive(Debug, Default)]
+pub(crate) struct Answered {
+    next: std::collections::HashMap<u64, u64>,
+}
+
+/// How far [`Answered::hop`] walks the answered redirects (a longer
+/// loop has been stopped by `max_redirects` on its way anyway).
+const LONGEST_WALK: usize = 1024;
+
+impl Answered {
+    /// Notes that the request `from` redirected to the request `to`
+    /// (fingerprints), unless the redirects answered so far lead from
+    /// `to` back to `from`: then it is a loop, `true`, and nothing is
+    /// noted.
+    pub(crate) fn hop(&mut self, from: u64, to: u64) -> bool {
+        let mut at = to;
+        for _ in 0..=self.next.len().min(LONGEST_WALK) {
+            if at == from {
+                return true;
+            }
+            match self.next.get(&at) {
+                Some(&n) => at = n,
+                None => break,
+            }
+        }
+        self.next.insert(from, to);
+        false
+    }
+}
+
 /// Headers that describe a body, dropped with it.
 fn is_about_body(name: &str) -> bool {
     [
@@ -534,6 +576,21 @@ mod tests {
             assert!(matches!(e, RedirectError::Scheme(_)), "{other}: {e:?}");
             assert!(e.to_string().contains("only http and https"));
         }
+    }
+
+    #[test]
+    fn answered_hops_close_a_loop_in_any_order() {
+        let mut seen = Answered::default();
+        assert!(!seen.hop(1, 2));
+        assert!(!seen.hop(3, 1)); // a chain 3 -> 1 -> 2, no loop
+        assert!(seen.hop(2, 3)); // 2 -> 3 -> 1 -> 2
+        assert!(seen.hop(4, 4)); // to itself
+                                 // A loop is never noted: a walk from elsewhere ends.
+        assert!(seen.hop(2, 3));
+        assert!(!seen.hop(9, 3));
+        assert!(seen.hop(2, 9)); // 2 -> 9 -> 3 -> 1 -> 2
+        assert!(!seen.hop(2, 10)); // 2 redirects elsewhere now
+        assert!(seen.hop(10, 9)); // 10 -> 9 -> 3 -> 1 -> 2 -> 10
     }
 
     #[test]

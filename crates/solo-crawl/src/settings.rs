@@ -170,7 +170,9 @@ pub struct CrawlSettings {
     /// Redirects followed in a row (0: none). A redirect's target is
     /// crawled as a new request, so scope, robots.txt, the seen set,
     /// --max-pages and the host's limits apply to it; the redirect's
-    /// record has `redirect_to`, the target's `redirected_from`.
+    /// record has `redirect_to` (rebuild a chain by following it), the
+    /// target's `redirected_from`; a loop is the error of the hop that
+    /// closes it.
     #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
     pub max_redirects: u32,
     /// Extra attempts for a retryable failure: 408, 429, 5xx, a connection

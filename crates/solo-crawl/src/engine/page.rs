@@ -258,6 +258,10 @@ async fn page<S: Spider, F: Fetch>(
                 cfg.max_redirects,
                 jar_changed,
             );
+            if let Ok(Some(r)) = followed {
+                let next = no_answered_loop(sh, &request, r.request, jar_changed);
+                followed = next.map(|request| Some(redirect::Redirect { request, ..r }));
+            }
             if let Err(redirect::RedirectError::Loop(to)) = &followed {
                 // A cookie wall seen by a crawl that keeps no cookies.
                 let no_jar = !cfg.cookies && request.extras().cookie_jar.is_none();
@@ -332,6 +336,7 @@ async fn page<S: Spider, F: Fetch>(
             }
             if ok && response.is_html() {
                 if let Some(next) = refresh(cfg, &request, &response) {
+                    let next = next.and_then(|n| no_answered_loop(sh, &request, n, false));
                     // Followed like a redirect: no callback.
                     let url = response.url().clone();
                     return redirected(sh, host, request, record, url, f.status, next).await;
@@ -640,6 +645,28 @@ fn refresh<C: Clone>(
         redirect::set_method(&mut r, &hyper::Method::GET, false);
         r
     }))
+}
+
+/// `next`, the hop a redirect or refresh of `request` leads to, unless
+/// the redirects answered so far lead from it back to `request`: a loop
+/// whose other hops were reached by links of their own, so that
+/// `request`'s chain does not list them. The hop is noted for the
+/// others. With `revisit` (the answer changed the request's cookies: a
+/// cookie wall) a loop is followed, as [`redirect::follow_with`] does.
+fn no_answered_loop<S: Spider, F>(
+    sh: &Shared<S, F>,
+    request: &Request<S::Callback>,
+    next: Request<S::Callback>,
+    revisit: bool,
+) -> Result<Request<S::Callback>, redirect::RedirectError> {
+    let closes = sh
+        .answered
+        .borrow_mut()
+        .hop(request.fingerprint(), next.fingerprint());
+    if closes && !revisit {
+        return Err(redirect::RedirectError::Loop(next.url));
+    }
+    Ok(next)
 }
 
 /// What a 2xx page says about crawling it, into its record (`noindex`,
