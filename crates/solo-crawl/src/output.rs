@@ -70,7 +70,8 @@ pub struct PageRecord {
     /// A redirect (301, 302, 303, 307, 308): where its `Location` points,
     /// resolved. The target is crawled as a request of its own, if the
     /// crawl's rules allow it (scope, robots.txt, not seen before, page
-    /// budget, redirects per chain).
+    /// budget, redirects per chain); a redirect not followed (a loop,
+    /// the `max_redirects` limit) still has it, and an `error` says why.
     #[serde(default)]
     pub redirect_to: Option<String>,
     /// The URLs that redirected to this one, oldest first (the first is

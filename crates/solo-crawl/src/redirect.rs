@@ -79,6 +79,8 @@ pub enum RedirectError {
     TooMany {
         /// The limit (`Config::max_redirects`).
         limit: u32,
+        /// Where the redirect pointed (not followed).
+        to: Url,
     },
     /// The target is a URL the chain already went through.
     Loop(Url),
@@ -94,7 +96,8 @@ impl RedirectError {
         match self {
             RedirectError::Scheme(u)
             | RedirectError::Loop(u)
-            | RedirectError::LoopWithoutCookies(u) => Some(u),
+            | RedirectError::LoopWithoutCookies(u)
+            | RedirectError::TooMany { to: u, .. } => Some(u),
             _ => None,
         }
     }
@@ -116,10 +119,10 @@ impl fmt::Display for RedirectError {
                 f,
                 "not following a redirect to {u}: only http and https URLs are crawled"
             ),
-            RedirectError::TooMany { limit: 0 } => {
+            RedirectError::TooMany { limit: 0, .. } => {
                 write!(f, "redirects are not followed (the limit is 0)")
             }
-            RedirectError::TooMany { limit } => {
+            RedirectError::TooMany { limit, .. } => {
                 write!(f, "more than {limit} redirects in a row (the limit)")
             }
             RedirectError::Loop(u) => {
@@ -286,6 +289,7 @@ fn hop_with<C: Clone>(
     if hops >= max_redirects as usize {
         return Err(RedirectError::TooMany {
             limit: max_redirects,
+            to,
         });
     }
     let fp = fingerprint(&to);
@@ -604,14 +608,14 @@ mod tests {
         // Back to the start, spelt differently: still the same page.
         let e = next(&b, 302, "HTTP://A.TEST:80/a", 10).unwrap_err();
         assert!(matches!(e, RedirectError::Loop(_)), "{e:?}");
+        let c = Url::parse("http://a.test/c").unwrap();
         assert_eq!(
             next(&b, 302, "/c", 1),
-            Err(RedirectError::TooMany { limit: 1 })
+            Err(RedirectError::TooMany { limit: 1, to: c })
         );
-        assert_eq!(
-            next(&a, 302, "/b", 0),
-            Err(RedirectError::TooMany { limit: 0 })
-        );
+        let e = next(&a, 302, "/b", 0).unwrap_err();
+        assert_eq!(e.target(), Some(&b.url));
+        assert!(matches!(e, RedirectError::TooMany { limit: 0, .. }));
         assert!(next(&b, 302, "/c", 2).is_ok());
     }
 }
@@ -640,8 +644,10 @@ mod examples {
 
     #[test]
     fn example_3() {
-        let e = solo_crawl::redirect::RedirectError::TooMany { limit: 3 };
+        let to = url::Url::parse("http://a.test/next").unwrap();
+        let e = solo_crawl::redirect::RedirectError::TooMany { limit: 3, to };
         assert_eq!(e.to_string(), "more than 3 redirects in a row (the limit)");
+        assert_eq!(e.target().map(url::Url::as_str), Some("http://a.test/next"));
     }
 
     #[test]

@@ -784,3 +784,43 @@ fn a_loop_is_reported_when_the_site_links_each_of_its_urls() {
         });
     }
 }
+
+/// The redirect that hits `max_redirects` says where it points: its
+/// `Location` came (SEO audit 06: `redirect_to` was null), and the error
+/// says the limit was reached.
+#[test]
+fn the_redirect_over_the_limit_records_its_target() {
+    solo::run(async {
+        let site = start(routes(vec![
+            ("/c1", SiteResponse::redirect(301, "/c2")),
+            ("/c2", SiteResponse::redirect(302, "/c3")),
+            ("/c3", SiteResponse::redirect(308, "end")),
+            ("/end", page("end", &[])),
+            ("/none", SiteResponse::redirect(301, "/end")),
+        ]))
+        .await;
+        let cfg = Config {
+            max_redirects: 2,
+            ..quick()
+        };
+        let (_, recs) = crawl_links(vec![site.url("/c1")], cfg).await;
+        let c3 = record(&recs, "/c3");
+        assert_eq!(c3.redirect_to.as_deref(), Some(site.url("/end").as_str()));
+        let e = c3.error.as_deref().unwrap_or_default();
+        assert!(e.contains("more than 2 redirects"), "{c3:?}");
+        assert_eq!(site.count("/end"), 0);
+        // Redirects off: the first hop is over the limit.
+        let cfg = Config {
+            max_redirects: 0,
+            ..quick()
+        };
+        let (_, recs) = crawl_links(vec![site.url("/none")], cfg).await;
+        let none = record(&recs, "/none");
+        assert_eq!(none.redirect_to.as_deref(), Some(site.url("/end").as_str()));
+        assert!(none
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("limit is 0"));
+    });
+}
