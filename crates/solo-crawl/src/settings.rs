@@ -112,9 +112,11 @@ pub struct CrawlSettings {
     #[arg(long)]
     pub skip_nofollow_links: bool,
     /// Follow a <meta http-equiv="refresh"> like a redirect (through
-    /// the same rules, counted in --max-redirects) when its delay is at
-    /// most this many seconds (Scrapy's METAREFRESH_MAXDELAY); a refresh
-    /// to the page itself is never followed.
+    /// the same rules, counted in --max-redirects; the page's record has
+    /// `redirect_to`) when its delay is at most this many seconds
+    /// (Scrapy's METAREFRESH_MAXDELAY); the page itself is still
+    /// recorded and its links followed like any page's. A refresh to the
+    /// page itself is never followed.
     #[arg(long, default_value_t = 100.0, value_name = "S")]
     pub max_refresh_delay: f64,
     /// Do not follow <meta http-equiv="refresh">.
