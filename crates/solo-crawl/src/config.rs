@@ -194,8 +194,10 @@ pub struct Config {
     /// 0 follows none.
     pub max_redirects: u32,
     /// Follow a `<meta http-equiv="refresh">` whose delay is at most this
-    /// like a redirect (its target goes through the frontier; the page is
-    /// not parsed); `None` follows none. A refresh to the page itself is
+    /// like a redirect (its target goes through the frontier, the page's
+    /// record has `redirect_to`); the page is still a page (the callback
+    /// gets it, its record has its title, robots directives and
+    /// canonical, its links are followed); `None` follows none. A refresh to the page itself is
     /// a reload, never followed. Default 100 s (Scrapy's
     /// `METAREFRESH_MAXDELAY`): a longer delay is a page that updates
     /// itself, not one that moved.

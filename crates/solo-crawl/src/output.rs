@@ -37,7 +37,10 @@ use serde::{Deserialize, Serialize};
 ///
 /// A redirect gets a record of its own (its status, and where it pointed
 /// in `redirect_to`); its target is fetched as a request of its own, whose
-/// record lists the chain in `redirected_from`.
+/// record lists the chain in `redirected_from`. A target already seen is
+/// not fetched again (its record lists the chain that reached it first):
+/// every chain is rebuilt by following `redirect_to` from record to
+/// record.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PageRecord {
     /// The URL requested.
@@ -67,11 +70,14 @@ pub struct PageRecord {
     /// A redirect (301, 302, 303, 307, 308): where its `Location` points,
     /// resolved. The target is crawled as a request of its own, if the
     /// crawl's rules allow it (scope, robots.txt, not seen before, page
-    /// budget, redirects per chain).
+    /// budget, redirects per chain); a redirect not followed (a loop,
+    /// the `max_redirects` limit) still has it, and an `error` says why.
     #[serde(default)]
     pub redirect_to: Option<String>,
     /// The URLs that redirected to this one, oldest first (the first is
-    /// the URL that was linked or started from); empty if none did. In CSV
+    /// the URL that was linked or started from), in the chain that
+    /// reached it first; empty if none did. Other chains to it are in
+    /// their records' `redirect_to`. In CSV
     /// a JSON array, or an empty cell.
     #[serde(default)]
     pub redirected_from: Vec<String>,

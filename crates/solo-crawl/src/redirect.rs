@@ -19,6 +19,11 @@
 //! budget and the host's slots and delay are the frontier's, and the
 //! engine pushes the next request there like any other (as Scrapy sends
 //! a redirect back through its scheduler).
+//!
+//! Also owns the redirects a crawl has answered so far ([`Answered`]):
+//! a hop whose target was reached by a link of its own is dropped as
+//! seen by the frontier, so its chain never lists the hops before it; a
+//! loop of such hops is found by walking the answered redirects instead.
 
 use std::fmt;
 
@@ -74,6 +79,8 @@ pub enum RedirectError {
     TooMany {
         /// The limit (`Config::max_redirects`).
         limit: u32,
+        /// Where the redirect pointed (not followed).
+        to: Url,
     },
     /// The target is a URL the chain already went through.
     Loop(Url),
@@ -89,7 +96,8 @@ impl RedirectError {
         match self {
             RedirectError::Scheme(u)
             | RedirectError::Loop(u)
-            | RedirectError::LoopWithoutCookies(u) => Some(u),
+            | RedirectError::LoopWithoutCookies(u)
+            | RedirectError::TooMany { to: u, .. } => Some(u),
             _ => None,
         }
     }
@@ -111,10 +119,10 @@ impl fmt::Display for RedirectError {
                 f,
                 "not following a redirect to {u}: only http and https URLs are crawled"
             ),
-            RedirectError::TooMany { limit: 0 } => {
+            RedirectError::TooMany { limit: 0, .. } => {
                 write!(f, "redirects are not followed (the limit is 0)")
             }
-            RedirectError::TooMany { limit } => {
+            RedirectError::TooMany { limit, .. } => {
                 write!(f, "more than {limit} redirects in a row (the limit)")
             }
             RedirectError::Loop(u) => {
@@ -281,6 +289,7 @@ fn hop_with<C: Clone>(
     if hops >= max_redirects as usize {
         return Err(RedirectError::TooMany {
             limit: max_redirects,
+            to,
         });
     }
     let fp = fingerprint(&to);
@@ -324,6 +333,43 @@ fn hop_with<C: Clone>(
     }
     next.url = to;
     Ok(next)
+}
+
+/// The redirects a crawl has answered so far: each request (by its
+/// fingerprint) that redirected, and the request it redirected to. A
+/// hop whose target was crawled or queued already is dropped by the
+/// seen set, so its chain (`Request::redirected_from`) does not reach
+/// the hops after it; these are found here: a hop from `a` to `b` whose
+/// answered redirects lead from `b` back to `a` closes a loop, in
+/// whatever order the loop's URLs were reached.
+#[derive(Debug, Default)]
+pub(crate) struct Answered {
+    next: std::collections::HashMap<u64, u64>,
+}
+
+/// How far [`Answered::hop`] walks the answered redirects (a longer
+/// loop has been stopped by `max_redirects` on its way anyway).
+const LONGEST_WALK: usize = 1024;
+
+impl Answered {
+    /// Notes that the request `from` redirected to the request `to`
+    /// (fingerprints), unless the redirects answered so far lead from
+    /// `to` back to `from`: then it is a loop, `true`, and nothing is
+    /// noted.
+    pub(crate) fn hop(&mut self, from: u64, to: u64) -> bool {
+        let mut at = to;
+        for _ in 0..=self.next.len().min(LONGEST_WALK) {
+            if at == from {
+                return true;
+            }
+            match self.next.get(&at) {
+                Some(&n) => at = n,
+                None => break,
+            }
+        }
+        self.next.insert(from, to);
+        false
+    }
 }
 
 /// Headers that describe a body, dropped with it.
@@ -537,6 +583,21 @@ mod tests {
     }
 
     #[test]
+    fn answered_hops_close_a_loop_in_any_order() {
+        let mut seen = Answered::default();
+        assert!(!seen.hop(1, 2));
+        assert!(!seen.hop(3, 1)); // a chain 3 -> 1 -> 2, no loop
+        assert!(seen.hop(2, 3)); // 2 -> 3 -> 1 -> 2
+        assert!(seen.hop(4, 4)); // to itself
+                                 // A loop is never noted: a walk from elsewhere ends.
+        assert!(seen.hop(2, 3));
+        assert!(!seen.hop(9, 3));
+        assert!(seen.hop(2, 9)); // 2 -> 9 -> 3 -> 1 -> 2
+        assert!(!seen.hop(2, 10)); // 2 redirects elsewhere now
+        assert!(seen.hop(10, 9)); // 10 -> 9 -> 3 -> 1 -> 2 -> 10
+    }
+
+    #[test]
     fn limits_and_loops() {
         let a = req("http://a.test/a");
         assert_eq!(
@@ -547,14 +608,14 @@ mod tests {
         // Back to the start, spelt differently: still the same page.
         let e = next(&b, 302, "HTTP://A.TEST:80/a", 10).unwrap_err();
         assert!(matches!(e, RedirectError::Loop(_)), "{e:?}");
+        let c = Url::parse("http://a.test/c").unwrap();
         assert_eq!(
             next(&b, 302, "/c", 1),
-            Err(RedirectError::TooMany { limit: 1 })
+            Err(RedirectError::TooMany { limit: 1, to: c })
         );
-        assert_eq!(
-            next(&a, 302, "/b", 0),
-            Err(RedirectError::TooMany { limit: 0 })
-        );
+        let e = next(&a, 302, "/b", 0).unwrap_err();
+        assert_eq!(e.target(), Some(&b.url));
+        assert!(matches!(e, RedirectError::TooMany { limit: 0, .. }));
         assert!(next(&b, 302, "/c", 2).is_ok());
     }
 }
@@ -583,8 +644,10 @@ mod examples {
 
     #[test]
     fn example_3() {
-        let e = solo_crawl::redirect::RedirectError::TooMany { limit: 3 };
+        let to = url::Url::parse("http://a.test/next").unwrap();
+        let e = solo_crawl::redirect::RedirectError::TooMany { limit: 3, to };
         assert_eq!(e.to_string(), "more than 3 redirects in a row (the limit)");
+        assert_eq!(e.target().map(url::Url::as_str), Some("http://a.test/next"));
     }
 
     #[test]

@@ -120,9 +120,11 @@ pub struct CrawlSettings {
     #[arg(long)]
     pub skip_nofollow_links: bool,
     /// Follow a <meta http-equiv="refresh"> like a redirect (through
-    /// the same rules, counted in --max-redirects) when its delay is at
-    /// most this many seconds (Scrapy's METAREFRESH_MAXDELAY); a refresh
-    /// to the page itself is never followed.
+    /// the same rules, counted in --max-redirects; the page's record has
+    /// `redirect_to`) when its delay is at most this many seconds
+    /// (Scrapy's METAREFRESH_MAXDELAY); the page itself is still
+    /// recorded and its links followed like any page's. A refresh to the
+    /// page itself is never followed.
     #[arg(long, default_value_t = 100.0, value_name = "S")]
     pub max_refresh_delay: f64,
     /// Do not follow <meta http-equiv="refresh">.
@@ -178,7 +180,9 @@ pub struct CrawlSettings {
     /// Redirects followed in a row (0: none). A redirect's target is
     /// crawled as a new request, so scope, robots.txt, the seen set,
     /// --max-pages and the host's limits apply to it; the redirect's
-    /// record has `redirect_to`, the target's `redirected_from`.
+    /// record has `redirect_to` (rebuild a chain by following it), the
+    /// target's `redirected_from`; a loop is the error of the hop that
+    /// closes it.
     #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
     pub max_redirects: u32,
     /// Extra attempts for a retryable failure: 408, 429, 5xx, a connection

@@ -340,6 +340,67 @@ fn meta_refresh_is_followed_through_the_frontier() {
     });
 }
 
+/// A page served with 200 and a meta refresh that is followed is a page
+/// like any other too (SEO audit 09: its record had no title, `noindex:
+/// false` on a noindex page, no canonical, and its links were never
+/// checked): its record keeps what it says, its links are followed (not
+/// from a nofollow page), and its refresh target is followed like a
+/// redirect's.
+#[test]
+fn a_followed_meta_refresh_page_keeps_its_own_data_and_links() {
+    solo::run(async {
+        let site = start(routes(vec![
+            ("/", page("root", &["/old", "/nf"])),
+            (
+                "/old",
+                html(concat!(
+                    r#"<title>Old page</title><meta name="robots" content="noindex">"#,
+                    r#"<link rel="canonical" href="/canon">"#,
+                    r#"<meta http-equiv="refresh" content="5; url=/new">"#,
+                    r#"<a href="/broken">x</a>"#
+                )),
+            ),
+            ("/new", page("new", &[])),
+            ("/canon", page("canon", &[])),
+            (
+                "/nf",
+                html(concat!(
+                    r#"<meta name="robots" content="nofollow">"#,
+                    r#"<meta http-equiv="refresh" content="0; url=/nf-target">"#,
+                    r#"<a href="/nf-link">x</a>"#
+                )),
+            ),
+            ("/nf-target", page("t", &[])),
+            ("/nf-link", page("l", &[])),
+        ]))
+        .await;
+        let cfg = Config {
+            obey_robots: true,
+            ..quick()
+        };
+        let (_, recs) = crawl_links(vec![site.base.clone()], cfg).await;
+        let u = |p: &str| site.url(p).to_string();
+        let old = record(&recs, "/old");
+        assert_eq!(old.title.as_deref(), Some("Old page"), "{old:?}");
+        assert!(old.noindex, "{old:?}");
+        assert_eq!(old.canonical.as_deref(), Some(u("/canon").as_str()));
+        assert_eq!(old.redirect_to.as_deref(), Some(u("/new").as_str()));
+        assert!(old.links >= 2, "{old:?}"); // /broken and the canonical
+        assert!(old.error.is_none(), "{old:?}");
+        // Its link is checked (a 404 here), its refresh followed.
+        assert_eq!(site.count("/broken"), 1);
+        assert_eq!(record(&recs, "/broken").status, Some(404));
+        let new = record(&recs, "/new");
+        assert_eq!(new.redirected_from, [u("/old")]);
+        assert_eq!(new.depth, 1);
+        // A nofollow page: its refresh is followed, its links are not.
+        let nf = record(&recs, "/nf");
+        assert!(nf.nofollow, "{nf:?}");
+        assert_eq!(site.count("/nf-target"), 1);
+        assert_eq!(site.count("/nf-link"), 0);
+    });
+}
+
 /// A refresh on a page in a legacy charset has its query in that
 /// charset, as the page's links have theirs (browsers and Scrapy alike).
 #[test]

@@ -718,3 +718,109 @@ fn a_redirect_back_to_the_same_url_with_a_new_cookie_is_followed() {
         );
     });
 }
+
+/// A loop whose URLs the site links each (the menu links the old URL, a
+/// newer page the new one) is a loop, whichever of them is fetched first
+/// (SEO audit 01: three records and no error). Every URL that redirects
+/// has its record with where it points, so each chain can be rebuilt
+/// from `redirect_to`, also when a later hop was reached first.
+#[test]
+fn a_loop_is_reported_when_the_site_links_each_of_its_urls() {
+    for links in [
+        [
+            "/loop1", "/loop2", "/chain2", "/chain1", "/tri-a", "/tri-c", "/tri-b",
+        ],
+        [
+            "/loop2", "/loop1", "/chain1", "/chain2", "/tri-b", "/tri-a", "/tri-c",
+        ],
+    ] {
+        solo::run(async {
+            let site = start(routes(vec![
+                ("/", page("root", &links)),
+                ("/loop1", SiteResponse::redirect(301, "/loop2")),
+                ("/loop2", SiteResponse::redirect(301, "/loop1")),
+                ("/tri-a", SiteResponse::redirect(302, "/tri-b")),
+                ("/tri-b", SiteResponse::redirect(307, "/tri-c")),
+                ("/tri-c", SiteResponse::redirect(308, "/tri-a")),
+                ("/chain1", SiteResponse::redirect(301, "/chain2")),
+                ("/chain2", SiteResponse::redirect(302, "/chain3")),
+                ("/chain3", SiteResponse::redirect(308, "/end")),
+                ("/end", page("end", &[])),
+            ]))
+            .await;
+            let (summary, recs) = crawl_links(vec![site.base.clone()], quick()).await;
+            let u = |p: &str| site.url(p).to_string();
+            let hops = [
+                ("/loop1", "/loop2"),
+                ("/loop2", "/loop1"),
+                ("/tri-a", "/tri-b"),
+                ("/tri-b", "/tri-c"),
+                ("/tri-c", "/tri-a"),
+                ("/chain1", "/chain2"),
+                ("/chain2", "/chain3"),
+                ("/chain3", "/end"),
+            ];
+            for (from, to) in hops {
+                assert_eq!(site.count(from), 1, "{from}");
+                let r = record(&recs, from);
+                assert!(r.status.is_some_and(|s| (301..=308).contains(&s)), "{r:?}");
+                assert_eq!(r.redirect_to.as_deref(), Some(u(to).as_str()), "{r:?}");
+            }
+            let loop_errors = |urls: &[&str]| {
+                urls.iter()
+                    .filter(|p| {
+                        let e = record(&recs, p).error.clone().unwrap_or_default();
+                        e.contains("redirect loop")
+                    })
+                    .count()
+            };
+            // The hop that closes each loop says so, as when one URL of
+            // the loop is linked.
+            assert_eq!(loop_errors(&["/loop1", "/loop2"]), 1, "{recs:#?}");
+            assert_eq!(loop_errors(&["/tri-a", "/tri-b", "/tri-c"]), 1, "{recs:#?}");
+            assert_eq!(loop_errors(&["/chain1", "/chain2", "/chain3"]), 0);
+            assert_eq!(summary.counts.errors.get("redirect"), Some(&2));
+            assert_eq!(site.count("/end"), 1);
+        });
+    }
+}
+
+/// The redirect that hits `max_redirects` says where it points: its
+/// `Location` came (SEO audit 06: `redirect_to` was null), and the error
+/// says the limit was reached.
+#[test]
+fn the_redirect_over_the_limit_records_its_target() {
+    solo::run(async {
+        let site = start(routes(vec![
+            ("/c1", SiteResponse::redirect(301, "/c2")),
+            ("/c2", SiteResponse::redirect(302, "/c3")),
+            ("/c3", SiteResponse::redirect(308, "end")),
+            ("/end", page("end", &[])),
+            ("/none", SiteResponse::redirect(301, "/end")),
+        ]))
+        .await;
+        let cfg = Config {
+            max_redirects: 2,
+            ..quick()
+        };
+        let (_, recs) = crawl_links(vec![site.url("/c1")], cfg).await;
+        let c3 = record(&recs, "/c3");
+        assert_eq!(c3.redirect_to.as_deref(), Some(site.url("/end").as_str()));
+        let e = c3.error.as_deref().unwrap_or_default();
+        assert!(e.contains("more than 2 redirects"), "{c3:?}");
+        assert_eq!(site.count("/end"), 0);
+        // Redirects off: the first hop is over the limit.
+        let cfg = Config {
+            max_redirects: 0,
+            ..quick()
+        };
+        let (_, recs) = crawl_links(vec![site.url("/none")], cfg).await;
+        let none = record(&recs, "/none");
+        assert_eq!(none.redirect_to.as_deref(), Some(site.url("/end").as_str()));
+        assert!(none
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("limit is 0"));
+    });
+}

@@ -287,6 +287,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             robots_for_sitemaps: RefCell::new(robots_for_sitemaps),
             archive: writer.archive(&self.output),
             start_origins,
+            answered: RefCell::default(),
         });
         // Cookie changes go to the store and the other workers.
         let queue = persist.then(|| writer.queue());

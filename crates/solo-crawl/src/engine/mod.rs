@@ -214,6 +214,9 @@ struct Shared<S: Spider, F> {
     /// (not of `--sitemap` URLs): the only ones `config.headers`'
     /// credentials go to.
     start_origins: std::collections::HashSet<url::Origin>,
+    /// The redirects answered so far (a loop whose hops were reached by
+    /// links of their own is found there).
+    answered: RefCell<redirect::Answered>,
 }
 
 /// How the start requests went.

@@ -258,6 +258,10 @@ async fn page<S: Spider, F: Fetch>(
                 cfg.max_redirects,
                 jar_changed,
             );
+            if let Ok(Some(r)) = followed {
+                let next = no_answered_loop(sh, &request, r.request, jar_changed);
+                followed = next.map(|request| Some(redirect::Redirect { request, ..r }));
+            }
             if let Err(redirect::RedirectError::Loop(to)) = &followed {
                 // A cookie wall seen by a crawl that keeps no cookies.
                 let no_jar = !cfg.cookies && request.extras().cookie_jar.is_none();
@@ -330,13 +334,12 @@ async fn page<S: Spider, F: Fetch>(
             if response.body().len() > cfg.parse_off_loop_bytes {
                 response.scan_off_loop().await;
             }
-            if ok && response.is_html() {
-                if let Some(next) = refresh(cfg, &request, &response) {
-                    // Followed like a redirect: no callback.
-                    let url = response.url().clone();
-                    return redirected(sh, host, request, record, url, f.status, next).await;
-                }
-            }
+            // A page with a refresh to follow is a page like any other
+            // (its record, callback and links), and a redirect too.
+            let refreshed = (ok && response.is_html())
+                .then(|| refresh(cfg, &request, &response))
+                .flatten()
+                .map(|next| next.and_then(|n| no_answered_loop(sh, &request, n, false)));
             if ok {
                 let parsed = sh
                     .spider
@@ -378,7 +381,11 @@ async fn page<S: Spider, F: Fetch>(
                     sh.stats.borrow_mut().counts.links_capped += 1;
                 }
             }
-            Report::answered(host, request, record, out, final_url, None)
+            let next = match refreshed {
+                Some(next) => hop_to(sh, &request, &mut record, &mut out, f.status, next).await,
+                None => None,
+            };
+            Report::answered(host, request, record, out, final_url, next)
         }
         Err(e) => {
             {
@@ -589,8 +596,8 @@ fn fill_head(record: &mut PageRecord, f: &Fetched) {
     record.bytes = f.body.len() as u64;
 }
 
-/// The report of an answer that redirects (a 3xx, or a meta refresh):
-/// the next request, or the error that stops the chain.
+/// The report of a 3xx answer: the next request, or the error that
+/// stops the chain.
 async fn redirected<S: Spider, F: Fetch>(
     sh: &Shared<S, F>,
     host: HostId,
@@ -601,7 +608,22 @@ async fn redirected<S: Spider, F: Fetch>(
     next: Result<Request<S::Callback>, redirect::RedirectError>,
 ) -> Report<S::Callback> {
     let mut out = Output::new();
-    let next = match next {
+    let next = hop_to(sh, &request, &mut record, &mut out, status, next).await;
+    Report::answered(host, request, record, out, final_url, next)
+}
+
+/// A redirect's (or a meta refresh's) next hop into `request`'s record:
+/// its target in `redirect_to`, and the request to send; or the error
+/// that stops the chain, also given to the spider's `on_error`.
+async fn hop_to<S: Spider, F: Fetch>(
+    sh: &Shared<S, F>,
+    request: &Request<S::Callback>,
+    record: &mut PageRecord,
+    out: &mut Output<S::Callback>,
+    status: u16,
+    next: Result<Request<S::Callback>, redirect::RedirectError>,
+) -> Option<Box<Request<S::Callback>>> {
+    match next {
         Ok(next) => {
             record.redirect_to = Some(redact_url(&next.url));
             Some(Box::new(next))
@@ -611,17 +633,16 @@ async fn redirected<S: Spider, F: Fetch>(
             sh.stats.borrow_mut().error(kind.as_str());
             let mut err = FetchError::new(kind, e.to_string());
             err.status = Some(status);
-            let handled = sh.spider.on_error(&request, Failure::Fetch(&err), &mut out);
+            let handled = sh.spider.on_error(request, Failure::Fetch(&err), out);
             let panicked = unwound(handled).await.err();
             record.redirect_to = e.target().map(redact_url);
             record.error = Some(redact_text(&err.to_string()).into_owned());
             if let Some(why) = panicked {
-                callback_panicked(sh, &mut record, &why);
+                callback_panicked(sh, record, &why);
             }
             None
         }
-    };
-    Report::answered(host, request, record, out, final_url, next)
+    }
 }
 
 /// The next hop of a page's `<meta http-equiv="refresh">`, if it is one
@@ -652,6 +673,28 @@ fn refresh<C: Clone>(
         redirect::set_method(&mut r, &hyper::Method::GET, false);
         r
     }))
+}
+
+/// `next`, the hop a redirect or refresh of `request` leads to, unless
+/// the redirects answered so far lead from it back to `request`: a loop
+/// whose other hops were reached by links of their own, so that
+/// `request`'s chain does not list them. The hop is noted for the
+/// others. With `revisit` (the answer changed the request's cookies: a
+/// cookie wall) a loop is followed, as [`redirect::follow_with`] does.
+fn no_answered_loop<S: Spider, F>(
+    sh: &Shared<S, F>,
+    request: &Request<S::Callback>,
+    next: Request<S::Callback>,
+    revisit: bool,
+) -> Result<Request<S::Callback>, redirect::RedirectError> {
+    let closes = sh
+        .answered
+        .borrow_mut()
+        .hop(request.fingerprint(), next.fingerprint());
+    if closes && !revisit {
+        return Err(redirect::RedirectError::Loop(next.url));
+    }
+    Ok(next)
 }
 
 /// What a 2xx page says about crawling it, into its record (`noindex`,
