@@ -334,7 +334,8 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                         let (p, stats, tx) = (p.clone(), self.sh.stats.clone(), self.sh.tx.clone());
                         let fp = request.key();
                         let handed = items.len();
-                        let piped = pipeline::run_page(p, items, stats.clone());
+                        let url = record.url.clone();
+                        let piped = pipeline::run_page(p, items, stats.clone(), url);
                         solo::spawn(async move {
                             let mut guard = PipeGuard {
                                 tx,
@@ -529,9 +530,10 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
     }
 }
 
-/// Sends a page's `Piped` report, even if a stage panics (then with no
-/// items, counted as an `item_panic` error): the page must leave the
-/// pipeline's backlog, or the crawl would never end.
+/// Sends a page's `Piped` report, even if its task ends without one (a
+/// stage's panic fails its item alone, so only a bug here or a dropped
+/// task: then with no items, counted as an `item_panic` error): the page
+/// must leave the pipeline's backlog, or the crawl would never end.
 struct PipeGuard<C> {
     tx: mpsc::Sender<Report<C>>,
     stats: Rc<RefCell<Stats>>,
