@@ -551,6 +551,50 @@ fn a_panicking_stage_fails_its_item_alone() {
     });
 }
 
+/// An item per page; on `/p/3` also one that does not serialize (serde_json
+/// wants string keys).
+struct BadKeys(Url);
+impl Spider for BadKeys {
+    type Callback = ();
+    fn start_requests(&self) -> Vec<Request<()>> {
+        vec![Request::new(self.0.clone(), ())]
+    }
+    async fn parse(&self, _: (), response: &Response, out: &mut Output<()>) {
+        for l in response.links() {
+            out.follow(Request::new(l.clone(), ()));
+        }
+        if response.url().path() == "/p/3" {
+            out.item(std::collections::HashMap::from([(vec![1u8], 1u32)]));
+        }
+        out.item(json!({"page": response.url().path()}));
+    }
+}
+
+#[test]
+fn an_item_that_does_not_serialize_is_told_with_its_page() {
+    solo::run(async {
+        let site = shop().await;
+        let buf = SharedBuf::default();
+        let out = OutputConfig {
+            items: Target::Buffer(buf.clone()),
+            ..Default::default()
+        };
+        let s = Crawler::new(BadKeys(site.url("/")), quick())
+            .output(out)
+            .run()
+            .await
+            .unwrap();
+        assert_eq!(s.counts.errors["item_serialize"], 1);
+        assert_eq!(lines(&buf).len(), PAGES + 1);
+        let want = format!(
+            "{}: Output::item could not serialize it: key must be a string",
+            site.url("/p/3")
+        );
+        assert_eq!(s.first_item_failure.as_deref(), Some(want.as_str()));
+        assert!(s.to_string().contains(&want), "{s}");
+    });
+}
+
 /// After the feed: reads the JSON array file as a kill would leave it.
 struct ReadBack {
     file: PathBuf,

@@ -323,8 +323,9 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 {
                     let mut st = self.sh.stats.borrow_mut();
                     st.counts.items += items.len() as u64;
-                    for _ in &item_errors {
-                        st.error("item_serialize");
+                    for e in &item_errors {
+                        let why = format!("Output::item could not serialize it: {e}");
+                        st.item_lost("item_serialize", &record.url, &why);
                     }
                 }
                 // Through the pipeline first: the record, items and done
