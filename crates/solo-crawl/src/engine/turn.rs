@@ -35,10 +35,12 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 );
             }
             // A full item pipeline holds new requests back, and so do
+            // items in the pipeline that may reach `max_items`, and
             // leases that may have been taken back (no step reached Redis
             // for the lease time): the next step's reply wakes the loop.
             let piped = self.pipelines.as_ref().map_or(0, |p| p.backlog());
             let held = self.pipelines.as_ref().is_some_and(|p| p.full())
+                || self.items_may_be_spent()
                 || self.remote.as_ref().is_some_and(|r| !r.leases_valid(now));
             if !interrupted && !held {
                 while self.frontier.in_flight() < concurrency {
@@ -138,6 +140,20 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             };
             n >= m
         })
+    }
+
+    /// The items kept and those still in the pipelines reach `max_items`:
+    /// no new request starts until the pipelines say how many they keep
+    /// (then the crawl stops, or goes on if they dropped some), so the
+    /// limit is not overshot by the pages fetched meanwhile.
+    fn items_may_be_spent(&self) -> bool {
+        match (self.sh.config.max_items, &self.pipelines) {
+            (Some(m), Some(p)) => {
+                let kept = self.sh.stats.borrow().counts.items_kept;
+                kept.saturating_add(p.backlog() as u64) >= m
+            }
+            _ => false,
+        }
     }
 
     /// The shared frontier's part of a loop turn: leases dropped by the
