@@ -85,8 +85,20 @@ pub struct Config {
     pub max_time: Option<Duration>,
     /// Stop gracefully once this many items came out of the spider
     /// (through the item pipelines, when there are: the items they kept),
-    /// as Scrapy's `CLOSESPIDER_ITEMCOUNT`; the items of pages in flight
-    /// may take the count a little past it.
+    /// as Scrapy's `CLOSESPIDER_ITEMCOUNT`: no new request starts,
+    /// [`Summary::stopped_by`](crate::Summary::stopped_by) says
+    /// `max_items`, and with `state_dir` the next run goes on from there.
+    ///
+    /// With pipelines, the items still inside them count too: while the
+    /// items kept and those in the pipelines make up the limit, no new
+    /// request starts; once the pipelines are through, the crawl stops,
+    /// or goes on if they dropped some. How far past the limit: the
+    /// requests in flight when it is reached finish (as in Scrapy) and
+    /// their items are kept, so at most `max_items - 1` plus the items of
+    /// the page that reached it plus those of the other pages then in
+    /// flight (fewer than [`concurrency`](Self::concurrency)). With one
+    /// request at a time: at most the items of the one page that reached
+    /// it.
     pub max_items: Option<u64>,
     /// Follow links only to the hosts of the start URLs (plus
     /// `allow_domains`); when false, any host.

@@ -33,6 +33,12 @@
 //! `--state`) its done mark are written together once its items are
 //! through.
 //!
+//! An item that a stage fails ([`ItemError::Failed`]) or panics on is lost
+//! alone: its page-mates go on through the later stages to the output.
+//! The loss is counted in `errors` (`item_failed`, `item_panic`); the
+//! first of each kind is logged (a warning) with its page's URL and why,
+//! and the first of all is [`Summary::first_item_failure`](crate::Summary::first_item_failure).
+//!
 //! # State that survives a resume
 //!
 //! With `--state`, a stage can keep keys (64-bit values: hashes of what
@@ -89,7 +95,9 @@ use kept::Kept;
 
 /// Why a stage did not pass an item on: dropped on purpose (Scrapy's
 /// `DropItem`: counted per reason in `items_dropped`), or failed (an
-/// error: counted in `errors` as `item_failed`; the crawl goes on).
+/// error: counted in `errors` as `item_failed`, the first one logged with
+/// its page; the crawl and the page's other items go on). A stage that
+/// panics fails its item alone in the same way, counted as `item_panic`.
 ///
 /// ```
 /// use solo_crawl::pipeline::ItemError;
@@ -240,6 +248,44 @@ pub trait Pipeline: 'static {
 }
 
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// Why an item did not come out of the stages.
+enum Lost {
+    /// A stage's `Err`.
+    Error(ItemError),
+    /// A stage panicked: which, and the panic's message.
+    Panic(String),
+}
+
+/// Runs `stage` (one item's call of a stage) to its end, or to a panic in
+/// it: then the panic's message. The item fails alone: its page-mates,
+/// run concurrently, go on; the stage's future is dropped, never polled
+/// again.
+async fn caught<T>(stage: impl Future<Output = T>) -> Result<T, String> {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::task::Poll;
+    let mut stage = std::pin::pin!(stage);
+    std::future::poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| stage.as_mut().poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(panic_message(&*payload))),
+        },
+    )
+    .await
+}
+
+/// A panic's message, when it has one.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (
+        payload.downcast_ref::<&str>(),
+        payload.downcast_ref::<String>(),
+    ) {
+        (Some(s), _) => (*s).to_owned(),
+        (_, Some(s)) => s.clone(),
+        _ => "a panic without a message".to_owned(),
+    }
+}
 
 /// [`Pipeline`] with boxed futures, so stages of different types sit in
 /// one list.
@@ -402,14 +448,41 @@ impl Pipelines {
         first.map_or(Ok(()), Err)
     }
 
-    /// Runs one item through every stage (waiting for a permit first).
+    /// Runs one item through every stage (waiting for a permit first). A
+    /// stage that panics fails the item alone: `ItemError::Failed`,
+    /// saying which stage panicked and why.
+    ///
+    /// ```
+    /// use solo_crawl::pipeline::{ItemError, Pipeline, Pipelines};
+    /// use serde_json::{json, Value};
+    /// struct Buggy;
+    /// impl Pipeline for Buggy {
+    ///     async fn process(&self, item: Value) -> Result<Value, ItemError> {
+    ///         let n = item["n"].as_u64().expect("a number");
+    ///         Ok(json!(n + 1))
+    ///     }
+    ///     fn name(&self) -> String {
+    ///         "buggy".into()
+    ///     }
+    /// }
+    /// let p = Pipelines::new().stage(Buggy);
+    /// solo::run(async move {
+    ///     assert_eq!(p.process_one(json!({"n": 1})).await, Ok(json!(2)));
+    ///     let e = p.process_one(json!({})).await.unwrap_err();
+    ///     assert_eq!(e, ItemError::failed("item pipeline buggy panicked: a number"));
+    /// });
+    /// ```
     pub async fn process_one(&self, item: Value) -> Result<Value, ItemError> {
-        self.process_kept(item).await.0
+        match self.process_kept(item).await.0 {
+            Ok(v) => Ok(v),
+            Err(Lost::Error(e)) => Err(e),
+            Err(Lost::Panic(why)) => Err(ItemError::Failed(why)),
+        }
     }
 
     /// [`process_one`](Self::process_one), and the keys the stages kept
     /// for the item (none unless the crawl keeps them).
-    async fn process_kept(&self, item: Value) -> (Result<Value, ItemError>, Kept) {
+    async fn process_kept(&self, item: Value) -> (Result<Value, Lost>, Kept) {
         let permit = self.permits.acquire().await;
         self.in_flight.set(self.in_flight.get() + 1);
         self.peak.set(self.peak.get().max(self.in_flight.get()));
@@ -422,7 +495,13 @@ impl Pipelines {
                 false => Checkpoint::none(),
             };
             result = match result {
-                Ok(item) => s.process(item, &checkpoint).await,
+                Ok(item) => match caught(s.process(item, &checkpoint)).await {
+                    Ok(r) => r.map_err(Lost::Error),
+                    Err(why) => Err(Lost::Panic(format!(
+                        "item pipeline {} panicked: {why}",
+                        s.name()
+                    ))),
+                },
                 Err(e) => Err(e),
             };
             kept.add(i, checkpoint);
@@ -464,16 +543,18 @@ impl Pipelines {
     }
 }
 
-/// Runs a page's items through `pipelines` (concurrently, within the
-/// permits); the kept ones in their order, and the keys the stages kept
-/// for all of them (stage index, key: to commit with the page). Drops
-/// and failures are counted in `stats`. The items count in the backlog
-/// from this call on (before the future first runs) until the engine,
-/// having written the page, calls [`Pipelines::release`].
+/// Runs the items of the page at `url` through `pipelines` (concurrently,
+/// within the permits); the kept ones in their order, and the keys the
+/// stages kept for all of them (stage index, key: to commit with the
+/// page). Drops and failures are counted in `stats`; an item whose stage
+/// fails or panics is lost alone, its page-mates go on. The items count
+/// in the backlog from this call on (before the future first runs) until
+/// the engine, having written the page, calls [`Pipelines::release`].
 pub(crate) fn run_page(
     pipelines: Rc<Pipelines>,
     items: Vec<Value>,
     stats: Rc<RefCell<Stats>>,
+    url: String,
 ) -> impl std::future::Future<Output = (Vec<Value>, Vec<(u32, u64)>)> {
     let n = items.len();
     pipelines.reserve(n);
@@ -490,13 +571,11 @@ pub(crate) fn run_page(
             keys.append(k);
             match r {
                 Ok(v) => kept.push(v),
-                Err(ItemError::Dropped(reason)) => {
+                Err(Lost::Error(ItemError::Dropped(reason))) => {
                     *st.counts.items_dropped.entry(reason).or_default() += 1;
                 }
-                Err(ItemError::Failed(e)) => {
-                    st.error("item_failed");
-                    st.first_item_failure.get_or_insert(e);
-                }
+                Err(Lost::Error(ItemError::Failed(e))) => st.item_lost("item_failed", &url, &e),
+                Err(Lost::Panic(why)) => st.item_lost("item_panic", &url, &why),
             }
         }
         st.counts.items_kept += kept.len() as u64;

@@ -289,7 +289,12 @@ impl<C> Output<C> {
     }
 
     /// Emits an item (anything `Serialize`; written as one JSON line, or a
-    /// CSV row). One that fails to serialize is counted as an error.
+    /// CSV row). One that fails to serialize (a map with keys that are
+    /// not strings, a `Serialize` impl that errs) is not written: it is
+    /// counted in `errors` as `item_serialize`, the first one logged (a
+    /// warning) with its page's URL and serde's message, which
+    /// [`Summary::first_item_failure`](crate::Summary::first_item_failure)
+    /// also says if no item was lost before.
     ///
     /// ```
     /// #[derive(serde::Serialize)] struct Quote { text: String }

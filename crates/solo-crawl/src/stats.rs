@@ -181,7 +181,9 @@ pub struct Stats {
     pub latency: Histogram,
     /// How late the 10 ms ticker woke.
     pub loop_lag: Histogram,
-    /// Why the item pipeline first failed an item.
+    /// Why an item was first lost to an error (a stage failed or
+    /// panicked, or it did not serialize): its page's URL, `: `, and the
+    /// error.
     pub first_item_failure: Option<String>,
 }
 
@@ -214,6 +216,26 @@ impl Stats {
         if error || status.is_some_and(|s| s >= 400) {
             self.counts.broken += 1;
         }
+    }
+
+    /// Counts an item of the page at `url` lost to an error of `kind`
+    /// (`item_failed`, `item_panic`, `item_serialize`) because of `why`.
+    /// The first of each kind is logged as a warning, the first of all
+    /// kept as [`first_item_failure`](Self::first_item_failure): both say
+    /// the page and why (credentials in URLs masked).
+    pub(crate) fn item_lost(&mut self, kind: &str, url: &str, why: &str) {
+        self.error(kind);
+        if self.counts.errors[kind] > 1 {
+            return;
+        }
+        let why = crate::secrets::redact_text(why);
+        tracing::warn!(
+            url,
+            kind,
+            "an item of {url} is lost ({kind}): {why} (the first {kind}; the summary's errors count them all)"
+        );
+        self.first_item_failure
+            .get_or_insert_with(|| format!("{url}: {why}"));
     }
 
     /// Counts one response with `status`.
@@ -326,8 +348,10 @@ pub struct Summary {
     /// The most bytes of response bodies held at once (never above
     /// [`Config::body_budget`](crate::Config::body_budget)).
     pub buffered_peak_bytes: u64,
-    /// Why the item pipeline first failed an item (the stage's message),
-    /// if it did.
+    /// Why an item was first lost to an error, if one was: its page's
+    /// URL, `: `, and the error (a stage's failure or panic, or the
+    /// serializer's; one of the `item_failed`, `item_panic`,
+    /// `item_serialize` counted in `errors`).
     pub first_item_failure: Option<String>,
 }
 
@@ -580,5 +604,55 @@ mod examples {
         if cfg!(target_os = "linux") {
             assert!(solo_crawl::stats::peak_rss().unwrap() > 0);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A log writer into a shared buffer.
+    #[derive(Clone, Default)]
+    struct Logged(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logged {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_lost_item_is_told_once_per_kind_with_its_page() {
+        let logged = Logged::default();
+        let writer = logged.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let mut st = Stats::default();
+        tracing::subscriber::with_default(subscriber, || {
+            st.item_lost("item_failed", "http://a.test/1", "locked");
+            st.item_lost("item_failed", "http://a.test/2", "locked");
+            st.item_lost("item_serialize", "http://a.test/3", "key must be a string");
+            st.item_lost("item_panic", "http://a.test/4", "http://u:pw@b.test/ broke");
+        });
+        assert_eq!(st.counts.errors["item_failed"], 2);
+        assert_eq!(st.counts.errors["item_serialize"], 1);
+        assert_eq!(
+            st.first_item_failure.as_deref(),
+            Some("http://a.test/1: locked")
+        );
+        let text = String::from_utf8(logged.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[0].contains("WARN"), "{text}");
+        assert!(lines[0].contains("an item of http://a.test/1 is lost (item_failed): locked"));
+        assert!(lines[1].contains("http://a.test/3 is lost (item_serialize): key must be a string"));
+        assert!(!text.contains("pw"), "credentials masked: {text}");
     }
 }

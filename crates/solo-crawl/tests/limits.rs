@@ -9,7 +9,10 @@ use std::time::Duration;
 use common::*;
 use solo_crawl::demo_site::SiteResponse;
 use solo_crawl::output::SharedBuf;
-use solo_crawl::{Config, Crawler, Output, OutputConfig, Request, Response, Spider, Target};
+use solo_crawl::{
+    Config, Crawler, ItemError, Output, OutputConfig, Pipeline, Pipelines, Request, Response,
+    Spider, Target,
+};
 
 /// A chain of `n` pages, `/p/0` -> `/p/1` -> ..., each answered after
 /// `slow`.
@@ -118,4 +121,54 @@ fn an_item_count_stops_the_crawl() {
         .unwrap_err();
         assert!(e.to_string().contains("max_time"), "{e}");
     });
+}
+
+/// A slow stage (as a database committing in batches) that drops the
+/// items of odd pages when asked to.
+struct SlowStage {
+    drop_odd: bool,
+}
+
+impl Pipeline for SlowStage {
+    async fn process(&self, item: serde_json::Value) -> Result<serde_json::Value, ItemError> {
+        solo::sleep(Duration::from_millis(40)).await;
+        let page: usize = item["page"].as_str().unwrap()[3..].parse().unwrap();
+        if self.drop_odd && page % 2 == 1 {
+            return Err(ItemError::dropped("odd"));
+        }
+        Ok(item)
+    }
+}
+
+/// With pipelines, the items still inside them count: no page is fetched
+/// while they may make up the limit (the crawl went on fetching while a
+/// slow stage held them); items they drop do not count.
+#[test]
+fn an_item_count_with_pipelines_counts_the_items_inside_them() {
+    for drop_odd in [false, true] {
+        solo::run(async {
+            let site = chain(40, Duration::ZERO).await;
+            let cfg = Config {
+                concurrency: 1,
+                max_items: Some(5),
+                ..quick()
+            };
+            let summary = Crawler::new(Items(site.url("/p/0")), cfg)
+                .output(OutputConfig {
+                    pages: Target::Discard,
+                    ..Default::default()
+                })
+                .pipelines(Pipelines::new().stage(SlowStage { drop_odd }))
+                .run()
+                .await
+                .unwrap();
+            assert_eq!(summary.stopped_by.as_deref(), Some("max_items"));
+            assert_eq!(summary.counts.items_kept, 5, "drop_odd {drop_odd}");
+            // One request at a time, one item a page: the page that
+            // makes the fifth kept item is the last one fetched.
+            let last = if drop_odd { 8 } else { 4 };
+            assert_eq!(summary.counts.pages, last + 1, "drop_odd {drop_odd}");
+            assert_eq!(site.count(&format!("/p/{}", last + 1)), 0);
+        });
+    }
 }

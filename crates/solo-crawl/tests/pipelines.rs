@@ -186,10 +186,11 @@ fn a_failing_stage_counts_errors_and_the_crawl_goes_on() {
         let p = Pipelines::new().stage(FailReviews);
         let s = run(ShopSpider::new(&site), quick(), p, buf.clone()).await;
         assert_eq!(s.counts.errors["item_failed"], 80);
-        assert_eq!(
-            s.first_item_failure.as_deref(),
-            Some("reviews table is locked")
-        );
+        // The first failure says its page and the stage's error.
+        let first = s.first_item_failure.as_deref().unwrap();
+        let page = site.url("/p/").to_string();
+        assert!(first.starts_with(&page), "{first}");
+        assert!(first.ends_with(": reviews table is locked"), "{first}");
         assert!(s.to_string().contains("reviews table is locked"));
         assert_eq!(lines(&buf).len(), 120);
         assert_eq!(s.counts.pages, PAGES as u64 + 1);
@@ -500,28 +501,97 @@ fn a_stage_that_cannot_open_stops_the_crawl_before_it_starts() {
 struct Panics;
 impl Pipeline for Panics {
     async fn process(&self, item: Value) -> Result<Value, ItemError> {
+        // Its page-mates are still inside the stage when it panics.
+        solo::sleep(Duration::from_millis(u64::from(item["seq"] != 0))).await;
         if item["page"] == 7 && item["seq"] == 0 {
             panic!("a bug in a stage");
         }
         Ok(item)
     }
+    fn name(&self) -> String {
+        "panics".into()
+    }
 }
 
+/// Counts the items that reach it.
+struct Reached(Rc<Cell<usize>>);
+impl Pipeline for Reached {
+    async fn process(&self, item: Value) -> Result<Value, ItemError> {
+        self.0.set(self.0.get() + 1);
+        Ok(item)
+    }
+}
+
+/// As a stage that fails an item: the panicking item is lost alone, its
+/// page-mates go on through the later stages and to the output.
 #[test]
-fn a_panicking_stage_loses_its_page_items_not_the_crawl() {
+fn a_panicking_stage_fails_its_item_alone() {
     solo::run(async {
         let site = shop().await;
         let buf = SharedBuf::default();
-        let s = run(
-            ShopSpider::new(&site),
-            quick(),
-            Pipelines::new().stage(Panics),
-            buf.clone(),
-        )
-        .await;
-        assert_eq!(s.counts.errors["item_panic"], 1);
+        let reached = Rc::new(Cell::new(0));
+        let p = Pipelines::new()
+            .stage(Panics)
+            .stage(Reached(reached.clone()));
+        let s = run(ShopSpider::new(&site), quick(), p, buf.clone()).await;
+        assert_eq!(s.counts.errors["item_panic"], 1, "{:?}", s.counts.errors);
         assert_eq!(s.counts.pages, PAGES as u64 + 1);
-        assert_eq!(lines(&buf).len(), 200 - PER_PAGE);
+        let out = lines(&buf);
+        assert_eq!(out.len(), 200 - 1);
+        assert_eq!(reached.get(), 200 - 1);
+        assert_eq!(s.counts.items_kept, 200 - 1);
+        let page7: Vec<_> = out.iter().filter(|i| i["page"] == 7).collect();
+        assert_eq!(page7.len(), PER_PAGE - 1, "{page7:?}");
+        let first = s.first_item_failure.as_deref().unwrap();
+        let page = site.url("/p/7").to_string();
+        assert_eq!(
+            first,
+            format!("{page}: item pipeline panics panicked: a bug in a stage")
+        );
+    });
+}
+
+/// An item per page; on `/p/3` also one that does not serialize (serde_json
+/// wants string keys).
+struct BadKeys(Url);
+impl Spider for BadKeys {
+    type Callback = ();
+    fn start_requests(&self) -> Vec<Request<()>> {
+        vec![Request::new(self.0.clone(), ())]
+    }
+    async fn parse(&self, _: (), response: &Response, out: &mut Output<()>) {
+        for l in response.links() {
+            out.follow(Request::new(l.clone(), ()));
+        }
+        if response.url().path() == "/p/3" {
+            out.item(std::collections::HashMap::from([(vec![1u8], 1u32)]));
+        }
+        out.item(json!({"page": response.url().path()}));
+    }
+}
+
+#[test]
+fn an_item_that_does_not_serialize_is_told_with_its_page() {
+    solo::run(async {
+        let site = shop().await;
+        let buf = SharedBuf::default();
+        let out = OutputConfig {
+            items: Target::Buffer(buf.clone()),
+            ..Default::default()
+        };
+        let s = Crawler::new(BadKeys(site.url("/")), quick())
+            .output(out)
+            .run()
+            .await
+            .unwrap();
+        assert_eq!(s.counts.errors["item_serialize"], 1);
+        assert_eq!(lines(&buf).len(), PAGES + 1);
+        let want = format!(
+            "{}: Output::item could not serialize it: key must be a string",
+            site.url("/p/3")
+        );
+        assert_eq!(s.first_item_failure.as_deref(), Some(want.as_str()));
+        assert!(s.to_string().contains(&want), "{s}");
     });
 }
 

@@ -35,10 +35,12 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 );
             }
             // A full item pipeline holds new requests back, and so do
+            // items in the pipeline that may reach `max_items`, and
             // leases that may have been taken back (no step reached Redis
             // for the lease time): the next step's reply wakes the loop.
             let piped = self.pipelines.as_ref().map_or(0, |p| p.backlog());
             let held = self.pipelines.as_ref().is_some_and(|p| p.full())
+                || self.items_may_be_spent()
                 || self.remote.as_ref().is_some_and(|r| !r.leases_valid(now));
             if !interrupted && !held {
                 while self.frontier.in_flight() < concurrency {
@@ -138,6 +140,20 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             };
             n >= m
         })
+    }
+
+    /// The items kept and those still in the pipelines reach `max_items`:
+    /// no new request starts until the pipelines say how many they keep
+    /// (then the crawl stops, or goes on if they dropped some), so the
+    /// limit is not overshot by the pages fetched meanwhile.
+    fn items_may_be_spent(&self) -> bool {
+        match (self.sh.config.max_items, &self.pipelines) {
+            (Some(m), Some(p)) => {
+                let kept = self.sh.stats.borrow().counts.items_kept;
+                kept.saturating_add(p.backlog() as u64) >= m
+            }
+            _ => false,
+        }
     }
 
     /// The shared frontier's part of a loop turn: leases dropped by the
@@ -327,8 +343,9 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 {
                     let mut st = self.sh.stats.borrow_mut();
                     st.counts.items += items.len() as u64;
-                    for _ in &item_errors {
-                        st.error("item_serialize");
+                    for e in &item_errors {
+                        let why = format!("Output::item could not serialize it: {e}");
+                        st.item_lost("item_serialize", &record.url, &why);
                     }
                 }
                 // Through the pipeline first: the record, items and done
@@ -338,7 +355,8 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                         let (p, stats, tx) = (p.clone(), self.sh.stats.clone(), self.sh.tx.clone());
                         let fp = request.key();
                         let handed = items.len();
-                        let piped = pipeline::run_page(p, items, stats.clone());
+                        let url = record.url.clone();
+                        let piped = pipeline::run_page(p, items, stats.clone(), url);
                         solo::spawn(async move {
                             let mut guard = PipeGuard {
                                 tx,
@@ -533,9 +551,10 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
     }
 }
 
-/// Sends a page's `Piped` report, even if a stage panics (then with no
-/// items, counted as an `item_panic` error): the page must leave the
-/// pipeline's backlog, or the crawl would never end.
+/// Sends a page's `Piped` report, even if its task ends without one (a
+/// stage's panic fails its item alone, so only a bug here or a dropped
+/// task: then with no items, counted as an `item_panic` error): the page
+/// must leave the pipeline's backlog, or the crawl would never end.
 struct PipeGuard<C> {
     tx: mpsc::Sender<Report<C>>,
     stats: Rc<RefCell<Stats>>,
