@@ -5,20 +5,26 @@
 --                        low 48 bits as integers, so each bucket is an
 --                        intset of 8 bytes per URL (up to
 --                        set-max-intset-entries, 512 by default: 33 M URLs)
---   P..layout      STRING  "2": the key layout below (a crawl started by
---                        another layout is refused, not mixed up)
+--   P..layout      STRING  "3": the key layout below (a crawl started by
+--                        another layout is refused, not mixed up; one of
+--                        layout 2, whose host states lack FIRST, is taken
+--                        over: its older workers then stop)
 --   P..q:HOST:RANK LIST  queued requests of HOST of one RANK (13 hex
 --                        digits: highest priority, then shallowest sorts
 --                        first), JSON, oldest first
 --   P..r:HOST      ZSET  the RANKs of HOST's non-empty lists (all scored
 --                        0, so in RANK order); a rank whose list ran dry
 --                        may stay until a pop finds it empty
---   P..host        HASH  HOST -> "LEASED QUEUED NEXT CRAWLDELAY RULES": its
---                        requests leased now, queued (in its lists),
+--   P..host        HASH  HOST -> "LEASED QUEUED NEXT CRAWLDELAY RULES FIRST":
+--                        its requests leased now, queued (in its lists),
 --                        the ms its delay ends, its Crawl-delay in ms,
 --                        1 once a worker knows its robots.txt (until
 --                        then, with robots obeyed, one lease at a time:
---                        its Crawl-delay may be coming); absent: all 0
+--                        its Crawl-delay may be coming), and a RANK no
+--                        non-empty list of it is below (its list may have
+--                        run dry), or nothing when not known: a lease
+--                        pops from it without asking P..r:HOST; absent:
+--                        all 0
 --   P..ready       ZSET  HOST -> ms it may start again; holds exactly the
 --                        hosts with queued requests and a free slot
 --   P..shed        HASH  HOST -> "LIMIT ANSWERS BURST": the overload
@@ -91,8 +97,9 @@
 -- and writes it back with one HSET, ends its leases with one HMGET and one
 -- HDEL, takes new ones with one HSET and moves hosts in and out of READY
 -- with one ZADD and one ZREM; only the seen set (one SADD per new URL) and
--- the queues (one push per host and rank and step, one ZRANGE and one
--- LPOP per host leased) are touched per URL or host. (One sorted set per
+-- the queues (one push per host and rank and step, one LPOP per host
+-- leased, and a ZRANGE when the host's FIRST rank is not known: after a
+-- list ran dry) are touched per URL or host. (One sorted set per
 -- host, members prefixed by rank and a sequence number, was simpler but
 -- cost ~30 % more Redis CPU per page and 291 against 158 bytes per
 -- queued request: docs/distributed.md.) Cookies cost one ZRANGEBYSCORE
@@ -128,8 +135,13 @@ local function ranks(h) return P .. 'r:' .. h end
 local function leases(w) return P .. 'leases:' .. w end
 -- The layout: a crawl that another version of solo-crawl started (its
 -- keys are shaped otherwise) is refused, not mixed up.
-local LAYOUT = '2'
+local LAYOUT = '3'
 local layout = redis.call('GET', P .. 'layout')
+if layout == '2' then
+  -- Layout 2's host states are layout 3's with FIRST not known.
+  redis.call('SET', P .. 'layout', LAYOUT)
+  layout = LAYOUT
+end
 if not layout and joined then
   return redis.error_reply('LOST the crawl is gone from this Redis (restarted without persistence, flushed, its keys deleted, or evicted: maxmemory-policy must be noeviction) while this worker was on it: its queue, seen set and progress are lost; the pages written so far are in the outputs. Start it again (with a new --crawl-id to keep apart what the outputs have), and turn on persistence (appendonly yes) for crawls that must survive a restart')
 end
@@ -178,7 +190,7 @@ end
 
 -- Host state, read once per step and written back once at its end:
 -- {leased, queued, next, crawl_delay, rules} (see P..host above).
-local LEASED, QUEUED, NEXT, CDELAY, RULES = 1, 2, 3, 4, 5
+local LEASED, QUEUED, NEXT, CDELAY, RULES, FIRST = 1, 2, 3, 4, 5, 6
 local hs = {}
 local dirty = {}   -- HOST -> true: its state changed
 local touched = {} -- HOST -> true: its place in READY may have changed
@@ -194,8 +206,8 @@ local function load_hosts(list)
   if #need == 0 then return end
   local vals = batched('HMGET', HOST, need)
   for j, h in ipairs(need) do
-    local a, b, c, d, e = string.match(vals[j] or '', '^(%d+) (%d+) (%d+) (%d+) (%d+)$')
-    hs[h] = {tonumber(a) or 0, tonumber(b) or 0, tonumber(c) or 0, tonumber(d) or 0, tonumber(e) or 0}
+    local a, b, c, d, e, f = string.match(vals[j] or '', '^(%d+) (%d+) (%d+) (%d+) (%d+) ?(%x*)$')
+    hs[h] = {tonumber(a) or 0, tonumber(b) or 0, tonumber(c) or 0, tonumber(d) or 0, tonumber(e) or 0, f ~= '' and f or nil}
   end
 end
 local function host(h)
@@ -530,6 +542,7 @@ for _, h in ipairs(pushed) do
   local s = hs[h]
   local opened = {}
   for rank, l in pairs(pushes[h]) do
+    if s[FIRST] and rank < s[FIRST] then s[FIRST] = rank end
     local len, n = 0, #l[1] + #l[2]
     if #l[2] > 0 then len = batched('RPUSH', q(h, rank), l[2]) end
     if #l[1] > 0 then len = batched('LPUSH', q(h, rank), l[1]) end
@@ -614,8 +627,9 @@ if budget > 0 then
       -- the lowest rank first; a list found empty leaves the ranks
       local nr = 0
       while nr < k do
-        local rank = redis.call('ZRANGE', ranks(h), '0', '0')[1]
+        local rank = s[FIRST] or redis.call('ZRANGE', ranks(h), '0', '0')[1]
         if not rank then break end
+        s[FIRST] = rank
         local asked = k - nr
         local reqs = redis.call('LPOP', q(h, rank), int(asked))
         local m = reqs and #reqs or 0
@@ -624,7 +638,10 @@ if budget > 0 then
           got[#got + 1] = rank .. reqs[j]
         end
         nr = nr + m
-        if m < asked then redis.call('ZREM', ranks(h), rank) end
+        if m < asked then
+          redis.call('ZREM', ranks(h), rank)
+          s[FIRST] = nil
+        end
       end
       budget = budget - nr
       s[LEASED] = s[LEASED] + nr
@@ -669,7 +686,7 @@ for h in pairs(dirty) do
     dels[#dels + 1] = h
   else
     sets[#sets + 1] = h
-    sets[#sets + 1] = string.format('%d %d %d %d %d', s[LEASED], s[QUEUED], s[NEXT], s[CDELAY], s[RULES])
+    sets[#sets + 1] = string.format('%d %d %d %d %d %s', s[LEASED], s[QUEUED], s[NEXT], s[CDELAY], s[RULES], s[FIRST] or '')
   end
 end
 batched('HSET', HOST, sets)

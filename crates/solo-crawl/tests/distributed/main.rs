@@ -463,6 +463,41 @@ fn a_crawl_laid_out_by_another_version_is_refused_in_one_sentence() {
     assert_eq!(redis.cmd(&["HGET", "solo:{old}:stats", "queued"]), "3");
 }
 
+/// A crawl that layout 2 (before the host states kept their first rank)
+/// laid out is taken over by this version and finished: its host states
+/// are read without that rank (asked of the ranks' set), and its mark
+/// becomes 3, so a worker of the older version now refuses it.
+#[test]
+fn a_crawl_of_the_previous_layout_is_taken_over_and_finished() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(2, 40, Duration::from_millis(60));
+    let redis = Redis::start();
+    let dir = TempDir::new("prev");
+    let outs = vec![dir.path("first.jsonl"), dir.path("then.jsonl")];
+    // A first slice leaves work queued.
+    let first = spawn(&shared(&site, &redis, "prev", &outs[0], &["--per-host=1", "--max-time=1s"]));
+    let (code, err) = wait(first, LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(lines(&outs[0]) < site.all().len(), "the first slice did it all");
+    // What layout 2 would have written: host states of five numbers.
+    let downgrade = "local all = redis.call('HGETALL', KEYS[1]) local n = 0 \
+        for i = 1, #all, 2 do \
+          local five, first = string.match(all[i + 1], '^(%d+ %d+ %d+ %d+ %d+) ?(%x*)$') \
+          if first ~= '' then n = n + 1 end \
+          redis.call('HSET', KEYS[1], all[i], five) \
+        end \
+        redis.call('SET', KEYS[2], '2') return n";
+    let had_first = redis.cmd(&["EVAL", downgrade, "2", "solo:{prev}:host", "solo:{prev}:layout"]);
+    assert_ne!(had_first, ":0", "no host state kept its first rank");
+    let then = spawn(&worker(&redis, "prev", &outs[1]));
+    let (code, err) = wait(then, LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(redis.cmd(&["GET", "solo:{prev}:layout"]), "3");
+    assert_all_pages(&site, &outs);
+}
+
 #[test]
 fn a_redis_restart_mid_crawl_loses_nothing() {
     if !redis_available() {
