@@ -1138,3 +1138,38 @@ fn max_pages_does_not_fetch_every_seed_hosts_robots_txt() {
         assert_eq!(summary.filtered["max_pages"], 16, "{summary}");
     });
 }
+
+/// RFC 3986 6.2.2: URLs that differ only in the case of a percent-escape
+/// or in an escaped unreserved character are one page (w3lib's
+/// `canonicalize_url`): fetched once, as the first link wrote it.
+#[test]
+fn equivalent_percent_escapes_are_one_page() {
+    solo::run(async {
+        let site = start(|path: String| async move {
+            match path.as_str() {
+                "/" => page(
+                    "root",
+                    &[
+                        "/caf%c3%a9.html",
+                        "/caf%C3%A9.html",
+                        "/%7Euser.html",
+                        "/~user.html",
+                        "/q?a=%7e",
+                        "/q?a=~",
+                    ],
+                ),
+                _ => page("leaf", &[]),
+            }
+        })
+        .await;
+        let (summary, recs) = crawl_links(vec![site.base.clone()], quick()).await;
+        assert_eq!(
+            record_paths(&recs),
+            ["/", "/%7Euser.html", "/caf%c3%a9.html", "/q?a=%7e"],
+            "{:?}",
+            site.paths()
+        );
+        assert_eq!(site.paths().len(), 4);
+        assert_eq!(summary.filtered["seen"], 3);
+    });
+}

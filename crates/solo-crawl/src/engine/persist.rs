@@ -103,16 +103,25 @@ fn enqueue_op<C: serde::Serialize>(fp: u64, req: &Request<C>, spilled: bool) -> 
 
 /// Stored requests, decoded; an error naming the database if any does
 /// not decode (the rows were changed, or another spider wrote them).
+/// A request stored under a key its fingerprint no longer gives (its
+/// URL's canonical form changed since: a state written before
+/// percent-escapes were normalised) keeps the stored key, so that its
+/// done mark finds its row.
 pub(super) fn decode_all<C: serde::de::DeserializeOwned>(
-    rows: &[String],
+    rows: &[crate::store::StoredRequest],
     db: &Path,
 ) -> Result<Vec<Request<C>>, String> {
     let mut first = None;
     let mut bad = 0;
     let requests: Vec<Request<C>> = rows
         .iter()
-        .filter_map(|d| match serde_json::from_str(d) {
-            Ok(r) => Some(crate::recrawl::restored(r)),
+        .filter_map(|(fp, d)| match serde_json::from_str::<Request<C>>(d) {
+            Ok(mut r) => {
+                if r.key() != *fp {
+                    r.extras_mut().store_key = Some(*fp);
+                }
+                Some(crate::recrawl::restored(r))
+            }
             Err(e) => {
                 bad += 1;
                 first.get_or_insert(e);
