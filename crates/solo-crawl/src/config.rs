@@ -72,6 +72,14 @@ pub struct Config {
     /// default.
     pub overload_backoff: bool,
     /// Pages deeper than this are not requested (start URLs are depth 0).
+    /// Depth is the shortest path: a URL found again by a shorter path is
+    /// taken again at the smaller depth (a queued request moves up; a page
+    /// already fetched is fetched again, a second record, so its links
+    /// within the limit are reached). The seen set then keeps each URL's
+    /// depth (16 bytes a URL instead of 8). Not with a Redis frontier,
+    /// whose seen set has no depths (a URL is taken once), nor for pages
+    /// fetched before a `--state` crawl was stopped (their depths are not
+    /// stored).
     pub depth_limit: Option<u32>,
     /// Stop scheduling new pages after this many (with a Redis frontier:
     /// once this many page records are written over all workers; see

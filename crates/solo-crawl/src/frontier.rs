@@ -1,7 +1,8 @@
 //! The scheduler: which request goes next.
 //!
 //! Owns: the seen set (fingerprints of every request ever accepted but
-//! `dont_filter` ones: method, canonical URL, body, cookie jar), the
+//! `dont_filter` ones: method, canonical URL, body, cookie jar; with a
+//! depth limit each one's smallest depth, see [`seen`]), the
 //! per-host queues, and the rules a URL must pass to be queued — http or
 //! https, depth limit, max pages, scope (start hosts and allowed domains),
 //! allow/deny regexes, not seen before — and to be dequeued: its host has a
@@ -30,6 +31,9 @@ use crate::per_ip::{GroupId, PerIp};
 use crate::request::Request;
 use crate::robots::RobotsRules;
 use crate::throttle::{AutoThrottle, HostLimit};
+
+mod seen;
+use seen::{Met, Seen};
 
 /// A host's index in the frontier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -76,7 +80,8 @@ const UNSPILL_BATCH: usize = 10_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Rejected {
-    /// Its canonical URL was queued before.
+    /// Its canonical URL was queued before (with a depth limit: at the
+    /// same depth or a smaller one).
     Seen,
     /// Not http or https, or no host.
     Scheme,
@@ -136,6 +141,9 @@ struct Entry<C> {
     priority: i32,
     depth: u32,
     seq: u64,
+    /// Its fingerprint, for the stale check (`None`: `dont_filter`, a
+    /// retry, or no depths kept).
+    fp: Option<u64>,
     request: Request<C>,
 }
 
@@ -275,7 +283,7 @@ pub struct Frontier<C> {
     /// The per-IP groups, with a per-IP limit.
     per_ip: Option<PerIp>,
 
-    seen: SeenSet,
+    seen: Seen,
     hosts: Vec<Host<C>>,
     host_index: HashMap<String, HostId>,
     start_hosts: HashSet<String>,
@@ -345,7 +353,7 @@ impl<C> Frontier<C> {
             deny: config.deny.clone(),
             obey_robots: config.obey_robots,
             per_ip: config.per_ip.map(PerIp::new),
-            seen: SeenSet::default(),
+            seen: Seen::new(config.depth_limit.is_some()),
             hosts: Vec::new(),
             host_index: HashMap::new(),
             start_hosts: HashSet::new(),
@@ -376,6 +384,8 @@ impl<C> Frontier<C> {
     /// once leased.
     pub(crate) fn set_remote(&mut self) {
         self.remote = true;
+        // Redis's seen set has no depths: a URL is taken once.
+        self.seen = Seen::new(false);
     }
 
     /// Queues a start request: its host joins the crawl's scope, and the
@@ -422,6 +432,7 @@ impl<C> Frontier<C> {
         }
         match r {
             Ok(fp) => {
+                let stale_check = (!request.extras().dont_filter).then_some(fp);
                 let fp = self.mark_seen(&mut request, fp);
                 let x = request.extras();
                 if x.requisite > 0 && x.requisite_page && self.follows_as_link(&request) {
@@ -434,7 +445,7 @@ impl<C> Frontier<C> {
                 } else if spill {
                     self.spilled += 1;
                 } else {
-                    self.enqueue(request);
+                    self.enqueue(request, stale_check);
                 }
             }
             Err(why) => self.count(why),
@@ -451,7 +462,7 @@ impl<C> Frontier<C> {
             request.extras_mut().store_key = Some(key);
             key
         } else {
-            self.seen.insert(fp);
+            self.seen.insert(fp, request.depth);
             fp
         }
     }
@@ -506,7 +517,9 @@ impl<C> Frontier<C> {
     fn check(&self, request: &Request<C>, start: bool) -> Result<u64, Rejected> {
         self.admits(request, start)?;
         let fp = request.fingerprint();
-        if !request.extras().dont_filter && self.seen.contains(&fp) {
+        // With a depth limit, a URL found again by a shorter path is taken
+        // again at the smaller depth (see `seen`).
+        if !request.extras().dont_filter && self.seen.met(fp, request.depth) == Met::Seen {
             return Err(Rejected::Seen);
         }
         Ok(fp)
@@ -569,13 +582,14 @@ impl<C> Frontier<C> {
             })
     }
 
-    fn enqueue(&mut self, request: Request<C>) {
+    fn enqueue(&mut self, request: Request<C>, fp: Option<u64>) {
         let host = self.host_of(&request.url);
         self.seq += 1;
         self.hosts[host.0].queue.push(Entry {
             priority: request.priority,
             depth: request.depth,
             seq: self.seq,
+            fp,
             request,
         });
         self.queued += 1;
@@ -655,6 +669,7 @@ impl<C> Frontier<C> {
                 priority: i32::MAX,
                 depth: 0,
                 seq: self.seq,
+                fp: None,
                 request: d.request,
             });
             self.queued += 1;
@@ -711,6 +726,14 @@ impl<C> Frontier<C> {
             }
             let entry = hs.queue.pop().expect("non-empty");
             self.queued -= 1;
+            if entry
+                .fp
+                .is_some_and(|fp| self.seen.is_stale(fp, entry.request.depth))
+            {
+                // Taken again by a shorter path: that entry goes instead.
+                self.reschedule(host, Some(now));
+                continue;
+            }
             if let RobotsState::Ready(rules) = &hs.robots {
                 if !rules.allowed(&entry.request.url) {
                     let url = crate::secrets::redact_url(&entry.request.url);
@@ -1068,7 +1091,7 @@ impl<C> Frontier<C> {
     /// Forgets the URLs seen (a worker of a shared crawl whose Redis went
     /// back to an earlier state: Redis's seen set decides again).
     pub(crate) fn forget_seen(&mut self) {
-        self.seen = SeenSet::default();
+        self.seen.clear();
     }
 
     /// The key (`host:port`) of `host`.
@@ -1092,8 +1115,7 @@ impl<C> Frontier<C> {
     /// count against the budget (requests in flight at the stop are
     /// queued again and count when started).
     pub(crate) fn restore_progress(&mut self, seen: &[u64], pages_done: u64, spilled: u64) {
-        self.seen.reserve(seen.len());
-        self.seen.extend(seen.iter().copied());
+        self.seen.extend(seen);
         self.dispatched = pages_done;
         self.pages_done = pages_done;
         self.spilled = spilled;
@@ -1120,7 +1142,14 @@ impl<C> Frontier<C> {
             }
             return;
         }
-        self.enqueue(request);
+        let fp = match &self.seen {
+            Seen::Depths(_) if !request.extras().dont_filter => Some(request.fingerprint()),
+            _ => None,
+        };
+        if let Some(fp) = fp {
+            self.seen.restored(fp, request.depth);
+        }
+        self.enqueue(request, fp);
     }
 
     /// How many spilled requests to take back from the store, if it is
@@ -1231,6 +1260,39 @@ mod tests {
         // A request spilled by this crawl was checked when it came.
         f.restore(req("http://a.test/other", 2));
         assert_eq!(f.queued(), 1);
+    }
+
+    #[test]
+    fn a_shorter_path_lowers_a_queued_depth_and_a_too_deep_url_is_not_seen() {
+        let mut f = Frontier::new(&Config {
+            depth_limit: Some(2),
+            per_host: 1,
+            ..cfg()
+        });
+        f.add_start_host(&Url::parse("http://a.test/").unwrap());
+        // Too deep by one path: not seen, a shorter path takes it.
+        assert_eq!(f.push(req("http://a.test/c", 3)), Err(Rejected::TooDeep));
+        f.push(req("http://a.test/c", 2)).unwrap();
+        // Queued at 2, found at 1: taken at 1, fetched once.
+        f.push(req("http://a.test/p", 2)).unwrap();
+        assert_eq!(f.push(req("http://a.test/p", 2)), Err(Rejected::Seen));
+        f.push(req("http://a.test/p", 1)).unwrap();
+        assert_eq!(f.push(req("http://a.test/p", 1)), Err(Rejected::Seen));
+        let now = Instant::now();
+        let mut got = Vec::new();
+        while let Some(Job::Page { host, request }) = f.next(now) {
+            got.push((request.url.path().to_owned(), request.depth));
+            f.complete(host, now);
+        }
+        assert_eq!(got, [("/p".to_owned(), 1), ("/c".to_owned(), 2)]);
+        assert!(f.is_idle());
+        // A page done at 2 and found at 1 is taken again (its links were
+        // cut by the limit); without a depth limit nothing is.
+        f.push(req("http://a.test/c", 1)).unwrap();
+        let mut plain = Frontier::new(&cfg());
+        plain.add_start_host(&Url::parse("http://a.test/").unwrap());
+        plain.push(req("http://a.test/c", 2)).unwrap();
+        assert_eq!(plain.push(req("http://a.test/c", 1)), Err(Rejected::Seen));
     }
 
     #[test]

@@ -43,7 +43,10 @@ pub struct CrawlSettings {
     /// Start URLs (http:// or https://); optional with --sitemap.
     #[arg(value_name = "URL")]
     pub urls: Vec<String>,
-    /// Follow links at most this deep (start URLs are depth 0).
+    /// Follow links at most this deep (start URLs are depth 0), counting
+    /// the shortest path: a page reached again by a shorter path after it
+    /// was fetched is fetched again at the smaller depth (a second record)
+    /// so its links within the limit are crawled.
     #[arg(long)]
     pub depth: Option<u32>,
     /// Stop after this many pages.

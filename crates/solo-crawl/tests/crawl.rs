@@ -1173,3 +1173,39 @@ fn equivalent_percent_escapes_are_one_page() {
         assert_eq!(summary.filtered["seen"], 3);
     });
 }
+
+/// `--depth` counts the shortest path: a page first reached by a long,
+/// fast path and then by a shorter one behind a slow page is taken again
+/// at the smaller depth, and its links within the limit are crawled.
+#[test]
+fn depth_is_the_shortest_path_even_when_a_longer_one_answers_first() {
+    solo::run(async {
+        let site = start(|path: String| async move {
+            match path.as_str() {
+                "/" => page("root", &["/slow", "/f1"]),
+                "/slow" => {
+                    solo::sleep(Duration::from_millis(300)).await;
+                    page("slow", &["/p"])
+                }
+                "/f1" => page("f1", &["/f2"]),
+                "/f2" => page("f2", &["/p"]),
+                "/p" => page("p", &["/c"]),
+                "/c" => page("c", &[]),
+                _ => SiteResponse::status(404),
+            }
+        })
+        .await;
+        let cfg = Config {
+            depth_limit: Some(3),
+            ..quick()
+        };
+        let (_, recs) = crawl_links(vec![site.base.clone()], cfg).await;
+        let c = record(&recs, "/c");
+        assert_eq!(c.depth, 3, "{recs:#?}");
+        let p_depths: Vec<u32> = (recs.iter().filter(|r| r.url.ends_with("/p")))
+            .map(|r| r.depth)
+            .collect();
+        assert_eq!(p_depths.iter().min(), Some(&2), "{recs:#?}");
+        assert_eq!(site.count("/c"), 1);
+    });
+}
