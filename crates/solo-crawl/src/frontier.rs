@@ -325,6 +325,10 @@ pub struct Frontier<C> {
     /// Start URLs not fetched because their host's robots.txt could not
     /// be, with why, since the last `take_unreachable_seeds`.
     unreachable_seeds: Vec<String>,
+    /// Requests not fetched because their host's robots.txt could not be,
+    /// with the robots.txt fetch's error, since the last
+    /// `take_robots_unreachable` (each gets a record).
+    robots_unreachable: Vec<(Request<C>, String)>,
 }
 
 impl<C> Frontier<C> {
@@ -375,6 +379,7 @@ impl<C> Frontier<C> {
             remote: false,
             dropped_leases: Vec::new(),
             unreachable_seeds: Vec::new(),
+            robots_unreachable: Vec::new(),
         }
     }
 
@@ -737,7 +742,8 @@ impl<C> Frontier<C> {
             if let RobotsState::Ready(rules) = &hs.robots {
                 if !rules.allowed(&entry.request.url) {
                     let url = crate::secrets::redact_url(&entry.request.url);
-                    match rules.unreachable() {
+                    let unreachable = rules.unreachable().map(str::to_owned);
+                    match &unreachable {
                         Some(why) => {
                             self.counts.robots_unreachable += 1;
                             tracing::debug!(url = %url, "not fetched: robots.txt unreachable");
@@ -757,6 +763,9 @@ impl<C> Frontier<C> {
                         }
                     }
                     self.forget(&entry.request);
+                    if let Some(why) = unreachable {
+                        self.robots_unreachable.push((entry.request, why));
+                    }
                     self.reschedule(host, Some(now));
                     continue;
                 }
@@ -894,6 +903,14 @@ impl<C> Frontier<C> {
     /// be (each with why), since the last call.
     pub(crate) fn take_unreachable_seeds(&mut self) -> Vec<String> {
         std::mem::take(&mut self.unreachable_seeds)
+    }
+
+    /// Requests not fetched because their host's robots.txt could not be
+    /// (`Config::robots_unreachable`), each with the robots.txt fetch's
+    /// error (refused, DNS, TLS, timeout, HTTP 503), since the last call:
+    /// the engine writes a record for each.
+    pub(crate) fn take_robots_unreachable(&mut self) -> Vec<(Request<C>, String)> {
+        std::mem::take(&mut self.robots_unreachable)
     }
 
     /// Requeues a started request to run again at `at` (a retry). Its host
