@@ -2,7 +2,7 @@
 //!
 //! Owns: the seen set (fingerprints of every request ever accepted but
 //! `dont_filter` ones: method, canonical URL, body, cookie jar; with a
-//! depth limit each one's smallest depth, see [`seen`]), the
+//! depth limit each one's smallest depth, in `frontier::seen`), the
 //! per-host queues, and the rules a URL must pass to be queued — http or
 //! https, depth limit, max pages, scope (start hosts and allowed domains),
 //! allow/deny regexes, not seen before — and to be dequeued: its host has a
@@ -134,7 +134,8 @@ impl Hasher for IdHasher {
 
 /// The set of fingerprints seen: 8 bytes and a control byte per slot, at
 /// most 7/8 full, so 10 M URLs take 144 MiB (the `seen_memory` example
-/// measures it).
+/// measures it). With a depth limit the frontier keeps each URL's depth
+/// too (a map: twice that).
 pub type SeenSet = HashSet<u64, BuildHasherDefault<IdHasher>>;
 
 struct Entry<C> {
@@ -436,14 +437,18 @@ impl<C> Frontier<C> {
             return self.park_new(request, start, accepted);
         }
         match r {
-            Ok(fp) => {
-                let stale_check = (!request.extras().dont_filter).then_some(fp);
-                let fp = self.mark_seen(&mut request, fp);
+            Ok((checked, again)) => {
+                let stale_check = (!request.extras().dont_filter).then_some(checked);
+                let fp = self.mark_seen(&mut request, checked);
                 let x = request.extras();
                 if x.requisite > 0 && x.requisite_page && self.follows_as_link(&request) {
                     request.extras_mut().page_if_html = true;
                 }
-                let spill = self.remote || (!start && self.cap.is_some_and(|c| self.queued >= c));
+                // Taken again by a shorter path: kept in memory (the store
+                // keeps its row as first stored; that row's request is
+                // stale when it comes back).
+                let full = self.cap.is_some_and(|c| self.queued >= c);
+                let spill = self.remote || (!start && !again && full);
                 accepted(fp, &request, spill);
                 if self.remote {
                     // Queued in the shared frontier.
@@ -452,10 +457,13 @@ impl<C> Frontier<C> {
                 } else {
                     self.enqueue(request, stale_check);
                 }
+                Ok(checked)
             }
-            Err(why) => self.count(why),
+            Err(why) => {
+                self.count(why);
+                Err(why)
+            }
         }
-        r
     }
 
     /// An accepted request's key: its fingerprint, now seen; or for a
@@ -492,7 +500,7 @@ impl<C> Frontier<C> {
         let r = self.check(&request, start);
         self.max_pages = budget;
         match r {
-            Ok(fp) => {
+            Ok((fp, _)) => {
                 let fp = self.mark_seen(&mut request, fp);
                 accepted(fp, &request, true);
                 self.parked += 1;
@@ -519,15 +527,21 @@ impl<C> Frontier<C> {
         } += 1;
     }
 
-    fn check(&self, request: &Request<C>, start: bool) -> Result<u64, Rejected> {
+    /// The request's fingerprint if it passes the rules and the seen
+    /// set, and whether it was taken before at a larger depth.
+    fn check(&self, request: &Request<C>, start: bool) -> Result<(u64, bool), Rejected> {
         self.admits(request, start)?;
         let fp = request.fingerprint();
+        if request.extras().dont_filter {
+            return Ok((fp, false));
+        }
         // With a depth limit, a URL found again by a shorter path is taken
         // again at the smaller depth (see `seen`).
-        if !request.extras().dont_filter && self.seen.met(fp, request.depth) == Met::Seen {
-            return Err(Rejected::Seen);
+        match self.seen.met(fp, request.depth) {
+            Met::Seen => Err(Rejected::Seen),
+            Met::New => Ok((fp, false)),
+            Met::Shallower => Ok((fp, true)),
         }
-        Ok(fp)
     }
 
     /// The crawl's rules but the seen set.
@@ -1310,6 +1324,24 @@ mod tests {
         plain.add_start_host(&Url::parse("http://a.test/").unwrap());
         plain.push(req("http://a.test/c", 2)).unwrap();
         assert_eq!(plain.push(req("http://a.test/c", 1)), Err(Rejected::Seen));
+        // A state store's memory cap is full: a new URL is spilled, one
+        // taken again stays in memory (its stored row keeps the old depth
+        // and is stale when it comes back).
+        let mut capped = Frontier::new(&Config {
+            depth_limit: Some(2),
+            ..cfg()
+        });
+        capped.add_start_host(&Url::parse("http://a.test/").unwrap());
+        capped.set_cap(1);
+        capped.push(req("http://a.test/x", 1)).unwrap();
+        capped.push(req("http://a.test/y", 2)).unwrap();
+        assert_eq!((capped.spilled(), capped.queued()), (1, 1));
+        capped.push(req("http://a.test/y", 1)).unwrap();
+        assert_eq!((capped.spilled(), capped.queued()), (1, 2));
+        capped.unspilled(vec![req("http://a.test/y", 2)], 1);
+        assert_eq!(capped.queued(), 3);
+        let got = drain(&mut capped, Instant::now());
+        assert_eq!(got, ["http://a.test/x", "http://a.test/y"]);
     }
 
     #[test]
