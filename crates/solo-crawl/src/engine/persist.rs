@@ -176,4 +176,22 @@ mod tests {
              device (os error 28); free space on its disk, then rerun the same command to resume"
         );
     }
+
+    /// A request stored before percent-escapes were normalised keeps the
+    /// key of its row (its fingerprint now differs): its done mark must
+    /// find that row, or every resume would fetch it again.
+    #[test]
+    fn a_request_stored_under_an_older_fingerprint_keeps_its_row_key() {
+        let now =
+            Request::<crate::LinkCallback>::parse("http://a.test/caf%c3%a9", Default::default())
+                .unwrap();
+        let data = serde_json::to_string(&now).unwrap();
+        let current = now.fingerprint();
+        let rows = [(current, data.clone()), (current ^ 1, data)];
+        let got: Vec<Request<crate::LinkCallback>> = decode_all(&rows, Path::new("st")).unwrap();
+        assert_eq!((got[0].key(), got[1].key()), (current, current ^ 1));
+        assert_eq!(got[0].extras().store_key, None);
+        // The seen set still deduplicates by the current fingerprint.
+        assert_eq!(got[1].fingerprint(), current);
+    }
 }
