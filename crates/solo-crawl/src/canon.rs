@@ -2,7 +2,10 @@
 //!
 //! Owns: the rule that decides when two URLs name the same page — scheme
 //! and host lower-cased, the default port dropped, the fragment dropped,
-//! an empty query dropped and query parameters sorted — and the stable
+//! percent-escapes in the path and query upper-cased and those of
+//! unreserved characters (`A-Z a-z 0-9 - . _ ~`) decoded (RFC 3986
+//! 6.2.2.1 and 6.2.2.2, as w3lib's `canonicalize_url`), an empty query
+//! dropped and query parameters sorted — and the stable
 //! 64-bit fingerprint of that canonical form (xxh3; stable across runs and
 //! versions, so the state store can keep it). Must not: change the URL
 //! that is actually fetched (the frontier fetches what it was given).
@@ -18,6 +21,13 @@ pub fn canonicalize(url: &Url) -> Url {
         let _ = u.set_port(None);
     }
     u.set_fragment(None);
+    if let Some(p) = normalize_escapes(u.path()) {
+        u.set_path(&p);
+    }
+    let query = u.query().and_then(normalize_escapes);
+    if let Some(q) = query {
+        u.set_query(Some(&q));
+    }
     match u.query() {
         None => {}
         Some(q) => {
@@ -41,6 +51,58 @@ pub fn canonicalize(url: &Url) -> Url {
         }
     }
     u
+}
+
+/// `s` with its percent-escapes normalised (RFC 3986 6.2.2): hex digits
+/// upper-cased, escapes of unreserved characters decoded; `None` when
+/// nothing changes (no allocation for the common URL without escapes).
+fn normalize_escapes(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let needs = |i: usize| match decode_escape(b, i) {
+        Some(c) => is_unreserved(c) || b[i + 1..i + 3] != hex_upper(c),
+        None => false,
+    };
+    let first = (0..b.len()).find(|&i| b[i] == b'%' && needs(i))?;
+    let mut out = Vec::with_capacity(b.len());
+    out.extend_from_slice(&b[..first]);
+    let mut i = first;
+    while i < b.len() {
+        match decode_escape(b, i) {
+            Some(c) if is_unreserved(c) => out.push(c),
+            Some(c) => {
+                out.push(b'%');
+                out.extend_from_slice(&hex_upper(c));
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+                continue;
+            }
+        }
+        i += 3;
+    }
+    // Only ASCII bytes were replaced by ASCII bytes.
+    String::from_utf8(out).ok()
+}
+
+/// The byte `%XY` at `i` in `b` stands for, if it is an escape.
+fn decode_escape(b: &[u8], i: usize) -> Option<u8> {
+    if b.get(i) != Some(&b'%') {
+        return None;
+    }
+    let hex = |c: u8| (c as char).to_digit(16);
+    let (hi, lo) = (hex(*b.get(i + 1)?)?, hex(*b.get(i + 2)?)?);
+    Some((hi * 16 + lo) as u8)
+}
+
+fn hex_upper(c: u8) -> [u8; 2] {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    [HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]
+}
+
+/// RFC 3986's unreserved characters.
+fn is_unreserved(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~')
 }
 
 /// The 64-bit fingerprint of `url`'s canonical form: equal for equivalent
@@ -117,7 +179,25 @@ mod tests {
         assert_eq!(c("http://a.test/p?a=&b=1"), "http://a.test/p?a=&b=1");
         assert_eq!(c("http://a.test/p?&&"), "http://a.test/p");
         assert_eq!(c("http://a.test"), "http://a.test/");
-        assert_eq!(c("http://a.test/%7Euser"), "http://a.test/%7Euser");
+        assert_eq!(c("http://a.test/%7Euser"), "http://a.test/~user");
+    }
+
+    #[test]
+    fn percent_escapes_are_normalised_as_rfc_3986_says() {
+        // Case of the hex digits; unreserved characters decoded.
+        assert_eq!(c("http://a.test/caf%c3%a9"), "http://a.test/caf%C3%A9");
+        assert_eq!(c("http://a.test/%41%2d%2E%5f%7e"), "http://a.test/A-._~");
+        // Reserved characters and others stay escaped.
+        assert_eq!(c("http://a.test/a%2fb%3F%20"), "http://a.test/a%2Fb%3F%20");
+        // In the query too, before the parameters are sorted.
+        assert_eq!(
+            c("http://a.test/?b=%7e&a=%c3%a9"),
+            "http://a.test/?a=%C3%A9&b=~"
+        );
+        // Not escapes: kept as they are.
+        assert_eq!(c("http://a.test/100%25%zz%4"), "http://a.test/100%25%zz%4");
+        assert_eq!(c("http://a.test/plain?x=1"), "http://a.test/plain?x=1");
+        assert!(normalize_escapes("/plain/%C3%A9").is_none());
     }
 }
 

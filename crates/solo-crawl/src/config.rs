@@ -27,7 +27,8 @@ pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RobotsUnreachable {
-    /// The host's pages are not fetched in this run (RFC 9309 §2.3.1.4).
+    /// The host's pages are not fetched in this run (RFC 9309 §2.3.1.4);
+    /// each has a record whose error says why robots.txt failed.
     #[default]
     Disallow,
     /// The host's pages are fetched as if it had no robots.txt (Scrapy).
@@ -72,6 +73,14 @@ pub struct Config {
     /// default.
     pub overload_backoff: bool,
     /// Pages deeper than this are not requested (start URLs are depth 0).
+    /// Depth is the shortest path: a URL found again by a shorter path is
+    /// taken again at the smaller depth (a queued request moves up; a page
+    /// already fetched is fetched again, a second record, so its links
+    /// within the limit are reached). The seen set then keeps each URL's
+    /// depth (16 bytes a URL instead of 8). Not with a Redis frontier,
+    /// whose seen set has no depths (a URL is taken once), nor for pages
+    /// fetched before a `--state` crawl was stopped (their depths are not
+    /// stored).
     pub depth_limit: Option<u32>,
     /// Stop scheduling new pages after this many (with a Redis frontier:
     /// once this many page records are written over all workers; see
@@ -122,7 +131,11 @@ pub struct Config {
     /// been retried like a page's (`max_retries`, the backoff, Retry-After):
     /// a network error, a timeout, a 5xx or 429. By default the host's
     /// pages are not fetched in this run (RFC 9309 §2.3.1.4), each counted
-    /// as `robots_unreachable`; [`RobotsUnreachable::Allow`] crawls them as
+    /// as `robots_unreachable` (skipped, and an error of that kind) and
+    /// written as a record without a status, its `error` starting
+    /// `robots_unreachable:` with the robots.txt fetch's error (the URL,
+    /// its referer and depth, for a link check);
+    /// [`RobotsUnreachable::Allow`] crawls them as
     /// if there were no robots.txt (Scrapy's behaviour).
     pub robots_unreachable: RobotsUnreachable,
     /// One request must finish within this (each redirect hop is a

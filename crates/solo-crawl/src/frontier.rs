@@ -1,7 +1,8 @@
 //! The scheduler: which request goes next.
 //!
 //! Owns: the seen set (fingerprints of every request ever accepted but
-//! `dont_filter` ones: method, canonical URL, body, cookie jar), the
+//! `dont_filter` ones: method, canonical URL, body, cookie jar; with a
+//! depth limit each one's smallest depth, in `frontier::seen`), the
 //! per-host queues, and the rules a URL must pass to be queued — http or
 //! https, depth limit, max pages, scope (start hosts and allowed domains),
 //! allow/deny regexes, not seen before — and to be dequeued: its host has a
@@ -30,6 +31,9 @@ use crate::per_ip::{GroupId, PerIp};
 use crate::request::Request;
 use crate::robots::RobotsRules;
 use crate::throttle::{AutoThrottle, HostLimit};
+
+mod seen;
+use seen::{Met, Seen};
 
 /// A host's index in the frontier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -76,7 +80,8 @@ const UNSPILL_BATCH: usize = 10_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Rejected {
-    /// Its canonical URL was queued before.
+    /// Its canonical URL was queued before (with a depth limit: at the
+    /// same depth or a smaller one).
     Seen,
     /// Not http or https, or no host.
     Scheme,
@@ -129,13 +134,17 @@ impl Hasher for IdHasher {
 
 /// The set of fingerprints seen: 8 bytes and a control byte per slot, at
 /// most 7/8 full, so 10 M URLs take 144 MiB (the `seen_memory` example
-/// measures it).
+/// measures it). With a depth limit the frontier keeps each URL's depth
+/// too (a map: twice that).
 pub type SeenSet = HashSet<u64, BuildHasherDefault<IdHasher>>;
 
 struct Entry<C> {
     priority: i32,
     depth: u32,
     seq: u64,
+    /// Its fingerprint, for the stale check (`None`: `dont_filter`, a
+    /// retry, or no depths kept).
+    fp: Option<u64>,
     request: Request<C>,
 }
 
@@ -275,7 +284,7 @@ pub struct Frontier<C> {
     /// The per-IP groups, with a per-IP limit.
     per_ip: Option<PerIp>,
 
-    seen: SeenSet,
+    seen: Seen,
     hosts: Vec<Host<C>>,
     host_index: HashMap<String, HostId>,
     start_hosts: HashSet<String>,
@@ -317,6 +326,10 @@ pub struct Frontier<C> {
     /// Start URLs not fetched because their host's robots.txt could not
     /// be, with why, since the last `take_unreachable_seeds`.
     unreachable_seeds: Vec<String>,
+    /// Requests not fetched because their host's robots.txt could not be,
+    /// with the robots.txt fetch's error, since the last
+    /// `take_robots_unreachable` (each gets a record).
+    robots_unreachable: Vec<(Request<C>, String)>,
 }
 
 impl<C> Frontier<C> {
@@ -345,7 +358,7 @@ impl<C> Frontier<C> {
             deny: config.deny.clone(),
             obey_robots: config.obey_robots,
             per_ip: config.per_ip.map(PerIp::new),
-            seen: SeenSet::default(),
+            seen: Seen::new(config.depth_limit.is_some()),
             hosts: Vec::new(),
             host_index: HashMap::new(),
             start_hosts: HashSet::new(),
@@ -367,6 +380,7 @@ impl<C> Frontier<C> {
             remote: false,
             dropped_leases: Vec::new(),
             unreachable_seeds: Vec::new(),
+            robots_unreachable: Vec::new(),
         }
     }
 
@@ -376,6 +390,8 @@ impl<C> Frontier<C> {
     /// once leased.
     pub(crate) fn set_remote(&mut self) {
         self.remote = true;
+        // Redis's seen set has no depths: a URL is taken once.
+        self.seen = Seen::new(false);
     }
 
     /// Queues a start request: its host joins the crawl's scope, and the
@@ -421,25 +437,33 @@ impl<C> Frontier<C> {
             return self.park_new(request, start, accepted);
         }
         match r {
-            Ok(fp) => {
-                let fp = self.mark_seen(&mut request, fp);
+            Ok((checked, again)) => {
+                let stale_check = (!request.extras().dont_filter).then_some(checked);
+                let fp = self.mark_seen(&mut request, checked);
                 let x = request.extras();
                 if x.requisite > 0 && x.requisite_page && self.follows_as_link(&request) {
                     request.extras_mut().page_if_html = true;
                 }
-                let spill = self.remote || (!start && self.cap.is_some_and(|c| self.queued >= c));
+                // Taken again by a shorter path: kept in memory (the store
+                // keeps its row as first stored; that row's request is
+                // stale when it comes back).
+                let full = self.cap.is_some_and(|c| self.queued >= c);
+                let spill = self.remote || (!start && !again && full);
                 accepted(fp, &request, spill);
                 if self.remote {
                     // Queued in the shared frontier.
                 } else if spill {
                     self.spilled += 1;
                 } else {
-                    self.enqueue(request);
+                    self.enqueue(request, stale_check);
                 }
+                Ok(checked)
             }
-            Err(why) => self.count(why),
+            Err(why) => {
+                self.count(why);
+                Err(why)
+            }
         }
-        r
     }
 
     /// An accepted request's key: its fingerprint, now seen; or for a
@@ -451,7 +475,7 @@ impl<C> Frontier<C> {
             request.extras_mut().store_key = Some(key);
             key
         } else {
-            self.seen.insert(fp);
+            self.seen.insert(fp, request.depth);
             fp
         }
     }
@@ -476,7 +500,7 @@ impl<C> Frontier<C> {
         let r = self.check(&request, start);
         self.max_pages = budget;
         match r {
-            Ok(fp) => {
+            Ok((fp, _)) => {
                 let fp = self.mark_seen(&mut request, fp);
                 accepted(fp, &request, true);
                 self.parked += 1;
@@ -503,13 +527,21 @@ impl<C> Frontier<C> {
         } += 1;
     }
 
-    fn check(&self, request: &Request<C>, start: bool) -> Result<u64, Rejected> {
+    /// The request's fingerprint if it passes the rules and the seen
+    /// set, and whether it was taken before at a larger depth.
+    fn check(&self, request: &Request<C>, start: bool) -> Result<(u64, bool), Rejected> {
         self.admits(request, start)?;
         let fp = request.fingerprint();
-        if !request.extras().dont_filter && self.seen.contains(&fp) {
-            return Err(Rejected::Seen);
+        if request.extras().dont_filter {
+            return Ok((fp, false));
         }
-        Ok(fp)
+        // With a depth limit, a URL found again by a shorter path is taken
+        // again at the smaller depth (see `seen`).
+        match self.seen.met(fp, request.depth) {
+            Met::Seen => Err(Rejected::Seen),
+            Met::New => Ok((fp, false)),
+            Met::Shallower => Ok((fp, true)),
+        }
     }
 
     /// The crawl's rules but the seen set.
@@ -569,13 +601,14 @@ impl<C> Frontier<C> {
             })
     }
 
-    fn enqueue(&mut self, request: Request<C>) {
+    fn enqueue(&mut self, request: Request<C>, fp: Option<u64>) {
         let host = self.host_of(&request.url);
         self.seq += 1;
         self.hosts[host.0].queue.push(Entry {
             priority: request.priority,
             depth: request.depth,
             seq: self.seq,
+            fp,
             request,
         });
         self.queued += 1;
@@ -655,6 +688,7 @@ impl<C> Frontier<C> {
                 priority: i32::MAX,
                 depth: 0,
                 seq: self.seq,
+                fp: None,
                 request: d.request,
             });
             self.queued += 1;
@@ -711,10 +745,19 @@ impl<C> Frontier<C> {
             }
             let entry = hs.queue.pop().expect("non-empty");
             self.queued -= 1;
+            if entry
+                .fp
+                .is_some_and(|fp| self.seen.is_stale(fp, entry.request.depth))
+            {
+                // Taken again by a shorter path: that entry goes instead.
+                self.reschedule(host, Some(now));
+                continue;
+            }
             if let RobotsState::Ready(rules) = &hs.robots {
                 if !rules.allowed(&entry.request.url) {
                     let url = crate::secrets::redact_url(&entry.request.url);
-                    match rules.unreachable() {
+                    let unreachable = rules.unreachable().map(str::to_owned);
+                    match &unreachable {
                         Some(why) => {
                             self.counts.robots_unreachable += 1;
                             tracing::debug!(url = %url, "not fetched: robots.txt unreachable");
@@ -734,6 +777,9 @@ impl<C> Frontier<C> {
                         }
                     }
                     self.forget(&entry.request);
+                    if let Some(why) = unreachable {
+                        self.robots_unreachable.push((entry.request, why));
+                    }
                     self.reschedule(host, Some(now));
                     continue;
                 }
@@ -871,6 +917,14 @@ impl<C> Frontier<C> {
     /// be (each with why), since the last call.
     pub(crate) fn take_unreachable_seeds(&mut self) -> Vec<String> {
         std::mem::take(&mut self.unreachable_seeds)
+    }
+
+    /// Requests not fetched because their host's robots.txt could not be
+    /// (`Config::robots_unreachable`), each with the robots.txt fetch's
+    /// error (refused, DNS, TLS, timeout, HTTP 503), since the last call:
+    /// the engine writes a record for each.
+    pub(crate) fn take_robots_unreachable(&mut self) -> Vec<(Request<C>, String)> {
+        std::mem::take(&mut self.robots_unreachable)
     }
 
     /// Requeues a started request to run again at `at` (a retry). Its host
@@ -1068,7 +1122,7 @@ impl<C> Frontier<C> {
     /// Forgets the URLs seen (a worker of a shared crawl whose Redis went
     /// back to an earlier state: Redis's seen set decides again).
     pub(crate) fn forget_seen(&mut self) {
-        self.seen = SeenSet::default();
+        self.seen.clear();
     }
 
     /// The key (`host:port`) of `host`.
@@ -1092,8 +1146,7 @@ impl<C> Frontier<C> {
     /// count against the budget (requests in flight at the stop are
     /// queued again and count when started).
     pub(crate) fn restore_progress(&mut self, seen: &[u64], pages_done: u64, spilled: u64) {
-        self.seen.reserve(seen.len());
-        self.seen.extend(seen.iter().copied());
+        self.seen.extend(seen);
         self.dispatched = pages_done;
         self.pages_done = pages_done;
         self.spilled = spilled;
@@ -1120,7 +1173,14 @@ impl<C> Frontier<C> {
             }
             return;
         }
-        self.enqueue(request);
+        let fp = match &self.seen {
+            Seen::Depths(_) if !request.extras().dont_filter => Some(request.fingerprint()),
+            _ => None,
+        };
+        if let Some(fp) = fp {
+            self.seen.restored(fp, request.depth);
+        }
+        self.enqueue(request, fp);
     }
 
     /// How many spilled requests to take back from the store, if it is
@@ -1231,6 +1291,57 @@ mod tests {
         // A request spilled by this crawl was checked when it came.
         f.restore(req("http://a.test/other", 2));
         assert_eq!(f.queued(), 1);
+    }
+
+    #[test]
+    fn a_shorter_path_lowers_a_queued_depth_and_a_too_deep_url_is_not_seen() {
+        let mut f = Frontier::new(&Config {
+            depth_limit: Some(2),
+            per_host: 1,
+            ..cfg()
+        });
+        f.add_start_host(&Url::parse("http://a.test/").unwrap());
+        // Too deep by one path: not seen, a shorter path takes it.
+        assert_eq!(f.push(req("http://a.test/c", 3)), Err(Rejected::TooDeep));
+        f.push(req("http://a.test/c", 2)).unwrap();
+        // Queued at 2, found at 1: taken at 1, fetched once.
+        f.push(req("http://a.test/p", 2)).unwrap();
+        assert_eq!(f.push(req("http://a.test/p", 2)), Err(Rejected::Seen));
+        f.push(req("http://a.test/p", 1)).unwrap();
+        assert_eq!(f.push(req("http://a.test/p", 1)), Err(Rejected::Seen));
+        let now = Instant::now();
+        let mut got = Vec::new();
+        while let Some(Job::Page { host, request }) = f.next(now) {
+            got.push((request.url.path().to_owned(), request.depth));
+            f.complete(host, now);
+        }
+        assert_eq!(got, [("/p".to_owned(), 1), ("/c".to_owned(), 2)]);
+        assert!(f.is_idle());
+        // A page done at 2 and found at 1 is taken again (its links were
+        // cut by the limit); without a depth limit nothing is.
+        f.push(req("http://a.test/c", 1)).unwrap();
+        let mut plain = Frontier::new(&cfg());
+        plain.add_start_host(&Url::parse("http://a.test/").unwrap());
+        plain.push(req("http://a.test/c", 2)).unwrap();
+        assert_eq!(plain.push(req("http://a.test/c", 1)), Err(Rejected::Seen));
+        // A state store's memory cap is full: a new URL is spilled, one
+        // taken again stays in memory (its stored row keeps the old depth
+        // and is stale when it comes back).
+        let mut capped = Frontier::new(&Config {
+            depth_limit: Some(2),
+            ..cfg()
+        });
+        capped.add_start_host(&Url::parse("http://a.test/").unwrap());
+        capped.set_cap(1);
+        capped.push(req("http://a.test/x", 1)).unwrap();
+        capped.push(req("http://a.test/y", 2)).unwrap();
+        assert_eq!((capped.spilled(), capped.queued()), (1, 1));
+        capped.push(req("http://a.test/y", 1)).unwrap();
+        assert_eq!((capped.spilled(), capped.queued()), (1, 2));
+        capped.unspilled(vec![req("http://a.test/y", 2)], 1);
+        assert_eq!(capped.queued(), 3);
+        let got = drain(&mut capped, Instant::now());
+        assert_eq!(got, ["http://a.test/x", "http://a.test/y"]);
     }
 
     #[test]

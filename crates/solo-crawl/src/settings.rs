@@ -43,7 +43,10 @@ pub struct CrawlSettings {
     /// Start URLs (http:// or https://); optional with --sitemap.
     #[arg(value_name = "URL")]
     pub urls: Vec<String>,
-    /// Follow links at most this deep (start URLs are depth 0).
+    /// Follow links at most this deep (start URLs are depth 0), counting
+    /// the shortest path: a page reached again by a shorter path after it
+    /// was fetched is fetched again at the smaller depth (a second record)
+    /// so its links within the limit are crawled.
     #[arg(long)]
     pub depth: Option<u32>,
     /// Stop after this many pages.
@@ -110,7 +113,8 @@ pub struct CrawlSettings {
     /// What a robots.txt that could not be fetched (network error,
     /// timeout, 5xx, 429), retried like a page (--retries, --backoff-max,
     /// Retry-After), means: disallow skips that host's pages for this run
-    /// (counted as robots_unreachable; RFC 9309), allow crawls them as if
+    /// (RFC 9309; each gets a record whose error starts robots_unreachable:
+    /// and says why robots.txt failed), allow crawls them as if
     /// there were no robots.txt (Scrapy's behaviour).
     #[arg(long, value_enum, default_value_t = crate::RobotsUnreachable::Disallow, value_name = "WHAT")]
     pub robots_unreachable: crate::RobotsUnreachable,

@@ -44,7 +44,7 @@ pub(crate) enum Msg {
     /// Spilled requests back, up to `n`: commits what came before first.
     Unspill {
         n: usize,
-        reply: futures_channel::oneshot::Sender<Vec<String>>,
+        reply: futures_channel::oneshot::Sender<Vec<crate::store::StoredRequest>>,
     },
     /// Answers once everything before it is written out (handed to the
     /// OS: a killed process loses none of it).

@@ -50,14 +50,21 @@ const LOCK: &str = "state.lock";
 /// replaced by an older copy).
 const COMMITS: &str = "state.commits";
 
+/// A stored request: its key (`fp`, the fingerprint it was stored
+/// under) and the request as JSON. The key comes with it because a
+/// fingerprint computed now may differ from the stored one (a URL whose
+/// canonical form changed between versions): the request's done mark
+/// must find its row.
+pub(crate) type StoredRequest = (u64, String);
+
 /// What a store holds at start.
 #[derive(Debug, Default)]
 pub(crate) struct Restored {
     /// Fingerprints of every URL ever accepted.
     pub seen: Vec<u64>,
     /// Requests that were queued in memory (or in flight) at the stop, in
-    /// enqueue order, as JSON.
-    pub queued: Vec<String>,
+    /// enqueue order: each its key and JSON.
+    pub queued: Vec<StoredRequest>,
     /// Requests waiting in the store only.
     pub spilled: u64,
     /// Pages done so far (records written: for the page budget; those
@@ -499,9 +506,11 @@ impl Store {
             .collect::<Result<_, _>>()?;
         let mut st = self
             .conn
-            .prepare("SELECT data FROM requests WHERE state = ?1 ORDER BY id")?;
+            .prepare("SELECT fp, data FROM requests WHERE state = ?1 ORDER BY id")?;
         r.queued = st
-            .query_map([QUEUED], |row| row.get::<_, String>(0))?
+            .query_map([QUEUED], |row| {
+                Ok((row.get::<_, i64>(0)? as u64, row.get::<_, String>(1)?))
+            })?
             .collect::<Result<_, _>>()?;
         r.spilled = self.conn.query_row(
             "SELECT COUNT(*) FROM requests WHERE state = ?1",
@@ -831,28 +840,28 @@ impl Store {
     }
 
     /// Takes up to `n` spilled requests back into memory (oldest first).
-    pub(crate) fn unspill(&mut self, n: usize) -> rusqlite::Result<Vec<String>> {
+    pub(crate) fn unspill(&mut self, n: usize) -> rusqlite::Result<Vec<StoredRequest>> {
         self.commit()?;
         let tx = self.conn.transaction()?;
-        let rows: Vec<(i64, String)> = {
+        let rows: Vec<(i64, i64, String)> = {
             let mut st = tx.prepare_cached(
-                "SELECT id, data FROM requests WHERE state = ?1 ORDER BY id LIMIT ?2",
+                "SELECT id, fp, data FROM requests WHERE state = ?1 ORDER BY id LIMIT ?2",
             )?;
             let rows = st
                 .query_map(params![SPILLED, n as i64], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                 })?
                 .collect::<Result<_, _>>()?;
             rows
         };
         {
             let mut up = tx.prepare_cached("UPDATE requests SET state = ?2 WHERE id = ?1")?;
-            for (id, _) in &rows {
+            for (id, _, _) in &rows {
                 up.execute(params![id, QUEUED])?;
             }
         }
         tx.commit()?;
-        Ok(rows.into_iter().map(|(_, d)| d).collect())
+        Ok(rows.into_iter().map(|(_, fp, d)| (fp as u64, d)).collect())
     }
 }
 
@@ -956,7 +965,7 @@ mod tests {
             s.apply(&Op::Done { fp: 1 }).unwrap();
             s.apply(&Op::PagesDone(7)).unwrap();
             s.commit().unwrap();
-            assert_eq!(s.unspill(1).unwrap(), ["r3"]);
+            assert_eq!(s.unspill(1).unwrap(), [(3, "r3".to_owned())]);
             s.apply(&Op::Done { fp: 2 }).unwrap(); // not there: a no-op
                                                    // Uncommitted work is lost with the process.
             s.apply(&Op::Done { fp: u64::MAX }).unwrap();
@@ -967,7 +976,10 @@ mod tests {
         let mut seen = r.seen.clone();
         seen.sort();
         assert_eq!(seen, [1, 3, 4, u64::MAX]);
-        assert_eq!(r.queued, [format!("r{}", u64::MAX), "r3".into()]);
+        assert_eq!(
+            r.queued,
+            [(u64::MAX, format!("r{}", u64::MAX)), (3, "r3".into())]
+        );
         assert_eq!(r.spilled, 1);
         assert_eq!(r.pages_done, 7);
         drop(s);
@@ -1028,7 +1040,7 @@ mod tests {
         assert_eq!(r.spilled, 2);
         assert_eq!(r.seen.len(), 3);
         let rows = s.unspill(10).unwrap();
-        let first: serde_json::Value = serde_json::from_str(&rows[0]).unwrap();
+        let first: serde_json::Value = serde_json::from_str(&rows[0].1).unwrap();
         assert_eq!(first["url"], "http://a.test/8", "oldest first");
         assert_eq!(first["previous"]["etag"], "\"e\"");
         assert_eq!(first["retries"], 0);

@@ -307,7 +307,11 @@ fn an_unreachable_robots_txt_is_retried_then_disallows_all() {
             let site = start(flaky_robots(status, 100)).await;
             let (summary, recs) = crawl_links(vec![site.base.clone()], cfg()).await;
             assert_eq!(site.paths(), ["/robots.txt"; 3], "{status}");
-            assert!(recs.is_empty(), "{status}: {recs:?}");
+            // The start URL's record says why it was not fetched.
+            assert_eq!(record_paths(&recs), ["/"], "{status}");
+            assert!(recs[0].status.is_none());
+            let error = recs[0].error.as_deref().unwrap_or_default();
+            assert!(error.starts_with("robots_unreachable: "), "{error}");
             assert_eq!(summary.filtered["robots_unreachable"], 1, "{status}");
             assert_eq!(summary.seeds_ok, 0);
             let failed = summary.seeds_failed.join("\n");
@@ -1136,5 +1140,125 @@ fn max_pages_does_not_fetch_every_seed_hosts_robots_txt() {
         assert!(robots <= 5, "robots.txt fetched {robots} times for 3 pages");
         assert_eq!(summary.filtered["robots"], 1, "{summary}");
         assert_eq!(summary.filtered["max_pages"], 16, "{summary}");
+    });
+}
+
+/// RFC 3986 6.2.2: URLs that differ only in the case of a percent-escape
+/// or in an escaped unreserved character are one page (w3lib's
+/// `canonicalize_url`): fetched once, as the first link wrote it.
+#[test]
+fn equivalent_percent_escapes_are_one_page() {
+    solo::run(async {
+        let site = start(|path: String| async move {
+            match path.as_str() {
+                "/" => page(
+                    "root",
+                    &[
+                        "/caf%c3%a9.html",
+                        "/caf%C3%A9.html",
+                        "/%7Euser.html",
+                        "/~user.html",
+                        "/q?a=%7e",
+                        "/q?a=~",
+                    ],
+                ),
+                _ => page("leaf", &[]),
+            }
+        })
+        .await;
+        let (summary, recs) = crawl_links(vec![site.base.clone()], quick()).await;
+        assert_eq!(
+            record_paths(&recs),
+            ["/", "/%7Euser.html", "/caf%c3%a9.html", "/q?a=%7e"],
+            "{:?}",
+            site.paths()
+        );
+        assert_eq!(site.paths().len(), 4);
+        assert_eq!(summary.filtered["seen"], 3);
+    });
+}
+
+/// `--depth` counts the shortest path: a page first reached by a long,
+/// fast path and then by a shorter one behind a slow page is taken again
+/// at the smaller depth, and its links within the limit are crawled.
+#[test]
+fn depth_is_the_shortest_path_even_when_a_longer_one_answers_first() {
+    solo::run(async {
+        let site = start(|path: String| async move {
+            match path.as_str() {
+                "/" => page("root", &["/slow", "/f1"]),
+                "/slow" => {
+                    solo::sleep(Duration::from_millis(300)).await;
+                    page("slow", &["/p"])
+                }
+                "/f1" => page("f1", &["/f2"]),
+                "/f2" => page("f2", &["/p"]),
+                "/p" => page("p", &["/c"]),
+                "/c" => page("c", &[]),
+                _ => SiteResponse::status(404),
+            }
+        })
+        .await;
+        let cfg = Config {
+            depth_limit: Some(3),
+            ..quick()
+        };
+        let (_, recs) = crawl_links(vec![site.base.clone()], cfg).await;
+        let c = record(&recs, "/c");
+        assert_eq!(c.depth, 3, "{recs:#?}");
+        let p_depths: Vec<u32> = (recs.iter().filter(|r| r.url.ends_with("/p")))
+            .map(|r| r.depth)
+            .collect();
+        assert_eq!(p_depths.iter().min(), Some(&2), "{recs:#?}");
+        assert_eq!(site.count("/c"), 1);
+    });
+}
+
+/// A link to a host whose robots.txt cannot be fetched (server down,
+/// name that does not resolve) is not fetched (RFC 9309: disallow all),
+/// but has a record: its URL, the page linking to it, its depth, and why
+/// (the robots.txt fetch's error), for a link checker to report.
+#[test]
+fn links_to_a_host_whose_robots_txt_is_unreachable_have_records() {
+    solo::run(async {
+        let site = start(|path: String| async move {
+            match path.as_str() {
+                "/" => page(
+                    "root",
+                    &[
+                        "http://127.0.0.1:1/contact.html",
+                        "http://shop.invalid/cart.html",
+                        "/ok",
+                    ],
+                ),
+                "/ok" => page("ok", &[]),
+                _ => SiteResponse::status(404),
+            }
+        })
+        .await;
+        let cfg = Config {
+            obey_robots: true,
+            max_retries: 0,
+            allow_domains: vec!["invalid".into()],
+            ..quick()
+        };
+        let (summary, recs) = crawl_links(vec![site.base.clone()], cfg).await;
+        assert_eq!(recs.len(), 4, "{recs:#?}");
+        for (url, why) in [
+            ("http://127.0.0.1:1/contact.html", "connect"),
+            ("http://shop.invalid/cart.html", "dns"),
+        ] {
+            let r = recs.iter().find(|r| r.url == url).expect(url);
+            assert_eq!(r.referer.as_deref(), Some(site.base.as_str()));
+            assert_eq!((r.depth, r.status), (1, None));
+            let error = r.error.as_deref().unwrap_or_default();
+            assert!(
+                error.starts_with("robots_unreachable: ") && error.contains("robots.txt"),
+                "{error}"
+            );
+            assert!(error.contains(why), "{error}");
+        }
+        assert_eq!(summary.filtered["robots_unreachable"], 2);
+        assert_eq!(summary.counts.errors["robots_unreachable"], 2);
     });
 }

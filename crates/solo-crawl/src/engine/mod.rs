@@ -282,7 +282,10 @@ enum Report<C> {
     /// Requests leased from the shared frontier (or, empty, news of it).
     Leased(Leased),
     /// Spilled requests back from the store (`asked` were asked for).
-    Unspilled { rows: Vec<String>, asked: usize },
+    Unspilled {
+        rows: Vec<crate::store::StoredRequest>,
+        asked: usize,
+    },
 }
 
 impl<C> Report<C> {

@@ -35,7 +35,7 @@ impl<C> Drop for PanicGuard<'_, C> {
 }
 
 /// The record of `request` before its fetch, URL credentials masked.
-fn base_record<C>(request: &Request<C>) -> PageRecord {
+pub(super) fn base_record<C>(request: &Request<C>) -> PageRecord {
     let x = request.extras();
     PageRecord {
         url: redact_url(&request.url),

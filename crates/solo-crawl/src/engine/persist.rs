@@ -103,16 +103,25 @@ fn enqueue_op<C: serde::Serialize>(fp: u64, req: &Request<C>, spilled: bool) -> 
 
 /// Stored requests, decoded; an error naming the database if any does
 /// not decode (the rows were changed, or another spider wrote them).
+/// A request stored under a key its fingerprint no longer gives (its
+/// URL's canonical form changed since: a state written before
+/// percent-escapes were normalised) keeps the stored key, so that its
+/// done mark finds its row.
 pub(super) fn decode_all<C: serde::de::DeserializeOwned>(
-    rows: &[String],
+    rows: &[crate::store::StoredRequest],
     db: &Path,
 ) -> Result<Vec<Request<C>>, String> {
     let mut first = None;
     let mut bad = 0;
     let requests: Vec<Request<C>> = rows
         .iter()
-        .filter_map(|d| match serde_json::from_str(d) {
-            Ok(r) => Some(crate::recrawl::restored(r)),
+        .filter_map(|(fp, d)| match serde_json::from_str::<Request<C>>(d) {
+            Ok(mut r) => {
+                if r.key() != *fp {
+                    r.extras_mut().store_key = Some(*fp);
+                }
+                Some(crate::recrawl::restored(r))
+            }
             Err(e) => {
                 bad += 1;
                 first.get_or_insert(e);
@@ -166,5 +175,23 @@ mod tests {
             "output: writing WARC file /data/crawl-00003.warc.gz failed: No space left on \
              device (os error 28); free space on its disk, then rerun the same command to resume"
         );
+    }
+
+    /// A request stored before percent-escapes were normalised keeps the
+    /// key of its row (its fingerprint now differs): its done mark must
+    /// find that row, or every resume would fetch it again.
+    #[test]
+    fn a_request_stored_under_an_older_fingerprint_keeps_its_row_key() {
+        let now =
+            Request::<crate::LinkCallback>::parse("http://a.test/caf%c3%a9", Default::default())
+                .unwrap();
+        let data = serde_json::to_string(&now).unwrap();
+        let current = now.fingerprint();
+        let rows = [(current, data.clone()), (current ^ 1, data)];
+        let got: Vec<Request<crate::LinkCallback>> = decode_all(&rows, Path::new("st")).unwrap();
+        assert_eq!((got[0].key(), got[1].key()), (current, current ^ 1));
+        assert_eq!(got[0].extras().store_key, None);
+        // The seen set still deduplicates by the current fingerprint.
+        assert_eq!(got[1].fingerprint(), current);
     }
 }

@@ -60,6 +60,9 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 self.seeds
                     .failed
                     .extend(self.frontier.take_unreachable_seeds());
+                for (request, why) in self.frontier.take_robots_unreachable() {
+                    self.write_robots_unreachable(&request, &why);
+                }
                 if self.persist {
                     self.persist_dropped();
                     self.maybe_unspill();
@@ -220,6 +223,20 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             r.drop_lease(id);
         }
         r.close().await;
+    }
+
+    /// The record of a request not fetched because its host's robots.txt
+    /// could not be (`why`: that fetch's error): a link checker sees the
+    /// dead link and the page that links to it. Counted as an error of
+    /// kind `robots_unreachable` (and skipped, as before), not as a page.
+    fn write_robots_unreachable(&mut self, request: &Request<S::Callback>, why: &str) {
+        let mut record = page::base_record(request);
+        record.error = Some(format!(
+            "robots_unreachable: not fetched: its host's robots.txt could not be fetched \
+             ({why}) (--robots-unreachable allow to crawl anyway)"
+        ));
+        self.sh.stats.borrow_mut().error("robots_unreachable");
+        self.writer.send(Msg::Page(Box::new(record)));
     }
 
     /// Marks the requests the frontier dropped for good as done.

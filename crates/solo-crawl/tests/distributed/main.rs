@@ -148,8 +148,9 @@ fn three_workers_crawl_the_pages_of_one_in_process_crawl_and_fetch_robots_txt_on
 
 /// A robots.txt that answers 503 every time is retried by the worker
 /// that claimed it, then stored as it came (not as "allow all") and read
-/// by every worker as disallow: no page of its host is fetched, and it
-/// is fetched once per crawl (RFC 9309 §2.3.1.4).
+/// by every worker as disallow: no page of its host is fetched (each
+/// has a record that says why), and it is fetched once per crawl (RFC
+/// 9309 §2.3.1.4).
 #[test]
 fn an_unreachable_robots_txt_disallows_its_host_for_every_worker() {
     if !redis_available() {
@@ -165,8 +166,25 @@ fn an_unreachable_robots_txt_disallows_its_host_for_every_worker() {
         assert!(code.is_some(), "{err}");
         assert!(!err.contains("panicked"), "{err}");
     }
-    let pages: Vec<String> = outs.iter().flat_map(|o| urls(o)).collect();
-    assert!(pages.is_empty(), "{pages:?}");
+    let records: Vec<serde_json::Value> = (outs.iter())
+        .flat_map(|o| {
+            std::fs::read_to_string(o)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .map(|l| serde_json::from_str(&l).unwrap())
+        .collect();
+    assert!(!records.is_empty());
+    for r in &records {
+        assert!(r["status"].is_null(), "fetched: {r}");
+        let error = r["error"].as_str().unwrap_or_default();
+        assert!(
+            error.starts_with("robots_unreachable: ") && error.contains("HTTP 503"),
+            "{r}"
+        );
+    }
     assert_eq!(site.robots_fetches(), [2, 2], "tried twice, once per crawl");
     for p in &site.ports {
         let stored = redis.cmd(&["HGET", "solo:{down}:robots", &format!("127.0.0.1:{p}")]);
