@@ -1,7 +1,9 @@
 //! The scheduler: which request goes next.
 //!
 //! Owns: the seen set (fingerprints of every request ever accepted but
-//! `dont_filter` ones: method, canonical URL, body, cookie jar), the
+//! `dont_filter` ones: method, canonical URL, body, cookie jar; and the
+//! store keys of `dont_filter` start requests, the same in every run, so
+//! that a resumed crawl does not fetch those again), the
 //! per-host queues, and the rules a URL must pass to be queued — http or
 //! https, depth limit, max pages, scope (start hosts and allowed domains),
 //! allow/deny regexes, not seen before — and to be dequeued: its host has a
@@ -71,6 +73,18 @@ pub enum Job<C> {
 /// queue length under which they are when the memory cap is larger than
 /// twice this (see [`Frontier::wants_unspill`]).
 const UNSPILL_BATCH: usize = 10_000;
+
+/// The store key of the `n`-th `dont_filter` start request with
+/// fingerprint `fp` (from 0): the same in every run, so that a resumed
+/// crawl knows the start requests it holds; apart from the fingerprints
+/// (a mix of them with a constant, as for unclaimed requisites).
+fn start_key(fp: u64, n: u32) -> u64 {
+    // splitmix64's finalizer over the fingerprint, salted, and `n`.
+    let mut z = fp ^ 0x57a2_7d0f_f17e_5eed ^ u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
 
 /// Why a request was not queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -317,6 +331,9 @@ pub struct Frontier<C> {
     /// Start URLs not fetched because their host's robots.txt could not
     /// be, with why, since the last `take_unreachable_seeds`.
     unreachable_seeds: Vec<String>,
+    /// `dont_filter` start requests pushed so far, by fingerprint: the
+    /// n-th of equal ones has the store key [`start_key`]`(fp, n)`.
+    dont_filter_starts: HashMap<u64, u32>,
 }
 
 impl<C> Frontier<C> {
@@ -367,6 +384,7 @@ impl<C> Frontier<C> {
             remote: false,
             dropped_leases: Vec::new(),
             unreachable_seeds: Vec::new(),
+            dont_filter_starts: HashMap::new(),
         }
     }
 
@@ -415,6 +433,7 @@ impl<C> Frontier<C> {
     ) -> Result<u64, Rejected> {
         if start {
             self.add_start_host(&request.url);
+            self.key_dont_filter_start(&mut request)?;
         }
         let r = self.check(&request, start);
         if r == Err(Rejected::MaxPages) && self.keeps_parked() {
@@ -422,7 +441,7 @@ impl<C> Frontier<C> {
         }
         match r {
             Ok(fp) => {
-                let fp = self.mark_seen(&mut request, fp);
+                let fp = self.mark_seen(&mut request, fp, start);
                 let x = request.extras();
                 if x.requisite > 0 && x.requisite_page && self.follows_as_link(&request) {
                     request.extras_mut().page_if_html = true;
@@ -442,14 +461,41 @@ impl<C> Frontier<C> {
         r
     }
 
+    /// Gives a `dont_filter` start request its store key, the same in
+    /// every run of the crawl ([`start_key`]); one that a resumed crawl
+    /// holds already (done or queued) is [`Rejected::Seen`]: it is not
+    /// fetched again. (Any `dont_filter` request skips the seen set; this
+    /// recognises the start requests, which every run makes again.)
+    fn key_dont_filter_start(&mut self, request: &mut Request<C>) -> Result<(), Rejected> {
+        if !request.extras().dont_filter {
+            return Ok(());
+        }
+        let fp = request.fingerprint();
+        let n = self.dont_filter_starts.entry(fp).or_insert(0);
+        let key = start_key(fp, *n);
+        *n += 1;
+        if self.seen.contains(&key) {
+            self.count(Rejected::Seen);
+            return Err(Rejected::Seen);
+        }
+        request.extras_mut().store_key = Some(key);
+        Ok(())
+    }
+
     /// An accepted request's key: its fingerprint, now seen; or for a
     /// `dont_filter` one (not in the seen set) a key of its own in the
-    /// store.
-    fn mark_seen(&mut self, request: &mut Request<C>, fp: u64) -> u64 {
+    /// store (a start request's was given by
+    /// [`key_dont_filter_start`](Frontier::key_dont_filter_start)).
+    fn mark_seen(&mut self, request: &mut Request<C>, fp: u64, start: bool) -> u64 {
         if request.extras().dont_filter {
-            let key = fastrand::u64(..);
-            request.extras_mut().store_key = Some(key);
-            key
+            match request.extras().store_key {
+                Some(key) if start => key,
+                _ => {
+                    let key = fastrand::u64(..);
+                    request.extras_mut().store_key = Some(key);
+                    key
+                }
+            }
         } else {
             self.seen.insert(fp);
             fp
@@ -477,7 +523,7 @@ impl<C> Frontier<C> {
         self.max_pages = budget;
         match r {
             Ok(fp) => {
-                let fp = self.mark_seen(&mut request, fp);
+                let fp = self.mark_seen(&mut request, fp, start);
                 accepted(fp, &request, true);
                 self.parked += 1;
                 self.counts.max_pages += 1;

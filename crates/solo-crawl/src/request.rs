@@ -699,7 +699,10 @@ impl<C> Request<C> {
 
     /// Fetch it even if an equal request was seen (Scrapy's
     /// `dont_filter=True`); the other rules (scope, depth, budget) still
-    /// apply.
+    /// apply. A start request marked so is still fetched once in all
+    /// when a crawl with [`Config::state_dir`](crate::Config::state_dir)
+    /// is stopped and resumed (the state holds it, done or queued); each
+    /// of equal ones asked for several times, once.
     ///
     /// ```
     /// # let u = url::Url::parse("http://a.test/").unwrap();

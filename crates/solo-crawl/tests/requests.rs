@@ -425,6 +425,81 @@ fn a_post_waiting_in_state_is_sent_with_its_body_after_a_resume() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Start requests marked `dont_filter` (as Scrapy's are), one of them
+/// twice on purpose; the crawl stops after two pages. Its second callback
+/// asks for its own URL again, `dont_filter` too.
+struct DontFilterStarts {
+    base: Url,
+    stop: Rc<RefCell<Option<solo_crawl::StopHandle>>>,
+    parsed: std::cell::Cell<usize>,
+}
+
+impl Spider for DontFilterStarts {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        ["/p1", "/p1", "/p2", "/p3", "/p4", "/p5", "/p6"]
+            .iter()
+            .map(|p| Request::new(self.base.join(p).unwrap(), Cb::Echo).dont_filter())
+            .collect()
+    }
+    async fn parse(&self, cb: Cb, response: &Response, out: &mut Output<Cb>) {
+        if cb == Cb::Echo && response.url().path() == "/p2" {
+            out.follow(response.request(Cb::Secret).dont_filter());
+        }
+        self.parsed.set(self.parsed.get() + 1);
+        if self.parsed.get() == 2 {
+            if let Some(s) = self.stop.borrow().as_ref() {
+                s.stop();
+            }
+        }
+    }
+}
+
+/// A crawl with `--state` stopped midway and run again: each
+/// `dont_filter` start request is fetched once in all (the one asked
+/// twice, twice), not once more from the state and again from
+/// `start_requests`; the callback's own `dont_filter` request is sent.
+#[test]
+fn dont_filter_start_requests_are_fetched_once_across_a_resume() {
+    let dir = common::fresh_dir("dont-filter-starts");
+    solo::run(async {
+        let log: Rc<RefCell<Vec<(String, String, String)>>> = Rc::default();
+        let base = echo_site(Rc::clone(&log)).await;
+        let mut records = Vec::new();
+        for run in 0..2 {
+            let slot = Rc::default();
+            let spider = DontFilterStarts {
+                base: base.clone(),
+                stop: Rc::clone(&slot),
+                parsed: Default::default(),
+            };
+            let cfg = Config {
+                state_dir: Some(dir.join("state")),
+                per_host: 1,
+                ..quick()
+            };
+            let buf = SharedBuf::default();
+            let out = OutputConfig {
+                pages: Target::Buffer(buf.clone()),
+                ..Default::default()
+            };
+            let crawler = Crawler::new(spider, cfg).output(out);
+            if run == 0 {
+                *slot.borrow_mut() = Some(crawler.stop_handle());
+            }
+            let summary = crawler.run().await.unwrap();
+            assert_eq!(summary.resumed, run == 1);
+            records.extend(common::records(&buf));
+        }
+        let mut sent: Vec<String> = log.borrow().iter().map(|(_, p, _)| p.clone()).collect();
+        sent.sort();
+        let want = ["/p1", "/p1", "/p2", "/p2", "/p3", "/p4", "/p5", "/p6"];
+        assert_eq!(sent, want, "fetched once each (the repeats asked for)");
+        assert_eq!(common::record_paths(&records), want, "a record per fetch");
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A crawl stopped right after its login resumes logged in: the session
 /// cookie is kept in the state with the requests queued after it.
 #[test]
