@@ -89,7 +89,13 @@ pub struct Config {
     /// may take the count a little past it.
     pub max_items: Option<u64>,
     /// Follow links only to the hosts of the start URLs (plus
-    /// `allow_domains`); when false, any host.
+    /// `allow_domains`); when false, any host. Unlike Scrapy (whose
+    /// offsite filter acts only with `allowed_domains`), this scope is on
+    /// by default and holds every request a callback makes, links and
+    /// requests it builds alike, but a
+    /// [`dont_filter`](crate::Request::dont_filter) one. A request it
+    /// turns away is counted (`offsite` in the summary) and, once per
+    /// host, logged at info with the rule.
     pub stay_on_start_hosts: bool,
     /// More domains to follow links to (a domain also admits its
     /// subdomains).

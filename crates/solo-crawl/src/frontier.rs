@@ -5,7 +5,8 @@
 //! store keys of `dont_filter` start requests, the same in every run, so
 //! that a resumed crawl does not fetch those again), the
 //! per-host queues, and the rules a URL must pass to be queued — http or
-//! https, depth limit, max pages, scope (start hosts and allowed domains),
+//! https, depth limit, max pages, scope (start hosts and allowed domains; a
+//! `dont_filter` request the crawl makes is exempt, as in Scrapy),
 //! allow/deny regexes, not seen before — and to be dequeued: its host has a
 //! free slot, its delay has elapsed, its robots.txt is known and allows it,
 //! and, with a per-IP limit, its address is known and its IP's group has a
@@ -85,6 +86,10 @@ fn start_key(fp: u64, n: u32) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
+
+/// Offsite hosts told at most (see [`Frontier::take_offsite_news`]): a
+/// crawl linking to many hosts holds a bounded set of them.
+const OFFSITE_HOSTS_TOLD: usize = 1000;
 
 /// Why a request was not queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -282,6 +287,10 @@ pub struct Frontier<C> {
     /// `allow_domains`, `allow`): `--page-requisites` without
     /// `--requisites-in-scope`.
     requisites_anywhere: bool,
+    /// `dont_filter` requests are exempt from the scope (start hosts,
+    /// `allow_domains`), as Scrapy's offsite filter lets them through;
+    /// not those pushed from outside the crawl.
+    dont_filter_anywhere: bool,
     allow_domains: Vec<String>,
     allow: Vec<Regex>,
     deny: Vec<Regex>,
@@ -331,6 +340,11 @@ pub struct Frontier<C> {
     /// Start URLs not fetched because their host's robots.txt could not
     /// be, with why, since the last `take_unreachable_seeds`.
     unreachable_seeds: Vec<String>,
+    /// Hosts whose requests were turned away as offsite (at most
+    /// [`OFFSITE_HOSTS_TOLD`]), and the first such URL of each new one
+    /// since the last `take_offsite_news`, for the engine to tell.
+    offsite_hosts: HashSet<String>,
+    offsite_news: Vec<(String, Url)>,
     /// `dont_filter` start requests pushed so far, by fingerprint: the
     /// n-th of equal ones has the store key [`start_key`]`(fp, n)`.
     dont_filter_starts: HashMap<u64, u32>,
@@ -349,6 +363,7 @@ impl<C> Frontier<C> {
             overload_backoff: config.overload_backoff,
             stay_on_start_hosts: config.stay_on_start_hosts,
             requisites_anywhere: config.page_requisites && !config.requisites_in_scope,
+            dont_filter_anywhere: true,
             allow_domains: config
                 .allow_domains
                 .iter()
@@ -384,6 +399,8 @@ impl<C> Frontier<C> {
             remote: false,
             dropped_leases: Vec::new(),
             unreachable_seeds: Vec::new(),
+            offsite_hosts: HashSet::new(),
+            offsite_news: Vec::new(),
             dont_filter_starts: HashMap::new(),
         }
     }
@@ -408,6 +425,12 @@ impl<C> Frontier<C> {
     #[cfg(test)]
     pub fn push(&mut self, request: Request<C>) -> Result<u64, Rejected> {
         self.push_with(request, false, |_, _, _| {})
+    }
+
+    /// Holds `dont_filter` requests to the scope too: for requests
+    /// pushed into a crawl from outside it, which must not widen it.
+    pub(crate) fn scope_dont_filter(&mut self) {
+        self.dont_filter_anywhere = false;
     }
 
     /// `url`'s host is a start host (in scope when the crawl stays on its
@@ -456,9 +479,29 @@ impl<C> Frontier<C> {
                     self.enqueue(request);
                 }
             }
-            Err(why) => self.count(why),
+            Err(why) => self.reject(why, &request.url),
         }
         r
+    }
+
+    /// Counts a request turned away; an offsite one's host is news the
+    /// first time.
+    fn reject(&mut self, why: Rejected, url: &Url) {
+        self.count(why);
+        if why != Rejected::Offsite || self.offsite_hosts.len() >= OFFSITE_HOSTS_TOLD {
+            return;
+        }
+        let host = url.host_str().unwrap_or_default();
+        if !self.offsite_hosts.contains(host) {
+            self.offsite_hosts.insert(host.to_owned());
+            self.offsite_news.push((host.to_owned(), url.clone()));
+        }
+    }
+
+    /// Hosts turned away as offsite for the first time since the last
+    /// call, each with the first URL refused.
+    pub(crate) fn take_offsite_news(&mut self) -> Vec<(String, Url)> {
+        std::mem::take(&mut self.offsite_news)
     }
 
     /// Gives a `dont_filter` start request its store key, the same in
@@ -530,7 +573,7 @@ impl<C> Frontier<C> {
                 Err(Rejected::MaxPages)
             }
             Err(why) => {
-                self.count(why);
+                self.reject(why, &request.url);
                 Err(why)
             }
         }
@@ -578,7 +621,8 @@ impl<C> Frontier<C> {
         }
         if !start {
             let anywhere = requisite && self.requisites_anywhere;
-            if !anywhere && !self.in_scope(url) {
+            let asked = request.extras().dont_filter && self.dont_filter_anywhere;
+            if !anywhere && !asked && !self.in_scope(url) {
                 return Err(Rejected::Offsite);
             }
             let s = url.as_str();

@@ -500,6 +500,81 @@ fn dont_filter_start_requests_are_fetched_once_across_a_resume() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A token endpoint on one host, the API on another (`api.test`, the same
+/// server): the callback asks for the API's data `dont_filter`, and for
+/// another of its URLs without.
+struct TokenThenApi {
+    api: Url,
+}
+
+impl Spider for TokenThenApi {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        vec![Request::new(self.api.join("/token").unwrap(), Cb::Account)]
+    }
+    async fn parse(&self, cb: Cb, response: &Response, out: &mut Output<Cb>) {
+        if cb == Cb::Account {
+            let mut api = self.api.clone();
+            api.set_host(Some("api.test")).unwrap();
+            out.follow(Request::new(api.join("/data").unwrap(), Cb::Echo).dont_filter());
+            out.follow(Request::new(api.join("/plain").unwrap(), Cb::Echo));
+            out.follow(Request::new(api.join("/plain2").unwrap(), Cb::Echo));
+        }
+        let _ = response;
+    }
+}
+
+/// What `tracing` events say, captured.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// As Scrapy's offsite filter: a `dont_filter` request of the spider's
+/// own to another host is sent; one without is dropped as offsite,
+/// counted, and said once per host at info, with the rule.
+#[test]
+fn a_dont_filter_request_to_another_host_is_sent_and_offsite_drops_are_told() {
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let (summary, sent) = tracing::subscriber::with_default(subscriber, || {
+        solo::run(async {
+            let hits: Rc<RefCell<Vec<(String, String, String)>>> = Rc::default();
+            let base = echo_site(Rc::clone(&hits)).await;
+            let ip = "127.0.0.1".parse().unwrap();
+            let cfg = Config {
+                resolver: Some(solo_http::Resolver::hosts([("api.test", ip)])),
+                ..quick()
+            };
+            let (summary, _) = common::crawl(TokenThenApi { api: base }, cfg).await;
+            let sent: Vec<String> = hits.borrow().iter().map(|h| h.1.clone()).collect();
+            (summary, sent)
+        })
+    });
+    assert_eq!(sent, ["/token", "/data"], "the dont_filter request is sent");
+    assert_eq!(summary.filtered.get("offsite"), Some(&2), "{summary:?}");
+    let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let told: Vec<&str> = log.lines().filter(|l| l.contains("offsite")).collect();
+    assert_eq!(told.len(), 1, "once for the host: {log}");
+    assert!(
+        told[0].contains("INFO") && told[0].contains("/plain is outside the crawl's scope"),
+        "{log}"
+    );
+}
+
 /// A crawl stopped right after its login resumes logged in: the session
 /// cookie is kept in the state with the requests queued after it.
 #[test]

@@ -267,6 +267,21 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
         }
     }
 
+    /// Says, once per host (info), that requests to it are dropped as
+    /// offsite, the rule that drops them, and how to send them.
+    fn tell_offsite(&mut self) {
+        for (host, url) in self.frontier.take_offsite_news() {
+            tracing::info!(
+                %host,
+                "offsite request dropped: {} is outside the crawl's scope (the start URLs' hosts \
+                 and allow_domains); later requests to {host} are only counted (skipped: \
+                 offsite). To send them, allow the domain (Config::allow_domains, \
+                 --allow-domain), or mark a request of the spider's own dont_filter",
+                redact_url(&url)
+            );
+        }
+    }
+
     fn handle(&mut self, ev: Report<S::Callback>) {
         let now = solo::time::now();
         match ev {
@@ -379,6 +394,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                         self.written_acks.push(id);
                     }
                 }
+                self.tell_offsite();
                 // After its links: a crash before this commit fetches the
                 // page again, and finds them again.
                 if !piping {
