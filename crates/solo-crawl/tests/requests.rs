@@ -241,6 +241,78 @@ fn a_json_api_is_crawled_with_a_bearer_header() {
     assert_eq!(records[0].status, Some(401));
 }
 
+/// Asks for each path of a site serving JSON in several charsets, and
+/// keeps what `Response::json` makes of each (or its error).
+struct JsonBodies(Url, &'static [&'static str]);
+
+impl Spider for JsonBodies {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        let url = |p: &&str| Request::new(self.0.join(p).unwrap(), Cb::Api);
+        self.1.iter().map(url).collect()
+    }
+    async fn parse(&self, _: Cb, response: &Response, out: &mut Output<Cb>) {
+        let name = match response.json::<serde_json::Value>() {
+            Ok(v) => v["name"].clone(),
+            Err(e) => e.to_string().into(),
+        };
+        out.item(serde_json::json!({"path": response.url().path(), "name": name}));
+    }
+}
+
+/// JSON in the charset its `Content-Type` names, or that a byte order
+/// mark says: parsed as Scrapy's `response.json()` parses it (from the
+/// decoded text); plain UTF-8 as before.
+#[test]
+fn json_is_read_in_the_charset_the_response_declares() {
+    fn utf16(s: &str, big: bool, bom: bool) -> Vec<u8> {
+        let units = bom.then_some(0xFEFF).into_iter().chain(s.encode_utf16());
+        units
+            .flat_map(|u| {
+                if big {
+                    u.to_be_bytes()
+                } else {
+                    u.to_le_bytes()
+                }
+            })
+            .collect()
+    }
+    fn utf32_le_bom(s: &str) -> Vec<u8> {
+        let chars = std::iter::once('\u{FEFF}').chain(s.chars());
+        chars.flat_map(|c| u32::from(c).to_le_bytes()).collect()
+    }
+    let json = r#"{"name":"Müller café"}"#;
+    let site = solo_crawl::demo_site::DemoSite::with_handler(move |req| {
+        let typed = |ct: &str, body: Vec<u8>| SiteResponse::typed(200, ct, body);
+        let latin1: Vec<u8> = json.chars().map(|c| c as u8).collect();
+        std::future::ready(match req.path.as_str() {
+            "/utf8" => typed("application/json", json.into()),
+            "/latin1" => typed("application/json; charset=iso-8859-1", latin1),
+            "/utf16" => typed("application/json; charset=utf-16", utf16(json, false, true)),
+            "/utf16be" => typed(
+                "application/json; charset=UTF-16BE",
+                utf16(json, true, false),
+            ),
+            "/utf32" => typed("application/json", utf32_le_bom(json)),
+            _ => SiteResponse::status(404),
+        })
+    })
+    .unwrap();
+    let paths = &["/utf8", "/latin1", "/utf16", "/utf16be", "/utf32"];
+    let (records, items) = run(JsonBodies(site.url(), paths), quick());
+    let mut got: Vec<(String, serde_json::Value)> = items
+        .iter()
+        .map(|i| (i["path"].as_str().unwrap().to_owned(), i["name"].clone()))
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut want: Vec<(String, serde_json::Value)> = paths
+        .iter()
+        .map(|p| (p.to_string(), "Müller café".into()))
+        .collect();
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(got, want, "{records:#?}");
+}
+
 /// A site that records every request (method, path, body) and answers
 /// with what it got; `/307`, `/303` and `/302` redirect to `/echo?307`
 /// etc.; `/slow` answers after 5 s.
