@@ -246,7 +246,13 @@ pub struct Config {
     /// older than this (entries without one are taken); see also
     /// [`Spider::sitemap_filter`](crate::Spider::sitemap_filter).
     pub sitemap_newer_than: Option<Duration>,
-    /// Stop gracefully on Ctrl-C (in-flight requests finish).
+    /// Stop gracefully on Ctrl-C or SIGTERM (in-flight requests
+    /// finish); a second one [hurries](crate::StopHandle::hurry) the
+    /// crawl: [`Crawler::run`](crate::Crawler::run) returns at once,
+    /// leaving the requests in flight (with `state_dir`, fetched on
+    /// resume), its outputs flushed. The process is not exited: the
+    /// program may wait on [`StopHandle::hurried`](crate::StopHandle::hurried)
+    /// to exit sooner still.
     pub handle_ctrl_c: bool,
     /// Show a live progress line on stderr when it is a terminal.
     pub progress: bool,

@@ -647,6 +647,77 @@ fn a_dont_filter_request_to_another_host_is_sent_and_offsite_drops_are_told() {
     );
 }
 
+/// Asks for `/slow` (5 s) and `/`; `/`'s callback hurries the crawl.
+struct HurryOnHome {
+    base: Url,
+    stop: Rc<RefCell<Option<solo_crawl::StopHandle>>>,
+}
+
+impl Spider for HurryOnHome {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        ["/slow", "/"]
+            .map(|p| Request::new(self.base.join(p).unwrap(), Cb::Echo))
+            .into()
+    }
+    async fn parse(&self, _: Cb, response: &Response, _: &mut Output<Cb>) {
+        if response.url().path() == "/" {
+            if let Some(s) = self.stop.borrow().as_ref() {
+                s.hurry();
+            }
+        }
+    }
+}
+
+/// A hurried crawl (a second Ctrl-C) returns without waiting for its
+/// request in flight; with `--state`, that request is fetched on resume,
+/// and each page has one record in all.
+#[test]
+fn a_hurried_crawl_returns_at_once_and_resumes_the_request_it_left() {
+    let dir = common::fresh_dir("hurried");
+    solo::run(async {
+        let log: Rc<RefCell<Vec<(String, String, String)>>> = Rc::default();
+        let base = echo_site(Rc::clone(&log)).await;
+        let mut records = Vec::new();
+        for run in 0..2 {
+            let slot = Rc::default();
+            let spider = HurryOnHome {
+                base: base.clone(),
+                stop: Rc::clone(&slot),
+            };
+            let cfg = Config {
+                state_dir: Some(dir.join("state")),
+                ..quick()
+            };
+            let buf = SharedBuf::default();
+            let out = OutputConfig {
+                pages: Target::Buffer(buf.clone()),
+                ..Default::default()
+            };
+            let crawler = Crawler::new(spider, cfg).output(out);
+            if run == 0 {
+                *slot.borrow_mut() = Some(crawler.stop_handle());
+            }
+            let t = std::time::Instant::now();
+            let summary = crawler.run().await.unwrap();
+            if run == 0 {
+                assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+                assert!(summary.interrupted);
+            }
+            records.extend(common::records(&buf));
+        }
+        assert_eq!(common::record_paths(&records), ["/", "/slow"]);
+        let mut sent: Vec<String> = log.borrow().iter().map(|(_, p, _)| p.clone()).collect();
+        sent.sort();
+        assert_eq!(
+            sent,
+            ["/", "/slow", "/slow"],
+            "left once, fetched on resume"
+        );
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A crawl stopped right after its login resumes logged in: the session
 /// cookie is kept in the state with the requests queued after it.
 #[test]
