@@ -110,7 +110,13 @@ pub struct Config {
     /// it.
     pub max_items: Option<u64>,
     /// Follow links only to the hosts of the start URLs (plus
-    /// `allow_domains`); when false, any host.
+    /// `allow_domains`); when false, any host. Unlike Scrapy (whose
+    /// offsite filter acts only with `allowed_domains`), this scope is on
+    /// by default and holds every request a callback makes, links and
+    /// requests it builds alike, but a
+    /// [`dont_filter`](crate::Request::dont_filter) one. A request it
+    /// turns away is counted (`offsite` in the summary) and, once per
+    /// host, logged at info with the rule.
     pub stay_on_start_hosts: bool,
     /// More domains to follow links to (a domain also admits its
     /// subdomains).
@@ -282,7 +288,13 @@ pub struct Config {
     /// older than this (entries without one are taken); see also
     /// [`Spider::sitemap_filter`](crate::Spider::sitemap_filter).
     pub sitemap_newer_than: Option<Duration>,
-    /// Stop gracefully on Ctrl-C (in-flight requests finish).
+    /// Stop gracefully on Ctrl-C or SIGTERM (in-flight requests
+    /// finish); a second one [hurries](crate::StopHandle::hurry) the
+    /// crawl: [`Crawler::run`](crate::Crawler::run) returns at once,
+    /// leaving the requests in flight (with `state_dir`, fetched on
+    /// resume), its outputs flushed. The process is not exited: the
+    /// program may wait on [`StopHandle::hurried`](crate::StopHandle::hurried)
+    /// to exit sooner still.
     pub handle_ctrl_c: bool,
     /// Show a live progress line on stderr when it is a terminal.
     pub progress: bool,

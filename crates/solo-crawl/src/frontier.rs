@@ -2,9 +2,12 @@
 //!
 //! Owns: the seen set (fingerprints of every request ever accepted but
 //! `dont_filter` ones: method, canonical URL, body, cookie jar; with a
-//! depth limit each one's smallest depth, in `frontier::seen`), the
+//! depth limit each one's smallest depth, in `frontier::seen`; and the
+//! store keys of `dont_filter` start requests, the same in every run, so
+//! that a resumed crawl does not fetch those again), the
 //! per-host queues, and the rules a URL must pass to be queued — http or
-//! https, depth limit, max pages, scope (start hosts and allowed domains),
+//! https, depth limit, max pages, scope (start hosts and allowed domains; a
+//! `dont_filter` request the crawl makes is exempt, as in Scrapy),
 //! allow/deny regexes, not seen before — and to be dequeued: its host has a
 //! free slot, its delay has elapsed, its robots.txt is known and allows it,
 //! and, with a per-IP limit, its address is known and its IP's group has a
@@ -75,6 +78,22 @@ pub enum Job<C> {
 /// queue length under which they are when the memory cap is larger than
 /// twice this (see [`Frontier::wants_unspill`]).
 const UNSPILL_BATCH: usize = 10_000;
+
+/// The store key of the `n`-th `dont_filter` start request with
+/// fingerprint `fp` (from 0): the same in every run, so that a resumed
+/// crawl knows the start requests it holds; apart from the fingerprints
+/// (a mix of them with a constant, as for unclaimed requisites).
+fn start_key(fp: u64, n: u32) -> u64 {
+    // splitmix64's finalizer over the fingerprint, salted, and `n`.
+    let mut z = fp ^ 0x57a2_7d0f_f17e_5eed ^ u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Offsite hosts told at most (see [`Frontier::take_offsite_news`]): a
+/// crawl linking to many hosts holds a bounded set of them.
+const OFFSITE_HOSTS_TOLD: usize = 1000;
 
 /// Why a request was not queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -277,6 +296,10 @@ pub struct Frontier<C> {
     /// `allow_domains`, `allow`): `--page-requisites` without
     /// `--requisites-in-scope`.
     requisites_anywhere: bool,
+    /// `dont_filter` requests are exempt from the scope (start hosts,
+    /// `allow_domains`), as Scrapy's offsite filter lets them through;
+    /// not those pushed from outside the crawl.
+    dont_filter_anywhere: bool,
     allow_domains: Vec<String>,
     allow: Vec<Regex>,
     deny: Vec<Regex>,
@@ -330,6 +353,14 @@ pub struct Frontier<C> {
     /// with the robots.txt fetch's error, since the last
     /// `take_robots_unreachable` (each gets a record).
     robots_unreachable: Vec<(Request<C>, String)>,
+    /// Hosts whose requests were turned away as offsite (at most
+    /// [`OFFSITE_HOSTS_TOLD`]), and the first such URL of each new one
+    /// since the last `take_offsite_news`, for the engine to tell.
+    offsite_hosts: HashSet<String>,
+    offsite_news: Vec<(String, Url)>,
+    /// `dont_filter` start requests pushed so far, by fingerprint: the
+    /// n-th of equal ones has the store key [`start_key`]`(fp, n)`.
+    dont_filter_starts: HashMap<u64, u32>,
 }
 
 impl<C> Frontier<C> {
@@ -345,6 +376,7 @@ impl<C> Frontier<C> {
             overload_backoff: config.overload_backoff,
             stay_on_start_hosts: config.stay_on_start_hosts,
             requisites_anywhere: config.page_requisites && !config.requisites_in_scope,
+            dont_filter_anywhere: true,
             allow_domains: config
                 .allow_domains
                 .iter()
@@ -381,6 +413,9 @@ impl<C> Frontier<C> {
             dropped_leases: Vec::new(),
             unreachable_seeds: Vec::new(),
             robots_unreachable: Vec::new(),
+            offsite_hosts: HashSet::new(),
+            offsite_news: Vec::new(),
+            dont_filter_starts: HashMap::new(),
         }
     }
 
@@ -408,6 +443,12 @@ impl<C> Frontier<C> {
         self.push_with(request, false, |_, _, _| {})
     }
 
+    /// Holds `dont_filter` requests to the scope too: for requests
+    /// pushed into a crawl from outside it, which must not widen it.
+    pub(crate) fn scope_dont_filter(&mut self) {
+        self.dont_filter_anywhere = false;
+    }
+
     /// `url`'s host is a start host (in scope when the crawl stays on its
     /// start hosts). A resumed crawl says so before it restores what it
     /// had queued, which is checked against the scope again.
@@ -431,6 +472,7 @@ impl<C> Frontier<C> {
     ) -> Result<u64, Rejected> {
         if start {
             self.add_start_host(&request.url);
+            self.key_dont_filter_start(&mut request)?;
         }
         let r = self.check(&request, start);
         if r == Err(Rejected::MaxPages) && self.keeps_parked() {
@@ -439,7 +481,7 @@ impl<C> Frontier<C> {
         match r {
             Ok((checked, again)) => {
                 let stale_check = (!request.extras().dont_filter).then_some(checked);
-                let fp = self.mark_seen(&mut request, checked);
+                let fp = self.mark_seen(&mut request, checked, start);
                 let x = request.extras();
                 if x.requisite > 0 && x.requisite_page && self.follows_as_link(&request) {
                     request.extras_mut().page_if_html = true;
@@ -460,20 +502,67 @@ impl<C> Frontier<C> {
                 Ok(checked)
             }
             Err(why) => {
-                self.count(why);
+                self.reject(why, &request.url);
                 Err(why)
             }
         }
     }
 
+    /// Counts a request turned away; an offsite one's host is news the
+    /// first time.
+    fn reject(&mut self, why: Rejected, url: &Url) {
+        self.count(why);
+        if why != Rejected::Offsite || self.offsite_hosts.len() >= OFFSITE_HOSTS_TOLD {
+            return;
+        }
+        let host = url.host_str().unwrap_or_default();
+        if !self.offsite_hosts.contains(host) {
+            self.offsite_hosts.insert(host.to_owned());
+            self.offsite_news.push((host.to_owned(), url.clone()));
+        }
+    }
+
+    /// Hosts turned away as offsite for the first time since the last
+    /// call, each with the first URL refused.
+    pub(crate) fn take_offsite_news(&mut self) -> Vec<(String, Url)> {
+        std::mem::take(&mut self.offsite_news)
+    }
+
+    /// Gives a `dont_filter` start request its store key, the same in
+    /// every run of the crawl ([`start_key`]); one that a resumed crawl
+    /// holds already (done or queued) is [`Rejected::Seen`]: it is not
+    /// fetched again. (Any `dont_filter` request skips the seen set; this
+    /// recognises the start requests, which every run makes again.)
+    fn key_dont_filter_start(&mut self, request: &mut Request<C>) -> Result<(), Rejected> {
+        if !request.extras().dont_filter {
+            return Ok(());
+        }
+        let fp = request.fingerprint();
+        let n = self.dont_filter_starts.entry(fp).or_insert(0);
+        let key = start_key(fp, *n);
+        *n += 1;
+        if self.seen.contains(key) {
+            self.count(Rejected::Seen);
+            return Err(Rejected::Seen);
+        }
+        request.extras_mut().store_key = Some(key);
+        Ok(())
+    }
+
     /// An accepted request's key: its fingerprint, now seen; or for a
     /// `dont_filter` one (not in the seen set) a key of its own in the
-    /// store.
-    fn mark_seen(&mut self, request: &mut Request<C>, fp: u64) -> u64 {
+    /// store (a start request's was given by
+    /// [`key_dont_filter_start`](Frontier::key_dont_filter_start)).
+    fn mark_seen(&mut self, request: &mut Request<C>, fp: u64, start: bool) -> u64 {
         if request.extras().dont_filter {
-            let key = fastrand::u64(..);
-            request.extras_mut().store_key = Some(key);
-            key
+            match request.extras().store_key {
+                Some(key) if start => key,
+                _ => {
+                    let key = fastrand::u64(..);
+                    request.extras_mut().store_key = Some(key);
+                    key
+                }
+            }
         } else {
             self.seen.insert(fp, request.depth);
             fp
@@ -501,14 +590,14 @@ impl<C> Frontier<C> {
         self.max_pages = budget;
         match r {
             Ok((fp, _)) => {
-                let fp = self.mark_seen(&mut request, fp);
+                let fp = self.mark_seen(&mut request, fp, start);
                 accepted(fp, &request, true);
                 self.parked += 1;
                 self.counts.max_pages += 1;
                 Err(Rejected::MaxPages)
             }
             Err(why) => {
-                self.count(why);
+                self.reject(why, &request.url);
                 Err(why)
             }
         }
@@ -564,7 +653,8 @@ impl<C> Frontier<C> {
         }
         if !start {
             let anywhere = requisite && self.requisites_anywhere;
-            if !anywhere && !self.in_scope(url) {
+            let asked = request.extras().dont_filter && self.dont_filter_anywhere;
+            if !anywhere && !asked && !self.in_scope(url) {
                 return Err(Rejected::Offsite);
             }
             let s = url.as_str();

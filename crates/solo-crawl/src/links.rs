@@ -3,7 +3,8 @@
 //! Owns: how bytes become text (the `charset` of `Content-Type`, else a
 //! BOM, else a `<meta charset>` in the first 1024 bytes, else UTF-8 if
 //! the bytes are UTF-8 and windows-1252 if not, as browsers do; invalid
-//! bytes of a named charset replaced — never an error), and the [`scan`] every HTML
+//! bytes of a named charset replaced — never an error; a JSON body's
+//! text by RFC 8259's rule, [`json_text`]), and the [`scan`] every HTML
 //! page gets: its title and which URLs it links to — `a[href]`,
 //! `area[href]` and `link[href]`, resolved against `<base href>` (the
 //! first one) or the page URL, http and https only, fragments dropped, each
@@ -62,6 +63,61 @@ pub fn decode_page<'a>(
     // `decode` sniffs a BOM (which wins) and replaces malformed sequences.
     let (text, used, _) = encoding.decode(body);
     (text, used)
+}
+
+/// A JSON body as a parser takes it (see [`json_text`]).
+pub(crate) enum JsonText<'a> {
+    /// UTF-8 bytes, a byte order mark skipped: parsed as they are.
+    Utf8(&'a [u8]),
+    /// The body decoded from another charset.
+    Decoded(String),
+}
+
+/// A JSON body's text: UTF-8 (RFC 8259), unless a byte order mark
+/// (UTF-16 or UTF-32, which wins) or the `Content-Type`'s charset says
+/// otherwise, as Scrapy's `response.json()` reads `response.text`. A
+/// UTF-8 body is not copied; bytes that are not in the named charset
+/// become U+FFFD. A charset label that names nothing known is ignored.
+pub(crate) fn json_text<'a>(body: &'a [u8], content_type: Option<&str>) -> JsonText<'a> {
+    if let Some(rest) = body.strip_prefix(b"\xEF\xBB\xBF") {
+        return JsonText::Utf8(rest);
+    }
+    // Before UTF-16's: UTF-32LE's mark starts with UTF-16LE's.
+    if let Some(rest) = body.strip_prefix(b"\xFF\xFE\0\0") {
+        return JsonText::Decoded(decode_utf32(rest, false));
+    }
+    if let Some(rest) = body.strip_prefix(b"\0\0\xFE\xFF") {
+        return JsonText::Decoded(decode_utf32(rest, true));
+    }
+    if let Some((utf16, bom)) = Encoding::for_bom(body) {
+        let (text, _) = utf16.decode_without_bom_handling(&body[bom..]);
+        return JsonText::Decoded(text.into_owned());
+    }
+    let Some(label) = content_type.and_then(charset_param) else {
+        return JsonText::Utf8(body);
+    };
+    match label.to_ascii_lowercase().as_str() {
+        "utf-32" | "utf-32be" => return JsonText::Decoded(decode_utf32(body, true)),
+        "utf-32le" => return JsonText::Decoded(decode_utf32(body, false)),
+        _ => {}
+    }
+    match Encoding::for_label(label.as_bytes()) {
+        Some(e) if e != encoding_rs::UTF_8 => {
+            JsonText::Decoded(e.decode_without_bom_handling(body).0.into_owned())
+        }
+        _ => JsonText::Utf8(body),
+    }
+}
+
+/// UTF-32 (big- or little-endian) to text; a unit that is no character,
+/// and bytes left over, become U+FFFD.
+fn decode_utf32(body: &[u8], big_endian: bool) -> String {
+    let units = body.chunks(4).map(|c| match <[u8; 4]>::try_from(c) {
+        Ok(b) if big_endian => char::from_u32(u32::from_be_bytes(b)),
+        Ok(b) => char::from_u32(u32::from_le_bytes(b)),
+        Err(_) => None,
+    });
+    units.map(|c| c.unwrap_or('\u{FFFD}')).collect()
 }
 
 /// `href` resolved against `base` as a page in `charset` does (the URL
@@ -646,6 +702,20 @@ where
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_text_never_fails_on_broken_utf32() {
+        let text = |body: &[u8]| match super::json_text(body, None) {
+            super::JsonText::Decoded(t) => t,
+            super::JsonText::Utf8(_) => panic!("not decoded"),
+        };
+        // A unit that is no character, and bytes left over.
+        assert_eq!(
+            text(b"\0\0\xFE\xFF\0\0\xD8\0\0\0\0\x31\0"),
+            "\u{FFFD}1\u{FFFD}"
+        );
+        assert_eq!(text(b"\xFF\xFE\0\0"), "");
+    }
+
     #[test]
     fn a_link_on_a_legacy_charset_page_has_its_query_in_that_charset() {
         use super::{join_in, scan_in};

@@ -698,8 +698,16 @@ impl<C> Request<C> {
     }
 
     /// Fetch it even if an equal request was seen (Scrapy's
-    /// `dont_filter=True`); the other rules (scope, depth, budget) still
-    /// apply.
+    /// `dont_filter=True`), and wherever its host is: as Scrapy's offsite
+    /// filter, the crawl's scope (the start hosts and
+    /// [`Config::allow_domains`](crate::Config::allow_domains)) does not
+    /// apply to it, nor to its redirects (a token endpoint on one host,
+    /// the API on another). The other rules (depth, page budget,
+    /// allow/deny patterns, robots.txt, the address guard) still apply.
+    /// A start request marked so is still fetched once in all
+    /// when a crawl with [`Config::state_dir`](crate::Config::state_dir)
+    /// is stopped and resumed (the state holds it, done or queued); each
+    /// of equal ones asked for several times, once.
     ///
     /// ```
     /// # let u = url::Url::parse("http://a.test/").unwrap();

@@ -583,8 +583,19 @@ impl Response {
 
     /// The body parsed as JSON: a [`serde_json::Value`], or any type that
     /// deserializes (Scrapy's `response.json()`). The body is read as
-    /// UTF-8 whatever the `Content-Type` says; a UTF-8 byte order mark
-    /// at its start is skipped.
+    /// UTF-8 (RFC 8259), unless the `Content-Type` names another charset
+    /// (`application/json; charset=iso-8859-1`) or the body starts with
+    /// a UTF-16 or UTF-32 byte order mark, as Scrapy reads
+    /// `response.text`; a UTF-8 byte order mark is skipped. A UTF-8 body
+    /// is parsed where it is, not copied.
+    ///
+    /// ```
+    /// # let u = url::Url::parse("http://a.test/api").unwrap();
+    /// let latin1 = vec![("content-type".into(), "application/json; charset=latin1".into())];
+    /// let r = solo_crawl::Response::new(u, 200, latin1, b"{\"name\":\"M\xFCller\"}".to_vec().into());
+    /// let v: serde_json::Value = r.json().unwrap();
+    /// assert_eq!(v["name"], "Müller");
+    /// ```
     ///
     /// ```
     /// # let u = url::Url::parse("http://a.test/api").unwrap();
@@ -599,11 +610,10 @@ impl Response {
     /// assert_eq!((page.items.len(), page.items[0].id, page.next), (2, 1, None));
     /// ```
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        let body = self
-            .body
-            .strip_prefix(b"\xEF\xBB\xBF")
-            .unwrap_or(&self.body);
-        serde_json::from_slice(body)
+        match links::json_text(&self.body, self.content_type()) {
+            links::JsonText::Utf8(body) => serde_json::from_slice(body),
+            links::JsonText::Decoded(text) => serde_json::from_str(&text),
+        }
     }
 
     /// A request for `href` resolved against this page's base URL (its

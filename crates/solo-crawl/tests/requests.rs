@@ -241,6 +241,78 @@ fn a_json_api_is_crawled_with_a_bearer_header() {
     assert_eq!(records[0].status, Some(401));
 }
 
+/// Asks for each path of a site serving JSON in several charsets, and
+/// keeps what `Response::json` makes of each (or its error).
+struct JsonBodies(Url, &'static [&'static str]);
+
+impl Spider for JsonBodies {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        let url = |p: &&str| Request::new(self.0.join(p).unwrap(), Cb::Api);
+        self.1.iter().map(url).collect()
+    }
+    async fn parse(&self, _: Cb, response: &Response, out: &mut Output<Cb>) {
+        let name = match response.json::<serde_json::Value>() {
+            Ok(v) => v["name"].clone(),
+            Err(e) => e.to_string().into(),
+        };
+        out.item(serde_json::json!({"path": response.url().path(), "name": name}));
+    }
+}
+
+/// JSON in the charset its `Content-Type` names, or that a byte order
+/// mark says: parsed as Scrapy's `response.json()` parses it (from the
+/// decoded text); plain UTF-8 as before.
+#[test]
+fn json_is_read_in_the_charset_the_response_declares() {
+    fn utf16(s: &str, big: bool, bom: bool) -> Vec<u8> {
+        let units = bom.then_some(0xFEFF).into_iter().chain(s.encode_utf16());
+        units
+            .flat_map(|u| {
+                if big {
+                    u.to_be_bytes()
+                } else {
+                    u.to_le_bytes()
+                }
+            })
+            .collect()
+    }
+    fn utf32_le_bom(s: &str) -> Vec<u8> {
+        let chars = std::iter::once('\u{FEFF}').chain(s.chars());
+        chars.flat_map(|c| u32::from(c).to_le_bytes()).collect()
+    }
+    let json = r#"{"name":"Müller café"}"#;
+    let site = solo_crawl::demo_site::DemoSite::with_handler(move |req| {
+        let typed = |ct: &str, body: Vec<u8>| SiteResponse::typed(200, ct, body);
+        let latin1: Vec<u8> = json.chars().map(|c| c as u8).collect();
+        std::future::ready(match req.path.as_str() {
+            "/utf8" => typed("application/json", json.into()),
+            "/latin1" => typed("application/json; charset=iso-8859-1", latin1),
+            "/utf16" => typed("application/json; charset=utf-16", utf16(json, false, true)),
+            "/utf16be" => typed(
+                "application/json; charset=UTF-16BE",
+                utf16(json, true, false),
+            ),
+            "/utf32" => typed("application/json", utf32_le_bom(json)),
+            _ => SiteResponse::status(404),
+        })
+    })
+    .unwrap();
+    let paths = &["/utf8", "/latin1", "/utf16", "/utf16be", "/utf32"];
+    let (records, items) = run(JsonBodies(site.url(), paths), quick());
+    let mut got: Vec<(String, serde_json::Value)> = items
+        .iter()
+        .map(|i| (i["path"].as_str().unwrap().to_owned(), i["name"].clone()))
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut want: Vec<(String, serde_json::Value)> = paths
+        .iter()
+        .map(|p| (p.to_string(), "Müller café".into()))
+        .collect();
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(got, want, "{records:#?}");
+}
+
 /// A site that records every request (method, path, body) and answers
 /// with what it got; `/307`, `/303` and `/302` redirect to `/echo?307`
 /// etc.; `/slow` answers after 5 s.
@@ -421,6 +493,227 @@ fn a_post_waiting_in_state_is_sent_with_its_body_after_a_resume() {
         // Resumed: only the stored POST, method and body intact.
         let want = [("POST".to_owned(), "/submit".to_owned(), "q=kept".to_owned())];
         assert_eq!(second, &want);
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Start requests marked `dont_filter` (as Scrapy's are), one of them
+/// twice on purpose; the crawl stops after two pages. Its second callback
+/// asks for its own URL again, `dont_filter` too.
+struct DontFilterStarts {
+    base: Url,
+    stop: Rc<RefCell<Option<solo_crawl::StopHandle>>>,
+    parsed: std::cell::Cell<usize>,
+}
+
+impl Spider for DontFilterStarts {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        ["/p1", "/p1", "/p2", "/p3", "/p4", "/p5", "/p6"]
+            .iter()
+            .map(|p| Request::new(self.base.join(p).unwrap(), Cb::Echo).dont_filter())
+            .collect()
+    }
+    async fn parse(&self, cb: Cb, response: &Response, out: &mut Output<Cb>) {
+        if cb == Cb::Echo && response.url().path() == "/p2" {
+            out.follow(response.request(Cb::Secret).dont_filter());
+        }
+        self.parsed.set(self.parsed.get() + 1);
+        if self.parsed.get() == 2 {
+            if let Some(s) = self.stop.borrow().as_ref() {
+                s.stop();
+            }
+        }
+    }
+}
+
+/// A crawl with `--state` stopped midway and run again: each
+/// `dont_filter` start request is fetched once in all (the one asked
+/// twice, twice), not once more from the state and again from
+/// `start_requests`; the callback's own `dont_filter` request is sent.
+#[test]
+fn dont_filter_start_requests_are_fetched_once_across_a_resume() {
+    let dir = common::fresh_dir("dont-filter-starts");
+    solo::run(async {
+        let log: Rc<RefCell<Vec<(String, String, String)>>> = Rc::default();
+        let base = echo_site(Rc::clone(&log)).await;
+        let mut records = Vec::new();
+        for run in 0..2 {
+            let slot = Rc::default();
+            let spider = DontFilterStarts {
+                base: base.clone(),
+                stop: Rc::clone(&slot),
+                parsed: Default::default(),
+            };
+            let cfg = Config {
+                state_dir: Some(dir.join("state")),
+                per_host: 1,
+                ..quick()
+            };
+            let buf = SharedBuf::default();
+            let out = OutputConfig {
+                pages: Target::Buffer(buf.clone()),
+                ..Default::default()
+            };
+            let crawler = Crawler::new(spider, cfg).output(out);
+            if run == 0 {
+                *slot.borrow_mut() = Some(crawler.stop_handle());
+            }
+            let summary = crawler.run().await.unwrap();
+            assert_eq!(summary.resumed, run == 1);
+            records.extend(common::records(&buf));
+        }
+        let mut sent: Vec<String> = log.borrow().iter().map(|(_, p, _)| p.clone()).collect();
+        sent.sort();
+        let want = ["/p1", "/p1", "/p2", "/p2", "/p3", "/p4", "/p5", "/p6"];
+        assert_eq!(sent, want, "fetched once each (the repeats asked for)");
+        assert_eq!(common::record_paths(&records), want, "a record per fetch");
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A token endpoint on one host, the API on another (`api.test`, the same
+/// server): the callback asks for the API's data `dont_filter`, and for
+/// another of its URLs without.
+struct TokenThenApi {
+    api: Url,
+}
+
+impl Spider for TokenThenApi {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        vec![Request::new(self.api.join("/token").unwrap(), Cb::Account)]
+    }
+    async fn parse(&self, cb: Cb, response: &Response, out: &mut Output<Cb>) {
+        if cb == Cb::Account {
+            let mut api = self.api.clone();
+            api.set_host(Some("api.test")).unwrap();
+            out.follow(Request::new(api.join("/data").unwrap(), Cb::Echo).dont_filter());
+            out.follow(Request::new(api.join("/plain").unwrap(), Cb::Echo));
+            out.follow(Request::new(api.join("/plain2").unwrap(), Cb::Echo));
+        }
+        let _ = response;
+    }
+}
+
+/// What `tracing` events say, captured.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// As Scrapy's offsite filter: a `dont_filter` request of the spider's
+/// own to another host is sent; one without is dropped as offsite,
+/// counted, and said once per host at info, with the rule.
+#[test]
+fn a_dont_filter_request_to_another_host_is_sent_and_offsite_drops_are_told() {
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let (summary, sent) = tracing::subscriber::with_default(subscriber, || {
+        solo::run(async {
+            let hits: Rc<RefCell<Vec<(String, String, String)>>> = Rc::default();
+            let base = echo_site(Rc::clone(&hits)).await;
+            let ip = "127.0.0.1".parse().unwrap();
+            let cfg = Config {
+                resolver: Some(solo_http::Resolver::hosts([("api.test", ip)])),
+                ..quick()
+            };
+            let (summary, _) = common::crawl(TokenThenApi { api: base }, cfg).await;
+            let sent: Vec<String> = hits.borrow().iter().map(|h| h.1.clone()).collect();
+            (summary, sent)
+        })
+    });
+    assert_eq!(sent, ["/token", "/data"], "the dont_filter request is sent");
+    assert_eq!(summary.filtered.get("offsite"), Some(&2), "{summary:?}");
+    let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let told: Vec<&str> = log.lines().filter(|l| l.contains("offsite")).collect();
+    assert_eq!(told.len(), 1, "once for the host: {log}");
+    assert!(
+        told[0].contains("INFO") && told[0].contains("/plain is outside the crawl's scope"),
+        "{log}"
+    );
+}
+
+/// Asks for `/slow` (5 s) and `/`; `/`'s callback hurries the crawl.
+struct HurryOnHome {
+    base: Url,
+    stop: Rc<RefCell<Option<solo_crawl::StopHandle>>>,
+}
+
+impl Spider for HurryOnHome {
+    type Callback = Cb;
+    fn start_requests(&self) -> Vec<Request<Cb>> {
+        ["/slow", "/"]
+            .map(|p| Request::new(self.base.join(p).unwrap(), Cb::Echo))
+            .into()
+    }
+    async fn parse(&self, _: Cb, response: &Response, _: &mut Output<Cb>) {
+        if response.url().path() == "/" {
+            if let Some(s) = self.stop.borrow().as_ref() {
+                s.hurry();
+            }
+        }
+    }
+}
+
+/// A hurried crawl (a second Ctrl-C) returns without waiting for its
+/// request in flight; with `--state`, that request is fetched on resume,
+/// and each page has one record in all.
+#[test]
+fn a_hurried_crawl_returns_at_once_and_resumes_the_request_it_left() {
+    let dir = common::fresh_dir("hurried");
+    solo::run(async {
+        let log: Rc<RefCell<Vec<(String, String, String)>>> = Rc::default();
+        let base = echo_site(Rc::clone(&log)).await;
+        let mut records = Vec::new();
+        for run in 0..2 {
+            let slot = Rc::default();
+            let spider = HurryOnHome {
+                base: base.clone(),
+                stop: Rc::clone(&slot),
+            };
+            let cfg = Config {
+                state_dir: Some(dir.join("state")),
+                ..quick()
+            };
+            let buf = SharedBuf::default();
+            let out = OutputConfig {
+                pages: Target::Buffer(buf.clone()),
+                ..Default::default()
+            };
+            let crawler = Crawler::new(spider, cfg).output(out);
+            if run == 0 {
+                *slot.borrow_mut() = Some(crawler.stop_handle());
+            }
+            let t = std::time::Instant::now();
+            let summary = crawler.run().await.unwrap();
+            if run == 0 {
+                assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+                assert!(summary.interrupted);
+            }
+            records.extend(common::records(&buf));
+        }
+        assert_eq!(common::record_paths(&records), ["/", "/slow"]);
+        let mut sent: Vec<String> = log.borrow().iter().map(|(_, p, _)| p.clone()).collect();
+        sent.sort();
+        assert_eq!(
+            sent,
+            ["/", "/slow", "/slow"],
+            "left once, fetched on resume"
+        );
     });
     std::fs::remove_dir_all(&dir).unwrap();
 }

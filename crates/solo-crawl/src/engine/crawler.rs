@@ -450,6 +450,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             piped_leases: Default::default(),
             busiest: metrics.is_some(),
             stopped_by: stopped_by.clone(),
+            jobs: Vec::new(),
         };
         let interrupted = engine.run_loop(&self.stop, &live).await;
         if let Some(r) = &remote {
@@ -579,8 +580,9 @@ async fn start_networks<C>(starts: &[Request<C>], cfg: &Config) -> Vec<solo_http
     nets
 }
 
-/// Ctrl-C stops gracefully (a second one calls [`StopHandle::hurry`],
-/// for the program to exit at once); SIGUSR1 prints
+/// Ctrl-C stops gracefully (a second one calls [`StopHandle::hurry`]:
+/// the crawl returns without waiting for the requests in flight, and a
+/// program may exit at once); SIGUSR1 prints
 /// the statistics so far (the frontier's figures as `live` has them).
 async fn watch_signals(
     stop: StopHandle,

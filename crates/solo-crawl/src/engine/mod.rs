@@ -18,7 +18,8 @@
 //! through; a full pipeline holds new requests back. It stops when the
 //! frontier is idle, the page
 //! budget is spent, or on Ctrl-C / [`StopHandle::stop`] (in-flight
-//! requests finish first). It holds the crawl's body budget and has big
+//! requests finish first; a second Ctrl-C / [`StopHandle::hurry`] leaves
+//! them, cancelled, once the pages in the pipeline are through). It holds the crawl's body budget and has big
 //! pages scanned off the loop. Must not: parse pages itself or block the
 //! loop thread (file output happens on the writer thread, big pages are
 //! scanned on a helper thread).
@@ -95,12 +96,21 @@ impl StopHandle {
     }
 
     /// Says the user wants out at once (a second Ctrl-C does this when
-    /// [`Config::handle_ctrl_c`] is on), and stops the crawl. The library
-    /// never exits the process: the program decides, by waiting on
-    /// [`hurried`](StopHandle::hurried).
+    /// [`Config::handle_ctrl_c`] is on), and stops the crawl without
+    /// waiting for the requests in flight: they are abandoned (with
+    /// [`Config::state_dir`], fetched on resume), the pages already
+    /// parsed finish going through the item pipelines, the outputs are
+    /// flushed, and [`Crawler::run`] returns (its summary `interrupted`).
+    /// The library never exits the process: the program decides, e.g.
+    /// by waiting on [`hurried`](StopHandle::hurried).
     pub fn hurry(&self) {
         self.stop();
         self.0.hurried.set();
+    }
+
+    /// Whether [`hurry`](StopHandle::hurry) was called.
+    pub(crate) fn is_hurried(&self) -> bool {
+        self.0.hurried.is_set()
     }
 
     /// Waits until [`hurry`](StopHandle::hurry) is called; the
@@ -340,4 +350,7 @@ struct Engine<S: Spider, F> {
     busiest: bool,
     /// The limit (`max_time`, `max_items`) that stopped the crawl.
     stopped_by: Rc<Cell<Option<&'static str>>>,
+    /// The tasks of the jobs started (those done are pruned now and
+    /// then): cancelled when the crawl is hurried.
+    jobs: Vec<solo::Task<()>>,
 }

@@ -35,7 +35,8 @@ pub struct Pushed {
     pub seen: u64,
     /// Refused by the crawl's rules, each with its URL (a password in it
     /// masked) and why: `offsite` (the crawl's scope is its start hosts
-    /// and `allow_domains`), `filtered` (the allow/deny patterns),
+    /// and `allow_domains`; a pushed `dont_filter` request is held to it
+    /// too), `filtered` (the allow/deny patterns),
     /// `scheme` (not http or https), `bad_host` (a look-alike host name),
     /// `too_deep`, `max_pages` (the crawl's page budget is spent).
     pub refused: Vec<(String, &'static str)>,
@@ -101,6 +102,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         cfg.autothrottle = None;
         let mut frontier = Frontier::new(&cfg);
         frontier.set_remote();
+        frontier.scope_dont_filter();
         // The scope as a worker has it: the start requests' hosts, and
         // those of the sitemaps it starts from (`--sitemap` alone).
         let starts = self.spider.start_requests();

@@ -44,18 +44,19 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 || self.remote.as_ref().is_some_and(|r| !r.leases_valid(now));
             if !interrupted && !held {
                 while self.frontier.in_flight() < concurrency {
-                    match self.frontier.next(now) {
+                    let task = match self.frontier.next(now) {
                         Some(Job::Page { host, request }) => {
-                            solo::spawn(page_task(self.sh.clone(), host, request));
+                            solo::spawn(page_task(self.sh.clone(), host, request))
                         }
                         Some(Job::Robots { host, url, tries }) => {
-                            solo::spawn(robots_task(self.sh.clone(), host, url, tries));
+                            solo::spawn(robots_task(self.sh.clone(), host, url, tries))
                         }
                         Some(Job::Resolve { host, name }) => {
-                            solo::spawn(resolve_task(self.sh.clone(), host, name));
+                            solo::spawn(resolve_task(self.sh.clone(), host, name))
                         }
                         None => break,
-                    }
+                    };
+                    self.started(task, concurrency);
                 }
                 self.seeds
                     .failed
@@ -94,6 +95,15 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             {
                 return interrupted;
             }
+            // Hurried: the requests in flight are left at once, the pages
+            // in the pipeline finished (their records and done marks).
+            let hurried = stop.is_hurried();
+            if hurried {
+                self.abandon_jobs();
+                if piped == 0 {
+                    return true;
+                }
+            }
             // Everything this turn wrote goes to the writer thread at once.
             self.writer.flush();
             // With every slot taken only a completion can free one: no
@@ -106,6 +116,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             let woke = {
                 let mut sleep = wake_at.map(|t| Box::pin(solo::sleep_until(t)));
                 let mut stopped = pin!(stop.0.event.wait());
+                let mut hurry = pin!(stop.0.hurried.wait());
                 let rx = &mut self.rx;
                 poll_fn(|cx| {
                     if let Poll::Ready(Some(ev)) = rx.poll_recv(cx) {
@@ -119,16 +130,50 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                     if !interrupted && stopped.as_mut().poll(cx).is_ready() {
                         return Poll::Ready(None); // stopped
                     }
+                    if !hurried && hurry.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(None); // hurried: requests in flight are left
+                    }
                     Poll::Pending
                 })
                 .await
             };
             if let Some(ev) = woke {
-                self.handle(ev);
-                while let Ok(ev) = self.rx.try_recv() {
+                // Hurried: only the pipeline's pages are finished (a job
+                // cancelled in its callback reports a crash it had not).
+                let keep = |ev: &Report<_>| !hurried || matches!(ev, Report::Piped { .. });
+                if keep(&ev) {
                     self.handle(ev);
                 }
+                while let Ok(ev) = self.rx.try_recv() {
+                    if keep(&ev) {
+                        self.handle(ev);
+                    }
+                }
             }
+        }
+    }
+
+    /// Keeps the task of a job just started; the finished ones are
+    /// pruned once there are twice as many as slots.
+    fn started(&mut self, task: solo::Task<()>, concurrency: usize) {
+        if self.jobs.len() >= 2 * concurrency {
+            self.jobs.retain(|t| !t.is_done());
+        }
+        self.jobs.push(task);
+    }
+
+    /// The crawl was hurried: the jobs in flight are cancelled (their
+    /// pages are not done; with a store they are fetched on resume).
+    fn abandon_jobs(&mut self) {
+        if self.jobs.is_empty() {
+            return;
+        }
+        tracing::info!(
+            in_flight = self.frontier.in_flight(),
+            "hurried: leaving the requests in flight"
+        );
+        for t in self.jobs.drain(..) {
+            t.cancel();
         }
     }
 
@@ -300,6 +345,21 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
         }
     }
 
+    /// Says, once per host (info), that requests to it are dropped as
+    /// offsite, the rule that drops them, and how to send them.
+    fn tell_offsite(&mut self) {
+        for (host, url) in self.frontier.take_offsite_news() {
+            tracing::info!(
+                %host,
+                "offsite request dropped: {} is outside the crawl's scope (the start URLs' hosts \
+                 and allow_domains); later requests to {host} are only counted (skipped: \
+                 offsite). To send them, allow the domain (Config::allow_domains, \
+                 --allow-domain), or mark a request of the spider's own dont_filter",
+                redact_url(&url)
+            );
+        }
+    }
+
     fn handle(&mut self, ev: Report<S::Callback>) {
         let now = solo::time::now();
         match ev {
@@ -418,6 +478,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                         self.written_acks.push(id);
                     }
                 }
+                self.tell_offsite();
                 // After its links: a crash before this commit fetches the
                 // page again, and finds them again.
                 if !piping {

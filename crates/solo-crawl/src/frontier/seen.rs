@@ -56,6 +56,14 @@ impl Seen {
         }
     }
 
+    /// Whether `fp` was taken, at any depth.
+    pub(super) fn contains(&self, fp: u64) -> bool {
+        match self {
+            Seen::Plain(s) => s.contains(&fp),
+            Seen::Depths(d) => d.contains_key(&fp),
+        }
+    }
+
     /// `fp` is taken at `depth` (smaller than any depth before).
     pub(super) fn insert(&mut self, fp: u64, depth: u32) {
         match self {
