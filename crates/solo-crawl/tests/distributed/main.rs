@@ -495,10 +495,19 @@ fn a_crawl_of_the_previous_layout_is_taken_over_and_finished() {
     let dir = TempDir::new("prev");
     let outs = vec![dir.path("first.jsonl"), dir.path("then.jsonl")];
     // A first slice leaves work queued.
-    let first = spawn(&shared(&site, &redis, "prev", &outs[0], &["--per-host=1", "--max-time=1s"]));
+    let first = spawn(&shared(
+        &site,
+        &redis,
+        "prev",
+        &outs[0],
+        &["--per-host=1", "--max-time=1s"],
+    ));
     let (code, err) = wait(first, LIMIT);
     assert_eq!(code, Some(0), "{err}");
-    assert!(lines(&outs[0]) < site.all().len(), "the first slice did it all");
+    assert!(
+        lines(&outs[0]) < site.all().len(),
+        "the first slice did it all"
+    );
     // What layout 2 would have written: host states of five numbers.
     let downgrade = "local all = redis.call('HGETALL', KEYS[1]) local n = 0 \
         for i = 1, #all, 2 do \
@@ -507,7 +516,13 @@ fn a_crawl_of_the_previous_layout_is_taken_over_and_finished() {
           redis.call('HSET', KEYS[1], all[i], five) \
         end \
         redis.call('SET', KEYS[2], '2') return n";
-    let had_first = redis.cmd(&["EVAL", downgrade, "2", "solo:{prev}:host", "solo:{prev}:layout"]);
+    let had_first = redis.cmd(&[
+        "EVAL",
+        downgrade,
+        "2",
+        "solo:{prev}:host",
+        "solo:{prev}:layout",
+    ]);
     assert_ne!(had_first, ":0", "no host state kept its first rank");
     let then = spawn(&worker(&redis, "prev", &outs[1]));
     let (code, err) = wait(then, LIMIT);
