@@ -75,8 +75,9 @@ pub struct Config {
     /// Pages deeper than this are not requested (start URLs are depth 0).
     /// Depth is the shortest path: a URL found again by a shorter path is
     /// taken again at the smaller depth (a queued request moves up; a page
-    /// already fetched is fetched again, a second record, so its links
-    /// within the limit are reached). The seen set then keeps each URL's
+    /// with links already fetched is fetched again, a second record, so
+    /// its links within the limit are reached; an error, a non-HTML or a
+    /// link-less page is not). The seen set then keeps each URL's
     /// depth (16 bytes a URL instead of 8). Not with a Redis frontier,
     /// whose seen set has no depths (a URL is taken once), nor for pages
     /// fetched before a `--state` crawl was stopped (their depths are not
@@ -187,9 +188,11 @@ pub struct Config {
     /// tunnel (end to end), http forwarded (the whole URL as the request
     /// target, as curl and Scrapy send it); `None`: the environment's
     /// proxies if [`proxy_from_env`](Config::proxy_from_env), else none.
-    /// The proxy itself may be on a private address; the addresses of the
-    /// pages are checked as without it, and a tunnel is asked for the
-    /// checked address. An invalid URL fails
+    /// The proxy itself may be on a private address; the pages' names are
+    /// checked as this machine resolves them (one that points here into a
+    /// private network is refused), then the proxy is asked for the name;
+    /// a name that does not resolve here is left to the proxy's DNS. An
+    /// invalid URL fails
     /// [`Crawler::run`](crate::Crawler::run) with the password masked.
     pub proxy: Option<String>,
     /// Without [`proxy`](Config::proxy), take the proxies from the

@@ -588,9 +588,9 @@ impl ClientBuilder {
     /// request forgery: no loopback, private, link-local (cloud metadata)
     /// or other special address. With a [`proxy`](ClientBuilder::proxy)
     /// and a policy, target names are resolved by this client and checked
-    /// first; a tunnel (https) is asked for the checked address, not the
-    /// name. A forwarded (http) request names the host, which the proxy
-    /// resolves again.
+    /// first (a name that resolves here only to refused addresses is
+    /// refused); the proxy is then asked for the name, which it resolves
+    /// again, and a name that does not resolve here is left to it.
     ///
     /// ```
     /// use solo_http::AddressPolicy;
@@ -712,17 +712,15 @@ impl ClientBuilder {
     /// `localhost` and loopback addresses are always reached directly.
     /// Unset variables: no proxy. Replaces the proxy of
     /// [`proxy`](ClientBuilder::proxy). A variable whose URL this client
-    /// cannot use (`socks5://`, `https://`) is an error at
-    /// [`build`](ClientBuilder::build) that names it.
+    /// cannot use (`socks5://`, `https://`) fails the requests it would
+    /// carry (an [`InvalidUrl`](crate::ErrorKind::InvalidUrl) error that
+    /// names it), not the others.
     ///
     /// ```
     /// let _c = solo_http::Client::builder().proxy_from_env().build();
     /// ```
     pub fn proxy_from_env(mut self) -> ClientBuilder {
-        match Proxies::from_env(|name| std::env::var(name).ok()) {
-            Ok(p) => self.proxies = p,
-            Err(e) => self.fail(e),
-        }
+        self.proxies = Proxies::from_env(|name| std::env::var(name).ok());
         self
     }
 

@@ -23,12 +23,14 @@
 //! connection is pooled under the target, like a direct one.
 //!
 //! When the client has an address policy, the target's name is resolved
-//! and checked here first. A tunnel is asked for the checked address
-//! (`CONNECT 93.184.216.34:443`), so the proxy cannot resolve it to
-//! another one; TLS still verifies the certificate against the name. A
-//! forwarded request must name the host (the proxy puts it in `Host`), so
-//! the proxy resolves it again: the check refuses names that point here
-//! into a private network, not names that answer otherwise there.
+//! here and checked first: a name that points here only to refused
+//! addresses (a private network, loopback) is refused before the proxy
+//! hears of it. Both a tunnel and a forwarded request then name the host
+//! (`CONNECT example.com:443`, as curl asks, so a proxy's rules by domain
+//! apply), and the proxy resolves it again; a name that does not resolve
+//! here at all (only the proxy's DNS knows it, the usual reason for a
+//! proxy) is left to the proxy. The guard is this machine's view: what
+//! the proxy's network reaches is the proxy's policy.
 //!
 //! From the environment ([`Proxies::from_env`]): `https_proxy` for https
 //! URLs, `http_proxy` for http ones, `all_proxy` for both when those are
@@ -51,10 +53,11 @@ use crate::no_proxy::NoProxy;
 /// Which proxy each request goes through (none by default).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Proxies {
-    /// For `http://` URLs.
-    http: Option<Proxy>,
+    /// For `http://` URLs: the proxy, or why the one named cannot be
+    /// used (those requests fail with it).
+    http: Option<Result<Proxy, String>>,
     /// For `https://` URLs.
-    https: Option<Proxy>,
+    https: Option<Result<Proxy, String>>,
     /// Hosts reached directly.
     pub(crate) no_proxy: NoProxy,
     /// `localhost` and loopback addresses are reached directly (the
@@ -66,16 +69,18 @@ impl Proxies {
     /// `proxy` for every request.
     pub(crate) fn all(proxy: Proxy) -> Proxies {
         Proxies {
-            http: Some(proxy.clone()),
-            https: Some(proxy),
+            http: Some(Ok(proxy.clone())),
+            https: Some(Ok(proxy)),
             ..Proxies::default()
         }
     }
 
     /// The proxies the environment names, read with `var` (see the
-    /// module's docs); an error names the variable whose proxy URL is
-    /// not one this client can use.
-    pub(crate) fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Proxies, Error> {
+    /// module's docs). A variable whose proxy URL this client cannot use
+    /// (`socks5://`) does not fail the client: the requests it would
+    /// carry do, with an error that names it (others, and hosts reached
+    /// directly, are not concerned).
+    pub(crate) fn from_env(var: impl Fn(&str) -> Option<String>) -> Proxies {
         let get = |names: &[&'static str]| {
             names.iter().find_map(|n| {
                 var(n)
@@ -85,16 +90,14 @@ impl Proxies {
             })
         };
         let parse = |found: Option<(&str, String)>| {
-            found
-                .map(|(name, url)| {
-                    Proxy::parse(&url).map_err(|e| {
-                        Error::new(
-                            ErrorKind::InvalidUrl,
-                            format!("the environment's {name}: {e}"),
-                        )
-                    })
+            found.map(|(name, url)| {
+                Proxy::parse(&url).map_err(|e| {
+                    format!(
+                        "the environment's {name} names a proxy this client cannot use: {e} \
+                             (unset it, or list the host in no_proxy)"
+                    )
                 })
-                .transpose()
+            })
         };
         let cgi = var("REQUEST_METHOD").is_some();
         let all = get(&["all_proxy", "ALL_PROXY"]);
@@ -105,12 +108,12 @@ impl Proxies {
         };
         let http = get(http_names).or_else(|| all.clone());
         let https = get(&["https_proxy", "HTTPS_PROXY"]).or(all);
-        Ok(Proxies {
-            http: parse(http)?,
-            https: parse(https)?,
+        Proxies {
+            http: parse(http),
+            https: parse(https),
             no_proxy: NoProxy::parse(&get(&["no_proxy", "NO_PROXY"]).unwrap_or_default().1),
             direct_loopback: true,
-        })
+        }
     }
 
     /// Whether no request goes through a proxy.
@@ -121,7 +124,17 @@ impl Proxies {
 
     /// The proxy for connections to `key`, if any.
     pub(crate) fn for_key(&self, key: &Key) -> Option<&Proxy> {
-        self.choose(key.https, &key.host, key.port)
+        self.choose(key.https, &key.host, key.port)?.as_ref().ok()
+    }
+
+    /// The error of a connection to `key` that should go through a proxy
+    /// the environment named but this client cannot use.
+    pub(crate) fn unusable(&self, key: &Key) -> Option<Error> {
+        let why = self
+            .choose(key.https, &key.host, key.port)?
+            .as_ref()
+            .err()?;
+        Some(Error::new(ErrorKind::InvalidUrl, why.clone()))
     }
 
     /// The proxy that forwards a request for `url` (an `http` URL with a
@@ -131,10 +144,12 @@ impl Proxies {
             return None;
         }
         let port = url.port_or_known_default().unwrap_or(80);
-        self.choose(false, url.host_str().unwrap_or_default(), port)
+        self.choose(false, url.host_str().unwrap_or_default(), port)?
+            .as_ref()
+            .ok()
     }
 
-    fn choose(&self, https: bool, host: &str, port: u16) -> Option<&Proxy> {
+    fn choose(&self, https: bool, host: &str, port: u16) -> Option<&Result<Proxy, String>> {
         let proxy = if https { &self.https } else { &self.http }.as_ref()?;
         let direct = self.no_proxy.matches(host, port) || self.direct_loopback && loopback(host);
         (!direct).then_some(proxy)
@@ -220,16 +235,14 @@ impl Proxy {
     }
 
     /// A TCP connection to the proxy, to forward requests for `target`
-    /// (checked against the address policy first).
+    /// (checked against the address policy first: see [`check`]).
     pub(crate) async fn forward(
         &self,
         connector: &Connector,
         target: &Key,
         deadline: Option<solo::time::Instant>,
     ) -> Result<TcpStream, Error> {
-        if !connector.policy.allows_all() {
-            connector.allowed_addrs(target, deadline).await?;
-        }
+        check(connector, target, deadline).await?;
         connector.proxy_tcp(&self.host, self.port, deadline).await
     }
 
@@ -240,13 +253,8 @@ impl Proxy {
         target: &Key,
         deadline: Option<solo::time::Instant>,
     ) -> Result<TcpStream, Error> {
-        let authority = match connector.policy.allows_all() {
-            true => format!("{}:{}", target.host, target.port),
-            false => match connector.allowed_addrs(target, deadline).await?.first() {
-                Some(addr) => addr.to_string(),
-                None => format!("{}:{}", target.host, target.port),
-            },
-        };
+        check(connector, target, deadline).await?;
+        let authority = format!("{}:{}", target.host, target.port);
         let tcp = connector.proxy_tcp(&self.host, self.port, deadline).await?;
         let mut ask = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
         if let Some(value) = &self.authorization {
@@ -291,6 +299,26 @@ impl Proxy {
                 status_line.trim()
             ))),
         }
+    }
+}
+
+/// Checks a proxied request's target against the client's address
+/// policy, as this machine resolves its name: a name that resolves here
+/// only to refused addresses is refused before the proxy hears of it. A
+/// name that does not resolve here (the proxy's own DNS may know it, the
+/// usual reason for a proxy) is left to the proxy.
+async fn check(
+    connector: &Connector,
+    target: &Key,
+    deadline: Option<solo::time::Instant>,
+) -> Result<(), Error> {
+    if connector.policy.allows_all() {
+        return Ok(());
+    }
+    match connector.allowed_addrs(target, deadline).await {
+        Err(e) if e.kind() == ErrorKind::Dns => Ok(()),
+        Err(e) => Err(e),
+        Ok(_) => Ok(()),
     }
 }
 
@@ -377,8 +405,7 @@ mod tests {
             ("http_proxy", "http://plain.test:3128"),
             ("HTTPS_PROXY", "secure.test:8080"),
             ("no_proxy", "internal.test,10.0.0.0/8"),
-        ]))
-        .unwrap();
+        ]));
         let host = |k: &Key| p.for_key(k).map(|p| (p.host.clone(), p.port));
         assert_eq!(
             host(&key(false, "a.test", 80)),
@@ -403,8 +430,7 @@ mod tests {
         let p = Proxies::from_env(env(&[
             ("ALL_PROXY", "http://all.test:1"),
             ("https_proxy", ""),
-        ]))
-        .unwrap();
+        ]));
         assert_eq!(
             p.for_key(&key(true, "a.test", 443)).unwrap().host,
             "all.test"
@@ -412,18 +438,25 @@ mod tests {
         let p = Proxies::from_env(env(&[
             ("HTTP_PROXY", "http://x.test:1"),
             ("REQUEST_METHOD", "GET"),
-        ]))
-        .unwrap();
+        ]));
         assert!(p.is_empty());
-        assert!(Proxies::from_env(env(&[])).unwrap().is_empty());
-        // A proxy this client cannot use: the variable is named, the
-        // password is not.
-        let e = Proxies::from_env(env(&[("all_proxy", "socks5://u:hush@s.test:1")])).unwrap_err();
-        let text = e.to_string();
+        assert!(Proxies::from_env(env(&[])).is_empty());
+        // A proxy this client cannot use: the requests it would carry
+        // fail, naming the variable, not the password; loopback and the
+        // no_proxy hosts go direct as before.
+        let p = Proxies::from_env(env(&[
+            ("all_proxy", "socks5://u:hush@s.test:1"),
+            ("no_proxy", "internal.test"),
+        ]));
+        let text = p.unusable(&key(true, "a.test", 443)).unwrap().to_string();
         assert!(
             text.contains("all_proxy") && !text.contains("hush"),
             "{text}"
         );
+        assert!(p.for_key(&key(true, "a.test", 443)).is_none());
+        for direct in ["127.0.0.1", "www.internal.test"] {
+            assert!(p.unusable(&key(false, direct, 80)).is_none(), "{direct}");
+        }
         // One proxy given: loopback goes through it too (the user said so).
         let one = Proxies::all(Proxy::parse("http://p.test:1").unwrap());
         assert!(one.for_key(&key(false, "127.0.0.1", 80)).is_some());

@@ -174,7 +174,7 @@ fn a_name_that_re_resolves_to_a_denied_address_is_refused() {
 }
 
 #[test]
-fn a_proxy_tunnel_is_asked_for_the_checked_address_only() {
+fn a_proxied_name_is_checked_here_before_the_proxy_is_asked_for_it() {
     run(async {
         let trap = Trap::new();
         let pki = common::tls::Pki::new();
@@ -198,10 +198,11 @@ fn a_proxy_tunnel_is_asked_for_the_checked_address_only() {
         let url = common::tls::https_url(&s, "/text");
         let text = client.get(&url).send().await.unwrap().text().await.unwrap();
         assert_eq!(text, "hello world");
-        // The proxy was asked for the address checked, not the name.
+        // The name was checked here, then asked of the proxy (as curl
+        // asks, so a proxy's rules by domain apply).
         let head = heads.borrow()[0].clone();
         assert!(
-            head.starts_with(&format!("CONNECT {} HTTP/1.1\r\n", s.addr)),
+            head.starts_with(&format!("CONNECT localhost:{} HTTP/1.1\r\n", s.addr.port())),
             "{head}"
         );
         // Tunnelled or forwarded, a refused address never reaches the
@@ -238,5 +239,10 @@ fn a_forwarded_request_names_a_host_the_policy_allowed() {
             head.starts_with(&format!("GET {url} HTTP/1.1\r\n")),
             "{head}"
         );
+        // A name this machine cannot resolve is the proxy's to resolve
+        // (its DNS may be the only one that knows it).
+        let url = format!("http://only-there.test:{}/", s.addr.port());
+        let text = client.get(&url).send().await.unwrap().text().await.unwrap();
+        assert_eq!(text, "ok");
     });
 }
