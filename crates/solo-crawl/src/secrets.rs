@@ -18,37 +18,35 @@ use url::Url;
 
 /// Whether a header named `name` carries credentials: `Authorization`,
 /// `Proxy-Authorization`, `Cookie`, and the API keys and tokens that
-/// APIs take in headers of their own, known by their names (`X-Api-Key`,
-/// `Api-Key`, `X-Auth-Token`, `Private-Token`, `X-Access-Token`,
-/// `Ocp-Apim-Subscription-Key`, `X-Amz-Security-Token`...: a name with
-/// `token`, `secret`, `password`, `auth`, `session`, `credential`, or
-/// one that ends in `key`). A crawl sends such a header given for its
-/// sites to them alone, and writes its value down masked.
+/// APIs take in headers of their own, known by the words of their names
+/// (split at `-` and `_`): a word that is `key`, `auth`, `session`,
+/// `password`, `passwd`, `credential(s)`, or that ends in `token`,
+/// `secret` or `apikey` (`X-Api-Key`, `X-Auth-Token`, `Private-Token`,
+/// `X-Session-Id`, `Ocp-Apim-Subscription-Key`, `apikey`). A crawl sends
+/// such a header given for its sites to them alone, and writes its value
+/// down masked.
 ///
 /// ```
 /// use solo_crawl::secrets::is_credential;
-/// for name in ["authorization", "Cookie", "X-Api-Key", "apikey", "X-Auth-Token", "Private-Token", "X-Session-Id"] {
+/// for name in ["authorization", "Cookie", "X-Api-Key", "apikey", "X-Auth-Token", "Private-Token", "X-Session-Id", "X_ACCESS_TOKEN"] {
 ///     assert!(is_credential(name), "{name}");
 /// }
-/// for name in ["X-Api-Version", "Accept", "Keep-Alive", "X-Keyword", "Content-Type"] {
+/// for name in ["X-Api-Version", "Accept", "Keep-Alive", "X-Keyword", "X-Author", "X-Hockey", "Turnkey"] {
 ///     assert!(!is_credential(name), "{name}");
 /// }
 /// ```
 pub fn is_credential(name: &str) -> bool {
     let name = name.trim().to_ascii_lowercase();
-    [
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "auth",
-        "session",
-        "credential",
-        "cookie",
-    ]
-    .iter()
-    .any(|part| name.contains(part))
-        || name.ends_with("key")
+    let whole = ["authorization", "proxy-authorization", "cookie"];
+    whole.contains(&name.as_str())
+        || name.split(['-', '_']).any(|word| {
+            matches!(
+                word,
+                "key" | "auth" | "session" | "password" | "passwd" | "credential" | "credentials"
+            ) || ["token", "secret", "apikey"]
+                .iter()
+                .any(|end| word.ends_with(end))
+        })
 }
 
 /// A header as given on the command line (`Name: value`, or

@@ -44,9 +44,12 @@ pub struct CrawlSettings {
     #[arg(value_name = "URL")]
     pub urls: Vec<String>,
     /// Follow links at most this deep (start URLs are depth 0), counting
-    /// the shortest path: a page reached again by a shorter path after it
-    /// was fetched is fetched again at the smaller depth (a second record)
-    /// so its links within the limit are crawled.
+    /// the shortest path: a page with links reached again by a shorter
+    /// path after it was fetched is fetched again at the smaller depth (a
+    /// second record) so its links within the limit are crawled (not an
+    /// error, a non-HTML or a link-less page, nor with --redis, whose
+    /// seen set keeps no depths, nor pages fetched before a --state
+    /// resume).
     #[arg(long)]
     pub depth: Option<u32>,
     /// Stop after this many pages.
@@ -68,8 +71,10 @@ pub struct CrawlSettings {
     /// error (connection refused, DNS, TLS, timeout, robots.txt
     /// unreachable...) or a 4xx/5xx status after retries, as link
     /// checkers do (linkchecker, wget --spider). The summary's `broken`
-    /// line counts them; without this flag the exit status is 0 unless
-    /// no start URL succeeded.
+    /// line counts them (links to hosts whose robots.txt is unreachable
+    /// too); without this flag the exit status is 0 unless no start URL
+    /// succeeded. With --state, each run counts its own pages: a run that
+    /// resumes a crawl does not see the broken pages of the runs before.
     #[arg(long)]
     pub fail_on_broken: bool,
     /// Requests in flight at once.
@@ -223,9 +228,10 @@ pub struct CrawlSettings {
     /// Send this header with every request, "Name: value" (repeatable;
     /// like wget --header, Scrapy's DEFAULT_REQUEST_HEADERS). Credentials
     /// (Authorization, Proxy-Authorization, Cookie, and API keys and
-    /// tokens known by their names: X-Api-Key, X-Auth-Token,
-    /// Private-Token, any name with token, secret, password, auth,
-    /// session or credential in it, or ending in key) go only to the start
+    /// tokens known by the words of their names: X-Api-Key,
+    /// X-Auth-Token, Private-Token, X-Session-Id, a word key, auth,
+    /// session, password or credential, or one ending in token, secret or
+    /// apikey) go only to the start
     /// URLs' origins (scheme, host and port: not to plain http after
     /// https, another port, --sitemap hosts, --allow-domain hosts,
     /// redirects elsewhere, requisites on CDNs); their values are masked
