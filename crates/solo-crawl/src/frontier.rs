@@ -508,6 +508,16 @@ impl<C> Frontier<C> {
         }
     }
 
+    /// `request`'s page is done with nothing a shorter path to it would
+    /// change (`leaf`: no links: an error, a non-HTML or a link-less
+    /// page): with a depth limit, it is not fetched again when a shorter
+    /// path to it turns up.
+    pub(crate) fn settled(&mut self, request: &Request<C>, leaf: bool) {
+        if leaf && self.seen.keeps_depths() && !request.extras().dont_filter {
+            self.seen.settle(request.fingerprint());
+        }
+    }
+
     /// Counts a request turned away; an offsite one's host is news the
     /// first time.
     fn reject(&mut self, why: Rejected, url: &Url) {

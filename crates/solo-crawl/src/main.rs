@@ -990,7 +990,11 @@ fn finish(summary: &Summary, recrawl: bool, resumable: bool, fail_on_broken: boo
         (true, false) => tell!("solo-crawl: resumed the crawl kept in the state directory"),
         _ => {}
     }
-    if summary.seeds_ok == 0 && !summary.interrupted && !summary.resumed {
+    // A limit that stopped the crawl may have left start URLs untried
+    // (a slice of a --state crawl): not a failed crawl.
+    let stopped =
+        summary.stopped_by.is_some() || summary.filtered.get("max_pages").is_some_and(|&n| n > 0);
+    if summary.seeds_ok == 0 && !summary.interrupted && !summary.resumed && !stopped {
         tell!("solo-crawl: no start URL could be fetched");
         let robots = summary.filtered.get("robots").copied().unwrap_or(0);
         if robots > 0 {

@@ -1189,10 +1189,10 @@ fn depth_is_the_shortest_path_even_when_a_longer_one_answers_first() {
                 "/" => page("root", &["/slow", "/f1"]),
                 "/slow" => {
                     solo::sleep(Duration::from_millis(300)).await;
-                    page("slow", &["/p"])
+                    page("slow", &["/p", "/gone"])
                 }
                 "/f1" => page("f1", &["/f2"]),
-                "/f2" => page("f2", &["/p"]),
+                "/f2" => page("f2", &["/p", "/gone"]),
                 "/p" => page("p", &["/c"]),
                 "/c" => page("c", &[]),
                 _ => SiteResponse::status(404),
@@ -1211,6 +1211,9 @@ fn depth_is_the_shortest_path_even_when_a_longer_one_answers_first() {
             .collect();
         assert_eq!(p_depths.iter().min(), Some(&2), "{recs:#?}");
         assert_eq!(site.count("/c"), 1);
+        // A page without links (here a 404) found again by a shorter path
+        // has nothing to gain from it: fetched once.
+        assert_eq!(site.count("/gone"), 1, "{recs:#?}");
     });
 }
 

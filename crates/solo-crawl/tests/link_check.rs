@@ -125,3 +125,90 @@ fn a_start_url_that_answers_4xx_or_5xx_fails_the_crawl() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+fn crawl_obeying_robots(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .arg("crawl")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// A link to a dead host (its robots.txt unreachable) is a broken page;
+/// the robots.txt that `--sitemaps` reads for its `Sitemap:` lines is
+/// neither a start URL nor broken when the site has none (404).
+#[test]
+fn dead_links_are_broken_and_a_sitemaps_robots_txt_is_not_a_start_url() {
+    let site = DemoSite::with_handler(|req| async move {
+        match req.path.as_str() {
+            "/" => SiteResponse::html("<a href=http://127.0.0.1:1/x>dead</a><a href=/ok>ok</a>"),
+            "/ok" => SiteResponse::html("<title>fine</title>"),
+            _ => SiteResponse::status(404),
+        }
+    })
+    .unwrap();
+    let url = site.url();
+    let o = crawl_obeying_robots(&[
+        url.as_str(),
+        "--sitemaps",
+        "--retries",
+        "0",
+        "--fail-on-broken",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("1 broken page(s)"), "{stderr}");
+    assert!(!stderr.contains("start URL failed"), "{stderr}");
+    // Without the dead link's page, the same crawl passes.
+    let ok = format!("{url}ok");
+    let o = crawl_obeying_robots(&[&ok, "--sitemaps", "--depth", "0", "--fail-on-broken"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A start URL that answers 404 fails, whatever robots.txt says.
+    let robots = DemoSite::with_handler(|req| async move {
+        match req.path.as_str() {
+            "/robots.txt" => SiteResponse::typed(200, "text/plain", "User-agent: *\nAllow: /\n"),
+            _ => SiteResponse::status(404),
+        }
+    })
+    .unwrap();
+    let gone = format!("{}gone", robots.url());
+    let o = crawl_obeying_robots(&[&gone, "--sitemaps", "--retries", "0"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("start URL failed: {gone}: it answered 404")),
+        "{stderr}"
+    );
+}
+
+/// A slice of a `--state` crawl stopped by `--max-pages` before its
+/// second start URL was tried is not a failed crawl.
+#[test]
+fn a_slice_stopped_by_a_limit_is_not_a_failed_crawl() {
+    let dir = fresh_dir("slice");
+    let site = site();
+    let (gone, ok) = (format!("{}gone", site.url()), format!("{}ok", site.url()));
+    let state = dir.join("state");
+    let o = crawl(&[
+        &gone,
+        &ok,
+        "--max-pages",
+        "1",
+        "--concurrency",
+        "1",
+        "--retries",
+        "0",
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("start URL failed"), "still told: {stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -280,7 +280,10 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             "robots_unreachable: not fetched: its host's robots.txt could not be fetched \
              ({why}) (--robots-unreachable allow to crawl anyway)"
         ));
-        self.sh.stats.borrow_mut().error("robots_unreachable");
+        let mut st = self.sh.stats.borrow_mut();
+        st.error("robots_unreachable");
+        st.counts.broken += 1; // a dead link, for --fail-on-broken
+        drop(st);
         self.writer.send(Msg::Page(Box::new(record)));
     }
 
@@ -382,9 +385,13 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 // A start URL's outcome is its chain's last page (its URL
                 // and error are redacted already). A sitemap that a
                 // robots.txt or an index listed is at depth 0 too, but
-                // not a start URL.
-                let found_sitemap = request.extras().sitemap.is_some() && request.referer.is_some();
-                let seed = request.depth == 0 && !found_sitemap;
+                // not a start URL, nor is a robots.txt read for its
+                // `Sitemap:` lines (--sitemaps), whose 404 only says the
+                // site has none: not a broken page either.
+                let role = request.extras().sitemap;
+                let found_sitemap = role.is_some() && request.referer.is_some();
+                let discovery = role == Some(crate::sitemap::SitemapRole::Robots);
+                let seed = request.depth == 0 && !found_sitemap && !discovery;
                 if seed {
                     match (&record.error, &redirect, record.status) {
                         (Some(e), _, _) => self.seeds.failed.push(format!("{}: {e}", record.url)),
@@ -396,12 +403,14 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                         (None, Some(_), _) => {}
                     }
                 }
+                self.frontier.settled(&request, record.links == 0);
                 if let Some(next) = redirect {
                     self.push_redirect(*next, seed);
                 }
                 {
                     let mut st = self.sh.stats.borrow_mut();
-                    st.page_done(record.status, record.error.is_some());
+                    let status = record.status.filter(|_| !discovery);
+                    st.page_done(status, record.error.is_some());
                     st.counts.bytes += record.bytes;
                     if record.status.is_some() {
                         st.latency

@@ -76,6 +76,22 @@ impl Seen {
         }
     }
 
+    /// `fp`'s page is done and a shorter path would change nothing (it
+    /// has no links to give smaller depths: an error, a non-HTML or a
+    /// link-less page): it is never taken again.
+    pub(super) fn settle(&mut self, fp: u64) {
+        if let Seen::Depths(d) = self {
+            if let Some(depth) = d.get_mut(&fp) {
+                *depth = 0;
+            }
+        }
+    }
+
+    /// Whether depths are kept (a depth limit is set).
+    pub(super) fn keeps_depths(&self) -> bool {
+        matches!(self, Seen::Depths(_))
+    }
+
     /// A queued request (not a retry) of `fp` at `depth` was taken again
     /// at a smaller depth since: the entry taken later goes instead.
     pub(super) fn is_stale(&self, fp: u64, depth: u32) -> bool {
@@ -147,6 +163,10 @@ mod tests {
         assert_eq!(d.met(9, 0), Met::Seen);
         d.restored(9, 4);
         assert_eq!(d.met(9, 3), Met::Shallower);
+        // A page with no links is never taken again.
+        d.insert(11, 3);
+        d.settle(11);
+        assert_eq!(d.met(11, 1), Met::Seen);
         d.clear();
         assert_eq!((d.len(), d.met(7, 9)), (0, Met::New));
     }
