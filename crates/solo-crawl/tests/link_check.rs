@@ -11,13 +11,7 @@ use common::fresh_dir;
 use solo_crawl::demo_site::{DemoSite, SiteResponse};
 
 fn crawl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
-        .arg("crawl")
-        .args(args)
-        .arg("--ignore-robots")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    crawl_obeying_robots(&[args, &["--ignore-robots"]].concat())
 }
 
 /// A site whose home page links to a page that works, one that is gone
