@@ -174,10 +174,7 @@ impl Connector {
         key: &Key,
         deadline: Option<Instant>,
     ) -> Result<(Sender, Rc<Tap>), Error> {
-        if let Some(e) = self.proxies.unusable(key) {
-            return Err(e);
-        }
-        let tcp = match self.proxies.for_key(key) {
+        let tcp = match self.proxies.route(key)? {
             Some(proxy) if key.https => proxy.tunnel(self, key, deadline).await?,
             Some(proxy) => proxy.forward(self, key, deadline).await?,
             None => {

@@ -123,18 +123,20 @@ impl Proxies {
     }
 
     /// The proxy for connections to `key`, if any.
+    #[cfg(test)]
     pub(crate) fn for_key(&self, key: &Key) -> Option<&Proxy> {
-        self.choose(key.https, &key.host, key.port)?.as_ref().ok()
+        self.route(key).ok().flatten()
     }
 
-    /// The error of a connection to `key` that should go through a proxy
-    /// the environment named but this client cannot use.
-    pub(crate) fn unusable(&self, key: &Key) -> Option<Error> {
-        let why = self
-            .choose(key.https, &key.host, key.port)?
-            .as_ref()
-            .err()?;
-        Some(Error::new(ErrorKind::InvalidUrl, why.clone()))
+    /// How a connection to `key` goes: through a proxy, directly
+    /// (`None`), or not at all: the proxy it should take is one the
+    /// environment named but this client cannot use.
+    pub(crate) fn route(&self, key: &Key) -> Result<Option<&Proxy>, Error> {
+        match self.choose(key.https, &key.host, key.port) {
+            None => Ok(None),
+            Some(Ok(proxy)) => Ok(Some(proxy)),
+            Some(Err(why)) => Err(Error::new(ErrorKind::InvalidUrl, why.clone())),
+        }
     }
 
     /// The proxy that forwards a request for `url` (an `http` URL with a
@@ -235,7 +237,8 @@ impl Proxy {
     }
 
     /// A TCP connection to the proxy, to forward requests for `target`
-    /// (checked against the address policy first: see [`check`]).
+    /// (checked against the address policy first: see [`check`]); a
+    /// tunnel starts from it too.
     pub(crate) async fn forward(
         &self,
         connector: &Connector,
@@ -253,9 +256,8 @@ impl Proxy {
         target: &Key,
         deadline: Option<solo::time::Instant>,
     ) -> Result<TcpStream, Error> {
-        check(connector, target, deadline).await?;
+        let tcp = self.forward(connector, target, deadline).await?;
         let authority = format!("{}:{}", target.host, target.port);
-        let tcp = connector.proxy_tcp(&self.host, self.port, deadline).await?;
         let mut ask = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
         if let Some(value) = &self.authorization {
             ask.push_str("Proxy-Authorization: ");
@@ -448,14 +450,17 @@ mod tests {
             ("all_proxy", "socks5://u:hush@s.test:1"),
             ("no_proxy", "internal.test"),
         ]));
-        let text = p.unusable(&key(true, "a.test", 443)).unwrap().to_string();
+        let text = p.route(&key(true, "a.test", 443)).unwrap_err().to_string();
         assert!(
             text.contains("all_proxy") && !text.contains("hush"),
             "{text}"
         );
         assert!(p.for_key(&key(true, "a.test", 443)).is_none());
         for direct in ["127.0.0.1", "www.internal.test"] {
-            assert!(p.unusable(&key(false, direct, 80)).is_none(), "{direct}");
+            assert!(
+                matches!(p.route(&key(false, direct, 80)), Ok(None)),
+                "{direct}"
+            );
         }
         // One proxy given: loopback goes through it too (the user said so).
         let one = Proxies::all(Proxy::parse("http://p.test:1").unwrap());
