@@ -230,3 +230,68 @@ fn interval_of_duration_max_ticks_once_then_never() {
         assert!(second.is_err());
     });
 }
+
+/// A `Sleep` polled in one loop and then awaited in another registers in
+/// the loop that polls it now. Its first loop's wheel key used to be used
+/// against the second loop's wheel, where it matched an unrelated entry:
+/// the sleep fired at that entry's deadline (early) and took its waker, so
+/// the task behind it never woke.
+#[test]
+fn sleep_moved_to_another_loop_registers_there() {
+    let mut first = EventLoop::new().unwrap();
+    let mut second = EventLoop::new().unwrap();
+    let start = Instant::now();
+    #[allow(clippy::async_yields_async)] // the pending sleep is the point
+    let mut moved = first.run_until_complete(async {
+        let mut s = Box::pin(solo::sleep(Duration::from_millis(300)));
+        assert!(futures::poll!(&mut s).is_pending());
+        s
+    });
+    let (done_after, other_woke) = second.run_until_complete(async move {
+        let other = solo::spawn(solo::sleep(Duration::from_millis(100)));
+        solo::yield_now().await; // `other` registers its timer
+        let r = solo::timeout(Duration::from_secs(2), &mut moved).await;
+        assert!(r.is_ok(), "the moved sleep never completed");
+        let done_after = start.elapsed();
+        let other = solo::timeout(Duration::from_secs(1), other).await;
+        (done_after, other.is_ok())
+    });
+    assert!(other_woke, "the other task's 100 ms sleep never woke");
+    assert!(
+        done_after >= Duration::from_millis(300),
+        "the 300 ms sleep completed early, after {done_after:?}"
+    );
+    // The first loop still works: the entry the sleep left there only
+    // wakes its old waker once, at its deadline.
+    first.run_until_complete(async { solo::sleep(Duration::from_millis(20)).await });
+}
+
+/// An `Interval` kept in a struct across two `solo::run` calls (one loop
+/// per command) ticks on its schedule in the second loop, and the second
+/// loop's other timers keep working.
+#[test]
+fn interval_kept_across_two_runs_ticks_on_time() {
+    let mut every = solo::run(async {
+        let mut every = solo::time::interval(Duration::from_millis(200));
+        every.tick().await;
+        // Gives up on the next tick: its sleep stays registered here.
+        let r = solo::timeout(Duration::from_millis(10), every.tick()).await;
+        assert!(r.is_err());
+        every
+    });
+    let start = Instant::now();
+    let (tick_after, other_woke) = solo::run(async move {
+        let other = solo::spawn(solo::sleep(Duration::from_millis(50)));
+        solo::yield_now().await;
+        let tick = solo::timeout(Duration::from_secs(2), every.tick()).await;
+        assert!(tick.is_ok(), "the tick never came");
+        let tick_after = start.elapsed();
+        let other = solo::timeout(Duration::from_secs(1), other).await;
+        (tick_after, other.is_ok())
+    });
+    assert!(other_woke, "the other task's 50 ms sleep never woke");
+    assert!(
+        tick_after >= Duration::from_millis(150),
+        "the tick due ~190 ms later came after {tick_after:?}"
+    );
+}

@@ -82,6 +82,12 @@ fn far_future() -> Instant {
 
 /// The future returned by [`sleep`] and [`sleep_until`].
 ///
+/// A `Sleep` (and so an [`Interval`] or a [`Timeout`]) follows the loop
+/// that polls it: kept across two `solo::run` calls, or polled on one
+/// [`EventLoop`](crate::EventLoop) and then on another, it registers its
+/// deadline with the loop that polls it now. The timer it left in the
+/// first loop only wakes its old waker once, at the deadline.
+///
 /// ```
 /// solo::run(async {
 ///     let s: solo::time::Sleep = solo::sleep(std::time::Duration::from_millis(1));
@@ -92,6 +98,7 @@ fn far_future() -> Instant {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Instant,
+    /// The timer in the wheel of loop `loop_id`, once polled there.
     key: Option<Key>,
     loop_id: u32,
     done: bool,
@@ -164,33 +171,40 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.done {
-            return Poll::Ready(());
-        }
         let this = &mut *self;
-        let ready = with_core(|c| {
-            let mut timers = c.timers.wheel.borrow_mut();
-            match this.key {
-                Some(key) => !timers.set_waker(key, cx.waker()),
-                None => {
-                    let now = c.timers.clock.now();
-                    if this.deadline <= now {
-                        true
-                    } else {
-                        let waker = Payload::Waker(Some(cx.waker().clone()));
-                        this.key = Some(timers.insert(this.deadline, now, waker));
-                        false
-                    }
-                }
-            }
-        });
-        if ready {
-            this.key = None;
-            this.done = true;
-            Poll::Ready(())
-        } else {
-            Poll::Pending
+        if !this.done && !this.poll_elapsed(cx) {
+            return Poll::Pending;
         }
+        this.done = true;
+        Poll::Ready(())
+    }
+}
+
+impl Sleep {
+    /// Whether the deadline has passed; if not, makes sure the running
+    /// loop's wheel holds this sleep's timer with `cx`'s waker.
+    fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> bool {
+        with_core(|c| {
+            let mut timers = c.timers.wheel.borrow_mut();
+            if let Some(key) = self.key.filter(|_| self.loop_id == c.id) {
+                if timers.set_waker(key, cx.waker()) {
+                    return false;
+                }
+                // Fired (never early): the deadline check below agrees.
+            }
+            // Not registered here: new, or registered in another loop. That
+            // loop's entry is left alone (the loop may run on another thread
+            // or be gone); it wakes its old waker once, at the deadline.
+            let now = c.timers.clock.now();
+            if self.deadline <= now {
+                self.key = None;
+                return true;
+            }
+            let waker = Payload::Waker(Some(cx.waker().clone()));
+            self.key = Some(timers.insert(self.deadline, now, waker));
+            self.loop_id = c.id;
+            false
+        })
     }
 }
 
