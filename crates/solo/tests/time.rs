@@ -295,3 +295,32 @@ fn interval_kept_across_two_runs_ticks_on_time() {
         "the tick due ~190 ms later came after {tick_after:?}"
     );
 }
+
+/// asyncio's "let the others run" loop, ported with `sleep(Duration::ZERO)`
+/// (or `sleep_until` of a past instant, as backoff code computes it): one
+/// call completes at once, but a loop of them spends the task's budget and
+/// yields, as solo's other primitives and tokio's `Sleep` do. It used to
+/// spin forever without another task, timer or socket ever running.
+#[test]
+fn sleep_zero_in_a_loop_lets_other_tasks_run() {
+    for past in [false, true] {
+        let (ran, spins) = solo::run(async move {
+            let flag = Rc::new(std::cell::Cell::new(false));
+            let f = flag.clone();
+            let _setter = solo::spawn(async move { f.set(true) });
+            let mut spins = 0u32;
+            // The cap only stops the old behaviour from spinning forever.
+            while !flag.get() && spins < 1_000_000 {
+                if past {
+                    solo::sleep_until(solo::time::now()).await;
+                } else {
+                    solo::sleep(Duration::ZERO).await;
+                }
+                spins += 1;
+            }
+            (flag.get(), spins)
+        });
+        assert!(ran, "the other task never ran ({spins} spins, past={past})");
+        assert!(spins > 0, "one call completes at once, without yielding");
+    }
+}

@@ -42,6 +42,10 @@ pub fn now() -> Instant {
 ///
 /// Panics outside a running loop. `sleep(Duration::ZERO)` completes at
 /// once; to give other tasks a turn use [`yield_now`](crate::yield_now).
+/// Like solo's other primitives, a sleep that completes spends one unit
+/// of the task's [budget](crate::coop::poll_proceed): a loop of
+/// `sleep(Duration::ZERO)` (or of `sleep_until` a past instant) still
+/// yields now and then, so it cannot starve the loop.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -173,6 +177,12 @@ impl Future for Sleep {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         if !this.done && !this.poll_elapsed(cx) {
+            return Poll::Pending;
+        }
+        // Ready: spends the task's budget as solo's other primitives do
+        // (and tokio's `Sleep`), so a loop of `sleep(Duration::ZERO)` lets
+        // the loop run the others once the budget is spent.
+        if crate::coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
         this.done = true;
