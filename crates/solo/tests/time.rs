@@ -324,3 +324,61 @@ fn sleep_zero_in_a_loop_lets_other_tasks_run() {
         assert!(spins > 0, "one call completes at once, without yielding");
     }
 }
+
+/// `TimerHandle::cancel` works until the callback runs, as asyncio's: a
+/// timer cancelled by another timer due in the same turn (so already moved
+/// to the ready queue) does not run. It used to return false and run.
+#[test]
+fn timer_cancelled_after_it_came_due_does_not_run() {
+    use std::cell::Cell;
+    let (cancelled, ran, again) = solo::run(async {
+        let ran = Rc::new(Cell::new(false));
+        let victim: Rc<RefCell<Option<solo::TimerHandle>>> = Rc::new(RefCell::new(None));
+        let cancelled = Rc::new(Cell::new(None));
+        let at = solo::time::now() + Duration::from_millis(20);
+        let (v, c) = (victim.clone(), cancelled.clone());
+        let _first = solo::call_at(at, move || {
+            c.set(Some(v.borrow().as_ref().unwrap().cancel()));
+        });
+        let r = ran.clone();
+        *victim.borrow_mut() = Some(solo::call_at(at, move || r.set(true)));
+        solo::sleep(Duration::from_millis(60)).await;
+        let again = victim.borrow().as_ref().unwrap().cancel();
+        (cancelled.get(), ran.get(), again)
+    });
+    assert_eq!(cancelled, Some(true), "cancel() of a due timer");
+    assert!(!ran, "the cancelled callback ran");
+    assert!(!again, "a second cancel() returns false");
+}
+
+/// `cancel` of a callback that ran returns false; the handle outlives it.
+#[test]
+fn timer_cancel_after_the_callback_ran_returns_false() {
+    solo::run(async {
+        let h = solo::call_later(Duration::ZERO, || ());
+        solo::sleep(Duration::from_millis(5)).await;
+        assert!(!h.cancel());
+    });
+}
+
+/// A timer still pending when its loop closes drops its callback then,
+/// also when the callback holds its own `TimerHandle` (a self-rearming
+/// timer keeps its handle where the callback can reach it): the handle
+/// holds the callback's cell, so that cycle must not keep them alive.
+#[test]
+fn pending_timer_drops_its_callback_when_the_loop_closes() {
+    let captured = Rc::new(());
+    let weak = Rc::downgrade(&captured);
+    solo::run(async move {
+        let slot: Rc<RefCell<Option<solo::TimerHandle>>> = Rc::new(RefCell::new(None));
+        let s = slot.clone();
+        let h = solo::call_later(Duration::from_secs(3600), move || {
+            let _keep = (&s, &captured);
+        });
+        *slot.borrow_mut() = Some(h);
+    });
+    assert!(
+        weak.upgrade().is_none(),
+        "the pending callback (and what it captured) outlived its loop"
+    );
+}

@@ -33,7 +33,7 @@ use crate::task::{
     TaskInfo,
 };
 use crate::time::clock::Clock;
-use crate::time::wheel::{self, Fired, Wheel};
+use crate::time::wheel::{Fired, Wheel};
 
 /// The most ready items one turn runs, and how many may run between two
 /// looks at the poller.
@@ -284,17 +284,27 @@ impl Core {
     /// it is slow; [`debug::unnamed`](crate::debug::unnamed) for the loop's
     /// own, such as a task's done callbacks).
     pub(crate) fn call_soon(&self, f: Box<dyn FnOnce()>, at: &'static Location<'static>) -> Handle {
+        let task = self.callback_cell(f, at);
+        self.sched.queue.borrow_mut().push_back(task.clone());
+        Handle { task }
+    }
+
+    /// The cell that runs callback `f`, not queued yet: a `call_later`
+    /// timer holds it until it comes due (then `fire_timers` queues it).
+    pub(crate) fn callback_cell(
+        &self,
+        f: Box<dyn FnOnce()>,
+        at: &'static Location<'static>,
+    ) -> LocalTask {
         // A callback cell is never listed or named, so its id is a
         // placeholder.
-        let task = LocalTask::new::<_, Scheduler>(
+        LocalTask::new::<_, Scheduler>(
             CallbackFn(Some(f)),
             &self.sched.token,
             Kind::Callback,
             0,
             at,
-        );
-        self.sched.queue.borrow_mut().push_back(task.clone());
-        Handle { task }
+        )
     }
 
     pub(crate) fn current_task(&self) -> Option<TaskInfo> {
@@ -494,10 +504,9 @@ impl Core {
         for f in fired.drain(..) {
             match f {
                 Fired::Waker(w) => w.wake(),
-                Fired::Callback(later) => {
-                    let wheel::Later { f, at } = *later;
-                    drop(self.call_soon(f, at));
-                }
+                // Cancelled through its `TimerHandle` from here on, the
+                // cell is skipped when popped.
+                Fired::Callback(cell) => self.sched.queue.borrow_mut().push_back(cell),
             }
         }
         *self.timers.fired.borrow_mut() = fired;
@@ -533,7 +542,14 @@ impl Core {
             tracing::error!(target: "solo", "{leftover} tasks kept respawning during shutdown");
         }
         self.sched.queue.borrow_mut().clear();
-        self.timers.wheel.borrow_mut().clear();
+        let mut callbacks = Vec::new();
+        self.timers.wheel.borrow_mut().clear(&mut callbacks);
+        for cell in callbacks {
+            // Drops the callback (and what it captured) now: its
+            // `TimerHandle` shares the cell, and a callback that holds its
+            // own handle would keep both alive.
+            cell.cancel_callback();
+        }
         self.take_foreign();
         self.sched.queue.borrow_mut().clear();
         self.lookups.clear();

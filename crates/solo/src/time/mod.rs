@@ -18,6 +18,7 @@ use std::time::Duration;
 pub use std::time::Instant;
 
 use crate::runtime::{try_with_core, with_core, Core};
+use crate::task::LocalTask;
 use wheel::{Key, Payload};
 
 /// The running loop's idea of now (asyncio's `loop.time()`): the real
@@ -476,14 +477,16 @@ pub fn call_later(delay: Duration, f: impl FnOnce() + 'static) -> TimerHandle {
 pub fn call_at(when: Instant, f: impl FnOnce() + 'static) -> TimerHandle {
     let at = std::panic::Location::caller();
     with_core(|c| {
+        let cell = c.callback_cell(Box::new(f), at);
         let key = c.timers.wheel.borrow_mut().insert(
             when,
             c.timers.clock.now(),
-            Payload::Callback(Box::new(wheel::Later { f: Box::new(f), at })),
+            Payload::Callback(cell.clone()),
         );
         TimerHandle {
             core: c.weak(),
             key,
+            cell,
             when,
         }
     })
@@ -501,13 +504,19 @@ pub fn call_at(when: Instant, f: impl FnOnce() + 'static) -> TimerHandle {
 /// ```
 pub struct TimerHandle {
     core: Weak<Core>,
+    /// The timer in the loop's wheel, until it comes due.
     key: Key,
+    /// The callback's cell: in the wheel, then in the ready queue.
+    cell: LocalTask,
     when: Instant,
 }
 
 impl TimerHandle {
-    /// Cancels the callback. Returns false if it already ran (or was moved
-    /// to the ready queue), was cancelled, or the loop is gone.
+    /// Cancels the callback: it will not run, and what it captured is
+    /// dropped now. Works until the callback runs, also once the timer is
+    /// due and the callback waits in the ready queue (as asyncio's
+    /// `TimerHandle.cancel()`). Returns false if it already ran, was
+    /// cancelled, or the loop is gone.
     ///
     /// ```
     /// solo::run(async {
@@ -517,10 +526,12 @@ impl TimerHandle {
     /// });
     /// ```
     pub fn cancel(&self) -> bool {
-        match self.core.upgrade() {
-            Some(core) => core.timers.wheel.borrow_mut().remove(self.key).is_some(),
-            None => false,
-        }
+        let Some(core) = self.core.upgrade() else {
+            return false;
+        };
+        // Not due yet: frees the timer (the wheel's reference to the cell).
+        drop(core.timers.wheel.borrow_mut().remove(self.key));
+        self.cell.cancel_callback()
     }
 
     /// When the callback is due.

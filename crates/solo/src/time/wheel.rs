@@ -36,6 +36,8 @@
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
+use crate::task::LocalTask;
+
 const LEVELS: usize = 6;
 const SLOT_BITS: u32 = 6;
 const SLOTS: usize = 1 << SLOT_BITS;
@@ -54,23 +56,20 @@ pub(crate) struct Key {
     gen: u32,
 }
 
-/// A `call_later` callback and where it was scheduled (one thin box, so
-/// an entry stays as small as a waker's).
-pub(crate) struct Later {
-    pub(crate) f: Box<dyn FnOnce()>,
-    pub(crate) at: &'static std::panic::Location<'static>,
-}
-
 /// What an entry does when it expires.
 pub(crate) enum Payload {
     Waker(Option<Waker>),
-    Callback(Box<Later>),
+    /// A `call_later` callback's cell (one pointer, as small as a waker),
+    /// made when it was scheduled: its `TimerHandle` holds it too, so it
+    /// can cancel the callback until it runs.
+    Callback(LocalTask),
 }
 
 /// An expired timer, handed back to the loop.
 pub(crate) enum Fired {
     Waker(Waker),
-    Callback(Box<Later>),
+    /// The callback's cell, for the ready queue.
+    Callback(LocalTask),
 }
 
 struct Entry {
@@ -308,9 +307,16 @@ impl Wheel {
         }
     }
 
-    /// Drops every pending timer.
-    pub(crate) fn clear(&mut self) {
-        self.entries.clear();
+    /// Drops every pending timer, but hands the callbacks' cells to
+    /// `callbacks`: the loop cancels them once the wheel is no longer
+    /// borrowed (a `TimerHandle` may keep a cell alive, and dropping a
+    /// callback runs the `Drop` of what it captured).
+    pub(crate) fn clear(&mut self, callbacks: &mut Vec<LocalTask>) {
+        for e in self.entries.drain(..) {
+            if let Some(Payload::Callback(cell)) = e.payload {
+                callbacks.push(cell);
+            }
+        }
         self.occupied = [0; LEVELS];
         self.slots = [[EMPTY; SLOTS]; LEVELS];
         self.expired = EMPTY;
@@ -442,15 +448,29 @@ impl Wheel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::rc::Rc;
+    use std::sync::{Arc, Mutex, MutexGuard};
+    use std::task::Wake;
 
-    fn cb(log: &Rc<RefCell<Vec<u64>>>, v: u64) -> Payload {
-        let log = log.clone();
-        Payload::Callback(Box::new(Later {
-            f: Box::new(move || log.borrow_mut().push(v)),
-            at: std::panic::Location::caller(),
-        }))
+    /// What fired, in order: each test timer's waker logs its value.
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u64>>>);
+
+    impl Log {
+        fn borrow(&self) -> MutexGuard<'_, Vec<u64>> {
+            self.0.lock().unwrap()
+        }
+    }
+
+    struct Logged(Log, u64);
+
+    impl Wake for Logged {
+        fn wake(self: Arc<Self>) {
+            self.0.borrow().push(self.1);
+        }
+    }
+
+    fn cb(log: &Log, v: u64) -> Payload {
+        Payload::Waker(Some(Waker::from(Arc::new(Logged(log.clone(), v)))))
     }
 
     /// A reproducible stream of pseudo-random numbers.
@@ -465,8 +485,8 @@ mod tests {
 
     fn run(out: &mut Vec<Fired>) {
         for f in out.drain(..) {
-            if let Fired::Callback(f) = f {
-                (f.f)()
+            if let Fired::Waker(w) = f {
+                w.wake()
             }
         }
     }
@@ -475,7 +495,7 @@ mod tests {
     fn fires_in_deadline_order_never_early() {
         let origin = Instant::now();
         let mut w = Wheel::new(origin);
-        let log = Rc::new(RefCell::new(Vec::new()));
+        let log = Log::default();
         // A spread across several levels, inserted out of order.
         let ms = [5u64, 1, 70, 64, 4096, 63, 300_000, 2, 5000, 262_144, 1];
         for &m in &ms {
@@ -490,8 +510,8 @@ mod tests {
             t = next_ms;
             w.advance(next, &mut out);
             for f in out.drain(..) {
-                if let Fired::Callback(f) = f {
-                    (f.f)();
+                if let Fired::Waker(w) = f {
+                    w.wake();
                     let last = *log.borrow().last().unwrap();
                     assert!(last <= t, "fired {last} ms at {t} ms: early");
                     assert_eq!(last, t, "fired late: {last} at {t}");
@@ -507,7 +527,7 @@ mod tests {
     fn ties_fire_in_insertion_order_and_cancel_works() {
         let origin = Instant::now();
         let mut w = Wheel::new(origin);
-        let log = Rc::new(RefCell::new(Vec::new()));
+        let log = Log::default();
         let at = origin + Duration::from_millis(200);
         let keys: Vec<_> = (0..10).map(|i| w.insert(at, origin, cb(&log, i))).collect();
         assert!(w.remove(keys[3]).is_some());
@@ -526,7 +546,7 @@ mod tests {
     fn past_deadline_fires_at_next_advance_and_slots_are_reused() {
         let origin = Instant::now();
         let mut w = Wheel::new(origin);
-        let log = Rc::new(RefCell::new(Vec::new()));
+        let log = Log::default();
         let mut out = Vec::new();
         w.advance(origin + Duration::from_millis(1000), &mut out);
         let k = w.insert(origin, origin + Duration::from_millis(1000), cb(&log, 1));
@@ -551,7 +571,7 @@ mod tests {
     fn deadlines_inside_one_millisecond_fire_in_deadline_order() {
         let origin = Instant::now();
         let mut w = Wheel::new(origin);
-        let log = Rc::new(RefCell::new(Vec::new()));
+        let log = Log::default();
         // All in the millisecond (2 ms, 3 ms], inserted latest first; 2700
         // twice (ties keep insertion order).
         for us in [2900u64, 2700, 2100, 2700, 3000, 2001] {
@@ -567,7 +587,7 @@ mod tests {
     fn a_timer_inserted_due_fires_at_the_next_advance_with_those_due_before_it() {
         let origin = Instant::now();
         let mut w = Wheel::new(origin);
-        let log = Rc::new(RefCell::new(Vec::new()));
+        let log = Log::default();
         let mut out = Vec::new();
         w.advance(origin + Duration::from_micros(5100), &mut out);
         // Pending inside the current millisecond (5 ms, 6 ms].
@@ -593,7 +613,7 @@ mod tests {
     fn far_future_is_refiled() {
         let origin = Instant::now();
         let mut w = Wheel::new(origin);
-        let log = Rc::new(RefCell::new(Vec::new()));
+        let log = Log::default();
         let far = SPAN * 2 + 17;
         w.insert(origin + Duration::from_millis(far), origin, cb(&log, far));
         let mut out = Vec::new();
@@ -613,7 +633,7 @@ mod tests {
     fn randomized_against_sorted_model() {
         let origin = Instant::now();
         let mut w = Wheel::new(origin);
-        let log = Rc::new(RefCell::new(Vec::new()));
+        let log = Log::default();
         let mut rand = xorshift(0x2545F4914F6CDD1D);
         let n = if cfg!(miri) { 200 } else { 20_000 };
         let mut expect = Vec::new();
@@ -654,7 +674,7 @@ mod tests {
         // millisecond of its deadline.
         let origin = Instant::now();
         let mut w = Wheel::new(origin);
-        let log = Rc::new(RefCell::new(Vec::new()));
+        let log = Log::default();
         let mut rand = xorshift(0x9E3779B97F4A7C15);
         let steps = if cfg!(miri) { 30 } else { 3000 };
         let (mut now_us, mut seq) = (0u64, 0u64);
