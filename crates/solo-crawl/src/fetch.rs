@@ -167,6 +167,10 @@ pub enum FetchErrorKind {
     /// (private, loopback, link-local... or a `deny_networks` rule); the
     /// message names the address and the rule. Never retried.
     BlockedAddress,
+    /// The proxy refused to carry the request (its credentials are
+    /// wrong or missing, or its rules forbid the target); the message
+    /// says which and what to fix. Never retried.
+    Proxy,
 }
 
 impl FetchErrorKind {
@@ -187,6 +191,7 @@ impl FetchErrorKind {
             FetchErrorKind::Unsupported => "unsupported",
             FetchErrorKind::Redirect => "redirect",
             FetchErrorKind::BlockedAddress => "blocked_address",
+            FetchErrorKind::Proxy => "proxy",
         }
     }
 
@@ -706,6 +711,7 @@ fn fetch_error(e: solo_http::Error) -> FetchError {
         K::Redirect => FetchErrorKind::Redirect,
         K::InvalidUrl => FetchErrorKind::Unsupported,
         K::BlockedAddress => FetchErrorKind::BlockedAddress,
+        K::Proxy => FetchErrorKind::Proxy,
         K::Connect | K::Body => match cause(&e) {
             Cause::Invalid => FetchErrorKind::InvalidResponse,
             Cause::Broken => FetchErrorKind::Io,

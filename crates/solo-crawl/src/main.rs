@@ -140,7 +140,14 @@ enum Command {
 struct SharedCrawl {
     /// The Redis holding the crawl: redis://[USER:PASSWORD@]HOST[:PORT][/DB]
     /// (rediss:// for TLS; unix:///PATH?db=N&pass=PASSWORD for a socket).
-    #[arg(long, value_name = "URL")]
+    /// Or the environment variable SOLO_CRAWL_REDIS, which keeps the
+    /// password off the command line (and out of `ps`).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SOLO_CRAWL_REDIS",
+        hide_env_values = true
+    )]
     redis: String,
     /// The crawl's name in Redis (its keys are solo:{NAME}:*): 1 to 200
     /// characters, no braces.
@@ -168,8 +175,15 @@ struct WorkerArgs {
     /// This worker's logs, metrics and stats file (see `crawl --help`).
     #[command(flatten)]
     observability: Observability,
-    /// This worker's HTTP proxy (see `crawl --proxy`).
-    #[arg(long, value_name = "URL")]
+    /// This worker's HTTP proxy (see `crawl --proxy`). Or the
+    /// environment variable SOLO_CRAWL_PROXY, which keeps its password
+    /// off the command line (and out of `ps`).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SOLO_CRAWL_PROXY",
+        hide_env_values = true
+    )]
     proxy: Option<String>,
     /// Hosts this worker reaches directly (see `crawl --noproxy`).
     #[arg(long, value_name = "LIST")]
@@ -584,11 +598,19 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
 /// The `--warc` files, their `warcinfo` saying how the crawl was run.
 fn warc_output(path: &std::path::Path, a: &CrawlSettings, cfg: &Config) -> WarcOutput {
     // Lossy for the text only: an argument need not be UTF-8 (a file name).
+    let mut after_proxy = false;
     let args: Vec<String> = std::env::args_os()
         .map(|a| {
             let a = a.to_string_lossy();
+            // A proxy URL may have no scheme (user:password@host:port).
+            if std::mem::replace(&mut after_proxy, a == "--proxy") {
+                return solo_http::redact_proxy(&a).into_owned();
+            }
+            if let Some(proxy) = a.strip_prefix("--proxy=") {
+                return format!("--proxy={}", solo_http::redact_proxy(proxy));
+            }
             let a = solo_crawl::secrets::redact_header_arg(&a);
-            // URL credentials (start URLs, --proxy) masked too.
+            // URL credentials (start URLs) masked too.
             solo_crawl::secrets::redact_text(&a).into_owned()
         })
         .collect();

@@ -19,16 +19,18 @@ use url::Url;
 /// Whether a header named `name` carries credentials: `Authorization`,
 /// `Proxy-Authorization`, `Cookie`, and the API keys and tokens that
 /// APIs take in headers of their own, known by the words of their names
-/// (split at `-` and `_`): a word that is `key`, `auth`, `session`,
-/// `password`, `passwd`, `credential(s)`, or that ends in `token`,
-/// `secret` or `apikey` (`X-Api-Key`, `X-Auth-Token`, `Private-Token`,
-/// `X-Session-Id`, `Ocp-Apim-Subscription-Key`, `apikey`). A crawl sends
-/// such a header given for its sites to them alone, and writes its value
-/// down masked.
+/// (split at `-` and `_`): a word that is `key`, `session`, `password`,
+/// `passwd`, `passcode`, `passphrase`, `credential(s)`, `bearer`,
+/// `authorization`, `authentication`, `authn`, `authz`, or that ends in
+/// `auth`, `token`, `secret` or `apikey` (`X-Api-Key`, `X-Auth-Token`,
+/// `Private-Token`, `X-Session-Id`, `Ocp-Apim-Subscription-Key`,
+/// `apikey`, `X-Authorization`, `X-OAuth`). A crawl sends such a header
+/// given for its sites to them alone, and writes its value down masked.
 ///
 /// ```
 /// use solo_crawl::secrets::is_credential;
-/// for name in ["authorization", "Cookie", "X-Api-Key", "apikey", "X-Auth-Token", "Private-Token", "X-Session-Id", "X_ACCESS_TOKEN"] {
+/// for name in ["authorization", "Cookie", "X-Api-Key", "apikey", "X-Auth-Token", "Private-Token", "X-Session-Id", "X_ACCESS_TOKEN",
+///              "X-Authorization", "Authentication", "X-Forwarded-Authorization", "X-Bearer", "X-Passcode", "X-OAuth"] {
 ///     assert!(is_credential(name), "{name}");
 /// }
 /// for name in ["X-Api-Version", "Accept", "Keep-Alive", "X-Keyword", "X-Author", "X-Hockey", "Turnkey"] {
@@ -42,8 +44,20 @@ pub fn is_credential(name: &str) -> bool {
         || name.split(['-', '_']).any(|word| {
             matches!(
                 word,
-                "key" | "auth" | "session" | "password" | "passwd" | "credential" | "credentials"
-            ) || ["token", "secret", "apikey"]
+                "key"
+                    | "session"
+                    | "password"
+                    | "passwd"
+                    | "passcode"
+                    | "passphrase"
+                    | "credential"
+                    | "credentials"
+                    | "bearer"
+                    | "authorization"
+                    | "authentication"
+                    | "authn"
+                    | "authz"
+            ) || ["auth", "token", "secret", "apikey"]
                 .iter()
                 .any(|end| word.ends_with(end))
         })
@@ -151,8 +165,10 @@ pub fn redact_text(text: &str) -> Cow<'_, str> {
 fn redact_userinfo(text: &str) -> Cow<'_, str> {
     static USERINFO: LazyLock<Regex> = LazyLock::new(|| {
         // scheme://user[:password]@ — the userinfo ends at the last '@'
-        // before the path, query or fragment.
-        Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/?#@\s]*@)").expect("a valid regex")
+        // before the path, query or fragment (a password may hold an
+        // '@' of its own, unencoded: URL parsers and curl read it so);
+        // a quote or an angle bracket ends a URL quoted in a message.
+        Regex::new(r#"(?i)\b([a-z][a-z0-9+.-]*://)([^/?#\s"<>]*@)"#).expect("a valid regex")
     });
     USERINFO.replace_all(text, |c: &regex::Captures<'_>| {
         let userinfo = &c[2][..c[2].len() - 1];
@@ -208,6 +224,13 @@ mod tests {
             "a http://u:***@x.test/ and https://v:***@y.test:1/z?w@x"
         );
         assert_eq!(redact_text("mailto:a@b.test"), "mailto:a@b.test");
+        // A password with '@' of its own, unencoded: masked up to the
+        // last '@' (the security audit's 3: "user:***@ssSECRET@host").
+        assert_eq!(
+            redact_text("invalid URL \"http://user:p@ssSECRET@[::1/\" and http://h/x@y"),
+            "invalid URL \"http://user:***@[::1/\" and http://h/x@y"
+        );
+        assert_eq!(redact_text("http://tok@en@h.test/"), "http://***@h.test/");
         assert_eq!(
             redact_text(
                 "redis unix:///r/redis.sock?db=6&pass=s3cret: failed; redis+unix:///s?PassWord=x#f"

@@ -452,3 +452,55 @@ fn a_start_name_opens_its_own_addresses_not_their_network() {
         assert_eq!(site.count("/next"), 1, "the seed's own address stays open");
     });
 }
+
+/// A deny rule wins over the start URLs' networks, even where those are
+/// more specific (a start name's own address, /32; a typed address's
+/// /8), and a rule written in IPv4-mapped form denies its IPv4 network.
+/// Before, `--deny-network 127.0.0.0/8` with a start name on 127.0.0.1,
+/// or `--deny-network 0.0.0.0/0` with a start address, crawled the site,
+/// and `::ffff:127.0.0.1` matched nothing (the security audit's 1 and 4).
+#[test]
+fn deny_rules_win_over_the_start_urls_networks_in_any_form() {
+    solo::run(async {
+        let site = start(|path: String| async move {
+            match path.as_str() {
+                "/" => page("home", &["/next"]),
+                "/next" => page("next", &[]),
+                _ => SiteResponse::status(404),
+            }
+        })
+        .await;
+        let port = site.base.port().unwrap();
+        let named = url::Url::parse(&format!("http://wiki.test:{port}/")).unwrap();
+        let typed = site.url("/");
+        let cases: [(&url::Url, &str, bool); 5] = [
+            (&named, "127.0.0.0/8", false),
+            (&typed, "0.0.0.0/0", false),
+            (&typed, "127.0.0.0/7", false),
+            (&typed, "::ffff:127.0.0.1/128", false),
+            (&typed, "::ffff:0:0/96", true),
+        ];
+        for (start_url, deny, allow_private) in cases {
+            let cfg = Config {
+                deny_networks: vec![deny.parse().unwrap()],
+                allow_private_networks: allow_private,
+                obey_robots: false,
+                resolver: Some(table(&[("wiki.test", "127.0.0.1")])),
+                ..quick()
+            };
+            let (_, records) = crawl_links(vec![start_url.clone()], cfg).await;
+            assert_eq!(blocked(&records).len(), 1, "{deny}: {records:#?}");
+        }
+        assert_eq!(site.count("/"), 0, "a denied network was reached");
+        // An allow rule more specific than the deny still opens its part.
+        let cfg = Config {
+            deny_networks: vec!["0.0.0.0/0".parse().unwrap()],
+            allow_networks: vec!["127.0.0.1/32".parse().unwrap()],
+            obey_robots: false,
+            ..quick()
+        };
+        let (_, records) = crawl_links(vec![typed.clone()], cfg).await;
+        assert!(blocked(&records).is_empty(), "{records:#?}");
+        assert_eq!(site.count("/next"), 1);
+    });
+}

@@ -110,7 +110,12 @@ pub(crate) fn redact(text: &str) -> Cow<'_, str> {
 /// its last `@` is credentials (a password may hold `?`, `#` or `/`
 /// unencoded, and the scheme may be missing or mistyped): what follows
 /// the first `:` of that part is masked.
-pub(crate) fn redact_proxy(text: &str) -> Cow<'_, str> {
+///
+/// ```
+/// assert_eq!(solo_http::redact_proxy("u:p@ss@h:3128"), "u:***@h:3128");
+/// assert_eq!(solo_http::redact_proxy("http://h:3128"), "http://h:3128");
+/// ```
+pub fn redact_proxy(text: &str) -> Cow<'_, str> {
     let Some(at) = text.rfind('@') else {
         return Cow::Borrowed(text);
     };

@@ -103,6 +103,13 @@ pub enum ErrorKind {
     /// });
     /// ```
     BlockedAddress,
+    /// The proxy refused to carry the request: it answered `CONNECT` with
+    /// a 4xx status (407: it wants credentials, or not these; 403: its
+    /// rules forbid the target), or answered a forwarded request with
+    /// 407. Trying again the same way does not help: check the proxy URL
+    /// and its credentials. A proxy that could not reach the target (a
+    /// 5xx answer to `CONNECT`) is [`Connect`](ErrorKind::Connect).
+    Proxy,
 }
 
 /// The error of every fallible operation in this crate.

@@ -233,6 +233,7 @@ mod silence;
 mod tls;
 mod wire;
 
+pub use auth::redact_proxy;
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY_SIZE};
 pub use cookie::{Cookie, CookieJar};
 pub use error::{Error, ErrorKind, Phase};

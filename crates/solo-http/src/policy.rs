@@ -262,20 +262,42 @@ impl AddressPolicy {
     /// assert!(p.check("10.2.0.1".parse().unwrap()).is_err());
     /// ```
     pub fn allow(mut self, net: IpNet) -> AddressPolicy {
-        self.allow.push(net.trunc());
+        self.allow.push(canonical_net(net));
         self
     }
 
     /// Refuses the addresses in `net` (more specific allow rules still
-    /// allow theirs).
+    /// allow theirs). A rule written in IPv4-mapped form
+    /// (`::ffff:192.0.2.0/120`) means its IPv4 network, as addresses are
+    /// checked in their IPv4 form.
     ///
     /// ```
     /// let p = solo_http::AddressPolicy::allow_all().deny("192.0.2.0/24".parse().unwrap());
     /// assert!(p.check("192.0.2.7".parse().unwrap()).is_err());
+    /// let p = solo_http::AddressPolicy::allow_all().deny("::ffff:127.0.0.1".parse().unwrap());
+    /// assert!(p.check("127.0.0.1".parse().unwrap()).is_err());
+    /// assert!(p.check("::ffff:127.0.0.1".parse().unwrap()).is_err());
     /// ```
     pub fn deny(mut self, net: IpNet) -> AddressPolicy {
-        self.deny.push(net.trunc());
+        self.deny.push(canonical_net(net));
         self
+    }
+
+    /// Whether a deny rule refuses every address of `net`, and is no
+    /// more specific than it (so that an allow rule for `net` would win
+    /// by being more specific). A caller that opens networks of its own
+    /// (a crawler opening its start URLs' networks) leaves those out, so
+    /// that the user's deny rules win over them.
+    ///
+    /// ```
+    /// let p = solo_http::AddressPolicy::public_only().deny("127.0.0.0/7".parse().unwrap());
+    /// assert!(p.denies_all_of("127.0.0.1/32".parse().unwrap()));
+    /// assert!(p.denies_all_of("127.0.0.0/8".parse().unwrap()));
+    /// assert!(!p.denies_all_of("10.0.0.0/8".parse().unwrap()));
+    /// ```
+    pub fn denies_all_of(&self, net: IpNet) -> bool {
+        let net = canonical_net(net);
+        self.deny.iter().any(|d| d.contains(&net))
     }
 
     /// Whether the policy allows every address (no preset, no deny rule).
@@ -332,6 +354,22 @@ impl AddressPolicy {
             },
             None => Ok(()),
         }
+    }
+}
+
+/// `net` truncated to its network, and in IPv4 form when it is written
+/// in IPv4-mapped form (`::ffff:a.b.c.d/n`, n >= 96): addresses are
+/// checked in their IPv4 form, which an IPv6 rule never contains.
+fn canonical_net(net: IpNet) -> IpNet {
+    let net = net.trunc();
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.network().to_ipv4_mapped() {
+            Some(v4) => Ipv4Net::new(v4, v6.prefix_len() - 96)
+                .map(IpNet::V4)
+                .unwrap_or(net),
+            None => net,
+        },
+        _ => net,
     }
 }
 

@@ -219,18 +219,21 @@ impl Proxy {
         self.authorization.as_ref()
     }
 
-    /// The error for a forwarded request to `target` that the proxy
-    /// answered with `status` itself (its credentials are wrong or
-    /// missing): the crawl is told, not handed the proxy's page.
-    pub(crate) fn refused(&self, target: &str, status: &str) -> Error {
-        let hint = match self.authorization {
-            Some(_) => "check the user and password in the proxy URL",
-            None => "the proxy wants a user and password: http://USER:PASSWORD@HOST:PORT",
+    /// The error for a request to `target` that the proxy refused with
+    /// `code` itself (`status` is its status line): the caller is told
+    /// what to fix, not handed the proxy's page.
+    pub(crate) fn refused(&self, target: &str, code: u16, status: &str) -> Error {
+        let hint = match (code, &self.authorization) {
+            (401 | 407, Some(_)) => "check the user and password in the proxy URL",
+            (401 | 407, None) => {
+                "the proxy wants a user and password: http://USER:PASSWORD@HOST:PORT"
+            }
+            _ => "the proxy's own rules refuse this target",
         };
         Error::new(
-            ErrorKind::Connect,
+            ErrorKind::Proxy,
             format!(
-                "the proxy {}:{} refused to forward the request for {target}: {status} ({hint})",
+                "the proxy {}:{} refused the request for {target}: {status} ({hint})",
                 self.host, self.port
             ),
         )
@@ -293,7 +296,11 @@ impl Proxy {
                 self.host, self.port
             ))),
             Some(200..=299) if status_line.starts_with("HTTP/1.") => Ok(tcp),
-            // A refusal usually has a body (an error page): not read.
+            // A refusal usually has a body (an error page): not read. A
+            // 4xx is the proxy's own no (credentials, its rules); anything
+            // else, such as a 502 or 503, says the target could not be
+            // reached through it, which another try may change.
+            Some(code @ 400..=499) => Err(self.refused(&authority, code, status_line.trim())),
             _ => Err(failed(format!(
                 "the proxy {}:{} refused the tunnel to {authority}: {}",
                 self.host,

@@ -217,9 +217,11 @@ impl Client {
                     );
                     if resp.status() == http::StatusCode::PROXY_AUTHENTICATION_REQUIRED {
                         if let Some(proxy) = inner.connector.proxies.forwarding(&hop.url) {
-                            return Err(
-                                proxy.refused(target(), "407 Proxy Authentication Required")
-                            );
+                            return Err(proxy.refused(
+                                target(),
+                                407,
+                                "407 Proxy Authentication Required",
+                            ));
                         }
                     }
                     let mut captured = tap.map(|tap| captured(&tap, h2_text, &resp));

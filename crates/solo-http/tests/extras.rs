@@ -153,13 +153,20 @@ fn tls_and_http2_run_end_to_end_through_the_tunnel() {
 }
 
 #[test]
-fn a_proxy_that_refuses_the_tunnel_is_a_connect_error() {
+fn a_proxy_that_wants_credentials_is_a_proxy_error() {
+    // Not a connection failure: retrying the same way cannot help, and
+    // the message says what to fix.
     run(async {
         let s = start().await;
         let (proxy, _) = start_proxy(Some("c2VjcmV0")).await;
         let client = Client::builder().proxy(&proxy.url("")).build().unwrap();
         let e = failure(&client, s.url("/text")).await;
-        assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+        assert_eq!(e.kind(), ErrorKind::Proxy, "{e}");
+        assert!(e.to_string().contains("407"), "{e}");
+        assert!(e.to_string().contains("wants a user and password"), "{e}");
+        // The same for a tunnel: CONNECT answered with 407.
+        let e = failure(&client, format!("https://127.0.0.1:{}/", s.addr.port())).await;
+        assert_eq!(e.kind(), ErrorKind::Proxy, "{e}");
         assert!(e.to_string().contains("407"), "{e}");
     });
 }

@@ -157,8 +157,18 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         starts.extend(sitemaps);
         let mut config = self.config;
         if !config.allow_private_networks {
-            let nets = start_networks(&starts, &config).await;
-            config.allow_networks.extend(nets);
+            // The user's deny rules win over the start URLs' networks,
+            // even where those are more specific (a start name's own
+            // addresses): a network a rule denies is not opened.
+            let policy = crate::fetch::address_policy(&config);
+            for net in start_networks(&starts, &config).await {
+                match policy.denies_all_of(net) {
+                    true => {
+                        tracing::info!(%net, "a start URL's network stays closed: a deny rule covers it")
+                    }
+                    false => config.allow_networks.push(net),
+                }
+            }
         }
         let fetcher = (self.fetcher)(&config).map_err(CrawlError::Client)?;
         let link = match &config.frontier {
