@@ -139,6 +139,10 @@ struct Outbox {
     errors: i64,
     items: i64,
     retries: i64,
+    /// Start URLs that were fetched (their chain's last page below 400).
+    seeds_ok: i64,
+    /// Start URLs that failed, each "URL: why" (credentials masked).
+    seeds_failed: Vec<String>,
     bye: bool,
 }
 
@@ -156,6 +160,8 @@ impl Outbox {
             && self.errors == 0
             && self.items == 0
             && self.retries == 0
+            && self.seeds_ok == 0
+            && self.seeds_failed.is_empty()
             && !self.bye
     }
 
@@ -174,6 +180,8 @@ impl Outbox {
         old.errors += new.errors;
         old.items += new.items;
         old.retries += new.retries;
+        old.seeds_ok += new.seeds_ok;
+        old.seeds_failed.extend(new.seeds_failed);
         old.bye |= new.bye;
         *self = old;
     }
@@ -477,6 +485,15 @@ impl Remote {
         o.retries += retries;
     }
 
+    /// How start URLs went on this worker since the last call: `ok` more
+    /// were fetched, `failed` failed ("URL: why"). The crawl keeps them
+    /// for whoever seeded it (`CrawlStatus::seeds_ok`, `seeds_failed`).
+    pub(crate) fn seeds(&self, ok: u64, failed: Vec<String>) {
+        let mut o = self.out.borrow_mut();
+        o.seeds_ok += ok as i64;
+        o.seeds_failed.extend(failed);
+    }
+
     /// The engine could start `n` more requests.
     pub(crate) fn want(&self, n: usize) {
         let before = self.want.replace(n);
@@ -646,8 +663,12 @@ impl Remote {
                 a.num(*id);
             }
         }
-        for d in [o.pages, o.errors, o.items, o.retries] {
+        for d in [o.pages, o.errors, o.items, o.retries, o.seeds_ok] {
             a.bytes(itoa::Buffer::new().format(d).as_bytes());
+        }
+        a.num(o.seeds_failed.len() as u64);
+        for why in &o.seeds_failed {
+            a.bytes(why.as_bytes());
         }
         a.num(u64::from(o.bye));
         a.num(self.cookie_cursor.get());

@@ -385,11 +385,17 @@ impl Link {
             let layout: bool = redis::cmd("EXISTS")
                 .arg(format!("{prefix}layout"))
                 .query(con)?;
+            let seed_failures: Vec<String> = redis::cmd("LRANGE")
+                .arg(format!("{prefix}seedfail"))
+                .arg(0)
+                .arg(99)
+                .query(con)?;
             let time: (String, String) = redis::cmd("TIME").query(con)?;
             let now = time.0.parse::<i64>().unwrap_or(0) * 1000
                 + time.1.parse::<i64>().unwrap_or(0) / 1000;
             Ok(RawStatus {
                 stats,
+                seed_failures,
                 workers: leases,
                 now_ms: now,
                 layout,
@@ -434,6 +440,8 @@ fn node(seed: &redis::Client, addr: &str) -> Result<redis::Client, RedisError> {
 /// What `status` read.
 struct RawStatus {
     stats: Vec<(String, String)>,
+    /// The start URLs that failed (`seedfail`).
+    seed_failures: Vec<String>,
     /// (worker, lease deadline in ms, leases held).
     workers: Vec<(String, i64, u64)>,
     now_ms: i64,
@@ -506,6 +514,14 @@ pub struct CrawlStatus {
     /// limit), in bytes, when it says (a user that may not run `INFO`
     /// sees none): the whole server's, not this crawl's alone.
     pub redis_memory: Option<(u64, Option<u64>)>,
+    /// Start URLs fetched (the last page of their redirects below 400),
+    /// by whichever worker.
+    pub seeds_ok: u64,
+    /// Start URLs that failed (an error, a 4xx/5xx answer, or not
+    /// followed), by whichever worker.
+    pub seeds_failed: u64,
+    /// The first 100 of those, each "URL: why" (credentials masked).
+    pub seed_failures: Vec<String>,
 }
 
 /// Reads the progress of crawl `crawl_id` (an error if there is none).
@@ -588,6 +604,9 @@ pub fn crawl_status(url: &str, crawl_id: &str) -> Result<CrawlStatus, String> {
             .server
             .used_memory
             .map(|used| (used, link.server.maxmemory)),
+        seeds_ok: get("seeds_ok").max(0) as u64,
+        seeds_failed: get("seeds_failed").max(0) as u64,
+        seed_failures: raw.seed_failures,
     })
 }
 
@@ -637,6 +656,13 @@ impl std::fmt::Display for CrawlStatus {
             writeln!(f, "written      {} of --max-pages {m}", self.written)?;
         }
         writeln!(f, "items        {}", self.items)?;
+        if self.seeds_failed > 0 {
+            writeln!(
+                f,
+                "start URLs   {} fetched, {} failed",
+                self.seeds_ok, self.seeds_failed
+            )?;
+        }
         writeln!(f, "seen         {} URLs", self.seen)?;
         let over = if self.finished {
             format!("over the crawl's {:.1} s", self.seconds)

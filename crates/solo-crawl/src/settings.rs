@@ -229,16 +229,17 @@ pub struct CrawlSettings {
     /// like wget --header, Scrapy's DEFAULT_REQUEST_HEADERS). Credentials
     /// (Authorization, Proxy-Authorization, Cookie, and API keys and
     /// tokens known by the words of their names: X-Api-Key,
-    /// X-Auth-Token, Private-Token, X-Session-Id, a word key, auth,
-    /// session, password or credential, or one ending in token, secret or
-    /// apikey) go only to the start
-    /// URLs' origins (scheme, host and port: not to plain http after
+    /// X-Auth-Token, X-Authorization, Private-Token, X-Session-Id, a word
+    /// key, session, password, passcode, bearer, authorization or
+    /// authentication, or one ending in auth, token, secret or apikey) go
+    /// only to the start URLs' origins (scheme, host and port: not to plain http after
     /// https, another port, --sitemap hosts, --allow-domain hosts,
     /// redirects elsewhere, requisites on CDNs); their values are masked
     /// in the WARC's warcinfo and request records and in messages.
     /// `@FILE` reads one header a line from FILE (as curl's -H @file), so
     /// a secret stays off the command line, and with --redis out of Redis
-    /// (the crawl keeps the file's name; each worker reads its own copy).
+    /// (the crawl keeps the file's name; each worker reads its own copy):
+    /// a --redis crawl refuses a credential given inline.
     #[arg(long, value_name = "HEADER")]
     pub header: Vec<String>,
     /// Also trust the CA certificate(s) in this file (PEM or DER) for

@@ -90,7 +90,8 @@ impl Own {
         })
     }
 
-    /// These options as `solo-crawl worker` flags.
+    /// These options as `solo-crawl worker` flags (the proxy, which may
+    /// hold a password, goes in the environment: see `run_workers`).
     fn flags(&self) -> Vec<OsString> {
         let o = &self.observability;
         let mut v: Vec<OsString> = vec![
@@ -100,7 +101,6 @@ impl Own {
         ];
         v.extend(o.metrics.map(|m| format!("--metrics={m}").into()));
         v.extend(o.log_stats.map(|s| format!("--log-stats={s}").into()));
-        v.extend(self.proxy.as_ref().map(|p| format!("--proxy={p}").into()));
         v.extend(
             self.noproxy
                 .as_ref()
@@ -142,6 +142,18 @@ fn value_name(v: impl clap::ValueEnum) -> String {
         .unwrap_or_default()
 }
 
+/// The name of the first `--header` given inline (not `@FILE`) whose
+/// value is a credential: stored with the settings, it would sit in Redis
+/// in clear.
+fn inline_credential(headers: &[String]) -> Option<&str> {
+    headers
+        .iter()
+        .filter(|h| !h.starts_with('@'))
+        .filter_map(|h| h.split_once(':'))
+        .map(|(name, _)| name.trim())
+        .find(|name| solo_crawl::secrets::is_credential(name))
+}
+
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     tell!("solo-crawl: {msg}");
     ExitCode::from(1)
@@ -157,6 +169,12 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
     let (Some(url), Some(id)) = (&a.redis, &a.crawl_id) else {
         return fail("--redis needs --crawl-id");
     };
+    if let Some(name) = inline_credential(&a.settings.header) {
+        tell!(
+            "solo-crawl: --header {name:?} holds a credential, and a --redis crawl keeps its              settings in Redis, readable by whoever can read Redis: put the header in a file              and pass --header @FILE (the crawl keeps the file's name; each worker reads its              own copy)"
+        );
+        return ExitCode::from(2);
+    }
     let ours = crawl_wide(&a.settings);
     let toml = match ours.to_toml() {
         Ok(t) => t,
@@ -217,7 +235,36 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
         concurrency: None,
         idle_timeout: a.idle_timeout,
     };
-    run_workers(url, id, &own, a.workers, &Link::default())
+    let code = run_workers(url, id, &own, a.workers, &Link::default());
+    if code != ExitCode::SUCCESS {
+        return code;
+    }
+    seeds_outcome(url, id)
+}
+
+/// The seeder's exit code for a crawl that ended well for its workers:
+/// 1 if no start URL could be fetched (by whichever worker), as an
+/// in-process crawl says. A crawl still running (this worker stopped by
+/// --max-time) is not judged.
+fn seeds_outcome(url: &str, id: &str) -> ExitCode {
+    let Ok(st) = solo_crawl::crawl_status(url, id) else {
+        return ExitCode::SUCCESS;
+    };
+    for f in &st.seed_failures {
+        tell!("solo-crawl: start URL failed: {f}");
+    }
+    let untold = st
+        .seeds_failed
+        .saturating_sub(st.seed_failures.len() as u64);
+    if untold > 0 {
+        tell!("solo-crawl: ... and {untold} more start URL(s) failed");
+    }
+    let spent = st.max_pages.is_some_and(|m| st.written >= m);
+    if st.finished && !spent && st.seeds_ok == 0 && st.seeds_failed > 0 {
+        tell!("solo-crawl: no start URL could be fetched");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
 }
 
 /// `worker --redis URL --crawl-id NAME`.
@@ -306,8 +353,15 @@ fn run_workers(url: &str, id: &str, own: &Own, n: Option<u64>, link: &Link) -> E
     };
     for (i, theirs) in (1..).zip(each) {
         let mut cmd = std::process::Command::new(&exe);
-        cmd.args(["worker", "--redis", url, "--crawl-id", id])
-            .args(theirs.flags());
+        // Passwords (the Redis URL's, the proxy's) go in the environment,
+        // not on a command line that `ps` shows every user.
+        cmd.args(["worker", "--crawl-id", id])
+            .args(theirs.flags())
+            .env("SOLO_CRAWL_REDIS", url);
+        match &theirs.proxy {
+            Some(p) => cmd.env("SOLO_CRAWL_PROXY", p),
+            None => cmd.env_remove("SOLO_CRAWL_PROXY"),
+        };
         if let Err(e) = link.start_child(cmd) {
             tell!("solo-crawl: cannot start worker {i}: {e}");
         }
@@ -539,10 +593,13 @@ mod tests {
         assert_eq!(o.stats_file.as_deref(), Some(Path::new("s/stats.2.json")));
         assert_eq!(o.log_file, None);
         assert!(w.flags().contains(&"--stats-file=s/stats.2.json".into()));
-        // Each worker's proxy is its own: passed on, never stored.
-        assert!(w
+        // Each worker's proxy is its own: passed on (in the environment,
+        // its password off the command line), never stored.
+        assert_eq!(w.proxy.as_deref(), Some("http://u:p@127.0.0.1:3128"));
+        assert!(!w
             .flags()
-            .contains(&"--proxy=http://u:p@127.0.0.1:3128".into()));
+            .iter()
+            .any(|f| f.to_string_lossy().contains("u:p@")));
         assert!(w.flags().contains(&"--noproxy=internal.test".into()));
         let s = CrawlSettings::from_toml("urls = [\"http://a/\"]\nproxy = \"http://u:p@h:1\"", "x")
             .unwrap();

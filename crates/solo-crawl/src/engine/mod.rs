@@ -234,6 +234,22 @@ struct Shared<S: Spider, F> {
 struct Seeds {
     ok: u64,
     failed: Vec<String>,
+    /// How many of `ok` and `failed` the shared frontier was told.
+    told: (u64, usize),
+}
+
+impl Seeds {
+    /// What came since the last call, for the shared frontier (whoever
+    /// seeded a crawl learns there how its start URLs went, whichever
+    /// worker fetched them).
+    fn unreported(&mut self) -> Option<(u64, Vec<String>)> {
+        let (ok, failed) = self.told;
+        if self.ok == ok && self.failed.len() == failed {
+            return None;
+        }
+        self.told = (self.ok, self.failed.len());
+        Some((self.ok - ok, self.failed[failed..].to_vec()))
+    }
 }
 
 /// What a task reports back to the loop.

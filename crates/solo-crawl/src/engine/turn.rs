@@ -212,6 +212,9 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
         for id in self.frontier.take_dropped_leases() {
             r.drop_lease(id);
         }
+        if let Some((ok, failed)) = self.seeds.unreported() {
+            r.seeds(ok, failed);
+        }
         if !self.written_acks.is_empty() {
             let acks = std::mem::take(&mut self.written_acks);
             let (reply, written) = futures_channel::oneshot::channel();

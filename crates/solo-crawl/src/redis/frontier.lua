@@ -50,6 +50,9 @@
 --                        done; gone again if work comes after it); a
 --                        crawl with a layout but no started_ms, or a
 --                        count below 0, lost them: refused, LOST)
+--   P..seedfail    LIST  "URL: why" of start URLs that failed (the first
+--                        100; stats seeds_failed counts them all,
+--                        seeds_ok those fetched): the seeder's exit code
 --   P..hungry      ZSET  W -> ms it last asked for work holding none
 --   P..wake:W      LIST  a token: worker W, hungry, has news (BLPOP)
 --   P..cookies     HASH  cookie key -> W "\n" STATE: the latest state of
@@ -77,7 +80,8 @@
 --   hosts    (host, crawl_delay_ms, pause_ms)        politeness news
 --            (sent once a worker knows the host's robots.txt, too)
 --   keep     (id)  with keep_flag: requeue my leases not in this list
--- then stats deltas: pages, errors, items, retries; then bye (1: leaving);
+-- then stats deltas: pages, errors, items, retries, seeds_ok; then the
+-- start URLs that failed (a count, each "URL: why"); then bye (1: leaving);
 -- then cookie_cursor (the last cookie change this worker got) and a
 -- section cookies (key, state or "" if deleted): this worker's cookie
 -- changes since its last step, in order.
@@ -488,10 +492,20 @@ local keep = {}
 for _ = 1, n do keep[ARGV[i]] = true; i = i + 1 end
 if keep_flag == 1 then requeue_all(W, keep) end
 -- stats
-local fields = {'pages', 'errors', 'items', 'retries'}
+local fields = {'pages', 'errors', 'items', 'retries', 'seeds_ok'}
 for _, f in ipairs(fields) do
   local d = tonumber(ARGV[i]); i = i + 1
   if d ~= 0 then redis.call('HINCRBY', STATS, f, d) end
+end
+-- start URLs that failed: counted, and the first 100 kept for the seeder
+n = tonumber(ARGV[i]); i = i + 1
+if n > 0 then
+  local SEEDFAIL = P .. 'seedfail'
+  redis.call('HINCRBY', STATS, 'seeds_failed', n)
+  for _ = 1, n do
+    if redis.call('LLEN', SEEDFAIL) < 100 then redis.call('RPUSH', SEEDFAIL, ARGV[i]) end
+    i = i + 1
+  end
 end
 local bye = tonumber(ARGV[i]) == 1
 i = i + 1

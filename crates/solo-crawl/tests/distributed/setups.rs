@@ -10,17 +10,11 @@ use std::time::Duration;
 use super::harness::{self, free_port, redis_available, run, spawn, wait, Redis, Site, TempDir};
 use super::{assert_all_pages, await_lines, shared, worker, LIMIT};
 
-/// `crawl` of a start URL nothing answers, through the Redis at `url`,
-/// as crawl `id`.
+/// `crawl` of a one-page site, through the Redis at `url`, as crawl `id`.
 fn seed(url: &str, id: &str) -> std::process::Output {
-    run(&[
-        "crawl",
-        "http://127.0.0.1:1/",
-        "--redis",
-        url,
-        "--crawl-id",
-        id,
-    ])
+    let site = Site::start(1, 1, Duration::ZERO);
+    let start = site.seeds().remove(0);
+    run(&["crawl", &start, "--redis", url, "--crawl-id", id])
 }
 
 /// stderr of a finished command.
@@ -385,4 +379,99 @@ fn a_crawl_runs_through_redis_over_tls() {
     assert_eq!(code, Some(0), "{err}");
     assert_all_pages(&site, &[out]);
     assert_eq!(redis.cmd(&["EXISTS", "solo:{tls}:settings"]), ":1");
+}
+
+/// A credential header never goes into Redis, where whoever reads the
+/// Redis would read it: given inline it is refused (exit 2, saying how to
+/// give it), from `--header @FILE` it is sent, and Redis holds the file's
+/// name only. Before, an inline bearer token sat in the stored settings
+/// in clear.
+#[test]
+fn a_credential_header_never_goes_into_redis() {
+    if !redis_available() {
+        return;
+    }
+    const TOKEN: &str = "tok-5d1e-never-in-redis";
+    let redis = Redis::start_with(&["--save", "", "--appendonly", "no", "--rdbcompression", "no"]);
+    let site = Site::start(1, 5, Duration::ZERO);
+    let dir = TempDir::new("cred");
+    let out = dir.path("pages.jsonl");
+    let inline = format!("Authorization: Bearer {TOKEN}");
+    let args = shared(&site, &redis, "cred", &out, &["--header", &inline]);
+    let o = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--header @FILE") && !err.contains(TOKEN),
+        "{err}"
+    );
+    assert!(
+        redis.keys("solo:*").is_empty(),
+        "the refused crawl wrote to Redis"
+    );
+    // From a file: the crawl runs, and the token is nowhere in Redis.
+    let file = dir.path("headers.txt");
+    std::fs::write(&file, format!("{inline}\n")).unwrap();
+    let at = format!("@{}", file.display());
+    let args = shared(&site, &redis, "cred", &out, &["--header", &at]);
+    let o = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_all_pages(&site, &[out]);
+    assert_eq!(redis.cmd(&["SAVE"]), "+OK");
+    let dump = std::fs::read(redis.dir.path("dump.rdb")).unwrap();
+    let has = |needle: &str| dump.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(has("headers.txt"), "the settings keep the file's name");
+    assert!(!has(TOKEN), "the token is in Redis");
+}
+
+/// A `--redis` crawl whose start URLs all fail exits 1 and names them, as
+/// an in-process crawl does, whichever worker fetched them (here two
+/// processes); `status` counts them. One start URL fetched is enough for
+/// exit 0. Before, the seeder exited 0 (its start URLs "may have been
+/// fetched by other workers").
+#[test]
+fn a_redis_crawl_whose_start_urls_fail_exits_1() {
+    if !redis_available() {
+        return;
+    }
+    let redis = Redis::start();
+    let dir = TempDir::new("seedfail");
+    let dead = format!("http://127.0.0.1:{}/", free_port());
+    let out = dir.path("p.jsonl");
+    let out_s = out.display().to_string();
+    let o = run(&[
+        "crawl",
+        &dead,
+        "--redis",
+        &redis.url(),
+        "--crawl-id",
+        "dead",
+        "--workers",
+        "2",
+        "--retries",
+        "0",
+        "--output",
+        &out_s,
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("start URL failed: {dead}: ")) && err.contains("Connection refused"),
+        "{err}"
+    );
+    assert!(err.contains("no start URL could be fetched"), "{err}");
+    let o = run(&["status", "--redis", &redis.url(), "--crawl-id", "dead"]);
+    let status = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        status.contains("start URLs   0 fetched, 1 failed"),
+        "{status}"
+    );
+    // With a start URL that answers too, the crawl did its job.
+    let site = Site::start(1, 3, Duration::ZERO);
+    let mut args = shared(&site, &redis, "half", &out, &["--retries", "0"]);
+    args.insert(1, dead.clone());
+    let o = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("start URL failed"), "{err}");
 }
