@@ -470,3 +470,28 @@ fn task_group_wakes_every_joiner_and_every_join_sees_the_failure() {
         );
     });
 }
+
+#[test]
+fn gather_try_gather_and_as_completed_made_outside_the_loop_start_when_polled() {
+    let mut event_loop = paused();
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let log = |i: u64| {
+        let order = order.clone();
+        async move {
+            order.borrow_mut().push(i);
+            after(30 - 10 * i, i).await
+        }
+    };
+    let all = event_loop.run_until_complete(solo::gather((0..3).map(log)));
+    assert_eq!(all, [0, 1, 2]);
+    assert_eq!(*order.borrow(), [0, 1, 2], "started in input order");
+    let ok = event_loop.run_until_complete(solo::try_gather([async { Ok::<_, ()>(1) }]));
+    assert_eq!(ok, Ok(vec![1]));
+    let done =
+        event_loop.run_until_complete(solo::as_completed((0..3).map(log)).collect::<Vec<_>>());
+    assert_eq!(done, [2, 1, 0]);
+    // Made outside a loop and dropped unpolled: nothing runs, nothing leaks.
+    drop(solo::gather([log(9)]));
+    event_loop.run_until_complete(after(50, 0));
+    assert!(!order.borrow().contains(&9));
+}
