@@ -63,7 +63,7 @@ impl Builder {
     }
 
     /// Debug mode: warn (through `tracing`, target `solo::debug`, or on
-    /// stderr when no subscriber listens) when one poll or callback holds
+    /// stderr when no subscriber is installed) when one poll or callback holds
     /// the loop longer than the threshold, naming the task and where it was
     /// spawned; at close, warn about panics nobody retrieved.
     ///
