@@ -141,8 +141,10 @@ impl Builder {
     /// drop(lp);
     /// ```
     pub fn build(&self) -> std::io::Result<EventLoop> {
+        let core = Core::new(self)?;
+        super::context::opened(&core);
         Ok(EventLoop {
-            core: Core::new(self)?,
+            core,
             closed: false,
         })
     }
