@@ -2,7 +2,8 @@
 //!
 //! Owns: the wording of the warnings the loop emits through `tracing`
 //! (target `solo::debug`), and printing them on stderr when no `tracing`
-//! subscriber listens (as asyncio's logging falls back to stderr). Must
+//! subscriber is installed (as asyncio's logging falls back to stderr when
+//! nothing is configured). Must
 //! not: decide when to emit them — the loop measures, this module speaks.
 
 use std::panic::Location;
@@ -11,16 +12,24 @@ use std::time::Duration;
 use crate::task::TaskInfo;
 
 /// Emits a warning through `tracing` (with the given fields), or on stderr
-/// when no subscriber would record it: debug mode was asked for, so its
-/// reports must not vanish.
+/// when no subscriber is installed at all: debug mode was asked for, so its
+/// reports must not vanish. A subscriber that filters `solo::debug`'s WARN
+/// out has the last word: the report is dropped, as asyncio's are when
+/// logging is configured above WARNING.
 macro_rules! report {
     ($($field:ident = $value:expr,)* ; $($msg:tt)+) => {
         if tracing::enabled!(target: "solo::debug", tracing::Level::WARN) {
             tracing::warn!(target: "solo::debug", $($field = $value,)* $($msg)+);
-        } else {
+        } else if !$crate::debug::subscriber_installed() {
             eprintln!("WARN solo::debug: {}", format_args!($($msg)+));
         }
     };
+}
+
+/// True when a `tracing` subscriber is in force on this thread (a global
+/// default or a scoped one), whatever it filters.
+pub(crate) fn subscriber_installed() -> bool {
+    tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>())
 }
 
 /// One poll of a task held the loop for `took`.

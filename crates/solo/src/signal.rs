@@ -232,6 +232,16 @@ impl Signal {
     /// `recv` count as one. Returns `Some(())` (an `Option` so the stream
     /// shape matches channels; it never ends on its own).
     ///
+    /// A `Signal` is not tied to the loop it was made in: received in
+    /// another loop (made during setup on one `EventLoop`, used in
+    /// `solo::run`), it moves its registration to the loop that receives,
+    /// and deliveries since the last `recv` are kept.
+    ///
+    /// # Panics
+    ///
+    /// If it cannot be registered with the receiving loop (the process is
+    /// out of file descriptors).
+    ///
     /// ```
     /// use solo::signal::{unix, SignalKind};
     /// solo::run(async {
@@ -243,7 +253,17 @@ impl Signal {
     /// ```
     pub async fn recv(&mut self) -> Option<()> {
         let mut buf = [0u8; 64];
-        let got = self.io.io(Direction::Read, |mut s| s.read(&mut buf)).await;
+        let got = loop {
+            if !self.io.on_running_loop() {
+                self.move_to_running_loop();
+            }
+            let got = self.io.io(Direction::Read, |mut s| s.read(&mut buf)).await;
+            // A `recv` future itself moved to another loop while waiting.
+            if got.is_err() && !self.io.on_running_loop() {
+                continue;
+            }
+            break got;
+        };
         // Coalesce the rest of what is queued without waiting.
         while let Ok(64) = self.io.get_ref().read(&mut buf) {}
         match got {
@@ -251,6 +271,21 @@ impl Signal {
             // The write end lives in the handler registry: EOF or an
             // error here means the registration is gone.
             _ => None,
+        }
+    }
+
+    /// Registers the read end with the running loop instead of the one it
+    /// was made in (whose poller does not run now): a duplicate of the
+    /// descriptor joins this loop, the old one leaves the other.
+    fn move_to_running_loop(&mut self) {
+        let moved = self.io.get_ref().try_clone().and_then(IoSource::new);
+        match moved {
+            Ok(io) => self.io = io,
+            Err(e) => panic!(
+                "solo::signal: cannot move the {:?} listener to this event loop ({e}); \
+                 make the Signal in the loop that receives it",
+                self.kind
+            ),
         }
     }
 

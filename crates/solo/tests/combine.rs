@@ -432,3 +432,66 @@ fn task_group_spawn_after_join_panics_and_into_a_failed_group_is_cancelled() {
         );
     });
 }
+
+#[test]
+fn task_group_wakes_every_joiner_and_every_join_sees_the_failure() {
+    paused().run_until_complete(async {
+        let g = Rc::new(TaskGroup::<&str>::new());
+        g.spawn(async { Ok(after(20, 1).await) });
+        let joiners: Vec<_> = (0..3)
+            .map(|_| {
+                let g = g.clone();
+                solo::spawn(async move { g.join().await.is_ok() })
+            })
+            .collect();
+        for j in joiners {
+            let done = solo::timeout(Duration::from_secs(1), j).await;
+            assert_eq!(done.map(|r| r.unwrap()), Ok(true), "every joiner is woken");
+        }
+        assert_eq!(g.join().await.map_err(|e| e.len()), Ok(()));
+    });
+    quietly(async {
+        let g = Rc::new(TaskGroup::<&str>::new());
+        g.spawn(async { Err::<(), _>("boom") });
+        g.spawn(async { Err::<(), _>("bang") });
+        let g2 = g.clone();
+        let other = solo::spawn(async move { g2.join().await.map_err(|e| e.into_errors()) });
+        let first = g.join().await.unwrap_err();
+        let seen: Vec<String> = first.errors().iter().map(|e| e.to_string()).collect();
+        assert_eq!(seen, ["boom", "bang"], "the first join gets the failures");
+        let later = other.await.unwrap().unwrap_err();
+        assert_eq!(later.len(), 2, "a concurrent join sees the failure too");
+        assert!(matches!(later[0], ChildError::ReportedToEarlierJoin));
+        let again = g.join().await.unwrap_err();
+        assert_eq!(again.len(), 2, "a later join sees the failure too");
+        assert_eq!(
+            again.to_string(),
+            "task group failed: the failure was returned by an earlier join of this group (and 1 more)"
+        );
+    });
+}
+
+#[test]
+fn gather_try_gather_and_as_completed_made_outside_the_loop_start_when_polled() {
+    let mut event_loop = paused();
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let log = |i: u64| {
+        let order = order.clone();
+        async move {
+            order.borrow_mut().push(i);
+            after(30 - 10 * i, i).await
+        }
+    };
+    let all = event_loop.run_until_complete(solo::gather((0..3).map(log)));
+    assert_eq!(all, [0, 1, 2]);
+    assert_eq!(*order.borrow(), [0, 1, 2], "started in input order");
+    let ok = event_loop.run_until_complete(solo::try_gather([async { Ok::<_, ()>(1) }]));
+    assert_eq!(ok, Ok(vec![1]));
+    let done =
+        event_loop.run_until_complete(solo::as_completed((0..3).map(log)).collect::<Vec<_>>());
+    assert_eq!(done, [2, 1, 0]);
+    // Made outside a loop and dropped unpolled: nothing runs, nothing leaks.
+    drop(solo::gather([log(9)]));
+    event_loop.run_until_complete(after(50, 0));
+    assert!(!order.borrow().contains(&9));
+}

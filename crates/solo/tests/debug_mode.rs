@@ -164,3 +164,40 @@ fn reports_go_to_stderr_without_a_tracing_subscriber() {
         "{stderr}"
     );
 }
+
+/// Set in the child process of the test below.
+const FILTERED_CHILD: &str = "SOLO_TEST_DEBUG_FILTERED";
+
+#[test]
+fn reports_obey_a_subscriber_that_filters_them_out() {
+    if std::env::var_os(FILTERED_CHILD).is_some() {
+        // The child: debug mode, a subscriber that shows only errors.
+        let errors_only = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::ERROR)
+            .with_writer(std::io::stderr)
+            .finish();
+        tracing::subscriber::with_default(errors_only, || {
+            let mut lp = debug_loop();
+            lp.run_until_complete(async {
+                solo::call_soon(|| std::thread::sleep(Duration::from_millis(40)));
+                solo::sleep(Duration::from_millis(1)).await;
+            });
+            tracing::error!("the subscriber shows errors");
+        });
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "reports_obey_a_subscriber_that_filters_them_out",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(FILTERED_CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("the subscriber shows errors"), "{stderr}");
+    assert!(!stderr.contains("solo::debug"), "{stderr}");
+}

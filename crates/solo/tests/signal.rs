@@ -75,3 +75,28 @@ fn a_signal_without_listeners_has_its_default_action_again() {
         .unwrap();
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
 }
+
+/// A `Signal` made during setup on one `EventLoop` and received in
+/// another loop (then back in the first) keeps working: it moves to the
+/// loop that receives.
+#[test]
+fn a_signal_made_on_one_loop_is_heard_on_another() {
+    let mut setup = solo::EventLoop::new().unwrap();
+    let mut winch = setup.run_until_complete(async { unix(SignalKind::window_change()).unwrap() });
+    let heard = solo::run(async {
+        signal_hook::low_level::raise(libc::SIGWINCH).unwrap();
+        solo::timeout(Duration::from_secs(5), winch.recv())
+            .await
+            .ok()
+    });
+    assert_eq!(heard, Some(Some(())), "heard in the second loop");
+    let heard = setup.run_until_complete(async {
+        signal_hook::low_level::raise(libc::SIGWINCH).unwrap();
+        solo::timeout(Duration::from_secs(5), winch.recv())
+            .await
+            .ok()
+    });
+    assert_eq!(heard, Some(Some(())), "heard back in the first loop");
+    drop(winch);
+    setup.close();
+}

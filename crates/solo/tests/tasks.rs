@@ -562,3 +562,51 @@ fn a_task_awaited_in_another_loop_is_a_clear_panic_not_a_hang() {
         "{msg}"
     );
 }
+
+/// Python 3.6 style: a done callback added between two
+/// `run_until_complete` calls runs at the task's own loop's next turn,
+/// whether the task finished or not; on a task of a closed loop it panics
+/// at the caller.
+#[test]
+#[allow(clippy::async_yields_async)] // the runs return task handles
+fn done_callback_added_outside_the_loop_runs_at_its_next_turn() {
+    let mut lp = EventLoop::new().unwrap();
+    let seen = log();
+    let go = Rc::new(solo::sync::Event::new());
+    let g = go.clone();
+    let pending = lp.run_until_complete(async move {
+        solo::spawn(async move {
+            g.wait().await;
+            2
+        })
+    });
+    let done = lp.run_until_complete(async {
+        let t = solo::spawn(async { 1 });
+        solo::yield_now().await;
+        t
+    });
+    assert!(done.is_done() && !pending.is_done());
+    for t in [&pending, &done] {
+        let s = seen.clone();
+        t.add_done_callback(move |r| s.borrow_mut().push(format!("{}", r.as_ref().unwrap())));
+    }
+    // Another loop running in between does not run (or lose) them.
+    EventLoop::new()
+        .unwrap()
+        .run_until_complete(solo::yield_now());
+    assert!(seen.borrow().is_empty());
+    lp.run_until_complete(async {
+        go.set();
+        for _ in 0..3 {
+            solo::yield_now().await;
+        }
+    });
+    assert_eq!(*seen.borrow(), ["1", "2"]);
+    lp.close();
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        done.add_done_callback(|_| ());
+    }))
+    .unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("is closed"), "{msg}");
+}

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use super::{spawn_each, CatchUnwind};
+use super::{spawn_each, CatchUnwind, Children};
 use crate::{Task, TaskError};
 
 /// Runs every future of `futures` concurrently and returns their outputs
@@ -21,6 +21,17 @@ use crate::{Task, TaskError};
 /// but leaves the others running). Dropping the returned future cancels the
 /// tasks still running. The futures must be `'static` (they are tasks);
 /// for borrowing futures use [`gather!`](crate::gather!).
+///
+/// Called outside a running loop, to hand the result to
+/// [`EventLoop::run_until_complete`](crate::EventLoop::run_until_complete)
+/// (asyncio's `loop.run_until_complete(gather(*aws))`), it makes the tasks
+/// when first polled, in that loop, still in input order.
+///
+/// ```
+/// let mut event_loop = solo::EventLoop::new().unwrap();
+/// let all = event_loop.run_until_complete(solo::gather([5, 6].map(|n| async move { n })));
+/// assert_eq!(all, [5, 6]);
+/// ```
 ///
 /// ```
 /// use std::time::Duration;
@@ -120,13 +131,13 @@ impl<X> FirstFailure<X> {
 /// Collects the outputs of tasks in input order, or stops at the first
 /// failure one of them recorded (each returns `None` when it failed).
 struct Collect<T, X> {
-    tasks: Vec<Task<Option<T>>>,
+    tasks: Children<Option<T>>,
     out: Vec<T>,
     failure: Rc<FirstFailure<X>>,
 }
 
 impl<T, X> Collect<T, X> {
-    fn new(tasks: Vec<Task<Option<T>>>, failure: Rc<FirstFailure<X>>) -> Self {
+    fn new(tasks: Children<Option<T>>, failure: Rc<FirstFailure<X>>) -> Self {
         Collect {
             out: Vec::with_capacity(tasks.len()),
             tasks,
@@ -135,20 +146,21 @@ impl<T, X> Collect<T, X> {
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<Vec<T>, X>> {
+        let tasks = self.tasks.tasks();
         loop {
             if let Some(x) = self.failure.slot.borrow_mut().take() {
-                cancel_from(&self.tasks, 0);
-                self.tasks.clear();
+                cancel_from(tasks, 0);
+                tasks.clear();
                 return Poll::Ready(Err(x));
             }
-            if self.out.len() == self.tasks.len() {
-                self.tasks.clear();
+            if self.out.len() == tasks.len() {
+                tasks.clear();
                 return Poll::Ready(Ok(std::mem::take(&mut self.out)));
             }
             // Outputs are taken in order; a failure of any child wakes us
             // through `failure`, whatever its place in the input.
             let i = self.out.len();
-            match Pin::new(&mut self.tasks[i]).poll(cx) {
+            match Pin::new(&mut tasks[i]).poll(cx) {
                 Poll::Pending => {
                     *self.failure.waker.borrow_mut() = Some(cx.waker().clone());
                     return Poll::Pending;
@@ -157,7 +169,7 @@ impl<T, X> Collect<T, X> {
                 // The failure is in `failure`; the loop returns it.
                 Poll::Ready(Ok(None)) => {}
                 Poll::Ready(Err(e)) => {
-                    cancel_from(&self.tasks, i + 1);
+                    cancel_from(tasks, i + 1);
                     raise(e)
                 }
             }
@@ -174,7 +186,7 @@ impl<T, X> Collect<T, X> {
 
 impl<T, X> Drop for Collect<T, X> {
     fn drop(&mut self) {
-        cancel_from(&self.tasks, self.out.len());
+        cancel_from(self.tasks.spawned(), self.out.len());
     }
 }
 
@@ -203,7 +215,9 @@ enum TryFailure<E> {
 /// Like [`gather`], for futures that return `Result`: the first `Err` (in
 /// time, not in input order) is returned at once and the other tasks are
 /// cancelled; if all succeed, their values come back in input order. A
-/// panic in a child also ends it at once, resuming in the caller.
+/// panic in a child also ends it at once, resuming in the caller. Called
+/// outside a running loop, it makes the tasks when first polled, as
+/// [`gather`] does.
 ///
 /// ```
 /// use std::time::Duration;

@@ -14,6 +14,7 @@ use std::task::{Poll, Waker};
 use super::group_error::{ChildError, TaskGroupError};
 use super::CatchUnwind;
 use crate::runtime::with_core;
+use crate::sync::Event;
 use crate::task::LocalTask;
 use crate::{Task, TaskError};
 
@@ -21,14 +22,16 @@ struct Inner<E> {
     /// Members whose future has not been dropped yet.
     live: Cell<usize>,
     tasks: RefCell<Vec<LocalTask>>,
-    /// Every failure, in order.
+    /// Every failure, in order, until a `join` takes them.
     errors: RefCell<Vec<ChildError<E>>>,
+    /// How many failures a `join` took: later joins report as many.
+    reported: Cell<usize>,
     /// A member failed: the group is aborting.
     failed: Cell<bool>,
     /// `join` returned: no more members.
     closed: Cell<bool>,
-    /// `join`'s waker: woken when the last member is gone.
-    waker: Cell<Option<Waker>>,
+    /// Set while no member is live: every `join` waits on it.
+    empty: Event,
     /// `run`'s waker: woken at the first failure, to drop the body.
     body_waker: Cell<Option<Waker>>,
 }
@@ -55,6 +58,22 @@ impl<E: 'static> Inner<E> {
 }
 
 impl<E> Inner<E> {
+    /// The failures for a `join`: by value for the first one, then one
+    /// [`ChildError::ReportedToEarlierJoin`] per failure.
+    fn take_errors(&self) -> Result<(), TaskGroupError<E>> {
+        let mut errors = std::mem::take(&mut *self.errors.borrow_mut());
+        if errors.is_empty() {
+            errors.extend((0..self.reported.get()).map(|_| ChildError::ReportedToEarlierJoin));
+        } else {
+            self.reported.set(errors.len());
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(TaskGroupError::new(errors))
+        }
+    }
+
     fn cancel_all(&self) {
         let tasks = self.tasks.borrow().clone();
         for t in &tasks {
@@ -73,9 +92,7 @@ impl<E> Drop for MemberGuard<E> {
         let live = self.group.live.get() - 1;
         self.group.live.set(live);
         if live == 0 {
-            if let Some(w) = self.group.waker.take() {
-                w.wake();
-            }
+            self.group.empty.set();
         }
     }
 }
@@ -143,9 +160,10 @@ impl<E> TaskGroup<E> {
                 live: Cell::new(0),
                 tasks: RefCell::new(Vec::new()),
                 errors: RefCell::new(Vec::new()),
+                reported: Cell::new(0),
                 failed: Cell::new(false),
                 closed: Cell::new(false),
-                waker: Cell::new(None),
+                empty: Event::new(),
                 body_waker: Cell::new(None),
             }),
         }
@@ -205,23 +223,34 @@ impl<E> TaskGroup<E> {
     ///     assert!(g.is_closed());
     /// });
     /// ```
+    ///
+    /// Several tasks may await `join` of one group (share it in an `Rc`):
+    /// all of them finish when the group is empty, and every `join` of a
+    /// failed group returns `Err`. The failures themselves (errors are not
+    /// `Clone` in general) go by value to the first `join` to finish; the
+    /// others get as many [`ChildError::ReportedToEarlierJoin`] instead.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// solo::run(async {
+    ///     let g = Rc::new(solo::TaskGroup::<&str>::new());
+    ///     g.spawn(async { Err::<(), _>("disk full") });
+    ///     let g2 = g.clone();
+    ///     let shutdown = solo::spawn(async move { g2.join().await.unwrap_err() });
+    ///     let supervisor = g.join().await.unwrap_err(); // joined first
+    ///     assert_eq!(supervisor.into_failed(), Some("disk full"));
+    ///     let other = shutdown.await.unwrap();
+    ///     assert_eq!(other.to_string(),
+    ///         "task group failed: the failure was returned by an earlier join of this group");
+    /// });
+    /// ```
     pub async fn join(&self) -> Result<(), TaskGroupError<E>> {
-        poll_fn(|cx| {
-            if self.inner.live.get() == 0 {
-                self.inner.tasks.borrow_mut().clear();
-                return Poll::Ready(());
-            }
-            self.inner.waker.set(Some(cx.waker().clone()));
-            Poll::Pending
-        })
-        .await;
-        self.inner.closed.set(true);
-        let errors = std::mem::take(&mut *self.inner.errors.borrow_mut());
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(TaskGroupError::new(errors))
+        while self.inner.live.get() > 0 {
+            self.inner.empty.wait().await;
         }
+        self.inner.tasks.borrow_mut().clear();
+        self.inner.closed.set(true);
+        self.inner.take_errors()
     }
 
     /// True once [`join`](TaskGroup::join) (or [`run`](TaskGroup::run))
@@ -274,6 +303,7 @@ impl<E: 'static> TaskGroup<E> {
         let location = Location::caller();
         let inner = self.inner.clone();
         inner.live.set(inner.live.get() + 1);
+        inner.empty.clear();
         let guard = MemberGuard {
             group: inner.clone(),
         };

@@ -22,6 +22,22 @@ pub enum ChildError<E> {
     /// The task panicked: the error names it, and
     /// [`into_panic`](TaskError::into_panic) gives what `panic!` was given.
     Panicked(TaskError),
+    /// A failure that an earlier [`join`](crate::TaskGroup::join) of the
+    /// same group already returned. Errors are not `Clone` in general, so
+    /// the first `join` to finish gets every failure by value; every other
+    /// `join` (another task awaiting the same group, or a second `join`)
+    /// still fails, with one of these in place of each failure.
+    ///
+    /// ```
+    /// solo::run(async {
+    ///     let g = solo::TaskGroup::<&str>::new();
+    ///     g.spawn(async { Err::<(), _>("no route") });
+    ///     assert_eq!(g.join().await.unwrap_err().into_failed(), Some("no route"));
+    ///     let again = g.join().await.unwrap_err();
+    ///     assert!(matches!(again.first(), solo::ChildError::ReportedToEarlierJoin));
+    /// });
+    /// ```
+    ReportedToEarlierJoin,
 }
 
 impl<E> ChildError<E> {
@@ -33,7 +49,7 @@ impl<E> ChildError<E> {
     pub fn into_failed(self) -> Option<E> {
         match self {
             ChildError::Failed(e) => Some(e),
-            ChildError::Panicked(_) => None,
+            ChildError::Panicked(_) | ChildError::ReportedToEarlierJoin => None,
         }
     }
 
@@ -54,7 +70,7 @@ impl<E> ChildError<E> {
     /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match self {
-            ChildError::Failed(_) => None,
+            ChildError::Failed(_) | ChildError::ReportedToEarlierJoin => None,
             ChildError::Panicked(e) => e.panic_message(),
         }
     }
@@ -65,6 +81,7 @@ impl<E: fmt::Debug> fmt::Debug for ChildError<E> {
         match self {
             ChildError::Failed(e) => f.debug_tuple("Failed").field(e).finish(),
             ChildError::Panicked(e) => f.debug_tuple("Panicked").field(e).finish(),
+            ChildError::ReportedToEarlierJoin => f.write_str("ReportedToEarlierJoin"),
         }
     }
 }
@@ -78,13 +95,18 @@ impl<E: fmt::Display> fmt::Display for ChildError<E> {
                 "a task panicked: {}",
                 e.panic_message().unwrap_or("<non-string panic payload>")
             ),
+            ChildError::ReportedToEarlierJoin => {
+                f.write_str("the failure was returned by an earlier join of this group")
+            }
         }
     }
 }
 
 /// Why a [`TaskGroup`](crate::TaskGroup) failed: every task that returned
 /// `Err` or panicked before the group cancelled the rest, in the order
-/// they failed (asyncio's `ExceptionGroup`). Never empty.
+/// they failed (asyncio's `ExceptionGroup`). Never empty. Only the first
+/// [`join`](crate::TaskGroup::join) of a group gets the failures by value;
+/// later ones get [`ChildError::ReportedToEarlierJoin`] in their place.
 ///
 /// ```
 /// solo::run(async {
@@ -198,7 +220,7 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for TaskGroupError<E> {
     /// The first failure's panic, if it was one.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.errors[0] {
-            ChildError::Failed(_) => None,
+            ChildError::Failed(_) | ChildError::ReportedToEarlierJoin => None,
             ChildError::Panicked(e) => Some(e),
         }
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 
-use super::{spawn_each, CatchUnwind};
+use super::{spawn_each, CatchUnwind, Children};
 use crate::Task;
 
 /// When [`wait`] returns (asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`,
@@ -136,9 +136,10 @@ struct Shared<T> {
 /// Runs every future concurrently and yields their outputs in the order
 /// they finish (asyncio's `as_completed`), as a `futures::Stream`.
 ///
-/// Each future becomes a task at once. A panic in one resumes when its
-/// turn comes in the stream. Dropping the stream cancels the tasks that
-/// have not finished.
+/// Each future becomes a task at once (or, called outside a running
+/// loop, when the stream is first polled, as [`gather`](crate::gather)
+/// does). A panic in one resumes when its turn comes in the stream.
+/// Dropping the stream cancels the tasks that have not finished.
 ///
 /// ```
 /// use futures::StreamExt;
@@ -195,7 +196,7 @@ where
 /// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<T> {
-    tasks: Vec<Task<()>>,
+    tasks: Children<()>,
     shared: Rc<Shared<T>>,
     remaining: usize,
 }
@@ -228,6 +229,7 @@ impl<T> Stream for AsCompleted<T> {
         if self.remaining == 0 {
             return Poll::Ready(None);
         }
+        self.tasks.tasks();
         let next = self.shared.ready.borrow_mut().pop_front();
         match next {
             Some(Ok(v)) => {
@@ -252,7 +254,7 @@ impl<T> Stream for AsCompleted<T> {
 
 impl<T> Drop for AsCompleted<T> {
     fn drop(&mut self) {
-        for t in &self.tasks {
+        for t in self.tasks.spawned() {
             t.cancel();
         }
     }

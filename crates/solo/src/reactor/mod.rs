@@ -312,7 +312,7 @@ impl<S: AsRawFd> IoSource<S> {
 
     /// Whether the loop running now is the one this source is registered
     /// with (only that loop's poller reports its readiness).
-    fn on_running_loop(&self) -> bool {
+    pub(crate) fn on_running_loop(&self) -> bool {
         crate::runtime::try_with_core(|c| Rc::ptr_eq(&c.io.reactor, &self.reactor)) == Some(true)
     }
 

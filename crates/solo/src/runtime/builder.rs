@@ -63,7 +63,7 @@ impl Builder {
     }
 
     /// Debug mode: warn (through `tracing`, target `solo::debug`, or on
-    /// stderr when no subscriber listens) when one poll or callback holds
+    /// stderr when no subscriber is installed) when one poll or callback holds
     /// the loop longer than the threshold, naming the task and where it was
     /// spawned; at close, warn about panics nobody retrieved.
     ///
@@ -141,8 +141,10 @@ impl Builder {
     /// drop(lp);
     /// ```
     pub fn build(&self) -> std::io::Result<EventLoop> {
+        let core = Core::new(self)?;
+        super::context::opened(&core);
         Ok(EventLoop {
-            core: Core::new(self)?,
+            core,
             closed: false,
         })
     }

@@ -1,16 +1,46 @@
-//! The thread-local "running loop" pointer.
+//! The thread-local "running loop" pointer, and the loops open on this
+//! thread.
 //!
 //! Owns: which [`Core`] (if any) is running on this thread. Everything that
 //! asyncio reaches through `get_running_loop()` goes through [`with_core`].
-//! Must not: hold a borrow of the core across user code.
+//! Also which loops are open (made and not closed) on this thread, so that
+//! a task's done callbacks reach its own loop while it is not running
+//! ([`with_open_core`]). Must not: hold a borrow of the core across user
+//! code.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ptr;
+use std::rc::{Rc, Weak};
 
 use super::Core;
 
 thread_local! {
     static CURRENT: Cell<*const Core> = const { Cell::new(ptr::null()) };
+    static OPEN: RefCell<Vec<(u32, Weak<Core>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records `core` as open on this thread until [`closed`].
+pub(crate) fn opened(core: &Rc<Core>) {
+    OPEN.with(|o| o.borrow_mut().push((core.id, Rc::downgrade(core))));
+}
+
+/// Loop `id` is closed: it takes no more callbacks. (`try_with`: a loop
+/// kept in a thread-local may close while this thread's are destroyed.)
+pub(crate) fn closed(id: u32) {
+    let _ = OPEN.try_with(|o| o.borrow_mut().retain(|(open, _)| *open != id));
+}
+
+/// Runs `f` with loop `id`, running or not, if it is open on this thread.
+pub(crate) fn with_open_core<R>(id: u32, f: impl FnOnce(&Core) -> R) -> Option<R> {
+    let core = OPEN
+        .try_with(|o| {
+            let open = o.borrow();
+            open.iter()
+                .find(|(i, _)| *i == id)
+                .and_then(|(_, c)| c.upgrade())
+        })
+        .ok()??;
+    Some(f(&core))
 }
 
 const NO_LOOP: &str = "no running event loop: this must be called from a task or \

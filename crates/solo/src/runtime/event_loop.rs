@@ -152,6 +152,7 @@ impl EventLoop {
             self.core.shutdown();
         }
         remote::unregister(self.core.id);
+        context::closed(self.core.id);
     }
 }
 

@@ -58,7 +58,7 @@ use std::panic::Location;
 
 pub use builder::Builder;
 pub use callback::{call_soon, Handle};
-pub(crate) use context::{try_with_core, with_core};
+pub(crate) use context::{try_with_core, with_core, with_open_core};
 pub use event_loop::EventLoop;
 pub(crate) use scheduler::Core;
 

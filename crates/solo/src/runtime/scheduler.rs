@@ -22,7 +22,7 @@ use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
 
 use super::callback::{CallbackFn, Handle};
-use super::context::{try_with_core, with_core};
+use super::context::try_with_core;
 use super::remote::{self, Remote};
 use super::table::TaskTable;
 use super::Builder;
@@ -178,8 +178,18 @@ impl Schedule for Scheduler {
         }
     }
 
-    fn call_soon(f: Box<dyn FnOnce()>) {
-        with_core(|core| drop(core.call_soon(f, crate::debug::unnamed())));
+    fn is_open(loop_id: u32) -> bool {
+        super::with_open_core(loop_id, |_| ()).is_some()
+    }
+
+    /// Queues `f` on loop `loop_id`, running or not (a done callback
+    /// added between two `run_until_complete`s runs at its next turn).
+    fn call_soon(loop_id: u32, f: Box<dyn FnOnce()>) {
+        // Dropped if that loop is closed: `Task::add_done_callback` refuses
+        // that case before the task core gets here.
+        super::with_open_core(loop_id, |core| {
+            drop(core.call_soon(f, crate::debug::unnamed()))
+        });
     }
 }
 
@@ -626,7 +636,7 @@ mod tests {
         let mut lp = crate::EventLoop::new().unwrap();
         let (core, socket) = lp.run_until_complete(async {
             let l = crate::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            (super::with_core(|c| c.weak()), l)
+            (crate::runtime::with_core(|c| c.weak()), l)
         });
         drop(lp);
         assert!(

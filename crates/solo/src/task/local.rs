@@ -38,9 +38,12 @@ pub(crate) trait Schedule: 'static {
     /// Hands a woken task to its loop. Called from any thread (by wakers,
     /// and by `cancel` on the loop thread).
     fn schedule(task: Notified);
-    /// Runs `f` at the loop's next turn (done callbacks). Called on the
-    /// loop thread only.
-    fn call_soon(f: Box<dyn FnOnce()>);
+    /// Runs `f` at loop `loop_id`'s next turn (done callbacks), whether
+    /// that loop is running now or not. Called on the loop thread only.
+    fn call_soon(loop_id: u32, f: Box<dyn FnOnce()>);
+    /// Whether loop `loop_id` is still open: not closed, so a callback
+    /// queued on it can run. Called on the loop thread only.
+    fn is_open(loop_id: u32) -> bool;
 }
 
 /// A counted reference to a task that may be on any thread, and can only
@@ -131,6 +134,11 @@ impl LocalTask {
     /// The id of the loop the task belongs to.
     pub(crate) fn loop_id(&self) -> u32 {
         self.raw.loop_id()
+    }
+
+    /// Whether the task's loop is still open (can run callbacks).
+    pub(crate) fn loop_is_open(&self) -> bool {
+        self.raw.loop_is_open()
     }
 
     /// Allocates a task for `future` on `token`'s loop, scheduled by `S`.

@@ -23,7 +23,10 @@ impl Schedule for TestSched {
     fn schedule(task: Notified) {
         INBOX.lock().unwrap().push(task);
     }
-    fn call_soon(f: Box<dyn FnOnce()>) {
+    fn is_open(_loop_id: u32) -> bool {
+        true
+    }
+    fn call_soon(_loop_id: u32, f: Box<dyn FnOnce()>) {
         SOON.with(|s| s.borrow_mut().push(f));
     }
 }

@@ -377,7 +377,15 @@ impl<T: 'static> Task<T> {
     /// just before an `.await` of this handle returns, whichever comes
     /// first.
     /// If the output was already taken by awaiting this handle, the
-    /// callback is dropped without running.
+    /// callback is dropped without running. Callbacks go to the task's own
+    /// loop, running or not: one added between two
+    /// [`run_until_complete`](crate::EventLoop::run_until_complete) calls
+    /// runs at that loop's next turn.
+    ///
+    /// # Panics
+    ///
+    /// When the task's loop is closed: the callback could never run
+    /// (asyncio raises `RuntimeError("Event loop is closed")`).
     ///
     /// ```
     /// use std::{cell::RefCell, rc::Rc};
@@ -390,7 +398,16 @@ impl<T: 'static> Task<T> {
     ///     assert_eq!(*seen.borrow(), ["page"]);
     /// });
     /// ```
+    #[track_caller]
     pub fn add_done_callback(&self, f: impl FnOnce(&Result<T, TaskError>) + 'static) {
+        if !self.raw.loop_is_open() {
+            panic!(
+                "add_done_callback on {}: its event loop (loop {}) is closed, so the \
+                 callback could never run (asyncio: \"Event loop is closed\")",
+                self.info(),
+                self.raw.loop_id()
+            );
+        }
         let cb: raw::ErasedCallback = Box::new(move |out: *const ()| {
             // SAFETY: the harness passes a pointer to this task's output,
             // which stays put while callbacks run, and whose type is

@@ -100,7 +100,9 @@ struct Vtable {
     /// The scheduler's wake entry point (any thread).
     schedule: fn(Notified),
     /// The scheduler's `call_soon` (loop thread).
-    call_soon: fn(Box<dyn FnOnce()>),
+    call_soon: fn(u32, Box<dyn FnOnce()>),
+    /// The scheduler's "is this loop still open" (loop thread).
+    is_open: fn(u32) -> bool,
 }
 
 /// The type-erased front of every task allocation.
@@ -236,9 +238,14 @@ impl RawRef {
         schedule(Notified::from_raw(self));
     }
 
-    /// Runs `f` at the loop's next turn, through the task's scheduler.
+    /// Runs `f` at the task's loop's next turn, through its scheduler.
     pub(super) fn call_soon(&self, f: Box<dyn FnOnce()>) {
-        (self.header().vtable.call_soon)(f)
+        (self.header().vtable.call_soon)(self.loop_id(), f)
+    }
+
+    /// Whether the task's loop is still open (can run callbacks).
+    pub(super) fn loop_is_open(&self) -> bool {
+        (self.header().vtable.is_open)(self.loop_id())
     }
 
     /// Hints the CPU to start loading the task's header into cache. The
@@ -427,6 +434,7 @@ fn vtable_of<F: Future + 'static, S: Schedule>() -> &'static Vtable {
             dealloc: dealloc::<F>,
             schedule: S::schedule,
             call_soon: S::call_soon,
+            is_open: S::is_open,
         };
     }
     &Table::<F, S>::VTABLE
