@@ -51,7 +51,7 @@
 use std::cell::RefCell;
 
 use http::header::{
-    HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, COOKIE, HOST,
+    HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, COOKIE, HOST,
     PROXY_AUTHORIZATION, TRANSFER_ENCODING,
 };
 use http::{Method, Version};
@@ -85,7 +85,7 @@ impl Client {
         let hop = Hop {
             method: req.method,
             url,
-            headers,
+            headers: with_defaults(&self.inner.config.headers, headers),
             body: req.body,
         };
         let limit = req.timeout.or(self.inner.config.timeout);
@@ -289,11 +289,7 @@ impl Client {
             )
             .with_source(e)
         })?;
-        let mut headers = config.headers.clone();
-        for name in hop.headers.keys() {
-            headers.remove(name);
-        }
-        headers.extend(hop.headers.iter().map(|(n, v)| (n.clone(), v.clone())));
+        let mut headers = hop.headers.clone();
         if let Some(auth) = forward.and_then(|p| p.authorization()) {
             headers
                 .entry(PROXY_AUTHORIZATION)
@@ -348,6 +344,19 @@ impl Client {
         *req.headers_mut() = headers;
         Ok((req, decompress))
     }
+}
+
+/// The request's headers over the client's defaults, name by name. They
+/// are merged once, before the first hop, so that a redirect to another
+/// origin drops a default `Authorization` or `Cookie` as it drops the
+/// request's own (see `redirect`).
+fn with_defaults(defaults: &HeaderMap, request: HeaderMap) -> HeaderMap {
+    let mut headers = defaults.clone();
+    for name in request.keys() {
+        headers.remove(name);
+    }
+    headers.extend(request);
+    headers
 }
 
 /// What [`Client::send_hop`] gives: the response, its connection, whether

@@ -370,3 +370,35 @@ fn credentials_are_dropped_when_a_redirect_changes_host() {
         assert_eq!(echo.headers["host"], format!("localhost:{}", s.addr.port()));
     });
 }
+
+/// `Authorization` and `Cookie` from the client's default headers are
+/// headers of every request: dropped on a redirect to another origin too,
+/// not merged back on the next hop.
+#[test]
+fn default_header_credentials_are_dropped_when_a_redirect_changes_host() {
+    run(async {
+        let s = start().await;
+        let mut defaults = http::HeaderMap::new();
+        defaults.insert("authorization", "Bearer secret".parse().unwrap());
+        defaults.insert("proxy-authorization", "Basic c2VjcmV0".parse().unwrap());
+        defaults.insert("cookie", "session=1".parse().unwrap());
+        defaults.insert("x-other", "kept".parse().unwrap());
+        let client = Client::builder().default_headers(defaults).build().unwrap();
+
+        let echo: Echo = json(client.get(s.url("/redirect/same-host"))).await;
+        assert_eq!(echo.headers["authorization"], "Bearer secret");
+        assert_eq!(echo.headers["cookie"], "session=1");
+
+        let resp = client
+            .get(s.url("/redirect/other-host"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.url().host_str(), Some("localhost"));
+        let echo: Echo = resp.json().await.unwrap();
+        for name in ["authorization", "proxy-authorization", "cookie"] {
+            assert!(!echo.headers.contains_key(name), "{name} sent: {echo:?}");
+        }
+        assert_eq!(echo.headers["x-other"], "kept");
+    });
+}
