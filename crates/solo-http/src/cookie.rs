@@ -699,10 +699,7 @@ mod tests {
         );
         set(&jar, "http://bank.test/", &["sid=; Path=/; Max-Age=0"]);
         assert_eq!(get(&jar, "https://bank.test/"), Some("sid=GOOD".into()));
-        assert_eq!(
-            get(&jar, "https://bank.test/a/"),
-            Some("sid=GOOD".into())
-        );
+        assert_eq!(get(&jar, "https://bank.test/a/"), Some("sid=GOOD".into()));
         set(&jar, "http://bank.test/", &["tok=INJECTED; Secure; Path=/"]);
         assert_eq!(get(&jar, "https://bank.test/"), Some("sid=GOOD".into()));
         // Another name, or another site, over http: kept.
