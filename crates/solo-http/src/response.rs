@@ -222,7 +222,9 @@ impl Response {
     }
 
     /// The next piece of the body (decompressed), or `None` at its end.
-    /// Streaming: nothing is buffered beyond the piece returned, so no
+    /// A decompressed piece is about 64 KiB at most, whatever the
+    /// compression ratio. Streaming: nothing is buffered beyond the piece
+    /// returned, so no
     /// size limit applies unless the request or the client set one
     /// ([`RequestBuilder::max_body_size`](crate::RequestBuilder::max_body_size)).
     ///

@@ -462,3 +462,39 @@ fn host_is_the_first_request_header() {
         assert_eq!(head.matches("host:").count(), 1, "{head}");
     });
 }
+
+/// A brotli body that decodes to over 64 MiB from a few hundred bytes
+/// streams in bounded chunks, with no limit (a legitimate large body) or
+/// a large one (no single allocation up to the limit), and is refused
+/// when collected whole under the default limit.
+#[test]
+fn a_brotli_bomb_streams_in_bounded_chunks() {
+    run(async {
+        let s = start().await;
+        for limit in [None, Some(1 << 30)] {
+            let mut builder = Client::builder();
+            if let Some(limit) = limit {
+                builder = builder.max_body_size(limit);
+            }
+            let client = builder.build().unwrap();
+            let mut resp = client.get(s.url("/br-bomb")).send().await.unwrap();
+            let (mut total, mut biggest) = (0, 0);
+            while let Some(c) = resp.chunk().await.unwrap() {
+                assert!(c.iter().all(|b| *b == 0));
+                total += c.len();
+                biggest = biggest.max(c.len());
+            }
+            assert_eq!(total, common::BR_BOMB_SIZE, "limit {limit:?}");
+            assert!(biggest <= 128 << 10, "a chunk of {biggest} bytes");
+        }
+        let e = Client::new()
+            .get(s.url("/br-bomb"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+    });
+}
