@@ -16,10 +16,10 @@
 //! every way of reading. Without either, a body collected whole
 //! (`bytes`, `text`, `json`) is limited to [`DEFAULT_MAX_BODY_SIZE`], and
 //! a body streamed chunk by chunk is not limited (as with reqwest and
-//! aiohttp): it holds one chunk at a time. Compressed input is then
-//! decoded [`FEED`] bytes at a time, and a piece that decodes to more
-//! than [`PIECE_LIMIT`] is a decompression bomb (gzip and deflate cannot
-//! get there from 16 KiB; only a brotli stream made for it can).
+//! aiohttp): it holds one chunk at a time. Compressed input is decoded
+//! in pieces of about 64 KiB of output (`decode::PIECE`) whatever the
+//! compression ratio, so a decompression bomb streams in constant memory
+//! too, and with a limit it stops at the first piece past it.
 //!
 //! The body owns the pool [`Lease`] of its connection. At a clean end of
 //! the body the lease is marked reusable and dropped, which puts the
@@ -37,7 +37,7 @@ use hyper::body::Incoming;
 use solo::time::Instant;
 
 use crate::client::DEFAULT_MAX_BODY_SIZE;
-use crate::decode::{DecodeError, Decoder};
+use crate::decode::{Corrupt, Decoder};
 use crate::error::{Error, ErrorKind, Phase};
 use crate::pool::Lease;
 
@@ -48,14 +48,6 @@ pub(crate) struct Deadline {
     pub(crate) at: Instant,
     pub(crate) limit: Duration,
 }
-
-/// How much compressed input is decoded at a time when a streamed body
-/// has no size limit.
-const FEED: usize = 16 << 10;
-
-/// The most one piece of [`FEED`] bytes may decode to when a streamed
-/// body has no size limit.
-const PIECE_LIMIT: u64 = DEFAULT_MAX_BODY_SIZE;
 
 /// The limits a body is read under.
 #[derive(Clone, Copy, Debug)]
@@ -150,28 +142,6 @@ impl Body {
             .or(self.collecting.then_some(DEFAULT_MAX_BODY_SIZE))
     }
 
-    /// How much the decoder may give now.
-    fn room(&self) -> u64 {
-        match self.limit() {
-            Some(limit) => limit.saturating_sub(self.decoded),
-            None => PIECE_LIMIT,
-        }
-    }
-
-    /// The error of a decoded body, or piece, that is too large.
-    fn too_large(&self) -> Error {
-        match self.limit() {
-            Some(limit) => Error::too_large(limit),
-            None => Error::new(
-                ErrorKind::TooLarge,
-                format!(
-                    "{FEED} bytes of the compressed response body decompress to more than \
-                     {PIECE_LIMIT} bytes (a decompression bomb?)"
-                ),
-            ),
-        }
-    }
-
     /// The next decoded chunk, `None` at the end.
     pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
         let r = self.next_decoded().await;
@@ -188,36 +158,21 @@ impl Body {
             }
         }
         loop {
-            if self.pending.is_empty() {
+            if self.pending.is_empty() && !self.decoder.has_output() {
                 let Some(data) = self.next_raw().await? else {
-                    let tail = self
-                        .decoder
-                        .finish(self.room())
-                        .map_err(|e| self.decode_error(e))?;
-                    self.end(true);
-                    return Ok(if tail.is_empty() {
-                        None
-                    } else {
-                        self.count_decoded(tail.len())?;
-                        Some(tail)
-                    });
+                    return self.finish();
                 };
                 self.pending = data;
             }
-            let n = match self.decoder.is_identity() {
-                true => self.pending.len(),
-                false => self.pending.len().min(FEED),
-            };
-            let data = self.pending.split_to(n);
-            let out = match self.decoder.feed(data, self.room()) {
+            let out = match self.decoder.feed(&mut self.pending) {
                 Ok(out) => out,
                 Err(e) => {
-                    if matches!(e, DecodeError::Corrupt(_)) && self.raw_copy.is_some() {
+                    if self.raw_copy.is_some() {
                         // The bytes as sent are still what a capture
                         // keeps: read the rest, under the same limits.
                         while self.next_raw().await?.is_some() {}
                     }
-                    return Err(self.decode_error(e));
+                    return Err(corrupt(e));
                 }
             };
             if !out.is_empty() {
@@ -227,22 +182,25 @@ impl Body {
         }
     }
 
+    /// The end of the body as received: the decoder's next piece, if
+    /// any; the connection goes back once the decoder has given its last.
+    fn finish(&mut self) -> Result<Option<Bytes>, Error> {
+        let (tail, last) = self.decoder.finish().map_err(corrupt)?;
+        if last {
+            self.end(true);
+        }
+        if tail.is_empty() {
+            return Ok(None);
+        }
+        self.count_decoded(tail.len())?;
+        Ok(Some(tail))
+    }
+
     fn count_decoded(&mut self, n: usize) -> Result<(), Error> {
         self.decoded = self.decoded.saturating_add(n as u64);
         match self.limit() {
             Some(limit) if self.decoded > limit => Err(Error::too_large(limit)),
             _ => Ok(()),
-        }
-    }
-
-    fn decode_error(&self, e: DecodeError) -> Error {
-        match e {
-            DecodeError::TooLarge => self.too_large(),
-            DecodeError::Corrupt(e) => Error::new(
-                ErrorKind::Body,
-                "the response body could not be decompressed",
-            )
-            .with_source(e),
         }
     }
 
@@ -341,4 +299,13 @@ impl Body {
             }
         }
     }
+}
+
+/// The error of a body that could not be decompressed.
+fn corrupt(e: Corrupt) -> Error {
+    Error::new(
+        ErrorKind::Body,
+        "the response body could not be decompressed",
+    )
+    .with_source(e.0)
 }

@@ -472,7 +472,9 @@ impl ClientBuilder {
     }
 
     /// Headers sent with every request (a request's own headers replace
-    /// them name by name).
+    /// them name by name). They are the request's headers for the
+    /// redirect rules too: a redirect to another origin drops an
+    /// `Authorization`, `Proxy-Authorization` or `Cookie` set here.
     ///
     /// ```
     /// let mut h = http::HeaderMap::new();

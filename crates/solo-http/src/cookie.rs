@@ -16,7 +16,11 @@
 //! - At most 180 cookies per domain and 3000 in all, the oldest going
 //!   first: one site cannot push another's session out of the jar.
 //! - Path: the `Path` attribute, or the directory of the request path.
-//! - `Secure` cookies go only over https. `Max-Age` (which wins) and
+//! - `Secure` cookies go only over https, and only an https response
+//!   sets, replaces or deletes one (RFC 6265bis 5.7: a plain http
+//!   response that tries is ignored, so whoever sees one http request
+//!   cannot plant or replace the session the client sends over https).
+//!   `Max-Age` (which wins) and
 //!   `Expires` (a date in any of the spellings RFC 6265 reads: see
 //!   `cookie_date`) end a cookie; a time in the past deletes it. `HttpOnly`
 //!   and `SameSite` do not matter to a client without scripts or pages.
@@ -145,6 +149,18 @@ impl Cookie {
         self.name == other.name && self.domain == other.domain && self.path == other.path
     }
 
+    /// Whether this Secure cookie keeps `new`, set over plain http, out
+    /// of the jar (RFC 6265bis 5.7 step 16, "leave Secure cookies
+    /// alone"): same name, one domain within the other, and `new`'s path
+    /// under this one's.
+    fn shadows(&self, new: &Cookie) -> bool {
+        let within = |a: &str, b: &str| domain_matches(b, false, a);
+        self.secure
+            && self.name == new.name
+            && (within(&self.domain, &new.domain) || within(&new.domain, &self.domain))
+            && path_matches(&self.path, &new.path)
+    }
+
     /// Whether it has ended at `now`.
     fn ended(&self, now: SystemTime) -> bool {
         self.expires.is_some_and(|t| t <= now)
@@ -239,6 +255,7 @@ impl CookieJar {
             return news;
         };
         let host = host.to_ascii_lowercase();
+        let secure_url = url.scheme() == "https";
         // A response replayed late: what has ended since is not kept.
         let now = received.max(SystemTime::now());
         let mut jar = self.cookies.borrow_mut();
@@ -246,6 +263,11 @@ impl CookieJar {
             let Some(c) = parse(line, &host, url.path(), received) else {
                 continue;
             };
+            if !secure_url && (c.secure || jar.iter().any(|k| k.cookie.shadows(&c))) {
+                // RFC 6265bis 5.7 (steps 6 and 16): plain http neither
+                // sets a Secure cookie nor replaces or deletes one.
+                continue;
+            }
             let old = jar
                 .iter()
                 .position(|k| k.cookie.same_as(&c))
@@ -659,6 +681,40 @@ mod tests {
         let again = jar.set_cookies_at(&u, ["k=4; Path=/shop"], at(1));
         assert!(again[0].same_as(&set[0]));
         assert_eq!(jar.len(), 3);
+    }
+
+    /// RFC 6265bis 5.7: plain http neither sets a Secure cookie nor
+    /// replaces or deletes one (of the same name, domains within one
+    /// another, path under it); https does both, and http keeps setting
+    /// other cookies.
+    #[test]
+    fn plain_http_leaves_secure_cookies_alone() {
+        let jar = CookieJar::default();
+        set(&jar, "https://bank.test/", &["sid=GOOD; Secure; Path=/"]);
+        set(&jar, "http://bank.test/", &["sid=EVIL; Path=/"]);
+        set(
+            &jar,
+            "http://www.bank.test/a/",
+            &["sid=EVIL; Domain=bank.test; Path=/a"],
+        );
+        set(&jar, "http://bank.test/", &["sid=; Path=/; Max-Age=0"]);
+        assert_eq!(get(&jar, "https://bank.test/"), Some("sid=GOOD".into()));
+        assert_eq!(get(&jar, "https://bank.test/a/"), Some("sid=GOOD".into()));
+        set(&jar, "http://bank.test/", &["tok=INJECTED; Secure; Path=/"]);
+        assert_eq!(get(&jar, "https://bank.test/"), Some("sid=GOOD".into()));
+        // Another name, or another site, over http: kept.
+        set(
+            &jar,
+            "http://bank.test/",
+            &["lang=en; Path=/", "sid=1; Domain=other.test"],
+        );
+        set(&jar, "http://other.test/", &["sid=mine; Path=/"]);
+        assert_eq!(get(&jar, "http://bank.test/"), Some("lang=en".into()));
+        assert_eq!(get(&jar, "http://other.test/"), Some("sid=mine".into()));
+        // https replaces it.
+        set(&jar, "https://bank.test/", &["sid=NEW; Secure; Path=/"]);
+        let sent = get(&jar, "https://bank.test/").unwrap();
+        assert!(sent.split("; ").any(|c| c == "sid=NEW"), "{sent}");
     }
 
     #[test]

@@ -1,16 +1,19 @@
 //! Decoding a response body: decompression (gzip, deflate, br) and the
 //! character set of text.
 //!
-//! Design, decompression: the decoders are the synchronous, push-style
-//! "write" decoders of `flate2` and `brotli-decompressor`. Each compressed
-//! chunk that arrives is written into the decoder, which writes the
-//! decompressed bytes into a [`Sink`]; the sink is taken after every chunk
-//! and handed on. The sink refuses to grow past the size limit, so a
-//! decompression bomb stops as soon as its output passes the limit,
-//! without ever holding more than that in memory, and no chunk waits for
-//! the whole body. A gzip body may have several members, and bytes after
-//! them (see `gzip`). `deflate` is meant to be zlib-wrapped (RFC 9110) but
-//! some servers send raw deflate: the first byte tells which.
+//! Design, decompression: each call decodes from the front of the
+//! compressed input and stops once it has about [`PIECE`] (64 KiB) of
+//! output, leaving the rest of the input for the next call, so a piece's
+//! size does not depend on the compression ratio: a few hundred bytes of
+//! brotli that decode to gigabytes come out 64 KiB at a time, and the
+//! body's size limit (see `body`) stops them at the first piece past it.
+//! Brotli is decoded pull-style (`brotli-decompressor`'s
+//! `BrotliDecompressStream` into a buffer of a piece); gzip and deflate
+//! by `flate2`'s write decoders, one `write` at a time (each gives at most
+//! their 32 KiB buffer) into a [`Sink`] taken after every call. A gzip
+//! body may have several members, and bytes after them (see `gzip`).
+//! `deflate` is meant to be zlib-wrapped (RFC 9110) but some servers send
+//! raw deflate: the first byte tells which.
 //!
 //! Design, text: the character set is, in order (as browsers do), a byte
 //! order mark, the `charset` of `Content-Type`, a `<meta charset>` (or
@@ -20,46 +23,43 @@
 
 use std::io::{self, Write};
 
-use bytes::Bytes;
+use brotli_decompressor::{BrotliDecompressStream, BrotliResult, BrotliState, StandardAlloc};
+use bytes::{Buf, Bytes};
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 use flate2::write::{DeflateDecoder, ZlibDecoder};
 use http::header::{HeaderMap, CONTENT_ENCODING};
 
 use crate::gzip::Gzip;
 
-/// Why a chunk could not be decoded.
+/// Why a chunk could not be decoded: the compressed data is corrupt or
+/// truncated.
 #[derive(Debug)]
-pub(crate) enum DecodeError {
-    /// The decoded body passed the limit.
-    TooLarge,
-    /// The compressed data is corrupt or truncated.
-    Corrupt(io::Error),
-}
+pub(crate) struct Corrupt(pub(crate) io::Error);
 
-/// Where a decoder writes: a buffer that refuses to hold more than
-/// `room` bytes, the room the caller gave the current call.
+/// About the most one call gives: the decoders stop taking input once
+/// they have given this much (the `flate2` ones give up to 32 KiB more,
+/// the size of their own buffer).
+pub(crate) const PIECE: usize = 64 << 10;
+
+/// Where a `flate2` write decoder writes: a buffer taken after every
+/// call.
 pub(crate) struct Sink {
     buf: Vec<u8>,
-    room: u64,
-    over: bool,
 }
 
 impl Sink {
     pub(crate) fn new() -> Sink {
-        Sink {
-            buf: Vec::new(),
-            room: 0,
-            over: false,
-        }
+        Sink { buf: Vec::new() }
+    }
+
+    /// Whether it holds a piece's worth already.
+    pub(crate) fn full(&self) -> bool {
+        self.buf.len() >= PIECE
     }
 }
 
 impl Write for Sink {
     fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        if (self.buf.len() as u64).saturating_add(b.len() as u64) > self.room {
-            self.over = true;
-            return Err(io::Error::other("decoded body passes the size limit"));
-        }
         self.buf.extend_from_slice(b);
         Ok(b.len())
     }
@@ -69,8 +69,6 @@ impl Write for Sink {
     }
 }
 
-type BrotliDecoder = brotli_decompressor::DecompressorWriter<Sink>;
-
 enum Kind {
     Identity,
     Gzip(Box<Gzip>),
@@ -78,10 +76,10 @@ enum Kind {
     DeflateUnknown(Sink),
     Zlib(Box<ZlibDecoder<Sink>>),
     RawDeflate(Box<DeflateDecoder<Sink>>),
-    Brotli(Box<BrotliDecoder>),
+    Brotli(Box<Brotli>),
 }
 
-/// Decompresses one response body, chunk by chunk.
+/// Decompresses one response body, piece by piece.
 pub(crate) struct Decoder {
     kind: Kind,
     fed: bool,
@@ -101,7 +99,7 @@ impl Decoder {
             _ if !enabled => Kind::Identity,
             Some("gzip" | "x-gzip") => Kind::Gzip(Box::new(Gzip::new(sink()))),
             Some("deflate") => Kind::DeflateUnknown(sink()),
-            Some("br") => Kind::Brotli(Box::new(BrotliDecoder::new(sink(), 8192))),
+            Some("br") => Kind::Brotli(Box::new(Brotli::new())),
             _ => Kind::Identity,
         };
         Decoder { kind, fed: false }
@@ -112,78 +110,169 @@ impl Decoder {
         matches!(self.kind, Kind::Identity)
     }
 
-    /// Decodes one chunk into at most `room` bytes (more is
-    /// [`DecodeError::TooLarge`]); the result may be empty (the decoder
-    /// needs more).
-    pub(crate) fn feed(&mut self, data: Bytes, room: u64) -> Result<Bytes, DecodeError> {
-        if data.is_empty() {
-            return Ok(data);
+    /// Whether the decoder holds output that it can give without more
+    /// input.
+    pub(crate) fn has_output(&self) -> bool {
+        matches!(&self.kind, Kind::Brotli(b) if b.more_output)
+    }
+
+    /// Decodes from the front of `data`, taking what it used, into about
+    /// [`PIECE`] bytes at most (all of `data` as it is for identity); the
+    /// result may be empty (the decoder needs more).
+    pub(crate) fn feed(&mut self, data: &mut Bytes) -> Result<Bytes, Corrupt> {
+        if let Kind::Identity = self.kind {
+            return Ok(std::mem::take(data));
+        }
+        if data.is_empty() && !self.has_output() {
+            return Ok(Bytes::new());
         }
         self.fed = true;
         if let Kind::DeflateUnknown(sink) = &mut self.kind {
             let sink = std::mem::replace(sink, Sink::new());
-            self.kind = if looks_like_zlib(&data) {
+            self.kind = if looks_like_zlib(data) {
                 Kind::Zlib(Box::new(ZlibDecoder::new(sink)))
             } else {
                 Kind::RawDeflate(Box::new(DeflateDecoder::new(sink)))
             };
         }
-        self.make_room(room);
         let r = match &mut self.kind {
-            Kind::Identity => return Ok(data),
-            Kind::DeflateUnknown(_) => Ok(()),
-            Kind::Gzip(d) => d.write(&data),
-            Kind::Zlib(d) => d.write_all(&data),
-            Kind::RawDeflate(d) => d.write_all(&data),
-            Kind::Brotli(d) => d.write_all(&data),
+            Kind::Identity | Kind::DeflateUnknown(_) => Ok(0),
+            Kind::Gzip(d) => d.write(data),
+            Kind::Zlib(d) => write_some(d.as_mut(), data),
+            Kind::RawDeflate(d) => write_some(d.as_mut(), data),
+            Kind::Brotli(d) => return d.decode(data),
         };
-        self.take(r)
+        let used = r.map_err(Corrupt)?;
+        data.advance(used);
+        Ok(self.take())
     }
 
-    /// The end of the body: flushes what the decoder still holds (at most
-    /// `room` bytes), and fails if the compressed stream was cut short.
-    pub(crate) fn finish(&mut self, room: u64) -> Result<Bytes, DecodeError> {
+    /// The end of the body: the next piece of what the decoder still
+    /// holds, and whether that was the last; fails if the compressed
+    /// stream was cut short.
+    pub(crate) fn finish(&mut self) -> Result<(Bytes, bool), Corrupt> {
         if !self.fed {
-            return Ok(Bytes::new());
+            return Ok((Bytes::new(), true));
         }
-        self.make_room(room);
         let r = match &mut self.kind {
-            Kind::Identity | Kind::DeflateUnknown(_) => return Ok(Bytes::new()),
+            Kind::Identity | Kind::DeflateUnknown(_) => return Ok((Bytes::new(), true)),
             Kind::Gzip(d) => d.finish(),
             Kind::Zlib(d) => d.try_finish(),
             Kind::RawDeflate(d) => d.try_finish(),
-            Kind::Brotli(d) => d.close(),
+            Kind::Brotli(d) => return d.finish(),
         };
-        self.take(r)
+        r.map_err(Corrupt)?;
+        Ok((self.take(), true))
     }
 
-    fn sink(&mut self) -> Option<&mut Sink> {
-        match &mut self.kind {
-            Kind::Identity => None,
-            Kind::DeflateUnknown(s) => Some(s),
-            Kind::Gzip(d) => Some(d.sink()),
-            Kind::Zlib(d) => Some(d.get_mut()),
-            Kind::RawDeflate(d) => Some(d.get_mut()),
-            Kind::Brotli(d) => Some(d.get_mut()),
+    fn take(&mut self) -> Bytes {
+        let sink = match &mut self.kind {
+            Kind::Identity | Kind::Brotli(_) => return Bytes::new(),
+            Kind::DeflateUnknown(s) => s,
+            Kind::Gzip(d) => d.sink(),
+            Kind::Zlib(d) => d.get_mut(),
+            Kind::RawDeflate(d) => d.get_mut(),
+        };
+        Bytes::from(std::mem::take(&mut sink.buf))
+    }
+}
+
+/// A `flate2` write decoder and its sink.
+trait FlateWriter: Write {
+    fn sink(&mut self) -> &mut Sink;
+}
+
+impl FlateWriter for ZlibDecoder<Sink> {
+    fn sink(&mut self) -> &mut Sink {
+        self.get_mut()
+    }
+}
+
+impl FlateWriter for DeflateDecoder<Sink> {
+    fn sink(&mut self) -> &mut Sink {
+        self.get_mut()
+    }
+}
+
+/// Writes `data` into `d` one `write` at a time (each gives at most the
+/// decoder's 32 KiB buffer) until the sink holds a piece; how much of
+/// `data` was used. Bytes after the end of the stream are an error.
+fn write_some(d: &mut dyn FlateWriter, data: &[u8]) -> io::Result<usize> {
+    let mut used = 0;
+    while used < data.len() && !d.sink().full() {
+        match d.write(&data[used..])? {
+            0 => return Err(io::ErrorKind::WriteZero.into()),
+            n => used += n,
+        }
+    }
+    Ok(used)
+}
+
+/// A brotli stream, decoded pull-style into pieces of [`PIECE`] bytes: a
+/// few hundred bytes of brotli can decode to gigabytes.
+struct Brotli {
+    state: BrotliState<StandardAlloc, StandardAlloc, StandardAlloc>,
+    /// The last call stopped with output still to give.
+    more_output: bool,
+    done: bool,
+}
+
+impl Brotli {
+    fn new() -> Brotli {
+        let a = StandardAlloc::default;
+        Brotli {
+            state: BrotliState::new(a(), a(), a()),
+            more_output: false,
+            done: false,
         }
     }
 
-    fn make_room(&mut self, room: u64) {
-        if let Some(sink) = self.sink() {
-            sink.room = room;
-        }
-    }
-
-    fn take(&mut self, r: io::Result<()>) -> Result<Bytes, DecodeError> {
-        let Some(sink) = self.sink() else {
+    /// One piece from the front of `data`; bytes after the end of the
+    /// stream are ignored.
+    fn decode(&mut self, data: &mut Bytes) -> Result<Bytes, Corrupt> {
+        if self.done {
+            data.clear();
             return Ok(Bytes::new());
-        };
-        if sink.over {
-            return Err(DecodeError::TooLarge);
         }
-        let out = Bytes::from(std::mem::take(&mut sink.buf));
-        r.map_err(DecodeError::Corrupt)?;
-        Ok(out)
+        let mut out = vec![0u8; PIECE];
+        let (mut avail_in, mut in_at) = (data.len(), 0);
+        let (mut avail_out, mut out_at, mut total) = (PIECE, 0, 0);
+        let r = BrotliDecompressStream(
+            &mut avail_in,
+            &mut in_at,
+            data,
+            &mut avail_out,
+            &mut out_at,
+            &mut out,
+            &mut total,
+            &mut self.state,
+        );
+        data.advance(in_at);
+        out.truncate(out_at);
+        self.more_output = matches!(r, BrotliResult::NeedsMoreOutput);
+        match r {
+            BrotliResult::ResultFailure => {
+                return Err(Corrupt(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "corrupt brotli data",
+                )))
+            }
+            BrotliResult::ResultSuccess => self.done = true,
+            BrotliResult::NeedsMoreInput | BrotliResult::NeedsMoreOutput => {}
+        }
+        Ok(Bytes::from(out))
+    }
+
+    /// The end of the input: what is left, piece by piece.
+    fn finish(&mut self) -> Result<(Bytes, bool), Corrupt> {
+        if !self.done && !self.more_output {
+            return Err(Corrupt(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the brotli stream was cut short",
+            )));
+        }
+        let piece = self.decode(&mut Bytes::new())?;
+        Ok((piece, self.done))
     }
 }
 
@@ -286,8 +375,12 @@ mod tests {
     use super::*;
     use http::HeaderValue;
 
-    /// A decoder, and the limit of what it may give in all.
+    /// A decoder, and the most it may give in all.
     struct Limited(Decoder, u64);
+
+    /// The most one call may give: a piece, and the 32 KiB buffer of a
+    /// `flate2` decoder.
+    const MAX_CALL: usize = PIECE + (32 << 10);
 
     fn decoder(encoding: &str, limit: u64) -> Limited {
         let mut h = HeaderMap::new();
@@ -295,16 +388,62 @@ mod tests {
         Limited(Decoder::for_headers(&h, true), limit)
     }
 
-    fn run(d: &mut Limited, data: &[u8], piece: usize) -> Result<Vec<u8>, DecodeError> {
+    /// Feeds `data` in pieces of `piece` bytes, then finishes; checks
+    /// that no call gives more than [`MAX_CALL`] and the whole no more
+    /// than the limit.
+    fn run(d: &mut Limited, data: &[u8], piece: usize) -> Result<Vec<u8>, Corrupt> {
         let mut out = Vec::new();
-        let limit = d.1;
+        let mut add = |b: Bytes| {
+            assert!(b.len() <= MAX_CALL, "one call gave {} bytes", b.len());
+            out.extend_from_slice(&b);
+            assert!(out.len() as u64 <= d.1, "more than the limit");
+        };
         for c in data.chunks(piece) {
-            let room = limit - out.len() as u64;
-            out.extend_from_slice(&d.0.feed(Bytes::copy_from_slice(c), room)?);
+            let mut c = Bytes::copy_from_slice(c);
+            while !c.is_empty() || d.0.has_output() {
+                add(d.0.feed(&mut c)?);
+            }
         }
-        let room = limit - out.len() as u64;
-        out.extend_from_slice(&d.0.finish(room)?);
-        Ok(out)
+        loop {
+            let (b, last) = d.0.finish()?;
+            add(b);
+            if last {
+                return Ok(out);
+            }
+        }
+    }
+
+    fn brotli(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+            w.write_all(data).unwrap();
+        }
+        out
+    }
+
+    /// A bomb of each encoding decodes in bounded pieces, fed whole or a
+    /// few bytes at a time: a few hundred bytes of brotli are 64 MiB.
+    #[test]
+    fn every_call_gives_a_bounded_piece_whatever_the_ratio() {
+        let zeros = vec![0u8; 64 << 20];
+        let br = brotli(&zeros);
+        assert!(br.len() < 4096, "{}", br.len());
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&zeros[..8 << 20]).unwrap();
+        let z = z.finish().unwrap();
+        let g = gzip(&zeros[..8 << 20]);
+        for (encoding, body, size) in [
+            ("br", &br, 64 << 20),
+            ("deflate", &z, 8 << 20),
+            ("gzip", &g, 8 << 20),
+        ] {
+            for piece in [body.len(), 7] {
+                let out = run(&mut decoder(encoding, u64::MAX), body, piece).unwrap();
+                assert_eq!(out.len(), size, "{encoding}");
+                assert!(out.iter().all(|b| *b == 0));
+            }
+        }
     }
 
     fn gzip(data: &[u8]) -> Vec<u8> {
@@ -351,56 +490,29 @@ mod tests {
         let mut cut = gzip(&a);
         cut.extend_from_slice(&gzip(&b)[..20]);
         let e = run(&mut decoder("gzip", 1 << 20), &cut, 5).unwrap_err();
-        assert!(matches!(e, DecodeError::Corrupt(_)));
+        let _: Corrupt = e;
         let mut bad = gzip(&a);
         bad.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff]);
         let e = run(&mut decoder("gzip", 1 << 20), &bad, 4).unwrap_err();
-        assert!(matches!(e, DecodeError::Corrupt(_)));
+        let _: Corrupt = e;
         // A member with a wrong CRC, followed by another: an error.
         let mut crc = gzip(&a);
         let at = crc.len() - 8;
         crc[at] ^= 0xff;
         crc.extend_from_slice(&gzip(&b));
         let e = run(&mut decoder("gzip", 1 << 20), &crc, 9).unwrap_err();
-        assert!(matches!(e, DecodeError::Corrupt(_)));
-    }
-
-    #[test]
-    fn a_bomb_stops_at_the_limit() {
-        let zeros = vec![0u8; 10 << 20];
-        let small = gzip(&zeros);
-        assert!(small.len() < 64 << 10);
-        let mut d = decoder("gzip", 1 << 20);
-        let e = run(&mut d, &small, small.len()).unwrap_err();
-        assert!(matches!(e, DecodeError::TooLarge));
-    }
-
-    #[test]
-    fn the_room_is_per_call() {
-        // 4 MiB in all, never more than 1 MiB from one call: fine.
-        let small = gzip(&vec![0u8; 4 << 20]);
-        let mut d = decoder("gzip", 0).0;
-        let mut total = 0;
-        for c in small.chunks(64) {
-            total += d.feed(Bytes::copy_from_slice(c), 1 << 20).unwrap().len();
-        }
-        total += d.finish(1 << 20).unwrap().len();
-        assert_eq!(total, 4 << 20);
-        // All at once, the same room is too small.
-        let mut d = decoder("gzip", 0).0;
-        let e = d.feed(Bytes::from(small), 1 << 20).unwrap_err();
-        assert!(matches!(e, DecodeError::TooLarge));
+        let _: Corrupt = e;
     }
 
     #[test]
     fn truncated_and_corrupt_streams_fail() {
         let g = gzip(&b"some text".repeat(50));
         let e = run(&mut decoder("gzip", 1 << 20), &g[..g.len() - 4], 5).unwrap_err();
-        assert!(matches!(e, DecodeError::Corrupt(_)));
+        let _: Corrupt = e;
         let e = run(&mut decoder("gzip", 1 << 20), b"definitely not gzip", 5).unwrap_err();
-        assert!(matches!(e, DecodeError::Corrupt(_)));
+        let _: Corrupt = e;
         let e = run(&mut decoder("br", 1 << 20), &[0xff; 64], 5).unwrap_err();
-        assert!(matches!(e, DecodeError::Corrupt(_)));
+        let _: Corrupt = e;
     }
 
     #[test]

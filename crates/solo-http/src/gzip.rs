@@ -1,7 +1,8 @@
 //! A gzip body: one member or several, and whatever follows the last.
 //!
 //! Owns: [`Gzip`], the push-style decoder behind `Content-Encoding: gzip`.
-//! Must not: panic on any input, or hold more than the sink allows.
+//! Must not: panic on any input, or give much more than a piece
+//! (`decode::PIECE`) from one call.
 //!
 //! Design: a gzip file is a series of members (RFC 1952 section 2.2), and
 //! its content is theirs one after another (what `gzip -d` and Python's
@@ -50,8 +51,10 @@ impl Gzip {
         self.member.get_mut()
     }
 
-    /// Decodes `data` into the sink.
-    pub(crate) fn write(&mut self, data: &[u8]) -> io::Result<()> {
+    /// Decodes from the front of `data` into the sink, until the sink
+    /// holds a piece (see `decode::PIECE`) or `data` is used up; how much
+    /// of `data` was used.
+    pub(crate) fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if self.broken {
             return Err(broken());
         }
@@ -60,18 +63,19 @@ impl Gzip {
         r
     }
 
-    fn decode(&mut self, mut data: &[u8]) -> io::Result<()> {
-        while !data.is_empty() && !self.ignoring {
+    fn decode(&mut self, all: &[u8]) -> io::Result<usize> {
+        let mut data = all;
+        while !data.is_empty() && !self.ignoring && !self.member.get_ref().full() {
             if self.between {
                 let take = (MAGIC.len() - self.next.len()).min(data.len());
                 self.next.extend_from_slice(&data[..take]);
                 data = &data[take..];
                 if self.next.len() < MAGIC.len() {
-                    return Ok(());
+                    break;
                 }
                 if self.next != MAGIC {
                     self.ignoring = true;
-                    return Ok(());
+                    break;
                 }
                 // Another member: a new decoder, writing on into the sink.
                 let sink = std::mem::replace(self.member.get_mut(), Sink::new());
@@ -91,7 +95,11 @@ impl Gzip {
                 n => data = &data[n..],
             }
         }
-        Ok(())
+        if self.ignoring {
+            // The rest is not a member: all of it is used.
+            return Ok(all.len());
+        }
+        Ok(all.len() - data.len())
     }
 
     /// The end of the body: fails if a member was cut short.

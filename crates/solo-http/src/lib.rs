@@ -43,8 +43,9 @@
 //!
 //! On a redirect to another origin (scheme, host or port), the
 //! `Authorization`, `Proxy-Authorization` and `Cookie` headers of the
-//! request are dropped (cookies from the jar are added again for the new
-//! host). A `Location` that is not an http(s) URL, a loop (the same
+//! request, its own and the client's
+//! [`default_headers`](ClientBuilder::default_headers) alike, are dropped
+//! (cookies from the jar are added again for the new host). A `Location` that is not an http(s) URL, a loop (the same
 //! method and URL again, with the same cookies from the jar: a page that
 //! sets a cookie and redirects to itself is followed), or one redirect
 //! more than the limit is an error of kind [`Redirect`](ErrorKind::Redirect).

@@ -21,7 +21,9 @@
 //!   "set a cookie and redirect to yourself" check many sites do).
 //! - When the origin (scheme, host or port) changes, `Authorization`,
 //!   `Proxy-Authorization` and `Cookie` headers set on the request are
-//!   dropped (cookies from the jar are added again per host). A user and
+//!   dropped, the client's default headers included (`send` merges them
+//!   into the request before the first hop); cookies from the jar are
+//!   added again per host. A user and
 //!   password in the `Location` are taken out of it and not used (as
 //!   Python's requests does), and never quoted in an error.
 

@@ -9,9 +9,11 @@
 //! `body`). Until the body has been read to its end the response holds
 //! its connection (and its per-host slot): read it or drop it.
 //!
-//! When the client decompressed the body, the `Content-Encoding` and
+//! When the client decompresses the body, the `Content-Encoding` and
 //! `Content-Length` headers are removed, since they describe the bytes on
-//! the wire, not the ones the caller gets.
+//! the wire, not the ones the caller gets. A response without a body
+//! (to a HEAD, a 204 or a 304) keeps them: nothing is decoded, and they
+//! describe what a GET would get.
 
 use std::fmt;
 
@@ -64,7 +66,9 @@ impl Response {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         let decoded = !decoder.is_identity();
-        if decoded {
+        // A response without a body (HEAD, 204, 304) has nothing decoded:
+        // its headers still say what a GET would have sent.
+        if decoded && !hyper::body::Body::is_end_stream(&incoming) {
             headers.remove(CONTENT_ENCODING);
             headers.remove(CONTENT_LENGTH);
         }
@@ -202,7 +206,7 @@ impl Response {
     }
 
     /// The `Content-Length`, if the server sent one and the body is not
-    /// being decompressed.
+    /// being decompressed (a HEAD response keeps it, compressed or not).
     ///
     /// ```
     /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
@@ -218,7 +222,9 @@ impl Response {
     }
 
     /// The next piece of the body (decompressed), or `None` at its end.
-    /// Streaming: nothing is buffered beyond the piece returned, so no
+    /// A decompressed piece is about 64 KiB at most, whatever the
+    /// compression ratio. Streaming: nothing is buffered beyond the piece
+    /// returned, so no
     /// size limit applies unless the request or the client set one
     /// ([`RequestBuilder::max_body_size`](crate::RequestBuilder::max_body_size)).
     ///

@@ -9,10 +9,11 @@
 //!
 //! Design: [`Client::execute`] wraps everything in the total deadline.
 //! Inside, `follow` sends one hop at a time and asks `redirect` whether
-//! there is another; the body of a redirect response is drained (a little)
-//! so its connection can go back to the pool. A hop takes a connection
-//! from the pool, builds hyper's request (origin-form URI and `Host` for
-//! HTTP/1.1, absolute URI for HTTP/2) and waits for the response head
+//! there is another; the body of a redirect response is drained (a little,
+//! for a second at most) so its connection can go back to the pool. A hop takes a connection
+//! from the pool, builds hyper's request (origin-form URI and `Host`, the
+//! first header, for HTTP/1.1; absolute URI for HTTP/2, whose authority
+//! is the request's `Host` if it sets one) and waits for the response head
 //! under the read timeout, which counts the connection's silence (see
 //! `silence`), not the time the request takes to upload.
 //!
@@ -51,7 +52,7 @@
 use std::cell::RefCell;
 
 use http::header::{
-    HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, COOKIE, HOST,
+    HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, COOKIE, HOST,
     PROXY_AUTHORIZATION, TRANSFER_ENCODING,
 };
 use http::{Method, Version};
@@ -74,6 +75,11 @@ use crate::wire::{self, Capture, Tap};
 /// How much of a redirect response's body is read to keep its connection.
 const DRAIN_LIMIT: u64 = 64 << 10;
 
+/// How long a redirect response's body is waited for to keep its
+/// connection; after that the connection is closed and the redirect
+/// followed on another.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Client {
     pub(crate) async fn execute(&self, req: RequestBuilder) -> Result<Response, Error> {
         let mut url = req.url?;
@@ -85,7 +91,7 @@ impl Client {
         let hop = Hop {
             method: req.method,
             url,
-            headers,
+            headers: with_defaults(&self.inner.config.headers, headers),
             body: req.body,
         };
         let limit = req.timeout.or(self.inner.config.timeout);
@@ -149,10 +155,11 @@ impl Client {
                 ));
             }
             // A redirect, followed or refused: read its (small) body so the
-            // connection can serve the next request.
-            Response::new(head, incoming, lease, here, limits, false, None)
-                .drain(DRAIN_LIMIT)
-                .await;
+            // connection can serve the next request; one that does not
+            // come at once closes the connection instead (a body dripped
+            // a byte at a time would hold the request for hours).
+            let redirect = Response::new(head, incoming, lease, here, limits, false, None);
+            let _ = solo::time::timeout(DRAIN_TIME, redirect.drain(DRAIN_LIMIT)).await;
             next?;
             if let Some(current) = current {
                 current.replace(hop.url.clone());
@@ -279,37 +286,31 @@ impl Client {
             true => None,
             false => self.inner.connector.proxies.forwarding(url),
         };
-        let target = if http2 || forward.is_some() {
-            &url[..Position::AfterQuery]
-        } else {
-            &url[Position::BeforePath..Position::AfterQuery]
+        let mut headers = hop.headers.clone();
+        let host = match headers.remove(HOST) {
+            Some(host) => host,
+            None => url_authority(url)?,
         };
-        let uri: http::Uri = target.parse().map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidUrl,
-                format!("invalid request target {target:?}"),
-            )
-            .with_source(e)
-        })?;
-        let mut headers = config.headers.clone();
-        for name in hop.headers.keys() {
-            headers.remove(name);
+        let uri = match http2 {
+            true => h2_uri(url, &host)?,
+            false => {
+                let target = match forward {
+                    Some(_) => &url[..Position::AfterQuery],
+                    None => &url[Position::BeforePath..Position::AfterQuery],
+                };
+                parse_uri(target)?
+            }
+        };
+        if !http2 {
+            // RFC 9110 section 7.2: Host first.
+            let rest = std::mem::take(&mut headers);
+            headers.insert(HOST, host);
+            headers.extend(rest);
         }
-        headers.extend(hop.headers.iter().map(|(n, v)| (n.clone(), v.clone())));
         if let Some(auth) = forward.and_then(|p| p.authorization()) {
             headers
                 .entry(PROXY_AUTHORIZATION)
                 .or_insert_with(|| auth.clone());
-        }
-        if !http2 && !headers.contains_key(HOST) {
-            let host = url.host_str().unwrap_or_default();
-            let value = match url.port() {
-                Some(port) => format!("{host}:{port}"),
-                None => host.to_owned(),
-            };
-            let value = HeaderValue::from_str(&value)
-                .map_err(|e| Error::new(ErrorKind::InvalidUrl, "invalid host").with_source(e))?;
-            headers.insert(HOST, value);
         }
         headers
             .entry(ACCEPT)
@@ -350,6 +351,69 @@ impl Client {
         *req.headers_mut() = headers;
         Ok((req, decompress))
     }
+}
+
+/// The request's headers over the client's defaults, name by name. They
+/// are merged once, before the first hop, so that a redirect to another
+/// origin drops a default `Authorization` or `Cookie` as it drops the
+/// request's own (see `redirect`).
+fn with_defaults(defaults: &HeaderMap, request: HeaderMap) -> HeaderMap {
+    let mut headers = defaults.clone();
+    for name in request.keys() {
+        headers.remove(name);
+    }
+    headers.extend(request);
+    headers
+}
+
+/// The request target (origin or absolute form) for HTTP/1.1.
+fn parse_uri(target: &str) -> Result<http::Uri, Error> {
+    target.parse().map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidUrl,
+            format!("invalid request target {target:?}"),
+        )
+        .with_source(e)
+    })
+}
+
+/// The URI of an HTTP/2 request: the request's `Host` is its authority,
+/// sent as `:authority` (RFC 9113 section 8.3.1), as curl and Go do; a
+/// `host` field would make servers such as nginx answer 400.
+fn h2_uri(url: &Url, host: &HeaderValue) -> Result<http::Uri, Error> {
+    let authority = host
+        .to_str()
+        .ok()
+        .and_then(|h| h.parse::<http::uri::Authority>().ok())
+        .filter(|a| !a.as_str().contains('@'))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidUrl,
+                format!("invalid Host header {host:?}: it must be a host name or address, and a port if any"),
+            )
+            .with_url(url)
+        })?;
+    http::Uri::builder()
+        .scheme(url.scheme())
+        .authority(authority)
+        .path_and_query(&url[Position::BeforePath..Position::AfterQuery])
+        .build()
+        .map_err(|e| {
+            Error::new(ErrorKind::InvalidUrl, "invalid request target")
+                .with_url(url)
+                .with_source(e)
+        })
+}
+
+/// The `Host` of `url`: its host, and its port unless the default.
+fn url_authority(url: &Url) -> Result<HeaderValue, Error> {
+    let host = url.host_str().unwrap_or_default();
+    let value = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    HeaderValue::from_str(&value)
+        .map_err(|e| Error::new(ErrorKind::InvalidUrl, "invalid host").with_source(e))
 }
 
 /// What [`Client::send_hop`] gives: the response, its connection, whether

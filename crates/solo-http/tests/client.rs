@@ -370,3 +370,131 @@ fn credentials_are_dropped_when_a_redirect_changes_host() {
         assert_eq!(echo.headers["host"], format!("localhost:{}", s.addr.port()));
     });
 }
+
+/// `Authorization` and `Cookie` from the client's default headers are
+/// headers of every request: dropped on a redirect to another origin too,
+/// not merged back on the next hop.
+#[test]
+fn default_header_credentials_are_dropped_when_a_redirect_changes_host() {
+    run(async {
+        let s = start().await;
+        let mut defaults = http::HeaderMap::new();
+        defaults.insert("authorization", "Bearer secret".parse().unwrap());
+        defaults.insert("proxy-authorization", "Basic c2VjcmV0".parse().unwrap());
+        defaults.insert("cookie", "session=1".parse().unwrap());
+        defaults.insert("x-other", "kept".parse().unwrap());
+        let client = Client::builder().default_headers(defaults).build().unwrap();
+
+        let echo: Echo = json(client.get(s.url("/redirect/same-host"))).await;
+        assert_eq!(echo.headers["authorization"], "Bearer secret");
+        assert_eq!(echo.headers["cookie"], "session=1");
+
+        let resp = client
+            .get(s.url("/redirect/other-host"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.url().host_str(), Some("localhost"));
+        let echo: Echo = resp.json().await.unwrap();
+        for name in ["authorization", "proxy-authorization", "cookie"] {
+            assert!(!echo.headers.contains_key(name), "{name} sent: {echo:?}");
+        }
+        assert_eq!(echo.headers["x-other"], "kept");
+    });
+}
+
+/// A HEAD response to a compressible resource has no body to decode: its
+/// `Content-Length` and `Content-Encoding` say what a GET would get.
+#[test]
+fn head_of_a_compressed_resource_keeps_its_length_and_encoding() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let get = client
+            .get(s.url("/gzip"))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        let size = get.bytes().await.unwrap().len() as u64;
+        let head = client.head(s.url("/gzip")).send().await.unwrap();
+        assert_eq!(head.headers()["content-encoding"], "gzip");
+        assert_eq!(head.content_length(), Some(size));
+        assert!(head.bytes().await.unwrap().is_empty());
+        // A GET is decoded, and loses them.
+        let resp = client.get(s.url("/gzip")).send().await.unwrap();
+        assert!(resp.headers().get("content-encoding").is_none());
+        assert_eq!(resp.content_length(), None);
+        assert_eq!(resp.text().await.unwrap(), TEXT.repeat(100));
+    });
+}
+
+/// RFC 9110 section 7.2: Host is the first header of an HTTP/1.1
+/// request, with default headers, request headers or a Host of its own.
+#[test]
+fn host_is_the_first_request_header() {
+    run(async {
+        let s = common::start_raw(|s| async move {
+            while let Some(head) = common::read_head_text(&s).await {
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{head}",
+                    head.len()
+                );
+                if s.write_all(answer.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
+        let mut defaults = http::HeaderMap::new();
+        defaults.insert("authorization", "Bearer t".parse().unwrap());
+        let client = Client::builder().default_headers(defaults).build().unwrap();
+        let second_line = |head: String| head.lines().nth(1).unwrap_or_default().to_owned();
+        let head = client.get(s.url("/h")).header("x-trace", "1");
+        let head = head.send().await.unwrap().text().await.unwrap();
+        assert_eq!(second_line(head), format!("host: {}", s.addr));
+        let own = client
+            .get(s.url("/h"))
+            .header("x-trace", "1")
+            .header("host", "a.test");
+        let head = own.send().await.unwrap().text().await.unwrap();
+        assert_eq!(second_line(head.clone()), "host: a.test", "{head}");
+        assert_eq!(head.matches("host:").count(), 1, "{head}");
+    });
+}
+
+/// A brotli body that decodes to over 64 MiB from a few hundred bytes
+/// streams in bounded chunks, with no limit (a legitimate large body) or
+/// a large one (no single allocation up to the limit), and is refused
+/// when collected whole under the default limit.
+#[test]
+fn a_brotli_bomb_streams_in_bounded_chunks() {
+    run(async {
+        let s = start().await;
+        for limit in [None, Some(1 << 30)] {
+            let mut builder = Client::builder();
+            if let Some(limit) = limit {
+                builder = builder.max_body_size(limit);
+            }
+            let client = builder.build().unwrap();
+            let mut resp = client.get(s.url("/br-bomb")).send().await.unwrap();
+            let (mut total, mut biggest) = (0, 0);
+            while let Some(c) = resp.chunk().await.unwrap() {
+                assert!(c.iter().all(|b| *b == 0));
+                total += c.len();
+                biggest = biggest.max(c.len());
+            }
+            assert_eq!(total, common::BR_BOMB_SIZE, "limit {limit:?}");
+            assert!(biggest <= 128 << 10, "a chunk of {biggest} bytes");
+        }
+        let e = Client::new()
+            .get(s.url("/br-bomb"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+    });
+}

@@ -472,3 +472,50 @@ fn a_download_over_the_default_limit_streams_and_a_request_may_set_its_own_limit
         );
     });
 }
+
+/// A redirect whose body drips a byte at a time does not hold the request
+/// (its connection is closed rather than drained); a redirect whose small
+/// body comes with it keeps its connection for the next hop.
+#[test]
+fn a_redirect_body_that_drips_does_not_hold_the_request() {
+    run(async {
+        let s = start_raw(|s| async move {
+            while let Some(target) = common::read_request(&s).await {
+                if target == "/drip" {
+                    let head =
+                        "HTTP/1.1 302 Found\r\nlocation: /ok\r\ncontent-length: 100000\r\n\r\n";
+                    let _ = s.write_all(head.as_bytes()).await;
+                    for _ in 0..100_000 {
+                        solo::sleep(Duration::from_millis(100)).await;
+                        if s.write_all(b"x").await.is_err() {
+                            return;
+                        }
+                    }
+                    return;
+                }
+                let answer = match target.as_str() {
+                    "/small" => {
+                        "HTTP/1.1 302 Found\r\nlocation: /ok\r\ncontent-length: 5\r\n\r\nmoved"
+                    }
+                    _ => "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+                };
+                if s.write_all(answer.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
+        let client = Client::new();
+        let started = solo::time::now();
+        assert_eq!(text(&client, s.url("/drip")).await, "ok");
+        let took = solo::time::now() - started;
+        assert!(took < Duration::from_secs(5), "send took {took:?}");
+        assert_eq!(s.stats.accepted(), 2, "the dripping connection is closed");
+        assert_eq!(text(&client, s.url("/small")).await, "ok");
+        assert_eq!(
+            s.stats.accepted(),
+            2,
+            "a small redirect keeps its connection"
+        );
+    });
+}

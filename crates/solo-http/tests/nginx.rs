@@ -383,3 +383,40 @@ fn http2_goaway_moves_the_refused_requests_to_one_new_connection() {
         "{conns} connections for {n} requests"
     );
 }
+
+/// A request's own Host over HTTP/2 is its `:authority`, not a `host`
+/// field (nginx answers 400 to one); over HTTP/1.1 it stays a header.
+#[test]
+fn an_explicit_host_header_works_over_http2_and_http1() {
+    let pki = common::tls::Pki::new();
+    let Some(nginx) = start_site(&Site {
+        tls: Some((pki.cert_pem.clone(), pki.key_pem.clone())),
+        keepalive_requests: None,
+    }) else {
+        return;
+    };
+    let url = format!("https://localhost:{}/small.bin", nginx.port);
+    let host = format!("localhost:{}", nginx.port);
+    run(async {
+        let h2 = trusting(&pki);
+        let h1 = Client::builder()
+            .add_root_certificate(pki.ca_der.clone())
+            .resolve("localhost", [127, 0, 0, 1].into())
+            .http1_only()
+            .build()
+            .unwrap();
+        for (client, version) in [(h2, Version::HTTP_2), (h1, Version::HTTP_11)] {
+            let resp = client.get(&url).header("host", &host).send().await.unwrap();
+            assert_eq!((resp.status(), resp.version()), (StatusCode::OK, version));
+            assert_eq!(resp.bytes().await.unwrap().len(), 4096);
+        }
+        // A Host that is not an authority is an error, not another path.
+        let e = trusting(&pki)
+            .get(&url)
+            .header("host", "localhost/evil")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), solo_http::ErrorKind::InvalidUrl, "{e}");
+    });
+}

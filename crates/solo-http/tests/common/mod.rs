@@ -215,6 +215,16 @@ fn brotli(data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The size [`br_bomb`] decodes to: just over the default limit.
+pub const BR_BOMB_SIZE: usize = (64 << 20) + 1;
+
+/// A few hundred bytes of brotli that decode to [`BR_BOMB_SIZE`] zeros.
+fn br_bomb() -> Vec<u8> {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| brotli(&vec![0u8; BR_BOMB_SIZE]))
+        .clone()
+}
+
 fn query_n(req: &Request<Incoming>, default: usize) -> usize {
     req.uri()
         .query()
@@ -272,6 +282,7 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
             reply(200, &[("content-encoding", "gzip")], body)
         }
         "/br" => reply(200, &[("content-encoding", "br")], brotli(text.as_bytes())),
+        "/br-bomb" => reply(200, &[("content-encoding", "br")], br_bomb()),
         "/latin1" => reply(
             200,
             &[("content-type", "text/plain; charset=iso-8859-1")],
