@@ -16,10 +16,16 @@
 //! known page (every page that got a 2xx, or a 304 in a later pass), or
 //! only those last fetched longer ago than
 //! [`older_than`](Recrawl::older_than), is requested again with
-//! `If-None-Match` and `If-Modified-Since` from its last answer. A `304`
-//! writes the page's record with `not_modified: true` and its links from
+//! `If-None-Match` and `If-Modified-Since` from its last answer (its
+//! own: a redirect's next hop goes without them), or, with `--warc`,
+//! unconditionally when none of the crawl's WARC files holds its
+//! payload. A `304`
+//! writes the page's record with `not_modified: true`, what the page
+//! said then (`noindex`, `nofollow`, `canonical`) and its links from
 //! the previous pass; a changed page is fetched and parsed as usual, and
-//! new links on it are crawled. An unfinished state is resumed as it is
+//! new links on it are crawled. Records describe the pass: a page asked
+//! from the state has no `redirected_from` or `referer` of an earlier
+//! one. An unfinished state is resumed as it is
 //! (a killed recrawl continues its pass).
 //!
 //! Memory: the pass is queued in the store, not in memory: the store
