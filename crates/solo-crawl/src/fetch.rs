@@ -514,7 +514,8 @@ impl Progress {
     ) -> Option<Box<Capture>> {
         use crate::warc::Truncated;
         let resp = self.resp.as_ref()?;
-        let truncated = match (resp.body_received(), kind) {
+        let whole = resp.body_received() || (kind == FetchErrorKind::TooLarge && sent_whole(resp));
+        let truncated = match (whole, kind) {
             (true, _) => None,
             (false, FetchErrorKind::TooLarge) => Some(Truncated::Length),
             (false, FetchErrorKind::Timeout) => Some(Truncated::Time),
@@ -526,6 +527,29 @@ impl Progress {
         c.truncated = truncated;
         Some(c)
     }
+}
+
+/// Whether a compressed body refused for its decoded size (over
+/// `--max-bytes` once decompressed) was still received whole as sent:
+/// its `Content-Length` bytes are all in the capture. Then the archive
+/// has the whole body, not a cut one (without a length, it cannot tell).
+fn sent_whole(resp: &solo_http::Response) -> bool {
+    let (Some(c), Some(raw)) = (resp.capture(), resp.raw_body()) else {
+        return false;
+    };
+    content_length(c.response_head()) == Some(raw.len() as u64)
+}
+
+/// The `Content-Length` of a response head as received.
+fn content_length(head: &[u8]) -> Option<u64> {
+    head.split(|&b| b == b'\n').skip(1).find_map(|line| {
+        let colon = line.iter().position(|&b| b == b':')?;
+        let (name, value) = line.split_at(colon);
+        if !name.trim_ascii().eq_ignore_ascii_case(b"content-length") {
+            return None;
+        }
+        std::str::from_utf8(&value[1..]).ok()?.trim().parse().ok()
+    })
 }
 
 /// The capture of `resp`, if it has one, its body as received (`body`
@@ -609,7 +633,10 @@ async fn exchange(
     let too_large = || {
         with_status(FetchError::new(
             FetchErrorKind::TooLarge,
-            format!("body over the limit of {} bytes", req.max_bytes),
+            format!(
+                "body over the limit of {} bytes (--max-bytes, Config::max_bytes)",
+                req.max_bytes
+            ),
         ))
     };
     // One buffer, sized once when the length is known (no doubling).
@@ -734,10 +761,30 @@ fn fetch_error(e: solo_http::Error) -> FetchError {
             "ClientBuilder::add_root_certificate",
             "--ca-cert FILE, Config::root_certificates",
         );
+    if kind == FetchErrorKind::TooLarge {
+        message = max_bytes_message(&message);
+    }
     if untrusted_authority(&e) && !message.contains("--ca-cert") {
         message.push_str("; trust a private CA with --ca-cert FILE");
     }
     FetchError::new(kind, message).with_source(e)
+}
+
+/// solo-http's size-limit message with the crawl's option in place of
+/// its API (the parenthesis naming `RequestBuilder::max_body_size`).
+fn max_bytes_message(message: &str) -> String {
+    const OPTION: &str = "(--max-bytes, Config::max_bytes)";
+    let api = message.find("RequestBuilder::max_body_size");
+    let span = api.and_then(|at| {
+        let start = message[..at].rfind('(')?;
+        let end = at + message[at..].find(')')? + 1;
+        Some((start, end))
+    });
+    match span {
+        Some((start, end)) => format!("{}{OPTION}{}", &message[..start], &message[end..]),
+        None if message.contains("--max-bytes") => message.to_owned(),
+        None => format!("{message} {OPTION}"),
+    }
 }
 
 /// Whether `e` is a server certificate from an authority not trusted

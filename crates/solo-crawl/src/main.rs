@@ -583,6 +583,9 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
             None => cfg.headers.push(parse_header(h)?),
         }
     }
+    for why in a.unused_warc_options() {
+        tell!("solo-crawl: warning: {why}");
+    }
     let target = output_target(a.output.clone(), Target::Stdout);
     let out = OutputConfig {
         pages: target,

@@ -16,10 +16,16 @@
 //! known page (every page that got a 2xx, or a 304 in a later pass), or
 //! only those last fetched longer ago than
 //! [`older_than`](Recrawl::older_than), is requested again with
-//! `If-None-Match` and `If-Modified-Since` from its last answer. A `304`
-//! writes the page's record with `not_modified: true` and its links from
+//! `If-None-Match` and `If-Modified-Since` from its last answer (its
+//! own: a redirect's next hop goes without them), or, with `--warc`,
+//! unconditionally when none of the crawl's WARC files holds its
+//! payload. A `304`
+//! writes the page's record with `not_modified: true`, what the page
+//! said then (`noindex`, `nofollow`, `canonical`) and its links from
 //! the previous pass; a changed page is fetched and parsed as usual, and
-//! new links on it are crawled. An unfinished state is resumed as it is
+//! new links on it are crawled. Records describe the pass: a page asked
+//! from the state has no `redirected_from` or `referer` of an earlier
+//! one. An unfinished state is resumed as it is
 //! (a killed recrawl continues its pass).
 //!
 //! Memory: the pass is queued in the store, not in memory: the store
@@ -70,6 +76,14 @@ pub(crate) struct Previous {
     /// requisites when it answers 304.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) requisites: Vec<String>,
+    /// What the page said about itself (its record's `noindex`,
+    /// `nofollow` and `canonical`): an unchanged page still says it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) noindex: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) nofollow: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) canonical: Option<String>,
 }
 
 const IF_NONE_MATCH: &str = "If-None-Match";
@@ -94,6 +108,52 @@ pub(crate) fn stored<C: Clone>(request: &Request<C>) -> Request<C> {
     r
 }
 
+/// `request` sent on to another URL (a redirect's next hop): the
+/// validators are the old URL's (RFC 9110 §13.1: a validator is for
+/// that resource), so the next hop goes without them and without what
+/// the last pass knew of the old URL. A known target is asked with its
+/// own in its own request of the pass.
+pub(crate) fn for_another_url<C>(request: &mut Request<C>) {
+    if request
+        .extras()
+        .headers
+        .iter()
+        .any(|(k, _)| is_conditional(k))
+    {
+        request
+            .extras_mut()
+            .headers
+            .retain(|(k, _)| !is_conditional(k));
+    }
+    request.set_previous(None);
+}
+
+/// What a page said about itself (`noindex`, `nofollow`, `canonical`, in
+/// `record`), kept with what the next pass knows of it.
+pub(crate) fn remember_page<C>(request: &mut Request<C>, record: &crate::output::PageRecord) {
+    if let Some(mut p) = request.take_previous() {
+        p.noindex = record.noindex;
+        p.nofollow = record.nofollow;
+        p.canonical = record.canonical.clone();
+        request.set_previous(Some(p));
+    }
+}
+
+/// A `304`'s record: the page is as the last pass read it, so it says
+/// what the page said then (and the next pass keeps it again, in `kept`).
+pub(crate) fn unchanged_page(
+    before: &Previous,
+    kept: &mut Previous,
+    record: &mut crate::output::PageRecord,
+) {
+    kept.noindex = before.noindex;
+    kept.nofollow = before.nofollow;
+    kept.canonical = before.canonical.clone();
+    record.noindex = before.noindex;
+    record.nofollow = before.nofollow;
+    record.canonical = before.canonical.clone();
+}
+
 fn is_conditional(name: &str) -> bool {
     name.eq_ignore_ascii_case(IF_NONE_MATCH) || name.eq_ignore_ascii_case(IF_MODIFIED_SINCE)
 }
@@ -116,8 +176,7 @@ pub(crate) fn keep(f: &Fetched, before: Option<&Previous>) -> Previous {
             .header("last-modified")
             .map(str::to_owned)
             .or_else(|| old(|p| &p.last_modified)),
-        links: Vec::new(),
-        requisites: Vec::new(),
+        ..Previous::default()
     }
 }
 
@@ -159,13 +218,19 @@ pub(crate) fn show_age(age: Duration) -> String {
 
 /// Starts a pass over the pages `store` knows (see the module docs): the
 /// ones `r` covers are queued in the store, as spilled requests; how
-/// many.
-pub(crate) fn start_pass(store: &mut crate::store::Store, r: &Recrawl) -> rusqlite::Result<u64> {
+/// many. With `archiving` (`--warc`), a page whose payload is in none of
+/// the crawl's WARC files is asked without validators (see
+/// [`Store::start_pass`](crate::store::Store::start_pass)).
+pub(crate) fn start_pass(
+    store: &mut crate::store::Store,
+    r: &Recrawl,
+    archiving: bool,
+) -> rusqlite::Result<u64> {
     let before = match r.older_than {
         Some(age) => now_secs().saturating_sub(age.as_secs().min(i64::MAX as u64) as i64),
         None => i64::MAX,
     };
-    store.start_pass(before)
+    store.start_pass(before, archiving)
 }
 
 /// The store's row for a page answered (2xx, or 304 to a recrawl), for
@@ -190,7 +255,10 @@ pub(crate) fn page_op<C: Clone + Serialize>(
 
 /// A request read back from the store: a known page of a pass (one with
 /// what the last pass knew, as [`Store::start_pass`] queued it) gets its
-/// `If-None-Match` and `If-Modified-Since` headers.
+/// `If-None-Match` and `If-Modified-Since` headers, and loses the last
+/// pass's provenance: the pass asks it from the state, not through the
+/// redirect or the page that led to it then (a requisite keeps its page
+/// as its referer: that is what it is fetched for).
 ///
 /// [`Store::start_pass`]: crate::store::Store::start_pass
 pub(crate) fn restored<C>(mut request: Request<C>) -> Request<C> {
@@ -204,8 +272,12 @@ pub(crate) fn restored<C>(mut request: Request<C>) -> Request<C> {
     .into_iter()
     .filter_map(|(k, v)| Some((k.to_owned(), v.clone()?)))
     .collect();
-    let headers = &mut request.extras_mut().headers;
-    headers.retain(|(k, _)| !is_conditional(k));
-    headers.extend(conditions);
+    let x = request.extras_mut();
+    x.headers.retain(|(k, _)| !is_conditional(k));
+    x.headers.extend(conditions);
+    x.redirected_from.clear();
+    if x.requisite == 0 {
+        request.referer = None;
+    }
     request
 }

@@ -9,7 +9,8 @@
 //! answer changed the request's cookies: a cookie wall) — in
 //! [`hop`], which a `<meta http-equiv="refresh">` goes through too. The next
 //! request is the old one at its new URL: same callback, meta, depth,
-//! referer, headers, cookie jar and `dont_filter`, the method and body the
+//! referer, headers (but a recrawl's conditional ones, which are the old
+//! URL's), cookie jar and `dont_filter`, the method and body the
 //! status allows (the body's `Content-*` headers dropped with it; the
 //! `Authorization` and `Cookie` headers dropped when the origin changes),
 //! priority + 2 as in Scrapy (a chain finishes before new pages
@@ -308,6 +309,8 @@ fn hop_with<C: Clone>(
     let mut next = request.clone();
     next.priority = request.priority.saturating_add(PRIORITY_ADJUST);
     next.retries = 0;
+    // A recrawl's validators are the old URL's, not the target's.
+    crate::recrawl::for_another_url(&mut next);
     let x = next.extras_mut();
     x.redirected_from = chain;
     x.store_key = None; // a request of its own in the store

@@ -301,7 +301,8 @@ pub struct CrawlSettings {
     /// Also archive every exchange (pages, redirects, robots.txt,
     /// sitemaps, error answers) as WARC/1.1 files named after FILE:
     /// crawl.warc.gz writes crawl-00000.warc.gz, crawl-00001.warc.gz, ...
-    /// (each record a gzip member of its own when FILE ends in .gz). Each
+    /// (each record a gzip member of its own when FILE ends in .gz, in
+    /// any case). Each
     /// run, resumed or not, starts at the next free number, with --state
     /// past every file an earlier run of the crawl wrote, even one moved
     /// away since (a run that fetches nothing writes no file).
@@ -515,6 +516,46 @@ struct Alone {
 }
 
 impl CrawlSettings {
+    /// The WARC options set to something that cannot apply, each as a
+    /// warning: `--warc-max-size`, `--warc-gzip-level` or
+    /// `--warc-keep-secrets` without `--warc`, and a gzip level for a
+    /// `--warc` name that is not `.gz` (written plain). A warning, not an
+    /// error: a `--config` file may set them for runs with and without
+    /// `--warc`.
+    ///
+    /// ```
+    /// use solo_crawl::settings::CrawlSettings;
+    /// let s = CrawlSettings::from_toml("urls = [\"http://a/\"]\nwarc-max-size = \"1K\"", "x").unwrap();
+    /// assert!(s.unused_warc_options()[0].starts_with("--warc-max-size has no effect without --warc"));
+    /// let s = CrawlSettings::from_toml("urls = [\"http://a/\"]\nwarc = \"a.warc.gz\"", "x").unwrap();
+    /// assert!(s.unused_warc_options().is_empty());
+    /// ```
+    pub fn unused_warc_options(&self) -> Vec<String> {
+        let level_set = self.warc_gzip_level != crate::DEFAULT_WARC_GZIP_LEVEL;
+        let Some(warc) = &self.warc else {
+            let set = [
+                (
+                    "--warc-max-size",
+                    self.warc_max_size as u64 != crate::warc::DEFAULT_WARC_MAX_SIZE,
+                ),
+                ("--warc-gzip-level", level_set),
+                ("--warc-keep-secrets", self.warc_keep_secrets),
+            ];
+            return set
+                .into_iter()
+                .filter(|(_, set)| *set)
+                .map(|(flag, _)| format!("{flag} has no effect without --warc FILE; ignored"))
+                .collect();
+        };
+        match level_set && !crate::WarcOutput::new(warc).gzip() {
+            true => vec![format!(
+                "--warc-gzip-level has no effect: --warc {} does not end in .gz, so its records are written plain (name it FILE.warc.gz to compress them)",
+                warc.display()
+            )],
+            false => Vec::new(),
+        }
+    }
+
     /// The settings as TOML, one key per option (unset ones left out):
     /// what `solo-crawl config --print` shows, and a valid `--config`
     /// file. Fails only on a path that is not UTF-8.

@@ -724,8 +724,16 @@ impl Store {
     /// `previous` in it; see [`recrawl`](crate::recrawl)): they come
     /// back to memory in batches as the frontier drains, so a pass over
     /// any number of pages holds a bounded part of them. All in SQL, one
-    /// transaction; the number of pages queued.
-    pub(crate) fn start_pass(&mut self, fetched_before: i64) -> rusqlite::Result<u64> {
+    /// transaction; the number of pages queued. With `archiving` (the
+    /// pass writes WARC files), a page with no capture in this crawl's
+    /// WARC files (none then, or cut short) is queued without its
+    /// validators: it is fetched whole, for a `304` would have nothing
+    /// to refer to.
+    pub(crate) fn start_pass(
+        &mut self,
+        fetched_before: i64,
+        archiving: bool,
+    ) -> rusqlite::Result<u64> {
         self.begin()?;
         // The stages' keys were the last pass's (its items): a new pass
         // writes its items again.
@@ -743,6 +751,13 @@ impl Store {
              FROM pages WHERE fetched_at < ?1 ORDER BY fetched_at, fp",
             params![fetched_before, SPILLED],
         )?;
+        if archiving {
+            self.conn.execute(
+                "UPDATE requests SET data = json_remove(data, '$.previous.etag', '$.previous.last_modified')
+                 WHERE state = ?1 AND json_extract(data, '$.url') NOT IN (SELECT uri FROM warc_captures)",
+                [SPILLED],
+            )?;
+        }
         self.commit()?;
         Ok(queued as u64)
     }
@@ -1011,7 +1026,7 @@ mod tests {
         s.apply(&Op::Keys(vec![(0, 5)])).unwrap(); // "c" now
         s.commit().unwrap();
         assert_eq!(s.stage_keys(&names(&["c"])).unwrap(), [vec![5]]);
-        s.start_pass(0).unwrap();
+        s.start_pass(0, false).unwrap();
         let kept = s.stage_keys(&names(&["a", "b", "c"])).unwrap();
         assert!(kept.iter().all(Vec::is_empty), "{kept:?}");
         drop(s);
@@ -1034,7 +1049,7 @@ mod tests {
         }
         s.commit().unwrap();
         // Pages fetched before 100 are asked again; the other stays seen.
-        assert_eq!(s.start_pass(100).unwrap(), 2);
+        assert_eq!(s.start_pass(100, false).unwrap(), 2);
         let r = s.load().unwrap();
         assert!(r.queued.is_empty(), "nothing loaded into memory");
         assert_eq!(r.spilled, 2);

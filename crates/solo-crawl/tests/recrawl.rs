@@ -367,3 +367,107 @@ fn a_stopped_recrawl_pass_goes_on_when_run_again() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A site whose redirects change between passes (`version` 1, then 2):
+/// `/old` becomes a 301 to `/new`, which has never been fetched and whose
+/// ETag happens to be `/old`'s; `/r` redirects to `/a`, then to `/b`.
+/// `/nf` is noindex, nofollow, with a canonical. Every page answers 304
+/// to its own ETag in `If-None-Match`.
+fn moving_site(version: &AtomicUsize, req: &common::blocking::RawRequest) -> (Vec<u8>, u16) {
+    let v = version.load(Ordering::SeqCst);
+    let page = |etag: &str, html: &str| {
+        if req.header("if-none-match") == Some(etag) {
+            let head = format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n\r\n");
+            return (head.into_bytes(), 304);
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{html}",
+            html.len()
+        );
+        (head.into_bytes(), 200)
+    };
+    let moved = |to: &str, status: u16| {
+        let head = format!("HTTP/1.1 {status} X\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n");
+        (head.into_bytes(), status)
+    };
+    match (req.path.as_str(), v) {
+        ("/", _) => page(
+            "\"root\"",
+            "<a href=/old>o</a><a href=/r>r</a><a href=/nf>n</a>",
+        ),
+        ("/old", 1) => page("\"same\"", "<title>old</title>"),
+        ("/old", _) => moved("/new", 301),
+        ("/new", _) => page("\"same\"", "<a href=/newchild>c</a>"),
+        ("/newchild", _) => page("\"child\"", "<title>child</title>"),
+        ("/r", 1) => moved("/a", 302),
+        ("/r", _) => moved("/b", 302),
+        ("/a", _) => page("\"a\"", "<title>a</title>"),
+        ("/b", _) => page("\"b\"", "<title>b</title>"),
+        ("/nf", _) => page(
+            "\"nf\"",
+            "<meta name=robots content=\"noindex,nofollow\">\
+             <link rel=canonical href=/canon><a href=/x>x</a>",
+        ),
+        _ => (b"HTTP/1.1 404 X\r\nContent-Length: 0\r\n\r\n".to_vec(), 404),
+    }
+}
+
+#[test]
+fn a_recrawl_pass_describes_itself_redirects_and_unchanged_pages_included() {
+    let version = Arc::new(AtomicUsize::new(1));
+    let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
+    let base = {
+        let (version, hits) = (version.clone(), hits.clone());
+        common::blocking::serve(move |req| {
+            let (bytes, status) = moving_site(&version, req);
+            hits.lock().unwrap().push(Hit {
+                path: req.path.clone(),
+                inm: req.header("if-none-match").map(str::to_owned),
+                ims: req.header("if-modified-since").map(str::to_owned),
+                status,
+            });
+            bytes
+        })
+    };
+    let dir = scratch("recrawl-moving");
+    let state = dir.join("state");
+    let (p1, p2) = (dir.join("1.jsonl"), dir.join("2.jsonl"));
+    crawl(&base, &state, &p1, &[]);
+    let first = records(&p1, &base);
+    assert_eq!(first["/a"]["redirected_from"][0], format!("{base}/r"));
+    hits.lock().unwrap().clear();
+
+    version.store(2, Ordering::SeqCst);
+    crawl(&base, &state, &p2, &["--recrawl"]);
+    let hits = std::mem::take(&mut *hits.lock().unwrap());
+    let second = records(&p2, &base);
+
+    // Defect 1: the redirect target is asked with its own validators
+    // (none: never fetched), not with the redirecting URL's.
+    let new = hits.iter().find(|h| h.path == "/new").expect("/new asked");
+    assert!(new.inm.is_none() && new.ims.is_none(), "{new:?}");
+    assert_eq!(second["/new"]["status"], 200, "{}", second["/new"]);
+    assert!(second.contains_key("/newchild"), "{second:?}");
+
+    // Defect 3: a page re-asked from the state was not reached by a
+    // redirect in this pass; the new target was.
+    assert_eq!(second["/a"]["not_modified"], true, "{}", second["/a"]);
+    let none: Vec<serde_json::Value> = Vec::new();
+    let chain = |p: &str| {
+        second[p]
+            .get("redirected_from")
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+    };
+    assert_eq!(chain("/a"), none, "{}", second["/a"]);
+    assert!(second["/a"]["referer"].is_null(), "{}", second["/a"]);
+    assert_eq!(chain("/b"), [serde_json::json!(format!("{base}/r"))]);
+
+    // Defect 11: an unchanged page keeps what the last pass read in it.
+    let nf = &second["/nf"];
+    assert_eq!(nf["not_modified"], true, "{nf}");
+    assert_eq!(nf["noindex"], true, "{nf}");
+    assert_eq!(nf["nofollow"], true, "{nf}");
+    assert_eq!(nf["canonical"], format!("{base}/canon"), "{nf}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -561,6 +561,183 @@ fn a_recrawl_archives_its_304s_as_server_not_modified_revisits_with_or_without_a
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A crawl kept without `--warc`, recrawled with it: no WARC file of the
+/// crawl holds its pages, so the pass asks for them whole (a 304 would be
+/// a revisit of nothing) and archives them as responses. A 304 to a
+/// request that asked nothing (a misconfigured cache) is archived as a
+/// response as received, not as a revisit.
+#[test]
+fn a_recrawl_fetches_whole_the_pages_no_warc_holds_and_a_stray_304_is_a_response() {
+    use std::sync::{Arc, Mutex};
+    let Some(bin) = warcio() else { return };
+    let dir = scratch("recrawl-first-warc");
+    let asked: Arc<Mutex<Vec<(String, bool)>>> = Arc::default();
+    let log = asked.clone();
+    let base = common::blocking::serve(move |req| {
+        let conditional = req.header("if-none-match").is_some();
+        log.lock().unwrap().push((req.path.clone(), conditional));
+        let (etag, body) = match req.path.as_str() {
+            "/" => ("\"home\"", "<a href=\"/b\">b</a><a href=\"/stray\">s</a>"),
+            "/b" => ("\"b\"", "<title>b</title>"),
+            "/stray" => return b"HTTP/1.1 304 Not Modified\r\n\r\n".to_vec(),
+            _ => return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        };
+        if req.header("if-none-match") == Some(etag) {
+            return format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n\r\n").into_bytes();
+        }
+        format!(
+            "HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
+    let url = format!("{base}/");
+    let state = dir.join("state");
+    let state = state.to_str().unwrap();
+    let first = [
+        "crawl",
+        &url,
+        "--ignore-robots",
+        "--state",
+        state,
+        "--output",
+        "/dev/null",
+    ];
+    run_ok(&first);
+    asked.lock().unwrap().clear();
+    let warc = dir.join("crawl.warc.gz");
+    run_ok(&[&first[..], &["--recrawl", "--warc", warc.to_str().unwrap()]].concat());
+    let asked = std::mem::take(&mut *asked.lock().unwrap());
+    assert!(asked.iter().all(|(_, c)| !c), "asked whole: {asked:?}");
+    let recs = read_back(&bin, &warc_files(&dir, "crawl"));
+    let answers: BTreeMap<String, (String, Option<String>)> = recs
+        .iter()
+        .filter(|r| r.kind != "request" && r.kind != "warcinfo")
+        .map(|r| (r.uri.clone().unwrap(), (r.kind.clone(), r.status.clone())))
+        .collect();
+    let response = |status: &str| ("response".to_owned(), Some(status.to_owned()));
+    let expected: BTreeMap<String, _> = [
+        (url.clone(), response("200")),
+        (format!("{base}/b"), response("200")),
+        (format!("{base}/stray"), response("304")),
+    ]
+    .into();
+    assert_eq!(answers, expected);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A gzip page small on the wire but over `--max-bytes` once decoded: the
+/// page is refused (its error names `--max-bytes`, not a library call),
+/// and its capture, every byte sent, is not marked `WARC-Truncated`.
+#[test]
+fn a_gzip_page_over_max_bytes_only_decoded_is_archived_whole_and_names_the_option() {
+    let Some(bin) = warcio() else { return };
+    let dir = scratch("decoded-over");
+    let sent = gzip(&[b'a'; 300_000]);
+    let wire = sent.clone();
+    let base = common::blocking::serve(move |_| {
+        let mut bytes = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            wire.len()
+        )
+        .into_bytes();
+        bytes.extend_from_slice(&wire);
+        bytes
+    });
+    let (url, out, warc) = (
+        format!("{base}/"),
+        dir.join("o.jsonl"),
+        dir.join("w.warc.gz"),
+    );
+    let (out_s, warc_s) = (out.to_str().unwrap(), warc.to_str().unwrap());
+    let args = [
+        "crawl",
+        &url,
+        "--ignore-robots",
+        "--max-bytes",
+        "100K",
+        "--depth",
+        "0",
+    ];
+    let _ = crawler(&[&args[..], &["--warc", warc_s, "--output", out_s]].concat())
+        .output()
+        .unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&out).unwrap().trim()).unwrap();
+    let error = record["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("too_large"), "{record}");
+    assert!(error.contains("--max-bytes"), "{error}");
+    assert!(!error.contains("RequestBuilder"), "{error}");
+    let recs = read_back(&bin, &warc_files(&dir, "w"));
+    let page = recs.iter().find(|r| r.kind == "response").unwrap();
+    assert_eq!(page.truncated, None, "{page:?}");
+    assert!(page.payload() == sent, "the bytes sent, whole");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--warc NAME.WARC.GZ` is gzip as `.warc.gz` is; WARC options that
+/// cannot apply are named in a warning.
+#[test]
+fn warc_suffixes_in_any_case_and_warc_options_that_cannot_apply_are_said() {
+    let Some(bin) = warcio() else { return };
+    let dir = scratch("upper");
+    let url = format!("{}/", serve());
+    let crawl = [
+        "crawl",
+        url.as_str(),
+        "--depth",
+        "0",
+        "--output",
+        "/dev/null",
+    ];
+    let warc = dir.join("CRAWL.WARC.GZ");
+    let stderr = |more: &[&str]| {
+        let out = crawler(&[&crawl[..], more].concat()).output().unwrap();
+        assert!(out.status.success(), "{more:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let said = stderr(&["--warc", warc.to_str().unwrap()]);
+    assert!(!said.contains("warning"), "{said}");
+    let files = warc_files(&dir, "CRAWL");
+    assert_eq!(
+        files.len(),
+        1,
+        "{:?}",
+        std::fs::read_dir(&dir).unwrap().collect::<Vec<_>>()
+    );
+    let head = std::fs::read(&files[0]).unwrap();
+    assert_eq!(head[..2], [0x1f, 0x8b], "gzipped");
+    assert!(read_back(&bin, &files).iter().any(|r| r.kind == "response"));
+
+    for (more, named) in [
+        (
+            &["--warc-max-size", "1K"][..],
+            "--warc-max-size has no effect without --warc",
+        ),
+        (
+            &["--warc-gzip-level", "9"][..],
+            "--warc-gzip-level has no effect without --warc",
+        ),
+        (
+            &["--warc-keep-secrets"][..],
+            "--warc-keep-secrets has no effect without --warc",
+        ),
+    ] {
+        let said = stderr(more);
+        assert!(
+            said.contains(&format!("warning: {named}")),
+            "{more:?}: {said}"
+        );
+    }
+    let plain = dir.join("p.warc");
+    let said = stderr(&["--warc", plain.to_str().unwrap(), "--warc-gzip-level", "9"]);
+    assert!(
+        said.contains("warning: --warc-gzip-level has no effect: --warc"),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// HTTP/2 (nginx over TLS): the exchanges are archived in their HTTP/1.1
 /// form, as the IIPC's "WARC Extensions for HTTP/2" say and as pywb
 /// replays them (an origin-form request line with `host` from

@@ -215,6 +215,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 let reset = config.state_reset;
                 let (meaning, force) = (config.meaning.clone(), config.force_resume);
                 let recrawl = config.recrawl.clone();
+                let archiving = self.output.warc.is_some();
                 let stages = self.pipelines.as_ref().map(|p| p.kept_names());
                 let (store, restored) = solo::to_thread(move || {
                     let mut store = Store::open(&dir, reset)?;
@@ -229,7 +230,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                         if restored.spilled == 0 {
                             // The known pages wait in the store, spilled:
                             // the frontier takes them back in batches.
-                            crate::recrawl::start_pass(&mut store, &r)
+                            crate::recrawl::start_pass(&mut store, &r, archiving)
                                 .map_err(|e| db_error(&store, e))?;
                             restored = store.load().map_err(|e| db_error(&store, e))?;
                         }

@@ -223,6 +223,9 @@ async fn page<S: Spider, F: Fetch>(
                 // links now.
                 let before = request.take_previous();
                 let mut kept = recrawl::keep(&f, before.as_deref());
+                if let Some(b) = before.as_deref() {
+                    recrawl::unchanged_page(b, &mut kept, &mut record);
+                }
                 let before = before.map(|p| (p.links, p.requisites));
                 (kept.links, kept.requisites) = before.unwrap_or_default();
                 for link in kept.links.iter().filter_map(|l| Url::parse(l).ok()) {
@@ -348,6 +351,7 @@ async fn page<S: Spider, F: Fetch>(
                     callback_panicked(sh, &mut record, &why);
                 }
                 obey_page(sh, &response, &mut record, &mut out);
+                recrawl::remember_page(&mut request, &record);
                 if let Some(found) = response.scan().filter(|_| cfg.page_requisites) {
                     // Embeds are not links: a nofollow page keeps them.
                     record.requisites = found.requisites.len() as u64;

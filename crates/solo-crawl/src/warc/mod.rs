@@ -11,7 +11,9 @@
 //! first), `server-not-modified` for a
 //! `304` to a conditional request (`--recrawl`; `WARC-Refers-To-*` name
 //! the record with the page's payload, which the state store keeps for
-//! pages with validators)), the files' names and
+//! pages with validators; a `304` with no such record, as one to a
+//! request that was not conditional, is a `response` as received)), the
+//! files' names and
 //! roll-over, and the digests. Must not: touch the network or the loop: it runs on the
 //! writer thread (see `sink`), fed by what `fetch` captured.
 //!
@@ -151,16 +153,25 @@ impl WarcOutput {
         }
     }
 
-    fn gzip(&self) -> bool {
-        self.path.to_string_lossy().ends_with(".gz")
+    /// Whether the files are gzipped: a name ending in `.gz`, in any
+    /// case (`CRAWL.WARC.GZ` too).
+    ///
+    /// ```
+    /// assert!(solo_crawl::WarcOutput::new("CRAWL.WARC.GZ").gzip());
+    /// assert!(!solo_crawl::WarcOutput::new("crawl.warc").gzip());
+    /// ```
+    pub fn gzip(&self) -> bool {
+        strip_suffix_any_case(&self.path.to_string_lossy(), ".gz").is_some()
     }
 
-    /// The name before the number, and the extension after it.
+    /// The name before the number, and the extension after it (`.warc`
+    /// and `.gz` are found in any case; the extension written is lower
+    /// case).
     fn parts(&self) -> (String, &'static str) {
         let name = self.path.to_string_lossy();
         let gz = self.gzip();
-        let stem = name.strip_suffix(".gz").unwrap_or(&name);
-        let stem = stem.strip_suffix(".warc").unwrap_or(stem);
+        let stem = strip_suffix_any_case(&name, ".gz").unwrap_or(&name);
+        let stem = strip_suffix_any_case(stem, ".warc").unwrap_or(stem);
         (stem.to_owned(), if gz { ".warc.gz" } else { ".warc" })
     }
 
@@ -466,12 +477,17 @@ impl WarcWriter {
             false => None,
             true => self.earlier(&payload, store.as_deref())?,
         };
-        let not_modified = c.status == 304;
-        // The capture a 304 stands for (a crawl with a state store knows it).
-        let refers = match (not_modified, store.as_deref()) {
-            (true, Some(s)) => s.warc_capture(&uri).map_err(db_err)?,
+        // The capture a 304 to a conditional request stands for (a crawl
+        // with a state store knows it). A 304 with none (to a request
+        // that asked nothing, or for a page never archived) is archived
+        // as received: a revisit would point at nothing.
+        let refers = match (c.status == 304, store.as_deref()) {
+            (true, Some(s)) if is_conditional(&c.request) => {
+                s.warc_capture(&uri).map_err(db_err)?
+            }
             _ => None,
         };
+        let not_modified = refers.is_some();
         let protocol = if c.http2 { "h2" } else { "http/1.1" };
         let kind = match (&earlier, not_modified) {
             (None, false) => "response",
@@ -845,6 +861,28 @@ fn archived_request(req: &[u8], keep_secrets: bool) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// `name` without `suffix` (ASCII), matched in any case.
+fn strip_suffix_any_case<'a>(name: &'a str, suffix: &str) -> Option<&'a str> {
+    let cut = name.len().checked_sub(suffix.len())?;
+    let tail = name.get(cut..)?;
+    tail.eq_ignore_ascii_case(suffix).then(|| &name[..cut])
+}
+
+/// Whether a request (its head) asked "changed since?": an
+/// `If-None-Match` or `If-Modified-Since` header.
+fn is_conditional(request: &[u8]) -> bool {
+    let head_len = memchr::memmem::find(request, b"\r\n\r\n").unwrap_or(request.len());
+    request[..head_len]
+        .split(|&b| b == b'\n')
+        .skip(1)
+        .filter_map(|line| line.split(|&b| b == b':').next())
+        .any(|name| {
+            let name = name.trim_ascii();
+            name.eq_ignore_ascii_case(b"if-none-match")
+                || name.eq_ignore_ascii_case(b"if-modified-since")
+        })
+}
+
 /// Whether a response head has an `ETag` or `Last-Modified` (a recrawl
 /// may ask with them and get a `304`).
 fn has_validators(head: &[u8]) -> bool {
@@ -1071,5 +1109,16 @@ mod tests {
             WarcOutput::new("a").file_name(0),
             PathBuf::from("a-00000.warc")
         );
+        // The suffixes in any case: upper-case `.GZ` is gzip too.
+        for (name, file) in [
+            ("A.WARC.GZ", "A-00000.warc.gz"),
+            ("b.Warc.Gz", "b-00000.warc.gz"),
+            ("C.WARC", "C-00000.warc"),
+            ("d.GZ", "d-00000.warc.gz"),
+        ] {
+            let w = WarcOutput::new(name);
+            assert_eq!(w.file_name(0), PathBuf::from(file), "{name}");
+            assert_eq!(w.gzip(), file.ends_with(".gz"), "{name}");
+        }
     }
 }
