@@ -55,8 +55,9 @@ pub enum Phase {
 #[non_exhaustive]
 pub enum ErrorKind {
     /// The connection could not be opened, or it failed or closed before
-    /// a response head arrived (refused, reset, closed early, proxy
-    /// refused the tunnel).
+    /// a response head arrived (refused, reset, closed early, or a proxy
+    /// that could not reach the target: a 5xx answer to `CONNECT`; its
+    /// own refusals are [`Proxy`](ErrorKind::Proxy)).
     Connect,
     /// A time limit ran out, in the given phase.
     Timeout(Phase),
