@@ -274,7 +274,7 @@ impl AddressPolicy {
     /// ```
     /// let p = solo_http::AddressPolicy::allow_all().deny("192.0.2.0/24".parse().unwrap());
     /// assert!(p.check("192.0.2.7".parse().unwrap()).is_err());
-    /// let p = solo_http::AddressPolicy::allow_all().deny("::ffff:127.0.0.1".parse().unwrap());
+    /// let p = solo_http::AddressPolicy::allow_all().deny("::ffff:127.0.0.1/128".parse().unwrap());
     /// assert!(p.check("127.0.0.1".parse().unwrap()).is_err());
     /// assert!(p.check("::ffff:127.0.0.1".parse().unwrap()).is_err());
     /// ```
