@@ -940,9 +940,11 @@ fn crawl(a: &CrawlArgs, link: Option<&worker_processes::Link>) -> ExitCode {
             "solo-crawl: these are this worker's statistics (its --stats-file and --metrics \
              too); the whole crawl's: solo-crawl status --redis URL --crawl-id {id}"
         );
-        // The start URLs may have been fetched by other workers. A worker
-        // that waits for pushed URLs (--idle-timeout) ends by a signal:
-        // that is its normal end, not a failure (its leases go back).
+        // The start URLs may have been fetched by other workers: the
+        // crawl that seeded them judges them once the crawl is finished
+        // (shared_cli's `seeds_outcome`). A worker that waits for pushed
+        // URLs (--idle-timeout) ends by a signal: that is its normal end,
+        // not a failure (its leases go back).
         return if summary.interrupted && summary.stopped_by.is_none() && a.idle_timeout.is_none() {
             ExitCode::from(130)
         } else if a.settings.fail_on_broken && summary.counts.broken > 0 {

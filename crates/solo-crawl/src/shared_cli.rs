@@ -171,7 +171,10 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
     };
     if let Some(name) = inline_credential(&a.settings.header) {
         tell!(
-            "solo-crawl: --header {name:?} holds a credential, and a --redis crawl keeps its              settings in Redis, readable by whoever can read Redis: put the header in a file              and pass --header @FILE (the crawl keeps the file's name; each worker reads its              own copy)"
+            "solo-crawl: --header {name:?} holds a credential, and a --redis crawl keeps its \
+             settings in Redis, readable by whoever can read Redis: put the header in a file \
+             and pass --header @FILE (the crawl keeps the file's name; each worker reads its \
+             own copy)"
         );
         return ExitCode::from(2);
     }
@@ -260,8 +263,20 @@ fn seeds_outcome(url: &str, id: &str) -> ExitCode {
         tell!("solo-crawl: ... and {untold} more start URL(s) failed");
     }
     let spent = st.max_pages.is_some_and(|m| st.written >= m);
-    if st.finished && !spent && st.seeds_ok == 0 && st.seeds_failed > 0 {
+    if !st.finished || spent || st.seeds_ok > 0 {
+        return ExitCode::SUCCESS;
+    }
+    if st.seeds_failed > 0 {
         tell!("solo-crawl: no start URL could be fetched");
+        return ExitCode::from(1);
+    }
+    // No start URL failed, yet none was fetched, nor any page: robots.txt
+    // disallowed them (the pages it refuses leave no record).
+    if st.pages == 0 {
+        tell!(
+            "solo-crawl: no start URL could be fetched: no page was (robots.txt may disallow \
+             them: --ignore-robots to crawl anyway)"
+        );
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS

@@ -406,6 +406,10 @@ fn a_credential_header_never_goes_into_redis() {
         "{err}"
     );
     assert!(
+        !err.contains("  "),
+        "one sentence, no runs of spaces: {err}"
+    );
+    assert!(
         redis.keys("solo:*").is_empty(),
         "the refused crawl wrote to Redis"
     );
@@ -474,4 +478,22 @@ fn a_redis_crawl_whose_start_urls_fail_exits_1() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(err.contains("start URL failed"), "{err}");
+    // A start URL robots.txt disallows leaves no record and fails no
+    // fetch: the crawl fetched nothing, exit 1 as in-process (the
+    // re-audit's 1).
+    let demo = solo_crawl::demo_site::DemoSite::start(10).unwrap();
+    let private = format!("{}private/1", demo.url());
+    let o = run(&[
+        "crawl",
+        &private,
+        "--redis",
+        &redis.url(),
+        "--crawl-id",
+        "robots",
+        "--output",
+        &out_s,
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("robots.txt may disallow"), "{err}");
 }
