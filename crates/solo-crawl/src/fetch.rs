@@ -8,7 +8,9 @@
 //! [`FetchErrorKind`], the body limit is enforced as the body streams in,
 //! each chunk is charged to the crawl's [`BodyBudget`] (waiting while it
 //! is spent), and each request's timeout bounds the whole exchange (not
-//! counting the loop's stalls: see the `deadline` module). Must
+//! counting the loop's stalls: see the `deadline` module); a redirect's
+//! body gets [`REDIRECT_BODY_TIME`] of it, then is cut off (the capture
+//! marked truncated for time) and the redirect answered. Must
 //! not: follow redirects (a 3xx is an answer: the engine sends its target
 //! back to the frontier, see the `redirect` module), retry, or
 //! know about spiders, robots.txt or the frontier, so another client can
@@ -630,40 +632,27 @@ async fn exchange(
             "response head over 64 KiB",
         )));
     }
-    let too_large = || {
-        with_status(FetchError::new(
-            FetchErrorKind::TooLarge,
-            format!(
-                "body over the limit of {} bytes (--max-bytes, Config::max_bytes)",
-                req.max_bytes
-            ),
-        ))
-    };
     // One buffer, sized once when the length is known (no doubling).
     let expected = resp.content_length().unwrap_or(0);
     if expected > req.max_bytes as u64 {
-        return Err(too_large());
+        return Err(with_status(too_large(req.max_bytes)));
     }
-    let body = &mut progress.body;
-    body.reserve_exact(expected as usize);
+    progress.body.reserve_exact(expected as usize);
     progress.lease = req.budget.as_ref().map(BodyBudget::lease);
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| with_status(fetch_error(e)))?
-    {
-        if body.len().saturating_add(chunk.len()) > req.max_bytes {
-            return Err(too_large());
-        }
-        if let Some(l) = &mut progress.lease {
-            waiting.set(Some(Instant::now()));
-            l.grow(chunk.len()).await;
-            waiting.set(None);
-        }
-        body.extend_from_slice(&chunk);
+    let read = read_body(resp, req, &mut progress.body, &mut progress.lease, waiting);
+    // A redirect's body is not the page: one that drips is cut off after
+    // a short while (the archive says so), not waited for until the
+    // request's timeout fails the redirect.
+    let mut cut = false;
+    match redirect_body_time(status, &headers, req.timeout) {
+        Some(limit) => match crate::deadline::within(limit, std::pin::pin!(read)).await {
+            Some(done) => done.map_err(with_status)?,
+            None => cut = true,
+        },
+        None => read.await.map_err(with_status)?,
     }
     let elapsed = start.elapsed();
-    let mut body = std::mem::take(body);
+    let mut body = std::mem::take(&mut progress.body);
     if body.capacity() - body.len() > 4096 {
         body.shrink_to_fit();
     }
@@ -677,7 +666,10 @@ async fn exchange(
         true => req.url.clone(),
         false => resp.url().clone(),
     };
-    let capture = capture(resp, date, body.clone());
+    let mut capture = capture(resp, date, body.clone());
+    if let (true, Some(c)) = (cut, &mut capture) {
+        c.truncated = Some(crate::warc::Truncated::Time);
+    }
     Ok(Fetched {
         status,
         headers,
@@ -686,6 +678,54 @@ async fn exchange(
         elapsed,
         capture,
     })
+}
+
+/// How long the body of a `status` answer with `headers` may take when
+/// it is a redirect that will be followed (a `Location` to go to): at
+/// most [`REDIRECT_BODY_TIME`], within the request's `timeout`. `None`
+/// for any other answer, whose body gets the whole timeout.
+fn redirect_body_time(
+    status: u16,
+    headers: &[(String, String)],
+    timeout: Duration,
+) -> Option<Duration> {
+    let follows = crate::redirect::is_redirect(status) && header(headers, "location").is_some();
+    follows.then(|| REDIRECT_BODY_TIME.min(timeout))
+}
+
+/// How long a redirect's body may take before it is cut off (the body of
+/// a 3xx is a note for people; the crawl goes where `Location` says).
+pub const REDIRECT_BODY_TIME: Duration = Duration::from_secs(1);
+
+/// Reads `resp`'s body into `body`, each chunk charged to `lease` (the
+/// time it waits for the budget noted in `waiting`), up to `max_bytes`.
+async fn read_body(
+    resp: &mut solo_http::Response,
+    req: &FetchRequest,
+    body: &mut Vec<u8>,
+    lease: &mut Option<Lease>,
+    waiting: &std::cell::Cell<Option<Instant>>,
+) -> Result<(), FetchError> {
+    while let Some(chunk) = resp.chunk().await.map_err(fetch_error)? {
+        if body.len().saturating_add(chunk.len()) > req.max_bytes {
+            return Err(too_large(req.max_bytes));
+        }
+        if let Some(l) = lease {
+            waiting.set(Some(Instant::now()));
+            l.grow(chunk.len()).await;
+            waiting.set(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(())
+}
+
+/// The error of a body over `max_bytes`.
+fn too_large(max_bytes: usize) -> FetchError {
+    FetchError::new(
+        FetchErrorKind::TooLarge,
+        format!("body over the limit of {max_bytes} bytes (--max-bytes, Config::max_bytes)"),
+    )
 }
 
 /// A body that keeps its charge to the budget while it lives.

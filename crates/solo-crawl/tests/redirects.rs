@@ -824,3 +824,32 @@ fn the_redirect_over_the_limit_records_its_target() {
             .contains("limit is 0"));
     });
 }
+
+/// A redirect whose body never finishes (a `Content-Length` the server
+/// does not send) is still a redirect: its body is cut off after a
+/// moment and the crawl goes on to its target. It was read until the
+/// request's timeout and recorded as a timeout, without `redirect_to`,
+/// and its target was never crawled.
+#[test]
+fn a_redirect_whose_body_never_ends_is_still_followed() {
+    let base = common::blocking::serve(|req| match req.path.as_str() {
+        "/" => b"HTTP/1.1 301 Moved\r\nLocation: /to\r\nContent-Length: 100\r\n\r\nmoved".to_vec(),
+        _ => b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+    });
+    let base = url::Url::parse(&base).unwrap();
+    solo::run(async move {
+        let cfg = Config {
+            max_retries: 0,
+            ..quick()
+        };
+        let (_, recs) = crawl_links(vec![base.join("/").unwrap()], cfg).await;
+        let first = record(&recs, "/");
+        assert_eq!(first.error, None, "{first:?}");
+        assert_eq!(first.status, Some(301));
+        assert_eq!(
+            first.redirect_to,
+            Some(base.join("/to").unwrap().to_string())
+        );
+        assert_eq!(record(&recs, "/to").status, Some(200));
+    });
+}
