@@ -482,9 +482,12 @@ pub struct CrawlStatus {
     pub queued: u64,
     /// Requests leased (in flight or about to be) over all workers.
     pub in_flight: u64,
-    /// Pages done, errors among them (failed fetches, 4xx, 5xx), items.
+    /// Pages done (fetched, or failed to be).
     pub pages: u64,
-    /// Of `pages`, those that failed or answered 4xx/5xx.
+    /// Errors: the pages that failed or answered 4xx/5xx, and the
+    /// requests not fetched because their host's robots.txt could not be
+    /// (`robots_unreachable` records, not counted as pages, as in an
+    /// in-process crawl's summary).
     pub errors: u64,
     /// Items the spiders emitted.
     pub items: u64,

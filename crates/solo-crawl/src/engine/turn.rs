@@ -287,6 +287,9 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
         st.error("robots_unreachable");
         st.counts.broken += 1; // a dead link, for --fail-on-broken
         drop(st);
+        if let Some(r) = &self.remote {
+            r.count(0, 1, 0, 0); // the crawl's status counts it too
+        }
         self.writer.send(Msg::Page(Box::new(record)));
     }
 

@@ -186,6 +186,14 @@ fn an_unreachable_robots_txt_disallows_its_host_for_every_worker() {
         );
     }
     assert_eq!(site.robots_fetches(), [2, 2], "tried twice, once per crawl");
+    // The crawl's status counts each of those records as an error.
+    let st = run(&["status", "--redis", &redis.url(), "--crawl-id", "down"]);
+    let text = String::from_utf8_lossy(&st.stdout);
+    assert!(
+        text.contains(&format!("({} errors)", records.len())),
+        "{} records: {text}",
+        records.len()
+    );
     for p in &site.ports {
         let stored = redis.cmd(&["HGET", "solo:{down}:robots", &format!("127.0.0.1:{p}")]);
         assert!(stored.starts_with("503"), "{stored:?}");
