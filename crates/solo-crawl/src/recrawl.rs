@@ -21,7 +21,7 @@
 //! unconditionally when none of the crawl's WARC files holds its
 //! payload. A `304`
 //! writes the page's record with `not_modified: true`, what the page
-//! said then (`noindex`, `nofollow`, `canonical`) and its links from
+//! said then (`title`, `noindex`, `nofollow`, `canonical`) and its links from
 //! the previous pass; a changed page is fetched and parsed as usual, and
 //! new links on it are crawled. Records describe the pass: a page asked
 //! from the state has no `redirected_from` or `referer` of an earlier
@@ -76,8 +76,10 @@ pub(crate) struct Previous {
     /// requisites when it answers 304.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) requisites: Vec<String>,
-    /// What the page said about itself (its record's `noindex`,
+    /// What the page said about itself (its record's `title`, `noindex`,
     /// `nofollow` and `canonical`): an unchanged page still says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) title: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) noindex: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -128,10 +130,11 @@ pub(crate) fn for_another_url<C>(request: &mut Request<C>) {
     request.set_previous(None);
 }
 
-/// What a page said about itself (`noindex`, `nofollow`, `canonical`, in
+/// What a page said about itself (`title`, `noindex`, `nofollow`, `canonical`, in
 /// `record`), kept with what the next pass knows of it.
 pub(crate) fn remember_page<C>(request: &mut Request<C>, record: &crate::output::PageRecord) {
     if let Some(mut p) = request.take_previous() {
+        p.title = record.title.clone();
         p.noindex = record.noindex;
         p.nofollow = record.nofollow;
         p.canonical = record.canonical.clone();
@@ -146,9 +149,11 @@ pub(crate) fn unchanged_page(
     kept: &mut Previous,
     record: &mut crate::output::PageRecord,
 ) {
+    kept.title = before.title.clone();
     kept.noindex = before.noindex;
     kept.nofollow = before.nofollow;
     kept.canonical = before.canonical.clone();
+    record.title = before.title.clone();
     record.noindex = before.noindex;
     record.nofollow = before.nofollow;
     record.canonical = before.canonical.clone();

@@ -405,7 +405,7 @@ fn moving_site(version: &AtomicUsize, req: &common::blocking::RawRequest) -> (Ve
         ("/b", _) => page("\"b\"", "<title>b</title>"),
         ("/nf", _) => page(
             "\"nf\"",
-            "<meta name=robots content=\"noindex,nofollow\">\
+            "<title>no follow</title><meta name=robots content=\"noindex,nofollow\">\
              <link rel=canonical href=/canon><a href=/x>x</a>",
         ),
         _ => (b"HTTP/1.1 404 X\r\nContent-Length: 0\r\n\r\n".to_vec(), 404),
@@ -469,5 +469,6 @@ fn a_recrawl_pass_describes_itself_redirects_and_unchanged_pages_included() {
     assert_eq!(nf["noindex"], true, "{nf}");
     assert_eq!(nf["nofollow"], true, "{nf}");
     assert_eq!(nf["canonical"], format!("{base}/canon"), "{nf}");
+    assert_eq!(nf["title"], "no follow", "{nf}");
     let _ = std::fs::remove_dir_all(&dir);
 }

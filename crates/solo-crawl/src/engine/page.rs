@@ -351,7 +351,6 @@ async fn page<S: Spider, F: Fetch>(
                     callback_panicked(sh, &mut record, &why);
                 }
                 obey_page(sh, &response, &mut record, &mut out);
-                recrawl::remember_page(&mut request, &record);
                 if let Some(found) = response.scan().filter(|_| cfg.page_requisites) {
                     // Embeds are not links: a nofollow page keeps them.
                     record.requisites = found.requisites.len() as u64;
@@ -384,6 +383,9 @@ async fn page<S: Spider, F: Fetch>(
                     record.truncated.push("links".into());
                     sh.stats.borrow_mut().counts.links_capped += 1;
                 }
+            }
+            if ok {
+                recrawl::remember_page(&mut request, &record);
             }
             let next = match refreshed {
                 Some(next) => hop_to(sh, &request, &mut record, &mut out, f.status, next).await,
