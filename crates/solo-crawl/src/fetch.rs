@@ -43,8 +43,14 @@ pub struct FetchRequest {
     pub headers: Vec<(String, String)>,
     /// The whole exchange, connect to last body byte, must fit in this.
     pub timeout: Duration,
-    /// A body larger than this is an error of kind [`FetchErrorKind::TooLarge`].
+    /// A body larger than this is an error of kind [`FetchErrorKind::TooLarge`]
+    /// (unless [`cut_at_max`](FetchRequest::cut_at_max)).
     pub max_bytes: usize,
+    /// Keep the first `max_bytes` of a longer body and end the exchange
+    /// there (its capture marked truncated for length) instead of
+    /// failing: for a robots.txt, of which RFC 9309 lets a crawler read
+    /// only the first 500 KiB or more.
+    pub cut_at_max: bool,
     /// Charge the body to this budget as it arrives, waiting while it is
     /// spent; the returned body keeps its charge until it is dropped.
     /// `None`: no budget but `max_bytes`.
@@ -71,6 +77,7 @@ impl FetchRequest {
             headers: Vec::new(),
             timeout: Duration::from_secs(30),
             max_bytes: 64 << 20,
+            cut_at_max: false,
             budget: None,
             body: Bytes::new(),
             capture: false,
@@ -599,9 +606,15 @@ async fn exchange(
     waiting: &std::cell::Cell<Option<Instant>>,
     progress: &mut Progress,
 ) -> Result<Fetched, FetchError> {
+    // The body is cut here, not refused by the client, when asked to.
+    let limit = match req.cut_at_max {
+        true => u64::MAX,
+        false => req.max_bytes as u64,
+    };
     let mut builder = client
         .request(req.method.clone(), &req.url)
-        .capture(req.capture);
+        .capture(req.capture)
+        .max_body_size(limit);
     if !req.body.is_empty() {
         builder = builder.body(req.body.clone());
     }
@@ -633,8 +646,8 @@ async fn exchange(
         )));
     }
     // One buffer, sized once when the length is known (no doubling).
-    let expected = resp.content_length().unwrap_or(0);
-    if expected > req.max_bytes as u64 {
+    let expected = resp.content_length().unwrap_or(0).min(req.max_bytes as u64);
+    if resp.content_length() > Some(req.max_bytes as u64) && !req.cut_at_max {
         return Err(with_status(too_large(req.max_bytes)));
     }
     progress.body.reserve_exact(expected as usize);
@@ -643,14 +656,13 @@ async fn exchange(
     // A redirect's body is not the page: one that drips is cut off after
     // a short while (the archive says so), not waited for until the
     // request's timeout fails the redirect.
-    let mut cut = false;
-    match redirect_body_time(status, &headers, req.timeout) {
+    let cut = match redirect_body_time(status, &headers, req.timeout) {
         Some(limit) => match crate::deadline::within(limit, std::pin::pin!(read)).await {
             Some(done) => done.map_err(with_status)?,
-            None => cut = true,
+            None => Some(crate::warc::Truncated::Time),
         },
         None => read.await.map_err(with_status)?,
-    }
+    };
     let elapsed = start.elapsed();
     let mut body = std::mem::take(&mut progress.body);
     if body.capacity() - body.len() > 4096 {
@@ -667,8 +679,8 @@ async fn exchange(
         false => resp.url().clone(),
     };
     let mut capture = capture(resp, date, body.clone());
-    if let (true, Some(c)) = (cut, &mut capture) {
-        c.truncated = Some(crate::warc::Truncated::Time);
+    if let (Some(why), Some(c)) = (cut, &mut capture) {
+        c.truncated = Some(why);
     }
     Ok(Fetched {
         status,
@@ -698,17 +710,22 @@ fn redirect_body_time(
 pub const REDIRECT_BODY_TIME: Duration = Duration::from_secs(1);
 
 /// Reads `resp`'s body into `body`, each chunk charged to `lease` (the
-/// time it waits for the budget noted in `waiting`), up to `max_bytes`.
+/// time it waits for the budget noted in `waiting`), up to `max_bytes`;
+/// `Some(Length)` if it was cut there (`cut_at_max`).
 async fn read_body(
     resp: &mut solo_http::Response,
     req: &FetchRequest,
     body: &mut Vec<u8>,
     lease: &mut Option<Lease>,
     waiting: &std::cell::Cell<Option<Instant>>,
-) -> Result<(), FetchError> {
-    while let Some(chunk) = resp.chunk().await.map_err(fetch_error)? {
-        if body.len().saturating_add(chunk.len()) > req.max_bytes {
+) -> Result<Option<crate::warc::Truncated>, FetchError> {
+    while let Some(mut chunk) = resp.chunk().await.map_err(fetch_error)? {
+        let over = body.len().saturating_add(chunk.len()) > req.max_bytes;
+        if over && !req.cut_at_max {
             return Err(too_large(req.max_bytes));
+        }
+        if over {
+            chunk.truncate(req.max_bytes - body.len());
         }
         if let Some(l) = lease {
             waiting.set(Some(Instant::now()));
@@ -716,8 +733,11 @@ async fn read_body(
             waiting.set(None);
         }
         body.extend_from_slice(&chunk);
+        if over {
+            return Ok(Some(crate::warc::Truncated::Length));
+        }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The error of a body over `max_bytes`.

@@ -273,22 +273,15 @@ impl Collect {
     }
 }
 
-/// The `Sitemap:` lines of a robots.txt (texting_robots collects them).
+/// The `Sitemap:` lines of a robots.txt.
 fn robots_lines(text: &str, base: &Url, max: usize) -> Sitemap {
     let mut c = Collect::new(max);
-    let robot = texting_robots::Robot::new("*", text.as_bytes());
-    let error = match robot {
-        Ok(r) => {
-            for s in &r.sitemaps {
-                if !c.push(base, s, None) {
-                    break;
-                }
-            }
-            None
+    for s in crate::robots::sitemaps(text.as_bytes()) {
+        if !c.push(base, &s, None) {
+            break;
         }
-        Err(e) => Some(format!("robots.txt does not parse: {e}")),
-    };
-    c.done(Kind::Robots, error)
+    }
+    c.done(Kind::Robots, None)
 }
 
 /// A text sitemap: one URL a line.

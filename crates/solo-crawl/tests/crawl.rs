@@ -229,6 +229,40 @@ fn robots_rules_match_escaped_and_plain_spellings_of_a_path() {
     });
 }
 
+/// A robots.txt longer than `--max-bytes` is read as far as RFC 9309
+/// asks (512 KiB here), its rules obeyed; it was refused whole and the
+/// host crawled as if it had none. Past 512 KiB nothing is read.
+#[test]
+fn a_robots_txt_over_max_bytes_is_still_obeyed_up_to_its_limit() {
+    let mut long = String::from("User-agent: *\nDisallow: /secret/\n");
+    while long.len() < 150_000 {
+        long.push_str("# a comment line that makes this robots.txt long\n");
+    }
+    let mut huge = long.clone();
+    while huge.len() < 600 << 10 {
+        huge.push_str("# a comment line that makes this robots.txt long\n");
+    }
+    huge.push_str("Disallow: /p1\n"); // past the limit: not read
+    for (robots, fetched) in [(long, vec!["/", "/p1"]), (huge, vec!["/", "/p1"])] {
+        let robots: &'static str = Box::leak(robots.into_boxed_str());
+        solo::run(async move {
+            let site = start(robots_site(robots)).await;
+            let cfg = Config {
+                obey_robots: true,
+                max_bytes: 100 << 10,
+                ..quick()
+            };
+            let (summary, recs) = crawl_links(vec![site.base.clone()], cfg).await;
+            assert_eq!(site.count("/secret/x"), 0, "{:?}", site.paths());
+            assert_eq!(summary.filtered["robots"], 1);
+            let paths = record_paths(&recs);
+            for p in fetched {
+                assert!(paths.iter().any(|x| x == p), "{paths:?}");
+            }
+        });
+    }
+}
+
 #[test]
 fn missing_robots_allows_all_and_ignore_robots_skips_it() {
     solo::run(async {

@@ -151,6 +151,42 @@ fn a_redirect_to_a_page_already_crawled_does_not_fetch_it_again() {
     });
 }
 
+/// A robots.txt that moved to another host (`example.com` to
+/// `www.example.com`) is followed there and obeyed, as RFC 9309
+/// §2.3.1.2, Google and Python's robotparser do. It was taken for "no
+/// robots.txt" and the host crawled as if it allowed all.
+#[test]
+fn a_robots_txt_moved_to_another_host_is_followed_and_obeyed() {
+    solo::run(async {
+        let other = start_on(
+            "127.0.0.2",
+            routes(vec![(
+                "/robots-canonical.txt",
+                SiteResponse::typed(200, "text/plain", "User-agent: *\nDisallow: /private/\n"),
+            )]),
+        )
+        .await;
+        let moved = other.url("/robots-canonical.txt").to_string();
+        let site = start(move |path: String| {
+            std::future::ready(match path.as_str() {
+                "/robots.txt" => SiteResponse::redirect(301, &moved),
+                "/" => page("root", &["/private/x", "/public"]),
+                _ => page("p", &[]),
+            })
+        })
+        .await;
+        let cfg = Config {
+            obey_robots: true,
+            ..quick()
+        };
+        let (summary, recs) = crawl_links(vec![site.base.clone()], cfg).await;
+        assert_eq!(site.count("/private/x"), 0, "{:?}", site.paths());
+        assert_eq!(record_paths(&recs), ["/", "/public"]);
+        assert_eq!(summary.filtered["robots"], 1);
+        assert_eq!(other.paths(), ["/robots-canonical.txt"]);
+    });
+}
+
 #[test]
 fn an_off_scope_target_is_never_contacted() {
     solo::run(async {
@@ -179,7 +215,9 @@ fn an_off_scope_target_is_never_contacted() {
             ..quick()
         };
         let (summary, recs) = crawl_links(vec![site.base.clone()], cfg).await;
-        assert_eq!(other.paths(), Vec::<String>::new(), "robots.txt included");
+        // Only robots.txt's redirect leaves the scope (RFC 9309
+        // §2.3.1.2 asks for it to be followed across hosts).
+        assert_eq!(other.paths(), ["/x"], "robots.txt's redirect alone");
         assert_eq!(site.count("/denied/x"), 0, "--deny applies too");
         assert_eq!(summary.filtered["filtered"], 1);
         assert_eq!(record_paths(&recs), ["/", "/away", "/deny", "/dns"]);
@@ -200,7 +238,7 @@ fn an_off_scope_target_is_never_contacted() {
             why.contains(&away) && why.contains("offsite") && why.contains("allow its domain"),
             "{why}"
         );
-        assert_eq!(other.paths(), Vec::<String>::new());
+        assert_eq!(other.paths(), ["/x"]);
     });
 }
 

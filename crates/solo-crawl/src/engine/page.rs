@@ -456,10 +456,13 @@ async fn page<S: Spider, F: Fetch>(
 /// Redirects of robots.txt followed (RFC 9309 asks for at least five).
 const ROBOTS_REDIRECTS: usize = 5;
 
-/// Fetches a host's robots.txt. Its redirects are followed only on the
-/// same host (http to https, another path): a host out of the crawl's
-/// scope is never contacted; robots.txt that cannot be reached that way
-/// counts as missing (allow all). A network error, 5xx or 429 asks the
+/// Fetches a host's robots.txt, its first [`MAX_PARSED`] bytes (RFC 9309
+/// §2.5: what is past the limit may be ignored, the rules before it
+/// still apply), whatever `--max-bytes` says. Its redirects are followed
+/// up to five times, to other hosts too (RFC 9309 §2.3.1.2: `example.com`
+/// to `www.example.com` is common), for robots.txt alone; a hop the crawl
+/// refuses (the address guard) counts as unreachable, as the rules of a
+/// host cannot be read there. A network error, 5xx or 429 asks the
 /// loop for another attempt (`tries` so far) after the crawl's backoff or
 /// the answer's Retry-After, while `max_retries` allows; then the rules
 /// say robots.txt is unreachable (`Config::robots_unreachable`).
@@ -488,10 +491,22 @@ pub(super) async fn robots_task<S: Spider, F: Fetch>(
         }
     }
     let asked = url.as_str().to_owned();
+    let home = url.host_str().map(str::to_owned);
     let can_retry = tries < cfg.max_retries;
+    // One byte past the limit: a line cut there is not read in part.
+    let wire = || Wire {
+        cut_at: Some(MAX_PARSED + 1),
+        ..Wire::default()
+    };
     let (status, body, failure) = loop {
-        let f = match download(&sh, &url, None, Wire::default()).await {
+        let f = match download(&sh, &url, None, wire()).await {
             Ok((f, _)) => f,
+            Err(e) if !server_or_network(e.kind) && url.host_str() != home.as_deref() => {
+                // A hop to another host refused on our side: the host's
+                // rules cannot be had there (not: there are none).
+                let why = redact_text(&e.to_string()).into_owned();
+                break (None, bytes::Bytes::new(), Some(why));
+            }
             Err(e) if !server_or_network(e.kind) => {
                 // Refused on our side (the address guard, a redirect not
                 // followed, over --max-bytes): as if it had none; its
@@ -522,7 +537,7 @@ pub(super) async fn robots_task<S: Spider, F: Fetch>(
         }
         if redirect::is_redirect(f.status) && hops < ROBOTS_REDIRECTS {
             let to = redirect::target(&f.final_url, f.header("location")).ok();
-            if let Some(to) = to.filter(|t| t.host_str() == url.host_str() && *t != url) {
+            if let Some(to) = to.filter(|t| *t != url) {
                 hops += 1;
                 url = to;
                 continue;
@@ -768,6 +783,9 @@ struct Wire<'a> {
     cookies: &'a [(String, String)],
     /// Another attempt follows a retryable failure (`--retries` left).
     retry_left: bool,
+    /// Keep the first this many bytes of the body and end the exchange
+    /// there, not `--max-bytes` (robots.txt).
+    cut_at: Option<usize>,
 }
 
 impl<'a> Wire<'a> {
@@ -782,6 +800,7 @@ impl<'a> Wire<'a> {
             jar_id: x.cookie_jar.as_deref(),
             cookies: &x.cookies,
             retry_left: r.retries < sh.config.max_retries,
+            cut_at: None,
         }
     }
 }
@@ -834,7 +853,8 @@ async fn download<S: Spider, F: Fetch>(
         url: url.clone(),
         headers,
         timeout: wire.timeout.unwrap_or(cfg.timeout),
-        max_bytes: cfg.max_bytes,
+        max_bytes: wire.cut_at.unwrap_or(cfg.max_bytes),
+        cut_at_max: wire.cut_at.is_some(),
         budget: Some(sh.budget.clone()),
         body: wire.body,
         capture: sh.archive.is_some(),

@@ -1,8 +1,8 @@
 //! robots.txt: what a host lets the crawler fetch, and how often.
 //!
-//! Owns: turning a robots.txt response into [`RobotsRules`] (parsed with
-//! `texting_robots` for the crawler's agent name) — a 2xx body is parsed
-//! (unparsable counts as allow-all), a 4xx but 429 (no robots.txt) allows
+//! Owns: turning a robots.txt response into [`RobotsRules`] (parsed by
+//! `rules` for the crawler's agent name, its first [`MAX_PARSED`] bytes)
+//! — a 2xx body is parsed, a 4xx but 429 (no robots.txt) allows
 //! all, and a robots.txt that could not be had (a network error, a 5xx or
 //! 429 after the engine's retries) disallows all (RFC 9309 §2.3.1.4), or
 //! allows all as in Scrapy with [`RobotsUnreachable::Allow`] — and
@@ -13,17 +13,21 @@
 //! each request of the host. Must not: fetch (the engine fetches
 //! `/robots.txt` once per host before its first page).
 
+mod rules;
+
 use std::borrow::Cow;
 use std::time::Duration;
 
-use texting_robots::Robot;
 use url::{Position, Url};
+
+use rules::Rules;
+pub use rules::{sitemaps, MAX_PARSED};
 
 use crate::config::RobotsUnreachable;
 
 /// A host's robots.txt rules.
 pub struct RobotsRules {
-    robot: Option<Robot>,
+    robot: Option<Rules>,
     /// robots.txt could not be had (why): every URL is disallowed.
     unreachable: Option<String>,
 }
@@ -70,7 +74,7 @@ impl RobotsRules {
     ) -> RobotsRules {
         match status {
             Some(200..=299) => RobotsRules {
-                robot: Robot::new(agent, &comparison_form(body)).ok(),
+                robot: Some(rules::parse(agent, body)),
                 unreachable: None,
             },
             Some(s) if !unreachable_status(s) => RobotsRules::allow_all(),
@@ -117,9 +121,9 @@ impl RobotsRules {
             return false;
         }
         self.robot.as_ref().is_none_or(|r| {
-            let target =
-                comparison_form(url[Position::BeforePath..Position::AfterQuery].as_bytes());
-            r.allowed(&String::from_utf8_lossy(&target))
+            r.allowed(&comparison_form(
+                url[Position::BeforePath..Position::AfterQuery].as_bytes(),
+            ))
         })
     }
 
@@ -127,7 +131,7 @@ impl RobotsRules {
     /// larger one, infinite included (`1e300` and `inf` parse as such),
     /// asks for the most politeness and gets the cap. None for zero.
     pub fn crawl_delay(&self) -> Option<Duration> {
-        let d = self.robot.as_ref()?.delay?;
+        let d = self.robot.as_ref()?.delay()?;
         (d > 0.0).then(|| {
             Duration::try_from_secs_f32(d).map_or(MAX_CRAWL_DELAY, |d| d.min(MAX_CRAWL_DELAY))
         })
