@@ -172,8 +172,14 @@ pub struct Config {
     /// helper thread ([`solo::to_thread`]), so a huge page does not stall
     /// the loop (and the timers of the other requests) while it is read.
     pub parse_off_loop_bytes: usize,
-    /// The `User-Agent` header; its first word is the robots.txt agent.
+    /// The `User-Agent` header; the robots.txt agent is taken from it
+    /// (see [`robots_agent`](Config::robots_agent)).
     pub user_agent: String,
+    /// The product token robots.txt groups (`User-agent: NAME`) and
+    /// `<meta name="NAME">` are matched by, as Scrapy's
+    /// `ROBOTSTXT_USER_AGENT`; `None`: the User-Agent's own
+    /// ([`agent_name`](Config::agent_name)).
+    pub robots_agent: Option<String>,
     /// Headers sent with every request, after the crawl's `User-Agent`,
     /// `Accept` and `Referer` (replacing one of the same name; a
     /// request's own headers win). Credentials (`Authorization`,
@@ -395,6 +401,7 @@ impl Default for Config {
             max_links_per_page: 10_000,
             parse_off_loop_bytes: 256 << 10,
             user_agent: concat!("solo-crawl/", env!("CARGO_PKG_VERSION")).to_owned(),
+            robots_agent: None,
             headers: Vec::new(),
             proxy: None,
             proxy_from_env: true,
@@ -435,6 +442,26 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The robots.txt agent of the crawl: [`robots_agent`](Config::robots_agent)
+    /// when set, else the User-Agent's product token — its first word
+    /// without the version, or the bot named after `compatible;` in the
+    /// form most bots use.
+    ///
+    /// ```
+    /// let mut cfg = solo_crawl::Config::default();
+    /// assert_eq!(cfg.agent_name(), "solo-crawl");
+    /// cfg.user_agent = "Mozilla/5.0 (compatible; MyBot/1.0; +https://example.com/bot)".into();
+    /// assert_eq!(cfg.agent_name(), "MyBot");
+    /// cfg.robots_agent = Some("OtherBot".into());
+    /// assert_eq!(cfg.agent_name(), "OtherBot");
+    /// ```
+    pub fn agent_name(&self) -> String {
+        match &self.robots_agent {
+            Some(name) => name.clone(),
+            None => crate::robots::agent_name(&self.user_agent),
+        }
+    }
+
     /// Checks that every value is in its range, so the crawl cannot panic
     /// or wait forever on one; the first bad value, named, with its range.
     /// [`Crawler::run`](crate::Crawler::run) calls it first.
@@ -461,6 +488,10 @@ impl Config {
             }
         };
         positive("concurrency", self.concurrency)?;
+        if let Some(name) = &self.robots_agent {
+            crate::robots::check_agent(name)
+                .map_err(|why| format!("Config::robots_agent: {why}"))?;
+        }
         if let Some(t) = self.max_time {
             if t.is_zero() || t > Duration::from_secs(365 * 86_400) {
                 return Err(format!(

@@ -576,6 +576,13 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         }
         cfg.user_agent = ua.clone();
     }
+    if let Some(name) = &a.robots_agent {
+        cfg.robots_agent = Some(name.clone());
+        if let Err(why) = cfg.validate() {
+            let why = why.replace("Config::robots_agent", "--robots-agent");
+            return Err(Usage(why));
+        }
+    }
     cfg.headers = Vec::new();
     for h in &a.header {
         match h.strip_prefix('@') {

@@ -222,9 +222,15 @@ pub struct CrawlSettings {
     /// as a formula, and control characters become U+FFFD.
     #[arg(long)]
     pub csv_raw: bool,
-    /// The User-Agent header (its first word is the robots.txt agent).
+    /// The User-Agent header (the robots.txt agent is its first word,
+    /// or the bot named after "compatible;" in a Mozilla/5.0 one).
     #[arg(long)]
     pub user_agent: Option<String>,
+    /// The robots.txt agent: the product token its User-agent groups and
+    /// <meta name="..."> are matched by (letters, - and _), when it is
+    /// not the User-Agent's (Scrapy's ROBOTSTXT_USER_AGENT).
+    #[arg(long, value_name = "NAME")]
+    pub robots_agent: Option<String>,
     /// Send this header with every request, "Name: value" (repeatable;
     /// like wget --header, Scrapy's DEFAULT_REQUEST_HEADERS). Credentials
     /// (Authorization, Proxy-Authorization, Cookie, and API keys and
@@ -437,6 +443,7 @@ pub const MEANING: &[&str] = &[
     "max-redirects",
     "max-links-per-page",
     "user-agent",
+    "robots-agent",
     "allow-network",
     "deny-network",
     "allow-private-networks",

@@ -196,6 +196,33 @@ fn robots_disallow_and_crawl_delay_are_obeyed() {
     });
 }
 
+/// The robots.txt agent of a browser-like User-Agent is the bot it
+/// names after `compatible;` (it was `Mozilla`, so the site's group for
+/// the bot was never applied), and `Config::robots_agent`
+/// (`--robots-agent`) names another (Scrapy's `ROBOTSTXT_USER_AGENT`).
+#[test]
+fn the_robots_agent_is_the_bot_the_user_agent_names_or_the_one_given() {
+    let robots = "User-agent: MyBot\nDisallow: /secret\n\nUser-agent: *\nDisallow: /p1\n";
+    let ua = "Mozilla/5.0 (compatible; MyBot/1.0; +https://example.com/bot)";
+    for (agent, skipped, fetched) in [
+        (None, "/secret/x", "/p1"),
+        (Some("OtherBot"), "/p1", "/secret/x"),
+    ] {
+        solo::run(async move {
+            let site = start(robots_site(robots)).await;
+            let cfg = Config {
+                obey_robots: true,
+                user_agent: ua.into(),
+                robots_agent: agent.map(str::to_owned),
+                ..quick()
+            };
+            crawl_links(vec![site.base.clone()], cfg).await;
+            assert_eq!(site.count(skipped), 0, "{agent:?}: {:?}", site.paths());
+            assert_eq!(site.count(fetched), 1, "{agent:?}: {:?}", site.paths());
+        });
+    }
+}
+
 /// RFC 9309 §2.2.2: `/%7Ejoe` and `/~joe` are one path to robots.txt,
 /// whichever side spells it escaped and in whatever hex case.
 #[test]

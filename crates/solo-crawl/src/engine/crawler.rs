@@ -291,7 +291,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             config,
             stats: Rc::new(RefCell::new(Stats::default())),
             tx,
-            agent: agent_name(&agent_cfg.user_agent),
+            agent: agent_cfg.agent_name(),
             sitemap_urls: Cell::new(0),
             sessions: sessions.clone(),
             robots_share,

@@ -55,7 +55,7 @@ use crate::redirect;
 use crate::redis_frontier::{self, FrontierBackend, Leased, Remote, Robots, RobotsShare};
 use crate::request::Request;
 use crate::response::Response;
-use crate::robots::{agent_name, unreachable_status, RobotsRules, MAX_PARSED};
+use crate::robots::{unreachable_status, RobotsRules, MAX_PARSED};
 use crate::secrets::{redact_text, redact_url, referer as referer_for};
 use crate::session::{self, Sessions};
 use crate::sink::{Archive, Msg, Writer};

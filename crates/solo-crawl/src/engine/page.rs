@@ -473,7 +473,7 @@ pub(super) async fn robots_task<S: Spider, F: Fetch>(
     tries: u32,
 ) {
     let cfg = &sh.config;
-    let agent = agent_name(&cfg.user_agent);
+    let agent = cfg.agent_name();
     let mut url = url;
     let mut hops = 0;
     let key = host_key(&url);

@@ -193,10 +193,38 @@ fn is_unreserved(b: u8) -> bool {
 }
 
 /// The robots.txt agent name of a User-Agent: its first word, without the
-/// version (`solo-crawl/0.1 (+url)` → `solo-crawl`).
+/// version (`solo-crawl/0.1 (+url)` → `solo-crawl`), or the bot a
+/// browser-like one names after `compatible;` (`Mozilla/5.0 (compatible;
+/// MyBot/1.0; +url)` → `MyBot`, as Googlebot's and Bingbot's are written).
 pub fn agent_name(user_agent: &str) -> String {
     let first = user_agent.split_whitespace().next().unwrap_or("*");
-    first.split('/').next().unwrap_or("*").to_owned()
+    let first = first.split('/').next().unwrap_or("*");
+    if first.eq_ignore_ascii_case("mozilla") {
+        let lower = user_agent.to_ascii_lowercase();
+        if let Some(at) = lower.find("compatible;") {
+            let rest = user_agent[at + "compatible;".len()..].trim_start();
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+                .unwrap_or(rest.len());
+            let token = &rest[..end];
+            if !token.is_empty() && !token.eq_ignore_ascii_case("msie") {
+                return token.to_owned();
+            }
+        }
+    }
+    first.to_owned()
+}
+
+/// Whether `name` can be a robots.txt product token (RFC 9309 §2.2.1:
+/// letters, `-` and `_`), or why not.
+pub fn check_agent(name: &str) -> Result<(), String> {
+    let ok = |c: char| c.is_ascii_alphabetic() || c == '-' || c == '_';
+    match name.is_empty() || !name.chars().all(ok) {
+        true => Err(format!(
+            "{name:?} is not a robots.txt product token (letters, - and _ only, as in User-agent: MyBot)"
+        )),
+        false => Ok(()),
+    }
 }
 
 /// The examples that were this module's doctests, run as unit tests
@@ -266,6 +294,39 @@ mod examples {
         assert!(solo_crawl::robots::RobotsRules::allow_all()
             .crawl_delay()
             .is_none());
+    }
+
+    #[test]
+    fn the_agent_of_a_browser_like_user_agent_is_the_bot_it_names() {
+        use super::{agent_name, check_agent};
+        let cases = [
+            (
+                "Mozilla/5.0 (compatible; MyBot/1.0; +https://x.test/bot)",
+                "MyBot",
+            ),
+            (
+                "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+                "Googlebot",
+            ),
+            ("Mozilla/5.0 (compatible;MyBot)", "MyBot"),
+            (
+                "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)",
+                "Mozilla",
+            ),
+            ("Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", "Mozilla"),
+            ("mybot/3", "mybot"),
+            ("", "*"),
+        ];
+        for (ua, agent) in cases {
+            assert_eq!(agent_name(ua), agent, "{ua}");
+        }
+        assert!(
+            check_agent("My_Bot-2x").is_err(),
+            "digits are not in a token"
+        );
+        assert!(check_agent("My_Bot-x").is_ok());
+        assert!(check_agent("").is_err());
+        assert!(check_agent("My Bot").is_err());
     }
 
     #[test]
