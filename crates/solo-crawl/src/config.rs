@@ -145,6 +145,11 @@ pub struct Config {
     /// [`RobotsUnreachable::Allow`] crawls them as
     /// if there were no robots.txt (Scrapy's behaviour).
     pub robots_unreachable: RobotsUnreachable,
+    /// How long a host's robots.txt is obeyed before it is fetched again
+    /// (RFC 9309 §2.4: a crawler should not use one for more than 24
+    /// hours); one that could not be fetched is asked again after an
+    /// hour at most (`frontier::UNREACHABLE_ROBOTS_AGE`). Default 24 h.
+    pub robots_max_age: Duration,
     /// One request must finish within this (each redirect hop is a
     /// request of its own).
     pub timeout: Duration,
@@ -395,6 +400,7 @@ impl Default for Config {
             deny: Vec::new(),
             obey_robots: true,
             robots_unreachable: RobotsUnreachable::Disallow,
+            robots_max_age: Duration::from_secs(86_400),
             timeout: Duration::from_secs(30),
             max_bytes: 64 << 20,
             max_buffered: 256 << 20,
@@ -488,6 +494,13 @@ impl Config {
             }
         };
         positive("concurrency", self.concurrency)?;
+        if self.robots_max_age.is_zero() || self.robots_max_age > Duration::from_secs(365 * 86_400)
+        {
+            return Err(format!(
+                "Config::robots_max_age must be more than 0 and at most a year, not {:?}",
+                self.robots_max_age
+            ));
+        }
         if let Some(name) = &self.robots_agent {
             crate::robots::check_agent(name)
                 .map_err(|why| format!("Config::robots_agent: {why}"))?;

@@ -211,8 +211,16 @@ impl Address {
 enum RobotsState {
     Unknown,
     Fetching,
-    Ready(RobotsRules),
+    /// The rules, until this instant (then robots.txt is fetched again;
+    /// `None`: for the whole crawl).
+    Ready(RobotsRules, Option<Instant>),
 }
+
+/// How long a robots.txt that could not be fetched keeps its host's pages
+/// from being fetched before it is asked again (at most
+/// `Config::robots_max_age`): a server's passing trouble does not close
+/// the host for the rest of a long crawl.
+pub const UNREACHABLE_ROBOTS_AGE: Duration = Duration::from_secs(3600);
 
 struct Host<C> {
     origin: Url,
@@ -304,6 +312,8 @@ pub struct Frontier<C> {
     allow: Vec<Regex>,
     deny: Vec<Regex>,
     obey_robots: bool,
+    /// How long a host's robots.txt rules are kept (`Config::robots_max_age`).
+    robots_max_age: Duration,
     /// The per-IP groups, with a per-IP limit.
     per_ip: Option<PerIp>,
 
@@ -389,6 +399,7 @@ impl<C> Frontier<C> {
             allow: config.allow.clone(),
             deny: config.deny.clone(),
             obey_robots: config.obey_robots,
+            robots_max_age: config.robots_max_age,
             per_ip: config.per_ip.map(PerIp::new),
             seen: Seen::new(config.depth_limit.is_some()),
             hosts: Vec::new(),
@@ -740,7 +751,7 @@ impl<C> Frontier<C> {
             robots: if self.obey_robots {
                 RobotsState::Unknown
             } else {
-                RobotsState::Ready(RobotsRules::allow_all())
+                RobotsState::Ready(RobotsRules::allow_all(), None)
             },
             robots_tries: 0,
             address: match self.per_ip {
@@ -822,6 +833,13 @@ impl<C> Frontier<C> {
                     continue;
                 }
             }
+            if let RobotsState::Ready(_, Some(until)) = hs.robots {
+                if now >= until {
+                    // Kept long enough (RFC 9309 §2.4): asked again.
+                    hs.robots = RobotsState::Unknown;
+                    hs.robots_tries = 0;
+                }
+            }
             if matches!(hs.robots, RobotsState::Unknown) {
                 let committed = self.dispatched + self.robots_fetching;
                 if self.max_pages.is_some_and(|m| committed >= m) {
@@ -853,7 +871,7 @@ impl<C> Frontier<C> {
                 self.reschedule(host, Some(now));
                 continue;
             }
-            if let RobotsState::Ready(rules) = &hs.robots {
+            if let RobotsState::Ready(rules, _) = &hs.robots {
                 if !rules.allowed(&entry.request.url) {
                     let url = crate::secrets::redact_url(&entry.request.url);
                     let unreachable = rules.unreachable().map(str::to_owned);
@@ -979,7 +997,11 @@ impl<C> Frontier<C> {
     pub fn robots_done(&mut self, host: HostId, rules: RobotsRules, now: Instant) {
         let hs = &mut self.hosts[host.0];
         hs.crawl_delay = rules.crawl_delay().unwrap_or(Duration::ZERO);
-        hs.robots = RobotsState::Ready(rules);
+        let keep = match rules.unreachable() {
+            Some(_) => self.robots_max_age.min(UNREACHABLE_ROBOTS_AGE),
+            None => self.robots_max_age,
+        };
+        hs.robots = RobotsState::Ready(rules, now.checked_add(keep));
         self.complete(host, now);
         self.robots_fetching = self.robots_fetching.saturating_sub(1);
         self.wake_budget_parked(now);

@@ -496,6 +496,7 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         deny: regexes(&a.deny, "deny")?,
         obey_robots: !a.ignore_robots,
         robots_unreachable: a.robots_unreachable,
+        robots_max_age: a.robots_max_age.unwrap_or(Config::default().robots_max_age),
         timeout: Duration::from_secs_f64(a.timeout),
         max_bytes: a.max_bytes,
         max_redirects: a.max_redirects,

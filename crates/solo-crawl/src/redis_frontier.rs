@@ -982,6 +982,9 @@ pub(crate) struct RobotsShare {
     /// How long a worker's claim to fetch a robots.txt lasts (then
     /// another worker may claim it).
     patience: Duration,
+    /// How long a stored answer is used (`Config::robots_max_age`; less
+    /// for one that says robots.txt was unreachable).
+    max_age: Duration,
 }
 
 /// What [`RobotsShare::claim`] found.
@@ -993,11 +996,17 @@ pub(crate) enum Robots {
 }
 
 impl RobotsShare {
-    pub(crate) fn new(link: Link, prefix: String, patience: Duration) -> RobotsShare {
+    pub(crate) fn new(
+        link: Link,
+        prefix: String,
+        patience: Duration,
+        max_age: Duration,
+    ) -> RobotsShare {
         RobotsShare {
             link: solo::sync::Mutex::new(Some(link)),
             prefix,
             patience,
+            max_age,
         }
     }
 
@@ -1023,8 +1032,11 @@ impl RobotsShare {
         let deadline = solo::time::now() + 2 * self.patience;
         loop {
             let h = host.to_owned();
-            let claim = self.patience;
-            match self.call(move |l, p| l.robots_claim(p, &h, claim)).await {
+            let (claim, ages) = (self.patience, self.ages());
+            match self
+                .call(move |l, p| l.robots_claim(p, &h, claim, ages))
+                .await
+            {
                 Some(Some((u16::MAX, _))) if solo::time::now() < deadline => {
                     solo::sleep(Duration::from_millis(50)).await;
                 }
@@ -1036,11 +1048,18 @@ impl RobotsShare {
         }
     }
 
+    /// How long a stored answer is used: a robots.txt, and one that was
+    /// unreachable.
+    fn ages(&self) -> (Duration, Duration) {
+        let unreachable = self.max_age.min(crate::frontier::UNREACHABLE_ROBOTS_AGE);
+        (self.max_age, unreachable)
+    }
+
     /// Stores what this worker fetched for `host` (a failure is ignored:
     /// the others then wait for it, then fetch it themselves).
     pub(crate) async fn store(&self, host: &str, status: Option<u16>, body: &[u8]) {
-        // robots.txt parsers read 500 KiB at most.
-        let body = body[..body.len().min(512 << 10)].to_vec();
+        // What the parser reads, and the byte that says it was cut.
+        let body = body[..body.len().min(crate::robots::MAX_PARSED + 1)].to_vec();
         let h = host.to_owned();
         self.call(move |l, p| l.robots_store(p, &h, status.unwrap_or(0), &body))
             .await;

@@ -287,19 +287,25 @@ impl Link {
         prefix: &str,
         host: &str,
         claim: Duration,
+        (max_age, unreachable_age): (Duration, Duration),
     ) -> Result<Option<(u16, Vec<u8>)>, RedisError> {
         self.with(|con, _| {
             let v: Option<Vec<u8>> = redis::cmd("HGET")
                 .arg(format!("{prefix}robots"))
                 .arg(host)
                 .query(con)?;
-            if let Some(v) = v {
-                let nl = v.iter().position(|&b| b == b'\n').unwrap_or(v.len());
-                let status = std::str::from_utf8(&v[..nl])
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
-                return Ok(Some((status, v.get(nl + 1..).unwrap_or_default().to_vec())));
+            let stored = v.map(|v| read_robots(&v));
+            let stale = stored.as_ref().is_some_and(|(status, at, _)| {
+                let age = match *status == 0 || crate::robots::unreachable_status(*status) {
+                    true => unreachable_age,
+                    false => max_age,
+                };
+                at.is_some_and(|at| {
+                    crate::recrawl::now_secs().saturating_sub(at) >= age.as_secs() as i64
+                })
+            });
+            if let (Some((status, _, body)), false) = (&stored, stale) {
+                return Ok(Some((*status, body.clone())));
             }
             let got: Option<String> = redis::cmd("SET")
                 .arg(format!("{prefix}robots-claim:{host}"))
@@ -308,15 +314,17 @@ impl Link {
                 .arg("PX")
                 .arg(claim.as_millis().max(1) as u64)
                 .query(con)?;
-            Ok(if got.is_some() {
-                None
-            } else {
-                Some((u16::MAX, Vec::new()))
+            Ok(match (got, stored) {
+                (Some(_), _) => None,
+                // Another worker fetches it again: the old answer meanwhile.
+                (None, Some((status, _, body))) => Some((status, body)),
+                (None, None) => Some((u16::MAX, Vec::new())),
             })
         })
     }
 
-    /// Stores the robots.txt answer of `host` (status 0: the fetch failed).
+    /// Stores the robots.txt answer of `host` (status 0: the fetch
+    /// failed), with the time it was had.
     pub(crate) fn robots_store(
         &mut self,
         prefix: &str,
@@ -324,7 +332,7 @@ impl Link {
         status: u16,
         body: &[u8],
     ) -> Result<(), RedisError> {
-        let mut v = format!("{status}\n").into_bytes();
+        let mut v = format!("{status} {}\n", crate::recrawl::now_secs()).into_bytes();
         v.extend_from_slice(body);
         self.with(|con, _| {
             redis::cmd("HSET")
@@ -694,6 +702,17 @@ impl std::fmt::Display for CrawlStatus {
         }
         Ok(())
     }
+}
+
+/// A stored robots.txt answer: `STATUS[ UNIX_SECONDS]\nBODY` (the time
+/// is missing in answers stored before it was kept: used for good).
+fn read_robots(v: &[u8]) -> (u16, Option<i64>, Vec<u8>) {
+    let nl = v.iter().position(|&b| b == b'\n').unwrap_or(v.len());
+    let head = std::str::from_utf8(&v[..nl]).unwrap_or_default();
+    let mut words = head.split(' ');
+    let status = words.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let at = words.next().and_then(|s| s.parse().ok());
+    (status, at, v.get(nl + 1..).unwrap_or_default().to_vec())
 }
 
 #[cfg(test)]

@@ -123,6 +123,16 @@ pub struct CrawlSettings {
     /// there were no robots.txt (Scrapy's behaviour).
     #[arg(long, value_enum, default_value_t = crate::RobotsUnreachable::Disallow, value_name = "WHAT")]
     pub robots_unreachable: crate::RobotsUnreachable,
+    /// How long a host's robots.txt is obeyed before it is fetched again
+    /// (RFC 9309: at most 24 hours; e.g. 12h, 30m): for crawls that run
+    /// longer. One that could not be fetched is asked again after an hour
+    /// at most. [default: 24h]
+    #[arg(long, value_name = "AGE", value_parser = crate::recrawl::parse_age)]
+    #[serde(
+        serialize_with = "age_as_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub robots_max_age: Option<std::time::Duration>,
     /// Do not follow links marked rel="nofollow" (followed by default;
     /// a page whose <meta name="robots"> or X-Robots-Tag says nofollow
     /// has none of its links followed unless --ignore-robots).

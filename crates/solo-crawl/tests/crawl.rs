@@ -341,6 +341,53 @@ fn flaky_robots(
     }
 }
 
+/// A host's robots.txt is fetched again once `Config::robots_max_age`
+/// has passed (RFC 9309 §2.4: not kept for more than 24 hours): a long
+/// crawl obeys what the site says now. Here it first disallows `/late/`,
+/// then allows it; the link to `/late/x` comes from a slow page.
+#[test]
+fn robots_txt_is_fetched_again_after_its_max_age() {
+    for (max_age, late_fetched, robots_fetches) in [
+        (Duration::from_millis(200), 1, 2),
+        (Duration::from_secs(86_400), 0, 1),
+    ] {
+        solo::run(async move {
+            let asked = Rc::new(std::cell::Cell::new(0));
+            let count = asked.clone();
+            let site = start(move |path: String| {
+                let asked = asked.clone();
+                Box::pin(async move {
+                    match path.as_str() {
+                        "/robots.txt" => {
+                            asked.set(asked.get() + 1);
+                            let rules = match asked.get() {
+                                1 => "User-agent: *\nDisallow: /late/\n",
+                                _ => "User-agent: *\nDisallow:\n",
+                            };
+                            SiteResponse::typed(200, "text/plain", rules)
+                        }
+                        "/" => page("root", &["/wait"]),
+                        "/wait" => {
+                            solo::sleep(Duration::from_millis(500)).await;
+                            page("wait", &["/late/x"])
+                        }
+                        _ => page("p", &[]),
+                    }
+                })
+            })
+            .await;
+            let cfg = Config {
+                obey_robots: true,
+                robots_max_age: max_age,
+                ..quick()
+            };
+            crawl_links(vec![site.base.clone()], cfg).await;
+            assert_eq!(site.count("/late/x"), late_fetched, "{:?}", site.paths());
+            assert_eq!(count.get(), robots_fetches, "{max_age:?}");
+        });
+    }
+}
+
 /// RFC 9309 §2.3.1.4: a robots.txt that answers 5xx or 429, or not at
 /// all, is retried like a page; if it never comes, nothing of the host is
 /// fetched (the start URL's failure says why), unless

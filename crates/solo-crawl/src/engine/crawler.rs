@@ -198,6 +198,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                     link,
                     crate::redis_link::prefix(&r.crawl_id),
                     patience,
+                    config.robots_max_age,
                 ))
             }
             _ => None,

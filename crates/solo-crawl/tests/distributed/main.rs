@@ -200,6 +200,49 @@ fn an_unreachable_robots_txt_disallows_its_host_for_every_worker() {
     }
 }
 
+/// A robots.txt answer stored in Redis longer ago than `--robots-max-age`
+/// is fetched again by the worker that needs it (RFC 9309 §2.4), not
+/// obeyed for the rest of the crawl; one stored without its time (by an
+/// older version) is used as it is.
+#[test]
+fn a_stored_robots_txt_older_than_its_max_age_is_fetched_again() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(2, 5, Duration::from_millis(2));
+    let dir = TempDir::new("robots-age");
+    let redis = Redis::start();
+    let key = "solo:{aged}:robots";
+    let disallow = "User-agent: *\nDisallow: /\n";
+    let host = |i: usize| format!("127.0.0.1:{}", site.ports[i]);
+    // Stored in 1970: stale. Stored without a time: kept.
+    redis.cmd(&["HSET", key, &host(0), &format!("200 1000\n{disallow}")]);
+    redis.cmd(&["HSET", key, &host(1), &format!("200\n{disallow}")]);
+    let out = dir.path("w.jsonl");
+    let child = spawn(&shared(&site, &redis, "aged", &out, &[]));
+    let (code, err) = wait(child, LIMIT);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(code.is_some(), "{err}");
+    assert_eq!(site.robots_fetches(), [1, 0], "the stale one only");
+    let fetched: BTreeSet<String> = urls(&out).into_iter().collect();
+    let first = format!("http://{}/", host(0));
+    let second = format!("http://{}/", host(1));
+    assert!(site
+        .all()
+        .iter()
+        .filter(|u| u.starts_with(&first))
+        .all(|u| fetched.contains(u)));
+    let records = std::fs::read_to_string(&out).unwrap();
+    for line in records.lines().filter(|l| l.contains(&second)) {
+        assert!(line.contains("\"status\":null"), "{line}");
+    }
+    let stored = redis.cmd(&["HGET", key, &host(0)]);
+    assert!(
+        stored.starts_with("404 "),
+        "stored again with its time: {stored:?}"
+    );
+}
+
 /// Waits until the files in `outs` hold `n` records together.
 fn await_lines(outs: &[std::path::PathBuf], n: usize) {
     let deadline = std::time::Instant::now() + LIMIT;
