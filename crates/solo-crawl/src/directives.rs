@@ -1,14 +1,51 @@
 //! What a page says about crawling it: `<meta name="robots">`, the
-//! `X-Robots-Tag` header, and `<meta http-equiv="refresh">`.
+//! `X-Robots-Tag` header, `<meta http-equiv="refresh">`, and the
+//! canonical URL a `Link` header gives.
 //!
 //! Owns: reading those values into [`Directives`] (`noindex`,
 //! `nofollow`; `none` is both) for the crawler's agent name — a meta
 //! named `robots` or the agent (e.g. `solo-crawl`), a header value
 //! `noindex` or `solo-crawl: noindex` — and a refresh's delay and
-//! target ([`Refresh`]). Must not: act on them (the engine drops the
+//! target ([`Refresh`]), the `rel="canonical"` target of `Link` headers
+//! ([`link_canonical`], as a PDF or an image gives its canonical URL).
+//! Must not: act on them (the engine drops the
 //! links of a `nofollow` page, records `noindex`, and sends a refresh's
 //! target to the frontier as a redirect), or scan the HTML (the
 //! [`links`](crate::links) scan collects the raw values).
+
+/// The first `rel="canonical"` target of the `Link` headers (RFC 8288:
+/// `<URL>; rel="canonical"`, several links a header), resolved against
+/// `base`; http(s) only.
+pub fn link_canonical(headers: &[(String, String)], base: &url::Url) -> Option<url::Url> {
+    headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("link"))
+        .flat_map(|(_, v)| links_of(v))
+        .find(|(_, params)| {
+            params.split(';').any(|p| {
+                let Some((name, value)) = p.split_once('=') else {
+                    return false;
+                };
+                let value = value.trim().trim_matches('"');
+                name.trim().eq_ignore_ascii_case("rel")
+                    && value
+                        .split_ascii_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case("canonical"))
+            })
+        })
+        .and_then(|(target, _)| base.join(target.trim()).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// The links of one `Link` value: each `<target>` with the parameters
+/// after it (up to the next `<`, so a comma inside a quoted parameter or
+/// the target does not split it).
+fn links_of(value: &str) -> impl Iterator<Item = (&str, &str)> {
+    value.split('<').skip(1).filter_map(|part| {
+        let (target, params) = part.split_once('>')?;
+        Some((target, params))
+    })
+}
 
 /// `noindex` and `nofollow`, as a page asked for them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -324,5 +361,44 @@ mod refresh {
         // Any other start: a leading quote is still removed.
         assert_eq!(parsed("0; '/x'"), to(0.0, "/x"));
         assert_eq!(parsed("0; é"), to(0.0, "é"));
+    }
+}
+
+#[cfg(test)]
+mod link_header {
+    use super::link_canonical;
+
+    fn canonical(values: &[&str]) -> Option<String> {
+        let base = url::Url::parse("http://a.test/doc.pdf").unwrap();
+        let headers: Vec<(String, String)> = values
+            .iter()
+            .map(|v| ("Link".to_owned(), (*v).to_owned()))
+            .collect();
+        link_canonical(&headers, &base).map(String::from)
+    }
+
+    #[test]
+    fn the_canonical_link_of_the_headers() {
+        let both = r#"</style.css>; rel=preload, </docs/doc.html>; rel="Canonical""#;
+        assert_eq!(
+            canonical(&[both]).as_deref(),
+            Some("http://a.test/docs/doc.html")
+        );
+        let two = [
+            "<https://b.test/x>; rel=\"alternate canonical\"",
+            "</y>; rel=canonical",
+        ];
+        assert_eq!(canonical(&two).as_deref(), Some("https://b.test/x"));
+        let comma = r#"</a,b>; title="one, two"; rel=canonical"#;
+        assert_eq!(canonical(&[comma]).as_deref(), Some("http://a.test/a,b"));
+    }
+
+    #[test]
+    fn no_canonical_link() {
+        assert_eq!(canonical(&[]), None);
+        assert_eq!(canonical(&["</x>; rel=next"]), None);
+        assert_eq!(canonical(&["<mailto:a@b.test>; rel=canonical"]), None);
+        assert_eq!(canonical(&["garbage; rel=canonical"]), None);
+        assert_eq!(canonical(&["<"]), None);
     }
 }

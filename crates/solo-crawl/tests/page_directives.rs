@@ -194,6 +194,35 @@ fn a_nofollow_page_stops_its_links_not_the_requests_a_spider_builds() {
     });
 }
 
+/// A `Link: <...>; rel="canonical"` header gives the canonical of a page
+/// that has no `<link rel="canonical">` (a PDF, a page whose server
+/// adds it), as Google and Screaming Frog read it; the HTML one wins.
+#[test]
+fn a_canonical_link_header_is_recorded() {
+    solo::run(async {
+        let site = start(routes(vec![
+            ("/", page("root", &["/doc.pdf", "/both"])),
+            (
+                "/doc.pdf",
+                SiteResponse::typed(200, "application/pdf", "%PDF-1.4")
+                    .with_header("link", r#"</docs/doc.html>; rel="canonical""#),
+            ),
+            (
+                "/both",
+                html(r#"<link rel="canonical" href="/from-html">"#)
+                    .with_header("link", "</from-header>; rel=canonical"),
+            ),
+        ]))
+        .await;
+        let (_, recs) = crawl_links(vec![site.base.clone()], quick()).await;
+        let pdf = record(&recs, "/doc.pdf");
+        assert_eq!(pdf.canonical, Some(site.url("/docs/doc.html").to_string()));
+        let both = record(&recs, "/both");
+        assert_eq!(both.canonical, Some(site.url("/from-html").to_string()));
+        assert_eq!(record(&recs, "/").canonical, None);
+    });
+}
+
 #[test]
 fn rel_nofollow_links_are_followed_unless_skipped_and_canonical_is_recorded() {
     solo::run(async {

@@ -739,7 +739,11 @@ fn obey_page<S: Spider, F>(
     let d = Directives::of_page(response.headers(), meta, &sh.agent);
     record.noindex = d.noindex;
     record.nofollow = d.nofollow;
-    record.canonical = scan.and_then(|s| s.canonical.as_ref()).map(redact_url);
+    record.canonical = match scan.and_then(|s| s.canonical.as_ref()) {
+        Some(c) => Some(redact_url(c)),
+        None => crate::directives::link_canonical(response.headers(), response.url())
+            .map(|c| redact_url(&c)),
+    };
     let page_wide = d.nofollow && cfg.obey_robots;
     let dropped = match scan {
         Some(s) if page_wide || (cfg.skip_nofollow_links && s.rel_nofollow.contains(&true)) => {
