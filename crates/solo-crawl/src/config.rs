@@ -119,6 +119,14 @@ pub struct Config {
     /// turns away is counted (`offsite` in the summary) and, once per
     /// host, logged at info with the rule.
     pub stay_on_start_hosts: bool,
+    /// Follow nothing above the directory of a start URL of the same
+    /// origin, as wget's `--no-parent`: from `http://a.test/docs/v2/` (or
+    /// `.../v2/index.html`) only `http://a.test/docs/v2/...` (and
+    /// `.../v2` itself); other start URLs open their own directories.
+    /// Applies where the scope does (page requisites, unless in scope
+    /// too, and `dont_filter` requests are exempt); a URL turned away is
+    /// counted as `parent`.
+    pub no_parent: bool,
     /// More domains to follow links to (a domain also admits its
     /// subdomains).
     pub allow_domains: Vec<String>,
@@ -395,6 +403,7 @@ impl Default for Config {
             max_time: None,
             max_items: None,
             stay_on_start_hosts: true,
+            no_parent: false,
             allow_domains: Vec::new(),
             allow: Vec::new(),
             deny: Vec::new(),

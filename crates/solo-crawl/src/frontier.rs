@@ -115,6 +115,9 @@ pub enum Rejected {
     /// Its host name mixes scripts (a likely look-alike; see the `idn`
     /// module).
     BadHost,
+    /// Above the directory of every start URL of its host
+    /// (`Config::no_parent`).
+    Parent,
 }
 
 impl Rejected {
@@ -128,6 +131,7 @@ impl Rejected {
             Rejected::Filtered => "filtered",
             Rejected::MaxPages => "max_pages",
             Rejected::BadHost => "bad_host",
+            Rejected::Parent => "parent",
         }
     }
 }
@@ -288,6 +292,8 @@ pub struct FrontierCounts {
     pub robots_unreachable: u64,
     /// Host names that mix scripts.
     pub bad_host: u64,
+    /// Above the start URLs' directories (`Config::no_parent`).
+    pub parent: u64,
 }
 
 /// The scheduler (see the module docs).
@@ -300,6 +306,11 @@ pub struct Frontier<C> {
     throttle: Option<AutoThrottle>,
     overload_backoff: bool,
     stay_on_start_hosts: bool,
+    /// Links go no higher than a start URL's directory (`Config::no_parent`).
+    no_parent: bool,
+    /// The start URLs' directories (`origin` and path up to its last
+    /// `/`), with `no_parent`.
+    start_dirs: Vec<(url::Origin, String)>,
     /// Page requisites are exempt from the scope (start hosts,
     /// `allow_domains`, `allow`): `--page-requisites` without
     /// `--requisites-in-scope`.
@@ -385,6 +396,8 @@ impl<C> Frontier<C> {
             throttle: config.autothrottle.clone(),
             overload_backoff: config.overload_backoff,
             stay_on_start_hosts: config.stay_on_start_hosts,
+            no_parent: config.no_parent,
+            start_dirs: Vec::new(),
             requisites_anywhere: config.page_requisites && !config.requisites_in_scope,
             dont_filter_anywhere: true,
             allow_domains: config
@@ -469,6 +482,27 @@ impl<C> Frontier<C> {
                 self.start_hosts.insert(h.to_owned());
             }
         }
+        if self.no_parent {
+            let path = url.path();
+            let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+            let dir = (url.origin(), dir.to_owned());
+            if !self.start_dirs.contains(&dir) {
+                self.start_dirs.push(dir);
+            }
+        }
+    }
+
+    /// Whether `url` is at or below the directory of a start URL of its
+    /// origin (wget's `--no-parent`); every URL is without `no_parent`.
+    fn below_a_start(&self, url: &Url) -> bool {
+        if !self.no_parent || self.start_dirs.is_empty() {
+            return true;
+        }
+        let origin = url.origin();
+        let path = url.path();
+        self.start_dirs.iter().any(|(o, dir)| {
+            *o == origin && (path.starts_with(dir.as_str()) || dir.strip_suffix('/') == Some(path))
+        })
     }
 
     /// [`push`](Frontier::push) (or [`push_start`](Frontier::push_start)
@@ -634,6 +668,7 @@ impl<C> Frontier<C> {
             Rejected::Filtered => &mut c.filtered,
             Rejected::MaxPages => &mut c.max_pages,
             Rejected::BadHost => &mut c.bad_host,
+            Rejected::Parent => &mut c.parent,
         } += 1;
     }
 
@@ -678,6 +713,12 @@ impl<C> Frontier<C> {
             if !anywhere && !asked && !self.in_scope(url) {
                 return Err(Rejected::Offsite);
             }
+            // A sitemap (at the root, as a rule) is read for the pages
+            // it lists, which are checked themselves.
+            let sitemap = request.extras().sitemap.is_some();
+            if !anywhere && !asked && !sitemap && !self.below_a_start(url) {
+                return Err(Rejected::Parent);
+            }
             let s = url.as_str();
             if (!anywhere && !self.allow.is_empty() && !self.allow.iter().any(|r| r.is_match(s)))
                 || self.deny.iter().any(|r| r.is_match(s))
@@ -695,6 +736,7 @@ impl<C> Frontier<C> {
         let s = request.url.as_str();
         self.depth_limit.is_none_or(|l| request.depth <= l)
             && self.in_scope(&request.url)
+            && self.below_a_start(&request.url)
             && (self.allow.is_empty() || self.allow.iter().any(|r| r.is_match(s)))
     }
 

@@ -492,6 +492,7 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
         max_pages: a.max_pages,
         max_time: a.max_time,
         allow_domains: a.allow_domain.clone(),
+        no_parent: a.no_parent,
         allow: regexes(&a.allow, "allow")?,
         deny: regexes(&a.deny, "deny")?,
         obey_robots: !a.ignore_robots,

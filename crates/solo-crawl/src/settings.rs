@@ -102,6 +102,11 @@ pub struct CrawlSettings {
     /// latency).
     #[arg(long, default_value_t = 1.0, value_name = "N")]
     pub autothrottle_target: f64,
+    /// Follow nothing above the directory of a start URL (wget's
+    /// --no-parent): from http://a.test/docs/v2/ only URLs under
+    /// /docs/v2/ on that host (page requisites are still fetched).
+    #[arg(long)]
+    pub no_parent: bool,
     /// Also follow links to this domain and its subdomains (repeatable).
     #[arg(long = "allow-domain", value_name = "DOMAIN")]
     pub allow_domain: Vec<String>,
@@ -437,6 +442,7 @@ pub const MEANING: &[&str] = &[
     "depth",
     "max-pages",
     "allow-domain",
+    "no-parent",
     "allow",
     "deny",
     "ignore-robots",

@@ -533,6 +533,7 @@ pub(crate) fn push(s: &SharedCrawl, urls: Vec<String>, file: Option<&Path>) -> E
         let hint = match *why {
             "offsite" => " (outside the crawl's scope: its start hosts and --allow-domain)",
             "filtered" => " (the crawl's --allow/--deny patterns)",
+            "parent" => " (above the start URLs' directories: --no-parent)",
             "max_pages" => " (the crawl's --max-pages are spent)",
             _ => "",
         };

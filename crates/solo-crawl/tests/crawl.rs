@@ -1373,3 +1373,64 @@ fn links_to_a_host_whose_robots_txt_is_unreachable_have_records() {
         assert_eq!(summary.counts.errors["robots_unreachable"], 2);
     });
 }
+
+/// `Config::no_parent` (`--no-parent`, wget's `-np`): nothing above a
+/// start URL's directory is followed — `/docs/v2/` stays under it, its
+/// own directory without the slash included — while another start URL
+/// opens its own, and page requisites are still fetched.
+#[test]
+fn no_parent_keeps_the_crawl_below_the_start_directories() {
+    solo::run(async {
+        let site = start(routes(vec![
+            (
+                "/docs/v2/index.html",
+                page(
+                    "v2",
+                    &[
+                        "/docs/v2/a",
+                        "/docs/v2",
+                        "/docs/v1/x",
+                        "/",
+                        "/docs/v2x",
+                        "/blog/p",
+                    ],
+                ),
+            ),
+            ("/docs/v2/a", page("a", &["/docs/v2/sub/b"])),
+            ("/docs/v2/sub/b", page("b", &[])),
+            ("/docs/v2", page("v2 dir", &[])),
+            ("/docs/v1/x", page("v1", &[])),
+            ("/", page("root", &[])),
+            ("/docs/v2x", page("v2x", &[])),
+            ("/blog/p", page("post", &[])),
+            ("/blog/", page("blog", &["/blog/q", "/docs/v1/x"])),
+            ("/blog/q", page("q", &[])),
+        ]))
+        .await;
+        let cfg = Config {
+            no_parent: true,
+            ..quick()
+        };
+        let seeds = vec![site.url("/docs/v2/index.html"), site.url("/blog/")];
+        let (summary, recs) = crawl_links(seeds, cfg).await;
+        let mut got = record_paths(&recs);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                "/blog/",
+                "/blog/p",
+                "/blog/q",
+                "/docs/v2",
+                "/docs/v2/a",
+                "/docs/v2/index.html",
+                "/docs/v2/sub/b"
+            ]
+        );
+        assert_eq!(site.count("/docs/v1/x"), 0);
+        assert_eq!(
+            summary.filtered["parent"], 4,
+            "/docs/v1/x twice, /, /docs/v2x"
+        );
+    });
+}

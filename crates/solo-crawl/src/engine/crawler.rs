@@ -497,6 +497,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         let filtered = [
             ("seen", c.seen),
             ("offsite", c.offsite),
+            ("parent", c.parent),
             ("too_deep", c.too_deep),
             ("filtered", c.filtered),
             ("scheme", c.scheme),
