@@ -46,7 +46,10 @@ pub fn now() -> Instant {
 /// Like solo's other primitives, a sleep that completes spends one unit
 /// of the task's [budget](crate::coop::poll_proceed): a loop of
 /// `sleep(Duration::ZERO)` (or of `sleep_until` a past instant) still
-/// yields now and then, so it cannot starve the loop.
+/// yields now and then, so it cannot starve the loop. A deadline more
+/// than about 584 years after the loop started is taken as that moment:
+/// never reached on the real clock, reached by a
+/// [paused](crate::Builder::paused_clock) one when nothing else is due.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -207,12 +210,15 @@ impl Sleep {
             // loop's entry is left alone (the loop may run on another thread
             // or be gone); it wakes its old waker once, at the deadline.
             let now = c.timers.clock.now();
-            if self.deadline <= now {
+            // Past the wheel's range, the wheel fires at its end: so does
+            // the sleep, or a paused clock would stop there and spin.
+            let deadline = self.deadline.min(timers.latest());
+            if deadline <= now {
                 self.key = None;
                 return true;
             }
             let waker = Payload::Waker(Some(cx.waker().clone()));
-            self.key = Some(timers.insert(self.deadline, now, waker));
+            self.key = Some(timers.insert(deadline, now, waker));
             self.loop_id = c.id;
             false
         })
