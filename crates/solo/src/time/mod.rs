@@ -366,6 +366,9 @@ impl From<Elapsed> for std::io::Error {
 /// zero duration (as with `asyncio.timeout(0)`). On a [`Task`](crate::Task)
 /// handle, expiry only stops waiting: the task keeps running. To cancel
 /// it as asyncio's `wait_for` does, use [`wait_for`](crate::wait_for()).
+/// Of nested timeouts due at the same instant, the inner one reports the
+/// expiry and the outer returns `Ok(Err(Elapsed))` (as in tokio; in
+/// asyncio the outer one raises).
 ///
 /// ```
 /// use std::time::Duration;
@@ -374,6 +377,10 @@ impl From<Elapsed> for std::io::Error {
 ///     assert_eq!(fast, Ok(7));
 ///     let slow = solo::timeout(Duration::from_millis(1), solo::sleep(Duration::from_secs(60))).await;
 ///     assert!(slow.is_err());
+///     // Nested, due at the same instant: the inner one reports it.
+///     let at = solo::time::now() + Duration::from_millis(1);
+///     let inner = solo::time::timeout_at(at, std::future::pending::<()>());
+///     assert!(matches!(solo::time::timeout_at(at, inner).await, Ok(Err(solo::Elapsed { .. }))));
 /// });
 /// ```
 #[track_caller]
