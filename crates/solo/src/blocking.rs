@@ -245,13 +245,25 @@ struct Slot<T> {
 /// `run_in_executor(None, ...)`).
 ///
 /// If `f` panics, the panic resumes in the task that awaits the result.
-/// Dropping the future before `f` has started (it waits for a free thread)
-/// means `f` never runs; dropping it while `f` runs does not stop `f` (a
-/// thread cannot be interrupted), its result is then discarded. The loop's
-/// close (the end of [`run`](crate::run)) cancels its tasks, so drops these
-/// futures, and does not wait for a job still running: it finishes on its
-/// own thread, or dies with the process (unlike `asyncio.run`, which waits
-/// for its default executor). Panics outside a running loop.
+///
+/// The job is queued when `to_thread` is called, but the returned future
+/// owns it, and dropping the future cancels it as a Rust future's drop
+/// does: dropped before a thread has started `f`, `f` never runs. That
+/// is the case of a future dropped at once without `.await`, even with
+/// idle threads (they have normally not picked the job up yet), and of
+/// one dropped by an
+/// expired [`timeout`](crate::timeout) while it waited for a thread (as
+/// asyncio's `wait_for` cancels a job still queued in its executor; tokio's
+/// `spawn_blocking` instead runs a job whose handle is dropped). Dropped
+/// while `f` runs, `f` is not stopped (a thread cannot be interrupted) and
+/// its result is discarded. To fire and forget, spawn it:
+/// `solo::spawn(solo::to_thread(f))` runs `f` with nobody awaiting it.
+///
+/// The loop's close (the end of [`run`](crate::run)) cancels its tasks, so
+/// drops these futures, and does not wait for a job still running: it
+/// finishes on its own thread, or dies with the process (unlike
+/// `asyncio.run`, which waits for its default executor). Panics outside a
+/// running loop.
 ///
 /// ```
 /// solo::run(async {
@@ -261,6 +273,12 @@ struct Slot<T> {
 ///     })
 ///     .await;
 ///     assert_eq!(n, 42);
+///
+///     // Fire and forget: the spawned task owns the job and runs it.
+///     let (tx, rx) = std::sync::mpsc::channel();
+///     drop(solo::spawn(solo::to_thread(move || tx.send("flushed").unwrap())));
+///     let ten_s = std::time::Duration::from_secs(10);
+///     assert_eq!(solo::to_thread(move || rx.recv_timeout(ten_s)).await, Ok("flushed"));
 /// });
 /// ```
 #[doc(alias = "spawn_blocking")]
@@ -274,7 +292,8 @@ where
     with_core(|c| c.pool().run(f))
 }
 
-/// The same as [`to_thread`] (tokio's name).
+/// The same as [`to_thread`] (tokio's name, not tokio's drop: dropping
+/// the future before the closure starts cancels it; see [`to_thread`]).
 ///
 /// ```
 /// solo::run(async { assert_eq!(solo::spawn_blocking(|| 1).await, 1) });
@@ -293,7 +312,7 @@ where
 /// ```
 /// solo::run(async { let f: solo::ToThread<u8> = solo::to_thread(|| 1u8); assert_eq!(f.await, 1); });
 /// ```
-#[must_use = "the closure runs anyway, but its result is lost unless awaited"]
+#[must_use = "dropping it cancels the closure unless a thread has started it; await it, or spawn it to run it unawaited"]
 pub struct ToThread<T> {
     slot: Arc<Mutex<Slot<T>>>,
     pool: Arc<Shared>,

@@ -155,3 +155,38 @@ fn run_returns_while_a_detached_job_still_runs() {
     );
     releaser.join().unwrap();
 }
+
+/// What the `#[must_use]` text and `to_thread`'s doc say (the text said
+/// "the closure runs anyway"): a `to_thread` future dropped at once,
+/// never awaited, cancels its job; the way to fire and forget,
+/// `spawn(to_thread(f))`, runs it. (The pool's one thread is kept busy
+/// until both are queued, so that no thread can start the dropped job
+/// first: with an idle thread that is only unlikely.)
+#[test]
+fn a_job_dropped_at_once_is_cancelled_and_a_spawned_one_runs() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dropped = Arc::new(AtomicBool::new(false));
+    let spawned = Arc::new(AtomicBool::new(false));
+    let (d, s) = (dropped.clone(), spawned.clone());
+    let mut lp = solo::Builder::new()
+        .max_blocking_threads(1)
+        .build()
+        .unwrap();
+    lp.run_until_complete(async move {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let busy = solo::to_thread(move || rx.recv_timeout(Duration::from_secs(30)).is_ok());
+        #[allow(unused_must_use)]
+        {
+            solo::to_thread(move || d.store(true, Ordering::SeqCst));
+        }
+        let fire_and_forget = solo::spawn(solo::to_thread(move || s.store(true, Ordering::SeqCst)));
+        drop(fire_and_forget);
+        tx.send(()).unwrap();
+        assert!(busy.await);
+        // FIFO: this one runs after the other two's turns came.
+        solo::to_thread(|| ()).await;
+        solo::sleep(Duration::from_millis(20)).await;
+    });
+    assert!(!dropped.load(Ordering::SeqCst), "a dropped job ran");
+    assert!(spawned.load(Ordering::SeqCst), "a spawned job did not run");
+}

@@ -107,6 +107,36 @@ fn unretrieved_panic_is_reported_at_close() {
     assert!(!out.contains("name='seen'"), "{out}");
 }
 
+/// A detached task whose cleanup panics when the loop closes and cancels
+/// it ended "cancelled" and was not reported: its panic is now its
+/// result, and nobody retrieved it.
+#[test]
+fn cleanup_panic_of_a_task_cancelled_at_close_is_reported() {
+    struct FailingCleanup;
+    impl Drop for FailingCleanup {
+        fn drop(&mut self) {
+            panic!("could not flush the file");
+        }
+    }
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let out = captured(|| {
+        let mut lp = EventLoop::builder().debug(true).build().unwrap();
+        lp.run_until_complete(async {
+            let t = solo::spawn(async {
+                let _cleanup = FailingCleanup;
+                std::future::pending::<()>().await;
+            });
+            t.set_name("flusher");
+            solo::yield_now().await;
+        });
+        lp.close();
+    });
+    std::panic::set_hook(prev);
+    assert!(out.contains("Task panic was never retrieved"), "{out}");
+    assert!(out.contains("name='flusher'"), "{out}");
+}
+
 #[test]
 fn solo_debug_env_turns_debug_mode_on() {
     // Builder::new reads SOLO_DEBUG; this test binary's other tests do

@@ -19,6 +19,7 @@ static GATE_SHARED: Gate = (Mutex::new(false), Condvar::new());
 static GATE_QUEUED: Gate = (Mutex::new(false), Condvar::new());
 static CALLS_SHARED: AtomicUsize = AtomicUsize::new(0);
 static CALLS_QUEUED: AtomicUsize = AtomicUsize::new(0);
+static CALLS_SLOW: AtomicUsize = AtomicUsize::new(0);
 
 fn open(gate: &Gate) {
     *gate.0.lock().unwrap() = true;
@@ -89,13 +90,17 @@ fn hanging_lookups_do_not_hold_up_other_names_and_time_out_saying_so() {
             assert!(msg.contains("the system resolver had no answer"), "{msg}");
         }
         assert_eq!(order.borrow()[0], "live", "{:?}", &order.borrow()[..3]);
-        // Remembered: the same name fails at once, without a new lookup.
-        let e = solo::net::lookup_with("dead7.test", resolver_many, None)
+        // Noted on the lookup still under way: the same name with the
+        // same deadline fails at once, without a new lookup, saying whose
+        // deadline ran out.
+        let e = solo::net::lookup_with("dead7.test", resolver_many, Some(Duration::from_secs(2)))
             .await
             .unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("a failed lookup is not repeated"), "{msg}");
         assert!(
-            e.to_string().contains("a failed lookup is not repeated"),
-            "{e}"
+            msg.contains("timed out after 2.00s (another call's deadline, which ran out"),
+            "{msg}"
         );
     });
     open(&GATE_MANY);
@@ -151,4 +156,56 @@ fn a_lookup_given_up_while_queued_never_runs_and_says_it_waited_for_a_thread() {
         assert_eq!(ok.len(), 1);
     });
     assert_eq!(CALLS_QUEUED.load(Ordering::SeqCst), 0);
+}
+
+/// Answers after 300 ms.
+fn resolver_slow(_: &str) -> io::Result<Vec<IpAddr>> {
+    CALLS_SLOW.fetch_add(1, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(vec![[127, 0, 0, 1].into()])
+}
+
+/// One caller's deadline is its own (rt audit 4). A 20 ms deadline that
+/// ran out was remembered as a failure of the name: a caller that asked
+/// for no deadline failed at once with "timed out after 20.00ms" while
+/// the lookup it could join answered 280 ms later. Now that caller, and
+/// one already waiting, get the answer of the same lookup; a caller as
+/// impatient still fails at once, saying it was another call's deadline.
+#[test]
+fn a_callers_deadline_does_not_fail_the_other_callers_of_the_lookup() {
+    solo::run(async {
+        let short = Some(Duration::from_millis(20));
+        let waiting = solo::spawn(solo::net::lookup_with("api.test", resolver_slow, None));
+        solo::yield_now().await;
+        let e = solo::net::lookup_with("api.test", resolver_slow, short)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        let msg = e.to_string();
+        assert!(
+            msg.contains("timed out after 20.00ms (this call's deadline)"),
+            "{msg}"
+        );
+        let t0 = std::time::Instant::now();
+        let e = solo::net::lookup_with("api.test", resolver_slow, short)
+            .await
+            .unwrap_err();
+        assert!(t0.elapsed() < Duration::from_millis(15), "failed at once");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("(another call's deadline, which ran out"),
+            "{msg}"
+        );
+        let patient = solo::net::lookup_with("api.test", resolver_slow, None).await;
+        assert_eq!(patient.unwrap(), [IpAddr::from([127, 0, 0, 1])]);
+        let longer =
+            solo::net::lookup_with("api.test", resolver_slow, Some(Duration::from_secs(5)));
+        assert!(longer.await.is_ok(), "a new lookup after the answer");
+        assert_eq!(waiting.await.unwrap().unwrap().len(), 1);
+    });
+    assert_eq!(
+        CALLS_SLOW.load(Ordering::SeqCst),
+        2,
+        "one lookup shared, then one more"
+    );
 }

@@ -610,3 +610,65 @@ fn done_callback_added_outside_the_loop_runs_at_its_next_turn() {
     let msg = err.downcast_ref::<String>().unwrap();
     assert!(msg.contains("is closed"), "{msg}");
 }
+
+/// A cleanup (`Drop`) that panics: asyncio's `finally: flush()` whose
+/// `flush()` raises.
+struct FailingCleanup;
+impl Drop for FailingCleanup {
+    fn drop(&mut self) {
+        panic!("could not flush the file");
+    }
+}
+
+/// A panic in the cleanup of a cancelled task's future is what the task
+/// ends with, as tokio's `JoinError::Panic` (asyncio: an exception raised
+/// in `finally` replaces `CancelledError`): awaiting it, a done callback
+/// and its state all see the panic. It ended plain "cancelled", the panic
+/// only logged through `tracing` (invisible without a subscriber).
+#[test]
+fn panic_in_the_cleanup_of_a_cancelled_task_is_its_result() {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let seen = Rc::new(Cell::new(false));
+    let s = seen.clone();
+    let (msg, state) = solo::run(async move {
+        let t = solo::spawn(async {
+            let _cleanup = FailingCleanup;
+            std::future::pending::<()>().await;
+        });
+        t.add_done_callback(move |r| s.set(r.as_ref().is_err_and(|e| e.is_panic())));
+        solo::yield_now().await;
+        t.cancel();
+        solo::yield_now().await;
+        let state = t.state();
+        let e = t.await.unwrap_err();
+        assert!(e.is_panic() && !e.is_cancelled(), "{e}");
+        (e.panic_message().map(str::to_owned), state)
+    });
+    std::panic::set_hook(prev);
+    assert_eq!(msg.as_deref(), Some("could not flush the file"));
+    assert_eq!(state, TaskState::Panicked);
+    assert!(seen.get(), "the done callback saw the panic");
+}
+
+/// The same when the loop closes with the task pending: the kept handle
+/// says the task panicked, not that it was cancelled.
+#[test]
+fn panic_in_the_cleanup_of_a_task_cancelled_at_close_is_its_result() {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut lp = EventLoop::new().unwrap();
+    let (t,) = lp.run_until_complete(async {
+        let t = solo::spawn(async {
+            let _cleanup = FailingCleanup;
+            std::future::pending::<()>().await;
+        });
+        solo::yield_now().await;
+        (t,)
+    });
+    lp.close();
+    std::panic::set_hook(prev);
+    assert!(t.is_done());
+    assert!(!t.is_cancelled());
+    assert_eq!(t.state(), TaskState::Panicked);
+}

@@ -382,3 +382,40 @@ fn pending_timer_drops_its_callback_when_the_loop_closes() {
         "the pending callback (and what it captured) outlived its loop"
     );
 }
+
+/// Runs `f` on a thread and fails if it takes more than `secs` of wall
+/// time (the thread is left behind: the test process ends with the test).
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(f()).unwrap());
+    rx.recv_timeout(Duration::from_secs(secs))
+        .expect("the paused-clock loop did not finish: it spins on a timer")
+}
+
+/// On the paused clock, a deadline past what the wheel can count (about
+/// 584 years after the loop started) comes due at the wheel's end. Its
+/// tick rounded up was one past the tick of "now" rounded down there, so
+/// it was never due: the clock jumped to it and the loop spun at 100% CPU
+/// forever. `sleep`, `timeout` and `call_later` all went through it.
+#[test]
+fn paused_clock_reaches_deadlines_centuries_away() {
+    let year = 86400 * 365;
+    let virt = within(20, move || {
+        let mut lp = EventLoop::builder().paused_clock().build().unwrap();
+        lp.run_until_complete(async move {
+            let start = solo::time::now();
+            let hit = Rc::new(std::cell::Cell::new(false));
+            let h = hit.clone();
+            solo::call_later(Duration::from_secs(1000 * year), move || h.set(true));
+            let pending = std::future::pending::<()>();
+            let r = solo::timeout(Duration::from_secs(634 * year), pending).await;
+            assert!(r.is_err(), "the timeout elapsed");
+            assert!(hit.get(), "the far callback ran first (inserted first)");
+            solo::sleep(Duration::from_secs(1000 * year)).await;
+            solo::sleep(Duration::from_secs(1 << 62)).await;
+            solo::time::now() - start
+        })
+    });
+    assert!(virt > Duration::from_secs(584 * year));
+    assert!(virt < Duration::from_secs(585 * year));
+}

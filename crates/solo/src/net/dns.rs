@@ -9,13 +9,16 @@
 //! answer holds its thread for the system resolver's whole timeout
 //! (glibc: 5 s per try and server), and many such names must not hold up
 //! file I/O, nor it them. Requests for a name already being looked up
-//! share that lookup. A lookup that failed, or that was given up because
-//! the system resolver had no answer by the deadline, is remembered for
+//! share that lookup. A lookup that failed is remembered for
 //! [`FAILED_TTL`]: the next requests for that name fail at once instead
-//! of queueing again (nscd does the same, for 20 s; an answer that comes
-//! in late still replaces it). Only the waiting is bounded by a deadline:
-//! a lookup already running goes on (a thread cannot be interrupted),
-//! and one given up by all its waiters before it started never runs.
+//! of queueing again (nscd does the same, for 20 s). Only the waiting is
+//! bounded by a deadline, each caller's own: a lookup already running
+//! goes on (a thread cannot be interrupted) and keeps its other waiters,
+//! and one given up by all its waiters before it started never runs. A
+//! deadline that ran out is not a failure of the lookup: it is noted on
+//! the lookup while it runs, so that later callers with no longer a
+//! deadline fail at once (they would wait as long for the same silent
+//! resolver), while callers with a longer deadline, or none, wait for it.
 //! Must not: cache answers (callers do: solo-http keeps them for its TTL).
 //!
 //! Why `getaddrinfo` on threads and not an async resolver such as
@@ -90,6 +93,48 @@ struct Flight {
     /// that frees up first would run the lookup.)
     abandoned: Arc<AtomicBool>,
     driver: RefCell<Option<crate::Task<()>>>,
+    /// The longest deadline that ran out while the lookup ran, and when.
+    gave_up: Cell<Option<GaveUp>>,
+}
+
+/// A caller's deadline ran out while the system resolver was at work.
+#[derive(Clone, Copy)]
+struct GaveUp {
+    at: Instant,
+    limit: Duration,
+}
+
+impl Flight {
+    /// A caller with a deadline of `limit` had no answer by then.
+    fn note_gave_up(&self, limit: Duration) {
+        let limit = self.gave_up.get().map_or(limit, |g| g.limit.max(limit));
+        let at = Instant::now();
+        self.gave_up.set(Some(GaveUp { at, limit }));
+    }
+
+    /// The error for a caller with a deadline of `timeout` that is no
+    /// longer than one that ran out on this lookup less than
+    /// [`FAILED_TTL`] ago: it would wait as long for the same silent
+    /// resolver, so it fails at once, saying whose deadline that was.
+    fn gave_up_for(&self, name: &str, timeout: Option<Duration>) -> Option<io::Error> {
+        let (limit, g) = (timeout?, self.gave_up.get()?);
+        let ago = g.at.elapsed();
+        if limit > g.limit || ago >= FAILED_TTL || self.answer.borrow().is_some() {
+            return None;
+        }
+        let running = self.started.get().map_or(Duration::ZERO, |s| s.elapsed());
+        Some(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "name resolution of '{name}' timed out after {:.2?} (another call's deadline, \
+                 which ran out {ago:.1?} ago): the system resolver still has no answer after \
+                 {running:.1?}, and this call's deadline ({limit:.2?}) is no longer, so it does \
+                 not wait again (a failed lookup is not repeated for {FAILED_TTL:?}; a call \
+                 with a longer deadline, or none, waits for the lookup under way)",
+                g.limit
+            ),
+        ))
+    }
 }
 
 impl Lookups {
@@ -142,6 +187,7 @@ impl Lookups {
             started: started.clone(),
             abandoned: abandoned.clone(),
             driver: RefCell::new(None),
+            gave_up: Cell::new(None),
         });
         let name = key.1.clone();
         let job = with_core(|c| {
@@ -241,28 +287,41 @@ impl Drop for Waiter {
 /// waiting at most `timeout` (`None`: as long as `resolve` takes).
 ///
 /// Requests for a name already being looked up wait for that lookup. A
-/// failure, or a lookup that had started and still had no answer at the
-/// deadline, is remembered for [`FAILED_TTL`]: meanwhile the name fails
-/// at once with the same message. A deadline that runs out gives an
-/// error of kind `TimedOut` that says where the time went: waiting for a
-/// free DNS thread (all busy with other lookups) or in the resolver.
-/// Other failures are of kind `NotFound` and name the host.
+/// failure is remembered for [`FAILED_TTL`]: meanwhile the name fails at
+/// once with the same message. `timeout` bounds this call's wait only:
+/// when it runs out, this call fails with an error of kind `TimedOut`
+/// that names this call's deadline and says where the time went (waiting
+/// for a free DNS thread, all busy with other lookups, or in the
+/// resolver), and the lookup goes on for its other waiters. While it
+/// runs (at most [`FAILED_TTL`]), a later call with no longer a deadline
+/// fails at once, saying that another call's deadline ran out; one with
+/// a longer deadline, or none, waits for the lookup. Other failures are
+/// of kind `NotFound` and name the host.
 ///
 /// ```
 /// use std::{io, net::IpAddr, time::Duration};
-/// fn hangs(_: &str) -> io::Result<Vec<IpAddr>> {
+/// fn slow(name: &str) -> io::Result<Vec<IpAddr>> {
 ///     std::thread::sleep(Duration::from_millis(300));
-///     Ok(vec![[127, 0, 0, 1].into()])
+///     match name {
+///         "slow.test" => Ok(vec![[127, 0, 0, 1].into()]),
+///         _ => Err(io::Error::other("no such name")),
+///     }
 /// }
 /// solo::run(async {
-///     let e = solo::net::lookup_with("slow.test", hangs, Some(Duration::from_millis(10)))
-///         .await
-///         .unwrap_err();
+///     let short = Some(Duration::from_millis(10));
+///     let e = solo::net::lookup_with("slow.test", slow, short).await.unwrap_err();
 ///     assert_eq!(e.kind(), io::ErrorKind::TimedOut);
-///     assert!(e.to_string().contains("name resolution of 'slow.test' timed out"), "{e}");
-///     // Remembered: the next request fails at once.
-///     let again = solo::net::lookup_with("slow.test", hangs, None).await.unwrap_err();
-///     assert!(again.to_string().contains("ago; a failed lookup is not repeated"), "{again}");
+///     assert!(e.to_string().contains("name resolution of 'slow.test' timed out after 10.00ms (this call's deadline)"), "{e}");
+///     // While the lookup runs, a call as impatient fails at once...
+///     let again = solo::net::lookup_with("slow.test", slow, short).await.unwrap_err();
+///     assert!(again.to_string().contains("timed out after 10.00ms (another call's deadline, which ran out"), "{again}");
+///     // ...and a patient one gets the answer of the same lookup.
+///     assert_eq!(solo::net::lookup_with("slow.test", slow, None).await.unwrap().len(), 1);
+///
+///     // A failure of the lookup itself is remembered.
+///     assert!(solo::net::lookup_with("gone.test", slow, None).await.is_err());
+///     let e = solo::net::lookup_with("gone.test", slow, None).await.unwrap_err();
+///     assert!(e.to_string().contains("ago; a failed lookup is not repeated"), "{e}");
 /// });
 /// ```
 pub async fn lookup_with(
@@ -281,6 +340,9 @@ pub async fn lookup_with(
             None => Ok(lookups.flight(key, resolve)),
         }
     })?;
+    if let Some(e) = flight.gave_up_for(name, timeout) {
+        return Err(e);
+    }
     let waiter = Waiter::new(flight);
     let f = &waiter.0;
     let since = Instant::now();
@@ -303,7 +365,7 @@ pub async fn lookup_with(
         Some(&started) => {
             let queued = started.saturating_duration_since(f.queued.max(since));
             let mut m = format!(
-                "name resolution of '{name}' timed out after {limit:.2?}: \
+                "name resolution of '{name}' timed out after {limit:.2?} (this call's deadline): \
                  the system resolver had no answer in {:.1?}",
                 started.elapsed()
             );
@@ -312,15 +374,12 @@ pub async fn lookup_with(
                     ", after {queued:.1?} waiting for a free DNS thread (all were busy with other lookups)"
                 );
             }
-            with_core(|c| {
-                c.lookups()
-                    .remember(&f.key, io::ErrorKind::TimedOut, m.clone())
-            });
+            f.note_gave_up(limit);
             m
         }
         None => format!(
-            "name resolution of '{name}' timed out after {limit:.2?} waiting for a free DNS thread: \
-             all were busy with other lookups (see Builder::max_dns_threads)"
+            "name resolution of '{name}' timed out after {limit:.2?} (this call's deadline) \
+             waiting for a free DNS thread: all were busy with other lookups (see Builder::max_dns_threads)"
         ),
     };
     Err(io::Error::new(io::ErrorKind::TimedOut, message))

@@ -93,7 +93,10 @@ impl Builder {
     /// time would give. Sockets do not hold the clock (as with tokio's
     /// paused time): a local server in the same loop answers before the
     /// jump, but a peer elsewhere that has not answered yet when the loop
-    /// runs out of work is overtaken by the next timer.
+    /// runs out of work is overtaken by the next timer. A deadline more
+    /// than about 584 years after the loop was built (`sleep` of 1000
+    /// years as "forever") comes due at that point, as the loop's timers
+    /// cannot count further: on the paused clock it is reached at once.
     ///
     /// ```
     /// use std::time::Duration;

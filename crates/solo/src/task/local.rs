@@ -251,11 +251,17 @@ impl LocalTask {
                 // SAFETY: a `LocalTask` is on its loop's thread, and no
                 // stage access is live (the loop runs one task at a time
                 // and the state said the task is not running).
-                unsafe { self.raw.cancel() };
+                let panicked = unsafe { self.raw.cancel() };
                 if let (Some(c), Some(prev)) = (current, prev) {
                     c.leave(prev);
                 }
-                Completion::Cancelled
+                // A panic in the future's destructor is what the task ends
+                // with (tokio's `JoinError::Panic`).
+                if panicked {
+                    Completion::Panicked
+                } else {
+                    Completion::Cancelled
+                }
             }
             TransitionToRunning::Poll => {
                 let prev = current.map(|c| c.enter(self));

@@ -352,6 +352,83 @@ fn panic_is_caught_and_retrieved() {
     assert!(!t.raw().snapshot().is_panic_unretrieved());
 }
 
+/// `F`, with a destructor that panics: a cleanup (asyncio's `finally`)
+/// that fails. Hand-written, so it is dropped after its poll returned
+/// (an async block's locals are dropped inside its last poll).
+struct PanicOnDrop<F>(F, &'static str);
+
+impl<F: Future + Unpin> Future for PanicOnDrop<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<F> Drop for PanicOnDrop<F> {
+    fn drop(&mut self) {
+        panic!("{}", self.1);
+    }
+}
+
+/// Runs the loop until idle with the panic hook silenced.
+fn run_quietly(lp: &mut TestLoop) {
+    let prev = panic::take_hook();
+    panic::set_hook(Box::new(|_| {}));
+    lp.run_until_idle();
+    panic::set_hook(prev);
+}
+
+/// A cancelled task whose future's destructor panics ends with that
+/// panic, as tokio's `JoinError::Panic` (asyncio: an exception raised in
+/// `finally` replaces `CancelledError`). It ended "cancelled", the panic
+/// only logged through `tracing`.
+#[test]
+fn cancelled_task_whose_cleanup_panics_ends_with_the_panic() {
+    let mut lp = TestLoop::new();
+    let mut t = lp.spawn(PanicOnDrop(std::future::pending::<()>(), "flush failed"));
+    lp.run_until_idle();
+    assert!(t.cancel());
+    run_quietly(&mut lp);
+    assert!(t.raw().snapshot().is_panicked());
+    assert!(t.raw().snapshot().is_panic_unretrieved());
+    let Poll::Ready(Err(e)) = poll_task(&mut t) else {
+        panic!("no error")
+    };
+    assert!(e.is_panic() && !e.is_cancelled(), "{e}");
+    assert_eq!(e.panic_message(), Some("flush failed"));
+}
+
+/// A future whose destructor panics after it returned its value: the
+/// task ends with the panic, its value dropped, as in tokio.
+#[test]
+fn finished_task_whose_cleanup_panics_ends_with_the_panic() {
+    let mut lp = TestLoop::new();
+    let drops = Drops::default();
+    let value = std::future::ready(drops.flag());
+    let mut t = lp.spawn(PanicOnDrop(value, "late cleanup failed"));
+    run_quietly(&mut lp);
+    assert!(t.raw().snapshot().is_panicked());
+    assert_eq!(drops.count(), 1, "the value was dropped");
+    let Poll::Ready(Err(e)) = poll_task(&mut t) else {
+        panic!("no error")
+    };
+    assert_eq!(e.panic_message(), Some("late cleanup failed"));
+}
+
+/// A future that panics and whose destructor panics too ends with the
+/// first panic (the second is logged).
+#[test]
+fn poll_panic_wins_over_a_destructor_panic() {
+    let mut lp = TestLoop::new();
+    let first = std::future::poll_fn(|_| -> Poll<()> { panic!("first") });
+    let mut t = lp.spawn(PanicOnDrop(first, "second"));
+    run_quietly(&mut lp);
+    let Poll::Ready(Err(e)) = poll_task(&mut t) else {
+        panic!("no error")
+    };
+    assert_eq!(e.panic_message(), Some("first"));
+}
+
 #[test]
 fn done_callbacks_before_and_after_completion() {
     let mut lp = TestLoop::new();

@@ -267,8 +267,9 @@ impl<T> Task<T> {
 
     /// Requests cancellation: the task's future is dropped at its next
     /// scheduling point (its destructors run) and awaiting the task gives
-    /// an error whose [`TaskError::is_cancelled`] is true. Returns false if the task already
-    /// finished.
+    /// an error whose [`TaskError::is_cancelled`] is true, or, if one of
+    /// those destructors panics, that panic ([`TaskError::is_panic`], as
+    /// tokio's `JoinError`). Returns false if the task already finished.
     ///
     /// ```
     /// solo::run(async {

@@ -87,8 +87,9 @@ pub(super) enum Polled {
 struct Vtable {
     /// Poll the future once.
     poll: unsafe fn(NonNull<Header>) -> Polled,
-    /// Drop the future and store `Err(Cancelled)`.
-    cancel: unsafe fn(NonNull<Header>),
+    /// Drop the future and store `Err(Cancelled)`, or the panic of its
+    /// destructor (then returns true).
+    cancel: unsafe fn(NonNull<Header>) -> bool,
     /// Move the output into `*mut Result<T, TaskError>` (caller knows `T`).
     take_output: unsafe fn(NonNull<Header>, *mut ()),
     /// Pointer to the `Result<T, TaskError>` in the stage, or null.
@@ -281,11 +282,14 @@ impl RawRef {
         unsafe { (self.header().vtable.poll)(self.ptr) }
     }
 
-    /// Drops the future and stores `Err(TaskError::Cancelled)`.
+    /// Drops the future and stores `Err(TaskError::Cancelled)`; if the
+    /// future's destructor panics, stores that panic instead and returns
+    /// true (tokio's `JoinError::Panic`; asyncio's exception raised in a
+    /// `finally` replacing `CancelledError`).
     ///
     /// # Safety
     /// As for [`RawRef::poll`].
-    pub(super) unsafe fn cancel(&self) {
+    pub(super) unsafe fn cancel(&self) -> bool {
         // SAFETY: as for `poll`.
         unsafe { (self.header().vtable.cancel)(self.ptr) }
     }
@@ -451,14 +455,17 @@ unsafe fn cell<'a, F: Future>(ptr: NonNull<Header>) -> &'a RawCell<F> {
     unsafe { ptr.cast::<RawCell<F>>().as_ref() }
 }
 
+/// A panic caught from a destructor.
+type Payload = Box<dyn std::any::Any + Send>;
+
 /// Drops what the slot holds (the future or the output) where it lies,
-/// catching a panic from a destructor; the slot is `Consumed` afterwards
-/// (already while the destructor runs).
+/// catching a panic from a destructor, which it returns; the slot is
+/// `Consumed` afterwards (already while the destructor runs).
 ///
 /// # Safety
 /// As for [`cell`]; no reference into the slot is live.
 #[inline(never)]
-unsafe fn drop_slot<F: Future>(ptr: NonNull<Header>) {
+unsafe fn drop_slot_caught<F: Future>(ptr: NonNull<Header>) -> Option<Payload> {
     // SAFETY: as the caller guarantees; `stage` says which field of the
     // slot is live. The future may be pinned, so it is dropped where it
     // lies, never moved. Marking the slot consumed first means a
@@ -468,30 +475,71 @@ unsafe fn drop_slot<F: Future>(ptr: NonNull<Header>) {
         let c = cell::<F>(ptr);
         let slot = c.slot.get();
         let stage = c.stage.replace(Stage::Consumed);
-        let r = panic::catch_unwind(AssertUnwindSafe(|| (*slot).drop_live(stage)));
-        if let Err(p) = r {
-            tracing::error!(
-                target: "solo",
-                "a task's destructor panicked: {}",
-                super::panic_message(&*p)
-            );
-        }
+        panic::catch_unwind(AssertUnwindSafe(|| (*slot).drop_live(stage))).err()
     }
 }
 
-/// Drops what the slot holds, then stores `out`: only the output's bytes
-/// are written.
+/// [`drop_slot_caught`] where nobody can receive the panic (an output
+/// nobody can take, a cancelled callback, a second panic): it is logged.
 ///
 /// # Safety
-/// As for [`drop_slot`].
-unsafe fn finish<F: Future>(ptr: NonNull<Header>, out: Result<F::Output, TaskError>) {
-    // SAFETY: as the caller guarantees; after `drop_slot` nothing in the
-    // slot is live, so writing the output field overwrites nothing.
+/// As for [`drop_slot_caught`].
+unsafe fn drop_slot<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: as the caller guarantees.
+    if let Some(p) = unsafe { drop_slot_caught::<F>(ptr) } {
+        log_destructor_panic(&p);
+    }
+}
+
+fn log_destructor_panic(p: &Payload) {
+    tracing::error!(
+        target: "solo",
+        "a task's destructor panicked: {}",
+        super::panic_message(&**p)
+    );
+}
+
+/// Stores `out` in a slot whose content was dropped: only the output's
+/// bytes are written.
+///
+/// # Safety
+/// As for [`cell`]; the slot is `Consumed` and no reference into it is
+/// live.
+unsafe fn store<F: Future>(ptr: NonNull<Header>, out: Result<F::Output, TaskError>) {
+    // SAFETY: as the caller guarantees: nothing in the slot is live, so
+    // writing the output field overwrites nothing.
     unsafe {
-        drop_slot::<F>(ptr);
         let c = cell::<F>(ptr);
         std::ptr::addr_of_mut!((*c.slot.get()).output).write(ManuallyDrop::new(out));
         c.stage.set(Stage::Finished);
+    }
+}
+
+/// Drops the future and stores what the task ends with: `out`, or, if the
+/// future's destructor panics, that panic (as tokio does; asyncio's
+/// exception raised in a `finally` replaces the return value or the
+/// `CancelledError`). Returns whether it stored a panic of the
+/// destructor.
+///
+/// # Safety
+/// As for [`drop_slot_caught`]; the slot holds the future.
+unsafe fn finish<F: Future>(ptr: NonNull<Header>, out: Result<F::Output, TaskError>) -> bool {
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        match drop_slot_caught::<F>(ptr) {
+            None => {
+                store::<F>(ptr, out);
+                false
+            }
+            Some(p) => {
+                // The value the destructor's panic replaces.
+                if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| drop(out))) {
+                    log_destructor_panic(&p);
+                }
+                store::<F>(ptr, Err(error_for(ptr, Some(p))));
+                true
+            }
+        }
     }
 }
 
@@ -499,10 +547,7 @@ unsafe fn finish<F: Future>(ptr: NonNull<Header>, out: Result<F::Output, TaskErr
 ///
 /// # Safety
 /// `ptr` is the header of a live task; loop thread only.
-unsafe fn error_for(
-    ptr: NonNull<Header>,
-    payload: Option<Box<dyn std::any::Any + Send>>,
-) -> TaskError {
+unsafe fn error_for(ptr: NonNull<Header>, payload: Option<Payload>) -> TaskError {
     // SAFETY: as the caller guarantees.
     let h = unsafe { ptr.as_ref() };
     let name = h.name();
@@ -537,12 +582,17 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) -> Polled {
         match panic::catch_unwind(AssertUnwindSafe(|| fut.poll(&mut cx))) {
             Ok(Poll::Pending) => Polled::Pending,
             Ok(Poll::Ready(out)) => {
-                finish::<F>(ptr, Ok(out));
-                Polled::Finished
+                if finish::<F>(ptr, Ok(out)) {
+                    Polled::Panicked
+                } else {
+                    Polled::Finished
+                }
             }
             Err(payload) => {
-                let err = error_for(ptr, Some(payload));
-                finish::<F>(ptr, Err(err));
+                // The poll's panic is what the task ends with; one from the
+                // destructor after it is only logged.
+                drop_slot::<F>(ptr);
+                store::<F>(ptr, Err(error_for(ptr, Some(payload))));
                 Polled::Panicked
             }
         }
@@ -551,11 +601,13 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) -> Polled {
 
 /// # Safety
 /// As for [`poll`].
-unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: as the caller guarantees.
+unsafe fn cancel<F: Future>(ptr: NonNull<Header>) -> bool {
+    // SAFETY: as the caller guarantees. The cancellation error is made
+    // before the drop: a destructor may rename the task, the error names
+    // it as it was when cancelled (a panic's error is made after).
     unsafe {
         let err = error_for(ptr, None);
-        finish::<F>(ptr, Err(err));
+        finish::<F>(ptr, Err(err))
     }
 }
 

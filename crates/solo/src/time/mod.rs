@@ -46,7 +46,10 @@ pub fn now() -> Instant {
 /// Like solo's other primitives, a sleep that completes spends one unit
 /// of the task's [budget](crate::coop::poll_proceed): a loop of
 /// `sleep(Duration::ZERO)` (or of `sleep_until` a past instant) still
-/// yields now and then, so it cannot starve the loop.
+/// yields now and then, so it cannot starve the loop. A deadline more
+/// than about 584 years after the loop started is taken as that moment:
+/// never reached on the real clock, reached by a
+/// [paused](crate::Builder::paused_clock) one when nothing else is due.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -207,12 +210,15 @@ impl Sleep {
             // loop's entry is left alone (the loop may run on another thread
             // or be gone); it wakes its old waker once, at the deadline.
             let now = c.timers.clock.now();
-            if self.deadline <= now {
+            // Past the wheel's range, the wheel fires at its end: so does
+            // the sleep, or a paused clock would stop there and spin.
+            let deadline = self.deadline.min(timers.latest());
+            if deadline <= now {
                 self.key = None;
                 return true;
             }
             let waker = Payload::Waker(Some(cx.waker().clone()));
-            self.key = Some(timers.insert(self.deadline, now, waker));
+            self.key = Some(timers.insert(deadline, now, waker));
             self.loop_id = c.id;
             false
         })
@@ -360,6 +366,9 @@ impl From<Elapsed> for std::io::Error {
 /// zero duration (as with `asyncio.timeout(0)`). On a [`Task`](crate::Task)
 /// handle, expiry only stops waiting: the task keeps running. To cancel
 /// it as asyncio's `wait_for` does, use [`wait_for`](crate::wait_for()).
+/// Of nested timeouts due at the same instant, the inner one reports the
+/// expiry and the outer returns `Ok(Err(Elapsed))` (as in tokio; in
+/// asyncio the outer one raises).
 ///
 /// ```
 /// use std::time::Duration;
@@ -368,6 +377,10 @@ impl From<Elapsed> for std::io::Error {
 ///     assert_eq!(fast, Ok(7));
 ///     let slow = solo::timeout(Duration::from_millis(1), solo::sleep(Duration::from_secs(60))).await;
 ///     assert!(slow.is_err());
+///     // Nested, due at the same instant: the inner one reports it.
+///     let at = solo::time::now() + Duration::from_millis(1);
+///     let inner = solo::time::timeout_at(at, std::future::pending::<()>());
+///     assert!(matches!(solo::time::timeout_at(at, inner).await, Ok(Err(solo::Elapsed { .. }))));
 /// });
 /// ```
 #[track_caller]

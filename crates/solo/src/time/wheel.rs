@@ -9,7 +9,9 @@
 //!
 //! Six levels of 64 slots. Level `l` slots are `64^l` ms wide, so the wheel
 //! spans 64^6 ms (about 2.2 years; later deadlines wait in the last level
-//! and are re-filed as time comes closer). A timer goes to the level of the
+//! and are re-filed as time comes closer; one more than about 584 years
+//! after `origin`, past what `u64` nanoseconds count, is filed at that
+//! point, `MAX_NS`). A timer goes to the level of the
 //! highest 6-bit group in which its deadline differs from the wheel's
 //! current time. Each level keeps a 64-bit occupancy mask, so finding the
 //! next expiring slot is a rotate and a `trailing_zeros`. When a slot at
@@ -119,6 +121,14 @@ fn tick_of(at: u64) -> u64 {
 
 const NS_PER_MS: u64 = 1_000_000;
 
+/// The latest deadline the wheel holds, in ns since `origin` (about 584
+/// years): a later one is filed at it. A whole millisecond, so that `now`
+/// reaching it (rounded down) and a deadline clamped to it (rounded up)
+/// fall in the same tick: were they a tick apart, the timer would never
+/// be due while `next_deadline` kept naming it, and a paused clock would
+/// spin on it.
+const MAX_NS: u64 = u64::MAX / NS_PER_MS * NS_PER_MS;
+
 impl Wheel {
     pub(crate) fn new(origin: Instant) -> Wheel {
         Wheel {
@@ -144,12 +154,20 @@ impl Wheel {
         self.len
     }
 
-    /// `at` in ns since `origin` (0 before it; saturates after 584 years).
+    /// `at` in ns since `origin` (0 before it; [`MAX_NS`] after it).
     fn ns(&self, at: Instant) -> u64 {
         let d = at.saturating_duration_since(self.origin);
         d.as_secs()
             .saturating_mul(1_000_000_000)
             .saturating_add(u64::from(d.subsec_nanos()))
+            .min(MAX_NS)
+    }
+
+    /// The latest deadline the wheel can hold (about 584 years after its
+    /// origin): a timer set later fires then. A sleep compares its
+    /// deadline capped to this with the clock, or it would never be due.
+    pub(crate) fn latest(&self) -> Instant {
+        self.origin + Duration::from_nanos(MAX_NS)
     }
 
     fn instant_of(&self, tick: u64) -> Instant {
@@ -627,6 +645,33 @@ mod tests {
         run(&mut out);
         assert_eq!(*log.borrow(), [far]);
         assert_eq!(w.len(), 0);
+    }
+
+    /// A deadline past the wheel's range (it saturated at `u64::MAX` ns,
+    /// whose tick rounded up was one after the tick of `now` saturated and
+    /// rounded down) fires when time reaches the range's end: it was never
+    /// due, while `next_deadline` kept naming it, and a paused clock spun.
+    #[test]
+    fn deadline_past_the_range_fires_at_its_end() {
+        let origin = Instant::now();
+        let mut w = Wheel::new(origin);
+        let log = Log::default();
+        let year = Duration::from_secs(86400 * 365);
+        for (v, years) in [(1, 634), (2, 1000), (3, 584)] {
+            w.insert(origin + year * years, origin, cb(&log, v));
+        }
+        let mut out = Vec::new();
+        let mut steps = 0;
+        while !w.is_empty() {
+            let next = w.next_deadline().unwrap();
+            assert!(next <= w.latest(), "a deadline past the end");
+            w.advance(next, &mut out);
+            run(&mut out);
+            steps += 1;
+            // About 270 re-filings of the last level (2.2 years each).
+            assert!(steps < 1000, "not due at the wheel's end");
+        }
+        assert_eq!(*log.borrow(), [3, 1, 2]);
     }
 
     #[test]
