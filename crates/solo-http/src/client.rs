@@ -488,8 +488,11 @@ impl ClientBuilder {
     }
 
     /// Whether to ask for compressed bodies (`Accept-Encoding: gzip,
-    /// deflate, br`) and decompress them (default on). A request that sets
-    /// its own `Accept-Encoding` gets the body as sent.
+    /// deflate, br`) and decompress them (default on). A body compressed
+    /// more than once (`Content-Encoding: gzip, br`, or one header line
+    /// per coding) is decoded through every layer; one with a coding the
+    /// client does not know is given as sent, `Content-Encoding` kept. A
+    /// request that sets its own `Accept-Encoding` gets the body as sent.
     ///
     /// ```
     /// let _c = solo_http::Client::builder().decompress(false).build().unwrap();

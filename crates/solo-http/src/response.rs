@@ -11,7 +11,11 @@
 //!
 //! When the client decompresses the body, the `Content-Encoding` and
 //! `Content-Length` headers are removed, since they describe the bytes on
-//! the wire, not the ones the caller gets. A response without a body
+//! the wire, not the ones the caller gets. It decompresses a body through
+//! every coding listed (`gzip, br`, or two `gzip` lines for a body
+//! compressed twice) or not at all: when one is unknown, the body and
+//! both headers stay as sent, so a `Content-Encoding` is never removed
+//! from a body that still has it. A response without a body
 //! (to a HEAD, a 204 or a 304) keeps them: nothing is decoded, and they
 //! describe what a GET would get.
 

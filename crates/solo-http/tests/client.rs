@@ -178,6 +178,43 @@ fn gzip_deflate_and_brotli_are_decoded() {
     });
 }
 
+/// A body gzipped twice is decoded through both layers however the
+/// list is spelled (two header lines or one); with a coding the client
+/// does not know among them, bytes and headers stay as sent.
+#[test]
+fn a_body_compressed_twice_is_decoded_or_left_as_sent() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        for route in ["/gzip-twice", "/gzip-twice?one-line"] {
+            let resp = client.get(s.url(route)).send().await.unwrap();
+            assert!(resp.headers().get("content-encoding").is_none(), "{route}");
+            assert_eq!(resp.text().await.unwrap(), TEXT.repeat(100), "{route}");
+        }
+        let resp = client
+            .get(s.url("/gzip-twice?unknown"))
+            .send()
+            .await
+            .unwrap();
+        let sent: Vec<_> = resp.headers().get_all("content-encoding").iter().collect();
+        assert_eq!(sent, ["zstd", "gzip", "gzip"]);
+        assert!(resp.content_length().is_some());
+        let body = resp.bytes().await.unwrap();
+        assert_eq!(&body[..2], b"\x1f\x8b", "still as sent");
+        // The size limit stops a bomb inside the outer layer.
+        let e = client
+            .get(s.url("/bomb-twice"))
+            .max_body_size(1 << 20)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+    });
+}
+
 /// A gzip body of several members is their content one after another;
 /// bytes after the last member (padding, junk) are ignored.
 #[test]
