@@ -342,7 +342,10 @@ impl ClientBuilder {
 
     /// At most `n` (at least 1) connections open to one host at a time;
     /// more requests wait for a free one, first come first served. With
-    /// HTTP/2 all requests share one connection and do not wait.
+    /// HTTP/2 all requests share one connection and do not wait; a
+    /// response held unread there buffers up to 2 MiB of its body and
+    /// does not hold up the others (up to 256 such responses held at
+    /// once).
     ///
     /// ```
     /// let _c = solo_http::Client::builder().max_connections_per_host(4).build().unwrap();

@@ -159,7 +159,9 @@
 //!   connection transparently, and so are HTTP/2 requests a server turned
 //!   away unprocessed (`GOAWAY`, `REFUSED_STREAM`), together on one new
 //!   connection. HTTP/2 (negotiated by ALPN over TLS) puts all requests
-//!   to a host on one connection; it is replaced when a read timeout
+//!   to a host on one connection (a response held unread buffers up to
+//!   2 MiB of its body there, and does not block the others); it is
+//!   replaced when a read timeout
 //!   finds it silent, and closed when idle like an HTTP/1.1 one
 //!   ([`ClientBuilder::pool_idle_timeout`]). With
 //!   [`max_connections_per_host`](ClientBuilder::max_connections_per_host),

@@ -7,7 +7,13 @@
 //! [`text`](Response::text) or [`json`](Response::json). The time and size
 //! limits of the request keep applying while the body is read (see
 //! `body`). Until the body has been read to its end the response holds
-//! its connection (and its per-host slot): read it or drop it.
+//! its connection (and its per-host slot): read it or drop it. Over
+//! HTTP/2 the connection is shared: a response held unread takes no
+//! slot, buffers up to 2 MiB of its body (its stream's flow-control
+//! window) and leaves the connection to the others; 256 held at once
+//! with 2 MiB each would fill the connection's window, and the host's
+//! other responses would then wait for one of them to be read or
+//! dropped.
 //!
 //! When the client decompresses the body, the `Content-Encoding` and
 //! `Content-Length` headers are removed, since they describe the bytes on
