@@ -296,8 +296,11 @@ impl Response {
         Ok(decode::text(&body, content_type.as_deref()))
     }
 
-    /// The whole body parsed as JSON into `T`. A body that is not valid
-    /// JSON for `T` is an error of kind [`Body`](ErrorKind::Body).
+    /// The whole body parsed as JSON into `T`. A UTF-8 byte order mark
+    /// before it is skipped (RFC 8259 section 8.1 allows it; some .NET
+    /// servers send one), as [`text`](Response::text) does. A body that
+    /// is not valid JSON for `T` is an error of kind
+    /// [`Body`](ErrorKind::Body).
     ///
     /// ```
     /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
@@ -309,7 +312,8 @@ impl Response {
     pub async fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
         let url = self.url.clone();
         let body = self.bytes().await?;
-        serde_json::from_slice(&body).map_err(|e| {
+        let json = body.strip_prefix(UTF8_BOM).unwrap_or(&body);
+        serde_json::from_slice(json).map_err(|e| {
             Error::new(
                 ErrorKind::Body,
                 "the response body is not the JSON expected",
@@ -362,6 +366,9 @@ impl Response {
         Ok(self)
     }
 }
+
+/// The UTF-8 byte order mark.
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Whether the connection may serve another request after this response.
 fn keep_alive(version: Version, headers: &HeaderMap) -> bool {

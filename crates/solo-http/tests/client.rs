@@ -55,6 +55,22 @@ fn get_text_json_and_metadata() {
     });
 }
 
+/// JSON after a UTF-8 byte order mark parses, as `text()` of the same
+/// body skips the mark.
+#[test]
+fn json_after_a_byte_order_mark_parses() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let doc: serde_json::Value = json(client.get(s.url("/json-bom"))).await;
+        assert_eq!(doc, serde_json::json!({"name": "solo", "n": 3}));
+        assert_eq!(
+            text(&client, s.url("/json-bom")).await,
+            r#"{"name":"solo","n":3}"#
+        );
+    });
+}
+
 #[test]
 fn request_headers_query_and_bodies_reach_the_server() {
     run(async {

@@ -253,6 +253,11 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
             &[("content-type", "application/json")],
             r#"{"name":"solo","n":3}"#,
         ),
+        "/json-bom" => reply(
+            200,
+            &[("content-type", "application/json")],
+            &b"\xef\xbb\xbf{\"name\":\"solo\",\"n\":3}"[..],
+        ),
         "/echo" | "/cookie/echo" => {
             let method = req.method().to_string();
             let uri = req.uri().to_string();
