@@ -192,7 +192,7 @@ impl Error {
             ErrorKind::Timeout(Phase::Pool),
             format!(
                 "timed out after {after:?} waiting for a free connection to {host}: \
-                 all {limit} that max_connections_per_host allows are in use, by requests \
+                 max_connections_per_host allows {limit} and all are in use, by requests \
                  or by responses whose body has not been read to its end; read or drop \
                  those responses, or raise max_connections_per_host or pool_timeout"
             ),
@@ -344,6 +344,14 @@ mod tests {
         assert!(Error::timeout(Phase::Connect, Duration::from_millis(5))
             .to_string()
             .contains("connecting"));
+        let e = Error::pool_timeout(Duration::from_secs(30), 1, &"example.com:443");
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Pool));
+        let msg = e.to_string();
+        assert!(
+            msg.contains("a free connection to example.com:443"),
+            "{msg}"
+        );
+        assert!(msg.contains("max_connections_per_host allows 1"), "{msg}");
     }
 
     #[test]
