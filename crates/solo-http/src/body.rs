@@ -19,7 +19,9 @@
 //! aiohttp): it holds one chunk at a time. Compressed input is decoded
 //! in pieces of about 64 KiB of output (`decode::PIECE`) whatever the
 //! compression ratio, so a decompression bomb streams in constant memory
-//! too, and with a limit it stops at the first piece past it.
+//! too, and with a limit it stops at the first piece past it. Stacked
+//! codings (gzip inside gzip) are decoded a piece at a time per layer,
+//! and what each inner layer is given counts against the limit too.
 //!
 //! The body owns the pool [`Lease`] of its connection. At a clean end of
 //! the body the lease is marked reusable and dropped, which puts the
@@ -179,7 +181,34 @@ impl Body {
                 self.count_decoded(out.len())?;
                 return Ok(Some(out));
             }
+            if !self.pending.is_empty() || self.decoder.has_output() {
+                self.between_layers().await?;
+            }
         }
+    }
+
+    /// After a step of decoding that gave nothing (stacked codings: an
+    /// outer layer's piece went to an inner one): the inner layers are
+    /// under the size limit and the deadline too, and the loop gets a
+    /// turn when this task's budget is spent (an outer layer may give a
+    /// lot that an inner one ignores).
+    async fn between_layers(&mut self) -> Result<(), Error> {
+        if let Some(limit) = self.limit() {
+            if self.decoder.largest_inner() > limit {
+                return Err(Error::too_large(limit));
+            }
+        }
+        if let Some(d) = self.limits.deadline {
+            if solo::time::now() >= d.at {
+                return Err(Error::timeout(Phase::Total, d.limit));
+            }
+        }
+        let spent =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(solo::coop::poll_proceed(cx))).await;
+        if spent.is_pending() {
+            solo::yield_now().await;
+        }
+        Ok(())
     }
 
     /// The end of the body as received: the decoder's next piece, if

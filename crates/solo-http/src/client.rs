@@ -33,6 +33,9 @@ use crate::tls::{self, TlsOptions};
 /// See [`ClientBuilder::max_body_size`].
 pub const DEFAULT_MAX_BODY_SIZE: u64 = 64 << 20;
 
+/// The default of [`ClientBuilder::pool_timeout`].
+const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The request defaults of a client.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
@@ -207,6 +210,7 @@ impl fmt::Debug for Client {
 /// | [`pool_max_idle`](ClientBuilder::pool_max_idle) (all hosts) | no limit |
 /// | [`pool_idle_timeout`](ClientBuilder::pool_idle_timeout) | 90 s |
 /// | [`max_connections_per_host`](ClientBuilder::max_connections_per_host) | no limit |
+/// | [`pool_timeout`](ClientBuilder::pool_timeout) (wait for one of those) | 30 s |
 /// | [`connect_timeout`](ClientBuilder::connect_timeout) | 30 s |
 /// | [`read_timeout`](ClientBuilder::read_timeout) | 30 s |
 /// | [`timeout`](ClientBuilder::timeout) (total) | none |
@@ -279,6 +283,7 @@ impl ClientBuilder {
                 max_idle_total: None,
                 idle_timeout: Some(Duration::from_secs(90)),
                 max_connections_per_host: None,
+                wait_timeout: Some(DEFAULT_POOL_TIMEOUT),
             },
             tls: TlsOptions::default(),
             user_agent: Some(HeaderValue::from_static(concat!(
@@ -341,8 +346,13 @@ impl ClientBuilder {
     }
 
     /// At most `n` (at least 1) connections open to one host at a time;
-    /// more requests wait for a free one, first come first served. With
-    /// HTTP/2 all requests share one connection and do not wait.
+    /// more requests wait for a free one, first come first served, for
+    /// [`pool_timeout`](ClientBuilder::pool_timeout) at most. A response
+    /// keeps its connection until its body is read or it is dropped. With
+    /// HTTP/2 all requests share one connection and do not wait; a
+    /// response held unread there buffers up to 2 MiB of its body and
+    /// does not hold up the others (up to 256 such responses held at
+    /// once).
     ///
     /// ```
     /// let _c = solo_http::Client::builder().max_connections_per_host(4).build().unwrap();
@@ -352,13 +362,55 @@ impl ClientBuilder {
         self
     }
 
+    /// How long a request waits for a free connection when
+    /// [`max_connections_per_host`](ClientBuilder::max_connections_per_host)
+    /// are all in use (default 30 s; `None`: no limit). It fails then with
+    /// [`Timeout(Pool)`](crate::Phase::Pool), naming the limit: a
+    /// response holds its connection until its body is read to its end
+    /// or it is dropped, so a task that keeps a response and sends
+    /// another request to the same host with a limit of 1 would wait
+    /// for itself. The connect and read timeouts do not cover this wait;
+    /// the total [`timeout`](ClientBuilder::timeout) does. HTTP/2
+    /// requests never wait for a connection. The wait is the whole time
+    /// in the queue: with many more requests sent at once than
+    /// connections allowed, the last ones may wait that long behind the
+    /// others; raise it (or set `None`) for such queues.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use solo_http::{ErrorKind, Phase};
+    /// solo::run(async {
+    ///     let l = solo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let url = format!("http://{}/", l.local_addr().unwrap());
+    ///     let _server = solo::spawn(async move {
+    ///         let (s, _) = l.accept().await.unwrap();
+    ///         let _ = s.read(&mut [0; 1024]).await;
+    ///         let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nunread").await;
+    ///         solo::sleep(Duration::from_secs(5)).await;
+    ///     });
+    ///     let client = solo_http::Client::builder()
+    ///         .max_connections_per_host(1)
+    ///         .pool_timeout(Some(Duration::from_millis(100)))
+    ///         .build()
+    ///         .unwrap();
+    ///     let held = client.get(&url).send().await.unwrap();
+    ///     let err = client.get(&url).send().await.unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::Timeout(Phase::Pool));
+    ///     drop(held);
+    /// });
+    /// ```
+    pub fn pool_timeout(mut self, timeout: Option<Duration>) -> ClientBuilder {
+        self.pool.wait_timeout = timeout;
+        self
+    }
+
     /// Time limit to open a connection: DNS, TCP, proxy tunnel and TLS
     /// ([`Phase::Connect`](crate::Phase::Connect)). For an https host whose
     /// protocol is not known yet, the time spent waiting for another
     /// request's connect to it (which may bring an HTTP/2 connection to
     /// share) counts too. Waiting for a slot of
     /// [`max_connections_per_host`](ClientBuilder::max_connections_per_host)
-    /// does not.
+    /// does not: [`pool_timeout`](ClientBuilder::pool_timeout) bounds it.
     ///
     /// A host with several addresses has them raced (Happy Eyeballs,
     /// RFC 8305, as in browsers, curl and aiohttp): the next address is
@@ -488,8 +540,11 @@ impl ClientBuilder {
     }
 
     /// Whether to ask for compressed bodies (`Accept-Encoding: gzip,
-    /// deflate, br`) and decompress them (default on). A request that sets
-    /// its own `Accept-Encoding` gets the body as sent.
+    /// deflate, br`) and decompress them (default on). A body compressed
+    /// more than once (`Content-Encoding: gzip, br`, or one header line
+    /// per coding) is decoded through every layer; one with a coding the
+    /// client does not know is given as sent, `Content-Encoding` kept. A
+    /// request that sets its own `Accept-Encoding` gets the body as sent.
     ///
     /// ```
     /// let _c = solo_http::Client::builder().decompress(false).build().unwrap();

@@ -22,6 +22,12 @@
 //! size the client announces (hyper's default there is 16 KiB, which
 //! real sites with long CSP headers and many cookies pass).
 //!
+//! HTTP/2 flow control: each response may have [`HTTP2_STREAM_WINDOW`]
+//! (2 MiB) of its body sent ahead of the caller's reads, and the
+//! connection 256 times that, so responses held unread do not stop the
+//! server from answering the host's other requests on the shared
+//! connection (see [`HTTP2_CONNECTION_WINDOW`]).
+//!
 //! The whole of this (DNS included) is the *connect* phase for
 //! [`Phase::Connect`](crate::Phase::Connect).
 //!
@@ -66,6 +72,23 @@ pub(crate) type ReqBody = Full<Bytes>;
 /// read buffer (which the head must fit), and the HTTP/2 header list size
 /// (names, values and 32 bytes per field, RFC 9113 section 6.5.2).
 pub(crate) const MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
+
+/// The HTTP/2 flow-control window of one response (stream): how much of
+/// its body the server may send before the caller reads it, so the most
+/// a response held unread buffers. hyper's default (2 MiB: about 20 MB/s
+/// for one download at 100 ms of round trip).
+pub(crate) const HTTP2_STREAM_WINDOW: u32 = 2 << 20;
+
+/// The HTTP/2 flow-control window of a whole connection: 256 stream
+/// windows (512 MiB), more than the streams servers allow at once (nginx
+/// 128, most 100 to 256). Every request to a host shares its connection,
+/// so with a window barely larger than a stream's (hyper's default is
+/// 5 MiB) three responses held unread used it up and the server could
+/// send no other response on it. Only bytes held unread fill it; the
+/// memory is bounded by the stream window of each response held.
+/// (hyper's adaptive window is not used: it sets both windows to the
+/// same size, so one held response would block the rest.)
+pub(crate) const HTTP2_CONNECTION_WINDOW: u32 = 256 * HTTP2_STREAM_WINDOW;
 
 /// `TCP_NOTSENT_LOWAT` of every connection: at most this many bytes wait
 /// unsent in the kernel.
@@ -203,7 +226,10 @@ impl Connector {
         };
         if h2 {
             let mut builder = http2::Builder::new(SoloExecutor);
-            builder.max_header_list_size(MAX_HEAD_BYTES as u32);
+            builder
+                .max_header_list_size(MAX_HEAD_BYTES as u32)
+                .initial_stream_window_size(HTTP2_STREAM_WINDOW)
+                .initial_connection_window_size(HTTP2_CONNECTION_WINDOW);
             if let Some(interval) = self.http2_keep_alive {
                 builder
                     .timer(SoloTimer)

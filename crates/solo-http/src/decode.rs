@@ -15,6 +15,16 @@
 //! `deflate` is meant to be zlib-wrapped (RFC 9110) but some servers send
 //! raw deflate: the first byte tells which.
 //!
+//! Stacked codings (`Content-Encoding: gzip, br`, or one header line per
+//! coding, as when an application and a proxy in front of it both
+//! compress) are decoded layer by layer, the last applied first (RFC 9110
+//! section 8.4): each layer takes a piece of what the one outside it gave
+//! (at most a piece is held between two layers), and every layer's output
+//! counts against the body's size limit, so a bomb in any layer stops.
+//! A body is decoded through all its codings or not at all: one the
+//! client does not know (or more than [`MAX_LAYERS`]) leaves the bytes
+//! and the `Content-Encoding` header as sent.
+//!
 //! Design, text: the character set is, in order (as browsers do), a byte
 //! order mark, the `charset` of `Content-Type`, a `<meta charset>` (or
 //! `http-equiv` Content-Type) tag within the first 1024 bytes of an HTML
@@ -79,47 +89,204 @@ enum Kind {
     Brotli(Box<Brotli>),
 }
 
-/// Decompresses one response body, piece by piece.
+/// The most content codings decoded one inside another: a longer list is
+/// passed through as sent (urllib3 stops at 5 too: each layer is a
+/// decoder and its buffers).
+pub(crate) const MAX_LAYERS: usize = 5;
+
+/// A content coding the client decodes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Coding {
+    Gzip,
+    Deflate,
+    Br,
+}
+
+impl Coding {
+    /// The coding a list element names: `Ok(None)` for `identity` (no
+    /// change), `Err` for one the client does not decode.
+    fn parse(name: &str) -> Result<Option<Coding>, ()> {
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        Ok(Some(if is("gzip") || is("x-gzip") {
+            Coding::Gzip
+        } else if is("deflate") {
+            Coding::Deflate
+        } else if is("br") {
+            Coding::Br
+        } else if is("identity") {
+            return Ok(None);
+        } else {
+            return Err(());
+        }))
+    }
+}
+
+/// The codings `Content-Encoding` lists, in the order they were applied:
+/// every header line, each a comma-separated list (RFC 9110 section
+/// 8.4; empty elements and `identity` are skipped). `None` when the body
+/// must be passed through as sent: a coding the client does not decode,
+/// a value that is not text, or more than [`MAX_LAYERS`]. No allocation.
+fn codings(headers: &HeaderMap) -> Option<([Coding; MAX_LAYERS], usize)> {
+    let mut list = [Coding::Gzip; MAX_LAYERS];
+    let mut n = 0;
+    for value in headers.get_all(CONTENT_ENCODING) {
+        for name in value.to_str().ok()?.split(',').map(str::trim) {
+            if name.is_empty() {
+                continue;
+            }
+            if let Some(coding) = Coding::parse(name).ok()? {
+                *list.get_mut(n)? = coding;
+                n += 1;
+            }
+        }
+    }
+    Some((list, n))
+}
+
+/// Decompresses one response body, piece by piece: every content coding
+/// listed, the last one applied first (RFC 9110 section 8.4), or none.
 pub(crate) struct Decoder {
-    kind: Kind,
-    fed: bool,
+    /// Decodes the bytes as received: the last coding listed.
+    layer: Layer,
+    /// Decodes what `layer` gives, when codings were stacked.
+    next: Option<Box<Next>>,
+}
+
+/// The inner layers of stacked codings, and what the outer layer gave
+/// that they have not taken yet (a piece at most).
+struct Next {
+    decoder: Decoder,
+    pending: Bytes,
+    /// All the outer layer gave.
+    given: u64,
+    /// The outer layer has given its last piece.
+    outer_done: bool,
 }
 
 impl Decoder {
     /// The decoder for a response with these headers: by its
-    /// `Content-Encoding` if `enabled`; unknown or stacked encodings are
-    /// passed through as they are.
+    /// `Content-Encoding` if `enabled`. A body is decoded through every
+    /// coding listed, or not at all (a coding the client does not know,
+    /// or too many: it is passed through as sent).
     pub(crate) fn for_headers(headers: &HeaderMap, enabled: bool) -> Decoder {
-        let sink = Sink::new;
-        let encoding = headers
-            .get(CONTENT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.trim().to_ascii_lowercase());
-        let kind = match encoding.as_deref() {
-            _ if !enabled => Kind::Identity,
-            Some("gzip" | "x-gzip") => Kind::Gzip(Box::new(Gzip::new(sink()))),
-            Some("deflate") => Kind::DeflateUnknown(sink()),
-            Some("br") => Kind::Brotli(Box::new(Brotli::new())),
-            _ => Kind::Identity,
+        match codings(headers).filter(|_| enabled) {
+            Some((list, n)) => Decoder::chain(&list[..n]),
+            None => Decoder::chain(&[]),
+        }
+    }
+
+    /// The decoder of a body to which `codings` were applied in order.
+    fn chain(codings: &[Coding]) -> Decoder {
+        let Some((last, before)) = codings.split_last() else {
+            return Decoder {
+                layer: Layer::new(None),
+                next: None,
+            };
         };
-        Decoder { kind, fed: false }
+        let next = (!before.is_empty()).then(|| {
+            Box::new(Next {
+                decoder: Decoder::chain(before),
+                pending: Bytes::new(),
+                given: 0,
+                outer_done: false,
+            })
+        });
+        Decoder {
+            layer: Layer::new(Some(*last)),
+            next,
+        }
     }
 
     /// True when the body is passed through unchanged.
     pub(crate) fn is_identity(&self) -> bool {
-        matches!(self.kind, Kind::Identity)
+        self.layer.is_identity()
     }
 
-    /// Whether the decoder holds output that it can give without more
-    /// input.
+    /// Whether the decoder holds output, or input for an inner layer,
+    /// that it can work on without more input.
     pub(crate) fn has_output(&self) -> bool {
-        matches!(&self.kind, Kind::Brotli(b) if b.more_output)
+        self.layer.has_output()
+            || self
+                .next
+                .as_ref()
+                .is_some_and(|n| !n.pending.is_empty() || n.decoder.has_output())
+    }
+
+    /// The most bytes one inner layer of stacked codings has been given
+    /// (0 without stacking): counted against the size limit as the
+    /// output is, so a bomb in an outer layer stops too.
+    pub(crate) fn largest_inner(&self) -> u64 {
+        self.next
+            .as_ref()
+            .map_or(0, |n| n.given.max(n.decoder.largest_inner()))
     }
 
     /// Decodes from the front of `data`, taking what it used, into about
     /// [`PIECE`] bytes at most (all of `data` as it is for identity); the
-    /// result may be empty (the decoder needs more).
+    /// result may be empty (the decoder needs more input, or worked on
+    /// an inner layer: see [`has_output`](Decoder::has_output)).
     pub(crate) fn feed(&mut self, data: &mut Bytes) -> Result<Bytes, Corrupt> {
+        let Some(next) = &mut self.next else {
+            return self.layer.feed(data);
+        };
+        if next.pending.is_empty() && !next.decoder.has_output() {
+            next.pending = self.layer.feed(data)?;
+            next.given = next.given.saturating_add(next.pending.len() as u64);
+        }
+        next.decoder.feed(&mut next.pending)
+    }
+
+    /// The end of the body: the next piece of what the decoder still
+    /// holds, and whether that was the last; fails if a compressed
+    /// stream was cut short.
+    pub(crate) fn finish(&mut self) -> Result<(Bytes, bool), Corrupt> {
+        let Some(next) = &mut self.next else {
+            return self.layer.finish();
+        };
+        loop {
+            if !next.pending.is_empty() || next.decoder.has_output() {
+                let out = next.decoder.feed(&mut next.pending)?;
+                if !out.is_empty() {
+                    return Ok((out, false));
+                }
+            } else if !next.outer_done {
+                let (tail, last) = self.layer.finish()?;
+                next.given = next.given.saturating_add(tail.len() as u64);
+                next.pending = tail;
+                next.outer_done = last;
+            } else {
+                return next.decoder.finish();
+            }
+        }
+    }
+}
+
+/// One content coding's decoder.
+struct Layer {
+    kind: Kind,
+    fed: bool,
+}
+
+impl Layer {
+    fn new(coding: Option<Coding>) -> Layer {
+        let kind = match coding {
+            None => Kind::Identity,
+            Some(Coding::Gzip) => Kind::Gzip(Box::new(Gzip::new(Sink::new()))),
+            Some(Coding::Deflate) => Kind::DeflateUnknown(Sink::new()),
+            Some(Coding::Br) => Kind::Brotli(Box::new(Brotli::new())),
+        };
+        Layer { kind, fed: false }
+    }
+
+    fn is_identity(&self) -> bool {
+        matches!(self.kind, Kind::Identity)
+    }
+
+    fn has_output(&self) -> bool {
+        matches!(&self.kind, Kind::Brotli(b) if b.more_output)
+    }
+
+    fn feed(&mut self, data: &mut Bytes) -> Result<Bytes, Corrupt> {
         if let Kind::Identity = self.kind {
             return Ok(std::mem::take(data));
         }
@@ -147,10 +314,7 @@ impl Decoder {
         Ok(self.take())
     }
 
-    /// The end of the body: the next piece of what the decoder still
-    /// holds, and whether that was the last; fails if the compressed
-    /// stream was cut short.
-    pub(crate) fn finish(&mut self) -> Result<(Bytes, bool), Corrupt> {
+    fn finish(&mut self) -> Result<(Bytes, bool), Corrupt> {
         if !self.fed {
             return Ok((Bytes::new(), true));
         }
@@ -523,6 +687,74 @@ mod tests {
         assert_eq!(run(&mut d, b"raw", 1).unwrap(), b"raw");
         let d = Decoder::for_headers(&HeaderMap::new(), true);
         assert!(d.is_identity());
+    }
+
+    /// A decoder for a response with one `Content-Encoding` line each.
+    fn lines(values: &[&str], limit: u64) -> Limited {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(CONTENT_ENCODING, HeaderValue::from_str(v).unwrap());
+        }
+        Limited(Decoder::for_headers(&h, true), limit)
+    }
+
+    /// Stacked codings decode, the last applied first, however the list
+    /// is spelled; one coding unknown, or too many, and nothing is.
+    #[test]
+    fn stacked_codings_decode_in_reverse_order_or_not_at_all() {
+        let text = b"hello stacked world ".repeat(200);
+        let gz2 = gzip(&gzip(&text));
+        for spelling in [
+            &["gzip", "gzip"][..],
+            &["gzip, gzip"],
+            &["GZIP ,x-gzip"],
+            &["gzip,", " , gzip"],
+            &["identity", "gzip", "gzip"],
+        ] {
+            for piece in [1, 5, gz2.len()] {
+                let got = run(&mut lines(spelling, 1 << 20), &gz2, piece).unwrap();
+                assert!(got == text, "{spelling:?} in pieces of {piece}");
+            }
+        }
+        // gzip applied first, then br: br is decoded first.
+        let br_gz = brotli(&gzip(&text));
+        assert_eq!(
+            run(&mut lines(&["gzip", "br"], 1 << 20), &br_gz, 3).unwrap(),
+            text
+        );
+        assert!(run(&mut lines(&["br", "gzip"], 1 << 20), &br_gz, 3).is_err());
+        for passed in [
+            &["gzip", "zstd"][..],
+            &["zstd, gzip"],
+            &["gzip"; MAX_LAYERS + 1],
+            &["identity"],
+        ] {
+            let mut d = lines(passed, 1 << 20);
+            assert!(d.0.is_identity(), "{passed:?}");
+            assert_eq!(run(&mut d, &gz2, 7).unwrap(), gz2);
+        }
+        let d = lines(&["gzip"; MAX_LAYERS], 1 << 20);
+        assert!(!d.0.is_identity());
+    }
+
+    /// A bomb inside another coding still comes out in bounded pieces,
+    /// and the inner layer is given bounded pieces too.
+    #[test]
+    fn a_stacked_bomb_decodes_in_bounded_pieces() {
+        let zeros = vec![0u8; 64 << 20];
+        let inner = brotli(&zeros);
+        let body = gzip(&inner);
+        let mut d = lines(&["br", "gzip"], u64::MAX);
+        let out = run(&mut d, &body, 1000).unwrap();
+        assert_eq!(out.len(), zeros.len());
+        assert_eq!(d.0.largest_inner(), inner.len() as u64);
+        // A truncated inner layer is an error.
+        let cut = gzip(&gzip(&text_of(5000))[..100]);
+        assert!(run(&mut lines(&["gzip", "gzip"], u64::MAX), &cut, 9).is_err());
+    }
+
+    fn text_of(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i % 251) as u8).collect()
     }
 
     #[test]

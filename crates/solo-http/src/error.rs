@@ -40,6 +40,11 @@ pub enum Phase {
     /// ([`ClientBuilder::timeout`](crate::ClientBuilder::timeout),
     /// [`RequestBuilder::timeout`](crate::RequestBuilder::timeout)).
     Total,
+    /// Waiting for a free connection to the host, all of those
+    /// [`max_connections_per_host`](crate::ClientBuilder::max_connections_per_host)
+    /// allows being in use
+    /// ([`ClientBuilder::pool_timeout`](crate::ClientBuilder::pool_timeout)).
+    Pool,
 }
 
 /// What kind of failure an [`Error`] is.
@@ -175,8 +180,23 @@ impl Error {
             Phase::Total => {
                 format!("timed out: the request took longer than its total time limit of {after:?}")
             }
+            Phase::Pool => format!("timed out after {after:?} waiting for a free connection"),
         };
         Error::new(ErrorKind::Timeout(phase), msg)
+    }
+
+    /// No connection to `host` came free within `after`: the `limit` of
+    /// `max_connections_per_host` were all in use.
+    pub(crate) fn pool_timeout(after: Duration, limit: usize, host: &dyn fmt::Display) -> Error {
+        Error::new(
+            ErrorKind::Timeout(Phase::Pool),
+            format!(
+                "timed out after {after:?} waiting for a free connection to {host}: \
+                 max_connections_per_host allows {limit} and all are in use, by requests \
+                 or by responses whose body has not been read to its end; read or drop \
+                 those responses, or raise max_connections_per_host or pool_timeout"
+            ),
+        )
     }
 
     pub(crate) fn too_large(limit: u64) -> Error {
@@ -324,6 +344,14 @@ mod tests {
         assert!(Error::timeout(Phase::Connect, Duration::from_millis(5))
             .to_string()
             .contains("connecting"));
+        let e = Error::pool_timeout(Duration::from_secs(30), 1, &"example.com:443");
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Pool));
+        let msg = e.to_string();
+        assert!(
+            msg.contains("a free connection to example.com:443"),
+            "{msg}"
+        );
+        assert!(msg.contains("max_connections_per_host allows 1"), "{msg}");
     }
 
     #[test]

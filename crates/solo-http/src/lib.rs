@@ -152,18 +152,22 @@
 //!   is a [`solo::timeout`] around a future:
 //!   connect ([`Phase::Connect`]), the server's silence before the
 //!   response head and between pieces of the body ([`Phase::Read`]: an
-//!   upload in progress is not silence), and the whole request, body
-//!   included ([`Phase::Total`]).
+//!   upload in progress is not silence), the whole request, body
+//!   included ([`Phase::Total`]), and the wait for a connection when
+//!   [`max_connections_per_host`](ClientBuilder::max_connections_per_host)
+//!   are all in use ([`Phase::Pool`]).
 //! - **Pooling.** Idle HTTP/1.1 connections are kept per (scheme, host,
 //!   port) and checked before reuse; a stale one is retried on a fresh
 //!   connection transparently, and so are HTTP/2 requests a server turned
 //!   away unprocessed (`GOAWAY`, `REFUSED_STREAM`), together on one new
 //!   connection. HTTP/2 (negotiated by ALPN over TLS) puts all requests
-//!   to a host on one connection; it is replaced when a read timeout
+//!   to a host on one connection (a response held unread buffers up to
+//!   2 MiB of its body there, and does not block the others); it is
+//!   replaced when a read timeout
 //!   finds it silent, and closed when idle like an HTTP/1.1 one
 //!   ([`ClientBuilder::pool_idle_timeout`]). With
 //!   [`max_connections_per_host`](ClientBuilder::max_connections_per_host),
-//!   requests wait their turn instead of opening more.
+//!   requests wait their turn instead of opening more ([`ClientBuilder::pool_timeout`] at most).
 //! - **Bodies stream.** A [`Response`] comes back with the head; its body
 //!   is read piece by piece on demand, decompressed as it comes, and cut
 //!   off with [`ErrorKind::TooLarge`] as soon as it passes the size limit

@@ -28,7 +28,10 @@
 //!   HTTP/1.1 request holds one slot from before it takes a connection
 //!   until its body is done, so at most that many connections are ever
 //!   open to the host; the others wait their turn (first come, first
-//!   served). HTTP/2 requests need no slot: they share one connection.
+//!   served), for the pool timeout at most: a response held unread keeps
+//!   its slot, and a task that holds one and sends another request to
+//!   the host would otherwise wait for itself for ever. HTTP/2 requests
+//!   need no slot: they share one connection.
 //!
 //! A timer sweeps expired idle connections (both protocols) so their
 //! sockets close even when no new request comes for that host. The timer
@@ -77,6 +80,8 @@ pub(crate) struct PoolOptions {
     pub(crate) max_idle_total: Option<usize>,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) max_connections_per_host: Option<usize>,
+    /// The longest wait for one of those connections; `None`: no limit.
+    pub(crate) wait_timeout: Option<Duration>,
 }
 
 /// The pool's hosts, shared (weakly) with each host's idle sweep.
@@ -240,10 +245,7 @@ impl Pool {
         }
         let slot = match &host.slots {
             Some(sem) => {
-                // The semaphore is never closed.
-                if let Ok(permit) = sem.acquire().await {
-                    permit.forget();
-                }
+                self.take_slot(sem, key).await?;
                 true
             }
             None => false,
@@ -315,6 +317,30 @@ impl Pool {
             }
         }
         Ok(lease)
+    }
+}
+
+impl Pool {
+    /// Takes one of a host's slots, waiting for one at most the pool
+    /// timeout (no timer when one is free).
+    async fn take_slot(&self, sem: &Semaphore, key: &Key) -> Result<(), Error> {
+        let permit = match (sem.try_acquire(), self.opts.wait_timeout) {
+            (Ok(permit), _) => Ok(permit),
+            (Err(_), None) => sem.acquire().await,
+            (Err(_), Some(limit)) => {
+                solo::time::timeout(limit, sem.acquire())
+                    .await
+                    .map_err(|_| {
+                        let n = self.opts.max_connections_per_host.unwrap_or(1);
+                        Error::pool_timeout(limit, n, key)
+                    })?
+            }
+        };
+        // The semaphore is never closed.
+        if let Ok(permit) = permit {
+            permit.forget();
+        }
+        Ok(())
     }
 }
 

@@ -7,11 +7,21 @@
 //! [`text`](Response::text) or [`json`](Response::json). The time and size
 //! limits of the request keep applying while the body is read (see
 //! `body`). Until the body has been read to its end the response holds
-//! its connection (and its per-host slot): read it or drop it.
+//! its connection (and its per-host slot): read it or drop it. Over
+//! HTTP/2 the connection is shared: a response held unread takes no
+//! slot, buffers up to 2 MiB of its body (its stream's flow-control
+//! window) and leaves the connection to the others; 256 held at once
+//! with 2 MiB each would fill the connection's window, and the host's
+//! other responses would then wait for one of them to be read or
+//! dropped.
 //!
 //! When the client decompresses the body, the `Content-Encoding` and
 //! `Content-Length` headers are removed, since they describe the bytes on
-//! the wire, not the ones the caller gets. A response without a body
+//! the wire, not the ones the caller gets. It decompresses a body through
+//! every coding listed (`gzip, br`, or two `gzip` lines for a body
+//! compressed twice) or not at all: when one is unknown, the body and
+//! both headers stay as sent, so a `Content-Encoding` is never removed
+//! from a body that still has it. A response without a body
 //! (to a HEAD, a 204 or a 304) keeps them: nothing is decoded, and they
 //! describe what a GET would get.
 
@@ -286,8 +296,11 @@ impl Response {
         Ok(decode::text(&body, content_type.as_deref()))
     }
 
-    /// The whole body parsed as JSON into `T`. A body that is not valid
-    /// JSON for `T` is an error of kind [`Body`](ErrorKind::Body).
+    /// The whole body parsed as JSON into `T`. A UTF-8 byte order mark
+    /// before it is skipped (RFC 8259 section 8.1 allows it; some .NET
+    /// servers send one), as [`text`](Response::text) does. A body that
+    /// is not valid JSON for `T` is an error of kind
+    /// [`Body`](ErrorKind::Body).
     ///
     /// ```
     /// # async fn demo(client: solo_http::Client) -> Result<(), solo_http::Error> {
@@ -299,7 +312,8 @@ impl Response {
     pub async fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
         let url = self.url.clone();
         let body = self.bytes().await?;
-        serde_json::from_slice(&body).map_err(|e| {
+        let json = body.strip_prefix(UTF8_BOM).unwrap_or(&body);
+        serde_json::from_slice(json).map_err(|e| {
             Error::new(
                 ErrorKind::Body,
                 "the response body is not the JSON expected",
@@ -352,6 +366,9 @@ impl Response {
         Ok(self)
     }
 }
+
+/// The UTF-8 byte order mark.
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Whether the connection may serve another request after this response.
 fn keep_alive(version: Version, headers: &HeaderMap) -> bool {

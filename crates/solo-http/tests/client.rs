@@ -55,6 +55,22 @@ fn get_text_json_and_metadata() {
     });
 }
 
+/// JSON after a UTF-8 byte order mark parses, as `text()` of the same
+/// body skips the mark.
+#[test]
+fn json_after_a_byte_order_mark_parses() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let doc: serde_json::Value = json(client.get(s.url("/json-bom"))).await;
+        assert_eq!(doc, serde_json::json!({"name": "solo", "n": 3}));
+        assert_eq!(
+            text(&client, s.url("/json-bom")).await,
+            r#"{"name":"solo","n":3}"#
+        );
+    });
+}
+
 #[test]
 fn request_headers_query_and_bodies_reach_the_server() {
     run(async {
@@ -175,6 +191,43 @@ fn gzip_deflate_and_brotli_are_decoded() {
         assert_eq!(resp.headers()["content-encoding"], "gzip");
         let body = resp.bytes().await.unwrap();
         assert_eq!(&body[..2], b"\x1f\x8b");
+    });
+}
+
+/// A body gzipped twice is decoded through both layers however the
+/// list is spelled (two header lines or one); with a coding the client
+/// does not know among them, bytes and headers stay as sent.
+#[test]
+fn a_body_compressed_twice_is_decoded_or_left_as_sent() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        for route in ["/gzip-twice", "/gzip-twice?one-line"] {
+            let resp = client.get(s.url(route)).send().await.unwrap();
+            assert!(resp.headers().get("content-encoding").is_none(), "{route}");
+            assert_eq!(resp.text().await.unwrap(), TEXT.repeat(100), "{route}");
+        }
+        let resp = client
+            .get(s.url("/gzip-twice?unknown"))
+            .send()
+            .await
+            .unwrap();
+        let sent: Vec<_> = resp.headers().get_all("content-encoding").iter().collect();
+        assert_eq!(sent, ["zstd", "gzip", "gzip"]);
+        assert!(resp.content_length().is_some());
+        let body = resp.bytes().await.unwrap();
+        assert_eq!(&body[..2], b"\x1f\x8b", "still as sent");
+        // The size limit stops a bomb inside the outer layer.
+        let e = client
+            .get(s.url("/bomb-twice"))
+            .max_body_size(1 << 20)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
     });
 }
 

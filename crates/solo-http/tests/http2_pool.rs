@@ -225,3 +225,38 @@ fn a_client_used_in_a_second_loop_still_closes_idle_connections() {
         });
     }
 }
+
+/// Large responses held unread (statuses checked first, bodies read
+/// later) each fill their stream's window, not the whole connection's:
+/// another request to the host still gets its answer over the shared
+/// HTTP/2 connection, and the held bodies are whole afterwards.
+#[test]
+fn large_http2_responses_held_unread_do_not_block_other_requests() {
+    run(async {
+        let pki = Pki::new();
+        let s = start_tls(&pki, H2).await;
+        let client = trusting_with(&pki, |b| b.read_timeout(Duration::from_secs(2)));
+        const HELD: usize = 6;
+        const SIZE: usize = 4 << 20;
+        let mut held = Vec::new();
+        for _ in 0..HELD {
+            let resp = client
+                .get(https_url(&s, &format!("/big?n={SIZE}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.version(), Version::HTTP_2);
+            held.push(resp);
+        }
+        // Time for the server to fill every window it is given.
+        solo::sleep(Duration::from_millis(300)).await;
+        let started = solo::time::now();
+        assert_eq!(text(&client, https_url(&s, "/text")).await, "hello world");
+        let took = solo::time::now() - started;
+        assert!(took < Duration::from_secs(1), "took {took:?}");
+        for resp in held {
+            assert_eq!(resp.bytes().await.unwrap().len(), SIZE);
+        }
+        assert_eq!(s.stats.accepted(), 1, "all on one connection");
+    });
+}

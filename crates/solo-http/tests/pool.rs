@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{concurrent, json, run, start, start_faulty, text};
-use solo_http::{Client, ClientBuilder};
+use solo_http::{Client, ClientBuilder, ErrorKind, Phase};
 
 #[test]
 fn sequential_requests_share_one_keep_alive_connection() {
@@ -54,6 +54,36 @@ fn max_connections_per_host_makes_requests_wait_for_a_slot() {
             "{} connections",
             s.stats.accepted()
         );
+    });
+}
+
+/// A task that keeps a response unread and sends another request to the
+/// host, with one connection allowed: the request waits for the pool
+/// timeout, not for ever (no connect or read timeout covers the wait),
+/// and the error names the limit. Once the response is read, the
+/// connection serves the next request.
+#[test]
+fn a_request_waiting_for_a_held_connection_fails_after_the_pool_timeout() {
+    run(async {
+        let s = start().await;
+        let client = Client::builder()
+            .max_connections_per_host(1)
+            .pool_timeout(Some(Duration::from_millis(300)))
+            .build()
+            .unwrap();
+        let held = client.get(s.url("/text")).send().await.unwrap();
+        let started = solo::time::now();
+        let e = client.get(s.url("/json")).send().await.unwrap_err();
+        let took = solo::time::now() - started;
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Pool), "{e}");
+        assert!(took >= Duration::from_millis(300), "{took:?}");
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        let msg = e.to_string();
+        assert!(msg.contains("max_connections_per_host"), "{msg}");
+        assert!(msg.contains(&s.url("/json")), "{msg}");
+        assert_eq!(held.text().await.unwrap(), "hello world");
+        assert_eq!(text(&client, s.url("/text")).await, "hello world");
+        assert_eq!(s.stats.accepted(), 1);
     });
 }
 

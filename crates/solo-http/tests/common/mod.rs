@@ -253,6 +253,11 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
             &[("content-type", "application/json")],
             r#"{"name":"solo","n":3}"#,
         ),
+        "/json-bom" => reply(
+            200,
+            &[("content-type", "application/json")],
+            &b"\xef\xbb\xbf{\"name\":\"solo\",\"n\":3}"[..],
+        ),
         "/echo" | "/cookie/echo" => {
             let method = req.method().to_string();
             let uri = req.uri().to_string();
@@ -281,6 +286,28 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
             }
             reply(200, &[("content-encoding", "gzip")], body)
         }
+        // Gzipped twice (an application and a proxy in front of it), the
+        // codings listed on two lines; `?one-line`: as `gzip, gzip`;
+        // `?unknown`: a `zstd` line before them (not decodable).
+        "/gzip-twice" => {
+            let body = gzip(&gzip(text.as_bytes()));
+            let lines: &[(&str, &str)] = match req.uri().query() {
+                Some("one-line") => &[("content-encoding", "gzip, gzip")],
+                Some("unknown") => &[
+                    ("content-encoding", "zstd"),
+                    ("content-encoding", "gzip"),
+                    ("content-encoding", "gzip"),
+                ],
+                _ => &[("content-encoding", "gzip"), ("content-encoding", "gzip")],
+            };
+            reply(200, lines, body)
+        }
+        // 8 MiB of zeros, gzipped twice.
+        "/bomb-twice" => reply(
+            200,
+            &[("content-encoding", "gzip"), ("content-encoding", "gzip")],
+            gzip(&gzip(&vec![0u8; 8 << 20])),
+        ),
         "/br" => reply(200, &[("content-encoding", "br")], brotli(text.as_bytes())),
         "/br-bomb" => reply(200, &[("content-encoding", "br")], br_bomb()),
         "/latin1" => reply(
