@@ -574,8 +574,10 @@ impl ClientBuilder {
     /// went: in the resolver (its name servers did not answer), or
     /// waiting for one of solo's DNS threads while all were busy with
     /// other lookups (`solo::Builder::max_dns_threads`). The lookup goes
-    /// on after that, shared by the next requests for the name; a name
-    /// whose lookup failed or timed out fails at once for a short while
+    /// on after that, shared by the next requests for the name: a request
+    /// with a longer deadline (or none) waits for its answer, one whose
+    /// deadline is no longer than the one that ran out fails at once, and
+    /// a name whose lookup failed fails at once for a short while
     /// (`solo::net::FAILED_TTL`).
     ///
     /// ```

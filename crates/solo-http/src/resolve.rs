@@ -209,8 +209,8 @@ impl Resolver {
                     return Err(io::Error::new(
                         io::ErrorKind::TimedOut,
                         format!(
-                            "name resolution of '{bare}' timed out after {limit:.2?}: \
-                             the resolver had no answer"
+                            "name resolution of '{bare}' timed out after {limit:.2?} \
+                             (this call's deadline): the resolver had no answer"
                         ),
                     ))
                 }
