@@ -674,3 +674,27 @@ fn csv_feeds_neutralise_formulas_unless_raw() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A null at the pointer is no key, as with `by_fields`: items 4 of each
+/// page have `"name": null` and are dropped as `no_key`, not kept once
+/// and then counted as duplicates.
+#[test]
+fn drop_duplicates_by_pointer_drops_a_null_key_as_no_key() {
+    solo::run(async {
+        let site = shop().await;
+        let pipelines = Pipelines::new().stage(DropDuplicates::by_pointer("/name"));
+        let buf = SharedBuf::default();
+        let s = run(ShopSpider::new(&site), quick(), pipelines, buf.clone()).await;
+        assert_eq!(s.counts.items, 200);
+        assert_eq!(
+            s.counts.items_dropped.get("no_key"),
+            Some(&40),
+            "{:?}",
+            s.counts.items_dropped
+        );
+        assert_eq!(s.counts.items_dropped.get("duplicate"), None);
+        let kept = lines(&buf);
+        assert_eq!(kept.len(), 160);
+        assert!(kept.iter().all(|i| i["name"].is_string()));
+    });
+}
