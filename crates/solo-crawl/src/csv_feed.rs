@@ -146,7 +146,7 @@ impl CsvFeed {
             fields = %names,
             "--items {}: items have fields the CSV header ({}) lacks, and their values are \
              not written: {names}. The header comes from the first item (its fields in \
-             alphabetical order) or from the file; choose the columns with Feed::fields, \
+             its order) or from the file; choose the columns with Feed::fields, \
              or use a .jsonl feed",
             self.path.display(),
             columns.join(","),

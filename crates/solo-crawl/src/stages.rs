@@ -15,6 +15,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 
 use crate::pipeline::{Checkpoint, ItemError, Pipeline};
+use crate::sorted_keys::SortedKeys;
 
 /// How an item's key is read.
 #[derive(Clone, Debug)]
@@ -110,13 +111,14 @@ impl DropDuplicates {
         let text = match &self.key {
             Key::Pointer(p) => match item.pointer(p)? {
                 Value::Null => return None,
-                v => v.to_string(),
+                v => serde_json::to_string(&SortedKeys(v)).ok()?,
             },
             Key::Fields(fields) => {
                 let parts: Vec<&Value> = fields.iter().map(|f| &item[f.as_str()]).collect();
                 if parts.iter().any(|v| v.is_null()) {
                     return None;
                 }
+                let parts: Vec<SortedKeys> = parts.into_iter().map(SortedKeys).collect();
                 serde_json::to_string(&parts).ok()?
             }
         };
