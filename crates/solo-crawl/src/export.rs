@@ -14,7 +14,9 @@
 //! before the file gets any of them, so the file keeps one record per
 //! line. A CSV feed's columns are [`Feed::fields`], else the first
 //! item's fields (in its order): the fields a later item has beyond them
-//! are not written, with a warning (see [`Feed::fields`]). Every format writes
+//! are not written, with a warning (see [`Feed::fields`]). A cell of a
+//! list of scalars is its values joined with `,`, as Scrapy's
+//! `join_multivalued`; nested values are JSON text. Every format writes
 //! an item's fields in its order (a struct's declaration order), as
 //! Scrapy's exporters do.
 //!

@@ -791,6 +791,12 @@ fn feeds_keep_the_items_field_order_and_join_lists_in_csv() {
         let row = &rows[1];
         let cell =
             |name: &str| row[PRODUCT_FIELDS.iter().position(|f| *f == name).unwrap()].as_str();
+        assert_eq!(cell("tags"), "kitchen,tea");
+        assert_eq!(cell("sizes"), "1,2");
+        assert_eq!(cell("none"), "");
+        // Joined, then made spreadsheet-safe as one cell.
+        assert_eq!(cell("mixed"), "'=a,,true,-3");
+        assert_eq!(cell("nested"), r#"[{"k":[1,"two"]}]"#);
         assert_eq!(cell("dims"), r#"{"w":2,"h":1}"#);
     }
     std::fs::remove_dir_all(&dir).unwrap();
