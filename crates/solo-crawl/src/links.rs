@@ -6,8 +6,9 @@
 //! bytes of a named charset replaced — never an error; a JSON body's
 //! text by RFC 8259's rule, [`json_text`]), and the [`scan`] every HTML
 //! page gets: its title and which URLs it links to — `a[href]`,
-//! `area[href]` and `link[href]` (those inside `<noscript>` too: no
-//! script runs here, so its content is markup, as to wget and Scrapy),
+//! `area[href]` and `link[href]` (those inside `<noscript>` too, the
+//! first 256 of a page: no script runs here, so its content is markup,
+//! as to wget and Scrapy),
 //! resolved against `<base href>` (the first one) or the page URL, http and https only, fragments dropped, each
 //! URL once per page in document order, the query in the page's charset
 //! ([`join_in`]); with `--page-requisites`, also what the page embeds
@@ -383,6 +384,12 @@ pub(crate) fn scan_with(
     scan
 }
 
+/// The `<noscript>` elements of a page whose content is scanned, in
+/// both scans: each costs a parser of its own (a few microseconds), so a
+/// page of a million of them would hold the loop for seconds; real pages
+/// have a handful (analytics pixels, lazy-load fallbacks).
+const MAX_NOSCRIPTS: usize = 256;
+
 /// What one streaming pass found, as written (character references not
 /// expanded yet, but in `embeds`).
 struct Streamed {
@@ -432,6 +439,7 @@ fn stream(html: &str, requisites: bool, noscript: bool) -> Streamed {
     let embeds: RefCell<Vec<String>> = RefCell::new(Vec::new());
     let style = RefCell::new(String::new());
     let noscript_text = RefCell::new(String::new());
+    let noscripts = Cell::new(0usize);
     let inner_cut = Cell::new(false);
     let mut handlers = vec![
         (
@@ -542,9 +550,13 @@ fn stream(html: &str, requisites: bool, noscript: bool) -> Streamed {
         handlers.push((
             Cow::Borrowed(noscript_sel),
             On::default().text(|t: &mut TextChunk<'_>| {
+                if noscripts.get() == MAX_NOSCRIPTS {
+                    return Ok(());
+                }
                 let mut text = noscript_text.borrow_mut();
                 text.push_str(t.as_str());
                 if t.last_in_text_node() {
+                    noscripts.set(noscripts.get() + 1);
                     let inner = stream(&text, requisites, false);
                     hrefs.borrow_mut().extend(inner.hrefs);
                     embeds.borrow_mut().extend(inner.embeds);
@@ -641,6 +653,9 @@ pub(crate) fn scan_dom_with(
     for e in doc.select(links) {
         let el = e.value();
         if el.name() == "noscript" {
+            if noscript_embeds.len() == MAX_NOSCRIPTS {
+                continue;
+            }
             let inner = noscript_content(e, requisites);
             let decoded = inner.hrefs.into_iter();
             hrefs.extend(decoded.map(|(h, nf)| (htmlize::unescape_attribute(h), nf)));
@@ -937,6 +952,20 @@ mod tests {
             requisites(html),
             ["http://a.test/ns.css", "http://a.test/ns-img.jpg"]
         );
+    }
+
+    /// Each `<noscript>` is scanned once more, never deeper, and only
+    /// the first `MAX_NOSCRIPTS` of a page: one left open to the end of a
+    /// big page costs a second pass, a page of many no more than that.
+    #[test]
+    fn many_or_unclosed_noscripts_cost_one_more_pass() {
+        let mut many = "<noscript><a href=/x>x</a></noscript>".repeat(MAX_NOSCRIPTS);
+        many.push_str(&"<noscript><a href=/past>x</a></noscript>".repeat(50_000));
+        many.push_str("<a href=/end>end</a>");
+        let s = both(&many);
+        assert_eq!(links(&s), ["http://a.test/x", "http://a.test/end"]);
+        let open = format!("<noscript>{}", "<p><a href=/y>y</a>".repeat(50_000));
+        assert_eq!(links(&both(&open)), ["http://a.test/y"]);
     }
 
     #[test]
