@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::output::cell;
+use crate::output::item_cell;
 
 /// An open CSV feed file, on the exporters' thread.
 pub(crate) struct CsvFeed {
@@ -106,9 +106,10 @@ impl CsvFeed {
             w.write_record(h).map_err(io::Error::other)?;
         }
         for m in &objects {
-            let row = columns
-                .iter()
-                .map(|c| m.get(c).map_or_else(String::new, |v| cell(v, self.raw)));
+            let row = columns.iter().map(|c| {
+                m.get(c)
+                    .map_or_else(String::new, |v| item_cell(v, self.raw))
+            });
             w.write_record(row).map_err(io::Error::other)?;
         }
         let bytes = w.into_inner().map_err(|e| e.into_error())?;
@@ -146,7 +147,7 @@ impl CsvFeed {
             fields = %names,
             "--items {}: items have fields the CSV header ({}) lacks, and their values are \
              not written: {names}. The header comes from the first item (its fields in \
-             alphabetical order) or from the file; choose the columns with Feed::fields, \
+             its order) or from the file; choose the columns with Feed::fields, \
              or use a .jsonl feed",
             self.path.display(),
             columns.join(","),

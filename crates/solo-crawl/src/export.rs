@@ -13,8 +13,12 @@
 //! around it are written as usual. A batch's CSV records are made whole
 //! before the file gets any of them, so the file keeps one record per
 //! line. A CSV feed's columns are [`Feed::fields`], else the first
-//! item's fields (alphabetical): the fields a later item has beyond them
-//! are not written, with a warning (see [`Feed::fields`]).
+//! item's fields (in its order): the fields a later item has beyond them
+//! are not written, with a warning (see [`Feed::fields`]). A cell of a
+//! list of scalars is its values joined with `,`, as Scrapy's
+//! `join_multivalued`; nested values are JSON text. Every format writes
+//! an item's fields in its order (a struct's declaration order), as
+//! Scrapy's exporters do.
 //!
 //! Files are appended to (a CSV header only into an empty file; a JSON
 //! array file is continued). A JSON array file is a valid JSON document
@@ -94,8 +98,8 @@ pub struct Feed {
     pub format: ItemFormat,
     /// CSV columns, in this order: set them when items differ in their
     /// fields. Without them the header is the first item's fields, in
-    /// alphabetical order (a `serde_json` object keeps its keys sorted,
-    /// not in the struct's order), or an existing file's first line; a
+    /// its order (a `#[derive(Serialize)]` struct's declaration order, a
+    /// `json!` object's written order), or an existing file's first line; a
     /// later item's fields that the header lacks are then not written: a
     /// warning names them (once per field and feed), and one at the end
     /// counts the items that lost any. Fields outside chosen columns are

@@ -153,6 +153,7 @@ mod session;
 pub mod settings;
 mod sink;
 mod sitemap;
+mod sorted_keys;
 mod spider;
 pub mod sqlite_sink;
 pub mod stages;

@@ -6,8 +6,10 @@
 //! bytes of a named charset replaced — never an error; a JSON body's
 //! text by RFC 8259's rule, [`json_text`]), and the [`scan`] every HTML
 //! page gets: its title and which URLs it links to — `a[href]`,
-//! `area[href]` and `link[href]`, resolved against `<base href>` (the
-//! first one) or the page URL, http and https only, fragments dropped, each
+//! `area[href]` and `link[href]` (those inside `<noscript>` too, the
+//! first 256 of a page: no script runs here, so its content is markup,
+//! as to wget and Scrapy),
+//! resolved against `<base href>` (the first one) or the page URL, http and https only, fragments dropped, each
 //! URL once per page in document order, the query in the page's charset
 //! ([`join_in`]); with `--page-requisites`, also what the page embeds
 //! (found by [`requisites`](crate::requisites), one more selector in the
@@ -253,9 +255,10 @@ pub struct PageScan {
     /// The first `<base href>` resolved against the page URL (if http or
     /// https), else the page URL: what relative links resolve against.
     pub base: Url,
-    /// The http(s) links (`a[href]`, `area[href]`, `link[href]`), resolved
-    /// against `base`, fragments dropped, each once, in document order; at
-    /// most the scan's cap (see `scan_capped`).
+    /// The http(s) links (`a[href]`, `area[href]`, `link[href]`, those
+    /// inside `<noscript>` too), resolved against `base`, fragments
+    /// dropped, each once, in document order; at most the scan's cap (see
+    /// `scan_capped`).
     pub links: Vec<Url>,
     /// The page had more links than the cap, or the scan stopped at its
     /// memory limit (markup nested hundreds of thousands deep): the rest
@@ -360,20 +363,68 @@ pub(crate) fn scan_with(
     charset: &'static Encoding,
     requisites: bool,
 ) -> PageScan {
+    let found = stream(html, requisites, true);
+    let base_href = found.base.map(htmlize::unescape_attribute);
+    let canonical = found.canonical.map(htmlize::unescape_attribute);
+    let mut scan = finish(
+        page,
+        base_href.as_deref(),
+        found
+            .hrefs
+            .into_iter()
+            .map(|(h, nf)| (htmlize::unescape_attribute(h), nf)),
+        canonical.as_deref(),
+        &htmlize::unescape(found.title),
+        found.metas,
+        max_links,
+        charset,
+        found.embeds,
+    );
+    scan.capped |= found.cut;
+    scan
+}
+
+/// The `<noscript>` elements of a page whose content is scanned, in
+/// both scans: each costs a parser of its own (a few microseconds), so a
+/// page of a million of them would hold the loop for seconds; real pages
+/// have a handful (analytics pixels, lazy-load fallbacks).
+const MAX_NOSCRIPTS: usize = 256;
+
+/// What one streaming pass found, as written (character references not
+/// expanded yet, but in `embeds`).
+struct Streamed {
+    base: Option<String>,
+    hrefs: Vec<(String, bool)>,
+    canonical: Option<String>,
+    metas: Metas,
+    title: String,
+    embeds: Vec<String>,
+    /// The pass stopped at its memory limit.
+    cut: bool,
+}
+
+/// The streaming pass of [`scan_with`]. With `noscript`, the content of
+/// each `<noscript>` is scanned too, for links and requisites only, in
+/// its place: lol_html (like a browser running scripts) reads it as raw
+/// text, but solo-crawl runs no scripts, so it sees what a client
+/// without scripts sees, as wget, Scrapy (lxml) and SEO crawlers do
+/// (pagination fallbacks, lazy-load `<img>` fallbacks, stylesheets).
+fn stream(html: &str, requisites: bool, noscript: bool) -> Streamed {
     use lol_html::html_content::{Element, TextChunk};
     use lol_html::{ElementContentHandlers as On, HtmlRewriter, Selector, Settings};
     use std::borrow::Cow;
-    use std::cell::RefCell;
+    use std::cell::{Cell, RefCell};
     use std::sync::OnceLock;
 
     // Parsed once per process, not once per page.
-    static SELECTORS: OnceLock<[Selector; 4]> = OnceLock::new();
-    let [base_sel, link_sel, meta_sel, title_sel] = SELECTORS.get_or_init(|| {
+    static SELECTORS: OnceLock<[Selector; 5]> = OnceLock::new();
+    let [base_sel, link_sel, meta_sel, title_sel, noscript_sel] = SELECTORS.get_or_init(|| {
         [
             "base[href]",
             "a[href], area[href], link[href]",
             "meta[content]",
             "title",
+            "noscript",
         ]
         .map(|css| css.parse().expect("built-in selector"))
     });
@@ -387,6 +438,9 @@ pub(crate) fn scan_with(
     let title = RefCell::new(String::new());
     let embeds: RefCell<Vec<String>> = RefCell::new(Vec::new());
     let style = RefCell::new(String::new());
+    let noscript_text = RefCell::new(String::new());
+    let noscripts = Cell::new(0usize);
+    let inner_cut = Cell::new(false);
     let mut handlers = vec![
         (
             Cow::Borrowed(base_sel),
@@ -492,6 +546,27 @@ pub(crate) fn scan_with(
             }),
         ));
     }
+    if noscript {
+        handlers.push((
+            Cow::Borrowed(noscript_sel),
+            On::default().text(|t: &mut TextChunk<'_>| {
+                if noscripts.get() == MAX_NOSCRIPTS {
+                    return Ok(());
+                }
+                let mut text = noscript_text.borrow_mut();
+                text.push_str(t.as_str());
+                if t.last_in_text_node() {
+                    noscripts.set(noscripts.get() + 1);
+                    let inner = stream(&text, requisites, false);
+                    hrefs.borrow_mut().extend(inner.hrefs);
+                    embeds.borrow_mut().extend(inner.embeds);
+                    inner_cut.set(inner_cut.get() | inner.cut);
+                    text.clear();
+                }
+                Ok(())
+            }),
+        ));
+    }
     let mut rewriter = HtmlRewriter::new(
         Settings {
             element_content_handlers: handlers,
@@ -517,24 +592,15 @@ pub(crate) fn scan_with(
         drop(rewriter);
         true
     };
-    let base_href = base.into_inner().map(htmlize::unescape_attribute);
-    let hrefs = hrefs.into_inner();
-    let canonical = canonical.into_inner().map(htmlize::unescape_attribute);
-    let mut scan = finish(
-        page,
-        base_href.as_deref(),
-        hrefs
-            .into_iter()
-            .map(|(h, nf)| (htmlize::unescape_attribute(h), nf)),
-        canonical.as_deref(),
-        &htmlize::unescape(title.into_inner()),
-        metas.into_inner(),
-        max_links,
-        charset,
-        embeds.into_inner(),
-    );
-    scan.capped |= cut;
-    scan
+    Streamed {
+        base: base.into_inner(),
+        hrefs: hrefs.into_inner(),
+        canonical: canonical.into_inner(),
+        metas: metas.into_inner(),
+        title: title.into_inner(),
+        embeds: embeds.into_inner(),
+        cut: cut || inner_cut.get(),
+    }
 }
 
 /// [`scan`] of a document already parsed into a DOM (scraper): the same
@@ -573,7 +639,7 @@ pub(crate) fn scan_dom_with(
     let [base, links, title, meta] = SELECTORS.get_or_init(|| {
         [
             "base[href]",
-            "a[href], area[href], link[href]",
+            "a[href], area[href], link[href], noscript",
             "title",
             "meta[content]",
         ]
@@ -581,16 +647,30 @@ pub(crate) fn scan_dom_with(
     });
     let base_href = doc.select(base).next().and_then(|b| b.value().attr("href"));
     let mut canonical = None;
-    let hrefs = doc.select(links).filter_map(|e| {
+    let mut hrefs: Vec<(Cow<str>, bool)> = Vec::new();
+    // What each <noscript> embeds, in order, for the requisites below.
+    let mut noscript_embeds = Vec::new();
+    for e in doc.select(links) {
         let el = e.value();
-        let href = el.attr("href")?;
+        if el.name() == "noscript" {
+            if noscript_embeds.len() == MAX_NOSCRIPTS {
+                continue;
+            }
+            let inner = noscript_content(e, requisites);
+            let decoded = inner.hrefs.into_iter();
+            hrefs.extend(decoded.map(|(h, nf)| (htmlize::unescape_attribute(h), nf)));
+            noscript_embeds.push(inner.embeds);
+            continue;
+        }
+        let Some(href) = el.attr("href") else {
+            continue;
+        };
         let rel = el.attr("rel").unwrap_or("");
         if canonical.is_none() && el.name() == "link" && rel_has(rel, "canonical") {
             canonical = Some(href);
         }
-        Some((href, rel_has(rel, "nofollow")))
-    });
-    let hrefs: Vec<_> = hrefs.collect();
+        hrefs.push((Cow::Borrowed(href), rel_has(rel, "nofollow")));
+    }
     let mut metas = Metas::default();
     for m in doc.select(meta) {
         let el = m.value();
@@ -605,11 +685,16 @@ pub(crate) fn scan_dom_with(
     if requisites {
         static EMBEDS: OnceLock<Selector> = OnceLock::new();
         let sel = EMBEDS.get_or_init(|| {
-            Selector::parse(&format!("{}, style", crate::requisites::SELECTOR))
+            Selector::parse(&format!("{}, style, noscript", crate::requisites::SELECTOR))
                 .expect("built-in selector")
         });
+        let mut noscript_embeds = noscript_embeds.into_iter();
         for e in doc.select(sel) {
             let el = e.value();
+            if el.name() == "noscript" {
+                embeds.extend(noscript_embeds.next().unwrap_or_default());
+                continue;
+            }
             // `xlink:href` is a namespaced attribute in the DOM: matched
             // by its prefix, as the streaming scan matches its name.
             let attr = |name: &str| match name.split_once(':') {
@@ -629,6 +714,14 @@ pub(crate) fn scan_dom_with(
     finish(
         page, base_href, hrefs, canonical, &title, metas, max_links, charset, embeds,
     )
+}
+
+/// What a `<noscript>` of a DOM holds, scanned as the streaming scan
+/// scans it: html5ever (scripting on, as in a browser running scripts)
+/// keeps its content as text, which is markup to a client without
+/// scripts.
+fn noscript_content(e: scraper::ElementRef<'_>, requisites: bool) -> Streamed {
+    stream(&e.text().collect::<String>(), requisites, false)
 }
 
 /// The common end of both scans, on decoded strings: resolve the base and
@@ -831,6 +924,48 @@ mod tests {
         assert_eq!(streamed, dom, "the two scans differ on {html:?}");
         assert_eq!(scan(html, &page).requisites, [], "only when asked");
         streamed.requisites.iter().map(|u| u.to_string()).collect()
+    }
+
+    /// No script runs, so `<noscript>` is markup (both scans read it
+    /// in place, links and requisites only; audit: wget and Scrapy find
+    /// these).
+    #[test]
+    fn links_and_requisites_inside_noscript_are_found() {
+        let html = r#"<html><head><noscript><link rel=stylesheet href="/ns.css"></noscript>
+            <title>t</title></head><body><a href="/visible">v</a>
+            <img data-src="/lazy.jpg"><noscript><img src="/ns-img.jpg"></noscript>
+            <noscript><a href="/page/2?a=1&amp;b=2" rel=nofollow>Next</a></noscript>
+            <noscript></noscript><a href="/last">l</a></body></html>"#;
+        let s = both(html);
+        assert_eq!(
+            links(&s),
+            [
+                "http://a.test/ns.css",
+                "http://a.test/visible",
+                "http://a.test/page/2?a=1&b=2",
+                "http://a.test/last",
+            ]
+        );
+        assert_eq!(s.rel_nofollow, [false, false, true, false]);
+        assert_eq!(s.title.as_deref(), Some("t"));
+        assert_eq!(
+            requisites(html),
+            ["http://a.test/ns.css", "http://a.test/ns-img.jpg"]
+        );
+    }
+
+    /// Each `<noscript>` is scanned once more, never deeper, and only
+    /// the first `MAX_NOSCRIPTS` of a page: one left open to the end of a
+    /// big page costs a second pass, a page of many no more than that.
+    #[test]
+    fn many_or_unclosed_noscripts_cost_one_more_pass() {
+        let mut many = "<noscript><a href=/x>x</a></noscript>".repeat(MAX_NOSCRIPTS);
+        many.push_str(&"<noscript><a href=/past>x</a></noscript>".repeat(50_000));
+        many.push_str("<a href=/end>end</a>");
+        let s = both(&many);
+        assert_eq!(links(&s), ["http://a.test/x", "http://a.test/end"]);
+        let open = format!("<noscript>{}", "<p><a href=/y>y</a>".repeat(50_000));
+        assert_eq!(links(&both(&open)), ["http://a.test/y"]);
     }
 
     #[test]

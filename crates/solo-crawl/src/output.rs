@@ -408,6 +408,8 @@ impl Stream {
         self.sink.write_all(&self.line)
     }
 
+    /// Writes a page record (`columns`: its fields) or an item (`None`;
+    /// its cells by [`item_cell`]).
     fn write_value(&mut self, v: &serde_json::Value, columns: Option<&[&str]>) -> io::Result<()> {
         match self.format {
             Format::Jsonl => self.write_json_line(v),
@@ -435,12 +437,13 @@ impl Stream {
                     }
                 };
                 let raw = self.raw;
+                let to_cell = if columns.is_some() { cell } else { item_cell };
                 let cells: Vec<String> = match v {
                     serde_json::Value::Object(m) => cols
                         .iter()
-                        .map(|c| m.get(c).map_or_else(String::new, |v| cell(v, raw)))
+                        .map(|c| m.get(c).map_or_else(String::new, |v| to_cell(v, raw)))
                         .collect(),
-                    other => vec![cell(other, raw)],
+                    other => vec![to_cell(other, raw)],
                 };
                 self.csv_row(cells.iter().map(|s| s.as_str()))
             }
@@ -495,6 +498,35 @@ pub(crate) fn cell(v: &serde_json::Value, raw: bool) -> String {
         serde_json::Value::String(s) => csv_safe(s).into_owned(),
         other => other.to_string(),
     }
+}
+
+/// An item's field as one CSV cell: a list of scalars is its values
+/// joined with `,` (Scrapy's `join_multivalued`: `["kitchen","tea"]` is
+/// `kitchen,tea`, `[]` an empty cell; a null in it is empty, a number or
+/// a boolean as in JSON), then [`csv_safe`] unless `raw`; anything else
+/// as [`cell`] (a list holding a list or an object stays JSON text, as
+/// does an object). Page records keep [`cell`]: their lists are URLs,
+/// which may hold a comma.
+pub(crate) fn item_cell(v: &serde_json::Value, raw: bool) -> String {
+    use serde_json::Value;
+    let serde_json::Value::Array(values) = v else {
+        return cell(v, raw);
+    };
+    if values
+        .iter()
+        .any(|e| matches!(e, Value::Array(_) | Value::Object(_)))
+    {
+        return cell(v, raw);
+    }
+    let parts: Vec<String> = values
+        .iter()
+        .map(|e| match e {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        })
+        .collect();
+    cell(&Value::String(parts.join(",")), raw)
 }
 
 /// A CSV cell that is safe to open in a spreadsheet (OWASP's rule for CSV

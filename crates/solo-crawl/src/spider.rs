@@ -99,7 +99,11 @@ pub trait Spider: 'static {
     /// Names a parse callback; carried by every request.
     type Callback: Clone + Debug + Default + Serialize + DeserializeOwned + 'static;
 
-    /// The requests the crawl starts from (depth 0).
+    /// The requests the crawl starts from (depth 0). They go through the
+    /// seen set like any request, unlike Scrapy's (`dont_filter=True`):
+    /// two for one URL are fetched once, and a later request for a start
+    /// URL (a redirect back to `/login`) is dropped as seen. Mark one
+    /// [`dont_filter`](Request::dont_filter) to fetch it regardless.
     fn start_requests(&self) -> Vec<Request<Self::Callback>>;
 
     /// Parses a successful (2xx) response fetched for a request naming

@@ -15,6 +15,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 
 use crate::pipeline::{Checkpoint, ItemError, Pipeline};
+use crate::sorted_keys::SortedKeys;
 
 /// How an item's key is read.
 #[derive(Clone, Debug)]
@@ -28,7 +29,7 @@ enum Key {
 /// Drops an item whose key was seen before (Scrapy's duplicates filter
 /// example), with the reason `duplicate`. Items with no key are dropped
 /// too (`no_key`), as they cannot be told apart: the pointer leads
-/// nowhere, or one of the key fields is missing (or null).
+/// nowhere or to a null, or one of the key fields is missing (or null).
 ///
 /// The keys seen are kept in memory (8 bytes each: a hash). With
 /// `--state` they are also kept with the crawl's checkpoint, each
@@ -57,7 +58,21 @@ pub struct DropDuplicates {
 
 impl DropDuplicates {
     /// The key is the value at a JSON pointer (RFC 6901, e.g.
-    /// `/offer/sku`).
+    /// `/offer/sku`). An item where the pointer leads nowhere, or to a
+    /// null (what a selector's `get()` gives when it finds nothing), has
+    /// no key and is dropped as `no_key`, as with [`by_fields`](Self::by_fields).
+    ///
+    /// ```
+    /// use solo_crawl::{pipeline::{ItemError, Pipeline}, stages::DropDuplicates};
+    /// use serde_json::json;
+    /// let d = DropDuplicates::by_pointer("/sku");
+    /// solo::run(async {
+    ///     assert!(d.process(json!({"sku": "S1"})).await.is_ok());
+    ///     let no_key = Err(ItemError::dropped("no_key"));
+    ///     assert_eq!(d.process(json!({"sku": null})).await, no_key);
+    ///     assert_eq!(d.process(json!({"sku": null})).await, no_key);
+    /// });
+    /// ```
     pub fn by_pointer(pointer: impl Into<String>) -> DropDuplicates {
         DropDuplicates {
             key: Key::Pointer(pointer.into()),
@@ -94,12 +109,16 @@ impl DropDuplicates {
 
     fn key(&self, item: &Value) -> Option<u64> {
         let text = match &self.key {
-            Key::Pointer(p) => item.pointer(p)?.to_string(),
+            Key::Pointer(p) => match item.pointer(p)? {
+                Value::Null => return None,
+                v => serde_json::to_string(&SortedKeys(v)).ok()?,
+            },
             Key::Fields(fields) => {
                 let parts: Vec<&Value> = fields.iter().map(|f| &item[f.as_str()]).collect();
                 if parts.iter().any(|v| v.is_null()) {
                     return None;
                 }
+                let parts: Vec<SortedKeys> = parts.into_iter().map(SortedKeys).collect();
                 serde_json::to_string(&parts).ok()?
             }
         };

@@ -383,7 +383,8 @@ fn feeds_per_item_type_in_three_formats() {
     // The JSON array takes what no typed feed takes: nothing here. A
     // second crawl, everything to it.
     let rows = read_csv(&dir.join("products.csv"));
-    assert_eq!(rows[0], ["_type", "name", "page", "seq", "sku"]);
+    // The item's order, as the spider wrote it.
+    assert_eq!(rows[0], ["_type", "page", "seq", "sku", "name"]);
     assert_eq!(rows.len(), 1 + 120);
     assert!(rows[1..].iter().all(|r| r[0] == "product"));
     let reviews = std::fs::read_to_string(dir.join("reviews.jsonl")).unwrap();
@@ -671,6 +672,132 @@ fn csv_feeds_neutralise_formulas_unless_raw() {
             "{:?}",
             rows[1]
         );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A null at the pointer is no key, as with `by_fields`: items 4 of each
+/// page have `"name": null` and are dropped as `no_key`, not kept once
+/// and then counted as duplicates.
+#[test]
+fn drop_duplicates_by_pointer_drops_a_null_key_as_no_key() {
+    solo::run(async {
+        let site = shop().await;
+        let pipelines = Pipelines::new().stage(DropDuplicates::by_pointer("/name"));
+        let buf = SharedBuf::default();
+        let s = run(ShopSpider::new(&site), quick(), pipelines, buf.clone()).await;
+        assert_eq!(s.counts.items, 200);
+        assert_eq!(
+            s.counts.items_dropped.get("no_key"),
+            Some(&40),
+            "{:?}",
+            s.counts.items_dropped
+        );
+        assert_eq!(s.counts.items_dropped.get("duplicate"), None);
+        let kept = lines(&buf);
+        assert_eq!(kept.len(), 160);
+        assert!(kept.iter().all(|i| i["name"].is_string()));
+    });
+}
+
+/// A typed item as a Scrapy port writes it: fields in a declared order
+/// that is not alphabetical, lists of scalars and nested values.
+#[derive(Serialize)]
+struct Product {
+    url: String,
+    title: &'static str,
+    price: f64,
+    tags: Vec<&'static str>,
+    sizes: Vec<u32>,
+    none: Vec<String>,
+    mixed: Vec<Value>,
+    nested: Vec<Value>,
+    dims: Value,
+    currency: &'static str,
+}
+
+const PRODUCT_FIELDS: [&str; 10] = [
+    "url", "title", "price", "tags", "sizes", "none", "mixed", "nested", "dims", "currency",
+];
+
+/// One `Product` from the start page; follows nothing.
+struct ProductSpider(Url);
+impl Spider for ProductSpider {
+    type Callback = ();
+    fn start_requests(&self) -> Vec<Request<()>> {
+        vec![Request::new(self.0.clone(), ())]
+    }
+    async fn parse(&self, _: (), response: &Response, out: &mut Output<()>) {
+        out.item(Product {
+            url: response.url().to_string(),
+            title: "T",
+            price: 1.5,
+            tags: vec!["kitchen", "tea"],
+            sizes: vec![1, 2],
+            none: vec![],
+            mixed: vec![json!("=a"), json!(null), json!(true), json!(-3)],
+            nested: vec![json!({"k": [1, "two"]})],
+            dims: json!({"w": 2, "h": 1}),
+            currency: "EUR",
+        });
+    }
+}
+
+/// The keys of a JSON object as written (not as serde_json reads them).
+fn keys_as_written(json_object: &str) -> Vec<String> {
+    let v: Value = serde_json::from_str(json_object).unwrap();
+    let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    keys.sort_by_key(|k| json_object.find(&format!("\"{k}\":")).unwrap());
+    keys
+}
+
+/// Scrapy's exporters keep the item's field order; a CSV cell of a list
+/// of scalars is its values joined with `,` (`join_multivalued`), nested
+/// values stay JSON. Audit: every feed sorted the keys, and a list was
+/// written as JSON text.
+#[test]
+fn feeds_keep_the_items_field_order_and_join_lists_in_csv() {
+    let dir = fresh_dir("order");
+    let [jsonl, json_file, csv_file, items_csv] =
+        ["items.jsonl", "items.json", "items.csv", "target.csv"].map(|f| dir.join(f));
+    let specs = [&jsonl, &json_file, &csv_file].map(|p| p.display().to_string());
+    let feeds = Feeds::parse(&specs, None).unwrap();
+    solo::run(async {
+        let site = shop().await;
+        let out = OutputConfig {
+            items: Target::File(items_csv.clone()),
+            format: solo_crawl::Format::Csv,
+            ..Default::default()
+        };
+        Crawler::new(ProductSpider(site.url("/")), quick())
+            .output(out)
+            .pipelines(Pipelines::new().stage(feeds.stage()))
+            .run()
+            .await
+            .unwrap();
+    });
+    let line = std::fs::read_to_string(&jsonl).unwrap();
+    assert_eq!(keys_as_written(line.trim()), PRODUCT_FIELDS, "{line}");
+    assert!(
+        line.contains(r#""dims":{"w":2,"h":1}"#),
+        "nested too: {line}"
+    );
+    let array = std::fs::read_to_string(&json_file).unwrap();
+    let first = array.trim().trim_start_matches('[').trim_end_matches(']');
+    assert_eq!(keys_as_written(first.trim()), PRODUCT_FIELDS, "{array}");
+    for file in [&csv_file, &items_csv] {
+        let rows = read_csv(file);
+        assert_eq!(rows[0], PRODUCT_FIELDS, "{}", file.display());
+        let row = &rows[1];
+        let cell =
+            |name: &str| row[PRODUCT_FIELDS.iter().position(|f| *f == name).unwrap()].as_str();
+        assert_eq!(cell("tags"), "kitchen,tea");
+        assert_eq!(cell("sizes"), "1,2");
+        assert_eq!(cell("none"), "");
+        // Joined, then made spreadsheet-safe as one cell.
+        assert_eq!(cell("mixed"), "'=a,,true,-3");
+        assert_eq!(cell("nested"), r#"[{"k":[1,"two"]}]"#);
+        assert_eq!(cell("dims"), r#"{"w":2,"h":1}"#);
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -475,3 +475,42 @@ fn a_custom_spiders_callbacks_see_no_requisite_it_did_not_claim() {
         assert_eq!(site.count("/reviews.html"), 2);
     });
 }
+
+/// What a client without scripts sees inside `<noscript>` is crawled, as
+/// wget -r -p and Scrapy find it (audit: a pagination fallback, a
+/// lazy-load image's fallback and a stylesheet in `<head>` were missed,
+/// and left out of the page's link count).
+#[test]
+fn links_and_requisites_inside_noscript_are_found() {
+    solo::run(async {
+        let site = start(|path: String| {
+            let html = |b: &str| SiteResponse::typed(200, "text/html", b.to_owned());
+            std::future::ready(match path.as_str() {
+                "/" => html(
+                    r#"<html><head><noscript><link rel=stylesheet href="/ns.css"></noscript></head>
+                    <body><a href="/visible">v</a>
+                    <img data-src="/lazy.jpg"><noscript><img src="/ns-img.jpg"></noscript>
+                    <noscript><a href="/page/2">Next page</a></noscript></body></html>"#,
+                ),
+                "/ns.css" => SiteResponse::typed(200, "text/css", "p {}".to_owned()),
+                "/ns-img.jpg" => SiteResponse::typed(200, "image/jpeg", "jpg".to_owned()),
+                "/visible" | "/page/2" => html("<title>a page</title>"),
+                _ => SiteResponse::typed(404, "text/plain", String::new()),
+            })
+        })
+        .await;
+        let (_, records) = crawl_links(vec![site.url("/")], cfg(true)).await;
+        let wget = [
+            "/",
+            "/ns-img.jpg",
+            "/ns.css",
+            "/page/2",
+            "/robots.txt",
+            "/visible",
+        ];
+        assert_eq!(sorted(site.paths()), sorted(wget));
+        let home = record(&records, "/");
+        // The stylesheet, the link in the text and the fallback link.
+        assert_eq!((home.links, home.requisites), (3, 2));
+    });
+}
