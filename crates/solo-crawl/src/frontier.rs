@@ -1316,17 +1316,18 @@ impl<C> Frontier<C> {
         self.spilled = spilled;
     }
 
-    /// Queues a stored request again (already seen; no rules applied but
-    /// the page budget, except to a known page of a recrawl pass, which
-    /// the crawl's current rules apply to as to a link).
+    /// Queues a stored request again (already seen) under the crawl's
+    /// current rules: a crawl resumed with `--force` and a narrower scope
+    /// (a new `--deny`, a smaller `--depth`) drops what it queued before
+    /// that the new rules refuse, counted like a link they refuse. A
+    /// request of depth 0 (a start URL) is checked as one. A retry whose
+    /// first try counted in the page budget still goes when it is spent,
+    /// unless it is a known page of a recrawl pass.
     pub(crate) fn restore(&mut self, request: Request<C>) {
-        let rules = match request.previous() {
-            Some(_) => self.admits(&request, false),
-            None => Ok(()),
-        };
-        let refused = match rules {
+        let start = request.depth == 0 && request.previous().is_none();
+        let refused = match self.admits(&request, start) {
+            Err(Rejected::MaxPages) if request.retries > 0 && request.previous().is_none() => None,
             Err(why) => Some(why),
-            Ok(()) if self.budget_spent() && request.retries == 0 => Some(Rejected::MaxPages),
             Ok(()) => None,
         };
         if let Some(why) = refused {
@@ -1447,14 +1448,39 @@ mod tests {
             depth_limit: Some(1),
             ..cfg()
         });
+        f.add_start_host(&Url::parse("http://a.test/").unwrap());
         let mut known = req("http://a.test/deep", 2);
         known.set_previous(Some(Box::default()));
         f.restore(known);
         assert_eq!(f.queued(), 0);
         assert_eq!(f.counts.too_deep, 1);
-        // A request spilled by this crawl was checked when it came.
-        f.restore(req("http://a.test/other", 2));
+        f.restore(req("http://a.test/other", 1));
         assert_eq!(f.queued(), 1);
+    }
+
+    /// A crawl resumed with `--force` and narrower settings: what it had
+    /// queued under the old ones is checked again, a start URL as one.
+    #[test]
+    fn a_stored_request_is_restored_under_the_current_rules() {
+        let mut f = Frontier::new(&Config {
+            depth_limit: Some(2),
+            deny: vec![regex::Regex::new("/trap/").unwrap()],
+            allow: vec![regex::Regex::new("/docs/").unwrap()],
+            ..cfg()
+        });
+        f.add_start_host(&Url::parse("http://a.test/").unwrap());
+        f.restore(req("http://a.test/docs/deep", 3));
+        f.restore(req("http://a.test/docs/trap/1", 1));
+        f.restore(req("http://b.test/docs/x", 1));
+        assert_eq!(f.queued(), 0);
+        assert_eq!(
+            (f.counts.too_deep, f.counts.filtered, f.counts.offsite),
+            (1, 1, 1)
+        );
+        // A start URL need not match --allow; a link within the rules goes.
+        f.restore(req("http://a.test/", 0));
+        f.restore(req("http://a.test/docs/ok", 2));
+        assert_eq!(f.queued(), 2);
     }
 
     #[test]

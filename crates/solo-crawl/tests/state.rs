@@ -286,6 +286,60 @@ fn a_larger_max_pages_goes_on_where_the_budget_stopped() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A crawl stopped by its page budget and resumed with `--force` and a
+/// narrower scope (a new `--deny`, a smaller `--depth`): what it had
+/// queued under the old settings is checked again and the new settings
+/// hold for every page the resumed run writes (the operator's way out of
+/// a crawler trap found mid-crawl).
+#[test]
+fn a_forced_resume_with_a_narrower_scope_drops_what_the_new_one_refuses() {
+    let site = DemoSite::start(300).unwrap();
+    let (dir, args) = setup("narrower", &site, &[]);
+    let run = |extra: &[&str]| -> Output {
+        let mut a = args.clone();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        let o = finish(&a);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        o
+    };
+    run(&["--max-pages", "30"]);
+    let first = crawled_once(&dir.join("pages.jsonl"));
+    assert_eq!(first.len(), 30);
+    let later = with_output(&args, "later.jsonl");
+    let mut a = later.clone();
+    a.extend(
+        [
+            "--max-pages",
+            "100000",
+            "--force",
+            "--depth",
+            "4",
+            "--deny",
+            "/page/[0-9]*7$",
+        ]
+        .map(String::from),
+    );
+    let o = finish(&a);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(dir.join("later.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!records.is_empty(), "{}", stderr(&o));
+    for r in &records {
+        let url = r["url"].as_str().unwrap();
+        assert!(r["depth"].as_u64().unwrap() <= 4, "too deep: {r}");
+        let denied = url
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.ends_with('7') && url.contains("/page/"));
+        assert!(!denied, "denied by the new --deny: {url}");
+        assert!(!first.contains(url), "{url} crawled twice");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `args` with the output `dir/pages.jsonl` replaced by `dir/name`.
 fn with_output(args: &[String], name: &str) -> Vec<String> {
     let swap = |a: &String| a.replace("pages.jsonl", name);
