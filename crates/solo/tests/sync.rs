@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use solo::sync::{
-    mpsc, oneshot, Condition, Event, LifoQueue, Lock, Mutex, PriorityQueue, Queue, Semaphore,
+    mpsc, oneshot, Barrier, Condition, Event, LifoQueue, Lock, Mutex, PriorityQueue, Queue,
+    Semaphore,
 };
 use solo::EventLoop;
 
@@ -321,6 +322,57 @@ fn cancelled_task_that_was_handed_the_lock_passes_it_on() {
             .unwrap();
         assert_eq!(*got.borrow(), ["b"]);
         assert!(!lock.locked());
+    });
+}
+
+#[test]
+fn barrier_rounds_with_a_timed_out_waiter_and_a_reset() {
+    paused().run_until_complete(async {
+        let barrier = Rc::new(Barrier::new(3));
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let spawn_waiter = |name: &'static str| {
+            let (b, log) = (barrier.clone(), log.clone());
+            solo::spawn(async move {
+                let r = b.wait().await;
+                log.borrow_mut().push((name, r));
+            })
+        };
+        // Round 1: one waiter gives up; the round needs three others.
+        let a = spawn_waiter("a");
+        let b2 = barrier.clone();
+        let quitter = solo::spawn(async move { solo::timeout(ms(5), b2.wait()).await });
+        solo::sleep(ms(1)).await;
+        assert_eq!(barrier.n_waiting(), 2);
+        assert!(quitter.await.unwrap().is_err(), "timed out");
+        assert_eq!(barrier.n_waiting(), 1, "the quitter is not counted");
+        let c = spawn_waiter("c");
+        solo::sleep(ms(1)).await;
+        assert!(log.borrow().is_empty(), "two of three");
+        assert_eq!(barrier.wait().await, Ok(2));
+        a.await.unwrap();
+        c.await.unwrap();
+        assert_eq!(*log.borrow(), [("a", Ok(0)), ("c", Ok(1))]);
+
+        // Round 2 is reset while filling: its waiters break, the next
+        // round works.
+        log.borrow_mut().clear();
+        let d = spawn_waiter("d");
+        solo::sleep(ms(1)).await;
+        barrier.reset();
+        d.await.unwrap();
+        assert!(log.borrow()[0].1.is_err());
+        let waiters: Vec<_> = ["e", "f"].map(spawn_waiter).into();
+        solo::sleep(ms(1)).await;
+        assert_eq!(barrier.wait().await, Ok(2));
+        for w in waiters {
+            w.await.unwrap();
+        }
+        assert_eq!(log.borrow()[1..], [("e", Ok(0)), ("f", Ok(1))]);
+
+        // Aborted: everyone fails until a reset.
+        barrier.abort();
+        assert!(barrier.wait().await.is_err());
+        assert!(barrier.broken());
     });
 }
 
