@@ -377,6 +377,52 @@ fn barrier_rounds_with_a_timed_out_waiter_and_a_reset() {
 }
 
 #[test]
+fn queue_shutdown_drains_then_stops_workers_and_fails_blocked_putters() {
+    paused().run_until_complete(async {
+        let q = Rc::new(Queue::new(2));
+        let done = Rc::new(RefCell::new(Vec::new()));
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let (q, done) = (q.clone(), done.clone());
+                solo::spawn(async move {
+                    while let Ok(job) = q.checked_get().await {
+                        solo::sleep(ms(1)).await;
+                        done.borrow_mut().push(job);
+                        q.task_done();
+                    }
+                })
+            })
+            .collect();
+        for job in 0..4 {
+            q.put(job).await;
+        }
+        // Two stored, two in the workers' hands: a fifth put waits.
+        let q2 = q.clone();
+        let blocked = solo::spawn(async move { q2.checked_put(99).await });
+        solo::yield_now().await;
+        q.shutdown(false);
+        assert_eq!(blocked.await.unwrap().unwrap_err().0, 99);
+        for w in workers {
+            solo::timeout(ms(100), w).await.unwrap().unwrap();
+        }
+        assert_eq!(*done.borrow(), [0, 1, 2, 3], "drained before stopping");
+        q.join().await;
+
+        // Immediate: what is stored is dropped, and join is released.
+        let q = Rc::new(Queue::new(0));
+        for job in 0..3 {
+            q.put(job).await;
+        }
+        let q2 = q.clone();
+        let joiner = solo::spawn(async move { q2.join().await });
+        solo::yield_now().await;
+        q.shutdown(true);
+        solo::timeout(ms(100), joiner).await.unwrap().unwrap();
+        assert!(q.checked_get().await.is_err());
+    });
+}
+
+#[test]
 fn mpsc_closing_semantics() {
     paused().run_until_complete(async {
         // All senders dropped: the receiver drains, then sees None.

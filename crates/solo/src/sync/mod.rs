@@ -44,6 +44,7 @@
 //! | asyncio | solo |
 //! |---|---|
 //! | `Queue(maxsize)`, `LifoQueue`, `PriorityQueue` | [`Queue::new`], [`LifoQueue`], [`PriorityQueue`] |
+//! | `queue.shutdown(immediate)`, `except QueueShutDown` (3.13) | [`GenericQueue::shutdown`], `while let Ok(item) = queue.checked_get().await`, [`GenericQueue::checked_put`], [`QueueShutDown`] |
 //! | `Lock()`, `async with lock:` | [`Lock::new`], `let _g = lock.lock().await;` (or [`Mutex<T>`] for data) |
 //! | `Event()` | [`Event`] |
 //! | `Condition(lock)` | [`Condition`] beside a [`Mutex`] or [`Lock`] |
@@ -114,7 +115,9 @@ pub use condition::Condition;
 pub use event::Event;
 pub use mutex::{Lock, LockGuard, Mutex, MutexGuard, TryLockError};
 pub use order::{Fifo, Lifo, Order, Priority};
-pub use queue::{GenericQueue, LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull};
+pub use queue::{
+    GenericQueue, LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown,
+};
 pub use semaphore::{AcquireError, Semaphore, SemaphorePermit, TryAcquireError};
 
 #[cfg(test)]
