@@ -33,7 +33,7 @@
 //! | `sleep`, `sleep(0)` | [`sleep`], [`yield_now`] |
 //! | `call_soon`, `call_later`, `call_at`, `loop.time()` | [`call_soon`], [`call_later`], [`call_at`], [`time::now`] |
 //! | `to_thread` | [`to_thread`] |
-//! | `Queue`, `Lock`, `Event`, `Condition`, `Semaphore` | [`sync`] |
+//! | `Queue`, `Lock`, `Event`, `Condition`, `Semaphore`, `Barrier` | [`sync`] |
 //!
 //! See `docs/asyncio-to-solo.md` in the repository for the full guide.
 

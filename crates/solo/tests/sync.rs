@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use solo::sync::{
-    mpsc, oneshot, Condition, Event, LifoQueue, Lock, Mutex, PriorityQueue, Queue, Semaphore,
+    mpsc, oneshot, Barrier, Condition, Event, LifoQueue, Lock, Mutex, PriorityQueue, Queue,
+    Semaphore,
 };
 use solo::EventLoop;
 
@@ -321,6 +322,103 @@ fn cancelled_task_that_was_handed_the_lock_passes_it_on() {
             .unwrap();
         assert_eq!(*got.borrow(), ["b"]);
         assert!(!lock.locked());
+    });
+}
+
+#[test]
+fn barrier_rounds_with_a_timed_out_waiter_and_a_reset() {
+    paused().run_until_complete(async {
+        let barrier = Rc::new(Barrier::new(3));
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let spawn_waiter = |name: &'static str| {
+            let (b, log) = (barrier.clone(), log.clone());
+            solo::spawn(async move {
+                let r = b.wait().await;
+                log.borrow_mut().push((name, r));
+            })
+        };
+        // Round 1: one waiter gives up; the round needs three others.
+        let a = spawn_waiter("a");
+        let b2 = barrier.clone();
+        let quitter = solo::spawn(async move { solo::timeout(ms(5), b2.wait()).await });
+        solo::sleep(ms(1)).await;
+        assert_eq!(barrier.n_waiting(), 2);
+        assert!(quitter.await.unwrap().is_err(), "timed out");
+        assert_eq!(barrier.n_waiting(), 1, "the quitter is not counted");
+        let c = spawn_waiter("c");
+        solo::sleep(ms(1)).await;
+        assert!(log.borrow().is_empty(), "two of three");
+        assert_eq!(barrier.wait().await, Ok(2));
+        a.await.unwrap();
+        c.await.unwrap();
+        assert_eq!(*log.borrow(), [("a", Ok(0)), ("c", Ok(1))]);
+
+        // Round 2 is reset while filling: its waiters break, the next
+        // round works.
+        log.borrow_mut().clear();
+        let d = spawn_waiter("d");
+        solo::sleep(ms(1)).await;
+        barrier.reset();
+        d.await.unwrap();
+        assert!(log.borrow()[0].1.is_err());
+        let waiters: Vec<_> = ["e", "f"].map(spawn_waiter).into();
+        solo::sleep(ms(1)).await;
+        assert_eq!(barrier.wait().await, Ok(2));
+        for w in waiters {
+            w.await.unwrap();
+        }
+        assert_eq!(log.borrow()[1..], [("e", Ok(0)), ("f", Ok(1))]);
+
+        // Aborted: everyone fails until a reset.
+        barrier.abort();
+        assert!(barrier.wait().await.is_err());
+        assert!(barrier.broken());
+    });
+}
+
+#[test]
+fn queue_shutdown_drains_then_stops_workers_and_fails_blocked_putters() {
+    paused().run_until_complete(async {
+        let q = Rc::new(Queue::new(2));
+        let done = Rc::new(RefCell::new(Vec::new()));
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let (q, done) = (q.clone(), done.clone());
+                solo::spawn(async move {
+                    while let Ok(job) = q.checked_get().await {
+                        solo::sleep(ms(1)).await;
+                        done.borrow_mut().push(job);
+                        q.task_done();
+                    }
+                })
+            })
+            .collect();
+        for job in 0..4 {
+            q.put(job).await;
+        }
+        // Two stored, two in the workers' hands: a fifth put waits.
+        let q2 = q.clone();
+        let blocked = solo::spawn(async move { q2.checked_put(99).await });
+        solo::yield_now().await;
+        q.shutdown(false);
+        assert_eq!(blocked.await.unwrap().unwrap_err().0, 99);
+        for w in workers {
+            solo::timeout(ms(100), w).await.unwrap().unwrap();
+        }
+        assert_eq!(*done.borrow(), [0, 1, 2, 3], "drained before stopping");
+        q.join().await;
+
+        // Immediate: what is stored is dropped, and join is released.
+        let q = Rc::new(Queue::new(0));
+        for job in 0..3 {
+            q.put(job).await;
+        }
+        let q2 = q.clone();
+        let joiner = solo::spawn(async move { q2.join().await });
+        solo::yield_now().await;
+        q.shutdown(true);
+        solo::timeout(ms(100), joiner).await.unwrap().unwrap();
+        assert!(q.checked_get().await.is_err());
     });
 }
 

@@ -109,6 +109,63 @@ fn timeout_cancels_inner_future_and_ready_future_wins() {
     });
 }
 
+/// Polls a pinned timeout until it is done or `at` comes, whichever is
+/// first: `Some(result)`, or `None` at `at` with the timeout still running.
+async fn run_until<F: std::future::Future>(
+    t: &mut std::pin::Pin<&mut solo::time::Timeout<F>>,
+    at: Instant,
+) -> Option<Result<F::Output, solo::Elapsed>> {
+    use std::future::Future;
+    let mut stop = std::pin::pin!(solo::sleep_until(at));
+    std::future::poll_fn(|cx| match t.as_mut().poll(cx) {
+        std::task::Poll::Ready(r) => std::task::Poll::Ready(Some(r)),
+        std::task::Poll::Pending => stop.as_mut().poll(cx).map(|()| None),
+    })
+    .await
+}
+
+#[test]
+fn timeout_deadline_and_reschedule_while_running() {
+    let ms = Duration::from_millis;
+    let mut lp = EventLoop::builder().paused_clock().build().unwrap();
+    lp.run_until_complete(async move {
+        let start = solo::time::now();
+        assert_eq!(solo::timeout(ms(7), async {}).deadline(), start + ms(7));
+
+        // Later: a 10 ms timeout pushed to 30 ms lets 20 ms of work finish.
+        let mut t = std::pin::pin!(solo::timeout(ms(10), solo::sleep(ms(20))));
+        assert!(run_until(&mut t, start + ms(5)).await.is_none());
+        t.as_mut().reschedule(start + ms(30));
+        assert_eq!(t.deadline(), start + ms(30));
+        assert_eq!(run_until(&mut t, start + ms(60)).await, Some(Ok(())));
+        assert_eq!(solo::time::now() - start, ms(20));
+
+        // Earlier: an hour brought down to 5 ms from now expires then.
+        let start = solo::time::now();
+        let mut t = std::pin::pin!(solo::timeout(
+            Duration::from_secs(3600),
+            std::future::pending::<()>()
+        ));
+        assert!(run_until(&mut t, start + ms(1)).await.is_none());
+        t.as_mut().reschedule(start + ms(5));
+        assert!(run_until(&mut t, start + ms(60)).await.unwrap().is_err());
+        assert_eq!(solo::time::now() - start, ms(5));
+
+        // Past: expires at the next poll, without waiting.
+        let start = solo::time::now();
+        let mut t = std::pin::pin!(solo::timeout(ms(50), std::future::pending::<()>()));
+        assert!(run_until(&mut t, start + ms(1)).await.is_none());
+        t.as_mut().reschedule(start);
+        assert!(t.as_mut().await.is_err());
+        assert_eq!(solo::time::now() - start, ms(1));
+
+        // ...but a ready inner future still wins, as with a zero timeout.
+        let mut t = solo::timeout(ms(50), std::future::ready(3));
+        std::pin::Pin::new(&mut t).reschedule(start);
+        assert_eq!(t.await, Ok(3));
+    });
+}
+
 #[test]
 fn interval_ticks_on_schedule_on_paused_clock() {
     let mut lp = EventLoop::builder().paused_clock().build().unwrap();

@@ -1,5 +1,5 @@
 //! Synchronisation between tasks: asyncio's `Queue`, `Lock`, `Event`,
-//! `Condition` and `Semaphore`, plus channels.
+//! `Condition`, `Semaphore` and `Barrier`, plus channels.
 //!
 //! Owns: the primitives tasks of one loop use to wait for each other. They
 //! are for one thread: no atomics, no `Send` bounds, state in `Cell` and
@@ -10,11 +10,11 @@
 //! # Sharing: one rule
 //!
 //! - The primitives, [`Queue`] (and [`LifoQueue`], [`PriorityQueue`], all
-//!   three a [`GenericQueue`]),
-//!   [`Lock`], [`Mutex`], [`Event`], [`Condition`] and [`Semaphore`], are
-//!   plain values with `&self` methods, like the asyncio objects you pass
-//!   around. To share one between tasks put it in an `Rc` (or borrow it,
-//!   for futures that do not outlive it). Guards and permits borrow it.
+//!   three a [`GenericQueue`]), [`Lock`], [`Mutex`], [`Event`],
+//!   [`Condition`], [`Semaphore`] and [`Barrier`], are plain values with
+//!   `&self` methods, like the asyncio objects you pass around. To share
+//!   one between tasks put it in an `Rc` (or borrow it, for futures that
+//!   do not outlive it). Guards and permits borrow it.
 //! - The channels, [`oneshot`] and [`mpsc`], come as a pair of handles
 //!   that already share their state through an `Rc`: move each handle
 //!   where it is used; `mpsc::Sender` is `Clone`.
@@ -44,10 +44,12 @@
 //! | asyncio | solo |
 //! |---|---|
 //! | `Queue(maxsize)`, `LifoQueue`, `PriorityQueue` | [`Queue::new`], [`LifoQueue`], [`PriorityQueue`] |
+//! | `queue.shutdown(immediate)`, `except QueueShutDown` (3.13) | [`GenericQueue::shutdown`], `while let Ok(item) = queue.checked_get().await`, [`GenericQueue::checked_put`], [`QueueShutDown`] |
 //! | `Lock()`, `async with lock:` | [`Lock::new`], `let _g = lock.lock().await;` (or [`Mutex<T>`] for data) |
 //! | `Event()` | [`Event`] |
 //! | `Condition(lock)` | [`Condition`] beside a [`Mutex`] or [`Lock`] |
 //! | `Semaphore(n)`, `async with sem:` | [`Semaphore::new`], `let _p = sem.acquire().await?;` |
+//! | `Barrier(parties)`, `await barrier.wait()`, `reset()`, `abort()`, `BrokenBarrierError` | [`Barrier::new`], `let index = barrier.wait().await?;`, [`Barrier::reset`], [`Barrier::abort`], [`BrokenBarrier`] |
 //! | a `Future` resolved by one task, awaited by another | [`oneshot::channel`] |
 //!
 //! ```
@@ -97,6 +99,7 @@ macro_rules! item_error {
     };
 }
 
+mod barrier;
 mod condition;
 mod event;
 pub mod mpsc;
@@ -107,11 +110,14 @@ mod queue;
 mod semaphore;
 mod waiters;
 
+pub use barrier::{Barrier, BrokenBarrier};
 pub use condition::Condition;
 pub use event::Event;
 pub use mutex::{Lock, LockGuard, Mutex, MutexGuard, TryLockError};
 pub use order::{Fifo, Lifo, Order, Priority};
-pub use queue::{GenericQueue, LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull};
+pub use queue::{
+    GenericQueue, LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown,
+};
 pub use semaphore::{AcquireError, Semaphore, SemaphorePermit, TryAcquireError};
 
 #[cfg(test)]

@@ -15,18 +15,20 @@
 //! item put while a `get` waits is promised to that `get` (a
 //! [`get_nowait`](GenericQueue::get_nowait) in between cannot take it), and a
 //! cancelled `put` or `get` gives back its place or promise. The
-//! `task_done` count and `join` follow asyncio.
+//! `task_done` count and `join` follow asyncio. Shutting down (asyncio
+//! 3.13's `shutdown`) is in the child module `shutdown`: it closes
+//! `slots`, and wakes (drain) or closes (immediate) `ready`.
+
+mod shutdown;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::future::poll_fn;
+
+pub use shutdown::QueueShutDown;
 
 use super::event::Event;
 use super::order::{Fifo, Lifo, Order, Priority};
 use super::semaphore::Semaphore;
-use crate::coop::poll_proceed;
-
-const NEVER_CLOSED: &str = "a queue's semaphores are never closed";
 
 /// An async FIFO queue (asyncio's `Queue`): producers [`put`](GenericQueue::put),
 /// consumers [`get`](GenericQueue::get). Share it between tasks in an `Rc`.
@@ -83,6 +85,24 @@ pub type PriorityQueue<T> = GenericQueue<T, Priority>;
 /// [`PriorityQueue`]; `O` is the [`Order`] items come out in. Use it by
 /// those names.
 ///
+/// # Shutting down
+///
+/// [`shutdown`](GenericQueue::shutdown) is asyncio 3.13's
+/// `Queue.shutdown(immediate)`: the queue takes no more items, and once it
+/// is empty (at once with `immediate`, which drops what is stored) getters
+/// fail instead of waiting. asyncio reports this by raising
+/// `QueueShutDown` from `put` and `get`. Here [`put`](GenericQueue::put)
+/// and [`get`](GenericQueue::get) keep their infallible signatures, so code
+/// that never shuts a queue down does not handle an error it cannot get;
+/// code that does uses [`checked_put`](GenericQueue::checked_put) and
+/// [`checked_get`](GenericQueue::checked_get), which return
+/// [`QueueShutDown`] (holding the item a put could not store). The names
+/// follow `checked_add` beside `+`: the plain forms panic where the
+/// checked ones return the error. The `nowait` forms need no twin: on one
+/// thread nothing can shut the queue down between
+/// [`is_shut_down`](GenericQueue::is_shut_down) and a `put_nowait` or
+/// `get_nowait`, which fail as if full (giving the item back) and empty.
+///
 /// ```
 /// use solo::sync::{GenericQueue, Lifo, LifoQueue};
 /// let q: GenericQueue<u8, Lifo> = LifoQueue::new(0);
@@ -95,6 +115,7 @@ pub struct GenericQueue<T, O: Order<T>> {
     ready: Semaphore,
     unfinished: Cell<usize>,
     finished: Event,
+    shut_down: Cell<bool>,
 }
 
 impl<T, O: Order<T>> GenericQueue<T, O> {
@@ -116,12 +137,19 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
             ready: Semaphore::new(0),
             unfinished: Cell::new(0),
             finished,
+            shut_down: Cell::new(false),
         }
     }
 
     /// Adds `item`, first waiting for a free slot if the queue is full.
     /// Putters waiting for a slot get one in the order they came. If the
     /// future is dropped before it finishes, `item` is dropped with it.
+    ///
+    /// # Panics
+    ///
+    /// If the queue is [shut down](GenericQueue::shutdown), before or while
+    /// this waits (asyncio raises `QueueShutDown`); `item` is dropped. Use
+    /// [`checked_put`](GenericQueue::checked_put) on a queue that may be.
     ///
     /// ```
     /// solo::run(async {
@@ -131,15 +159,22 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
     /// });
     /// ```
     pub async fn put(&self, item: T) {
-        match &self.slots {
-            Some(slots) => slots.acquire().await.expect(NEVER_CLOSED).forget(),
-            None => poll_fn(poll_proceed).await,
+        if self.checked_put(item).await.is_err() {
+            panic!(
+                "solo::sync::Queue::put on a queue that is shut down \
+                 (use checked_put where it may be)"
+            );
         }
-        self.push(item);
     }
 
     /// Takes the next item, first waiting for one if the queue is empty.
     /// Getters are served in the order they came.
+    ///
+    /// # Panics
+    ///
+    /// If the queue is [shut down](GenericQueue::shutdown) and empty,
+    /// before or while this waits (asyncio raises `QueueShutDown`). Use
+    /// [`checked_get`](GenericQueue::checked_get) on a queue that may be.
     ///
     /// ```
     /// use std::rc::Rc;
@@ -151,12 +186,19 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
     /// });
     /// ```
     pub async fn get(&self) -> T {
-        self.ready.acquire().await.expect(NEVER_CLOSED).forget();
-        self.pop()
+        match self.checked_get().await {
+            Ok(item) => item,
+            Err(_) => panic!(
+                "solo::sync::Queue::get on a queue that is shut down and empty \
+                 (use checked_get where it may be)"
+            ),
+        }
     }
 
     /// Adds `item` if there is a free slot, or gives it back in
-    /// [`QueueFull`].
+    /// [`QueueFull`]. A [shut down](GenericQueue::shutdown) queue takes no
+    /// more items: this fails as if it were full
+    /// ([`is_shut_down`](GenericQueue::is_shut_down) tells them apart).
     ///
     /// ```
     /// let q = solo::sync::Queue::new(1);
@@ -164,6 +206,9 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
     /// assert_eq!(q.put_nowait('b').unwrap_err().0, 'b');
     /// ```
     pub fn put_nowait(&self, item: T) -> Result<(), QueueFull<T>> {
+        if self.shut_down.get() {
+            return Err(QueueFull(item));
+        }
         if let Some(slots) = &self.slots {
             match slots.try_acquire() {
                 Ok(permit) => permit.forget(),
@@ -175,7 +220,9 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
     }
 
     /// Takes an item if one is there and not promised to a waiting
-    /// [`get`](GenericQueue::get).
+    /// [`get`](GenericQueue::get). Once a [shut down](GenericQueue::shutdown)
+    /// queue is empty this fails with [`QueueEmpty`] too
+    /// ([`is_shut_down`](GenericQueue::is_shut_down) says it stays so).
     ///
     /// ```
     /// let q = solo::sync::Queue::new(0);
@@ -187,7 +234,7 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
         match self.ready.try_acquire() {
             Ok(permit) => {
                 permit.forget();
-                Ok(self.pop())
+                self.take().ok_or(QueueEmpty)
             }
             Err(_) => Err(QueueEmpty),
         }
@@ -277,12 +324,14 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
     /// assert!(!q.empty());
     /// ```
     pub fn empty(&self) -> bool {
-        self.ready.available_permits() == 0
+        // Closed by an immediate shutdown, which emptied the store.
+        self.ready.is_closed() || self.ready.available_permits() == 0
     }
 
     /// True if [`put_nowait`](GenericQueue::put_nowait) would fail now: every
-    /// slot is taken or promised to a waiting `put`. Never true for an
-    /// unbounded queue.
+    /// slot is taken or promised to a waiting `put`, or the queue is
+    /// [shut down](GenericQueue::shutdown). Never true for an unbounded
+    /// queue that is not shut down.
     ///
     /// ```
     /// let q = solo::sync::Queue::new(1);
@@ -291,9 +340,11 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
     /// assert!(q.full());
     /// ```
     pub fn full(&self) -> bool {
-        self.slots
-            .as_ref()
-            .is_some_and(|s| s.available_permits() == 0)
+        self.shut_down.get()
+            || self
+                .slots
+                .as_ref()
+                .is_some_and(|s| s.available_permits() == 0)
     }
 
     fn push(&self, item: T) {
@@ -303,13 +354,14 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
         self.ready.add_permits(1);
     }
 
-    fn pop(&self) -> T {
-        let item = O::pop(&mut self.items.borrow_mut())
-            .expect("a `ready` permit stands for a stored item");
+    /// Takes the item a `ready` permit stands for. None only after an
+    /// immediate shutdown dropped it.
+    fn take(&self) -> Option<T> {
+        let item = O::pop(&mut self.items.borrow_mut())?;
         if let Some(slots) = &self.slots {
             slots.add_permits(1);
         }
-        item
+        Some(item)
     }
 }
 

@@ -207,6 +207,14 @@ impl Semaphore {
         wakers.into_iter().for_each(|w| w.wake());
     }
 
+    /// Wakes every waiter without granting or closing anything: each polls
+    /// again and is still in line (for a [`Queue`](super::Queue) shutting
+    /// down, whose waiting getters then look whether to give up).
+    pub(crate) fn wake_waiters(&self) {
+        let wakers = self.state.borrow().waiters.wakers();
+        wakers.into_iter().for_each(|w| w.wake());
+    }
+
     /// True once [`close`](Semaphore::close) was called.
     ///
     /// ```

@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use std::task::Waker;
 
 /// A waiter's ticket in one [`WaitList`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct WaiterId(u64);
 
 #[derive(Debug)]
@@ -97,6 +97,16 @@ impl WaitList {
         self.waiting.pop_front().map(|e| e.waker)
     }
 
+    /// Grants every waiter at once: empties the list and returns each
+    /// waiter's id and waker, first come first, for a primitive that tells
+    /// each one an outcome of its own ([`Barrier`](super::Barrier)).
+    pub(crate) fn pop_all(&mut self) -> Vec<(WaiterId, Waker)> {
+        self.waiting
+            .drain(..)
+            .map(|e| (WaiterId(e.id), e.waker))
+            .collect()
+    }
+
     /// The wakers of every waiter, which stay queued (for closing: each
     /// waiter sees the close when it polls and removes itself).
     pub(crate) fn wakers(&self) -> Vec<Waker> {
@@ -150,5 +160,21 @@ mod tests {
         assert!(list.pop_front().is_some());
         assert!(list.is_empty());
         assert!(list.pop_front().is_none());
+    }
+
+    #[test]
+    fn pop_all_grants_everyone_in_order() {
+        let w = noop_waker();
+        let mut list = WaitList::new();
+        let a = list.push(&w, 1);
+        let b = list.push(&w, 1);
+        let c = list.push(&w, 1);
+        assert!(list.remove(b));
+        let ids: Vec<_> = list.pop_all().into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ids, [a, c]);
+        assert!(list.is_empty());
+        assert!(list.poll(a, &w) && list.poll(c, &w), "both granted");
+        let d = list.push(&w, 1);
+        assert_ne!(d, a, "ids are never reused");
     }
 }

@@ -433,6 +433,67 @@ impl<F> Timeout<F> {
     pub fn into_inner(self) -> F {
         self.future
     }
+
+    /// When the timeout expires, on the loop's clock (asyncio's
+    /// `Timeout.when()`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// solo::run(async {
+    ///     let at = solo::time::now() + Duration::from_secs(5);
+    ///     let t = solo::time::timeout_at(at, async { 1 });
+    ///     assert_eq!(t.deadline(), at);
+    ///     assert_eq!(t.await, Ok(1));
+    /// });
+    /// ```
+    #[doc(alias = "when")]
+    pub fn deadline(&self) -> Instant {
+        self.sleep.deadline()
+    }
+
+    /// Moves the deadline, earlier or later, also while the timeout is
+    /// running (asyncio's `Timeout.reschedule(when)`); a deadline already
+    /// past expires the timeout when it is next polled, once the inner
+    /// future has had its turn. It takes the timeout pinned, as it is while
+    /// being awaited: `pin!` it and poll it through `as_mut()` (as in a
+    /// select loop), or use `Pin::new(&mut t)` for an `Unpin` future.
+    ///
+    /// asyncio calls `reschedule` from inside the `async with` body; here
+    /// the future a `Timeout` wraps cannot reach it, so the code that
+    /// awaits the timeout moves it, between polls (for example each time
+    /// some progress is reported on a channel, for an idle timeout). For
+    /// asyncio's `reschedule(None)` (no deadline), pass a far one:
+    /// deadlines past the loop's range are never reached on the real
+    /// clock.
+    ///
+    /// ```
+    /// use std::{future::Future, pin::pin, task::Poll, time::Duration};
+    /// solo::run(async {
+    ///     let ms = Duration::from_millis;
+    ///     let start = solo::time::now();
+    ///     // 20 ms of work under a 10 ms timeout, pushed back every 5 ms.
+    ///     let mut t = pin!(solo::timeout(ms(10), solo::sleep(ms(20))));
+    ///     let mut progress = solo::time::interval(ms(5));
+    ///     let result = loop {
+    ///         let tick = std::future::poll_fn(|cx| match t.as_mut().poll(cx) {
+    ///             Poll::Ready(r) => Poll::Ready(Some(r)),
+    ///             Poll::Pending => progress.poll_tick(cx).map(|_| None),
+    ///         });
+    ///         match tick.await {
+    ///             Some(r) => break r,
+    ///             None => {
+    ///                 let later = solo::time::now() + ms(10);
+    ///                 t.as_mut().reschedule(later);
+    ///             }
+    ///         }
+    ///     };
+    ///     assert_eq!(result, Ok(()));
+    ///     assert!(solo::time::now() - start >= ms(20));
+    /// });
+    /// ```
+    pub fn reschedule(self: Pin<&mut Self>, deadline: Instant) {
+        self.project().sleep.reset(deadline);
+    }
 }
 
 impl<F: Future> Future for Timeout<F> {

@@ -20,6 +20,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 mod as_completed;
+mod barrier;
 mod call_order;
 mod cancel;
 mod done_callbacks;
@@ -37,6 +38,7 @@ mod wait;
 /// Every program: its name (`NAME.py`, `NAME.rs`) and its solo twin.
 const PROGRAMS: &[(&str, fn())] = &[
     ("as_completed", as_completed::main),
+    ("barrier", barrier::main),
     ("call_order", call_order::main),
     ("cancel", cancel::main),
     ("done_callbacks", done_callbacks::main),
@@ -138,6 +140,13 @@ const ALLOWED: &[Allowed] = &[
         Status::Documented,
         "locked right after release (with waiters): False",
         "locked right after release (with waiters): True",
+    ),
+    entry(
+        "barrier",
+        "D16",
+        Status::Documented,
+        "indexes after a cancelled waiter: q=1 c=1",
+        "indexes after a cancelled waiter: q=0 c=1",
     ),
 ];
 
