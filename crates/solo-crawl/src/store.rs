@@ -5,7 +5,8 @@
 //! while it is pending), a few progress counters and the output files'
 //! committed lengths ([`OutputMark`]); `state.lock`, an advisory lock (with
 //! the holder's pid) that keeps a second crawl out and that the kernel
-//! drops when the process dies; `state.commits`, the number of commits
+//! drops when the process dies, taken on the directory itself too (so a
+//! `state.lock` deleted as a stale pid file lets no second crawl in); `state.commits`, the number of commits
 //! made, so a database that lost some (a deleted WAL, a truncated or older
 //! file) is detected — and the operations on it: record a request as
 //! queued in memory or spilled (only in the store), mark it done, hand
@@ -149,7 +150,7 @@ pub(crate) struct Store {
     /// [`Store::stage_keys`]).
     stage_ids: Vec<i64>,
     /// Held for the store's life: one crawl per directory.
-    _lock: File,
+    _lock: (File, File),
 }
 
 fn key(fp: u64) -> i64 {
@@ -897,10 +898,47 @@ fn prefix(digest: &[u8; 20]) -> i64 {
     i64::from_le_bytes(b)
 }
 
-/// Locks the state directory for this process (an advisory lock the
+/// Locks the state directory for this process (advisory locks the
 /// kernel drops when the process ends, even on SIGKILL) and writes the
 /// pid into the lock file; if another process holds it, says which.
-fn lock(dir: &Path) -> Result<File, String> {
+///
+/// Two locks: one on the directory itself, which no file operation
+/// inside it can undo (an operator who deletes `state.lock` as a stale
+/// pid file after a crash), and one on `state.lock`, which holds the pid
+/// for the message and keeps out versions that lock only that file.
+fn lock(dir: &Path) -> Result<(File, File), String> {
+    let dir_lock = File::open(dir)
+        .map_err(|e| format!("cannot open the state directory {}: {e}", dir.display()))?;
+    let in_use = |holder: String| {
+        format!(
+            "the state directory {} is in use by {holder}: wait for it to finish or stop it, or use another --state directory",
+            dir.display()
+        )
+    };
+    match fs4::FileExt::try_lock(&dir_lock) {
+        Ok(()) => {}
+        Err(fs4::TryLockError::WouldBlock) => {
+            let pid = std::fs::read_to_string(dir.join(LOCK)).unwrap_or_default();
+            return Err(in_use(holder_of(&pid)));
+        }
+        Err(fs4::TryLockError::Error(e)) => {
+            return Err(format!("cannot lock {}: {e}", dir.display()))
+        }
+    }
+    let file = lock_file(dir)?;
+    Ok((dir_lock, file))
+}
+
+/// Who holds the lock, from the pid a lock file holds.
+fn holder_of(pid: &str) -> String {
+    match pid.trim() {
+        "" => "another solo-crawl".to_owned(),
+        pid => format!("another solo-crawl (pid {pid})"),
+    }
+}
+
+/// Locks `state.lock` and writes this process's pid into it.
+fn lock_file(dir: &Path) -> Result<File, String> {
     let path = dir.join(LOCK);
     let mut f = OpenOptions::new()
         .read(true)
@@ -914,10 +952,7 @@ fn lock(dir: &Path) -> Result<File, String> {
         Err(fs4::TryLockError::WouldBlock) => {
             let mut holder = String::new();
             let _ = f.read_to_string(&mut holder);
-            let holder = match holder.trim() {
-                "" => "another solo-crawl".to_owned(),
-                pid => format!("another solo-crawl (pid {pid})"),
-            };
+            let holder = holder_of(&holder);
             return Err(format!(
                 "the state directory {} is in use by {holder}: wait for it to finish or stop it, or use another --state directory",
                 dir.display()
@@ -963,6 +998,25 @@ mod tests {
             .unwrap();
         let e = Store::open(&dir, false).err().expect("another format");
         assert!(e.to_string().contains("another version"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `state.lock` deleted while a crawl holds the state (an operator
+    /// clearing what looks like a stale pid file): a second crawl is
+    /// still kept out, and it is let in once the first is gone.
+    #[test]
+    fn a_deleted_lock_file_lets_no_second_crawl_in() {
+        let dir = std::env::temp_dir().join(format!("solo-crawl-lock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let first = Store::open(&dir, false).unwrap();
+        std::fs::remove_file(dir.join(LOCK)).unwrap();
+        let e = Store::open(&dir, false).err().expect("the state is in use");
+        assert!(
+            e.to_string().contains("is in use by another solo-crawl"),
+            "{e}"
+        );
+        drop(first);
+        Store::open(&dir, false).expect("free again");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
