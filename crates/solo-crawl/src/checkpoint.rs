@@ -143,19 +143,32 @@ fn resolve(path: &Path) -> Option<PathBuf> {
 fn cut_back(path: &Path, m: &OutputMark, db: &Path) -> Result<(), String> {
     let shown = path.display();
     let what_to_do = format!(
-        "restore the file, or rerun with --state-reset to discard the state in {} and start the crawl over",
+        "restore the file, resume with another --output (the pages it holds are not crawled again), \
+         or rerun with --state-reset to discard the state in {} and start the crawl over",
         db.parent().unwrap_or(db).display()
     );
-    let f = match std::fs::OpenOptions::new().read(true).write(true).open(path) {
+    let f = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && m.len > 0 => {
-            return Err(format!(
-                "output {shown} is gone, but the crawl kept in {} had written {} bytes to it; {what_to_do}",
-                db.display(),
-                m.len
-            ))
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Moved away (a slice's output handed on) or deleted: its
+            // pages are done either way, and a new file loses nothing
+            // that refusing would keep. (After a kill, the records past
+            // the last checkpoint went with it: their pages are crawled
+            // again, so they may be in both files.)
+            if m.len > 0 {
+                tracing::warn!(
+                    "output {shown} is gone (moved away or deleted) since the crawl kept in {} wrote \
+                     {} bytes to it: starting it afresh; the pages written to it are not crawled again",
+                    db.display(),
+                    m.len
+                );
+            }
+            return Ok(());
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(format!("output {shown}: {e}")),
     };
     let io = |e: std::io::Error| format!("output {shown}: {e}");

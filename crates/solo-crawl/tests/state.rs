@@ -340,6 +340,36 @@ fn a_forced_resume_with_a_narrower_scope_drops_what_the_new_one_refuses() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Crawling in slices: a slice's output is moved away (handed on) and
+/// the next slice, the same command, starts that file afresh and goes on
+/// where the crawl stopped; no page is in both files.
+#[test]
+fn a_slice_whose_output_was_moved_away_goes_on_into_a_new_file() {
+    let site = DemoSite::start(100).unwrap();
+    let (dir, args) = setup("slices", &site, &[]);
+    let out = dir.join("pages.jsonl");
+    let slice = |pages: &str| {
+        let mut a = args.clone();
+        a.extend(["--max-pages", pages, "--force"].map(String::from));
+        let o = finish(&a);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        o
+    };
+    slice("20");
+    let day1 = dir.join("day1.jsonl");
+    std::fs::rename(&out, &day1).unwrap();
+    let o = slice("45");
+    assert!(
+        stderr(&o).contains("is gone (moved away or deleted)"),
+        "{}",
+        stderr(&o)
+    );
+    let (a, b) = (crawled_once(&day1), crawled_once(&out));
+    assert_eq!((a.len(), b.len()), (20, 25));
+    assert!(a.is_disjoint(&b), "a page in both slices");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `args` with the output `dir/pages.jsonl` replaced by `dir/name`.
 fn with_output(args: &[String], name: &str) -> Vec<String> {
     let swap = |a: &String| a.replace("pages.jsonl", name);
