@@ -1019,11 +1019,15 @@ fn finish(summary: &Summary, recrawl: bool, resumable: bool, fail_on_broken: boo
     for f in &summary.seeds_failed {
         tell!("solo-crawl: start URL failed: {f}");
     }
-    match (summary.resumed, recrawl) {
-        (true, true) => {
+    match (summary.resumed, recrawl, summary.new_pass) {
+        (true, true, true) => {
             tell!("solo-crawl: went over the crawl kept in the state directory (--recrawl)")
         }
-        (true, false) => tell!("solo-crawl: resumed the crawl kept in the state directory"),
+        (true, true, false) => tell!(
+            "solo-crawl: finished the earlier pass over the crawl kept in the state directory, \
+             which had been stopped before it was done; run --recrawl again for a new pass"
+        ),
+        (true, false, _) => tell!("solo-crawl: resumed the crawl kept in the state directory"),
         _ => {}
     }
     // A limit that stopped the crawl may have left start URLs untried

@@ -278,6 +278,7 @@ impl Stats {
             seeds_ok: 0,
             seeds_failed: Vec::new(),
             resumed: false,
+            new_pass: false,
             buffered_peak_bytes: 0,
             first_item_failure: self.first_item_failure.clone(),
         }
@@ -345,6 +346,10 @@ pub struct Summary {
     pub seeds_failed: Vec<String>,
     /// The crawl continued one kept in its state directory.
     pub resumed: bool,
+    /// A recrawl ([`Config::recrawl`](crate::Config::recrawl)) started a
+    /// new pass over the known pages; false when it finished an earlier
+    /// pass that was stopped before it was done (or without a recrawl).
+    pub new_pass: bool,
     /// The most bytes of response bodies held at once (never above
     /// [`Config::body_budget`](crate::Config::body_budget)).
     pub buffered_peak_bytes: u64,

@@ -349,8 +349,12 @@ fn a_stopped_recrawl_pass_goes_on_when_run_again() {
     let before = hits.lock().unwrap().len();
     assert!(before < N, "stopped part of the way: {before} pages asked");
 
-    // The same command again finishes the pass.
-    crawl(&base, &state, &out2, &["--recrawl"]);
+    // The same command again finishes the pass, and says it was that
+    // (not a new pass over the crawl).
+    let err = crawl(&base, &state, &out2, &["--recrawl"]);
+    assert!(err.contains("this run finishes it"), "{err}");
+    assert!(err.contains("run --recrawl again for a new pass"), "{err}");
+    assert!(!err.contains("went over"), "{err}");
     let hits = hits.lock().unwrap().clone();
     let paths: BTreeSet<&str> = hits.iter().map(|h| h.path.as_str()).collect();
     assert_eq!(paths.len(), N + 1, "every page of the pass asked: {hits:?}");

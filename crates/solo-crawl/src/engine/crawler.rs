@@ -211,6 +211,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             ),
             None => None,
         };
+        let mut new_pass = false;
         let (store, restored) = match config.state_dir.clone() {
             Some(dir) => {
                 let reset = config.state_reset;
@@ -218,7 +219,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 let recrawl = config.recrawl.clone();
                 let archiving = self.output.warc.is_some();
                 let stages = self.pipelines.as_ref().map(|p| p.kept_names());
-                let (store, restored) = solo::to_thread(move || {
+                let (store, restored, started) = solo::to_thread(move || {
                     let mut store = Store::open(&dir, reset)?;
                     let db_error = |store: &Store, e: rusqlite::Error| {
                         StateError::caused_by(crate::store::db_message(&store.db_path(), &e), e)
@@ -227,11 +228,13 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                     if !meaning.is_empty() {
                         store.keep_settings(restored.resumed, &meaning, force)?;
                     }
-                    if let (Some(r), true) = (recrawl, restored.queued.is_empty()) {
+                    let mut new_pass = false;
+                    if let (Some(r), true) = (&recrawl, restored.queued.is_empty()) {
                         if restored.spilled == 0 {
+                            new_pass = true;
                             // The known pages wait in the store, spilled:
                             // the frontier takes them back in batches.
-                            crate::recrawl::start_pass(&mut store, &r, archiving)
+                            crate::recrawl::start_pass(&mut store, r, archiving)
                                 .map_err(|e| db_error(&store, e))?;
                             restored = store.load().map_err(|e| db_error(&store, e))?;
                         }
@@ -240,10 +243,19 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                         restored.stage_keys =
                             store.stage_keys(&names).map_err(|e| db_error(&store, e))?;
                     }
-                    Ok::<_, StateError>((store, restored))
+                    if recrawl.is_some() && !new_pass && restored.resumed {
+                        tracing::warn!(
+                            "--recrawl: the last run over the crawl kept in {} stopped before it \
+                             was done; this run finishes it (no page it already fetched is asked \
+                             again), and the next run with --recrawl starts a new pass",
+                            dir.display()
+                        );
+                    }
+                    Ok::<_, StateError>((store, restored, new_pass))
                 })
                 .await
                 .map_err(|e| CrawlError::State(e.into()))?;
+                new_pass = started;
                 (Some(store), Some(restored))
             }
             None => (None, None),
@@ -521,6 +533,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
         summary.stopped_by = stopped_by.get().map(str::to_owned);
         summary.seeds_ok = seeds.ok;
         summary.resumed = resumed;
+        summary.new_pass = new_pass;
         summary.seeds_failed = seeds.failed;
         tracing::info!(
             pages = summary.counts.pages,
