@@ -368,9 +368,10 @@ pub struct CrawlSettings {
     /// responses are always kept as received).
     #[arg(long)]
     pub warc_keep_secrets: bool,
-    /// With --state: requests kept in memory at most (the rest wait in the
-    /// store).
-    #[arg(long, default_value_t = 100_000, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    /// With --state: requests kept in memory at most (about 1 KiB each);
+    /// the rest wait in the state store and come back as the queue drains.
+    /// Without --state the whole queue is in memory.
+    #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub frontier_cap: u64,
     /// With --redis: a worker silent this long (killed, cut off) loses its
     /// leased requests to the other workers, in seconds (0.3 to 86400).
