@@ -78,6 +78,7 @@ pub(crate) fn explain(shown: &str, e: &RedisError) -> String {
         || code == "NOAUTH"
         || e.detail()
             .is_some_and(|d| d.contains("Authentication required"))
+        || e.to_string().contains("unauthenticated")
     {
         format!("authentication failed ({e}): put the right user and password in the URL, like redis://USER:PASSWORD@HOST:PORT/DB")
     } else if e.is_timeout() {
@@ -194,6 +195,11 @@ impl Link {
                 .get_connection_with_timeout(Duration::from_secs(5))?;
             con.set_read_timeout(Some(Duration::from_secs(30)))?;
             con.set_write_timeout(Some(Duration::from_secs(30)))?;
+            // A small command first: a Redis that wants a password
+            // answers it NOAUTH, while the script's bulk is cut off
+            // unread ("Protocol error: unauthenticated bulk length").
+            let mut con = con;
+            redis::cmd("PING").query::<()>(&mut con)?;
             self.con = Some(con);
             self.sha.clear();
         }

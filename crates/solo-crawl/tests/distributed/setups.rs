@@ -225,14 +225,34 @@ fn a_password_in_the_urls_query_is_never_shown() {
     let o = run(&["status", "--redis", &right, "--crawl-id", "nope"]);
     let err = stderr(&o);
     assert!(err.contains("no crawl") && !err.contains("s3cret"), "{err}");
-    // No password at all, a database in the URL.
-    let none = format!("redis://127.0.0.1:{}/8", redis.port);
-    let o = run(&["status", "--redis", &none, "--crawl-id", "x"]);
-    let err = stderr(&o);
-    assert!(
-        err.contains("authentication failed") && err.contains("USER:PASSWORD@"),
-        "{err}"
-    );
+    // No password at all, with a database in the URL or without (then
+    // the first command was the script's, which such a Redis cuts off
+    // as "Protocol error: unauthenticated bulk length").
+    for none in [
+        format!("redis://127.0.0.1:{}/8", redis.port),
+        format!("redis://127.0.0.1:{}/0", redis.port),
+        format!("redis://127.0.0.1:{}", redis.port),
+    ] {
+        for args in [
+            vec!["status", "--redis", &none, "--crawl-id", "x"],
+            vec![
+                "crawl",
+                "http://127.0.0.1:1/",
+                "--redis",
+                &none,
+                "--crawl-id",
+                "x",
+            ],
+        ] {
+            let o = run(&args);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(1), "{err}");
+            assert!(
+                err.contains("authentication failed") && err.contains("USER:PASSWORD@"),
+                "{args:?}: {err}"
+            );
+        }
+    }
 }
 
 /// `--crawl-id` is checked as a flag (exit 2) before Redis is touched; a
