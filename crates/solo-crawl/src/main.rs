@@ -220,12 +220,17 @@ struct CrawlArgs {
     /// Share the crawl through this Redis (redis://[USER:PASSWORD@]HOST[:PORT][/DB],
     /// rediss:// for TLS):
     /// its queues, seen set, politeness and settings live there, and
-    /// `solo-crawl worker` processes on any machine join it.
+    /// `solo-crawl worker` processes on any machine join it. `--redis`
+    /// without a URL takes it from the environment variable
+    /// SOLO_CRAWL_REDIS, which keeps the password off the command line
+    /// (and out of `ps`).
     #[arg(
         long,
         value_name = "URL",
         requires = "crawl_id",
-        conflicts_with = "state"
+        conflicts_with = "state",
+        num_args = 0..=1,
+        default_missing_value = ""
     )]
     redis: Option<String>,
     /// With --redis: the crawl's name (its keys are solo:{NAME}:*): 1 to
@@ -733,6 +738,35 @@ fn output_target(output: Option<PathBuf>, default: Target) -> Target {
 
 /// The command line, with a `--config` file's settings under the flags.
 fn parse_cli() -> Result<Cli, Usage> {
+    let mut cli = parse_cli_args()?;
+    redis_from_env(&mut cli)?;
+    Ok(cli)
+}
+
+/// `crawl --redis` without a URL: the one in SOLO_CRAWL_REDIS (as
+/// `worker`, `status`, `push` and `delete` take it), so the password
+/// stays out of `ps` for the whole crawl.
+fn redis_from_env(cli: &mut Cli) -> Result<(), Usage> {
+    let (Command::Crawl(a) | Command::ShowConfig { crawl: a, .. }) = &mut cli.command else {
+        return Ok(());
+    };
+    if a.redis.as_deref() != Some("") {
+        return Ok(());
+    }
+    match std::env::var("SOLO_CRAWL_REDIS") {
+        Ok(url) if !url.is_empty() => {
+            a.redis = Some(url);
+            Ok(())
+        }
+        _ => Err(Usage(
+            "--redis without a URL takes it from the environment variable SOLO_CRAWL_REDIS, \
+             which is not set: set it, or give --redis URL"
+                .into(),
+        )),
+    }
+}
+
+fn parse_cli_args() -> Result<Cli, Usage> {
     let matches = Cli::command()
         .try_get_matches()
         .unwrap_or_else(|e| usage_exit(e));

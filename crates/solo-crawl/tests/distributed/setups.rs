@@ -7,7 +7,9 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::harness::{self, free_port, redis_available, run, spawn, wait, Redis, Site, TempDir};
+use super::harness::{
+    self, free_port, redis_available, run, spawn, urls, wait, Redis, Site, TempDir, BIN,
+};
 use super::{assert_all_pages, await_lines, shared, worker, LIMIT};
 
 /// `crawl` of a one-page site, through the Redis at `url`, as crawl `id`.
@@ -253,6 +255,57 @@ fn a_password_in_the_urls_query_is_never_shown() {
             );
         }
     }
+}
+
+/// `crawl --redis` without a URL takes it from SOLO_CRAWL_REDIS, so the
+/// password is in no process's command line (as with `worker`); unset,
+/// it is a usage error saying so. Before, `crawl` had no way but the
+/// command line, which `ps` shows every user for the whole crawl.
+#[test]
+fn crawl_takes_the_redis_url_from_the_environment() {
+    if !redis_available() {
+        return;
+    }
+    let redis = Redis::start_with(&[
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--requirepass",
+        "s3cret",
+    ]);
+    let url = format!("redis://:s3cret@127.0.0.1:{}/0", redis.port);
+    let site = Site::start(1, 5, Duration::ZERO);
+    let start = site.seeds().remove(0);
+    let dir = TempDir::new("envurl");
+    let out = dir.path("o.jsonl");
+    let args = [
+        "crawl",
+        &start,
+        "--redis",
+        "--crawl-id",
+        "env",
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    let o = Command::new(BIN)
+        .args(args)
+        .env("SOLO_CRAWL_REDIS", &url)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(urls(&out).len(), 5, "{}", stderr(&o));
+    let o = Command::new(BIN)
+        .args(args)
+        .env_remove("SOLO_CRAWL_REDIS")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("SOLO_CRAWL_REDIS, which is not set"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// `--crawl-id` is checked as a flag (exit 2) before Redis is touched; a
