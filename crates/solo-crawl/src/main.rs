@@ -326,7 +326,7 @@ fn parse_header(raw: &str) -> Result<(String, String), Usage> {
 
 /// The headers of a `--header @FILE` (as curl's `-H @file`): one "Name:
 /// value" a line, blank lines and `#` comments skipped, read by each
-/// process that crawls (a `--redis` crawl stores the file's name, not its
+/// process that crawls (a `--redis` crawl stores the file's absolute path, not its
 /// secrets; each worker reads its own copy).
 fn header_file(path: &Path) -> Result<Vec<(String, String)>, Usage> {
     let text = std::fs::read_to_string(path)

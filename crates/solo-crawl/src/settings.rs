@@ -259,7 +259,7 @@ pub struct CrawlSettings {
     /// in the WARC's warcinfo and request records and in messages.
     /// `@FILE` reads one header a line from FILE (as curl's -H @file), so
     /// a secret stays off the command line, and with --redis out of Redis
-    /// (the crawl keeps the file's name; each worker reads its own copy):
+    /// (the crawl keeps the file's absolute path; each worker reads its own copy):
     /// a --redis crawl refuses a credential given inline.
     #[arg(long, value_name = "HEADER")]
     pub header: Vec<String>,

@@ -159,6 +159,19 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(1)
 }
 
+/// A `--header @FILE` with FILE made absolute (from this directory), as
+/// the crawl stores it: a worker started elsewhere finds the file at the
+/// same path on its machine. Inline headers are kept as they are.
+fn absolute_header_file(h: &str) -> String {
+    match h.strip_prefix('@').map(Path::new) {
+        Some(p) if p.is_relative() => match std::path::absolute(p) {
+            Ok(abs) => format!("@{}", abs.display()),
+            Err(_) => h.to_owned(),
+        },
+        _ => h.to_owned(),
+    }
+}
+
 /// `crawl URL... --redis URL --crawl-id NAME`: stores the settings (or
 /// finds the same ones there), then works on the crawl.
 pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
@@ -173,12 +186,17 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
         tell!(
             "solo-crawl: --header {name:?} holds a credential, and a --redis crawl keeps its \
              settings in Redis, readable by whoever can read Redis: put the header in a file \
-             and pass --header @FILE (the crawl keeps the file's name; each worker reads its \
+             and pass --header @FILE (the crawl keeps the file's absolute path; each worker reads its \
              own copy)"
         );
         return ExitCode::from(2);
     }
-    let ours = crawl_wide(&a.settings);
+    let mut ours = crawl_wide(&a.settings);
+    ours.header = ours
+        .header
+        .iter()
+        .map(|h| absolute_header_file(h))
+        .collect();
     let toml = match ours.to_toml() {
         Ok(t) => t,
         Err(e) => return fail(e),
@@ -412,10 +430,18 @@ fn run_one(url: &str, id: &str, own: Own, link: &Link) -> ExitCode {
         },
         Err(e) => return fail(format!("{e} (written by another solo-crawl version?)")),
     };
-    crawl(
-        &stored_crawl(settings, url, id, own.idle_timeout),
-        Some(link),
-    )
+    let args = stored_crawl(settings, url, id, own.idle_timeout);
+    // What this worker cannot use of the stored settings (a --header file
+    // missing on this machine) is named as theirs, not as a flag it was
+    // given.
+    for h in &args.settings.header {
+        if let Some(file) = h.strip_prefix('@') {
+            if let Err(Usage(e)) = super::header_file(Path::new(file)) {
+                return fail(format!("{origin}: {e}"));
+            }
+        }
+    }
+    crawl(&args, Some(link))
 }
 
 /// The arguments of one worker of crawl `id` with its stored `settings`.

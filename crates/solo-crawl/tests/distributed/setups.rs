@@ -308,6 +308,60 @@ fn crawl_takes_the_redis_url_from_the_environment() {
     );
 }
 
+/// `--header @FILE` given with a relative name is stored with the
+/// file's absolute path, so a worker started in another directory reads
+/// the same path on its machine; a worker that cannot read it is told it
+/// is the crawl's stored setting (exit 1), not a flag it was given (it
+/// was told "--header @h.txt: No such file", exit 2, as a usage error).
+#[test]
+fn a_header_file_is_stored_by_its_absolute_path() {
+    if !redis_available() {
+        return;
+    }
+    let redis = Redis::start_with(&["--save", "", "--appendonly", "no"]);
+    let url = redis.url();
+    let site = Site::start(1, 3, Duration::ZERO);
+    let start = site.seeds().remove(0);
+    let dir = TempDir::new("hdrfile");
+    let here = dir.path("seeder");
+    std::fs::create_dir_all(&here).unwrap();
+    std::fs::write(here.join("h.txt"), "X-Test: 1\n").unwrap();
+    let o = Command::new(BIN)
+        .args(["crawl", &start, "--redis", &url, "--crawl-id", "hdr"])
+        .args(["--header", "@h.txt", "--output", "/dev/null"])
+        .current_dir(&here)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let abs = here.canonicalize().unwrap().join("h.txt");
+    let stored = redis.cmd(&["GET", "solo:{hdr}:settings"]);
+    assert!(stored.contains(&format!("@{}", abs.display())), "{stored}");
+    // More work for the crawl, then a worker where the file is missing.
+    let more = format!("{}/p/1.html?again", start.trim_end_matches('/'));
+    let o = run(&["push", "--redis", &url, "--crawl-id", "hdr", &more]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    std::fs::remove_file(&abs).unwrap();
+    let o = Command::new(BIN)
+        .args([
+            "worker",
+            "--redis",
+            &url,
+            "--crawl-id",
+            "hdr",
+            "--output",
+            "/dev/null",
+        ])
+        .current_dir(dir.path(""))
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the settings of crawl \"hdr\" in Redis: --header"),
+        "{err}"
+    );
+}
+
 /// `--crawl-id` is checked as a flag (exit 2) before Redis is touched; a
 /// finished crawl is not run again in silence; `delete` removes one
 /// crawl's keys, its glob characters matching only themselves, and
