@@ -71,8 +71,16 @@ enum Command {
     /// Join a crawl shared through Redis (started by `crawl --redis`),
     /// with its settings.
     Worker(Box<WorkerArgs>),
-    /// Print the progress of a crawl shared through Redis.
-    Status(SharedCrawl),
+    /// Print the progress of a crawl shared through Redis. Exit status 0
+    /// for a running or finished crawl, 1 for a damaged one (or one whose
+    /// stored settings this solo-crawl cannot read) or a failure.
+    Status {
+        #[command(flatten)]
+        shared: SharedCrawl,
+        /// Print one JSON object (for scripts and probes) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove a crawl shared through Redis: every key of its id
     /// (solo:{NAME}:*), its queue, seen set, settings and counters; what
     /// scrapy-redis does at the end with SCHEDULER_PERSIST = False. Refused
@@ -897,7 +905,7 @@ fn main() -> ExitCode {
         Command::Crawl(a) if a.redis.is_some() => shared::start(&a),
         Command::Crawl(a) => crawl(&a, None),
         Command::Worker(w) => shared::worker(&w),
-        Command::Status(s) => shared::status(&s),
+        Command::Status { shared: s, json } => shared::status(&s, json),
         Command::Delete { shared: s, force } => shared::delete(&s, force),
         Command::Push {
             shared: s,

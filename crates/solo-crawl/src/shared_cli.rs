@@ -573,14 +573,70 @@ pub(crate) fn push(s: &SharedCrawl, urls: Vec<String>, file: Option<&Path>) -> E
 }
 
 /// `status --redis URL --crawl-id NAME`.
-pub(crate) fn status(s: &SharedCrawl) -> ExitCode {
-    match solo_crawl::crawl_status(&s.redis, &s.crawl_id) {
-        Ok(st) => {
-            say!("{st}");
-            ExitCode::SUCCESS
+pub(crate) fn status(s: &SharedCrawl, json: bool) -> ExitCode {
+    let st = match solo_crawl::crawl_status(&s.redis, &s.crawl_id) {
+        Ok(st) => st,
+        Err(e) => return fail(e),
+    };
+    // Settings no worker of this version can read stop every worker as
+    // surely as lost counters: damaged too.
+    let unreadable = match solo_crawl::shared_settings(&s.redis, &s.crawl_id) {
+        Ok(Some(stored)) => CrawlSettings::from_toml(&stored, "its stored settings")
+            .err()
+            .map(|e| format!("{e} (written by another solo-crawl version?)")),
+        _ => None,
+    };
+    if json {
+        sayln!("{}", status_json(&st, unreadable.as_deref()));
+    } else {
+        say!("{st}");
+        if let Some(why) = &unreadable {
+            sayln!("settings     cannot be read by this solo-crawl: {why}");
         }
-        Err(e) => fail(e),
     }
+    if st.damaged.is_some() || unreadable.is_some() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `status --json`: one object with what the text shows.
+fn status_json(st: &solo_crawl::CrawlStatus, unreadable: Option<&str>) -> serde_json::Value {
+    let state = match (&st.damaged, unreadable, st.finished, st.workers.len()) {
+        (Some(_), _, _, _) | (None, Some(_), _, _) => "damaged",
+        (None, None, false, _) => "running",
+        (None, None, true, 0) => "finished",
+        (None, None, true, _) => "idle",
+    };
+    let workers: Vec<serde_json::Value> = st
+        .workers
+        .iter()
+        .map(|(name, leases, expires)| {
+            serde_json::json!({"name": name, "leases": leases, "lease_ends_in_s": expires})
+        })
+        .collect();
+    serde_json::json!({
+        "state": state,
+        "damaged": st.damaged.as_deref().or(unreadable),
+        "queued": st.queued,
+        "in_flight": st.in_flight,
+        "pages": st.pages,
+        "errors": st.errors,
+        "items": st.items,
+        "seen": st.seen,
+        "written": st.written,
+        "max_pages": st.max_pages,
+        "lost": st.lost,
+        "pages_per_sec": st.pages_per_sec,
+        "seconds": st.seconds,
+        "workers": workers,
+        "seeds_ok": st.seeds_ok,
+        "seeds_failed": st.seeds_failed,
+        "seed_failures": st.seed_failures,
+        "redis_used_memory": st.redis_memory.map(|(used, _)| used),
+        "redis_maxmemory": st.redis_memory.and_then(|(_, max)| max),
+    })
 }
 
 /// `delete --redis URL --crawl-id NAME [--force]`.

@@ -139,11 +139,25 @@ fn three_workers_crawl_the_pages_of_one_in_process_crawl_and_fetch_robots_txt_on
     assert_eq!(all.len(), expected.len(), "a page was fetched twice");
     let st = run(&["status", "--redis", &redis.url(), "--crawl-id", "three"]);
     let text = String::from_utf8_lossy(&st.stdout);
+    assert_eq!(st.status.code(), Some(0), "{text}");
     assert!(text.contains("finished"), "{text}");
     assert!(
         text.contains(&format!("pages        {}", expected.len())),
         "{text}"
     );
+    let st = run(&[
+        "status",
+        "--redis",
+        &redis.url(),
+        "--crawl-id",
+        "three",
+        "--json",
+    ]);
+    assert_eq!(st.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+    assert_eq!(v["state"], "finished", "{v}");
+    assert_eq!(v["pages"].as_u64(), Some(expected.len() as u64), "{v}");
+    assert_eq!(v["in_flight"].as_u64(), Some(0), "{v}");
 }
 
 /// A robots.txt that answers 503 every time is retried by the worker

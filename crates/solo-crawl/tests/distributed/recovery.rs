@@ -98,6 +98,20 @@ fn a_stats_hash_deleted_behind_the_crawls_back_stops_every_worker() {
         st.contains("state        damaged: its counters (solo:{ds}:stats) are gone"),
         "{st}"
     );
+    // A probe tells damage by the exit status, or reads it as JSON.
+    assert_eq!(o.status.code(), Some(1), "{st}");
+    let o = super::harness::run(&[
+        "status",
+        "--redis",
+        &redis.url(),
+        "--crawl-id",
+        "ds",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["state"], "damaged", "{v}");
+    assert!(v["damaged"].as_str().unwrap().contains("are gone"), "{v}");
     // Counters made again from 0 and gone below it (what the old script
     // left) are damage too, for the workers and for `status`.
     redis.cmd(&[
