@@ -705,6 +705,8 @@ impl Remote {
         let mut backoff = Duration::from_millis(100);
         let mut flags = StepFlags::default();
         let mut poll = Duration::from_millis(5);
+        // When this worker last said a step was slow to be answered.
+        let mut slow_said: Option<std::time::Instant> = None;
         loop {
             let want = if self.out.borrow().bye {
                 0
@@ -730,7 +732,10 @@ impl Remote {
             let p = prefix.clone();
             let sent = solo::time::now();
             self.busy.set(true);
-            let r = on_thread(&mut link, move |l| l.step(&p, &args)).await;
+            let r = {
+                let step = std::pin::pin!(on_thread(&mut link, move |l| l.step(&p, &args)));
+                answered(step, &shown, &mut slow_said).await
+            };
             self.busy.set(false);
             match r {
                 Ok(reply) => {
@@ -957,6 +962,41 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 
 /// Runs `f` on the (blocking) link on a helper thread, so the loop does
 /// not wait on Redis; the link comes back into `link` after.
+/// How long a step may wait for Redis's answer before the worker says
+/// so: a Redis that hangs (a fork under memory pressure, a network cut
+/// without a reset) is otherwise only noticed at the socket's timeout.
+const SLOW_ANSWER: Duration = Duration::from_secs(5);
+
+/// The result of `step`; if it is not answered in [`SLOW_ANSWER`], says
+/// so (at most once a minute), and again when the answer comes.
+async fn answered<T>(
+    mut step: std::pin::Pin<&mut impl std::future::Future<Output = Result<T, redis::RedisError>>>,
+    shown: &str,
+    said: &mut Option<std::time::Instant>,
+) -> Result<T, redis::RedisError> {
+    if let Ok(r) = solo::timeout(SLOW_ANSWER, step.as_mut()).await {
+        return r;
+    }
+    let tell = said.is_none_or(|t| t.elapsed() > Duration::from_secs(60));
+    if tell {
+        *said = Some(std::time::Instant::now());
+        crate::logs::message(format_args!(
+            "solo-crawl: redis {shown} has not answered for {} s: the shared frontier waits \
+             (the connection is given up after 30 s without an answer, then retried)\n",
+            SLOW_ANSWER.as_secs()
+        ));
+    }
+    let started = std::time::Instant::now() - SLOW_ANSWER;
+    let r = step.await;
+    if tell && r.is_ok() {
+        crate::logs::message(format_args!(
+            "solo-crawl: redis {shown} answered after {:.1} s: continuing\n",
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    r
+}
+
 async fn on_thread<T: Send + 'static>(
     link: &mut Option<Link>,
     f: impl FnOnce(&mut Link) -> T + Send + 'static,

@@ -134,6 +134,17 @@ impl Redis {
         }
     }
 
+    /// Freezes it (SIGSTOP: a hung server, its connections open) or
+    /// thaws it (`false`: SIGCONT).
+    pub fn freeze(&self, frozen: bool) {
+        if let Some(c) = &self.child {
+            let sig = if frozen { "-STOP" } else { "-CONT" };
+            let _ = Command::new("kill")
+                .args([sig, &c.id().to_string()])
+                .status();
+        }
+    }
+
     /// Kills it the way a crash does (SIGKILL: nothing written).
     pub fn crash(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -633,6 +633,32 @@ fn a_redis_restart_mid_crawl_loses_nothing() {
     assert_all_pages(&site, &outs);
 }
 
+/// A Redis that hangs (stopped, its connections open: no reset, no
+/// refusal) is reported within seconds, once, and its answer when it
+/// comes; the crawl then goes on. Before, the workers said nothing until
+/// the socket's 30 s timeout.
+#[test]
+fn a_redis_that_hangs_is_reported_within_seconds() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(2, 60, Duration::from_millis(40));
+    let redis = Redis::start_with(&["--save", "", "--appendonly", "no"]);
+    let dir = TempDir::new("hang");
+    let out = dir.path("w0.jsonl");
+    let first = spawn(&shared(&site, &redis, "hang", &out, &["--per-host=2"]));
+    await_crawl(&redis, "hang");
+    await_lines(std::slice::from_ref(&out), 5);
+    redis.freeze(true);
+    std::thread::sleep(Duration::from_secs(7));
+    redis.freeze(false);
+    let (code, err) = wait(first, LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(err.matches("has not answered for 5 s").count(), 1, "{err}");
+    assert!(err.contains("answered after"), "{err}");
+    assert_all_pages(&site, std::slice::from_ref(&out));
+}
+
 /// A Redis restarted without persistence has forgotten the crawl: the
 /// workers say so and fail, instead of crawling on under the same id in
 /// a new, empty crawl and ending with exit 0 and half the pages.
