@@ -826,7 +826,7 @@ impl Remote {
                 {
                     // Read-only for longer than a lease: no failover is
                     // coming to this address.
-                    *self.fatal.borrow_mut() = Some(explain(&shown, &e));
+                    *self.fatal.borrow_mut() = Some(explain(&failed_where(&link, &shown), &e));
                     deliver(Leased::new());
                     break;
                 }
@@ -838,7 +838,7 @@ impl Remote {
                     let since = *outage.get_or_insert_with(|| {
                         crate::logs::message(format_args!(
                             "solo-crawl: {}; pausing the shared frontier, retrying with backoff\n",
-                            explain(&shown, &e)
+                            explain(&failed_where(&link, &shown), &e)
                         ));
                         std::time::Instant::now()
                     });
@@ -856,7 +856,7 @@ impl Remote {
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
                 Err(e) => {
-                    *self.fatal.borrow_mut() = Some(explain(&shown, &e));
+                    *self.fatal.borrow_mut() = Some(explain(&failed_where(&link, &shown), &e));
                     deliver(Leased::new());
                     break;
                 }
@@ -962,6 +962,13 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 
 /// Runs `f` on the (blocking) link on a helper thread, so the loop does
 /// not wait on Redis; the link comes back into `link` after.
+/// The Redis to name for a failure of `link` (which node of a cluster),
+/// or `shown` while the link is away.
+fn failed_where(link: &Option<Link>, shown: &str) -> String {
+    link.as_ref()
+        .map_or_else(|| shown.to_owned(), Link::failed_where)
+}
+
 /// How long a step may wait for Redis's answer before the worker says
 /// so: a Redis that hangs (a fork under memory pressure, a network cut
 /// without a reset) is otherwise only noticed at the socket's timeout.

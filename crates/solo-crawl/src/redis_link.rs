@@ -51,6 +51,12 @@ pub(crate) struct Link {
     seed: redis::Client,
     /// The node the link talks to: `seed`, or where a `MOVED` sent it.
     client: redis::Client,
+    /// The address a `MOVED` sent it to (`HOST:PORT`), while it talks to
+    /// that node.
+    node: Option<String>,
+    /// The node (not the URL's) that the last failure happened at: the
+    /// owner of the crawl's slot on a Redis Cluster, for messages.
+    failed_at: Option<String>,
     con: Option<Connection>,
     sha: String,
     /// The URL, password masked, for messages.
@@ -150,6 +156,19 @@ pub(crate) fn transient(e: &RedisError) -> bool {
 }
 
 impl Link {
+    /// The Redis to name in a message about the last failure: the URL, and
+    /// on a Redis Cluster the node it failed at, if not the URL's (the
+    /// owner of the crawl's slot, reached through it).
+    pub(crate) fn failed_where(&self) -> String {
+        match &self.failed_at {
+            Some(addr) => format!(
+                "{} (cluster node {addr}, which holds the crawl's slot)",
+                self.shown
+            ),
+            None => self.shown.clone(),
+        }
+    }
+
     /// Opens a connection to `url` and checks the server (version, not a
     /// replica): a sentence naming the URL and what to do if that fails.
     pub(crate) fn open(url: &str) -> Result<Link, String> {
@@ -158,6 +177,8 @@ impl Link {
         let mut link = Link {
             seed: client.clone(),
             client,
+            node: None,
+            failed_at: None,
             con: None,
             sha: String::new(),
             shown,
@@ -231,14 +252,17 @@ impl Link {
                 Some(addr) if redirects < MAX_REDIRECTS => {
                     redirects += 1;
                     self.client = node(&self.seed, &addr)?;
+                    self.node = Some(addr);
                     self.con = None;
                 }
                 _ => {
+                    self.failed_at = self.node.clone();
                     if transient(e) {
                         self.con = None;
                         // The node a MOVED named may be gone for good
                         // (failed over): the URL's node names the next.
                         self.client = self.seed.clone();
+                        self.node = None;
                     }
                     return r;
                 }

@@ -892,6 +892,45 @@ fn a_crawl_runs_on_redis_cluster_through_any_node() {
     );
 }
 
+/// On a Redis Cluster whose node holding the crawl's slot goes down, the
+/// workers name that node, not the one of the URL (which is up). Before,
+/// the message blamed the URL's node alone.
+#[test]
+fn a_cluster_nodes_outage_names_that_node() {
+    if !redis_available() {
+        return;
+    }
+    let mut cluster = Cluster::start();
+    let id = "nodedown";
+    let home = cluster
+        .nodes
+        .iter()
+        .position(|n| Cluster::serves(n, id))
+        .unwrap();
+    let entry = (home + 1) % cluster.nodes.len();
+    let site = Site::start(2, 200, Duration::from_millis(30));
+    let dir = TempDir::new("nodedown");
+    let out = dir.path("pages.jsonl");
+    let child = spawn(&shared(
+        &site,
+        &cluster.nodes[entry],
+        id,
+        &out,
+        &["--per-host=1"],
+    ));
+    await_lines(std::slice::from_ref(&out), 3);
+    let home_port = cluster.nodes[home].port;
+    cluster.nodes[home].crash();
+    std::thread::sleep(Duration::from_secs(2));
+    let (_, err) = wait(child, Duration::from_millis(100));
+    assert!(
+        err.contains(&format!(
+            "(cluster node 127.0.0.1:{home_port}, which holds the crawl's slot)"
+        )),
+        "{err}"
+    );
+}
+
 /// From page 0, asks for pages 1..=20 at priority 0, then page 21 at
 /// priority 10.
 struct Urgent(String);
