@@ -49,6 +49,9 @@
 //! method and URL again, with the same cookies from the jar: a page that
 //! sets a cookie and redirects to itself is followed), or one redirect
 //! more than the limit is an error of kind [`Redirect`](ErrorKind::Redirect).
+//! The redirects followed are in [`Response::history`], oldest first
+//! (URL, method, status and headers; their bodies are not kept), like
+//! httpx's `Response.history`.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -122,6 +125,7 @@
 //! | `send` | the total deadline, the redirect loop, one hop, retry on a stale or closing connection |
 //! | `silence` | the read timeout while waiting for a response head |
 //! | `redirect` | the redirect rules, as a pure decision |
+//! | `history` | [`Redirected`]: the redirects a response came through ([`Response::history`]) |
 //! | `pool` | idle keep-alive connections, HTTP/2 sharing, per-host limits |
 //! | `connect` | DNS, TCP, proxy tunnel, TLS, hyper handshake, solo tasks |
 //! | `eyeballs` | racing a host's addresses (Happy Eyeballs, RFC 8305) |
@@ -223,6 +227,7 @@ mod dns;
 mod error;
 mod eyeballs;
 mod gzip;
+mod history;
 mod keepalive;
 pub mod multipart;
 mod no_proxy;
@@ -242,6 +247,7 @@ pub use auth::redact_proxy;
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY_SIZE};
 pub use cookie::{Cookie, CookieJar};
 pub use error::{Error, ErrorKind, Phase};
+pub use history::Redirected;
 pub use no_proxy::NoProxy;
 pub use policy::{embedded_ipv4, special_range, AddressPolicy, Refused, SpecialRange};
 pub use request::{IntoUrl, RequestBuilder};

@@ -135,6 +135,9 @@ impl Client {
         let jar = self.inner.jar.as_ref();
         let cookies = |url: &Url| jar.and_then(|jar| jar.header_for(url));
         let mut redirects = Redirects::new(config.redirect_limit, &hop, &cookies);
+        // The redirects followed, oldest first: empty (no allocation)
+        // unless there is one.
+        let mut history = Vec::new();
         loop {
             let (resp, lease, decompress, captured) = self
                 .send_hop(&hop, capture)
@@ -145,20 +148,25 @@ impl Client {
                 jar.store(&hop.url, &head.headers);
             }
             let here = hop.url.clone();
+            // The method that got a redirect, for the history (`next`
+            // changes `hop`); only cloned for a 3xx.
+            let method = head.status.is_redirection().then(|| hop.method.clone());
             let next = match redirects.enabled() {
                 true => redirects.next(&mut hop, head.status, &head.headers, &cookies),
                 false => Ok(false),
             };
             if let Ok(false) = next {
-                return Ok(Response::new(
-                    head, incoming, lease, here, limits, decompress, captured,
-                ));
+                let resp = Response::new(head, incoming, lease, here, limits, decompress, captured);
+                return Ok(resp.with_history(history));
             }
             // A redirect, followed or refused: read its (small) body so the
             // connection can serve the next request; one that does not
             // come at once closes the connection instead (a body dripped
             // a byte at a time would hold the request for hours).
-            let redirect = Response::new(head, incoming, lease, here, limits, false, None);
+            let mut redirect = Response::new(head, incoming, lease, here, limits, false, None);
+            if let (Ok(true), Some(method)) = (&next, method) {
+                history.push(redirect.take_head(method));
+            }
             let _ = solo::time::timeout(DRAIN_TIME, redirect.drain(DRAIN_LIMIT)).await;
             next?;
             if let Some(current) = current {

@@ -347,6 +347,77 @@ fn redirect_chains_are_followed_up_to_the_limit() {
     });
 }
 
+/// The redirects followed are in `history`, oldest first, each with its
+/// URL, method, status and headers; a response that was not redirected
+/// (or with redirects off) has none.
+#[test]
+fn redirect_history_lists_each_hop_oldest_first() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let resp = client.get(s.url("/redirect/chain/3")).send().await.unwrap();
+        let hops: Vec<_> = resp
+            .history()
+            .iter()
+            .map(|h| {
+                let location = h.headers()["location"].to_str().unwrap().to_owned();
+                (h.url().path().to_owned(), h.status().as_u16(), location)
+            })
+            .collect();
+        let hop = |from: u8, to: u8| {
+            let chain = |n| format!("/redirect/chain/{n}");
+            (chain(from), 302, chain(to))
+        };
+        assert_eq!(hops, [hop(3, 2), hop(2, 1), hop(1, 0)]);
+        assert!(resp
+            .history()
+            .iter()
+            .all(|h| h.method() == Method::GET && h.version() == solo_http::Version::HTTP_11));
+        assert_eq!(resp.url().path(), "/redirect/chain/0");
+        assert_eq!(resp.text().await.unwrap(), "end of chain");
+
+        let resp = client.get(s.url("/text")).send().await.unwrap();
+        assert!(resp.history().is_empty());
+        let off = Client::builder().redirect_limit(0).build().unwrap();
+        let resp = off.get(s.url("/redirect/chain/3")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::FOUND);
+        assert!(resp.history().is_empty());
+
+        // The method that got the redirect, not the one that followed it.
+        let resp = client
+            .post(s.url("/redirect/303"))
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        let [see_other] = resp.history() else {
+            panic!("{:?}", resp.history())
+        };
+        assert_eq!(see_other.method(), Method::POST);
+        assert_eq!(see_other.status(), StatusCode::SEE_OTHER);
+        let echo: Echo = resp.json().await.unwrap();
+        assert_eq!(echo.method, "GET");
+
+        // Headers as received (a cookie set on the way), to another host.
+        let jar = Client::builder().cookie_store(true).build().unwrap();
+        let resp = jar.get(s.url("/cookie/redirect")).send().await.unwrap();
+        assert_eq!(
+            resp.history()[0].headers()["set-cookie"],
+            "via=redirect; Path=/"
+        );
+        let resp = client
+            .get(s.url("/redirect/other-host"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.history()[0].url().as_str(),
+            s.url("/redirect/other-host")
+        );
+        assert_eq!(resp.url().host_str(), Some("localhost"));
+    });
+}
+
 #[test]
 fn refused_redirects_are_errors_not_hangs() {
     run(async {
