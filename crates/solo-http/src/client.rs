@@ -223,7 +223,7 @@ impl fmt::Debug for Client {
 /// | [`resolver`](ClientBuilder::resolver) | the system's |
 /// | [`address_policy`](ClientBuilder::address_policy) | allow all |
 /// | [`proxy`](ClientBuilder::proxy), [`proxy_from_env`](ClientBuilder::proxy_from_env) | none (the environment is read only when asked) |
-/// | decompression (gzip, deflate, br) | on |
+/// | [`decompress`](ClientBuilder::decompress) (gzip, deflate, br, zstd) | on |
 /// | cookies | off |
 ///
 /// ```
@@ -540,14 +540,42 @@ impl ClientBuilder {
     }
 
     /// Whether to ask for compressed bodies (`Accept-Encoding: gzip,
-    /// deflate, br`) and decompress them (default on). A body compressed
+    /// deflate, br, zstd`) and decompress them (default on). A body compressed
     /// more than once (`Content-Encoding: gzip, br`, or one header line
     /// per coding) is decoded through every layer; one with a coding the
     /// client does not know is given as sent, `Content-Encoding` kept. A
     /// request that sets its own `Accept-Encoding` gets the body as sent.
+    /// Every coding is decoded a piece of about 64 KiB at a time under the
+    /// body's size limit, so a small bomb stops at the limit. A zstd frame
+    /// may ask for a window of 8 MiB at most (RFC 9659, as browsers
+    /// decode it): one asking for more fails as a corrupt body.
     ///
     /// ```
-    /// let _c = solo_http::Client::builder().decompress(false).build().unwrap();
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// solo::run(async {
+    ///     // A server that answers with a zstd body.
+    ///     let listener = solo::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let url = format!("http://{}/", listener.local_addr()?);
+    ///     solo::spawn(async move {
+    ///         let (s, _) = listener.accept().await.unwrap();
+    ///         let mut buf = [0; 4096];
+    ///         let n = s.read(&mut buf).await.unwrap();
+    ///         let asked = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+    ///         assert!(asked.contains("accept-encoding: gzip, deflate, br, zstd\r\n"));
+    ///         let body = zstd::bulk::compress(&b"squeezed ".repeat(1000), 3).unwrap();
+    ///         let head = format!("HTTP/1.1 200 OK\r\ncontent-encoding: zstd\r\n\
+    ///                             content-length: {}\r\n\r\n", body.len());
+    ///         s.write_all(head.as_bytes()).await.unwrap();
+    ///         s.write_all(&body).await.unwrap();
+    ///     });
+    ///
+    ///     let resp = solo_http::Client::new().get(&url).send().await?;
+    ///     assert!(resp.headers().get("content-encoding").is_none(), "decoded");
+    ///     assert_eq!(resp.text().await?, "squeezed ".repeat(1000));
+    ///     let _raw = solo_http::Client::builder().decompress(false).build()?;
+    ///     Ok(())
+    /// })
+    /// # }
     /// ```
     pub fn decompress(mut self, on: bool) -> ClientBuilder {
         self.config.decompress = on;

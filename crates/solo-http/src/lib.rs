@@ -137,8 +137,9 @@
 //! | `proxy` | which proxy a request takes (one, or per scheme from the environment); `CONNECT` tunnels for https, forwarding for http |
 //! | `no_proxy` | the hosts reached directly (`no_proxy` lists) |
 //! | `response`, `body` | [`Response`]; streaming the body under limits |
-//! | `decode` | gzip/deflate/br decompression, charset detection |
+//! | `decode` | gzip/deflate/br/zstd decompression, stacked codings, charset detection |
 //! | `gzip` | gzip bodies of several members, bytes after the last |
+//! | `zstandard` | zstd bodies: libzstd's streaming decoder, the window capped at 8 MiB (RFC 9659) |
 //! | `cookie` | [`CookieJar`], the opt-in cookie jar, and [`Cookie`], one cookie of it (to share a session) |
 //! | `cookie_date` | the dates of `Expires`, read as RFC 6265 says |
 //! | `error` | [`Error`], [`ErrorKind`], [`Phase`] |
@@ -242,6 +243,7 @@ mod send;
 mod silence;
 mod tls;
 mod wire;
+mod zstandard;
 
 pub use auth::redact_proxy;
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY_SIZE};

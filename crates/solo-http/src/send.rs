@@ -327,7 +327,7 @@ impl Client {
         if decompress {
             headers.insert(
                 ACCEPT_ENCODING,
-                HeaderValue::from_static("gzip, deflate, br"),
+                HeaderValue::from_static("gzip, deflate, br, zstd"),
             );
         }
         let empty = hop.body.as_ref().is_none_or(|b| b.is_empty());

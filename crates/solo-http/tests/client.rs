@@ -97,7 +97,7 @@ fn request_headers_query_and_bodies_reach_the_server() {
         assert_eq!(echo.headers["x-default"], "d");
         assert_eq!(echo.headers["x-replaced"], "new");
         assert_eq!(echo.headers["host"], s.addr.to_string());
-        assert!(echo.headers["accept-encoding"].contains("gzip"));
+        assert_eq!(echo.headers["accept-encoding"], "gzip, deflate, br, zstd");
 
         let echo: Echo = json(
             client
@@ -176,11 +176,11 @@ fn invalid_input_is_an_error_at_send_not_a_panic() {
 }
 
 #[test]
-fn gzip_deflate_and_brotli_are_decoded() {
+fn gzip_deflate_brotli_and_zstd_are_decoded() {
     run(async {
         let s = start().await;
         let client = Client::new();
-        for route in ["/gzip", "/deflate", "/br"] {
+        for route in ["/gzip", "/deflate", "/br", "/zstd", "/gzip-zstd"] {
             let resp = client.get(s.url(route)).send().await.unwrap();
             assert!(resp.headers().get("content-encoding").is_none(), "{route}");
             assert_eq!(resp.text().await.unwrap(), TEXT.repeat(100), "{route}");
@@ -191,6 +191,10 @@ fn gzip_deflate_and_brotli_are_decoded() {
         assert_eq!(resp.headers()["content-encoding"], "gzip");
         let body = resp.bytes().await.unwrap();
         assert_eq!(&body[..2], b"\x1f\x8b");
+        let resp = raw.get(s.url("/zstd")).send().await.unwrap();
+        assert_eq!(resp.headers()["content-encoding"], "zstd");
+        let body = resp.bytes().await.unwrap();
+        assert_eq!(&body[..4], b"\x28\xb5\x2f\xfd", "the zstd magic number");
     });
 }
 
@@ -213,7 +217,7 @@ fn a_body_compressed_twice_is_decoded_or_left_as_sent() {
             .await
             .unwrap();
         let sent: Vec<_> = resp.headers().get_all("content-encoding").iter().collect();
-        assert_eq!(sent, ["zstd", "gzip", "gzip"]);
+        assert_eq!(sent, ["compress", "gzip", "gzip"]);
         assert!(resp.content_length().is_some());
         let body = resp.bytes().await.unwrap();
         assert_eq!(&body[..2], b"\x1f\x8b", "still as sent");
@@ -613,6 +617,45 @@ fn a_brotli_bomb_streams_in_bounded_chunks() {
         }
         let e = Client::new()
             .get(s.url("/br-bomb"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+    });
+}
+
+/// A zstd bomb (about 2 KiB that decode to over 64 MiB) streams in
+/// bounded chunks and is refused when collected whole under the default
+/// limit, as a brotli one is.
+#[test]
+fn a_zstd_bomb_streams_in_bounded_chunks_and_stops_at_the_limit() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let mut resp = client.get(s.url("/zstd-bomb")).send().await.unwrap();
+        assert!(resp.content_length().is_none());
+        let (mut total, mut biggest) = (0, 0);
+        while let Some(c) = resp.chunk().await.unwrap() {
+            total += c.len();
+            biggest = biggest.max(c.len());
+        }
+        assert_eq!(total, common::BR_BOMB_SIZE);
+        assert!(biggest <= 64 << 10, "a chunk of {biggest} bytes");
+        let e = client
+            .get(s.url("/zstd-bomb"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+        let e = client
+            .get(s.url("/zstd-bomb"))
+            .max_body_size(1 << 20)
             .send()
             .await
             .unwrap()
