@@ -707,6 +707,44 @@ impl ClientBuilder {
         self
     }
 
+    /// Shows this certificate to servers that ask for one (mutual TLS),
+    /// like reqwest's `Identity` and httpx's `cert=(certfile, keyfile)`:
+    /// `chain_pem` holds the client's certificate, then any intermediates
+    /// (`-----BEGIN CERTIFICATE-----` sections), `key_pem` its private
+    /// key (PKCS#8 `PRIVATE KEY`, PKCS#1 `RSA PRIVATE KEY` or SEC1 `EC
+    /// PRIVATE KEY`, not encrypted); a file holding both can be given as
+    /// both. Only a server that asks sees it. A bad PEM, or a key that is
+    /// not the certificate's, is an error of kind
+    /// [`Tls`](crate::ErrorKind::Tls) at [`build`](ClientBuilder::build);
+    /// a server that requires a certificate and gets none, or refuses
+    /// this one, fails the request with a `Tls` error that says so.
+    ///
+    /// ```
+    /// use solo_http::{Client, ErrorKind};
+    /// // A certificate and key as files would hold them (made here by rcgen).
+    /// let key = rcgen::KeyPair::generate().unwrap();
+    /// let params = rcgen::CertificateParams::new(vec!["client.example".into()]).unwrap();
+    /// let cert = params.self_signed(&key).unwrap();
+    /// let (cert_pem, key_pem) = (cert.pem(), key.serialize_pem());
+    ///
+    /// let _client = Client::builder().client_cert(cert_pem.clone(), key_pem).build().unwrap();
+    ///
+    /// let err = Client::builder().client_cert(cert_pem, "not a key").build().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Tls);
+    /// assert!(err.to_string().contains("the client key is not PEM"), "{err}");
+    /// ```
+    pub fn client_cert(
+        mut self,
+        chain_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> ClientBuilder {
+        self.tls.identity = Some(crate::client_cert::Identity {
+            chain_pem: chain_pem.into(),
+            key_pem: key_pem.into(),
+        });
+        self
+    }
+
     /// Whether to trust the built-in Mozilla roots (default on); off, only
     /// the roots added with
     /// [`add_root_certificate`](ClientBuilder::add_root_certificate) are.
@@ -843,8 +881,8 @@ impl ClientBuilder {
         self.error.get_or_insert(err);
     }
 
-    /// Builds the client. Fails on an invalid root certificate, proxy URL
-    /// or user agent.
+    /// Builds the client. Fails on an invalid root certificate, client
+    /// certificate or key, proxy URL or user agent.
     ///
     /// ```
     /// let client: solo_http::Client = solo_http::Client::builder().build().unwrap();

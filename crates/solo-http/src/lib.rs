@@ -114,7 +114,9 @@
 //! ## Design
 //!
 //! HTTP itself is [hyper] 1.x (HTTP/1.1 and HTTP/2), TLS is [rustls] with
-//! the `ring` provider and the Mozilla roots, through `futures-rustls`.
+//! the `ring` provider and the Mozilla roots, through `futures-rustls`,
+//! with a client certificate for servers that ask for one (mutual TLS,
+//! [`ClientBuilder::client_cert`]).
 //! This crate is the client around them, on solo's loop:
 //!
 //! | module | concept |
@@ -131,6 +133,7 @@
 //! | `eyeballs` | racing a host's addresses (Happy Eyeballs, RFC 8305) |
 //! | `keepalive` | HTTP/2 keep-alive PINGs: hyper's timer on solo's clock |
 //! | `tls` | rustls settings, roots in DER or PEM, ALPN, the plain-or-TLS stream |
+//! | `client_cert` | the client certificate and key of mutual TLS ([`ClientBuilder::client_cert`]) |
 //! | `dns` | a TTL cache over `solo::net::lookup_host` |
 //! | `resolve` | the resolver hook: [`Resolve`], [`Resolver`] |
 //! | `policy` | [`AddressPolicy`]: which addresses may be connected to |
@@ -220,6 +223,7 @@
 mod auth;
 mod body;
 mod client;
+mod client_cert;
 mod connect;
 mod cookie;
 mod cookie_date;

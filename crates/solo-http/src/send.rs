@@ -532,6 +532,20 @@ fn head_refused_by_h2(e: &hyper::Error) -> bool {
     false
 }
 
+/// What a server's TLS alert under `e` says about the client
+/// certificate, if it is such an alert (rustls' errors come wrapped in
+/// an `io::Error`, whose `source` skips them).
+fn client_cert_refused(e: &hyper::Error) -> Option<&'static str> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return crate::tls::client_cert_refused_io(io);
+        }
+        source = s.source();
+    }
+    None
+}
+
 fn io_kind(e: &hyper::Error) -> Option<std::io::ErrorKind> {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -545,6 +559,12 @@ fn io_kind(e: &hyper::Error) -> Option<std::io::ErrorKind> {
 
 /// The error for a request that failed before its response head.
 fn send_error(key: &Key, e: hyper::Error) -> Error {
+    // Over TLS 1.3 a server checks the client's certificate after the
+    // client's side of the handshake is over: its refusal is an alert
+    // read with the response.
+    if let Some(what) = client_cert_refused(&e) {
+        return Error::new(ErrorKind::Tls, format!("{what} ({key})")).with_source(e);
+    }
     // hyper's `is_parse_too_large` needs its server feature; the text is
     // its `Parse::TooLarge` (over the read buffer, or over 100 headers).
     let h1_too_large = e.is_parse() && e.to_string().starts_with("message head is too large");
