@@ -544,7 +544,9 @@ impl ClientBuilder {
     /// more than once (`Content-Encoding: gzip, br`, or one header line
     /// per coding) is decoded through every layer; one with a coding the
     /// client does not know is given as sent, `Content-Encoding` kept. A
-    /// request that sets its own `Accept-Encoding` gets the body as sent.
+    /// request that sets its own `Accept-Encoding` gets the body as sent;
+    /// one request can turn decoding off or on with
+    /// [`RequestBuilder::decompress`](crate::RequestBuilder::decompress).
     /// Every coding is decoded a piece of about 64 KiB at a time under the
     /// body's size limit, so a small bomb stops at the limit. A zstd frame
     /// may ask for a window of 8 MiB at most (RFC 9659, as browsers

@@ -183,6 +183,10 @@
 //!   with [`Response::chunk`]; [`ClientBuilder::max_body_size`] and
 //!   [`RequestBuilder::max_body_size`] set one for both).
 //!   Reading the body to its end gives the connection back to the pool.
+//!   Bodies are decoded (gzip, deflate, br, zstd, stacked too) unless
+//!   [`ClientBuilder::decompress`] or, for one request,
+//!   [`RequestBuilder::decompress`] says not (the bytes as sent, like
+//!   httpx's `iter_raw`).
 //! - **Errors, not panics.** Bad input (URL, header) is an error at send;
 //!   whatever a server sends is at worst an error.
 //! - **TLS without `close_notify`.** A server that closes TCP without

@@ -15,7 +15,9 @@
 //! other responses would then wait for one of them to be read or
 //! dropped.
 //!
-//! When the client decompresses the body, the `Content-Encoding` and
+//! When the client decompresses the body (unless the client or the
+//! request turned it off: `ClientBuilder::decompress`,
+//! `RequestBuilder::decompress`), the `Content-Encoding` and
 //! `Content-Length` headers are removed, since they describe the bytes on
 //! the wire, not the ones the caller gets. It decompresses a body through
 //! every coding listed (`gzip, br`, or two `gzip` lines for a body

@@ -99,14 +99,17 @@ impl Client {
             let at = solo::time::now().checked_add(limit)?;
             Some(Deadline { at, limit })
         });
-        let capture = req.capture;
+        let asks = Asks {
+            capture: req.capture,
+            decompress: req.decompress,
+        };
         let max_size = req.max_body_size.or(self.inner.config.max_body_size);
         match deadline {
-            None => self.follow(hop, None, capture, max_size, None).await,
+            None => self.follow(hop, None, asks, max_size, None).await,
             Some(d) => {
                 // The hop under way when time runs out: the error's URL.
                 let current = RefCell::new(hop.url.clone());
-                let follow = self.follow(hop, deadline, capture, max_size, Some(&current));
+                let follow = self.follow(hop, deadline, asks, max_size, Some(&current));
                 solo::time::timeout_at(d.at, follow)
                     .await
                     .unwrap_or_else(|_| {
@@ -122,7 +125,7 @@ impl Client {
         &self,
         mut hop: Hop,
         deadline: Option<Deadline>,
-        capture: bool,
+        asks: Asks,
         max_size: Option<u64>,
         current: Option<&RefCell<Url>>,
     ) -> Result<Response, Error> {
@@ -140,7 +143,7 @@ impl Client {
         let mut history = Vec::new();
         loop {
             let (resp, lease, decompress, captured) = self
-                .send_hop(&hop, capture)
+                .send_hop(&hop, asks)
                 .await
                 .map_err(|e| e.or_url(&hop.url))?;
             let (head, incoming) = resp.into_parts();
@@ -177,8 +180,8 @@ impl Client {
 
     /// One request on one connection, retried once on a new connection if
     /// a reused one turns out to be stale, and again when HTTP/2 turns it
-    /// away unprocessed; with `capture`, its wire bytes.
-    async fn send_hop(&self, hop: &Hop, capture: bool) -> Result<Sent, Error> {
+    /// away unprocessed; with `asks.capture`, its wire bytes.
+    async fn send_hop(&self, hop: &Hop, asks: Asks) -> Result<Sent, Error> {
         let inner = &self.inner;
         let key = Key::of(&hop.url);
         let mut fresh = false;
@@ -186,8 +189,8 @@ impl Client {
         let mut refused_by_own = false;
         loop {
             let mut lease = inner.pool.lease(&key, &inner.connector, fresh).await?;
-            let (req, decompress) = self.build(hop, lease.is_http2())?;
-            let tap = lease.tap().filter(|_| capture).cloned();
+            let (req, decompress) = self.build(hop, lease.is_http2(), asks.decompress)?;
+            let tap = lease.tap().filter(|_| asks.capture).cloned();
             let h2_text = match (&tap, lease.is_http2()) {
                 (Some(_), true) => {
                     Some(wire::request_text(&req, hop.body.as_deref().unwrap_or(&[])))
@@ -286,8 +289,13 @@ impl Client {
     }
 
     /// hyper's request for `hop`, and whether the client decompresses the
-    /// answer.
-    fn build(&self, hop: &Hop, http2: bool) -> Result<(http::Request<ReqBody>, bool), Error> {
+    /// answer (`decompress`: the request's own choice, if it made one).
+    fn build(
+        &self,
+        hop: &Hop,
+        http2: bool,
+        decompress: Option<bool>,
+    ) -> Result<(http::Request<ReqBody>, bool), Error> {
         let config = &self.inner.config;
         let url = &hop.url;
         let forward = match http2 {
@@ -323,13 +331,18 @@ impl Client {
         headers
             .entry(ACCEPT)
             .or_insert(HeaderValue::from_static("*/*"));
-        let decompress = config.decompress && !headers.contains_key(ACCEPT_ENCODING);
-        if decompress {
+        // The request's own Accept-Encoding: the body as sent, unless
+        // the request asks for decoding all the same. Its
+        // `decompress(false)` keeps the client's Accept-Encoding (as
+        // httpx's `iter_raw` and aiohttp's `auto_decompress=False`).
+        let own = headers.contains_key(ACCEPT_ENCODING);
+        if !own && (config.decompress || decompress == Some(true)) {
             headers.insert(
                 ACCEPT_ENCODING,
                 HeaderValue::from_static("gzip, deflate, br, zstd"),
             );
         }
+        let decompress = decompress.unwrap_or(config.decompress && !own);
         let empty = hop.body.as_ref().is_none_or(|b| b.is_empty());
         if empty
             && matches!(hop.method, Method::POST | Method::PUT | Method::PATCH)
@@ -422,6 +435,16 @@ fn url_authority(url: &Url) -> Result<HeaderValue, Error> {
     };
     HeaderValue::from_str(&value)
         .map_err(|e| Error::new(ErrorKind::InvalidUrl, "invalid host").with_source(e))
+}
+
+/// What a request asks of each hop besides the client's settings.
+#[derive(Clone, Copy)]
+struct Asks {
+    /// Keep the wire bytes ([`RequestBuilder::capture`]).
+    capture: bool,
+    /// Decode the body or not, whatever the client says
+    /// ([`RequestBuilder::decompress`]).
+    decompress: Option<bool>,
 }
 
 /// What [`Client::send_hop`] gives: the response, its connection, whether

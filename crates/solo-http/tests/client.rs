@@ -665,3 +665,65 @@ fn a_zstd_bomb_streams_in_bounded_chunks_and_stops_at_the_limit() {
         assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
     });
 }
+
+/// A request's `decompress(false)` gives the body as sent, its encoding
+/// headers kept (a `206` part of a gzip resource, which does not decode
+/// on its own), and still sends the client's `Accept-Encoding`;
+/// `decompress(true)` decodes on a client that does not, or over the
+/// request's own `Accept-Encoding`.
+#[test]
+fn a_request_turns_body_decoding_off_or_on() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let whole = common::gzip(TEXT.repeat(100).as_bytes());
+        let part = &whole[..whole.len() / 2];
+        let resp = client.get(s.url("/gzip-range")).send().await.unwrap();
+        let e = resp.bytes().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Body, "{e}");
+        let resp = client
+            .get(s.url("/gzip-range"))
+            .decompress(false)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(resp.headers()["content-encoding"], "gzip");
+        assert_eq!(resp.content_length(), Some(part.len() as u64));
+        assert_eq!(resp.bytes().await.unwrap(), part);
+        for (route, magic) in [("/zstd", &b"\x28\xb5\x2f\xfd"[..]), ("/gzip", b"\x1f\x8b")] {
+            let resp = client
+                .get(s.url(route))
+                .decompress(false)
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.headers().get("content-encoding").is_some(), "{route}");
+            assert!(resp.bytes().await.unwrap().starts_with(magic), "{route}");
+        }
+        let echo: Echo = json(client.get(s.url("/echo")).decompress(false)).await;
+        assert_eq!(echo.headers["accept-encoding"], "gzip, deflate, br, zstd");
+
+        // On for one request of a client that does not decode.
+        let raw = Client::builder().decompress(false).build().unwrap();
+        let echo: Echo = json(raw.get(s.url("/echo"))).await;
+        assert!(!echo.headers.contains_key("accept-encoding"));
+        let echo: Echo = json(raw.get(s.url("/echo")).decompress(true)).await;
+        assert_eq!(echo.headers["accept-encoding"], "gzip, deflate, br, zstd");
+        let resp = raw
+            .get(s.url("/zstd"))
+            .decompress(true)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.headers().get("content-encoding").is_none());
+        assert_eq!(resp.text().await.unwrap(), TEXT.repeat(100));
+
+        // Over the request's own Accept-Encoding, which alone means "as sent".
+        let own = || client.get(s.url("/gzip")).header("accept-encoding", "gzip");
+        let resp = own().send().await.unwrap();
+        assert_eq!(resp.headers()["content-encoding"], "gzip");
+        let resp = own().decompress(true).send().await.unwrap();
+        assert_eq!(resp.text().await.unwrap(), TEXT.repeat(100));
+    });
+}

@@ -328,6 +328,18 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
             &[("content-encoding", "gzip"), ("content-encoding", "zstd")],
             zstd::bulk::compress(&gzip(text.as_bytes()), 3).unwrap(),
         ),
+        // The first half of the gzipped text, as a `206` part: it does
+        // not decode on its own.
+        "/gzip-range" => {
+            let whole = gzip(text.as_bytes());
+            let half = whole.len() / 2;
+            let range = format!("bytes 0-{}/{}", half - 1, whole.len());
+            reply(
+                206,
+                &[("content-encoding", "gzip"), ("content-range", &range)],
+                whole[..half].to_vec(),
+            )
+        }
         "/zstd-bomb" => reply(200, &[("content-encoding", "zstd")], zstd_bomb()),
         "/latin1" => reply(
             200,
