@@ -10,7 +10,9 @@
 //! Design: [`Client::execute`] wraps everything in the total deadline.
 //! Inside, `follow` sends one hop at a time and asks `redirect` whether
 //! there is another; the body of a redirect response is drained (a little,
-//! for a second at most) so its connection can go back to the pool. A hop takes a connection
+//! for a second at most) so its connection can go back to the pool, and
+//! the head of each redirect followed goes into the final response's
+//! history (see `history`; none kept, nothing allocated, without one). A hop takes a connection
 //! from the pool, builds hyper's request (origin-form URI and `Host`, the
 //! first header, for HTTP/1.1; absolute URI for HTTP/2, whose authority
 //! is the request's `Host` if it sets one) and waits for the response head
