@@ -223,7 +223,7 @@ impl fmt::Debug for Client {
 /// | [`resolver`](ClientBuilder::resolver) | the system's |
 /// | [`address_policy`](ClientBuilder::address_policy) | allow all |
 /// | [`proxy`](ClientBuilder::proxy), [`proxy_from_env`](ClientBuilder::proxy_from_env) | none (the environment is read only when asked) |
-/// | decompression (gzip, deflate, br) | on |
+/// | [`decompress`](ClientBuilder::decompress) (gzip, deflate, br, zstd) | on |
 /// | cookies | off |
 ///
 /// ```
@@ -540,14 +540,44 @@ impl ClientBuilder {
     }
 
     /// Whether to ask for compressed bodies (`Accept-Encoding: gzip,
-    /// deflate, br`) and decompress them (default on). A body compressed
+    /// deflate, br, zstd`) and decompress them (default on). A body compressed
     /// more than once (`Content-Encoding: gzip, br`, or one header line
     /// per coding) is decoded through every layer; one with a coding the
     /// client does not know is given as sent, `Content-Encoding` kept. A
-    /// request that sets its own `Accept-Encoding` gets the body as sent.
+    /// request that sets its own `Accept-Encoding` gets the body as sent;
+    /// one request can turn decoding off or on with
+    /// [`RequestBuilder::decompress`](crate::RequestBuilder::decompress).
+    /// Every coding is decoded a piece of about 64 KiB at a time under the
+    /// body's size limit, so a small bomb stops at the limit. A zstd frame
+    /// may ask for a window of 8 MiB at most (RFC 9659, as browsers
+    /// decode it): one asking for more fails as a corrupt body.
     ///
     /// ```
-    /// let _c = solo_http::Client::builder().decompress(false).build().unwrap();
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// solo::run(async {
+    ///     // A server that answers with a zstd body.
+    ///     let listener = solo::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let url = format!("http://{}/", listener.local_addr()?);
+    ///     solo::spawn(async move {
+    ///         let (s, _) = listener.accept().await.unwrap();
+    ///         let mut buf = [0; 4096];
+    ///         let n = s.read(&mut buf).await.unwrap();
+    ///         let asked = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+    ///         assert!(asked.contains("accept-encoding: gzip, deflate, br, zstd\r\n"));
+    ///         let body = zstd::bulk::compress(&b"squeezed ".repeat(1000), 3).unwrap();
+    ///         let head = format!("HTTP/1.1 200 OK\r\ncontent-encoding: zstd\r\n\
+    ///                             content-length: {}\r\n\r\n", body.len());
+    ///         s.write_all(head.as_bytes()).await.unwrap();
+    ///         s.write_all(&body).await.unwrap();
+    ///     });
+    ///
+    ///     let resp = solo_http::Client::new().get(&url).send().await?;
+    ///     assert!(resp.headers().get("content-encoding").is_none(), "decoded");
+    ///     assert_eq!(resp.text().await?, "squeezed ".repeat(1000));
+    ///     let _raw = solo_http::Client::builder().decompress(false).build()?;
+    ///     Ok(())
+    /// })
+    /// # }
     /// ```
     pub fn decompress(mut self, on: bool) -> ClientBuilder {
         self.config.decompress = on;
@@ -676,6 +706,44 @@ impl ClientBuilder {
     /// ```
     pub fn add_root_certificate(mut self, cert: impl Into<Vec<u8>>) -> ClientBuilder {
         self.tls.extra_roots.push(cert.into());
+        self
+    }
+
+    /// Shows this certificate to servers that ask for one (mutual TLS),
+    /// like reqwest's `Identity` and httpx's `cert=(certfile, keyfile)`:
+    /// `chain_pem` holds the client's certificate, then any intermediates
+    /// (`-----BEGIN CERTIFICATE-----` sections), `key_pem` its private
+    /// key (PKCS#8 `PRIVATE KEY`, PKCS#1 `RSA PRIVATE KEY` or SEC1 `EC
+    /// PRIVATE KEY`, not encrypted); a file holding both can be given as
+    /// both. Only a server that asks sees it. A bad PEM, or a key that is
+    /// not the certificate's, is an error of kind
+    /// [`Tls`](crate::ErrorKind::Tls) at [`build`](ClientBuilder::build);
+    /// a server that requires a certificate and gets none, or refuses
+    /// this one, fails the request with a `Tls` error that says so.
+    ///
+    /// ```
+    /// use solo_http::{Client, ErrorKind};
+    /// // A certificate and key as files would hold them (made here by rcgen).
+    /// let key = rcgen::KeyPair::generate().unwrap();
+    /// let params = rcgen::CertificateParams::new(vec!["client.example".into()]).unwrap();
+    /// let cert = params.self_signed(&key).unwrap();
+    /// let (cert_pem, key_pem) = (cert.pem(), key.serialize_pem());
+    ///
+    /// let _client = Client::builder().client_cert(cert_pem.clone(), key_pem).build().unwrap();
+    ///
+    /// let err = Client::builder().client_cert(cert_pem, "not a key").build().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Tls);
+    /// assert!(err.to_string().contains("the client key is not PEM"), "{err}");
+    /// ```
+    pub fn client_cert(
+        mut self,
+        chain_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> ClientBuilder {
+        self.tls.identity = Some(crate::client_cert::Identity {
+            chain_pem: chain_pem.into(),
+            key_pem: key_pem.into(),
+        });
         self
     }
 
@@ -815,8 +883,8 @@ impl ClientBuilder {
         self.error.get_or_insert(err);
     }
 
-    /// Builds the client. Fails on an invalid root certificate, proxy URL
-    /// or user agent.
+    /// Builds the client. Fails on an invalid root certificate, client
+    /// certificate or key, proxy URL or user agent.
     ///
     /// ```
     /// let client: solo_http::Client = solo_http::Client::builder().build().unwrap();

@@ -1,5 +1,5 @@
-//! Decoding a response body: decompression (gzip, deflate, br) and the
-//! character set of text.
+//! Decoding a response body: decompression (gzip, deflate, br, zstd) and
+//! the character set of text.
 //!
 //! Design, decompression: each call decodes from the front of the
 //! compressed input and stops once it has about [`PIECE`] (64 KiB) of
@@ -8,7 +8,9 @@
 //! brotli that decode to gigabytes come out 64 KiB at a time, and the
 //! body's size limit (see `body`) stops them at the first piece past it.
 //! Brotli is decoded pull-style (`brotli-decompressor`'s
-//! `BrotliDecompressStream` into a buffer of a piece); gzip and deflate
+//! `BrotliDecompressStream` into a buffer of a piece), zstd likewise
+//! (libzstd's streaming decoder, its window capped: see `zstandard`);
+//! gzip and deflate
 //! by `flate2`'s write decoders, one `write` at a time (each gives at most
 //! their 32 KiB buffer) into a [`Sink`] taken after every call. A gzip
 //! body may have several members, and bytes after them (see `gzip`).
@@ -40,6 +42,7 @@ use flate2::write::{DeflateDecoder, ZlibDecoder};
 use http::header::{HeaderMap, CONTENT_ENCODING};
 
 use crate::gzip::Gzip;
+use crate::zstandard::Zstd;
 
 /// Why a chunk could not be decoded: the compressed data is corrupt or
 /// truncated.
@@ -87,6 +90,7 @@ enum Kind {
     Zlib(Box<ZlibDecoder<Sink>>),
     RawDeflate(Box<DeflateDecoder<Sink>>),
     Brotli(Box<Brotli>),
+    Zstd(Box<Zstd>),
 }
 
 /// The most content codings decoded one inside another: a longer list is
@@ -100,6 +104,7 @@ enum Coding {
     Gzip,
     Deflate,
     Br,
+    Zstd,
 }
 
 impl Coding {
@@ -113,6 +118,8 @@ impl Coding {
             Coding::Deflate
         } else if is("br") {
             Coding::Br
+        } else if is("zstd") {
+            Coding::Zstd
         } else if is("identity") {
             return Ok(None);
         } else {
@@ -274,6 +281,7 @@ impl Layer {
             Some(Coding::Gzip) => Kind::Gzip(Box::new(Gzip::new(Sink::new()))),
             Some(Coding::Deflate) => Kind::DeflateUnknown(Sink::new()),
             Some(Coding::Br) => Kind::Brotli(Box::new(Brotli::new())),
+            Some(Coding::Zstd) => Kind::Zstd(Box::new(Zstd::new())),
         };
         Layer { kind, fed: false }
     }
@@ -283,7 +291,11 @@ impl Layer {
     }
 
     fn has_output(&self) -> bool {
-        matches!(&self.kind, Kind::Brotli(b) if b.more_output)
+        match &self.kind {
+            Kind::Brotli(b) => b.more_output,
+            Kind::Zstd(z) => z.more_output,
+            _ => false,
+        }
     }
 
     fn feed(&mut self, data: &mut Bytes) -> Result<Bytes, Corrupt> {
@@ -308,6 +320,7 @@ impl Layer {
             Kind::Zlib(d) => write_some(d.as_mut(), data),
             Kind::RawDeflate(d) => write_some(d.as_mut(), data),
             Kind::Brotli(d) => return d.decode(data),
+            Kind::Zstd(d) => return d.decode(data),
         };
         let used = r.map_err(Corrupt)?;
         data.advance(used);
@@ -324,6 +337,7 @@ impl Layer {
             Kind::Zlib(d) => d.try_finish(),
             Kind::RawDeflate(d) => d.try_finish(),
             Kind::Brotli(d) => return d.finish(),
+            Kind::Zstd(d) => return d.finish(),
         };
         r.map_err(Corrupt)?;
         Ok((self.take(), true))
@@ -331,7 +345,7 @@ impl Layer {
 
     fn take(&mut self) -> Bytes {
         let sink = match &mut self.kind {
-            Kind::Identity | Kind::Brotli(_) => return Bytes::new(),
+            Kind::Identity | Kind::Brotli(_) | Kind::Zstd(_) => return Bytes::new(),
             Kind::DeflateUnknown(s) => s,
             Kind::Gzip(d) => d.sink(),
             Kind::Zlib(d) => d.get_mut(),
@@ -597,8 +611,11 @@ mod tests {
         z.write_all(&zeros[..8 << 20]).unwrap();
         let z = z.finish().unwrap();
         let g = gzip(&zeros[..8 << 20]);
+        let zst = zstd::bulk::compress(&zeros, 3).unwrap();
+        assert!(zst.len() < 4096, "{}", zst.len());
         for (encoding, body, size) in [
             ("br", &br, 64 << 20),
+            ("zstd", &zst, 64 << 20),
             ("deflate", &z, 8 << 20),
             ("gzip", &g, 8 << 20),
         ] {
@@ -682,7 +699,7 @@ mod tests {
     #[test]
     fn empty_and_unknown_bodies() {
         assert!(run(&mut decoder("gzip", 10), b"", 1).unwrap().is_empty());
-        let mut d = decoder("zstd", 10);
+        let mut d = decoder("compress", 10);
         assert!(d.0.is_identity());
         assert_eq!(run(&mut d, b"raw", 1).unwrap(), b"raw");
         let d = Decoder::for_headers(&HeaderMap::new(), true);
@@ -723,9 +740,20 @@ mod tests {
             text
         );
         assert!(run(&mut lines(&["br", "gzip"], 1 << 20), &br_gz, 3).is_err());
+        // zstd at either end of a stack.
+        let zst_br_gz = zstd::bulk::compress(&br_gz, 3).unwrap();
+        assert_eq!(
+            run(&mut lines(&["gzip, br", "zstd"], 1 << 20), &zst_br_gz, 5).unwrap(),
+            text
+        );
+        let gz_zst = gzip(&zstd::bulk::compress(&text, 3).unwrap());
+        assert_eq!(
+            run(&mut lines(&["zstd", "gzip"], 1 << 20), &gz_zst, 2).unwrap(),
+            text
+        );
         for passed in [
-            &["gzip", "zstd"][..],
-            &["zstd, gzip"],
+            &["gzip", "compress"][..],
+            &["compress, gzip"],
             &["gzip"; MAX_LAYERS + 1],
             &["identity"],
         ] {

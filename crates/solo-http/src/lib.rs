@@ -49,6 +49,9 @@
 //! method and URL again, with the same cookies from the jar: a page that
 //! sets a cookie and redirects to itself is followed), or one redirect
 //! more than the limit is an error of kind [`Redirect`](ErrorKind::Redirect).
+//! The redirects followed are in [`Response::history`], oldest first
+//! (URL, method, status and headers; their bodies are not kept), like
+//! httpx's `Response.history`.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -111,7 +114,9 @@
 //! ## Design
 //!
 //! HTTP itself is [hyper] 1.x (HTTP/1.1 and HTTP/2), TLS is [rustls] with
-//! the `ring` provider and the Mozilla roots, through `futures-rustls`.
+//! the `ring` provider and the Mozilla roots, through `futures-rustls`,
+//! with a client certificate for servers that ask for one (mutual TLS,
+//! [`ClientBuilder::client_cert`]).
 //! This crate is the client around them, on solo's loop:
 //!
 //! | module | concept |
@@ -122,19 +127,22 @@
 //! | `send` | the total deadline, the redirect loop, one hop, retry on a stale or closing connection |
 //! | `silence` | the read timeout while waiting for a response head |
 //! | `redirect` | the redirect rules, as a pure decision |
+//! | `history` | [`Redirected`]: the redirects a response came through ([`Response::history`]) |
 //! | `pool` | idle keep-alive connections, HTTP/2 sharing, per-host limits |
 //! | `connect` | DNS, TCP, proxy tunnel, TLS, hyper handshake, solo tasks |
 //! | `eyeballs` | racing a host's addresses (Happy Eyeballs, RFC 8305) |
 //! | `keepalive` | HTTP/2 keep-alive PINGs: hyper's timer on solo's clock |
 //! | `tls` | rustls settings, roots in DER or PEM, ALPN, the plain-or-TLS stream |
+//! | `client_cert` | the client certificate and key of mutual TLS ([`ClientBuilder::client_cert`]) |
 //! | `dns` | a TTL cache over `solo::net::lookup_host` |
 //! | `resolve` | the resolver hook: [`Resolve`], [`Resolver`] |
 //! | `policy` | [`AddressPolicy`]: which addresses may be connected to |
 //! | `proxy` | which proxy a request takes (one, or per scheme from the environment); `CONNECT` tunnels for https, forwarding for http |
 //! | `no_proxy` | the hosts reached directly (`no_proxy` lists) |
 //! | `response`, `body` | [`Response`]; streaming the body under limits |
-//! | `decode` | gzip/deflate/br decompression, charset detection |
+//! | `decode` | gzip/deflate/br/zstd decompression, stacked codings, charset detection |
 //! | `gzip` | gzip bodies of several members, bytes after the last |
+//! | `zstandard` | zstd bodies: libzstd's streaming decoder, the window capped at 8 MiB (RFC 9659) |
 //! | `cookie` | [`CookieJar`], the opt-in cookie jar, and [`Cookie`], one cookie of it (to share a session) |
 //! | `cookie_date` | the dates of `Expires`, read as RFC 6265 says |
 //! | `error` | [`Error`], [`ErrorKind`], [`Phase`] |
@@ -175,6 +183,10 @@
 //!   with [`Response::chunk`]; [`ClientBuilder::max_body_size`] and
 //!   [`RequestBuilder::max_body_size`] set one for both).
 //!   Reading the body to its end gives the connection back to the pool.
+//!   Bodies are decoded (gzip, deflate, br, zstd, stacked too) unless
+//!   [`ClientBuilder::decompress`] or, for one request,
+//!   [`RequestBuilder::decompress`] says not (the bytes as sent, like
+//!   httpx's `iter_raw`).
 //! - **Errors, not panics.** Bad input (URL, header) is an error at send;
 //!   whatever a server sends is at worst an error.
 //! - **TLS without `close_notify`.** A server that closes TCP without
@@ -215,6 +227,7 @@
 mod auth;
 mod body;
 mod client;
+mod client_cert;
 mod connect;
 mod cookie;
 mod cookie_date;
@@ -223,6 +236,7 @@ mod dns;
 mod error;
 mod eyeballs;
 mod gzip;
+mod history;
 mod keepalive;
 pub mod multipart;
 mod no_proxy;
@@ -237,11 +251,13 @@ mod send;
 mod silence;
 mod tls;
 mod wire;
+mod zstandard;
 
 pub use auth::redact_proxy;
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY_SIZE};
 pub use cookie::{Cookie, CookieJar};
 pub use error::{Error, ErrorKind, Phase};
+pub use history::Redirected;
 pub use no_proxy::NoProxy;
 pub use policy::{embedded_ipv4, special_range, AddressPolicy, Refused, SpecialRange};
 pub use request::{IntoUrl, RequestBuilder};

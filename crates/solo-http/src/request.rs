@@ -101,6 +101,8 @@ pub struct RequestBuilder {
     pub(crate) timeout: Option<Duration>,
     pub(crate) capture: bool,
     pub(crate) max_body_size: Option<u64>,
+    /// Decode the body or not, over the client's setting.
+    pub(crate) decompress: Option<bool>,
 }
 
 impl RequestBuilder {
@@ -114,6 +116,7 @@ impl RequestBuilder {
             timeout: None,
             capture: false,
             max_body_size: None,
+            decompress: None,
         }
     }
 
@@ -396,6 +399,54 @@ impl RequestBuilder {
     /// ```
     pub fn capture(mut self, on: bool) -> RequestBuilder {
         self.capture = on;
+        self
+    }
+
+    /// Whether this response's body is decoded, over the client's
+    /// [`decompress`](crate::ClientBuilder::decompress). `false` gives the
+    /// body as sent, still gzip, br or zstd, with its `Content-Encoding`
+    /// and `Content-Length`, like httpx's `iter_raw` and aiohttp's
+    /// `auto_decompress=False`: for a `206` part of a compressed
+    /// resource (which does not decode on its own), or to store a body
+    /// as it came. The request still sends the client's
+    /// `Accept-Encoding`, so a server may compress (set
+    /// `Accept-Encoding: identity` to ask it not to). `true` decodes the
+    /// body even when the client does not, or when the request sets its
+    /// own `Accept-Encoding`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::io::Write;
+    /// solo::run(async {
+    ///     // A server that sends a gzip body to every request.
+    ///     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    ///     gz.write_all(b"hello, hello")?;
+    ///     let gzipped = gz.finish()?;
+    ///     let listener = solo::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let url = format!("http://{}/", listener.local_addr()?);
+    ///     let body = gzipped.clone();
+    ///     solo::spawn(async move {
+    ///         while let Ok((s, _)) = listener.accept().await {
+    ///             let _ = s.read(&mut [0; 4096]).await;
+    ///             let head = format!("HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\n\
+    ///                                 content-length: {}\r\nconnection: close\r\n\r\n", body.len());
+    ///             let _ = s.write_all(head.as_bytes()).await;
+    ///             let _ = s.write_all(&body).await;
+    ///         }
+    ///     });
+    ///
+    ///     let client = solo_http::Client::new();
+    ///     let raw = client.get(&url).decompress(false).send().await?;
+    ///     assert_eq!(raw.headers()["content-encoding"], "gzip");
+    ///     assert_eq!(raw.bytes().await?, gzipped);
+    ///     let decoded = client.get(&url).send().await?;
+    ///     assert_eq!(decoded.text().await?, "hello, hello");
+    ///     Ok(())
+    /// })
+    /// # }
+    /// ```
+    pub fn decompress(mut self, on: bool) -> RequestBuilder {
+        self.decompress = Some(on);
         self
     }
 

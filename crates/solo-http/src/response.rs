@@ -15,7 +15,9 @@
 //! other responses would then wait for one of them to be read or
 //! dropped.
 //!
-//! When the client decompresses the body, the `Content-Encoding` and
+//! When the client decompresses the body (unless the client or the
+//! request turned it off: `ClientBuilder::decompress`,
+//! `RequestBuilder::decompress`), the `Content-Encoding` and
 //! `Content-Length` headers are removed, since they describe the bytes on
 //! the wire, not the ones the caller gets. It decompresses a body through
 //! every coding listed (`gzip, br`, or two `gzip` lines for a body
@@ -36,6 +38,7 @@ use url::Url;
 use crate::body::{Body, Limits};
 use crate::decode::{self, Decoder};
 use crate::error::{Error, ErrorKind};
+use crate::history::Redirected;
 use crate::pool::Lease;
 use crate::wire::Capture;
 
@@ -57,6 +60,8 @@ pub struct Response {
     url: Url,
     body: Body,
     capture: Option<Box<Capture>>,
+    /// The redirects followed to get here, oldest first.
+    history: Vec<Redirected>,
 }
 
 impl Response {
@@ -96,6 +101,26 @@ impl Response {
             url,
             body,
             capture: capture.map(Box::new),
+            history: Vec::new(),
+        }
+    }
+
+    /// The response with the redirects that led to it.
+    pub(crate) fn with_history(mut self, history: Vec<Redirected>) -> Response {
+        self.history = history;
+        self
+    }
+
+    /// What the history keeps of this redirect response, answer to a
+    /// `method` request: its head, headers moved out (the body is only
+    /// drained after this).
+    pub(crate) fn take_head(&mut self, method: http::Method) -> Redirected {
+        Redirected {
+            method,
+            url: self.url.clone(),
+            status: self.status,
+            version: self.version,
+            headers: std::mem::take(&mut self.headers),
         }
     }
 
@@ -150,6 +175,50 @@ impl Response {
     /// ```
     pub fn url(&self) -> &Url {
         &self.url
+    }
+
+    /// The redirects followed to get this response, oldest first, like
+    /// httpx's `Response.history` and aiohttp's `resp.history`: the URL,
+    /// method, status, version and headers of each (not its body, which
+    /// is read and dropped). Empty when the request was not redirected
+    /// (or [`redirect_limit`](crate::ClientBuilder::redirect_limit) is 0),
+    /// which costs nothing: no allocation.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// solo::run(async {
+    ///     // /old redirects to /new, which answers.
+    ///     let listener = solo::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let base = format!("http://{}", listener.local_addr()?);
+    ///     solo::spawn(async move {
+    ///         while let Ok((s, _)) = listener.accept().await {
+    ///             let mut buf = [0; 4096];
+    ///             let n = s.read(&mut buf).await.unwrap_or(0);
+    ///             let answer: &[u8] = if buf[..n].starts_with(b"GET /old ") {
+    ///                 b"HTTP/1.1 301 Moved\r\nlocation: /new\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    ///             } else {
+    ///                 b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+    ///             };
+    ///             let _ = s.write_all(answer).await;
+    ///         }
+    ///     });
+    ///
+    ///     let client = solo_http::Client::new();
+    ///     let resp = client.get(format!("{base}/old")).send().await?;
+    ///     assert_eq!(resp.url().path(), "/new");
+    ///     let [moved] = resp.history() else { panic!("one redirect") };
+    ///     assert_eq!(moved.status(), 301);
+    ///     assert_eq!(moved.url().path(), "/old");
+    ///     assert_eq!(moved.headers()["location"], "/new");
+    ///
+    ///     let direct = client.get(format!("{base}/new")).send().await?;
+    ///     assert!(direct.history().is_empty());
+    ///     Ok(())
+    /// })
+    /// # }
+    /// ```
+    pub fn history(&self) -> &[Redirected] {
+        &self.history
     }
 
     /// The exchange's bytes as they went over the wire, if the request
@@ -391,6 +460,7 @@ impl fmt::Debug for Response {
             .field("status", &self.status)
             .field("version", &self.version)
             .field("headers", &self.headers)
+            .field("redirects", &self.history.len())
             .finish_non_exhaustive()
     }
 }

@@ -10,7 +10,9 @@
 //! Design: [`Client::execute`] wraps everything in the total deadline.
 //! Inside, `follow` sends one hop at a time and asks `redirect` whether
 //! there is another; the body of a redirect response is drained (a little,
-//! for a second at most) so its connection can go back to the pool. A hop takes a connection
+//! for a second at most) so its connection can go back to the pool, and
+//! the head of each redirect followed goes into the final response's
+//! history (see `history`; none kept, nothing allocated, without one). A hop takes a connection
 //! from the pool, builds hyper's request (origin-form URI and `Host`, the
 //! first header, for HTTP/1.1; absolute URI for HTTP/2, whose authority
 //! is the request's `Host` if it sets one) and waits for the response head
@@ -99,14 +101,17 @@ impl Client {
             let at = solo::time::now().checked_add(limit)?;
             Some(Deadline { at, limit })
         });
-        let capture = req.capture;
+        let asks = Asks {
+            capture: req.capture,
+            decompress: req.decompress,
+        };
         let max_size = req.max_body_size.or(self.inner.config.max_body_size);
         match deadline {
-            None => self.follow(hop, None, capture, max_size, None).await,
+            None => self.follow(hop, None, asks, max_size, None).await,
             Some(d) => {
                 // The hop under way when time runs out: the error's URL.
                 let current = RefCell::new(hop.url.clone());
-                let follow = self.follow(hop, deadline, capture, max_size, Some(&current));
+                let follow = self.follow(hop, deadline, asks, max_size, Some(&current));
                 solo::time::timeout_at(d.at, follow)
                     .await
                     .unwrap_or_else(|_| {
@@ -122,7 +127,7 @@ impl Client {
         &self,
         mut hop: Hop,
         deadline: Option<Deadline>,
-        capture: bool,
+        asks: Asks,
         max_size: Option<u64>,
         current: Option<&RefCell<Url>>,
     ) -> Result<Response, Error> {
@@ -135,9 +140,12 @@ impl Client {
         let jar = self.inner.jar.as_ref();
         let cookies = |url: &Url| jar.and_then(|jar| jar.header_for(url));
         let mut redirects = Redirects::new(config.redirect_limit, &hop, &cookies);
+        // The redirects followed, oldest first: empty (no allocation)
+        // unless there is one.
+        let mut history = Vec::new();
         loop {
             let (resp, lease, decompress, captured) = self
-                .send_hop(&hop, capture)
+                .send_hop(&hop, asks)
                 .await
                 .map_err(|e| e.or_url(&hop.url))?;
             let (head, incoming) = resp.into_parts();
@@ -145,20 +153,25 @@ impl Client {
                 jar.store(&hop.url, &head.headers);
             }
             let here = hop.url.clone();
+            // The method that got a redirect, for the history (`next`
+            // changes `hop`); only cloned for a 3xx.
+            let method = head.status.is_redirection().then(|| hop.method.clone());
             let next = match redirects.enabled() {
                 true => redirects.next(&mut hop, head.status, &head.headers, &cookies),
                 false => Ok(false),
             };
             if let Ok(false) = next {
-                return Ok(Response::new(
-                    head, incoming, lease, here, limits, decompress, captured,
-                ));
+                let resp = Response::new(head, incoming, lease, here, limits, decompress, captured);
+                return Ok(resp.with_history(history));
             }
             // A redirect, followed or refused: read its (small) body so the
             // connection can serve the next request; one that does not
             // come at once closes the connection instead (a body dripped
             // a byte at a time would hold the request for hours).
-            let redirect = Response::new(head, incoming, lease, here, limits, false, None);
+            let mut redirect = Response::new(head, incoming, lease, here, limits, false, None);
+            if let (Ok(true), Some(method)) = (&next, method) {
+                history.push(redirect.take_head(method));
+            }
             let _ = solo::time::timeout(DRAIN_TIME, redirect.drain(DRAIN_LIMIT)).await;
             next?;
             if let Some(current) = current {
@@ -169,8 +182,8 @@ impl Client {
 
     /// One request on one connection, retried once on a new connection if
     /// a reused one turns out to be stale, and again when HTTP/2 turns it
-    /// away unprocessed; with `capture`, its wire bytes.
-    async fn send_hop(&self, hop: &Hop, capture: bool) -> Result<Sent, Error> {
+    /// away unprocessed; with `asks.capture`, its wire bytes.
+    async fn send_hop(&self, hop: &Hop, asks: Asks) -> Result<Sent, Error> {
         let inner = &self.inner;
         let key = Key::of(&hop.url);
         let mut fresh = false;
@@ -178,8 +191,8 @@ impl Client {
         let mut refused_by_own = false;
         loop {
             let mut lease = inner.pool.lease(&key, &inner.connector, fresh).await?;
-            let (req, decompress) = self.build(hop, lease.is_http2())?;
-            let tap = lease.tap().filter(|_| capture).cloned();
+            let (req, decompress) = self.build(hop, lease.is_http2(), asks.decompress)?;
+            let tap = lease.tap().filter(|_| asks.capture).cloned();
             let h2_text = match (&tap, lease.is_http2()) {
                 (Some(_), true) => {
                     Some(wire::request_text(&req, hop.body.as_deref().unwrap_or(&[])))
@@ -278,8 +291,13 @@ impl Client {
     }
 
     /// hyper's request for `hop`, and whether the client decompresses the
-    /// answer.
-    fn build(&self, hop: &Hop, http2: bool) -> Result<(http::Request<ReqBody>, bool), Error> {
+    /// answer (`decompress`: the request's own choice, if it made one).
+    fn build(
+        &self,
+        hop: &Hop,
+        http2: bool,
+        decompress: Option<bool>,
+    ) -> Result<(http::Request<ReqBody>, bool), Error> {
         let config = &self.inner.config;
         let url = &hop.url;
         let forward = match http2 {
@@ -315,13 +333,18 @@ impl Client {
         headers
             .entry(ACCEPT)
             .or_insert(HeaderValue::from_static("*/*"));
-        let decompress = config.decompress && !headers.contains_key(ACCEPT_ENCODING);
-        if decompress {
+        // The request's own Accept-Encoding: the body as sent, unless
+        // the request asks for decoding all the same. Its
+        // `decompress(false)` keeps the client's Accept-Encoding (as
+        // httpx's `iter_raw` and aiohttp's `auto_decompress=False`).
+        let own = headers.contains_key(ACCEPT_ENCODING);
+        if !own && (config.decompress || decompress == Some(true)) {
             headers.insert(
                 ACCEPT_ENCODING,
-                HeaderValue::from_static("gzip, deflate, br"),
+                HeaderValue::from_static("gzip, deflate, br, zstd"),
             );
         }
+        let decompress = decompress.unwrap_or(config.decompress && !own);
         let empty = hop.body.as_ref().is_none_or(|b| b.is_empty());
         if empty
             && matches!(hop.method, Method::POST | Method::PUT | Method::PATCH)
@@ -414,6 +437,16 @@ fn url_authority(url: &Url) -> Result<HeaderValue, Error> {
     };
     HeaderValue::from_str(&value)
         .map_err(|e| Error::new(ErrorKind::InvalidUrl, "invalid host").with_source(e))
+}
+
+/// What a request asks of each hop besides the client's settings.
+#[derive(Clone, Copy)]
+struct Asks {
+    /// Keep the wire bytes ([`RequestBuilder::capture`]).
+    capture: bool,
+    /// Decode the body or not, whatever the client says
+    /// ([`RequestBuilder::decompress`]).
+    decompress: Option<bool>,
 }
 
 /// What [`Client::send_hop`] gives: the response, its connection, whether
@@ -524,6 +557,20 @@ fn head_refused_by_h2(e: &hyper::Error) -> bool {
     false
 }
 
+/// What a server's TLS alert under `e` says about the client
+/// certificate, if it is such an alert (rustls' errors come wrapped in
+/// an `io::Error`, whose `source` skips them).
+fn client_cert_refused(e: &hyper::Error) -> Option<&'static str> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return crate::tls::client_cert_refused_io(io);
+        }
+        source = s.source();
+    }
+    None
+}
+
 fn io_kind(e: &hyper::Error) -> Option<std::io::ErrorKind> {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -537,6 +584,12 @@ fn io_kind(e: &hyper::Error) -> Option<std::io::ErrorKind> {
 
 /// The error for a request that failed before its response head.
 fn send_error(key: &Key, e: hyper::Error) -> Error {
+    // Over TLS 1.3 a server checks the client's certificate after the
+    // client's side of the handshake is over: its refusal is an alert
+    // read with the response.
+    if let Some(what) = client_cert_refused(&e) {
+        return Error::new(ErrorKind::Tls, format!("{what} ({key})")).with_source(e);
+    }
     // hyper's `is_parse_too_large` needs its server feature; the text is
     // its `Parse::TooLarge` (over the read buffer, or over 100 headers).
     let h1_too_large = e.is_parse() && e.to_string().starts_with("message head is too large");

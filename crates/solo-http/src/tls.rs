@@ -24,6 +24,14 @@
 //!
 //! Roots added by the user are DER certificates, or PEM text holding one
 //! or more `CERTIFICATE` sections (read by `rustls-pki-types`).
+//!
+//! A client certificate (mutual TLS, see `client_cert`) is offered when a
+//! server asks for one; a server that requires one and gets none, or
+//! refuses the one it got, fails the request with an error of kind `Tls`
+//! that says so, whether the server said it during the handshake (TLS
+//! 1.2) or in an alert right after it (TLS 1.3, where the client's side of
+//! the handshake is over before the server checks its certificate: the
+//! alert comes with the first read, see [`client_cert_refused`]).
 
 use std::io;
 use std::pin::Pin;
@@ -39,6 +47,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use solo::net::TcpStream;
 
+use crate::client_cert::Identity;
 use crate::error::{Error, ErrorKind};
 
 /// What the user chose for TLS on the builder.
@@ -48,6 +57,8 @@ pub(crate) struct TlsOptions {
     pub(crate) no_builtin_roots: bool,
     pub(crate) accept_invalid_certs: bool,
     pub(crate) http1_only: bool,
+    /// The client certificate chain and key, PEM.
+    pub(crate) identity: Option<Identity>,
 }
 
 /// Builds the rustls client settings for `opts`; an added root that is not
@@ -57,11 +68,10 @@ pub(crate) fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Erro
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::new(ErrorKind::Tls, "cannot set up TLS").with_source(e))?;
-    let mut config = if opts.accept_invalid_certs {
+    let builder = if opts.accept_invalid_certs {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
-            .with_no_client_auth()
     } else {
         let mut roots = RootCertStore::empty();
         if !opts.no_builtin_roots {
@@ -72,7 +82,11 @@ pub(crate) fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Erro
                 roots.add(der).map_err(|e| bad_root(i + 1).with_source(e))?;
             }
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        builder.with_root_certificates(roots)
+    };
+    let mut config = match &opts.identity {
+        None => builder.with_no_client_auth(),
+        Some(identity) => identity.install(builder)?,
     };
     config.alpn_protocols = if opts.http1_only {
         vec![b"http/1.1".to_vec()]
@@ -130,13 +144,58 @@ pub(crate) async fn handshake(
     let tls = connector.connect(name, tcp).await.map_err(|e| {
         let what = match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             Some(rustls::Error::InvalidCertificate(c)) => certificate_problem(c),
-            Some(_) => "TLS handshake failed",
+            Some(r) => client_cert_refused(r).unwrap_or("TLS handshake failed"),
             None => "connection failed during the TLS handshake",
         };
         Error::new(ErrorKind::Tls, format!("{what} ({host})")).with_source(e)
     })?;
     let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
     Ok((Stream::Tls(Box::new(tls)), h2))
+}
+
+/// The server alerts about the client's certificate (or its absence).
+const CLIENT_CERT_ALERTS: [rustls::AlertDescription; 8] = {
+    use rustls::AlertDescription as A;
+    [
+        A::CertificateRequired,
+        A::BadCertificate,
+        A::UnknownCA,
+        A::UnsupportedCertificate,
+        A::CertificateRevoked,
+        A::CertificateExpired,
+        A::CertificateUnknown,
+        A::AccessDenied,
+    ]
+};
+
+/// The words for a server's alert that refuses the client's certificate
+/// (or its absence), when `e` is one.
+pub(crate) fn client_cert_refused(e: &rustls::Error) -> Option<&'static str> {
+    let rustls::Error::AlertReceived(alert) = e else {
+        return None;
+    };
+    match alert {
+        rustls::AlertDescription::CertificateRequired => Some(
+            "the server requires a client certificate and none was sent \
+             (ClientBuilder::client_cert)",
+        ),
+        a if CLIENT_CERT_ALERTS.contains(a) => Some("the server refused the client certificate"),
+        _ => None,
+    }
+}
+
+/// [`client_cert_refused`] for an I/O error that carries rustls' error,
+/// or only its text: over HTTP/2 the `h2` crate hands each stream a new
+/// `io::Error` with the text of the connection's.
+pub(crate) fn client_cert_refused_io(e: &io::Error) -> Option<&'static str> {
+    if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        return client_cert_refused(tls);
+    }
+    let text = e.to_string();
+    CLIENT_CERT_ALERTS.iter().find_map(|a| {
+        let alert = rustls::Error::AlertReceived(*a);
+        (alert.to_string() == text).then(|| client_cert_refused(&alert))?
+    })
 }
 
 /// What is wrong with a server's certificate, in words (the name is only

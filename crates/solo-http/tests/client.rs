@@ -97,7 +97,7 @@ fn request_headers_query_and_bodies_reach_the_server() {
         assert_eq!(echo.headers["x-default"], "d");
         assert_eq!(echo.headers["x-replaced"], "new");
         assert_eq!(echo.headers["host"], s.addr.to_string());
-        assert!(echo.headers["accept-encoding"].contains("gzip"));
+        assert_eq!(echo.headers["accept-encoding"], "gzip, deflate, br, zstd");
 
         let echo: Echo = json(
             client
@@ -176,11 +176,11 @@ fn invalid_input_is_an_error_at_send_not_a_panic() {
 }
 
 #[test]
-fn gzip_deflate_and_brotli_are_decoded() {
+fn gzip_deflate_brotli_and_zstd_are_decoded() {
     run(async {
         let s = start().await;
         let client = Client::new();
-        for route in ["/gzip", "/deflate", "/br"] {
+        for route in ["/gzip", "/deflate", "/br", "/zstd", "/gzip-zstd"] {
             let resp = client.get(s.url(route)).send().await.unwrap();
             assert!(resp.headers().get("content-encoding").is_none(), "{route}");
             assert_eq!(resp.text().await.unwrap(), TEXT.repeat(100), "{route}");
@@ -191,6 +191,10 @@ fn gzip_deflate_and_brotli_are_decoded() {
         assert_eq!(resp.headers()["content-encoding"], "gzip");
         let body = resp.bytes().await.unwrap();
         assert_eq!(&body[..2], b"\x1f\x8b");
+        let resp = raw.get(s.url("/zstd")).send().await.unwrap();
+        assert_eq!(resp.headers()["content-encoding"], "zstd");
+        let body = resp.bytes().await.unwrap();
+        assert_eq!(&body[..4], b"\x28\xb5\x2f\xfd", "the zstd magic number");
     });
 }
 
@@ -213,7 +217,7 @@ fn a_body_compressed_twice_is_decoded_or_left_as_sent() {
             .await
             .unwrap();
         let sent: Vec<_> = resp.headers().get_all("content-encoding").iter().collect();
-        assert_eq!(sent, ["zstd", "gzip", "gzip"]);
+        assert_eq!(sent, ["compress", "gzip", "gzip"]);
         assert!(resp.content_length().is_some());
         let body = resp.bytes().await.unwrap();
         assert_eq!(&body[..2], b"\x1f\x8b", "still as sent");
@@ -344,6 +348,77 @@ fn redirect_chains_are_followed_up_to_the_limit() {
         let resp = off.get(s.url("/redirect/chain/3")).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::FOUND);
         assert_eq!(resp.headers()["location"], "/redirect/chain/2");
+    });
+}
+
+/// The redirects followed are in `history`, oldest first, each with its
+/// URL, method, status and headers; a response that was not redirected
+/// (or with redirects off) has none.
+#[test]
+fn redirect_history_lists_each_hop_oldest_first() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let resp = client.get(s.url("/redirect/chain/3")).send().await.unwrap();
+        let hops: Vec<_> = resp
+            .history()
+            .iter()
+            .map(|h| {
+                let location = h.headers()["location"].to_str().unwrap().to_owned();
+                (h.url().path().to_owned(), h.status().as_u16(), location)
+            })
+            .collect();
+        let hop = |from: u8, to: u8| {
+            let chain = |n| format!("/redirect/chain/{n}");
+            (chain(from), 302, chain(to))
+        };
+        assert_eq!(hops, [hop(3, 2), hop(2, 1), hop(1, 0)]);
+        assert!(resp
+            .history()
+            .iter()
+            .all(|h| h.method() == Method::GET && h.version() == solo_http::Version::HTTP_11));
+        assert_eq!(resp.url().path(), "/redirect/chain/0");
+        assert_eq!(resp.text().await.unwrap(), "end of chain");
+
+        let resp = client.get(s.url("/text")).send().await.unwrap();
+        assert!(resp.history().is_empty());
+        let off = Client::builder().redirect_limit(0).build().unwrap();
+        let resp = off.get(s.url("/redirect/chain/3")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::FOUND);
+        assert!(resp.history().is_empty());
+
+        // The method that got the redirect, not the one that followed it.
+        let resp = client
+            .post(s.url("/redirect/303"))
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        let [see_other] = resp.history() else {
+            panic!("{:?}", resp.history())
+        };
+        assert_eq!(see_other.method(), Method::POST);
+        assert_eq!(see_other.status(), StatusCode::SEE_OTHER);
+        let echo: Echo = resp.json().await.unwrap();
+        assert_eq!(echo.method, "GET");
+
+        // Headers as received (a cookie set on the way), to another host.
+        let jar = Client::builder().cookie_store(true).build().unwrap();
+        let resp = jar.get(s.url("/cookie/redirect")).send().await.unwrap();
+        assert_eq!(
+            resp.history()[0].headers()["set-cookie"],
+            "via=redirect; Path=/"
+        );
+        let resp = client
+            .get(s.url("/redirect/other-host"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.history()[0].url().as_str(),
+            s.url("/redirect/other-host")
+        );
+        assert_eq!(resp.url().host_str(), Some("localhost"));
     });
 }
 
@@ -549,5 +624,106 @@ fn a_brotli_bomb_streams_in_bounded_chunks() {
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+    });
+}
+
+/// A zstd bomb (about 2 KiB that decode to over 64 MiB) streams in
+/// bounded chunks and is refused when collected whole under the default
+/// limit, as a brotli one is.
+#[test]
+fn a_zstd_bomb_streams_in_bounded_chunks_and_stops_at_the_limit() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let mut resp = client.get(s.url("/zstd-bomb")).send().await.unwrap();
+        assert!(resp.content_length().is_none());
+        let (mut total, mut biggest) = (0, 0);
+        while let Some(c) = resp.chunk().await.unwrap() {
+            total += c.len();
+            biggest = biggest.max(c.len());
+        }
+        assert_eq!(total, common::BR_BOMB_SIZE);
+        assert!(biggest <= 64 << 10, "a chunk of {biggest} bytes");
+        let e = client
+            .get(s.url("/zstd-bomb"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+        let e = client
+            .get(s.url("/zstd-bomb"))
+            .max_body_size(1 << 20)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+    });
+}
+
+/// A request's `decompress(false)` gives the body as sent, its encoding
+/// headers kept (a `206` part of a gzip resource, which does not decode
+/// on its own), and still sends the client's `Accept-Encoding`;
+/// `decompress(true)` decodes on a client that does not, or over the
+/// request's own `Accept-Encoding`.
+#[test]
+fn a_request_turns_body_decoding_off_or_on() {
+    run(async {
+        let s = start().await;
+        let client = Client::new();
+        let whole = common::gzip(TEXT.repeat(100).as_bytes());
+        let part = &whole[..whole.len() / 2];
+        let resp = client.get(s.url("/gzip-range")).send().await.unwrap();
+        let e = resp.bytes().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Body, "{e}");
+        let resp = client
+            .get(s.url("/gzip-range"))
+            .decompress(false)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(resp.headers()["content-encoding"], "gzip");
+        assert_eq!(resp.content_length(), Some(part.len() as u64));
+        assert_eq!(resp.bytes().await.unwrap(), part);
+        for (route, magic) in [("/zstd", &b"\x28\xb5\x2f\xfd"[..]), ("/gzip", b"\x1f\x8b")] {
+            let resp = client
+                .get(s.url(route))
+                .decompress(false)
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.headers().get("content-encoding").is_some(), "{route}");
+            assert!(resp.bytes().await.unwrap().starts_with(magic), "{route}");
+        }
+        let echo: Echo = json(client.get(s.url("/echo")).decompress(false)).await;
+        assert_eq!(echo.headers["accept-encoding"], "gzip, deflate, br, zstd");
+
+        // On for one request of a client that does not decode.
+        let raw = Client::builder().decompress(false).build().unwrap();
+        let echo: Echo = json(raw.get(s.url("/echo"))).await;
+        assert!(!echo.headers.contains_key("accept-encoding"));
+        let echo: Echo = json(raw.get(s.url("/echo")).decompress(true)).await;
+        assert_eq!(echo.headers["accept-encoding"], "gzip, deflate, br, zstd");
+        let resp = raw
+            .get(s.url("/zstd"))
+            .decompress(true)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.headers().get("content-encoding").is_none());
+        assert_eq!(resp.text().await.unwrap(), TEXT.repeat(100));
+
+        // Over the request's own Accept-Encoding, which alone means "as sent".
+        let own = || client.get(s.url("/gzip")).header("accept-encoding", "gzip");
+        let resp = own().send().await.unwrap();
+        assert_eq!(resp.headers()["content-encoding"], "gzip");
+        let resp = own().decompress(true).send().await.unwrap();
+        assert_eq!(resp.text().await.unwrap(), TEXT.repeat(100));
     });
 }

@@ -80,6 +80,9 @@ struct Site {
     /// Certificate chain and key (PEM) for `listen ... ssl http2`.
     tls: Option<(String, String)>,
     keepalive_requests: Option<u32>,
+    /// With `tls`: the CA (PEM) whose client certificates are required
+    /// (`ssl_verify_client on`).
+    client_ca: Option<String>,
 }
 
 fn config(dir: &Path, port: u16, site: &Site) -> String {
@@ -91,6 +94,13 @@ fn config(dir: &Path, port: u16, site: &Site) -> String {
             "{listen} ssl http2; ssl_certificate {dir}/cert.pem; ssl_certificate_key {dir}/key.pem",
             dir = dir.display()
         );
+        if let Some(ca) = &site.client_ca {
+            std::fs::write(dir.join("client-ca.pem"), ca).unwrap();
+            listen = format!(
+                "{listen}; ssl_client_certificate {dir}/client-ca.pem; ssl_verify_client on",
+                dir = dir.display()
+            );
+        }
     }
     let keepalive_requests = site.keepalive_requests.unwrap_or(1_000_000);
     format!(
@@ -293,6 +303,7 @@ fn start_goaway_site(pki: &common::tls::Pki, keepalive_requests: u32) -> Option<
     start_site(&Site {
         tls: Some((pki.cert_pem.clone(), pki.key_pem.clone())),
         keepalive_requests: Some(keepalive_requests),
+        client_ca: None,
     })
 }
 
@@ -391,7 +402,7 @@ fn an_explicit_host_header_works_over_http2_and_http1() {
     let pki = common::tls::Pki::new();
     let Some(nginx) = start_site(&Site {
         tls: Some((pki.cert_pem.clone(), pki.key_pem.clone())),
-        keepalive_requests: None,
+        ..Site::default()
     }) else {
         return;
     };
@@ -418,5 +429,36 @@ fn an_explicit_host_header_works_over_http2_and_http1() {
             .await
             .unwrap_err();
         assert_eq!(e.kind(), solo_http::ErrorKind::InvalidUrl, "{e}");
+    });
+}
+
+/// nginx with `ssl_verify_client on` lets the handshake through without
+/// a client certificate and answers 400 over HTTP (what the audit saw);
+/// a client that shows a certificate its CA signed gets the file.
+#[test]
+fn nginx_requiring_a_client_certificate_serves_the_client_that_shows_one() {
+    let pki = common::tls::Pki::new();
+    let clients = common::tls::Pki::new();
+    let Some(nginx) = start_site(&Site {
+        tls: Some((pki.cert_pem.clone(), pki.key_pem.clone())),
+        client_ca: Some(clients.ca_pem.clone()),
+        ..Site::default()
+    }) else {
+        return;
+    };
+    run(async {
+        let url = format!("https://localhost:{}/small.bin", nginx.port);
+        let resp = trusting(&pki).get(&url).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let client = Client::builder()
+            .add_root_certificate(pki.ca_der.clone())
+            .resolve("localhost", [127, 0, 0, 1].into())
+            .client_cert(clients.cert_pem.clone(), clients.key_pem.clone())
+            .build()
+            .unwrap();
+        let resp = client.get(&url).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.version(), Version::HTTP_2);
+        assert_eq!(resp.bytes().await.unwrap(), nginx.file("small.bin"));
     });
 }

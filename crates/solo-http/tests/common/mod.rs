@@ -225,6 +225,13 @@ fn br_bomb() -> Vec<u8> {
         .clone()
 }
 
+/// About 2 KiB of zstd that decode to [`BR_BOMB_SIZE`] zeros.
+fn zstd_bomb() -> Vec<u8> {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| zstd::bulk::compress(&vec![0u8; BR_BOMB_SIZE], 3).unwrap())
+        .clone()
+}
+
 fn query_n(req: &Request<Incoming>, default: usize) -> usize {
     req.uri()
         .query()
@@ -288,13 +295,13 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
         }
         // Gzipped twice (an application and a proxy in front of it), the
         // codings listed on two lines; `?one-line`: as `gzip, gzip`;
-        // `?unknown`: a `zstd` line before them (not decodable).
+        // `?unknown`: a `compress` line before them (not decodable).
         "/gzip-twice" => {
             let body = gzip(&gzip(text.as_bytes()));
             let lines: &[(&str, &str)] = match req.uri().query() {
                 Some("one-line") => &[("content-encoding", "gzip, gzip")],
                 Some("unknown") => &[
-                    ("content-encoding", "zstd"),
+                    ("content-encoding", "compress"),
                     ("content-encoding", "gzip"),
                     ("content-encoding", "gzip"),
                 ],
@@ -310,6 +317,30 @@ pub async fn route(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<
         ),
         "/br" => reply(200, &[("content-encoding", "br")], brotli(text.as_bytes())),
         "/br-bomb" => reply(200, &[("content-encoding", "br")], br_bomb()),
+        "/zstd" => reply(
+            200,
+            &[("content-encoding", "zstd")],
+            zstd::bulk::compress(text.as_bytes(), 3).unwrap(),
+        ),
+        // Gzipped, then zstd on top (an application and a proxy).
+        "/gzip-zstd" => reply(
+            200,
+            &[("content-encoding", "gzip"), ("content-encoding", "zstd")],
+            zstd::bulk::compress(&gzip(text.as_bytes()), 3).unwrap(),
+        ),
+        // The first half of the gzipped text, as a `206` part: it does
+        // not decode on its own.
+        "/gzip-range" => {
+            let whole = gzip(text.as_bytes());
+            let half = whole.len() / 2;
+            let range = format!("bytes 0-{}/{}", half - 1, whole.len());
+            reply(
+                206,
+                &[("content-encoding", "gzip"), ("content-range", &range)],
+                whole[..half].to_vec(),
+            )
+        }
+        "/zstd-bomb" => reply(200, &[("content-encoding", "zstd")], zstd_bomb()),
         "/latin1" => reply(
             200,
             &[("content-type", "text/plain; charset=iso-8859-1")],

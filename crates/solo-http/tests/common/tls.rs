@@ -40,6 +40,14 @@ impl Pki {
         let ca_key = KeyPair::generate().unwrap();
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        // A name of its own (rcgen gives every certificate the same one),
+        // so a certificate of another test CA is from an unknown issuer,
+        // as between real CAs.
+        static CAS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = CAS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, format!("solo test CA {n}"));
         let ca_cert = ca_params.self_signed(&ca_key).unwrap();
         let issuer = Issuer::new(ca_params, ca_key);
         let leaf_key = KeyPair::generate().unwrap();
@@ -77,13 +85,54 @@ impl Pki {
 
     fn server_config(&self, alpn: &[&[u8]]) -> Arc<rustls::ServerConfig> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone()));
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        let builder = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(self.chain.clone(), key)
-            .unwrap();
+            .with_no_client_auth();
+        self.finish(builder, alpn)
+    }
+
+    /// Server settings (ALPN `h2` and `http/1.1` if `h2`, else the
+    /// latter) that require a client certificate signed by `client_ca`
+    /// (DER); only TLS 1.2 if `tls12`, else 1.3 and 1.2.
+    pub fn requiring_client_cert(
+        &self,
+        client_ca: &[u8],
+        tls12: bool,
+        h2: bool,
+    ) -> Arc<rustls::ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(CertificateDer::from(client_ca.to_vec())).unwrap();
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .unwrap();
+        let versions: &[&rustls::SupportedProtocolVersion] = match tls12 {
+            true => &[&rustls::version::TLS12],
+            false => rustls::DEFAULT_VERSIONS,
+        };
+        let builder = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)
+            .unwrap()
+            .with_client_cert_verifier(verifier);
+        let alpn: &[&[u8]] = if h2 {
+            &[b"h2", b"http/1.1"]
+        } else {
+            &[b"http/1.1"]
+        };
+        self.finish(builder, alpn)
+    }
+
+    fn finish(
+        &self,
+        builder: rustls::ConfigBuilder<rustls::ServerConfig, rustls::server::WantsServerCert>,
+        alpn: &[&[u8]],
+    ) -> Arc<rustls::ServerConfig> {
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone()));
+        let mut config = builder.with_single_cert(self.chain.clone(), key).unwrap();
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Arc::new(config)
     }
@@ -148,6 +197,13 @@ pub async fn start_tls(pki: &Pki, opts: TlsOptions) -> Server {
         }
     })
     .await
+}
+
+/// Starts a TLS server with `config` on 127.0.0.1 serving the test
+/// routes (HTTP/2 if its ALPN offers it and the client takes it).
+pub async fn start_tls_with(config: Arc<rustls::ServerConfig>) -> Server {
+    let acceptor = futures_rustls::TlsAcceptor::from(config);
+    start_raw(move |stream: TcpStream| serve_tls(acceptor.clone(), stream, None)).await
 }
 
 /// Starts a TLS server (HTTP/1.1 by ALPN) on 127.0.0.1: `handle` gets

@@ -195,6 +195,14 @@ fn relative_and_absolute_redirects_and_the_limit() {
             let resp = client.get(hb.url(path)).send().await.unwrap();
             assert_eq!(resp.status(), StatusCode::OK, "{path}");
             assert_eq!(resp.url().as_str(), hb.url("/get"), "{path}");
+            // The three hops, oldest first (httpx's `history`).
+            let hops: Vec<_> = resp.history().iter().map(|h| h.url().path()).collect();
+            assert_eq!(hops.len(), 3, "{path}: {hops:?}");
+            assert_eq!(resp.history()[0].url().as_str(), hb.url(path), "{path}");
+            assert!(resp
+                .history()
+                .iter()
+                .all(|h| h.status() == StatusCode::FOUND));
         }
         // An absolute URL in redirect-to, with a query of its own.
         let target = hb.url("/get?x=1");
