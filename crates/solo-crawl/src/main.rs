@@ -1005,7 +1005,7 @@ fn run_crawl(
         });
         let summary = crawler.run().await;
         // A stop the watch had no time to see (the crawl ended first).
-        if let (Some(l), true) = (&link, stop.is_stopped()) {
+        if let (Some(l), true) = (&link, worker_processes::stopped_from_outside(&stop)) {
             l.pass_on(1);
         }
         summary

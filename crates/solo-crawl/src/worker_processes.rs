@@ -25,6 +25,15 @@ use solo_crawl::StopHandle;
 /// its children.
 const POLL: Duration = Duration::from_millis(100);
 
+/// Whether the crawl was stopped from outside (Ctrl-C, SIGTERM, the
+/// parent gone), a stop to pass on to the children. A limit of its own
+/// (`--max-time`) is not: each child has the same limit and stops itself
+/// (passed on, it printed a Ctrl-C nobody pressed, and a child already
+/// stopping took it as a second one and quit at once).
+pub(crate) fn stopped_from_outside(stop: &StopHandle) -> bool {
+    stop.is_stopped() && stop.limit().is_none()
+}
+
 /// This process's link to the processes around it: the stops asked of
 /// its crawl from outside the loop, and (in a parent) its children.
 #[derive(Clone, Default)]
@@ -114,8 +123,8 @@ impl Link {
     }
 
     /// Runs beside the crawl on its loop: stops it as asked from outside,
-    /// and passes a stop of the crawl (whatever asked it, Ctrl-C too) on
-    /// to the children.
+    /// and passes a stop of the crawl from outside (Ctrl-C too, not its own
+    /// limits: see [`stopped_from_outside`]) on to the children.
     pub(crate) async fn watch(self, stop: StopHandle) {
         let mut hurried = false;
         loop {
@@ -132,7 +141,7 @@ impl Link {
                 hurried = true;
                 stop.hurry();
             }
-            if stop.is_stopped() {
+            if stopped_from_outside(&stop) {
                 self.pass_on(1);
             }
         }

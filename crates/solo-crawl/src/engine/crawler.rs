@@ -440,7 +440,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 if !stop.is_stopped() {
                     tracing::info!(seconds = d.as_secs_f64(), "max_time reached: stopping");
                     why.set(Some("max_time"));
-                    stop.stop();
+                    stop.stop_at_limit("max_time");
                 }
             })
             .cancel_on_drop()

@@ -243,3 +243,29 @@ fn workers_stop_when_their_parent_is_killed() {
         assert!(!text.contains(&format!(":{pid}:")), "{pid} left: {text}");
     }
 }
+
+/// `--max-time` with `--workers 3`: each worker stops on its own limit,
+/// and the command exits 0 as one process does. Before, the parent
+/// passed its own limit's stop on as a Ctrl-C: the children said
+/// "Ctrl-C" nobody pressed, those already stopping took it as a second
+/// one ("exiting now"), and the command exited 1.
+#[test]
+fn max_time_with_workers_exits_0_and_plays_no_ctrl_c() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(3, 1000, Duration::from_millis(50));
+    let redis = Redis::start();
+    let dir = TempDir::new("maxtime");
+    for id in ["maxtime1", "maxtime2"] {
+        let out = dir.path(&format!("{id}.jsonl"));
+        let flags = ["--workers=3", "--per-host=4", "--max-time=1s"];
+        let (code, err) = wait(
+            super::harness::spawn(&shared(&site, &redis, id, &out, &flags)),
+            LIMIT,
+        );
+        assert_eq!(code, Some(0), "{err}");
+        assert!(!err.contains("Ctrl-C"), "{err}");
+        assert!(!err.contains("exiting now"), "{err}");
+    }
+}
