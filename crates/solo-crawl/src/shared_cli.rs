@@ -377,7 +377,7 @@ fn run_workers(url: &str, id: &str, own: &Own, n: Option<u64>, link: &Link) -> E
             Some(p) => cmd.env("SOLO_CRAWL_PROXY", p),
             None => cmd.env_remove("SOLO_CRAWL_PROXY"),
         };
-        if let Err(e) = link.start_child(cmd) {
+        if let Err(e) = link.start_child(i, cmd) {
             tell!("solo-crawl: cannot start worker {i}: {e}");
         }
     }

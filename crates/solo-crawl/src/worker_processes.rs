@@ -3,16 +3,18 @@
 //! Owns: starting the N-1 child workers (each in a process group of its
 //! own, so a terminal's Ctrl-C reaches the parent alone, and with its
 //! stdin a pipe whose write end only the parent holds), passing a stop on
-//! to them (SIGINT, their own Ctrl-C, or SIGTERM when that is what the
-//! parent got: each stops gracefully and gives its leases back; a second
-//! one hurries them), waiting for them, and the
-//! child's end of the pipe: EOF on stdin (the parent is gone, even killed
-//! by SIGKILL) stops its crawl gracefully. Stops asked from outside the
-//! loop (the parent's SIGTERM, that EOF) reach the crawl through a
+//! to them (through that pipe, as a level: stop gracefully, or at once;
+//! not as a signal, so a child that a supervisor signalled itself, as
+//! systemd's `KillMode=control-group` does, does not count the parent's
+//! stop of the same kind as a second signal and quit at once), waiting
+//! for them and saying which one died and how, and the child's end of
+//! the pipe: its levels, and EOF (the parent is gone, even killed by
+//! SIGKILL) stops its crawl gracefully. Stops asked from outside the
+//! loop (the parent's SIGTERM, the pipe) reach the crawl through a
 //! [`Link`], which the crawl's loop polls.
 //! Must not: crawl, or read the crawl's settings (`shared_cli` does).
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -47,12 +49,12 @@ struct State {
     why: &'static str,
     /// Stops passed on to the children so far (the same levels).
     passed: u8,
-    /// The children not reaped yet.
-    children: Vec<Child>,
+    /// The children not reaped yet, with their worker numbers.
+    children: Vec<(u64, Child)>,
     /// This process's crawl is over: a stop goes to the children alone.
     crawl_over: bool,
-    /// The stop came as SIGTERM: the children get SIGTERM too (and say
-    /// so), not SIGINT.
+    /// The stop came as SIGTERM: the children are told so (they say
+    /// "SIGTERM", not "Ctrl-C").
     terminated: bool,
 }
 
@@ -87,21 +89,22 @@ impl Link {
         Ok(handle)
     }
 
-    /// Starts `cmd` (a `worker` command line) as a child worker that
+    /// Starts `cmd` (a `worker` command line) as child worker `n`, that
     /// stops when this process is gone.
-    pub(crate) fn start_child(&self, mut cmd: Command) -> std::io::Result<()> {
+    pub(crate) fn start_child(&self, n: u64, mut cmd: Command) -> std::io::Result<()> {
         use std::os::unix::process::CommandExt;
         cmd.arg("--parent-pipe")
             .stdin(Stdio::piped())
             .process_group(0);
         let child = cmd.spawn()?;
-        self.state().children.push(child);
+        self.state().children.push((n, child));
         Ok(())
     }
 
-    /// In a child started by [`start_child`](Link::start_child): EOF on
-    /// stdin (the parent exited, or was killed) asks the crawl to stop
-    /// gracefully.
+    /// In a child started by [`start_child`](Link::start_child): reads
+    /// the stops its parent passes on (see [`pass_on`](Link::pass_on));
+    /// EOF on stdin (the parent exited, or was killed) asks the crawl to
+    /// stop gracefully.
     pub(crate) fn stop_when_stdin_closes(&self) {
         let link = self.clone();
         std::thread::spawn(move || {
@@ -110,8 +113,9 @@ impl Link {
             loop {
                 match stdin.read(&mut buf) {
                     Ok(0) => break,
+                    Ok(n) => buf[..n].iter().for_each(|&b| link.passed_on(b)),
                     Err(e) if e.kind() != std::io::ErrorKind::Interrupted => break,
-                    _ => {}
+                    Err(_) => {}
                 }
             }
             let mut s = link.state();
@@ -120,6 +124,27 @@ impl Link {
                 s.why = "solo-crawl: the parent process is gone: finishing the requests in flight";
             }
         });
+    }
+
+    /// In a child: one byte of a stop its parent passed on. Levels, not
+    /// counts: the same stop twice is one stop, and a child already
+    /// stopping (signalled itself, or at its own limit) just goes on
+    /// stopping; only the parent's second signal (`!`) hurries it.
+    fn passed_on(&self, byte: u8) {
+        let mut s = self.state();
+        let why = match byte {
+            b'i' => "Ctrl-C: finishing the requests in flight (passed on by the first worker)",
+            b't' => "SIGTERM: finishing the requests in flight (passed on by the first worker)",
+            b'!' => {
+                s.asked = 2;
+                return;
+            }
+            _ => return,
+        };
+        if s.asked == 0 {
+            s.asked = 1;
+            s.why = why;
+        }
     }
 
     /// Runs beside the crawl on its loop: stops it as asked from outside,
@@ -148,18 +173,21 @@ impl Link {
     }
 
     /// Passes stops on to the children up to `level` (1: stop
-    /// gracefully, 2: at once), each level once.
+    /// gracefully, 2: at once), each level once, through their stdin
+    /// (see [`passed_on`](Link::passed_on)); a child gone is skipped.
     pub(crate) fn pass_on(&self, level: u8) {
         let mut s = self.state();
-        let signal = match s.terminated {
-            true => rustix::process::Signal::TERM,
-            false => rustix::process::Signal::INT,
+        let stop = match s.terminated {
+            true => b't',
+            false => b'i',
         };
         while s.passed < level {
             s.passed += 1;
-            for c in &s.children {
-                let pid = rustix::process::Pid::from_child(c);
-                let _ = rustix::process::kill_process(pid, signal);
+            let byte = if s.passed == 1 { stop } else { b'!' };
+            for (_, c) in &mut s.children {
+                if let Some(pipe) = c.stdin.as_mut() {
+                    let _ = pipe.write_all(&[byte]);
+                }
             }
         }
     }
@@ -180,13 +208,18 @@ impl Link {
             {
                 let mut s = self.state();
                 // Reaped under the lock: a stop never goes to a reused pid.
-                s.children.retain_mut(|c| match c.try_wait() {
+                let asked = s.passed > 0;
+                s.children.retain_mut(|(n, c)| match c.try_wait() {
                     Ok(None) => true,
                     Ok(Some(status)) => {
                         ok &= status.success();
+                        if let Some(how) = died(status, asked) {
+                            tell!("solo-crawl: worker {n} (pid {}) {how}", c.id());
+                        }
                         false
                     }
-                    Err(_) => {
+                    Err(e) => {
+                        tell!("solo-crawl: worker {n} (pid {}): cannot wait for it: {e}", c.id());
                         ok = false;
                         false
                     }
@@ -200,4 +233,35 @@ impl Link {
         relay.close();
         ok
     }
+}
+
+/// How a child worker that did not succeed ended, in words for the
+/// operator; `None` for success, and for the 130 of a child that its
+/// parent asked to stop (`asked`) and that stopped with work left.
+fn died(status: std::process::ExitStatus, asked: bool) -> Option<String> {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(sig) = status.signal() {
+        let (name, hint) = match sig {
+            9 => ("SIGKILL", ": `kill -9`, or the out-of-memory killer (see `dmesg`)"),
+            11 => ("SIGSEGV", ": a crash, please report it"),
+            6 => ("SIGABRT", ": a crash, please report it"),
+            15 => ("SIGTERM", ""),
+            2 => ("SIGINT", ""),
+            1 => ("SIGHUP", ""),
+            _ => ("a signal", ""),
+        };
+        return Some(format!(
+            "was killed by {name} (signal {sig}){hint}; the other workers fetch its pages in \
+             flight once its leases end (--lease-timeout)"
+        ));
+    }
+    let code = status.code()?;
+    let hint = match code {
+        0 => return None,
+        130 if asked => return None,
+        101 => " (a panic: please report it with its message above)",
+        130 => " (it was stopped by a signal of its own)",
+        _ => " (its message is above)",
+    };
+    Some(format!("exited with status {code}{hint}"))
 }

@@ -269,3 +269,64 @@ fn max_time_with_workers_exits_0_and_plays_no_ctrl_c() {
         assert!(!err.contains("exiting now"), "{err}");
     }
 }
+
+/// One SIGTERM to every process at once, as systemd's default
+/// `KillMode=control-group` sends on `systemctl stop`: each worker stops
+/// gracefully and gives its leases back. Before, each child took the
+/// SIGTERM its parent passed on as a second one and quit at once,
+/// leaving its leases out for --lease-timeout.
+#[test]
+fn one_sigterm_to_every_process_stops_them_all_gracefully() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(3, 1000, Duration::from_millis(200));
+    let redis = Redis::start();
+    let dir = TempDir::new("cgroup");
+    let (parent, kids) = three_workers_crawling(&site, &redis, &dir, "cgroup");
+    let mut all: Vec<String> = vec!["-TERM".into(), parent.id().to_string()];
+    all.extend(kids.pids.iter().map(u32::to_string));
+    assert!(Command::new("kill").args(&all).status().expect("kill").success());
+    let (code, _) = wait(parent, Duration::from_secs(60));
+    let left = kids.wait_exit(Duration::from_secs(30));
+    let err = std::fs::read_to_string(dir.path("stderr.txt")).unwrap_or_default();
+    assert_eq!(code, Some(130), "{err}");
+    assert!(left.is_empty(), "workers still running: {left:?}; {err}");
+    assert!(!err.contains("exiting now"), "{err}");
+    let status = run(&["status", "--redis", &redis.url(), "--crawl-id", "cgroup"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("in flight    0\n"), "leases given back: {text}");
+}
+
+/// A child worker killed (as the out-of-memory killer does): the command
+/// exits 1 and says which worker died, and how. Before, it said nothing.
+#[test]
+fn a_child_worker_that_dies_is_named() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(3, 100, Duration::from_millis(50));
+    let redis = Redis::start();
+    let dir = TempDir::new("dies");
+    let out = dir.path("pages.jsonl");
+    let flags = ["--workers=3", "--per-host=2", "--lease-timeout=2"];
+    let err = std::fs::File::create(dir.path("stderr.txt")).expect("stderr file");
+    let parent = Command::new(BIN)
+        .args(shared(&site, &redis, "dies", &out, &flags))
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .expect("the binary runs");
+    let kids = Workers {
+        pids: children_of(parent.id(), 2),
+        id: "dies",
+    };
+    kill("-KILL", kids.pids[0]);
+    let (code, _) = wait(parent, LIMIT);
+    let err = std::fs::read_to_string(dir.path("stderr.txt")).unwrap_or_default();
+    assert_eq!(code, Some(1), "{err}");
+    let said = format!("(pid {}) was killed by SIGKILL (signal 9)", kids.pids[0]);
+    let line = err.lines().find(|l| l.contains(&said));
+    assert!(line.is_some_and(|l| l.starts_with("solo-crawl: worker ")), "{err}");
+    assert_eq!(err.matches("was killed by").count(), 1, "{err}");
+}
