@@ -166,7 +166,8 @@ impl Link {
                 hurried = true;
                 stop.hurry();
             }
-            if stopped_from_outside(&stop) {
+            // A stop asked after the crawl's own limit stopped it too.
+            if asked >= 1 || stopped_from_outside(&stop) {
                 self.pass_on(1);
             }
         }
@@ -219,7 +220,10 @@ impl Link {
                         false
                     }
                     Err(e) => {
-                        tell!("solo-crawl: worker {n} (pid {}): cannot wait for it: {e}", c.id());
+                        tell!(
+                            "solo-crawl: worker {n} (pid {}): cannot wait for it: {e}",
+                            c.id()
+                        );
                         ok = false;
                         false
                     }
@@ -242,7 +246,10 @@ fn died(status: std::process::ExitStatus, asked: bool) -> Option<String> {
     use std::os::unix::process::ExitStatusExt;
     if let Some(sig) = status.signal() {
         let (name, hint) = match sig {
-            9 => ("SIGKILL", ": `kill -9`, or the out-of-memory killer (see `dmesg`)"),
+            9 => (
+                "SIGKILL",
+                ": `kill -9`, or the out-of-memory killer (see `dmesg`)",
+            ),
             11 => ("SIGSEGV", ": a crash, please report it"),
             6 => ("SIGABRT", ": a crash, please report it"),
             15 => ("SIGTERM", ""),

@@ -611,6 +611,11 @@ async fn watch_signals(
     ) else {
         return;
     };
+    // Whether a signal stopped the crawl: only a second signal hurries
+    // it. A crawl stopped otherwise (its --max-time, a stop passed on by
+    // a parent worker that got the same SIGTERM from systemd) takes a
+    // signal as the first one: it goes on finishing its requests.
+    let mut signalled = false;
     loop {
         // Ctrl-C, or SIGTERM (what supervisors, `docker stop` and `kill`
         // send): a graceful stop, a second one at once; SIGUSR1: the stats.
@@ -633,8 +638,9 @@ async fn watch_signals(
             .await
         };
         match stop_by {
-            Some(_) if stop.is_stopped() => stop.hurry(),
+            Some(_) if signalled => stop.hurry(),
             Some(by) => {
+                signalled = true;
                 crate::logs::message(format_args!(
                     "{by}: finishing the requests in flight ({by} again to quit at once)\n"
                 ));
