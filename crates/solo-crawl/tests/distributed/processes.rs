@@ -286,7 +286,11 @@ fn one_sigterm_to_every_process_stops_them_all_gracefully() {
     let (parent, kids) = three_workers_crawling(&site, &redis, &dir, "cgroup");
     let mut all: Vec<String> = vec!["-TERM".into(), parent.id().to_string()];
     all.extend(kids.pids.iter().map(u32::to_string));
-    assert!(Command::new("kill").args(&all).status().expect("kill").success());
+    assert!(Command::new("kill")
+        .args(&all)
+        .status()
+        .expect("kill")
+        .success());
     let (code, _) = wait(parent, Duration::from_secs(60));
     let left = kids.wait_exit(Duration::from_secs(30));
     let err = std::fs::read_to_string(dir.path("stderr.txt")).unwrap_or_default();
@@ -295,7 +299,10 @@ fn one_sigterm_to_every_process_stops_them_all_gracefully() {
     assert!(!err.contains("exiting now"), "{err}");
     let status = run(&["status", "--redis", &redis.url(), "--crawl-id", "cgroup"]);
     let text = String::from_utf8_lossy(&status.stdout);
-    assert!(text.contains("in flight    0\n"), "leases given back: {text}");
+    assert!(
+        text.contains("in flight    0\n"),
+        "leases given back: {text}"
+    );
 }
 
 /// A child worker killed (as the out-of-memory killer does): the command
@@ -327,6 +334,9 @@ fn a_child_worker_that_dies_is_named() {
     assert_eq!(code, Some(1), "{err}");
     let said = format!("(pid {}) was killed by SIGKILL (signal 9)", kids.pids[0]);
     let line = err.lines().find(|l| l.contains(&said));
-    assert!(line.is_some_and(|l| l.starts_with("solo-crawl: worker ")), "{err}");
+    assert!(
+        line.is_some_and(|l| l.starts_with("solo-crawl: worker ")),
+        "{err}"
+    );
     assert_eq!(err.matches("was killed by").count(), 1, "{err}");
 }
