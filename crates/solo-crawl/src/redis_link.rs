@@ -280,12 +280,14 @@ impl Link {
     /// The robots.txt answer of `host` stored by a worker:
     /// `Some((status, body))`, status 0 for a failed fetch; or `None`, and
     /// then this worker is to fetch it if it gets the claim (which expires
-    /// after `claim`, in case its worker dies): `Some((u16::MAX, []))`
-    /// when another worker holds it.
+    /// after `claim`, in case its worker dies; it goes sooner with the
+    /// leases of `worker` when that is taken for dead: the frontier
+    /// script drops the claims listed in `robots-claims:WORKER`):
+    /// `Some((u16::MAX, []))` when another worker holds it.
     pub(crate) fn robots_claim(
         &mut self,
         prefix: &str,
-        host: &str,
+        (host, worker): (&str, &str),
         claim: Duration,
         (max_age, unreachable_age): (Duration, Duration),
     ) -> Result<Option<(u16, Vec<u8>)>, RedisError> {
@@ -307,13 +309,27 @@ impl Link {
             if let (Some((status, _, body)), false) = (&stored, stale) {
                 return Ok(Some((*status, body.clone())));
             }
+            let ms = claim.as_millis().max(1) as u64;
             let got: Option<String> = redis::cmd("SET")
                 .arg(format!("{prefix}robots-claim:{host}"))
-                .arg(1)
+                .arg(worker)
                 .arg("NX")
                 .arg("PX")
-                .arg(claim.as_millis().max(1) as u64)
+                .arg(ms)
                 .query(con)?;
+            if got.is_some() {
+                let mine = format!("{prefix}robots-claims:{worker}");
+                redis::pipe()
+                    .cmd("SADD")
+                    .arg(&mine)
+                    .arg(host)
+                    .ignore()
+                    .cmd("PEXPIRE")
+                    .arg(&mine)
+                    .arg(ms)
+                    .ignore()
+                    .query::<()>(con)?;
+            }
             Ok(match (got, stored) {
                 (Some(_), _) => None,
                 // Another worker fetches it again: the old answer meanwhile.
@@ -324,21 +340,27 @@ impl Link {
     }
 
     /// Stores the robots.txt answer of `host` (status 0: the fetch
-    /// failed), with the time it was had.
+    /// failed), with the time it was had; `worker`'s claim is done.
     pub(crate) fn robots_store(
         &mut self,
         prefix: &str,
-        host: &str,
+        (host, worker): (&str, &str),
         status: u16,
         body: &[u8],
     ) -> Result<(), RedisError> {
         let mut v = format!("{status} {}\n", crate::recrawl::now_secs()).into_bytes();
         v.extend_from_slice(body);
         self.with(|con, _| {
-            redis::cmd("HSET")
+            redis::pipe()
+                .cmd("HSET")
                 .arg(format!("{prefix}robots"))
                 .arg(host)
                 .arg(&v)
+                .ignore()
+                .cmd("SREM")
+                .arg(format!("{prefix}robots-claims:{worker}"))
+                .arg(host)
+                .ignore()
                 .query(con)
         })
     }

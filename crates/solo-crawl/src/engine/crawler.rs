@@ -186,6 +186,8 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             _ => None,
         };
         let remote = link.as_ref().map(|_| Rc::new(Remote::default()));
+        // One name for this worker's steps and its robots.txt claims.
+        let worker = redis_frontier::worker_name();
         let robots_share = match &config.frontier {
             FrontierBackend::Redis(r) if config.obey_robots => {
                 let url = r.url.clone();
@@ -197,6 +199,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 Some(RobotsShare::new(
                     link,
                     crate::redis_link::prefix(&r.crawl_id),
+                    worker.clone(),
                     patience,
                     config.robots_max_age,
                 ))
@@ -335,7 +338,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             solo::spawn(remote.clone().drive(
                 link,
                 crate::redis_link::prefix(&r.crawl_id),
-                redis_frontier::worker_name(),
+                worker,
                 params,
                 Box::new(move |key: &str, state: Option<&str>| {
                     // Another worker's; one that does not decode (another
