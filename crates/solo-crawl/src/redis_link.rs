@@ -392,6 +392,24 @@ impl Link {
         })
     }
 
+    /// Replaces the settings of crawl `prefix` if it has some; whether
+    /// it had.
+    pub(crate) fn replace_settings(
+        &mut self,
+        prefix: &str,
+        value: &str,
+    ) -> Result<bool, RedisError> {
+        let key = format!("{prefix}settings");
+        self.with(|con, _| {
+            let set: Option<String> = redis::cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .arg("XX")
+                .query(con)?;
+            Ok(set.is_some())
+        })
+    }
+
     /// The crawl's counters, live workers (with their leases) and the
     /// server's memory.
     fn status(&mut self, prefix: &str) -> Result<RawStatus, RedisError> {
@@ -486,6 +504,27 @@ pub fn share_settings(url: &str, crawl_id: &str, settings: &str) -> Result<Strin
     let (mut link, _) = Link::open_to_crawl(url)?;
     link.init_settings(&prefix(crawl_id), settings)
         .map_err(|e| explain(&link.shown, &e))
+}
+
+/// Replaces the stored settings of crawl `crawl_id` in the Redis at
+/// `url` (`crawl --redis --force`): workers started from then on read
+/// the new ones; workers running keep theirs until restarted. An error if
+/// there is no such crawl. Blocking.
+///
+/// ```no_run
+/// let settings = "per-host = 1\ndelay = 1000\n";
+/// solo_crawl::replace_settings("redis://127.0.0.1/0", "site", settings)?;
+/// # Ok::<(), String>(())
+/// ```
+pub fn replace_settings(url: &str, crawl_id: &str, settings: &str) -> Result<(), String> {
+    let (mut link, _) = Link::open_to_crawl(url)?;
+    let replaced = link
+        .replace_settings(&prefix(crawl_id), settings)
+        .map_err(|e| explain(&link.shown, &e))?;
+    match replaced {
+        true => Ok(()),
+        false => Err(no_such_crawl(url, crawl_id)),
+    }
 }
 
 /// The settings of crawl `crawl_id` in the Redis at `url` (`solo-crawl
