@@ -340,3 +340,50 @@ fn a_child_worker_that_dies_is_named() {
     );
     assert_eq!(err.matches("was killed by").count(), 1, "{err}");
 }
+
+/// The merge of CSV outputs that docs/distributed.md and the README
+/// give, run on the files of `--workers 3`: one header row, then each
+/// page once. Before, the docs said "concatenate them", which put a
+/// header row of each worker in the middle of the merged file.
+#[test]
+fn the_documented_csv_merge_keeps_one_header_row() {
+    if !redis_available() {
+        return;
+    }
+    let doc = include_str!("../../../../docs/distributed.md");
+    let readme = include_str!("../../../../README.md");
+    let start = doc
+        .find("{ head -n 1 pages.0.csv")
+        .expect("a CSV merge in the docs");
+    let len = doc[start..].find("> pages.csv").expect("its output") + "> pages.csv".len();
+    let merge = &doc[start..start + len];
+    assert!(readme.contains(merge), "the README gives another: {merge}");
+    let site = Site::start(2, 20, Duration::from_millis(5));
+    let redis = Redis::start();
+    let dir = TempDir::new("csvmerge");
+    let args = shared(
+        &site,
+        &redis,
+        "csvmerge",
+        &dir.path("pages.csv"),
+        &["--workers=3"],
+    );
+    let (code, err) = wait(super::harness::spawn(&args), LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    let ran = Command::new("sh")
+        .args(["-c", merge])
+        .current_dir(&dir.0)
+        .status()
+        .expect("sh runs");
+    assert!(ran.success(), "{merge}");
+    let merged = std::fs::read_to_string(dir.path("pages.csv")).expect("merged");
+    let mut rows = merged.lines();
+    let header = rows.next().expect("a header row");
+    assert!(header.starts_with("url,"), "{header}");
+    let rows: Vec<&str> = rows.collect();
+    assert!(
+        !rows.contains(&header),
+        "a header row in the middle: {merged}"
+    );
+    assert_eq!(rows.len(), site.all().len(), "{merged}");
+}
