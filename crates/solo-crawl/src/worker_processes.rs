@@ -56,6 +56,8 @@ struct State {
     /// The stop came as SIGTERM: the children are told so (they say
     /// "SIGTERM", not "Ctrl-C").
     terminated: bool,
+    /// A child did not succeed (see [`died`]).
+    failed: bool,
 }
 
 impl Link {
@@ -170,6 +172,8 @@ impl Link {
             if asked >= 1 || stopped_from_outside(&stop) {
                 self.pass_on(1);
             }
+            // A child that dies is named now, not when this crawl ends.
+            self.reap();
         }
     }
 
@@ -204,38 +208,39 @@ impl Link {
         };
         self.pass_on(asked);
         let _ = relay.add_signal(SIGINT);
-        let mut ok = true;
-        loop {
-            {
-                let mut s = self.state();
-                // Reaped under the lock: a stop never goes to a reused pid.
-                let asked = s.passed > 0;
-                s.children.retain_mut(|(n, c)| match c.try_wait() {
-                    Ok(None) => true,
-                    Ok(Some(status)) => {
-                        ok &= status.success();
-                        if let Some(how) = died(status, asked) {
-                            tell!("solo-crawl: worker {n} (pid {}) {how}", c.id());
-                        }
-                        false
-                    }
-                    Err(e) => {
-                        tell!(
-                            "solo-crawl: worker {n} (pid {}): cannot wait for it: {e}",
-                            c.id()
-                        );
-                        ok = false;
-                        false
-                    }
-                });
-                if s.children.is_empty() {
-                    break;
-                }
-            }
+        while !self.reap() {
             std::thread::sleep(POLL);
         }
         relay.close();
-        ok
+        !self.state().failed
+    }
+
+    /// Reaps the children that exited, naming each that did not succeed
+    /// (see [`died`]); whether none is left.
+    fn reap(&self) -> bool {
+        let mut s = self.state();
+        let asked = s.passed > 0;
+        let mut failed = false;
+        s.children.retain_mut(|(n, c)| match c.try_wait() {
+            Ok(None) => true,
+            Ok(Some(status)) => {
+                failed |= !status.success();
+                if let Some(how) = died(status, asked) {
+                    tell!("solo-crawl: worker {n} (pid {}) {how}", c.id());
+                }
+                false
+            }
+            Err(e) => {
+                tell!(
+                    "solo-crawl: worker {n} (pid {}): cannot wait for it: {e}",
+                    c.id()
+                );
+                failed = true;
+                false
+            }
+        });
+        s.failed |= failed;
+        s.children.is_empty()
     }
 }
 

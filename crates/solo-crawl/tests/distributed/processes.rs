@@ -387,3 +387,34 @@ fn the_documented_csv_merge_keeps_one_header_row() {
     );
     assert_eq!(rows.len(), site.all().len(), "{merged}");
 }
+
+/// A child worker killed while the others crawl on: the first process
+/// names it at once, not when its own crawl is over (hours later, in a
+/// long crawl).
+#[test]
+fn a_dying_child_worker_is_named_at_once() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(3, 1000, Duration::from_millis(200));
+    let redis = Redis::start();
+    let dir = TempDir::new("diesnow");
+    let (mut parent, kids) = three_workers_crawling(&site, &redis, &dir, "diesnow");
+    kill("-KILL", kids.pids[1]);
+    let said = format!("(pid {}) was killed by SIGKILL", kids.pids[1]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let err = loop {
+        let err = std::fs::read_to_string(dir.path("stderr.txt")).unwrap_or_default();
+        if err.contains(&said) || Instant::now() > deadline {
+            break err;
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let running = parent.try_wait().expect("the parent").is_none();
+    kill("-TERM", parent.id());
+    let (code, _) = wait(parent, Duration::from_secs(60));
+    assert!(err.contains(&said), "{err}");
+    assert!(running, "said before the crawl ended");
+    assert_eq!(code, Some(130));
+    assert!(kids.wait_exit(Duration::from_secs(30)).is_empty());
+}
