@@ -175,7 +175,9 @@ pub use pipeline::{ItemError, Pipeline, Pipelines};
 pub use recrawl::Recrawl;
 pub use redis_delete::{delete_crawl, Deleted};
 pub use redis_frontier::{FrontierBackend, RedisFrontier};
-pub use redis_link::{crawl_status, no_such_crawl, share_settings, shared_settings, CrawlStatus};
+pub use redis_link::{
+    crawl_status, no_such_crawl, replace_settings, share_settings, shared_settings, CrawlStatus,
+};
 pub use request::{Request, RequestExtras};
 pub use response::{Response, SelectError};
 pub use secrets::redact_text;

@@ -285,6 +285,11 @@ struct CrawlArgs {
     /// With --state: resume even though settings that give the crawl its
     /// meaning (scope, depth, robots.txt, patterns, limits) differ from
     /// the ones it was started with; the new ones are kept from then on.
+    /// With --redis: replace the stored settings of the crawl with these
+    /// when they differ only in settings that do not change what it
+    /// fetches (--per-host, --delay, --concurrency, timeouts, retries,
+    /// ...); workers started from then on obey them, workers running
+    /// keep the old ones until restarted.
     #[arg(long)]
     force: bool,
     /// With --state: when DIR holds a finished crawl, start a new pass over
@@ -433,9 +438,11 @@ fn crawl_config(c: &CrawlArgs) -> Result<(Vec<Url>, Config, OutputConfig), Usage
             "start URLs are required (or --sitemap): on the command line, in a --urls-file, or as urls = [...] in the --config file".into(),
         ));
     }
-    if (c.state_reset || c.force) && a.state.is_none() {
-        let flag = if c.force { "--force" } else { "--state-reset" };
-        return Err(Usage(format!("{flag} needs --state DIR")));
+    if c.state_reset && a.state.is_none() {
+        return Err(Usage("--state-reset needs --state DIR".into()));
+    }
+    if c.force && a.state.is_none() && c.redis.is_none() {
+        return Err(Usage("--force needs --state DIR or --redis URL".into()));
     }
     let seeds = a
         .urls
@@ -1047,7 +1054,7 @@ fn run_crawl(
         });
         let summary = crawler.run().await;
         // A stop the watch had no time to see (the crawl ended first).
-        if let (Some(l), true) = (&link, stop.is_stopped()) {
+        if let (Some(l), true) = (&link, worker_processes::stopped_from_outside(&stop)) {
             l.pass_on(1);
         }
         summary

@@ -1026,6 +1026,9 @@ async fn on_thread<T: Send + 'static>(
 pub(crate) struct RobotsShare {
     link: solo::sync::Mutex<Option<Link>>,
     prefix: String,
+    /// This worker's name (its frontier steps'): a claim is its, and
+    /// goes with its leases when it is taken for dead.
+    worker: String,
     /// How long a worker's claim to fetch a robots.txt lasts (then
     /// another worker may claim it).
     patience: Duration,
@@ -1046,12 +1049,14 @@ impl RobotsShare {
     pub(crate) fn new(
         link: Link,
         prefix: String,
+        worker: String,
         patience: Duration,
         max_age: Duration,
     ) -> RobotsShare {
         RobotsShare {
             link: solo::sync::Mutex::new(Some(link)),
             prefix,
+            worker,
             patience,
             max_age,
         }
@@ -1078,10 +1083,10 @@ impl RobotsShare {
     pub(crate) async fn claim(&self, host: &str) -> Robots {
         let deadline = solo::time::now() + 2 * self.patience;
         loop {
-            let h = host.to_owned();
+            let (h, w) = (host.to_owned(), self.worker.clone());
             let (claim, ages) = (self.patience, self.ages());
             match self
-                .call(move |l, p| l.robots_claim(p, &h, claim, ages))
+                .call(move |l, p| l.robots_claim(p, (&h, &w), claim, ages))
                 .await
             {
                 Some(Some((u16::MAX, _))) if solo::time::now() < deadline => {
@@ -1107,8 +1112,8 @@ impl RobotsShare {
     pub(crate) async fn store(&self, host: &str, status: Option<u16>, body: &[u8]) {
         // What the parser reads, and the byte that says it was cut.
         let body = body[..body.len().min(crate::robots::MAX_PARSED + 1)].to_vec();
-        let h = host.to_owned();
-        self.call(move |l, p| l.robots_store(p, &h, status.unwrap_or(0), &body))
+        let (h, w) = (host.to_owned(), self.worker.clone());
+        self.call(move |l, p| l.robots_store(p, (&h, &w), status.unwrap_or(0), &body))
             .await;
     }
 }

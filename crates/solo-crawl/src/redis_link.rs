@@ -310,12 +310,14 @@ impl Link {
     /// The robots.txt answer of `host` stored by a worker:
     /// `Some((status, body))`, status 0 for a failed fetch; or `None`, and
     /// then this worker is to fetch it if it gets the claim (which expires
-    /// after `claim`, in case its worker dies): `Some((u16::MAX, []))`
-    /// when another worker holds it.
+    /// after `claim`, in case its worker dies; it goes sooner with the
+    /// leases of `worker` when that is taken for dead: the frontier
+    /// script drops the claims listed in `robots-claims:WORKER`):
+    /// `Some((u16::MAX, []))` when another worker holds it.
     pub(crate) fn robots_claim(
         &mut self,
         prefix: &str,
-        host: &str,
+        (host, worker): (&str, &str),
         claim: Duration,
         (max_age, unreachable_age): (Duration, Duration),
     ) -> Result<Option<(u16, Vec<u8>)>, RedisError> {
@@ -337,13 +339,27 @@ impl Link {
             if let (Some((status, _, body)), false) = (&stored, stale) {
                 return Ok(Some((*status, body.clone())));
             }
+            let ms = claim.as_millis().max(1) as u64;
             let got: Option<String> = redis::cmd("SET")
                 .arg(format!("{prefix}robots-claim:{host}"))
-                .arg(1)
+                .arg(worker)
                 .arg("NX")
                 .arg("PX")
-                .arg(claim.as_millis().max(1) as u64)
+                .arg(ms)
                 .query(con)?;
+            if got.is_some() {
+                let mine = format!("{prefix}robots-claims:{worker}");
+                redis::pipe()
+                    .cmd("SADD")
+                    .arg(&mine)
+                    .arg(host)
+                    .ignore()
+                    .cmd("PEXPIRE")
+                    .arg(&mine)
+                    .arg(ms)
+                    .ignore()
+                    .query::<()>(con)?;
+            }
             Ok(match (got, stored) {
                 (Some(_), _) => None,
                 // Another worker fetches it again: the old answer meanwhile.
@@ -354,21 +370,27 @@ impl Link {
     }
 
     /// Stores the robots.txt answer of `host` (status 0: the fetch
-    /// failed), with the time it was had.
+    /// failed), with the time it was had; `worker`'s claim is done.
     pub(crate) fn robots_store(
         &mut self,
         prefix: &str,
-        host: &str,
+        (host, worker): (&str, &str),
         status: u16,
         body: &[u8],
     ) -> Result<(), RedisError> {
         let mut v = format!("{status} {}\n", crate::recrawl::now_secs()).into_bytes();
         v.extend_from_slice(body);
         self.with(|con, _| {
-            redis::cmd("HSET")
+            redis::pipe()
+                .cmd("HSET")
                 .arg(format!("{prefix}robots"))
                 .arg(host)
                 .arg(&v)
+                .ignore()
+                .cmd("SREM")
+                .arg(format!("{prefix}robots-claims:{worker}"))
+                .arg(host)
+                .ignore()
                 .query(con)
         })
     }
@@ -397,6 +419,24 @@ impl Link {
                 .arg("NX")
                 .query::<()>(con)?;
             redis::cmd("GET").arg(&key).query(con)
+        })
+    }
+
+    /// Replaces the settings of crawl `prefix` if it has some; whether
+    /// it had.
+    pub(crate) fn replace_settings(
+        &mut self,
+        prefix: &str,
+        value: &str,
+    ) -> Result<bool, RedisError> {
+        let key = format!("{prefix}settings");
+        self.with(|con, _| {
+            let set: Option<String> = redis::cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .arg("XX")
+                .query(con)?;
+            Ok(set.is_some())
         })
     }
 
@@ -494,6 +534,27 @@ pub fn share_settings(url: &str, crawl_id: &str, settings: &str) -> Result<Strin
     let (mut link, _) = Link::open_to_crawl(url)?;
     link.init_settings(&prefix(crawl_id), settings)
         .map_err(|e| explain(&link.shown, &e))
+}
+
+/// Replaces the stored settings of crawl `crawl_id` in the Redis at
+/// `url` (`crawl --redis --force`): workers started from then on read
+/// the new ones; workers running keep theirs until restarted. An error if
+/// there is no such crawl. Blocking.
+///
+/// ```no_run
+/// let settings = "per-host = 1\ndelay = 1000\n";
+/// solo_crawl::replace_settings("redis://127.0.0.1/0", "site", settings)?;
+/// # Ok::<(), String>(())
+/// ```
+pub fn replace_settings(url: &str, crawl_id: &str, settings: &str) -> Result<(), String> {
+    let (mut link, _) = Link::open_to_crawl(url)?;
+    let replaced = link
+        .replace_settings(&prefix(crawl_id), settings)
+        .map_err(|e| explain(&link.shown, &e))?;
+    match replaced {
+        true => Ok(()),
+        false => Err(no_such_crawl(url, crawl_id)),
+    }
 }
 
 /// The settings of crawl `crawl_id` in the Redis at `url` (`solo-crawl

@@ -222,12 +222,17 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
                      --redis URL --crawl-id {id} URL... (or --from-file FILE)"
                 );
             }
-            if !diff.is_empty() {
+            if !diff.is_empty() && a.force {
+                if let Err(e) = force_settings(url, id, &diff, &toml) {
+                    return fail(e);
+                }
+            } else if !diff.is_empty() {
                 return fail(format!(
                     "crawl {id:?} already exists in that Redis with other settings ({}): join \
                      it with `solo-crawl worker --redis URL --crawl-id {id}` (its own \
-                     --concurrency, logs, metrics and files are per worker), or choose another \
-                     --crawl-id",
+                     --concurrency, logs, metrics and files are per worker), --force to \
+                     replace the settings that do not change what it crawls (politeness, \
+                     concurrency, timeouts), or choose another --crawl-id",
                     diff.join("; ")
                 ));
             }
@@ -261,6 +266,44 @@ pub(crate) fn start(a: &CrawlArgs) -> ExitCode {
         return code;
     }
     seeds_outcome(url, id)
+}
+
+/// `crawl --redis --force` with settings that differ (`diff`) from the
+/// stored ones: stores `toml` in their place when none of them changes
+/// what the crawl fetches (those of [`MEANING`](solo_crawl::settings::MEANING):
+/// its queue and seen set were made by them), and says that the workers
+/// running now keep the old ones until restarted.
+fn force_settings(url: &str, id: &str, diff: &[String], toml: &str) -> Result<(), String> {
+    let meaning: Vec<&str> = diff
+        .iter()
+        .filter(|d| {
+            let name = d.split_once(':').map_or(d.as_str(), |(n, _)| n);
+            solo_crawl::settings::MEANING.contains(&name)
+        })
+        .map(String::as_str)
+        .collect();
+    if !meaning.is_empty() {
+        return Err(format!(
+            "crawl {id:?}: --force replaces only the settings that do not change what the \
+             crawl fetches (--per-host, --delay, --concurrency, timeouts, retries, ...), and \
+             these do ({}): its queue and seen set were made by the stored ones; choose \
+             another --crawl-id for a crawl with them",
+            meaning.join("; ")
+        ));
+    }
+    solo_crawl::replace_settings(url, id, toml)?;
+    tell!(
+        "solo-crawl: crawl {id:?}: stored settings replaced ({}) (--force)",
+        diff.join("; ")
+    );
+    let live = solo_crawl::crawl_status(url, id).map_or(0, |st| st.workers.len());
+    if live > 0 {
+        tell!(
+            "solo-crawl: {live} worker(s) of crawl {id:?} running now keep the old settings \
+             until restarted: stop them (Ctrl-C, SIGTERM) and start them again"
+        );
+    }
+    Ok(())
 }
 
 /// The seeder's exit code for a crawl that ended well for its workers:
@@ -395,7 +438,7 @@ fn run_workers(url: &str, id: &str, own: &Own, n: Option<u64>, link: &Link) -> E
             Some(p) => cmd.env("SOLO_CRAWL_PROXY", p),
             None => cmd.env_remove("SOLO_CRAWL_PROXY"),
         };
-        if let Err(e) = link.start_child(cmd) {
+        if let Err(e) = link.start_child(i, cmd) {
             tell!("solo-crawl: cannot start worker {i}: {e}");
         }
     }

@@ -186,6 +186,8 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             _ => None,
         };
         let remote = link.as_ref().map(|_| Rc::new(Remote::default()));
+        // One name for this worker's steps and its robots.txt claims.
+        let worker = redis_frontier::worker_name();
         let robots_share = match &config.frontier {
             FrontierBackend::Redis(r) if config.obey_robots => {
                 let url = r.url.clone();
@@ -197,6 +199,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 Some(RobotsShare::new(
                     link,
                     crate::redis_link::prefix(&r.crawl_id),
+                    worker.clone(),
                     patience,
                     config.robots_max_age,
                 ))
@@ -347,7 +350,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             solo::spawn(remote.clone().drive(
                 link,
                 crate::redis_link::prefix(&r.crawl_id),
-                redis_frontier::worker_name(),
+                worker,
                 params,
                 Box::new(move |key: &str, state: Option<&str>| {
                     // Another worker's; one that does not decode (another
@@ -452,7 +455,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 if !stop.is_stopped() {
                     tracing::info!(seconds = d.as_secs_f64(), "max_time reached: stopping");
                     why.set(Some("max_time"));
-                    stop.stop();
+                    stop.stop_at_limit("max_time");
                 }
             })
             .cancel_on_drop()
@@ -624,6 +627,11 @@ async fn watch_signals(
     ) else {
         return;
     };
+    // Whether a signal stopped the crawl: only a second signal hurries
+    // it. A crawl stopped otherwise (its --max-time, a stop passed on by
+    // a parent worker that got the same SIGTERM from systemd) takes a
+    // signal as the first one: it goes on finishing its requests.
+    let mut signalled = false;
     loop {
         // Ctrl-C, or SIGTERM (what supervisors, `docker stop` and `kill`
         // send): a graceful stop, a second one at once; SIGUSR1: the stats.
@@ -646,8 +654,9 @@ async fn watch_signals(
             .await
         };
         match stop_by {
-            Some(_) if stop.is_stopped() => stop.hurry(),
+            Some(_) if signalled => stop.hurry(),
             Some(by) => {
+                signalled = true;
                 crate::logs::message(format_args!(
                     "{by}: finishing the requests in flight ({by} again to quit at once)\n"
                 ));

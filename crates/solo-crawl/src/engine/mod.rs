@@ -78,6 +78,8 @@ pub struct StopHandle(Rc<StopInner>);
 #[derive(Default)]
 struct StopInner {
     stopped: Cell<bool>,
+    /// The limit (`max_time`, `max_items`) that stopped the crawl.
+    limit: Cell<Option<&'static str>>,
     event: Event,
     /// Set by a second Ctrl-C: the user wants out at once.
     hurried: Event,
@@ -93,6 +95,30 @@ impl StopHandle {
     /// Whether [`stop`](StopHandle::stop) was called.
     pub fn is_stopped(&self) -> bool {
         self.0.stopped.get()
+    }
+
+    /// Stops the crawl for one of its own limits (`max_time`,
+    /// `max_items`), unless something stopped it first.
+    pub(crate) fn stop_at_limit(&self, limit: &'static str) {
+        if !self.is_stopped() {
+            self.0.limit.set(Some(limit));
+            self.stop();
+        }
+    }
+
+    /// The limit of the crawl's own (`"max_time"`, `"max_items"`) that
+    /// stopped it; `None` when it runs, or was stopped from outside (by
+    /// [`stop`](StopHandle::stop), Ctrl-C, SIGTERM). A program that runs
+    /// several crawls with the same limits passes on the stops from
+    /// outside alone: each crawl keeps its limits itself.
+    ///
+    /// ```
+    /// let stop = solo_crawl::StopHandle::default();
+    /// stop.stop();
+    /// assert_eq!(stop.limit(), None);
+    /// ```
+    pub fn limit(&self) -> Option<&'static str> {
+        self.0.limit.get()
     }
 
     /// Says the user wants out at once (a second Ctrl-C does this when

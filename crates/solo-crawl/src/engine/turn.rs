@@ -24,7 +24,7 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             if !interrupted && !stop.is_stopped() && self.items_spent() {
                 tracing::info!("max_items reached: stopping");
                 self.stopped_by.set(Some("max_items"));
-                stop.stop();
+                stop.stop_at_limit("max_items");
             }
             if !interrupted && (stop.is_stopped() || self.writer.failed() || self.damaged.is_some())
             {

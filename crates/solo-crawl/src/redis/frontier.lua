@@ -60,6 +60,13 @@
 --                        identity, ["jar", domain, path, name] as JSON;
 --                        STATE: JSON, "" once deleted), set by worker W;
 --                        one field per cookie ever set, not per change
+--   P..robots      HASH  HOST -> "STATUS SECS\nBODY": its robots.txt, stored
+--                        by the worker that fetched it (redis_link.rs)
+--   P..robots-claim:HOST  STRING  W: worker W fetches HOST's robots.txt
+--                        (expires after the fetch timeout + 5 s)
+--   P..robots-claims:W  SET  the HOSTs worker W claims: the step that
+--                        takes W for dead drops those claims with its
+--                        leases (the others fetch them at once)
 --   P..cookieseq   ZSET  cookie key -> the sequence number of its last
 --                        change (from stats cookie_seq): a worker asks
 --                        for the changes after its cursor
@@ -532,9 +539,20 @@ end
 -- A worker that found the crawl before but is not in WORKERS now was
 -- taken for dead (silent longer than the lease time): its leases went
 -- back to the queues, and it must not start those it still holds.
+-- the robots.txt claims of worker w (it is taken for dead): another
+-- worker may fetch those robots.txt at once, not after the claim's time
+local function drop_robots_claims(w)
+  local mine = P .. 'robots-claims:' .. w
+  for _, h in ipairs(redis.call('SMEMBERS', mine)) do
+    local claim = P .. 'robots-claim:' .. h
+    if redis.call('GET', claim) == w then redis.call('DEL', claim) end
+  end
+  redis.call('DEL', mine)
+end
 local reclaimed = false
 if bye then
   requeue_all(W, nil)
+  drop_robots_claims(W)
   redis.call('ZREM', WORKERS, W)
   redis.call('DEL', leases(W))
   redis.call('HDEL', P .. 'gen', W)
@@ -544,6 +562,7 @@ end
 local gen = bye and 0 or redis.call('HINCRBY', P .. 'gen', W, 1)
 for _, w in ipairs(redis.call('ZRANGEBYSCORE', WORKERS, '-inf', now, 'LIMIT', 0, 16)) do
   requeue_all(w, nil)
+  drop_robots_claims(w)
   redis.call('ZREM', WORKERS, w)
   redis.call('DEL', leases(w))
   redis.call('HINCRBY', STATS, 'reclaimed_workers', 1)

@@ -325,12 +325,12 @@ impl Site {
         delay: Duration,
         outage: Option<(usize, usize)>,
     ) -> Site {
-        Site::start_shaped(hosts, pages, delay, outage, None, false)
+        Site::start_shaped(hosts, pages, delay, outage, None, false, None)
     }
 
     /// Every host's robots.txt answers 503 (a server error, every time).
     pub fn start_robots_down(hosts: usize, pages: usize, delay: Duration) -> Site {
-        Site::start_shaped(hosts, pages, delay, None, None, true)
+        Site::start_shaped(hosts, pages, delay, None, None, true, None)
     }
 
     /// With the first host's robots.txt asking for `Crawl-delay:
@@ -341,7 +341,17 @@ impl Site {
         delay: Duration,
         crawl_delay: &'static str,
     ) -> Site {
-        Site::start_shaped(hosts, pages, delay, None, Some(crawl_delay), false)
+        Site::start_shaped(hosts, pages, delay, None, Some(crawl_delay), false, None)
+    }
+
+    /// Every host's robots.txt (a 404) answers after `robots_delay`.
+    pub fn start_robots_slow(
+        hosts: usize,
+        pages: usize,
+        delay: Duration,
+        robots_delay: Duration,
+    ) -> Site {
+        Site::start_shaped(hosts, pages, delay, None, None, false, Some(robots_delay))
     }
 
     fn start_shaped(
@@ -351,6 +361,7 @@ impl Site {
         outage: Option<(usize, usize)>,
         crawl_delay: Option<&'static str>,
         robots_down: bool,
+        robots_delay: Option<Duration>,
     ) -> Site {
         let listeners: Vec<TcpListener> = (0..hosts)
             .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
@@ -373,6 +384,7 @@ impl Site {
                 outage,
                 crawl_delay: if h == 0 { crawl_delay } else { None },
                 robots_down,
+                robots_delay,
             };
             thread::spawn(move || {
                 for conn in l.incoming() {
@@ -476,6 +488,8 @@ struct Shape {
     crawl_delay: Option<&'static str>,
     /// robots.txt answers 503.
     robots_down: bool,
+    /// robots.txt answers after this (none: after `delay`).
+    robots_delay: Option<Duration>,
 }
 
 fn serve(conn: TcpStream, shape: Shape, c: &Counters) {
@@ -486,6 +500,7 @@ fn serve(conn: TcpStream, shape: Shape, c: &Counters) {
         outage,
         crawl_delay,
         robots_down,
+        robots_delay,
     } = shape;
     let mut w = match conn.try_clone() {
         Ok(w) => w,
@@ -513,7 +528,7 @@ fn serve(conn: TcpStream, shape: Shape, c: &Counters) {
             // request shows.
             let n = c.any_now.fetch_add(1, Ordering::SeqCst) + 1;
             c.any_max.fetch_max(n, Ordering::SeqCst);
-            thread::sleep(delay);
+            thread::sleep(robots_delay.unwrap_or(delay));
             c.any_now.fetch_sub(1, Ordering::SeqCst);
             if robots_down {
                 let resp = "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\ndown";

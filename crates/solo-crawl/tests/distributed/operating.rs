@@ -274,3 +274,42 @@ fn a_worker_sets_its_own_concurrency() {
     assert!(after.len() >= 10, "{after:?}");
     assert!(after.iter().all(|&n| n == 1), "{after:?}");
 }
+
+/// A stored crawl made gentler (as after a complaint from the site's
+/// owner): `crawl --redis --force` with a lower --per-host and a --delay
+/// replaces the stored settings and goes on with the crawl's queue, no
+/// page fetched twice; a change of what it crawls is still refused.
+/// Before, `--force` needed `--state` (exit 2) and the only way on was a
+/// new --crawl-id, fetching every page again.
+#[test]
+fn force_replaces_the_politeness_of_a_stored_crawl() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(2, 60, Duration::from_millis(100));
+    let redis = Redis::start();
+    let dir = TempDir::new("gentler");
+    let (a, b) = (dir.path("a.jsonl"), dir.path("b.jsonl"));
+    let first = ["--per-host=2", "--max-time=1s"];
+    let (code, err) = wait(spawn(&shared(&site, &redis, "gentler", &a, &first)), LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    let gentler = ["--per-host=1", "--delay=20"];
+    let (code, err) = wait(
+        spawn(&shared(&site, &redis, "gentler", &b, &gentler)),
+        LIMIT,
+    );
+    assert_eq!(code, Some(1), "refused without --force: {err}");
+    let deeper = ["--per-host=1", "--depth=3", "--force"];
+    let (code, err) = wait(spawn(&shared(&site, &redis, "gentler", &b, &deeper)), LIMIT);
+    assert_eq!(code, Some(1), "what it crawls cannot change: {err}");
+    assert!(err.contains("depth"), "{err}");
+    let forced = ["--per-host=1", "--delay=20", "--force"];
+    let (code, err) = wait(spawn(&shared(&site, &redis, "gentler", &b, &forced)), LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("stored settings replaced"), "{err}");
+    let stored = redis.cmd(&["GET", "solo:{gentler}:settings"]);
+    assert!(stored.contains("per-host = 1"), "{stored}");
+    let (before, after) = (harness::lines(&a), harness::lines(&b));
+    assert!(before > 0 && after > 0, "{before} then {after}");
+    assert_eq!(before + after, 120, "each page once");
+}

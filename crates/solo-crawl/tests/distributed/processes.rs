@@ -243,3 +243,178 @@ fn workers_stop_when_their_parent_is_killed() {
         assert!(!text.contains(&format!(":{pid}:")), "{pid} left: {text}");
     }
 }
+
+/// `--max-time` with `--workers 3`: each worker stops on its own limit,
+/// and the command exits 0 as one process does. Before, the parent
+/// passed its own limit's stop on as a Ctrl-C: the children said
+/// "Ctrl-C" nobody pressed, those already stopping took it as a second
+/// one ("exiting now"), and the command exited 1.
+#[test]
+fn max_time_with_workers_exits_0_and_plays_no_ctrl_c() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(3, 1000, Duration::from_millis(50));
+    let redis = Redis::start();
+    let dir = TempDir::new("maxtime");
+    for id in ["maxtime1", "maxtime2"] {
+        let out = dir.path(&format!("{id}.jsonl"));
+        let flags = ["--workers=3", "--per-host=4", "--max-time=1s"];
+        let (code, err) = wait(
+            super::harness::spawn(&shared(&site, &redis, id, &out, &flags)),
+            LIMIT,
+        );
+        assert_eq!(code, Some(0), "{err}");
+        assert!(!err.contains("Ctrl-C"), "{err}");
+        assert!(!err.contains("exiting now"), "{err}");
+    }
+}
+
+/// One SIGTERM to every process at once, as systemd's default
+/// `KillMode=control-group` sends on `systemctl stop`: each worker stops
+/// gracefully and gives its leases back. Before, each child took the
+/// SIGTERM its parent passed on as a second one and quit at once,
+/// leaving its leases out for --lease-timeout.
+#[test]
+fn one_sigterm_to_every_process_stops_them_all_gracefully() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(3, 1000, Duration::from_millis(200));
+    let redis = Redis::start();
+    let dir = TempDir::new("cgroup");
+    let (parent, kids) = three_workers_crawling(&site, &redis, &dir, "cgroup");
+    let mut all: Vec<String> = vec!["-TERM".into(), parent.id().to_string()];
+    all.extend(kids.pids.iter().map(u32::to_string));
+    assert!(Command::new("kill")
+        .args(&all)
+        .status()
+        .expect("kill")
+        .success());
+    let (code, _) = wait(parent, Duration::from_secs(60));
+    let left = kids.wait_exit(Duration::from_secs(30));
+    let err = std::fs::read_to_string(dir.path("stderr.txt")).unwrap_or_default();
+    assert_eq!(code, Some(130), "{err}");
+    assert!(left.is_empty(), "workers still running: {left:?}; {err}");
+    assert!(!err.contains("exiting now"), "{err}");
+    let status = run(&["status", "--redis", &redis.url(), "--crawl-id", "cgroup"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.contains("in flight    0\n"),
+        "leases given back: {text}"
+    );
+}
+
+/// A child worker killed (as the out-of-memory killer does): the command
+/// exits 1 and says which worker died, and how. Before, it said nothing.
+#[test]
+fn a_child_worker_that_dies_is_named() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(3, 100, Duration::from_millis(50));
+    let redis = Redis::start();
+    let dir = TempDir::new("dies");
+    let out = dir.path("pages.jsonl");
+    let flags = ["--workers=3", "--per-host=2", "--lease-timeout=2"];
+    let err = std::fs::File::create(dir.path("stderr.txt")).expect("stderr file");
+    let parent = Command::new(BIN)
+        .args(shared(&site, &redis, "dies", &out, &flags))
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .expect("the binary runs");
+    let kids = Workers {
+        pids: children_of(parent.id(), 2),
+        id: "dies",
+    };
+    kill("-KILL", kids.pids[0]);
+    let (code, _) = wait(parent, LIMIT);
+    let err = std::fs::read_to_string(dir.path("stderr.txt")).unwrap_or_default();
+    assert_eq!(code, Some(1), "{err}");
+    let said = format!("(pid {}) was killed by SIGKILL (signal 9)", kids.pids[0]);
+    let line = err.lines().find(|l| l.contains(&said));
+    assert!(
+        line.is_some_and(|l| l.starts_with("solo-crawl: worker ")),
+        "{err}"
+    );
+    assert_eq!(err.matches("was killed by").count(), 1, "{err}");
+}
+
+/// The merge of CSV outputs that docs/distributed.md and the README
+/// give, run on the files of `--workers 3`: one header row, then each
+/// page once. Before, the docs said "concatenate them", which put a
+/// header row of each worker in the middle of the merged file.
+#[test]
+fn the_documented_csv_merge_keeps_one_header_row() {
+    if !redis_available() {
+        return;
+    }
+    let doc = include_str!("../../../../docs/distributed.md");
+    let readme = include_str!("../../../../README.md");
+    let start = doc
+        .find("{ head -n 1 pages.0.csv")
+        .expect("a CSV merge in the docs");
+    let len = doc[start..].find("> pages.csv").expect("its output") + "> pages.csv".len();
+    let merge = &doc[start..start + len];
+    assert!(readme.contains(merge), "the README gives another: {merge}");
+    let site = Site::start(2, 20, Duration::from_millis(5));
+    let redis = Redis::start();
+    let dir = TempDir::new("csvmerge");
+    let args = shared(
+        &site,
+        &redis,
+        "csvmerge",
+        &dir.path("pages.csv"),
+        &["--workers=3"],
+    );
+    let (code, err) = wait(super::harness::spawn(&args), LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    let ran = Command::new("sh")
+        .args(["-c", merge])
+        .current_dir(&dir.0)
+        .status()
+        .expect("sh runs");
+    assert!(ran.success(), "{merge}");
+    let merged = std::fs::read_to_string(dir.path("pages.csv")).expect("merged");
+    let mut rows = merged.lines();
+    let header = rows.next().expect("a header row");
+    assert!(header.starts_with("url,"), "{header}");
+    let rows: Vec<&str> = rows.collect();
+    assert!(
+        !rows.contains(&header),
+        "a header row in the middle: {merged}"
+    );
+    assert_eq!(rows.len(), site.all().len(), "{merged}");
+}
+
+/// A child worker killed while the others crawl on: the first process
+/// names it at once, not when its own crawl is over (hours later, in a
+/// long crawl).
+#[test]
+fn a_dying_child_worker_is_named_at_once() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(3, 1000, Duration::from_millis(200));
+    let redis = Redis::start();
+    let dir = TempDir::new("diesnow");
+    let (mut parent, kids) = three_workers_crawling(&site, &redis, &dir, "diesnow");
+    kill("-KILL", kids.pids[1]);
+    let said = format!("(pid {}) was killed by SIGKILL", kids.pids[1]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let err = loop {
+        let err = std::fs::read_to_string(dir.path("stderr.txt")).unwrap_or_default();
+        if err.contains(&said) || Instant::now() > deadline {
+            break err;
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let running = parent.try_wait().expect("the parent").is_none();
+    kill("-TERM", parent.id());
+    let (code, _) = wait(parent, Duration::from_secs(60));
+    assert!(err.contains(&said), "{err}");
+    assert!(running, "said before the crawl ended");
+    assert_eq!(code, Some(130));
+    assert!(kids.wait_exit(Duration::from_secs(30)).is_empty());
+}

@@ -222,3 +222,43 @@ fn a_redis_rolled_back_to_a_snapshot_loses_no_page() {
     assert_all_pages(&site, &outs);
     assert!(said > 0, "no worker said Redis went back");
 }
+
+/// A worker killed while it fetched a host's robots.txt: once it is
+/// taken for dead (--lease-timeout), its claim on that robots.txt goes
+/// with its leases and another worker fetches it at once. Before, the
+/// claim was waited out (the fetch timeout + 5 s: 25 s here) and the
+/// host stalled for every worker.
+#[test]
+fn a_dead_workers_robots_txt_claim_goes_with_its_leases() {
+    if !redis_available() {
+        return;
+    }
+    // robots.txt answers in 4 s, pages in 20 ms.
+    let site = Site::start_robots_slow(1, 40, Duration::from_millis(20), Duration::from_secs(4));
+    let redis = Redis::start();
+    let dir = TempDir::new("rclaim");
+    let (a, b) = (dir.path("a.jsonl"), dir.path("b.jsonl"));
+    let flags = ["--per-host=1", "--lease-timeout=2"];
+    let mut first = spawn(&shared(&site, &redis, "rclaim", &a, &flags));
+    await_crawl(&redis, "rclaim");
+    let deadline = std::time::Instant::now() + LIMIT;
+    while redis.keys("solo:{rclaim}:robots-claim:*").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "robots.txt never claimed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = spawn(&worker(&redis, "rclaim", &b));
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = first.kill();
+    let _ = first.wait();
+    let killed = std::time::Instant::now();
+    let (code, err) = wait(second, LIMIT);
+    let took = killed.elapsed();
+    assert_eq!(code, Some(0), "{err}");
+    // The lease time, robots.txt's 4 s and the pages: well below the
+    // claim's 25 s.
+    assert!(took < Duration::from_secs(15), "took {took:?}: {err}");
+    assert_all_pages(&site, &[a, b]);
+}
