@@ -419,7 +419,9 @@ pub struct Observability {
     /// scraper gets them (Ctrl-C ends the wait).
     #[arg(long, default_value_t = 0, value_name = "S", value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub metrics_linger: u64,
-    /// Write the final statistics here as JSON (the summary's counters).
+    /// Write the final statistics here as JSON (the summary's counters),
+    /// at the end: written beside FILE, then renamed over it, so that a
+    /// run killed before its end leaves the previous FILE as it was.
     /// With --redis, a worker's own (the pages it crawled); with
     /// --workers N, worker i writes FILE with i before its extension
     /// (stats.json: stats.0.json, stats.1.json, ...).
