@@ -401,7 +401,10 @@ pub struct Observability {
     #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
     pub log_format: LogFormat,
     /// Append the log here instead of stderr (logs never go to the
-    /// record output). On a terminal, the progress line is cleared before
+    /// record output). The program's own messages (a start URL that
+    /// failed, a fatal error) and the final summary still go to stderr,
+    /// and to this file too, as log lines (whatever --log-level says).
+    /// On a terminal, the progress line is cleared before
     /// each log line on stderr and drawn again after it. With --redis
     /// --workers N, worker i appends to FILE with i before its extension
     /// (crawl.log: crawl.0.log, crawl.1.log, ...).
