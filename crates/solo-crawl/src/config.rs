@@ -310,8 +310,9 @@ pub struct Config {
     /// older than this (entries without one are taken); see also
     /// [`Spider::sitemap_filter`](crate::Spider::sitemap_filter).
     pub sitemap_newer_than: Option<Duration>,
-    /// Stop gracefully on Ctrl-C or SIGTERM (in-flight requests
-    /// finish); a second one [hurries](crate::StopHandle::hurry) the
+    /// Stop gracefully on Ctrl-C, SIGTERM or SIGHUP (in-flight requests
+    /// finish; a SIGHUP ignored at the start, as under `nohup`, stays
+    /// ignored); a second one [hurries](crate::StopHandle::hurry) the
     /// crawl: [`Crawler::run`](crate::Crawler::run) returns at once,
     /// leaving the requests in flight (with `state_dir`, fetched on
     /// resume), its outputs flushed. The process is not exited: the

@@ -5,13 +5,16 @@
 //! subscriber the binary installs ([`init`]), the writer that clears
 //! the progress line before a log line on stderr and redraws it after,
 //! and the user-facing messages on stderr ([`message`]), which a stderr
-//! that is gone (a closed pipe) never turns into a panic.
+//! that is gone (a closed pipe) never turns into a panic; with a log
+//! file, the same messages are also written to it as log lines in its
+//! format, so the file alone tells how the crawl went.
 //! Must not: emit events itself (the engine, the frontier and solo-http
 //! do), or write anywhere near the record output.
 
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use tracing_subscriber::fmt::MakeWriter;
@@ -66,9 +69,10 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line (for log shippers): `timestamp`, `level`,
     /// `target`, `fields` (with `message`), and `span` (the request's
-    /// `url`, `host`, `depth`, `attempt`). On stderr the program's own
-    /// messages and the final summary are such lines too (`WARN` and
-    /// `INFO`, the text in `fields.message`).
+    /// `url`, `host`, `depth`, `attempt`). The program's own messages
+    /// and the final summary are such lines too (`WARN` and `INFO`, the
+    /// text in `fields.message`): on stderr, or with a log file in the
+    /// file (stderr then has them as text).
     Json,
 }
 
@@ -76,6 +80,10 @@ pub enum LogFormat {
 /// [`message`]s are written as JSON lines too, so that stderr stays one
 /// JSON object per line for a log shipper.
 static JSON_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The log file (`--log-file`) and its format, once [`init`] opened it:
+/// [`message`]s are written there too.
+static LOG_FILE: Mutex<Option<(Arc<File>, LogFormat)>> = Mutex::new(None);
 
 /// The progress line on show, if any: log lines on stderr clear it first.
 static PROGRESS: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
@@ -110,16 +118,31 @@ impl Write for Stderr {
 /// progress line around it as log lines do. A stderr that is gone (its
 /// reader exited: `solo-crawl ... 2>&1 | head`) is no error: the message
 /// is dropped and the program goes on (`eprint!` would panic there).
+/// Once [`init`] opened a log file, the message is also appended to it
+/// as a log line in its format (whatever the level: these messages are
+/// always shown), so that a crawl whose stderr nobody reads (systemd,
+/// nohup, cron) leaves its failures and its summary in the file.
 ///
 /// ```
 /// solo_crawl::logs::message(format_args!("solo-crawl: {} pages\n", 3));
 /// ```
 pub fn message(text: std::fmt::Arguments<'_>) {
-    let mut text = text.to_string();
+    let text = text.to_string();
     if JSON_STDERR.load(std::sync::atomic::Ordering::Relaxed) {
-        text = json_line(&text);
+        let _ = Stderr.write_all(json_line(&text).as_bytes());
+    } else {
+        let _ = Stderr.write_all(text.as_bytes());
     }
-    let _ = Stderr.write_all(text.as_bytes());
+    let file = LOG_FILE.lock().ok().and_then(|f| f.clone());
+    if let Some((file, format)) = file {
+        let line = match format {
+            LogFormat::Json => json_line(&text),
+            LogFormat::Text => text_lines(&text),
+        };
+        // A log file that cannot be written loses the message, as the
+        // subscriber loses events: the message is on stderr still.
+        let _ = (&*file).write_all(line.as_bytes());
+    }
 }
 
 /// Says from now on how [`message`]s are written: as JSON lines when the
@@ -138,23 +161,39 @@ pub fn messages_as(format: LogFormat, file: Option<&Path>) {
     JSON_STDERR.store(json, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// A message as a JSON log line, shaped as the subscriber's: the
-/// program's notices (`solo-crawl: ...`) at `WARN`, the rest (the
-/// summary) at `INFO`, the text whole in `fields.message`.
+/// The level a message is logged at: the program's notices
+/// (`solo-crawl: ...`) at `WARN`, the rest (the summary) at `INFO`.
+fn level_of(text: &str) -> &'static str {
+    match text.starts_with("solo-crawl:") {
+        true => "WARN",
+        false => "INFO",
+    }
+}
+
+/// A message as a JSON log line, shaped as the subscriber's: at
+/// [`level_of`], the text whole in `fields.message`.
 fn json_line(text: &str) -> String {
     let text = text.trim_end_matches('\n');
-    let level = if text.starts_with("solo-crawl:") {
-        "WARN"
-    } else {
-        "INFO"
-    };
     let line = serde_json::json!({
         "timestamp": crate::warc::rfc3339_now(),
-        "level": level,
+        "level": level_of(text),
         "fields": { "message": text },
         "target": "solo_crawl",
     });
     format!("{line}\n")
+}
+
+/// A message as text log lines, shaped as the subscriber's (`TIME LEVEL
+/// solo_crawl: text`): one for each of its lines (the summary's), so
+/// that every line of the file starts as a log line does.
+fn text_lines(text: &str) -> String {
+    let text = text.trim_end_matches('\n');
+    let head = format!(
+        "{} {:>5} solo_crawl: ",
+        crate::warc::rfc3339_now(),
+        level_of(text)
+    );
+    text.lines().map(|l| format!("{head}{l}\n")).collect()
 }
 
 struct MakeStderr;
@@ -202,11 +241,20 @@ pub fn init(level: LogLevel, format: LogFormat, file: Option<&Path>) -> Result<(
                 .append(true)
                 .open(path)
                 .map_err(|e| format!("--log-file {}: {e}", path.display()))?;
-            let builder = builder.with_writer(Mutex::new(f)).with_ansi(false);
-            match format {
+            // Each event, and each message, in one write to the file
+            // opened to append: lines never interleave.
+            let f = Arc::new(f);
+            let builder = builder.with_writer(f.clone()).with_ansi(false);
+            let done = match format {
                 LogFormat::Text => builder.try_init(),
                 LogFormat::Json => builder.json().with_span_list(false).try_init(),
+            };
+            if done.is_ok() {
+                if let Ok(mut file) = LOG_FILE.lock() {
+                    *file = Some((f, format));
+                }
             }
+            done
         }
         None => {
             let ansi = io::IsTerminal::is_terminal(&io::stderr());

@@ -966,11 +966,7 @@ fn crawl(a: &CrawlArgs, link: Option<&worker_processes::Link>) -> ExitCode {
     };
     // A stats file that cannot be written fails now, not after the crawl.
     if let Some(path) = &s.stats_file {
-        let opened = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path);
-        if let Err(e) = opened {
+        if let Err(e) = stats_file_ready(path) {
             tell!("solo-crawl: --stats-file {}: {e}", path.display());
             return ExitCode::from(2);
         }
@@ -986,7 +982,7 @@ fn crawl(a: &CrawlArgs, link: Option<&worker_processes::Link>) -> ExitCode {
     // The files first: a stderr that is gone must not lose them.
     let stats_written = s.stats_file.as_ref().map(|path| {
         let json = serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n";
-        std::fs::write(path, json).map_err(|e| format!("--stats-file {}: {e}", path.display()))
+        write_stats_file(path, &json).map_err(|e| format!("--stats-file {}: {e}", path.display()))
     });
     solo_crawl::logs::message(format_args!("{summary}"));
     if let Some(Err(e)) = stats_written {
@@ -1029,6 +1025,50 @@ fn crawl(a: &CrawlArgs, link: Option<&worker_processes::Link>) -> ExitCode {
     )
 }
 
+/// The `--stats-file` is not a regular file to replace (`/dev/stdout`, a
+/// FIFO): it is written to as it is.
+fn stats_file_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file())
+}
+
+/// Where the `--stats-file` is written before it is renamed into place:
+/// beside it (one file system), named after it and this process.
+fn stats_file_temp(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// Checks at the start that the `--stats-file` can be written at the
+/// end (the file itself, if it is there, and a file beside it), leaving
+/// what it holds as it is: a run killed before its end leaves the last
+/// good statistics, not an empty file.
+fn stats_file_ready(path: &Path) -> std::io::Result<()> {
+    if path.exists() {
+        std::fs::OpenOptions::new().append(true).open(path)?;
+    }
+    if !stats_file_special(path) {
+        let temp = stats_file_temp(path);
+        std::fs::File::create_new(&temp)?;
+        std::fs::remove_file(&temp)?;
+    }
+    Ok(())
+}
+
+/// Writes the `--stats-file`: a regular file is replaced whole (written
+/// beside it, then renamed over it), so that a reader, or a kill, never
+/// sees it half written.
+fn write_stats_file(path: &Path, json: &str) -> std::io::Result<()> {
+    if stats_file_special(path) {
+        return std::fs::write(path, json);
+    }
+    let temp = stats_file_temp(path);
+    let written = std::fs::write(&temp, json).and_then(|()| std::fs::rename(&temp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}
+
 /// Runs a crawl to its end; a second Ctrl-C (the library then calls
 /// [`StopHandle::hurry`](solo_crawl::StopHandle::hurry)) exits with
 /// status 130 at once: the program decides that, not the library. With a
@@ -1049,7 +1089,7 @@ fn run_crawl(
             if let Some(l) = &children {
                 l.pass_on(2);
             }
-            tell!("second Ctrl-C or SIGTERM: exiting now");
+            tell!("second Ctrl-C, SIGTERM or SIGHUP: exiting now");
             std::process::exit(130);
         });
         let summary = crawler.run().await;

@@ -14,8 +14,11 @@
 //! [`OutputConfig::max_field_chars`]; CSV cells are made safe to open in a
 //! spreadsheet unless [`OutputConfig::csv_raw`] (see [`csv_safe`]). Writing is
 //! synchronous and buffered: the engine calls it from the writer thread,
-//! never from the loop. Must not: know about the crawl's state or the
-//! loop, or cut a file.
+//! never from the loop. A write to a regular file that fails part-way (a
+//! full disk) cuts the file back to the end of the last whole record
+//! this run wrote before the error is returned, as the WARC writer does,
+//! so no torn record is left in it. Must not: know about the crawl's
+//! state or the loop, or cut a file further back than that.
 
 use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
@@ -300,29 +303,75 @@ impl Default for OutputConfig {
     }
 }
 
+/// Bytes of whole records held for a file before they are written.
+const FILE_BUF: usize = 64 * 1024;
+
 enum Sink {
     Discard,
     Stdout(BufWriter<io::Stdout>),
-    File {
-        w: BufWriter<File>,
-        /// A regular file: its canonical path and length (what is on disk
-        /// plus what is buffered).
-        regular: Option<(PathBuf, u64)>,
-    },
+    File(FileSink),
     Buffer(SharedBuf),
 }
 
+/// An output file: whole records are held in `pending` and handed to the
+/// OS in one `write` as far as it takes them (see [`FileSink::flush`]).
+struct FileSink {
+    file: File,
+    /// Whole records not written yet (every `write` to the sink is one:
+    /// a record, a CSV header, the newline that starts a line).
+    pending: Vec<u8>,
+    /// A regular file: its canonical path and length (what is on disk
+    /// plus what is pending).
+    regular: Option<(PathBuf, u64)>,
+}
+
+impl FileSink {
+    /// Writes the pending records. A write that fails part-way (a full
+    /// disk, `ulimit -f`) leaves no torn record in a regular file: it is
+    /// cut back to the end of the last record written whole before the
+    /// error is returned (a pipe or a device cannot be cut).
+    fn flush(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let r = (&self.file).write_all(&self.pending);
+        let held = self.pending.len() as u64;
+        self.pending.clear();
+        if self.pending.capacity() > 16 * FILE_BUF {
+            self.pending = Vec::with_capacity(FILE_BUF);
+        }
+        let Err(e) = r else { return Ok(()) };
+        let Some((_, len)) = &mut self.regular else {
+            return Err(e);
+        };
+        *len -= held;
+        match self.file.set_len(*len) {
+            Ok(()) => Err(e),
+            Err(c) => Err(io::Error::new(
+                e.kind(),
+                format!(
+                    "{e}; cutting its last record off failed too ({c}): delete the file's torn end"
+                ),
+            )),
+        }
+    }
+}
+
 impl Write for Sink {
+    /// One whole record (see [`FileSink::pending`]).
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Sink::Discard => Ok(buf.len()),
             Sink::Stdout(w) => w.write(buf),
-            Sink::File { w, regular } => {
-                let n = w.write(buf)?;
-                if let Some((_, len)) = regular {
-                    *len += n as u64;
+            Sink::File(f) => {
+                f.pending.extend_from_slice(buf);
+                if let Some((_, len)) = &mut f.regular {
+                    *len += buf.len() as u64;
                 }
-                Ok(n)
+                if f.pending.len() >= FILE_BUF {
+                    f.flush()?;
+                }
+                Ok(buf.len())
             }
             Sink::Buffer(b) => {
                 b.lock()
@@ -335,9 +384,16 @@ impl Write for Sink {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Sink::Stdout(w) => w.flush(),
-            Sink::File { w, .. } => w.flush(),
+            Sink::File(f) => f.flush(),
             _ => Ok(()),
         }
+    }
+}
+
+impl Drop for FileSink {
+    /// What was not flushed is written (as a `BufWriter` would), whole.
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }
 
@@ -376,10 +432,11 @@ impl Stream {
                     }
                     newline = last[0] != b'\n';
                 }
-                Sink::File {
-                    w: BufWriter::with_capacity(64 * 1024, f),
+                Sink::File(FileSink {
+                    file: f,
+                    pending: Vec::with_capacity(FILE_BUF),
                     regular,
-                }
+                })
             }
             Target::Buffer(b) => {
                 had_data = !b.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
@@ -738,12 +795,13 @@ impl RecordWriter {
     pub(crate) fn sync(&mut self) -> io::Result<()> {
         self.flush()?;
         for s in self.streams() {
-            if let Sink::File {
-                w,
+            if let Sink::File(FileSink {
+                file,
                 regular: Some(_),
-            } = &s.sink
+                ..
+            }) = &s.sink
             {
-                w.get_ref().sync_data()?;
+                file.sync_data()?;
             }
         }
         Ok(())
@@ -753,14 +811,15 @@ impl RecordWriter {
     pub(crate) fn files(&self) -> Vec<OutputFile<'_>> {
         self.streams()
             .filter_map(|s| match &s.sink {
-                Sink::File {
-                    w,
+                Sink::File(FileSink {
+                    file,
                     regular: Some((path, len)),
-                } => Some(OutputFile {
+                    ..
+                }) => Some(OutputFile {
                     stream: s.name,
                     path,
                     len: *len,
-                    file: w.get_ref(),
+                    file,
                 }),
                 _ => None,
             })

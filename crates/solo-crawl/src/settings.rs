@@ -402,7 +402,10 @@ pub struct Observability {
     #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
     pub log_format: LogFormat,
     /// Append the log here instead of stderr (logs never go to the
-    /// record output). On a terminal, the progress line is cleared before
+    /// record output). The program's own messages (a start URL that
+    /// failed, a fatal error) and the final summary still go to stderr,
+    /// and to this file too, as log lines (whatever --log-level says).
+    /// On a terminal, the progress line is cleared before
     /// each log line on stderr and drawn again after it. With --redis
     /// --workers N, worker i appends to FILE with i before its extension
     /// (crawl.log: crawl.0.log, crawl.1.log, ...).
@@ -420,7 +423,9 @@ pub struct Observability {
     /// scraper gets them (Ctrl-C ends the wait).
     #[arg(long, default_value_t = 0, value_name = "S", value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub metrics_linger: u64,
-    /// Write the final statistics here as JSON (the summary's counters).
+    /// Write the final statistics here as JSON (the summary's counters),
+    /// at the end: written beside FILE, then renamed over it, so that a
+    /// run killed before its end leaves the previous FILE as it was.
     /// With --redis, a worker's own (the pages it crawled); with
     /// --workers N, worker i writes FILE with i before its extension
     /// (stats.json: stats.0.json, stats.1.json, ...).

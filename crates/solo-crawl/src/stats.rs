@@ -137,7 +137,8 @@ pub struct Counters {
     /// Items the item pipeline dropped, by reason (`duplicate`,
     /// `missing:FIELD`, ...); its failures are `errors["item_failed"]`.
     pub items_dropped: BTreeMap<String, u64>,
-    /// Responses by status (final responses and retried ones).
+    /// Responses by status (final responses and retried ones, and
+    /// robots.txt's).
     pub statuses: BTreeMap<u16, u64>,
     /// Pages by the status of their record (the last attempt's; a
     /// redirect's own record has its 3xx): what the summary's `status`
@@ -146,9 +147,10 @@ pub struct Counters {
     /// Pages whose record has an error or a 4xx/5xx status: the broken
     /// links of a link check (`--fail-on-broken`).
     pub broken: u64,
-    /// Failures by kind (`timeout`, `connect`, `too_large`, ...).
+    /// Failures by kind (`timeout`, `connect`, `too_large`, ...), of
+    /// every try (robots.txt's too).
     pub errors: BTreeMap<String, u64>,
-    /// Retries scheduled.
+    /// Retries scheduled (robots.txt's too).
     pub retries: u64,
     /// Redirect hops followed.
     pub redirects: u64,

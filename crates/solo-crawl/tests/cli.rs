@@ -684,9 +684,138 @@ fn second_stop_exits_130_at_once(signal: &str, said: &str) {
     assert_eq!(status.code(), Some(130), "stderr: {seen:?}");
     assert!(
         seen.iter()
-            .any(|l| l.contains("second Ctrl-C or SIGTERM: exiting now")),
+            .any(|l| l.contains("second Ctrl-C, SIGTERM or SIGHUP: exiting now")),
         "stderr: {seen:?}"
     );
+}
+
+/// SIGHUP (a closed terminal, a dropped ssh session, `kill -HUP`) is a
+/// graceful stop like SIGTERM (it killed the crawl at once: no summary,
+/// records lost, an empty `--stats-file`), and a second one exits at once.
+#[test]
+fn sighup_stops_gracefully_and_a_second_exits_130_at_once() {
+    second_stop_exits_130_at_once("-HUP", "SIGHUP: finishing");
+}
+
+/// A server that accepts connections and never answers; its URL.
+fn hanging_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    url
+}
+
+/// Starts a crawl of `url` with `extra` flags, its stderr piped; sends
+/// it `signal` once it runs.
+fn signalled_crawl(url: &str, extra: &[&str], signal: &str) -> std::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_solo-crawl"))
+        .args(["crawl", url, "--ignore-robots"])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    std::thread::sleep(std::time::Duration::from_millis(700)); // it is crawling
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .unwrap()
+        .success());
+    child
+}
+
+/// One SIGHUP ends the crawl as SIGTERM does: the request in flight
+/// finishes (here: times out, not retried), then the summary and the `--stats-file`
+/// are written and the exit status is 130. The stats file is written
+/// whole at the end (beside it, then renamed): a crawl killed before
+/// that leaves no empty file, and the previous one as it was.
+#[test]
+fn sighup_ends_with_the_summary_and_the_stats_file_a_kill_leaves_the_last_one() {
+    let url = hanging_server();
+    let dir = std::env::temp_dir().join(format!("solo-crawl-hup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let stats = dir.join("stats.json");
+    let stats_arg = stats.to_str().unwrap();
+    let child = signalled_crawl(&url, &["--timeout", "2", "--stats-file", stats_arg], "-HUP");
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("SIGHUP: finishing the requests in flight"),
+        "{err}"
+    );
+    assert!(err.contains(", interrupted\n"), "the summary: {err}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(json["interrupted"], true, "{json}");
+    assert_eq!(
+        json["errors"]["timeout"], 1,
+        "the request in flight: {json}"
+    );
+
+    // Killed before its end: the last stats file stays as it was.
+    let before = std::fs::read(&stats).unwrap();
+    let mut child = signalled_crawl(
+        &url,
+        &["--timeout", "60", "--stats-file", stats_arg],
+        "-KILL",
+    );
+    child.wait().unwrap();
+    assert_eq!(std::fs::read(&stats).unwrap(), before);
+    // Also when there was none: no empty file is left.
+    let fresh = dir.join("fresh.json");
+    let fresh_arg = fresh.to_str().unwrap();
+    let mut child = signalled_crawl(
+        &url,
+        &["--timeout", "60", "--stats-file", fresh_arg],
+        "-KILL",
+    );
+    child.wait().unwrap();
+    assert!(!fresh.exists(), "an empty stats file was left");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, ["stats.json"], "nothing else is left beside it");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Under `nohup` (SIGHUP ignored when the crawl starts) a hangup is
+/// still ignored: the crawl goes on.
+#[test]
+fn an_ignored_sighup_stays_ignored() {
+    let url = hanging_server();
+    let script = "trap '' HUP; exec \"$0\" \"$@\"";
+    let mut child = Command::new("sh")
+        .args(["-c", script, env!("CARGO_BIN_EXE_solo-crawl")])
+        .args(["crawl", &url, "--ignore-robots", "--timeout", "60"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let pid = child.id().to_string();
+    let kill = |signal: &str| {
+        let sent = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(sent.success());
+    };
+    kill("-HUP");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP ended the crawl"
+    );
+    kill("-KILL");
+    let o = child.wait_with_output().unwrap();
+    assert!(!stderr(&o).contains("SIGHUP"), "{}", stderr(&o));
 }
 
 /// SIGUSR1 prints the statistics so far, with the frontier's figures (it

@@ -388,6 +388,17 @@ fn robots_txt_is_fetched_again_after_its_max_age() {
     }
 }
 
+/// The statistics count `failed` robots.txt answers of `status` (0: a
+/// timeout), and their retries (`--retries 2`), as a page's.
+fn robots_tries_counted(summary: &solo_crawl::Summary, status: u16, failed: u64) {
+    let c = &summary.counts;
+    assert_eq!(c.retries, 2, "{status}: {c:?}");
+    match status {
+        0 => assert_eq!(c.errors["timeout"], failed, "{c:?}"),
+        s => assert_eq!(c.statuses[&s], failed, "{c:?}"),
+    }
+}
+
 /// RFC 9309 §2.3.1.4: a robots.txt that answers 5xx or 429, or not at
 /// all, is retried like a page; if it never comes, nothing of the host is
 /// fetched (the start URL's failure says why), unless
@@ -409,12 +420,16 @@ fn an_unreachable_robots_txt_is_retried_then_disallows_all() {
             assert_eq!(site.count("/robots.txt"), 3, "{status}");
             assert_eq!(record_paths(&recs), ["/", "/p1"], "{status}");
             assert_eq!(summary.filtered["robots"], 1, "{status}");
+            // Its tries are counted as a page's are (they were not).
+            robots_tries_counted(&summary, status, 2);
+            assert_eq!(summary.counts.statuses[&200], 1 + 2, "{status}");
         }
         // Never answers: nothing of the host is fetched.
         for status in [503, 429, 0] {
             let site = start(flaky_robots(status, 100)).await;
             let (summary, recs) = crawl_links(vec![site.base.clone()], cfg()).await;
             assert_eq!(site.paths(), ["/robots.txt"; 3], "{status}");
+            robots_tries_counted(&summary, status, 3);
             // The start URL's record says why it was not fetched.
             assert_eq!(record_paths(&recs), ["/"], "{status}");
             assert!(recs[0].status.is_none());

@@ -311,6 +311,74 @@ fn json_logs_go_to_the_log_file_one_object_a_line_with_the_request_fields() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// With `--log-file`, the program's own messages (a start URL that
+/// failed, no start URL that could be fetched) and the summary reach the
+/// log file too, as log lines in its format, whatever the level; stderr
+/// keeps them as text (the file got none of them: a crawl under systemd
+/// or nohup left no trace of its failure in its log).
+#[test]
+fn the_log_file_gets_the_programs_messages_and_the_summary() {
+    let site = DemoSite::start(30).unwrap();
+    let url = site.url().to_string();
+    let missing = site.url().join("/no-such-page").unwrap().to_string();
+    let dir = tmp("logmsg");
+    let log = dir.join("crawl.log");
+    let log_s = log.to_str().unwrap();
+    let o = run(&[
+        "crawl",
+        &url,
+        &missing,
+        "--log-format",
+        "json",
+        "--log-file",
+        log_s,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("solo-crawl: start URL failed: "), "{err}");
+    assert!(err.starts_with("pages "), "the summary as text: {err}");
+    assert!(!err.contains("\"level\""), "{err}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let said = |level: &str, start: &str| {
+        events.iter().any(|e| {
+            e["level"] == level
+                && e["timestamp"].is_string()
+                && e["fields"]["message"].as_str().unwrap().starts_with(start)
+        })
+    };
+    assert!(said("WARN", "solo-crawl: start URL failed: "), "{text}");
+    assert!(said("INFO", "pages "), "the summary: {text}");
+
+    // Text logs; every start URL fails (exit 1), at --log-level error.
+    let log = dir.join("crawl2.log");
+    let o = run(&[
+        "crawl",
+        "http://127.0.0.1:1/",
+        "--retries",
+        "0",
+        "--log-level",
+        "error",
+        "--log-file",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.ends_with("solo-crawl: no start URL could be fetched"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("  WARN solo_crawl: solo-crawl: "), "{line}");
+    assert!(
+        text.lines().any(|l| l.contains(" INFO solo_crawl: pages ")),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// JSON logs on stderr: stderr stays one JSON object a line, the
 /// program's own messages and the summary included (the summary's plain
 /// text lines came between the JSON lines, which a log shipper cannot

@@ -199,3 +199,50 @@ fn another_format_into_a_file_that_holds_records_is_refused() {
     assert!(text.starts_with("url,final_url,"), "{text:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Crawls `site` into `output` with the process's files limited to `kib`
+/// KiB (`ulimit -f`: a write past it fails with EFBIG, as on a full
+/// disk; the binary ignores SIGXFSZ itself). No tmpfs to fill is needed.
+fn crawl_with_file_limit(site: &DemoSite, output: &std::path::Path, kib: u32) -> Output {
+    let script = format!("ulimit -f {}; exec \"$0\" \"$@\"", kib * 2); // 512-byte blocks
+    Command::new("sh")
+        .args(["-c", &script, env!("CARGO_BIN_EXE_solo-crawl")])
+        .args(["crawl", site.url().as_str(), "--ignore-robots", "--output"])
+        .arg(output)
+        .output()
+        .unwrap()
+}
+
+/// A write of the record file that fails (the disk is full) cuts it back
+/// to its last whole record before the crawl stops, as the WARC writer
+/// does: without `--state` nothing else would, and a torn line in the
+/// middle of a JSON Lines or CSV file (once another run appends) breaks
+/// every reader of it.
+#[test]
+fn a_full_disk_leaves_no_torn_record_in_the_output() {
+    let site = DemoSite::start(3000).unwrap();
+    let dir = scratch("full");
+    for (name, kib) in [("pages.jsonl", 48), ("pages.csv", 40)] {
+        let out = dir.join(name);
+        let o = crawl_with_file_limit(&site, &out, kib);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(out.to_str().unwrap()), "{name}: {err}");
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(text.len() > 1000, "{name}: records were written: {text:?}");
+        assert!(text.ends_with('\n'), "{name}: ends in a torn record");
+        if name.ends_with(".jsonl") {
+            json_lines(&text);
+            continue;
+        }
+        let mut rows = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let width = rows.headers().unwrap().len();
+        for row in rows.records() {
+            let row = row.unwrap();
+            assert_eq!(row.len(), width, "{name}: a torn row: {row:?}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -171,6 +171,25 @@ pub struct Signal {
     io: IoSource<StdUnixStream>,
 }
 
+/// Whether `kind` is ignored (`SIG_IGN`) in this process now: as `nohup`
+/// starts a program with `SIGHUP`, which a program should then leave
+/// ignored rather than listen to. A signal this process ever listened to
+/// (with [`unix`]) is not ignored any more.
+///
+/// ```
+/// use solo::signal::{is_ignored, SignalKind};
+/// assert!(!is_ignored(SignalKind::user_defined2()));
+/// ```
+pub fn is_ignored(kind: SignalKind) -> bool {
+    let mut old = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: with no new action, sigaction only writes the current one
+    // into `old`, which is zeroed (so initialised) whatever it does.
+    let r = unsafe { libc::sigaction(kind.0, std::ptr::null(), old.as_mut_ptr()) };
+    // SAFETY: zeroed above; a `sigaction` of zeroes is a valid value.
+    let old = unsafe { old.assume_init() };
+    r == 0 && old.sa_sigaction == libc::SIG_IGN
+}
+
 /// Starts listening for `kind`. Fails for signals that cannot be caught
 /// (`SIGKILL`, `SIGSTOP`) or must not be (`SIGSEGV`, `SIGILL`, `SIGFPE`).
 ///

@@ -609,17 +609,22 @@ async fn start_networks<C>(starts: &[Request<C>], cfg: &Config) -> Vec<solo_http
     nets
 }
 
-/// Ctrl-C stops gracefully (a second one calls [`StopHandle::hurry`]:
-/// the crawl returns without waiting for the requests in flight, and a
-/// program may exit at once); SIGUSR1 prints
+/// Ctrl-C, SIGTERM and SIGHUP stop gracefully (a second one calls
+/// [`StopHandle::hurry`]: the crawl returns without waiting for the
+/// requests in flight, and a program may exit at once); SIGUSR1 prints
 /// the statistics so far (the frontier's figures as `live` has them).
+/// A SIGHUP ignored when the crawl starts (`nohup`) stays ignored.
 async fn watch_signals(
     stop: StopHandle,
     stats: Rc<RefCell<Stats>>,
     live: Rc<crate::metrics::Live>,
     shared: Option<String>,
 ) {
-    use solo::signal::{unix, SignalKind};
+    use solo::signal::{is_ignored, unix, SignalKind};
+    let mut hup = match is_ignored(SignalKind::hangup()) {
+        true => None,
+        false => unix(SignalKind::hangup()).ok(),
+    };
     let (Ok(mut int), Ok(mut term), Ok(mut usr1)) = (
         unix(SignalKind::interrupt()),
         unix(SignalKind::terminate()),
@@ -633,11 +638,18 @@ async fn watch_signals(
     // signal as the first one: it goes on finishing its requests.
     let mut signalled = false;
     loop {
-        // Ctrl-C, or SIGTERM (what supervisors, `docker stop` and `kill`
-        // send): a graceful stop, a second one at once; SIGUSR1: the stats.
+        // Ctrl-C, SIGTERM (what supervisors, `docker stop` and `kill`
+        // send) or SIGHUP (a closed terminal, a dropped ssh session): a
+        // graceful stop, a second one at once; SIGUSR1: the stats.
         let stop_by = {
             let mut a = pin!(int.recv());
             let mut t = pin!(term.recv());
+            let mut h = pin!(async {
+                match &mut hup {
+                    Some(h) => h.recv().await,
+                    None => std::future::pending().await,
+                }
+            });
             let mut b = pin!(usr1.recv());
             poll_fn(|cx| {
                 if a.as_mut().poll(cx).is_ready() {
@@ -645,6 +657,9 @@ async fn watch_signals(
                 }
                 if t.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(Some("SIGTERM"));
+                }
+                if h.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Some("SIGHUP"));
                 }
                 if b.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(None);

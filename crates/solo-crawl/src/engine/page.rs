@@ -157,6 +157,8 @@ async fn page<S: Spider, F: Fetch>(
             .flatten(),
         _ => None,
     };
+    // The robots task counted that answer already.
+    let counted = robots.is_some();
     let result = match robots {
         Some(f) => Ok((f, false)),
         None => {
@@ -173,7 +175,9 @@ async fn page<S: Spider, F: Fetch>(
     let mut out = Output::new();
     match result {
         Ok((f, jar_changed)) => {
-            sh.stats.borrow_mut().status(f.status);
+            if !counted {
+                sh.stats.borrow_mut().status(f.status);
+            }
             tracing::debug!(
                 status = f.status,
                 bytes = f.body.len(),
@@ -499,7 +503,9 @@ pub(super) async fn robots_task<S: Spider, F: Fetch>(
         ..Wire::default()
     };
     let (status, body, failure) = loop {
-        let f = match download(&sh, &url, None, wire()).await {
+        let fetched = download(&sh, &url, None, wire()).await;
+        count_robots_answer(&sh, &fetched);
+        let f = match fetched {
             Ok((f, _)) => f,
             Err(e) if !server_or_network(e.kind) && url.host_str() != home.as_deref() => {
                 // A hop to another host refused on our side: the host's
@@ -567,6 +573,27 @@ pub(super) async fn robots_task<S: Spider, F: Fetch>(
         rules,
         fetched: true,
     });
+}
+
+/// Counts an answer to a robots.txt request in the statistics as a
+/// page's is counted: its status (a response), or the kind of failure of
+/// one that got none or was cut short. A request the crawl refused
+/// itself (never sent) is not counted.
+fn count_robots_answer<S: Spider, F: Fetch>(
+    sh: &Shared<S, F>,
+    fetched: &Result<(Fetched, bool), FetchError>,
+) {
+    let mut st = sh.stats.borrow_mut();
+    match fetched {
+        Ok((f, _)) => st.status(f.status),
+        Err(e) if server_or_network(e.kind) => {
+            st.error(e.kind.as_str());
+            if let Some(status) = e.status {
+                st.status(status);
+            }
+        }
+        Err(_) => {}
+    }
 }
 
 /// A failure of the server or the network (RFC 9309's "unreachable"), not

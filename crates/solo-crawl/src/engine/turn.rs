@@ -576,7 +576,14 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
                 }
                 self.frontier.robots_done(host, rules, now);
             }
-            Report::RobotsRetry { host, at } => self.frontier.robots_retry(host, at, now),
+            Report::RobotsRetry { host, at } => {
+                // Counted like a page's retry, in the crawl's totals too.
+                self.sh.stats.borrow_mut().counts.retries += 1;
+                if let Some(r) = &self.remote {
+                    r.count(0, 0, 0, 1);
+                }
+                self.frontier.robots_retry(host, at, now)
+            }
             Report::Resolved { host, ip } => self.frontier.resolved(host, ip, now),
             Report::Crashed {
                 host,
