@@ -176,18 +176,31 @@ pub struct Signal {
 /// ignored rather than listen to. A signal this process ever listened to
 /// (with [`unix`]) is not ignored any more.
 ///
+/// Read from the kernel's account of the process (`SigIgn` in
+/// `/proc/self/status`), so no `unsafe` leaves the task core; where there
+/// is no `/proc` (the BSDs, macOS) it says `false`.
+///
 /// ```
 /// use solo::signal::{is_ignored, SignalKind};
 /// assert!(!is_ignored(SignalKind::user_defined2()));
 /// ```
 pub fn is_ignored(kind: SignalKind) -> bool {
-    let mut old = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
-    // SAFETY: with no new action, sigaction only writes the current one
-    // into `old`, which is zeroed (so initialised) whatever it does.
-    let r = unsafe { libc::sigaction(kind.0, std::ptr::null(), old.as_mut_ptr()) };
-    // SAFETY: zeroed above; a `sigaction` of zeroes is a valid value.
-    let old = unsafe { old.assume_init() };
-    r == 0 && old.sa_sigaction == libc::SIG_IGN
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    ignored_in(&status, kind.0)
+}
+
+/// Whether signal `signo` is in the `SigIgn` mask of a `/proc/PID/status`
+/// text (hexadecimal, bit `signo - 1`).
+fn ignored_in(status: &str, signo: i32) -> bool {
+    let Some(mask) = status.lines().find_map(|l| l.strip_prefix("SigIgn:")) else {
+        return false;
+    };
+    let Ok(mask) = u64::from_str_radix(mask.trim(), 16) else {
+        return false;
+    };
+    (1..=64).contains(&signo) && mask & (1 << (signo - 1)) != 0
 }
 
 /// Starts listening for `kind`. Fails for signals that cannot be caught
@@ -350,4 +363,17 @@ pub async fn ctrl_c() -> io::Result<()> {
     let mut s = unix(SignalKind::interrupt())?;
     s.recv().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_sigign_mask_is_read_bit_by_signal_number() {
+        let status = "Name:\tx\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000001001\n";
+        // Bits 0 and 12: SIGHUP (1) and SIGPIPE (13).
+        assert!(super::ignored_in(status, 1) && super::ignored_in(status, 13));
+        assert!(!super::ignored_in(status, 2) && !super::ignored_in(status, 15));
+        assert!(!super::ignored_in("Name:\tx\n", 1));
+        assert!(!super::ignored_in(status, 0) && !super::ignored_in(status, 65));
+    }
 }
