@@ -133,16 +133,47 @@ pub fn message(text: std::fmt::Arguments<'_>) {
     } else {
         let _ = Stderr.write_all(text.as_bytes());
     }
+    to_log_file(&text);
+}
+
+/// A message as a log line (or lines) in the log file, if there is one.
+fn to_log_file(text: &str) {
     let file = LOG_FILE.lock().ok().and_then(|f| f.clone());
     if let Some((file, format)) = file {
         let line = match format {
-            LogFormat::Json => json_line(&text),
-            LogFormat::Text => text_lines(&text),
+            LogFormat::Json => json_line(text),
+            LogFormat::Text => text_lines(text),
         };
         // A log file that cannot be written loses the message, as the
         // subscriber loses events: the message is on stderr still.
         let _ = (&*file).write_all(line.as_bytes());
     }
+}
+
+/// Whether [`summary`] leaves stderr out (`--quiet`).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Says from now on whether the end-of-crawl [`summary`] is left off
+/// stderr (the CLI's `--quiet`).
+///
+/// ```
+/// solo_crawl::logs::set_quiet(false);
+/// ```
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The end-of-crawl summary: a [`message`], except that with
+/// [`set_quiet`] it goes to the log file only (if there is one).
+///
+/// ```
+/// solo_crawl::logs::summary(format_args!("pages        0\n"));
+/// ```
+pub fn summary(text: std::fmt::Arguments<'_>) {
+    if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return message(text);
+    }
+    to_log_file(&text.to_string());
 }
 
 /// Says from now on how [`message`]s are written: as JSON lines when the

@@ -984,7 +984,8 @@ fn crawl(a: &CrawlArgs, link: Option<&worker_processes::Link>) -> ExitCode {
         let json = serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n";
         write_stats_file(path, &json).map_err(|e| format!("--stats-file {}: {e}", path.display()))
     });
-    solo_crawl::logs::message(format_args!("{summary}"));
+    solo_crawl::logs::set_quiet(s.quiet);
+    solo_crawl::logs::summary(format_args!("{summary}"));
     if let Some(Err(e)) = stats_written {
         tell!("solo-crawl: {e}");
         return ExitCode::from(1);

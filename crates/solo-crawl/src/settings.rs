@@ -437,6 +437,11 @@ pub struct Observability {
     /// docker). Default 60; 0: never. Needs --log-level info.
     #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub log_stats: Option<u64>,
+    /// No summary on stderr at the end (wget -q, Scrapy --nolog): for cron
+    /// jobs, which mail whatever a command prints. It still goes to
+    /// --log-file and --stats-file; warnings and errors are still said.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// The settings that give a crawl its meaning: a `--state` crawl resumed

@@ -311,6 +311,45 @@ fn json_logs_go_to_the_log_file_one_object_a_line_with_the_request_fields() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `--quiet` (`-q`): no summary on stderr (cron mails what a command
+/// prints), while the log file and the stats file still get it, and a
+/// failure is still said.
+#[test]
+fn quiet_leaves_the_summary_off_stderr_but_not_out_of_the_files() {
+    let site = DemoSite::start(30).unwrap();
+    let url = site.url().to_string();
+    let missing = site.url().join("/no-such-page").unwrap().to_string();
+    let dir = tmp("quiet");
+    let (log, stats) = (dir.join("crawl.log"), dir.join("stats.json"));
+    let o = run(&[
+        "crawl",
+        &url,
+        "--quiet",
+        "--output",
+        "/dev/null",
+        "--log-file",
+        log.to_str().unwrap(),
+        "--stats-file",
+        stats.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "", "nothing for cron to mail");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("pages "), "the summary in the log: {text}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert!(v["pages"].as_u64().unwrap() > 0, "{v}");
+    // What went wrong is still said.
+    let o = run(&["crawl", &missing, "-q", "--output", "/dev/null"]);
+    assert!(
+        stderr(&o).contains("solo-crawl: start URL failed: "),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("pages "), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// With `--log-file`, the program's own messages (a start URL that
 /// failed, no start URL that could be fetched) and the summary reach the
 /// log file too, as log lines in its format, whatever the level; stderr
