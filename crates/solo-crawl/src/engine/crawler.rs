@@ -447,14 +447,12 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
                 ))
             })
             .map(solo::Task::cancel_on_drop); // after the metrics linger too
-        let stopped_by = Rc::new(Cell::new(None));
         let _deadline = sh.config.max_time.map(|d| {
-            let (stop, why) = (self.stop.clone(), stopped_by.clone());
+            let stop = self.stop.clone();
             solo::spawn(async move {
                 solo::sleep(d).await;
                 if !stop.is_stopped() {
                     tracing::info!(seconds = d.as_secs_f64(), "max_time reached: stopping");
-                    why.set(Some("max_time"));
                     stop.stop_at_limit("max_time");
                 }
             })
@@ -476,7 +474,6 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             written_acks: Vec::new(),
             piped_leases: Default::default(),
             busiest: metrics.is_some(),
-            stopped_by: stopped_by.clone(),
             jobs: Vec::new(),
         };
         let interrupted = engine.run_loop(&self.stop, &live).await;
@@ -533,7 +530,7 @@ impl<S: Spider, F: Fetch> Crawler<S, F> {
             interrupted: interrupted || failed,
         });
         summary.buffered_peak_bytes = budget.peak() as u64;
-        summary.stopped_by = stopped_by.get().map(str::to_owned);
+        summary.stopped_by = self.stop.limit().map(str::to_owned);
         summary.seeds_ok = seeds.ok;
         summary.resumed = resumed;
         summary.new_pass = new_pass;

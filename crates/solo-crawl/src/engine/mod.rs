@@ -390,8 +390,6 @@ struct Engine<S: Spider, F> {
     piped_leases: std::collections::HashMap<u64, u64>,
     /// `--metrics` is on: keep the busiest hosts' queues for it.
     busiest: bool,
-    /// The limit (`max_time`, `max_items`) that stopped the crawl.
-    stopped_by: Rc<Cell<Option<&'static str>>>,
     /// The tasks of the jobs started (those done are pruned now and
     /// then): cancelled when the crawl is hurried.
     jobs: Vec<solo::Task<()>>,

@@ -23,7 +23,6 @@ impl<S: Spider, F: Fetch> Engine<S, F> {
             let now = solo::time::now();
             if !interrupted && !stop.is_stopped() && self.items_spent() {
                 tracing::info!("max_items reached: stopping");
-                self.stopped_by.set(Some("max_items"));
                 stop.stop_at_limit("max_items");
             }
             if !interrupted && (stop.is_stopped() || self.writer.failed() || self.damaged.is_some())
