@@ -96,14 +96,15 @@ use crate::store::Store;
 use head::{warc_date, Dates, Head, RecordId, WarcDate};
 
 mod head;
+mod member;
 
 /// The default of [`WarcOutput::max_size`]: 1 GiB (`--warc-max-size 1G`).
 pub const DEFAULT_WARC_MAX_SIZE: u64 = 1 << 30;
 
-/// The default of [`WarcOutput::gzip_level`] (`--warc-gzip-level 1`): on
-/// the records of a crawl as small as they are gzipped here (one member
-/// each), libdeflate's level 1 packs within 0.2 % of its level 6 at half
-/// its CPU (see the module docs).
+/// The default of [`WarcOutput::gzip_level`] (`--warc-gzip-level 1`), the
+/// fastest: records up to 64 KiB (most of a crawl's) by solo-crawl's own
+/// one-block encoder, larger ones by libdeflate's level 1 (see the module
+/// docs).
 pub const DEFAULT_WARC_GZIP_LEVEL: u8 = 1;
 
 /// Where the crawl's WARC files go.
@@ -123,8 +124,10 @@ pub struct WarcOutput {
     /// request and its response) would take it past this many bytes (a
     /// single larger exchange gets a file of its own).
     pub max_size: u64,
-    /// With a name ending in `.gz`: libdeflate's compression level, 0
-    /// (stored, no compression) to 12 (smallest, slowest).
+    /// With a name ending in `.gz`: the compression level, 0 (stored, no
+    /// compression) to 12 (smallest, slowest); 1 (the default) is
+    /// solo-crawl's own encoder for records up to 64 KiB, every other
+    /// level libdeflate's.
     pub gzip_level: u8,
     /// Extra fields of the `warcinfo` record (the settings of the crawl).
     pub info: Vec<(String, String)>,
@@ -332,9 +335,9 @@ impl Truncated {
 /// Writes WARC files (on the writer thread).
 pub(crate) struct WarcWriter {
     cfg: WarcOutput,
-    /// With `.gz`: one compressor for every record (libdeflate's
-    /// whole-buffer gzip: see the module docs for why).
-    gzip: Option<libdeflater::Compressor>,
+    /// With `.gz`: the compressors of every record (see the module docs
+    /// for which takes which, and why).
+    gzip: Option<Gzip>,
     /// The number of the file being written, or of the first file when
     /// none is yet (`file` is `None`).
     number: u32,
@@ -360,6 +363,16 @@ pub(crate) struct WarcWriter {
     written: HashMap<[u8; 20], (String, WarcDate)>,
     /// The file number last recorded in the state store.
     told: Option<u32>,
+}
+
+/// The compressors of a `.gz` file's records.
+struct Gzip {
+    /// libdeflate at the level asked for: every record, or (at level 1)
+    /// those over [`member::MAX_INPUT`] bytes.
+    large: libdeflater::Compressor,
+    /// At level 1 (the default), the records up to
+    /// [`member::MAX_INPUT`] bytes: most of a crawl's.
+    small: Option<member::MemberEncoder>,
 }
 
 const IDENTICAL: &str = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest";
@@ -388,7 +401,10 @@ impl WarcWriter {
             .max(floor);
         let gzip = match cfg.gzip() {
             false => None,
-            true => Some(libdeflater::Compressor::new(gzip_level(cfg)?)),
+            true => Some(Gzip {
+                large: libdeflater::Compressor::new(gzip_level(cfg)?),
+                small: (cfg.gzip_level == 1).then(member::MemberEncoder::new),
+            }),
         };
         let first = cfg.file_name(number);
         let dir = first.parent().filter(|d| !d.as_os_str().is_empty());
@@ -625,11 +641,21 @@ impl WarcWriter {
         let Some(gz) = &mut self.gzip else {
             return Ok(self.text.len());
         };
-        let bound = gz.gzip_compress_bound(self.text.len());
+        if let Some(small) = gz
+            .small
+            .as_mut()
+            .filter(|_| self.text.len() <= member::MAX_INPUT)
+        {
+            self.packed.clear();
+            small.gzip(&self.text, &mut self.packed);
+            return Ok(self.packed.len());
+        }
+        let bound = gz.large.gzip_compress_bound(self.text.len());
         if self.packed.len() < bound {
             self.packed.resize(bound, 0);
         }
-        gz.gzip_compress(&self.text, &mut self.packed)
+        gz.large
+            .gzip_compress(&self.text, &mut self.packed)
             .map_err(|e| io::Error::other(format!("gzip: {e:?}")))
     }
 
