@@ -296,3 +296,33 @@ fn code_lengths_run_length_code_back() {
         assert_eq!(back, lengths);
     }
 }
+
+#[test]
+fn a_code_serves_the_records_of_its_kind_that_follow() {
+    // Request-like and response-like records in turn, as a crawl writes
+    // them: after the first few, most take a code built before.
+    let mut enc = MemberEncoder::new();
+    let mut rng = Rng(9);
+    let (mut reused, mut total) = (0, 0);
+    for n in 0..200 {
+        let record = if n % 2 == 0 {
+            format!(
+                "WARC/1.1\r\nWARC-Type: request\r\n\r\nGET /page/{}.html HTTP/1.1\r\n\
+                 host: 127.0.0.1:8080\r\nuser-agent: solo-crawl\r\naccept: */*\r\n\r\n",
+                rng.below(100_000)
+            )
+            .into_bytes()
+        } else {
+            html(&mut rng, 2_000)
+        };
+        let before = enc.codes.each_ref().map(|c| c.uses);
+        round_trip(&mut enc, &record);
+        let after = enc.codes.each_ref().map(|c| c.uses);
+        total += 1;
+        reused += usize::from(before.iter().zip(&after).any(|(b, a)| a == &(b + 1)));
+    }
+    assert!(
+        reused * 2 > total,
+        "{reused} of {total} records took a code built before"
+    );
+}
