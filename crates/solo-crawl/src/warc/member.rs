@@ -265,11 +265,12 @@ impl MemberEncoder {
 
     /// The symbols' bits in the fixed code, without extra bits.
     fn fixed_bits(&self) -> u64 {
-        let mut bits = 0u64;
-        for (sym, &f) in self.lit_freq.iter().enumerate() {
-            bits += u64::from(f) * u64::from(fixed_litlen_len(sym));
+        // In u32, as in `Dynamic::bits_for`.
+        let mut bits = 0u32;
+        for (&f, &l) in self.lit_freq.iter().zip(&self.fixed.0.len) {
+            bits += f * u32::from(l);
         }
-        bits + 5 * self.dist_freq.iter().map(|&f| u64::from(f)).sum::<u64>()
+        u64::from(bits) + 5 * self.dist_freq.iter().map(|&f| u64::from(f)).sum::<u64>()
     }
 }
 
@@ -403,12 +404,7 @@ fn write_symbols(
 ) {
     let mut pos = 0;
     for m in matches {
-        for &b in &input[pos..pos + m.literals as usize] {
-            w.put(
-                u64::from(lit.code[b as usize]),
-                u32::from(lit.len[b as usize]),
-            );
-        }
+        literals(&input[pos..pos + m.literals as usize], lit, w);
         let len = m.len as usize;
         let (ls, lextra, lbits) = length_symbol(len);
         let (ds, dextra, dbits) = dist_symbol(m.dist as usize);
@@ -419,16 +415,25 @@ fn write_symbols(
         pos += m.literals as usize + len;
     }
     debug_assert_eq!(pos, tail);
-    for &b in &input[tail..] {
+    literals(&input[tail..], lit, w);
+    w.put(
+        u64::from(lit.code[END_OF_BLOCK]),
+        u32::from(lit.len[END_OF_BLOCK]),
+    );
+}
+
+/// Writes the codes of `bytes` as literals, two at a time.
+fn literals(bytes: &[u8], lit: &Code<LITLEN>, w: &mut Bits<'_>) {
+    let mut pairs = bytes.chunks_exact(2);
+    for pair in &mut pairs {
+        w.put_literals(lit, pair[0], pair[1]);
+    }
+    if let &[b] = pairs.remainder() {
         w.put(
             u64::from(lit.code[b as usize]),
             u32::from(lit.len[b as usize]),
         );
     }
-    w.put(
-        u64::from(lit.code[END_OF_BLOCK]),
-        u32::from(lit.len[END_OF_BLOCK]),
-    );
 }
 
 /// `input` as stored blocks (at most 65,535 bytes each), the last final.
@@ -721,6 +726,23 @@ impl<'a> Bits<'a> {
     fn put(&mut self, bits: u64, n: u32) {
         self.acc |= bits << self.n;
         self.n += n;
+        self.spill();
+    }
+
+    /// Adds the codes of two literals (at most 15 bits each: the
+    /// accumulator, under 32 bits between calls, holds both).
+    #[inline]
+    fn put_literals(&mut self, code: &Code<LITLEN>, a: u8, b: u8) {
+        let (a, b) = (a as usize, b as usize);
+        self.acc |= u64::from(code.code[a]) << self.n;
+        self.n += u32::from(code.len[a]);
+        self.acc |= u64::from(code.code[b]) << self.n;
+        self.n += u32::from(code.len[b]);
+        self.spill();
+    }
+
+    #[inline]
+    fn spill(&mut self) {
         if self.n >= 32 {
             self.out.extend_from_slice(&(self.acc as u32).to_le_bytes());
             self.acc >>= 32;
