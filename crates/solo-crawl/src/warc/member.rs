@@ -28,7 +28,7 @@
 //!   are kept, one per kind in practice.
 //!
 //! On the records of a 20,000-page crawl of the benchmark site
-//! (bench/notes.md): 52 % fewer instructions than libdeflate's level 1,
+//! (bench/notes.md): 55 % fewer instructions than libdeflate's level 1,
 //! files 2.3 % larger.
 
 /// Larger inputs go to libdeflate (a per-member cost is nothing next to
