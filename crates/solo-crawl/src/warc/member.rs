@@ -10,7 +10,7 @@
 //! encoder takes which), or hold any record's bytes after it returns.
 //!
 //! Why not libdeflate for these (it still takes records over
-//! [`MAX_INPUT`] and every level but 1): a gzip member per record is what
+//! [`SMALL_RECORD`] and every level but 1): a gzip member per record is what
 //! WARC readers expect (each record seekable on its own), and for ~1.6 KB
 //! records a whole-buffer compressor spends much of its time per member,
 //! not per byte: libdeflate's level 1 clears its 128 KiB match table
@@ -23,17 +23,25 @@
 //! - a dynamic code is built (Moffat and Katajainen's in-place
 //!   minimum-redundancy algorithm, on the symbols used) from the record's
 //!   frequencies and those of the records of its kind before it, and then
-//!   serves the next [`REUSES`] records that use no symbol it lacks: a
-//!   crawl's request records are alike, and so are its pages. Two codes
-//!   are kept, one per kind in practice.
+//!   serves the next [`REUSES`] records that use no symbol it lacks and
+//!   that it codes within 4 % of their entropy: a crawl's request records
+//!   are alike, and so are its pages. Two codes are kept, one per kind in
+//!   practice; a record of another kind gets a code of its own.
 //!
 //! On the records of a 20,000-page crawl of the benchmark site
-//! (bench/notes.md): 55 % fewer instructions than libdeflate's level 1,
+//! (bench/notes.md): 51 % fewer instructions than libdeflate's level 1,
 //! files 2.3 % larger.
 
-/// Larger inputs go to libdeflate (a per-member cost is nothing next to
-/// theirs, and one block of this size keeps one stored block possible).
-pub(crate) const MAX_INPUT: usize = 65_535;
+/// The records the writer gives this encoder: up to 8 KiB (a crawl's
+/// requests and small pages), where libdeflate's per-member work is most
+/// of its time. On larger ones that work is a small part, and
+/// libdeflate's matching packs 2-7 % tighter than this one's greedy
+/// single-candidate search (bench/notes.md).
+pub(crate) const SMALL_RECORD: usize = 8 << 10;
+
+/// The largest input coded in one block (one stored block holds it);
+/// larger ones are only stored.
+const MAX_INPUT: usize = 65_535;
 
 const HASH_BITS: u32 = 14;
 const WINDOW: u32 = 32_768;
@@ -66,6 +74,8 @@ pub(crate) struct MemberEncoder {
     codes: [Dynamic; 2],
     /// RFC 1951's fixed code.
     fixed: (Code<LITLEN>, Code<DIST>),
+    /// `log2(1 + i / 256)` in 1/4096ths, for [`entropy_fp`].
+    log2: [u32; 256],
     /// Scratch space of [`build_code`].
     keys: Vec<u32>,
     depth: Vec<u32>,
@@ -103,13 +113,17 @@ impl MemberEncoder {
             dist_freq: [0; DIST],
             codes: [Dynamic::new(), Dynamic::new()],
             fixed: fixed_code(),
+            log2: std::array::from_fn(|i| {
+                ((1.0 + i as f64 / 256.0).log2() * 4096.0).round() as u32
+            }),
             keys: Vec::with_capacity(LITLEN),
             depth: Vec::with_capacity(LITLEN),
         }
     }
 
     /// Appends `input` to `out` as one gzip member (meant for inputs of
-    /// at most [`MAX_INPUT`] bytes: larger ones are only stored).
+    /// at most [`SMALL_RECORD`] bytes; over 65,535 they are only
+    /// stored).
     pub(crate) fn gzip(&mut self, input: &[u8], out: &mut Vec<u8>) {
         // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=4 (fastest) OS=255 (unknown).
         out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255]);
@@ -153,28 +167,42 @@ impl MemberEncoder {
     /// two built if it has a code for every symbol used and has not been
     /// used [`REUSES`] times, the cheaper of them; else one built now.
     fn dynamic_code(&mut self) -> (usize, u64) {
+        // A code built before is used again only if its symbols' bits are
+        // near the best any code could do for these (their entropy):
+        // records of another kind (a stylesheet after pages) get codes of
+        // their own.
+        let floor = self.entropy_bits();
+        let good_enough = floor + floor / 25 + 64;
         let mut best: Option<(usize, u64)> = None;
-        let mut nearest = (0, u64::MAX);
+        // The code nearest these symbols (one without a code counted as
+        // 16 bits per use), and whether it is near enough to keep its
+        // history.
+        let mut nearest = (0, u64::MAX, false);
         for (k, code) in self.codes.iter().enumerate() {
             let (bits, missing) = code.bits_for(&self.lit_freq, &self.dist_freq);
-            if missing == 0 && code.uses < REUSES && best.is_none_or(|(_, b)| bits < b) {
+            let close = bits - code.header_bits <= good_enough;
+            if close && missing == 0 && code.uses < REUSES && best.is_none_or(|(_, b)| bits < b) {
                 best = Some((k, bits));
             }
-            // A symbol without a code counted as 16 bits per use.
-            let near = bits + 16 * missing;
-            if near < nearest.1 {
-                nearest = (k, near);
+            let distance = bits + 16 * missing;
+            if distance < nearest.1 {
+                nearest = (k, distance, close);
             }
         }
         if let Some((k, bits)) = best {
             self.codes[k].uses += 1;
             return (k, bits);
         }
-        // The nearest code is built again, from these frequencies and
-        // (decayed) those it was built from: it then has codes for the
-        // symbols its kind of records used.
-        let k = nearest.0;
+        // The nearest code is built again: from these frequencies and
+        // (decayed) those it was built from, so that it has codes for the
+        // symbols its kind of records use; from these alone if this
+        // record is of another kind.
+        let (k, _, close) = nearest;
         let code = &mut self.codes[k];
+        if !close {
+            code.lit_history = [0; LITLEN];
+            code.dist_history = [0; DIST];
+        }
         code.build(
             &self.lit_freq,
             &self.dist_freq,
@@ -182,6 +210,13 @@ impl MemberEncoder {
             &mut self.depth,
         );
         (k, code.bits_for(&self.lit_freq, &self.dist_freq).0)
+    }
+
+    /// The entropy of the literal/length and distance symbols counted,
+    /// in bits: no code spends fewer on them.
+    fn entropy_bits(&self) -> u64 {
+        (entropy_fp(&self.lit_freq, &self.log2) + entropy_fp(&self.dist_freq, &self.log2))
+            >> LOG2_FRAC
     }
 
     /// Greedy LZ77 over `input`: fills `matches` and the frequencies of
@@ -436,6 +471,29 @@ fn literals(bytes: &[u8], lit: &Code<LITLEN>, w: &mut Bits<'_>) {
     }
 }
 
+/// Fraction bits of the fixed-point logarithms.
+const LOG2_FRAC: u32 = 12;
+
+/// `log2(x)` in 1/4096ths (x > 0), to within ~1/500 of a bit.
+fn log2_fp(x: u32, table: &[u32; 256]) -> u64 {
+    let k = 31 - x.leading_zeros();
+    let top = if k >= 8 { x >> (k - 8) } else { x << (8 - k) };
+    u64::from((k << LOG2_FRAC) + table[(top & 0xff) as usize])
+}
+
+/// `sum(f * log2(total / f))` over the counts, in 1/4096ths of a bit.
+fn entropy_fp(freq: &[u32], table: &[u32; 256]) -> u64 {
+    let total: u32 = freq.iter().sum();
+    if total == 0 {
+        return 0;
+    }
+    let log_total = log2_fp(total, table);
+    freq.iter()
+        .filter(|&&f| f > 0)
+        .map(|&f| u64::from(f) * (log_total - log2_fp(f, table).min(log_total)))
+        .sum()
+}
+
 /// `input` as stored blocks (at most 65,535 bytes each), the last final.
 fn stored(input: &[u8], out: &mut Vec<u8>) {
     let mut chunks = input.chunks(MAX_INPUT).peekable();
@@ -537,14 +595,23 @@ fn fixed_litlen_len(sym: usize) -> u8 {
 }
 
 fn fixed_code() -> (Code<LITLEN>, Code<DIST>) {
-    let (mut litlen, mut dist) = (Code::new(), Code::new());
-    for (sym, len) in litlen.len.iter_mut().enumerate() {
+    // Assigned over all 288 and 32 symbols of RFC 1951's fixed codes: the
+    // two literal/length symbols (286, 287) that never occur still take
+    // two 8-bit codes ahead of the 9-bit ones.
+    let mut all = Code::<288>::new();
+    for (sym, len) in all.len.iter_mut().enumerate() {
         *len = fixed_litlen_len(sym);
     }
-    dist.len = [5; DIST];
-    assign_codes(&mut litlen);
+    assign_codes(&mut all);
+    let mut dist = Code::<32>::new();
+    dist.len = [5; 32];
     assign_codes(&mut dist);
-    (litlen, dist)
+    let (mut litlen, mut d) = (Code::new(), Code::new());
+    litlen.len.copy_from_slice(&all.len[..LITLEN]);
+    litlen.code.copy_from_slice(&all.code[..LITLEN]);
+    d.len.copy_from_slice(&dist.len[..DIST]);
+    d.code.copy_from_slice(&dist.code[..DIST]);
+    (litlen, d)
 }
 
 /// The number of leading lengths to send: through the last used symbol,

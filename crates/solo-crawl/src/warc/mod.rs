@@ -78,8 +78,8 @@
 //! libdeflate ~1.1 s (per member: a 128 KiB match-finder table to reset
 //! and Huffman codes to build, the same for a 600-byte `request` record
 //! as for a page), SHA-1 ~0.2 s, freeing the captures ~0.1 s, writes
-//! ~0.05 s. So at the default level 1, records up to 64 KiB (nearly all
-//! of a crawl's) go to `member`, an encoder of our own that clears no
+//! ~0.05 s. So at the default level 1, records up to 8 KiB (requests and
+//! small pages) go to `member`, an encoder of our own that clears no
 //! table and builds a Huffman code once for many records of a kind:
 //! about half libdeflate's instructions for files ~2 % larger (see its
 //! docs); larger records, and every other level, stay with libdeflate.
@@ -106,7 +106,7 @@ mod member;
 pub const DEFAULT_WARC_MAX_SIZE: u64 = 1 << 30;
 
 /// The default of [`WarcOutput::gzip_level`] (`--warc-gzip-level 1`), the
-/// fastest: records up to 64 KiB (most of a crawl's) by solo-crawl's own
+/// fastest: records up to 8 KiB (requests, small pages) by solo-crawl's own
 /// one-block encoder, larger ones by libdeflate's level 1 (see the module
 /// docs).
 pub const DEFAULT_WARC_GZIP_LEVEL: u8 = 1;
@@ -130,7 +130,7 @@ pub struct WarcOutput {
     pub max_size: u64,
     /// With a name ending in `.gz`: the compression level, 0 (stored, no
     /// compression) to 12 (smallest, slowest); 1 (the default) is
-    /// solo-crawl's own encoder for records up to 64 KiB, every other
+    /// solo-crawl's own encoder for records up to 8 KiB, every other
     /// level libdeflate's.
     pub gzip_level: u8,
     /// Extra fields of the `warcinfo` record (the settings of the crawl).
@@ -372,10 +372,10 @@ pub(crate) struct WarcWriter {
 /// The compressors of a `.gz` file's records.
 struct Gzip {
     /// libdeflate at the level asked for: every record, or (at level 1)
-    /// those over [`member::MAX_INPUT`] bytes.
+    /// those over [`member::SMALL_RECORD`] bytes.
     large: libdeflater::Compressor,
     /// At level 1 (the default), the records up to
-    /// [`member::MAX_INPUT`] bytes: most of a crawl's.
+    /// [`member::SMALL_RECORD`] bytes: a crawl's requests and small pages.
     small: Option<member::MemberEncoder>,
 }
 
@@ -648,7 +648,7 @@ impl WarcWriter {
         if let Some(small) = gz
             .small
             .as_mut()
-            .filter(|_| self.text.len() <= member::MAX_INPUT)
+            .filter(|_| self.text.len() <= member::SMALL_RECORD)
         {
             self.packed.clear();
             small.gzip(&self.text, &mut self.packed);
