@@ -1087,19 +1087,30 @@ fn run_crawl(
         let (hurried, children) = (stop.clone(), link.clone());
         solo::spawn(async move {
             hurried.hurried().await;
-            if let Some(l) = &children {
-                l.pass_on(2);
-            }
-            tell!("second Ctrl-C, SIGTERM or SIGHUP: exiting now");
+            say_hurried(children.as_ref());
             std::process::exit(130);
         });
         let summary = crawler.run().await;
+        // Hurried, and the crawl returned before the task above ran: the
+        // same words, then the summary (its outputs are flushed) and 130.
+        if stop.is_hurried() {
+            say_hurried(link.as_ref());
+        }
         // A stop the watch had no time to see (the crawl ended first).
         if let (Some(l), true) = (&link, worker_processes::stopped_from_outside(&stop)) {
             l.pass_on(1);
         }
         summary
     })
+}
+
+/// A second Ctrl-C, SIGTERM or SIGHUP: passed on to the child workers,
+/// and said.
+fn say_hurried(children: Option<&worker_processes::Link>) {
+    if let Some(l) = children {
+        l.pass_on(2);
+    }
+    tell!("second Ctrl-C, SIGTERM or SIGHUP: exiting now");
 }
 
 /// The exit code for a finished crawl: 1 if no start URL could be

@@ -135,7 +135,14 @@ impl StopHandle {
     }
 
     /// Whether [`hurry`](StopHandle::hurry) was called.
-    pub(crate) fn is_hurried(&self) -> bool {
+    ///
+    /// ```
+    /// let stop = solo_crawl::StopHandle::default();
+    /// assert!(!stop.is_hurried());
+    /// stop.hurry();
+    /// assert!(stop.is_hurried() && stop.is_stopped());
+    /// ```
+    pub fn is_hurried(&self) -> bool {
         self.0.hurried.is_set()
     }
 
