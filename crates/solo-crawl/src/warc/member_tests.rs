@@ -415,3 +415,42 @@ fn a_record_of_another_kind_gets_a_code_of_its_own() {
         "{after_pages} bytes against {fresh} fresh"
     );
 }
+
+#[test]
+fn real_files_read_back_in_record_sized_pieces() {
+    // Mixed real data in pieces of the sizes the writer gives this
+    // encoder: the workspace's sources and docs, then this test program
+    // itself (machine code, tables, strings), all through one encoder.
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => files(&path, out),
+                Ok(t) if t.is_file() => out.push(path),
+                _ => {}
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut paths = Vec::new();
+    files(&root.join("crates/solo-crawl/src"), &mut paths);
+    files(&root.join("docs"), &mut paths);
+    paths.push(std::env::current_exe().unwrap());
+    let mut enc = MemberEncoder::new();
+    let mut sizes = Rng(21);
+    let mut pieces = 0;
+    for path in paths {
+        let data = std::fs::read(&path).unwrap();
+        let mut rest = &data[..];
+        // The test binary is large: a spread of its pieces is enough.
+        while !rest.is_empty() && pieces < 20_000 {
+            let n = (1 + sizes.below(SMALL_RECORD as u64) as usize).min(rest.len());
+            round_trip(&mut enc, &rest[..n]);
+            rest = &rest[n..];
+            pieces += 1;
+            let skip = if data.len() > 1 << 20 { 40 * n } else { 0 };
+            rest = &rest[skip.min(rest.len())..];
+        }
+    }
+    assert!(pieces > 500, "{pieces} pieces");
+}
