@@ -150,6 +150,15 @@ local function int(n)
   if not v then v = string.format('%d', n); fmt[n] = v end
   return v
 end
+-- Integers from strings (0 for none): tonumber parses with strtod, so
+-- the (few distinct) values of a step are parsed once.
+local nums = {}
+local function num(s)
+  if not s then return 0 end
+  local v = nums[s]
+  if not v then v = tonumber(s) or 0; nums[s] = v end
+  return v
+end
 local function q(h, rank) return P .. 'q:' .. h .. ':' .. rank end
 local function ranks(h) return P .. 'r:' .. h end
 local function leases(w) return P .. 'leases:' .. w end
@@ -197,6 +206,9 @@ local added = 0
 -- limit); the replies' items when they are arrays, else the last reply.
 local CHUNK = 1000
 local function batched(cmd, key, list)
+  local n = #list
+  if n == 0 then return nil end
+  if n <= CHUNK then return redis.call(cmd, key, unpack(list)) end
   local all, last = {}, nil
   for s = 1, #list, CHUNK do
     last = redis.call(cmd, key, unpack(list, s, math.min(s + CHUNK - 1, #list)))
@@ -227,7 +239,7 @@ local function load_hosts(list)
   local vals = batched('HMGET', HOST, need)
   for j, h in ipairs(need) do
     local a, b, c, d, e, f = string.match(vals[j] or '', '^(%d+) (%d+) (%d+) (%d+) (%d+) ?(%x*)$')
-    hs[h] = {tonumber(a) or 0, tonumber(b) or 0, tonumber(c) or 0, tonumber(d) or 0, tonumber(e) or 0, f ~= '' and f or nil}
+    hs[h] = {num(a), num(b), num(c), num(d), num(e), f ~= '' and f or nil}
   end
 end
 local function host(h)
@@ -371,7 +383,7 @@ local i = 15
 -- adds, by host and rank
 local n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
-  local h, rank, m = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local h, rank, m = ARGV[i], ARGV[i + 1], num(ARGV[i + 2])
   i = i + 3
   local side
   for _ = 1, m do
@@ -743,7 +755,7 @@ for h in pairs(dirty) do
     dels[#dels + 1] = h
   else
     sets[#sets + 1] = h
-    sets[#sets + 1] = string.format('%d %d %d %d %d %s', s[LEASED], s[QUEUED], s[NEXT], s[CDELAY], s[RULES], s[FIRST] or '')
+    sets[#sets + 1] = int(s[LEASED]) .. ' ' .. int(s[QUEUED]) .. ' ' .. int(s[NEXT]) .. ' ' .. int(s[CDELAY]) .. ' ' .. int(s[RULES]) .. ' ' .. (s[FIRST] or '')
   end
 end
 batched('HSET', HOST, sets)
