@@ -293,7 +293,7 @@ fn rank_json(entry: &str) -> (&[u8], &[u8]) {
 }
 
 /// A step's arguments (the script's ARGV after the prefix), one buffer
-/// for all of them: a step carries ~5 per page, and one allocation each
+/// for all of them: a step carries ~4 per page, and one allocation each
 /// showed in the worker's profile.
 #[derive(Debug, Default)]
 pub(crate) struct StepArgs {
