@@ -279,18 +279,21 @@ pub(crate) fn queue_entry<C: serde::Serialize>(req: &crate::Request<C>) -> Strin
     String::from_utf8(buf).unwrap_or_default()
 }
 
-/// The request JSON of a leased queue entry (RANK JSON); empty (a
-/// request that does not decode: its lease is dropped) if it is not one.
-fn member_json(mut member: Vec<u8>) -> String {
-    if member.len() < RANK_LEN {
-        return String::new();
-    }
-    member.drain(..RANK_LEN);
-    String::from_utf8(member).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+/// A leased request's JSON as the reply has it (not UTF-8: made so, and
+/// then it does not decode and its lease is dropped).
+fn reply_json(json: Vec<u8>) -> String {
+    String::from_utf8(json).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// A [`queue_entry`] split into its RANK and its JSON (an entry too short
+/// to have both: what it has).
+fn rank_json(entry: &str) -> (&[u8], &[u8]) {
+    let b = entry.as_bytes();
+    b.split_at(b.len().min(RANK_LEN))
 }
 
 /// A step's arguments (the script's ARGV after the prefix), one buffer
-/// for all of them: a step carries ~5 per page, and one allocation each
+/// for all of them: a step carries ~4 per page, and one allocation each
 /// showed in the worker's profile.
 #[derive(Debug, Default)]
 pub(crate) struct StepArgs {
@@ -316,9 +319,10 @@ impl StepArgs {
         self.bytes(itoa::Buffer::new().format(n).as_bytes());
     }
 
-    fn hex(&mut self, n: u64) {
+    /// A key: `prefix`, `name`, then `n` in hex.
+    fn key_hex(&mut self, prefix: &str, name: &str, n: u64) {
         use std::io::Write;
-        let _ = write!(self.buf, "{n:x}");
+        let _ = write!(self.buf, "{prefix}{name}{n:x}");
         self.ends.push(self.buf.len());
     }
 
@@ -576,9 +580,17 @@ impl Remote {
         self.finished.wait().await;
     }
 
-    /// The script's ARGV (after the prefix) for `o`.
-    fn args(&self, worker: &str, p: &Params, o: &Outbox, want: usize, step: StepFlags) -> StepArgs {
-        let mut a = StepArgs::with_capacity(16 + o.adds.len() * 4 + o.acks.len());
+    /// The script's ARGV (after the prefix) for `o`, of the crawl whose
+    /// keys start with `prefix`.
+    fn args(
+        &self,
+        (prefix, worker): (&str, &str),
+        p: &Params,
+        o: &Outbox,
+        want: usize,
+        step: StepFlags,
+    ) -> StepArgs {
+        let mut a = StepArgs::with_capacity(16 + o.adds.len() * 3 + o.acks.len());
         a.bytes(worker.as_bytes());
         a.num(p.per_host as u64);
         a.num(p.delay.as_millis() as u64);
@@ -601,40 +613,71 @@ impl Remote {
         a.num(u64::from(p.jitter));
         a.num(u64::from(p.obey_robots));
         a.num(u64::from(step.joined));
-        a.num(o.adds.len() as u64);
-        for (fp, host, json) in &o.adds {
-            // Bucket (top 16 bits) and member (low 48 bits, an integer: the
-            // bucket is an intset, 8 bytes per URL); see frontier.lua.
-            match fp {
-                Some(f) => {
-                    a.hex(f >> 48);
-                    a.num(f & 0xffff_ffff_ffff);
+        // The adds by host and rank (each group in order), a URL once: a
+        // repeat would find the first's SADD done (see frontier.lua).
+        type Group<'a> = (&'a str, &'a [u8], Vec<(Option<u64>, &'a [u8])>);
+        let mut groups: Vec<Group> = Vec::new();
+        {
+            let mut at: std::collections::HashMap<(&str, &[u8]), usize> = Default::default();
+            let mut fps: HashSet<u64> = HashSet::with_capacity(o.adds.len());
+            for (fp, host, entry) in &o.adds {
+                if fp.is_some_and(|f| !fps.insert(f)) {
+                    continue;
                 }
-                None => {
-                    a.bytes(b"");
-                    a.bytes(b"");
-                }
+                let (rank, json) = rank_json(entry);
+                let i = *at.entry((host, rank)).or_insert_with(|| {
+                    groups.push((host, rank, Vec::new()));
+                    groups.len() - 1
+                });
+                groups[i].2.push((*fp, json));
             }
-            a.bytes(host.as_bytes());
-            a.bytes(json.as_bytes());
         }
-        // One entry per host, its answers in order.
-        let mut load: Vec<(&str, String)> = Vec::new();
+        a.num(groups.len() as u64);
+        for (host, rank, adds) in &groups {
+            a.bytes(host.as_bytes());
+            a.bytes(rank);
+            a.num(adds.len() as u64);
+            for (fp, json) in adds {
+                // The seen bucket (top 16 bits) and member (low 48 bits,
+                // an integer: the bucket is an intset, 8 bytes per URL);
+                // see frontier.lua.
+                match fp {
+                    Some(f) => {
+                        a.key_hex(prefix, "seen:", f >> 48);
+                        a.num(f & 0xffff_ffff_ffff);
+                    }
+                    None => {
+                        a.bytes(b"");
+                        a.bytes(b"");
+                    }
+                }
+                a.bytes(json);
+            }
+        }
+        // The answers: one line per host, its answers in order, and
+        // whether any is an overload.
+        let mut overload = false;
+        let mut load = String::new();
         if p.backoff || p.autothrottle.is_some() {
+            let mut lines: Vec<(&str, String)> = Vec::new();
             let mut at: std::collections::HashMap<&str, usize> = Default::default();
             for (host, answer) in &o.load {
                 let i = *at.entry(host).or_insert_with(|| {
-                    load.push((host, String::new()));
-                    load.len() - 1
+                    lines.push((host, String::new()));
+                    lines.len() - 1
                 });
-                answer.encode(&mut load[i].1);
+                overload |= answer.load == Load::Shed;
+                answer.encode(&mut lines[i].1);
+            }
+            for (host, answers) in lines {
+                load.push_str(host);
+                load.push(' ');
+                load.push_str(&answers);
+                load.push('\n');
             }
         }
-        a.num(load.len() as u64);
-        for (host, answers) in load {
-            a.bytes(host.as_bytes());
-            a.bytes(answers.as_bytes());
-        }
+        a.num(u64::from(overload));
+        a.bytes(load.as_bytes());
         for list in [&o.acks, &o.drops, &o.releases] {
             a.num(list.len() as u64);
             for id in list {
@@ -728,7 +771,7 @@ impl Remote {
                 self.want.get().min(1024)
             };
             let batch = std::mem::take(&mut *self.out.borrow_mut());
-            let args = self.args(&worker, &params, &batch, want, flags);
+            let args = self.args((&prefix, &worker), &params, &batch, want, flags);
             let p = prefix.clone();
             let sent = solo::time::now();
             self.busy.set(true);
@@ -763,11 +806,13 @@ impl Remote {
                     let mut it = reply.into_iter().skip(8);
                     // Cookies first: the leases may need them.
                     self.take_cookies(&mut it, &*cookie);
+                    // Then the first lease's id and each lease's JSON.
                     let mut leased = Leased::new();
-                    while let (Some(id), Some(_host), Some(member)) =
-                        (it.next(), it.next(), it.next())
-                    {
-                        leased.push((reply_num(Some(&id)), member_json(member)));
+                    if let Some(first) = it.next() {
+                        let first = reply_num(Some(&first));
+                        for (k, json) in it.enumerate() {
+                            leased.push((first.saturating_add(k as u64), reply_json(json)));
+                        }
                     }
                     self.held
                         .borrow_mut()
@@ -1166,14 +1211,16 @@ mod tests {
         let urls: Vec<String> = entries
             .iter()
             .map(|e| {
-                let r: Request<()> =
-                    serde_json::from_str(&member_json(e.as_bytes().to_vec())).unwrap();
+                let (rank, json) = rank_json(e);
+                assert_eq!(rank.len(), RANK_LEN);
+                let r: Request<()> = serde_json::from_str(&reply_json(json.to_vec())).unwrap();
                 r.url.to_string()
             })
             .collect();
         let want: Vec<String> = order.iter().map(|(u, _, _)| u.to_string()).collect();
         assert_eq!(urls, want);
         // Not an entry: no JSON, no panic.
-        assert_eq!(member_json(b"short".to_vec()), "");
+        assert_eq!(rank_json("short"), (&b"short"[..], &b""[..]));
+        assert_eq!(reply_json(b"\xff{".to_vec()), "\u{fffd}{");
     }
 }

@@ -77,9 +77,17 @@
 -- (1: this worker's steps found the crawl before, so a crawl with no
 -- keys was lost: Redis restarted without persistence, or flushed), then
 -- sections, each a count and its entries:
---   adds     (bucket or "" for dont_filter, member, host, RANK JSON)
---   load     (host, answers)  answers: "KLATENCY:STATUS ..." in order,
---            K = o (the host shed load), a (answered), n (failed)
+--   adds     (host, RANK, m, then m entries (key, member, JSON)): new
+--            requests by host and rank, each in order; key: the seen
+--            bucket P..seen:B (B as above), or "" for dont_filter; a
+--            URL at most once a step (the worker drops its repeats: the
+--            SADD of the first would refuse them), so the groups' order
+--            does not matter
+-- then load, not a section: overload (1: some answer below is an o) and
+-- one string, "HOST ANSWERS\n" for each host that answered, ANSWERS
+-- "KLATENCY:STATUS ..." in order, K = o (the host shed load), a
+-- (answered), n (failed) (read only when some host sheds load, with the
+-- autothrottle, or with an overload in it); then sections again:
 --   acks     (id)                        pages done, their records written
 --   drops    (id)                        leases ended without a page
 --   releases (id)                                    leases given back
@@ -99,8 +107,9 @@
 -- as queued that were gone from Redis: their keys deleted or evicted;
 -- the crawl ends without them), added (of this step's adds, those
 -- queued: not seen before, or dont_filter), cursor, n, key, state, ... (n cookies
--- other workers changed after cookie_cursor, latest state each), id,
--- host, RANK JSON, id, host, ...}: the worker puts the cookies into its
+-- other workers changed after cookie_cursor, latest state each), then,
+-- if this step leased any, the first lease's id and each lease's JSON
+-- (the ids run on by one from the first)}: the worker puts the cookies into its
 -- jars before it starts the leases, and a request queued after a cookie
 -- change (the login's next page) comes in the same step as the change or
 -- a later one, so no worker starts it without the cookie.
@@ -139,6 +148,15 @@ local fmt = {}
 local function int(n)
   local v = fmt[n]
   if not v then v = string.format('%d', n); fmt[n] = v end
+  return v
+end
+-- Integers from strings (0 for none): tonumber parses with strtod, so
+-- the (few distinct) values of a step are parsed once.
+local nums = {}
+local function num(s)
+  if not s then return 0 end
+  local v = nums[s]
+  if not v then v = tonumber(s) or 0; nums[s] = v end
   return v
 end
 local function q(h, rank) return P .. 'q:' .. h .. ':' .. rank end
@@ -188,6 +206,9 @@ local added = 0
 -- limit); the replies' items when they are arrays, else the last reply.
 local CHUNK = 1000
 local function batched(cmd, key, list)
+  local n = #list
+  if n == 0 then return nil end
+  if n <= CHUNK then return redis.call(cmd, key, unpack(list)) end
   local all, last = {}, nil
   for s = 1, #list, CHUNK do
     last = redis.call(cmd, key, unpack(list, s, math.min(s + CHUNK - 1, #list)))
@@ -218,7 +239,7 @@ local function load_hosts(list)
   local vals = batched('HMGET', HOST, need)
   for j, h in ipairs(need) do
     local a, b, c, d, e, f = string.match(vals[j] or '', '^(%d+) (%d+) (%d+) (%d+) (%d+) ?(%x*)$')
-    hs[h] = {tonumber(a) or 0, tonumber(b) or 0, tonumber(c) or 0, tonumber(d) or 0, tonumber(e) or 0, f ~= '' and f or nil}
+    hs[h] = {num(a), num(b), num(c), num(d), num(e), f ~= '' and f or nil}
   end
 end
 local function host(h)
@@ -293,96 +314,104 @@ local function offer(set)
   batched('ZREM', READY, rem)
 end
 
--- Requests (RANK JSON) to queue, per host and rank: at the front (leases
+-- Requests (JSON) to queue, per host and rank: at the front (leases
 -- given back, retries now due) or the back (new), pushed at the end of
--- phase one.
+-- phase one. The list of h's RANK requests for one side.
 local pushes = {}
-local function push(h, rank_json, front)
+local function pushing(h, rank, front)
   local by_rank = pushes[h]
   if not by_rank then by_rank = {}; pushes[h] = by_rank end
-  local rank = string.sub(rank_json, 1, 13)
   local l = by_rank[rank]
   if not l then l = {{}, {}}; by_rank[rank] = l end
-  local side = l[front and 1 or 2]
-  side[#side + 1] = string.sub(rank_json, 14)
+  return l[front and 1 or 2]
 end
--- Ends the leases in ends ({id, requeue} each) of worker w; a lease
--- already gone (reclaimed) is skipped. Returns id -> true for each ended.
-local function end_leases(w, ends)
+-- Queues v (RANK JSON: a lease or retry as stored) at the front of its
+-- host h's queue, from byte at on.
+local function push_back(h, v, at)
+  local side = pushing(h, string.sub(v, at, at + 12), true)
+  side[#side + 1] = string.sub(v, at + 13)
+end
+-- Ends the leases ids[1..] of worker w, those at indices from..to going
+-- back to their queues; a lease already gone (reclaimed) is skipped.
+-- Returns id -> true for each ended.
+local function end_leases(w, ids, from, to)
   local ended = {}
-  if #ends == 0 then return ended end
+  if #ids == 0 then return ended end
   local key = leases(w)
-  local ids = {}
-  for j, e in ipairs(ends) do ids[j] = e[1] end
   local vals = batched('HMGET', key, ids)
-  -- {id, host, request to queue again or nil} of each lease found, once
-  local found, hosts = {}, {}
-  for j, e in ipairs(ends) do
+  -- of each lease found, once: its id, host, and where its request
+  -- (RANK JSON) starts in its value if it goes back (else false)
+  local del, hosts, vs, ats = {}, {}, {}, {}
+  for j, id in ipairs(ids) do
     local v = vals[j]
-    if v and not ended[e[1]] then
-      ended[e[1]] = true
+    if v and not ended[id] then
+      ended[id] = true
       local nl = string.find(v, '\n', 1, true)
-      local h = string.sub(v, 1, nl - 1)
-      found[#found + 1] = {e[1], h, e[2] and string.sub(v, nl + 1)}
-      hosts[#hosts + 1] = h
+      local k = #del + 1
+      del[k] = id
+      hosts[k] = string.sub(v, 1, nl - 1)
+      if j >= from and j <= to then vs[k] = v; ats[k] = nl + 1 end
     end
   end
   load_hosts(hosts)
-  local del = {}
-  for _, f in ipairs(found) do
-    local id, h, back = f[1], f[2], f[3]
-    del[#del + 1] = id
+  for k, h in ipairs(hosts) do
     local s = hs[h]
     s[LEASED] = math.max(0, s[LEASED] - 1)
     changed(h)
-    d_leased = d_leased - 1
-    if back then
-      push(h, back, true)
+    if vs[k] then
+      push_back(h, vs[k], ats[k])
       d_queued = d_queued + 1
     end
   end
+  d_leased = d_leased - #del
   batched('HDEL', key, del)
   return ended
 end
 -- Gives back every lease of w not in keep.
 local function requeue_all(w, keep)
   local all = redis.call('HGETALL', leases(w))
-  local ends = {}
+  local ids = {}
   for j = 1, #all, 2 do
-    if not (keep and keep[all[j]]) then ends[#ends + 1] = {all[j], true} end
+    if not (keep and keep[all[j]]) then ids[#ids + 1] = all[j] end
   end
-  end_leases(w, ends)
+  end_leases(w, ids, 1, #ids)
 end
 
 -- Leases this worker held when the step began (before its acks).
 local mine = redis.call('HLEN', leases(W))
 local i = 15
--- adds
+-- adds, by host and rank
 local n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
-  local b, m, h, json = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  i = i + 4
-  local new = b == ''
-  if not new and redis.call('SADD', SEEN .. ':' .. b, m) == 1 then
-    new = true
-    d_seen = d_seen + 1
-  end
-  if new then
-    push(h, json, false)
-    d_queued = d_queued + 1
-    added = added + 1
+  local h, rank, m = ARGV[i], ARGV[i + 1], num(ARGV[i + 2])
+  i = i + 3
+  local side
+  for _ = 1, m do
+    local b = ARGV[i]
+    local new = b == ''
+    if not new and redis.call('SADD', b, ARGV[i + 1]) == 1 then
+      new = true
+      d_seen = d_seen + 1
+    end
+    if new then
+      if not side then side = pushing(h, rank, false) end
+      side[#side + 1] = ARGV[i + 2]
+      added = added + 1
+    end
+    i = i + 3
   end
 end
+d_queued = d_queued + added
 -- load: answers of hosts, in the order the worker had them; the overload
 -- backoff (HostLimit in throttle.rs, one state for the whole crawl: every
 -- worker's answers grow it back, the first overload of a burst cuts it)
 -- and the autothrottle's pause.
-n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do
-  local h, answers = ARGV[i], ARGV[i + 1]
-  i = i + 2
-  -- Only an overload ('o') changes a host that sheds nothing, and only
-  -- the autothrottle needs every answer.
+local overload, load = ARGV[i] == '1', ARGV[i + 1]
+i = i + 2
+-- Only an overload ('o') changes a host that sheds nothing, and only
+-- the autothrottle needs every answer: while none sheds, the common
+-- case, the answers are not read.
+for h, answers in string.gmatch((any_shed or at_target or overload) and load or '', '([^ \n]+) ([^\n]*)') do
   if any_shed or at_target or string.find(answers, 'o', 1, true) then
     local l, a, b = shed_state(h)
     local l0, a0, b0 = l, a, b
@@ -434,27 +463,32 @@ end
 -- acks, drops, releases, then retries: one batch of leases to end; a
 -- page counts as written when its lease ends (once, even if a lost reply
 -- makes the worker send it again)
-local ends, acked, tries = {}, {}, {}
+-- (ends[1..n_acked] are acks, ends[from..to] releases)
+local ends, tries = {}, {}
+local n_acked, from
 for k = 1, 3 do
   n = tonumber(ARGV[i]); i = i + 1
+  if k == 3 then from = #ends + 1 end
   for _ = 1, n do
-    ends[#ends + 1] = {ARGV[i], k == 3}
-    if k == 1 then acked[#acked + 1] = ARGV[i] end
+    ends[#ends + 1] = ARGV[i]
     i = i + 1
   end
+  if k == 1 then n_acked = #ends end
 end
+local to = #ends
 -- retries: the request waits in RETRY, not in a lease, so that the
 -- host's limit (cut while it sheds load) holds for retries too
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
   local id, h, wait, json = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
   i = i + 4
-  ends[#ends + 1] = {id, false}
+  ends[#ends + 1] = id
   tries[#tries + 1] = {id, h, wait, json}
 end
-local ended = end_leases(W, ends)
+local ended = end_leases(W, ends, from, to)
 local d_written = 0
-for _, id in ipairs(acked) do
+for j = 1, n_acked do
+  local id = ends[j]
   if ended[id] then d_written = d_written + 1; ended[id] = nil end
 end
 if d_written > 0 then redis.call('HINCRBY', STATS, 'written', d_written) end
@@ -474,7 +508,7 @@ batched('ZREM', RETRY, due)
 for _, v in ipairs(due) do
   local a = string.find(v, '\n', 1, true)
   local b = string.find(v, '\n', a + 1, true)
-  push(string.sub(v, a + 1, b - 1), string.sub(v, b + 1), true)
+  push_back(string.sub(v, a + 1, b - 1), v, b + 1)
 end
 -- hosts: Crawl-delay, pauses (Retry-After, 429/503)
 n = tonumber(ARGV[i]); i = i + 1
@@ -667,8 +701,10 @@ if budget > 0 then
         local reqs = redis.call('LPOP', q(h, rank), int(asked))
         local m = reqs and #reqs or 0
         for j = 1, m do
-          got[#got + 1] = h
-          got[#got + 1] = rank .. reqs[j]
+          local g = #got
+          got[g + 1] = h
+          got[g + 2] = rank
+          got[g + 3] = reqs[j]
         end
         nr = nr + m
         if m < asked then
@@ -692,18 +728,18 @@ if budget > 0 then
     dirty[h] = true
     took[h] = true
   end
-  leased_now = #got / 2
+  leased_now = #got / 3
   if leased_now > 0 then
     local last = redis.call('HINCRBY', STATS, 'seq', leased_now)
     local held = {}
+    local first = last - leased_now + 1
+    out[#out + 1] = string.format('%d', first)
     for j = 1, leased_now do
-      local id = string.format('%d', last - leased_now + j)
-      local h, member = got[2 * j - 1], got[2 * j]
-      held[#held + 1] = id
-      held[#held + 1] = h .. '\n' .. member
-      out[#out + 1] = id
-      out[#out + 1] = h
-      out[#out + 1] = member
+      local g = 3 * j
+      local json = got[g]
+      held[2 * j - 1] = string.format('%d', first + j - 1)
+      held[2 * j] = got[g - 2] .. '\n' .. got[g - 1] .. json
+      out[#out + 1] = json
     end
     batched('HSET', leases(W), held)
     redis.call('HINCRBY', STATS, 'dispatched', leased_now)
@@ -719,7 +755,7 @@ for h in pairs(dirty) do
     dels[#dels + 1] = h
   else
     sets[#sets + 1] = h
-    sets[#sets + 1] = string.format('%d %d %d %d %d %s', s[LEASED], s[QUEUED], s[NEXT], s[CDELAY], s[RULES], s[FIRST] or '')
+    sets[#sets + 1] = int(s[LEASED]) .. ' ' .. int(s[QUEUED]) .. ' ' .. int(s[NEXT]) .. ' ' .. int(s[CDELAY]) .. ' ' .. int(s[RULES]) .. ' ' .. (s[FIRST] or '')
   end
 end
 batched('HSET', HOST, sets)
