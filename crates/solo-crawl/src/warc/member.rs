@@ -163,9 +163,10 @@ impl MemberEncoder {
     }
 
     /// The dynamic code to use (its slot in `codes`) and the bits it
-    /// takes (header and symbols, without extra bits): one of the last
-    /// two built if it has a code for every symbol used and has not been
-    /// used [`REUSES`] times, the cheaper of them; else one built now.
+    /// takes (header and symbols, without extra bits): the cheaper of the
+    /// last two built that has a code for every symbol used, codes them
+    /// near their entropy and has not been used [`REUSES`] times; else
+    /// one built now.
     fn dynamic_code(&mut self) -> (usize, u64) {
         // A code built before is used again only if its symbols' bits are
         // near the best any code could do for these (their entropy):
@@ -179,8 +180,8 @@ impl MemberEncoder {
         // history.
         let mut nearest = (0, u64::MAX, false);
         for (k, code) in self.codes.iter().enumerate() {
-            let (bits, missing) = code.bits_for(&self.lit_freq, &self.dist_freq);
-            let close = bits - code.header_bits <= good_enough;
+            let (symbols, missing) = code.bits_for(&self.lit_freq, &self.dist_freq);
+            let (close, bits) = (symbols <= good_enough, code.header_bits + symbols);
             if close && missing == 0 && code.uses < REUSES && best.is_none_or(|(_, b)| bits < b) {
                 best = Some((k, bits));
             }
@@ -209,7 +210,10 @@ impl MemberEncoder {
             &mut self.keys,
             &mut self.depth,
         );
-        (k, code.bits_for(&self.lit_freq, &self.dist_freq).0)
+        (
+            k,
+            code.header_bits + code.bits_for(&self.lit_freq, &self.dist_freq).0,
+        )
     }
 
     /// The entropy of the literal/length and distance symbols counted,
@@ -231,9 +235,9 @@ impl MemberEncoder {
             self.base = 1;
         }
         let base = self.base;
-        // The next input's stamps start past this one's and its window:
-        // none of this input's entries can match there.
-        self.base += input.len() as u32 + WINDOW + 1;
+        // The next input's stamps start past this one's: its entries are
+        // below that input's base, so never taken for a match there.
+        self.base += input.len() as u32;
         if input.len() < 8 {
             return 0;
         }
@@ -354,8 +358,8 @@ impl Dynamic {
         }
     }
 
-    /// The bits of the header and of these symbols in this code, and how
-    /// many of the symbols used have no code here.
+    /// The bits of these symbols in this code (without its header), and
+    /// how many of the symbols used have no code here.
     fn bits_for(&self, lit_freq: &[u32; LITLEN], dist_freq: &[u32; DIST]) -> (u64, u64) {
         // In u32 (at most 2^16 symbols of 15 bits): the loops vectorize.
         let (mut bits, mut missing) = (0u32, 0u32);
@@ -367,7 +371,7 @@ impl Dynamic {
             bits += f * u32::from(l);
             missing += u32::from(f != 0) & u32::from(l == 0);
         }
-        (self.header_bits + u64::from(bits), u64::from(missing))
+        (u64::from(bits), u64::from(missing))
     }
 
     /// Builds the codes for these frequencies, and their header.
