@@ -4,10 +4,8 @@
 //! Design: hyper does the HTTP; this module hands it a byte stream and
 //! runs its connection future as a solo task. hyper reads and writes
 //! through its own `rt::{Read, Write}` traits; solo's streams speak
-//! futures-io. Two adapters bridge them without unsafe code:
-//! `solo::compat::TokioIo` turns futures-io into tokio's traits, and
-//! `hyper_util::rt::TokioIo` turns tokio's traits into hyper's. No tokio
-//! runtime runs; only the traits are used.
+//! futures-io. `HyperIo` bridges them without unsafe code (see
+//! `hyper_io`). No tokio runtime runs.
 //!
 //! The connection future (which owns the socket and does the actual I/O)
 //! is spawned with `solo::spawn`: it is `!Send`, which is fine on one
@@ -58,6 +56,7 @@ use url::Url;
 use crate::dns::DnsCache;
 use crate::error::{Error, ErrorKind, Phase};
 use crate::eyeballs;
+use crate::hyper_io::HyperIo;
 use crate::keepalive::SoloTimer;
 use crate::policy::AddressPolicy;
 use crate::proxy::Proxies;
@@ -95,7 +94,7 @@ pub(crate) const HTTP2_CONNECTION_WINDOW: u32 = 256 * HTTP2_STREAM_WINDOW;
 const NOTSENT_LOWAT: u32 = 128 << 10;
 
 /// What hyper reads and writes.
-type Io = hyper_util::rt::TokioIo<solo::compat::TokioIo<Tapped<Stream>>>;
+type Io = HyperIo<Tapped<Stream>>;
 
 /// Where a pooled connection goes: scheme, host and port. Connections
 /// are shared only between requests with the same key.
@@ -216,7 +215,7 @@ impl Connector {
             tap: tap.clone(),
         };
         tracing::debug!(to = %key, tls = key.https, http2 = h2, "connected");
-        let io = hyper_util::rt::TokioIo::new(solo::compat::TokioIo::new(stream));
+        let io = HyperIo(stream);
         let handshake_failed = |e| {
             Error::new(
                 ErrorKind::Connect,

@@ -150,9 +150,10 @@
 //! How the pieces run:
 //!
 //! - **One thread, no unsafe.** hyper drives any I/O type implementing its
-//!   `rt::Read`/`rt::Write`; solo's sockets speak futures-io. Two adapters
-//!   stack to bridge them (`solo::compat::TokioIo`, then
-//!   `hyper_util::rt::TokioIo`), so this crate needs no `unsafe`. Each
+//!   `rt::Read`/`rt::Write`; solo's sockets speak futures-io. One adapter
+//!   bridges them (`hyper_io`: reads go through a zeroed scratch buffer
+//!   and only the bytes read are copied to hyper), so this crate needs no
+//!   `unsafe`. Each
 //!   connection's hyper future is a solo task (`solo::spawn`, `!Send` is
 //!   fine); hyper's HTTP/2 executor is `solo::spawn` too.
 //! - **Timeouts are solo's.** hyper's timer serves only the opt-in HTTP/2
@@ -237,6 +238,7 @@ mod error;
 mod eyeballs;
 mod gzip;
 mod history;
+mod hyper_io;
 mod keepalive;
 pub mod multipart;
 mod no_proxy;
