@@ -1,12 +1,13 @@
-//! scraper (html5ever, a full DOM) against lol_html (a streaming tokenizer
-//! with CSS-selector handlers) on the work solo-crawl does for every page:
-//! find the `<title>` and every `a[href]`, `area[href]`, `link[href]`,
-//! resolved against the first `<base href>`. This is the measurement behind
-//! the choice in `crates/solo-crawl/src/links.rs` (issue 6: "pick by
-//! measurement"). The lol_html side is solo-crawl's own
-//! `solo_crawl::__bench::scan` (the scan behind `Response::scan`), which also expands character references
-//! (lol_html hands out attribute values and text as written); the scraper
-//! side is what solo-crawl did before.
+//! solo-crawl's link scan (its own streaming tokenizer,
+//! `crates/solo-crawl/src/html_tokens.rs`) against lol_html (a streaming
+//! rewriter with CSS-selector handlers, which the scan used before) and
+//! scraper (html5ever, a full DOM, which it used first), on the work
+//! solo-crawl does for every page: find the `<title>` and every
+//! `a[href]`, `area[href]`, `link[href]`, resolved against the first
+//! `<base href>`. All three hand their finds to the same rest of the scan
+//! (character references expanded, URLs joined: `solo_crawl::__bench`),
+//! so only the parsing differs. This is the measurement behind the choice
+//! in `crates/solo-crawl/src/links.rs` ("pick by measurement").
 //!
 //! ```text
 //! cargo run --release -p solo-bench --bin html-parse [-- --reps 5 --json FILE]
@@ -16,11 +17,11 @@
 //! of the crawl benchmark's site (bench/crawl/gen_site.py), and `large`,
 //! ~100 KB pages shaped like a news front page (nested markup, 400 links,
 //! inline scripts and styles holding `href=` text that is not a link,
-//! comments, a `<base>`). Both libraries must return the same title and the
+//! comments, a `<base>`). All three must return the same title and the
 //! same links for every page or the run fails. Two more rows add one user
 //! CSS query (`li a`), which needs a DOM: `scraper+select` is what
 //! solo-crawl does when a spider selects before the links are asked for
-//! (the scan then reuses the DOM), `lol_html+select` the worst case, a
+//! (the scan then reuses the DOM), `solo-crawl+select` the worst case, a
 //! streaming scan and then a DOM.
 //!
 //! Each (corpus, library) runs `--reps` times, alternating; the median
@@ -61,9 +62,89 @@ fn scan_doc(doc: &Html, page: &Url) -> Scan {
     scan_result(solo_crawl::__bench::scan_dom(doc, page))
 }
 
-/// solo-crawl's streaming scan (lol_html + htmlize), as it runs now.
-fn scan_lol(html: &str, page: &Url) -> Scan {
+/// solo-crawl's streaming scan, as it runs now.
+fn scan_solo(html: &str, page: &Url) -> Scan {
     scan_result(solo_crawl::__bench::scan(html, page))
+}
+
+/// The same finds through lol_html: the first `<base href>`, every
+/// `a[href]`, `area[href]`, `link[href]`, the first text of the first
+/// `<title>`; the selectors parsed once, the rewriter built per page (its
+/// API builds the selector program there).
+fn scan_lol(html: &str, page: &Url) -> Scan {
+    use lol_html::html_content::{Element, TextChunk};
+    use lol_html::{ElementContentHandlers as On, HtmlRewriter, Selector, Settings};
+    use std::borrow::Cow;
+    use std::cell::RefCell;
+    use std::sync::OnceLock;
+    static SELECTORS: OnceLock<[Selector; 3]> = OnceLock::new();
+    let [base_sel, link_sel, title_sel] = SELECTORS.get_or_init(|| {
+        ["base[href]", "a[href], area[href], link[href]", "title"]
+            .map(|css| css.parse().expect("selector"))
+    });
+    let base: RefCell<Option<String>> = RefCell::new(None);
+    let hrefs = RefCell::new(Vec::new());
+    // 0 before the first title, 1 in it, 2 after its text.
+    let title_state = RefCell::new(0u8);
+    let title = RefCell::new(String::new());
+    let handlers = vec![
+        (
+            Cow::Borrowed(base_sel),
+            On::default().element(|el: &mut Element<'_, '_>| {
+                let mut b = base.borrow_mut();
+                if b.is_none() {
+                    *b = el.get_attribute("href");
+                }
+                Ok(())
+            }),
+        ),
+        (
+            Cow::Borrowed(link_sel),
+            On::default().element(|el: &mut Element<'_, '_>| {
+                hrefs.borrow_mut().extend(el.get_attribute("href"));
+                Ok(())
+            }),
+        ),
+        (
+            Cow::Borrowed(title_sel),
+            On::default().element(|_: &mut Element<'_, '_>| {
+                let mut st = title_state.borrow_mut();
+                if *st == 0 {
+                    *st = 1;
+                }
+                Ok(())
+            }),
+        ),
+        (
+            Cow::Borrowed(title_sel),
+            On::default().text(|t: &mut TextChunk<'_>| {
+                let mut st = title_state.borrow_mut();
+                if *st == 1 {
+                    title.borrow_mut().push_str(t.as_str());
+                    if t.last_in_text_node() {
+                        *st = 2;
+                    }
+                }
+                Ok(())
+            }),
+        ),
+    ];
+    let mut rewriter = HtmlRewriter::new(
+        Settings {
+            element_content_handlers: handlers,
+            strict: false,
+            ..Settings::new()
+        },
+        |_: &[u8]| {},
+    );
+    rewriter.write(html.as_bytes()).expect("lol_html write");
+    rewriter.end().expect("lol_html end");
+    scan_result(solo_crawl::__bench::scan_of_parts(
+        page,
+        base.into_inner(),
+        hrefs.into_inner(),
+        title.into_inner(),
+    ))
 }
 
 fn scan_result(s: solo_crawl::PageScan) -> Scan {
@@ -225,20 +306,34 @@ fn main() {
         return;
     }
 
-    // Both must agree on every page, or the comparison means nothing.
+    // All must agree on every page, or the comparison means nothing.
     for p in small.iter().chain(&large) {
-        let a = scan_scraper(p, &page_url);
-        let b = scan_lol(p, &page_url);
-        assert_eq!(a, b, "scraper and lol_html disagree");
+        let a = scan_solo(p, &page_url);
+        assert_eq!(
+            a,
+            scan_scraper(p, &page_url),
+            "solo-crawl and scraper disagree"
+        );
+        assert_eq!(
+            a,
+            scan_lol(p, &page_url),
+            "solo-crawl and lol_html disagree"
+        );
         assert!(a.title.is_some() && !a.links.is_empty(), "empty scan");
     }
-    let large_links = scan_lol(&large[0], &page_url).links.len();
+    let large_links = scan_solo(&large[0], &page_url).links.len();
     assert!(large_links > 400, "large page has {large_links} links");
 
     let corpora: [(&'static str, &Vec<String>); 2] = [("small", &small), ("large", &large)];
     let mut rows: Vec<Row> = Vec::new();
     for (c, _) in &corpora {
-        for lib in ["scraper", "lol_html", "scraper+select", "lol_html+select"] {
+        for lib in [
+            "solo-crawl",
+            "lol_html",
+            "scraper",
+            "scraper+select",
+            "solo-crawl+select",
+        ] {
             rows.push(Row {
                 corpus: c,
                 lib,
@@ -256,14 +351,15 @@ fn main() {
                 .map(|(_, p)| *p)
                 .expect("corpus");
             let (pps, mbs) = match row.lib {
-                "scraper" => time(pages, min, |p| scan_scraper(p, &page_url).links.len()),
+                "solo-crawl" => time(pages, min, |p| scan_solo(p, &page_url).links.len()),
                 "lol_html" => time(pages, min, |p| scan_lol(p, &page_url).links.len()),
+                "scraper" => time(pages, min, |p| scan_scraper(p, &page_url).links.len()),
                 "scraper+select" => time(pages, min, |p| {
                     let doc = Html::parse_document(p);
                     scan_doc(&doc, &page_url).links.len() + doc.select(&sel.li_a).count()
                 }),
                 _ => time(pages, min, |p| {
-                    let s = scan_lol(p, &page_url);
+                    let s = scan_solo(p, &page_url);
                     let doc = Html::parse_document(p);
                     s.links.len() + doc.select(&sel.li_a).count()
                 }),
@@ -275,25 +371,27 @@ fn main() {
 
     println!("title + links per page, median of {reps} reps (each >= {min:?})");
     println!(
-        "{:<8} {:<16} {:>12} {:>9} {:>14}",
-        "corpus", "library", "pages/s", "MB/s", "vs scraper"
+        "{:<8} {:<18} {:>12} {:>9} {:>11} {:>11}",
+        "corpus", "library", "pages/s", "MB/s", "vs scraper", "vs lol_html"
     );
     let mut lines = String::new();
     for row in &rows {
         let pps = median(&row.pages_per_s);
         let mbs = median(&row.mb_per_s);
-        let base = rows
-            .iter()
-            .find(|r| r.corpus == row.corpus && r.lib == "scraper")
-            .map(|r| median(&r.pages_per_s))
-            .unwrap_or(pps);
+        let of = |lib: &str| {
+            rows.iter()
+                .find(|r| r.corpus == row.corpus && r.lib == lib)
+                .map(|r| median(&r.pages_per_s))
+                .unwrap_or(pps)
+        };
         println!(
-            "{:<8} {:<16} {:>12.0} {:>9.1} {:>13.2}x",
+            "{:<8} {:<18} {:>12.0} {:>9.1} {:>10.2}x {:>10.2}x",
             row.corpus,
             row.lib,
             pps,
             mbs,
-            pps / base
+            pps / of("scraper"),
+            pps / of("lol_html")
         );
         let _ = writeln!(
             lines,

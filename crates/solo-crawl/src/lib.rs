@@ -127,6 +127,7 @@ pub mod export;
 pub mod fetch;
 mod form;
 mod frontier;
+mod html_tokens;
 pub mod idn;
 mod link_extractor;
 mod links;
@@ -160,6 +161,8 @@ pub mod stages;
 mod start_scope;
 mod stats;
 mod store;
+#[cfg(test)]
+mod test_rng;
 mod throttle;
 pub mod warc;
 
@@ -195,6 +198,18 @@ pub use warc::{WarcOutput, DEFAULT_WARC_GZIP_LEVEL};
 pub mod __bench {
     pub use crate::frontier::{IdHasher, SeenSet};
     pub use crate::links::{scan, scan_dom};
+
+    /// The scan of a page's base, links and title as another tokenizer
+    /// found them (as written): the rest of [`scan`], for comparing
+    /// tokenizers.
+    pub fn scan_of_parts(
+        page: &url::Url,
+        base: Option<String>,
+        hrefs: Vec<String>,
+        title: String,
+    ) -> crate::PageScan {
+        crate::links::scan_of_parts(page, base, hrefs, title)
+    }
 
     /// [`scan`] as `--page-requisites` runs it (links and requisites).
     pub fn scan_requisites(html: &str, page: &url::Url) -> crate::PageScan {

@@ -12,16 +12,17 @@
 //! resolved against `<base href>` (the first one) or the page URL, http and https only, fragments dropped, each
 //! URL once per page in document order, the query in the page's charset
 //! ([`join_in`]); with `--page-requisites`, also what the page embeds
-//! (found by [`requisites`](crate::requisites), one more selector in the
-//! same pass; none when off, so the scan costs what it did). Must not:
+//! (found by [`requisites`](crate::requisites), in the same pass; none
+//! when off). Must not:
 //! decide whether a link is crawled (the frontier does).
 //!
-//! The scan streams through the document with lol_html instead of
-//! building a DOM with scraper (html5ever): 1.7× the pages/s on 2.4 KB
-//! pages and 4.0-4.4× on 100 KB ones, same results
-//! (`cargo run --release -p solo-bench --bin html-parse`; see
-//! BENCHMARKS.md). The DOM is built only when a spider asks for CSS
-//! selection ([`Response::select`](crate::Response::select)).
+//! The scan streams through the document with a tokenizer of our own
+//! ([`html_tokens`](crate::html_tokens)) instead of building a DOM with
+//! scraper (html5ever), same results (`cargo run --release -p solo-bench
+//! --bin html-parse`; see BENCHMARKS.md); it replaced lol_html, which
+//! cost more per page than the rest of the scan. The DOM is built only
+//! when a spider asks for CSS selection
+//! ([`Response::select`](crate::Response::select)).
 
 use std::borrow::Cow;
 use std::collections::hash_map::{Entry, HashMap};
@@ -245,7 +246,7 @@ pub fn is_html(content_type: Option<&str>, body: &[u8]) -> bool {
 }
 
 /// What the crawler reads from every HTML page, found in one streaming
-/// pass (lol_html; no DOM is built): the `<title>`, the base URL and the
+/// pass (no DOM is built): the `<title>`, the base URL and the
 /// links.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageScan {
@@ -260,9 +261,8 @@ pub struct PageScan {
     /// dropped, each once, in document order; at most the scan's cap (see
     /// `scan_capped`).
     pub links: Vec<Url>,
-    /// The page had more links than the cap, or the scan stopped at its
-    /// memory limit (markup nested hundreds of thousands deep): the rest
-    /// were not resolved.
+    /// The page had more links than the cap: the rest were not
+    /// resolved.
     pub capped: bool,
     /// For each of `links`: whether it carries `rel="nofollow"` (every
     /// time it occurs on the page).
@@ -300,7 +300,7 @@ fn rel_has(rel: &str, token: &str) -> bool {
 }
 
 /// What the `<meta>` tags found: robots candidates and the refresh.
-#[derive(Default)]
+#[derive(Default, Debug, PartialEq)]
 struct Metas {
     robots: Vec<(String, String)>,
     refresh: Option<String>,
@@ -326,15 +326,11 @@ impl Metas {
     }
 }
 
-/// The most memory one page's scan may hold (lol_html's accounting of
-/// its buffers and open-element stack): past it the scan ends with what
-/// it found.
-const SCAN_MEMORY: usize = 16 << 20;
-
-/// Scans a decoded HTML document (see [`PageScan`]). Never fails: markup
-/// the tokenizer gives up on ends the scan there, with what was found.
+/// Scans a decoded HTML document (see [`PageScan`]). Never fails: any
+/// text is a document (markup cut off at the end is dropped), and the
+/// scan holds no stack of open elements, so nesting costs no memory.
 ///
-/// lol_html hands out attribute values and text as written, so character
+/// The tokenizer hands out attribute values and text as written, so character
 /// references are expanded here by the WHATWG rules (those for attribute
 /// values differ: `&amp;b=2` is `&b=2`, but `&copy=2` stays as is).
 pub fn scan(html: &str, page: &Url) -> PageScan {
@@ -363,10 +359,37 @@ pub(crate) fn scan_with(
     charset: &'static Encoding,
     requisites: bool,
 ) -> PageScan {
-    let found = stream(html, requisites, true);
+    scan_found(page, stream(html, requisites, true), max_links, charset)
+}
+
+/// The scan of a page whose base, links (`a`, `area`, `link`) and
+/// title another tokenizer found, as written: the HTML parse benchmark
+/// runs lol_html through it, so that only the tokenizers differ.
+pub(crate) fn scan_of_parts(
+    page: &Url,
+    base: Option<String>,
+    hrefs: Vec<String>,
+    title: String,
+) -> PageScan {
+    let found = Streamed {
+        base,
+        hrefs: hrefs.into_iter().map(|h| (h, false)).collect(),
+        title,
+        ..Streamed::default()
+    };
+    scan_found(page, found, usize::MAX, encoding_rs::UTF_8)
+}
+
+/// [`scan_with`] after its streaming pass.
+fn scan_found(
+    page: &Url,
+    found: Streamed,
+    max_links: usize,
+    charset: &'static Encoding,
+) -> PageScan {
     let base_href = found.base.map(htmlize::unescape_attribute);
     let canonical = found.canonical.map(htmlize::unescape_attribute);
-    let mut scan = finish(
+    finish(
         page,
         base_href.as_deref(),
         found
@@ -379,9 +402,7 @@ pub(crate) fn scan_with(
         max_links,
         charset,
         found.embeds,
-    );
-    scan.capped |= found.cut;
-    scan
+    )
 }
 
 /// The `<noscript>` elements of a page whose content is scanned, in
@@ -392,6 +413,7 @@ const MAX_NOSCRIPTS: usize = 256;
 
 /// What one streaming pass found, as written (character references not
 /// expanded yet, but in `embeds`).
+#[derive(Default, Debug, PartialEq)]
 struct Streamed {
     base: Option<String>,
     hrefs: Vec<(String, bool)>,
@@ -399,207 +421,121 @@ struct Streamed {
     metas: Metas,
     title: String,
     embeds: Vec<String>,
-    /// The pass stopped at its memory limit.
-    cut: bool,
 }
 
 /// The streaming pass of [`scan_with`]. With `noscript`, the content of
 /// each `<noscript>` is scanned too, for links and requisites only, in
-/// its place: lol_html (like a browser running scripts) reads it as raw
-/// text, but solo-crawl runs no scripts, so it sees what a client
+/// its place: the tokenizer (like a browser running scripts) reads it as
+/// raw text, but solo-crawl runs no scripts, so it sees what a client
 /// without scripts sees, as wget, Scrapy (lxml) and SEO crawlers do
 /// (pagination fallbacks, lazy-load `<img>` fallbacks, stylesheets).
 fn stream(html: &str, requisites: bool, noscript: bool) -> Streamed {
-    use lol_html::html_content::{Element, TextChunk};
-    use lol_html::{ElementContentHandlers as On, HtmlRewriter, Selector, Settings};
-    use std::borrow::Cow;
-    use std::cell::{Cell, RefCell};
-    use std::sync::OnceLock;
-
-    // Parsed once per process, not once per page.
-    static SELECTORS: OnceLock<[Selector; 5]> = OnceLock::new();
-    let [base_sel, link_sel, meta_sel, title_sel, noscript_sel] = SELECTORS.get_or_init(|| {
-        [
-            "base[href]",
-            "a[href], area[href], link[href]",
-            "meta[content]",
-            "title",
-            "noscript",
-        ]
-        .map(|css| css.parse().expect("built-in selector"))
-    });
-
-    let base: RefCell<Option<String>> = RefCell::new(None);
-    let hrefs: RefCell<Vec<(String, bool)>> = RefCell::new(Vec::new());
-    let canonical: RefCell<Option<String>> = RefCell::new(None);
-    let metas = RefCell::new(Metas::default());
-    // The first <title> only: 0 before it, 1 inside, 2 after.
-    let title_state = RefCell::new(0u8);
-    let title = RefCell::new(String::new());
-    let embeds: RefCell<Vec<String>> = RefCell::new(Vec::new());
-    let style = RefCell::new(String::new());
-    let noscript_text = RefCell::new(String::new());
-    let noscripts = Cell::new(0usize);
-    let inner_cut = Cell::new(false);
-    let mut handlers = vec![
-        (
-            Cow::Borrowed(base_sel),
-            On::default().element(|el: &mut Element<'_, '_>| {
-                let mut b = base.borrow_mut();
-                if b.is_none() {
-                    *b = el.get_attribute("href");
-                }
-                Ok(())
-            }),
-        ),
-        (
-            Cow::Borrowed(link_sel),
-            On::default().element(|el: &mut Element<'_, '_>| {
-                if let Some(h) = el.get_attribute("href") {
-                    // Most links have no rel: look only when there is one.
-                    let rel = el
-                        .has_attribute("rel")
-                        .then(|| el.get_attribute("rel"))
-                        .flatten()
-                        .map(htmlize::unescape_attribute);
-                    let rel = rel.as_deref().unwrap_or("");
-                    if el.tag_name() == "link" && rel_has(rel, "canonical") {
-                        canonical.borrow_mut().get_or_insert_with(|| h.clone());
-                    }
-                    hrefs.borrow_mut().push((h, rel_has(rel, "nofollow")));
-                }
-                Ok(())
-            }),
-        ),
-        (
-            Cow::Borrowed(meta_sel),
-            On::default().element(|el: &mut Element<'_, '_>| {
-                let name = el.get_attribute("name");
-                // A meta with a name is not a pragma: look no further.
-                let equiv = match name {
-                    None => el.get_attribute("http-equiv"),
-                    Some(_) => None,
-                };
-                if name.is_some() || equiv.is_some() {
-                    let dec = |v: Option<String>| v.map(htmlize::unescape_attribute);
-                    metas.borrow_mut().add(
-                        dec(name).as_deref(),
-                        dec(equiv).as_deref(),
-                        dec(el.get_attribute("content")).as_deref(),
-                    );
-                }
-                Ok(())
-            }),
-        ),
-        (
-            Cow::Borrowed(title_sel),
-            On::default().element(|_: &mut Element<'_, '_>| {
-                let mut st = title_state.borrow_mut();
-                if *st == 0 {
-                    *st = 1;
-                }
-                Ok(())
-            }),
-        ),
-        (
-            Cow::Borrowed(title_sel),
-            On::default().text(|t: &mut TextChunk<'_>| {
-                let mut st = title_state.borrow_mut();
-                if *st == 1 {
-                    title.borrow_mut().push_str(t.as_str());
-                    if t.last_in_text_node() {
-                        *st = 2;
-                    }
-                }
-                Ok(())
-            }),
-        ),
-    ];
-    if requisites {
-        // Only now: with the option off, the selectors are today's.
-        static EMBEDS: OnceLock<[Selector; 2]> = OnceLock::new();
-        let [embed_sel, style_sel] = EMBEDS.get_or_init(|| {
-            [crate::requisites::SELECTOR, "style"]
-                .map(|css| css.parse().expect("built-in selector"))
-        });
-        handlers.push((
-            Cow::Borrowed(embed_sel),
-            On::default().element(|el: &mut Element<'_, '_>| {
-                let attr = |name: &str| {
-                    el.get_attribute(name)
-                        .map(|v| htmlize::unescape_attribute(v).into_owned())
-                };
-                crate::requisites::element(&el.tag_name(), attr, &mut embeds.borrow_mut());
-                Ok(())
-            }),
-        ));
-        handlers.push((
-            Cow::Borrowed(style_sel),
-            On::default().text(|t: &mut TextChunk<'_>| {
-                let mut text = style.borrow_mut();
-                text.push_str(t.as_str());
-                if t.last_in_text_node() {
-                    crate::requisites::css(&text, &mut embeds.borrow_mut());
-                    text.clear();
-                }
-                Ok(())
-            }),
-        ));
-    }
-    if noscript {
-        handlers.push((
-            Cow::Borrowed(noscript_sel),
-            On::default().text(|t: &mut TextChunk<'_>| {
-                if noscripts.get() == MAX_NOSCRIPTS {
-                    return Ok(());
-                }
-                let mut text = noscript_text.borrow_mut();
-                text.push_str(t.as_str());
-                if t.last_in_text_node() {
-                    noscripts.set(noscripts.get() + 1);
-                    let inner = stream(&text, requisites, false);
-                    hrefs.borrow_mut().extend(inner.hrefs);
-                    embeds.borrow_mut().extend(inner.embeds);
-                    inner_cut.set(inner_cut.get() | inner.cut);
-                    text.clear();
-                }
-                Ok(())
-            }),
-        ));
-    }
-    let mut rewriter = HtmlRewriter::new(
-        Settings {
-            element_content_handlers: handlers,
-            // Never bail out on ambiguous markup: take what comes.
-            strict: false,
-            // The parser's buffers and its stack of open elements: ~100
-            // bytes a level, so millions of nested tags took 30x the
-            // page in memory (1.9 GB for 57 MiB of <div>s), which no
-            // body budget bounded. Real pages nest a few hundred deep.
-            memory_settings: lol_html::MemorySettings {
-                max_allowed_memory_usage: SCAN_MEMORY,
-                ..lol_html::MemorySettings::new()
-            },
-            ..Settings::new()
-        },
-        |_: &[u8]| {},
-    );
-    // An error (only a memory limit could raise one) ends the scan; what
-    // was found so far stands, and the page says its links were cut.
-    let cut = if rewriter.write(html.as_bytes()).is_ok() {
-        rewriter.end().is_err()
-    } else {
-        drop(rewriter);
-        true
+    let mut scan = Streamer {
+        requisites,
+        noscript,
+        found: Streamed::default(),
+        title_state: 0,
+        in_title: false,
+        in_style: false,
+        in_noscript: false,
+        noscripts: 0,
     };
-    Streamed {
-        base: base.into_inner(),
-        hrefs: hrefs.into_inner(),
-        canonical: canonical.into_inner(),
-        metas: metas.into_inner(),
-        title: title.into_inner(),
-        embeds: embeds.into_inner(),
-        cut: cut || inner_cut.get(),
+    crate::html_tokens::tokenize(html, &mut scan);
+    scan.found
+}
+
+/// What [`stream`] keeps while the tokenizer runs.
+struct Streamer {
+    requisites: bool,
+    noscript: bool,
+    found: Streamed,
+    /// The first `<title>` only: 0 before it, 1 inside, 2 after its text.
+    title_state: u8,
+    in_title: bool,
+    in_style: bool,
+    in_noscript: bool,
+    /// `<noscript>`s scanned so far (at most [`MAX_NOSCRIPTS`]).
+    noscripts: usize,
+}
+
+impl crate::html_tokens::Sink for Streamer {
+    fn start_tag(&mut self, tag: &crate::html_tokens::StartTag<'_, '_>) {
+        let found = &mut self.found;
+        match tag.name {
+            "base" if found.base.is_none() => {
+                found.base = tag.attr("href").map(str::to_owned);
+            }
+            "a" | "area" | "link" => {
+                if let Some(h) = tag.attr("href") {
+                    let rel = tag.attr("rel").map(htmlize::unescape_attribute);
+                    let rel = rel.as_deref().unwrap_or("");
+                    if tag.name == "link" && found.canonical.is_none() && rel_has(rel, "canonical")
+                    {
+                        found.canonical = Some(h.to_owned());
+                    }
+                    found.hrefs.push((h.to_owned(), rel_has(rel, "nofollow")));
+                }
+            }
+            "meta" => {
+                if let Some(content) = tag.attr("content") {
+                    let name = tag.attr("name");
+                    // A meta with a name is not a pragma: look no further.
+                    let equiv = name.is_none().then(|| tag.attr("http-equiv")).flatten();
+                    if name.is_some() || equiv.is_some() {
+                        let name = name.map(htmlize::unescape_attribute);
+                        let equiv = equiv.map(htmlize::unescape_attribute);
+                        found.metas.add(
+                            name.as_deref(),
+                            equiv.as_deref(),
+                            Some(&htmlize::unescape_attribute(content)),
+                        );
+                    }
+                }
+            }
+            "title" => {
+                if self.title_state == 0 {
+                    self.title_state = 1;
+                }
+                self.in_title = true;
+            }
+            "style" => self.in_style = true,
+            "noscript" => self.in_noscript = true,
+            _ => {}
+        }
+        // Every element: `element` takes only what an element embeds
+        // (the DOM scan selects the same ones with `requisites::SELECTOR`).
+        if self.requisites {
+            let attr = |name: &str| {
+                tag.attr(name)
+                    .map(|v| htmlize::unescape_attribute(v).into_owned())
+            };
+            crate::requisites::element(tag.name, attr, &mut self.found.embeds);
+        }
+    }
+
+    fn end_tag(&mut self, name: &str) {
+        match name {
+            "title" => self.in_title = false,
+            "style" => self.in_style = false,
+            "noscript" => self.in_noscript = false,
+            _ => {}
+        }
+    }
+
+    fn text(&mut self, text: &str) {
+        if self.in_title && self.title_state == 1 {
+            self.found.title.push_str(text);
+            self.title_state = 2;
+        }
+        if self.requisites && self.in_style {
+            crate::requisites::css(text, &mut self.found.embeds);
+        }
+        if self.noscript && self.in_noscript && self.noscripts < MAX_NOSCRIPTS {
+            self.noscripts += 1;
+            let inner = stream(text, self.requisites, false);
+            self.found.hrefs.extend(inner.hrefs);
+            self.found.embeds.extend(inner.embeds);
+        }
     }
 }
 
@@ -792,6 +728,10 @@ where
         requisites_capped,
     }
 }
+
+#[cfg(test)]
+#[path = "links_lol_tests.rs"]
+mod lol_tests;
 
 #[cfg(test)]
 mod tests {

@@ -25,8 +25,9 @@ use url::Url;
 
 use crate::request::Request;
 
-/// The elements that may embed something, as one selector (for lol_html
-/// and scraper alike); [`element`] says what each one embeds.
+/// The elements that may embed something, as one selector (for the DOM
+/// that scraper builds); [`element`] says what each one embeds, and takes
+/// nothing from any other element but its `style`.
 pub(crate) const SELECTOR: &str = "img, source, script[src], iframe[src], frame[src], \
     embed[src], object[data], video, audio[src], track[src], input[src], link[href][rel], [style], \
     body[background], table[background], td[background], th[background], image";
