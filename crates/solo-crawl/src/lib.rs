@@ -54,6 +54,7 @@
 //! | `secrets` | the `Referer` policy; URL credentials masked in output |
 //! | `throttle` | [`AutoThrottle`]: a per-host pause that follows latency and 429/503 |
 //! | `links` | charset decoding, the page scan ([`PageScan`]): links (rel=nofollow marked), title, canonical, robots meta, refresh |
+//! | `html_tokens` | the HTML tokenizer the page scan streams through (WHATWG rules, no tree) |
 //! | `directives` | what a page says about crawling it: robots meta, `X-Robots-Tag`, meta refresh |
 //! | `sitemap` | robots.txt `Sitemap:` lines, sitemap indexes and urlsets (gzip too), bounds, [`SitemapRules`] |
 //! | `response` | [`Response`] and its lazily parsed views, CSS selection |
