@@ -45,11 +45,16 @@ pub(crate) struct StartTag<'t, 'a> {
 impl<'a> StartTag<'_, 'a> {
     /// The value of the attribute `name` (lower case), as written.
     pub(crate) fn attr(&self, name: &str) -> Option<&'a str> {
-        self.attrs
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
-            .map(|a| a.value)
+        find_attr(self.attrs, name)
     }
+}
+
+/// The value of the attribute `name` among `attrs`, as written.
+fn find_attr<'a>(attrs: &[Attr<'a>], name: &str) -> Option<&'a str> {
+    attrs
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
+        .map(|a| a.value)
 }
 
 /// What a document is cut into, in document order.
@@ -97,7 +102,6 @@ enum Content {
 pub(crate) fn tokenize(html: &str, sink: &mut impl Sink) {
     Tokenizer {
         html,
-        b: html.as_bytes(),
         ns: vec![Ns::Html],
         ns_over: 0,
         attrs: Vec::new(),
@@ -107,7 +111,6 @@ pub(crate) fn tokenize(html: &str, sink: &mut impl Sink) {
 
 struct Tokenizer<'a> {
     html: &'a str,
-    b: &'a [u8],
     /// The namespaces entered, innermost last; never empty.
     ns: Vec<Ns>,
     /// Levels entered past [`MAX_FOREIGN_DEPTH`].
@@ -248,7 +251,7 @@ fn script_end(b: &[u8], from: usize) -> usize {
 
 impl<'a> Tokenizer<'a> {
     fn run(&mut self, sink: &mut impl Sink) {
-        let b = self.b;
+        let b = self.html.as_bytes();
         // Where the current text node began.
         let mut text_from = 0;
         let mut at = 0;
@@ -367,7 +370,7 @@ impl<'a> Tokenizer<'a> {
     /// end, kept in `self.attrs` when `keep`: (just past the `>`,
     /// whether it was `/>`); `None` when the document ends first.
     fn attributes(&mut self, mut i: usize, keep: bool) -> Option<(usize, bool)> {
-        let b = self.b;
+        let b = self.html.as_bytes();
         let html = self.html;
         self.attrs.clear();
         loop {
@@ -430,7 +433,7 @@ impl<'a> Tokenizer<'a> {
             if keep && self.attrs.len() < MAX_ATTRS {
                 let name = html.get(name_from..name_to).unwrap_or("");
                 let value = html.get(value).unwrap_or("");
-                if !self.attrs.iter().any(|a| a.name.eq_ignore_ascii_case(name)) {
+                if find_attr(&self.attrs, name).is_none() {
                     self.attrs.push(Attr { name, value });
                 }
             }
@@ -538,11 +541,10 @@ impl<'a> Tokenizer<'a> {
                 | "u"
                 | "ul"
                 | "var"
-        ) || (name == "font" && ["color", "face", "size"].iter().any(|a| self.has(a)))
-    }
-
-    fn has(&self, attr: &str) -> bool {
-        self.attrs.iter().any(|a| a.name.eq_ignore_ascii_case(attr))
+        ) || (name == "font"
+            && ["color", "face", "size"]
+                .iter()
+                .any(|a| find_attr(&self.attrs, a).is_some()))
     }
 
     /// Whether the start tag `name` in `ns` content is an integration
@@ -553,10 +555,9 @@ impl<'a> Tokenizer<'a> {
             Ns::MathMl => {
                 matches!(name, "mi" | "mo" | "mn" | "ms" | "mtext")
                     || name == "annotation-xml"
-                        && self.attrs.iter().any(|a| {
-                            a.name.eq_ignore_ascii_case("encoding")
-                                && (a.value.eq_ignore_ascii_case("text/html")
-                                    || a.value.eq_ignore_ascii_case("application/xhtml+xml"))
+                        && find_attr(&self.attrs, "encoding").is_some_and(|e| {
+                            e.eq_ignore_ascii_case("text/html")
+                                || e.eq_ignore_ascii_case("application/xhtml+xml")
                         })
             }
             Ns::Html => false,
