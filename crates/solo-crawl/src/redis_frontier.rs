@@ -851,8 +851,14 @@ impl Remote {
                         // Hungry (no lease held): wait for another worker's
                         // step to say a slot is free or work was queued
                         // (on the link's thread), at most `poll`.
+                        // A Redis that hangs is as likely to be met here
+                        // (an idle worker spends most of its time in this
+                        // wait) as in a step: it is told the same way.
                         let (p, w, wait) = (prefix.clone(), worker.clone(), poll);
-                        let _ = on_thread(&mut link, move |l| l.wait_wake(&p, &w, wait)).await;
+                        let waited = std::pin::pin!(
+                            on_thread(&mut link, move |l| l.wait_wake(&p, &w, wait))
+                        );
+                        let _ = answered(waited, &shown, &mut slow_said).await;
                         // Waiting for pushed requests: fewer steps (a push
                         // wakes it; the script forgets a hungry worker
                         // after a second without a step).

@@ -211,3 +211,44 @@ fn a_long_push_is_all_queued_and_a_spent_budget_is_said() {
     assert!(stderr.contains("--max-pages (1)"), "{stderr}");
     assert_eq!(queued() - before, 25_000);
 }
+
+/// A worker idle with `--idle-timeout never` spends its time in a wait
+/// for pushed URLs on Redis: a Redis that hangs then is told within
+/// seconds, once, and its answer when it comes, as during a crawl.
+/// Before, only a frontier step was timed, so a hang met in that wait
+/// (the likeliest place for an idle worker, and possible for a busy one)
+/// went unsaid until the socket's 30 s timeout.
+#[test]
+fn an_idle_worker_tells_of_a_redis_that_hangs() {
+    if !redis_available() {
+        return;
+    }
+    let site = Site::start(1, 2, Duration::ZERO);
+    let redis = Redis::start_with(&["--save", "", "--appendonly", "no"]);
+    let dir = TempDir::new("idlehang");
+    let out = dir.path("p.jsonl");
+    let first = spawn(&shared(
+        &site,
+        &redis,
+        "idlehang",
+        &out,
+        &["--depth=0", "--idle-timeout=never"],
+    ));
+    await_crawl(&redis, "idlehang");
+    await_record(&out, &site.seeds()[0]);
+    // Idle: only the wait for pushes is left to it.
+    std::thread::sleep(Duration::from_millis(300));
+    redis.freeze(true);
+    std::thread::sleep(Duration::from_secs(7));
+    redis.freeze(false);
+    std::thread::sleep(Duration::from_millis(500));
+    let kill = Command::new("kill")
+        .args(["-INT", &first.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let (code, err) = wait(first, LIMIT);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(err.matches("has not answered for 5 s").count(), 1, "{err}");
+    assert!(err.contains("answered after"), "{err}");
+}
