@@ -66,7 +66,9 @@ pub use combine::{
     TaskGroupError, TryGather,
 };
 pub use coop::yield_now;
-pub use runtime::{all_tasks, call_soon, current_task, run, spawn, Builder, EventLoop, Handle};
+pub use runtime::{
+    all_tasks, call_soon, current_task, run, spawn, spawn_with, Builder, EventLoop, Handle,
+};
 pub use solo_macros::{main, test};
 pub use task::{Task, TaskError, TaskId, TaskInfo, TaskState};
 pub use time::{call_at, call_later, sleep, sleep_until, timeout, Elapsed, TimerHandle};

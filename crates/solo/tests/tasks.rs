@@ -672,3 +672,32 @@ fn panic_in_the_cleanup_of_a_task_cancelled_at_close_is_its_result() {
     assert!(!t.is_cancelled());
     assert_eq!(t.state(), TaskState::Panicked);
 }
+
+/// `spawn_with`'s builder runs inside `spawn_with`, with the loop at
+/// hand: it may spawn tasks of its own (which get the earlier ids and run
+/// first, in registration order), and one that panics spawns nothing and
+/// leaves the loop running.
+#[test]
+fn spawn_with_builders_may_spawn_and_a_panicking_one_leaves_no_task() {
+    let order = log();
+    let o = order.clone();
+    solo::run(async move {
+        let inner = o.clone();
+        let outer = solo::spawn_with(move || {
+            let first = inner.clone();
+            solo::spawn(async move { first.borrow_mut().push("inner".into()) });
+            async move {
+                inner.borrow_mut().push("outer".into());
+                7
+            }
+        });
+        let before = solo::all_tasks().len();
+        let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            solo::spawn_with(|| -> std::future::Ready<()> { panic!("no future") })
+        }));
+        assert!(failed.is_err());
+        assert_eq!(solo::all_tasks().len(), before);
+        assert_eq!(outer.await.unwrap(), 7);
+    });
+    assert_eq!(*order.borrow(), ["inner", "outer"]);
+}

@@ -323,7 +323,7 @@ impl<E: 'static> TaskGroup<E> {
                 }
             }
         };
-        let task = with_core(|core| core.spawn(member, location));
+        let task = with_core(|core| core.spawn(|| member, location));
         let mut tasks = self.inner.tasks.borrow_mut();
         if tasks.len() >= 32 && tasks.len() > 2 * self.inner.live.get() {
             tasks.retain(|t| !t.snapshot().is_complete());

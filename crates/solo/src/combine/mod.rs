@@ -83,7 +83,7 @@ where
     let wrapped: Vec<G> = futures.into_iter().map(wrap).collect();
     let len = wrapped.len();
     let spawn = move || {
-        let spawn_one = |g| with_core(|core| core.spawn(g, location));
+        let spawn_one = |g| with_core(|core| core.spawn(|| g, location));
         wrapped.into_iter().map(spawn_one).collect()
     };
     if try_with_core(|_| ()).is_some() {

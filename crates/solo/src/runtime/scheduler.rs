@@ -202,7 +202,7 @@ impl Core {
         remote::register(id, &remote);
         let clock = Clock::new(builder.paused);
         let root_marker = LocalTask::new::<_, Scheduler>(
-            std::future::pending::<()>(),
+            std::future::pending::<()>,
             &token,
             Kind::Root,
             0,
@@ -268,9 +268,10 @@ impl Core {
         &self.lookups
     }
 
+    /// Spawns the future `make` builds, built in the task's allocation.
     pub(crate) fn spawn<F>(
         &self,
-        future: F,
+        make: impl FnOnce() -> F,
         location: &'static Location<'static>,
     ) -> Task<F::Output>
     where
@@ -278,7 +279,7 @@ impl Core {
     {
         let id = self.sched.next_task_id.get();
         self.sched.next_task_id.set(id + 1);
-        let (handle, task) = new_task::<_, Scheduler>(future, &self.sched.token, id, location);
+        let (handle, task) = new_task::<_, Scheduler>(make, &self.sched.token, id, location);
         self.sched.tasks.borrow_mut().insert(task.clone());
         self.sched.queue.borrow_mut().push_back(task);
         handle
@@ -309,7 +310,7 @@ impl Core {
         // A callback cell is never listed or named, so its id is a
         // placeholder.
         LocalTask::new::<_, Scheduler>(
-            CallbackFn(Some(f)),
+            || CallbackFn(Some(f)),
             &self.sched.token,
             Kind::Callback,
             0,

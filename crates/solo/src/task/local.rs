@@ -141,11 +141,12 @@ impl LocalTask {
         self.raw.loop_is_open()
     }
 
-    /// Allocates a task for `future` on `token`'s loop, scheduled by `S`.
-    /// Tasks and callbacks are born scheduled: push the returned reference
-    /// onto the ready queue.
+    /// Allocates a task for the future `make` builds (in place: see
+    /// `RawRef::new`) on `token`'s loop, scheduled by `S`. Tasks and
+    /// callbacks are born scheduled: push the returned reference onto the
+    /// ready queue.
     pub(crate) fn new<F, S>(
-        future: F,
+        make: impl FnOnce() -> F,
         token: &LoopToken,
         kind: Kind,
         id: u64,
@@ -156,7 +157,7 @@ impl LocalTask {
         S: Schedule,
     {
         LocalTask {
-            raw: RawRef::new::<F, S>(future, kind, token.id, id, location),
+            raw: RawRef::new::<F, S>(make, kind, token.id, id, location),
         }
     }
 

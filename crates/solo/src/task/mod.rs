@@ -239,11 +239,11 @@ pub struct Task<T> {
     _marker: PhantomData<T>,
 }
 
-/// Allocates a task for `future` on `token`'s loop, scheduled by `S`:
-/// returns its handle and the loop's reference, to push onto the ready
-/// queue (the task is born scheduled).
+/// Allocates a task for the future `make` builds (in place) on `token`'s
+/// loop, scheduled by `S`: returns its handle and the loop's reference,
+/// to push onto the ready queue (the task is born scheduled).
 pub(crate) fn new_task<F, S>(
-    future: F,
+    make: impl FnOnce() -> F,
     token: &LoopToken,
     id: u64,
     location: &'static Location<'static>,
@@ -252,7 +252,7 @@ where
     F: Future + 'static,
     S: Schedule,
 {
-    let raw = LocalTask::new::<F, S>(future, token, Kind::Task, id, location);
+    let raw = LocalTask::new::<F, S>(make, token, Kind::Task, id, location);
     let handle = Task {
         raw: raw.clone(),
         _marker: PhantomData,

@@ -181,9 +181,14 @@ pub(super) struct RawRef {
 }
 
 impl RawRef {
-    /// Allocates a task for `future`, returning its first reference.
+    /// Allocates a task for the future `make` builds, returning its first
+    /// reference. The allocation comes first and `make`'s result is
+    /// written straight into it: a future built here is not copied (rustc
+    /// moves a future by copying all its bytes, kilobytes for one that
+    /// awaits deep call chains), where a future passed by value is copied
+    /// once, into the allocation.
     pub(super) fn new<F, S>(
-        future: F,
+        make: impl FnOnce() -> F,
         kind: Kind,
         loop_id: u32,
         id: u64,
@@ -193,8 +198,16 @@ impl RawRef {
         F: Future + 'static,
         S: Schedule,
     {
-        let cell = Box::new(RawCell {
-            header: Header {
+        let mut cell = Box::<RawCell<F>>::new_uninit();
+        let p = cell.as_mut_ptr();
+        // SAFETY: `p` points to an allocation sized and aligned for a
+        // `RawCell<F>`; each of its three fields is written exactly once
+        // through a raw place (no reference to uninitialized memory is
+        // made), so the whole cell is initialized at `assume_init`. Should
+        // `make` panic, the box is freed as `MaybeUninit`, and the header
+        // written before holds nothing that needs dropping.
+        let cell = unsafe {
+            std::ptr::addr_of_mut!((*p).header).write(Header {
                 vtable: vtable_of::<F, S>(),
                 refs: AtomicU32::new(1),
                 state: State::new(kind),
@@ -204,12 +217,13 @@ impl RawRef {
                 location,
                 join_waker: Cell::new(None),
                 extras: Cell::new(None),
-            },
-            stage: Cell::new(Stage::Running),
-            slot: UnsafeCell::new(Slot {
-                future: ManuallyDrop::new(future),
-            }),
-        });
+            });
+            std::ptr::addr_of_mut!((*p).stage).write(Cell::new(Stage::Running));
+            std::ptr::addr_of_mut!((*p).slot).write(UnsafeCell::new(Slot {
+                future: ManuallyDrop::new(make()),
+            }));
+            cell.assume_init()
+        };
         // `RawCell` is `repr(C)` with the header first, so a pointer to the
         // cell is a pointer to its header (with the whole cell's provenance).
         let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
