@@ -25,7 +25,7 @@
 //! ([`Response::select`](crate::Response::select)).
 
 use std::borrow::Cow;
-use std::collections::hash_map::{Entry, HashMap};
+use std::hash::BuildHasher as _;
 
 use encoding_rs::Encoding;
 use url::Url;
@@ -690,18 +690,23 @@ where
         u.set_fragment(None);
         Some(u)
     };
-    let mut seen = HashMap::new();
-    let mut links = Vec::new();
+    // Indexes into `links`, by their URL's hash.
+    let state = hashbrown::DefaultHashBuilder::default();
+    let mut seen = hashbrown::HashTable::<usize>::new();
+    let mut links: Vec<Url> = Vec::new();
     let mut rel_nofollow = Vec::new();
     let mut capped = false;
     for (h, nofollow) in hrefs {
         let Some(u) = resolve(h.as_ref()) else {
             continue;
         };
-        match seen.entry(u.as_str().to_owned()) {
+        let hash = state.hash_one(u.as_str());
+        let same = |&i: &usize| links[i].as_str() == u.as_str();
+        let rehash = |&i: &usize| state.hash_one(links[i].as_str());
+        match seen.entry(hash, same, rehash) {
             // Followable if any of its links is.
-            Entry::Occupied(i) => rel_nofollow[*i.get()] &= nofollow,
-            Entry::Vacant(v) => {
+            hashbrown::hash_table::Entry::Occupied(i) => rel_nofollow[*i.get()] &= nofollow,
+            hashbrown::hash_table::Entry::Vacant(v) => {
                 if links.len() == max_links {
                     capped = true;
                     break;
