@@ -44,6 +44,11 @@
 #       (the second pass of that state with --recrawl: nginx answers 304)
 #   --prebuilt: use the spider-rs binaries an earlier run left in target/peers
 #       (its builds take minutes) instead of rebuilding them.
+#   --cpus N: every crawler runs on CPUs 0..N-1 only and nginx (one process)
+#       on the others (taskset): each crawler gets the same N cores, whatever
+#       threads it starts (tokio's runtime sizes itself to them), and never
+#       shares them with the server. Its medians go to
+#       bench/results/features/crawl-PAGES-cpusN.jsonl, not crawl.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=bench/crawl/nginx_conf.sh
@@ -53,7 +58,8 @@ reps=3
 only=""
 report=1
 prebuilt=0
-usage="usage: $0 [--pages N] [--reps N] [--only NAME[,NAME...]] [--no-report] [--prebuilt]
+cpus=""
+usage="usage: $0 [--pages N] [--reps N] [--only NAME[,NAME...]] [--no-report] [--prebuilt] [--cpus N]
   NAME: solo scrapy aiohttp spider-rs spider-rs-nobalance crawlee"
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -62,6 +68,7 @@ while [[ $# -gt 0 ]]; do
         --only) only=$2; shift 2 ;;
         --no-report) report=0; shift ;;
         --prebuilt) prebuilt=1; shift ;;
+        --cpus) cpus=$2; shift 2 ;;
         *) echo "$usage" >&2; exit 2 ;;
     esac
 done
@@ -76,6 +83,19 @@ conc=256
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x $nginx ]] || { echo "nginx not found (apt-get install -y nginx)" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time not found (apt-get install -y time)" >&2; exit 1; }
+
+# --cpus: the crawlers' CPUs and the server's, as taskset prefixes.
+pin_crawler=()
+pin_server=()
+if [[ -n $cpus ]]; then
+    total=$(nproc)
+    command -v taskset >/dev/null || { echo "--cpus needs taskset (apt-get install -y util-linux)" >&2; exit 1; }
+    if ! [[ $cpus =~ ^[0-9]+$ ]] || (( cpus < 1 || cpus >= total )); then
+        echo "--cpus N needs 1 <= N < $total (the CPUs left serve the site)" >&2; exit 2
+    fi
+    pin_crawler=(taskset -c "0-$((cpus - 1))")
+    pin_server=(taskset -c "$cpus-$((total - 1))")
+fi
 
 want() { [[ -z $only || ",$only," == *",$1,"* ]] && [[ " $skipped " != *" $1 "* ]]; }
 asked() { [[ ",$only," == *",$1,"* ]]; }
@@ -152,7 +172,7 @@ python3 bench/crawl/gen_site.py "$tmp/html" "$pages"
 for try in 1 2 3 4 5; do
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     nginx_conf "$tmp" "127.0.0.1:$port"
-    "$nginx" -c "$tmp/nginx.conf" -e "$tmp/error.log" &
+    "${pin_server[@]}" "$nginx" -c "$tmp/nginx.conf" -e "$tmp/error.log" &
     nginx_pid=$!
     up=0
     for _ in $(seq 100); do
@@ -173,7 +193,7 @@ echo "nginx on 127.0.0.1:$port (pid $nginx_pid)"
 run() {
     local name=$1; shift
     echo "== $name: $*"
-    /usr/bin/time -v -o "$tmp/$name.time" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || {
+    /usr/bin/time -v -o "$tmp/$name.time" "${pin_crawler[@]}" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || {
         echo "$name failed:" >&2; tail -20 "$tmp/$name.err" >&2; exit 1; }
 }
 
@@ -290,7 +310,11 @@ PY
 # feature runs goes, whole (its plain solo-crawl rows are their baseline),
 # to features/crawl-PAGES.jsonl (not read by bench/report.py) and leaves
 # crawl.jsonl alone.
-if grep -qE '"runtime": "solo-(warc|metrics|state|recrawl)"' "$tmp/all.jsonl"; then
+if [[ -n $cpus ]]; then
+    mkdir -p bench/results/features
+    cp "$tmp/all.jsonl" "bench/results/features/crawl-$pages-cpus$cpus.jsonl"
+    echo "wrote bench/results/features/crawl-$pages-cpus$cpus.jsonl"
+elif grep -qE '"runtime": "solo-(warc|metrics|state|recrawl)"' "$tmp/all.jsonl"; then
     mkdir -p bench/results/features
     cp "$tmp/all.jsonl" "bench/results/features/crawl-$pages.jsonl"
     echo "wrote bench/results/features/crawl-$pages.jsonl"
