@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::harness::{redis_available, run, spawn, urls, wait, Redis, Site, TempDir, BIN};
+use super::harness::{kill, redis_available, run, spawn, urls, wait, Redis, Site, TempDir, BIN};
 use super::{await_crawl, shared, LIMIT};
 
 /// `solo-crawl push` of `args` (after the crawl's flags), with `stdin`:
@@ -116,11 +116,7 @@ fn pushed_urls_pass_the_crawls_rules_and_reach_waiting_workers() {
     got.sort();
     assert_eq!(got, vec![page(0), page(5), page(6)]);
 
-    let kill = Command::new("kill")
-        .args(["-INT", &first.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    kill("-INT", first.id());
     let (code, err) = wait(first, LIMIT);
     // A worker that waits for URLs ends by a signal: exit 0.
     assert_eq!(code, Some(0), "{err}");
@@ -242,11 +238,7 @@ fn an_idle_worker_tells_of_a_redis_that_hangs() {
     std::thread::sleep(Duration::from_secs(7));
     redis.freeze(false);
     std::thread::sleep(Duration::from_millis(500));
-    let kill = Command::new("kill")
-        .args(["-INT", &first.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    kill("-INT", first.id());
     let (code, err) = wait(first, LIMIT);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(err.matches("has not answered for 5 s").count(), 1, "{err}");

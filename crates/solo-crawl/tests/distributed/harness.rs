@@ -611,6 +611,15 @@ pub fn crawl_flags(site: &Site) -> Vec<String> {
     v
 }
 
+/// Sends `sig` (`-INT`, `-TERM`, ...) to the process `pid`.
+pub fn kill(sig: &str, pid: u32) {
+    let status = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill {sig} {pid}");
+}
+
 /// Starts `solo-crawl ARGS`.
 pub fn spawn(args: &[String]) -> Child {
     Command::new(BIN)

@@ -703,11 +703,7 @@ fn ctrl_c_gives_the_leases_back_at_once() {
     await_crawl(&redis, "ctrlc");
     let second = spawn(&worker(&redis, "ctrlc", &outs[1]));
     await_lines(&outs, 10);
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &first.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    harness::kill("-INT", first.id());
     let (code, err) = wait(first, LIMIT);
     assert_eq!(code, Some(130), "{err}");
     let (code, err) = wait(second, LIMIT);

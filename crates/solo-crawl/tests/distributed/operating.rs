@@ -221,11 +221,7 @@ fn every_worker_has_its_own_stats_file_log_and_metrics() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let pid = parent.id().to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status();
-    assert!(sent.is_ok_and(|s| s.success()));
+    harness::kill("-INT", parent.id());
     let (code, err) = wait(parent, LIMIT);
     assert_eq!(code, Some(0), "{err}");
     for i in 0..2u16 {
@@ -256,11 +252,7 @@ fn a_worker_sets_its_own_concurrency() {
     let first = dir.path("p.jsonl");
     let starter = spawn(&shared(&site, &redis, "conc", &first, &["--per-host=8"]));
     super::await_lines(std::slice::from_ref(&first), 3);
-    let pid = starter.id().to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status();
-    assert!(sent.is_ok_and(|s| s.success()));
+    harness::kill("-INT", starter.id());
     let (code, err) = wait(starter, LIMIT);
     assert_eq!(code, Some(130), "{err}");
     let before = site.arrivals()[0].len();

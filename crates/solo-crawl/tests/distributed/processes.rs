@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::harness::{redis_available, run, wait, Redis, Site, TempDir, BIN};
+use super::harness::{kill, redis_available, run, wait, Redis, Site, TempDir, BIN};
 use super::{assert_all_pages, await_lines, shared, LIMIT};
 
 /// `--output` with a byte that is not UTF-8: each worker's file is that
@@ -119,14 +119,6 @@ impl Drop for Workers {
             }
         }
     }
-}
-
-fn kill(sig: &str, pid: u32) {
-    let status = Command::new("kill")
-        .args([sig, &pid.to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success(), "kill {sig} {pid}");
 }
 
 /// `crawl --workers 3` of a site that takes minutes, running: the
