@@ -26,6 +26,9 @@
 //! after the output of the same batch is durable (see
 //! [`checkpoint`](crate::checkpoint)). Must not: be touched from the loop
 //! thread while the crawl runs, or start over on damage unless asked.
+//!
+//! The directory's lock is in `lock`, the index of WARC records in
+//! `warc_index`; the rest is here.
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
@@ -33,6 +36,13 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
+
+mod lock;
+#[cfg(test)]
+mod tests;
+mod warc_index;
+
+use lock::lock;
 
 /// A request's state in the store.
 const QUEUED: i64 = 0;
@@ -763,98 +773,6 @@ impl Store {
         Ok(queued as u64)
     }
 
-    /// The first response record, in any run of this crawl, whose
-    /// payload has this SHA-1: its target URI and WARC date.
-    pub(crate) fn warc_payload(
-        &self,
-        digest: &[u8; 20],
-    ) -> rusqlite::Result<Option<(String, String)>> {
-        self.conn
-            .prepare_cached(
-                "SELECT uri, date FROM warc_payloads WHERE prefix = ?1 AND digest = ?2 LIMIT 1",
-            )?
-            .query_row(params![prefix(digest), &digest[..]], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()
-    }
-
-    /// The WARC file number past every file this crawl created, in any
-    /// run (0: none yet).
-    pub(crate) fn warc_next(&self) -> rusqlite::Result<u32> {
-        let n: Option<i64> = self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = 'warc_next'", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        Ok(n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
-    }
-
-    /// Records that this crawl created WARC file `next - 1` (in the
-    /// current batch's transaction; never lowers the number).
-    pub(crate) fn set_warc_next(&mut self, next: u32) -> rusqlite::Result<()> {
-        self.begin()?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO meta (key, value) VALUES ('warc_next', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
-            )?
-            .execute([i64::from(next)])?;
-        Ok(())
-    }
-
-    /// Records that a response record with this payload was written (in
-    /// the current batch's transaction: it commits with the checkpoint
-    /// that follows the record's write).
-    pub(crate) fn add_warc_payload(
-        &mut self,
-        digest: &[u8; 20],
-        uri: &str,
-        date: &str,
-    ) -> rusqlite::Result<()> {
-        self.begin()?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO warc_payloads (prefix, digest, uri, date) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![prefix(digest), &digest[..], uri, date])?;
-        Ok(())
-    }
-
-    /// The record holding the payload of `uri`'s last capture with
-    /// validators, in any run of this crawl: its target URI and WARC date.
-    pub(crate) fn warc_capture(&self, uri: &str) -> rusqlite::Result<Option<(String, String)>> {
-        let found: Option<(String, String, String)> = self
-            .conn
-            .prepare_cached("SELECT uri, target, date FROM warc_captures WHERE key = ?1")?
-            .query_row(params![uri_key(uri)], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()?;
-        Ok(found
-            .filter(|(u, _, _)| u == uri)
-            .map(|(_, target, date)| (target, date)))
-    }
-
-    /// Records that `uri`'s payload is in the record of `target` at `date`
-    /// (in the current batch's transaction, as
-    /// [`add_warc_payload`](Self::add_warc_payload)).
-    pub(crate) fn add_warc_capture(
-        &mut self,
-        uri: &str,
-        target: &str,
-        date: &str,
-    ) -> rusqlite::Result<()> {
-        self.begin()?;
-        self.conn
-            .prepare_cached(
-                "INSERT OR REPLACE INTO warc_captures (key, uri, target, date) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![uri_key(uri), uri, target, date])?;
-        Ok(())
-    }
-
     /// Takes up to `n` spilled requests back into memory (oldest first).
     pub(crate) fn unspill(&mut self, n: usize) -> rusqlite::Result<Vec<StoredRequest>> {
         self.commit()?;
@@ -878,243 +796,5 @@ impl Store {
         }
         tx.commit()?;
         Ok(rows.into_iter().map(|(_, fp, d)| (fp as u64, d)).collect())
-    }
-}
-
-/// The index key of a payload digest: its first 8 bytes. Rows are
-/// appended in the order written and only this narrow index is in
-/// digest order (a table keyed by the whole digest dirtied many more
-/// pages per commit: +0.6 s of system time per 100,000 pages).
-/// The row key of a URI in `warc_captures` (a collision replaces the
-/// other URI's row: [`Store::warc_capture`] checks the URI).
-fn uri_key(uri: &str) -> i64 {
-    use sha1::Digest;
-    prefix(&sha1::Sha1::digest(uri.as_bytes()).into())
-}
-
-fn prefix(digest: &[u8; 20]) -> i64 {
-    let mut b = [0; 8];
-    b.copy_from_slice(&digest[..8]);
-    i64::from_le_bytes(b)
-}
-
-/// Locks the state directory for this process (advisory locks the
-/// kernel drops when the process ends, even on SIGKILL) and writes the
-/// pid into the lock file; if another process holds it, says which.
-///
-/// Two locks: one on the directory itself, which no file operation
-/// inside it can undo (an operator who deletes `state.lock` as a stale
-/// pid file after a crash), and one on `state.lock`, which holds the pid
-/// for the message and keeps out versions that lock only that file.
-fn lock(dir: &Path) -> Result<(File, File), String> {
-    let dir_lock = File::open(dir)
-        .map_err(|e| format!("cannot open the state directory {}: {e}", dir.display()))?;
-    let in_use = |holder: String| {
-        format!(
-            "the state directory {} is in use by {holder}: wait for it to finish or stop it, or use another --state directory",
-            dir.display()
-        )
-    };
-    match fs4::FileExt::try_lock(&dir_lock) {
-        Ok(()) => {}
-        Err(fs4::TryLockError::WouldBlock) => {
-            let pid = std::fs::read_to_string(dir.join(LOCK)).unwrap_or_default();
-            return Err(in_use(holder_of(&pid)));
-        }
-        Err(fs4::TryLockError::Error(e)) => {
-            return Err(format!("cannot lock {}: {e}", dir.display()))
-        }
-    }
-    let file = lock_file(dir)?;
-    Ok((dir_lock, file))
-}
-
-/// Who holds the lock, from the pid a lock file holds.
-fn holder_of(pid: &str) -> String {
-    match pid.trim() {
-        "" => "another solo-crawl".to_owned(),
-        pid => format!("another solo-crawl (pid {pid})"),
-    }
-}
-
-/// Locks `state.lock` and writes this process's pid into it.
-fn lock_file(dir: &Path) -> Result<File, String> {
-    let path = dir.join(LOCK);
-    let mut f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
-    match fs4::FileExt::try_lock(&f) {
-        Ok(()) => {}
-        Err(fs4::TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = f.read_to_string(&mut holder);
-            let holder = holder_of(&holder);
-            return Err(format!(
-                "the state directory {} is in use by {holder}: wait for it to finish or stop it, or use another --state directory",
-                dir.display()
-            ));
-        }
-        Err(fs4::TryLockError::Error(e)) => {
-            return Err(format!("cannot lock {}: {e}", path.display()))
-        }
-    }
-    f.set_len(0)
-        .and_then(|()| f.write_all_at(format!("{}\n", std::process::id()).as_bytes(), 0))
-        .map_err(|e| format!("cannot write the lock file {}: {e}", path.display()))?;
-    Ok(f)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_setup_cut_short_is_a_new_state_and_another_format_is_refused() {
-        let dir = std::env::temp_dir().join(format!("solo-crawl-setup-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        // What a kill between an earlier version's CREATE statements left:
-        // tables, no format mark, nothing stored.
-        Connection::open(dir.join(DB))
-            .unwrap()
-            .execute_batch(SCHEMA)
-            .unwrap();
-        Store::open(&dir, false).expect("an empty, unmarked schema is a new state");
-        let format: i64 = Connection::open(dir.join(DB))
-            .unwrap()
-            .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(format, FORMAT);
-        // A state of another format is still refused.
-        Connection::open(dir.join(DB))
-            .unwrap()
-            .execute("UPDATE meta SET value = 1 WHERE key = 'format'", [])
-            .unwrap();
-        let e = Store::open(&dir, false).err().expect("another format");
-        assert!(e.to_string().contains("another version"), "{e}");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    /// `state.lock` deleted while a crawl holds the state (an operator
-    /// clearing what looks like a stale pid file): a second crawl is
-    /// still kept out, and it is let in once the first is gone.
-    #[test]
-    fn a_deleted_lock_file_lets_no_second_crawl_in() {
-        let dir = std::env::temp_dir().join(format!("solo-crawl-lock-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let first = Store::open(&dir, false).unwrap();
-        std::fs::remove_file(dir.join(LOCK)).unwrap();
-        let e = Store::open(&dir, false).err().expect("the state is in use");
-        assert!(
-            e.to_string().contains("is in use by another solo-crawl"),
-            "{e}"
-        );
-        drop(first);
-        Store::open(&dir, false).expect("free again");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn ops_survive_reopening() {
-        let dir = std::env::temp_dir().join(format!("solo-crawl-store-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        {
-            let mut s = Store::open(&dir, false).unwrap();
-            assert!(!s.load().unwrap().resumed);
-            for (fp, spilled) in [(1u64, false), (u64::MAX, false), (3, true), (4, true)] {
-                let data = format!("r{fp}");
-                s.apply(&Op::Enqueue { fp, data, spilled }).unwrap();
-            }
-            s.apply(&Op::Done { fp: 1 }).unwrap();
-            s.apply(&Op::PagesDone(7)).unwrap();
-            s.commit().unwrap();
-            assert_eq!(s.unspill(1).unwrap(), [(3, "r3".to_owned())]);
-            s.apply(&Op::Done { fp: 2 }).unwrap(); // not there: a no-op
-                                                   // Uncommitted work is lost with the process.
-            s.apply(&Op::Done { fp: u64::MAX }).unwrap();
-        }
-        let s = Store::open(&dir, false).unwrap();
-        let r = s.load().unwrap();
-        assert!(r.resumed);
-        let mut seen = r.seen.clone();
-        seen.sort();
-        assert_eq!(seen, [1, 3, 4, u64::MAX]);
-        assert_eq!(
-            r.queued,
-            [(u64::MAX, format!("r{}", u64::MAX)), (3, "r3".into())]
-        );
-        assert_eq!(r.spilled, 1);
-        assert_eq!(r.pages_done, 7);
-        drop(s);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    /// Stage keys: committed ones come back to the stage of that name
-    /// (wherever it is in the pipeline now), uncommitted ones do not, and
-    /// a recrawl pass starts without them.
-    #[test]
-    fn stage_keys_come_back_by_stage_name_when_committed() {
-        let dir = std::env::temp_dir().join(format!("solo-crawl-keys-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        {
-            let mut s = Store::open(&dir, false).unwrap();
-            assert_eq!(
-                s.stage_keys(&names(&["a", "b"])).unwrap(),
-                [Vec::<u64>::new(), vec![]]
-            );
-            s.apply(&Op::Keys(vec![(0, 1), (1, u64::MAX), (0, 1)]))
-                .unwrap();
-            s.commit().unwrap();
-            s.apply(&Op::Keys(vec![(0, 2)])).unwrap(); // never committed
-        }
-        let mut s = Store::open(&dir, false).unwrap();
-        let kept = s.stage_keys(&names(&["c", "b", "a"])).unwrap();
-        assert_eq!(kept, [vec![], vec![u64::MAX], vec![1u64]]);
-        s.apply(&Op::Keys(vec![(0, 5)])).unwrap(); // "c" now
-        s.commit().unwrap();
-        assert_eq!(s.stage_keys(&names(&["c"])).unwrap(), [vec![5]]);
-        s.start_pass(0, false).unwrap();
-        let kept = s.stage_keys(&names(&["a", "b", "c"])).unwrap();
-        assert!(kept.iter().all(Vec::is_empty), "{kept:?}");
-        drop(s);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn a_pass_waits_in_the_store_as_spilled_requests() {
-        let dir = std::env::temp_dir().join(format!("solo-crawl-pass-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let mut s = Store::open(&dir, false).unwrap();
-        for (fp, at) in [(7u64, 30), (8, 10), (9, 500)] {
-            s.apply(&Op::Page {
-                fp,
-                request: format!(r#"{{"url":"http://a.test/{fp}","retries":2}}"#),
-                previous: r#"{"etag":"\"e\"","links":[]}"#.into(),
-                at,
-            })
-            .unwrap();
-        }
-        s.commit().unwrap();
-        // Pages fetched before 100 are asked again; the other stays seen.
-        assert_eq!(s.start_pass(100, false).unwrap(), 2);
-        let r = s.load().unwrap();
-        assert!(r.queued.is_empty(), "nothing loaded into memory");
-        assert_eq!(r.spilled, 2);
-        assert_eq!(r.seen.len(), 3);
-        let rows = s.unspill(10).unwrap();
-        let first: serde_json::Value = serde_json::from_str(&rows[0].1).unwrap();
-        assert_eq!(first["url"], "http://a.test/8", "oldest first");
-        assert_eq!(first["previous"]["etag"], "\"e\"");
-        assert_eq!(first["retries"], 0);
-        assert_eq!(rows.len(), 2);
-        drop(s);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
