@@ -32,12 +32,14 @@
 //! | [`stages`] | stages that ship: drop duplicates, required fields, typed items |
 //! | [`offloop`] | a stage that writes on a thread of its own, in batches |
 //! | [`sqlite_sink`] | items as rows of a SQLite table |
-//! | [`export`] | item feeds: JSON Lines, CSV, JSON array; a file per item type |
+//! | [`export`] | item feeds: JSON Lines, CSV, JSON array; a file per item type (a CSV feed's file in `csv_feed`) |
 //! | [`settings`] | the `solo-crawl crawl` options as one type: flags, TOML config file, the settings compared on resume |
 //! | [`logs`] | `--log-level`, `--log-format`, `--log-file`: the subscriber, and log lines that do not garble the progress line |
 //! | [`demo_site`] | a synthetic site to crawl with no network |
 //! | [`login_site`] | a synthetic site behind a login form, and a JSON API |
 //! | [`idn`] | international host names: the look-alike check, URLs shown with a Unicode host |
+//! | [`recrawl`] | `--recrawl`: a new pass over a finished crawl that asks each server "changed since?" |
+//! | [`warc`] | `--warc`: every exchange as WARC/1.1 records (revisits, roll-over, gzip members) |
 //!
 //! Inside (private modules, for whoever changes the crate):
 //!
@@ -47,17 +49,24 @@
 //! | `form` | [`FormRequest`]: a request from a `<form>` on a page |
 //! | `session` | the crawl's cookie jars (sessions) |
 //! | `canon` | URL canonicalization and fingerprints |
-//! | `frontier` | the scheduler: dedup, depth, scope, per-host queues and limits |
+//! | `frontier` | the scheduler: its state here; the rules a request passes to be queued (`admit`: depth, scope, allow/deny, seen set), which job goes next (`dispatch`: per-host queues, slots, delays, robots.txt first), the state store's side (`spill`) |
+//! | `redis_frontier` | `--redis`: a crawl shared by many workers, its frontier in Redis (the outbox, one atomic step per round trip in `step`, the task that trades it in `drive`, shared robots.txt answers) |
+//! | `redis_link` | the blocking connection to that Redis (on a helper thread; TLS, cluster), what is wrong with it said in one sentence, the frontier script |
+//! | `redis_server` | what a worker checks of that Redis server (version, role, `maxmemory-policy`) |
+//! | `redis_delete` | `solo-crawl delete`: removing a shared crawl from its Redis |
 //! | `per_ip` | `--per-ip`: hosts grouped by IP address, one budget per address |
 //! | `robots` | robots.txt rules |
 //! | `redirect` | a 3xx answer → the next request, or why not (limits, loops) |
 //! | `secrets` | the `Referer` policy; URL credentials masked in output |
 //! | `throttle` | [`AutoThrottle`]: a per-host pause that follows latency and 429/503 |
+//! | `requisites` | `--page-requisites`: what a page needs to be displayed (images, styles, scripts) |
+//! | `start_scope` | the networks a crawl's start URLs open in the address guard |
 //! | `links` | charset decoding, the page scan ([`PageScan`]): links (rel=nofollow marked), title, canonical, robots meta, refresh |
 //! | `html_tokens` | the HTML tokenizer the page scan streams through (WHATWG rules, no tree) |
 //! | `directives` | what a page says about crawling it: robots meta, `X-Robots-Tag`, meta refresh |
 //! | `sitemap` | robots.txt `Sitemap:` lines, sitemap indexes and urlsets (gzip too), bounds, [`SitemapRules`] |
 //! | `response` | [`Response`] and its lazily parsed views, CSS selection |
+//! | `css` | CSS selectors as spiders and the form helper write them |
 //! | `selector` | [`Selector`], [`SelectorList`]: XPath 1.0 and CSS as Scrapy's selectors, `get`/`getall`; the DOM seen as an XPath tree; XML bodies (feeds, sitemaps) as a DOM |
 //! | `spider` | the [`Spider`] trait, [`Output`], [`LinkSpider`] |
 //! | `link_extractor` | [`LinkExtractor`]: a page's links chosen by pattern, domain, extension, region, text |
@@ -66,9 +75,12 @@
 //! | `deadline` | a request's timeout that does not count the loop's stalls |
 //! | `engine` | [`Crawler`]: the loop, retries, stopping |
 //! | `stats` | counters, latency and loop-lag percentiles, progress |
-//! | `store` | `--state`: the frontier, seen set and progress in SQLite, for resuming; one crawl per directory (a lock) |
+//! | `store` | `--state`: the frontier, seen set and progress in SQLite, for resuming; one crawl per directory (`lock`); the index of WARC records for revisits (`warc_index`) |
+//! | `sink` | the writer thread: every record, item, WARC record and state commit goes through it |
 //! | `checkpoint` | output files and state committed in step: each record written once across kills |
 //! | `config` | [`Config`]: every knob and its default |
+//! | `sorted_keys` | JSON text whose identity does not depend on the order a value was built in |
+//! | `test_rng` | reproducible test inputs without a dependency |
 //! | `metrics` | `--metrics`: the statistics in Prometheus text format at `GET /metrics`, on the crawl's loop |
 //!
 //! ```
