@@ -167,6 +167,8 @@ fn has_scheme(href: &str) -> bool {
         .is_some_and(|&c| c == b':')
 }
 
+/// `href` resolved against `base`, its query encoded in `charset` (see
+/// [`join_in`], which decides whether `href` gets room first).
 fn parse_join(base: &Url, href: &str, charset: &'static Encoding) -> Result<Url, url::ParseError> {
     // UTF-16 pages (and "replacement") send UTF-8.
     let charset = charset.output_encoding();

@@ -42,6 +42,8 @@ use std::time::Duration;
 
 use solo::sync::Event;
 
+use crate::redis_link::Link;
+
 mod drive;
 mod robots_share;
 mod step;
@@ -502,6 +504,23 @@ impl Remote {
         self.wake.set();
         self.finished.wait().await;
     }
+}
+
+/// Runs `f` on the (blocking) link on a helper thread, so the loop does
+/// not wait on Redis; the link comes back into `link` after (a future
+/// dropped meanwhile loses it: the caller must then not call again).
+async fn on_thread<T: Send + 'static>(
+    link: &mut Option<Link>,
+    f: impl FnOnce(&mut Link) -> T + Send + 'static,
+) -> T {
+    let mut l = link.take().expect("link is back");
+    let (l, r) = solo::to_thread(move || {
+        let r = f(&mut l);
+        (l, r)
+    })
+    .await;
+    *link = Some(l);
+    r
 }
 
 /// This worker's name: host, process, and a random part (a restarted

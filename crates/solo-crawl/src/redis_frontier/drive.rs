@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::step::{reply_json, reply_num, StepFlags};
-use super::{Leased, Params, Remote};
+use super::{on_thread, Leased, Params, Remote};
 use crate::redis_link::{explain, transient, Link};
 
 impl Remote {
@@ -261,21 +261,5 @@ async fn answered<T>(
             started.elapsed().as_secs_f64()
         ));
     }
-    r
-}
-
-/// Runs `f` on the (blocking) link on a helper thread, so the loop does
-/// not wait on Redis; the link comes back into `link` after.
-async fn on_thread<T: Send + 'static>(
-    link: &mut Option<Link>,
-    f: impl FnOnce(&mut Link) -> T + Send + 'static,
-) -> T {
-    let mut l = link.take().expect("link is back");
-    let (l, r) = solo::to_thread(move || {
-        let r = f(&mut l);
-        (l, r)
-    })
-    .await;
-    *link = Some(l);
     r
 }

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use super::on_thread;
 use crate::redis_link::Link;
 
 /// robots.txt answers shared by the workers of a crawl (`P..robots`): the
@@ -57,15 +58,10 @@ impl RobotsShare {
         f: impl FnOnce(&mut Link, &str) -> Result<T, redis::RedisError> + Send + 'static,
     ) -> Option<T> {
         let mut guard = self.link.lock().await;
-        let mut link = guard.take()?;
+        // Gone if an earlier call was dropped while on the thread.
+        guard.as_ref()?;
         let prefix = self.prefix.clone();
-        let (link, r) = solo::to_thread(move || {
-            let r = f(&mut link, &prefix);
-            (link, r)
-        })
-        .await;
-        *guard = Some(link);
-        r.ok()
+        on_thread(&mut guard, move |l| f(l, &prefix)).await.ok()
     }
 
     /// The stored answer for `host`, or [`Robots::Fetch`]: claimed by this
